@@ -1,0 +1,23 @@
+//! earshot's domain: what a support team talks about, and the rules that matter most.
+//!
+//! Invariant: this crate does no I/O. Priority scoring, the SLA clock and conversation
+//! threading are plain functions over plain values, so they are tested as such.
+
+pub mod analysis;
+pub mod audit;
+pub mod conversation;
+pub mod network;
+pub mod post;
+pub mod priority;
+pub mod reply;
+pub mod sla;
+pub mod threading;
+
+pub use analysis::{Analysis, Evidence, Intent, Language, SentimentLabel, UrgencyLevel};
+pub use audit::AuditEntry;
+pub use conversation::{Conversation, ConversationEvent, ConversationId, Status};
+pub use network::Network;
+pub use post::{Author, NewPost, Post, PostKey};
+pub use priority::{Priority, PriorityBand, PriorityFactor};
+pub use reply::{Reply, ReplyState};
+pub use sla::{BusinessHours, ResponseTargets, SlaClock};

@@ -1,0 +1,87 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The place a customer spoke. Every post is keyed by `(network, external_id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    Mastodon,
+    Bluesky,
+    X,
+    Reddit,
+    Rss,
+    Webhook,
+}
+
+impl Network {
+    pub const ALL: [Network; 6] = [
+        Network::Mastodon,
+        Network::Bluesky,
+        Network::X,
+        Network::Reddit,
+        Network::Rss,
+        Network::Webhook,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::Mastodon => "mastodon",
+            Network::Bluesky => "bluesky",
+            Network::X => "x",
+            Network::Reddit => "reddit",
+            Network::Rss => "rss",
+            Network::Webhook => "webhook",
+        }
+    }
+
+    /// The longest reply the network accepts, in characters (graphemes for Bluesky).
+    pub fn reply_limit(self) -> usize {
+        match self {
+            Network::Mastodon => 500,
+            Network::Bluesky => 300,
+            Network::X => 280,
+            Network::Reddit => 10_000,
+            Network::Rss | Network::Webhook => 10_000,
+        }
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown network {0:?}: expected one of mastodon, bluesky, x, reddit, rss, webhook")]
+pub struct UnknownNetwork(pub String);
+
+impl FromStr for Network {
+    type Err = UnknownNetwork;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mastodon" => Ok(Network::Mastodon),
+            "bluesky" | "bsky" => Ok(Network::Bluesky),
+            "x" | "twitter" => Ok(Network::X),
+            "reddit" => Ok(Network::Reddit),
+            "rss" | "atom" => Ok(Network::Rss),
+            "webhook" => Ok(Network::Webhook),
+            other => Err(UnknownNetwork(other.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_its_name() {
+        for n in Network::ALL {
+            assert_eq!(n.as_str().parse::<Network>(), Ok(n));
+        }
+        assert_eq!("Twitter".parse::<Network>(), Ok(Network::X));
+        assert!("myspace".parse::<Network>().is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! An answer written by an agent, stored before it is sent.
+
+use crate::conversation::ConversationId;
+use crate::network::Network;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyState {
+    /// Stored, not yet confirmed by the network.
+    Queued,
+    /// The network accepted it; `external_id` holds its id.
+    Sent,
+    /// The network refused it; `error` says why. A retry reuses the idempotency key.
+    Failed,
+}
+
+impl ReplyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyState::Queued => "queued",
+            ReplyState::Sent => "sent",
+            ReplyState::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "queued" => Some(ReplyState::Queued),
+            "sent" => Some(ReplyState::Sent),
+            "failed" => Some(ReplyState::Failed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ReplyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub id: i64,
+    pub conversation_id: ConversationId,
+    pub network: Network,
+    /// The external id of the post being answered.
+    pub in_reply_to: String,
+    pub text: String,
+    pub author: String,
+    pub state: ReplyState,
+    /// Sent to the network with the reply so a retry never posts twice.
+    pub idempotency_key: String,
+    pub external_id: Option<String>,
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Reply text checked against the network's length limit: made only through [`ReplyText::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyText(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyTextError {
+    #[error("reply text is empty")]
+    Empty,
+    #[error("reply is {len} characters; {network} allows at most {limit}")]
+    TooLong { len: usize, limit: usize, network: Network },
+}
+
+impl ReplyText {
+    pub fn parse(text: &str, network: Network) -> Result<Self, ReplyTextError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ReplyTextError::Empty);
+        }
+        let len = text.chars().count();
+        let limit = network.reply_limit();
+        if len > limit {
+            return Err(ReplyTextError::TooLong { len, limit, network });
+        }
+        Ok(ReplyText(text.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_text_is_checked_against_the_network() {
+        assert_eq!(ReplyText::parse("  ", Network::X), Err(ReplyTextError::Empty));
+        let long = "å".repeat(281);
+        assert!(matches!(ReplyText::parse(&long, Network::X), Err(ReplyTextError::TooLong { len: 281, .. })));
+        assert!(ReplyText::parse(&long, Network::Mastodon).is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn accepted_text_fits(s in "\\PC{0,600}") {
+            if let Ok(t) = ReplyText::parse(&s, Network::Bluesky) {
+                proptest::prop_assert!(t.as_str().chars().count() <= 300);
+                proptest::prop_assert!(!t.as_str().is_empty());
+            }
+        }
+    }
+}

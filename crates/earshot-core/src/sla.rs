@@ -1,0 +1,362 @@
+//! The response clock: when an answer is due, in calendar time or in business hours.
+//!
+//! A Friday 20:47 post with a 30-minute target is due at 21:17 when the team covers
+//! evenings, and at 09:30 on Monday when it covers only office hours.
+
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::priority::PriorityBand;
+
+const DAY: u32 = 86_400;
+
+/// Covered hours: per weekday (Monday first) a list of `[start, end)` ranges in seconds
+/// since local midnight, in one time zone, minus holidays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusinessHours {
+    pub tz: Tz,
+    pub week: [Vec<(u32, u32)>; 7],
+    pub holidays: Vec<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HoursError {
+    #[error("unknown time zone {0:?}: use an IANA name such as Europe/Copenhagen")]
+    TimeZone(String),
+    #[error("cannot read hours {0:?}: write them as 09:00-17:00 (several separated by commas; 22:00-06:00 wraps past midnight)")]
+    Range(String),
+    #[error("unknown weekday {0:?}: use mon, tue, wed, thu, fri, sat, sun (or mon-fri)")]
+    Weekday(String),
+}
+
+fn parse_clock(s: &str) -> Option<u32> {
+    let (h, m) = s.trim().split_once(':')?;
+    let h: u32 = h.parse().ok()?;
+    let m: u32 = m.parse().ok()?;
+    if h > 24 || m > 59 || (h == 24 && m != 0) {
+        return None;
+    }
+    Some(h * 3600 + m * 60)
+}
+
+fn weekday_index(s: &str) -> Option<usize> {
+    let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let s = s.trim().to_ascii_lowercase();
+    names.iter().position(|n| s.starts_with(n))
+}
+
+impl BusinessHours {
+    /// Every day, all day: business time equals calendar time.
+    pub fn always(tz: Tz) -> Self {
+        BusinessHours {
+            tz,
+            week: std::array::from_fn(|_| vec![(0, DAY)]),
+            holidays: vec![],
+        }
+    }
+
+    /// Builds hours from `("mon-fri", "09:00-17:00")` style pairs.
+    pub fn parse(tz: &str, days: &[(&str, &str)], holidays: &[NaiveDate]) -> Result<Self, HoursError> {
+        let tz: Tz = tz.parse().map_err(|_| HoursError::TimeZone(tz.to_string()))?;
+        let mut week: [Vec<(u32, u32)>; 7] = Default::default();
+        for (day_spec, ranges) in days {
+            let day_list: Vec<usize> = match day_spec.split_once('-') {
+                Some((a, b)) => {
+                    let a = weekday_index(a).ok_or_else(|| HoursError::Weekday(day_spec.to_string()))?;
+                    let b = weekday_index(b).ok_or_else(|| HoursError::Weekday(day_spec.to_string()))?;
+                    let mut v = vec![];
+                    let mut d = a;
+                    loop {
+                        v.push(d);
+                        if d == b {
+                            break;
+                        }
+                        d = (d + 1) % 7;
+                    }
+                    v
+                }
+                None => vec![weekday_index(day_spec).ok_or_else(|| HoursError::Weekday(day_spec.to_string()))?],
+            };
+            for range in ranges.split(',').filter(|r| !r.trim().is_empty()) {
+                let (a, b) = range
+                    .split_once('-')
+                    .ok_or_else(|| HoursError::Range(range.to_string()))?;
+                let a = parse_clock(a).ok_or_else(|| HoursError::Range(range.to_string()))?;
+                let b = parse_clock(b).ok_or_else(|| HoursError::Range(range.to_string()))?;
+                for &d in &day_list {
+                    if a < b {
+                        week[d].push((a, b));
+                    } else if a > b {
+                        // Wraps past midnight: the tail belongs to the next day.
+                        week[d].push((a, DAY));
+                        week[(d + 1) % 7].push((0, b));
+                    } else {
+                        return Err(HoursError::Range(range.to_string()));
+                    }
+                }
+            }
+        }
+        for day in &mut week {
+            day.sort_unstable();
+        }
+        Ok(BusinessHours {
+            tz,
+            week,
+            holidays: holidays.to_vec(),
+        })
+    }
+
+    fn ranges_on(&self, date: NaiveDate) -> &[(u32, u32)] {
+        if self.holidays.contains(&date) {
+            return &[];
+        }
+        &self.week[date.weekday().num_days_from_monday() as usize]
+    }
+
+    fn has_any_hours(&self) -> bool {
+        self.week.iter().any(|d| !d.is_empty())
+    }
+
+    /// The UTC instant of a local wall-clock time; in a DST gap, the first valid instant after.
+    fn instant(&self, date: NaiveDate, secs: u32) -> DateTime<Utc> {
+        let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+        let local = midnight + Duration::seconds(i64::from(secs));
+        match self.tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => t.with_timezone(&Utc),
+            LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+            LocalResult::None => {
+                // Skipped by a DST change: the clock jumps, so does coverage.
+                let later = local + Duration::hours(1);
+                match self.tz.from_local_datetime(&later) {
+                    LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+                    LocalResult::None => Utc.from_utc_datetime(&local),
+                }
+            }
+        }
+    }
+
+    /// Covered intervals, in UTC, from the local day holding `from` onwards (at most `days`).
+    fn intervals_from(&self, from: DateTime<Utc>, days: u32) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+        let start_date = from.with_timezone(&self.tz).date_naive();
+        (0..days).flat_map(move |i| {
+            let date = start_date + Duration::days(i64::from(i));
+            self.ranges_on(date)
+                .iter()
+                .map(move |&(a, b)| (self.instant(date, a), self.instant(date, b)))
+                .collect::<Vec<_>>()
+        })
+    }
+}
+
+/// How response time is counted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SlaClock {
+    /// Wall-clock time: nights and weekends count.
+    Calendar,
+    /// Only covered hours count.
+    Business(BusinessHours),
+}
+
+/// Looking further than this for covered time means the hours are effectively empty.
+const HORIZON_DAYS: u32 = 400;
+
+impl SlaClock {
+    /// When a response is due if the clock starts at `start` with `target` to go.
+    pub fn due(&self, start: DateTime<Utc>, target: Duration) -> DateTime<Utc> {
+        let hours = match self {
+            SlaClock::Calendar => return start + target,
+            SlaClock::Business(h) if h.has_any_hours() => h,
+            SlaClock::Business(_) => return start + target,
+        };
+        let mut remaining = target;
+        for (open, close) in hours.intervals_from(start, HORIZON_DAYS) {
+            if close <= start {
+                continue;
+            }
+            let from = open.max(start);
+            let available = close - from;
+            if remaining <= available {
+                return from + remaining;
+            }
+            remaining -= available;
+        }
+        start + target
+    }
+
+    /// Covered time between two instants (zero if `end` is before `start`).
+    pub fn elapsed(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Duration {
+        if end <= start {
+            return Duration::zero();
+        }
+        let hours = match self {
+            SlaClock::Business(h) if h.has_any_hours() => h,
+            _ => return end - start,
+        };
+        let days = u32::try_from((end - start).num_days() + 2).unwrap_or(u32::MAX).min(HORIZON_DAYS * 10);
+        let mut total = Duration::zero();
+        for (open, close) in hours.intervals_from(start, days) {
+            if open >= end {
+                break;
+            }
+            let a = open.max(start);
+            let b = close.min(end);
+            if b > a {
+                total += b - a;
+            }
+        }
+        total
+    }
+
+    /// Whether the team is on duty at this instant.
+    pub fn is_covered(&self, at: DateTime<Utc>) -> bool {
+        match self {
+            SlaClock::Calendar => true,
+            SlaClock::Business(h) => h
+                .intervals_from(at - Duration::days(1), 3)
+                .any(|(open, close)| open <= at && at < close),
+        }
+    }
+}
+
+/// First-response targets per priority band.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ResponseTargets {
+    pub urgent_minutes: u32,
+    pub high_minutes: u32,
+    pub normal_minutes: u32,
+    pub low_minutes: u32,
+}
+
+impl Default for ResponseTargets {
+    fn default() -> Self {
+        ResponseTargets {
+            urgent_minutes: 30,
+            high_minutes: 60,
+            normal_minutes: 240,
+            low_minutes: 1440,
+        }
+    }
+}
+
+impl ResponseTargets {
+    pub fn target_for(&self, band: PriorityBand) -> Duration {
+        let minutes = match band {
+            PriorityBand::Urgent => self.urgent_minutes,
+            PriorityBand::High => self.high_minutes,
+            PriorityBand::Normal => self.normal_minutes,
+            PriorityBand::Low => self.low_minutes,
+        };
+        Duration::minutes(i64::from(minutes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
+    }
+
+    fn hours(spec: &[(&str, &str)]) -> SlaClock {
+        match BusinessHours::parse("America/Los_Angeles", spec, &[]) {
+            Ok(h) => SlaClock::Business(h),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn friday_evening_post_is_due_the_same_evening_when_evenings_are_covered() {
+        let clock = hours(&[("mon-sun", "08:00-23:00")]);
+        // Friday 18 August 2017, 20:47 in California.
+        let due = clock.due(at("2017-08-18T20:47:00-07:00"), Duration::minutes(30));
+        assert_eq!(due, at("2017-08-18T21:17:00-07:00"));
+    }
+
+    #[test]
+    fn friday_evening_post_waits_for_monday_with_office_hours() {
+        let clock = hours(&[("mon-fri", "09:00-17:00")]);
+        let due = clock.due(at("2017-08-18T20:47:00-07:00"), Duration::minutes(30));
+        assert_eq!(due, at("2017-08-21T09:30:00-07:00"));
+    }
+
+    #[test]
+    fn calendar_clock_counts_nights() {
+        let due = SlaClock::Calendar.due(at("2017-08-18T23:50:00Z"), Duration::minutes(30));
+        assert_eq!(due, at("2017-08-19T00:20:00Z"));
+    }
+
+    #[test]
+    fn target_spanning_closing_time_continues_next_open_day() {
+        let clock = hours(&[("mon-fri", "09:00-17:00")]);
+        // Thursday 16:45 + 1h: 15 minutes Thursday, 45 minutes Friday morning.
+        let due = clock.due(at("2017-08-17T16:45:00-07:00"), Duration::hours(1));
+        assert_eq!(due, at("2017-08-18T09:45:00-07:00"));
+    }
+
+    #[test]
+    fn holidays_are_skipped() {
+        let monday = NaiveDate::from_ymd_opt(2017, 8, 21).unwrap_or_default();
+        let h = BusinessHours::parse("America/Los_Angeles", &[("mon-fri", "09:00-17:00")], &[monday])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let due = SlaClock::Business(h).due(at("2017-08-18T20:47:00-07:00"), Duration::minutes(30));
+        assert_eq!(due, at("2017-08-22T09:30:00-07:00"));
+    }
+
+    #[test]
+    fn night_shift_wraps_midnight() {
+        let clock = hours(&[("mon-sun", "22:00-06:00")]);
+        let due = clock.due(at("2017-08-18T05:50:00-07:00"), Duration::minutes(30));
+        // 10 minutes before 06:00, the rest from 22:00.
+        assert_eq!(due, at("2017-08-18T22:20:00-07:00"));
+    }
+
+    #[test]
+    fn daylight_saving_change_is_counted_in_real_time() {
+        // Copenhagen springs forward on 26 March 2017 at 02:00 → 03:00.
+        let h = BusinessHours::parse("Europe/Copenhagen", &[("mon-sun", "00:00-24:00")], &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let clock = SlaClock::Business(h);
+        let start = at("2017-03-26T01:30:00+01:00");
+        let due = clock.due(start, Duration::hours(1));
+        assert_eq!(due, start + Duration::hours(1));
+    }
+
+    #[test]
+    fn elapsed_counts_only_covered_time() {
+        let clock = hours(&[("mon-fri", "09:00-17:00")]);
+        let e = clock.elapsed(at("2017-08-18T16:00:00-07:00"), at("2017-08-21T10:00:00-07:00"));
+        assert_eq!(e, Duration::hours(2));
+        assert!(!clock.is_covered(at("2017-08-19T12:00:00-07:00")));
+        assert!(clock.is_covered(at("2017-08-18T12:00:00-07:00")));
+    }
+
+    #[test]
+    fn bad_hours_explain_themselves() {
+        assert!(matches!(BusinessHours::parse("Mars/Olympus", &[], &[]), Err(HoursError::TimeZone(_))));
+        assert!(matches!(
+            BusinessHours::parse("UTC", &[("mon", "9-5")], &[]),
+            Err(HoursError::Range(_))
+        ));
+        assert!(matches!(
+            BusinessHours::parse("UTC", &[("caturday", "09:00-17:00")], &[]),
+            Err(HoursError::Weekday(_))
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn due_is_never_before_start_plus_nothing(mins in 0i64..10_000, offset in 0i64..1_000_000) {
+            let clock = hours(&[("mon-fri", "09:00-17:00")]);
+            let start = at("2017-08-14T00:00:00Z") + Duration::seconds(offset);
+            let due = clock.due(start, Duration::minutes(mins));
+            proptest::prop_assert!(due >= start + Duration::minutes(mins).min(Duration::zero()));
+            proptest::prop_assert!(due >= start);
+            // Covered time between start and due is exactly the target.
+            proptest::prop_assert_eq!(clock.elapsed(start, due), Duration::minutes(mins));
+        }
+    }
+}

@@ -1,0 +1,557 @@
+//! Threading: which conversation each new post belongs to, and what that does to the clock.
+//!
+//! The store gathers what it already knows about a batch ([`Known`]), [`plan`] decides
+//! everything as a pure function, and the store writes the [`Plan`] in one transaction.
+//! Both store backends share this logic, so they cannot drift apart.
+//!
+//! Rules:
+//! - A post already stored (same `(network, external_id)`) is a duplicate and changes nothing.
+//! - A reply joins the conversation of the post it answers, the brand's replies included.
+//! - A customer's new top-level post joins their unresolved conversation on that network if
+//!   it was active within the merge window; otherwise it opens a new conversation.
+//! - A brand reply whose parent has not arrived yet is kept aside (an orphan) and adopted
+//!   when the parent arrives, so out-of-order delivery still counts first responses right.
+//! - The first brand post after a customer post is the first response, timed from the
+//!   networks' own timestamps.
+
+use crate::analysis::Analysis;
+use crate::conversation::{Conversation, ConversationId, Status};
+use crate::network::Network;
+use crate::post::{NewPost, PostKey};
+use crate::priority::{self, PrioritySignals};
+use crate::sla::{ResponseTargets, SlaClock};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{HashMap, HashSet};
+
+/// The brand's own accounts, so its posts are recognised as answers.
+#[derive(Debug, Clone, Default)]
+pub struct BrandIdentity {
+    handles: HashSet<String>,
+}
+
+fn normalise_handle(h: &str) -> String {
+    h.trim().trim_start_matches('@').to_lowercase()
+}
+
+impl BrandIdentity {
+    pub fn new<S: AsRef<str>>(handles: &[S]) -> Self {
+        BrandIdentity {
+            handles: handles.iter().map(|h| normalise_handle(h.as_ref())).collect(),
+        }
+    }
+
+    /// The source's word wins (TWCS marks brand rows); otherwise the configured handles decide.
+    pub fn is_brand(&self, post: &NewPost) -> bool {
+        post.from_brand.unwrap_or_else(|| {
+            self.handles.contains(&normalise_handle(&post.author.handle))
+                || self.handles.contains(&normalise_handle(&post.author.external_id))
+        })
+    }
+}
+
+/// Response targets and the clock they run on.
+#[derive(Debug, Clone)]
+pub struct TriagePolicy {
+    pub targets: ResponseTargets,
+    pub clock: SlaClock,
+    /// A customer's new post joins their open conversation if it was active this recently.
+    pub merge_window: Duration,
+}
+
+impl Default for TriagePolicy {
+    fn default() -> Self {
+        TriagePolicy {
+            targets: ResponseTargets::default(),
+            clock: SlaClock::Calendar,
+            merge_window: Duration::hours(24),
+        }
+    }
+}
+
+/// A post ready to be threaded: understood, and known to be the brand's or a customer's.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub post: NewPost,
+    pub analysis: Analysis,
+    pub from_brand: bool,
+}
+
+/// A post the store already holds, as far as threading cares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownPost {
+    pub key: PostKey,
+    pub conversation_id: Option<ConversationId>,
+    pub from_brand: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the store knows that a batch touches.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Keys of the batch that are already stored.
+    pub stored: HashSet<PostKey>,
+    /// Posts the batch replies to.
+    pub parents: HashMap<PostKey, KnownPost>,
+    /// Every conversation referenced by `parents`, `open_by_customer` or `orphans`.
+    pub conversations: HashMap<ConversationId, Conversation>,
+    /// The latest unresolved conversation of each customer `(network, author external id)`.
+    pub open_by_customer: HashMap<(Network, String), ConversationId>,
+    /// Stored posts with no conversation yet, by the key of the parent they wait for.
+    pub orphans: HashMap<PostKey, Vec<KnownPost>>,
+}
+
+/// A conversation a planned post belongs to: stored already, or created by this plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConvRef {
+    Existing(ConversationId),
+    New(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedPost {
+    /// Index into the batch.
+    pub index: usize,
+    pub conversation: Option<ConvRef>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// New posts in the order to write them.
+    pub posts: Vec<PlannedPost>,
+    /// Batch indexes that were already stored (or repeated within the batch).
+    pub duplicates: Vec<usize>,
+    /// Conversations to create; `ConvRef::New(i)` is `new_conversations[i]` (its id is a placeholder).
+    pub new_conversations: Vec<Conversation>,
+    /// Stored conversations whose state changed.
+    pub updated_conversations: Vec<Conversation>,
+    /// Stored orphan posts that now belong to a conversation.
+    pub adopted: Vec<(PostKey, ConvRef)>,
+}
+
+struct Work<'a> {
+    new: Vec<Conversation>,
+    touched: HashMap<ConversationId, Conversation>,
+    known: &'a Known,
+}
+
+impl Work<'_> {
+    fn get_mut(&mut self, r: ConvRef) -> Option<&mut Conversation> {
+        match r {
+            ConvRef::New(i) => self.new.get_mut(i),
+            ConvRef::Existing(id) => {
+                if !self.touched.contains_key(&id) {
+                    let c = self.known.conversations.get(&id)?.clone();
+                    self.touched.insert(id, c);
+                }
+                self.touched.get_mut(&id)
+            }
+        }
+    }
+
+    fn get(&self, r: ConvRef) -> Option<&Conversation> {
+        match r {
+            ConvRef::New(i) => self.new.get(i),
+            ConvRef::Existing(id) => self.touched.get(&id).or_else(|| self.known.conversations.get(&id)),
+        }
+    }
+}
+
+/// The signals a customer post gives the priority score.
+pub fn signals_of(analysis: &Analysis) -> PrioritySignals {
+    PrioritySignals {
+        intent: analysis.intent.label,
+        sentiment: analysis.sentiment.label,
+        sentiment_score: analysis.sentiment.score,
+        urgency: analysis.urgency.level,
+        urgency_score: analysis.urgency.score,
+        reach_tier: analysis.reach.tier,
+        reach_score: analysis.reach.score,
+        followers: analysis.reach.followers,
+    }
+}
+
+/// Recomputes the score from the stored signals and how long the customer has waited by `now`.
+pub fn rescore(conv: &mut Conversation, policy: &TriagePolicy, now: DateTime<Utc>) {
+    let owed = conv.awaiting_since.map(|since| {
+        let band = priority::band(&conv.signals);
+        (policy.clock.elapsed(since, now), policy.targets.target_for(band))
+    });
+    conv.priority = priority::score(&conv.signals, owed.map(|o| o.0), owed.map(|o| o.1));
+}
+
+fn open_conversation(incoming: &Incoming, policy: &TriagePolicy, now: DateTime<Utc>) -> Conversation {
+    let post = &incoming.post;
+    let signals = signals_of(&incoming.analysis);
+    let band = priority::band(&signals);
+    let due = policy.clock.due(post.created_at, policy.targets.target_for(band));
+    let mut conv = Conversation {
+        id: ConversationId(0),
+        network: post.network,
+        customer: post.author.clone(),
+        root_external_id: post.external_id.clone(),
+        status: Status::Open,
+        assignee: None,
+        priority: priority::score(&signals, None, None),
+        language: incoming.analysis.language.language.code().to_string(),
+        intent: incoming.analysis.intent.label,
+        sentiment: incoming.analysis.sentiment.label,
+        signals,
+        opened_at: post.created_at,
+        last_activity_at: post.created_at,
+        awaiting_since: Some(post.created_at),
+        response_due: Some(due),
+        first_response_due: due,
+        first_response_at: None,
+        first_response_secs: None,
+        resolved_at: None,
+        post_count: 1,
+    };
+    rescore(&mut conv, policy, now);
+    conv
+}
+
+fn customer_posted(conv: &mut Conversation, incoming: &Incoming, policy: &TriagePolicy, now: DateTime<Utc>) {
+    let at = incoming.post.created_at;
+    conv.post_count += 1;
+    conv.last_activity_at = conv.last_activity_at.max(at);
+    conv.signals = signals_of(&incoming.analysis);
+    conv.language = incoming.analysis.language.language.code().to_string();
+    conv.intent = incoming.analysis.intent.label;
+    conv.sentiment = incoming.analysis.sentiment.label;
+    if conv.status != Status::Open {
+        conv.status = Status::Open;
+        conv.resolved_at = None;
+    }
+    if conv.awaiting_since.is_none() {
+        let band = priority::band(&conv.signals);
+        conv.awaiting_since = Some(at);
+        conv.response_due = Some(policy.clock.due(at, policy.targets.target_for(band)));
+    }
+    rescore(conv, policy, now);
+}
+
+fn brand_posted(conv: &mut Conversation, at: DateTime<Utc>, policy: &TriagePolicy, now: DateTime<Utc>) {
+    conv.post_count += 1;
+    conv.last_activity_at = conv.last_activity_at.max(at);
+    if let Some(since) = conv.awaiting_since {
+        if at >= since {
+            if conv.first_response_at.is_none() {
+                conv.first_response_at = Some(at);
+                conv.first_response_secs = Some((at - conv.opened_at).num_seconds());
+            }
+            conv.awaiting_since = None;
+            conv.response_due = None;
+            if conv.status == Status::Open {
+                conv.status = Status::Pending;
+            }
+        }
+    }
+    rescore(conv, policy, now);
+}
+
+/// Decides where each post of a batch goes. Pure: same inputs, same plan.
+pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateTime<Utc>) -> Plan {
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| batch[i].post.created_at);
+
+    let mut work = Work {
+        new: Vec::new(),
+        touched: HashMap::new(),
+        known,
+    };
+    let mut out = Plan::default();
+    // Where each post of this batch went, for replies later in the same batch.
+    let mut placed: HashMap<PostKey, usize> = HashMap::new();
+    let mut open_by_customer: HashMap<(Network, String), ConvRef> = known
+        .open_by_customer
+        .iter()
+        .map(|(k, v)| (k.clone(), ConvRef::Existing(*v)))
+        .collect();
+    // Planned posts without a conversation, by the parent they wait for.
+    let mut batch_orphans: HashMap<PostKey, Vec<usize>> = HashMap::new();
+
+    for &i in &order {
+        let incoming = &batch[i];
+        let post = &incoming.post;
+        let key = post.key();
+        if known.stored.contains(&key) || placed.contains_key(&key) {
+            out.duplicates.push(i);
+            continue;
+        }
+        let parent_key = post.in_reply_to.as_ref().map(|p| PostKey::new(post.network, p.clone()));
+        let parent_conv: Option<ConvRef> = parent_key.as_ref().and_then(|pk| {
+            if let Some(&planned) = placed.get(pk) {
+                out.posts[planned].conversation
+            } else {
+                known.parents.get(pk).and_then(|p| p.conversation_id).map(ConvRef::Existing)
+            }
+        });
+
+        let conversation = if incoming.from_brand {
+            if let Some(r) = parent_conv {
+                if let Some(c) = work.get_mut(r) {
+                    brand_posted(c, post.created_at, policy, now);
+                }
+            }
+            parent_conv
+        } else {
+            let customer = (post.network, post.author.external_id.clone());
+            let joined = parent_conv.or_else(|| {
+                let r = *open_by_customer.get(&customer)?;
+                let c = work.get(r)?;
+                let recent = post.created_at - c.last_activity_at <= policy.merge_window;
+                (c.status != Status::Resolved && recent).then_some(r)
+            });
+            let r = match joined {
+                Some(r) => {
+                    if let Some(c) = work.get_mut(r) {
+                        customer_posted(c, incoming, policy, now);
+                    }
+                    r
+                }
+                None => {
+                    work.new.push(open_conversation(incoming, policy, now));
+                    ConvRef::New(work.new.len() - 1)
+                }
+            };
+            open_by_customer.insert(customer, r);
+            Some(r)
+        };
+
+        out.posts.push(PlannedPost { index: i, conversation });
+        let planned = out.posts.len() - 1;
+        placed.insert(key.clone(), planned);
+
+        match conversation {
+            None => {
+                if let Some(pk) = parent_key {
+                    batch_orphans.entry(pk).or_default().push(planned);
+                }
+            }
+            Some(r) => {
+                // Adopt whatever was waiting for this post, then whatever waited for those.
+                let mut waiting: Vec<PostKey> = vec![key];
+                while let Some(parent) = waiting.pop() {
+                    if let Some(stored) = known.orphans.get(&parent) {
+                        let mut stored = stored.clone();
+                        stored.sort_by_key(|o| o.created_at);
+                        for orphan in stored {
+                            if out.adopted.iter().any(|(k, _)| *k == orphan.key) {
+                                continue;
+                            }
+                            if let Some(c) = work.get_mut(r) {
+                                if orphan.from_brand {
+                                    brand_posted(c, orphan.created_at, policy, now);
+                                } else {
+                                    c.post_count += 1;
+                                }
+                            }
+                            out.adopted.push((orphan.key.clone(), r));
+                            waiting.push(orphan.key);
+                        }
+                    }
+                    if let Some(children) = batch_orphans.remove(&parent) {
+                        for child in children {
+                            let idx = out.posts[child].index;
+                            out.posts[child].conversation = Some(r);
+                            if let Some(c) = work.get_mut(r) {
+                                if batch[idx].from_brand {
+                                    brand_posted(c, batch[idx].post.created_at, policy, now);
+                                } else {
+                                    c.post_count += 1;
+                                }
+                            }
+                            waiting.push(batch[idx].post.key());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    out.new_conversations = work.new;
+    let mut updated: Vec<Conversation> = work.touched.into_values().collect();
+    updated.sort_by_key(|c| c.id);
+    out.updated_conversations = updated;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::Intent;
+    use crate::post::Author;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn post(id: &str, author: &str, at: &str, reply_to: Option<&str>, brand: bool) -> Incoming {
+        let mut analysis = Analysis::default();
+        analysis.intent.label = if brand { Intent::Other } else { Intent::FeatureRequest };
+        Incoming {
+            post: NewPost {
+                network: Network::X,
+                external_id: id.into(),
+                author: Author {
+                    external_id: author.into(),
+                    handle: author.into(),
+                    ..Author::default()
+                },
+                text: format!("post {id}"),
+                created_at: t(at),
+                in_reply_to: reply_to.map(str::to_string),
+                lang: None,
+                url: None,
+                from_brand: Some(brand),
+                raw: None,
+            },
+            analysis,
+            from_brand: brand,
+        }
+    }
+
+    /// Applies a plan to `known` the way a store would, so tests can feed batches in turn.
+    fn apply(batch: &[Incoming], known: &mut Known, plan: &Plan, next_id: &mut i64) {
+        let mut ids = vec![];
+        for c in &plan.new_conversations {
+            *next_id += 1;
+            let mut c = c.clone();
+            c.id = ConversationId(*next_id);
+            ids.push(c.id);
+            known.conversations.insert(c.id, c);
+        }
+        for c in &plan.updated_conversations {
+            known.conversations.insert(c.id, c.clone());
+        }
+        let resolve = |r: ConvRef| match r {
+            ConvRef::New(i) => ids[i],
+            ConvRef::Existing(id) => id,
+        };
+        for p in &plan.posts {
+            let b = &batch[p.index];
+            let kp = KnownPost {
+                key: b.post.key(),
+                conversation_id: p.conversation.map(resolve),
+                from_brand: b.from_brand,
+                created_at: b.post.created_at,
+            };
+            known.stored.insert(kp.key.clone());
+            known.parents.insert(kp.key.clone(), kp.clone());
+            if let Some(id) = kp.conversation_id {
+                if !b.from_brand {
+                    known.open_by_customer.insert((b.post.network, b.post.author.external_id.clone()), id);
+                }
+            } else if let Some(parent) = &b.post.in_reply_to {
+                known.orphans.entry(PostKey::new(b.post.network, parent.clone())).or_default().push(kp);
+            }
+        }
+        for (k, r) in &plan.adopted {
+            if let Some(p) = known.parents.get_mut(k) {
+                p.conversation_id = Some(resolve(*r));
+            }
+        }
+    }
+
+    #[test]
+    fn brand_reply_joins_and_times_the_first_response() {
+        let batch = vec![
+            post("1", "paul", "2017-08-18T20:47:00-07:00", None, false),
+            post("2", "brand", "2017-08-18T21:11:00-07:00", Some("1"), true),
+        ];
+        let p = plan(&batch, &Known::default(), &TriagePolicy::default(), t("2017-08-19T00:00:00Z"));
+        assert_eq!(p.new_conversations.len(), 1);
+        let c = &p.new_conversations[0];
+        assert_eq!(c.post_count, 2);
+        assert_eq!(c.first_response_secs, Some(24 * 60));
+        assert_eq!(c.status, Status::Pending);
+        assert!(c.awaiting_since.is_none());
+        assert!(p.posts.iter().all(|pp| pp.conversation == Some(ConvRef::New(0))));
+    }
+
+    #[test]
+    fn same_post_twice_is_a_duplicate() {
+        let mut known = Known::default();
+        let mut next = 0;
+        let batch = vec![post("1", "paul", "2017-08-18T20:47:00Z", None, false)];
+        let p1 = plan(&batch, &known, &TriagePolicy::default(), Utc::now());
+        apply(&batch, &mut known, &p1, &mut next);
+        let p2 = plan(&batch, &known, &TriagePolicy::default(), Utc::now());
+        assert_eq!(p2.duplicates, vec![0]);
+        assert!(p2.posts.is_empty() && p2.new_conversations.is_empty() && p2.updated_conversations.is_empty());
+        // Repeated inside one batch, too.
+        let twice = vec![batch[0].clone(), batch[0].clone()];
+        let p3 = plan(&twice, &Known::default(), &TriagePolicy::default(), Utc::now());
+        assert_eq!(p3.posts.len(), 1);
+        assert_eq!(p3.duplicates.len(), 1);
+    }
+
+    #[test]
+    fn reply_arriving_before_its_parent_is_adopted_later() {
+        let mut known = Known::default();
+        let mut next = 0;
+        let policy = TriagePolicy::default();
+        let first = vec![post("2", "brand", "2017-08-18T21:11:00Z", Some("1"), true)];
+        let p1 = plan(&first, &known, &policy, Utc::now());
+        assert_eq!(p1.posts[0].conversation, None);
+        apply(&first, &mut known, &p1, &mut next);
+
+        let second = vec![post("1", "paul", "2017-08-18T20:47:00Z", None, false)];
+        let p2 = plan(&second, &known, &policy, Utc::now());
+        assert_eq!(p2.adopted, vec![(PostKey::new(Network::X, "2"), ConvRef::New(0))]);
+        let c = &p2.new_conversations[0];
+        assert_eq!(c.first_response_secs, Some(24 * 60));
+        assert_eq!(c.post_count, 2);
+    }
+
+    #[test]
+    fn customer_follow_up_reopens_and_restarts_the_clock() {
+        let mut known = Known::default();
+        let mut next = 0;
+        let policy = TriagePolicy::default();
+        let b1 = vec![
+            post("1", "paul", "2017-08-18T20:47:00Z", None, false),
+            post("2", "brand", "2017-08-18T21:11:00Z", Some("1"), true),
+        ];
+        let p1 = plan(&b1, &known, &policy, Utc::now());
+        apply(&b1, &mut known, &p1, &mut next);
+        let b2 = vec![post("3", "paul", "2017-08-18T21:30:00Z", Some("2"), false)];
+        let p2 = plan(&b2, &known, &policy, Utc::now());
+        assert!(p2.new_conversations.is_empty());
+        let c = &p2.updated_conversations[0];
+        assert_eq!(c.status, Status::Open);
+        assert_eq!(c.awaiting_since, Some(t("2017-08-18T21:30:00Z")));
+        // The first response stays the first one.
+        assert_eq!(c.first_response_secs, Some(24 * 60));
+        assert_eq!(c.post_count, 3);
+    }
+
+    #[test]
+    fn new_top_level_post_joins_recent_open_conversation_of_same_customer() {
+        let policy = TriagePolicy::default();
+        let batch = vec![
+            post("1", "paul", "2017-08-18T20:47:00Z", None, false),
+            post("2", "paul", "2017-08-18T20:49:00Z", None, false),
+            post("3", "paul", "2017-08-21T20:49:00Z", None, false),
+            post("4", "lena", "2017-08-18T20:50:00Z", None, false),
+        ];
+        let p = plan(&batch, &Known::default(), &policy, Utc::now());
+        assert_eq!(p.new_conversations.len(), 3, "paul twice (days apart) and lena once");
+        assert_eq!(p.new_conversations[0].post_count, 2);
+    }
+
+    #[test]
+    fn brand_identity_from_handles() {
+        let brand = BrandIdentity::new(&["@TeslaSupport", "elonmusk"]);
+        let mut p = post("1", "ElonMusk", "2017-08-18T20:47:00Z", None, false).post;
+        p.from_brand = None;
+        assert!(brand.is_brand(&p));
+        p.author.handle = "paul".into();
+        p.author.external_id = "u1".into();
+        assert!(!brand.is_brand(&p));
+        p.from_brand = Some(true);
+        assert!(brand.is_brand(&p));
+    }
+}
