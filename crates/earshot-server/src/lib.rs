@@ -1,1 +1,20 @@
-//! placeholder
+//! earshot's running parts: the pipeline that turns heard posts into ranked conversations,
+//! the desk agents work through (answer, assign, resolve), and the HTTP API over both.
+//!
+//! Invariant: only this crate and the CLI know the API's JSON; the CLI and the HTTP handlers
+//! call the same [`desk::Desk`] functions.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod desk;
+pub mod metrics;
+pub mod pipeline;
+pub mod responder;
+pub mod signature;
+
+pub use app::App;
+pub use config::Settings;
+pub use desk::Desk;
+pub use pipeline::Pipeline;

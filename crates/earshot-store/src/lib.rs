@@ -1,1 +1,84 @@
-//! placeholder
+//! earshot's store: everything heard, understood, threaded and answered.
+//!
+//! One [`Store`] trait, two backends: [`sqlite`] (the embedded default: one file, WAL, FTS5)
+//! and [`postgres`] (for scale: full-text search with `tsvector`). Both take the same
+//! threading decisions from `earshot_core::threading::plan`, so they cannot drift apart, and
+//! the same test suite (`tests/suite.rs`) runs against both.
+//!
+//! Invariant: only this crate holds SQL.
+
+pub mod postgres;
+pub mod sqlite;
+mod types;
+
+pub use types::*;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use earshot_core::threading::{Incoming, TriagePolicy};
+use earshot_core::{AuditEntry, Conversation, ConversationEvent, ConversationId, Reply};
+use std::sync::Arc;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a batch of understood posts and threads them into conversations, in one
+    /// transaction. Idempotent: a post already stored is counted as a duplicate and changes nothing.
+    async fn ingest(&self, batch: Vec<Incoming>, policy: &TriagePolicy, now: DateTime<Utc>) -> Result<IngestReport, StoreError>;
+
+    /// One conversation with its posts (oldest first), replies and audit trail.
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationDetail>, StoreError>;
+
+    /// Conversations ranked by priority (highest first), filtered and paged.
+    async fn inbox(&self, filter: &InboxFilter, now: DateTime<Utc>) -> Result<Page<InboxRow>, StoreError>;
+
+    /// Full-text search over post text, newest first, with the same filters.
+    async fn search(&self, query: &SearchQuery) -> Result<Page<SearchHit>, StoreError>;
+
+    /// Applies an agent's action to a conversation and records it in the audit trail.
+    /// Unknown id → `StoreError::NotFound`; an illegal transition → `StoreError::Conflict`.
+    async fn apply(&self, id: ConversationId, event: ConversationEvent, actor: &str, at: DateTime<Utc>) -> Result<Conversation, StoreError>;
+
+    /// Stores a reply in state `queued` before anything is sent. The same idempotency key
+    /// returns the reply already stored instead of a second one.
+    async fn queue_reply(&self, reply: NewReply) -> Result<Reply, StoreError>;
+
+    /// Marks a reply sent with the network's id for it (idempotent for the same id).
+    async fn mark_reply_sent(&self, reply_id: i64, external_id: &str, at: DateTime<Utc>) -> Result<Reply, StoreError>;
+
+    /// Marks a reply failed with the reason, counting the attempt.
+    async fn mark_reply_failed(&self, reply_id: i64, error: &str) -> Result<Reply, StoreError>;
+
+    /// Replies still queued (oldest first), for the sender to retry after a restart.
+    async fn queued_replies(&self, limit: u32) -> Result<Vec<Reply>, StoreError>;
+
+    /// The audit trail, newest first; all conversations when `conversation` is `None`.
+    async fn audit(&self, conversation: Option<ConversationId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// First-response samples of conversations opened in `[from, to)`, for the metrics.
+    async fn response_samples(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<ResponseSample>, StoreError>;
+
+    /// Customer posts in `[from, to)` counted by intent and sentiment.
+    async fn volume(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<VolumeCount>, StoreError>;
+
+    /// Recomputes the priority of every conversation owed an answer (waiting time moves
+    /// them up). Returns how many were updated.
+    async fn rescore_open(&self, policy: &TriagePolicy, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// How much is stored.
+    async fn counts(&self) -> Result<StoreCounts, StoreError>;
+
+    /// A source's resume point (e.g. a Jetstream `time_us`), stored only after the posts before it.
+    async fn cursor(&self, source: &str) -> Result<Option<String>, StoreError>;
+    async fn set_cursor(&self, source: &str, cursor: &str) -> Result<(), StoreError>;
+}
+
+/// Opens the store a URL names: `postgres://…` for PostgreSQL; `sqlite://PATH`, `sqlite::memory:`
+/// or a plain file path for SQLite (created, with migrations applied, if missing).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        Ok(Arc::new(sqlite::SqliteStore::open(path).await?))
+    }
+}

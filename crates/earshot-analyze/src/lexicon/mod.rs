@@ -1,0 +1,440 @@
+//! The built-in multilingual lexicon: every word list of [`data`] compiled into one
+//! Aho-Corasick automaton, built once per process and shared by all analyzers.
+//!
+//! One overlapping scan of the cleaned text finds every cue (stopwords, sentiment words,
+//! negators, intent and urgency phrases, emoji); [`Lexicon::resolve`] then keeps the entries
+//! that belong to the post's language and respect word boundaries.
+
+pub(crate) mod data;
+
+use crate::lang::Lang;
+use crate::text::{char_before, decode_at, is_word_char, Token};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// What a lexicon entry signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cue {
+    Stop,
+    Positive,
+    Negative,
+    Negator,
+    Intensifier,
+    Contrast,
+    FeatureRequest,
+    Question,
+    QuestionStart,
+    Problem,
+    Thanks,
+    Urgent,
+}
+
+impl Cue {
+    pub const ALL: [Cue; 12] = [
+        Cue::Stop,
+        Cue::Positive,
+        Cue::Negative,
+        Cue::Negator,
+        Cue::Intensifier,
+        Cue::Contrast,
+        Cue::FeatureRequest,
+        Cue::Question,
+        Cue::QuestionStart,
+        Cue::Problem,
+        Cue::Thanks,
+        Cue::Urgent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cue::Stop => "stopword",
+            Cue::Positive => "positive",
+            Cue::Negative => "negative",
+            Cue::Negator => "negator",
+            Cue::Intensifier => "intensifier",
+            Cue::Contrast => "contrast",
+            Cue::FeatureRequest => "feature_request",
+            Cue::Question => "question",
+            Cue::QuestionStart => "question_start",
+            Cue::Problem => "problem",
+            Cue::Thanks => "thanks",
+            Cue::Urgent => "urgent",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Entry {
+    pub cue: Cue,
+    pub weight: f32,
+    /// Bit set of [`Lang::bit`]; all bits for universal entries (emoji).
+    pub langs: u16,
+    /// Matches at a word start only (`irriter*`), not a whole word.
+    pub prefix: bool,
+}
+
+pub(crate) const ALL_LANGS: u16 = (1 << 10) - 1;
+
+/// A pattern occurrence that passed the left word boundary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawHit {
+    pub pattern: u32,
+    pub start: u32,
+    pub end: u32,
+    /// A word character follows the match (only prefix entries may then apply).
+    pub word_follows: bool,
+}
+
+/// An accepted cue in a post.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub cue: Cue,
+    pub weight: f32,
+    /// Byte range in [`crate::text::Prepared::clean`].
+    pub start: u32,
+    pub end: u32,
+    /// Index of the token the match starts in (or the next token, for emoji between words).
+    pub token: u32,
+}
+
+pub(crate) struct Lexicon {
+    ac: AhoCorasick,
+    /// Per pattern: its entries in `entries`.
+    ranges: Vec<(u32, u32)>,
+    entries: Vec<Entry>,
+    /// Per pattern: first char is a word char (so a word boundary is needed before it).
+    needs_left: Vec<bool>,
+    /// Per pattern: last char is a word char (so a whole-word entry needs a boundary after).
+    needs_right: Vec<bool>,
+    /// Per pattern: length in bytes, for the English fallback rule.
+    lens: Vec<u32>,
+}
+
+static LEXICON: LazyLock<Lexicon> = LazyLock::new(Lexicon::build);
+
+impl Lexicon {
+    pub fn global() -> &'static Lexicon {
+        &LEXICON
+    }
+
+    fn build() -> Lexicon {
+        let mut map: HashMap<String, Vec<Entry>> = HashMap::new();
+        let mut add = |list: &str, cue: Cue, default_weight: f32, langs: u16| {
+            for item in list.split(',') {
+                let item = item.trim();
+                if item.is_empty() {
+                    continue;
+                }
+                let (body, weight) = match item.rsplit_once(':') {
+                    Some((b, w)) if !b.is_empty() => match w.parse::<f32>() {
+                        Ok(w) if w.is_finite() => (b, w),
+                        _ => (item, default_weight),
+                    },
+                    _ => (item, default_weight),
+                };
+                let (body, prefix) = match body.strip_suffix('*') {
+                    Some(b) if !b.is_empty() => (b, true),
+                    _ => (body, false),
+                };
+                let pattern = body.to_lowercase();
+                let entry = Entry {
+                    cue,
+                    weight,
+                    langs,
+                    prefix,
+                };
+                let list = map.entry(pattern).or_default();
+                match list.iter_mut().find(|e| {
+                    e.cue == entry.cue && e.weight == entry.weight && e.prefix == entry.prefix
+                }) {
+                    Some(e) => e.langs |= langs,
+                    None => list.push(entry),
+                }
+            }
+        };
+        for d in data::LANGS {
+            let l = d.lang.bit();
+            add(d.stopwords, Cue::Stop, 1.0, l);
+            add(d.positive, Cue::Positive, 2.0, l);
+            add(d.negative, Cue::Negative, 2.0, l);
+            add(d.negators, Cue::Negator, 1.0, l);
+            add(d.intensifiers, Cue::Intensifier, 1.3, l);
+            add(d.contrast, Cue::Contrast, 1.0, l);
+            add(d.feature_request, Cue::FeatureRequest, 1.0, l);
+            add(d.question, Cue::Question, 1.0, l);
+            add(d.question_start, Cue::QuestionStart, 1.0, l);
+            add(d.problem, Cue::Problem, 1.0, l);
+            add(d.thanks, Cue::Thanks, 1.5, l);
+            add(d.urgent, Cue::Urgent, 0.3, l);
+        }
+        add(data::UNIVERSAL.positive, Cue::Positive, 2.0, ALL_LANGS);
+        add(data::UNIVERSAL.negative, Cue::Negative, 2.0, ALL_LANGS);
+
+        let mut patterns: Vec<(String, Vec<Entry>)> = map.into_iter().collect();
+        patterns.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut ranges = Vec::with_capacity(patterns.len());
+        let mut entries = Vec::new();
+        let mut needs_left = Vec::with_capacity(patterns.len());
+        let mut needs_right = Vec::with_capacity(patterns.len());
+        let mut lens = Vec::with_capacity(patterns.len());
+        for (p, es) in &patterns {
+            let start = entries.len() as u32;
+            // Within a pattern, most specific first: single-language entries before shared ones.
+            let mut es = es.clone();
+            es.sort_by_key(|e| (e.cue, e.langs.count_ones()));
+            entries.extend(es);
+            ranges.push((start, entries.len() as u32));
+            needs_left.push(p.chars().next().is_some_and(is_word_char));
+            needs_right.push(p.chars().next_back().is_some_and(is_word_char));
+            lens.push(p.len() as u32);
+        }
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(patterns.iter().map(|(p, _)| p.as_str()))
+            .expect("the built-in lexicon is a fixed, valid pattern set");
+        Lexicon {
+            ac,
+            ranges,
+            entries,
+            needs_left,
+            needs_right,
+            lens,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn pattern_count(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub(crate) fn entries_of(&self, pattern: u32) -> &[Entry] {
+        match self.ranges.get(pattern as usize) {
+            Some(&(a, b)) => self.entries.get(a as usize..b as usize).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// Every occurrence of a lexicon pattern in `clean` that starts at a word boundary.
+    pub(crate) fn scan(&self, clean: &str, out: &mut Vec<RawHit>) {
+        for m in self.ac.find_overlapping_iter(clean) {
+            let p = m.pattern().as_usize();
+            let (start, end) = (m.start(), m.end());
+            if self.needs_left[p] && is_word_char(char_before(clean, start)) {
+                continue;
+            }
+            let word_follows =
+                self.needs_right[p] && end < clean.len() && is_word_char(decode_at(clean, end).0);
+            out.push(RawHit {
+                pattern: p as u32,
+                start: start as u32,
+                end: end as u32,
+                word_follows,
+            });
+        }
+    }
+
+    /// Stopword votes per language ([`Lang::index`]); a word shared by n languages gives each
+    /// 1/n. Words from the other lists that only one language has count half.
+    pub(crate) fn votes(&self, raw: &[RawHit]) -> [f32; 10] {
+        let mut v = [0f32; 10];
+        for h in raw {
+            for e in self.entries_of(h.pattern) {
+                if h.word_follows && !e.prefix {
+                    continue;
+                }
+                if e.langs == ALL_LANGS {
+                    continue;
+                }
+                let n = e.langs.count_ones() as f32;
+                let w = match e.cue {
+                    Cue::Stop => 1.0 / n,
+                    _ if n == 1.0 => 0.5,
+                    _ => continue,
+                };
+                for l in Lang::ALL {
+                    if e.langs & l.bit() != 0 {
+                        v[l.index()] += w;
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    /// Turns raw matches into cues for a post in `lang` (`None`: any language).
+    pub(crate) fn resolve(
+        &self,
+        raw: &[RawHit],
+        lang: Option<Lang>,
+        clean: &str,
+        tokens: &[Token],
+        out: &mut Vec<Hit>,
+    ) {
+        for h in raw {
+            let entries = self.entries_of(h.pattern);
+            let mut i = 0;
+            while i < entries.len() {
+                let cue = entries[i].cue;
+                let mut chosen: Option<(Entry, f32)> = None;
+                while i < entries.len() && entries[i].cue == cue {
+                    let e = entries[i];
+                    i += 1;
+                    if cue == Cue::Stop || (h.word_follows && !e.prefix) {
+                        continue;
+                    }
+                    let factor = match lang {
+                        None => 1.0,
+                        Some(l) if e.langs & l.bit() != 0 => 1.0,
+                        // English words leak into every language's tweets ("fail", "love");
+                        // short ones are too often words of the post's own language.
+                        Some(_)
+                            if e.langs & Lang::En.bit() != 0
+                                && self.lens[h.pattern as usize] >= 4
+                                && matches!(
+                                    cue,
+                                    Cue::Positive | Cue::Negative | Cue::Problem | Cue::Thanks
+                                ) =>
+                        {
+                            0.7
+                        }
+                        Some(_) => continue,
+                    };
+                    let better = match chosen {
+                        None => true,
+                        Some((_, f)) => factor > f,
+                    };
+                    if better {
+                        chosen = Some((e, factor));
+                    }
+                }
+                if let Some((e, factor)) = chosen {
+                    let token = token_at(tokens, h.start);
+                    if e.cue == Cue::QuestionStart && !opens_sentence(clean, tokens, token, h.start)
+                    {
+                        continue;
+                    }
+                    out.push(Hit {
+                        cue: e.cue,
+                        weight: e.weight * factor,
+                        start: h.start,
+                        end: h.end,
+                        token,
+                    });
+                }
+            }
+        }
+        drop_contained(out);
+    }
+}
+
+/// The token containing byte `pos`, or the next one.
+pub(crate) fn token_at(tokens: &[Token], pos: u32) -> u32 {
+    let i = tokens.partition_point(|t| t.start <= pos);
+    if i > 0 && tokens[i - 1].end > pos {
+        (i - 1) as u32
+    } else {
+        i as u32
+    }
+}
+
+/// The word at `token` starts the post or a new sentence.
+fn opens_sentence(clean: &str, tokens: &[Token], token: u32, start: u32) -> bool {
+    if tokens.get(token as usize).map(|t| t.start) != Some(start) {
+        return false;
+    }
+    if token == 0 {
+        return true;
+    }
+    let before = clean.get(..start as usize).unwrap_or("").trim_end();
+    matches!(before.chars().next_back(), Some('.' | '!' | '?' | ':' | '\n' | '¿'))
+}
+
+/// "thank you so much" must not also count as "thank you" and "thanks": a match inside a
+/// longer match of the same cue is dropped.
+fn drop_contained(hits: &mut Vec<Hit>) {
+    if hits.len() < 2 {
+        return;
+    }
+    let n = hits.len();
+    let mut keep = vec![true; n];
+    for i in 0..n {
+        for j in 0..n {
+            if i != j
+                && hits[i].cue == hits[j].cue
+                && hits[j].start <= hits[i].start
+                && hits[i].end <= hits[j].end
+                && (hits[j].end - hits[j].start) > (hits[i].end - hits[i].start)
+            {
+                keep[i] = false;
+                break;
+            }
+        }
+    }
+    let mut k = 0;
+    hits.retain(|_| {
+        let r = keep[k];
+        k += 1;
+        r
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::Prepared;
+
+    fn cues(text: &str, lang: Option<Lang>) -> Vec<(Cue, String)> {
+        let p = Prepared::new(text);
+        let lex = Lexicon::global();
+        let mut raw = Vec::new();
+        lex.scan(&p.clean, &mut raw);
+        let mut hits = Vec::new();
+        lex.resolve(&raw, lang, &p.clean, &p.tokens, &mut hits);
+        hits.iter()
+            .map(|h| (h.cue, p.clean[h.start as usize..h.end as usize].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn builds_and_matches_whole_words() {
+        assert!(Lexicon::global().pattern_count() > 1000);
+        let c = cues("I love it, not a lover of badness", Some(Lang::En));
+        assert!(c.contains(&(Cue::Positive, "love".into())));
+        assert!(!c.iter().any(|(_, w)| w == "bad"));
+    }
+
+    #[test]
+    fn prefix_entries_match_inflections() {
+        let c = cues("Det er virkelig irriterende", Some(Lang::Da));
+        assert!(c.contains(&(Cue::Negative, "irriter".into())));
+        assert!(c.contains(&(Cue::Intensifier, "virkelig".into())));
+    }
+
+    #[test]
+    fn language_filter_and_english_fallback() {
+        // "bad" is Danish for bath: not negative in a Danish post.
+        let c = cues("jeg tager et bad", Some(Lang::Da));
+        assert!(!c.iter().any(|(cue, _)| *cue == Cue::Negative));
+        // but a long English word still counts in a Danish post
+        let c = cues("det er bare awful", Some(Lang::Da));
+        assert!(c.iter().any(|(cue, w)| *cue == Cue::Negative && w == "awful"));
+    }
+
+    #[test]
+    fn longer_match_wins_and_emoji_need_no_boundary() {
+        let c = cues("tusind tak😍", Some(Lang::Da));
+        let thanks: Vec<_> = c.iter().filter(|(cue, _)| *cue == Cue::Thanks).collect();
+        assert_eq!(thanks.len(), 1);
+        assert!(c.iter().any(|(cue, w)| *cue == Cue::Positive && w == "😍"));
+    }
+
+    #[test]
+    fn question_start_only_opens_a_sentence() {
+        let c = cues("how do I reset it", Some(Lang::En));
+        assert!(c.iter().any(|(cue, _)| *cue == Cue::QuestionStart));
+        let c = cues("I know how it works", Some(Lang::En));
+        assert!(!c.iter().any(|(cue, _)| *cue == Cue::QuestionStart));
+    }
+}

@@ -1,0 +1,1095 @@
+//! File importers: sniff what a file holds, then stream it as [`Record`]s.
+//!
+//! Accepted: canonical posts (JSONL, or a JSON array), the TWCS CSV layout, recorded
+//! Mastodon statuses or notifications (JSONL, a JSON array as the REST API returns them, or
+//! pretty-printed objects one after another), Jetstream events (JSONL) and X filtered-stream
+//! lines (JSONL with blank keep-alive lines).
+//!
+//! Reading streams in constant memory: one line (or one array element, or one CSV row) is
+//! held at a time, and a line longer than [`MAX_LINE_BYTES`] is rejected without being
+//! buffered. Every record says the 1-based line it started on. A line that cannot be read is
+//! [`Record::Rejected`] with a reason and reading goes on, so one bad line loses nothing
+//! else; a payload that is fine but not a customer post (a boost, a delete, an identity
+//! event) is [`Record::Skipped`].
+
+use crate::bluesky::wire::JetstreamEvent;
+use crate::mastodon::wire::{Entity, StatusKey};
+use crate::twcs::{MissingColumns, TwcsLayout};
+use crate::webhook::wire::{json_message, CanonicalPost};
+use crate::x::wire::StreamLine;
+use crate::NotAPost;
+use earshot_core::NewPost;
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// How many bytes [`Importer::open`] reads to decide the format.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// The longest line (or array element) read; longer ones are rejected unread.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// How many DID → handle pairs a Jetstream import remembers from identity events.
+const MAX_KNOWN_HANDLES: usize = 100_000;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// earshot's canonical post, one JSON object a line (or a JSON array of them).
+    Canonical,
+    /// The "Customer Support on Twitter" CSV layout.
+    TwcsCsv,
+    /// Mastodon statuses (a file may mix in notifications; each object is read as what it is).
+    MastodonStatus,
+    /// Mastodon notifications (likewise, statuses mixed in are read as statuses).
+    MastodonNotification,
+    /// Bluesky Jetstream events.
+    Jetstream,
+    /// X API v2 filtered-stream lines.
+    XStream,
+}
+
+impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Canonical,
+        Format::TwcsCsv,
+        Format::MastodonStatus,
+        Format::MastodonNotification,
+        Format::Jetstream,
+        Format::XStream,
+    ];
+
+    /// The short name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Canonical => "canonical",
+            Format::TwcsCsv => "twcs",
+            Format::MastodonStatus => "mastodon-status",
+            Format::MastodonNotification => "mastodon-notification",
+            Format::Jetstream => "jetstream",
+            Format::XStream => "x-stream",
+        }
+    }
+
+    /// What the format looks like, for messages.
+    pub fn description(self) -> &'static str {
+        match self {
+            Format::Canonical => {
+                "canonical posts (JSON objects with network, id, author, text, created_at)"
+            }
+            Format::TwcsCsv => {
+                "TWCS CSV (header tweet_id, author_id, inbound, created_at, text, ...)"
+            }
+            Format::MastodonStatus => "Mastodon statuses (objects with id, content, account)",
+            Format::MastodonNotification => {
+                "Mastodon notifications (objects with id, type, account, status)"
+            }
+            Format::Jetstream => "Bluesky Jetstream events (objects with did, time_us, kind)",
+            Format::XStream => "X filtered-stream lines (objects with data, includes, errors)",
+        }
+    }
+
+    /// Whether posts keep the raw payload (network formats do; PROTOCOLS.md §0.1).
+    fn is_network_payload(self) -> bool {
+        matches!(
+            self,
+            Format::MastodonStatus
+                | Format::MastodonNotification
+                | Format::Jetstream
+                | Format::XStream
+        )
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = ImportError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == wanted)
+            .ok_or_else(|| ImportError::UnknownFormatName {
+                name: s.to_owned(),
+            })
+    }
+}
+
+/// Why a file cannot be imported at all (problems with single lines are [`Record`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} is empty: there is nothing to import", path.display())]
+    Empty { path: PathBuf },
+    #[error("cannot tell what {} holds: it starts with {seen}. earshot imports {}", path.display(), accepted_formats())]
+    UnknownFormat { path: PathBuf, seen: String },
+    #[error("{}: {source}", path.display())]
+    CsvHeader {
+        path: PathBuf,
+        #[source]
+        source: MissingColumns,
+    },
+    #[error("unknown import format {name:?}: expected one of {}", Format::ALL.map(Format::as_str).join(", "))]
+    UnknownFormatName { name: String },
+}
+
+fn accepted_formats() -> String {
+    Format::ALL.map(Format::description).join("; ")
+}
+
+/// One thing read from a file.
+// Most records are posts, so boxing the post would cost an allocation per record for the
+// sake of the rare skips and rejections.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// A post, from the record starting on `line` (1-based).
+    Post { line: usize, post: NewPost },
+    /// A payload that is fine but is not a customer post.
+    Skipped { line: usize, reason: String },
+    /// A payload that could not be read, and why.
+    Rejected { line: usize, reason: String },
+}
+
+impl Record {
+    /// The 1-based line the record starts on.
+    pub fn line(&self) -> usize {
+        match self {
+            Record::Post { line, .. } | Record::Skipped { line, .. } | Record::Rejected { line, .. } => *line,
+        }
+    }
+}
+
+/// Decides what a file holds from its first bytes: a CSV header, or the keys of the first
+/// JSON object (the first element of a top-level array). `path` only names the file in
+/// errors.
+pub fn detect(path: &Path, first_bytes: &[u8]) -> Result<Format, ImportError> {
+    let bytes = first_bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(first_bytes);
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else {
+        return Err(ImportError::Empty {
+            path: path.to_owned(),
+        });
+    };
+    let bytes = &bytes[start..];
+    let unknown = |seen: String| ImportError::UnknownFormat {
+        path: path.to_owned(),
+        seen,
+    };
+    match bytes[0] {
+        b'[' => {
+            let after = skip_ws(bytes, 1);
+            match bytes.get(after) {
+                None | Some(b']') => Ok(Format::Canonical),
+                Some(b'{') => {
+                    let keys = object_keys(&bytes[after..]);
+                    classify_keys(&keys).ok_or_else(|| {
+                        unknown(format!("a JSON array of objects with keys {}", key_list(&keys)))
+                    })
+                }
+                Some(_) => Err(unknown("a JSON array of something other than objects".into())),
+            }
+        }
+        b'{' => {
+            let keys = object_keys(bytes);
+            classify_keys(&keys)
+                .ok_or_else(|| unknown(format!("a JSON object with keys {}", key_list(&keys))))
+        }
+        _ => {
+            let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+            let header = csv_header_cells(first_line);
+            match TwcsLayout::from_header(header.iter().map(Vec::as_slice)) {
+                Ok(_) => Ok(Format::TwcsCsv),
+                Err(missing) if header.len() > 2 => Err(ImportError::CsvHeader {
+                    path: path.to_owned(),
+                    source: missing,
+                }),
+                Err(_) => Err(unknown(format!(
+                    "{:?}",
+                    crate::de::shorten(&String::from_utf8_lossy(first_line))
+                ))),
+            }
+        }
+    }
+}
+
+fn classify_keys(keys: &[String]) -> Option<Format> {
+    let has = |k: &str| keys.iter().any(|key| key == k);
+    if has("network") || has("posts") {
+        Some(Format::Canonical)
+    } else if has("kind") && (has("did") || has("time_us")) || has("commit") && has("did") {
+        Some(Format::Jetstream)
+    } else if has("data") || has("matching_rules") || has("includes") || has("errors") {
+        Some(Format::XStream)
+    } else if has("type") && has("account") && !has("content") {
+        Some(Format::MastodonNotification)
+    } else if has("content") && (has("account") || has("uri") || has("spoiler_text")) {
+        Some(Format::MastodonStatus)
+    } else {
+        None
+    }
+}
+
+fn key_list(keys: &[String]) -> String {
+    if keys.is_empty() {
+        return "(none read)".to_owned();
+    }
+    let shown: Vec<&str> = keys.iter().take(12).map(String::as_str).collect();
+    let more = if keys.len() > 12 { ", ..." } else { "" };
+    format!("{}{more}", shown.join(", "))
+}
+
+fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    i
+}
+
+/// The top-level keys of the JSON object `bytes` starts with, reading as far as it can:
+/// the sniff window may cut the object short, and a broken object still tells its keys.
+fn object_keys(bytes: &[u8]) -> Vec<String> {
+    let mut keys = Vec::new();
+    if bytes.first() != Some(&b'{') {
+        return keys;
+    }
+    let mut i = 1;
+    loop {
+        i = skip_ws(bytes, i);
+        match bytes.get(i) {
+            Some(b'"') => {}
+            _ => return keys,
+        }
+        let Some((key, end)) = read_string(bytes, i) else {
+            return keys;
+        };
+        keys.push(key);
+        i = skip_ws(bytes, end);
+        if bytes.get(i) != Some(&b':') {
+            return keys;
+        }
+        let Some(end) = skip_value(bytes, i + 1) else {
+            return keys;
+        };
+        i = skip_ws(bytes, end);
+        match bytes.get(i) {
+            Some(b',') => i += 1,
+            _ => return keys,
+        }
+    }
+}
+
+/// Reads the JSON string starting at `bytes[start] == '"'`; returns it and the index after it.
+fn read_string(bytes: &[u8], start: usize) -> Option<(String, usize)> {
+    let mut i = start + 1;
+    let mut escaped = false;
+    while let Some(&b) = bytes.get(i) {
+        if escaped {
+            escaped = false;
+        } else if b == b'\\' {
+            escaped = true;
+        } else if b == b'"' {
+            let raw = &bytes[start..=i];
+            let key = serde_json::from_slice::<String>(raw)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&raw[1..raw.len() - 1]).into_owned());
+            return Some((key, i + 1));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Skips one JSON value starting at (or after whitespace from) `start`.
+fn skip_value(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = skip_ws(bytes, start);
+    let mut depth = 0usize;
+    loop {
+        let b = *bytes.get(i)?;
+        match b {
+            b'"' => {
+                let (_, end) = read_string(bytes, i)?;
+                i = end;
+                if depth == 0 {
+                    return Some(i);
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                if depth == 0 {
+                    return Some(i);
+                }
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            b',' if depth == 0 => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// The cells of a CSV header line (quotes removed; headers do not hold commas in practice).
+fn csv_header_cells(line: &[u8]) -> Vec<Vec<u8>> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    line.split(|b| *b == b',')
+        .map(|cell| {
+            let cell = cell.trim_ascii();
+            let cell = cell
+                .strip_prefix(b"\"")
+                .and_then(|c| c.strip_suffix(b"\""))
+                .unwrap_or(cell);
+            cell.to_vec()
+        })
+        .collect()
+}
+
+/// Streams a file's records. Open it with [`Importer::open`], then iterate.
+///
+/// ```no_run
+/// use earshot_connect::{Importer, Record};
+/// let importer = Importer::open("twcs.csv".as_ref())?;
+/// println!("{} ({} bytes)", importer.format(), importer.total_bytes());
+/// for record in importer {
+///     match record {
+///         Record::Post { post, .. } => { /* store it */ let _ = post; }
+///         Record::Skipped { .. } => {}
+///         Record::Rejected { line, reason } => eprintln!("line {line}: {reason}"),
+///     }
+/// }
+/// # Ok::<(), earshot_connect::ImportError>(())
+/// ```
+pub struct Importer {
+    format: Format,
+    total_bytes: u64,
+    source: Source,
+    keep_raw: bool,
+    status_key: StatusKey,
+    known_handles: HashMap<String, String>,
+    done: bool,
+}
+
+enum Source {
+    Csv {
+        reader: csv::Reader<File>,
+        layout: TwcsLayout,
+        row: csv::ByteRecord,
+    },
+    Lines(LineReader<BufReader<File>>),
+    Values(ValueReader<BufReader<File>>),
+}
+
+impl Importer {
+    /// Opens `path`, sniffs its format and gets ready to stream it.
+    pub fn open(path: &Path) -> Result<Importer, ImportError> {
+        Self::open_inner(path, None)
+    }
+
+    /// Opens `path` as `format`, without sniffing (the CLI's `--format`).
+    pub fn open_as(path: &Path, format: Format) -> Result<Importer, ImportError> {
+        Self::open_inner(path, Some(format))
+    }
+
+    fn open_inner(path: &Path, format: Option<Format>) -> Result<Importer, ImportError> {
+        let io_error = |source| ImportError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io_error)?;
+        let total_bytes = file.metadata().map_err(io_error)?.len();
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        (&mut file)
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(io_error)?;
+        file.seek(SeekFrom::Start(0)).map_err(io_error)?;
+        let format = match format {
+            Some(format) => format,
+            None => detect(path, &head)?,
+        };
+        let source = match format {
+            Format::TwcsCsv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .flexible(true)
+                    .buffer_capacity(256 * 1024)
+                    .from_reader(file);
+                let header = reader.byte_headers().map_err(|e| io_error(csv_io(e)))?;
+                let layout =
+                    TwcsLayout::from_header(header.iter()).map_err(|source| {
+                        ImportError::CsvHeader {
+                            path: path.to_owned(),
+                            source,
+                        }
+                    })?;
+                Source::Csv {
+                    reader,
+                    layout,
+                    row: csv::ByteRecord::new(),
+                }
+            }
+            _ => {
+                let reader = BufReader::with_capacity(256 * 1024, file);
+                match json_shape(&head) {
+                    JsonShape::Lines => Source::Lines(LineReader::new(reader)),
+                    JsonShape::Array => Source::Values(ValueReader::new(reader, true)),
+                    JsonShape::Concatenated => Source::Values(ValueReader::new(reader, false)),
+                }
+            }
+        };
+        Ok(Importer {
+            format,
+            total_bytes,
+            source,
+            keep_raw: true,
+            status_key: StatusKey::default(),
+            known_handles: HashMap::new(),
+            done: false,
+        })
+    }
+
+    /// Whether posts from network payloads keep the payload in [`NewPost::raw`] (default:
+    /// yes; canonical and TWCS posts never do, they carry nothing beyond the post).
+    pub fn keep_raw(mut self, keep: bool) -> Self {
+        self.keep_raw = keep;
+        self
+    }
+
+    /// Which id keys Mastodon statuses (see [`StatusKey`]).
+    pub fn mastodon_key(mut self, key: StatusKey) -> Self {
+        self.status_key = key;
+        self
+    }
+
+    /// The format being read.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The file's size, for a progress bar.
+    pub fn total_bytes(&self) -> u64 {
+        self.total_bytes
+    }
+
+    /// How far reading has got, in bytes.
+    pub fn bytes_read(&self) -> u64 {
+        match &self.source {
+            Source::Csv { reader, .. } => reader.position().byte(),
+            Source::Lines(lines) => lines.bytes_read,
+            Source::Values(values) => values.bytes_read,
+        }
+    }
+
+    fn convert(&mut self, line: usize, payload: &[u8]) -> Record {
+        let result = match self.format {
+            Format::Canonical => serde_json::from_slice::<CanonicalPost>(payload)
+                .map_err(|e| json_error(&e, line))
+                .and_then(|p| p.into_new_post().map_err(|e| Outcome::Rejected(e.to_string()))),
+            Format::MastodonStatus | Format::MastodonNotification => Entity::from_json(payload)
+                .map_err(|e| json_error(&e, line))
+                .and_then(|entity| {
+                    not_a_post(entity.into_new_post_keyed(self.status_key))
+                }),
+            Format::Jetstream => serde_json::from_slice::<JetstreamEvent>(payload)
+                .map_err(|e| json_error(&e, line))
+                .and_then(|event| {
+                    if let Some((did, handle)) = event.announced_handle() {
+                        if self.known_handles.len() < MAX_KNOWN_HANDLES
+                            || self.known_handles.contains_key(did)
+                        {
+                            self.known_handles.insert(did.to_owned(), handle.to_owned());
+                        }
+                    }
+                    let handle = self.known_handles.get(&event.did).cloned();
+                    not_a_post(event.into_new_post_with_handle(handle.as_deref()))
+                }),
+            Format::XStream => serde_json::from_slice::<StreamLine>(payload)
+                .map_err(|e| json_error(&e, line))
+                .and_then(|l| not_a_post(l.into_new_post())),
+            Format::TwcsCsv => Err(Outcome::Rejected(
+                "internal: a CSV row reached the JSON reader".to_owned(),
+            )),
+        };
+        match result {
+            Ok(mut post) => {
+                if self.keep_raw && self.format.is_network_payload() {
+                    post.raw = std::str::from_utf8(payload).ok().map(str::to_owned);
+                }
+                Record::Post { line, post }
+            }
+            Err(Outcome::Skipped(reason)) => Record::Skipped { line, reason },
+            Err(Outcome::Rejected(reason)) => Record::Rejected { line, reason },
+        }
+    }
+}
+
+/// Why a payload did not become a post, as the importer reports it.
+enum Outcome {
+    Skipped(String),
+    Rejected(String),
+}
+
+fn not_a_post(result: Result<NewPost, NotAPost>) -> Result<NewPost, Outcome> {
+    result.map_err(|e| match e {
+        NotAPost::Skipped(reason) => Outcome::Skipped(reason),
+        NotAPost::Invalid(invalid) => Outcome::Rejected(invalid.to_string()),
+    })
+}
+
+/// A readable reason for a JSON error; `line` is where the payload starts.
+fn json_error(e: &serde_json::Error, line: usize) -> Outcome {
+    let message = json_message(e);
+    let reason = match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            if e.line() > 1 {
+                format!(
+                    "not valid JSON: {message} (line {}, column {})",
+                    line + e.line() - 1,
+                    e.column()
+                )
+            } else {
+                format!("not valid JSON: {message} (column {})", e.column())
+            }
+        }
+        serde_json::error::Category::Data => format!("unexpected JSON: {message}"),
+        serde_json::error::Category::Io => format!("read error: {message}"),
+    };
+    Outcome::Rejected(reason)
+}
+
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+impl Iterator for Importer {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        if self.done {
+            return None;
+        }
+        match &mut self.source {
+            Source::Csv {
+                reader,
+                layout,
+                row,
+            } => match reader.read_byte_record(row) {
+                Ok(true) => {
+                    let line = row
+                        .position()
+                        .map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+                    Some(match layout.post(row) {
+                        Ok(post) => Record::Post { line, post },
+                        Err(e) => Record::Rejected {
+                            line,
+                            reason: e.to_string(),
+                        },
+                    })
+                }
+                Ok(false) => {
+                    self.done = true;
+                    None
+                }
+                Err(e) => {
+                    self.done = true;
+                    let line = e
+                        .position()
+                        .map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+                    Some(Record::Rejected {
+                        line,
+                        reason: format!("read error, import stopped: {e}"),
+                    })
+                }
+            },
+            Source::Lines(lines) => match lines.next_payload() {
+                Ok(Some(Payload::Bytes { line })) => {
+                    let payload = std::mem::take(&mut lines.buf);
+                    let record = self.convert(line, &payload);
+                    if let Source::Lines(lines) = &mut self.source {
+                        lines.buf = payload;
+                    }
+                    Some(record)
+                }
+                Ok(Some(Payload::TooLong { line, bytes })) => Some(too_long(line, bytes)),
+                Ok(None) => {
+                    self.done = true;
+                    None
+                }
+                Err((line, e)) => {
+                    self.done = true;
+                    Some(read_error(line, &e))
+                }
+            },
+            Source::Values(values) => match values.next_payload() {
+                Ok(Some(Payload::Bytes { line })) => {
+                    let payload = std::mem::take(&mut values.buf);
+                    let record = self.convert(line, &payload);
+                    if let Source::Values(values) = &mut self.source {
+                        values.buf = payload;
+                    }
+                    Some(record)
+                }
+                Ok(Some(Payload::TooLong { line, bytes })) => Some(too_long(line, bytes)),
+                Ok(None) => {
+                    self.done = true;
+                    None
+                }
+                Err((line, e)) => {
+                    self.done = true;
+                    Some(read_error(line, &e))
+                }
+            },
+        }
+    }
+}
+
+fn too_long(line: usize, bytes: usize) -> Record {
+    Record::Rejected {
+        line,
+        reason: format!("the record is {bytes} bytes long; the limit is {MAX_LINE_BYTES}"),
+    }
+}
+
+fn read_error(line: usize, e: &io::Error) -> Record {
+    Record::Rejected {
+        line,
+        reason: format!("read error, import stopped: {e}"),
+    }
+}
+
+/// How JSON is laid out in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonShape {
+    /// One value a line (JSONL / NDJSON).
+    Lines,
+    /// One top-level array.
+    Array,
+    /// Pretty-printed values one after another (the first line is a lone `{`).
+    Concatenated,
+}
+
+fn json_shape(head: &[u8]) -> JsonShape {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = skip_ws(head, 0);
+    match head.get(start) {
+        Some(b'[') => JsonShape::Array,
+        Some(b'{') => {
+            let first_line = head[start..].split(|b| *b == b'\n').next().unwrap_or_default();
+            if first_line.trim_ascii() == b"{" {
+                JsonShape::Concatenated
+            } else {
+                JsonShape::Lines
+            }
+        }
+        _ => JsonShape::Lines,
+    }
+}
+
+/// What a reader found next.
+enum Payload {
+    /// A payload, now in the reader's `buf`, starting on `line`.
+    Bytes { line: usize },
+    /// A payload over [`MAX_LINE_BYTES`], skipped unread.
+    TooLong { line: usize, bytes: usize },
+}
+
+/// Reads lines, holding at most [`MAX_LINE_BYTES`] of one at a time.
+struct LineReader<R> {
+    reader: R,
+    buf: Vec<u8>,
+    line: usize,
+    bytes_read: u64,
+}
+
+impl<R: BufRead> LineReader<R> {
+    fn new(reader: R) -> Self {
+        LineReader {
+            reader,
+            buf: Vec::with_capacity(4096),
+            line: 0,
+            bytes_read: 0,
+        }
+    }
+
+    /// The next non-blank line, without its line ending; blank lines (X's keep-alives) are
+    /// passed over.
+    fn next_payload(&mut self) -> Result<Option<Payload>, (usize, io::Error)> {
+        loop {
+            self.buf.clear();
+            let mut length = 0usize;
+            let mut saw_any = false;
+            loop {
+                let available = match self.reader.fill_buf() {
+                    Ok(available) => available,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err((self.line + 1, e)),
+                };
+                if available.is_empty() {
+                    break;
+                }
+                saw_any = true;
+                let (chunk, consumed, end_of_line) =
+                    match available.iter().position(|b| *b == b'\n') {
+                        Some(i) => (&available[..i], i + 1, true),
+                        None => (available, available.len(), false),
+                    };
+                length += chunk.len();
+                if length <= MAX_LINE_BYTES {
+                    self.buf.extend_from_slice(chunk);
+                }
+                self.reader.consume(consumed);
+                self.bytes_read += consumed as u64;
+                if end_of_line {
+                    break;
+                }
+            }
+            if !saw_any {
+                return Ok(None);
+            }
+            self.line += 1;
+            if length > MAX_LINE_BYTES {
+                self.buf.clear();
+                return Ok(Some(Payload::TooLong {
+                    line: self.line,
+                    bytes: length,
+                }));
+            }
+            if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+                self.buf.drain(..3);
+            }
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+            }
+            if !self.buf.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Some(Payload::Bytes { line: self.line }));
+            }
+        }
+    }
+}
+
+/// Splits JSON into top-level values (`array: false`) or into the elements of one top-level
+/// array (`array: true`), holding one value at a time.
+struct ValueReader<R> {
+    reader: R,
+    array: bool,
+    buf: Vec<u8>,
+    /// The current line (1-based) of the next byte.
+    line: usize,
+    bytes_read: u64,
+    state: SplitState,
+    finished: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SplitState {
+    /// Before the array's `[` (array mode only).
+    BeforeArray,
+    /// Between values.
+    Between,
+    /// Inside a value.
+    InValue {
+        depth: usize,
+        in_string: bool,
+        escaped: bool,
+        /// Whether the value is an object or array (ends at its closing bracket) rather than
+        /// a scalar (ends at a separator).
+        nested: bool,
+    },
+    /// After the array's `]`.
+    AfterArray,
+}
+
+impl<R: BufRead> ValueReader<R> {
+    fn new(reader: R, array: bool) -> Self {
+        ValueReader {
+            reader,
+            array,
+            buf: Vec::with_capacity(4096),
+            line: 1,
+            bytes_read: 0,
+            state: if array {
+                SplitState::BeforeArray
+            } else {
+                SplitState::Between
+            },
+            finished: false,
+        }
+    }
+
+    fn next_payload(&mut self) -> Result<Option<Payload>, (usize, io::Error)> {
+        if self.finished {
+            return Ok(None);
+        }
+        self.buf.clear();
+        let mut start_line = self.line;
+        let mut length = 0usize;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err((self.line, e)),
+            };
+            if available.is_empty() {
+                self.finished = true;
+                return Ok(match self.state {
+                    SplitState::InValue { .. } if length > MAX_LINE_BYTES => {
+                        Some(Payload::TooLong {
+                            line: start_line,
+                            bytes: length,
+                        })
+                    }
+                    // A value cut off by the end of the file: hand it over, and the JSON
+                    // parser rejects it with its own message.
+                    SplitState::InValue { .. } => Some(Payload::Bytes { line: start_line }),
+                    _ => None,
+                });
+            }
+            // Where this chunk's part of the value starts, and (once known) where the value
+            // ends and how much of the chunk is used up.
+            let mut value_from = matches!(self.state, SplitState::InValue { .. }).then_some(0);
+            let mut finished_at: Option<(usize, usize)> = None;
+            for (i, &b) in available.iter().enumerate() {
+                match &mut self.state {
+                    SplitState::BeforeArray => {
+                        if b == b'[' {
+                            self.state = SplitState::Between;
+                        }
+                    }
+                    SplitState::AfterArray => {}
+                    SplitState::Between => {
+                        if b.is_ascii_whitespace() || b == b',' || matches!(b, 0xEF | 0xBB | 0xBF) {
+                            // Separators (and a byte-order mark) between values.
+                        } else if self.array && b == b']' {
+                            self.state = SplitState::AfterArray;
+                        } else {
+                            start_line = self.line;
+                            value_from = Some(i);
+                            let nested = b == b'{' || b == b'[';
+                            self.state = SplitState::InValue {
+                                depth: usize::from(nested),
+                                in_string: b == b'"',
+                                escaped: false,
+                                nested,
+                            };
+                        }
+                    }
+                    SplitState::InValue {
+                        depth,
+                        in_string,
+                        escaped,
+                        nested,
+                    } => {
+                        if *in_string {
+                            if *escaped {
+                                *escaped = false;
+                            } else if b == b'\\' {
+                                *escaped = true;
+                            } else if b == b'"' {
+                                *in_string = false;
+                            }
+                        } else if *nested {
+                            match b {
+                                b'"' => *in_string = true,
+                                b'{' | b'[' => *depth += 1,
+                                b'}' | b']' => {
+                                    *depth -= 1;
+                                    if *depth == 0 {
+                                        // The closing bracket belongs to the value.
+                                        finished_at = Some((i + 1, i + 1));
+                                    }
+                                }
+                                _ => {}
+                            }
+                        } else if b == b',' || b == b']' || b == b'}' || b.is_ascii_whitespace() {
+                            // A scalar ends before its separator, which is left for the
+                            // next call to read as a separator.
+                            finished_at = Some((i, i));
+                        } else if b == b'"' {
+                            *in_string = true;
+                        }
+                    }
+                }
+                if finished_at.is_some() {
+                    break;
+                }
+                if b == b'\n' {
+                    self.line += 1;
+                }
+            }
+            let (value_end, consumed) = finished_at.unwrap_or((available.len(), available.len()));
+            if let Some(from) = value_from {
+                let chunk = &available[from..value_end];
+                length += chunk.len();
+                if length <= MAX_LINE_BYTES {
+                    self.buf.extend_from_slice(chunk);
+                }
+            }
+            self.reader.consume(consumed);
+            self.bytes_read += consumed as u64;
+            if finished_at.is_some() {
+                self.state = SplitState::Between;
+                if length > MAX_LINE_BYTES {
+                    return Ok(Some(Payload::TooLong {
+                        line: start_line,
+                        bytes: length,
+                    }));
+                }
+                return Ok(Some(Payload::Bytes { line: start_line }));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect_str(s: &str) -> Result<Format, ImportError> {
+        detect(Path::new("test.file"), s.as_bytes())
+    }
+
+    #[test]
+    fn formats_are_told_apart() {
+        let cases = [
+            (r#"{"network":"x","id":"1","author":{"id":"u"},"text":"t","created_at":"2026-08-20T09:14:57Z"}"#, Format::Canonical),
+            (r#"{"posts":[]}"#, Format::Canonical),
+            ("tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n1,a,True,x,y,,", Format::TwcsCsv),
+            ("row,main_tweet_id,tweet_id,in_response_to_tweet_id,response_tweet_id,created_at,author_id,inbound,text,company\n", Format::TwcsCsv),
+            (r#"{"id":"1","uri":"u","content":"<p>x</p>","account":{"id":"2"}}"#, Format::MastodonStatus),
+            (r#"[{"id":"1","created_at":"t","account":{"id":"2","note":"{\"type\":1}"},"content":"<p>x</p>"}]"#, Format::MastodonStatus),
+            (r#"{"id":"1","type":"mention","created_at":"t","account":{"id":"2"},"status":{"content":"x"}}"#, Format::MastodonNotification),
+            (r#"{"did":"did:plc:a","time_us":1,"kind":"identity","identity":{}}"#, Format::Jetstream),
+            ("\r\n\r\n{\"data\":{\"id\":\"1\"},\"includes\":{}}", Format::XStream),
+            (r#"{"errors":[{"title":"operational-disconnect"}]}"#, Format::XStream),
+            ("\u{feff}  {\"network\":", Format::Canonical),
+            ("[]", Format::Canonical),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(detect_str(input).unwrap(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn a_truncated_sniff_window_still_shows_the_keys() {
+        let cut = r#"{"did":"did:plc:a","time_us":1787217298123456,"kind":"commit","commit":{"rev":"3lxq7h2mfak2c","operation":"cre"#;
+        assert_eq!(detect_str(cut).unwrap(), Format::Jetstream);
+    }
+
+    #[test]
+    fn unknown_content_is_explained() {
+        let e = detect_str(r#"{"foo":1,"bar":{"baz":[1,2]}}"#).unwrap_err();
+        let message = e.to_string();
+        assert!(message.contains("keys foo, bar"), "{message}");
+        assert!(message.contains("TWCS CSV"), "{message}");
+        assert!(message.contains("Jetstream"), "{message}");
+
+        let e = detect_str("id,user,body\n1,2,3").unwrap_err();
+        assert!(matches!(e, ImportError::CsvHeader { .. }), "{e}");
+        assert!(e.to_string().contains("tweet_id"), "{e}");
+
+        let e = detect_str("hello world").unwrap_err();
+        assert!(e.to_string().contains("\"hello world\""), "{e}");
+        assert!(matches!(detect_str(" \n\n "), Err(ImportError::Empty { .. })));
+        assert!(matches!(detect_str("[1,2]"), Err(ImportError::UnknownFormat { .. })));
+    }
+
+    #[test]
+    fn format_names_round_trip() {
+        for f in Format::ALL {
+            assert_eq!(f.as_str().parse::<Format>().unwrap(), f);
+        }
+        assert_eq!("X_Stream".parse::<Format>().unwrap(), Format::XStream);
+        assert!("xml".parse::<Format>().is_err());
+    }
+
+    fn values(input: &str, array: bool) -> Vec<(usize, String)> {
+        let mut reader = ValueReader::new(io::BufReader::with_capacity(7, input.as_bytes()), array);
+        let mut out = Vec::new();
+        while let Some(payload) = reader.next_payload().unwrap() {
+            match payload {
+                Payload::Bytes { line } => {
+                    out.push((line, String::from_utf8(reader.buf.clone()).unwrap()))
+                }
+                Payload::TooLong { .. } => panic!("too long"),
+            }
+        }
+        assert_eq!(reader.bytes_read, input.len() as u64);
+        out
+    }
+
+    #[test]
+    fn arrays_split_into_elements_with_their_lines() {
+        let input = "[\n  {\"a\": \"}]\\\"\",\n   \"b\": [1, {\"c\": 2}]},\n  {\"d\": 1}\n, 5, \"s,]\"]\n";
+        assert_eq!(
+            values(input, true),
+            [
+                (2, "{\"a\": \"}]\\\"\",\n   \"b\": [1, {\"c\": 2}]}".to_owned()),
+                (4, "{\"d\": 1}".to_owned()),
+                (5, "5".to_owned()),
+                (5, "\"s,]\"".to_owned()),
+            ]
+        );
+        assert!(values("[]", true).is_empty());
+        assert_eq!(values("[1]", true), [(1, "1".to_owned())]);
+    }
+
+    #[test]
+    fn concatenated_values_split_too() {
+        let input = "{\n  \"a\": 1\n}\n{\n  \"b\": \"x\\ny\"\n}\n";
+        assert_eq!(
+            values(input, false),
+            [
+                (1, "{\n  \"a\": 1\n}".to_owned()),
+                (4, "{\n  \"b\": \"x\\ny\"\n}".to_owned()),
+            ]
+        );
+        // A value cut short by the end of the file is still handed over (to be rejected).
+        assert_eq!(values("{\"a\":", false), [(1, "{\"a\":".to_owned())]);
+    }
+
+    #[test]
+    fn lines_skip_blanks_and_count_every_line() {
+        let input = "\u{feff}{\"a\":1}\r\n\r\n  \n{\"b\":2}\n{\"c\":3}";
+        let mut reader = LineReader::new(io::BufReader::with_capacity(5, input.as_bytes()));
+        let mut out = Vec::new();
+        while let Some(Payload::Bytes { line }) = reader.next_payload().unwrap() {
+            out.push((line, String::from_utf8(reader.buf.clone()).unwrap()));
+        }
+        assert_eq!(
+            out,
+            [
+                (1, "{\"a\":1}".to_owned()),
+                (4, "{\"b\":2}".to_owned()),
+                (5, "{\"c\":3}".to_owned()),
+            ]
+        );
+        assert_eq!(reader.bytes_read, input.len() as u64);
+    }
+
+    #[test]
+    fn json_shapes() {
+        assert_eq!(json_shape(b"{\"a\":1}\n{\"a\":2}"), JsonShape::Lines);
+        assert_eq!(json_shape(b"\n{\n  \"a\": 1\n}"), JsonShape::Concatenated);
+        assert_eq!(json_shape(b"  [\n{}"), JsonShape::Array);
+    }
+}

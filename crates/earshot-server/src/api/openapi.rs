@@ -1,0 +1,189 @@
+//! The OpenAPI 3.1 document for the API. Written by hand next to the handlers; a test checks
+//! every route the router serves is described here.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+pub const PATHS: &[&str] = &[
+    "/api/v1/posts",
+    "/api/v1/inbox",
+    "/api/v1/search",
+    "/api/v1/conversations/{id}",
+    "/api/v1/conversations/{id}/replies",
+    "/api/v1/conversations/{id}/actions",
+    "/api/v1/audit",
+    "/api/v1/metrics",
+    "/api/v1/events",
+    "/api/v1/stats",
+];
+
+fn q(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+fn errors() -> Value {
+    json!({
+        "400": {"$ref": "#/components/responses/Error"},
+        "401": {"$ref": "#/components/responses/Error"},
+        "404": {"$ref": "#/components/responses/Error"}
+    })
+}
+
+fn with_errors(mut ok: Value) -> Value {
+    if let (Some(o), Some(e)) = (ok.as_object_mut(), errors().as_object()) {
+        for (k, v) in e {
+            o.entry(k.clone()).or_insert(v.clone());
+        }
+    }
+    ok
+}
+
+pub fn build() -> Value {
+    let filters = vec![
+        q("status", "Comma-separated statuses: open, pending, resolved, or all (default open)", json!({"type": "string"})),
+        q("network", "mastodon, bluesky, x, reddit, rss, webhook", json!({"type": "string"})),
+        q("language", "ISO 639-1 code, e.g. da", json!({"type": "string"})),
+        q("intent", "complaint, feature_request, question, praise, other", json!({"type": "string"})),
+        q("sentiment", "negative, neutral, positive", json!({"type": "string"})),
+        q("breached", "Only conversations past their response target", json!({"type": "boolean"})),
+        q("assignee", "Agent name, or none for unassigned", json!({"type": "string"})),
+        q("limit", "1–500, default 50", json!({"type": "integer"})),
+        q("offset", "Rows to skip", json!({"type": "integer"})),
+    ];
+    let id_param = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "earshot API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Hear every customer, answer where they spoke. Errors are {\"error\": code, \"message\": text}. When api.token is set, send Authorization: Bearer <token> (not needed for /api/v1/posts, which is signed)."
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "signature": {"type": "apiKey", "in": "header", "name": "webhook-signature",
+                    "description": "Standard Webhooks: webhook-id, webhook-timestamp (unix s), webhook-signature: v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>. Or Earshot-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, t.body)>. Timestamps older than webhook.tolerance_seconds are refused."}
+            },
+            "schemas": {
+                "Error": {"type": "object", "required": ["error", "message"], "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+                "CanonicalPost": {
+                    "type": "object", "required": ["network", "id", "author", "text", "created_at"],
+                    "properties": {
+                        "network": {"type": "string", "enum": ["mastodon", "bluesky", "x", "reddit", "rss", "webhook"]},
+                        "id": {"type": "string"},
+                        "author": {"type": "object", "required": ["id", "handle"], "properties": {
+                            "id": {"type": "string"}, "handle": {"type": "string"}, "name": {"type": ["string", "null"]},
+                            "followers": {"type": ["integer", "null"]}, "verified": {"type": "boolean"}, "bot": {"type": "boolean"}}},
+                        "text": {"type": "string"},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "in_reply_to": {"type": ["string", "null"]},
+                        "lang": {"type": ["string", "null"]},
+                        "url": {"type": ["string", "null"]},
+                        "from_brand": {"type": ["boolean", "null"]}
+                    }
+                },
+                "Conversation": {"type": "object", "description": "A thread between a customer and the brand: status, assignee, priority (score, band, factors), response_due, first_response_at, first_response_secs."},
+                "Reply": {"type": "object", "description": "An outbound reply: state queued | sent | failed, idempotency_key, external_id."}
+            },
+            "responses": {
+                "Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/posts": {"post": {
+                "summary": "Take in one post, a list, or {\"posts\": [...]} in the canonical shape",
+                "security": [{"signature": []}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": [
+                    {"$ref": "#/components/schemas/CanonicalPost"},
+                    {"type": "array", "items": {"$ref": "#/components/schemas/CanonicalPost"}},
+                    {"type": "object", "properties": {"posts": {"type": "array", "items": {"$ref": "#/components/schemas/CanonicalPost"}}}}
+                ]}}}},
+                "responses": with_errors(json!({
+                    "201": {"description": "Stored (some may be duplicates or rejected; see the body)"},
+                    "200": {"description": "All duplicates: nothing new"},
+                    "413": {"$ref": "#/components/responses/Error"},
+                    "422": {"$ref": "#/components/responses/Error"}
+                }))
+            }},
+            "/api/v1/inbox": {"get": {
+                "summary": "Conversations ranked by priority",
+                "parameters": filters,
+                "responses": with_errors(json!({"200": {"description": "A page of {conversation, latest_text, latest_at, breached}"}}))
+            }},
+            "/api/v1/search": {"get": {
+                "summary": "Full-text search over post text",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": true, "schema": {"type": "string"}},
+                    q("network", "", json!({"type": "string"})), q("language", "", json!({"type": "string"})),
+                    q("intent", "", json!({"type": "string"})), q("sentiment", "", json!({"type": "string"})),
+                    q("limit", "", json!({"type": "integer"})), q("offset", "", json!({"type": "integer"}))
+                ],
+                "responses": with_errors(json!({"200": {"description": "A page of posts, newest first"}}))
+            }},
+            "/api/v1/conversations/{id}": {"get": {
+                "summary": "A conversation with its posts, replies and audit trail",
+                "parameters": [id_param.clone()],
+                "responses": with_errors(json!({"200": {"description": "The conversation"}}))
+            }},
+            "/api/v1/conversations/{id}/replies": {"post": {
+                "summary": "Answer on the customer's network (stored before sending; idempotent by key)",
+                "parameters": [id_param.clone(),
+                    {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}},
+                    {"name": "X-Earshot-Agent", "in": "header", "required": false, "schema": {"type": "string"}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["text"],
+                    "properties": {"text": {"type": "string"}, "idempotency_key": {"type": "string"}}}}}},
+                "responses": with_errors(json!({
+                    "201": {"description": "The reply", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}},
+                    "422": {"$ref": "#/components/responses/Error"},
+                    "502": {"$ref": "#/components/responses/Error"}
+                }))
+            }},
+            "/api/v1/conversations/{id}/actions": {"post": {
+                "summary": "assign (with to), unassign, pend, resolve, reopen",
+                "parameters": [id_param],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["action"],
+                    "properties": {"action": {"type": "string", "enum": ["assign", "unassign", "pend", "resolve", "reopen"]}, "to": {"type": "string"}}}}}},
+                "responses": with_errors(json!({"200": {"description": "The conversation after the change"}, "409": {"$ref": "#/components/responses/Error"}}))
+            }},
+            "/api/v1/audit": {"get": {
+                "summary": "Who did what, newest first",
+                "parameters": [q("conversation", "Only this conversation", json!({"type": "integer"})), q("limit", "", json!({"type": "integer"}))],
+                "responses": with_errors(json!({"200": {"description": "Audit entries"}}))
+            }},
+            "/api/v1/metrics": {"get": {
+                "summary": "First response time (median, p90) overall, by weekday, hour and network; share within target; volume by intent and sentiment",
+                "parameters": [q("from", "Date or RFC 3339 (default: 30 days before to)", json!({"type": "string"})), q("to", "Date or RFC 3339 (default: now)", json!({"type": "string"}))],
+                "responses": with_errors(json!({"200": {"description": "Metrics"}}))
+            }},
+            "/api/v1/events": {"get": {
+                "summary": "Server-sent events: post_stored, conversation_changed",
+                "responses": {"200": {"description": "text/event-stream"}}
+            }},
+            "/api/v1/stats": {"get": {
+                "summary": "How much is stored",
+                "responses": {"200": {"description": "Counts of posts, conversations, open conversations, replies"}}
+            }}
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(build())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented() {
+        let doc = super::build();
+        for path in super::PATHS {
+            assert!(doc["paths"].get(*path).is_some(), "{path} missing from the OpenAPI document");
+        }
+        let source = include_str!("mod.rs");
+        for line in source.lines().filter(|l| l.contains(".route(\"/api/v1")) {
+            let path = line.split('"').nth(1).unwrap_or_default();
+            assert!(super::PATHS.contains(&path), "router serves {path} but PATHS does not list it");
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `POST /api/v1/posts`: one post or a batch in the canonical shape, signed with HMAC-SHA256
+//! over a timestamp and the raw body. Answers with what was stored and what was refused.
+
+use super::{ApiError, AppState};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use earshot_core::{ConversationId, Network};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct Stored {
+    pub index: usize,
+    pub network: Network,
+    pub id: String,
+    pub post_id: i64,
+    pub conversation_id: Option<ConversationId>,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Rejected {
+    pub index: usize,
+    pub error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PostsResponse {
+    pub received: usize,
+    pub new: u64,
+    pub duplicates: u64,
+    pub stored: Vec<Stored>,
+    pub rejected: Vec<Rejected>,
+}
+
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<(StatusCode, Json<PostsResponse>), ApiError> {
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!(
+                    "body is larger than {} bytes (webhook.max_body_bytes): send smaller batches",
+                    state.settings.webhook.max_body_bytes
+                ),
+            )
+        } else {
+            ApiError::bad_request(format!("cannot read body: {}", r.body_text()))
+        }
+    })?;
+    let verifier = state.verifier.as_ref().ok_or(crate::signature::SignatureError::NoSecret)?;
+    verifier.verify(&headers, &body, chrono::Utc::now().timestamp())?;
+
+    let items = earshot_connect::webhook::wire::parse_canonical_body(&body)
+        .map_err(|e| ApiError::bad_request(format!("body is not a post, a list of posts or {{\"posts\": [...]}}: {e}")))?;
+    let received = items.len();
+    let mut posts = Vec::with_capacity(received);
+    let mut indexes = Vec::with_capacity(received);
+    let mut rejected = vec![];
+    for (index, item) in items.into_iter().enumerate() {
+        match item {
+            Ok(post) => {
+                indexes.push(index);
+                posts.push(post);
+            }
+            Err(e) => rejected.push(Rejected { index, error: e.to_string() }),
+        }
+    }
+    if posts.is_empty() {
+        let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_posts", "no valid post in the body");
+        err.extra = Some(serde_json::json!({ "rejected": rejected }));
+        return Err(err);
+    }
+    let report = state.desk.pipeline().ingest(posts).await?;
+    let stored = report
+        .posts
+        .iter()
+        .zip(indexes)
+        .map(|(p, index)| Stored {
+            index,
+            network: p.network,
+            id: p.external_id.clone(),
+            post_id: p.post_id,
+            conversation_id: p.conversation_id,
+            duplicate: p.duplicate,
+        })
+        .collect();
+    let status = if report.new > 0 { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((
+        status,
+        Json(PostsResponse {
+            received,
+            new: report.new,
+            duplicates: report.duplicates,
+            stored,
+            rejected,
+        }),
+    ))
+}

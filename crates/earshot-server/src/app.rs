@@ -1,0 +1,120 @@
+//! The application as a value: `App::build(settings)`, `app.port()`, `app.run_until_stopped()`.
+
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::desk::Desk;
+use crate::pipeline::Pipeline;
+use crate::responder::Responders;
+use crate::signature::Verifier;
+use anyhow::Context;
+use earshot_analyze::Analyzer;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How often waiting conversations are re-ranked and stuck replies re-sent.
+const HOUSEKEEPING: Duration = Duration::from_secs(60);
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Where `earshot train` writes its model and the analyzer looks for it.
+pub fn model_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("model.json")
+}
+
+/// Builds the analyzer from the configured terms, with the trained model when one exists.
+pub fn analyzer(settings: &Settings) -> anyhow::Result<Analyzer> {
+    let analyzer = Analyzer::new(&settings.terms());
+    let path = model_path(&settings.data_dir);
+    if path.exists() {
+        let model = earshot_analyze::train::Model::load(&path)
+            .with_context(|| format!("cannot load the trained model at {}: retrain with `earshot train` or delete it", path.display()))?;
+        tracing::info!(path = %path.display(), "using trained model");
+        return Ok(analyzer.with_model(model));
+    }
+    Ok(analyzer)
+}
+
+/// The pipeline and desk over an opened store: what the server, the CLI and tests share.
+pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
+    let url = settings.db_url();
+    let store = earshot_store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the store at {url}"))?;
+    let policy = settings.triage_policy()?;
+    let pipeline = Arc::new(Pipeline::new(Arc::new(analyzer(settings)?), settings.brand_identity(), policy, store));
+    let brand = settings.brand.handles.first().cloned().unwrap_or_else(|| "brand".into());
+    Ok(Arc::new(Desk::new(pipeline, Responders::default(), brand)))
+}
+
+impl App {
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        let desk = desk(&settings).await?;
+        Self::with_desk(settings, desk).await
+    }
+
+    pub async fn with_desk(settings: Settings, desk: Arc<Desk>) -> anyhow::Result<App> {
+        let verifier = match Verifier::new(settings.webhook.secret.expose(), settings.webhook.tolerance_seconds) {
+            Ok(v) => Some(v),
+            Err(crate::signature::SignatureError::NoSecret) => {
+                tracing::warn!("no webhook.secret configured: POST /api/v1/posts will refuse every request");
+                None
+            }
+            Err(e) => return Err(e).context("webhook.secret"),
+        };
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}: is another earshot running? try --listen 127.0.0.1:0", settings.listen))?;
+        Ok(App {
+            listener,
+            state: AppState {
+                desk,
+                settings: Arc::new(settings),
+                verifier,
+            },
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn address(&self) -> String {
+        self.listener
+            .local_addr()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_else(|_| "http://?".into())
+    }
+
+    pub fn desk(&self) -> &Arc<Desk> {
+        &self.state.desk
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let desk = self.state.desk.clone();
+        let housekeeping = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HOUSEKEEPING);
+            loop {
+                tick.tick().await;
+                if let Err(e) = desk.pipeline().rescore().await {
+                    tracing::warn!(error = %e, "re-ranking the inbox failed");
+                }
+                if let Err(e) = desk.resend_queued().await {
+                    tracing::warn!(error = %e, "re-sending queued replies failed");
+                }
+            }
+        });
+        let router = api::router(self.state).layer(tower_http::trace::TraceLayer::new_for_http());
+        let result = axum::serve(self.listener, router)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
+        housekeeping.abort();
+        result.context("server stopped")
+    }
+}

@@ -1,0 +1,354 @@
+//! Settings: one TOML file, then environment overrides (`EARSHOT__SECTION__KEY=value`),
+//! checked at load so a typo names its key instead of failing later.
+
+use chrono::NaiveDate;
+use earshot_analyze::Terms;
+use earshot_core::sla::{BusinessHours, ResponseTargets, SlaClock};
+use earshot_core::threading::{BrandIdentity, TriagePolicy};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not valid TOML: {message}")]
+    Parse { path: String, message: String },
+    #[error("setting {key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+/// A secret that never prints: `Debug` and `Display` show `***`, serialising writes nothing useful.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "***" })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// Where the embedded store and trained models live.
+    pub data_dir: PathBuf,
+    /// Store URL: empty for SQLite at `<data_dir>/earshot.db`, or `postgres://…`.
+    pub db: String,
+    pub brand: BrandSettings,
+    pub response: ResponseSettings,
+    pub webhook: WebhookSettings,
+    pub api: ApiSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("earshot-data"),
+            db: String::new(),
+            brand: BrandSettings::default(),
+            response: ResponseSettings::default(),
+            webhook: WebhookSettings::default(),
+            api: ApiSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrandSettings {
+    /// The brand's own accounts (without `@`): their posts are answers, not customer posts.
+    pub handles: Vec<String>,
+    /// Names people write when they talk about the brand.
+    pub names: Vec<String>,
+    /// Product names and topics worth flagging.
+    pub keywords: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResponseSettings {
+    /// `calendar` (every minute counts) or `business` (only covered hours count).
+    pub clock: String,
+    /// IANA time zone of the team's hours.
+    pub timezone: String,
+    /// Covered hours by day: `"mon-fri" = "09:00-17:00"`, `"sat" = "10:00-14:00"`.
+    pub hours: BTreeMap<String, String>,
+    /// Dates (YYYY-MM-DD) with no coverage.
+    pub holidays: Vec<String>,
+    pub targets: ResponseTargets,
+    /// A customer's new post joins their open conversation if it was active within this many hours.
+    pub merge_window_hours: u32,
+}
+
+impl Default for ResponseSettings {
+    fn default() -> Self {
+        ResponseSettings {
+            clock: "calendar".into(),
+            timezone: "UTC".into(),
+            hours: BTreeMap::new(),
+            holidays: vec![],
+            targets: ResponseTargets::default(),
+            merge_window_hours: 24,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Shared secret for signed `POST /api/v1/posts` (`whsec_<base64>` or plain text).
+    /// Empty: the endpoint refuses every request.
+    pub secret: Secret,
+    /// Read the secret from this file instead (trailing newline ignored).
+    pub secret_file: Option<PathBuf>,
+    /// How old (or how far in the future) a signature's timestamp may be.
+    pub tolerance_seconds: u64,
+    /// Largest accepted body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            secret: Secret::default(),
+            secret_file: None,
+            tolerance_seconds: 300,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Bearer token required on the API (except the signed posts endpoint). Empty: no token
+    /// required — only sensible when listening on localhost.
+    pub token: Secret,
+}
+
+impl Settings {
+    /// Reads `path` if given (or `earshot.toml` if it exists), then applies `EARSHOT__…` overrides.
+    pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    pub fn load_with_env(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Settings, ConfigError> {
+        let mut table = match path {
+            Some(p) => read_table(p)?,
+            None if Path::new("earshot.toml").exists() => read_table(Path::new("earshot.toml"))?,
+            None => toml::Table::new(),
+        };
+        for (key, value) in env {
+            let Some(rest) = key.strip_prefix("EARSHOT__") else { continue };
+            let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            set_path(&mut table, &parts, &value);
+        }
+        let mut settings: Settings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: path.map(|p| p.display().to_string()).unwrap_or_else(|| "settings".into()),
+                message: e.message().to_string(),
+            })?;
+        if let Some(file) = &settings.webhook.secret_file {
+            let s = std::fs::read_to_string(file).map_err(|source| ConfigError::Read { path: file.clone(), source })?;
+            settings.webhook.secret = Secret::new(s.trim_end());
+        }
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Checks what can be checked without starting anything; the message names the key.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.triage_policy()?;
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid {
+                key: "listen".into(),
+                message: format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
+            });
+        }
+        if self.webhook.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid {
+                key: "webhook.max_body_bytes".into(),
+                message: "must be at least 1024".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn db_url(&self) -> String {
+        if self.db.is_empty() {
+            self.data_dir.join("earshot.db").display().to_string()
+        } else {
+            self.db.clone()
+        }
+    }
+
+    pub fn brand_identity(&self) -> BrandIdentity {
+        BrandIdentity::new(&self.brand.handles)
+    }
+
+    pub fn terms(&self) -> Terms {
+        Terms {
+            brands: self.brand.names.clone(),
+            handles: self.brand.handles.clone(),
+            keywords: self.brand.keywords.clone(),
+        }
+    }
+
+    pub fn triage_policy(&self) -> Result<TriagePolicy, ConfigError> {
+        let r = &self.response;
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
+        let mut holidays = vec![];
+        for h in &r.holidays {
+            holidays.push(
+                NaiveDate::parse_from_str(h, "%Y-%m-%d")
+                    .map_err(|_| invalid("response.holidays", format!("{h:?} is not a date like 2026-12-24")))?,
+            );
+        }
+        let clock = match r.clock.as_str() {
+            "calendar" => SlaClock::Calendar,
+            "business" => {
+                let days: Vec<(&str, &str)> = r.hours.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                if days.is_empty() {
+                    return Err(invalid(
+                        "response.hours",
+                        "the business clock needs covered hours, e.g. \"mon-fri\" = \"09:00-17:00\"".into(),
+                    ));
+                }
+                let hours = BusinessHours::parse(&r.timezone, &days, &holidays)
+                    .map_err(|e| invalid("response.hours", e.to_string()))?;
+                SlaClock::Business(hours)
+            }
+            other => return Err(invalid("response.clock", format!("{other:?}: use \"calendar\" or \"business\""))),
+        };
+        Ok(TriagePolicy {
+            targets: r.targets,
+            clock,
+            merge_window: chrono::Duration::hours(i64::from(r.merge_window_hours)),
+        })
+    }
+
+    /// The local time zone for per-hour metrics.
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.response.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Sets a nested key from an environment value: TOML syntax if it parses (numbers, arrays,
+/// booleans), a plain string otherwise.
+fn set_path(table: &mut toml::Table, parts: &[String], raw: &str) {
+    let Some((last, head)) = parts.split_last() else { return };
+    let mut cur = table;
+    for p in head {
+        let entry = cur.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        match entry.as_table_mut() {
+            Some(t) => cur = t,
+            None => return,
+        }
+    }
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    cur.insert(last.clone(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = Settings::load_with_env(None, env(&[])).expect("defaults load");
+        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert!(s.db_url().ends_with("earshot.db"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("earshot.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\n[brand]\nhandles = [\"acme\"]\n[response]\nclock = \"business\"\ntimezone = \"Europe/Copenhagen\"\n[response.hours]\nmon-fri = \"09:00-17:00\"\n",
+        )
+        .expect("write");
+        let s = Settings::load_with_env(
+            Some(&path),
+            env(&[
+                ("EARSHOT__LISTEN", "127.0.0.1:9100"),
+                ("EARSHOT__WEBHOOK__SECRET", "s3cr3t"),
+                ("EARSHOT__RESPONSE__TARGETS__URGENT_MINUTES", "15"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .expect("load");
+        assert_eq!(s.listen, "127.0.0.1:9100");
+        assert_eq!(s.webhook.secret.expose(), "s3cr3t");
+        assert_eq!(s.response.targets.urgent_minutes, 15);
+        assert_eq!(s.brand.handles, vec!["acme".to_string()]);
+        assert!(matches!(s.triage_policy().expect("policy").clock, SlaClock::Business(_)));
+        // Secrets never print.
+        assert!(!format!("{s:?}").contains("s3cr3t"));
+        assert!(!serde_json::to_string(&s).expect("json").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn mistakes_name_their_key() {
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__RESPONSE__CLOCK", "lunar")])).expect_err("bad clock");
+        assert!(err.to_string().contains("response.clock"), "{err}");
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__LISTEN", "everywhere")])).expect_err("bad listen");
+        assert!(err.to_string().contains("listen"), "{err}");
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__BRAND__HANDEL", "x")])).expect_err("typo");
+        assert!(err.to_string().contains("handel"), "{err}");
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__RESPONSE__CLOCK", "business")])).expect_err("no hours");
+        assert!(err.to_string().contains("response.hours"), "{err}");
+    }
+}

@@ -1,0 +1,525 @@
+//! A realistic scenario for `earshot demo`: Voltra, an electric-car maker, hears its customers
+//! over three weeks — a few thousand posts in ten languages, with the brand's answers at
+//! human speed (slower at night) — and the stories earshot is built for among them:
+//! the Friday-evening seat request (asked in English and Danish), the idle cars blocking
+//! chargers, and a sudden surge of people asking for chargers on the way to a festival.
+//!
+//! Deterministic for a given seed and end time, so a demo can be reproduced.
+
+use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
+use earshot_core::{Author, Network, NewPost};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+pub const BRAND_HANDLE: &str = "voltra";
+pub const BRAND_NAMES: &[&str] = &["Voltra"];
+pub const KEYWORDS: &[&str] = &["supercharger", "autopilot", "model v", "charger", "app"];
+pub const TIMEZONE: &str = "Europe/Copenhagen";
+
+struct Lang {
+    code: &'static str,
+    weight: u32,
+    complaint: &'static [&'static str],
+    feature: &'static [&'static str],
+    question: &'static [&'static str],
+    praise: &'static [&'static str],
+    other: &'static [&'static str],
+    answer: &'static [&'static str],
+    names: &'static [&'static str],
+}
+
+const LANGS: &[Lang] = &[
+    Lang {
+        code: "en",
+        weight: 46,
+        complaint: &[
+            "@voltra my Model V has been stuck at 80% charge for two days now, the app says nothing is wrong. Really frustrating.",
+            "@voltra third service appointment cancelled this month. Nobody calls back. This is unacceptable.",
+            "@voltra the app keeps logging me out and I can't unlock the car in the rain. Terrible update.",
+            "Voltra delivery delayed AGAIN. I paid in full in March. @voltra what is going on?",
+            "@voltra the charger at the mall has been broken for a week and I was charged twice for a session that never started",
+            "@voltra phantom braking on the motorway again today, scared my kids. Please fix this, it's dangerous",
+        ],
+        feature: &[
+            "@voltra would be great if the app could precondition the battery on a schedule, not only when navigating",
+            "@voltra please add a way to share the digital key with family for just one day",
+            "@voltra can you add Apple Music to the car? Spotify only is limiting",
+            "@voltra feature request: show charger prices in the navigation before I pick a station",
+            "@voltra I wish the trip planner let me set a minimum arrival charge",
+        ],
+        question: &[
+            "@voltra does the winter tyre package fit the 2024 Model V?",
+            "@voltra how do I transfer my charging credits to a new car?",
+            "@voltra is there a way to check my warranty status in the app?",
+            "@voltra when will the new software update reach cars in Europe?",
+            "Can anyone tell me if @voltra service centres do windscreen replacements?",
+        ],
+        praise: &[
+            "@voltra just did 900 km in a day with two quick charging stops. Love this car!",
+            "Huge thanks to the @voltra service team in Aarhus, fixed my door handle in 20 minutes. Amazing service",
+            "@voltra the new update is fantastic, the camera view is so much better. Thank you!",
+        ],
+        other: &[
+            "Picked up my new Voltra today, first drive to the coast tomorrow",
+            "@voltra saw your truck at the harbour this morning",
+            "Comparing the Voltra Model V with the e-Niro for our next family car, thoughts?",
+        ],
+        answer: &[
+            "Thanks for reaching out! Could you send us a DM with your VIN so we can take a closer look?",
+            "Sorry about this. We've flagged it to the service team and someone will call you today.",
+            "Good question! Yes, that's supported from software version 2026.14 onwards.",
+            "Thank you, we'll pass this on to the team!",
+        ],
+        names: &["Paul Franks", "Sarah Mitchell", "James O'Brien", "Priya Shah", "Tom Baker", "Emily Clarke", "Noah Carter", "Grace Lee"],
+    },
+    Lang {
+        code: "da",
+        weight: 16,
+        complaint: &[
+            "@voltra min bil vil ikke lade op ved laderen i Køge, og appen virker ikke. Det er virkelig irriterende",
+            "@voltra tredje gang værkstedet aflyser min tid. Ingen ringer tilbage. Helt uacceptabelt",
+            "@voltra opdateringen i går har ødelagt bluetooth i bilen. Meget skuffende",
+            "@voltra levering forsinket igen, jeg har ventet i fire måneder. Hvad sker der?",
+        ],
+        feature: &[
+            "@voltra kan I ikke tilføje en funktion så sædet kører tilbage, når bilen står i park? Det ville være fedt",
+            "@voltra det ville være rart hvis appen kunne vise ladepriser før jeg vælger station",
+            "@voltra vil I ikke lave en mulighed for at dele nøglen med familien i en dag?",
+        ],
+        question: &[
+            "@voltra hvordan overfører jeg mine ladekreditter til den nye bil?",
+            "@voltra passer vinterdækkene til Model V fra 2024?",
+            "@voltra hvornår kommer den nye opdatering til biler i Danmark?",
+        ],
+        praise: &[
+            "@voltra tak for super hurtig service i Aarhus i dag, helt fantastisk",
+            "@voltra elsker den nye opdatering, kameraet er meget bedre. Tak!",
+        ],
+        other: &["Hentede min nye Voltra i dag, tur til Skagen i morgen", "Nogen der har prøvet Voltra på lange ture om vinteren?"],
+        answer: &[
+            "Tak fordi du skriver! Send os en DM med dit stelnummer, så kigger vi på det.",
+            "Det er vi kede af. Vi har givet værkstedet besked, og de ringer til dig i dag.",
+            "Godt spørgsmål! Ja, det virker fra softwareversion 2026.14.",
+        ],
+        names: &["Mette Jensen", "Lars Nielsen", "Sofie Hansen", "Anders Pedersen", "Freja Larsen", "Mads Kristensen"],
+    },
+    Lang {
+        code: "it",
+        weight: 9,
+        complaint: &[
+            "@voltra la mia auto non si carica da due giorni e l'app non funziona. Pessimo servizio",
+            "@voltra consegna ritardata di nuovo, è inaccettabile. Nessuno risponde",
+            "@voltra il caricatore di Milano è rotto da una settimana, che delusione",
+        ],
+        feature: &[
+            "@voltra sarebbe bello poter programmare il preriscaldamento della batteria dall'app",
+            "@voltra potreste aggiungere Apple Music in macchina?",
+        ],
+        question: &["@voltra come posso trasferire i crediti di ricarica alla nuova auto?", "@voltra quando arriva il nuovo aggiornamento in Italia?"],
+        praise: &["@voltra grazie mille, servizio fantastico a Torino oggi!", "@voltra adoro il nuovo aggiornamento, bellissimo lavoro"],
+        other: &["Oggi ho ritirato la mia nuova Voltra, domani al mare"],
+        answer: &[
+            "Grazie per averci scritto! Mandaci un messaggio privato con il numero di telaio.",
+            "Ci dispiace molto. Abbiamo avvisato il centro assistenza, ti chiameranno oggi.",
+        ],
+        names: &["Giulia Rossi", "Marco Bianchi", "Chiara Romano", "Luca Ferrari", "Francesca Colombo"],
+    },
+    Lang {
+        code: "de",
+        weight: 8,
+        complaint: &[
+            "@voltra seit dem Update startet die App nicht mehr und ich komme nicht ins Auto. Sehr ärgerlich",
+            "@voltra Lieferung schon wieder verschoben, ich warte seit Monaten. Unmöglich",
+            "@voltra die Ladesäule in Hamburg ist seit einer Woche kaputt",
+        ],
+        feature: &["@voltra könntet ihr bitte eine Funktion hinzufügen, um den Schlüssel für einen Tag zu teilen?", "@voltra es wäre toll, wenn die Navigation Ladepreise anzeigen würde"],
+        question: &["@voltra wie übertrage ich meine Ladeguthaben auf das neue Auto?", "@voltra passen die Winterreifen auf das Model V von 2024?"],
+        praise: &["@voltra danke für den super schnellen Service in Berlin, wirklich toll!"],
+        other: &["Heute meinen neuen Voltra abgeholt"],
+        answer: &["Danke für deine Nachricht! Schick uns bitte eine DM mit deiner FIN.", "Das tut uns leid. Wir haben den Service informiert, sie melden sich heute."],
+        names: &["Lena Schmidt", "Jonas Müller", "Anna Weber", "Felix Wagner"],
+    },
+    Lang {
+        code: "fr",
+        weight: 5,
+        complaint: &["@voltra ma voiture ne charge plus depuis la mise à jour, c'est vraiment nul", "@voltra livraison encore retardée, c'est inadmissible"],
+        feature: &["@voltra pourriez-vous ajouter le partage de clé pour une journée ?"],
+        question: &["@voltra comment transférer mes crédits de recharge vers la nouvelle voiture ?"],
+        praise: &["@voltra merci pour le service rapide à Lyon, génial !"],
+        other: &["Première semaine avec ma Voltra, on verra en hiver"],
+        answer: &["Merci de nous avoir écrit ! Envoyez-nous un message privé avec votre numéro de châssis."],
+        names: &["Camille Martin", "Louis Bernard", "Chloé Dubois"],
+    },
+    Lang {
+        code: "es",
+        weight: 5,
+        complaint: &["@voltra mi coche no carga desde hace dos días y nadie me responde. Fatal", "@voltra la entrega se ha retrasado otra vez, es inaceptable"],
+        feature: &["@voltra ¿podéis añadir Apple Music al coche? Sería genial"],
+        question: &["@voltra ¿cómo transfiero mis créditos de carga al coche nuevo?"],
+        praise: &["@voltra gracias por el servicio tan rápido en Madrid, increíble"],
+        other: &["Hoy recogí mi Voltra nuevo"],
+        answer: &["¡Gracias por escribirnos! Envíanos un mensaje privado con tu número de bastidor."],
+        names: &["Lucía García", "Pablo Fernández", "Sofía López"],
+    },
+    Lang {
+        code: "sv",
+        weight: 4,
+        complaint: &["@voltra bilen laddar inte och appen fungerar inte. Väldigt irriterande"],
+        feature: &["@voltra det vore toppen om appen kunde visa laddpriser innan jag väljer station"],
+        question: &["@voltra hur flyttar jag mina laddkrediter till den nya bilen?"],
+        praise: &["@voltra tack för snabb service i Malmö idag, fantastiskt!"],
+        other: &["Hämtade min nya Voltra idag"],
+        answer: &["Tack för att du hör av dig! Skicka ett DM med ditt chassinummer så tittar vi på det."],
+        names: &["Elsa Andersson", "Oskar Johansson"],
+    },
+    Lang {
+        code: "no",
+        weight: 3,
+        complaint: &["@voltra bilen lader ikke og appen virker ikke. Veldig irriterende"],
+        feature: &["@voltra det hadde vært fint om appen kunne vise ladepriser før jeg velger stasjon"],
+        question: &["@voltra hvordan flytter jeg ladekredittene mine til den nye bilen?"],
+        praise: &["@voltra takk for rask service i Oslo i dag, helt fantastisk!"],
+        other: &["Hentet min nye Voltra i dag"],
+        answer: &["Takk for at du tar kontakt! Send oss en DM med understellsnummeret ditt."],
+        names: &["Ingrid Berg", "Henrik Haugen"],
+    },
+    Lang {
+        code: "nl",
+        weight: 2,
+        complaint: &["@voltra mijn auto laadt niet meer sinds de update, echt slecht"],
+        feature: &["@voltra het zou fijn zijn als de app laadprijzen kon tonen"],
+        question: &["@voltra hoe zet ik mijn laadtegoed over naar de nieuwe auto?"],
+        praise: &["@voltra bedankt voor de snelle service in Utrecht, geweldig!"],
+        other: &["Vandaag mijn nieuwe Voltra opgehaald"],
+        answer: &["Bedankt voor je bericht! Stuur ons een DM met je chassisnummer."],
+        names: &["Sanne de Vries", "Daan Bakker"],
+    },
+    Lang {
+        code: "pt",
+        weight: 2,
+        complaint: &["@voltra o meu carro não carrega há dois dias e ninguém responde. Péssimo"],
+        feature: &["@voltra seria ótimo poder programar o pré-aquecimento da bateria na app"],
+        question: &["@voltra como transfiro os meus créditos de carregamento para o carro novo?"],
+        praise: &["@voltra obrigado pelo serviço rápido em Lisboa, excelente!"],
+        other: &["Hoje fui buscar o meu Voltra novo"],
+        answer: &["Obrigado por nos contactar! Envie-nos uma mensagem privada com o número do chassis."],
+        names: &["Beatriz Silva", "João Costa"],
+    },
+];
+
+/// The demo's posts, oldest first, ending at `end`.
+pub fn scenario(seed: u64, end: DateTime<Utc>, customer_posts: usize) -> Vec<NewPost> {
+    let tz: Tz = TIMEZONE.parse().unwrap_or(chrono_tz::UTC);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let start = end - Duration::days(21);
+    let mut posts = Vec::with_capacity(customer_posts * 2);
+    let mut next_id: u64 = 1_700_000_000_000;
+    let mut id = || {
+        next_id += rng_step(next_id);
+        next_id.to_string()
+    };
+    let total_weight: u32 = LANGS.iter().map(|l| l.weight).sum();
+
+    for n in 0..customer_posts {
+        let lang = {
+            let mut pick = rng.gen_range(0..total_weight);
+            LANGS
+                .iter()
+                .find(|l| {
+                    if pick < l.weight {
+                        true
+                    } else {
+                        pick -= l.weight;
+                        false
+                    }
+                })
+                .unwrap_or(&LANGS[0])
+        };
+        let at = daytime_biased(&mut rng, start, end, tz);
+        let (kind, pool) = match rng.gen_range(0..100) {
+            0..=29 => ("complaint", lang.complaint),
+            30..=47 => ("feature", lang.feature),
+            48..=72 => ("question", lang.question),
+            73..=87 => ("praise", lang.praise),
+            _ => ("other", lang.other),
+        };
+        let text = pool.choose(&mut rng).copied().unwrap_or("@voltra hello");
+        let name = lang.names.choose(&mut rng).copied().unwrap_or("Customer");
+        let followers = followers(&mut rng);
+        let customer = author(name, n % 400, followers, rng.gen_bool(0.02));
+        let post_id = id();
+        posts.push(customer_post(network(&mut rng), &post_id, customer.clone(), text, at, None));
+
+        // The brand answers most posts: quickly in covered hours, slowly overnight; the most
+        // recent ones are still waiting in the inbox.
+        let answered = kind != "other" && rng.gen_bool(0.85) && at < end - Duration::hours(3);
+        if answered {
+            let delay = answer_delay(&mut rng, at, tz);
+            let answer_at = at + delay;
+            if answer_at < end {
+                let answer = lang.answer.choose(&mut rng).copied().unwrap_or("Thanks!");
+                let answer_text = format!("@{} {}", customer.handle, answer);
+                let reply_id = id();
+                let net = posts.last().map(|p| p.network).unwrap_or(Network::X);
+                posts.push(brand_post(net, &reply_id, &answer_text, answer_at, &post_id));
+                // Some customers come back with a follow-up, reopening the conversation.
+                if rng.gen_bool(0.15) {
+                    let follow_at = answer_at + Duration::minutes(rng.gen_range(5..240));
+                    if follow_at < end {
+                        let follow = lang.question.choose(&mut rng).copied().unwrap_or("@voltra ok?");
+                        posts.push(customer_post(net, &id(), customer, follow, follow_at, Some(&reply_id)));
+                    }
+                }
+            }
+        }
+    }
+
+    stories(&mut posts, end, tz, &mut rng, &mut id);
+    posts.sort_by_key(|p| p.created_at);
+    posts
+}
+
+fn rng_step(prev: u64) -> u64 {
+    // Ids grow like snowflakes: unique and increasing, not sequential.
+    1 + (prev % 7919)
+}
+
+fn network(rng: &mut StdRng) -> Network {
+    match rng.gen_range(0..100) {
+        0..=54 => Network::X,
+        55..=74 => Network::Mastodon,
+        75..=92 => Network::Bluesky,
+        _ => Network::Reddit,
+    }
+}
+
+fn followers(rng: &mut StdRng) -> u64 {
+    // Heavy-tailed: most people have a few hundred followers, a few have hundreds of thousands.
+    let x: f64 = rng.gen_range(0.0f64..1.0);
+    (30.0 * (1.0 / (1.0 - x * 0.9999)).powf(1.6)) as u64
+}
+
+fn author(name: &str, variant: usize, followers: u64, verified: bool) -> Author {
+    let base: String = name
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let handle = format!("{base}{}", variant % 37);
+    Author {
+        external_id: format!("u-{handle}"),
+        handle,
+        display_name: Some(name.to_string()),
+        followers: Some(followers),
+        verified,
+        bot: false,
+    }
+}
+
+fn brand_author() -> Author {
+    Author {
+        external_id: format!("u-{BRAND_HANDLE}"),
+        handle: BRAND_HANDLE.into(),
+        display_name: Some("Voltra Support".into()),
+        followers: Some(412_000),
+        verified: true,
+        bot: false,
+    }
+}
+
+fn customer_post(network: Network, id: &str, author: Author, text: &str, at: DateTime<Utc>, reply_to: Option<&str>) -> NewPost {
+    NewPost {
+        network,
+        external_id: id.to_string(),
+        author,
+        text: text.to_string(),
+        created_at: at,
+        in_reply_to: reply_to.map(str::to_string),
+        lang: None,
+        url: None,
+        from_brand: None,
+        raw: None,
+    }
+}
+
+fn brand_post(network: Network, id: &str, text: &str, at: DateTime<Utc>, reply_to: &str) -> NewPost {
+    NewPost {
+        network,
+        external_id: id.to_string(),
+        author: brand_author(),
+        text: text.to_string(),
+        created_at: at,
+        in_reply_to: Some(reply_to.to_string()),
+        lang: None,
+        url: None,
+        from_brand: None,
+        raw: None,
+    }
+}
+
+/// A time in `[start, end)`, three times likelier in the day and evening than at night.
+fn daytime_biased(rng: &mut StdRng, start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let span = (end - start).num_seconds().max(1);
+    loop {
+        let t = start + Duration::seconds(rng.gen_range(0..span));
+        let hour = t.with_timezone(&tz).hour();
+        let weight = if (8..23).contains(&hour) { 3 } else { 1 };
+        if rng.gen_range(0..3) < weight {
+            return t;
+        }
+    }
+}
+
+/// Team covers 08:00–23:00 every day: answers in minutes then, by morning otherwise.
+fn answer_delay(rng: &mut StdRng, at: DateTime<Utc>, tz: Tz) -> Duration {
+    let local = at.with_timezone(&tz);
+    let base_minutes = (rng.gen_range(0.0f64..1.0).powf(2.2) * 120.0) as i64 + 3;
+    if (8..23).contains(&local.hour()) {
+        Duration::minutes(base_minutes)
+    } else {
+        let hours_to_8 = (24 + 8 - i64::from(local.hour())) % 24;
+        Duration::hours(hours_to_8) + Duration::minutes(base_minutes)
+    }
+}
+
+/// The last Friday before `end` (local time), at the given time.
+fn last_weekday(end: DateTime<Utc>, tz: Tz, weekday: Weekday, h: u32, m: u32, weeks_back: i64) -> DateTime<Utc> {
+    let mut d = end.with_timezone(&tz).date_naive() - Duration::days(1);
+    while d.weekday() != weekday {
+        d -= Duration::days(1);
+    }
+    d -= Duration::weeks(weeks_back);
+    let local = d.and_hms_opt(h, m, 0).unwrap_or_default();
+    tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&Utc)).unwrap_or(end)
+}
+
+fn stories(posts: &mut Vec<NewPost>, end: DateTime<Utc>, tz: Tz, rng: &mut StdRng, id: &mut impl FnMut() -> String) {
+    // 1. The Friday-evening seat request, answered 24 minutes later; a Danish customer asks the same.
+    let friday = last_weekday(end, tz, Weekday::Fri, 20, 47, 0);
+    let paul = Author {
+        external_id: "u-paulfranks".into(),
+        handle: "paulfranks".into(),
+        display_name: Some("Paul Franks".into()),
+        followers: Some(1520),
+        verified: false,
+        bot: false,
+    };
+    let ask = id();
+    posts.push(customer_post(
+        Network::X,
+        &ask,
+        paul,
+        "@voltra Can you program the car, once in park, to move the seat back and raise the steering wheel?",
+        friday,
+        None,
+    ));
+    posts.push(brand_post(
+        Network::X,
+        &id(),
+        "@paulfranks Good point, we will add that in an upcoming software release.",
+        friday + Duration::minutes(24),
+        &ask,
+    ));
+    let mette = Author {
+        external_id: "did:plc:mettejensen7k2q".into(),
+        handle: "mette.bsky.social".into(),
+        display_name: Some("Mette Jensen".into()),
+        followers: Some(340),
+        verified: false,
+        bot: false,
+    };
+    posts.push(customer_post(
+        Network::Bluesky,
+        &format!("at://did:plc:mettejensen7k2q/app.bsky.feed.post/{}", id()),
+        mette,
+        "@voltra kan I ikke få sædet til at køre tilbage, når bilen står i park? Det ville gøre det meget nemmere at stige ud",
+        friday + Duration::hours(26),
+        None,
+    ));
+
+    // 2. Idle cars blocking chargers: a complaint, a promise, and the fix six days later.
+    let monday = last_weekday(end, tz, Weekday::Mon, 9, 12, 1);
+    let karl = Author {
+        external_id: "109876543210987654".into(),
+        handle: "karl@mastodon.example".into(),
+        display_name: Some("Karl Holm".into()),
+        followers: Some(48_200),
+        verified: false,
+        bot: false,
+    };
+    let complaint = id();
+    posts.push(customer_post(
+        Network::Mastodon,
+        &complaint,
+        karl,
+        "@voltra Superchargers at Køge are blocked by idle cars that finished charging hours ago. Drivers are waiting in line. Please do something about it!",
+        monday,
+        None,
+    ));
+    posts.push(brand_post(
+        Network::Mastodon,
+        &id(),
+        "@karl@mastodon.example You're right, this is a real problem. We will take action on idle cars at busy stations.",
+        monday + Duration::minutes(31),
+        &complaint,
+    ));
+    posts.push(NewPost {
+        in_reply_to: None,
+        ..brand_post(
+            Network::Mastodon,
+            &id(),
+            "From today, cars left at a busy Supercharger after charging pay an idle fee. Thanks for telling us.",
+            monday + Duration::days(6),
+            "",
+        )
+    });
+
+    // 3. A surge: in half an hour, many people ask for chargers on the way to a festival.
+    let surge = end - Duration::hours(2);
+    let asks = [
+        ("en", "@voltra any chance of extra chargers on the way to Roskilde Festival? Every station is queued"),
+        ("en", "@voltra please add temporary chargers near Roskilde Festival, queue of 20 cars here"),
+        ("da", "@voltra kan I ikke sætte flere ladere op ved Roskilde Festival? Der er kø overalt"),
+        ("da", "@voltra vi holder i kø til laderen på vej til Roskilde Festival, kan I hjælpe?"),
+        ("de", "@voltra könntet ihr mehr Ladesäulen auf dem Weg zum Roskilde Festival aufstellen?"),
+    ];
+    for i in 0..140 {
+        let (lang, text) = asks[i % asks.len()];
+        let name = LANGS
+            .iter()
+            .find(|l| l.code == lang)
+            .and_then(|l| l.names.choose(rng).copied())
+            .unwrap_or("Festival goer");
+        let at = surge + Duration::seconds(rng.gen_range(0..1800));
+        let who = author(name, 1000 + i, followers(rng), false);
+        posts.push(customer_post(network(rng), &id(), who, text, at, None));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_is_varied_and_holds_the_stories() {
+        let end = Utc::now();
+        let posts = scenario(7, end, 1500);
+        assert!(posts.len() > 2000, "{} posts", posts.len());
+        assert!(posts.windows(2).all(|w| w[0].created_at <= w[1].created_at));
+        assert!(posts.iter().all(|p| p.created_at <= end && p.created_at >= end - Duration::days(22)));
+        let texts: Vec<&str> = posts.iter().map(|p| p.text.as_str()).collect();
+        assert!(texts.iter().any(|t| t.contains("move the seat back")));
+        assert!(texts.iter().any(|t| t.contains("sædet")));
+        assert!(texts.iter().filter(|t| t.contains("Roskilde")).count() >= 100);
+        let brand = posts.iter().filter(|p| p.author.handle == BRAND_HANDLE).count();
+        assert!(brand > 800, "{brand} brand answers");
+        let mut keys: Vec<_> = posts.iter().map(|p| p.key()).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), posts.len(), "ids are unique");
+        // Same seed, same scenario.
+        assert_eq!(scenario(7, end, 1500), posts);
+    }
+}

@@ -1,0 +1,146 @@
+//! The desk: what an agent does — answer, assign, pend, resolve — as plain async functions
+//! that the CLI and the HTTP handlers share.
+
+use crate::pipeline::{LiveEvent, Pipeline};
+use crate::responder::{Responders, SendError};
+use chrono::Utc;
+use earshot_core::reply::{ReplyText, ReplyTextError};
+use earshot_core::{Author, Conversation, ConversationEvent, ConversationId, NewPost, Reply, ReplyState};
+use earshot_store::{NewReply, Store, StoreError};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    ReplyText(#[from] ReplyTextError),
+    /// The reply is stored (state `failed`); sending it again with the same key is safe.
+    #[error("reply {} was stored but not sent: {error}", reply.id)]
+    SendFailed { reply: Box<Reply>, error: SendError },
+}
+
+pub struct Desk {
+    pipeline: Arc<Pipeline>,
+    responders: Responders,
+    /// The brand account replies are posted as (the first configured handle).
+    brand_handle: String,
+}
+
+impl Desk {
+    pub fn new(pipeline: Arc<Pipeline>, responders: Responders, brand_handle: impl Into<String>) -> Self {
+        Desk {
+            pipeline,
+            responders,
+            brand_handle: brand_handle.into(),
+        }
+    }
+
+    pub fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.pipeline
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        self.pipeline.store()
+    }
+
+    /// Answers a conversation on its network: the reply is stored (queued) before it is sent,
+    /// then marked sent with the network's id and threaded as the brand's post, which starts
+    /// or stops the response clock like any brand answer. The same `idempotency_key` never
+    /// posts twice: a sent reply is returned as it is; a queued or failed one is sent again.
+    #[tracing::instrument(skip(self, text), fields(conversation = %id))]
+    pub async fn reply(&self, id: ConversationId, text: &str, author: &str, idempotency_key: Option<String>) -> Result<Reply, DeskError> {
+        let store = self.store();
+        let detail = store
+            .conversation(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
+        let text = ReplyText::parse(text, detail.conversation.network)?;
+        let key = idempotency_key
+            .filter(|k| !k.trim().is_empty())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let reply = store
+            .queue_reply(NewReply {
+                conversation_id: id,
+                text: text.into_inner(),
+                author: author.to_string(),
+                idempotency_key: key,
+                created_at: Utc::now(),
+            })
+            .await?;
+        if reply.state == ReplyState::Sent {
+            return Ok(reply);
+        }
+        self.send(reply, &detail.conversation).await
+    }
+
+    async fn send(&self, reply: Reply, conversation: &Conversation) -> Result<Reply, DeskError> {
+        let store = self.store();
+        let responder = self.responders.for_network(reply.network);
+        match responder.send(&reply, conversation).await {
+            Ok(external_id) => {
+                let now = Utc::now();
+                let sent = store.mark_reply_sent(reply.id, &external_id, now).await?;
+                // The answer is also a brand post in the thread: threading it records the
+                // response time exactly as if the network had echoed it back (and when it does
+                // echo it, the same key makes that a duplicate).
+                let post = NewPost {
+                    network: reply.network,
+                    external_id,
+                    author: Author {
+                        external_id: self.brand_handle.clone(),
+                        handle: self.brand_handle.clone(),
+                        display_name: None,
+                        followers: None,
+                        verified: false,
+                        bot: false,
+                    },
+                    text: reply.text.clone(),
+                    created_at: now,
+                    in_reply_to: Some(reply.in_reply_to.clone()),
+                    lang: None,
+                    url: None,
+                    from_brand: Some(true),
+                    raw: None,
+                };
+                self.pipeline.ingest(vec![post]).await?;
+                self.pipeline.publish(LiveEvent::ConversationChanged {
+                    conversation_id: reply.conversation_id,
+                    action: "replied".into(),
+                });
+                Ok(sent)
+            }
+            Err(error) => {
+                tracing::warn!(reply = reply.id, error = %error, "reply not sent");
+                let failed = store.mark_reply_failed(reply.id, &error.to_string()).await?;
+                Err(DeskError::SendFailed {
+                    reply: Box::new(failed),
+                    error,
+                })
+            }
+        }
+    }
+
+    /// Sends replies left queued by a crash between storing and sending. Returns how many went out.
+    pub async fn resend_queued(&self) -> Result<usize, DeskError> {
+        let mut sent = 0;
+        for reply in self.store().queued_replies(100).await? {
+            let Some(detail) = self.store().conversation(reply.conversation_id).await? else { continue };
+            if self.send(reply, &detail.conversation).await.is_ok() {
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Assign, unassign, pend, resolve or reopen, with the actor in the audit trail.
+    pub async fn act(&self, id: ConversationId, event: ConversationEvent, actor: &str) -> Result<Conversation, DeskError> {
+        let action = event.name().to_string();
+        let conversation = self.store().apply(id, event, actor, Utc::now()).await?;
+        self.pipeline.publish(LiveEvent::ConversationChanged {
+            conversation_id: id,
+            action,
+        });
+        Ok(conversation)
+    }
+}

@@ -1,0 +1,123 @@
+//! Listen → understand → triage: every post from any source goes through [`Pipeline::ingest`].
+
+use chrono::Utc;
+use earshot_analyze::Analyzer;
+use earshot_core::threading::{BrandIdentity, Incoming, TriagePolicy};
+use earshot_core::{ConversationId, NewPost};
+use earshot_store::{IngestReport, Store, StoreError};
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Batches at least this large are analysed off the async threads.
+const BLOCKING_BATCH: usize = 32;
+
+/// Something an inbox watching live should know about.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    PostStored {
+        post_id: i64,
+        conversation_id: Option<ConversationId>,
+        network: earshot_core::Network,
+    },
+    ConversationChanged {
+        conversation_id: ConversationId,
+        action: String,
+    },
+}
+
+pub struct Pipeline {
+    analyzer: Arc<Analyzer>,
+    brand: BrandIdentity,
+    policy: TriagePolicy,
+    store: Arc<dyn Store>,
+    events: broadcast::Sender<LiveEvent>,
+}
+
+impl Pipeline {
+    pub fn new(analyzer: Arc<Analyzer>, brand: BrandIdentity, policy: TriagePolicy, store: Arc<dyn Store>) -> Self {
+        let (events, _) = broadcast::channel(4096);
+        Pipeline {
+            analyzer,
+            brand,
+            policy,
+            store,
+            events,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn policy(&self) -> &TriagePolicy {
+        &self.policy
+    }
+
+    pub fn brand(&self) -> &BrandIdentity {
+        &self.brand
+    }
+
+    pub fn analyzer(&self) -> &Arc<Analyzer> {
+        &self.analyzer
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn publish(&self, event: LiveEvent) {
+        // Nobody listening is fine.
+        let _ = self.events.send(event);
+    }
+
+    /// Understands each post (pure and CPU-bound) and decides whether the brand wrote it.
+    pub fn understand(analyzer: &Analyzer, brand: &BrandIdentity, posts: Vec<NewPost>) -> Vec<Incoming> {
+        posts
+            .into_iter()
+            .map(|post| {
+                let analysis = analyzer.analyze(&post);
+                let from_brand = brand.is_brand(&post);
+                Incoming {
+                    post,
+                    analysis,
+                    from_brand,
+                }
+            })
+            .collect()
+    }
+
+    /// Understands, threads and stores a batch; tells live subscribers what was new.
+    #[tracing::instrument(skip_all, fields(posts = posts.len()))]
+    pub async fn ingest(&self, posts: Vec<NewPost>) -> Result<IngestReport, StoreError> {
+        if posts.is_empty() {
+            return Ok(IngestReport::default());
+        }
+        let incoming = if posts.len() >= BLOCKING_BATCH {
+            let analyzer = self.analyzer.clone();
+            let brand = self.brand.clone();
+            tokio::task::spawn_blocking(move || Self::understand(&analyzer, &brand, posts))
+                .await
+                .map_err(|e| StoreError::Database(format!("analysis task failed: {e}")))?
+        } else {
+            Self::understand(&self.analyzer, &self.brand, posts)
+        };
+        let report = self.store.ingest(incoming, &self.policy, Utc::now()).await?;
+        if self.events.receiver_count() > 0 {
+            for p in report.posts.iter().filter(|p| !p.duplicate) {
+                self.publish(LiveEvent::PostStored {
+                    post_id: p.post_id,
+                    conversation_id: p.conversation_id,
+                    network: p.network,
+                });
+            }
+        }
+        Ok(report)
+    }
+
+    /// Moves waiting conversations up the inbox as their wait grows.
+    pub async fn rescore(&self) -> Result<u64, StoreError> {
+        self.store.rescore_open(&self.policy, Utc::now()).await
+    }
+}

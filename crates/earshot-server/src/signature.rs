@@ -1,0 +1,229 @@
+//! Signed inbound posts: HMAC-SHA256 over a timestamp and the raw body, with a replay window.
+//!
+//! Two header layouts are accepted (PROTOCOLS.md §5.2):
+//! - Standard Webhooks: `webhook-id`, `webhook-timestamp` (unix seconds) and
+//!   `webhook-signature: v1,<base64 HMAC(key, "<id>.<timestamp>.<body>")>` (space-separated list
+//!   during secret rotation). Secrets shared as `whsec_<base64 key>`.
+//! - Stripe style: `Earshot-Signature` (or `Stripe-Signature`): `t=<unix s>,v1=<hex HMAC(key, "<t>.<body>")>`.
+//!
+//! Verification runs over the raw bytes before any JSON parsing, in constant time.
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("no signing secret is configured: set webhook.secret (or EARSHOT__WEBHOOK__SECRET) to accept posts")]
+    NoSecret,
+    #[error("missing signature: send webhook-id, webhook-timestamp and webhook-signature headers (or Earshot-Signature: t=…,v1=…)")]
+    Missing,
+    #[error("malformed signature header: {0}")]
+    Malformed(String),
+    #[error("signature timestamp is {age_seconds} s from now; the window is ±{tolerance} s (check the sender's clock, or it is a replay)")]
+    Stale { age_seconds: i64, tolerance: u64 },
+    #[error("signature does not match the body: check the shared secret and sign the exact bytes sent")]
+    Mismatch,
+}
+
+#[derive(Clone)]
+pub struct Verifier {
+    key: Vec<u8>,
+    tolerance: u64,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("tolerance", &self.tolerance).finish_non_exhaustive()
+    }
+}
+
+/// The header values a verifier looks at (lower-case names).
+pub trait HeaderSource {
+    fn header(&self, name: &str) -> Option<&str>;
+}
+
+impl HeaderSource for axum::http::HeaderMap {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl HeaderSource for [(&str, &str)] {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+    }
+}
+
+impl Verifier {
+    /// `whsec_<base64>` secrets are decoded; anything else is used as raw bytes.
+    pub fn new(secret: &str, tolerance_seconds: u64) -> Result<Self, SignatureError> {
+        if secret.is_empty() {
+            return Err(SignatureError::NoSecret);
+        }
+        let key = match secret.strip_prefix("whsec_") {
+            Some(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| SignatureError::Malformed("webhook.secret starts with whsec_ but is not valid base64".into()))?,
+            None => secret.as_bytes().to_vec(),
+        };
+        Ok(Verifier {
+            key,
+            tolerance: tolerance_seconds,
+        })
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        // HMAC accepts keys of any length, so this cannot fail.
+        match HmacSha256::new_from_slice(&self.key) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC takes keys of any length"),
+        }
+    }
+
+    fn check_time(&self, ts: &str, now: i64) -> Result<(), SignatureError> {
+        let t: i64 = ts
+            .trim()
+            .parse()
+            .map_err(|_| SignatureError::Malformed(format!("timestamp {ts:?} is not unix seconds")))?;
+        let age = now - t;
+        if age.unsigned_abs() > self.tolerance {
+            return Err(SignatureError::Stale {
+                age_seconds: age,
+                tolerance: self.tolerance,
+            });
+        }
+        Ok(())
+    }
+
+    /// Verifies a request; `now` is unix seconds.
+    pub fn verify<H: HeaderSource + ?Sized>(&self, headers: &H, body: &[u8], now: i64) -> Result<(), SignatureError> {
+        if let Some(sigs) = headers.header("webhook-signature") {
+            let id = headers
+                .header("webhook-id")
+                .ok_or_else(|| SignatureError::Malformed("webhook-signature without webhook-id".into()))?;
+            let ts = headers
+                .header("webhook-timestamp")
+                .ok_or_else(|| SignatureError::Malformed("webhook-signature without webhook-timestamp".into()))?;
+            self.check_time(ts, now)?;
+            let mut saw_v1 = false;
+            for entry in sigs.split_whitespace() {
+                let Some(b64) = entry.strip_prefix("v1,") else { continue };
+                saw_v1 = true;
+                let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(b64) else { continue };
+                let mut mac = self.mac();
+                mac.update(id.as_bytes());
+                mac.update(b".");
+                mac.update(ts.trim().as_bytes());
+                mac.update(b".");
+                mac.update(body);
+                if mac.verify_slice(&sig).is_ok() {
+                    return Ok(());
+                }
+            }
+            return Err(if saw_v1 {
+                SignatureError::Mismatch
+            } else {
+                SignatureError::Malformed("webhook-signature has no v1,<base64> entry".into())
+            });
+        }
+        let header = headers
+            .header("earshot-signature")
+            .or_else(|| headers.header("stripe-signature"))
+            .ok_or(SignatureError::Missing)?;
+        let mut ts = None;
+        let mut sigs = vec![];
+        for part in header.split(',') {
+            match part.trim().split_once('=') {
+                Some(("t", v)) => ts = Some(v),
+                Some(("v1", v)) => sigs.push(v),
+                _ => {}
+            }
+        }
+        let ts = ts.ok_or_else(|| SignatureError::Malformed("Earshot-Signature has no t=<unix seconds>".into()))?;
+        if sigs.is_empty() {
+            return Err(SignatureError::Malformed("Earshot-Signature has no v1=<hex>".into()));
+        }
+        self.check_time(ts, now)?;
+        for hex_sig in sigs {
+            let Ok(sig) = hex::decode(hex_sig) else { continue };
+            let mut mac = self.mac();
+            mac.update(ts.as_bytes());
+            mac.update(b".");
+            mac.update(body);
+            if mac.verify_slice(&sig).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(SignatureError::Mismatch)
+    }
+
+    /// The Standard Webhooks `webhook-signature` value for a body (for senders and tests).
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac = self.mac();
+        mac.update(format!("{id}.{timestamp}.").as_bytes());
+        mac.update(body);
+        format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+    }
+
+    /// The Stripe-style `Earshot-Signature` value.
+    pub fn sign_stripe_style(&self, timestamp: i64, body: &[u8]) -> String {
+        let mut mac = self.mac();
+        mac.update(format!("{timestamp}.").as_bytes());
+        mac.update(body);
+        format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Test vectors from PROTOCOLS.md §5.2.
+    const BODY: &[u8] = br#"{"id":"evt_01J9Z7","type":"mention.created","occurred_at":"2026-08-20T09:15:02Z"}"#;
+    const TS: i64 = 1787217302;
+
+    fn verifier() -> Verifier {
+        Verifier::new("whsec_czNjcjN0LWZvci10ZXN0cw==", 300).expect("valid secret")
+    }
+
+    #[test]
+    fn standard_webhooks_vector() {
+        let v = verifier();
+        assert_eq!(v.sign("evt_01J9Z7", TS, BODY), "v1,PwAmgygF4hX9Pjr8jSPoScDpbs6n3zWXbLl1hd6+IAs=");
+        let headers: &[(&str, &str)] = &[
+            ("webhook-id", "evt_01J9Z7"),
+            ("webhook-timestamp", "1787217302"),
+            ("webhook-signature", "v1,bm9wZQ== v1,PwAmgygF4hX9Pjr8jSPoScDpbs6n3zWXbLl1hd6+IAs="),
+        ];
+        assert_eq!(v.verify(headers, BODY, TS + 10), Ok(()));
+    }
+
+    #[test]
+    fn stripe_style_vector() {
+        let v = verifier();
+        let expected = "t=1787217302,v1=5498d6af09e0a8dec3c1477a11e7077c67c3f8f528659b8b60ffac74900be426";
+        assert_eq!(v.sign_stripe_style(TS, BODY), expected);
+        let headers: &[(&str, &str)] = &[("Stripe-Signature", expected)];
+        assert_eq!(v.verify(headers, BODY, TS), Ok(()));
+    }
+
+    #[test]
+    fn tampering_replay_and_missing_headers_are_refused() {
+        let v = verifier();
+        let sig = v.sign("evt_01J9Z7", TS, BODY);
+        let good: &[(&str, &str)] = &[("webhook-id", "evt_01J9Z7"), ("webhook-timestamp", "1787217302"), ("webhook-signature", &sig)];
+        let mut tampered = BODY.to_vec();
+        tampered[10] ^= 1;
+        assert_eq!(v.verify(good, &tampered, TS), Err(SignatureError::Mismatch));
+        assert!(matches!(v.verify(good, BODY, TS + 301), Err(SignatureError::Stale { .. })));
+        assert!(matches!(v.verify(good, BODY, TS - 400), Err(SignatureError::Stale { .. })));
+        let none: &[(&str, &str)] = &[];
+        assert_eq!(v.verify(none, BODY, TS), Err(SignatureError::Missing));
+        let wrong_key = Verifier::new("another secret", 300).expect("secret");
+        assert_eq!(wrong_key.verify(good, BODY, TS), Err(SignatureError::Mismatch));
+        assert_eq!(Verifier::new("", 300).err(), Some(SignatureError::NoSecret));
+    }
+}

@@ -1,0 +1,364 @@
+//! Black-box tests: the real server on a random port over a temporary SQLite store.
+#![allow(clippy::unwrap_used)]
+
+use chrono::Utc;
+use earshot_server::config::{Secret, Settings};
+use earshot_server::signature::Verifier;
+use earshot_server::App;
+use serde_json::{json, Value};
+
+const SECRET: &str = "whsec_czNjcjN0LWZvci10ZXN0cw==";
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    verifier: Verifier,
+    _dir: tempfile::TempDir,
+}
+
+async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Settings {
+        data_dir: dir.path().to_path_buf(),
+        listen: "127.0.0.1:0".into(),
+        ..Settings::default()
+    };
+    s.brand.handles = vec!["voltra".into()];
+    s.webhook.secret = Secret::new(SECRET);
+    s.webhook.max_body_bytes = 64 * 1024;
+    configure(&mut s);
+    let app = App::build(s).await.unwrap();
+    let base = app.address();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        verifier: Verifier::new(SECRET, 300).unwrap(),
+        _dir: dir,
+    }
+}
+
+async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+impl TestApp {
+    async fn post_signed(&self, body: &[u8]) -> reqwest::Response {
+        let ts = Utc::now().timestamp();
+        let sig = self.verifier.sign("msg-1", ts, body);
+        self.client
+            .post(format!("{}/api/v1/posts", self.base))
+            .header("content-type", "application/json")
+            .header("webhook-id", "msg-1")
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", sig)
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post_json(&self, body: &Value) -> (u16, Value) {
+        let r = self.post_signed(&serde_json::to_vec(body).unwrap()).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn send(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.client.post(format!("{}{path}", self.base)).json(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn post(id: &str, handle: &str, text: &str, reply_to: Option<&str>) -> Value {
+    json!({
+        "network": "x", "id": id,
+        "author": {"id": format!("u-{handle}"), "handle": handle, "name": handle, "followers": 1520},
+        "text": text, "created_at": Utc::now().to_rfc3339(), "in_reply_to": reply_to, "lang": null, "url": null
+    })
+}
+
+const SEAT: &str = "@voltra Can you program the car, once in park, to move the seat back and raise the steering wheel?";
+
+#[tokio::test]
+async fn signed_post_lands_in_the_inbox_once() {
+    let app = spawn_app().await;
+    let (status, body) = app.post_json(&post("896523232098078720", "paulfranks", SEAT, None)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["new"], 1);
+    let conv = body["stored"][0]["conversation_id"].as_i64().unwrap();
+
+    let (status, inbox) = app.get("/api/v1/inbox").await;
+    assert_eq!(status, 200);
+    let items = inbox["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["conversation"]["id"], conv);
+    assert_eq!(items[0]["conversation"]["intent"], "feature_request");
+    assert_eq!(items[0]["latest_text"], SEAT);
+
+    // Redelivery changes nothing.
+    let (status, again) = app.post_json(&post("896523232098078720", "paulfranks", SEAT, None)).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["new"], 0);
+    assert_eq!(again["duplicates"], 1);
+    assert_eq!(again["stored"][0]["conversation_id"], conv);
+    let (_, stats) = app.get("/api/v1/stats").await;
+    assert_eq!(stats["posts"], 1);
+    assert_eq!(stats["conversations"], 1);
+}
+
+#[tokio::test]
+async fn bad_signatures_are_refused_with_a_reason() {
+    let app = spawn_app().await;
+    let body = serde_json::to_vec(&post("1", "lena", "hello @voltra", None)).unwrap();
+    let url = format!("{}/api/v1/posts", app.base);
+
+    let r = app.client.post(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "bad_signature");
+    assert!(v["message"].as_str().unwrap().contains("webhook-signature"));
+
+    let ts = Utc::now().timestamp();
+    let wrong = Verifier::new("not the secret", 300).unwrap().sign("m", ts, &body);
+    let r = app
+        .client
+        .post(&url)
+        .header("webhook-id", "m")
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", wrong)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // A replay of a correctly signed request from ten minutes ago.
+    let old = ts - 600;
+    let sig = app.verifier.sign("m", old, &body);
+    let r = app
+        .client
+        .post(&url)
+        .header("webhook-id", "m")
+        .header("webhook-timestamp", old.to_string())
+        .header("webhook-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("window"), "{v}");
+
+    let (_, stats) = app.get("/api/v1/stats").await;
+    assert_eq!(stats["posts"], 0, "nothing refused was stored");
+}
+
+#[tokio::test]
+async fn no_secret_configured_means_no_posts_accepted() {
+    let app = spawn_app_with(|s| s.webhook.secret = Secret::default()).await;
+    let r = app.post_signed(b"{}").await;
+    assert_eq!(r.status(), 503);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "not_configured");
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_bodies_get_clear_errors_and_lose_nothing() {
+    let app = spawn_app().await;
+    let r = app.post_signed(b"{\"network\": \"x\", ").await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "bad_request");
+
+    let huge = json!({"network": "x", "id": "big", "author": {"id": "a", "handle": "a"},
+        "text": "x".repeat(70 * 1024), "created_at": Utc::now().to_rfc3339()});
+    let r = app.post_signed(&serde_json::to_vec(&huge).unwrap()).await;
+    assert_eq!(r.status(), 413);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "too_large");
+    assert!(v["message"].as_str().unwrap().contains("max_body_bytes"));
+
+    // A batch with one bad item keeps the good ones and says which was refused.
+    let batch = json!([
+        post("10", "anna", "@voltra the app crashes on start", None),
+        {"network": "myspace", "id": "11", "author": {"id": "b", "handle": "b"}, "text": "hi", "created_at": Utc::now().to_rfc3339()},
+        post("12", "bo", "@voltra delivery delayed again, unacceptable", None),
+    ]);
+    let (status, v) = app.post_json(&batch).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["new"], 2);
+    assert_eq!(v["rejected"][0]["index"], 1);
+    assert!(v["rejected"][0]["error"].as_str().unwrap().contains("myspace"), "{v}");
+
+    let (status, v) = app.post_json(&json!([{"network": "x"}])).await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["error"], "invalid_posts");
+}
+
+#[tokio::test]
+async fn agent_answers_and_the_clock_stops() {
+    let app = spawn_app().await;
+    let (_, body) = app.post_json(&post("100", "paulfranks", SEAT, None)).await;
+    let conv = body["stored"][0]["conversation_id"].as_i64().unwrap();
+
+    let reply = json!({"text": "@paulfranks Good point, we will add that in an upcoming release.", "idempotency_key": "k-100"});
+    let r = app
+        .client
+        .post(format!("{}/api/v1/conversations/{conv}/replies", app.base))
+        .header("x-earshot-agent", "maria")
+        .json(&reply)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let sent: Value = r.json().await.unwrap();
+    assert_eq!(sent["state"], "sent");
+    assert_eq!(sent["author"], "maria");
+
+    // Retrying with the same key returns the same reply and posts nothing new.
+    let (status, again) = app.send(&format!("/api/v1/conversations/{conv}/replies"), &reply).await;
+    assert_eq!(status, 201);
+    assert_eq!(again["id"], sent["id"]);
+
+    let (status, detail) = app.get(&format!("/api/v1/conversations/{conv}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["replies"].as_array().unwrap().len(), 1);
+    assert_eq!(detail["posts"].as_array().unwrap().len(), 2, "the customer's post and the brand's answer");
+    assert_eq!(detail["conversation"]["status"], "pending");
+    assert!(detail["conversation"]["first_response_secs"].as_i64().unwrap() >= 0);
+    let actions: Vec<&str> = detail["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"reply_queued") && actions.contains(&"reply_sent"), "{actions:?}");
+
+    // Too long for X.
+    let (status, v) = app.send(&format!("/api/v1/conversations/{conv}/replies"), &json!({"text": "a".repeat(300)})).await;
+    assert_eq!(status, 422);
+    assert!(v["message"].as_str().unwrap().contains("280"));
+
+    let (status, v) = app.send("/api/v1/conversations/999999/replies", &json!({"text": "hi"})).await;
+    assert_eq!(status, 404);
+    assert_eq!(v["error"], "not_found");
+}
+
+#[tokio::test]
+async fn status_changes_are_checked_and_audited() {
+    let app = spawn_app().await;
+    let (_, body) = app.post_json(&post("200", "lena", "@voltra my charger is broken and nobody answers", None)).await;
+    let conv = body["stored"][0]["conversation_id"].as_i64().unwrap();
+    let path = format!("/api/v1/conversations/{conv}/actions");
+
+    let (status, c) = app.send(&path, &json!({"action": "assign", "to": "maria"})).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["assignee"], "maria");
+    let (_, mine) = app.get("/api/v1/inbox?assignee=maria").await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let (_, unassigned) = app.get("/api/v1/inbox?assignee=none").await;
+    assert_eq!(unassigned["items"].as_array().unwrap().len(), 0);
+
+    let (status, c) = app.send(&path, &json!({"action": "resolve"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(c["status"], "resolved");
+    let (status, v) = app.send(&path, &json!({"action": "resolve"})).await;
+    assert_eq!(status, 409);
+    assert_eq!(v["error"], "conflict");
+    let (status, v) = app.send(&path, &json!({"action": "snooze"})).await;
+    assert_eq!(status, 400);
+    assert!(v["message"].as_str().unwrap().contains("assign, unassign, pend, resolve or reopen"));
+
+    let (_, open) = app.get("/api/v1/inbox").await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 0, "resolved leaves the open inbox");
+    let (_, audit) = app.get(&format!("/api/v1/audit?conversation={conv}")).await;
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["resolved", "assigned"]);
+
+    let (status, v) = app.get("/api/v1/conversations/abc").await;
+    assert_eq!(status, 400);
+    assert!(v["message"].as_str().unwrap().contains("conversation id"));
+    let (status, _) = app.get("/api/v1/conversations/424242").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn inbox_filters_search_and_metrics() {
+    let app = spawn_app().await;
+    let batch = json!([
+        post("300", "mette", "@voltra kan I ikke få sædet til at køre tilbage, når bilen står i park?", None),
+        post("301", "giulia", "@voltra la mia auto non si carica e l'app non funziona. Pessimo servizio", None),
+        post("302", "tom", "@voltra thank you, amazing service today!", None),
+        post("303", "voltra", "@tom Thanks Tom, glad to hear it!", Some("302")),
+    ]);
+    let (status, v) = app.post_json(&batch).await;
+    assert_eq!(status, 201, "{v}");
+
+    let (_, da) = app.get("/api/v1/inbox?language=da").await;
+    let items = da["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{da}");
+    assert_eq!(items[0]["conversation"]["customer"]["handle"], "mette");
+
+    let (_, it) = app.get("/api/v1/inbox?language=it&sentiment=negative").await;
+    assert_eq!(it["items"].as_array().unwrap().len(), 1, "{it}");
+
+    // Tom was answered by the brand, so his conversation is pending, not open.
+    let (_, open) = app.get("/api/v1/inbox").await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 2);
+    let (_, pending) = app.get("/api/v1/inbox?status=pending").await;
+    assert_eq!(pending["items"][0]["conversation"]["customer"]["handle"], "tom");
+
+    let (status, v) = app.get("/api/v1/inbox?intent=wishful").await;
+    assert_eq!(status, 400);
+    assert!(v["message"].as_str().unwrap().contains("feature_request"));
+
+    let (status, hits) = app.get("/api/v1/search?q=s%C3%A6det").await;
+    assert_eq!(status, 200);
+    assert_eq!(hits["items"].as_array().unwrap().len(), 1, "{hits}");
+    let (status, _) = app.get("/api/v1/search?q=%22%29%28AND").await;
+    assert_eq!(status, 200, "hostile query syntax is searched as words");
+    let (status, _) = app.get("/api/v1/search").await;
+    assert_eq!(status, 400);
+
+    let (status, m) = app.get("/api/v1/metrics").await;
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["overall"]["conversations"], 3);
+    assert_eq!(m["overall"]["answered"], 1);
+    assert_eq!(m["by_weekday"].as_array().unwrap().len(), 7);
+    assert_eq!(m["by_hour"].as_array().unwrap().len(), 24);
+    assert_eq!(m["volume"]["total"], 3, "customer posts only");
+}
+
+#[tokio::test]
+async fn openapi_and_errors_for_unknown_paths() {
+    let app = spawn_app().await;
+    let (status, doc) = app.get("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/v1/inbox"].is_object());
+    let (status, v) = app.get("/api/v1/nope").await;
+    assert_eq!(status, 404);
+    assert_eq!(v["error"], "not_found");
+}
+
+#[tokio::test]
+async fn api_token_is_required_when_configured() {
+    let app = spawn_app_with(|s| s.api.token = Secret::new("t0ken")).await;
+    let (status, v) = app.get("/api/v1/inbox").await;
+    assert_eq!(status, 401);
+    assert_eq!(v["error"], "unauthorized");
+    let r = app
+        .client
+        .get(format!("{}/api/v1/inbox", app.base))
+        .bearer_auth("t0ken")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The signed endpoint does not need the token.
+    let (status, _) = app.post_json(&post("400", "x", "@voltra hi", None)).await;
+    assert_eq!(status, 201);
+}

@@ -1,0 +1,378 @@
+//! What both backends share: label parsing, the ingest report, batch normalisation, the
+//! search-term sanitiser and the inbox SQL (the two dialects differ only in placeholders).
+
+use crate::{IngestReport, IngestedPost, InboxFilter, StoreError};
+use chrono::{DateTime, Utc};
+use earshot_core::analysis::{Intent, SentimentLabel, UrgencyLevel};
+use earshot_core::threading::{ConvRef, Incoming, Plan};
+use earshot_core::{ConversationId, Network, PostKey, PriorityBand, ReplyState, Status};
+use std::collections::HashMap;
+
+/// Timestamps are kept at microsecond precision on both backends (PostgreSQL's own), so a
+/// value read back equals the value written.
+pub(crate) fn trunc_us(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+fn strip_nul(s: &mut String) {
+    // PostgreSQL text cannot hold NUL; drop it on both backends so they store the same.
+    if s.contains('\0') {
+        s.retain(|c| c != '\0');
+    }
+}
+
+/// Normalises a batch in place before threading: microsecond timestamps, no NUL characters.
+pub(crate) fn normalise(batch: &mut [Incoming]) {
+    for inc in batch {
+        let p = &mut inc.post;
+        p.created_at = trunc_us(p.created_at);
+        strip_nul(&mut p.text);
+        strip_nul(&mut p.external_id);
+        strip_nul(&mut p.author.external_id);
+        strip_nul(&mut p.author.handle);
+        if let Some(v) = p.author.display_name.as_mut() {
+            strip_nul(v);
+        }
+        if let Some(v) = p.in_reply_to.as_mut() {
+            strip_nul(v);
+        }
+        if let Some(v) = p.url.as_mut() {
+            strip_nul(v);
+        }
+        if let Some(v) = p.lang.as_mut() {
+            strip_nul(v);
+        }
+        if let Some(v) = p.raw.as_mut() {
+            strip_nul(v);
+        }
+    }
+}
+
+fn corrupt(kind: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown {kind} {value:?}"))
+}
+
+pub(crate) fn network(s: &str) -> Result<Network, StoreError> {
+    s.parse().map_err(|_| corrupt("network", s))
+}
+pub(crate) fn status(s: &str) -> Result<Status, StoreError> {
+    s.parse().map_err(|_| corrupt("status", s))
+}
+pub(crate) fn intent(s: &str) -> Result<Intent, StoreError> {
+    s.parse().map_err(|_| corrupt("intent", s))
+}
+pub(crate) fn sentiment(s: &str) -> Result<SentimentLabel, StoreError> {
+    s.parse().map_err(|_| corrupt("sentiment", s))
+}
+pub(crate) fn urgency(s: &str) -> Result<UrgencyLevel, StoreError> {
+    s.parse().map_err(|_| corrupt("urgency", s))
+}
+pub(crate) fn band(s: &str) -> Result<PriorityBand, StoreError> {
+    s.parse().map_err(|_| corrupt("priority band", s))
+}
+pub(crate) fn reply_state(s: &str) -> Result<ReplyState, StoreError> {
+    ReplyState::parse(s).ok_or_else(|| corrupt("reply state", s))
+}
+
+pub(crate) fn json_err(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("stored JSON does not parse: {e}"))
+}
+
+pub(crate) fn not_found_conversation(id: ConversationId) -> StoreError {
+    StoreError::NotFound(format!("conversation {id}"))
+}
+
+pub(crate) fn not_found_reply(id: i64) -> StoreError {
+    StoreError::NotFound(format!("reply {id}"))
+}
+
+/// Where a stored post sits, as the ingest report needs it.
+pub(crate) type Placement = (i64, Option<ConversationId>);
+
+/// The real id of a conversation a plan refers to.
+pub(crate) fn resolve(r: ConvRef, new_ids: &[ConversationId]) -> Result<ConversationId, StoreError> {
+    match r {
+        ConvRef::Existing(id) => Ok(id),
+        ConvRef::New(i) => new_ids
+            .get(i)
+            .copied()
+            .ok_or_else(|| StoreError::Database(format!("threading plan refers to new conversation {i}, which was not created"))),
+    }
+}
+
+/// Builds the ingest report in input order. `inserted[k]` is the id of `plan.posts[k]`;
+/// `existing` holds the batch's posts that were stored before this batch.
+pub(crate) fn report(
+    batch: &[Incoming],
+    plan: &Plan,
+    new_ids: &[ConversationId],
+    inserted: &[i64],
+    existing: &HashMap<PostKey, Placement>,
+) -> Result<IngestReport, StoreError> {
+    let mut adopted: HashMap<&PostKey, ConversationId> = HashMap::with_capacity(plan.adopted.len());
+    for (key, r) in &plan.adopted {
+        adopted.insert(key, resolve(*r, new_ids)?);
+    }
+    let mut placed: HashMap<PostKey, Placement> = HashMap::with_capacity(plan.posts.len());
+    let mut rows: Vec<Option<IngestedPost>> = vec![None; batch.len()];
+    for (pp, &post_id) in plan.posts.iter().zip(inserted) {
+        let post = &batch[pp.index].post;
+        let key = post.key();
+        let conversation_id = match pp.conversation {
+            Some(r) => Some(resolve(r, new_ids)?),
+            None => adopted.get(&key).copied(),
+        };
+        placed.insert(key, (post_id, conversation_id));
+        rows[pp.index] = Some(IngestedPost {
+            network: post.network,
+            external_id: post.external_id.clone(),
+            post_id,
+            conversation_id,
+            duplicate: false,
+        });
+    }
+    for &i in &plan.duplicates {
+        let post = &batch[i].post;
+        let key = post.key();
+        let (post_id, conversation_id) = match existing.get(&key) {
+            Some(&(id, conv)) => (id, conv.or_else(|| adopted.get(&key).copied())),
+            None => placed
+                .get(&key)
+                .copied()
+                .ok_or_else(|| StoreError::Database(format!("duplicate post {} was never stored", post.external_id)))?,
+        };
+        rows[i] = Some(IngestedPost {
+            network: post.network,
+            external_id: post.external_id.clone(),
+            post_id,
+            conversation_id,
+            duplicate: true,
+        });
+    }
+    let posts = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.ok_or_else(|| StoreError::Database(format!("threading plan left post {i} of the batch out"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(IngestReport {
+        posts,
+        new: plan.posts.len() as u64,
+        duplicates: plan.duplicates.len() as u64,
+        conversations_opened: plan.new_conversations.len() as u64,
+        conversations_updated: plan.updated_conversations.len() as u64,
+    })
+}
+
+/// Turns free text into FTS5 terms that cannot be read as query syntax: each
+/// whitespace-separated word becomes a quoted string (a phrase, if the tokenizer splits it),
+/// and the terms are ANDed. Words with no letter or digit are dropped.
+/// Empty input is refused; input with no searchable word yields no terms (nothing matches).
+pub(crate) fn search_terms(q: &str) -> Result<Vec<String>, StoreError> {
+    if q.trim().is_empty() {
+        return Err(StoreError::Invalid("the search query is empty".into()));
+    }
+    Ok(q.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect())
+}
+
+/// An SQL value both dialects can bind.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Text(String),
+    Int(i64),
+    Time(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A query under construction with its bound values, numbered as the dialect wants them.
+pub(crate) struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+    dialect: Dialect,
+}
+
+impl Sql {
+    pub fn new(dialect: Dialect) -> Self {
+        Sql {
+            text: String::with_capacity(512),
+            args: Vec::new(),
+            dialect,
+        }
+    }
+
+    /// Binds a value and returns its placeholder.
+    pub fn bind(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        match self.dialect {
+            Dialect::Sqlite => format!("?{}", self.args.len()),
+            Dialect::Postgres => format!("${}", self.args.len()),
+        }
+    }
+}
+
+/// Columns of `conversations` (aliased `c`) in the order both backends read them.
+pub(crate) const CONV_COLS: &str = "c.id, c.network, c.customer, c.root_external_id, c.status, c.assignee, \
+     c.priority, c.signals, c.language, c.intent, c.sentiment, c.opened_at, c.last_activity_at, \
+     c.awaiting_since, c.response_due, c.first_response_due, c.first_response_at, \
+     c.first_response_secs, c.resolved_at, c.post_count";
+
+/// Columns of `posts` (aliased `p`) in the order both backends read them.
+pub(crate) const POST_COLS: &str = "p.id, p.network, p.external_id, p.author_external_id, p.author_handle, \
+     p.author_display_name, p.author_followers, p.author_verified, p.author_bot, p.text, \
+     p.created_at, p.received_at, p.in_reply_to, p.url, p.from_brand, p.conversation_id, p.analysis";
+
+/// The subquery naming a conversation's latest customer post (served by `posts (conversation_id, created_at, id)`).
+pub(crate) fn latest_customer_post(dialect: Dialect, conv: &str) -> String {
+    let not_brand = match dialect {
+        Dialect::Sqlite => "lp0.from_brand = 0",
+        Dialect::Postgres => "NOT lp0.from_brand",
+    };
+    format!(
+        "(SELECT lp0.id FROM posts lp0 WHERE lp0.conversation_id = {conv} AND {not_brand} \
+         ORDER BY lp0.created_at DESC, lp0.id DESC LIMIT 1)"
+    )
+}
+
+/// The filters an inbox query adds to `WHERE status = ...` (conversations aliased `c`).
+fn inbox_conditions(sql: &mut Sql, f: &InboxFilter, now: DateTime<Utc>) -> String {
+    let mut w = String::new();
+    if let Some(n) = f.network {
+        let p = sql.bind(Arg::Text(n.as_str().into()));
+        w.push_str(&format!(" AND c.network = {p}"));
+    }
+    if let Some(l) = &f.language {
+        let p = sql.bind(Arg::Text(l.to_ascii_lowercase()));
+        w.push_str(&format!(" AND c.language = {p}"));
+    }
+    if let Some(i) = f.intent {
+        let p = sql.bind(Arg::Text(i.as_str().into()));
+        w.push_str(&format!(" AND c.intent = {p}"));
+    }
+    if let Some(s) = f.sentiment {
+        let p = sql.bind(Arg::Text(s.as_str().into()));
+        w.push_str(&format!(" AND c.sentiment = {p}"));
+    }
+    match f.assignee.as_deref() {
+        None => {}
+        Some("") => w.push_str(" AND (c.assignee IS NULL OR c.assignee = '')"),
+        Some(a) => {
+            let p = sql.bind(Arg::Text(a.into()));
+            w.push_str(&format!(" AND c.assignee = {p}"));
+        }
+    }
+    if let Some(breached) = f.breached {
+        let p = sql.bind(Arg::Time(now));
+        // Mirrors `Conversation::breached`, written so that it is never NULL.
+        let cond = format!(
+            "((c.first_response_at IS NOT NULL AND c.first_response_at > c.first_response_due) \
+             OR (c.awaiting_since IS NOT NULL AND c.response_due IS NOT NULL AND c.response_due < {p}))"
+        );
+        if breached {
+            w.push_str(&format!(" AND {cond}"));
+        } else {
+            w.push_str(&format!(" AND NOT {cond}"));
+        }
+    }
+    w
+}
+
+/// The statuses an inbox filter asks for, each once; empty means all.
+pub(crate) fn inbox_statuses(f: &InboxFilter) -> Vec<Status> {
+    let mut out: Vec<Status> = Vec::new();
+    let all = [Status::Open, Status::Pending, Status::Resolved];
+    let wanted: &[Status] = if f.status.is_empty() { &all } else { &f.status };
+    for s in wanted {
+        if !out.contains(s) {
+            out.push(*s);
+        }
+    }
+    out
+}
+
+/// The ids of one inbox page, best first. One arm per status, each walking the
+/// `(status, priority_score DESC, id)` index and stopping at `offset + limit`, merged after:
+/// a plain `status IN (...)` would have to sort every matching row.
+pub(crate) fn inbox_page_ids(sql: &mut Sql, f: &InboxFilter, now: DateTime<Utc>) -> String {
+    let statuses = inbox_statuses(f);
+    let arm_limit = f.offset.saturating_add(u64::from(f.limit)).min(i64::MAX as u64) as i64;
+    let mut arms = Vec::with_capacity(statuses.len());
+    for (i, s) in statuses.iter().enumerate() {
+        let ps = sql.bind(Arg::Text(s.as_str().into()));
+        let cond = inbox_conditions(sql, f, now);
+        let pl = sql.bind(Arg::Int(arm_limit));
+        arms.push(format!(
+            "SELECT id, priority_score FROM (SELECT c.id, c.priority_score FROM conversations c \
+             WHERE c.status = {ps}{cond} ORDER BY c.priority_score DESC, c.id LIMIT {pl}) arm{i}"
+        ));
+    }
+    let pl = sql.bind(Arg::Int(i64::from(f.limit)));
+    let po = sql.bind(Arg::Int(f.offset.min(i64::MAX as u64) as i64));
+    format!(
+        "{} ORDER BY priority_score DESC, id LIMIT {pl} OFFSET {po}",
+        arms.join(" UNION ALL ")
+    )
+}
+
+/// Counting stops here: past it an inbox page reports no total rather than scan the table.
+pub(crate) const INBOX_COUNT_CAP: i64 = 10_000;
+
+/// `SELECT COUNT(*)` of the inbox filter, capped at [`INBOX_COUNT_CAP`] + 1 rows.
+pub(crate) fn inbox_count(sql: &mut Sql, f: &InboxFilter, now: DateTime<Utc>) -> String {
+    let statuses = inbox_statuses(f);
+    let mut ins = Vec::with_capacity(statuses.len());
+    for s in &statuses {
+        ins.push(sql.bind(Arg::Text(s.as_str().into())));
+    }
+    let cond = inbox_conditions(sql, f, now);
+    let cap = sql.bind(Arg::Int(INBOX_COUNT_CAP + 1));
+    format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM conversations c WHERE c.status IN ({}){cond} LIMIT {cap}) counted",
+        ins.join(", ")
+    )
+}
+
+/// The total to report for a page: exact when known, `None` past the counting cap.
+pub(crate) fn capped_total(count: i64) -> Option<u64> {
+    (count <= INBOX_COUNT_CAP).then_some(count.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_terms_are_quoted_and_safe() {
+        assert!(matches!(search_terms("   "), Err(StoreError::Invalid(_))));
+        assert_eq!(search_terms("car seat").ok(), Some(vec!["\"car\"".into(), "\"seat\"".into()]));
+        assert_eq!(search_terms("AND( \" *").ok(), Some(vec!["\"AND(\"".into()]));
+        assert_eq!(search_terms("say\"hi").ok(), Some(vec!["\"say\"\"hi\"".into()]));
+        assert_eq!(search_terms("-- ;").ok(), Some(vec![]));
+    }
+
+    #[test]
+    fn statuses_are_deduplicated_and_empty_means_all() {
+        let mut f = InboxFilter {
+            status: vec![Status::Open, Status::Open],
+            ..InboxFilter::default()
+        };
+        assert_eq!(inbox_statuses(&f), vec![Status::Open]);
+        f.status.clear();
+        assert_eq!(inbox_statuses(&f).len(), 3);
+    }
+
+    #[test]
+    fn placeholders_follow_the_dialect() {
+        let mut s = Sql::new(Dialect::Postgres);
+        assert_eq!(s.bind(Arg::Int(1)), "$1");
+        let mut s = Sql::new(Dialect::Sqlite);
+        s.bind(Arg::Int(1));
+        assert_eq!(s.bind(Arg::Int(2)), "?2");
+    }
+}

@@ -1,0 +1,157 @@
+use chrono::{DateTime, Utc};
+use earshot_core::analysis::{Intent, SentimentLabel};
+use earshot_core::{AuditEntry, Conversation, ConversationId, Network, Post, Reply, Status};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("cannot open the store at {target}: {reason}")]
+    Open { target: String, reason: String },
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// What happened to a batch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestReport {
+    /// One entry per input post, in input order.
+    pub posts: Vec<IngestedPost>,
+    pub new: u64,
+    pub duplicates: u64,
+    pub conversations_opened: u64,
+    pub conversations_updated: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestedPost {
+    pub network: Network,
+    pub external_id: String,
+    /// The stored post's id (also for duplicates: the one stored earlier).
+    pub post_id: i64,
+    pub conversation_id: Option<ConversationId>,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationDetail {
+    pub conversation: Conversation,
+    /// Oldest first.
+    pub posts: Vec<Post>,
+    /// Oldest first.
+    pub replies: Vec<Reply>,
+    /// Newest first.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Which conversations the inbox shows. Empty fields do not filter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxFilter {
+    /// Default: open only.
+    pub status: Vec<Status>,
+    pub network: Option<Network>,
+    pub language: Option<String>,
+    pub intent: Option<Intent>,
+    pub sentiment: Option<SentimentLabel>,
+    /// `Some(true)`: only conversations past their response target (answered late or overdue now).
+    pub breached: Option<bool>,
+    /// `Some("")` means unassigned.
+    pub assignee: Option<String>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+impl Default for InboxFilter {
+    fn default() -> Self {
+        InboxFilter {
+            status: vec![Status::Open],
+            network: None,
+            language: None,
+            intent: None,
+            sentiment: None,
+            breached: None,
+            assignee: None,
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Total matching rows (for paging), when cheap to know.
+    pub total: Option<u64>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxRow {
+    pub conversation: Conversation,
+    /// The latest customer post (its text is what the agent reads first).
+    pub latest_text: String,
+    pub latest_at: DateTime<Utc>,
+    pub breached: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    pub q: String,
+    pub network: Option<Network>,
+    pub language: Option<String>,
+    pub intent: Option<Intent>,
+    pub sentiment: Option<SentimentLabel>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub post: Post,
+}
+
+/// A reply as an agent writes it, before it has an id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewReply {
+    pub conversation_id: ConversationId,
+    pub text: String,
+    pub author: String,
+    pub idempotency_key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One conversation's first response, for the metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseSample {
+    pub conversation_id: ConversationId,
+    pub network: Network,
+    pub opened_at: DateTime<Utc>,
+    pub first_response_due: DateTime<Utc>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub first_response_secs: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeCount {
+    /// The day (UTC) the posts were written.
+    pub day: chrono::NaiveDate,
+    pub intent: Intent,
+    pub sentiment: SentimentLabel,
+    pub posts: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoreCounts {
+    pub posts: u64,
+    pub conversations: u64,
+    pub open_conversations: u64,
+    pub replies: u64,
+}

@@ -1,0 +1,425 @@
+//! `earshot bench`: the speed figures in the README, each beside a baseline from the same run.
+
+use crate::cli::Global;
+use anyhow::{bail, Context};
+use chrono::Utc;
+use clap::Subcommand;
+use earshot_connect::import::{Importer, Record};
+use earshot_core::NewPost;
+use earshot_server::config::{Secret, Settings};
+use earshot_server::signature::Verifier;
+use earshot_store::{InboxFilter, SearchQuery};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Analyzer throughput on one core over real tweets, beside the cost of parsing them.
+    #[command(after_help = "Example:\n  earshot bench analyze --data ../shared/data")]
+    Analyze {
+        /// The shared data folder (twcs-sample-head/dev.csv and tweeteval-sentiment are read).
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// Passes over the input.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
+    /// Import into SQLite with analysis, threading and the search index, beside plain inserts.
+    #[command(after_help = "Example:\n  earshot bench import --posts 200000")]
+    Import {
+        /// Posts to import (a generated scenario written as canonical JSONL).
+        #[arg(long, default_value_t = 200_000)]
+        posts: usize,
+    },
+    /// Signed POST → visible in the inbox, while a steady load arrives.
+    #[command(after_help = "Example:\n  earshot bench latency --rate 1000 --seconds 20")]
+    Latency {
+        /// Background posts per second.
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// Inbox and search latency over a large store (built once in --data-dir, then reused).
+    #[command(after_help = "Example:\n  earshot --data-dir /tmp/earshot-1m bench query --posts 1000000")]
+    Query {
+        #[arg(long, default_value_t = 1_000_000)]
+        posts: usize,
+        /// Requests per measured query.
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+    },
+}
+
+pub async fn run(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Analyze { data, rounds } => analyze(&data, rounds),
+        BenchCommand::Import { posts } => import(g, posts).await,
+        BenchCommand::Latency { rate, seconds } => latency(rate, seconds).await,
+        BenchCommand::Query { posts, requests } => query(g, posts, requests).await,
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn analyze(data: &Path, rounds: usize) -> anyhow::Result<()> {
+    let csv = data.join("twcs-sample-head/dev.csv");
+    let tweets = data.join("tweeteval-sentiment/train_reconstructed_text.txt");
+    if !csv.exists() {
+        bail!("{} not found: pass --data with the path to shared/data", csv.display());
+    }
+    let bytes_csv = std::fs::read(&csv)?;
+    // Baseline: parsing the CSV into posts (the work any import does anyway).
+    let parse = |bytes: &[u8]| -> anyhow::Result<Vec<NewPost>> {
+        let tmp = std::env::temp_dir().join(format!("earshot-bench-{}.csv", std::process::id()));
+        std::fs::write(&tmp, bytes)?;
+        let posts: Vec<NewPost> = Importer::open(&tmp)?
+            .filter_map(|r| match r {
+                Record::Post { post, .. } => Some(post),
+                _ => None,
+            })
+            .collect();
+        let _ = std::fs::remove_file(&tmp);
+        Ok(posts)
+    };
+    let mut posts = parse(&bytes_csv)?;
+    if let Ok(text) = std::fs::read_to_string(&tweets) {
+        let template = posts.first().cloned().context("no posts parsed")?;
+        posts.extend(text.lines().take(20_000).enumerate().map(|(i, t)| NewPost {
+            external_id: format!("tw{i}"),
+            text: t.to_string(),
+            ..template.clone()
+        }));
+    }
+    let analyzer = earshot_analyze::Analyzer::new(&earshot_analyze::Terms {
+        brands: vec!["AppleSupport".into(), "Amazon".into(), "Spotify".into()],
+        handles: vec!["sprintcare".into(), "AmazonHelp".into()],
+        keywords: (0..1000).map(|i| format!("keyword{i}")).collect(),
+    });
+
+    let t = Instant::now();
+    let mut parsed = 0;
+    for _ in 0..rounds {
+        parsed += parse(&bytes_csv)?.len();
+    }
+    let parse_rate = parsed as f64 / t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let mut n = 0usize;
+    let mut checksum = 0u64;
+    for _ in 0..rounds {
+        for p in &posts {
+            checksum ^= analyzer.analyze(p).fingerprint;
+            n += 1;
+        }
+    }
+    let analyze_rate = n as f64 / t.elapsed().as_secs_f64();
+    println!("analyzer benchmark (one thread, {} real posts × {rounds} rounds, checksum {checksum:x})", posts.len());
+    println!("  parse only (TWCS CSV → posts): {parse_rate:>10.0} posts/s");
+    println!("  analyze (lang, sentiment, intent, urgency, reach, fingerprint, 1,003 terms): {analyze_rate:>10.0} posts/s");
+    println!("  analysis costs {:.2}× the time of parsing", parse_rate / analyze_rate);
+    println!("  target ≥ 50,000 posts/s: {}", if analyze_rate >= 50_000.0 { "met" } else { "MISSED" });
+    Ok(())
+}
+
+fn canonical_line(p: &NewPost) -> serde_json::Value {
+    serde_json::json!({
+        "network": p.network, "id": p.external_id,
+        "author": {"id": p.author.external_id, "handle": p.author.handle, "name": p.author.display_name, "followers": p.author.followers},
+        "text": p.text, "created_at": p.created_at.to_rfc3339(), "in_reply_to": p.in_reply_to, "lang": p.lang, "url": p.url,
+        "from_brand": p.from_brand,
+    })
+}
+
+fn write_jsonl(path: &Path, posts: &[NewPost]) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for p in posts {
+        serde_json::to_writer(&mut w, &canonical_line(p))?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn bench_settings(dir: &Path) -> Settings {
+    let mut s = Settings {
+        data_dir: dir.to_path_buf(),
+        ..Settings::default()
+    };
+    s.brand.handles = vec![earshot_server::demo::BRAND_HANDLE.into()];
+    s.brand.keywords = earshot_server::demo::KEYWORDS.iter().map(|k| k.to_string()).collect();
+    s
+}
+
+async fn import(_g: &Global, n: usize) -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    // Customer posts are ~55% of a scenario (the rest are answers and follow-ups).
+    let mut posts = earshot_server::demo::scenario(11, Utc::now(), n * 55 / 100);
+    posts.truncate(n);
+    let file = dir.join("posts.jsonl");
+    write_jsonl(&file, &posts)?;
+    eprintln!("{} posts written to {}", posts.len(), file.display());
+
+    let baseline = earshot_store::bench::plain_insert_sqlite(&dir.join("plain.db"), &posts)?;
+    let plain_rate = posts.len() as f64 / baseline.as_secs_f64();
+
+    let s = bench_settings(&dir.join("full"));
+    let desk = earshot_server::app::desk(&s).await?;
+    let summary = crate::import::import_files(desk.pipeline().clone(), std::slice::from_ref(&file), 2000, false).await?;
+    let full_rate = summary.read as f64 / summary.seconds;
+    println!("import benchmark ({} posts, SQLite, 2 threads: read+analyse | thread+store)", posts.len());
+    println!("  plain inserts of the same rows (one table, no index, one transaction): {plain_rate:>9.0} posts/s");
+    println!(
+        "  earshot import (parse, analyse, thread, FTS index, conversations):    {full_rate:>9.0} posts/s  ({} new, {} conversations)",
+        summary.new, summary.conversations_opened
+    );
+    println!("  ratio to plain inserts: {:.2}", full_rate / plain_rate);
+    println!("  target ≥ 20,000 posts/s: {}", if full_rate >= 20_000.0 { "met" } else { "MISSED" });
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempdir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("earshot-bench-{}-{}", std::process::id(), Utc::now().timestamp_micros()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn probe_post(i: usize, network: &str) -> serde_json::Value {
+    serde_json::json!({
+        "network": network, "id": format!("{network}-{i}-{}", uuid::Uuid::new_v4()),
+        "author": {"id": format!("u{i}"), "handle": format!("customer{i}"), "followers": 120},
+        "text": "@voltra my car will not charge since the update and the app is broken, please help",
+        "created_at": Utc::now().to_rfc3339(),
+    })
+}
+
+async fn latency(rate: u32, seconds: u64) -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let mut s = bench_settings(&dir);
+    s.listen = "127.0.0.1:0".into();
+    s.webhook.secret = Secret::new("bench-secret");
+    let verifier = Verifier::new("bench-secret", 300)?;
+    let app = earshot_server::App::build(s).await?;
+    let base = app.address();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+
+    let send = |client: reqwest::Client, body: serde_json::Value, verifier: Verifier, base: String| async move {
+        let body = serde_json::to_vec(&body)?;
+        let ts = Utc::now().timestamp();
+        let id = uuid::Uuid::new_v4().to_string();
+        let sig = verifier.sign(&id, ts, &body);
+        let r = client
+            .post(format!("{base}/api/v1/posts"))
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", sig)
+            .body(body)
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("POST answered {}: {}", r.status(), r.text().await.unwrap_or_default());
+        }
+        let v: serde_json::Value = r.json().await?;
+        Ok::<serde_json::Value, anyhow::Error>(v)
+    };
+
+    // Background load: `rate` posts per second on the webhook network, each its own request.
+    let stop = Instant::now() + Duration::from_secs(seconds);
+    let load = {
+        let (client, verifier, base) = (client.clone(), verifier.clone(), base.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / u64::from(rate.max(1))));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut sent = 0usize;
+            let mut failed = 0usize;
+            let mut inflight = tokio::task::JoinSet::new();
+            while Instant::now() < stop {
+                tick.tick().await;
+                let f = send(client.clone(), probe_post(sent, "webhook"), verifier.clone(), base.clone());
+                inflight.spawn(f);
+                sent += 1;
+                while let Some(r) = inflight.try_join_next() {
+                    if !matches!(r, Ok(Ok(_))) {
+                        failed += 1;
+                    }
+                }
+            }
+            while let Some(r) = inflight.join_next().await {
+                if !matches!(r, Ok(Ok(_))) {
+                    failed += 1;
+                }
+            }
+            (sent, failed)
+        })
+    };
+
+    // Probes: one at a time on their own network, timed from sending until the inbox shows them.
+    let mut latencies = vec![];
+    let mut i = 0;
+    while Instant::now() < stop {
+        let body = probe_post(i, "rss");
+        let ext = body["id"].as_str().unwrap_or_default().to_string();
+        let t0 = Instant::now();
+        let reply = send(client.clone(), body, verifier.clone(), base.clone()).await?;
+        let conv = reply["stored"][0]["conversation_id"].as_i64();
+        loop {
+            let page: serde_json::Value = client.get(format!("{base}/api/v1/inbox?network=rss&limit=50")).send().await?.json().await?;
+            let seen = page["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|it| it["conversation"]["root_external_id"] == ext.as_str()));
+            if seen {
+                latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+            if t0.elapsed() > Duration::from_secs(5) {
+                bail!("probe {ext} not in the inbox after 5 s");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        if let Some(c) = conv {
+            client
+                .post(format!("{base}/api/v1/conversations/{c}/actions"))
+                .json(&serde_json::json!({"action": "resolve"}))
+                .send()
+                .await?;
+        }
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (sent, failed) = load.await?;
+    // Baseline: an unauthenticated health check round trip in the same run.
+    let mut health = vec![];
+    for _ in 0..200 {
+        let t0 = Instant::now();
+        client.get(format!("{base}/healthz")).send().await?.text().await?;
+        health.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    health.sort_by(f64::total_cmp);
+    let p99 = percentile(&latencies, 99.0);
+    println!("latency benchmark: signed POST → visible in GET /api/v1/inbox, SQLite, {seconds} s");
+    println!("  background load: {sent} posts at {rate}/s ({failed} failed), achieved {:.0}/s", sent as f64 / seconds as f64);
+    println!(
+        "  probes: {} · p50 {:.1} ms · p90 {:.1} ms · p99 {:.1} ms · max {:.1} ms",
+        latencies.len(),
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 90.0),
+        p99,
+        latencies.last().copied().unwrap_or(f64::NAN)
+    );
+    println!("  baseline GET /healthz round trip: p50 {:.2} ms · p99 {:.2} ms", percentile(&health, 50.0), percentile(&health, 99.0));
+    println!("  p99 ratio to health-check p99: {:.1}", p99 / percentile(&health, 99.0));
+    println!("  target p99 ≤ 100 ms: {}", if p99 <= 100.0 { "met" } else { "MISSED" });
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
+    let dir = g.data_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("earshot-bench-query"));
+    let mut s = bench_settings(&dir);
+    s.listen = "127.0.0.1:0".into();
+    let desk = earshot_server::app::desk(&s).await?;
+    let have = desk.store().counts().await?.posts as usize;
+    if have < n {
+        eprintln!("building a store with {n} posts in {} (reused next time)…", dir.display());
+        let bar = indicatif::ProgressBar::new((n - have) as u64);
+        let end = Utc::now();
+        // Many scenarios back to back, each three weeks, so the store spans years like a real one.
+        let mut made = have;
+        let mut seed = 1000 + have as u64;
+        while made < n {
+            let mut posts = earshot_server::demo::scenario(seed, end - chrono::Duration::days(21 * (seed as i64 - 1000)), 20_000);
+            for p in &mut posts {
+                p.external_id = format!("{seed}-{}", p.external_id);
+                if let Some(r) = &mut p.in_reply_to {
+                    *r = format!("{seed}-{r}");
+                }
+            }
+            posts.truncate(n - made);
+            for chunk in posts.chunks(5000) {
+                desk.pipeline().ingest(chunk.to_vec()).await?;
+                bar.inc(chunk.len() as u64);
+            }
+            made += posts.len();
+            seed += 1;
+        }
+        bar.finish_and_clear();
+    }
+    let counts = desk.store().counts().await?;
+    let app = earshot_server::App::with_desk(s, desk.clone()).await?;
+    let base = app.address();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+
+    async fn time_get(client: &reqwest::Client, url: &str, n: usize) -> anyhow::Result<Vec<f64>> {
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t0 = Instant::now();
+            let r = client.get(url).send().await?;
+            if !r.status().is_success() {
+                bail!("{url} answered {}", r.status());
+            }
+            r.bytes().await?;
+            v.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        v.sort_by(f64::total_cmp);
+        Ok(v)
+    }
+    let first = desk.store().inbox(&InboxFilter::default(), Utc::now()).await?;
+    let some_id = first.items.first().map(|r| r.conversation.id.0).unwrap_or(1);
+    let cases = [
+        ("baseline: GET one conversation by id", format!("{base}/api/v1/conversations/{some_id}")),
+        ("inbox first page (open)", format!("{base}/api/v1/inbox")),
+        ("inbox first page, language=da", format!("{base}/api/v1/inbox?language=da")),
+        ("inbox first page, breached", format!("{base}/api/v1/inbox?breached=true")),
+        ("inbox first page, all statuses", format!("{base}/api/v1/inbox?status=all")),
+        ("search \"charge\"", format!("{base}/api/v1/search?q=charge")),
+        ("search \"sædet park\"", format!("{base}/api/v1/search?q=s%C3%A6det%20park")),
+        ("search \"delivery delayed\"", format!("{base}/api/v1/search?q=delivery%20delayed")),
+    ];
+    println!(
+        "query benchmark over {} posts, {} conversations ({} open), SQLite, via HTTP, {requests} requests each",
+        counts.posts, counts.conversations, counts.open_conversations
+    );
+    let mut baseline_p95 = f64::NAN;
+    for (name, url) in &cases {
+        let t = time_get(&client, url, requests).await?;
+        let p95 = percentile(&t, 95.0);
+        if baseline_p95.is_nan() {
+            baseline_p95 = p95;
+        }
+        println!(
+            "  {name:<40} p50 {:>6.2} ms  p95 {:>6.2} ms  ({:.1}× baseline)",
+            percentile(&t, 50.0),
+            p95,
+            p95 / baseline_p95
+        );
+    }
+    // Store-level search without HTTP, for the record.
+    let t0 = Instant::now();
+    let q = SearchQuery {
+        q: "charger broken".into(),
+        network: None,
+        language: None,
+        intent: None,
+        sentiment: None,
+        limit: 50,
+        offset: 0,
+    };
+    for _ in 0..50 {
+        desk.store().search(&q).await?;
+    }
+    println!("  store-level search \"charger broken\": {:.2} ms mean", t0.elapsed().as_secs_f64() * 1000.0 / 50.0);
+    println!("  targets: inbox first page p95 ≤ 20 ms, search p95 ≤ 50 ms");
+    Ok(())
+}

@@ -1,0 +1,295 @@
+use crate::output;
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use earshot_core::{ConversationEvent, ConversationId};
+use earshot_server::config::Settings;
+use earshot_server::{App, Desk};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "earshot",
+    version,
+    about = "Hear every customer, answer where they spoke, close the loop.",
+    long_about = "earshot hears customers who mention your company on social networks, understands each post \
+(language, sentiment, intent, urgency, reach), ranks them in an inbox with response targets, lets agents \
+answer where the customer spoke, and measures how fast and how well the team answers.",
+    after_help = "Examples:
+  earshot demo                                  # a demo server with three weeks of realistic posts
+  earshot serve --config earshot.toml           # run the server
+  earshot import twcs.csv mentions.jsonl        # take in posts from files (format detected)
+  earshot inbox --breached                      # what is past its response target
+  earshot reply 42 \"Thanks, a fix is on its way\" --as maria
+  earshot resolve 42 --as maria
+  earshot metrics --from 2026-11-01
+
+Settings come from earshot.toml (or --config) and EARSHOT__SECTION__KEY environment variables;
+`earshot config check` explains what is wrong with them."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    /// Log what happens (or set EARSHOT_LOG=debug).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Config file (default: ./earshot.toml when it exists).
+    #[arg(long, global = true, env = "EARSHOT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Store URL: a SQLite file path, or postgres://user@host/db. Overrides `db` in the config.
+    #[arg(long, global = true)]
+    pub db: Option<String>,
+    /// Data directory for the embedded store and trained models.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server: API on --listen, re-ranking and reply retries in the background.
+    #[command(after_help = "Examples:\n  earshot serve\n  earshot serve --listen 0.0.0.0:8080 --db postgres://earshot@db/earshot")]
+    Serve {
+        /// Address to listen on (overrides `listen`).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Start a server on a fresh embedded store filled with a realistic scenario.
+    #[command(after_help = "Examples:\n  earshot demo\n  earshot demo --listen 127.0.0.1:9090 --posts 5000")]
+    Demo(DemoArgs),
+    /// Take in posts from files: canonical JSONL, the \"Customer Support on Twitter\" CSV,
+    /// Mastodon statuses/notifications, Bluesky Jetstream events or X API v2 stream lines.
+    #[command(after_help = "Examples:\n  earshot import twcs.csv\n  earshot import jetstream.jsonl mastodon.json --batch 2000\n\nA malformed line is reported with its line number and skipped; everything else is kept.\nImporting the same file twice stores nothing new.")]
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Posts per transaction.
+        #[arg(long, default_value_t = 2000)]
+        batch: usize,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The ranked inbox: conversations owed an answer, most pressing first.
+    #[command(after_help = "Examples:\n  earshot inbox\n  earshot inbox --language da --intent complaint\n  earshot inbox --breached --json\n  earshot inbox --assignee none --status open,pending")]
+    Inbox(InboxArgs),
+    /// Show one conversation: its posts, replies and audit trail.
+    #[command(after_help = "Example:\n  earshot show 42")]
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Answer a conversation on the customer's network (stored before sending).
+    #[command(after_help = "Examples:\n  earshot reply 42 \"Thanks! A fix ships on Monday.\" --as maria\n  earshot reply 42 \"...\" --key retry-42-1   # same key never posts twice")]
+    Reply {
+        id: i64,
+        text: String,
+        /// Who is answering (for the audit trail).
+        #[arg(long = "as", default_value = "cli")]
+        agent: String,
+        /// Idempotency key: sending again with the same key never posts twice.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Assign a conversation to an agent.
+    Assign {
+        id: i64,
+        agent: String,
+        #[arg(long = "as", default_value = "cli")]
+        actor: String,
+    },
+    /// Remove the assignee.
+    Unassign {
+        id: i64,
+        #[arg(long = "as", default_value = "cli")]
+        actor: String,
+    },
+    /// Mark a conversation pending (waiting on the customer).
+    Pend {
+        id: i64,
+        #[arg(long = "as", default_value = "cli")]
+        actor: String,
+    },
+    /// Resolve a conversation.
+    Resolve {
+        id: i64,
+        #[arg(long = "as", default_value = "cli")]
+        actor: String,
+    },
+    /// Reopen a resolved or pending conversation.
+    Reopen {
+        id: i64,
+        #[arg(long = "as", default_value = "cli")]
+        actor: String,
+    },
+    /// Full-text search over every post.
+    #[command(after_help = "Examples:\n  earshot search \"charger broken\"\n  earshot search sædet --json")]
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Response-time metrics: first response median and p90, share within target, volume.
+    #[command(after_help = "Examples:\n  earshot metrics\n  earshot metrics --from 2026-11-01 --to 2026-11-08 --json")]
+    Metrics {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Learn a better sentiment or intent model from labelled examples (CSV or JSONL of text,label).
+    #[command(after_help = "Examples:\n  earshot train labelled.csv --task sentiment\n  earshot train corrections.jsonl --task intent\n\nThe model is saved in the data directory and used by every later run.")]
+    Train {
+        file: PathBuf,
+        /// sentiment or intent
+        #[arg(long)]
+        task: String,
+        /// Where to write the model (default: <data-dir>/model.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Measure earshot's speed; each figure is reported beside a baseline from the same run.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
+    /// Check the configuration and say what is wrong.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Load the config and environment overrides, check them, and print the result (secrets hidden).
+    Check,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Address to listen on; a free port is picked if it is taken.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Customer posts to generate (brand answers and follow-ups come on top).
+    #[arg(long, default_value_t = 3000)]
+    pub posts: usize,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Fill the store and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InboxArgs {
+    /// open, pending, resolved (comma-separated) or all.
+    #[arg(long, default_value = "open")]
+    pub status: String,
+    #[arg(long)]
+    pub network: Option<String>,
+    #[arg(long)]
+    pub language: Option<String>,
+    #[arg(long)]
+    pub intent: Option<String>,
+    #[arg(long)]
+    pub sentiment: Option<String>,
+    /// Only conversations past their response target.
+    #[arg(long)]
+    pub breached: bool,
+    /// An agent, or `none` for unassigned.
+    #[arg(long)]
+    pub assignee: Option<String>,
+    #[arg(long, default_value_t = 25)]
+    pub limit: u32,
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn settings(global: &Global) -> anyhow::Result<Settings> {
+    let mut s = Settings::load(global.config.as_deref())?;
+    if let Some(db) = &global.db {
+        s.db = db.clone();
+    }
+    if let Some(d) = &global.data_dir {
+        s.data_dir = d.clone();
+    }
+    Ok(s)
+}
+
+async fn desk(global: &Global) -> anyhow::Result<Arc<Desk>> {
+    let s = settings(global)?;
+    earshot_server::app::desk(&s).await
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Serve { listen } => {
+            let mut s = settings(g)?;
+            if let Some(l) = listen {
+                s.listen = l;
+            }
+            s.check()?;
+            let app = App::build(s).await?;
+            eprintln!("earshot is listening on {} (Ctrl-C to stop)", app.address());
+            app.run_until_stopped().await
+        }
+        Command::Demo(args) => crate::output::demo(g, args).await,
+        Command::Import { files, batch, json } => crate::import::run(g, &files, batch, json).await,
+        Command::Inbox(args) => output::inbox(&*desk(g).await?, args).await,
+        Command::Show { id, json } => output::show(&*desk(g).await?, ConversationId(id), json).await,
+        Command::Reply { id, text, agent, key } => {
+            let desk = desk(g).await?;
+            let reply = desk.reply(ConversationId(id), &text, &agent, key).await?;
+            println!("reply {} to conversation {} is {} (id on the network: {})", reply.id, id, reply.state, reply.external_id.as_deref().unwrap_or("-"));
+            Ok(())
+        }
+        Command::Assign { id, agent, actor } => act(g, id, ConversationEvent::Assigned { to: agent }, &actor).await,
+        Command::Unassign { id, actor } => act(g, id, ConversationEvent::Unassigned, &actor).await,
+        Command::Pend { id, actor } => act(g, id, ConversationEvent::MarkedPending, &actor).await,
+        Command::Resolve { id, actor } => act(g, id, ConversationEvent::Resolved, &actor).await,
+        Command::Reopen { id, actor } => act(g, id, ConversationEvent::Reopened, &actor).await,
+        Command::Search { query, limit, json } => output::search(&*desk(g).await?, &query, limit, json).await,
+        Command::Metrics { from, to, json } => {
+            let s = settings(g)?;
+            output::metrics(&*desk(g).await?, &s, from, to, json).await
+        }
+        Command::Train { file, task, out } => {
+            let s = settings(g)?;
+            crate::output::train(&s, &file, &task, out)
+        }
+        Command::Bench(cmd) => crate::bench::run(g, cmd).await,
+        Command::Config(ConfigCommand::Check) => {
+            let s = settings(g).context("the configuration has a problem")?;
+            s.check()?;
+            println!("configuration is valid:\n{}", toml::to_string_pretty(&s).unwrap_or_default());
+            Ok(())
+        }
+    }
+}
+
+async fn act(g: &Global, id: i64, event: ConversationEvent, actor: &str) -> anyhow::Result<()> {
+    if actor.trim().is_empty() {
+        bail!("--as needs a name");
+    }
+    let desk = desk(g).await?;
+    let name = event.name();
+    let c = desk.act(ConversationId(id), event, actor).await?;
+    println!(
+        "conversation {} {} by {actor}: now {}{}",
+        c.id,
+        name,
+        c.status,
+        c.assignee.map(|a| format!(", assigned to {a}")).unwrap_or_default()
+    );
+    Ok(())
+}

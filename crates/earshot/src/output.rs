@@ -1,0 +1,327 @@
+//! What the CLI prints: tables for people, `--json` for scripts.
+
+use crate::cli::{settings, DemoArgs, Global, InboxArgs};
+use anyhow::{bail, Context};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Color, ContentArrangement, Table};
+use earshot_core::priority::human;
+use earshot_core::{ConversationId, Network, Status};
+use earshot_server::config::{Secret, Settings};
+use earshot_server::Desk;
+use earshot_store::{InboxFilter, SearchQuery};
+use std::path::{Path, PathBuf};
+
+fn table(headers: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(headers.iter().map(|h| Cell::new(h)));
+    t
+}
+
+fn snippet(text: &str, max: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        format!("{}…", one_line.chars().take(max - 1).collect::<String>())
+    }
+}
+
+fn parse_opt<T: std::str::FromStr>(name: &str, v: &Option<String>) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    v.as_deref()
+        .map(|s| s.parse::<T>().map_err(|e| anyhow::anyhow!("--{name}: {e}")))
+        .transpose()
+}
+
+pub async fn inbox(desk: &Desk, a: InboxArgs) -> anyhow::Result<()> {
+    let status = if a.status == "all" {
+        vec![Status::Open, Status::Pending, Status::Resolved]
+    } else {
+        a.status
+            .split(',')
+            .map(|s| s.parse::<Status>().map_err(|e| anyhow::anyhow!("--status: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let filter = InboxFilter {
+        status,
+        network: parse_opt::<Network>("network", &a.network)?,
+        language: a.language.map(|l| l.to_lowercase()),
+        intent: parse_opt("intent", &a.intent)?,
+        sentiment: parse_opt("sentiment", &a.sentiment)?,
+        breached: a.breached.then_some(true),
+        assignee: a.assignee.map(|s| if s == "none" { String::new() } else { s }),
+        limit: a.limit.clamp(1, 500),
+        offset: a.offset,
+    };
+    let now = Utc::now();
+    let page = desk.store().inbox(&filter, now).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+        return Ok(());
+    }
+    if page.items.is_empty() {
+        println!("Nothing here: no conversation matches. Try --status all, or import posts with `earshot import`.");
+        return Ok(());
+    }
+    let mut t = table(&["id", "score", "network", "customer", "lang", "intent", "sentiment", "due", "assignee", "latest", "why"]);
+    for row in &page.items {
+        let c = &row.conversation;
+        let due = match c.response_due {
+            Some(d) if d < now => Cell::new(format!("overdue {}", human(now - d))).fg(Color::Red),
+            Some(d) if d - now < Duration::minutes(15) => Cell::new(format!("in {}", human(d - now))).fg(Color::Yellow),
+            Some(d) => Cell::new(format!("in {}", human(d - now))),
+            None => Cell::new("-"),
+        };
+        let who = match c.customer.followers {
+            Some(f) => format!("@{} ({f})", c.customer.handle),
+            None => format!("@{}", c.customer.handle),
+        };
+        t.add_row(vec![
+            Cell::new(c.id),
+            Cell::new(format!("{:.0} {}", c.priority.score, c.priority.band)),
+            Cell::new(c.network),
+            Cell::new(snippet(&who, 28)),
+            Cell::new(&c.language),
+            Cell::new(c.intent),
+            Cell::new(c.sentiment),
+            due,
+            Cell::new(c.assignee.as_deref().unwrap_or("-")),
+            Cell::new(snippet(&row.latest_text, 60)),
+            Cell::new(snippet(&c.priority.explain(), 60)),
+        ]);
+    }
+    println!("{t}");
+    let total = page.total.map(|t| format!(" of {t}")).unwrap_or_default();
+    println!("{} conversations shown{total}. `earshot show ID` to read one, `earshot reply ID \"…\"` to answer.", page.items.len());
+    Ok(())
+}
+
+pub async fn show(desk: &Desk, id: ConversationId, json: bool) -> anyhow::Result<()> {
+    let detail = desk
+        .store()
+        .conversation(id)
+        .await?
+        .with_context(|| format!("conversation {id} not found: `earshot inbox --status all` lists them"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&detail)?);
+        return Ok(());
+    }
+    let c = &detail.conversation;
+    println!(
+        "Conversation {} on {} with @{} — {}, priority {:.0} ({})",
+        c.id, c.network, c.customer.handle, c.status, c.priority.score, c.priority.band
+    );
+    println!("  why: {}", c.priority.explain());
+    if let Some(secs) = c.first_response_secs {
+        println!("  first response after {}", human(Duration::seconds(secs)));
+    }
+    if let Some(due) = c.response_due {
+        println!("  answer due {}", due.format("%Y-%m-%d %H:%M UTC"));
+    }
+    println!();
+    for p in &detail.posts {
+        let who = if p.from_brand { format!("@{} (brand)", p.author.handle) } else { format!("@{}", p.author.handle) };
+        println!(
+            "{}  {who}  [{} · {} · {}]",
+            p.created_at.format("%Y-%m-%d %H:%M"),
+            p.analysis.language.language.code(),
+            p.analysis.intent.label,
+            p.analysis.sentiment.label
+        );
+        println!("    {}", p.text.replace('\n', "\n    "));
+    }
+    if !detail.replies.is_empty() {
+        println!("\nReplies:");
+        for r in &detail.replies {
+            println!("  #{} by {} — {}{}: {}", r.id, r.author, r.state, r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default(), snippet(&r.text, 80));
+        }
+    }
+    if !detail.audit.is_empty() {
+        println!("\nAudit:");
+        for a in &detail.audit {
+            println!("  {} {} {} {}", a.at.format("%Y-%m-%d %H:%M"), a.actor, a.action, a.detail);
+        }
+    }
+    Ok(())
+}
+
+pub async fn search(desk: &Desk, q: &str, limit: u32, json: bool) -> anyhow::Result<()> {
+    let page = desk
+        .store()
+        .search(&SearchQuery {
+            q: q.to_string(),
+            network: None,
+            language: None,
+            intent: None,
+            sentiment: None,
+            limit: limit.clamp(1, 500),
+            offset: 0,
+        })
+        .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+        return Ok(());
+    }
+    let mut t = table(&["post", "conversation", "when", "author", "text"]);
+    for hit in &page.items {
+        let p = &hit.post;
+        t.add_row(vec![
+            Cell::new(p.id),
+            Cell::new(p.conversation_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into())),
+            Cell::new(p.created_at.format("%Y-%m-%d %H:%M")),
+            Cell::new(format!("@{}", p.author.handle)),
+            Cell::new(snippet(&p.text, 90)),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+fn parse_time(v: &str) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .with_context(|| format!("{v:?} is not a date like 2026-11-01 or an RFC 3339 time"))
+}
+
+pub async fn metrics(desk: &Desk, s: &Settings, from: Option<String>, to: Option<String>, json: bool) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let to = to.as_deref().map(parse_time).transpose()?.unwrap_or(now);
+    let from = from.as_deref().map(parse_time).transpose()?.unwrap_or(to - Duration::days(30));
+    if from >= to {
+        bail!("--from must be before --to");
+    }
+    let samples = desk.store().response_samples(from, to).await?;
+    let volume = desk.store().volume(from, to).await?;
+    let m = earshot_server::metrics::compute(&samples, &volume, from, to, s.timezone(), now);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&m)?);
+        return Ok(());
+    }
+    let secs = |v: Option<i64>| v.map(|s| human(Duration::seconds(s))).unwrap_or_else(|| "-".into());
+    let share = |v: Option<f64>| v.map(|s| format!("{:.0}%", s * 100.0)).unwrap_or_else(|| "-".into());
+    println!("{} to {} ({})", from.format("%Y-%m-%d"), to.format("%Y-%m-%d"), m.timezone);
+    println!(
+        "conversations {} · answered {} · first response median {} · p90 {} · within target {}",
+        m.overall.conversations,
+        m.overall.answered,
+        secs(m.overall.median_first_response_secs),
+        secs(m.overall.p90_first_response_secs),
+        share(m.overall.within_target_share)
+    );
+    let mut t = table(&["weekday", "conversations", "median", "p90", "within target"]);
+    for b in &m.by_weekday {
+        t.add_row(vec![
+            Cell::new(&b.key),
+            Cell::new(b.stats.conversations),
+            Cell::new(secs(b.stats.median_first_response_secs)),
+            Cell::new(secs(b.stats.p90_first_response_secs)),
+            Cell::new(share(b.stats.within_target_share)),
+        ]);
+    }
+    println!("{t}");
+    let bar = |n: u64, max: u64| "█".repeat(((n as f64 / max.max(1) as f64) * 30.0).round() as usize);
+    let max_hour = m.by_hour.iter().map(|b| b.stats.conversations).max().unwrap_or(1);
+    println!("conversations opened by hour ({}):", m.timezone);
+    for b in &m.by_hour {
+        println!("  {}  {:>5}  {:<30}  median {}", b.key, b.stats.conversations, bar(b.stats.conversations, max_hour), secs(b.stats.median_first_response_secs));
+    }
+    println!("volume by intent: {}", m.volume.by_intent.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · "));
+    println!("volume by sentiment: {}", m.volume.by_sentiment.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · "));
+    Ok(())
+}
+
+pub fn train(s: &Settings, file: &Path, task: &str, out: Option<PathBuf>) -> anyhow::Result<()> {
+    let out = out.unwrap_or_else(|| earshot_server::app::model_path(&s.data_dir));
+    let summary = earshot_analyze::train::train_file(file, task, &out)
+        .with_context(|| format!("training from {}", file.display()))?;
+    println!("{summary}");
+    println!("model saved to {}; earshot uses it from the next start.", out.display());
+    Ok(())
+}
+
+pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
+    let mut s = settings(g)?;
+    if g.data_dir.is_none() {
+        s.data_dir = std::env::temp_dir().join(format!("earshot-demo-{}", std::process::id()));
+    }
+    if g.db.is_none() {
+        s.db = String::new();
+    }
+    std::fs::create_dir_all(&s.data_dir).with_context(|| format!("cannot create {}", s.data_dir.display()))?;
+    let db = s.db_url();
+    if !db.starts_with("postgres") && Path::new(&db).exists() {
+        bail!("{db} already exists: the demo needs a fresh store (pass another --data-dir, or delete it)");
+    }
+    use earshot_server::demo;
+    s.brand.handles = vec![demo::BRAND_HANDLE.into()];
+    s.brand.names = demo::BRAND_NAMES.iter().map(|n| n.to_string()).collect();
+    s.brand.keywords = demo::KEYWORDS.iter().map(|n| n.to_string()).collect();
+    s.response.clock = "business".into();
+    s.response.timezone = demo::TIMEZONE.into();
+    s.response.hours = [("mon-sun".to_string(), "08:00-23:00".to_string())].into_iter().collect();
+    if s.webhook.secret.is_empty() {
+        s.webhook.secret = Secret::new(format!("demo-{:016x}", rand_seed()));
+    }
+    s.listen = args.listen.clone();
+
+    let desk = earshot_server::app::desk(&s).await?;
+    let posts = demo::scenario(args.seed, Utc::now(), args.posts);
+    let bar = indicatif::ProgressBar::new(posts.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("filling the demo store {bar:40} {pos}/{len} posts ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    for chunk in posts.chunks(1000) {
+        desk.pipeline().ingest(chunk.to_vec()).await?;
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    desk.pipeline().rescore().await?;
+    let counts = desk.store().counts().await?;
+    println!(
+        "demo store ready: {} posts, {} conversations ({} open) in {}",
+        counts.posts,
+        counts.conversations,
+        counts.open_conversations,
+        s.data_dir.display()
+    );
+    if args.no_serve {
+        return Ok(());
+    }
+    let app = match earshot_server::App::with_desk(s.clone(), desk.clone()).await {
+        Ok(app) => app,
+        Err(_) => {
+            // The port is taken: any free one will do for a demo.
+            s.listen = "127.0.0.1:0".into();
+            earshot_server::App::with_desk(s.clone(), desk).await?
+        }
+    };
+    let addr = app.address();
+    println!("\nearshot demo is running at {addr}\n");
+    println!("  ranked inbox:   curl -s '{addr}/api/v1/inbox?limit=5'");
+    println!("  breached:       curl -s '{addr}/api/v1/inbox?breached=true'");
+    println!("  search:         curl -s '{addr}/api/v1/search?q=sædet'");
+    println!("  metrics:        curl -s '{addr}/api/v1/metrics'");
+    println!("  API document:   {addr}/api/openapi.json");
+    println!("  from the CLI:   earshot --data-dir {} inbox", s.data_dir.display());
+    println!("  webhook secret: {} (sign POST /api/v1/posts with it)", s.webhook.secret.expose());
+    println!("\nCtrl-C to stop.");
+    app.run_until_stopped().await
+}
+
+fn rand_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t ^ (u64::from(std::process::id()) << 32)
+}
