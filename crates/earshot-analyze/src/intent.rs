@@ -31,6 +31,18 @@ pub(crate) fn classify(
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut consumed = 0u64;
     for h in hits {
+        // Safety and account-takeover words (hacked, fraud, fire) are complaints even when
+        // written without a single sentiment word.
+        if h.cue == Cue::Urgent && h.weight >= 0.5 {
+            s.complaint += 0.8;
+            let word = p.clean.get(h.start as usize..h.end as usize).unwrap_or("");
+            evidence.push(Evidence::new(
+                format!("pattern:complaint:{:?}", word),
+                word,
+                0.8,
+            ));
+            continue;
+        }
         let target = match h.cue {
             Cue::FeatureRequest => &mut s.feature_request,
             Cue::Problem => &mut s.complaint,

@@ -1,1 +1,47 @@
+//! earshot-analyze: what earshot understands about a post.
+//!
+//! Owns language identification, sentiment, intent, urgency, reach, near-duplicate
+//! fingerprints and brand/handle/keyword matching. Everything here is a pure function of the
+//! post (no I/O except the explicit model and example-file helpers in [`train`] and the data
+//! readers in [`eval`]). The built-in rules work out of the box in English, Danish, Italian,
+//! German, French, Spanish, Portuguese, Dutch, Swedish and Norwegian; a [`train::Model`] learned
+//! from a team's own labelled posts can take over sentiment and/or intent.
+//!
+//! ```
+//! use earshot_analyze::{Analyzer, Terms};
+//! use earshot_core::analysis::Intent;
+//!
+//! let terms = Terms { handles: vec!["elonmusk".into()], ..Terms::default() };
+//! let analyzer = Analyzer::new(&terms);
+//! let a = analyzer.analyze_text(
+//!     "@elonmusk Can you program the car, once in park, to move the seat back and raise the steering wheel?",
+//!     None,
+//!     Some(1520),
+//! );
+//! assert_eq!(a.intent.label, Intent::FeatureRequest);
+//! assert_eq!(a.language.language.code(), "en");
+//! assert_eq!(a.matches[0].kind, "handle");
+//! ```
+//!
+//! Map of the code: [`text`] prepares the text once; [`lexicon`] holds the word lists as one
+//! automaton; [`lang`], [`sentiment`], [`intent`], [`urgency`], [`reach`], [`fingerprint`] and
+//! [`terms`] each produce one finding; `Analyzer` wires them; [`train`], [`eval`] and
+//! [`bench`] learn, measure and time it.
 
+mod analyzer;
+pub mod bench;
+pub mod eval;
+pub mod fingerprint;
+pub mod intent;
+pub mod lang;
+pub mod lexicon;
+pub mod reach;
+pub mod sentiment;
+pub mod terms;
+pub mod text;
+pub mod train;
+pub mod urgency;
+
+pub use analyzer::Analyzer;
+pub use terms::{TermMatcher, Terms};
+pub use train::{read_examples, train, Model, Task, TaskModel, TrainError};

@@ -202,7 +202,10 @@ mod tests {
     /// escaping it holds no markup from the input's real tags.
     fn assert_inert(text: &str) {
         let escaped = html_escape::encode_text(text);
-        assert!(!escaped.contains('<'), "escaped output has a tag: {escaped}");
+        assert!(
+            !escaped.contains('<'),
+            "escaped output has a tag: {escaped}"
+        );
     }
 
     #[test]
@@ -242,7 +245,10 @@ mod tests {
 
     #[test]
     fn whitespace_is_tidied() {
-        assert_eq!(to_text("<p>\n  lots   of\n\n space \t</p>"), "lots of space");
+        assert_eq!(
+            to_text("<p>\n  lots   of\n\n space \t</p>"),
+            "lots of space"
+        );
         assert_eq!(to_text("  plain text\n\n  "), "plain text");
         assert_eq!(to_text(""), "");
         assert_eq!(to_text("<p> </p>"), "");
@@ -251,7 +257,10 @@ mod tests {
     #[test]
     fn pre_keeps_its_lines() {
         assert_eq!(to_text("<pre>a  b\nc</pre>"), "a  b\nc");
-        assert_eq!(to_text("<pre>fn x() {  \n    y\n}\n\n\n</pre>"), "fn x() {\n    y\n}");
+        assert_eq!(
+            to_text("<pre>fn x() {  \n    y\n}\n\n\n</pre>"),
+            "fn x() {\n    y\n}"
+        );
     }
 
     #[test]
@@ -280,7 +289,9 @@ mod tests {
             let text = to_text(input);
             assert!(!text.contains("onerror"), "{input:?} -> {text:?}");
             assert!(!text.contains("<img"), "{input:?} -> {text:?}");
-            assert!(!text.contains('\u{0}') && !text.contains('\u{1b}') && !text.contains('\u{202E}'));
+            assert!(
+                !text.contains('\u{0}') && !text.contains('\u{1b}') && !text.contains('\u{202E}')
+            );
             assert_inert(&text);
         }
         // Text the customer typed as escaped markup is text, shown back literally.
@@ -292,7 +303,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_and_huge_text_do_not_break_it() {
-        let deep = format!("{}deep{}", "<div><b>".repeat(20_000), "</b></div>".repeat(20_000));
+        let deep = format!(
+            "{}deep{}",
+            "<div><b>".repeat(20_000),
+            "</b></div>".repeat(20_000)
+        );
         assert_eq!(to_text(&deep), "deep");
         let huge = format!("<p>{}</p>", "word &amp; ".repeat(200_000));
         let text = to_text(&huge);

@@ -117,9 +117,7 @@ impl FromStr for Format {
         Format::ALL
             .into_iter()
             .find(|f| f.as_str() == wanted)
-            .ok_or_else(|| ImportError::UnknownFormatName {
-                name: s.to_owned(),
-            })
+            .ok_or_else(|| ImportError::UnknownFormatName { name: s.to_owned() })
     }
 }
 
@@ -168,7 +166,9 @@ impl Record {
     /// The 1-based line the record starts on.
     pub fn line(&self) -> usize {
         match self {
-            Record::Post { line, .. } | Record::Skipped { line, .. } | Record::Rejected { line, .. } => *line,
+            Record::Post { line, .. }
+            | Record::Skipped { line, .. }
+            | Record::Rejected { line, .. } => *line,
         }
     }
 }
@@ -199,10 +199,15 @@ pub fn detect(path: &Path, first_bytes: &[u8]) -> Result<Format, ImportError> {
                 Some(b'{') => {
                     let keys = object_keys(&bytes[after..]);
                     classify_keys(&keys).ok_or_else(|| {
-                        unknown(format!("a JSON array of objects with keys {}", key_list(&keys)))
+                        unknown(format!(
+                            "a JSON array of objects with keys {}",
+                            key_list(&keys)
+                        ))
                     })
                 }
-                Some(_) => Err(unknown("a JSON array of something other than objects".into())),
+                Some(_) => Err(unknown(
+                    "a JSON array of something other than objects".into(),
+                )),
             }
         }
         b'{' => {
@@ -238,7 +243,11 @@ fn classify_keys(keys: &[String]) -> Option<Format> {
         Some(Format::XStream)
     } else if has("type") && has("account") && !has("content") {
         Some(Format::MastodonNotification)
-    } else if has("content") && (has("account") || has("uri") || has("spoiler_text")) {
+    } else if has("content") && (has("account") || has("uri") || has("spoiler_text"))
+        || has("visibility")
+        || has("spoiler_text")
+        || has("uri") && has("created_at")
+    {
         Some(Format::MastodonStatus)
     } else {
         None
@@ -432,13 +441,12 @@ impl Importer {
                     .buffer_capacity(256 * 1024)
                     .from_reader(file);
                 let header = reader.byte_headers().map_err(|e| io_error(csv_io(e)))?;
-                let layout =
-                    TwcsLayout::from_header(header.iter()).map_err(|source| {
-                        ImportError::CsvHeader {
-                            path: path.to_owned(),
-                            source,
-                        }
-                    })?;
+                let layout = TwcsLayout::from_header(header.iter()).map_err(|source| {
+                    ImportError::CsvHeader {
+                        path: path.to_owned(),
+                        source,
+                    }
+                })?;
                 Source::Csv {
                     reader,
                     layout,
@@ -501,12 +509,13 @@ impl Importer {
         let result = match self.format {
             Format::Canonical => serde_json::from_slice::<CanonicalPost>(payload)
                 .map_err(|e| json_error(&e, line))
-                .and_then(|p| p.into_new_post().map_err(|e| Outcome::Rejected(e.to_string()))),
+                .and_then(|p| {
+                    p.into_new_post()
+                        .map_err(|e| Outcome::Rejected(e.to_string()))
+                }),
             Format::MastodonStatus | Format::MastodonNotification => Entity::from_json(payload)
                 .map_err(|e| json_error(&e, line))
-                .and_then(|entity| {
-                    not_a_post(entity.into_new_post_keyed(self.status_key))
-                }),
+                .and_then(|entity| not_a_post(entity.into_new_post_keyed(self.status_key))),
             Format::Jetstream => serde_json::from_slice::<JetstreamEvent>(payload)
                 .map_err(|e| json_error(&e, line))
                 .and_then(|event| {
@@ -694,7 +703,10 @@ fn json_shape(head: &[u8]) -> JsonShape {
     match head.get(start) {
         Some(b'[') => JsonShape::Array,
         Some(b'{') => {
-            let first_line = head[start..].split(|b| *b == b'\n').next().unwrap_or_default();
+            let first_line = head[start..]
+                .split(|b| *b == b'\n')
+                .next()
+                .unwrap_or_default();
             if first_line.trim_ascii() == b"{" {
                 JsonShape::Concatenated
             } else {
@@ -1009,8 +1021,14 @@ mod tests {
 
         let e = detect_str("hello world").unwrap_err();
         assert!(e.to_string().contains("\"hello world\""), "{e}");
-        assert!(matches!(detect_str(" \n\n "), Err(ImportError::Empty { .. })));
-        assert!(matches!(detect_str("[1,2]"), Err(ImportError::UnknownFormat { .. })));
+        assert!(matches!(
+            detect_str(" \n\n "),
+            Err(ImportError::Empty { .. })
+        ));
+        assert!(matches!(
+            detect_str("[1,2]"),
+            Err(ImportError::UnknownFormat { .. })
+        ));
     }
 
     #[test]
@@ -1039,11 +1057,15 @@ mod tests {
 
     #[test]
     fn arrays_split_into_elements_with_their_lines() {
-        let input = "[\n  {\"a\": \"}]\\\"\",\n   \"b\": [1, {\"c\": 2}]},\n  {\"d\": 1}\n, 5, \"s,]\"]\n";
+        let input =
+            "[\n  {\"a\": \"}]\\\"\",\n   \"b\": [1, {\"c\": 2}]},\n  {\"d\": 1}\n, 5, \"s,]\"]\n";
         assert_eq!(
             values(input, true),
             [
-                (2, "{\"a\": \"}]\\\"\",\n   \"b\": [1, {\"c\": 2}]}".to_owned()),
+                (
+                    2,
+                    "{\"a\": \"}]\\\"\",\n   \"b\": [1, {\"c\": 2}]}".to_owned()
+                ),
                 (4, "{\"d\": 1}".to_owned()),
                 (5, "5".to_owned()),
                 (5, "\"s,]\"".to_owned()),

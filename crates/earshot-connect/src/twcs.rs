@@ -10,7 +10,7 @@
 
 use crate::InvalidPost;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use earshot_core::{Author, NewPost, Network};
+use earshot_core::{Author, Network, NewPost};
 
 /// The columns a TWCS file must have.
 pub const REQUIRED_COLUMNS: [&str; 5] = ["tweet_id", "author_id", "inbound", "created_at", "text"];
@@ -75,11 +75,14 @@ impl TwcsLayout {
             let bytes = row.get(index).ok_or_else(|| {
                 InvalidPost::field(
                     name,
-                    format!("the row has {} fields; {name} is column {}", row.len(), index + 1),
+                    format!(
+                        "the row has {} fields; {name} is column {}",
+                        row.len(),
+                        index + 1
+                    ),
                 )
             })?;
-            std::str::from_utf8(bytes)
-                .map_err(|_| InvalidPost::field(name, "not valid UTF-8"))
+            std::str::from_utf8(bytes).map_err(|_| InvalidPost::field(name, "not valid UTF-8"))
         };
         let tweet_id = id_cell(field(self.tweet_id, "tweet_id")?);
         if tweet_id.is_empty() {
@@ -110,7 +113,9 @@ impl TwcsLayout {
                     let cell = std::str::from_utf8(bytes).map_err(|_| {
                         InvalidPost::field("in_response_to_tweet_id", "not valid UTF-8")
                     })?;
-                    Some(id_cell(cell)).filter(|s| !s.is_empty()).map(str::to_owned)
+                    Some(id_cell(cell))
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
                 }
                 None => None,
             },
@@ -151,10 +156,7 @@ fn parse_inbound(cell: &str) -> Result<bool, InvalidPost> {
         "False" | "false" | "FALSE" | "0" | "0.0" => Ok(false),
         other => Err(InvalidPost::field(
             "inbound",
-            format!(
-                "{:?} is not True/False or 1/0",
-                crate::de::shorten(other)
-            ),
+            format!("{:?} is not True/False or 1/0", crate::de::shorten(other)),
         )),
     }
 }
@@ -185,7 +187,13 @@ pub fn parse_created_at(s: &str) -> Option<DateTime<Utc>> {
 /// general parser the slowest part of an import.
 fn parse_twitter_time(s: &str) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
-    if b.len() != 30 || b[3] != b' ' || b[7] != b' ' || b[10] != b' ' || b[19] != b' ' || b[25] != b' ' {
+    if b.len() != 30
+        || b[3] != b' '
+        || b[7] != b' '
+        || b[10] != b' '
+        || b[19] != b' '
+        || b[25] != b' '
+    {
         return None;
     }
     let num = |range: std::ops::Range<usize>| -> Option<u32> {
@@ -299,7 +307,15 @@ mod tests {
     fn bad_cells_name_their_column() {
         let l = layout(HEADER).unwrap();
         let bad = |cells: &[&str]| l.post(&row(cells)).unwrap_err().field;
-        let good = ["1", "a", "True", "Tue Oct 31 22:10:10 +0000 2017", "hi", "", ""];
+        let good = [
+            "1",
+            "a",
+            "True",
+            "Tue Oct 31 22:10:10 +0000 2017",
+            "hi",
+            "",
+            "",
+        ];
         assert!(l.post(&row(&good)).is_ok());
         let with = |i: usize, v: &'static str| {
             let mut cells = good;
@@ -309,7 +325,10 @@ mod tests {
         assert_eq!(bad(&with(0, "")), Some("tweet_id"));
         assert_eq!(bad(&with(1, " ")), Some("author_id"));
         assert_eq!(bad(&with(2, "maybe")), Some("inbound"));
-        assert_eq!(bad(&with(3, "Tue Oct 32 22:10:10 +0000 2017")), Some("created_at"));
+        assert_eq!(
+            bad(&with(3, "Tue Oct 32 22:10:10 +0000 2017")),
+            Some("created_at")
+        );
         assert_eq!(bad(&with(4, "")), Some("text"));
         assert_eq!(bad(&good[..3]), Some("created_at"));
     }
@@ -326,7 +345,12 @@ mod tests {
             assert_eq!(fast, slow.with_timezone(&Utc), "{s}");
         }
         assert_eq!(parse_twitter_time("Tue Oct 31 25:10:10 +0000 2017"), None);
-        assert_eq!(parse_created_at("2017-10-07 10:33:00").map(|t| t.to_rfc3339()).as_deref(), Some("2017-10-07T10:33:00+00:00"));
+        assert_eq!(
+            parse_created_at("2017-10-07 10:33:00")
+                .map(|t| t.to_rfc3339())
+                .as_deref(),
+            Some("2017-10-07T10:33:00+00:00")
+        );
         assert!(parse_created_at("2026-08-20T09:14:57Z").is_some());
         assert!(parse_created_at("yesterday").is_none());
     }

@@ -3,9 +3,9 @@
 
 use crate::{IngestReport, IngestedPost, InboxFilter, StoreError};
 use chrono::{DateTime, Utc};
-use earshot_core::analysis::{Intent, SentimentLabel, UrgencyLevel};
+use earshot_core::analysis::{Intent, SentimentLabel};
 use earshot_core::threading::{ConvRef, Incoming, Plan};
-use earshot_core::{ConversationId, Network, PostKey, PriorityBand, ReplyState, Status};
+use earshot_core::{ConversationId, Network, PostKey, ReplyState, Status};
 use std::collections::HashMap;
 
 /// Timestamps are kept at microsecond precision on both backends (PostgreSQL's own), so a
@@ -63,12 +63,6 @@ pub(crate) fn intent(s: &str) -> Result<Intent, StoreError> {
 }
 pub(crate) fn sentiment(s: &str) -> Result<SentimentLabel, StoreError> {
     s.parse().map_err(|_| corrupt("sentiment", s))
-}
-pub(crate) fn urgency(s: &str) -> Result<UrgencyLevel, StoreError> {
-    s.parse().map_err(|_| corrupt("urgency", s))
-}
-pub(crate) fn band(s: &str) -> Result<PriorityBand, StoreError> {
-    s.parse().map_err(|_| corrupt("priority band", s))
 }
 pub(crate) fn reply_state(s: &str) -> Result<ReplyState, StoreError> {
     ReplyState::parse(s).ok_or_else(|| corrupt("reply state", s))
@@ -163,18 +157,23 @@ pub(crate) fn report(
     })
 }
 
-/// Turns free text into FTS5 terms that cannot be read as query syntax: each
-/// whitespace-separated word becomes a quoted string (a phrase, if the tokenizer splits it),
-/// and the terms are ANDed. Words with no letter or digit are dropped.
-/// Empty input is refused; input with no searchable word yields no terms (nothing matches).
-pub(crate) fn search_terms(q: &str) -> Result<Vec<String>, StoreError> {
+/// The words of a user's search: whitespace-separated, those with no letter or digit dropped.
+/// Empty input is refused; input with no searchable word yields no words (nothing matches).
+pub(crate) fn search_words(q: &str) -> Result<Vec<&str>, StoreError> {
     if q.trim().is_empty() {
         return Err(StoreError::Invalid("the search query is empty".into()));
     }
-    Ok(q.split_whitespace()
-        .filter(|w| w.chars().any(char::is_alphanumeric))
+    Ok(q.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).collect())
+}
+
+/// Turns search words into an FTS5 query that cannot be read as query syntax: each word
+/// becomes a quoted string (a phrase, if the tokenizer splits it), and the strings are ANDed.
+pub(crate) fn fts5_query(words: &[&str]) -> String {
+    words
+        .iter()
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-        .collect())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// An SQL value both dialects can bind.
@@ -191,9 +190,8 @@ pub(crate) enum Dialect {
     Postgres,
 }
 
-/// A query under construction with its bound values, numbered as the dialect wants them.
+/// Values bound to a query under construction, numbered as the dialect wants them.
 pub(crate) struct Sql {
-    pub text: String,
     pub args: Vec<Arg>,
     dialect: Dialect,
 }
@@ -201,7 +199,6 @@ pub(crate) struct Sql {
 impl Sql {
     pub fn new(dialect: Dialect) -> Self {
         Sql {
-            text: String::with_capacity(512),
             args: Vec::new(),
             dialect,
         }
@@ -348,12 +345,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn search_terms_are_quoted_and_safe() {
-        assert!(matches!(search_terms("   "), Err(StoreError::Invalid(_))));
-        assert_eq!(search_terms("car seat").ok(), Some(vec!["\"car\"".into(), "\"seat\"".into()]));
-        assert_eq!(search_terms("AND( \" *").ok(), Some(vec!["\"AND(\"".into()]));
-        assert_eq!(search_terms("say\"hi").ok(), Some(vec!["\"say\"\"hi\"".into()]));
-        assert_eq!(search_terms("-- ;").ok(), Some(vec![]));
+    fn search_words_are_quoted_and_safe() {
+        assert!(matches!(search_words("   "), Err(StoreError::Invalid(_))));
+        assert_eq!(search_words("AND( \" *").ok(), Some(vec!["AND("]));
+        assert_eq!(search_words("-- ;").ok(), Some(vec![]));
+        assert_eq!(fts5_query(&["car", "seat"]), "\"car\" \"seat\"");
+        assert_eq!(fts5_query(&["say\"hi"]), "\"say\"\"hi\"");
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! the same test suite (`tests/suite.rs`) runs against both.
 //!
 //! Invariant: only this crate holds SQL.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod bench;
+mod common;
 pub mod postgres;
 pub mod sqlite;
 mod types;

@@ -724,17 +724,17 @@ fn inbox_blocking(conn: &Connection, filter: &InboxFilter, now: DateTime<Utc>) -
 }
 
 fn search_blocking(conn: &Connection, q: &SearchQuery) -> Result<Page<SearchHit>, StoreError> {
-    let terms = common::search_terms(&q.q)?;
-    if terms.is_empty() || q.limit == 0 {
+    let words = common::search_words(&q.q)?;
+    if words.is_empty() || q.limit == 0 {
         return Ok(Page {
             items: Vec::new(),
-            total: terms.is_empty().then_some(0),
+            total: words.is_empty().then_some(0),
             limit: q.limit,
             offset: q.offset,
         });
     }
     let mut sql = Sql::new(Dialect::Sqlite);
-    let m = sql.bind(Arg::Text(terms.join(" ")));
+    let m = sql.bind(Arg::Text(common::fts5_query(&words)));
     let mut filters = String::new();
     if let Some(n) = q.network {
         filters.push_str(&format!(" AND p.network = {}", sql.bind(Arg::Text(n.as_str().into()))));
@@ -1114,7 +1114,6 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    #![cfg_attr(test, allow(clippy::unwrap_used))]
     use super::*;
 
     #[test]

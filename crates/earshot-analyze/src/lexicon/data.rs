@@ -134,7 +134,7 @@ min,mine,skal,vil,kunne,ville,her,der,hvis,når,fra,eller,lige,godt,mere,helt,al
 fordi,selv,endnu,stadig,allerede,uden,jo,dem,deres,hos,nej,lidt,fik,gør,gøre,sidste,første,hele,andet,anden,\
 et,ved,sgu,nok,kun,mange,man,hvor,bliver,synes,gerne,tilbage,virkelig,fået,kommer,flytter",
         positive: "god,godt,gode,fed:2,fedt:2,fede:2,super,fantastisk*:3,fremragende:3,glad,glade,glæde*,elsker:3,elske:3,\
-dejlig*,lækker*,skøn*,flot*,perfekt:3,genial*:3,fin,fint,fine,tilfreds:2,imponere*,sød*,hjælpsom*,venlig*,\
+dejlig*,lækker*,skøn*,flot*,perfekt:3,genial*:3,fin,fint,fine,tilfreds:2,imponere*,sød*,hjælpsom*,venlig,venlige,\
 hurtig*:1,nem:1,nemt:1,bedst*:3,bedre:1,smuk*,sej:2,sejt:2,hurra,anbefal*:2,hyggelig*,kanon:2,topklasse:3,\
 vidunderlig*:3,herlig*,fornøjet:2,begejstret:3,imponerende:3,yndlings*",
         negative: "dårlig*:2.5,elendig*:3,irriter*:2.5,træls:2.5,ærgerlig*:2,skuffe*:2.5,vred*,hader:3,hade:3,\
@@ -175,11 +175,11 @@ vil,kunne,ville,her,der,hvis,fra,eller,bra,mer,helt,alltid,aldri,igjen,opp,ut,da
 fortsatt,allerede,uten,jo,dem,deres,hos,ikkje,eg,berre,kva,korleis,kvifor,mye,litt,nok,hadde,nei,fikk,gjør,\
 gjøre,siste,første,hele,annet,annen,et,ved,kun,mange,man,hvor,synes,gjerne,tilbake,heller,blitt,også",
         positive: "bra:2,god,godt,gode,flott*,fantastisk*:3,strålende:3,fornøyd:2,glad,elsker:3,digg*:2,herlig*,\
-perfekt:3,kjempebra:3,supert,super,fin,fint,fine,vakker*,hyggelig*,hjelpsom*,rask:1,enkel:1,best*:3,bedre:1,\
+perfekt:3,kjempebra:3,supert,super,fin,fint,fine,vakker*,hyggelig*,hjelpsom*,rask:1,enkel:1,best:3,beste:3,bedre:1,\
 anbefal*:2,imponert*,topp:1.5,nydelig*:3,fabelaktig*:3,kult:2,gøy:2,morsom*:1.5",
         negative: "dårlig*:2.5,elendig*:3,irriter*:2.5,skuff*:2.5,sint:2,forbanna:3,hater:3,forferdelig*:3,fryktelig*:3,\
 katastrofe*:3,katastrofal*:3,pinlig*,latterlig*:2.5,håpløs*:2.5,ubrukelig*:3,uakseptabel*:3,trist*,kjedelig*,\
-treg*:1.5,dum,dumt,idiot*,dritt:3,drit*:2.5,faen:2,helvete:2,verst*:3,verre:1,misfornøyd:2.5,frustrer*:2.5,\
+treg*:1.5,dum,dumt,idiot*,dritt:3,faen:2,helvete:2,verst*:3,verre:1,misfornøyd:2.5,frustrer*:2.5,\
 skandale*:3,svindel:3,lei meg:1.5,lei av:2,synd:1.5,dessverre:1.5,frekk*:2.5,jævla:2",
         negators: "ikke,ikkje,aldri,ingen,intet,ingenting,uten,verken",
         intensifiers: "veldig:1.4,virkelig:1.4,helt:1.2,totalt:1.4,utrolig:1.4,sykt:1.5,kjempe:1.4,ekstremt:1.5,\
@@ -290,7 +290,7 @@ mies*:2.5,grauenhaft*:3,ärger*:2,nervig*:2.5,nervt:2.5,nerven:2,enttäusch*:2.5
 traurig*:2,langweilig*:1.5,langsam*:1,dumm*:2,blöd*:2,idiot*,scheiße:3,scheisse:3,scheiß*:3,scheiss*:3,mist:2.5,\
 kacke:3,frechheit:3,unverschämt*:3,lächerlich*:2.5,peinlich*:2,unmöglich*:2,unzufrieden*:2.5,frustrier*:2.5,\
 betrug:3,abzocke:3,skandal*:3,leider:1.5,schade:1.5,übel:2,schlechteste*:3,schlechter:2,unfreundlich*:2.5,\
-angst:2,sorge*:1.5,verdammt:2,müll:2.5,versagt:2.5,versager:2.5,zumutung:3,ätzend:3,doof:2",
+angst:2,verdammt:2,müll:2.5,versagt:2.5,versager:2.5,zumutung:3,ätzend:3,doof:2",
         negators: "nicht,nie,niemals,kein,keine,keinen,keinem,keiner,keines,nichts,ohne,weder,nirgends",
         intensifiers: "sehr:1.3,wirklich:1.3,echt:1.3,total:1.4,extrem:1.5,absolut:1.4,ziemlich:1.2,richtig:1.3,voll:1.3,\
 mega:1.4,unglaublich:1.4,besonders:1.3,äußerst:1.5,völlig:1.3,komplett:1.3,super:1.3,etwas:0.7,bisschen:0.7,\
@@ -334,7 +334,7 @@ plaisir:2,cool,réussi*:2,gentil*:2,adorable*:2.5,sublime*:3",
 decu*:2.5,décevant*:2.5,déception:2.5,énervé*:2.5,enerve*:2.5,énervant*:2.5,agaçant*:2,agacé*:2,fâché*:2,\
 furieu*:3,colère:2.5,triste*:2,déteste*:3,haine:3,honte:3,honteu*:3,scandale*:3,scandaleu*:3,inadmissible*:3,\
 inacceptable*:3,ridicule*:2.5,lamentable*:3,pénible*:2,chiant*:2.5,lent*:1,merde:3,putain:2,bordel:2,arnaque*:3,\
-pire:3,pourri*:3,dégoût*:3,dégueulasse*:3,marre:2.5,ras le bol:3,galère*:2,insupportable*:3,malheureusement:1.5,\
+pire:3,pourri:3,pourrie:3,pourris:3,pourries:3,dégoût*:3,dégueulasse*:3,marre:2.5,ras le bol:3,galère*:2,insupportable*:3,malheureusement:1.5,\
 inutile*:2.5,incompétent*:3,peur:2,mal:1.5,grave:1,dommage:1.5,débile*:2.5,con:2,connard*:3,honte à:3",
         negators: "pas,ne,n',jamais,rien,aucun,aucune,sans,ni",
         intensifiers: "très:1.3,tres:1.3,trop:1.3,vraiment:1.3,tellement:1.4,vachement:1.4,extrêmement:1.5,\
@@ -459,7 +459,7 @@ sul,sulla,cosa,ancora,ora,adesso,chi,quale,c'è,così,solo,se,dopo,poi,nn,ke,cè
 ottim*:3,eccellent*:3,perfett*:3,meraviglios*:3,fantastic*:3,stupend*:3,splendid*:3,magnific*:3,incredibil*:2.5,\
 fenomenal*:3,adoro:3,amo:3,mi piace:2,piace:1.5,felice:2.5,felici:2.5,content*:2,soddisfatt*:2,gentil*:2,\
 cortes*:2,simpatic*:2,veloce:1,facile:1,consigliat*:2,complimenti:3,bravi:2.5,bravo:2.5,brava:2.5,top:2,\
-evviva:2,migliore:2,migliori:2,meglio:1.5,divertent*:2,spettacol*:3,geniale:3,favolos*:3,grande:1,\
+evviva:2,migliore:2,migliori:2,meglio:1.5,divertent*:2,spettacolar*:3,geniale:3,favolos*:3,grande:1,\
 orgoglio*:2,emozion*:1.5,amore:2,speriamo:1,auguri:2",
         negative: "male:2,cattiv*:2.5,pessim*:3,orribil*:3,terribil*:3,schifo*:3,odio:3,odia*:3,triste*:2,tristezza:2,\
 delus*:2.5,deludent*:2.5,delusione:2.5,arrabbiat*:2.5,incazzat*:3,furios*:3,fastidi*:2,irritant*:2.5,\

@@ -4,7 +4,7 @@
 use crate::de::{null_default, rfc3339};
 use crate::{clamp_text, InvalidPost, NotAPost};
 use chrono::{DateTime, Utc};
-use earshot_core::{Author, NewPost, Network};
+use earshot_core::{Author, Network, NewPost};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -186,17 +186,22 @@ impl JetstreamEvent {
             "commit" => match self.commit {
                 Some(commit) => commit,
                 None => {
-                    return Err(InvalidPost::field("commit", "a commit event without a commit").into())
+                    return Err(
+                        InvalidPost::field("commit", "a commit event without a commit").into(),
+                    )
                 }
             },
             "identity" => {
-                return Err(NotAPost::skipped(format!("identity event for {}", self.did)))
+                return Err(NotAPost::skipped(format!(
+                    "identity event for {}",
+                    self.did
+                )))
             }
-            "account" => {
-                return Err(NotAPost::skipped(format!("account event for {}", self.did)))
-            }
+            "account" => return Err(NotAPost::skipped(format!("account event for {}", self.did))),
             other => {
-                return Err(NotAPost::skipped(format!("event kind {other:?} is not a commit")))
+                return Err(NotAPost::skipped(format!(
+                    "event kind {other:?} is not a commit"
+                )))
             }
         };
         let uri = format!("at://{}/{}/{}", self.did, commit.collection, commit.rkey);
@@ -221,14 +226,10 @@ impl JetstreamEvent {
         let Some(record) = commit.record else {
             return Err(InvalidPost::field("commit.record", format!("{uri} has no record")).into());
         };
-        let record: PostRecord = serde_json::from_str(record.get()).map_err(|e| {
-            InvalidPost::field("commit.record", format!("not a post record: {e}"))
-        })?;
+        let record: PostRecord = serde_json::from_str(record.get())
+            .map_err(|e| InvalidPost::field("commit.record", format!("not a post record: {e}")))?;
         let created_at = record_time(&record.created_at, self.time_us)?;
-        let url = format!(
-            "https://bsky.app/profile/{}/post/{}",
-            self.did, commit.rkey
-        );
+        let url = format!("https://bsky.app/profile/{}/post/{}", self.did, commit.rkey);
         Ok(NewPost {
             network: Network::Bluesky,
             external_id: uri,
@@ -245,10 +246,7 @@ impl JetstreamEvent {
             },
             text: clamp_text(record.text),
             created_at,
-            in_reply_to: record
-                .reply
-                .map(|r| r.parent.uri)
-                .filter(|u| !u.is_empty()),
+            in_reply_to: record.reply.map(|r| r.parent.uri).filter(|u| !u.is_empty()),
             lang: record.langs.into_iter().find(|l| !l.trim().is_empty()),
             url: Some(url),
             from_brand: None,
@@ -261,9 +259,7 @@ impl JetstreamEvent {
 fn record_time(created_at: &str, time_us: Option<i64>) -> Result<DateTime<Utc>, InvalidPost> {
     match rfc3339("commit.record.createdAt", created_at) {
         Ok(t) => Ok(t),
-        Err(e) => time_us
-            .and_then(DateTime::from_timestamp_micros)
-            .ok_or(e),
+        Err(e) => time_us.and_then(DateTime::from_timestamp_micros).ok_or(e),
     }
 }
 
@@ -307,7 +303,10 @@ mod tests {
         assert_eq!(post.author.external_id, "did:plc:7x2kq4mhd3vlrwy5n6aqzt4e");
         assert_eq!(post.author.handle, "did:plc:7x2kq4mhd3vlrwy5n6aqzt4e");
         assert_eq!(post.lang.as_deref(), Some("es"));
-        assert_eq!(post.created_at.to_rfc3339(), "2026-08-20T09:14:57.801+00:00");
+        assert_eq!(
+            post.created_at.to_rfc3339(),
+            "2026-08-20T09:14:57.801+00:00"
+        );
         assert!(post.text.starts_with("Mi pedido #4471"));
         assert_eq!(
             post.url.as_deref(),
@@ -318,7 +317,9 @@ mod tests {
     #[test]
     fn a_known_handle_is_used() {
         let event: JetstreamEvent = serde_json::from_str(REPLY).unwrap();
-        let post = event.into_new_post_with_handle(Some("@ana.example.com")).unwrap();
+        let post = event
+            .into_new_post_with_handle(Some("@ana.example.com"))
+            .unwrap();
         assert_eq!(post.author.handle, "ana.example.com");
     }
 
@@ -331,9 +332,15 @@ mod tests {
             record.mentioned_dids().collect::<Vec<_>>(),
             ["did:plc:q3ov5tmzj6f2xk7lbnc4ahwe"]
         );
-        assert_eq!(record.facet_text(&record.facets[0]), Some("@acme.bsky.social"));
+        assert_eq!(
+            record.facet_text(&record.facets[0]),
+            Some("@acme.bsky.social")
+        );
         let bad = Facet {
-            index: ByteSlice { byte_start: 29, byte_end: 30 }, // inside the emoji
+            index: ByteSlice {
+                byte_start: 29,
+                byte_end: 30,
+            }, // inside the emoji
             features: vec![],
         };
         assert_eq!(record.facet_text(&bad), None);
@@ -350,7 +357,10 @@ mod tests {
         for line in lines {
             let event: JetstreamEvent = serde_json::from_str(line).unwrap();
             assert!(event.cursor().is_some());
-            assert!(matches!(event.into_new_post(), Err(NotAPost::Skipped(_))), "{line}");
+            assert!(
+                matches!(event.into_new_post(), Err(NotAPost::Skipped(_))),
+                "{line}"
+            );
         }
         let identity: JetstreamEvent = serde_json::from_str(lines[1]).unwrap();
         assert_eq!(

@@ -6,7 +6,7 @@
 
 use crate::de::{id, null_default, opt_id, rfc3339};
 use crate::{clamp_text, html, non_empty, InvalidPost, NotAPost};
-use earshot_core::{Author, NewPost, Network};
+use earshot_core::{Author, Network, NewPost};
 use serde::Deserialize;
 
 /// Which of a status's two ids becomes its `external_id`.
@@ -236,11 +236,13 @@ impl Entity {
     /// which statuses do not have.
     pub fn from_json(json: &[u8]) -> Result<Entity, serde_json::Error> {
         let value: serde_json::Value = serde_json::from_slice(json)?;
-        let is_notification = value
-            .as_object()
-            .is_some_and(|o| o.get("type").is_some_and(|t| t.is_string()) && !o.contains_key("content"));
+        let is_notification = value.as_object().is_some_and(|o| {
+            o.get("type").is_some_and(|t| t.is_string()) && !o.contains_key("content")
+        });
         if is_notification {
-            Ok(Entity::Notification(Box::new(serde_json::from_value(value)?)))
+            Ok(Entity::Notification(Box::new(serde_json::from_value(
+                value,
+            )?)))
         } else {
             Ok(Entity::Status(Box::new(serde_json::from_value(value)?)))
         }
@@ -315,19 +317,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            no_uri.into_new_post_keyed(StatusKey::Uri).unwrap().external_id,
+            no_uri
+                .into_new_post_keyed(StatusKey::Uri)
+                .unwrap()
+                .external_id,
             "9"
         );
     }
 
     #[test]
     fn other_notification_types_are_skipped() {
-        for kind in ["favourite", "follow", "reblog", "admin.sign_up", "severed_relationships"] {
+        for kind in [
+            "favourite",
+            "follow",
+            "reblog",
+            "admin.sign_up",
+            "severed_relationships",
+        ] {
             let json = format!(
                 r#"{{"id":"1","type":"{kind}","created_at":"2026-08-20T09:14:58Z","account":{{"id":"2","acct":"x"}}}}"#
             );
             let n: Notification = serde_json::from_str(&json).unwrap();
-            assert!(matches!(n.into_new_post(), Err(NotAPost::Skipped(_))), "{kind}");
+            assert!(
+                matches!(n.into_new_post(), Err(NotAPost::Skipped(_))),
+                "{kind}"
+            );
         }
     }
 
@@ -335,18 +349,24 @@ mod tests {
     fn entities_are_told_apart() {
         let n = Entity::from_json(MENTION.as_bytes()).unwrap();
         assert!(matches!(n, Entity::Notification(_)));
-        let s = Entity::from_json(br#"{"id":"1","content":"<p>hi</p>","created_at":"2026-08-20T09:14:57Z"}"#)
-            .unwrap();
+        let s = Entity::from_json(
+            br#"{"id":"1","content":"<p>hi</p>","created_at":"2026-08-20T09:14:57Z"}"#,
+        )
+        .unwrap();
         assert!(matches!(s, Entity::Status(_)));
-        assert_eq!(s.into_new_post_keyed(StatusKey::LocalId).unwrap().text, "hi");
+        assert_eq!(
+            s.into_new_post_keyed(StatusKey::LocalId).unwrap().text,
+            "hi"
+        );
         assert!(Entity::from_json(b"[1,2").is_err());
     }
 
     #[test]
     fn a_mention_without_status_is_invalid() {
-        let n: Notification =
-            serde_json::from_str(r#"{"id":"1","type":"mention","created_at":"2026-08-20T09:14:58Z"}"#)
-                .unwrap();
+        let n: Notification = serde_json::from_str(
+            r#"{"id":"1","type":"mention","created_at":"2026-08-20T09:14:58Z"}"#,
+        )
+        .unwrap();
         assert!(matches!(n.into_new_post(), Err(NotAPost::Invalid(_))));
     }
 
@@ -360,7 +380,10 @@ mod tests {
         match s.into_new_post() {
             Err(NotAPost::Skipped(reason)) => {
                 assert!(reason.contains("boost"), "{reason}");
-                assert!(reason.contains("https://a.example/users/x/statuses/1"), "{reason}");
+                assert!(
+                    reason.contains("https://a.example/users/x/statuses/1"),
+                    "{reason}"
+                );
             }
             other => panic!("expected a skip, got {other:?}"),
         }

@@ -13,7 +13,7 @@
 
 use crate::de::{id, null_default, opt_id, rfc3339, shorten};
 use crate::{non_empty, InvalidPost, MAX_TEXT_BYTES};
-use earshot_core::{Author, NewPost, Network};
+use earshot_core::{Author, Network, NewPost};
 use serde::{Deserialize, Serialize};
 
 /// A post in the canonical shape, as sent.
@@ -70,11 +70,12 @@ impl CanonicalPost {
         if network.is_empty() {
             return Err(InvalidPost::field("network", "missing network"));
         }
-        let network: Network = network
-            .parse()
-            .map_err(|e: earshot_core::network::UnknownNetwork| {
-                InvalidPost::field("network", e.to_string())
-            })?;
+        let network: Network =
+            network
+                .parse()
+                .map_err(|e: earshot_core::network::UnknownNetwork| {
+                    InvalidPost::field("network", e.to_string())
+                })?;
         let external_id = self.id.trim();
         if external_id.is_empty() {
             return Err(InvalidPost::field("id", "missing id"));
@@ -177,7 +178,9 @@ pub enum BodyError {
         column: usize,
         message: String,
     },
-    #[error("the body is {found}: send one post object, an array of posts, or {{\"posts\": [...]}}")]
+    #[error(
+        "the body is {found}: send one post object, an array of posts, or {{\"posts\": [...]}}"
+    )]
     WrongShape { found: &'static str },
 }
 
@@ -186,9 +189,7 @@ pub enum BodyError {
 /// The outer result fails only when the body as a whole is unreadable. Each post is then
 /// validated on its own: a bad post is an [`InvalidPost`] carrying its index in the batch
 /// (no index for a single-object body) and does not spoil the others.
-pub fn parse_canonical_body(
-    bytes: &[u8],
-) -> Result<Vec<Result<NewPost, InvalidPost>>, BodyError> {
+pub fn parse_canonical_body(bytes: &[u8]) -> Result<Vec<Result<NewPost, InvalidPost>>, BodyError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(BodyError::Empty);
@@ -324,12 +325,24 @@ mod tests {
         assert_eq!(field_of(&base(r#""network":"""#)), Some("network"));
         assert_eq!(field_of(&base(r#""id":"  ""#)), Some("id"));
         assert_eq!(field_of(&base(r#""text":"   ""#)), Some("text"));
-        assert_eq!(field_of(&base(r#""created_at":"20/08/2026""#)), Some("created_at"));
-        assert_eq!(field_of(&base(r#""created_at":"2026-08-20T09:14:57""#)), Some("created_at"));
+        assert_eq!(
+            field_of(&base(r#""created_at":"20/08/2026""#)),
+            Some("created_at")
+        );
+        assert_eq!(
+            field_of(&base(r#""created_at":"2026-08-20T09:14:57""#)),
+            Some("created_at")
+        );
         assert_eq!(field_of(&base(r#""author":{}"#)), Some("author"));
-        assert_eq!(field_of(&base(r#""author":{"handle":"two words"}"#)), Some("author.handle"));
+        assert_eq!(
+            field_of(&base(r#""author":{"handle":"two words"}"#)),
+            Some("author.handle")
+        );
         let long = "a".repeat(MAX_TEXT_BYTES + 1);
-        assert_eq!(field_of(&base(&format!(r#""text":"{long}""#))), Some("text"));
+        assert_eq!(
+            field_of(&base(&format!(r#""text":"{long}""#))),
+            Some("text")
+        );
         let exactly = "a".repeat(MAX_TEXT_BYTES);
         assert!(post(&base(&format!(r#""text":"{exactly}""#))).is_ok());
     }
@@ -337,9 +350,15 @@ mod tests {
     #[test]
     fn author_id_and_handle_stand_in_for_each_other() {
         let p = post(r#"{"network":"webhook","id":"1","author":{"handle":"@marta"},"text":"t","created_at":"2026-08-20T09:14:57Z"}"#).unwrap();
-        assert_eq!((p.author.external_id.as_str(), p.author.handle.as_str()), ("marta", "marta"));
+        assert_eq!(
+            (p.author.external_id.as_str(), p.author.handle.as_str()),
+            ("marta", "marta")
+        );
         let p = post(r#"{"network":"webhook","id":"1","author":{"id":"u-1042"},"text":"t","created_at":"2026-08-20T09:14:57Z"}"#).unwrap();
-        assert_eq!((p.author.external_id.as_str(), p.author.handle.as_str()), ("u-1042", "u-1042"));
+        assert_eq!(
+            (p.author.external_id.as_str(), p.author.handle.as_str()),
+            ("u-1042", "u-1042")
+        );
     }
 
     #[test]
@@ -362,7 +381,10 @@ mod tests {
         assert_eq!(many[1].as_ref().unwrap_err().index, Some(1));
         let not_object = many[2].as_ref().unwrap_err();
         assert_eq!(not_object.index, Some(2));
-        assert!(not_object.to_string().contains("got a number"), "{not_object}");
+        assert!(
+            not_object.to_string().contains("got a number"),
+            "{not_object}"
+        );
 
         let wrapped = format!("\u{feff}{{\"posts\":[{PAUL}]}}");
         assert_eq!(parse_canonical_body(wrapped.as_bytes()).unwrap().len(), 1);
@@ -370,8 +392,13 @@ mod tests {
 
         let single_bad = parse_canonical_body(br#"{"network":"x","id":"1"}"#).unwrap();
         assert_eq!(single_bad[0].as_ref().unwrap_err().index, None);
-        let typed_wrong = parse_canonical_body(br#"[{"network":"x","id":"1","text":["a"]}]"#).unwrap();
-        assert!(typed_wrong[0].as_ref().unwrap_err().message.contains("invalid type"));
+        let typed_wrong =
+            parse_canonical_body(br#"[{"network":"x","id":"1","text":["a"]}]"#).unwrap();
+        assert!(typed_wrong[0]
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("invalid type"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::de::{id, null_default, opt_id, rfc3339};
 use crate::{clamp_text, non_empty, InvalidPost, NotAPost};
-use earshot_core::{Author, NewPost, Network};
+use earshot_core::{Author, Network, NewPost};
 use serde::Deserialize;
 
 /// One line of the filtered stream: a post with its expansions, or an error report.
@@ -130,7 +130,9 @@ impl Problem {
             .filter(|p| !p.is_empty())
             .collect();
         if parts.is_empty() {
-            self.kind.clone().unwrap_or_else(|| "unknown error".to_owned())
+            self.kind
+                .clone()
+                .unwrap_or_else(|| "unknown error".to_owned())
         } else {
             parts.join(": ")
         }
@@ -266,7 +268,10 @@ mod tests {
     #[test]
     fn a_stream_line_becomes_a_post() {
         let line: StreamLine = serde_json::from_str(LINE).unwrap();
-        assert_eq!(line.matching_rules[0].tag.as_deref(), Some("brand-mentions"));
+        assert_eq!(
+            line.matching_rules[0].tag.as_deref(),
+            Some("brand-mentions")
+        );
         let post = line.into_new_post().unwrap();
         assert_eq!(post.network, Network::X);
         assert_eq!(post.external_id, "2090366968135249920");
@@ -312,7 +317,10 @@ mod tests {
     #[test]
     fn error_lines_carry_the_message() {
         let line = r#"{"errors":[{"title":"operational-disconnect","disconnect_type":"UpstreamOperationalDisconnect","detail":"This stream has been disconnected upstream for operational reasons.","type":"https://api.x.com/2/problems/operational-disconnect"}]}"#;
-        match serde_json::from_str::<StreamLine>(line).unwrap().into_new_post() {
+        match serde_json::from_str::<StreamLine>(line)
+            .unwrap()
+            .into_new_post()
+        {
             Err(NotAPost::Invalid(e)) => {
                 assert!(e.message.contains("operational-disconnect"), "{e}");
                 assert!(e.message.contains("disconnected upstream"), "{e}");
@@ -325,7 +333,9 @@ mod tests {
     fn reposts_are_skipped() {
         let line = r#"{"data":{"id":"5","text":"RT @acme: hi","created_at":"2026-08-20T09:20:00Z","referenced_tweets":[{"type":"retweeted","id":"4"}]}}"#;
         assert!(matches!(
-            serde_json::from_str::<StreamLine>(line).unwrap().into_new_post(),
+            serde_json::from_str::<StreamLine>(line)
+                .unwrap()
+                .into_new_post(),
             Err(NotAPost::Skipped(_))
         ));
     }

@@ -65,7 +65,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Re
                 indexes.push(index);
                 posts.push(post);
             }
-            Err(e) => rejected.push(Rejected { index, error: e.to_string() }),
+            Err(e) => rejected.push(Rejected { index, error: e.message }),
         }
     }
     if posts.is_empty() {

@@ -1,0 +1,69 @@
+//! Single-thread throughput of `Analyzer::analyze` on real tweets, against parsing the same
+//! posts from JSON (measured in the same run).
+//!
+//! `cargo run --release -p earshot-analyze --example bench -- /work/shared/data [seconds]`
+//!
+//! Texts: the `text` column of twcs-sample-head/dev.csv and tweeteval's rebuilt train texts.
+//! A second run uses a model trained on tweeteval train (sentiment) to show the model's cost.
+
+use earshot_analyze::{bench, eval, train, Analyzer, Model, Task};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn twcs_texts(data: &Path) -> Result<Vec<String>, String> {
+    let path = data.join("twcs-sample-head").join("dev.csv");
+    let mut rdr = csv::Reader::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let headers = rdr.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
+    let col = headers
+        .iter()
+        .position(|h| h == "text")
+        .ok_or_else(|| format!("{}: no text column", path.display()))?;
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(t) = rec.get(col) {
+            out.push(t.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let data = args.next().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("../shared/data"));
+    let seconds: f64 = args
+        .next()
+        .and_then(|s| s.to_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(6.0);
+    let mut texts = match twcs_texts(&data) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let twcs = texts.len();
+    let train_set = match eval::tweeteval(&data, "train") {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    texts.extend(train_set.iter().map(|(t, _)| t.clone()));
+    println!("texts: {twcs} from twcs-sample-head/dev.csv + {} from tweeteval train\n", texts.len() - twcs);
+
+    let report = bench::run(&texts, seconds);
+    println!("{report}");
+
+    let examples: Vec<(String, String)> =
+        train_set.into_iter().map(|(t, l)| (t, l.to_string())).collect();
+    match train::train(Task::Sentiment, &examples) {
+        Ok(m) => {
+            let analyzer = Analyzer::default().with_model(Model::new("bench", "1").with_task(m));
+            println!("{}", bench::run_with(&analyzer, &texts, seconds));
+        }
+        Err(e) => eprintln!("bench: could not train the model run: {e}"),
+    }
+    ExitCode::SUCCESS
+}

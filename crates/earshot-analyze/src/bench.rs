@@ -1,0 +1,187 @@
+//! Throughput of [`Analyzer::analyze`] on one thread, reported against a baseline measured in
+//! the same run: parsing the same posts from canonical JSON lines into `NewPost` (what every
+//! import and webhook does anyway). The ratio says how many times more expensive
+//! understanding a post is than reading it; absolute posts/s depend on the machine.
+
+use crate::analyzer::Analyzer;
+use chrono::{TimeZone, Utc};
+use earshot_core::network::Network;
+use earshot_core::post::{Author, NewPost};
+use std::fmt;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// One timed loop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    pub posts: u64,
+    pub seconds: f64,
+    pub posts_per_sec: f64,
+    pub ns_per_post: f64,
+}
+
+impl Phase {
+    fn new(posts: u64, elapsed: Duration) -> Self {
+        let seconds = elapsed.as_secs_f64().max(1e-9);
+        Phase {
+            posts,
+            seconds,
+            posts_per_sec: posts as f64 / seconds,
+            ns_per_post: seconds * 1e9 / posts.max(1) as f64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchReport {
+    /// Distinct texts cycled through.
+    pub texts: usize,
+    pub mean_bytes: f64,
+    /// Baseline: `serde_json::from_str::<NewPost>` over the canonical JSON of each post.
+    pub parse: Phase,
+    /// `Analyzer::analyze` over the parsed posts.
+    pub analyze: Phase,
+    /// `analyze` posts/s divided by `parse` posts/s.
+    pub ratio: f64,
+    /// `builtin` or the model id.
+    pub model: String,
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "| phase ({} texts, mean {:.0} bytes, model {}) | posts | seconds | posts/s | ns/post |",
+            self.texts, self.mean_bytes, self.model
+        )?;
+        writeln!(f, "|---|---:|---:|---:|---:|")?;
+        for (name, p) in [("parse JSON → NewPost (baseline)", &self.parse), ("analyze", &self.analyze)] {
+            writeln!(
+                f,
+                "| {name} | {} | {:.2} | {:.0} | {:.0} |",
+                p.posts, p.seconds, p.posts_per_sec, p.ns_per_post
+            )?;
+        }
+        writeln!(f, "\nanalyze / parse throughput ratio: {:.3}", self.ratio)
+    }
+}
+
+/// Times the built-in analyzer on `texts` for about `seconds` in all (one thread).
+pub fn run(texts: &[String], seconds: f64) -> BenchReport {
+    run_with(&Analyzer::default(), texts, seconds)
+}
+
+/// Times `analyzer` on `texts` for about `seconds` in all (one thread).
+pub fn run_with(analyzer: &Analyzer, texts: &[String], seconds: f64) -> BenchReport {
+    let posts: Vec<NewPost> = texts.iter().enumerate().map(|(i, t)| post(i, t)).collect();
+    let lines: Vec<String> = posts
+        .iter()
+        .map(|p| serde_json::to_string(p).unwrap_or_default())
+        .collect();
+    let model = analyzer.model().map_or("builtin".to_string(), |m| m.id());
+    let mean_bytes = texts.iter().map(|t| t.len()).sum::<usize>() as f64 / texts.len().max(1) as f64;
+    if posts.is_empty() {
+        let zero = Phase::new(0, Duration::from_secs(1));
+        return BenchReport {
+            texts: 0,
+            mean_bytes,
+            parse: zero.clone(),
+            analyze: zero,
+            ratio: 0.0,
+            model,
+        };
+    }
+    // Warm caches and the lexicon.
+    for p in posts.iter().take(200) {
+        black_box(analyzer.analyze(p));
+    }
+    // Alternate the phases in rounds so that frequency drift hits both alike.
+    let rounds = 4;
+    let slice = Duration::from_secs_f64((seconds.max(0.02)) / (2 * rounds) as f64);
+    let (mut parse_n, mut parse_t) = (0u64, Duration::ZERO);
+    let (mut an_n, mut an_t) = (0u64, Duration::ZERO);
+    let mut pi = 0usize;
+    let mut ai = 0usize;
+    for _ in 0..rounds {
+        let start = Instant::now();
+        loop {
+            for _ in 0..64 {
+                let line = &lines[pi % lines.len()];
+                pi += 1;
+                black_box(serde_json::from_str::<NewPost>(black_box(line)).ok());
+            }
+            parse_n += 64;
+            if start.elapsed() >= slice {
+                break;
+            }
+        }
+        parse_t += start.elapsed();
+
+        let start = Instant::now();
+        loop {
+            for _ in 0..64 {
+                let p = &posts[ai % posts.len()];
+                ai += 1;
+                black_box(analyzer.analyze(black_box(p)));
+            }
+            an_n += 64;
+            if start.elapsed() >= slice {
+                break;
+            }
+        }
+        an_t += start.elapsed();
+    }
+    let parse = Phase::new(parse_n, parse_t);
+    let analyze = Phase::new(an_n, an_t);
+    BenchReport {
+        texts: posts.len(),
+        mean_bytes,
+        ratio: analyze.posts_per_sec / parse.posts_per_sec.max(1e-9),
+        parse,
+        analyze,
+        model,
+    }
+}
+
+fn post(i: usize, text: &str) -> NewPost {
+    NewPost {
+        network: Network::X,
+        external_id: format!("{}", 1_000_000 + i),
+        author: Author {
+            external_id: format!("u{i}"),
+            handle: format!("customer{i}"),
+            display_name: None,
+            followers: Some((i as u64 * 7919) % 50_000),
+            verified: false,
+            bot: false,
+        },
+        text: text.to_string(),
+        created_at: Utc
+            .timestamp_opt(1_509_000_000 + i as i64, 0)
+            .single()
+            .unwrap_or_default(),
+        in_reply_to: None,
+        lang: None,
+        url: None,
+        from_brand: None,
+        raw: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_runs_and_reports_both_phases() {
+        let texts: Vec<String> = ["@AmazonHelp my order never arrived!!", "Grazie mille, servizio fantastico!"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let r = run(&texts, 0.05);
+        assert!(r.parse.posts > 0 && r.analyze.posts > 0);
+        assert!(r.ratio > 0.0);
+        assert!(r.to_string().contains("analyze / parse"));
+        assert_eq!(run(&[], 0.01).texts, 0);
+    }
+}

@@ -1,0 +1,884 @@
+//! One store suite, two databases: every behaviour below is written once against
+//! `Arc<dyn Store>` and run on SQLite (a temporary file) and on PostgreSQL (a fresh database
+//! per test, dropped after).
+//!
+//! PostgreSQL is found at `postgres://postgres@127.0.0.1:5432/test`, or wherever
+//! `EARSHOT_TEST_POSTGRES` points. If it cannot be reached the PostgreSQL half is skipped
+//! with a message, except when `CI=true`: then it fails.
+#![allow(clippy::unwrap_used)]
+
+use chrono::{DateTime, Duration, Utc};
+use earshot_core::analysis::{Intent, Language, SentimentLabel};
+use earshot_core::threading::{Incoming, TriagePolicy};
+use earshot_core::{Analysis, Author, ConversationEvent, ConversationId, Network, NewPost, ReplyState, Status};
+use earshot_store::postgres::PgStore;
+use earshot_store::sqlite::SqliteStore;
+use earshot_store::{InboxFilter, NewReply, SearchQuery, Store, StoreError};
+use std::future::Future;
+use std::sync::Arc;
+
+// ---------------------------------------------------------------------------------------
+// Running one behaviour on each database.
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::on_sqlite(super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::on_postgres(super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    ingest_threads_and_times_the_first_response,
+    same_post_twice_changes_nothing,
+    reply_before_its_parent_is_adopted,
+    customer_follow_up_reopens,
+    new_post_joins_the_customers_open_conversation,
+    inbox_ranks_and_filters,
+    search_finds_words_and_filters,
+    apply_transitions_and_audit_trail,
+    replies_are_idempotent_and_tracked,
+    response_samples_and_volume,
+    rescore_open_raises_a_waiting_conversation,
+    cursors_resume,
+    concurrent_overlapping_ingests_store_each_post_once,
+);
+
+async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("earshot.db");
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    test(Arc::new(store)).await;
+}
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{host_part}/{db}{query}")
+}
+
+/// A fresh, empty database for one test: `(admin client, its name, its URL)`, or `None`
+/// (after saying why) when PostgreSQL cannot be reached outside CI.
+async fn fresh_database() -> Option<(tokio_postgres::Client, String, String)> {
+    let base = std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
+    let connect = tokio::time::timeout(std::time::Duration::from_secs(10), tokio_postgres::connect(&base, tokio_postgres::NoTls)).await;
+    let (admin, connection) = match connect {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => return unreachable_postgres(&base, &e.to_string()),
+        Err(_) => return unreachable_postgres(&base, "timed out after 10 s"),
+    };
+    tokio::spawn(connection);
+    let name = format!("earshot_t_{}", uuid::Uuid::new_v4().simple());
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let url = with_database(&base, &name);
+    Some((admin, name, url))
+}
+
+fn unreachable_postgres<T>(url: &str, why: &str) -> Option<T> {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("PostgreSQL is required in CI but {url} cannot be reached: {why}");
+    }
+    eprintln!("SKIPPED (PostgreSQL half of the store suite): cannot reach {url}: {why}. Start PostgreSQL or set EARSHOT_TEST_POSTGRES.");
+    None
+}
+
+async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((admin, name, url)) = fresh_database().await else { return };
+    let outcome = match PgStore::connect(&url).await {
+        Ok(store) => tokio::spawn(test(Arc::new(store))).await,
+        Err(e) => {
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+            panic!("cannot connect to the fresh database {url}: {e}");
+        }
+    };
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test task failed: {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Building posts.
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+fn policy() -> TriagePolicy {
+    TriagePolicy::default()
+}
+
+fn customer(id: &str, author: &str, at: &str, text: &str) -> Incoming {
+    let mut analysis = Analysis::default();
+    analysis.language.language = Language::new("en");
+    analysis.intent.label = Intent::Question;
+    Incoming {
+        post: NewPost {
+            network: Network::X,
+            external_id: id.into(),
+            author: Author {
+                external_id: format!("id-{author}"),
+                handle: author.into(),
+                display_name: Some(author.to_uppercase()),
+                followers: Some(1520),
+                verified: false,
+                bot: false,
+            },
+            text: text.into(),
+            created_at: t(at),
+            in_reply_to: None,
+            lang: None,
+            url: Some(format!("https://example.com/{id}")),
+            from_brand: Some(false),
+            raw: Some(format!("{{\"id\":\"{id}\"}}")),
+        },
+        analysis,
+        from_brand: false,
+    }
+}
+
+fn brand(id: &str, at: &str, reply_to: &str) -> Incoming {
+    let mut p = customer(id, "brand", at, "We are on it!");
+    p.post.in_reply_to = Some(reply_to.into());
+    p.post.from_brand = Some(true);
+    p.from_brand = true;
+    p.analysis.intent.label = Intent::Other;
+    p
+}
+
+trait Tweak {
+    fn reply_to(self, id: &str) -> Self;
+    fn network(self, n: Network) -> Self;
+    fn lang(self, l: &str) -> Self;
+    fn intent(self, i: Intent) -> Self;
+    fn sentiment(self, s: SentimentLabel, score: f32) -> Self;
+    fn urgency(self, score: f32) -> Self;
+}
+
+impl Tweak for Incoming {
+    fn reply_to(mut self, id: &str) -> Self {
+        self.post.in_reply_to = Some(id.into());
+        self
+    }
+    fn network(mut self, n: Network) -> Self {
+        self.post.network = n;
+        self
+    }
+    fn lang(mut self, l: &str) -> Self {
+        self.analysis.language.language = Language::new(l);
+        self
+    }
+    fn intent(mut self, i: Intent) -> Self {
+        self.analysis.intent.label = i;
+        self
+    }
+    fn sentiment(mut self, s: SentimentLabel, score: f32) -> Self {
+        self.analysis.sentiment.label = s;
+        self.analysis.sentiment.score = score;
+        self
+    }
+    fn urgency(mut self, score: f32) -> Self {
+        self.analysis.urgency.score = score;
+        self
+    }
+}
+
+async fn ingest(store: &Arc<dyn Store>, batch: Vec<Incoming>, now: &str) -> earshot_store::IngestReport {
+    store.ingest(batch, &policy(), t(now)).await.unwrap()
+}
+
+fn conversation_of(report: &earshot_store::IngestReport, external_id: &str) -> ConversationId {
+    report
+        .posts
+        .iter()
+        .find(|p| p.external_id == external_id)
+        .and_then(|p| p.conversation_id)
+        .unwrap_or_else(|| panic!("post {external_id} has no conversation: {report:?}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// The behaviours.
+
+const PAUL: &str = "@elonmusk Can you program the car, once in park, to move the seat back and raise the steering wheel?";
+
+async fn ingest_threads_and_times_the_first_response(store: Arc<dyn Store>) {
+    let question = customer("896523232098078720", "paulfranks", "2017-08-18T20:47:00-07:00", PAUL).intent(Intent::FeatureRequest);
+    let analysis = question.analysis.clone();
+    let batch = vec![question, brand("896529192975659008", "2017-08-18T21:11:00-07:00", "896523232098078720")];
+    let report = ingest(&store, batch, "2017-08-19T06:00:00Z").await;
+    assert_eq!((report.new, report.duplicates, report.conversations_opened, report.conversations_updated), (2, 0, 1, 0));
+    assert_eq!(report.posts.len(), 2);
+    assert_eq!(report.posts[0].external_id, "896523232098078720");
+    assert_eq!(report.posts[1].external_id, "896529192975659008");
+    assert!(report.posts.iter().all(|p| !p.duplicate));
+    assert_ne!(report.posts[0].post_id, report.posts[1].post_id);
+    let id = conversation_of(&report, "896523232098078720");
+    assert_eq!(report.posts[1].conversation_id, Some(id));
+
+    let detail = store.conversation(id).await.unwrap().unwrap();
+    let c = &detail.conversation;
+    assert_eq!(c.id, id);
+    assert_eq!(c.network, Network::X);
+    assert_eq!(c.customer.handle, "paulfranks");
+    assert_eq!(c.root_external_id, "896523232098078720");
+    assert_eq!(c.opened_at, t("2017-08-18T20:47:00-07:00"));
+    assert_eq!(c.first_response_at, Some(t("2017-08-18T21:11:00-07:00")));
+    assert_eq!(c.first_response_secs, Some(24 * 60));
+    assert_eq!(c.status, Status::Pending);
+    assert_eq!(c.awaiting_since, None);
+    assert_eq!(c.post_count, 2);
+    assert_eq!(c.intent, Intent::FeatureRequest);
+    assert_eq!(c.language, "en");
+
+    assert_eq!(detail.posts.len(), 2);
+    let (q, a) = (&detail.posts[0], &detail.posts[1]);
+    assert_eq!(q.text, PAUL);
+    assert_eq!(q.analysis, analysis);
+    assert_eq!(q.author.display_name.as_deref(), Some("PAULFRANKS"));
+    assert_eq!(q.author.followers, Some(1520));
+    assert_eq!(q.url.as_deref(), Some("https://example.com/896523232098078720"));
+    assert_eq!(q.received_at, t("2017-08-19T06:00:00Z"));
+    assert_eq!(q.id, report.posts[0].post_id);
+    assert!(!q.from_brand && a.from_brand);
+    assert_eq!(a.in_reply_to.as_deref(), Some("896523232098078720"));
+    assert_eq!(a.conversation_id, Some(id));
+
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.posts, counts.conversations, counts.open_conversations, counts.replies), (2, 1, 0, 0));
+    assert!(store.conversation(ConversationId(987_654)).await.unwrap().is_none());
+}
+
+async fn same_post_twice_changes_nothing(store: Arc<dyn Store>) {
+    let batch = vec![
+        customer("1", "paul", "2024-03-01T10:00:00Z", "my seat is stuck"),
+        brand("2", "2024-03-01T10:05:00Z", "1"),
+        customer("3", "lena", "2024-03-01T10:06:00Z", "app crashes"),
+    ];
+    let first = ingest(&store, batch.clone(), "2024-03-01T11:00:00Z").await;
+    let counts = store.counts().await.unwrap();
+    let id = conversation_of(&first, "1");
+    let before = store.conversation(id).await.unwrap().unwrap();
+
+    let again = ingest(&store, batch.clone(), "2024-03-01T12:00:00Z").await;
+    assert_eq!((again.new, again.duplicates, again.conversations_opened, again.conversations_updated), (0, 3, 0, 0));
+    for (a, b) in first.posts.iter().zip(&again.posts) {
+        assert_eq!((a.post_id, a.conversation_id), (b.post_id, b.conversation_id));
+        assert!(b.duplicate);
+    }
+    assert_eq!(store.counts().await.unwrap(), counts);
+    assert_eq!(store.conversation(id).await.unwrap().unwrap(), before);
+
+    // The same new post twice in one batch is stored once.
+    let twice = vec![
+        customer("4", "maria", "2024-03-01T10:10:00Z", "hello"),
+        customer("4", "maria", "2024-03-01T10:10:00Z", "hello"),
+    ];
+    let r = ingest(&store, twice, "2024-03-01T12:00:00Z").await;
+    assert_eq!((r.new, r.duplicates), (1, 1));
+    assert_eq!(r.posts[0].post_id, r.posts[1].post_id);
+    assert_eq!(r.posts[0].conversation_id, r.posts[1].conversation_id);
+    assert_eq!(r.posts.iter().filter(|p| p.duplicate).count(), 1);
+    assert_eq!(store.counts().await.unwrap().posts, counts.posts + 1);
+}
+
+async fn reply_before_its_parent_is_adopted(store: Arc<dyn Store>) {
+    let first = ingest(&store, vec![brand("2", "2017-08-18T21:11:00Z", "1")], "2017-08-18T21:12:00Z").await;
+    assert_eq!(first.posts[0].conversation_id, None);
+    assert_eq!(store.counts().await.unwrap().conversations, 0);
+
+    let second = ingest(&store, vec![customer("1", "paul", "2017-08-18T20:47:00Z", PAUL)], "2017-08-18T21:30:00Z").await;
+    let id = conversation_of(&second, "1");
+    let detail = store.conversation(id).await.unwrap().unwrap();
+    assert_eq!(detail.conversation.first_response_secs, Some(24 * 60));
+    assert_eq!(detail.conversation.post_count, 2);
+    assert_eq!(detail.conversation.status, Status::Pending);
+    let ids: Vec<&str> = detail.posts.iter().map(|p| p.external_id.as_str()).collect();
+    assert_eq!(ids, ["1", "2"]);
+    assert!(detail.posts.iter().all(|p| p.conversation_id == Some(id)));
+
+    // Delivered again, the adopted reply reports where it now lives.
+    let again = ingest(&store, vec![brand("2", "2017-08-18T21:11:00Z", "1")], "2017-08-18T21:40:00Z").await;
+    assert!(again.posts[0].duplicate);
+    assert_eq!(again.posts[0].conversation_id, Some(id));
+    assert_eq!(again.posts[0].post_id, first.posts[0].post_id);
+}
+
+async fn customer_follow_up_reopens(store: Arc<dyn Store>) {
+    let r = ingest(
+        &store,
+        vec![
+            customer("1", "paul", "2017-08-18T20:47:00Z", PAUL),
+            brand("2", "2017-08-18T21:11:00Z", "1"),
+        ],
+        "2017-08-18T21:12:00Z",
+    )
+    .await;
+    let id = conversation_of(&r, "1");
+
+    let r = ingest(
+        &store,
+        vec![customer("3", "paul", "2017-08-18T21:30:00Z", "thanks, and the wheel?").reply_to("2")],
+        "2017-08-18T21:31:00Z",
+    )
+    .await;
+    assert_eq!((r.conversations_opened, r.conversations_updated), (0, 1));
+    assert_eq!(conversation_of(&r, "3"), id);
+    let c = store.conversation(id).await.unwrap().unwrap().conversation;
+    assert_eq!(c.status, Status::Open);
+    assert_eq!(c.awaiting_since, Some(t("2017-08-18T21:30:00Z")));
+    assert!(c.response_due.is_some());
+    assert_eq!(c.first_response_secs, Some(24 * 60), "the first response stays the first one");
+    assert_eq!(c.post_count, 3);
+    assert_eq!(store.counts().await.unwrap().open_conversations, 1);
+
+    // Answered, resolved, and a customer reply brings it back.
+    ingest(&store, vec![brand("4", "2017-08-18T21:40:00Z", "3")], "2017-08-18T21:41:00Z").await;
+    store.apply(id, ConversationEvent::Resolved, "maria", t("2017-08-18T21:45:00Z")).await.unwrap();
+    assert_eq!(store.counts().await.unwrap().open_conversations, 0);
+    ingest(
+        &store,
+        vec![customer("5", "paul", "2017-08-19T08:00:00Z", "it broke again").reply_to("4")],
+        "2017-08-19T08:01:00Z",
+    )
+    .await;
+    let c = store.conversation(id).await.unwrap().unwrap().conversation;
+    assert_eq!(c.status, Status::Open);
+    assert_eq!(c.resolved_at, None);
+    assert_eq!(c.awaiting_since, Some(t("2017-08-19T08:00:00Z")));
+    assert_eq!(c.post_count, 5);
+}
+
+async fn new_post_joins_the_customers_open_conversation(store: Arc<dyn Store>) {
+    let r = ingest(&store, vec![customer("1", "paul", "2024-03-01T10:00:00Z", "seat stuck")], "2024-03-01T10:01:00Z").await;
+    let id = conversation_of(&r, "1");
+    // A new top-level post an hour later joins; one three days later opens a new conversation.
+    let r = ingest(&store, vec![customer("2", "paul", "2024-03-01T11:00:00Z", "still stuck")], "2024-03-01T11:01:00Z").await;
+    assert_eq!(conversation_of(&r, "2"), id);
+    let r = ingest(&store, vec![customer("3", "paul", "2024-03-04T11:00:00Z", "new problem")], "2024-03-04T11:01:00Z").await;
+    assert_ne!(conversation_of(&r, "3"), id);
+    // A resolved conversation is not joined.
+    let later = conversation_of(&r, "3");
+    store.apply(later, ConversationEvent::Resolved, "maria", t("2024-03-04T11:05:00Z")).await.unwrap();
+    let r = ingest(&store, vec![customer("4", "paul", "2024-03-04T12:00:00Z", "hello?")], "2024-03-04T12:01:00Z").await;
+    assert_ne!(conversation_of(&r, "4"), later);
+    assert_eq!(store.counts().await.unwrap().conversations, 3);
+}
+
+async fn inbox_ranks_and_filters(store: Arc<dyn Store>) {
+    let t0 = "2024-03-01T10:00:00Z";
+    let batch = vec![
+        customer("a", "anna", t0, "Your charger has been broken for a week!")
+            .intent(Intent::Complaint)
+            .sentiment(SentimentLabel::Negative, -0.9)
+            .urgency(0.9),
+        customer("b", "bo", t0, "Hvordan flytter jeg sædet?")
+            .network(Network::Mastodon)
+            .lang("da")
+            .urgency(0.2),
+        customer("c", "carla", t0, "Grazie, tutto perfetto")
+            .lang("it")
+            .intent(Intent::Praise)
+            .sentiment(SentimentLabel::Positive, 0.8),
+        brand("c-answer", "2024-03-01T10:05:00Z", "c"),
+        customer("d", "dan", t0, "Please add a dog mode")
+            .network(Network::Bluesky)
+            .intent(Intent::FeatureRequest),
+        customer("e", "eve", t0, "hm").intent(Intent::Other),
+        customer("f", "fay", t0, "Where is my refund?").intent(Intent::Question),
+        brand("f-answer", "2024-03-03T10:00:00Z", "f"),
+    ];
+    let r = ingest(&store, batch, "2024-03-01T10:00:00Z").await;
+    let [a, b, c, d, e, f] = ["a", "b", "c", "d", "e", "f"].map(|x| conversation_of(&r, x));
+    let soon = t("2024-03-01T10:01:00Z");
+    let later = t("2024-03-04T10:00:00Z");
+
+    let ids = |page: &earshot_store::Page<earshot_store::InboxRow>| page.items.iter().map(|i| i.conversation.id).collect::<Vec<_>>();
+    let inbox = |filter: InboxFilter, now: DateTime<Utc>| {
+        let store = Arc::clone(&store);
+        async move { store.inbox(&filter, now).await.unwrap() }
+    };
+
+    let page = inbox(InboxFilter::default(), soon).await;
+    assert_eq!(ids(&page), [a, b, d, e], "open only, best first");
+    assert_eq!(page.total, Some(4));
+    let scores: Vec<f32> = page.items.iter().map(|i| i.conversation.priority.score).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert_eq!(page.items[0].latest_text, "Your charger has been broken for a week!");
+    assert_eq!(page.items[0].latest_at, t(t0));
+    assert!(page.items.iter().all(|i| !i.breached));
+
+    let all = |f: InboxFilter| InboxFilter { status: vec![], ..f };
+    let page = inbox(all(InboxFilter::default()), soon).await;
+    assert_eq!(page.items.len(), 6);
+    let scores: Vec<f32> = page.items.iter().map(|i| i.conversation.priority.score).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    // The answered conversations show their customer's post, not the brand's.
+    let row_c = page.items.iter().find(|i| i.conversation.id == c).unwrap();
+    assert_eq!(row_c.latest_text, "Grazie, tutto perfetto");
+
+    let status = |s: Vec<Status>| InboxFilter { status: s, ..InboxFilter::default() };
+    let pending = inbox(status(vec![Status::Pending]), soon).await;
+    assert_eq!(ids(&pending), ids_sorted_by_score(&store, &[c, f]).await);
+    let both = inbox(status(vec![Status::Open, Status::Pending]), soon).await;
+    assert_eq!(both.items.len(), 6);
+    assert_eq!(both.total, Some(6));
+
+    let network = |n| InboxFilter { network: Some(n), ..InboxFilter::default() };
+    assert_eq!(ids(&inbox(network(Network::X), soon).await), [a, e]);
+    assert_eq!(ids(&inbox(network(Network::Mastodon), soon).await), [b]);
+    let language = |l: &str| all(InboxFilter { language: Some(l.into()), ..InboxFilter::default() });
+    assert_eq!(ids(&inbox(language("da"), soon).await), [b]);
+    assert_eq!(ids(&inbox(language("it"), soon).await), [c]);
+    let intent = |i| InboxFilter { intent: Some(i), ..InboxFilter::default() };
+    assert_eq!(ids(&inbox(intent(Intent::Question), soon).await), [b]);
+    assert_eq!(ids(&inbox(intent(Intent::FeatureRequest), soon).await), [d]);
+    let sentiment = |s| all(InboxFilter { sentiment: Some(s), ..InboxFilter::default() });
+    assert_eq!(ids(&inbox(sentiment(SentimentLabel::Negative), soon).await), [a]);
+    assert_eq!(ids(&inbox(sentiment(SentimentLabel::Positive), soon).await), [c]);
+
+    // Breached: answered late (f), or owed and overdue now.
+    let breached = |yes| all(InboxFilter { breached: Some(yes), ..InboxFilter::default() });
+    let page = inbox(breached(true), soon).await;
+    assert_eq!(ids(&page), [f]);
+    assert!(page.items[0].breached);
+    assert_eq!(inbox(breached(false), soon).await.items.len(), 5);
+    let page = inbox(InboxFilter { breached: Some(true), ..InboxFilter::default() }, later).await;
+    assert_eq!(ids(&page), [a, b, d, e]);
+    assert!(page.items.iter().all(|i| i.breached));
+    assert_eq!(ids(&inbox(breached(false), later).await), [c]);
+
+    // Assignee, and the unassigned.
+    store.apply(b, ConversationEvent::Assigned { to: "maria".into() }, "lead", soon).await.unwrap();
+    let assignee = |who: &str| InboxFilter { assignee: Some(who.into()), ..InboxFilter::default() };
+    assert_eq!(ids(&inbox(assignee("maria"), soon).await), [b]);
+    assert_eq!(ids(&inbox(assignee(""), soon).await), [a, d, e]);
+    assert!(inbox(assignee("nobody"), soon).await.items.is_empty());
+
+    // Paging.
+    let page = |limit, offset| InboxFilter { limit, offset, ..InboxFilter::default() };
+    let p1 = inbox(page(2, 0), soon).await;
+    assert_eq!((ids(&p1), p1.total, p1.limit, p1.offset), (vec![a, b], Some(4), 2, 0));
+    assert_eq!(ids(&inbox(page(2, 2), soon).await), [d, e]);
+    assert_eq!(ids(&inbox(page(3, 3), soon).await), [e]);
+    assert!(inbox(page(2, 4), soon).await.items.is_empty());
+    let p = inbox(all(page(2, 1)), soon).await;
+    assert_eq!(p.items.len(), 2);
+    assert_eq!(p.total, Some(6));
+}
+
+/// The given conversations, best first, as the inbox should rank them.
+async fn ids_sorted_by_score(store: &Arc<dyn Store>, ids: &[ConversationId]) -> Vec<ConversationId> {
+    let mut scored = Vec::new();
+    for id in ids {
+        let c = store.conversation(*id).await.unwrap().unwrap().conversation;
+        scored.push((c.priority.score, c.id));
+    }
+    scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+    scored.into_iter().map(|s| s.1).collect()
+}
+
+async fn search_finds_words_and_filters(store: Arc<dyn Store>) {
+    let batch = vec![
+        customer("1", "paul", "2024-03-01T10:00:00Z", "Can you move the seat back when the car is parked?").intent(Intent::FeatureRequest),
+        customer("2", "bo", "2024-03-01T10:01:00Z", "Jeg søger hjælp: bilen er blå og opladeren virker ikke")
+            .network(Network::Mastodon)
+            .lang("da")
+            .intent(Intent::Complaint)
+            .sentiment(SentimentLabel::Negative, -0.6),
+        customer("3", "carla", "2024-03-01T10:02:00Z", "Perché la macchina non parte più? Già due giorni.").lang("it"),
+        customer("4", "dan", "2024-03-01T10:03:00Z", "Love the new seat heating, thanks!")
+            .network(Network::Bluesky)
+            .intent(Intent::Praise)
+            .sentiment(SentimentLabel::Positive, 0.9),
+    ];
+    ingest(&store, batch, "2024-03-01T10:05:00Z").await;
+    let search = |q: &str| SearchQuery {
+        q: q.into(),
+        network: None,
+        language: None,
+        intent: None,
+        sentiment: None,
+        limit: 20,
+        offset: 0,
+    };
+    let found = |q: SearchQuery| {
+        let store = Arc::clone(&store);
+        async move {
+            let page = store.search(&q).await.unwrap_or_else(|e| panic!("{:?}: {e}", q.q));
+            page.items.into_iter().map(|h| h.post.external_id).collect::<Vec<_>>()
+        }
+    };
+
+    assert_eq!(found(search("seat")).await, ["4", "1"], "newest first");
+    assert_eq!(found(search("SEAT")).await, ["4", "1"]);
+    assert_eq!(found(search("seat car")).await, ["1"]);
+    assert_eq!(found(search("søger")).await, ["2"]);
+    assert_eq!(found(search("hjælp")).await, ["2"]);
+    assert_eq!(found(search("blå")).await, ["2"]);
+    assert_eq!(found(search("perché")).await, ["3"]);
+    assert_eq!(found(search("più")).await, ["3"]);
+    // Accents are folded both ways.
+    assert_eq!(found(search("perche")).await, ["3"]);
+    assert_eq!(found(search("bla")).await, ["2"]);
+    assert!(found(search("nothing-like-this")).await.is_empty());
+
+    for hostile in [
+        "\"",
+        "AND(",
+        "seat\"",
+        "NEAR(seat",
+        "*",
+        "seat OR",
+        "-seat",
+        "text:seat",
+        "'; DROP TABLE posts; --",
+        "(((",
+        "^seat",
+        "seat AND",
+        "\\",
+        "!!!",
+    ] {
+        store
+            .search(&search(hostile))
+            .await
+            .unwrap_or_else(|e| panic!("{hostile:?} must not fail: {e}"));
+    }
+    assert_eq!(found(search("seat\"")).await, ["4", "1"]);
+    assert!(matches!(store.search(&search("")).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(store.search(&search("  \t ")).await, Err(StoreError::Invalid(_))));
+
+    assert_eq!(found(SearchQuery { network: Some(Network::Bluesky), ..search("seat") }).await, ["4"]);
+    assert_eq!(
+        found(SearchQuery { language: Some("en".into()), intent: Some(Intent::FeatureRequest), ..search("seat") }).await,
+        ["1"]
+    );
+    assert_eq!(found(SearchQuery { sentiment: Some(SentimentLabel::Positive), ..search("seat") }).await, ["4"]);
+    assert_eq!(found(SearchQuery { language: Some("da".into()), ..search("seat") }).await, Vec::<String>::new());
+
+    let page = store.search(&SearchQuery { limit: 1, ..search("seat") }).await.unwrap();
+    assert_eq!(page.items[0].post.external_id, "4");
+    let page = store.search(&SearchQuery { limit: 1, offset: 1, ..search("seat") }).await.unwrap();
+    assert_eq!(page.items[0].post.external_id, "1");
+    let page = store.search(&search("seat")).await.unwrap();
+    assert_eq!(page.total, Some(2));
+    assert_eq!(page.items[1].post.text, "Can you move the seat back when the car is parked?");
+}
+
+async fn apply_transitions_and_audit_trail(store: Arc<dyn Store>) {
+    let r = ingest(&store, vec![customer("1", "paul", "2024-03-01T10:00:00Z", "help")], "2024-03-01T10:00:00Z").await;
+    let id = conversation_of(&r, "1");
+    let at = |m: i64| t("2024-03-01T10:00:00Z") + Duration::minutes(m);
+
+    let c = store.apply(id, ConversationEvent::Assigned { to: "maria".into() }, "lead", at(1)).await.unwrap();
+    assert_eq!(c.assignee.as_deref(), Some("maria"));
+    let err = store.apply(id, ConversationEvent::Assigned { to: "maria".into() }, "lead", at(2)).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("already assigned")), "{err:?}");
+    let c = store.apply(id, ConversationEvent::MarkedPending, "maria", at(3)).await.unwrap();
+    assert_eq!(c.status, Status::Pending);
+    assert!(matches!(
+        store.apply(id, ConversationEvent::MarkedPending, "maria", at(4)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let c = store.apply(id, ConversationEvent::Resolved, "maria", at(5)).await.unwrap();
+    assert_eq!((c.status, c.resolved_at, c.awaiting_since), (Status::Resolved, Some(at(5)), None));
+    let c = store.apply(id, ConversationEvent::Reopened, "maria", at(6)).await.unwrap();
+    assert_eq!((c.status, c.resolved_at), (Status::Open, None));
+    let c2 = store.apply(id, ConversationEvent::Unassigned, "lead", at(7)).await.unwrap();
+    assert_eq!(c2.assignee, None);
+
+    let stored = store.conversation(id).await.unwrap().unwrap();
+    assert_eq!(stored.conversation, c2, "what apply returns is what is stored");
+    let actions: Vec<&str> = stored.audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["unassigned", "reopened", "resolved", "pending", "assigned"], "newest first, refusals not recorded");
+    let assigned = stored.audit.last().unwrap();
+    assert_eq!(assigned.actor, "lead");
+    assert_eq!(assigned.at, at(1));
+    assert_eq!(assigned.conversation_id, Some(id));
+    assert_eq!(assigned.detail, serde_json::json!({"action": "assigned", "to": "maria"}));
+
+    assert_eq!(store.audit(Some(id), 2).await.unwrap().len(), 2);
+    assert_eq!(store.audit(None, 100).await.unwrap().len(), 5);
+    assert_eq!(store.audit(Some(ConversationId(424_242)), 10).await.unwrap().len(), 0);
+
+    let err = store.apply(ConversationId(999_999), ConversationEvent::Resolved, "maria", at(8)).await.unwrap_err();
+    assert!(matches!(&err, StoreError::NotFound(m) if m == "conversation 999999"), "{err:?}");
+    assert_eq!(err.to_string(), "conversation 999999 not found");
+}
+
+async fn replies_are_idempotent_and_tracked(store: Arc<dyn Store>) {
+    let r = ingest(
+        &store,
+        vec![
+            customer("1", "paul", "2024-03-01T10:00:00Z", "seat?"),
+            brand("2", "2024-03-01T10:05:00Z", "1"),
+            customer("3", "paul", "2024-03-01T10:07:00Z", "and the wheel?").reply_to("2"),
+        ],
+        "2024-03-01T10:08:00Z",
+    )
+    .await;
+    let id = conversation_of(&r, "1");
+    let new = |key: &str, text: &str, at: &str| NewReply {
+        conversation_id: id,
+        text: text.into(),
+        author: "maria".into(),
+        idempotency_key: key.into(),
+        created_at: t(at),
+    };
+
+    let reply = store.queue_reply(new("k1", "Yes, in the next release.", "2024-03-01T10:10:00Z")).await.unwrap();
+    assert_eq!(reply.state, ReplyState::Queued);
+    assert_eq!((reply.network, reply.in_reply_to.as_str()), (Network::X, "3"), "answers the latest customer post");
+    assert_eq!((reply.attempts, reply.external_id.as_deref(), reply.sent_at), (0, None, None));
+    assert_eq!(reply.conversation_id, id);
+    assert_eq!(reply.author, "maria");
+
+    let again = store.queue_reply(new("k1", "something else", "2024-03-01T10:11:00Z")).await.unwrap();
+    assert_eq!(again, reply, "the same key returns the stored reply unchanged");
+    assert_eq!(store.counts().await.unwrap().replies, 1);
+
+    let later = store.queue_reply(new("k2", "Second", "2024-03-01T10:12:00Z")).await.unwrap();
+    let earlier = store.queue_reply(new("k3", "Third", "2024-03-01T10:09:00Z")).await.unwrap();
+    let queued: Vec<i64> = store.queued_replies(10).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(queued, [earlier.id, reply.id, later.id], "oldest first");
+    assert_eq!(store.queued_replies(1).await.unwrap().len(), 1);
+
+    let failed = store.mark_reply_failed(reply.id, "rate limited until 10:20").await.unwrap();
+    assert_eq!(failed.state, ReplyState::Failed);
+    assert_eq!(failed.attempts, 1);
+    assert_eq!(failed.error.as_deref(), Some("rate limited until 10:20"));
+    let failed = store.mark_reply_failed(reply.id, "rate limited again").await.unwrap();
+    assert_eq!(failed.attempts, 2);
+    assert!(!store.queued_replies(10).await.unwrap().iter().any(|r| r.id == reply.id));
+
+    let sent_at = t("2024-03-01T10:21:00Z");
+    let sent = store.mark_reply_sent(reply.id, "896529192975659999", sent_at).await.unwrap();
+    assert_eq!(sent.state, ReplyState::Sent);
+    assert_eq!(sent.external_id.as_deref(), Some("896529192975659999"));
+    assert_eq!(sent.sent_at, Some(sent_at));
+    assert_eq!(sent.error, None);
+    let same = store.mark_reply_sent(reply.id, "896529192975659999", t("2024-03-01T10:30:00Z")).await.unwrap();
+    assert_eq!(same, sent, "marking sent again with the same id changes nothing");
+    assert!(matches!(store.mark_reply_sent(reply.id, "other", sent_at).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.mark_reply_failed(reply.id, "late").await, Err(StoreError::Conflict(_))));
+
+    let detail = store.conversation(id).await.unwrap().unwrap();
+    assert_eq!(detail.replies.len(), 3);
+    assert_eq!(detail.replies[0], sent);
+    let actions: Vec<&str> = detail.audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["reply_sent", "reply_failed", "reply_failed", "reply_queued", "reply_queued", "reply_queued"]
+    );
+    assert_eq!(detail.audit.last().unwrap().actor, "maria");
+
+    let err = store.queue_reply(NewReply { conversation_id: ConversationId(999_999), ..new("k9", "hi", "2024-03-01T10:10:00Z") }).await.unwrap_err();
+    assert!(matches!(&err, StoreError::NotFound(m) if m == "conversation 999999"), "{err:?}");
+    assert!(matches!(store.mark_reply_sent(424_242, "x", sent_at).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.mark_reply_failed(424_242, "x").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.queue_reply(new("k4", "   ", "2024-03-01T10:10:00Z")).await, Err(StoreError::Invalid(_))));
+}
+
+async fn response_samples_and_volume(store: Arc<dyn Store>) {
+    let batch = vec![
+        customer("1", "paul", "2024-03-01T10:00:00Z", "broken")
+            .intent(Intent::Complaint)
+            .sentiment(SentimentLabel::Negative, -0.7),
+        brand("2", "2024-03-01T10:20:00Z", "1"),
+        customer("3", "lena", "2024-03-01T23:59:59Z", "also broken")
+            .intent(Intent::Complaint)
+            .sentiment(SentimentLabel::Negative, -0.5),
+        customer("4", "bo", "2024-03-02T09:00:00Z", "how?"),
+        customer("5", "eve", "2024-03-05T09:00:00Z", "outside the range"),
+    ];
+    let r = ingest(&store, batch, "2024-03-05T10:00:00Z").await;
+    let (from, to) = (t("2024-03-01T00:00:00Z"), t("2024-03-03T00:00:00Z"));
+
+    let samples = store.response_samples(from, to).await.unwrap();
+    let ids: Vec<ConversationId> = samples.iter().map(|s| s.conversation_id).collect();
+    assert_eq!(ids, [conversation_of(&r, "1"), conversation_of(&r, "3"), conversation_of(&r, "4")]);
+    assert_eq!(samples[0].opened_at, t("2024-03-01T10:00:00Z"));
+    assert_eq!(samples[0].first_response_at, Some(t("2024-03-01T10:20:00Z")));
+    assert_eq!(samples[0].first_response_secs, Some(1200));
+    assert_eq!(samples[0].network, Network::X);
+    assert!(samples[0].first_response_due > samples[0].opened_at);
+    assert_eq!((samples[2].first_response_at, samples[2].first_response_secs), (None, None));
+
+    let volume = store.volume(from, to).await.unwrap();
+    let got: Vec<(String, Intent, SentimentLabel, u64)> =
+        volume.iter().map(|v| (v.day.to_string(), v.intent, v.sentiment, v.posts)).collect();
+    assert_eq!(
+        got,
+        [
+            ("2024-03-01".to_string(), Intent::Complaint, SentimentLabel::Negative, 2),
+            ("2024-03-02".to_string(), Intent::Question, SentimentLabel::Neutral, 1),
+        ],
+        "customer posts only, by day"
+    );
+    assert!(store.volume(to, to).await.unwrap().is_empty());
+}
+
+async fn rescore_open_raises_a_waiting_conversation(store: Arc<dyn Store>) {
+    let r = ingest(
+        &store,
+        vec![
+            customer("1", "paul", "2024-03-01T10:00:00Z", "waiting"),
+            customer("2", "lena", "2024-03-01T10:00:00Z", "answered"),
+            brand("3", "2024-03-01T10:01:00Z", "2"),
+        ],
+        "2024-03-01T10:00:00Z",
+    )
+    .await;
+    let (waiting, answered) = (conversation_of(&r, "1"), conversation_of(&r, "2"));
+    let before = store.conversation(waiting).await.unwrap().unwrap().conversation;
+    let answered_before = store.conversation(answered).await.unwrap().unwrap().conversation;
+
+    let n = store.rescore_open(&policy(), t("2024-03-01T16:00:00Z")).await.unwrap();
+    assert_eq!(n, 1);
+    let after = store.conversation(waiting).await.unwrap().unwrap().conversation;
+    assert!(after.priority.score > before.priority.score, "{} → {}", before.priority.score, after.priority.score);
+    assert_eq!(after.priority.band, before.priority.band);
+    assert!(after.priority.factors.iter().any(|f| f.name == "waiting" && f.points > 0.0));
+    assert_eq!(store.conversation(answered).await.unwrap().unwrap().conversation, answered_before);
+    // The inbox ranks by the new score.
+    let page = store.inbox(&InboxFilter::default(), t("2024-03-01T16:00:00Z")).await.unwrap();
+    assert_eq!(page.items[0].conversation.priority, after.priority);
+    // Nothing moved since: nothing to write.
+    assert_eq!(store.rescore_open(&policy(), t("2024-03-01T16:00:00Z")).await.unwrap(), 0);
+}
+
+async fn cursors_resume(store: Arc<dyn Store>) {
+    assert_eq!(store.cursor("bluesky:jetstream").await.unwrap(), None);
+    store.set_cursor("bluesky:jetstream", "1725911162329308").await.unwrap();
+    assert_eq!(store.cursor("bluesky:jetstream").await.unwrap().as_deref(), Some("1725911162329308"));
+    store.set_cursor("bluesky:jetstream", "1725911162999999").await.unwrap();
+    assert_eq!(store.cursor("bluesky:jetstream").await.unwrap().as_deref(), Some("1725911162999999"));
+    assert_eq!(store.cursor("mastodon:home").await.unwrap(), None);
+}
+
+async fn concurrent_overlapping_ingests_store_each_post_once(store: Arc<dyn Store>) {
+    use earshot_store::bench::synthetic_batch;
+    // Two writers, each in batches of 100: posts 0..600 and 300..900 (300 in common).
+    let writer = |first: u64| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let (mut new, mut duplicates) = (0, 0);
+            for start in (first..first + 600).step_by(100) {
+                let batch = synthetic_batch(start, 100);
+                let now = batch[99].post.created_at;
+                let r = store.ingest(batch, &policy(), now).await.unwrap();
+                new += r.new;
+                duplicates += r.duplicates;
+            }
+            (new, duplicates)
+        })
+    };
+    let (one, two) = (writer(0), writer(300));
+    let (one, two) = (one.await.unwrap(), two.await.unwrap());
+    assert_eq!(one.0 + two.0, 900, "every post stored once");
+    assert_eq!(one.1 + two.1, 300, "every overlap reported as a duplicate");
+
+    let counts = store.counts().await.unwrap();
+    assert_eq!(counts.posts, 900);
+    // Six customers open a conversation in each run of ten posts.
+    assert_eq!(counts.conversations, 540);
+    let all = store
+        .inbox(&InboxFilter { status: vec![], limit: 1000, ..InboxFilter::default() }, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 540);
+    let posts: u64 = all.items.iter().map(|i| u64::from(i.conversation.post_count)).sum();
+    assert_eq!(posts, 900, "each post counted in exactly one conversation");
+    let mut roots: Vec<&str> = all.items.iter().map(|i| i.conversation.root_external_id.as_str()).collect();
+    roots.sort_unstable();
+    roots.dedup();
+    assert_eq!(roots.len(), 540, "no post opened two conversations");
+}
+
+// ---------------------------------------------------------------------------------------
+// Backend-specific checks.
+
+#[tokio::test]
+async fn sqlite_in_memory_store_works() {
+    for url in [":memory:", "sqlite::memory:"] {
+        let store = earshot_store::open(url).await.unwrap();
+        let r = store
+            .ingest(vec![customer("1", "paul", "2024-03-01T10:00:00Z", "seat")], &policy(), t("2024-03-01T10:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(r.new, 1);
+        let hits = store
+            .search(&SearchQuery {
+                q: "seat".into(),
+                network: None,
+                language: None,
+                intent: None,
+                sentiment: None,
+                limit: 10,
+                offset: 0,
+            })
+            .await
+            .unwrap();
+        assert_eq!(hits.items.len(), 1);
+        assert_eq!(store.inbox(&InboxFilter::default(), Utc::now()).await.unwrap().items.len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_nodes_starting_together_migrate_once() {
+    let Some((admin, name, url)) = fresh_database().await else { return };
+    let (a, b) = tokio::join!(PgStore::connect(&url), PgStore::connect(&url));
+    let ok = a.is_ok() && b.is_ok();
+    drop((a, b));
+    let again = PgStore::connect(&url).await.map(drop);
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let n: i64 = client.query_one("SELECT COUNT(*) FROM schema_migrations", &[]).await.unwrap().get(0);
+    drop(client);
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    assert!(ok, "both nodes connect");
+    assert!(again.is_ok(), "reconnecting applies nothing twice");
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn database_names_are_swapped_in_urls() {
+    assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/test", "x"), "postgres://postgres@127.0.0.1:5432/x");
+    assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+}
