@@ -13,7 +13,10 @@ use std::process::ExitCode;
 fn twcs_texts(data: &Path) -> Result<Vec<String>, String> {
     let path = data.join("twcs-sample-head").join("dev.csv");
     let mut rdr = csv::Reader::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = rdr.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
     let col = headers
         .iter()
         .position(|h| h == "text")
@@ -30,7 +33,10 @@ fn twcs_texts(data: &Path) -> Result<Vec<String>, String> {
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
-    let data = args.next().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("../shared/data"));
+    let data = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
     let seconds: f64 = args
         .next()
         .and_then(|s| s.to_str().and_then(|s| s.parse().ok()))
@@ -51,13 +57,18 @@ fn main() -> ExitCode {
         }
     };
     texts.extend(train_set.iter().map(|(t, _)| t.clone()));
-    println!("texts: {twcs} from twcs-sample-head/dev.csv + {} from tweeteval train\n", texts.len() - twcs);
+    println!(
+        "texts: {twcs} from twcs-sample-head/dev.csv + {} from tweeteval train\n",
+        texts.len() - twcs
+    );
 
     let report = bench::run(&texts, seconds);
     println!("{report}");
 
-    let examples: Vec<(String, String)> =
-        train_set.into_iter().map(|(t, l)| (t, l.to_string())).collect();
+    let examples: Vec<(String, String)> = train_set
+        .into_iter()
+        .map(|(t, l)| (t, l.to_string()))
+        .collect();
     match train::train(Task::Sentiment, &examples) {
         Ok(m) => {
             let analyzer = Analyzer::default().with_model(Model::new("bench", "1").with_task(m));

@@ -55,7 +55,10 @@ impl fmt::Display for BenchReport {
             self.texts, self.mean_bytes, self.model
         )?;
         writeln!(f, "|---|---:|---:|---:|---:|")?;
-        for (name, p) in [("parse JSON → NewPost (baseline)", &self.parse), ("analyze", &self.analyze)] {
+        for (name, p) in [
+            ("parse JSON → NewPost (baseline)", &self.parse),
+            ("analyze", &self.analyze),
+        ] {
             writeln!(
                 f,
                 "| {name} | {} | {:.2} | {:.0} | {:.0} |",
@@ -79,7 +82,8 @@ pub fn run_with(analyzer: &Analyzer, texts: &[String], seconds: f64) -> BenchRep
         .map(|p| serde_json::to_string(p).unwrap_or_default())
         .collect();
     let model = analyzer.model().map_or("builtin".to_string(), |m| m.id());
-    let mean_bytes = texts.iter().map(|t| t.len()).sum::<usize>() as f64 / texts.len().max(1) as f64;
+    let mean_bytes =
+        texts.iter().map(|t| t.len()).sum::<usize>() as f64 / texts.len().max(1) as f64;
     if posts.is_empty() {
         let zero = Phase::new(0, Duration::from_secs(1));
         return BenchReport {
@@ -174,10 +178,13 @@ mod tests {
 
     #[test]
     fn bench_runs_and_reports_both_phases() {
-        let texts: Vec<String> = ["@AmazonHelp my order never arrived!!", "Grazie mille, servizio fantastico!"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let texts: Vec<String> = [
+            "@AmazonHelp my order never arrived!!",
+            "Grazie mille, servizio fantastico!",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let r = run(&texts, 0.05);
         assert!(r.parse.posts > 0 && r.analyze.posts > 0);
         assert!(r.ratio > 0.0);

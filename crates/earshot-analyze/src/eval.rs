@@ -105,7 +105,11 @@ pub fn tweeteval(data: &Path, split: &str) -> Result<Vec<(String, SentimentLabel
 }
 
 /// One xlm-t language (`english`, `italian`, ...); `split` is `train` or `val`.
-pub fn xlmt(data: &Path, language: &str, split: &str) -> Result<Vec<(String, SentimentLabel)>, EvalError> {
+pub fn xlmt(
+    data: &Path,
+    language: &str,
+    split: &str,
+) -> Result<Vec<(String, SentimentLabel)>, EvalError> {
     let dir = data.join("xlmt-sentiment").join(language);
     paired(
         &dir.join(format!("{split}_text.txt")),
@@ -134,7 +138,13 @@ pub fn complaints(data: &Path) -> Result<Vec<ComplaintRow>, EvalError> {
         let complaint = match label.trim() {
             "1" => true,
             "0" => false,
-            other => return Err(format_error(&path, line, &format!("label {other:?} is not 0 or 1"))),
+            other => {
+                return Err(format_error(
+                    &path,
+                    line,
+                    &format!("label {other:?} is not 0 or 1"),
+                ))
+            }
         };
         out.push(ComplaintRow {
             text: text.to_string(),
@@ -159,7 +169,11 @@ pub fn clap(data: &Path) -> Result<Vec<ReviewRow>, EvalError> {
     let headers = rdr.headers().map_err(|e| csv_error(&path, e))?.clone();
     let col = |name: &str| headers.iter().position(|h| h == name);
     let (Some(ri), Some(ci), Some(si)) = (col("review"), col("category"), col("rating")) else {
-        return Err(format_error(&path, 1, "expected review, category and rating columns"));
+        return Err(format_error(
+            &path,
+            1,
+            "expected review, category and rating columns",
+        ));
     };
     let mut out = Vec::new();
     for rec in rdr.records() {
@@ -261,7 +275,11 @@ pub fn metrics(gold: &[usize], pred: &[usize], classes: usize) -> Metrics {
         }
         k += 1.0;
         let recall = tp[c] / gold_n[c];
-        let precision = if pred_n[c] > 0.0 { tp[c] / pred_n[c] } else { 0.0 };
+        let precision = if pred_n[c] > 0.0 {
+            tp[c] / pred_n[c]
+        } else {
+            0.0
+        };
         recall_sum += recall;
         if precision + recall > 0.0 {
             f1_sum += 2.0 * precision * recall / (precision + recall);
@@ -301,7 +319,11 @@ pub fn binary(gold: &[bool], pred: &[bool]) -> Binary {
     }
     let n = gold.len().min(pred.len());
     let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
-    let recall = if tp + fneg > 0.0 { tp / (tp + fneg) } else { 0.0 };
+    let recall = if tp + fneg > 0.0 {
+        tp / (tp + fneg)
+    } else {
+        0.0
+    };
     Binary {
         n,
         accuracy: if n > 0 { correct / n as f64 } else { 0.0 },
@@ -400,7 +422,10 @@ pub fn language_id(data: &Path, analyzer: &Analyzer) -> Result<Vec<LanguageRow>,
 }
 
 fn sentiment_index(l: SentimentLabel) -> usize {
-    SentimentLabel::ALL.iter().position(|x| *x == l).unwrap_or(1)
+    SentimentLabel::ALL
+        .iter()
+        .position(|x| *x == l)
+        .unwrap_or(1)
 }
 
 /// The sentiment training set: tweeteval's rebuilt train split and every xlm-t train split of
@@ -611,7 +636,10 @@ fn pct(x: f64) -> String {
 impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "### Language identification (no declared language)\n")?;
-        writeln!(f, "| data | expected | n | accuracy % | und % | most frequent error |")?;
+        writeln!(
+            f,
+            "| data | expected | n | accuracy % | und % | most frequent error |"
+        )?;
         writeln!(f, "|---|---|---:|---:|---:|---|")?;
         for r in &self.language {
             let err = r
@@ -636,9 +664,12 @@ impl fmt::Display for EvalReport {
         )?;
         writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
         for r in &self.sentiment {
-            let (ta, tf, tr) = r.trained.as_ref().map_or(("-".into(), "-".into(), "-".into()), |m| {
-                (pct(m.accuracy), pct(m.macro_f1), pct(m.macro_recall))
-            });
+            let (ta, tf, tr) = r
+                .trained
+                .as_ref()
+                .map_or(("-".into(), "-".into(), "-".into()), |m| {
+                    (pct(m.accuracy), pct(m.macro_f1), pct(m.macro_recall))
+                });
             writeln!(
                 f,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -659,10 +690,12 @@ impl fmt::Display for EvalReport {
         )?;
         writeln!(f, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         for r in &self.intent {
-            let t = r.trained.as_ref().map_or(
-                ["-".to_string(), "-".into(), "-".into(), "-".into()],
-                |b| [pct(b.accuracy), pct(b.precision), pct(b.recall), pct(b.f1)],
-            );
+            let t = r
+                .trained
+                .as_ref()
+                .map_or(["-".to_string(), "-".into(), "-".into(), "-".into()], |b| {
+                    [pct(b.accuracy), pct(b.precision), pct(b.recall), pct(b.f1)]
+                });
             writeln!(
                 f,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -712,7 +745,10 @@ mod tests {
             .filter(|i| in_train_part(&format!("post number {i} about things")))
             .count();
         assert!((600..800).contains(&n), "{n}");
-        assert_eq!(in_train_part("Hello @a world"), in_train_part("hello @b WORLD"));
+        assert_eq!(
+            in_train_part("Hello @a world"),
+            in_train_part("hello @b WORLD")
+        );
     }
 
     #[test]
@@ -731,7 +767,10 @@ mod tests {
             notes: vec!["note".into()],
         };
         let s = r.to_string();
-        assert!(s.contains("| x | en | 2 | 50.0 | 0.0 | de (50.0%) |"), "{s}");
+        assert!(
+            s.contains("| x | en | 2 | 50.0 | 0.0 | de (50.0%) |"),
+            "{s}"
+        );
         assert!(s.contains("- note"));
     }
 
@@ -740,7 +779,9 @@ mod tests {
     fn reads_the_real_data_when_present() {
         let dir = std::env::var_os("EARSHOT_DATA")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+            });
         if !dir.join("tweeteval-sentiment").is_dir() {
             return;
         }
@@ -752,7 +793,10 @@ mod tests {
         let r = clap(&dir).expect("clap");
         assert_eq!(r.len(), 2100);
         let rows = language_id(&dir, &Analyzer::default()).expect("language id");
-        let en = rows.iter().find(|r| r.dataset == "tweeteval val").map(|r| r.accuracy);
+        let en = rows
+            .iter()
+            .find(|r| r.dataset == "tweeteval val")
+            .map(|r| r.accuracy);
         assert!(en.unwrap_or(0.0) > 0.9, "{rows:?}");
     }
 }

@@ -30,6 +30,9 @@ pub(crate) fn classify(
     let mut s = IntentScores::default();
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut consumed = 0u64;
+    let has_trouble = hits
+        .iter()
+        .any(|h| matches!(h.cue, Cue::Negative | Cue::Problem) && h.weight >= 1.0);
     for h in hits {
         // Safety and account-takeover words (hacked, fraud, fire) are complaints even when
         // written without a single sentiment word.
@@ -55,10 +58,11 @@ pub(crate) fn classify(
         {
             continue;
         }
-        let w = if h.cue == Cue::QuestionStart {
-            0.6 * h.weight
-        } else {
-            h.weight
+        let w = match h.cue {
+            Cue::QuestionStart => 0.6 * h.weight,
+            // Thanks next to a problem is usually sarcasm or politeness, not praise.
+            Cue::Thanks if has_trouble => 0.2 * h.weight,
+            _ => h.weight,
         };
         *target += w;
         let word = p.clean.get(h.start as usize..h.end as usize).unwrap_or("");

@@ -127,7 +127,11 @@ pub fn normalise_declared(tag: &str) -> Option<String> {
     if let Some(l) = Lang::from_code(t) {
         return Some(l.code().to_string());
     }
-    let primary = t.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+    let primary = t
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if primary.is_empty() || primary == "und" || primary == "zxx" || primary == "qme" {
         return None;
     }
@@ -196,8 +200,9 @@ impl LanguageDetector {
         }
     }
 
-    /// `votes` are the stopword votes per [`Lang::index`], from the lexicon pass.
-    pub fn detect(&self, declared: Option<&str>, text: &Prepared, votes: &[f32; 10]) -> Detected {
+    /// `votes` are the stopword votes per [`Lang::index`] (plus the foreign-language vote
+    /// last), from the lexicon pass.
+    pub fn detect(&self, declared: Option<&str>, text: &Prepared, votes: &[f32; 11]) -> Detected {
         if let Some(tag) = declared {
             if let Some(code) = normalise_declared(tag) {
                 return Detected {
@@ -225,7 +230,15 @@ impl LanguageDetector {
             return Detected::und("script");
         }
 
+        let foreign = votes[crate::lexicon::FOREIGN_VOTE];
+        let mut votes: [f32; 10] = std::array::from_fn(|i| votes[i]);
+        letter_hints(&text.clean, &mut votes);
+        let votes = &votes;
         let (top, top_votes, second_votes) = ranked(votes);
+        // Romanised Hindi, Indonesian, Turkish...: better unknown than a confident wrong guess.
+        if foreign >= 2.0 && foreign >= top_votes {
+            return Detected::und("stopwords");
+        }
         // A clear stopword vote is both faster and, on tweets, more accurate than trigrams.
         if top_votes >= 2.0 && top_votes >= 2.0 * second_votes + 1.0 {
             let confidence = (0.6 + 0.1 * (top_votes - second_votes)).min(0.99);
@@ -237,8 +250,20 @@ impl LanguageDetector {
             };
         }
 
-        let info = self.whatlang.detect(&text.clean);
-        let (wl, wl_conf) = match info.and_then(|i| Lang::from_whatlang(i.lang()).map(|l| (l, i.confidence() as f32))) {
+        // Trigrams cost ~300 look-ups per candidate language: when the vote has a shortlist,
+        // ask whatlang only about it.
+        let info = if top_votes > 0.0 {
+            let mut ranked: Vec<Lang> = Lang::ALL.to_vec();
+            ranked.sort_by(|a, b| votes[b.index()].total_cmp(&votes[a.index()]));
+            ranked.truncate(SHORTLIST);
+            whatlang::Detector::with_allowlist(ranked.iter().map(|l| l.to_whatlang()).collect())
+                .detect(&text.clean)
+        } else {
+            self.whatlang.detect(&text.clean)
+        };
+        let (wl, wl_conf) = match info
+            .and_then(|i| Lang::from_whatlang(i.lang()).map(|l| (l, i.confidence() as f32)))
+        {
             Some(x) => x,
             None => {
                 if top_votes >= 1.0 && top_votes > second_votes {
@@ -255,7 +280,7 @@ impl LanguageDetector {
         let wl_votes = votes[wl.index()];
         // Trigrams and stopwords disagree: trust the words when they clearly favour another
         // language and trigrams were unsure.
-        if top_votes >= 1.0 && top != wl && top_votes >= wl_votes + 1.0 && wl_conf < 0.9 {
+        if top_votes >= 1.0 && top != wl && top_votes >= wl_votes + OVERRIDE && wl_conf < 0.9 {
             return Detected {
                 lang: Some(top),
                 other: None,
@@ -273,6 +298,49 @@ impl LanguageDetector {
             other: None,
             confidence: (0.3 + 0.5 * wl_conf + agree_bonus).min(0.99),
             source: "whatlang",
+        }
+    }
+}
+
+/// Languages whatlang chooses between when the stopword vote has favourites.
+const SHORTLIST: usize = 4;
+
+/// How many more votes than whatlang's pick the stopword favourite needs to overrule it.
+const OVERRIDE: f32 = 1.0;
+
+/// Letters that only some languages use (ß, ñ, ã, ø, ...) add half a vote each, once per
+/// letter kind: cheap, and decisive for short posts.
+fn letter_hints(clean: &str, votes: &mut [f32; 10]) {
+    if clean.is_ascii() {
+        return;
+    }
+    let mut seen = 0u32;
+    for c in clean.chars().filter(|c| !c.is_ascii()) {
+        let (bit, langs): (u32, &[Lang]) = match c {
+            'ß' => (0, &[Lang::De]),
+            'ü' => (1, &[Lang::De]),
+            'ä' | 'ö' => (2, &[Lang::De, Lang::Sv]),
+            'æ' | 'ø' => (3, &[Lang::Da, Lang::No]),
+            'å' => (4, &[Lang::Da, Lang::No, Lang::Sv]),
+            'ñ' => (5, &[Lang::Es]),
+            'ã' | 'õ' => (6, &[Lang::Pt]),
+            'ç' => (7, &[Lang::Pt, Lang::Fr]),
+            'ê' | 'ô' => (8, &[Lang::Fr, Lang::Pt]),
+            'è' | 'ù' => (9, &[Lang::Fr, Lang::It]),
+            'à' => (10, &[Lang::Fr, Lang::It, Lang::Pt]),
+            'â' | 'î' | 'û' | 'œ' => (11, &[Lang::Fr]),
+            'ì' | 'ò' => (12, &[Lang::It]),
+            'í' | 'ó' | 'ú' | 'á' => (13, &[Lang::Es, Lang::Pt]),
+            'é' => (14, &[Lang::Fr, Lang::Es, Lang::Pt, Lang::It]),
+            _ => continue,
+        };
+        if seen & (1 << bit) != 0 {
+            continue;
+        }
+        seen |= 1 << bit;
+        let w = 0.5 / langs.len() as f32;
+        for l in langs {
+            votes[l.index()] += w;
         }
     }
 }

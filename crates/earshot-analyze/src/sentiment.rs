@@ -11,9 +11,9 @@ use crate::text::Prepared;
 use earshot_core::analysis::{Evidence, SentimentFinding, SentimentLabel};
 
 /// Scores at or above this are positive.
-pub const POSITIVE_THRESHOLD: f32 = 0.2;
+pub const POSITIVE_THRESHOLD: f32 = 0.1;
 /// Scores at or below minus this are negative.
-pub const NEGATIVE_THRESHOLD: f32 = 0.2;
+pub const NEGATIVE_THRESHOLD: f32 = 0.1;
 /// VADER's normalisation constant: a single strong word lands near ±0.6.
 const ALPHA: f32 = 15.0;
 /// How far back a negator reaches, in words.
@@ -34,8 +34,23 @@ pub(crate) fn score(p: &Prepared, hits: &[Hit], lang: Option<Lang>) -> Sentiment
         Some(Lang::Da | Lang::No | Lang::Sv | Lang::De | Lang::Nl)
     );
     let shouting_all = p.stats.caps_words as usize * 2 > p.tokens.len();
+    let has_trouble = hits
+        .iter()
+        .any(|h| matches!(h.cue, Cue::Negative | Cue::Problem) && h.weight >= 1.0);
 
     for h in hits {
+        // "Thanks for selling expired beer #fail": thanks beside a problem is not praise.
+        if h.cue == Cue::Thanks && has_trouble {
+            continue;
+        }
+        // "would be great if", "ville være fedt hvis": a wish, not a feeling.
+        if matches!(h.cue, Cue::Positive | Cue::Negative)
+            && hits
+                .iter()
+                .any(|f| f.cue == Cue::FeatureRequest && f.start <= h.start && h.end <= f.end)
+        {
+            continue;
+        }
         let (sign, rule) = match h.cue {
             Cue::Positive => (1.0, "positive"),
             Cue::Negative => (-1.0, "negative"),
@@ -54,7 +69,11 @@ pub(crate) fn score(p: &Prepared, hits: &[Hit], lang: Option<Lang>) -> Sentiment
         } else {
             if let Some(f) = intensifier(hits, h) {
                 v *= f;
-                tags.push_str(if f >= 1.0 { "+intensified" } else { "+softened" });
+                tags.push_str(if f >= 1.0 {
+                    "+intensified"
+                } else {
+                    "+softened"
+                });
             }
             if negated {
                 v *= -0.75;

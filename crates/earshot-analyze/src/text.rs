@@ -25,8 +25,9 @@ pub struct TextStats {
     pub other_letters: u32,
     /// Words of three or more letters written all in capitals.
     pub caps_words: u32,
-    /// Words (tokens) with at least one lowercase letter or digit-free mixed case.
+    /// @mentions removed.
     pub mentions: u32,
+    /// URLs removed.
     pub urls: u32,
 }
 
@@ -41,21 +42,118 @@ pub struct Prepared {
 
 impl Prepared {
     pub fn new(text: &str) -> Self {
-        let mut p = Prepared {
-            clean: String::with_capacity(text.len() + 8),
-            tokens: Vec::with_capacity(text.len() / 4 + 4),
+        let mut w = Writer {
+            out: Vec::with_capacity(text.len() + 8),
             stats: TextStats::default(),
+            caps_runs: Vec::new(),
+            run_start: 0,
+            run_letters: 0,
+            run_upper: true,
         };
-        p.fill(text);
+        w.fill(text);
+        w.end_run();
+        let Writer {
+            out,
+            stats,
+            caps_runs,
+            ..
+        } = w;
+        // Built from whole chars only, so this never fails; stay safe if it ever did.
+        let clean = String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let mut p = Prepared {
+            tokens: Vec::with_capacity(clean.len() / 5 + 2),
+            clean,
+            stats,
+        };
+        p.tokenize(&caps_runs);
         p
     }
 
     /// The text of token `i`.
     pub fn token_str(&self, i: usize) -> &str {
         match self.tokens.get(i) {
-            Some(t) => self.clean.get(t.start as usize..t.end as usize).unwrap_or(""),
+            Some(t) => self
+                .clean
+                .get(t.start as usize..t.end as usize)
+                .unwrap_or(""),
             None => "",
         }
+    }
+
+    /// Splits `clean` into words; a word is caps when it matches a shouted run of letters.
+    fn tokenize(&mut self, caps_runs: &[(u32, u32)]) {
+        let s = self.clean.as_bytes();
+        let mut caps = caps_runs.iter().peekable();
+        let mut i = 0usize;
+        while i < s.len() {
+            let (word, len) = word_char_at(&self.clean, i);
+            if !word {
+                i += len;
+                continue;
+            }
+            let start = i;
+            i += len;
+            let mut end = i;
+            while i < s.len() {
+                let (word, len) = word_char_at(&self.clean, i);
+                if word {
+                    i += len;
+                    end = i;
+                } else if (s[i] == b'\'' || s[i] == b'-')
+                    && i + 1 < s.len()
+                    && word_char_at(&self.clean, i + 1).0
+                {
+                    // keep don't / e-mail / wi-fi together, but not a trailing apostrophe
+                    i += len;
+                } else {
+                    break;
+                }
+            }
+            let (start, end) = (start as u32, end as u32);
+            while caps.peek().is_some_and(|r| r.1 <= start) {
+                caps.next();
+            }
+            let is_caps = caps.peek().is_some_and(|r| r.0 >= start && r.1 <= end);
+            self.tokens.push(Token {
+                start,
+                end,
+                caps: is_caps,
+            });
+        }
+    }
+}
+
+/// The one pass over the original text.
+struct Writer {
+    out: Vec<u8>,
+    stats: TextStats,
+    /// Byte ranges (in `out`) of words of 3+ letters written all in capitals.
+    caps_runs: Vec<(u32, u32)>,
+    run_start: usize,
+    run_letters: u32,
+    run_upper: bool,
+}
+
+impl Writer {
+    #[inline]
+    fn end_run(&mut self) {
+        if self.run_letters >= 3 && self.run_upper {
+            self.caps_runs
+                .push((self.run_start as u32, self.out.len() as u32));
+            self.stats.caps_words += 1;
+        }
+        self.run_letters = 0;
+        self.run_upper = true;
+    }
+
+    #[inline]
+    fn letter(&mut self, upper: bool) {
+        if self.run_letters == 0 {
+            self.run_start = self.out.len();
+        }
+        self.run_letters += 1;
+        self.run_upper &= upper;
     }
 
     fn fill(&mut self, text: &str) {
@@ -64,104 +162,124 @@ impl Prepared {
         let mut prev_word = false;
         while i < bytes.len() {
             let b = bytes[i];
-            if b < 0x80 {
+            if b >= 0x80 {
+                let Some(c) = text.get(i..).and_then(|s| s.chars().next()) else {
+                    break;
+                };
+                i += c.len_utf8();
+                self.push_char(c);
+                prev_word = c.is_alphanumeric();
+                continue;
+            }
+            if b.is_ascii_alphabetic() {
                 // URL: only at a word start, so "xhttp" is not one.
-                if !prev_word && (b == b'h' || b == b'H' || b == b'w' || b == b'W') {
+                if !prev_word && matches!(b, b'h' | b'H' | b'w' | b'W') {
                     if let Some(len) = url_len(&bytes[i..]) {
-                        self.clean.push(' ');
+                        self.end_run();
+                        self.out.push(b' ');
                         self.stats.urls += 1;
                         i += len;
                         prev_word = false;
                         continue;
                     }
                 }
-                match b {
-                    b'@' if !prev_word => {
-                        let n = bytes[i + 1..]
-                            .iter()
-                            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-                            .count();
-                        if n > 0 {
-                            self.clean.push(' ');
-                            self.stats.mentions += 1;
-                            i += 1 + n;
-                            prev_word = false;
-                            continue;
-                        }
-                        self.clean.push(' ');
-                    }
-                    b'#' => self.clean.push(' '),
-                    b'&' => {
-                        if let Some(len) = entity_len(&bytes[i..]) {
-                            // `&amp;` stays an ampersand; the others are markup noise.
-                            self.clean.push(if len == 5 && bytes[i + 1] == b'a' { '&' } else { ' ' });
-                            i += len;
-                            prev_word = false;
-                            continue;
-                        }
-                        self.clean.push('&');
-                    }
-                    b'\\' => {
-                        if let Some((c, len)) = unicode_escape(&bytes[i..]) {
-                            self.push_char(c);
-                            prev_word = is_word_char(c);
-                            i += len;
-                            continue;
-                        }
-                        self.clean.push('\\');
-                    }
-                    b'!' => {
-                        self.stats.exclamations += 1;
-                        self.clean.push('!');
-                    }
-                    b'?' => {
-                        self.stats.question_marks += 1;
-                        self.clean.push('?');
-                    }
-                    _ => {
-                        if b.is_ascii_alphabetic() {
-                            self.stats.latin_letters += 1;
-                        }
-                        self.clean.push(b.to_ascii_lowercase() as char);
+                self.letter(b.is_ascii_uppercase());
+                self.stats.latin_letters += 1;
+                self.out.push(b.to_ascii_lowercase());
+                prev_word = true;
+                i += 1;
+                continue;
+            }
+            self.end_run();
+            match b {
+                b'0'..=b'9' | b'_' => {
+                    self.out.push(b);
+                    prev_word = true;
+                    i += 1;
+                    continue;
+                }
+                b'@' if !prev_word => {
+                    let n = bytes[i + 1..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                        .count();
+                    self.out.push(b' ');
+                    if n > 0 {
+                        self.stats.mentions += 1;
+                        i += 1 + n;
+                        prev_word = false;
+                        continue;
                     }
                 }
-                prev_word = b.is_ascii_alphanumeric() || b == b'_';
-                i += 1;
-            } else {
-                let c = match text.get(i..).and_then(|s| s.chars().next()) {
-                    Some(c) => c,
-                    None => break,
-                };
-                i += c.len_utf8();
-                self.push_char(c);
-                prev_word = c.is_alphanumeric();
+                b'#' => self.out.push(b' '),
+                b'&' => {
+                    if let Some(len) = entity_len(&bytes[i..]) {
+                        // `&amp;` stays an ampersand; the others are markup noise.
+                        self.out.push(if len == 5 && bytes[i + 1] == b'a' {
+                            b'&'
+                        } else {
+                            b' '
+                        });
+                        i += len;
+                        prev_word = false;
+                        continue;
+                    }
+                    self.out.push(b'&');
+                }
+                b'\\' => {
+                    if let Some((c, len)) = unicode_escape(&bytes[i..]) {
+                        self.push_char(c);
+                        prev_word = is_word_char(c);
+                        i += len;
+                        continue;
+                    }
+                    self.out.push(b'\\');
+                }
+                b'!' => {
+                    self.stats.exclamations += 1;
+                    self.out.push(b'!');
+                }
+                b'?' => {
+                    self.stats.question_marks += 1;
+                    self.out.push(b'?');
+                }
+                _ => self.out.push(b),
             }
+            prev_word = false;
+            i += 1;
         }
-        self.tokenize(text);
     }
 
     fn push_char(&mut self, c: char) {
         if c.is_ascii() {
             if c.is_ascii_alphabetic() {
+                self.letter(c.is_ascii_uppercase());
                 self.stats.latin_letters += 1;
+            } else {
+                self.end_run();
+                match c {
+                    '!' => self.stats.exclamations += 1,
+                    '?' => self.stats.question_marks += 1,
+                    _ => {}
+                }
             }
-            match c {
-                '!' => self.stats.exclamations += 1,
-                '?' => self.stats.question_marks += 1,
-                _ => {}
-            }
-            self.clean.push(c.to_ascii_lowercase());
+            self.out.push(c.to_ascii_lowercase() as u8);
             return;
         }
+        if !c.is_alphabetic() {
+            self.end_run();
+        }
+        let mut buf = [0u8; 4];
         match c {
             // Typographic apostrophes and quotes become the ASCII ones the lexicon uses.
-            '\u{2019}' | '\u{2018}' | '\u{02BC}' | '\u{00B4}' => self.clean.push('\''),
-            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => self.clean.push('"'),
-            '\u{00A0}' | '\u{2000}'..='\u{200B}' => self.clean.push(' '),
+            '\u{2019}' | '\u{2018}' | '\u{02BC}' | '\u{00B4}' => self.out.push(b'\''),
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => self.out.push(b'"'),
+            '\u{00A0}' | '\u{2000}'..='\u{200B}' => self.out.push(b' '),
             '\u{00BF}' => self.stats.question_marks += 1, // ¿ opens a Spanish question
             '\u{00A1}' => self.stats.exclamations += 1,   // ¡
             _ => {
                 if c.is_alphabetic() {
+                    self.letter(c.is_uppercase());
                     if is_latin(c) {
                         self.stats.latin_letters += 1;
                     } else {
@@ -170,96 +288,14 @@ impl Prepared {
                 }
                 if c.is_uppercase() {
                     for l in c.to_lowercase() {
-                        self.clean.push(l);
+                        self.out
+                            .extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
                     }
                 } else {
-                    self.clean.push(c);
+                    self.out
+                        .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
             }
-        }
-    }
-
-    /// Splits `clean` into words; `original` is only consulted for capitals.
-    fn tokenize(&mut self, original: &str) {
-        let s = self.clean.as_bytes();
-        let mut i = 0usize;
-        while i < s.len() {
-            let (c, len) = decode_at(&self.clean, i);
-            if !is_word_char(c) {
-                i += len;
-                continue;
-            }
-            let start = i;
-            let mut end = i + len;
-            i = end;
-            while i < s.len() {
-                let (c, len) = decode_at(&self.clean, i);
-                if is_word_char(c) {
-                    i += len;
-                    end = i;
-                } else if c == '\'' || c == '-' {
-                    // keep don't / e-mail / wi-fi together, but not a trailing apostrophe
-                    let (next, _) = decode_at(&self.clean, i + len);
-                    if i + len < s.len() && is_word_char(next) {
-                        i += len;
-                    } else {
-                        break;
-                    }
-                } else {
-                    break;
-                }
-            }
-            self.tokens.push(Token {
-                start: start as u32,
-                end: end as u32,
-                caps: false,
-            });
-        }
-        self.mark_caps(original);
-    }
-
-    /// Counts words written in capitals in the original text (a shout), without a second
-    /// tokenizer: a word of 3+ ASCII/Latin letters, all uppercase.
-    fn mark_caps(&mut self, original: &str) {
-        let mut run_letters = 0u32;
-        let mut run_upper = true;
-        let mut caps_words = Vec::new();
-        let mut word_index = 0usize;
-        let mut in_word = false;
-        for c in original.chars() {
-            if c.is_alphabetic() {
-                in_word = true;
-                run_letters += 1;
-                run_upper &= c.is_uppercase();
-            } else if in_word {
-                if run_letters >= 3 && run_upper {
-                    caps_words.push(word_index);
-                }
-                word_index += 1;
-                in_word = false;
-                run_letters = 0;
-                run_upper = true;
-            }
-        }
-        if in_word && run_letters >= 3 && run_upper {
-            caps_words.push(word_index);
-        }
-        self.stats.caps_words = caps_words.len() as u32;
-        if caps_words.is_empty() {
-            return;
-        }
-        // Mark tokens whose text, uppercased, appears as a caps word: cheap and good enough
-        // for the emphasis rule (a shouted sentiment word counts more).
-        let shouted: Vec<&str> = original
-            .split(|c: char| !c.is_alphabetic())
-            .filter(|w| w.chars().count() >= 3 && w.chars().all(|c| c.is_uppercase()))
-            .collect();
-        for t in &mut self.tokens {
-            let word = self.clean.get(t.start as usize..t.end as usize).unwrap_or("");
-            t.caps = shouted.iter().any(|s| {
-                s.len() == word.len()
-                    && s.chars().flat_map(char::to_lowercase).eq(word.chars())
-            });
         }
     }
 }
@@ -267,7 +303,24 @@ impl Prepared {
 /// Letters, digits and `_` make words; everything else separates them.
 #[inline]
 pub fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || c == '_'
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
+/// Whether the char at byte `i` of `s` is a word char, and its length (ASCII without decoding).
+#[inline]
+pub fn word_char_at(s: &str, i: usize) -> (bool, usize) {
+    match s.as_bytes().get(i) {
+        Some(&b) if b < 0x80 => (b.is_ascii_alphanumeric() || b == b'_', 1),
+        Some(_) => {
+            let (c, len) = decode_at(s, i);
+            (is_word_char(c), len)
+        }
+        None => (false, 1),
+    }
 }
 
 #[inline]
@@ -296,7 +349,10 @@ pub fn char_before(s: &str, i: usize) -> char {
     }
     match s.as_bytes().get(i - 1) {
         Some(&b) if b < 0x80 => b as char,
-        _ => s.get(..i).and_then(|r| r.chars().next_back()).unwrap_or(' '),
+        _ => s
+            .get(..i)
+            .and_then(|r| r.chars().next_back())
+            .unwrap_or(' '),
     }
 }
 
@@ -320,7 +376,15 @@ fn url_len(b: &[u8]) -> Option<usize> {
 }
 
 fn entity_len(b: &[u8]) -> Option<usize> {
-    for e in [&b"&amp;"[..], b"&lt;", b"&gt;", b"&quot;", b"&#39;", b"&apos;", b"&nbsp;"] {
+    for e in [
+        &b"&amp;"[..],
+        b"&lt;",
+        b"&gt;",
+        b"&quot;",
+        b"&#39;",
+        b"&apos;",
+        b"&nbsp;",
+    ] {
         if b.len() >= e.len() && b[..e.len()].eq_ignore_ascii_case(e) {
             return Some(e.len());
         }
@@ -364,7 +428,9 @@ mod tests {
 
     fn words(t: &str) -> Vec<String> {
         let p = Prepared::new(t);
-        (0..p.tokens.len()).map(|i| p.token_str(i).to_string()).collect()
+        (0..p.tokens.len())
+            .map(|i| p.token_str(i).to_string())
+            .collect()
     }
 
     #[test]

@@ -132,9 +132,9 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            epochs: 6,
+            epochs: 8,
             hash_bits: 18,
-            learning_rate: 0.4,
+            learning_rate: 0.6,
             balanced: true,
             seed: 2024,
         }
@@ -142,7 +142,7 @@ impl Default for TrainOptions {
 }
 
 /// One trained task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "TaskModelWire", into = "TaskModelWire")]
 pub struct TaskModel {
     task: Task,
@@ -297,6 +297,22 @@ impl Model {
     }
 }
 
+impl fmt::Debug for TaskModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The weights are megabytes: show their size, not their values.
+        f.debug_struct("TaskModel")
+            .field("task", &self.task)
+            .field("labels", &self.labels)
+            .field("hash_bits", &self.hash_bits)
+            .field("examples", &self.examples)
+            .field(
+                "nonzero_weights",
+                &self.weights.iter().filter(|w| **w != 0.0).count(),
+            )
+            .finish()
+    }
+}
+
 impl TaskModel {
     pub fn task(&self) -> Task {
         self.task
@@ -340,7 +356,12 @@ impl TaskModel {
             };
             let mean = row.iter().sum::<f32>() / c as f32;
             let contribution = (row[class] - mean) * scale;
-            if contribution <= 0.0 || top.iter().flatten().any(|(j, _)| feats[*j as usize].hash == f.hash) {
+            if contribution <= 0.0
+                || top
+                    .iter()
+                    .flatten()
+                    .any(|(j, _)| feats[*j as usize].hash == f.hash)
+            {
                 continue;
             }
             if let Some(slot) = (0..3).min_by(|&a, &b| {
@@ -461,7 +482,9 @@ pub(crate) fn features(b: &Builtin, out: &mut Vec<Feature>) {
     });
     let lang = b.detected.lang.map_or("und", |l| l.code());
     out.push(Feature {
-        hash: h32(mix(hash_bytes(SEED_META, b"lang") ^ hash_bytes(SEED_META, lang.as_bytes()))),
+        hash: h32(mix(
+            hash_bytes(SEED_META, b"lang") ^ hash_bytes(SEED_META, lang.as_bytes())
+        )),
         source: Source::Lang,
     });
     let mut prev: Option<u64> = None;
@@ -514,14 +537,17 @@ pub(crate) fn features(b: &Builtin, out: &mut Vec<Feature>) {
         source: Source::BuiltinSentiment,
     });
     out.push(Feature {
-        hash: h32(mix(
-            hash_bytes(SEED_META, b"intent") ^ hash_bytes(SEED_META, b.intent.label.as_str().as_bytes()),
-        )),
+        hash: h32(mix(hash_bytes(SEED_META, b"intent")
+            ^ hash_bytes(SEED_META, b.intent.label.as_str().as_bytes()))),
         source: Source::BuiltinIntent,
     });
     let s = &b.intent_scores;
     for (score, name, source) in [
-        (s.feature_request, "score:feature_request", Source::IntentScore(0)),
+        (
+            s.feature_request,
+            "score:feature_request",
+            Source::IntentScore(0),
+        ),
         (s.complaint, "score:complaint", Source::IntentScore(1)),
         (s.question, "score:question", Source::IntentScore(2)),
         (s.praise, "score:praise", Source::IntentScore(3)),
@@ -569,7 +595,11 @@ pub(crate) fn describe(b: &Builtin, f: &Feature) -> String {
         Source::Gram(i, s) => {
             let w = format!("^{}$", p.token_str(i as usize));
             let g = w.as_bytes().get(s as usize..s as usize + 3).unwrap_or(&[]);
-            format!("chars:{} (in {})", String::from_utf8_lossy(g), p.token_str(i as usize))
+            format!(
+                "chars:{} (in {})",
+                String::from_utf8_lossy(g),
+                p.token_str(i as usize)
+            )
         }
         Source::Cue(c) => format!("cue:{}", c.as_str()),
         Source::BuiltinSentiment => format!("builtin_sentiment:{}", b.sentiment.label),
@@ -776,7 +806,9 @@ fn read_csv(path: &Path, bytes: &[u8], delimiter: u8) -> Result<Vec<(String, Str
         line,
         message,
     };
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(bytes);
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -808,7 +840,10 @@ fn read_csv(path: &Path, bytes: &[u8], delimiter: u8) -> Result<Vec<(String, Str
         })?;
         let line = rec.position().map_or(0, |p| p.line());
         let (Some(text), Some(label)) = (rec.get(ti), rec.get(li)) else {
-            return Err(err(line, format!("expected at least {} columns", ti.max(li) + 1)));
+            return Err(err(
+                line,
+                format!("expected at least {} columns", ti.max(li) + 1),
+            ));
         };
         let label = label.trim();
         if label.is_empty() {
@@ -822,7 +857,6 @@ fn read_csv(path: &Path, bytes: &[u8], delimiter: u8) -> Result<Vec<(String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
 
     fn ex(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -834,9 +868,18 @@ mod tests {
     fn toy() -> Vec<(String, String)> {
         let mut v = Vec::new();
         for i in 0..30 {
-            v.push((format!("the zorblax {i} is great and shiny"), "positive".to_string()));
-            v.push((format!("my zorblax {i} is flurbed again"), "negative".to_string()));
-            v.push((format!("the zorblax {i} arrives on tuesday"), "neutral".to_string()));
+            v.push((
+                format!("the zorblax {i} is great and shiny"),
+                "positive".to_string(),
+            ));
+            v.push((
+                format!("my zorblax {i} is flurbed again"),
+                "negative".to_string(),
+            ));
+            v.push((
+                format!("the zorblax {i} arrives on tuesday"),
+                "neutral".to_string(),
+            ));
         }
         v
     }
@@ -846,11 +889,19 @@ mod tests {
         let m = train(Task::Sentiment, &toy()).expect("trains");
         let a = Analyzer::default().with_model(Model::new("toy", "1").with_task(m));
         let r = a.analyze_text("ugh, flurbed", None, None);
-        assert_eq!(r.sentiment.label, SentimentLabel::Negative, "{:?}", r.sentiment);
+        assert_eq!(
+            r.sentiment.label,
+            SentimentLabel::Negative,
+            "{:?}",
+            r.sentiment
+        );
         assert_eq!(r.model, "toy@1");
         assert!(r.sentiment.evidence[0].rule.starts_with("model:toy@1"));
         assert!(
-            r.sentiment.evidence.iter().any(|e| e.text.contains("flurbed")),
+            r.sentiment
+                .evidence
+                .iter()
+                .any(|e| e.text.contains("flurbed")),
             "{:?}",
             r.sentiment.evidence
         );
@@ -860,10 +911,19 @@ mod tests {
     fn bad_labels_are_named_with_their_index() {
         let e = train(Task::Intent, &ex(&[("a", "question"), ("b", "rant")]));
         let msg = e.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(msg.contains("example 1") && msg.contains("\"rant\""), "{msg}");
-        assert!(matches!(train(Task::Sentiment, &[]), Err(TrainError::NoExamples)));
+        assert!(
+            msg.contains("example 1") && msg.contains("\"rant\""),
+            "{msg}"
+        );
         assert!(matches!(
-            train(Task::Sentiment, &ex(&[("a", "positive"), ("b", "positive")])),
+            train(Task::Sentiment, &[]),
+            Err(TrainError::NoExamples)
+        ));
+        assert!(matches!(
+            train(
+                Task::Sentiment,
+                &ex(&[("a", "positive"), ("b", "positive")])
+            ),
             Err(TrainError::OneLabel { .. })
         ));
     }
@@ -884,9 +944,15 @@ mod tests {
             assert!((x.sentiment.score - y.sentiment.score).abs() < 0.01);
         }
         std::fs::write(&path, "{\"name\":\"x\",\"version\":\"1\"}").expect("write");
-        assert!(matches!(Model::load(&path), Err(TrainError::InvalidModel { .. })));
+        assert!(matches!(
+            Model::load(&path),
+            Err(TrainError::InvalidModel { .. })
+        ));
         std::fs::write(&path, "not json").expect("write");
-        assert!(matches!(Model::load(&path), Err(TrainError::InvalidModel { .. })));
+        assert!(matches!(
+            Model::load(&path),
+            Err(TrainError::InvalidModel { .. })
+        ));
     }
 
     #[test]
@@ -894,27 +960,53 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let csv_path = dir.path().join("a.csv");
         let mut f = std::fs::File::create(&csv_path).expect("create");
-        writeln!(f, "id,Label,text,extra\n1,complaint,\"broken, again\",x\n2,praise,love it,y").expect("write");
+        writeln!(
+            f,
+            "id,Label,text,extra\n1,complaint,\"broken, again\",x\n2,praise,love it,y"
+        )
+        .expect("write");
         drop(f);
         assert_eq!(
             read_examples(&csv_path).expect("reads"),
             ex(&[("broken, again", "complaint"), ("love it", "praise")])
         );
         std::fs::write(&csv_path, "text,label\nok,\n").expect("write");
-        let msg = read_examples(&csv_path).err().map(|e| e.to_string()).unwrap_or_default();
+        let msg = read_examples(&csv_path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(msg.contains(":2:") && msg.contains("empty label"), "{msg}");
         std::fs::write(&csv_path, "body,label\nok,x\n").expect("write");
-        let msg = read_examples(&csv_path).err().map(|e| e.to_string()).unwrap_or_default();
+        let msg = read_examples(&csv_path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(msg.contains("`text`"), "{msg}");
 
         let jl = dir.path().join("b.jsonl");
-        std::fs::write(&jl, "{\"text\":\"hi\",\"label\":\"other\"}\n\n{\"text\":\"x\",\"label\":2}\n{\"text\":1}\n")
-            .expect("write");
-        let msg = read_examples(&jl).err().map(|e| e.to_string()).unwrap_or_default();
+        std::fs::write(
+            &jl,
+            "{\"text\":\"hi\",\"label\":\"other\"}\n\n{\"text\":\"x\",\"label\":2}\n{\"text\":1}\n",
+        )
+        .expect("write");
+        let msg = read_examples(&jl)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(msg.contains(":4:"), "{msg}");
-        std::fs::write(&jl, "{\"text\":\"hi\",\"label\":\"other\"}\n\n{\"text\":\"x\",\"label\":2}\n").expect("write");
-        assert_eq!(read_examples(&jl).expect("reads"), ex(&[("hi", "other"), ("x", "2")]));
+        std::fs::write(
+            &jl,
+            "{\"text\":\"hi\",\"label\":\"other\"}\n\n{\"text\":\"x\",\"label\":2}\n",
+        )
+        .expect("write");
+        assert_eq!(
+            read_examples(&jl).expect("reads"),
+            ex(&[("hi", "other"), ("x", "2")])
+        );
         let missing = dir.path().join("missing.csv");
-        assert!(matches!(read_examples(&missing), Err(TrainError::Io { .. })));
+        assert!(matches!(
+            read_examples(&missing),
+            Err(TrainError::Io { .. })
+        ));
     }
 }

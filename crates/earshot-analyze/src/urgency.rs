@@ -1,7 +1,8 @@
 //! Urgency: how soon somebody should look. A base by intent (a complaint waits less well than
 //! praise), plus urgent words ("stranded", "hacked", "sidder fast", "emergenza"), shouting
 //! (several "!" or words in capitals) and negative sentiment. Safety and account-takeover words
-//! are weighted so that one of them alone makes a post high, two make it critical.
+//! ("emergency", "hacked", "fraud") can make a post critical; the merely pressing ones
+//! ("urgent", "stuck", "asap") together make it high at most.
 
 use crate::lexicon::{Cue, Hit};
 use crate::text::Prepared;
@@ -13,6 +14,8 @@ use earshot_core::analysis::{
 pub const CRITICAL: f32 = 0.8;
 pub const HIGH: f32 = 0.5;
 pub const NORMAL: f32 = 0.2;
+/// Urgent words weighing this much or more are safety/fraud words.
+const SEVERE: f32 = 0.5;
 
 pub(crate) fn assess(
     p: &Prepared,
@@ -28,13 +31,20 @@ pub(crate) fn assess(
         Intent::Other => 0.15,
         Intent::Praise => 0.05,
     };
-    let mut words = 0f32;
+    // Safety and account-takeover words (weight 0.5 and up) can make a post critical alone;
+    // "urgent", "stuck", "asap" and the like together make it high at most.
+    let (mut severe, mut pressing) = (0f32, 0f32);
     for h in hits.iter().filter(|h| h.cue == Cue::Urgent) {
         let w = p.clean.get(h.start as usize..h.end as usize).unwrap_or("");
-        words += h.weight;
+        if h.weight >= SEVERE {
+            severe += h.weight;
+        } else {
+            pressing += h.weight;
+        }
         evidence.push(Evidence::new("urgency:word", w, h.weight));
     }
-    let mut score = base + words.min(0.8);
+    let words = severe + pressing;
+    let mut score = base + severe.min(0.8) + pressing.min(0.45);
     if p.stats.exclamations >= 2 {
         score += 0.1;
         evidence.push(Evidence::new("urgency:exclamations", "!!", 0.1));
@@ -54,6 +64,10 @@ pub(crate) fn assess(
     // Praise with nothing urgent in it can wait.
     if words == 0.0 && sentiment.score > 0.2 {
         score = score.min(0.15);
+    }
+    // Anger and shouting raise a post, but only safety and fraud words make it critical.
+    if severe == 0.0 {
+        score = score.min(CRITICAL - 0.01);
     }
     let score = score.clamp(0.0, 1.0);
     UrgencyFinding {

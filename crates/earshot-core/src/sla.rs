@@ -221,6 +221,7 @@ impl SlaClock {
 
 /// First-response targets per priority band.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ResponseTargets {
     pub urgent_minutes: u32,
     pub high_minutes: u32,

@@ -150,7 +150,7 @@ pub fn synthetic_batch(first: u64, n: usize) -> Vec<Incoming> {
         text.push_str("@brand");
         for _ in 0..len {
             text.push(' ');
-            text.push_str(*rng.pick(words));
+            text.push_str(rng.pick::<&str>(words));
         }
         let intent = if from_brand { Intent::Other } else { *rng.pick(INTENTS) };
         let score = (rng.below(2001) as f32 - 1000.0) / 1000.0;

@@ -200,7 +200,7 @@ fn refs(args: &[Boxed]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect()
 }
 
-fn text<'a>(r: &'a Row, i: usize) -> Result<&'a str, StoreError> {
+fn text(r: &Row, i: usize) -> Result<&str, StoreError> {
     Ok(r.try_get(i)?)
 }
 
@@ -827,15 +827,14 @@ impl Store for PgStore {
         let mut count = Sql::new(Dialect::Postgres);
         let count_text = common::inbox_count(&mut count, filter, now);
         let args = boxed_args(&count);
-        let n: i64 = query(&client, &count_text, &refs(&args))
-            .await?
-            .first()
-            .map(|r| r.try_get(0))
-            .transpose()?
-            .unwrap_or(0);
+        let counted = query(&client, &count_text, &refs(&args)).await?;
+        let (scanned, matched): (i64, i64) = match counted.first() {
+            Some(r) => (r.try_get(0)?, r.try_get(1)?),
+            None => (0, 0),
+        };
         Ok(Page {
             items,
-            total: common::capped_total(n),
+            total: common::capped_total(scanned, matched),
             limit: filter.limit,
             offset: filter.offset,
         })

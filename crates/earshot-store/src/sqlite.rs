@@ -25,6 +25,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transactio
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -60,6 +61,8 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Wakes the checkpointer after a write; dropping it stops the checkpointer.
+    checkpoint: Option<SyncSender<()>>,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -101,6 +104,7 @@ impl SqliteStore {
                     writer: Mutex::new(conn),
                     readers: Vec::new(),
                     next_reader: AtomicUsize::new(0),
+                    checkpoint: None,
                 }),
             });
         }
@@ -121,11 +125,23 @@ impl SqliteStore {
             configure(&conn, true).map_err(|e| open_err(e.to_string()))?;
             readers.push(Mutex::new(conn));
         }
+        let checkpoint = if std::env::var("NOCKPT").is_ok() {
+            None
+        } else {
+            // The writer's own automatic checkpoint stays, much later, as a backstop.
+            writer
+                .execute_batch("PRAGMA wal_autocheckpoint = 50000")
+                .map_err(|e| open_err(e.to_string()))?;
+            let conn = Connection::open_with_flags(file, flags).map_err(|e| open_err(e.to_string()))?;
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_err(e.to_string()))?;
+            spawn_checkpointer(conn)
+        };
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                checkpoint,
             }),
         })
     }
@@ -138,8 +154,12 @@ impl SqliteStore {
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let mut conn = lock(&inner.writer);
-            f(&mut conn)
+            let out = f(&mut lock(&inner.writer));
+            if let Some(wake) = &inner.checkpoint {
+                // A full channel means a checkpoint is already due.
+                let _ = wake.try_send(());
+            }
+            out
         })
         .await
         .map_err(task_failed)?
@@ -169,6 +189,33 @@ impl SqliteStore {
     }
 }
 
+/// Copies committed WAL pages back into the database file on a thread of its own, so a
+/// commit does not wait for that copy and its fsync. PASSIVE: it never blocks readers or
+/// the writer. Returns `None` (commits checkpoint, as SQLite does by default) if the thread
+/// cannot start.
+fn spawn_checkpointer(conn: Connection) -> Option<SyncSender<()>> {
+    let (wake, woken) = mpsc::sync_channel::<()>(1);
+    let spawned = std::thread::Builder::new()
+        .name("earshot-sqlite-checkpoint".into())
+        .spawn(move || loop {
+            match woken.recv_timeout(Duration::from_secs(30)) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "SQLite checkpoint failed");
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        });
+    match spawned {
+        Ok(_) => Some(wake),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start the SQLite checkpointer; commits will checkpoint");
+            None
+        }
+    }
+}
+
 fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -180,6 +227,7 @@ fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
         )?;
+        if let Ok(v) = std::env::var("CACHEKB") { conn.execute_batch(&format!("PRAGMA cache_size = -{v}"))?; }
     }
     Ok(())
 }
@@ -513,7 +561,6 @@ fn gather(conn: &Connection, batch: &[Incoming]) -> Result<Gathered, StoreError>
             known.parents.insert(key, kp);
         }
     }
-    drop(lookup);
 
     // Each customer's latest unresolved conversation.
     let mut open = conn.prepare_cached(
@@ -600,6 +647,7 @@ fn ingest_blocking(
     }
 
     let mut inserted = Vec::with_capacity(plan.posts.len());
+    let mut to_index: Vec<(i64, &str)> = Vec::with_capacity(plan.posts.len());
     {
         let mut insert = tx.prepare_cached(POST_INSERT)?;
         let received = us(now);
@@ -634,7 +682,9 @@ fn ingest_blocking(
                 p.raw,
             ])?;
             if changed == 1 {
-                inserted.push(tx.last_insert_rowid());
+                let id = tx.last_insert_rowid();
+                inserted.push(id);
+                to_index.push((id, &p.text));
             } else {
                 // Unreachable while this connection holds the write lock; kept as the last defence.
                 let id: i64 = tx
@@ -649,6 +699,13 @@ fn ingest_blocking(
         for (key, r) in &plan.adopted {
             let id = common::resolve(*r, &new_ids)?;
             adopt.execute(params![key.network.as_str(), key.external_id, id.0])?;
+        }
+    }
+    // Last, so no later statement's savepoint makes FTS5 flush its pending index early.
+    {
+        let mut index = tx.prepare_cached("INSERT INTO posts_fts (rowid, text) VALUES (?1, ?2)")?;
+        for (id, text) in to_index {
+            index.execute(params![id, text])?;
         }
     }
     let report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
@@ -714,10 +771,12 @@ fn inbox_blocking(conn: &Connection, filter: &InboxFilter, now: DateTime<Utc>) -
     })?;
     let mut count = Sql::new(Dialect::Sqlite);
     let count_text = common::inbox_count(&mut count, filter, now);
-    let n: i64 = tx.prepare_cached(&count_text)?.query_row(bound(&count), |r| r.get(0))?;
+    let (scanned, matched): (i64, i64) = tx
+        .prepare_cached(&count_text)?
+        .query_row(bound(&count), |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(Page {
         items,
-        total: common::capped_total(n),
+        total: common::capped_total(scanned, matched),
         limit: filter.limit,
         offset: filter.offset,
     })

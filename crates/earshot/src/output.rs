@@ -240,11 +240,30 @@ pub async fn metrics(desk: &Desk, s: &Settings, from: Option<String>, to: Option
 }
 
 pub fn train(s: &Settings, file: &Path, task: &str, out: Option<PathBuf>) -> anyhow::Result<()> {
+    use earshot_analyze::train::{self as t, Model, Task};
+    let task: Task = task.parse().map_err(|e| anyhow::anyhow!("--task: {e}"))?;
     let out = out.unwrap_or_else(|| earshot_server::app::model_path(&s.data_dir));
-    let summary = earshot_analyze::train::train_file(file, task, &out)
-        .with_context(|| format!("training from {}", file.display()))?;
-    println!("{summary}");
-    println!("model saved to {}; earshot uses it from the next start.", out.display());
+    let examples = t::read_examples(file).with_context(|| format!("cannot read labelled examples from {}", file.display()))?;
+    let started = std::time::Instant::now();
+    let trained = t::train(task, &examples).with_context(|| format!("training {task} from {}", file.display()))?;
+    // Keep the other task of an existing model: sentiment and intent are trained separately.
+    let model = match Model::load(&out) {
+        Ok(existing) => existing,
+        Err(_) => Model::new("earshot-trained", Utc::now().format("%Y%m%d%H%M%S").to_string()),
+    }
+    .with_task(trained);
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    model.save(&out).with_context(|| format!("cannot save the model to {}", out.display()))?;
+    println!(
+        "trained {task} on {} examples in {:.1} s; model {} saved to {}",
+        examples.len(),
+        started.elapsed().as_secs_f64(),
+        model.id(),
+        out.display()
+    );
+    println!("earshot uses it from the next start (serve, import, demo).");
     Ok(())
 }
 

@@ -37,10 +37,20 @@ pub(crate) struct UniversalData {
 pub(crate) const UNIVERSAL: UniversalData = UniversalData {
     positive: "😀,😃,😄,😁,😆,😊,😍:3,🥰:3,😘,😋,😎,🤩:3,🙂:1,☺,❤,♥,💕,💖,💗,💙,💚,💛,💜,🧡,💯,👍,👏,🙌,🎉,🥳,✨:1,🔥:1,\
 😂:1,🤣:1,👌,💪:1.5,😻,✅:1,🙏:1,😉:1,:),:-),:d,:-d,;),;-),(:,<3,:p:1,:-p:1,xd:1,=),:],^^:1,^_^,\
-haha*:1,hehe:1,lol:0.5,lmao:1,yay,woohoo,super,cool,top:1.5,wow:1,omg:0.5,ok:0.5,okay:0.5",
+haha*:1,hehe:1,lol:0.5,lmao:1,yay,woohoo,super,cool,top:1.5,wow:1,omg:0.5",
     negative: "😠:3,😡:3,🤬:3,😤,😞,😔,😟,😕:1.5,🙁,☹,😣,😖,😫,😩,😢,😭,😰,😨,😱,💔,👎,🤮:3,🤢,😒,🙄,😑:1,\
 😬:1,🤦,💩,:(,:-(,:'(,):,>:(,:/:1.5,:-/:1.5,-_-,:@,wtf,fail:2,epic fail:3,smh:1.5,ffs:2.5,fml:2.5,ugh,argh",
 };
+
+/// Frequent words of Latin-script languages earshot does not read (romanised Hindi,
+/// Indonesian/Malay, Turkish, Tagalog): when they win the vote the post is `und`, not a
+/// confident wrong guess.
+pub(crate) const FOREIGN_STOPWORDS: &str = "hai,hain,nahi,nhi,nahin,mein,bhi,kya,aur,tha,thi,yeh,kuch,sab,bhai,yaar,\
+kiya,raha,rahe,gaya,koi,kaise,kyu,kyun,accha,acha,achha,bahut,bohot,sirf,abhi,tum,aap,hum,mujhe,tujhe,apne,apna,\
+hota,hoga,karo,karna,wala,wali,jaise,lekin,agar,phir,yang,dan,ini,itu,tidak,aku,kamu,ada,dengan,untuk,saya,sudah,\
+juga,bisa,akan,dari,gak,nggak,aja,dong,sih,banget,lagi,mau,bir,ve,bu,çok,için,ile,gibi,ama,daha,değil,sen,ben,\
+ang,mga,ng,sa,hindi,lang,naman,talaga,po,ke,ka,ki,ko,kr,mera,tera,hmara,hamara,mai,ni,pe,liye,dekh,mat,yar,\
+kahan,wo,vo,jab,tab,kab,bana,banega,chalo,aage,rha,rhe,hoti,hota,krna,karke";
 
 pub(crate) const LANGS: &[LangData] = &[
     LangData {
@@ -49,14 +59,21 @@ pub(crate) const LANGS: &[LangData] = &[
 what,so,just,me,your,will,can,do,don't,from,all,get,about,if,an,or,there,how,when,why,would,been,our,their,he,she,\
 him,her,i'm,it's,you're,which,who,then,than,them,very,really,still,again,please,thanks,want,need,going,know,today,\
 one,up,out,too,had,did,does,doesn't,into,could,should,because,any,some,now,here,where,only,also,more,got,i,can't,\
-im,u,ur,dont,cant,my,your,yours,us,thank,help,been,being,these,those,would,let,new,time,day,get",
+im,u,ur,dont,cant,my,your,yours,us,thank,help,been,being,these,those,would,let,new,time,day,get,\
+going,gonna,wanna,gotta,tomorrow,tonight,night,morning,see,back,first,last,next,think,watch,watching,\
+year,week,weekend,people,game,make,take,go,say,said,look,looking,well,much,many,every,after,before,off,down,\
+sure,thing,things,way,right,ever,everyone,someone,something,anything,though,tho,through,while,who's,i'll,he's,\
+she's,that's,what's,there's,let's,i've,you'll,we're,they're,isn't,wasn't,didn't,won't,sunday,monday,tuesday,\
+wednesday,thursday,friday,saturday,birthday,happy,good,best,love,like,really,here's,tweet,follow,via,its,was",
         positive: "good,great:3,love:3,loved:3,loving,lovely,awesome:3,amazing:3,excellent:3,fantastic*:3,perfect*:3,\
 wonderful:3,best:3,better:1,nice,happy,glad,pleased,excited,exciting,fun,enjoy*,beautiful,brilliant:3,superb:3,\
 outstanding:3,impressive,impressed,helpful,friendly,quick:1,easy:1,smooth:1.5,recommend*,win:1.5,won:1.5,winning:1.5,\
 congrats,congratulations,kudos:3,appreciate*,grateful,thankful,fabulous:3,incredible:3,sweet,solid:1,worth:1,\
-favorite,favourite,proud,delight*,satisf*,hope:1,hopefully:1,gorgeous,cute,fine:1,epic,stellar:3,legend*,fair:1,\
-resolved:1.5,glad,beautifully,bless*:1.5,adore*:3,enjoyed,enjoying,joy,blessed,wow,yes:1,pretty:1,well done:2,\
-lucky,safe:1,free:1,interesting:1,wins:1.5,perfectly:3,fantastically:3",
+favorite,favourite,proud,delight*,satisf*,hope:1,hopefully:1,gorgeous,cute,fine:1,epic,stellar:3,legend*,\
+resolved:1.5,glad,beautifully,bless*:1.5,adore*:3,enjoyed,enjoying,joy,blessed,wow,well done:2,\
+lucky,safe:1,interesting:1,wins:1.5,perfectly:3,fantastically:3,thrilled:3,ecstatic:3,stoked:3,psyched:2.5,can't wait:2.5,cant wait:2.5,looking forward:2,\
+happy birthday:2,victory:2,champion*:1.5,celebrat*:2,laugh*:1,smile*:2,funny:1.5,hilarious:2,peace:1.5,welcome:1.5,\
+good luck:2,honored:2,honoured:2,inspir*:2,success*:2,fav:2,favs:2,yummy:2,delicious:2.5,gorgeous:3",
         negative: "bad,terrible:3,awful:3,horrible:3,worst:3,worse,hate:3,hated:3,hates:3,sucks:3,suck,sucked,poor,\
 disappointed:3,disappointing:3,disappointment,annoying,annoyed,angry,mad:1.5,furious:3,frustrat*:2.5,upset,sad,\
 unhappy,useless:3,pathetic:3,ridiculous:2.5,unacceptable:3,disgust*:3,rude:2.5,broken,slow:1,failed,failure,fails,\
@@ -66,13 +83,16 @@ crying,sadly,unfortunately:1.5,bored,boring,lame,mess,messed,ruin*,fuck:2.5,fuck
 dead:1,died:1,death:1.5,killed:1.5,kill:1,attack*:1,war:1,incompetent:3,clueless,joke:1,ignored,ignoring,nasty,\
 miserable:3,regret*,lies,liar*,lying,hell:1,pissed:2.5,worthless:3,dissatisfied:2.5,unhelpful:2.5,inconvenience*,\
 hopeless,helpless,crisis,terrorist*,racist*,evil,danger*:1.5,fear,lost:1,lose:1,losing:1,loser,problem:1,issue:1,\
-sucks:3,mistake,dislike,nope:1",
+sucks:3,mistake,dislike,nope:1,offensive:2,cried:1.5,embarrass*:2,awkward:1.5,ashamed:2,lonely:2,revenge:1.5,controversy:1.5,\
+racism:2,hating:3,stress*:2,depress*:2.5,anxious:2,anxiety:2,tragic*:3,tragedy:3,victim*:2,threat*:1.5,collapse*:2,\
+corrupt*:2.5,scandal*:2,fired:1.5,lawsuit:1.5,arrest*:1.5,boo:1.5,bloody:1.5,gross:2,weird:1,creepy:2,struggl*:1.5,\
+sadness:2.5,disgrace*:3,outrage*:2.5,shocking:2,sucky:2.5,nonsense:2,absurd:2.5",
         negators: "not,no,never,don't,dont,doesn't,doesnt,didn't,didnt,isn't,isnt,wasn't,wasnt,aren't,arent,weren't,\
 can't,cant,cannot,couldn't,couldnt,won't,wont,wouldn't,wouldnt,shouldn't,shouldnt,haven't,havent,hasn't,hasnt,\
 hadn't,ain't,aint,nothing,nobody,none,neither,nor,without,hardly",
         intensifiers: "very:1.3,really:1.3,so:1.2,extremely:1.5,totally:1.3,absolutely:1.4,completely:1.3,incredibly:1.5,\
 truly:1.3,too:1.2,most:1.2,such:1.2,highly:1.3,fucking:1.5,freaking:1.4,super:1.3,quite:1.1,seriously:1.3,\
-slightly:0.6,somewhat:0.7,kinda:0.7,kind of:0.7,a bit:0.7,a little:0.7,barely:0.5",
+slightly:0.6,somewhat:0.7,kinda:0.7,kind of:0.7,a bit:0.7,a little:0.7,barely:0.5,pretty:1.2,real:1.2,way too:1.3",
         contrast: "but,however,yet",
         feature_request: "can you add:1.6,could you add:1.6,can u add:1.6,will you add:1.4,would you add:1.4,please add:1.6,\
 pls add:1.6,plz add:1.6,can you please add:1.6,could you please add:1.6,you should add:1.6,should add:1.2,\
@@ -91,7 +111,14 @@ add an option:1.6,add a feature:1.6,add the option:1.6,add the ability:1.6,add m
 more flights:1.2,should be able to:1.3,should have an option:1.6,should let:1,should allow:1.2,why can't i:0.8,\
 why isn't there:1.2,is there a way to:0.6,any plans to:1,any chance you:1,any chance of:0.8,when will you add:1.6,\
 when are you adding:1.6,will there be:0.6,next update:0.8,future update:1,dark mode:1,please consider:1.2,\
-make it possible:1.3,hoping for:0.8,it needs:0.8,needs an:0.8,needs a:0.6,request:0.6",
+make it possible:1.3,hoping for:0.8,it needs:0.8,needs an:0.8,needs a:0.6,request:0.6,i miss:1.2,miss the:0.6,miss some:1,lack*:1,missing feature:1.5,one thing missing:1.5,\
+need more:1,could use:1.2,could do with:1.2,can be improved:1.2,could be improved:1.2,could be better:1,only wish:1.5,\
+wish it had:1.5,i'd like to:0.8,i would like:0.8,would like to see:1.5,would like to have:1.5,more features:1.3,\
+features please:1.5,more options:1.2,hope to see:1.3,please bring:1.5,bring this back:1.5,stars if:1.5,if it had:1.3,\
+if you could add:1.6,if you add:1.3,next version:1.2,in the next:0.8,the option:0.8,an option:0.8,option for:1,\
+feature:0.6,features:0.6,integration:0.8,support for:0.8,would be great:1.3,would be nice:1.3,would be awesome:1.3,\
+would be cool:1.3,will be great:1,be able to:0.8,allow us:1,please make:1,please include:1.3,add some:1.2,\
+add few:1.2,add a few:1.2,add an:1,expecting more:1,want more:1,improvement:0.8,suggest*:1.2",
         question: "how do i,how can i,how to:0.6,does anyone know,anyone know,is there a way,is it possible,do you know:0.8,\
 i was wondering,wondering if,when will:0.8,how long:0.8,any update:0.6,any idea:0.8,where can i,can i:0.5,\
 what time:0.8,how much:0.8,do you have:0.7,could you tell me,can you tell me,can you help:0.7,could you help:0.7",
@@ -111,16 +138,22 @@ not impressed:1.5,why is my:0.8,where is my:1.2,where's my:1.2,late:0.8,overbook
 leak:1,charged:0.6,problem:1,problems:1,issue:1,issues:1,not fixed:1.5,no help:1.2,hung up:1.5,still no:1.2,\
 no wifi:1.2,no internet:1.2,no signal:1.2,no service:1.2,locked out:1.2,disconnected:1,keeps crashing:1.5,\
 lagging:1.2,freezes:1.2,freezing:1,won't load:1.5,doesn't load:1.5,not loading:1.5,can't connect:1.5,\
-cannot connect:1.5,failed:0.8,failing:0.8,fails:0.8,useless:0.8,worst:0.6,terrible:0.5,horrible:0.5,awful:0.5",
+cannot connect:1.5,failed:0.8,failing:0.8,fails:0.8,useless:0.8,worst:0.6,terrible:0.5,horrible:0.5,awful:0.5,can't:0.8,cant:0.8,cannot:0.8,can not:0.8,won't:0.6,wont:0.5,doesn't:0.5,doesnt:0.5,didn't:0.5,\
+didnt:0.5,couldn't:0.6,isn't:0.4,wasn't:0.4,still can't:1.5,no longer:1,not able to:1.2,help:0.4,need help:0.8,\
+any advice:0.6,what gives:1.2,what's going on:1,what is going on:1,kidding me:1.2,are you kidding:1.2,what the:0.8,\
+nothappy:1.5,get your act together:1.5,last time i:1,never buy:1.5,recall*:1,stops working:1.5,stop working:1.5,\
+went down:1.2,not showing:1.2,won't take:1.2,removed:0.6,logged out:0.8,logging me out:1.2,expired:1,hard to:0.8,\
+impossible:1.2,incorrect:1,spam*:1,again:0.4,still:0.3,disappointed:0.8,why can't:1,why won't:1.2,why doesn't:1.2,\
+why does my:1,why do i:0.8",
         thanks: "thank you:2,thanks:1.5,thank u:2,thx:1.5,tysm:2,thanks so much:2,much appreciated:2,appreciate it:2,\
 great job:2,well done:1,good job:2,shout out:1,shoutout:1,props to:1.5,you rock:2,you guys rock:2,\
 best customer service:2.5,great service:2,great customer service:2.5,amazing service:2.5,excellent service:2.5,\
-love you guys:2,love this:1.5,keep it up:1.5,cheers:1,kudos:1",
+love you guys:2,love this:1.5,keep it up:1.5,cheers:1,kudos:1,problem solved:1.5,issue resolved:1.5,all sorted:1.5,sorted it:1.2,fixed it:1,works now:1.2,working now:1.2",
         urgent: "emergency:0.65,on fire:0.6,fire:0.45,smoke:0.5,injured:0.65,injury:0.55,bleeding:0.65,ambulance:0.65,\
 police:0.4,danger:0.5,dangerous:0.55,unsafe:0.55,safety:0.45,hacked:0.65,hacker:0.55,fraud:0.6,fraudulent:0.6,\
 identity theft:0.65,stolen:0.5,unauthorized:0.55,unauthorised:0.55,scam:0.4,threat:0.45,explod*:0.6,gas leak:0.7,\
 carbon monoxide:0.7,accident:0.5,collision:0.5,suicide:0.7,urgent:0.4,urgently:0.4,asap:0.35,immediately:0.35,\
-right now:0.3,right away:0.3,help me:0.3,please help:0.3,stuck:0.35,stranded:0.45,locked out:0.4,can't access:0.4,\
+right now:0.3,right away:0.3,help me:0.2,please help:0.2,stuck:0.35,stranded:0.45,locked out:0.4,can't access:0.4,\
 cant access:0.4,cannot access:0.4,can't log in:0.35,cant log in:0.35,can't login:0.35,no access:0.35,\
 lost access:0.4,account locked:0.4,account suspended:0.35,missed my flight:0.4,missed flight:0.4,miss my flight:0.4,\
 flight leaves:0.35,boarding:0.2,no power:0.35,no heat:0.35,no water:0.35,medical:0.3,medicine:0.3,wheelchair:0.3,\
@@ -132,7 +165,8 @@ deadline:0.25,tonight:0.15,today:0.1,still waiting:0.2,hours:0.15,days:0.1,charg
 hvorfor,hvordan,hvornår,nu,også,bare,meget,være,været,blev,bliver,efter,noget,nogen,sådan,jeres,jer,dig,sig,mit,\
 min,mine,skal,vil,kunne,ville,her,der,hvis,når,fra,eller,lige,godt,mere,helt,altid,aldrig,igen,op,ud,dag,tak,hej,\
 fordi,selv,endnu,stadig,allerede,uden,jo,dem,deres,hos,nej,lidt,fik,gør,gøre,sidste,første,hele,andet,anden,\
-et,ved,sgu,nok,kun,mange,man,hvor,bliver,synes,gerne,tilbage,virkelig,fået,kommer,flytter",
+et,ved,sgu,nok,kun,mange,man,hvor,bliver,synes,gerne,tilbage,virkelig,fået,kommer,flytter,længere,\
+hjælp,hjælpen,hjælpe,nogle,sådan,måske,siger,sagde,gjort,gået,fordi",
         positive: "god,godt,gode,fed:2,fedt:2,fede:2,super,fantastisk*:3,fremragende:3,glad,glade,glæde*,elsker:3,elske:3,\
 dejlig*,lækker*,skøn*,flot*,perfekt:3,genial*:3,fin,fint,fine,tilfreds:2,imponere*,sød*,hjælpsom*,venlig,venlige,\
 hurtig*:1,nem:1,nemt:1,bedst*:3,bedre:1,smuk*,sej:2,sejt:2,hurra,anbefal*:2,hyggelig*,kanon:2,topklasse:3,\
@@ -173,7 +207,8 @@ kan ikke komme ind:0.4,ingen adgang:0.35,mistet adgang:0.4,misset mit fly:0.4,in
 hvorfor,hvordan,når,nå,også,bare,veldig,være,vært,ble,blir,etter,noe,noen,sånn,dere,deg,seg,mitt,min,mine,skal,\
 vil,kunne,ville,her,der,hvis,fra,eller,bra,mer,helt,alltid,aldri,igjen,opp,ut,dag,takk,hei,fordi,selv,ennå,\
 fortsatt,allerede,uten,jo,dem,deres,hos,ikkje,eg,berre,kva,korleis,kvifor,mye,litt,nok,hadde,nei,fikk,gjør,\
-gjøre,siste,første,hele,annet,annen,et,ved,kun,mange,man,hvor,synes,gjerne,tilbake,heller,blitt,også",
+gjøre,siste,første,hele,annet,annen,et,ved,kun,mange,man,hvor,synes,gjerne,tilbake,heller,blitt,også,lenger,\
+slik,akkurat,skjønner,fått,gått,gjort,hjelpe,hjelpen,hjelp,enda,sjøl,kjempe,fikk,sier,sa",
         positive: "bra:2,god,godt,gode,flott*,fantastisk*:3,strålende:3,fornøyd:2,glad,elsker:3,digg*:2,herlig*,\
 perfekt:3,kjempebra:3,supert,super,fin,fint,fine,vakker*,hyggelig*,hjelpsom*,rask:1,enkel:1,best:3,beste:3,bedre:1,\
 anbefal*:2,imponert*,topp:1.5,nydelig*:3,fabelaktig*:3,kult:2,gøy:2,morsom*:1.5",
@@ -279,18 +314,24 @@ gestrand:0.45,buitengesloten:0.4,kan niet inloggen:0.35,geen toegang:0.35,vlucht
 auch,als,an,nach,wie,wir,aus,bei,aber,noch,wird,so,sie,kann,nur,oder,um,mir,mich,ihr,euch,mein,meine,habe,hat,\
 haben,war,sind,schon,wenn,dass,daß,was,warum,wieso,weshalb,wo,wann,immer,wieder,kein,keine,doch,nichts,heute,\
 bitte,danke,sehr,gibt,hier,jetzt,mal,man,uns,unser,eure,euer,ja,nein,vom,zum,zur,über,weil,dieser,diese,dieses,\
-einfach,ganz,gerade,seit,seid,bin,bist,werden,würde,könnt,könnte,hallo,wer,da,dann,mehr,von,ist,vor,gegen",
+einfach,ganz,gerade,seit,seid,bin,bist,werden,würde,könnt,könnte,hallo,wer,da,dann,mehr,von,ist,vor,gegen,ins,am,beim,\
+unter,zwischen,durch,ohne,sein,ihre,ihren,sehr,alles,etwas,nach,soll,will,muss,gibt,geht,mach,macht,morgen,gestern,\
+vielen,viel,viele,dank,leider,euren,eurem,unsere,heißt,weiß",
         positive: "gut:2,gute*:2,super,toll*:2.5,großartig*:3,grossartig*:3,fantastisch*:3,wunderbar*:3,hervorragend*:3,\
 ausgezeichnet*:3,perfekt*:3,schön*:2,prima:2,klasse:2,genial*:3,spitze:2.5,liebe:1.5,lieben:2.5,liebt:2.5,\
 mag:1,gefällt:2,gefallen:2,freue*:2,freut:2,froh:2,glücklich*:2.5,zufrieden*:2,begeistert:3,empfehle*:2,\
 empfehlenswert:2.5,beste*:3,besser:1,hilfreich*:2,freundlich*:2,schnell:1,geil*:2.5,lecker*:2,juhu:2,\
-herrlich*:2.5,cool,danke:1,traumhaft*:3,wow",
+herrlich*:2.5,cool,danke:1,traumhaft*:3,wow,freude:2.5,glückwunsch*:2.5,gratulation*:2.5,sieg*:2,gewonnen:2,gewinn*:1.5,erfolg*:2,spaß:2,\
+lustig:1.5,interessant*:1.5,hoffnung:1.5,hoffentlich:1,vorfreude:2.5,wunderschön*:3,liebling*:2,bravo:2,genieß*:2,\
+lieblings*:2,stolz:2,willkommen:2,schönes wochenende:2",
         negative: "schlecht*:2.5,schlimm*:2.5,schrecklich*:3,furchtbar*:3,katastroph*:3,katastrophal*:3,miserabel*:3,\
 mies*:2.5,grauenhaft*:3,ärger*:2,nervig*:2.5,nervt:2.5,nerven:2,enttäusch*:2.5,sauer:2,wütend:2.5,hasse:3,hass:3,\
 traurig*:2,langweilig*:1.5,langsam*:1,dumm*:2,blöd*:2,idiot*,scheiße:3,scheisse:3,scheiß*:3,scheiss*:3,mist:2.5,\
 kacke:3,frechheit:3,unverschämt*:3,lächerlich*:2.5,peinlich*:2,unmöglich*:2,unzufrieden*:2.5,frustrier*:2.5,\
 betrug:3,abzocke:3,skandal*:3,leider:1.5,schade:1.5,übel:2,schlechteste*:3,schlechter:2,unfreundlich*:2.5,\
-angst:2,verdammt:2,müll:2.5,versagt:2.5,versager:2.5,zumutung:3,ätzend:3,doof:2",
+angst:2,verdammt:2,müll:2.5,versagt:2.5,versager:2.5,zumutung:3,ätzend:3,doof:2,opfer:2,bedroh*:1.5,krise:2,tot:1.5,tote:1.5,getötet:2.5,krieg:2,anschlag:2.5,terror*:2.5,\
+verschmutz*:1.5,verlust*:1.5,versagen:2.5,pleite:2,korrupt*:2.5,lüge*:2,lügner*:2.5,dreck*:2.5,hässlich*:2.5,\
+unfair:2,ungerecht*:2,kritisier*:1.5,streit:1.5,schuld:1.5,leid:1.5,schmerz*:2,krank:1.5,gefahr:1.5,armut:2",
         negators: "nicht,nie,niemals,kein,keine,keinen,keinem,keiner,keines,nichts,ohne,weder,nirgends",
         intensifiers: "sehr:1.3,wirklich:1.3,echt:1.3,total:1.4,extrem:1.5,absolut:1.4,ziemlich:1.2,richtig:1.3,voll:1.3,\
 mega:1.4,unglaublich:1.4,besonders:1.3,äußerst:1.5,völlig:1.3,komplett:1.3,super:1.3,etwas:0.7,bisschen:0.7,\
@@ -329,13 +370,17 @@ cest,jai,trop,vraiment,après,avant,comme,peu,elles,notre,nos",
 merveilleu*:3,formidable*:3,fantastique*:3,incroyable*:2.5,top:2,j'adore:3,adore*:3,aime:2,aimé:2,j'aime:2,heureu*:2.5,\
 content*:2,ravi*:2.5,satisfait*:2,bravo:2.5,félicitations:2.5,sympa:2,agréable*:2,rapide:1,efficace*:2,\
 meilleur*:3,mieux:1,beau:2,belle:2,joli*:2,chouette:2,impeccable*:3,trop bien:3,kiffe:2.5,recommande*:2,\
-plaisir:2,cool,réussi*:2,gentil*:2,adorable*:2.5,sublime*:3",
+plaisir:2,cool,réussi*:2,gentil*:2,adorable*:2.5,sublime*:3,hâte:2,vivement:2,superbe*:3,bien joué:2.5,victoire:2,gagn*:1.5,réussite:2,bonheur:3,joie:2.5,\
+rire:1.5,mdr:1,belle journée:2,bonne journée:2,bonne chance:2,intéressant*:1.5,positif*:1.5,progrès:1.5,\
+soutien:1.5,espoir:1.5,fier:2,fière:2,magique:2.5,bienvenue:2,succès:2,grâce à:1,belles:2,confiance:1.5,espérer:1,solidari*:1.5,chance:1.5",
         negative: "mauvais*:2.5,nul:3,nulle:3,nuls:3,horrible*:3,terrible*:2,affreu*:3,catastroph*:3,déçu*:2.5,\
 decu*:2.5,décevant*:2.5,déception:2.5,énervé*:2.5,enerve*:2.5,énervant*:2.5,agaçant*:2,agacé*:2,fâché*:2,\
 furieu*:3,colère:2.5,triste*:2,déteste*:3,haine:3,honte:3,honteu*:3,scandale*:3,scandaleu*:3,inadmissible*:3,\
 inacceptable*:3,ridicule*:2.5,lamentable*:3,pénible*:2,chiant*:2.5,lent*:1,merde:3,putain:2,bordel:2,arnaque*:3,\
 pire:3,pourri:3,pourrie:3,pourris:3,pourries:3,dégoût*:3,dégueulasse*:3,marre:2.5,ras le bol:3,galère*:2,insupportable*:3,malheureusement:1.5,\
-inutile*:2.5,incompétent*:3,peur:2,mal:1.5,grave:1,dommage:1.5,débile*:2.5,con:2,connard*:3,honte à:3",
+inutile*:2.5,incompétent*:3,peur:2,mal:1.5,grave:1,dommage:1.5,débile*:2.5,con:2,connard*:3,honte à:3,victime*:2,menac*:1.5,crise:2,mort:1.5,morts:1.5,tué:2,tués:2,guerre:2,attentat*:2.5,pollution:1.5,\
+polluant*:1.5,affligeant*:3,incompétence:3,perte:1.5,échec:2,faillite:2,corruption:2.5,inquiet*:2,inquiétant*:2,\
+crade:2,abandon*:1.5,mensonge*:2,menteur*:2.5,magouille*:2.5,dommage:1.5,hélas:1.5,pauvre*:1,fou:1,folie:1.5",
         negators: "pas,ne,n',jamais,rien,aucun,aucune,sans,ni",
         intensifiers: "très:1.3,tres:1.3,trop:1.3,vraiment:1.3,tellement:1.4,vachement:1.4,extrêmement:1.5,\
 complètement:1.3,totalement:1.3,absolument:1.4,hyper:1.4,super:1.3,assez:1.1,un peu:0.7,peu:0.7",
@@ -374,14 +419,19 @@ fantástic*:3,fantastic*:3,increíble*:2.5,increible*:2.5,estupend*:3,me encanta
 encantado*:2,amo:3,me gusta:2,gusta:1.5,gustó:2,feliz:2.5,felices:2.5,content*:2,alegr*:2,satisfech*:2,\
 agradecid*:2,bonit*:2,lind*:2,hermos*:2.5,precios*:2.5,guap*:2,mejor:1.5,mejores:1.5,el mejor:3,rápid*:1,\
 fácil:1,amable*:2,recomiend*:2,divertid*:2,chulo*:2,guay:2,bravo:2,enhorabuena:2.5,felicidades:2.5,éxito:2,\
-top:2,ole:1.5,orgullo*:2,ilusión:2,disfrut*:2,espectacular*:3,brutal:2",
+top:2,ole:1.5,orgullo*:2,ilusión:2,disfrut*:2,espectacular*:3,brutal:2,ganar:1.5,ganamos:2,victoria:2,felicidad:3,alegría:2.5,jaja*:1,risa*:1.5,interesante*:1.5,\
+esperanza:1.5,ánimo*:1.5,suerte:1.5,buen:1.5,apoyo:1,bienvenid*:2,encantador*:2,maravilla:3,fiesta:1.5,besos:2,\
+besito*:2,abrazo*:2,orgullos*:2",
         negative: "malo*:2.5,mala:2.5,malas:2.5,mal:2,pésim*:3,pesim*:3,horrible*:3,terrible*:3,fatal:3,asco:3,\
 asquero*:3,odio:3,odia*:3,triste*:2,tristeza:2,decepcion*:2.5,decepción:2.5,enfadad*:2.5,enojad*:2.5,\
 cabread*:3,harto:2.5,harta:2.5,molest*:2,vergüenza:3,verguenza:3,vergonzos*:3,ridícul*:2.5,ridicul*:2.5,\
 inaceptable*:3,lamentable*:3,indignante:3,indignad*:3,inútil*:2.5,inutil*:2.5,lent*:1,mierda:3,joder:2,\
 puta:2,estafa*:3,robo:3,peor:3,peores:3,miedo:2,preocupad*:1.5,aburrid*:1.5,desastre*:3,culpa:1.5,\
 lástima:1.5,lastima:1.5,desgraciadamente:1.5,lamentablemente:1.5,muerte:1.5,muerto*:1.5,irritante*:2.5,\
-insoportable*:3,penoso*:3,cutre:2,basura:3",
+insoportable*:3,penoso*:3,cutre:2,basura:3,víctima*:2,victima*:2,amenaza*:1.5,crisis:2,muertos:2,asesin*:2.5,guerra:2,atentado*:2.5,\
+contaminación:1.5,pérdida*:1.5,fracaso:2,corrupción:2.5,corrupto*:2.5,mentira*:2,mentiroso*:2.5,ladrón:2.5,\
+ladrones:2.5,injusticia:2,dolor:2,llorar:2,lloro:2,enfermo*:1.5,desempleo:1.5,rabia:2.5,sufr*:2,grave:1.5,\
+pobre*:1,crueldad:2.5,violencia:2",
         negators: "no,nunca,jamás,jamas,nada,ni,sin,tampoco,nadie,ningún,ninguna,ninguno",
         intensifiers: "muy:1.3,mucho:1.2,muchísimo:1.5,realmente:1.3,demasiado:1.3,totalmente:1.3,completamente:1.3,\
 tan:1.2,bastante:1.2,sumamente:1.5,extremadamente:1.5,súper:1.3,super:1.3,un poco:0.7,algo:0.8",
@@ -417,13 +467,16 @@ numa,ainda,então,entao,agora,quem,qual,né,vai,ter,tá,ta,q,pq,tô,to,vou,fica,
 incrível:2.5,incrivel:2.5,demais:2,amo:3,adoro:3,amei:3,adorei:3,gosto:1.5,gostei:2,feliz:2.5,felizes:2.5,\
 content*:2,alegr*:2,satisfeit*:2,lind*:2.5,bonit*:2,legal:2,top:2,show:1.5,melhor:1.5,melhores:1.5,rápid*:1,\
 fácil:1,recomend*:2,divertid*:2,parabéns:2.5,parabens:2.5,sucesso:2,beleza:1.5,gostos*:2,sensacional*:3,\
-espetacular*:3,maneiro:2,orgulho*:2,amor:2,amando:3,feliz demais:3",
+espetacular*:3,maneiro:2,orgulho*:2,amor:2,amando:3,feliz demais:3,vitória:2,ganhar:1.5,ganhamos:2,felicidade:3,alegria:2.5,kkk*:1,rsrs*:1,interessante*:1.5,\
+esperança:1.5,sorte:1.5,boa sorte:2,apoio:1,bem-vindo*:2,beijo*:2,abraço*:2,festa:1.5,maravilha:3",
         negative: "ruim:2.5,péssim*:3,pessim*:3,horrível:3,horrivel:3,terrível:3,terrivel:3,odeio:3,ódio:3,odio:3,\
 triste*:2,tristeza:2,decepcion*:2.5,decepção:2.5,decepcao:2.5,raiva:2.5,irritad*:2.5,chatead*:2,chato*:2,\
 chata*:2,vergonha:3,ridícul*:2.5,ridicul*:2.5,absurdo*:3,inaceitável:3,inaceitavel:3,lamentável:3,lamentavel:3,\
 inútil:2.5,inutil:2.5,lent*:1,merda:3,porra:2,caralho:2,bosta:3,droga:2,pior:3,piores:3,medo:2,preocupad*:1.5,\
 desastre*:3,infelizmente:1.5,lixo:3,nojo*:3,mal:1.5,sofr*:2,cansad*:1.5,morte:1.5,morreu:1.5,saco:2,affs:2,\
-aff:2,puta:2,triste demais:3",
+aff:2,puta:2,triste demais:3,vítima*:2,vitima*:2,ameaça*:1.5,crise:2,mortos:2,assassin*:2.5,guerra:2,atentado*:2.5,\
+poluição:1.5,perda*:1.5,fracasso:2,corrupção:2.5,corrupto*:2.5,mentira*:2,mentiroso*:2.5,ladrão:2.5,ladrões:2.5,\
+roubo:2.5,injustiça:2,dor:2,chorar:2,chorando:2,doente:1.5,desemprego:1.5,grave:1.5,pobre*:1,violência:2",
         negators: "não,nao,nunca,jamais,nada,nem,sem,ninguém,ninguem,nenhum,nenhuma",
         intensifiers: "muito:1.3,muita:1.3,muitíssimo:1.5,realmente:1.3,totalmente:1.3,completamente:1.3,tão:1.2,tao:1.2,\
 bastante:1.2,extremamente:1.5,mega:1.4,super:1.3,um pouco:0.7,meio:0.8",
@@ -454,19 +507,24 @@ perdi o voo:0.4,perdi meu voo:0.4",
 suo,sua,tuo,tua,io,tu,lui,lei,noi,voi,loro,più,ma,molto,già,o,questo,questa,quello,quella,ha,hanno,ho,hai,\
 abbiamo,sono,sei,siamo,era,essere,avere,fare,fatto,tutto,tutti,niente,nulla,mai,sempre,anche,perché,perche,\
 quando,dove,come,grazie,ciao,oggi,qui,senza,sopra,fino,da,dal,dalla,al,alla,allo,ai,agli,alle,nel,nella,nei,\
-sul,sulla,cosa,ancora,ora,adesso,chi,quale,c'è,così,solo,se,dopo,poi,nn,ke,cè,dell,all,sull,nell,della,degli",
+sul,sulla,cosa,ancora,ora,adesso,chi,quale,c'è,così,solo,se,dopo,poi,nn,ke,cè,dell',all',sull',nell',l',un',della,degli",
         positive: "buono,buona,buoni,buone,buon:1.5,bene:1.5,benissimo:3,bello:2,bella:2,belli:2,belle:2,bellissim*:3,\
 ottim*:3,eccellent*:3,perfett*:3,meraviglios*:3,fantastic*:3,stupend*:3,splendid*:3,magnific*:3,incredibil*:2.5,\
 fenomenal*:3,adoro:3,amo:3,mi piace:2,piace:1.5,felice:2.5,felici:2.5,content*:2,soddisfatt*:2,gentil*:2,\
 cortes*:2,simpatic*:2,veloce:1,facile:1,consigliat*:2,complimenti:3,bravi:2.5,bravo:2.5,brava:2.5,top:2,\
 evviva:2,migliore:2,migliori:2,meglio:1.5,divertent*:2,spettacolar*:3,geniale:3,favolos*:3,grande:1,\
-orgoglio*:2,emozion*:1.5,amore:2,speriamo:1,auguri:2",
+orgoglio*:2,emozion*:1.5,amore:2,speriamo:1,auguri:2,vittoria:2,vincere:1.5,vinto:2,felicità:3,gioia:2.5,ahah*:1,interessant*:1.5,speranza:1.5,\
+fortuna:1.5,in bocca al lupo:2,benvenut*:2,sorriso:2,bacio:2,baci:2,forza:1.5,festa:1.5,abbracci*:2,buona giornata:2,\
+buonanotte:1.5,buongiorno:1",
         negative: "male:2,cattiv*:2.5,pessim*:3,orribil*:3,terribil*:3,schifo*:3,odio:3,odia*:3,triste*:2,tristezza:2,\
 delus*:2.5,deludent*:2.5,delusione:2.5,arrabbiat*:2.5,incazzat*:3,furios*:3,fastidi*:2,irritant*:2.5,\
 vergogn*:3,ridicol*:2.5,inaccettabil*:3,assurd*:2.5,scandal*:3,inutil*:2.5,lent*:1,merda:3,cazzo:2,\
 schifezza:3,truffa*:3,ladri:3,peggio:3,peggior*:3,paura:2,preoccupat*:1.5,noios*:1.5,disastro*:3,\
 purtroppo:1.5,sfortunatamente:1.5,dispiace:1.5,orrend*:3,squallid*:3,pazzesco:1,stanco:1.5,stufo:2.5,\
-vergognoso:3,pietà:2,imbarazz*:2,incompetent*:3",
+vergognoso:3,pietà:2,imbarazz*:2,incompetent*:3,vittim*:2,minacci*:1.5,crisi:2,morte:1.5,morti:2,uccis*:2.5,guerra:2,attentat*:2.5,\
+inquinamento:1.5,perdita:1.5,fallimento:2,corruzione:2.5,corrott*:2.5,bugia:2,bugie:2,bugiard*:2.5,ladro:2.5,\
+ingiustizia:2,dolore:2,piangere:2,malat*:1.5,disoccupazione:1.5,grave:1.5,peccato:1.5,mah:1,basta:1.5,\
+povero:1,poveri:1,violenza:2,odiare:3,brutt*:2.5,cazzat*:3,pericolos*:2,falso:1.5,falsi:1.5,roba da matti:2.5,sbagli*:1.5,sfigat*:2.5,schifos*:3",
         negators: "non,mai,niente,nulla,nessun*,senza,né,neanche,nemmeno,neppure,nn",
         intensifiers: "molto:1.3,davvero:1.3,veramente:1.3,proprio:1.2,troppo:1.3,tanto:1.2,tantissimo:1.5,così:1.2,\
 cosi:1.2,assolutamente:1.4,completamente:1.3,totalmente:1.3,estremamente:1.5,particolarmente:1.3,parecchio:1.2,\

@@ -8,7 +8,7 @@
 pub(crate) mod data;
 
 use crate::lang::Lang;
-use crate::text::{char_before, decode_at, is_word_char, Token};
+use crate::text::{char_before, decode_at, is_word_char, word_char_at, Token};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -75,6 +75,9 @@ pub(crate) struct Entry {
 }
 
 pub(crate) const ALL_LANGS: u16 = (1 << 10) - 1;
+/// The pseudo-language of [`data::FOREIGN_STOPWORDS`]; its vote is at index [`FOREIGN_VOTE`].
+pub(crate) const FOREIGN: u16 = 1 << 10;
+pub(crate) const FOREIGN_VOTE: usize = 10;
 
 /// A pattern occurrence that passed the left word boundary.
 #[derive(Debug, Clone, Copy)]
@@ -99,7 +102,13 @@ pub struct Hit {
 }
 
 pub(crate) struct Lexicon {
+    /// Phrases, prefixes, emoji and words with apostrophes; see `words` for the rest.
     ac: AhoCorasick,
+    /// Per automaton pattern: the lexicon pattern id.
+    ac_ids: Vec<u32>,
+    /// Whole single words (most of the lexicon), looked up per word of the post: an
+    /// overlapping automaton would report every "e" and "de" inside other words.
+    words: HashMap<Box<str>, u32, BuildFnv>,
     /// Per pattern: its entries in `entries`.
     ranges: Vec<(u32, u32)>,
     entries: Vec<Entry>,
@@ -168,6 +177,7 @@ impl Lexicon {
             add(d.thanks, Cue::Thanks, 1.5, l);
             add(d.urgent, Cue::Urgent, 0.3, l);
         }
+        add(data::FOREIGN_STOPWORDS, Cue::Stop, 1.0, FOREIGN);
         add(data::UNIVERSAL.positive, Cue::Positive, 2.0, ALL_LANGS);
         add(data::UNIVERSAL.negative, Cue::Negative, 2.0, ALL_LANGS);
 
@@ -189,13 +199,26 @@ impl Lexicon {
             needs_right.push(p.chars().next_back().is_some_and(is_word_char));
             lens.push(p.len() as u32);
         }
+        let mut words: HashMap<Box<str>, u32, BuildFnv> = HashMap::default();
+        let mut ac_patterns = Vec::new();
+        let mut ac_ids = Vec::new();
+        for (id, (p, es)) in patterns.iter().enumerate() {
+            if p.chars().all(is_word_char) && es.iter().all(|e| !e.prefix) {
+                words.insert(p.as_str().into(), id as u32);
+            } else {
+                ac_patterns.push(p.as_str());
+                ac_ids.push(id as u32);
+            }
+        }
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
-            .build(patterns.iter().map(|(p, _)| p.as_str()))
+            .build(&ac_patterns)
             .expect("the built-in lexicon is a fixed, valid pattern set");
         Lexicon {
             ac,
+            ac_ids,
+            words,
             ranges,
             entries,
             needs_left,
@@ -219,26 +242,57 @@ impl Lexicon {
     /// Every occurrence of a lexicon pattern in `clean` that starts at a word boundary.
     pub(crate) fn scan(&self, clean: &str, out: &mut Vec<RawHit>) {
         for m in self.ac.find_overlapping_iter(clean) {
-            let p = m.pattern().as_usize();
+            let Some(&id) = self.ac_ids.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            let p = id as usize;
             let (start, end) = (m.start(), m.end());
             if self.needs_left[p] && is_word_char(char_before(clean, start)) {
                 continue;
             }
-            let word_follows =
-                self.needs_right[p] && end < clean.len() && is_word_char(decode_at(clean, end).0);
             out.push(RawHit {
-                pattern: p as u32,
+                pattern: id,
                 start: start as u32,
                 end: end as u32,
-                word_follows,
+                word_follows: self.needs_right[p] && word_continues(clean, end),
             });
+        }
+        // Whole words: maximal runs of word characters.
+        let bytes = clean.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let (word, len) = word_char_at(clean, i);
+            if !word {
+                i += len;
+                continue;
+            }
+            let start = i;
+            i += len;
+            while i < bytes.len() {
+                let (word, len) = word_char_at(clean, i);
+                if !word {
+                    break;
+                }
+                i += len;
+            }
+            if word_continues(clean, i) {
+                continue;
+            }
+            if let Some(&id) = clean.get(start..i).and_then(|w| self.words.get(w)) {
+                out.push(RawHit {
+                    pattern: id,
+                    start: start as u32,
+                    end: i as u32,
+                    word_follows: false,
+                });
+            }
         }
     }
 
     /// Stopword votes per language ([`Lang::index`]); a word shared by n languages gives each
     /// 1/n. Words from the other lists that only one language has count half.
-    pub(crate) fn votes(&self, raw: &[RawHit]) -> [f32; 10] {
-        let mut v = [0f32; 10];
+    pub(crate) fn votes(&self, raw: &[RawHit]) -> [f32; 11] {
+        let mut v = [0f32; 11];
         for h in raw {
             for e in self.entries_of(h.pattern) {
                 if h.word_follows && !e.prefix {
@@ -257,6 +311,9 @@ impl Lexicon {
                     if e.langs & l.bit() != 0 {
                         v[l.index()] += w;
                     }
+                }
+                if e.langs & FOREIGN != 0 {
+                    v[FOREIGN_VOTE] += w;
                 }
             }
         }
@@ -329,6 +386,45 @@ impl Lexicon {
     }
 }
 
+/// A word goes on at byte `end`: a word character, or an apostrophe between letters
+/// ("won't" is one word; "l'app" still starts a new word after the apostrophe, for French and
+/// Italian elisions, because only the right side is checked this way).
+#[inline]
+fn word_continues(clean: &str, end: usize) -> bool {
+    if end >= clean.len() {
+        return false;
+    }
+    let (next, len) = decode_at(clean, end);
+    is_word_char(next) || (next == '\'' && is_word_char(decode_at(clean, end + len).0))
+}
+
+/// FNV-1a: the lexicon's keys are short words, where SipHash's setup dominates.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct BuildFnv;
+
+pub(crate) struct Fnv(u64);
+
+impl std::hash::BuildHasher for BuildFnv {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The token containing byte `pos`, or the next one.
 pub(crate) fn token_at(tokens: &[Token], pos: u32) -> u32 {
     let i = tokens.partition_point(|t| t.start <= pos);
@@ -348,35 +444,46 @@ fn opens_sentence(clean: &str, tokens: &[Token], token: u32, start: u32) -> bool
         return true;
     }
     let before = clean.get(..start as usize).unwrap_or("").trim_end();
-    matches!(before.chars().next_back(), Some('.' | '!' | '?' | ':' | '\n' | '¿'))
+    matches!(
+        before.chars().next_back(),
+        Some('.' | '!' | '?' | ':' | '\n' | '¿')
+    )
 }
 
-/// "thank you so much" must not also count as "thank you" and "thanks": a match inside a
-/// longer match of the same cue is dropped.
+/// Cues that compete: a match inside a longer match of the same family is dropped, so
+/// "thank you so much" is not also "thank you", and "can you help" is a question, not the
+/// problem word "help".
+fn family(c: Cue) -> u8 {
+    match c {
+        Cue::Positive | Cue::Negative => 1,
+        Cue::FeatureRequest | Cue::Question | Cue::QuestionStart | Cue::Problem | Cue::Thanks => 2,
+        other => 10 + other as u8,
+    }
+}
+
+/// Drops matches inside longer matches of the same [`family`], and leaves the hits sorted
+/// by position (left to right). Linear after the sort, so long posts stay cheap.
 fn drop_contained(hits: &mut Vec<Hit>) {
-    if hits.len() < 2 {
-        return;
-    }
-    let n = hits.len();
-    let mut keep = vec![true; n];
-    for i in 0..n {
-        for j in 0..n {
-            if i != j
-                && hits[i].cue == hits[j].cue
-                && hits[j].start <= hits[i].start
-                && hits[i].end <= hits[j].end
-                && (hits[j].end - hits[j].start) > (hits[i].end - hits[i].start)
-            {
-                keep[i] = false;
-                break;
+    // By start, longest first among equal starts: a container comes before what it contains.
+    hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    const FAMILIES: usize = 10 + Cue::ALL.len();
+    // Per family: the furthest end among hits that start strictly earlier, and the end of
+    // the first (longest) hit of the current start group.
+    let mut end_before = [0u32; FAMILIES];
+    let mut group_start = [u32::MAX; FAMILIES];
+    let mut group_end = [0u32; FAMILIES];
+    hits.retain(|h| {
+        let f = (family(h.cue) as usize).min(FAMILIES - 1);
+        if group_start[f] != h.start {
+            if group_start[f] != u32::MAX {
+                end_before[f] = end_before[f].max(group_end[f]);
             }
+            group_start[f] = h.start;
+            group_end[f] = h.end;
         }
-    }
-    let mut k = 0;
-    hits.retain(|_| {
-        let r = keep[k];
-        k += 1;
-        r
+        let inside_earlier = end_before[f] >= h.end && end_before[f] > 0;
+        let inside_longer_same_start = group_end[f] > h.end;
+        !(inside_earlier || inside_longer_same_start)
     });
 }
 
@@ -419,7 +526,9 @@ mod tests {
         assert!(!c.iter().any(|(cue, _)| *cue == Cue::Negative));
         // but a long English word still counts in a Danish post
         let c = cues("det er bare awful", Some(Lang::Da));
-        assert!(c.iter().any(|(cue, w)| *cue == Cue::Negative && w == "awful"));
+        assert!(c
+            .iter()
+            .any(|(cue, w)| *cue == Cue::Negative && w == "awful"));
     }
 
     #[test]
@@ -432,7 +541,7 @@ mod tests {
 
     #[test]
     fn question_start_only_opens_a_sentence() {
-        let c = cues("how do I reset it", Some(Lang::En));
+        let c = cues("when is the next train", Some(Lang::En));
         assert!(c.iter().any(|(cue, _)| *cue == Cue::QuestionStart));
         let c = cues("I know how it works", Some(Lang::En));
         assert!(!c.iter().any(|(cue, _)| *cue == Cue::QuestionStart));

@@ -35,7 +35,16 @@ CREATE TABLE conversations (
     post_count           integer     NOT NULL
 );
 
-CREATE INDEX conversations_inbox ON conversations (status, priority_score DESC, id);
+-- The inbox: one status, best first. The columns after `id` are the inbox filters, so a
+-- filter is checked in the index and a non-matching conversation's row is never read.
+CREATE INDEX conversations_inbox ON conversations (
+    status, priority_score DESC, id,
+    network, language, intent, sentiment, assignee,
+    awaiting_since, response_due, first_response_at, first_response_due
+);
+-- An agent's own inbox.
+CREATE INDEX conversations_assigned ON conversations (assignee, status, priority_score DESC, id)
+    WHERE assignee IS NOT NULL;
 CREATE INDEX conversations_by_customer ON conversations (network, customer_external_id, last_activity_at);
 CREATE INDEX conversations_awaiting ON conversations (id) WHERE awaiting_since IS NOT NULL;
 CREATE INDEX conversations_opened ON conversations (opened_at);

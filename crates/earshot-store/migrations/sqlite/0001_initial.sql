@@ -27,8 +27,16 @@ CREATE TABLE conversations (
     post_count           INTEGER NOT NULL
 );
 
--- The inbox: one status, best first.
-CREATE INDEX conversations_inbox ON conversations (status, priority_score DESC, id);
+-- The inbox: one status, best first. The columns after `id` are the inbox filters, so a
+-- filter is checked in the index and a non-matching conversation's row is never read.
+CREATE INDEX conversations_inbox ON conversations (
+    status, priority_score DESC, id,
+    network, language, intent, sentiment, assignee,
+    awaiting_since, response_due, first_response_at, first_response_due
+);
+-- An agent's own inbox.
+CREATE INDEX conversations_assigned ON conversations (assignee, status, priority_score DESC, id)
+    WHERE assignee IS NOT NULL;
 -- Threading: a customer's latest conversation on a network.
 CREATE INDEX conversations_by_customer ON conversations (network, customer_external_id, last_activity_at);
 -- rescore_open: only conversations owed an answer.
@@ -72,17 +80,16 @@ CREATE INDEX posts_orphans ON posts (network, in_reply_to)
 -- volume.
 CREATE INDEX posts_by_created ON posts (created_at);
 
--- Full-text search over post text, kept in step with `posts` by triggers (same transaction).
+-- Full-text search over post text. Ingest adds each new post's row itself, last in its
+-- transaction: an AFTER INSERT trigger would make every post insert open a statement
+-- savepoint, and FTS5 flushes its pending index at each savepoint (a segment per post).
+-- Deletes and text edits are kept in step by triggers.
 CREATE VIRTUAL TABLE posts_fts USING fts5 (
     text,
     content = 'posts',
     content_rowid = 'id',
     tokenize = 'unicode61 remove_diacritics 2'
 );
-
-CREATE TRIGGER posts_fts_insert AFTER INSERT ON posts BEGIN
-    INSERT INTO posts_fts (rowid, text) VALUES (new.id, new.text);
-END;
 
 CREATE TRIGGER posts_fts_delete AFTER DELETE ON posts BEGIN
     INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', old.id, old.text);

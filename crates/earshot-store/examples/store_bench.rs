@@ -1,0 +1,167 @@
+//! Measures the store on synthetic traffic: ingest throughput (against the plain-insert
+//! baseline, as a ratio) and inbox/search latency on a large store.
+//!
+//! ```text
+//! cargo run --release -p earshot-store --example store_bench -- [ingest POSTS] [fill PATH POSTS] [latency PATH POSTS]
+//! ```
+//! `ingest 200000` ingests that many posts into a fresh temporary SQLite file;
+//! `fill PATH N` adds N posts to the store at PATH and reports the rate;
+//! `latency /tmp/earshot-1m.db 1000000` fills (or reuses) a store of that size and reports
+//! p50/p95 of the hot reads.
+
+use chrono::{DateTime, Duration as Span, Utc};
+use earshot_core::analysis::{Intent, SentimentLabel};
+use earshot_core::{Network, Status};
+use earshot_store::bench::{fill, fill_sqlite, plain_insert_sqlite, synthetic_batch};
+use earshot_store::sqlite::SqliteStore;
+use earshot_store::{InboxFilter, SearchQuery, Store, StoreError};
+use std::time::{Duration, Instant};
+
+#[tokio::main]
+async fn main() -> Result<(), StoreError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    if args.is_empty() {
+        eprintln!("usage: store_bench [ingest POSTS] [fill PATH POSTS] [latency PATH POSTS]");
+    }
+    while i < args.len() {
+        match args[i].as_str() {
+            "ingest" => {
+                let n = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
+                ingest(n).await?;
+                i += 2;
+            }
+            "fill" => {
+                let path = args.get(i + 1).cloned().unwrap_or_else(|| "/tmp/earshot-latency.db".into());
+                let n = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+                let store = SqliteStore::open(&path).await?;
+                let have = store.counts().await?.posts;
+                let spent = fill(&store, have, n, 5_000).await?;
+                println!(
+                    "fill: {n} posts into a store of {have} in {:.2} s = {:.0} posts/s ({:.1} µs/post in ingest)",
+                    spent.as_secs_f64(),
+                    n as f64 / spent.as_secs_f64(),
+                    spent.as_secs_f64() * 1e6 / n as f64
+                );
+                i += 3;
+            }
+            "latency" => {
+                let path = args.get(i + 1).cloned().unwrap_or_else(|| "/tmp/earshot-latency.db".into());
+                let n = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+                latency(&path, n).await?;
+                i += 3;
+            }
+            other => {
+                eprintln!("unknown argument {other:?}");
+                i += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn ingest(n: u64) -> Result<(), StoreError> {
+    let dir = std::env::temp_dir().join(format!("earshot-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = SqliteStore::open(dir.join("store.db").to_str().unwrap_or("store.db")).await?;
+    let spent = fill(&store, 0, n, 5_000).await?;
+    let posts: Vec<_> = synthetic_batch(0, n as usize).into_iter().map(|i| i.post).collect();
+    let plain = plain_insert_sqlite(dir.join("plain.db"), &posts)?;
+    let rate = n as f64 / spent.as_secs_f64();
+    println!(
+        "ingest: {n} posts in {:.2} s = {:.0} posts/s ({:.1} µs/post); plain insert {:.2} s; ratio {:.2}x",
+        spent.as_secs_f64(),
+        rate,
+        spent.as_secs_f64() * 1e6 / n as f64,
+        plain.as_secs_f64(),
+        spent.as_secs_f64() / plain.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> (f64, f64, f64) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
+    (at(0.5), at(0.95), at(1.0))
+}
+
+async fn time<F, Fut, T>(runs: usize, mut f: F) -> Result<(f64, f64, f64, T), StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut samples = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let start = Instant::now();
+        last = Some(f().await?);
+        samples.push(start.elapsed());
+    }
+    let (p50, p95, max) = percentiles(samples);
+    let last = last.ok_or_else(|| StoreError::Invalid("no runs".into()))?;
+    Ok((p50, p95, max, last))
+}
+
+async fn latency(path: &str, n: u64) -> Result<(), StoreError> {
+    let start = Instant::now();
+    let store = fill_sqlite(path, n).await?;
+    let counts = store.counts().await?;
+    println!(
+        "store {path}: {} posts, {} conversations ({} open), ready in {:.1} s",
+        counts.posts,
+        counts.conversations,
+        counts.open_conversations,
+        start.elapsed().as_secs_f64()
+    );
+    let base: DateTime<Utc> = DateTime::from_timestamp(1_704_067_200, 0).unwrap_or_default();
+    let now = base + Span::seconds(2 * counts.posts as i64) + Span::hours(1);
+    let runs = 200;
+    let inboxes: Vec<(&str, InboxFilter)> = vec![
+        ("inbox open", InboxFilter::default()),
+        ("inbox open+pending", InboxFilter { status: vec![Status::Open, Status::Pending], ..InboxFilter::default() }),
+        ("inbox all statuses", InboxFilter { status: vec![], ..InboxFilter::default() }),
+        ("inbox page 10", InboxFilter { offset: 450, ..InboxFilter::default() }),
+        ("inbox network=x", InboxFilter { network: Some(Network::X), ..InboxFilter::default() }),
+        ("inbox language=da", InboxFilter { language: Some("da".into()), ..InboxFilter::default() }),
+        ("inbox intent=complaint", InboxFilter { intent: Some(Intent::Complaint), ..InboxFilter::default() }),
+        ("inbox breached", InboxFilter { breached: Some(true), ..InboxFilter::default() }),
+        ("inbox unassigned", InboxFilter { assignee: Some(String::new()), ..InboxFilter::default() }),
+        ("inbox assignee=maria (none)", InboxFilter { assignee: Some("maria".into()), ..InboxFilter::default() }),
+    ];
+    for (name, filter) in inboxes {
+        let (p50, p95, max, page) = time(runs, || store.inbox(&filter, now)).await?;
+        println!(
+            "{name:32} p50 {p50:7.2} ms  p95 {p95:7.2} ms  max {max:7.2} ms  ({} rows, total {:?})",
+            page.items.len(),
+            page.total
+        );
+    }
+    let q = |text: &str| SearchQuery {
+        q: text.into(),
+        network: None,
+        language: None,
+        intent: None,
+        sentiment: None,
+        limit: 50,
+        offset: 0,
+    };
+    let searches: Vec<(&str, SearchQuery)> = vec![
+        ("search common word", q("seat")),
+        ("search two words", q("seat charger")),
+        ("search danish", q("søger")),
+        ("search folded accent", q("perche")),
+        ("search rare/absent", q("zeppelin")),
+        ("search + network", SearchQuery { network: Some(Network::X), ..q("battery") }),
+        ("search + language=it", SearchQuery { language: Some("it".into()), ..q("grazie") }),
+        ("search + intent+sentiment", SearchQuery { intent: Some(Intent::Complaint), sentiment: Some(SentimentLabel::Negative), ..q("refund") }),
+        ("search page 5", SearchQuery { offset: 200, ..q("seat") }),
+    ];
+    for (name, query) in searches {
+        let (p50, p95, max, page) = time(runs, || store.search(&query)).await?;
+        println!("{name:32} p50 {p50:7.2} ms  p95 {p95:7.2} ms  max {max:7.2} ms  ({} hits)", page.items.len());
+    }
+    let (p50, p95, max, _) = time(20, || store.counts()).await?;
+    println!("{:32} p50 {p50:7.2} ms  p95 {p95:7.2} ms  max {max:7.2} ms", "counts");
+    Ok(())
+}
