@@ -2,7 +2,7 @@
 //!
 //! Owns language identification, sentiment, intent, urgency, reach, near-duplicate
 //! fingerprints and brand/handle/keyword matching. Everything here is a pure function of the
-//! post (no I/O except the explicit model and example-file helpers in [`train`] and the data
+//! post (no I/O except the explicit model and example-file helpers in [`train`](mod@train) and the data
 //! readers in [`eval`]). The built-in rules work out of the box in English, Danish, Italian,
 //! German, French, Spanish, Portuguese, Dutch, Swedish and Norwegian; a [`train::Model`] learned
 //! from a team's own labelled posts can take over sentiment and/or intent.
@@ -25,8 +25,8 @@
 //!
 //! Map of the code: [`text`] prepares the text once; [`lexicon`] holds the word lists as one
 //! automaton; [`lang`], [`sentiment`], [`intent`], [`urgency`], [`reach`], [`fingerprint`] and
-//! [`terms`] each produce one finding; `Analyzer` wires them; [`train`], [`eval`] and
-//! [`bench`] learn, measure and time it.
+//! [`terms`] each produce one finding; `Analyzer` wires them; [`train`](mod@train), [`eval`] and
+//! [`bench`](mod@bench) learn, measure and time it.
 
 mod analyzer;
 pub mod bench;
@@ -42,6 +42,6 @@ pub mod text;
 pub mod train;
 pub mod urgency;
 
-pub use analyzer::Analyzer;
+pub use analyzer::{Analyzer, MAX_ANALYZED_BYTES};
 pub use terms::{TermMatcher, Terms};
 pub use train::{read_examples, train, Model, Task, TaskModel, TrainError};

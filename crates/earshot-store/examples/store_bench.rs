@@ -27,13 +27,22 @@ async fn main() -> Result<(), StoreError> {
     while i < args.len() {
         match args[i].as_str() {
             "ingest" => {
-                let n = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
+                let n = args
+                    .get(i + 1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(200_000);
                 ingest(n).await?;
                 i += 2;
             }
             "fill" => {
-                let path = args.get(i + 1).cloned().unwrap_or_else(|| "/tmp/earshot-latency.db".into());
-                let n = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+                let path = args
+                    .get(i + 1)
+                    .cloned()
+                    .unwrap_or_else(|| "/tmp/earshot-latency.db".into());
+                let n = args
+                    .get(i + 2)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(100_000);
                 let store = SqliteStore::open(&path).await?;
                 let have = store.counts().await?.posts;
                 let spent = fill(&store, have, n, 5_000).await?;
@@ -45,9 +54,34 @@ async fn main() -> Result<(), StoreError> {
                 );
                 i += 3;
             }
+            "pg" => {
+                // A PostgreSQL database to fill and query (it must exist; migrations run at connect).
+                let url = args.get(i + 1).cloned().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/earshot_bench".into());
+                let n = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+                let store = earshot_store::postgres::PgStore::connect(&url).await?;
+                let have = store.counts().await?.posts;
+                if have < n {
+                    let spent = fill(&store, have, n - have, 5_000).await?;
+                    let added = n - have;
+                    println!(
+                        "fill (PostgreSQL): {added} posts in {:.2} s = {:.0} posts/s ({:.1} µs/post in ingest)",
+                        spent.as_secs_f64(),
+                        added as f64 / spent.as_secs_f64(),
+                        spent.as_secs_f64() * 1e6 / added as f64
+                    );
+                }
+                reads(&store, &url).await?;
+                i += 3;
+            }
             "latency" => {
-                let path = args.get(i + 1).cloned().unwrap_or_else(|| "/tmp/earshot-latency.db".into());
-                let n = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+                let path = args
+                    .get(i + 1)
+                    .cloned()
+                    .unwrap_or_else(|| "/tmp/earshot-latency.db".into());
+                let n = args
+                    .get(i + 2)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(1_000_000);
                 latency(&path, n).await?;
                 i += 3;
             }
@@ -65,7 +99,10 @@ async fn ingest(n: u64) -> Result<(), StoreError> {
     let _ = std::fs::remove_dir_all(&dir);
     let store = SqliteStore::open(dir.join("store.db").to_str().unwrap_or("store.db")).await?;
     let spent = fill(&store, 0, n, 5_000).await?;
-    let posts: Vec<_> = synthetic_batch(0, n as usize).into_iter().map(|i| i.post).collect();
+    let posts: Vec<_> = synthetic_batch(0, n as usize)
+        .into_iter()
+        .map(|i| i.post)
+        .collect();
     let plain = plain_insert_sqlite(dir.join("plain.db"), &posts)?;
     let rate = n as f64 / spent.as_secs_f64();
     println!(
@@ -82,7 +119,8 @@ async fn ingest(n: u64) -> Result<(), StoreError> {
 
 fn percentiles(mut samples: Vec<Duration>) -> (f64, f64, f64) {
     samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
+    let at =
+        |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
     (at(0.5), at(0.95), at(1.0))
 }
 
@@ -106,28 +144,85 @@ where
 async fn latency(path: &str, n: u64) -> Result<(), StoreError> {
     let start = Instant::now();
     let store = fill_sqlite(path, n).await?;
+    println!("store {path} ready in {:.1} s", start.elapsed().as_secs_f64());
+    reads(&store, path).await
+}
+
+/// p50/p95 of the hot reads on a filled store.
+async fn reads(store: &dyn Store, name: &str) -> Result<(), StoreError> {
     let counts = store.counts().await?;
     println!(
-        "store {path}: {} posts, {} conversations ({} open), ready in {:.1} s",
-        counts.posts,
-        counts.conversations,
-        counts.open_conversations,
-        start.elapsed().as_secs_f64()
+        "{name}: {} posts, {} conversations ({} open)",
+        counts.posts, counts.conversations, counts.open_conversations
     );
     let base: DateTime<Utc> = DateTime::from_timestamp(1_704_067_200, 0).unwrap_or_default();
     let now = base + Span::seconds(2 * counts.posts as i64) + Span::hours(1);
     let runs = 200;
     let inboxes: Vec<(&str, InboxFilter)> = vec![
         ("inbox open", InboxFilter::default()),
-        ("inbox open+pending", InboxFilter { status: vec![Status::Open, Status::Pending], ..InboxFilter::default() }),
-        ("inbox all statuses", InboxFilter { status: vec![], ..InboxFilter::default() }),
-        ("inbox page 10", InboxFilter { offset: 450, ..InboxFilter::default() }),
-        ("inbox network=x", InboxFilter { network: Some(Network::X), ..InboxFilter::default() }),
-        ("inbox language=da", InboxFilter { language: Some("da".into()), ..InboxFilter::default() }),
-        ("inbox intent=complaint", InboxFilter { intent: Some(Intent::Complaint), ..InboxFilter::default() }),
-        ("inbox breached", InboxFilter { breached: Some(true), ..InboxFilter::default() }),
-        ("inbox unassigned", InboxFilter { assignee: Some(String::new()), ..InboxFilter::default() }),
-        ("inbox assignee=maria (none)", InboxFilter { assignee: Some("maria".into()), ..InboxFilter::default() }),
+        (
+            "inbox open+pending",
+            InboxFilter {
+                status: vec![Status::Open, Status::Pending],
+                ..InboxFilter::default()
+            },
+        ),
+        (
+            "inbox all statuses",
+            InboxFilter {
+                status: vec![],
+                ..InboxFilter::default()
+            },
+        ),
+        (
+            "inbox page 10",
+            InboxFilter {
+                offset: 450,
+                ..InboxFilter::default()
+            },
+        ),
+        (
+            "inbox network=x",
+            InboxFilter {
+                network: Some(Network::X),
+                ..InboxFilter::default()
+            },
+        ),
+        (
+            "inbox language=da",
+            InboxFilter {
+                language: Some("da".into()),
+                ..InboxFilter::default()
+            },
+        ),
+        (
+            "inbox intent=complaint",
+            InboxFilter {
+                intent: Some(Intent::Complaint),
+                ..InboxFilter::default()
+            },
+        ),
+        (
+            "inbox breached",
+            InboxFilter {
+                breached: Some(true),
+                ..InboxFilter::default()
+            },
+        ),
+        (
+            "inbox unassigned",
+            InboxFilter {
+                assignee: Some(String::new()),
+                ..InboxFilter::default()
+            },
+        ),
+        (
+            "inbox assignee=maria (none)",
+            InboxFilter {
+                assignee: Some("maria".into()),
+                ..InboxFilter::default()
+            },
+        ),
     ];
     for (name, filter) in inboxes {
         let (p50, p95, max, page) = time(runs, || store.inbox(&filter, now)).await?;
@@ -152,16 +247,47 @@ async fn latency(path: &str, n: u64) -> Result<(), StoreError> {
         ("search danish", q("søger")),
         ("search folded accent", q("perche")),
         ("search rare/absent", q("zeppelin")),
-        ("search + network", SearchQuery { network: Some(Network::X), ..q("battery") }),
-        ("search + language=it", SearchQuery { language: Some("it".into()), ..q("grazie") }),
-        ("search + intent+sentiment", SearchQuery { intent: Some(Intent::Complaint), sentiment: Some(SentimentLabel::Negative), ..q("refund") }),
-        ("search page 5", SearchQuery { offset: 200, ..q("seat") }),
+        (
+            "search + network",
+            SearchQuery {
+                network: Some(Network::X),
+                ..q("battery")
+            },
+        ),
+        (
+            "search + language=it",
+            SearchQuery {
+                language: Some("it".into()),
+                ..q("grazie")
+            },
+        ),
+        (
+            "search + intent+sentiment",
+            SearchQuery {
+                intent: Some(Intent::Complaint),
+                sentiment: Some(SentimentLabel::Negative),
+                ..q("refund")
+            },
+        ),
+        (
+            "search page 5",
+            SearchQuery {
+                offset: 200,
+                ..q("seat")
+            },
+        ),
     ];
     for (name, query) in searches {
         let (p50, p95, max, page) = time(runs, || store.search(&query)).await?;
-        println!("{name:32} p50 {p50:7.2} ms  p95 {p95:7.2} ms  max {max:7.2} ms  ({} hits)", page.items.len());
+        println!(
+            "{name:32} p50 {p50:7.2} ms  p95 {p95:7.2} ms  max {max:7.2} ms  ({} hits)",
+            page.items.len()
+        );
     }
     let (p50, p95, max, _) = time(20, || store.counts()).await?;
-    println!("{:32} p50 {p50:7.2} ms  p95 {p95:7.2} ms  max {max:7.2} ms", "counts");
+    println!(
+        "{:32} p50 {p50:7.2} ms  p95 {p95:7.2} ms  max {max:7.2} ms",
+        "counts"
+    );
     Ok(())
 }

@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 /// (`plain_posts`) is dropped and re-created first, outside the timing. The connection is
 /// set up like the store's (WAL, `synchronous = NORMAL`), so the ratio measures the store's
 /// own work.
-pub fn plain_insert_sqlite(path: impl AsRef<Path>, posts: &[NewPost]) -> Result<Duration, StoreError> {
+pub fn plain_insert_sqlite(
+    path: impl AsRef<Path>,
+    posts: &[NewPost],
+) -> Result<Duration, StoreError> {
     let path = path.as_ref();
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
@@ -55,7 +58,9 @@ pub fn plain_insert_sqlite(path: impl AsRef<Path>, posts: &[NewPost]) -> Result<
                 p.author.external_id,
                 p.author.handle,
                 p.author.display_name,
-                p.author.followers.map(|f| i64::try_from(f).unwrap_or(i64::MAX)),
+                p.author
+                    .followers
+                    .map(|f| i64::try_from(f).unwrap_or(i64::MAX)),
                 p.author.verified,
                 p.author.bot,
                 p.text,
@@ -95,21 +100,59 @@ impl Mix {
 }
 
 const EN: &[&str] = &[
-    "car", "seat", "charger", "app", "update", "battery", "delivery", "refund", "order", "flight", "festival", "please",
-    "broken", "love", "thanks", "why", "still", "waiting", "support", "account", "login", "screen", "steering", "wheel",
-    "park", "idle", "blocking", "release", "feature", "help", "crash", "slow", "great", "terrible", "today", "again",
+    "car", "seat", "charger", "app", "update", "battery", "delivery", "refund", "order", "flight",
+    "festival", "please", "broken", "love", "thanks", "why", "still", "waiting", "support",
+    "account", "login", "screen", "steering", "wheel", "park", "idle", "blocking", "release",
+    "feature", "help", "crash", "slow", "great", "terrible", "today", "again",
 ];
 const DA: &[&str] = &[
-    "bilen", "sædet", "opladeren", "appen", "søger", "hjælp", "blå", "venter", "stadig", "levering", "tak", "hvorfor",
-    "fejl", "køre", "næste", "måned",
+    "bilen",
+    "sædet",
+    "opladeren",
+    "appen",
+    "søger",
+    "hjælp",
+    "blå",
+    "venter",
+    "stadig",
+    "levering",
+    "tak",
+    "hvorfor",
+    "fejl",
+    "køre",
+    "næste",
+    "måned",
 ];
 const IT: &[&str] = &[
-    "perché", "macchina", "sedile", "caricatore", "aggiornamento", "grazie", "ancora", "attesa", "volo", "città", "più",
-    "già", "rimborso", "però",
+    "perché",
+    "macchina",
+    "sedile",
+    "caricatore",
+    "aggiornamento",
+    "grazie",
+    "ancora",
+    "attesa",
+    "volo",
+    "città",
+    "più",
+    "già",
+    "rimborso",
+    "però",
 ];
 const DE: &[&str] = &[
-    "warum", "Fahrzeug", "Sitz", "Ladegerät", "Aktualisierung", "danke", "immer", "noch", "wartet", "Rückerstattung",
-    "schön", "Lieferung", "über",
+    "warum",
+    "Fahrzeug",
+    "Sitz",
+    "Ladegerät",
+    "Aktualisierung",
+    "danke",
+    "immer",
+    "noch",
+    "wartet",
+    "Rückerstattung",
+    "schön",
+    "Lieferung",
+    "über",
 ];
 
 const INTENTS: &[Intent] = &[
@@ -152,7 +195,11 @@ pub fn synthetic_batch(first: u64, n: usize) -> Vec<Incoming> {
             text.push(' ');
             text.push_str(rng.pick::<&str>(words));
         }
-        let intent = if from_brand { Intent::Other } else { *rng.pick(INTENTS) };
+        let intent = if from_brand {
+            Intent::Other
+        } else {
+            *rng.pick(INTENTS)
+        };
         let score = (rng.below(2001) as f32 - 1000.0) / 1000.0;
         let sentiment = if score < -0.3 {
             SentimentLabel::Negative
@@ -215,7 +262,12 @@ pub fn synthetic_batch(first: u64, n: usize) -> Vec<Incoming> {
 
 /// Ingests `total` synthetic posts (continuing from `first`) in batches of `batch`, with
 /// `now` at the last post's time. Returns the time spent in `Store::ingest` alone.
-pub async fn fill(store: &dyn Store, first: u64, total: u64, batch: usize) -> Result<Duration, StoreError> {
+pub async fn fill(
+    store: &dyn Store,
+    first: u64,
+    total: u64,
+    batch: usize,
+) -> Result<Duration, StoreError> {
     let policy = TriagePolicy::default();
     let batch = batch.max(1) as u64;
     let mut spent = Duration::ZERO;
@@ -223,7 +275,10 @@ pub async fn fill(store: &dyn Store, first: u64, total: u64, batch: usize) -> Re
     while next < first + total {
         let n = batch.min(first + total - next);
         let posts = synthetic_batch(next, n as usize);
-        let now = posts.last().map(|p| p.post.created_at).unwrap_or_else(Utc::now);
+        let now = posts
+            .last()
+            .map(|p| p.post.created_at)
+            .unwrap_or_else(Utc::now);
         let start = Instant::now();
         store.ingest(posts, &policy, now).await?;
         spent += start.elapsed();
@@ -251,7 +306,10 @@ mod tests {
     fn synthetic_traffic_is_deterministic_and_threads() {
         let a = synthetic_batch(0, 20);
         let b = synthetic_batch(0, 20);
-        assert_eq!(a.iter().map(|i| &i.post).collect::<Vec<_>>(), b.iter().map(|i| &i.post).collect::<Vec<_>>());
+        assert_eq!(
+            a.iter().map(|i| &i.post).collect::<Vec<_>>(),
+            b.iter().map(|i| &i.post).collect::<Vec<_>>()
+        );
         assert_eq!(a[6].post.in_reply_to.as_deref(), Some("0"));
         assert!(a[6].from_brand);
         assert_eq!(a[9].post.in_reply_to.as_deref(), Some("6"));
@@ -262,11 +320,16 @@ mod tests {
     fn plain_insert_writes_every_row() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plain.db");
-        let posts: Vec<NewPost> = synthetic_batch(0, 100).into_iter().map(|i| i.post).collect();
+        let posts: Vec<NewPost> = synthetic_batch(0, 100)
+            .into_iter()
+            .map(|i| i.post)
+            .collect();
         plain_insert_sqlite(&path, &posts).unwrap();
         plain_insert_sqlite(&path, &posts).unwrap();
         let conn = Connection::open(&path).unwrap();
-        let n: i64 = conn.query_row("SELECT COUNT(*) FROM plain_posts", [], |r| r.get(0)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM plain_posts", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 100);
     }
 }

@@ -1,7 +1,7 @@
 //! What both backends share: label parsing, the ingest report, batch normalisation, the
 //! search-term sanitiser and the inbox SQL (the two dialects differ only in placeholders).
 
-use crate::{IngestReport, IngestedPost, InboxFilter, StoreError};
+use crate::{InboxFilter, IngestReport, IngestedPost, StoreError};
 use chrono::{DateTime, Utc};
 use earshot_core::analysis::{Intent, SentimentLabel};
 use earshot_core::threading::{ConvRef, Incoming, Plan};
@@ -84,13 +84,17 @@ pub(crate) fn not_found_reply(id: i64) -> StoreError {
 pub(crate) type Placement = (i64, Option<ConversationId>);
 
 /// The real id of a conversation a plan refers to.
-pub(crate) fn resolve(r: ConvRef, new_ids: &[ConversationId]) -> Result<ConversationId, StoreError> {
+pub(crate) fn resolve(
+    r: ConvRef,
+    new_ids: &[ConversationId],
+) -> Result<ConversationId, StoreError> {
     match r {
         ConvRef::Existing(id) => Ok(id),
-        ConvRef::New(i) => new_ids
-            .get(i)
-            .copied()
-            .ok_or_else(|| StoreError::Database(format!("threading plan refers to new conversation {i}, which was not created"))),
+        ConvRef::New(i) => new_ids.get(i).copied().ok_or_else(|| {
+            StoreError::Database(format!(
+                "threading plan refers to new conversation {i}, which was not created"
+            ))
+        }),
     }
 }
 
@@ -130,10 +134,12 @@ pub(crate) fn report(
         let key = post.key();
         let (post_id, conversation_id) = match existing.get(&key) {
             Some(&(id, conv)) => (id, conv.or_else(|| adopted.get(&key).copied())),
-            None => placed
-                .get(&key)
-                .copied()
-                .ok_or_else(|| StoreError::Database(format!("duplicate post {} was never stored", post.external_id)))?,
+            None => placed.get(&key).copied().ok_or_else(|| {
+                StoreError::Database(format!(
+                    "duplicate post {} was never stored",
+                    post.external_id
+                ))
+            })?,
         };
         rows[i] = Some(IngestedPost {
             network: post.network,
@@ -146,7 +152,11 @@ pub(crate) fn report(
     let posts = rows
         .into_iter()
         .enumerate()
-        .map(|(i, r)| r.ok_or_else(|| StoreError::Database(format!("threading plan left post {i} of the batch out"))))
+        .map(|(i, r)| {
+            r.ok_or_else(|| {
+                StoreError::Database(format!("threading plan left post {i} of the batch out"))
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(IngestReport {
         posts,
@@ -163,7 +173,9 @@ pub(crate) fn search_words(q: &str) -> Result<Vec<&str>, StoreError> {
     if q.trim().is_empty() {
         return Err(StoreError::Invalid("the search query is empty".into()));
     }
-    Ok(q.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).collect())
+    Ok(q.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .collect())
 }
 
 /// Turns search words into an FTS5 query that cannot be read as query syntax: each word
@@ -215,7 +227,8 @@ impl Sql {
 }
 
 /// Columns of `conversations` (aliased `c`) in the order both backends read them.
-pub(crate) const CONV_COLS: &str = "c.id, c.network, c.customer, c.root_external_id, c.status, c.assignee, \
+pub(crate) const CONV_COLS: &str =
+    "c.id, c.network, c.customer, c.root_external_id, c.status, c.assignee, \
      c.priority, c.signals, c.language, c.intent, c.sentiment, c.opened_at, c.last_activity_at, \
      c.awaiting_since, c.response_due, c.first_response_due, c.first_response_at, \
      c.first_response_secs, c.resolved_at, c.post_count";
@@ -298,7 +311,10 @@ pub(crate) fn inbox_statuses(f: &InboxFilter) -> Vec<Status> {
 /// a plain `status IN (...)` would have to sort every matching row.
 pub(crate) fn inbox_page_ids(sql: &mut Sql, f: &InboxFilter, now: DateTime<Utc>) -> String {
     let statuses = inbox_statuses(f);
-    let arm_limit = f.offset.saturating_add(u64::from(f.limit)).min(i64::MAX as u64) as i64;
+    let arm_limit = f
+        .offset
+        .saturating_add(u64::from(f.limit))
+        .min(i64::MAX as u64) as i64;
     let mut arms = Vec::with_capacity(statuses.len());
     for (i, s) in statuses.iter().enumerate() {
         let ps = sql.bind(Arg::Text(s.as_str().into()));

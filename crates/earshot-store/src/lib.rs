@@ -26,27 +26,50 @@ use std::sync::Arc;
 pub trait Store: Send + Sync + 'static {
     /// Stores a batch of understood posts and threads them into conversations, in one
     /// transaction. Idempotent: a post already stored is counted as a duplicate and changes nothing.
-    async fn ingest(&self, batch: Vec<Incoming>, policy: &TriagePolicy, now: DateTime<Utc>) -> Result<IngestReport, StoreError>;
+    async fn ingest(
+        &self,
+        batch: Vec<Incoming>,
+        policy: &TriagePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, StoreError>;
 
     /// One conversation with its posts (oldest first), replies and audit trail.
-    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationDetail>, StoreError>;
+    async fn conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<ConversationDetail>, StoreError>;
 
     /// Conversations ranked by priority (highest first), filtered and paged.
-    async fn inbox(&self, filter: &InboxFilter, now: DateTime<Utc>) -> Result<Page<InboxRow>, StoreError>;
+    async fn inbox(
+        &self,
+        filter: &InboxFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Page<InboxRow>, StoreError>;
 
     /// Full-text search over post text, newest first, with the same filters.
     async fn search(&self, query: &SearchQuery) -> Result<Page<SearchHit>, StoreError>;
 
     /// Applies an agent's action to a conversation and records it in the audit trail.
     /// Unknown id → `StoreError::NotFound`; an illegal transition → `StoreError::Conflict`.
-    async fn apply(&self, id: ConversationId, event: ConversationEvent, actor: &str, at: DateTime<Utc>) -> Result<Conversation, StoreError>;
+    async fn apply(
+        &self,
+        id: ConversationId,
+        event: ConversationEvent,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError>;
 
     /// Stores a reply in state `queued` before anything is sent. The same idempotency key
     /// returns the reply already stored instead of a second one.
     async fn queue_reply(&self, reply: NewReply) -> Result<Reply, StoreError>;
 
     /// Marks a reply sent with the network's id for it (idempotent for the same id).
-    async fn mark_reply_sent(&self, reply_id: i64, external_id: &str, at: DateTime<Utc>) -> Result<Reply, StoreError>;
+    async fn mark_reply_sent(
+        &self,
+        reply_id: i64,
+        external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Reply, StoreError>;
 
     /// Marks a reply failed with the reason, counting the attempt.
     async fn mark_reply_failed(&self, reply_id: i64, error: &str) -> Result<Reply, StoreError>;
@@ -55,17 +78,33 @@ pub trait Store: Send + Sync + 'static {
     async fn queued_replies(&self, limit: u32) -> Result<Vec<Reply>, StoreError>;
 
     /// The audit trail, newest first; all conversations when `conversation` is `None`.
-    async fn audit(&self, conversation: Option<ConversationId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn audit(
+        &self,
+        conversation: Option<ConversationId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// First-response samples of conversations opened in `[from, to)`, for the metrics.
-    async fn response_samples(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<ResponseSample>, StoreError>;
+    async fn response_samples(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ResponseSample>, StoreError>;
 
     /// Customer posts in `[from, to)` counted by intent and sentiment.
-    async fn volume(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<VolumeCount>, StoreError>;
+    async fn volume(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VolumeCount>, StoreError>;
 
     /// Recomputes the priority of every conversation owed an answer (waiting time moves
     /// them up). Returns how many were updated.
-    async fn rescore_open(&self, policy: &TriagePolicy, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    async fn rescore_open(
+        &self,
+        policy: &TriagePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 
     /// How much is stored.
     async fn counts(&self) -> Result<StoreCounts, StoreError>;

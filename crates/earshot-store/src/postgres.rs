@@ -11,18 +11,18 @@
 
 use crate::common::{self, Arg, Dialect, Placement, Sql, CONV_COLS, POST_COLS};
 use crate::{
-    ConversationDetail, IngestReport, InboxFilter, InboxRow, NewReply, Page, ResponseSample, SearchHit, SearchQuery, Store,
-    StoreCounts, StoreError, VolumeCount,
+    ConversationDetail, InboxFilter, InboxRow, IngestReport, NewReply, Page, ResponseSample,
+    SearchHit, SearchQuery, Store, StoreCounts, StoreError, VolumeCount,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
-use earshot_core::reply::ReplyText;
 use earshot_core::priority::PrioritySignals;
+use earshot_core::reply::ReplyText;
 use earshot_core::threading::{self, Incoming, Known, KnownPost, TriagePolicy};
 use earshot_core::{
-    Analysis, AuditEntry, Author, Conversation, ConversationEvent, ConversationId, Post, PostKey, Priority, Reply,
-    ReplyState,
+    Analysis, AuditEntry, Author, Conversation, ConversationEvent, ConversationId, Post, PostKey,
+    Priority, Reply, ReplyState,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -94,7 +94,9 @@ impl PgStore {
             target: target.clone(),
             reason,
         };
-        let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| open_err(db_error(&e)))?;
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| open_err(db_error(&e)))?;
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -106,8 +108,13 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| open_err(e.to_string()))?;
-        let mut client = pool.get().await.map_err(|e| open_err(StoreError::from(e).to_string()))?;
-        migrate(&mut client).await.map_err(|e| open_err(db_error(&e)))?;
+        let mut client = pool
+            .get()
+            .await
+            .map_err(|e| open_err(StoreError::from(e).to_string()))?;
+        migrate(&mut client)
+            .await
+            .map_err(|e| open_err(db_error(&e)))?;
         drop(client);
         Ok(PgStore { pool })
     }
@@ -133,7 +140,8 @@ fn redact(url: &str) -> String {
 
 async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), tokio_postgres::Error> {
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version    bigint      PRIMARY KEY,
@@ -152,7 +160,11 @@ async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), tokio_pos
         if applied.contains(&m.version) {
             continue;
         }
-        tracing::info!(version = m.version, name = m.name, "applying PostgreSQL migration");
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applying PostgreSQL migration"
+        );
         tx.batch_execute(m.sql).await?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
@@ -166,17 +178,29 @@ async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), tokio_pos
 // ---------------------------------------------------------------------------------------
 // Values in and out.
 
-async fn query<C: GenericClient>(c: &C, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+async fn query<C: GenericClient>(
+    c: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, StoreError> {
     let stmt = c.prepare_cached(sql).await?;
     Ok(c.query(&stmt, params).await?)
 }
 
-async fn query_opt<C: GenericClient>(c: &C, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>, StoreError> {
+async fn query_opt<C: GenericClient>(
+    c: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>, StoreError> {
     let stmt = c.prepare_cached(sql).await?;
     Ok(c.query_opt(&stmt, params).await?)
 }
 
-async fn execute<C: GenericClient>(c: &C, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+async fn execute<C: GenericClient>(
+    c: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StoreError> {
     let stmt = c.prepare_cached(sql).await?;
     Ok(c.execute(&stmt, params).await?)
 }
@@ -197,7 +221,9 @@ fn boxed_args(sql: &Sql) -> Vec<Boxed> {
 }
 
 fn refs(args: &[Boxed]) -> Vec<&(dyn ToSql + Sync)> {
-    args.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect()
+    args.iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect()
 }
 
 fn text(r: &Row, i: usize) -> Result<&str, StoreError> {
@@ -255,7 +281,8 @@ fn post_from_row(r: &Row) -> Result<Post, StoreError> {
     })
 }
 
-const REPLY_COLS: &str = "r.id, r.conversation_id, r.network, r.in_reply_to, r.text, r.author, r.state, \
+const REPLY_COLS: &str =
+    "r.id, r.conversation_id, r.network, r.in_reply_to, r.text, r.author, r.state, \
      r.idempotency_key, r.external_id, r.error, r.attempts, r.created_at, r.sent_at";
 
 fn reply_from_row(r: &Row) -> Result<Reply, StoreError> {
@@ -289,7 +316,10 @@ fn audit_from_row(r: &Row) -> Result<AuditEntry, StoreError> {
     })
 }
 
-fn map_rows<T>(rows: &[Row], f: impl Fn(&Row) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
+fn map_rows<T>(
+    rows: &[Row],
+    f: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
     rows.iter().map(f).collect()
 }
 
@@ -365,7 +395,10 @@ const CONV_WRITE_COLS: &str = "network, customer_external_id, customer, root_ext
      priority_score, band, priority, signals, language, intent, sentiment, opened_at, last_activity_at, \
      awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count";
 
-async fn insert_conversations<C: GenericClient>(c: &C, records: &[ConversationRecord<'_>]) -> Result<(), StoreError> {
+async fn insert_conversations<C: GenericClient>(
+    c: &C,
+    records: &[ConversationRecord<'_>],
+) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -374,7 +407,10 @@ async fn insert_conversations<C: GenericClient>(c: &C, records: &[ConversationRe
     Ok(())
 }
 
-async fn update_conversations<C: GenericClient>(c: &C, records: &[ConversationRecord<'_>]) -> Result<u64, StoreError> {
+async fn update_conversations<C: GenericClient>(
+    c: &C,
+    records: &[ConversationRecord<'_>],
+) -> Result<u64, StoreError> {
     if records.is_empty() {
         return Ok(0);
     }
@@ -387,10 +423,18 @@ async fn update_conversations<C: GenericClient>(c: &C, records: &[ConversationRe
     execute(c, &sql, &[&Json(records)]).await
 }
 
-async fn load_conversation<C: GenericClient>(c: &C, id: ConversationId, for_update: bool) -> Result<Option<Conversation>, StoreError> {
+async fn load_conversation<C: GenericClient>(
+    c: &C,
+    id: ConversationId,
+    for_update: bool,
+) -> Result<Option<Conversation>, StoreError> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
     let sql = format!("SELECT {CONV_COLS} FROM conversations c WHERE c.id = $1{lock}");
-    query_opt(c, &sql, &[&id.0]).await?.as_ref().map(conversation_from_row).transpose()
+    query_opt(c, &sql, &[&id.0])
+        .await?
+        .as_ref()
+        .map(conversation_from_row)
+        .transpose()
 }
 
 async fn insert_audit<C: GenericClient>(
@@ -412,10 +456,18 @@ async fn insert_audit<C: GenericClient>(
 
 async fn load_reply<C: GenericClient>(c: &C, id: i64) -> Result<Option<Reply>, StoreError> {
     let sql = format!("SELECT {REPLY_COLS} FROM replies r WHERE r.id = $1 FOR UPDATE");
-    query_opt(c, &sql, &[&id]).await?.as_ref().map(reply_from_row).transpose()
+    query_opt(c, &sql, &[&id])
+        .await?
+        .as_ref()
+        .map(reply_from_row)
+        .transpose()
 }
 
-async fn next_ids<C: GenericClient>(c: &C, sequence: &str, n: usize) -> Result<Vec<i64>, StoreError> {
+async fn next_ids<C: GenericClient>(
+    c: &C,
+    sequence: &str,
+    n: usize,
+) -> Result<Vec<i64>, StoreError> {
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -458,7 +510,12 @@ async fn gather<C: GenericClient>(c: &C, batch: &[Incoming]) -> Result<Gathered,
     let batch_keys: HashSet<PostKey> = batch.iter().map(|i| i.post.key()).collect();
     let parent_keys: HashSet<PostKey> = batch
         .iter()
-        .filter_map(|i| i.post.in_reply_to.as_ref().map(|p| PostKey::new(i.post.network, p.clone())))
+        .filter_map(|i| {
+            i.post
+                .in_reply_to
+                .as_ref()
+                .map(|p| PostKey::new(i.post.network, p.clone()))
+        })
         .collect();
 
     // The batch's posts and their parents, in one query.
@@ -466,11 +523,12 @@ async fn gather<C: GenericClient>(c: &C, batch: &[Incoming]) -> Result<Gathered,
         batch
             .iter()
             .map(|i| (i.post.network.as_str(), i.post.external_id.as_str()))
-            .chain(
-                batch
-                    .iter()
-                    .filter_map(|i| i.post.in_reply_to.as_deref().map(|p| (i.post.network.as_str(), p))),
-            ),
+            .chain(batch.iter().filter_map(|i| {
+                i.post
+                    .in_reply_to
+                    .as_deref()
+                    .map(|p| (i.post.network.as_str(), p))
+            })),
     );
     let rows = query(
         c,
@@ -520,9 +578,10 @@ async fn gather<C: GenericClient>(c: &C, batch: &[Incoming]) -> Result<Gathered,
         for r in &rows {
             let id: i64 = r.try_get(2)?;
             conversation_ids.insert(id);
-            known
-                .open_by_customer
-                .insert((common::network(text(r, 0)?)?, r.try_get(1)?), ConversationId(id));
+            known.open_by_customer.insert(
+                (common::network(text(r, 0)?)?, r.try_get(1)?),
+                ConversationId(id),
+            );
         }
     }
 
@@ -538,10 +597,18 @@ async fn gather<C: GenericClient>(c: &C, batch: &[Incoming]) -> Result<Gathered,
     .unwrap_or(false);
     if any_orphans {
         let mut seen: HashSet<PostKey> = HashSet::new();
-        let mut frontier: Vec<PostKey> = batch_keys.iter().filter(|k| !known.stored.contains(*k)).cloned().collect();
+        let mut frontier: Vec<PostKey> = batch_keys
+            .iter()
+            .filter(|k| !known.stored.contains(*k))
+            .cloned()
+            .collect();
         while !frontier.is_empty() {
             seen.extend(frontier.iter().cloned());
-            let (nets, parents) = key_arrays(frontier.iter().map(|k| (k.network.as_str(), k.external_id.as_str())));
+            let (nets, parents) = key_arrays(
+                frontier
+                    .iter()
+                    .map(|k| (k.network.as_str(), k.external_id.as_str())),
+            );
             let rows = query(
                 c,
                 "SELECT p.network, p.in_reply_to, p.external_id, p.from_brand, p.created_at \
@@ -573,7 +640,9 @@ async fn gather<C: GenericClient>(c: &C, batch: &[Incoming]) -> Result<Gathered,
     if !conversation_ids.is_empty() {
         let mut ids: Vec<i64> = conversation_ids.into_iter().collect();
         ids.sort_unstable();
-        let sql = format!("SELECT {CONV_COLS} FROM conversations c WHERE c.id = ANY($1) ORDER BY c.id FOR UPDATE");
+        let sql = format!(
+            "SELECT {CONV_COLS} FROM conversations c WHERE c.id = ANY($1) ORDER BY c.id FOR UPDATE"
+        );
         for r in query(c, &sql, &[&ids]).await? {
             let conv = conversation_from_row(&r)?;
             known.conversations.insert(conv.id, conv);
@@ -635,11 +704,12 @@ async fn ingest_tx(
     let Gathered { known, existing } = gather(&tx, &batch).await?;
     let plan = threading::plan(&batch, &known, policy, now);
 
-    let new_ids: Vec<ConversationId> = next_ids(&tx, "conversations_id_seq", plan.new_conversations.len())
-        .await?
-        .into_iter()
-        .map(ConversationId)
-        .collect();
+    let new_ids: Vec<ConversationId> =
+        next_ids(&tx, "conversations_id_seq", plan.new_conversations.len())
+            .await?
+            .into_iter()
+            .map(ConversationId)
+            .collect();
     let records: Vec<ConversationRecord> = plan
         .new_conversations
         .iter()
@@ -667,7 +737,10 @@ async fn ingest_tx(
             author_external_id: &p.author.external_id,
             author_handle: &p.author.handle,
             author_display_name: p.author.display_name.as_deref(),
-            author_followers: p.author.followers.map(|f| i64::try_from(f).unwrap_or(i64::MAX)),
+            author_followers: p
+                .author
+                .followers
+                .map(|f| i64::try_from(f).unwrap_or(i64::MAX)),
             author_verified: p.author.verified,
             author_bot: p.author.bot,
             text: &p.text,
@@ -676,7 +749,11 @@ async fn ingest_tx(
             in_reply_to: p.in_reply_to.as_deref(),
             url: p.url.as_deref(),
             from_brand: inc.from_brand,
-            conversation_id: pp.conversation.map(|r| common::resolve(r, &new_ids)).transpose()?.map(|c| c.0),
+            conversation_id: pp
+                .conversation
+                .map(|r| common::resolve(r, &new_ids))
+                .transpose()?
+                .map(|c| c.0),
             lang: a.language.language.code(),
             sentiment: a.sentiment.label.as_str(),
             sentiment_score: a.sentiment.score,
@@ -696,7 +773,10 @@ async fn ingest_tx(
         let rows = query(&tx, &sql, &[&Json(&records)]).await?;
         if rows.len() != records.len() {
             // Only reachable if a writer bypassed the ingest lock: point at the row it stored.
-            let written: HashSet<i64> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+            let written: HashSet<i64> = rows
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
             for (k, rec) in records.iter().enumerate() {
                 if !written.contains(&rec.id) {
                     let row = query_opt(
@@ -742,23 +822,40 @@ async fn ingest_tx(
 fn search_filters(sql: &mut Sql, q: &SearchQuery) -> String {
     let mut filters = String::new();
     if let Some(n) = q.network {
-        filters.push_str(&format!(" AND p.network = {}", sql.bind(Arg::Text(n.as_str().into()))));
+        filters.push_str(&format!(
+            " AND p.network = {}",
+            sql.bind(Arg::Text(n.as_str().into()))
+        ));
     }
     if let Some(l) = &q.language {
-        filters.push_str(&format!(" AND p.lang = {}", sql.bind(Arg::Text(l.to_ascii_lowercase()))));
+        filters.push_str(&format!(
+            " AND p.lang = {}",
+            sql.bind(Arg::Text(l.to_ascii_lowercase()))
+        ));
     }
     if let Some(i) = q.intent {
-        filters.push_str(&format!(" AND p.intent = {}", sql.bind(Arg::Text(i.as_str().into()))));
+        filters.push_str(&format!(
+            " AND p.intent = {}",
+            sql.bind(Arg::Text(i.as_str().into()))
+        ));
     }
     if let Some(s) = q.sentiment {
-        filters.push_str(&format!(" AND p.sentiment = {}", sql.bind(Arg::Text(s.as_str().into()))));
+        filters.push_str(&format!(
+            " AND p.sentiment = {}",
+            sql.bind(Arg::Text(s.as_str().into()))
+        ));
     }
     filters
 }
 
 #[async_trait]
 impl Store for PgStore {
-    async fn ingest(&self, batch: Vec<Incoming>, policy: &TriagePolicy, now: DateTime<Utc>) -> Result<IngestReport, StoreError> {
+    async fn ingest(
+        &self,
+        batch: Vec<Incoming>,
+        policy: &TriagePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, StoreError> {
         if batch.is_empty() {
             return Ok(IngestReport::default());
         }
@@ -766,7 +863,10 @@ impl Store for PgStore {
         ingest_tx(&mut client, batch, policy, now).await
     }
 
-    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationDetail>, StoreError> {
+    async fn conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<ConversationDetail>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.build_transaction().read_only(true).start().await?;
         let Some(conversation) = load_conversation(&tx, id, false).await? else {
@@ -780,13 +880,17 @@ impl Store for PgStore {
         .await?;
         let replies = query(
             &tx,
-            &format!("SELECT {REPLY_COLS} FROM replies r WHERE r.conversation_id = $1 ORDER BY r.id"),
+            &format!(
+                "SELECT {REPLY_COLS} FROM replies r WHERE r.conversation_id = $1 ORDER BY r.id"
+            ),
             &[&id.0],
         )
         .await?;
         let audit = query(
             &tx,
-            &format!("SELECT {AUDIT_COLS} FROM audit a WHERE a.conversation_id = $1 ORDER BY a.id DESC"),
+            &format!(
+                "SELECT {AUDIT_COLS} FROM audit a WHERE a.conversation_id = $1 ORDER BY a.id DESC"
+            ),
             &[&id.0],
         )
         .await?;
@@ -799,7 +903,11 @@ impl Store for PgStore {
         }))
     }
 
-    async fn inbox(&self, filter: &InboxFilter, now: DateTime<Utc>) -> Result<Page<InboxRow>, StoreError> {
+    async fn inbox(
+        &self,
+        filter: &InboxFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Page<InboxRow>, StoreError> {
         let now = common::trunc_us(now);
         let client = self.client().await?;
         let mut sql = Sql::new(Dialect::Postgres);
@@ -862,9 +970,14 @@ impl Store for PgStore {
         );
         let args = boxed_args(&sql);
         let rows = query(&client, &text, &refs(&args)).await?;
-        let items = map_rows(&rows, |r| Ok(SearchHit { post: post_from_row(r)? }))?;
+        let items = map_rows(&rows, |r| {
+            Ok(SearchHit {
+                post: post_from_row(r)?,
+            })
+        })?;
         let short = (items.len() as u64) < u64::from(q.limit);
-        let total = (short && (q.offset == 0 || !items.is_empty())).then(|| q.offset + items.len() as u64);
+        let total =
+            (short && (q.offset == 0 || !items.is_empty())).then(|| q.offset + items.len() as u64);
         Ok(Page {
             items,
             total,
@@ -873,16 +986,24 @@ impl Store for PgStore {
         })
     }
 
-    async fn apply(&self, id: ConversationId, event: ConversationEvent, actor: &str, at: DateTime<Utc>) -> Result<Conversation, StoreError> {
+    async fn apply(
+        &self,
+        id: ConversationId,
+        event: ConversationEvent,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError> {
         let at = common::trunc_us(at);
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let mut conv = load_conversation(&tx, id, true)
             .await?
             .ok_or_else(|| common::not_found_conversation(id))?;
-        conv.apply(&event, at).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        conv.apply(&event, at)
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
         update_conversations(&tx, &[ConversationRecord::new(&conv, conv.id)]).await?;
-        let detail = serde_json::to_value(&event).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let detail =
+            serde_json::to_value(&event).map_err(|e| StoreError::Invalid(e.to_string()))?;
         insert_audit(&tx, Some(id), actor, event.name(), &detail, at).await?;
         tx.commit().await?;
         Ok(conv)
@@ -956,7 +1077,15 @@ impl Store for PgStore {
             "idempotency_key": reply.idempotency_key,
             "in_reply_to": in_reply_to,
         });
-        insert_audit(&tx, Some(conv.id), &reply.author, "reply_queued", &detail, created_at).await?;
+        insert_audit(
+            &tx,
+            Some(conv.id),
+            &reply.author,
+            "reply_queued",
+            &detail,
+            created_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Reply {
             id,
@@ -975,11 +1104,18 @@ impl Store for PgStore {
         })
     }
 
-    async fn mark_reply_sent(&self, reply_id: i64, external_id: &str, at: DateTime<Utc>) -> Result<Reply, StoreError> {
+    async fn mark_reply_sent(
+        &self,
+        reply_id: i64,
+        external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Reply, StoreError> {
         let at = common::trunc_us(at);
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let reply = load_reply(&tx, reply_id).await?.ok_or_else(|| common::not_found_reply(reply_id))?;
+        let reply = load_reply(&tx, reply_id)
+            .await?
+            .ok_or_else(|| common::not_found_reply(reply_id))?;
         if reply.state == ReplyState::Sent {
             return match reply.external_id.as_deref() {
                 Some(e) if e == external_id => Ok(reply),
@@ -996,8 +1132,18 @@ impl Store for PgStore {
         )
         .await?;
         let detail = serde_json::json!({ "reply_id": reply_id, "external_id": external_id });
-        insert_audit(&tx, Some(reply.conversation_id), "system", "reply_sent", &detail, at).await?;
-        let reply = load_reply(&tx, reply_id).await?.ok_or_else(|| common::not_found_reply(reply_id))?;
+        insert_audit(
+            &tx,
+            Some(reply.conversation_id),
+            "system",
+            "reply_sent",
+            &detail,
+            at,
+        )
+        .await?;
+        let reply = load_reply(&tx, reply_id)
+            .await?
+            .ok_or_else(|| common::not_found_reply(reply_id))?;
         tx.commit().await?;
         Ok(reply)
     }
@@ -1005,9 +1151,13 @@ impl Store for PgStore {
     async fn mark_reply_failed(&self, reply_id: i64, error: &str) -> Result<Reply, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let reply = load_reply(&tx, reply_id).await?.ok_or_else(|| common::not_found_reply(reply_id))?;
+        let reply = load_reply(&tx, reply_id)
+            .await?
+            .ok_or_else(|| common::not_found_reply(reply_id))?;
         if reply.state == ReplyState::Sent {
-            return Err(StoreError::Conflict(format!("reply {reply_id} was already sent")));
+            return Err(StoreError::Conflict(format!(
+                "reply {reply_id} was already sent"
+            )));
         }
         execute(
             &tx,
@@ -1016,8 +1166,18 @@ impl Store for PgStore {
         )
         .await?;
         let detail = serde_json::json!({ "reply_id": reply_id, "error": error, "attempts": reply.attempts + 1 });
-        insert_audit(&tx, Some(reply.conversation_id), "system", "reply_failed", &detail, common::trunc_us(Utc::now())).await?;
-        let reply = load_reply(&tx, reply_id).await?.ok_or_else(|| common::not_found_reply(reply_id))?;
+        insert_audit(
+            &tx,
+            Some(reply.conversation_id),
+            "system",
+            "reply_failed",
+            &detail,
+            common::trunc_us(Utc::now()),
+        )
+        .await?;
+        let reply = load_reply(&tx, reply_id)
+            .await?
+            .ok_or_else(|| common::not_found_reply(reply_id))?;
         tx.commit().await?;
         Ok(reply)
     }
@@ -1033,7 +1193,11 @@ impl Store for PgStore {
         map_rows(&rows, reply_from_row)
     }
 
-    async fn audit(&self, conversation: Option<ConversationId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn audit(
+        &self,
+        conversation: Option<ConversationId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let client = self.client().await?;
         let rows = match conversation {
             Some(id) => {
@@ -1056,7 +1220,11 @@ impl Store for PgStore {
         map_rows(&rows, audit_from_row)
     }
 
-    async fn response_samples(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<ResponseSample>, StoreError> {
+    async fn response_samples(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ResponseSample>, StoreError> {
         let client = self.client().await?;
         let rows = query(
             &client,
@@ -1077,7 +1245,11 @@ impl Store for PgStore {
         })
     }
 
-    async fn volume(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<VolumeCount>, StoreError> {
+    async fn volume(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VolumeCount>, StoreError> {
         let client = self.client().await?;
         let rows = query(
             &client,
@@ -1099,7 +1271,11 @@ impl Store for PgStore {
         Ok(out)
     }
 
-    async fn rescore_open(&self, policy: &TriagePolicy, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn rescore_open(
+        &self,
+        policy: &TriagePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let now = common::trunc_us(now);
         let mut client = self.client().await?;
         let mut after = 0i64;
@@ -1128,7 +1304,10 @@ impl Store for PgStore {
                     ids.push(c.id.0);
                     scores.push(c.priority.score);
                     bands.push(c.priority.band.as_str());
-                    priorities.push(serde_json::to_value(&c.priority).map_err(|e| StoreError::Invalid(e.to_string()))?);
+                    priorities.push(
+                        serde_json::to_value(&c.priority)
+                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    );
                 }
             }
             if !ids.is_empty() {
@@ -1158,8 +1337,11 @@ impl Store for PgStore {
             &[],
         )
         .await?;
-        let row = row.first().ok_or_else(|| StoreError::Database("counting returned no row".into()))?;
-        let n = |i: usize| -> Result<u64, StoreError> { Ok(row.try_get::<_, i64>(i)?.max(0) as u64) };
+        let row = row
+            .first()
+            .ok_or_else(|| StoreError::Database("counting returned no row".into()))?;
+        let n =
+            |i: usize| -> Result<u64, StoreError> { Ok(row.try_get::<_, i64>(i)?.max(0) as u64) };
         Ok(StoreCounts {
             posts: n(0)?,
             conversations: n(1)?,
@@ -1170,7 +1352,12 @@ impl Store for PgStore {
 
     async fn cursor(&self, source: &str) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
-        let row = query_opt(&client, "SELECT cursor FROM cursors WHERE source = $1", &[&source]).await?;
+        let row = query_opt(
+            &client,
+            "SELECT cursor FROM cursors WHERE source = $1",
+            &[&source],
+        )
+        .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
@@ -1193,7 +1380,10 @@ mod tests {
 
     #[test]
     fn passwords_stay_out_of_messages() {
-        assert_eq!(redact("postgres://me:secret@db:5432/earshot"), "postgres://me@db:5432/earshot");
+        assert_eq!(
+            redact("postgres://me:secret@db:5432/earshot"),
+            "postgres://me@db:5432/earshot"
+        );
         assert_eq!(redact("postgres://db/earshot"), "postgres://db/earshot");
     }
 }

@@ -10,15 +10,16 @@
 
 use crate::common::{self, Arg, Dialect, Placement, Sql, CONV_COLS, POST_COLS};
 use crate::{
-    ConversationDetail, IngestReport, InboxFilter, InboxRow, NewReply, Page, ResponseSample, SearchHit, SearchQuery, Store,
-    StoreCounts, StoreError, VolumeCount,
+    ConversationDetail, InboxFilter, InboxRow, IngestReport, NewReply, Page, ResponseSample,
+    SearchHit, SearchQuery, Store, StoreCounts, StoreError, VolumeCount,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot_core::reply::ReplyText;
 use earshot_core::threading::{self, Incoming, Known, KnownPost, TriagePolicy};
 use earshot_core::{
-    Analysis, AuditEntry, Author, Conversation, ConversationEvent, ConversationId, Network, Post, PostKey, Reply, ReplyState,
+    Analysis, AuditEntry, Author, Conversation, ConversationEvent, ConversationId, Network, Post,
+    PostKey, Reply, ReplyState,
 };
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
@@ -111,31 +112,37 @@ impl SqliteStore {
         let file = path.strip_prefix("sqlite:").unwrap_or(path);
         if let Some(parent) = Path::new(file).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| open_err(format!("cannot create {}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| open_err(format!("cannot create {}: {e}", parent.display())))?;
             }
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = Connection::open_with_flags(file, flags).map_err(|e| open_err(e.to_string()))?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let writer =
+            Connection::open_with_flags(file, flags).map_err(|e| open_err(e.to_string()))?;
         configure(&writer, false).map_err(|e| open_err(e.to_string()))?;
         migrate(&writer).map_err(|e| open_err(e.to_string()))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            let conn = Connection::open_with_flags(file, flags).map_err(|e| open_err(e.to_string()))?;
+            let conn =
+                Connection::open_with_flags(file, flags).map_err(|e| open_err(e.to_string()))?;
             configure(&conn, true).map_err(|e| open_err(e.to_string()))?;
             readers.push(Mutex::new(conn));
         }
-        let checkpoint = if std::env::var("NOCKPT").is_ok() {
-            None
-        } else {
+        let checkpointer =
+            Connection::open_with_flags(file, flags).map_err(|e| open_err(e.to_string()))?;
+        checkpointer
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| open_err(e.to_string()))?;
+        let checkpoint = spawn_checkpointer(checkpointer);
+        if checkpoint.is_some() {
             // The writer's own automatic checkpoint stays, much later, as a backstop.
             writer
                 .execute_batch("PRAGMA wal_autocheckpoint = 50000")
                 .map_err(|e| open_err(e.to_string()))?;
-            let conn = Connection::open_with_flags(file, flags).map_err(|e| open_err(e.to_string()))?;
-            conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_err(e.to_string()))?;
-            spawn_checkpointer(conn)
-        };
+        }
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
@@ -197,14 +204,14 @@ fn spawn_checkpointer(conn: Connection) -> Option<SyncSender<()>> {
     let (wake, woken) = mpsc::sync_channel::<()>(1);
     let spawned = std::thread::Builder::new()
         .name("earshot-sqlite-checkpoint".into())
-        .spawn(move || loop {
-            match woken.recv_timeout(Duration::from_secs(30)) {
-                Ok(()) | Err(RecvTimeoutError::Timeout) => {
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        tracing::warn!(error = %e, "SQLite checkpoint failed");
-                    }
+        .spawn(move || {
+            // Wakes after each write, or every 30 s; ends when the store is dropped.
+            while let Ok(()) | Err(RecvTimeoutError::Timeout) =
+                woken.recv_timeout(Duration::from_secs(30))
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed");
                 }
-                Err(RecvTimeoutError::Disconnected) => break,
             }
         });
     match spawned {
@@ -220,14 +227,16 @@ fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(64);
     if read_only {
-        conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")?;
+        conn.execute_batch(
+            "PRAGMA query_only = ON; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
+        )?;
     } else {
         // `journal_mode` answers with a row, so it is read rather than executed.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
+             PRAGMA journal_size_limit = 67108864;",
         )?;
-        if let Ok(v) = std::env::var("CACHEKB") { conn.execute_batch(&format!("PRAGMA cache_size = -{v}"))?; }
     }
     Ok(())
 }
@@ -251,7 +260,11 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         if applied.contains(&m.version) {
             continue;
         }
-        tracing::info!(version = m.version, name = m.name, "applying SQLite migration");
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applying SQLite migration"
+        );
         tx.execute_batch(m.sql)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
@@ -269,7 +282,8 @@ fn us(t: DateTime<Utc>) -> i64 {
 }
 
 fn from_us(v: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(v).ok_or_else(|| StoreError::Corrupt(format!("timestamp {v} is out of range")))
+    DateTime::from_timestamp_micros(v)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {v} is out of range")))
 }
 
 fn ts(r: &Row, i: usize) -> Result<DateTime<Utc>, StoreError> {
@@ -282,7 +296,9 @@ fn ts_opt(r: &Row, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
 
 fn json<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> Result<T, StoreError> {
     let v = r.get_ref(i)?;
-    let s = v.as_str().map_err(|e| StoreError::Corrupt(format!("JSON column {i}: {e}")))?;
+    let s = v
+        .as_str()
+        .map_err(|e| StoreError::Corrupt(format!("JSON column {i}: {e}")))?;
     serde_json::from_str(s).map_err(common::json_err)
 }
 
@@ -353,7 +369,8 @@ fn post_from_row(r: &Row) -> Result<Post, StoreError> {
     })
 }
 
-const REPLY_COLS: &str = "r.id, r.conversation_id, r.network, r.in_reply_to, r.text, r.author, r.state, \
+const REPLY_COLS: &str =
+    "r.id, r.conversation_id, r.network, r.in_reply_to, r.text, r.author, r.state, \
      r.idempotency_key, r.external_id, r.error, r.attempts, r.created_at, r.sent_at";
 
 fn reply_from_row(r: &Row) -> Result<Reply, StoreError> {
@@ -431,7 +448,11 @@ const CONV_INSERT: &str = "INSERT INTO conversations (network, customer_external
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
 
 /// Inserts (`insert`, new id) or updates (by `c.id`) a conversation's every column.
-fn write_conversation(conn: &Connection, c: &Conversation, insert: bool) -> Result<ConversationId, StoreError> {
+fn write_conversation(
+    conn: &Connection,
+    c: &Conversation,
+    insert: bool,
+) -> Result<ConversationId, StoreError> {
     let update_sql;
     let sql = if insert {
         CONV_INSERT
@@ -475,7 +496,10 @@ fn write_conversation(conn: &Connection, c: &Conversation, insert: bool) -> Resu
     }
 }
 
-fn load_conversation(conn: &Connection, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
+fn load_conversation(
+    conn: &Connection,
+    id: ConversationId,
+) -> Result<Option<Conversation>, StoreError> {
     query_one(
         conn,
         &format!("SELECT {CONV_COLS} FROM conversations c WHERE c.id = ?1"),
@@ -498,7 +522,12 @@ fn insert_audit(
 }
 
 fn load_reply(conn: &Connection, id: i64) -> Result<Option<Reply>, StoreError> {
-    query_one(conn, &format!("SELECT {REPLY_COLS} FROM replies r WHERE r.id = ?1"), [id], reply_from_row)
+    query_one(
+        conn,
+        &format!("SELECT {REPLY_COLS} FROM replies r WHERE r.id = ?1"),
+        [id],
+        reply_from_row,
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -516,21 +545,22 @@ fn gather(conn: &Connection, batch: &[Incoming]) -> Result<Gathered, StoreError>
     let mut conversation_ids: HashSet<ConversationId> = HashSet::new();
 
     let mut by_key = conn.prepare_cached("SELECT id, conversation_id, from_brand, created_at FROM posts WHERE network = ?1 AND external_id = ?2")?;
-    let mut lookup = |network: Network, external_id: &str| -> Result<Option<(i64, KnownPost)>, StoreError> {
-        let mut rows = by_key.query(params![network.as_str(), external_id])?;
-        match rows.next()? {
-            None => Ok(None),
-            Some(r) => Ok(Some((
-                r.get(0)?,
-                KnownPost {
-                    key: PostKey::new(network, external_id),
-                    conversation_id: r.get::<_, Option<i64>>(1)?.map(ConversationId),
-                    from_brand: r.get(2)?,
-                    created_at: ts(r, 3)?,
-                },
-            ))),
-        }
-    };
+    let mut lookup =
+        |network: Network, external_id: &str| -> Result<Option<(i64, KnownPost)>, StoreError> {
+            let mut rows = by_key.query(params![network.as_str(), external_id])?;
+            match rows.next()? {
+                None => Ok(None),
+                Some(r) => Ok(Some((
+                    r.get(0)?,
+                    KnownPost {
+                        key: PostKey::new(network, external_id),
+                        conversation_id: r.get::<_, Option<i64>>(1)?.map(ConversationId),
+                        from_brand: r.get(2)?,
+                        created_at: ts(r, 3)?,
+                    },
+                ))),
+            }
+        };
 
     // The batch's own keys: which are stored already.
     let mut fresh: Vec<PostKey> = Vec::with_capacity(batch.len());
@@ -549,7 +579,9 @@ fn gather(conn: &Connection, batch: &[Incoming]) -> Result<Gathered, StoreError>
     }
     // The posts the batch answers.
     for inc in batch {
-        let Some(parent) = &inc.post.in_reply_to else { continue };
+        let Some(parent) = &inc.post.in_reply_to else {
+            continue;
+        };
         let key = PostKey::new(inc.post.network, parent.clone());
         if known.parents.contains_key(&key) {
             continue;
@@ -614,7 +646,9 @@ fn gather(conn: &Connection, batch: &[Incoming]) -> Result<Gathered, StoreError>
     }
 
     for id in conversation_ids {
-        let c = load_conversation(conn, id)?.ok_or_else(|| StoreError::Corrupt(format!("a post refers to missing conversation {id}")))?;
+        let c = load_conversation(conn, id)?.ok_or_else(|| {
+            StoreError::Corrupt(format!("a post refers to missing conversation {id}"))
+        })?;
         known.conversations.insert(id, c);
     }
     Ok(Gathered { known, existing })
@@ -655,14 +689,19 @@ fn ingest_blocking(
             let inc = &batch[pp.index];
             let p = &inc.post;
             let a = &inc.analysis;
-            let conversation = pp.conversation.map(|r| common::resolve(r, &new_ids)).transpose()?;
+            let conversation = pp
+                .conversation
+                .map(|r| common::resolve(r, &new_ids))
+                .transpose()?;
             let changed = insert.execute(params![
                 p.network.as_str(),
                 p.external_id,
                 p.author.external_id,
                 p.author.handle,
                 p.author.display_name,
-                p.author.followers.map(|f| i64::try_from(f).unwrap_or(i64::MAX)),
+                p.author
+                    .followers
+                    .map(|f| i64::try_from(f).unwrap_or(i64::MAX)),
                 p.author.verified,
                 p.author.bot,
                 p.text,
@@ -695,7 +734,9 @@ fn ingest_blocking(
         }
     }
     if !plan.adopted.is_empty() {
-        let mut adopt = tx.prepare_cached("UPDATE posts SET conversation_id = ?3 WHERE network = ?1 AND external_id = ?2")?;
+        let mut adopt = tx.prepare_cached(
+            "UPDATE posts SET conversation_id = ?3 WHERE network = ?1 AND external_id = ?2",
+        )?;
         for (key, r) in &plan.adopted {
             let id = common::resolve(*r, &new_ids)?;
             adopt.execute(params![key.network.as_str(), key.external_id, id.0])?;
@@ -716,7 +757,10 @@ fn ingest_blocking(
 // ---------------------------------------------------------------------------------------
 // Reads.
 
-fn detail_blocking(conn: &Connection, id: ConversationId) -> Result<Option<ConversationDetail>, StoreError> {
+fn detail_blocking(
+    conn: &Connection,
+    id: ConversationId,
+) -> Result<Option<ConversationDetail>, StoreError> {
     let tx = conn.unchecked_transaction()?;
     let Some(conversation) = load_conversation(&tx, id)? else {
         return Ok(None);
@@ -735,7 +779,9 @@ fn detail_blocking(conn: &Connection, id: ConversationId) -> Result<Option<Conve
     )?;
     let audit = query_all(
         &tx,
-        &format!("SELECT {AUDIT_COLS} FROM audit a WHERE a.conversation_id = ?1 ORDER BY a.id DESC"),
+        &format!(
+            "SELECT {AUDIT_COLS} FROM audit a WHERE a.conversation_id = ?1 ORDER BY a.id DESC"
+        ),
         [id.0],
         audit_from_row,
     )?;
@@ -747,7 +793,11 @@ fn detail_blocking(conn: &Connection, id: ConversationId) -> Result<Option<Conve
     }))
 }
 
-fn inbox_blocking(conn: &Connection, filter: &InboxFilter, now: DateTime<Utc>) -> Result<Page<InboxRow>, StoreError> {
+fn inbox_blocking(
+    conn: &Connection,
+    filter: &InboxFilter,
+    now: DateTime<Utc>,
+) -> Result<Page<InboxRow>, StoreError> {
     let tx = conn.unchecked_transaction()?;
     let mut sql = Sql::new(Dialect::Sqlite);
     let page = common::inbox_page_ids(&mut sql, filter, now);
@@ -796,16 +846,28 @@ fn search_blocking(conn: &Connection, q: &SearchQuery) -> Result<Page<SearchHit>
     let m = sql.bind(Arg::Text(common::fts5_query(&words)));
     let mut filters = String::new();
     if let Some(n) = q.network {
-        filters.push_str(&format!(" AND p.network = {}", sql.bind(Arg::Text(n.as_str().into()))));
+        filters.push_str(&format!(
+            " AND p.network = {}",
+            sql.bind(Arg::Text(n.as_str().into()))
+        ));
     }
     if let Some(l) = &q.language {
-        filters.push_str(&format!(" AND p.lang = {}", sql.bind(Arg::Text(l.to_ascii_lowercase()))));
+        filters.push_str(&format!(
+            " AND p.lang = {}",
+            sql.bind(Arg::Text(l.to_ascii_lowercase()))
+        ));
     }
     if let Some(i) = q.intent {
-        filters.push_str(&format!(" AND p.intent = {}", sql.bind(Arg::Text(i.as_str().into()))));
+        filters.push_str(&format!(
+            " AND p.intent = {}",
+            sql.bind(Arg::Text(i.as_str().into()))
+        ));
     }
     if let Some(s) = q.sentiment {
-        filters.push_str(&format!(" AND p.sentiment = {}", sql.bind(Arg::Text(s.as_str().into()))));
+        filters.push_str(&format!(
+            " AND p.sentiment = {}",
+            sql.bind(Arg::Text(s.as_str().into()))
+        ));
     }
     let limit = sql.bind(Arg::Int(i64::from(q.limit)));
     let offset = sql.bind(Arg::Int(q.offset.min(i64::MAX as u64) as i64));
@@ -821,9 +883,14 @@ fn search_blocking(conn: &Connection, q: &SearchQuery) -> Result<Page<SearchHit>
              WHERE posts_fts MATCH {m}{filters} ORDER BY posts_fts.rowid DESC LIMIT {limit} OFFSET {offset}"
         )
     };
-    let items = query_all(conn, &text, bound(&sql), |r| Ok(SearchHit { post: post_from_row(r)? }))?;
+    let items = query_all(conn, &text, bound(&sql), |r| {
+        Ok(SearchHit {
+            post: post_from_row(r)?,
+        })
+    })?;
     let short = (items.len() as u64) < u64::from(q.limit);
-    let total = (short && (q.offset == 0 || !items.is_empty())).then(|| q.offset + items.len() as u64);
+    let total =
+        (short && (q.offset == 0 || !items.is_empty())).then(|| q.offset + items.len() as u64);
     Ok(Page {
         items,
         total,
@@ -845,7 +912,8 @@ fn apply_blocking(
     let at = common::trunc_us(at);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut conv = load_conversation(&tx, id)?.ok_or_else(|| common::not_found_conversation(id))?;
-    conv.apply(event, at).map_err(|e| StoreError::Conflict(e.to_string()))?;
+    conv.apply(event, at)
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
     write_conversation(&tx, &conv, false)?;
     let detail = serde_json::to_value(event).map_err(|e| StoreError::Invalid(e.to_string()))?;
     insert_audit(&tx, Some(id), actor, event.name(), &detail, at)?;
@@ -856,7 +924,8 @@ fn apply_blocking(
 fn queue_reply_blocking(conn: &mut Connection, reply: NewReply) -> Result<Reply, StoreError> {
     let created_at = common::trunc_us(reply.created_at);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let conv = load_conversation(&tx, reply.conversation_id)?.ok_or_else(|| common::not_found_conversation(reply.conversation_id))?;
+    let conv = load_conversation(&tx, reply.conversation_id)?
+        .ok_or_else(|| common::not_found_conversation(reply.conversation_id))?;
     let existing = query_one(
         &tx,
         &format!("SELECT {REPLY_COLS} FROM replies r WHERE r.idempotency_key = ?1"),
@@ -902,7 +971,14 @@ fn queue_reply_blocking(conn: &mut Connection, reply: NewReply) -> Result<Reply,
         "idempotency_key": reply.idempotency_key,
         "in_reply_to": in_reply_to,
     });
-    insert_audit(&tx, Some(conv.id), &reply.author, "reply_queued", &detail, created_at)?;
+    insert_audit(
+        &tx,
+        Some(conv.id),
+        &reply.author,
+        "reply_queued",
+        &detail,
+        created_at,
+    )?;
     tx.commit()?;
     Ok(Reply {
         id,
@@ -921,7 +997,12 @@ fn queue_reply_blocking(conn: &mut Connection, reply: NewReply) -> Result<Reply,
     })
 }
 
-fn mark_sent_blocking(conn: &mut Connection, reply_id: i64, external_id: &str, at: DateTime<Utc>) -> Result<Reply, StoreError> {
+fn mark_sent_blocking(
+    conn: &mut Connection,
+    reply_id: i64,
+    external_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Reply, StoreError> {
     let at = common::trunc_us(at);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let reply = load_reply(&tx, reply_id)?.ok_or_else(|| common::not_found_reply(reply_id))?;
@@ -937,28 +1018,55 @@ fn mark_sent_blocking(conn: &mut Connection, reply_id: i64, external_id: &str, a
     tx.prepare_cached("UPDATE replies SET state = 'sent', external_id = ?2, sent_at = ?3, error = NULL WHERE id = ?1")?
         .execute(params![reply_id, external_id, us(at)])?;
     let detail = serde_json::json!({ "reply_id": reply_id, "external_id": external_id });
-    insert_audit(&tx, Some(reply.conversation_id), "system", "reply_sent", &detail, at)?;
+    insert_audit(
+        &tx,
+        Some(reply.conversation_id),
+        "system",
+        "reply_sent",
+        &detail,
+        at,
+    )?;
     let reply = load_reply(&tx, reply_id)?.ok_or_else(|| common::not_found_reply(reply_id))?;
     tx.commit()?;
     Ok(reply)
 }
 
-fn mark_failed_blocking(conn: &mut Connection, reply_id: i64, error: &str) -> Result<Reply, StoreError> {
+fn mark_failed_blocking(
+    conn: &mut Connection,
+    reply_id: i64,
+    error: &str,
+) -> Result<Reply, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let reply = load_reply(&tx, reply_id)?.ok_or_else(|| common::not_found_reply(reply_id))?;
     if reply.state == ReplyState::Sent {
-        return Err(StoreError::Conflict(format!("reply {reply_id} was already sent")));
+        return Err(StoreError::Conflict(format!(
+            "reply {reply_id} was already sent"
+        )));
     }
-    tx.prepare_cached("UPDATE replies SET state = 'failed', error = ?2, attempts = attempts + 1 WHERE id = ?1")?
-        .execute(params![reply_id, error])?;
-    let detail = serde_json::json!({ "reply_id": reply_id, "error": error, "attempts": reply.attempts + 1 });
-    insert_audit(&tx, Some(reply.conversation_id), "system", "reply_failed", &detail, common::trunc_us(Utc::now()))?;
+    tx.prepare_cached(
+        "UPDATE replies SET state = 'failed', error = ?2, attempts = attempts + 1 WHERE id = ?1",
+    )?
+    .execute(params![reply_id, error])?;
+    let detail =
+        serde_json::json!({ "reply_id": reply_id, "error": error, "attempts": reply.attempts + 1 });
+    insert_audit(
+        &tx,
+        Some(reply.conversation_id),
+        "system",
+        "reply_failed",
+        &detail,
+        common::trunc_us(Utc::now()),
+    )?;
     let reply = load_reply(&tx, reply_id)?.ok_or_else(|| common::not_found_reply(reply_id))?;
     tx.commit()?;
     Ok(reply)
 }
 
-fn rescore_blocking(conn: &mut Connection, policy: &TriagePolicy, now: DateTime<Utc>) -> Result<u64, StoreError> {
+fn rescore_blocking(
+    conn: &mut Connection,
+    policy: &TriagePolicy,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
     let now = common::trunc_us(now);
     let mut after = 0i64;
     let mut updated = 0u64;
@@ -1004,21 +1112,35 @@ fn rescore_blocking(conn: &mut Connection, policy: &TriagePolicy, now: DateTime<
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn ingest(&self, batch: Vec<Incoming>, policy: &TriagePolicy, now: DateTime<Utc>) -> Result<IngestReport, StoreError> {
+    async fn ingest(
+        &self,
+        batch: Vec<Incoming>,
+        policy: &TriagePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, StoreError> {
         if batch.is_empty() {
             return Ok(IngestReport::default());
         }
         let policy = policy.clone();
-        self.write(move |conn| ingest_blocking(conn, batch, &policy, now)).await
+        self.write(move |conn| ingest_blocking(conn, batch, &policy, now))
+            .await
     }
 
-    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationDetail>, StoreError> {
+    async fn conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<ConversationDetail>, StoreError> {
         self.read(move |conn| detail_blocking(conn, id)).await
     }
 
-    async fn inbox(&self, filter: &InboxFilter, now: DateTime<Utc>) -> Result<Page<InboxRow>, StoreError> {
+    async fn inbox(
+        &self,
+        filter: &InboxFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Page<InboxRow>, StoreError> {
         let filter = filter.clone();
-        self.read(move |conn| inbox_blocking(conn, &filter, common::trunc_us(now))).await
+        self.read(move |conn| inbox_blocking(conn, &filter, common::trunc_us(now)))
+            .await
     }
 
     async fn search(&self, query: &SearchQuery) -> Result<Page<SearchHit>, StoreError> {
@@ -1026,23 +1148,38 @@ impl Store for SqliteStore {
         self.read(move |conn| search_blocking(conn, &query)).await
     }
 
-    async fn apply(&self, id: ConversationId, event: ConversationEvent, actor: &str, at: DateTime<Utc>) -> Result<Conversation, StoreError> {
+    async fn apply(
+        &self,
+        id: ConversationId,
+        event: ConversationEvent,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError> {
         let actor = actor.to_string();
-        self.write(move |conn| apply_blocking(conn, id, &event, &actor, at)).await
+        self.write(move |conn| apply_blocking(conn, id, &event, &actor, at))
+            .await
     }
 
     async fn queue_reply(&self, reply: NewReply) -> Result<Reply, StoreError> {
-        self.write(move |conn| queue_reply_blocking(conn, reply)).await
+        self.write(move |conn| queue_reply_blocking(conn, reply))
+            .await
     }
 
-    async fn mark_reply_sent(&self, reply_id: i64, external_id: &str, at: DateTime<Utc>) -> Result<Reply, StoreError> {
+    async fn mark_reply_sent(
+        &self,
+        reply_id: i64,
+        external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Reply, StoreError> {
         let external_id = external_id.to_string();
-        self.write(move |conn| mark_sent_blocking(conn, reply_id, &external_id, at)).await
+        self.write(move |conn| mark_sent_blocking(conn, reply_id, &external_id, at))
+            .await
     }
 
     async fn mark_reply_failed(&self, reply_id: i64, error: &str) -> Result<Reply, StoreError> {
         let error = error.to_string();
-        self.write(move |conn| mark_failed_blocking(conn, reply_id, &error)).await
+        self.write(move |conn| mark_failed_blocking(conn, reply_id, &error))
+            .await
     }
 
     async fn queued_replies(&self, limit: u32) -> Result<Vec<Reply>, StoreError> {
@@ -1057,7 +1194,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn audit(&self, conversation: Option<ConversationId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn audit(
+        &self,
+        conversation: Option<ConversationId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(move |conn| match conversation {
             Some(id) => query_all(
                 conn,
@@ -1075,7 +1216,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn response_samples(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<ResponseSample>, StoreError> {
+    async fn response_samples(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ResponseSample>, StoreError> {
         self.read(move |conn| {
             query_all(
                 conn,
@@ -1097,7 +1242,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn volume(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<VolumeCount>, StoreError> {
+    async fn volume(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VolumeCount>, StoreError> {
         const DAY_US: i64 = 86_400_000_000;
         let mut rows = self
             .read(move |conn| {
@@ -1123,9 +1272,14 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
-    async fn rescore_open(&self, policy: &TriagePolicy, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn rescore_open(
+        &self,
+        policy: &TriagePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let policy = policy.clone();
-        self.write(move |conn| rescore_blocking(conn, &policy, now)).await
+        self.write(move |conn| rescore_blocking(conn, &policy, now))
+            .await
     }
 
     async fn counts(&self) -> Result<StoreCounts, StoreError> {
@@ -1138,7 +1292,9 @@ impl Store for SqliteStore {
             Ok(StoreCounts {
                 posts: count("SELECT COUNT(*) FROM posts")?,
                 conversations: count("SELECT COUNT(*) FROM conversations")?,
-                open_conversations: count("SELECT COUNT(*) FROM conversations WHERE status = 'open'")?,
+                open_conversations: count(
+                    "SELECT COUNT(*) FROM conversations WHERE status = 'open'",
+                )?,
                 replies: count("SELECT COUNT(*) FROM replies")?,
             })
         })
@@ -1174,12 +1330,15 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use earshot_core::Status;
 
     #[test]
     fn fts5_is_compiled_in() {
         let conn = Connection::open_in_memory().unwrap();
         let on: i64 = conn
-            .query_row("SELECT sqlite_compileoption_used('ENABLE_FTS5')", [], |r| r.get(0))
+            .query_row("SELECT sqlite_compileoption_used('ENABLE_FTS5')", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(on, 1);
     }
@@ -1192,17 +1351,25 @@ mod tests {
         SqliteStore::open_blocking(path).unwrap();
         let store = SqliteStore::open_blocking(path).unwrap();
         let conn = lock(&store.inner.writer);
-        let n: i64 = conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, MIGRATIONS.len() as i64);
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(fk, 1);
     }
 
     fn plan_of(conn: &Connection, sql: &str, args: &Sql) -> String {
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = stmt.query_map(bound(args), |r| r.get::<_, String>(3)).unwrap();
+        let rows = stmt
+            .query_map(bound(args), |r| r.get::<_, String>(3))
+            .unwrap();
         rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("\n")
     }
 
@@ -1214,7 +1381,33 @@ mod tests {
         let page = common::inbox_page_ids(&mut sql, &InboxFilter::default(), Utc::now());
         let plan = plan_of(&conn, &page, &sql);
         assert!(plan.contains("conversations_inbox"), "{plan}");
-        assert!(!plan.contains("TEMP B-TREE FOR ORDER BY"), "inbox must not sort: {plan}");
+        assert!(
+            !plan.contains("TEMP B-TREE FOR ORDER BY"),
+            "inbox must not sort: {plan}"
+        );
+
+        let mut sql = Sql::new(Dialect::Sqlite);
+        let mine = InboxFilter {
+            assignee: Some("maria".into()),
+            ..InboxFilter::default()
+        };
+        let page = common::inbox_page_ids(&mut sql, &mine, Utc::now());
+        let plan = plan_of(&conn, &page, &sql);
+        assert!(plan.contains("conversations_assigned"), "{plan}");
+
+        let filtered = InboxFilter {
+            language: Some("da".into()),
+            breached: Some(true),
+            status: vec![Status::Open, Status::Pending],
+            ..InboxFilter::default()
+        };
+        let mut sql = Sql::new(Dialect::Sqlite);
+        let count = common::inbox_count(&mut sql, &filtered, Utc::now());
+        let plan = plan_of(&conn, &count, &sql);
+        assert!(
+            plan.contains("COVERING INDEX conversations_inbox"),
+            "counting reads no rows: {plan}"
+        );
 
         let mut sql = Sql::new(Dialect::Sqlite);
         sql.bind(Arg::Text("x".into()));
@@ -1234,6 +1427,9 @@ mod tests {
             "SELECT p.id FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH ?1 AND p.network = ?2 ORDER BY posts_fts.rowid DESC LIMIT 10",
             &sql,
         );
-        assert!(!plan.contains("TEMP B-TREE"), "search must not sort: {plan}");
+        assert!(
+            !plan.contains("TEMP B-TREE"),
+            "search must not sort: {plan}"
+        );
     }
 }

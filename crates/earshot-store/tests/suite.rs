@@ -10,7 +10,9 @@
 use chrono::{DateTime, Duration, Utc};
 use earshot_core::analysis::{Intent, Language, SentimentLabel};
 use earshot_core::threading::{Incoming, TriagePolicy};
-use earshot_core::{Analysis, Author, ConversationEvent, ConversationId, Network, NewPost, ReplyState, Status};
+use earshot_core::{
+    Analysis, Author, ConversationEvent, ConversationId, Network, NewPost, ReplyState, Status,
+};
 use earshot_store::postgres::PgStore;
 use earshot_store::sqlite::SqliteStore;
 use earshot_store::{InboxFilter, NewReply, SearchQuery, Store, StoreError};
@@ -87,8 +89,13 @@ fn with_database(url: &str, db: &str) -> String {
 /// A fresh, empty database for one test: `(admin client, its name, its URL)`, or `None`
 /// (after saying why) when PostgreSQL cannot be reached outside CI.
 async fn fresh_database() -> Option<(tokio_postgres::Client, String, String)> {
-    let base = std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
-    let connect = tokio::time::timeout(std::time::Duration::from_secs(10), tokio_postgres::connect(&base, tokio_postgres::NoTls)).await;
+    let base =
+        std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
+    let connect = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio_postgres::connect(&base, tokio_postgres::NoTls),
+    )
+    .await;
     let (admin, connection) = match connect {
         Ok(Ok(pair)) => pair,
         Ok(Err(e)) => return unreachable_postgres(&base, &e.to_string()),
@@ -96,7 +103,10 @@ async fn fresh_database() -> Option<(tokio_postgres::Client, String, String)> {
     };
     tokio::spawn(connection);
     let name = format!("earshot_t_{}", uuid::Uuid::new_v4().simple());
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
     let url = with_database(&base, &name);
     Some((admin, name, url))
 }
@@ -114,15 +124,23 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some((admin, name, url)) = fresh_database().await else { return };
+    let Some((admin, name, url)) = fresh_database().await else {
+        return;
+    };
     let outcome = match PgStore::connect(&url).await {
         Ok(store) => tokio::spawn(test(Arc::new(store))).await,
         Err(e) => {
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .unwrap();
             panic!("cannot connect to the fresh database {url}: {e}");
         }
     };
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap();
     if let Err(e) = outcome {
         match e.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),
@@ -219,7 +237,11 @@ impl Tweak for Incoming {
     }
 }
 
-async fn ingest(store: &Arc<dyn Store>, batch: Vec<Incoming>, now: &str) -> earshot_store::IngestReport {
+async fn ingest(
+    store: &Arc<dyn Store>,
+    batch: Vec<Incoming>,
+    now: &str,
+) -> earshot_store::IngestReport {
     store.ingest(batch, &policy(), t(now)).await.unwrap()
 }
 
@@ -238,11 +260,32 @@ fn conversation_of(report: &earshot_store::IngestReport, external_id: &str) -> C
 const PAUL: &str = "@elonmusk Can you program the car, once in park, to move the seat back and raise the steering wheel?";
 
 async fn ingest_threads_and_times_the_first_response(store: Arc<dyn Store>) {
-    let question = customer("896523232098078720", "paulfranks", "2017-08-18T20:47:00-07:00", PAUL).intent(Intent::FeatureRequest);
+    let question = customer(
+        "896523232098078720",
+        "paulfranks",
+        "2017-08-18T20:47:00-07:00",
+        PAUL,
+    )
+    .intent(Intent::FeatureRequest);
     let analysis = question.analysis.clone();
-    let batch = vec![question, brand("896529192975659008", "2017-08-18T21:11:00-07:00", "896523232098078720")];
+    let batch = vec![
+        question,
+        brand(
+            "896529192975659008",
+            "2017-08-18T21:11:00-07:00",
+            "896523232098078720",
+        ),
+    ];
     let report = ingest(&store, batch, "2017-08-19T06:00:00Z").await;
-    assert_eq!((report.new, report.duplicates, report.conversations_opened, report.conversations_updated), (2, 0, 1, 0));
+    assert_eq!(
+        (
+            report.new,
+            report.duplicates,
+            report.conversations_opened,
+            report.conversations_updated
+        ),
+        (2, 0, 1, 0)
+    );
     assert_eq!(report.posts.len(), 2);
     assert_eq!(report.posts[0].external_id, "896523232098078720");
     assert_eq!(report.posts[1].external_id, "896529192975659008");
@@ -272,7 +315,10 @@ async fn ingest_threads_and_times_the_first_response(store: Arc<dyn Store>) {
     assert_eq!(q.analysis, analysis);
     assert_eq!(q.author.display_name.as_deref(), Some("PAULFRANKS"));
     assert_eq!(q.author.followers, Some(1520));
-    assert_eq!(q.url.as_deref(), Some("https://example.com/896523232098078720"));
+    assert_eq!(
+        q.url.as_deref(),
+        Some("https://example.com/896523232098078720")
+    );
     assert_eq!(q.received_at, t("2017-08-19T06:00:00Z"));
     assert_eq!(q.id, report.posts[0].post_id);
     assert!(!q.from_brand && a.from_brand);
@@ -280,8 +326,20 @@ async fn ingest_threads_and_times_the_first_response(store: Arc<dyn Store>) {
     assert_eq!(a.conversation_id, Some(id));
 
     let counts = store.counts().await.unwrap();
-    assert_eq!((counts.posts, counts.conversations, counts.open_conversations, counts.replies), (2, 1, 0, 0));
-    assert!(store.conversation(ConversationId(987_654)).await.unwrap().is_none());
+    assert_eq!(
+        (
+            counts.posts,
+            counts.conversations,
+            counts.open_conversations,
+            counts.replies
+        ),
+        (2, 1, 0, 0)
+    );
+    assert!(store
+        .conversation(ConversationId(987_654))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn same_post_twice_changes_nothing(store: Arc<dyn Store>) {
@@ -296,9 +354,20 @@ async fn same_post_twice_changes_nothing(store: Arc<dyn Store>) {
     let before = store.conversation(id).await.unwrap().unwrap();
 
     let again = ingest(&store, batch.clone(), "2024-03-01T12:00:00Z").await;
-    assert_eq!((again.new, again.duplicates, again.conversations_opened, again.conversations_updated), (0, 3, 0, 0));
+    assert_eq!(
+        (
+            again.new,
+            again.duplicates,
+            again.conversations_opened,
+            again.conversations_updated
+        ),
+        (0, 3, 0, 0)
+    );
     for (a, b) in first.posts.iter().zip(&again.posts) {
-        assert_eq!((a.post_id, a.conversation_id), (b.post_id, b.conversation_id));
+        assert_eq!(
+            (a.post_id, a.conversation_id),
+            (b.post_id, b.conversation_id)
+        );
         assert!(b.duplicate);
     }
     assert_eq!(store.counts().await.unwrap(), counts);
@@ -318,22 +387,41 @@ async fn same_post_twice_changes_nothing(store: Arc<dyn Store>) {
 }
 
 async fn reply_before_its_parent_is_adopted(store: Arc<dyn Store>) {
-    let first = ingest(&store, vec![brand("2", "2017-08-18T21:11:00Z", "1")], "2017-08-18T21:12:00Z").await;
+    let first = ingest(
+        &store,
+        vec![brand("2", "2017-08-18T21:11:00Z", "1")],
+        "2017-08-18T21:12:00Z",
+    )
+    .await;
     assert_eq!(first.posts[0].conversation_id, None);
     assert_eq!(store.counts().await.unwrap().conversations, 0);
 
-    let second = ingest(&store, vec![customer("1", "paul", "2017-08-18T20:47:00Z", PAUL)], "2017-08-18T21:30:00Z").await;
+    let second = ingest(
+        &store,
+        vec![customer("1", "paul", "2017-08-18T20:47:00Z", PAUL)],
+        "2017-08-18T21:30:00Z",
+    )
+    .await;
     let id = conversation_of(&second, "1");
     let detail = store.conversation(id).await.unwrap().unwrap();
     assert_eq!(detail.conversation.first_response_secs, Some(24 * 60));
     assert_eq!(detail.conversation.post_count, 2);
     assert_eq!(detail.conversation.status, Status::Pending);
-    let ids: Vec<&str> = detail.posts.iter().map(|p| p.external_id.as_str()).collect();
+    let ids: Vec<&str> = detail
+        .posts
+        .iter()
+        .map(|p| p.external_id.as_str())
+        .collect();
     assert_eq!(ids, ["1", "2"]);
     assert!(detail.posts.iter().all(|p| p.conversation_id == Some(id)));
 
     // Delivered again, the adopted reply reports where it now lives.
-    let again = ingest(&store, vec![brand("2", "2017-08-18T21:11:00Z", "1")], "2017-08-18T21:40:00Z").await;
+    let again = ingest(
+        &store,
+        vec![brand("2", "2017-08-18T21:11:00Z", "1")],
+        "2017-08-18T21:40:00Z",
+    )
+    .await;
     assert!(again.posts[0].duplicate);
     assert_eq!(again.posts[0].conversation_id, Some(id));
     assert_eq!(again.posts[0].post_id, first.posts[0].post_id);
@@ -353,7 +441,13 @@ async fn customer_follow_up_reopens(store: Arc<dyn Store>) {
 
     let r = ingest(
         &store,
-        vec![customer("3", "paul", "2017-08-18T21:30:00Z", "thanks, and the wheel?").reply_to("2")],
+        vec![customer(
+            "3",
+            "paul",
+            "2017-08-18T21:30:00Z",
+            "thanks, and the wheel?",
+        )
+        .reply_to("2")],
         "2017-08-18T21:31:00Z",
     )
     .await;
@@ -363,13 +457,30 @@ async fn customer_follow_up_reopens(store: Arc<dyn Store>) {
     assert_eq!(c.status, Status::Open);
     assert_eq!(c.awaiting_since, Some(t("2017-08-18T21:30:00Z")));
     assert!(c.response_due.is_some());
-    assert_eq!(c.first_response_secs, Some(24 * 60), "the first response stays the first one");
+    assert_eq!(
+        c.first_response_secs,
+        Some(24 * 60),
+        "the first response stays the first one"
+    );
     assert_eq!(c.post_count, 3);
     assert_eq!(store.counts().await.unwrap().open_conversations, 1);
 
     // Answered, resolved, and a customer reply brings it back.
-    ingest(&store, vec![brand("4", "2017-08-18T21:40:00Z", "3")], "2017-08-18T21:41:00Z").await;
-    store.apply(id, ConversationEvent::Resolved, "maria", t("2017-08-18T21:45:00Z")).await.unwrap();
+    ingest(
+        &store,
+        vec![brand("4", "2017-08-18T21:40:00Z", "3")],
+        "2017-08-18T21:41:00Z",
+    )
+    .await;
+    store
+        .apply(
+            id,
+            ConversationEvent::Resolved,
+            "maria",
+            t("2017-08-18T21:45:00Z"),
+        )
+        .await
+        .unwrap();
     assert_eq!(store.counts().await.unwrap().open_conversations, 0);
     ingest(
         &store,
@@ -385,17 +496,45 @@ async fn customer_follow_up_reopens(store: Arc<dyn Store>) {
 }
 
 async fn new_post_joins_the_customers_open_conversation(store: Arc<dyn Store>) {
-    let r = ingest(&store, vec![customer("1", "paul", "2024-03-01T10:00:00Z", "seat stuck")], "2024-03-01T10:01:00Z").await;
+    let r = ingest(
+        &store,
+        vec![customer("1", "paul", "2024-03-01T10:00:00Z", "seat stuck")],
+        "2024-03-01T10:01:00Z",
+    )
+    .await;
     let id = conversation_of(&r, "1");
     // A new top-level post an hour later joins; one three days later opens a new conversation.
-    let r = ingest(&store, vec![customer("2", "paul", "2024-03-01T11:00:00Z", "still stuck")], "2024-03-01T11:01:00Z").await;
+    let r = ingest(
+        &store,
+        vec![customer("2", "paul", "2024-03-01T11:00:00Z", "still stuck")],
+        "2024-03-01T11:01:00Z",
+    )
+    .await;
     assert_eq!(conversation_of(&r, "2"), id);
-    let r = ingest(&store, vec![customer("3", "paul", "2024-03-04T11:00:00Z", "new problem")], "2024-03-04T11:01:00Z").await;
+    let r = ingest(
+        &store,
+        vec![customer("3", "paul", "2024-03-04T11:00:00Z", "new problem")],
+        "2024-03-04T11:01:00Z",
+    )
+    .await;
     assert_ne!(conversation_of(&r, "3"), id);
     // A resolved conversation is not joined.
     let later = conversation_of(&r, "3");
-    store.apply(later, ConversationEvent::Resolved, "maria", t("2024-03-04T11:05:00Z")).await.unwrap();
-    let r = ingest(&store, vec![customer("4", "paul", "2024-03-04T12:00:00Z", "hello?")], "2024-03-04T12:01:00Z").await;
+    store
+        .apply(
+            later,
+            ConversationEvent::Resolved,
+            "maria",
+            t("2024-03-04T11:05:00Z"),
+        )
+        .await
+        .unwrap();
+    let r = ingest(
+        &store,
+        vec![customer("4", "paul", "2024-03-04T12:00:00Z", "hello?")],
+        "2024-03-04T12:01:00Z",
+    )
+    .await;
     assert_ne!(conversation_of(&r, "4"), later);
     assert_eq!(store.counts().await.unwrap().conversations, 3);
 }
@@ -428,7 +567,12 @@ async fn inbox_ranks_and_filters(store: Arc<dyn Store>) {
     let soon = t("2024-03-01T10:01:00Z");
     let later = t("2024-03-04T10:00:00Z");
 
-    let ids = |page: &earshot_store::Page<earshot_store::InboxRow>| page.items.iter().map(|i| i.conversation.id).collect::<Vec<_>>();
+    let ids = |page: &earshot_store::Page<earshot_store::InboxRow>| {
+        page.items
+            .iter()
+            .map(|i| i.conversation.id)
+            .collect::<Vec<_>>()
+    };
     let inbox = |filter: InboxFilter, now: DateTime<Utc>| {
         let store = Arc::clone(&store);
         async move { store.inbox(&filter, now).await.unwrap() }
@@ -437,63 +581,132 @@ async fn inbox_ranks_and_filters(store: Arc<dyn Store>) {
     let page = inbox(InboxFilter::default(), soon).await;
     assert_eq!(ids(&page), [a, b, d, e], "open only, best first");
     assert_eq!(page.total, Some(4));
-    let scores: Vec<f32> = page.items.iter().map(|i| i.conversation.priority.score).collect();
+    let scores: Vec<f32> = page
+        .items
+        .iter()
+        .map(|i| i.conversation.priority.score)
+        .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
-    assert_eq!(page.items[0].latest_text, "Your charger has been broken for a week!");
+    assert_eq!(
+        page.items[0].latest_text,
+        "Your charger has been broken for a week!"
+    );
     assert_eq!(page.items[0].latest_at, t(t0));
     assert!(page.items.iter().all(|i| !i.breached));
 
-    let all = |f: InboxFilter| InboxFilter { status: vec![], ..f };
+    let all = |f: InboxFilter| InboxFilter {
+        status: vec![],
+        ..f
+    };
     let page = inbox(all(InboxFilter::default()), soon).await;
     assert_eq!(page.items.len(), 6);
-    let scores: Vec<f32> = page.items.iter().map(|i| i.conversation.priority.score).collect();
+    let scores: Vec<f32> = page
+        .items
+        .iter()
+        .map(|i| i.conversation.priority.score)
+        .collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     // The answered conversations show their customer's post, not the brand's.
     let row_c = page.items.iter().find(|i| i.conversation.id == c).unwrap();
     assert_eq!(row_c.latest_text, "Grazie, tutto perfetto");
 
-    let status = |s: Vec<Status>| InboxFilter { status: s, ..InboxFilter::default() };
+    let status = |s: Vec<Status>| InboxFilter {
+        status: s,
+        ..InboxFilter::default()
+    };
     let pending = inbox(status(vec![Status::Pending]), soon).await;
     assert_eq!(ids(&pending), ids_sorted_by_score(&store, &[c, f]).await);
     let both = inbox(status(vec![Status::Open, Status::Pending]), soon).await;
     assert_eq!(both.items.len(), 6);
     assert_eq!(both.total, Some(6));
 
-    let network = |n| InboxFilter { network: Some(n), ..InboxFilter::default() };
+    let network = |n| InboxFilter {
+        network: Some(n),
+        ..InboxFilter::default()
+    };
     assert_eq!(ids(&inbox(network(Network::X), soon).await), [a, e]);
     assert_eq!(ids(&inbox(network(Network::Mastodon), soon).await), [b]);
-    let language = |l: &str| all(InboxFilter { language: Some(l.into()), ..InboxFilter::default() });
+    let language = |l: &str| {
+        all(InboxFilter {
+            language: Some(l.into()),
+            ..InboxFilter::default()
+        })
+    };
     assert_eq!(ids(&inbox(language("da"), soon).await), [b]);
     assert_eq!(ids(&inbox(language("it"), soon).await), [c]);
-    let intent = |i| InboxFilter { intent: Some(i), ..InboxFilter::default() };
+    let intent = |i| InboxFilter {
+        intent: Some(i),
+        ..InboxFilter::default()
+    };
     assert_eq!(ids(&inbox(intent(Intent::Question), soon).await), [b]);
     assert_eq!(ids(&inbox(intent(Intent::FeatureRequest), soon).await), [d]);
-    let sentiment = |s| all(InboxFilter { sentiment: Some(s), ..InboxFilter::default() });
-    assert_eq!(ids(&inbox(sentiment(SentimentLabel::Negative), soon).await), [a]);
-    assert_eq!(ids(&inbox(sentiment(SentimentLabel::Positive), soon).await), [c]);
+    let sentiment = |s| {
+        all(InboxFilter {
+            sentiment: Some(s),
+            ..InboxFilter::default()
+        })
+    };
+    assert_eq!(
+        ids(&inbox(sentiment(SentimentLabel::Negative), soon).await),
+        [a]
+    );
+    assert_eq!(
+        ids(&inbox(sentiment(SentimentLabel::Positive), soon).await),
+        [c]
+    );
 
     // Breached: answered late (f), or owed and overdue now.
-    let breached = |yes| all(InboxFilter { breached: Some(yes), ..InboxFilter::default() });
+    let breached = |yes| {
+        all(InboxFilter {
+            breached: Some(yes),
+            ..InboxFilter::default()
+        })
+    };
     let page = inbox(breached(true), soon).await;
     assert_eq!(ids(&page), [f]);
     assert!(page.items[0].breached);
     assert_eq!(inbox(breached(false), soon).await.items.len(), 5);
-    let page = inbox(InboxFilter { breached: Some(true), ..InboxFilter::default() }, later).await;
+    let page = inbox(
+        InboxFilter {
+            breached: Some(true),
+            ..InboxFilter::default()
+        },
+        later,
+    )
+    .await;
     assert_eq!(ids(&page), [a, b, d, e]);
     assert!(page.items.iter().all(|i| i.breached));
     assert_eq!(ids(&inbox(breached(false), later).await), [c]);
 
     // Assignee, and the unassigned.
-    store.apply(b, ConversationEvent::Assigned { to: "maria".into() }, "lead", soon).await.unwrap();
-    let assignee = |who: &str| InboxFilter { assignee: Some(who.into()), ..InboxFilter::default() };
+    store
+        .apply(
+            b,
+            ConversationEvent::Assigned { to: "maria".into() },
+            "lead",
+            soon,
+        )
+        .await
+        .unwrap();
+    let assignee = |who: &str| InboxFilter {
+        assignee: Some(who.into()),
+        ..InboxFilter::default()
+    };
     assert_eq!(ids(&inbox(assignee("maria"), soon).await), [b]);
     assert_eq!(ids(&inbox(assignee(""), soon).await), [a, d, e]);
     assert!(inbox(assignee("nobody"), soon).await.items.is_empty());
 
     // Paging.
-    let page = |limit, offset| InboxFilter { limit, offset, ..InboxFilter::default() };
+    let page = |limit, offset| InboxFilter {
+        limit,
+        offset,
+        ..InboxFilter::default()
+    };
     let p1 = inbox(page(2, 0), soon).await;
-    assert_eq!((ids(&p1), p1.total, p1.limit, p1.offset), (vec![a, b], Some(4), 2, 0));
+    assert_eq!(
+        (ids(&p1), p1.total, p1.limit, p1.offset),
+        (vec![a, b], Some(4), 2, 0)
+    );
     assert_eq!(ids(&inbox(page(2, 2), soon).await), [d, e]);
     assert_eq!(ids(&inbox(page(3, 3), soon).await), [e]);
     assert!(inbox(page(2, 4), soon).await.items.is_empty());
@@ -503,7 +716,10 @@ async fn inbox_ranks_and_filters(store: Arc<dyn Store>) {
 }
 
 /// The given conversations, best first, as the inbox should rank them.
-async fn ids_sorted_by_score(store: &Arc<dyn Store>, ids: &[ConversationId]) -> Vec<ConversationId> {
+async fn ids_sorted_by_score(
+    store: &Arc<dyn Store>,
+    ids: &[ConversationId],
+) -> Vec<ConversationId> {
     let mut scored = Vec::new();
     for id in ids {
         let c = store.conversation(*id).await.unwrap().unwrap().conversation;
@@ -515,17 +731,39 @@ async fn ids_sorted_by_score(store: &Arc<dyn Store>, ids: &[ConversationId]) -> 
 
 async fn search_finds_words_and_filters(store: Arc<dyn Store>) {
     let batch = vec![
-        customer("1", "paul", "2024-03-01T10:00:00Z", "Can you move the seat back when the car is parked?").intent(Intent::FeatureRequest),
-        customer("2", "bo", "2024-03-01T10:01:00Z", "Jeg søger hjælp: bilen er blå og opladeren virker ikke")
-            .network(Network::Mastodon)
-            .lang("da")
-            .intent(Intent::Complaint)
-            .sentiment(SentimentLabel::Negative, -0.6),
-        customer("3", "carla", "2024-03-01T10:02:00Z", "Perché la macchina non parte più? Già due giorni.").lang("it"),
-        customer("4", "dan", "2024-03-01T10:03:00Z", "Love the new seat heating, thanks!")
-            .network(Network::Bluesky)
-            .intent(Intent::Praise)
-            .sentiment(SentimentLabel::Positive, 0.9),
+        customer(
+            "1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "Can you move the seat back when the car is parked?",
+        )
+        .intent(Intent::FeatureRequest),
+        customer(
+            "2",
+            "bo",
+            "2024-03-01T10:01:00Z",
+            "Jeg søger hjælp: bilen er blå og opladeren virker ikke",
+        )
+        .network(Network::Mastodon)
+        .lang("da")
+        .intent(Intent::Complaint)
+        .sentiment(SentimentLabel::Negative, -0.6),
+        customer(
+            "3",
+            "carla",
+            "2024-03-01T10:02:00Z",
+            "Perché la macchina non parte più? Già due giorni.",
+        )
+        .lang("it"),
+        customer(
+            "4",
+            "dan",
+            "2024-03-01T10:03:00Z",
+            "Love the new seat heating, thanks!",
+        )
+        .network(Network::Bluesky)
+        .intent(Intent::Praise)
+        .sentiment(SentimentLabel::Positive, 0.9),
     ];
     ingest(&store, batch, "2024-03-01T10:05:00Z").await;
     let search = |q: &str| SearchQuery {
@@ -540,8 +778,14 @@ async fn search_finds_words_and_filters(store: Arc<dyn Store>) {
     let found = |q: SearchQuery| {
         let store = Arc::clone(&store);
         async move {
-            let page = store.search(&q).await.unwrap_or_else(|e| panic!("{:?}: {e}", q.q));
-            page.items.into_iter().map(|h| h.post.external_id).collect::<Vec<_>>()
+            let page = store
+                .search(&q)
+                .await
+                .unwrap_or_else(|e| panic!("{:?}: {e}", q.q));
+            page.items
+                .into_iter()
+                .map(|h| h.post.external_id)
+                .collect::<Vec<_>>()
         }
     };
 
@@ -580,64 +824,181 @@ async fn search_finds_words_and_filters(store: Arc<dyn Store>) {
             .unwrap_or_else(|e| panic!("{hostile:?} must not fail: {e}"));
     }
     assert_eq!(found(search("seat\"")).await, ["4", "1"]);
-    assert!(matches!(store.search(&search("")).await, Err(StoreError::Invalid(_))));
-    assert!(matches!(store.search(&search("  \t ")).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        store.search(&search("")).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.search(&search("  \t ")).await,
+        Err(StoreError::Invalid(_))
+    ));
 
-    assert_eq!(found(SearchQuery { network: Some(Network::Bluesky), ..search("seat") }).await, ["4"]);
     assert_eq!(
-        found(SearchQuery { language: Some("en".into()), intent: Some(Intent::FeatureRequest), ..search("seat") }).await,
+        found(SearchQuery {
+            network: Some(Network::Bluesky),
+            ..search("seat")
+        })
+        .await,
+        ["4"]
+    );
+    assert_eq!(
+        found(SearchQuery {
+            language: Some("en".into()),
+            intent: Some(Intent::FeatureRequest),
+            ..search("seat")
+        })
+        .await,
         ["1"]
     );
-    assert_eq!(found(SearchQuery { sentiment: Some(SentimentLabel::Positive), ..search("seat") }).await, ["4"]);
-    assert_eq!(found(SearchQuery { language: Some("da".into()), ..search("seat") }).await, Vec::<String>::new());
+    assert_eq!(
+        found(SearchQuery {
+            sentiment: Some(SentimentLabel::Positive),
+            ..search("seat")
+        })
+        .await,
+        ["4"]
+    );
+    assert_eq!(
+        found(SearchQuery {
+            language: Some("da".into()),
+            ..search("seat")
+        })
+        .await,
+        Vec::<String>::new()
+    );
 
-    let page = store.search(&SearchQuery { limit: 1, ..search("seat") }).await.unwrap();
+    let page = store
+        .search(&SearchQuery {
+            limit: 1,
+            ..search("seat")
+        })
+        .await
+        .unwrap();
     assert_eq!(page.items[0].post.external_id, "4");
-    let page = store.search(&SearchQuery { limit: 1, offset: 1, ..search("seat") }).await.unwrap();
+    let page = store
+        .search(&SearchQuery {
+            limit: 1,
+            offset: 1,
+            ..search("seat")
+        })
+        .await
+        .unwrap();
     assert_eq!(page.items[0].post.external_id, "1");
     let page = store.search(&search("seat")).await.unwrap();
     assert_eq!(page.total, Some(2));
-    assert_eq!(page.items[1].post.text, "Can you move the seat back when the car is parked?");
+    assert_eq!(
+        page.items[1].post.text,
+        "Can you move the seat back when the car is parked?"
+    );
 }
 
 async fn apply_transitions_and_audit_trail(store: Arc<dyn Store>) {
-    let r = ingest(&store, vec![customer("1", "paul", "2024-03-01T10:00:00Z", "help")], "2024-03-01T10:00:00Z").await;
+    let r = ingest(
+        &store,
+        vec![customer("1", "paul", "2024-03-01T10:00:00Z", "help")],
+        "2024-03-01T10:00:00Z",
+    )
+    .await;
     let id = conversation_of(&r, "1");
     let at = |m: i64| t("2024-03-01T10:00:00Z") + Duration::minutes(m);
 
-    let c = store.apply(id, ConversationEvent::Assigned { to: "maria".into() }, "lead", at(1)).await.unwrap();
+    let c = store
+        .apply(
+            id,
+            ConversationEvent::Assigned { to: "maria".into() },
+            "lead",
+            at(1),
+        )
+        .await
+        .unwrap();
     assert_eq!(c.assignee.as_deref(), Some("maria"));
-    let err = store.apply(id, ConversationEvent::Assigned { to: "maria".into() }, "lead", at(2)).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("already assigned")), "{err:?}");
-    let c = store.apply(id, ConversationEvent::MarkedPending, "maria", at(3)).await.unwrap();
+    let err = store
+        .apply(
+            id,
+            ConversationEvent::Assigned { to: "maria".into() },
+            "lead",
+            at(2),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m.contains("already assigned")),
+        "{err:?}"
+    );
+    let c = store
+        .apply(id, ConversationEvent::MarkedPending, "maria", at(3))
+        .await
+        .unwrap();
     assert_eq!(c.status, Status::Pending);
     assert!(matches!(
-        store.apply(id, ConversationEvent::MarkedPending, "maria", at(4)).await,
+        store
+            .apply(id, ConversationEvent::MarkedPending, "maria", at(4))
+            .await,
         Err(StoreError::Conflict(_))
     ));
-    let c = store.apply(id, ConversationEvent::Resolved, "maria", at(5)).await.unwrap();
-    assert_eq!((c.status, c.resolved_at, c.awaiting_since), (Status::Resolved, Some(at(5)), None));
-    let c = store.apply(id, ConversationEvent::Reopened, "maria", at(6)).await.unwrap();
+    let c = store
+        .apply(id, ConversationEvent::Resolved, "maria", at(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.status, c.resolved_at, c.awaiting_since),
+        (Status::Resolved, Some(at(5)), None)
+    );
+    let c = store
+        .apply(id, ConversationEvent::Reopened, "maria", at(6))
+        .await
+        .unwrap();
     assert_eq!((c.status, c.resolved_at), (Status::Open, None));
-    let c2 = store.apply(id, ConversationEvent::Unassigned, "lead", at(7)).await.unwrap();
+    let c2 = store
+        .apply(id, ConversationEvent::Unassigned, "lead", at(7))
+        .await
+        .unwrap();
     assert_eq!(c2.assignee, None);
 
     let stored = store.conversation(id).await.unwrap().unwrap();
-    assert_eq!(stored.conversation, c2, "what apply returns is what is stored");
+    assert_eq!(
+        stored.conversation, c2,
+        "what apply returns is what is stored"
+    );
     let actions: Vec<&str> = stored.audit.iter().map(|a| a.action.as_str()).collect();
-    assert_eq!(actions, ["unassigned", "reopened", "resolved", "pending", "assigned"], "newest first, refusals not recorded");
+    assert_eq!(
+        actions,
+        ["unassigned", "reopened", "resolved", "pending", "assigned"],
+        "newest first, refusals not recorded"
+    );
     let assigned = stored.audit.last().unwrap();
     assert_eq!(assigned.actor, "lead");
     assert_eq!(assigned.at, at(1));
     assert_eq!(assigned.conversation_id, Some(id));
-    assert_eq!(assigned.detail, serde_json::json!({"action": "assigned", "to": "maria"}));
+    assert_eq!(
+        assigned.detail,
+        serde_json::json!({"action": "assigned", "to": "maria"})
+    );
 
     assert_eq!(store.audit(Some(id), 2).await.unwrap().len(), 2);
     assert_eq!(store.audit(None, 100).await.unwrap().len(), 5);
-    assert_eq!(store.audit(Some(ConversationId(424_242)), 10).await.unwrap().len(), 0);
+    assert_eq!(
+        store
+            .audit(Some(ConversationId(424_242)), 10)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
 
-    let err = store.apply(ConversationId(999_999), ConversationEvent::Resolved, "maria", at(8)).await.unwrap_err();
-    assert!(matches!(&err, StoreError::NotFound(m) if m == "conversation 999999"), "{err:?}");
+    let err = store
+        .apply(
+            ConversationId(999_999),
+            ConversationEvent::Resolved,
+            "maria",
+            at(8),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NotFound(m) if m == "conversation 999999"),
+        "{err:?}"
+    );
     assert_eq!(err.to_string(), "conversation 999999 not found");
 }
 
@@ -661,41 +1022,99 @@ async fn replies_are_idempotent_and_tracked(store: Arc<dyn Store>) {
         created_at: t(at),
     };
 
-    let reply = store.queue_reply(new("k1", "Yes, in the next release.", "2024-03-01T10:10:00Z")).await.unwrap();
+    let reply = store
+        .queue_reply(new(
+            "k1",
+            "Yes, in the next release.",
+            "2024-03-01T10:10:00Z",
+        ))
+        .await
+        .unwrap();
     assert_eq!(reply.state, ReplyState::Queued);
-    assert_eq!((reply.network, reply.in_reply_to.as_str()), (Network::X, "3"), "answers the latest customer post");
-    assert_eq!((reply.attempts, reply.external_id.as_deref(), reply.sent_at), (0, None, None));
+    assert_eq!(
+        (reply.network, reply.in_reply_to.as_str()),
+        (Network::X, "3"),
+        "answers the latest customer post"
+    );
+    assert_eq!(
+        (reply.attempts, reply.external_id.as_deref(), reply.sent_at),
+        (0, None, None)
+    );
     assert_eq!(reply.conversation_id, id);
     assert_eq!(reply.author, "maria");
 
-    let again = store.queue_reply(new("k1", "something else", "2024-03-01T10:11:00Z")).await.unwrap();
-    assert_eq!(again, reply, "the same key returns the stored reply unchanged");
+    let again = store
+        .queue_reply(new("k1", "something else", "2024-03-01T10:11:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again, reply,
+        "the same key returns the stored reply unchanged"
+    );
     assert_eq!(store.counts().await.unwrap().replies, 1);
 
-    let later = store.queue_reply(new("k2", "Second", "2024-03-01T10:12:00Z")).await.unwrap();
-    let earlier = store.queue_reply(new("k3", "Third", "2024-03-01T10:09:00Z")).await.unwrap();
-    let queued: Vec<i64> = store.queued_replies(10).await.unwrap().iter().map(|r| r.id).collect();
+    let later = store
+        .queue_reply(new("k2", "Second", "2024-03-01T10:12:00Z"))
+        .await
+        .unwrap();
+    let earlier = store
+        .queue_reply(new("k3", "Third", "2024-03-01T10:09:00Z"))
+        .await
+        .unwrap();
+    let queued: Vec<i64> = store
+        .queued_replies(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(queued, [earlier.id, reply.id, later.id], "oldest first");
     assert_eq!(store.queued_replies(1).await.unwrap().len(), 1);
 
-    let failed = store.mark_reply_failed(reply.id, "rate limited until 10:20").await.unwrap();
+    let failed = store
+        .mark_reply_failed(reply.id, "rate limited until 10:20")
+        .await
+        .unwrap();
     assert_eq!(failed.state, ReplyState::Failed);
     assert_eq!(failed.attempts, 1);
     assert_eq!(failed.error.as_deref(), Some("rate limited until 10:20"));
-    let failed = store.mark_reply_failed(reply.id, "rate limited again").await.unwrap();
+    let failed = store
+        .mark_reply_failed(reply.id, "rate limited again")
+        .await
+        .unwrap();
     assert_eq!(failed.attempts, 2);
-    assert!(!store.queued_replies(10).await.unwrap().iter().any(|r| r.id == reply.id));
+    assert!(!store
+        .queued_replies(10)
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.id == reply.id));
 
     let sent_at = t("2024-03-01T10:21:00Z");
-    let sent = store.mark_reply_sent(reply.id, "896529192975659999", sent_at).await.unwrap();
+    let sent = store
+        .mark_reply_sent(reply.id, "896529192975659999", sent_at)
+        .await
+        .unwrap();
     assert_eq!(sent.state, ReplyState::Sent);
     assert_eq!(sent.external_id.as_deref(), Some("896529192975659999"));
     assert_eq!(sent.sent_at, Some(sent_at));
     assert_eq!(sent.error, None);
-    let same = store.mark_reply_sent(reply.id, "896529192975659999", t("2024-03-01T10:30:00Z")).await.unwrap();
-    assert_eq!(same, sent, "marking sent again with the same id changes nothing");
-    assert!(matches!(store.mark_reply_sent(reply.id, "other", sent_at).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.mark_reply_failed(reply.id, "late").await, Err(StoreError::Conflict(_))));
+    let same = store
+        .mark_reply_sent(reply.id, "896529192975659999", t("2024-03-01T10:30:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        same, sent,
+        "marking sent again with the same id changes nothing"
+    );
+    assert!(matches!(
+        store.mark_reply_sent(reply.id, "other", sent_at).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.mark_reply_failed(reply.id, "late").await,
+        Err(StoreError::Conflict(_))
+    ));
 
     let detail = store.conversation(id).await.unwrap().unwrap();
     assert_eq!(detail.replies.len(), 3);
@@ -703,15 +1122,42 @@ async fn replies_are_idempotent_and_tracked(store: Arc<dyn Store>) {
     let actions: Vec<&str> = detail.audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["reply_sent", "reply_failed", "reply_failed", "reply_queued", "reply_queued", "reply_queued"]
+        [
+            "reply_sent",
+            "reply_failed",
+            "reply_failed",
+            "reply_queued",
+            "reply_queued",
+            "reply_queued"
+        ]
     );
     assert_eq!(detail.audit.last().unwrap().actor, "maria");
 
-    let err = store.queue_reply(NewReply { conversation_id: ConversationId(999_999), ..new("k9", "hi", "2024-03-01T10:10:00Z") }).await.unwrap_err();
-    assert!(matches!(&err, StoreError::NotFound(m) if m == "conversation 999999"), "{err:?}");
-    assert!(matches!(store.mark_reply_sent(424_242, "x", sent_at).await, Err(StoreError::NotFound(_))));
-    assert!(matches!(store.mark_reply_failed(424_242, "x").await, Err(StoreError::NotFound(_))));
-    assert!(matches!(store.queue_reply(new("k4", "   ", "2024-03-01T10:10:00Z")).await, Err(StoreError::Invalid(_))));
+    let err = store
+        .queue_reply(NewReply {
+            conversation_id: ConversationId(999_999),
+            ..new("k9", "hi", "2024-03-01T10:10:00Z")
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NotFound(m) if m == "conversation 999999"),
+        "{err:?}"
+    );
+    assert!(matches!(
+        store.mark_reply_sent(424_242, "x", sent_at).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.mark_reply_failed(424_242, "x").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .queue_reply(new("k4", "   ", "2024-03-01T10:10:00Z"))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 async fn response_samples_and_volume(store: Arc<dyn Store>) {
@@ -731,22 +1177,47 @@ async fn response_samples_and_volume(store: Arc<dyn Store>) {
 
     let samples = store.response_samples(from, to).await.unwrap();
     let ids: Vec<ConversationId> = samples.iter().map(|s| s.conversation_id).collect();
-    assert_eq!(ids, [conversation_of(&r, "1"), conversation_of(&r, "3"), conversation_of(&r, "4")]);
+    assert_eq!(
+        ids,
+        [
+            conversation_of(&r, "1"),
+            conversation_of(&r, "3"),
+            conversation_of(&r, "4")
+        ]
+    );
     assert_eq!(samples[0].opened_at, t("2024-03-01T10:00:00Z"));
-    assert_eq!(samples[0].first_response_at, Some(t("2024-03-01T10:20:00Z")));
+    assert_eq!(
+        samples[0].first_response_at,
+        Some(t("2024-03-01T10:20:00Z"))
+    );
     assert_eq!(samples[0].first_response_secs, Some(1200));
     assert_eq!(samples[0].network, Network::X);
     assert!(samples[0].first_response_due > samples[0].opened_at);
-    assert_eq!((samples[2].first_response_at, samples[2].first_response_secs), (None, None));
+    assert_eq!(
+        (samples[2].first_response_at, samples[2].first_response_secs),
+        (None, None)
+    );
 
     let volume = store.volume(from, to).await.unwrap();
-    let got: Vec<(String, Intent, SentimentLabel, u64)> =
-        volume.iter().map(|v| (v.day.to_string(), v.intent, v.sentiment, v.posts)).collect();
+    let got: Vec<(String, Intent, SentimentLabel, u64)> = volume
+        .iter()
+        .map(|v| (v.day.to_string(), v.intent, v.sentiment, v.posts))
+        .collect();
     assert_eq!(
         got,
         [
-            ("2024-03-01".to_string(), Intent::Complaint, SentimentLabel::Negative, 2),
-            ("2024-03-02".to_string(), Intent::Question, SentimentLabel::Neutral, 1),
+            (
+                "2024-03-01".to_string(),
+                Intent::Complaint,
+                SentimentLabel::Negative,
+                2
+            ),
+            (
+                "2024-03-02".to_string(),
+                Intent::Question,
+                SentimentLabel::Neutral,
+                1
+            ),
         ],
         "customer posts only, by day"
     );
@@ -765,29 +1236,85 @@ async fn rescore_open_raises_a_waiting_conversation(store: Arc<dyn Store>) {
     )
     .await;
     let (waiting, answered) = (conversation_of(&r, "1"), conversation_of(&r, "2"));
-    let before = store.conversation(waiting).await.unwrap().unwrap().conversation;
-    let answered_before = store.conversation(answered).await.unwrap().unwrap().conversation;
+    let before = store
+        .conversation(waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation;
+    let answered_before = store
+        .conversation(answered)
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation;
 
-    let n = store.rescore_open(&policy(), t("2024-03-01T16:00:00Z")).await.unwrap();
+    let n = store
+        .rescore_open(&policy(), t("2024-03-01T16:00:00Z"))
+        .await
+        .unwrap();
     assert_eq!(n, 1);
-    let after = store.conversation(waiting).await.unwrap().unwrap().conversation;
-    assert!(after.priority.score > before.priority.score, "{} → {}", before.priority.score, after.priority.score);
+    let after = store
+        .conversation(waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation;
+    assert!(
+        after.priority.score > before.priority.score,
+        "{} → {}",
+        before.priority.score,
+        after.priority.score
+    );
     assert_eq!(after.priority.band, before.priority.band);
-    assert!(after.priority.factors.iter().any(|f| f.name == "waiting" && f.points > 0.0));
-    assert_eq!(store.conversation(answered).await.unwrap().unwrap().conversation, answered_before);
+    assert!(after
+        .priority
+        .factors
+        .iter()
+        .any(|f| f.name == "waiting" && f.points > 0.0));
+    assert_eq!(
+        store
+            .conversation(answered)
+            .await
+            .unwrap()
+            .unwrap()
+            .conversation,
+        answered_before
+    );
     // The inbox ranks by the new score.
-    let page = store.inbox(&InboxFilter::default(), t("2024-03-01T16:00:00Z")).await.unwrap();
+    let page = store
+        .inbox(&InboxFilter::default(), t("2024-03-01T16:00:00Z"))
+        .await
+        .unwrap();
     assert_eq!(page.items[0].conversation.priority, after.priority);
     // Nothing moved since: nothing to write.
-    assert_eq!(store.rescore_open(&policy(), t("2024-03-01T16:00:00Z")).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .rescore_open(&policy(), t("2024-03-01T16:00:00Z"))
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 async fn cursors_resume(store: Arc<dyn Store>) {
     assert_eq!(store.cursor("bluesky:jetstream").await.unwrap(), None);
-    store.set_cursor("bluesky:jetstream", "1725911162329308").await.unwrap();
-    assert_eq!(store.cursor("bluesky:jetstream").await.unwrap().as_deref(), Some("1725911162329308"));
-    store.set_cursor("bluesky:jetstream", "1725911162999999").await.unwrap();
-    assert_eq!(store.cursor("bluesky:jetstream").await.unwrap().as_deref(), Some("1725911162999999"));
+    store
+        .set_cursor("bluesky:jetstream", "1725911162329308")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.cursor("bluesky:jetstream").await.unwrap().as_deref(),
+        Some("1725911162329308")
+    );
+    store
+        .set_cursor("bluesky:jetstream", "1725911162999999")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.cursor("bluesky:jetstream").await.unwrap().as_deref(),
+        Some("1725911162999999")
+    );
     assert_eq!(store.cursor("mastodon:home").await.unwrap(), None);
 }
 
@@ -818,13 +1345,28 @@ async fn concurrent_overlapping_ingests_store_each_post_once(store: Arc<dyn Stor
     // Six customers open a conversation in each run of ten posts.
     assert_eq!(counts.conversations, 540);
     let all = store
-        .inbox(&InboxFilter { status: vec![], limit: 1000, ..InboxFilter::default() }, Utc::now())
+        .inbox(
+            &InboxFilter {
+                status: vec![],
+                limit: 1000,
+                ..InboxFilter::default()
+            },
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!(all.items.len(), 540);
-    let posts: u64 = all.items.iter().map(|i| u64::from(i.conversation.post_count)).sum();
+    let posts: u64 = all
+        .items
+        .iter()
+        .map(|i| u64::from(i.conversation.post_count))
+        .sum();
     assert_eq!(posts, 900, "each post counted in exactly one conversation");
-    let mut roots: Vec<&str> = all.items.iter().map(|i| i.conversation.root_external_id.as_str()).collect();
+    let mut roots: Vec<&str> = all
+        .items
+        .iter()
+        .map(|i| i.conversation.root_external_id.as_str())
+        .collect();
     roots.sort_unstable();
     roots.dedup();
     assert_eq!(roots.len(), 540, "no post opened two conversations");
@@ -838,7 +1380,11 @@ async fn sqlite_in_memory_store_works() {
     for url in [":memory:", "sqlite::memory:"] {
         let store = earshot_store::open(url).await.unwrap();
         let r = store
-            .ingest(vec![customer("1", "paul", "2024-03-01T10:00:00Z", "seat")], &policy(), t("2024-03-01T10:00:00Z"))
+            .ingest(
+                vec![customer("1", "paul", "2024-03-01T10:00:00Z", "seat")],
+                &policy(),
+                t("2024-03-01T10:00:00Z"),
+            )
             .await
             .unwrap();
         assert_eq!(r.new, 1);
@@ -855,22 +1401,41 @@ async fn sqlite_in_memory_store_works() {
             .await
             .unwrap();
         assert_eq!(hits.items.len(), 1);
-        assert_eq!(store.inbox(&InboxFilter::default(), Utc::now()).await.unwrap().items.len(), 1);
+        assert_eq!(
+            store
+                .inbox(&InboxFilter::default(), Utc::now())
+                .await
+                .unwrap()
+                .items
+                .len(),
+            1
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_nodes_starting_together_migrate_once() {
-    let Some((admin, name, url)) = fresh_database().await else { return };
+    let Some((admin, name, url)) = fresh_database().await else {
+        return;
+    };
     let (a, b) = tokio::join!(PgStore::connect(&url), PgStore::connect(&url));
     let ok = a.is_ok() && b.is_ok();
     drop((a, b));
     let again = PgStore::connect(&url).await.map(drop);
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(connection);
-    let n: i64 = client.query_one("SELECT COUNT(*) FROM schema_migrations", &[]).await.unwrap().get(0);
+    let n: i64 = client
+        .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
     drop(client);
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap();
     assert!(ok, "both nodes connect");
     assert!(again.is_ok(), "reconnecting applies nothing twice");
     assert_eq!(n, 1);
@@ -878,7 +1443,13 @@ async fn postgres_nodes_starting_together_migrate_once() {
 
 #[test]
 fn database_names_are_swapped_in_urls() {
-    assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/test", "x"), "postgres://postgres@127.0.0.1:5432/x");
-    assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u@h/test?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }

@@ -1,8 +1,8 @@
-//! The built-in multilingual lexicon: every word list of [`data`] compiled into one
+//! The built-in multilingual lexicon: every word list of `data` compiled into one
 //! Aho-Corasick automaton, built once per process and shared by all analyzers.
 //!
 //! One overlapping scan of the cleaned text finds every cue (stopwords, sentiment words,
-//! negators, intent and urgency phrases, emoji); [`Lexicon::resolve`] then keeps the entries
+//! negators, intent and urgency phrases, emoji); `Lexicon::resolve` then keeps the entries
 //! that belong to the post's language and respect word boundaries.
 
 pub(crate) mod data;
