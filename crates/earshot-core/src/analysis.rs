@@ -223,11 +223,16 @@ mod tests {
 
     #[test]
     fn labels_parse_and_print() {
-        assert_eq!("feature_request".parse::<Intent>(), Ok(Intent::FeatureRequest));
+        assert_eq!(
+            "feature_request".parse::<Intent>(),
+            Ok(Intent::FeatureRequest)
+        );
         assert_eq!(Intent::FeatureRequest.to_string(), "feature_request");
         assert!("angry".parse::<SentimentLabel>().is_err());
         assert_eq!(
-            serde_json::to_string(&UrgencyLevel::Critical).ok().as_deref(),
+            serde_json::to_string(&UrgencyLevel::Critical)
+                .ok()
+                .as_deref(),
             Some("\"critical\"")
         );
     }

@@ -112,7 +112,11 @@ impl Conversation {
     }
 
     /// Applies an agent's action; an action that makes no sense in the current state is refused.
-    pub fn apply(&mut self, event: &ConversationEvent, at: DateTime<Utc>) -> Result<(), TransitionError> {
+    pub fn apply(
+        &mut self,
+        event: &ConversationEvent,
+        at: DateTime<Utc>,
+    ) -> Result<(), TransitionError> {
         match event {
             ConversationEvent::Assigned { to } => {
                 if self.assignee.as_deref() == Some(to.as_str()) {
@@ -128,13 +132,19 @@ impl Conversation {
             }
             ConversationEvent::MarkedPending => {
                 if self.status != Status::Open {
-                    return Err(TransitionError::Illegal { from: self.status, action: "pend" });
+                    return Err(TransitionError::Illegal {
+                        from: self.status,
+                        action: "pend",
+                    });
                 }
                 self.status = Status::Pending;
             }
             ConversationEvent::Resolved => {
                 if self.status == Status::Resolved {
-                    return Err(TransitionError::Illegal { from: self.status, action: "resolve" });
+                    return Err(TransitionError::Illegal {
+                        from: self.status,
+                        action: "resolve",
+                    });
                 }
                 self.status = Status::Resolved;
                 self.resolved_at = Some(at);
@@ -143,7 +153,10 @@ impl Conversation {
             }
             ConversationEvent::Reopened => {
                 if self.status == Status::Open {
-                    return Err(TransitionError::Illegal { from: self.status, action: "reopen" });
+                    return Err(TransitionError::Illegal {
+                        from: self.status,
+                        action: "reopen",
+                    });
                 }
                 self.status = Status::Open;
                 self.resolved_at = None;
@@ -222,13 +235,29 @@ pub(crate) mod tests {
     fn transitions_table() {
         let t0 = Utc::now();
         let cases: Vec<(Status, ConversationEvent, Result<Status, ()>)> = vec![
-            (Status::Open, ConversationEvent::MarkedPending, Ok(Status::Pending)),
+            (
+                Status::Open,
+                ConversationEvent::MarkedPending,
+                Ok(Status::Pending),
+            ),
             (Status::Pending, ConversationEvent::MarkedPending, Err(())),
-            (Status::Open, ConversationEvent::Resolved, Ok(Status::Resolved)),
+            (
+                Status::Open,
+                ConversationEvent::Resolved,
+                Ok(Status::Resolved),
+            ),
             (Status::Resolved, ConversationEvent::Resolved, Err(())),
-            (Status::Resolved, ConversationEvent::Reopened, Ok(Status::Open)),
+            (
+                Status::Resolved,
+                ConversationEvent::Reopened,
+                Ok(Status::Open),
+            ),
             (Status::Open, ConversationEvent::Reopened, Err(())),
-            (Status::Pending, ConversationEvent::Resolved, Ok(Status::Resolved)),
+            (
+                Status::Pending,
+                ConversationEvent::Resolved,
+                Ok(Status::Resolved),
+            ),
         ];
         for (from, event, expect) in cases {
             let mut c = sample(t0);
@@ -243,7 +272,10 @@ pub(crate) mod tests {
         let mut c = sample(Utc::now());
         let e = ConversationEvent::Assigned { to: "maria".into() };
         assert!(c.apply(&e, Utc::now()).is_ok());
-        assert_eq!(c.apply(&e, Utc::now()), Err(TransitionError::AlreadyAssigned("maria".into())));
+        assert_eq!(
+            c.apply(&e, Utc::now()),
+            Err(TransitionError::AlreadyAssigned("maria".into()))
+        );
     }
 
     #[test]

@@ -21,7 +21,12 @@ pub enum PriorityBand {
 }
 
 impl PriorityBand {
-    pub const ALL: [PriorityBand; 4] = [PriorityBand::Urgent, PriorityBand::High, PriorityBand::Normal, PriorityBand::Low];
+    pub const ALL: [PriorityBand; 4] = [
+        PriorityBand::Urgent,
+        PriorityBand::High,
+        PriorityBand::Normal,
+        PriorityBand::Low,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -175,7 +180,11 @@ pub fn band(signals: &PrioritySignals) -> PriorityBand {
 
 /// The full score: content plus how long the customer has waited against the target.
 /// `waited` is covered time so far; `target` the response target (both `None` when no answer is owed).
-pub fn score(signals: &PrioritySignals, waited: Option<Duration>, target: Option<Duration>) -> Priority {
+pub fn score(
+    signals: &PrioritySignals,
+    waited: Option<Duration>,
+    target: Option<Duration>,
+) -> Priority {
     let mut factors = content_factors(signals);
     let band = PriorityBand::from_score(factors.iter().map(|f| f.points).sum());
     if let (Some(waited), Some(target)) = (waited, target) {
@@ -192,8 +201,16 @@ pub fn score(signals: &PrioritySignals, waited: Option<Duration>, target: Option
             },
         });
     }
-    let score = factors.iter().map(|f| f.points).sum::<f32>().clamp(0.0, 100.0);
-    Priority { score, band, factors }
+    let score = factors
+        .iter()
+        .map(|f| f.points)
+        .sum::<f32>()
+        .clamp(0.0, 100.0);
+    Priority {
+        score,
+        band,
+        factors,
+    }
 }
 
 /// "45 min", "3 h 10 min", "2 d 4 h".
@@ -253,7 +270,11 @@ mod tests {
         let late = score(&s, Some(Duration::minutes(90)), Some(Duration::hours(1)));
         assert!(late.score > fresh.score);
         assert_eq!(late.band, fresh.band);
-        assert!(late.explain().contains("overdue by 30 min"), "{}", late.explain());
+        assert!(
+            late.explain().contains("overdue by 30 min"),
+            "{}",
+            late.explain()
+        );
     }
 
     #[test]

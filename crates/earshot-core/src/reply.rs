@@ -69,7 +69,11 @@ pub enum ReplyTextError {
     #[error("reply text is empty")]
     Empty,
     #[error("reply is {len} characters; {network} allows at most {limit}")]
-    TooLong { len: usize, limit: usize, network: Network },
+    TooLong {
+        len: usize,
+        limit: usize,
+        network: Network,
+    },
 }
 
 impl ReplyText {
@@ -81,7 +85,11 @@ impl ReplyText {
         let len = text.chars().count();
         let limit = network.reply_limit();
         if len > limit {
-            return Err(ReplyTextError::TooLong { len, limit, network });
+            return Err(ReplyTextError::TooLong {
+                len,
+                limit,
+                network,
+            });
         }
         Ok(ReplyText(text.to_string()))
     }
@@ -99,9 +107,15 @@ mod tests {
 
     #[test]
     fn reply_text_is_checked_against_the_network() {
-        assert_eq!(ReplyText::parse("  ", Network::X), Err(ReplyTextError::Empty));
+        assert_eq!(
+            ReplyText::parse("  ", Network::X),
+            Err(ReplyTextError::Empty)
+        );
         let long = "å".repeat(281);
-        assert!(matches!(ReplyText::parse(&long, Network::X), Err(ReplyTextError::TooLong { len: 281, .. })));
+        assert!(matches!(
+            ReplyText::parse(&long, Network::X),
+            Err(ReplyTextError::TooLong { len: 281, .. })
+        ));
         assert!(ReplyText::parse(&long, Network::Mastodon).is_ok());
     }
 

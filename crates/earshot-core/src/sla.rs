@@ -57,14 +57,22 @@ impl BusinessHours {
     }
 
     /// Builds hours from `("mon-fri", "09:00-17:00")` style pairs.
-    pub fn parse(tz: &str, days: &[(&str, &str)], holidays: &[NaiveDate]) -> Result<Self, HoursError> {
-        let tz: Tz = tz.parse().map_err(|_| HoursError::TimeZone(tz.to_string()))?;
+    pub fn parse(
+        tz: &str,
+        days: &[(&str, &str)],
+        holidays: &[NaiveDate],
+    ) -> Result<Self, HoursError> {
+        let tz: Tz = tz
+            .parse()
+            .map_err(|_| HoursError::TimeZone(tz.to_string()))?;
         let mut week: [Vec<(u32, u32)>; 7] = Default::default();
         for (day_spec, ranges) in days {
             let day_list: Vec<usize> = match day_spec.split_once('-') {
                 Some((a, b)) => {
-                    let a = weekday_index(a).ok_or_else(|| HoursError::Weekday(day_spec.to_string()))?;
-                    let b = weekday_index(b).ok_or_else(|| HoursError::Weekday(day_spec.to_string()))?;
+                    let a = weekday_index(a)
+                        .ok_or_else(|| HoursError::Weekday(day_spec.to_string()))?;
+                    let b = weekday_index(b)
+                        .ok_or_else(|| HoursError::Weekday(day_spec.to_string()))?;
                     let mut v = vec![];
                     let mut d = a;
                     loop {
@@ -76,7 +84,8 @@ impl BusinessHours {
                     }
                     v
                 }
-                None => vec![weekday_index(day_spec).ok_or_else(|| HoursError::Weekday(day_spec.to_string()))?],
+                None => vec![weekday_index(day_spec)
+                    .ok_or_else(|| HoursError::Weekday(day_spec.to_string()))?],
             };
             for range in ranges.split(',').filter(|r| !r.trim().is_empty()) {
                 let (a, b) = range
@@ -137,7 +146,11 @@ impl BusinessHours {
     }
 
     /// Covered intervals, in UTC, from the local day holding `from` onwards (at most `days`).
-    fn intervals_from(&self, from: DateTime<Utc>, days: u32) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+    fn intervals_from(
+        &self,
+        from: DateTime<Utc>,
+        days: u32,
+    ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
         let start_date = from.with_timezone(&self.tz).date_naive();
         (0..days).flat_map(move |i| {
             let date = start_date + Duration::days(i64::from(i));
@@ -193,7 +206,9 @@ impl SlaClock {
             SlaClock::Business(h) if h.has_any_hours() => h,
             _ => return end - start,
         };
-        let days = u32::try_from((end - start).num_days() + 2).unwrap_or(u32::MAX).min(HORIZON_DAYS * 10);
+        let days = u32::try_from((end - start).num_days() + 2)
+            .unwrap_or(u32::MAX)
+            .min(HORIZON_DAYS * 10);
         let mut total = Duration::zero();
         for (open, close) in hours.intervals_from(start, days) {
             if open >= end {
@@ -301,8 +316,12 @@ mod tests {
     #[test]
     fn holidays_are_skipped() {
         let monday = NaiveDate::from_ymd_opt(2017, 8, 21).unwrap_or_default();
-        let h = BusinessHours::parse("America/Los_Angeles", &[("mon-fri", "09:00-17:00")], &[monday])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let h = BusinessHours::parse(
+            "America/Los_Angeles",
+            &[("mon-fri", "09:00-17:00")],
+            &[monday],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let due = SlaClock::Business(h).due(at("2017-08-18T20:47:00-07:00"), Duration::minutes(30));
         assert_eq!(due, at("2017-08-22T09:30:00-07:00"));
     }
@@ -329,7 +348,10 @@ mod tests {
     #[test]
     fn elapsed_counts_only_covered_time() {
         let clock = hours(&[("mon-fri", "09:00-17:00")]);
-        let e = clock.elapsed(at("2017-08-18T16:00:00-07:00"), at("2017-08-21T10:00:00-07:00"));
+        let e = clock.elapsed(
+            at("2017-08-18T16:00:00-07:00"),
+            at("2017-08-21T10:00:00-07:00"),
+        );
         assert_eq!(e, Duration::hours(2));
         assert!(!clock.is_covered(at("2017-08-19T12:00:00-07:00")));
         assert!(clock.is_covered(at("2017-08-18T12:00:00-07:00")));
@@ -337,7 +359,10 @@ mod tests {
 
     #[test]
     fn bad_hours_explain_themselves() {
-        assert!(matches!(BusinessHours::parse("Mars/Olympus", &[], &[]), Err(HoursError::TimeZone(_))));
+        assert!(matches!(
+            BusinessHours::parse("Mars/Olympus", &[], &[]),
+            Err(HoursError::TimeZone(_))
+        ));
         assert!(matches!(
             BusinessHours::parse("UTC", &[("mon", "9-5")], &[]),
             Err(HoursError::Range(_))

@@ -36,15 +36,21 @@ fn normalise_handle(h: &str) -> String {
 impl BrandIdentity {
     pub fn new<S: AsRef<str>>(handles: &[S]) -> Self {
         BrandIdentity {
-            handles: handles.iter().map(|h| normalise_handle(h.as_ref())).collect(),
+            handles: handles
+                .iter()
+                .map(|h| normalise_handle(h.as_ref()))
+                .collect(),
         }
     }
 
     /// The source's word wins (TWCS marks brand rows); otherwise the configured handles decide.
     pub fn is_brand(&self, post: &NewPost) -> bool {
         post.from_brand.unwrap_or_else(|| {
-            self.handles.contains(&normalise_handle(&post.author.handle))
-                || self.handles.contains(&normalise_handle(&post.author.external_id))
+            self.handles
+                .contains(&normalise_handle(&post.author.handle))
+                || self
+                    .handles
+                    .contains(&normalise_handle(&post.author.external_id))
         })
     }
 }
@@ -151,7 +157,10 @@ impl Work<'_> {
     fn get(&self, r: ConvRef) -> Option<&Conversation> {
         match r {
             ConvRef::New(i) => self.new.get(i),
-            ConvRef::Existing(id) => self.touched.get(&id).or_else(|| self.known.conversations.get(&id)),
+            ConvRef::Existing(id) => self
+                .touched
+                .get(&id)
+                .or_else(|| self.known.conversations.get(&id)),
         }
     }
 }
@@ -174,16 +183,25 @@ pub fn signals_of(analysis: &Analysis) -> PrioritySignals {
 pub fn rescore(conv: &mut Conversation, policy: &TriagePolicy, now: DateTime<Utc>) {
     let owed = conv.awaiting_since.map(|since| {
         let band = priority::band(&conv.signals);
-        (policy.clock.elapsed(since, now), policy.targets.target_for(band))
+        (
+            policy.clock.elapsed(since, now),
+            policy.targets.target_for(band),
+        )
     });
     conv.priority = priority::score(&conv.signals, owed.map(|o| o.0), owed.map(|o| o.1));
 }
 
-fn open_conversation(incoming: &Incoming, policy: &TriagePolicy, now: DateTime<Utc>) -> Conversation {
+fn open_conversation(
+    incoming: &Incoming,
+    policy: &TriagePolicy,
+    now: DateTime<Utc>,
+) -> Conversation {
     let post = &incoming.post;
     let signals = signals_of(&incoming.analysis);
     let band = priority::band(&signals);
-    let due = policy.clock.due(post.created_at, policy.targets.target_for(band));
+    let due = policy
+        .clock
+        .due(post.created_at, policy.targets.target_for(band));
     let mut conv = Conversation {
         id: ConversationId(0),
         network: post.network,
@@ -210,7 +228,12 @@ fn open_conversation(incoming: &Incoming, policy: &TriagePolicy, now: DateTime<U
     conv
 }
 
-fn customer_posted(conv: &mut Conversation, incoming: &Incoming, policy: &TriagePolicy, now: DateTime<Utc>) {
+fn customer_posted(
+    conv: &mut Conversation,
+    incoming: &Incoming,
+    policy: &TriagePolicy,
+    now: DateTime<Utc>,
+) {
     let at = incoming.post.created_at;
     conv.post_count += 1;
     conv.last_activity_at = conv.last_activity_at.max(at);
@@ -230,7 +253,12 @@ fn customer_posted(conv: &mut Conversation, incoming: &Incoming, policy: &Triage
     rescore(conv, policy, now);
 }
 
-fn brand_posted(conv: &mut Conversation, at: DateTime<Utc>, policy: &TriagePolicy, now: DateTime<Utc>) {
+fn brand_posted(
+    conv: &mut Conversation,
+    at: DateTime<Utc>,
+    policy: &TriagePolicy,
+    now: DateTime<Utc>,
+) {
     conv.post_count += 1;
     conv.last_activity_at = conv.last_activity_at.max(at);
     if let Some(since) = conv.awaiting_since {
@@ -278,12 +306,19 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
             out.duplicates.push(i);
             continue;
         }
-        let parent_key = post.in_reply_to.as_ref().map(|p| PostKey::new(post.network, p.clone()));
+        let parent_key = post
+            .in_reply_to
+            .as_ref()
+            .map(|p| PostKey::new(post.network, p.clone()));
         let parent_conv: Option<ConvRef> = parent_key.as_ref().and_then(|pk| {
             if let Some(&planned) = placed.get(pk) {
                 out.posts[planned].conversation
             } else {
-                known.parents.get(pk).and_then(|p| p.conversation_id).map(ConvRef::Existing)
+                known
+                    .parents
+                    .get(pk)
+                    .and_then(|p| p.conversation_id)
+                    .map(ConvRef::Existing)
             }
         });
 
@@ -318,7 +353,10 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
             Some(r)
         };
 
-        out.posts.push(PlannedPost { index: i, conversation });
+        out.posts.push(PlannedPost {
+            index: i,
+            conversation,
+        });
         let planned = out.posts.len() - 1;
         placed.insert(key.clone(), planned);
 
@@ -390,7 +428,11 @@ mod tests {
 
     fn post(id: &str, author: &str, at: &str, reply_to: Option<&str>, brand: bool) -> Incoming {
         let mut analysis = Analysis::default();
-        analysis.intent.label = if brand { Intent::Other } else { Intent::FeatureRequest };
+        analysis.intent.label = if brand {
+            Intent::Other
+        } else {
+            Intent::FeatureRequest
+        };
         Incoming {
             post: NewPost {
                 network: Network::X,
@@ -442,10 +484,16 @@ mod tests {
             known.parents.insert(kp.key.clone(), kp.clone());
             if let Some(id) = kp.conversation_id {
                 if !b.from_brand {
-                    known.open_by_customer.insert((b.post.network, b.post.author.external_id.clone()), id);
+                    known
+                        .open_by_customer
+                        .insert((b.post.network, b.post.author.external_id.clone()), id);
                 }
             } else if let Some(parent) = &b.post.in_reply_to {
-                known.orphans.entry(PostKey::new(b.post.network, parent.clone())).or_default().push(kp);
+                known
+                    .orphans
+                    .entry(PostKey::new(b.post.network, parent.clone()))
+                    .or_default()
+                    .push(kp);
             }
         }
         for (k, r) in &plan.adopted {
@@ -461,14 +509,22 @@ mod tests {
             post("1", "paul", "2017-08-18T20:47:00-07:00", None, false),
             post("2", "brand", "2017-08-18T21:11:00-07:00", Some("1"), true),
         ];
-        let p = plan(&batch, &Known::default(), &TriagePolicy::default(), t("2017-08-19T00:00:00Z"));
+        let p = plan(
+            &batch,
+            &Known::default(),
+            &TriagePolicy::default(),
+            t("2017-08-19T00:00:00Z"),
+        );
         assert_eq!(p.new_conversations.len(), 1);
         let c = &p.new_conversations[0];
         assert_eq!(c.post_count, 2);
         assert_eq!(c.first_response_secs, Some(24 * 60));
         assert_eq!(c.status, Status::Pending);
         assert!(c.awaiting_since.is_none());
-        assert!(p.posts.iter().all(|pp| pp.conversation == Some(ConvRef::New(0))));
+        assert!(p
+            .posts
+            .iter()
+            .all(|pp| pp.conversation == Some(ConvRef::New(0))));
     }
 
     #[test]
@@ -480,10 +536,19 @@ mod tests {
         apply(&batch, &mut known, &p1, &mut next);
         let p2 = plan(&batch, &known, &TriagePolicy::default(), Utc::now());
         assert_eq!(p2.duplicates, vec![0]);
-        assert!(p2.posts.is_empty() && p2.new_conversations.is_empty() && p2.updated_conversations.is_empty());
+        assert!(
+            p2.posts.is_empty()
+                && p2.new_conversations.is_empty()
+                && p2.updated_conversations.is_empty()
+        );
         // Repeated inside one batch, too.
         let twice = vec![batch[0].clone(), batch[0].clone()];
-        let p3 = plan(&twice, &Known::default(), &TriagePolicy::default(), Utc::now());
+        let p3 = plan(
+            &twice,
+            &Known::default(),
+            &TriagePolicy::default(),
+            Utc::now(),
+        );
         assert_eq!(p3.posts.len(), 1);
         assert_eq!(p3.duplicates.len(), 1);
     }
@@ -500,7 +565,10 @@ mod tests {
 
         let second = vec![post("1", "paul", "2017-08-18T20:47:00Z", None, false)];
         let p2 = plan(&second, &known, &policy, Utc::now());
-        assert_eq!(p2.adopted, vec![(PostKey::new(Network::X, "2"), ConvRef::New(0))]);
+        assert_eq!(
+            p2.adopted,
+            vec![(PostKey::new(Network::X, "2"), ConvRef::New(0))]
+        );
         let c = &p2.new_conversations[0];
         assert_eq!(c.first_response_secs, Some(24 * 60));
         assert_eq!(c.post_count, 2);
@@ -538,7 +606,11 @@ mod tests {
             post("4", "lena", "2017-08-18T20:50:00Z", None, false),
         ];
         let p = plan(&batch, &Known::default(), &policy, Utc::now());
-        assert_eq!(p.new_conversations.len(), 3, "paul twice (days apart) and lena once");
+        assert_eq!(
+            p.new_conversations.len(),
+            3,
+            "paul twice (days apart) and lena once"
+        );
         assert_eq!(p.new_conversations[0].post_count, 2);
     }
 

@@ -31,8 +31,12 @@ pub fn analyzer(settings: &Settings) -> anyhow::Result<Analyzer> {
     let analyzer = Analyzer::new(&settings.terms());
     let path = model_path(&settings.data_dir);
     if path.exists() {
-        let model = earshot_analyze::train::Model::load(&path)
-            .with_context(|| format!("cannot load the trained model at {}: retrain with `earshot train` or delete it", path.display()))?;
+        let model = earshot_analyze::train::Model::load(&path).with_context(|| {
+            format!(
+                "cannot load the trained model at {}: retrain with `earshot train` or delete it",
+                path.display()
+            )
+        })?;
         tracing::info!(path = %path.display(), "using trained model");
         return Ok(analyzer.with_model(model));
     }
@@ -46,8 +50,18 @@ pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
         .await
         .with_context(|| format!("cannot open the store at {url}"))?;
     let policy = settings.triage_policy()?;
-    let pipeline = Arc::new(Pipeline::new(Arc::new(analyzer(settings)?), settings.brand_identity(), policy, store));
-    let brand = settings.brand.handles.first().cloned().unwrap_or_else(|| "brand".into());
+    let pipeline = Arc::new(Pipeline::new(
+        Arc::new(analyzer(settings)?),
+        settings.brand_identity(),
+        policy,
+        store,
+    ));
+    let brand = settings
+        .brand
+        .handles
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "brand".into());
     Ok(Arc::new(Desk::new(pipeline, Responders::default(), brand)))
 }
 
@@ -58,17 +72,25 @@ impl App {
     }
 
     pub async fn with_desk(settings: Settings, desk: Arc<Desk>) -> anyhow::Result<App> {
-        let verifier = match Verifier::new(settings.webhook.secret.expose(), settings.webhook.tolerance_seconds) {
+        let verifier = match Verifier::new(
+            settings.webhook.secret.expose(),
+            settings.webhook.tolerance_seconds,
+        ) {
             Ok(v) => Some(v),
             Err(crate::signature::SignatureError::NoSecret) => {
-                tracing::warn!("no webhook.secret configured: POST /api/v1/posts will refuse every request");
+                tracing::warn!(
+                    "no webhook.secret configured: POST /api/v1/posts will refuse every request"
+                );
                 None
             }
             Err(e) => return Err(e).context("webhook.secret"),
         };
-        let listener = TcpListener::bind(&settings.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}: is another earshot running? try --listen 127.0.0.1:0", settings.listen))?;
+        let listener = TcpListener::bind(&settings.listen).await.with_context(|| {
+            format!(
+                "cannot listen on {}: is another earshot running? try --listen 127.0.0.1:0",
+                settings.listen
+            )
+        })?;
         Ok(App {
             listener,
             state: AppState {

@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not valid TOML: {message}")]
     Parse { path: String, message: String },
     #[error("setting {key}: {message}")]
@@ -157,25 +160,36 @@ impl Settings {
         Self::load_with_env(path, std::env::vars())
     }
 
-    pub fn load_with_env(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Settings, ConfigError> {
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
         let mut table = match path {
             Some(p) => read_table(p)?,
             None if Path::new("earshot.toml").exists() => read_table(Path::new("earshot.toml"))?,
             None => toml::Table::new(),
         };
         for (key, value) in env {
-            let Some(rest) = key.strip_prefix("EARSHOT__") else { continue };
+            let Some(rest) = key.strip_prefix("EARSHOT__") else {
+                continue;
+            };
             let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
             set_path(&mut table, &parts, &value);
         }
-        let mut settings: Settings = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse {
-                path: path.map(|p| p.display().to_string()).unwrap_or_else(|| "settings".into()),
-                message: e.message().to_string(),
-            })?;
+        let mut settings: Settings =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: path
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "settings".into()),
+                    message: e.message().to_string(),
+                })?;
         if let Some(file) = &settings.webhook.secret_file {
-            let s = std::fs::read_to_string(file).map_err(|source| ConfigError::Read { path: file.clone(), source })?;
+            let s = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+                path: file.clone(),
+                source,
+            })?;
             settings.webhook.secret = Secret::new(s.trim_end());
         }
         settings.check()?;
@@ -228,15 +242,21 @@ impl Settings {
         };
         let mut holidays = vec![];
         for h in &r.holidays {
-            holidays.push(
-                NaiveDate::parse_from_str(h, "%Y-%m-%d")
-                    .map_err(|_| invalid("response.holidays", format!("{h:?} is not a date like 2026-12-24")))?,
-            );
+            holidays.push(NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| {
+                invalid(
+                    "response.holidays",
+                    format!("{h:?} is not a date like 2026-12-24"),
+                )
+            })?);
         }
         let clock = match r.clock.as_str() {
             "calendar" => SlaClock::Calendar,
             "business" => {
-                let days: Vec<(&str, &str)> = r.hours.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let days: Vec<(&str, &str)> = r
+                    .hours
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 if days.is_empty() {
                     return Err(invalid(
                         "response.hours",
@@ -247,7 +267,12 @@ impl Settings {
                     .map_err(|e| invalid("response.hours", e.to_string()))?;
                 SlaClock::Business(hours)
             }
-            other => return Err(invalid("response.clock", format!("{other:?}: use \"calendar\" or \"business\""))),
+            other => {
+                return Err(invalid(
+                    "response.clock",
+                    format!("{other:?}: use \"calendar\" or \"business\""),
+                ))
+            }
         };
         Ok(TriagePolicy {
             targets: r.targets,
@@ -276,10 +301,14 @@ fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
 /// Sets a nested key from an environment value: TOML syntax if it parses (numbers, arrays,
 /// booleans), a plain string otherwise.
 fn set_path(table: &mut toml::Table, parts: &[String], raw: &str) {
-    let Some((last, head)) = parts.split_last() else { return };
+    let Some((last, head)) = parts.split_last() else {
+        return;
+    };
     let mut cur = table;
     for p in head {
-        let entry = cur.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = cur
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         if !entry.is_table() {
             *entry = toml::Value::Table(toml::Table::new());
         }
@@ -301,7 +330,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -334,7 +366,10 @@ mod tests {
         assert_eq!(s.webhook.secret.expose(), "s3cr3t");
         assert_eq!(s.response.targets.urgent_minutes, 15);
         assert_eq!(s.brand.handles, vec!["acme".to_string()]);
-        assert!(matches!(s.triage_policy().expect("policy").clock, SlaClock::Business(_)));
+        assert!(matches!(
+            s.triage_policy().expect("policy").clock,
+            SlaClock::Business(_)
+        ));
         // Secrets never print.
         assert!(!format!("{s:?}").contains("s3cr3t"));
         assert!(!serde_json::to_string(&s).expect("json").contains("s3cr3t"));
@@ -342,13 +377,17 @@ mod tests {
 
     #[test]
     fn mistakes_name_their_key() {
-        let err = Settings::load_with_env(None, env(&[("EARSHOT__RESPONSE__CLOCK", "lunar")])).expect_err("bad clock");
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__RESPONSE__CLOCK", "lunar")]))
+            .expect_err("bad clock");
         assert!(err.to_string().contains("response.clock"), "{err}");
-        let err = Settings::load_with_env(None, env(&[("EARSHOT__LISTEN", "everywhere")])).expect_err("bad listen");
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__LISTEN", "everywhere")]))
+            .expect_err("bad listen");
         assert!(err.to_string().contains("listen"), "{err}");
-        let err = Settings::load_with_env(None, env(&[("EARSHOT__BRAND__HANDEL", "x")])).expect_err("typo");
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__BRAND__HANDEL", "x")]))
+            .expect_err("typo");
         assert!(err.to_string().contains("handel"), "{err}");
-        let err = Settings::load_with_env(None, env(&[("EARSHOT__RESPONSE__CLOCK", "business")])).expect_err("no hours");
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__RESPONSE__CLOCK", "business")]))
+            .expect_err("no hours");
         assert!(err.to_string().contains("response.hours"), "{err}");
     }
 }

@@ -250,11 +250,23 @@ pub fn scenario(seed: u64, end: DateTime<Utc>, customer_posts: usize) -> Vec<New
         let followers = followers(&mut rng);
         let customer = author(name, n % 400, followers, rng.gen_bool(0.02));
         let post_id = id();
-        posts.push(customer_post(network(&mut rng), &post_id, customer.clone(), text, at, None));
+        posts.push(customer_post(
+            network(&mut rng),
+            &post_id,
+            customer.clone(),
+            text,
+            at,
+            None,
+        ));
 
         // The brand answers most posts: quickly in covered hours, slowly overnight; the most
         // recent ones are still waiting in the inbox.
-        let answered = kind != "other" && rng.gen_bool(0.85) && at < end - Duration::hours(3);
+        let chance = match (kind, at < end - Duration::hours(36)) {
+            ("other", _) => 0.3,
+            (_, true) => 0.97,
+            (_, false) => 0.8,
+        };
+        let answered = rng.gen_bool(chance) && at < end - Duration::hours(2);
         if answered {
             let delay = answer_delay(&mut rng, at, tz);
             let answer_at = at + delay;
@@ -263,13 +275,30 @@ pub fn scenario(seed: u64, end: DateTime<Utc>, customer_posts: usize) -> Vec<New
                 let answer_text = format!("@{} {}", customer.handle, answer);
                 let reply_id = id();
                 let net = posts.last().map(|p| p.network).unwrap_or(Network::X);
-                posts.push(brand_post(net, &reply_id, &answer_text, answer_at, &post_id));
+                posts.push(brand_post(
+                    net,
+                    &reply_id,
+                    &answer_text,
+                    answer_at,
+                    &post_id,
+                ));
                 // Some customers come back with a follow-up, reopening the conversation.
                 if rng.gen_bool(0.15) {
                     let follow_at = answer_at + Duration::minutes(rng.gen_range(5..240));
                     if follow_at < end {
-                        let follow = lang.question.choose(&mut rng).copied().unwrap_or("@voltra ok?");
-                        posts.push(customer_post(net, &id(), customer, follow, follow_at, Some(&reply_id)));
+                        let follow = lang
+                            .question
+                            .choose(&mut rng)
+                            .copied()
+                            .unwrap_or("@voltra ok?");
+                        posts.push(customer_post(
+                            net,
+                            &id(),
+                            customer,
+                            follow,
+                            follow_at,
+                            Some(&reply_id),
+                        ));
                     }
                 }
             }
@@ -329,7 +358,14 @@ fn brand_author() -> Author {
     }
 }
 
-fn customer_post(network: Network, id: &str, author: Author, text: &str, at: DateTime<Utc>, reply_to: Option<&str>) -> NewPost {
+fn customer_post(
+    network: Network,
+    id: &str,
+    author: Author,
+    text: &str,
+    at: DateTime<Utc>,
+    reply_to: Option<&str>,
+) -> NewPost {
     NewPost {
         network,
         external_id: id.to_string(),
@@ -344,7 +380,13 @@ fn customer_post(network: Network, id: &str, author: Author, text: &str, at: Dat
     }
 }
 
-fn brand_post(network: Network, id: &str, text: &str, at: DateTime<Utc>, reply_to: &str) -> NewPost {
+fn brand_post(
+    network: Network,
+    id: &str,
+    text: &str,
+    at: DateTime<Utc>,
+    reply_to: &str,
+) -> NewPost {
     NewPost {
         network,
         external_id: id.to_string(),
@@ -360,7 +402,12 @@ fn brand_post(network: Network, id: &str, text: &str, at: DateTime<Utc>, reply_t
 }
 
 /// A time in `[start, end)`, three times likelier in the day and evening than at night.
-fn daytime_biased(rng: &mut StdRng, start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+fn daytime_biased(
+    rng: &mut StdRng,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    tz: Tz,
+) -> DateTime<Utc> {
     let span = (end - start).num_seconds().max(1);
     loop {
         let t = start + Duration::seconds(rng.gen_range(0..span));
@@ -385,17 +432,33 @@ fn answer_delay(rng: &mut StdRng, at: DateTime<Utc>, tz: Tz) -> Duration {
 }
 
 /// The last Friday before `end` (local time), at the given time.
-fn last_weekday(end: DateTime<Utc>, tz: Tz, weekday: Weekday, h: u32, m: u32, weeks_back: i64) -> DateTime<Utc> {
+fn last_weekday(
+    end: DateTime<Utc>,
+    tz: Tz,
+    weekday: Weekday,
+    h: u32,
+    m: u32,
+    weeks_back: i64,
+) -> DateTime<Utc> {
     let mut d = end.with_timezone(&tz).date_naive() - Duration::days(1);
     while d.weekday() != weekday {
         d -= Duration::days(1);
     }
     d -= Duration::weeks(weeks_back);
     let local = d.and_hms_opt(h, m, 0).unwrap_or_default();
-    tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&Utc)).unwrap_or(end)
+    tz.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(end)
 }
 
-fn stories(posts: &mut Vec<NewPost>, end: DateTime<Utc>, tz: Tz, rng: &mut StdRng, id: &mut impl FnMut() -> String) {
+fn stories(
+    posts: &mut Vec<NewPost>,
+    end: DateTime<Utc>,
+    tz: Tz,
+    rng: &mut StdRng,
+    id: &mut impl FnMut() -> String,
+) {
     // 1. The Friday-evening seat request, answered 24 minutes later; a Danish customer asks the same.
     let friday = last_weekday(end, tz, Weekday::Fri, 20, 47, 0);
     let paul = Author {
@@ -508,12 +571,17 @@ mod tests {
         let posts = scenario(7, end, 1500);
         assert!(posts.len() > 2000, "{} posts", posts.len());
         assert!(posts.windows(2).all(|w| w[0].created_at <= w[1].created_at));
-        assert!(posts.iter().all(|p| p.created_at <= end && p.created_at >= end - Duration::days(22)));
+        assert!(posts
+            .iter()
+            .all(|p| p.created_at <= end && p.created_at >= end - Duration::days(22)));
         let texts: Vec<&str> = posts.iter().map(|p| p.text.as_str()).collect();
         assert!(texts.iter().any(|t| t.contains("move the seat back")));
         assert!(texts.iter().any(|t| t.contains("sædet")));
         assert!(texts.iter().filter(|t| t.contains("Roskilde")).count() >= 100);
-        let brand = posts.iter().filter(|p| p.author.handle == BRAND_HANDLE).count();
+        let brand = posts
+            .iter()
+            .filter(|p| p.author.handle == BRAND_HANDLE)
+            .count();
         assert!(brand > 800, "{brand} brand answers");
         let mut keys: Vec<_> = posts.iter().map(|p| p.key()).collect();
         keys.sort();

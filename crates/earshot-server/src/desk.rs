@@ -5,7 +5,9 @@ use crate::pipeline::{LiveEvent, Pipeline};
 use crate::responder::{Responders, SendError};
 use chrono::Utc;
 use earshot_core::reply::{ReplyText, ReplyTextError};
-use earshot_core::{Author, Conversation, ConversationEvent, ConversationId, NewPost, Reply, ReplyState};
+use earshot_core::{
+    Author, Conversation, ConversationEvent, ConversationId, NewPost, Reply, ReplyState,
+};
 use earshot_store::{NewReply, Store, StoreError};
 use std::sync::Arc;
 
@@ -28,7 +30,11 @@ pub struct Desk {
 }
 
 impl Desk {
-    pub fn new(pipeline: Arc<Pipeline>, responders: Responders, brand_handle: impl Into<String>) -> Self {
+    pub fn new(
+        pipeline: Arc<Pipeline>,
+        responders: Responders,
+        brand_handle: impl Into<String>,
+    ) -> Self {
         Desk {
             pipeline,
             responders,
@@ -49,7 +55,13 @@ impl Desk {
     /// or stops the response clock like any brand answer. The same `idempotency_key` never
     /// posts twice: a sent reply is returned as it is; a queued or failed one is sent again.
     #[tracing::instrument(skip(self, text), fields(conversation = %id))]
-    pub async fn reply(&self, id: ConversationId, text: &str, author: &str, idempotency_key: Option<String>) -> Result<Reply, DeskError> {
+    pub async fn reply(
+        &self,
+        id: ConversationId,
+        text: &str,
+        author: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Reply, DeskError> {
         let store = self.store();
         let detail = store
             .conversation(id)
@@ -112,7 +124,9 @@ impl Desk {
             }
             Err(error) => {
                 tracing::warn!(reply = reply.id, error = %error, "reply not sent");
-                let failed = store.mark_reply_failed(reply.id, &error.to_string()).await?;
+                let failed = store
+                    .mark_reply_failed(reply.id, &error.to_string())
+                    .await?;
                 Err(DeskError::SendFailed {
                     reply: Box::new(failed),
                     error,
@@ -125,7 +139,9 @@ impl Desk {
     pub async fn resend_queued(&self) -> Result<usize, DeskError> {
         let mut sent = 0;
         for reply in self.store().queued_replies(100).await? {
-            let Some(detail) = self.store().conversation(reply.conversation_id).await? else { continue };
+            let Some(detail) = self.store().conversation(reply.conversation_id).await? else {
+                continue;
+            };
             if self.send(reply, &detail.conversation).await.is_ok() {
                 sent += 1;
             }
@@ -134,7 +150,12 @@ impl Desk {
     }
 
     /// Assign, unassign, pend, resolve or reopen, with the actor in the audit trail.
-    pub async fn act(&self, id: ConversationId, event: ConversationEvent, actor: &str) -> Result<Conversation, DeskError> {
+    pub async fn act(
+        &self,
+        id: ConversationId,
+        event: ConversationEvent,
+        actor: &str,
+    ) -> Result<Conversation, DeskError> {
         let action = event.name().to_string();
         let conversation = self.store().apply(id, event, actor, Utc::now()).await?;
         self.pipeline.publish(LiveEvent::ConversationChanged {

@@ -59,7 +59,10 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
-pub fn stats<'a>(samples: impl IntoIterator<Item = &'a ResponseSample>, now: DateTime<Utc>) -> ResponseStats {
+pub fn stats<'a>(
+    samples: impl IntoIterator<Item = &'a ResponseSample>,
+    now: DateTime<Utc>,
+) -> ResponseStats {
     let mut times = vec![];
     let mut s = ResponseStats::default();
     for sample in samples {
@@ -86,7 +89,14 @@ pub fn stats<'a>(samples: impl IntoIterator<Item = &'a ResponseSample>, now: Dat
     s
 }
 
-pub fn compute(samples: &[ResponseSample], volume: &[VolumeCount], from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz, now: DateTime<Utc>) -> Metrics {
+pub fn compute(
+    samples: &[ResponseSample],
+    volume: &[VolumeCount],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Metrics {
     const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let mut weekday: Vec<Vec<&ResponseSample>> = vec![vec![]; 7];
     let mut hour: Vec<Vec<&ResponseSample>> = vec![vec![]; 24];
@@ -146,7 +156,9 @@ mod tests {
     use earshot_core::{ConversationId, Network};
 
     fn sample(opened: &str, secs: Option<i64>, target_mins: i64) -> ResponseSample {
-        let opened_at = DateTime::parse_from_rfc3339(opened).expect("time").with_timezone(&Utc);
+        let opened_at = DateTime::parse_from_rfc3339(opened)
+            .expect("time")
+            .with_timezone(&Utc);
         ResponseSample {
             conversation_id: ConversationId(1),
             network: Network::X,
@@ -159,7 +171,9 @@ mod tests {
 
     #[test]
     fn median_p90_and_share_within_target() {
-        let samples: Vec<_> = (1..=10).map(|i| sample("2017-08-18T20:47:00-07:00", Some(i * 60), 5)).collect();
+        let samples: Vec<_> = (1..=10)
+            .map(|i| sample("2017-08-18T20:47:00-07:00", Some(i * 60), 5))
+            .collect();
         let s = stats(&samples, Utc::now());
         assert_eq!(s.answered, 10);
         assert_eq!(s.median_first_response_secs, Some(300));
@@ -171,7 +185,9 @@ mod tests {
     #[test]
     fn unanswered_counts_as_missed_only_once_overdue() {
         let samples = vec![sample("2017-08-18T20:47:00Z", None, 30)];
-        let before = DateTime::parse_from_rfc3339("2017-08-18T21:00:00Z").expect("t").with_timezone(&Utc);
+        let before = DateTime::parse_from_rfc3339("2017-08-18T21:00:00Z")
+            .expect("t")
+            .with_timezone(&Utc);
         assert_eq!(stats(&samples, before).within_target_share, None);
         assert_eq!(stats(&samples, Utc::now()).within_target_share, Some(0.0));
     }

@@ -36,7 +36,12 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(analyzer: Arc<Analyzer>, brand: BrandIdentity, policy: TriagePolicy, store: Arc<dyn Store>) -> Self {
+    pub fn new(
+        analyzer: Arc<Analyzer>,
+        brand: BrandIdentity,
+        policy: TriagePolicy,
+        store: Arc<dyn Store>,
+    ) -> Self {
         let (events, _) = broadcast::channel(4096);
         Pipeline {
             analyzer,
@@ -73,7 +78,11 @@ impl Pipeline {
     }
 
     /// Understands each post (pure and CPU-bound) and decides whether the brand wrote it.
-    pub fn understand(analyzer: &Analyzer, brand: &BrandIdentity, posts: Vec<NewPost>) -> Vec<Incoming> {
+    pub fn understand(
+        analyzer: &Analyzer,
+        brand: &BrandIdentity,
+        posts: Vec<NewPost>,
+    ) -> Vec<Incoming> {
         posts
             .into_iter()
             .map(|post| {
@@ -103,7 +112,10 @@ impl Pipeline {
         } else {
             Self::understand(&self.analyzer, &self.brand, posts)
         };
-        let report = self.store.ingest(incoming, &self.policy, Utc::now()).await?;
+        let report = self
+            .store
+            .ingest(incoming, &self.policy, Utc::now())
+            .await?;
         if self.events.receiver_count() > 0 {
             for p in report.posts.iter().filter(|p| !p.duplicate) {
                 self.publish(LiveEvent::PostStored {

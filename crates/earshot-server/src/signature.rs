@@ -24,7 +24,9 @@ pub enum SignatureError {
     Malformed(String),
     #[error("signature timestamp is {age_seconds} s from now; the window is ±{tolerance} s (check the sender's clock, or it is a replay)")]
     Stale { age_seconds: i64, tolerance: u64 },
-    #[error("signature does not match the body: check the shared secret and sign the exact bytes sent")]
+    #[error(
+        "signature does not match the body: check the shared secret and sign the exact bytes sent"
+    )]
     Mismatch,
 }
 
@@ -36,7 +38,9 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("tolerance", &self.tolerance).finish_non_exhaustive()
+        f.debug_struct("Verifier")
+            .field("tolerance", &self.tolerance)
+            .finish_non_exhaustive()
     }
 }
 
@@ -53,7 +57,9 @@ impl HeaderSource for axum::http::HeaderMap {
 
 impl HeaderSource for [(&str, &str)] {
     fn header(&self, name: &str) -> Option<&str> {
-        self.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+        self.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
     }
 }
 
@@ -66,7 +72,11 @@ impl Verifier {
         let key = match secret.strip_prefix("whsec_") {
             Some(b64) => base64::engine::general_purpose::STANDARD
                 .decode(b64)
-                .map_err(|_| SignatureError::Malformed("webhook.secret starts with whsec_ but is not valid base64".into()))?,
+                .map_err(|_| {
+                    SignatureError::Malformed(
+                        "webhook.secret starts with whsec_ but is not valid base64".into(),
+                    )
+                })?,
             None => secret.as_bytes().to_vec(),
         };
         Ok(Verifier {
@@ -84,10 +94,9 @@ impl Verifier {
     }
 
     fn check_time(&self, ts: &str, now: i64) -> Result<(), SignatureError> {
-        let t: i64 = ts
-            .trim()
-            .parse()
-            .map_err(|_| SignatureError::Malformed(format!("timestamp {ts:?} is not unix seconds")))?;
+        let t: i64 = ts.trim().parse().map_err(|_| {
+            SignatureError::Malformed(format!("timestamp {ts:?} is not unix seconds"))
+        })?;
         let age = now - t;
         if age.unsigned_abs() > self.tolerance {
             return Err(SignatureError::Stale {
@@ -99,20 +108,29 @@ impl Verifier {
     }
 
     /// Verifies a request; `now` is unix seconds.
-    pub fn verify<H: HeaderSource + ?Sized>(&self, headers: &H, body: &[u8], now: i64) -> Result<(), SignatureError> {
+    pub fn verify<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), SignatureError> {
         if let Some(sigs) = headers.header("webhook-signature") {
-            let id = headers
-                .header("webhook-id")
-                .ok_or_else(|| SignatureError::Malformed("webhook-signature without webhook-id".into()))?;
-            let ts = headers
-                .header("webhook-timestamp")
-                .ok_or_else(|| SignatureError::Malformed("webhook-signature without webhook-timestamp".into()))?;
+            let id = headers.header("webhook-id").ok_or_else(|| {
+                SignatureError::Malformed("webhook-signature without webhook-id".into())
+            })?;
+            let ts = headers.header("webhook-timestamp").ok_or_else(|| {
+                SignatureError::Malformed("webhook-signature without webhook-timestamp".into())
+            })?;
             self.check_time(ts, now)?;
             let mut saw_v1 = false;
             for entry in sigs.split_whitespace() {
-                let Some(b64) = entry.strip_prefix("v1,") else { continue };
+                let Some(b64) = entry.strip_prefix("v1,") else {
+                    continue;
+                };
                 saw_v1 = true;
-                let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(b64) else { continue };
+                let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+                    continue;
+                };
                 let mut mac = self.mac();
                 mac.update(id.as_bytes());
                 mac.update(b".");
@@ -142,13 +160,19 @@ impl Verifier {
                 _ => {}
             }
         }
-        let ts = ts.ok_or_else(|| SignatureError::Malformed("Earshot-Signature has no t=<unix seconds>".into()))?;
+        let ts = ts.ok_or_else(|| {
+            SignatureError::Malformed("Earshot-Signature has no t=<unix seconds>".into())
+        })?;
         if sigs.is_empty() {
-            return Err(SignatureError::Malformed("Earshot-Signature has no v1=<hex>".into()));
+            return Err(SignatureError::Malformed(
+                "Earshot-Signature has no v1=<hex>".into(),
+            ));
         }
         self.check_time(ts, now)?;
         for hex_sig in sigs {
-            let Ok(sig) = hex::decode(hex_sig) else { continue };
+            let Ok(sig) = hex::decode(hex_sig) else {
+                continue;
+            };
             let mut mac = self.mac();
             mac.update(ts.as_bytes());
             mac.update(b".");
@@ -165,7 +189,10 @@ impl Verifier {
         let mut mac = self.mac();
         mac.update(format!("{id}.{timestamp}.").as_bytes());
         mac.update(body);
-        format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+        format!(
+            "v1,{}",
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        )
     }
 
     /// The Stripe-style `Earshot-Signature` value.
@@ -173,7 +200,10 @@ impl Verifier {
         let mut mac = self.mac();
         mac.update(format!("{timestamp}.").as_bytes());
         mac.update(body);
-        format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+        format!(
+            "t={timestamp},v1={}",
+            hex::encode(mac.finalize().into_bytes())
+        )
     }
 }
 
@@ -182,7 +212,8 @@ mod tests {
     use super::*;
 
     // Test vectors from PROTOCOLS.md §5.2.
-    const BODY: &[u8] = br#"{"id":"evt_01J9Z7","type":"mention.created","occurred_at":"2026-08-20T09:15:02Z"}"#;
+    const BODY: &[u8] =
+        br#"{"id":"evt_01J9Z7","type":"mention.created","occurred_at":"2026-08-20T09:15:02Z"}"#;
     const TS: i64 = 1787217302;
 
     fn verifier() -> Verifier {
@@ -192,11 +223,17 @@ mod tests {
     #[test]
     fn standard_webhooks_vector() {
         let v = verifier();
-        assert_eq!(v.sign("evt_01J9Z7", TS, BODY), "v1,PwAmgygF4hX9Pjr8jSPoScDpbs6n3zWXbLl1hd6+IAs=");
+        assert_eq!(
+            v.sign("evt_01J9Z7", TS, BODY),
+            "v1,PwAmgygF4hX9Pjr8jSPoScDpbs6n3zWXbLl1hd6+IAs="
+        );
         let headers: &[(&str, &str)] = &[
             ("webhook-id", "evt_01J9Z7"),
             ("webhook-timestamp", "1787217302"),
-            ("webhook-signature", "v1,bm9wZQ== v1,PwAmgygF4hX9Pjr8jSPoScDpbs6n3zWXbLl1hd6+IAs="),
+            (
+                "webhook-signature",
+                "v1,bm9wZQ== v1,PwAmgygF4hX9Pjr8jSPoScDpbs6n3zWXbLl1hd6+IAs=",
+            ),
         ];
         assert_eq!(v.verify(headers, BODY, TS + 10), Ok(()));
     }
@@ -204,7 +241,8 @@ mod tests {
     #[test]
     fn stripe_style_vector() {
         let v = verifier();
-        let expected = "t=1787217302,v1=5498d6af09e0a8dec3c1477a11e7077c67c3f8f528659b8b60ffac74900be426";
+        let expected =
+            "t=1787217302,v1=5498d6af09e0a8dec3c1477a11e7077c67c3f8f528659b8b60ffac74900be426";
         assert_eq!(v.sign_stripe_style(TS, BODY), expected);
         let headers: &[(&str, &str)] = &[("Stripe-Signature", expected)];
         assert_eq!(v.verify(headers, BODY, TS), Ok(()));
@@ -214,16 +252,29 @@ mod tests {
     fn tampering_replay_and_missing_headers_are_refused() {
         let v = verifier();
         let sig = v.sign("evt_01J9Z7", TS, BODY);
-        let good: &[(&str, &str)] = &[("webhook-id", "evt_01J9Z7"), ("webhook-timestamp", "1787217302"), ("webhook-signature", &sig)];
+        let good: &[(&str, &str)] = &[
+            ("webhook-id", "evt_01J9Z7"),
+            ("webhook-timestamp", "1787217302"),
+            ("webhook-signature", &sig),
+        ];
         let mut tampered = BODY.to_vec();
         tampered[10] ^= 1;
         assert_eq!(v.verify(good, &tampered, TS), Err(SignatureError::Mismatch));
-        assert!(matches!(v.verify(good, BODY, TS + 301), Err(SignatureError::Stale { .. })));
-        assert!(matches!(v.verify(good, BODY, TS - 400), Err(SignatureError::Stale { .. })));
+        assert!(matches!(
+            v.verify(good, BODY, TS + 301),
+            Err(SignatureError::Stale { .. })
+        ));
+        assert!(matches!(
+            v.verify(good, BODY, TS - 400),
+            Err(SignatureError::Stale { .. })
+        ));
         let none: &[(&str, &str)] = &[];
         assert_eq!(v.verify(none, BODY, TS), Err(SignatureError::Missing));
         let wrong_key = Verifier::new("another secret", 300).expect("secret");
-        assert_eq!(wrong_key.verify(good, BODY, TS), Err(SignatureError::Mismatch));
+        assert_eq!(
+            wrong_key.verify(good, BODY, TS),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(Verifier::new("", 300).err(), Some(SignatureError::NoSecret));
     }
 }

@@ -65,13 +65,24 @@ impl TestApp {
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     async fn send(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.client.post(format!("{}{path}", self.base)).json(body).send().await.unwrap();
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -90,7 +101,9 @@ const SEAT: &str = "@voltra Can you program the car, once in park, to move the s
 #[tokio::test]
 async fn signed_post_lands_in_the_inbox_once() {
     let app = spawn_app().await;
-    let (status, body) = app.post_json(&post("896523232098078720", "paulfranks", SEAT, None)).await;
+    let (status, body) = app
+        .post_json(&post("896523232098078720", "paulfranks", SEAT, None))
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["new"], 1);
     let conv = body["stored"][0]["conversation_id"].as_i64().unwrap();
@@ -104,7 +117,9 @@ async fn signed_post_lands_in_the_inbox_once() {
     assert_eq!(items[0]["latest_text"], SEAT);
 
     // Redelivery changes nothing.
-    let (status, again) = app.post_json(&post("896523232098078720", "paulfranks", SEAT, None)).await;
+    let (status, again) = app
+        .post_json(&post("896523232098078720", "paulfranks", SEAT, None))
+        .await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["new"], 0);
     assert_eq!(again["duplicates"], 1);
@@ -120,14 +135,22 @@ async fn bad_signatures_are_refused_with_a_reason() {
     let body = serde_json::to_vec(&post("1", "lena", "hello @voltra", None)).unwrap();
     let url = format!("{}/api/v1/posts", app.base);
 
-    let r = app.client.post(&url).body(body.clone()).send().await.unwrap();
+    let r = app
+        .client
+        .post(&url)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "bad_signature");
     assert!(v["message"].as_str().unwrap().contains("webhook-signature"));
 
     let ts = Utc::now().timestamp();
-    let wrong = Verifier::new("not the secret", 300).unwrap().sign("m", ts, &body);
+    let wrong = Verifier::new("not the secret", 300)
+        .unwrap()
+        .sign("m", ts, &body);
     let r = app
         .client
         .post(&url)
@@ -196,7 +219,13 @@ async fn malformed_and_oversized_bodies_get_clear_errors_and_lose_nothing() {
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["new"], 2);
     assert_eq!(v["rejected"][0]["index"], 1);
-    assert!(v["rejected"][0]["error"].as_str().unwrap().contains("myspace"), "{v}");
+    assert!(
+        v["rejected"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("myspace"),
+        "{v}"
+    );
 
     let (status, v) = app.post_json(&json!([{"network": "x"}])).await;
     assert_eq!(status, 422, "{v}");
@@ -224,25 +253,54 @@ async fn agent_answers_and_the_clock_stops() {
     assert_eq!(sent["author"], "maria");
 
     // Retrying with the same key returns the same reply and posts nothing new.
-    let (status, again) = app.send(&format!("/api/v1/conversations/{conv}/replies"), &reply).await;
+    let (status, again) = app
+        .send(&format!("/api/v1/conversations/{conv}/replies"), &reply)
+        .await;
     assert_eq!(status, 201);
     assert_eq!(again["id"], sent["id"]);
 
     let (status, detail) = app.get(&format!("/api/v1/conversations/{conv}")).await;
     assert_eq!(status, 200);
     assert_eq!(detail["replies"].as_array().unwrap().len(), 1);
-    assert_eq!(detail["posts"].as_array().unwrap().len(), 2, "the customer's post and the brand's answer");
+    assert_eq!(
+        detail["posts"].as_array().unwrap().len(),
+        2,
+        "the customer's post and the brand's answer"
+    );
     assert_eq!(detail["conversation"]["status"], "pending");
-    assert!(detail["conversation"]["first_response_secs"].as_i64().unwrap() >= 0);
-    let actions: Vec<&str> = detail["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
-    assert!(actions.contains(&"reply_queued") && actions.contains(&"reply_sent"), "{actions:?}");
+    assert!(
+        detail["conversation"]["first_response_secs"]
+            .as_i64()
+            .unwrap()
+            >= 0
+    );
+    let actions: Vec<&str> = detail["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"reply_queued") && actions.contains(&"reply_sent"),
+        "{actions:?}"
+    );
 
     // Too long for X.
-    let (status, v) = app.send(&format!("/api/v1/conversations/{conv}/replies"), &json!({"text": "a".repeat(300)})).await;
+    let (status, v) = app
+        .send(
+            &format!("/api/v1/conversations/{conv}/replies"),
+            &json!({"text": "a".repeat(300)}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(v["message"].as_str().unwrap().contains("280"));
 
-    let (status, v) = app.send("/api/v1/conversations/999999/replies", &json!({"text": "hi"})).await;
+    let (status, v) = app
+        .send(
+            "/api/v1/conversations/999999/replies",
+            &json!({"text": "hi"}),
+        )
+        .await;
     assert_eq!(status, 404);
     assert_eq!(v["error"], "not_found");
 }
@@ -250,11 +308,20 @@ async fn agent_answers_and_the_clock_stops() {
 #[tokio::test]
 async fn status_changes_are_checked_and_audited() {
     let app = spawn_app().await;
-    let (_, body) = app.post_json(&post("200", "lena", "@voltra my charger is broken and nobody answers", None)).await;
+    let (_, body) = app
+        .post_json(&post(
+            "200",
+            "lena",
+            "@voltra my charger is broken and nobody answers",
+            None,
+        ))
+        .await;
     let conv = body["stored"][0]["conversation_id"].as_i64().unwrap();
     let path = format!("/api/v1/conversations/{conv}/actions");
 
-    let (status, c) = app.send(&path, &json!({"action": "assign", "to": "maria"})).await;
+    let (status, c) = app
+        .send(&path, &json!({"action": "assign", "to": "maria"}))
+        .await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["assignee"], "maria");
     let (_, mine) = app.get("/api/v1/inbox?assignee=maria").await;
@@ -270,12 +337,24 @@ async fn status_changes_are_checked_and_audited() {
     assert_eq!(v["error"], "conflict");
     let (status, v) = app.send(&path, &json!({"action": "snooze"})).await;
     assert_eq!(status, 400);
-    assert!(v["message"].as_str().unwrap().contains("assign, unassign, pend, resolve or reopen"));
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("assign, unassign, pend, resolve or reopen"));
 
     let (_, open) = app.get("/api/v1/inbox").await;
-    assert_eq!(open["items"].as_array().unwrap().len(), 0, "resolved leaves the open inbox");
+    assert_eq!(
+        open["items"].as_array().unwrap().len(),
+        0,
+        "resolved leaves the open inbox"
+    );
     let (_, audit) = app.get(&format!("/api/v1/audit?conversation={conv}")).await;
-    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, vec!["resolved", "assigned"]);
 
     let (status, v) = app.get("/api/v1/conversations/abc").await;
@@ -289,10 +368,30 @@ async fn status_changes_are_checked_and_audited() {
 async fn inbox_filters_search_and_metrics() {
     let app = spawn_app().await;
     let batch = json!([
-        post("300", "mette", "@voltra kan I ikke få sædet til at køre tilbage, når bilen står i park?", None),
-        post("301", "giulia", "@voltra la mia auto non si carica e l'app non funziona. Pessimo servizio", None),
-        post("302", "tom", "@voltra thank you, amazing service today!", None),
-        post("303", "voltra", "@tom Thanks Tom, glad to hear it!", Some("302")),
+        post(
+            "300",
+            "mette",
+            "@voltra kan I ikke få sædet til at køre tilbage, når bilen står i park?",
+            None
+        ),
+        post(
+            "301",
+            "giulia",
+            "@voltra la mia auto non si carica e l'app non funziona. Pessimo servizio",
+            None
+        ),
+        post(
+            "302",
+            "tom",
+            "@voltra thank you, amazing service today!",
+            None
+        ),
+        post(
+            "303",
+            "voltra",
+            "@tom Thanks Tom, glad to hear it!",
+            Some("302")
+        ),
     ]);
     let (status, v) = app.post_json(&batch).await;
     assert_eq!(status, 201, "{v}");
@@ -302,14 +401,19 @@ async fn inbox_filters_search_and_metrics() {
     assert_eq!(items.len(), 1, "{da}");
     assert_eq!(items[0]["conversation"]["customer"]["handle"], "mette");
 
-    let (_, it) = app.get("/api/v1/inbox?language=it&sentiment=negative").await;
+    let (_, it) = app
+        .get("/api/v1/inbox?language=it&sentiment=negative")
+        .await;
     assert_eq!(it["items"].as_array().unwrap().len(), 1, "{it}");
 
     // Tom was answered by the brand, so his conversation is pending, not open.
     let (_, open) = app.get("/api/v1/inbox").await;
     assert_eq!(open["items"].as_array().unwrap().len(), 2);
     let (_, pending) = app.get("/api/v1/inbox?status=pending").await;
-    assert_eq!(pending["items"][0]["conversation"]["customer"]["handle"], "tom");
+    assert_eq!(
+        pending["items"][0]["conversation"]["customer"]["handle"],
+        "tom"
+    );
 
     let (status, v) = app.get("/api/v1/inbox?intent=wishful").await;
     assert_eq!(status, 400);

@@ -56,8 +56,14 @@ async fn main() -> Result<(), StoreError> {
             }
             "pg" => {
                 // A PostgreSQL database to fill and query (it must exist; migrations run at connect).
-                let url = args.get(i + 1).cloned().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/earshot_bench".into());
-                let n = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+                let url = args
+                    .get(i + 1)
+                    .cloned()
+                    .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/earshot_bench".into());
+                let n = args
+                    .get(i + 2)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(100_000);
                 let store = earshot_store::postgres::PgStore::connect(&url).await?;
                 let have = store.counts().await?.posts;
                 if have < n {
@@ -144,7 +150,10 @@ where
 async fn latency(path: &str, n: u64) -> Result<(), StoreError> {
     let start = Instant::now();
     let store = fill_sqlite(path, n).await?;
-    println!("store {path} ready in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "store {path} ready in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
     reads(&store, path).await
 }
 

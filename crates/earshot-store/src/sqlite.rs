@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 struct Migration {
     version: i64,
@@ -668,9 +668,12 @@ fn ingest_blocking(
 ) -> Result<IngestReport, StoreError> {
     common::normalise(&mut batch);
     let now = common::trunc_us(now);
+    let started = Instant::now();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let Gathered { known, existing } = gather(&tx, &batch)?;
+    let gathered = Instant::now();
     let plan = threading::plan(&batch, &known, policy, now);
+    let planned = Instant::now();
 
     let mut new_ids = Vec::with_capacity(plan.new_conversations.len());
     for c in &plan.new_conversations {
@@ -750,7 +753,19 @@ fn ingest_blocking(
         }
     }
     let report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
+    let written = Instant::now();
     tx.commit()?;
+    tracing::debug!(
+        posts = batch.len(),
+        new = report.new,
+        opened = report.conversations_opened,
+        updated = report.conversations_updated,
+        gather_us = (gathered - started).as_micros() as u64,
+        plan_us = (planned - gathered).as_micros() as u64,
+        write_us = (written - planned).as_micros() as u64,
+        commit_us = written.elapsed().as_micros() as u64,
+        "SQLite ingest"
+    );
     Ok(report)
 }
 

@@ -42,7 +42,9 @@ pub enum BenchCommand {
         seconds: u64,
     },
     /// Inbox and search latency over a large store (built once in --data-dir, then reused).
-    #[command(after_help = "Example:\n  earshot --data-dir /tmp/earshot-1m bench query --posts 1000000")]
+    #[command(
+        after_help = "Example:\n  earshot --data-dir /tmp/earshot-1m bench query --posts 1000000"
+    )]
     Query {
         #[arg(long, default_value_t = 1_000_000)]
         posts: usize,
@@ -73,7 +75,10 @@ fn analyze(data: &Path, rounds: usize) -> anyhow::Result<()> {
     let csv = data.join("twcs-sample-head/dev.csv");
     let tweets = data.join("tweeteval-sentiment/train_reconstructed_text.txt");
     if !csv.exists() {
-        bail!("{} not found: pass --data with the path to shared/data", csv.display());
+        bail!(
+            "{} not found: pass --data with the path to shared/data",
+            csv.display()
+        );
     }
     let bytes_csv = std::fs::read(&csv)?;
     // Baseline: parsing the CSV into posts (the work any import does anyway).
@@ -121,11 +126,24 @@ fn analyze(data: &Path, rounds: usize) -> anyhow::Result<()> {
         }
     }
     let analyze_rate = n as f64 / t.elapsed().as_secs_f64();
-    println!("analyzer benchmark (one thread, {} real posts × {rounds} rounds, checksum {checksum:x})", posts.len());
+    println!(
+        "analyzer benchmark (one thread, {} real posts × {rounds} rounds, checksum {checksum:x})",
+        posts.len()
+    );
     println!("  parse only (TWCS CSV → posts): {parse_rate:>10.0} posts/s");
     println!("  analyze (lang, sentiment, intent, urgency, reach, fingerprint, 1,003 terms): {analyze_rate:>10.0} posts/s");
-    println!("  analysis costs {:.2}× the time of parsing", parse_rate / analyze_rate);
-    println!("  target ≥ 50,000 posts/s: {}", if analyze_rate >= 50_000.0 { "met" } else { "MISSED" });
+    println!(
+        "  analysis costs {:.2}× the time of parsing",
+        parse_rate / analyze_rate
+    );
+    println!(
+        "  target ≥ 50,000 posts/s: {}",
+        if analyze_rate >= 50_000.0 {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
     Ok(())
 }
 
@@ -154,7 +172,10 @@ fn bench_settings(dir: &Path) -> Settings {
         ..Settings::default()
     };
     s.brand.handles = vec![earshot_server::demo::BRAND_HANDLE.into()];
-    s.brand.keywords = earshot_server::demo::KEYWORDS.iter().map(|k| k.to_string()).collect();
+    s.brand.keywords = earshot_server::demo::KEYWORDS
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
     s
 }
 
@@ -167,27 +188,47 @@ async fn import(_g: &Global, n: usize) -> anyhow::Result<()> {
     write_jsonl(&file, &posts)?;
     eprintln!("{} posts written to {}", posts.len(), file.display());
 
-    let baseline = earshot_store::bench::plain_insert_sqlite(&dir.join("plain.db"), &posts)?;
+    let baseline = earshot_store::bench::plain_insert_sqlite(dir.join("plain.db"), &posts)?;
     let plain_rate = posts.len() as f64 / baseline.as_secs_f64();
 
     let s = bench_settings(&dir.join("full"));
     let desk = earshot_server::app::desk(&s).await?;
-    let summary = crate::import::import_files(desk.pipeline().clone(), std::slice::from_ref(&file), 2000, false).await?;
+    let summary = crate::import::import_files(
+        desk.pipeline().clone(),
+        std::slice::from_ref(&file),
+        2000,
+        false,
+    )
+    .await?;
     let full_rate = summary.read as f64 / summary.seconds;
-    println!("import benchmark ({} posts, SQLite, 2 threads: read+analyse | thread+store)", posts.len());
+    println!(
+        "import benchmark ({} posts, SQLite, 2 threads: read+analyse | thread+store)",
+        posts.len()
+    );
     println!("  plain inserts of the same rows (one table, no index, one transaction): {plain_rate:>9.0} posts/s");
     println!(
         "  earshot import (parse, analyse, thread, FTS index, conversations):    {full_rate:>9.0} posts/s  ({} new, {} conversations)",
         summary.new, summary.conversations_opened
     );
     println!("  ratio to plain inserts: {:.2}", full_rate / plain_rate);
-    println!("  target ≥ 20,000 posts/s: {}", if full_rate >= 20_000.0 { "met" } else { "MISSED" });
+    println!(
+        "  target ≥ 20,000 posts/s: {}",
+        if full_rate >= 20_000.0 {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
 fn tempdir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("earshot-bench-{}-{}", std::process::id(), Utc::now().timestamp_micros()));
+    let dir = std::env::temp_dir().join(format!(
+        "earshot-bench-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_micros()
+    ));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -210,9 +251,14 @@ async fn latency(rate: u32, seconds: u64) -> anyhow::Result<()> {
     let app = earshot_server::App::build(s).await?;
     let base = app.address();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
 
-    let send = |client: reqwest::Client, body: serde_json::Value, verifier: Verifier, base: String| async move {
+    let send = |client: reqwest::Client,
+                body: serde_json::Value,
+                verifier: Verifier,
+                base: String| async move {
         let body = serde_json::to_vec(&body)?;
         let ts = Utc::now().timestamp();
         let id = uuid::Uuid::new_v4().to_string();
@@ -227,7 +273,11 @@ async fn latency(rate: u32, seconds: u64) -> anyhow::Result<()> {
             .send()
             .await?;
         if !r.status().is_success() {
-            bail!("POST answered {}: {}", r.status(), r.text().await.unwrap_or_default());
+            bail!(
+                "POST answered {}: {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            );
         }
         let v: serde_json::Value = r.json().await?;
         Ok::<serde_json::Value, anyhow::Error>(v)
@@ -238,14 +288,20 @@ async fn latency(rate: u32, seconds: u64) -> anyhow::Result<()> {
     let load = {
         let (client, verifier, base) = (client.clone(), verifier.clone(), base.clone());
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / u64::from(rate.max(1))));
+            let mut tick =
+                tokio::time::interval(Duration::from_micros(1_000_000 / u64::from(rate.max(1))));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             let mut sent = 0usize;
             let mut failed = 0usize;
             let mut inflight = tokio::task::JoinSet::new();
             while Instant::now() < stop {
                 tick.tick().await;
-                let f = send(client.clone(), probe_post(sent, "webhook"), verifier.clone(), base.clone());
+                let f = send(
+                    client.clone(),
+                    probe_post(sent, "webhook"),
+                    verifier.clone(),
+                    base.clone(),
+                );
                 inflight.spawn(f);
                 sent += 1;
                 while let Some(r) = inflight.try_join_next() {
@@ -273,10 +329,17 @@ async fn latency(rate: u32, seconds: u64) -> anyhow::Result<()> {
         let reply = send(client.clone(), body, verifier.clone(), base.clone()).await?;
         let conv = reply["stored"][0]["conversation_id"].as_i64();
         loop {
-            let page: serde_json::Value = client.get(format!("{base}/api/v1/inbox?network=rss&limit=50")).send().await?.json().await?;
-            let seen = page["items"]
-                .as_array()
-                .is_some_and(|items| items.iter().any(|it| it["conversation"]["root_external_id"] == ext.as_str()));
+            let page: serde_json::Value = client
+                .get(format!("{base}/api/v1/inbox?network=rss&limit=50"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let seen = page["items"].as_array().is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|it| it["conversation"]["root_external_id"] == ext.as_str())
+            });
             if seen {
                 latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
                 break;
@@ -301,14 +364,22 @@ async fn latency(rate: u32, seconds: u64) -> anyhow::Result<()> {
     let mut health = vec![];
     for _ in 0..200 {
         let t0 = Instant::now();
-        client.get(format!("{base}/healthz")).send().await?.text().await?;
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await?
+            .text()
+            .await?;
         health.push(t0.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
     health.sort_by(f64::total_cmp);
     let p99 = percentile(&latencies, 99.0);
     println!("latency benchmark: signed POST → visible in GET /api/v1/inbox, SQLite, {seconds} s");
-    println!("  background load: {sent} posts at {rate}/s ({failed} failed), achieved {:.0}/s", sent as f64 / seconds as f64);
+    println!(
+        "  background load: {sent} posts at {rate}/s ({failed} failed), achieved {:.0}/s",
+        sent as f64 / seconds as f64
+    );
     println!(
         "  probes: {} · p50 {:.1} ms · p90 {:.1} ms · p99 {:.1} ms · max {:.1} ms",
         latencies.len(),
@@ -317,28 +388,48 @@ async fn latency(rate: u32, seconds: u64) -> anyhow::Result<()> {
         p99,
         latencies.last().copied().unwrap_or(f64::NAN)
     );
-    println!("  baseline GET /healthz round trip: p50 {:.2} ms · p99 {:.2} ms", percentile(&health, 50.0), percentile(&health, 99.0));
-    println!("  p99 ratio to health-check p99: {:.1}", p99 / percentile(&health, 99.0));
-    println!("  target p99 ≤ 100 ms: {}", if p99 <= 100.0 { "met" } else { "MISSED" });
+    println!(
+        "  baseline GET /healthz round trip: p50 {:.2} ms · p99 {:.2} ms",
+        percentile(&health, 50.0),
+        percentile(&health, 99.0)
+    );
+    println!(
+        "  p99 ratio to health-check p99: {:.1}",
+        p99 / percentile(&health, 99.0)
+    );
+    println!(
+        "  target p99 ≤ 100 ms: {}",
+        if p99 <= 100.0 { "met" } else { "MISSED" }
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
 async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
-    let dir = g.data_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("earshot-bench-query"));
+    let dir = g
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("earshot-bench-query"));
     let mut s = bench_settings(&dir);
     s.listen = "127.0.0.1:0".into();
     let desk = earshot_server::app::desk(&s).await?;
     let have = desk.store().counts().await?.posts as usize;
     if have < n {
-        eprintln!("building a store with {n} posts in {} (reused next time)…", dir.display());
+        eprintln!(
+            "building a store with {n} posts in {} (reused next time)…",
+            dir.display()
+        );
         let bar = indicatif::ProgressBar::new((n - have) as u64);
         let end = Utc::now();
         // Many scenarios back to back, each three weeks, so the store spans years like a real one.
         let mut made = have;
         let mut seed = 1000 + have as u64;
         while made < n {
-            let mut posts = earshot_server::demo::scenario(seed, end - chrono::Duration::days(21 * (seed as i64 - 1000)), 20_000);
+            let mut posts = earshot_server::demo::scenario(
+                seed,
+                end - chrono::Duration::days(21 * (seed as i64 - 1000)),
+                20_000,
+            );
             for p in &mut posts {
                 p.external_id = format!("{seed}-{}", p.external_id);
                 if let Some(r) = &mut p.in_reply_to {
@@ -375,17 +466,45 @@ async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
         v.sort_by(f64::total_cmp);
         Ok(v)
     }
-    let first = desk.store().inbox(&InboxFilter::default(), Utc::now()).await?;
-    let some_id = first.items.first().map(|r| r.conversation.id.0).unwrap_or(1);
+    let first = desk
+        .store()
+        .inbox(&InboxFilter::default(), Utc::now())
+        .await?;
+    let some_id = first
+        .items
+        .first()
+        .map(|r| r.conversation.id.0)
+        .unwrap_or(1);
     let cases = [
-        ("baseline: GET one conversation by id", format!("{base}/api/v1/conversations/{some_id}")),
+        (
+            "baseline: GET one conversation by id",
+            format!("{base}/api/v1/conversations/{some_id}"),
+        ),
         ("inbox first page (open)", format!("{base}/api/v1/inbox")),
-        ("inbox first page, language=da", format!("{base}/api/v1/inbox?language=da")),
-        ("inbox first page, breached", format!("{base}/api/v1/inbox?breached=true")),
-        ("inbox first page, all statuses", format!("{base}/api/v1/inbox?status=all")),
-        ("search \"charge\"", format!("{base}/api/v1/search?q=charge")),
-        ("search \"sædet park\"", format!("{base}/api/v1/search?q=s%C3%A6det%20park")),
-        ("search \"delivery delayed\"", format!("{base}/api/v1/search?q=delivery%20delayed")),
+        (
+            "inbox first page, language=da",
+            format!("{base}/api/v1/inbox?language=da"),
+        ),
+        (
+            "inbox first page, breached",
+            format!("{base}/api/v1/inbox?breached=true"),
+        ),
+        (
+            "inbox first page, all statuses",
+            format!("{base}/api/v1/inbox?status=all"),
+        ),
+        (
+            "search \"charge\"",
+            format!("{base}/api/v1/search?q=charge"),
+        ),
+        (
+            "search \"sædet park\"",
+            format!("{base}/api/v1/search?q=s%C3%A6det%20park"),
+        ),
+        (
+            "search \"delivery delayed\"",
+            format!("{base}/api/v1/search?q=delivery%20delayed"),
+        ),
     ];
     println!(
         "query benchmark over {} posts, {} conversations ({} open), SQLite, via HTTP, {requests} requests each",
@@ -419,7 +538,10 @@ async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
     for _ in 0..50 {
         desk.store().search(&q).await?;
     }
-    println!("  store-level search \"charger broken\": {:.2} ms mean", t0.elapsed().as_secs_f64() * 1000.0 / 50.0);
+    println!(
+        "  store-level search \"charger broken\": {:.2} ms mean",
+        t0.elapsed().as_secs_f64() * 1000.0 / 50.0
+    );
     println!("  targets: inbox first page p95 ≤ 20 ms, search p95 ≤ 50 ms");
     Ok(())
 }

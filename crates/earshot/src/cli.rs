@@ -53,18 +53,24 @@ pub struct Global {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server: API on --listen, re-ranking and reply retries in the background.
-    #[command(after_help = "Examples:\n  earshot serve\n  earshot serve --listen 0.0.0.0:8080 --db postgres://earshot@db/earshot")]
+    #[command(
+        after_help = "Examples:\n  earshot serve\n  earshot serve --listen 0.0.0.0:8080 --db postgres://earshot@db/earshot"
+    )]
     Serve {
         /// Address to listen on (overrides `listen`).
         #[arg(long)]
         listen: Option<String>,
     },
     /// Start a server on a fresh embedded store filled with a realistic scenario.
-    #[command(after_help = "Examples:\n  earshot demo\n  earshot demo --listen 127.0.0.1:9090 --posts 5000")]
+    #[command(
+        after_help = "Examples:\n  earshot demo\n  earshot demo --listen 127.0.0.1:9090 --posts 5000"
+    )]
     Demo(DemoArgs),
     /// Take in posts from files: canonical JSONL, the \"Customer Support on Twitter\" CSV,
     /// Mastodon statuses/notifications, Bluesky Jetstream events or X API v2 stream lines.
-    #[command(after_help = "Examples:\n  earshot import twcs.csv\n  earshot import jetstream.jsonl mastodon.json --batch 2000\n\nA malformed line is reported with its line number and skipped; everything else is kept.\nImporting the same file twice stores nothing new.")]
+    #[command(
+        after_help = "Examples:\n  earshot import twcs.csv\n  earshot import jetstream.jsonl mastodon.json --batch 2000\n\nA malformed line is reported with its line number and skipped; everything else is kept.\nImporting the same file twice stores nothing new."
+    )]
     Import {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -76,7 +82,9 @@ pub enum Command {
         json: bool,
     },
     /// The ranked inbox: conversations owed an answer, most pressing first.
-    #[command(after_help = "Examples:\n  earshot inbox\n  earshot inbox --language da --intent complaint\n  earshot inbox --breached --json\n  earshot inbox --assignee none --status open,pending")]
+    #[command(
+        after_help = "Examples:\n  earshot inbox\n  earshot inbox --language da --intent complaint\n  earshot inbox --breached --json\n  earshot inbox --assignee none --status open,pending"
+    )]
     Inbox(InboxArgs),
     /// Show one conversation: its posts, replies and audit trail.
     #[command(after_help = "Example:\n  earshot show 42")]
@@ -86,7 +94,9 @@ pub enum Command {
         json: bool,
     },
     /// Answer a conversation on the customer's network (stored before sending).
-    #[command(after_help = "Examples:\n  earshot reply 42 \"Thanks! A fix ships on Monday.\" --as maria\n  earshot reply 42 \"...\" --key retry-42-1   # same key never posts twice")]
+    #[command(
+        after_help = "Examples:\n  earshot reply 42 \"Thanks! A fix ships on Monday.\" --as maria\n  earshot reply 42 \"...\" --key retry-42-1   # same key never posts twice"
+    )]
     Reply {
         id: i64,
         text: String,
@@ -129,7 +139,9 @@ pub enum Command {
         actor: String,
     },
     /// Full-text search over every post.
-    #[command(after_help = "Examples:\n  earshot search \"charger broken\"\n  earshot search sædet --json")]
+    #[command(
+        after_help = "Examples:\n  earshot search \"charger broken\"\n  earshot search sædet --json"
+    )]
     Search {
         query: String,
         #[arg(long, default_value_t = 20)]
@@ -138,7 +150,9 @@ pub enum Command {
         json: bool,
     },
     /// Response-time metrics: first response median and p90, share within target, volume.
-    #[command(after_help = "Examples:\n  earshot metrics\n  earshot metrics --from 2026-11-01 --to 2026-11-08 --json")]
+    #[command(
+        after_help = "Examples:\n  earshot metrics\n  earshot metrics --from 2026-11-01 --to 2026-11-08 --json"
+    )]
     Metrics {
         #[arg(long)]
         from: Option<String>,
@@ -148,7 +162,9 @@ pub enum Command {
         json: bool,
     },
     /// Learn a better sentiment or intent model from labelled examples (CSV or JSONL of text,label).
-    #[command(after_help = "Examples:\n  earshot train labelled.csv --task sentiment\n  earshot train corrections.jsonl --task intent\n\nThe model is saved in the data directory and used by every later run.")]
+    #[command(
+        after_help = "Examples:\n  earshot train labelled.csv --task sentiment\n  earshot train corrections.jsonl --task intent\n\nThe model is saved in the data directory and used by every later run."
+    )]
     Train {
         file: PathBuf,
         /// sentiment or intent
@@ -246,19 +262,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => crate::output::demo(g, args).await,
         Command::Import { files, batch, json } => crate::import::run(g, &files, batch, json).await,
         Command::Inbox(args) => output::inbox(&*desk(g).await?, args).await,
-        Command::Show { id, json } => output::show(&*desk(g).await?, ConversationId(id), json).await,
-        Command::Reply { id, text, agent, key } => {
+        Command::Show { id, json } => {
+            output::show(&*desk(g).await?, ConversationId(id), json).await
+        }
+        Command::Reply {
+            id,
+            text,
+            agent,
+            key,
+        } => {
             let desk = desk(g).await?;
             let reply = desk.reply(ConversationId(id), &text, &agent, key).await?;
-            println!("reply {} to conversation {} is {} (id on the network: {})", reply.id, id, reply.state, reply.external_id.as_deref().unwrap_or("-"));
+            println!(
+                "reply {} to conversation {} is {} (id on the network: {})",
+                reply.id,
+                id,
+                reply.state,
+                reply.external_id.as_deref().unwrap_or("-")
+            );
             Ok(())
         }
-        Command::Assign { id, agent, actor } => act(g, id, ConversationEvent::Assigned { to: agent }, &actor).await,
+        Command::Assign { id, agent, actor } => {
+            act(g, id, ConversationEvent::Assigned { to: agent }, &actor).await
+        }
         Command::Unassign { id, actor } => act(g, id, ConversationEvent::Unassigned, &actor).await,
         Command::Pend { id, actor } => act(g, id, ConversationEvent::MarkedPending, &actor).await,
         Command::Resolve { id, actor } => act(g, id, ConversationEvent::Resolved, &actor).await,
         Command::Reopen { id, actor } => act(g, id, ConversationEvent::Reopened, &actor).await,
-        Command::Search { query, limit, json } => output::search(&*desk(g).await?, &query, limit, json).await,
+        Command::Search { query, limit, json } => {
+            output::search(&*desk(g).await?, &query, limit, json).await
+        }
         Command::Metrics { from, to, json } => {
             let s = settings(g)?;
             output::metrics(&*desk(g).await?, &s, from, to, json).await
@@ -271,7 +304,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Check) => {
             let s = settings(g).context("the configuration has a problem")?;
             s.check()?;
-            println!("configuration is valid:\n{}", toml::to_string_pretty(&s).unwrap_or_default());
+            println!(
+                "configuration is valid:\n{}",
+                toml::to_string_pretty(&s).unwrap_or_default()
+            );
             Ok(())
         }
     }
@@ -289,7 +325,9 @@ async fn act(g: &Global, id: i64, event: ConversationEvent, actor: &str) -> anyh
         c.id,
         name,
         c.status,
-        c.assignee.map(|a| format!(", assigned to {a}")).unwrap_or_default()
+        c.assignee
+            .map(|a| format!(", assigned to {a}"))
+            .unwrap_or_default()
     );
     Ok(())
 }

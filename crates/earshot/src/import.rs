@@ -38,7 +38,13 @@ enum Msg {
 pub async fn run(g: &Global, files: &[PathBuf], batch: usize, json: bool) -> anyhow::Result<()> {
     let s = settings(g)?;
     let desk = earshot_server::app::desk(&s).await?;
-    let summary = import_files(desk.pipeline().clone(), files, batch.clamp(1, 50_000), !json && std::io::stderr().is_terminal()).await?;
+    let summary = import_files(
+        desk.pipeline().clone(),
+        files,
+        batch.clamp(1, 50_000),
+        !json && std::io::stderr().is_terminal(),
+    )
+    .await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -58,14 +64,22 @@ pub async fn run(g: &Global, files: &[PathBuf], batch: usize, json: bool) -> any
             println!("  rejected {r}");
         }
         if summary.rejected as usize > summary.rejections.len() {
-            println!("  … and {} more", summary.rejected as usize - summary.rejections.len());
+            println!(
+                "  … and {} more",
+                summary.rejected as usize - summary.rejections.len()
+            );
         }
     }
     Ok(())
 }
 
 /// Reads every file, analyses and stores the posts; the summary counts every line.
-pub async fn import_files(pipeline: Arc<Pipeline>, files: &[PathBuf], batch: usize, progress: bool) -> anyhow::Result<Summary> {
+pub async fn import_files(
+    pipeline: Arc<Pipeline>,
+    files: &[PathBuf],
+    batch: usize,
+    progress: bool,
+) -> anyhow::Result<Summary> {
     let started = std::time::Instant::now();
     let mut importers = vec![];
     let mut total_bytes = 0;
@@ -77,8 +91,10 @@ pub async fn import_files(pipeline: Arc<Pipeline>, files: &[PathBuf], batch: usi
     let bar = if progress {
         let b = indicatif::ProgressBar::new(total_bytes);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{msg} {bar:40} {bytes}/{total_bytes} ({eta} left)")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{msg} {bar:40} {bytes}/{total_bytes} ({eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b.set_message("importing");
         b
@@ -107,11 +123,14 @@ pub async fn import_files(pipeline: Arc<Pipeline>, files: &[PathBuf], batch: usi
                         if posts.len() < batch {
                             continue;
                         }
-                        let understood = Pipeline::understand(&analyzer, &brand, std::mem::take(&mut posts));
+                        let understood =
+                            Pipeline::understand(&analyzer, &brand, std::mem::take(&mut posts));
                         Msg::Batch(understood, before + imp.bytes_read())
                     }
                     Record::Skipped { .. } => Msg::Skipped,
-                    Record::Rejected { line, reason } => Msg::Rejected(format!("{name}:{line}: {reason}")),
+                    Record::Rejected { line, reason } => {
+                        Msg::Rejected(format!("{name}:{line}: {reason}"))
+                    }
                 };
                 if tx.blocking_send(msg).is_err() {
                     return read;
@@ -131,7 +150,9 @@ pub async fn import_files(pipeline: Arc<Pipeline>, files: &[PathBuf], batch: usi
         match msg {
             Msg::Batch(incoming, bytes) => {
                 if !incoming.is_empty() {
-                    let report = store.ingest(incoming, pipeline.policy(), Utc::now()).await?;
+                    let report = store
+                        .ingest(incoming, pipeline.policy(), Utc::now())
+                        .await?;
                     summary.new += report.new;
                     summary.duplicates += report.duplicates;
                     summary.conversations_opened += report.conversations_opened;
@@ -147,7 +168,9 @@ pub async fn import_files(pipeline: Arc<Pipeline>, files: &[PathBuf], batch: usi
             Msg::Skipped => summary.skipped += 1,
         }
     }
-    summary.read = reader.join().map_err(|_| anyhow::anyhow!("the import reader thread panicked"))?;
+    summary.read = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the import reader thread panicked"))?;
     bar.finish_and_clear();
     pipeline.rescore().await?;
     summary.seconds = started.elapsed().as_secs_f64();

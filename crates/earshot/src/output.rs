@@ -15,7 +15,7 @@ fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(headers.iter().map(|h| Cell::new(h)));
+        .set_header(headers.iter().map(Cell::new));
     t
 }
 
@@ -43,7 +43,10 @@ pub async fn inbox(desk: &Desk, a: InboxArgs) -> anyhow::Result<()> {
     } else {
         a.status
             .split(',')
-            .map(|s| s.parse::<Status>().map_err(|e| anyhow::anyhow!("--status: {e}")))
+            .map(|s| {
+                s.parse::<Status>()
+                    .map_err(|e| anyhow::anyhow!("--status: {e}"))
+            })
             .collect::<anyhow::Result<Vec<_>>>()?
     };
     let filter = InboxFilter {
@@ -53,7 +56,9 @@ pub async fn inbox(desk: &Desk, a: InboxArgs) -> anyhow::Result<()> {
         intent: parse_opt("intent", &a.intent)?,
         sentiment: parse_opt("sentiment", &a.sentiment)?,
         breached: a.breached.then_some(true),
-        assignee: a.assignee.map(|s| if s == "none" { String::new() } else { s }),
+        assignee: a
+            .assignee
+            .map(|s| if s == "none" { String::new() } else { s }),
         limit: a.limit.clamp(1, 500),
         offset: a.offset,
     };
@@ -67,12 +72,26 @@ pub async fn inbox(desk: &Desk, a: InboxArgs) -> anyhow::Result<()> {
         println!("Nothing here: no conversation matches. Try --status all, or import posts with `earshot import`.");
         return Ok(());
     }
-    let mut t = table(&["id", "score", "network", "customer", "lang", "intent", "sentiment", "due", "assignee", "latest", "why"]);
+    let mut t = table(&[
+        "id",
+        "score",
+        "network",
+        "customer",
+        "lang",
+        "intent",
+        "sentiment",
+        "due",
+        "assignee",
+        "latest",
+        "why",
+    ]);
     for row in &page.items {
         let c = &row.conversation;
         let due = match c.response_due {
             Some(d) if d < now => Cell::new(format!("overdue {}", human(now - d))).fg(Color::Red),
-            Some(d) if d - now < Duration::minutes(15) => Cell::new(format!("in {}", human(d - now))).fg(Color::Yellow),
+            Some(d) if d - now < Duration::minutes(15) => {
+                Cell::new(format!("in {}", human(d - now))).fg(Color::Yellow)
+            }
             Some(d) => Cell::new(format!("in {}", human(d - now))),
             None => Cell::new("-"),
         };
@@ -101,11 +120,9 @@ pub async fn inbox(desk: &Desk, a: InboxArgs) -> anyhow::Result<()> {
 }
 
 pub async fn show(desk: &Desk, id: ConversationId, json: bool) -> anyhow::Result<()> {
-    let detail = desk
-        .store()
-        .conversation(id)
-        .await?
-        .with_context(|| format!("conversation {id} not found: `earshot inbox --status all` lists them"))?;
+    let detail = desk.store().conversation(id).await?.with_context(|| {
+        format!("conversation {id} not found: `earshot inbox --status all` lists them")
+    })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&detail)?);
         return Ok(());
@@ -124,7 +141,11 @@ pub async fn show(desk: &Desk, id: ConversationId, json: bool) -> anyhow::Result
     }
     println!();
     for p in &detail.posts {
-        let who = if p.from_brand { format!("@{} (brand)", p.author.handle) } else { format!("@{}", p.author.handle) };
+        let who = if p.from_brand {
+            format!("@{} (brand)", p.author.handle)
+        } else {
+            format!("@{}", p.author.handle)
+        };
         println!(
             "{}  {who}  [{} · {} · {}]",
             p.created_at.format("%Y-%m-%d %H:%M"),
@@ -137,13 +158,29 @@ pub async fn show(desk: &Desk, id: ConversationId, json: bool) -> anyhow::Result
     if !detail.replies.is_empty() {
         println!("\nReplies:");
         for r in &detail.replies {
-            println!("  #{} by {} — {}{}: {}", r.id, r.author, r.state, r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default(), snippet(&r.text, 80));
+            println!(
+                "  #{} by {} — {}{}: {}",
+                r.id,
+                r.author,
+                r.state,
+                r.error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
+                snippet(&r.text, 80)
+            );
         }
     }
     if !detail.audit.is_empty() {
         println!("\nAudit:");
         for a in &detail.audit {
-            println!("  {} {} {} {}", a.at.format("%Y-%m-%d %H:%M"), a.actor, a.action, a.detail);
+            println!(
+                "  {} {} {} {}",
+                a.at.format("%Y-%m-%d %H:%M"),
+                a.actor,
+                a.action,
+                a.detail
+            );
         }
     }
     Ok(())
@@ -171,7 +208,11 @@ pub async fn search(desk: &Desk, q: &str, limit: u32, json: bool) -> anyhow::Res
         let p = &hit.post;
         t.add_row(vec![
             Cell::new(p.id),
-            Cell::new(p.conversation_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into())),
+            Cell::new(
+                p.conversation_id
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ),
             Cell::new(p.created_at.format("%Y-%m-%d %H:%M")),
             Cell::new(format!("@{}", p.author.handle)),
             Cell::new(snippet(&p.text, 90)),
@@ -192,10 +233,20 @@ fn parse_time(v: &str) -> anyhow::Result<DateTime<Utc>> {
         .with_context(|| format!("{v:?} is not a date like 2026-11-01 or an RFC 3339 time"))
 }
 
-pub async fn metrics(desk: &Desk, s: &Settings, from: Option<String>, to: Option<String>, json: bool) -> anyhow::Result<()> {
+pub async fn metrics(
+    desk: &Desk,
+    s: &Settings,
+    from: Option<String>,
+    to: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
     let now = Utc::now();
     let to = to.as_deref().map(parse_time).transpose()?.unwrap_or(now);
-    let from = from.as_deref().map(parse_time).transpose()?.unwrap_or(to - Duration::days(30));
+    let from = from
+        .as_deref()
+        .map(parse_time)
+        .transpose()?
+        .unwrap_or(to - Duration::days(30));
     if from >= to {
         bail!("--from must be before --to");
     }
@@ -206,9 +257,20 @@ pub async fn metrics(desk: &Desk, s: &Settings, from: Option<String>, to: Option
         println!("{}", serde_json::to_string_pretty(&m)?);
         return Ok(());
     }
-    let secs = |v: Option<i64>| v.map(|s| human(Duration::seconds(s))).unwrap_or_else(|| "-".into());
-    let share = |v: Option<f64>| v.map(|s| format!("{:.0}%", s * 100.0)).unwrap_or_else(|| "-".into());
-    println!("{} to {} ({})", from.format("%Y-%m-%d"), to.format("%Y-%m-%d"), m.timezone);
+    let secs = |v: Option<i64>| {
+        v.map(|s| human(Duration::seconds(s)))
+            .unwrap_or_else(|| "-".into())
+    };
+    let share = |v: Option<f64>| {
+        v.map(|s| format!("{:.0}%", s * 100.0))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "{} to {} ({})",
+        from.format("%Y-%m-%d"),
+        to.format("%Y-%m-%d"),
+        m.timezone
+    );
     println!(
         "conversations {} · answered {} · first response median {} · p90 {} · within target {}",
         m.overall.conversations,
@@ -228,14 +290,42 @@ pub async fn metrics(desk: &Desk, s: &Settings, from: Option<String>, to: Option
         ]);
     }
     println!("{t}");
-    let bar = |n: u64, max: u64| "█".repeat(((n as f64 / max.max(1) as f64) * 30.0).round() as usize);
-    let max_hour = m.by_hour.iter().map(|b| b.stats.conversations).max().unwrap_or(1);
+    let bar =
+        |n: u64, max: u64| "█".repeat(((n as f64 / max.max(1) as f64) * 30.0).round() as usize);
+    let max_hour = m
+        .by_hour
+        .iter()
+        .map(|b| b.stats.conversations)
+        .max()
+        .unwrap_or(1);
     println!("conversations opened by hour ({}):", m.timezone);
     for b in &m.by_hour {
-        println!("  {}  {:>5}  {:<30}  median {}", b.key, b.stats.conversations, bar(b.stats.conversations, max_hour), secs(b.stats.median_first_response_secs));
+        println!(
+            "  {}  {:>5}  {:<30}  median {}",
+            b.key,
+            b.stats.conversations,
+            bar(b.stats.conversations, max_hour),
+            secs(b.stats.median_first_response_secs)
+        );
     }
-    println!("volume by intent: {}", m.volume.by_intent.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · "));
-    println!("volume by sentiment: {}", m.volume.by_sentiment.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · "));
+    println!(
+        "volume by intent: {}",
+        m.volume
+            .by_intent
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    );
+    println!(
+        "volume by sentiment: {}",
+        m.volume
+            .by_sentiment
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    );
     Ok(())
 }
 
@@ -243,19 +333,26 @@ pub fn train(s: &Settings, file: &Path, task: &str, out: Option<PathBuf>) -> any
     use earshot_analyze::train::{self as t, Model, Task};
     let task: Task = task.parse().map_err(|e| anyhow::anyhow!("--task: {e}"))?;
     let out = out.unwrap_or_else(|| earshot_server::app::model_path(&s.data_dir));
-    let examples = t::read_examples(file).with_context(|| format!("cannot read labelled examples from {}", file.display()))?;
+    let examples = t::read_examples(file)
+        .with_context(|| format!("cannot read labelled examples from {}", file.display()))?;
     let started = std::time::Instant::now();
-    let trained = t::train(task, &examples).with_context(|| format!("training {task} from {}", file.display()))?;
+    let trained = t::train(task, &examples)
+        .with_context(|| format!("training {task} from {}", file.display()))?;
     // Keep the other task of an existing model: sentiment and intent are trained separately.
     let model = match Model::load(&out) {
         Ok(existing) => existing,
-        Err(_) => Model::new("earshot-trained", Utc::now().format("%Y%m%d%H%M%S").to_string()),
+        Err(_) => Model::new(
+            "earshot-trained",
+            Utc::now().format("%Y%m%d%H%M%S").to_string(),
+        ),
     }
     .with_task(trained);
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    model.save(&out).with_context(|| format!("cannot save the model to {}", out.display()))?;
+    model
+        .save(&out)
+        .with_context(|| format!("cannot save the model to {}", out.display()))?;
     println!(
         "trained {task} on {} examples in {:.1} s; model {} saved to {}",
         examples.len(),
@@ -275,7 +372,8 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     if g.db.is_none() {
         s.db = String::new();
     }
-    std::fs::create_dir_all(&s.data_dir).with_context(|| format!("cannot create {}", s.data_dir.display()))?;
+    std::fs::create_dir_all(&s.data_dir)
+        .with_context(|| format!("cannot create {}", s.data_dir.display()))?;
     let db = s.db_url();
     if !db.starts_with("postgres") && Path::new(&db).exists() {
         bail!("{db} already exists: the demo needs a fresh store (pass another --data-dir, or delete it)");
@@ -286,7 +384,9 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     s.brand.keywords = demo::KEYWORDS.iter().map(|n| n.to_string()).collect();
     s.response.clock = "business".into();
     s.response.timezone = demo::TIMEZONE.into();
-    s.response.hours = [("mon-sun".to_string(), "08:00-23:00".to_string())].into_iter().collect();
+    s.response.hours = [("mon-sun".to_string(), "08:00-23:00".to_string())]
+        .into_iter()
+        .collect();
     if s.webhook.secret.is_empty() {
         s.webhook.secret = Secret::new(format!("demo-{:016x}", rand_seed()));
     }
@@ -296,14 +396,61 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     let posts = demo::scenario(args.seed, Utc::now(), args.posts);
     let bar = indicatif::ProgressBar::new(posts.len() as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("filling the demo store {bar:40} {pos}/{len} posts ({per_sec})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "filling the demo store {bar:40} {pos}/{len} posts ({per_sec})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     for chunk in posts.chunks(1000) {
         desk.pipeline().ingest(chunk.to_vec()).await?;
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
+    // Like a real team, the demo's agents have closed answered conversations that went quiet.
+    let quiet = Utc::now() - Duration::days(3);
+    let pending = desk
+        .store()
+        .inbox(
+            &InboxFilter {
+                status: vec![Status::Pending],
+                limit: 500,
+                ..InboxFilter::default()
+            },
+            Utc::now(),
+        )
+        .await?;
+    let mut offset = 0;
+    let mut page = pending;
+    loop {
+        let n = page.items.len();
+        for row in &page.items {
+            if row.conversation.last_activity_at < quiet {
+                desk.act(
+                    row.conversation.id,
+                    earshot_core::ConversationEvent::Resolved,
+                    "demo-agent",
+                )
+                .await?;
+            } else {
+                offset += 1;
+            }
+        }
+        if n < 500 {
+            break;
+        }
+        page = desk
+            .store()
+            .inbox(
+                &InboxFilter {
+                    status: vec![Status::Pending],
+                    limit: 500,
+                    offset,
+                    ..InboxFilter::default()
+                },
+                Utc::now(),
+            )
+            .await?;
+    }
     desk.pipeline().rescore().await?;
     let counts = desk.store().counts().await?;
     println!(
@@ -331,8 +478,14 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     println!("  search:         curl -s '{addr}/api/v1/search?q=sædet'");
     println!("  metrics:        curl -s '{addr}/api/v1/metrics'");
     println!("  API document:   {addr}/api/openapi.json");
-    println!("  from the CLI:   earshot --data-dir {} inbox", s.data_dir.display());
-    println!("  webhook secret: {} (sign POST /api/v1/posts with it)", s.webhook.secret.expose());
+    println!(
+        "  from the CLI:   earshot --data-dir {} inbox",
+        s.data_dir.display()
+    );
+    println!(
+        "  webhook secret: {} (sign POST /api/v1/posts with it)",
+        s.webhook.secret.expose()
+    );
     println!("\nCtrl-C to stop.");
     app.run_until_stopped().await
 }

@@ -45,15 +45,30 @@ fn import_reports_bad_lines_and_keeps_the_rest_then_agents_work_the_inbox() {
     let inbox: serde_json::Value = serde_json::from_str(&out).unwrap();
     let items = inbox["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
-    assert_eq!(items[0]["conversation"]["customer"]["handle"], "mette.bsky.social");
+    assert_eq!(
+        items[0]["conversation"]["customer"]["handle"],
+        "mette.bsky.social"
+    );
     let id = items[0]["conversation"]["id"].as_i64().unwrap().to_string();
 
     let (ok, out, _) = earshot(dir.path(), &["inbox", "--status", "pending", "--json"]);
     assert!(ok);
     let pending: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(pending["items"][0]["conversation"]["first_response_secs"], 24 * 60);
+    assert_eq!(
+        pending["items"][0]["conversation"]["first_response_secs"],
+        24 * 60
+    );
 
-    let (ok, out, err) = earshot(dir.path(), &["reply", &id, "Tak for idéen! Vi giver den videre.", "--as", "maria"]);
+    let (ok, out, err) = earshot(
+        dir.path(),
+        &[
+            "reply",
+            &id,
+            "Tak for idéen! Vi giver den videre.",
+            "--as",
+            "maria",
+        ],
+    );
     assert!(ok, "{err}");
     assert!(out.contains("sent"), "{out}");
     let (ok, out, _) = earshot(dir.path(), &["resolve", &id, "--as", "maria"]);
@@ -89,5 +104,8 @@ fn a_file_in_no_known_format_says_what_is_accepted() {
     std::fs::write(&f, "just some words\n").unwrap();
     let (ok, _, err) = earshot(dir.path(), &["import", f.to_str().unwrap()]);
     assert!(!ok);
-    assert!(err.contains("cannot tell what") && err.contains("Jetstream"), "{err}");
+    assert!(
+        err.contains("cannot tell what") && err.contains("Jetstream"),
+        "{err}"
+    );
 }

@@ -12,10 +12,17 @@ fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
         .ok()
         .filter(|n| *n > 0)
         .map(ConversationId)
-        .ok_or_else(|| ApiError::bad_request(format!("{raw:?} is not a conversation id (a positive number)")))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{raw:?} is not a conversation id (a positive number)"
+            ))
+        })
 }
 
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ConversationDetail>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ConversationDetail>, ApiError> {
     let id = conversation_id(&id)?;
     state
         .desk
@@ -49,9 +56,14 @@ pub async fn reply(
             .map(str::to_string)
     });
     if key.as_ref().is_some_and(|k| k.len() > 200) {
-        return Err(ApiError::bad_request("idempotency_key is longer than 200 characters"));
+        return Err(ApiError::bad_request(
+            "idempotency_key is longer than 200 characters",
+        ));
     }
-    let reply = state.desk.reply(id, &body.text, &actor(&headers), key).await?;
+    let reply = state
+        .desk
+        .reply(id, &body.text, &actor(&headers), key)
+        .await?;
     Ok((StatusCode::CREATED, ok(reply)))
 }
 
@@ -101,8 +113,15 @@ pub struct AuditParams {
     limit: Option<u32>,
 }
 
-pub async fn audit(State(state): State<AppState>, params: Result<Query<AuditParams>, QueryRejection>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+pub async fn audit(
+    State(state): State<AppState>,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     let Query(p) = params?;
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(ok(state.desk.store().audit(p.conversation.map(ConversationId), limit).await?))
+    Ok(ok(state
+        .desk
+        .store()
+        .audit(p.conversation.map(ConversationId), limit)
+        .await?))
 }

@@ -56,7 +56,11 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(m) => ApiError::bad_request(m),
-            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store_error", other.to_string()),
+            other => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "store_error",
+                other.to_string(),
+            ),
         }
     }
 }
@@ -65,7 +69,11 @@ impl From<DeskError> for ApiError {
     fn from(e: DeskError) -> Self {
         match e {
             DeskError::Store(s) => s.into(),
-            DeskError::ReplyText(t) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_reply", t.to_string()),
+            DeskError::ReplyText(t) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_reply",
+                t.to_string(),
+            ),
             DeskError::SendFailed { reply, error } => {
                 let mut err = ApiError::new(
                     StatusCode::BAD_GATEWAY,
@@ -82,7 +90,11 @@ impl From<DeskError> for ApiError {
 impl From<SignatureError> for ApiError {
     fn from(e: SignatureError) -> Self {
         match e {
-            SignatureError::NoSecret => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_configured", e.to_string()),
+            SignatureError::NoSecret => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_configured",
+                e.to_string(),
+            ),
             _ => ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string()),
         }
     }
@@ -97,9 +109,11 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
                 "unsupported_media_type",
                 "send Content-Type: application/json",
             ),
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "request body is larger than the limit")
-            }
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "request body is larger than the limit",
+            ),
             other => ApiError::bad_request(format!("invalid JSON body: {}", other.body_text())),
         }
     }

@@ -8,7 +8,9 @@ use std::convert::Infallible;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
-pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stream = BroadcastStream::new(state.desk.pipeline().subscribe()).filter_map(|event| {
         // A lagging client misses events, not the connection: it refetches the inbox.
         let event = match event {
@@ -19,7 +21,9 @@ pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Res
             crate::pipeline::LiveEvent::PostStored { .. } => "post_stored",
             crate::pipeline::LiveEvent::ConversationChanged { .. } => "conversation_changed",
         };
-        serde_json::to_string(&event).ok().map(|data| Ok(Event::default().event(name).data(data)))
+        serde_json::to_string(&event)
+            .ok()
+            .map(|data| Ok(Event::default().event(name).data(data)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -52,33 +52,54 @@ pub fn filter_from(p: &InboxParams) -> Result<InboxFilter, ApiError> {
         Some("all") => vec![Status::Open, Status::Pending, Status::Resolved],
         Some(list) => list
             .split(',')
-            .map(|s| s.parse::<Status>().map_err(|e| ApiError::bad_request(format!("status: {e}"))))
+            .map(|s| {
+                s.parse::<Status>()
+                    .map_err(|e| ApiError::bad_request(format!("status: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?,
     };
     Ok(InboxFilter {
         status,
         network: parse::<Network>("network", &p.network)?,
-        language: p.language.clone().filter(|l| !l.is_empty()).map(|l| l.to_ascii_lowercase()),
+        language: p
+            .language
+            .clone()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.to_ascii_lowercase()),
         intent: parse("intent", &p.intent)?,
         sentiment: parse("sentiment", &p.sentiment)?,
         breached: p.breached,
-        assignee: p.assignee.as_ref().map(|a| if a == "none" { String::new() } else { a.clone() }),
+        assignee: p.assignee.as_ref().map(|a| {
+            if a == "none" {
+                String::new()
+            } else {
+                a.clone()
+            }
+        }),
         limit: limit(p.limit)?,
         offset: p.offset.unwrap_or(0),
     })
 }
 
-pub async fn inbox(State(state): State<AppState>, params: Result<Query<InboxParams>, QueryRejection>) -> Result<Json<Page<InboxRow>>, ApiError> {
+pub async fn inbox(
+    State(state): State<AppState>,
+    params: Result<Query<InboxParams>, QueryRejection>,
+) -> Result<Json<Page<InboxRow>>, ApiError> {
     let Query(params) = params?;
     let filter = filter_from(&params)?;
     Ok(ok(state.desk.store().inbox(&filter, Utc::now()).await?))
 }
 
-pub async fn search(State(state): State<AppState>, params: Result<Query<InboxParams>, QueryRejection>) -> Result<Json<Page<SearchHit>>, ApiError> {
+pub async fn search(
+    State(state): State<AppState>,
+    params: Result<Query<InboxParams>, QueryRejection>,
+) -> Result<Json<Page<SearchHit>>, ApiError> {
     let Query(p) = params?;
     let q = p.q.clone().unwrap_or_default();
     if q.trim().is_empty() {
-        return Err(ApiError::bad_request("q is required: the words to search for"));
+        return Err(ApiError::bad_request(
+            "q is required: the words to search for",
+        ));
     }
     if q.len() > 500 {
         return Err(ApiError::bad_request("q is longer than 500 bytes"));
@@ -86,7 +107,11 @@ pub async fn search(State(state): State<AppState>, params: Result<Query<InboxPar
     let query = SearchQuery {
         q,
         network: parse("network", &p.network)?,
-        language: p.language.clone().filter(|l| !l.is_empty()).map(|l| l.to_ascii_lowercase()),
+        language: p
+            .language
+            .clone()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.to_ascii_lowercase()),
         intent: parse("intent", &p.intent)?,
         sentiment: parse("sentiment", &p.sentiment)?,
         limit: limit(p.limit)?,

@@ -24,21 +24,44 @@ fn time(field: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc())
-        .ok_or_else(|| ApiError::bad_request(format!("{field}: {v:?} is not a date (2026-11-01) or RFC 3339 time")))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{field}: {v:?} is not a date (2026-11-01) or RFC 3339 time"
+            ))
+        })
 }
 
-pub async fn metrics(State(state): State<AppState>, params: Result<Query<MetricsParams>, QueryRejection>) -> Result<Json<Metrics>, ApiError> {
+pub async fn metrics(
+    State(state): State<AppState>,
+    params: Result<Query<MetricsParams>, QueryRejection>,
+) -> Result<Json<Metrics>, ApiError> {
     let Query(p) = params?;
     let now = Utc::now();
-    let to = p.to.as_deref().map(|v| time("to", v)).transpose()?.unwrap_or(now);
-    let from = p.from.as_deref().map(|v| time("from", v)).transpose()?.unwrap_or(to - Duration::days(30));
+    let to =
+        p.to.as_deref()
+            .map(|v| time("to", v))
+            .transpose()?
+            .unwrap_or(now);
+    let from = p
+        .from
+        .as_deref()
+        .map(|v| time("from", v))
+        .transpose()?
+        .unwrap_or(to - Duration::days(30));
     if from >= to {
         return Err(ApiError::bad_request("from must be before to"));
     }
     let store = state.desk.store();
     let samples = store.response_samples(from, to).await?;
     let volume = store.volume(from, to).await?;
-    Ok(ok(compute(&samples, &volume, from, to, state.settings.timezone(), now)))
+    Ok(ok(compute(
+        &samples,
+        &volume,
+        from,
+        to,
+        state.settings.timezone(),
+        now,
+    )))
 }
 
 pub async fn counts(State(state): State<AppState>) -> Result<Json<StoreCounts>, ApiError> {

@@ -34,8 +34,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/inbox", get(inbox::inbox))
         .route("/api/v1/search", get(inbox::search))
         .route("/api/v1/conversations/{id}", get(conversations::show))
-        .route("/api/v1/conversations/{id}/replies", post(conversations::reply))
-        .route("/api/v1/conversations/{id}/actions", post(conversations::act))
+        .route(
+            "/api/v1/conversations/{id}/replies",
+            post(conversations::reply),
+        )
+        .route(
+            "/api/v1/conversations/{id}/actions",
+            post(conversations::act),
+        )
         .route("/api/v1/audit", get(conversations::audit))
         .route("/api/v1/metrics", get(metrics::metrics))
         .route("/api/v1/events", get(events::events))
@@ -43,7 +49,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(DefaultBodyLimit::max(64 * 1024));
     Router::new()
-        .route("/api/v1/posts", post(posts::receive).layer(DefaultBodyLimit::max(max_body)))
+        .route(
+            "/api/v1/posts",
+            post(posts::receive).layer(DefaultBodyLimit::max(max_body)),
+        )
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(|| async { "ok" }))
         .merge(protected)
@@ -63,7 +72,13 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     // Constant-time comparison: the token is a secret.
-    let ok = given.is_some_and(|g| g.len() == token.len() && g.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0);
+    let ok = given.is_some_and(|g| {
+        g.len() == token.len()
+            && g.bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
     if ok {
         next.run(request).await
     } else {

@@ -40,17 +40,46 @@ fn with_errors(mut ok: Value) -> Value {
 
 pub fn build() -> Value {
     let filters = vec![
-        q("status", "Comma-separated statuses: open, pending, resolved, or all (default open)", json!({"type": "string"})),
-        q("network", "mastodon, bluesky, x, reddit, rss, webhook", json!({"type": "string"})),
-        q("language", "ISO 639-1 code, e.g. da", json!({"type": "string"})),
-        q("intent", "complaint, feature_request, question, praise, other", json!({"type": "string"})),
-        q("sentiment", "negative, neutral, positive", json!({"type": "string"})),
-        q("breached", "Only conversations past their response target", json!({"type": "boolean"})),
-        q("assignee", "Agent name, or none for unassigned", json!({"type": "string"})),
+        q(
+            "status",
+            "Comma-separated statuses: open, pending, resolved, or all (default open)",
+            json!({"type": "string"}),
+        ),
+        q(
+            "network",
+            "mastodon, bluesky, x, reddit, rss, webhook",
+            json!({"type": "string"}),
+        ),
+        q(
+            "language",
+            "ISO 639-1 code, e.g. da",
+            json!({"type": "string"}),
+        ),
+        q(
+            "intent",
+            "complaint, feature_request, question, praise, other",
+            json!({"type": "string"}),
+        ),
+        q(
+            "sentiment",
+            "negative, neutral, positive",
+            json!({"type": "string"}),
+        ),
+        q(
+            "breached",
+            "Only conversations past their response target",
+            json!({"type": "boolean"}),
+        ),
+        q(
+            "assignee",
+            "Agent name, or none for unassigned",
+            json!({"type": "string"}),
+        ),
         q("limit", "1–500, default 50", json!({"type": "integer"})),
         q("offset", "Rows to skip", json!({"type": "integer"})),
     ];
-    let id_param = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
+    let id_param =
+        json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -178,12 +207,18 @@ mod tests {
     fn every_route_is_documented() {
         let doc = super::build();
         for path in super::PATHS {
-            assert!(doc["paths"].get(*path).is_some(), "{path} missing from the OpenAPI document");
+            assert!(
+                doc["paths"].get(*path).is_some(),
+                "{path} missing from the OpenAPI document"
+            );
         }
         let source = include_str!("mod.rs");
         for line in source.lines().filter(|l| l.contains(".route(\"/api/v1")) {
             let path = line.split('"').nth(1).unwrap_or_default();
-            assert!(super::PATHS.contains(&path), "router serves {path} but PATHS does not list it");
+            assert!(
+                super::PATHS.contains(&path),
+                "router serves {path} but PATHS does not list it"
+            );
         }
     }
 }

@@ -35,7 +35,11 @@ pub struct PostsResponse {
     pub rejected: Vec<Rejected>,
 }
 
-pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<(StatusCode, Json<PostsResponse>), ApiError> {
+pub async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<PostsResponse>), ApiError> {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -50,11 +54,17 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Re
             ApiError::bad_request(format!("cannot read body: {}", r.body_text()))
         }
     })?;
-    let verifier = state.verifier.as_ref().ok_or(crate::signature::SignatureError::NoSecret)?;
+    let verifier = state
+        .verifier
+        .as_ref()
+        .ok_or(crate::signature::SignatureError::NoSecret)?;
     verifier.verify(&headers, &body, chrono::Utc::now().timestamp())?;
 
-    let items = earshot_connect::webhook::wire::parse_canonical_body(&body)
-        .map_err(|e| ApiError::bad_request(format!("body is not a post, a list of posts or {{\"posts\": [...]}}: {e}")))?;
+    let items = earshot_connect::webhook::wire::parse_canonical_body(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "body is not a post, a list of posts or {{\"posts\": [...]}}: {e}"
+        ))
+    })?;
     let received = items.len();
     let mut posts = Vec::with_capacity(received);
     let mut indexes = Vec::with_capacity(received);
@@ -65,11 +75,18 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Re
                 indexes.push(index);
                 posts.push(post);
             }
-            Err(e) => rejected.push(Rejected { index, error: e.message }),
+            Err(e) => rejected.push(Rejected {
+                index,
+                error: e.message,
+            }),
         }
     }
     if posts.is_empty() {
-        let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_posts", "no valid post in the body");
+        let mut err = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_posts",
+            "no valid post in the body",
+        );
         err.extra = Some(serde_json::json!({ "rejected": rejected }));
         return Err(err);
     }
@@ -87,7 +104,11 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Re
             duplicate: p.duplicate,
         })
         .collect();
-    let status = if report.new > 0 { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if report.new > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((
         status,
         Json(PostsResponse {
