@@ -22,6 +22,8 @@ mod de;
 pub mod html;
 pub mod import;
 pub mod mastodon;
+pub mod responder;
+pub mod source;
 pub mod twcs;
 pub mod webhook;
 pub mod x;

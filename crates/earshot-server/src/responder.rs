@@ -1,6 +1,6 @@
 //! Sending an answer to the network where the customer spoke.
 //!
-//! Each network's connector provides a [`Responder`]; until the connectors land, the
+//! Each network's connector provides a [`Responder`] (`earshot_connect::responder`); until the connectors land, the
 //! [`LoggingResponder`] stands in for all of them: it logs the reply and gives it a local id.
 
 use async_trait::async_trait;
@@ -8,22 +8,7 @@ use earshot_core::{Conversation, Network, Reply};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SendError {
-    /// Worth trying again later with the same idempotency key (5xx, 429, a dropped connection).
-    #[error("{network} is unavailable: {reason}")]
-    Retryable { network: Network, reason: String },
-    /// Trying again will not help (revoked token, post deleted, text refused).
-    #[error("{network} refused the reply: {reason}")]
-    Refused { network: Network, reason: String },
-}
-
-#[async_trait]
-pub trait Responder: Send + Sync {
-    /// Posts `reply` in the thread; returns the network's id for the new post. Must pass
-    /// `reply.idempotency_key` to networks that honour one, so a retry never posts twice.
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError>;
-}
+pub use earshot_connect::responder::{Responder, SendError};
 
 /// Logs the reply instead of posting it. The id it returns is derived from the idempotency
 /// key, so a retried send yields the same id and threading sees one post, not two.

@@ -868,7 +868,12 @@ impl Store for PgStore {
         id: ConversationId,
     ) -> Result<Option<ConversationDetail>, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.build_transaction().read_only(true).start().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
         let Some(conversation) = load_conversation(&tx, id, false).await? else {
             return Ok(None);
         };

@@ -3,8 +3,12 @@
 //! One writer connection behind a mutex takes every write transaction (`BEGIN IMMEDIATE`,
 //! so a second process on the same file waits instead of threading the same post twice);
 //! a few read-only connections serve reads, so the inbox does not wait for a long import
-//! batch. All blocking work runs on `tokio::task::spawn_blocking`. An in-memory store
-//! (`:memory:`) has only the one connection.
+//! batch. All blocking work runs on `tokio::task::spawn_blocking`. A background thread
+//! checkpoints the WAL (at most once a second), so commits do not pay for copying pages back
+//! into the database file. An in-memory store (`:memory:`) has only the one connection.
+//!
+//! Ingest writes each new post's full-text row itself, last in its transaction: FTS5 flushes
+//! its pending index at every statement savepoint, and a trigger would open one per post.
 //!
 //! Timestamps are INTEGER microseconds since the Unix epoch (UTC); JSON is TEXT.
 
@@ -198,17 +202,20 @@ impl SqliteStore {
 
 /// Copies committed WAL pages back into the database file on a thread of its own, so a
 /// commit does not wait for that copy and its fsync. PASSIVE: it never blocks readers or
-/// the writer. Returns `None` (commits checkpoint, as SQLite does by default) if the thread
-/// cannot start.
+/// the writer. At most one checkpoint a second, so a page that every batch touches (an
+/// index page, a busy conversation) is copied once rather than once a batch. Returns `None`
+/// (commits checkpoint, as SQLite does by default) if the thread cannot start.
 fn spawn_checkpointer(conn: Connection) -> Option<SyncSender<()>> {
+    const EVERY: Duration = Duration::from_secs(1);
     let (wake, woken) = mpsc::sync_channel::<()>(1);
     let spawned = std::thread::Builder::new()
         .name("earshot-sqlite-checkpoint".into())
         .spawn(move || {
-            // Wakes after each write, or every 30 s; ends when the store is dropped.
+            // Wakes after writes, or every 30 s; ends when the store is dropped.
             while let Ok(()) | Err(RecvTimeoutError::Timeout) =
                 woken.recv_timeout(Duration::from_secs(30))
             {
+                std::thread::sleep(EVERY);
                 if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                     tracing::warn!(error = %e, "SQLite checkpoint failed");
                 }
@@ -437,29 +444,26 @@ fn query_one<T>(
 // ---------------------------------------------------------------------------------------
 // Writes shared by several operations.
 
-const CONV_WRITE: &str = "network = ?1, customer_external_id = ?2, customer = ?3, root_external_id = ?4, status = ?5, \
-     assignee = ?6, priority_score = ?7, band = ?8, priority = ?9, signals = ?10, language = ?11, intent = ?12, \
-     sentiment = ?13, opened_at = ?14, last_activity_at = ?15, awaiting_since = ?16, response_due = ?17, \
-     first_response_due = ?18, first_response_at = ?19, first_response_secs = ?20, resolved_at = ?21, post_count = ?22";
+/// What a conversation's update writes: everything but its identity (network, customer,
+/// root post, opening time and first target), so the indexes on those columns are left alone
+/// (SQLite rewrites every index over a column named in `SET`, changed or not).
+const CONV_UPDATE: &str = "UPDATE conversations SET status = ?5, assignee = ?6, priority_score = ?7, band = ?8, \
+     priority = ?9, signals = ?10, language = ?11, intent = ?12, sentiment = ?13, last_activity_at = ?15, \
+     awaiting_since = ?16, response_due = ?17, first_response_at = ?19, first_response_secs = ?20, \
+     resolved_at = ?21, post_count = ?22 WHERE id = ?23";
 
 const CONV_INSERT: &str = "INSERT INTO conversations (network, customer_external_id, customer, root_external_id, status, \
      assignee, priority_score, band, priority, signals, language, intent, sentiment, opened_at, last_activity_at, \
      awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count, id) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
 
-/// Inserts (`insert`, new id) or updates (by `c.id`) a conversation's every column.
+/// Inserts (`insert`, new id) or updates (by `c.id`) a conversation.
 fn write_conversation(
     conn: &Connection,
     c: &Conversation,
     insert: bool,
 ) -> Result<ConversationId, StoreError> {
-    let update_sql;
-    let sql = if insert {
-        CONV_INSERT
-    } else {
-        update_sql = format!("UPDATE conversations SET {CONV_WRITE} WHERE id = ?23");
-        update_sql.as_str()
-    };
+    let sql = if insert { CONV_INSERT } else { CONV_UPDATE };
     let mut stmt = conn.prepare_cached(sql)?;
     let id: Option<i64> = (!insert).then_some(c.id.0);
     let changed = stmt.execute(params![

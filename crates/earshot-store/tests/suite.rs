@@ -98,7 +98,13 @@ async fn fresh_database() -> Option<(tokio_postgres::Client, String, String)> {
     .await;
     let (admin, connection) = match connect {
         Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return unreachable_postgres(&base, &e.to_string()),
+        Ok(Err(e)) => {
+            let why = match std::error::Error::source(&e) {
+                Some(cause) => format!("{e}: {cause}"),
+                None => e.to_string(),
+            };
+            return unreachable_postgres(&base, &why);
+        }
         Err(_) => return unreachable_postgres(&base, "timed out after 10 s"),
     };
     tokio::spawn(connection);

@@ -430,10 +430,17 @@ async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
                 end - chrono::Duration::days(21 * (seed as i64 - 1000)),
                 20_000,
             );
-            for p in &mut posts {
+            // The demo reuses a few thousand customer names; here every customer post gets its
+            // own author so a million posts make hundreds of thousands of conversations, not a
+            // few thousand very long ones.
+            for (i, p) in posts.iter_mut().enumerate() {
                 p.external_id = format!("{seed}-{}", p.external_id);
                 if let Some(r) = &mut p.in_reply_to {
                     *r = format!("{seed}-{r}");
+                }
+                if p.author.handle != earshot_server::demo::BRAND_HANDLE {
+                    p.author.external_id = format!("c{seed}-{i}");
+                    p.author.handle = format!("{}{seed}x{i}", p.author.handle);
                 }
             }
             posts.truncate(n - made);

@@ -75,7 +75,7 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Posts per transaction.
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = 5000)]
         batch: usize,
         /// Print the summary as JSON.
         #[arg(long)]

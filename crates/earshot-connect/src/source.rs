@@ -1,0 +1,234 @@
+//! What every live source provides, and what it delivers to.
+//!
+//! A source hears a network and hands posts to a [`Sink`] with its resume cursor. The sink
+//! commits the posts first and the cursor after (the store's invariant: a crash loses nothing
+//! and doubles nothing); a source resumes from [`Sink::cursor`] after a restart. Sources keep
+//! their [`Health`] current so `GET /api/v1/connectors` can show it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use earshot_core::NewPost;
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+#[async_trait]
+pub trait Sink: Send + Sync {
+    /// Stores `posts` (idempotently), then `cursor` for `source`; returns once both are durable.
+    async fn deliver(&self, source: &str, posts: Vec<NewPost>, cursor: Option<String>) -> Result<(), SinkError>;
+    /// Where `source` left off.
+    async fn cursor(&self, source: &str) -> Result<Option<String>, SinkError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Credentials refused (401/403): retrying in a loop will not help; an operator must act.
+    #[error("credentials refused: {0}")]
+    Auth(String),
+    #[error("misconfigured: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Sink(#[from] SinkError),
+}
+
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// A stable name, used as the cursor key and in health reports (e.g. `mastodon:acme`).
+    fn name(&self) -> &str;
+    /// Hears until `stop` turns true, reconnecting with backoff; returns on stop or on an
+    /// error retrying cannot fix.
+    async fn run(&self, sink: Arc<dyn Sink>, health: Health, stop: tokio::sync::watch::Receiver<bool>) -> Result<(), SourceError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorState {
+    Starting,
+    Connected,
+    BackingOff,
+    /// Credentials refused or config wrong: needs a person.
+    Failing,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    pub name: String,
+    pub state: ConnectorState,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub events_total: u64,
+    pub errors_total: u64,
+    pub last_error: Option<String>,
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+/// Shared, cheap-to-clone health of one connector.
+#[derive(Debug, Clone)]
+pub struct Health(Arc<Mutex<HealthReport>>);
+
+impl Health {
+    pub fn new(name: impl Into<String>) -> Self {
+        Health(Arc::new(Mutex::new(HealthReport {
+            name: name.into(),
+            state: ConnectorState::Starting,
+            last_event_at: None,
+            events_total: 0,
+            errors_total: 0,
+            last_error: None,
+            next_retry_at: None,
+        })))
+    }
+
+    fn with(&self, f: impl FnOnce(&mut HealthReport)) {
+        // A poisoned lock only means another thread panicked mid-update: keep reporting.
+        let mut guard = match self.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut guard);
+    }
+
+    pub fn report(&self) -> HealthReport {
+        match self.0.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn connected(&self) {
+        self.with(|h| {
+            h.state = ConnectorState::Connected;
+            h.next_retry_at = None;
+        });
+    }
+
+    pub fn heard(&self, events: u64) {
+        self.with(|h| {
+            h.events_total += events;
+            h.last_event_at = Some(Utc::now());
+        });
+    }
+
+    pub fn failed(&self, error: &str, retry_in: Option<Duration>) {
+        self.with(|h| {
+            h.errors_total += 1;
+            h.last_error = Some(error.to_string());
+            match retry_in {
+                Some(d) => {
+                    h.state = ConnectorState::BackingOff;
+                    h.next_retry_at = chrono::Duration::from_std(d).ok().map(|d| Utc::now() + d);
+                }
+                None => {
+                    h.state = ConnectorState::Failing;
+                    h.next_retry_at = None;
+                }
+            }
+        });
+    }
+
+    pub fn stopped(&self) {
+        self.with(|h| h.state = ConnectorState::Stopped);
+    }
+}
+
+/// Reconnect delays after PROTOCOLS.md §0.3 (X's documented rules, used everywhere).
+#[derive(Debug, Clone, Default)]
+pub struct Backoff {
+    network_failures: u32,
+    http_failures: u32,
+    rate_limited: u32,
+}
+
+/// Why the last attempt failed, which decides the next delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// An established connection dropped: reconnect at once (the first time).
+    Dropped,
+    /// TCP/TLS/DNS failure: linear, +250 ms per attempt, cap 16 s.
+    Network,
+    /// HTTP error other than 429: exponential from 5 s, cap 320 s.
+    Http,
+    /// HTTP 429: exponential from 60 s.
+    RateLimited,
+}
+
+impl Backoff {
+    /// The delay before the next attempt (without jitter; see [`jitter`]).
+    pub fn next(&mut self, failure: Failure) -> Duration {
+        match failure {
+            Failure::Dropped => {
+                self.network_failures += 1;
+                if self.network_failures == 1 {
+                    Duration::ZERO
+                } else {
+                    Duration::from_millis((250 * u64::from(self.network_failures - 1)).min(16_000))
+                }
+            }
+            Failure::Network => {
+                self.network_failures += 1;
+                Duration::from_millis((250 * u64::from(self.network_failures)).min(16_000))
+            }
+            Failure::Http => {
+                self.http_failures += 1;
+                Duration::from_secs((5u64 << (self.http_failures - 1).min(6)).min(320))
+            }
+            Failure::RateLimited => {
+                self.rate_limited += 1;
+                Duration::from_secs(60u64 << (self.rate_limited - 1).min(10))
+            }
+        }
+    }
+
+    /// A success resets every regime.
+    pub fn reset(&mut self) {
+        *self = Backoff::default();
+    }
+}
+
+/// ±10 % jitter, from a caller-supplied fraction in `[0, 1)` so this stays deterministic in tests.
+pub fn jitter(d: Duration, unit: f64) -> Duration {
+    let factor = 0.9 + 0.2 * unit.clamp(0.0, 1.0);
+    d.mul_f64(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_follows_the_documented_regimes() {
+        let mut b = Backoff::default();
+        assert_eq!(b.next(Failure::Dropped), Duration::ZERO);
+        assert_eq!(b.next(Failure::Network), Duration::from_millis(500));
+        for _ in 0..100 {
+            b.next(Failure::Network);
+        }
+        assert_eq!(b.next(Failure::Network), Duration::from_secs(16));
+        let mut b = Backoff::default();
+        let http: Vec<u64> = (0..8).map(|_| b.next(Failure::Http).as_secs()).collect();
+        assert_eq!(http, vec![5, 10, 20, 40, 80, 160, 320, 320]);
+        let mut b = Backoff::default();
+        assert_eq!(b.next(Failure::RateLimited), Duration::from_secs(60));
+        assert_eq!(b.next(Failure::RateLimited), Duration::from_secs(120));
+        b.reset();
+        assert_eq!(b.next(Failure::RateLimited), Duration::from_secs(60));
+        let j = jitter(Duration::from_secs(10), 0.0);
+        assert_eq!(j, Duration::from_secs(9));
+    }
+
+    #[test]
+    fn health_reports_state_changes() {
+        let h = Health::new("mastodon:acme");
+        h.connected();
+        h.heard(3);
+        h.failed("token expired", None);
+        let r = h.report();
+        assert_eq!(r.events_total, 3);
+        assert_eq!(r.state, ConnectorState::Failing);
+        assert_eq!(r.last_error.as_deref(), Some("token expired"));
+    }
+}
