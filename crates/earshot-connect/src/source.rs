@@ -19,7 +19,12 @@ pub struct SinkError(pub String);
 #[async_trait]
 pub trait Sink: Send + Sync {
     /// Stores `posts` (idempotently), then `cursor` for `source`; returns once both are durable.
-    async fn deliver(&self, source: &str, posts: Vec<NewPost>, cursor: Option<String>) -> Result<(), SinkError>;
+    async fn deliver(
+        &self,
+        source: &str,
+        posts: Vec<NewPost>,
+        cursor: Option<String>,
+    ) -> Result<(), SinkError>;
     /// Where `source` left off.
     async fn cursor(&self, source: &str) -> Result<Option<String>, SinkError>;
 }
@@ -41,7 +46,12 @@ pub trait Source: Send + Sync {
     fn name(&self) -> &str;
     /// Hears until `stop` turns true, reconnecting with backoff; returns on stop or on an
     /// error retrying cannot fix.
-    async fn run(&self, sink: Arc<dyn Sink>, health: Health, stop: tokio::sync::watch::Receiver<bool>) -> Result<(), SourceError>;
+    async fn run(
+        &self,
+        sink: Arc<dyn Sink>,
+        health: Health,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), SourceError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -90,7 +90,8 @@ pub struct Conversation {
     /// The first response target, fixed when the conversation opened.
     pub first_response_due: DateTime<Utc>,
     pub first_response_at: Option<DateTime<Utc>>,
-    /// Covered (SLA-clock) seconds from opening to the first brand answer.
+    /// Seconds (calendar time, what the customer lived through) from opening to the first brand
+    /// answer; whether it was within target is judged on the SLA clock via `first_response_due`.
     pub first_response_secs: Option<i64>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub post_count: u32,
@@ -137,7 +138,10 @@ impl Conversation {
                         action: "pend",
                     });
                 }
+                // Waiting on the customer: no answer is owed, so the clock stops.
                 self.status = Status::Pending;
+                self.awaiting_since = None;
+                self.response_due = None;
             }
             ConversationEvent::Resolved => {
                 if self.status == Status::Resolved {
@@ -160,6 +164,13 @@ impl Conversation {
                 }
                 self.status = Status::Open;
                 self.resolved_at = None;
+                // Reopened means an answer is owed again, with the same target as the first.
+                if self.awaiting_since.is_none() {
+                    self.awaiting_since = Some(at);
+                    let target =
+                        (self.first_response_due - self.opened_at).max(chrono::Duration::zero());
+                    self.response_due = at.checked_add_signed(target);
+                }
             }
         }
         self.last_activity_at = self.last_activity_at.max(at);

@@ -46,6 +46,34 @@ fn weekday_index(s: &str) -> Option<usize> {
     names.iter().position(|n| s.starts_with(n))
 }
 
+/// Sorts ranges and merges overlapping or touching ones, so no minute counts twice.
+fn merge_ranges(day: &mut Vec<(u32, u32)>) {
+    day.sort_unstable();
+    let mut merged: Vec<(u32, u32)> = Vec::with_capacity(day.len());
+    for &(a, b) in day.iter() {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    *day = merged;
+}
+
+/// Adds without panicking near the ends of time (hostile or broken timestamps).
+fn add(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
+/// Business hours are only computed for plausible times; anything else (a broken or hostile
+/// timestamp) falls back to calendar arithmetic instead of overflowing a time zone conversion.
+fn plausible(t: DateTime<Utc>) -> bool {
+    (1900..=9000).contains(&t.year())
+}
+
 impl BusinessHours {
     /// Every day, all day: business time equals calendar time.
     pub fn always(tz: Tz) -> Self {
@@ -107,7 +135,7 @@ impl BusinessHours {
             }
         }
         for day in &mut week {
-            day.sort_unstable();
+            merge_ranges(day);
         }
         Ok(BusinessHours {
             tz,
@@ -130,13 +158,17 @@ impl BusinessHours {
     /// The UTC instant of a local wall-clock time; in a DST gap, the first valid instant after.
     fn instant(&self, date: NaiveDate, secs: u32) -> DateTime<Utc> {
         let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-        let local = midnight + Duration::seconds(i64::from(secs));
+        let local = midnight
+            .checked_add_signed(Duration::seconds(i64::from(secs)))
+            .unwrap_or(midnight);
         match self.tz.from_local_datetime(&local) {
             LocalResult::Single(t) => t.with_timezone(&Utc),
             LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
             LocalResult::None => {
                 // Skipped by a DST change: the clock jumps, so does coverage.
-                let later = local + Duration::hours(1);
+                let later = local
+                    .checked_add_signed(Duration::hours(1))
+                    .unwrap_or(local);
                 match self.tz.from_local_datetime(&later) {
                     LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
                     LocalResult::None => Utc.from_utc_datetime(&local),
@@ -153,7 +185,9 @@ impl BusinessHours {
     ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
         let start_date = from.with_timezone(&self.tz).date_naive();
         (0..days).flat_map(move |i| {
-            let date = start_date + Duration::days(i64::from(i));
+            let Some(date) = start_date.checked_add_days(chrono::Days::new(u64::from(i))) else {
+                return Vec::new();
+            };
             self.ranges_on(date)
                 .iter()
                 .map(move |&(a, b)| (self.instant(date, a), self.instant(date, b)))
@@ -178,9 +212,9 @@ impl SlaClock {
     /// When a response is due if the clock starts at `start` with `target` to go.
     pub fn due(&self, start: DateTime<Utc>, target: Duration) -> DateTime<Utc> {
         let hours = match self {
-            SlaClock::Calendar => return start + target,
-            SlaClock::Business(h) if h.has_any_hours() => h,
-            SlaClock::Business(_) => return start + target,
+            SlaClock::Calendar => return add(start, target),
+            SlaClock::Business(h) if h.has_any_hours() && plausible(start) => h,
+            SlaClock::Business(_) => return add(start, target),
         };
         let mut remaining = target;
         for (open, close) in hours.intervals_from(start, HORIZON_DAYS) {
@@ -194,7 +228,7 @@ impl SlaClock {
             }
             remaining -= available;
         }
-        start + target
+        add(start, target)
     }
 
     /// Covered time between two instants (zero if `end` is before `start`).
@@ -203,8 +237,8 @@ impl SlaClock {
             return Duration::zero();
         }
         let hours = match self {
-            SlaClock::Business(h) if h.has_any_hours() => h,
-            _ => return end - start,
+            SlaClock::Business(h) if h.has_any_hours() && plausible(start) && plausible(end) => h,
+            _ => return end.signed_duration_since(start),
         };
         let days = u32::try_from((end - start).num_days() + 2)
             .unwrap_or(u32::MAX)
@@ -227,8 +261,9 @@ impl SlaClock {
     pub fn is_covered(&self, at: DateTime<Utc>) -> bool {
         match self {
             SlaClock::Calendar => true,
+            SlaClock::Business(_) if !plausible(at) => false,
             SlaClock::Business(h) => h
-                .intervals_from(at - Duration::days(1), 3)
+                .intervals_from(add(at, -Duration::days(1)), 3)
                 .any(|(open, close)| open <= at && at < close),
         }
     }
@@ -355,6 +390,30 @@ mod tests {
         assert_eq!(e, Duration::hours(2));
         assert!(!clock.is_covered(at("2017-08-19T12:00:00-07:00")));
         assert!(clock.is_covered(at("2017-08-18T12:00:00-07:00")));
+    }
+
+    #[test]
+    fn overlapping_ranges_count_once() {
+        let clock = hours(&[("mon-fri", "09:00-17:00"), ("fri", "16:00-20:00")]);
+        let e = clock.elapsed(
+            at("2017-08-18T16:00:00-07:00"),
+            at("2017-08-18T17:00:00-07:00"),
+        );
+        assert_eq!(e, Duration::hours(1));
+        let due = clock.due(at("2017-08-18T16:30:00-07:00"), Duration::minutes(60));
+        assert_eq!(due, at("2017-08-18T17:30:00-07:00"));
+    }
+
+    #[test]
+    fn absurd_timestamps_do_not_panic() {
+        let clock = hours(&[("mon-fri", "09:00-17:00")]);
+        let far = DateTime::<Utc>::MAX_UTC - Duration::minutes(5);
+        assert_eq!(clock.due(far, Duration::hours(1)), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            SlaClock::Calendar.due(far, Duration::hours(1)),
+            DateTime::<Utc>::MAX_UTC
+        );
+        let _ = clock.is_covered(DateTime::<Utc>::MIN_UTC);
     }
 
     #[test]

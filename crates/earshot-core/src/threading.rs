@@ -297,6 +297,8 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
         .collect();
     // Planned posts without a conversation, by the parent they wait for.
     let mut batch_orphans: HashMap<PostKey, Vec<usize>> = HashMap::new();
+    // Stored orphans this plan has adopted, so their own replies find the conversation.
+    let mut adopted_into: HashMap<PostKey, ConvRef> = HashMap::new();
 
     for &i in &order {
         let incoming = &batch[i];
@@ -313,6 +315,9 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
         let parent_conv: Option<ConvRef> = parent_key.as_ref().and_then(|pk| {
             if let Some(&planned) = placed.get(pk) {
                 out.posts[planned].conversation
+            } else if let Some(&r) = adopted_into.get(pk) {
+                // Stored as an orphan, adopted earlier in this very plan.
+                Some(r)
             } else {
                 known
                     .parents
@@ -349,7 +354,14 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
                     ConvRef::New(work.new.len() - 1)
                 }
             };
-            open_by_customer.insert(customer, r);
+            // Only the customer's own conversation counts as theirs: replying in someone
+            // else's thread must not pull their next top-level post into it.
+            if work
+                .get(r)
+                .is_some_and(|c| c.customer.external_id == customer.1)
+            {
+                open_by_customer.insert(customer, r);
+            }
             Some(r)
         };
 
@@ -374,7 +386,7 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
                         let mut stored = stored.clone();
                         stored.sort_by_key(|o| o.created_at);
                         for orphan in stored {
-                            if out.adopted.iter().any(|(k, _)| *k == orphan.key) {
+                            if adopted_into.contains_key(&orphan.key) {
                                 continue;
                             }
                             if let Some(c) = work.get_mut(r) {
@@ -385,6 +397,7 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
                                 }
                             }
                             out.adopted.push((orphan.key.clone(), r));
+                            adopted_into.insert(orphan.key.clone(), r);
                             waiting.push(orphan.key);
                         }
                     }
@@ -572,6 +585,51 @@ mod tests {
         let c = &p2.new_conversations[0];
         assert_eq!(c.first_response_secs, Some(24 * 60));
         assert_eq!(c.post_count, 2);
+    }
+
+    #[test]
+    fn reply_to_an_orphan_adopted_in_the_same_batch_joins_too() {
+        let mut known = Known::default();
+        let mut next = 0;
+        let policy = TriagePolicy::default();
+        // B1 answers A, but arrives first and waits as an orphan.
+        let first = vec![post("B1", "brand", "2017-08-18T21:11:00Z", Some("A"), true)];
+        let p1 = plan(&first, &known, &policy, Utc::now());
+        apply(&first, &mut known, &p1, &mut next);
+        // Then A arrives with B2, the brand's second answer (a reply to B1).
+        let second = vec![
+            post("A", "paul", "2017-08-18T20:47:00Z", None, false),
+            post("B2", "brand", "2017-08-18T21:20:00Z", Some("B1"), true),
+        ];
+        let p2 = plan(&second, &known, &policy, Utc::now());
+        assert_eq!(
+            p2.adopted,
+            vec![(PostKey::new(Network::X, "B1"), ConvRef::New(0))]
+        );
+        assert!(
+            p2.posts
+                .iter()
+                .all(|pp| pp.conversation == Some(ConvRef::New(0))),
+            "{:?}",
+            p2.posts
+        );
+        assert_eq!(p2.new_conversations[0].post_count, 3);
+    }
+
+    #[test]
+    fn replying_in_another_customers_thread_does_not_capture_the_next_post() {
+        let policy = TriagePolicy::default();
+        let batch = vec![
+            post("1", "paul", "2017-08-18T20:00:00Z", None, false),
+            post("2", "lena", "2017-08-18T20:05:00Z", Some("1"), false),
+            post("3", "lena", "2017-08-18T20:10:00Z", None, false),
+        ];
+        let p = plan(&batch, &Known::default(), &policy, Utc::now());
+        assert_eq!(
+            p.new_conversations.len(),
+            2,
+            "lena's own post opens her own conversation"
+        );
     }
 
     #[test]

@@ -46,9 +46,12 @@ pub fn analyzer(settings: &Settings) -> anyhow::Result<Analyzer> {
 /// The pipeline and desk over an opened store: what the server, the CLI and tests share.
 pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
     let url = settings.db_url();
-    let store = earshot_store::open(&url)
-        .await
-        .with_context(|| format!("cannot open the store at {url}"))?;
+    let store = earshot_store::open(&url).await.with_context(|| {
+        format!(
+            "cannot open the store at {}",
+            crate::config::redact_url(&url)
+        )
+    })?;
     let policy = settings.triage_policy()?;
     let pipeline = Arc::new(Pipeline::new(
         Arc::new(analyzer(settings)?),

@@ -60,6 +60,8 @@ pub struct Settings {
     /// Where the embedded store and trained models live.
     pub data_dir: PathBuf,
     /// Store URL: empty for SQLite at `<data_dir>/earshot.db`, or `postgres://…`.
+    /// Printed with its password hidden.
+    #[serde(serialize_with = "serialize_redacted_url")]
     pub db: String,
     pub brand: BrandSettings,
     pub response: ResponseSettings,
@@ -287,6 +289,32 @@ impl Settings {
     }
 }
 
+/// A URL with any password replaced by `***` (`postgres://me:***@db/earshot`, `?password=***`).
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some((scheme, rest)) = url.split_once("://") {
+        // The last '@' ends the credentials: passwords may contain '@'.
+        if let Some((creds, host)) = rest.rsplit_once('@') {
+            if let Some((user, _)) = creds.split_once(':') {
+                out = format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    if let Some(i) = out.to_ascii_lowercase().find("password=") {
+        let start = i + "password=".len();
+        let end = out[start..]
+            .find('&')
+            .map(|e| start + e)
+            .unwrap_or(out.len());
+        out.replace_range(start..end, "***");
+    }
+    out
+}
+
+fn serialize_redacted_url<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_url(url))
+}
+
 fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -373,6 +401,27 @@ mod tests {
         // Secrets never print.
         assert!(!format!("{s:?}").contains("s3cr3t"));
         assert!(!serde_json::to_string(&s).expect("json").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn database_passwords_never_print() {
+        assert_eq!(
+            redact_url("postgres://me:p@ss@db:5432/earshot"),
+            "postgres://me:***@db:5432/earshot"
+        );
+        assert_eq!(
+            redact_url("postgres://db/earshot?user=me&password=hunter2&x=1"),
+            "postgres://db/earshot?user=me&password=***&x=1"
+        );
+        assert_eq!(
+            redact_url("earshot-data/earshot.db"),
+            "earshot-data/earshot.db"
+        );
+        let s = Settings {
+            db: "postgres://me:hunter2@db/earshot".into(),
+            ..Settings::default()
+        };
+        assert!(!toml::to_string(&s).expect("toml").contains("hunter2"));
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum DeskError {
 }
 
 pub struct Desk {
+    /// Replies being sent right now by this process: a retry or the housekeeping loop that
+    /// finds one here leaves it alone, so one reply is never sent twice at once.
+    in_flight: std::sync::Mutex<std::collections::HashSet<i64>>,
     pipeline: Arc<Pipeline>,
     responders: Responders,
     /// The brand account replies are posted as (the first configured handle).
@@ -36,6 +39,7 @@ impl Desk {
         brand_handle: impl Into<String>,
     ) -> Self {
         Desk {
+            in_flight: Default::default(),
             pipeline,
             responders,
             brand_handle: brand_handle.into(),
@@ -74,59 +78,101 @@ impl Desk {
         let reply = store
             .queue_reply(NewReply {
                 conversation_id: id,
-                text: text.into_inner(),
+                text: text.as_str().to_string(),
                 author: author.to_string(),
                 idempotency_key: key,
                 created_at: Utc::now(),
             })
             .await?;
+        if reply.text != text.as_str() {
+            return Err(StoreError::Conflict(format!(
+                "idempotency key {:?} was already used for reply {} with different text",
+                reply.idempotency_key, reply.id
+            ))
+            .into());
+        }
         if reply.state == ReplyState::Sent {
+            // Sent before: make sure it is threaded (a crash may have come between), then done.
+            self.thread_sent(&reply).await?;
             return Ok(reply);
         }
         self.send(reply, &detail.conversation).await
     }
 
+    /// Threads a sent reply as the brand's post in its conversation; idempotent by the
+    /// network's id for it.
+    async fn thread_sent(&self, reply: &Reply) -> Result<(), DeskError> {
+        let Some(external_id) = reply.external_id.clone() else {
+            return Ok(());
+        };
+        let post = NewPost {
+            network: reply.network,
+            external_id,
+            author: Author {
+                external_id: self.brand_handle.clone(),
+                handle: self.brand_handle.clone(),
+                display_name: None,
+                followers: None,
+                verified: false,
+                bot: false,
+            },
+            text: reply.text.clone(),
+            created_at: reply.sent_at.unwrap_or_else(Utc::now),
+            in_reply_to: Some(reply.in_reply_to.clone()),
+            lang: None,
+            url: None,
+            from_brand: Some(true),
+            raw: None,
+        };
+        self.pipeline.ingest(vec![post]).await?;
+        Ok(())
+    }
+
     async fn send(&self, reply: Reply, conversation: &Conversation) -> Result<Reply, DeskError> {
+        let claimed = match self.in_flight.lock() {
+            Ok(mut set) => set.insert(reply.id),
+            Err(poisoned) => poisoned.into_inner().insert(reply.id),
+        };
+        if !claimed {
+            return Err(StoreError::Conflict(format!(
+                "reply {} is being sent right now; ask again in a moment",
+                reply.id
+            ))
+            .into());
+        }
+        let id = reply.id;
+        let result = self.send_claimed(reply, conversation).await;
+        match self.in_flight.lock() {
+            Ok(mut set) => set.remove(&id),
+            Err(poisoned) => poisoned.into_inner().remove(&id),
+        };
+        result
+    }
+
+    async fn send_claimed(
+        &self,
+        reply: Reply,
+        conversation: &Conversation,
+    ) -> Result<Reply, DeskError> {
         let store = self.store();
         let responder = self.responders.for_network(reply.network);
+        let id = reply.id;
         match responder.send(&reply, conversation).await {
             Ok(external_id) => {
-                let now = Utc::now();
-                let sent = store.mark_reply_sent(reply.id, &external_id, now).await?;
+                let sent = store.mark_reply_sent(id, &external_id, Utc::now()).await?;
                 // The answer is also a brand post in the thread: threading it records the
                 // response time exactly as if the network had echoed it back (and when it does
                 // echo it, the same key makes that a duplicate).
-                let post = NewPost {
-                    network: reply.network,
-                    external_id,
-                    author: Author {
-                        external_id: self.brand_handle.clone(),
-                        handle: self.brand_handle.clone(),
-                        display_name: None,
-                        followers: None,
-                        verified: false,
-                        bot: false,
-                    },
-                    text: reply.text.clone(),
-                    created_at: now,
-                    in_reply_to: Some(reply.in_reply_to.clone()),
-                    lang: None,
-                    url: None,
-                    from_brand: Some(true),
-                    raw: None,
-                };
-                self.pipeline.ingest(vec![post]).await?;
+                self.thread_sent(&sent).await?;
                 self.pipeline.publish(LiveEvent::ConversationChanged {
-                    conversation_id: reply.conversation_id,
+                    conversation_id: sent.conversation_id,
                     action: "replied".into(),
                 });
                 Ok(sent)
             }
             Err(error) => {
-                tracing::warn!(reply = reply.id, error = %error, "reply not sent");
-                let failed = store
-                    .mark_reply_failed(reply.id, &error.to_string())
-                    .await?;
+                tracing::warn!(reply = id, error = %error, "reply not sent");
+                let failed = store.mark_reply_failed(id, &error.to_string()).await?;
                 Err(DeskError::SendFailed {
                     reply: Box::new(failed),
                     error,
@@ -135,10 +181,15 @@ impl Desk {
         }
     }
 
-    /// Sends replies left queued by a crash between storing and sending. Returns how many went out.
+    /// Sends replies left queued by a crash between storing and sending (older than a minute,
+    /// so a reply an agent is sending right now is not picked up). Returns how many went out.
     pub async fn resend_queued(&self) -> Result<usize, DeskError> {
         let mut sent = 0;
+        let settled = Utc::now() - chrono::Duration::minutes(1);
         for reply in self.store().queued_replies(100).await? {
+            if reply.created_at > settled {
+                continue;
+            }
             let Some(detail) = self.store().conversation(reply.conversation_id).await? else {
                 continue;
             };

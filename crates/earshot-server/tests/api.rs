@@ -285,6 +285,15 @@ async fn agent_answers_and_the_clock_stops() {
         "{actions:?}"
     );
 
+    // The same key with other words is a mistake, not a retry.
+    let (status, v) = app
+        .send(
+            &format!("/api/v1/conversations/{conv}/replies"),
+            &json!({"text": "something else", "idempotency_key": "k-100"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{v}");
+
     // Too long for X.
     let (status, v) = app
         .send(
@@ -446,6 +455,16 @@ async fn openapi_and_errors_for_unknown_paths() {
     let (status, v) = app.get("/api/v1/nope").await;
     assert_eq!(status, 404);
     assert_eq!(v["error"], "not_found");
+    let (status, v) = app.get("/api/v1/posts").await;
+    assert_eq!(status, 405);
+    assert_eq!(v["error"], "method_not_allowed");
+    // A filter the endpoint does not take is refused, not silently ignored.
+    let (status, _) = app.get("/api/v1/search?q=x&status=open").await;
+    assert_eq!(status, 400);
+    let (status, _) = app.get("/api/v1/inbox?q=seat").await;
+    assert_eq!(status, 400);
+    let (status, _) = app.get("/api/v1/metrics?to=-262143-01-01").await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]

@@ -223,13 +223,17 @@ pub async fn search(desk: &Desk, q: &str, limit: u32, json: bool) -> anyhow::Res
 }
 
 fn parse_time(v: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+    let parsed = DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
         .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
+        .or_else(|| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        });
+    parsed
+        .filter(|t| (1900..=9000).contains(&chrono::Datelike::year(t)))
         .with_context(|| format!("{v:?} is not a date like 2026-11-01 or an RFC 3339 time"))
 }
 
@@ -246,7 +250,8 @@ pub async fn metrics(
         .as_deref()
         .map(parse_time)
         .transpose()?
-        .unwrap_or(to - Duration::days(30));
+        .or_else(|| to.checked_sub_signed(Duration::days(30)))
+        .context("--to is too early: give --from as well")?;
     if from >= to {
         bail!("--from must be before --to");
     }

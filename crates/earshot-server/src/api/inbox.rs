@@ -22,7 +22,20 @@ pub struct InboxParams {
     assignee: Option<String>,
     limit: Option<u32>,
     offset: Option<u64>,
+}
+
+/// Search takes the post filters; conversation filters (status, assignee, breached) belong
+/// to the inbox, and an unknown parameter is refused rather than silently ignored.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
     q: Option<String>,
+    network: Option<String>,
+    language: Option<String>,
+    intent: Option<String>,
+    sentiment: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u64>,
 }
 
 fn parse<T: FromStr>(field: &str, value: &Option<String>) -> Result<Option<T>, ApiError>
@@ -92,7 +105,7 @@ pub async fn inbox(
 
 pub async fn search(
     State(state): State<AppState>,
-    params: Result<Query<InboxParams>, QueryRejection>,
+    params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Json<Page<SearchHit>>, ApiError> {
     let Query(p) = params?;
     let q = p.q.clone().unwrap_or_default();

@@ -17,13 +17,17 @@ pub struct MetricsParams {
 }
 
 fn time(field: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+    let parsed = DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
         .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
+        .or_else(|| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        });
+    parsed
+        .filter(|t| (1900..=9000).contains(&chrono::Datelike::year(t)))
         .ok_or_else(|| {
             ApiError::bad_request(format!(
                 "{field}: {v:?} is not a date (2026-11-01) or RFC 3339 time"
@@ -47,7 +51,8 @@ pub async fn metrics(
         .as_deref()
         .map(|v| time("from", v))
         .transpose()?
-        .unwrap_or(to - Duration::days(30));
+        .or_else(|| to.checked_sub_signed(Duration::days(30)))
+        .ok_or_else(|| ApiError::bad_request("to is too early: give from as well"))?;
     if from >= to {
         return Err(ApiError::bad_request("from must be before to"));
     }

@@ -57,6 +57,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .merge(protected)
         .fallback(|| async { ApiError::not_found("no such endpoint: see /api/openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method: see /api/openapi.json",
+            )
+        })
         .with_state(state)
 }
 
