@@ -46,12 +46,8 @@ pub fn analyzer(settings: &Settings) -> anyhow::Result<Analyzer> {
 /// The pipeline and desk over an opened store: what the server, the CLI and tests share.
 pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
     let url = settings.db_url();
-    let store = earshot_store::open(&url).await.with_context(|| {
-        format!(
-            "cannot open the store at {}",
-            crate::config::redact_url(&url)
-        )
-    })?;
+    // The store's error already names the (redacted) target and what went wrong.
+    let store = earshot_store::open(&url).await?;
     let policy = settings.triage_policy()?;
     let pipeline = Arc::new(Pipeline::new(
         Arc::new(analyzer(settings)?),
