@@ -95,6 +95,10 @@ pub struct Conversation {
     pub first_response_secs: Option<i64>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub post_count: u32,
+    /// When the customer last wrote (network time).
+    pub last_customer_at: DateTime<Utc>,
+    /// When the brand last wrote (network time): posts arriving out of order are judged against these two.
+    pub last_brand_at: Option<DateTime<Utc>>,
 }
 
 impl Conversation {
@@ -239,6 +243,8 @@ pub(crate) mod tests {
             first_response_secs: None,
             resolved_at: None,
             post_count: 1,
+            last_customer_at: opened,
+            last_brand_at: None,
         }
     }
 

@@ -223,6 +223,8 @@ fn open_conversation(
         first_response_secs: None,
         resolved_at: None,
         post_count: 1,
+        last_customer_at: post.created_at,
+        last_brand_at: None,
     };
     rescore(&mut conv, policy, now);
     conv
@@ -237,6 +239,12 @@ fn customer_posted(
     let at = incoming.post.created_at;
     conv.post_count += 1;
     conv.last_activity_at = conv.last_activity_at.max(at);
+    if conv.last_brand_at.is_some_and(|brand| at <= brand) {
+        // Written before the brand's latest answer and delivered late: that answer covered it.
+        conv.last_customer_at = conv.last_customer_at.max(at);
+        return;
+    }
+    conv.last_customer_at = conv.last_customer_at.max(at);
     conv.signals = signals_of(&incoming.analysis);
     conv.language = incoming.analysis.language.language.code().to_string();
     conv.intent = incoming.analysis.intent.label;
@@ -245,10 +253,11 @@ fn customer_posted(
         conv.status = Status::Open;
         conv.resolved_at = None;
     }
-    if conv.awaiting_since.is_none() {
-        let band = priority::band(&conv.signals);
-        conv.awaiting_since = Some(at);
-        conv.response_due = Some(policy.clock.due(at, policy.targets.target_for(band)));
+    let band = priority::band(&conv.signals);
+    let since = conv.awaiting_since.map_or(at, |s| s.min(at));
+    if conv.awaiting_since != Some(since) {
+        conv.awaiting_since = Some(since);
+        conv.response_due = Some(policy.clock.due(since, policy.targets.target_for(band)));
     }
     rescore(conv, policy, now);
 }
@@ -261,17 +270,29 @@ fn brand_posted(
 ) {
     conv.post_count += 1;
     conv.last_activity_at = conv.last_activity_at.max(at);
+    conv.last_brand_at = Some(conv.last_brand_at.map_or(at, |b| b.max(at)));
     if let Some(since) = conv.awaiting_since {
-        if at >= since {
-            if conv.first_response_at.is_none() {
-                conv.first_response_at = Some(at);
-                conv.first_response_secs = Some((at - conv.opened_at).num_seconds());
-            }
+        if at >= since && conv.first_response_at.is_none() {
+            conv.first_response_at = Some(at);
+            conv.first_response_secs = Some((at - conv.opened_at).num_seconds());
+        }
+        // Only an answer written after the customer's latest post settles what is owed.
+        if at >= conv.last_customer_at {
             conv.awaiting_since = None;
             conv.response_due = None;
             if conv.status == Status::Open {
                 conv.status = Status::Pending;
             }
+        } else if at >= since {
+            // It answered the earlier posts but not the customer's latest: the clock now runs
+            // from that latest post (the only customer time known to be after this answer).
+            let band = priority::band(&conv.signals);
+            conv.awaiting_since = Some(conv.last_customer_at);
+            conv.response_due = Some(
+                policy
+                    .clock
+                    .due(conv.last_customer_at, policy.targets.target_for(band)),
+            );
         }
     }
     rescore(conv, policy, now);
@@ -538,6 +559,59 @@ mod tests {
             .posts
             .iter()
             .all(|pp| pp.conversation == Some(ConvRef::New(0))));
+    }
+
+    #[test]
+    fn late_brand_answer_does_not_settle_a_newer_customer_post() {
+        let mut known = Known::default();
+        let mut next = 0;
+        let policy = TriagePolicy::default();
+        for batch in [
+            vec![post("A", "paul", "2017-08-18T10:00:00Z", None, false)],
+            vec![post("C", "paul", "2017-08-18T10:30:00Z", Some("A"), false)],
+            vec![post("B", "brand", "2017-08-18T10:10:00Z", Some("A"), true)],
+        ] {
+            let p = plan(&batch, &known, &policy, Utc::now());
+            apply(&batch, &mut known, &p, &mut next);
+        }
+        let c = known
+            .conversations
+            .values()
+            .next()
+            .expect("one conversation");
+        assert_eq!(
+            c.first_response_secs,
+            Some(600),
+            "B was still the first answer"
+        );
+        assert_eq!(c.status, Status::Open, "C is still owed an answer");
+        assert_eq!(c.awaiting_since, Some(t("2017-08-18T10:30:00Z")));
+        assert_eq!(c.post_count, 3);
+    }
+
+    #[test]
+    fn late_customer_post_older_than_the_answer_does_not_reopen() {
+        let mut known = Known::default();
+        let mut next = 0;
+        let policy = TriagePolicy::default();
+        for batch in [
+            vec![
+                post("A", "paul", "2017-08-18T10:00:00Z", None, false),
+                post("B", "brand", "2017-08-18T10:10:00Z", Some("A"), true),
+            ],
+            vec![post("A2", "paul", "2017-08-18T10:05:00Z", Some("A"), false)],
+        ] {
+            let p = plan(&batch, &known, &policy, Utc::now());
+            apply(&batch, &mut known, &p, &mut next);
+        }
+        let c = known
+            .conversations
+            .values()
+            .next()
+            .expect("one conversation");
+        assert_eq!(c.status, Status::Pending);
+        assert!(c.awaiting_since.is_none());
+        assert_eq!(c.post_count, 3);
     }
 
     #[test]

@@ -35,11 +35,18 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "last_customer_and_brand",
+        sql: include_str!("../migrations/postgres/0002_last_customer_and_brand.sql"),
+    },
+];
 
 /// Advisory lock keys ("earshot" in ASCII, then a number).
 const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401;
@@ -253,6 +260,10 @@ fn conversation_from_row(r: &Row) -> Result<Conversation, StoreError> {
         first_response_secs: r.try_get(17)?,
         resolved_at: r.try_get(18)?,
         post_count: u32::try_from(r.try_get::<_, i32>(19)?).unwrap_or(0),
+        last_customer_at: r
+            .try_get::<_, Option<DateTime<Utc>>>(20)?
+            .unwrap_or(r.try_get(11)?),
+        last_brand_at: r.try_get(21)?,
     })
 }
 
@@ -352,6 +363,8 @@ struct ConversationRecord<'a> {
     first_response_secs: Option<i64>,
     resolved_at: Option<DateTime<Utc>>,
     post_count: u32,
+    last_customer_at: DateTime<Utc>,
+    last_brand_at: Option<DateTime<Utc>>,
 }
 
 impl<'a> ConversationRecord<'a> {
@@ -380,6 +393,8 @@ impl<'a> ConversationRecord<'a> {
             first_response_secs: c.first_response_secs,
             resolved_at: c.resolved_at,
             post_count: c.post_count,
+            last_customer_at: c.last_customer_at,
+            last_brand_at: c.last_brand_at,
         }
     }
 }
@@ -389,11 +404,11 @@ const CONV_RECORD: &str = "jsonb_to_recordset($1::jsonb) AS x(id bigint, network
      priority jsonb, signals jsonb, language text, intent text, sentiment text, opened_at timestamptz, \
      last_activity_at timestamptz, awaiting_since timestamptz, response_due timestamptz, \
      first_response_due timestamptz, first_response_at timestamptz, first_response_secs bigint, \
-     resolved_at timestamptz, post_count integer)";
+     resolved_at timestamptz, post_count integer, last_customer_at timestamptz, last_brand_at timestamptz)";
 
 const CONV_WRITE_COLS: &str = "network, customer_external_id, customer, root_external_id, status, assignee, \
      priority_score, band, priority, signals, language, intent, sentiment, opened_at, last_activity_at, \
-     awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count";
+     awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count, last_customer_at, last_brand_at";
 
 async fn insert_conversations<C: GenericClient>(
     c: &C,
@@ -928,8 +943,8 @@ impl Store for PgStore {
         let rows = query(&client, &text, &refs(&args)).await?;
         let items = map_rows(&rows, |r| {
             let conversation = conversation_from_row(r)?;
-            let latest_text: Option<String> = r.try_get(20)?;
-            let latest_at: Option<DateTime<Utc>> = r.try_get(21)?;
+            let latest_text: Option<String> = r.try_get(22)?;
+            let latest_at: Option<DateTime<Utc>> = r.try_get(23)?;
             Ok(InboxRow {
                 breached: conversation.breached(now),
                 latest_text: latest_text.unwrap_or_default(),

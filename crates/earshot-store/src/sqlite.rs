@@ -40,11 +40,18 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "last_customer_and_brand",
+        sql: include_str!("../migrations/sqlite/0002_last_customer_and_brand.sql"),
+    },
+];
 
 const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -348,6 +355,8 @@ fn conversation_from_row(r: &Row) -> Result<Conversation, StoreError> {
         first_response_secs: r.get(17)?,
         resolved_at: ts_opt(r, 18)?,
         post_count: u32::try_from(r.get::<_, i64>(19)?).unwrap_or(u32::MAX),
+        last_customer_at: ts_opt(r, 20)?.unwrap_or(ts(r, 11)?),
+        last_brand_at: ts_opt(r, 21)?,
     })
 }
 
@@ -450,12 +459,13 @@ fn query_one<T>(
 const CONV_UPDATE: &str = "UPDATE conversations SET status = ?5, assignee = ?6, priority_score = ?7, band = ?8, \
      priority = ?9, signals = ?10, language = ?11, intent = ?12, sentiment = ?13, last_activity_at = ?15, \
      awaiting_since = ?16, response_due = ?17, first_response_at = ?19, first_response_secs = ?20, \
-     resolved_at = ?21, post_count = ?22 WHERE id = ?23";
+     resolved_at = ?21, post_count = ?22, last_customer_at = ?24, last_brand_at = ?25 WHERE id = ?23";
 
 const CONV_INSERT: &str = "INSERT INTO conversations (network, customer_external_id, customer, root_external_id, status, \
      assignee, priority_score, band, priority, signals, language, intent, sentiment, opened_at, last_activity_at, \
-     awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count, id) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
+     awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count, id, \
+     last_customer_at, last_brand_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
 /// Inserts (`insert`, new id) or updates (by `c.id`) a conversation.
 fn write_conversation(
@@ -490,6 +500,8 @@ fn write_conversation(
         c.resolved_at.map(us),
         i64::from(c.post_count),
         id,
+        us(c.last_customer_at),
+        c.last_brand_at.map(us),
     ])?;
     if insert {
         Ok(ConversationId(conn.last_insert_rowid()))
@@ -829,8 +841,8 @@ fn inbox_blocking(
     );
     let items = query_all(&tx, &text, bound(&sql), |r| {
         let conversation = conversation_from_row(r)?;
-        let latest_text: Option<String> = r.get(20)?;
-        let latest_at = ts_opt(r, 21)?.unwrap_or(conversation.last_activity_at);
+        let latest_text: Option<String> = r.get(22)?;
+        let latest_at = ts_opt(r, 23)?.unwrap_or(conversation.last_activity_at);
         Ok(InboxRow {
             breached: conversation.breached(now),
             latest_text: latest_text.unwrap_or_default(),
