@@ -22,10 +22,10 @@ pub enum DeskError {
     SendFailed { reply: Box<Reply>, error: SendError },
 }
 
+/// How long a sender may hold a reply before another may try it again.
+const SEND_LEASE: chrono::Duration = chrono::Duration::minutes(2);
+
 pub struct Desk {
-    /// Replies being sent right now by this process: a retry or the housekeeping loop that
-    /// finds one here leaves it alone, so one reply is never sent twice at once.
-    in_flight: std::sync::Mutex<std::collections::HashSet<i64>>,
     pipeline: Arc<Pipeline>,
     responders: Responders,
     /// The brand account replies are posted as (the first configured handle).
@@ -39,7 +39,6 @@ impl Desk {
         brand_handle: impl Into<String>,
     ) -> Self {
         Desk {
-            in_flight: Default::default(),
             pipeline,
             responders,
             brand_handle: brand_handle.into(),
@@ -129,24 +128,19 @@ impl Desk {
     }
 
     async fn send(&self, reply: Reply, conversation: &Conversation) -> Result<Reply, DeskError> {
-        let claimed = match self.in_flight.lock() {
-            Ok(mut set) => set.insert(reply.id),
-            Err(poisoned) => poisoned.into_inner().insert(reply.id),
-        };
-        if !claimed {
+        // Claim it in the store first: a retry, the housekeeping loop or another earshot
+        // process that finds the claim leaves the reply alone, so it is never sent twice at once.
+        // A crash mid-send leaves a claim that expires, and the reply is sent again (with the
+        // same idempotency key, which networks that honour one use to drop the repeat).
+        let now = Utc::now();
+        let id = reply.id;
+        let Some(reply) = self.store().claim_reply(id, now + SEND_LEASE, now).await? else {
             return Err(StoreError::Conflict(format!(
-                "reply {} is being sent right now; ask again in a moment",
-                reply.id
+                "reply {id} is being sent right now; ask again in a moment"
             ))
             .into());
-        }
-        let id = reply.id;
-        let result = self.send_claimed(reply, conversation).await;
-        match self.in_flight.lock() {
-            Ok(mut set) => set.remove(&id),
-            Err(poisoned) => poisoned.into_inner().remove(&id),
         };
-        result
+        self.send_claimed(reply, conversation).await
     }
 
     async fn send_claimed(
@@ -186,6 +180,7 @@ impl Desk {
     pub async fn resend_queued(&self) -> Result<usize, DeskError> {
         let mut sent = 0;
         let settled = Utc::now() - chrono::Duration::minutes(1);
+        // Claimed replies are skipped by `send` itself; this only avoids racing a fresh one.
         for reply in self.store().queued_replies(100).await? {
             if reply.created_at > settled {
                 continue;

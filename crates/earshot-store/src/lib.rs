@@ -63,6 +63,16 @@ pub trait Store: Send + Sync + 'static {
     /// returns the reply already stored instead of a second one.
     async fn queue_reply(&self, reply: NewReply) -> Result<Reply, StoreError>;
 
+    /// Claims a reply for sending until `until`: `Some(reply)` if this caller may send it now
+    /// (not sent, and no unexpired claim by anyone else), `None` otherwise. Marking it sent or
+    /// failed releases the claim. Unknown id → `NotFound`.
+    async fn claim_reply(
+        &self,
+        reply_id: i64,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reply>, StoreError>;
+
     /// Marks a reply sent with the network's id for it (idempotent for the same id).
     async fn mark_reply_sent(
         &self,

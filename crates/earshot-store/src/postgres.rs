@@ -46,6 +46,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "last_customer_and_brand",
         sql: include_str!("../migrations/postgres/0002_last_customer_and_brand.sql"),
     },
+    Migration {
+        version: 3,
+        name: "reply_claims",
+        sql: include_str!("../migrations/postgres/0003_reply_claims.sql"),
+    },
 ];
 
 /// Advisory lock keys ("earshot" in ASCII, then a number).
@@ -1147,7 +1152,7 @@ impl Store for PgStore {
         }
         execute(
             &tx,
-            "UPDATE replies SET state = 'sent', external_id = $2, sent_at = $3, error = NULL WHERE id = $1",
+            "UPDATE replies SET state = 'sent', external_id = $2, sent_at = $3, error = NULL, claimed_until = NULL WHERE id = $1",
             &[&reply_id, &external_id, &at],
         )
         .await?;
@@ -1168,6 +1173,26 @@ impl Store for PgStore {
         Ok(reply)
     }
 
+    async fn claim_reply(
+        &self,
+        reply_id: i64,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reply>, StoreError> {
+        let client = self.client().await?;
+        let claimed = execute(
+            &client,
+            "UPDATE replies SET claimed_until = $2 WHERE id = $1 AND state <> 'sent' \
+             AND (claimed_until IS NULL OR claimed_until < $3)",
+            &[&reply_id, &common::trunc_us(until), &common::trunc_us(now)],
+        )
+        .await?;
+        let reply = load_reply(&client, reply_id)
+            .await?
+            .ok_or_else(|| common::not_found_reply(reply_id))?;
+        Ok((claimed == 1).then_some(reply))
+    }
+
     async fn mark_reply_failed(&self, reply_id: i64, error: &str) -> Result<Reply, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -1181,7 +1206,7 @@ impl Store for PgStore {
         }
         execute(
             &tx,
-            "UPDATE replies SET state = 'failed', error = $2, attempts = attempts + 1 WHERE id = $1",
+            "UPDATE replies SET state = 'failed', error = $2, attempts = attempts + 1, claimed_until = NULL WHERE id = $1",
             &[&reply_id, &error],
         )
         .await?;

@@ -51,6 +51,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "last_customer_and_brand",
         sql: include_str!("../migrations/sqlite/0002_last_customer_and_brand.sql"),
     },
+    Migration {
+        version: 3,
+        name: "reply_claims",
+        sql: include_str!("../migrations/sqlite/0003_reply_claims.sql"),
+    },
 ];
 
 const READERS: usize = 4;
@@ -1046,7 +1051,7 @@ fn mark_sent_blocking(
             ))),
         };
     }
-    tx.prepare_cached("UPDATE replies SET state = 'sent', external_id = ?2, sent_at = ?3, error = NULL WHERE id = ?1")?
+    tx.prepare_cached("UPDATE replies SET state = 'sent', external_id = ?2, sent_at = ?3, error = NULL, claimed_until = NULL WHERE id = ?1")?
         .execute(params![reply_id, external_id, us(at)])?;
     let detail = serde_json::json!({ "reply_id": reply_id, "external_id": external_id });
     insert_audit(
@@ -1075,7 +1080,7 @@ fn mark_failed_blocking(
         )));
     }
     tx.prepare_cached(
-        "UPDATE replies SET state = 'failed', error = ?2, attempts = attempts + 1 WHERE id = ?1",
+        "UPDATE replies SET state = 'failed', error = ?2, attempts = attempts + 1, claimed_until = NULL WHERE id = ?1",
     )?
     .execute(params![reply_id, error])?;
     let detail =
@@ -1194,6 +1199,30 @@ impl Store for SqliteStore {
     async fn queue_reply(&self, reply: NewReply) -> Result<Reply, StoreError> {
         self.write(move |conn| queue_reply_blocking(conn, reply))
             .await
+    }
+
+    async fn claim_reply(
+        &self,
+        reply_id: i64,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reply>, StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if load_reply(&tx, reply_id)?.is_none() {
+                return Err(common::not_found_reply(reply_id));
+            }
+            let claimed = tx
+                .prepare_cached(
+                    "UPDATE replies SET claimed_until = ?2 WHERE id = ?1 AND state <> 'sent' \
+                     AND (claimed_until IS NULL OR claimed_until < ?3)",
+                )?
+                .execute(params![reply_id, us(until), us(now)])?;
+            let reply = load_reply(&tx, reply_id)?;
+            tx.commit()?;
+            Ok(if claimed == 1 { reply } else { None })
+        })
+        .await
     }
 
     async fn mark_reply_sent(

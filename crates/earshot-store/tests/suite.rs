@@ -57,6 +57,7 @@ suite!(
     rescore_open_raises_a_waiting_conversation,
     cursors_resume,
     concurrent_overlapping_ingests_store_each_post_once,
+    a_reply_is_claimed_by_one_sender_at_a_time,
 );
 
 async fn on_sqlite<F, Fut>(test: F)
@@ -1461,4 +1462,68 @@ fn database_names_are_swapped_in_urls() {
         "postgres://u@h/x?sslmode=disable"
     );
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+}
+
+async fn a_reply_is_claimed_by_one_sender_at_a_time(store: Arc<dyn Store>) {
+    let r = ingest(
+        &store,
+        vec![customer("1", "paul", "2024-03-01T10:00:00Z", "seat?")],
+        "2024-03-01T10:01:00Z",
+    )
+    .await;
+    let id = conversation_of(&r, "1");
+    let reply = store
+        .queue_reply(NewReply {
+            conversation_id: id,
+            text: "On its way.".into(),
+            author: "maria".into(),
+            idempotency_key: "claim-1".into(),
+            created_at: t("2024-03-01T10:02:00Z"),
+        })
+        .await
+        .unwrap();
+    let now = t("2024-03-01T10:03:00Z");
+    let lease = chrono::Duration::minutes(2);
+    let first = store.claim_reply(reply.id, now + lease, now).await.unwrap();
+    assert_eq!(
+        first.map(|r| r.id),
+        Some(reply.id),
+        "the first sender gets it"
+    );
+    let second = store.claim_reply(reply.id, now + lease, now).await.unwrap();
+    assert!(
+        second.is_none(),
+        "a second sender is turned away while the claim holds"
+    );
+    // A sender that crashed: its claim expires and the reply can be sent again.
+    let later = now + chrono::Duration::minutes(3);
+    assert!(store
+        .claim_reply(reply.id, later + lease, later)
+        .await
+        .unwrap()
+        .is_some());
+    // Failing releases the claim at once; sending ends all claims.
+    store.mark_reply_failed(reply.id, "503").await.unwrap();
+    assert!(store
+        .claim_reply(reply.id, later + lease, later)
+        .await
+        .unwrap()
+        .is_some());
+    store
+        .mark_reply_sent(reply.id, "x-99", later)
+        .await
+        .unwrap();
+    let far = later + chrono::Duration::hours(1);
+    assert!(
+        store
+            .claim_reply(reply.id, far + lease, far)
+            .await
+            .unwrap()
+            .is_none(),
+        "a sent reply is never claimed"
+    );
+    assert!(matches!(
+        store.claim_reply(424242, far, far).await,
+        Err(earshot_store::StoreError::NotFound(_))
+    ));
 }
