@@ -310,6 +310,10 @@ mod tests {
             expect("da", None, Some(FeatureRequest)),
         );
         check(
+            "@voltra kan I ikke få sædet til at køre tilbage, når bilen står i park? Det ville gøre det meget nemmere at stige ud",
+            expect("da", None, Some(FeatureRequest)),
+        );
+        check(
             "Tusind tak for den hurtige hjælp, I er de bedste!",
             expect("da", Some(Positive), Some(Praise)),
         );

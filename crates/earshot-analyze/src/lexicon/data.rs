@@ -186,7 +186,7 @@ ville være rart hvis:1.6,ville være dejligt hvis:1.6,ville være super hvis:1.
 ville være fedt:1.2,ville være godt:1,ville være rart:1.2,ville være smart:1.2,ville ønske:1.4,jeg ønsker:1,\
 ønsker mig:1.3,ønske om:1,gerne have mulighed for:1.6,mulighed for at:1,savner en:1.2,savner at:1.2,\
 savner muligheden:1.4,hvorfor kan man ikke:1,kan i ikke lave:1.4,kan i lave:1.3,kunne i lave:1.3,i burde:1.2,\
-forslag:1,kan man få:0.6,vil i ikke:0.8,kom nu med:1.2,hvornår kommer:0.8,kan i programmere:1.6,kan i få:0.8",
+forslag:1,kan man få:0.6,vil i ikke:0.8,kom nu med:1.2,hvornår kommer:0.8,kan i programmere:1.6,kan i få:0.8,kan i ikke få:1.4",
         question: "hvordan kan jeg,ved nogen,er det muligt,er der nogen:0.6,kan jeg:0.5,hvor lang tid:0.8,hvad koster:0.8",
         question_start: "hvad,hvornår,hvor,hvorfor,hvordan,hvem,hvilken,hvilke,kan,er,har,vil,skal,må,findes,gør",
         problem: "virker ikke:1.5,fungerer ikke:1.5,virker stadig ikke:1.5,i stykker:1.5,defekt*:1.5,forsinket:1.2,\
