@@ -108,6 +108,7 @@ pub enum Command {
         key: Option<String>,
     },
     /// Assign a conversation to an agent.
+    #[command(after_help = "Example:\n  earshot assign 42 maria --as lead")]
     Assign {
         id: i64,
         agent: String,
@@ -115,24 +116,28 @@ pub enum Command {
         actor: String,
     },
     /// Remove the assignee.
+    #[command(after_help = "Example:\n  earshot unassign 42 --as maria")]
     Unassign {
         id: i64,
         #[arg(long = "as", default_value = "cli")]
         actor: String,
     },
-    /// Mark a conversation pending (waiting on the customer).
+    /// Mark a conversation pending (waiting on the customer): the response clock stops.
+    #[command(after_help = "Example:\n  earshot pend 42 --as maria")]
     Pend {
         id: i64,
         #[arg(long = "as", default_value = "cli")]
         actor: String,
     },
     /// Resolve a conversation.
+    #[command(after_help = "Example:\n  earshot resolve 42 --as maria")]
     Resolve {
         id: i64,
         #[arg(long = "as", default_value = "cli")]
         actor: String,
     },
-    /// Reopen a resolved or pending conversation.
+    /// Reopen a resolved or pending conversation: an answer is owed again.
+    #[command(after_help = "Example:\n  earshot reopen 42 --as maria")]
     Reopen {
         id: i64,
         #[arg(long = "as", default_value = "cli")]
@@ -175,10 +180,16 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Measure earshot's speed; each figure is reported beside a baseline from the same run.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  earshot bench analyze --data ../shared/data\n  earshot bench import --posts 200000\n  earshot bench latency --rate 1000\n  earshot --data-dir /tmp/earshot-1m bench query"
+    )]
     Bench(crate::bench::BenchCommand),
     /// Check the configuration and say what is wrong.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  EARSHOT__RESPONSE__CLOCK=business earshot config check"
+    )]
     Config(ConfigCommand),
 }
 

@@ -92,9 +92,17 @@ fn help_has_examples() {
     let (ok, out, _) = earshot(std::path::Path::new("/tmp"), &["--help"]);
     assert!(ok);
     assert!(out.contains("Examples:") && out.contains("earshot demo"));
-    let (ok, out, _) = earshot(std::path::Path::new("/tmp"), &["import", "--help"]);
-    assert!(ok);
-    assert!(out.contains("Examples:"));
+    for sub in [
+        "serve", "demo", "import", "inbox", "show", "reply", "assign", "unassign", "pend",
+        "resolve", "reopen", "search", "metrics", "train", "bench", "config",
+    ] {
+        let (ok, out, _) = earshot(std::path::Path::new("/tmp"), &[sub, "--help"]);
+        assert!(ok, "{sub} --help");
+        assert!(
+            out.contains("Example"),
+            "{sub} --help has an example:\n{out}"
+        );
+    }
 }
 
 #[test]
