@@ -4,7 +4,7 @@
 //! One folder per network ([`mastodon`], [`bluesky`], [`x`], [`webhook`]): `wire.rs` holds
 //! the network's JSON exactly as it arrives (serde, tolerant: every field defaulted, unknown
 //! fields ignored, ids kept as strings) and the hand-written conversion into the domain type.
-//! The live sources and responders will sit beside `wire.rs` in the same folders.
+//! Live sources and responders sit beside `wire.rs` in the same folder (Mastodon has them: `mastodon::{source, responder}`, with a protocol-faithful fake for tests).
 //! [`twcs`] reads the "Customer Support on Twitter" CSV layout, [`html`] turns Mastodon HTML
 //! into plain text, and [`import`] sniffs a file's format and streams it as [`import::Record`]s.
 //!

@@ -1,5 +1,5 @@
 //! Mastodon (and Mastodon-API servers): statuses and notifications as they arrive from the
-//! REST API and the streaming API, turned into posts.
+//! REST API and the streaming API, turned into posts; the live source and the responder.
 //!
 //! Keys: a status is keyed by its instance-local `id` by default, because that is what
 //! `in_reply_to_id` and the reply API speak; [`StatusKey::Uri`] keys on the global ActivityPub
@@ -7,8 +7,22 @@
 //! are skipped, not errors. Status HTML becomes plain text through [`crate::html::to_text`],
 //! with the content warning (`spoiler_text`) first.
 //!
-//! The streaming source and the reply responder will live beside `wire.rs`.
+//! Files: `config.rs` (instance, token, timings), `wire.rs` (the JSON), `source.rs` (SSE
+//! stream + REST backfill → [`crate::source::Sink`]), `responder.rs` (`POST
+//! /api/v1/statuses`), `http.rs` (rate-limit headers, error bodies, id order), `fake.rs` (a
+//! fake instance for tests, feature `fake`) and `tests.rs` (source and responder against it).
 
+pub mod config;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
+mod http;
+pub mod responder;
+pub mod source;
+#[cfg(test)]
+mod tests;
 pub mod wire;
 
+pub use config::{MastodonConfig, Secret};
+pub use responder::MastodonResponder;
+pub use source::MastodonSource;
 pub use wire::{Account, Entity, Notification, Status, StatusKey};

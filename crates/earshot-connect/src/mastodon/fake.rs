@@ -1,0 +1,565 @@
+//! A fake Mastodon instance that speaks the real wire protocol (PROTOCOLS.md §0.4, §1.9), for
+//! tests here and in other crates (feature `fake`).
+//!
+//! It binds `127.0.0.1:0` and serves: the SSE stream `/api/v1/streaming/user/notification`
+//! (`:)` then `:thump` at a configurable cadence), `/api/v1/streaming/health`,
+//! `/api/v2/instance`, `/api/v1/notifications` (`min_id`/`max_id`/`since_id`, `types[]`,
+//! `limit`, `Link` headers), `GET /api/v1/statuses/{id}` and `POST /api/v1/statuses` (honours
+//! `Idempotency-Key`: the same key returns the same status with 200, and every request is
+//! recorded). Unknown tokens get `401`; [`FakeMastodon::rate_limit_next`] answers `429` with an
+//! ISO-8601 `X-RateLimit-Reset`. Tests script the live streams: inject mentions, send the same
+//! event twice, cut a connection in the middle of an event, or go silent without closing.
+//!
+//! Ids are numeric strings; notification ids start at 8 digits and grow to 9, so code that
+//! orders ids as numbers of equal length (or as integers) shows up.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::Utc;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A running fake instance; the server stops when this is dropped.
+#[derive(Debug)]
+pub struct FakeMastodon {
+    addr: SocketAddr,
+    state: Shared,
+    server: tokio::task::JoinHandle<()>,
+}
+
+type Shared = Arc<Mutex<FakeState>>;
+
+#[derive(Debug)]
+enum StreamCommand {
+    Write(String),
+    Close,
+    Silence,
+}
+
+#[derive(Debug)]
+struct FakeState {
+    base_url: String,
+    tokens: HashSet<String>,
+    heartbeat: Duration,
+    next_status: u64,
+    next_notification: u64,
+    /// (id, notification JSON), oldest first.
+    notifications: Vec<(u64, Value)>,
+    statuses: HashMap<String, Value>,
+    by_idempotency_key: HashMap<String, String>,
+    received: Vec<ReceivedStatus>,
+    created: usize,
+    streams: Vec<mpsc::UnboundedSender<StreamCommand>>,
+    stream_connects: usize,
+    rate_limited: u32,
+    rate_limit_reset_in: Duration,
+}
+
+/// A `POST /api/v1/statuses` as the fake received it.
+#[derive(Debug, Clone)]
+pub struct ReceivedStatus {
+    pub idempotency_key: Option<String>,
+    pub body: Value,
+}
+
+/// A mention to put on the fake.
+#[derive(Debug, Clone)]
+pub struct NewMention {
+    /// Who writes it (`lena@fosstodon.example`).
+    pub acct: String,
+    pub text: String,
+    pub in_reply_to: Option<String>,
+    pub visibility: String,
+    /// Also send it on the live streams (false: as if the stream lost it).
+    pub live: bool,
+}
+
+impl NewMention {
+    pub fn new(acct: &str, text: &str) -> Self {
+        NewMention {
+            acct: acct.into(),
+            text: text.into(),
+            in_reply_to: None,
+            visibility: "public".into(),
+            live: true,
+        }
+    }
+}
+
+/// The ids a mention got on the fake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mentioned {
+    pub notification_id: String,
+    pub status_id: String,
+}
+
+fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
+    match state.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl FakeMastodon {
+    /// Starts the fake on `127.0.0.1:0`, accepting `token`, with a 100 ms heartbeat.
+    pub async fn start(token: &str) -> std::io::Result<FakeMastodon> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(FakeState {
+            base_url: format!("http://{addr}"),
+            tokens: HashSet::from([token.to_owned()]),
+            heartbeat: Duration::from_millis(100),
+            next_status: 115_000_000_000_000_000,
+            next_notification: 99_999_998,
+            notifications: Vec::new(),
+            statuses: HashMap::new(),
+            by_idempotency_key: HashMap::new(),
+            received: Vec::new(),
+            created: 0,
+            streams: Vec::new(),
+            stream_connects: 0,
+            rate_limited: 0,
+            rate_limit_reset_in: Duration::from_millis(300),
+        }));
+        let app = Router::new()
+            .route("/api/v1/streaming/user/notification", get(stream))
+            .route("/api/v1/streaming/health", get(|| async { "OK" }))
+            .route("/api/v2/instance", get(instance))
+            .route("/api/v1/notifications", get(notifications))
+            .route("/api/v1/statuses", axum::routing::post(create_status))
+            .route("/api/v1/statuses/{id}", get(show_status))
+            .with_state(state.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!(error = %e, "fake mastodon stopped");
+            }
+        });
+        Ok(FakeMastodon {
+            addr,
+            state,
+            server,
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The `:thump` cadence for streams opened from now on.
+    pub fn set_heartbeat(&self, every: Duration) {
+        lock(&self.state).heartbeat = every;
+    }
+
+    /// Answers the next `n` authorised requests with 429, resetting `reset_in` later.
+    pub fn rate_limit_next(&self, n: u32, reset_in: Duration) {
+        let mut s = lock(&self.state);
+        s.rate_limited = n;
+        s.rate_limit_reset_in = reset_in;
+    }
+
+    /// Posts a mention of the brand: a status plus its `mention` notification, streamed live
+    /// unless `mention.live` is false.
+    pub fn mention(&self, mention: NewMention) -> Mentioned {
+        let (mentioned, event) = self.store_mention(&mention);
+        if mention.live {
+            self.broadcast(StreamCommand::Write(event));
+        }
+        mentioned
+    }
+
+    /// Posts a mention and writes only the first half of its event before closing every
+    /// stream: the connection dies in the middle of an SSE block.
+    pub fn mention_cut_mid_event(&self, mention: NewMention) -> Mentioned {
+        let (mentioned, event) = self.store_mention(&mention);
+        let mut cut = event.len() / 2;
+        while !event.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.broadcast(StreamCommand::Write(event[..cut].to_owned()));
+        self.broadcast(StreamCommand::Close);
+        mentioned
+    }
+
+    /// Sends the event of an existing notification on the live streams again.
+    pub fn replay(&self, notification_id: &str) {
+        let event = {
+            let s = lock(&self.state);
+            s.notifications
+                .iter()
+                .find(|(id, _)| id.to_string() == notification_id)
+                .map(|(_, n)| sse_event("notification", &n.to_string()))
+        };
+        if let Some(event) = event {
+            self.broadcast(StreamCommand::Write(event));
+        }
+    }
+
+    /// Writes raw bytes on every live stream (a `delete` event, a comment, garbage).
+    pub fn push_raw(&self, text: &str) {
+        self.broadcast(StreamCommand::Write(text.to_owned()));
+    }
+
+    /// Closes every live stream cleanly.
+    pub fn drop_streams(&self) {
+        self.broadcast(StreamCommand::Close);
+    }
+
+    /// Stops heartbeats and events on every live stream without closing it (half-open).
+    pub fn silence_streams(&self) {
+        self.broadcast(StreamCommand::Silence);
+    }
+
+    /// How many times the stream was opened (successfully).
+    pub fn stream_connects(&self) -> usize {
+        lock(&self.state).stream_connects
+    }
+
+    /// Every `POST /api/v1/statuses` received, in order.
+    pub fn received(&self) -> Vec<ReceivedStatus> {
+        lock(&self.state).received.clone()
+    }
+
+    /// How many statuses the posts created (replays under a known key create none).
+    pub fn statuses_created(&self) -> usize {
+        lock(&self.state).created
+    }
+
+    /// A status by id, as `GET /api/v1/statuses/{id}` would show it.
+    pub fn status(&self, id: &str) -> Option<Value> {
+        lock(&self.state).statuses.get(id).cloned()
+    }
+
+    fn broadcast(&self, command: StreamCommand) {
+        let mut s = lock(&self.state);
+        s.streams.retain(|tx| {
+            let copy = match &command {
+                StreamCommand::Write(t) => StreamCommand::Write(t.clone()),
+                StreamCommand::Close => StreamCommand::Close,
+                StreamCommand::Silence => StreamCommand::Silence,
+            };
+            tx.send(copy).is_ok()
+        });
+        if matches!(command, StreamCommand::Close) {
+            s.streams.clear();
+        }
+    }
+
+    fn store_mention(&self, mention: &NewMention) -> (Mentioned, String) {
+        let mut s = lock(&self.state);
+        let status_id = s.next_status.to_string();
+        s.next_status += 1;
+        let notification_id = s.next_notification;
+        s.next_notification += 1;
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let (user, domain) = mention
+            .acct
+            .split_once('@')
+            .unwrap_or((mention.acct.as_str(), "fake.example"));
+        let account = json!({
+            "id": format!("1098765432{:08}", notification_id % 100_000_000),
+            "username": user, "acct": mention.acct, "display_name": user.to_uppercase(),
+            "bot": false, "url": format!("https://{domain}/@{user}"),
+            "followers_count": 42, "following_count": 7, "statuses_count": 100,
+        });
+        let status = json!({
+            "id": status_id,
+            "uri": format!("https://{domain}/users/{user}/statuses/{status_id}"),
+            "url": format!("https://{domain}/@{user}/{status_id}"),
+            "created_at": now, "edited_at": null,
+            "in_reply_to_id": mention.in_reply_to, "in_reply_to_account_id": null,
+            "sensitive": false, "spoiler_text": "", "visibility": mention.visibility, "language": "en",
+            "content": format!("<p>{}</p>", html_escape::encode_text(&mention.text)),
+            "reblog": null, "account": account,
+            "mentions": [{"id": "110000000000000001", "username": "acme", "acct": "acme", "url": "https://fake.example/@acme"}],
+            "tags": [], "media_attachments": [], "emojis": [],
+        });
+        let notification = json!({
+            "id": notification_id.to_string(), "type": "mention",
+            "group_key": format!("ungrouped-{notification_id}"), "created_at": now,
+            "account": account, "status": status,
+        });
+        s.statuses.insert(status_id.clone(), status);
+        let event = sse_event("notification", &notification.to_string());
+        s.notifications.push((notification_id, notification));
+        (
+            Mentioned {
+                notification_id: notification_id.to_string(),
+                status_id,
+            },
+            event,
+        )
+    }
+}
+
+impl Drop for FakeMastodon {
+    fn drop(&mut self) {
+        self.server.abort();
+        lock(&self.state).streams.clear();
+    }
+}
+
+fn sse_event(name: &str, data: &str) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+fn error(status: StatusCode, text: &str) -> Response {
+    (status, axum::Json(json!({ "error": text }))).into_response()
+}
+
+/// The bearer check and the scripted 429, run before every API answer: `Some` is the refusal.
+fn gate(state: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let mut s = lock(state);
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !token.is_some_and(|t| s.tokens.contains(t)) {
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "The access token is invalid",
+        ));
+    }
+    if s.rate_limited > 0 {
+        s.rate_limited -= 1;
+        let reset =
+            Utc::now() + chrono::Duration::from_std(s.rate_limit_reset_in).unwrap_or_default();
+        let reset = reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+        let h = response.headers_mut();
+        h.insert("X-RateLimit-Limit", HeaderValue::from_static("300"));
+        h.insert("X-RateLimit-Remaining", HeaderValue::from_static("0"));
+        if let Ok(v) = HeaderValue::from_str(&reset) {
+            h.insert("X-RateLimit-Reset", v);
+        }
+        return Some(response);
+    }
+    None
+}
+
+struct Connection {
+    commands: mpsc::UnboundedReceiver<StreamCommand>,
+    heartbeat: tokio::time::Interval,
+    greeted: bool,
+    silent: bool,
+}
+
+async fn stream(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(refused) = gate(&state, &headers) {
+        return refused;
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let heartbeat = {
+        let mut s = lock(&state);
+        s.streams.push(tx);
+        s.stream_connects += 1;
+        s.heartbeat
+    };
+    let mut heartbeat = tokio::time::interval(heartbeat.max(Duration::from_millis(1)));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let connection = Connection {
+        commands: rx,
+        heartbeat,
+        greeted: false,
+        silent: false,
+    };
+    let body = futures::stream::unfold(connection, |mut c| async move {
+        if !c.greeted {
+            c.greeted = true;
+            c.heartbeat.tick().await; // The first tick is immediate.
+            return Some((Ok::<_, Infallible>(Bytes::from(":)\n")), c));
+        }
+        loop {
+            tokio::select! {
+                command = c.commands.recv() => match command {
+                    Some(StreamCommand::Write(text)) if !c.silent => {
+                        return Some((Ok(Bytes::from(text)), c));
+                    }
+                    Some(StreamCommand::Write(_)) => {}
+                    Some(StreamCommand::Silence) => c.silent = true,
+                    Some(StreamCommand::Close) | None => return None,
+                },
+                _ = c.heartbeat.tick(), if !c.silent => {
+                    return Some((Ok(Bytes::from_static(b":thump\n\n")), c));
+                }
+            }
+        }
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+async fn instance(State(state): State<Shared>) -> Response {
+    let base = lock(&state).base_url.clone();
+    axum::Json(json!({
+        "domain": "fake.example",
+        "configuration": {
+            "urls": { "streaming": base.replace("http://", "ws://") },
+            "statuses": { "max_characters": 500 },
+        },
+    }))
+    .into_response()
+}
+
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                k.replace("%5B%5D", "[]").replace("%5b%5d", "[]"),
+                v.to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn notifications(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Some(refused) = gate(&state, &headers) {
+        return refused;
+    }
+    let pairs = query_pairs(query.as_deref().unwrap_or(""));
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    };
+    let types: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "types[]")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let limit = get("limit").unwrap_or(40).clamp(1, 80) as usize;
+    let s = lock(&state);
+    let matching: Vec<&(u64, Value)> = s
+        .notifications
+        .iter()
+        .filter(|(_, n)| types.is_empty() || types.iter().any(|t| n["type"] == *t))
+        .filter(|(id, _)| get("max_id").is_none_or(|max| *id < max))
+        .collect();
+    // Mastodon's semantics: `min_id` is the page right after the cursor, `since_id` the
+    // newest page after it; either way the page is newest first.
+    let mut page: Vec<&(u64, Value)> = if let Some(min) = get("min_id") {
+        matching
+            .into_iter()
+            .filter(|(id, _)| *id > min)
+            .take(limit)
+            .collect()
+    } else {
+        let newer: Vec<_> = matching
+            .into_iter()
+            .filter(|(id, _)| get("since_id").is_none_or(|since| *id > since))
+            .collect();
+        let skip = newer.len().saturating_sub(limit);
+        newer.into_iter().skip(skip).collect()
+    };
+    page.reverse();
+    let mut response =
+        axum::Json(page.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()).into_response();
+    if let (Some((newest, _)), Some((oldest, _))) = (page.first(), page.last()) {
+        let base = format!("{}/api/v1/notifications", s.base_url);
+        let link = format!(
+            "<{base}?max_id={oldest}>; rel=\"next\", <{base}?min_id={newest}>; rel=\"prev\""
+        );
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, v);
+        }
+    }
+    response
+}
+
+async fn show_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = gate(&state, &headers) {
+        return refused;
+    }
+    match lock(&state).statuses.get(&id) {
+        Some(status) => axum::Json(status.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "Record not found"),
+    }
+}
+
+async fn create_status(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = gate(&state, &headers) {
+        return refused;
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid JSON"),
+    };
+    let mut s = lock(&state);
+    s.received.push(ReceivedStatus {
+        idempotency_key: key.clone(),
+        body: body.clone(),
+    });
+    if let Some(existing) = key
+        .as_ref()
+        .and_then(|k| s.by_idempotency_key.get(k))
+        .and_then(|id| s.statuses.get(id))
+    {
+        return axum::Json(existing.clone()).into_response();
+    }
+    let text = body["status"].as_str().unwrap_or("").trim().to_owned();
+    if text.is_empty() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed: Text can't be blank",
+        );
+    }
+    let in_reply_to = body["in_reply_to_id"].as_str().map(str::to_owned);
+    if in_reply_to
+        .as_ref()
+        .is_some_and(|id| !s.statuses.contains_key(id))
+    {
+        return error(StatusCode::NOT_FOUND, "Record not found");
+    }
+    let id = s.next_status.to_string();
+    s.next_status += 1;
+    let status = json!({
+        "id": id,
+        "uri": format!("https://fake.example/users/acme/statuses/{id}"),
+        "url": format!("https://fake.example/@acme/{id}"),
+        "created_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "in_reply_to_id": in_reply_to,
+        "visibility": body["visibility"].as_str().unwrap_or("public"),
+        "content": format!("<p>{}</p>", html_escape::encode_text(&text)),
+        "account": {"id": "110000000000000001", "username": "acme", "acct": "acme"},
+        "mentions": [], "tags": [], "reblog": null,
+    });
+    s.statuses.insert(id.clone(), status.clone());
+    if let Some(key) = key {
+        s.by_idempotency_key.insert(key, id);
+    }
+    s.created += 1;
+    axum::Json(status).into_response()
+}

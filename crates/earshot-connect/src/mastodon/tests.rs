@@ -1,0 +1,606 @@
+//! The Mastodon source and responder against [`super::fake::FakeMastodon`]: what arrives in
+//! the sink, what the fake received, and how drops, stalls, restarts, 401 and 429 are survived.
+
+use super::fake::{FakeMastodon, Mentioned, NewMention};
+use super::{MastodonConfig, MastodonResponder, MastodonSource, Secret};
+use crate::responder::{Responder, SendError};
+use crate::source::{ConnectorState, Health, Sink, SinkError, Source, SourceError};
+use async_trait::async_trait;
+use chrono::Utc;
+use earshot_core::conversation::Status as ConversationStatus;
+use earshot_core::priority::{score, PrioritySignals};
+use earshot_core::{
+    Author, Conversation, ConversationId, Intent, Network, NewPost, Reply, ReplyState,
+    SentimentLabel,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+const TOKEN: &str = "brand-token-0123456789";
+const WAIT: Duration = Duration::from_secs(3);
+
+/// Records deliveries and keeps the cursor, like the store would.
+#[derive(Default)]
+struct MemorySink {
+    inner: Mutex<Recorded>,
+}
+
+#[derive(Default)]
+struct Recorded {
+    posts: Vec<NewPost>,
+    cursors: HashMap<String, String>,
+}
+
+#[async_trait]
+impl Sink for MemorySink {
+    async fn deliver(
+        &self,
+        source: &str,
+        posts: Vec<NewPost>,
+        cursor: Option<String>,
+    ) -> Result<(), SinkError> {
+        let mut r = self.inner.lock().unwrap();
+        r.posts.extend(posts);
+        if let Some(cursor) = cursor {
+            r.cursors.insert(source.to_owned(), cursor);
+        }
+        Ok(())
+    }
+
+    async fn cursor(&self, source: &str) -> Result<Option<String>, SinkError> {
+        Ok(self.inner.lock().unwrap().cursors.get(source).cloned())
+    }
+}
+
+impl MemorySink {
+    fn posts(&self) -> Vec<NewPost> {
+        self.inner.lock().unwrap().posts.clone()
+    }
+
+    fn cursor_of(&self, source: &str) -> Option<String> {
+        self.inner.lock().unwrap().cursors.get(source).cloned()
+    }
+
+    /// Waits until `n` posts have arrived; fails the test after [`WAIT`].
+    async fn wait_for(&self, n: usize) -> Vec<NewPost> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let posts = self.posts();
+            if posts.len() >= n {
+                return posts;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} posts, got {}: {posts:?}",
+                posts.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn config(fake: &FakeMastodon) -> MastodonConfig {
+    let mut config = MastodonConfig::new(fake.base_url(), Secret::new(TOKEN), "acme");
+    // Six missed heartbeats: slow enough for a busy test machine, fast enough for the test.
+    config.stall_timeout = Duration::from_millis(600);
+    config.request_timeout = Duration::from_secs(2);
+    config.poll_interval = Duration::from_secs(60);
+    config.page_limit = 2;
+    config
+}
+
+struct Running {
+    source: Arc<MastodonSource>,
+    stop: watch::Sender<bool>,
+    health: Health,
+    task: JoinHandle<Result<(), SourceError>>,
+}
+
+impl Running {
+    fn start(config: MastodonConfig, sink: Arc<MemorySink>) -> Running {
+        let source = Arc::new(MastodonSource::new(config).unwrap());
+        let health = Health::new(source.name());
+        let (stop, stopped) = watch::channel(false);
+        let (h, s) = (health.clone(), source.clone());
+        let task = tokio::spawn(async move { s.run(sink, h, stopped).await });
+        Running {
+            source,
+            stop,
+            health,
+            task,
+        }
+    }
+
+    async fn until(&self, what: &str, check: impl Fn(&Running) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !check(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {:?}",
+                self.health.report()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn connected(&self) {
+        self.until("connected", |r| {
+            r.health.report().state == ConnectorState::Connected
+        })
+        .await;
+    }
+
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        let result = tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("source stops when told")
+            .unwrap();
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(self.health.report().state, ConnectorState::Stopped);
+    }
+}
+
+fn ids(posts: &[NewPost]) -> Vec<String> {
+    posts.iter().map(|p| p.external_id.clone()).collect()
+}
+
+fn assert_no_duplicates(posts: &[NewPost]) {
+    let mut seen = ids(posts);
+    seen.sort();
+    let before = seen.len();
+    seen.dedup();
+    assert_eq!(before, seen.len(), "delivered twice: {posts:?}");
+}
+
+#[tokio::test]
+async fn a_mention_is_delivered_with_author_text_and_parent() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let sink = Arc::new(MemorySink::default());
+    let running = Running::start(config(&fake), sink.clone());
+    running.connected().await;
+
+    let parent = fake.mention(NewMention::new("acme", "Version 3.1 is out"));
+    let mut mention = NewMention::new("lena@fosstodon.example", "@acme the app no longer starts");
+    mention.in_reply_to = Some(parent.status_id.clone());
+    let heard = fake.mention(mention);
+    fake.push_raw("event: delete\ndata: 115063412345678901\n\n");
+
+    let posts = sink.wait_for(2).await;
+    let post = &posts[1];
+    assert_eq!(post.network, Network::Mastodon);
+    assert_eq!(post.external_id, heard.status_id);
+    assert_eq!(post.author.handle, "lena@fosstodon.example");
+    assert_eq!(post.text, "@acme the app no longer starts");
+    assert_eq!(post.in_reply_to.as_deref(), Some(parent.status_id.as_str()));
+    assert_eq!(
+        sink.cursor_of("mastodon:acme").as_deref(),
+        Some(heard.notification_id.as_str())
+    );
+    let report = running.health.report();
+    assert_eq!(report.events_total, 2);
+    assert!(report.last_event_at.is_some());
+    assert_eq!(fake.stream_connects(), 1);
+    running
+        .until("the delete is counted", |r| r.source.deletes_seen() == 1)
+        .await;
+    running.stop().await;
+}
+
+fn conversation(customer: &str, root: &str) -> Conversation {
+    let opened = Utc::now();
+    let signals = PrioritySignals::default();
+    Conversation {
+        id: ConversationId(7),
+        network: Network::Mastodon,
+        customer: Author {
+            external_id: "109876543210987654".into(),
+            handle: customer.into(),
+            ..Author::default()
+        },
+        root_external_id: root.into(),
+        status: ConversationStatus::Open,
+        assignee: None,
+        priority: score(&signals, None, None),
+        signals,
+        language: "en".into(),
+        intent: Intent::Other,
+        sentiment: SentimentLabel::Neutral,
+        opened_at: opened,
+        last_activity_at: opened,
+        awaiting_since: Some(opened),
+        response_due: None,
+        first_response_due: opened,
+        first_response_at: None,
+        first_response_secs: None,
+        resolved_at: None,
+        post_count: 1,
+        last_customer_at: opened,
+        last_brand_at: None,
+    }
+}
+
+fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {
+    Reply {
+        id: 1,
+        conversation_id: ConversationId(7),
+        network: Network::Mastodon,
+        in_reply_to: in_reply_to.into(),
+        text: text.into(),
+        author: "agent@acme".into(),
+        state: ReplyState::Queued,
+        idempotency_key: key.into(),
+        external_id: None,
+        error: None,
+        attempts: 0,
+        created_at: Utc::now(),
+        sent_at: None,
+    }
+}
+
+async fn customer_post(fake: &FakeMastodon, visibility: &str) -> Mentioned {
+    let mut mention = NewMention::new("lena@fosstodon.example", "@acme billing twice?");
+    mention.visibility = visibility.into();
+    fake.mention(mention)
+}
+
+#[tokio::test]
+async fn a_reply_lands_in_the_thread_once_even_when_sent_twice() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let parent = customer_post(&fake, "private").await;
+    let responder = MastodonResponder::new(config(&fake)).unwrap();
+    let conv = conversation("lena@fosstodon.example", &parent.status_id);
+    let answer = reply(
+        &parent.status_id,
+        "conv-7-draft-1",
+        "Sorry! Refund is on its way.",
+    );
+
+    let first = responder.send(&answer, &conv).await.unwrap();
+    let second = responder.send(&answer, &conv).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(fake.statuses_created(), 1);
+
+    let received = fake.received();
+    assert_eq!(received.len(), 2);
+    for r in &received {
+        assert_eq!(r.idempotency_key.as_deref(), Some("conv-7-draft-1"));
+        assert_eq!(r.body["in_reply_to_id"], parent.status_id.as_str());
+        assert_eq!(
+            r.body["status"],
+            "@lena@fosstodon.example Sorry! Refund is on its way."
+        );
+        // A private post is never answered in public.
+        assert_eq!(r.body["visibility"], "private");
+    }
+    let created = fake.status(&first).unwrap();
+    assert_eq!(created["in_reply_to_id"], parent.status_id.as_str());
+}
+
+#[tokio::test]
+async fn replies_are_refused_or_retried_as_the_server_says() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let parent = customer_post(&fake, "public").await;
+    let conv = conversation("lena@fosstodon.example", &parent.status_id);
+    let responder = MastodonResponder::new(config(&fake)).unwrap();
+
+    // The parent is gone.
+    match responder.send(&reply("1", "k-gone", "hi"), &conv).await {
+        Err(SendError::Refused { reason, .. }) => assert!(reason.contains("Record not found")),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // A revoked token.
+    let mut revoked = config(&fake);
+    revoked.access_token = Secret::new("revoked");
+    let bad = MastodonResponder::new(revoked).unwrap();
+    match bad
+        .send(&reply(&parent.status_id, "k-401", "hi"), &conv)
+        .await
+    {
+        Err(SendError::Refused { reason, .. }) => {
+            assert!(reason.contains("The access token is invalid"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Rate-limited: worth retrying, and the retry goes through.
+    fake.rate_limit_next(1, Duration::from_millis(100));
+    match responder
+        .send(&reply(&parent.status_id, "k-429", "hi"), &conv)
+        .await
+    {
+        Err(SendError::Retryable { reason, .. }) => {
+            assert!(reason.contains("rate-limited until"), "{reason}")
+        }
+        other => panic!("expected a retryable error, got {other:?}"),
+    }
+    let sent = responder
+        .send(&reply(&parent.status_id, "k-429", "hi"), &conv)
+        .await
+        .unwrap();
+    assert_eq!(fake.status(&sent).unwrap()["visibility"], "public");
+    // The server is down.
+    drop(fake);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(matches!(
+        responder
+            .send(&reply(&parent.status_id, "k-down", "hi"), &conv)
+            .await,
+        Err(SendError::Retryable { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_drop_mid_event_reconnects_and_backfills_without_loss_or_duplicates() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let sink = Arc::new(MemorySink::default());
+    let running = Running::start(config(&fake), sink.clone());
+    running.connected().await;
+
+    let first = fake.mention(NewMention::new("a@x.example", "@acme one"));
+    fake.replay(&first.notification_id); // The same event twice.
+    let cut = fake.mention_cut_mid_event(NewMention::new("b@x.example", "@acme two"));
+    // Posted while the source is reconnecting: only the backfill can see these.
+    let mut quiet = NewMention::new("c@x.example", "@acme three");
+    quiet.live = false;
+    let third = fake.mention(quiet.clone());
+    quiet.text = "@acme four".into();
+    let fourth = fake.mention(quiet);
+
+    sink.wait_for(4).await;
+    running
+        .until("a reconnect", |_| fake.stream_connects() >= 2)
+        .await;
+    running.connected().await;
+    // Overlap: the stream replays what the backfill already delivered.
+    fake.replay(&fourth.notification_id);
+    let fifth = fake.mention(NewMention::new("d@x.example", "@acme five"));
+    let posts = sink.wait_for(5).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let posts_after = sink.posts();
+    assert_eq!(posts_after.len(), posts.len());
+    assert_no_duplicates(&posts_after);
+    assert_eq!(
+        ids(&posts_after),
+        vec![
+            first.status_id,
+            cut.status_id,
+            third.status_id,
+            fourth.status_id,
+            fifth.status_id.clone()
+        ]
+    );
+    // The cursor crossed from 8 to 9 digits and still points at the newest.
+    assert_eq!(
+        sink.cursor_of("mastodon:acme").as_deref(),
+        Some(fifth.notification_id.as_str())
+    );
+    assert!(fifth.notification_id.len() > first.notification_id.len());
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_resumes_from_the_stored_cursor() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let sink = Arc::new(MemorySink::default());
+    let before = fake.mention(NewMention::new("a@x.example", "@acme before"));
+
+    let running = Running::start(config(&fake), sink.clone());
+    sink.wait_for(1).await;
+    running.stop().await;
+
+    let mut down = NewMention::new("b@x.example", "@acme while down");
+    down.live = false;
+    let while_down = fake.mention(down.clone());
+    down.text = "@acme also while down".into();
+    let also = fake.mention(down.clone());
+    down.text = "@acme and again".into();
+    let again = fake.mention(down);
+
+    let running = Running::start(config(&fake), sink.clone());
+    let posts = sink.wait_for(4).await;
+    running.connected().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        ids(&sink.posts()),
+        vec![
+            before.status_id,
+            while_down.status_id,
+            also.status_id,
+            again.status_id
+        ]
+    );
+    assert_eq!(posts.len(), 4);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_stalled_stream_is_noticed_and_reopened() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let sink = Arc::new(MemorySink::default());
+    let running = Running::start(config(&fake), sink.clone());
+    running.connected().await;
+
+    fake.silence_streams();
+    // A mention the half-open stream swallows.
+    let lost = fake.mention(NewMention::new("a@x.example", "@acme hello?"));
+    running
+        .until("a reconnect after the stall", |_| {
+            fake.stream_connects() >= 2
+        })
+        .await;
+    let posts = sink.wait_for(1).await;
+    assert_eq!(ids(&posts), vec![lost.status_id]);
+    let report = running.health.report();
+    assert!(
+        report
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("stalled")),
+        "{report:?}"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_token_fails_the_source() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let mut config = config(&fake);
+    config.access_token = Secret::new("revoked");
+    let sink = Arc::new(MemorySink::default());
+    let running = Running::start(config, sink);
+    let result = tokio::time::timeout(WAIT, running.task)
+        .await
+        .expect("a refused token ends the run")
+        .unwrap();
+    match result {
+        Err(SourceError::Auth(reason)) => {
+            assert!(reason.contains("The access token is invalid"), "{reason}")
+        }
+        other => panic!("expected an auth error, got {other:?}"),
+    }
+    let report = running.health.report();
+    assert_eq!(report.state, ConnectorState::Failing);
+    assert_eq!(report.next_retry_at, None);
+    assert_eq!(fake.stream_connects(), 0);
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_waited_out_until_the_reset() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let waiting = fake.mention(NewMention::new("a@x.example", "@acme queued"));
+    fake.rate_limit_next(1, Duration::from_millis(300));
+    let sink = Arc::new(MemorySink::default());
+    let started = Instant::now();
+    let running = Running::start(config(&fake), sink.clone());
+
+    running
+        .until("backing off", |r| {
+            r.health.report().state == ConnectorState::BackingOff
+        })
+        .await;
+    let report = running.health.report();
+    assert!(report.next_retry_at.is_some());
+    assert!(report
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.contains("rate-limited until")));
+
+    let posts = sink.wait_for(1).await;
+    // Waited for the reset (not the 60 s default), and not less.
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert_eq!(ids(&posts), vec![waiting.status_id]);
+    running.connected().await;
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn blank_text_is_refused_with_the_servers_words() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let parent = customer_post(&fake, "unlisted").await;
+    let responder = MastodonResponder::new(config(&fake)).unwrap();
+    match responder
+        .send(
+            &reply(&parent.status_id, "k-blank", "  "),
+            &conversation("", "1"),
+        )
+        .await
+    {
+        Err(SendError::Refused { reason, .. }) => {
+            assert!(reason.contains("Text can't be blank"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(fake.statuses_created(), 0);
+}
+
+#[tokio::test]
+async fn the_fake_pages_notifications_like_mastodon() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let n: Vec<Mentioned> = (0..5)
+        .map(|i| fake.mention(NewMention::new("a@x.example", &format!("@acme {i}"))))
+        .collect();
+    let client = reqwest::Client::new();
+    let page = |query: String| {
+        let request = client
+            .get(format!("{}/api/v1/notifications?{query}", fake.base_url()))
+            .bearer_auth(TOKEN);
+        async move {
+            let response = request.send().await.unwrap();
+            let link = response
+                .headers()
+                .get("link")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body: Vec<serde_json::Value> = response.json().await.unwrap();
+            let ids: Vec<String> = body
+                .iter()
+                .map(|n| n["id"].as_str().unwrap().to_owned())
+                .collect();
+            (ids, link)
+        }
+    };
+    let nid = |i: usize| n[i].notification_id.clone();
+    // `min_id`: the page right after the cursor, newest first.
+    let (ids, link) = page(format!("types[]=mention&limit=2&min_id={}", nid(0))).await;
+    assert_eq!(ids, vec![nid(2), nid(1)]);
+    let link = link.unwrap();
+    assert!(
+        link.contains(&format!("max_id={}>; rel=\"next\"", nid(1))),
+        "{link}"
+    );
+    assert!(
+        link.contains(&format!("min_id={}>; rel=\"prev\"", nid(2))),
+        "{link}"
+    );
+    // `since_id`: the newest page after the cursor.
+    let (ids, _) = page(format!("limit=2&since_id={}", nid(0))).await;
+    assert_eq!(ids, vec![nid(4), nid(3)]);
+    // `max_id`: older than the cursor.
+    let (ids, _) = page(format!("max_id={}", nid(2))).await;
+    assert_eq!(ids, vec![nid(1), nid(0)]);
+    // Past the end: an empty page without a `Link`.
+    let (ids, link) = page(format!("min_id={}", nid(4))).await;
+    assert!(ids.is_empty());
+    assert_eq!(link, None);
+    // Other types are filtered out.
+    let (ids, _) = page("types[]=follow".into()).await;
+    assert!(ids.is_empty());
+    // Unknown tokens are refused.
+    let status = client
+        .get(format!("{}/api/v1/notifications", fake.base_url()))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_refused_connection_backs_off_and_stops_when_told() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let config = config(&fake);
+    drop(fake); // Nothing listens there any more: connection refused.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let sink = Arc::new(MemorySink::default());
+    let running = Running::start(config, sink.clone());
+    running
+        .until("a second failed attempt", |r| {
+            let report = r.health.report();
+            report.state == ConnectorState::BackingOff && report.errors_total >= 2
+        })
+        .await;
+    let report = running.health.report();
+    assert!(report.next_retry_at.is_some());
+    assert!(
+        report
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("opening the stream")),
+        "{report:?}"
+    );
+    assert!(sink.posts().is_empty());
+    running.stop().await;
+}
