@@ -4,7 +4,6 @@ use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::desk::Desk;
 use crate::pipeline::Pipeline;
-use crate::responder::Responders;
 use crate::signature::Verifier;
 use anyhow::Context;
 use earshot_analyze::Analyzer;
@@ -19,6 +18,7 @@ const HOUSEKEEPING: Duration = Duration::from_secs(60);
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    connectors: crate::connectors::Connectors,
 }
 
 /// Where `earshot train` writes its model and the analyzer looks for it.
@@ -61,7 +61,8 @@ pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
         .first()
         .cloned()
         .unwrap_or_else(|| "brand".into());
-    Ok(Arc::new(Desk::new(pipeline, Responders::default(), brand)))
+    let responders = crate::connectors::responders(settings)?;
+    Ok(Arc::new(Desk::new(pipeline, responders, brand)))
 }
 
 impl App {
@@ -90,13 +91,16 @@ impl App {
                 settings.listen
             )
         })?;
+        let connectors = crate::connectors::Connectors::build(&settings)?;
         Ok(App {
             listener,
             state: AppState {
                 desk,
                 settings: Arc::new(settings),
                 verifier,
+                connector_health: Arc::new(connectors.health()),
             },
+            connectors,
         })
     }
 
@@ -129,12 +133,16 @@ impl App {
                 }
             }
         });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        self.connectors
+            .start(self.state.desk.pipeline().clone(), stopped);
         let router = api::router(self.state).layer(tower_http::trace::TraceLayer::new_for_http());
         let result = axum::serve(self.listener, router)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await;
+        let _ = stop.send(true);
         housekeeping.abort();
         result.context("server stopped")
     }

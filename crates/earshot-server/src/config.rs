@@ -67,6 +67,7 @@ pub struct Settings {
     pub response: ResponseSettings,
     pub webhook: WebhookSettings,
     pub api: ApiSettings,
+    pub connectors: ConnectorSettings,
 }
 
 impl Default for Settings {
@@ -79,6 +80,7 @@ impl Default for Settings {
             response: ResponseSettings::default(),
             webhook: WebhookSettings::default(),
             api: ApiSettings::default(),
+            connectors: ConnectorSettings::default(),
         }
     }
 }
@@ -156,6 +158,66 @@ pub struct ApiSettings {
     pub token: Secret,
 }
 
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectorSettings {
+    /// `[[connectors.mastodon]]` blocks, one per brand account.
+    pub mastodon: Vec<MastodonSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MastodonSettings {
+    /// The instance the brand account lives on, e.g. `https://mastodon.social`.
+    pub base_url: String,
+    /// The brand account (`acme`), whose mentions are heard and as whom replies are posted.
+    pub brand_acct: String,
+    /// The access token (scopes read:statuses read:notifications write:statuses).
+    #[serde(default)]
+    pub access_token: Secret,
+    /// Or: the name of an environment variable holding it (kept out of the file).
+    #[serde(default)]
+    pub access_token_env: Option<String>,
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    /// How often to reconcile over REST even while the stream looks healthy.
+    #[serde(default = "default_poll_seconds")]
+    pub poll_interval_seconds: u64,
+    /// No byte (event or heartbeat) for this long means the stream is dead.
+    #[serde(default = "default_stall_seconds")]
+    pub stall_timeout_seconds: u64,
+}
+
+fn default_poll_seconds() -> u64 {
+    600
+}
+
+fn default_stall_seconds() -> u64 {
+    45
+}
+
+impl MastodonSettings {
+    /// The token, from the file or the named environment variable.
+    pub fn token(&self) -> Result<String, ConfigError> {
+        if let Some(var) = &self.access_token_env {
+            return std::env::var(var).map_err(|_| ConfigError::Invalid {
+                key: "connectors.mastodon.access_token_env".into(),
+                message: format!("environment variable {var} is not set"),
+            });
+        }
+        if self.access_token.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "connectors.mastodon.access_token".into(),
+                message: format!(
+                    "no token for {}: set access_token or access_token_env",
+                    self.brand_acct
+                ),
+            });
+        }
+        Ok(self.access_token.expose().to_string())
+    }
+}
+
 impl Settings {
     /// Reads `path` if given (or `earshot.toml` if it exists), then applies `EARSHOT__…` overrides.
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
@@ -201,6 +263,15 @@ impl Settings {
     /// Checks what can be checked without starting anything; the message names the key.
     pub fn check(&self) -> Result<(), ConfigError> {
         self.triage_policy()?;
+        for m in &self.connectors.mastodon {
+            m.token()?;
+            if !(m.base_url.starts_with("http://") || m.base_url.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    key: "connectors.mastodon.base_url".into(),
+                    message: format!("{:?} is not an http(s) URL", m.base_url),
+                });
+            }
+        }
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::Invalid {
                 key: "listen".into(),

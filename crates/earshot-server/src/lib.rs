@@ -7,6 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod connectors;
 pub mod demo;
 pub mod desk;
 pub mod metrics;

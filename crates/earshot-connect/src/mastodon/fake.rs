@@ -276,7 +276,7 @@ impl FakeMastodon {
             "url": format!("https://{domain}/@{user}/{status_id}"),
             "created_at": now, "edited_at": null,
             "in_reply_to_id": mention.in_reply_to, "in_reply_to_account_id": null,
-            "sensitive": false, "spoiler_text": "", "visibility": mention.visibility, "language": "en",
+            "sensitive": false, "spoiler_text": "", "visibility": mention.visibility, "language": null,
             "content": format!("<p>{}</p>", html_escape::encode_text(&mention.text)),
             "reblog": null, "account": account,
             "mentions": [{"id": "110000000000000001", "username": "acme", "acct": "acme", "url": "https://fake.example/@acme"}],

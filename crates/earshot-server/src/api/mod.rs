@@ -26,6 +26,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// `None` when no webhook secret is configured: signed posts are then refused with a hint.
     pub verifier: Option<Verifier>,
+    /// Health of each configured connector.
+    pub connector_health: Arc<Vec<earshot_connect::source::Health>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -46,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/metrics", get(metrics::metrics))
         .route("/api/v1/events", get(events::events))
         .route("/api/v1/stats", get(metrics::counts))
+        .route("/api/v1/connectors", get(connectors))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(DefaultBodyLimit::max(64 * 1024));
     Router::new()
@@ -111,4 +114,11 @@ pub(crate) fn actor(headers: &axum::http::HeaderMap) -> String {
 
 pub(crate) fn ok<T: serde::Serialize>(value: T) -> Json<T> {
     Json(value)
+}
+
+/// Health of every configured connector: state, last event, events and errors, next retry.
+async fn connectors(
+    State(state): State<AppState>,
+) -> Json<Vec<earshot_connect::source::HealthReport>> {
+    Json(crate::connectors::reports(&state.connector_health))
 }

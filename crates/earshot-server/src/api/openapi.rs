@@ -15,6 +15,7 @@ pub const PATHS: &[&str] = &[
     "/api/v1/metrics",
     "/api/v1/events",
     "/api/v1/stats",
+    "/api/v1/connectors",
 ];
 
 fn q(name: &str, description: &str, schema: Value) -> Value {
@@ -188,6 +189,10 @@ pub fn build() -> Value {
             "/api/v1/events": {"get": {
                 "summary": "Server-sent events: post_stored, conversation_changed",
                 "responses": {"200": {"description": "text/event-stream"}}
+            }},
+            "/api/v1/connectors": {"get": {
+                "summary": "Health of each connector: state, last event, events and errors, next retry",
+                "responses": {"200": {"description": "One report per configured source"}}
             }},
             "/api/v1/stats": {"get": {
                 "summary": "How much is stored",

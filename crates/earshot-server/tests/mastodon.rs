@@ -1,0 +1,122 @@
+//! End to end against a fake Mastodon that speaks the real protocol: a mention on the fake
+//! shows up in earshot's inbox; a reply from the inbox arrives at the fake in the thread, once.
+#![allow(clippy::unwrap_used)]
+
+use earshot_connect::mastodon::fake::{FakeMastodon, NewMention};
+use earshot_server::config::{MastodonSettings, Secret, Settings};
+use earshot_server::App;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+async fn wait_for<F: Fn(&Value) -> bool>(client: &reqwest::Client, url: &str, ok: F) -> Value {
+    let started = Instant::now();
+    loop {
+        let v: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        if ok(&v) {
+            return v;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "timed out waiting on {url}: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_reaches_the_inbox_and_the_answer_reaches_the_thread() {
+    let fake = FakeMastodon::start("brand-token").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Settings {
+        data_dir: dir.path().to_path_buf(),
+        listen: "127.0.0.1:0".into(),
+        ..Settings::default()
+    };
+    s.brand.handles = vec!["acme".into()];
+    s.connectors.mastodon = vec![MastodonSettings {
+        base_url: fake.base_url(),
+        brand_acct: "acme".into(),
+        access_token: Secret::new("brand-token"),
+        access_token_env: None,
+        hashtags: vec![],
+        poll_interval_seconds: 600,
+        stall_timeout_seconds: 5,
+    }];
+    let app = App::build(s).await.unwrap();
+    let base = app.address();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+
+    // The connector is up and streaming.
+    wait_for(&client, &format!("{base}/api/v1/connectors"), |v| {
+        v[0]["state"] == "connected"
+    })
+    .await;
+
+    let mention = fake.mention(NewMention::new(
+        "lena@fosstodon.example",
+        "@acme Seit dem Update startet die App nicht mehr.",
+    ));
+    let inbox = wait_for(
+        &client,
+        &format!("{base}/api/v1/inbox?network=mastodon"),
+        |v| v["items"].as_array().is_some_and(|i| !i.is_empty()),
+    )
+    .await;
+    let row = &inbox["items"][0];
+    assert_eq!(
+        row["conversation"]["customer"]["handle"],
+        "lena@fosstodon.example"
+    );
+    assert_eq!(row["conversation"]["language"], "de");
+    assert_eq!(
+        row["latest_text"],
+        "@acme Seit dem Update startet die App nicht mehr."
+    );
+    let conv = row["conversation"]["id"].as_i64().unwrap();
+
+    // Answer from the inbox, twice with the same key: one status on the fake, in the thread.
+    let body =
+        json!({"text": "Danke! Ein Fix für 3.1.2 ist unterwegs.", "idempotency_key": "answer-1"});
+    for _ in 0..2 {
+        let r = client
+            .post(format!("{base}/api/v1/conversations/{conv}/replies"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+    assert_eq!(fake.statuses_created(), 1, "one post on the network");
+    let received = fake.received();
+    let first = &received[0];
+    assert_eq!(first.idempotency_key.as_deref(), Some("answer-1"));
+    assert_eq!(first.body["in_reply_to_id"], mention.status_id.as_str());
+    assert!(first.body["status"]
+        .as_str()
+        .unwrap()
+        .starts_with("@lena@fosstodon.example "));
+
+    // The answer stopped the clock: the conversation waits on the customer now.
+    let detail: Value = client
+        .get(format!("{base}/api/v1/conversations/{conv}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["conversation"]["status"], "pending");
+    assert_eq!(detail["posts"].as_array().unwrap().len(), 2);
+
+    let health: Value = client
+        .get(format!("{base}/api/v1/connectors"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health[0]["name"], "mastodon:acme");
+    assert!(health[0]["events_total"].as_u64().unwrap() >= 1);
+}
