@@ -50,6 +50,21 @@ pub struct Volume {
     pub by_day: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
+/// A metrics bound written as a day (`2026-11-01`, midnight UTC) or an RFC 3339 time; `None`
+/// when it is neither, or outside the years 1900–9000 (so range arithmetic cannot overflow).
+pub fn parse_bound(v: &str) -> Option<DateTime<Utc>> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        })
+        .filter(|t| (1900..=9000).contains(&t.year()))
+}
+
 /// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
     if sorted.is_empty() {

@@ -2,7 +2,7 @@
 
 use crate::cli::{settings, DemoArgs, Global, InboxArgs};
 use anyhow::{bail, Context};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Color, ContentArrangement, Table};
 use earshot_core::priority::human;
 use earshot_core::{ConversationId, Network, Status};
@@ -223,17 +223,7 @@ pub async fn search(desk: &Desk, q: &str, limit: u32, json: bool) -> anyhow::Res
 }
 
 fn parse_time(v: &str) -> anyhow::Result<DateTime<Utc>> {
-    let parsed = DateTime::parse_from_rfc3339(v)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|d| d.and_utc())
-        });
-    parsed
-        .filter(|t| (1900..=9000).contains(&chrono::Datelike::year(t)))
+    earshot_server::metrics::parse_bound(v)
         .with_context(|| format!("{v:?} is not a date like 2026-11-01 or an RFC 3339 time"))
 }
 

@@ -3,7 +3,7 @@ use crate::metrics::{compute, Metrics};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use earshot_store::StoreCounts;
 use serde::Deserialize;
 
@@ -17,22 +17,11 @@ pub struct MetricsParams {
 }
 
 fn time(field: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
-    let parsed = DateTime::parse_from_rfc3339(v)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|d| d.and_utc())
-        });
-    parsed
-        .filter(|t| (1900..=9000).contains(&chrono::Datelike::year(t)))
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "{field}: {v:?} is not a date (2026-11-01) or RFC 3339 time"
-            ))
-        })
+    crate::metrics::parse_bound(v).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{field}: {v:?} is not a date (2026-11-01) or RFC 3339 time"
+        ))
+    })
 }
 
 pub async fn metrics(
