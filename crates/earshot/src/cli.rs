@@ -185,12 +185,31 @@ pub enum Command {
         after_help = "Examples:\n  earshot bench analyze --data ../shared/data\n  earshot bench import --posts 200000\n  earshot bench latency --rate 1000\n  earshot --data-dir /tmp/earshot-1m bench query"
     )]
     Bench(crate::bench::BenchCommand),
+    /// The network connectors: their health on a running server.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  earshot connectors status\n  earshot connectors status --url http://10.0.0.5:8080"
+    )]
+    Connectors(ConnectorsCommand),
     /// Check the configuration and say what is wrong.
     #[command(
         subcommand,
         after_help = "Example:\n  EARSHOT__RESPONSE__CLOCK=business earshot config check"
     )]
     Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectorsCommand {
+    /// Ask the running server how each connector is doing: state, last event, events, errors, next retry.
+    #[command(after_help = "Example:\n  earshot connectors status --json")]
+    Status {
+        /// The server (default: http://<listen> from the config).
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -312,6 +331,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::output::train(&s, &file, &task, out)
         }
         Command::Bench(cmd) => crate::bench::run(g, cmd).await,
+        Command::Connectors(ConnectorsCommand::Status { url, json }) => {
+            let s = settings(g)?;
+            crate::output::connectors_status(&s, url, json).await
+        }
         Command::Config(ConfigCommand::Check) => {
             let s = settings(g).context("the configuration has a problem")?;
             s.check()?;

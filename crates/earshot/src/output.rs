@@ -492,3 +492,64 @@ fn rand_seed() -> u64 {
         .unwrap_or(0);
     t ^ (u64::from(std::process::id()) << 32)
 }
+
+pub async fn connectors_status(
+    s: &Settings,
+    url: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let base = url.unwrap_or_else(|| format!("http://{}", s.listen));
+    let mut request =
+        reqwest::Client::new().get(format!("{}/api/v1/connectors", base.trim_end_matches('/')));
+    if !s.api.token.is_empty() {
+        request = request.bearer_auth(s.api.token.expose());
+    }
+    let response = request.send().await.with_context(|| {
+        format!("cannot reach earshot at {base}: is `earshot serve` running? (or pass --url)")
+    })?;
+    if !response.status().is_success() {
+        bail!(
+            "{base} answered {}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+    }
+    let reports: Vec<serde_json::Value> = response.json().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+        return Ok(());
+    }
+    if reports.is_empty() {
+        println!("No connectors configured: add a [[connectors.mastodon]] block to earshot.toml (see the README).");
+        return Ok(());
+    }
+    let mut t = table(&[
+        "connector",
+        "state",
+        "last event",
+        "events",
+        "errors",
+        "last error",
+        "next retry",
+    ]);
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| "-".into());
+    for r in &reports {
+        let state = text(&r["state"]);
+        let colour = match state.as_str() {
+            "connected" => Color::Green,
+            "backing_off" | "starting" => Color::Yellow,
+            _ => Color::Red,
+        };
+        t.add_row(vec![
+            Cell::new(text(&r["name"])),
+            Cell::new(&state).fg(colour),
+            Cell::new(text(&r["last_event_at"])),
+            Cell::new(r["events_total"].as_u64().unwrap_or(0)),
+            Cell::new(r["errors_total"].as_u64().unwrap_or(0)),
+            Cell::new(snippet(&text(&r["last_error"]), 60)),
+            Cell::new(text(&r["next_retry_at"])),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}

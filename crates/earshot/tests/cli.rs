@@ -93,8 +93,23 @@ fn help_has_examples() {
     assert!(ok);
     assert!(out.contains("Examples:") && out.contains("earshot demo"));
     for sub in [
-        "serve", "demo", "import", "inbox", "show", "reply", "assign", "unassign", "pend",
-        "resolve", "reopen", "search", "metrics", "train", "bench", "config",
+        "serve",
+        "demo",
+        "import",
+        "inbox",
+        "show",
+        "reply",
+        "assign",
+        "unassign",
+        "pend",
+        "resolve",
+        "reopen",
+        "search",
+        "metrics",
+        "train",
+        "bench",
+        "connectors",
+        "config",
     ] {
         let (ok, out, _) = earshot(std::path::Path::new("/tmp"), &[sub, "--help"]);
         assert!(ok, "{sub} --help");
@@ -116,4 +131,15 @@ fn a_file_in_no_known_format_says_what_is_accepted() {
         err.contains("cannot tell what") && err.contains("Jetstream"),
         "{err}"
     );
+}
+
+#[test]
+fn connectors_status_says_what_to_do_when_no_server_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = earshot(
+        dir.path(),
+        &["connectors", "status", "--url", "http://127.0.0.1:9"],
+    );
+    assert!(!ok);
+    assert!(err.contains("is `earshot serve` running?"), "{err}");
 }
