@@ -226,6 +226,42 @@ impl Sql {
     }
 }
 
+/// A numbered schema change, applied once and recorded in `schema_migrations`.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The migrations, one list for both backends: each backend passes its own SQL folder, so a
+/// new migration is one line here and one file in each folder.
+macro_rules! migrations {
+    ($dir:literal) => {
+        &[
+            $crate::common::Migration {
+                version: 1,
+                name: "initial",
+                sql: include_str!(concat!("../migrations/", $dir, "/0001_initial.sql")),
+            },
+            $crate::common::Migration {
+                version: 2,
+                name: "last_customer_and_brand",
+                sql: include_str!(concat!(
+                    "../migrations/",
+                    $dir,
+                    "/0002_last_customer_and_brand.sql"
+                )),
+            },
+            $crate::common::Migration {
+                version: 3,
+                name: "reply_claims",
+                sql: include_str!(concat!("../migrations/", $dir, "/0003_reply_claims.sql")),
+            },
+        ]
+    };
+}
+pub(crate) use migrations;
+
 /// Columns of `conversations` (aliased `c`) in the order both backends read them.
 pub(crate) const CONV_COLS: &str =
     "c.id, c.network, c.customer, c.root_external_id, c.status, c.assignee, \

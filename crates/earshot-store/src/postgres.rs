@@ -29,29 +29,9 @@ use std::collections::{HashMap, HashSet};
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
-struct Migration {
-    version: i64,
-    name: &'static str,
-    sql: &'static str,
-}
+use crate::common::Migration;
 
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial",
-        sql: include_str!("../migrations/postgres/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "last_customer_and_brand",
-        sql: include_str!("../migrations/postgres/0002_last_customer_and_brand.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "reply_claims",
-        sql: include_str!("../migrations/postgres/0003_reply_claims.sql"),
-    },
-];
+const MIGRATIONS: &[Migration] = common::migrations!("postgres");
 
 /// Advisory lock keys ("earshot" in ASCII, then a number).
 const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401;

@@ -34,29 +34,9 @@ use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-struct Migration {
-    version: i64,
-    name: &'static str,
-    sql: &'static str,
-}
+use crate::common::Migration;
 
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial",
-        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "last_customer_and_brand",
-        sql: include_str!("../migrations/sqlite/0002_last_customer_and_brand.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "reply_claims",
-        sql: include_str!("../migrations/sqlite/0003_reply_claims.sql"),
-    },
-];
+const MIGRATIONS: &[Migration] = common::migrations!("sqlite");
 
 const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
