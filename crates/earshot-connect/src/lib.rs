@@ -23,6 +23,7 @@ pub mod html;
 pub mod import;
 pub mod mastodon;
 pub mod responder;
+pub mod secret;
 pub mod source;
 pub mod twcs;
 pub mod webhook;
@@ -31,6 +32,7 @@ pub mod x;
 use std::fmt;
 
 pub use import::{Format, ImportError, Importer, Record};
+pub use secret::Secret;
 
 /// The most text a post may carry, in bytes. The canonical format rejects longer posts (the
 /// sender can fix them); network payloads are cut to this length on a character boundary,

@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+pub use earshot_core::Amendment;
 use earshot_core::NewPost;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -25,8 +26,32 @@ pub trait Sink: Send + Sync {
         posts: Vec<NewPost>,
         cursor: Option<String>,
     ) -> Result<(), SinkError>;
+    /// Applies edits and deletions of posts heard before (idempotently), then `cursor`.
+    /// Sources deliver in the order they heard: a post's creation before its amendments.
+    async fn amend(
+        &self,
+        source: &str,
+        amendments: Vec<Amendment>,
+        cursor: Option<String>,
+    ) -> Result<(), SinkError>;
     /// Where `source` left off.
     async fn cursor(&self, source: &str) -> Result<Option<String>, SinkError>;
+}
+
+/// Why `earshot connectors check` could not vouch for a connector's credentials, in words
+/// an operator can act on (which setting, which permission, which URL).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// The network answered and refused the credentials (401/403, a revoked token, a
+    /// missing scope).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The network could not be reached or answered with an error of its own.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// The settings themselves are wrong (a bad URL, an empty handle).
+    #[error("misconfigured: {0}")]
+    Misconfigured(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +228,120 @@ impl Backoff {
 pub fn jitter(d: Duration, unit: f64) -> Duration {
     let factor = 0.9 + 0.2 * unit.clamp(0.0, 1.0);
     d.mul_f64(factor)
+}
+
+/// A [`Sink`] that keeps everything in memory, for connector tests (here and in other
+/// crates, with the `fake` feature).
+#[cfg(any(test, feature = "fake"))]
+pub mod testing {
+    use super::*;
+    use std::collections::HashMap;
+    use std::time::Instant;
+
+    /// Records deliveries and amendments and keeps cursors, like the store would. Set
+    /// `fail_next` to make the next delivery fail, as a store that is briefly down would.
+    #[derive(Default)]
+    pub struct MemorySink {
+        inner: Mutex<Recorded>,
+    }
+
+    #[derive(Default)]
+    struct Recorded {
+        posts: Vec<NewPost>,
+        amendments: Vec<Amendment>,
+        cursors: HashMap<String, String>,
+        fail_next: u32,
+    }
+
+    impl MemorySink {
+        fn lock(&self) -> std::sync::MutexGuard<'_, Recorded> {
+            self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        }
+
+        /// Every post delivered, in order (duplicates included: a test can assert none).
+        pub fn posts(&self) -> Vec<NewPost> {
+            self.lock().posts.clone()
+        }
+
+        pub fn amendments(&self) -> Vec<Amendment> {
+            self.lock().amendments.clone()
+        }
+
+        pub fn cursor_of(&self, source: &str) -> Option<String> {
+            self.lock().cursors.get(source).cloned()
+        }
+
+        pub fn set_cursor(&self, source: &str, cursor: &str) {
+            self.lock().cursors.insert(source.into(), cursor.into());
+        }
+
+        /// The next `n` deliveries (posts or amendments) fail with a [`SinkError`].
+        pub fn fail_next(&self, n: u32) {
+            self.lock().fail_next = n;
+        }
+
+        /// Waits until at least `n` posts have arrived; panics (failing the test) after `wait`.
+        pub async fn wait_for(&self, n: usize, wait: Duration) -> Vec<NewPost> {
+            let deadline = Instant::now() + wait;
+            loop {
+                let posts = self.posts();
+                if posts.len() >= n {
+                    return posts;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "expected {n} posts, got {}: {posts:?}",
+                    posts.len()
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+
+        fn take_failure(r: &mut Recorded) -> Result<(), SinkError> {
+            if r.fail_next > 0 {
+                r.fail_next -= 1;
+                return Err(SinkError("the store is unavailable (scripted)".into()));
+            }
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl Sink for MemorySink {
+        async fn deliver(
+            &self,
+            source: &str,
+            posts: Vec<NewPost>,
+            cursor: Option<String>,
+        ) -> Result<(), SinkError> {
+            let mut r = self.lock();
+            Self::take_failure(&mut r)?;
+            r.posts.extend(posts);
+            if let Some(cursor) = cursor {
+                r.cursors.insert(source.to_owned(), cursor);
+            }
+            Ok(())
+        }
+
+        async fn amend(
+            &self,
+            source: &str,
+            amendments: Vec<Amendment>,
+            cursor: Option<String>,
+        ) -> Result<(), SinkError> {
+            let mut r = self.lock();
+            Self::take_failure(&mut r)?;
+            r.amendments.extend(amendments);
+            if let Some(cursor) = cursor {
+                r.cursors.insert(source.to_owned(), cursor);
+            }
+            Ok(())
+        }
+
+        async fn cursor(&self, source: &str) -> Result<Option<String>, SinkError> {
+            Ok(self.lock().cursors.get(source).cloned())
+        }
+    }
 }
 
 #[cfg(test)]

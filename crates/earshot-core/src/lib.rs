@@ -12,12 +12,13 @@ pub mod priority;
 pub mod reply;
 pub mod sla;
 pub mod threading;
+pub mod triage;
 
 pub use analysis::{Analysis, Evidence, Intent, Language, SentimentLabel, UrgencyLevel};
 pub use audit::AuditEntry;
 pub use conversation::{Conversation, ConversationEvent, ConversationId, Status};
 pub use network::Network;
-pub use post::{Author, NewPost, Post, PostKey};
+pub use post::{Amendment, Author, NewPost, Post, PostKey};
 pub use priority::{Priority, PriorityBand, PriorityFactor};
 pub use reply::{Reply, ReplyState};
 pub use sla::{BusinessHours, ResponseTargets, SlaClock};

@@ -69,6 +69,16 @@ impl NewPost {
     }
 }
 
+/// Something that happened to a post already heard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Amendment {
+    /// The author edited the post: the new version, under the same key.
+    Edited(NewPost),
+    /// The author deleted the post: earshot keeps the conversation's history but must drop
+    /// the text (the customer took it back). Unknown keys are ignored.
+    Deleted(PostKey),
+}
+
 /// A stored post: what was heard, what earshot understood, where it was threaded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Post {
@@ -84,6 +94,12 @@ pub struct Post {
     pub from_brand: bool,
     pub conversation_id: Option<ConversationId>,
     pub analysis: Analysis,
+    /// When the author last edited it (the text is the latest version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<DateTime<Utc>>,
+    /// When the author deleted it: the text is gone, the post keeps its place in the thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl Post {

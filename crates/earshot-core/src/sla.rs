@@ -6,18 +6,23 @@
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 use crate::priority::PriorityBand;
 
 const DAY: u32 = 86_400;
 
 /// Covered hours: per weekday (Monday first) a list of `[start, end)` ranges in seconds
-/// since local midnight, in one time zone, minus holidays.
+/// since local midnight, in one time zone, minus holidays and closures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BusinessHours {
     pub tz: Tz,
     pub week: [Vec<(u32, u32)>; 7],
-    pub holidays: Vec<NaiveDate>,
+    /// Whole local days with no coverage (a set: looked up for every day a clock walks).
+    pub holidays: BTreeSet<NaiveDate>,
+    /// Closures shorter or longer than whole days (a calendar's timed events, e.g. an
+    /// afternoon off on 24 December): UTC, sorted and merged by [`BusinessHours::close`].
+    closures: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,8 +85,61 @@ impl BusinessHours {
         BusinessHours {
             tz,
             week: std::array::from_fn(|_| vec![(0, DAY)]),
-            holidays: vec![],
+            holidays: BTreeSet::new(),
+            closures: vec![],
         }
+    }
+
+    /// Adds whole-day holidays.
+    pub fn with_holidays(mut self, days: impl IntoIterator<Item = NaiveDate>) -> Self {
+        self.holidays.extend(days);
+        self
+    }
+
+    /// Adds closures `[from, until)`; overlapping ones are merged so no minute is removed twice.
+    pub fn close(mut self, spans: impl IntoIterator<Item = (DateTime<Utc>, DateTime<Utc>)>) -> Self {
+        self.closures
+            .extend(spans.into_iter().filter(|(a, b)| a < b));
+        self.closures.sort_unstable();
+        let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(self.closures.len());
+        for &(a, b) in &self.closures {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        self.closures = merged;
+        self
+    }
+
+    /// The closures, sorted and merged.
+    pub fn closures(&self) -> &[(DateTime<Utc>, DateTime<Utc>)] {
+        &self.closures
+    }
+
+    /// `[open, close)` minus the closures that overlap it.
+    fn open_parts(
+        &self,
+        open: DateTime<Utc>,
+        close: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        // Closures are sorted and disjoint, so their ends are sorted too.
+        let first = self.closures.partition_point(|&(_, end)| end <= open);
+        let mut parts = Vec::with_capacity(1);
+        let mut from = open;
+        for &(a, b) in &self.closures[first..] {
+            if a >= close {
+                break;
+            }
+            if a > from {
+                parts.push((from, a));
+            }
+            from = from.max(b);
+        }
+        if from < close {
+            parts.push((from, close));
+        }
+        parts
     }
 
     /// Builds hours from `("mon-fri", "09:00-17:00")` style pairs.
@@ -140,7 +198,8 @@ impl BusinessHours {
         Ok(BusinessHours {
             tz,
             week,
-            holidays: holidays.to_vec(),
+            holidays: holidays.iter().copied().collect(),
+            closures: vec![],
         })
     }
 
@@ -151,7 +210,7 @@ impl BusinessHours {
         &self.week[date.weekday().num_days_from_monday() as usize]
     }
 
-    fn has_any_hours(&self) -> bool {
+    pub(crate) fn has_any_hours(&self) -> bool {
         self.week.iter().any(|d| !d.is_empty())
     }
 
@@ -190,7 +249,7 @@ impl BusinessHours {
             };
             self.ranges_on(date)
                 .iter()
-                .map(move |&(a, b)| (self.instant(date, a), self.instant(date, b)))
+                .flat_map(move |&(a, b)| self.open_parts(self.instant(date, a), self.instant(date, b)))
                 .collect::<Vec<_>>()
         })
     }
@@ -255,6 +314,27 @@ impl SlaClock {
             }
         }
         total
+    }
+
+    /// The first covered instant at or after `at` (`at` itself when covered); `None` when
+    /// nothing is covered within the horizon.
+    pub fn next_open(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            SlaClock::Calendar => Some(at),
+            SlaClock::Business(h) if !h.has_any_hours() || !plausible(at) => None,
+            SlaClock::Business(h) => h
+                .intervals_from(at, HORIZON_DAYS)
+                .find(|&(_, close)| close > at)
+                .map(|(open, _)| open.max(at)),
+        }
+    }
+
+    /// The time zone the clock's hours are written in (UTC for calendar time).
+    pub fn tz(&self) -> Tz {
+        match self {
+            SlaClock::Calendar => Tz::UTC,
+            SlaClock::Business(h) => h.tz,
+        }
     }
 
     /// Whether the team is on duty at this instant.

@@ -7,7 +7,7 @@ use crate::pipeline::Pipeline;
 use crate::responder::Responders;
 use async_trait::async_trait;
 use earshot_connect::mastodon::{MastodonConfig, MastodonResponder, MastodonSource, Secret};
-use earshot_connect::source::{Health, HealthReport, Sink, SinkError, Source};
+use earshot_connect::source::{Amendment, Health, HealthReport, Sink, SinkError, Source};
 use earshot_core::{Network, NewPost};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +29,26 @@ impl Sink for PipelineSink {
     ) -> Result<(), SinkError> {
         self.pipeline
             .ingest(posts)
+            .await
+            .map_err(|e| SinkError(e.to_string()))?;
+        if let Some(cursor) = cursor {
+            self.pipeline
+                .store()
+                .set_cursor(source, &cursor)
+                .await
+                .map_err(|e| SinkError(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    async fn amend(
+        &self,
+        source: &str,
+        amendments: Vec<Amendment>,
+        cursor: Option<String>,
+    ) -> Result<(), SinkError> {
+        self.pipeline
+            .amend(amendments)
             .await
             .map_err(|e| SinkError(e.to_string()))?;
         if let Some(cursor) = cursor {

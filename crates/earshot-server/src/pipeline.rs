@@ -3,7 +3,7 @@
 use chrono::Utc;
 use earshot_analyze::Analyzer;
 use earshot_core::threading::{BrandIdentity, Incoming, TriagePolicy};
-use earshot_core::{ConversationId, NewPost};
+use earshot_core::{Amendment, ConversationId, NewPost};
 use earshot_store::{IngestReport, Store, StoreError};
 use serde::Serialize;
 use std::sync::Arc;
@@ -126,6 +126,33 @@ impl Pipeline {
             }
         }
         Ok(report)
+    }
+
+    /// Applies authors' edits and deletions in the order heard; posts never heard are ignored
+    /// (a network may tell us about deletions of posts that were never ours to know).
+    pub async fn amend(&self, amendments: Vec<Amendment>) -> Result<(), StoreError> {
+        for amendment in amendments {
+            let (post, action) = match amendment {
+                Amendment::Edited(post) => {
+                    let analysis = self.analyzer.analyze(&post);
+                    (
+                        self.store.edit_post(post, analysis, Utc::now()).await?,
+                        "post_edited",
+                    )
+                }
+                Amendment::Deleted(key) => (
+                    self.store.delete_post(&key, Utc::now()).await?,
+                    "post_deleted",
+                ),
+            };
+            if let Some(conversation_id) = post.and_then(|p| p.conversation_id) {
+                self.publish(LiveEvent::ConversationChanged {
+                    conversation_id,
+                    action: action.into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Moves waiting conversations up the inbox as their wait grows.

@@ -257,6 +257,11 @@ macro_rules! migrations {
                 name: "reply_claims",
                 sql: include_str!(concat!("../migrations/", $dir, "/0003_reply_claims.sql")),
             },
+            $crate::common::Migration {
+                version: 4,
+                name: "post_amendments",
+                sql: include_str!(concat!("../migrations/", $dir, "/0004_post_amendments.sql")),
+            },
         ]
     };
 }
@@ -272,7 +277,8 @@ pub(crate) const CONV_COLS: &str =
 /// Columns of `posts` (aliased `p`) in the order both backends read them.
 pub(crate) const POST_COLS: &str = "p.id, p.network, p.external_id, p.author_external_id, p.author_handle, \
      p.author_display_name, p.author_followers, p.author_verified, p.author_bot, p.text, \
-     p.created_at, p.received_at, p.in_reply_to, p.url, p.from_brand, p.conversation_id, p.analysis";
+     p.created_at, p.received_at, p.in_reply_to, p.url, p.from_brand, p.conversation_id, p.analysis, \
+     p.edited_at, p.deleted_at";
 
 /// The subquery naming a conversation's latest customer post (served by `posts (conversation_id, created_at, id)`).
 pub(crate) fn latest_customer_post(dialect: Dialect, conv: &str) -> String {

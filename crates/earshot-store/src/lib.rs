@@ -19,7 +19,10 @@ pub use types::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot_core::threading::{Incoming, TriagePolicy};
-use earshot_core::{AuditEntry, Conversation, ConversationEvent, ConversationId, Reply};
+use earshot_core::{
+    Analysis, AuditEntry, Conversation, ConversationEvent, ConversationId, NewPost, Post, PostKey,
+    Reply,
+};
 use std::sync::Arc;
 
 #[async_trait]
@@ -115,6 +118,21 @@ pub trait Store: Send + Sync + 'static {
         policy: &TriagePolicy,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
+
+    /// An author edited a post: its text and what earshot understood of it are replaced; its
+    /// time, author and thread stay. `None` when the post was never heard (or was deleted).
+    async fn edit_post(
+        &self,
+        post: NewPost,
+        analysis: Analysis,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Post>, StoreError>;
+
+    /// An author deleted a post: its text and raw payload are dropped (the customer took them
+    /// back) but the row stays, so the conversation's history and response times hold.
+    /// `None` when the post was never heard. Deleting twice changes nothing.
+    async fn delete_post(&self, key: &PostKey, at: DateTime<Utc>)
+        -> Result<Option<Post>, StoreError>;
 
     /// How much is stored.
     async fn counts(&self) -> Result<StoreCounts, StoreError>;

@@ -111,7 +111,7 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
         Ok(self.pool.get().await?)
     }
 }
@@ -274,6 +274,8 @@ fn post_from_row(r: &Row) -> Result<Post, StoreError> {
         from_brand: r.try_get(14)?,
         conversation_id: r.try_get::<_, Option<i64>>(15)?.map(ConversationId),
         analysis: r.try_get::<_, Json<Analysis>>(16)?.0,
+        edited_at: r.try_get(17)?,
+        deleted_at: r.try_get(18)?,
     })
 }
 
@@ -452,6 +454,17 @@ async fn insert_audit<C: GenericClient>(
     )
     .await?;
     Ok(())
+}
+
+async fn load_post_by_key<C: GenericClient>(
+    c: &C,
+    key: &PostKey,
+) -> Result<Option<Post>, StoreError> {
+    let sql = format!("SELECT {POST_COLS} FROM posts p WHERE p.network = $1 AND p.external_id = $2");
+    query_opt(c, &sql, &[&key.network.as_str(), &key.external_id])
+        .await?
+        .map(|r| post_from_row(&r))
+        .transpose()
 }
 
 async fn load_reply<C: GenericClient>(c: &C, id: i64) -> Result<Option<Reply>, StoreError> {
@@ -1351,6 +1364,73 @@ impl Store for PgStore {
             }
         }
         Ok(updated)
+    }
+
+    async fn edit_post(
+        &self,
+        post: earshot_core::NewPost,
+        analysis: Analysis,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Post>, StoreError> {
+        let at = common::trunc_us(at);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let changed = execute(
+            &tx,
+            "UPDATE posts SET text = $3, lang = $4, sentiment = $5, sentiment_score = $6, \
+             intent = $7, urgency = $8, fingerprint = $9, analysis = $10, raw = $11, edited_at = $12 \
+             WHERE network = $1 AND external_id = $2 AND deleted_at IS NULL AND text <> $3",
+            &[
+                &post.network.as_str(),
+                &post.external_id,
+                &post.text,
+                &analysis.language.language.code(),
+                &analysis.sentiment.label.as_str(),
+                &analysis.sentiment.score,
+                &analysis.intent.label.as_str(),
+                &analysis.urgency.level.as_str(),
+                &(analysis.fingerprint as i64),
+                &Json(&analysis),
+                &post.raw,
+                &at,
+            ],
+        )
+        .await?;
+        let stored = load_post_by_key(&tx, &post.key()).await?;
+        if changed == 1 {
+            if let Some(p) = &stored {
+                let detail = serde_json::json!({ "post_id": p.id, "network": p.network, "external_id": p.external_id });
+                insert_audit(&tx, p.conversation_id, "system", "post_edited", &detail, at).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(stored.filter(|p| p.deleted_at.is_none()))
+    }
+
+    async fn delete_post(
+        &self,
+        key: &PostKey,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Post>, StoreError> {
+        let at = common::trunc_us(at);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let changed = execute(
+            &tx,
+            "UPDATE posts SET text = '', raw = NULL, deleted_at = $3 \
+             WHERE network = $1 AND external_id = $2 AND deleted_at IS NULL",
+            &[&key.network.as_str(), &key.external_id, &at],
+        )
+        .await?;
+        let stored = load_post_by_key(&tx, key).await?;
+        if changed == 1 {
+            if let Some(p) = &stored {
+                let detail = serde_json::json!({ "post_id": p.id, "network": p.network, "external_id": p.external_id });
+                insert_audit(&tx, p.conversation_id, "system", "post_deleted", &detail, at).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(stored)
     }
 
     async fn counts(&self) -> Result<StoreCounts, StoreError> {

@@ -150,7 +150,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` with the writer connection on a blocking thread.
-    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -169,7 +169,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` with a reader connection (the writer for an in-memory store).
-    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -367,6 +367,8 @@ fn post_from_row(r: &Row) -> Result<Post, StoreError> {
         from_brand: r.get(14)?,
         conversation_id: r.get::<_, Option<i64>>(15)?.map(ConversationId),
         analysis: json::<Analysis>(r, 16)?,
+        edited_at: ts_opt(r, 17)?,
+        deleted_at: ts_opt(r, 18)?,
     })
 }
 
@@ -520,6 +522,15 @@ fn insert_audit(
     conn.prepare_cached("INSERT INTO audit (conversation_id, actor, action, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![conversation.map(|c| c.0), actor, action, to_json(detail)?, us(at)])?;
     Ok(())
+}
+
+fn load_post_by_key(conn: &Connection, key: &PostKey) -> Result<Option<Post>, StoreError> {
+    query_one(
+        conn,
+        &format!("SELECT {POST_COLS} FROM posts p WHERE p.network = ?1 AND p.external_id = ?2"),
+        params![key.network.as_str(), key.external_id],
+        post_from_row,
+    )
 }
 
 fn load_reply(conn: &Connection, id: i64) -> Result<Option<Reply>, StoreError> {
@@ -1320,6 +1331,74 @@ impl Store for SqliteStore {
         let policy = policy.clone();
         self.write(move |conn| rescore_blocking(conn, &policy, now))
             .await
+    }
+
+    async fn edit_post(
+        &self,
+        post: earshot_core::NewPost,
+        analysis: Analysis,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Post>, StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE posts SET text = ?3, lang = ?4, sentiment = ?5, sentiment_score = ?6, \
+                     intent = ?7, urgency = ?8, fingerprint = ?9, analysis = ?10, raw = ?11, edited_at = ?12 \
+                     WHERE network = ?1 AND external_id = ?2 AND deleted_at IS NULL AND text <> ?3",
+                )?
+                .execute(params![
+                    post.network.as_str(),
+                    post.external_id,
+                    post.text,
+                    analysis.language.language.code(),
+                    analysis.sentiment.label.as_str(),
+                    f64::from(analysis.sentiment.score),
+                    analysis.intent.label.as_str(),
+                    analysis.urgency.level.as_str(),
+                    analysis.fingerprint as i64,
+                    to_json(&analysis)?,
+                    post.raw,
+                    us(at),
+                ])?;
+            let stored = load_post_by_key(&tx, &post.key())?;
+            if changed == 1 {
+                if let Some(p) = &stored {
+                    let detail = serde_json::json!({ "post_id": p.id, "network": p.network, "external_id": p.external_id });
+                    insert_audit(&tx, p.conversation_id, "system", "post_edited", &detail, at)?;
+                }
+            }
+            tx.commit()?;
+            Ok(stored.filter(|p| p.deleted_at.is_none()))
+        })
+        .await
+    }
+
+    async fn delete_post(
+        &self,
+        key: &PostKey,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Post>, StoreError> {
+        let key = key.clone();
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE posts SET text = '', raw = NULL, deleted_at = ?3 \
+                     WHERE network = ?1 AND external_id = ?2 AND deleted_at IS NULL",
+                )?
+                .execute(params![key.network.as_str(), key.external_id, us(at)])?;
+            let stored = load_post_by_key(&tx, &key)?;
+            if changed == 1 {
+                if let Some(p) = &stored {
+                    let detail = serde_json::json!({ "post_id": p.id, "network": p.network, "external_id": p.external_id });
+                    insert_audit(&tx, p.conversation_id, "system", "post_deleted", &detail, at)?;
+                }
+            }
+            tx.commit()?;
+            Ok(stored)
+        })
+        .await
     }
 
     async fn counts(&self) -> Result<StoreCounts, StoreError> {

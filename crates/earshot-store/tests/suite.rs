@@ -58,6 +58,7 @@ suite!(
     cursors_resume,
     concurrent_overlapping_ingests_store_each_post_once,
     a_reply_is_claimed_by_one_sender_at_a_time,
+    edits_and_deletions_follow_the_author,
 );
 
 async fn on_sqlite<F, Fut>(test: F)
@@ -1526,4 +1527,91 @@ async fn a_reply_is_claimed_by_one_sender_at_a_time(store: Arc<dyn Store>) {
         store.claim_reply(424242, far, far).await,
         Err(earshot_store::StoreError::NotFound(_))
     ));
+}
+
+async fn edits_and_deletions_follow_the_author(store: Arc<dyn Store>) {
+    let report = ingest(
+        &store,
+        vec![customer(
+            "e1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "My charger is blocked by an idle car",
+        )],
+        "2024-03-01T10:01:00Z",
+    )
+    .await;
+    let conversation = conversation_of(&report, "e1");
+    let original = customer("e1", "paul", "2024-03-01T10:00:00Z", "unused").post;
+
+    // An edit replaces the text, search follows it, and the audit trail says so.
+    let mut edited = original.clone();
+    edited.text = "My charger is blocked by an idle taxi".into();
+    let mut analysis = Analysis::default();
+    analysis.intent.label = Intent::Complaint;
+    let after = store
+        .edit_post(edited.clone(), analysis.clone(), t("2024-03-01T10:02:00Z"))
+        .await
+        .unwrap()
+        .expect("the post is known");
+    assert_eq!(after.text, "My charger is blocked by an idle taxi");
+    assert_eq!(after.edited_at, Some(t("2024-03-01T10:02:00Z")));
+    assert_eq!(after.analysis.intent.label, Intent::Complaint);
+    assert_eq!(after.created_at, t("2024-03-01T10:00:00Z"), "the post keeps its time");
+    let hits = |q: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .search(&SearchQuery {
+                    q: q.into(),
+                    network: None,
+                    language: None,
+                    intent: None,
+                    sentiment: None,
+                    limit: 10,
+                    offset: 0,
+                })
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(hits("taxi").await, 1);
+    assert_eq!(hits("car").await, 0, "the old text is no longer found");
+
+    // The same edit delivered again changes nothing (no second audit entry).
+    store
+        .edit_post(edited.clone(), analysis.clone(), t("2024-03-01T10:03:00Z"))
+        .await
+        .unwrap();
+    let audit = store.audit(Some(conversation), 100).await.unwrap();
+    assert_eq!(audit.iter().filter(|a| a.action == "post_edited").count(), 1);
+
+    // A deletion drops the text but keeps the post in its conversation.
+    let key = original.key();
+    let gone = store
+        .delete_post(&key, t("2024-03-01T10:04:00Z"))
+        .await
+        .unwrap()
+        .expect("the post is known");
+    assert_eq!(gone.text, "");
+    assert_eq!(gone.deleted_at, Some(t("2024-03-01T10:04:00Z")));
+    assert_eq!(hits("taxi").await, 0, "a deleted post is not searchable");
+    let detail = store.conversation(conversation).await.unwrap().unwrap();
+    assert_eq!(detail.posts.len(), 1, "the thread keeps its shape");
+    // Deleting again, or editing a deleted post, changes nothing.
+    store.delete_post(&key, t("2024-03-01T10:05:00Z")).await.unwrap();
+    assert!(store
+        .edit_post(edited, analysis.clone(), t("2024-03-01T10:06:00Z"))
+        .await
+        .unwrap()
+        .is_none());
+    let audit = store.audit(Some(conversation), 100).await.unwrap();
+    assert_eq!(audit.iter().filter(|a| a.action == "post_deleted").count(), 1);
+
+    // Amendments of posts never heard are ignored.
+    let stranger = customer("nope", "x", "2024-03-01T10:00:00Z", "hi").post;
+    assert!(store.delete_post(&stranger.key(), t("2024-03-01T10:07:00Z")).await.unwrap().is_none());
+    assert!(store.edit_post(stranger, analysis, t("2024-03-01T10:07:00Z")).await.unwrap().is_none());
 }

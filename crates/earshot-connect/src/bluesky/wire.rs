@@ -4,9 +4,11 @@
 use crate::de::{null_default, rfc3339};
 use crate::{clamp_text, InvalidPost, NotAPost};
 use chrono::{DateTime, Utc};
+use crate::secret::Secret;
 use earshot_core::{Author, Network, NewPost};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// The collection (NSID) of posts.
 pub const POST_COLLECTION: &str = "app.bsky.feed.post";
@@ -228,38 +230,438 @@ impl JetstreamEvent {
         };
         let record: PostRecord = serde_json::from_str(record.get())
             .map_err(|e| InvalidPost::field("commit.record", format!("not a post record: {e}")))?;
-        let created_at = record_time(&record.created_at, self.time_us)?;
-        let url = format!("https://bsky.app/profile/{}/post/{}", self.did, commit.rkey);
-        Ok(NewPost {
-            network: Network::Bluesky,
-            external_id: uri,
-            author: Author {
-                handle: handle
-                    .map(|h| h.trim_start_matches('@').to_owned())
-                    .filter(|h| !h.is_empty())
-                    .unwrap_or_else(|| self.did.clone()),
-                external_id: self.did,
-                display_name: None,
-                followers: None,
-                verified: false,
-                bot: false,
-            },
-            text: clamp_text(record.text),
-            created_at,
-            in_reply_to: record.reply.map(|r| r.parent.uri).filter(|u| !u.is_empty()),
-            lang: record.langs.into_iter().find(|l| !l.trim().is_empty()),
-            url: Some(url),
-            from_brand: None,
-            raw: None,
-        })
+        let fallback = self.time_us.and_then(DateTime::from_timestamp_micros);
+        Ok(post_from_record(
+            self.did,
+            &commit.rkey,
+            record,
+            fallback,
+            handle,
+        )?)
     }
 }
 
+/// The post a record makes, written by `did` under `rkey`. `fallback` stands in for a
+/// missing or unreadable `createdAt` (the event or indexing time); `handle` is the author's
+/// handle when the caller knows it, else the DID stands in for it.
+pub(crate) fn post_from_record(
+    did: String,
+    rkey: &str,
+    record: PostRecord,
+    fallback: Option<DateTime<Utc>>,
+    handle: Option<&str>,
+) -> Result<NewPost, InvalidPost> {
+    let created_at = record_time(&record.created_at, fallback)?;
+    let external_id = post_uri(&did, rkey);
+    let url = format!("https://bsky.app/profile/{did}/post/{rkey}");
+    Ok(NewPost {
+        network: Network::Bluesky,
+        external_id,
+        author: Author {
+            handle: handle
+                .map(|h| h.trim_start_matches('@').to_owned())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| did.clone()),
+            external_id: did,
+            display_name: None,
+            followers: None,
+            verified: false,
+            bot: false,
+        },
+        text: clamp_text(record.text),
+        created_at,
+        in_reply_to: record.reply.map(|r| r.parent.uri).filter(|u| !u.is_empty()),
+        lang: record.langs.into_iter().find(|l| !l.trim().is_empty()),
+        url: Some(url),
+        from_brand: None,
+        raw: None,
+    })
+}
+
 /// The record's `createdAt`, or the event time when that is missing or unreadable.
-fn record_time(created_at: &str, time_us: Option<i64>) -> Result<DateTime<Utc>, InvalidPost> {
+fn record_time(
+    created_at: &str,
+    fallback: Option<DateTime<Utc>>,
+) -> Result<DateTime<Utc>, InvalidPost> {
     match rfc3339("commit.record.createdAt", created_at) {
         Ok(t) => Ok(t),
-        Err(e) => time_us.and_then(DateTime::from_timestamp_micros).ok_or(e),
+        Err(e) => fallback.ok_or(e),
+    }
+}
+
+/// `at://{did}/app.bsky.feed.post/{rkey}`: a post's key, and what replies name as parent.
+pub(crate) fn post_uri(did: &str, rkey: &str) -> String {
+    format!("at://{did}/{POST_COLLECTION}/{rkey}")
+}
+
+/// The `(did, rkey)` of an `at://{did}/app.bsky.feed.post/{rkey}` URI.
+pub(crate) fn parse_post_uri(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("at://")?;
+    let (did, rest) = rest.split_once('/')?;
+    let rkey = rest.strip_prefix(POST_COLLECTION)?.strip_prefix('/')?;
+    (!did.is_empty() && !rkey.is_empty() && !rkey.contains('/')).then_some((did, rkey))
+}
+
+// ---------------------------------------------------------------------------------------
+// The hot path: a borrowed view of a Jetstream frame. Nothing here allocates unless a string
+// carries JSON escapes, so the firehose of posts that do not concern the brand costs no heap.
+
+/// The envelope of a Jetstream frame, borrowed from the frame's text.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct EventHead<'a> {
+    #[serde(borrow)]
+    pub did: Cow<'a, str>,
+    pub time_us: Option<i64>,
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(borrow)]
+    pub commit: Option<CommitHead<'a>>,
+    #[serde(borrow)]
+    pub identity: Option<&'a RawValue>,
+}
+
+/// A commit, borrowed; the record stays raw until something in it names the brand.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CommitHead<'a> {
+    #[serde(borrow)]
+    pub rev: Cow<'a, str>,
+    #[serde(borrow)]
+    pub operation: Cow<'a, str>,
+    #[serde(borrow)]
+    pub collection: Cow<'a, str>,
+    #[serde(borrow)]
+    pub rkey: Cow<'a, str>,
+    #[serde(borrow)]
+    pub record: Option<&'a RawValue>,
+    /// Empty on delete. (Not an `Option`: serde only borrows a bare `Cow`.)
+    #[serde(borrow)]
+    pub cid: Cow<'a, str>,
+}
+
+/// Where [`record_text`] found a record's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextAt<'a> {
+    /// In the frame itself (the text had no JSON escapes).
+    Frame(&'a str),
+    /// Unescaped into the caller's scratch buffer.
+    Scratch,
+    /// The record has no text.
+    Missing,
+}
+
+/// Reads only the `text` field of a post record, into `scratch` when it must be unescaped,
+/// skipping every other field without building it.
+pub(crate) fn record_text<'a>(
+    record: &'a str,
+    scratch: &mut String,
+) -> Result<TextAt<'a>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(record);
+    let at = serde::de::DeserializeSeed::deserialize(RecordText { scratch }, &mut de)?;
+    Ok(at)
+}
+
+struct RecordText<'s> {
+    scratch: &'s mut String,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for RecordText<'_> {
+    type Value = TextAt<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for RecordText<'_> {
+    type Value = TextAt<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a post record object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = TextAt::Missing;
+        while let Some(is_text) = map.next_key_seed(IsTextKey)? {
+            if is_text {
+                found = map.next_value_seed(TextValue {
+                    scratch: &mut *self.scratch,
+                })?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A map key, compared with `text` without being copied.
+struct IsTextKey;
+
+impl<'de> serde::de::DeserializeSeed<'de> for IsTextKey {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for IsTextKey {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(v == "text")
+    }
+}
+
+struct TextValue<'s> {
+    scratch: &'s mut String,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for TextValue<'_> {
+    type Value = TextAt<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TextValue<'_> {
+    type Value = TextAt<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the post text")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(TextAt::Frame(v))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.scratch.clear();
+        self.scratch.push_str(v);
+        Ok(TextAt::Scratch)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(TextAt::Missing)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(TextAt::Missing)
+    }
+
+    // Anything else in `text` (a number, an object) is a broken record: no text to match.
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(TextAt::Missing)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(TextAt::Missing)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(TextAt::Missing)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(TextAt::Missing)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(TextAt::Missing)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(TextAt::Missing)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// XRPC (PDS and AppView) bodies, PROTOCOLS.md §2.4–§2.6.
+
+fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+    Ok(Secret::new(String::deserialize(d)?))
+}
+
+/// The XRPC error envelope: `{"error": "<Name>", "message": "<text>"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct XrpcErrorBody {
+    #[serde(deserialize_with = "null_default")]
+    pub error: String,
+    #[serde(deserialize_with = "null_default")]
+    pub message: String,
+}
+
+/// What `createSession` and `refreshSession` answer. The tokens never print.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SessionBody {
+    #[serde(default)]
+    pub did: String,
+    #[serde(default)]
+    pub handle: String,
+    #[serde(rename = "accessJwt", deserialize_with = "secret")]
+    pub access_jwt: Secret,
+    #[serde(rename = "refreshJwt", deserialize_with = "secret")]
+    pub refresh_jwt: Secret,
+    #[serde(rename = "didDoc", default)]
+    pub did_doc: Option<DidDoc>,
+}
+
+/// The part of a DID document that names the account's PDS.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DidDoc {
+    #[serde(deserialize_with = "null_default")]
+    pub service: Vec<DidService>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DidService {
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    #[serde(rename = "serviceEndpoint")]
+    pub endpoint: Option<serde_json::Value>,
+}
+
+impl SessionBody {
+    /// The `#atproto_pds` endpoint of the DID document, where authenticated calls go.
+    pub fn pds_endpoint(&self) -> Option<String> {
+        self.did_doc
+            .as_ref()?
+            .service
+            .iter()
+            .find(|s| s.id.ends_with("#atproto_pds"))?
+            .endpoint
+            .as_ref()?
+            .as_str()
+            .filter(|e| e.starts_with("http"))
+            .map(str::to_owned)
+    }
+}
+
+/// `app.bsky.actor.defs#profileViewDetailed` (the fields earshot uses).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ProfileView {
+    #[serde(deserialize_with = "null_default")]
+    pub did: String,
+    #[serde(deserialize_with = "null_default")]
+    pub handle: String,
+    #[serde(rename = "displayName")]
+    pub display_name: Option<String>,
+    #[serde(rename = "followersCount")]
+    pub followers_count: Option<u64>,
+}
+
+/// `app.bsky.actor.getProfiles`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Profiles {
+    #[serde(deserialize_with = "null_default")]
+    pub profiles: Vec<ProfileView>,
+}
+
+/// `app.bsky.feed.defs#postView` (the fields a reply needs).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PostView {
+    #[serde(deserialize_with = "null_default")]
+    pub uri: String,
+    #[serde(deserialize_with = "null_default")]
+    pub cid: String,
+    pub author: ProfileView,
+    pub record: PostRecord,
+}
+
+/// `app.bsky.feed.getPosts`: posts that no longer exist are left out.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Posts {
+    #[serde(deserialize_with = "null_default")]
+    pub posts: Vec<PostView>,
+}
+
+/// `com.atproto.repo.getRecord`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RecordView {
+    #[serde(deserialize_with = "null_default")]
+    pub uri: String,
+    pub cid: Option<String>,
+    pub value: PostRecord,
+}
+
+/// `com.atproto.repo.createRecord`'s answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CreatedRecord {
+    #[serde(deserialize_with = "null_default")]
+    pub uri: String,
+    #[serde(deserialize_with = "null_default")]
+    pub cid: String,
+}
+
+/// `app.bsky.notification.listNotifications`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Notifications {
+    #[serde(deserialize_with = "null_default")]
+    pub notifications: Vec<Notification>,
+    pub cursor: Option<String>,
+}
+
+/// One notification: a post that mentions or answers the account.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Notification {
+    #[serde(deserialize_with = "null_default")]
+    pub uri: String,
+    #[serde(deserialize_with = "null_default")]
+    pub cid: String,
+    pub author: ProfileView,
+    #[serde(deserialize_with = "null_default")]
+    pub reason: String,
+    pub record: Option<Box<RawValue>>,
+    #[serde(rename = "indexedAt", deserialize_with = "null_default")]
+    pub indexed_at: String,
+}
+
+impl Notification {
+    /// The post behind a `mention`, `reply` or `quote` notification.
+    pub fn into_new_post(self) -> Result<NewPost, NotAPost> {
+        if !matches!(self.reason.as_str(), "mention" | "reply" | "quote") {
+            return Err(NotAPost::skipped(format!(
+                "a {:?} notification is not a post",
+                self.reason
+            )));
+        }
+        let Some((did, rkey)) = parse_post_uri(&self.uri) else {
+            return Err(NotAPost::skipped(format!("{} is not a post", self.uri)));
+        };
+        let Some(record) = self.record else {
+            return Err(InvalidPost::field("record", format!("{} has no record", self.uri)).into());
+        };
+        let record: PostRecord = serde_json::from_str(record.get())
+            .map_err(|e| InvalidPost::field("record", format!("not a post record: {e}")))?;
+        let indexed = rfc3339("indexedAt", &self.indexed_at).ok();
+        let handle = Some(self.author.handle.as_str()).filter(|h| !h.is_empty() && *h != "handle.invalid");
+        let mut post = post_from_record(did.to_owned(), rkey, record, indexed, handle)?;
+        post.author.display_name = crate::non_empty(self.author.display_name);
+        post.author.followers = self.author.followers_count;
+        Ok(post)
     }
 }
 

@@ -3,35 +3,8 @@
 //!
 //! Every URL comes from here (never a hard-coded host), so tests point it at the fake.
 
-use std::fmt;
+pub use crate::secret::Secret;
 use std::time::Duration;
-
-/// A secret (an access token) that never prints: `Debug` and `Display` show `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// One Mastodon connector: the brand's account on one instance.
 #[derive(Debug, Clone)]

@@ -359,10 +359,13 @@ impl Source for MastodonSource {
                     health.failed(&reason, None);
                     return Err(SourceError::Auth(reason));
                 }
-                Ended::Sink(e) => {
-                    health.failed(&e.to_string(), None);
-                    return Err(e.into());
-                }
+                // The store is busy or briefly down: nothing was acknowledged, so back off
+                // and hear the same events again from the cursor, rather than going deaf.
+                Ended::Sink(e) => (
+                    Failure::Http,
+                    format!("could not store what was heard: {e}"),
+                    None,
+                ),
                 Ended::Retry {
                     failure,
                     reason,

@@ -4,7 +4,8 @@
 use super::fake::{FakeMastodon, Mentioned, NewMention};
 use super::{MastodonConfig, MastodonResponder, MastodonSource, Secret};
 use crate::responder::{Responder, SendError};
-use crate::source::{ConnectorState, Health, Sink, SinkError, Source, SourceError};
+use crate::source::testing::MemorySink;
+use crate::source::{ConnectorState, Health, Source, SourceError};
 use async_trait::async_trait;
 use chrono::Utc;
 use earshot_core::conversation::Status as ConversationStatus;
@@ -21,66 +22,6 @@ use tokio::task::JoinHandle;
 
 const TOKEN: &str = "brand-token-0123456789";
 const WAIT: Duration = Duration::from_secs(3);
-
-/// Records deliveries and keeps the cursor, like the store would.
-#[derive(Default)]
-struct MemorySink {
-    inner: Mutex<Recorded>,
-}
-
-#[derive(Default)]
-struct Recorded {
-    posts: Vec<NewPost>,
-    cursors: HashMap<String, String>,
-}
-
-#[async_trait]
-impl Sink for MemorySink {
-    async fn deliver(
-        &self,
-        source: &str,
-        posts: Vec<NewPost>,
-        cursor: Option<String>,
-    ) -> Result<(), SinkError> {
-        let mut r = self.inner.lock().unwrap();
-        r.posts.extend(posts);
-        if let Some(cursor) = cursor {
-            r.cursors.insert(source.to_owned(), cursor);
-        }
-        Ok(())
-    }
-
-    async fn cursor(&self, source: &str) -> Result<Option<String>, SinkError> {
-        Ok(self.inner.lock().unwrap().cursors.get(source).cloned())
-    }
-}
-
-impl MemorySink {
-    fn posts(&self) -> Vec<NewPost> {
-        self.inner.lock().unwrap().posts.clone()
-    }
-
-    fn cursor_of(&self, source: &str) -> Option<String> {
-        self.inner.lock().unwrap().cursors.get(source).cloned()
-    }
-
-    /// Waits until `n` posts have arrived; fails the test after [`WAIT`].
-    async fn wait_for(&self, n: usize) -> Vec<NewPost> {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let posts = self.posts();
-            if posts.len() >= n {
-                return posts;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} posts, got {}: {posts:?}",
-                posts.len()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
 
 fn config(fake: &FakeMastodon) -> MastodonConfig {
     let mut config = MastodonConfig::new(fake.base_url(), Secret::new(TOKEN), "acme");
@@ -169,7 +110,7 @@ async fn a_mention_is_delivered_with_author_text_and_parent() {
     let heard = fake.mention(mention);
     fake.push_raw("event: delete\ndata: 115063412345678901\n\n");
 
-    let posts = sink.wait_for(2).await;
+    let posts = sink.wait_for(2, WAIT).await;
     let post = &posts[1];
     assert_eq!(post.network, Network::Mastodon);
     assert_eq!(post.external_id, heard.status_id);
@@ -349,7 +290,7 @@ async fn a_drop_mid_event_reconnects_and_backfills_without_loss_or_duplicates() 
     quiet.text = "@acme four".into();
     let fourth = fake.mention(quiet);
 
-    sink.wait_for(4).await;
+    sink.wait_for(4, WAIT).await;
     running
         .until("a reconnect", |_| fake.stream_connects() >= 2)
         .await;
@@ -357,7 +298,7 @@ async fn a_drop_mid_event_reconnects_and_backfills_without_loss_or_duplicates() 
     // Overlap: the stream replays what the backfill already delivered.
     fake.replay(&fourth.notification_id);
     let fifth = fake.mention(NewMention::new("d@x.example", "@acme five"));
-    let posts = sink.wait_for(5).await;
+    let posts = sink.wait_for(5, WAIT).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let posts_after = sink.posts();
     assert_eq!(posts_after.len(), posts.len());
@@ -388,7 +329,7 @@ async fn a_restart_resumes_from_the_stored_cursor() {
     let before = fake.mention(NewMention::new("a@x.example", "@acme before"));
 
     let running = Running::start(config(&fake), sink.clone());
-    sink.wait_for(1).await;
+    sink.wait_for(1, WAIT).await;
     running.stop().await;
 
     let mut down = NewMention::new("b@x.example", "@acme while down");
@@ -400,7 +341,7 @@ async fn a_restart_resumes_from_the_stored_cursor() {
     let again = fake.mention(down);
 
     let running = Running::start(config(&fake), sink.clone());
-    let posts = sink.wait_for(4).await;
+    let posts = sink.wait_for(4, WAIT).await;
     running.connected().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
@@ -431,7 +372,7 @@ async fn a_stalled_stream_is_noticed_and_reopened() {
             fake.stream_connects() >= 2
         })
         .await;
-    let posts = sink.wait_for(1).await;
+    let posts = sink.wait_for(1, WAIT).await;
     assert_eq!(ids(&posts), vec![lost.status_id]);
     let report = running.health.report();
     assert!(
@@ -488,7 +429,7 @@ async fn a_rate_limit_is_waited_out_until_the_reset() {
         .as_deref()
         .is_some_and(|e| e.contains("rate-limited until")));
 
-    let posts = sink.wait_for(1).await;
+    let posts = sink.wait_for(1, WAIT).await;
     // Waited for the reset (not the 60 s default), and not less.
     assert!(started.elapsed() >= Duration::from_millis(250));
     assert_eq!(ids(&posts), vec![waiting.status_id]);
