@@ -7,6 +7,9 @@
 //! Live sources and responders sit beside `wire.rs` in the same folder (Mastodon has them: `mastodon::{source, responder}`, with a protocol-faithful fake for tests).
 //! [`twcs`] reads the "Customer Support on Twitter" CSV layout, [`html`] turns Mastodon HTML
 //! into plain text, and [`import`] sniffs a file's format and streams it as [`import::Record`]s.
+//! [`reddit`] polls subreddits and searches (password-grant script app) and comments in reply.
+//! [`rss`] polls RSS/Atom feeds (review sites, forums) conditionally; it has no replies.
+//! [`notify`] is the outbound side: alerts to Slack, email and signed webhooks, deduped and retried.
 //!
 //! Invariants:
 //! - Network types never leave this crate: everything public that other crates consume is
@@ -22,7 +25,10 @@ mod de;
 pub mod html;
 pub mod import;
 pub mod mastodon;
+pub mod notify;
+pub mod reddit;
 pub mod responder;
+pub mod rss;
 pub mod secret;
 pub mod source;
 pub mod twcs;

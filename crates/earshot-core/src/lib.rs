@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod conversation;
+pub mod feedback;
 pub mod network;
 pub mod post;
 pub mod priority;

@@ -17,7 +17,8 @@ const DAY: u32 = 86_400;
 #[derive(Debug, Clone, PartialEq)]
 pub struct BusinessHours {
     pub tz: Tz,
-    pub week: [Vec<(u32, u32)>; 7],
+    /// Boxed so that `SlaClock::Calendar` stays small.
+    pub week: Box<[Vec<(u32, u32)>; 7]>,
     /// Whole local days with no coverage (a set: looked up for every day a clock walks).
     pub holidays: BTreeSet<NaiveDate>,
     /// Closures shorter or longer than whole days (a calendar's timed events, e.g. an
@@ -84,7 +85,7 @@ impl BusinessHours {
     pub fn always(tz: Tz) -> Self {
         BusinessHours {
             tz,
-            week: std::array::from_fn(|_| vec![(0, DAY)]),
+            week: Box::new(std::array::from_fn(|_| vec![(0, DAY)])),
             holidays: BTreeSet::new(),
             closures: vec![],
         }
@@ -97,11 +98,15 @@ impl BusinessHours {
     }
 
     /// Adds closures `[from, until)`; overlapping ones are merged so no minute is removed twice.
-    pub fn close(mut self, spans: impl IntoIterator<Item = (DateTime<Utc>, DateTime<Utc>)>) -> Self {
+    pub fn close(
+        mut self,
+        spans: impl IntoIterator<Item = (DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Self {
         self.closures
             .extend(spans.into_iter().filter(|(a, b)| a < b));
         self.closures.sort_unstable();
-        let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(self.closures.len());
+        let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+            Vec::with_capacity(self.closures.len());
         for &(a, b) in &self.closures {
             match merged.last_mut() {
                 Some(last) if a <= last.1 => last.1 = last.1.max(b),
@@ -192,12 +197,12 @@ impl BusinessHours {
                 }
             }
         }
-        for day in &mut week {
+        for day in week.iter_mut() {
             merge_ranges(day);
         }
         Ok(BusinessHours {
             tz,
-            week,
+            week: Box::new(week),
             holidays: holidays.iter().copied().collect(),
             closures: vec![],
         })
@@ -249,7 +254,9 @@ impl BusinessHours {
             };
             self.ranges_on(date)
                 .iter()
-                .flat_map(move |&(a, b)| self.open_parts(self.instant(date, a), self.instant(date, b)))
+                .flat_map(move |&(a, b)| {
+                    self.open_parts(self.instant(date, a), self.instant(date, b))
+                })
                 .collect::<Vec<_>>()
         })
     }
@@ -510,6 +517,127 @@ mod tests {
             BusinessHours::parse("UTC", &[("caturday", "09:00-17:00")], &[]),
             Err(HoursError::Weekday(_))
         ));
+    }
+
+    fn copenhagen(spec: &[(&str, &str)], holidays: &[NaiveDate]) -> BusinessHours {
+        BusinessHours::parse("Europe/Copenhagen", spec, holidays).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or_else(|| panic!("bad date"))
+    }
+
+    #[test]
+    fn friday_2359_before_a_holiday_monday_waits_for_tuesday() {
+        // Whit Monday, 20 May 2024, is a holiday in Denmark.
+        let whit_monday = [date(2024, 5, 20)];
+        let office = SlaClock::Business(copenhagen(&[("mon-fri", "09:00-17:00")], &whit_monday));
+        let friday = at("2024-05-17T23:59:00+02:00");
+        assert_eq!(
+            office.due(friday, Duration::hours(1)),
+            at("2024-05-21T10:00:00+02:00")
+        );
+        // Covered until midnight: one minute on Friday, the rest on Tuesday.
+        let evenings = SlaClock::Business(copenhagen(&[("mon-fri", "08:00-24:00")], &whit_monday));
+        assert_eq!(
+            evenings.due(friday, Duration::minutes(30)),
+            at("2024-05-21T08:29:00+02:00")
+        );
+        assert_eq!(
+            evenings.elapsed(friday, at("2024-05-21T08:29:00+02:00")),
+            Duration::minutes(30)
+        );
+    }
+
+    #[test]
+    fn new_york_office_hours_across_spring_forward() {
+        // Clocks go from 02:00 EST to 03:00 EDT on Sunday 10 March 2024.
+        let h = BusinessHours::parse("America/New_York", &[("mon-fri", "09:00-17:00")], &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let clock = SlaClock::Business(h);
+        let friday = at("2024-03-08T16:30:00-05:00");
+        let due = clock.due(friday, Duration::hours(1));
+        assert_eq!(due, at("2024-03-11T09:30:00-04:00"));
+        assert_eq!(due, at("2024-03-11T13:30:00Z"), "09:30 local is now UTC-4");
+        assert_eq!(clock.elapsed(friday, due), Duration::hours(1));
+    }
+
+    #[test]
+    fn new_york_fall_back_day_has_25_covered_hours() {
+        let always = SlaClock::Business(BusinessHours::always(chrono_tz::America::New_York));
+        let start = at("2024-11-03T00:00:00-04:00");
+        let end = at("2024-11-04T00:00:00-05:00");
+        assert_eq!(always.elapsed(start, end), Duration::hours(25));
+        assert_eq!(
+            always.due(start, Duration::hours(24)),
+            at("2024-11-03T23:00:00-05:00")
+        );
+    }
+
+    #[test]
+    fn copenhagen_night_shift_is_shorter_in_spring_and_longer_in_autumn() {
+        let nights = SlaClock::Business(copenhagen(&[("mon-sun", "22:00-06:00")], &[]));
+        // 30→31 March 2024: 02:00 becomes 03:00, the night has 7 real hours.
+        let spring = nights.elapsed(at("2024-03-30T12:00:00Z"), at("2024-03-31T12:00:00Z"));
+        assert_eq!(spring, Duration::hours(7));
+        // 26→27 October 2024: 03:00 becomes 02:00, the night has 9.
+        let autumn = nights.elapsed(at("2024-10-26T12:00:00Z"), at("2024-10-27T12:00:00Z"));
+        assert_eq!(autumn, Duration::hours(9));
+        // A 30-minute target started at 01:50 CET on the spring night ends at 03:20 CEST.
+        assert_eq!(
+            nights.due(at("2024-03-31T01:50:00+01:00"), Duration::minutes(30)),
+            at("2024-03-31T03:20:00+02:00")
+        );
+    }
+
+    #[test]
+    fn closures_remove_part_of_a_day() {
+        let h = copenhagen(&[("mon-fri", "09:00-17:00")], &[]).close([(
+            at("2024-06-07T12:00:00+02:00"),
+            at("2024-06-07T17:00:00+02:00"),
+        )]);
+        let clock = SlaClock::Business(h);
+        // Friday 11:30 + 1 h: 30 min before the afternoon off, 30 on Monday.
+        assert_eq!(
+            clock.due(at("2024-06-07T11:30:00+02:00"), Duration::hours(1)),
+            at("2024-06-10T09:30:00+02:00")
+        );
+        assert!(!clock.is_covered(at("2024-06-07T13:00:00+02:00")));
+        assert!(clock.is_covered(at("2024-06-07T11:00:00+02:00")));
+    }
+
+    #[test]
+    fn next_open_finds_the_next_covered_minute() {
+        let clock = SlaClock::Business(copenhagen(&[("mon-fri", "09:00-17:00")], &[]));
+        assert_eq!(
+            clock.next_open(at("2024-06-07T18:00:00+02:00")),
+            Some(at("2024-06-10T09:00:00+02:00"))
+        );
+        let inside = at("2024-06-07T10:00:00+02:00");
+        assert_eq!(clock.next_open(inside), Some(inside));
+        assert_eq!(SlaClock::Calendar.next_open(inside), Some(inside));
+        let never = SlaClock::Business(copenhagen(&[], &[]));
+        assert_eq!(never.next_open(inside), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn closures_keep_due_and_elapsed_consistent(
+            mins in 0i64..5_000,
+            offset in 0i64..1_000_000,
+            closures in proptest::collection::vec((0i64..1_000_000, 1i64..20_000), 0..6),
+        ) {
+            let base = at("2024-06-03T00:00:00Z");
+            let h = copenhagen(&[("mon-fri", "09:00-17:00"), ("sat", "10:00-14:00")], &[])
+                .close(closures.iter().map(|&(s, len)| {
+                    (base + Duration::seconds(s), base + Duration::seconds(s + len * 10))
+                }));
+            let clock = SlaClock::Business(h);
+            let start = base + Duration::seconds(offset);
+            let due = clock.due(start, Duration::minutes(mins));
+            proptest::prop_assert!(due >= start);
+            proptest::prop_assert_eq!(clock.elapsed(start, due), Duration::minutes(mins));
+        }
     }
 
     proptest::proptest! {

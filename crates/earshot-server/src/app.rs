@@ -137,7 +137,11 @@ impl App {
         self.connectors
             .start(self.state.desk.pipeline().clone(), stopped);
         let router = api::router(self.state).layer(tower_http::trace::TraceLayer::new_for_http());
-        let result = axum::serve(self.listener, router)
+        // Connection info gives the sign-in rate limit the client's address.
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -158,6 +158,14 @@ impl Desk {
                 // response time exactly as if the network had echoed it back (and when it does
                 // echo it, the same key makes that a duplicate).
                 self.thread_sent(&sent).await?;
+                // "We will add that": a promise is proposed for an agent to confirm.
+                match self.pipeline.feedback().on_reply_sent(&sent, conversation).await {
+                    Ok(Some(promise)) => {
+                        tracing::info!(promise = %promise.id, kind = promise.kind.as_str(), "promise proposed")
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "reading the reply for promises failed"),
+                }
                 self.pipeline.publish(LiveEvent::ConversationChanged {
                     conversation_id: sent.conversation_id,
                     action: "replied".into(),

@@ -10,10 +10,12 @@ pub mod config;
 pub mod connectors;
 pub mod demo;
 pub mod desk;
+pub mod feedback;
 pub mod metrics;
 pub mod pipeline;
 pub mod responder;
 pub mod signature;
+pub mod web;
 
 pub use app::App;
 pub use config::Settings;

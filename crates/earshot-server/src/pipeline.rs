@@ -33,6 +33,7 @@ pub struct Pipeline {
     policy: TriagePolicy,
     store: Arc<dyn Store>,
     events: broadcast::Sender<LiveEvent>,
+    feedback: Arc<crate::feedback::FeedbackLoop>,
 }
 
 impl Pipeline {
@@ -43,17 +44,30 @@ impl Pipeline {
         store: Arc<dyn Store>,
     ) -> Self {
         let (events, _) = broadcast::channel(4096);
+        let feedback = Arc::new(crate::feedback::FeedbackLoop::new(store.clone()));
         Pipeline {
             analyzer,
             brand,
             policy,
             store,
             events,
+            feedback,
         }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The loop: requests, promises, releases.
+    pub fn feedback(&self) -> &Arc<crate::feedback::FeedbackLoop> {
+        &self.feedback
+    }
+
+    /// Replaces the loop (to change its templates or pacing) before the pipeline is shared.
+    pub fn with_feedback(mut self, feedback: crate::feedback::FeedbackLoop) -> Self {
+        self.feedback = Arc::new(feedback);
+        self
     }
 
     pub fn policy(&self) -> &TriagePolicy {
@@ -112,10 +126,28 @@ impl Pipeline {
         } else {
             Self::understand(&self.analyzer, &self.brand, posts)
         };
+        let (asks, opt_outs) = feedback_signals(&incoming);
         let report = self
             .store
             .ingest(incoming, &self.policy, Utc::now())
             .await?;
+        // The posts are committed: grouping and opt-outs follow. A failure here is logged and
+        // does not undo the ingest (the posts are in the inbox either way).
+        let asks: Vec<crate::feedback::grouping::AskToGroup> = asks
+            .into_iter()
+            .filter_map(|(i, mut ask)| {
+                let p = report.posts.get(i)?;
+                (!p.duplicate).then(|| {
+                    ask.post_id = p.post_id;
+                    ask
+                })
+            })
+            .collect();
+        if !asks.is_empty() || !opt_outs.is_empty() {
+            if let Err(e) = self.feedback.on_ingested(asks, opt_outs).await {
+                tracing::warn!(error = %e, "grouping asks into requests failed");
+            }
+        }
         if self.events.receiver_count() > 0 {
             for p in report.posts.iter().filter(|p| !p.duplicate) {
                 self.publish(LiveEvent::PostStored {
@@ -159,4 +191,37 @@ impl Pipeline {
     pub async fn rescore(&self) -> Result<u64, StoreError> {
         self.store.rescore_open(&self.policy, Utc::now()).await
     }
+}
+
+/// What the loop needs from a batch before it is stored: the feature requests to group (by
+/// position in the batch) and the customers who asked not to be told anything.
+fn feedback_signals(
+    incoming: &[Incoming],
+) -> (
+    Vec<(usize, crate::feedback::grouping::AskToGroup)>,
+    Vec<(earshot_core::Network, String)>,
+) {
+    let mut asks = Vec::new();
+    let mut opt_outs = Vec::new();
+    for (i, inc) in incoming.iter().enumerate() {
+        if inc.from_brand {
+            continue;
+        }
+        let lang = inc.analysis.language.language.code();
+        if inc.analysis.intent.label == earshot_core::Intent::FeatureRequest {
+            asks.push((
+                i,
+                crate::feedback::grouping::AskToGroup {
+                    post_id: 0,
+                    text: inc.post.text.clone(),
+                    language: lang.to_string(),
+                    at: inc.post.created_at,
+                },
+            ));
+        }
+        if earshot_analyze::promises::detect_opt_out(&inc.post.text, Some(lang)) {
+            opt_outs.push((inc.post.network, inc.post.author.external_id.clone()));
+        }
+    }
+    (asks, opt_outs)
 }

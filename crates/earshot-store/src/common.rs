@@ -262,6 +262,16 @@ macro_rules! migrations {
                 name: "post_amendments",
                 sql: include_str!(concat!("../migrations/", $dir, "/0004_post_amendments.sql")),
             },
+            $crate::common::Migration {
+                version: 5,
+                name: "people",
+                sql: include_str!(concat!("../migrations/", $dir, "/0005_people.sql")),
+            },
+            $crate::common::Migration {
+                version: 6,
+                name: "feedback_loop",
+                sql: include_str!(concat!("../migrations/", $dir, "/0006_feedback_loop.sql")),
+            },
         ]
     };
 }

@@ -10,10 +10,18 @@
 
 pub mod bench;
 mod common;
+pub mod feedback;
+pub mod people;
 pub mod postgres;
+mod postgres_feedback;
+mod postgres_people;
 pub mod sqlite;
+mod sqlite_feedback;
+mod sqlite_people;
 mod types;
 
+pub use feedback::FeedbackStore;
+pub use people::PeopleStore;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -25,8 +33,9 @@ use earshot_core::{
 };
 use std::sync::Arc;
 
+/// Every store also keeps the team's people ([`PeopleStore`]): one database, one backup.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: PeopleStore + FeedbackStore + Send + Sync + 'static {
     /// Stores a batch of understood posts and threads them into conversations, in one
     /// transaction. Idempotent: a post already stored is counted as a duplicate and changes nothing.
     async fn ingest(

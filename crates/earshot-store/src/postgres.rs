@@ -170,7 +170,7 @@ async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), tokio_pos
 // ---------------------------------------------------------------------------------------
 // Values in and out.
 
-async fn query<C: GenericClient>(
+pub(crate) async fn query<C: GenericClient>(
     c: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
@@ -179,7 +179,7 @@ async fn query<C: GenericClient>(
     Ok(c.query(&stmt, params).await?)
 }
 
-async fn query_opt<C: GenericClient>(
+pub(crate) async fn query_opt<C: GenericClient>(
     c: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
@@ -188,7 +188,7 @@ async fn query_opt<C: GenericClient>(
     Ok(c.query_opt(&stmt, params).await?)
 }
 
-async fn execute<C: GenericClient>(
+pub(crate) async fn execute<C: GenericClient>(
     c: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
@@ -253,7 +253,7 @@ fn conversation_from_row(r: &Row) -> Result<Conversation, StoreError> {
 }
 
 /// Reads [`POST_COLS`] starting at column 0.
-fn post_from_row(r: &Row) -> Result<Post, StoreError> {
+pub(crate) fn post_from_row(r: &Row) -> Result<Post, StoreError> {
     Ok(Post {
         id: r.try_get(0)?,
         network: common::network(text(r, 1)?)?,
@@ -439,7 +439,7 @@ async fn load_conversation<C: GenericClient>(
         .transpose()
 }
 
-async fn insert_audit<C: GenericClient>(
+pub(crate) async fn insert_audit<C: GenericClient>(
     c: &C,
     conversation: Option<ConversationId>,
     actor: &str,

@@ -276,7 +276,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 // ---------------------------------------------------------------------------------------
 // Values in and out.
 
-fn us(t: DateTime<Utc>) -> i64 {
+pub(crate) fn us(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 
@@ -285,11 +285,11 @@ fn from_us(v: i64) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {v} is out of range")))
 }
 
-fn ts(r: &Row, i: usize) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn ts(r: &Row, i: usize) -> Result<DateTime<Utc>, StoreError> {
     from_us(r.get(i)?)
 }
 
-fn ts_opt(r: &Row, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(crate) fn ts_opt(r: &Row, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
     r.get::<_, Option<i64>>(i)?.map(from_us).transpose()
 }
 
@@ -301,7 +301,7 @@ fn json<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> Result<T, StoreErr
     serde_json::from_str(s).map_err(common::json_err)
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Invalid(format!("cannot encode as JSON: {e}")))
 }
 
@@ -346,7 +346,7 @@ fn conversation_from_row(r: &Row) -> Result<Conversation, StoreError> {
 }
 
 /// Reads [`POST_COLS`] starting at column 0.
-fn post_from_row(r: &Row) -> Result<Post, StoreError> {
+pub(crate) fn post_from_row(r: &Row) -> Result<Post, StoreError> {
     Ok(Post {
         id: r.get(0)?,
         network: common::network(&r.get::<_, String>(1)?)?,
@@ -511,7 +511,7 @@ fn load_conversation(
     )
 }
 
-fn insert_audit(
+pub(crate) fn insert_audit(
     conn: &Connection,
     conversation: Option<ConversationId>,
     actor: &str,

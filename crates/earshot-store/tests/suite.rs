@@ -59,6 +59,7 @@ suite!(
     concurrent_overlapping_ingests_store_each_post_once,
     a_reply_is_claimed_by_one_sender_at_a_time,
     edits_and_deletions_follow_the_author,
+    requests_promises_and_releases,
 );
 
 async fn on_sqlite<F, Fut>(test: F)
@@ -1614,4 +1615,132 @@ async fn edits_and_deletions_follow_the_author(store: Arc<dyn Store>) {
     let stranger = customer("nope", "x", "2024-03-01T10:00:00Z", "hi").post;
     assert!(store.delete_post(&stranger.key(), t("2024-03-01T10:07:00Z")).await.unwrap().is_none());
     assert!(store.edit_post(stranger, analysis, t("2024-03-01T10:07:00Z")).await.unwrap().is_none());
+}
+
+async fn requests_promises_and_releases(store: Arc<dyn Store>) {
+    use earshot_core::feedback::{
+        plan_notifications, NotificationState, PromiseKind, PromiseState, RequestStatus, Templates,
+    };
+    use earshot_store::feedback::{NewPromise, NewRelease};
+    use std::collections::HashMap;
+
+    let report = ingest(
+        &store,
+        vec![
+            customer("s1", "paul", "2024-03-01T20:47:00Z", "Can the seat move back when parked?")
+                .intent(Intent::FeatureRequest),
+            customer("s2", "mette", "2024-03-02T08:00:00Z", "Kan sædet køre tilbage når bilen er parkeret?")
+                .network(Network::Mastodon)
+                .lang("da")
+                .intent(Intent::FeatureRequest),
+            customer("s3", "paul", "2024-03-03T09:00:00Z", "Still want the seat to move back!")
+                .intent(Intent::FeatureRequest),
+            customer("o1", "zed", "2024-03-03T09:00:00Z", "Dark mode please").intent(Intent::FeatureRequest),
+        ],
+        "2024-03-03T10:00:00Z",
+    )
+    .await;
+    let id_of = |ext: &str| report.posts.iter().find(|p| p.external_id == ext).unwrap().post_id;
+    let at = t("2024-03-03T10:00:00Z");
+    let seat = store.create_request("Move the seat back when parked", at).await.unwrap();
+    let seat_dup = store.create_request("seat back", at).await.unwrap();
+    let dark = store.create_request("Dark mode", at).await.unwrap();
+    store.add_to_request(id_of("s1"), seat, 0.9, "grouping", at).await.unwrap();
+    store.add_to_request(id_of("s2"), seat_dup, 0.5, "grouping", at).await.unwrap();
+    store.add_to_request(id_of("s3"), seat, 0.8, "grouping", at).await.unwrap();
+    store.add_to_request(id_of("o1"), dark, 1.0, "grouping", at).await.unwrap();
+    // An agent merges the Danish ask's request into the English one.
+    store.merge_requests(seat_dup, seat, "ann", at).await.unwrap();
+    assert!(store.merge_requests(seat, seat, "ann", at).await.is_err());
+
+    let now = t("2024-03-04T00:00:00Z");
+    let open = store.requests(None, now).await.unwrap();
+    assert_eq!(open.len(), 2, "the merged request is not listed: {open:?}");
+    let r = open.iter().find(|r| r.id == seat).unwrap();
+    assert_eq!((r.askers, r.posts), (2, 3), "two customers, three asks");
+    assert_eq!(r.reach, 2 * 1520, "each asker's followers once");
+    assert_eq!(r.languages.get("da"), Some(&1));
+    assert_eq!(r.languages.get("en"), Some(&2));
+    assert_eq!(r.first_ask_at, t("2024-03-01T20:47:00Z"));
+    assert_eq!(r.latest_ask_at, t("2024-03-03T09:00:00Z"));
+    assert_eq!(r.asks_last_7d, 3);
+    let detail = store.request(seat, now, 10).await.unwrap().unwrap();
+    assert_eq!(detail.posts.len(), 3);
+    assert_eq!(store.request_of_post(id_of("s2")).await.unwrap(), Some(seat));
+
+    // A promise proposed twice from the same reply is one promise.
+    let conversation = conversation_of(&report, "s1");
+    let reply = store
+        .queue_reply(NewReply {
+            conversation_id: conversation,
+            text: "Good point, we will add that in an upcoming release".into(),
+            author: "ann".into(),
+            idempotency_key: "k-seat".into(),
+            created_at: at,
+        })
+        .await
+        .unwrap();
+    let proposal = NewPromise {
+        request_id: Some(seat),
+        conversation_id: conversation,
+        reply_id: Some(reply.id),
+        evidence: "we will add that in an upcoming release".into(),
+        kind: PromiseKind::Feature,
+        made_at: at,
+        due_on: None,
+        target_release: None,
+    };
+    let p1 = store.propose_promise(proposal.clone()).await.unwrap();
+    let p2 = store.propose_promise(proposal).await.unwrap();
+    assert_eq!(p1.id, p2.id);
+    let mut promise = p1;
+    promise
+        .confirm("ann", chrono::NaiveDate::from_ymd_opt(2024, 3, 9), None, at)
+        .unwrap();
+    store.save_promise(&promise, "ann").await.unwrap();
+    let stored = store.promise(promise.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, PromiseState::Confirmed);
+    assert_eq!(stored.due_on, chrono::NaiveDate::from_ymd_opt(2024, 3, 9));
+    assert_eq!(store.promises(Some(PromiseState::Confirmed)).await.unwrap().len(), 1);
+
+    // A release is recorded once; its askers are planned once each, and stored once.
+    store.opt_out(Network::X, "id-zed", at).await.unwrap();
+    let new_release = NewRelease {
+        version: "2024.10".into(),
+        shipped_at: t("2024-03-08T10:00:00Z"),
+        notes: "Easy entry".into(),
+        url: None,
+        request_ids: vec![seat, dark],
+        created_by: "pm".into(),
+    };
+    let (release, fresh) = store.record_release(new_release.clone(), at).await.unwrap();
+    assert!(fresh);
+    let (again, fresh) = store.record_release(new_release, at).await.unwrap();
+    assert!(!fresh);
+    assert_eq!(again.id, release.id);
+    assert_eq!(release.request_ids, vec![seat, dark]);
+    assert_eq!(
+        store.requests(Some(RequestStatus::Shipped), now).await.unwrap().len(),
+        2
+    );
+    let asks = store.asks(&release.request_ids).await.unwrap();
+    assert_eq!(asks.len(), 4);
+    assert!(asks.iter().any(|a| a.author_handle == "zed" && a.opted_out));
+    let titles = HashMap::from([(seat, "the seat".to_string()), (dark, "dark mode".to_string())]);
+    let plans = plan_notifications(&release, &asks, &titles, &Templates::default(), &store.notified_keys(release.id).await.unwrap());
+    assert_eq!(plans.len(), 3, "paul, mette, zed: {plans:#?}");
+    for plan in &plans {
+        let state = if plan.skip.is_some() { NotificationState::Skipped } else { NotificationState::Queued };
+        assert!(store.record_notification(release.id, plan, state, at).await.unwrap());
+        assert!(!store.record_notification(release.id, plan, state, at).await.unwrap(), "stored once");
+    }
+    let keys = store.notified_keys(release.id).await.unwrap();
+    let rerun = plan_notifications(&release, &asks, &titles, &Templates::default(), &keys);
+    assert!(rerun.iter().all(|p| p.skip.is_some()), "a re-run tells nobody: {rerun:#?}");
+    let stored = store.notifications(release.id).await.unwrap();
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored.iter().filter(|n| n.state == NotificationState::Skipped).count(), 1);
+    store.update_notification(&stored[0].key, NotificationState::Sent, Some(reply.id)).await.unwrap();
+    assert_eq!(store.notifications(release.id).await.unwrap()[0].state, NotificationState::Sent);
+    assert_eq!(store.releases().await.unwrap().len(), 1);
 }

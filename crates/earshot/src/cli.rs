@@ -197,6 +197,26 @@ pub enum Command {
         after_help = "Example:\n  EARSHOT__RESPONSE__CLOCK=business earshot config check"
     )]
     Config(ConfigCommand),
+    /// People and API tokens: create the first admin, list, create and revoke tokens.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  earshot admin create-user anna --role admin\n  earshot admin create-token --user maria --name export --scopes read"
+    )]
+    Admin(crate::admin::AdminCommand),
+    /// Product requests: what customers ask for, grouped and ranked by demand.
+    #[command(subcommand)]
+    Requests(crate::feedback::RequestsCommand),
+    /// The promise ledger: proposed, confirmed, kept, broken.
+    #[command(after_help = "Examples:\n  earshot promises\n  earshot promises --state broken --json")]
+    Promises {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a release: its requests ship, their promises are kept, and every customer who asked is told.
+    #[command(after_help = "Examples:\n  earshot release 2026.48 --ships R12,R15 --dry-run\n  earshot release 2026.48 --ships R12 --url https://example.com/changelog/2026.48")]
+    Release(crate::feedback::ReleaseArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -335,6 +355,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let s = settings(g)?;
             crate::output::connectors_status(&s, url, json).await
         }
+        Command::Admin(cmd) => crate::admin::run(g, cmd).await,
+        Command::Requests(cmd) => crate::feedback::requests(g, cmd).await,
+        Command::Promises { state, json } => crate::feedback::promises(g, state, json).await,
+        Command::Release(args) => crate::feedback::release(g, args).await,
         Command::Config(ConfigCommand::Check) => {
             let s = settings(g).context("the configuration has a problem")?;
             s.check()?;

@@ -1,7 +1,9 @@
 //! The earshot command line. Thin: it parses arguments and calls the library.
 
+mod admin;
 mod bench;
 mod cli;
+mod feedback;
 mod import;
 mod output;
 

@@ -447,6 +447,8 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
             .await?;
     }
     desk.pipeline().rescore().await?;
+    // People to sign in with: the web inbox needs an account.
+    let people = earshot_server::web::auth::demo_people(desk.store()).await?;
     let counts = desk.store().counts().await?;
     println!(
         "demo store ready: {} posts, {} conversations ({} open) in {}",
@@ -468,6 +470,17 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     };
     let addr = app.address();
     println!("\nearshot demo is running at {addr}\n");
+    println!("  open {addr}/ in a browser and sign in:");
+    println!(
+        "    agent: {} / {}",
+        people.agent.0,
+        people.agent.1.expose()
+    );
+    println!(
+        "    admin: {} / {}\n",
+        people.admin.0,
+        people.admin.1.expose()
+    );
     println!("  ranked inbox:   curl -s '{addr}/api/v1/inbox?limit=5'");
     println!("  breached:       curl -s '{addr}/api/v1/inbox?breached=true'");
     println!("  search:         curl -s '{addr}/api/v1/search?q=sædet'");

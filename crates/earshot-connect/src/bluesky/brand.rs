@@ -147,7 +147,9 @@ impl BrandMatcher {
         };
         terms.find_overlapping_iter(haystack).any(|m| {
             let edges = self.edges[m.pattern().as_usize()];
-            let before = haystack.get(..m.start()).and_then(|s| s.chars().next_back());
+            let before = haystack
+                .get(..m.start())
+                .and_then(|s| s.chars().next_back());
             let after = haystack.get(m.end()..).unwrap_or("");
             (!edges.start || !before.is_some_and(|c| is_word(c) || (edges.handle && c == '@')))
                 && (!edges.end || ends_cleanly(after, edges.handle))

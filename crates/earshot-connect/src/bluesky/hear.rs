@@ -38,7 +38,10 @@ pub(crate) enum What<'a> {
         concerns_brand: bool,
     },
     /// A post was deleted (no record comes with it).
-    Deleted { did: Cow<'a, str>, rkey: Cow<'a, str> },
+    Deleted {
+        did: Cow<'a, str>,
+        rkey: Cow<'a, str>,
+    },
     /// A handle or DID document changed: cached profiles of `did` are stale.
     Identity { did: Cow<'a, str> },
     /// Not a Jetstream event (broken JSON, a cut-off frame): skipped, never fatal.
@@ -151,9 +154,17 @@ mod tests {
     #[test]
     fn posts_are_kept_only_when_they_concern_the_brand() {
         let customer = "did:plc:7x2kq4mhd3vlrwy5n6aqzt4e";
-        let plain = frame(customer, "create", r#"{"text":"nice weather","langs":["en"]}"#);
+        let plain = frame(
+            customer,
+            "create",
+            r#"{"text":"nice weather","langs":["en"]}"#,
+        );
         assert_eq!(concerns(&plain), Some(false));
-        let term = frame(customer, "create", r#"{"text":"My Roadster\nwon't start","langs":["en"]}"#);
+        let term = frame(
+            customer,
+            "create",
+            r#"{"text":"My Roadster\nwon't start","langs":["en"]}"#,
+        );
         assert_eq!(concerns(&term), Some(true));
         let escaped = frame(customer, "update", r#"{"text":"\u0052oadster broke"}"#);
         assert_eq!(concerns(&escaped), Some(true));
@@ -170,7 +181,11 @@ mod tests {
             r#"{"text":"see this","facets":[{"index":{"byteStart":0,"byteEnd":3},"features":[{"$type":"app.bsky.richtext.facet#link","uri":"https://x.example/did:plc:q3ov5tmzj6f2xk7lbnc4ahwe"}]}]}"#,
         );
         assert_eq!(concerns(&link), Some(false));
-        let own = frame("did:plc:q3ov5tmzj6f2xk7lbnc4ahwe", "create", r#"{"text":"we shipped"}"#);
+        let own = frame(
+            "did:plc:q3ov5tmzj6f2xk7lbnc4ahwe",
+            "create",
+            r#"{"text":"we shipped"}"#,
+        );
         assert_eq!(concerns(&own), Some(true));
         let no_text = frame(customer, "create", r#"{"text":null}"#);
         assert_eq!(concerns(&no_text), Some(false));
@@ -187,14 +202,23 @@ mod tests {
         let like = r#"{"did":"did:plc:a","time_us":6,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.like","rkey":"3k","record":{"text":"roadster"}}}"#;
         assert!(matches!(hear(like, &b, &mut s).what, What::Nothing));
         let identity = r#"{"did":"did:plc:a","time_us":7,"kind":"identity","identity":{"did":"did:plc:a","handle":"a.example"}}"#;
-        assert!(matches!(hear(identity, &b, &mut s).what, What::Identity { .. }));
+        assert!(matches!(
+            hear(identity, &b, &mut s).what,
+            What::Identity { .. }
+        ));
         let account = r#"{"did":"did:plc:a","time_us":8,"kind":"account","account":{"active":false,"did":"did:plc:a","status":"deactivated"}}"#;
         assert!(matches!(hear(account, &b, &mut s).what, What::Nothing));
         let broken = r#"{"did":"did:plc:a","time_us":9,"kind":"comm"#;
         assert!(matches!(hear(broken, &b, &mut s).what, What::Unreadable(_)));
         // Jetstream v2 adds a sequence `cursor`: tolerated.
         let v2 = r#"{"did":"did:plc:a","time_us":10,"cursor":12345,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"3k","cid":"bafy","record":{"text":"roadster"}}}"#;
-        assert!(matches!(hear(v2, &b, &mut s).what, What::Post { concerns_brand: true, .. }));
+        assert!(matches!(
+            hear(v2, &b, &mut s).what,
+            What::Post {
+                concerns_brand: true,
+                ..
+            }
+        ));
     }
 
     #[test]

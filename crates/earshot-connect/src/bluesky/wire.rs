@@ -2,9 +2,9 @@
 //! their conversion into [`NewPost`].
 
 use crate::de::{null_default, rfc3339};
+use crate::secret::Secret;
 use crate::{clamp_text, InvalidPost, NotAPost};
 use chrono::{DateTime, Utc};
-use crate::secret::Secret;
 use earshot_core::{Author, Network, NewPost};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -657,7 +657,8 @@ impl Notification {
         let record: PostRecord = serde_json::from_str(record.get())
             .map_err(|e| InvalidPost::field("record", format!("not a post record: {e}")))?;
         let indexed = rfc3339("indexedAt", &self.indexed_at).ok();
-        let handle = Some(self.author.handle.as_str()).filter(|h| !h.is_empty() && *h != "handle.invalid");
+        let handle =
+            Some(self.author.handle.as_str()).filter(|h| !h.is_empty() && *h != "handle.invalid");
         let mut post = post_from_record(did.to_owned(), rkey, record, indexed, handle)?;
         post.author.display_name = crate::non_empty(self.author.display_name);
         post.author.followers = self.author.followers_count;

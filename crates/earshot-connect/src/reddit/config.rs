@@ -136,10 +136,7 @@ impl RedditConfig {
 
     /// The token endpoint.
     pub(crate) fn token_url(&self) -> String {
-        format!(
-            "{}/api/v1/access_token",
-            self.www_url.trim_end_matches('/')
-        )
+        format!("{}/api/v1/access_token", self.www_url.trim_end_matches('/'))
     }
 
     /// `path` (starting with `/`) on the API host.
@@ -181,7 +178,10 @@ impl RedditConfig {
             }
         }
         if self.app_id.contains(':') || self.platform.contains(':') {
-            problems.push("platform and app_id may not contain ':' (it separates the User-Agent's parts)".to_owned());
+            problems.push(
+                "platform and app_id may not contain ':' (it separates the User-Agent's parts)"
+                    .to_owned(),
+            );
         }
         problems
     }

@@ -101,6 +101,7 @@ impl Cursor {
             .collect()
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.order.len()
     }

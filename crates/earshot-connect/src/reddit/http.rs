@@ -105,21 +105,26 @@ impl Budget {
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .filter(|v| v.is_finite() && *v >= 0.0)
         };
-        if let (Some(remaining), Some(reset)) = (
-            header("x-ratelimit-remaining"),
-            header("x-ratelimit-reset"),
-        ) {
+        if let (Some(remaining), Some(reset)) =
+            (header("x-ratelimit-remaining"), header("x-ratelimit-reset"))
+        {
             self.remaining = remaining;
             self.resets_at = Some(now + Duration::from_secs_f64(reset));
         }
     }
 
-    /// How long to wait before the next request; counts that request as spent.
-    fn take(&mut self, now: Instant, reserve: f64) -> Duration {
+    /// How long to wait before the next request, counting it as spent; `Err` with the wait
+    /// (and nothing counted) when that is longer than `max_wait`.
+    fn take(
+        &mut self,
+        now: Instant,
+        reserve: f64,
+        max_wait: Duration,
+    ) -> Result<Duration, Duration> {
         let Some(resets_at) = self.resets_at.filter(|at| *at > now) else {
             // No answer yet, or the window is over: nothing known against going ahead.
             self.resets_at = None;
-            return Duration::ZERO;
+            return Ok(Duration::ZERO);
         };
         let left = resets_at - now;
         let wait = if self.remaining < 1.0 {
@@ -129,9 +134,12 @@ impl Budget {
         } else {
             Duration::ZERO
         };
+        if wait > max_wait {
+            return Err(wait);
+        }
         // Answers without the headers count as one call too (as prawcore does).
         self.remaining -= 1.0;
-        wait
+        Ok(wait)
     }
 }
 
@@ -142,10 +150,19 @@ pub(crate) struct RedditApi {
     client: reqwest::Client,
     oauth: OAuth,
     budget: Mutex<Budget>,
+    /// The longest a request waits for the budget; beyond it the caller hears 429 instead.
+    max_pace: Duration,
 }
 
 impl RedditApi {
+    /// A client that waits for the budget as long as it takes (the source).
     pub fn new(config: RedditConfig) -> Result<Self, reqwest::Error> {
+        Self::with_max_pace(config, Duration::MAX)
+    }
+
+    /// A client that waits at most `max_pace` for the budget (the responder: a reply held
+    /// for minutes would outlive its claim on the reply).
+    pub fn with_max_pace(config: RedditConfig, max_pace: Duration) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
@@ -156,6 +173,7 @@ impl RedditApi {
             client,
             oauth: OAuth::new(),
             budget: Mutex::new(Budget::default()),
+            max_pace,
         })
     }
 
@@ -169,7 +187,10 @@ impl RedditApi {
 
     /// Fetches a token now (the credentials check's first step).
     pub async fn authenticate(&self) -> Result<(), Failure> {
-        self.oauth.token(&self.client, &self.config).await.map(|_| ())
+        self.oauth
+            .token(&self.client, &self.config)
+            .await
+            .map(|_| ())
     }
 
     /// `GET path_and_query` on the API host; the body of a 2xx answer.
@@ -185,13 +206,10 @@ impl RedditApi {
     }
 
     /// Sends with the cached token; a 401 forgets it and tries once more with a new one.
-    async fn send(
-        &self,
-        request: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<String, Failure> {
+    async fn send(&self, request: impl Fn() -> reqwest::RequestBuilder) -> Result<String, Failure> {
         let mut retried = false;
         loop {
-            self.pace().await;
+            self.pace().await?;
             let token = self.oauth.token(&self.client, &self.config).await?;
             let response = request()
                 .header(reqwest::header::AUTHORIZATION, bearer(&token))
@@ -250,17 +268,30 @@ impl RedditApi {
         self.lock_budget().note(headers, Instant::now());
     }
 
-    /// Waits as long as the budget asks before the next request.
-    async fn pace(&self) {
-        let wait = self
-            .lock_budget()
-            .take(Instant::now(), self.config.rate_limit_reserve);
-        if !wait.is_zero() {
-            tracing::info!(
-                wait_ms = wait.as_millis() as u64,
-                "reddit request budget running low; slowing down"
-            );
-            tokio::time::sleep(wait).await;
+    /// Waits as long as the budget asks before the next request, up to `max_pace`.
+    async fn pace(&self) -> Result<(), Failure> {
+        let taken = self.lock_budget().take(
+            Instant::now(),
+            self.config.rate_limit_reserve,
+            self.max_pace,
+        );
+        match taken {
+            Ok(wait) if wait.is_zero() => Ok(()),
+            Ok(wait) => {
+                tracing::info!(
+                    wait_ms = wait.as_millis() as u64,
+                    "reddit request budget running low; slowing down"
+                );
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Err(wait) => Err(Failure::RateLimited {
+                wait: Some(wait),
+                reason: format!(
+                    "the request budget is spent for another {} s",
+                    wait.as_secs_f64().ceil()
+                ),
+            }),
         }
     }
 }
@@ -295,7 +326,10 @@ mod tests {
             Some(Duration::from_secs(7))
         );
         assert_eq!(
-            rate_limit_wait(&headers(&[("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT")])),
+            rate_limit_wait(&headers(&[(
+                "Retry-After",
+                "Wed, 21 Oct 2015 07:28:00 GMT"
+            )])),
             Some(Duration::ZERO)
         );
         assert_eq!(rate_limit_wait(&HeaderMap::new()), None);
@@ -305,24 +339,42 @@ mod tests {
     fn the_budget_spreads_the_last_requests_and_waits_out_an_empty_window() {
         let now = Instant::now();
         let mut budget = Budget::default();
-        assert_eq!(budget.take(now, 10.0), Duration::ZERO);
+        let max = Duration::MAX;
+        assert_eq!(budget.take(now, 10.0, max), Ok(Duration::ZERO));
         budget.note(
-            &headers(&[("X-Ratelimit-Remaining", "50.0"), ("X-Ratelimit-Reset", "100")]),
+            &headers(&[
+                ("X-Ratelimit-Remaining", "50.0"),
+                ("X-Ratelimit-Reset", "100"),
+            ]),
             now,
         );
-        assert_eq!(budget.take(now, 10.0), Duration::ZERO);
+        assert_eq!(budget.take(now, 10.0, max), Ok(Duration::ZERO));
         budget.note(
-            &headers(&[("X-Ratelimit-Remaining", "5.0"), ("X-Ratelimit-Reset", "100")]),
+            &headers(&[
+                ("X-Ratelimit-Remaining", "5.0"),
+                ("X-Ratelimit-Reset", "100"),
+            ]),
             now,
         );
         // Five left for 100 s: one every 20 s.
-        assert_eq!(budget.take(now, 10.0), Duration::from_secs(20));
+        assert_eq!(budget.take(now, 10.0, max), Ok(Duration::from_secs(20)));
         budget.note(
-            &headers(&[("X-Ratelimit-Remaining", "0.0"), ("X-Ratelimit-Reset", "30")]),
+            &headers(&[
+                ("X-Ratelimit-Remaining", "0.0"),
+                ("X-Ratelimit-Reset", "30"),
+            ]),
             now,
         );
-        assert_eq!(budget.take(now, 10.0), Duration::from_secs(30));
+        // A caller that cannot wait that long is told so, and nothing is counted.
+        assert_eq!(
+            budget.take(now, 10.0, Duration::from_secs(5)),
+            Err(Duration::from_secs(30))
+        );
+        assert_eq!(budget.take(now, 10.0, max), Ok(Duration::from_secs(30)));
         // Once the window is over, go ahead.
-        assert_eq!(budget.take(now + Duration::from_secs(31), 10.0), Duration::ZERO);
+        assert_eq!(
+            budget.take(now + Duration::from_secs(31), 10.0, max),
+            Ok(Duration::ZERO)
+        );
     }
 }

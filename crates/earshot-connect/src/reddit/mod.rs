@@ -16,7 +16,7 @@ pub mod config;
 mod cursor;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
-mod http;
+pub(crate) mod http;
 mod oauth;
 pub mod responder;
 pub mod source;

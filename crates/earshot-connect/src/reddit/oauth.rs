@@ -152,9 +152,6 @@ async fn fetch(
         .filter(|s| s.is_finite() && *s > 0.0)
         .map(Duration::from_secs_f64)
         .unwrap_or(DEFAULT_LIFETIME);
-    tracing::debug!(
-        expires_in_s = lifetime.as_secs(),
-        "reddit token issued"
-    );
+    tracing::debug!(expires_in_s = lifetime.as_secs(), "reddit token issued");
     Ok((Secret::new(token), lifetime))
 }

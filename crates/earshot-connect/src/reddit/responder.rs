@@ -18,6 +18,10 @@ use async_trait::async_trait;
 use earshot_core::{Conversation, Network, Reply};
 use std::time::Duration;
 
+/// The longest a reply waits for Reddit's request budget before it is handed back as
+/// retryable: well inside the two-minute claim a sender holds on a reply.
+const MAX_BUDGET_WAIT: Duration = Duration::from_secs(20);
+
 /// Posts replies as the brand account.
 #[derive(Debug)]
 pub struct RedditResponder {
@@ -27,7 +31,7 @@ pub struct RedditResponder {
 impl RedditResponder {
     pub fn new(config: RedditConfig) -> Result<Self, reqwest::Error> {
         Ok(RedditResponder {
-            api: RedditApi::new(config)?,
+            api: RedditApi::with_max_pace(config, MAX_BUDGET_WAIT)?,
         })
     }
 
@@ -62,7 +66,12 @@ impl RedditResponder {
     }
 
     /// After an answer that leaves the outcome open: the comment if it was made, else `error`.
-    async fn settle(&self, parent: &str, text: &str, error: SendError) -> Result<String, SendError> {
+    async fn settle(
+        &self,
+        parent: &str,
+        text: &str,
+        error: SendError,
+    ) -> Result<String, SendError> {
         match self.find_ours(parent, text).await? {
             Some(existing) => {
                 tracing::info!(comment = %existing, "the reply was posted although the answer was lost");
@@ -95,7 +104,9 @@ fn is_fullname(s: &str) -> bool {
     };
     matches!(kind, "t1" | "t3" | "t4")
         && !id.is_empty()
-        && id.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
 }
 
 /// The wait a `RATELIMIT` message names ("Try again in 9 minutes.", "in 30 seconds"): the
@@ -184,9 +195,7 @@ impl Responder for RedditResponder {
                 reason,
                 maybe_sent: false,
             }) => return Err(retryable(reason)),
-            Err(Problem::Http { status, reason }) if status < 500 => {
-                return Err(refused(reason))
-            }
+            Err(Problem::Http { status, reason }) if status < 500 => return Err(refused(reason)),
             // A timeout, a drop after sending, a 5xx: the comment may exist.
             Err(open) => return self.settle(&parent, text, retryable(open.reason())).await,
         };

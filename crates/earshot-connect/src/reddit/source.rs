@@ -355,7 +355,10 @@ impl RedditSource {
 fn watched(config: &RedditConfig) -> Vec<Watched> {
     let mut listings = Vec::new();
     for sub in &config.subreddits {
-        let sub = sub.trim().trim_start_matches("/r/").trim_start_matches("r/");
+        let sub = sub
+            .trim()
+            .trim_start_matches("/r/")
+            .trim_start_matches("r/");
         if sub.is_empty() {
             continue;
         }

@@ -329,7 +329,9 @@ mod tests {
         assert_eq!(post.created_at.timestamp(), 1_787_217_297);
         assert_eq!(
             post.url.as_deref(),
-            Some("https://www.reddit.com/r/smarthome/comments/1mv0x7q/acme_k2_firmware_31/n8x2k1q/")
+            Some(
+                "https://www.reddit.com/r/smarthome/comments/1mv0x7q/acme_k2_firmware_31/n8x2k1q/"
+            )
         );
         assert_eq!(post.from_brand, None);
         assert_eq!(thing.mark(), "");
@@ -369,9 +371,10 @@ mod tests {
             more.to_new_post("x", permalink),
             Err(NotAPost::Skipped(_))
         ));
-        let timeless: Thing =
-            serde_json::from_str(r#"{"kind":"t1","data":{"name":"t1_x","body":"hi","created_utc":null,"edited":true}}"#)
-                .unwrap();
+        let timeless: Thing = serde_json::from_str(
+            r#"{"kind":"t1","data":{"name":"t1_x","body":"hi","created_utc":null,"edited":true}}"#,
+        )
+        .unwrap();
         assert_eq!(timeless.mark(), "e");
         assert!(matches!(
             timeless.to_new_post("x", permalink),

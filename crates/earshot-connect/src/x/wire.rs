@@ -109,7 +109,8 @@ pub struct MatchingRule {
     pub tag: Option<String>,
 }
 
-/// An RFC 7807-style problem (PROTOCOLS.md §3.7).
+/// An RFC 7807-style problem (PROTOCOLS.md §3.7): a whole error answer, an item of its
+/// `errors[]`, or a partial error beside `data` (e.g. a referenced post that was deleted).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Problem {
@@ -119,6 +120,24 @@ pub struct Problem {
     pub kind: Option<String>,
     pub message: Option<String>,
     pub disconnect_type: Option<String>,
+    /// `TooManyConnections` on the stream's 429.
+    pub connection_issue: Option<String>,
+    /// The post or user a partial error is about.
+    #[serde(deserialize_with = "opt_id")]
+    pub resource_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub parameter: Option<String>,
+    /// The offending value (a rule's text, an id); any JSON, kept as it came.
+    pub value: Option<serde_json::Value>,
+    /// The id of an existing rule a duplicate collides with.
+    #[serde(deserialize_with = "opt_id")]
+    pub id: Option<String>,
+    /// Why a rule is invalid, one sentence each.
+    #[serde(deserialize_with = "null_default")]
+    pub details: Vec<String>,
+    /// Nested per-item errors of a whole error answer (`400 Invalid Request`).
+    #[serde(deserialize_with = "null_default")]
+    pub errors: Vec<Problem>,
 }
 
 impl Problem {
@@ -137,6 +156,130 @@ impl Problem {
             parts.join(": ")
         }
     }
+
+    /// Whether the problem type ends with `name` (X has used both `api.x.com` and
+    /// `api.twitter.com` prefixes, so only the last segment is compared).
+    pub fn is(&self, name: &str) -> bool {
+        self.kind
+            .as_deref()
+            .is_some_and(|k| k.rsplit('/').next() == Some(name))
+    }
+
+    /// The id of a post X reports as gone (`resource-not-found` for a post), if this is that.
+    pub fn deleted_post(&self) -> Option<&str> {
+        let about_a_post = matches!(self.resource_type.as_deref(), Some("tweet" | "post"))
+            || self
+                .parameter
+                .as_deref()
+                .is_some_and(|p| p.contains("tweets") || p.contains("posts"));
+        if self.is("resource-not-found") && about_a_post {
+            self.resource_id.as_deref().filter(|id| !id.is_empty())
+        } else {
+            None
+        }
+    }
+}
+
+/// A page of `GET /2/tweets/search/recent`, `GET /2/users/{id}/mentions` or
+/// `GET /2/users/{id}/tweets` (PROTOCOLS.md §3.4): newest first, no `data` when empty.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Page {
+    #[serde(deserialize_with = "null_default")]
+    pub data: Vec<Tweet>,
+    #[serde(deserialize_with = "null_default")]
+    pub includes: Includes,
+    /// Partial failures beside `data` (e.g. a referenced post that was deleted).
+    #[serde(deserialize_with = "null_default")]
+    pub errors: Vec<Problem>,
+    #[serde(deserialize_with = "null_default")]
+    pub meta: PageMeta,
+}
+
+/// Paging facts of a [`Page`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PageMeta {
+    #[serde(deserialize_with = "opt_id")]
+    pub newest_id: Option<String>,
+    #[serde(deserialize_with = "opt_id")]
+    pub oldest_id: Option<String>,
+    pub result_count: Option<u64>,
+    /// Absent on the last page.
+    pub next_token: Option<String>,
+}
+
+/// A filtered-stream rule as `GET /2/tweets/search/stream/rules` lists it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Rule {
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub value: String,
+    pub tag: Option<String>,
+}
+
+/// The answer of the rules endpoint, for `GET` (a page of rules) and `POST` (what was added
+/// or deleted, with `errors[]` for refused rules).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RulesAnswer {
+    #[serde(deserialize_with = "null_default")]
+    pub data: Vec<Rule>,
+    #[serde(deserialize_with = "null_default")]
+    pub errors: Vec<Problem>,
+    #[serde(deserialize_with = "null_default")]
+    pub meta: RulesMeta,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RulesMeta {
+    pub result_count: Option<u64>,
+    pub next_token: Option<String>,
+    pub summary: Option<RulesSummary>,
+}
+
+/// Counts of a rules change: `created`/`not_created`/`valid`/`invalid` for adds,
+/// `deleted`/`not_deleted` for deletes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RulesSummary {
+    pub created: Option<u64>,
+    pub not_created: Option<u64>,
+    pub valid: Option<u64>,
+    pub invalid: Option<u64>,
+    pub deleted: Option<u64>,
+    pub not_deleted: Option<u64>,
+}
+
+/// `{"data": {...}}` around one object (`GET /2/users/me`, `POST /2/tweets`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, bound(deserialize = "T: Deserialize<'de> + Default"))]
+pub struct One<T: Default> {
+    #[serde(deserialize_with = "null_default")]
+    pub data: T,
+}
+
+/// The answer of `POST /2/oauth2/token`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TokenAnswer {
+    #[serde(deserialize_with = "null_default")]
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_in: Option<u64>,
+    pub token_type: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// An OAuth 2.0 error answer (`{"error":"invalid_request","error_description":"..."}`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OAuthError {
+    pub error: Option<String>,
+    pub error_description: Option<String>,
 }
 
 impl Tweet {
@@ -180,6 +323,15 @@ impl StreamLine {
             )
             .into());
         };
+        tweet.into_new_post(&self.includes.users)
+    }
+}
+
+impl Tweet {
+    /// This post as a [`NewPost`], its author joined from `users` (a page's
+    /// `includes.users`). Keyed by the original id of its edit history; reposts are skipped.
+    pub fn into_new_post(self, users: &[User]) -> Result<NewPost, NotAPost> {
+        let tweet = self;
         if tweet.is_repost() {
             return Err(NotAPost::skipped(format!(
                 "post {} is a repost, not a new post",
@@ -191,11 +343,10 @@ impl StreamLine {
         }
         let created_at = rfc3339("data.created_at", &tweet.created_at)?;
         let author_id = tweet.author_id.clone().unwrap_or_default();
-        let user = self
-            .includes
-            .users
-            .into_iter()
-            .find(|u| !author_id.is_empty() && u.id == author_id);
+        let user = users
+            .iter()
+            .find(|u| !author_id.is_empty() && u.id == author_id)
+            .cloned();
         let url = match &user {
             Some(u) if !u.username.is_empty() => {
                 format!("https://x.com/{}/status/{}", u.username, tweet.id)

@@ -16,6 +16,9 @@ use icalendar::{Calendar, Component};
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 
+/// Events longer than this are taken for mistakes (a DTEND years away), not holidays.
+const MAX_EVENT_DAYS: i64 = 366;
+
 /// What a holiday calendar closes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HolidayCalendar {
@@ -43,22 +46,22 @@ enum When {
     Utc(DateTime<Utc>),
 }
 
-fn local_instant(tz: Tz, t: NaiveDateTime) -> DateTime<Utc> {
+/// The instant a local wall-clock time names; in a DST gap, moved on by the gap (02:30 → 03:30);
+/// when the clock falls back, the first of the two.
+pub(crate) fn local_instant(tz: Tz, t: NaiveDateTime) -> DateTime<Utc> {
     match tz.from_local_datetime(&t) {
         LocalResult::Single(x) | LocalResult::Ambiguous(x, _) => x.with_timezone(&Utc),
         // In a DST gap: the wall clock jumps, so does the closure.
-        LocalResult::None => match tz.from_local_datetime(&(t + Duration::hours(1))) {
-            LocalResult::Single(x) | LocalResult::Ambiguous(x, _) => x.with_timezone(&Utc),
-            LocalResult::None => Utc.from_utc_datetime(&t),
-        },
+        LocalResult::None => {
+            match tz.from_local_datetime(&t.checked_add_signed(Duration::hours(1)).unwrap_or(t)) {
+                LocalResult::Single(x) | LocalResult::Ambiguous(x, _) => x.with_timezone(&Utc),
+                LocalResult::None => Utc.from_utc_datetime(&t),
+            }
+        }
     }
 }
 
-fn read_when(
-    prop: &icalendar::Property,
-    team_tz: Tz,
-    warnings: &mut Vec<String>,
-) -> Option<When> {
+fn read_when(prop: &icalendar::Property, team_tz: Tz, warnings: &mut Vec<String>) -> Option<When> {
     let value = prop.value().trim();
     let is_date = prop
         .params()
@@ -66,7 +69,9 @@ fn read_when(
         .is_some_and(|v| v.value().eq_ignore_ascii_case("DATE"))
         || (value.len() == 8 && value.bytes().all(|b| b.is_ascii_digit()));
     if is_date {
-        return NaiveDate::parse_from_str(value, "%Y%m%d").ok().map(When::Date);
+        return NaiveDate::parse_from_str(value, "%Y%m%d")
+            .ok()
+            .map(When::Date);
     }
     if let Some(utc) = value.strip_suffix(['Z', 'z']) {
         return NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S")
@@ -175,11 +180,22 @@ fn read_rrule(rule: &str) -> Result<Yearly, String> {
                 yearly.until = Some(NaiveDate::parse_from_str(date, "%Y%m%d").map_err(|_| bad())?);
             }
             "BYMONTH" => {
-                yearly.month = Some(value.parse().ok().filter(|m| (1..=12).contains(m)).ok_or_else(bad)?);
+                yearly.month = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|m| (1..=12).contains(m))
+                        .ok_or_else(bad)?,
+                );
             }
             "BYMONTHDAY" => {
-                yearly.month_day =
-                    Some(value.parse().ok().filter(|d| (1..=31).contains(d)).ok_or_else(bad)?);
+                yearly.month_day = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|d| (1..=31).contains(d))
+                        .ok_or_else(bad)?,
+                );
             }
             "BYDAY" => {
                 let day = value.get(value.len().saturating_sub(2)..).ok_or_else(bad)?;
@@ -222,14 +238,18 @@ fn nth_weekday(year: i32, month: u32, n: i32, weekday: Weekday) -> Option<NaiveD
         };
         let last = next_month.pred_opt()?;
         let back = (7 + last.weekday().num_days_from_monday() - weekday.num_days_from_monday()) % 7;
-        let first_from_end = last - Duration::days(i64::from(back));
-        let date = first_from_end - Duration::weeks(i64::from(-n - 1));
+        let first_from_end = last.checked_sub_signed(Duration::days(i64::from(back)))?;
+        let date = first_from_end.checked_sub_signed(Duration::weeks(i64::from(-n - 1)))?;
         (date.month() == month).then_some(date)
     }
 }
 
 /// The start dates of a recurring event's occurrences in `years` (the event's own date first).
-fn occurrences(start: NaiveDate, rule: Option<&Yearly>, years: &RangeInclusive<i32>) -> Vec<NaiveDate> {
+fn occurrences(
+    start: NaiveDate,
+    rule: Option<&Yearly>,
+    years: &RangeInclusive<i32>,
+) -> Vec<NaiveDate> {
     let Some(rule) = rule else {
         return if years.contains(&start.year()) {
             vec![start]
@@ -269,15 +289,32 @@ fn occurrences(start: NaiveDate, rule: Option<&Yearly>, years: &RangeInclusive<i
 }
 
 /// Reads the closures in `ics` for the years in `years`; floating times are in `team_tz`.
-pub fn parse_ics(ics: &str, team_tz: Tz, years: RangeInclusive<i32>) -> Result<HolidayCalendar, IcsError> {
+pub fn parse_ics(
+    ics: &str,
+    team_tz: Tz,
+    years: RangeInclusive<i32>,
+) -> Result<HolidayCalendar, IcsError> {
     let (first, last) = (*years.start(), *years.end());
     if last < first || last - first > 500 {
         return Err(IcsError::Window(first, last));
     }
-    let calendar: Calendar = ics.parse().map_err(IcsError::Parse)?;
+    // The parser is lenient enough to read any text as an empty calendar: insist on one.
+    let body = ics.trim_start_matches('\u{feff}').trim_start();
+    if !body
+        .get(..15)
+        .is_some_and(|head| head.eq_ignore_ascii_case("BEGIN:VCALENDAR"))
+    {
+        return Err(IcsError::Parse(
+            "it does not start with BEGIN:VCALENDAR".into(),
+        ));
+    }
+    let calendar: Calendar = body.parse().map_err(IcsError::Parse)?;
     let mut out = HolidayCalendar::default();
     for event in calendar.components.iter().filter_map(|c| c.as_event()) {
-        let summary = event.property_value("SUMMARY").unwrap_or("(no summary)").to_string();
+        let summary = event
+            .property_value("SUMMARY")
+            .unwrap_or("(no summary)")
+            .to_string();
         if event
             .property_value("STATUS")
             .is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"))
@@ -289,7 +326,8 @@ pub fn parse_ics(ics: &str, team_tz: Tz, years: RangeInclusive<i32>) -> Result<H
             .get("DTSTART")
             .and_then(|p| read_when(p, team_tz, &mut out.warnings))
         else {
-            out.warnings.push(format!("{summary:?}: no readable DTSTART, skipped"));
+            out.warnings
+                .push(format!("{summary:?}: no readable DTSTART, skipped"));
             continue;
         };
         let end = props
@@ -309,13 +347,22 @@ pub fn parse_ics(ics: &str, team_tz: Tz, years: RangeInclusive<i32>) -> Result<H
                 .unwrap_or(Duration::zero()),
         };
         if length <= Duration::zero() {
-            out.warnings.push(format!("{summary:?}: ends when it starts, closes nothing"));
+            out.warnings
+                .push(format!("{summary:?}: ends when it starts, closes nothing"));
+            continue;
+        }
+        if length > Duration::days(MAX_EVENT_DAYS) {
+            // A closure longer than a year is a broken DTEND, not a holiday.
+            out.warnings.push(format!(
+                "{summary:?}: lasts more than {MAX_EVENT_DAYS} days, skipped"
+            ));
             continue;
         }
         let rule = match event.property_value("RRULE").map(read_rrule) {
             Some(Ok(rule)) => Some(rule),
             Some(Err(why)) => {
-                out.warnings.push(format!("{summary:?}: {why}; only its first date is used"));
+                out.warnings
+                    .push(format!("{summary:?}: {why}; only its first date is used"));
                 None
             }
             None => None,
@@ -326,7 +373,10 @@ pub fn parse_ics(ics: &str, team_tz: Tz, years: RangeInclusive<i32>) -> Result<H
             .into_iter()
             .flatten()
             .flat_map(|p| p.value().split(',').map(str::trim).collect::<Vec<_>>())
-            .filter_map(|v| v.get(..8).and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok()))
+            .filter_map(|v| {
+                v.get(..8)
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+            })
             .collect();
         let start_date = match start {
             When::Date(d) => d,
@@ -346,12 +396,18 @@ pub fn parse_ics(ics: &str, team_tz: Tz, years: RangeInclusive<i32>) -> Result<H
                 }
                 When::Local(t, tz) => {
                     let from = local_instant(tz, date.and_time(t.time()));
-                    out.closures.push((from, from + length));
+                    if let Some(until) = from.checked_add_signed(length) {
+                        out.closures.push((from, until));
+                    }
                 }
                 When::Utc(t) => {
                     // Recurrences of a UTC time keep the UTC wall time, as RFC 5545 says.
-                    let shift = date - start_date;
-                    out.closures.push((t + shift, t + shift + length));
+                    let from = t.checked_add_signed(date - start_date);
+                    if let Some((from, until)) =
+                        from.and_then(|f| Some((f, f.checked_add_signed(length)?)))
+                    {
+                        out.closures.push((from, until));
+                    }
                 }
             }
         }
@@ -381,7 +437,8 @@ mod tests {
     }
 
     fn parse(events: &str, years: RangeInclusive<i32>) -> HolidayCalendar {
-        parse_ics(&cal(events), chrono_tz::Europe::Copenhagen, years).unwrap_or_else(|e| panic!("{e}"))
+        parse_ics(&cal(events), chrono_tz::Europe::Copenhagen, years)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -391,7 +448,10 @@ mod tests {
              BEGIN:VEVENT\r\nUID:b\r\nSUMMARY:Grundlovsdag\r\nDTSTART:20240605\r\nEND:VEVENT\r\n",
             2024..=2024,
         );
-        assert_eq!(h.days, [d(2024, 6, 5), d(2024, 12, 25), d(2024, 12, 26)].into());
+        assert_eq!(
+            h.days,
+            [d(2024, 6, 5), d(2024, 12, 25), d(2024, 12, 26)].into()
+        );
         assert!(h.closures.is_empty());
         assert!(h.warnings.is_empty(), "{:?}", h.warnings);
     }
@@ -463,21 +523,37 @@ mod tests {
     #[test]
     fn folded_lines_lf_endings_and_unknown_things_are_handled() {
         let text = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\nSUMMARY:A very long\n  name\nDTSTART;VALUE=DATE:20240501\nRRULE:FREQ=MONTHLY\nEND:VEVENT\nBEGIN:VEVENT\nUID:y\nSTATUS:CANCELLED\nDTSTART;VALUE=DATE:20240502\nEND:VEVENT\nBEGIN:VEVENT\nUID:z\nDTSTART;TZID=W. Europe Standard Time:20240503T090000\nDTEND;TZID=W. Europe Standard Time:20240503T100000\nEND:VEVENT\nEND:VCALENDAR\n";
-        let h = parse_ics(text, chrono_tz::Europe::Copenhagen, 2024..=2025).unwrap_or_else(|e| panic!("{e}"));
+        let h = parse_ics(text, chrono_tz::Europe::Copenhagen, 2024..=2025)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(h.days, [d(2024, 5, 1)].into());
         assert_eq!(h.closures.len(), 1);
         assert_eq!(h.warnings.len(), 3, "{:?}", h.warnings);
         assert!(h.warnings.iter().any(|w| w.contains("FREQ=MONTHLY")));
-        assert!(h.warnings.iter().any(|w| w.contains("W. Europe Standard Time")));
+        assert!(h
+            .warnings
+            .iter()
+            .any(|w| w.contains("W. Europe Standard Time")));
     }
 
     #[test]
     fn broken_files_and_windows_are_errors() {
         assert!(parse_ics("not a calendar", chrono_tz::UTC, 2024..=2024).is_err());
         assert_eq!(
-            parse_ics(&cal(""), chrono_tz::UTC, 2024..=2023),
+            parse_ics(&cal(""), chrono_tz::UTC, RangeInclusive::new(2024, 2023)),
             Err(IcsError::Window(2024, 2023))
         );
+    }
+
+    #[test]
+    fn absurd_events_are_skipped_with_a_warning() {
+        let h = parse(
+            "BEGIN:VEVENT\r\nUID:a\r\nSUMMARY:Forever\r\nDTSTART;VALUE=DATE:20240101\r\nDTEND;VALUE=DATE:99991231\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:b\r\nSUMMARY:Backwards\r\nDTSTART:20240601T100000Z\r\nDTEND:20240601T090000Z\r\nEND:VEVENT\r\n",
+            2024..=2024,
+        );
+        assert!(h.days.is_empty() && h.closures.is_empty());
+        assert_eq!(h.warnings.len(), 2, "{:?}", h.warnings);
+        assert!(h.warnings[0].contains("more than 366 days"));
     }
 
     #[test]

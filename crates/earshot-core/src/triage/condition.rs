@@ -88,7 +88,7 @@ impl fmt::Display for WhyNot {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConditionError {
     #[error("score_at_least must be a number between 0 and 100, not {0}")]
     Score(f32),
@@ -117,7 +117,10 @@ fn one_of<T: PartialEq + fmt::Display>(
         why.push(format!("{name} {actual} is one of {}", list(allowed)));
         Ok(())
     } else {
-        Err(WhyNot(format!("{name} {actual} is not one of {}", list(allowed))))
+        Err(WhyNot(format!(
+            "{name} {actual} is not one of {}",
+            list(allowed)
+        )))
     }
 }
 
@@ -213,10 +216,7 @@ impl Condition {
                 .filter(|k| contains_word(&facts.text, k))
                 .collect();
             if found.is_empty() {
-                return Err(WhyNot(format!(
-                    "text has none of {}",
-                    list(&self.keywords)
-                )));
+                return Err(WhyNot(format!("text has none of {}", list(&self.keywords))));
             }
             why.push(format!("text mentions {}", list(&found)));
         }
@@ -278,10 +278,22 @@ impl Condition {
         one_of("status", &self.status, &facts.status, &mut why)?;
         if let Some(wanted) = self.spike {
             if facts.spike == wanted {
-                why.push(if wanted { "part of a spike" } else { "not part of a spike" }.into());
+                why.push(
+                    if wanted {
+                        "part of a spike"
+                    } else {
+                        "not part of a spike"
+                    }
+                    .into(),
+                );
             } else {
                 return Err(WhyNot(
-                    if facts.spike { "part of a spike" } else { "not part of a spike" }.into(),
+                    if facts.spike {
+                        "part of a spike"
+                    } else {
+                        "not part of a spike"
+                    }
+                    .into(),
                 ));
             }
         }
@@ -379,7 +391,9 @@ mod tests {
         let why = c.matches(&complaint_on_x(120_000));
         let why = why.unwrap_or_else(|| panic!("should match"));
         assert_eq!(why.0.len(), 3, "{why}");
-        assert!(why.to_string().contains("intent complaint is one of [complaint]"));
+        assert!(why
+            .to_string()
+            .contains("intent complaint is one of [complaint]"));
         assert!(why.to_string().contains("120000 followers ≥ 100000"));
         let miss = c.check(&complaint_on_x(99_999));
         assert_eq!(miss, Err(WhyNot("99999 followers < 100000".into())));
@@ -440,7 +454,9 @@ mod tests {
         assert_eq!(c.check(&f), Err(WhyNot("band normal is below high".into())));
         f.band = PriorityBand::High;
         f.text = "fine".into();
-        assert!(c.check(&f).is_err_and(|n| n.0.starts_with("none of `any` held")));
+        assert!(c
+            .check(&f)
+            .is_err_and(|n| n.0.starts_with("none of `any` held")));
     }
 
     #[test]
@@ -453,7 +469,9 @@ mod tests {
             when(r#"when = { keywords = [" "] }"#).validate(),
             Err(ConditionError::EmptyWord)
         );
-        assert!(when(r#"when = { keywords = ["refund"] }"#).validate().is_ok());
+        assert!(when(r#"when = { keywords = ["refund"] }"#)
+            .validate()
+            .is_ok());
     }
 
     proptest::proptest! {

@@ -73,9 +73,7 @@ impl HoursConfig {
         let mut warnings = Vec::new();
         if let Some(text) = ics_text {
             let calendar = parse_ics(text, hours.tz, years)?;
-            hours = hours
-                .with_holidays(calendar.days)
-                .close(calendar.closures);
+            hours = hours.with_holidays(calendar.days).close(calendar.closures);
             warnings = calendar.warnings;
         }
         Ok((hours, warnings))

@@ -42,10 +42,14 @@ impl std::str::FromStr for Within {
         let mut total = Duration::zero();
         let mut rest = text.as_str();
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let n: i64 = rest[..digits].parse().map_err(|_| bad())?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let unit = &rest[..unit_len];
             rest = &rest[unit_len..];
             let part = match unit {
@@ -90,7 +94,9 @@ impl<'de> Deserialize<'de> for Within {
             Text(String),
         }
         match Raw::deserialize(d)? {
-            Raw::Minutes(0) => Err(serde::de::Error::custom("a target of 0 minutes is always missed")),
+            Raw::Minutes(0) => Err(serde::de::Error::custom(
+                "a target of 0 minutes is always missed",
+            )),
             Raw::Minutes(m) => Ok(Within(Duration::minutes(i64::from(m)))),
             Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
         }
@@ -125,7 +131,7 @@ pub struct PolicyConfig {
     pub next_response: Option<TargetConfig>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PolicyError {
     #[error("policy {policy:?} counts in hours {hours:?}, which are not defined under [hours]")]
     UnknownHours { policy: String, hours: String },
@@ -152,7 +158,12 @@ impl fmt::Display for Target {
         match self.clock {
             SlaClock::Calendar => write!(f, "{} (calendar time)", human(self.within)),
             SlaClock::Business(_) => {
-                write!(f, "{} ({} business hours)", human(self.within), self.clock_name)
+                write!(
+                    f,
+                    "{} ({} business hours)",
+                    human(self.within),
+                    self.clock_name
+                )
             }
         }
     }
@@ -256,10 +267,12 @@ impl PolicySet {
             if !names.insert(cfg.name.as_str()) {
                 return Err(PolicyError::Duplicate(cfg.name.clone()));
             }
-            cfg.when.validate().map_err(|source| PolicyError::Condition {
-                policy: cfg.name.clone(),
-                source,
-            })?;
+            cfg.when
+                .validate()
+                .map_err(|source| PolicyError::Condition {
+                    policy: cfg.name.clone(),
+                    source,
+                })?;
             policies.push(Policy {
                 name: cfg.name.clone(),
                 when: cfg.when.clone(),
@@ -353,7 +366,12 @@ impl PolicySet {
 }
 
 /// Measures a history against one policy.
-pub fn assess_with(policy: &Policy, why: String, history: &[Moment], now: DateTime<Utc>) -> Assessment {
+pub fn assess_with(
+    policy: &Policy,
+    why: String,
+    history: &[Moment],
+    now: DateTime<Utc>,
+) -> Assessment {
     let first = &policy.first_response;
     Assessment {
         policy: policy.name.clone(),
@@ -435,8 +453,14 @@ mod tests {
             ..complaint.clone()
         });
         assert_eq!(chosen.policy.name, "complaints");
-        assert!(why.contains("intent complaint is one of [complaint]"), "{why}");
-        assert_eq!(chosen.policy.first_response.to_string(), "1 h (care-eu business hours)");
+        assert!(
+            why.contains("intent complaint is one of [complaint]"),
+            "{why}"
+        );
+        assert_eq!(
+            chosen.policy.first_response.to_string(),
+            "1 h (care-eu business hours)"
+        );
         let (chosen, why) = set.select(&Facts {
             band: PriorityBand::High,
             ..Facts::default()
@@ -444,7 +468,10 @@ mod tests {
         assert!(chosen.is_default);
         assert_eq!(chosen.policy.first_response.within, Duration::minutes(60));
         assert!(why.contains("no policy matched"), "{why}");
-        assert!(why.contains("complaints: intent other is not one of [complaint]"), "{why}");
+        assert!(
+            why.contains("complaints: intent other is not one of [complaint]"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -456,15 +483,24 @@ mod tests {
             ..Facts::default()
         };
         // Friday 16:45 in Copenhagen: 15 minutes Friday, 45 on Monday → due Monday 09:45.
-        let history = [Moment::new(at("2024-06-07T16:45:00+02:00"), ClockEvent::CustomerPost)];
+        let history = [Moment::new(
+            at("2024-06-07T16:45:00+02:00"),
+            ClockEvent::CustomerPost,
+        )];
         let a = set.assess(&complaint, &history, at("2024-06-08T12:00:00+02:00"));
         assert_eq!(a.policy, "complaints");
         assert_eq!(
             a.first_response.progress,
-            Progress::Running { due: at("2024-06-10T09:45:00+02:00") }
+            Progress::Running {
+                due: at("2024-06-10T09:45:00+02:00")
+            }
         );
         assert!(!a.breached());
-        assert_eq!(a.next_due().map(|d| d.0), Some(TargetKind::FirstResponse));
+        // Resolution (2 calendar days: Sunday 16:45) falls due before the first answer does.
+        assert_eq!(
+            a.next_due(),
+            Some((TargetKind::Resolution, at("2024-06-09T16:45:00+02:00")))
+        );
         let a = set.assess(&complaint, &history, at("2024-06-10T10:00:00+02:00"));
         let missed: Vec<(TargetKind, Option<DateTime<Utc>>)> =
             a.breaches().map(|t| (t.kind, t.breached_at)).collect();
@@ -472,34 +508,42 @@ mod tests {
         assert_eq!(
             missed,
             vec![
-                (TargetKind::FirstResponse, Some(at("2024-06-10T09:45:00+02:00"))),
-                (TargetKind::Resolution, Some(at("2024-06-09T16:45:00+02:00"))),
+                (
+                    TargetKind::FirstResponse,
+                    Some(at("2024-06-10T09:45:00+02:00"))
+                ),
+                (
+                    TargetKind::Resolution,
+                    Some(at("2024-06-09T16:45:00+02:00"))
+                ),
             ]
         );
     }
 
     #[test]
     fn config_mistakes_are_named() {
-        let unknown = set(
-            r#"[[policies]]
+        let unknown = set(r#"[[policies]]
             name = "x"
-            first_response = { within = "1h", hours = "care-us" }"#,
+            first_response = { within = "1h", hours = "care-us" }"#);
+        assert!(
+            matches!(unknown, Err(PolicyError::UnknownHours { ref hours, .. }) if hours == "care-us")
         );
-        assert!(matches!(unknown, Err(PolicyError::UnknownHours { ref hours, .. }) if hours == "care-us"));
-        let dup = set(
-            r#"[[policies]]
+        let dup = set(r#"[[policies]]
             name = "x"
             first_response = { within = 30 }
             [[policies]]
             name = "x"
-            first_response = { within = "1h" }"#,
-        );
+            first_response = { within = "1h" }"#);
         assert_eq!(dup.err(), Some(PolicyError::Duplicate("x".into())));
     }
 
     #[test]
     fn target_lengths_read_like_people_write_them() {
-        let ok = |s: &str| s.parse::<Within>().map(|w| w.0).unwrap_or_else(|e| panic!("{e}"));
+        let ok = |s: &str| {
+            s.parse::<Within>()
+                .map(|w| w.0)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
         assert_eq!(ok("90m"), Duration::minutes(90));
         assert_eq!(ok("1h30m"), Duration::minutes(90));
         assert_eq!(ok("1 h 30 min"), Duration::minutes(90));

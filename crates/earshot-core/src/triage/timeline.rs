@@ -150,7 +150,12 @@ impl<'c> Budget<'c> {
         }
     }
 
-    fn status(mut self, kind: TargetKind, ended: Option<Progress>, now: DateTime<Utc>) -> TargetStatus {
+    fn status(
+        mut self,
+        kind: TargetKind,
+        ended: Option<Progress>,
+        now: DateTime<Utc>,
+    ) -> TargetStatus {
         let progress = match (ended, self.running_since) {
             (Some(p), _) => p,
             (None, Some(since)) => {
@@ -275,7 +280,11 @@ pub fn next_responses(
                 answered_once = true;
                 if let Some(mut b) = current.take() {
                     b.stop(m.at);
-                    done.push(b.status(TargetKind::NextResponse, Some(Progress::Met { at: m.at }), now));
+                    done.push(b.status(
+                        TargetKind::NextResponse,
+                        Some(Progress::Met { at: m.at }),
+                        now,
+                    ));
                 }
             }
             ClockEvent::Pending => {
@@ -332,8 +341,18 @@ mod tests {
             m("2024-06-03T16:30:00+02:00", CustomerPost),
             m("2024-06-04T09:20:00+02:00", BrandReply),
         ];
-        let s = first_response(&office(), Duration::hours(1), &h, at("2024-06-05T00:00:00Z"));
-        assert_eq!(s.progress, Progress::Met { at: at("2024-06-04T09:20:00+02:00") });
+        let s = first_response(
+            &office(),
+            Duration::hours(1),
+            &h,
+            at("2024-06-05T00:00:00Z"),
+        );
+        assert_eq!(
+            s.progress,
+            Progress::Met {
+                at: at("2024-06-04T09:20:00+02:00")
+            }
+        );
         assert_eq!(s.used_secs, 50 * 60);
         assert!(!s.breached());
     }
@@ -344,7 +363,12 @@ mod tests {
             m("2024-06-03T16:30:00+02:00", CustomerPost),
             m("2024-06-04T09:45:00+02:00", BrandReply),
         ];
-        let s = first_response(&office(), Duration::hours(1), &h, at("2024-06-05T00:00:00Z"));
+        let s = first_response(
+            &office(),
+            Duration::hours(1),
+            &h,
+            at("2024-06-05T00:00:00Z"),
+        );
         assert_eq!(s.breached_at, Some(at("2024-06-04T09:30:00+02:00")));
         assert_eq!(s.used_secs, 3600, "the budget is spent, not overdrawn");
     }
@@ -358,13 +382,38 @@ mod tests {
             m("2024-06-05T10:00:00+02:00", CustomerPost),
         ];
         let clock = office();
-        let paused = first_response(&clock, Duration::hours(1), &h[..2], at("2024-06-04T12:00:00+02:00"));
-        assert_eq!(paused.progress, Progress::Paused { remaining_secs: 40 * 60 });
+        let paused = first_response(
+            &clock,
+            Duration::hours(1),
+            &h[..2],
+            at("2024-06-04T12:00:00+02:00"),
+        );
+        assert_eq!(
+            paused.progress,
+            Progress::Paused {
+                remaining_secs: 40 * 60
+            }
+        );
         assert!(!paused.breached());
-        let resumed = first_response(&clock, Duration::hours(1), &h, at("2024-06-05T10:05:00+02:00"));
-        assert_eq!(resumed.progress, Progress::Running { due: at("2024-06-05T10:40:00+02:00") });
+        let resumed = first_response(
+            &clock,
+            Duration::hours(1),
+            &h,
+            at("2024-06-05T10:05:00+02:00"),
+        );
+        assert_eq!(
+            resumed.progress,
+            Progress::Running {
+                due: at("2024-06-05T10:40:00+02:00")
+            }
+        );
         assert_eq!(resumed.used_secs, 25 * 60);
-        let late = first_response(&clock, Duration::hours(1), &h, at("2024-06-05T11:00:00+02:00"));
+        let late = first_response(
+            &clock,
+            Duration::hours(1),
+            &h,
+            at("2024-06-05T11:00:00+02:00"),
+        );
         assert_eq!(late.breached_at, Some(at("2024-06-05T10:40:00+02:00")));
     }
 
@@ -378,15 +427,35 @@ mod tests {
             m("2024-06-04T10:30:00Z", BrandReply),
             m("2024-06-04T10:31:00Z", Resolved),
         ];
-        let s = resolution(&SlaClock::Calendar, Duration::hours(2), &h, at("2024-06-10T00:00:00Z"));
-        assert_eq!(s.progress, Progress::Met { at: at("2024-06-04T10:31:00Z") });
+        let s = resolution(
+            &SlaClock::Calendar,
+            Duration::hours(2),
+            &h,
+            at("2024-06-10T00:00:00Z"),
+        );
+        assert_eq!(
+            s.progress,
+            Progress::Met {
+                at: at("2024-06-04T10:31:00Z")
+            }
+        );
         assert_eq!(s.used_secs, 90 * 60);
         assert!(!s.breached());
         // Reopened: the clock runs again from what was left.
         let mut more = h.to_vec();
         more.push(m("2024-06-05T08:00:00Z", Reopened));
-        let s = resolution(&SlaClock::Calendar, Duration::hours(2), &more, at("2024-06-05T09:00:00Z"));
-        assert_eq!(s.progress, Progress::Running { due: at("2024-06-05T08:30:00Z") });
+        let s = resolution(
+            &SlaClock::Calendar,
+            Duration::hours(2),
+            &more,
+            at("2024-06-05T09:00:00Z"),
+        );
+        assert_eq!(
+            s.progress,
+            Progress::Running {
+                due: at("2024-06-05T08:30:00Z")
+            }
+        );
         assert_eq!(s.breached_at, Some(at("2024-06-05T08:30:00Z")));
     }
 
@@ -396,8 +465,18 @@ mod tests {
             m("2024-06-03T09:00:00Z", CustomerPost),
             m("2024-06-03T09:10:00Z", Resolved),
         ];
-        let s = first_response(&SlaClock::Calendar, Duration::hours(1), &h, at("2024-06-04T00:00:00Z"));
-        assert_eq!(s.progress, Progress::Cancelled { at: at("2024-06-03T09:10:00Z") });
+        let s = first_response(
+            &SlaClock::Calendar,
+            Duration::hours(1),
+            &h,
+            at("2024-06-04T00:00:00Z"),
+        );
+        assert_eq!(
+            s.progress,
+            Progress::Cancelled {
+                at: at("2024-06-03T09:10:00Z")
+            }
+        );
         assert!(!s.breached());
     }
 
@@ -411,11 +490,21 @@ mod tests {
             m("2024-06-03T14:00:00Z", BrandReply),
             m("2024-06-03T15:00:00Z", CustomerPost),
         ];
-        let s = next_responses(&SlaClock::Calendar, Duration::hours(1), &h, at("2024-06-03T15:30:00Z"));
+        let s = next_responses(
+            &SlaClock::Calendar,
+            Duration::hours(1),
+            &h,
+            at("2024-06-03T15:30:00Z"),
+        );
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].started_at, Some(at("2024-06-03T12:00:00Z")));
         assert_eq!(s[0].breached_at, Some(at("2024-06-03T13:00:00Z")));
-        assert_eq!(s[1].progress, Progress::Running { due: at("2024-06-03T16:00:00Z") });
+        assert_eq!(
+            s[1].progress,
+            Progress::Running {
+                due: at("2024-06-03T16:00:00Z")
+            }
+        );
         assert!(!s[1].breached());
     }
 
@@ -425,8 +514,18 @@ mod tests {
             m("2024-06-03T09:00:00Z", CustomerPost),
             m("2024-06-03T09:50:00Z", BrandReply),
         ];
-        let s = first_response(&SlaClock::Calendar, Duration::hours(1), &h, at("2024-06-03T09:30:00Z"));
-        assert_eq!(s.progress, Progress::Running { due: at("2024-06-03T10:00:00Z") });
+        let s = first_response(
+            &SlaClock::Calendar,
+            Duration::hours(1),
+            &h,
+            at("2024-06-03T09:30:00Z"),
+        );
+        assert_eq!(
+            s.progress,
+            Progress::Running {
+                due: at("2024-06-03T10:00:00Z")
+            }
+        );
         assert_eq!(s.used_secs, 30 * 60);
     }
 

@@ -2,7 +2,8 @@
 
 mod conversations;
 pub mod error;
-mod events;
+pub(crate) mod events;
+pub mod feedback;
 mod inbox;
 mod metrics;
 pub mod openapi;
@@ -49,6 +50,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events::events))
         .route("/api/v1/stats", get(metrics::counts))
         .route("/api/v1/connectors", get(connectors))
+        .route("/api/v1/requests", get(feedback::requests))
+        .route("/api/v1/requests/{id}", get(feedback::request))
+        .route("/api/v1/requests/{id}/actions", post(feedback::request_action))
+        .route("/api/v1/promises", get(feedback::promises))
+        .route("/api/v1/promises/{id}/actions", post(feedback::promise_action))
+        .route(
+            "/api/v1/releases",
+            get(feedback::list_releases).post(feedback::record_release),
+        )
+        .route("/api/v1/releases/{id}", get(feedback::release))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(DefaultBodyLimit::max(64 * 1024));
     Router::new()
@@ -59,7 +70,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(|| async { "ok" }))
         .merge(protected)
-        .fallback(|| async { ApiError::not_found("no such endpoint: see /api/openapi.json") })
+        .merge(crate::web::router())
+        .fallback(fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -70,34 +82,68 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// When `api.token` is set, every protected route needs `Authorization: Bearer <token>`.
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let token = state.settings.api.token.expose();
-    if token.is_empty() {
-        return next.run(request).await;
+/// Unknown addresses: the API answers in JSON, everything else with the web's HTML page.
+async fn fallback(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::not_found("no such endpoint: see /api/openapi.json").into_response()
+    } else {
+        crate::web::not_found().await
     }
+}
+
+fn unauthorized() -> Response {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "send Authorization: Bearer <api token> (api.token / EARSHOT__API__TOKEN, or a token an admin created in Settings)",
+    )
+    .into_response()
+}
+
+/// Who may use the protected routes: a bearer equal to `api.token`, or an API token from the
+/// store with the scope the request needs (its person then acts, whatever `X-Earshot-Agent`
+/// says). With no `api.token` configured, a request without a bearer passes (localhost use);
+/// a bearer that is sent is always checked.
+async fn require_token(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = state.settings.api.token.expose();
     let given = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let Some(given) = given else {
+        return if token.is_empty() {
+            next.run(request).await
+        } else {
+            unauthorized()
+        };
+    };
     // Constant-time comparison: the token is a secret.
-    let ok = given.is_some_and(|g| {
-        g.len() == token.len()
-            && g.bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
-    if ok {
-        next.run(request).await
-    } else {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send Authorization: Bearer <api token> (the token is in api.token / EARSHOT__API__TOKEN)",
+    if !token.is_empty() && crate::web::auth::same(&given, token) {
+        return next.run(request).await;
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    match crate::web::auth::api_token(state.desk.store(), &given, &method, &path).await {
+        Ok(crate::web::auth::ApiAuth::Allowed(caller)) => {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&caller.user.username) {
+                request.headers_mut().insert("x-earshot-agent", v);
+            }
+            next.run(request).await
+        }
+        Ok(crate::web::auth::ApiAuth::Forbidden(scope)) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this token does not have the {scope:?} scope this request needs"),
         )
-        .into_response()
+        .into_response(),
+        Ok(crate::web::auth::ApiAuth::Unknown) => unauthorized(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

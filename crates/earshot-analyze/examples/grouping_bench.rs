@@ -1,0 +1,70 @@
+//! Single-thread throughput of request grouping with 100,000 open requests, against tokenising
+//! and stemming the same posts (measured in the same run).
+//!
+//! `cargo run --release -p earshot-analyze --example grouping_bench -- [/work/shared/data] [seconds]`
+//!
+//! Texts: every real post of shared/data the evaluation reads (app reviews, customer tweets,
+//! airline tweets, xlm-t tweets in six languages, care conversations) plus tweeteval's rebuilt
+//! train texts. Every fifth text is kept for the stream; the rest pre-load the requests.
+
+use earshot_analyze::grouping::eval::Corpus;
+use earshot_analyze::grouping::{bench, GroupingConfig};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const OPEN_REQUESTS: usize = 100_000;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let data = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+    let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(8.0);
+    let corpus = match Corpus::read(&data) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("grouping_bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut texts: Vec<(String, String)> = corpus
+        .all_texts()
+        .into_iter()
+        .map(|(source, id, text)| {
+            let lang = match (source, id.split('/').next()) {
+                ("xlmt", Some("french")) => "fr",
+                ("xlmt", Some("german")) => "de",
+                ("xlmt", Some("italian")) => "it",
+                ("xlmt", Some("portuguese")) => "pt",
+                ("xlmt", Some("spanish")) => "es",
+                _ => "en",
+            };
+            (text.to_string(), lang.to_string())
+        })
+        .collect();
+    match earshot_analyze::eval::tweeteval(&data, "train") {
+        Ok(t) => texts.extend(t.into_iter().map(|(text, _)| (text, "en".to_string()))),
+        Err(e) => {
+            eprintln!("grouping_bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let (mut preload, mut stream) = (Vec::new(), Vec::new());
+    for (i, t) in texts.into_iter().enumerate() {
+        if i % 5 == 0 {
+            stream.push(t);
+        } else {
+            preload.push(t);
+        }
+    }
+    let report = bench::run(
+        GroupingConfig::default(),
+        &preload,
+        &stream,
+        OPEN_REQUESTS,
+        seconds,
+    );
+    println!("{report}");
+    ExitCode::SUCCESS
+}

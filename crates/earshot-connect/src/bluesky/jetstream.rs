@@ -1,0 +1,859 @@
+//! Hearing Bluesky live: Jetstream v1 `/subscribe` (PROTOCOLS.md §2.2) filtered to the posts
+//! that concern the brand, plus a slow REST reconciliation of the brand's notifications.
+//!
+//! **Cursor.** Every event carries `time_us`. A batch is delivered with the highest `time_us`
+//! heard so far, so the stored cursor never passes an event that was not processed. A
+//! (re)connect resumes at the stored cursor minus `cursor_rewind`, because Jetstream reorders
+//! events across repositories at the replay/live cutover; the replayed overlap is dropped by
+//! the run's memory of what it delivered (and by the store across runs). A run that has
+//! stored nothing yet tails live and, after a drop, resumes from when it first connected.
+//!
+//! **Batches.** Frames are read as fast as they come; a heard post is delivered as soon as the
+//! socket has nothing more ready (or `batch_size` events / `batch_window` have passed), so it
+//! reaches the inbox within milliseconds, while the cursor alone is stored every
+//! `cursor_interval` or `batch_size` events.
+//!
+//! **What is heard.** Creates that concern the brand become posts; updates become
+//! [`Amendment::Edited`] (an update to an unseen post that concerns the brand is delivered as
+//! a post first, in case the store never saw it); deletes become [`Amendment::Deleted`] when the
+//! post could be ours to know (delivered in this run, by an author heard in this run, or by
+//! the brand). A delete that overtakes its create buries the create. Identity events refresh
+//! the author's cached profile; account events and other collections are skipped.
+//!
+//! **Failures.** A cut-off frame, a close, a stall (no frame, not even a pong to our pings, for
+//! `stall_timeout`) or a failed delivery to the sink reconnects through [`Backoff`]; a broken
+//! frame is skipped with a warning. Reconciliation (`listNotifications`, every
+//! `reconcile_interval` and on each connect) catches what a silent instance missed; a refused
+//! app password stops the source with [`SourceError::Auth`]; 429 waits for `RateLimit-Reset`.
+
+use super::brand::{BrandMatcher, BrandTermsError, Scratch};
+use super::config::BlueskyConfig;
+use super::hear::{build_post, hear, Operation, What};
+use super::memory::{post_key, text_key, Recent};
+use super::reach::{get_profiles, Reach};
+use super::session::BlueskySession;
+use super::wire::{post_uri, Notifications};
+use super::xrpc::{rate_limit_reset, CallError};
+use crate::source::{jitter, Backoff, Failure, Health, Sink, SinkError, Source, SourceError};
+use crate::NotAPost;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use earshot_core::{Amendment, Network, NewPost, PostKey};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// How many delivered posts, deletes and authors a run remembers.
+const MEMORY: usize = 100_000;
+
+/// A connection that lasted this long counts as a success for [`Backoff`].
+const HEALTHY_CONNECTION: Duration = Duration::from_secs(1);
+
+/// The shortest period honoured for any configured timing (a zero would spin).
+const MIN_PERIOD: Duration = Duration::from_millis(5);
+
+/// How long to leave reconciliation alone after a 429 without a reset time.
+const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+
+/// Jetstream's replay window: an older cursor is silently clamped to the oldest event kept.
+const REPLAY_WINDOW: Duration = Duration::from_secs(36 * 3600);
+
+/// Why the source could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BlueskySourceError {
+    #[error(transparent)]
+    BrandTerms(#[from] BrandTermsError),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// Hears the posts that concern one brand on Bluesky.
+#[derive(Debug)]
+pub struct BlueskySource {
+    name: String,
+    config: BlueskyConfig,
+    brand: BrandMatcher,
+    /// The brand account's session, for reconciliation; `None` when that is turned off.
+    session: Option<Arc<BlueskySession>>,
+    client: reqwest::Client,
+    reach: Reach,
+}
+
+/// Why one connection ended.
+#[derive(Debug)]
+enum Ended {
+    Stopped,
+    Auth(String),
+    Sink(SinkError),
+    Retry {
+        failure: Failure,
+        reason: String,
+        not_before: Option<DateTime<Utc>>,
+    },
+}
+
+fn dropped(reason: String) -> Ended {
+    Ended::Retry {
+        failure: Failure::Dropped,
+        reason,
+        not_before: None,
+    }
+}
+
+/// What one run remembers across reconnects.
+struct RunState {
+    brand: BrandMatcher,
+    scratch: Scratch,
+    /// The last cursor the sink stored.
+    stored: Option<i64>,
+    /// When a run without a stored cursor first connected: where it resumes after a drop.
+    first_connected_us: Option<i64>,
+    /// Posts delivered: post key → cid hash.
+    delivered: Recent,
+    /// Posts whose delete was heard.
+    deleted: Recent,
+    /// Authors whose posts were delivered (their deletes matter).
+    authors: Recent,
+    connected_at: Option<Instant>,
+    /// When reconciliation runs next.
+    next_reconcile: Option<Instant>,
+    /// No reconciliation before this (the PDS said 429).
+    rate_limited_until: Option<Instant>,
+}
+
+/// What was heard since the last delivery.
+struct Batch {
+    items: Vec<Item>,
+    /// Memory changes to undo if the delivery fails, so the replay is heard again.
+    undo: Vec<Undo>,
+    /// The highest `time_us` heard (all events up to here are processed).
+    cursor: Option<i64>,
+    events: usize,
+    first_item_at: Option<Instant>,
+    started: Instant,
+}
+
+enum Item {
+    Post(NewPost),
+    Amend(Amendment),
+}
+
+enum Undo {
+    Delivered(u64, Option<u64>),
+    Deleted(u64),
+}
+
+impl Batch {
+    fn new(cursor: Option<i64>) -> Self {
+        Batch {
+            items: Vec::new(),
+            undo: Vec::new(),
+            cursor,
+            events: 0,
+            first_item_at: None,
+            started: Instant::now(),
+        }
+    }
+
+    fn push(&mut self, item: Item) {
+        self.first_item_at.get_or_insert_with(Instant::now);
+        self.items.push(item);
+    }
+
+    /// When the batch must be delivered even if frames keep coming.
+    fn deadline(&self, config: &BlueskyConfig, stored: Option<i64>) -> Option<Instant> {
+        match self.first_item_at {
+            Some(first) => Some(first + config.batch_window.max(MIN_PERIOD)),
+            None if self.cursor != stored => {
+                Some(self.started + config.cursor_interval.max(MIN_PERIOD))
+            }
+            None => None,
+        }
+    }
+}
+
+impl BlueskySource {
+    /// A source with its own session (created when reconciliation first needs it).
+    pub fn new(config: BlueskyConfig) -> Result<Self, BlueskySourceError> {
+        let session = match config.reconcile_interval {
+            Some(_) => Some(Arc::new(BlueskySession::new(&config)?)),
+            None => None,
+        };
+        Self::build(config, session)
+    }
+
+    /// A source that shares `session` (with a responder, say), so the account logs in once.
+    pub fn with_session(
+        config: BlueskyConfig,
+        session: Arc<BlueskySession>,
+    ) -> Result<Self, BlueskySourceError> {
+        Self::build(config, Some(session))
+    }
+
+    fn build(
+        config: BlueskyConfig,
+        session: Option<Arc<BlueskySession>>,
+    ) -> Result<Self, BlueskySourceError> {
+        let brand = BrandMatcher::new(&config.handles(), &config.brand_dids, &config.keywords)?;
+        let client = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .connect_timeout(config.request_timeout)
+            .build()?;
+        Ok(BlueskySource {
+            name: config.source_name(),
+            reach: Reach::new(&config, client.clone()),
+            config,
+            brand,
+            session,
+            client,
+        })
+    }
+
+    /// Fills in the brand's DIDs from its handles when the config names none (mentions are
+    /// matched by DID, because handles change). Best effort: retried on the next connect.
+    async fn resolve_brand(&self, state: &mut RunState) {
+        if !state.brand.dids().is_empty() {
+            return;
+        }
+        let handles = self.config.handles();
+        if handles.is_empty() {
+            return;
+        }
+        let actors: Vec<&str> = handles.iter().map(String::as_str).collect();
+        match get_profiles(&self.client, &self.config.appview_url, &actors).await {
+            Ok(profiles) => {
+                let dids: Vec<String> = profiles.into_iter().map(|p| p.did).collect();
+                tracing::info!(source = %self.name, dids = ?dids, "bluesky brand DIDs resolved");
+                state.brand.set_dids(&dids);
+            }
+            Err(e) => tracing::warn!(source = %self.name, error = %e,
+                "could not resolve the brand's DIDs; matching @handles and terms only for now"),
+        }
+    }
+
+    /// Where a (re)connect resumes.
+    fn resume_at(&self, state: &RunState) -> Option<i64> {
+        let rewind = i64::try_from(self.config.cursor_rewind.as_micros()).unwrap_or(i64::MAX);
+        state
+            .stored
+            .or(state.first_connected_us)
+            .map(|c| c.saturating_sub(rewind).max(0))
+    }
+
+    async fn connect_once(
+        &self,
+        sink: &dyn Sink,
+        health: &Health,
+        state: &mut RunState,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Ended {
+        self.resolve_brand(state).await;
+        let resume = self.resume_at(state);
+        if let Some(cursor) = resume {
+            let age = Utc::now().timestamp_micros().saturating_sub(cursor);
+            if age > i64::try_from(REPLAY_WINDOW.as_micros()).unwrap_or(i64::MAX) {
+                tracing::warn!(source = %self.name, cursor,
+                    "the stored cursor is older than Jetstream's replay window; events in between are lost (reconciliation still catches mentions)");
+            }
+        }
+        let url = self.config.subscribe_url(resume);
+        let opened = tokio::time::timeout(
+            self.config.request_timeout.max(MIN_PERIOD),
+            tokio_tungstenite::connect_async_with_config(url.as_str(), None, true),
+        )
+        .await;
+        let socket = match opened {
+            Err(_) => {
+                return Ended::Retry {
+                    failure: Failure::Network,
+                    reason: "opening Jetstream timed out".into(),
+                    not_before: None,
+                }
+            }
+            Ok(Err(e)) => return handshake_failed(e),
+            Ok(Ok((socket, _))) => socket,
+        };
+        if state.stored.is_none() && state.first_connected_us.is_none() {
+            state.first_connected_us = Some(Utc::now().timestamp_micros());
+        }
+        health.connected();
+        state.connected_at = Some(Instant::now());
+        tracing::info!(source = %self.name, cursor = ?resume, "jetstream connected");
+        let (mut write, mut read) = socket.split();
+
+        let mut batch = Batch::new(state.stored);
+        if let Err(ended) = self.reconcile_if_due(sink, health, state, true).await {
+            return ended;
+        }
+        let stall_timeout = self.config.stall_timeout.max(MIN_PERIOD);
+        let mut last_heard = Instant::now();
+        let mut ping = tokio::time::interval(self.config.ping_interval.max(MIN_PERIOD));
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ping.tick().await; // The first tick is immediate.
+        loop {
+            let flush_at = batch.deadline(&self.config, state.stored);
+            let reconcile_at = state.next_reconcile.filter(|_| self.session.is_some());
+            tokio::select! {
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        // Deliver what was heard; if the store is down it is heard again on restart.
+                        let _ = self.flush(sink, health, state, &mut batch).await;
+                        return Ended::Stopped;
+                    }
+                }
+                read_result = tokio::time::timeout_at((last_heard + stall_timeout).into(), read.next()) => {
+                    let mut next = match read_result {
+                        Err(_) => Some(Err(format!(
+                            "stream stalled: nothing heard (not even a pong) for {stall_timeout:?}"))),
+                        Ok(None) => Some(Err("connection closed without a close frame".to_owned())),
+                        Ok(Some(Err(e))) => Some(Err(format!("connection broke: {e}"))),
+                        Ok(Some(Ok(message))) => Some(Ok(message)),
+                    };
+                    last_heard = Instant::now();
+                    // Read everything already here before delivering, up to the batch bounds.
+                    while let Some(result) = next.take() {
+                        let ended = match result {
+                            Ok(message) => self.on_message(message, state, &mut batch),
+                            Err(reason) => Some(dropped(reason)),
+                        };
+                        if let Some(ended) = ended {
+                            let _ = self.flush(sink, health, state, &mut batch).await;
+                            return ended;
+                        }
+                        let window_over = batch.first_item_at.is_some_and(|t| t.elapsed() >= self.config.batch_window);
+                        if batch.events >= self.config.batch_size.max(1) || window_over {
+                            break;
+                        }
+                        next = match read.next().now_or_never() {
+                            None => None,
+                            Some(None) => Some(Err("connection closed without a close frame".to_owned())),
+                            Some(Some(Err(e))) => Some(Err(format!("connection broke: {e}"))),
+                            Some(Some(Ok(message))) => Some(Ok(message)),
+                        };
+                    }
+                    // The socket is drained (or the batch is full): a heard post goes out now.
+                    let cursor_due = batch.events >= self.config.batch_size.max(1)
+                        || batch.started.elapsed() >= self.config.cursor_interval;
+                    if !batch.items.is_empty() || cursor_due {
+                        if let Err(ended) = self.flush(sink, health, state, &mut batch).await {
+                            return ended;
+                        }
+                    }
+                }
+                _ = ping.tick() => {
+                    if let Err(e) = write.send(Message::Ping(b"earshot"[..].into())).await {
+                        let _ = self.flush(sink, health, state, &mut batch).await;
+                        return dropped(format!("sending a ping failed: {e}"));
+                    }
+                }
+                _ = sleep_until(flush_at), if flush_at.is_some() => {
+                    if let Err(ended) = self.flush(sink, health, state, &mut batch).await {
+                        return ended;
+                    }
+                }
+                _ = sleep_until(reconcile_at), if reconcile_at.is_some() => {
+                    if let Err(ended) = self.flush(sink, health, state, &mut batch).await {
+                        return ended;
+                    }
+                    if let Err(ended) = self.reconcile_if_due(sink, health, state, false).await {
+                        return ended;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one WebSocket message; `Some` when the connection is over.
+    fn on_message(
+        &self,
+        message: Message,
+        state: &mut RunState,
+        batch: &mut Batch,
+    ) -> Option<Ended> {
+        match message {
+            Message::Text(text) => {
+                self.on_frame(text.as_str(), state, batch);
+                None
+            }
+            Message::Binary(_) => {
+                tracing::warn!(source = %self.name, "binary (compressed?) Jetstream frame skipped; compression was not asked for");
+                None
+            }
+            Message::Close(frame) => {
+                let (code, reason) = frame
+                    .map(|f| (f.code, f.reason.to_string()))
+                    .unwrap_or((CloseCode::Status, String::new()));
+                let failure = match code {
+                    // Our request was refused, or the server is overloaded: do not hammer it.
+                    CloseCode::Policy
+                    | CloseCode::Unsupported
+                    | CloseCode::Size
+                    | CloseCode::Error
+                    | CloseCode::Again => Failure::Http,
+                    _ => Failure::Dropped,
+                };
+                Some(Ended::Retry {
+                    failure,
+                    reason: format!(
+                        "Jetstream closed the connection ({}): {reason}",
+                        u16::from(code)
+                    ),
+                    not_before: None,
+                })
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => None,
+        }
+    }
+
+    /// Decides what one frame means for the brand and adds it to the batch.
+    fn on_frame(&self, frame: &str, state: &mut RunState, batch: &mut Batch) {
+        let heard = hear(frame, &state.brand, &mut state.scratch);
+        batch.events += 1;
+        match heard.what {
+            What::Nothing => {}
+            What::Unreadable(error) => {
+                tracing::warn!(source = %self.name, %error, "unreadable Jetstream frame skipped");
+            }
+            What::Identity { did } => self.reach.forget(&did),
+            What::Deleted { did, rkey } => {
+                let key = post_key(&did, &rkey);
+                if state.deleted.insert(key, 0).is_none() {
+                    batch.undo.push(Undo::Deleted(key));
+                    let ours_to_know = state.delivered.contains(key)
+                        || state.authors.contains(text_key(&did))
+                        || state.brand.is_brand(&did);
+                    if ours_to_know {
+                        batch.push(Item::Amend(Amendment::Deleted(PostKey::new(
+                            Network::Bluesky,
+                            post_uri(&did, &rkey),
+                        ))));
+                    }
+                }
+            }
+            What::Post {
+                operation,
+                did,
+                rkey,
+                cid,
+                concerns_brand,
+            } => {
+                let key = post_key(&did, &rkey);
+                let version = text_key(&cid);
+                if state.deleted.contains(key) {
+                    return; // The delete overtook it.
+                }
+                let known = state.delivered.get(key);
+                let (as_post, as_edit) = match (operation, known) {
+                    (_, Some(v)) if v == version => return, // Redelivered.
+                    (Operation::Create, Some(_)) => return, // An older version, after its update.
+                    (Operation::Update, Some(_)) => (false, true),
+                    (Operation::Create, None) => (concerns_brand, false),
+                    (Operation::Update, None) if concerns_brand => (true, true),
+                    (Operation::Update, None) => (false, state.authors.contains(text_key(&did))),
+                };
+                if !as_post && !as_edit {
+                    return;
+                }
+                let mut post = match build_post(frame) {
+                    Ok(post) => post,
+                    Err(NotAPost::Skipped(reason)) => {
+                        tracing::debug!(source = %self.name, %reason, "skipped");
+                        return;
+                    }
+                    Err(NotAPost::Invalid(error)) => {
+                        tracing::warn!(source = %self.name, %error, "broken post record skipped");
+                        return;
+                    }
+                };
+                if state.brand.is_brand(&did) {
+                    post.from_brand = Some(true);
+                }
+                let previous = state.delivered.insert(key, version);
+                batch.undo.push(Undo::Delivered(key, previous));
+                state.authors.insert(text_key(&did), 0);
+                if as_post && as_edit {
+                    batch.push(Item::Post(post.clone()));
+                    batch.push(Item::Amend(Amendment::Edited(post)));
+                } else if as_post {
+                    batch.push(Item::Post(post));
+                } else {
+                    batch.push(Item::Amend(Amendment::Edited(post)));
+                }
+            }
+        }
+        if let Some(t) = heard.time_us {
+            batch.cursor = Some(batch.cursor.map_or(t, |c| c.max(t)));
+        }
+    }
+
+    /// Delivers the batch in the order heard (posts before their amendments), with the cursor
+    /// on the last call; starts a new batch. On failure, forgets what the batch would have
+    /// delivered so that the replay after the reconnect is heard again.
+    async fn flush(
+        &self,
+        sink: &dyn Sink,
+        health: &Health,
+        state: &mut RunState,
+        batch: &mut Batch,
+    ) -> Result<(), Ended> {
+        let taken = std::mem::replace(batch, Batch::new(batch.cursor));
+        let Batch {
+            mut items,
+            undo,
+            cursor,
+            ..
+        } = taken;
+        let cursor = cursor.filter(|c| Some(*c) != state.stored);
+        if items.is_empty() && cursor.is_none() {
+            return Ok(());
+        }
+        self.add_reach(&mut items).await;
+        let heard = items.len() as u64;
+        match self.deliver_in_order(sink, items, cursor).await {
+            Ok(()) => {
+                if cursor.is_some() {
+                    state.stored = cursor;
+                }
+                if heard > 0 {
+                    health.heard(heard);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                for u in undo.into_iter().rev() {
+                    match u {
+                        Undo::Delivered(key, previous) => state.delivered.restore(key, previous),
+                        Undo::Deleted(key) => state.deleted.restore(key, None),
+                    }
+                }
+                *batch = Batch::new(state.stored);
+                Err(Ended::Sink(e))
+            }
+        }
+    }
+
+    async fn deliver_in_order(
+        &self,
+        sink: &dyn Sink,
+        items: Vec<Item>,
+        cursor: Option<i64>,
+    ) -> Result<(), SinkError> {
+        let cursor = cursor.map(|c| c.to_string());
+        if items.is_empty() {
+            return sink.deliver(&self.name, Vec::new(), cursor).await;
+        }
+        // Consecutive runs of posts and of amendments, in the order heard; the cursor goes
+        // with the last run only, so it never covers something not yet delivered.
+        let mut items = items.into_iter().peekable();
+        let mut posts = Vec::new();
+        let mut amendments = Vec::new();
+        while let Some(item) = items.next() {
+            let is_post = matches!(item, Item::Post(_));
+            match item {
+                Item::Post(p) => posts.push(p),
+                Item::Amend(a) => amendments.push(a),
+            }
+            let run_goes_on = matches!(
+                (items.peek(), is_post),
+                (Some(Item::Post(_)), true) | (Some(Item::Amend(_)), false)
+            );
+            if run_goes_on {
+                continue;
+            }
+            let run_cursor = if items.peek().is_none() {
+                cursor.clone()
+            } else {
+                None
+            };
+            if is_post {
+                sink.deliver(&self.name, std::mem::take(&mut posts), run_cursor)
+                    .await?;
+            } else {
+                sink.amend(&self.name, std::mem::take(&mut amendments), run_cursor)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles, names and follower counts for the authors in `items`, within the time box.
+    async fn add_reach(&self, items: &mut [Item]) {
+        let mut dids: Vec<&str> = Vec::new();
+        for item in items.iter() {
+            if let Item::Post(p) | Item::Amend(Amendment::Edited(p)) = item {
+                if !dids.contains(&p.author.external_id.as_str()) {
+                    dids.push(&p.author.external_id);
+                }
+            }
+        }
+        if dids.is_empty() {
+            return;
+        }
+        let profiles = self.reach.profiles(&dids).await;
+        for item in items.iter_mut() {
+            if let Item::Post(p) | Item::Amend(Amendment::Edited(p)) = item {
+                if let Some(profile) = profiles.get(&p.author.external_id) {
+                    if !profile.handle.is_empty() && profile.handle != "handle.invalid" {
+                        p.author.handle = profile.handle.clone();
+                    }
+                    p.author.display_name = profile.display_name.clone();
+                    p.author.followers = profile.followers;
+                }
+            }
+        }
+    }
+
+    /// Reads the brand's latest mentions and replies over REST and delivers those the stream
+    /// did not. Only a refused app password or a failing sink ends the connection.
+    async fn reconcile_if_due(
+        &self,
+        sink: &dyn Sink,
+        health: &Health,
+        state: &mut RunState,
+        on_connect: bool,
+    ) -> Result<(), Ended> {
+        let (Some(session), Some(interval)) = (&self.session, self.config.reconcile_interval)
+        else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        // A rate limit is honoured even on connect; otherwise a connect reconciles at once.
+        if state.rate_limited_until.is_some_and(|until| until > now) {
+            return Ok(());
+        }
+        if !on_connect && state.next_reconcile.is_some_and(|at| at > now) {
+            return Ok(());
+        }
+        state.next_reconcile = Some(now + interval.max(MIN_PERIOD));
+        let page = self.config.notification_page.clamp(1, 100).to_string();
+        let answer = session
+            .call("reading notifications", |client, pds| {
+                client
+                    .get(BlueskyConfig::xrpc(
+                        pds,
+                        "app.bsky.notification.listNotifications",
+                    ))
+                    .query(&[
+                        ("reasons", "mention"),
+                        ("reasons", "reply"),
+                        ("reasons", "quote"),
+                        ("limit", page.as_str()),
+                    ])
+            })
+            .await
+            .and_then(|a| a.json::<Notifications>("reading notifications"));
+        let notifications = match answer {
+            Ok(n) => n.notifications,
+            Err(CallError::Refused(reason)) => return Err(Ended::Auth(reason)),
+            Err(CallError::RateLimited { until, reason }) => {
+                let wait = until
+                    .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+                    .unwrap_or(RATE_LIMIT_PAUSE);
+                tracing::warn!(source = %self.name, error = %reason, wait_ms = wait.as_millis() as u64, "bluesky notifications rate-limited; waiting for the reset");
+                let until = Instant::now() + wait;
+                state.rate_limited_until = Some(until);
+                state.next_reconcile = Some(until);
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::warn!(source = %self.name, error = %e, "bluesky reconciliation failed; trying again later");
+                return Ok(());
+            }
+        };
+        let mut posts = Vec::new();
+        let mut undo = Vec::new();
+        // Oldest first, as heard.
+        for n in notifications.into_iter().rev() {
+            let Some((did, rkey)) = super::wire::parse_post_uri(&n.uri) else {
+                continue;
+            };
+            let key = post_key(did, rkey);
+            if state.delivered.contains(key) || state.deleted.contains(key) {
+                continue;
+            }
+            let (author, version) = (text_key(did), text_key(&n.cid));
+            match n.into_new_post() {
+                Ok(mut post) => {
+                    if state.brand.is_brand(&post.author.external_id) {
+                        post.from_brand = Some(true);
+                    }
+                    undo.push((key, state.delivered.insert(key, version)));
+                    state.authors.insert(author, 0);
+                    posts.push(post);
+                }
+                Err(NotAPost::Skipped(reason)) => tracing::debug!(%reason, "skipped"),
+                Err(NotAPost::Invalid(error)) => {
+                    tracing::warn!(source = %self.name, %error, "broken notification skipped")
+                }
+            }
+        }
+        if posts.is_empty() {
+            return Ok(());
+        }
+        let mut items: Vec<Item> = posts.into_iter().map(Item::Post).collect();
+        self.add_reach(&mut items).await;
+        let posts: Vec<NewPost> = items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Post(p) => Some(p),
+                Item::Amend(_) => None,
+            })
+            .collect();
+        let count = posts.len() as u64;
+        tracing::info!(source = %self.name, count, "reconciliation found posts the stream had not delivered");
+        // No cursor: these did not come from the stream.
+        if let Err(e) = sink.deliver(&self.name, posts, None).await {
+            for (key, previous) in undo.into_iter().rev() {
+                state.delivered.restore(key, previous);
+            }
+            return Err(Ended::Sink(e));
+        }
+        health.heard(count);
+        Ok(())
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Maps a failed WebSocket opening: an HTTP answer is judged by its status, anything else is
+/// the network.
+fn handshake_failed(error: tungstenite::Error) -> Ended {
+    match error {
+        tungstenite::Error::Http(response) => {
+            let status = response.status();
+            let body = response
+                .body()
+                .as_deref()
+                .map(|b| crate::de::shorten(String::from_utf8_lossy(b).trim()).to_owned())
+                .unwrap_or_default();
+            let reason = format!("Jetstream answered HTTP {}: {body}", status.as_u16());
+            if status.as_u16() == 429 {
+                let headers = response.headers();
+                Ended::Retry {
+                    failure: Failure::RateLimited,
+                    reason,
+                    not_before: rate_limit_reset(
+                        |name| headers.get(name).and_then(|v| v.to_str().ok()),
+                        Utc::now(),
+                    ),
+                }
+            } else {
+                Ended::Retry {
+                    failure: Failure::Http,
+                    reason,
+                    not_before: None,
+                }
+            }
+        }
+        other => Ended::Retry {
+            failure: Failure::Network,
+            reason: format!("opening Jetstream: {other}"),
+            not_before: None,
+        },
+    }
+}
+
+#[async_trait]
+impl Source for BlueskySource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn run(
+        &self,
+        sink: Arc<dyn Sink>,
+        health: Health,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), SourceError> {
+        let stored = match sink.cursor(&self.name).await? {
+            Some(c) => match c.trim().parse::<i64>() {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    tracing::warn!(source = %self.name, cursor = %c, "stored cursor is not a Jetstream time_us; tailing live");
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut state = RunState {
+            brand: self.brand.clone(),
+            scratch: Scratch::default(),
+            stored,
+            first_connected_us: None,
+            delivered: Recent::new(MEMORY),
+            deleted: Recent::new(MEMORY),
+            authors: Recent::new(MEMORY),
+            connected_at: None,
+            next_reconcile: None,
+            rate_limited_until: None,
+        };
+        let mut backoff = Backoff::default();
+        loop {
+            if *stop.borrow() {
+                health.stopped();
+                return Ok(());
+            }
+            let ended = self
+                .connect_once(sink.as_ref(), &health, &mut state, &mut stop)
+                .await;
+            let (failure, reason, not_before) = match ended {
+                Ended::Stopped => {
+                    health.stopped();
+                    return Ok(());
+                }
+                Ended::Auth(reason) => {
+                    tracing::error!(source = %self.name, error = %reason, "bluesky refused the app password");
+                    health.failed(&reason, None);
+                    return Err(SourceError::Auth(reason));
+                }
+                // The store is busy or briefly down: nothing was acknowledged, so back off and
+                // hear the same events again from the stored cursor, rather than going deaf.
+                Ended::Sink(e) => (
+                    Failure::Http,
+                    format!("could not store what was heard: {e}"),
+                    None,
+                ),
+                Ended::Retry {
+                    failure,
+                    reason,
+                    not_before,
+                } => (failure, reason, not_before),
+            };
+            if state
+                .connected_at
+                .take()
+                .is_some_and(|at| at.elapsed() >= HEALTHY_CONNECTION)
+            {
+                backoff.reset();
+            }
+            let delay = match not_before {
+                Some(at) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+                None => jitter(backoff.next(failure), unit_jitter())
+                    .mul_f64(self.config.backoff_scale.clamp(0.0, 1.0e3)),
+            };
+            tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "jetstream down; retrying");
+            health.failed(&reason, Some(delay));
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+/// A jitter fraction in `[0, 1)` without a random-number dependency: the clock's nanoseconds.
+fn unit_jitter() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(nanos % 1000) / 1000.0
+}

@@ -1,0 +1,286 @@
+// earshot's one script: keyboard shortcuts, live inbox, response clocks, the reply box.
+// Every page works without it; it only makes the work faster. No dependencies.
+(function () {
+  "use strict";
+
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var page = document.body.getAttribute("data-page");
+
+  function post(url, fields) {
+    var body = new URLSearchParams(fields || {});
+    body.set("csrf", csrf);
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "earshot", "X-CSRF-Token": csrf },
+      body: body
+    });
+  }
+
+  function typingInField(e) {
+    var t = e.target;
+    if (!t || !t.tagName) return false;
+    var tag = t.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || t.isContentEditable;
+  }
+
+  // ---- Times and response clocks -------------------------------------------------------
+
+  function human(secs) {
+    secs = Math.abs(Math.round(secs));
+    var d = Math.floor(secs / 86400), h = Math.floor((secs % 86400) / 3600), m = Math.floor((secs % 3600) / 60);
+    if (d > 0) return d + " d " + h + " h";
+    if (h > 0) return h + " h " + (m < 10 ? "0" : "") + m + " min";
+    if (m > 0) return m + " min";
+    return secs + " s";
+  }
+
+  function tickClocks(root) {
+    var now = Date.now();
+    (root || document).querySelectorAll(".clock[data-due]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("data-due"));
+      var since = Date.parse(el.getAttribute("data-since") || "") || due;
+      if (isNaN(due)) return;
+      var left = (due - now) / 1000, windowSecs = Math.max(1, (due - since) / 1000);
+      var state = left < 0 ? "overdue" : (left * 4 < windowSecs || left < 900) ? "amber" : "ok";
+      el.textContent = left < 0 ? human(-left) + " overdue" : human(left) + " left";
+      el.className = "badge clock b-clock-" + state;
+    });
+  }
+
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[datetime]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      el.textContent = d.toLocaleString([], { month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+    });
+  }
+
+  tickClocks();
+  localTimes();
+  setInterval(tickClocks, 30000);
+
+  // ---- Help and global keys ------------------------------------------------------------
+
+  var help = document.createElement("div");
+  help.className = "help";
+  help.hidden = true;
+  help.setAttribute("role", "dialog");
+  help.setAttribute("aria-modal", "true");
+  help.setAttribute("aria-label", "Keyboard shortcuts");
+  help.innerHTML =
+    '<div class="help-box"><h2>Keyboard shortcuts</h2><dl>' +
+    "<dt><kbd>j</kbd> / <kbd>k</kbd></dt><dd>next / previous conversation</dd>" +
+    "<dt><kbd>enter</kbd></dt><dd>open the selected conversation</dd>" +
+    "<dt><kbd>a</kbd></dt><dd>assign to me</dd>" +
+    "<dt><kbd>r</kbd></dt><dd>reply</dd>" +
+    "<dt><kbd>ctrl</kbd>+<kbd>enter</kbd></dt><dd>send the reply</dd>" +
+    "<dt><kbd>e</kbd></dt><dd>resolve</dd>" +
+    "<dt><kbd>u</kbd></dt><dd>back to the inbox</dd>" +
+    "<dt><kbd>/</kbd></dt><dd>search</dd>" +
+    "<dt><kbd>g</kbd> <kbd>i</kbd> / <kbd>d</kbd> / <kbd>s</kbd></dt><dd>go to inbox / dashboard / settings</dd>" +
+    "<dt><kbd>?</kbd></dt><dd>this help (esc closes)</dd></dl></div>";
+  document.body.appendChild(help);
+  help.addEventListener("click", function () { help.hidden = true; });
+
+  var pendingG = false;
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "Escape" && !help.hidden) { help.hidden = true; return; }
+    if (typingInField(e)) return;
+    if (pendingG) {
+      pendingG = false;
+      var to = { i: "/inbox", d: "/dashboard", s: "/settings" }[e.key];
+      if (to) { e.preventDefault(); location.href = to; return; }
+    }
+    if (e.key === "g") { pendingG = true; setTimeout(function () { pendingG = false; }, 1000); return; }
+    if (e.key === "?") { e.preventDefault(); help.hidden = !help.hidden; return; }
+    if (e.key === "/") {
+      var box = document.getElementById("q") || document.getElementById("top-q");
+      if (box) { e.preventDefault(); box.focus(); box.select(); }
+    }
+  });
+
+  // ---- Inbox ---------------------------------------------------------------------------
+
+  var wrap = document.getElementById("rows-wrap");
+  if (wrap) {
+    var selectedId = null;
+
+    var rows = function () { return Array.prototype.slice.call(wrap.querySelectorAll("li.row")); };
+
+    var select = function (row, focus) {
+      rows().forEach(function (r) { r.classList.remove("selected"); r.removeAttribute("aria-current"); });
+      if (!row) { selectedId = null; return; }
+      row.classList.add("selected");
+      row.setAttribute("aria-current", "true");
+      selectedId = row.getAttribute("data-id");
+      if (focus !== false) {
+        var link = row.querySelector("a.row-link");
+        if (link) link.focus({ preventScroll: true });
+        row.scrollIntoView({ block: "nearest" });
+      }
+    };
+
+    var current = function () {
+      return rows().filter(function (r) { return r.getAttribute("data-id") === selectedId; })[0] || null;
+    };
+
+    var move = function (by) {
+      var all = rows();
+      if (!all.length) return;
+      var i = all.indexOf(current());
+      i = i < 0 ? 0 : Math.max(0, Math.min(all.length - 1, i + by));
+      select(all[i]);
+    };
+
+    wrap.addEventListener("focusin", function (e) {
+      var row = e.target.closest && e.target.closest("li.row");
+      if (row && row.getAttribute("data-id") !== selectedId) select(row, false);
+    });
+
+    var refreshTimer = null;
+    var refresh = function () {
+      var query = wrap.getAttribute("data-query") || "";
+      var offset = new URLSearchParams(location.search).get("offset");
+      var url = "/inbox?" + query + (query ? "&" : "") + (offset ? "offset=" + encodeURIComponent(offset) + "&" : "") + "fragment=rows";
+      var before = {};
+      rows().forEach(function (r) { before[r.getAttribute("data-id")] = true; });
+      var hadFocus = wrap.contains(document.activeElement);
+      return fetch(url, { credentials: "same-origin" }).then(function (r) {
+        if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return null; }
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        if (html === null || html === undefined) return;
+        // The server rendered (and escaped) this markup, exactly as in a full page.
+        wrap.innerHTML = html;
+        rows().forEach(function (r) { if (!before[r.getAttribute("data-id")]) r.classList.add("fresh"); });
+        tickClocks(wrap);
+        localTimes(wrap);
+        var again = current();
+        if (again) select(again, hadFocus);
+        var n = rows().length;
+        var count = document.querySelector(".inbox-head .count");
+        if (count) count.textContent = n + (n === 50 ? "+" : "") + " conversations";
+      });
+    };
+    var scheduleRefresh = function () {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(refresh, 250);
+    };
+
+    var act = function (action) {
+      var row = current();
+      if (!row) return;
+      post("/c/" + row.getAttribute("data-id") + "/act", { action: action }).then(function (r) {
+        if (!r.ok) return r.text().then(function (t) { alert(t || "That did not work."); });
+        if (action === "resolve") { var next = row.nextElementSibling || row.previousElementSibling; if (next) selectedId = next.getAttribute("data-id"); }
+        return refresh();
+      });
+    };
+
+    document.addEventListener("keydown", function (e) {
+      if (e.ctrlKey || e.metaKey || e.altKey || typingInField(e)) return;
+      switch (e.key) {
+        case "j": e.preventDefault(); move(1); break;
+        case "k": e.preventDefault(); move(-1); break;
+        case "Enter":
+          var row = current();
+          if (row && document.activeElement === document.body) { e.preventDefault(); location.href = "/c/" + row.getAttribute("data-id"); }
+          break;
+        case "a": e.preventDefault(); act("assign_me"); break;
+        case "e": e.preventDefault(); act("resolve"); break;
+        case "r":
+          var r = current();
+          if (r) { e.preventDefault(); location.href = "/c/" + r.getAttribute("data-id") + "#reply"; }
+          break;
+      }
+    });
+
+    if (window.EventSource) {
+      var live = document.getElementById("live");
+      var source = new EventSource("/live");
+      source.addEventListener("open", function () { if (live) { live.classList.add("on"); live.textContent = "● live"; } });
+      source.addEventListener("error", function () { if (live) { live.classList.remove("on"); live.textContent = "○ reconnecting"; } });
+      ["post_stored", "conversation_changed", "lagged"].forEach(function (name) {
+        source.addEventListener(name, scheduleRefresh);
+      });
+      window.addEventListener("beforeunload", function () { source.close(); });
+    }
+    window.earshotRefresh = refresh;
+  }
+
+  // ---- Conversation --------------------------------------------------------------------
+
+  var form = document.getElementById("reply-form");
+  var conv = document.querySelector("[data-conversation]");
+  if (conv) {
+    var convId = conv.getAttribute("data-conversation");
+    var textarea = document.getElementById("reply");
+    var clickAction = function (action) {
+      var b = document.querySelector('button[data-action="' + action + '"]');
+      if (b) b.click();
+    };
+    document.addEventListener("keydown", function (e) {
+      if (e.ctrlKey || e.metaKey || e.altKey || typingInField(e)) return;
+      if (e.key === "r" && textarea) { e.preventDefault(); textarea.focus(); }
+      else if (e.key === "e") { e.preventDefault(); clickAction("resolve"); }
+      else if (e.key === "a") { e.preventDefault(); clickAction("assign_me"); }
+      else if (e.key === "u" || e.key === "Escape") { e.preventDefault(); location.href = "/inbox"; }
+    });
+
+    if (form && textarea) {
+      var limit = parseInt(form.getAttribute("data-limit"), 10) || 0;
+      var counter = document.getElementById("reply-count");
+      var update = function () {
+        var n = Array.from(textarea.value.trim()).length;
+        counter.textContent = n + " / " + limit + (n > limit ? " — " + (n - limit) + " too many" : "");
+        counter.classList.toggle("over", n > limit);
+      };
+      textarea.addEventListener("input", update);
+      update();
+
+      var template = document.getElementById("template");
+      if (template) {
+        template.addEventListener("change", function () {
+          if (!template.value) return;
+          textarea.value = template.value.replace(/\{name\}/g, form.getAttribute("data-name") || "there");
+          template.value = "";
+          update();
+          textarea.focus();
+        });
+      }
+
+      textarea.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+        if (e.key === "Escape") textarea.blur();
+      });
+      form.addEventListener("submit", function () {
+        var b = form.querySelector('button[type="submit"]');
+        if (b) { b.disabled = true; b.textContent = "Sending…"; }
+      });
+
+      var presence = document.getElementById("presence");
+      var show = function (data) {
+        if (!presence || !data) return;
+        var others = data.others || [];
+        presence.hidden = others.length === 0;
+        presence.textContent = others.length ? others.join(", ") + (others.length > 1 ? " are" : " is") + " replying to this conversation right now." : "";
+      };
+      var lastTyping = 0;
+      var report = function (active) {
+        return post("/c/" + convId + "/typing", { active: active ? "1" : "0" })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(show)
+          .catch(function () {});
+      };
+      textarea.addEventListener("input", function () {
+        var now = Date.now();
+        if (now - lastTyping > 5000) { lastTyping = now; report(true); }
+      });
+      setInterval(function () { report(Date.now() - lastTyping < 15000); }, 8000);
+
+      if (location.hash === "#reply") textarea.focus();
+    }
+  }
+})();

@@ -1,0 +1,299 @@
+//! The loop over HTTP: requests ranked by demand, the promise ledger, releases and who was told.
+
+use super::{actor, ok, ApiError, AppState};
+use crate::feedback::releases::{self, ReleaseOutcome};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use earshot_core::feedback::{
+    Promise, PromiseId, PromiseState, Release, ReleaseId, Request, RequestId, RequestStatus,
+};
+use earshot_store::feedback::{NewRelease, Notification, RequestDetail};
+use serde::{Deserialize, Serialize};
+
+fn positive(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.trim_start_matches(['R', 'P'])
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::bad_request(format!("{raw:?} is not a {what} id (a positive number)")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestsQuery {
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RankedRequest {
+    #[serde(flatten)]
+    pub request: Request,
+    pub demand: f64,
+    pub trend: Option<f64>,
+}
+
+/// Requests ranked by demand (most wanted first).
+pub async fn requests(
+    State(state): State<AppState>,
+    query: Result<Query<RequestsQuery>, QueryRejection>,
+) -> Result<Json<Vec<RankedRequest>>, ApiError> {
+    let Query(q) = query?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            RequestStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "status {s:?} is not one of open, planned, shipped, declined, merged"
+                ))
+            })
+        })
+        .transpose()?;
+    let now = Utc::now();
+    let ranked = rank(state.desk.store().requests(status, now).await?, now);
+    Ok(ok(ranked.into_iter().take(q.limit.unwrap_or(100).min(1_000)).collect()))
+}
+
+pub fn rank(requests: Vec<Request>, now: DateTime<Utc>) -> Vec<RankedRequest> {
+    let mut ranked: Vec<RankedRequest> = requests
+        .into_iter()
+        .map(|r| RankedRequest {
+            demand: r.demand(now),
+            trend: r.trend(),
+            request: r,
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.demand.total_cmp(&a.demand).then(a.request.id.cmp(&b.request.id)));
+    ranked
+}
+
+pub async fn request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<RequestDetail>, ApiError> {
+    let id = RequestId(positive(&id, "request")?);
+    state
+        .desk
+        .store()
+        .request(id, Utc::now(), 20)
+        .await?
+        .map(ok)
+        .ok_or_else(|| ApiError::not_found(format!("request {id} not found")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "action", rename_all = "snake_case")]
+pub enum RequestAction {
+    Rename { title: String },
+    MergeInto { into: i64 },
+    MovePost { post_id: i64 },
+    Status { status: String },
+    Tracker { url: String },
+}
+
+/// Agents correct the grouping: rename, merge into another request, move a post here, set
+/// the status, link an engineering issue.
+pub async fn request_action(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<RequestAction>, JsonRejection>,
+) -> Result<Json<RequestDetail>, ApiError> {
+    let id = RequestId(positive(&id, "request")?);
+    let Json(action) = body?;
+    let who = actor(&headers);
+    let store = state.desk.store();
+    let feedback = state.desk.pipeline().feedback();
+    match action {
+        RequestAction::Rename { title } => {
+            let title = title.trim();
+            if title.is_empty() || title.len() > 200 {
+                return Err(ApiError::bad_request("a title is 1 to 200 characters"));
+            }
+            store.rename_request(id, title).await?;
+        }
+        RequestAction::MergeInto { into } => {
+            feedback.merge(id, RequestId(into), &who).await?;
+        }
+        RequestAction::MovePost { post_id } => {
+            feedback.move_post(post_id, id, &who).await?;
+        }
+        RequestAction::Status { status } => {
+            let status = RequestStatus::parse(&status)
+                .filter(|s| *s != RequestStatus::Merged)
+                .ok_or_else(|| {
+                    ApiError::bad_request("status is one of open, planned, shipped, declined (merge with merge_into)")
+                })?;
+            store.set_request_status(id, status).await?;
+        }
+        RequestAction::Tracker { url } => {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ApiError::bad_request("the tracker link must be an http(s) URL"));
+            }
+            store.set_tracker_url(id, &url).await?;
+        }
+    }
+    store
+        .request(id, Utc::now(), 20)
+        .await?
+        .map(ok)
+        .ok_or_else(|| ApiError::not_found(format!("request {id} not found")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromisesQuery {
+    state: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LedgerEntry {
+    #[serde(flatten)]
+    pub promise: Promise,
+    pub overdue: bool,
+}
+
+/// The promise ledger: open, kept and broken promises (filter with `state`).
+pub async fn promises(
+    State(state): State<AppState>,
+    query: Result<Query<PromisesQuery>, QueryRejection>,
+) -> Result<Json<Vec<LedgerEntry>>, ApiError> {
+    let Query(q) = query?;
+    let filter = q
+        .state
+        .as_deref()
+        .map(|s| {
+            PromiseState::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "state {s:?} is not one of proposed, confirmed, kept, broken, dismissed"
+                ))
+            })
+        })
+        .transpose()?;
+    let today = Utc::now().date_naive();
+    let promises = state.desk.store().promises(filter).await?;
+    Ok(ok(promises
+        .into_iter()
+        .map(|p| LedgerEntry {
+            overdue: p.is_overdue(today),
+            promise: p,
+        })
+        .collect()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "action", rename_all = "snake_case")]
+pub enum PromiseAction {
+    Confirm {
+        due_on: Option<NaiveDate>,
+        target_release: Option<String>,
+        request_id: Option<i64>,
+    },
+    Dismiss,
+}
+
+pub async fn promise_action(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<PromiseAction>, JsonRejection>,
+) -> Result<Json<Promise>, ApiError> {
+    let id = PromiseId(positive(&id, "promise")?);
+    let Json(action) = body?;
+    let who = actor(&headers);
+    let store = state.desk.store();
+    let mut promise = store
+        .promise(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("promise {id} not found")))?;
+    let result = match action {
+        PromiseAction::Confirm {
+            due_on,
+            target_release,
+            request_id,
+        } => {
+            if let Some(r) = request_id {
+                promise.request_id = Some(RequestId(r));
+            }
+            promise.confirm(&who, due_on, target_release, Utc::now())
+        }
+        PromiseAction::Dismiss => promise.dismiss(),
+    };
+    result.map_err(|e| ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()))?;
+    store.save_promise(&promise, &who).await?;
+    Ok(ok(promise))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBody {
+    version: String,
+    /// Defaults to now.
+    shipped_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    notes: String,
+    url: Option<String>,
+    requests: Vec<i64>,
+    /// Plan who would be told, record nothing, send nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Records a release: its requests are shipped, their promises kept, and every customer who
+/// asked is told in their thread (paced, in the background). `dry_run` previews it all.
+pub async fn record_release(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<ReleaseBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<ReleaseOutcome>), ApiError> {
+    let Json(body) = body?;
+    if body.requests.is_empty() {
+        return Err(ApiError::bad_request("a release ships at least one request (requests: [id, ...])"));
+    }
+    let release = NewRelease {
+        version: body.version.trim().to_string(),
+        shipped_at: body.shipped_at.unwrap_or_else(Utc::now),
+        notes: body.notes,
+        url: body.url,
+        request_ids: body.requests.into_iter().map(RequestId).collect(),
+        created_by: actor(&headers),
+    };
+    let feedback = state.desk.pipeline().feedback();
+    let outcome = releases::record(&state.desk, release, feedback.templates(), body.dry_run).await?;
+    if let Some(release) = outcome.release.clone().filter(|_| !outcome.dry_run) {
+        feedback.notify_in_background(state.desk.clone(), release, outcome.notifications.clone());
+    }
+    let status = if outcome.newly_recorded { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, ok(outcome)))
+}
+
+pub async fn list_releases(State(state): State<AppState>) -> Result<Json<Vec<Release>>, ApiError> {
+    Ok(ok(state.desk.store().releases().await?))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReleaseDetail {
+    pub release: Release,
+    pub notifications: Vec<Notification>,
+}
+
+pub async fn release(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ReleaseDetail>, ApiError> {
+    let id = ReleaseId(positive(&id, "release")?);
+    let store = state.desk.store();
+    let release = store
+        .release(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("release {id} not found")))?;
+    let notifications = store.notifications(id).await?;
+    Ok(ok(ReleaseDetail {
+        release,
+        notifications,
+    }))
+}

@@ -1,0 +1,160 @@
+//! The loop, running: asks are grouped into requests as they arrive, replies that commit to
+//! something propose promises, releases keep them and tell every customer who asked.
+//!
+//! The rules live in `earshot_core::feedback` (promise states, who is told and how) and in
+//! `earshot_analyze` (grouping, promise wording); this module wires them to the store and
+//! the desk.
+
+pub mod grouping;
+pub mod releases;
+
+use crate::desk::Desk;
+use chrono::Utc;
+use earshot_analyze::promises::{detect_promise, PromiseSettings};
+use earshot_core::feedback::{NotificationPlan, Promise, Release, RequestId, Templates};
+use earshot_core::{Conversation, Network, Reply};
+use earshot_store::feedback::NewPromise;
+use earshot_store::{Store, StoreError};
+use grouping::{AskToGroup, Grouping};
+use releases::NotifyPace;
+use std::sync::Arc;
+
+pub struct FeedbackLoop {
+    store: Arc<dyn Store>,
+    templates: Templates,
+    pace: NotifyPace,
+    promises: PromiseSettings,
+    /// One grouper for the process; asks are grouped one batch at a time.
+    grouping: tokio::sync::Mutex<Grouping>,
+}
+
+impl FeedbackLoop {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        FeedbackLoop {
+            store,
+            templates: Templates::default(),
+            pace: NotifyPace::default(),
+            promises: PromiseSettings::default(),
+            grouping: tokio::sync::Mutex::new(Grouping::new()),
+        }
+    }
+
+    /// Sends release notifications without pausing between them (tests, demos).
+    pub fn with_pace(mut self, pace: NotifyPace) -> Self {
+        self.pace = pace;
+        self
+    }
+
+    pub fn with_templates(mut self, templates: Templates) -> Self {
+        self.templates = templates;
+        self
+    }
+
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// An agent folds `from` into `into`; the grouper learns from it.
+    pub async fn merge(&self, from: RequestId, into: RequestId, by: &str) -> Result<(), StoreError> {
+        self.store.merge_requests(from, into, by, Utc::now()).await?;
+        self.grouping.lock().await.merged(&*self.store, from, into).await
+    }
+
+    /// An agent moves a post to the request it really asks for; the grouper learns from it.
+    pub async fn move_post(&self, post_id: i64, to: RequestId, by: &str) -> Result<(), StoreError> {
+        self.store.add_to_request(post_id, to, 1.0, by, Utc::now()).await?;
+        self.grouping.lock().await.moved(&*self.store, post_id, to).await
+    }
+
+    /// New customer asks (feature requests) are grouped into requests; customers who say they
+    /// want no updates are remembered. Returns (post, request, opened a new request).
+    pub async fn on_ingested(
+        &self,
+        asks: Vec<AskToGroup>,
+        opt_outs: Vec<(Network, String)>,
+    ) -> Result<Vec<(i64, RequestId, bool)>, StoreError> {
+        for (network, author) in opt_outs {
+            self.store.opt_out(network, &author, Utc::now()).await?;
+        }
+        if asks.is_empty() {
+            return Ok(vec![]);
+        }
+        self.grouping.lock().await.group(&*self.store, &asks).await
+    }
+
+    /// A reply went out: if it commits to something, a promise is proposed on the request the
+    /// customer asked in (a request is opened around their post when nobody grouped it, as for
+    /// a complaint that turns into a policy change).
+    pub async fn on_reply_sent(
+        &self,
+        reply: &Reply,
+        conversation: &Conversation,
+    ) -> Result<Option<Promise>, StoreError> {
+        let lang = conversation.language.as_str();
+        let written = reply.sent_at.unwrap_or(reply.created_at);
+        let Some(candidate) = detect_promise(&reply.text, Some(lang), written.date_naive()) else {
+            return Ok(None);
+        };
+        let Some(kind) = self.promises.proposal(&candidate) else {
+            return Ok(None);
+        };
+        let evidence = candidate.evidence_text(&reply.text).trim().to_string();
+        let request_id = if candidate.kind.is_product_promise() {
+            self.request_for(conversation).await?
+        } else {
+            None
+        };
+        let promise = self
+            .store
+            .propose_promise(NewPromise {
+                request_id,
+                conversation_id: conversation.id,
+                reply_id: Some(reply.id),
+                evidence: if evidence.is_empty() { reply.text.clone() } else { evidence },
+                kind,
+                made_at: written,
+                due_on: candidate.due.as_ref().and_then(|d| d.due_on(written.date_naive())),
+                target_release: candidate
+                    .due
+                    .as_ref()
+                    .and_then(|d| d.target_release().map(str::to_string)),
+            })
+            .await?;
+        Ok(Some(promise))
+    }
+
+    /// The request a conversation's ask belongs to, opening one around its latest customer post.
+    async fn request_for(&self, conversation: &Conversation) -> Result<Option<RequestId>, StoreError> {
+        let Some(detail) = self.store.conversation(conversation.id).await? else {
+            return Ok(None);
+        };
+        let customer_posts: Vec<_> = detail.posts.iter().filter(|p| !p.from_brand).collect();
+        for post in customer_posts.iter().rev() {
+            if let Some(r) = self.store.request_of_post(post.id).await? {
+                return Ok(Some(r));
+            }
+        }
+        let Some(post) = customer_posts.last() else {
+            return Ok(None);
+        };
+        let ask = AskToGroup {
+            post_id: post.id,
+            text: post.text.clone(),
+            language: post.analysis.language.language.code().to_string(),
+            at: post.created_at,
+        };
+        Ok(Some(self.grouping.lock().await.open(&*self.store, &ask).await?))
+    }
+
+    /// Tells the askers of a recorded release, paced, off the caller's path.
+    pub fn notify_in_background(&self, desk: Arc<Desk>, release: Release, plans: Vec<NotificationPlan>) {
+        let pace = self.pace.clone();
+        tokio::spawn(async move {
+            let version = release.version.clone();
+            match releases::notify(desk, release, plans, pace).await {
+                Ok(sent) => tracing::info!(release = %version, sent, "release notifications done"),
+                Err(e) => tracing::error!(release = %version, error = %e, "release notifications stopped; recording the release again resumes them"),
+            }
+        });
+    }
+}

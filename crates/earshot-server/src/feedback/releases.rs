@@ -1,0 +1,187 @@
+//! Recording a release and telling every customer who asked.
+
+use crate::desk::{Desk, DeskError};
+use chrono::Utc;
+use earshot_core::feedback::{
+    plan_notifications, NotificationPlan, NotificationState, Release, RequestId, Templates,
+};
+use earshot_core::Network;
+use earshot_store::feedback::NewRelease;
+use earshot_store::StoreError;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What recording (or previewing) a release did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseOutcome {
+    pub release: Option<Release>,
+    /// `false` when the version was recorded before (a re-run): nothing new happens.
+    pub newly_recorded: bool,
+    pub dry_run: bool,
+    pub promises_kept: usize,
+    /// One line per customer: who is told what, or why not.
+    pub notifications: Vec<NotificationPlan>,
+}
+
+/// How fast notifications go out per network, so a release to thousands of askers does not
+/// trip a network's rate limit (or look like spam).
+#[derive(Debug, Clone)]
+pub struct NotifyPace {
+    pub per_network: HashMap<Network, Duration>,
+    pub default: Duration,
+}
+
+impl Default for NotifyPace {
+    fn default() -> Self {
+        NotifyPace {
+            per_network: HashMap::new(),
+            default: Duration::from_millis(1_000),
+        }
+    }
+}
+
+impl NotifyPace {
+    pub fn none() -> Self {
+        NotifyPace {
+            per_network: HashMap::new(),
+            default: Duration::ZERO,
+        }
+    }
+
+    fn gap(&self, network: Network) -> Duration {
+        self.per_network.get(&network).copied().unwrap_or(self.default)
+    }
+}
+
+/// Plans the notifications of `release` (recorded or not) against what is stored.
+pub async fn preview(
+    desk: &Desk,
+    release: &Release,
+    templates: &Templates,
+) -> Result<Vec<NotificationPlan>, StoreError> {
+    let store = desk.store();
+    let asks = store.asks(&release.request_ids).await?;
+    let now = Utc::now();
+    let mut titles: HashMap<RequestId, String> = HashMap::new();
+    for id in &release.request_ids {
+        if let Some(detail) = store.request(*id, now, 0).await? {
+            titles.insert(*id, detail.request.title);
+        }
+    }
+    let done = store.notified_keys(release.id).await?;
+    Ok(plan_notifications(release, &asks, &titles, templates, &done))
+}
+
+/// Records the release (unless `dry_run`), keeps the promises on its requests, and returns
+/// the notification plan. Sending happens in [`notify`], paced, so the caller answers at once.
+pub async fn record(
+    desk: &Desk,
+    release: NewRelease,
+    templates: &Templates,
+    dry_run: bool,
+) -> Result<ReleaseOutcome, StoreError> {
+    let store = desk.store();
+    if release.version.trim().is_empty() {
+        return Err(StoreError::Invalid("a release needs a version".into()));
+    }
+    if dry_run {
+        // Plan against a release that is not stored: the same rules, nothing written.
+        let draft = Release {
+            id: earshot_core::feedback::ReleaseId(0),
+            version: release.version.clone(),
+            shipped_at: release.shipped_at,
+            notes: release.notes.clone(),
+            url: release.url.clone(),
+            request_ids: release.request_ids.clone(),
+            created_by: release.created_by.clone(),
+            created_at: Utc::now(),
+        };
+        let notifications = preview(desk, &draft, templates).await?;
+        let promises = store.promises_for_requests(&release.request_ids).await?;
+        return Ok(ReleaseOutcome {
+            release: None,
+            newly_recorded: false,
+            dry_run: true,
+            promises_kept: promises.iter().filter(|p| p.state.is_open()).count(),
+            notifications,
+        });
+    }
+    let (stored, newly_recorded) = store.record_release(release, Utc::now()).await?;
+    let mut kept = 0;
+    for mut promise in store.promises_for_requests(&stored.request_ids).await? {
+        // A dismissed promise stays dismissed; keeping twice changes nothing.
+        if promise.state.is_open() && promise.keep(stored.id.0, stored.shipped_at).unwrap_or(false) {
+            store.save_promise(&promise, &stored.created_by).await?;
+            kept += 1;
+        }
+    }
+    let notifications = preview(desk, &stored, templates).await?;
+    Ok(ReleaseOutcome {
+        release: Some(stored),
+        newly_recorded,
+        dry_run: false,
+        promises_kept: kept,
+        notifications,
+    })
+}
+
+/// Tells each planned customer, paced per network. Each notification is stored (by its key)
+/// before its reply is sent, and the reply carries the same key, so a crash or a re-run never
+/// tells anyone twice. Returns how many were sent.
+pub async fn notify(
+    desk: Arc<Desk>,
+    release: Release,
+    plans: Vec<NotificationPlan>,
+    pace: NotifyPace,
+) -> Result<usize, StoreError> {
+    let store = desk.store().clone();
+    let mut sent = 0;
+    let mut last_sent: HashMap<Network, tokio::time::Instant> = HashMap::new();
+    for plan in plans {
+        if plan.skip.is_some() {
+            store
+                .record_notification(release.id, &plan, NotificationState::Skipped, Utc::now())
+                .await?;
+            continue;
+        }
+        if !store
+            .record_notification(release.id, &plan, NotificationState::Queued, Utc::now())
+            .await?
+        {
+            // Stored before: a previous run owns it (its reply has the same key).
+            continue;
+        }
+        let gap = pace.gap(plan.ask.network);
+        if let Some(at) = last_sent.get(&plan.ask.network) {
+            tokio::time::sleep_until(*at + gap).await;
+        }
+        last_sent.insert(plan.ask.network, tokio::time::Instant::now());
+        match desk
+            .reply(plan.ask.conversation_id, &plan.text, "earshot", Some(plan.key.clone()))
+            .await
+        {
+            Ok(reply) => {
+                store
+                    .update_notification(&plan.key, NotificationState::Sent, Some(reply.id))
+                    .await?;
+                sent += 1;
+            }
+            Err(DeskError::SendFailed { reply, error }) => {
+                // The reply is stored and the desk's housekeeping retries it with its key.
+                tracing::warn!(key = %plan.key, error = %error, "release notification not sent yet");
+                store
+                    .update_notification(&plan.key, NotificationState::Failed, Some(reply.id))
+                    .await?;
+            }
+            Err(e) => {
+                tracing::warn!(key = %plan.key, error = %e, "release notification refused");
+                store
+                    .update_notification(&plan.key, NotificationState::Failed, None)
+                    .await?;
+            }
+        }
+    }
+    Ok(sent)
+}

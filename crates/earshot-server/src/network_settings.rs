@@ -1,0 +1,336 @@
+//! `[[connectors.bluesky]]`, `[[connectors.x]]`, `[[connectors.reddit]]` and
+//! `[[connectors.rss]]` in earshot.toml, turned into the connectors' own configs.
+//!
+//! Every credential can come from the file (`password = "…"`), an environment variable
+//! (`password_env = "NAME"`) or a file (`password_file = "/run/secrets/…"`), in that order of
+//! preference: env, file, inline. Errors name the key to fix.
+
+use crate::config::{ConfigError, Secret};
+use earshot_connect::bluesky::BlueskyConfig;
+use earshot_connect::reddit::{RedditConfig, RedditSearch};
+use earshot_connect::rss::{Feed, FeedConfig};
+use earshot_connect::x::{XConfig, XMode, XUserAuth};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A secret written inline, or the name of an environment variable, or a file holding it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretFrom {
+    #[serde(default)]
+    pub value: Secret,
+    #[serde(default)]
+    pub env: Option<String>,
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
+fn resolve(
+    key: &str,
+    inline: &Secret,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+    required: bool,
+) -> Result<Option<earshot_connect::Secret>, ConfigError> {
+    if let Some(var) = env {
+        return std::env::var(var)
+            .map(|v| Some(earshot_connect::Secret::new(v)))
+            .map_err(|_| ConfigError::Invalid {
+                key: format!("{key}_env"),
+                message: format!("environment variable {var} is not set"),
+            });
+    }
+    if let Some(path) = file {
+        return std::fs::read_to_string(path)
+            .map(|v| Some(earshot_connect::Secret::new(v.trim_end())))
+            .map_err(|e| ConfigError::Invalid {
+                key: format!("{key}_file"),
+                message: format!("cannot read {}: {e}", path.display()),
+            });
+    }
+    if inline.is_empty() {
+        if required {
+            return Err(ConfigError::Invalid {
+                key: key.into(),
+                message: format!("missing: set {key}, {key}_env or {key}_file"),
+            });
+        }
+        return Ok(None);
+    }
+    Ok(Some(earshot_connect::Secret::new(inline.expose())))
+}
+
+fn url(key: &str, value: &str) -> Result<(), ConfigError> {
+    if value.starts_with("http://") || value.starts_with("https://") || value.starts_with("ws://") || value.starts_with("wss://") {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            key: key.into(),
+            message: format!("{value:?} is not a URL"),
+        })
+    }
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s.max(1))
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlueskySettings {
+    /// The brand's handle (`acme.bsky.social`): mentions of it are heard, replies are posted as it.
+    pub handle: String,
+    /// More handles and DIDs that count as the brand.
+    #[serde(default)]
+    pub other_handles: Vec<String>,
+    #[serde(default)]
+    pub dids: Vec<String>,
+    /// Words that make a post worth hearing even without a mention (brand and product names).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// The login for replies: the handle or email, and an app password (Settings → App passwords).
+    #[serde(default)]
+    pub identifier: Option<String>,
+    #[serde(default)]
+    pub app_password: Secret,
+    #[serde(default)]
+    pub app_password_env: Option<String>,
+    #[serde(default)]
+    pub app_password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub jetstream_url: Option<String>,
+    #[serde(default)]
+    pub pds_url: Option<String>,
+    #[serde(default)]
+    pub appview_url: Option<String>,
+}
+
+impl BlueskySettings {
+    pub fn config(&self) -> Result<BlueskyConfig, ConfigError> {
+        let password = resolve(
+            "connectors.bluesky.app_password",
+            &self.app_password,
+            &self.app_password_env,
+            &self.app_password_file,
+            true,
+        )?
+        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        let identifier = self.identifier.clone().unwrap_or_else(|| self.handle.clone());
+        let mut c = BlueskyConfig::new(identifier, password, self.handle.clone());
+        c.brand_handles.extend(self.other_handles.iter().map(|h| h.trim_start_matches('@').to_string()));
+        c.brand_dids = self.dids.clone();
+        c.keywords = self.keywords.clone();
+        if let Some(u) = &self.jetstream_url {
+            url("connectors.bluesky.jetstream_url", u)?;
+            c.jetstream_url = u.clone();
+        }
+        if let Some(u) = &self.pds_url {
+            url("connectors.bluesky.pds_url", u)?;
+            c.pds_url = u.clone();
+        }
+        if let Some(u) = &self.appview_url {
+            url("connectors.bluesky.appview_url", u)?;
+            c.appview_url = u.clone();
+        }
+        Ok(c)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct XSettings {
+    /// The brand's numeric user id and @username.
+    pub user_id: String,
+    pub username: String,
+    /// Extra handles and keywords for the stream rules (the @username is always included).
+    #[serde(default)]
+    pub handles: Vec<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// `stream` (filtered stream: Pro plan or above) or `poll` (mentions + recent search).
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default = "default_x_poll")]
+    pub poll_interval_seconds: u64,
+    /// The app's bearer token (stream, rules, search).
+    #[serde(default)]
+    pub bearer_token: Secret,
+    #[serde(default)]
+    pub bearer_token_env: Option<String>,
+    #[serde(default)]
+    pub bearer_token_file: Option<PathBuf>,
+    /// User-context OAuth 2.0 token (tweet.read tweet.write users.read offline.access), for
+    /// replies and the mentions timeline; with a refresh token it is renewed before it expires.
+    #[serde(default)]
+    pub access_token: Secret,
+    #[serde(default)]
+    pub access_token_env: Option<String>,
+    #[serde(default)]
+    pub refresh_token: Secret,
+    #[serde(default)]
+    pub refresh_token_env: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Secret,
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    #[serde(default)]
+    pub api_url: Option<String>,
+}
+
+fn default_x_poll() -> u64 {
+    60
+}
+
+impl XSettings {
+    pub fn config(&self) -> Result<XConfig, ConfigError> {
+        let bearer = resolve(
+            "connectors.x.bearer_token",
+            &self.bearer_token,
+            &self.bearer_token_env,
+            &self.bearer_token_file,
+            true,
+        )?
+        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        let api = self.api_url.clone().unwrap_or_else(|| "https://api.x.com".into());
+        url("connectors.x.api_url", &api)?;
+        let mut c = XConfig::new(api, self.user_id.clone(), self.username.clone(), bearer);
+        c.handles.extend(self.handles.iter().cloned());
+        c.keywords = self.keywords.clone();
+        c.mode = match self.mode.as_deref() {
+            None | Some("stream") => XMode::Stream,
+            Some("poll") => XMode::Poll,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    key: "connectors.x.mode".into(),
+                    message: format!("{other:?}: use stream or poll"),
+                })
+            }
+        };
+        c.poll_interval = secs(self.poll_interval_seconds);
+        let access = resolve("connectors.x.access_token", &self.access_token, &self.access_token_env, &None, false)?;
+        if let Some(access_token) = access {
+            c.user_auth = Some(XUserAuth {
+                access_token,
+                refresh_token: resolve("connectors.x.refresh_token", &self.refresh_token, &self.refresh_token_env, &None, false)?,
+                client_id: self.client_id.clone().unwrap_or_default(),
+                client_secret: resolve("connectors.x.client_secret", &self.client_secret, &self.client_secret_env, &None, false)?,
+            });
+        }
+        Ok(c)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedditSearchSettings {
+    pub query: String,
+    #[serde(default)]
+    pub subreddit: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedditSettings {
+    /// A "script" app's id and secret (reddit.com/prefs/apps) and the brand account it runs as.
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Secret,
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    pub username: String,
+    #[serde(default)]
+    pub password: Secret,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Subreddits whose new posts and comments are heard (without `r/`).
+    #[serde(default)]
+    pub subreddits: Vec<String>,
+    #[serde(default)]
+    pub searches: Vec<RedditSearchSettings>,
+    #[serde(default = "default_reddit_poll")]
+    pub poll_interval_seconds: u64,
+    #[serde(default)]
+    pub www_url: Option<String>,
+    #[serde(default)]
+    pub oauth_url: Option<String>,
+}
+
+fn default_reddit_poll() -> u64 {
+    60
+}
+
+impl RedditSettings {
+    pub fn config(&self) -> Result<RedditConfig, ConfigError> {
+        let secret = resolve("connectors.reddit.client_secret", &self.client_secret, &self.client_secret_env, &None, true)?
+            .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        let password = resolve("connectors.reddit.password", &self.password, &self.password_env, &self.password_file, true)?
+            .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        let mut c = RedditConfig::new(self.client_id.clone(), secret, self.username.clone(), password);
+        c.subreddits = self.subreddits.iter().map(|s| s.trim_start_matches("r/").to_string()).collect();
+        c.searches = self
+            .searches
+            .iter()
+            .map(|s| RedditSearch {
+                query: s.query.clone(),
+                subreddit: s.subreddit.clone(),
+            })
+            .collect();
+        c.poll_interval = secs(self.poll_interval_seconds);
+        if let Some(u) = &self.www_url {
+            url("connectors.reddit.www_url", u)?;
+            c.www_url = u.clone();
+        }
+        if let Some(u) = &self.oauth_url {
+            url("connectors.reddit.oauth_url", u)?;
+            c.oauth_url = u.clone();
+        }
+        Ok(c)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSettings {
+    pub url: String,
+    /// What the feed is (`Trustpilot reviews`, `owners forum`): shown as the author's network.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RssSettings {
+    /// The connector's name: its source is `rss:<name>`.
+    pub name: String,
+    pub feeds: Vec<FeedSettings>,
+    #[serde(default = "default_feed_poll")]
+    pub poll_interval_seconds: u64,
+}
+
+fn default_feed_poll() -> u64 {
+    900
+}
+
+impl RssSettings {
+    pub fn config(&self) -> Result<FeedConfig, ConfigError> {
+        if self.feeds.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "connectors.rss.feeds".into(),
+                message: format!("connector {:?} lists no feeds", self.name),
+            });
+        }
+        let mut feeds = Vec::new();
+        for f in &self.feeds {
+            url("connectors.rss.feeds.url", &f.url)?;
+            feeds.push(Feed::new(f.url.clone(), f.label.clone().unwrap_or_else(|| f.url.clone())));
+        }
+        let mut c = FeedConfig::new(self.name.clone(), feeds);
+        c.poll_interval = secs(self.poll_interval_seconds);
+        Ok(c)
+    }
+}

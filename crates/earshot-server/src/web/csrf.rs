@@ -1,0 +1,103 @@
+//! Cross-site request forgery: every form a signed-in person posts carries their session's
+//! token (a hidden `csrf` field, or the `X-CSRF-Token` header from the pages' script), and a
+//! request whose `Origin` names another site is refused whatever it carries. The sign-in
+//! form, which has no session yet, uses a double-submit cookie instead.
+
+use super::auth::{same, SignedIn};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// The cookie holding the sign-in form's token until a session exists.
+pub const LOGIN_COOKIE: &str = "earshot_login";
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Forged;
+
+impl IntoResponse for Forged {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::FORBIDDEN,
+            "this form is out of date or came from another site: reload the page and try again",
+        )
+            .into_response()
+    }
+}
+
+/// Whether `Origin` (when the browser sent one) is this server.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // Browsers send Origin on every cross-site POST; its absence means same-site or no browser.
+        return true;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or("");
+    origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Checks a signed-in person's post: the token from the form (or header) and the origin.
+pub fn check(signed: &SignedIn, headers: &HeaderMap, form_token: Option<&str>) -> Result<(), Forged> {
+    let given = form_token.or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()));
+    match given {
+        Some(t) if same(t, &signed.csrf) && same_origin(headers) => Ok(()),
+        _ => Err(Forged),
+    }
+}
+
+/// Checks the sign-in form: its hidden field must equal the cookie set with the form.
+pub fn check_login(headers: &HeaderMap, form_token: &str) -> Result<(), Forged> {
+    match super::auth::cookie(headers, LOGIN_COOKIE) {
+        Some(c) if !c.is_empty() && same(c, form_token) && same_origin(headers) => Ok(()),
+        _ => Err(Forged),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use earshot_store::people::{Role, User};
+
+    fn signed() -> SignedIn {
+        SignedIn {
+            user: User {
+                id: 1,
+                username: "maria".into(),
+                display_name: "Maria".into(),
+                role: Role::Agent,
+                created_at: chrono::Utc::now(),
+                disabled_at: None,
+            },
+            csrf: "tok".into(),
+            token_hash: "h".into(),
+        }
+    }
+
+    #[test]
+    fn the_token_must_match_and_the_origin_be_ours() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(check(&signed(), &h, Some("tok")), Ok(()));
+        assert_eq!(check(&signed(), &h, Some("bad")), Err(Forged));
+        assert_eq!(check(&signed(), &h, None), Err(Forged));
+        h.insert("x-csrf-token", "tok".parse().unwrap());
+        assert_eq!(check(&signed(), &h, None), Ok(()));
+        h.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
+        assert_eq!(check(&signed(), &h, Some("tok")), Ok(()));
+        h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert_eq!(check(&signed(), &h, Some("tok")), Err(Forged));
+    }
+
+    #[test]
+    fn the_login_form_is_double_submitted() {
+        let mut h = HeaderMap::new();
+        assert_eq!(check_login(&h, "x"), Err(Forged));
+        h.insert(header::COOKIE, "earshot_login=abc".parse().unwrap());
+        assert_eq!(check_login(&h, "abc"), Ok(()));
+        assert_eq!(check_login(&h, "abd"), Err(Forged));
+    }
+}

@@ -1,0 +1,573 @@
+//! One conversation: the whole thread in order, the customer and their earlier
+//! conversations, the reply box (templates, the network's length counter), assign, status,
+//! labels, notes for colleagues, and a warning when someone else is replying too.
+
+use crate::api::AppState;
+use crate::web::auth::SignedIn;
+use crate::web::layout::{self, Nav};
+use crate::web::{csrf, require_agent, PageError, WebState};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form, Json};
+use chrono::{DateTime, Utc};
+use earshot_core::{ConversationEvent, ConversationId, Network, Post, ReplyState, Status};
+use earshot_store::people::{CustomerConversation, Note};
+use earshot_store::{ConversationDetail, PeopleStore};
+use maud::{html, Markup};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Posts longer than this show their start, with the rest one click away.
+const LONG_POST: usize = 2_000;
+
+/// Answers an agent starts from; `{name}` becomes the customer's first name in the page.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("Looking into it", "Hi {name}, thanks for letting us know. We're looking into it and will get back to you here shortly."),
+    ("Ask for details by DM", "Hi {name}, sorry about this! Could you send us a DM with your order or VIN number so we can take a closer look?"),
+    ("Passed to the product team", "Thanks {name}, great suggestion! We've passed it on to the product team."),
+    ("Fixed in an update", "Hi {name}, good news: this is fixed in the latest software update. Let us know if it still happens after updating."),
+    ("Glad to hear it", "Thank you {name}, that's great to hear! Enjoy the drive."),
+];
+
+fn conversation_id(raw: &str) -> Result<ConversationId, PageError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(ConversationId)
+        .ok_or_else(|| PageError::NotFound(format!("{raw:?} is not a conversation")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Shown {
+    /// What just happened, to confirm it: one of a few fixed words, never echoed as given.
+    done: Option<String>,
+}
+
+fn confirmation(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "replied" => "Reply sent.",
+        "assigned" => "Assigned to you.",
+        "unassigned" => "Unassigned.",
+        "pending" => "Marked pending: waiting on the customer.",
+        "resolved" => "Resolved.",
+        "reopened" => "Reopened: an answer is owed again.",
+        "labelled" => "Labels saved.",
+        "noted" => "Note added.",
+        _ => return None,
+    })
+}
+
+struct Loaded {
+    detail: ConversationDetail,
+    notes: Vec<Note>,
+    labels: Vec<String>,
+    history: Vec<CustomerConversation>,
+}
+
+async fn load(state: &AppState, id: ConversationId) -> Result<Loaded, PageError> {
+    let store = state.desk.store();
+    let detail = store
+        .conversation(id)
+        .await?
+        .ok_or_else(|| PageError::NotFound(format!("conversation {id} not found")))?;
+    let c = &detail.conversation;
+    let (notes, labels, history) = tokio::try_join!(
+        store.notes(id),
+        store.labels(id),
+        store.customer_conversations(c.network, &c.customer.external_id, 11),
+    )?;
+    Ok(Loaded {
+        detail,
+        notes,
+        labels,
+        history,
+    })
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(web): Extension<Arc<WebState>>,
+    signed: SignedIn,
+    Path(id): Path<String>,
+    Query(shown): Query<Shown>,
+) -> Result<Response, PageError> {
+    let id = conversation_id(&id)?;
+    let loaded = load(&state, id).await?;
+    let others = web.presence.others(id, &signed.user.username);
+    let brand = brand_handle(&state);
+    Ok(render(
+        &signed,
+        &loaded,
+        &others,
+        &brand,
+        confirmation(shown.done.as_deref()),
+        None,
+        "",
+        Utc::now(),
+    )
+    .into_response())
+}
+
+fn brand_handle(state: &AppState) -> String {
+    state
+        .settings
+        .brand
+        .handles
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "brand".into())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render(
+    signed: &SignedIn,
+    l: &Loaded,
+    others: &[String],
+    brand: &str,
+    notice: Option<&str>,
+    error: Option<&str>,
+    draft: &str,
+    now: DateTime<Utc>,
+) -> Markup {
+    let c = &l.detail.conversation;
+    let name = c
+        .customer
+        .display_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| c.customer.handle.clone());
+    let first_name = name.split_whitespace().next().unwrap_or("there").to_string();
+    let can_act = require_agent(signed).is_ok();
+    let body = html! {
+        div.conv-head {
+            a.back href="/inbox" { "← Inbox" }
+            h1 { (name) span.handle { " @" (c.customer.handle) } }
+            (status_pill(c.status))
+            (layout::band_badge(c.priority.band))
+            (layout::clock(c, now))
+            @if let Some(a) = &c.assignee { span.assignee { "assigned to " strong { (a) } } }
+        }
+        @if let Some(n) = notice { (layout::flash("ok", n)) }
+        @if let Some(e) = error { (layout::flash("error", e)) }
+        div #presence.flash.flash-warning role="status" aria-live="polite" hidden[others.is_empty()] {
+            @if !others.is_empty() { (others.join(", ")) " is replying to this conversation right now." }
+        }
+        div.conv-layout data-conversation=(c.id.0) {
+            section.thread aria-label="Thread" {
+                p.why { "Ranked " strong { (c.priority.band.as_str()) } " (" (format!("{:.0}", c.priority.score)) "): " (c.priority.explain()) }
+                ol.posts {
+                    @for p in &l.detail.posts { (post(p)) }
+                    @for r in l.detail.replies.iter().filter(|r| r.state != ReplyState::Sent) {
+                        li.post.brand.unsent {
+                            div.post-meta {
+                                strong { "@" (brand) } " · reply by " (r.author) " · "
+                                span class=(format!("badge b-reply-{}", r.state.as_str())) { (r.state.as_str()) }
+                                @if let Some(e) = &r.error { " · " span.muted { (e) } }
+                            }
+                            div.post-text { (r.text) }
+                        }
+                    }
+                }
+                @if can_act { (reply_box(signed, c.id, c.network, brand, &first_name, draft)) }
+                @else { p.muted { "You can read this conversation; answering needs the agent role." } }
+            }
+            aside.side aria-label="About this conversation" {
+                @if can_act { (actions(signed, c.id, c.status, c.assignee.as_deref())) }
+                (labels_box(signed, c.id, &l.labels, can_act))
+                (notes_box(signed, c.id, &l.notes, can_act))
+                (profile(l))
+                (history_box(c.id, &l.history))
+                details.audit {
+                    summary { "History (" (l.detail.audit.len()) ")" }
+                    ol {
+                        @for a in &l.detail.audit {
+                            li { (layout::time(a.at)) " " strong { (a.actor) } " " (a.action.replace('_', " ")) }
+                        }
+                    }
+                }
+            }
+        }
+        (layout::key_hints(&[("r", "reply"), ("ctrl+enter", "send"), ("a", "assign to me"), ("e", "resolve"), ("u", "back to inbox")]))
+    };
+    layout::page(&format!("{name} · conversation {}", c.id), Some(signed), Nav::Inbox, body)
+}
+
+fn status_pill(s: Status) -> Markup {
+    layout::badge("status", s.as_str(), s.as_str())
+}
+
+/// Post text for a page. Mastodon status HTML that reached the store unconverted (a webhook
+/// relaying raw statuses) is turned into text first; everything is escaped by maud after.
+fn post_text(p: &Post) -> String {
+    let t = p.text.trim_start();
+    if p.network == Network::Mastodon && t.starts_with("<p>") {
+        earshot_connect::html::to_text(t)
+    } else {
+        p.text.clone()
+    }
+}
+
+fn post(p: &Post) -> Markup {
+    let text = post_text(p);
+    let len = text.chars().count();
+    let who = p.author.display_name.clone().unwrap_or_else(|| p.author.handle.clone());
+    html! {
+        li class=(if p.from_brand { "post brand" } else { "post customer" }) id=(format!("post-{}", p.id)) {
+            div.post-meta {
+                strong { (who) } " @" (p.author.handle) " · " (layout::time(p.created_at))
+                @if let Some(u) = p.url.as_deref().and_then(layout::safe_url) {
+                    " · " a href=(u) rel="noopener noreferrer nofollow" target="_blank" { "view on " (layout::network_name(p.network)) }
+                }
+                @if p.edited_at.is_some() { " · " span.muted { "edited" } }
+                @if !p.from_brand {
+                    " "
+                    (layout::badge("lang", p.analysis.language.language.code(), p.analysis.language.language.code()))
+                    (layout::badge("intent", p.analysis.intent.label.as_str(), &p.analysis.intent.label.as_str().replace('_', " ")))
+                    (layout::badge("sent", p.analysis.sentiment.label.as_str(), p.analysis.sentiment.label.as_str()))
+                }
+            }
+            @if p.deleted_at.is_some() {
+                div.post-text.muted { "The customer deleted this post." }
+            } @else if len > LONG_POST {
+                div.post-text { (layout::excerpt(&text, LONG_POST)) }
+                details.more {
+                    summary { "Show all " (len) " characters" }
+                    div.post-text { (text) }
+                }
+            } @else {
+                div.post-text { (text) }
+            }
+        }
+    }
+}
+
+fn reply_box(
+    signed: &SignedIn,
+    id: ConversationId,
+    network: Network,
+    brand: &str,
+    first_name: &str,
+    draft: &str,
+) -> Markup {
+    let limit = network.reply_limit();
+    html! {
+        form #reply-form.reply method="post" action=(format!("/c/{}/reply", id.0)) data-limit=(limit) data-name=(first_name) {
+            (layout::csrf_field(signed))
+            // A fresh key per page: pressing send twice sends once.
+            input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
+            div.reply-head {
+                label for="reply" { "Reply on " (layout::network_name(network)) " as @" (brand) }
+                label.visually-hidden for="template" { "Start from a template" }
+                select #template {
+                    option value="" { "Templates…" }
+                    @for (title, text) in TEMPLATES {
+                        option value=(text) { (title) }
+                    }
+                }
+            }
+            textarea #reply name="text" rows="4" required aria-describedby="reply-count" { (draft) }
+            div.reply-foot {
+                span #reply-count.counter aria-live="polite" { (draft.chars().count()) " / " (limit) }
+                button.primary type="submit" title="ctrl+enter" { "Send reply" }
+            }
+        }
+    }
+}
+
+fn action_button(signed: &SignedIn, id: ConversationId, action: &str, label: &str, key: Option<&str>) -> Markup {
+    html! {
+        form method="post" action=(format!("/c/{}/act", id.0)) {
+            (layout::csrf_field(signed))
+            input type="hidden" name="action" value=(action);
+            button type="submit" data-action=(action) aria-keyshortcuts=[key] { (label) }
+        }
+    }
+}
+
+fn actions(signed: &SignedIn, id: ConversationId, status: Status, assignee: Option<&str>) -> Markup {
+    let me = signed.user.username.as_str();
+    html! {
+        section.box aria-labelledby="act-title" {
+            h2 #act-title { "Actions" }
+            div.buttons {
+                @if assignee != Some(me) { (action_button(signed, id, "assign_me", "Assign to me", Some("a"))) }
+                @if assignee.is_some() { (action_button(signed, id, "unassign", "Unassign", None)) }
+                @if status == Status::Open { (action_button(signed, id, "pend", "Mark pending", None)) }
+                @if status != Status::Resolved { (action_button(signed, id, "resolve", "Resolve", Some("e"))) }
+                @else { (action_button(signed, id, "reopen", "Reopen", None)) }
+            }
+        }
+    }
+}
+
+fn labels_box(signed: &SignedIn, id: ConversationId, labels: &[String], can_act: bool) -> Markup {
+    html! {
+        section.box aria-labelledby="labels-title" {
+            h2 #labels-title { "Labels" }
+            @if labels.is_empty() { p.muted { "No labels yet." } }
+            @else { p { @for l in labels { span.badge.b-label { (l) } " " } } }
+            @if can_act {
+                form method="post" action=(format!("/c/{}/labels", id.0)) {
+                    (layout::csrf_field(signed))
+                    label for="labels" { "Labels, separated by commas" }
+                    input #labels name="labels" type="text" value=(labels.join(", ")) maxlength="400";
+                    button type="submit" { "Save labels" }
+                }
+            }
+        }
+    }
+}
+
+fn notes_box(signed: &SignedIn, id: ConversationId, notes: &[Note], can_act: bool) -> Markup {
+    html! {
+        section.box aria-labelledby="notes-title" {
+            h2 #notes-title { "Notes for colleagues" }
+            @if notes.is_empty() { p.muted { "Notes stay inside the team; the customer never sees them." } }
+            ol.notes {
+                @for n in notes {
+                    li { div.post-meta { strong { (n.author) } " · " (layout::time(n.created_at)) } div.post-text { (n.text) } }
+                }
+            }
+            @if can_act {
+                form method="post" action=(format!("/c/{}/notes", id.0)) {
+                    (layout::csrf_field(signed))
+                    label for="note" { "Add a note" }
+                    textarea #note name="text" rows="2" required maxlength="5000" {}
+                    button type="submit" { "Add note" }
+                }
+            }
+        }
+    }
+}
+
+fn profile(l: &Loaded) -> Markup {
+    let c = &l.detail.conversation;
+    let a = &c.customer;
+    html! {
+        section.box aria-labelledby="profile-title" {
+            h2 #profile-title { "Customer" }
+            dl.facts {
+                dt { "Name" } dd { (a.display_name.as_deref().unwrap_or("—")) }
+                dt { "Handle" } dd { "@" (a.handle) " on " (layout::network_name(c.network)) }
+                dt { "Reach" } dd { (layout::reach_badge(a.followers.or(c.signals.followers), c.signals.reach_tier)) }
+                @if a.verified { dt { "Verified" } dd { "yes" } }
+                @if a.bot { dt { "Automated" } dd { "this account says it is a bot" } }
+                dt { "Language" } dd { (c.language) }
+                dt { "First heard" } dd { (layout::time(c.opened_at)) }
+                @if let Some(secs) = c.first_response_secs { dt { "First answer" } dd { "after " (layout::duration(secs)) } }
+            }
+        }
+    }
+}
+
+fn history_box(current: ConversationId, history: &[CustomerConversation]) -> Markup {
+    let earlier: Vec<_> = history.iter().filter(|h| h.id != current).take(10).collect();
+    html! {
+        section.box aria-labelledby="history-title" {
+            h2 #history-title { "Earlier conversations" }
+            @if earlier.is_empty() { p.muted { "None: this is the first time we hear from them here." } }
+            ul.history {
+                @for h in earlier {
+                    li {
+                        a href=(format!("/c/{}", h.id.0)) { (layout::time(h.opened_at)) }
+                        " " (layout::badge("intent", h.intent.as_str(), &h.intent.as_str().replace('_', " ")))
+                        " " (layout::badge("status", h.status.as_str(), h.status.as_str()))
+                        " " span.muted { (h.post_count) " posts" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether the request came from the pages' script (which wants no redirect).
+fn from_script(headers: &HeaderMap) -> bool {
+    headers.get("x-requested-with").and_then(|v| v.to_str().ok()) == Some("earshot")
+}
+
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    csrf: String,
+    text: String,
+    key: Option<String>,
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ReplyForm>,
+) -> Result<Response, PageError> {
+    csrf::check(&signed, &headers, Some(&f.csrf))?;
+    require_agent(&signed)?;
+    let id = conversation_id(&id)?;
+    let key = f.key.filter(|k| !k.is_empty() && k.len() <= 200);
+    match state.desk.reply(id, &f.text, &signed.user.username, key).await {
+        Ok(_) => Ok(Redirect::to(&format!("/c/{}?done=replied", id.0)).into_response()),
+        Err(crate::desk::DeskError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            // The text is too long, empty, or the network refused it: show why, keep the draft.
+            let loaded = load(&state, id).await?;
+            let page = render(
+                &signed,
+                &loaded,
+                &[],
+                &brand_handle(&state),
+                None,
+                Some(&e.to_string()),
+                &f.text,
+                Utc::now(),
+            );
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActForm {
+    csrf: String,
+    action: String,
+}
+
+pub async fn act(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Result<Response, PageError> {
+    csrf::check(&signed, &headers, Some(&f.csrf))?;
+    require_agent(&signed)?;
+    let id = conversation_id(&id)?;
+    let (event, done) = match f.action.as_str() {
+        "assign_me" => (
+            ConversationEvent::Assigned {
+                to: signed.user.username.clone(),
+            },
+            "assigned",
+        ),
+        "unassign" => (ConversationEvent::Unassigned, "unassigned"),
+        "pend" => (ConversationEvent::MarkedPending, "pending"),
+        "resolve" => (ConversationEvent::Resolved, "resolved"),
+        "reopen" => (ConversationEvent::Reopened, "reopened"),
+        other => {
+            return Err(PageError::BadRequest(format!(
+                "unknown action {other:?}: use assign_me, unassign, pend, resolve or reopen"
+            )))
+        }
+    };
+    state.desk.act(id, event, &signed.user.username).await?;
+    if from_script(&headers) {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(Redirect::to(&format!("/c/{}?done={done}", id.0)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LabelsForm {
+    csrf: String,
+    labels: String,
+}
+
+async fn labels_submit(
+    state: &AppState,
+    signed: &SignedIn,
+    id: ConversationId,
+    raw: &str,
+) -> Result<(), PageError> {
+    let labels: Vec<String> = raw.split(',').map(str::to_string).collect();
+    state
+        .desk
+        .store()
+        .set_labels(id, &labels, &signed.user.username, Utc::now())
+        .await?;
+    state.desk.pipeline().publish(crate::pipeline::LiveEvent::ConversationChanged {
+        conversation_id: id,
+        action: "labelled".into(),
+    });
+    Ok(())
+}
+
+pub async fn labels(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<LabelsForm>,
+) -> Result<Response, PageError> {
+    csrf::check(&signed, &headers, Some(&f.csrf))?;
+    require_agent(&signed)?;
+    let id = conversation_id(&id)?;
+    labels_submit(&state, &signed, id, &f.labels).await?;
+    Ok(Redirect::to(&format!("/c/{}?done=labelled", id.0)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NoteForm {
+    csrf: String,
+    text: String,
+}
+
+pub async fn note(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<NoteForm>,
+) -> Result<Response, PageError> {
+    csrf::check(&signed, &headers, Some(&f.csrf))?;
+    require_agent(&signed)?;
+    let id = conversation_id(&id)?;
+    state
+        .desk
+        .store()
+        .add_note(id, &signed.user.username, &f.text, Utc::now())
+        .await?;
+    Ok(Redirect::to(&format!("/c/{}?done=noted#notes-title", id.0)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TypingForm {
+    csrf: String,
+    /// `1` while typing; `0` only asks who else is.
+    active: Option<String>,
+}
+
+pub async fn typing(
+    Extension(web): Extension<Arc<WebState>>,
+    signed: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TypingForm>,
+) -> Result<Json<serde_json::Value>, PageError> {
+    csrf::check(&signed, &headers, Some(&f.csrf))?;
+    let id = conversation_id(&id)?;
+    let others = if f.active.as_deref() == Some("1") && signed.user.role.can_act() {
+        web.presence.typing(id, &signed.user.username)
+    } else {
+        web.presence.others(id, &signed.user.username)
+    };
+    Ok(Json(serde_json::json!({ "others": others })))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confirmations_are_fixed_words_only() {
+        assert_eq!(confirmation(Some("replied")), Some("Reply sent."));
+        assert_eq!(confirmation(Some("<script>")), None);
+        assert_eq!(confirmation(None), None);
+    }
+
+    #[test]
+    fn ids_must_be_positive_numbers() {
+        assert!(conversation_id("42").is_ok());
+        assert!(conversation_id("0").is_err());
+        assert!(conversation_id("x").is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per page. Handlers read with the store's queries and change things only
+//! through [`crate::desk::Desk`] (and the people store for people, notes and labels).
+
+pub mod charts;
+pub mod conversation;
+pub mod dashboard;
+pub mod inbox;
+pub mod login;
+pub mod search;
+pub mod settings;

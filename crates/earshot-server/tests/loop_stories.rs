@@ -1,0 +1,260 @@
+//! The stories earshot is built for, end to end through the pipeline, the desk and the store
+//! (ARCHITECTURE.md): the seat request asked in two languages, grouped, promised, shipped and
+//! both askers told once in their threads; the charger complaint that became a policy kept in
+//! six days.
+#![allow(clippy::unwrap_used)]
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use earshot_connect::responder::{Responder, SendError};
+use earshot_core::feedback::{PromiseKind, PromiseState, RequestStatus};
+use earshot_core::{Author, Conversation, ConversationId, Network, NewPost, Reply};
+use earshot_server::config::Settings;
+use earshot_server::desk::Desk;
+use earshot_server::feedback::releases::{self, NotifyPace};
+use earshot_server::feedback::FeedbackLoop;
+use earshot_server::pipeline::Pipeline;
+use earshot_server::responder::Responders;
+use earshot_store::feedback::NewRelease;
+use std::sync::{Arc, Mutex};
+
+/// Records what would have been posted, per conversation, like a network's thread would.
+#[derive(Default)]
+struct Threads {
+    sent: Mutex<Vec<(ConversationId, Network, String, String)>>,
+}
+
+#[async_trait]
+impl Responder for Threads {
+    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
+        let mut sent = self.sent.lock().unwrap();
+        // A network honouring idempotency keys returns the first post for a repeated key.
+        if let Some(i) = sent.iter().position(|s| s.3 == reply.idempotency_key) {
+            return Ok(format!("posted-{i}"));
+        }
+        sent.push((
+            conversation.id,
+            reply.network,
+            reply.text.clone(),
+            reply.idempotency_key.clone(),
+        ));
+        Ok(format!("posted-{}", sent.len() - 1))
+    }
+}
+
+struct World {
+    desk: Arc<Desk>,
+    threads: Arc<Threads>,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings {
+        data_dir: dir.path().to_path_buf(),
+        ..Settings::default()
+    };
+    settings.brand.handles = vec!["voltra".into()];
+    let store = earshot_store::open(&settings.db_url()).await.unwrap();
+    let pipeline = Pipeline::new(
+        Arc::new(earshot_server::app::analyzer(&settings).unwrap()),
+        settings.brand_identity(),
+        settings.triage_policy().unwrap(),
+        store.clone(),
+    )
+    .with_feedback(FeedbackLoop::new(store).with_pace(NotifyPace::none()));
+    let threads = Arc::new(Threads::default());
+    let responders = Responders::default()
+        .with(Network::X, threads.clone())
+        .with(Network::Mastodon, threads.clone());
+    World {
+        desk: Arc::new(Desk::new(Arc::new(pipeline), responders, "voltra")),
+        threads,
+        _dir: dir,
+    }
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn post(network: Network, id: &str, handle: &str, followers: u64, text: &str, when: &str) -> NewPost {
+    NewPost {
+        network,
+        external_id: id.into(),
+        author: Author {
+            external_id: format!("id-{handle}"),
+            handle: handle.into(),
+            display_name: None,
+            followers: Some(followers),
+            verified: false,
+            bot: false,
+        },
+        text: text.into(),
+        created_at: at(when),
+        in_reply_to: None,
+        lang: None,
+        url: None,
+        from_brand: Some(false),
+        raw: None,
+    }
+}
+
+impl World {
+    async fn hear(&self, p: NewPost) -> (i64, ConversationId) {
+        let report = self.desk.pipeline().ingest(vec![p]).await.unwrap();
+        let stored = &report.posts[0];
+        (stored.post_id, stored.conversation_id.unwrap())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seat_request_is_asked_twice_promised_shipped_and_both_askers_told_once() {
+    let w = world().await;
+    let store = w.desk.store().clone();
+    let (paul_post, paul) = w
+        .hear(post(
+            Network::X,
+            "896523232098078720",
+            "paulfranks",
+            1520,
+            "@voltra Can you program the car, once in park, to move the seat back and raise the steering wheel? Would make getting out so much easier.",
+            "2017-08-19T03:47:00Z",
+        ))
+        .await;
+    let (mette_post, mette) = w
+        .hear(post(
+            Network::Mastodon,
+            "109876543210",
+            "mette",
+            310,
+            "@voltra Kan I ikke lave det sådan, at sædet kører tilbage når bilen er parkeret? Det ville gøre det meget nemmere at stige ud.",
+            "2017-08-20T07:30:00Z",
+        ))
+        .await;
+
+    // Grouped as they arrived: one request, two languages.
+    let seat = store.request_of_post(paul_post).await.unwrap().expect("paul's ask is grouped");
+    assert_eq!(
+        store.request_of_post(mette_post).await.unwrap(),
+        Some(seat),
+        "the Danish ask joins the English one"
+    );
+    let detail = store.request(seat, Utc::now(), 10).await.unwrap().unwrap();
+    assert_eq!(detail.request.askers, 2);
+    assert_eq!(detail.request.languages.len(), 2, "{:?}", detail.request.languages);
+
+    // The agent's answer commits: a promise is proposed on the request, with the reply as evidence.
+    let reply = w
+        .desk
+        .reply(paul, "Good point, we will add that in an upcoming release", "maria", None)
+        .await
+        .unwrap();
+    let promises = store.promises(None).await.unwrap();
+    assert_eq!(promises.len(), 1, "{promises:?}");
+    let mut promise = promises[0].clone();
+    assert_eq!(promise.kind, PromiseKind::Feature);
+    assert_eq!(promise.state, PromiseState::Proposed);
+    assert_eq!(promise.request_id, Some(seat));
+    assert_eq!(promise.reply_id, Some(reply.id));
+    promise
+        .confirm("maria", None, Some("2017.36".into()), Utc::now())
+        .unwrap();
+    store.save_promise(&promise, "maria").await.unwrap();
+
+    // The release ships it: the promise is kept, both askers are told in their own thread and
+    // language, once, even when the release is recorded (and notified) again.
+    let release = NewRelease {
+        version: "2017.36".into(),
+        shipped_at: at("2017-08-25T10:00:00Z"),
+        notes: "Easy entry: the seat moves back when parked".into(),
+        url: None,
+        request_ids: vec![seat],
+        created_by: "pm".into(),
+    };
+    let before = w.threads.sent.lock().unwrap().len();
+    for _ in 0..2 {
+        let outcome = releases::record(&w.desk, release.clone(), &Templates::default(), false)
+            .await
+            .unwrap();
+        let recorded = outcome.release.clone().unwrap();
+        releases::notify(w.desk.clone(), recorded, outcome.notifications, NotifyPace::none())
+            .await
+            .unwrap();
+    }
+    let sent = w.threads.sent.lock().unwrap()[before..].to_vec();
+    assert_eq!(sent.len(), 2, "each asker told once: {sent:#?}");
+    let to_paul = sent.iter().find(|s| s.0 == paul).expect("paul is told in his thread");
+    let to_mette = sent.iter().find(|s| s.0 == mette).expect("mette is told in hers");
+    assert_eq!(to_paul.1, Network::X);
+    assert!(to_paul.2.contains("2017.36") && to_paul.2.starts_with("Good news"), "{}", to_paul.2);
+    assert_eq!(to_mette.1, Network::Mastodon);
+    assert!(to_mette.2.starts_with("Godt nyt"), "told in Danish: {}", to_mette.2);
+    let kept = store.promise(promise.id).await.unwrap().unwrap();
+    assert_eq!(kept.state, PromiseState::Kept);
+    let shipped = store.request(seat, Utc::now(), 0).await.unwrap().unwrap();
+    assert_eq!(shipped.request.status, RequestStatus::Shipped);
+}
+
+use earshot_core::feedback::Templates;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_charger_complaint_becomes_a_policy_kept_in_six_days() {
+    let w = world().await;
+    let store = w.desk.store().clone();
+    let (complaint, conversation) = w
+        .hear(post(
+            Network::X,
+            "940000000000000001",
+            "loiclevy",
+            8200,
+            "@voltra The Supercharger in Kettleman City is full of cars that finished charging an hour ago. Idle cars blocking chargers is really annoying!",
+            "2017-12-10T18:05:00Z",
+        ))
+        .await;
+    w.desk
+        .reply(
+            conversation,
+            "You're right, this is becoming an issue. Superchargers are meant for charging, not parking. We will change our policy and take action.",
+            "maria",
+            None,
+        )
+        .await
+        .unwrap();
+    let promises = store.promises(None).await.unwrap();
+    assert_eq!(promises.len(), 1, "{promises:?}");
+    let mut promise = promises[0].clone();
+    assert_eq!(promise.kind, PromiseKind::Policy);
+    // Nobody grouped the complaint: the promise opened a request around it.
+    let request = promise.request_id.expect("a policy promise is kept by a release");
+    assert_eq!(store.request_of_post(complaint).await.unwrap(), Some(request));
+    let made = promise.made_at;
+    promise
+        .confirm("maria", Some((made + Duration::days(7)).date_naive()), None, Utc::now())
+        .unwrap();
+    store.save_promise(&promise, "maria").await.unwrap();
+
+    let release = NewRelease {
+        version: "idle-fees-2017-12".into(),
+        shipped_at: made + Duration::days(6),
+        notes: "Idle fees at busy Superchargers".into(),
+        url: None,
+        request_ids: vec![request],
+        created_by: "pm".into(),
+    };
+    let outcome = releases::record(&w.desk, release, &Templates::default(), false)
+        .await
+        .unwrap();
+    assert_eq!(outcome.promises_kept, 1);
+    let kept = store.promise(promise.id).await.unwrap().unwrap();
+    assert_eq!(kept.state, PromiseState::Kept);
+    assert_eq!(kept.kept_on_time(), Some(true));
+    let days = (kept.kept_at.unwrap() - kept.made_at).num_days();
+    assert_eq!(days, 6);
+    // The customer who complained hears about it in the thread, once.
+    let recorded = outcome.release.unwrap();
+    let sent = releases::notify(w.desk.clone(), recorded, outcome.notifications, NotifyPace::none())
+        .await
+        .unwrap();
+    assert_eq!(sent, 1);
+}

@@ -1,0 +1,489 @@
+//! The people store, written once against `Arc<dyn Store>` and run on SQLite (a temporary
+//! file) and on PostgreSQL (a fresh database per test, dropped after).
+//!
+//! PostgreSQL is found at `postgres://postgres@127.0.0.1:5432/test`, or wherever
+//! `EARSHOT_TEST_POSTGRES` points. If it cannot be reached the PostgreSQL half is skipped
+//! with a message, except when `CI=true`: then it fails.
+#![allow(clippy::unwrap_used)]
+
+use chrono::{DateTime, Duration, Utc};
+use earshot_core::analysis::{Intent, Language};
+use earshot_core::threading::{Incoming, TriagePolicy};
+use earshot_core::{Analysis, Author, ConversationId, Network, NewPost, Status};
+use earshot_store::people::{NewApiToken, NewSession, NewUser, Role};
+use earshot_store::postgres::PgStore;
+use earshot_store::sqlite::SqliteStore;
+use earshot_store::{PeopleStore, Store, StoreError};
+use std::future::Future;
+use std::sync::Arc;
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::on_sqlite(super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::on_postgres(super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    users_are_unique_and_never_show_their_hash,
+    the_last_admin_cannot_be_demoted_or_disabled,
+    sessions_expire_and_end_with_the_user,
+    api_tokens_are_found_by_hash_until_revoked,
+    failed_logins_count_until_a_success,
+    notes_and_labels_are_audited,
+    saved_views_belong_to_their_person,
+    a_customers_earlier_conversations_are_listed,
+);
+
+async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("earshot.db");
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    test(Arc::new(store)).await;
+}
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{host_part}/{db}{query}")
+}
+
+/// A fresh, empty database for one test: `(admin client, its name, its URL)`, or `None`
+/// (after saying why) when PostgreSQL cannot be reached outside CI.
+async fn fresh_database() -> Option<(tokio_postgres::Client, String, String)> {
+    let base =
+        std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
+    let connect = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio_postgres::connect(&base, tokio_postgres::NoTls),
+    )
+    .await;
+    let (admin, connection) = match connect {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => return unreachable_postgres(&base, &e.to_string()),
+        Err(_) => return unreachable_postgres(&base, "timed out after 10 s"),
+    };
+    tokio::spawn(connection);
+    let name = format!("earshot_p_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = with_database(&base, &name);
+    Some((admin, name, url))
+}
+
+fn unreachable_postgres<T>(url: &str, why: &str) -> Option<T> {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("PostgreSQL is required in CI but {url} cannot be reached: {why}");
+    }
+    eprintln!("SKIPPED (PostgreSQL half of the people suite): cannot reach {url}: {why}. Start PostgreSQL or set EARSHOT_TEST_POSTGRES.");
+    None
+}
+
+async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((admin, name, url)) = fresh_database().await else {
+        return;
+    };
+    let outcome = match PgStore::connect(&url).await {
+        Ok(store) => tokio::spawn(test(Arc::new(store))).await,
+        Err(e) => {
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .unwrap();
+            panic!("cannot connect to the fresh database {url}: {e}");
+        }
+    };
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test task failed: {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap()
+}
+
+fn new_user(name: &str, role: Role) -> NewUser {
+    NewUser {
+        username: name.into(),
+        display_name: name.to_uppercase(),
+        role,
+        password_hash: format!("$argon2id$hash-of-{name}"),
+    }
+}
+
+fn customer_post(id: &str, author: &str, at: &str) -> Incoming {
+    let mut analysis = Analysis::default();
+    analysis.language.language = Language::new("en");
+    analysis.intent.label = Intent::Complaint;
+    Incoming {
+        post: NewPost {
+            network: Network::X,
+            external_id: id.into(),
+            author: Author {
+                external_id: format!("id-{author}"),
+                handle: author.into(),
+                display_name: None,
+                followers: Some(10),
+                verified: false,
+                bot: false,
+            },
+            text: format!("post {id}"),
+            created_at: t(at),
+            in_reply_to: None,
+            lang: None,
+            url: None,
+            from_brand: Some(false),
+            raw: None,
+        },
+        analysis,
+        from_brand: false,
+    }
+}
+
+async fn one_conversation(store: &Arc<dyn Store>) -> ConversationId {
+    let report = store
+        .ingest(
+            vec![customer_post("1", "paul", "2026-11-20T20:47:00Z")],
+            &TriagePolicy::default(),
+            t("2026-11-20T20:48:00Z"),
+        )
+        .await
+        .unwrap();
+    report.posts[0].conversation_id.unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+
+async fn users_are_unique_and_never_show_their_hash(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let maria = store
+        .create_user(new_user(" Maria ", Role::Agent), now)
+        .await
+        .unwrap();
+    assert_eq!(maria.username, "maria", "names are trimmed and lower-cased");
+    assert_eq!(maria.role, Role::Agent);
+    let again = store.create_user(new_user("MARIA", Role::Viewer), now).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let bad = store.create_user(new_user("ma ria", Role::Agent), now).await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))));
+
+    let creds = store.credentials("Maria").await.unwrap().unwrap();
+    assert_eq!(creds.user, maria);
+    assert_eq!(creds.password_hash, "$argon2id$hash-of- Maria ");
+    assert!(!format!("{creds:?}").contains("hash-of"), "Debug hides the hash");
+    assert!(store.credentials("nobody").await.unwrap().is_none());
+
+    store.set_password(maria.id, "$argon2id$new").await.unwrap();
+    assert_eq!(
+        store.credentials("maria").await.unwrap().unwrap().password_hash,
+        "$argon2id$new"
+    );
+    store.create_user(new_user("anna", Role::Admin), now).await.unwrap();
+    let names: Vec<_> = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, vec!["anna", "maria"]);
+    assert_eq!(store.user(maria.id).await.unwrap().unwrap(), maria);
+}
+
+async fn the_last_admin_cannot_be_demoted_or_disabled(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let anna = store.create_user(new_user("anna", Role::Admin), now).await.unwrap();
+    let demote = store.set_role(anna.id, Role::Agent).await;
+    assert!(matches!(demote, Err(StoreError::Conflict(_))), "{demote:?}");
+    let disable = store.set_disabled(anna.id, true, now).await;
+    assert!(matches!(disable, Err(StoreError::Conflict(_))));
+
+    let bo = store.create_user(new_user("bo", Role::Agent), now).await.unwrap();
+    assert_eq!(store.set_role(bo.id, Role::Admin).await.unwrap().role, Role::Admin);
+    // Now there are two: one may step down.
+    assert_eq!(store.set_role(anna.id, Role::Viewer).await.unwrap().role, Role::Viewer);
+    let last = store.set_disabled(bo.id, true, now).await;
+    assert!(matches!(last, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.set_role(999, Role::Agent).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn sessions_expire_and_end_with_the_user(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let _admin = store.create_user(new_user("anna", Role::Admin), now).await.unwrap();
+    let maria = store.create_user(new_user("maria", Role::Agent), now).await.unwrap();
+    let session = |hash: &str, expires: DateTime<Utc>| NewSession {
+        token_hash: hash.into(),
+        user_id: maria.id,
+        csrf_token: format!("csrf-{hash}"),
+        created_at: now,
+        expires_at: expires,
+    };
+    store.create_session(session("live", now + Duration::hours(8))).await.unwrap();
+    store.create_session(session("old", now - Duration::seconds(1))).await.unwrap();
+
+    let live = store.session("live", now).await.unwrap().unwrap();
+    assert_eq!(live.user.username, "maria");
+    assert_eq!(live.csrf_token, "csrf-live");
+    assert!(store.session("old", now).await.unwrap().is_none(), "expired");
+    assert!(store.session("unknown", now).await.unwrap().is_none());
+    assert!(
+        store.session("live", now + Duration::hours(9)).await.unwrap().is_none(),
+        "a session does not outlive its expiry"
+    );
+
+    // Disabling ends every session; enabling does not bring them back.
+    store.set_disabled(maria.id, true, now).await.unwrap();
+    assert!(store.session("live", now).await.unwrap().is_none());
+    let back = store.set_disabled(maria.id, false, now).await.unwrap();
+    assert!(back.disabled_at.is_none());
+    assert!(store.session("live", now).await.unwrap().is_none());
+
+    store.create_session(session("second", now + Duration::hours(1))).await.unwrap();
+    store.delete_session("second", now).await.unwrap();
+    assert!(store.session("second", now).await.unwrap().is_none(), "signed out");
+}
+
+async fn api_tokens_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
+    let now = common_now();
+    let maria = store.create_user(new_user("maria", Role::Agent), now).await.unwrap();
+    let token = store
+        .create_api_token(NewApiToken {
+            user_id: maria.id,
+            name: "zapier".into(),
+            prefix: "es_abcd".into(),
+            token_hash: "h1".into(),
+            scopes: vec!["read".into(), "reply".into()],
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(token.username, "maria");
+    assert!(token.allows("read") && token.allows("reply") && !token.allows("act"));
+
+    let (found, user) = store.api_token("h1").await.unwrap().unwrap();
+    assert_eq!(found.id, token.id);
+    assert_eq!(user.id, maria.id);
+    assert!(store.api_token("h2").await.unwrap().is_none());
+
+    store.touch_api_token(token.id, now + Duration::minutes(5)).await.unwrap();
+    let listed = store.api_tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at, Some(now + Duration::minutes(5)));
+
+    let revoked = store.revoke_api_token(token.id, now).await.unwrap();
+    assert_eq!(revoked.revoked_at, Some(now));
+    assert!(!revoked.allows("read"));
+    assert!(store.api_token("h1").await.unwrap().is_none(), "revoked tokens stop working");
+    let twice = store
+        .revoke_api_token(token.id, now + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(twice.revoked_at, Some(now), "the first revocation time stays");
+    assert!(matches!(
+        store.revoke_api_token(999, now).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Now, at microsecond precision (what both backends keep).
+fn common_now() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap()
+}
+
+async fn failed_logins_count_until_a_success(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    for i in 0..3 {
+        store
+            .record_login_attempt("user:maria", false, now - Duration::minutes(10 - i))
+            .await
+            .unwrap();
+    }
+    store
+        .record_login_attempt("user:anna", false, now)
+        .await
+        .unwrap();
+    let since = now - Duration::minutes(15);
+    assert_eq!(store.failed_logins("user:maria", since).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .failed_logins("user:maria", now - Duration::minutes(9))
+            .await
+            .unwrap(),
+        2,
+        "only attempts inside the window count"
+    );
+    store
+        .record_login_attempt("user:maria", true, now - Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(store.failed_logins("user:maria", since).await.unwrap(), 0);
+    store
+        .record_login_attempt("user:maria", false, now)
+        .await
+        .unwrap();
+    assert_eq!(store.failed_logins("user:maria", since).await.unwrap(), 1);
+    assert_eq!(store.failed_logins("user:anna", since).await.unwrap(), 1);
+}
+
+async fn notes_and_labels_are_audited(store: Arc<dyn Store>) {
+    let id = one_conversation(&store).await;
+    let at = t("2026-11-20T21:00:00Z");
+    let note = store
+        .add_note(id, "maria", "  Called him back, waiting on the part  ", at)
+        .await
+        .unwrap();
+    assert_eq!(note.text, "Called him back, waiting on the part");
+    assert!(matches!(
+        store.add_note(id, "maria", "   ", at).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.add_note(ConversationId(999), "maria", "x", at).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let notes = store.notes(id).await.unwrap();
+    assert_eq!(notes, vec![note]);
+
+    let labels = store
+        .set_labels(id, &["Charging".into(), "app".into(), "charging".into()], "maria", at)
+        .await
+        .unwrap();
+    assert_eq!(labels, vec!["charging", "app"]);
+    assert_eq!(store.labels(id).await.unwrap(), labels);
+    // The same labels again change nothing and write no audit row.
+    store
+        .set_labels(id, &["charging".into(), "app".into()], "maria", at)
+        .await
+        .unwrap();
+    let cleared = store.set_labels(id, &[], "bo", at).await.unwrap();
+    assert!(cleared.is_empty());
+
+    let audit = store.audit(Some(id), 10).await.unwrap();
+    let actions: Vec<_> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, vec!["labelled", "labelled", "note_added"]);
+    assert_eq!(audit[0].actor, "bo");
+    assert_eq!(audit[1].detail["to"], serde_json::json!(["charging", "app"]));
+}
+
+async fn saved_views_belong_to_their_person(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let maria = store.create_user(new_user("maria", Role::Agent), now).await.unwrap();
+    let bo = store.create_user(new_user("bo", Role::Agent), now).await.unwrap();
+    let danish = store
+        .save_view(maria.id, "Danish complaints", "language=da&intent=complaint")
+        .await
+        .unwrap();
+    let replaced = store
+        .save_view(maria.id, "Danish complaints", "language=da")
+        .await
+        .unwrap();
+    assert_eq!(replaced.id, danish.id, "the same name replaces the view");
+    store.save_view(maria.id, "Breached", "breached=true").await.unwrap();
+    let views = store.saved_views(maria.id).await.unwrap();
+    assert_eq!(
+        views.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+        vec!["Breached", "Danish complaints"]
+    );
+    assert_eq!(views[1].query, "language=da");
+    assert!(store.saved_views(bo.id).await.unwrap().is_empty());
+    assert!(matches!(
+        store.delete_view(bo.id, danish.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_view(maria.id, danish.id).await.unwrap();
+    assert_eq!(store.saved_views(maria.id).await.unwrap().len(), 1);
+    assert!(matches!(
+        store.save_view(maria.id, "  ", "x").await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn a_customers_earlier_conversations_are_listed(store: Arc<dyn Store>) {
+    let first = one_conversation(&store).await;
+    store
+        .apply(
+            first,
+            earshot_core::ConversationEvent::Resolved,
+            "maria",
+            t("2026-11-20T21:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let report = store
+        .ingest(
+            vec![
+                customer_post("2", "paul", "2026-11-23T09:00:00Z"),
+                customer_post("3", "other", "2026-11-23T09:05:00Z"),
+            ],
+            &TriagePolicy::default(),
+            t("2026-11-23T09:06:00Z"),
+        )
+        .await
+        .unwrap();
+    let second = report.posts[0].conversation_id.unwrap();
+    assert_ne!(first, second);
+    let history = store
+        .customer_conversations(Network::X, "id-paul", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![second, first],
+        "most recent first, other customers left out"
+    );
+    assert_eq!(history[1].status, Status::Resolved);
+    assert_eq!(history[0].intent, Intent::Complaint);
+    assert!(store
+        .customer_conversations(Network::Mastodon, "id-paul", 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
