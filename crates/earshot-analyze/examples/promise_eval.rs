@@ -68,26 +68,48 @@ fn table(title: &str, rows: &[&Scored<'_>]) {
     for l in LABELS {
         let gold = rows.iter().filter(|s| s.row.label == l).count();
         let pred = rows.iter().filter(|s| s.pred == l).count();
-        let tp = rows.iter().filter(|s| s.row.label == l && s.pred == l).count();
-        println!("| {l} | {gold} | {pred} | {tp} | {} | {} |", pct(tp, pred), pct(tp, gold));
+        let tp = rows
+            .iter()
+            .filter(|s| s.row.label == l && s.pred == l)
+            .count();
+        println!(
+            "| {l} | {gold} | {pred} | {tp} | {} | {} |",
+            pct(tp, pred),
+            pct(tp, gold)
+        );
     }
     let product = |l: &str| matches!(l, "feature" | "fix" | "policy");
     let binary = |name: &str, f: &dyn Fn(&str) -> bool| {
         let gold = rows.iter().filter(|s| f(&s.row.label)).count();
         let pred = rows.iter().filter(|s| f(s.pred)).count();
         let tp = rows.iter().filter(|s| f(&s.row.label) && f(s.pred)).count();
-        println!("| {name} | {gold} | {pred} | {tp} | {} | {} |", pct(tp, pred), pct(tp, gold));
+        println!(
+            "| {name} | {gold} | {pred} | {tp} | {} | {} |",
+            pct(tp, pred),
+            pct(tp, gold)
+        );
     };
     binary("product promise (feature/fix/policy)", &product);
     binary("any commitment (not none)", &|l| l != "none");
     let gold = rows
         .iter()
-        .filter(|s| matches!(s.row.label.as_str(), "feature" | "fix" | "policy" | "follow_up"))
+        .filter(|s| {
+            matches!(
+                s.row.label.as_str(),
+                "feature" | "fix" | "policy" | "follow_up"
+            )
+        })
         .count();
     let pred = rows.iter().filter(|s| s.proposed).count();
     let tp = rows
         .iter()
-        .filter(|s| s.proposed && matches!(s.row.label.as_str(), "feature" | "fix" | "policy" | "follow_up"))
+        .filter(|s| {
+            s.proposed
+                && matches!(
+                    s.row.label.as_str(),
+                    "feature" | "fix" | "policy" | "follow_up"
+                )
+        })
         .count();
     println!(
         "| proposed with default settings vs gold feature/fix/policy/follow_up | {gold} | {pred} | {tp} | {} | {} |",
@@ -95,7 +117,11 @@ fn table(title: &str, rows: &[&Scored<'_>]) {
         pct(tp, gold)
     );
     let correct = rows.iter().filter(|s| s.row.label == s.pred).count();
-    println!("\nexact kind accuracy: {}% ({correct}/{})", pct(correct, rows.len()), rows.len());
+    println!(
+        "\nexact kind accuracy: {}% ({correct}/{})",
+        pct(correct, rows.len()),
+        rows.len()
+    );
 }
 
 fn main() -> ExitCode {
@@ -148,26 +174,55 @@ fn main() -> ExitCode {
         .collect();
 
     let real: Vec<&Scored<'_>> = scored.iter().filter(|s| !s.row.synthetic).collect();
-    let of_split = |split: &str| -> Vec<&Scored<'_>> { real.iter().copied().filter(|s| s.row.split == split).collect() };
-    let random: Vec<&Scored<'_>> = real.iter().copied().filter(|s| s.row.sample == "random").collect();
+    let of_split = |split: &str| -> Vec<&Scored<'_>> {
+        real.iter()
+            .copied()
+            .filter(|s| s.row.split == split)
+            .collect()
+    };
+    let random: Vec<&Scored<'_>> = real
+        .iter()
+        .copied()
+        .filter(|s| s.row.sample == "random")
+        .collect();
     let synthetic: Vec<&Scored<'_>> = scored.iter().filter(|s| s.row.synthetic).collect();
-    println!("promise detection on {} labelled replies ({} real, {} synthetic)", scored.len(), real.len(), synthetic.len());
-    table("Real brand replies, report half (errors never inspected)", &of_split("report"));
+    println!(
+        "promise detection on {} labelled replies ({} real, {} synthetic)",
+        scored.len(),
+        real.len(),
+        synthetic.len()
+    );
+    table(
+        "Real brand replies, report half (errors never inspected)",
+        &of_split("report"),
+    );
     table("Real brand replies, tune half", &of_split("tune"));
     table("Real brand replies, all", &real);
-    table("Real brand replies, uniform random sample only (both halves)", &random);
-    table("SYNTHETIC multilingual replies (written for this test; not real posts)", &synthetic);
+    table(
+        "Real brand replies, uniform random sample only (both halves)",
+        &random,
+    );
+    table(
+        "SYNTHETIC multilingual replies (written for this test; not real posts)",
+        &synthetic,
+    );
 
     let with_due: Vec<&&Scored<'_>> = synthetic.iter().filter(|s| s.row.due.is_some()).collect();
     let due_ok = with_due.iter().filter(|s| s.due == s.row.due).count();
     println!("\nsynthetic due hints: {due_ok}/{} exact", with_due.len());
-    let mut langs: Vec<String> = synthetic.iter().filter_map(|s| s.row.lang.clone()).collect();
+    let mut langs: Vec<String> = synthetic
+        .iter()
+        .filter_map(|s| s.row.lang.clone())
+        .collect();
     langs.sort();
     langs.dedup();
     println!("\n| synthetic language | n | exact kind |");
     println!("|---|---:|---:|");
     for l in &langs {
-        let of: Vec<_> = synthetic.iter().filter(|s| s.row.lang.as_deref() == Some(l)).collect();
+        let of: Vec<_> = synthetic
+            .iter()
+            .filter(|s| s.row.lang.as_deref() == Some(l))
+            .collect();
         let ok = of.iter().filter(|s| s.row.label == s.pred).count();
         println!("| {l} | {} | {ok} |", of.len());
     }

@@ -179,7 +179,9 @@ fn lang_set(lang: Option<&str>) -> LangSet {
 
 fn parse(text: &str, langs: LangSet) -> Doc {
     let lists = Lists::global();
-    Doc::new(text, &|w, comma| lists.has_word(List::Contrast, langs, w, comma))
+    Doc::new(text, &|w, comma| {
+        lists.has_word(List::Contrast, langs, w, comma)
+    })
 }
 
 /// How a commitment was found: its opener kind sets the base confidence.
@@ -255,45 +257,114 @@ fn action_at<'a>(
     best
 }
 
-/// The first action within `gap` words of `from`; a weak one ("make sure") yields to a later,
-/// stronger action in the clause.
+/// What an opener may be followed by: which actions, how far away, and whether the action
+/// must be a gerund ("we're *adding*").
+struct OpenerRule {
+    list: List,
+    via: Via,
+    actions: &'static [(List, CommitmentKind)],
+    gap: usize,
+    gerund: bool,
+}
+
+const OPENERS: [OpenerRule; 4] = [
+    OpenerRule {
+        list: List::Commit,
+        via: Via::Commit,
+        actions: &ACTIONS,
+        gap: GAP,
+        gerund: false,
+    },
+    OpenerRule {
+        list: List::CommitIng,
+        via: Via::Progressive,
+        actions: &ACTIONS,
+        gap: 1,
+        gerund: true,
+    },
+    OpenerRule {
+        list: List::Passive,
+        via: Via::Passive,
+        actions: &DONE,
+        gap: 2,
+        gerund: false,
+    },
+    OpenerRule {
+        list: List::Perfect,
+        via: Via::Perfect,
+        actions: PASSED_DONE,
+        gap: 2,
+        gerund: false,
+    },
+];
+
+const PASSED_DONE: &[(List, CommitmentKind)] = &[(List::PassedDone, CommitmentKind::PassedOn)];
+
+/// An action found after an opener.
+struct Action {
+    kind: CommitmentKind,
+    start: usize,
+    end: usize,
+    weak: bool,
+    needs_due: bool,
+}
+
+/// The first action of `rule` within its gap after word `from`; a weak one ("make sure")
+/// yields to a later, stronger action in the clause.
 fn find_action(
     lists: &Lists,
-    table: &[(List, CommitmentKind)],
+    rule: &OpenerRule,
     langs: LangSet,
     words: &[Word],
     from: usize,
-    gap: usize,
     end: usize,
-    must_end_ing: bool,
-) -> Option<(CommitmentKind, usize, usize, bool, bool)> {
-    let last = (from + gap).min(end.saturating_sub(1));
+) -> Option<Action> {
+    let last = (from + rule.gap).min(end.saturating_sub(1));
     for a in from..=last {
         if a >= end {
             break;
         }
-        if must_end_ing && !words[a].text.ends_with("ing") {
+        if rule.gerund && !words[a].text.ends_with("ing") {
             continue;
         }
-        let Some((kind, e, p)) = action_at(lists, table, langs, words, a, end) else {
+        let Some((kind, e, p)) = action_at(lists, rule.actions, langs, words, a, end) else {
             continue;
         };
         if p.weak {
             for b in e..end {
                 if let Some((k2, e2, p2)) = action_at(lists, &ACTIONS, langs, words, b, end) {
                     if !p2.weak {
-                        return Some((k2, b, e2, false, p2.needs_due));
+                        return Some(Action {
+                            kind: k2,
+                            start: b,
+                            end: e2,
+                            weak: false,
+                            needs_due: p2.needs_due,
+                        });
                     }
                 }
             }
         }
-        return Some((kind, a, e, p.weak, p.needs_due));
+        return Some(Action {
+            kind,
+            start: a,
+            end: e,
+            weak: p.weak,
+            needs_due: p.needs_due,
+        });
     }
     None
 }
 
 /// Every commitment that starts at word `i` of `clause`.
-fn found_at(lists: &Lists, langs: LangSet, words: &[Word], clause: &Clause, i: usize, out: &mut Vec<Found>) {
+fn found_at(
+    lists: &Lists,
+    langs: LangSet,
+    words: &[Word],
+    clause: &Clause,
+    i: usize,
+    out: &mut Vec<Found>,
+) {
     let end = clause.end;
     for (list, kind) in SELF {
         if let Some((e, p)) = lists.longest_at(list, langs, words, i, end) {
@@ -309,28 +380,20 @@ fn found_at(lists: &Lists, langs: LangSet, words: &[Word], clause: &Clause, i: u
             });
         }
     }
-    let openers: [(List, Via, &[(List, CommitmentKind)], usize, bool); 4] = [
-        (List::Commit, Via::Commit, &ACTIONS, GAP, false),
-        (List::CommitIng, Via::Progressive, &ACTIONS, 1, true),
-        (List::Passive, Via::Passive, &DONE, 2, false),
-        (List::Perfect, Via::Perfect, &DONE[4..], 2, false),
-    ];
-    for (list, via, table, gap, ing) in openers {
-        let Some((j, _)) = lists.longest_at(list, langs, words, i, end) else {
+    for rule in &OPENERS {
+        let Some((j, _)) = lists.longest_at(rule.list, langs, words, i, end) else {
             continue;
         };
-        if let Some((kind, a, e, weak, needs_due)) =
-            find_action(lists, table, langs, words, j, gap, end, ing)
-        {
+        if let Some(action) = find_action(lists, rule, langs, words, j, end) {
             out.push(Found {
-                kind,
-                via,
+                kind: action.kind,
+                via: rule.via,
                 start: i,
                 opener_end: j,
-                action_start: a,
-                action_end: e,
-                weak,
-                needs_due,
+                action_start: action.start,
+                action_end: action.end,
+                weak: action.weak,
+                needs_due: action.needs_due,
             });
         }
     }
@@ -357,7 +420,14 @@ struct Judged {
 
 /// Applies negation, hedges, conditions, tense and the kind adjustments to a found
 /// commitment; `None` when it does not commit.
-fn judge(lists: &Lists, langs: LangSet, doc: &Doc, ci: usize, f: &Found, written_on: NaiveDate) -> Option<Judged> {
+fn judge(
+    lists: &Lists,
+    langs: LangSet,
+    doc: &Doc,
+    ci: usize,
+    f: &Found,
+    written_on: NaiveDate,
+) -> Option<Judged> {
     let words = &doc.words;
     let clause = &doc.clauses[ci];
     let (_, _, question) = doc.sentences[clause.sentence];
@@ -383,7 +453,11 @@ fn judge(lists: &Lists, langs: LangSet, doc: &Doc, ci: usize, f: &Found, written
     // customer, in this sentence or the one before.
     let (sentence_start, _, _) = doc.sentences[clause.sentence];
     let (prev_start, prev_end) = doc.previous_sentence(clause.sentence);
-    let cond_from = if prev_end == sentence_start { prev_start } else { sentence_start };
+    let cond_from = if prev_end == sentence_start {
+        prev_start
+    } else {
+        sentence_start
+    };
     if lists.any_in(List::Condition, langs, words, cond_from, f.start)
         || lists.any_in(List::ConditionAfter, langs, words, f.action_end, clause.end)
     {
@@ -400,7 +474,11 @@ fn judge(lists: &Lists, langs: LangSet, doc: &Doc, ci: usize, f: &Found, written
         }
     }
     if kind != CommitmentKind::PassedOn {
-        let past_from = if self_contained { window_before(words, clause, f.start, 2) } else { gap.0 };
+        let past_from = if self_contained {
+            window_before(words, clause, f.start, 2)
+        } else {
+            gap.0
+        };
         let past_to = if self_contained { f.start } else { gap.1 };
         if lists.any_in(List::Past, langs, words, past_from, past_to) {
             return None;
@@ -414,7 +492,8 @@ fn judge(lists: &Lists, langs: LangSet, doc: &Doc, ci: usize, f: &Found, written
     }
     // "We'll fix your booking" or "your concern ... will be addressed": owed to this customer.
     let individual = is_individual(lists, langs, words, f.action_end, clause.end)
-        || (f.via == Via::Passive && names_the_customer(lists, langs, words, clause.start, f.start));
+        || (f.via == Via::Passive
+            && names_the_customer(lists, langs, words, clause.start, f.start));
     if kind.is_product_promise() && individual {
         kind = CommitmentKind::FollowUp;
     }
@@ -446,7 +525,13 @@ fn judge(lists: &Lists, langs: LangSet, doc: &Doc, ci: usize, f: &Found, written
 }
 
 /// The subject before a passive names the customer's own thing ("your concern").
-fn names_the_customer(lists: &Lists, langs: LangSet, words: &[Word], from: usize, to: usize) -> bool {
+fn names_the_customer(
+    lists: &Lists,
+    langs: LangSet,
+    words: &[Word],
+    from: usize,
+    to: usize,
+) -> bool {
     lists
         .patterns(List::Individual, langs)
         .filter(|p| p.len() > 1)
@@ -454,7 +539,13 @@ fn names_the_customer(lists: &Lists, langs: LangSet, words: &[Word], from: usize
 }
 
 /// "We'll get this sorted for you", "we'll fix your booking": owed to this customer.
-fn is_individual(lists: &Lists, langs: LangSet, words: &[Word], action_end: usize, end: usize) -> bool {
+fn is_individual(
+    lists: &Lists,
+    langs: LangSet,
+    words: &[Word],
+    action_end: usize,
+    end: usize,
+) -> bool {
     for p in lists.patterns(List::Individual, langs) {
         let reach = if p.len() == 1 { 1 } else { 4 };
         for at in action_end..(action_end + reach).min(end) {
@@ -469,7 +560,11 @@ fn is_individual(lists: &Lists, langs: LangSet, words: &[Word], action_end: usiz
 /// Reads the strongest commitment in an agent's reply. `lang` is the reply's language code
 /// (`None`: unknown, every language's phrases apply); `written_on` is the day the reply was
 /// written, which relative and day-month hints are counted from.
-pub fn detect_promise(text: &str, lang: Option<&str>, written_on: NaiveDate) -> Option<PromiseCandidate> {
+pub fn detect_promise(
+    text: &str,
+    lang: Option<&str>,
+    written_on: NaiveDate,
+) -> Option<PromiseCandidate> {
     let lists = Lists::global();
     let langs = lang_set(lang);
     let doc = parse(text, langs);
@@ -549,4 +644,5 @@ pub fn asks_to_be_told(text: &str, lang: Option<&str>) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -70,6 +70,8 @@ impl NewPost {
 }
 
 /// Something that happened to a post already heard.
+// Amendments are rare and short-lived (one batch), so boxing the edit would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Amendment {
     /// The author edited the post: the new version, under the same key.

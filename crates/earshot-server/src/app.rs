@@ -49,12 +49,16 @@ pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
     // The store's error already names the (redacted) target and what went wrong.
     let store = earshot_store::open(&url).await?;
     let policy = settings.triage_policy()?;
-    let pipeline = Arc::new(Pipeline::new(
-        Arc::new(analyzer(settings)?),
-        settings.brand_identity(),
-        policy,
-        store,
-    ));
+    let alerts = crate::alerts::Alerts::start(&settings.alerts)?;
+    let pipeline = Arc::new(
+        Pipeline::new(
+            Arc::new(analyzer(settings)?),
+            settings.brand_identity(),
+            policy,
+            store,
+        )
+        .with_alerts(alerts),
+    );
     let brand = settings
         .brand
         .handles
@@ -121,10 +125,17 @@ impl App {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let desk = self.state.desk.clone();
+        let health = self.state.connector_health.clone();
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(HOUSEKEEPING);
             loop {
                 tick.tick().await;
+                desk.pipeline()
+                    .alerts()
+                    .check_connectors(&health, chrono::Utc::now());
+                if let Err(e) = desk.pipeline().feedback().check_promises(desk.pipeline().alerts()).await {
+                    tracing::warn!(error = %e, "checking promises for due dates failed");
+                }
                 if let Err(e) = desk.pipeline().rescore().await {
                     tracing::warn!(error = %e, "re-ranking the inbox failed");
                 }

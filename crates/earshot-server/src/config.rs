@@ -68,6 +68,8 @@ pub struct Settings {
     pub webhook: WebhookSettings,
     pub api: ApiSettings,
     pub connectors: ConnectorSettings,
+    /// `[alerts]`: where alerts go (Slack, a signed webhook, email) and when connectors alert.
+    pub alerts: crate::alerts::AlertSettings,
 }
 
 impl Default for Settings {
@@ -81,6 +83,7 @@ impl Default for Settings {
             webhook: WebhookSettings::default(),
             api: ApiSettings::default(),
             connectors: ConnectorSettings::default(),
+            alerts: crate::alerts::AlertSettings::default(),
         }
     }
 }
@@ -163,6 +166,14 @@ pub struct ApiSettings {
 pub struct ConnectorSettings {
     /// `[[connectors.mastodon]]` blocks, one per brand account.
     pub mastodon: Vec<MastodonSettings>,
+    /// `[[connectors.bluesky]]`: Jetstream listening and replies through an app password.
+    pub bluesky: Vec<crate::network_settings::BlueskySettings>,
+    /// `[[connectors.x]]`: the filtered stream (or polling) and replies.
+    pub x: Vec<crate::network_settings::XSettings>,
+    /// `[[connectors.reddit]]`: subreddits and searches, replies as the brand account.
+    pub reddit: Vec<crate::network_settings::RedditSettings>,
+    /// `[[connectors.rss]]`: review sites, blogs and forums (listening only).
+    pub rss: Vec<crate::network_settings::RssSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -272,6 +283,19 @@ impl Settings {
                 });
             }
         }
+        for b in &self.connectors.bluesky {
+            b.config()?;
+        }
+        for x in &self.connectors.x {
+            x.config()?;
+        }
+        for r in &self.connectors.reddit {
+            r.config()?;
+        }
+        for f in &self.connectors.rss {
+            f.config()?;
+        }
+        self.alerts.config()?;
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::Invalid {
                 key: "listen".into(),

@@ -6,7 +6,30 @@ use crate::config::Settings;
 use crate::pipeline::Pipeline;
 use crate::responder::Responders;
 use async_trait::async_trait;
+use earshot_connect::bluesky::{BlueskyResponder, BlueskySource};
 use earshot_connect::mastodon::{MastodonConfig, MastodonResponder, MastodonSource, Secret};
+use earshot_connect::reddit::{RedditResponder, RedditSource};
+use earshot_connect::rss::FeedSource;
+use earshot_connect::source::CheckError;
+use earshot_connect::x::{UserTokens, XConfig, XResponder, XSource};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// One set of X user tokens per account, shared by its source and its responder: X's refresh
+/// tokens are single-use, so two copies would revoke each other at the first refresh.
+fn x_tokens(config: &XConfig) -> anyhow::Result<Option<UserTokens>> {
+    static SHARED: OnceLock<Mutex<HashMap<String, Option<UserTokens>>>> = OnceLock::new();
+    let mut shared = SHARED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(tokens) = shared.get(&config.source_name()) {
+        return Ok(tokens.clone());
+    }
+    let tokens = UserTokens::from_config(config)?;
+    shared.insert(config.source_name(), tokens.clone());
+    Ok(tokens)
+}
 use earshot_connect::source::{Amendment, Health, HealthReport, Sink, SinkError, Source};
 use earshot_core::{Network, NewPost};
 use std::sync::Arc;
@@ -87,13 +110,66 @@ fn mastodon_configs(settings: &Settings) -> anyhow::Result<Vec<MastodonConfig>> 
         .collect()
 }
 
-/// The responders for the configured networks (the logging one for the rest).
+/// The responders for the configured networks (the logging one for the rest). The first
+/// configured account of a network answers on it.
 pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
     let mut responders = Responders::default();
+    let c = &settings.connectors;
     if let Some(config) = mastodon_configs(settings)?.into_iter().next() {
         responders = responders.with(Network::Mastodon, Arc::new(MastodonResponder::new(config)?));
     }
+    if let Some(b) = c.bluesky.first() {
+        responders = responders.with(Network::Bluesky, Arc::new(BlueskyResponder::new(b.config()?)?));
+    }
+    if let Some(x) = c.x.first() {
+        let config = x.config()?;
+        let tokens = x_tokens(&config)?;
+        responders = responders.with(Network::X, Arc::new(XResponder::with_tokens(config, tokens)?));
+    }
+    if let Some(r) = c.reddit.first() {
+        responders = responders.with(Network::Reddit, Arc::new(RedditResponder::new(r.config()?)?));
+    }
     Ok(responders)
+}
+
+/// One configured connector's credentials, tried: who we are, or what is wrong.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CredentialReport {
+    pub connector: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Tries each configured credential against its network (`earshot connectors check`).
+pub async fn check_credentials(settings: &Settings) -> anyhow::Result<Vec<CredentialReport>> {
+    let c = &settings.connectors;
+    let mut out = Vec::new();
+    let mut push = |connector: String, result: Result<String, CheckError>| {
+        out.push(match result {
+            Ok(who) => CredentialReport { connector, ok: true, detail: who },
+            Err(e) => CredentialReport { connector, ok: false, detail: e.to_string() },
+        });
+    };
+    for config in mastodon_configs(settings)? {
+        let name = config.source_name();
+        push(name, earshot_connect::mastodon::check_credentials(&config).await);
+    }
+    for b in &c.bluesky {
+        let config = b.config()?;
+        push(format!("bluesky:{}", b.handle), earshot_connect::bluesky::check_credentials(&config).await);
+    }
+    for x in &c.x {
+        let config = x.config()?;
+        push(config.source_name(), earshot_connect::x::check_credentials(&config).await);
+    }
+    for r in &c.reddit {
+        let config = r.config()?;
+        push(config.source_name(), earshot_connect::reddit::check_credentials(&config).await);
+    }
+    for f in &c.rss {
+        push(format!("rss:{}", f.name), Ok(format!("{} feeds (no credentials)", f.feeds.len())));
+    }
+    Ok(out)
 }
 
 /// The configured sources, not yet running, each with its health.
@@ -107,6 +183,25 @@ impl Connectors {
         for config in mastodon_configs(settings)? {
             let health = Health::new(config.source_name());
             sources.push((Arc::new(MastodonSource::new(config)?), health));
+        }
+        let c = &settings.connectors;
+        let mut add = |source: Arc<dyn Source>| {
+            let health = Health::new(source.name());
+            sources.push((source, health));
+        };
+        for b in &c.bluesky {
+            add(Arc::new(BlueskySource::new(b.config()?)?));
+        }
+        for x in &c.x {
+            let config = x.config()?;
+            let tokens = x_tokens(&config)?;
+            add(Arc::new(XSource::with_tokens(config, tokens)?));
+        }
+        for r in &c.reddit {
+            add(Arc::new(RedditSource::new(r.config()?)?));
+        }
+        for f in &c.rss {
+            add(Arc::new(FeedSource::new(f.config()?)?));
         }
         Ok(Connectors { sources })
     }

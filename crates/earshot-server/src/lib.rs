@@ -4,6 +4,7 @@
 //! Invariant: only this crate and the CLI know the API's JSON; the CLI and the HTTP handlers
 //! call the same [`desk::Desk`] functions.
 
+pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod demo;
 pub mod desk;
 pub mod feedback;
 pub mod metrics;
+pub mod network_settings;
 pub mod pipeline;
 pub mod responder;
 pub mod signature;

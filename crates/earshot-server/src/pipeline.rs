@@ -34,6 +34,7 @@ pub struct Pipeline {
     store: Arc<dyn Store>,
     events: broadcast::Sender<LiveEvent>,
     feedback: Arc<crate::feedback::FeedbackLoop>,
+    alerts: Arc<crate::alerts::Alerts>,
 }
 
 impl Pipeline {
@@ -52,6 +53,7 @@ impl Pipeline {
             store,
             events,
             feedback,
+            alerts: Arc::new(crate::alerts::Alerts::log_only()),
         }
     }
 
@@ -62,6 +64,16 @@ impl Pipeline {
     /// The loop: requests, promises, releases.
     pub fn feedback(&self) -> &Arc<crate::feedback::FeedbackLoop> {
         &self.feedback
+    }
+
+    /// Where alerts go.
+    pub fn alerts(&self) -> &Arc<crate::alerts::Alerts> {
+        &self.alerts
+    }
+
+    pub fn with_alerts(mut self, alerts: crate::alerts::Alerts) -> Self {
+        self.alerts = Arc::new(alerts);
+        self
     }
 
     /// Replaces the loop (to change its templates or pacing) before the pipeline is shared.

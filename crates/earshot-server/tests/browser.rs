@@ -53,12 +53,24 @@ async fn server() -> Server {
     let desk = app.desk().clone();
     tokio::spawn(app.run_until_stopped());
     let store = desk.store();
-    auth::create_user(store, "maria", "Maria Berg", Role::Agent, &Password::new(AGENT_PASSWORD))
-        .await
-        .unwrap();
-    auth::create_user(store, "anna", "Anna Admin", Role::Admin, &Password::new(ADMIN_PASSWORD))
-        .await
-        .unwrap();
+    auth::create_user(
+        store,
+        "maria",
+        "Maria Berg",
+        Role::Agent,
+        &Password::new(AGENT_PASSWORD),
+    )
+    .await
+    .unwrap();
+    auth::create_user(
+        store,
+        "anna",
+        "Anna Admin",
+        Role::Admin,
+        &Password::new(ADMIN_PASSWORD),
+    )
+    .await
+    .unwrap();
     Server {
         base,
         desk,
@@ -67,7 +79,14 @@ async fn server() -> Server {
     }
 }
 
-fn customer(network: Network, id: &str, handle: &str, followers: u64, text: &str, ago_minutes: i64) -> NewPost {
+fn customer(
+    network: Network,
+    id: &str,
+    handle: &str,
+    followers: u64,
+    text: &str,
+    ago_minutes: i64,
+) -> NewPost {
     NewPost {
         network,
         external_id: id.into(),
@@ -116,7 +135,11 @@ impl Server {
 
     async fn seed(&self, posts: Vec<NewPost>) -> Vec<ConversationId> {
         let report = self.desk.pipeline().ingest(posts).await.unwrap();
-        report.posts.iter().map(|p| p.conversation_id.unwrap()).collect()
+        report
+            .posts
+            .iter()
+            .map(|p| p.conversation_id.unwrap())
+            .collect()
     }
 }
 
@@ -142,7 +165,9 @@ fn skip_or_fail(why: &str) -> Option<Browser> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("the browser tests need Chromium in CI: {why} (apt-get install chromium chromium-driver)");
     }
-    eprintln!("SKIPPED (browser test): {why}. Install Debian's chromium and chromium-driver to run it.");
+    eprintln!(
+        "SKIPPED (browser test): {why}. Install Debian's chromium and chromium-driver to run it."
+    );
     None
 }
 
@@ -185,10 +210,11 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let started = std::time::Instant::now();
         let client = loop {
-            let attempt = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await;
+            let attempt =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(caps.clone())
+                    .connect(&url)
+                    .await;
             match attempt {
                 Ok(c) => break c,
                 Err(e) if started.elapsed() < Duration::from_secs(20) => {
@@ -207,7 +233,10 @@ impl Browser {
     }
 
     async fn goto(&self, path: &str) {
-        self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
     }
 
     async fn path(&self) -> String {
@@ -257,10 +286,14 @@ impl Browser {
 
     async fn chord(&self, modifier: Key, key: Key) {
         let actions = KeyActions::new("chord".into())
-            .then(KeyAction::Down { value: modifier.into() })
+            .then(KeyAction::Down {
+                value: modifier.into(),
+            })
             .then(KeyAction::Down { value: key.into() })
             .then(KeyAction::Up { value: key.into() })
-            .then(KeyAction::Up { value: modifier.into() });
+            .then(KeyAction::Up {
+                value: modifier.into(),
+            });
         self.client.perform_actions(actions).await.unwrap();
     }
 
@@ -272,7 +305,11 @@ impl Browser {
     async fn sign_in(&self, user: &str, password: &str) {
         self.goto("/inbox").await;
         self.wait_path("/login").await;
-        self.wait_for("#username").await.send_keys(user).await.unwrap();
+        self.wait_for("#username")
+            .await
+            .send_keys(user)
+            .await
+            .unwrap();
         self.client
             .find(Locator::Css("#password"))
             .await
@@ -343,8 +380,22 @@ async fn an_agent_signs_in_sees_a_post_live_answers_and_resolves_it_by_keyboard(
     let server = server().await;
     server
         .seed(vec![
-            customer(Network::Mastodon, "m1", "ida", 120, "@voltra the charger at the mall is broken again, really frustrating", 50),
-            customer(Network::Bluesky, "b1", "sofie", 54_000, "@voltra how do I transfer my charging credits to a new car?", 20),
+            customer(
+                Network::Mastodon,
+                "m1",
+                "ida",
+                120,
+                "@voltra the charger at the mall is broken again, really frustrating",
+                50,
+            ),
+            customer(
+                Network::Bluesky,
+                "b1",
+                "sofie",
+                54_000,
+                "@voltra how do I transfer my charging credits to a new car?",
+                20,
+            ),
         ])
         .await;
     let Some(b) = Browser::start(&server.base).await else {
@@ -354,16 +405,32 @@ async fn an_agent_signs_in_sees_a_post_live_answers_and_resolves_it_by_keyboard(
     // Signing in lands on the inbox, with the posts already there.
     b.sign_in("maria", AGENT_PASSWORD).await;
     b.wait_for("li.row").await;
-    assert_eq!(b.client.find_all(Locator::Css("li.row")).await.unwrap().len(), 2);
+    assert_eq!(
+        b.client
+            .find_all(Locator::Css("li.row"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     b.wait_for("#live.on").await;
     b.screenshot("01-inbox-signed-in").await;
 
     // A post arrives through the API while the page is open: it appears without a reload.
-    let seat = server.post_through_api("896523232098078720", "paulfranks", SEAT).await;
+    let seat = server
+        .post_through_api("896523232098078720", "paulfranks", SEAT)
+        .await;
     let row_css = format!("li.row[data-id=\"{}\"]", seat.0);
     let row = b.wait_for(&row_css).await;
     assert!(row.text().await.unwrap().contains("move the seat back"));
-    assert_eq!(b.client.find_all(Locator::Css("li.row")).await.unwrap().len(), 3);
+    assert_eq!(
+        b.client
+            .find_all(Locator::Css("li.row"))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
     b.screenshot("02-inbox-live-post").await;
 
     // j until the new conversation is selected, then enter opens it.
@@ -391,22 +458,61 @@ async fn an_agent_signs_in_sees_a_post_live_answers_and_resolves_it_by_keyboard(
     assert_eq!(b.js("return document.activeElement.id").await, "reply");
     let answer = "Hi Paul, great idea! We have passed it to the team.";
     b.type_text(answer).await;
-    let counter = b.client.find(Locator::Css("#reply-count")).await.unwrap().text().await.unwrap();
-    assert!(counter.starts_with(&format!("{} / 280", answer.chars().count())), "{counter}");
+    let counter = b
+        .client
+        .find(Locator::Css("#reply-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        counter.starts_with(&format!("{} / 280", answer.chars().count())),
+        "{counter}"
+    );
     b.chord(Key::Control, Key::Enter).await;
     b.wait_path(&format!("/c/{}?done=replied", seat.0)).await;
-    let thread = b.client.find(Locator::Css("ol.posts")).await.unwrap().text().await.unwrap();
-    assert!(thread.contains(answer), "the answer is in the thread: {thread}");
-    let detail = server.desk.store().conversation(seat).await.unwrap().unwrap();
+    let thread = b
+        .client
+        .find(Locator::Css("ol.posts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        thread.contains(answer),
+        "the answer is in the thread: {thread}"
+    );
+    let detail = server
+        .desk
+        .store()
+        .conversation(seat)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(detail.replies.len(), 1);
-    assert_eq!(detail.replies[0].author, "maria", "the signed-in agent answered");
-    assert_eq!(detail.conversation.status, Status::Pending, "answered: waiting on the customer");
+    assert_eq!(
+        detail.replies[0].author, "maria",
+        "the signed-in agent answered"
+    );
+    assert_eq!(
+        detail.conversation.status,
+        Status::Pending,
+        "answered: waiting on the customer"
+    );
     b.screenshot("04-replied").await;
 
     // e resolves.
     b.press(&['e']).await;
     b.wait_path(&format!("/c/{}?done=resolved", seat.0)).await;
-    let detail = server.desk.store().conversation(seat).await.unwrap().unwrap();
+    let detail = server
+        .desk
+        .store()
+        .conversation(seat)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(detail.conversation.status, Status::Resolved);
     assert_eq!(detail.audit[0].actor, "maria");
     assert_eq!(detail.audit[0].action, "resolved");
@@ -437,8 +543,22 @@ async fn an_agent_signs_in_sees_a_post_live_answers_and_resolves_it_by_keyboard(
     // The dashboard: four charts, numbers one click away, CSV exports.
     b.goto("/dashboard").await;
     b.wait_for("svg.chart").await;
-    assert_eq!(b.client.find_all(Locator::Css("svg.chart")).await.unwrap().len(), 4);
-    let opened = b.client.find(Locator::Css(".kpi .kpi-value")).await.unwrap().text().await.unwrap();
+    assert_eq!(
+        b.client
+            .find_all(Locator::Css("svg.chart"))
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    let opened = b
+        .client
+        .find(Locator::Css(".kpi .kpi-value"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(opened, "3", "three conversations opened in the period");
     b.client
         .find(Locator::Css("details.numbers summary"))
@@ -463,17 +583,30 @@ async fn an_agent_signs_in_sees_a_post_live_answers_and_resolves_it_by_keyboard(
         .await
         .unwrap()
         .unwrap();
-    let session = b.client.get_named_cookie(auth::SESSION_COOKIE).await.unwrap();
+    let session = b
+        .client
+        .get_named_cookie(auth::SESSION_COOKIE)
+        .await
+        .unwrap();
     let csv = reqwest::Client::new()
         .get(format!("{}{href}", server.base))
-        .header("cookie", format!("{}={}", auth::SESSION_COOKIE, session.value()))
+        .header(
+            "cookie",
+            format!("{}={}", auth::SESSION_COOKIE, session.value()),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(csv.status(), 200);
-    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let csv = csv.text().await.unwrap();
-    assert!(csv.starts_with("day,complaint,feature_request,question,praise,other,total\n"), "{csv}");
+    assert!(
+        csv.starts_with("day,complaint,feature_request,question,praise,other,total\n"),
+        "{csv}"
+    );
     let total: u64 = csv
         .lines()
         .skip(1)
@@ -491,7 +624,12 @@ fn rgb(css: &str) -> Option<(f64, f64, f64, f64)> {
         .filter(|s| !s.is_empty())
         .map(|s| s.trim().parse().ok())
         .collect::<Option<_>>()?;
-    Some((parts[0], parts[1], parts[2], parts.get(3).copied().unwrap_or(1.0)))
+    Some((
+        parts[0],
+        parts[1],
+        parts[2],
+        parts.get(3).copied().unwrap_or(1.0),
+    ))
 }
 
 /// WCAG 2 relative luminance and contrast ratio.
@@ -537,16 +675,55 @@ async fn pages_have_labels_a_sensible_focus_order_and_readable_badges() {
     let server = server().await;
     let ids = server
         .seed(vec![
-            customer(Network::X, "x1", "paul", 2_300_000, "@voltra my car has been stuck at 80% for two days, terrible and dangerous", 600),
-            customer(Network::Mastodon, "m1", "ida", 40, "@voltra would be great if the app could precondition the battery on a schedule", 5),
-            customer(Network::Bluesky, "b1", "sofie", 54_000, "@voltra how do I transfer my charging credits to a new car?", 25),
-            customer(Network::Reddit, "r1", "tom", 900, "@voltra huge thanks, the new update is fantastic! Love it", 2),
-            customer(Network::Webhook, "w1", "lars", 3, "Hentede min nye Voltra i dag, tur til Skagen i morgen", 1),
+            customer(
+                Network::X,
+                "x1",
+                "paul",
+                2_300_000,
+                "@voltra my car has been stuck at 80% for two days, terrible and dangerous",
+                600,
+            ),
+            customer(
+                Network::Mastodon,
+                "m1",
+                "ida",
+                40,
+                "@voltra would be great if the app could precondition the battery on a schedule",
+                5,
+            ),
+            customer(
+                Network::Bluesky,
+                "b1",
+                "sofie",
+                54_000,
+                "@voltra how do I transfer my charging credits to a new car?",
+                25,
+            ),
+            customer(
+                Network::Reddit,
+                "r1",
+                "tom",
+                900,
+                "@voltra huge thanks, the new update is fantastic! Love it",
+                2,
+            ),
+            customer(
+                Network::Webhook,
+                "w1",
+                "lars",
+                3,
+                "Hentede min nye Voltra i dag, tur til Skagen i morgen",
+                1,
+            ),
         ])
         .await;
     server
         .desk
-        .act(ids[1], earshot_core::ConversationEvent::Assigned { to: "maria".into() }, "maria")
+        .act(
+            ids[1],
+            earshot_core::ConversationEvent::Assigned { to: "maria".into() },
+            "maria",
+        )
         .await
         .unwrap();
     let Some(b) = Browser::start(&server.base).await else {
@@ -556,7 +733,11 @@ async fn pages_have_labels_a_sensible_focus_order_and_readable_badges() {
     // The sign-in page too.
     b.goto("/login").await;
     b.wait_for("#username").await;
-    assert_eq!(b.js(UNLABELLED).await, json!([]), "sign-in inputs are labelled");
+    assert_eq!(
+        b.js(UNLABELLED).await,
+        json!([]),
+        "sign-in inputs are labelled"
+    );
 
     b.sign_in("anna", ADMIN_PASSWORD).await;
     b.wait_for("li.row").await;
@@ -570,7 +751,11 @@ async fn pages_have_labels_a_sensible_focus_order_and_readable_badges() {
     ] {
         b.goto(&path).await;
         b.wait_for("main").await;
-        assert_eq!(b.js(UNLABELLED).await, json!([]), "every input on {path} has a label");
+        assert_eq!(
+            b.js(UNLABELLED).await,
+            json!([]),
+            "every input on {path} has a label"
+        );
         let positive_tabindex = b
             .js("return document.querySelectorAll('[tabindex]:not([tabindex=\"-1\"]):not([tabindex=\"0\"])').length")
             .await;
@@ -582,15 +767,22 @@ async fn pages_have_labels_a_sensible_focus_order_and_readable_badges() {
             assert!(bg.3 > 0.99, "{class} on {path} has an opaque background");
             pairs.push((format!("{class} [{path}]"), contrast(fg, bg)));
         }
-        b.screenshot(&format!("a11y{}", path.replace(['/', '?', '='], "-"))).await;
+        b.screenshot(&format!("a11y{}", path.replace(['/', '?', '='], "-")))
+            .await;
     }
     let distinct: std::collections::BTreeSet<_> = pairs
         .iter()
         .map(|(c, _)| c.split(" [").next().unwrap().to_string())
         .collect();
-    assert!(distinct.len() >= 15, "enough badge kinds were checked: {distinct:?}");
+    assert!(
+        distinct.len() >= 15,
+        "enough badge kinds were checked: {distinct:?}"
+    );
     for (class, ratio) in &pairs {
-        assert!(*ratio >= 4.5, "badge {class} has contrast {ratio:.2}, below 4.5:1");
+        assert!(
+            *ratio >= 4.5,
+            "badge {class} has contrast {ratio:.2}, below 4.5:1"
+        );
     }
 
     // Focus order follows the page: each Tab lands further down the document, starting
@@ -606,9 +798,15 @@ async fn pages_have_labels_a_sensible_focus_order_and_readable_badges() {
             .await;
         let index = at[0].as_i64().unwrap();
         if step == 0 {
-            assert_eq!(at[2], "Skip to content", "the first stop skips to the content");
+            assert_eq!(
+                at[2], "Skip to content",
+                "the first stop skips to the content"
+            );
         }
-        assert!(index > last, "tab stop {step} ({at}) comes after the previous one");
+        assert!(
+            index > last,
+            "tab stop {step} ({at}) comes after the previous one"
+        );
         assert_ne!(at[1], "none", "the focused element shows a ring: {at}");
         last = index;
     }
@@ -620,7 +818,14 @@ async fn a_hostile_post_renders_as_harmless_text() {
     let server = server().await;
     let script = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"><a href=\"javascript:window.__pwned=3\">click</a>\" onmouseover=\"window.__pwned=4";
     let huge: String = "Why is the charger broken again? ".repeat(3_100);
-    let mut hostile = customer(Network::X, "evil", "mallory", 10, &format!("@voltra {script} {huge}"), 3);
+    let mut hostile = customer(
+        Network::X,
+        "evil",
+        "mallory",
+        10,
+        &format!("@voltra {script} {huge}"),
+        3,
+    );
     hostile.author.display_name = Some("<b onclick=\"window.__pwned=5\">Mallory</b>".into());
     hostile.url = Some("javascript:window.__pwned=6".into());
     let mut mastodon = customer(Network::Mastodon, "evil-m", "eve", 10, "<p>Hej <script>window.__pwned=7</script><a href=\"javascript:x\">@voltra</a></p><p>appen &amp; bilen</p>", 2);
@@ -631,14 +836,29 @@ async fn a_hostile_post_renders_as_harmless_text() {
     };
     b.sign_in("maria", AGENT_PASSWORD).await;
     b.wait_for("li.row").await;
-    let inbox_text = b.client.find(Locator::Css("#rows")).await.unwrap().text().await.unwrap();
-    assert!(inbox_text.contains("<script>window.__pwned = 1</script>"), "shown as text in the inbox");
+    let inbox_text = b
+        .client
+        .find(Locator::Css("#rows"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        inbox_text.contains("<script>window.__pwned = 1</script>"),
+        "shown as text in the inbox"
+    );
     b.screenshot("hostile-inbox").await;
 
     for id in &ids {
         b.goto(&format!("/c/{}", id.0)).await;
         b.wait_for("ol.posts").await;
-        assert_eq!(b.js("return typeof window.__pwned").await, "undefined", "nothing ran on /c/{}", id.0);
+        assert_eq!(
+            b.js("return typeof window.__pwned").await,
+            "undefined",
+            "nothing ran on /c/{}",
+            id.0
+        );
         let injected = b
             .js("return document.querySelectorAll('main script, main img, .post-text a, [onerror], [onclick], [onmouseover], a[href^=\"javascript\" i]').length")
             .await;
@@ -646,16 +866,42 @@ async fn a_hostile_post_renders_as_harmless_text() {
     }
     // The huge post: the page shows its start and keeps the rest one click away.
     b.goto(&format!("/c/{}", ids[0].0)).await;
-    let text = b.wait_for("li.post.customer .post-text").await.text().await.unwrap();
-    assert!(text.contains("<script>window.__pwned = 1</script>"), "the script tag is visible as text");
+    let text = b
+        .wait_for("li.post.customer .post-text")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("<script>window.__pwned = 1</script>"),
+        "the script tag is visible as text"
+    );
     assert!(b.client.find(Locator::Css("details.more")).await.is_ok());
-    let heading = b.client.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
-    assert!(heading.contains("<b onclick"), "the display name is text: {heading}");
+    let heading = b
+        .client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        heading.contains("<b onclick"),
+        "the display name is text: {heading}"
+    );
     b.screenshot("hostile-conversation").await;
     // Mastodon's HTML became plain text: no tags, the words kept.
     b.goto(&format!("/c/{}", ids[1].0)).await;
-    let text = b.wait_for("li.post.customer .post-text").await.text().await.unwrap();
-    assert!(text.contains("appen & bilen") && !text.contains("<p>") && !text.contains("pwned"), "{text}");
+    let text = b
+        .wait_for("li.post.customer .post-text")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("appen & bilen") && !text.contains("<p>") && !text.contains("pwned"),
+        "{text}"
+    );
     assert_eq!(b.js("return typeof window.__pwned").await, "undefined");
     b.close().await;
 }

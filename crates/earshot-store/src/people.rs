@@ -319,8 +319,7 @@ pub trait PeopleStore: Send + Sync {
     ) -> Result<Option<Session>, StoreError>;
 
     /// Signs a session out; also drops expired sessions. Unknown hash is fine.
-    async fn delete_session(&self, token_hash: &str, now: DateTime<Utc>)
-        -> Result<(), StoreError>;
+    async fn delete_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
 
     async fn create_api_token(&self, token: NewApiToken) -> Result<ApiToken, StoreError>;
 
@@ -427,9 +426,7 @@ pub(crate) fn role(s: &str) -> Result<Role, StoreError> {
 }
 
 pub(crate) fn last_admin() -> StoreError {
-    StoreError::Conflict(
-        "this is the last active admin: make someone else an admin first".into(),
-    )
+    StoreError::Conflict("this is the last active admin: make someone else an admin first".into())
 }
 
 #[cfg(test)]
@@ -438,8 +435,13 @@ mod tests {
 
     #[test]
     fn labels_are_tidied_and_bounded() {
-        let l = normalise_labels(&[" Billing ".into(), "billing".into(), "".into(), "App".into()])
-            .unwrap();
+        let l = normalise_labels(&[
+            " Billing ".into(),
+            "billing".into(),
+            "".into(),
+            "App".into(),
+        ])
+        .unwrap();
         assert_eq!(l, vec!["billing", "app"]);
         assert!(normalise_labels(&["a,b".into()]).is_err());
         assert!(normalise_labels(&["x".repeat(41)]).is_err());

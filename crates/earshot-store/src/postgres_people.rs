@@ -254,7 +254,10 @@ impl PeopleStore for PgStore {
         let user = load_user(&tx, user_id)
             .await?
             .ok_or_else(|| not_found_user(user_id))?;
-        if user.role == Role::Admin && role != Role::Admin && user.disabled_at.is_none() && others == 0
+        if user.role == Role::Admin
+            && role != Role::Admin
+            && user.disabled_at.is_none()
+            && others == 0
         {
             return Err(people::last_admin());
         }
@@ -355,11 +358,7 @@ impl PeopleStore for PgStore {
         .transpose()
     }
 
-    async fn delete_session(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn delete_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let client = self.client().await?;
         execute(
             &client,

@@ -66,21 +66,19 @@ fn token_from_row(r: &Row) -> Result<ApiToken, StoreError> {
 }
 
 fn load_user(conn: &Connection, id: i64) -> Result<Option<User>, StoreError> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"))?
+    conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"))?
         .query_row([id], |r| Ok(user_from_row(r, 0)))
         .optional()?
-        .transpose()?)
+        .transpose()
 }
 
 fn load_token(conn: &Connection, id: i64) -> Result<Option<ApiToken>, StoreError> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?1"
-        ))?
-        .query_row([id], |r| Ok(token_from_row(r)))
-        .optional()?
-        .transpose()?)
+    conn.prepare_cached(&format!(
+        "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?1"
+    ))?
+    .query_row([id], |r| Ok(token_from_row(r)))
+    .optional()?
+    .transpose()
 }
 
 /// Active admins other than `user_id`: there must always be one left.
@@ -160,8 +158,9 @@ impl PeopleStore for SqliteStore {
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users u ORDER BY u.username"))?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users u ORDER BY u.username"
+            ))?;
             let rows = stmt.query_map([], |r| Ok(user_from_row(r, 0)))?;
             rows.map(flatten).collect()
         })
@@ -175,20 +174,19 @@ impl PeopleStore for SqliteStore {
     async fn credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError> {
         let username = username.trim().to_lowercase();
         self.read(move |conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.username = ?1"
-                ))?
-                .query_row([username], |r| {
-                    Ok(user_from_row(r, 0).and_then(|user| {
-                        Ok(Credentials {
-                            user,
-                            password_hash: r.get(6)?,
-                        })
-                    }))
-                })
-                .optional()?
-                .transpose()?)
+            conn.prepare_cached(&format!(
+                "SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.username = ?1"
+            ))?
+            .query_row([username], |r| {
+                Ok(user_from_row(r, 0).and_then(|user| {
+                    Ok(Credentials {
+                        user,
+                        password_hash: r.get(6)?,
+                    })
+                }))
+            })
+            .optional()?
+            .transpose()
         })
         .await
     }
@@ -212,7 +210,9 @@ impl PeopleStore for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let user = load_user(&tx, user_id)?
                 .ok_or_else(|| StoreError::NotFound(format!("user {user_id}")))?;
-            if user.role == Role::Admin && role != Role::Admin && user.disabled_at.is_none()
+            if user.role == Role::Admin
+                && role != Role::Admin
+                && user.disabled_at.is_none()
                 && other_active_admins(&tx, user_id)? == 0
             {
                 return Err(people::last_admin());
@@ -288,33 +288,28 @@ impl PeopleStore for SqliteStore {
     ) -> Result<Option<Session>, StoreError> {
         let hash = token_hash.to_string();
         self.read(move |conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {USER_COLS}, s.csrf_token, s.created_at, s.expires_at \
+            conn.prepare_cached(&format!(
+                "SELECT {USER_COLS}, s.csrf_token, s.created_at, s.expires_at \
                      FROM sessions s JOIN users u ON u.id = s.user_id \
                      WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL"
-                ))?
-                .query_row(params![hash, us(now)], |r| {
-                    Ok((|| -> Result<_, StoreError> {
-                        Ok(Session {
-                            user: user_from_row(r, 0)?,
-                            csrf_token: r.get(6)?,
-                            created_at: from_us(r.get(7)?)?,
-                            expires_at: from_us(r.get(8)?)?,
-                        })
-                    })())
-                })
-                .optional()?
-                .transpose()?)
+            ))?
+            .query_row(params![hash, us(now)], |r| {
+                Ok((|| -> Result<_, StoreError> {
+                    Ok(Session {
+                        user: user_from_row(r, 0)?,
+                        csrf_token: r.get(6)?,
+                        created_at: from_us(r.get(7)?)?,
+                        expires_at: from_us(r.get(8)?)?,
+                    })
+                })())
+            })
+            .optional()?
+            .transpose()
         })
         .await
     }
 
-    async fn delete_session(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn delete_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let hash = token_hash.to_string();
         self.write(move |conn| {
             conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1 OR expires_at <= ?2")?
@@ -359,7 +354,7 @@ impl PeopleStore for SqliteStore {
     async fn api_token(&self, token_hash: &str) -> Result<Option<(ApiToken, User)>, StoreError> {
         let hash = token_hash.to_string();
         self.read(move |conn| {
-            Ok(conn
+            conn
                 .prepare_cached(&format!(
                     "SELECT {TOKEN_COLS}, {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
                      WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
@@ -368,7 +363,7 @@ impl PeopleStore for SqliteStore {
                     Ok(token_from_row(r).and_then(|t| Ok((t, user_from_row(r, 9)?))))
                 })
                 .optional()?
-                .transpose()?)
+                .transpose()
         })
         .await
     }
@@ -405,8 +400,10 @@ impl PeopleStore for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.prepare_cached("DELETE FROM login_attempts WHERE at < ?1")?
                 .execute([us(at - Duration::days(1))])?;
-            tx.prepare_cached("INSERT INTO login_attempts (key, succeeded, at) VALUES (?1, ?2, ?3)")?
-                .execute(params![key, succeeded, us(at)])?;
+            tx.prepare_cached(
+                "INSERT INTO login_attempts (key, succeeded, at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![key, succeeded, us(at)])?;
             tx.commit()?;
             Ok(())
         })
@@ -608,9 +605,8 @@ impl PeopleStore for SqliteStore {
                  FROM conversations WHERE network = ?1 AND customer_external_id = ?2 \
                  ORDER BY last_activity_at DESC LIMIT ?3",
             )?;
-            let rows = stmt.query_map(
-                params![network.as_str(), customer, i64::from(limit)],
-                |r| {
+            let rows =
+                stmt.query_map(params![network.as_str(), customer, i64::from(limit)], |r| {
                     Ok((|| -> Result<_, StoreError> {
                         Ok(CustomerConversation {
                             id: ConversationId(r.get(0)?),
@@ -622,8 +618,7 @@ impl PeopleStore for SqliteStore {
                             post_count: u32::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
                         })
                     })())
-                },
-            )?;
+                })?;
             rows.map(flatten).collect()
         })
         .await

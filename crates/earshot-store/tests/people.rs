@@ -207,23 +207,38 @@ async fn users_are_unique_and_never_show_their_hash(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(maria.username, "maria", "names are trimmed and lower-cased");
     assert_eq!(maria.role, Role::Agent);
-    let again = store.create_user(new_user("MARIA", Role::Viewer), now).await;
+    let again = store
+        .create_user(new_user("MARIA", Role::Viewer), now)
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
-    let bad = store.create_user(new_user("ma ria", Role::Agent), now).await;
+    let bad = store
+        .create_user(new_user("ma ria", Role::Agent), now)
+        .await;
     assert!(matches!(bad, Err(StoreError::Invalid(_))));
 
     let creds = store.credentials("Maria").await.unwrap().unwrap();
     assert_eq!(creds.user, maria);
     assert_eq!(creds.password_hash, "$argon2id$hash-of- Maria ");
-    assert!(!format!("{creds:?}").contains("hash-of"), "Debug hides the hash");
+    assert!(
+        !format!("{creds:?}").contains("hash-of"),
+        "Debug hides the hash"
+    );
     assert!(store.credentials("nobody").await.unwrap().is_none());
 
     store.set_password(maria.id, "$argon2id$new").await.unwrap();
     assert_eq!(
-        store.credentials("maria").await.unwrap().unwrap().password_hash,
+        store
+            .credentials("maria")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
         "$argon2id$new"
     );
-    store.create_user(new_user("anna", Role::Admin), now).await.unwrap();
+    store
+        .create_user(new_user("anna", Role::Admin), now)
+        .await
+        .unwrap();
     let names: Vec<_> = store
         .users()
         .await
@@ -237,16 +252,28 @@ async fn users_are_unique_and_never_show_their_hash(store: Arc<dyn Store>) {
 
 async fn the_last_admin_cannot_be_demoted_or_disabled(store: Arc<dyn Store>) {
     let now = Utc::now();
-    let anna = store.create_user(new_user("anna", Role::Admin), now).await.unwrap();
+    let anna = store
+        .create_user(new_user("anna", Role::Admin), now)
+        .await
+        .unwrap();
     let demote = store.set_role(anna.id, Role::Agent).await;
     assert!(matches!(demote, Err(StoreError::Conflict(_))), "{demote:?}");
     let disable = store.set_disabled(anna.id, true, now).await;
     assert!(matches!(disable, Err(StoreError::Conflict(_))));
 
-    let bo = store.create_user(new_user("bo", Role::Agent), now).await.unwrap();
-    assert_eq!(store.set_role(bo.id, Role::Admin).await.unwrap().role, Role::Admin);
+    let bo = store
+        .create_user(new_user("bo", Role::Agent), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.set_role(bo.id, Role::Admin).await.unwrap().role,
+        Role::Admin
+    );
     // Now there are two: one may step down.
-    assert_eq!(store.set_role(anna.id, Role::Viewer).await.unwrap().role, Role::Viewer);
+    assert_eq!(
+        store.set_role(anna.id, Role::Viewer).await.unwrap().role,
+        Role::Viewer
+    );
     let last = store.set_disabled(bo.id, true, now).await;
     assert!(matches!(last, Err(StoreError::Conflict(_))));
     assert!(matches!(
@@ -257,8 +284,14 @@ async fn the_last_admin_cannot_be_demoted_or_disabled(store: Arc<dyn Store>) {
 
 async fn sessions_expire_and_end_with_the_user(store: Arc<dyn Store>) {
     let now = Utc::now();
-    let _admin = store.create_user(new_user("anna", Role::Admin), now).await.unwrap();
-    let maria = store.create_user(new_user("maria", Role::Agent), now).await.unwrap();
+    let _admin = store
+        .create_user(new_user("anna", Role::Admin), now)
+        .await
+        .unwrap();
+    let maria = store
+        .create_user(new_user("maria", Role::Agent), now)
+        .await
+        .unwrap();
     let session = |hash: &str, expires: DateTime<Utc>| NewSession {
         token_hash: hash.into(),
         user_id: maria.id,
@@ -266,16 +299,29 @@ async fn sessions_expire_and_end_with_the_user(store: Arc<dyn Store>) {
         created_at: now,
         expires_at: expires,
     };
-    store.create_session(session("live", now + Duration::hours(8))).await.unwrap();
-    store.create_session(session("old", now - Duration::seconds(1))).await.unwrap();
+    store
+        .create_session(session("live", now + Duration::hours(8)))
+        .await
+        .unwrap();
+    store
+        .create_session(session("old", now - Duration::seconds(1)))
+        .await
+        .unwrap();
 
     let live = store.session("live", now).await.unwrap().unwrap();
     assert_eq!(live.user.username, "maria");
     assert_eq!(live.csrf_token, "csrf-live");
-    assert!(store.session("old", now).await.unwrap().is_none(), "expired");
+    assert!(
+        store.session("old", now).await.unwrap().is_none(),
+        "expired"
+    );
     assert!(store.session("unknown", now).await.unwrap().is_none());
     assert!(
-        store.session("live", now + Duration::hours(9)).await.unwrap().is_none(),
+        store
+            .session("live", now + Duration::hours(9))
+            .await
+            .unwrap()
+            .is_none(),
         "a session does not outlive its expiry"
     );
 
@@ -286,14 +332,23 @@ async fn sessions_expire_and_end_with_the_user(store: Arc<dyn Store>) {
     assert!(back.disabled_at.is_none());
     assert!(store.session("live", now).await.unwrap().is_none());
 
-    store.create_session(session("second", now + Duration::hours(1))).await.unwrap();
+    store
+        .create_session(session("second", now + Duration::hours(1)))
+        .await
+        .unwrap();
     store.delete_session("second", now).await.unwrap();
-    assert!(store.session("second", now).await.unwrap().is_none(), "signed out");
+    assert!(
+        store.session("second", now).await.unwrap().is_none(),
+        "signed out"
+    );
 }
 
 async fn api_tokens_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
     let now = common_now();
-    let maria = store.create_user(new_user("maria", Role::Agent), now).await.unwrap();
+    let maria = store
+        .create_user(new_user("maria", Role::Agent), now)
+        .await
+        .unwrap();
     let token = store
         .create_api_token(NewApiToken {
             user_id: maria.id,
@@ -313,7 +368,10 @@ async fn api_tokens_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
     assert_eq!(user.id, maria.id);
     assert!(store.api_token("h2").await.unwrap().is_none());
 
-    store.touch_api_token(token.id, now + Duration::minutes(5)).await.unwrap();
+    store
+        .touch_api_token(token.id, now + Duration::minutes(5))
+        .await
+        .unwrap();
     let listed = store.api_tokens().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].last_used_at, Some(now + Duration::minutes(5)));
@@ -321,12 +379,19 @@ async fn api_tokens_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
     let revoked = store.revoke_api_token(token.id, now).await.unwrap();
     assert_eq!(revoked.revoked_at, Some(now));
     assert!(!revoked.allows("read"));
-    assert!(store.api_token("h1").await.unwrap().is_none(), "revoked tokens stop working");
+    assert!(
+        store.api_token("h1").await.unwrap().is_none(),
+        "revoked tokens stop working"
+    );
     let twice = store
         .revoke_api_token(token.id, now + Duration::hours(1))
         .await
         .unwrap();
-    assert_eq!(twice.revoked_at, Some(now), "the first revocation time stays");
+    assert_eq!(
+        twice.revoked_at,
+        Some(now),
+        "the first revocation time stays"
+    );
     assert!(matches!(
         store.revoke_api_token(999, now).await,
         Err(StoreError::NotFound(_))
@@ -393,7 +458,12 @@ async fn notes_and_labels_are_audited(store: Arc<dyn Store>) {
     assert_eq!(notes, vec![note]);
 
     let labels = store
-        .set_labels(id, &["Charging".into(), "app".into(), "charging".into()], "maria", at)
+        .set_labels(
+            id,
+            &["Charging".into(), "app".into(), "charging".into()],
+            "maria",
+            at,
+        )
         .await
         .unwrap();
     assert_eq!(labels, vec!["charging", "app"]);
@@ -410,15 +480,28 @@ async fn notes_and_labels_are_audited(store: Arc<dyn Store>) {
     let actions: Vec<_> = audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(actions, vec!["labelled", "labelled", "note_added"]);
     assert_eq!(audit[0].actor, "bo");
-    assert_eq!(audit[1].detail["to"], serde_json::json!(["charging", "app"]));
+    assert_eq!(
+        audit[1].detail["to"],
+        serde_json::json!(["charging", "app"])
+    );
 }
 
 async fn saved_views_belong_to_their_person(store: Arc<dyn Store>) {
     let now = Utc::now();
-    let maria = store.create_user(new_user("maria", Role::Agent), now).await.unwrap();
-    let bo = store.create_user(new_user("bo", Role::Agent), now).await.unwrap();
+    let maria = store
+        .create_user(new_user("maria", Role::Agent), now)
+        .await
+        .unwrap();
+    let bo = store
+        .create_user(new_user("bo", Role::Agent), now)
+        .await
+        .unwrap();
     let danish = store
-        .save_view(maria.id, "Danish complaints", "language=da&intent=complaint")
+        .save_view(
+            maria.id,
+            "Danish complaints",
+            "language=da&intent=complaint",
+        )
         .await
         .unwrap();
     let replaced = store
@@ -426,7 +509,10 @@ async fn saved_views_belong_to_their_person(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(replaced.id, danish.id, "the same name replaces the view");
-    store.save_view(maria.id, "Breached", "breached=true").await.unwrap();
+    store
+        .save_view(maria.id, "Breached", "breached=true")
+        .await
+        .unwrap();
     let views = store.saved_views(maria.id).await.unwrap();
     assert_eq!(
         views.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),

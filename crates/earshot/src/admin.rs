@@ -133,7 +133,11 @@ pub async fn run(g: &Global, cmd: AdminCommand) -> anyhow::Result<()> {
                     u.username,
                     u.role.as_str(),
                     u.display_name,
-                    if u.disabled_at.is_some() { "  (disabled)" } else { "" }
+                    if u.disabled_at.is_some() {
+                        "  (disabled)"
+                    } else {
+                        ""
+                    }
                 );
             }
             Ok(())
@@ -150,7 +154,8 @@ pub async fn run(g: &Global, cmd: AdminCommand) -> anyhow::Result<()> {
                 bail!("--name says what will use the token");
             }
             let scopes = auth::parse_scopes(&scopes, creds.user.role)?;
-            let (token, stored) = auth::create_api_token(&store, &creds.user, &name, scopes).await?;
+            let (token, stored) =
+                auth::create_api_token(&store, &creds.user, &name, scopes).await?;
             println!(
                 "token {} ({}) for {} with scopes {}",
                 stored.id,
@@ -184,7 +189,10 @@ pub async fn run(g: &Global, cmd: AdminCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::RevokeToken { id } => {
-            let t = store(g).await?.revoke_api_token(id, chrono::Utc::now()).await?;
+            let t = store(g)
+                .await?
+                .revoke_api_token(id, chrono::Utc::now())
+                .await?;
             println!("token {} ({}, {}…) is revoked", t.id, t.name, t.prefix);
             Ok(())
         }

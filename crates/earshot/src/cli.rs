@@ -203,6 +203,9 @@ pub enum Command {
         after_help = "Examples:\n  earshot admin create-user anna --role admin\n  earshot admin create-token --user maria --name export --scopes read"
     )]
     Admin(crate::admin::AdminCommand),
+    /// Alert targets: send a test alert to each (Slack, signed webhook, email).
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// Product requests: what customers ask for, grouped and ranked by demand.
     #[command(subcommand)]
     Requests(crate::feedback::RequestsCommand),
@@ -221,6 +224,12 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum ConnectorsCommand {
+    /// Try each configured credential against its network and say plainly what is wrong.
+    #[command(after_help = "Example:\n  earshot connectors check\n  EARSHOT__CONNECTORS__X__0__MODE=poll earshot connectors check --json")]
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
     /// Ask the running server how each connector is doing: state, last event, events, errors, next retry.
     #[command(after_help = "Example:\n  earshot connectors status --json")]
     Status {
@@ -230,6 +239,13 @@ pub enum ConnectorsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AlertsCommand {
+    /// Send a test alert to every configured target and say which arrived.
+    #[command(after_help = "Example:\n  earshot alerts test")]
+    Test,
 }
 
 #[derive(Subcommand, Debug)]
@@ -356,6 +372,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::output::connectors_status(&s, url, json).await
         }
         Command::Admin(cmd) => crate::admin::run(g, cmd).await,
+        Command::Connectors(ConnectorsCommand::Check { json }) => {
+            let s = settings(g)?;
+            let reports = earshot_server::connectors::check_credentials(&s).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+            } else if reports.is_empty() {
+                println!("No connectors are configured: add [[connectors.mastodon]], [[connectors.bluesky]], [[connectors.x]], [[connectors.reddit]] or [[connectors.rss]] to earshot.toml (see the README).");
+            } else {
+                for r in &reports {
+                    println!("{} {:<28} {}", if r.ok { "ok  " } else { "FAIL" }, r.connector, r.detail);
+                }
+            }
+            if reports.iter().any(|r| !r.ok) {
+                bail!("some connectors cannot work with their credentials: fix what is listed above");
+            }
+            Ok(())
+        }
+        Command::Alerts(AlertsCommand::Test) => {
+            let s = settings(g)?;
+            let results = earshot_server::alerts::test_targets(&s.alerts).await?;
+            if results.is_empty() {
+                println!("No alert targets: add [[alerts.targets]] (kind = \"slack\", \"webhook\" or \"email\") to earshot.toml.");
+            }
+            let mut failed = false;
+            for (name, r) in results {
+                match r {
+                    Ok(m) => println!("ok   {name:<20} {m}"),
+                    Err(e) => {
+                        failed = true;
+                        println!("FAIL {name:<20} {e}")
+                    }
+                }
+            }
+            if failed {
+                bail!("some alert targets did not take the test alert");
+            }
+            Ok(())
+        }
         Command::Requests(cmd) => crate::feedback::requests(g, cmd).await,
         Command::Promises { state, json } => crate::feedback::promises(g, state, json).await,
         Command::Release(args) => crate::feedback::release(g, args).await,

@@ -28,7 +28,9 @@ impl DueHint {
     pub fn due_on(&self, written_on: NaiveDate) -> Option<NaiveDate> {
         match self {
             DueHint::Date(d) => Some(*d),
-            DueHint::Within(days) => written_on.checked_add_signed(Duration::days(i64::from(*days))),
+            DueHint::Within(days) => {
+                written_on.checked_add_signed(Duration::days(i64::from(*days)))
+            }
             DueHint::Release(_) => None,
         }
     }
@@ -97,7 +99,7 @@ struct Raw {
 const RAW: &[Raw] = &[
     Raw {
         lang: Lang::En,
-        fixed: "tomorrow=1; today=0; tonight=0; the day after tomorrow=2; next week=7; next month=30; this week=eow; end of the week=eow; end of this week=eow; end of week=eow; the end of the week=eow; end of the month=eom; end of this month=eom; end of month=eom; end of the year=eoy; end of this year=eoy; later this year=eoy",
+        fixed: "tomorrow=1; today=0; tonight=0; the day after tomorrow=2; next week=7; next month=30; this week=eow; end of the week=eow; end of this week=eow; end of week=eow; the end of the week=eow; end of the month=eom; end of this month=eom; end of month=eom; end of the year=eoy; end of this year=eoy; later this year=eoy; this weekend=eow; the weekend=eow",
         not_after: "",
         preps: "in; within; in about; in around",
         fillers: "the next; the coming; the following; the; next; coming; about; around; roughly; another",
@@ -114,7 +116,7 @@ const RAW: &[Raw] = &[
     },
     Raw {
         lang: Lang::Da,
-        fixed: "i morgen=1; imorgen=1; i dag=0; idag=0; i aften=0; i overmorgen=2; næste uge=7; i næste uge=7; næste måned=30; i næste måned=30; i denne uge=eow; denne uge=eow; slutningen af ugen=eow; slutningen af måneden=eom; udgangen af måneden=eom; slutningen af året=eoy",
+        fixed: "i morgen=1; imorgen=1; i dag=0; idag=0; i aften=0; i overmorgen=2; næste uge=7; i næste uge=7; næste måned=30; i næste måned=30; i denne uge=eow; denne uge=eow; i weekenden=eow; slutningen af ugen=eow; slutningen af måneden=eom; udgangen af måneden=eom; slutningen af året=eoy",
         not_after: "",
         preps: "om; inden for; indenfor; i løbet af; inden",
         fillers: "de næste; de kommende; næste; kommende; cirka; ca",
@@ -148,7 +150,7 @@ const RAW: &[Raw] = &[
     },
     Raw {
         lang: Lang::De,
-        fixed: "morgen=1; heute=0; heute abend=0; übermorgen=2; nächste woche=7; nächsten woche=7; kommende woche=7; kommenden woche=7; nächsten monat=30; nächster monat=30; kommenden monat=30; diese woche=eow; dieser woche=eow; ende der woche=eow; ende des monats=eom; ende des jahres=eoy; ende dieses monats=eom",
+        fixed: "morgen=1; heute=0; heute abend=0; übermorgen=2; nächste woche=7; nächsten woche=7; kommende woche=7; kommenden woche=7; nächsten monat=30; nächster monat=30; kommenden monat=30; diese woche=eow; dieser woche=eow; am wochenende=eow; dieses wochenende=eow; ende der woche=eow; ende des monats=eom; ende des jahres=eoy; ende dieses monats=eom",
         not_after: "guten morgen; am morgen; den morgen; jeden morgen; der morgen",
         preps: "in; innerhalb; innerhalb von; binnen",
         fillers: "den nächsten; den kommenden; nächsten; kommenden; etwa; ca",
@@ -327,11 +329,21 @@ impl DueWords {
                 })
                 .collect(),
             preps,
-            fillers: r.fillers.split(';').flat_map(|p| p.split_whitespace()).collect(),
-            numbers: pairs(r.numbers).filter_map(|(w, n)| Some((w, n.parse().ok()?))).collect(),
+            fillers: r
+                .fillers
+                .split(';')
+                .flat_map(|p| p.split_whitespace())
+                .collect(),
+            numbers: pairs(r.numbers)
+                .filter_map(|(w, n)| Some((w, n.parse().ok()?)))
+                .collect(),
             few,
-            units: pairs(r.units).filter_map(|(w, n)| Some((w, n.parse().ok()?))).collect(),
-            months: pairs(r.months).filter_map(|(w, n)| Some((w, n.parse().ok()?))).collect(),
+            units: pairs(r.units)
+                .filter_map(|(w, n)| Some((w, n.parse().ok()?)))
+                .collect(),
+            months: pairs(r.months)
+                .filter_map(|(w, n)| Some((w, n.parse().ok()?)))
+                .collect(),
             weekdays: pairs(r.weekdays)
                 .filter_map(|(w, n)| Some((w, weekday(n.parse().ok()?))))
                 .collect(),
@@ -349,7 +361,9 @@ static WORDS: LazyLock<Vec<DueWords>> = LazyLock::new(|| {
     for r in RAW {
         v[r.lang.index()] = Some(DueWords::build(r));
     }
-    v.into_iter().map(|w| w.unwrap_or_else(|| DueWords::build(&RAW[0]))).collect()
+    v.into_iter()
+        .map(|w| w.unwrap_or_else(|| DueWords::build(&RAW[0])))
+        .collect()
 });
 
 fn langs_of(set: LangSet) -> impl Iterator<Item = &'static DueWords> {
@@ -360,7 +374,11 @@ fn langs_of(set: LangSet) -> impl Iterator<Item = &'static DueWords> {
 }
 
 fn seq_at(words: &[Word], at: usize, end: usize, seq: &[&str]) -> bool {
-    at + seq.len() <= end && seq.iter().enumerate().all(|(k, s)| words[at + k].text == *s)
+    at + seq.len() <= end
+        && seq
+            .iter()
+            .enumerate()
+            .all(|(k, s)| words[at + k].text == *s)
 }
 
 /// The first due hint in `words[from..to]`, with the index of the word it starts at.
@@ -386,9 +404,12 @@ fn hint_at(
     let prev = i.checked_sub(1).map(|p| words[p].text.as_str());
     // Numbers first: dates and versions.
     if w.starts_with(|c: char| c.is_ascii_digit()) || is_v_version(w) {
-        let after_version_word = prev.is_some_and(|p| langs_of(langs).any(|d| d.version_words.contains(&p)));
+        let after_version_word =
+            prev.is_some_and(|p| langs_of(langs).any(|d| d.version_words.contains(&p)));
         if is_version(w) && (after_version_word || is_v_version(w)) {
-            return Some(DueHint::Release(Some(w.trim_start_matches('v').to_string())));
+            return Some(DueHint::Release(Some(
+                w.trim_start_matches('v').to_string(),
+            )));
         }
         // Numeric dates need a word that introduces them ("by 15/4", "le 15/4"), so a
         // thread marker ("1/2") or a score is not read as a date; ISO dates stand alone.
@@ -399,7 +420,12 @@ fn hint_at(
                 return Some(DueHint::Date(d));
             }
         }
-        if is_version(w) && matches!(prev, Some("in" | "with" | "i" | "en" | "em" | "nella" | "dans")) {
+        if is_version(w)
+            && matches!(
+                prev,
+                Some("in" | "with" | "i" | "en" | "em" | "nella" | "dans")
+            )
+        {
             return Some(DueHint::Release(Some(w.to_string())));
         }
     }
@@ -424,8 +450,10 @@ fn hint_at(
 }
 
 fn is_v_version(w: &str) -> bool {
-    w.strip_prefix('v')
-        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()) && r.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    w.strip_prefix('v').is_some_and(|r| {
+        r.starts_with(|c: char| c.is_ascii_digit())
+            && r.chars().all(|c| c.is_ascii_digit() || c == '.')
+    })
 }
 
 /// `2.4`, `11.2.1`, `v3`: digits and dots, at least one dot unless written with `v`.
@@ -436,14 +464,20 @@ fn is_version(w: &str) -> bool {
     let parts: Vec<&str> = w.split('.').collect();
     parts.len() >= 2
         && parts.len() <= 4
-        && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn numeric_date(w: &str, langs: LangSet, written_on: NaiveDate) -> Option<NaiveDate> {
     // ISO 2024-04-15
     let dash: Vec<&str> = w.split('-').collect();
     if dash.len() == 3 && dash[0].len() == 4 {
-        let (y, m, d) = (dash[0].parse().ok()?, dash[1].parse().ok()?, dash[2].parse().ok()?);
+        let (y, m, d) = (
+            dash[0].parse().ok()?,
+            dash[1].parse().ok()?,
+            dash[2].parse().ok()?,
+        );
         return NaiveDate::from_ymd_opt(y, m, d);
     }
     let (sep, dotted) = if w.contains('/') {
@@ -461,7 +495,10 @@ fn numeric_date(w: &str, langs: LangSet, written_on: NaiveDate) -> Option<NaiveD
         return None;
     }
     let parts: Vec<&str> = w.split(sep).filter(|p| !p.is_empty()).collect();
-    if parts.len() < 2 || parts.len() > 3 || parts.iter().any(|p| !p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts.len() < 2
+        || parts.len() > 3
+        || parts.iter().any(|p| !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     let a: u32 = parts[0].parse().ok()?;
@@ -505,7 +542,12 @@ fn build_date(year: Option<i32>, month: u32, day: u32, written_on: NaiveDate) ->
 fn day_number(w: &str) -> Option<u32> {
     let digits: String = w.chars().take_while(|c| c.is_ascii_digit()).collect();
     let rest = &w[digits.len()..];
-    if digits.is_empty() || !matches!(rest, "" | "st" | "nd" | "rd" | "th" | "." | "er" | "e" | "º" | "o") {
+    if digits.is_empty()
+        || !matches!(
+            rest,
+            "" | "st" | "nd" | "rd" | "th" | "." | "er" | "e" | "º" | "o"
+        )
+    {
         return None;
     }
     let n: u32 = digits.parse().ok()?;
@@ -523,7 +565,13 @@ fn year_at(words: &[Word], at: usize, end: usize) -> Option<i32> {
 }
 
 /// `march 3`, `march 3rd 2025`, `3 march`, `3rd of march`, `3. marts`, `15 de abril`.
-fn month_date(words: &[Word], i: usize, end: usize, d: &DueWords, written_on: NaiveDate) -> Option<DueHint> {
+fn month_date(
+    words: &[Word],
+    i: usize,
+    end: usize,
+    d: &DueWords,
+    written_on: NaiveDate,
+) -> Option<DueHint> {
     let w = words[i].text.as_str();
     if let Some(&month) = d.months.get(w) {
         if i + 1 < end {
@@ -536,7 +584,10 @@ fn month_date(words: &[Word], i: usize, end: usize, d: &DueWords, written_on: Na
     }
     let day = day_number(w)?;
     let mut j = i + 1;
-    while j < end && matches!(words[j].text.as_str(), "of" | "de" | "di" | "del" | "af") && j < i + 3 {
+    while j < end
+        && matches!(words[j].text.as_str(), "of" | "de" | "di" | "del" | "af")
+        && j < i + 3
+    {
         j += 1;
     }
     if j < end {
@@ -553,7 +604,8 @@ fn month_date(words: &[Word], i: usize, end: usize, d: &DueWords, written_on: Na
 }
 
 fn next_weekday(from: NaiveDate, wd: Weekday) -> NaiveDate {
-    let ahead = (7 + wd.num_days_from_monday() as i64 - from.weekday().num_days_from_monday() as i64) % 7;
+    let ahead =
+        (7 + wd.num_days_from_monday() as i64 - from.weekday().num_days_from_monday() as i64) % 7;
     let ahead = if ahead == 0 { 7 } else { ahead };
     from + Duration::days(ahead)
 }
@@ -561,7 +613,9 @@ fn next_weekday(from: NaiveDate, wd: Weekday) -> NaiveDate {
 /// "the next update", "an upcoming release", "prossimo aggiornamento", "prochaine mise à jour".
 fn release_phrase(words: &[Word], i: usize, end: usize, d: &DueWords) -> Option<DueHint> {
     let w = words[i].text.as_str();
-    let is_noun = |t: &str| d.release_nouns.contains(&t) || WORDS[Lang::En.index()].release_nouns.contains(&t);
+    let is_noun = |t: &str| {
+        d.release_nouns.contains(&t) || WORDS[Lang::En.index()].release_nouns.contains(&t)
+    };
     if d.next_words.contains(&w) {
         for k in 1..=2 {
             if i + k < end && is_noun(&words[i + k].text) {
@@ -662,6 +716,7 @@ fn resolve(rel: Rel, written_on: NaiveDate) -> DueHint {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::promises::lists::ALL_LANGS;
@@ -680,49 +735,154 @@ mod tests {
 
     #[test]
     fn relative_spans_in_several_languages() {
-        assert_eq!(hint("we'll fix this next week", Some(Lang::En)), Some(DueHint::Within(7)));
-        assert_eq!(hint("vi retter det i næste uge", Some(Lang::Da)), Some(DueHint::Within(7)));
-        assert_eq!(hint("lo sistemeremo la prossima settimana", Some(Lang::It)), Some(DueHint::Within(7)));
-        assert_eq!(hint("should be live in a few days", Some(Lang::En)), Some(DueHint::Within(3)));
-        assert_eq!(hint("within 2 weeks", Some(Lang::En)), Some(DueHint::Within(14)));
-        assert_eq!(hint("om et par dage", Some(Lang::Da)), Some(DueHint::Within(2)));
-        assert_eq!(hint("entro 10 giorni", Some(Lang::It)), Some(DueHint::Within(10)));
-        assert_eq!(hint("in den nächsten Tagen", Some(Lang::De)), Some(DueHint::Within(3)));
-        assert_eq!(hint("en unos días", Some(Lang::Es)), Some(DueHint::Within(3)));
+        assert_eq!(
+            hint("we'll fix this next week", Some(Lang::En)),
+            Some(DueHint::Within(7))
+        );
+        assert_eq!(
+            hint("vi retter det i næste uge", Some(Lang::Da)),
+            Some(DueHint::Within(7))
+        );
+        assert_eq!(
+            hint("lo sistemeremo la prossima settimana", Some(Lang::It)),
+            Some(DueHint::Within(7))
+        );
+        assert_eq!(
+            hint("should be live in a few days", Some(Lang::En)),
+            Some(DueHint::Within(3))
+        );
+        assert_eq!(
+            hint("within 2 weeks", Some(Lang::En)),
+            Some(DueHint::Within(14))
+        );
+        assert_eq!(
+            hint("om et par dage", Some(Lang::Da)),
+            Some(DueHint::Within(2))
+        );
+        assert_eq!(
+            hint("entro 10 giorni", Some(Lang::It)),
+            Some(DueHint::Within(10))
+        );
+        assert_eq!(
+            hint("in den nächsten Tagen", Some(Lang::De)),
+            Some(DueHint::Within(3))
+        );
+        assert_eq!(
+            hint("en unos días", Some(Lang::Es)),
+            Some(DueHint::Within(3))
+        );
         assert_eq!(hint("tomorrow", Some(Lang::En)), Some(DueHint::Within(1)));
-        assert_eq!(hint("in 48 hours", Some(Lang::En)), Some(DueHint::Within(2)));
+        assert_eq!(
+            hint("in 48 hours", Some(Lang::En)),
+            Some(DueHint::Within(2))
+        );
         // Wednesday → Sunday is four days.
-        assert_eq!(hint("by the end of the week", Some(Lang::En)), Some(DueHint::Within(4)));
-        assert_eq!(hint("end of the month", Some(Lang::En)), Some(DueHint::Date(day("2024-03-31"))));
-        assert_eq!(hint("Guten Morgen!", Some(Lang::De)), None, "a greeting is not tomorrow");
+        assert_eq!(
+            hint("by the end of the week", Some(Lang::En)),
+            Some(DueHint::Within(4))
+        );
+        assert_eq!(
+            hint("end of the month", Some(Lang::En)),
+            Some(DueHint::Date(day("2024-03-31")))
+        );
+        assert_eq!(
+            hint("an Uninstaller app by this weekend", Some(Lang::En)),
+            Some(DueHint::Within(4))
+        );
+        assert_eq!(
+            hint("Guten Morgen!", Some(Lang::De)),
+            None,
+            "a greeting is not tomorrow"
+        );
     }
 
     #[test]
     fn absolute_dates_infer_the_year() {
-        assert_eq!(hint("by March 3", Some(Lang::En)), Some(DueHint::Date(day("2025-03-03"))));
-        assert_eq!(hint("by March 30th", Some(Lang::En)), Some(DueHint::Date(day("2024-03-30"))));
-        assert_eq!(hint("le 15/4", Some(Lang::Fr)), Some(DueHint::Date(day("2024-04-15"))));
-        assert_eq!(hint("by 15/4", Some(Lang::En)), Some(DueHint::Date(day("2024-04-15"))));
-        assert_eq!(hint("by 4/5", Some(Lang::En)), Some(DueHint::Date(day("2024-04-05"))), "US order");
-        assert_eq!(hint("bis 15.4.", Some(Lang::De)), Some(DueHint::Date(day("2024-04-15"))));
-        assert_eq!(hint("den 3. april", Some(Lang::Da)), Some(DueHint::Date(day("2024-04-03"))));
-        assert_eq!(hint("el 15 de abril", Some(Lang::Es)), Some(DueHint::Date(day("2024-04-15"))));
-        assert_eq!(hint("on 2024-06-01", Some(Lang::En)), Some(DueHint::Date(day("2024-06-01"))));
-        assert_eq!(hint("by Friday", Some(Lang::En)), Some(DueHint::Date(day("2024-03-15"))));
+        assert_eq!(
+            hint("by March 3", Some(Lang::En)),
+            Some(DueHint::Date(day("2025-03-03")))
+        );
+        assert_eq!(
+            hint("by March 30th", Some(Lang::En)),
+            Some(DueHint::Date(day("2024-03-30")))
+        );
+        assert_eq!(
+            hint("le 15/4", Some(Lang::Fr)),
+            Some(DueHint::Date(day("2024-04-15")))
+        );
+        assert_eq!(
+            hint("by 15/4", Some(Lang::En)),
+            Some(DueHint::Date(day("2024-04-15")))
+        );
+        assert_eq!(
+            hint("by 4/5", Some(Lang::En)),
+            Some(DueHint::Date(day("2024-04-05"))),
+            "US order"
+        );
+        assert_eq!(
+            hint("bis 15.4.", Some(Lang::De)),
+            Some(DueHint::Date(day("2024-04-15")))
+        );
+        assert_eq!(
+            hint("den 3. april", Some(Lang::Da)),
+            Some(DueHint::Date(day("2024-04-03")))
+        );
+        assert_eq!(
+            hint("el 15 de abril", Some(Lang::Es)),
+            Some(DueHint::Date(day("2024-04-15")))
+        );
+        assert_eq!(
+            hint("on 2024-06-01", Some(Lang::En)),
+            Some(DueHint::Date(day("2024-06-01")))
+        );
+        assert_eq!(
+            hint("by Friday", Some(Lang::En)),
+            Some(DueHint::Date(day("2024-03-15")))
+        );
     }
 
     #[test]
     fn releases_with_and_without_versions() {
-        assert_eq!(hint("in version 2.4", Some(Lang::En)), Some(DueHint::Release(Some("2.4".into()))));
-        assert_eq!(hint("coming in v3.1", Some(Lang::En)), Some(DueHint::Release(Some("3.1".into()))));
-        assert_eq!(hint("in the next release", Some(Lang::En)), Some(DueHint::Release(None)));
-        assert_eq!(hint("an upcoming update", Some(Lang::En)), Some(DueHint::Release(None)));
-        assert_eq!(hint("det kommer i næste opdatering", Some(Lang::Da)), Some(DueHint::Release(None)));
-        assert_eq!(hint("nel prossimo aggiornamento", Some(Lang::It)), Some(DueHint::Release(None)));
-        assert_eq!(hint("dans la prochaine mise à jour", Some(Lang::Fr)), Some(DueHint::Release(None)));
-        assert_eq!(hint("im nächsten Update", Some(Lang::De)), Some(DueHint::Release(None)));
+        assert_eq!(
+            hint("in version 2.4", Some(Lang::En)),
+            Some(DueHint::Release(Some("2.4".into())))
+        );
+        assert_eq!(
+            hint("coming in v3.1", Some(Lang::En)),
+            Some(DueHint::Release(Some("3.1".into())))
+        );
+        assert_eq!(
+            hint("in the next release", Some(Lang::En)),
+            Some(DueHint::Release(None))
+        );
+        assert_eq!(
+            hint("an upcoming update", Some(Lang::En)),
+            Some(DueHint::Release(None))
+        );
+        assert_eq!(
+            hint("det kommer i næste opdatering", Some(Lang::Da)),
+            Some(DueHint::Release(None))
+        );
+        assert_eq!(
+            hint("nel prossimo aggiornamento", Some(Lang::It)),
+            Some(DueHint::Release(None))
+        );
+        assert_eq!(
+            hint("dans la prochaine mise à jour", Some(Lang::Fr)),
+            Some(DueHint::Release(None))
+        );
+        assert_eq!(
+            hint("im nächsten Update", Some(Lang::De)),
+            Some(DueHint::Release(None))
+        );
         assert_eq!(hint("thanks for the update", Some(Lang::En)), None);
-        assert_eq!(DueHint::Within(6).due_on(day("2017-08-19")), Some(day("2017-08-25")));
-        assert_eq!(DueHint::Release(Some("9.0".into())).target_release(), Some("9.0"));
+        assert_eq!(
+            DueHint::Within(6).due_on(day("2017-08-19")),
+            Some(day("2017-08-25"))
+        );
+        assert_eq!(
+            DueHint::Release(Some("9.0".into())).target_release(),
+            Some("9.0")
+        );
     }
 }

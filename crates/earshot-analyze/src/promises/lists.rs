@@ -102,9 +102,12 @@ impl Elem {
             "_" => Elem::Any,
             ".." => Elem::Gap(3),
             "..." => Elem::Gap(6),
-            t if t.contains('/') && t.len() > 1 => {
-                Elem::Alt(t.split('/').filter(|a| !a.is_empty()).map(Elem::parse).collect())
-            }
+            t if t.contains('/') && t.len() > 1 => Elem::Alt(
+                t.split('/')
+                    .filter(|a| !a.is_empty())
+                    .map(Elem::parse)
+                    .collect(),
+            ),
             t if t.len() > 1 && t.ends_with('*') => Elem::Prefix(t[..t.len() - 1].into()),
             t if t.len() > 1 && t.starts_with('*') => Elem::Suffix(t[1..].into()),
             t => Elem::Word(t.into()),
@@ -283,8 +286,18 @@ impl Lists {
     }
 
     /// Whether any phrase of `list` occurs in words `from..to` (it may not run past `to`).
-    pub fn any_in(&self, list: List, langs: LangSet, words: &[Word], from: usize, to: usize) -> bool {
-        (from..to).any(|i| self.patterns(list, langs).any(|p| p.match_at(words, i, to).is_some()))
+    pub fn any_in(
+        &self,
+        list: List,
+        langs: LangSet,
+        words: &[Word],
+        from: usize,
+        to: usize,
+    ) -> bool {
+        (from..to).any(|i| {
+            self.patterns(list, langs)
+                .any(|p| p.match_at(words, i, to).is_some())
+        })
     }
 
     /// Whether one word is in `list` as a one-word phrase; a weak (`~`) phrase only counts
@@ -321,13 +334,31 @@ mod tests {
             "passed en: pass _ on | share .. with\nfeature de: wir fügen ... hinzu | ergänz*/hinzufüg*",
         );
         assert!(lists.problems.is_empty(), "{:?}", lists.problems);
-        let doc = Doc::new("we'll pass it on and share your kind words with them", &|_, _| false);
+        let doc = Doc::new(
+            "we'll pass it on and share your kind words with them",
+            &|_, _| false,
+        );
         let en = Lang::En.bit();
-        assert_eq!(lists.longest_at(List::Passed, en, &doc.words, 1, 11).map(|m| m.0), Some(4));
-        assert_eq!(lists.longest_at(List::Passed, en, &doc.words, 5, 11).map(|m| m.0), Some(10));
+        assert_eq!(
+            lists
+                .longest_at(List::Passed, en, &doc.words, 1, 11)
+                .map(|m| m.0),
+            Some(4)
+        );
+        assert_eq!(
+            lists
+                .longest_at(List::Passed, en, &doc.words, 5, 11)
+                .map(|m| m.0),
+            Some(10)
+        );
         let doc = Doc::new("wir fügen das im nächsten update hinzu", &|_, _| false);
         let de = Lang::De.bit();
-        assert_eq!(lists.longest_at(List::Feature, de, &doc.words, 0, 7).map(|m| m.0), Some(7));
+        assert_eq!(
+            lists
+                .longest_at(List::Feature, de, &doc.words, 0, 7)
+                .map(|m| m.0),
+            Some(7)
+        );
         let bad = Lists::parse("commit en: .. we will\nnope en: x\ncommit xx: y");
         assert_eq!(bad.problems.len(), 3, "{:?}", bad.problems);
     }

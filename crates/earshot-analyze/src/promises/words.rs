@@ -110,7 +110,8 @@ impl Doc {
                     last = d;
                 }
                 if sentence_break && !doc.words.is_empty() {
-                    doc.sentences.push((sentence_start, doc.words.len(), question));
+                    doc.sentences
+                        .push((sentence_start, doc.words.len(), question));
                     sentence_start = doc.words.len();
                     question = false;
                 }
@@ -137,7 +138,8 @@ impl Doc {
             i += c.len_utf8();
         }
         if sentence_start < doc.words.len() {
-            doc.sentences.push((sentence_start, doc.words.len(), question));
+            doc.sentences
+                .push((sentence_start, doc.words.len(), question));
         }
         for (si, &(s, e, _)) in doc.sentences.iter().enumerate() {
             let mut start = s;
@@ -210,7 +212,8 @@ impl Doc {
         let Some(last) = self.words.last() else {
             return false;
         };
-        if last.end != dot || last.text.len() > 2 || !last.text.bytes().all(|b| b.is_ascii_digit()) {
+        if last.end != dot || last.text.len() > 2 || !last.text.bytes().all(|b| b.is_ascii_digit())
+        {
             return false;
         }
         let rest = text.get(dot + 1..).unwrap_or("");

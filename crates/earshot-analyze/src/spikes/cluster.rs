@@ -126,7 +126,18 @@ impl Active {
 
     /// The readable terms: word pairs first, then words not already inside a chosen pair.
     pub fn label_terms(&self) -> Vec<String> {
-        let mut by_surprise: Vec<&Member> = self.members.iter().filter(|m| m.request.is_none()).collect();
+        // Common words ("flight" at an airline) say little about what is new; they only fill
+        // in when the spike has too few words of its own.
+        let distinctive = self
+            .members
+            .iter()
+            .filter(|m| m.request.is_none() && !m.common)
+            .count();
+        let mut by_surprise: Vec<&Member> = self
+            .members
+            .iter()
+            .filter(|m| m.request.is_none() && (!m.common || distinctive < 2))
+            .collect();
         by_surprise.sort_by(|a, b| b.surprise.total_cmp(&a.surprise));
         let mut out: Vec<String> = Vec::new();
         for m in by_surprise.iter().filter(|m| m.is_pair) {

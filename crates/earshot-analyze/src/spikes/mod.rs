@@ -59,7 +59,7 @@ use crate::lang::Lang;
 use baseline::Baseline;
 use chrono::{DateTime, Utc};
 use cluster::{Active, Member, NewSpike};
-use keys::PostKeys;
+use keys::{PostKeys, StemCache};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use window::{Authors, Window, AUTHOR_SLOTS, MAX_WINDOW};
@@ -121,7 +121,7 @@ impl Default for SpikeConfig {
             seasonal_prior_posts: 200.0,
             warmup_posts: 1_000,
             max_tracked_keys: 100_000,
-            sketch_width: 1 << 17,
+            sketch_width: 1 << 16,
             recent_posts: 4_096,
             end_after_seconds: 300,
             growing_factor: 2.0,
@@ -290,6 +290,7 @@ pub struct SpikeDetector {
     active: Vec<Active>,
     next_id: u64,
     scratch: PostKeys,
+    stems: StemCache,
 }
 
 impl SpikeDetector {
@@ -306,6 +307,7 @@ impl SpikeDetector {
             active: Vec::new(),
             next_id: 1,
             scratch: PostKeys::default(),
+            stems: StemCache::default(),
             config,
         }
     }
@@ -316,12 +318,14 @@ impl SpikeDetector {
 
     pub fn stats(&self) -> SpikeStats {
         let key_bytes = self.table.capacity() * (std::mem::size_of::<KeyState>() + 16);
-        let recent_bytes = self.recent.cap() * (keys::MAX_KEYS * 8 + 30);
+        let recent_bytes = self.recent.cap() * (keys::MAX_KEYS * 8 + 30) + (1 << 13) * 16;
         SpikeStats {
             posts_seen: self.baseline.as_ref().map_or(0, |b| b.seen),
             tracked_keys: self.table.len(),
             active_spikes: self.active.len(),
-            memory_bytes: self.baseline.as_ref().map_or(0, Baseline::bytes) + key_bytes + recent_bytes,
+            memory_bytes: self.baseline.as_ref().map_or(0, Baseline::bytes)
+                + key_bytes
+                + recent_bytes,
         }
     }
 
@@ -370,17 +374,26 @@ impl SpikeDetector {
         let lang = lang.and_then(Lang::from_code);
         let author_hash = hash_bytes(0xa07_u64, author.as_bytes()) as u32;
         let mut post = std::mem::take(&mut self.scratch);
-        keys::extract(text, lang, request_id, &mut post);
+        keys::extract(text, lang, request_id, &mut self.stems, &mut post);
 
         let in_window = !before_start && self.volume.add(bucket, self.w);
         if in_window {
-            self.recent.push(post_id, t, bucket, author_hash, lang.map_or(10, |l| l.index() as u8), &post);
+            self.recent.push(
+                post_id,
+                t,
+                bucket,
+                author_hash,
+                lang.map_or(10, |l| l.index() as u8),
+                &post,
+            );
         }
         let Some(baseline) = self.baseline.as_mut() else {
             self.scratch = post;
             return events;
         };
         baseline.add_post(t);
+        let weight = baseline.weight(t);
+        let mut learned: Vec<(u64, f64)> = Vec::with_capacity(post.keys.len());
         let mut touched: Vec<SpikeId> = Vec::new();
         let mut candidates: Vec<(u64, usize)> = Vec::new();
         for (i, &(key, _, _)) in post.keys.iter().enumerate() {
@@ -390,8 +403,12 @@ impl SpikeDetector {
                 spike: None,
                 label: None,
             });
-            let learn = if state.spike.is_some() { self.config.learn_while_spiking } else { 1.0 };
-            baseline.add_key(key, t, learn);
+            let learn = if state.spike.is_some() {
+                self.config.learn_while_spiking
+            } else {
+                1.0
+            };
+            learned.push((key, learn));
             if let Some(s) = state.spike {
                 if !touched.contains(&s) {
                     touched.push(s);
@@ -403,11 +420,16 @@ impl SpikeDetector {
             state.authors.add(author_hash, bucket);
             let n = state.window.count(self.now, self.w);
             if n >= 2 && state.label.is_none() {
-                state.label = Some(post.label(i).into());
+                state.label = Some(post.label(i).into_boxed_str());
             }
             if n >= self.config.min_posts && state.spike.is_none() {
                 candidates.push((key, i));
             }
+        }
+        // Sketch updates in one tight loop: each is a cache miss, and independent misses
+        // overlap when nothing else sits between them.
+        for &(key, learn) in &learned {
+            baseline.add_key(key, t, weight, learn);
         }
         for id in touched {
             if let Some(a) = self.active.iter_mut().find(|a| a.id == id) {
@@ -419,7 +441,7 @@ impl SpikeDetector {
             if self.table.get(&key).is_some_and(|s| s.spike.is_some()) {
                 continue;
             }
-            self.judge(key, post.label(i), t, &mut events);
+            self.judge(key, &post.label(i), t, &mut events);
         }
         self.report_growth(&mut events);
         if self.table.len() > self.config.max_tracked_keys {
@@ -436,7 +458,9 @@ impl SpikeDetector {
         let Some(epoch) = self.epoch else {
             return events;
         };
-        let abs = now.timestamp().div_euclid(i64::from(self.config.bucket_seconds.max(1)));
+        let abs = now
+            .timestamp()
+            .div_euclid(i64::from(self.config.bucket_seconds.max(1)));
         let bucket = (abs - epoch).clamp(0, i64::from(u32::MAX)) as u32;
         if bucket > self.now {
             self.advance(bucket, &mut events);
@@ -462,6 +486,12 @@ impl SpikeDetector {
             }
             b.renormalise_if_needed(to);
         }
+        // Every five minutes of stream time, forget keys with nothing left in the window
+        // (their usual rate lives on in the sketches): a small table stays in cache.
+        let every = (300 / bucket_secs).max(1) as u32;
+        if bucket / every != self.now / every {
+            self.drop_quiet_keys(bucket);
+        }
         self.now = bucket;
         let end_after = (self.config.end_after_seconds as i64 / bucket_secs).max(1) as u32;
         let mut ended = Vec::new();
@@ -471,7 +501,9 @@ impl SpikeDetector {
             if f64::from(n) < bar {
                 // Quiet since its last posts left the window, even if no post or tick came
                 // in between.
-                let since = *a.quiet_since.get_or_insert(bucket.min(a.window.last_bucket() + self.w));
+                let since = *a
+                    .quiet_since
+                    .get_or_insert(bucket.min(a.window.last_bucket() + self.w));
                 if bucket - since >= end_after {
                     ended.push(a.id);
                 }
@@ -487,7 +519,12 @@ impl SpikeDetector {
                         s.spike = None;
                     }
                 }
-                events.push(SpikeEvent::Ended(a.snapshot(bucket, self.w, epoch, self.config.bucket_seconds)));
+                events.push(SpikeEvent::Ended(a.snapshot(
+                    bucket,
+                    self.w,
+                    epoch,
+                    self.config.bucket_seconds,
+                )));
             }
         }
     }
@@ -509,18 +546,28 @@ impl SpikeDetector {
 
     /// A key found in more than 2% of posts at this hour.
     fn is_common(&self, key: u64, n: u32, t: i64) -> bool {
-        self.baseline.as_ref().is_some_and(|b| b.share(key, t, f64::from(n)) > 0.02)
+        self.baseline
+            .as_ref()
+            .is_some_and(|b| b.share(key, t, f64::from(n)) > 0.02)
     }
 
     /// Decides whether `key` (just counted) bursts; if so it joins a spike or starts one.
     fn judge(&mut self, key: u64, label: &str, t: i64, events: &mut Vec<SpikeEvent>) {
         let cfg = &self.config;
-        let Some(state) = self.table.get(&key) else { return };
+        let Some(state) = self.table.get(&key) else {
+            return;
+        };
         let n = state.window.count(self.now, self.w);
-        if n < cfg.min_posts || state.authors.count(self.now, self.w) < cfg.min_authors.min(AUTHOR_SLOTS as u32) {
+        if n < cfg.min_posts
+            || state.authors.count(self.now, self.w) < cfg.min_authors.min(AUTHOR_SLOTS as u32)
+        {
             return;
         }
-        if self.baseline.as_ref().is_none_or(|b| b.seen < cfg.warmup_posts) {
+        if self
+            .baseline
+            .as_ref()
+            .is_none_or(|b| b.seen < cfg.warmup_posts)
+        {
             return;
         }
         let lambda = self.expected(key, n, t);
@@ -551,7 +598,12 @@ impl SpikeDetector {
         for (si, a) in self.active.iter().enumerate() {
             let overlap = with_key
                 .iter()
-                .filter(|&&i| self.recent.keys_of(i).iter().any(|k| *k != key && a.has_distinctive_key(*k)))
+                .filter(|&&i| {
+                    self.recent
+                        .keys_of(i)
+                        .iter()
+                        .any(|k| *k != key && a.has_distinctive_key(*k))
+                })
                 .count();
             if overlap > 0 && best.is_none_or(|(_, o)| overlap > o) {
                 best = Some((si, overlap));
@@ -574,7 +626,14 @@ impl SpikeDetector {
     }
 
     /// Opens a spike around `first`, with the keys that burst in the same posts.
-    fn start_spike(&mut self, first: Member, lambda: f64, t: i64, with_key: &[usize], events: &mut Vec<SpikeEvent>) {
+    fn start_spike(
+        &mut self,
+        first: Member,
+        lambda: f64,
+        t: i64,
+        with_key: &[usize],
+        events: &mut Vec<SpikeEvent>,
+    ) {
         let id = SpikeId(self.next_id);
         self.next_id += 1;
         let score = first.surprise;
@@ -594,7 +653,9 @@ impl SpikeDetector {
             if c * 10 < with_key.len() * 6 {
                 continue;
             }
-            let Some(s) = self.table.get(&k) else { continue };
+            let Some(s) = self.table.get(&k) else {
+                continue;
+            };
             if s.spike.is_some() || s.label.is_none() {
                 continue;
             }
@@ -611,7 +672,10 @@ impl SpikeDetector {
         extra.sort_by(|a, b| b.1.total_cmp(&a.1));
         for (k, surprise) in extra.into_iter().take(12) {
             if let Some(label) = self.table.get(&k).and_then(|s| s.label.clone()) {
-                let n = self.table.get(&k).map_or(0, |s| s.window.count(self.now, self.w));
+                let n = self
+                    .table
+                    .get(&k)
+                    .map_or(0, |s| s.window.count(self.now, self.w));
                 members.push(Member {
                     key: k,
                     is_pair: keys::is_pair_label(&label),
@@ -627,7 +691,11 @@ impl SpikeDetector {
                 s.spike = Some(id);
             }
         }
-        let started = with_key.iter().map(|&i| self.recent.times[i]).min().unwrap_or(t);
+        let started = with_key
+            .iter()
+            .map(|&i| self.recent.times[i])
+            .min()
+            .unwrap_or(t);
         let mut active = Active::new(NewSpike {
             id,
             members,
@@ -647,7 +715,13 @@ impl SpikeDetector {
         posts.reverse();
         for i in posts {
             let lang = Lang::ALL.get(self.recent.langs[i] as usize).copied();
-            active.add_post(self.recent.ids[i], self.recent.buckets[i], self.w, self.recent.authors[i], lang);
+            active.add_post(
+                self.recent.ids[i],
+                self.recent.buckets[i],
+                self.w,
+                self.recent.authors[i],
+                lang,
+            );
         }
         active.reported_window = active.window.count(self.now, self.w);
         active.reported_at = self.now;
@@ -670,25 +744,41 @@ impl SpikeDetector {
         let epoch = self.epoch.unwrap_or(0);
         for a in &mut self.active {
             let n = a.window.count(self.now, self.w);
-            if self.now >= a.reported_at + self.w && f64::from(n) >= self.config.growing_factor * f64::from(a.reported_window.max(1)) {
+            if self.now >= a.reported_at + self.w
+                && f64::from(n) >= self.config.growing_factor * f64::from(a.reported_window.max(1))
+            {
                 a.reported_window = n;
                 a.reported_at = self.now;
-                events.push(SpikeEvent::Growing(a.snapshot(self.now, self.w, epoch, self.config.bucket_seconds)));
+                events.push(SpikeEvent::Growing(a.snapshot(
+                    self.now,
+                    self.w,
+                    epoch,
+                    self.config.bucket_seconds,
+                )));
             }
         }
     }
 
     /// Forgets keys with nothing in the window (their usual rate lives on in the sketches);
     /// if the table is still too big, the quietest keys go.
-    fn prune(&mut self) {
-        let (now, w) = (self.now, self.w);
+    fn drop_quiet_keys(&mut self, now: u32) {
+        let w = self.w;
         self.table
             .retain(|_, s| s.spike.is_some() || s.window.last_bucket() + w > now);
+    }
+
+    fn prune(&mut self) {
+        let (now, w) = (self.now, self.w);
+        self.drop_quiet_keys(now);
         let cap = self.config.max_tracked_keys;
         if self.table.len() <= cap * 9 / 10 {
             return;
         }
-        let mut counts: Vec<u32> = self.table.values().map(|s| s.window.count(now, w)).collect();
+        let mut counts: Vec<u32> = self
+            .table
+            .values()
+            .map(|s| s.window.count(now, w))
+            .collect();
         let keep = cap * 3 / 4;
         let drop = counts.len().saturating_sub(keep);
         if drop == 0 {
@@ -744,4 +834,5 @@ impl std::hash::Hasher for KeyHasher {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

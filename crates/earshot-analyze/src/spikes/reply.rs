@@ -35,7 +35,13 @@ pub fn suggest_bulk_reply(spike: &Spike) -> String {
             _ => "the same thing".to_string(),
         }
     } else {
-        spike.label_terms.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        spike
+            .label_terms
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     template(spike.language.as_deref().unwrap_or("en")).replace("{terms}", &terms)
 }

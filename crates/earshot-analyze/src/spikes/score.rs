@@ -10,7 +10,8 @@ pub(crate) fn ln_factorial(n: u32) -> f64 {
         return (2..=n).map(|k| (k as f64).ln()).sum();
     }
     let x = n as f64;
-    x * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI * x).ln() + 1.0 / (12.0 * x) - 1.0 / (360.0 * x * x * x)
+    x * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI * x).ln() + 1.0 / (12.0 * x)
+        - 1.0 / (360.0 * x * x * x)
 }
 
 /// `-log10 P(X ≥ n)` for `X ~ Poisson(lambda)`; 0 when `n` is not above the mean.
@@ -57,7 +58,10 @@ mod tests {
         for (n, lambda) in [(3u32, 1.0f64), (5, 2.0), (10, 3.0), (2, 0.5)] {
             let want = -exact_tail(n, lambda).log10();
             let got = surprise(n, lambda);
-            assert!((want - got).abs() < 1e-6, "n={n} λ={lambda}: {want} vs {got}");
+            assert!(
+                (want - got).abs() < 1e-6,
+                "n={n} λ={lambda}: {want} vs {got}"
+            );
         }
     }
 

@@ -18,16 +18,40 @@ impl Rng {
 }
 
 fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2024-06-24T00:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2024-06-24T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 const TOPICS: [&str; 24] = [
-    "bag", "luggage", "delay", "refund", "seat", "upgrade", "wifi", "meal", "crew", "gate", "boarding",
-    "cancelled", "rebook", "miles", "points", "checkin", "app", "website", "baggage", "lounge", "pilot",
-    "weather", "connection", "voucher",
+    "bag",
+    "luggage",
+    "delay",
+    "refund",
+    "seat",
+    "upgrade",
+    "wifi",
+    "meal",
+    "crew",
+    "gate",
+    "boarding",
+    "cancelled",
+    "rebook",
+    "miles",
+    "points",
+    "checkin",
+    "app",
+    "website",
+    "baggage",
+    "lounge",
+    "pilot",
+    "weather",
+    "connection",
+    "voucher",
 ];
 const FILLER: [&str; 12] = [
-    "my", "the", "flight", "today", "again", "still", "why", "is", "no", "help", "please", "waiting",
+    "my", "the", "flight", "today", "again", "still", "why", "is", "no", "help", "please",
+    "waiting",
 ];
 
 /// One ordinary customer post: a few topic words (Zipf-like: early topics are common) in filler.
@@ -54,7 +78,12 @@ fn daily_rate(minute_of_day: i64) -> f64 {
 }
 
 /// Replays `days` of background traffic; returns every event with its time.
-fn replay_background(d: &mut SpikeDetector, rng: &mut Rng, days: i64, next_id: &mut i64) -> Vec<(DateTime<Utc>, SpikeEvent)> {
+fn replay_background(
+    d: &mut SpikeDetector,
+    rng: &mut Rng,
+    days: i64,
+    next_id: &mut i64,
+) -> Vec<(DateTime<Utc>, SpikeEvent)> {
     let mut out = Vec::new();
     for minute in 0..days * 1440 {
         let rate = daily_rate(minute % 1440);
@@ -85,13 +114,30 @@ fn ordinary_daily_cycles_raise_no_alarm() {
     let mut rng = Rng(1);
     let mut id = 0;
     let events = replay_background(&mut d, &mut rng, 4, &mut id);
-    let started: Vec<_> = events.iter().filter(|(_, e)| matches!(e, SpikeEvent::Started(_))).collect();
-    assert!(started.is_empty(), "false alarms: {:?}", started.iter().map(|(t, e)| (t, &e.spike().label_terms)).collect::<Vec<_>>());
+    let started: Vec<_> = events
+        .iter()
+        .filter(|(_, e)| matches!(e, SpikeEvent::Started(_)))
+        .collect();
+    assert!(
+        started.is_empty(),
+        "false alarms: {:?}",
+        started
+            .iter()
+            .map(|(t, e)| (t, &e.spike().label_terms))
+            .collect::<Vec<_>>()
+    );
     assert!(d.stats().posts_seen > 5_000);
 }
 
 /// Appends a surge of `n` posts over `secs` seconds from `at`; returns the first Started event.
-fn surge(d: &mut SpikeDetector, rng: &mut Rng, at: DateTime<Utc>, n: i64, secs: i64, next_id: &mut i64) -> Vec<(DateTime<Utc>, SpikeEvent)> {
+fn surge(
+    d: &mut SpikeDetector,
+    rng: &mut Rng,
+    at: DateTime<Utc>,
+    n: i64,
+    secs: i64,
+    next_id: &mut i64,
+) -> Vec<(DateTime<Utc>, SpikeEvent)> {
     let phrasings = [
         "any extra flights to roskilde festival this weekend?",
         "why are all flights to roskilde sold out, festival starts thursday",
@@ -101,9 +147,20 @@ fn surge(d: &mut SpikeDetector, rng: &mut Rng, at: DateTime<Utc>, n: i64, secs: 
     let mut out = Vec::new();
     for i in 0..n {
         let at = at + Duration::milliseconds(i * secs * 1000 / n);
-        let text = format!("{} {}", phrasings[rng.below(4) as usize], FILLER[rng.below(12) as usize]);
+        let text = format!(
+            "{} {}",
+            phrasings[rng.below(4) as usize],
+            FILLER[rng.below(12) as usize]
+        );
         *next_id += 1;
-        for e in d.observe(*next_id, &format!("fan{}", rng.below(100_000)), &text, Some("en"), None, at) {
+        for e in d.observe(
+            *next_id,
+            &format!("fan{}", rng.below(100_000)),
+            &text,
+            Some("en"),
+            None,
+            at,
+        ) {
             out.push((at, e));
         }
     }
@@ -126,21 +183,50 @@ fn an_unconfigured_surge_at_night_is_one_spike_within_a_minute() {
             _ => None,
         })
         .collect();
-    assert_eq!(started.len(), 1, "co-bursting terms make one spike: {:?}", started.iter().map(|s| &s.label_terms).collect::<Vec<_>>());
+    assert_eq!(
+        started.len(),
+        1,
+        "co-bursting terms make one spike: {:?}",
+        started.iter().map(|s| &s.label_terms).collect::<Vec<_>>()
+    );
     let s = started[0];
-    assert!(s.detected_at - onset <= Duration::seconds(60), "detected after {}", s.detected_at - onset);
+    assert!(
+        s.detected_at - onset <= Duration::seconds(60),
+        "detected after {}",
+        s.detected_at - onset
+    );
     assert!(s.started_at >= onset && s.started_at <= s.detected_at);
-    assert!(s.label_terms.iter().any(|t| t.contains("roskilde")), "{:?}", s.label_terms);
+    assert!(
+        s.label_terms.iter().any(|t| t.contains("roskilde")),
+        "{:?}",
+        s.label_terms
+    );
     assert!(s.label_terms.len() >= 2, "{:?}", s.label_terms);
-    assert!(s.rate_per_minute > 10.0 * s.baseline_per_minute, "{} vs {}", s.rate_per_minute, s.baseline_per_minute);
+    assert!(
+        s.rate_per_minute > 10.0 * s.baseline_per_minute,
+        "{} vs {}",
+        s.rate_per_minute,
+        s.baseline_per_minute
+    );
     assert!(!s.sample_post_ids.is_empty() && s.sample_post_ids.iter().all(|p| *p > 0));
     assert!(s.chart.counts.iter().sum::<u32>() >= 10);
     assert!(s.authors >= 5);
-    let growing = events.iter().any(|(_, e)| matches!(e, SpikeEvent::Growing(_)));
-    assert!(growing, "the spike grew from its first bars to a post a second");
+    let growing = events
+        .iter()
+        .any(|(_, e)| matches!(e, SpikeEvent::Growing(_)));
+    assert!(
+        growing,
+        "the spike grew from its first bars to a post a second"
+    );
     // Quiet again: the spike ends and says how big it got.
     let ended = d.tick(onset + Duration::seconds(300 + 600));
-    let ended: Vec<&Spike> = ended.iter().filter_map(|e| match e { SpikeEvent::Ended(s) => Some(s), _ => None }).collect();
+    let ended: Vec<&Spike> = ended
+        .iter()
+        .filter_map(|e| match e {
+            SpikeEvent::Ended(s) => Some(s),
+            _ => None,
+        })
+        .collect();
     assert_eq!(ended.len(), 1);
     assert!(ended[0].posts >= 250, "{}", ended[0].posts);
     assert!(d.active().is_empty());
@@ -158,7 +244,10 @@ fn a_surge_of_a_known_topic_is_measured_against_its_usual_rate() {
     for i in 0..200i64 {
         let at = onset + Duration::milliseconds(i * 1500);
         id += 1;
-        let text = format!("lost bag at the carousel {}", FILLER[rng.below(12) as usize]);
+        let text = format!(
+            "lost bag at the carousel {}",
+            FILLER[rng.below(12) as usize]
+        );
         for e in d.observe(id, &format!("p{i}"), &text, Some("en"), None, at) {
             if let SpikeEvent::Started(s) = e {
                 started.get_or_insert((at, s));
@@ -167,7 +256,11 @@ fn a_surge_of_a_known_topic_is_measured_against_its_usual_rate() {
     }
     let (at, s) = started.expect("detected");
     assert!(at - onset <= Duration::seconds(60));
-    assert!(s.label_terms.iter().any(|t| t.contains("carousel")), "{:?}", s.label_terms);
+    assert!(
+        s.label_terms.iter().any(|t| t.contains("carousel")),
+        "{:?}",
+        s.label_terms
+    );
 }
 
 #[test]
@@ -179,7 +272,14 @@ fn one_loud_author_is_not_a_spike() {
     let onset = t0() + Duration::hours(24 + 3);
     for i in 0..60i64 {
         id += 1;
-        let events = d.observe(id, "angry_one", "WHERE IS MY REFUND FOR THE GLASTONBURY TRIP", Some("en"), None, onset + Duration::seconds(i));
+        let events = d.observe(
+            id,
+            "angry_one",
+            "WHERE IS MY REFUND FOR THE GLASTONBURY TRIP",
+            Some("en"),
+            None,
+            onset + Duration::seconds(i),
+        );
         assert!(events.is_empty(), "{events:?}");
     }
 }
@@ -210,7 +310,14 @@ fn requests_from_grouping_are_keys_of_their_own() {
     for i in 0..40i64 {
         id += 1;
         let at = onset + Duration::seconds(i);
-        for e in d.observe(id, &format!("s{i}"), asks[i as usize % 4], None, Some(77), at) {
+        for e in d.observe(
+            id,
+            &format!("s{i}"),
+            asks[i as usize % 4],
+            None,
+            Some(77),
+            at,
+        ) {
             if let SpikeEvent::Started(s) = e {
                 started.get_or_insert(s);
             }
@@ -230,27 +337,78 @@ fn memory_stays_bounded_under_a_firehose_of_new_words() {
     });
     let mut rng = Rng(7);
     for i in 0..30_000i64 {
-        let text = format!("w{} w{} w{} w{}", rng.next() % 1_000_000_007, rng.next() % 1_000_000_007, rng.next(), rng.next());
-        let text = text.replace(|c: char| c.is_ascii_digit(), "q").replace('q', "z");
-        let text = format!("{text} {}", ["alpha", "beta", "gamma", "delta"][(i % 4) as usize]);
-        d.observe(i, &format!("a{i}"), &text, Some("en"), None, t0() + Duration::milliseconds(i * 5));
-        assert!(d.stats().tracked_keys <= 5_000 + keys::MAX_KEYS, "{}", d.stats().tracked_keys);
+        let text = format!(
+            "w{} w{} w{} w{}",
+            rng.next() % 1_000_000_007,
+            rng.next() % 1_000_000_007,
+            rng.next(),
+            rng.next()
+        );
+        let text = text
+            .replace(|c: char| c.is_ascii_digit(), "q")
+            .replace('q', "z");
+        let text = format!(
+            "{text} {}",
+            ["alpha", "beta", "gamma", "delta"][(i % 4) as usize]
+        );
+        d.observe(
+            i,
+            &format!("a{i}"),
+            &text,
+            Some("en"),
+            None,
+            t0() + Duration::milliseconds(i * 5),
+        );
+        assert!(
+            d.stats().tracked_keys <= 5_000 + keys::MAX_KEYS,
+            "{}",
+            d.stats().tracked_keys
+        );
     }
     let before = d.stats().memory_bytes;
     for i in 30_000..40_000i64 {
         let text = format!("v{} {}", rng.next(), "omega");
-        d.observe(i, "b", &text, Some("en"), None, t0() + Duration::milliseconds(i * 5));
+        d.observe(
+            i,
+            "b",
+            &text,
+            Some("en"),
+            None,
+            t0() + Duration::milliseconds(i * 5),
+        );
     }
-    assert!(d.stats().memory_bytes <= before * 2, "{} → {}", before, d.stats().memory_bytes);
+    assert!(
+        d.stats().memory_bytes <= before * 2,
+        "{} → {}",
+        before,
+        d.stats().memory_bytes
+    );
 }
 
 #[test]
 fn late_posts_teach_the_baseline_but_not_the_window() {
-    let mut d = SpikeDetector::new(SpikeConfig { warmup_posts: 0, ..SpikeConfig::default() });
-    d.observe(1, "a", "first post", Some("en"), None, t0() + Duration::hours(1));
+    let mut d = SpikeDetector::new(SpikeConfig {
+        warmup_posts: 0,
+        ..SpikeConfig::default()
+    });
+    d.observe(
+        1,
+        "a",
+        "first post",
+        Some("en"),
+        None,
+        t0() + Duration::hours(1),
+    );
     // Posts from an hour earlier arrive late: no burst "now".
     for i in 0..50i64 {
-        let events = d.observe(10 + i, &format!("a{i}"), "old news about the outage", Some("en"), None, t0() + Duration::seconds(i));
+        let events = d.observe(
+            10 + i,
+            &format!("a{i}"),
+            "old news about the outage",
+            Some("en"),
+            None,
+            t0() + Duration::seconds(i),
+        );
         assert!(events.is_empty());
     }
     assert_eq!(d.stats().posts_seen, 51);
@@ -271,11 +429,21 @@ fn bulk_reply_names_the_terms_in_the_spikes_language() {
         posts: 60,
         authors: 55,
         language: Some("da".into()),
-        chart: SpikeChart { start: t0(), bucket_seconds: 10, counts: vec![1, 5, 20] },
+        chart: SpikeChart {
+            start: t0(),
+            bucket_seconds: 10,
+            counts: vec![1, 5, 20],
+        },
     };
     let da = suggest_bulk_reply(&spike);
-    assert!(da.contains("fly roskilde, festival") && da.starts_with("Hej"), "{da}");
-    let en = suggest_bulk_reply(&Spike { language: None, ..spike.clone() });
+    assert!(
+        da.contains("fly roskilde, festival") && da.starts_with("Hej"),
+        "{da}"
+    );
+    let en = suggest_bulk_reply(&Spike {
+        language: None,
+        ..spike.clone()
+    });
     assert!(en.starts_with("Hi!") && en.contains("festival"), "{en}");
     let json = serde_json::to_string(&SpikeEvent::Started(spike)).unwrap();
     assert!(json.contains("\"event\":\"started\""), "{json}");

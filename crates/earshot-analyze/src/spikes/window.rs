@@ -50,7 +50,9 @@ impl Window {
         let oldest = (now + 1).saturating_sub(w);
         let mut sum = 0u32;
         for k in 0..w.min(MAX_WINDOW as u32) {
-            let Some(b) = self.head.checked_sub(k) else { break };
+            let Some(b) = self.head.checked_sub(k) else {
+                break;
+            };
             if b < oldest {
                 break;
             }
@@ -59,20 +61,6 @@ impl Window {
             }
         }
         sum
-    }
-
-    /// Posts per bucket for the `w` buckets ending at `now`, oldest first.
-    pub fn buckets(&self, now: u32, w: u32) -> Vec<u32> {
-        let w = w.min(MAX_WINDOW as u32);
-        (0..w)
-            .rev()
-            .map(|k| match now.checked_sub(k) {
-                Some(b) if b <= self.head && b + MAX_WINDOW as u32 > self.head => {
-                    u32::from(self.ring[b as usize % MAX_WINDOW])
-                }
-                _ => 0,
-            })
-            .collect()
     }
 
     pub fn last_bucket(&self) -> u32 {
@@ -110,7 +98,10 @@ impl Authors {
     #[inline]
     pub fn count(&self, now: u32, w: u32) -> u32 {
         let oldest = (now + 1).saturating_sub(w) + 1;
-        self.slots.iter().filter(|s| s.1 != 0 && s.1 >= oldest).count() as u32
+        self.slots
+            .iter()
+            .filter(|s| s.1 != 0 && s.1 >= oldest)
+            .count() as u32
     }
 }
 
@@ -126,11 +117,14 @@ mod tests {
             assert!(w.add(b, 6));
         }
         assert_eq!(w.count(9, 6), 12);
-        assert_eq!(w.count(12, 6), 6, "three buckets later half the window is empty");
+        assert_eq!(
+            w.count(12, 6),
+            6,
+            "three buckets later half the window is empty"
+        );
         assert!(!w.add(2, 6), "too late for the window");
         assert!(w.add(5, 6));
         assert_eq!(w.count(9, 6), 13);
-        assert_eq!(w.buckets(9, 3), vec![2, 2, 2]);
         assert!(w.add(100, 6));
         assert_eq!(w.count(100, 6), 1, "a long gap clears the ring");
     }

@@ -213,7 +213,7 @@ fn sample_record(rng: &mut Rng, texts: &[String], terms: &[String]) -> serde_jso
         record["facets"] = serde_json::Value::Array(facets);
     }
     if rng.below(100) < 35 {
-        let root_did = if brand_roll >= 7 && brand_roll < 10 {
+        let root_did = if (7..10).contains(&brand_roll) {
             BENCH_BRAND_DID.to_owned()
         } else {
             rng.did()

@@ -759,38 +759,39 @@ fn gate(state: &Shared, nsid: &str) -> Option<Response> {
     None
 }
 
+/// Why the PDS refused a token: status, XRPC error name, message.
+type Refusal = (StatusCode, &'static str, &'static str);
+
 /// The DID behind a valid access token, or the PDS's refusal.
-fn authorise(state: &Shared, headers: &HeaderMap) -> Result<String, Response> {
+fn authorise(state: &Shared, headers: &HeaderMap) -> Result<String, Refusal> {
     let s = lock(state);
     let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     else {
-        return Err(xrpc_error(
+        return Err((
             StatusCode::UNAUTHORIZED,
             "AuthMissing",
             "Authentication Required",
         ));
     };
     match s.tokens.get(token) {
-        Some(t) if t.refresh => Err(xrpc_error(
+        Some(t) if t.refresh => Err((
             StatusCode::BAD_REQUEST,
             "InvalidToken",
             "Invalid token type",
         )),
-        Some(t) if t.revoked => Err(xrpc_error(
+        Some(t) if t.revoked => Err((
             StatusCode::BAD_REQUEST,
             "ExpiredToken",
             "Token has been revoked",
         )),
-        Some(t) if t.expires.is_some_and(|e| Instant::now() >= e) => Err(xrpc_error(
-            StatusCode::BAD_REQUEST,
-            "ExpiredToken",
-            "Token has expired",
-        )),
+        Some(t) if t.expires.is_some_and(|e| Instant::now() >= e) => {
+            Err((StatusCode::BAD_REQUEST, "ExpiredToken", "Token has expired"))
+        }
         Some(t) => Ok(t.did.clone()),
-        None => Err(xrpc_error(
+        None => Err((
             StatusCode::UNAUTHORIZED,
             "InvalidToken",
             "Token could not be verified",
@@ -926,7 +927,7 @@ async fn create_record(State(state): State<Shared>, headers: HeaderMap, body: By
     }
     let did = match authorise(&state, &headers) {
         Ok(did) => did,
-        Err(refused) => return refused,
+        Err((status, error, message)) => return xrpc_error(status, error, message),
     };
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return xrpc_error(StatusCode::BAD_REQUEST, "InvalidRequest", "Invalid JSON");
@@ -1113,8 +1114,8 @@ async fn list_notifications(
     if let Some(r) = gate(&state, "app.bsky.notification.listNotifications") {
         return r;
     }
-    if let Err(refused) = authorise(&state, &headers) {
-        return refused;
+    if let Err((status, error, message)) = authorise(&state, &headers) {
+        return xrpc_error(status, error, message);
     }
     let q = query_pairs(query.as_deref().unwrap_or(""));
     let reasons: HashSet<&str> = q
@@ -1210,9 +1211,14 @@ impl Filters {
     }
 }
 
+/// What the handshake accepted: the filters and the replay cut at that moment.
+type Accepted = Arc<Mutex<Option<(Filters, Vec<Logged>)>>>;
+
+// The handshake callback's error type is fixed by tungstenite's `Callback` trait.
+#[allow(clippy::result_large_err)]
 async fn serve_subscriber(tcp: tokio::net::TcpStream, state: Shared) {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let accepted: Arc<Mutex<Option<(Filters, Vec<Logged>)>>> = Arc::new(Mutex::new(None));
+    let accepted: Accepted = Arc::new(Mutex::new(None));
     let seen = accepted.clone();
     let shared = state.clone();
     let callback = move |request: &Request,

@@ -135,6 +135,7 @@ impl FakeMastodon {
             .route("/api/v1/streaming/health", get(|| async { "OK" }))
             .route("/api/v2/instance", get(instance))
             .route("/api/v1/notifications", get(notifications))
+            .route("/api/v1/accounts/verify_credentials", get(verify_credentials))
             .route("/api/v1/statuses", axum::routing::post(create_status))
             .route("/api/v1/statuses/{id}", get(show_status))
             .with_state(state.clone());
@@ -404,6 +405,21 @@ async fn stream(State(state): State<Shared>, headers: HeaderMap) -> Response {
         HeaderValue::from_static("private, no-store"),
     );
     response
+}
+
+/// The brand account the token belongs to.
+async fn verify_credentials(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(refused) = gate(&state, &headers) {
+        return refused;
+    }
+    axum::Json(json!({
+        "id": "1",
+        "username": "acme",
+        "acct": "acme",
+        "display_name": "Acme Support",
+        "followers_count": 1200,
+    }))
+    .into_response()
 }
 
 async fn instance(State(state): State<Shared>) -> Response {

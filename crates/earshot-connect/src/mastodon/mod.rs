@@ -12,6 +12,7 @@
 //! /api/v1/statuses`), `http.rs` (rate-limit headers, error bodies, id order), `fake.rs` (a
 //! fake instance for tests, feature `fake`) and `tests.rs` (source and responder against it).
 
+mod check;
 pub mod config;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
@@ -22,6 +23,7 @@ pub mod source;
 mod tests;
 pub mod wire;
 
+pub use check::check_credentials;
 pub use config::{MastodonConfig, Secret};
 pub use responder::MastodonResponder;
 pub use source::MastodonSource;

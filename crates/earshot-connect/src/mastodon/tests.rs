@@ -545,3 +545,28 @@ async fn a_refused_connection_backs_off_and_stops_when_told() {
     assert!(sink.posts().is_empty());
     running.stop().await;
 }
+
+#[tokio::test]
+async fn check_says_whose_token_it_is_and_what_is_wrong() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let good = config(&fake);
+    let who = super::check_credentials(&good).await.unwrap();
+    assert!(who.contains("@acme"), "{who}");
+
+    let mut revoked = config(&fake);
+    revoked.access_token = Secret::new("revoked-token");
+    let err = super::check_credentials(&revoked).await.unwrap_err();
+    assert!(matches!(err, crate::source::CheckError::Refused(_)), "{err}");
+    assert!(err.to_string().contains("write:statuses"), "says which scopes: {err}");
+    assert!(!err.to_string().contains("revoked-token"), "never prints the token: {err}");
+
+    let mut someone_else = config(&fake);
+    someone_else.brand_acct = "othercorp".into();
+    let err = super::check_credentials(&someone_else).await.unwrap_err();
+    assert!(matches!(err, crate::source::CheckError::Misconfigured(_)), "{err}");
+
+    let mut nowhere = config(&fake);
+    nowhere.base_url = "http://127.0.0.1:9".into();
+    let err = super::check_credentials(&nowhere).await.unwrap_err();
+    assert!(matches!(err, crate::source::CheckError::Unreachable(_)), "{err}");
+}

@@ -28,9 +28,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The first `created_utc` the fake hands out (2026-08-20); each new thing is a second later.
-const EPOCH: f64 = 1_787_217_000.0;
-
 /// A running fake; the server stops when this is dropped.
 #[derive(Debug)]
 pub struct FakeReddit {
@@ -128,8 +125,11 @@ impl FakeState {
         base36(self.next_id)
     }
 
+    /// The next `created_utc`: now, and at least a second after the last one, so things
+    /// made in one test have distinct, ordered times.
     fn tick(&mut self) -> f64 {
-        self.clock += 1.0;
+        let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+        self.clock = (self.clock + 1.0).max(now).floor();
         self.clock
     }
 
@@ -246,7 +246,7 @@ impl FakeReddit {
             tokens_issued: 0,
             things: Vec::new(),
             next_id: 2_000_000_000,
-            clock: EPOCH,
+            clock: 0.0,
             authors: HashMap::new(),
             locked: Vec::new(),
             private: Vec::new(),

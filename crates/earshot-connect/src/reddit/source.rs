@@ -186,7 +186,7 @@ impl RedditSource {
             let reached = children.iter().any(|t| {
                 cursor.mark(t.fullname()).is_some()
                     || previous.as_ref().is_some_and(|p| {
-                        t.fullname() == p.fullname
+                        (!p.fullname.is_empty() && t.fullname() == p.fullname)
                             || t.data.created_utc.is_some_and(|at| at <= p.at)
                     })
             });
@@ -210,8 +210,8 @@ impl RedditSource {
             .iter()
             .filter_map(|t| Some((t.data.created_utc?, t.fullname())))
             .max_by(|a, b| a.0.total_cmp(&b.0));
-        if let Some((at, fullname)) = newest {
-            if previous.as_ref().is_none_or(|p| at > p.at) {
+        match newest {
+            Some((at, fullname)) if previous.as_ref().is_none_or(|p| at > p.at) => {
                 cursor.listings.insert(
                     listing.key.clone(),
                     Newest {
@@ -220,6 +220,18 @@ impl RedditSource {
                     },
                 );
             }
+            // Empty at the first start: remember when (a minute early, for clock skew), so
+            // that a burst before the next poll is paged back to here, not cut at one page.
+            None if previous.is_none() => {
+                cursor.listings.insert(
+                    listing.key.clone(),
+                    Newest {
+                        fullname: String::new(),
+                        at: (chrono::Utc::now().timestamp() - 60) as f64,
+                    },
+                );
+            }
+            _ => {}
         }
         Ok(things)
     }
@@ -419,7 +431,10 @@ impl Source for RedditSource {
         health: Health,
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), SourceError> {
-        let problems = self.config().problems();
+        let mut problems = self.config().problems();
+        if self.listings.is_empty() {
+            problems.push("nothing to watch: set subreddits or searches".to_owned());
+        }
         if !problems.is_empty() {
             let reason = problems.join("; ");
             health.failed(&reason, None);

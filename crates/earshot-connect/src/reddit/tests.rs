@@ -532,6 +532,28 @@ async fn the_first_start_takes_the_newest_page_not_the_history() {
 }
 
 #[tokio::test]
+async fn a_burst_into_a_listing_empty_at_the_first_start_is_paged_back() {
+    let fake = fake().await;
+    let mut config = config(&fake);
+    config.page_limit = 2;
+    config.poll_interval = Duration::from_millis(300);
+    let sink = Arc::new(MemorySink::default());
+    let running = Running::start(config, sink.clone());
+    running
+        .until("the empty listings remembered", |_| {
+            sink.cursor_of(SOURCE).is_some()
+        })
+        .await;
+    // Five between two polls: more than a page.
+    let burst: Vec<String> = (0..5)
+        .map(|i| fake.submit("smarthome", "a", &format!("burst {i}"), ""))
+        .collect();
+    let posts = sink.wait_for(5, WAIT).await;
+    assert_eq!(ids(&posts), burst);
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn a_sink_failure_is_retried_not_fatal() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());

@@ -21,5 +21,4 @@ pub mod source;
 mod tests;
 
 pub use config::{Feed, FeedConfig};
-pub use parse::MalformedFeed;
 pub use source::FeedSource;

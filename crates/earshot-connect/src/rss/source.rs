@@ -180,7 +180,7 @@ impl FeedSource {
         posts.sort_by_key(|p| p.created_at);
         let events = (posts.len() + edits.len()) as u64;
         let mut cursor = committed.clone();
-        if !posts.is_empty() || edits.is_empty() && finished != state {
+        if !posts.is_empty() || (edits.is_empty() && finished != state) {
             let stage = if edits.is_empty() {
                 finished.clone()
             } else {

@@ -471,7 +471,7 @@ impl FakeX {
         s.posts
             .iter()
             .find(|p| p.id.to_string() == id)
-            .map(|p| post_data(p))
+            .map(post_data)
     }
 
     /// The next `POST /2/tweets` creates the post, then answers only after `delay` (a client
@@ -780,6 +780,9 @@ enum Caller {
 }
 
 /// Counts the request, then checks credentials and scripted failures: `Err` is the answer.
+// The refusal is the HTTP answer itself, returned at once by every handler: boxing it would
+// only add noise.
+#[allow(clippy::result_large_err)]
 fn gate(
     s: &mut FakeState,
     endpoint: Endpoint,
@@ -1140,7 +1143,7 @@ fn page_of(
         .filter(|p| !p.deleted && !p.superseded)
         .filter(|p| since.is_none_or(|since| p.id > since))
         .collect();
-    newer.sort_by(|a, b| b.id.cmp(&a.id));
+    newer.sort_by_key(|p| std::cmp::Reverse(p.id));
     let start = match q.get(token_param) {
         None => 0,
         Some(t) => match t

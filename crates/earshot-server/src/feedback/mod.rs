@@ -146,6 +146,29 @@ impl FeedbackLoop {
         Ok(Some(self.grouping.lock().await.open(&*self.store, &ask).await?))
     }
 
+    /// Marks confirmed promises past their due date broken and alerts once for each.
+    pub async fn check_promises(&self, alerts: &crate::alerts::Alerts) -> Result<usize, StoreError> {
+        let today = Utc::now().date_naive();
+        let mut broken = 0;
+        for mut promise in self.store.promises(Some(earshot_core::feedback::PromiseState::Confirmed)).await? {
+            if promise.break_if_overdue(today) {
+                self.store.save_promise(&promise, "earshot").await?;
+                broken += 1;
+                let due = promise.due_on.map(|d| d.to_string()).unwrap_or_default();
+                alerts.raise(
+                    earshot_connect::notify::Alert::new(
+                        earshot_connect::notify::AlertKind::PromiseOverdue,
+                        format!("Promise {} is overdue (due {due})", promise.id),
+                        format!("\"{}\" — promised in conversation {}.", promise.evidence, promise.conversation_id),
+                        format!("promise-overdue:{}", promise.id),
+                    )
+                    .with_severity(earshot_connect::notify::Severity::Warning),
+                );
+            }
+        }
+        Ok(broken)
+    }
+
     /// Tells the askers of a recorded release, paced, off the caller's path.
     pub fn notify_in_background(&self, desk: Arc<Desk>, release: Release, plans: Vec<NotificationPlan>) {
         let pace = self.pace.clone();

@@ -15,7 +15,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use earshot_connect::Secret;
 use earshot_store::people::{ApiToken, NewApiToken, NewSession, NewUser, Role, User};
-use earshot_store::{PeopleStore, Store, StoreError};
+use earshot_store::{Store, StoreError};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -165,7 +165,11 @@ pub async fn check_password(
 /// Scopes as given ("read,reply"), checked and capped by what the user's role may do.
 pub fn parse_scopes(raw: &str, role: Role) -> Result<Vec<String>, AuthError> {
     let mut scopes: Vec<String> = Vec::new();
-    for s in raw.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()) {
+    for s in raw
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let s = s.to_ascii_lowercase();
         if !SCOPES.contains(&s.as_str()) {
             return Err(AuthError::UnknownScope(s));
@@ -304,17 +308,19 @@ pub enum Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         match self {
-            Refusal::SignIn(next) => Redirect::to(&format!(
-                "/login?next={}",
-                super::url_encode(&next)
-            ))
-            .into_response(),
+            Refusal::SignIn(next) => {
+                Redirect::to(&format!("/login?next={}", super::url_encode(&next))).into_response()
+            }
             Refusal::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, "sign in first: /login").into_response()
             }
             Refusal::Failed(e) => {
                 tracing::error!(error = %e, "cannot read the session");
-                (StatusCode::SERVICE_UNAVAILABLE, "the store is not answering; try again").into_response()
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the store is not answering; try again",
+                )
+                    .into_response()
             }
         }
     }
@@ -454,7 +460,10 @@ mod tests {
         let hash = hash_password(&pw).unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(verify_password(&pw, &hash));
-        assert!(!verify_password(&Secret::new("correct horse battery!"), &hash));
+        assert!(!verify_password(
+            &Secret::new("correct horse battery!"),
+            &hash
+        ));
         assert!(!verify_password(&pw, "not a hash"));
         assert!(matches!(
             hash_password(&Secret::new("short")),
@@ -478,7 +487,10 @@ mod tests {
             parse_scopes("admin", Role::Admin),
             Err(AuthError::UnknownScope(_))
         ));
-        assert!(matches!(parse_scopes(" ", Role::Admin), Err(AuthError::NoScope)));
+        assert!(matches!(
+            parse_scopes(" ", Role::Admin),
+            Err(AuthError::NoScope)
+        ));
     }
 
     #[test]
@@ -497,7 +509,10 @@ mod tests {
     #[test]
     fn cookies_are_read_and_written_safely() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, "a=1; earshot_session=abc; b=2".parse().unwrap());
+        h.insert(
+            header::COOKIE,
+            "a=1; earshot_session=abc; b=2".parse().unwrap(),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&h, "missing"), None);
         let c = set_cookie(SESSION_COOKIE, "abc", 60, "/", true);

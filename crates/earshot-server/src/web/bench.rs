@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use earshot_connect::Secret;
 use earshot_store::people::Role;
-use earshot_store::{InboxFilter, PeopleStore};
+use earshot_store::InboxFilter;
 use std::sync::Arc;
 use std::time::Instant;
 use tower::ServiceExt;
@@ -120,13 +120,21 @@ pub async fn run(state: AppState, iterations: usize) -> Result<Vec<PageTiming>, 
         .id;
     let router = api::router(state);
     let pairs = [
-        ("inbox", "/inbox".to_string(), "/api/v1/inbox?limit=50".to_string()),
+        (
+            "inbox",
+            "/inbox".to_string(),
+            "/api/v1/inbox?limit=50".to_string(),
+        ),
         (
             "conversation",
             format!("/c/{}", top.0),
             format!("/api/v1/conversations/{}", top.0),
         ),
-        ("dashboard", "/dashboard".to_string(), "/api/v1/metrics".to_string()),
+        (
+            "dashboard",
+            "/dashboard".to_string(),
+            "/api/v1/metrics".to_string(),
+        ),
     ];
     let mut out = vec![];
     for (page, path, baseline_path) in pairs {
@@ -164,13 +172,19 @@ async fn measure(
         if let Some(b) = bearer {
             request = request.header(header::AUTHORIZATION, b);
         }
-        let request = request.body(Body::empty()).map_err(|e| BenchError::Status {
-            path: path.into(),
-            status: StatusCode::BAD_REQUEST,
-            body: e.to_string(),
-        })?;
+        let request = request
+            .body(Body::empty())
+            .map_err(|e| BenchError::Status {
+                path: path.into(),
+                status: StatusCode::BAD_REQUEST,
+                body: e.to_string(),
+            })?;
         let started = Instant::now();
-        let response = router.clone().oneshot(request).await.map_err(|e| match e {})?;
+        let response = router
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|e| match e {});
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
@@ -196,7 +210,15 @@ async fn measure(
 pub fn report(results: &[PageTiming], iterations: usize) -> String {
     let mut out = format!(
         "{:<13} {:>9} {:>9} {:>9} {:>9}   {:<28} {:>9} {:>9}   {:>7}\n",
-        "page", "p50 ms", "p95 ms", "max ms", "KiB", "baseline (JSON API)", "p50 ms", "p95 ms", "p95 ×"
+        "page",
+        "p50 ms",
+        "p95 ms",
+        "max ms",
+        "KiB",
+        "baseline (JSON API)",
+        "p50 ms",
+        "p95 ms",
+        "p95 ×"
     );
     for r in results {
         out.push_str(&format!(

@@ -40,7 +40,11 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// Checks a signed-in person's post: the token from the form (or header) and the origin.
-pub fn check(signed: &SignedIn, headers: &HeaderMap, form_token: Option<&str>) -> Result<(), Forged> {
+pub fn check(
+    signed: &SignedIn,
+    headers: &HeaderMap,
+    form_token: Option<&str>,
+) -> Result<(), Forged> {
     let given = form_token.or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()));
     match given {
         Some(t) if same(t, &signed.csrf) && same_origin(headers) => Ok(()),

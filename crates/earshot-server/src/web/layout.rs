@@ -2,8 +2,8 @@
 //! shares: badges, times, the response clock. Everything goes through maud, which escapes
 //! text; nothing a customer wrote is ever inserted as HTML.
 
-use super::auth::SignedIn;
 use super::assets;
+use super::auth::SignedIn;
 use chrono::{DateTime, Utc};
 use earshot_core::analysis::ReachTier;
 use earshot_core::{Conversation, Network, PriorityBand};
@@ -63,7 +63,7 @@ fn top_bar(s: &SignedIn, active: Nav) -> Markup {
     };
     html! {
         header.topbar {
-            a.brand href="/inbox" { span.logo aria-hidden="true" { "◉" } " earshot" }
+            a.app-name href="/inbox" { span.logo aria-hidden="true" { "◉" } " earshot" }
             nav aria-label="Main" {
                 (link(Nav::Inbox, "/inbox", "Inbox", "g i"))
                 (link(Nav::Search, "/search", "Search", "/"))

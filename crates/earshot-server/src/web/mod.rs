@@ -55,7 +55,10 @@ pub fn router() -> Router<AppState> {
         .route("/settings/users", post(pages::settings::create_user))
         .route("/settings/users/{id}", post(pages::settings::change_user))
         .route("/settings/tokens", post(pages::settings::create_token))
-        .route("/settings/tokens/{id}/revoke", post(pages::settings::revoke_token))
+        .route(
+            "/settings/tokens/{id}/revoke",
+            post(pages::settings::revoke_token),
+        )
         .route("/assets/{name}", get(assets::serve))
         .layer(Extension(web))
         .layer(middleware::from_fn(security_headers))
@@ -72,9 +75,15 @@ async fn security_headers(request: Request, next: Next) -> Response {
              object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -72,6 +72,9 @@ mod tests {
         assert_eq!(p.typing_at(c, "bo", t0), vec!["maria"]);
         assert_eq!(p.others_at(c, "maria", t0), vec!["bo"]);
         assert!(p.others_at(ConversationId(8), "maria", t0).is_empty());
-        assert!(p.others_at(c, "maria", t0 + FRESH).is_empty(), "stale reports are forgotten");
+        assert!(
+            p.others_at(c, "maria", t0 + FRESH).is_empty(),
+            "stale reports are forgotten"
+        );
     }
 }

@@ -43,7 +43,12 @@ fn fmt(v: f64) -> String {
 pub fn stacked_bars(title: &str, columns: &[String], series: &[Series]) -> Markup {
     let n = columns.len().max(1);
     let totals: Vec<u64> = (0..columns.len())
-        .map(|i| series.iter().map(|s| s.values.get(i).copied().unwrap_or(0)).sum())
+        .map(|i| {
+            series
+                .iter()
+                .map(|s| s.values.get(i).copied().unwrap_or(0))
+                .sum()
+        })
         .collect();
     let max = nice_max(totals.iter().copied().max().unwrap_or(0) as f64);
     let plot_w = W - LEFT - 8.0;
@@ -125,7 +130,12 @@ pub fn share_bars(title: &str, labels: &[String], shares: &[Option<f64>]) -> Mar
 
 /// A grid of cells (rows × columns) shaded by value: light is fast, dark is slow; an empty
 /// cell had no conversation.
-pub fn heatmap(title: &str, rows: &[&str], columns: &[String], values: &[Vec<Option<i64>>]) -> Markup {
+pub fn heatmap(
+    title: &str,
+    rows: &[&str],
+    columns: &[String],
+    values: &[Vec<Option<i64>>],
+) -> Markup {
     let max = values
         .iter()
         .flatten()
@@ -169,7 +179,12 @@ fn shade(t: Option<f64>) -> String {
     };
     let t = t.clamp(0.0, 1.0);
     let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
-    format!("#{:02x}{:02x}{:02x}", lerp(204.0, 30.0), lerp(236.0, 58.0), lerp(230.0, 138.0))
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        lerp(204.0, 30.0),
+        lerp(236.0, 58.0),
+        lerp(230.0, 138.0)
+    )
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use axum::{Extension, Form, Json};
 use chrono::{DateTime, Utc};
 use earshot_core::{ConversationEvent, ConversationId, Network, Post, ReplyState, Status};
 use earshot_store::people::{CustomerConversation, Note};
-use earshot_store::{ConversationDetail, PeopleStore};
+use earshot_store::ConversationDetail;
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -137,7 +137,11 @@ fn render(
         .clone()
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| c.customer.handle.clone());
-    let first_name = name.split_whitespace().next().unwrap_or("there").to_string();
+    let first_name = name
+        .split_whitespace()
+        .next()
+        .unwrap_or("there")
+        .to_string();
     let can_act = require_agent(signed).is_ok();
     let body = html! {
         div.conv-head {
@@ -190,7 +194,12 @@ fn render(
         }
         (layout::key_hints(&[("r", "reply"), ("ctrl+enter", "send"), ("a", "assign to me"), ("e", "resolve"), ("u", "back to inbox")]))
     };
-    layout::page(&format!("{name} · conversation {}", c.id), Some(signed), Nav::Inbox, body)
+    layout::page(
+        &format!("{name} · conversation {}", c.id),
+        Some(signed),
+        Nav::Inbox,
+        body,
+    )
 }
 
 fn status_pill(s: Status) -> Markup {
@@ -211,7 +220,11 @@ fn post_text(p: &Post) -> String {
 fn post(p: &Post) -> Markup {
     let text = post_text(p);
     let len = text.chars().count();
-    let who = p.author.display_name.clone().unwrap_or_else(|| p.author.handle.clone());
+    let who = p
+        .author
+        .display_name
+        .clone()
+        .unwrap_or_else(|| p.author.handle.clone());
     html! {
         li class=(if p.from_brand { "post brand" } else { "post customer" }) id=(format!("post-{}", p.id)) {
             div.post-meta {
@@ -275,7 +288,13 @@ fn reply_box(
     }
 }
 
-fn action_button(signed: &SignedIn, id: ConversationId, action: &str, label: &str, key: Option<&str>) -> Markup {
+fn action_button(
+    signed: &SignedIn,
+    id: ConversationId,
+    action: &str,
+    label: &str,
+    key: Option<&str>,
+) -> Markup {
     html! {
         form method="post" action=(format!("/c/{}/act", id.0)) {
             (layout::csrf_field(signed))
@@ -285,7 +304,12 @@ fn action_button(signed: &SignedIn, id: ConversationId, action: &str, label: &st
     }
 }
 
-fn actions(signed: &SignedIn, id: ConversationId, status: Status, assignee: Option<&str>) -> Markup {
+fn actions(
+    signed: &SignedIn,
+    id: ConversationId,
+    status: Status,
+    assignee: Option<&str>,
+) -> Markup {
     let me = signed.user.username.as_str();
     html! {
         section.box aria-labelledby="act-title" {
@@ -362,7 +386,11 @@ fn profile(l: &Loaded) -> Markup {
 }
 
 fn history_box(current: ConversationId, history: &[CustomerConversation]) -> Markup {
-    let earlier: Vec<_> = history.iter().filter(|h| h.id != current).take(10).collect();
+    let earlier: Vec<_> = history
+        .iter()
+        .filter(|h| h.id != current)
+        .take(10)
+        .collect();
     html! {
         section.box aria-labelledby="history-title" {
             h2 #history-title { "Earlier conversations" }
@@ -383,7 +411,10 @@ fn history_box(current: ConversationId, history: &[CustomerConversation]) -> Mar
 
 /// Whether the request came from the pages' script (which wants no redirect).
 fn from_script(headers: &HeaderMap) -> bool {
-    headers.get("x-requested-with").and_then(|v| v.to_str().ok()) == Some("earshot")
+    headers
+        .get("x-requested-with")
+        .and_then(|v| v.to_str().ok())
+        == Some("earshot")
 }
 
 #[derive(Deserialize)]
@@ -404,7 +435,11 @@ pub async fn reply(
     require_agent(&signed)?;
     let id = conversation_id(&id)?;
     let key = f.key.filter(|k| !k.is_empty() && k.len() <= 200);
-    match state.desk.reply(id, &f.text, &signed.user.username, key).await {
+    match state
+        .desk
+        .reply(id, &f.text, &signed.user.username, key)
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/c/{}?done=replied", id.0)).into_response()),
         Err(crate::desk::DeskError::Store(e)) => Err(e.into()),
         Err(e) => {
@@ -483,10 +518,13 @@ async fn labels_submit(
         .store()
         .set_labels(id, &labels, &signed.user.username, Utc::now())
         .await?;
-    state.desk.pipeline().publish(crate::pipeline::LiveEvent::ConversationChanged {
-        conversation_id: id,
-        action: "labelled".into(),
-    });
+    state
+        .desk
+        .pipeline()
+        .publish(crate::pipeline::LiveEvent::ConversationChanged {
+            conversation_id: id,
+            action: "labelled".into(),
+        });
     Ok(())
 }
 

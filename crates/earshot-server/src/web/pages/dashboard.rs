@@ -131,10 +131,8 @@ pub async fn load(
     to: DateTime<Utc>,
 ) -> Result<Figures, PageError> {
     let store = state.desk.store();
-    let (samples, volume) = tokio::try_join!(
-        store.response_samples(from, to),
-        store.volume(from, to)
-    )?;
+    let (samples, volume) =
+        tokio::try_join!(store.response_samples(from, to), store.volume(from, to))?;
     Ok(figures(
         &samples,
         &volume,
@@ -444,7 +442,9 @@ mod tests {
     use earshot_core::{ConversationId, Network};
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -474,7 +474,11 @@ mod tests {
         assert!(csv.contains("\nfri,20,1,1,1440,1440,1,0,1.0000\n"), "{csv}");
         let vol = csv_body("volume-intent", &f, from, to).expect("known chart");
         assert!(vol.contains("\n2026-11-20,0,2,0,0,0,2\n"), "{vol}");
-        assert_eq!(vol.lines().count(), 4, "a header and one line per day: {vol}");
+        assert_eq!(
+            vol.lines().count(),
+            4,
+            "a header and one line per day: {vol}"
+        );
         let sent = csv_body("volume-sentiment", &f, from, to).expect("known chart");
         assert!(sent.contains("\n2026-11-20,0,2,0,2\n"), "{sent}");
         assert!(csv_body("nope", &f, from, to).is_none());
@@ -483,12 +487,22 @@ mod tests {
     #[test]
     fn ranges_are_checked() {
         let now = t("2026-11-27T00:00:00Z");
-        let r = Range { days: Some(7), ..Range::default() };
+        let r = Range {
+            days: Some(7),
+            ..Range::default()
+        };
         let (from, to) = r.bounds(now).expect("valid");
         assert_eq!(to - from, Duration::days(7));
-        let bad = Range { from: Some("2026-12-01".into()), to: Some("2026-11-01".into()), ..Range::default() };
+        let bad = Range {
+            from: Some("2026-12-01".into()),
+            to: Some("2026-11-01".into()),
+            ..Range::default()
+        };
         assert!(bad.bounds(now).is_err());
-        let junk = Range { from: Some("yesterday".into()), ..Range::default() };
+        let junk = Range {
+            from: Some("yesterday".into()),
+            ..Range::default()
+        };
         assert!(junk.bounds(now).is_err());
     }
 }

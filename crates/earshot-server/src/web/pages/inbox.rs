@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use earshot_core::analysis::{Intent, SentimentLabel};
 use earshot_core::{Network, Status};
 use earshot_store::people::SavedView;
-use earshot_store::{InboxFilter, InboxRow, Page, PeopleStore};
+use earshot_store::{InboxFilter, InboxRow, Page};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -174,7 +174,12 @@ pub fn render(
         .iter()
         .find(|(_, query)| *query == current)
         .map(|(name, _)| name.to_string())
-        .or_else(|| views.iter().find(|v| v.query == current).map(|v| v.name.clone()))
+        .or_else(|| {
+            views
+                .iter()
+                .find(|v| v.query == current)
+                .map(|v| v.name.clone())
+        })
         .unwrap_or_else(|| "Filtered".into());
     let body = html! {
         div.inbox-layout {
@@ -323,7 +328,7 @@ fn row_item(row: &InboxRow, index: usize, now: DateTime<Utc>) -> Markup {
             div.row-main {
                 div.row-top {
                     a.row-link href=(format!("/c/{}", c.id.0)) {
-                        span.customer { (name) }
+                        span.cust-name { (name) }
                         span.handle { " @" (c.customer.handle) }
                     }
                     (layout::network_badge(c.network))

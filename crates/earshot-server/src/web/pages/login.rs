@@ -14,7 +14,6 @@ use axum::Form;
 use chrono::Utc;
 use earshot_connect::Secret;
 use maud::{html, Markup};
-use earshot_store::PeopleStore;
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -62,7 +61,12 @@ fn form_page(next: &str, token: &str, username: &str, error: Option<&str>) -> Ma
     layout::page("Sign in", None, Nav::None, body)
 }
 
-fn with_login_cookie(token: &str, headers: &HeaderMap, status: StatusCode, page: Markup) -> Response {
+fn with_login_cookie(
+    token: &str,
+    headers: &HeaderMap,
+    status: StatusCode,
+    page: Markup,
+) -> Response {
     let cookie = auth::set_cookie(LOGIN_COOKIE, token, 3600, "/login", auth::over_tls(headers));
     (status, [(header::SET_COOKIE, cookie)], page).into_response()
 }
@@ -85,7 +89,12 @@ pub async fn form(
     }
     let token = auth::random_token(24);
     let next = local_path(q.next.as_deref());
-    with_login_cookie(&token, &headers, StatusCode::OK, form_page(&next, &token, "", None))
+    with_login_cookie(
+        &token,
+        &headers,
+        StatusCode::OK,
+        form_page(&next, &token, "", None),
+    )
 }
 
 #[derive(Deserialize)]
@@ -143,7 +152,10 @@ pub async fn submit(
                 .record_login_attempt(&auth::address_key(a), false, now)
                 .await?;
         }
-        return Ok(retry(StatusCode::UNAUTHORIZED, "Wrong user name or password."));
+        return Ok(retry(
+            StatusCode::UNAUTHORIZED,
+            "Wrong user name or password.",
+        ));
     };
     store
         .record_login_attempt(&auth::user_key(&user.username), true, now)

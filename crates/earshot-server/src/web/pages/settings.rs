@@ -16,7 +16,6 @@ use axum::Form;
 use chrono::Utc;
 use earshot_connect::Secret;
 use earshot_store::people::{ApiToken, Role, User};
-use earshot_store::PeopleStore;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -149,7 +148,11 @@ async fn render(
             }
         }
     };
-    Ok((status, layout::page("Settings", Some(signed), Nav::Settings, body)).into_response())
+    Ok((
+        status,
+        layout::page("Settings", Some(signed), Nav::Settings, body),
+    )
+        .into_response())
 }
 
 fn list(items: &[String]) -> Markup {
@@ -244,9 +247,31 @@ pub async fn create_user(
     {
         Ok(u) => {
             tracing::info!(admin = %signed.user.username, user = %u.username, role = %u.role, "user created");
-            render(&state, &signed, Some(Notice { kind: "ok", text: format!("{} can now sign in as {}.", u.display_name, u.username), token: None }), StatusCode::OK).await
+            render(
+                &state,
+                &signed,
+                Some(Notice {
+                    kind: "ok",
+                    text: format!("{} can now sign in as {}.", u.display_name, u.username),
+                    token: None,
+                }),
+                StatusCode::OK,
+            )
+            .await
         }
-        Err(e) => render(&state, &signed, Some(Notice { kind: "error", text: e.to_string(), token: None }), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(e) => {
+            render(
+                &state,
+                &signed,
+                Some(Notice {
+                    kind: "error",
+                    text: e.to_string(),
+                    token: None,
+                }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
 }
 
@@ -269,12 +294,9 @@ pub async fn change_user(
     let store = state.desk.store();
     let result = match f.change.as_str() {
         "role" => {
-            let role: Role = f
-                .role
-                .as_deref()
-                .unwrap_or("")
-                .parse()
-                .map_err(|e: earshot_store::people::UnknownRole| PageError::BadRequest(e.to_string()))?;
+            let role: Role = f.role.as_deref().unwrap_or("").parse().map_err(
+                |e: earshot_store::people::UnknownRole| PageError::BadRequest(e.to_string()),
+            )?;
             store.set_role(id, role).await
         }
         "disable" => store.set_disabled(id, true, Utc::now()).await,
@@ -287,7 +309,17 @@ pub async fn change_user(
             Ok(Redirect::to("/settings").into_response())
         }
         Err(earshot_store::StoreError::Conflict(m)) => {
-            render(&state, &signed, Some(Notice { kind: "error", text: m, token: None }), StatusCode::CONFLICT).await
+            render(
+                &state,
+                &signed,
+                Some(Notice {
+                    kind: "error",
+                    text: m,
+                    token: None,
+                }),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -318,11 +350,33 @@ pub async fn create_token(
         .await?
         .ok_or_else(|| PageError::NotFound(format!("user {}", f.user_id)))?;
     if f.name.trim().is_empty() {
-        return render(&state, &signed, Some(Notice { kind: "error", text: "Name the token after what will use it.".into(), token: None }), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &state,
+            &signed,
+            Some(Notice {
+                kind: "error",
+                text: "Name the token after what will use it.".into(),
+                token: None,
+            }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let scopes = match auth::parse_scopes(&f.scope.join(","), user.role) {
         Ok(s) => s,
-        Err(e) => return render(&state, &signed, Some(Notice { kind: "error", text: e.to_string(), token: None }), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(e) => {
+            return render(
+                &state,
+                &signed,
+                Some(Notice {
+                    kind: "error",
+                    text: e.to_string(),
+                    token: None,
+                }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     };
     let (token, stored) = auth::create_api_token(store, &user, &f.name, scopes)
         .await
@@ -428,12 +482,16 @@ mod tests {
 
     #[test]
     fn repeated_scopes_are_collected() {
-        let f = parse_repeated(b"csrf=a%2Bb&name=nightly+export&user_id=3&scope=read&scope=reply").unwrap();
+        let f = parse_repeated(b"csrf=a%2Bb&name=nightly+export&user_id=3&scope=read&scope=reply")
+            .unwrap();
         assert_eq!(f.csrf, "a+b");
         assert_eq!(f.name, "nightly export");
         assert_eq!(f.user_id, 3);
         assert_eq!(f.scope, vec!["read", "reply"]);
         assert!(parse_repeated(b"name=x").is_err());
-        assert_eq!(form_pairs(b"a=%zz&b=%41"), vec![("a".into(), "%zz".into()), ("b".into(), "A".into())]);
+        assert_eq!(
+            form_pairs(b"a=%zz&b=%41"),
+            vec![("a".into(), "%zz".into()), ("b".into(), "A".into())]
+        );
     }
 }
