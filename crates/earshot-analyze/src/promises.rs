@@ -286,7 +286,8 @@ const OPENERS: [OpenerRule; 4] = [
         list: List::Passive,
         via: Via::Passive,
         actions: &DONE,
-        gap: 2,
+        // German and Dutch put the participle last: "wird in den nächsten Tagen behoben".
+        gap: GAP,
         gerund: false,
     },
     OpenerRule {

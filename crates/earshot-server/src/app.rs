@@ -153,10 +153,10 @@ impl App {
             self.listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
         let _ = stop.send(true);
         housekeeping.abort();
         result.context("server stopped")

@@ -25,6 +25,8 @@ pub enum LiveEvent {
         conversation_id: ConversationId,
         action: String,
     },
+    /// A burst of similar posts began (see `GET /api/v1/spikes`).
+    SpikeStarted { spike_id: u64, label: String },
 }
 
 pub struct Pipeline {
@@ -138,7 +140,7 @@ impl Pipeline {
         } else {
             Self::understand(&self.analyzer, &self.brand, posts)
         };
-        let (asks, opt_outs) = feedback_signals(&incoming);
+        let (asks, opt_outs, observed) = feedback_signals(&incoming);
         let report = self
             .store
             .ingest(incoming, &self.policy, Utc::now())
@@ -155,10 +157,29 @@ impl Pipeline {
                 })
             })
             .collect();
+        let mut grouped = std::collections::HashMap::new();
         if !asks.is_empty() || !opt_outs.is_empty() {
-            if let Err(e) = self.feedback.on_ingested(asks, opt_outs).await {
-                tracing::warn!(error = %e, "grouping asks into requests failed");
+            match self.feedback.on_ingested(asks, opt_outs).await {
+                Ok(g) => grouped.extend(g.into_iter().map(|(post, request, _)| (post, request.0))),
+                Err(e) => tracing::warn!(error = %e, "grouping asks into requests failed"),
             }
+        }
+        let observed: Vec<crate::feedback::spikes::Observed> = observed
+            .into_iter()
+            .filter_map(|(i, mut o)| {
+                let p = report.posts.get(i)?;
+                (!p.duplicate).then(|| {
+                    o.post_id = p.post_id;
+                    o.request = grouped.get(&p.post_id).copied();
+                    o
+                })
+            })
+            .collect();
+        for view in self.feedback.observe(&observed, &self.alerts) {
+            self.publish(LiveEvent::SpikeStarted {
+                spike_id: view.spike.id.0,
+                label: view.spike.label_terms.join(", "),
+            });
         }
         if self.events.receiver_count() > 0 {
             for p in report.posts.iter().filter(|p| !p.duplicate) {
@@ -207,19 +228,34 @@ impl Pipeline {
 
 /// What the loop needs from a batch before it is stored: the feature requests to group (by
 /// position in the batch) and the customers who asked not to be told anything.
-fn feedback_signals(
-    incoming: &[Incoming],
-) -> (
+type Signals = (
     Vec<(usize, crate::feedback::grouping::AskToGroup)>,
     Vec<(earshot_core::Network, String)>,
-) {
+    Vec<(usize, crate::feedback::spikes::Observed)>,
+);
+
+fn feedback_signals(incoming: &[Incoming]) -> Signals {
     let mut asks = Vec::new();
     let mut opt_outs = Vec::new();
+    let mut observed = Vec::new();
+    let now = Utc::now();
     for (i, inc) in incoming.iter().enumerate() {
         if inc.from_brand {
             continue;
         }
         let lang = inc.analysis.language.language.code();
+        observed.push((
+            i,
+            crate::feedback::spikes::Observed {
+                post_id: 0,
+                author: format!("{}:{}", inc.post.network, inc.post.author.external_id),
+                text: inc.post.text.clone(),
+                language: lang.to_string(),
+                request: None,
+                // A post from the future (a skewed clock) counts as now.
+                at: inc.post.created_at.min(now),
+            },
+        ));
         if inc.analysis.intent.label == earshot_core::Intent::FeatureRequest {
             asks.push((
                 i,
@@ -235,5 +271,5 @@ fn feedback_signals(
             opt_outs.push((inc.post.network, inc.post.author.external_id.clone()));
         }
     }
-    (asks, opt_outs)
+    (asks, opt_outs, observed)
 }

@@ -620,7 +620,7 @@ async fn an_agent_signs_in_sees_a_post_live_answers_and_resolves_it_by_keyboard(
 fn rgb(css: &str) -> Option<(f64, f64, f64, f64)> {
     let inner = css.split_once('(')?.1.trim_end_matches(')');
     let parts: Vec<f64> = inner
-        .split(|c| c == ',' || c == ' ' || c == '/')
+        .split([',', ' ', '/'])
         .filter(|s| !s.is_empty())
         .map(|s| s.trim().parse().ok())
         .collect::<Option<_>>()?;

@@ -49,6 +49,13 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(earshot_server::alerts::Alerts::log_only(), Default::default()).await
+}
+
+async fn world_with(
+    alerts: earshot_server::alerts::Alerts,
+    spikes: earshot_analyze::spikes::SpikeConfig,
+) -> World {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings {
         data_dir: dir.path().to_path_buf(),
@@ -62,7 +69,12 @@ async fn world() -> World {
         settings.triage_policy().unwrap(),
         store.clone(),
     )
-    .with_feedback(FeedbackLoop::new(store).with_pace(NotifyPace::none()));
+    .with_feedback(
+        FeedbackLoop::new(store)
+            .with_pace(NotifyPace::none())
+            .with_spike_config(spikes),
+    )
+    .with_alerts(alerts);
     let threads = Arc::new(Threads::default());
     let responders = Responders::default()
         .with(Network::X, threads.clone())
@@ -257,4 +269,102 @@ async fn the_charger_complaint_becomes_a_policy_kept_in_six_days() {
         .await
         .unwrap();
     assert_eq!(sent, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_festival_surge_is_alerted_within_a_minute_with_a_bulk_reply() {
+    use earshot_server::alerts::{AlertSettings, AlertTarget, Alerts};
+    let slack = earshot_connect::notify::fake::FakeSlack::start().await.unwrap();
+    let mut alert_settings = AlertSettings::default();
+    alert_settings.targets.push(AlertTarget {
+        name: "leads".into(),
+        kind: "slack".into(),
+        min_severity: None,
+        url: earshot_server::config::Secret::new(slack.webhook_url().expose()),
+        url_env: None,
+        secret: Default::default(),
+        secret_env: None,
+        smtp_host: None,
+        smtp_port: None,
+        smtp_security: None,
+        smtp_username: None,
+        smtp_password: Default::default(),
+        smtp_password_env: None,
+        smtp_password_file: None,
+        from: None,
+        to: vec![],
+    });
+    let spikes = earshot_analyze::spikes::SpikeConfig {
+        warmup_posts: 200,
+        ..Default::default()
+    };
+    let w = world_with(Alerts::start(&alert_settings).unwrap(), spikes).await;
+    let now = Utc::now();
+
+    // An ordinary day: customers writing about many things, a few an hour.
+    let topics = [
+        "my bag did not arrive in Copenhagen", "the app will not let me check in",
+        "can I change my seat to the aisle", "refund for the cancelled flight to Oslo please",
+        "great crew on the morning flight, thanks", "how much is extra luggage to Rome",
+        "my booking code does not work", "is the lounge open in terminal 3",
+        "the wifi on board was not working", "when does the sale start",
+    ];
+    let mut background = Vec::new();
+    for i in 0..400 {
+        let at = now - Duration::hours(8) + Duration::seconds(i * 70);
+        background.push(post(
+            Network::X,
+            &format!("bg-{i}"),
+            &format!("traveller{}", i % 150),
+            200,
+            &format!("@voltra {} ({i})", topics[(i as usize) % topics.len()]),
+            &at.to_rfc3339(),
+        ));
+    }
+    w.desk.pipeline().ingest(background).await.unwrap();
+
+    // Then hundreds of people at once ask for flights to the festival, in two languages.
+    let onset = now - Duration::seconds(150);
+    let asks = [
+        "Why are there no flights to Roskilde Festival? Please add more flights!",
+        "Can't find any flights to Roskilde Festival, everything is sold out. Add flights please",
+        "Ingen fly til Roskilde Festival?! Sæt flere fly ind",
+        "Please put on extra flights for Roskilde Festival, none left",
+    ];
+    let mut surge = Vec::new();
+    for i in 0..150 {
+        let at = onset + Duration::seconds(i);
+        surge.push(post(
+            Network::X,
+            &format!("fest-{i}"),
+            &format!("fan{i}"),
+            300,
+            &format!("@voltra {}", asks[(i as usize) % asks.len()]),
+            &at.to_rfc3339(),
+        ));
+    }
+    for chunk in surge.chunks(10) {
+        w.desk.pipeline().ingest(chunk.to_vec()).await.unwrap();
+    }
+
+    let spikes = w.desk.pipeline().feedback().spikes();
+    let festival = spikes
+        .iter()
+        .find(|s| s.active && s.spike.label_terms.iter().any(|t| t.contains("roskild") || t.contains("flight")))
+        .unwrap_or_else(|| panic!("the surge is a spike: {spikes:#?}"));
+    let delay = festival.spike.detected_at - onset;
+    assert!(delay <= Duration::seconds(60), "detected {delay} after onset");
+    assert!(!festival.suggested_reply.is_empty());
+    assert!(festival.spike.chart.counts.iter().sum::<u32>() > 0, "its volume chart is kept");
+    // Nothing in the ordinary day was a spike.
+    assert_eq!(spikes.iter().filter(|s| s.spike.id != festival.spike.id && s.spike.detected_at < onset).count(), 0, "{spikes:#?}");
+
+    // The team hears about it on Slack, once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while slack.messages().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let messages = slack.messages();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert!(messages[0].to_string().contains("Spike"), "{}", messages[0]);
 }

@@ -13,7 +13,7 @@ use earshot_core::{Analysis, Author, ConversationId, Network, NewPost, Status};
 use earshot_store::people::{NewApiToken, NewSession, NewUser, Role};
 use earshot_store::postgres::PgStore;
 use earshot_store::sqlite::SqliteStore;
-use earshot_store::{PeopleStore, Store, StoreError};
+use earshot_store::{Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
 

@@ -7,7 +7,6 @@ use clap::Subcommand;
 use earshot_connect::Secret;
 use earshot_server::web::auth;
 use earshot_store::people::Role;
-use earshot_store::PeopleStore;
 use earshot_store::Store;
 use std::io::Read;
 use std::path::PathBuf;

@@ -34,6 +34,7 @@ pub(crate) fn encode_tid(value: u64) -> String {
 
 /// Whether `s` has the TID syntax (the top bit is zero, so the first character is one of
 /// the first 16).
+#[cfg(any(test, feature = "fake"))]
 pub(crate) fn is_tid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 13 && ALPHABET[..16].contains(&b[0]) && b.iter().all(|c| ALPHABET.contains(c))

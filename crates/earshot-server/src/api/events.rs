@@ -20,6 +20,7 @@ pub async fn events(
         let name = match &event {
             crate::pipeline::LiveEvent::PostStored { .. } => "post_stored",
             crate::pipeline::LiveEvent::ConversationChanged { .. } => "conversation_changed",
+            crate::pipeline::LiveEvent::SpikeStarted { .. } => "spike_started",
         };
         serde_json::to_string(&event)
             .ok()

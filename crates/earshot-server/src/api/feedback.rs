@@ -297,3 +297,10 @@ pub async fn release(
         notifications,
     }))
 }
+
+/// Bursts of similar posts: active first, each with its volume chart and a suggested bulk reply.
+pub async fn spikes(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<crate::feedback::spikes::SpikeView>>, ApiError> {
+    Ok(ok(state.desk.pipeline().feedback().spikes()))
+}

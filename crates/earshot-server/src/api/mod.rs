@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
             get(feedback::list_releases).post(feedback::record_release),
         )
         .route("/api/v1/releases/{id}", get(feedback::release))
+        .route("/api/v1/spikes", get(feedback::spikes))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(DefaultBodyLimit::max(64 * 1024));
     Router::new()

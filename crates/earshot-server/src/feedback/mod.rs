@@ -7,6 +7,7 @@
 
 pub mod grouping;
 pub mod releases;
+pub mod spikes;
 
 use crate::desk::Desk;
 use chrono::Utc;
@@ -26,6 +27,7 @@ pub struct FeedbackLoop {
     promises: PromiseSettings,
     /// One grouper for the process; asks are grouped one batch at a time.
     grouping: tokio::sync::Mutex<Grouping>,
+    spikes: std::sync::Mutex<spikes::Spikes>,
 }
 
 impl FeedbackLoop {
@@ -36,7 +38,55 @@ impl FeedbackLoop {
             pace: NotifyPace::default(),
             promises: PromiseSettings::default(),
             grouping: tokio::sync::Mutex::new(Grouping::new()),
+            spikes: std::sync::Mutex::new(spikes::Spikes::new(Default::default())),
         }
+    }
+
+    /// Tunes the spike detector (tests use a short warm-up).
+    pub fn with_spike_config(mut self, config: earshot_analyze::spikes::SpikeConfig) -> Self {
+        self.spikes = std::sync::Mutex::new(spikes::Spikes::new(config));
+        self
+    }
+
+    /// Counts new customer posts for spikes; a spike that starts is alerted (when it is
+    /// recent: replayed history is listed but does not page anyone) and returned.
+    pub fn observe(&self, posts: &[spikes::Observed], alerts: &crate::alerts::Alerts) -> Vec<spikes::SpikeView> {
+        if posts.is_empty() {
+            return vec![];
+        }
+        let started = self
+            .spikes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(posts);
+        let now = Utc::now();
+        for view in &started {
+            let s = &view.spike;
+            if now - s.detected_at > chrono::Duration::minutes(10) {
+                continue;
+            }
+            let about = s.label_terms.join(", ");
+            alerts.raise(
+                earshot_connect::notify::Alert::new(
+                    earshot_connect::notify::AlertKind::Spike,
+                    format!("Spike: {} posts about {about}", s.posts),
+                    format!(
+                        "{:.0} posts a minute from {} people (usually {:.1}). Suggested reply:\n{}",
+                        s.rate_per_minute, s.authors, s.baseline_per_minute, view.suggested_reply
+                    ),
+                    format!("spike:{}", s.id.0),
+                )
+                .with_severity(earshot_connect::notify::Severity::Critical),
+            );
+        }
+        started
+    }
+
+    /// Active spikes first, then recently ended ones.
+    pub fn spikes(&self) -> Vec<spikes::SpikeView> {
+        let mut s = self.spikes.lock().unwrap_or_else(|p| p.into_inner());
+        s.tick(Utc::now());
+        s.list()
     }
 
     /// Sends release notifications without pausing between them (tests, demos).

@@ -391,7 +391,7 @@ pub fn required_scope(method: &Method, path: &str) -> &'static str {
 
 #[derive(Debug)]
 pub enum ApiAuth {
-    Allowed(ApiCaller),
+    Allowed(Box<ApiCaller>),
     /// No such token, revoked, or its user disabled.
     Unknown,
     /// A good token without the scope this request needs.
@@ -423,7 +423,7 @@ pub async fn api_token(
     {
         store.touch_api_token(token.id, now).await?;
     }
-    Ok(ApiAuth::Allowed(ApiCaller { user, token }))
+    Ok(ApiAuth::Allowed(Box::new(ApiCaller { user, token })))
 }
 
 /// The demo's people, created when missing; their passwords are printed by `earshot demo`.
