@@ -269,6 +269,14 @@ async fn the_charger_complaint_becomes_a_policy_kept_in_six_days() {
         .await
         .unwrap();
     assert_eq!(sent, 1);
+
+    // The loop's timings: promised within the hour, shipped six days later, told at once.
+    let m = earshot_server::feedback::measure::compute(&*store, Utc::now()).await.unwrap();
+    assert_eq!((m.promises_kept, m.promises_kept_on_time), (1, 1));
+    assert_eq!(m.kept_on_time_share, Some(1.0));
+    assert_eq!(m.promise_to_release.median, Some(144.0));
+    assert_eq!(m.requests.len(), 1);
+    assert!(m.ask_to_promise.median.unwrap() >= 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

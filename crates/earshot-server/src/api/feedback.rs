@@ -304,3 +304,10 @@ pub async fn spikes(
 ) -> Result<Json<Vec<crate::feedback::spikes::SpikeView>>, ApiError> {
     Ok(ok(state.desk.pipeline().feedback().spikes()))
 }
+
+/// How fast the loop closes: first ask → promise → release → customers told; promises kept on time.
+pub async fn loop_metrics(
+    State(state): State<AppState>,
+) -> Result<Json<crate::feedback::measure::LoopMetrics>, ApiError> {
+    Ok(ok(crate::feedback::measure::compute(&**state.desk.store(), Utc::now()).await?))
+}

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/releases/{id}", get(feedback::release))
         .route("/api/v1/spikes", get(feedback::spikes))
+        .route("/api/v1/metrics/loop", get(feedback::loop_metrics))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(DefaultBodyLimit::max(64 * 1024));
     Router::new()

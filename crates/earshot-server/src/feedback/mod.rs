@@ -6,6 +6,7 @@
 //! the desk.
 
 pub mod grouping;
+pub mod measure;
 pub mod releases;
 pub mod spikes;
 
