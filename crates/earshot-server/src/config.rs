@@ -70,6 +70,8 @@ pub struct Settings {
     pub connectors: ConnectorSettings,
     /// `[alerts]`: where alerts go (Slack, a signed webhook, email) and when connectors alert.
     pub alerts: crate::alerts::AlertSettings,
+    /// `[tracker]`: where requests are handed to engineering (GitHub issues or a webhook).
+    pub tracker: crate::feedback::tracker::TrackerSettings,
 }
 
 impl Default for Settings {
@@ -84,6 +86,7 @@ impl Default for Settings {
             api: ApiSettings::default(),
             connectors: ConnectorSettings::default(),
             alerts: crate::alerts::AlertSettings::default(),
+            tracker: Default::default(),
         }
     }
 }

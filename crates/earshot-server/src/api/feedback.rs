@@ -311,3 +311,35 @@ pub async fn loop_metrics(
 ) -> Result<Json<crate::feedback::measure::LoopMetrics>, ApiError> {
     Ok(ok(crate::feedback::measure::compute(&**state.desk.store(), Utc::now()).await?))
 }
+
+/// Hands a request to engineering (a GitHub issue or the configured webhook) and links it.
+pub async fn hand_off(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use crate::feedback::tracker::{self, TrackerError};
+    let id = RequestId(positive(&id, "request")?);
+    match tracker::hand_off(&state.settings.tracker, &**state.desk.store(), id).await {
+        Ok(url) => Ok(ok(serde_json::json!({ "request_id": id.0, "tracker_url": url }))),
+        Err(TrackerError::Store(e)) => Err(e.into()),
+        Err(e @ (TrackerError::NotConfigured | TrackerError::Config(_))) => Err(ApiError::new(StatusCode::CONFLICT, "not_configured", e.to_string())),
+        Err(e) => Err(ApiError::new(StatusCode::BAD_GATEWAY, "tracker_failed", e.to_string())),
+    }
+}
+
+/// GitHub's `issues` webhook: a closed issue ships its request (signed with the repository
+/// webhook's secret).
+pub async fn github_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use crate::feedback::tracker::{self, TrackerError};
+    let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
+    match tracker::github_event(&state.settings.tracker, &**state.desk.store(), signature, &body).await {
+        Ok(changed) => Ok(ok(serde_json::json!({ "request_id": changed.map(|r| r.0) }))),
+        Err(TrackerError::Signature(m)) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", m)),
+        Err(TrackerError::NotConfigured) => Err(ApiError::new(StatusCode::CONFLICT, "not_configured", "set tracker.webhook_secret to receive GitHub events")),
+        Err(e) => Err(ApiError::bad_request(e.to_string())),
+    }
+}

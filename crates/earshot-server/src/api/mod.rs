@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/requests", get(feedback::requests))
         .route("/api/v1/requests/{id}", get(feedback::request))
         .route("/api/v1/requests/{id}/actions", post(feedback::request_action))
+        .route("/api/v1/requests/{id}/handoff", post(feedback::hand_off))
         .route("/api/v1/promises", get(feedback::promises))
         .route("/api/v1/promises/{id}/actions", post(feedback::promise_action))
         .route(
@@ -68,6 +69,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/posts",
             post(posts::receive).layer(DefaultBodyLimit::max(max_body)),
+        )
+        .route(
+            "/api/v1/tracker/github",
+            post(feedback::github_webhook).layer(DefaultBodyLimit::max(1024 * 1024)),
         )
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(|| async { "ok" }))

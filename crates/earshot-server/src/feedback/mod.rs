@@ -9,6 +9,7 @@ pub mod grouping;
 pub mod measure;
 pub mod releases;
 pub mod spikes;
+pub mod tracker;
 
 use crate::desk::Desk;
 use chrono::Utc;
