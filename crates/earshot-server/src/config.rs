@@ -72,6 +72,10 @@ pub struct Settings {
     pub alerts: crate::alerts::AlertSettings,
     /// `[tracker]`: where requests are handed to engineering (GitHub issues or a webhook).
     pub tracker: crate::feedback::tracker::TrackerSettings,
+    /// `[triage]`: response-target policies, routing, teams, on-call and escalation
+    /// (see `earshot_core::triage::config`). Absent: the `[response]` targets alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triage: Option<earshot_core::triage::TriageConfig>,
 }
 
 impl Default for Settings {
@@ -87,6 +91,7 @@ impl Default for Settings {
             connectors: ConnectorSettings::default(),
             alerts: crate::alerts::AlertSettings::default(),
             tracker: Default::default(),
+            triage: None,
         }
     }
 }
@@ -277,6 +282,12 @@ impl Settings {
     /// Checks what can be checked without starting anything; the message names the key.
     pub fn check(&self) -> Result<(), ConfigError> {
         self.triage_policy()?;
+        if let Some(triage) = self.triage()? {
+            // Accepted but worth a look (an .ics event skipped): said, not refused.
+            for w in &triage.warnings {
+                tracing::warn!(warning = %w, "triage");
+            }
+        }
         for m in &self.connectors.mastodon {
             m.token()?;
             if !(m.base_url.starts_with("http://") || m.base_url.starts_with("https://")) {
@@ -332,6 +343,28 @@ impl Settings {
             handles: self.brand.handles.clone(),
             keywords: self.brand.keywords.clone(),
         }
+    }
+
+    /// The `[triage]` section compiled against the `[response]` defaults, `.ics` files read
+    /// from disk; `None` when there is no such section.
+    pub fn triage(&self) -> Result<Option<earshot_core::triage::Triage>, ConfigError> {
+        let Some(cfg) = &self.triage else {
+            return Ok(None);
+        };
+        let policy = self.triage_policy()?;
+        let read_ics = |path: &str| std::fs::read_to_string(path).map_err(|e| e.to_string());
+        let this_year = chrono::Datelike::year(&chrono::Utc::now());
+        cfg.compile(
+            self.response.targets,
+            policy.clock,
+            &read_ics,
+            (this_year - 1)..=(this_year + 5),
+        )
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid {
+            key: "triage".into(),
+            message: e.to_string(),
+        })
     }
 
     pub fn triage_policy(&self) -> Result<TriagePolicy, ConfigError> {

@@ -3,6 +3,7 @@
 //!
 //! Invariant: only this crate and the CLI know the API's JSON; the CLI and the HTTP handlers
 //! call the same [`desk::Desk`] functions.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod alerts;
 pub mod api;

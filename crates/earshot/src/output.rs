@@ -447,6 +447,7 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
             .await?;
     }
     desk.pipeline().rescore().await?;
+    demo_loop(&desk).await?;
     // People to sign in with: the web inbox needs an account.
     let people = earshot_server::web::auth::demo_people(desk.store()).await?;
     let counts = desk.store().counts().await?;
@@ -564,5 +565,53 @@ pub async fn connectors_status(
         ]);
     }
     println!("{t}");
+    Ok(())
+}
+
+/// The loop in the demo: the most wanted request gets a promise from an agent's reply, the
+/// second one has shipped (its askers told), so the requests, promise and release pages show
+/// real entries.
+async fn demo_loop(desk: &std::sync::Arc<earshot_server::Desk>) -> anyhow::Result<()> {
+    use earshot_server::api::feedback::rank;
+    let store = desk.store();
+    let ranked = rank(store.requests(None, Utc::now()).await?, Utc::now());
+    let mut top = ranked.iter().map(|r| r.request.id);
+    if let Some(wanted) = top.next() {
+        if let Some(detail) = store.request(wanted, Utc::now(), 1).await? {
+            if let Some(ask) = detail.posts.first().and_then(|p| p.conversation_id) {
+                let reply = "Good point, we will add that in an upcoming release. Thanks for telling us!";
+                if desk.reply(ask, reply, "demo-agent", Some(format!("demo-promise-{}", wanted.0))).await.is_ok() {
+                    if let Some(mut p) = store.promises(None).await?.into_iter().find(|p| p.request_id == Some(wanted)) {
+                        if p.state == earshot_core::feedback::PromiseState::Proposed {
+                            let due = (Utc::now() + Duration::days(14)).date_naive();
+                            p.confirm("demo-agent", Some(due), None, Utc::now())?;
+                            store.save_promise(&p, "demo-agent").await?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(shipped) = top.next() {
+        let release = earshot_store::feedback::NewRelease {
+            version: "demo-2026.1".into(),
+            shipped_at: Utc::now(),
+            notes: "What customers asked for most".into(),
+            url: None,
+            request_ids: vec![shipped],
+            created_by: "demo-pm".into(),
+        };
+        let feedback = desk.pipeline().feedback().clone();
+        let outcome = earshot_server::feedback::releases::record(desk, release, feedback.templates(), false).await?;
+        if let Some(r) = outcome.release.clone().filter(|_| outcome.newly_recorded) {
+            earshot_server::feedback::releases::notify(
+                desk.clone(),
+                r,
+                outcome.notifications,
+                earshot_server::feedback::releases::NotifyPace::none(),
+            )
+            .await?;
+        }
+    }
     Ok(())
 }

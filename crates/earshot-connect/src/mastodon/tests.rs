@@ -6,7 +6,6 @@ use super::{MastodonConfig, MastodonResponder, MastodonSource, Secret};
 use crate::responder::{Responder, SendError};
 use crate::source::testing::MemorySink;
 use crate::source::{ConnectorState, Health, Source, SourceError};
-use async_trait::async_trait;
 use chrono::Utc;
 use earshot_core::conversation::Status as ConversationStatus;
 use earshot_core::priority::{score, PrioritySignals};
@@ -14,8 +13,7 @@ use earshot_core::{
     Author, Conversation, ConversationId, Intent, Network, NewPost, Reply, ReplyState,
     SentimentLabel,
 };
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
