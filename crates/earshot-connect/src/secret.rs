@@ -28,4 +28,3 @@ impl fmt::Display for Secret {
         f.write_str("***")
     }
 }
-

@@ -81,16 +81,27 @@ pub struct AlertTarget {
     pub to: Vec<String>,
 }
 
-fn secret(key: String, inline: &Secret, env: &Option<String>, file: &Option<PathBuf>) -> Result<Option<notify::Secret>, ConfigError> {
+fn secret(
+    key: String,
+    inline: &Secret,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+) -> Result<Option<notify::Secret>, ConfigError> {
     if let Some(var) = env {
         return std::env::var(var)
             .map(|v| Some(notify::Secret::new(v)))
-            .map_err(|_| ConfigError::Invalid { key: format!("{key}_env"), message: format!("environment variable {var} is not set") });
+            .map_err(|_| ConfigError::Invalid {
+                key: format!("{key}_env"),
+                message: format!("environment variable {var} is not set"),
+            });
     }
     if let Some(path) = file {
         return std::fs::read_to_string(path)
             .map(|v| Some(notify::Secret::new(v.trim_end())))
-            .map_err(|e| ConfigError::Invalid { key: format!("{key}_file"), message: format!("cannot read {}: {e}", path.display()) });
+            .map_err(|e| ConfigError::Invalid {
+                key: format!("{key}_file"),
+                message: format!("cannot read {}: {e}", path.display()),
+            });
     }
     Ok((!inline.is_empty()).then(|| notify::Secret::new(inline.expose())))
 }
@@ -104,17 +115,28 @@ impl AlertTarget {
         };
         let channel = match self.kind.as_str() {
             "slack" => {
-                let url = secret(key("url"), &self.url, &self.url_env, &None)?.ok_or_else(|| missing("url", "the Slack incoming-webhook URL (url or url_env)"))?;
+                let url =
+                    secret(key("url"), &self.url, &self.url_env, &None)?.ok_or_else(|| {
+                        missing("url", "the Slack incoming-webhook URL (url or url_env)")
+                    })?;
                 Channel::Slack(SlackConfig::new(url))
             }
             "webhook" => {
-                let url = secret(key("url"), &self.url, &self.url_env, &None)?.ok_or_else(|| missing("url", "the endpoint URL"))?;
-                let signing = secret(key("secret"), &self.secret, &self.secret_env, &None)?.ok_or_else(|| missing("secret", "a signing secret (whsec_…)"))?;
+                let url = secret(key("url"), &self.url, &self.url_env, &None)?
+                    .ok_or_else(|| missing("url", "the endpoint URL"))?;
+                let signing = secret(key("secret"), &self.secret, &self.secret_env, &None)?
+                    .ok_or_else(|| missing("secret", "a signing secret (whsec_…)"))?;
                 Channel::Webhook(WebhookConfig::new(url.expose().to_string(), signing))
             }
             "email" => {
-                let host = self.smtp_host.clone().ok_or_else(|| missing("smtp_host", "smtp_host"))?;
-                let from = self.from.clone().ok_or_else(|| missing("from", "a from address"))?;
+                let host = self
+                    .smtp_host
+                    .clone()
+                    .ok_or_else(|| missing("smtp_host", "smtp_host"))?;
+                let from = self
+                    .from
+                    .clone()
+                    .ok_or_else(|| missing("from", "a from address"))?;
                 if self.to.is_empty() {
                     return Err(missing("to", "at least one recipient in to"));
                 }
@@ -124,7 +146,10 @@ impl AlertTarget {
                     Some("tls") => SmtpSecurity::ImplicitTls,
                     Some("none") => SmtpSecurity::None,
                     Some(other) => {
-                        return Err(ConfigError::Invalid { key: key("smtp_security"), message: format!("{other:?}: use starttls, tls or none") })
+                        return Err(ConfigError::Invalid {
+                            key: key("smtp_security"),
+                            message: format!("{other:?}: use starttls, tls or none"),
+                        })
                     }
                 };
                 c.port = self.smtp_port.unwrap_or(match c.security {
@@ -133,11 +158,19 @@ impl AlertTarget {
                     _ => 587,
                 });
                 c.username = self.smtp_username.clone();
-                c.password = secret(key("smtp_password"), &self.smtp_password, &self.smtp_password_env, &self.smtp_password_file)?;
+                c.password = secret(
+                    key("smtp_password"),
+                    &self.smtp_password,
+                    &self.smtp_password_env,
+                    &self.smtp_password_file,
+                )?;
                 Channel::Email(c)
             }
             other => {
-                return Err(ConfigError::Invalid { key: key("kind"), message: format!("{other:?}: use slack, webhook or email") })
+                return Err(ConfigError::Invalid {
+                    key: key("kind"),
+                    message: format!("{other:?}: use slack, webhook or email"),
+                })
             }
         };
         let mut target = TargetConfig::new(self.name.clone(), channel);
@@ -154,7 +187,11 @@ impl AlertTarget {
 impl AlertSettings {
     pub fn config(&self) -> Result<NotifyConfig, ConfigError> {
         Ok(NotifyConfig {
-            targets: self.targets.iter().map(AlertTarget::config).collect::<Result<_, _>>()?,
+            targets: self
+                .targets
+                .iter()
+                .map(AlertTarget::config)
+                .collect::<Result<_, _>>()?,
             dedupe_window: Duration::from_secs(self.dedupe_minutes * 60),
             ..NotifyConfig::default()
         })
@@ -176,7 +213,12 @@ impl Alerts {
         let dispatcher = if config.targets.is_empty() {
             None
         } else {
-            Some(Dispatcher::start(&config).map_err(|e| ConfigError::Invalid { key: "alerts.targets".into(), message: e.to_string() })?)
+            Some(
+                Dispatcher::start(&config).map_err(|e| ConfigError::Invalid {
+                    key: "alerts.targets".into(),
+                    message: e.to_string(),
+                })?,
+            )
         };
         Ok(Alerts {
             dispatcher,
@@ -205,17 +247,29 @@ impl Alerts {
 
     /// Looks at every connector's health once and raises what needs a person: refused
     /// credentials, a connector that cannot reconnect, a connector gone silent.
-    pub fn check_connectors(&self, health: &[Health], now: chrono::DateTime<chrono::Utc>) -> Vec<Alert> {
+    pub fn check_connectors(
+        &self,
+        health: &[Health],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<Alert> {
         let mut raised = Vec::new();
-        let mut since = self.backing_off_since.lock().unwrap_or_else(|p| p.into_inner());
+        let mut since = self
+            .backing_off_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         for h in health {
             let r = h.report();
-            let error = r.last_error.clone().unwrap_or_else(|| "no error recorded".into());
+            let error = r
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "no error recorded".into());
             match r.state {
                 ConnectorState::Failing => raised.push(Alert::credentials_failing(&r.name, &error)),
                 ConnectorState::BackingOff => {
                     let start = *since.entry(r.name.clone()).or_insert(now);
-                    if now - start >= chrono::Duration::minutes(self.settings.backing_off_minutes as i64) {
+                    if now - start
+                        >= chrono::Duration::minutes(self.settings.backing_off_minutes as i64)
+                    {
                         raised.push(Alert::connector_down(&r.name, &error));
                     }
                 }
@@ -224,7 +278,9 @@ impl Alerts {
                     let silence = self.settings.silence_minutes;
                     if silence > 0 {
                         let quiet_since = r.last_event_at;
-                        if quiet_since.is_some_and(|t| now - t >= chrono::Duration::minutes(silence as i64)) {
+                        if quiet_since
+                            .is_some_and(|t| now - t >= chrono::Duration::minutes(silence as i64))
+                        {
                             raised.push(Alert::connector_down(
                                 &r.name,
                                 &format!("connected, but nothing heard for {silence} minutes"),
@@ -244,7 +300,9 @@ impl Alerts {
 }
 
 /// Sends a test alert to each configured target (`earshot alerts test`).
-pub async fn test_targets(settings: &AlertSettings) -> Result<Vec<(String, Result<String, String>)>, ConfigError> {
+pub async fn test_targets(
+    settings: &AlertSettings,
+) -> Result<Vec<(String, Result<String, String>)>, ConfigError> {
     let mut out = Vec::new();
     for t in &settings.targets {
         let config = t.config()?;
@@ -269,7 +327,8 @@ mod tests {
         let fine = Health::new("bluesky:acme");
         fine.connected();
         fine.heard(1);
-        let raised = alerts.check_connectors(&[refused.clone(), flapping.clone(), fine.clone()], now);
+        let raised =
+            alerts.check_connectors(&[refused.clone(), flapping.clone(), fine.clone()], now);
         assert_eq!(raised.len(), 1, "{raised:?}");
         assert_eq!(raised[0].dedupe_key, "credentials-failing:mastodon:acme");
         // Still backing off ten minutes later: now it is down.
@@ -285,7 +344,11 @@ mod tests {
         let err = t.config().unwrap_err().to_string();
         assert!(err.contains("alerts.targets.url"), "{err}");
         let t: AlertTarget = toml::from_str("name = \"ops\"\nkind = \"pager\"").unwrap();
-        assert!(t.config().unwrap_err().to_string().contains("slack, webhook or email"));
+        assert!(t
+            .config()
+            .unwrap_err()
+            .to_string()
+            .contains("slack, webhook or email"));
         let t: AlertTarget = toml::from_str(
             "name = \"mail\"\nkind = \"email\"\nsmtp_host = \"localhost\"\nsmtp_security = \"none\"\nfrom = \"earshot@example.com\"\nto = [\"ops@example.com\"]",
         )

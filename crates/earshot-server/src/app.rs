@@ -50,15 +50,17 @@ pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
     let store = earshot_store::open(&url).await?;
     let policy = settings.triage_policy()?;
     let alerts = crate::alerts::Alerts::start(&settings.alerts)?;
-    let pipeline = Arc::new(
-        Pipeline::new(
-            Arc::new(analyzer(settings)?),
-            settings.brand_identity(),
-            policy,
-            store,
-        )
-        .with_alerts(alerts),
-    );
+    let mut pipeline = Pipeline::new(
+        Arc::new(analyzer(settings)?),
+        settings.brand_identity(),
+        policy,
+        store,
+    )
+    .with_alerts(alerts);
+    if let Some(rules) = settings.triage()? {
+        pipeline = pipeline.with_triage(crate::triage::TriageDesk::new(rules));
+    }
+    let pipeline = Arc::new(pipeline);
     let brand = settings
         .brand
         .handles
@@ -133,8 +135,18 @@ impl App {
                 desk.pipeline()
                     .alerts()
                     .check_connectors(&health, chrono::Utc::now());
-                if let Err(e) = desk.pipeline().feedback().check_promises(desk.pipeline().alerts()).await {
+                if let Err(e) = desk
+                    .pipeline()
+                    .feedback()
+                    .check_promises(desk.pipeline().alerts())
+                    .await
+                {
                     tracing::warn!(error = %e, "checking promises for due dates failed");
+                }
+                if let Some(t) = desk.pipeline().triage() {
+                    if let Err(e) = t.on_housekeeping(desk.pipeline(), chrono::Utc::now()).await {
+                        tracing::warn!(error = %e, "paging on-call failed");
+                    }
                 }
                 if let Err(e) = desk.pipeline().rescore().await {
                     tracing::warn!(error = %e, "re-ranking the inbox failed");

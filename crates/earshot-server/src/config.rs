@@ -205,6 +205,12 @@ pub struct MastodonSettings {
     /// No byte (event or heartbeat) for this long means the stream is dead.
     #[serde(default = "default_stall_seconds")]
     pub stall_timeout_seconds: u64,
+    /// How the live streams are read: `sse` (default) or `websocket`.
+    #[serde(default)]
+    pub transport: Option<String>,
+    /// How many recent mentions (and tagged posts) a first start takes in (default 40).
+    #[serde(default)]
+    pub history: Option<u32>,
 }
 
 fn default_poll_seconds() -> u64 {

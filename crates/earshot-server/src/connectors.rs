@@ -105,6 +105,12 @@ fn mastodon_configs(settings: &Settings) -> anyhow::Result<Vec<MastodonConfig>> 
             c.poll_interval = Duration::from_secs(m.poll_interval_seconds.max(1));
             c.stall_timeout = Duration::from_secs(m.stall_timeout_seconds.max(1));
             c.hashtags = m.hashtags.clone();
+            if let Some(transport) = &m.transport {
+                c.transport = transport.parse().map_err(anyhow::Error::msg)?;
+            }
+            if let Some(history) = m.history {
+                c.history = history;
+            }
             Ok(c)
         })
         .collect()
@@ -119,15 +125,24 @@ pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
         responders = responders.with(Network::Mastodon, Arc::new(MastodonResponder::new(config)?));
     }
     if let Some(b) = c.bluesky.first() {
-        responders = responders.with(Network::Bluesky, Arc::new(BlueskyResponder::new(b.config()?)?));
+        responders = responders.with(
+            Network::Bluesky,
+            Arc::new(BlueskyResponder::new(b.config()?)?),
+        );
     }
     if let Some(x) = c.x.first() {
         let config = x.config()?;
         let tokens = x_tokens(&config)?;
-        responders = responders.with(Network::X, Arc::new(XResponder::with_tokens(config, tokens)?));
+        responders = responders.with(
+            Network::X,
+            Arc::new(XResponder::with_tokens(config, tokens)?),
+        );
     }
     if let Some(r) = c.reddit.first() {
-        responders = responders.with(Network::Reddit, Arc::new(RedditResponder::new(r.config()?)?));
+        responders = responders.with(
+            Network::Reddit,
+            Arc::new(RedditResponder::new(r.config()?)?),
+        );
     }
     Ok(responders)
 }
@@ -146,28 +161,51 @@ pub async fn check_credentials(settings: &Settings) -> anyhow::Result<Vec<Creden
     let mut out = Vec::new();
     let mut push = |connector: String, result: Result<String, CheckError>| {
         out.push(match result {
-            Ok(who) => CredentialReport { connector, ok: true, detail: who },
-            Err(e) => CredentialReport { connector, ok: false, detail: e.to_string() },
+            Ok(who) => CredentialReport {
+                connector,
+                ok: true,
+                detail: who,
+            },
+            Err(e) => CredentialReport {
+                connector,
+                ok: false,
+                detail: e.to_string(),
+            },
         });
     };
     for config in mastodon_configs(settings)? {
         let name = config.source_name();
-        push(name, earshot_connect::mastodon::check_credentials(&config).await);
+        push(
+            name,
+            earshot_connect::mastodon::check_credentials(&config).await,
+        );
     }
     for b in &c.bluesky {
         let config = b.config()?;
-        push(format!("bluesky:{}", b.handle), earshot_connect::bluesky::check_credentials(&config).await);
+        push(
+            format!("bluesky:{}", b.handle),
+            earshot_connect::bluesky::check_credentials(&config).await,
+        );
     }
     for x in &c.x {
         let config = x.config()?;
-        push(config.source_name(), earshot_connect::x::check_credentials(&config).await);
+        push(
+            config.source_name(),
+            earshot_connect::x::check_credentials(&config).await,
+        );
     }
     for r in &c.reddit {
         let config = r.config()?;
-        push(config.source_name(), earshot_connect::reddit::check_credentials(&config).await);
+        push(
+            config.source_name(),
+            earshot_connect::reddit::check_credentials(&config).await,
+        );
     }
     for f in &c.rss {
-        push(format!("rss:{}", f.name), Ok(format!("{} feeds (no credentials)", f.feeds.len())));
+        push(
+            format!("rss:{}", f.name),
+            Ok(format!("{} feeds (no credentials)", f.feeds.len())),
+        );
     }
     Ok(out)
 }
@@ -181,6 +219,10 @@ impl Connectors {
     pub fn build(settings: &Settings) -> anyhow::Result<Connectors> {
         let mut sources: Vec<(Arc<dyn Source>, Health)> = vec![];
         for config in mastodon_configs(settings)? {
+            for hashtag in config.hashtag_sources()? {
+                let health = Health::new(hashtag.name());
+                sources.push((Arc::new(hashtag), health));
+            }
             let health = Health::new(config.source_name());
             sources.push((Arc::new(MastodonSource::new(config)?), health));
         }

@@ -159,7 +159,12 @@ impl Desk {
                 // echo it, the same key makes that a duplicate).
                 self.thread_sent(&sent).await?;
                 // "We will add that": a promise is proposed for an agent to confirm.
-                match self.pipeline.feedback().on_reply_sent(&sent, conversation).await {
+                match self
+                    .pipeline
+                    .feedback()
+                    .on_reply_sent(&sent, conversation)
+                    .await
+                {
                     Ok(Some(promise)) => {
                         tracing::info!(promise = %promise.id, kind = promise.kind.as_str(), "promise proposed")
                     }

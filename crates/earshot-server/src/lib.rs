@@ -13,11 +13,13 @@ pub mod connectors;
 pub mod demo;
 pub mod desk;
 pub mod feedback;
+pub mod latency;
 pub mod metrics;
 pub mod network_settings;
 pub mod pipeline;
 pub mod responder;
 pub mod signature;
+pub mod triage;
 pub mod web;
 
 pub use app::App;

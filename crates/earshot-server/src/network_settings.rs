@@ -62,7 +62,11 @@ fn resolve(
 }
 
 fn url(key: &str, value: &str) -> Result<(), ConfigError> {
-    if value.starts_with("http://") || value.starts_with("https://") || value.starts_with("ws://") || value.starts_with("wss://") {
+    if value.starts_with("http://")
+        || value.starts_with("https://")
+        || value.starts_with("ws://")
+        || value.starts_with("wss://")
+    {
         Ok(())
     } else {
         Err(ConfigError::Invalid {
@@ -116,9 +120,16 @@ impl BlueskySettings {
             true,
         )?
         .unwrap_or_else(|| earshot_connect::Secret::new(""));
-        let identifier = self.identifier.clone().unwrap_or_else(|| self.handle.clone());
+        let identifier = self
+            .identifier
+            .clone()
+            .unwrap_or_else(|| self.handle.clone());
         let mut c = BlueskyConfig::new(identifier, password, self.handle.clone());
-        c.brand_handles.extend(self.other_handles.iter().map(|h| h.trim_start_matches('@').to_string()));
+        c.brand_handles.extend(
+            self.other_handles
+                .iter()
+                .map(|h| h.trim_start_matches('@').to_string()),
+        );
         c.brand_dids = self.dids.clone();
         c.keywords = self.keywords.clone();
         if let Some(u) = &self.jetstream_url {
@@ -194,7 +205,10 @@ impl XSettings {
             true,
         )?
         .unwrap_or_else(|| earshot_connect::Secret::new(""));
-        let api = self.api_url.clone().unwrap_or_else(|| "https://api.x.com".into());
+        let api = self
+            .api_url
+            .clone()
+            .unwrap_or_else(|| "https://api.x.com".into());
         url("connectors.x.api_url", &api)?;
         let mut c = XConfig::new(api, self.user_id.clone(), self.username.clone(), bearer);
         c.handles.extend(self.handles.iter().cloned());
@@ -210,13 +224,31 @@ impl XSettings {
             }
         };
         c.poll_interval = secs(self.poll_interval_seconds);
-        let access = resolve("connectors.x.access_token", &self.access_token, &self.access_token_env, &None, false)?;
+        let access = resolve(
+            "connectors.x.access_token",
+            &self.access_token,
+            &self.access_token_env,
+            &None,
+            false,
+        )?;
         if let Some(access_token) = access {
             c.user_auth = Some(XUserAuth {
                 access_token,
-                refresh_token: resolve("connectors.x.refresh_token", &self.refresh_token, &self.refresh_token_env, &None, false)?,
+                refresh_token: resolve(
+                    "connectors.x.refresh_token",
+                    &self.refresh_token,
+                    &self.refresh_token_env,
+                    &None,
+                    false,
+                )?,
                 client_id: self.client_id.clone().unwrap_or_default(),
-                client_secret: resolve("connectors.x.client_secret", &self.client_secret, &self.client_secret_env, &None, false)?,
+                client_secret: resolve(
+                    "connectors.x.client_secret",
+                    &self.client_secret,
+                    &self.client_secret_env,
+                    &None,
+                    false,
+                )?,
             });
         }
         Ok(c)
@@ -266,12 +298,33 @@ fn default_reddit_poll() -> u64 {
 
 impl RedditSettings {
     pub fn config(&self) -> Result<RedditConfig, ConfigError> {
-        let secret = resolve("connectors.reddit.client_secret", &self.client_secret, &self.client_secret_env, &None, true)?
-            .unwrap_or_else(|| earshot_connect::Secret::new(""));
-        let password = resolve("connectors.reddit.password", &self.password, &self.password_env, &self.password_file, true)?
-            .unwrap_or_else(|| earshot_connect::Secret::new(""));
-        let mut c = RedditConfig::new(self.client_id.clone(), secret, self.username.clone(), password);
-        c.subreddits = self.subreddits.iter().map(|s| s.trim_start_matches("r/").to_string()).collect();
+        let secret = resolve(
+            "connectors.reddit.client_secret",
+            &self.client_secret,
+            &self.client_secret_env,
+            &None,
+            true,
+        )?
+        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        let password = resolve(
+            "connectors.reddit.password",
+            &self.password,
+            &self.password_env,
+            &self.password_file,
+            true,
+        )?
+        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        let mut c = RedditConfig::new(
+            self.client_id.clone(),
+            secret,
+            self.username.clone(),
+            password,
+        );
+        c.subreddits = self
+            .subreddits
+            .iter()
+            .map(|s| s.trim_start_matches("r/").to_string())
+            .collect();
         c.searches = self
             .searches
             .iter()
@@ -327,7 +380,10 @@ impl RssSettings {
         let mut feeds = Vec::new();
         for f in &self.feeds {
             url("connectors.rss.feeds.url", &f.url)?;
-            feeds.push(Feed::new(f.url.clone(), f.label.clone().unwrap_or_else(|| f.url.clone())));
+            feeds.push(Feed::new(
+                f.url.clone(),
+                f.label.clone().unwrap_or_else(|| f.url.clone()),
+            ));
         }
         let mut c = FeedConfig::new(self.name.clone(), feeds);
         c.poll_interval = secs(self.poll_interval_seconds);

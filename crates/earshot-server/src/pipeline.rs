@@ -37,6 +37,8 @@ pub struct Pipeline {
     events: broadcast::Sender<LiveEvent>,
     feedback: Arc<crate::feedback::FeedbackLoop>,
     alerts: Arc<crate::alerts::Alerts>,
+    /// `[triage]` routing and paging; `None` without a `[triage]` section.
+    triage: Option<Arc<crate::triage::TriageDesk>>,
 }
 
 impl Pipeline {
@@ -56,6 +58,7 @@ impl Pipeline {
             events,
             feedback,
             alerts: Arc::new(crate::alerts::Alerts::log_only()),
+            triage: None,
         }
     }
 
@@ -71,6 +74,15 @@ impl Pipeline {
     /// Where alerts go.
     pub fn alerts(&self) -> &Arc<crate::alerts::Alerts> {
         &self.alerts
+    }
+
+    pub fn with_triage(mut self, triage: crate::triage::TriageDesk) -> Self {
+        self.triage = Some(Arc::new(triage));
+        self
+    }
+
+    pub fn triage(&self) -> Option<&Arc<crate::triage::TriageDesk>> {
+        self.triage.as_ref()
     }
 
     pub fn with_alerts(mut self, alerts: crate::alerts::Alerts) -> Self {
@@ -180,6 +192,9 @@ impl Pipeline {
                 spike_id: view.spike.id.0,
                 label: view.spike.label_terms.join(", "),
             });
+        }
+        if let Some(triage) = &self.triage {
+            crate::triage::after_ingest(triage, self, &report).await;
         }
         if self.events.receiver_count() > 0 {
             for p in report.posts.iter().filter(|p| !p.duplicate) {

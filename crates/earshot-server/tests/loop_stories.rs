@@ -49,7 +49,11 @@ struct World {
 }
 
 async fn world() -> World {
-    world_with(earshot_server::alerts::Alerts::log_only(), Default::default()).await
+    world_with(
+        earshot_server::alerts::Alerts::log_only(),
+        Default::default(),
+    )
+    .await
 }
 
 async fn world_with(
@@ -90,7 +94,14 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-fn post(network: Network, id: &str, handle: &str, followers: u64, text: &str, when: &str) -> NewPost {
+fn post(
+    network: Network,
+    id: &str,
+    handle: &str,
+    followers: u64,
+    text: &str,
+    when: &str,
+) -> NewPost {
     NewPost {
         network,
         external_id: id.into(),
@@ -146,7 +157,11 @@ async fn the_seat_request_is_asked_twice_promised_shipped_and_both_askers_told_o
         .await;
 
     // Grouped as they arrived: one request, two languages.
-    let seat = store.request_of_post(paul_post).await.unwrap().expect("paul's ask is grouped");
+    let seat = store
+        .request_of_post(paul_post)
+        .await
+        .unwrap()
+        .expect("paul's ask is grouped");
     assert_eq!(
         store.request_of_post(mette_post).await.unwrap(),
         Some(seat),
@@ -154,12 +169,22 @@ async fn the_seat_request_is_asked_twice_promised_shipped_and_both_askers_told_o
     );
     let detail = store.request(seat, Utc::now(), 10).await.unwrap().unwrap();
     assert_eq!(detail.request.askers, 2);
-    assert_eq!(detail.request.languages.len(), 2, "{:?}", detail.request.languages);
+    assert_eq!(
+        detail.request.languages.len(),
+        2,
+        "{:?}",
+        detail.request.languages
+    );
 
     // The agent's answer commits: a promise is proposed on the request, with the reply as evidence.
     let reply = w
         .desk
-        .reply(paul, "Good point, we will add that in an upcoming release", "maria", None)
+        .reply(
+            paul,
+            "Good point, we will add that in an upcoming release",
+            "maria",
+            None,
+        )
         .await
         .unwrap();
     let promises = store.promises(None).await.unwrap();
@@ -190,18 +215,37 @@ async fn the_seat_request_is_asked_twice_promised_shipped_and_both_askers_told_o
             .await
             .unwrap();
         let recorded = outcome.release.clone().unwrap();
-        releases::notify(w.desk.clone(), recorded, outcome.notifications, NotifyPace::none())
-            .await
-            .unwrap();
+        releases::notify(
+            w.desk.clone(),
+            recorded,
+            outcome.notifications,
+            NotifyPace::none(),
+        )
+        .await
+        .unwrap();
     }
     let sent = w.threads.sent.lock().unwrap()[before..].to_vec();
     assert_eq!(sent.len(), 2, "each asker told once: {sent:#?}");
-    let to_paul = sent.iter().find(|s| s.0 == paul).expect("paul is told in his thread");
-    let to_mette = sent.iter().find(|s| s.0 == mette).expect("mette is told in hers");
+    let to_paul = sent
+        .iter()
+        .find(|s| s.0 == paul)
+        .expect("paul is told in his thread");
+    let to_mette = sent
+        .iter()
+        .find(|s| s.0 == mette)
+        .expect("mette is told in hers");
     assert_eq!(to_paul.1, Network::X);
-    assert!(to_paul.2.contains("2017.36") && to_paul.2.starts_with("Good news"), "{}", to_paul.2);
+    assert!(
+        to_paul.2.contains("2017.36") && to_paul.2.starts_with("Good news"),
+        "{}",
+        to_paul.2
+    );
     assert_eq!(to_mette.1, Network::Mastodon);
-    assert!(to_mette.2.starts_with("Godt nyt"), "told in Danish: {}", to_mette.2);
+    assert!(
+        to_mette.2.starts_with("Godt nyt"),
+        "told in Danish: {}",
+        to_mette.2
+    );
     let kept = store.promise(promise.id).await.unwrap().unwrap();
     assert_eq!(kept.state, PromiseState::Kept);
     let shipped = store.request(seat, Utc::now(), 0).await.unwrap().unwrap();
@@ -238,11 +282,21 @@ async fn the_charger_complaint_becomes_a_policy_kept_in_six_days() {
     let mut promise = promises[0].clone();
     assert_eq!(promise.kind, PromiseKind::Policy);
     // Nobody grouped the complaint: the promise opened a request around it.
-    let request = promise.request_id.expect("a policy promise is kept by a release");
-    assert_eq!(store.request_of_post(complaint).await.unwrap(), Some(request));
+    let request = promise
+        .request_id
+        .expect("a policy promise is kept by a release");
+    assert_eq!(
+        store.request_of_post(complaint).await.unwrap(),
+        Some(request)
+    );
     let made = promise.made_at;
     promise
-        .confirm("maria", Some((made + Duration::days(7)).date_naive()), None, Utc::now())
+        .confirm(
+            "maria",
+            Some((made + Duration::days(7)).date_naive()),
+            None,
+            Utc::now(),
+        )
         .unwrap();
     store.save_promise(&promise, "maria").await.unwrap();
 
@@ -265,13 +319,20 @@ async fn the_charger_complaint_becomes_a_policy_kept_in_six_days() {
     assert_eq!(days, 6);
     // The customer who complained hears about it in the thread, once.
     let recorded = outcome.release.unwrap();
-    let sent = releases::notify(w.desk.clone(), recorded, outcome.notifications, NotifyPace::none())
-        .await
-        .unwrap();
+    let sent = releases::notify(
+        w.desk.clone(),
+        recorded,
+        outcome.notifications,
+        NotifyPace::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(sent, 1);
 
     // The loop's timings: promised within the hour, shipped six days later, told at once.
-    let m = earshot_server::feedback::measure::compute(&*store, Utc::now()).await.unwrap();
+    let m = earshot_server::feedback::measure::compute(&*store, Utc::now())
+        .await
+        .unwrap();
     assert_eq!((m.promises_kept, m.promises_kept_on_time), (1, 1));
     assert_eq!(m.kept_on_time_share, Some(1.0));
     assert_eq!(m.promise_to_release.median, Some(144.0));
@@ -282,7 +343,9 @@ async fn the_charger_complaint_becomes_a_policy_kept_in_six_days() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_festival_surge_is_alerted_within_a_minute_with_a_bulk_reply() {
     use earshot_server::alerts::{AlertSettings, AlertTarget, Alerts};
-    let slack = earshot_connect::notify::fake::FakeSlack::start().await.unwrap();
+    let slack = earshot_connect::notify::fake::FakeSlack::start()
+        .await
+        .unwrap();
     let mut alert_settings = AlertSettings::default();
     alert_settings.targets.push(AlertTarget {
         name: "leads".into(),
@@ -311,11 +374,16 @@ async fn the_festival_surge_is_alerted_within_a_minute_with_a_bulk_reply() {
 
     // An ordinary day: customers writing about many things, a few an hour.
     let topics = [
-        "my bag did not arrive in Copenhagen", "the app will not let me check in",
-        "can I change my seat to the aisle", "refund for the cancelled flight to Oslo please",
-        "great crew on the morning flight, thanks", "how much is extra luggage to Rome",
-        "my booking code does not work", "is the lounge open in terminal 3",
-        "the wifi on board was not working", "when does the sale start",
+        "my bag did not arrive in Copenhagen",
+        "the app will not let me check in",
+        "can I change my seat to the aisle",
+        "refund for the cancelled flight to Oslo please",
+        "great crew on the morning flight, thanks",
+        "how much is extra luggage to Rome",
+        "my booking code does not work",
+        "is the lounge open in terminal 3",
+        "the wifi on board was not working",
+        "when does the sale start",
     ];
     let mut background = Vec::new();
     for i in 0..400 {
@@ -358,14 +426,33 @@ async fn the_festival_surge_is_alerted_within_a_minute_with_a_bulk_reply() {
     let spikes = w.desk.pipeline().feedback().spikes();
     let festival = spikes
         .iter()
-        .find(|s| s.active && s.spike.label_terms.iter().any(|t| t.contains("roskild") || t.contains("flight")))
+        .find(|s| {
+            s.active
+                && s.spike
+                    .label_terms
+                    .iter()
+                    .any(|t| t.contains("roskild") || t.contains("flight"))
+        })
         .unwrap_or_else(|| panic!("the surge is a spike: {spikes:#?}"));
     let delay = festival.spike.detected_at - onset;
-    assert!(delay <= Duration::seconds(60), "detected {delay} after onset");
+    assert!(
+        delay <= Duration::seconds(60),
+        "detected {delay} after onset"
+    );
     assert!(!festival.suggested_reply.is_empty());
-    assert!(festival.spike.chart.counts.iter().sum::<u32>() > 0, "its volume chart is kept");
+    assert!(
+        festival.spike.chart.counts.iter().sum::<u32>() > 0,
+        "its volume chart is kept"
+    );
     // Nothing in the ordinary day was a spike.
-    assert_eq!(spikes.iter().filter(|s| s.spike.id != festival.spike.id && s.spike.detected_at < onset).count(), 0, "{spikes:#?}");
+    assert_eq!(
+        spikes
+            .iter()
+            .filter(|s| s.spike.id != festival.spike.id && s.spike.detected_at < onset)
+            .count(),
+        0,
+        "{spikes:#?}"
+    );
 
     // The team hears about it on Slack, once.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

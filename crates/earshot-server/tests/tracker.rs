@@ -80,7 +80,8 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
                 verified: false,
                 bot: false,
             },
-            text: "@voltra Can you add an option to move the seat back when the car is parked?".into(),
+            text: "@voltra Can you add an option to move the seat back when the car is parked?"
+                .into(),
             created_at: Utc::now(),
             in_reply_to: None,
             lang: None,
@@ -91,14 +92,26 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
         .await
         .unwrap();
     let post_id = report.posts[0].post_id;
-    let request = desk.store().request_of_post(post_id).await.unwrap().expect("the ask is grouped");
+    let request = desk
+        .store()
+        .request_of_post(post_id)
+        .await
+        .unwrap()
+        .expect("the ask is grouped");
 
     let client = reqwest::Client::new();
-    let handoff = |id: i64| client.post(format!("{base}/api/v1/requests/{id}/handoff")).send();
+    let handoff = |id: i64| {
+        client
+            .post(format!("{base}/api/v1/requests/{id}/handoff"))
+            .send()
+    };
     let r = handoff(request.0).await.unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["tracker_url"], "https://github.example/voltra/app/issues/1");
+    assert_eq!(
+        body["tracker_url"],
+        "https://github.example/voltra/app/issues/1"
+    );
     // Handing off again links the same issue, it does not open a second one.
     handoff(request.0).await.unwrap();
     let sent = issues.lock().unwrap().clone();
@@ -106,8 +119,14 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
     assert_eq!(sent[0].0, "Bearer ghp_test_token");
     let issue_body = sent[0].1["body"].as_str().unwrap();
     assert!(issue_body.contains("move the seat back"), "{issue_body}");
-    assert!(issue_body.contains("https://earshot.voltra.example/requests/"), "links back: {issue_body}");
-    assert!(!issue_body.contains("@voltra"), "mentions are neutralised: {issue_body}");
+    assert!(
+        issue_body.contains("https://earshot.voltra.example/requests/"),
+        "links back: {issue_body}"
+    );
+    assert!(
+        !issue_body.contains("@voltra"),
+        "mentions are neutralised: {issue_body}"
+    );
 
     // GitHub tells us the issue closed: the request is shipped. A forged event changes nothing.
     let event = serde_json::to_vec(&json!({
@@ -123,8 +142,16 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
-    let detail = desk.store().request(request, Utc::now(), 0).await.unwrap().unwrap();
-    assert_eq!(detail.request.status, earshot_core::feedback::RequestStatus::Planned);
+    let detail = desk
+        .store()
+        .request(request, Utc::now(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        detail.request.status,
+        earshot_core::feedback::RequestStatus::Planned
+    );
     let real = client
         .post(format!("{base}/api/v1/tracker/github"))
         .header("x-hub-signature-256", sign("gh-hook-secret", &event))
@@ -133,7 +160,18 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
         .await
         .unwrap();
     assert_eq!(real.status(), 200);
-    let detail = desk.store().request(request, Utc::now(), 0).await.unwrap().unwrap();
-    assert_eq!(detail.request.status, earshot_core::feedback::RequestStatus::Shipped);
-    assert_eq!(detail.request.tracker_url.as_deref(), Some("https://github.example/voltra/app/issues/1"));
+    let detail = desk
+        .store()
+        .request(request, Utc::now(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        detail.request.status,
+        earshot_core::feedback::RequestStatus::Shipped
+    );
+    assert_eq!(
+        detail.request.tracker_url.as_deref(),
+        Some("https://github.example/voltra/app/issues/1")
+    );
 }

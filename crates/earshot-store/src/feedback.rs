@@ -79,7 +79,8 @@ pub struct RequestDetail {
 #[async_trait]
 pub trait FeedbackStore: Send + Sync {
     /// Opens a request titled `title` (the first ask usually names it).
-    async fn create_request(&self, title: &str, at: DateTime<Utc>) -> Result<RequestId, StoreError>;
+    async fn create_request(&self, title: &str, at: DateTime<Utc>)
+        -> Result<RequestId, StoreError>;
 
     /// Puts `post_id` in `request_id` (moving it if it was elsewhere). `by` is `grouping` or an agent.
     async fn add_to_request(
@@ -101,7 +102,11 @@ pub trait FeedbackStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     async fn rename_request(&self, id: RequestId, title: &str) -> Result<(), StoreError>;
-    async fn set_request_status(&self, id: RequestId, status: RequestStatus) -> Result<(), StoreError>;
+    async fn set_request_status(
+        &self,
+        id: RequestId,
+        status: RequestStatus,
+    ) -> Result<(), StoreError>;
     async fn set_tracker_url(&self, id: RequestId, url: &str) -> Result<(), StoreError>;
 
     /// Requests with their demand (not merged ones), `status` filtered; unranked (the caller
@@ -135,10 +140,17 @@ pub trait FeedbackStore: Send + Sync {
     /// Writes a promise's state, due date, confirmation and keeping (after the core rules ran).
     async fn save_promise(&self, promise: &Promise, actor: &str) -> Result<(), StoreError>;
     async fn promises(&self, state: Option<PromiseState>) -> Result<Vec<Promise>, StoreError>;
-    async fn promises_for_requests(&self, requests: &[RequestId]) -> Result<Vec<Promise>, StoreError>;
+    async fn promises_for_requests(
+        &self,
+        requests: &[RequestId],
+    ) -> Result<Vec<Promise>, StoreError>;
 
     /// Records a release; the same version again returns the stored one (and `false`).
-    async fn record_release(&self, release: NewRelease, at: DateTime<Utc>) -> Result<(Release, bool), StoreError>;
+    async fn record_release(
+        &self,
+        release: NewRelease,
+        at: DateTime<Utc>,
+    ) -> Result<(Release, bool), StoreError>;
     async fn release(&self, id: ReleaseId) -> Result<Option<Release>, StoreError>;
     async fn releases(&self) -> Result<Vec<Release>, StoreError>;
 
@@ -161,7 +173,12 @@ pub trait FeedbackStore: Send + Sync {
     async fn notifications(&self, release: ReleaseId) -> Result<Vec<Notification>, StoreError>;
 
     /// The customer does not want to hear back (they said so, or an agent recorded it).
-    async fn opt_out(&self, network: Network, author_external_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn opt_out(
+        &self,
+        network: Network,
+        author_external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -202,8 +219,9 @@ pub(crate) fn assemble(
     let mut out: Vec<Request> = Vec::with_capacity(rows.len());
     let mut index = HashMap::with_capacity(rows.len());
     for r in rows {
-        let status = RequestStatus::parse(&r.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("request {} has status {:?}", r.id, r.status)))?;
+        let status = RequestStatus::parse(&r.status).ok_or_else(|| {
+            StoreError::Corrupt(format!("request {} has status {:?}", r.id, r.status))
+        })?;
         index.insert(r.id, out.len());
         out.push(Request {
             id: RequestId(r.id),
@@ -225,7 +243,9 @@ pub(crate) fn assemble(
     let clamp = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
     let mut seen_ask: HashSet<i64> = HashSet::new();
     for a in askers {
-        let Some(&i) = index.get(&a.request_id) else { continue };
+        let Some(&i) = index.get(&a.request_id) else {
+            continue;
+        };
         let r = &mut out[i];
         if seen_ask.insert(a.request_id) {
             r.first_ask_at = a.first;
@@ -253,7 +273,8 @@ pub(crate) fn parse_kind(s: &str) -> Result<PromiseKind, StoreError> {
 }
 
 pub(crate) fn parse_state(s: &str) -> Result<PromiseState, StoreError> {
-    PromiseState::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown promise state {s:?}")))
+    PromiseState::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown promise state {s:?}")))
 }
 
 pub(crate) fn parse_notification_state(s: &str) -> Result<NotificationState, StoreError> {

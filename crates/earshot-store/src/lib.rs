@@ -140,8 +140,11 @@ pub trait Store: PeopleStore + FeedbackStore + Send + Sync + 'static {
     /// An author deleted a post: its text and raw payload are dropped (the customer took them
     /// back) but the row stays, so the conversation's history and response times hold.
     /// `None` when the post was never heard. Deleting twice changes nothing.
-    async fn delete_post(&self, key: &PostKey, at: DateTime<Utc>)
-        -> Result<Option<Post>, StoreError>;
+    async fn delete_post(
+        &self,
+        key: &PostKey,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Post>, StoreError>;
 
     /// How much is stored.
     async fn counts(&self) -> Result<StoreCounts, StoreError>;

@@ -460,7 +460,8 @@ async fn load_post_by_key<C: GenericClient>(
     c: &C,
     key: &PostKey,
 ) -> Result<Option<Post>, StoreError> {
-    let sql = format!("SELECT {POST_COLS} FROM posts p WHERE p.network = $1 AND p.external_id = $2");
+    let sql =
+        format!("SELECT {POST_COLS} FROM posts p WHERE p.network = $1 AND p.external_id = $2");
     query_opt(c, &sql, &[&key.network.as_str(), &key.external_id])
         .await?
         .map(|r| post_from_row(&r))
@@ -1426,7 +1427,15 @@ impl Store for PgStore {
         if changed == 1 {
             if let Some(p) = &stored {
                 let detail = serde_json::json!({ "post_id": p.id, "network": p.network, "external_id": p.external_id });
-                insert_audit(&tx, p.conversation_id, "system", "post_deleted", &detail, at).await?;
+                insert_audit(
+                    &tx,
+                    p.conversation_id,
+                    "system",
+                    "post_deleted",
+                    &detail,
+                    at,
+                )
+                .await?;
             }
         }
         tx.commit().await?;

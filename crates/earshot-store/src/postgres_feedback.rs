@@ -2,8 +2,8 @@
 
 use crate::common::{self, POST_COLS};
 use crate::feedback::{
-    self, AskerRow, FeedbackStore, LanguageRow, NewPromise, NewRelease, Notification, RequestDetail,
-    RequestMember, RequestRow,
+    self, AskerRow, FeedbackStore, LanguageRow, NewPromise, NewRelease, Notification,
+    RequestDetail, RequestMember, RequestRow,
 };
 use crate::postgres::{execute, insert_audit, post_from_row, query, query_opt, PgStore};
 use crate::StoreError;
@@ -19,7 +19,8 @@ use std::collections::HashSet;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-const PROMISE_COLS: &str = "id, request_id, conversation_id, reply_id, evidence, kind, state, made_at, \
+const PROMISE_COLS: &str =
+    "id, request_id, conversation_id, reply_id, evidence, kind, state, made_at, \
      due_on, target_release, confirmed_by, confirmed_at, release_id, kept_at";
 
 fn promise_from_row(r: &Row) -> Result<Promise, StoreError> {
@@ -152,7 +153,11 @@ async fn must_exist<C: GenericClient>(c: &C, id: RequestId) -> Result<(), StoreE
 
 #[async_trait]
 impl FeedbackStore for PgStore {
-    async fn create_request(&self, title: &str, at: DateTime<Utc>) -> Result<RequestId, StoreError> {
+    async fn create_request(
+        &self,
+        title: &str,
+        at: DateTime<Utc>,
+    ) -> Result<RequestId, StoreError> {
         let c = self.client().await?;
         let row = query_opt(
             &c,
@@ -192,7 +197,9 @@ impl FeedbackStore for PgStore {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if from == into {
-            return Err(StoreError::Invalid(format!("cannot merge {from} into itself")));
+            return Err(StoreError::Invalid(format!(
+                "cannot merge {from} into itself"
+            )));
         }
         let at = common::trunc_us(at);
         let mut c = self.client().await?;
@@ -205,7 +212,12 @@ impl FeedbackStore for PgStore {
             &[&from.0, &into.0, &by, &at],
         )
         .await?;
-        execute(&tx, "UPDATE promises SET request_id = $2 WHERE request_id = $1", &[&from.0, &into.0]).await?;
+        execute(
+            &tx,
+            "UPDATE promises SET request_id = $2 WHERE request_id = $1",
+            &[&from.0, &into.0],
+        )
+        .await?;
         execute(
             &tx,
             "UPDATE requests SET status = 'merged', merged_into = $2, updated_at = $3 WHERE id = $1",
@@ -232,7 +244,11 @@ impl FeedbackStore for PgStore {
         Ok(())
     }
 
-    async fn set_request_status(&self, id: RequestId, status: RequestStatus) -> Result<(), StoreError> {
+    async fn set_request_status(
+        &self,
+        id: RequestId,
+        status: RequestStatus,
+    ) -> Result<(), StoreError> {
         let c = self.client().await?;
         let n = execute(
             &c,
@@ -298,7 +314,9 @@ impl FeedbackStore for PgStore {
             .iter()
             .map(post_from_row)
             .collect::<Result<_, _>>()?;
-        let sql = format!("SELECT {PROMISE_COLS} FROM promises WHERE request_id = $1 ORDER BY made_at, id");
+        let sql = format!(
+            "SELECT {PROMISE_COLS} FROM promises WHERE request_id = $1 ORDER BY made_at, id"
+        );
         let promises = query(&c, &sql, &[&id.0])
             .await?
             .iter()
@@ -337,10 +355,18 @@ impl FeedbackStore for PgStore {
 
     async fn request_of_post(&self, post_id: i64) -> Result<Option<RequestId>, StoreError> {
         let c = self.client().await?;
-        query_opt(&c, "SELECT request_id FROM request_posts WHERE post_id = $1", &[&post_id])
-            .await?
-            .map(|r| r.try_get::<_, i64>(0).map(RequestId).map_err(StoreError::from))
-            .transpose()
+        query_opt(
+            &c,
+            "SELECT request_id FROM request_posts WHERE post_id = $1",
+            &[&post_id],
+        )
+        .await?
+        .map(|r| {
+            r.try_get::<_, i64>(0)
+                .map(RequestId)
+                .map_err(StoreError::from)
+        })
+        .transpose()
     }
 
     async fn asks(&self, requests: &[RequestId]) -> Result<Vec<Ask>, StoreError> {
@@ -401,14 +427,27 @@ impl FeedbackStore for PgStore {
         let id: i64 = match row {
             Some(r) => {
                 let id = r.try_get(0)?;
-                let detail = serde_json::json!({ "promise_id": id, "kind": p.kind, "evidence": p.evidence });
-                insert_audit(&tx, Some(p.conversation_id), "system", "promise_proposed", &detail, made_at).await?;
+                let detail =
+                    serde_json::json!({ "promise_id": id, "kind": p.kind, "evidence": p.evidence });
+                insert_audit(
+                    &tx,
+                    Some(p.conversation_id),
+                    "system",
+                    "promise_proposed",
+                    &detail,
+                    made_at,
+                )
+                .await?;
                 id
             }
-            None => query_opt(&tx, "SELECT id FROM promises WHERE reply_id = $1", &[&p.reply_id])
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("a conflicting promise vanished".into()))?
-                .try_get(0)?,
+            None => query_opt(
+                &tx,
+                "SELECT id FROM promises WHERE reply_id = $1",
+                &[&p.reply_id],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a conflicting promise vanished".into()))?
+            .try_get(0)?,
         };
         let promise = load_promise(&tx, id)
             .await?
@@ -445,7 +484,8 @@ impl FeedbackStore for PgStore {
         if n == 0 {
             return Err(StoreError::NotFound(format!("promise {}", p.id)));
         }
-        let detail = serde_json::json!({ "promise_id": p.id.0, "state": p.state, "due_on": p.due_on });
+        let detail =
+            serde_json::json!({ "promise_id": p.id.0, "state": p.state, "due_on": p.due_on });
         insert_audit(
             &tx,
             Some(p.conversation_id),
@@ -472,10 +512,15 @@ impl FeedbackStore for PgStore {
             .collect()
     }
 
-    async fn promises_for_requests(&self, requests: &[RequestId]) -> Result<Vec<Promise>, StoreError> {
+    async fn promises_for_requests(
+        &self,
+        requests: &[RequestId],
+    ) -> Result<Vec<Promise>, StoreError> {
         let ids: Vec<i64> = requests.iter().map(|r| r.0).collect();
         let c = self.client().await?;
-        let sql = format!("SELECT {PROMISE_COLS} FROM promises WHERE request_id = ANY($1) ORDER BY made_at, id");
+        let sql = format!(
+            "SELECT {PROMISE_COLS} FROM promises WHERE request_id = ANY($1) ORDER BY made_at, id"
+        );
         query(&c, &sql, &[&ids])
             .await?
             .iter()
@@ -483,7 +528,11 @@ impl FeedbackStore for PgStore {
             .collect()
     }
 
-    async fn record_release(&self, release: NewRelease, at: DateTime<Utc>) -> Result<(Release, bool), StoreError> {
+    async fn record_release(
+        &self,
+        release: NewRelease,
+        at: DateTime<Utc>,
+    ) -> Result<(Release, bool), StoreError> {
         let at = common::trunc_us(at);
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
@@ -502,10 +551,14 @@ impl FeedbackStore for PgStore {
         )
         .await?;
         let Some(row) = inserted else {
-            let id: i64 = query_opt(&tx, "SELECT id FROM releases WHERE version = $1", &[&release.version])
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("a conflicting release vanished".into()))?
-                .try_get(0)?;
+            let id: i64 = query_opt(
+                &tx,
+                "SELECT id FROM releases WHERE version = $1",
+                &[&release.version],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a conflicting release vanished".into()))?
+            .try_get(0)?;
             let stored = load_release(&tx, id)
                 .await?
                 .ok_or_else(|| StoreError::Corrupt(format!("release {id} vanished")))?;
@@ -520,10 +573,23 @@ impl FeedbackStore for PgStore {
                 &[&id, &r.0],
             )
             .await?;
-            execute(&tx, "UPDATE requests SET status = 'shipped', updated_at = $2 WHERE id = $1", &[&r.0, &at]).await?;
+            execute(
+                &tx,
+                "UPDATE requests SET status = 'shipped', updated_at = $2 WHERE id = $1",
+                &[&r.0, &at],
+            )
+            .await?;
         }
         let detail = serde_json::json!({ "release_id": id, "version": release.version, "requests": release.request_ids });
-        insert_audit(&tx, None, &release.created_by, "release_recorded", &detail, at).await?;
+        insert_audit(
+            &tx,
+            None,
+            &release.created_by,
+            "release_recorded",
+            &detail,
+            at,
+        )
+        .await?;
         let stored = load_release(&tx, id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("release {id} vanished")))?;
@@ -538,11 +604,15 @@ impl FeedbackStore for PgStore {
 
     async fn releases(&self) -> Result<Vec<Release>, StoreError> {
         let c = self.client().await?;
-        let ids: Vec<i64> = query(&c, "SELECT id FROM releases ORDER BY shipped_at DESC, id DESC", &[])
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?;
+        let ids: Vec<i64> = query(
+            &c,
+            "SELECT id FROM releases ORDER BY shipped_at DESC, id DESC",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(r) = load_release(&c, id).await? {
@@ -642,7 +712,12 @@ impl FeedbackStore for PgStore {
             .collect()
     }
 
-    async fn opt_out(&self, network: Network, author_external_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn opt_out(
+        &self,
+        network: Network,
+        author_external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let c = self.client().await?;
         execute(
             &c,

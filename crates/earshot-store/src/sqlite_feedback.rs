@@ -2,8 +2,8 @@
 
 use crate::common::{self, POST_COLS};
 use crate::feedback::{
-    self, AskerRow, FeedbackStore, LanguageRow, NewPromise, NewRelease, Notification, RequestDetail,
-    RequestMember, RequestRow,
+    self, AskerRow, FeedbackStore, LanguageRow, NewPromise, NewRelease, Notification,
+    RequestDetail, RequestMember, RequestRow,
 };
 use crate::sqlite::{insert_audit, post_from_row, ts, ts_opt, us, SqliteStore};
 use crate::StoreError;
@@ -18,7 +18,8 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::HashSet;
 
-const PROMISE_COLS: &str = "id, request_id, conversation_id, reply_id, evidence, kind, state, made_at, \
+const PROMISE_COLS: &str =
+    "id, request_id, conversation_id, reply_id, evidence, kind, state, made_at, \
      due_on, target_release, confirmed_by, confirmed_at, release_id, kept_at";
 
 fn promise_from_row(r: &Row) -> Result<Promise, StoreError> {
@@ -47,7 +48,9 @@ fn promise_from_row(r: &Row) -> Result<Promise, StoreError> {
 }
 
 fn load_promise(conn: &Connection, id: i64) -> Result<Option<Promise>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {PROMISE_COLS} FROM promises WHERE id = ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PROMISE_COLS} FROM promises WHERE id = ?1"
+    ))?;
     let mut rows = stmt.query([id])?;
     rows.next()?.map(promise_from_row).transpose()
 }
@@ -128,10 +131,13 @@ fn load_requests(
     feedback::assemble(rows, askers, languages)
 }
 
-
 #[async_trait]
 impl FeedbackStore for SqliteStore {
-    async fn create_request(&self, title: &str, at: DateTime<Utc>) -> Result<RequestId, StoreError> {
+    async fn create_request(
+        &self,
+        title: &str,
+        at: DateTime<Utc>,
+    ) -> Result<RequestId, StoreError> {
         let title = title.to_string();
         self.write(move |conn| {
             conn.prepare_cached(
@@ -172,7 +178,9 @@ impl FeedbackStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if from == into {
-            return Err(StoreError::Invalid(format!("cannot merge {from} into itself")));
+            return Err(StoreError::Invalid(format!(
+                "cannot merge {from} into itself"
+            )));
         }
         let by = by.to_string();
         self.write(move |conn| {
@@ -218,7 +226,11 @@ impl FeedbackStore for SqliteStore {
         .await
     }
 
-    async fn set_request_status(&self, id: RequestId, status: RequestStatus) -> Result<(), StoreError> {
+    async fn set_request_status(
+        &self,
+        id: RequestId,
+        status: RequestStatus,
+    ) -> Result<(), StoreError> {
         self.write(move |conn| {
             let n = conn
                 .prepare_cached("UPDATE requests SET status = ?2, updated_at = ?3 WHERE id = ?1")?
@@ -235,7 +247,9 @@ impl FeedbackStore for SqliteStore {
         let url = url.to_string();
         self.write(move |conn| {
             let n = conn
-                .prepare_cached("UPDATE requests SET tracker_url = ?2, updated_at = ?3 WHERE id = ?1")?
+                .prepare_cached(
+                    "UPDATE requests SET tracker_url = ?2, updated_at = ?3 WHERE id = ?1",
+                )?
                 .execute(params![id.0, url, us(Utc::now())])?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!("request {id}")));
@@ -251,7 +265,12 @@ impl FeedbackStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Request>, StoreError> {
         self.read(move |conn| match status {
-            Some(s) => load_requests(conn, "r.status = ?P", vec![Value::Text(s.as_str().into())], now),
+            Some(s) => load_requests(
+                conn,
+                "r.status = ?P",
+                vec![Value::Text(s.as_str().into())],
+                now,
+            ),
             None => load_requests(conn, "r.status <> 'merged'", vec![], now),
         })
         .await
@@ -456,7 +475,10 @@ impl FeedbackStore for SqliteStore {
         .await
     }
 
-    async fn promises_for_requests(&self, requests: &[RequestId]) -> Result<Vec<Promise>, StoreError> {
+    async fn promises_for_requests(
+        &self,
+        requests: &[RequestId],
+    ) -> Result<Vec<Promise>, StoreError> {
         if requests.is_empty() {
             return Ok(vec![]);
         }
@@ -476,7 +498,11 @@ impl FeedbackStore for SqliteStore {
         .await
     }
 
-    async fn record_release(&self, release: NewRelease, at: DateTime<Utc>) -> Result<(Release, bool), StoreError> {
+    async fn record_release(
+        &self,
+        release: NewRelease,
+        at: DateTime<Utc>,
+    ) -> Result<(Release, bool), StoreError> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let existing: Option<i64> = tx
@@ -546,7 +572,9 @@ impl FeedbackStore for SqliteStore {
     async fn notified_keys(&self, release: ReleaseId) -> Result<HashSet<String>, StoreError> {
         self.read(move |conn| {
             Ok(conn
-                .prepare_cached("SELECT key FROM notifications WHERE release_id = ?1 AND state <> 'planned'")?
+                .prepare_cached(
+                    "SELECT key FROM notifications WHERE release_id = ?1 AND state <> 'planned'",
+                )?
                 .query_map([release.0], |r| r.get(0))?
                 .collect::<Result<_, _>>()?)
         })
@@ -633,7 +661,12 @@ impl FeedbackStore for SqliteStore {
         .await
     }
 
-    async fn opt_out(&self, network: Network, author_external_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn opt_out(
+        &self,
+        network: Network,
+        author_external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let author = author_external_id.to_string();
         self.write(move |conn| {
             conn.prepare_cached(
@@ -667,7 +700,9 @@ fn load_release(conn: &Connection, id: i64) -> Result<Option<Release>, StoreErro
         return Ok(None);
     };
     let request_ids = conn
-        .prepare_cached("SELECT request_id FROM release_requests WHERE release_id = ?1 ORDER BY request_id")?
+        .prepare_cached(
+            "SELECT request_id FROM release_requests WHERE release_id = ?1 ORDER BY request_id",
+        )?
         .query_map([id], |r| r.get::<_, i64>(0))?
         .map(|r| r.map(RequestId))
         .collect::<Result<_, _>>()?;

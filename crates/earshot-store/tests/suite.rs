@@ -1558,7 +1558,11 @@ async fn edits_and_deletions_follow_the_author(store: Arc<dyn Store>) {
     assert_eq!(after.text, "My charger is blocked by an idle taxi");
     assert_eq!(after.edited_at, Some(t("2024-03-01T10:02:00Z")));
     assert_eq!(after.analysis.intent.label, Intent::Complaint);
-    assert_eq!(after.created_at, t("2024-03-01T10:00:00Z"), "the post keeps its time");
+    assert_eq!(
+        after.created_at,
+        t("2024-03-01T10:00:00Z"),
+        "the post keeps its time"
+    );
     let hits = |q: &'static str| {
         let store = Arc::clone(&store);
         async move {
@@ -1587,7 +1591,10 @@ async fn edits_and_deletions_follow_the_author(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let audit = store.audit(Some(conversation), 100).await.unwrap();
-    assert_eq!(audit.iter().filter(|a| a.action == "post_edited").count(), 1);
+    assert_eq!(
+        audit.iter().filter(|a| a.action == "post_edited").count(),
+        1
+    );
 
     // A deletion drops the text but keeps the post in its conversation.
     let key = original.key();
@@ -1602,19 +1609,33 @@ async fn edits_and_deletions_follow_the_author(store: Arc<dyn Store>) {
     let detail = store.conversation(conversation).await.unwrap().unwrap();
     assert_eq!(detail.posts.len(), 1, "the thread keeps its shape");
     // Deleting again, or editing a deleted post, changes nothing.
-    store.delete_post(&key, t("2024-03-01T10:05:00Z")).await.unwrap();
+    store
+        .delete_post(&key, t("2024-03-01T10:05:00Z"))
+        .await
+        .unwrap();
     assert!(store
         .edit_post(edited, analysis.clone(), t("2024-03-01T10:06:00Z"))
         .await
         .unwrap()
         .is_none());
     let audit = store.audit(Some(conversation), 100).await.unwrap();
-    assert_eq!(audit.iter().filter(|a| a.action == "post_deleted").count(), 1);
+    assert_eq!(
+        audit.iter().filter(|a| a.action == "post_deleted").count(),
+        1
+    );
 
     // Amendments of posts never heard are ignored.
     let stranger = customer("nope", "x", "2024-03-01T10:00:00Z", "hi").post;
-    assert!(store.delete_post(&stranger.key(), t("2024-03-01T10:07:00Z")).await.unwrap().is_none());
-    assert!(store.edit_post(stranger, analysis, t("2024-03-01T10:07:00Z")).await.unwrap().is_none());
+    assert!(store
+        .delete_post(&stranger.key(), t("2024-03-01T10:07:00Z"))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .edit_post(stranger, analysis, t("2024-03-01T10:07:00Z"))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn requests_promises_and_releases(store: Arc<dyn Store>) {
@@ -1627,30 +1648,71 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
     let report = ingest(
         &store,
         vec![
-            customer("s1", "paul", "2024-03-01T20:47:00Z", "Can the seat move back when parked?")
+            customer(
+                "s1",
+                "paul",
+                "2024-03-01T20:47:00Z",
+                "Can the seat move back when parked?",
+            )
+            .intent(Intent::FeatureRequest),
+            customer(
+                "s2",
+                "mette",
+                "2024-03-02T08:00:00Z",
+                "Kan sædet køre tilbage når bilen er parkeret?",
+            )
+            .network(Network::Mastodon)
+            .lang("da")
+            .intent(Intent::FeatureRequest),
+            customer(
+                "s3",
+                "paul",
+                "2024-03-03T09:00:00Z",
+                "Still want the seat to move back!",
+            )
+            .intent(Intent::FeatureRequest),
+            customer("o1", "zed", "2024-03-03T09:00:00Z", "Dark mode please")
                 .intent(Intent::FeatureRequest),
-            customer("s2", "mette", "2024-03-02T08:00:00Z", "Kan sædet køre tilbage når bilen er parkeret?")
-                .network(Network::Mastodon)
-                .lang("da")
-                .intent(Intent::FeatureRequest),
-            customer("s3", "paul", "2024-03-03T09:00:00Z", "Still want the seat to move back!")
-                .intent(Intent::FeatureRequest),
-            customer("o1", "zed", "2024-03-03T09:00:00Z", "Dark mode please").intent(Intent::FeatureRequest),
         ],
         "2024-03-03T10:00:00Z",
     )
     .await;
-    let id_of = |ext: &str| report.posts.iter().find(|p| p.external_id == ext).unwrap().post_id;
+    let id_of = |ext: &str| {
+        report
+            .posts
+            .iter()
+            .find(|p| p.external_id == ext)
+            .unwrap()
+            .post_id
+    };
     let at = t("2024-03-03T10:00:00Z");
-    let seat = store.create_request("Move the seat back when parked", at).await.unwrap();
+    let seat = store
+        .create_request("Move the seat back when parked", at)
+        .await
+        .unwrap();
     let seat_dup = store.create_request("seat back", at).await.unwrap();
     let dark = store.create_request("Dark mode", at).await.unwrap();
-    store.add_to_request(id_of("s1"), seat, 0.9, "grouping", at).await.unwrap();
-    store.add_to_request(id_of("s2"), seat_dup, 0.5, "grouping", at).await.unwrap();
-    store.add_to_request(id_of("s3"), seat, 0.8, "grouping", at).await.unwrap();
-    store.add_to_request(id_of("o1"), dark, 1.0, "grouping", at).await.unwrap();
+    store
+        .add_to_request(id_of("s1"), seat, 0.9, "grouping", at)
+        .await
+        .unwrap();
+    store
+        .add_to_request(id_of("s2"), seat_dup, 0.5, "grouping", at)
+        .await
+        .unwrap();
+    store
+        .add_to_request(id_of("s3"), seat, 0.8, "grouping", at)
+        .await
+        .unwrap();
+    store
+        .add_to_request(id_of("o1"), dark, 1.0, "grouping", at)
+        .await
+        .unwrap();
     // An agent merges the Danish ask's request into the English one.
-    store.merge_requests(seat_dup, seat, "ann", at).await.unwrap();
+    store
+        .merge_requests(seat_dup, seat, "ann", at)
+        .await
+        .unwrap();
     assert!(store.merge_requests(seat, seat, "ann", at).await.is_err());
 
     let now = t("2024-03-04T00:00:00Z");
@@ -1666,7 +1728,10 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
     assert_eq!(r.asks_last_7d, 3);
     let detail = store.request(seat, now, 10).await.unwrap().unwrap();
     assert_eq!(detail.posts.len(), 3);
-    assert_eq!(store.request_of_post(id_of("s2")).await.unwrap(), Some(seat));
+    assert_eq!(
+        store.request_of_post(id_of("s2")).await.unwrap(),
+        Some(seat)
+    );
 
     // A promise proposed twice from the same reply is one promise.
     let conversation = conversation_of(&report, "s1");
@@ -1701,7 +1766,14 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
     let stored = store.promise(promise.id).await.unwrap().unwrap();
     assert_eq!(stored.state, PromiseState::Confirmed);
     assert_eq!(stored.due_on, chrono::NaiveDate::from_ymd_opt(2024, 3, 9));
-    assert_eq!(store.promises(Some(PromiseState::Confirmed)).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .promises(Some(PromiseState::Confirmed))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // A release is recorded once; its askers are planned once each, and stored once.
     store.opt_out(Network::X, "id-zed", at).await.unwrap();
@@ -1720,27 +1792,68 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
     assert_eq!(again.id, release.id);
     assert_eq!(release.request_ids, vec![seat, dark]);
     assert_eq!(
-        store.requests(Some(RequestStatus::Shipped), now).await.unwrap().len(),
+        store
+            .requests(Some(RequestStatus::Shipped), now)
+            .await
+            .unwrap()
+            .len(),
         2
     );
     let asks = store.asks(&release.request_ids).await.unwrap();
     assert_eq!(asks.len(), 4);
     assert!(asks.iter().any(|a| a.author_handle == "zed" && a.opted_out));
-    let titles = HashMap::from([(seat, "the seat".to_string()), (dark, "dark mode".to_string())]);
-    let plans = plan_notifications(&release, &asks, &titles, &Templates::default(), &store.notified_keys(release.id).await.unwrap());
+    let titles = HashMap::from([
+        (seat, "the seat".to_string()),
+        (dark, "dark mode".to_string()),
+    ]);
+    let plans = plan_notifications(
+        &release,
+        &asks,
+        &titles,
+        &Templates::default(),
+        &store.notified_keys(release.id).await.unwrap(),
+    );
     assert_eq!(plans.len(), 3, "paul, mette, zed: {plans:#?}");
     for plan in &plans {
-        let state = if plan.skip.is_some() { NotificationState::Skipped } else { NotificationState::Queued };
-        assert!(store.record_notification(release.id, plan, state, at).await.unwrap());
-        assert!(!store.record_notification(release.id, plan, state, at).await.unwrap(), "stored once");
+        let state = if plan.skip.is_some() {
+            NotificationState::Skipped
+        } else {
+            NotificationState::Queued
+        };
+        assert!(store
+            .record_notification(release.id, plan, state, at)
+            .await
+            .unwrap());
+        assert!(
+            !store
+                .record_notification(release.id, plan, state, at)
+                .await
+                .unwrap(),
+            "stored once"
+        );
     }
     let keys = store.notified_keys(release.id).await.unwrap();
     let rerun = plan_notifications(&release, &asks, &titles, &Templates::default(), &keys);
-    assert!(rerun.iter().all(|p| p.skip.is_some()), "a re-run tells nobody: {rerun:#?}");
+    assert!(
+        rerun.iter().all(|p| p.skip.is_some()),
+        "a re-run tells nobody: {rerun:#?}"
+    );
     let stored = store.notifications(release.id).await.unwrap();
     assert_eq!(stored.len(), 3);
-    assert_eq!(stored.iter().filter(|n| n.state == NotificationState::Skipped).count(), 1);
-    store.update_notification(&stored[0].key, NotificationState::Sent, Some(reply.id)).await.unwrap();
-    assert_eq!(store.notifications(release.id).await.unwrap()[0].state, NotificationState::Sent);
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|n| n.state == NotificationState::Skipped)
+            .count(),
+        1
+    );
+    store
+        .update_notification(&stored[0].key, NotificationState::Sent, Some(reply.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.notifications(release.id).await.unwrap()[0].state,
+        NotificationState::Sent
+    );
     assert_eq!(store.releases().await.unwrap().len(), 1);
 }

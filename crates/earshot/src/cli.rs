@@ -210,7 +210,9 @@ pub enum Command {
     #[command(subcommand)]
     Requests(crate::feedback::RequestsCommand),
     /// The promise ledger: proposed, confirmed, kept, broken.
-    #[command(after_help = "Examples:\n  earshot promises\n  earshot promises --state broken --json")]
+    #[command(
+        after_help = "Examples:\n  earshot promises\n  earshot promises --state broken --json"
+    )]
     Promises {
         #[arg(long)]
         state: Option<String>,
@@ -218,14 +220,26 @@ pub enum Command {
         json: bool,
     },
     /// Record a release: its requests ship, their promises are kept, and every customer who asked is told.
-    #[command(after_help = "Examples:\n  earshot release 2026.48 --ships R12,R15 --dry-run\n  earshot release 2026.48 --ships R12 --url https://example.com/changelog/2026.48")]
+    #[command(
+        after_help = "Examples:\n  earshot release 2026.48 --ships R12,R15 --dry-run\n  earshot release 2026.48 --ships R12 --url https://example.com/changelog/2026.48"
+    )]
     Release(crate::feedback::ReleaseArgs),
+    /// Routing rules ([triage]): test them on a sample post.
+    #[command(subcommand)]
+    Rules(crate::triage::RulesCommand),
+    /// Response times by team, agent, network, intent, weekday, hour or business hours, with breaches.
+    #[command(
+        after_help = "Examples:\n  earshot report --from 2026-11-01 --group-by team\n  earshot report --group-by business --csv"
+    )]
+    Report(crate::triage::ReportArgs),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ConnectorsCommand {
     /// Try each configured credential against its network and say plainly what is wrong.
-    #[command(after_help = "Example:\n  earshot connectors check\n  EARSHOT__CONNECTORS__X__0__MODE=poll earshot connectors check --json")]
+    #[command(
+        after_help = "Example:\n  earshot connectors check\n  EARSHOT__CONNECTORS__X__0__MODE=poll earshot connectors check --json"
+    )]
     Check {
         #[arg(long)]
         json: bool,
@@ -381,11 +395,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("No connectors are configured: add [[connectors.mastodon]], [[connectors.bluesky]], [[connectors.x]], [[connectors.reddit]] or [[connectors.rss]] to earshot.toml (see the README).");
             } else {
                 for r in &reports {
-                    println!("{} {:<28} {}", if r.ok { "ok  " } else { "FAIL" }, r.connector, r.detail);
+                    println!(
+                        "{} {:<28} {}",
+                        if r.ok { "ok  " } else { "FAIL" },
+                        r.connector,
+                        r.detail
+                    );
                 }
             }
             if reports.iter().any(|r| !r.ok) {
-                bail!("some connectors cannot work with their credentials: fix what is listed above");
+                bail!(
+                    "some connectors cannot work with their credentials: fix what is listed above"
+                );
             }
             Ok(())
         }
@@ -413,6 +434,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Requests(cmd) => crate::feedback::requests(g, cmd).await,
         Command::Promises { state, json } => crate::feedback::promises(g, state, json).await,
         Command::Release(args) => crate::feedback::release(g, args).await,
+        Command::Rules(cmd) => crate::triage::rules_command(g, cmd).await,
+        Command::Report(args) => crate::triage::report(g, args).await,
         Command::Config(ConfigCommand::Check) => {
             let s = settings(g).context("the configuration has a problem")?;
             s.check()?;

@@ -24,13 +24,17 @@ fn request_id(raw: &str) -> anyhow::Result<RequestId> {
         .ok()
         .filter(|n| *n > 0)
         .map(RequestId)
-        .with_context(|| format!("{raw:?} is not a request id (R12 or 12): see `earshot requests list`"))
+        .with_context(|| {
+            format!("{raw:?} is not a request id (R12 or 12): see `earshot requests list`")
+        })
 }
 
 #[derive(Subcommand, Debug)]
 pub enum RequestsCommand {
     /// Requests ranked by demand: how many asked, their reach, the trend, the languages.
-    #[command(after_help = "Examples:\n  earshot requests list\n  earshot requests list --status shipped --json")]
+    #[command(
+        after_help = "Examples:\n  earshot requests list\n  earshot requests list --status shipped --json"
+    )]
     List {
         /// open, planned, shipped, declined (default: all but merged).
         #[arg(long)]
@@ -57,7 +61,9 @@ pub enum RequestsCommand {
         actor: String,
     },
     /// Give a request a clearer title.
-    #[command(after_help = "Example:\n  earshot requests rename R12 \"Move the seat back when parked\"")]
+    #[command(
+        after_help = "Example:\n  earshot requests rename R12 \"Move the seat back when parked\""
+    )]
     Rename { id: String, title: String },
 }
 
@@ -66,12 +72,17 @@ pub async fn requests(g: &Global, cmd: RequestsCommand) -> anyhow::Result<()> {
     let store = desk.store();
     let now = chrono::Utc::now();
     match cmd {
-        RequestsCommand::List { status, limit, json } => {
+        RequestsCommand::List {
+            status,
+            limit,
+            json,
+        } => {
             let status = status
                 .as_deref()
                 .map(|s| {
-                    RequestStatus::parse(s)
-                        .with_context(|| format!("--status {s:?}: use open, planned, shipped, declined or merged"))
+                    RequestStatus::parse(s).with_context(|| {
+                        format!("--status {s:?}: use open, planned, shipped, declined or merged")
+                    })
                 })
                 .transpose()?;
             let ranked: Vec<_> = rank(store.requests(status, now).await?, now)
@@ -86,16 +97,31 @@ pub async fn requests(g: &Global, cmd: RequestsCommand) -> anyhow::Result<()> {
                 println!("No requests yet: they appear as customers ask for things (feature requests are grouped as they arrive).");
                 return Ok(());
             }
-            let mut t = table(&["id", "askers", "reach", "last 7 d", "trend", "languages", "status", "title"]);
+            let mut t = table(&[
+                "id",
+                "askers",
+                "reach",
+                "last 7 d",
+                "trend",
+                "languages",
+                "status",
+                "title",
+            ]);
             for r in &ranked {
                 let q = &r.request;
-                let langs: Vec<String> = q.languages.iter().map(|(l, n)| format!("{l}:{n}")).collect();
+                let langs: Vec<String> = q
+                    .languages
+                    .iter()
+                    .map(|(l, n)| format!("{l}:{n}"))
+                    .collect();
                 t.add_row(vec![
                     q.id.to_string(),
                     q.askers.to_string(),
                     q.reach.to_string(),
                     q.asks_last_7d.to_string(),
-                    r.trend.map(|x| format!("×{x:.1}")).unwrap_or_else(|| "new".into()),
+                    r.trend
+                        .map(|x| format!("×{x:.1}"))
+                        .unwrap_or_else(|| "new".into()),
                     langs.join(" "),
                     q.status.as_str().to_string(),
                     q.title.clone(),
@@ -188,7 +214,9 @@ pub async fn promises(g: &Global, state: Option<String>, json: bool) -> anyhow::
             p.id.to_string(),
             p.state.as_str().to_string(),
             p.kind.as_str().to_string(),
-            p.request_id.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+            p.request_id
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "-".into()),
             due,
             p.made_at.format("%Y-%m-%d").to_string(),
             p.evidence.clone(),
@@ -222,7 +250,11 @@ pub struct ReleaseArgs {
 /// `earshot release`: record it, keep its promises, tell everyone who asked.
 pub async fn release(g: &Global, a: ReleaseArgs) -> anyhow::Result<()> {
     let desk = earshot_server::app::desk(&settings(g)?).await?;
-    let request_ids = a.ships.iter().map(|s| request_id(s)).collect::<anyhow::Result<Vec<_>>>()?;
+    let request_ids = a
+        .ships
+        .iter()
+        .map(|s| request_id(s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let new = NewRelease {
         version: a.version.trim().to_string(),
         shipped_at: chrono::Utc::now(),
@@ -237,7 +269,11 @@ pub async fn release(g: &Global, a: ReleaseArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
         return Ok(());
     }
-    let to_tell = outcome.notifications.iter().filter(|n| n.skip.is_none()).count();
+    let to_tell = outcome
+        .notifications
+        .iter()
+        .filter(|n| n.skip.is_none())
+        .count();
     for n in &outcome.notifications {
         let why = match n.skip {
             None => "tell".to_string(),
@@ -246,7 +282,13 @@ pub async fn release(g: &Global, a: ReleaseArgs) -> anyhow::Result<()> {
             Some(Skip::NoReplyChannel) => "skip: cannot reply there".into(),
         };
         if !a.json {
-            println!("{:<24} {:<9} @{:<20} {}", why, n.ask.network.as_str(), n.ask.author_handle, n.text);
+            println!(
+                "{:<24} {:<9} @{:<20} {}",
+                why,
+                n.ask.network.as_str(),
+                n.ask.author_handle,
+                n.text
+            );
         }
     }
     if a.dry_run {
@@ -257,11 +299,25 @@ pub async fn release(g: &Global, a: ReleaseArgs) -> anyhow::Result<()> {
         bail!("the release was not recorded");
     };
     if !outcome.newly_recorded {
-        eprintln!("Release {} was recorded before: telling only those not yet told.", release.version);
+        eprintln!(
+            "Release {} was recorded before: telling only those not yet told.",
+            release.version
+        );
     }
-    let sent = releases::notify(Arc::clone(&desk), release.clone(), outcome.notifications.clone(), NotifyPace::default()).await?;
+    let sent = releases::notify(
+        Arc::clone(&desk),
+        release.clone(),
+        outcome.notifications.clone(),
+        NotifyPace::default(),
+    )
+    .await?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"release": release, "promises_kept": outcome.promises_kept, "sent": sent}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"release": release, "promises_kept": outcome.promises_kept, "sent": sent})
+            )?
+        );
     } else {
         println!(
             "Release {} recorded: {} promises kept, {sent} of {to_tell} customers told (failed sends are retried with the same key).",

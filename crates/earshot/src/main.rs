@@ -6,6 +6,7 @@ mod cli;
 mod feedback;
 mod import;
 mod output;
+mod triage;
 
 use clap::Parser;
 

@@ -579,9 +579,24 @@ async fn demo_loop(desk: &std::sync::Arc<earshot_server::Desk>) -> anyhow::Resul
     if let Some(wanted) = top.next() {
         if let Some(detail) = store.request(wanted, Utc::now(), 1).await? {
             if let Some(ask) = detail.posts.first().and_then(|p| p.conversation_id) {
-                let reply = "Good point, we will add that in an upcoming release. Thanks for telling us!";
-                if desk.reply(ask, reply, "demo-agent", Some(format!("demo-promise-{}", wanted.0))).await.is_ok() {
-                    if let Some(mut p) = store.promises(None).await?.into_iter().find(|p| p.request_id == Some(wanted)) {
+                let reply =
+                    "Good point, we will add that in an upcoming release. Thanks for telling us!";
+                if desk
+                    .reply(
+                        ask,
+                        reply,
+                        "demo-agent",
+                        Some(format!("demo-promise-{}", wanted.0)),
+                    )
+                    .await
+                    .is_ok()
+                {
+                    if let Some(mut p) = store
+                        .promises(None)
+                        .await?
+                        .into_iter()
+                        .find(|p| p.request_id == Some(wanted))
+                    {
                         if p.state == earshot_core::feedback::PromiseState::Proposed {
                             let due = (Utc::now() + Duration::days(14)).date_naive();
                             p.confirm("demo-agent", Some(due), None, Utc::now())?;
@@ -602,7 +617,9 @@ async fn demo_loop(desk: &std::sync::Arc<earshot_server::Desk>) -> anyhow::Resul
             created_by: "demo-pm".into(),
         };
         let feedback = desk.pipeline().feedback().clone();
-        let outcome = earshot_server::feedback::releases::record(desk, release, feedback.templates(), false).await?;
+        let outcome =
+            earshot_server::feedback::releases::record(desk, release, feedback.templates(), false)
+                .await?;
         if let Some(r) = outcome.release.clone().filter(|_| outcome.newly_recorded) {
             earshot_server::feedback::releases::notify(
                 desk.clone(),

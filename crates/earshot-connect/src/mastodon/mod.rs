@@ -7,24 +7,30 @@
 //! are skipped, not errors. Status HTML becomes plain text through [`crate::html::to_text`],
 //! with the content warning (`spoiler_text`) first.
 //!
-//! Files: `config.rs` (instance, token, timings), `wire.rs` (the JSON), `source.rs` (SSE
-//! stream + REST backfill → [`crate::source::Sink`]), `responder.rs` (`POST
+//! Files: `config.rs` (instance, token, timings, transport), `wire.rs` (the JSON), `source.rs`
+//! (mentions: stream + REST backfill → [`crate::source::Sink`]), `hashtag.rs` (one hashtag:
+//! stream + tag timeline, edits and deletes as amendments), `stream.rs` (SSE or WebSocket),
+//! `conn.rs` (reconnect loop, refusals, REST paging), `responder.rs` (`POST
 //! /api/v1/statuses`), `http.rs` (rate-limit headers, error bodies, id order), `fake.rs` (a
 //! fake instance for tests, feature `fake`) and `tests.rs` (source and responder against it).
 
 mod check;
 pub mod config;
+mod conn;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
+pub mod hashtag;
 mod http;
 pub mod responder;
 pub mod source;
+mod stream;
 #[cfg(test)]
 mod tests;
 pub mod wire;
 
 pub use check::check_credentials;
-pub use config::{MastodonConfig, Secret};
+pub use config::{MastodonConfig, Secret, Transport};
+pub use hashtag::MastodonHashtagSource;
 pub use responder::MastodonResponder;
 pub use source::MastodonSource;
 pub use wire::{Account, Entity, Notification, Status, StatusKey};

@@ -8,37 +8,30 @@
 //! Overlap between backfill and stream is expected: a notification delivered once in a run is
 //! not delivered again (the store dedupes across runs anyway). The cursor is the highest
 //! notification id delivered, compared by length and then lexically. With no stored cursor
-//! (the very first start) the backfill takes the newest page only, not the account's history.
+//! (the very first start) the backfill takes the newest `history` mentions (default 40), so a
+//! new install shows recent history; `history = 0` starts from now.
+//!
+//! The stream is SSE or the WebSocket variant as `transport` says (see `stream.rs`). A `delete`
+//! event becomes [`Amendment::Deleted`]; the store ignores ids it never heard.
 //!
 //! A stall (no byte, not even `:thump`, for `stall_timeout`) or a drop reconnects through
 //! [`Backoff`]; 429 waits until `X-RateLimit-Reset`; 401/403 stop the source with
 //! [`SourceError::Auth`] after marking the health `Failing`.
 
 use super::config::MastodonConfig;
-use super::http::{error_text, id_cmp, rate_limit_reset, until};
+use super::conn::{drive, Ended, Listener, Pager, DELIVERED_MEMORY, MIN_PERIOD};
+use super::http::id_cmp;
+use super::stream::{Channel, LiveStream, SseEvent};
 use super::wire::Notification;
-use crate::source::{jitter, Backoff, Failure, Health, Sink, Source, SourceError};
+use crate::source::{Health, Sink, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
-use chrono::Utc;
-use earshot_core::NewPost;
-use reqwest::StatusCode;
+use earshot_core::{Amendment, Network, NewPost, PostKey};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::watch;
-
-const STREAM_PATH: &str = "/api/v1/streaming/user/notification";
-
-/// How many delivered notification ids a run remembers for deduplication.
-const DELIVERED_MEMORY: usize = 10_000;
-
-/// The shortest reconciliation period and stall timeout honoured.
-const MIN_PERIOD: Duration = Duration::from_millis(10);
-
-/// A connection that lasted this long counts as a success for [`Backoff`].
-const HEALTHY_CONNECTION: Duration = Duration::from_secs(1);
 
 /// Hears the brand account's mentions on one instance.
 #[derive(Debug)]
@@ -49,30 +42,12 @@ pub struct MastodonSource {
     deletes_seen: AtomicU64,
 }
 
-/// Why one connection ended.
-#[derive(Debug)]
-enum Ended {
-    /// `stop` turned true.
-    Stopped,
-    /// Credentials refused: an operator must act.
-    Auth(String),
-    /// The sink failed: the pipeline is broken, not the network.
-    Sink(crate::source::SinkError),
-    /// Worth another attempt after a delay.
-    Retry {
-        failure: Failure,
-        reason: String,
-        /// When the server said its rate limit resets.
-        not_before: Option<chrono::DateTime<Utc>>,
-    },
-}
-
 /// What one run remembers across reconnects.
-struct RunState {
+pub(super) struct RunState {
+    sink: Arc<dyn Sink>,
+    health: Health,
     cursor: Option<String>,
     delivered: HashSet<String>,
-    /// When the current connection got past backfill, if it did.
-    connected_at: Option<Instant>,
 }
 
 impl MastodonSource {
@@ -89,83 +64,25 @@ impl MastodonSource {
         })
     }
 
-    /// `delete` events seen on the stream (not acted on yet: tombstones are future work).
+    /// `delete` events seen on the stream (each passed on as [`Amendment::Deleted`]).
     pub fn deletes_seen(&self) -> u64 {
         self.deletes_seen.load(Ordering::Relaxed)
     }
 
-    /// One connection: open the stream, backfill, then read until it ends.
-    async fn connect_once(
-        &self,
-        sink: &dyn Sink,
-        health: &Health,
-        state: &mut RunState,
-        stop: &mut watch::Receiver<bool>,
-    ) -> Ended {
-        let opened = self
-            .client
-            .get(self.config.streaming_url(STREAM_PATH))
-            .header(reqwest::header::AUTHORIZATION, self.config.bearer())
-            .header(reqwest::header::ACCEPT, "text/event-stream")
-            .send()
-            .await;
-        let mut stream = match opened {
-            Ok(r) if r.status().is_success() => r,
-            Ok(r) => return failed_response(r).await,
-            Err(e) => return network_failure(format!("opening the stream: {e}")),
-        };
-        if let Err(ended) = self.backfill(sink, health, state).await {
-            return ended;
-        }
-        health.connected();
-        state.connected_at = Some(Instant::now());
-        tracing::info!(source = %self.name, "mastodon stream connected");
-
-        // A zero from config would make `interval` panic and `timeout` spin.
-        let mut reconcile = tokio::time::interval(self.config.poll_interval.max(MIN_PERIOD));
-        let stall_timeout = self.config.stall_timeout.max(MIN_PERIOD);
-        reconcile.tick().await; // The first tick is immediate; the backfill just ran.
-        let mut frames = SseParser::default();
-        loop {
-            tokio::select! {
-                changed = stop.changed() => {
-                    if changed.is_err() || *stop.borrow() {
-                        return Ended::Stopped;
-                    }
-                }
-                _ = reconcile.tick() => {
-                    if let Err(ended) = self.backfill(sink, health, state).await {
-                        return ended;
-                    }
-                }
-                read = tokio::time::timeout(stall_timeout, stream.chunk()) => {
-                    let chunk = match read {
-                        Err(_) => return dropped(format!(
-                            "stream stalled: nothing for {stall_timeout:?}")),
-                        Ok(Err(e)) => return dropped(format!("stream broke: {e}")),
-                        Ok(Ok(None)) => return dropped("stream closed by the server".into()),
-                        Ok(Ok(Some(chunk))) => chunk,
-                    };
-                    for event in frames.feed(&chunk) {
-                        if let Err(ended) = self.on_event(event, sink, health, state).await {
-                            return ended;
-                        }
-                    }
-                }
-            }
+    fn pager(&self) -> Pager<'_> {
+        Pager {
+            client: &self.client,
+            config: &self.config,
+            endpoint: self.config.api_url("/api/v1/notifications"),
+            filter: "types[]=mention",
+            what: "notifications",
         }
     }
 
-    async fn on_event(
-        &self,
-        event: SseEvent,
-        sink: &dyn Sink,
-        health: &Health,
-        state: &mut RunState,
-    ) -> Result<(), Ended> {
+    async fn on_event(&self, event: SseEvent, state: &mut RunState) -> Result<(), Ended> {
         match event.name.as_str() {
             "notification" => match serde_json::from_str::<Notification>(&event.data) {
-                Ok(n) => self.deliver(vec![n], sink, health, state).await,
+                Ok(n) => self.deliver(vec![n], state).await,
                 Err(e) => {
                     tracing::warn!(source = %self.name, error = %e, "unreadable notification");
                     Ok(())
@@ -173,55 +90,57 @@ impl MastodonSource {
             },
             "delete" => {
                 self.deletes_seen.fetch_add(1, Ordering::Relaxed);
-                Ok(())
+                let id = event.data.trim().trim_matches('"').to_owned();
+                if id.is_empty() || !state.delivered.insert(format!("delete:{id}")) {
+                    return Ok(());
+                }
+                let deleted = Amendment::Deleted(PostKey::new(Network::Mastodon, id));
+                state
+                    .sink
+                    .amend(&self.name, vec![deleted], state.cursor.clone())
+                    .await
+                    .map_err(Ended::Sink)
             }
             // The server merged filtered notifications in: fetch them (§1.3).
-            "notifications_merged" => self.backfill(sink, health, state).await,
+            "notifications_merged" => self.backfill(state).await,
             _ => Ok(()),
         }
     }
 
-    /// Pages forward from the cursor with `min_id` until an empty page.
-    async fn backfill(
-        &self,
-        sink: &dyn Sink,
-        health: &Health,
-        state: &mut RunState,
-    ) -> Result<(), Ended> {
-        loop {
-            let mut url = format!(
-                "{}?types[]=mention&limit={}",
-                self.config.api_url("/api/v1/notifications"),
-                self.config.page_limit
-            );
-            if let Some(cursor) = &state.cursor {
-                url.push_str(&format!("&min_id={cursor}"));
-            }
-            let response = self
-                .client
-                .get(url)
-                .timeout(self.config.request_timeout)
-                .header(reqwest::header::AUTHORIZATION, self.config.bearer())
-                .send()
-                .await
-                .map_err(|e| network_failure(format!("backfilling notifications: {e}")))?;
-            if !response.status().is_success() {
-                return Err(failed_response(response).await);
-            }
-            let page: Vec<Notification> = response
-                .json()
-                .await
-                .map_err(|e| dropped(format!("unreadable notifications page: {e}")))?;
-            if page.is_empty() {
-                return Ok(());
-            }
-            let before = state.cursor.clone();
-            self.deliver(page, sink, health, state).await?;
-            if state.cursor == before {
-                // A server that ignores `min_id` would page forever.
-                return Ok(());
+    /// Pages forward from the cursor with `min_id` until an empty page; with no cursor yet,
+    /// takes the newest `history` mentions first.
+    async fn backfill(&self, state: &mut RunState) -> Result<(), Ended> {
+        let pager = self.pager();
+        if state.cursor.is_none() {
+            if self.config.history == 0 {
+                // Start from now: remember where "now" is without delivering it.
+                let newest: Vec<Notification> = pager.page(1, None).await?;
+                if let Some(n) = newest.first() {
+                    state.delivered.insert(n.id.clone());
+                    state
+                        .sink
+                        .deliver(&self.name, Vec::new(), Some(n.id.clone()))
+                        .await
+                        .map_err(Ended::Sink)?;
+                    state.cursor = Some(n.id.clone());
+                }
+            } else {
+                let history: Vec<Notification> = pager.newest(self.config.history).await?;
+                self.deliver(history, state).await?;
             }
         }
+        while let Some(cursor) = state.cursor.clone() {
+            let page: Vec<Notification> = pager.after(&cursor).await?;
+            if page.is_empty() {
+                break;
+            }
+            self.deliver(page, state).await?;
+            if state.cursor.as_deref() == Some(cursor.as_str()) {
+                // A server that ignores `min_id` would page forever.
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Delivers the mentions in `notifications` not yet delivered in this run, oldest first,
@@ -229,8 +148,6 @@ impl MastodonSource {
     async fn deliver(
         &self,
         mut notifications: Vec<Notification>,
-        sink: &dyn Sink,
-        health: &Health,
         state: &mut RunState,
     ) -> Result<(), Ended> {
         notifications.sort_by(|a, b| id_cmp(&a.id, &b.id));
@@ -246,8 +163,17 @@ impl MastodonSource {
             }
             fresh.push(n.id.clone());
             let id = n.id.clone();
+            let from_brand = n
+                .status
+                .as_ref()
+                .is_some_and(|s| self.config.is_brand(&s.account.acct));
             match n.into_new_post() {
-                Ok(post) => posts.push(post),
+                Ok(mut post) => {
+                    if from_brand {
+                        post.from_brand = Some(true);
+                    }
+                    posts.push(post)
+                }
                 Err(NotAPost::Skipped(reason)) => {
                     tracing::debug!(notification = %id, %reason, "skipped")
                 }
@@ -260,7 +186,9 @@ impl MastodonSource {
             return Ok(());
         }
         let count = posts.len() as u64;
-        sink.deliver(&self.name, posts, cursor.clone())
+        state
+            .sink
+            .deliver(&self.name, posts, cursor.clone())
             .await
             .map_err(Ended::Sink)?;
         if state.delivered.len() > DELIVERED_MEMORY {
@@ -271,55 +199,65 @@ impl MastodonSource {
         state.delivered.extend(fresh);
         state.cursor = cursor;
         if count > 0 {
-            health.heard(count);
+            state.health.heard(count);
         }
         Ok(())
     }
 }
 
-fn dropped(reason: String) -> Ended {
-    Ended::Retry {
-        failure: Failure::Dropped,
-        reason,
-        not_before: None,
-    }
-}
+#[async_trait]
+impl Listener for MastodonSource {
+    type State = RunState;
 
-fn network_failure(reason: String) -> Ended {
-    Ended::Retry {
-        failure: Failure::Network,
-        reason,
-        not_before: None,
+    fn name(&self) -> &str {
+        &self.name
     }
-}
 
-/// Maps a non-2xx answer: 401/403 are final, 429 waits for the reset, the rest back off.
-async fn failed_response(response: reqwest::Response) -> Ended {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.text().await.unwrap_or_default();
-    let text = error_text(&body);
-    match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            Ended::Auth(format!("HTTP {}: {text}", status.as_u16()))
-        }
-        StatusCode::TOO_MANY_REQUESTS => {
-            let not_before = rate_limit_reset(&headers, Utc::now());
-            let reason = match not_before {
-                Some(at) => format!("rate-limited until {}: {text}", at.to_rfc3339()),
-                None => format!("rate-limited: {text}"),
+    /// One connection: open the stream, backfill, then read until it ends.
+    async fn connect_once(
+        &self,
+        state: &mut RunState,
+        connected_at: &mut Option<Instant>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Ended {
+        let mut stream =
+            match LiveStream::open(&self.client, &self.config, Channel::Notifications).await {
+                Ok(s) => s,
+                Err(ended) => return ended,
             };
-            Ended::Retry {
-                failure: Failure::RateLimited,
-                reason,
-                not_before,
+        if let Err(ended) = self.backfill(state).await {
+            return ended;
+        }
+        state.health.connected();
+        *connected_at = Some(Instant::now());
+        tracing::info!(source = %self.name, transport = ?self.config.transport, "mastodon stream connected");
+
+        // A zero from config would make `interval` panic.
+        let mut reconcile = tokio::time::interval(self.config.poll_interval.max(MIN_PERIOD));
+        reconcile.tick().await; // The first tick is immediate; the backfill just ran.
+        loop {
+            tokio::select! {
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        return Ended::Stopped;
+                    }
+                }
+                _ = reconcile.tick() => {
+                    if let Err(ended) = self.backfill(state).await {
+                        return ended;
+                    }
+                }
+                event = stream.next() => {
+                    let handled = match event {
+                        Ok(event) => self.on_event(event, state).await,
+                        Err(ended) => Err(ended),
+                    };
+                    if let Err(ended) = handled {
+                        return ended;
+                    }
+                }
             }
         }
-        _ => Ended::Retry {
-            failure: Failure::Http,
-            reason: format!("HTTP {}: {text}", status.as_u16()),
-            not_before: None,
-        },
     }
 }
 
@@ -335,154 +273,12 @@ impl Source for MastodonSource {
         health: Health,
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), SourceError> {
-        let mut state = RunState {
+        let state = RunState {
             cursor: sink.cursor(&self.name).await?,
+            sink,
+            health: health.clone(),
             delivered: HashSet::new(),
-            connected_at: None,
         };
-        let mut backoff = Backoff::default();
-        loop {
-            if *stop.borrow() {
-                health.stopped();
-                return Ok(());
-            }
-            let ended = self
-                .connect_once(sink.as_ref(), &health, &mut state, &mut stop)
-                .await;
-            let (failure, reason, not_before) = match ended {
-                Ended::Stopped => {
-                    health.stopped();
-                    return Ok(());
-                }
-                Ended::Auth(reason) => {
-                    tracing::error!(source = %self.name, error = %reason, "mastodon refused the token");
-                    health.failed(&reason, None);
-                    return Err(SourceError::Auth(reason));
-                }
-                // The store is busy or briefly down: nothing was acknowledged, so back off
-                // and hear the same events again from the cursor, rather than going deaf.
-                Ended::Sink(e) => (
-                    Failure::Http,
-                    format!("could not store what was heard: {e}"),
-                    None,
-                ),
-                Ended::Retry {
-                    failure,
-                    reason,
-                    not_before,
-                } => (failure, reason, not_before),
-            };
-            // A connection that stayed up a while was a success: start the regimes over. One
-            // that drops at once keeps growing the delay, so a flapping server is not hammered.
-            if state
-                .connected_at
-                .take()
-                .is_some_and(|at| at.elapsed() >= HEALTHY_CONNECTION)
-            {
-                backoff.reset();
-            }
-            let delay = match not_before {
-                Some(at) => until(at, Utc::now()),
-                None => jitter(backoff.next(failure), unit_jitter()),
-            };
-            tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "mastodon stream down; retrying");
-            health.failed(&reason, Some(delay));
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = stop.changed() => {}
-            }
-        }
-    }
-}
-
-/// A jitter fraction in `[0, 1)` without a random-number dependency: the clock's nanoseconds.
-fn unit_jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    f64::from(nanos % 1000) / 1000.0
-}
-
-/// One server-sent event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SseEvent {
-    pub name: String,
-    pub data: String,
-}
-
-/// Turns SSE bytes into events. Comments (`:)`, `:thump`) are dropped; a block cut off by a
-/// disconnect is never emitted, because only a blank line completes an event.
-#[derive(Debug, Default)]
-pub(crate) struct SseParser {
-    line: Vec<u8>,
-    name: String,
-    data: Vec<String>,
-}
-
-impl SseParser {
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
-        let mut events = Vec::new();
-        for &b in bytes {
-            if b != b'\n' {
-                self.line.push(b);
-                continue;
-            }
-            let raw = std::mem::take(&mut self.line);
-            let line = String::from_utf8_lossy(&raw);
-            let line = line.strip_suffix('\r').unwrap_or(&line);
-            if line.is_empty() {
-                if !self.data.is_empty() || !self.name.is_empty() {
-                    let name = std::mem::take(&mut self.name);
-                    events.push(SseEvent {
-                        name: if name.is_empty() {
-                            "message".into()
-                        } else {
-                            name
-                        },
-                        data: std::mem::take(&mut self.data).join("\n"),
-                    });
-                }
-            } else if line.starts_with(':') {
-                // A comment: the greeting or a heartbeat.
-            } else {
-                let (field, value) = line.split_once(':').unwrap_or((line, ""));
-                let value = value.strip_prefix(' ').unwrap_or(value);
-                match field {
-                    "event" => self.name = value.to_owned(),
-                    "data" => self.data.push(value.to_owned()),
-                    _ => {}
-                }
-            }
-        }
-        events
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sse_blocks_and_comments_are_parsed() {
-        let mut p = SseParser::default();
-        let mut events = p.feed(b":)\n:thump\n\nevent: notification\ndata: {\"id\":\"1\"}\n");
-        assert!(events.is_empty());
-        events.extend(p.feed(b"\nevent: delete\r\ndata: 115063412345678901\r\n\r\n:thump\n"));
-        assert_eq!(
-            events,
-            vec![
-                SseEvent {
-                    name: "notification".into(),
-                    data: "{\"id\":\"1\"}".into()
-                },
-                SseEvent {
-                    name: "delete".into(),
-                    data: "115063412345678901".into()
-                },
-            ]
-        );
-        // A block cut off mid-way is never emitted.
-        assert!(p.feed(b"event: notification\ndata: {\"id\":").is_empty());
+        drive(self, state, &health, &mut stop).await
     }
 }

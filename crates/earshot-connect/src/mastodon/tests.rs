@@ -1,8 +1,10 @@
 //! The Mastodon source and responder against [`super::fake::FakeMastodon`]: what arrives in
 //! the sink, what the fake received, and how drops, stalls, restarts, 401 and 429 are survived.
 
-use super::fake::{FakeMastodon, Mentioned, NewMention};
-use super::{MastodonConfig, MastodonResponder, MastodonSource, Secret};
+use super::fake::{FakeMastodon, Mentioned, NewMention, NewTagged};
+use super::{
+    MastodonConfig, MastodonHashtagSource, MastodonResponder, MastodonSource, Secret, Transport,
+};
 use crate::responder::{Responder, SendError};
 use crate::source::testing::MemorySink;
 use crate::source::{ConnectorState, Health, Source, SourceError};
@@ -10,7 +12,7 @@ use chrono::Utc;
 use earshot_core::conversation::Status as ConversationStatus;
 use earshot_core::priority::{score, PrioritySignals};
 use earshot_core::{
-    Author, Conversation, ConversationId, Intent, Network, NewPost, Reply, ReplyState,
+    Amendment, Author, Conversation, ConversationId, Intent, Network, NewPost, Reply, ReplyState,
     SentimentLabel,
 };
 use std::sync::Arc;
@@ -32,7 +34,8 @@ fn config(fake: &FakeMastodon) -> MastodonConfig {
 }
 
 struct Running {
-    source: Arc<MastodonSource>,
+    source: Arc<dyn Source>,
+    mentions: Option<Arc<MastodonSource>>,
     stop: watch::Sender<bool>,
     health: Health,
     task: JoinHandle<Result<(), SourceError>>,
@@ -41,12 +44,26 @@ struct Running {
 impl Running {
     fn start(config: MastodonConfig, sink: Arc<MemorySink>) -> Running {
         let source = Arc::new(MastodonSource::new(config).unwrap());
+        let mut running = Running::start_source(source.clone(), sink);
+        running.mentions = Some(source);
+        running
+    }
+
+    fn start_tag(config: MastodonConfig, tag: &str, sink: Arc<MemorySink>) -> Running {
+        Running::start_source(
+            Arc::new(MastodonHashtagSource::new(config, tag).unwrap()),
+            sink,
+        )
+    }
+
+    fn start_source(source: Arc<dyn Source>, sink: Arc<MemorySink>) -> Running {
         let health = Health::new(source.name());
         let (stop, stopped) = watch::channel(false);
         let (h, s) = (health.clone(), source.clone());
         let task = tokio::spawn(async move { s.run(sink, h, stopped).await });
         Running {
             source,
+            mentions: None,
             stop,
             health,
             task,
@@ -124,8 +141,14 @@ async fn a_mention_is_delivered_with_author_text_and_parent() {
     assert!(report.last_event_at.is_some());
     assert_eq!(fake.stream_connects(), 1);
     running
-        .until("the delete is counted", |r| r.source.deletes_seen() == 1)
+        .until("the delete is counted", |r| {
+            r.mentions.as_ref().is_some_and(|m| m.deletes_seen() == 1)
+        })
         .await;
+    assert!(matches!(
+        sink.amendments().as_slice(),
+        [Amendment::Deleted(key)] if key.external_id == "115063412345678901"
+    ));
     running.stop().await;
 }
 
@@ -554,17 +577,406 @@ async fn check_says_whose_token_it_is_and_what_is_wrong() {
     let mut revoked = config(&fake);
     revoked.access_token = Secret::new("revoked-token");
     let err = super::check_credentials(&revoked).await.unwrap_err();
-    assert!(matches!(err, crate::source::CheckError::Refused(_)), "{err}");
-    assert!(err.to_string().contains("write:statuses"), "says which scopes: {err}");
-    assert!(!err.to_string().contains("revoked-token"), "never prints the token: {err}");
+    assert!(
+        matches!(err, crate::source::CheckError::Refused(_)),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("write:statuses"),
+        "says which scopes: {err}"
+    );
+    assert!(
+        !err.to_string().contains("revoked-token"),
+        "never prints the token: {err}"
+    );
 
     let mut someone_else = config(&fake);
     someone_else.brand_acct = "othercorp".into();
     let err = super::check_credentials(&someone_else).await.unwrap_err();
-    assert!(matches!(err, crate::source::CheckError::Misconfigured(_)), "{err}");
+    assert!(
+        matches!(err, crate::source::CheckError::Misconfigured(_)),
+        "{err}"
+    );
 
     let mut nowhere = config(&fake);
     nowhere.base_url = "http://127.0.0.1:9".into();
     let err = super::check_credentials(&nowhere).await.unwrap_err();
-    assert!(matches!(err, crate::source::CheckError::Unreachable(_)), "{err}");
+    assert!(
+        matches!(err, crate::source::CheckError::Unreachable(_)),
+        "{err}"
+    );
+}
+
+// ---- Hashtags, first-start history and the WebSocket variant ----
+
+const TAG_SOURCE: &str = "mastodon:acme#acmeapp";
+
+fn websocket(fake: &FakeMastodon) -> MastodonConfig {
+    let mut config = config(fake);
+    config.transport = Transport::WebSocket;
+    config.streaming_url = Some(fake.websocket_base_url());
+    config
+}
+
+fn texts(posts: &[NewPost]) -> Vec<String> {
+    posts.iter().map(|p| p.text.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_tagged_post_arrives_boosts_are_skipped_and_the_brand_is_recognised() {
+    for transport in [Transport::Sse, Transport::WebSocket] {
+        let fake = FakeMastodon::start(TOKEN).await.unwrap();
+        let config = match transport {
+            Transport::Sse => config(&fake),
+            Transport::WebSocket => websocket(&fake),
+        };
+        let sink = Arc::new(MemorySink::default());
+        let running = Running::start_tag(config, "#AcmeApp", sink.clone());
+        assert_eq!(running.source.name(), TAG_SOURCE);
+        running.connected().await;
+
+        let customer = fake.post_tagged(NewTagged::new(
+            "lena@fosstodon.example",
+            "sync is broken",
+            "acmeapp",
+        ));
+        fake.post_tagged(NewTagged::new("bob@x.example", "unrelated", "othertag"));
+        let mut boost = NewTagged::new("fan@x.example", "", "acmeapp");
+        boost.boost_of = Some(customer.clone());
+        fake.post_tagged(boost);
+        let brand = fake.post_tagged(NewTagged::new("acme", "fixed in 3.1.2", "AcmeApp"));
+
+        let posts = sink.wait_for(2, WAIT).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let posts_after = sink.posts();
+        assert_eq!(posts_after.len(), 2, "{transport:?}: {posts_after:?}");
+        assert_eq!(
+            ids(&posts),
+            vec![customer.clone(), brand.clone()],
+            "{transport:?}"
+        );
+        assert_eq!(posts[0].author.handle, "lena@fosstodon.example");
+        assert_eq!(posts[0].text, "sync is broken #acmeapp");
+        assert_eq!(posts[0].from_brand, None);
+        assert_eq!(posts[1].from_brand, Some(true), "{transport:?}");
+        assert_eq!(sink.cursor_of(TAG_SOURCE), Some(brand));
+        assert_eq!(running.health.report().events_total, 2);
+        if transport == Transport::WebSocket {
+            assert_eq!(fake.websocket_connects(), 1);
+            assert_eq!(fake.stream_connects(), 1, "none over SSE");
+        }
+        running.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn hashtag_edits_and_deletes_become_amendments_once() {
+    for transport in [Transport::Sse, Transport::WebSocket] {
+        let fake = FakeMastodon::start(TOKEN).await.unwrap();
+        let config = match transport {
+            Transport::Sse => config(&fake),
+            Transport::WebSocket => websocket(&fake),
+        };
+        let sink = Arc::new(MemorySink::default());
+        let running = Running::start_tag(config, "acmeapp", sink.clone());
+        running.connected().await;
+
+        let id = fake.post_tagged(NewTagged::new("lena@x.example", "app crashes", "acmeapp"));
+        sink.wait_for(1, WAIT).await;
+        fake.edit_status(&id, "app crashes on login");
+        // The same edit event twice, and the delete twice: each amends once.
+        let edited = fake.status(&id).unwrap().to_string();
+        fake.push_event("status.update", &edited);
+        fake.delete_status(&id);
+        fake.push_event("delete", &id);
+        // A delete for a post never heard (delete before create) still goes to the store.
+        fake.push_event("delete", "115999999999999999");
+
+        running
+            .until("three amendments", |_| sink.amendments().len() >= 3)
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let amendments = sink.amendments();
+        assert_eq!(amendments.len(), 3, "{transport:?}: {amendments:?}");
+        match &amendments[0] {
+            Amendment::Edited(post) => {
+                assert_eq!(post.external_id, id);
+                assert_eq!(post.text, "app crashes on login #acmeapp");
+            }
+            other => panic!("expected an edit, got {other:?}"),
+        }
+        match (&amendments[1], &amendments[2]) {
+            (Amendment::Deleted(a), Amendment::Deleted(b)) => {
+                assert_eq!(a.network, Network::Mastodon);
+                assert_eq!(a.external_id, id);
+                assert_eq!(b.external_id, "115999999999999999");
+            }
+            other => panic!("expected two deletes, got {other:?}"),
+        }
+        assert_eq!(sink.posts().len(), 1, "an edit is not a new post");
+        running.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn hashtag_survives_a_cut_duplicates_and_out_of_order_arrivals() {
+    for transport in [Transport::Sse, Transport::WebSocket] {
+        let fake = FakeMastodon::start(TOKEN).await.unwrap();
+        let config = match transport {
+            Transport::Sse => config(&fake),
+            Transport::WebSocket => websocket(&fake),
+        };
+        let sink = Arc::new(MemorySink::default());
+        let running = Running::start_tag(config, "acmeapp", sink.clone());
+        running.connected().await;
+
+        // Two posts whose events arrive late and in reverse id order, one of them twice.
+        let mut quiet = NewTagged::new("a@x.example", "first", "acmeapp");
+        quiet.live = false;
+        let first = fake.post_tagged(quiet.clone());
+        quiet.text = "second".into();
+        let second = fake.post_tagged(quiet.clone());
+        fake.stream_status(&second);
+        fake.stream_status(&first);
+        fake.stream_status(&second);
+        sink.wait_for(2, WAIT).await;
+
+        let cut = fake.post_tagged_cut_mid_event(NewTagged::new("b@x.example", "cut", "acmeapp"));
+        // Posted while reconnecting: only the tag timeline catch-up can see it.
+        quiet.text = "while away".into();
+        let away = fake.post_tagged(quiet);
+        sink.wait_for(4, WAIT).await;
+        running
+            .until("a reconnect", |_| fake.stream_connects() >= 2)
+            .await;
+        running.connected().await;
+        fake.stream_status(&away); // Overlap between catch-up and stream.
+        let last = fake.post_tagged(NewTagged::new("c@x.example", "live again", "acmeapp"));
+        sink.wait_for(5, WAIT).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let posts = sink.posts();
+        assert_no_duplicates(&posts);
+        assert_eq!(
+            ids(&posts),
+            vec![second.clone(), first.clone(), cut, away, last.clone()],
+            "{transport:?}"
+        );
+        assert_eq!(sink.cursor_of(TAG_SOURCE), Some(last), "{transport:?}");
+        running.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn hashtag_restart_resumes_from_the_cursor() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let sink = Arc::new(MemorySink::default());
+    let before = fake.post_tagged(NewTagged::new("a@x.example", "before", "acmeapp"));
+    let running = Running::start_tag(config(&fake), "acmeapp", sink.clone());
+    sink.wait_for(1, WAIT).await;
+    running.stop().await;
+
+    let mut down = NewTagged::new("b@x.example", "down 1", "acmeapp");
+    down.live = false;
+    let mut while_down = Vec::new();
+    for i in 1..=3 {
+        down.text = format!("down {i}");
+        while_down.push(fake.post_tagged(down.clone()));
+    }
+    let running = Running::start_tag(config(&fake), "acmeapp", sink.clone());
+    sink.wait_for(4, WAIT).await;
+    running.connected().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut expected = vec![before];
+    expected.extend(while_down.clone());
+    assert_eq!(ids(&sink.posts()), expected);
+    assert_eq!(sink.cursor_of(TAG_SOURCE).as_ref(), while_down.last());
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn hashtag_rate_limit_sink_failure_and_revoked_token() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let waiting = fake.post_tagged(NewTagged::new("a@x.example", "queued", "acmeapp"));
+    fake.rate_limit_next(1, Duration::from_millis(300));
+    let sink = Arc::new(MemorySink::default());
+    sink.fail_next(1);
+    let started = Instant::now();
+    let mut config = config(&fake);
+    let running = Running::start_tag(config.clone(), "acmeapp", sink.clone());
+    running
+        .until("backing off", |r| {
+            r.health.report().state == ConnectorState::BackingOff
+        })
+        .await;
+    assert!(running
+        .health
+        .report()
+        .last_error
+        .is_some_and(|e| e.contains("rate-limited until")));
+    // Then the store fails once: backed off (Http: 5 s would be too slow, so the cut-off
+    // below is generous only for the rate limit) and retried.
+    running
+        .until("the sink failure is reported", |r| {
+            r.health
+                .report()
+                .last_error
+                .is_some_and(|e| e.contains("could not store"))
+        })
+        .await;
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert!(sink.posts().is_empty());
+    running.stop().await;
+    // A fresh run (the backoff would be 5 s) delivers it: nothing was lost to the failure.
+    let running = Running::start_tag(config.clone(), "acmeapp", sink.clone());
+    assert_eq!(ids(&sink.wait_for(1, WAIT).await), vec![waiting]);
+    running.stop().await;
+
+    config.access_token = Secret::new("revoked");
+    for transport in [Transport::Sse, Transport::WebSocket] {
+        config.transport = transport;
+        config.streaming_url =
+            Some(fake.websocket_base_url()).filter(|_| transport == Transport::WebSocket);
+        let running =
+            Running::start_tag(config.clone(), "acmeapp", Arc::new(MemorySink::default()));
+        let result = tokio::time::timeout(WAIT, running.task)
+            .await
+            .unwrap()
+            .unwrap();
+        match result {
+            Err(SourceError::Auth(reason)) => {
+                assert!(
+                    reason.contains("The access token is invalid"),
+                    "{transport:?}: {reason}"
+                )
+            }
+            other => panic!("{transport:?}: expected an auth error, got {other:?}"),
+        }
+        assert_eq!(running.health.report().state, ConnectorState::Failing);
+    }
+}
+
+#[tokio::test]
+async fn a_first_start_takes_recent_history_or_starts_from_now() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let old: Vec<Mentioned> = (0..5)
+        .map(|i| fake.mention(NewMention::new("a@x.example", &format!("@acme old {i}"))))
+        .collect();
+    // Three of five, across pages of two, oldest first.
+    let mut with_history = config(&fake);
+    with_history.history = 3;
+    let sink = Arc::new(MemorySink::default());
+    let running = Running::start(with_history, sink.clone());
+    running.connected().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        ids(&sink.posts()),
+        old[2..]
+            .iter()
+            .map(|m| m.status_id.clone())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(texts(&sink.posts())[0], "@acme old 2");
+    running.stop().await;
+
+    // history = 0: nothing old, but the cursor marks "now" so a restart does not replay.
+    let mut from_now = config(&fake);
+    from_now.history = 0;
+    let sink = Arc::new(MemorySink::default());
+    let running = Running::start(from_now.clone(), sink.clone());
+    running.connected().await;
+    assert_eq!(
+        sink.cursor_of("mastodon:acme").as_deref(),
+        Some(old[4].notification_id.as_str())
+    );
+    let new = fake.mention(NewMention::new("b@x.example", "@acme new"));
+    assert_eq!(ids(&sink.wait_for(1, WAIT).await), vec![new.status_id]);
+    running.stop().await;
+
+    // The same for a hashtag.
+    for i in 0..3 {
+        fake.post_tagged(NewTagged::new(
+            "c@x.example",
+            &format!("tagged {i}"),
+            "acmeapp",
+        ));
+    }
+    let mut tag_history = config(&fake);
+    tag_history.history = 2;
+    let sink = Arc::new(MemorySink::default());
+    let running = Running::start_tag(tag_history, "acmeapp", sink.clone());
+    running.connected().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        texts(&sink.posts()),
+        vec!["tagged 1 #acmeapp", "tagged 2 #acmeapp"]
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn websocket_mentions_survive_a_dead_socket_a_stall_and_a_rate_limit() {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    fake.rate_limit_next(1, Duration::from_millis(200));
+    let sink = Arc::new(MemorySink::default());
+    let running = Running::start(websocket(&fake), sink.clone());
+    running.connected().await;
+    assert!(running
+        .health
+        .report()
+        .last_error
+        .is_some_and(|e| e.contains("rate-limited until")));
+
+    // Quiet but healthy: our pings' pongs keep it from looking stalled.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        fake.websocket_connects(),
+        1,
+        "{:?}",
+        running.health.report()
+    );
+
+    let first = fake.mention(NewMention::new("a@x.example", "@acme over ws"));
+    fake.replay(&first.notification_id);
+    let cut = fake.mention_cut_mid_event(NewMention::new("b@x.example", "@acme cut"));
+    let posts = sink.wait_for(2, WAIT).await;
+    assert_eq!(posts[0].text, "@acme over ws");
+    running
+        .until("a reconnect", |_| fake.websocket_connects() >= 2)
+        .await;
+    running.connected().await;
+
+    fake.silence_streams();
+    let swallowed = fake.mention(NewMention::new("c@x.example", "@acme hello?"));
+    running
+        .until("a reconnect after the stall", |_| {
+            fake.websocket_connects() >= 3
+        })
+        .await;
+    sink.wait_for(3, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let posts = sink.posts();
+    assert_no_duplicates(&posts);
+    assert_eq!(
+        ids(&posts),
+        vec![first.status_id, cut.status_id, swallowed.status_id]
+    );
+    assert_eq!(fake.stream_connects(), fake.websocket_connects(), "no SSE");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_websocket_stream_is_an_error_frame() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let url = websocket(&fake).websocket_url("/api/v1/streaming?stream=public:nope");
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let frame = socket.next().await.unwrap().unwrap();
+    let frame: serde_json::Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    assert_eq!(frame["error"], "Unknown stream type");
+    assert_eq!(frame["status"], 400);
 }

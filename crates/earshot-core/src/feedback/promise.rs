@@ -140,7 +140,10 @@ impl Promise {
         at: DateTime<Utc>,
     ) -> Result<(), PromiseTransitionError> {
         if self.state != PromiseState::Proposed {
-            return Err(PromiseTransitionError::NotProposed(self.id, self.state.as_str()));
+            return Err(PromiseTransitionError::NotProposed(
+                self.id,
+                self.state.as_str(),
+            ));
         }
         let due_on = due_on.or(self.due_on);
         let target_release = target_release.or_else(|| self.target_release.clone());
@@ -157,7 +160,10 @@ impl Promise {
 
     pub fn dismiss(&mut self) -> Result<(), PromiseTransitionError> {
         if !matches!(self.state, PromiseState::Proposed | PromiseState::Confirmed) {
-            return Err(PromiseTransitionError::NotProposed(self.id, self.state.as_str()));
+            return Err(PromiseTransitionError::NotProposed(
+                self.id,
+                self.state.as_str(),
+            ));
         }
         self.state = PromiseState::Dismissed;
         Ok(())
@@ -165,7 +171,11 @@ impl Promise {
 
     /// A release shipped what was promised. Proposed promises are kept too: the customer was
     /// told, whether or not an agent got round to confirming it. Keeping twice changes nothing.
-    pub fn keep(&mut self, release_id: i64, at: DateTime<Utc>) -> Result<bool, PromiseTransitionError> {
+    pub fn keep(
+        &mut self,
+        release_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, PromiseTransitionError> {
         match self.state {
             PromiseState::Dismissed => Err(PromiseTransitionError::Dismissed(self.id)),
             PromiseState::Kept => Ok(false),
@@ -239,32 +249,58 @@ mod tests {
             p.confirm("ann", None, None, at("2017-08-19T05:00:00Z")),
             Err(PromiseTransitionError::NoDeadline(PromiseId(7)))
         );
-        p.confirm("ann", Some(day("2017-08-25")), None, at("2017-08-19T05:00:00Z"))
-            .unwrap();
+        p.confirm(
+            "ann",
+            Some(day("2017-08-25")),
+            None,
+            at("2017-08-19T05:00:00Z"),
+        )
+        .unwrap();
         assert_eq!(p.state, PromiseState::Confirmed);
-        assert!(p.confirm("bo", None, Some("9.0".into()), at("2017-08-19T06:00:00Z")).is_err());
+        assert!(p
+            .confirm("bo", None, Some("9.0".into()), at("2017-08-19T06:00:00Z"))
+            .is_err());
     }
 
     #[test]
     fn overdue_breaks_once_and_a_late_release_still_keeps() {
         let mut p = proposed();
-        p.confirm("ann", Some(day("2017-08-25")), None, at("2017-08-19T05:00:00Z"))
-            .unwrap();
-        assert!(!p.is_overdue(day("2017-08-25")), "the due day itself is on time");
+        p.confirm(
+            "ann",
+            Some(day("2017-08-25")),
+            None,
+            at("2017-08-19T05:00:00Z"),
+        )
+        .unwrap();
+        assert!(
+            !p.is_overdue(day("2017-08-25")),
+            "the due day itself is on time"
+        );
         assert!(p.break_if_overdue(day("2017-08-26")));
-        assert!(!p.break_if_overdue(day("2017-08-27")), "broken once, alerted once");
+        assert!(
+            !p.break_if_overdue(day("2017-08-27")),
+            "broken once, alerted once"
+        );
         assert_eq!(p.state, PromiseState::Broken);
         assert!(p.keep(4, at("2017-08-28T10:00:00Z")).unwrap());
         assert_eq!(p.kept_on_time(), Some(false));
-        assert!(!p.keep(4, at("2017-08-29T10:00:00Z")).unwrap(), "keeping twice changes nothing");
+        assert!(
+            !p.keep(4, at("2017-08-29T10:00:00Z")).unwrap(),
+            "keeping twice changes nothing"
+        );
     }
 
     #[test]
     fn kept_in_six_days_is_on_time() {
         let mut p = proposed();
         p.kind = PromiseKind::Policy;
-        p.confirm("ann", Some(day("2017-08-25")), None, at("2017-08-19T05:00:00Z"))
-            .unwrap();
+        p.confirm(
+            "ann",
+            Some(day("2017-08-25")),
+            None,
+            at("2017-08-19T05:00:00Z"),
+        )
+        .unwrap();
         p.keep(1, at("2017-08-25T09:00:00Z")).unwrap();
         assert_eq!(p.kept_on_time(), Some(true));
         let mut dismissed = proposed();

@@ -122,7 +122,9 @@ impl Default for Templates {
         .map(|(l, t)| (l.to_string(), t.to_string()))
         .collect();
         Templates {
-            fallback: "Good news: what you asked for ({title}) is in version {version}, out now. {url}".into(),
+            fallback:
+                "Good news: what you asked for ({title}) is in version {version}, out now. {url}"
+                    .into(),
             by_language,
         }
     }
@@ -267,15 +269,30 @@ mod tests {
         let mut other = ask(5, "zed", "en", Network::X, "2017-08-20T09:00:00Z");
         other.request_id = RequestId(2);
         asks.push(other);
-        let plans = plan_notifications(&release(), &asks, &titles, &Templates::default(), &HashSet::new());
+        let plans = plan_notifications(
+            &release(),
+            &asks,
+            &titles,
+            &Templates::default(),
+            &HashSet::new(),
+        );
         assert_eq!(plans.len(), 3, "{plans:#?}");
-        let paul = plans.iter().find(|p| p.ask.author_handle == "paulfranks").unwrap();
+        let paul = plans
+            .iter()
+            .find(|p| p.ask.author_handle == "paulfranks")
+            .unwrap();
         assert_eq!(paul.ask.post_id, 3);
         assert!(paul.skip.is_none());
         assert!(paul.text.contains("2017.36") && paul.text.contains("move the seat back"));
-        let mette = plans.iter().find(|p| p.ask.author_handle == "mette").unwrap();
+        let mette = plans
+            .iter()
+            .find(|p| p.ask.author_handle == "mette")
+            .unwrap();
         assert!(mette.text.starts_with("Godt nyt"), "{}", mette.text);
-        let reader = plans.iter().find(|p| p.ask.author_handle == "reader").unwrap();
+        let reader = plans
+            .iter()
+            .find(|p| p.ask.author_handle == "reader")
+            .unwrap();
         assert_eq!(reader.skip, Some(Skip::NoReplyChannel));
     }
 
@@ -283,7 +300,13 @@ mod tests {
     fn a_rerun_and_an_opt_out_tell_nobody() {
         let titles = HashMap::new();
         let mut asks = vec![ask(1, "paul", "en", Network::X, "2017-08-18T20:47:00Z")];
-        let mut declined = ask(2, "mette", "da-DK", Network::Bluesky, "2017-08-19T08:00:00Z");
+        let mut declined = ask(
+            2,
+            "mette",
+            "da-DK",
+            Network::Bluesky,
+            "2017-08-19T08:00:00Z",
+        );
         declined.opted_out = true;
         asks.push(declined);
         let done: HashSet<String> = [notification_key(ReleaseId(9), Network::X, "id-paul")].into();

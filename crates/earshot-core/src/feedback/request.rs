@@ -91,7 +91,8 @@ impl Request {
 
     /// Growth over the last week, as a ratio (1.0 = flat); `None` with no earlier asks.
     pub fn trend(&self) -> Option<f64> {
-        (self.asks_prior_7d > 0).then(|| f64::from(self.asks_last_7d) / f64::from(self.asks_prior_7d))
+        (self.asks_prior_7d > 0)
+            .then(|| f64::from(self.asks_last_7d) / f64::from(self.asks_prior_7d))
     }
 }
 
@@ -121,14 +122,19 @@ mod tests {
 
     #[test]
     fn demand_favours_many_recent_askers() {
-        let now = DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let big_old = request(40, 10_000, "2023-09-01T00:00:00Z", 0, 0);
         let growing = request(25, 5_000, "2024-02-29T00:00:00Z", 20, 2);
         assert!(growing.demand(now) > big_old.demand(now));
         assert_eq!(growing.trend(), Some(10.0));
         assert_eq!(big_old.trend(), None);
         let loud_one = request(1, 5_000_000, "2024-02-29T00:00:00Z", 1, 0);
-        assert!(growing.demand(now) > loud_one.demand(now), "one famous asker is not demand");
+        assert!(
+            growing.demand(now) > loud_one.demand(now),
+            "one famous asker is not demand"
+        );
     }
 
     #[test]

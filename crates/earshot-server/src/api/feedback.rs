@@ -18,7 +18,9 @@ fn positive(raw: &str, what: &str) -> Result<i64, ApiError> {
         .parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::bad_request(format!("{raw:?} is not a {what} id (a positive number)")))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("{raw:?} is not a {what} id (a positive number)"))
+        })
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +57,10 @@ pub async fn requests(
         .transpose()?;
     let now = Utc::now();
     let ranked = rank(state.desk.store().requests(status, now).await?, now);
-    Ok(ok(ranked.into_iter().take(q.limit.unwrap_or(100).min(1_000)).collect()))
+    Ok(ok(ranked
+        .into_iter()
+        .take(q.limit.unwrap_or(100).min(1_000))
+        .collect()))
 }
 
 pub fn rank(requests: Vec<Request>, now: DateTime<Utc>) -> Vec<RankedRequest> {
@@ -67,7 +72,11 @@ pub fn rank(requests: Vec<Request>, now: DateTime<Utc>) -> Vec<RankedRequest> {
             request: r,
         })
         .collect();
-    ranked.sort_by(|a, b| b.demand.total_cmp(&a.demand).then(a.request.id.cmp(&b.request.id)));
+    ranked.sort_by(|a, b| {
+        b.demand
+            .total_cmp(&a.demand)
+            .then(a.request.id.cmp(&b.request.id))
+    });
     ranked
 }
 
@@ -126,13 +135,17 @@ pub async fn request_action(
             let status = RequestStatus::parse(&status)
                 .filter(|s| *s != RequestStatus::Merged)
                 .ok_or_else(|| {
-                    ApiError::bad_request("status is one of open, planned, shipped, declined (merge with merge_into)")
+                    ApiError::bad_request(
+                        "status is one of open, planned, shipped, declined (merge with merge_into)",
+                    )
                 })?;
             store.set_request_status(id, status).await?;
         }
         RequestAction::Tracker { url } => {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ApiError::bad_request("the tracker link must be an http(s) URL"));
+                return Err(ApiError::bad_request(
+                    "the tracker link must be an http(s) URL",
+                ));
             }
             store.set_tracker_url(id, &url).await?;
         }
@@ -252,7 +265,9 @@ pub async fn record_release(
 ) -> Result<(StatusCode, Json<ReleaseOutcome>), ApiError> {
     let Json(body) = body?;
     if body.requests.is_empty() {
-        return Err(ApiError::bad_request("a release ships at least one request (requests: [id, ...])"));
+        return Err(ApiError::bad_request(
+            "a release ships at least one request (requests: [id, ...])",
+        ));
     }
     let release = NewRelease {
         version: body.version.trim().to_string(),
@@ -263,11 +278,16 @@ pub async fn record_release(
         created_by: actor(&headers),
     };
     let feedback = state.desk.pipeline().feedback();
-    let outcome = releases::record(&state.desk, release, feedback.templates(), body.dry_run).await?;
+    let outcome =
+        releases::record(&state.desk, release, feedback.templates(), body.dry_run).await?;
     if let Some(release) = outcome.release.clone().filter(|_| !outcome.dry_run) {
         feedback.notify_in_background(state.desk.clone(), release, outcome.notifications.clone());
     }
-    let status = if outcome.newly_recorded { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if outcome.newly_recorded {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, ok(outcome)))
 }
 
@@ -309,7 +329,11 @@ pub async fn spikes(
 pub async fn loop_metrics(
     State(state): State<AppState>,
 ) -> Result<Json<crate::feedback::measure::LoopMetrics>, ApiError> {
-    Ok(ok(crate::feedback::measure::compute(&**state.desk.store(), Utc::now()).await?))
+    Ok(ok(crate::feedback::measure::compute(
+        &**state.desk.store(),
+        Utc::now(),
+    )
+    .await?))
 }
 
 /// Hands a request to engineering (a GitHub issue or the configured webhook) and links it.
@@ -320,10 +344,20 @@ pub async fn hand_off(
     use crate::feedback::tracker::{self, TrackerError};
     let id = RequestId(positive(&id, "request")?);
     match tracker::hand_off(&state.settings.tracker, &**state.desk.store(), id).await {
-        Ok(url) => Ok(ok(serde_json::json!({ "request_id": id.0, "tracker_url": url }))),
+        Ok(url) => Ok(ok(
+            serde_json::json!({ "request_id": id.0, "tracker_url": url }),
+        )),
         Err(TrackerError::Store(e)) => Err(e.into()),
-        Err(e @ (TrackerError::NotConfigured | TrackerError::Config(_))) => Err(ApiError::new(StatusCode::CONFLICT, "not_configured", e.to_string())),
-        Err(e) => Err(ApiError::new(StatusCode::BAD_GATEWAY, "tracker_failed", e.to_string())),
+        Err(e @ (TrackerError::NotConfigured | TrackerError::Config(_))) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_configured",
+            e.to_string(),
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "tracker_failed",
+            e.to_string(),
+        )),
     }
 }
 
@@ -335,11 +369,28 @@ pub async fn github_webhook(
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     use crate::feedback::tracker::{self, TrackerError};
-    let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
-    match tracker::github_event(&state.settings.tracker, &**state.desk.store(), signature, &body).await {
-        Ok(changed) => Ok(ok(serde_json::json!({ "request_id": changed.map(|r| r.0) }))),
-        Err(TrackerError::Signature(m)) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", m)),
-        Err(TrackerError::NotConfigured) => Err(ApiError::new(StatusCode::CONFLICT, "not_configured", "set tracker.webhook_secret to receive GitHub events")),
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    match tracker::github_event(
+        &state.settings.tracker,
+        &**state.desk.store(),
+        signature,
+        &body,
+    )
+    .await
+    {
+        Ok(changed) => Ok(ok(
+            serde_json::json!({ "request_id": changed.map(|r| r.0) }),
+        )),
+        Err(TrackerError::Signature(m)) => {
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", m))
+        }
+        Err(TrackerError::NotConfigured) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_configured",
+            "set tracker.webhook_secret to receive GitHub events",
+        )),
         Err(e) => Err(ApiError::bad_request(e.to_string())),
     }
 }

@@ -8,6 +8,7 @@ mod inbox;
 mod metrics;
 pub mod openapi;
 mod posts;
+mod triage;
 
 use crate::config::Settings;
 use crate::desk::Desk;
@@ -52,10 +53,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/connectors", get(connectors))
         .route("/api/v1/requests", get(feedback::requests))
         .route("/api/v1/requests/{id}", get(feedback::request))
-        .route("/api/v1/requests/{id}/actions", post(feedback::request_action))
+        .route(
+            "/api/v1/requests/{id}/actions",
+            post(feedback::request_action),
+        )
         .route("/api/v1/requests/{id}/handoff", post(feedback::hand_off))
         .route("/api/v1/promises", get(feedback::promises))
-        .route("/api/v1/promises/{id}/actions", post(feedback::promise_action))
+        .route(
+            "/api/v1/promises/{id}/actions",
+            post(feedback::promise_action),
+        )
         .route(
             "/api/v1/releases",
             get(feedback::list_releases).post(feedback::record_release),
@@ -63,6 +70,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/releases/{id}", get(feedback::release))
         .route("/api/v1/spikes", get(feedback::spikes))
         .route("/api/v1/metrics/loop", get(feedback::loop_metrics))
+        .route("/api/v1/conversations/{id}/policy", get(triage::policy))
+        .route(
+            "/api/v1/reports/response-times",
+            get(triage::response_times),
+        )
+        .route("/api/v1/rules/test", post(triage::rules_test))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(DefaultBodyLimit::max(64 * 1024));
     Router::new()

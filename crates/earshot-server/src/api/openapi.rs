@@ -16,6 +16,9 @@ pub const PATHS: &[&str] = &[
     "/api/v1/events",
     "/api/v1/stats",
     "/api/v1/connectors",
+    "/api/v1/conversations/{id}/policy",
+    "/api/v1/reports/response-times",
+    "/api/v1/rules/test",
 ];
 
 fn q(name: &str, description: &str, schema: Value) -> Value {
@@ -180,6 +183,21 @@ pub fn build() -> Value {
                 "summary": "Who did what, newest first",
                 "parameters": [q("conversation", "Only this conversation", json!({"type": "integer"})), q("limit", "", json!({"type": "integer"}))],
                 "responses": with_errors(json!({"200": {"description": "Audit entries"}}))
+            }},
+            "/api/v1/conversations/{id}/policy": {"get": {
+                "summary": "Which response-target policy applies and why, each target's state and due time, routing and escalation ([triage])",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": with_errors(json!({"200": {"description": "Policy view"}}))
+            }},
+            "/api/v1/reports/response-times": {"get": {
+                "summary": "First response and resolution time distributions, share within target, breaches with reasons ([triage])",
+                "parameters": [q("from", "Date or RFC 3339 (default: 30 days before to)", json!({"type": "string"})), q("to", "Date or RFC 3339 (default: now)", json!({"type": "string"})), q("group_by", "team, agent, network, intent, weekday, hour or business (default: all)", json!({"type": "string"})), q("format", "json (default) or csv", json!({"type": "string", "enum": ["json", "csv"]}))],
+                "responses": with_errors(json!({"200": {"description": "Report (JSON or text/csv)"}}))
+            }},
+            "/api/v1/rules/test": {"post": {
+                "summary": "Run the routing rules on a sample post and explain each rule's outcome",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}, "network": {"type": "string"}, "followers": {"type": "integer"}, "lang": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}}},
+                "responses": with_errors(json!({"200": {"description": "Facts, trace and its explanation"}}))
             }},
             "/api/v1/metrics": {"get": {
                 "summary": "First response time (median, p90) overall, by weekday, hour and network; share within target; volume by intent and sentiment",

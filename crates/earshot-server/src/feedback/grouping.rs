@@ -46,7 +46,10 @@ impl Grouping {
             let lang = Some(m.language.as_str());
             match self.to_grouper.get(&m.request_id) {
                 Some(&g) => {
-                    if let Err(e) = self.grouper.add_to(g, m.post_id, &m.text, lang, m.created_at) {
+                    if let Err(e) = self
+                        .grouper
+                        .add_to(g, m.post_id, &m.text, lang, m.created_at)
+                    {
                         tracing::warn!(error = %e, post = m.post_id, "cannot rebuild a grouped post");
                     }
                 }
@@ -94,20 +97,33 @@ impl Grouping {
     }
 
     /// A request opened by hand around one post (a promise on a complaint nobody grouped).
-    pub(crate) async fn open(&mut self, store: &dyn Store, ask: &AskToGroup) -> Result<RequestId, StoreError> {
+    pub(crate) async fn open(
+        &mut self,
+        store: &dyn Store,
+        ask: &AskToGroup,
+    ) -> Result<RequestId, StoreError> {
         self.load(store).await?;
-        let g = self.grouper.open(ask.post_id, &ask.text, Some(&ask.language), ask.at);
+        let g = self
+            .grouper
+            .open(ask.post_id, &ask.text, Some(&ask.language), ask.at);
         if let Some(&r) = self.to_store.get(&g) {
             return Ok(r);
         }
         let r = store.create_request(&title(&ask.text), ask.at).await?;
         self.map(g, r);
-        store.add_to_request(ask.post_id, r, 1.0, "promise", Utc::now()).await?;
+        store
+            .add_to_request(ask.post_id, r, 1.0, "promise", Utc::now())
+            .await?;
         Ok(r)
     }
 
     /// An agent merged `from` into `into`: the grouper learns that such asks belong together.
-    pub(crate) async fn merged(&mut self, store: &dyn Store, from: RequestId, into: RequestId) -> Result<(), StoreError> {
+    pub(crate) async fn merged(
+        &mut self,
+        store: &dyn Store,
+        from: RequestId,
+        into: RequestId,
+    ) -> Result<(), StoreError> {
         self.load(store).await?;
         if let (Some(&f), Some(&i)) = (self.to_grouper.get(&from), self.to_grouper.get(&into)) {
             if let Err(e) = self.grouper.merge(i, f) {
@@ -120,7 +136,12 @@ impl Grouping {
     }
 
     /// An agent moved a post: the grouper learns the words that joined it wrongly.
-    pub(crate) async fn moved(&mut self, store: &dyn Store, post_id: i64, to: RequestId) -> Result<(), StoreError> {
+    pub(crate) async fn moved(
+        &mut self,
+        store: &dyn Store,
+        post_id: i64,
+        to: RequestId,
+    ) -> Result<(), StoreError> {
         self.load(store).await?;
         if let Some(&g) = self.to_grouper.get(&to) {
             if let Err(e) = self.grouper.move_post(post_id, g) {
@@ -159,7 +180,9 @@ mod tests {
     #[test]
     fn titles_are_short_and_clean() {
         assert_eq!(
-            super::title("@elonmusk Can you program the car to move the seat back? Thanks https://x.co/a"),
+            super::title(
+                "@elonmusk Can you program the car to move the seat back? Thanks https://x.co/a"
+            ),
             "Can you program the car to move the seat back?"
         );
         assert_eq!(super::title("@a @b"), "Untitled request");

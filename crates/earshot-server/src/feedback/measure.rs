@@ -68,7 +68,11 @@ pub async fn compute(store: &dyn Store, now: DateTime<Utc>) -> Result<LoopMetric
         .requests(None, now)
         .await?
         .into_iter()
-        .chain(store.requests(Some(earshot_core::feedback::RequestStatus::Shipped), now).await?)
+        .chain(
+            store
+                .requests(Some(earshot_core::feedback::RequestStatus::Shipped), now)
+                .await?,
+        )
         .map(|r| (r.id, r))
         .collect();
     // When each release's first customer was told (its notifications' earliest send).
@@ -90,7 +94,10 @@ pub async fn compute(store: &dyn Store, now: DateTime<Utc>) -> Result<LoopMetric
     let (mut a2p, mut p2r, mut r2t) = (vec![], vec![], vec![]);
     let mut per_request: HashMap<RequestId, RequestTimings> = HashMap::new();
     let (mut open, mut kept, mut on_time, mut broken, mut judged) = (0, 0, 0, 0, 0);
-    for p in promises.iter().filter(|p| p.state != PromiseState::Dismissed) {
+    for p in promises
+        .iter()
+        .filter(|p| p.state != PromiseState::Dismissed)
+    {
         match p.state {
             PromiseState::Kept => kept += 1,
             PromiseState::Broken => broken += 1,

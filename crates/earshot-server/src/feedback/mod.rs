@@ -52,7 +52,11 @@ impl FeedbackLoop {
 
     /// Counts new customer posts for spikes; a spike that starts is alerted (when it is
     /// recent: replayed history is listed but does not page anyone) and returned.
-    pub fn observe(&self, posts: &[spikes::Observed], alerts: &crate::alerts::Alerts) -> Vec<spikes::SpikeView> {
+    pub fn observe(
+        &self,
+        posts: &[spikes::Observed],
+        alerts: &crate::alerts::Alerts,
+    ) -> Vec<spikes::SpikeView> {
         if posts.is_empty() {
             return vec![];
         }
@@ -107,15 +111,32 @@ impl FeedbackLoop {
     }
 
     /// An agent folds `from` into `into`; the grouper learns from it.
-    pub async fn merge(&self, from: RequestId, into: RequestId, by: &str) -> Result<(), StoreError> {
-        self.store.merge_requests(from, into, by, Utc::now()).await?;
-        self.grouping.lock().await.merged(&*self.store, from, into).await
+    pub async fn merge(
+        &self,
+        from: RequestId,
+        into: RequestId,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        self.store
+            .merge_requests(from, into, by, Utc::now())
+            .await?;
+        self.grouping
+            .lock()
+            .await
+            .merged(&*self.store, from, into)
+            .await
     }
 
     /// An agent moves a post to the request it really asks for; the grouper learns from it.
     pub async fn move_post(&self, post_id: i64, to: RequestId, by: &str) -> Result<(), StoreError> {
-        self.store.add_to_request(post_id, to, 1.0, by, Utc::now()).await?;
-        self.grouping.lock().await.moved(&*self.store, post_id, to).await
+        self.store
+            .add_to_request(post_id, to, 1.0, by, Utc::now())
+            .await?;
+        self.grouping
+            .lock()
+            .await
+            .moved(&*self.store, post_id, to)
+            .await
     }
 
     /// New customer asks (feature requests) are grouped into requests; customers who say they
@@ -162,10 +183,17 @@ impl FeedbackLoop {
                 request_id,
                 conversation_id: conversation.id,
                 reply_id: Some(reply.id),
-                evidence: if evidence.is_empty() { reply.text.clone() } else { evidence },
+                evidence: if evidence.is_empty() {
+                    reply.text.clone()
+                } else {
+                    evidence
+                },
                 kind,
                 made_at: written,
-                due_on: candidate.due.as_ref().and_then(|d| d.due_on(written.date_naive())),
+                due_on: candidate
+                    .due
+                    .as_ref()
+                    .and_then(|d| d.due_on(written.date_naive())),
                 target_release: candidate
                     .due
                     .as_ref()
@@ -176,7 +204,10 @@ impl FeedbackLoop {
     }
 
     /// The request a conversation's ask belongs to, opening one around its latest customer post.
-    async fn request_for(&self, conversation: &Conversation) -> Result<Option<RequestId>, StoreError> {
+    async fn request_for(
+        &self,
+        conversation: &Conversation,
+    ) -> Result<Option<RequestId>, StoreError> {
         let Some(detail) = self.store.conversation(conversation.id).await? else {
             return Ok(None);
         };
@@ -195,14 +226,23 @@ impl FeedbackLoop {
             language: post.analysis.language.language.code().to_string(),
             at: post.created_at,
         };
-        Ok(Some(self.grouping.lock().await.open(&*self.store, &ask).await?))
+        Ok(Some(
+            self.grouping.lock().await.open(&*self.store, &ask).await?,
+        ))
     }
 
     /// Marks confirmed promises past their due date broken and alerts once for each.
-    pub async fn check_promises(&self, alerts: &crate::alerts::Alerts) -> Result<usize, StoreError> {
+    pub async fn check_promises(
+        &self,
+        alerts: &crate::alerts::Alerts,
+    ) -> Result<usize, StoreError> {
         let today = Utc::now().date_naive();
         let mut broken = 0;
-        for mut promise in self.store.promises(Some(earshot_core::feedback::PromiseState::Confirmed)).await? {
+        for mut promise in self
+            .store
+            .promises(Some(earshot_core::feedback::PromiseState::Confirmed))
+            .await?
+        {
             if promise.break_if_overdue(today) {
                 self.store.save_promise(&promise, "earshot").await?;
                 broken += 1;
@@ -211,7 +251,10 @@ impl FeedbackLoop {
                     earshot_connect::notify::Alert::new(
                         earshot_connect::notify::AlertKind::PromiseOverdue,
                         format!("Promise {} is overdue (due {due})", promise.id),
-                        format!("\"{}\" — promised in conversation {}.", promise.evidence, promise.conversation_id),
+                        format!(
+                            "\"{}\" — promised in conversation {}.",
+                            promise.evidence, promise.conversation_id
+                        ),
                         format!("promise-overdue:{}", promise.id),
                     )
                     .with_severity(earshot_connect::notify::Severity::Warning),
@@ -222,13 +265,20 @@ impl FeedbackLoop {
     }
 
     /// Tells the askers of a recorded release, paced, off the caller's path.
-    pub fn notify_in_background(&self, desk: Arc<Desk>, release: Release, plans: Vec<NotificationPlan>) {
+    pub fn notify_in_background(
+        &self,
+        desk: Arc<Desk>,
+        release: Release,
+        plans: Vec<NotificationPlan>,
+    ) {
         let pace = self.pace.clone();
         tokio::spawn(async move {
             let version = release.version.clone();
             match releases::notify(desk, release, plans, pace).await {
                 Ok(sent) => tracing::info!(release = %version, sent, "release notifications done"),
-                Err(e) => tracing::error!(release = %version, error = %e, "release notifications stopped; recording the release again resumes them"),
+                Err(e) => {
+                    tracing::error!(release = %version, error = %e, "release notifications stopped; recording the release again resumes them")
+                }
             }
         });
     }

@@ -51,7 +51,10 @@ impl NotifyPace {
     }
 
     fn gap(&self, network: Network) -> Duration {
-        self.per_network.get(&network).copied().unwrap_or(self.default)
+        self.per_network
+            .get(&network)
+            .copied()
+            .unwrap_or(self.default)
     }
 }
 
@@ -71,7 +74,9 @@ pub async fn preview(
         }
     }
     let done = store.notified_keys(release.id).await?;
-    Ok(plan_notifications(release, &asks, &titles, templates, &done))
+    Ok(plan_notifications(
+        release, &asks, &titles, templates, &done,
+    ))
 }
 
 /// Records the release (unless `dry_run`), keeps the promises on its requests, and returns
@@ -112,7 +117,11 @@ pub async fn record(
     let mut kept = 0;
     for mut promise in store.promises_for_requests(&stored.request_ids).await? {
         // A dismissed promise stays dismissed; keeping twice changes nothing.
-        if promise.state.is_open() && promise.keep(stored.id.0, stored.shipped_at).unwrap_or(false) {
+        if promise.state.is_open()
+            && promise
+                .keep(stored.id.0, stored.shipped_at)
+                .unwrap_or(false)
+        {
             store.save_promise(&promise, &stored.created_by).await?;
             kept += 1;
         }
@@ -159,7 +168,12 @@ pub async fn notify(
         }
         last_sent.insert(plan.ask.network, tokio::time::Instant::now());
         match desk
-            .reply(plan.ask.conversation_id, &plan.text, "earshot", Some(plan.key.clone()))
+            .reply(
+                plan.ask.conversation_id,
+                &plan.text,
+                "earshot",
+                Some(plan.key.clone()),
+            )
             .await
         {
             Ok(reply) => {

@@ -48,7 +48,14 @@ impl Spikes {
         let mut started = Vec::new();
         for p in posts {
             let request = p.request.and_then(|r| u64::try_from(r).ok());
-            for event in self.detector.observe(p.post_id, &p.author, &p.text, Some(&p.language), request, p.at) {
+            for event in self.detector.observe(
+                p.post_id,
+                &p.author,
+                &p.text,
+                Some(&p.language),
+                request,
+                p.at,
+            ) {
                 if let Some(view) = self.record(event) {
                     started.push(view);
                 }
@@ -84,7 +91,11 @@ impl Spikes {
     /// Active spikes first, then the recently ended, newest first.
     pub(crate) fn list(&self) -> Vec<SpikeView> {
         let mut out: Vec<SpikeView> = self.recent.iter().cloned().collect();
-        out.sort_by(|a, b| b.active.cmp(&a.active).then(b.spike.detected_at.cmp(&a.spike.detected_at)));
+        out.sort_by(|a, b| {
+            b.active
+                .cmp(&a.active)
+                .then(b.spike.detected_at.cmp(&a.spike.detected_at))
+        });
         out
     }
 }

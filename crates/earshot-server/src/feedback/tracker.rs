@@ -46,7 +46,9 @@ fn from_env(inline: &Secret, env: &Option<String>, key: &str) -> Result<String, 
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerError {
-    #[error("no tracker is configured: set [tracker] kind = \"github\" or \"webhook\" in earshot.toml")]
+    #[error(
+        "no tracker is configured: set [tracker] kind = \"github\" or \"webhook\" in earshot.toml"
+    )]
     NotConfigured,
     #[error("{0}")]
     Config(#[from] ConfigError),
@@ -76,10 +78,19 @@ fn issue_body(detail: &RequestDetail, public_url: &str) -> String {
     for p in detail.posts.iter().take(5) {
         // Customer text is quoted, never rendered: neutralise mentions and markdown headers.
         let text: String = p.text.replace('@', "@\u{200b}").chars().take(280).collect();
-        body.push_str(&format!("> [{} {}] {}\n>\n", p.network, p.analysis.language.language.code(), text.replace('\n', " ")));
+        body.push_str(&format!(
+            "> [{} {}] {}\n>\n",
+            p.network,
+            p.analysis.language.language.code(),
+            text.replace('\n', " ")
+        ));
     }
     if !public_url.is_empty() {
-        body.push_str(&format!("\nIn earshot: {}/requests/{}\n", public_url.trim_end_matches('/'), r.id.0));
+        body.push_str(&format!(
+            "\nIn earshot: {}/requests/{}\n",
+            public_url.trim_end_matches('/'),
+            r.id.0
+        ));
     }
     body.push_str(&format!("\n<!-- earshot-request: {} -->\n", r.id.0));
     body
@@ -91,7 +102,11 @@ struct CreatedIssue {
 }
 
 /// Sends a request to the configured tracker and stores the link; returns it.
-pub async fn hand_off(settings: &TrackerSettings, store: &dyn Store, id: RequestId) -> Result<String, TrackerError> {
+pub async fn hand_off(
+    settings: &TrackerSettings,
+    store: &dyn Store,
+    id: RequestId,
+) -> Result<String, TrackerError> {
     let detail = store
         .request(id, Utc::now(), 5)
         .await?
@@ -107,7 +122,11 @@ pub async fn hand_off(settings: &TrackerSettings, store: &dyn Store, id: Request
     let url = match settings.kind.as_str() {
         "github" => {
             let token = from_env(&settings.token, &settings.token_env, "token")?;
-            let api = if settings.api_url.is_empty() { "https://api.github.com" } else { settings.api_url.trim_end_matches('/') };
+            let api = if settings.api_url.is_empty() {
+                "https://api.github.com"
+            } else {
+                settings.api_url.trim_end_matches('/')
+            };
             let response = client
                 .post(format!("{api}/repos/{}/issues", settings.repo))
                 .bearer_auth(token)
@@ -124,15 +143,25 @@ pub async fn hand_off(settings: &TrackerSettings, store: &dyn Store, id: Request
             let status = response.status();
             let text = response.text().await.unwrap_or_default();
             if !status.is_success() {
-                return Err(TrackerError::Refused(format!("GitHub answered {status}: {}", text.chars().take(300).collect::<String>())));
+                return Err(TrackerError::Refused(format!(
+                    "GitHub answered {status}: {}",
+                    text.chars().take(300).collect::<String>()
+                )));
             }
             serde_json::from_str::<CreatedIssue>(&text)
-                .map_err(|e| TrackerError::Refused(format!("GitHub answered without an issue link: {e}")))?
+                .map_err(|e| {
+                    TrackerError::Refused(format!("GitHub answered without an issue link: {e}"))
+                })?
                 .html_url
         }
         "webhook" => {
-            let secret = from_env(&settings.webhook_secret, &settings.webhook_secret_env, "webhook_secret")?;
-            let signer = Verifier::new(&secret, 300).map_err(|e| TrackerError::Signature(e.to_string()))?;
+            let secret = from_env(
+                &settings.webhook_secret,
+                &settings.webhook_secret_env,
+                "webhook_secret",
+            )?;
+            let signer =
+                Verifier::new(&secret, 300).map_err(|e| TrackerError::Signature(e.to_string()))?;
             let body = serde_json::to_vec(&serde_json::json!({
                 "type": "request.handoff",
                 "request": detail.request,
@@ -155,7 +184,10 @@ pub async fn hand_off(settings: &TrackerSettings, store: &dyn Store, id: Request
             let status = response.status();
             let text = response.text().await.unwrap_or_default();
             if !status.is_success() {
-                return Err(TrackerError::Refused(format!("{} answered {status}", settings.url)));
+                return Err(TrackerError::Refused(format!(
+                    "{} answered {status}",
+                    settings.url
+                )));
             }
             // The receiver may answer with its own link; otherwise the endpoint stands for it.
             serde_json::from_str::<serde_json::Value>(&text)
@@ -165,7 +197,11 @@ pub async fn hand_off(settings: &TrackerSettings, store: &dyn Store, id: Request
         }
         "" => return Err(TrackerError::NotConfigured),
         other => {
-            return Err(ConfigError::Invalid { key: "tracker.kind".into(), message: format!("{other:?}: use github or webhook") }.into())
+            return Err(ConfigError::Invalid {
+                key: "tracker.kind".into(),
+                message: format!("{other:?}: use github or webhook"),
+            }
+            .into())
         }
     };
     store.set_tracker_url(id, &url).await?;
@@ -176,14 +212,24 @@ pub async fn hand_off(settings: &TrackerSettings, store: &dyn Store, id: Request
 }
 
 /// Checks GitHub's `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
-pub fn verify_github(secret: &str, signature: Option<&str>, body: &[u8]) -> Result<(), TrackerError> {
+pub fn verify_github(
+    secret: &str,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<(), TrackerError> {
     let sig = signature
         .and_then(|s| s.strip_prefix("sha256="))
         .ok_or_else(|| TrackerError::Signature("missing X-Hub-Signature-256".into()))?;
-    let expected = hex::decode(sig).map_err(|_| TrackerError::Signature("X-Hub-Signature-256 is not hex".into()))?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| TrackerError::Signature(e.to_string()))?;
+    let expected = hex::decode(sig)
+        .map_err(|_| TrackerError::Signature("X-Hub-Signature-256 is not hex".into()))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .map_err(|e| TrackerError::Signature(e.to_string()))?;
     mac.update(body);
-    mac.verify_slice(&expected).map_err(|_| TrackerError::Signature("X-Hub-Signature-256 does not match: check tracker.webhook_secret".into()))
+    mac.verify_slice(&expected).map_err(|_| {
+        TrackerError::Signature(
+            "X-Hub-Signature-256 does not match: check tracker.webhook_secret".into(),
+        )
+    })
 }
 
 /// A GitHub `issues` event: when an issue earshot opened is closed as completed, its request
@@ -194,12 +240,17 @@ pub async fn github_event(
     signature: Option<&str>,
     body: &[u8],
 ) -> Result<Option<RequestId>, TrackerError> {
-    let secret = from_env(&settings.webhook_secret, &settings.webhook_secret_env, "webhook_secret")?;
+    let secret = from_env(
+        &settings.webhook_secret,
+        &settings.webhook_secret_env,
+        "webhook_secret",
+    )?;
     if secret.is_empty() {
         return Err(TrackerError::NotConfigured);
     }
     verify_github(&secret, signature, body)?;
-    let event: serde_json::Value = serde_json::from_slice(body).map_err(|e| TrackerError::Refused(format!("not JSON: {e}")))?;
+    let event: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| TrackerError::Refused(format!("not JSON: {e}")))?;
     let action = event["action"].as_str().unwrap_or_default();
     let Some(url) = event["issue"]["html_url"].as_str() else {
         return Ok(None);

@@ -1,0 +1,274 @@
+//! What the mention and hashtag sources share: why a connection ended, how an HTTP refusal
+//! maps onto the backoff regimes (PROTOCOLS.md §0.3, §1.7), the reconnect loop that keeps
+//! [`Health`] current, and REST paging by id (`min_id` forward, `max_id` back; §1.5).
+
+use super::config::MastodonConfig;
+use super::http::{error_text, id_cmp, rate_limit_reset, until};
+use crate::source::{jitter, Backoff, Failure, Health, SinkError, SourceError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// How many delivered ids a run remembers for deduplication.
+pub(super) const DELIVERED_MEMORY: usize = 10_000;
+
+/// The shortest reconciliation period and stall timeout honoured.
+pub(super) const MIN_PERIOD: Duration = Duration::from_millis(10);
+
+/// A connection that lasted this long counts as a success for [`Backoff`].
+const HEALTHY_CONNECTION: Duration = Duration::from_secs(1);
+
+/// Why one connection ended.
+#[derive(Debug)]
+pub(super) enum Ended {
+    /// `stop` turned true.
+    Stopped,
+    /// Credentials refused: an operator must act.
+    Auth(String),
+    /// The sink failed: the pipeline is broken, not the network.
+    Sink(SinkError),
+    /// Worth another attempt after a delay.
+    Retry {
+        failure: Failure,
+        reason: String,
+        /// When the server said its rate limit resets.
+        not_before: Option<DateTime<Utc>>,
+    },
+}
+
+pub(super) fn dropped(reason: String) -> Ended {
+    Ended::Retry {
+        failure: Failure::Dropped,
+        reason,
+        not_before: None,
+    }
+}
+
+pub(super) fn network_failure(reason: String) -> Ended {
+    Ended::Retry {
+        failure: Failure::Network,
+        reason,
+        not_before: None,
+    }
+}
+
+/// Maps a non-2xx answer: 401/403 are final, 429 waits for the reset, the rest back off.
+pub(super) fn refusal(status: StatusCode, headers: &HeaderMap, body: &str) -> Ended {
+    let text = error_text(body);
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            Ended::Auth(format!("HTTP {}: {text}", status.as_u16()))
+        }
+        StatusCode::TOO_MANY_REQUESTS => {
+            let not_before = rate_limit_reset(headers, Utc::now());
+            let reason = match not_before {
+                Some(at) => format!("rate-limited until {}: {text}", at.to_rfc3339()),
+                None => format!("rate-limited: {text}"),
+            };
+            Ended::Retry {
+                failure: Failure::RateLimited,
+                reason,
+                not_before,
+            }
+        }
+        _ => Ended::Retry {
+            failure: Failure::Http,
+            reason: format!("HTTP {}: {text}", status.as_u16()),
+            not_before: None,
+        },
+    }
+}
+
+/// [`refusal`] for a whole response.
+pub(super) async fn failed_response(response: reqwest::Response) -> Ended {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    refusal(status, &headers, &body)
+}
+
+/// One kind of listening (mentions, one hashtag): a connection at a time, retried by [`drive`].
+#[async_trait]
+pub(super) trait Listener: Send + Sync {
+    /// What the listener remembers across reconnects within one run.
+    type State: Send;
+
+    fn name(&self) -> &str;
+
+    /// One connection, from opening to its end. Sets `*connected_at` once it is live.
+    async fn connect_once(
+        &self,
+        state: &mut Self::State,
+        connected_at: &mut Option<Instant>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Ended;
+}
+
+/// Reconnects `listener` through [`Backoff`] until `stop`, keeping `health` current. Only
+/// refused credentials end the run with an error; a failing sink is backed off like a server
+/// error, so a store that is briefly down never leaves the source deaf.
+pub(super) async fn drive<L: Listener>(
+    listener: &L,
+    mut state: L::State,
+    health: &Health,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), SourceError> {
+    let mut backoff = Backoff::default();
+    let mut connected_at = None;
+    loop {
+        if *stop.borrow() {
+            health.stopped();
+            return Ok(());
+        }
+        let ended = listener
+            .connect_once(&mut state, &mut connected_at, stop)
+            .await;
+        let (failure, reason, not_before) = match ended {
+            Ended::Stopped => {
+                health.stopped();
+                return Ok(());
+            }
+            Ended::Auth(reason) => {
+                tracing::error!(source = %listener.name(), error = %reason, "mastodon refused the token");
+                health.failed(&reason, None);
+                return Err(SourceError::Auth(reason));
+            }
+            // Nothing was acknowledged, so the same events are heard again from the cursor.
+            Ended::Sink(e) => (
+                Failure::Http,
+                format!("could not store what was heard: {e}"),
+                None,
+            ),
+            Ended::Retry {
+                failure,
+                reason,
+                not_before,
+            } => (failure, reason, not_before),
+        };
+        // A connection that stayed up a while was a success: start the regimes over. One that
+        // drops at once keeps growing the delay, so a flapping server is not hammered.
+        if connected_at
+            .take()
+            .is_some_and(|at: Instant| at.elapsed() >= HEALTHY_CONNECTION)
+        {
+            backoff.reset();
+        }
+        let delay = match not_before {
+            Some(at) => until(at, Utc::now()),
+            None => jitter(backoff.next(failure), unit_jitter()),
+        };
+        tracing::warn!(source = %listener.name(), error = %reason, delay_ms = delay.as_millis() as u64, "mastodon stream down; retrying");
+        health.failed(&reason, Some(delay));
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// A jitter fraction in `[0, 1)` without a random-number dependency: the clock's nanoseconds.
+fn unit_jitter() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(nanos % 1000) / 1000.0
+}
+
+/// Something a paged endpoint lists, ordered by its id.
+pub(super) trait Paged: DeserializeOwned {
+    fn page_id(&self) -> &str;
+}
+
+impl Paged for super::wire::Notification {
+    fn page_id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Paged for super::wire::Status {
+    fn page_id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// A paged REST list: `endpoint` is the full URL without query, `filter` any fixed query
+/// (`types[]=mention`), `what` names it in errors.
+pub(super) struct Pager<'a> {
+    pub client: &'a reqwest::Client,
+    pub config: &'a MastodonConfig,
+    pub endpoint: String,
+    pub filter: &'a str,
+    pub what: &'a str,
+}
+
+impl Pager<'_> {
+    /// One page, newest first as Mastodon sends it; `cursor` is e.g. `min_id=123`.
+    pub async fn page<T: Paged>(
+        &self,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<Vec<T>, Ended> {
+        let mut url = format!("{}?limit={}", self.endpoint, limit.clamp(1, 80));
+        if !self.filter.is_empty() {
+            url.push('&');
+            url.push_str(self.filter);
+        }
+        if let Some(cursor) = cursor {
+            url.push('&');
+            url.push_str(&cursor);
+        }
+        let response = self
+            .client
+            .get(url)
+            .timeout(self.config.request_timeout)
+            .header(reqwest::header::AUTHORIZATION, self.config.bearer())
+            .send()
+            .await
+            .map_err(|e| network_failure(format!("backfilling {}: {e}", self.what)))?;
+        if !response.status().is_success() {
+            return Err(failed_response(response).await);
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| dropped(format!("unreadable {} page: {e}", self.what)))
+    }
+
+    /// The page right after `cursor` (`min_id`), for walking forward without gaps.
+    pub async fn after<T: Paged>(&self, cursor: &str) -> Result<Vec<T>, Ended> {
+        self.page(self.config.page_limit, Some(format!("min_id={cursor}")))
+            .await
+    }
+
+    /// The newest `n` items (paging back with `max_id`), in any order.
+    pub async fn newest<T: Paged>(&self, n: u32) -> Result<Vec<T>, Ended> {
+        let mut items: Vec<T> = Vec::new();
+        let mut older_than: Option<String> = None;
+        while (items.len() as u32) < n {
+            let want = (n - items.len() as u32).min(self.config.page_limit.max(1));
+            let page: Vec<T> = self
+                .page(want, older_than.as_ref().map(|id| format!("max_id={id}")))
+                .await?;
+            let oldest = page
+                .iter()
+                .map(|i| i.page_id().to_owned())
+                .min_by(|a, b| id_cmp(a, b));
+            let short = (page.len() as u32) < want;
+            items.extend(page);
+            match oldest {
+                // A server that ignores `max_id` would page forever.
+                Some(id) if !short && older_than.as_deref() != Some(id.as_str()) => {
+                    older_than = Some(id)
+                }
+                _ => break,
+            }
+        }
+        items.truncate(n as usize);
+        Ok(items)
+    }
+}

@@ -1,0 +1,141 @@
+//! Triage endpoints: a conversation's policy, response-time reports, and routing rule tests.
+
+use super::{ok, ApiError, AppState};
+use crate::triage::{parse_dimension, test_sample, PolicyView, SamplePost, TriageDesk};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Duration, Utc};
+use earshot_core::triage::routing::Trace;
+use earshot_core::triage::Facts;
+use earshot_core::ConversationId;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+fn triage(state: &AppState) -> Result<Arc<TriageDesk>, ApiError> {
+    state.desk.pipeline().triage().cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "triage_not_configured",
+            "no [triage] section is configured: see the README's \"Triage: targets, routing, on-call\"",
+        )
+    })
+}
+
+/// `GET /api/v1/conversations/{id}/policy`: which policy applies and why, each target's
+/// state and due time, the routing and any escalation in progress.
+pub async fn policy(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PolicyView>, ApiError> {
+    let triage = triage(&state)?;
+    let id = id
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(ConversationId)
+        .ok_or_else(|| ApiError::bad_request(format!("{id:?} is not a conversation id")))?;
+    let detail = state
+        .desk
+        .store()
+        .conversation(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
+    Ok(ok(triage.assess(&detail, Utc::now())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// RFC 3339 time or YYYY-MM-DD; default 30 days before `to`.
+    from: Option<String>,
+    /// RFC 3339 time or YYYY-MM-DD; default now.
+    to: Option<String>,
+    /// team, agent, network, intent, weekday, hour or business; default all.
+    group_by: Option<String>,
+    /// json (default) or csv.
+    format: Option<String>,
+}
+
+fn time(field: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
+    crate::metrics::parse_bound(v).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{field}: {v:?} is not a date (2026-11-01) or RFC 3339 time"
+        ))
+    })
+}
+
+/// `GET /api/v1/reports/response-times`.
+pub async fn response_times(
+    State(state): State<AppState>,
+    params: Result<Query<ReportParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(p) = params?;
+    let triage = triage(&state)?;
+    let now = Utc::now();
+    let to =
+        p.to.as_deref()
+            .map(|v| time("to", v))
+            .transpose()?
+            .unwrap_or(now);
+    let from = p
+        .from
+        .as_deref()
+        .map(|v| time("from", v))
+        .transpose()?
+        .or_else(|| to.checked_sub_signed(Duration::days(30)))
+        .ok_or_else(|| ApiError::bad_request("to is too early: give from as well"))?;
+    if from >= to {
+        return Err(ApiError::bad_request("from must be before to"));
+    }
+    let group_by = match p.group_by.as_deref() {
+        None | Some("") => None,
+        Some(w) => Some(parse_dimension(w).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "group_by: {w:?}: use team, agent, network, intent, weekday, hour or business"
+            ))
+        })?),
+    };
+    let report = triage
+        .report(state.desk.pipeline(), from, to, group_by, now)
+        .await?;
+    match p.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(report).into_response()),
+        "csv" => Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            report.to_csv(),
+        )
+            .into_response()),
+        other => Err(ApiError::bad_request(format!(
+            "format: {other:?}: use json or csv"
+        ))),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleTest {
+    pub facts: Facts,
+    pub trace: Trace,
+    /// The trace as `earshot rules test` prints it.
+    pub explained: String,
+}
+
+/// `POST /api/v1/rules/test`: a sample post → every routing rule's outcome.
+pub async fn rules_test(
+    State(state): State<AppState>,
+    body: Result<Json<SamplePost>, JsonRejection>,
+) -> Result<Json<RuleTest>, ApiError> {
+    let Json(sample) = body?;
+    if sample.text.trim().is_empty() {
+        return Err(ApiError::bad_request("text: give the sample post's text"));
+    }
+    let triage = triage(&state)?;
+    let (facts, trace) = test_sample(triage.rules(), state.desk.pipeline().analyzer(), &sample);
+    Ok(ok(RuleTest {
+        facts,
+        explained: trace.to_string(),
+        trace,
+    }))
+}
