@@ -3,6 +3,8 @@
 //!
 //! Invariant: only this crate and the CLI know the API's JSON; the CLI and the HTTP handlers
 //! call the same [`desk::Desk`] functions.
+// The OpenAPI document is one `json!` literal, deeper than the default limit.
+#![recursion_limit = "256"]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod alerts;

@@ -41,6 +41,8 @@ async fn a_mention_reaches_the_inbox_and_the_answer_reaches_the_thread() {
         hashtags: vec![],
         poll_interval_seconds: 600,
         stall_timeout_seconds: 5,
+        transport: None,
+        history: None,
     }];
     let app = App::build(s).await.unwrap();
     let base = app.address();

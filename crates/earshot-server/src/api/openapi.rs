@@ -19,6 +19,17 @@ pub const PATHS: &[&str] = &[
     "/api/v1/conversations/{id}/policy",
     "/api/v1/reports/response-times",
     "/api/v1/rules/test",
+    "/api/v1/requests",
+    "/api/v1/requests/{id}",
+    "/api/v1/requests/{id}/actions",
+    "/api/v1/requests/{id}/handoff",
+    "/api/v1/promises",
+    "/api/v1/promises/{id}/actions",
+    "/api/v1/releases",
+    "/api/v1/releases/{id}",
+    "/api/v1/spikes",
+    "/api/v1/metrics/loop",
+    "/api/v1/tracker/github",
 ];
 
 fn q(name: &str, description: &str, schema: Value) -> Value {
@@ -194,6 +205,17 @@ pub fn build() -> Value {
                 "parameters": [q("from", "Date or RFC 3339 (default: 30 days before to)", json!({"type": "string"})), q("to", "Date or RFC 3339 (default: now)", json!({"type": "string"})), q("group_by", "team, agent, network, intent, weekday, hour or business (default: all)", json!({"type": "string"})), q("format", "json (default) or csv", json!({"type": "string", "enum": ["json", "csv"]}))],
                 "responses": with_errors(json!({"200": {"description": "Report (JSON or text/csv)"}}))
             }},
+            "/api/v1/requests": {"get": {"summary": "Product requests ranked by demand (status, limit)", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/requests/{id}": {"get": {"summary": "A request with its latest asks and its promises", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/requests/{id}/actions": {"post": {"summary": "Rename, merge_into, move_post, status, tracker", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/requests/{id}/handoff": {"post": {"summary": "Hand the request to engineering (GitHub issue or webhook)", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/promises": {"get": {"summary": "The promise ledger (state filter), with overdue", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/promises/{id}/actions": {"post": {"summary": "Confirm (due_on or target_release) or dismiss a promise", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/releases": {"get": {"summary": "Releases, newest first", "responses": with_errors(json!({"200": {"description": "OK"}}))}, "post": {"summary": "Record a release: ship its requests, keep their promises, tell every customer who asked (dry_run previews)", "responses": with_errors(json!({"201": {"description": "Recorded"}, "200": {"description": "Recorded before, or a dry run"}}))}},
+            "/api/v1/releases/{id}": {"get": {"summary": "A release and who was told", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/spikes": {"get": {"summary": "Bursts of similar posts with their charts and a suggested bulk reply", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/metrics/loop": {"get": {"summary": "Ask to promise, promise to release, release to told; promises kept on time", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/tracker/github": {"post": {"summary": "GitHub issues webhook (X-Hub-Signature-256): closed issues ship their request", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
             "/api/v1/rules/test": {"post": {
                 "summary": "Run the routing rules on a sample post and explain each rule's outcome",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}, "network": {"type": "string"}, "followers": {"type": "integer"}, "lang": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}}},
