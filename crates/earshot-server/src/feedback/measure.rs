@@ -64,15 +64,11 @@ fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
 /// Reads promises, their requests, releases and notifications, and measures the loop.
 pub async fn compute(store: &dyn Store, now: DateTime<Utc>) -> Result<LoopMetrics, StoreError> {
     let promises = store.promises(None).await?;
+    // Every request but merged ones (shipped ones included): one read.
     let requests: HashMap<RequestId, _> = store
         .requests(None, now)
         .await?
         .into_iter()
-        .chain(
-            store
-                .requests(Some(earshot_core::feedback::RequestStatus::Shipped), now)
-                .await?,
-        )
         .map(|r| (r.id, r))
         .collect();
     // When each release's first customer was told (its notifications' earliest send).
