@@ -52,6 +52,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// The web pages (inbox, a conversation, the dashboard) over a large store, through the
+    /// real router with a signed-in session, beside the JSON API for the same data.
+    #[command(
+        after_help = "Examples:\n  earshot --data-dir /tmp/earshot-1m bench web --posts 1000000\n  earshot --data-dir /tmp/earshot-1m bench web --posts 1000000 --iterations 500"
+    )]
+    Web {
+        /// Posts in the store (built once in --data-dir, then reused; shared with `bench query`).
+        #[arg(long, default_value_t = 1_000_000)]
+        posts: usize,
+        /// Requests per page.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+    },
 }
 
 pub async fn run(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
@@ -60,6 +73,7 @@ pub async fn run(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Import { posts } => import(g, posts).await,
         BenchCommand::Latency { rate, seconds } => latency(rate, seconds).await,
         BenchCommand::Query { posts, requests } => query(g, posts, requests).await,
+        BenchCommand::Web { posts, iterations } => web(g, posts, iterations).await,
     }
 }
 
@@ -401,11 +415,17 @@ async fn latency(rate: u32, seconds: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
+/// A store with at least `n` posts in `--data-dir` (default: a temporary folder), built from
+/// back-to-back demo scenarios the first time and reused afterwards.
+async fn large_store(
+    g: &Global,
+    n: usize,
+    default_dir: &str,
+) -> anyhow::Result<(Settings, std::sync::Arc<earshot_server::desk::Desk>)> {
     let dir = g
         .data_dir
         .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("earshot-bench-query"));
+        .unwrap_or_else(|| std::env::temp_dir().join(default_dir));
     let mut s = bench_settings(&dir);
     s.listen = "127.0.0.1:0".into();
     let desk = earshot_server::app::desk(&s).await?;
@@ -449,6 +469,24 @@ async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
         }
         bar.finish_and_clear();
     }
+    Ok((s, desk))
+}
+
+async fn web(g: &Global, n: usize, iterations: usize) -> anyhow::Result<()> {
+    let (s, desk) = large_store(g, n, "earshot-bench-query").await?;
+    let counts = desk.store().counts().await?;
+    println!(
+        "web benchmark over {} posts, {} conversations ({} open), SQLite, {iterations} requests per page",
+        counts.posts, counts.conversations, counts.open_conversations
+    );
+    let state = earshot_server::web::bench::state(s, desk);
+    let results = earshot_server::web::bench::run(state, iterations).await?;
+    print!("{}", earshot_server::web::bench::report(&results, iterations));
+    Ok(())
+}
+
+async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
+    let (s, desk) = large_store(g, n, "earshot-bench-query").await?;
     let counts = desk.store().counts().await?;
     let app = earshot_server::App::with_desk(s, desk.clone()).await?;
     let base = app.address();
