@@ -62,6 +62,15 @@ impl Analyzer {
         self
     }
 
+    /// The same analyzer (language detector, trained model) listening for other terms: what
+    /// an admin's edit of the brand's names and keywords swaps in.
+    pub fn with_terms(&self, terms: &Terms) -> Self {
+        Analyzer {
+            terms: TermMatcher::new(terms),
+            ..self.clone()
+        }
+    }
+
     pub fn model(&self) -> Option<&Model> {
         self.model.as_deref()
     }

@@ -3,7 +3,9 @@
 //! The score (0–100) adds up named factors so the inbox can show its reasoning:
 //! "complaint +20, negative −0.8 +12, high urgency +15, 120k followers +14, waiting 50 of 60 min +12".
 //! The band (urgent/high/normal/low) comes from the content alone and picks the response
-//! target; waiting time only moves a conversation up within the inbox.
+//! target; waiting time only moves a conversation up within the inbox. A conversation that
+//! jumps the queue (a high-reach author, a spike: see `triage::assign::JumpRule`) scores
+//! [`JUMP_POINTS`] above the 0–100 range, so it ranks above every one that did not jump.
 
 use crate::analysis::{Intent, ReachTier, SentimentLabel, UrgencyLevel};
 use chrono::Duration;
@@ -113,7 +115,13 @@ pub struct PrioritySignals {
     pub reach_tier: ReachTier,
     pub reach_score: f32,
     pub followers: Option<u64>,
+    /// Why it jumped the queue ("250k followers", "spike 'festival charger'"), once it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump: Option<String>,
 }
+
+/// What jumping the queue adds to the score: more than any conversation can score otherwise.
+pub const JUMP_POINTS: f32 = 100.0;
 
 impl Default for PrioritySignals {
     fn default() -> Self {
@@ -126,6 +134,7 @@ impl Default for PrioritySignals {
             reach_tier: ReachTier::Unknown,
             reach_score: 0.0,
             followers: None,
+            jump: None,
         }
     }
 }
@@ -201,11 +210,21 @@ pub fn score(
             },
         });
     }
-    let score = factors
+    let mut score = factors
         .iter()
         .map(|f| f.points)
         .sum::<f32>()
         .clamp(0.0, 100.0);
+    // Added after the clamp: a jumper outranks every non-jumper, and jumpers among themselves
+    // keep their usual order.
+    if let Some(why) = &signals.jump {
+        factors.push(PriorityFactor {
+            name: "jump".into(),
+            points: JUMP_POINTS,
+            why: format!("jump: {why}"),
+        });
+        score += JUMP_POINTS;
+    }
     Priority {
         score,
         band,
@@ -250,7 +269,25 @@ mod tests {
             reach_tier: ReachTier::Small,
             reach_score: reach,
             followers: Some(1520),
+            jump: None,
         }
+    }
+
+    #[test]
+    fn a_jumper_outranks_the_most_urgent_overdue_conversation_and_keeps_its_band() {
+        let worst = signals(Intent::Complaint, -1.0, 1.0, 1.0);
+        let overdue = score(
+            &worst,
+            Some(Duration::hours(5)),
+            Some(Duration::hours(1)),
+        );
+        assert_eq!(overdue.score, 100.0);
+        let mut quiet = signals(Intent::Praise, 0.5, 0.0, 0.0);
+        quiet.jump = Some("250k followers".into());
+        let jumped = score(&quiet, None, None);
+        assert!(jumped.score > overdue.score, "{jumped:?}");
+        assert_eq!(jumped.band, band(&quiet), "jumping does not change the target");
+        assert!(jumped.explain().contains("jump: 250k followers +100"), "{}", jumped.explain());
     }
 
     #[test]

@@ -41,6 +41,12 @@ impl fmt::Display for ReplyState {
     }
 }
 
+/// The idempotency keys of earshot's automatic replies (`auto:<conversation>`): threading
+/// counts their posts as acknowledgements, not answers, so the response clock keeps running.
+pub const AUTO_REPLY_KEY_PREFIX: &str = "auto:";
+/// The author (and audit actor) of automatic replies.
+pub const AUTO_REPLY_AUTHOR: &str = "auto-reply";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     pub id: i64,

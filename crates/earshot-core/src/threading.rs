@@ -13,6 +13,8 @@
 //!   when the parent arrives, so out-of-order delivery still counts first responses right.
 //! - The first brand post after a customer post is the first response, timed from the
 //!   networks' own timestamps.
+//! - earshot's automatic replies (an out-of-hours acknowledgement, [`Known::automatic`]) join
+//!   the thread but answer nothing: the response clock keeps running, as the industry counts it.
 
 use crate::analysis::Analysis;
 use crate::conversation::{Conversation, ConversationId, Status};
@@ -104,6 +106,9 @@ pub struct Known {
     pub open_by_customer: HashMap<(Network, String), ConversationId>,
     /// Stored posts with no conversation yet, by the key of the parent they wait for.
     pub orphans: HashMap<PostKey, Vec<KnownPost>>,
+    /// Brand posts of the batch that are earshot's own automatic replies (their reply's
+    /// idempotency key starts with [`crate::reply::AUTO_REPLY_KEY_PREFIX`]).
+    pub automatic: HashSet<PostKey>,
 }
 
 /// A conversation a planned post belongs to: stored already, or created by this plan.
@@ -176,6 +181,7 @@ pub fn signals_of(analysis: &Analysis) -> PrioritySignals {
         reach_tier: analysis.reach.tier,
         reach_score: analysis.reach.score,
         followers: analysis.reach.followers,
+        jump: None,
     }
 }
 
@@ -245,7 +251,10 @@ fn customer_posted(
         return;
     }
     conv.last_customer_at = conv.last_customer_at.max(at);
+    // A conversation that jumped the queue stays in front when the customer writes again.
+    let jump = conv.signals.jump.take();
     conv.signals = signals_of(&incoming.analysis);
+    conv.signals.jump = jump;
     conv.language = incoming.analysis.language.language.code().to_string();
     conv.intent = incoming.analysis.intent.label;
     conv.sentiment = incoming.analysis.sentiment.label;
@@ -260,6 +269,12 @@ fn customer_posted(
         conv.response_due = Some(policy.clock.due(since, policy.targets.target_for(band)));
     }
     rescore(conv, policy, now);
+}
+
+/// An automatic acknowledgement: part of the thread, but no answer to anything.
+fn automatic_posted(conv: &mut Conversation, at: DateTime<Utc>) {
+    conv.post_count += 1;
+    conv.last_activity_at = conv.last_activity_at.max(at);
 }
 
 fn brand_posted(
@@ -351,7 +366,11 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
         let conversation = if incoming.from_brand {
             if let Some(r) = parent_conv {
                 if let Some(c) = work.get_mut(r) {
-                    brand_posted(c, post.created_at, policy, now);
+                    if known.automatic.contains(&key) {
+                        automatic_posted(c, post.created_at);
+                    } else {
+                        brand_posted(c, post.created_at, policy, now);
+                    }
                 }
             }
             parent_conv
@@ -427,10 +446,13 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
                             let idx = out.posts[child].index;
                             out.posts[child].conversation = Some(r);
                             if let Some(c) = work.get_mut(r) {
-                                if batch[idx].from_brand {
-                                    brand_posted(c, batch[idx].post.created_at, policy, now);
-                                } else {
+                                let at = batch[idx].post.created_at;
+                                if !batch[idx].from_brand {
                                     c.post_count += 1;
+                                } else if known.automatic.contains(&batch[idx].post.key()) {
+                                    automatic_posted(c, at);
+                                } else {
+                                    brand_posted(c, at, policy, now);
                                 }
                             }
                             waiting.push(batch[idx].post.key());
@@ -559,6 +581,34 @@ mod tests {
             .posts
             .iter()
             .all(|pp| pp.conversation == Some(ConvRef::New(0))));
+    }
+
+    #[test]
+    fn an_automatic_reply_joins_the_thread_but_the_clock_keeps_running() {
+        let mut known = Known::default();
+        let mut next = 0;
+        let policy = TriagePolicy::default();
+        let first = vec![post("1", "paul", "2025-03-08T22:10:00Z", None, false)];
+        let p = plan(&first, &known, &policy, t("2025-03-08T22:10:00Z"));
+        apply(&first, &mut known, &p, &mut next);
+        let auto = vec![post("2", "brand", "2025-03-08T22:10:30Z", Some("1"), true)];
+        known.automatic.insert(auto[0].post.key());
+        let p = plan(&auto, &known, &policy, t("2025-03-08T22:11:00Z"));
+        assert!(p.posts[0].conversation.is_some(), "in the thread");
+        apply(&auto, &mut known, &p, &mut next);
+        known.automatic.clear();
+        let c = known.conversations.values().next().expect("one conversation");
+        assert_eq!(c.post_count, 2);
+        assert_eq!(c.first_response_at, None, "an acknowledgement is no answer");
+        assert_eq!(c.status, Status::Open);
+        assert_eq!(c.awaiting_since, Some(t("2025-03-08T22:10:00Z")));
+        // A person's answer later is the first response, timed from the customer's post.
+        let human = vec![post("3", "brand", "2025-03-10T07:10:00Z", Some("1"), true)];
+        let p = plan(&human, &known, &policy, t("2025-03-10T07:11:00Z"));
+        apply(&human, &mut known, &p, &mut next);
+        let c = known.conversations.values().next().expect("one conversation");
+        assert_eq!(c.first_response_at, Some(t("2025-03-10T07:10:00Z")));
+        assert_eq!(c.status, Status::Pending);
     }
 
     #[test]

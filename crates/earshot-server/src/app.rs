@@ -48,6 +48,10 @@ pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
     let url = settings.db_url();
     // The store's error already names the (redacted) target and what went wrong.
     let store = earshot_store::open(&url).await?;
+    // Brand terms and response targets edited on the web Settings page win over the file.
+    let mut effective = settings.clone();
+    crate::overrides::apply_stored(&*store, &mut effective).await?;
+    let settings = &effective;
     let policy = settings.triage_policy()?;
     let alerts = crate::alerts::Alerts::start(&settings.alerts)?;
     let mut pipeline = Pipeline::new(
@@ -68,7 +72,12 @@ pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
         .cloned()
         .unwrap_or_else(|| "brand".into());
     let responders = crate::connectors::responders(settings)?;
-    Ok(Arc::new(Desk::new(pipeline, responders, brand)))
+    let surveys = crate::survey::Surveys::new(&settings.survey)?;
+    let desk = Arc::new(Desk::new(pipeline, responders, brand).with_surveys(surveys));
+    if let Some(t) = desk.pipeline().triage() {
+        t.attach_desk(&desk);
+    }
+    Ok(desk)
 }
 
 impl App {
@@ -77,7 +86,17 @@ impl App {
         Self::with_desk(settings, desk).await
     }
 
-    pub async fn with_desk(settings: Settings, desk: Arc<Desk>) -> anyhow::Result<App> {
+    pub async fn with_desk(mut settings: Settings, desk: Arc<Desk>) -> anyhow::Result<App> {
+        // The stored web edits win over the file here too: the pages show what runs, and a
+        // desk built elsewhere picks them up.
+        let applied = crate::overrides::apply_stored(&**desk.store(), &mut settings).await?;
+        if !applied.is_empty() {
+            desk.pipeline()
+                .reconfigure(&settings.brand, &settings.response)?;
+            for a in &applied {
+                tracing::info!(setting = %a.key, by = %a.updated_by, "using a setting stored from the web");
+            }
+        }
         let verifier = match Verifier::new(
             settings.webhook.secret.expose(),
             settings.webhook.tolerance_seconds,
@@ -153,6 +172,11 @@ impl App {
                 }
                 if let Err(e) = desk.resend_queued().await {
                     tracing::warn!(error = %e, "re-sending queued replies failed");
+                }
+                if let Some(surveys) = desk.surveys() {
+                    if let Err(e) = surveys.send_due(&desk, chrono::Utc::now()).await {
+                        tracing::warn!(error = %e, "sending due surveys failed");
+                    }
                 }
             }
         });

@@ -76,6 +76,8 @@ pub struct Settings {
     /// (see `earshot_core::triage::config`). Absent: the `[response]` targets alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub triage: Option<earshot_core::triage::TriageConfig>,
+    /// `[survey]`: the optional satisfaction survey sent after resolution.
+    pub survey: crate::survey::SurveySettings,
 }
 
 impl Default for Settings {
@@ -92,6 +94,7 @@ impl Default for Settings {
             alerts: crate::alerts::AlertSettings::default(),
             tracker: Default::default(),
             triage: None,
+            survey: Default::default(),
         }
     }
 }
@@ -316,6 +319,7 @@ impl Settings {
             f.config()?;
         }
         self.alerts.config()?;
+        self.survey.check()?;
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::Invalid {
                 key: "listen".into(),

@@ -561,6 +561,65 @@ fn stories(
     }
 }
 
+/// Surveys for the demo's resolved conversations, about two in three answered (mostly
+/// happily, in the customers' own languages), so the dashboard's satisfaction panel has
+/// figures. Sent through [`crate::survey::Surveys::offer`] like real ones. Returns how many
+/// were answered.
+pub async fn answer_surveys(
+    desk: &crate::desk::Desk,
+    seed: u64,
+) -> Result<usize, crate::desk::DeskError> {
+    use crate::survey::{token_hash, Outcome, SurveySettings, Surveys};
+    use earshot_store::survey::SurveyAnswer;
+    let settings = SurveySettings {
+        enabled: true,
+        public_url: "http://127.0.0.1:8080".into(),
+        ..SurveySettings::default()
+    };
+    let Ok(Some(surveys)) = Surveys::new(&settings) else {
+        return Ok(0);
+    };
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_c5a7);
+    let now = Utc::now();
+    let resolved = desk
+        .store()
+        .conversations_to_survey(now - Duration::days(30), now + Duration::seconds(1), 2_000)
+        .await?;
+    let mut answered = 0;
+    for (id, _) in resolved {
+        let Outcome::Sent { token, .. } = surveys.offer(desk, id).await? else {
+            continue;
+        };
+        if rng.gen_bool(0.35) {
+            continue;
+        }
+        // Mostly 4s and 5s, as care teams that answer well see.
+        let score = match rng.gen_range(0..100) {
+            0..=5 => 1,
+            6..=12 => 2,
+            13..=25 => 3,
+            26..=55 => 4,
+            _ => 5,
+        };
+        let yes_in_100 = match score {
+            4 | 5 => 92,
+            3 => 60,
+            _ => 25,
+        };
+        let buy_again = match rng.gen_range(0..100) {
+            0..=14 => None,
+            p => Some(p < yes_in_100),
+        };
+        let answer = SurveyAnswer::new(score, buy_again, None)
+            .map_err(|e| earshot_store::StoreError::Invalid(e.to_string()))?;
+        desk.store()
+            .answer_survey(&token_hash(&token), &answer, now)
+            .await?;
+        answered += 1;
+    }
+    Ok(answered)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,8 @@ pub struct Desk {
     responders: Responders,
     /// The brand account replies are posted as (the first configured handle).
     brand_handle: String,
+    /// `[survey]`, when enabled: a satisfaction survey after resolution.
+    surveys: Option<Arc<crate::survey::Surveys>>,
 }
 
 impl Desk {
@@ -42,7 +44,18 @@ impl Desk {
             pipeline,
             responders,
             brand_handle: brand_handle.into(),
+            surveys: None,
         }
+    }
+
+    /// Sends satisfaction surveys after resolution (see [`crate::survey`]).
+    pub fn with_surveys(mut self, surveys: Option<crate::survey::Surveys>) -> Self {
+        self.surveys = surveys.map(Arc::new);
+        self
+    }
+
+    pub fn surveys(&self) -> Option<&Arc<crate::survey::Surveys>> {
+        self.surveys.as_ref()
     }
 
     pub fn pipeline(&self) -> &Arc<Pipeline> {
@@ -216,11 +229,18 @@ impl Desk {
         actor: &str,
     ) -> Result<Conversation, DeskError> {
         let action = event.name().to_string();
+        let resolved = matches!(event, ConversationEvent::Resolved);
         let conversation = self.store().apply(id, event, actor, Utc::now()).await?;
         self.pipeline.publish(LiveEvent::ConversationChanged {
             conversation_id: id,
             action,
         });
+        if let Some(surveys) = self.surveys.as_ref().filter(|s| resolved && s.at_resolution()) {
+            // The resolve stands whatever happens to the survey: a failure is logged.
+            if let Err(e) = surveys.offer(self, id).await {
+                tracing::warn!(conversation = %id, error = %e, "survey not sent");
+            }
+        }
         Ok(conversation)
     }
 }

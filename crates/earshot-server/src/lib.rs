@@ -18,9 +18,11 @@ pub mod feedback;
 pub mod latency;
 pub mod metrics;
 pub mod network_settings;
+pub mod overrides;
 pub mod pipeline;
 pub mod responder;
 pub mod signature;
+pub mod survey;
 pub mod triage;
 pub mod web;
 

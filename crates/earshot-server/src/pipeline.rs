@@ -6,7 +6,7 @@ use earshot_core::threading::{BrandIdentity, Incoming, TriagePolicy};
 use earshot_core::{Amendment, ConversationId, NewPost};
 use earshot_store::{IngestReport, Store, StoreError};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::broadcast;
 
 /// Batches at least this large are analysed off the async threads.
@@ -29,10 +29,25 @@ pub enum LiveEvent {
     SpikeStarted { spike_id: u64, label: String },
 }
 
-pub struct Pipeline {
+/// What the pipeline listens for and the clock it keeps. Swapped whole by
+/// [`Pipeline::reconfigure`], so one batch is understood and timed by one consistent set.
+struct Tuning {
     analyzer: Arc<Analyzer>,
-    brand: BrandIdentity,
-    policy: TriagePolicy,
+    brand: Arc<BrandIdentity>,
+    policy: Arc<TriagePolicy>,
+    /// The brand and response settings behind them, once an admin's edit replaced the file's.
+    in_force: Option<Arc<InForce>>,
+}
+
+/// The brand and response settings the pipeline runs on after [`Pipeline::reconfigure`].
+#[derive(Debug, Clone)]
+pub struct InForce {
+    pub brand: crate::config::BrandSettings,
+    pub response: crate::config::ResponseSettings,
+}
+
+pub struct Pipeline {
+    tuning: RwLock<Arc<Tuning>>,
     store: Arc<dyn Store>,
     events: broadcast::Sender<LiveEvent>,
     feedback: Arc<crate::feedback::FeedbackLoop>,
@@ -51,9 +66,12 @@ impl Pipeline {
         let (events, _) = broadcast::channel(4096);
         let feedback = Arc::new(crate::feedback::FeedbackLoop::new(store.clone()));
         Pipeline {
-            analyzer,
-            brand,
-            policy,
+            tuning: RwLock::new(Arc::new(Tuning {
+                analyzer,
+                brand: Arc::new(brand),
+                policy: Arc::new(policy),
+                in_force: None,
+            })),
             store,
             events,
             feedback,
@@ -96,16 +114,59 @@ impl Pipeline {
         self
     }
 
-    pub fn policy(&self) -> &TriagePolicy {
-        &self.policy
+    fn tuning(&self) -> Arc<Tuning> {
+        self.tuning
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
-    pub fn brand(&self) -> &BrandIdentity {
-        &self.brand
+    /// The response targets and clock new posts are timed by now.
+    pub fn policy(&self) -> Arc<TriagePolicy> {
+        self.tuning().policy.clone()
     }
 
-    pub fn analyzer(&self) -> &Arc<Analyzer> {
-        &self.analyzer
+    /// The brand's own accounts, as they are now.
+    pub fn brand(&self) -> Arc<BrandIdentity> {
+        self.tuning().brand.clone()
+    }
+
+    /// The analyzer with the brand terms in force now.
+    pub fn analyzer(&self) -> Arc<Analyzer> {
+        self.tuning().analyzer.clone()
+    }
+
+    /// The brand and response settings in force, when they were set by
+    /// [`Pipeline::reconfigure`] rather than at construction.
+    pub fn in_force(&self) -> Option<Arc<InForce>> {
+        self.tuning().in_force.clone()
+    }
+
+    /// Listens for other brand handles, names and keywords and times new posts by other
+    /// response targets, from the next batch on (the analyzer keeps its trained model).
+    /// Invalid response settings → the error `earshot config check` would give; nothing changes.
+    pub fn reconfigure(
+        &self,
+        brand: &crate::config::BrandSettings,
+        response: &crate::config::ResponseSettings,
+    ) -> Result<(), crate::config::ConfigError> {
+        let policy = crate::overrides::check_response(response)?;
+        let terms = earshot_analyze::Terms {
+            brands: brand.names.clone(),
+            handles: brand.handles.clone(),
+            keywords: brand.keywords.clone(),
+        };
+        let mut tuning = self.tuning.write().unwrap_or_else(PoisonError::into_inner);
+        *tuning = Arc::new(Tuning {
+            analyzer: Arc::new(tuning.analyzer.with_terms(&terms)),
+            brand: Arc::new(BrandIdentity::new(&brand.handles)),
+            policy: Arc::new(policy),
+            in_force: Some(Arc::new(InForce {
+                brand: brand.clone(),
+                response: response.clone(),
+            })),
+        });
+        Ok(())
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
@@ -143,19 +204,21 @@ impl Pipeline {
         if posts.is_empty() {
             return Ok(IngestReport::default());
         }
+        let tuning = self.tuning();
         let incoming = if posts.len() >= BLOCKING_BATCH {
-            let analyzer = self.analyzer.clone();
-            let brand = self.brand.clone();
-            tokio::task::spawn_blocking(move || Self::understand(&analyzer, &brand, posts))
-                .await
-                .map_err(|e| StoreError::Database(format!("analysis task failed: {e}")))?
+            let tuning = tuning.clone();
+            tokio::task::spawn_blocking(move || {
+                Self::understand(&tuning.analyzer, &tuning.brand, posts)
+            })
+            .await
+            .map_err(|e| StoreError::Database(format!("analysis task failed: {e}")))?
         } else {
-            Self::understand(&self.analyzer, &self.brand, posts)
+            Self::understand(&tuning.analyzer, &tuning.brand, posts)
         };
         let (asks, opt_outs, observed) = feedback_signals(&incoming);
         let report = self
             .store
-            .ingest(incoming, &self.policy, Utc::now())
+            .ingest(incoming, &tuning.policy, Utc::now())
             .await?;
         // The posts are committed: grouping and opt-outs follow. A failure here is logged and
         // does not undo the ingest (the posts are in the inbox either way).
@@ -214,7 +277,7 @@ impl Pipeline {
         for amendment in amendments {
             let (post, action) = match amendment {
                 Amendment::Edited(post) => {
-                    let analysis = self.analyzer.analyze(&post);
+                    let analysis = self.analyzer().analyze(&post);
                     (
                         self.store.edit_post(post, analysis, Utc::now()).await?,
                         "post_edited",
@@ -237,7 +300,7 @@ impl Pipeline {
 
     /// Moves waiting conversations up the inbox as their wait grows.
     pub async fn rescore(&self) -> Result<u64, StoreError> {
-        self.store.rescore_open(&self.policy, Utc::now()).await
+        self.store.rescore_open(&self.policy(), Utc::now()).await
     }
 }
 

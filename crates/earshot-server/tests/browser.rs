@@ -905,3 +905,117 @@ async fn a_hostile_post_renders_as_harmless_text() {
     assert_eq!(b.js("return typeof window.__pwned").await, "undefined");
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_opens_the_most_wanted_request_from_the_ranked_list() {
+    let server = server().await;
+    let ids = server
+        .seed(vec![
+            customer(Network::X, "s1", "paulfranks", 1520, SEAT, 90),
+            customer(
+                Network::Mastodon,
+                "s2",
+                "mette",
+                300,
+                "@voltra Kan sædet ikke køre tilbage, når bilen er parkeret?",
+                60,
+            ),
+            customer(
+                Network::Bluesky,
+                "k1",
+                "sofie",
+                54_000,
+                "@voltra please add a karaoke mode",
+                30,
+            ),
+        ])
+        .await;
+    let store = server.desk.store();
+    let mut requests = vec![];
+    for (title, conversations) in [
+        ("Move the seat back when parked", &ids[..2]),
+        ("<i>Karaoke</i> mode", &ids[2..]),
+    ] {
+        let id = store.create_request(title, Utc::now()).await.unwrap();
+        for c in conversations {
+            let detail = store.conversation(*c).await.unwrap().unwrap();
+            store
+                .add_to_request(detail.posts[0].id, id, 1.0, "maria", Utc::now())
+                .await
+                .unwrap();
+        }
+        requests.push(id);
+    }
+    let Some(b) = Browser::start(&server.base).await else {
+        return;
+    };
+    b.sign_in("maria", AGENT_PASSWORD).await;
+    b.goto("/requests").await;
+    let first = b.wait_for("table.requests tbody tr a").await;
+    assert_eq!(
+        first.text().await.unwrap(),
+        "Move the seat back when parked",
+        "two askers rank first"
+    );
+    let body = b
+        .js("return document.querySelector('main').innerText")
+        .await;
+    assert!(
+        body.as_str().unwrap().contains("<i>Karaoke</i> mode"),
+        "a title is text"
+    );
+    b.screenshot("requests").await;
+    first.click().await.unwrap();
+    b.wait_path(&format!("/requests/{}", requests[0].0)).await;
+    let title = b.wait_for("#request-title").await.text().await.unwrap();
+    assert_eq!(title, "Move the seat back when parked");
+    let askers = b
+        .js("return document.querySelector('#askers-title').closest('section').innerText")
+        .await;
+    let askers = askers.as_str().unwrap();
+    assert!(
+        askers.contains("@paulfranks") && askers.contains("@mette"),
+        "{askers}"
+    );
+    assert!(
+        b.client.find(Locator::Css("#r-into")).await.is_ok(),
+        "an agent can merge"
+    );
+    b.screenshot("request").await;
+
+    // The promise made in a reply waits in the ledger; the release form offers the request.
+    let mut promise = store
+        .propose_promise(earshot_store::feedback::NewPromise {
+            request_id: Some(requests[0]),
+            conversation_id: ids[0],
+            reply_id: None,
+            evidence: "We will add that in an upcoming release".into(),
+            kind: earshot_core::feedback::PromiseKind::Feature,
+            made_at: Utc::now() - Days::days(10),
+            due_on: None,
+            target_release: None,
+        })
+        .await
+        .unwrap();
+    promise
+        .confirm(
+            "anna",
+            Some((Utc::now() - Days::days(2)).date_naive()),
+            None,
+            Utc::now(),
+        )
+        .unwrap();
+    store.save_promise(&promise, "anna").await.unwrap();
+    b.goto("/promises").await;
+    b.wait_for("tr.overdue").await;
+    b.screenshot("promises").await;
+    b.goto("/releases").await;
+    b.wait_for("details.release-form summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.wait_for(&format!("#rel-req-{}", requests[0].0)).await;
+    b.screenshot("releases").await;
+    b.close().await;
+}

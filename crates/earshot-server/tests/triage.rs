@@ -1,12 +1,14 @@
 //! Triage end to end: routing, on-call paging and escalation through the fake Slack and
-//! signed-webhook receivers, and the policy and report endpoints.
+//! signed-webhook receivers, the policy and report endpoints, automatic answers outside
+//! covered hours on the fake Mastodon, jumping the queue, and what survives a restart.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, Utc};
+use earshot_connect::mastodon::fake::{FakeMastodon, NewMention};
 use earshot_connect::notify::fake::{FakeSlack, FakeWebhookReceiver};
 use earshot_core::{Author, ConversationEvent, ConversationId, Network, NewPost};
 use earshot_server::alerts::{AlertSettings, AlertTarget, Alerts};
-use earshot_server::config::{Secret, Settings};
+use earshot_server::config::{MastodonSettings, Secret, Settings};
 use earshot_server::desk::Desk;
 use earshot_server::pipeline::Pipeline;
 use earshot_server::responder::Responders;
@@ -72,7 +74,11 @@ after_hours_followers_at_least = 100000
 "#;
 
 fn settings(dir: &tempfile::TempDir) -> Settings {
-    let mut s: Settings = toml::from_str(TRIAGE).unwrap();
+    settings_from(TRIAGE, dir)
+}
+
+fn settings_from(text: &str, dir: &tempfile::TempDir) -> Settings {
+    let mut s: Settings = toml::from_str(text).unwrap();
     s.data_dir = dir.path().to_path_buf();
     s.listen = "127.0.0.1:0".into();
     s.check().unwrap();
@@ -197,7 +203,14 @@ async fn an_urgent_big_account_on_saturday_night_pages_on_call_escalates_and_sto
         .unwrap();
     let id = report.posts[0].conversation_id.unwrap();
     let triage = p.triage().unwrap();
-    let view = triage.assess(&p.store().conversation(id).await.unwrap().unwrap(), written);
+    let view = triage
+        .assess(
+            p.store().as_ref(),
+            &p.store().conversation(id).await.unwrap().unwrap(),
+            written,
+        )
+        .await
+        .unwrap();
     assert_eq!(
         view.routing.team.as_deref(),
         Some("care-eu"),
@@ -512,4 +525,463 @@ async fn a_sample_post_is_routed_with_every_rule_explained() {
         .as_array()
         .unwrap()
         .is_empty());
+}
+
+/// Automatic answers outside covered hours, Danish for Danes, English for everyone else.
+/// `max_age` is wide because the posts below were written in March 2025.
+const AUTO_REPLY: &str = r#"
+[triage.auto_reply]
+fallback = "Thanks for writing! Our team is back {opens} and will answer you then."
+max_age = "3650d"
+[triage.auto_reply.templates]
+da = "Tak for din besked! Vi er tilbage {opens} og svarer dig da."
+"#;
+
+fn mastodon_post(
+    status_id: &str,
+    acct: &str,
+    text: &str,
+    lang: &str,
+    when: DateTime<Utc>,
+) -> NewPost {
+    NewPost {
+        network: Network::Mastodon,
+        external_id: status_id.into(),
+        author: Author {
+            external_id: format!("id-{acct}"),
+            handle: acct.into(),
+            display_name: None,
+            followers: Some(80),
+            verified: false,
+            bot: false,
+        },
+        text: text.into(),
+        created_at: when,
+        in_reply_to: None,
+        lang: Some(lang.into()),
+        url: None,
+        from_brand: Some(false),
+        raw: None,
+    }
+}
+
+/// A status on the fake (so an answer to it is accepted) that earshot has not heard: the
+/// test hands it to the pipeline itself, with the time it needs.
+fn status_on(fake: &FakeMastodon, acct: &str, text: &str) -> String {
+    let mut m = NewMention::new(acct, text);
+    m.live = false;
+    fake.mention(m).status_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_danish_post_on_saturday_night_gets_one_danish_automatic_answer_and_the_clock_runs_on() {
+    let fake = FakeMastodon::start("brand-token").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = settings_from(&format!("{TRIAGE}{AUTO_REPLY}"), &dir);
+    // The desk answers on the fake; the app runs without the connector, so nothing else
+    // hears the statuses the test puts there.
+    let mut with_mastodon = plain.clone();
+    with_mastodon.connectors.mastodon = vec![MastodonSettings {
+        base_url: fake.base_url(),
+        brand_acct: "voltra".into(),
+        access_token: Secret::new("brand-token"),
+        access_token_env: None,
+        hashtags: vec![],
+        poll_interval_seconds: 600,
+        stall_timeout_seconds: 5,
+        transport: None,
+        history: None,
+    }];
+    let desk = earshot_server::app::desk(&with_mastodon).await.unwrap();
+    let app = App::with_desk(plain, desk.clone()).await.unwrap();
+    let base = app.address();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let p = desk.pipeline();
+
+    // Saturday 8 March 2025, 23:10 in Copenhagen: care-eu is back Monday at 08:00.
+    let written = at("2025-03-08T23:10:00+01:00");
+    let text = "Min bil vil ikke lade op ved laderen i nat, hvad skal jeg gøre?";
+    let first = status_on(&fake, "mette@mastodon.example", text);
+    let post = mastodon_post(&first, "mette@mastodon.example", text, "da", written);
+    let id = p.ingest(vec![post.clone()]).await.unwrap().posts[0]
+        .conversation_id
+        .unwrap();
+
+    assert_eq!(fake.statuses_created(), 1, "one automatic answer");
+    let received = fake.received();
+    assert_eq!(
+        received[0].idempotency_key.as_deref(),
+        Some(format!("auto:{id}").as_str())
+    );
+    assert_eq!(received[0].body["in_reply_to_id"], first.as_str());
+    let sent = received[0].body["status"].as_str().unwrap();
+    assert!(
+        sent.contains("Tak for din besked! Vi er tilbage 2025-03-10 08:00 CET"),
+        "{sent}"
+    );
+
+    // In the thread, audited as automatic, and no first response: the clock runs on.
+    let detail = get(format!("/api/v1/conversations/{id}")).await;
+    assert_eq!(detail["posts"].as_array().unwrap().len(), 2, "{detail}");
+    assert_eq!(detail["conversation"]["status"], "open", "{detail}");
+    assert!(
+        detail["conversation"]["first_response_at"].is_null(),
+        "{detail}"
+    );
+    let audit = detail["audit"].as_array().unwrap();
+    assert!(
+        audit.iter().any(|a| a["action"] == "auto_replied"
+            && a["actor"] == "auto-reply"
+            && a["detail"]["template"] == "da"),
+        "{detail}"
+    );
+    let policy = get(format!("/api/v1/conversations/{id}/policy")).await;
+    assert_eq!(policy["team"], "care-eu", "{policy}");
+    let first_response = &policy["assessment"]["first_response"];
+    assert_ne!(first_response["progress"]["state"], "met", "{policy}");
+    assert!(
+        first_response["breached_at"].is_string(),
+        "the target passed Monday: {policy}"
+    );
+
+    // Heard again (a redelivery) or retried by hand: still one status on the network.
+    p.ingest(vec![post]).await.unwrap();
+    desk.reply(
+        id,
+        sent_text(&detail),
+        "auto-reply",
+        Some(format!("auto:{id}")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fake.statuses_created(), 1);
+
+    // Mette writes again half an hour later: the same conversation, no second answer.
+    let text2 = "Hallo? Bilen lader stadig ikke.";
+    let second = status_on(&fake, "mette@mastodon.example", text2);
+    let again = p
+        .ingest(vec![mastodon_post(
+            &second,
+            "mette@mastodon.example",
+            text2,
+            "da",
+            written + Duration::minutes(30),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(again.posts[0].conversation_id, Some(id));
+    assert_eq!(fake.statuses_created(), 1);
+
+    // Even in a new conversation within 12 hours (the first was closed), she gets none.
+    desk.act(id, ConversationEvent::Resolved, "ana")
+        .await
+        .unwrap();
+    let text3 = "Og nu virker appen heller ikke.";
+    let third = status_on(&fake, "mette@mastodon.example", text3);
+    let later = p
+        .ingest(vec![mastodon_post(
+            &third,
+            "mette@mastodon.example",
+            text3,
+            "da",
+            written + Duration::hours(2),
+        )])
+        .await
+        .unwrap();
+    assert_ne!(
+        later.posts[0].conversation_id,
+        Some(id),
+        "a new conversation"
+    );
+    assert_eq!(fake.statuses_created(), 1);
+
+    // Someone else at the same hour gets theirs, in English (no template for German).
+    let text4 = "Mein Auto lädt nicht mehr an der Ladesäule.";
+    let fourth = status_on(&fake, "jonas@mastodon.example", text4);
+    p.ingest(vec![mastodon_post(
+        &fourth,
+        "jonas@mastodon.example",
+        text4,
+        "de",
+        written,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(fake.statuses_created(), 2);
+    let english = fake.received()[1].body["status"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        english.contains("Thanks for writing! Our team is back 2025-03-10 08:00 CET"),
+        "{english}"
+    );
+
+    // During office hours nobody is answered automatically.
+    let text5 = "Hvor finder jeg min faktura?";
+    let fifth = status_on(&fake, "karen@mastodon.example", text5);
+    p.ingest(vec![mastodon_post(
+        &fifth,
+        "karen@mastodon.example",
+        text5,
+        "da",
+        at("2025-03-10T10:00:00+01:00"),
+    )])
+    .await
+    .unwrap();
+    assert_eq!(fake.statuses_created(), 2);
+}
+
+/// The automatic answer's text as stored (the retry must send the same text).
+fn sent_text(detail: &Value) -> &str {
+    detail["replies"][0]["text"].as_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
+    // One agent with room for one, on duty around the clock, so the test does not depend on
+    // the hour it runs at.
+    let text = TRIAGE
+        .replace(
+            "[triage.teams.care-eu]\nhours = \"care-eu\"",
+            "[triage.hours.always]\ntimezone = \"Europe/Copenhagen\"\nweek = { \"mon-sun\" = \"00:00-24:00\" }\n\n[triage.teams.care-eu]\nhours = \"always\"\nagents = [{ name = \"ana\", capacity = 1 }]",
+        );
+    assert!(text.contains("agents = [{ name = \"ana\""));
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::build(settings_from(&text, &dir)).await.unwrap();
+    let base = app.address();
+    let desk = app.desk().clone();
+    tokio::spawn(app.run_until_stopped());
+    let p = desk.pipeline();
+
+    // Two ordinary complaints first, then one batch: a third complaint and, written last,
+    // a 250k-follower account.
+    let written = at("2025-03-05T10:00:00Z");
+    let early = p
+        .ingest(vec![post(
+            "j-1",
+            "first",
+            30,
+            "@voltra my charger is broken and I am angry",
+            written,
+        )])
+        .await
+        .unwrap()
+        .posts[0]
+        .conversation_id
+        .unwrap();
+    let ana_took = desk.store().conversation(early).await.unwrap().unwrap();
+    assert_eq!(ana_took.conversation.assignee.as_deref(), Some("ana"));
+    let report = p
+        .ingest(vec![
+            post(
+                "j-2",
+                "second",
+                45,
+                "@voltra the app crashes every time, terrible",
+                written + Duration::minutes(5),
+            ),
+            post(
+                "j-3",
+                "famous",
+                250_000,
+                "@voltra how do I change my delivery date?",
+                written + Duration::minutes(30),
+            ),
+        ])
+        .await
+        .unwrap();
+    let normal = report.posts[0].conversation_id.unwrap();
+    let famous = report.posts[1].conversation_id.unwrap();
+    // ana is full with the first one: both wait, and the big account is not assigned over it.
+    desk.act(early, ConversationEvent::Resolved, "ana")
+        .await
+        .unwrap();
+
+    let inbox: Value = reqwest::get(format!("{base}/api/v1/inbox"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = inbox["items"].as_array().unwrap();
+    let ids: Vec<i64> = items
+        .iter()
+        .map(|i| i["conversation"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids[0], famous.0, "{inbox}");
+    assert!(ids.contains(&normal.0), "{inbox}");
+    let factors = items[0]["conversation"]["priority"]["factors"]
+        .as_array()
+        .unwrap();
+    let jump = factors
+        .iter()
+        .find(|f| f["name"] == "jump")
+        .unwrap_or_else(|| panic!("{inbox}"));
+    assert_eq!(jump["why"], "jump: 250k followers");
+    assert!(
+        items[0]["conversation"]["priority"]["score"]
+            .as_f64()
+            .unwrap()
+            > 100.0
+    );
+
+    let policy: Value = reqwest::get(format!("{base}/api/v1/conversations/{famous}/policy"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(policy["jump"], "250k followers", "{policy}");
+
+    // Waiting time re-ranks the inbox; the jumper stays in front.
+    p.rescore().await.unwrap();
+    let inbox: Value = reqwest::get(format!("{base}/api/v1/inbox"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["items"][0]["conversation"]["id"], famous.0);
+
+    // The next batch while ana has room again: the big account, though written last, is
+    // assigned before the older complaint.
+    let queue = p
+        .ingest(vec![
+            post(
+                "j-4",
+                "third",
+                12,
+                "@voltra still no refund, this is a joke",
+                written + Duration::minutes(40),
+            ),
+            post(
+                "j-5",
+                "famous2",
+                400_000,
+                "@voltra where is my order?",
+                written + Duration::minutes(50),
+            ),
+        ])
+        .await
+        .unwrap();
+    let older = queue.posts[0].conversation_id.unwrap();
+    let star = queue.posts[1].conversation_id.unwrap();
+    let assignee = |id: ConversationId| {
+        let store = desk.store().clone();
+        async move {
+            store
+                .conversation(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .conversation
+                .assignee
+        }
+    };
+    assert_eq!(assignee(star).await.as_deref(), Some("ana"));
+    assert_eq!(assignee(older).await, None, "ana is full");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(&dir);
+    let start = |rules: earshot_core::triage::Triage| {
+        let s = s.clone();
+        async move {
+            let store = earshot_store::open(&s.db_url()).await.unwrap();
+            let pipeline = Pipeline::new(
+                Arc::new(earshot_server::app::analyzer(&s).unwrap()),
+                s.brand_identity(),
+                s.triage_policy().unwrap(),
+                store,
+            )
+            .with_triage(TriageDesk::new(rules));
+            Arc::new(pipeline)
+        }
+    };
+    let p = start(s.triage().unwrap().unwrap()).await;
+    let written = at("2025-03-08T23:10:00+01:00");
+    let id = p
+        .ingest(vec![post(
+            "r-1",
+            "famous",
+            150_000,
+            "@voltra my car will not unlock and I am stuck outside in the cold, help!",
+            written,
+        )])
+        .await
+        .unwrap()
+        .posts[0]
+        .conversation_id
+        .unwrap();
+    let t1 = written + Duration::minutes(1);
+    let paged = p.triage().unwrap().on_housekeeping(&p, t1).await.unwrap();
+    assert_eq!(paged.iter().map(|p| p.level).collect::<Vec<_>>(), vec![1]);
+    drop(p);
+
+    // Restart with the routes gone from the rules: what routing decided before is kept.
+    let no_routes = TRIAGE.replace("[[triage.routes]]", "[[triage.unused]]");
+    let mut reloaded: Settings = toml::from_str(&no_routes.replace(
+        "[[triage.unused]]\nname = \"big accounts\"\nwhen = { followers_at_least = 100000 }\nlabels = [\"vip\"]\nbump = 1\ncontinue = true\n\n[[triage.unused]]\nname = \"everything\"\nteam = \"care-eu\"\n",
+        "",
+    ))
+    .unwrap();
+    reloaded.data_dir = dir.path().to_path_buf();
+    let rules = reloaded.triage().unwrap().unwrap();
+    assert!(rules.routes.is_empty(), "the restarted rules route nothing");
+    let p = start(rules).await;
+    let triage = p.triage().unwrap();
+    let detail = p.store().conversation(id).await.unwrap().unwrap();
+    let view = triage
+        .assess(p.store().as_ref(), &detail, t1)
+        .await
+        .unwrap();
+    assert_eq!(view.team.as_deref(), Some("care-eu"));
+    assert_eq!(view.routing.labels, vec!["vip".to_string()]);
+    assert_eq!(
+        view.escalation
+            .as_ref()
+            .and_then(|e| e.pages.last())
+            .map(|p| p.level),
+        Some(1),
+        "{view:?}"
+    );
+    assert_eq!(p.store().labels(id).await.unwrap(), vec!["vip".to_string()]);
+
+    // Five minutes on, level 1 is not paged again; past its acknowledgement time, level 2 is.
+    let quiet = triage
+        .on_housekeeping(&p, t1 + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert!(quiet.is_empty(), "{quiet:?}");
+    let paged = triage
+        .on_housekeeping(&p, t1 + Duration::minutes(11))
+        .await
+        .unwrap();
+    assert_eq!(
+        paged
+            .iter()
+            .map(|p| (p.person.as_str(), p.level))
+            .collect::<Vec<_>>(),
+        vec![("maria", 2)]
+    );
+    let stored = p.store().escalation(id).await.unwrap().unwrap();
+    assert_eq!(stored.paged, vec!["maria".to_string()]);
 }

@@ -578,3 +578,690 @@ async fn unknown_pages_answer_in_html_and_unknown_api_paths_in_json() {
         "pages stay small"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The loop's pages: requests, promises, releases, spikes.
+
+use earshot_core::feedback::{PromiseKind, PromiseState, RequestId, RequestStatus};
+use earshot_store::feedback::NewPromise;
+
+const HOSTILE: &str = "<script>alert(1)</script> seat";
+
+impl Server {
+    /// Customers' asks, `(network, handle, text)`, put in a new request titled `title` by hand.
+    /// Returns the request and the asks' conversations.
+    async fn request(
+        &self,
+        title: &str,
+        asks: &[(Network, &str, &str)],
+    ) -> (RequestId, Vec<ConversationId>) {
+        let posts: Vec<NewPost> = asks
+            .iter()
+            .map(|(network, handle, text)| NewPost {
+                network: *network,
+                external_id: format!("{handle}-{}", text.len()),
+                author: Author {
+                    external_id: format!("id-{handle}"),
+                    handle: handle.to_string(),
+                    display_name: None,
+                    followers: Some(300),
+                    verified: false,
+                    bot: false,
+                },
+                text: text.to_string(),
+                created_at: Utc::now() - chrono::Duration::hours(2),
+                in_reply_to: None,
+                lang: None,
+                url: None,
+                from_brand: Some(false),
+                raw: None,
+            })
+            .collect();
+        let report = self.desk.pipeline().ingest(posts).await.unwrap();
+        let store = self.desk.store();
+        let id = store.create_request(title, Utc::now()).await.unwrap();
+        for p in &report.posts {
+            store
+                .add_to_request(p.post_id, id, 1.0, "maria", Utc::now())
+                .await
+                .unwrap();
+        }
+        let conversations = report
+            .posts
+            .iter()
+            .map(|p| p.conversation_id.unwrap())
+            .collect();
+        (id, conversations)
+    }
+
+    async fn promise(
+        &self,
+        request: RequestId,
+        conversation: ConversationId,
+        evidence: &str,
+        due_days_ago: Option<i64>,
+    ) -> earshot_core::feedback::Promise {
+        let store = self.desk.store();
+        let mut p = store
+            .propose_promise(NewPromise {
+                request_id: Some(request),
+                conversation_id: conversation,
+                reply_id: None,
+                evidence: evidence.into(),
+                kind: PromiseKind::Feature,
+                made_at: Utc::now() - chrono::Duration::days(20),
+                due_on: None,
+                target_release: None,
+            })
+            .await
+            .unwrap();
+        if let Some(days) = due_days_ago {
+            let due = (Utc::now() - chrono::Duration::days(days)).date_naive();
+            p.confirm("anna", Some(due), None, Utc::now()).unwrap();
+            store.save_promise(&p, "anna").await.unwrap();
+        }
+        p
+    }
+
+    async fn page(&self, path: &str, s: &Signed) -> String {
+        let r = self.get(path, Some(&s.cookie)).await;
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().await.unwrap()
+    }
+}
+
+const SEAT_ASK: &str = "@voltra Can you program the car, once in park, to move the seat back?";
+const SEAT_ASK_DA: &str = "@voltra Kan I ikke få sædet til at køre tilbage når bilen er parkeret?";
+
+#[tokio::test]
+async fn loop_pages_show_ranked_requests_the_ledger_and_escape_hostile_titles() {
+    let server = server().await;
+    let (seat, convs) = server
+        .request(
+            "Move the seat back when parked",
+            &[
+                (Network::X, "paulfranks", SEAT_ASK),
+                (Network::Mastodon, "mette", SEAT_ASK_DA),
+            ],
+        )
+        .await;
+    let (odd, _) = server
+        .request(
+            HOSTILE,
+            &[(Network::X, "mallory", "@voltra please add a karaoke mode")],
+        )
+        .await;
+    let overdue = server
+        .promise(
+            seat,
+            convs[0],
+            "we will add that in an upcoming release",
+            Some(3),
+        )
+        .await;
+    server
+        .promise(seat, convs[1], "vi kigger på det", None)
+        .await;
+
+    let v = server.sign_in("vic").await;
+    let list = server.page("/requests", &v).await;
+    let seat_at = list.find("Move the seat back when parked").unwrap();
+    let odd_at = list
+        .find("&lt;script&gt;alert(1)&lt;/script&gt; seat")
+        .unwrap();
+    assert!(seat_at < odd_at, "two askers rank above one");
+    assert!(!list.contains("<script>alert(1)"), "titles are escaped");
+    assert!(list.contains("1 confirmed") && list.contains("1 proposed"));
+    assert!(!list.contains("/act\""), "viewers see no action forms");
+
+    let filtered = server.page("/requests?q=karaoke", &v).await;
+    assert!(!filtered.contains("Move the seat back"));
+    let danish = server.page("/requests?language=da", &v).await;
+    assert!(danish.contains("Move the seat back") && !danish.contains("&lt;script&gt;"));
+    let bogus = server.page("/requests?status=bogus", &v).await;
+    assert!(bogus.contains("Ignored status"));
+
+    let page = server.page(&format!("/requests/{}", seat.0), &v).await;
+    assert!(page.contains("@paulfranks") && page.contains("@mette"));
+    assert!(
+        page.contains(&format!("/c/{}", convs[0].0)),
+        "asks link to their conversation"
+    );
+    assert!(page.contains("we will add that in an upcoming release"));
+    assert!(page.contains("First asked"), "a timeline");
+    assert!(!page.contains("name=\"action\""), "no forms for viewers");
+    let odd_page = server.page(&format!("/requests/{}", odd.0), &v).await;
+    assert!(!odd_page.contains("<script>alert(1)"));
+    assert_eq!(
+        server.get("/requests/R999", Some(&v.cookie)).await.status(),
+        404
+    );
+
+    let ledger = server.page("/promises", &v).await;
+    assert!(ledger.contains(&format!("id=\"promise-{}\"", overdue.id.0)));
+    assert!(
+        ledger.contains("class=\"overdue\""),
+        "overdue promises stand out"
+    );
+    assert!(
+        ledger.contains("@paulfranks"),
+        "the customer it was made to"
+    );
+    assert!(!ledger.contains("name=\"action\""));
+    let only = server.page("/promises?state=overdue", &v).await;
+    assert!(only.contains("upcoming release") && !only.contains("vi kigger"));
+    let m = server.sign_in("maria").await;
+    let ledger = server.page("/promises", &m).await;
+    assert!(ledger.contains("value=\"confirm\"") && ledger.contains("value=\"dismiss\""));
+    for path in ["/releases", "/spikes"] {
+        server.page(path, &v).await;
+    }
+}
+
+#[tokio::test]
+async fn request_actions_need_the_token_and_an_agent_and_merging_moves_the_asks() {
+    let server = server().await;
+    let (seat, _) = server
+        .request(
+            "Move the seat back when parked",
+            &[
+                (Network::X, "paulfranks", SEAT_ASK),
+                (
+                    Network::X,
+                    "jonas",
+                    "@voltra easy entry seat setting please",
+                ),
+            ],
+        )
+        .await;
+    let (dup, _) = server
+        .request(
+            "Seat slides back in park",
+            &[(Network::Mastodon, "mette", SEAT_ASK_DA)],
+        )
+        .await;
+    let act = format!("/requests/{}/act", dup.0);
+    let into = seat.0.to_string();
+    let merge = |csrf: &str| {
+        vec![
+            ("csrf".to_string(), csrf.to_string()),
+            ("action".to_string(), "merge".to_string()),
+            ("into".to_string(), into.clone()),
+        ]
+    };
+    let store = server.desk.store();
+
+    let v = server.sign_in("vic").await;
+    let r = server
+        .http
+        .post(format!("{}{act}", server.base))
+        .header(COOKIE, &v.cookie)
+        .form(&merge(&v.csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "viewers cannot merge");
+    let m = server.sign_in("maria").await;
+    let r = server
+        .http
+        .post(format!("{}{act}", server.base))
+        .header(COOKIE, &m.cookie)
+        .form(&merge("guess"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a wrong token is refused");
+    let r = server
+        .post_form(&act, &m, &[("action", "merge"), ("into", &into)])
+        .await;
+    assert_eq!(r.status(), 422, "the token is required");
+    let still = store.request(dup, Utc::now(), 5).await.unwrap().unwrap();
+    assert_eq!(still.request.status, RequestStatus::Open, "nothing changed");
+
+    let page = server.page(&format!("/requests/{}", dup.0), &m).await;
+    assert!(
+        page.contains(&format!("<option value=\"{}\">", seat.0)),
+        "the merge form offers the other request"
+    );
+    let r = server
+        .post_form(
+            &act,
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "merge"),
+                ("into", &dup.0.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "not into itself");
+    let r = server
+        .http
+        .post(format!("{}{act}", server.base))
+        .header(COOKIE, &m.cookie)
+        .form(&merge(&m.csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()[LOCATION],
+        format!("/requests/{}?done=merged", seat.0)
+    );
+    let merged = store.request(dup, Utc::now(), 5).await.unwrap().unwrap();
+    assert_eq!(merged.request.status, RequestStatus::Merged);
+    assert_eq!(merged.request.merged_into, Some(seat));
+    let target = store.request(seat, Utc::now(), 5).await.unwrap().unwrap();
+    assert_eq!(target.request.askers, 3, "the Danish ask joined");
+    let page = server
+        .page(&format!("/requests/{}?done=merged", seat.0), &m)
+        .await;
+    assert!(page.contains("@mette") && page.contains("Merged:"));
+
+    // Rename (escaped on the way out), status, tracker link; bad values are refused.
+    let seat_act = format!("/requests/{}/act", seat.0);
+    let r = server
+        .post_form(
+            &seat_act,
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "rename"),
+                ("title", "<img src=x onerror=alert(1)> seat"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = server.page(&format!("/requests/{}", seat.0), &m).await;
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt; seat") && !page.contains("<img src=x")
+    );
+    let r = server
+        .post_form(
+            &seat_act,
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "status"),
+                ("status", "planned"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    for bad in [
+        vec![("action", "status"), ("status", "merged")],
+        vec![("action", "rename"), ("title", "  ")],
+        vec![("action", "tracker"), ("url", "javascript:alert(1)")],
+        vec![("action", "explode")],
+    ] {
+        let mut form = vec![("csrf", m.csrf.as_str())];
+        form.extend(bad.iter().copied());
+        let r = server.post_form(&seat_act, &m, &form).await;
+        assert_eq!(r.status(), 400, "{bad:?}");
+    }
+    let r = server
+        .post_form(
+            &seat_act,
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "tracker"),
+                ("url", "https://github.com/voltra/car/issues/7"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let after = store
+        .request(seat, Utc::now(), 5)
+        .await
+        .unwrap()
+        .unwrap()
+        .request;
+    assert_eq!(after.status, RequestStatus::Planned);
+    assert_eq!(
+        after.tracker_url.as_deref(),
+        Some("https://github.com/voltra/car/issues/7")
+    );
+    let list = server.page("/requests", &m).await;
+    assert!(list.contains("https://github.com/voltra/car/issues/7"));
+}
+
+#[tokio::test]
+async fn promises_are_confirmed_with_a_deadline_or_dismissed_by_agents_only() {
+    let server = server().await;
+    let (seat, convs) = server
+        .request(
+            "Move the seat back when parked",
+            &[
+                (Network::X, "paulfranks", SEAT_ASK),
+                (
+                    Network::X,
+                    "jonas",
+                    "@voltra easy entry seat setting please",
+                ),
+            ],
+        )
+        .await;
+    let a = server
+        .promise(seat, convs[0], "we will add that", None)
+        .await;
+    let b = server
+        .promise(seat, convs[1], "we will look at it", None)
+        .await;
+    let store = server.desk.store();
+    let v = server.sign_in("vic").await;
+    let r = server
+        .post_form(
+            &format!("/promises/{}/act", a.id.0),
+            &v,
+            &[("csrf", &v.csrf), ("action", "dismiss")],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let m = server.sign_in("maria").await;
+    let path = format!("/promises/{}/act", a.id.0);
+    let r = server
+        .post_form(
+            &path,
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "confirm"),
+                ("due_on", ""),
+                ("target_release", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "a promise needs a due date or a release");
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("needs a due date or a target release"));
+    let r = server
+        .post_form(
+            &path,
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "confirm"),
+                ("due_on", "next week"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = server
+        .post_form(
+            &path,
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "confirm"),
+                ("due_on", "2099-01-31"),
+                ("target_release", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let confirmed = store.promise(a.id).await.unwrap().unwrap();
+    assert_eq!(confirmed.state, PromiseState::Confirmed);
+    assert_eq!(confirmed.confirmed_by.as_deref(), Some("maria"));
+    assert_eq!(confirmed.due_on.unwrap().to_string(), "2099-01-31");
+    let r = server
+        .post_form(
+            &format!("/promises/{}/act", b.id.0),
+            &m,
+            &[("csrf", &m.csrf), ("action", "dismiss")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        store.promise(b.id).await.unwrap().unwrap().state,
+        PromiseState::Dismissed
+    );
+    let r = server
+        .post_form(
+            &format!("/promises/{}/act", b.id.0),
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "confirm"),
+                ("target_release", "9.0"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "a dismissed promise stays dismissed");
+    let ledger = server.page("/promises?done=confirmed", &m).await;
+    assert!(ledger.contains("Promise confirmed") && ledger.contains("2099-01-31"));
+}
+
+#[tokio::test]
+async fn a_release_is_previewed_then_recorded_and_the_askers_listed_with_their_notifications() {
+    let server = server().await;
+    let (seat, convs) = server
+        .request(
+            "Move the seat back when parked",
+            &[
+                (Network::X, "paulfranks", SEAT_ASK),
+                (Network::Mastodon, "mette", SEAT_ASK_DA),
+            ],
+        )
+        .await;
+    let promise = server
+        .promise(seat, convs[0], "we will add that", Some(1))
+        .await;
+    let store = server.desk.store();
+    let seat_id = seat.0.to_string();
+    let form = |csrf: &str, mode: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("version", "2024.36".to_string()),
+            ("notes", "Easy entry".to_string()),
+            ("url", "".to_string()),
+            ("requests", seat_id.clone()),
+            ("mode", mode.to_string()),
+        ]
+    };
+    let post = |s: &Signed, f: Vec<(&'static str, String)>| {
+        server
+            .http
+            .post(format!("{}/releases", server.base))
+            .header(COOKIE, s.cookie.clone())
+            .form(&f)
+            .send()
+    };
+    let v = server.sign_in("vic").await;
+    assert_eq!(
+        post(&v, form(&v.csrf, "record")).await.unwrap().status(),
+        403
+    );
+    let m = server.sign_in("maria").await;
+    assert_eq!(
+        post(&m, form("guess", "record")).await.unwrap().status(),
+        403
+    );
+    let page = server.page("/releases", &m).await;
+    assert!(page.contains(&format!("name=\"requests\" value=\"{}\"", seat.0)));
+
+    let preview = post(&m, form(&m.csrf, "preview")).await.unwrap();
+    assert_eq!(preview.status(), 200);
+    let html = preview.text().await.unwrap();
+    assert!(
+        html.contains("Dry run: 2 customers would be told"),
+        "{html}"
+    );
+    assert!(
+        html.contains("@paulfranks") && html.contains("Godt nyt"),
+        "each in their language"
+    );
+    assert!(
+        store.releases().await.unwrap().is_empty(),
+        "a dry run records nothing"
+    );
+
+    let mut missing = form(&m.csrf, "record");
+    missing.retain(|(k, _)| *k != "requests");
+    let r = post(&m, missing).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("tick at least one request"));
+
+    let r = post(&m, form(&m.csrf, "record")).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let release = store.releases().await.unwrap().remove(0);
+    assert_eq!(
+        r.headers()[LOCATION],
+        format!("/releases/{}?done=recorded", release.id.0)
+    );
+    assert_eq!(
+        store.promise(promise.id).await.unwrap().unwrap().state,
+        PromiseState::Kept
+    );
+    // The notifications go out in the background; the page lists each as it is stored.
+    let path = format!("/releases/{}", release.id.0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let detail = loop {
+        let html = server.page(&path, &v).await;
+        if (html.contains("@paulfranks") && html.contains("@mette"))
+            || std::time::Instant::now() > deadline
+        {
+            break html;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        detail.contains("@paulfranks") && detail.contains("@mette"),
+        "{detail}"
+    );
+    assert!(detail.contains("Move the seat back when parked"));
+    let list = server.page("/releases", &v).await;
+    assert!(
+        list.contains("2024.36") && !list.contains("Record a release"),
+        "viewers see no form"
+    );
+    // Recording the same version again tells nobody twice.
+    let r = post(&m, form(&m.csrf, "record")).await.unwrap();
+    assert_eq!(
+        r.headers()[LOCATION],
+        format!("/releases/{}?done=again", release.id.0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_active_spike_shows_with_its_chart_and_as_a_banner_above_the_inbox() {
+    use earshot_server::feedback::FeedbackLoop;
+    use earshot_server::pipeline::Pipeline;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings {
+        data_dir: dir.path().to_path_buf(),
+        listen: "127.0.0.1:0".into(),
+        ..Settings::default()
+    };
+    settings.brand.handles = vec!["voltra".into()];
+    let store = earshot_store::open(&settings.db_url()).await.unwrap();
+    let spikes = earshot_analyze::spikes::SpikeConfig {
+        warmup_posts: 100,
+        ..Default::default()
+    };
+    let pipeline = Pipeline::new(
+        Arc::new(earshot_server::app::analyzer(&settings).unwrap()),
+        settings.brand_identity(),
+        settings.triage_policy().unwrap(),
+        store.clone(),
+    )
+    .with_feedback(FeedbackLoop::new(store).with_spike_config(spikes));
+    let desk = Arc::new(Desk::new(
+        Arc::new(pipeline),
+        earshot_server::responder::Responders::default(),
+        "voltra",
+    ));
+    let app = App::with_desk(settings, desk.clone()).await.unwrap();
+    let base = app.address();
+    tokio::spawn(app.run_until_stopped());
+    auth::create_user(
+        desk.store(),
+        "maria",
+        "",
+        Role::Agent,
+        &Password::new("maria-long-password"),
+    )
+    .await
+    .unwrap();
+    let server = Server {
+        base,
+        desk,
+        http: reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap(),
+        _dir: dir,
+    };
+    let post = |id: String, handle: String, text: String, at: chrono::DateTime<Utc>| NewPost {
+        network: Network::X,
+        external_id: id,
+        author: Author {
+            external_id: format!("id-{handle}"),
+            handle,
+            display_name: None,
+            followers: Some(200),
+            verified: false,
+            bot: false,
+        },
+        text,
+        created_at: at,
+        in_reply_to: None,
+        lang: None,
+        url: None,
+        from_brand: Some(false),
+        raw: None,
+    };
+    let m = server.sign_in("maria").await;
+    let quiet = server.page("/inbox", &m).await;
+    assert!(!quiet.contains("spike-banner"), "no spike, no banner");
+
+    // An ordinary few hours, then everyone at once asks for flights to the festival.
+    let now = Utc::now();
+    let topics = [
+        "my bag did not arrive in Copenhagen",
+        "the app will not let me check in",
+        "can I change my seat to the aisle",
+        "refund for the cancelled flight to Oslo please",
+        "how much is extra luggage to Rome",
+    ];
+    let background: Vec<NewPost> = (0..150i64)
+        .map(|i| {
+            post(
+                format!("bg-{i}"),
+                format!("traveller{}", i % 60),
+                format!("@voltra {} ({i})", topics[(i as usize) % topics.len()]),
+                now - chrono::Duration::hours(4) + chrono::Duration::seconds(i * 90),
+            )
+        })
+        .collect();
+    server.desk.pipeline().ingest(background).await.unwrap();
+    let onset = now - chrono::Duration::seconds(90);
+    let surge: Vec<NewPost> = (0..60i64)
+        .map(|i| {
+            post(
+                format!("fest-{i}"),
+                format!("fan{i}"),
+                format!("@voltra Why are there no flights to Roskilde Festival? Add flights please ({i})"),
+                onset + chrono::Duration::seconds(i),
+            )
+        })
+        .collect();
+    for chunk in surge.chunks(10) {
+        server.desk.pipeline().ingest(chunk.to_vec()).await.unwrap();
+    }
+
+    let page = server.page("/spikes", &m).await;
+    assert!(page.contains("b-spike-active"), "{page}");
+    assert!(page.to_lowercase().contains("roskild"), "what it is about");
+    assert!(page.contains("class=\"c-spike\""), "its chart is drawn");
+    assert!(page.contains("Suggested reply"));
+    let inbox = server.page("/inbox", &m).await;
+    assert!(inbox.contains("spike-banner") && inbox.contains("href=\"/spikes\""));
+}

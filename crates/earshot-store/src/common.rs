@@ -272,6 +272,21 @@ macro_rules! migrations {
                 name: "feedback_loop",
                 sql: include_str!(concat!("../migrations/", $dir, "/0006_feedback_loop.sql")),
             },
+            $crate::common::Migration {
+                version: 7,
+                name: "surveys",
+                sql: include_str!(concat!("../migrations/", $dir, "/0007_surveys.sql")),
+            },
+            $crate::common::Migration {
+                version: 8,
+                name: "triage_state",
+                sql: include_str!(concat!("../migrations/", $dir, "/0008_triage_state.sql")),
+            },
+            $crate::common::Migration {
+                version: 9,
+                name: "settings",
+                sql: include_str!(concat!("../migrations/", $dir, "/0009_settings.sql")),
+            },
         ]
     };
 }

@@ -15,13 +15,21 @@ pub mod people;
 pub mod postgres;
 mod postgres_feedback;
 mod postgres_people;
+mod postgres_survey;
+mod postgres_triage_state;
 pub mod sqlite;
 mod sqlite_feedback;
 mod sqlite_people;
+mod sqlite_survey;
+mod sqlite_triage_state;
+pub mod survey;
+pub mod triage_state;
 mod types;
 
 pub use feedback::FeedbackStore;
 pub use people::PeopleStore;
+pub use survey::SurveyStore;
+pub use triage_state::TriageStateStore;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -35,7 +43,7 @@ use std::sync::Arc;
 
 /// Every store also keeps the team's people ([`PeopleStore`]): one database, one backup.
 #[async_trait]
-pub trait Store: PeopleStore + FeedbackStore + Send + Sync + 'static {
+pub trait Store: PeopleStore + FeedbackStore + SurveyStore + TriageStateStore + Send + Sync + 'static {
     /// Stores a batch of understood posts and threads them into conversations, in one
     /// transaction. Idempotent: a post already stored is counted as a duplicate and changes nothing.
     async fn ingest(

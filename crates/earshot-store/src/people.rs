@@ -232,6 +232,54 @@ pub struct CustomerConversation {
     pub post_count: u32,
 }
 
+/// A setting an admin changed from the web Settings page. The value is JSON whose shape
+/// belongs to the server; a stored setting wins over the configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredSetting {
+    pub key: String,
+    pub value: serde_json::Value,
+    /// The user name of the admin who changed it last.
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Largest stored setting, as JSON text: room for a thousand long keywords, no more.
+pub const SETTING_MAX_BYTES: usize = 256 * 1024;
+
+/// A setting's key: 1–64 lower-case letters, digits, `_` or `.`.
+pub fn check_setting_key(key: &str) -> Result<(), StoreError> {
+    let ok = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "setting key {key:?} must be 1–64 lower-case letters, digits, '_' or '.'"
+        )))
+    }
+}
+
+/// The JSON text to store for a setting, refused when over [`SETTING_MAX_BYTES`].
+pub(crate) fn setting_text(key: &str, value: &serde_json::Value) -> Result<String, StoreError> {
+    check_setting_key(key)?;
+    let text = value.to_string();
+    if text.len() > SETTING_MAX_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "setting {key} is larger than {} KiB",
+            SETTING_MAX_BYTES / 1024
+        )));
+    }
+    Ok(text)
+}
+
+pub(crate) fn setting_value(key: &str, text: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("setting {key} is not JSON: {e}")))
+}
+
 /// Longest note and label, in characters: notes are for colleagues, not essays.
 pub const NOTE_MAX_CHARS: usize = 5_000;
 pub const LABEL_MAX_CHARS: usize = 40;
@@ -385,6 +433,32 @@ pub trait PeopleStore: Send + Sync {
 
     /// Deletes one of a person's views; someone else's view or an unknown id → `NotFound`.
     async fn delete_view(&self, user_id: i64, id: i64) -> Result<(), StoreError>;
+
+    /// A setting changed from the web, if one is stored under `key`.
+    async fn setting(&self, key: &str) -> Result<Option<StoredSetting>, StoreError>;
+
+    /// Every stored setting, by key.
+    async fn settings(&self) -> Result<Vec<StoredSetting>, StoreError>;
+
+    /// Stores (or replaces) a setting, with an audit row (no conversation; action
+    /// `setting_changed`, detail `{key, from, to}`) in the same transaction. A bad key or a
+    /// value over [`SETTING_MAX_BYTES`] → `Invalid`.
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<StoredSetting, StoreError>;
+
+    /// Forgets a stored setting (the configuration file's value applies again), with an
+    /// audit row `setting_cleared` when there was one. Returns whether one was stored.
+    async fn clear_setting(
+        &self,
+        key: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// The customer's conversations on a network, most recently active first.
     async fn customer_conversations(

@@ -35,7 +35,7 @@ const MIGRATIONS: &[Migration] = common::migrations!("postgres");
 
 /// Advisory lock keys ("earshot" in ASCII, then a number).
 const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401;
-const INGEST_LOCK: i64 = 0x6561_7273_686f_7402;
+pub(crate) const INGEST_LOCK: i64 = 0x6561_7273_686f_7402;
 
 const POOL_SIZE: usize = 16;
 const RESCORE_BATCH: i64 = 1_000;
@@ -223,7 +223,7 @@ fn text(r: &Row, i: usize) -> Result<&str, StoreError> {
 }
 
 /// Reads [`CONV_COLS`] starting at column 0.
-fn conversation_from_row(r: &Row) -> Result<Conversation, StoreError> {
+pub(crate) fn conversation_from_row(r: &Row) -> Result<Conversation, StoreError> {
     Ok(Conversation {
         id: ConversationId(r.try_get(0)?),
         network: common::network(text(r, 1)?)?,
@@ -596,6 +596,34 @@ async fn gather<C: GenericClient>(c: &C, batch: &[Incoming]) -> Result<Gathered,
                 (common::network(text(r, 0)?)?, r.try_get(1)?),
                 ConversationId(id),
             );
+        }
+    }
+
+    // Brand posts that are earshot's own automatic replies: no answer, the clock runs on.
+    let (nets, ids) = key_arrays(
+        batch
+            .iter()
+            .filter(|i| i.from_brand)
+            .map(|i| (i.post.network.as_str(), i.post.external_id.as_str())),
+    );
+    if !ids.is_empty() {
+        let auto_key = format!("{}%", earshot_core::reply::AUTO_REPLY_KEY_PREFIX);
+        let rows = query(
+            c,
+            "SELECT r.network, r.external_id FROM UNNEST($1::text[], $2::text[]) AS k(network, external_id) \
+             JOIN replies r ON r.network = k.network AND r.external_id = k.external_id \
+             WHERE r.idempotency_key LIKE $3 AND r.author = $4",
+            &[
+                &nets,
+                &ids,
+                &auto_key,
+                &earshot_core::reply::AUTO_REPLY_AUTHOR,
+            ],
+        )
+        .await?;
+        for r in &rows {
+            let key = PostKey::new(common::network(text(r, 0)?)?, r.try_get::<_, String>(1)?);
+            known.automatic.insert(key);
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::people::{
     self, ApiToken, Credentials, CustomerConversation, NewApiToken, NewSession, NewUser, Note,
-    PeopleStore, Role, SavedView, Session, User,
+    PeopleStore, Role, SavedView, Session, StoredSetting, User,
 };
 use crate::postgres::PgStore;
 use crate::{common, StoreError};
@@ -139,6 +139,35 @@ async fn audit<C: GenericClient>(
         c,
         "INSERT INTO audit (conversation_id, actor, action, detail, at) VALUES ($1, $2, $3, $4, $5)",
         &[&conversation.0, &actor, &action, detail, &at],
+    )
+    .await?;
+    Ok(())
+}
+
+const SETTING_COLS: &str = "key, value, updated_by, updated_at";
+
+fn setting_from_row(r: &Row) -> Result<StoredSetting, StoreError> {
+    let key: String = r.try_get(0)?;
+    Ok(StoredSetting {
+        value: people::setting_value(&key, r.try_get(1)?)?,
+        key,
+        updated_by: r.try_get(2)?,
+        updated_at: r.try_get(3)?,
+    })
+}
+
+/// An audit row about the whole installation rather than one conversation.
+async fn audit_setting<C: GenericClient>(
+    c: &C,
+    actor: &str,
+    action: &str,
+    detail: &serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    execute(
+        c,
+        "INSERT INTO audit (conversation_id, actor, action, detail, at) VALUES (NULL, $1, $2, $3, $4)",
+        &[&actor, &action, detail, &at],
     )
     .await?;
     Ok(())
@@ -669,6 +698,108 @@ impl PeopleStore for PgStore {
             return Err(StoreError::NotFound(format!("saved view {id}")));
         }
         Ok(())
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<StoredSetting>, StoreError> {
+        let client = self.client().await?;
+        query_opt(
+            &client,
+            &format!("SELECT {SETTING_COLS} FROM settings WHERE key = $1"),
+            &[&key],
+        )
+        .await?
+        .map(|r| setting_from_row(&r))
+        .transpose()
+    }
+
+    async fn settings(&self) -> Result<Vec<StoredSetting>, StoreError> {
+        let client = self.client().await?;
+        query(
+            &client,
+            &format!("SELECT {SETTING_COLS} FROM settings ORDER BY key"),
+            &[],
+        )
+        .await?
+        .iter()
+        .map(setting_from_row)
+        .collect()
+    }
+
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<StoredSetting, StoreError> {
+        let text = people::setting_text(key, value)?;
+        let at = common::trunc_us(at);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let before = query_opt(
+            &tx,
+            &format!("SELECT {SETTING_COLS} FROM settings WHERE key = $1 FOR UPDATE"),
+            &[&key],
+        )
+        .await?
+        .map(|r| setting_from_row(&r))
+        .transpose()?
+        .map(|s| s.value);
+        execute(
+            &tx,
+            "INSERT INTO settings (key, value, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
+             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            &[&key, &text, &by, &at],
+        )
+        .await?;
+        audit_setting(
+            &tx,
+            by,
+            "setting_changed",
+            &serde_json::json!({ "key": key, "from": before, "to": value }),
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(StoredSetting {
+            key: key.to_string(),
+            value: value.clone(),
+            updated_by: by.to_string(),
+            updated_at: at,
+        })
+    }
+
+    async fn clear_setting(
+        &self,
+        key: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        people::check_setting_key(key)?;
+        let at = common::trunc_us(at);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(row) = query_opt(
+            &tx,
+            &format!("DELETE FROM settings WHERE key = $1 RETURNING {SETTING_COLS}"),
+            &[&key],
+        )
+        .await?
+        else {
+            return Ok(false);
+        };
+        let before = setting_from_row(&row)?;
+        audit_setting(
+            &tx,
+            by,
+            "setting_cleared",
+            &serde_json::json!({ "key": key, "from": before.value }),
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn customer_conversations(

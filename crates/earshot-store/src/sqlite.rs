@@ -318,7 +318,7 @@ fn bound(sql: &Sql) -> impl rusqlite::Params + '_ {
 }
 
 /// Reads [`CONV_COLS`] starting at column 0.
-fn conversation_from_row(r: &Row) -> Result<Conversation, StoreError> {
+pub(crate) fn conversation_from_row(r: &Row) -> Result<Conversation, StoreError> {
     Ok(Conversation {
         id: ConversationId(r.get(0)?),
         network: common::network(&r.get::<_, String>(1)?)?,
@@ -622,6 +622,31 @@ fn gather(conn: &Connection, batch: &[Incoming]) -> Result<Gathered, StoreError>
         if let Some(id) = id {
             conversation_ids.insert(ConversationId(id));
             known.open_by_customer.insert(customer, ConversationId(id));
+        }
+    }
+
+    // Brand posts that are earshot's own automatic replies: no answer, the clock runs on.
+    let mut automatic = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM replies WHERE network = ?1 AND external_id = ?2 \
+         AND idempotency_key LIKE ?3 AND author = ?4)",
+    )?;
+    let auto_key = format!("{}%", earshot_core::reply::AUTO_REPLY_KEY_PREFIX);
+    for inc in batch.iter().filter(|i| i.from_brand) {
+        let key = inc.post.key();
+        if known.stored.contains(&key) || known.automatic.contains(&key) {
+            continue;
+        }
+        let is_auto: bool = automatic.query_row(
+            params![
+                key.network.as_str(),
+                key.external_id,
+                auto_key,
+                earshot_core::reply::AUTO_REPLY_AUTHOR
+            ],
+            |r| r.get(0),
+        )?;
+        if is_auto {
+            known.automatic.insert(key);
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::people::{
     self, ApiToken, Credentials, CustomerConversation, NewApiToken, NewSession, NewUser, Note,
-    PeopleStore, Role, SavedView, Session, User,
+    PeopleStore, Role, SavedView, Session, StoredSetting, User,
 };
 use crate::sqlite::SqliteStore;
 use crate::{common, StoreError};
@@ -112,6 +112,38 @@ fn audit(
         "INSERT INTO audit (conversation_id, actor, action, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![conversation.0, actor, action, detail.to_string(), us(at)])?;
+    Ok(())
+}
+
+fn setting_of(conn: &Connection, key: &str) -> Result<Option<StoredSetting>, StoreError> {
+    conn.prepare_cached("SELECT key, value, updated_by, updated_at FROM settings WHERE key = ?1")?
+        .query_row([key], |r| Ok(setting_from_row(r)))
+        .optional()?
+        .transpose()
+}
+
+fn setting_from_row(r: &Row) -> Result<StoredSetting, StoreError> {
+    let key: String = r.get(0)?;
+    Ok(StoredSetting {
+        value: people::setting_value(&key, &r.get::<_, String>(1)?)?,
+        key,
+        updated_by: r.get(2)?,
+        updated_at: from_us(r.get(3)?)?,
+    })
+}
+
+/// An audit row about the whole installation rather than one conversation.
+fn audit_setting(
+    conn: &Connection,
+    actor: &str,
+    action: &str,
+    detail: &serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO audit (conversation_id, actor, action, detail, at) VALUES (NULL, ?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![actor, action, detail.to_string(), us(at)])?;
     Ok(())
 }
 
@@ -587,6 +619,86 @@ impl PeopleStore for SqliteStore {
                 return Err(StoreError::NotFound(format!("saved view {id}")));
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<StoredSetting>, StoreError> {
+        let key = key.to_string();
+        self.read(move |conn| setting_of(conn, &key)).await
+    }
+
+    async fn settings(&self) -> Result<Vec<StoredSetting>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, value, updated_by, updated_at FROM settings ORDER BY key",
+            )?;
+            let rows = stmt.query_map([], |r| Ok(setting_from_row(r)))?;
+            rows.map(flatten).collect()
+        })
+        .await
+    }
+
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<StoredSetting, StoreError> {
+        let text = people::setting_text(key, value)?;
+        let stored = StoredSetting {
+            key: key.to_string(),
+            value: value.clone(),
+            updated_by: by.to_string(),
+            updated_at: common::trunc_us(at),
+        };
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let before = setting_of(&tx, &stored.key)?.map(|s| s.value);
+            tx.prepare_cached(
+                "INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
+                 updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            )?
+            .execute(params![stored.key, text, stored.updated_by, us(stored.updated_at)])?;
+            audit_setting(
+                &tx,
+                &stored.updated_by,
+                "setting_changed",
+                &serde_json::json!({ "key": stored.key, "from": before, "to": stored.value }),
+                stored.updated_at,
+            )?;
+            tx.commit()?;
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn clear_setting(
+        &self,
+        key: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        people::check_setting_key(key)?;
+        let (key, by, at) = (key.to_string(), by.to_string(), common::trunc_us(at));
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let Some(before) = setting_of(&tx, &key)? else {
+                return Ok(false);
+            };
+            tx.prepare_cached("DELETE FROM settings WHERE key = ?1")?
+                .execute([&key])?;
+            audit_setting(
+                &tx,
+                &by,
+                "setting_cleared",
+                &serde_json::json!({ "key": key, "from": before.value }),
+                at,
+            )?;
+            tx.commit()?;
+            Ok(true)
         })
         .await
     }

@@ -47,6 +47,7 @@ suite!(
     notes_and_labels_are_audited,
     saved_views_belong_to_their_person,
     a_customers_earlier_conversations_are_listed,
+    settings_are_stored_replaced_cleared_and_audited,
 );
 
 async fn on_sqlite<F, Fut>(test: F)
@@ -484,6 +485,80 @@ async fn notes_and_labels_are_audited(store: Arc<dyn Store>) {
         audit[1].detail["to"],
         serde_json::json!(["charging", "app"])
     );
+}
+
+async fn settings_are_stored_replaced_cleared_and_audited(store: Arc<dyn Store>) {
+    assert_eq!(store.setting("brand").await.unwrap(), None);
+    assert!(store.settings().await.unwrap().is_empty());
+
+    let first = serde_json::json!({ "handles": ["acme"], "keywords": ["voltra-x9"] });
+    let saved = store
+        .set_setting("brand", &first, "maria", t("2026-11-20T21:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(saved.value, first);
+    assert_eq!(store.setting("brand").await.unwrap(), Some(saved));
+
+    // Replacing keeps one row per key and records who changed it last.
+    let second = serde_json::json!({ "handles": ["acme", "acme_help"], "keywords": [] });
+    store
+        .set_setting("brand", &second, "bo", t("2026-11-21T08:30:00Z"))
+        .await
+        .unwrap();
+    let response = serde_json::json!({ "clock": "business", "timezone": "Europe/Copenhagen" });
+    store
+        .set_setting("response", &response, "bo", t("2026-11-21T08:31:00Z"))
+        .await
+        .unwrap();
+    let all = store.settings().await.unwrap();
+    let keys: Vec<_> = all.iter().map(|s| s.key.as_str()).collect();
+    assert_eq!(keys, vec!["brand", "response"]);
+    assert_eq!(all[0].value, second);
+    assert_eq!(all[0].updated_by, "bo");
+    assert_eq!(all[0].updated_at, t("2026-11-21T08:30:00Z"));
+
+    // Bad keys and oversized values are refused before anything is written.
+    assert!(matches!(
+        store.set_setting("Brand Terms", &first, "bo", Utc::now()).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let huge = serde_json::json!({ "keywords": vec!["x".repeat(1000); 300] });
+    assert!(matches!(
+        store.set_setting("brand", &huge, "bo", Utc::now()).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(store.setting("brand").await.unwrap().unwrap().value, second);
+
+    assert!(store
+        .clear_setting("brand", "maria", t("2026-11-22T09:00:00Z"))
+        .await
+        .unwrap());
+    assert!(!store
+        .clear_setting("brand", "maria", t("2026-11-22T09:00:00Z"))
+        .await
+        .unwrap());
+    assert_eq!(store.setting("brand").await.unwrap(), None);
+
+    // Every change is in the audit trail, outside any conversation.
+    let audit = store.audit(None, 10).await.unwrap();
+    let actions: Vec<_> = audit
+        .iter()
+        .map(|a| (a.action.as_str(), a.actor.as_str(), a.detail["key"].clone()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("setting_cleared", "maria", serde_json::json!("brand")),
+            ("setting_changed", "bo", serde_json::json!("response")),
+            ("setting_changed", "bo", serde_json::json!("brand")),
+            ("setting_changed", "maria", serde_json::json!("brand")),
+        ]
+    );
+    assert!(audit.iter().all(|a| a.conversation_id.is_none()));
+    assert_eq!(audit[2].detail["from"], first);
+    assert_eq!(audit[2].detail["to"], second);
+    assert_eq!(audit[3].detail["from"], serde_json::Value::Null);
+    assert_eq!(audit[0].detail["from"], second);
 }
 
 async fn saved_views_belong_to_their_person(store: Arc<dyn Store>) {

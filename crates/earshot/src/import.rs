@@ -151,7 +151,7 @@ pub async fn import_files(
             Msg::Batch(incoming, bytes) => {
                 if !incoming.is_empty() {
                     let report = store
-                        .ingest(incoming, pipeline.policy(), Utc::now())
+                        .ingest(incoming, &pipeline.policy(), Utc::now())
                         .await?;
                     summary.new += report.new;
                     summary.duplicates += report.duplicates;

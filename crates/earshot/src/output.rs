@@ -448,6 +448,7 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     }
     desk.pipeline().rescore().await?;
     demo_loop(&desk).await?;
+    demo::answer_surveys(&desk, args.seed).await?;
     // People to sign in with: the web inbox needs an account.
     let people = earshot_server::web::auth::demo_people(desk.store()).await?;
     let counts = desk.store().counts().await?;

@@ -338,6 +338,25 @@ impl SpikeDetector {
             .collect()
     }
 
+    /// The spike going on now that a post with this text belongs to (it shares one of the
+    /// spike's distinctive keys), if any. Counts nothing: ask after [`Self::observe`].
+    pub fn spike_of(&mut self, text: &str, lang: Option<&str>) -> Option<Spike> {
+        if self.active.is_empty() {
+            return None;
+        }
+        let lang = lang.and_then(Lang::from_code);
+        let mut post = std::mem::take(&mut self.scratch);
+        keys::extract(text, lang, None, &mut self.stems, &mut post);
+        let found = self
+            .active
+            .iter()
+            .find(|a| post.keys.iter().any(|&(k, _, _)| a.has_distinctive_key(k)));
+        let epoch = self.epoch.unwrap_or(0);
+        let spike = found.map(|a| a.snapshot(self.now, self.w, epoch, self.config.bucket_seconds));
+        self.scratch = post;
+        spike
+    }
+
     /// Counts one customer post. `author` is the network's author id, `lang` the post's
     /// language code, `request_id` grouping's request for it when known, `at` the post's time
     /// (live: when earshot heard it). Returns what changed: spikes started, grown or ended.

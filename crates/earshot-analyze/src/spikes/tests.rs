@@ -218,6 +218,10 @@ fn an_unconfigured_surge_at_night_is_one_spike_within_a_minute() {
         growing,
         "the spike grew from its first bars to a post a second"
     );
+    // A post about it belongs to it (it can jump the queue); the usual ones do not.
+    let of = d.spike_of("Still no flights to Roskilde for the festival?", Some("en"));
+    assert_eq!(of.map(|o| o.id), Some(s.id));
+    assert_eq!(d.spike_of("my bag is lost again", Some("en")), None);
     // Quiet again: the spike ends and says how big it got.
     let ended = d.tick(onset + Duration::seconds(300 + 600));
     let ended: Vec<&Spike> = ended
@@ -230,6 +234,11 @@ fn an_unconfigured_surge_at_night_is_one_spike_within_a_minute() {
     assert_eq!(ended.len(), 1);
     assert!(ended[0].posts >= 250, "{}", ended[0].posts);
     assert!(d.active().is_empty());
+    assert_eq!(
+        d.spike_of("Still no flights to Roskilde for the festival?", Some("en")),
+        None,
+        "an ended spike takes nobody to the front"
+    );
 }
 
 #[test]

@@ -9,9 +9,14 @@
 //! ```
 //!
 //! `{opens}` becomes the next covered time in the team's zone (`2024-06-10 09:00 CEST`).
+//!
+//! `every = "12h"` (the default) sends a customer at most one automatic answer in that long;
+//! `max_age = "1h"` (the default) leaves posts older than that when heard (imports, backfills)
+//! alone. An automatic answer is an acknowledgement, not a first response: the clock runs on.
 
 use super::condition::Condition;
 use super::facts::Facts;
+use super::policy::Within;
 use crate::sla::SlaClock;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,6 +33,20 @@ pub struct AutoReplyConfig {
     /// Only for conversations matching this (e.g. `{ intent = ["complaint", "question"] }`).
     #[serde(default)]
     pub when: Condition,
+    /// At most one automatic answer per customer in this long.
+    #[serde(default = "twelve_hours")]
+    pub every: Within,
+    /// Posts written longer ago than this when earshot hears them are not answered.
+    #[serde(default = "one_hour")]
+    pub max_age: Within,
+}
+
+fn twelve_hours() -> Within {
+    Within(chrono::Duration::hours(12))
+}
+
+fn one_hour() -> Within {
+    Within(chrono::Duration::hours(1))
 }
 
 /// The text to send and why that one.

@@ -24,10 +24,19 @@ fn time(field: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
     })
 }
 
+/// The metrics with the surveys' satisfaction beside them (an added field).
+#[derive(Debug, serde::Serialize)]
+pub struct MetricsWithSatisfaction {
+    #[serde(flatten)]
+    pub metrics: Metrics,
+    /// CSAT, mean score and would-buy-again share of the surveys sent in the range.
+    pub satisfaction: earshot_store::survey::Satisfaction,
+}
+
 pub async fn metrics(
     State(state): State<AppState>,
     params: Result<Query<MetricsParams>, QueryRejection>,
-) -> Result<Json<Metrics>, ApiError> {
+) -> Result<Json<MetricsWithSatisfaction>, ApiError> {
     let Query(p) = params?;
     let now = Utc::now();
     let to =
@@ -48,14 +57,18 @@ pub async fn metrics(
     let store = state.desk.store();
     let samples = store.response_samples(from, to).await?;
     let volume = store.volume(from, to).await?;
-    Ok(ok(compute(
-        &samples,
-        &volume,
-        from,
-        to,
-        state.settings.timezone(),
-        now,
-    )))
+    let satisfaction = super::survey::report(&state, from, to, None).await?.total;
+    Ok(ok(MetricsWithSatisfaction {
+        metrics: compute(
+            &samples,
+            &volume,
+            from,
+            to,
+            state.settings.timezone(),
+            now,
+        ),
+        satisfaction,
+    }))
 }
 
 pub async fn counts(State(state): State<AppState>) -> Result<Json<StoreCounts>, ApiError> {

@@ -8,6 +8,7 @@ mod inbox;
 mod metrics;
 pub mod openapi;
 mod posts;
+pub mod survey;
 mod triage;
 
 use crate::config::Settings;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/audit", get(conversations::audit))
         .route("/api/v1/metrics", get(metrics::metrics))
+        .route("/api/v1/metrics/satisfaction", get(survey::satisfaction))
         .route("/api/v1/events", get(events::events))
         .route("/api/v1/stats", get(metrics::counts))
         .route("/api/v1/connectors", get(connectors))

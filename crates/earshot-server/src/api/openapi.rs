@@ -29,6 +29,7 @@ pub const PATHS: &[&str] = &[
     "/api/v1/releases/{id}",
     "/api/v1/spikes",
     "/api/v1/metrics/loop",
+    "/api/v1/metrics/satisfaction",
     "/api/v1/tracker/github",
 ];
 
@@ -51,6 +52,15 @@ fn with_errors(mut ok: Value) -> Value {
         }
     }
     ok
+}
+
+fn satisfaction_params() -> Value {
+    json!([
+        q("from", "Date or RFC 3339 (default: 30 days before to)", json!({"type": "string"})),
+        q("to", "Date or RFC 3339 (default: now)", json!({"type": "string"})),
+        q("by", "Split by agent, request, network or language", json!({"type": "string", "enum": ["agent", "request", "network", "language"]})),
+        q("format", "json (default) or csv", json!({"type": "string", "enum": ["json", "csv"]}))
+    ])
 }
 
 pub fn build() -> Value {
@@ -221,8 +231,13 @@ pub fn build() -> Value {
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}, "network": {"type": "string"}, "followers": {"type": "integer"}, "lang": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}}},
                 "responses": with_errors(json!({"200": {"description": "Facts, trace and its explanation"}}))
             }},
+            "/api/v1/metrics/satisfaction": {"get": {
+                "summary": "Satisfaction surveys: CSAT (share of 4–5 scores), mean score, would-buy-again share (yes ÷ yes+no), score counts, sent, answered and response rate of the surveys sent in the range; `total` and, with `by`, `groups`",
+                "parameters": satisfaction_params(),
+                "responses": with_errors(json!({"200": {"description": "{from, to, by?, total, groups: [{key, label?, sent, answered, scores: [n1..n5], csat, mean_score, buy_again_yes, buy_again_no, buy_again_share, response_rate}]}, or CSV with one line per group"}}))
+            }},
             "/api/v1/metrics": {"get": {
-                "summary": "First response time (median, p90) overall, by weekday, hour and network; share within target; volume by intent and sentiment",
+                "summary": "First response time (median, p90) overall, by weekday, hour and network; share within target; volume by intent and sentiment; `satisfaction`: CSAT, mean score and would-buy-again share of surveys sent in the range",
                 "parameters": [q("from", "Date or RFC 3339 (default: 30 days before to)", json!({"type": "string"})), q("to", "Date or RFC 3339 (default: now)", json!({"type": "string"}))],
                 "responses": with_errors(json!({"200": {"description": "Metrics"}}))
             }},

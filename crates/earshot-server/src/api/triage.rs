@@ -43,7 +43,9 @@ pub async fn policy(
         .conversation(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
-    Ok(ok(triage.assess(&detail, Utc::now())))
+    Ok(ok(triage
+        .assess(state.desk.store().as_ref(), &detail, Utc::now())
+        .await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,7 +134,7 @@ pub async fn rules_test(
         return Err(ApiError::bad_request("text: give the sample post's text"));
     }
     let triage = triage(&state)?;
-    let (facts, trace) = test_sample(triage.rules(), state.desk.pipeline().analyzer(), &sample);
+    let (facts, trace) = test_sample(triage.rules(), &state.desk.pipeline().analyzer(), &sample);
     Ok(ok(RuleTest {
         facts,
         explained: trace.to_string(),

@@ -88,6 +88,12 @@ impl FeedbackLoop {
         started
     }
 
+    /// The spike going on now that a customer post with this text belongs to, if any.
+    pub fn active_spike_for(&self, text: &str, language: Option<&str>) -> Option<spikes::SpikeView> {
+        let mut s = self.spikes.lock().unwrap_or_else(|p| p.into_inner());
+        s.spike_of(text, language)
+    }
+
     /// Active spikes first, then recently ended ones.
     pub fn spikes(&self) -> Vec<spikes::SpikeView> {
         let mut s = self.spikes.lock().unwrap_or_else(|p| p.into_inner());

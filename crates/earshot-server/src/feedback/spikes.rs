@@ -88,6 +88,16 @@ impl Spikes {
         started.then_some(view)
     }
 
+    /// The active spike a post with this text belongs to, if any (for the queue jump).
+    pub(crate) fn spike_of(&mut self, text: &str, language: Option<&str>) -> Option<SpikeView> {
+        let spike = self.detector.spike_of(text, language)?;
+        Some(SpikeView {
+            active: true,
+            suggested_reply: suggest_bulk_reply(&spike),
+            spike,
+        })
+    }
+
     /// Active spikes first, then the recently ended, newest first.
     pub(crate) fn list(&self) -> Vec<SpikeView> {
         let mut out: Vec<SpikeView> = self.recent.iter().cloned().collect();

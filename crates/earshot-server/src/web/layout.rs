@@ -14,6 +14,10 @@ pub enum Nav {
     Inbox,
     Search,
     Dashboard,
+    Requests,
+    Promises,
+    Releases,
+    Spikes,
     Settings,
     None,
 }
@@ -50,6 +54,10 @@ fn page_name(active: Nav) -> &'static str {
         Nav::Inbox => "inbox",
         Nav::Search => "search",
         Nav::Dashboard => "dashboard",
+        Nav::Requests => "requests",
+        Nav::Promises => "promises",
+        Nav::Releases => "releases",
+        Nav::Spikes => "spikes",
         Nav::Settings => "settings",
         Nav::None => "other",
     }
@@ -68,8 +76,10 @@ fn top_bar(s: &SignedIn, active: Nav) -> Markup {
                 (link(Nav::Inbox, "/inbox", "Inbox", "g i"))
                 (link(Nav::Search, "/search", "Search", "/"))
                 (link(Nav::Dashboard, "/dashboard", "Dashboard", "g d"))
-                // The requests, promises and releases pages arrive with the loop issue.
-                span.soon title="Requests, promises and releases: coming with the feedback loop" { "Requests" }
+                (link(Nav::Requests, "/requests", "Requests", "what customers ask for, most wanted first"))
+                (link(Nav::Promises, "/promises", "Promises", "what we told customers we would do"))
+                (link(Nav::Releases, "/releases", "Releases", "what shipped and who was told"))
+                (link(Nav::Spikes, "/spikes", "Spikes", "sudden bursts of similar posts"))
                 @if s.user.role.is_admin() {
                     (link(Nav::Settings, "/settings", "Settings", "g s"))
                 }

@@ -51,13 +51,30 @@ pub fn router() -> Router<AppState> {
         .route("/search", get(pages::search::page))
         .route("/dashboard", get(pages::dashboard::page))
         .route("/dashboard/{chart}", get(pages::dashboard::csv))
+        .route("/requests", get(pages::requests::list))
+        .route("/requests/{id}", get(pages::requests::detail))
+        .route("/requests/{id}/act", post(pages::requests::act))
+        .route("/promises", get(pages::promises::ledger))
+        .route("/promises/{id}/act", post(pages::promises::act))
+        .route(
+            "/releases",
+            get(pages::releases::list).post(pages::releases::submit),
+        )
+        .route("/releases/{id}", get(pages::releases::detail))
+        .route("/spikes", get(pages::spikes::page))
         .route("/settings", get(pages::settings::page))
+        .route("/settings/brand", post(pages::settings::save_brand))
+        .route("/settings/response", post(pages::settings::save_response))
         .route("/settings/users", post(pages::settings::create_user))
         .route("/settings/users/{id}", post(pages::settings::change_user))
         .route("/settings/tokens", post(pages::settings::create_token))
         .route(
             "/settings/tokens/{id}/revoke",
             post(pages::settings::revoke_token),
+        )
+        .route(
+            "/survey/{token}",
+            get(pages::survey::page).post(pages::survey::answer),
         )
         .route("/assets/{name}", get(assets::serve))
         .layer(Extension(web))

@@ -3,6 +3,7 @@
 //! labels, notes for colleagues, and a warning when someone else is replying too.
 
 use crate::api::AppState;
+use crate::triage::PolicyView;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::{csrf, require_agent, PageError, WebState};
@@ -11,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use chrono::{DateTime, Utc};
+use earshot_core::triage::timeline::Progress;
 use earshot_core::{ConversationEvent, ConversationId, Network, Post, ReplyState, Status};
 use earshot_store::people::{CustomerConversation, Note};
 use earshot_store::ConversationDetail;
@@ -60,6 +62,8 @@ fn confirmation(done: Option<&str>) -> Option<&'static str> {
 
 struct Loaded {
     detail: ConversationDetail,
+    /// Which response-time policy applies and how its targets stand (with `[triage]`).
+    policy: Option<PolicyView>,
     notes: Vec<Note>,
     labels: Vec<String>,
     history: Vec<CustomerConversation>,
@@ -77,8 +81,13 @@ async fn load(state: &AppState, id: ConversationId) -> Result<Loaded, PageError>
         store.labels(id),
         store.customer_conversations(c.network, &c.customer.external_id, 11),
     )?;
+    let policy = match state.desk.pipeline().triage() {
+        Some(t) => Some(t.assess(store.as_ref(), &detail, Utc::now()).await?),
+        None => None,
+    };
     Ok(Loaded {
         detail,
+        policy,
         notes,
         labels,
         history,
@@ -178,6 +187,7 @@ fn render(
             }
             aside.side aria-label="About this conversation" {
                 @if can_act { (actions(signed, c.id, c.status, c.assignee.as_deref())) }
+                @if let Some(view) = &l.policy { (policy_box(view, now)) }
                 (labels_box(signed, c.id, &l.labels, can_act))
                 (notes_box(signed, c.id, &l.notes, can_act))
                 (profile(l))
@@ -320,6 +330,52 @@ fn actions(
                 @if status == Status::Open { (action_button(signed, id, "pend", "Mark pending", None)) }
                 @if status != Status::Resolved { (action_button(signed, id, "resolve", "Resolve", Some("e"))) }
                 @else { (action_button(signed, id, "reopen", "Reopen", None)) }
+            }
+        }
+    }
+}
+
+/// The policy that applies, why, and each target: met, running (due when), paused, breached.
+fn policy_box(view: &PolicyView, now: DateTime<Utc>) -> Markup {
+    let a = &view.assessment;
+    let targets = std::iter::once(&a.first_response)
+        .chain(&a.resolution)
+        .chain(a.next_responses.last());
+    html! {
+        section.box aria-labelledby="policy-title" {
+            h2 #policy-title { "Response targets" }
+            p { strong { (a.policy) } @if let Some(team) = &view.team { " · team " strong { (team) } } }
+            p.muted.small { (a.why) }
+            @if let Some(j) = &view.jump { p.small { "Jumped the queue: " (j) } }
+            dl.facts {
+                @for t in targets {
+                    dt { (t.kind.as_str().replace('_', " ")) " (" (layout::duration(t.target_secs)) ")" }
+                    dd {
+                        @match &t.progress {
+                            Progress::Met { at } => { "met " (layout::time(*at)) }
+                            Progress::Running { due } => {
+                                @if *due > now { "due in " (layout::duration((*due - now).num_seconds())) }
+                                @else { "due " (layout::time(*due)) }
+                            }
+                            Progress::Paused { remaining_secs } => { "paused, " (layout::duration(*remaining_secs)) " left" }
+                            Progress::Cancelled { .. } => { "not needed" }
+                            Progress::NotStarted => { "not started" }
+                        }
+                        @if let Some(b) = t.breached_at { " · " strong.breach { "breached " (layout::time(b)) } }
+                    }
+                }
+            }
+            @if let Some(e) = &view.escalation {
+                @if e.closed_at.is_none() {
+                    p.small {
+                        "On-call: " (e.trigger) "; paged "
+                        @for (i, page) in e.pages.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            "level " (page.level) " " (layout::time(page.at))
+                        }
+                        @if let Some((who, _)) = &e.acknowledged { "; acknowledged by " (who) }
+                    }
+                }
             }
         }
     }

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use chrono_tz::Tz;
 use earshot_core::analysis::{Intent, SentimentLabel};
+use earshot_store::survey::Satisfaction;
 use earshot_store::{ResponseSample, VolumeCount};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -150,7 +151,27 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let (from, to) = range.bounds(Utc::now())?;
     let f = load(&state, from, to).await?;
-    Ok(render(&signed, &range, &f, from, to).into_response())
+    let sat = satisfaction(&state, from, to).await?;
+    Ok(render(&signed, &range, &f, &sat, from, to).into_response())
+}
+
+/// The surveys' satisfaction over the range (see [`crate::survey`]).
+async fn satisfaction(
+    state: &AppState,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Satisfaction, PageError> {
+    Ok(crate::api::survey::report(state, from, to, None)
+        .await?
+        .total)
+}
+
+/// Each score's share of the answers (`None` without answers).
+fn score_shares(s: &Satisfaction) -> Vec<Option<f64>> {
+    s.scores
+        .iter()
+        .map(|n| (s.answered > 0).then(|| *n as f64 / s.answered as f64))
+        .collect()
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -166,6 +187,7 @@ fn render(
     signed: &SignedIn,
     range: &Range,
     f: &Figures,
+    sat: &Satisfaction,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Markup {
@@ -254,9 +276,64 @@ fn render(
             (chart("within-target", "Answered within target, by weekday", &q,
                 charts::share_bars("Share answered within target by weekday", &weekday_labels, &weekday_shares),
                 table_weekdays(m)))
+            (satisfaction_panel(sat, &q))
         }
     };
     layout::page("Dashboard", Some(signed), Nav::Dashboard, body)
+}
+
+/// CSAT, mean score, would-buy-again and answers, with the scores' distribution.
+fn satisfaction_panel(s: &Satisfaction, q: &str) -> Markup {
+    let labels: Vec<String> = (1..=5).map(|n| n.to_string()).collect();
+    let mean = s
+        .mean_score
+        .map(|m| format!("{m:.1}"))
+        .unwrap_or_else(|| "—".into());
+    let svg = html! {
+        div.kpis.satisfaction-kpis {
+            div.kpi { span.kpi-value { (pct(s.csat)) } span.kpi-label { "CSAT (4–5 of 5)" } }
+            div.kpi { span.kpi-value { (mean) } span.kpi-label { "mean score" } }
+            div.kpi { span.kpi-value { (pct(s.buy_again_share)) } span.kpi-label { "would buy again" } }
+            div.kpi { span.kpi-value { (s.answered) " / " (s.sent) } span.kpi-label { "surveys answered / sent" } }
+        }
+        (charts::share_bars("Share of answers by score, 1 (very unsatisfied) to 5 (very satisfied)", &labels, &score_shares(s)))
+    };
+    let table = html! {
+        table {
+            thead { tr { th scope="col" { "Score" } th scope="col" { "Answers" } th scope="col" { "Share" } } }
+            tbody {
+                @for (i, share) in score_shares(s).into_iter().enumerate() {
+                    tr { th scope="row" { (i + 1) } td { (s.scores[i]) } td { (pct(share)) } }
+                }
+            }
+        }
+        p.muted {
+            "Would buy again: " (s.buy_again_yes) " yes, " (s.buy_again_no) " no · response rate " (pct(s.response_rate))
+        }
+    };
+    chart("satisfaction", "Satisfaction", q, svg, table)
+}
+
+/// The satisfaction chart's CSV: one line per score, then the summary figures.
+fn satisfaction_csv(s: &Satisfaction) -> String {
+    let mut out = String::from("score,answers,share\n");
+    for (i, share) in score_shares(s).into_iter().enumerate() {
+        out.push_str(&format!(
+            "{},{},{}\n",
+            i + 1,
+            s.scores[i],
+            opt(share.map(|v| format!("{v:.4}")))
+        ));
+    }
+    out.push_str(&format!(
+        "csat,,{}\nmean_score,,{}\nbuy_again_share,,{}\nsent,{},\nanswered,{},\n",
+        opt(s.csat.map(|v| format!("{v:.4}"))),
+        opt(s.mean_score.map(|v| format!("{v:.2}"))),
+        opt(s.buy_again_share.map(|v| format!("{v:.4}"))),
+        s.sent,
+        s.answered
+    ));
+    out
 }
 
 fn chart(id: &str, title: &str, q: &str, svg: Markup, table: Markup) -> Markup {
@@ -343,9 +420,13 @@ pub async fn csv(
         .strip_suffix(".csv")
         .ok_or_else(|| PageError::NotFound(format!("{chart} is not a CSV export")))?;
     let (from, to) = range.bounds(Utc::now())?;
-    let f = load(&state, from, to).await?;
-    let body = csv_body(name, &f, from, to)
-        .ok_or_else(|| PageError::NotFound(format!("there is no chart called {name:?}")))?;
+    let body = if name == "satisfaction" {
+        satisfaction_csv(&satisfaction(&state, from, to).await?)
+    } else {
+        let f = load(&state, from, to).await?;
+        csv_body(name, &f, from, to)
+            .ok_or_else(|| PageError::NotFound(format!("there is no chart called {name:?}")))?
+    };
     let filename = format!(
         "earshot-{name}-{}-{}.csv",
         from.format("%Y%m%d"),
@@ -482,6 +563,25 @@ mod tests {
         let sent = csv_body("volume-sentiment", &f, from, to).expect("known chart");
         assert!(sent.contains("\n2026-11-20,0,2,0,2\n"), "{sent}");
         assert!(csv_body("nope", &f, from, to).is_none());
+    }
+
+    #[test]
+    fn the_satisfaction_csv_has_every_score_and_the_figures() {
+        let mut s = Satisfaction::empty("all");
+        s.sent = 4;
+        s.answered = 3;
+        s.scores = [1, 0, 0, 0, 2];
+        s.csat = Some(2.0 / 3.0);
+        s.mean_score = Some(11.0 / 3.0);
+        s.buy_again_yes = 2;
+        s.buy_again_share = Some(1.0);
+        let csv = satisfaction_csv(&s);
+        assert!(csv.starts_with("score,answers,share\n1,1,0.3333\n2,0,0.0000\n"), "{csv}");
+        assert!(csv.contains("\n5,2,0.6667\ncsat,,0.6667\nmean_score,,3.67\n"), "{csv}");
+        assert!(csv.ends_with("sent,4,\nanswered,3,\n"), "{csv}");
+        let html = satisfaction_panel(&s, "from=a&to=b").into_string();
+        assert!(html.contains("67%") && html.contains("3.7") && html.contains("100%"), "{html}");
+        assert!(html.contains("/dashboard/satisfaction.csv?from=a&amp;to=b"), "{html}");
     }
 
     #[test]

@@ -157,9 +157,12 @@ pub async fn page(
         return Ok(rows(&inbox, &q, now).into_response());
     }
     let views = store.saved_views(signed.user.id).await?;
-    Ok(render(&signed, &q, &filter, &inbox, &views, &problems, now).into_response())
+    let spikes = state.desk.pipeline().feedback().spikes();
+    let banner = super::spikes::banner(&spikes, now);
+    Ok(render(&signed, &q, &filter, &inbox, &views, &problems, banner, now).into_response())
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     signed: &SignedIn,
     q: &InboxQuery,
@@ -167,6 +170,7 @@ pub fn render(
     inbox: &Page<InboxRow>,
     views: &[SavedView],
     problems: &[String],
+    spike_banner: Option<Markup>,
     now: DateTime<Utc>,
 ) -> Markup {
     let current = q.canonical();
@@ -216,6 +220,7 @@ pub fn render(
                     }
                     span #live.live title="New posts appear here as they arrive" { "● live" }
                 }
+                @if let Some(b) = spike_banner { (b) }
                 @for p in problems {
                     (layout::flash("warning", &format!("Ignored {p}: not a value this filter knows.")))
                 }

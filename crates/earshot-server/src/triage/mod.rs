@@ -2,30 +2,42 @@
 //!
 //! - [`TriageDesk::route_new`] runs after each ingest: conversations that opened unassigned get
 //!   their team, labels and priority bump from the routing rules, and an assignee (the rule's,
-//!   or the team's roster while the team is at work). The assignment goes through the store's
-//!   `apply` exactly as `Desk::act` does, so it is audited (actor `routing:<rules>`).
+//!   or the team's roster while the team is at work). Jumpers ([`jump`]: a high-reach author,
+//!   a post of a spike going on now) go to the front of the inbox and are assigned first. The
+//!   assignment goes through the store's `apply` exactly as `Desk::act` does, so it is audited
+//!   (actor `routing:<rules>`). Outside covered hours the customer gets one automatic answer
+//!   ([`autoreply`]) that does not stop the first-response clock.
 //! - [`TriageDesk::assess`] says which policy applies to a conversation, why, and how each
 //!   target stands (the `/policy` endpoint).
 //! - [`TriageDesk::on_housekeeping`] pages the on-call person for conversations about to
 //!   breach, breached, or urgent/high-reach after hours, and escalates while nobody
 //!   acknowledges. Acknowledged = the conversation is assigned or answered (no longer open).
 //!
-//! State kept in memory, not in the store: escalations in progress and each conversation's
-//! routing (team, labels, band). Both are re-derived after a restart — routing is
-//! deterministic, and an escalation starts again at level 1 on the next pass (the alert
-//! dedupe window keeps that from paging twice within it).
+//! What must outlive the process is in the store (`TriageStateStore`, migration 0008): each
+//! conversation's routing (team, rules, band; its labels also in the conversation's labels),
+//! escalations in progress (a restart pages the next level, not level 1 again), each
+//! customer's last automatic answer, and jumps (in the priority signals). The maps here are
+//! caches of it.
 
+pub mod autoreply;
+pub mod jump;
+
+use crate::desk::Desk;
 use crate::pipeline::{LiveEvent, Pipeline};
 use chrono::{DateTime, Utc};
 use earshot_connect::notify::{Alert, AlertKind};
+use earshot_core::reply::{AUTO_REPLY_AUTHOR, AUTO_REPLY_KEY_PREFIX};
+use earshot_core::triage::assign::queue_order;
 use earshot_core::triage::report::{Dimension, Report, ResponseRecord};
 use earshot_core::triage::timeline::{ClockEvent, Moment, Progress};
-use earshot_core::triage::{routing, Assessment, EscalationState, Facts, Routing, Triage};
+use earshot_core::triage::{routing, Assessment, EscalationState, Facts, Routing, Triage, Waiting};
 use earshot_core::{ConversationEvent, ConversationId, Status};
-use earshot_store::{ConversationDetail, InboxFilter, StoreError};
+use earshot_store::triage_state::RoutedConversation;
+use earshot_store::{ConversationDetail, InboxFilter, Store, StoreError};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// Open conversations looked at per housekeeping pass, at most.
 const SCAN_LIMIT: u32 = 1000;
@@ -36,11 +48,15 @@ const REPORT_LIMIT: usize = 20_000;
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyView {
     pub conversation: ConversationId,
+    /// The team routing sent it to (also in `routing`), kept across restarts.
+    pub team: Option<String>,
     pub routing: Routing,
     pub assessment: Assessment,
     /// The soonest due time among running targets.
     pub next_due: Option<DateTime<Utc>>,
     pub escalation: Option<EscalationState>,
+    /// Why it jumped the queue, if it did.
+    pub jump: Option<String>,
 }
 
 /// A page sent by a housekeeping pass.
@@ -52,13 +68,18 @@ pub struct Paged {
     pub reason: String,
 }
 
-/// The compiled triage rules and the in-memory state they need at run time.
+/// The compiled triage rules and the state they need at run time (cached from the store).
 pub struct TriageDesk {
     rules: Triage,
     escalations: Mutex<HashMap<ConversationId, EscalationState>>,
     routed: Mutex<HashMap<ConversationId, Routing>>,
     /// The round-robin turn per team.
     last_assigned: Mutex<HashMap<String, String>>,
+    /// Whether the escalations in progress were read back from the store (after a start).
+    restored: AtomicBool,
+    /// The desk automatic answers go through, once it exists (it holds the pipeline that
+    /// holds this, hence weak).
+    desk: OnceLock<Weak<Desk>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -66,12 +87,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Whether a stored post is earshot's own automatic answer (its reply says so).
+fn is_automatic(detail: &ConversationDetail, post: &earshot_core::Post) -> bool {
+    post.from_brand
+        && detail.replies.iter().any(|r| {
+            r.author == AUTO_REPLY_AUTHOR
+                && r.idempotency_key.starts_with(AUTO_REPLY_KEY_PREFIX)
+                && r.external_id.as_deref() == Some(post.external_id.as_str())
+        })
+}
+
 /// The clock events of a stored conversation: posts at the networks' times, agents' actions
-/// at theirs.
+/// at theirs. Automatic answers are acknowledgements, not answers: the clock runs on.
 pub fn history_of(detail: &ConversationDetail) -> Vec<Moment> {
     let mut h: Vec<Moment> = detail
         .posts
         .iter()
+        .filter(|p| !is_automatic(detail, p))
         .map(|p| {
             let event = if p.from_brand {
                 ClockEvent::BrandReply
@@ -91,6 +123,13 @@ pub fn history_of(detail: &ConversationDetail) -> Vec<Moment> {
     h
 }
 
+/// A conversation that opened and waits to be routed, in queue order.
+struct Candidate {
+    detail: ConversationDetail,
+    base: Facts,
+    waiting: Waiting,
+}
+
 impl TriageDesk {
     pub fn new(rules: Triage) -> Self {
         TriageDesk {
@@ -98,11 +137,19 @@ impl TriageDesk {
             escalations: Mutex::new(HashMap::new()),
             routed: Mutex::new(HashMap::new()),
             last_assigned: Mutex::new(HashMap::new()),
+            restored: AtomicBool::new(false),
+            desk: OnceLock::new(),
         }
     }
 
     pub fn rules(&self) -> &Triage {
         &self.rules
+    }
+
+    /// Lets automatic answers go out through `desk` (whose pipeline holds this desk). Without
+    /// it, no automatic answer is sent. A second call changes nothing.
+    pub fn attach_desk(&self, desk: &Arc<Desk>) {
+        let _ = self.desk.set(Arc::downgrade(desk));
     }
 
     /// The facts rules see, before routing (no team or labels yet).
@@ -116,14 +163,8 @@ impl TriageDesk {
         facts.on_clock(&self.rules.default_clock, written)
     }
 
-    /// Routing (remembered, or computed afresh: it is deterministic) and the facts after it.
-    fn routed_facts(&self, detail: &ConversationDetail) -> (Routing, Facts) {
-        let base = self.base_facts(detail);
-        let id = detail.conversation.id;
-        let routing = lock(&self.routed)
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| routing::route(&self.rules.routes, &base));
+    /// The facts after routing.
+    fn facts_with(&self, detail: &ConversationDetail, base: Facts, routing: &Routing) -> Facts {
         let mut facts = base.with_labels(routing.labels.clone());
         facts.band = routing.band;
         if let Some(team) = &routing.team {
@@ -133,79 +174,331 @@ impl TriageDesk {
                 .with_team(team.clone())
                 .on_clock(self.rules.team_clock(Some(team.as_str())), written);
         }
-        (routing, facts)
+        facts
+    }
+
+    /// Where routing sent a conversation: remembered, stored (after a restart), or computed
+    /// afresh for one never routed (it is deterministic).
+    async fn routing_of(
+        &self,
+        store: &dyn Store,
+        detail: &ConversationDetail,
+    ) -> Result<Routing, StoreError> {
+        let id = detail.conversation.id;
+        if let Some(r) = lock(&self.routed).get(&id).cloned() {
+            return Ok(r);
+        }
+        if let Some(stored) = store.routing(id).await? {
+            lock(&self.routed).insert(id, stored.routing.clone());
+            return Ok(stored.routing);
+        }
+        Ok(routing::route(&self.rules.routes, &self.base_facts(detail)))
+    }
+
+    async fn routed_facts(
+        &self,
+        store: &dyn Store,
+        detail: &ConversationDetail,
+    ) -> Result<(Routing, Facts), StoreError> {
+        let routing = self.routing_of(store, detail).await?;
+        let facts = self.facts_with(detail, self.base_facts(detail), &routing);
+        Ok((routing, facts))
+    }
+
+    /// Reads the escalations in progress back from the store, once after a start, so a
+    /// restart continues at the level it reached.
+    async fn restore(&self, store: &dyn Store) -> Result<(), StoreError> {
+        if self.restored.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let open = store.open_escalations().await?;
+        let mut escalations = lock(&self.escalations);
+        for e in open {
+            // What this process started since is newer than what it reads back.
+            escalations.entry(e.conversation).or_insert(e.state);
+        }
+        self.restored.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Which policy applies, why, and each target's state at `now`.
-    pub fn assess(&self, detail: &ConversationDetail, now: DateTime<Utc>) -> PolicyView {
-        let (routing, facts) = self.routed_facts(detail);
+    pub async fn assess(
+        &self,
+        store: &dyn Store,
+        detail: &ConversationDetail,
+        now: DateTime<Utc>,
+    ) -> Result<PolicyView, StoreError> {
+        let (routing, facts) = self.routed_facts(store, detail).await?;
         let assessment = self.rules.policies.assess(&facts, &history_of(detail), now);
         let id = detail.conversation.id;
-        PolicyView {
+        let remembered = lock(&self.escalations).get(&id).cloned();
+        let escalation = match remembered {
+            Some(e) => Some(e),
+            None => store.escalation(id).await?.map(|e| e.state),
+        };
+        Ok(PolicyView {
             conversation: id,
+            team: routing.team.clone(),
             routing,
             next_due: assessment.next_due().map(|(_, d)| d),
             assessment,
-            escalation: lock(&self.escalations).get(&id).cloned(),
+            escalation,
+            jump: detail.conversation.signals.jump.clone(),
+        })
+    }
+
+    /// The conversation's waiting entry, with its jump reason (reach, or a spike going on).
+    fn candidate(&self, pipeline: &Pipeline, detail: ConversationDetail) -> Candidate {
+        let mut base = self.base_facts(&detail);
+        let c = &detail.conversation;
+        let mut spike_label = None;
+        if self.rules.jump.spike {
+            if let Some(latest) = detail.posts.iter().rev().find(|p| !p.from_brand) {
+                let language = latest.analysis.language.language.code();
+                if let Some(view) = pipeline
+                    .feedback()
+                    .active_spike_for(&latest.text, Some(language))
+                {
+                    base.spike = true;
+                    spike_label = Some(view.spike.label_terms.join(" "));
+                }
+            }
+        }
+        let jump = c
+            .signals
+            .jump
+            .clone()
+            .or_else(|| jump::reason(&self.rules.jump, &base, spike_label.as_deref()));
+        let waiting = Waiting {
+            conversation: c.id,
+            since: c.awaiting_since.unwrap_or(c.opened_at),
+            band: base.band,
+            jump,
+        };
+        Candidate {
+            detail,
+            base,
+            waiting,
         }
     }
 
-    /// Routes the conversations a batch touched that are open, unassigned and not yet routed.
-    /// Returns the ones it assigned.
+    /// Routes the conversations a batch touched that are open, unassigned and not yet routed,
+    /// jumpers first. Returns the ones it assigned.
     pub async fn route_new(
         &self,
         pipeline: &Pipeline,
         touched: &[ConversationId],
         now: DateTime<Utc>,
     ) -> Result<Vec<(ConversationId, String)>, StoreError> {
-        let mut assigned = Vec::new();
+        let store = pipeline.store();
+        let mut queue = Vec::new();
         for &id in touched {
             if lock(&self.routed).contains_key(&id) {
                 continue;
             }
-            let Some(detail) = pipeline.store().conversation(id).await? else {
+            if let Some(stored) = store.routing(id).await? {
+                // Routed before a restart: routing happens once.
+                lock(&self.routed).insert(id, stored.routing);
+                continue;
+            }
+            let Some(detail) = store.conversation(id).await? else {
                 continue;
             };
-            let c = &detail.conversation;
-            if c.status != Status::Open {
+            if detail.conversation.status != Status::Open {
                 continue;
             }
-            let base = self.base_facts(&detail);
-            let trace = routing::test(&self.rules.routes, &base);
-            let mut routing = trace.routing.clone();
-            if c.assignee.is_none() && routing.assignee.is_none() {
-                routing.assignee = self
-                    .pick_agent(pipeline, routing.team.as_deref(), now)
-                    .await?;
+            queue.push(self.candidate(pipeline, detail));
+        }
+        queue.sort_by(|a, b| queue_order(&a.waiting, &b.waiting));
+        let mut assigned = Vec::new();
+        for candidate in queue {
+            let id = candidate.waiting.conversation;
+            // One conversation's trouble must not leave the rest of the batch unrouted.
+            match self.route_one(pipeline, candidate, now).await {
+                Ok(Some(to)) => assigned.push(to),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(conversation = %id, error = %e, "routing failed"),
             }
-            let matched: Vec<&str> = trace
-                .steps
-                .iter()
-                .filter(|s| matches!(s.verdict, routing::Verdict::Matched { .. }))
-                .map(|s| s.rule.as_str())
-                .collect();
-            if let (None, Some(to)) = (&c.assignee, &routing.assignee) {
-                let actor = if matched.is_empty() {
-                    "routing".to_string()
-                } else {
-                    format!("routing:{}", matched.join(","))
-                };
-                let event = ConversationEvent::Assigned { to: to.clone() };
-                pipeline.store().apply(id, event, &actor, now).await?;
-                pipeline.publish(LiveEvent::ConversationChanged {
-                    conversation_id: id,
-                    action: "assigned".into(),
-                });
-                if let Some(team) = &routing.team {
-                    lock(&self.last_assigned).insert(team.clone(), to.clone());
-                }
-                assigned.push((id, to.clone()));
-            }
-            tracing::info!(conversation = %id, team = ?routing.team, assignee = ?routing.assignee,
-                labels = ?routing.labels, band = %routing.band, "routed");
-            lock(&self.routed).insert(id, routing);
         }
         Ok(assigned)
+    }
+
+    async fn route_one(
+        &self,
+        pipeline: &Pipeline,
+        candidate: Candidate,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(ConversationId, String)>, StoreError> {
+        let store = pipeline.store();
+        let Candidate {
+            detail,
+            base,
+            waiting,
+        } = candidate;
+        let c = &detail.conversation;
+        let id = c.id;
+        let trace = routing::test(&self.rules.routes, &base);
+        let mut routing = trace.routing.clone();
+        if c.assignee.is_none() && routing.assignee.is_none() {
+            routing.assignee = self
+                .pick_agent(pipeline, routing.team.as_deref(), now)
+                .await?;
+        }
+        let matched: Vec<String> = trace
+            .steps
+            .iter()
+            .filter(|s| matches!(s.verdict, routing::Verdict::Matched { .. }))
+            .map(|s| s.rule.clone())
+            .collect();
+        let actor = if matched.is_empty() {
+            "routing".to_string()
+        } else {
+            format!("routing:{}", matched.join(","))
+        };
+        // Stored first: a crash after this leaves a routed conversation, never a second routing.
+        store
+            .save_routing(&RoutedConversation {
+                conversation: id,
+                routing: routing.clone(),
+                rules: matched.clone(),
+                routed_at: now,
+            })
+            .await?;
+        lock(&self.routed).insert(id, routing.clone());
+        if !routing.labels.is_empty() {
+            if let Err(e) = self
+                .add_labels(store.as_ref(), id, &routing.labels, &actor, now)
+                .await
+            {
+                tracing::warn!(conversation = %id, error = %e, "labelling from routing failed");
+            }
+        }
+        if let Some(why) = waiting.jump.as_deref().filter(|_| c.signals.jump.is_none()) {
+            match self.jump(pipeline, id, why, now).await {
+                Ok(()) => tracing::info!(conversation = %id, why = %why, "jumped the queue"),
+                Err(e) => {
+                    tracing::warn!(conversation = %id, error = %e, "jumping the queue failed")
+                }
+            }
+        }
+        let mut assigned = None;
+        if let (None, Some(to)) = (&c.assignee, &routing.assignee) {
+            let event = ConversationEvent::Assigned { to: to.clone() };
+            store.apply(id, event, &actor, now).await?;
+            pipeline.publish(LiveEvent::ConversationChanged {
+                conversation_id: id,
+                action: "assigned".into(),
+            });
+            if let Some(team) = &routing.team {
+                lock(&self.last_assigned).insert(team.clone(), to.clone());
+            }
+            assigned = Some((id, to.clone()));
+        }
+        tracing::info!(conversation = %id, team = ?routing.team, assignee = ?routing.assignee,
+            labels = ?routing.labels, band = %routing.band, jump = ?waiting.jump, "routed");
+        let facts = self.facts_with(&detail, base, &routing);
+        if let Err(e) = self.auto_reply(pipeline, &detail, &facts, now).await {
+            tracing::warn!(conversation = %id, error = %e, "automatic answer failed");
+        }
+        Ok(assigned)
+    }
+
+    /// Moves a conversation to the front of the inbox, audited.
+    async fn jump(
+        &self,
+        pipeline: &Pipeline,
+        id: ConversationId,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let store = pipeline.store();
+        store.mark_jump(id, why, &pipeline.policy(), now).await?;
+        store
+            .audit_triage(
+                id,
+                "triage",
+                "jumped",
+                &serde_json::json!({ "why": why }),
+                now,
+            )
+            .await?;
+        pipeline.publish(LiveEvent::ConversationChanged {
+            conversation_id: id,
+            action: "jumped".into(),
+        });
+        Ok(())
+    }
+
+    /// Adds routing's labels to those the conversation has (agents may have added some).
+    async fn add_labels(
+        &self,
+        store: &dyn Store,
+        id: ConversationId,
+        add: &[String],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut labels = store.labels(id).await?;
+        for l in add {
+            if !labels.contains(l) {
+                labels.push(l.clone());
+            }
+        }
+        store.set_labels(id, &labels, actor, now).await?;
+        Ok(())
+    }
+
+    /// Sends the automatic answer outside covered hours, when one is configured and due.
+    async fn auto_reply(
+        &self,
+        pipeline: &Pipeline,
+        detail: &ConversationDetail,
+        facts: &Facts,
+        now: DateTime<Utc>,
+    ) -> Result<(), autoreply::AutoReplyError> {
+        let Some(config) = &self.rules.auto_reply else {
+            return Ok(());
+        };
+        let c = &detail.conversation;
+        let clock = self.rules.team_clock(facts.team.as_deref());
+        let Some((reply, written)) = autoreply::due(config, detail, facts, clock, now) else {
+            return Ok(());
+        };
+        let Some(desk) = self.desk.get().and_then(Weak::upgrade) else {
+            tracing::warn!(conversation = %c.id, "automatic answer due but no desk is attached");
+            return Ok(());
+        };
+        let store = pipeline.store();
+        let claimed = store
+            .claim_auto_reply(
+                c.network,
+                &c.customer.external_id,
+                c.id,
+                written,
+                config.every.0,
+            )
+            .await?;
+        if !claimed {
+            tracing::info!(conversation = %c.id, customer = %c.customer.handle,
+                "automatic answer skipped: the customer had one recently");
+            return Ok(());
+        }
+        let sent = autoreply::send(&desk, c.id, &reply.text).await?;
+        store
+            .audit_triage(
+                c.id,
+                AUTO_REPLY_AUTHOR,
+                "auto_replied",
+                &serde_json::json!({
+                    "reply": sent.id,
+                    "template": reply.template,
+                    "opens_at": reply.opens_at,
+                }),
+                now,
+            )
+            .await?;
+        tracing::info!(conversation = %c.id, template = %reply.template, "automatic answer sent");
+        Ok(())
     }
 
     /// An agent from the team's roster, only while the team is at work: after hours the
@@ -244,26 +537,35 @@ impl TriageDesk {
     }
 
     /// One pass: starts paging where a trigger holds, escalates what nobody acknowledged,
-    /// and settles what was assigned or answered. Returns the pages sent.
+    /// and settles what was assigned or answered. Returns the pages sent. Every change to an
+    /// escalation is stored before the next pass.
     pub async fn on_housekeeping(
         &self,
         pipeline: &Pipeline,
         now: DateTime<Utc>,
     ) -> Result<Vec<Paged>, StoreError> {
+        let store = pipeline.store();
+        self.restore(store.as_ref()).await?;
         let mut paged = Vec::new();
         let filter = InboxFilter {
             limit: SCAN_LIMIT,
             ..InboxFilter::default()
         };
-        let open = pipeline.store().inbox(&filter, now).await?;
+        let open = store.inbox(&filter, now).await?;
         let mut seen = std::collections::HashSet::new();
         for row in &open.items {
             let id = row.conversation.id;
             seen.insert(id);
-            let Some(detail) = pipeline.store().conversation(id).await? else {
+            let Some(detail) = store.conversation(id).await? else {
                 continue;
             };
-            paged.extend(self.check_one(pipeline, &detail, now));
+            let (routing, facts) = self.routed_facts(store.as_ref(), &detail).await?;
+            let (sent, changed) = self.check_one(pipeline, &detail, routing, facts, now);
+            if let Some(state) = changed {
+                let people: Vec<String> = sent.iter().map(|p| p.person.clone()).collect();
+                store.save_escalation(id, &state, &people, now).await?;
+            }
+            paged.extend(sent);
         }
         // Escalations whose conversation left the open inbox were answered or resolved.
         let gone: Vec<ConversationId> = lock(&self.escalations)
@@ -272,20 +574,27 @@ impl TriageDesk {
             .copied()
             .collect();
         for id in gone {
-            if let Some(mut state) = lock(&self.escalations).remove(&id) {
+            let closed = lock(&self.escalations).remove(&id).map(|mut state| {
                 state.close(now);
+                state
+            });
+            if let Some(state) = closed {
+                store.save_escalation(id, &state, &[], now).await?;
                 tracing::info!(conversation = %id, "escalation closed: answered or resolved");
             }
         }
         Ok(paged)
     }
 
+    /// Pages due for one conversation, and its escalation when that changed (to store).
     fn check_one(
         &self,
         pipeline: &Pipeline,
         detail: &ConversationDetail,
+        routing: Routing,
+        facts: Facts,
         now: DateTime<Utc>,
-    ) -> Vec<Paged> {
+    ) -> (Vec<Paged>, Option<EscalationState>) {
         let c = &detail.conversation;
         let id = c.id;
         let mut escalations = lock(&self.escalations);
@@ -293,35 +602,33 @@ impl TriageDesk {
             if let Some(who) = &c.assignee {
                 state.acknowledge(who.clone(), now);
                 tracing::info!(conversation = %id, by = %who, "page acknowledged");
-                escalations.remove(&id);
-                return vec![];
+                return (vec![], escalations.remove(&id));
             }
         } else {
             if c.assignee.is_some() {
-                return vec![];
+                return (vec![], None);
             }
-            let (routing, facts) = self.routed_facts(detail);
             let Some(team) = routing.team else {
-                return vec![];
+                return (vec![], None);
             };
             if !self.rules.escalation.contains_key(&team) {
-                return vec![];
+                return (vec![], None);
             }
             let assessment = self.rules.policies.assess(&facts, &history_of(detail), now);
             let at_work = self.rules.team_clock(Some(team.as_str())).is_covered(now);
             let Some(trigger) = self.rules.triggers.check(&facts, &assessment, at_work, now) else {
-                return vec![];
+                return (vec![], None);
             };
             escalations.insert(id, EscalationState::start(team, trigger, now));
         }
         let Some(state) = escalations.get_mut(&id) else {
-            return vec![];
+            return (vec![], None);
         };
         let Some(policy) = self.rules.escalation.get(&state.team) else {
-            return vec![];
+            return (vec![], None);
         };
         let Some(page) = policy.next_page(state, now) else {
-            return vec![];
+            return (vec![], None);
         };
         let people = page.recipients(&state.team, &self.rules.coverage);
         let mut sent = Vec::new();
@@ -357,7 +664,7 @@ impl TriageDesk {
             tracing::warn!(conversation = %id, level = page.level, "nobody to page at this level");
         }
         state.record(page);
-        sent
+        (sent, Some(state.clone()))
     }
 
     /// Response times of conversations opened in `[from, to)`, grouped by `group_by` (all
@@ -376,7 +683,7 @@ impl TriageDesk {
             let Some(detail) = pipeline.store().conversation(s.conversation_id).await? else {
                 continue;
             };
-            let view = self.assess(&detail, now);
+            let view = self.assess(pipeline.store().as_ref(), &detail, now).await?;
             let c = &detail.conversation;
             let resolved_at = view
                 .assessment

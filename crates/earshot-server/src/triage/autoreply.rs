@@ -1,0 +1,105 @@
+//! The automatic answer outside covered hours (`[triage.auto_reply]`), sent once.
+//!
+//! Sent through the desk's reply path like any answer: stored before it is sent, under the
+//! key `auto:<conversation>`, so a retry or a restart never posts it twice. Threading knows
+//! that key (see `earshot_core::threading`): the post joins the thread but is no answer, so
+//! the first-response clock keeps running. A customer gets at most one in `every` (claimed
+//! in the store, so two processes never both answer), never on networks earshot cannot
+//! answer on, and never for posts older than `max_age` when heard (imports, backfills).
+
+use crate::desk::{Desk, DeskError};
+use chrono::{DateTime, Utc};
+use earshot_core::reply::{AUTO_REPLY_AUTHOR, AUTO_REPLY_KEY_PREFIX};
+use earshot_core::triage::autoreply::{AutoReply, AutoReplyConfig};
+use earshot_core::triage::Facts;
+use earshot_core::{ConversationId, Network, Reply};
+use earshot_store::{ConversationDetail, StoreError};
+use std::future::Future;
+use std::pin::Pin;
+
+/// Why no automatic answer went out, or what went wrong sending it.
+#[derive(Debug, thiserror::Error)]
+pub enum AutoReplyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the automatic answer could not be sent: {0}")]
+    Send(#[from] DeskError),
+}
+
+/// The idempotency key of a conversation's automatic answer.
+pub fn key(conversation: ConversationId) -> String {
+    format!("{AUTO_REPLY_KEY_PREFIX}{conversation}")
+}
+
+/// Whether earshot can answer on the network at all (RSS feeds and webhooks are one-way).
+pub fn can_answer_on(network: Network) -> bool {
+    !matches!(network, Network::Rss | Network::Webhook)
+}
+
+/// The answer due for a conversation that just opened, before the per-customer window is
+/// checked: `None` when the team covers the moment, the network is one-way, the post is too
+/// old to answer, or the conversation is not one to auto-answer.
+pub fn due(
+    config: &AutoReplyConfig,
+    detail: &ConversationDetail,
+    facts: &Facts,
+    clock: &earshot_core::sla::SlaClock,
+    now: DateTime<Utc>,
+) -> Option<(AutoReply, DateTime<Utc>)> {
+    let c = &detail.conversation;
+    if !can_answer_on(c.network) {
+        return None;
+    }
+    let written = detail
+        .posts
+        .iter()
+        .rev()
+        .find(|p| !p.from_brand)?
+        .created_at;
+    // Imports and backfills hear old posts: an acknowledgement days late helps nobody.
+    if now - written > config.max_age.0 {
+        return None;
+    }
+    // An answer already in the thread (or queued by an agent) makes an acknowledgement moot.
+    if detail.posts.iter().any(|p| p.from_brand) || !detail.replies.is_empty() {
+        return None;
+    }
+    config
+        .reply(facts, clock, written)
+        .map(|reply| (reply, written))
+}
+
+/// Sends it through the desk. Boxed: the desk threads the sent answer through the pipeline,
+/// which routes (and so may get here) again, and an async call cycle needs one indirection.
+pub fn send<'a>(
+    desk: &'a Desk,
+    conversation: ConversationId,
+    text: &'a str,
+) -> Pin<Box<dyn Future<Output = Result<Reply, DeskError>> + Send + 'a>> {
+    Box::pin(async move {
+        desk.reply(
+            conversation,
+            text,
+            AUTO_REPLY_AUTHOR,
+            Some(key(conversation)),
+        )
+        .await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_way_networks_get_no_automatic_answer() {
+        for n in Network::ALL {
+            assert_eq!(
+                can_answer_on(n),
+                !matches!(n, Network::Rss | Network::Webhook),
+                "{n}"
+            );
+        }
+        assert_eq!(key(ConversationId(42)), "auto:42");
+    }
+}
