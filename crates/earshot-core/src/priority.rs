@@ -276,18 +276,22 @@ mod tests {
     #[test]
     fn a_jumper_outranks_the_most_urgent_overdue_conversation_and_keeps_its_band() {
         let worst = signals(Intent::Complaint, -1.0, 1.0, 1.0);
-        let overdue = score(
-            &worst,
-            Some(Duration::hours(5)),
-            Some(Duration::hours(1)),
-        );
+        let overdue = score(&worst, Some(Duration::hours(5)), Some(Duration::hours(1)));
         assert_eq!(overdue.score, 100.0);
         let mut quiet = signals(Intent::Praise, 0.5, 0.0, 0.0);
         quiet.jump = Some("250k followers".into());
         let jumped = score(&quiet, None, None);
         assert!(jumped.score > overdue.score, "{jumped:?}");
-        assert_eq!(jumped.band, band(&quiet), "jumping does not change the target");
-        assert!(jumped.explain().contains("jump: 250k followers +100"), "{}", jumped.explain());
+        assert_eq!(
+            jumped.band,
+            band(&quiet),
+            "jumping does not change the target"
+        );
+        assert!(
+            jumped.explain().contains("jump: 250k followers +100"),
+            "{}",
+            jumped.explain()
+        );
     }
 
     #[test]

@@ -597,7 +597,11 @@ mod tests {
         assert!(p.posts[0].conversation.is_some(), "in the thread");
         apply(&auto, &mut known, &p, &mut next);
         known.automatic.clear();
-        let c = known.conversations.values().next().expect("one conversation");
+        let c = known
+            .conversations
+            .values()
+            .next()
+            .expect("one conversation");
         assert_eq!(c.post_count, 2);
         assert_eq!(c.first_response_at, None, "an acknowledgement is no answer");
         assert_eq!(c.status, Status::Open);
@@ -606,7 +610,11 @@ mod tests {
         let human = vec![post("3", "brand", "2025-03-10T07:10:00Z", Some("1"), true)];
         let p = plan(&human, &known, &policy, t("2025-03-10T07:11:00Z"));
         apply(&human, &mut known, &p, &mut next);
-        let c = known.conversations.values().next().expect("one conversation");
+        let c = known
+            .conversations
+            .values()
+            .next()
+            .expect("one conversation");
         assert_eq!(c.first_response_at, Some(t("2025-03-10T07:10:00Z")));
         assert_eq!(c.status, Status::Pending);
     }

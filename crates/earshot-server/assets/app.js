@@ -78,7 +78,7 @@
     "<dt><kbd>e</kbd></dt><dd>resolve</dd>" +
     "<dt><kbd>u</kbd></dt><dd>back to the inbox</dd>" +
     "<dt><kbd>/</kbd></dt><dd>search</dd>" +
-    "<dt><kbd>g</kbd> <kbd>i</kbd> / <kbd>d</kbd> / <kbd>s</kbd></dt><dd>go to inbox / dashboard / settings</dd>" +
+    "<dt><kbd>g</kbd> <kbd>i</kbd> / <kbd>d</kbd> / <kbd>r</kbd> / <kbd>p</kbd> / <kbd>s</kbd></dt><dd>go to inbox / dashboard / requests / promises / settings</dd>" +
     "<dt><kbd>?</kbd></dt><dd>this help (esc closes)</dd></dl></div>";
   document.body.appendChild(help);
   help.addEventListener("click", function () { help.hidden = true; });
@@ -90,7 +90,7 @@
     if (typingInField(e)) return;
     if (pendingG) {
       pendingG = false;
-      var to = { i: "/inbox", d: "/dashboard", s: "/settings" }[e.key];
+      var to = { i: "/inbox", d: "/dashboard", r: "/requests", p: "/promises", s: "/settings" }[e.key];
       if (to) { e.preventDefault(); location.href = to; return; }
     }
     if (e.key === "g") { pendingG = true; setTimeout(function () { pendingG = false; }, 1000); return; }

@@ -161,7 +161,9 @@ pub fn check_response(response: &ResponseSettings) -> Result<TriagePolicy, Confi
         if !(1..=TARGET_MAX_MINUTES).contains(&minutes) {
             return Err(invalid(
                 &format!("response.targets.{band}_minutes"),
-                format!("{minutes} minutes: a target is 1 to {TARGET_MAX_MINUTES} minutes (a week)"),
+                format!(
+                    "{minutes} minutes: a target is 1 to {TARGET_MAX_MINUTES} minutes (a week)"
+                ),
             ));
         }
     }
@@ -174,6 +176,12 @@ pub fn check_response(response: &ResponseSettings) -> Result<TriagePolicy, Confi
         BusinessHours::parse(&response.timezone, &days, &[])
             .map_err(|e| invalid("response.hours", e.to_string()))?;
     }
+    policy_of(response)
+}
+
+/// The policy the response settings make, checked only as far as `earshot config check`
+/// checks a file: what the pipeline runs on, whether the values came from the file or the web.
+pub fn policy_of(response: &ResponseSettings) -> Result<TriagePolicy, ConfigError> {
     let settings = Settings {
         response: response.clone(),
         ..Settings::default()
@@ -293,17 +301,28 @@ mod tests {
 
     #[test]
     fn brand_terms_are_tidied_and_bounded() {
-        let b = check_brand(&brand(&[" @Acme ", "", "acme", "acme_help"], &["Voltra", "voltra"]))
-            .unwrap();
+        let b = check_brand(&brand(
+            &[" @Acme ", "", "acme", "acme_help"],
+            &["Voltra", "voltra"],
+        ))
+        .unwrap();
         assert_eq!(b.handles, vec!["Acme", "acme_help"]);
         assert_eq!(b.keywords, vec!["Voltra"]);
         let err = check_brand(&brand(&["@"], &[])).unwrap_err().to_string();
-        assert!(err.contains("brand.handles") && err.contains("empty"), "{err}");
-        let err = check_brand(&brand(&["acme help"], &[])).unwrap_err().to_string();
+        assert!(
+            err.contains("brand.handles") && err.contains("empty"),
+            "{err}"
+        );
+        let err = check_brand(&brand(&["acme help"], &[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("space"), "{err}");
         let long = "k".repeat(TERM_MAX_CHARS + 1);
         let err = check_brand(&brand(&[], &[&long])).unwrap_err().to_string();
-        assert!(err.contains("brand.keywords") && err.contains("longer"), "{err}");
+        assert!(
+            err.contains("brand.keywords") && err.contains("longer"),
+            "{err}"
+        );
         let many: Vec<String> = (0..=TERMS_MAX).map(|i| format!("kw{i}")).collect();
         let err = check_brand(&BrandSettings {
             keywords: many,

@@ -150,7 +150,7 @@ impl Pipeline {
         brand: &crate::config::BrandSettings,
         response: &crate::config::ResponseSettings,
     ) -> Result<(), crate::config::ConfigError> {
-        let policy = crate::overrides::check_response(response)?;
+        let policy = crate::overrides::policy_of(response)?;
         let terms = earshot_analyze::Terms {
             brands: brand.names.clone(),
             handles: brand.handles.clone(),

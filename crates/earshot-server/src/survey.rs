@@ -41,7 +41,7 @@ const GRACE: Duration = Duration::minutes(1);
 const SHORTEST_REPLY: usize = 280;
 
 /// `[survey]`: the optional satisfaction survey after resolution (off by default).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SurveySettings {
     pub enabled: bool,
@@ -450,7 +450,10 @@ pub enum Skip {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Sent, with the token its link carries (for the caller; it is never logged or stored).
-    Sent { survey: Box<Survey>, token: String },
+    Sent {
+        survey: Box<Survey>,
+        token: String,
+    },
     Skipped(Skip),
 }
 

@@ -985,3 +985,105 @@ async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again()
     let stored = p.store().escalation(id).await.unwrap().unwrap();
     assert_eq!(stored.paged, vec!["maria".to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_of_a_spike_going_on_jump_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(&dir);
+    let store = earshot_store::open(&s.db_url()).await.unwrap();
+    let feedback = earshot_server::feedback::FeedbackLoop::new(store.clone()).with_spike_config(
+        earshot_analyze::spikes::SpikeConfig {
+            warmup_posts: 0,
+            ..Default::default()
+        },
+    );
+    let pipeline = Pipeline::new(
+        Arc::new(earshot_server::app::analyzer(&s).unwrap()),
+        s.brand_identity(),
+        s.triage_policy().unwrap(),
+        store,
+    )
+    .with_feedback(feedback)
+    .with_triage(TriageDesk::new(s.triage().unwrap().unwrap()));
+    let p = Arc::new(pipeline);
+
+    // A quiet night: the usual questions, one every two minutes.
+    let t0 = at("2024-06-29T02:00:00Z");
+    let usual = [
+        "Where is my bag?",
+        "Can I change my seat?",
+        "Is my flight on time?",
+    ];
+    let quiet: Vec<NewPost> = (0..300i64)
+        .map(|i| {
+            post(
+                &format!("q-{i}"),
+                &format!("c{i}"),
+                50,
+                usual[i as usize % 3],
+                t0 + Duration::seconds(120 * i),
+            )
+        })
+        .collect();
+    p.ingest(quiet).await.unwrap();
+    let usual_one = p
+        .ingest(vec![post(
+            "q-last",
+            "late",
+            50,
+            "My bag is lost and nobody answers, this is awful",
+            t0 + Duration::seconds(120 * 300),
+        )])
+        .await
+        .unwrap()
+        .posts[0]
+        .conversation_id
+        .unwrap();
+
+    // Then everyone at once asks for flights to a festival, a few posts at a time.
+    let onset = t0 + Duration::seconds(120 * 300 + 10);
+    let mut last = None;
+    for chunk in 0..6i64 {
+        let batch: Vec<NewPost> = (0..10i64)
+            .map(|j| {
+                let i = chunk * 10 + j;
+                post(
+                    &format!("s-{i}"),
+                    &format!("fan{i}"),
+                    50,
+                    &format!("Any extra flights to Roskilde Festival? #{i}"),
+                    onset + Duration::seconds(i),
+                )
+            })
+            .collect();
+        let report = p.ingest(batch).await.unwrap();
+        last = report.posts.last().and_then(|r| r.conversation_id);
+    }
+    assert!(
+        !p.feedback().spikes().is_empty(),
+        "the surge is noticed as a spike"
+    );
+    let fan = last.unwrap();
+    let detail = p.store().conversation(fan).await.unwrap().unwrap();
+    let why = detail.conversation.signals.jump.clone().unwrap_or_default();
+    assert!(why.starts_with("spike '"), "{why:?}");
+    assert!(why.contains("roskilde"), "{why:?}");
+    assert!(detail
+        .audit
+        .iter()
+        .any(|a| a.action == "jumped" && a.actor == "triage"));
+
+    // Above the angry complaint that came before it; the complaint did not jump.
+    let page = p
+        .store()
+        .inbox(
+            &earshot_store::InboxFilter::default(),
+            onset + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    let rank = |id: ConversationId| page.items.iter().position(|r| r.conversation.id == id);
+    assert!(rank(fan).unwrap() < rank(usual_one).unwrap());
+    let complaint = p.store().conversation(usual_one).await.unwrap().unwrap();
+    assert_eq!(complaint.conversation.signals.jump, None);
+}

@@ -443,6 +443,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "configuration is valid:\n{}",
                 toml::to_string_pretty(&s).unwrap_or_default()
             );
+            // Settings edited on the web Settings page win over the file: say so.
+            match earshot_server::overrides::describe_stored(&s).await {
+                Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+                Err(e) => println!("note: cannot read settings stored from the web: {e:#}"),
+            }
             Ok(())
         }
     }

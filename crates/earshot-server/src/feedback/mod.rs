@@ -89,7 +89,11 @@ impl FeedbackLoop {
     }
 
     /// The spike going on now that a customer post with this text belongs to, if any.
-    pub fn active_spike_for(&self, text: &str, language: Option<&str>) -> Option<spikes::SpikeView> {
+    pub fn active_spike_for(
+        &self,
+        text: &str,
+        language: Option<&str>,
+    ) -> Option<spikes::SpikeView> {
         let mut s = self.spikes.lock().unwrap_or_else(|p| p.into_inner());
         s.spike_of(text, language)
     }

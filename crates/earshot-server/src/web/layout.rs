@@ -76,8 +76,8 @@ fn top_bar(s: &SignedIn, active: Nav) -> Markup {
                 (link(Nav::Inbox, "/inbox", "Inbox", "g i"))
                 (link(Nav::Search, "/search", "Search", "/"))
                 (link(Nav::Dashboard, "/dashboard", "Dashboard", "g d"))
-                (link(Nav::Requests, "/requests", "Requests", "what customers ask for, most wanted first"))
-                (link(Nav::Promises, "/promises", "Promises", "what we told customers we would do"))
+                (link(Nav::Requests, "/requests", "Requests", "g r — what customers ask for, most wanted first"))
+                (link(Nav::Promises, "/promises", "Promises", "g p — what we told customers we would do"))
                 (link(Nav::Releases, "/releases", "Releases", "what shipped and who was told"))
                 (link(Nav::Spikes, "/spikes", "Spikes", "sudden bursts of similar posts"))
                 @if s.user.role.is_admin() {

@@ -253,7 +253,7 @@ fn response_card(signed: &SignedIn, f: &ResponseForm, stored: Option<&StoredSett
 /// The brand card's fields as typed: one entry a line.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct BrandForm {
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     handles: String,
@@ -358,7 +358,10 @@ impl ResponseForm {
                     format!("hours line {line:?}: write days = hours, e.g. mon-fri = 09:00-17:00")
                 })?;
             let days = days.trim().to_ascii_lowercase();
-            if hours.insert(days.clone(), range.trim().to_string()).is_some() {
+            if hours
+                .insert(days.clone(), range.trim().to_string())
+                .is_some()
+            {
                 return Err(format!("hours: {days} is given twice"));
             }
         }
