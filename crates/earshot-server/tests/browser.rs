@@ -540,16 +540,26 @@ async fn an_agent_signs_in_sees_a_post_live_answers_and_resolves_it_by_keyboard(
     assert!(link.starts_with(&format!("/c/{}#post-", seat.0)), "{link}");
     b.screenshot("06-search").await;
 
-    // The dashboard: four charts, numbers one click away, CSV exports.
+    // The dashboard: seven panels (intent, sentiment, first response, within target,
+    // satisfaction, busiest requests, spikes), at least five of them drawn as charts even
+    // without surveys or requests, numbers one click away, CSV exports.
     b.goto("/dashboard").await;
     b.wait_for("svg.chart").await;
     assert_eq!(
         b.client
-            .find_all(Locator::Css("svg.chart"))
+            .find_all(Locator::Css("section.chart-card"))
             .await
             .unwrap()
             .len(),
-        4
+        7
+    );
+    assert!(
+        b.client
+            .find_all(Locator::Css("svg.chart"))
+            .await
+            .unwrap()
+            .len()
+            >= 5
     );
     let opened = b
         .client

@@ -1077,7 +1077,10 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
     let page = p
         .store()
         .inbox(
-            &earshot_store::InboxFilter::default(),
+            &earshot_store::InboxFilter {
+                limit: 1000,
+                ..Default::default()
+            },
             onset + Duration::minutes(2),
         )
         .await

@@ -1265,3 +1265,49 @@ async fn an_active_spike_shows_with_its_chart_and_as_a_banner_above_the_inbox() 
     let inbox = server.page("/inbox", &m).await;
     assert!(inbox.contains("spike-banner") && inbox.contains("href=\"/spikes\""));
 }
+
+#[tokio::test]
+async fn the_dashboard_ranks_the_busiest_requests_and_exports_them_safely() {
+    let server = server().await;
+    let (seat, _) = server
+        .request(
+            "Move the seat back when parked",
+            &[
+                (Network::X, "paulfranks", SEAT_ASK),
+                (Network::Mastodon, "mette", SEAT_ASK_DA),
+            ],
+        )
+        .await;
+    let (formula, _) = server
+        .request(
+            "=HYPERLINK(\"http://evil\") karaoke",
+            &[(Network::X, "mallory", "@voltra please add a karaoke mode")],
+        )
+        .await;
+    let v = server.sign_in("vic").await;
+    let page = server.page("/dashboard", &v).await;
+    let seat_at = page
+        .find(&format!("href=\"/requests/{}\"", seat.0))
+        .expect("the seat request links from the dashboard");
+    let formula_at = page
+        .find(&format!("href=\"/requests/{}\"", formula.0))
+        .expect("every asked request is listed");
+    assert!(seat_at < formula_at, "two customers rank above one");
+    assert!(page.contains("Busiest requests") && page.contains("id=\"spikes-title\""));
+
+    let csv = server
+        .get("/dashboard/busiest-requests.csv?days=30", Some(&v.cookie))
+        .await;
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("request_id,title,customers"));
+    assert!(
+        lines[1].starts_with(&format!("{},\"Move the seat back when parked\",2,", seat.0)),
+        "{csv}"
+    );
+    assert!(
+        lines[2].contains("\"'=HYPERLINK(\"\"http://evil\"\") karaoke\""),
+        "a title that looks like a formula is quoted and neutralised: {csv}"
+    );
+}

@@ -128,6 +128,41 @@ pub fn share_bars(title: &str, labels: &[String], shares: &[Option<f64>]) -> Mar
     }
 }
 
+/// Horizontal bars, largest first: one row per (label, value, link), the label written
+/// inside the chart so long request titles stay readable.
+pub fn ranked_bars(title: &str, rows: &[(String, u64, String)]) -> Markup {
+    const ROW: f64 = 26.0;
+    const LABEL_W: f64 = 300.0;
+    let h = (rows.len().max(1) as f64) * ROW + 8.0;
+    let max = nice_max(rows.iter().map(|r| r.1).max().unwrap_or(0) as f64);
+    let plot_w = W - LABEL_W - 60.0;
+    html! {
+        svg.chart.ranked viewBox=(format!("0 0 {W} {h}")) role="img" aria-label=(title) {
+            title { (title) }
+            @for (i, (label, value, href)) in rows.iter().enumerate() {
+                @let y = 4.0 + ROW * i as f64;
+                @let w = plot_w * (*value as f64 / max);
+                a href=(href) {
+                    text.axis x=(LABEL_W - 8.0) y=(format!("{:.1}", y + ROW * 0.62)) text-anchor="end" { (ellipsis(label, 42)) }
+                    rect.c-share x=(LABEL_W) y=(format!("{:.1}", y + 3.0)) width=(format!("{:.1}", w.max(1.0))) height=(format!("{:.1}", ROW - 8.0)) {
+                        title { (label) ": " (value) }
+                    }
+                    text.axis x=(format!("{:.1}", LABEL_W + w + 6.0)) y=(format!("{:.1}", y + ROW * 0.62)) { (value) }
+                }
+            }
+        }
+    }
+}
+
+fn ellipsis(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max_chars - 1).collect();
+    out.push('…');
+    out
+}
+
 /// A grid of cells (rows × columns) shaded by value: light is fast, dark is slow; an empty
 /// cell had no conversation.
 pub fn heatmap(

@@ -16,6 +16,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use chrono_tz::Tz;
 use earshot_core::analysis::{Intent, SentimentLabel};
+use crate::feedback::spikes::SpikeView;
+use earshot_core::feedback::Request;
 use earshot_store::survey::Satisfaction;
 use earshot_store::{ResponseSample, VolumeCount};
 use maud::{html, Markup};
@@ -150,9 +152,50 @@ pub async fn page(
     Query(range): Query<Range>,
 ) -> Result<Response, PageError> {
     let (from, to) = range.bounds(Utc::now())?;
-    let f = load(&state, from, to).await?;
-    let sat = satisfaction(&state, from, to).await?;
-    Ok(render(&signed, &range, &f, &sat, from, to).into_response())
+    let (f, sat, busiest) = tokio::try_join!(
+        load(&state, from, to),
+        satisfaction(&state, from, to),
+        busiest_requests(&state, from, to),
+    )?;
+    let spikes = spikes_in(&state, from, to);
+    let loop_figures = LoopFigures { busiest, spikes };
+    Ok(render(&signed, &range, &f, &sat, &loop_figures, from, to).into_response())
+}
+
+/// How many requests the "busiest requests" chart shows.
+const BUSIEST: usize = 10;
+
+/// The loop's share of the dashboard: the requests most asked for, and the spikes.
+pub struct LoopFigures {
+    pub busiest: Vec<Request>,
+    pub spikes: Vec<SpikeView>,
+}
+
+/// Requests asked for within the range, most distinct askers first (merged ones left out).
+async fn busiest_requests(
+    state: &AppState,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Request>, PageError> {
+    let mut all = state.desk.store().requests(None, Utc::now()).await?;
+    all.retain(|r| r.merged_into.is_none() && r.latest_ask_at >= from && r.first_ask_at <= to);
+    all.sort_by(|a, b| b.askers.cmp(&a.askers).then(b.posts.cmp(&a.posts)).then(a.id.cmp(&b.id)));
+    all.truncate(BUSIEST);
+    Ok(all)
+}
+
+/// Spikes (kept in memory since the server started) that began within the range.
+fn spikes_in(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<SpikeView> {
+    let mut v: Vec<SpikeView> = state
+        .desk
+        .pipeline()
+        .feedback()
+        .spikes()
+        .into_iter()
+        .filter(|s| s.spike.started_at >= from && s.spike.started_at <= to)
+        .collect();
+    v.sort_by(|a, b| b.spike.started_at.cmp(&a.spike.started_at));
+    v
 }
 
 /// The surveys' satisfaction over the range (see [`crate::survey`]).
@@ -188,6 +231,7 @@ fn render(
     range: &Range,
     f: &Figures,
     sat: &Satisfaction,
+    loop_figures: &LoopFigures,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Markup {
@@ -277,9 +321,98 @@ fn render(
                 charts::share_bars("Share answered within target by weekday", &weekday_labels, &weekday_shares),
                 table_weekdays(m)))
             (satisfaction_panel(sat, &q))
+            (busiest_panel(&loop_figures.busiest, &q))
+            (spikes_panel(&loop_figures.spikes))
         }
     };
     layout::page("Dashboard", Some(signed), Nav::Dashboard, body)
+}
+
+/// The requests most asked for in the range, as bars linking to each request.
+fn busiest_panel(requests: &[Request], q: &str) -> Markup {
+    let rows: Vec<(String, u64, String)> = requests
+        .iter()
+        .map(|r| (r.title.clone(), u64::from(r.askers), format!("/requests/{}", r.id.0)))
+        .collect();
+    let svg = if rows.is_empty() {
+        html! { p.muted { "No product requests were asked for in this period." } }
+    } else {
+        charts::ranked_bars("Busiest requests: distinct customers who asked", &rows)
+    };
+    let table = html! {
+        table {
+            thead { tr { th scope="col" { "Request" } th scope="col" { "Customers" } th scope="col" { "Asks" } th scope="col" { "Last 7 days" } th scope="col" { "7 days before" } th scope="col" { "Status" } } }
+            tbody {
+                @for r in requests {
+                    tr {
+                        th scope="row" { a href=(format!("/requests/{}", r.id.0)) { (r.title) } }
+                        td { (r.askers) } td { (r.posts) } td { (r.asks_last_7d) } td { (r.asks_prior_7d) } td { (r.status.as_str()) }
+                    }
+                }
+            }
+        }
+    };
+    chart("busiest-requests", "Busiest requests", q, svg, table)
+}
+
+/// Spikes that began in the range: when, what about, how big; the chart of each is on /spikes.
+fn spikes_panel(spikes: &[SpikeView]) -> Markup {
+    html! {
+        section.card.chart-card aria-labelledby="spikes-title" {
+            div.card-head {
+                h2 #spikes-title { "Spikes" }
+                a href="/spikes" { "All spikes" }
+            }
+            @if spikes.is_empty() {
+                p.muted { "No spike in this period (spikes are kept since the server started)." }
+            } @else {
+                table {
+                    thead { tr { th scope="col" { "Began" } th scope="col" { "About" } th scope="col" { "Posts" } th scope="col" { "Per minute" } th scope="col" { "Usual" } th scope="col" { "State" } } }
+                    tbody {
+                        @for s in spikes.iter().take(10) {
+                            tr {
+                                td { (layout::time(s.spike.started_at)) }
+                                th scope="row" { a href="/spikes" { (s.spike.label_terms.join(", ")) } }
+                                td { (s.spike.posts) }
+                                td { (format!("{:.1}", s.spike.rate_per_minute)) }
+                                td { (format!("{:.1}", s.spike.baseline_per_minute)) }
+                                td { @if s.active { strong.breach { "active" } } @else { "over" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A CSV field: quoted, and a leading `=`, `+`, `-` or `@` neutralised so a spreadsheet
+/// never runs a customer's request title as a formula.
+fn csv_text(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn busiest_csv(requests: &[Request]) -> String {
+    let mut out = String::from("request_id,title,customers,asks,asks_last_7d,asks_prior_7d,reach,status\n");
+    for r in requests {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            r.id.0,
+            csv_text(&r.title),
+            r.askers,
+            r.posts,
+            r.asks_last_7d,
+            r.asks_prior_7d,
+            r.reach,
+            r.status.as_str()
+        ));
+    }
+    out
 }
 
 /// CSAT, mean score, would-buy-again and answers, with the scores' distribution.
@@ -422,6 +555,8 @@ pub async fn csv(
     let (from, to) = range.bounds(Utc::now())?;
     let body = if name == "satisfaction" {
         satisfaction_csv(&satisfaction(&state, from, to).await?)
+    } else if name == "busiest-requests" {
+        busiest_csv(&busiest_requests(&state, from, to).await?)
     } else {
         let f = load(&state, from, to).await?;
         csv_body(name, &f, from, to)
