@@ -1,6 +1,6 @@
 //! Where a conversation ranks in the inbox, and why.
 //!
-//! The score (0–100) adds up named factors so the inbox can show its reasoning:
+//! The score (0–100, plus a queue jump's points) adds up named factors so the inbox can show its reasoning:
 //! "complaint +20, negative −0.8 +12, high urgency +15, 120k followers +14, waiting 50 of 60 min +12".
 //! The band (urgent/high/normal/low) comes from the content alone and picks the response
 //! target; waiting time only moves a conversation up within the inbox. A conversation that

@@ -194,7 +194,7 @@ fn spikes_in(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Sp
         .into_iter()
         .filter(|s| s.spike.started_at >= from && s.spike.started_at <= to)
         .collect();
-    v.sort_by(|a, b| b.spike.started_at.cmp(&a.spike.started_at));
+    v.sort_by_key(|s| std::cmp::Reverse(s.spike.started_at));
     v
 }
 

@@ -328,7 +328,7 @@ fn row_item(row: &InboxRow, index: usize, now: DateTime<Utc>) -> Markup {
         li.row data-id=(c.id.0) data-index=(index) data-status=(c.status.as_str()) {
             div.row-rank {
                 (layout::band_badge(c.priority.band))
-                span.score title="priority score (0–100)" { (format!("{:.0}", c.priority.score)) }
+                span.score title="priority score (0–100; a queue jump adds 100)" { (format!("{:.0}", c.priority.score)) }
             }
             div.row-main {
                 div.row-top {
