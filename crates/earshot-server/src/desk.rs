@@ -235,7 +235,11 @@ impl Desk {
             conversation_id: id,
             action,
         });
-        if let Some(surveys) = self.surveys.as_ref().filter(|s| resolved && s.at_resolution()) {
+        if let Some(surveys) = self
+            .surveys
+            .as_ref()
+            .filter(|s| resolved && s.at_resolution())
+        {
             // The resolve stands whatever happens to the survey: a failure is logged.
             if let Err(e) = surveys.offer(self, id).await {
                 tracing::warn!(conversation = %id, error = %e, "survey not sent");

@@ -43,7 +43,9 @@ use std::sync::Arc;
 
 /// Every store also keeps the team's people ([`PeopleStore`]): one database, one backup.
 #[async_trait]
-pub trait Store: PeopleStore + FeedbackStore + SurveyStore + TriageStateStore + Send + Sync + 'static {
+pub trait Store:
+    PeopleStore + FeedbackStore + SurveyStore + TriageStateStore + Send + Sync + 'static
+{
     /// Stores a batch of understood posts and threads them into conversations, in one
     /// transaction. Idempotent: a post already stored is counted as a duplicate and changes nothing.
     async fn ingest(

@@ -519,7 +519,9 @@ async fn settings_are_stored_replaced_cleared_and_audited(store: Arc<dyn Store>)
 
     // Bad keys and oversized values are refused before anything is written.
     assert!(matches!(
-        store.set_setting("Brand Terms", &first, "bo", Utc::now()).await,
+        store
+            .set_setting("Brand Terms", &first, "bo", Utc::now())
+            .await,
         Err(StoreError::Invalid(_))
     ));
     let huge = serde_json::json!({ "keywords": vec!["x".repeat(1000); 300] });

@@ -481,7 +481,10 @@ async fn web(g: &Global, n: usize, iterations: usize) -> anyhow::Result<()> {
     );
     let state = earshot_server::web::bench::state(s, desk);
     let results = earshot_server::web::bench::run(state, iterations).await?;
-    print!("{}", earshot_server::web::bench::report(&results, iterations));
+    print!(
+        "{}",
+        earshot_server::web::bench::report(&results, iterations)
+    );
     Ok(())
 }
 

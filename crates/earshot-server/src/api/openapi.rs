@@ -56,10 +56,26 @@ fn with_errors(mut ok: Value) -> Value {
 
 fn satisfaction_params() -> Value {
     json!([
-        q("from", "Date or RFC 3339 (default: 30 days before to)", json!({"type": "string"})),
-        q("to", "Date or RFC 3339 (default: now)", json!({"type": "string"})),
-        q("by", "Split by agent, request, network or language", json!({"type": "string", "enum": ["agent", "request", "network", "language"]})),
-        q("format", "json (default) or csv", json!({"type": "string", "enum": ["json", "csv"]}))
+        q(
+            "from",
+            "Date or RFC 3339 (default: 30 days before to)",
+            json!({"type": "string"})
+        ),
+        q(
+            "to",
+            "Date or RFC 3339 (default: now)",
+            json!({"type": "string"})
+        ),
+        q(
+            "by",
+            "Split by agent, request, network or language",
+            json!({"type": "string", "enum": ["agent", "request", "network", "language"]})
+        ),
+        q(
+            "format",
+            "json (default) or csv",
+            json!({"type": "string", "enum": ["json", "csv"]})
+        )
     ])
 }
 

@@ -6,6 +6,7 @@
 
 use super::charts::{self, Series};
 use crate::api::AppState;
+use crate::feedback::spikes::SpikeView;
 use crate::metrics::{self, Metrics, ResponseStats};
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
@@ -16,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use chrono_tz::Tz;
 use earshot_core::analysis::{Intent, SentimentLabel};
-use crate::feedback::spikes::SpikeView;
 use earshot_core::feedback::Request;
 use earshot_store::survey::Satisfaction;
 use earshot_store::{ResponseSample, VolumeCount};
@@ -179,7 +179,12 @@ async fn busiest_requests(
 ) -> Result<Vec<Request>, PageError> {
     let mut all = state.desk.store().requests(None, Utc::now()).await?;
     all.retain(|r| r.merged_into.is_none() && r.latest_ask_at >= from && r.first_ask_at <= to);
-    all.sort_by(|a, b| b.askers.cmp(&a.askers).then(b.posts.cmp(&a.posts)).then(a.id.cmp(&b.id)));
+    all.sort_by(|a, b| {
+        b.askers
+            .cmp(&a.askers)
+            .then(b.posts.cmp(&a.posts))
+            .then(a.id.cmp(&b.id))
+    });
     all.truncate(BUSIEST);
     Ok(all)
 }
@@ -332,7 +337,13 @@ fn render(
 fn busiest_panel(requests: &[Request], q: &str) -> Markup {
     let rows: Vec<(String, u64, String)> = requests
         .iter()
-        .map(|r| (r.title.clone(), u64::from(r.askers), format!("/requests/{}", r.id.0)))
+        .map(|r| {
+            (
+                r.title.clone(),
+                u64::from(r.askers),
+                format!("/requests/{}", r.id.0),
+            )
+        })
         .collect();
     let svg = if rows.is_empty() {
         html! { p.muted { "No product requests were asked for in this period." } }
@@ -398,7 +409,8 @@ fn csv_text(s: &str) -> String {
 }
 
 fn busiest_csv(requests: &[Request]) -> String {
-    let mut out = String::from("request_id,title,customers,asks,asks_last_7d,asks_prior_7d,reach,status\n");
+    let mut out =
+        String::from("request_id,title,customers,asks,asks_last_7d,asks_prior_7d,reach,status\n");
     for r in requests {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{}\n",
@@ -711,12 +723,24 @@ mod tests {
         s.buy_again_yes = 2;
         s.buy_again_share = Some(1.0);
         let csv = satisfaction_csv(&s);
-        assert!(csv.starts_with("score,answers,share\n1,1,0.3333\n2,0,0.0000\n"), "{csv}");
-        assert!(csv.contains("\n5,2,0.6667\ncsat,,0.6667\nmean_score,,3.67\n"), "{csv}");
+        assert!(
+            csv.starts_with("score,answers,share\n1,1,0.3333\n2,0,0.0000\n"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("\n5,2,0.6667\ncsat,,0.6667\nmean_score,,3.67\n"),
+            "{csv}"
+        );
         assert!(csv.ends_with("sent,4,\nanswered,3,\n"), "{csv}");
         let html = satisfaction_panel(&s, "from=a&to=b").into_string();
-        assert!(html.contains("67%") && html.contains("3.7") && html.contains("100%"), "{html}");
-        assert!(html.contains("/dashboard/satisfaction.csv?from=a&amp;to=b"), "{html}");
+        assert!(
+            html.contains("67%") && html.contains("3.7") && html.contains("100%"),
+            "{html}"
+        );
+        assert!(
+            html.contains("/dashboard/satisfaction.csv?from=a&amp;to=b"),
+            "{html}"
+        );
     }
 
     #[test]
