@@ -379,6 +379,9 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     s.brand.keywords = demo::KEYWORDS.iter().map(|n| n.to_string()).collect();
     s.response.clock = "business".into();
     s.response.timezone = demo::TIMEZONE.into();
+    if s.triage.is_none() {
+        s.triage = Some(demo::triage().context("the demo's [triage] does not parse")?);
+    }
     s.response.hours = [("mon-sun".to_string(), "08:00-23:00".to_string())]
         .into_iter()
         .collect();

@@ -59,7 +59,7 @@ pub async fn metrics(
     let volume = store.volume(from, to).await?;
     let satisfaction = super::survey::report(&state, from, to, None).await?.total;
     Ok(ok(MetricsWithSatisfaction {
-        metrics: compute(&samples, &volume, from, to, state.settings.timezone(), now),
+        metrics: compute(&samples, &volume, from, to, state.timezone(), now),
         satisfaction,
     }))
 }

@@ -33,6 +33,25 @@ pub struct AppState {
     pub connector_health: Arc<Vec<earshot_connect::source::Health>>,
 }
 
+impl AppState {
+    /// The brand handles, names and keywords in force: an admin's edit from the Settings page
+    /// (see `crate::overrides`), else earshot.toml's.
+    pub fn brand(&self) -> crate::config::BrandSettings {
+        match self.desk.pipeline().in_force() {
+            Some(f) => f.brand.clone(),
+            None => self.settings.brand.clone(),
+        }
+    }
+
+    /// The team's time zone in force (charts and metrics are drawn in it).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        match self.desk.pipeline().in_force() {
+            Some(f) => f.response.timezone.parse().unwrap_or(chrono_tz::UTC),
+            None => self.settings.timezone(),
+        }
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.webhook.max_body_bytes;
     let protected = Router::new()

@@ -120,8 +120,7 @@ pub async fn page(
 
 fn brand_handle(state: &AppState) -> String {
     state
-        .settings
-        .brand
+        .brand()
         .handles
         .first()
         .cloned()

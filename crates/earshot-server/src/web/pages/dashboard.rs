@@ -141,7 +141,7 @@ pub async fn load(
         &volume,
         from,
         to,
-        state.settings.timezone(),
+        state.timezone(),
         Utc::now(),
     ))
 }
