@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod conversation;
+pub mod csv;
 pub mod feedback;
 pub mod network;
 pub mod post;

@@ -9,6 +9,7 @@
 use super::policy::Assessment;
 use super::timeline::{Progress, TargetKind, TargetStatus};
 use crate::analysis::Intent;
+use crate::csv::field as csv_field;
 use crate::network::Network;
 use crate::priority::human;
 use crate::sla::SlaClock;
@@ -341,14 +342,6 @@ fn breaches_of(r: &ResponseRecord, now: DateTime<Utc>) -> Vec<Breach> {
             })
         })
         .collect()
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {

@@ -222,7 +222,7 @@ pub fn build() -> Value {
                 "responses": with_errors(json!({"200": {"description": "Audit entries"}}))
             }},
             "/api/v1/conversations/{id}/policy": {"get": {
-                "summary": "Which response-target policy applies and why, each target's state and due time, routing and escalation ([triage])",
+                "summary": "Which response-target policy applies and why, each target's state and due time, routing (team, labels, band), why it jumped the queue, and escalation ([triage])",
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "responses": with_errors(json!({"200": {"description": "Policy view"}}))
             }},

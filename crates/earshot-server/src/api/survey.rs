@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
+use earshot_core::csv::quoted as csv_field;
 use earshot_store::survey::{Satisfaction, SatisfactionGroup};
 use serde::{Deserialize, Serialize};
 
@@ -63,17 +64,6 @@ pub(crate) fn range(
 
 fn share(v: Option<f64>) -> String {
     v.map(|s| format!("{s:.4}")).unwrap_or_default()
-}
-
-/// Agent names and request titles are people's words: quoted, and a leading `=`, `+`, `-`
-/// or `@` defused so a spreadsheet does not run them as a formula.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 impl SatisfactionReport {

@@ -397,17 +397,6 @@ fn spikes_panel(spikes: &[SpikeView]) -> Markup {
     }
 }
 
-/// A CSV field: quoted, and a leading `=`, `+`, `-` or `@` neutralised so a spreadsheet
-/// never runs a customer's request title as a formula.
-fn csv_text(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 fn busiest_csv(requests: &[Request]) -> String {
     let mut out =
         String::from("request_id,title,customers,asks,asks_last_7d,asks_prior_7d,reach,status\n");
@@ -415,7 +404,7 @@ fn busiest_csv(requests: &[Request]) -> String {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{}\n",
             r.id.0,
-            csv_text(&r.title),
+            earshot_core::csv::quoted(&r.title),
             r.askers,
             r.posts,
             r.asks_last_7d,

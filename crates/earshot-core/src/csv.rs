@@ -1,0 +1,41 @@
+//! CSV fields for exports people open in spreadsheets. Request titles, agent names and
+//! reasons are people's words: a leading `=`, `+`, `-` or `@` is defused with a `'` so a
+//! spreadsheet never runs one as a formula, and quotes are doubled.
+
+fn defused(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
+
+/// Always quoted.
+pub fn quoted(s: &str) -> String {
+    format!("\"{}\"", defused(s).replace('"', "\"\""))
+}
+
+/// Quoted only when it must be (a comma, quote or line break, or a defused formula).
+pub fn field(s: &str) -> String {
+    let d = defused(s);
+    if d.len() != s.len() || s.contains([',', '"', '\n', '\r']) {
+        quoted(s)
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused_and_quotes_doubled() {
+        assert_eq!(quoted("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(quoted("seat"), "\"seat\"");
+        assert_eq!(field("seat"), "seat");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("@maria"), "\"'@maria\"");
+        assert_eq!(field("-1"), "\"'-1\"");
+    }
+}
