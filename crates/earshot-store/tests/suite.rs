@@ -14,34 +14,14 @@ use earshot_core::{
     Analysis, Author, ConversationEvent, ConversationId, Network, NewPost, ReplyState, Status,
 };
 use earshot_store::postgres::PgStore;
-use earshot_store::sqlite::SqliteStore;
 use earshot_store::{InboxFilter, NewReply, SearchQuery, Store, StoreError};
-use std::future::Future;
 use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------
 // Running one behaviour on each database.
 
-macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::on_sqlite(super::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::on_postgres(super::$name).await;
-                }
-            )*
-        }
-    };
-}
+mod backends;
+use backends::suite;
 
 suite!(
     ingest_threads_and_times_the_first_response,
@@ -61,102 +41,6 @@ suite!(
     edits_and_deletions_follow_the_author,
     requests_promises_and_releases,
 );
-
-async fn on_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("earshot.db");
-    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
-    test(Arc::new(store)).await;
-}
-
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// `url` with its database name replaced.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_part = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    format!("{host_part}/{db}{query}")
-}
-
-/// A fresh, empty database for one test: `(admin client, its name, its URL)`, or `None`
-/// (after saying why) when PostgreSQL cannot be reached outside CI.
-async fn fresh_database() -> Option<(tokio_postgres::Client, String, String)> {
-    let base =
-        std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
-    let connect = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        tokio_postgres::connect(&base, tokio_postgres::NoTls),
-    )
-    .await;
-    let (admin, connection) = match connect {
-        Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => {
-            let why = match std::error::Error::source(&e) {
-                Some(cause) => format!("{e}: {cause}"),
-                None => e.to_string(),
-            };
-            return unreachable_postgres(&base, &why);
-        }
-        Err(_) => return unreachable_postgres(&base, "timed out after 10 s"),
-    };
-    tokio::spawn(connection);
-    let name = format!("earshot_t_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let url = with_database(&base, &name);
-    Some((admin, name, url))
-}
-
-fn unreachable_postgres<T>(url: &str, why: &str) -> Option<T> {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("PostgreSQL is required in CI but {url} cannot be reached: {why}");
-    }
-    eprintln!("SKIPPED (PostgreSQL half of the store suite): cannot reach {url}: {why}. Start PostgreSQL or set EARSHOT_TEST_POSTGRES.");
-    None
-}
-
-async fn on_postgres<F, Fut>(test: F)
-where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some((admin, name, url)) = fresh_database().await else {
-        return;
-    };
-    let outcome = match PgStore::connect(&url).await {
-        Ok(store) => tokio::spawn(test(Arc::new(store))).await,
-        Err(e) => {
-            admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .unwrap();
-            panic!("cannot connect to the fresh database {url}: {e}");
-        }
-    };
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(e) => panic!("test task failed: {e}"),
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Building posts.
@@ -1424,7 +1308,7 @@ async fn sqlite_in_memory_store_works() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_nodes_starting_together_migrate_once() {
-    let Some((admin, name, url)) = fresh_database().await else {
+    let Some((admin, name, url)) = backends::fresh_database().await else {
         return;
     };
     let (a, b) = tokio::join!(PgStore::connect(&url), PgStore::connect(&url));
@@ -1456,14 +1340,17 @@ async fn postgres_nodes_starting_together_migrate_once() {
 #[test]
 fn database_names_are_swapped_in_urls() {
     assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        backends::with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
         "postgres://postgres@127.0.0.1:5432/x"
     );
     assert_eq!(
-        with_database("postgres://u@h/test?sslmode=disable", "x"),
+        backends::with_database("postgres://u@h/test?sslmode=disable", "x"),
         "postgres://u@h/x?sslmode=disable"
     );
-    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    assert_eq!(
+        backends::with_database("postgres://u@h", "x"),
+        "postgres://u@h/x"
+    );
 }
 
 async fn a_reply_is_claimed_by_one_sender_at_a_time(store: Arc<dyn Store>) {

@@ -14,33 +14,12 @@ use earshot_core::threading::{Incoming, TriagePolicy};
 use earshot_core::triage::escalation::{Page, PageTarget};
 use earshot_core::triage::{EscalationState, Routing, Trigger};
 use earshot_core::{Analysis, Author, ConversationId, Network, NewPost, Status};
-use earshot_store::postgres::PgStore;
-use earshot_store::sqlite::SqliteStore;
 use earshot_store::triage_state::RoutedConversation;
 use earshot_store::{InboxFilter, NewReply, Store, StoreError};
-use std::future::Future;
 use std::sync::Arc;
 
-macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::on_sqlite(super::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::on_postgres(super::$name).await;
-                }
-            )*
-        }
-    };
-}
+mod backends;
+use backends::suite;
 
 suite!(
     routing_is_kept_and_replaced,
@@ -49,96 +28,6 @@ suite!(
     a_jump_ranks_first_and_survives_rescoring_and_new_posts,
     an_automatic_reply_joins_the_thread_without_stopping_the_clock,
 );
-
-async fn on_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("earshot.db");
-    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
-    test(Arc::new(store)).await;
-}
-
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// `url` with its database name replaced.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_part = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    format!("{host_part}/{db}{query}")
-}
-
-/// A fresh, empty database for one test: `(admin client, its name, its URL)`, or `None`
-/// (after saying why) when PostgreSQL cannot be reached outside CI.
-async fn fresh_database() -> Option<(tokio_postgres::Client, String, String)> {
-    let base =
-        std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
-    let connect = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        tokio_postgres::connect(&base, tokio_postgres::NoTls),
-    )
-    .await;
-    let (admin, connection) = match connect {
-        Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return unreachable_postgres(&base, &e.to_string()),
-        Err(_) => return unreachable_postgres(&base, "timed out after 10 s"),
-    };
-    tokio::spawn(connection);
-    let name = format!("earshot_p_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let url = with_database(&base, &name);
-    Some((admin, name, url))
-}
-
-fn unreachable_postgres<T>(url: &str, why: &str) -> Option<T> {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("PostgreSQL is required in CI but {url} cannot be reached: {why}");
-    }
-    eprintln!("SKIPPED (PostgreSQL half of the triage state suite): cannot reach {url}: {why}. Start PostgreSQL or set EARSHOT_TEST_POSTGRES.");
-    None
-}
-
-async fn on_postgres<F, Fut>(test: F)
-where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some((admin, name, url)) = fresh_database().await else {
-        return;
-    };
-    let outcome = match PgStore::connect(&url).await {
-        Ok(store) => tokio::spawn(test(Arc::new(store))).await,
-        Err(e) => {
-            admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .unwrap();
-            panic!("cannot connect to the fresh database {url}: {e}");
-        }
-    };
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(e) => panic!("test task failed: {e}"),
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 

@@ -1,0 +1,133 @@
+//! Running one behaviour on each database, shared by the store's test files: SQLite (a
+//! temporary file) and PostgreSQL (a fresh database per test, dropped after).
+//!
+//! PostgreSQL is found at `postgres://postgres@127.0.0.1:5432/test`, or wherever
+//! `EARSHOT_TEST_POSTGRES` points. If it cannot be reached the PostgreSQL half is skipped
+//! with a message, except when `CI=true`: then it fails.
+#![allow(dead_code)]
+
+use earshot_store::postgres::PgStore;
+use earshot_store::sqlite::SqliteStore;
+use earshot_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+
+/// `suite!(a, b)` runs the async fns `a` and `b` (each taking an `Arc<dyn Store>`) once on
+/// SQLite (`sqlite::a`) and once on PostgreSQL (`postgres::a`).
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::backends::on_sqlite(super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::backends::on_postgres(super::$name).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use suite;
+
+pub async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("earshot.db");
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    test(Arc::new(store)).await;
+}
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{host_part}/{db}{query}")
+}
+
+/// A fresh, empty database for one test: `(admin client, its name, its URL)`, or `None`
+/// (after saying why) when PostgreSQL cannot be reached outside CI.
+pub async fn fresh_database() -> Option<(tokio_postgres::Client, String, String)> {
+    let base =
+        std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
+    let connect = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio_postgres::connect(&base, tokio_postgres::NoTls),
+    )
+    .await;
+    let (admin, connection) = match connect {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => {
+            let why = match std::error::Error::source(&e) {
+                Some(cause) => format!("{e}: {cause}"),
+                None => e.to_string(),
+            };
+            return unreachable_postgres(&base, &why);
+        }
+        Err(_) => return unreachable_postgres(&base, "timed out after 10 s"),
+    };
+    tokio::spawn(connection);
+    let name = format!("earshot_t_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = with_database(&base, &name);
+    Some((admin, name, url))
+}
+
+fn unreachable_postgres<T>(url: &str, why: &str) -> Option<T> {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("PostgreSQL is required in CI but {url} cannot be reached: {why}");
+    }
+    eprintln!("SKIPPED (PostgreSQL half of {}): cannot reach {url}: {why}. Start PostgreSQL or set EARSHOT_TEST_POSTGRES.", env!("CARGO_CRATE_NAME"));
+    None
+}
+
+pub async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((admin, name, url)) = fresh_database().await else {
+        return;
+    };
+    let outcome = match PgStore::connect(&url).await {
+        Ok(store) => tokio::spawn(test(Arc::new(store))).await,
+        Err(e) => {
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .unwrap();
+            panic!("cannot connect to the fresh database {url}: {e}");
+        }
+    };
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test task failed: {e}"),
+        }
+    }
+}
