@@ -8,6 +8,7 @@
 pub mod grouping;
 pub mod measure;
 pub mod releases;
+pub mod snapshot;
 pub mod spikes;
 pub mod tracker;
 
@@ -30,6 +31,8 @@ pub struct FeedbackLoop {
     /// One grouper for the process; asks are grouped one batch at a time.
     grouping: tokio::sync::Mutex<Grouping>,
     spikes: std::sync::Mutex<spikes::Spikes>,
+    /// The request list pages may show a minute old.
+    snapshot: Arc<snapshot::RequestsSnapshot>,
 }
 
 impl FeedbackLoop {
@@ -41,7 +44,16 @@ impl FeedbackLoop {
             promises: PromiseSettings::default(),
             grouping: tokio::sync::Mutex::new(Grouping::new()),
             spikes: std::sync::Mutex::new(spikes::Spikes::new(Default::default())),
+            snapshot: Arc::default(),
         }
+    }
+
+    /// Every request but merged ones, at most `max_age` old (see [`snapshot`]).
+    pub async fn requests_snapshot(
+        &self,
+        max_age: std::time::Duration,
+    ) -> Result<Arc<Vec<earshot_core::feedback::Request>>, StoreError> {
+        self.snapshot.requests(&self.store, max_age).await
     }
 
     /// Tunes the spike detector (tests use a short warm-up).
@@ -130,6 +142,7 @@ impl FeedbackLoop {
         self.store
             .merge_requests(from, into, by, Utc::now())
             .await?;
+        self.snapshot.drop_list();
         self.grouping
             .lock()
             .await
@@ -142,6 +155,7 @@ impl FeedbackLoop {
         self.store
             .add_to_request(post_id, to, 1.0, by, Utc::now())
             .await?;
+        self.snapshot.drop_list();
         self.grouping
             .lock()
             .await

@@ -171,14 +171,28 @@ pub struct LoopFigures {
     pub spikes: Vec<SpikeView>,
 }
 
-/// Requests asked for within the range, most distinct askers first (merged ones left out).
+/// How old the busiest-requests figures may be: aggregating every ask is the dashboard's
+/// most expensive read (see `feedback::snapshot`).
+const REQUESTS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Requests asked for within the range, most distinct askers first (merged ones left out),
+/// as of at most a minute ago.
 async fn busiest_requests(
     state: &AppState,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Request>, PageError> {
-    let mut all = state.desk.store().requests(None, Utc::now()).await?;
-    all.retain(|r| r.merged_into.is_none() && r.latest_ask_at >= from && r.first_ask_at <= to);
+    let all = state
+        .desk
+        .pipeline()
+        .feedback()
+        .requests_snapshot(REQUESTS_MAX_AGE)
+        .await?;
+    let mut all: Vec<Request> = all
+        .iter()
+        .filter(|r| r.merged_into.is_none() && r.latest_ask_at >= from && r.first_ask_at <= to)
+        .cloned()
+        .collect();
     all.sort_by(|a, b| {
         b.askers
             .cmp(&a.askers)
