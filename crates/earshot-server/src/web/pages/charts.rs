@@ -31,9 +31,12 @@ pub fn nice_max(v: f64) -> f64 {
     10.0 * mag
 }
 
+/// An axis label: quarters of a small maximum keep their fraction (1.25, not "1").
 fn fmt(v: f64) -> String {
     if v >= 1000.0 {
-        format!("{:.0}k", v / 1000.0)
+        format!("{}k", fmt(v / 1000.0))
+    } else if v.fract().abs() > 1e-9 {
+        format!("{v:.2}").trim_end_matches('0').to_string()
     } else {
         format!("{v:.0}")
     }
@@ -226,6 +229,15 @@ fn shade(t: Option<f64>) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axis_labels_keep_their_fractions() {
+        assert_eq!(fmt(1.25), "1.25");
+        assert_eq!(fmt(2.5), "2.5");
+        assert_eq!(fmt(4.0), "4");
+        assert_eq!(fmt(2500.0), "2.5k");
+        assert_eq!(fmt(20000.0), "20k");
+    }
 
     #[test]
     fn axes_end_on_round_numbers() {
