@@ -287,6 +287,11 @@ macro_rules! migrations {
                 name: "settings",
                 sql: include_str!(concat!("../migrations/", $dir, "/0009_settings.sql")),
             },
+            $crate::common::Migration {
+                version: 10,
+                name: "ask_facts",
+                sql: include_str!(concat!("../migrations/", $dir, "/0010_ask_facts.sql")),
+            },
         ]
     };
 }

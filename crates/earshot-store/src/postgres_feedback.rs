@@ -76,11 +76,11 @@ async fn load_requests<C: GenericClient>(
     let week = now - Duration::days(7);
     let fortnight = now - Duration::days(14);
     let sql = format!(
-        "SELECT rp.request_id, MAX(COALESCE(p.author_followers, 0)), COUNT(*), MIN(p.created_at), MAX(p.created_at), \
-         COUNT(*) FILTER (WHERE p.created_at >= $1), \
-         COUNT(*) FILTER (WHERE p.created_at >= $2 AND p.created_at < $1) \
-         FROM request_posts rp JOIN posts p ON p.id = rp.post_id JOIN requests r ON r.id = rp.request_id \
-         WHERE {} GROUP BY rp.request_id, p.network, p.author_external_id",
+        "SELECT rp.request_id, MAX(rp.followers), COUNT(*), MIN(rp.asked_at), MAX(rp.asked_at), \
+         COUNT(*) FILTER (WHERE rp.asked_at >= $1), \
+         COUNT(*) FILTER (WHERE rp.asked_at >= $2 AND rp.asked_at < $1) \
+         FROM request_posts rp JOIN requests r ON r.id = rp.request_id \
+         WHERE {} GROUP BY rp.request_id, rp.network, rp.author",
         filter.replace("$P", "$3")
     );
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&week, &fortnight];
@@ -98,8 +98,8 @@ async fn load_requests<C: GenericClient>(
         });
     }
     let sql = format!(
-        "SELECT rp.request_id, p.lang, COUNT(*) FROM request_posts rp JOIN posts p ON p.id = rp.post_id \
-         JOIN requests r ON r.id = rp.request_id WHERE {} GROUP BY rp.request_id, p.lang",
+        "SELECT rp.request_id, rp.lang, COUNT(*) FROM request_posts rp \
+         JOIN requests r ON r.id = rp.request_id WHERE {} GROUP BY rp.request_id, rp.lang",
         filter.replace("$P", "$1")
     );
     let mut languages = Vec::new();
@@ -178,14 +178,21 @@ impl FeedbackStore for PgStore {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let c = self.client().await?;
-        execute(
+        // The ask's facts are copied from its post (see migration 0010).
+        let n = execute(
             &c,
-            "INSERT INTO request_posts (post_id, request_id, similarity, assigned_by, assigned_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (post_id) DO UPDATE SET request_id = excluded.request_id, \
+            "INSERT INTO request_posts (post_id, request_id, similarity, assigned_by, assigned_at, \
+             network, author, followers, asked_at, lang) \
+             SELECT p.id, $2::bigint, $3::real, $4::text, $5::timestamptz, p.network, p.author_external_id, \
+             COALESCE(p.author_followers, 0), p.created_at, p.lang FROM posts p WHERE p.id = $1 \
+             ON CONFLICT (post_id) DO UPDATE SET request_id = excluded.request_id, \
              similarity = excluded.similarity, assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at",
             &[&post_id, &request_id.0, &similarity, &by, &common::trunc_us(at)],
         )
         .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("post {post_id}")));
+        }
         Ok(())
     }
 

@@ -90,11 +90,11 @@ fn load_requests(
     let mut askers = Vec::new();
     {
         let mut stmt = conn.prepare(&format!(
-            "SELECT rp.request_id, MAX(COALESCE(p.author_followers, 0)), COUNT(*), MIN(p.created_at), MAX(p.created_at), \
-             SUM(CASE WHEN p.created_at >= ?1 THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN p.created_at >= ?2 AND p.created_at < ?1 THEN 1 ELSE 0 END) \
-             FROM request_posts rp JOIN posts p ON p.id = rp.post_id JOIN requests r ON r.id = rp.request_id \
-             WHERE {} GROUP BY rp.request_id, p.network, p.author_external_id",
+            "SELECT rp.request_id, MAX(rp.followers), COUNT(*), MIN(rp.asked_at), MAX(rp.asked_at), \
+             SUM(CASE WHEN rp.asked_at >= ?1 THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN rp.asked_at >= ?2 AND rp.asked_at < ?1 THEN 1 ELSE 0 END) \
+             FROM request_posts rp JOIN requests r ON r.id = rp.request_id \
+             WHERE {} GROUP BY rp.request_id, rp.network, rp.author",
             filter.replace("?P", "?3")
         ))?;
         let mut all = vec![Value::Integer(week), Value::Integer(fortnight)];
@@ -115,8 +115,8 @@ fn load_requests(
     let mut languages = Vec::new();
     {
         let mut stmt = conn.prepare(&format!(
-            "SELECT rp.request_id, p.lang, COUNT(*) FROM request_posts rp JOIN posts p ON p.id = rp.post_id \
-             JOIN requests r ON r.id = rp.request_id WHERE {} GROUP BY rp.request_id, p.lang",
+            "SELECT rp.request_id, rp.lang, COUNT(*) FROM request_posts rp \
+             JOIN requests r ON r.id = rp.request_id WHERE {} GROUP BY rp.request_id, rp.lang",
             filter.replace("?P", "?1")
         ))?;
         let mut q = stmt.query(params_from_iter(args.iter()))?;
@@ -159,12 +159,20 @@ impl FeedbackStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let by = by.to_string();
         self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO request_posts (post_id, request_id, similarity, assigned_by, assigned_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (post_id) DO UPDATE SET request_id = excluded.request_id, \
-                 similarity = excluded.similarity, assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at",
-            )?
-            .execute(params![post_id, request_id.0, f64::from(similarity), by, us(at)])?;
+            // The ask's facts are copied from its post (see migration 0010).
+            let n = conn
+                .prepare_cached(
+                    "INSERT INTO request_posts (post_id, request_id, similarity, assigned_by, assigned_at, \
+                     network, author, followers, asked_at, lang) \
+                     SELECT p.id, ?2, ?3, ?4, ?5, p.network, p.author_external_id, COALESCE(p.author_followers, 0), \
+                     p.created_at, p.lang FROM posts p WHERE p.id = ?1 \
+                     ON CONFLICT (post_id) DO UPDATE SET request_id = excluded.request_id, \
+                     similarity = excluded.similarity, assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at",
+                )?
+                .execute(params![post_id, request_id.0, f64::from(similarity), by, us(at)])?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("post {post_id}")));
+            }
             Ok(())
         })
         .await

@@ -1595,6 +1595,13 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
         .add_to_request(id_of("o1"), dark, 1.0, "grouping", at)
         .await
         .unwrap();
+    assert!(
+        matches!(
+            store.add_to_request(987_654, dark, 1.0, "grouping", at).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "an ask needs its post"
+    );
     // An agent merges the Danish ask's request into the English one.
     store
         .merge_requests(seat_dup, seat, "ann", at)
