@@ -194,8 +194,11 @@ pub(crate) struct RequestRow {
 }
 
 /// One customer's asks on one request.
+/// A request's asks summed over its askers (each asker's followers counted once).
 pub(crate) struct AskerRow {
     pub request_id: i64,
+    /// Distinct askers (network × author).
+    pub askers: i64,
     pub followers: i64,
     pub posts: i64,
     pub first: DateTime<Utc>,
@@ -254,7 +257,7 @@ pub(crate) fn assemble(
             r.first_ask_at = r.first_ask_at.min(a.first);
             r.latest_ask_at = r.latest_ask_at.max(a.last);
         }
-        r.askers += 1;
+        r.askers += clamp(a.askers);
         r.posts += clamp(a.posts);
         r.reach += u64::try_from(a.followers.max(0)).unwrap_or(0);
         r.asks_last_7d += clamp(a.last_7d);

@@ -76,11 +76,13 @@ async fn load_requests<C: GenericClient>(
     let week = now - Duration::days(7);
     let fortnight = now - Duration::days(14);
     let sql = format!(
-        "SELECT rp.request_id, MAX(rp.followers), COUNT(*), MIN(rp.asked_at), MAX(rp.asked_at), \
-         COUNT(*) FILTER (WHERE rp.asked_at >= $1), \
-         COUNT(*) FILTER (WHERE rp.asked_at >= $2 AND rp.asked_at < $1) \
-         FROM request_posts rp JOIN requests r ON r.id = rp.request_id \
-         WHERE {} GROUP BY rp.request_id, rp.network, rp.author",
+        "SELECT request_id, COUNT(*), SUM(followers)::bigint, SUM(n)::bigint, MIN(first), MAX(last), \
+         SUM(l7)::bigint, SUM(p7)::bigint FROM \
+         (SELECT rp.request_id, MAX(rp.followers) AS followers, COUNT(*) AS n, MIN(rp.asked_at) AS first, \
+          MAX(rp.asked_at) AS last, COUNT(*) FILTER (WHERE rp.asked_at >= $1) AS l7, \
+          COUNT(*) FILTER (WHERE rp.asked_at >= $2 AND rp.asked_at < $1) AS p7 \
+          FROM request_posts rp JOIN requests r ON r.id = rp.request_id \
+          WHERE {} GROUP BY rp.request_id, rp.network, rp.author) per_asker GROUP BY request_id",
         filter.replace("$P", "$3")
     );
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&week, &fortnight];
@@ -89,12 +91,13 @@ async fn load_requests<C: GenericClient>(
     for r in query(c, &sql, &params).await? {
         askers.push(AskerRow {
             request_id: r.try_get(0)?,
-            followers: r.try_get(1)?,
-            posts: r.try_get(2)?,
-            first: r.try_get(3)?,
-            last: r.try_get(4)?,
-            last_7d: r.try_get(5)?,
-            prior_7d: r.try_get(6)?,
+            askers: r.try_get(1)?,
+            followers: r.try_get(2)?,
+            posts: r.try_get(3)?,
+            first: r.try_get(4)?,
+            last: r.try_get(5)?,
+            last_7d: r.try_get(6)?,
+            prior_7d: r.try_get(7)?,
         });
     }
     let sql = format!(

@@ -90,11 +90,12 @@ fn load_requests(
     let mut askers = Vec::new();
     {
         let mut stmt = conn.prepare(&format!(
-            "SELECT rp.request_id, MAX(rp.followers), COUNT(*), MIN(rp.asked_at), MAX(rp.asked_at), \
-             SUM(CASE WHEN rp.asked_at >= ?1 THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN rp.asked_at >= ?2 AND rp.asked_at < ?1 THEN 1 ELSE 0 END) \
-             FROM request_posts rp JOIN requests r ON r.id = rp.request_id \
-             WHERE {} GROUP BY rp.request_id, rp.network, rp.author",
+            "SELECT request_id, COUNT(*), SUM(followers), SUM(n), MIN(first), MAX(last), SUM(l7), SUM(p7) FROM \
+             (SELECT rp.request_id, MAX(rp.followers) AS followers, COUNT(*) AS n, MIN(rp.asked_at) AS first, \
+              MAX(rp.asked_at) AS last, SUM(CASE WHEN rp.asked_at >= ?1 THEN 1 ELSE 0 END) AS l7, \
+              SUM(CASE WHEN rp.asked_at >= ?2 AND rp.asked_at < ?1 THEN 1 ELSE 0 END) AS p7 \
+              FROM request_posts rp JOIN requests r ON r.id = rp.request_id \
+              WHERE {} GROUP BY rp.request_id, rp.network, rp.author) GROUP BY request_id",
             filter.replace("?P", "?3")
         ))?;
         let mut all = vec![Value::Integer(week), Value::Integer(fortnight)];
@@ -103,12 +104,13 @@ fn load_requests(
         while let Some(r) = q.next()? {
             askers.push(AskerRow {
                 request_id: r.get(0)?,
-                followers: r.get(1)?,
-                posts: r.get(2)?,
-                first: ts(r, 3)?,
-                last: ts(r, 4)?,
-                last_7d: r.get(5)?,
-                prior_7d: r.get(6)?,
+                askers: r.get(1)?,
+                followers: r.get(2)?,
+                posts: r.get(3)?,
+                first: ts(r, 4)?,
+                last: ts(r, 5)?,
+                last_7d: r.get(6)?,
+                prior_7d: r.get(7)?,
             });
         }
     }

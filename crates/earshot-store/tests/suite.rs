@@ -1597,7 +1597,9 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
         .unwrap();
     assert!(
         matches!(
-            store.add_to_request(987_654, dark, 1.0, "grouping", at).await,
+            store
+                .add_to_request(987_654, dark, 1.0, "grouping", at)
+                .await,
             Err(StoreError::NotFound(_))
         ),
         "an ask needs its post"

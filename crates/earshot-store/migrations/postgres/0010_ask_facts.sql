@@ -9,3 +9,6 @@ ALTER TABLE request_posts ADD COLUMN lang text;
 UPDATE request_posts rp SET network = p.network, author = p.author_external_id,
     followers = COALESCE(p.author_followers, 0), asked_at = p.created_at, lang = p.lang
 FROM posts p WHERE p.id = rp.post_id;
+-- Covering indexes: a request's askers and languages are read in index order.
+CREATE INDEX request_posts_by_asker ON request_posts (request_id, network, author, followers, asked_at);
+CREATE INDEX request_posts_by_language ON request_posts (request_id, lang);

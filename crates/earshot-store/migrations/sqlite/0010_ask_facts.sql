@@ -9,3 +9,6 @@ ALTER TABLE request_posts ADD COLUMN lang TEXT;
 UPDATE request_posts SET (network, author, followers, asked_at, lang) =
     (SELECT p.network, p.author_external_id, COALESCE(p.author_followers, 0), p.created_at, p.lang
      FROM posts p WHERE p.id = request_posts.post_id);
+-- Covering indexes: a request's askers and languages are read in index order.
+CREATE INDEX request_posts_by_asker ON request_posts (request_id, network, author, followers, asked_at);
+CREATE INDEX request_posts_by_language ON request_posts (request_id, lang);
