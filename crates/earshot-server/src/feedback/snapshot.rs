@@ -1,7 +1,6 @@
 //! The request list for pages that can show figures a minute old (the dashboard's busiest
-//! requests). Aggregating every request's asks reads each grouped post — hundreds of
-//! milliseconds once requests hold tens of thousands of asks — so the list is kept for a
-//! while and refreshed in the background: a reader gets the last list at once while a fresh
+//! requests). Summing every request's asks costs ~0.1 s once requests hold tens of
+//! thousands of asks, so the list is kept for a while and refreshed in the background: a reader gets the last list at once while a fresh
 //! one is being made, and only the very first reader waits. Agents' merges and moves drop
 //! the list so their own change shows on the next read.
 

@@ -1,7 +1,7 @@
-//! How fast the pages are served from a given store: the inbox, the top conversation and
-//! the dashboard, each requested `iterations` times through the real router (session
-//! lookup, queries, rendering), beside its baseline measured in the same run: the JSON API
-//! answer for the same data. `earshot bench web` prints [`report`].
+//! How fast the pages are served from a given store: the inbox, the top conversation, the
+//! dashboard and the ranked requests, each requested `iterations` times through the real
+//! router (session lookup, queries, rendering), beside its baseline measured in the same
+//! run: the JSON API answer for the same data. `earshot bench web` prints [`report`].
 //!
 //! The bench signs in as `earshot-bench` (a viewer created on first use, its password
 //! random and never shown) and signs out when done.
@@ -47,7 +47,7 @@ pub struct Percentiles {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageTiming {
-    /// `inbox`, `conversation`, `dashboard`.
+    /// `inbox`, `conversation`, `dashboard`, `requests`.
     pub page: &'static str,
     pub path: String,
     pub timing: Percentiles,
@@ -134,6 +134,11 @@ pub async fn run(state: AppState, iterations: usize) -> Result<Vec<PageTiming>, 
             "dashboard",
             "/dashboard".to_string(),
             "/api/v1/metrics".to_string(),
+        ),
+        (
+            "requests",
+            "/requests".to_string(),
+            "/api/v1/requests".to_string(),
         ),
     ];
     let mut out = vec![];
