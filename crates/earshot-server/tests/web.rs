@@ -1311,3 +1311,47 @@ async fn the_dashboard_ranks_the_busiest_requests_and_exports_them_safely() {
         "a title that looks like a formula is quoted and neutralised: {csv}"
     );
 }
+
+#[tokio::test]
+async fn a_request_whose_asks_all_moved_away_is_not_ranked() {
+    let server = server().await;
+    let (seat, _) = server
+        .request(
+            "Move the seat back when parked",
+            &[(Network::X, "paulfranks", SEAT_ASK)],
+        )
+        .await;
+    let (stray, _) = server
+        .request(
+            "Seat moves back on park",
+            &[(Network::Mastodon, "mette", SEAT_ASK_DA)],
+        )
+        .await;
+    let store = server.desk.store();
+    let ask = store
+        .request(stray, Utc::now(), 5)
+        .await
+        .unwrap()
+        .unwrap()
+        .posts[0]
+        .id;
+    server
+        .desk
+        .pipeline()
+        .feedback()
+        .move_post(ask, seat, "maria")
+        .await
+        .unwrap();
+    let v = server.sign_in("vic").await;
+    let list = server.page("/requests", &v).await;
+    assert!(list.contains(&format!("href=\"/requests/{}\"", seat.0)));
+    assert!(
+        !list.contains(&format!("href=\"/requests/{}\"", stray.0)),
+        "the emptied request is not ranked"
+    );
+    let head = &list[list.find("class=\"count\"").unwrap()..];
+    let head = &head[..head.find("</span>").unwrap()];
+    assert!(head.contains(" left without asks"), "accounted for: {head}");
+    let dashboard = server.page("/dashboard", &v).await;
+    assert!(!dashboard.contains(&format!("href=\"/requests/{}\"", stray.0)));
+}

@@ -190,7 +190,8 @@ async fn busiest_requests(
         .await?;
     let mut all: Vec<Request> = all
         .iter()
-        .filter(|r| r.merged_into.is_none() && r.latest_ask_at >= from && r.first_ask_at <= to)
+        .filter(|r| r.merged_into.is_none() && r.posts > 0)
+        .filter(|r| r.latest_ask_at >= from && r.first_ask_at <= to)
         .cloned()
         .collect();
     all.sort_by(|a, b| {

@@ -84,8 +84,11 @@ pub async fn list(
         .collect();
     languages.sort();
     languages.dedup();
+    // A request whose asks were all moved elsewhere has nothing to rank: say so, not list it.
+    let emptied = requests.iter().filter(|r| r.posts == 0).count();
     let ranked: Vec<RankedRequest> = rank(requests, now)
         .into_iter()
+        .filter(|r| r.request.posts > 0)
         .filter(|r| {
             language
                 .as_deref()
@@ -106,7 +109,10 @@ pub async fn list(
     let body = html! {
         div.loop-head {
             h1 { "Requests" }
-            span.count { (ranked.len()) " requests, most wanted first" }
+            span.count {
+                (ranked.len()) " requests, most wanted first"
+                @if emptied > 0 { " · " (emptied) " left without asks (moved elsewhere) not shown" }
+            }
         }
         @for p in &problems {
             (layout::flash("warning", &format!("Ignored {p}: not a value this filter knows.")))
