@@ -342,6 +342,83 @@ pub mod testing {
             Ok(self.lock().cursors.get(source).cloned())
         }
     }
+
+    /// How long a connector test waits for something before failing.
+    pub const WAIT: Duration = Duration::from_secs(5);
+
+    /// A source running in the background against a [`MemorySink`], as the server runs it:
+    /// the connector tests of every network start, watch and stop their source through this.
+    pub struct Running<S: ?Sized> {
+        pub source: Arc<S>,
+        pub health: Health,
+        stop: tokio::sync::watch::Sender<bool>,
+        task: tokio::task::JoinHandle<Result<(), SourceError>>,
+    }
+
+    impl<S: Source + ?Sized + 'static> Running<S> {
+        pub fn start(source: Arc<S>, sink: Arc<MemorySink>) -> Self {
+            let health = Health::new(source.name());
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let (h, s) = (health.clone(), source.clone());
+            let task = tokio::spawn(async move { s.run(sink, h, stopped).await });
+            Running {
+                source,
+                health,
+                stop,
+                task,
+            }
+        }
+
+        /// Waits until `check` holds, failing the test (with the health report) after [`WAIT`].
+        pub async fn until(&self, what: &str, check: impl Fn(&Self) -> bool) {
+            let deadline = Instant::now() + WAIT;
+            while !check(self) {
+                assert!(
+                    Instant::now() < deadline,
+                    "timed out waiting for {what}: {:?}",
+                    self.health.report()
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+
+        pub async fn connected(&self) {
+            self.until("connected", |r| {
+                r.health.report().state == ConnectorState::Connected
+            })
+            .await;
+        }
+
+        pub async fn state(&self, state: ConnectorState) {
+            self.until(&format!("{state:?}"), |r| r.health.report().state == state)
+                .await;
+        }
+
+        /// The last error the health report holds, or "".
+        pub fn error(&self) -> String {
+            self.health.report().last_error.unwrap_or_default()
+        }
+
+        /// Tells the source to stop; it must end cleanly, reporting `Stopped`.
+        pub async fn stop(self) {
+            let _ = self.stop.send(true);
+            let result = tokio::time::timeout(WAIT, self.task)
+                .await
+                .expect("source stops when told")
+                .expect("the source task does not panic");
+            assert!(result.is_ok(), "{result:?}");
+            assert_eq!(self.health.report().state, ConnectorState::Stopped);
+        }
+
+        /// Waits for the run to end on its own; returns how, and its health.
+        pub async fn ended(self) -> (Result<(), SourceError>, Health) {
+            let result = tokio::time::timeout(WAIT, self.task)
+                .await
+                .expect("the run ends on its own")
+                .expect("the source task does not panic");
+            (result, self.health)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 use super::fake::{FakeBluesky, FakePost, PostSpec};
 use super::{check_credentials, BlueskyConfig, BlueskyResponder, BlueskySource, Secret};
 use crate::responder::{Responder, SendError};
-use crate::source::testing::MemorySink;
-use crate::source::{Amendment, CheckError, ConnectorState, Health, Source, SourceError};
+use crate::source::testing::{self, MemorySink, WAIT};
+use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use chrono::Utc;
 use earshot_core::conversation::Status as ConversationStatus;
 use earshot_core::priority::{score, PrioritySignals};
@@ -17,8 +17,6 @@ use earshot_core::{
 use futures::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 const BRAND: &str = "acme.bsky.social";
 const BRAND_DID: &str = "did:plc:q3ov5tmzj6f2xk7lbnc4ahwe";
@@ -27,7 +25,6 @@ const ANA_DID: &str = "did:plc:7x2kq4mhd3vlrwy5n6aqzt4e";
 const BO_DID: &str = "did:plc:bo2vq7ne5zkxlyrm3fjuw6ta";
 const PASSWORD: &str = "abcd-efgh-ijkl-mnop";
 const SOURCE: &str = "bluesky:acme.bsky.social";
-const WAIT: Duration = Duration::from_secs(5);
 const NOTIFICATIONS: &str = "app.bsky.notification.listNotifications";
 
 async fn fake() -> FakeBluesky {
@@ -70,51 +67,19 @@ fn mention(author: &str, text: &str) -> PostSpec {
     spec
 }
 
-struct Running {
-    stop: watch::Sender<bool>,
-    health: Health,
-    task: JoinHandle<Result<(), SourceError>>,
+type Running = testing::Running<BlueskySource>;
+
+fn start(config: BlueskyConfig, sink: Arc<MemorySink>) -> Running {
+    Running::start(Arc::new(BlueskySource::new(config).unwrap()), sink)
 }
 
-impl Running {
-    fn start(config: BlueskyConfig, sink: Arc<MemorySink>) -> Running {
-        let source = Arc::new(BlueskySource::new(config).unwrap());
-        let health = Health::new(source.name());
-        let (stop, stopped) = watch::channel(false);
-        let (h, s) = (health.clone(), source.clone());
-        let task = tokio::spawn(async move { s.run(sink, h, stopped).await });
-        Running { stop, health, task }
-    }
-
-    async fn until(&self, what: &str, check: impl Fn(&Running) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !check(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {:?}",
-                self.health.report()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
-    /// Waits for the `n`th subscription and the health to say connected.
-    async fn connected(&self, fake: &FakeBluesky, n: usize) {
-        self.until("connected", |r| {
+/// Waits for the `n`th subscription and the health to say connected.
+async fn connected(running: &Running, fake: &FakeBluesky, n: usize) {
+    running
+        .until("connected", |r| {
             fake.subscriptions().len() >= n && r.health.report().state == ConnectorState::Connected
         })
         .await;
-    }
-
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        let result = tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("source stops when told")
-            .unwrap();
-        assert!(result.is_ok(), "{result:?}");
-        assert_eq!(self.health.report().state, ConnectorState::Stopped);
-    }
 }
 
 fn ids(posts: &[NewPost]) -> Vec<String> {
@@ -139,8 +104,8 @@ async fn a_mention_arrives_as_a_post_with_thread_reach_and_cursor() {
     let sink = Arc::new(MemorySink::default());
     let mut config = config(&fake);
     config.brand_dids.clear(); // Resolved from the handle.
-    let running = Running::start(config, sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config, sink.clone());
+    connected(&running, &fake, 1).await;
 
     let root = fake.post(PostSpec::new(BRAND_DID, "Version 3.1 is out"));
     fake.like(ANA_DID, &root);
@@ -201,8 +166,8 @@ async fn a_mention_arrives_as_a_post_with_thread_reach_and_cursor() {
 async fn redeliveries_are_dropped_and_reordered_events_are_all_heard() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config(&fake), sink.clone());
+    connected(&running, &fake, 1).await;
 
     let t = now_us();
     let mut a = mention(ANA_DID, "one");
@@ -227,7 +192,7 @@ async fn redeliveries_are_dropped_and_reordered_events_are_all_heard() {
     cursor_is(&sink, &running, d.time_us).await;
     // The reconnect replays from two seconds before the cursor: c's create and delete and d.
     fake.drop_streams();
-    running.connected(&fake, 2).await;
+    connected(&running, &fake, 2).await;
     assert_eq!(
         fake.subscriptions()[1],
         format!(
@@ -254,8 +219,8 @@ async fn redeliveries_are_dropped_and_reordered_events_are_all_heard() {
 async fn a_frame_cut_mid_way_is_heard_again_after_the_reconnect() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config(&fake), sink.clone());
+    connected(&running, &fake, 1).await;
 
     let first = fake.post(mention(ANA_DID, "one"));
     sink.wait_for(1, WAIT).await;
@@ -283,8 +248,8 @@ async fn a_frame_cut_mid_way_is_heard_again_after_the_reconnect() {
 async fn edits_and_deletes_become_amendments() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config(&fake), sink.clone());
+    connected(&running, &fake, 1).await;
 
     let p = fake.post(mention(ANA_DID, "the app crashes"));
     sink.wait_for(1, WAIT).await;
@@ -326,8 +291,8 @@ async fn edits_and_deletes_become_amendments() {
 async fn broken_frames_are_skipped_and_a_close_code_reconnects() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config(&fake), sink.clone());
+    connected(&running, &fake, 1).await;
 
     fake.push_raw(r#"{"did":"did:plc:x","time_us":17872172981"#);
     fake.push_raw("not json at all");
@@ -336,7 +301,7 @@ async fn broken_frames_are_skipped_and_a_close_code_reconnects() {
     let p = fake.post(mention(ANA_DID, "still there?"));
     sink.wait_for(1, WAIT).await;
     fake.close_streams(1011, "internal error");
-    running.connected(&fake, 2).await;
+    connected(&running, &fake, 2).await;
     let report = running.health.report();
     assert!(
         report
@@ -357,14 +322,14 @@ async fn broken_frames_are_skipped_and_a_close_code_reconnects() {
 async fn a_stalled_stream_is_noticed_and_nothing_is_lost() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config(&fake), sink.clone());
+    connected(&running, &fake, 1).await;
 
     fake.silence_streams();
     // The half-open connection swallows it, and nothing was stored before: the resume point
     // is when the run first connected.
     let lost = fake.post(mention(ANA_DID, "hello?"));
-    running.connected(&fake, 2).await;
+    connected(&running, &fake, 2).await;
     let posts = sink.wait_for(1, WAIT).await;
     assert_eq!(ids(&posts), uris(&[&lost]));
     let report = running.health.report();
@@ -383,8 +348,8 @@ async fn a_stalled_stream_is_noticed_and_nothing_is_lost() {
 async fn a_restart_resumes_from_the_stored_cursor() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config(&fake), sink.clone());
+    connected(&running, &fake, 1).await;
     let mut early = mention(ANA_DID, "ten seconds ago");
     early.time_us = Some(now_us() - 10_000_000);
     let early = fake.post(early);
@@ -397,8 +362,8 @@ async fn a_restart_resumes_from_the_stored_cursor() {
         fake.post(mention(BO_DID, "while down")),
         fake.post(PostSpec::new(BO_DID, "roadster while down")),
     ];
-    let running = Running::start(config(&fake), sink.clone());
-    running.connected(&fake, 2).await;
+    let running = start(config(&fake), sink.clone());
+    connected(&running, &fake, 2).await;
     assert!(fake.subscriptions()[1].ends_with(&format!("cursor={}", last.time_us - 2_000_000)));
     let posts = sink.wait_for(4, WAIT).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -419,8 +384,8 @@ async fn a_restart_resumes_from_the_stored_cursor() {
 async fn a_sink_failure_is_retried_not_fatal() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config(&fake), sink.clone());
+    connected(&running, &fake, 1).await;
 
     sink.fail_next(1);
     let p = fake.post(mention(ANA_DID, "is the store up?"));
@@ -434,7 +399,7 @@ async fn a_sink_failure_is_retried_not_fatal() {
         .await;
     let posts = sink.wait_for(1, WAIT).await;
     assert_eq!(ids(&posts), uris(&[&p]));
-    running.connected(&fake, 2).await;
+    connected(&running, &fake, 2).await;
     let q = fake.post(mention(ANA_DID, "and after?"));
     sink.wait_for(2, WAIT).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -448,8 +413,8 @@ async fn a_5xx_burst_at_the_handshake_is_backed_off() {
     fake.fail_handshakes(&[503, 502, 503]);
     let sink = Arc::new(MemorySink::default());
     let started = Instant::now();
-    let running = Running::start(config(&fake), sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config(&fake), sink.clone());
+    connected(&running, &fake, 1).await;
     // 5 s, 10 s, 20 s (scaled by 0.01, ±10 % jitter): backed off, not hammered.
     assert!(
         started.elapsed() >= Duration::from_millis(315),
@@ -482,7 +447,7 @@ async fn a_rate_limited_reconciliation_waits_for_the_reset() {
     config.reconcile_interval = Some(Duration::from_millis(100));
     let sink = Arc::new(MemorySink::default());
     let started = Instant::now();
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
 
     let posts = sink.wait_for(1, WAIT).await;
     let waited = started.elapsed();
@@ -504,8 +469,8 @@ async fn an_expiring_token_is_refreshed_and_a_revoked_password_fails_the_source(
     let mut config = config(&fake);
     config.reconcile_interval = Some(Duration::from_millis(60));
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config, sink.clone());
+    connected(&running, &fake, 1).await;
 
     running.until("a refresh", |_| fake.refreshes() >= 2).await;
     let mut quiet = mention(ANA_DID, "heard over REST after refreshes");
@@ -515,10 +480,7 @@ async fn an_expiring_token_is_refreshed_and_a_revoked_password_fails_the_source(
     assert_eq!(fake.logins(), 1, "refreshed, never logged in again");
 
     fake.revoke_app_password();
-    let result = tokio::time::timeout(WAIT, running.task)
-        .await
-        .expect("a revoked password ends the run")
-        .unwrap();
+    let (result, health) = running.ended().await;
     match result {
         Err(SourceError::Auth(reason)) => {
             assert!(reason.contains("create a new App Password"), "{reason}");
@@ -526,7 +488,7 @@ async fn an_expiring_token_is_refreshed_and_a_revoked_password_fails_the_source(
         }
         other => panic!("expected an auth error, got {other:?}"),
     }
-    let report = running.health.report();
+    let report = health.report();
     assert_eq!(report.state, ConnectorState::Failing);
     assert_eq!(report.next_retry_at, None);
 }
@@ -537,8 +499,8 @@ async fn a_slow_appview_does_not_hold_the_stream_up() {
     let mut config = config(&fake);
     config.profile_timeout = Duration::from_millis(100);
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
-    running.connected(&fake, 1).await;
+    let running = start(config, sink.clone());
+    connected(&running, &fake, 1).await;
     fake.set_profile_delay(Duration::from_secs(3));
 
     let posted = Instant::now();

@@ -6,8 +6,8 @@ use super::{
     MastodonConfig, MastodonHashtagSource, MastodonResponder, MastodonSource, Secret, Transport,
 };
 use crate::responder::{Responder, SendError};
-use crate::source::testing::MemorySink;
-use crate::source::{ConnectorState, Health, Source, SourceError};
+use crate::source::testing::{self, MemorySink, WAIT};
+use crate::source::{ConnectorState, Source, SourceError};
 use chrono::Utc;
 use earshot_core::conversation::Status as ConversationStatus;
 use earshot_core::priority::{score, PrioritySignals};
@@ -17,11 +17,8 @@ use earshot_core::{
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 const TOKEN: &str = "brand-token-0123456789";
-const WAIT: Duration = Duration::from_secs(3);
 
 fn config(fake: &FakeMastodon) -> MastodonConfig {
     let mut config = MastodonConfig::new(fake.base_url(), Secret::new(TOKEN), "acme");
@@ -33,71 +30,21 @@ fn config(fake: &FakeMastodon) -> MastodonConfig {
     config
 }
 
-struct Running {
-    source: Arc<dyn Source>,
-    mentions: Option<Arc<MastodonSource>>,
-    stop: watch::Sender<bool>,
-    health: Health,
-    task: JoinHandle<Result<(), SourceError>>,
+type Running<S> = testing::Running<S>;
+
+fn start(config: MastodonConfig, sink: Arc<MemorySink>) -> Running<MastodonSource> {
+    Running::start(Arc::new(MastodonSource::new(config).unwrap()), sink)
 }
 
-impl Running {
-    fn start(config: MastodonConfig, sink: Arc<MemorySink>) -> Running {
-        let source = Arc::new(MastodonSource::new(config).unwrap());
-        let mut running = Running::start_source(source.clone(), sink);
-        running.mentions = Some(source);
-        running
-    }
-
-    fn start_tag(config: MastodonConfig, tag: &str, sink: Arc<MemorySink>) -> Running {
-        Running::start_source(
-            Arc::new(MastodonHashtagSource::new(config, tag).unwrap()),
-            sink,
-        )
-    }
-
-    fn start_source(source: Arc<dyn Source>, sink: Arc<MemorySink>) -> Running {
-        let health = Health::new(source.name());
-        let (stop, stopped) = watch::channel(false);
-        let (h, s) = (health.clone(), source.clone());
-        let task = tokio::spawn(async move { s.run(sink, h, stopped).await });
-        Running {
-            source,
-            mentions: None,
-            stop,
-            health,
-            task,
-        }
-    }
-
-    async fn until(&self, what: &str, check: impl Fn(&Running) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !check(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {:?}",
-                self.health.report()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    async fn connected(&self) {
-        self.until("connected", |r| {
-            r.health.report().state == ConnectorState::Connected
-        })
-        .await;
-    }
-
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        let result = tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("source stops when told")
-            .unwrap();
-        assert!(result.is_ok(), "{result:?}");
-        assert_eq!(self.health.report().state, ConnectorState::Stopped);
-    }
+fn start_tag(
+    config: MastodonConfig,
+    tag: &str,
+    sink: Arc<MemorySink>,
+) -> Running<MastodonHashtagSource> {
+    Running::start(
+        Arc::new(MastodonHashtagSource::new(config, tag).unwrap()),
+        sink,
+    )
 }
 
 fn ids(posts: &[NewPost]) -> Vec<String> {
@@ -116,7 +63,7 @@ fn assert_no_duplicates(posts: &[NewPost]) {
 async fn a_mention_is_delivered_with_author_text_and_parent() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
 
     let parent = fake.mention(NewMention::new("acme", "Version 3.1 is out"));
@@ -141,9 +88,7 @@ async fn a_mention_is_delivered_with_author_text_and_parent() {
     assert!(report.last_event_at.is_some());
     assert_eq!(fake.stream_connects(), 1);
     running
-        .until("the delete is counted", |r| {
-            r.mentions.as_ref().is_some_and(|m| m.deletes_seen() == 1)
-        })
+        .until("the delete is counted", |r| r.source.deletes_seen() == 1)
         .await;
     assert!(matches!(
         sink.amendments().as_slice(),
@@ -298,7 +243,7 @@ async fn replies_are_refused_or_retried_as_the_server_says() {
 async fn a_drop_mid_event_reconnects_and_backfills_without_loss_or_duplicates() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
 
     let first = fake.mention(NewMention::new("a@x.example", "@acme one"));
@@ -349,7 +294,7 @@ async fn a_restart_resumes_from_the_stored_cursor() {
     let sink = Arc::new(MemorySink::default());
     let before = fake.mention(NewMention::new("a@x.example", "@acme before"));
 
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     sink.wait_for(1, WAIT).await;
     running.stop().await;
 
@@ -361,7 +306,7 @@ async fn a_restart_resumes_from_the_stored_cursor() {
     down.text = "@acme and again".into();
     let again = fake.mention(down);
 
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     let posts = sink.wait_for(4, WAIT).await;
     running.connected().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -382,7 +327,7 @@ async fn a_restart_resumes_from_the_stored_cursor() {
 async fn a_stalled_stream_is_noticed_and_reopened() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
 
     fake.silence_streams();
@@ -412,18 +357,15 @@ async fn a_refused_token_fails_the_source() {
     let mut config = config(&fake);
     config.access_token = Secret::new("revoked");
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink);
-    let result = tokio::time::timeout(WAIT, running.task)
-        .await
-        .expect("a refused token ends the run")
-        .unwrap();
+    let running = start(config, sink);
+    let (result, health) = running.ended().await;
     match result {
         Err(SourceError::Auth(reason)) => {
             assert!(reason.contains("The access token is invalid"), "{reason}")
         }
         other => panic!("expected an auth error, got {other:?}"),
     }
-    let report = running.health.report();
+    let report = health.report();
     assert_eq!(report.state, ConnectorState::Failing);
     assert_eq!(report.next_retry_at, None);
     assert_eq!(fake.stream_connects(), 0);
@@ -436,7 +378,7 @@ async fn a_rate_limit_is_waited_out_until_the_reset() {
     fake.rate_limit_next(1, Duration::from_millis(300));
     let sink = Arc::new(MemorySink::default());
     let started = Instant::now();
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
 
     running
         .until("backing off", |r| {
@@ -547,7 +489,7 @@ async fn a_refused_connection_backs_off_and_stops_when_told() {
     drop(fake); // Nothing listens there any more: connection refused.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     running
         .until("a second failed attempt", |r| {
             let report = r.health.report();
@@ -631,7 +573,7 @@ async fn a_tagged_post_arrives_boosts_are_skipped_and_the_brand_is_recognised() 
             Transport::WebSocket => websocket(&fake),
         };
         let sink = Arc::new(MemorySink::default());
-        let running = Running::start_tag(config, "#AcmeApp", sink.clone());
+        let running = start_tag(config, "#AcmeApp", sink.clone());
         assert_eq!(running.source.name(), TAG_SOURCE);
         running.connected().await;
 
@@ -678,7 +620,7 @@ async fn hashtag_edits_and_deletes_become_amendments_once() {
             Transport::WebSocket => websocket(&fake),
         };
         let sink = Arc::new(MemorySink::default());
-        let running = Running::start_tag(config, "acmeapp", sink.clone());
+        let running = start_tag(config, "acmeapp", sink.clone());
         running.connected().await;
 
         let id = fake.post_tagged(NewTagged::new("lena@x.example", "app crashes", "acmeapp"));
@@ -727,7 +669,7 @@ async fn hashtag_survives_a_cut_duplicates_and_out_of_order_arrivals() {
             Transport::WebSocket => websocket(&fake),
         };
         let sink = Arc::new(MemorySink::default());
-        let running = Running::start_tag(config, "acmeapp", sink.clone());
+        let running = start_tag(config, "acmeapp", sink.clone());
         running.connected().await;
 
         // Two posts whose events arrive late and in reverse id order, one of them twice.
@@ -771,7 +713,7 @@ async fn hashtag_restart_resumes_from_the_cursor() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
     let sink = Arc::new(MemorySink::default());
     let before = fake.post_tagged(NewTagged::new("a@x.example", "before", "acmeapp"));
-    let running = Running::start_tag(config(&fake), "acmeapp", sink.clone());
+    let running = start_tag(config(&fake), "acmeapp", sink.clone());
     sink.wait_for(1, WAIT).await;
     running.stop().await;
 
@@ -782,7 +724,7 @@ async fn hashtag_restart_resumes_from_the_cursor() {
         down.text = format!("down {i}");
         while_down.push(fake.post_tagged(down.clone()));
     }
-    let running = Running::start_tag(config(&fake), "acmeapp", sink.clone());
+    let running = start_tag(config(&fake), "acmeapp", sink.clone());
     sink.wait_for(4, WAIT).await;
     running.connected().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -802,7 +744,7 @@ async fn hashtag_rate_limit_sink_failure_and_revoked_token() {
     sink.fail_next(1);
     let started = Instant::now();
     let mut config = config(&fake);
-    let running = Running::start_tag(config.clone(), "acmeapp", sink.clone());
+    let running = start_tag(config.clone(), "acmeapp", sink.clone());
     running
         .until("backing off", |r| {
             r.health.report().state == ConnectorState::BackingOff
@@ -827,7 +769,7 @@ async fn hashtag_rate_limit_sink_failure_and_revoked_token() {
     assert!(sink.posts().is_empty());
     running.stop().await;
     // A fresh run (the backoff would be 5 s) delivers it: nothing was lost to the failure.
-    let running = Running::start_tag(config.clone(), "acmeapp", sink.clone());
+    let running = start_tag(config.clone(), "acmeapp", sink.clone());
     assert_eq!(ids(&sink.wait_for(1, WAIT).await), vec![waiting]);
     running.stop().await;
 
@@ -836,12 +778,8 @@ async fn hashtag_rate_limit_sink_failure_and_revoked_token() {
         config.transport = transport;
         config.streaming_url =
             Some(fake.websocket_base_url()).filter(|_| transport == Transport::WebSocket);
-        let running =
-            Running::start_tag(config.clone(), "acmeapp", Arc::new(MemorySink::default()));
-        let result = tokio::time::timeout(WAIT, running.task)
-            .await
-            .unwrap()
-            .unwrap();
+        let running = start_tag(config.clone(), "acmeapp", Arc::new(MemorySink::default()));
+        let (result, health) = running.ended().await;
         match result {
             Err(SourceError::Auth(reason)) => {
                 assert!(
@@ -851,7 +789,7 @@ async fn hashtag_rate_limit_sink_failure_and_revoked_token() {
             }
             other => panic!("{transport:?}: expected an auth error, got {other:?}"),
         }
-        assert_eq!(running.health.report().state, ConnectorState::Failing);
+        assert_eq!(health.report().state, ConnectorState::Failing);
     }
 }
 
@@ -865,7 +803,7 @@ async fn a_first_start_takes_recent_history_or_starts_from_now() {
     let mut with_history = config(&fake);
     with_history.history = 3;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(with_history, sink.clone());
+    let running = start(with_history, sink.clone());
     running.connected().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
@@ -882,7 +820,7 @@ async fn a_first_start_takes_recent_history_or_starts_from_now() {
     let mut from_now = config(&fake);
     from_now.history = 0;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(from_now.clone(), sink.clone());
+    let running = start(from_now.clone(), sink.clone());
     running.connected().await;
     assert_eq!(
         sink.cursor_of("mastodon:acme").as_deref(),
@@ -903,7 +841,7 @@ async fn a_first_start_takes_recent_history_or_starts_from_now() {
     let mut tag_history = config(&fake);
     tag_history.history = 2;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start_tag(tag_history, "acmeapp", sink.clone());
+    let running = start_tag(tag_history, "acmeapp", sink.clone());
     running.connected().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
@@ -918,7 +856,7 @@ async fn websocket_mentions_survive_a_dead_socket_a_stall_and_a_rate_limit() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
     fake.rate_limit_next(1, Duration::from_millis(200));
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(websocket(&fake), sink.clone());
+    let running = start(websocket(&fake), sink.clone());
     running.connected().await;
     assert!(running
         .health

@@ -5,8 +5,8 @@
 use super::fake::FakeReddit;
 use super::{check_credentials, RedditConfig, RedditResponder, RedditSearch, RedditSource, Secret};
 use crate::responder::{Responder, SendError};
-use crate::source::testing::MemorySink;
-use crate::source::{Amendment, CheckError, ConnectorState, Health, Source, SourceError};
+use crate::source::testing::{self, MemorySink, WAIT};
+use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use chrono::Utc;
 use earshot_core::conversation::Status as ConversationStatus;
 use earshot_core::priority::{score, PrioritySignals};
@@ -16,15 +16,12 @@ use earshot_core::{
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 const CLIENT_ID: &str = "p-jcoLKBynTLew";
 const CLIENT_SECRET: &str = "gko_LXELoV07ZBNUXrvWZfzE3aI";
 const USER: &str = "acme_support";
 const PASSWORD: &str = "correct horse battery staple";
 const SOURCE: &str = "reddit:acme_support";
-const WAIT: Duration = Duration::from_secs(5);
 
 async fn fake() -> FakeReddit {
     FakeReddit::start(CLIENT_ID, CLIENT_SECRET, USER, PASSWORD)
@@ -51,64 +48,10 @@ fn config(fake: &FakeReddit) -> RedditConfig {
     config
 }
 
-struct Running {
-    source: Arc<RedditSource>,
-    stop: watch::Sender<bool>,
-    health: Health,
-    task: JoinHandle<Result<(), SourceError>>,
-}
+type Running = testing::Running<RedditSource>;
 
-impl Running {
-    fn start(config: RedditConfig, sink: Arc<MemorySink>) -> Running {
-        let source = Arc::new(RedditSource::new(config).unwrap());
-        let health = Health::new(source.name());
-        let (stop, stopped) = watch::channel(false);
-        let (h, s) = (health.clone(), source.clone());
-        let task = tokio::spawn(async move { s.run(sink, h, stopped).await });
-        Running {
-            source,
-            stop,
-            health,
-            task,
-        }
-    }
-
-    async fn until(&self, what: &str, check: impl Fn(&Running) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !check(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {:?}",
-                self.health.report()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    async fn connected(&self) {
-        self.until("connected", |r| {
-            r.health.report().state == ConnectorState::Connected
-        })
-        .await;
-    }
-
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        let result = tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("source stops when told")
-            .unwrap();
-        assert!(result.is_ok(), "{result:?}");
-        assert_eq!(self.health.report().state, ConnectorState::Stopped);
-    }
-
-    async fn ended(self) -> (Result<(), SourceError>, Health) {
-        let result = tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("the source ends by itself")
-            .unwrap();
-        (result, self.health)
-    }
+fn start(config: RedditConfig, sink: Arc<MemorySink>) -> Running {
+    Running::start(Arc::new(RedditSource::new(config).unwrap()), sink)
 }
 
 fn ids(posts: &[NewPost]) -> Vec<String> {
@@ -142,7 +85,7 @@ async fn wait_amendments(sink: &MemorySink, n: usize) -> Vec<Amendment> {
 async fn a_post_and_a_comment_arrive_with_their_fields() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
 
     let link = fake.submit(
@@ -212,7 +155,7 @@ async fn the_same_thing_twice_is_delivered_once() {
         RedditSearch::in_subreddit("kettle", "smarthome"),
     ];
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     running.connected().await;
     let link = fake.submit("smarthome", "a", "My Acme kettle is dead", "");
     let elsewhere = fake.submit("tea", "b", "Acme kettle in r/tea", "");
@@ -239,7 +182,7 @@ async fn the_same_thing_twice_is_delivered_once() {
 async fn a_late_approved_older_post_is_still_heard() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
     let first = fake.submit("smarthome", "a", "first", "");
     let second = fake.submit("smarthome", "b", "second", "");
@@ -262,7 +205,7 @@ async fn a_late_approved_older_post_is_still_heard() {
 async fn a_listing_cut_mid_answer_is_read_again_without_loss() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
     fake.cut_next(1);
     let a = fake.submit("smarthome", "a", "one", "");
@@ -286,7 +229,7 @@ async fn a_listing_cut_mid_answer_is_read_again_without_loss() {
 async fn edits_and_deletions_become_amendments() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
     let link = fake.submit("smarthome", "a", "Kettle dead", "since 3.1");
     let comment = fake.comment(&link, "b", "mine too");
@@ -339,7 +282,7 @@ async fn a_429_is_waited_out_until_the_reset() {
     fake.rate_limit_next(1, 1);
     let sink = Arc::new(MemorySink::default());
     let started = Instant::now();
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running
         .until("backing off", |r| {
             r.health.report().state == ConnectorState::BackingOff
@@ -373,7 +316,7 @@ async fn a_5xx_burst_is_backed_off_exponentially() {
     fake.fail_next(3, 503);
     let sink = Arc::new(MemorySink::default());
     let started = Instant::now();
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     let posts = sink.wait_for(1, WAIT).await;
     // 5 s, 10 s, 20 s scaled by 0.01, less 10 % jitter at most.
     assert!(
@@ -408,7 +351,7 @@ async fn an_expiring_token_is_renewed_before_it_runs_out() {
     // Renewed 1.6 s early: every 0.4 s.
     config.token_refresh_margin = Duration::from_millis(1600);
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     running.connected().await;
     running
         .until("two renewals", |_| fake.tokens_issued() >= 3)
@@ -426,7 +369,7 @@ async fn an_expiring_token_is_renewed_before_it_runs_out() {
 async fn a_token_refused_early_is_replaced_once() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
     fake.expire_tokens();
     let link = fake.submit("smarthome", "a", "after the 401", "");
@@ -442,7 +385,7 @@ async fn a_token_refused_early_is_replaced_once() {
 async fn a_revoked_app_fails_the_source() {
     let fake = fake().await;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
     fake.revoke_app();
     let (result, health) = running.ended().await;
@@ -464,7 +407,7 @@ async fn a_wrong_password_fails_the_source_with_invalid_grant() {
     let mut config = config(&fake);
     config.password = Secret::new("hunter2");
     let sink = Arc::new(MemorySink::default());
-    let (result, health) = Running::start(config, sink).ended().await;
+    let (result, health) = start(config, sink).ended().await;
     match result {
         Err(SourceError::Auth(reason)) => {
             assert!(reason.contains("invalid_grant"), "{reason}");
@@ -486,7 +429,7 @@ async fn a_restart_resumes_from_the_stored_cursor_without_loss_or_duplicates() {
         .map(|i| fake.submit("smarthome", "a", &format!("before {i}"), ""))
         .collect();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config.clone(), sink.clone());
+    let running = start(config.clone(), sink.clone());
     sink.wait_for(2, WAIT).await;
     running.connected().await;
     running.stop().await;
@@ -495,7 +438,7 @@ async fn a_restart_resumes_from_the_stored_cursor_without_loss_or_duplicates() {
     let during: Vec<String> = (0..5)
         .map(|i| fake.submit("smarthome", "b", &format!("during {i}"), ""))
         .collect();
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     sink.wait_for(7, WAIT).await;
     running.connected().await;
     let polls = fake.requests().len();
@@ -523,7 +466,7 @@ async fn the_first_start_takes_the_newest_page_not_the_history() {
         .map(|i| fake.submit("smarthome", "a", &format!("old {i}"), ""))
         .collect();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     sink.wait_for(2, WAIT).await;
     running.connected().await;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -538,7 +481,7 @@ async fn a_burst_into_a_listing_empty_at_the_first_start_is_paged_back() {
     config.page_limit = 2;
     config.poll_interval = Duration::from_millis(300);
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     running
         .until("the empty listings remembered", |_| {
             sink.cursor_of(SOURCE).is_some()
@@ -559,7 +502,7 @@ async fn a_sink_failure_is_retried_not_fatal() {
     let sink = Arc::new(MemorySink::default());
     sink.fail_next(2);
     let link = fake.submit("smarthome", "a", "stored at the third try", "");
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     let posts = sink.wait_for(1, WAIT).await;
     assert_eq!(ids(&posts), vec![link]);
     let report = running.health.report();
@@ -582,7 +525,7 @@ async fn the_request_budget_is_spread_instead_of_run_into() {
     config.poll_interval = Duration::from_millis(5);
     config.rate_limit_reserve = 4.0;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     running
         .until("a second window", |_| fake.requests().len() > 8)
         .await;
@@ -600,7 +543,7 @@ async fn a_private_subreddit_is_reported_and_the_rest_still_heard() {
     let mut config = config(&fake);
     config.subreddits = vec!["secretsub".into(), "smarthome".into()];
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     let link = fake.submit("smarthome", "a", "public", "");
     sink.wait_for(1, WAIT).await;
     running

@@ -3,15 +3,12 @@
 
 use super::fake::{FakeEntry, FakeFeeds, FeedFormat};
 use super::{Feed, FeedConfig, FeedSource};
-use crate::source::testing::MemorySink;
-use crate::source::{Amendment, ConnectorState, Health, Source, SourceError};
+use crate::source::testing::{self, MemorySink, WAIT};
+use crate::source::{Amendment, ConnectorState};
 use earshot_core::{Network, NewPost};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-const WAIT: Duration = Duration::from_secs(5);
 const SOURCE: &str = "rss:acme";
 
 fn config(fake: &FakeFeeds, paths: &[(&str, &str)]) -> FeedConfig {
@@ -27,59 +24,10 @@ fn config(fake: &FakeFeeds, paths: &[(&str, &str)]) -> FeedConfig {
     config
 }
 
-struct Running {
-    stop: watch::Sender<bool>,
-    health: Health,
-    task: JoinHandle<Result<(), SourceError>>,
-}
+type Running = testing::Running<FeedSource>;
 
-impl Running {
-    fn start(config: FeedConfig, sink: Arc<MemorySink>) -> Running {
-        let source = Arc::new(FeedSource::new(config).unwrap());
-        let health = Health::new(source.name());
-        let (stop, stopped) = watch::channel(false);
-        let h = health.clone();
-        let task = tokio::spawn(async move { source.run(sink, h, stopped).await });
-        Running { stop, health, task }
-    }
-
-    async fn until(&self, what: &str, check: impl Fn(&Running) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !check(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {:?}",
-                self.health.report()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    async fn connected(&self) {
-        self.until("connected", |r| {
-            r.health.report().state == ConnectorState::Connected
-        })
-        .await;
-    }
-
-    async fn state(&self, state: ConnectorState) {
-        self.until(&format!("{state:?}"), |r| r.health.report().state == state)
-            .await;
-    }
-
-    fn error(&self) -> String {
-        self.health.report().last_error.unwrap_or_default()
-    }
-
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        let result = tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("source stops when told")
-            .unwrap();
-        assert!(result.is_ok(), "{result:?}");
-        assert_eq!(self.health.report().state, ConnectorState::Stopped);
-    }
+fn start(config: FeedConfig, sink: Arc<MemorySink>) -> Running {
+    Running::start(Arc::new(FeedSource::new(config).unwrap()), sink)
 }
 
 fn ids(posts: &[NewPost]) -> Vec<String> {
@@ -135,7 +83,7 @@ async fn the_first_read_delivers_every_entry_with_its_fields() {
         ),
     );
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(
+    let running = start(
         config(
             &fake,
             &[("/reviews.rss", "reviews"), ("/forum.atom", "forum")],
@@ -187,7 +135,7 @@ async fn an_unchanged_feed_is_answered_304_and_only_new_entries_follow() {
     fake.add_feed("/f.rss", FeedFormat::Rss, "f");
     fake.publish("/f.rss", entry("a", "A", "<p>a</p>", 5));
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake, &[("/f.rss", "f")]), sink.clone());
+    let running = start(config(&fake, &[("/f.rss", "f")]), sink.clone());
     sink.wait_for(1, WAIT).await;
     more_requests(&running, &fake, "/f.rss", 3).await;
     let requests = fake.requests_for("/f.rss");
@@ -214,13 +162,13 @@ async fn a_restart_neither_loses_nor_doubles_entries() {
     fake.publish("/f.atom", entry("urn:1", "one", "<p>1</p>", 9));
     fake.publish("/f.atom", entry("urn:2", "two", "<p>2</p>", 8));
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake, &[("/f.atom", "f")]), sink.clone());
+    let running = start(config(&fake, &[("/f.atom", "f")]), sink.clone());
     sink.wait_for(2, WAIT).await;
     running.stop().await;
 
     fake.publish("/f.atom", entry("urn:3", "three", "<p>3</p>", 3));
     fake.publish("/f.atom", entry("urn:4", "four", "<p>4</p>", 2));
-    let running = Running::start(config(&fake, &[("/f.atom", "f")]), sink.clone());
+    let running = start(config(&fake, &[("/f.atom", "f")]), sink.clone());
     sink.wait_for(4, WAIT).await;
     more_requests(&running, &fake, "/f.atom", 2).await;
     assert_eq!(ids(&sink.posts()), vec!["urn:1", "urn:2", "urn:3", "urn:4"]);
@@ -234,7 +182,7 @@ async fn a_restart_neither_loses_nor_doubles_entries() {
     running.stop().await;
 
     // Restarted on an unchanged feed: a 304, nothing delivered again.
-    let running = Running::start(config(&fake, &[("/f.atom", "f")]), sink.clone());
+    let running = start(config(&fake, &[("/f.atom", "f")]), sink.clone());
     more_requests(&running, &fake, "/f.atom", 2).await;
     assert_eq!(fake.requests_for("/f.atom").last().unwrap().status, 304);
     assert_eq!(sink.posts().len(), 4);
@@ -250,7 +198,7 @@ async fn a_changed_entry_becomes_an_edit_once() {
         entry("urn:1", "Charged twice", "<p>Refund one please.</p>", 5),
     );
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake, &[("/f.atom", "f")]), sink.clone());
+    let running = start(config(&fake, &[("/f.atom", "f")]), sink.clone());
     let posts = sink.wait_for(1, WAIT).await;
     fake.edit(
         "/f.atom",
@@ -292,7 +240,7 @@ async fn hostile_html_in_entries_is_stripped() {
         ),
     );
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake, &[("/f.rss", "f")]), sink.clone());
+    let running = start(config(&fake, &[("/f.rss", "f")]), sink.clone());
     let posts = sink.wait_for(1, WAIT).await;
     let text = &posts[0].text;
     assert_eq!(text, "Nice review\n\nGreat kettle");
@@ -322,7 +270,7 @@ async fn a_malformed_feed_is_reported_and_the_others_still_read() {
     );
     fake.publish("/fine.rss", entry("ok", "Ok", "<p>ok</p>", 1));
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(
+    let running = start(
         config(&fake, &[("/broken.rss", "broken"), ("/fine.rss", "fine")]),
         sink.clone(),
     );
@@ -351,7 +299,7 @@ async fn an_oversized_or_cut_feed_is_an_error_and_read_again_later() {
     let mut config = config(&fake, &[("/f.rss", "f")]);
     config.max_body_bytes = 16 * 1024;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     running.state(ConnectorState::BackingOff).await;
     assert!(
         running
@@ -377,7 +325,7 @@ async fn a_permanent_move_is_remembered_and_a_redirect_loop_is_an_error() {
     fake.redirect("/a.rss", "/b.rss", false);
     fake.redirect("/b.rss", "/a.rss", false);
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(
+    let running = start(
         config(&fake, &[("/old.rss", "moved"), ("/a.rss", "looping")]),
         sink.clone(),
     );
@@ -401,7 +349,7 @@ async fn a_gone_feed_fails_the_source_and_is_not_read_again() {
     fake.add_feed("/f.rss", FeedFormat::Rss, "f");
     fake.gone("/gone.rss");
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(
+    let running = start(
         config(&fake, &[("/gone.rss", "old forum"), ("/f.rss", "f")]),
         sink.clone(),
     );
@@ -417,7 +365,7 @@ async fn a_gone_feed_fails_the_source_and_is_not_read_again() {
     sink.wait_for(1, WAIT).await;
     more_requests(&running, &fake, "/f.rss", 3).await;
     running.stop().await;
-    let running = Running::start(
+    let running = start(
         config(&fake, &[("/gone.rss", "old forum"), ("/f.rss", "f")]),
         sink.clone(),
     );
@@ -439,7 +387,7 @@ async fn a_429_is_waited_out_and_a_503_burst_backed_off() {
     fake.fail_next("/flaky.rss", 3, 503, None);
     let sink = Arc::new(MemorySink::default());
     let started = Instant::now();
-    let running = Running::start(
+    let running = start(
         config(
             &fake,
             &[("/limited.rss", "limited"), ("/flaky.rss", "flaky")],
@@ -472,7 +420,7 @@ async fn a_sink_failure_is_retried_not_fatal() {
     fake.publish("/f.rss", entry("a", "A", "<p>a</p>", 1));
     let sink = Arc::new(MemorySink::default());
     sink.fail_next(2);
-    let running = Running::start(config(&fake, &[("/f.rss", "f")]), sink.clone());
+    let running = start(config(&fake, &[("/f.rss", "f")]), sink.clone());
     sink.wait_for(1, WAIT).await;
     assert!(
         running.error().contains("could not store"),
@@ -504,7 +452,7 @@ async fn the_same_entry_in_two_feeds_is_delivered_once() {
     fake.publish("/all.atom", shared);
     fake.publish("/all.atom", entry("urn:post-2", "Other", "<p>y</p>", 1));
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(
+    let running = start(
         config(&fake, &[("/billing.atom", "billing"), ("/all.atom", "all")]),
         sink.clone(),
     );

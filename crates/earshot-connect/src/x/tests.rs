@@ -8,7 +8,7 @@ use super::fake::{
 };
 use super::{check_credentials, Secret, XConfig, XMode, XResponder, XSource, XUserAuth};
 use crate::responder::{Responder, SendError};
-use crate::source::testing::MemorySink;
+use crate::source::testing::{self, MemorySink, WAIT};
 use crate::source::{CheckError, ConnectorState, Health, Sink, SinkError, Source, SourceError};
 use chrono::Utc;
 use earshot_core::conversation::Status as ConversationStatus;
@@ -20,9 +20,7 @@ use earshot_core::{
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-const WAIT: Duration = Duration::from_secs(5);
 const SOURCE: &str = "x:AcmeHelp";
 
 fn user_auth() -> XUserAuth {
@@ -54,64 +52,10 @@ fn config(fake: &FakeX) -> XConfig {
     config
 }
 
-struct Running {
-    source: Arc<XSource>,
-    stop: watch::Sender<bool>,
-    health: Health,
-    task: JoinHandle<Result<(), SourceError>>,
-}
+type Running = testing::Running<XSource>;
 
-impl Running {
-    fn start(config: XConfig, sink: Arc<MemorySink>) -> Running {
-        let source = Arc::new(XSource::new(config).unwrap());
-        let health = Health::new(source.name());
-        let (stop, stopped) = watch::channel(false);
-        let (h, s) = (health.clone(), source.clone());
-        let task = tokio::spawn(async move { s.run(sink, h, stopped).await });
-        Running {
-            source,
-            stop,
-            health,
-            task,
-        }
-    }
-
-    async fn until(&self, what: &str, check: impl Fn(&Running) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !check(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {:?}",
-                self.health.report()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    async fn connected(&self) {
-        self.until("connected", |r| {
-            r.health.report().state == ConnectorState::Connected
-        })
-        .await;
-    }
-
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        let result = tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("source stops when told")
-            .unwrap();
-        assert!(result.is_ok(), "{result:?}");
-        assert_eq!(self.health.report().state, ConnectorState::Stopped);
-    }
-
-    /// Waits for the run to end on its own and returns how.
-    async fn ended(self) -> Result<(), SourceError> {
-        tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("the run ends on its own")
-            .unwrap()
-    }
+fn start(config: XConfig, sink: Arc<MemorySink>) -> Running {
+    Running::start(Arc::new(XSource::new(config).unwrap()), sink)
 }
 
 fn ids(posts: &[NewPost]) -> Vec<String> {
@@ -150,7 +94,7 @@ async fn settle() {
 async fn a_mention_on_the_stream_arrives_with_author_reach_and_parent() {
     let fake = FakeX::start().await.unwrap();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
 
     let parent = fake.post(FakePost::new(BRAND_USERNAME, "Version 3 of the app is out"));
@@ -210,7 +154,7 @@ async fn rules_sync_adds_ours_removes_stale_ours_and_keeps_others() {
     let stale = fake.add_foreign_rule("(@AcmeOld) -is:retweet", "earshot:AcmeHelp:1");
     let stale_extra = fake.add_foreign_rule("(old words) -is:retweet", "earshot:AcmeHelp:2");
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
 
     let rules = fake.rules();
@@ -237,7 +181,7 @@ async fn rules_sync_adds_ours_removes_stale_ours_and_keeps_others() {
 
     // A second start finds everything in place and changes nothing.
     let before = fake.rules();
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
     assert_eq!(fake.rules(), before);
     running.stop().await;
@@ -250,9 +194,9 @@ async fn a_refused_rule_fails_the_source_with_a_config_error_naming_it() {
     fake.refuse_rules_containing("lang:klingon");
     let mut config = config(&fake);
     config.keywords = vec!["lang:klingon".into()];
-    let running = Running::start(config, Arc::new(MemorySink::default()));
+    let running = start(config, Arc::new(MemorySink::default()));
     let health = running.health.clone();
-    match running.ended().await {
+    match running.ended().await.0 {
         Err(SourceError::Config(reason)) => {
             assert!(reason.contains("earshot:AcmeHelp:1"), "{reason}");
             assert!(reason.contains("lang:klingon"), "{reason}");
@@ -272,7 +216,7 @@ async fn a_refused_rule_fails_the_source_with_a_config_error_naming_it() {
 async fn a_drop_mid_line_reconnects_and_fills_the_gap_without_loss_or_duplicates() {
     let fake = FakeX::start().await.unwrap();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
 
     let first = fake.post(FakePost::new("a_user", "@AcmeHelp one"));
@@ -305,7 +249,7 @@ async fn a_drop_mid_line_reconnects_and_fills_the_gap_without_loss_or_duplicates
 async fn out_of_order_posts_are_all_delivered_and_the_cursor_is_the_newest() {
     let fake = FakeX::start().await.unwrap();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
 
     let older = fake.post(FakePost::new("a_user", "@AcmeHelp first").quiet());
@@ -331,7 +275,7 @@ async fn out_of_order_posts_are_all_delivered_and_the_cursor_is_the_newest() {
 async fn edits_and_deletes_become_amendments() {
     let fake = FakeX::start().await.unwrap();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
 
     let original = fake.post(FakePost::new("priya_n", "@AcmeHelp the lid cracked"));
@@ -486,7 +430,7 @@ async fn a_rate_limit_is_waited_out_until_the_reset() {
     // A cursor before the post, so the gap fill reads it.
     sink.set_cursor(SOURCE, "999999999999999990");
     let started = Instant::now();
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
 
     running
         .until("backing off", |r| {
@@ -522,7 +466,7 @@ async fn a_5xx_burst_is_backed_off_exponentially() {
     // 5 s, 10 s, 20 s → 50, 100, 200 ms.
     config.backoff_scale = 0.01;
     let started = Instant::now();
-    let running = Running::start(config, Arc::new(MemorySink::default()));
+    let running = start(config, Arc::new(MemorySink::default()));
     running.connected().await;
     let elapsed = started.elapsed();
     assert_eq!(fake.requests(Endpoint::Stream), 4);
@@ -555,7 +499,7 @@ async fn too_many_connections_waits_at_least_the_rate_limit_regime() {
     let mut config = config(&fake);
     config.backoff_scale = 0.01; // The 60-s regime → 600 ms.
     let started = Instant::now();
-    let running = Running::start(config, Arc::new(MemorySink::default()));
+    let running = start(config, Arc::new(MemorySink::default()));
     running
         .until("refused for too many connections", |r| {
             r.health
@@ -578,7 +522,7 @@ async fn too_many_connections_waits_at_least_the_rate_limit_regime() {
 async fn an_operational_disconnect_and_a_stall_reconnect() {
     let fake = FakeX::start().await.unwrap();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
 
     fake.disconnect_operationally();
@@ -616,7 +560,7 @@ async fn an_operational_disconnect_and_a_stall_reconnect() {
 async fn a_restart_resumes_from_the_stored_cursor_across_pages() {
     let fake = FakeX::start().await.unwrap();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
     let before = fake.post(FakePost::new("a_user", "@AcmeHelp before"));
     sink.wait_for(1, WAIT).await;
@@ -627,7 +571,7 @@ async fn a_restart_resumes_from_the_stored_cursor_across_pages() {
     for i in 0..12 {
         expected.push(fake.post(FakePost::new("b_user", &format!("@AcmeHelp down {i}")).quiet()));
     }
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     sink.wait_for(13, WAIT).await;
     running.connected().await;
     settle().await;
@@ -644,7 +588,7 @@ async fn a_restart_resumes_from_the_stored_cursor_across_pages() {
 async fn a_sink_failure_is_retried_not_fatal() {
     let fake = FakeX::start().await.unwrap();
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config(&fake), sink.clone());
+    let running = start(config(&fake), sink.clone());
     running.connected().await;
     sink.fail_next(2);
     let heard = fake.post(FakePost::new("a_user", "@AcmeHelp is anyone there?"));
@@ -666,9 +610,9 @@ async fn a_refused_bearer_token_fails_the_source() {
     let fake = FakeX::start().await.unwrap();
     let mut config = config(&fake);
     config.bearer_token = Secret::new("revoked");
-    let running = Running::start(config, Arc::new(MemorySink::default()));
+    let running = start(config, Arc::new(MemorySink::default()));
     let health = running.health.clone();
-    match running.ended().await {
+    match running.ended().await.0 {
         Err(SourceError::Auth(reason)) => assert!(reason.contains("HTTP 401"), "{reason}"),
         other => panic!("expected an auth error, got {other:?}"),
     }
@@ -691,7 +635,7 @@ async fn polling_pages_mentions_and_search_since_the_cursor_and_honours_429() {
     expected.push(fake.post(FakePost::new("c_user", "the acme kettle is great")));
     let mut config = config(&fake);
     config.mode = XMode::Poll;
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     sink.wait_for(12, WAIT).await;
     running.connected().await;
     assert_eq!(ids(&sink.posts()), expected);
@@ -734,7 +678,7 @@ async fn an_expired_user_token_is_renewed_and_a_revoked_one_fails_the_source() {
     let mut config = config(&fake);
     config.mode = XMode::Poll;
     let sink = Arc::new(MemorySink::default());
-    let running = Running::start(config, sink.clone());
+    let running = start(config, sink.clone());
     running.connected().await;
     let heard = fake.post(FakePost::new("a_user", "@AcmeHelp hi"));
     sink.wait_for(1, WAIT).await;
@@ -750,7 +694,7 @@ async fn an_expired_user_token_is_renewed_and_a_revoked_one_fails_the_source() {
 
     fake.revoke_user_tokens();
     let health = running.health.clone();
-    match running.ended().await {
+    match running.ended().await.0 {
         Err(SourceError::Auth(reason)) => {
             assert!(reason.contains("cannot be renewed"), "{reason}")
         }
