@@ -4,6 +4,7 @@
 
 use super::config::MastodonConfig;
 use super::http::{error_text, id_cmp, rate_limit_reset, until};
+use super::stream::{Channel, LiveStream, SseEvent};
 use crate::source::{jitter, Backoff, Failure, Health, SinkError, SourceError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -98,14 +99,66 @@ pub(super) trait Listener: Send + Sync {
     type State: Send;
 
     fn name(&self) -> &str;
+    fn client(&self) -> &reqwest::Client;
+    fn config(&self) -> &MastodonConfig;
+    /// The live stream it reads.
+    fn channel(&self) -> Channel<'_>;
 
-    /// One connection, from opening to its end. Sets `*connected_at` once it is live.
+    /// Reads through REST what the stream may have missed (on connect and every
+    /// `poll_interval`).
+    async fn catch_up(&self, state: &mut Self::State) -> Result<(), Ended>;
+
+    /// One event from the live stream.
+    async fn on_event(&self, event: SseEvent, state: &mut Self::State) -> Result<(), Ended>;
+
+    /// One connection: open the stream, catch up, then read until it ends, catching up again
+    /// every `poll_interval`. Sets `*connected_at` once it is live.
     async fn connect_once(
         &self,
         state: &mut Self::State,
+        health: &Health,
         connected_at: &mut Option<Instant>,
         stop: &mut watch::Receiver<bool>,
-    ) -> Ended;
+    ) -> Ended {
+        let mut stream = match LiveStream::open(self.client(), self.config(), self.channel()).await
+        {
+            Ok(s) => s,
+            Err(ended) => return ended,
+        };
+        if let Err(ended) = self.catch_up(state).await {
+            return ended;
+        }
+        health.connected();
+        *connected_at = Some(Instant::now());
+        tracing::info!(source = %self.name(), transport = ?self.config().transport, "mastodon stream connected");
+
+        // A zero from config would make `interval` panic.
+        let mut reconcile = tokio::time::interval(self.config().poll_interval.max(MIN_PERIOD));
+        reconcile.tick().await; // The first tick is immediate; the catch-up just ran.
+        loop {
+            tokio::select! {
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        return Ended::Stopped;
+                    }
+                }
+                _ = reconcile.tick() => {
+                    if let Err(ended) = self.catch_up(state).await {
+                        return ended;
+                    }
+                }
+                event = stream.next() => {
+                    let handled = match event {
+                        Ok(event) => self.on_event(event, state).await,
+                        Err(ended) => Err(ended),
+                    };
+                    if let Err(ended) = handled {
+                        return ended;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Reconnects `listener` through [`Backoff`] until `stop`, keeping `health` current. Only
@@ -125,7 +178,7 @@ pub(super) async fn drive<L: Listener>(
             return Ok(());
         }
         let ended = listener
-            .connect_once(&mut state, &mut connected_at, stop)
+            .connect_once(&mut state, health, &mut connected_at, stop)
             .await;
         let (failure, reason, not_before) = match ended {
             Ended::Stopped => {

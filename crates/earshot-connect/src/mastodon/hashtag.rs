@@ -13,9 +13,9 @@
 //! (the cursor only moves forward), so nothing heard live is dropped for being "old".
 
 use super::config::{normalise_tag, MastodonConfig};
-use super::conn::{drive, Ended, Listener, Pager, DELIVERED_MEMORY, MIN_PERIOD};
+use super::conn::{drive, Ended, Listener, Pager, DELIVERED_MEMORY};
 use super::http::id_cmp;
-use super::stream::{Channel, LiveStream, SseEvent};
+use super::stream::{Channel, SseEvent};
 use super::wire::Status;
 use crate::source::{Health, Sink, Source, SourceError};
 use crate::NotAPost;
@@ -23,7 +23,6 @@ use async_trait::async_trait;
 use earshot_core::{Amendment, Network, NewPost, PostKey};
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::watch;
 
 /// Hears the public posts carrying one hashtag, as the brand's instance sees them.
@@ -266,50 +265,24 @@ impl Listener for MastodonHashtagSource {
         &self.name
     }
 
-    /// One connection: open the stream, catch up, then read until it ends.
-    async fn connect_once(
-        &self,
-        state: &mut TagState,
-        connected_at: &mut Option<Instant>,
-        stop: &mut watch::Receiver<bool>,
-    ) -> Ended {
-        let channel = Channel::Hashtag(&self.tag);
-        let mut stream = match LiveStream::open(&self.client, &self.config, channel).await {
-            Ok(s) => s,
-            Err(ended) => return ended,
-        };
-        if let Err(ended) = self.catch_up(state).await {
-            return ended;
-        }
-        state.health.connected();
-        *connected_at = Some(Instant::now());
-        tracing::info!(source = %self.name, transport = ?self.config.transport, "mastodon hashtag stream connected");
+    fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
 
-        let mut reconcile = tokio::time::interval(self.config.poll_interval.max(MIN_PERIOD));
-        reconcile.tick().await; // The first tick is immediate; the catch-up just ran.
-        loop {
-            tokio::select! {
-                changed = stop.changed() => {
-                    if changed.is_err() || *stop.borrow() {
-                        return Ended::Stopped;
-                    }
-                }
-                _ = reconcile.tick() => {
-                    if let Err(ended) = self.catch_up(state).await {
-                        return ended;
-                    }
-                }
-                event = stream.next() => {
-                    let handled = match event {
-                        Ok(event) => self.on_event(event, state).await,
-                        Err(ended) => Err(ended),
-                    };
-                    if let Err(ended) = handled {
-                        return ended;
-                    }
-                }
-            }
-        }
+    fn config(&self) -> &MastodonConfig {
+        &self.config
+    }
+
+    fn channel(&self) -> Channel<'_> {
+        Channel::Hashtag(&self.tag)
+    }
+
+    async fn catch_up(&self, state: &mut Self::State) -> Result<(), Ended> {
+        self.catch_up(state).await
+    }
+
+    async fn on_event(&self, event: SseEvent, state: &mut Self::State) -> Result<(), Ended> {
+        MastodonHashtagSource::on_event(self, event, state).await
     }
 }
 

@@ -19,9 +19,9 @@
 //! [`SourceError::Auth`] after marking the health `Failing`.
 
 use super::config::MastodonConfig;
-use super::conn::{drive, Ended, Listener, Pager, DELIVERED_MEMORY, MIN_PERIOD};
+use super::conn::{drive, Ended, Listener, Pager, DELIVERED_MEMORY};
 use super::http::id_cmp;
-use super::stream::{Channel, LiveStream, SseEvent};
+use super::stream::{Channel, SseEvent};
 use super::wire::Notification;
 use crate::source::{Health, Sink, Source, SourceError};
 use crate::NotAPost;
@@ -30,7 +30,6 @@ use earshot_core::{Amendment, Network, NewPost, PostKey};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::watch;
 
 /// Hears the brand account's mentions on one instance.
@@ -213,51 +212,24 @@ impl Listener for MastodonSource {
         &self.name
     }
 
-    /// One connection: open the stream, backfill, then read until it ends.
-    async fn connect_once(
-        &self,
-        state: &mut RunState,
-        connected_at: &mut Option<Instant>,
-        stop: &mut watch::Receiver<bool>,
-    ) -> Ended {
-        let mut stream =
-            match LiveStream::open(&self.client, &self.config, Channel::Notifications).await {
-                Ok(s) => s,
-                Err(ended) => return ended,
-            };
-        if let Err(ended) = self.backfill(state).await {
-            return ended;
-        }
-        state.health.connected();
-        *connected_at = Some(Instant::now());
-        tracing::info!(source = %self.name, transport = ?self.config.transport, "mastodon stream connected");
+    fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
 
-        // A zero from config would make `interval` panic.
-        let mut reconcile = tokio::time::interval(self.config.poll_interval.max(MIN_PERIOD));
-        reconcile.tick().await; // The first tick is immediate; the backfill just ran.
-        loop {
-            tokio::select! {
-                changed = stop.changed() => {
-                    if changed.is_err() || *stop.borrow() {
-                        return Ended::Stopped;
-                    }
-                }
-                _ = reconcile.tick() => {
-                    if let Err(ended) = self.backfill(state).await {
-                        return ended;
-                    }
-                }
-                event = stream.next() => {
-                    let handled = match event {
-                        Ok(event) => self.on_event(event, state).await,
-                        Err(ended) => Err(ended),
-                    };
-                    if let Err(ended) = handled {
-                        return ended;
-                    }
-                }
-            }
-        }
+    fn config(&self) -> &MastodonConfig {
+        &self.config
+    }
+
+    fn channel(&self) -> Channel<'_> {
+        Channel::Notifications
+    }
+
+    async fn catch_up(&self, state: &mut Self::State) -> Result<(), Ended> {
+        self.backfill(state).await
+    }
+
+    async fn on_event(&self, event: SseEvent, state: &mut Self::State) -> Result<(), Ended> {
+        MastodonSource::on_event(self, event, state).await
     }
 }
 
