@@ -2,8 +2,13 @@
 //! reasons are people's words: a leading `=`, `+`, `-` or `@` is defused with a `'` so a
 //! spreadsheet never runs one as a formula, and quotes are doubled.
 
+/// Whether a spreadsheet would read `s` as a formula.
+fn formula(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@'])
+}
+
 fn defused(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@']) {
+    if formula(s) {
         format!("'{s}").into()
     } else {
         s.into()
@@ -17,8 +22,7 @@ pub fn quoted(s: &str) -> String {
 
 /// Quoted only when it must be (a comma, quote or line break, or a defused formula).
 pub fn field(s: &str) -> String {
-    let d = defused(s);
-    if d.len() != s.len() || s.contains([',', '"', '\n', '\r']) {
+    if formula(s) || s.contains([',', '"', '\n', '\r']) {
         quoted(s)
     } else {
         s.to_string()

@@ -34,12 +34,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The brand handles, names and keywords in force: an admin's edit from the Settings page
-    /// (see `crate::overrides`), else earshot.toml's.
-    pub fn brand(&self) -> crate::config::BrandSettings {
+    /// The brand's first handle in force (an admin's edit from the Settings page, see
+    /// `crate::overrides`, else earshot.toml's): who replies are sent as.
+    pub fn brand_handle(&self) -> Option<String> {
         match self.desk.pipeline().in_force() {
-            Some(f) => f.brand.clone(),
-            None => self.settings.brand.clone(),
+            Some(f) => f.brand.handles.first().cloned(),
+            None => self.settings.brand.handles.first().cloned(),
         }
     }
 

@@ -119,12 +119,7 @@ pub async fn page(
 }
 
 fn brand_handle(state: &AppState) -> String {
-    state
-        .brand()
-        .handles
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "brand".into())
+    state.brand_handle().unwrap_or_else(|| "brand".into())
 }
 
 #[allow(clippy::too_many_arguments)]
