@@ -7,7 +7,7 @@ use crate::text::Prepared;
 
 /// Hashes bytes (FNV-1a, then a finaliser so nearby inputs spread over all 64 bits).
 #[inline]
-pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
     for &b in bytes {
         h ^= b as u64;

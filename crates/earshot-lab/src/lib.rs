@@ -3,4 +3,13 @@
 //! Each module is one experiment or builder, reading the public data under `../shared/data`
 //! (see its README) and printing figures with the command that reproduces them. The rule that
 //! holds everywhere here: a figure is measured on data no training or tuning step has seen,
-//! checked by normalised text.
+//! checked by normalised text ([`overlap`]).
+//!
+//! - [`data`]: readers for every labelled set, with licences and splits.
+//! - [`overlap`]: the training pool, less every text any validation part holds.
+//! - [`metrics`], [`eval`]: the scores and the report per data set and language.
+
+pub mod data;
+pub mod eval;
+pub mod metrics;
+pub mod overlap;
