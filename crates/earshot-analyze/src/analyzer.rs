@@ -6,6 +6,7 @@ use crate::intent::{self, IntentScores};
 use crate::lang::{Detected, LanguageDetector};
 use crate::lexicon::{Hit, Lexicon};
 use crate::reach;
+use crate::safety;
 use crate::sentiment;
 use crate::terms::{TermMatcher, Terms};
 use crate::text::Prepared;
@@ -118,12 +119,15 @@ impl Analyzer {
             }
         }
         let urgency = urgency::assess(&b.prepared, &b.hits, &sentiment, &intent);
+        let language = b.detected.finding();
+        let safety = safety::assess(&b.prepared, language.language.code());
         Analysis {
-            language: b.detected.finding(),
+            language,
             sentiment,
             intent,
             urgency,
             reach: reach::assess(followers, verified),
+            safety,
             fingerprint: fingerprint::simhash(&b.prepared),
             matches: self.terms.find(text),
             model: self.model_id.clone(),

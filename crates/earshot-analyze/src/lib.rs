@@ -24,7 +24,7 @@
 //! ```
 //!
 //! Map of the code: [`text`] prepares the text once; [`lexicon`] holds the word lists as one
-//! automaton; [`lang`], [`sentiment`], [`intent`], [`urgency`], [`reach`], [`fingerprint`] and
+//! automaton; [`lang`], [`sentiment`], [`intent`], [`urgency`], [`safety`], [`reach`], [`fingerprint`] and
 //! [`terms`] each produce one finding; `Analyzer` wires them; [`train`](mod@train), [`eval`] and
 //! [`bench`](mod@bench) learn, measure and time it.
 
@@ -38,6 +38,7 @@ pub mod lang;
 pub mod lexicon;
 pub mod promises;
 pub mod reach;
+pub mod safety;
 pub mod sentiment;
 pub mod spikes;
 pub mod terms;

@@ -113,6 +113,21 @@ label_enum!(
     ReachTier { Unknown => "unknown", Small => "small", Medium => "medium", Large => "large", Huge => "huge" }
 );
 
+label_enum!(
+    /// What kind of harm a safety report is about.
+    HarmKind {
+        Injury => "injury",
+        Accident => "accident",
+        Fire => "fire",
+        Vehicle => "vehicle",
+        Danger => "danger",
+        Child => "child",
+        Breach => "breach",
+        Account => "account",
+        Fraud => "fraud",
+    }
+);
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LanguageFinding {
     pub language: Language,
@@ -152,6 +167,25 @@ pub struct ReachFinding {
     pub score: f32,
 }
 
+/// Whether the post reports harm: someone hurt or in danger (accidents, injuries, fire,
+/// braking failures, a child at risk), or their account, data or money at risk (hacked
+/// accounts, data breaches, fraud, unauthorised charges). Triage puts these first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SafetyFinding {
+    /// The cues add up to a safety report (`score` at or above the threshold).
+    pub harm: bool,
+    /// 0..1: how strongly the words say harm.
+    pub score: f32,
+    /// The kinds of harm named, strongest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<HarmKind>,
+    /// `safety:<kind>` for each cue that counted; `safety:negated`, `safety:hypothetical` and
+    /// `safety:figurative` (weight 0) for harm words that did not ("no one was hurt",
+    /// "this deal is fire").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
 /// A configured brand name, handle or keyword found in the post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TermMatch {
@@ -170,6 +204,9 @@ pub struct Analysis {
     pub intent: IntentFinding,
     pub urgency: UrgencyFinding,
     pub reach: ReachFinding,
+    /// Posts stored before the safety signal existed read as no harm.
+    #[serde(default)]
+    pub safety: SafetyFinding,
     /// A 64-bit SimHash of the normalised text: near-duplicates differ in few bits.
     pub fingerprint: u64,
     pub matches: Vec<TermMatch>,
@@ -205,6 +242,7 @@ impl Default for Analysis {
                 tier: ReachTier::Unknown,
                 score: 0.0,
             },
+            safety: SafetyFinding::default(),
             fingerprint: 0,
             matches: vec![],
             model: "none".into(),

@@ -8,8 +8,10 @@
 //! - [`data`]: readers for every labelled set, with licences and splits.
 //! - [`overlap`]: the training pool, less every text any validation part holds.
 //! - [`metrics`], [`eval`]: the scores and the report per data set and language.
+//! - [`safety`]: the harm signal measured on a hand-labelled sample of real posts.
 
 pub mod data;
 pub mod eval;
 pub mod metrics;
 pub mod overlap;
+pub mod safety;
