@@ -61,8 +61,14 @@ pub fn training_pool(examples: &[Example]) -> (Vec<Example>, Removed) {
 }
 
 /// How many of `train` share a normalised text with `val` (0 is the only acceptable answer).
+/// Texts with no words (only mentions, links or emoji) are not counted: their empty keys say
+/// nothing about overlap, and [`training_pool`] drops them anyway.
 pub fn shared_texts(train: &[Example], val: &[Example]) -> usize {
-    let keys: HashSet<String> = val.iter().map(|e| norm_key(&e.text)).collect();
+    let keys: HashSet<String> = val
+        .iter()
+        .map(|e| norm_key(&e.text))
+        .filter(|k| !k.is_empty())
+        .collect();
     train
         .iter()
         .filter(|e| keys.contains(&norm_key(&e.text)))
