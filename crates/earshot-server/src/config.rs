@@ -19,6 +19,9 @@ pub enum ConfigError {
     },
     #[error("{path} is not valid TOML: {message}")]
     Parse { path: String, message: String },
+    /// A key no section knows (a typo, or a setting of another version).
+    #[error("{path}: {message}")]
+    UnknownKey { path: String, message: String },
     #[error("setting {key}: {message}")]
     Invalid { key: String, message: String },
 }
@@ -268,15 +271,25 @@ impl Settings {
             let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
             set_path(&mut table, &parts, &value);
         }
-        let mut settings: Settings =
-            toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::Parse {
-                    path: path
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_else(|| "settings".into()),
-                    message: e.message().to_string(),
-                })?;
+        let source = || {
+            path.map(|p| p.display().to_string())
+                .unwrap_or_else(|| "settings".into())
+        };
+        // The path to the failing key is tracked so a typo can be named with its section.
+        let mut settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e: serde_path_to_error::Error<toml::de::Error>| {
+                let message = e.inner().message().to_string();
+                match unknown_key(&e.path().to_string(), &message) {
+                    Some(message) => ConfigError::UnknownKey {
+                        path: source(),
+                        message,
+                    },
+                    None => ConfigError::Parse {
+                        path: source(),
+                        message,
+                    },
+                }
+            })?;
         if let Some(file) = &settings.webhook.secret_file {
             let s = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
                 path: file.clone(),
@@ -456,6 +469,39 @@ fn serialize_redacted_url<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok
     s.serialize_str(&redact_url(url))
 }
 
+/// "unknown key `x` in [section]; known keys: a, b" from serde's "unknown field `x`,
+/// expected one of `a`, `b`" and the path to the key (`brand.x`, `connectors.mastodon[0].x`).
+fn unknown_key(path: &str, message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, expected) = rest.split_once('`')?;
+    let known: Vec<&str> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|k| !k.is_empty())
+        .collect();
+    let section = path.strip_suffix(key).unwrap_or(path).trim_end_matches('.');
+    let place = if section.is_empty() || section == "." {
+        "at the top level".to_string()
+    } else if let Some((table, index)) = section
+        .strip_suffix(']')
+        .and_then(|s| s.rsplit_once('['))
+        .and_then(|(t, i)| Some((t, i.parse::<usize>().ok()?)))
+    {
+        format!("in [[{table}]] #{}", index + 1)
+    } else {
+        format!("in [{section}]")
+    };
+    Some(if known.is_empty() {
+        format!("unknown key `{key}` {place}; this section takes no keys")
+    } else {
+        format!(
+            "unknown key `{key}` {place}; known keys: {}",
+            known.join(", ")
+        )
+    })
+}
+
 fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -579,5 +625,41 @@ mod tests {
         let err = Settings::load_with_env(None, env(&[("EARSHOT__RESPONSE__CLOCK", "business")]))
             .expect_err("no hours");
         assert!(err.to_string().contains("response.hours"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_section_and_the_known_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("earshot.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\n[brand]\nhandels = [\"acme\"]\n",
+        )
+        .expect("write");
+        let err = Settings::load_with_env(Some(&path), env(&[])).expect_err("typo");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: unknown key `handels` in [brand]; known keys: handles, names, keywords",
+                path.display()
+            )
+        );
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__LISTNE", "127.0.0.1:1")]))
+            .expect_err("typo at the top");
+        let msg = err.to_string();
+        assert!(!msg.contains("TOML"), "{msg}");
+        assert!(
+            msg.contains("unknown key `listne` at the top level; known keys: listen, data_dir, db"),
+            "{msg}"
+        );
+        // Inside an array of tables, the block is named by its position.
+        std::fs::write(
+            &path,
+            "[[connectors.mastodon]]\nbase_url = \"https://m.example\"\nbrand_acct = \"acme\"\nacess_token = \"t\"\n",
+        )
+        .expect("write");
+        let err = Settings::load_with_env(Some(&path), env(&[])).expect_err("typo in a block");
+        let msg = err.to_string();
+        assert!(msg.contains("unknown key `acess_token` in [[connectors.mastodon]] #1; known keys: base_url, brand_acct, access_token"), "{msg}");
     }
 }

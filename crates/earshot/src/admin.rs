@@ -37,6 +37,7 @@ pub enum AdminCommand {
     /// List the people who can sign in.
     #[command(after_help = "Example:\n  earshot admin list-users --json")]
     ListUsers {
+        /// Print the people as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -45,6 +46,7 @@ pub enum AdminCommand {
         after_help = "Examples:\n  earshot admin create-token --user maria --name nightly-export --scopes read\n  earshot admin create-token --user bot --name zapier --scopes read,reply,act\n\nUse it as: Authorization: Bearer es_…"
     )]
     CreateToken {
+        /// The person the token acts as (its actions are audited under their name).
         #[arg(long)]
         user: String,
         /// What will use it.
@@ -55,13 +57,20 @@ pub enum AdminCommand {
         scopes: String,
     },
     /// List API tokens (their first characters only) with their state.
+    #[command(
+        after_help = "Examples:\n  earshot admin list-tokens\n  earshot admin list-tokens --json"
+    )]
     ListTokens {
+        /// Print the tokens as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Revoke an API token by its id (see list-tokens); it stops working at once.
     #[command(after_help = "Example:\n  earshot admin revoke-token 3")]
-    RevokeToken { id: i64 },
+    RevokeToken {
+        /// The token's id, as list-tokens shows it.
+        id: i64,
+    },
 }
 
 async fn store(g: &Global) -> anyhow::Result<Arc<dyn Store>> {

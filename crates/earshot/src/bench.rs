@@ -38,6 +38,7 @@ pub enum BenchCommand {
         /// Background posts per second.
         #[arg(long, default_value_t = 1000)]
         rate: u32,
+        /// How long to measure.
         #[arg(long, default_value_t = 20)]
         seconds: u64,
     },
@@ -46,6 +47,7 @@ pub enum BenchCommand {
         after_help = "Example:\n  earshot --data-dir /tmp/earshot-1m bench query --posts 1000000"
     )]
     Query {
+        /// Posts in the store (built once in --data-dir, then reused; shared with `bench web`).
         #[arg(long, default_value_t = 1_000_000)]
         posts: usize,
         /// Requests per measured query.

@@ -66,12 +66,13 @@ pub enum Command {
         after_help = "Examples:\n  earshot demo\n  earshot demo --listen 127.0.0.1:9090 --posts 5000"
     )]
     Demo(DemoArgs),
-    /// Take in posts from files: canonical JSONL, the \"Customer Support on Twitter\" CSV,
+    /// Take in posts from files: canonical JSONL, the "Customer Support on Twitter" CSV,
     /// Mastodon statuses/notifications, Bluesky Jetstream events or X API v2 stream lines.
     #[command(
         after_help = "Examples:\n  earshot import twcs.csv\n  earshot import jetstream.jsonl mastodon.json --batch 2000\n\nA malformed line is reported with its line number and skipped; everything else is kept.\nImporting the same file twice stores nothing new."
     )]
     Import {
+        /// Files to read; each file's format is detected from its content.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Posts per transaction.
@@ -89,7 +90,9 @@ pub enum Command {
     /// Show one conversation: its posts, replies and audit trail.
     #[command(after_help = "Example:\n  earshot show 42")]
     Show {
+        /// The conversation's number (as the inbox lists it).
         id: i64,
+        /// Print it as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -98,7 +101,9 @@ pub enum Command {
         after_help = "Examples:\n  earshot reply 42 \"Thanks! A fix ships on Monday.\" --as maria\n  earshot reply 42 \"...\" --key retry-42-1   # same key never posts twice"
     )]
     Reply {
+        /// The conversation's number.
         id: i64,
+        /// The answer, as the customer will read it (checked against the network's length limit).
         text: String,
         /// Who is answering (for the audit trail).
         #[arg(long = "as", default_value = "cli")]
@@ -110,36 +115,47 @@ pub enum Command {
     /// Assign a conversation to an agent.
     #[command(after_help = "Example:\n  earshot assign 42 maria --as lead")]
     Assign {
+        /// The conversation's number.
         id: i64,
+        /// Who takes it.
         agent: String,
+        /// Who is assigning (for the audit trail).
         #[arg(long = "as", default_value = "cli")]
         actor: String,
     },
     /// Remove the assignee.
     #[command(after_help = "Example:\n  earshot unassign 42 --as maria")]
     Unassign {
+        /// The conversation's number.
         id: i64,
+        /// Who is acting (for the audit trail).
         #[arg(long = "as", default_value = "cli")]
         actor: String,
     },
     /// Mark a conversation pending (waiting on the customer): the response clock stops.
     #[command(after_help = "Example:\n  earshot pend 42 --as maria")]
     Pend {
+        /// The conversation's number.
         id: i64,
+        /// Who is acting (for the audit trail).
         #[arg(long = "as", default_value = "cli")]
         actor: String,
     },
     /// Resolve a conversation.
     #[command(after_help = "Example:\n  earshot resolve 42 --as maria")]
     Resolve {
+        /// The conversation's number.
         id: i64,
+        /// Who is acting (for the audit trail).
         #[arg(long = "as", default_value = "cli")]
         actor: String,
     },
     /// Reopen a resolved or pending conversation: an answer is owed again.
     #[command(after_help = "Example:\n  earshot reopen 42 --as maria")]
     Reopen {
+        /// The conversation's number.
         id: i64,
+        /// Who is acting (for the audit trail).
         #[arg(long = "as", default_value = "cli")]
         actor: String,
     },
@@ -148,9 +164,12 @@ pub enum Command {
         after_help = "Examples:\n  earshot search \"charger broken\"\n  earshot search sædet --json"
     )]
     Search {
+        /// Words to find; every word must occur (a word is matched with its other endings).
         query: String,
+        /// At most this many posts.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// Print the results as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -159,10 +178,13 @@ pub enum Command {
         after_help = "Examples:\n  earshot metrics\n  earshot metrics --from 2026-11-01 --to 2026-11-08 --json"
     )]
     Metrics {
+        /// Start: a date (2026-11-01) or an RFC 3339 time; default 30 days before --to.
         #[arg(long)]
         from: Option<String>,
+        /// End: a date or an RFC 3339 time; default now.
         #[arg(long)]
         to: Option<String>,
+        /// Print the metrics as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -171,6 +193,7 @@ pub enum Command {
         after_help = "Examples:\n  earshot train labelled.csv --task sentiment\n  earshot train corrections.jsonl --task intent\n\nThe model is saved in the data directory and used by every later run."
     )]
     Train {
+        /// Labelled examples: a CSV with `text,label` columns, or JSONL with those fields.
         file: PathBuf,
         /// sentiment or intent
         #[arg(long)]
@@ -214,8 +237,10 @@ pub enum Command {
         after_help = "Examples:\n  earshot promises\n  earshot promises --state broken --json"
     )]
     Promises {
+        /// Only promises in this state: proposed, confirmed, kept, broken or dismissed.
         #[arg(long)]
         state: Option<String>,
+        /// Print the ledger as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -241,6 +266,7 @@ pub enum ConnectorsCommand {
         after_help = "Example:\n  earshot connectors check\n  EARSHOT__CONNECTORS__X__0__MODE=poll earshot connectors check --json"
     )]
     Check {
+        /// Print each connector's result as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -250,6 +276,7 @@ pub enum ConnectorsCommand {
         /// The server (default: http://<listen> from the config).
         #[arg(long)]
         url: Option<String>,
+        /// Print the connectors' states as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -265,6 +292,9 @@ pub enum AlertsCommand {
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
     /// Load the config and environment overrides, check them, and print the result (secrets hidden).
+    #[command(
+        after_help = "Examples:\n  earshot config check\n  earshot --config /etc/earshot/earshot.toml config check"
+    )]
     Check,
 }
 
@@ -276,6 +306,7 @@ pub struct DemoArgs {
     /// Customer posts to generate (brand answers and follow-ups come on top).
     #[arg(long, default_value_t = 3000)]
     pub posts: usize,
+    /// Seed of the scenario: the same seed gives the same posts.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Fill the store and exit without serving.
@@ -288,12 +319,16 @@ pub struct InboxArgs {
     /// open, pending, resolved (comma-separated) or all.
     #[arg(long, default_value = "open")]
     pub status: String,
+    /// Only one network: x, mastodon, bluesky, reddit, rss or webhook.
     #[arg(long)]
     pub network: Option<String>,
+    /// Only one language (ISO 639-1 code, e.g. da).
     #[arg(long)]
     pub language: Option<String>,
+    /// Only one intent: question, complaint, feature_request, praise or other.
     #[arg(long)]
     pub intent: Option<String>,
+    /// Only one sentiment: negative, neutral or positive.
     #[arg(long)]
     pub sentiment: Option<String>,
     /// Only conversations past their response target.
@@ -302,10 +337,13 @@ pub struct InboxArgs {
     /// An agent, or `none` for unassigned.
     #[arg(long)]
     pub assignee: Option<String>,
+    /// At most this many conversations.
     #[arg(long, default_value_t = 25)]
     pub limit: u32,
+    /// Skip this many first (for the next page).
     #[arg(long, default_value_t = 0)]
     pub offset: u64,
+    /// Print the page as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -339,7 +377,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("earshot is listening on {} (Ctrl-C to stop)", app.address());
             app.run_until_stopped().await
         }
-        Command::Demo(args) => crate::output::demo(g, args).await,
+        Command::Demo(args) => crate::demo::run(g, args).await,
         Command::Import { files, batch, json } => crate::import::run(g, &files, batch, json).await,
         Command::Inbox(args) => output::inbox(&*desk(g).await?, args).await,
         Command::Show { id, json } => {
@@ -470,4 +508,64 @@ async fn act(g: &Global, id: i64, event: ConversationEvent, actor: &str) -> anyh
             .unwrap_or_default()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every text `--help` prints for a command: its about, its examples and its options.
+    fn texts(cmd: &clap::Command) -> Vec<(String, String)> {
+        let mut out = vec![];
+        for (what, t) in [
+            ("about", cmd.get_about()),
+            ("long about", cmd.get_long_about()),
+            ("after help", cmd.get_after_help()),
+        ] {
+            if let Some(t) = t {
+                out.push((what.to_string(), t.to_string()));
+            }
+        }
+        for a in cmd.get_arguments() {
+            if let Some(h) = a.get_help() {
+                out.push((format!("--{}", a.get_id()), h.to_string()));
+            }
+        }
+        out
+    }
+
+    fn walk(cmd: &clap::Command, path: &str, problems: &mut Vec<String>) {
+        for (what, text) in texts(cmd) {
+            if text.contains("\\\"") {
+                problems.push(format!("`{path}` {what} prints a literal \\\": {text}"));
+            }
+        }
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if matches!(id, "help" | "version") || a.is_global_set() && path != "earshot" {
+                continue;
+            }
+            if a.get_help().is_none() && a.get_long_help().is_none() {
+                problems.push(format!("`{path}` has `{id}` without a description"));
+            }
+        }
+        let leaf = !cmd.has_subcommands();
+        let examples = cmd
+            .get_after_help()
+            .is_some_and(|h| h.to_string().contains("Example"));
+        if leaf && !examples {
+            problems.push(format!("`{path} --help` shows no example"));
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), problems);
+        }
+    }
+
+    #[test]
+    fn every_help_text_reads_cleanly_and_describes_every_option() {
+        let mut problems = vec![];
+        walk(&Cli::command(), "earshot", &mut problems);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
 }

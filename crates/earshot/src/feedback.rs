@@ -39,24 +39,31 @@ pub enum RequestsCommand {
         /// open, planned, shipped, declined (default: all but merged).
         #[arg(long)]
         status: Option<String>,
+        /// At most this many requests.
         #[arg(long, default_value_t = 25)]
         limit: usize,
+        /// Print the list as JSON.
         #[arg(long)]
         json: bool,
     },
     /// One request: its asks (newest first) and its promises.
     #[command(after_help = "Example:\n  earshot requests show R12")]
     Show {
+        /// The request's id, e.g. R12.
         id: String,
+        /// Print it as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Fold one request into another (the grouping learns from it).
     #[command(after_help = "Example:\n  earshot requests merge R14 --into R12 --as maria")]
     Merge {
+        /// The request to fold in, e.g. R14.
         id: String,
+        /// The request that keeps its asks and promises, e.g. R12.
         #[arg(long)]
         into: String,
+        /// Who is merging (for the audit trail).
         #[arg(long = "as", default_value = "cli")]
         actor: String,
     },
@@ -64,7 +71,12 @@ pub enum RequestsCommand {
     #[command(
         after_help = "Example:\n  earshot requests rename R12 \"Move the seat back when parked\""
     )]
-    Rename { id: String, title: String },
+    Rename {
+        /// The request's id, e.g. R12.
+        id: String,
+        /// The new title.
+        title: String,
+    },
 }
 
 pub async fn requests(g: &Global, cmd: RequestsCommand) -> anyhow::Result<()> {
@@ -233,6 +245,7 @@ pub struct ReleaseArgs {
     /// Requests it ships (comma-separated ids).
     #[arg(long, value_delimiter = ',', required = true)]
     pub ships: Vec<String>,
+    /// Release notes, kept with the release.
     #[arg(long, default_value = "")]
     pub notes: String,
     /// A public page about the release, linked in the notifications.
@@ -241,8 +254,10 @@ pub struct ReleaseArgs {
     /// Show who would be told what; record and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Who records it (for the audit trail).
     #[arg(long = "as", default_value = "cli")]
     pub actor: String,
+    /// Print the plan or the outcome as JSON.
     #[arg(long)]
     pub json: bool,
 }

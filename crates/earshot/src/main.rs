@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod cli;
+mod demo;
 mod feedback;
 mod import;
 mod output;

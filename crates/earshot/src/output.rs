@@ -359,11 +359,10 @@ pub fn train(s: &Settings, file: &Path, task: &str, out: Option<PathBuf>) -> any
     Ok(())
 }
 
+/// Fills a fresh store with the scenario and serves it; `crate::demo::run` chose the data
+/// directory and removes it afterwards when it was a temporary one.
 pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     let mut s = settings(g)?;
-    if g.data_dir.is_none() {
-        s.data_dir = std::env::temp_dir().join(format!("earshot-demo-{}", std::process::id()));
-    }
     if g.db.is_none() {
         s.db = String::new();
     }
@@ -389,6 +388,7 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
         s.webhook.secret = Secret::new(format!("demo-{:016x}", rand_seed()));
     }
     s.listen = args.listen.clone();
+    let config = crate::demo::write_config(&s)?;
 
     let desk = earshot_server::app::desk(&s).await?;
     let posts = demo::scenario(args.seed, Utc::now(), args.posts);
@@ -462,6 +462,15 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
         counts.open_conversations,
         s.data_dir.display()
     );
+    println!(
+        "  its settings: earshot --config {} inbox   (or report, metrics, search …){}",
+        config.display(),
+        if g.db.is_some() {
+            ", with the same --db"
+        } else {
+            ""
+        }
+    );
     if args.no_serve {
         return Ok(());
     }
@@ -491,10 +500,6 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     println!("  search:         curl -s '{addr}/api/v1/search?q=sædet'");
     println!("  metrics:        curl -s '{addr}/api/v1/metrics'");
     println!("  API document:   {addr}/api/openapi.json");
-    println!(
-        "  from the CLI:   earshot --data-dir {} inbox",
-        s.data_dir.display()
-    );
     println!(
         "  webhook secret: {} (sign POST /api/v1/posts with it)",
         s.webhook.secret.expose()

@@ -12,16 +12,19 @@ pub enum RulesCommand {
         after_help = "Example:\n  earshot rules test --text \"@acme my order never came\" --network x --followers 150000 --lang en"
     )]
     Test {
+        /// The sample post's text.
         #[arg(long)]
         text: String,
         /// x, mastodon, bluesky, reddit, rss or webhook.
         #[arg(long)]
         network: Option<String>,
+        /// The author's followers.
         #[arg(long)]
         followers: Option<u64>,
         /// The language the network declared (else detected).
         #[arg(long)]
         lang: Option<String>,
+        /// Print the facts and each rule's outcome as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -106,9 +109,17 @@ pub async fn rules_command(g: &Global, cmd: RulesCommand) -> anyhow::Result<()> 
 
 pub async fn report(g: &Global, args: ReportArgs) -> anyhow::Result<()> {
     let s = settings(g)?;
-    let rules = s.triage()?.context(
-        "no [triage] section in the configuration: see the README's \"Triage: targets, routing, on-call\"",
-    )?;
+    let rules = match s.triage()? {
+        Some(rules) => rules,
+        // Without [triage], every conversation is held to the [response] targets.
+        None => {
+            let mut plain = s.clone();
+            plain.triage = Some(Default::default());
+            plain
+                .triage()?
+                .context("the [response] settings cannot make a report")?
+        }
+    };
     let now = chrono::Utc::now();
     let bound = |flag: &str, v: &str| {
         earshot_server::metrics::parse_bound(v)

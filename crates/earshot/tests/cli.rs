@@ -143,3 +143,115 @@ fn connectors_status_says_what_to_do_when_no_server_answers() {
     assert!(!ok);
     assert!(err.contains("is `earshot serve` running?"), "{err}");
 }
+
+#[test]
+fn report_works_on_the_demo_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let (ok, out, err) = earshot(&data, &["demo", "--no-serve", "--posts", "200"]);
+    assert!(ok, "{err}");
+    let config = data.join("earshot.toml");
+    assert!(
+        out.contains(&format!("--config {}", config.display())),
+        "the demo says how to use its store later:\n{out}"
+    );
+
+    // With the demo's own settings (its [triage] teams and business hours)…
+    let out = Command::new(env!("CARGO_BIN_EXE_earshot"))
+        .arg("--config")
+        .arg(&config)
+        .arg("report")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["overall"]["conversations"].as_u64().unwrap() > 50);
+    let teams: Vec<&str> = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["dimension"] == "team")
+        .filter_map(|g| g["key"].as_str())
+        .collect();
+    assert!(
+        teams.contains(&"care"),
+        "the demo's team is in the report: {teams:?}"
+    );
+
+    // …and without a [triage] section: the [response] targets alone.
+    let (ok, out, err) = earshot(&data, &["report", "--group-by", "network"]);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(report["overall"]["conversations"].as_u64().unwrap() > 50);
+}
+
+/// Sends a signal by name (`INT`, `TERM`) with the system's `kill`.
+fn signal(child: &std::process::Child, name: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name}");
+}
+
+/// What `earshot demo` left in its temporary directory's parent.
+fn demo_leftovers(tmp: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("earshot-demo"))
+        .collect()
+}
+
+#[test]
+fn the_demo_removes_its_temporary_store_when_stopped() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = |posts: &str| {
+        Command::new(env!("CARGO_BIN_EXE_earshot"))
+            .args(["demo", "--listen", "127.0.0.1:0", "--posts", posts])
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+
+    // Ctrl-C while serving.
+    let mut child = demo("200");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let running = stdout.any(|l| l.unwrap().contains("earshot demo is running at"));
+    assert!(running, "the demo started serving");
+    // Keep reading, so the demo's next lines do not meet a closed pipe.
+    let drain = std::thread::spawn(move || stdout.count());
+    assert_eq!(
+        demo_leftovers(tmp.path()).len(),
+        1,
+        "the store is there while serving"
+    );
+    signal(&child, "INT");
+    assert!(child.wait().unwrap().success());
+    drain.join().unwrap();
+    assert_eq!(demo_leftovers(tmp.path()), Vec::<String>::new());
+
+    // SIGTERM while it is still filling the store.
+    let mut child = demo("20000");
+    let started = std::time::Instant::now();
+    while !demo_leftovers(tmp.path())
+        .iter()
+        .any(|d| tmp.path().join(d).join("earshot.db").exists())
+    {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the demo never made its store"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    signal(&child, "TERM");
+    child.wait().unwrap();
+    assert_eq!(demo_leftovers(tmp.path()), Vec::<String>::new());
+}
