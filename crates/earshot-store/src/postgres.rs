@@ -738,6 +738,7 @@ async fn ingest_tx(
     policy: &TriagePolicy,
     now: DateTime<Utc>,
 ) -> Result<IngestReport, StoreError> {
+    let refused = common::refuse_odd(&mut batch, now);
     common::normalise(&mut batch);
     let now = common::trunc_us(now);
     let tx = client.transaction().await?;
@@ -854,7 +855,8 @@ async fn ingest_tx(
         )
         .await?;
     }
-    let report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
+    let mut report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
+    report.refused = refused;
     tx.commit().await?;
     Ok(report)
 }

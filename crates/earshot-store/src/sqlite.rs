@@ -703,6 +703,7 @@ fn ingest_blocking(
     policy: &TriagePolicy,
     now: DateTime<Utc>,
 ) -> Result<IngestReport, StoreError> {
+    let refused = common::refuse_odd(&mut batch, now);
     common::normalise(&mut batch);
     let now = common::trunc_us(now);
     let started = Instant::now();
@@ -789,7 +790,8 @@ fn ingest_blocking(
             index.execute(params![id, text])?;
         }
     }
-    let report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
+    let mut report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
+    report.refused = refused;
     let written = Instant::now();
     tx.commit()?;
     tracing::debug!(
