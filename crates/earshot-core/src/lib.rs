@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod bidi;
 pub mod conversation;
 pub mod csv;
 pub mod feedback;
