@@ -272,6 +272,15 @@ impl Pipeline {
                     network: p.network,
                 });
             }
+            // Heard again with another text: stored as the author's edit.
+            for p in report.posts.iter().filter(|p| p.edited) {
+                if let Some(conversation_id) = p.conversation_id {
+                    self.publish(LiveEvent::ConversationChanged {
+                        conversation_id,
+                        action: "post_edited".into(),
+                    });
+                }
+            }
         }
         Ok(report)
     }

@@ -151,6 +151,7 @@ pub(crate) fn report(
             post_id,
             conversation_id,
             duplicate: false,
+            edited: false,
         });
     }
     for &i in &plan.duplicates {
@@ -171,6 +172,7 @@ pub(crate) fn report(
             post_id,
             conversation_id,
             duplicate: true,
+            edited: false,
         });
     }
     let posts = rows
@@ -188,6 +190,7 @@ pub(crate) fn report(
         duplicates: plan.duplicates.len() as u64,
         conversations_opened: plan.new_conversations.len() as u64,
         conversations_updated: plan.updated_conversations.len() as u64,
+        edited: 0,
         refused: vec![],
     })
 }

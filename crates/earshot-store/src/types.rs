@@ -28,6 +28,10 @@ pub struct IngestReport {
     pub duplicates: u64,
     pub conversations_opened: u64,
     pub conversations_updated: u64,
+    /// Posts heard before that came again with another text: the new text replaced the old
+    /// (as the author's edit would), audited as `post_edited`.
+    #[serde(default)]
+    pub edited: u64,
     /// Posts not taken, each with its reason (a time outside the window earshot believes);
     /// the rest of the batch is stored as if they had not been in it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -35,6 +39,16 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
+    /// Marks the batch's posts at `indexes` (positions among the posts taken) as edited.
+    pub(crate) fn mark_edited(&mut self, indexes: &[usize]) {
+        for &i in indexes {
+            if let Some(p) = self.posts.get_mut(i) {
+                p.edited = true;
+                self.edited += 1;
+            }
+        }
+    }
+
     /// What became of the batch's post at `index` (its position as given): `None` when it
     /// was refused.
     pub fn post_at(&self, index: usize) -> Option<&IngestedPost> {
@@ -69,6 +83,9 @@ pub struct IngestedPost {
     pub post_id: i64,
     pub conversation_id: Option<ConversationId>,
     pub duplicate: bool,
+    /// A duplicate whose text differed: stored as an edit.
+    #[serde(default)]
+    pub edited: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -41,6 +41,7 @@ suite!(
     edits_and_deletions_follow_the_author,
     requests_promises_and_releases,
     odd_times_are_refused_one_by_one_and_the_batch_is_kept,
+    a_post_heard_again_with_another_text_is_an_audited_edit,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1845,4 +1846,114 @@ async fn odd_times_are_refused_one_by_one_and_the_batch_is_kept(store: Arc<dyn S
         .conversation
         .response_due
         .is_none_or(|d| d.timestamp() > 0)));
+}
+
+/// The same post id with another text is the author's edit, not a duplicate to drop: the
+/// new text replaces the old (search follows), the audit trail says so, and the same text
+/// again changes nothing. A deleted post stays deleted.
+async fn a_post_heard_again_with_another_text_is_an_audited_edit(store: Arc<dyn Store>) {
+    let r = ingest(
+        &store,
+        vec![customer(
+            "d1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "My charger is blocked by an idle car",
+        )],
+        "2024-03-01T10:01:00Z",
+    )
+    .await;
+    let conversation = conversation_of(&r, "d1");
+
+    let again = ingest(
+        &store,
+        vec![customer(
+            "d1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "My charger is blocked by an idle taxi",
+        )],
+        "2024-03-01T10:05:00Z",
+    )
+    .await;
+    assert_eq!((again.new, again.duplicates, again.edited), (0, 1, 1));
+    assert!(again.posts[0].duplicate && again.posts[0].edited);
+    let detail = store.conversation(conversation).await.unwrap().unwrap();
+    assert_eq!(
+        detail.posts[0].text,
+        "My charger is blocked by an idle taxi"
+    );
+    assert_eq!(detail.posts[0].edited_at, Some(t("2024-03-01T10:05:00Z")));
+    assert_eq!(detail.conversation.post_count, 1, "still one post");
+    let edits = |audit: &[earshot_core::AuditEntry]| {
+        audit.iter().filter(|a| a.action == "post_edited").count()
+    };
+    assert_eq!(edits(&detail.audit), 1);
+    let found = store
+        .search(&SearchQuery {
+            q: "taxi".into(),
+            network: None,
+            language: None,
+            intent: None,
+            sentiment: None,
+            limit: 10,
+            offset: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+
+    // The same text again: a plain duplicate.
+    let same = ingest(
+        &store,
+        vec![customer(
+            "d1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "My charger is blocked by an idle taxi",
+        )],
+        "2024-03-01T10:06:00Z",
+    )
+    .await;
+    assert_eq!((same.duplicates, same.edited), (1, 0));
+    assert!(!same.posts[0].edited);
+
+    // Twice in one batch with two texts: the later delivery wins.
+    let r = ingest(
+        &store,
+        vec![
+            customer("d2", "lena", "2024-03-01T11:00:00Z", "first words"),
+            customer("d2", "lena", "2024-03-01T11:00:00Z", "second thoughts"),
+        ],
+        "2024-03-01T11:01:00Z",
+    )
+    .await;
+    assert_eq!((r.new, r.duplicates, r.edited), (1, 1, 1));
+    let lena = conversation_of(&r, "d2");
+    let detail = store.conversation(lena).await.unwrap().unwrap();
+    assert_eq!(detail.posts[0].text, "second thoughts");
+
+    // Deleted, then delivered again with its text: it stays deleted.
+    store
+        .delete_post(
+            &earshot_core::PostKey::new(Network::X, "d1"),
+            t("2024-03-01T12:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let back = ingest(
+        &store,
+        vec![customer(
+            "d1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "My charger is blocked by an idle car",
+        )],
+        "2024-03-01T12:01:00Z",
+    )
+    .await;
+    assert_eq!(back.edited, 0);
+    let detail = store.conversation(conversation).await.unwrap().unwrap();
+    assert_eq!(detail.posts[0].text, "");
+    assert!(detail.posts[0].deleted_at.is_some());
 }

@@ -18,6 +18,8 @@ pub struct Summary {
     pub read: u64,
     pub new: u64,
     pub duplicates: u64,
+    /// Posts heard before with another text: stored as the author's edit (audited).
+    pub edited: u64,
     pub skipped: u64,
     pub rejected: u64,
     pub conversations_opened: u64,
@@ -66,12 +68,13 @@ pub async fn run(g: &Global, files: &[PathBuf], batch: usize, json: bool) -> any
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!(
-            "{} file(s) in {:.1} s: read {} · new {} · duplicates {} · skipped {} · rejected {} · conversations opened {} ({:.0} posts/s)",
+            "{} file(s) in {:.1} s: read {} · new {} · duplicates {} · edited {} · skipped {} · rejected {} · conversations opened {} ({:.0} posts/s)",
             summary.files,
             summary.seconds,
             summary.read,
             summary.new,
             summary.duplicates,
+            summary.edited,
             summary.skipped,
             summary.rejected,
             summary.conversations_opened,
@@ -186,6 +189,7 @@ pub async fn import_files(
                         .await?;
                     summary.new += report.new;
                     summary.duplicates += report.duplicates;
+                    summary.edited += report.edited;
                     summary.conversations_opened += report.conversations_opened;
                     // Posts the store refused (a time it cannot believe), by file and line.
                     for r in &report.refused {

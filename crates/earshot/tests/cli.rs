@@ -295,3 +295,29 @@ fn import_refuses_odd_dates_by_file_and_line_and_keeps_the_rest() {
     );
     assert!(why[1].contains("before 2006"), "{why:?}");
 }
+
+#[test]
+fn a_post_imported_again_with_another_text_is_counted_as_an_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("posts.jsonl");
+    let post = |text: &str| {
+        format!(
+            r#"{{"network":"x","id":"42","author":{{"id":"u42","handle":"paul"}},"text":"{text}","created_at":"2017-08-18T20:47:00Z"}}"#
+        )
+    };
+    std::fs::write(&file, post("@voltra my charger is blocked by a car")).unwrap();
+    let (ok, _, err) = earshot(dir.path(), &["import", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    std::fs::write(&file, post("@voltra my charger is blocked by a taxi")).unwrap();
+    let (ok, out, err) = earshot(dir.path(), &["import", file.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&summary["new"], &summary["duplicates"], &summary["edited"]),
+        (&0.into(), &1.into(), &1.into()),
+        "{summary}"
+    );
+    let (ok, out, _) = earshot(dir.path(), &["search", "taxi", "--json"]);
+    assert!(ok);
+    assert!(out.contains("blocked by a taxi"), "{out}");
+}

@@ -18,6 +18,8 @@ pub struct Stored {
     pub post_id: i64,
     pub conversation_id: Option<ConversationId>,
     pub duplicate: bool,
+    /// Heard before with another text: the new text replaced it, as the author's edit.
+    pub edited: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -31,6 +33,7 @@ pub struct PostsResponse {
     pub received: usize,
     pub new: u64,
     pub duplicates: u64,
+    pub edited: u64,
     pub stored: Vec<Stored>,
     pub rejected: Vec<Rejected>,
 }
@@ -113,6 +116,7 @@ pub async fn receive(
                 post_id: p.post_id,
                 conversation_id: p.conversation_id,
                 duplicate: p.duplicate,
+                edited: p.edited,
             })
         })
         .collect();
@@ -136,6 +140,7 @@ pub async fn receive(
             received,
             new: report.new,
             duplicates: report.duplicates,
+            edited: report.edited,
             stored,
             rejected,
         }),
