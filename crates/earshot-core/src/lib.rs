@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod bidi;
 pub mod conversation;
 pub mod csv;
 pub mod feedback;
@@ -21,7 +22,7 @@ pub use analysis::{Analysis, Evidence, Intent, Language, SentimentLabel, Urgency
 pub use audit::AuditEntry;
 pub use conversation::{Conversation, ConversationEvent, ConversationId, Status};
 pub use network::Network;
-pub use post::{Amendment, Author, NewPost, Post, PostKey};
+pub use post::{Amendment, Author, NewPost, OddTime, Post, PostKey};
 pub use priority::{Priority, PriorityBand, PriorityFactor};
 pub use reply::{Reply, ReplyState};
 pub use sla::{BusinessHours, ResponseTargets, SlaClock};

@@ -1,7 +1,7 @@
 use crate::analysis::Analysis;
 use crate::conversation::ConversationId;
 use crate::network::Network;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The stable identity of anything heard: writing the same key twice changes nothing.
@@ -67,6 +67,52 @@ impl NewPost {
     pub fn key(&self) -> PostKey {
         PostKey::new(self.network, self.external_id.clone())
     }
+
+    /// Whether the post's time is one earshot can believe (see [`check_created_at`]).
+    pub fn check_time(&self, now: DateTime<Utc>) -> Result<(), OddTime> {
+        check_created_at(self.created_at, now)
+    }
+}
+
+/// No network earshot hears existed before 2006 (the first tweet is from March 2006).
+pub const EARLIEST_POST_YEAR: i32 = 2006;
+
+/// How far ahead of earshot's clock a post may be dated: a sender's clock that runs fast or
+/// a time zone written wrong, but never a date years away.
+pub const MOST_AHEAD: Duration = Duration::hours(24);
+
+/// A post time outside the window earshot believes. Such a post would open a conversation
+/// due decades from now (or in 1970 once the due time overflows), and pull the author's later
+/// posts into it, so it is refused at intake, one post at a time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OddTime {
+    #[error("created_at {at} is more than a day ahead of now ({now}); fix the sender's clock or time zone and send it again")]
+    Ahead {
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
+    #[error(
+        "created_at {at} is before {EARLIEST_POST_YEAR}, earlier than any network earshot hears"
+    )]
+    TooEarly { at: DateTime<Utc> },
+}
+
+/// Checks a post's time against the window earshot believes: from the start of
+/// [`EARLIEST_POST_YEAR`] to [`MOST_AHEAD`] after `now`.
+pub fn check_created_at(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), OddTime> {
+    let earliest = chrono::NaiveDate::from_ymd_opt(EARLIEST_POST_YEAR, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc());
+    if earliest.is_some_and(|earliest| at < earliest) {
+        return Err(OddTime::TooEarly { at });
+    }
+    if now
+        .checked_add_signed(MOST_AHEAD)
+        .is_some_and(|latest| at > latest)
+    {
+        return Err(OddTime::Ahead { at, now });
+    }
+    Ok(())
 }
 
 /// Something that happened to a post already heard.
@@ -107,5 +153,43 @@ pub struct Post {
 impl Post {
     pub fn key(&self) -> PostKey {
         PostKey::new(self.network, self.external_id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn times_outside_the_window_are_refused_with_a_reason() {
+        let now = t("2026-11-20T12:00:00Z");
+        for ok in [
+            "2006-01-01T00:00:00Z",
+            "2017-08-18T20:47:00-07:00",
+            "2026-11-20T12:00:00Z",
+            "2026-11-21T12:00:00Z",
+        ] {
+            assert_eq!(check_created_at(t(ok), now), Ok(()), "{ok}");
+        }
+        let ahead = check_created_at(t("9999-12-31T23:59:59Z"), now).unwrap_err();
+        assert!(matches!(ahead, OddTime::Ahead { .. }));
+        assert!(
+            ahead.to_string().contains("more than a day ahead"),
+            "{ahead}"
+        );
+        assert!(check_created_at(t("2026-11-21T12:00:01Z"), now).is_err());
+        let early = check_created_at(t("2005-12-31T23:59:59Z"), now).unwrap_err();
+        assert!(early.to_string().contains("before 2006"), "{early}");
+        assert!(check_created_at(DateTime::<Utc>::MIN_UTC, now).is_err());
+        assert!(check_created_at(DateTime::<Utc>::MAX_UTC, now).is_err());
+        // A clock at the end of time still refuses nothing it cannot compare.
+        assert_eq!(
+            check_created_at(t("2026-11-20T12:00:00Z"), DateTime::<Utc>::MAX_UTC),
+            Ok(())
+        );
     }
 }

@@ -274,3 +274,61 @@ impl Connectors {
 pub fn reports(health: &[Health]) -> Vec<HealthReport> {
     health.iter().map(Health::report).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use earshot_core::Author;
+
+    fn post(id: &str, at: chrono::DateTime<Utc>) -> NewPost {
+        NewPost {
+            network: Network::Mastodon,
+            external_id: id.into(),
+            author: Author {
+                external_id: format!("a{id}"),
+                handle: format!("user{id}@example.social"),
+                ..Author::default()
+            },
+            text: format!("@acme post {id}"),
+            created_at: at,
+            in_reply_to: None,
+            lang: None,
+            url: None,
+            from_brand: None,
+            raw: None,
+        }
+    }
+
+    /// Every connector delivers through the sink: a post dated 9999 must neither fail the
+    /// delivery (the source would retry the same batch forever) nor be stored.
+    #[tokio::test]
+    async fn a_connector_batch_with_an_odd_date_is_delivered_without_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let settings = Settings {
+            data_dir: dir.path().to_path_buf(),
+            ..Settings::default()
+        };
+        let desk = crate::app::desk(&settings)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sink = PipelineSink {
+            pipeline: desk.pipeline().clone(),
+        };
+        let far = chrono::DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_timezone(&Utc);
+        let batch = vec![post("1", Utc::now()), post("2", far), post("3", Utc::now())];
+        sink.deliver("mastodon:acme", batch, Some("cursor-3".into()))
+            .await
+            .unwrap_or_else(|e| panic!("delivery failed: {e}"));
+        let store = desk.store();
+        assert_eq!(
+            sink.cursor("mastodon:acme").await.ok().flatten().as_deref(),
+            Some("cursor-3")
+        );
+        let counts = store.counts().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(counts.posts, 2);
+        assert_eq!(counts.conversations, 2);
+    }
+}

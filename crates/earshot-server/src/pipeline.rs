@@ -198,7 +198,9 @@ impl Pipeline {
             .collect()
     }
 
-    /// Understands, threads and stores a batch; tells live subscribers what was new.
+    /// Understands, threads and stores a batch; tells live subscribers what was new. A post
+    /// the store refuses (a time outside the window earshot believes) is logged and listed in
+    /// the report's `refused`; the rest of the batch is stored.
     #[tracing::instrument(skip_all, fields(posts = posts.len()))]
     pub async fn ingest(&self, posts: Vec<NewPost>) -> Result<IngestReport, StoreError> {
         if posts.is_empty() {
@@ -220,12 +222,15 @@ impl Pipeline {
             .store
             .ingest(incoming, &tuning.policy, Utc::now())
             .await?;
+        for r in &report.refused {
+            tracing::warn!(network = %r.network, id = %r.external_id, reason = %r.reason, "post refused");
+        }
         // The posts are committed: grouping and opt-outs follow. A failure here is logged and
         // does not undo the ingest (the posts are in the inbox either way).
         let asks: Vec<crate::feedback::grouping::AskToGroup> = asks
             .into_iter()
             .filter_map(|(i, mut ask)| {
-                let p = report.posts.get(i)?;
+                let p = report.post_at(i)?;
                 (!p.duplicate).then(|| {
                     ask.post_id = p.post_id;
                     ask
@@ -242,7 +247,7 @@ impl Pipeline {
         let observed: Vec<crate::feedback::spikes::Observed> = observed
             .into_iter()
             .filter_map(|(i, mut o)| {
-                let p = report.posts.get(i)?;
+                let p = report.post_at(i)?;
                 (!p.duplicate).then(|| {
                     o.post_id = p.post_id;
                     o.request = grouped.get(&p.post_id).copied();
@@ -266,6 +271,15 @@ impl Pipeline {
                     conversation_id: p.conversation_id,
                     network: p.network,
                 });
+            }
+            // Heard again with another text: stored as the author's edit.
+            for p in report.posts.iter().filter(|p| p.edited) {
+                if let Some(conversation_id) = p.conversation_id {
+                    self.publish(LiveEvent::ConversationChanged {
+                        conversation_id,
+                        action: "post_edited".into(),
+                    });
+                }
             }
         }
         Ok(report)

@@ -233,6 +233,65 @@ async fn malformed_and_oversized_bodies_get_clear_errors_and_lose_nothing() {
 }
 
 #[tokio::test]
+async fn a_post_dated_9999_is_refused_alone_and_its_batch_is_kept() {
+    let app = spawn_app().await;
+    let mut future = post("21", "odd", "@voltra hello from the future", None);
+    future["created_at"] = json!("9999-12-31T23:59:59Z");
+    let mut past = post("22", "old", "@voltra hello from the past", None);
+    past["created_at"] = json!("1999-01-01T00:00:00Z");
+    let batch = json!([
+        post("20", "anna", "@voltra the app crashes on start", None),
+        future,
+        past,
+        post(
+            "23",
+            "bo",
+            "@voltra delivery delayed again, unacceptable",
+            None
+        ),
+    ]);
+    let (status, v) = app.post_json(&batch).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["new"], 2);
+    let stored: Vec<(u64, &str)> = v["stored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["index"].as_u64().unwrap(), s["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(stored, [(0, "20"), (3, "23")]);
+    assert_eq!(v["rejected"][0]["index"], 1, "{v}");
+    assert!(
+        v["rejected"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than a day ahead"),
+        "{v}"
+    );
+    assert_eq!(v["rejected"][1]["index"], 2, "{v}");
+    assert!(
+        v["rejected"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("before 2006"),
+        "{v}"
+    );
+
+    // Alone, it is a 422 that says why.
+    let mut alone = post("24", "odd", "@voltra still the future", None);
+    alone["created_at"] = json!("9999-12-31T23:59:59Z");
+    let (status, v) = app.post_json(&alone).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        v["rejected"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("ahead"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
 async fn agent_answers_and_the_clock_stops() {
     let app = spawn_app().await;
     let (_, body) = app.post_json(&post("100", "paulfranks", SEAT, None)).await;

@@ -1355,3 +1355,63 @@ async fn a_request_whose_asks_all_moved_away_is_not_ranked() {
     let dashboard = server.page("/dashboard", &v).await;
     assert!(!dashboard.contains(&format!("href=\"/requests/{}\"", stray.0)));
 }
+
+/// A right-to-left override in a customer's name, handle or post must not reverse the rest of
+/// the line it is shown on: pages isolate people's words in `<bdi>` and drop the override
+/// that is never closed.
+#[tokio::test]
+async fn a_right_to_left_override_in_a_handle_stays_inside_it() {
+    let server = server().await;
+    let rlo = '\u{202E}';
+    let post = NewPost {
+        network: Network::X,
+        external_id: "bidi-1".into(),
+        author: Author {
+            external_id: "u-bidi".into(),
+            handle: format!("mallory{rlo}gnp.exe"),
+            display_name: Some(format!("Mal{rlo}lory")),
+            followers: Some(10),
+            verified: false,
+            bot: false,
+        },
+        text: format!("@voltra {rlo}my charger is broken"),
+        created_at: Utc::now(),
+        in_reply_to: None,
+        lang: None,
+        url: None,
+        from_brand: Some(false),
+        raw: None,
+    };
+    let report = server.desk.pipeline().ingest(vec![post]).await.unwrap();
+    let id = report.posts[0].conversation_id.unwrap();
+    let maria = server.sign_in("maria").await;
+    for path in [
+        "/inbox".to_string(),
+        format!("/c/{}", id.0),
+        "/search?q=charger".to_string(),
+    ] {
+        let html = server
+            .get(&path, Some(&maria.cookie))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !html.contains(rlo),
+            "{path}: the unpaired override is dropped: {:?}",
+            html.lines().filter(|l| l.contains(rlo)).collect::<Vec<_>>()
+        );
+        assert!(
+            html.contains("<bdi>@mallorygnp.exe</bdi>"),
+            "{path}: the handle is isolated:\n{html}"
+        );
+        assert!(
+            html.contains("<bdi>Mallory</bdi>"),
+            "{path}: the name is isolated"
+        );
+        assert!(
+            html.contains("<bdi>@voltra my charger is broken</bdi>"),
+            "{path}: the post is isolated"
+        );
+    }
+}

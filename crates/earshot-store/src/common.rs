@@ -1,7 +1,7 @@
 //! What both backends share: label parsing, the ingest report, batch normalisation, the
 //! search-term sanitiser and the inbox SQL (the two dialects differ only in placeholders).
 
-use crate::{InboxFilter, IngestReport, IngestedPost, StoreError};
+use crate::{InboxFilter, IngestReport, IngestedPost, RefusedPost, StoreError};
 use chrono::{DateTime, Utc};
 use earshot_core::analysis::{Intent, SentimentLabel};
 use earshot_core::threading::{ConvRef, Incoming, Plan};
@@ -19,6 +19,30 @@ fn strip_nul(s: &mut String) {
     if s.contains('\0') {
         s.retain(|c| c != '\0');
     }
+}
+
+/// Takes out the posts no batch should carry (a time outside the window earshot believes,
+/// see [`earshot_core::post::check_created_at`]), so one odd post never fails its batch.
+pub(crate) fn refuse_odd(batch: &mut Vec<Incoming>, now: DateTime<Utc>) -> Vec<RefusedPost> {
+    let mut refused = vec![];
+    let mut index = 0;
+    batch.retain(|inc| {
+        let i = index;
+        index += 1;
+        match inc.post.check_time(now) {
+            Ok(()) => true,
+            Err(e) => {
+                refused.push(RefusedPost {
+                    index: i,
+                    network: inc.post.network,
+                    external_id: inc.post.external_id.clone(),
+                    reason: e.to_string(),
+                });
+                false
+            }
+        }
+    });
+    refused
 }
 
 /// Normalises a batch in place before threading: microsecond timestamps, no NUL characters.
@@ -127,6 +151,7 @@ pub(crate) fn report(
             post_id,
             conversation_id,
             duplicate: false,
+            edited: false,
         });
     }
     for &i in &plan.duplicates {
@@ -147,6 +172,7 @@ pub(crate) fn report(
             post_id,
             conversation_id,
             duplicate: true,
+            edited: false,
         });
     }
     let posts = rows
@@ -164,6 +190,8 @@ pub(crate) fn report(
         duplicates: plan.duplicates.len() as u64,
         conversations_opened: plan.new_conversations.len() as u64,
         conversations_updated: plan.updated_conversations.len() as u64,
+        edited: 0,
+        refused: vec![],
     })
 }
 

@@ -21,8 +21,8 @@ use earshot_core::priority::PrioritySignals;
 use earshot_core::reply::ReplyText;
 use earshot_core::threading::{self, Incoming, Known, KnownPost, TriagePolicy};
 use earshot_core::{
-    Analysis, AuditEntry, Author, Conversation, ConversationEvent, ConversationId, Post, PostKey,
-    Priority, Reply, ReplyState,
+    Analysis, AuditEntry, Author, Conversation, ConversationEvent, ConversationId, NewPost, Post,
+    PostKey, Priority, Reply, ReplyState,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -732,12 +732,61 @@ const POST_RECORD: &str = "jsonb_to_recordset($1::jsonb) AS x(id bigint, network
      in_reply_to text, url text, from_brand boolean, conversation_id bigint, lang text, sentiment text, \
      sentiment_score real, intent text, urgency text, fingerprint bigint, analysis jsonb, raw text)";
 
+/// The author's edit of a stored post: the new text and its analysis replace the old, unless
+/// the post was deleted or the text is the same; audited as `post_edited`. Whether it changed.
+async fn apply_edit<C: GenericClient>(
+    c: &C,
+    post: &NewPost,
+    analysis: &Analysis,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let rows = query(
+        c,
+        "UPDATE posts SET text = $3, lang = $4, sentiment = $5, sentiment_score = $6, \
+         intent = $7, urgency = $8, fingerprint = $9, analysis = $10, raw = $11, edited_at = $12 \
+         WHERE network = $1 AND external_id = $2 AND deleted_at IS NULL AND text <> $3 \
+         RETURNING id, conversation_id",
+        &[
+            &post.network.as_str(),
+            &post.external_id,
+            &post.text,
+            &analysis.language.language.code(),
+            &analysis.sentiment.label.as_str(),
+            &analysis.sentiment.score,
+            &analysis.intent.label.as_str(),
+            &analysis.urgency.level.as_str(),
+            &(analysis.fingerprint as i64),
+            &Json(analysis),
+            &post.raw,
+            &at,
+        ],
+    )
+    .await?;
+    let Some(row) = rows.first() else {
+        return Ok(false);
+    };
+    let id: i64 = row.try_get(0)?;
+    let conversation: Option<i64> = row.try_get(1)?;
+    let detail = serde_json::json!({ "post_id": id, "network": post.network, "external_id": post.external_id });
+    insert_audit(
+        c,
+        conversation.map(ConversationId),
+        "system",
+        "post_edited",
+        &detail,
+        at,
+    )
+    .await?;
+    Ok(true)
+}
+
 async fn ingest_tx(
     client: &mut deadpool_postgres::Client,
     mut batch: Vec<Incoming>,
     policy: &TriagePolicy,
     now: DateTime<Utc>,
 ) -> Result<IngestReport, StoreError> {
+    let refused = common::refuse_odd(&mut batch, now);
     common::normalise(&mut batch);
     let now = common::trunc_us(now);
     let tx = client.transaction().await?;
@@ -854,7 +903,16 @@ async fn ingest_tx(
         )
         .await?;
     }
-    let report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
+    // A post heard again with another text is the author's edit (the later delivery wins).
+    let mut edited = vec![];
+    for &i in &plan.duplicates {
+        if apply_edit(&tx, &batch[i].post, &batch[i].analysis, now).await? {
+            edited.push(i);
+        }
+    }
+    let mut report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
+    report.mark_edited(&edited);
+    report.refused = refused;
     tx.commit().await?;
     Ok(report)
 }
@@ -1404,34 +1462,8 @@ impl Store for PgStore {
         let at = common::trunc_us(at);
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let changed = execute(
-            &tx,
-            "UPDATE posts SET text = $3, lang = $4, sentiment = $5, sentiment_score = $6, \
-             intent = $7, urgency = $8, fingerprint = $9, analysis = $10, raw = $11, edited_at = $12 \
-             WHERE network = $1 AND external_id = $2 AND deleted_at IS NULL AND text <> $3",
-            &[
-                &post.network.as_str(),
-                &post.external_id,
-                &post.text,
-                &analysis.language.language.code(),
-                &analysis.sentiment.label.as_str(),
-                &analysis.sentiment.score,
-                &analysis.intent.label.as_str(),
-                &analysis.urgency.level.as_str(),
-                &(analysis.fingerprint as i64),
-                &Json(&analysis),
-                &post.raw,
-                &at,
-            ],
-        )
-        .await?;
+        apply_edit(&tx, &post, &analysis, at).await?;
         let stored = load_post_by_key(&tx, &post.key()).await?;
-        if changed == 1 {
-            if let Some(p) = &stored {
-                let detail = serde_json::json!({ "post_id": p.id, "network": p.network, "external_id": p.external_id });
-                insert_audit(&tx, p.conversation_id, "system", "post_edited", &detail, at).await?;
-            }
-        }
         tx.commit().await?;
         Ok(stored.filter(|p| p.deleted_at.is_none()))
     }

@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use earshot_core::reply::ReplyText;
 use earshot_core::threading::{self, Incoming, Known, KnownPost, TriagePolicy};
 use earshot_core::{
-    Analysis, AuditEntry, Author, Conversation, ConversationEvent, ConversationId, Network, Post,
-    PostKey, Reply, ReplyState,
+    Analysis, AuditEntry, Author, Conversation, ConversationEvent, ConversationId, Network,
+    NewPost, Post, PostKey, Reply, ReplyState,
 };
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
@@ -697,12 +697,61 @@ const POST_INSERT: &str = "INSERT INTO posts (network, external_id, author_exter
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) \
      ON CONFLICT (network, external_id) DO NOTHING";
 
+/// The author's edit of a stored post: the new text and its analysis replace the old, unless
+/// the post was deleted or the text is the same; audited as `post_edited`. Whether it changed.
+fn apply_edit(
+    tx: &Connection,
+    post: &NewPost,
+    analysis: &Analysis,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE posts SET text = ?3, lang = ?4, sentiment = ?5, sentiment_score = ?6, \
+             intent = ?7, urgency = ?8, fingerprint = ?9, analysis = ?10, raw = ?11, edited_at = ?12 \
+             WHERE network = ?1 AND external_id = ?2 AND deleted_at IS NULL AND text <> ?3 \
+             RETURNING id, conversation_id",
+        )?
+        .query_row(
+            params![
+                post.network.as_str(),
+                post.external_id,
+                post.text,
+                analysis.language.language.code(),
+                analysis.sentiment.label.as_str(),
+                f64::from(analysis.sentiment.score),
+                analysis.intent.label.as_str(),
+                analysis.urgency.level.as_str(),
+                analysis.fingerprint as i64,
+                to_json(analysis)?,
+                post.raw,
+                us(at),
+            ],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
+        )
+        .optional()?;
+    let Some((id, conversation)) = changed else {
+        return Ok(false);
+    };
+    let detail = serde_json::json!({ "post_id": id, "network": post.network, "external_id": post.external_id });
+    insert_audit(
+        tx,
+        conversation.map(ConversationId),
+        "system",
+        "post_edited",
+        &detail,
+        at,
+    )?;
+    Ok(true)
+}
+
 fn ingest_blocking(
     conn: &mut Connection,
     mut batch: Vec<Incoming>,
     policy: &TriagePolicy,
     now: DateTime<Utc>,
 ) -> Result<IngestReport, StoreError> {
+    let refused = common::refuse_odd(&mut batch, now);
     common::normalise(&mut batch);
     let now = common::trunc_us(now);
     let started = Instant::now();
@@ -789,7 +838,16 @@ fn ingest_blocking(
             index.execute(params![id, text])?;
         }
     }
-    let report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
+    // A post heard again with another text is the author's edit (the later delivery wins).
+    let mut edited = vec![];
+    for &i in &plan.duplicates {
+        if apply_edit(&tx, &batch[i].post, &batch[i].analysis, now)? {
+            edited.push(i);
+        }
+    }
+    let mut report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
+    report.mark_edited(&edited);
+    report.refused = refused;
     let written = Instant::now();
     tx.commit()?;
     tracing::debug!(
@@ -1366,33 +1424,8 @@ impl Store for SqliteStore {
     ) -> Result<Option<Post>, StoreError> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE posts SET text = ?3, lang = ?4, sentiment = ?5, sentiment_score = ?6, \
-                     intent = ?7, urgency = ?8, fingerprint = ?9, analysis = ?10, raw = ?11, edited_at = ?12 \
-                     WHERE network = ?1 AND external_id = ?2 AND deleted_at IS NULL AND text <> ?3",
-                )?
-                .execute(params![
-                    post.network.as_str(),
-                    post.external_id,
-                    post.text,
-                    analysis.language.language.code(),
-                    analysis.sentiment.label.as_str(),
-                    f64::from(analysis.sentiment.score),
-                    analysis.intent.label.as_str(),
-                    analysis.urgency.level.as_str(),
-                    analysis.fingerprint as i64,
-                    to_json(&analysis)?,
-                    post.raw,
-                    us(at),
-                ])?;
+            apply_edit(&tx, &post, &analysis, at)?;
             let stored = load_post_by_key(&tx, &post.key())?;
-            if changed == 1 {
-                if let Some(p) = &stored {
-                    let detail = serde_json::json!({ "post_id": p.id, "network": p.network, "external_id": p.external_id });
-                    insert_audit(&tx, p.conversation_id, "system", "post_edited", &detail, at)?;
-                }
-            }
             tx.commit()?;
             Ok(stored.filter(|p| p.deleted_at.is_none()))
         })

@@ -22,12 +22,57 @@ pub enum StoreError {
 /// What happened to a batch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IngestReport {
-    /// One entry per input post, in input order.
+    /// One entry per input post taken (all but the `refused`), in input order.
     pub posts: Vec<IngestedPost>,
     pub new: u64,
     pub duplicates: u64,
     pub conversations_opened: u64,
     pub conversations_updated: u64,
+    /// Posts heard before that came again with another text: the new text replaced the old
+    /// (as the author's edit would), audited as `post_edited`.
+    #[serde(default)]
+    pub edited: u64,
+    /// Posts not taken, each with its reason (a time outside the window earshot believes);
+    /// the rest of the batch is stored as if they had not been in it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedPost>,
+}
+
+impl IngestReport {
+    /// Marks the batch's posts at `indexes` (positions among the posts taken) as edited.
+    pub(crate) fn mark_edited(&mut self, indexes: &[usize]) {
+        for &i in indexes {
+            if let Some(p) = self.posts.get_mut(i) {
+                p.edited = true;
+                self.edited += 1;
+            }
+        }
+    }
+
+    /// What became of the batch's post at `index` (its position as given): `None` when it
+    /// was refused.
+    pub fn post_at(&self, index: usize) -> Option<&IngestedPost> {
+        let mut before = 0;
+        for r in &self.refused {
+            if r.index == index {
+                return None;
+            }
+            if r.index < index {
+                before += 1;
+            }
+        }
+        self.posts.get(index - before)
+    }
+}
+
+/// A post of a batch that was not taken, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefusedPost {
+    /// Its position in the batch as given.
+    pub index: usize,
+    pub network: Network,
+    pub external_id: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +83,9 @@ pub struct IngestedPost {
     pub post_id: i64,
     pub conversation_id: Option<ConversationId>,
     pub duplicate: bool,
+    /// A duplicate whose text differed: stored as an edit.
+    #[serde(default)]
+    pub edited: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

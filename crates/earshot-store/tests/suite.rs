@@ -40,6 +40,8 @@ suite!(
     a_reply_is_claimed_by_one_sender_at_a_time,
     edits_and_deletions_follow_the_author,
     requests_promises_and_releases,
+    odd_times_are_refused_one_by_one_and_the_batch_is_kept,
+    a_post_heard_again_with_another_text_is_an_audited_edit,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -453,9 +455,15 @@ async fn inbox_ranks_and_filters(store: Arc<dyn Store>) {
             .intent(Intent::FeatureRequest),
         customer("e", "eve", t0, "hm").intent(Intent::Other),
         customer("f", "fay", t0, "Where is my refund?").intent(Intent::Question),
-        brand("f-answer", "2024-03-03T10:00:00Z", "f"),
     ];
     let r = ingest(&store, batch, "2024-03-01T10:00:00Z").await;
+    // Fay is answered two days later (a post is heard when it is written, never before).
+    ingest(
+        &store,
+        vec![brand("f-answer", "2024-03-03T10:00:00Z", "f")],
+        "2024-03-03T10:00:00Z",
+    )
+    .await;
     let [a, b, c, d, e, f] = ["a", "b", "c", "d", "e", "f"].map(|x| conversation_of(&r, x));
     let soon = t("2024-03-01T10:01:00Z");
     let later = t("2024-03-04T10:00:00Z");
@@ -1752,4 +1760,200 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
         NotificationState::Sent
     );
     assert_eq!(store.releases().await.unwrap().len(), 1);
+}
+
+/// A post dated 9999-12-31 (or 2001) is refused with its reason; the good posts of its batch
+/// are stored, and the author's later posts open a conversation of their own, due on time.
+async fn odd_times_are_refused_one_by_one_and_the_batch_is_kept(store: Arc<dyn Store>) {
+    let now = "2026-11-20T12:00:00Z";
+    let r = ingest(
+        &store,
+        vec![
+            customer(
+                "1",
+                "anna",
+                "2026-11-20T11:00:00Z",
+                "@voltra my charger is broken",
+            ),
+            customer(
+                "2",
+                "odd",
+                "9999-12-31T23:59:59Z",
+                "@voltra hello from the future",
+            ),
+            customer(
+                "3",
+                "early",
+                "2001-09-09T01:46:40Z",
+                "@voltra hello from the past",
+            ),
+            customer(
+                "4",
+                "bo",
+                "2026-11-20T11:30:00Z",
+                "@voltra where is my order?",
+            ),
+        ],
+        now,
+    )
+    .await;
+    assert_eq!(r.new, 2);
+    let taken: Vec<&str> = r.posts.iter().map(|p| p.external_id.as_str()).collect();
+    assert_eq!(taken, ["1", "4"]);
+    let refused: Vec<(usize, &str)> = r
+        .refused
+        .iter()
+        .map(|p| (p.index, p.external_id.as_str()))
+        .collect();
+    assert_eq!(refused, [(1, "2"), (2, "3")]);
+    assert!(
+        r.refused[0].reason.contains("more than a day ahead"),
+        "{:?}",
+        r.refused
+    );
+    assert!(
+        r.refused[1].reason.contains("before 2006"),
+        "{:?}",
+        r.refused
+    );
+    assert_eq!(store.counts().await.unwrap().posts, 2);
+
+    // The author of the odd post writes again: a conversation due within its target.
+    let r = ingest(
+        &store,
+        vec![customer(
+            "5",
+            "odd",
+            "2026-11-20T12:10:00Z",
+            "@voltra hello again",
+        )],
+        "2026-11-20T12:11:00Z",
+    )
+    .await;
+    let id = conversation_of(&r, "5");
+    let c = store.conversation(id).await.unwrap().unwrap().conversation;
+    assert_eq!(c.opened_at, t("2026-11-20T12:10:00Z"));
+    let due = c.response_due.unwrap();
+    assert!(
+        due > t("2026-11-20T12:10:00Z") && due < t("2026-11-22T00:00:00Z"),
+        "due {due}"
+    );
+    let inbox = store
+        .inbox(&InboxFilter::default(), t("2026-11-20T12:11:00Z"))
+        .await
+        .unwrap();
+    assert!(inbox.items.iter().all(|row| row
+        .conversation
+        .response_due
+        .is_none_or(|d| d.timestamp() > 0)));
+}
+
+/// The same post id with another text is the author's edit, not a duplicate to drop: the
+/// new text replaces the old (search follows), the audit trail says so, and the same text
+/// again changes nothing. A deleted post stays deleted.
+async fn a_post_heard_again_with_another_text_is_an_audited_edit(store: Arc<dyn Store>) {
+    let r = ingest(
+        &store,
+        vec![customer(
+            "d1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "My charger is blocked by an idle car",
+        )],
+        "2024-03-01T10:01:00Z",
+    )
+    .await;
+    let conversation = conversation_of(&r, "d1");
+
+    let again = ingest(
+        &store,
+        vec![customer(
+            "d1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "My charger is blocked by an idle taxi",
+        )],
+        "2024-03-01T10:05:00Z",
+    )
+    .await;
+    assert_eq!((again.new, again.duplicates, again.edited), (0, 1, 1));
+    assert!(again.posts[0].duplicate && again.posts[0].edited);
+    let detail = store.conversation(conversation).await.unwrap().unwrap();
+    assert_eq!(
+        detail.posts[0].text,
+        "My charger is blocked by an idle taxi"
+    );
+    assert_eq!(detail.posts[0].edited_at, Some(t("2024-03-01T10:05:00Z")));
+    assert_eq!(detail.conversation.post_count, 1, "still one post");
+    let edits = |audit: &[earshot_core::AuditEntry]| {
+        audit.iter().filter(|a| a.action == "post_edited").count()
+    };
+    assert_eq!(edits(&detail.audit), 1);
+    let found = store
+        .search(&SearchQuery {
+            q: "taxi".into(),
+            network: None,
+            language: None,
+            intent: None,
+            sentiment: None,
+            limit: 10,
+            offset: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+
+    // The same text again: a plain duplicate.
+    let same = ingest(
+        &store,
+        vec![customer(
+            "d1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "My charger is blocked by an idle taxi",
+        )],
+        "2024-03-01T10:06:00Z",
+    )
+    .await;
+    assert_eq!((same.duplicates, same.edited), (1, 0));
+    assert!(!same.posts[0].edited);
+
+    // Twice in one batch with two texts: the later delivery wins.
+    let r = ingest(
+        &store,
+        vec![
+            customer("d2", "lena", "2024-03-01T11:00:00Z", "first words"),
+            customer("d2", "lena", "2024-03-01T11:00:00Z", "second thoughts"),
+        ],
+        "2024-03-01T11:01:00Z",
+    )
+    .await;
+    assert_eq!((r.new, r.duplicates, r.edited), (1, 1, 1));
+    let lena = conversation_of(&r, "d2");
+    let detail = store.conversation(lena).await.unwrap().unwrap();
+    assert_eq!(detail.posts[0].text, "second thoughts");
+
+    // Deleted, then delivered again with its text: it stays deleted.
+    store
+        .delete_post(
+            &earshot_core::PostKey::new(Network::X, "d1"),
+            t("2024-03-01T12:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let back = ingest(
+        &store,
+        vec![customer(
+            "d1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "My charger is blocked by an idle car",
+        )],
+        "2024-03-01T12:01:00Z",
+    )
+    .await;
+    assert_eq!(back.edited, 0);
+    let detail = store.conversation(conversation).await.unwrap().unwrap();
+    assert_eq!(detail.posts[0].text, "");
+    assert!(detail.posts[0].deleted_at.is_some());
 }

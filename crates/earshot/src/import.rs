@@ -18,6 +18,8 @@ pub struct Summary {
     pub read: u64,
     pub new: u64,
     pub duplicates: u64,
+    /// Posts heard before with another text: stored as the author's edit (audited).
+    pub edited: u64,
     pub skipped: u64,
     pub rejected: u64,
     pub conversations_opened: u64,
@@ -28,9 +30,26 @@ pub struct Summary {
 
 const SHOWN_REJECTIONS: usize = 50;
 
+impl Summary {
+    fn reject(&mut self, why: String) {
+        self.rejected += 1;
+        if self.rejections.len() < SHOWN_REJECTIONS {
+            self.rejections.push(why);
+        }
+    }
+}
+
+/// Understood posts of one file, the line each came from, and how many bytes of input are
+/// behind them.
+struct Batch {
+    posts: Vec<Incoming>,
+    file: String,
+    lines: Vec<usize>,
+    bytes: u64,
+}
+
 enum Msg {
-    /// Understood posts, and how many bytes of input are behind them.
-    Batch(Vec<Incoming>, u64),
+    Batch(Batch),
     Rejected(String),
     Skipped,
 }
@@ -49,12 +68,13 @@ pub async fn run(g: &Global, files: &[PathBuf], batch: usize, json: bool) -> any
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!(
-            "{} file(s) in {:.1} s: read {} · new {} · duplicates {} · skipped {} · rejected {} · conversations opened {} ({:.0} posts/s)",
+            "{} file(s) in {:.1} s: read {} · new {} · duplicates {} · edited {} · skipped {} · rejected {} · conversations opened {} ({:.0} posts/s)",
             summary.files,
             summary.seconds,
             summary.read,
             summary.new,
             summary.duplicates,
+            summary.edited,
             summary.skipped,
             summary.rejected,
             summary.conversations_opened,
@@ -115,17 +135,26 @@ pub async fn import_files(
         for (path, mut imp) in importers {
             let name = path.display().to_string();
             let mut posts = Vec::with_capacity(batch);
+            let mut lines = Vec::with_capacity(batch);
             while let Some(record) = imp.next() {
                 read += 1;
                 let msg = match record {
-                    Record::Post { post, .. } => {
+                    Record::Post { post, line } => {
                         posts.push(post);
+                        lines.push(line);
                         if posts.len() < batch {
                             continue;
                         }
-                        let understood =
-                            Pipeline::understand(&analyzer, &brand, std::mem::take(&mut posts));
-                        Msg::Batch(understood, before + imp.bytes_read())
+                        Msg::Batch(Batch {
+                            posts: Pipeline::understand(
+                                &analyzer,
+                                &brand,
+                                std::mem::take(&mut posts),
+                            ),
+                            file: name.clone(),
+                            lines: std::mem::take(&mut lines),
+                            bytes: before + imp.bytes_read(),
+                        })
                     }
                     Record::Skipped { .. } => Msg::Skipped,
                     Record::Rejected { line, reason } => {
@@ -137,8 +166,13 @@ pub async fn import_files(
                 }
             }
             before += imp.total_bytes();
-            let understood = Pipeline::understand(&analyzer, &brand, posts);
-            if tx.blocking_send(Msg::Batch(understood, before)).is_err() {
+            let last = Batch {
+                posts: Pipeline::understand(&analyzer, &brand, posts),
+                file: name,
+                lines,
+                bytes: before,
+            };
+            if tx.blocking_send(Msg::Batch(last)).is_err() {
                 return read;
             }
         }
@@ -148,23 +182,24 @@ pub async fn import_files(
     let store = pipeline.store().clone();
     while let Some(msg) = rx.recv().await {
         match msg {
-            Msg::Batch(incoming, bytes) => {
-                if !incoming.is_empty() {
+            Msg::Batch(b) => {
+                if !b.posts.is_empty() {
                     let report = store
-                        .ingest(incoming, &pipeline.policy(), Utc::now())
+                        .ingest(b.posts, &pipeline.policy(), Utc::now())
                         .await?;
                     summary.new += report.new;
                     summary.duplicates += report.duplicates;
+                    summary.edited += report.edited;
                     summary.conversations_opened += report.conversations_opened;
+                    // Posts the store refused (a time it cannot believe), by file and line.
+                    for r in &report.refused {
+                        let line = b.lines.get(r.index).copied().unwrap_or(0);
+                        summary.reject(format!("{}:{line}: {}", b.file, r.reason));
+                    }
                 }
-                bar.set_position(bytes);
+                bar.set_position(b.bytes);
             }
-            Msg::Rejected(r) => {
-                summary.rejected += 1;
-                if summary.rejections.len() < SHOWN_REJECTIONS {
-                    summary.rejections.push(r);
-                }
-            }
+            Msg::Rejected(r) => summary.reject(r),
             Msg::Skipped => summary.skipped += 1,
         }
     }

@@ -255,3 +255,69 @@ fn the_demo_removes_its_temporary_store_when_stopped() {
     child.wait().unwrap();
     assert_eq!(demo_leftovers(tmp.path()), Vec::<String>::new());
 }
+
+#[test]
+fn import_refuses_odd_dates_by_file_and_line_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("odd.jsonl");
+    let line = |id: &str, at: &str| {
+        format!(
+            r#"{{"network":"x","id":"{id}","author":{{"id":"u{id}","handle":"user{id}"}},"text":"@voltra post {id}","created_at":"{at}"}}"#
+        )
+    };
+    let text = [
+        line("1", "2017-08-18T20:47:00Z"),
+        line("2", "9999-12-31T23:59:59Z"),
+        line("3", "2017-08-18T21:47:00Z"),
+        line("4", "1970-01-01T00:00:00Z"),
+    ]
+    .join("\n");
+    std::fs::write(&file, text).unwrap();
+    let (ok, out, err) = earshot(dir.path(), &["import", file.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["new"], 2, "{summary}");
+    assert_eq!(summary["rejected"], 2, "{summary}");
+    let why: Vec<&str> = summary["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        why[0].contains("odd.jsonl:2: created_at 9999-12-31"),
+        "{why:?}"
+    );
+    assert!(why[0].contains("more than a day ahead"), "{why:?}");
+    assert!(
+        why[1].contains("odd.jsonl:4: created_at 1970-01-01"),
+        "{why:?}"
+    );
+    assert!(why[1].contains("before 2006"), "{why:?}");
+}
+
+#[test]
+fn a_post_imported_again_with_another_text_is_counted_as_an_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("posts.jsonl");
+    let post = |text: &str| {
+        format!(
+            r#"{{"network":"x","id":"42","author":{{"id":"u42","handle":"paul"}},"text":"{text}","created_at":"2017-08-18T20:47:00Z"}}"#
+        )
+    };
+    std::fs::write(&file, post("@voltra my charger is blocked by a car")).unwrap();
+    let (ok, _, err) = earshot(dir.path(), &["import", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    std::fs::write(&file, post("@voltra my charger is blocked by a taxi")).unwrap();
+    let (ok, out, err) = earshot(dir.path(), &["import", file.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&summary["new"], &summary["duplicates"], &summary["edited"]),
+        (&0.into(), &1.into(), &1.into()),
+        "{summary}"
+    );
+    let (ok, out, _) = earshot(dir.path(), &["search", "taxi", "--json"]);
+    assert!(ok);
+    assert!(out.contains("blocked by a taxi"), "{out}");
+}

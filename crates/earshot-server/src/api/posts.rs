@@ -18,6 +18,8 @@ pub struct Stored {
     pub post_id: i64,
     pub conversation_id: Option<ConversationId>,
     pub duplicate: bool,
+    /// Heard before with another text: the new text replaced it, as the author's edit.
+    pub edited: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -31,6 +33,7 @@ pub struct PostsResponse {
     pub received: usize,
     pub new: u64,
     pub duplicates: u64,
+    pub edited: u64,
     pub stored: Vec<Stored>,
     pub rejected: Vec<Rejected>,
 }
@@ -91,19 +94,41 @@ pub async fn receive(
         return Err(err);
     }
     let report = state.desk.pipeline().ingest(posts).await?;
-    let stored = report
-        .posts
+    // Posts the store refused (a time earshot cannot believe) are rejected one by one.
+    for r in &report.refused {
+        if let Some(&index) = indexes.get(r.index) {
+            rejected.push(Rejected {
+                index,
+                error: r.reason.clone(),
+            });
+        }
+    }
+    rejected.sort_by_key(|r| r.index);
+    let stored: Vec<Stored> = indexes
         .iter()
-        .zip(indexes)
-        .map(|(p, index)| Stored {
-            index,
-            network: p.network,
-            id: p.external_id.clone(),
-            post_id: p.post_id,
-            conversation_id: p.conversation_id,
-            duplicate: p.duplicate,
+        .enumerate()
+        .filter_map(|(k, &index)| {
+            let p = report.post_at(k)?;
+            Some(Stored {
+                index,
+                network: p.network,
+                id: p.external_id.clone(),
+                post_id: p.post_id,
+                conversation_id: p.conversation_id,
+                duplicate: p.duplicate,
+                edited: p.edited,
+            })
         })
         .collect();
+    if stored.is_empty() {
+        let mut err = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_posts",
+            "no valid post in the body",
+        );
+        err.extra = Some(serde_json::json!({ "rejected": rejected }));
+        return Err(err);
+    }
     let status = if report.new > 0 {
         StatusCode::CREATED
     } else {
@@ -115,6 +140,7 @@ pub async fn receive(
             received,
             new: report.new,
             duplicates: report.duplicates,
+            edited: report.edited,
             stored,
             rejected,
         }),

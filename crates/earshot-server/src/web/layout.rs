@@ -34,7 +34,7 @@ pub fn page(title: &str, signed: Option<&SignedIn>, active: Nav, body: Markup) -
                     meta name="csrf-token" content=(s.csrf);
                     meta name="user" content=(s.user.username);
                 }
-                title { (title) " · earshot" }
+                title { (earshot_core::bidi::balanced(title)) " · earshot" }
                 link rel="stylesheet" href=(assets::url("app.css"));
                 script src=(assets::url("app.js")) defer {}
             }
@@ -244,6 +244,18 @@ pub fn excerpt(text: &str, max: usize) -> String {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text.to_string(),
     }
+}
+
+/// People's words — a name, a handle, a post — isolated in `<bdi>` so a right-to-left
+/// character in them cannot reorder the rest of the line, and without the bidi controls that
+/// are never closed (`earshot_core::bidi`).
+pub fn said(text: &str) -> Markup {
+    html! { bdi { (earshot_core::bidi::balanced(text)) } }
+}
+
+/// A handle as people write it, `@` included, isolated like [`said`].
+pub fn handle(handle: &str) -> Markup {
+    html! { bdi { "@" (earshot_core::bidi::balanced(handle)) } }
 }
 
 /// A link target from the network, only when it is plain http(s): a `javascript:` URL in a

@@ -149,7 +149,7 @@ fn render(
     let body = html! {
         div.conv-head {
             a.back href="/inbox" { "← Inbox" }
-            h1 { (name) span.handle { " @" (c.customer.handle) } }
+            h1 { (layout::said(&name)) span.handle { " " (layout::handle(&c.customer.handle)) } }
             (status_pill(c.status))
             (layout::band_badge(c.priority.band))
             (layout::clock(c, now))
@@ -172,7 +172,7 @@ fn render(
                                 span class=(format!("badge b-reply-{}", r.state.as_str())) { (r.state.as_str()) }
                                 @if let Some(e) = &r.error { " · " span.muted { (e) } }
                             }
-                            div.post-text { (r.text) }
+                            div.post-text { (layout::said(&r.text)) }
                         }
                     }
                 }
@@ -232,7 +232,7 @@ fn post(p: &Post) -> Markup {
     html! {
         li class=(if p.from_brand { "post brand" } else { "post customer" }) id=(format!("post-{}", p.id)) {
             div.post-meta {
-                strong { (who) } " @" (p.author.handle) " · " (layout::time(p.created_at))
+                strong { (layout::said(&who)) } " " (layout::handle(&p.author.handle)) " · " (layout::time(p.created_at))
                 @if let Some(u) = p.url.as_deref().and_then(layout::safe_url) {
                     " · " a href=(u) rel="noopener noreferrer nofollow" target="_blank" { "view on " (layout::network_name(p.network)) }
                 }
@@ -247,13 +247,13 @@ fn post(p: &Post) -> Markup {
             @if p.deleted_at.is_some() {
                 div.post-text.muted { "The customer deleted this post." }
             } @else if len > LONG_POST {
-                div.post-text { (layout::excerpt(&text, LONG_POST)) }
+                div.post-text { (layout::said(&layout::excerpt(&text, LONG_POST))) }
                 details.more {
                     summary { "Show all " (len) " characters" }
-                    div.post-text { (text) }
+                    div.post-text { (layout::said(&text)) }
                 }
             } @else {
-                div.post-text { (text) }
+                div.post-text { (layout::said(&text)) }
             }
         }
     }
@@ -269,7 +269,7 @@ fn reply_box(
 ) -> Markup {
     let limit = network.reply_limit();
     html! {
-        form #reply-form.reply method="post" action=(format!("/c/{}/reply", id.0)) data-limit=(limit) data-name=(first_name) {
+        form #reply-form.reply method="post" action=(format!("/c/{}/reply", id.0)) data-limit=(limit) data-name=(earshot_core::bidi::balanced(first_name)) {
             (layout::csrf_field(signed))
             // A fresh key per page: pressing send twice sends once.
             input type="hidden" name="key" value=(uuid::Uuid::new_v4().to_string());
@@ -400,7 +400,7 @@ fn notes_box(signed: &SignedIn, id: ConversationId, notes: &[Note], can_act: boo
             @if notes.is_empty() { p.muted { "Notes stay inside the team; the customer never sees them." } }
             ol.notes {
                 @for n in notes {
-                    li { div.post-meta { strong { (n.author) } " · " (layout::time(n.created_at)) } div.post-text { (n.text) } }
+                    li { div.post-meta { strong { (n.author) } " · " (layout::time(n.created_at)) } div.post-text { (layout::said(&n.text)) } }
                 }
             }
             @if can_act {
@@ -422,8 +422,8 @@ fn profile(l: &Loaded) -> Markup {
         section.box aria-labelledby="profile-title" {
             h2 #profile-title { "Customer" }
             dl.facts {
-                dt { "Name" } dd { (a.display_name.as_deref().unwrap_or("—")) }
-                dt { "Handle" } dd { "@" (a.handle) " on " (layout::network_name(c.network)) }
+                dt { "Name" } dd { (layout::said(a.display_name.as_deref().unwrap_or("—"))) }
+                dt { "Handle" } dd { (layout::handle(&a.handle)) " on " (layout::network_name(c.network)) }
                 dt { "Reach" } dd { (layout::reach_badge(a.followers.or(c.signals.followers), c.signals.reach_tier)) }
                 @if a.verified { dt { "Verified" } dd { "yes" } }
                 @if a.bot { dt { "Automated" } dd { "this account says it is a bot" } }

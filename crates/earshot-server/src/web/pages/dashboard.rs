@@ -371,7 +371,7 @@ fn busiest_panel(requests: &[Request], q: &str) -> Markup {
             tbody {
                 @for r in requests {
                     tr {
-                        th scope="row" { a href=(format!("/requests/{}", r.id.0)) { (r.title) } }
+                        th scope="row" { a href=(format!("/requests/{}", r.id.0)) { (layout::said(&r.title)) } }
                         td { (r.askers) } td { (r.posts) } td { (r.asks_last_7d) } td { (r.asks_prior_7d) } td { (r.status.as_str()) }
                     }
                 }

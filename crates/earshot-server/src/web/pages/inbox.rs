@@ -333,8 +333,8 @@ fn row_item(row: &InboxRow, index: usize, now: DateTime<Utc>) -> Markup {
             div.row-main {
                 div.row-top {
                     a.row-link href=(format!("/c/{}", c.id.0)) {
-                        span.cust-name { (name) }
-                        span.handle { " @" (c.customer.handle) }
+                        span.cust-name { (layout::said(&name)) }
+                        span.handle { " " (layout::handle(&c.customer.handle)) }
                     }
                     (layout::network_badge(c.network))
                     (layout::reach_badge(c.customer.followers.or(c.signals.followers), c.signals.reach_tier))
@@ -342,7 +342,7 @@ fn row_item(row: &InboxRow, index: usize, now: DateTime<Utc>) -> Markup {
                     (layout::badge("intent", c.intent.as_str(), &c.intent.as_str().replace('_', " ")))
                     (layout::badge("sent", c.sentiment.as_str(), c.sentiment.as_str()))
                 }
-                p.excerpt { (layout::excerpt(&row.latest_text, 240)) }
+                p.excerpt { (layout::said(&layout::excerpt(&row.latest_text, 240))) }
                 p.why { span.visually-hidden { "Ranked here because: " } (if why.is_empty() { "no strong signal".to_string() } else { why }) }
             }
             div.row-side {

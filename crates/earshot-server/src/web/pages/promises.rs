@@ -225,7 +225,7 @@ fn row(
             td { (p.kind.as_str().replace('_', " ")) }
             td {
                 @match customer {
-                    Some((n, handle)) => { (layout::network_badge(*n)) " @" (handle) },
+                    Some((n, handle)) => { (layout::network_badge(*n)) " " (layout::handle(handle)) },
                     None => { span.muted { "unknown" } },
                 }
             }

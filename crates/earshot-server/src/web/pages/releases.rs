@@ -191,7 +191,7 @@ fn render(
                                 td { (layout::time(r.shipped_at)) }
                                 td {
                                     @for id in &r.request_ids {
-                                        a href=(format!("/requests/{}", id.0)) { (names.get(id).copied().unwrap_or("(merged request)")) }
+                                        a href=(format!("/requests/{}", id.0)) { (layout::said(names.get(id).copied().unwrap_or("(merged request)"))) }
                                         br;
                                     }
                                 }
@@ -251,7 +251,7 @@ fn form(signed: &SignedIn, l: &Listing, d: &Draft) -> Markup {
                         @let id = format!("rel-req-{}", r.id.0);
                         div.check {
                             input id=(id) type="checkbox" name="requests" value=(r.id.0) checked[d.requests.contains(&r.id)];
-                            label for=(id) { (r.title) " " span.muted { (r.id) " · " (r.askers) " asked" } " " (status_badge(r.status)) }
+                            label for=(id) { (layout::said(&r.title)) " " span.muted { (r.id) " · " (r.askers) " asked" } " " (status_badge(r.status)) }
                         }
                     }
                 }
@@ -295,13 +295,13 @@ fn plans_table(plans: &[NotificationPlan], names: &HashMap<RequestId, &str>) -> 
                     @for p in plans {
                         tr class=[p.skip.is_some().then_some("skipped")] {
                             td { (layout::network_badge(p.ask.network)) " "
-                                a href=(format!("/c/{}", p.ask.conversation_id.0)) { "@" (p.ask.author_handle) } }
+                                a href=(format!("/c/{}", p.ask.conversation_id.0)) { (layout::handle(&p.ask.author_handle)) } }
                             td { (p.ask.language) }
-                            td { (names.get(&p.ask.request_id).copied().unwrap_or("")) }
+                            td { (layout::said(names.get(&p.ask.request_id).copied().unwrap_or(""))) }
                             td {
                                 @match p.skip {
                                     Some(s) => { span.muted { "not told: " (skip_words(s)) } },
-                                    None => { (p.text) },
+                                    None => { (layout::said(&p.text)) },
                                 }
                             }
                         }
@@ -420,7 +420,7 @@ pub async fn detail(
             h2 { "Ships" }
             ul {
                 @for r in &release.request_ids {
-                    li { a href=(format!("/requests/{}", r.0)) { (names.get(r).copied().unwrap_or("(merged request)")) } " " span.muted { (r) } }
+                    li { a href=(format!("/requests/{}", r.0)) { (layout::said(names.get(r).copied().unwrap_or("(merged request)"))) } " " span.muted { (r) } }
                 }
             }
             @if !release.notes.trim().is_empty() { p.post-text { (release.notes) } }
@@ -467,12 +467,12 @@ fn notifications_table(
                             @match handles.get(&n.post_id) { Some(h) => { "@" (h) }, None => { "conversation " (n.conversation_id.0) } }
                         } }
                         td { (n.language) }
-                        td { (names.get(&n.request_id).copied().unwrap_or("")) }
+                        td { (layout::said(names.get(&n.request_id).copied().unwrap_or(""))) }
                         td {
                             (layout::badge("notif", n.state.as_str(), n.state.as_str()))
                             @if let Some(why) = &n.skip_reason { br; span.muted.small { (why.replace('_', " ")) } }
                         }
-                        td.small { (layout::excerpt(&n.text, 200)) }
+                        td.small { (layout::said(&layout::excerpt(&n.text, 200))) }
                     }
                 }
             }

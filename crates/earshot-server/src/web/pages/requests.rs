@@ -175,7 +175,7 @@ fn row(rank: usize, r: &RankedRequest, promises: &[PromiseState]) -> Markup {
         tr {
             td.num { (rank) }
             td {
-                a href=(format!("/requests/{}", q.id.0)) { (q.title) }
+                a href=(format!("/requests/{}", q.id.0)) { (layout::said(&q.title)) }
                 " " span.muted.small { (q.id) }
             }
             td.num { (format!("{:.1}", r.demand)) }
@@ -373,7 +373,7 @@ fn render(
     let body = html! {
         div.conv-head {
             a.back href="/requests" { "← Requests" }
-            h1 #request-title { (r.title) }
+            h1 #request-title { (layout::said(&r.title)) }
             span.muted { (r.id) }
             (status_badge(r.status))
         }
@@ -397,8 +397,8 @@ fn render(
                     @for p in &d.posts {
                         li.post.customer {
                             div.post-meta {
-                                strong { (p.author.display_name.as_deref().unwrap_or(&p.author.handle)) }
-                                " @" (p.author.handle) " · " (layout::network_badge(p.network)) " · " (layout::time(p.created_at))
+                                strong { (layout::said(p.author.display_name.as_deref().unwrap_or(&p.author.handle))) }
+                                " " (layout::handle(&p.author.handle)) " · " (layout::network_badge(p.network)) " · " (layout::time(p.created_at))
                                 " " (layout::badge("lang", p.analysis.language.language.code(), p.analysis.language.language.code()))
                                 @if let Some(c) = p.conversation_id {
                                     " · " a href=(format!("/c/{}#post-{}", c.0, p.id)) { "open conversation" }
@@ -407,7 +407,7 @@ fn render(
                             @if p.deleted_at.is_some() {
                                 div.post-text.muted { "The customer deleted this post." }
                             } @else {
-                                div.post-text { (layout::excerpt(&p.text, 600)) }
+                                div.post-text { (layout::said(&layout::excerpt(&p.text, 600))) }
                             }
                         }
                     }
@@ -439,7 +439,7 @@ fn render(
                         @for a in people.iter().take(100) {
                             li {
                                 (layout::network_badge(a.ask.network)) " "
-                                a href=(format!("/c/{}", a.ask.conversation_id.0)) { "@" (a.ask.author_handle) }
+                                a href=(format!("/c/{}", a.ask.conversation_id.0)) { (layout::handle(&a.ask.author_handle)) }
                                 " " (layout::badge("lang", &a.ask.language, &a.ask.language))
                                 @if a.asks > 1 { " " span.muted { (a.asks) " asks" } }
                                 @if a.ask.opted_out { " " span.badge.b-optout title="asked not to hear back" { "no updates" } }

@@ -116,16 +116,16 @@ fn result(hit: &SearchHit) -> Markup {
         li.result {
             div.post-meta {
                 (layout::network_badge(post.network))
-                " " strong { (post.author.display_name.as_deref().unwrap_or(&post.author.handle)) }
-                " @" (post.author.handle) " · " (layout::time(post.created_at))
+                " " strong { (layout::said(post.author.display_name.as_deref().unwrap_or(&post.author.handle))) }
+                " " (layout::handle(&post.author.handle)) " · " (layout::time(post.created_at))
                 @if post.from_brand { " · " span.badge.b-brand { "brand" } }
                 " " (layout::badge("intent", post.analysis.intent.label.as_str(), &post.analysis.intent.label.as_str().replace('_', " ")))
                 (layout::badge("sent", post.analysis.sentiment.label.as_str(), post.analysis.sentiment.label.as_str()))
             }
             p.excerpt {
                 @match post.conversation_id {
-                    Some(c) => { a href=(format!("/c/{}#post-{}", c.0, post.id)) { (layout::excerpt(&post.text, 400)) } }
-                    None => { (layout::excerpt(&post.text, 400)) }
+                    Some(c) => { a href=(format!("/c/{}#post-{}", c.0, post.id)) { (layout::said(&layout::excerpt(&post.text, 400))) } }
+                    None => { (layout::said(&layout::excerpt(&post.text, 400))) }
                 }
             }
         }
