@@ -31,11 +31,13 @@
 mod analyzer;
 pub mod bench;
 pub mod eval;
+mod features;
 pub mod fingerprint;
 pub mod grouping;
 pub mod intent;
 pub mod lang;
 pub mod lexicon;
+pub mod model;
 pub mod promises;
 pub mod reach;
 pub mod safety;
@@ -47,5 +49,6 @@ pub mod train;
 pub mod urgency;
 
 pub use analyzer::{Analyzer, MAX_ANALYZED_BYTES};
+pub use model::{Head, Model, ModelError};
 pub use terms::{TermMatcher, Terms};
-pub use train::{read_examples, train, Model, Task, TaskModel, TrainError};
+pub use train::{read_examples, Task, TrainError};
