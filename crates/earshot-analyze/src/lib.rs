@@ -4,7 +4,7 @@
 //! fingerprints and brand/handle/keyword matching. Everything here is a pure function of the
 //! post (no I/O except the explicit model and example-file helpers in [`train`](mod@train) and the data
 //! readers in [`eval`]). The built-in rules work out of the box in English, Danish, Italian,
-//! German, French, Spanish, Portuguese, Dutch, Swedish and Norwegian; a [`train::Model`] learned
+//! German, French, Spanish, Portuguese, Dutch, Swedish and Norwegian; a [`model::Model`] learned
 //! from a team's own labelled posts can take over sentiment and/or intent.
 //!
 //! ```
