@@ -4,7 +4,8 @@
 //! trained them with its licence.
 //!
 //! ```text
-//! cargo run --release -p earshot-lab -- build-model                 # all sets
+//! cargo run --release -p earshot-lab -- build-model                        # all sets
+//! cargo run --release -p earshot-lab -- build-model --without-non-commercial
 //! cargo run --release -p earshot-lab -- build-model --open-licences-only
 //! ```
 
@@ -21,6 +22,44 @@ pub const MODEL_NAME: &str = "earshot-understand";
 /// Bumped by hand when the recipe (sets, weights, options) changes.
 pub const MODEL_VERSION: &str = "2";
 pub const MODEL_FILE: &str = "earshot-understand.bin";
+
+/// Which sets a build may use, by licence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenceFilter {
+    /// Every set.
+    All,
+    /// Leaves out the non-commercial sets (CC BY-NC*, "research or hobby").
+    WithoutNonCommercial,
+    /// Only sets with an explicit licence that allows commercial use.
+    OpenOnly,
+}
+
+impl LicenceFilter {
+    pub fn admits(self, licence: Licence) -> bool {
+        match self {
+            LicenceFilter::All => true,
+            LicenceFilter::WithoutNonCommercial => licence != Licence::NonCommercial,
+            LicenceFilter::OpenOnly => licence == Licence::Open,
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            LicenceFilter::All => "",
+            LicenceFilter::WithoutNonCommercial => " --without-non-commercial",
+            LicenceFilter::OpenOnly => " --open-licences-only",
+        }
+    }
+
+    fn version_suffix(self) -> &'static str {
+        match self {
+            LicenceFilter::All => "",
+            LicenceFilter::WithoutNonCommercial => "-nonc",
+            LicenceFilter::OpenOnly => "-open",
+        }
+    }
+}
 
 /// How much one example of a set counts: distant or lopsided sets less than hand-labelled
 /// tweets, so that they inform without drowning the rest.
@@ -64,7 +103,7 @@ pub struct Manifest {
     pub id: String,
     pub sha256: String,
     pub bytes: usize,
-    pub open_licences_only: bool,
+    pub licences: LicenceFilter,
     pub command: String,
     pub removed_overlapping: usize,
     pub sets: Vec<SetUse>,
@@ -80,15 +119,13 @@ pub struct Built {
 /// Trains the model from the data folder.
 pub fn build(
     data_dir: &Path,
-    open_licences_only: bool,
+    licences: LicenceFilter,
 ) -> Result<Built, Box<dyn std::error::Error>> {
     let examples = data::all(data_dir)?;
     let (pool, removed) = overlap::training_pool(&examples);
     let pool: Vec<Example> = pool
         .into_iter()
-        .filter(|e| {
-            !open_licences_only || data::set_info(e.set).is_some_and(|s| s.licence == Licence::Open)
-        })
+        .filter(|e| data::set_info(e.set).is_some_and(|s| licences.admits(s.licence)))
         .collect();
     debug_assert!(pool.iter().all(|e| e.split == Split::Train));
     let mut per_set: BTreeMap<&str, usize> = BTreeMap::new();
@@ -110,11 +147,7 @@ pub fn build(
         .iter()
         .map(|s| format!("{} ({} examples; {})", s.name, s.examples, s.terms))
         .collect();
-    let version = if open_licences_only {
-        format!("{MODEL_VERSION}-open")
-    } else {
-        MODEL_VERSION.to_string()
-    };
+    let version = format!("{MODEL_VERSION}{}", licences.version_suffix());
     let model = train_model(
         MODEL_NAME,
         &version,
@@ -127,14 +160,10 @@ pub fn build(
         id: model.id(),
         sha256: hex::encode(Sha256::digest(&bytes)),
         bytes: bytes.len(),
-        open_licences_only,
+        licences,
         command: format!(
             "cargo run --release -p earshot-lab -- build-model{}",
-            if open_licences_only {
-                " --open-licences-only"
-            } else {
-                ""
-            }
+            licences.flag()
         ),
         removed_overlapping: removed.overlapping,
         sets,
@@ -190,14 +219,17 @@ fn readme(built: &Built) -> String {
             set.name, set.examples, set.licence, set.terms
         ));
     }
-    let nc: Vec<&str> = SETS
-        .iter()
-        .filter(|s| s.licence != Licence::Open)
-        .map(|s| s.name)
-        .collect();
+    let names = |keep: fn(&Licence) -> bool| {
+        SETS.iter()
+            .filter(|s| keep(&s.licence))
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     s.push_str(&format!(
-        "\n`--open-licences-only` leaves out every set without an explicit licence that allows\ncommercial use ({}), for a model built from openly licensed data only. It is weaker: see\nthe evaluation in `crates/earshot-analyze/EVAL.md`.\n",
-        nc.join(", ")
+        "\n`--without-non-commercial` leaves out the non-commercial sets ({}).\n`--open-licences-only` also leaves out the sets with no licence of their own ({}), for a\nmodel built from openly licensed data only. Both are weaker: see the evaluation in\n`crates/earshot-analyze/EVAL.md`.\n",
+        names(|l| *l == Licence::NonCommercial),
+        names(|l| *l == Licence::Unstated)
     ));
     if built.model.head(Head::Question).is_none() {
         s.push_str("\nNo labelled set teaches question or praise: the rules decide those, until a team's\n`earshot train` adds its own labels.\n");

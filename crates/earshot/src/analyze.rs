@@ -1,4 +1,5 @@
-//! `earshot analyze`: what earshot understands of each line of a file or of standard input.
+//! `earshot analyze`: what earshot understands of each line of a file or of standard input
+//! (language, sentiment with its probability, intent, urgency, safety, and the evidence).
 //!
 //! A line is a canonical JSON post (`{"text": .., "lang": .., "author": {"followers": ..}}`,
 //! as `earshot import` reads) or plain text. Each input line gives one output line, in order:
@@ -9,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use earshot_analyze::Analyzer;
 use earshot_core::analysis::Analysis;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -80,33 +82,65 @@ fn parse_line(number: u64, raw: &str) -> Line {
     line
 }
 
-/// The JSON object written for one line.
-pub fn to_json(number: u64, id: Option<&Value>, a: &Analysis) -> Value {
+/// The JSON object written for one line (fields in this order).
+#[derive(Serialize)]
+struct Out<'a> {
+    line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a Value>,
+    language: &'a str,
+    language_confidence: f32,
+    sentiment: Value,
+    intent: Value,
+    urgency: Value,
+    safety: Value,
+    evidence: Value,
+    model: &'a str,
+}
+
+fn out_of<'a>(number: u64, id: Option<&'a Value>, a: &'a Analysis) -> Out<'a> {
     let probability = a
         .sentiment
         .evidence
         .first()
         .filter(|e| e.rule.starts_with("model:"))
         .map(|e| e.weight);
-    let mut v = json!({
-        "line": number,
-        "language": a.language.language.code(),
-        "language_confidence": a.language.confidence,
-        "sentiment": {"label": a.sentiment.label, "probability": probability, "score": a.sentiment.score},
-        "intent": {"label": a.intent.label, "probability": a.intent.confidence},
-        "urgency": {"level": a.urgency.level, "score": a.urgency.score},
-        "evidence": {
+    Out {
+        line: number,
+        id,
+        language: a.language.language.code(),
+        language_confidence: a.language.confidence,
+        sentiment: json!({"label": a.sentiment.label, "probability": probability, "score": a.sentiment.score}),
+        intent: json!({"label": a.intent.label, "probability": a.intent.confidence}),
+        urgency: json!({"level": a.urgency.level, "score": a.urgency.score}),
+        safety: json!({"harm": a.safety.harm, "score": a.safety.score, "kinds": a.safety.kinds}),
+        evidence: json!({
             "language": a.language.source,
             "sentiment": a.sentiment.evidence,
             "intent": a.intent.evidence,
             "urgency": a.urgency.evidence,
-        },
-        "model": a.model,
-    });
-    if let (Some(id), Some(obj)) = (id, v.as_object_mut()) {
-        obj.insert("id".into(), id.clone());
+            "safety": a.safety.evidence,
+        }),
+        model: &a.model,
     }
-    v
+}
+
+/// The JSON object for one line, as a value (what the tests look at).
+#[cfg(test)]
+pub fn to_json(number: u64, id: Option<&Value>, a: &Analysis) -> Value {
+    serde_json::to_value(out_of(number, id, a)).unwrap_or(Value::Null)
+}
+
+/// Writes one line's object, in the field order of [`Out`].
+fn write_json(
+    out: &mut dyn Write,
+    number: u64,
+    id: Option<&Value>,
+    a: &Analysis,
+) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *out, &out_of(number, id, a))?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 fn analyze_batch(analyzer: &Analyzer, lines: &[Line]) -> Vec<Option<Analysis>> {
@@ -162,13 +196,14 @@ fn table_row(l: &Line, a: &Analysis) -> String {
         .filter(|e| e.rule.starts_with("model:"))
         .map_or(String::new(), |e| format!(" {:.2}", e.weight));
     format!(
-        "{:>6}  {:<3}  {:<8}{:<5}  {:<15}  {:<8}  {}",
+        "{:>6}  {:<3}  {:<8}{:<5}  {:<15}  {:<8}  {:<6}  {}",
         l.number,
         a.language.language.code(),
         a.sentiment.label.as_str(),
         p,
         a.intent.label.as_str(),
         a.urgency.level.as_str(),
+        if a.safety.harm { "HARM" } else { "" },
         short(l.text.as_deref().unwrap_or(""), 70)
     )
 }
@@ -211,8 +246,8 @@ pub fn run(analyzer: &Analyzer, args: AnalyzeArgs) -> anyhow::Result<()> {
     if format == Format::Table {
         writeln!(
             out,
-            "{:>6}  {:<3}  {:<13}  {:<15}  {:<8}  text",
-            "line", "lang", "sentiment", "intent", "urgency"
+            "{:>6}  {:<3}  {:<13}  {:<15}  {:<8}  {:<6}  text",
+            "line", "lang", "sentiment", "intent", "urgency", "safety"
         )?;
     }
     let mut reader = BufReader::with_capacity(1 << 20, input);
@@ -243,8 +278,7 @@ pub fn run(analyzer: &Analyzer, args: AnalyzeArgs) -> anyhow::Result<()> {
                     done += 1;
                     match format {
                         Format::Jsonl => {
-                            serde_json::to_writer(&mut out, &to_json(l.number, l.id.as_ref(), &a))?;
-                            out.write_all(b"\n")?;
+                            write_json(&mut out, l.number, l.id.as_ref(), &a)?;
                         }
                         Format::Table => writeln!(out, "{}", table_row(l, &a))?,
                     }

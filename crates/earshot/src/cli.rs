@@ -189,7 +189,7 @@ pub enum Command {
         json: bool,
     },
     /// What earshot understands of each line of a file or of standard input: language,
-    /// sentiment with its probability, intent, urgency and the evidence.
+    /// sentiment with its probability, intent, urgency, safety and the evidence.
     #[command(
         after_help = "Examples:\n  earshot analyze posts.txt\n  cat mentions.jsonl | earshot analyze --format jsonl -\n  earshot analyze big.jsonl --format jsonl --output analysed.jsonl\n\nA line is plain text or a canonical JSON post (as `earshot import` reads). Each input line\ngives one output line in order; a JSON line without a text gives {\"line\": n, \"error\": ..}.\nThe shipped model is used, or your adapted one from `earshot train`."
     )]

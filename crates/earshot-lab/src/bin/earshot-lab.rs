@@ -8,6 +8,7 @@
 use clap::{Parser, Subcommand};
 use earshot_analyze::model::Model;
 use earshot_analyze::{Analyzer, Terms};
+use earshot_lab::build::LicenceFilter;
 use earshot_lab::data::{self, Example, Split};
 use earshot_lab::{build, eval, overlap};
 use std::path::PathBuf;
@@ -41,9 +42,12 @@ enum Command {
     },
     /// Train the model earshot ships and write it, its manifest and README.
     #[command(
-        after_help = "Examples:\n  cargo run --release -p earshot-lab -- build-model\n  cargo run --release -p earshot-lab -- build-model --open-licences-only --out /tmp/open-model"
+        after_help = "Examples:\n  cargo run --release -p earshot-lab -- build-model\n  cargo run --release -p earshot-lab -- build-model --without-non-commercial --out /tmp/nonc-model"
     )]
     BuildModel {
+        /// Leave out the non-commercial sets (CC BY-NC*, "research or hobby").
+        #[arg(long, conflicts_with = "open_licences_only")]
+        without_non_commercial: bool,
         /// Leave out every set without an explicit licence that allows commercial use.
         #[arg(long)]
         open_licences_only: bool,
@@ -59,9 +63,19 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Eval { model } => run_eval(dir, model),
         Command::BuildModel {
+            without_non_commercial,
             open_licences_only,
             out,
-        } => run_build(dir, open_licences_only, out),
+        } => {
+            let licences = if open_licences_only {
+                LicenceFilter::OpenOnly
+            } else if without_non_commercial {
+                LicenceFilter::WithoutNonCommercial
+            } else {
+                LicenceFilter::All
+            };
+            run_build(dir, licences, out)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,7 +88,7 @@ fn main() -> ExitCode {
 
 fn run_build(
     dir: PathBuf,
-    open_only: bool,
+    licences: LicenceFilter,
     out: Option<PathBuf>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let out = out.unwrap_or_else(|| {
@@ -82,7 +96,7 @@ fn run_build(
     });
     let started = std::time::Instant::now();
     eprintln!("training from {} ...", dir.display());
-    let built = build::build(&dir, open_only)?;
+    let built = build::build(&dir, licences)?;
     let path = build::write(&built, &out)?;
     println!(
         "{} written to {} ({} bytes, sha256 {}) in {:.0} s",
