@@ -4,9 +4,9 @@
 //! `cargo run --release -p earshot-analyze --example bench -- /work/shared/data [seconds]`
 //!
 //! Texts: the `text` column of twcs-sample-head/dev.csv and tweeteval's rebuilt train texts.
-//! A second run uses a model trained on tweeteval train (sentiment) to show the model's cost.
+//! The first run is the default analyzer (the shipped model); a second one the rules alone.
 
-use earshot_analyze::{bench, eval, train, Analyzer, Model, Task};
+use earshot_analyze::{bench, eval, Analyzer};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -56,7 +56,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    texts.extend(train_set.iter().map(|(t, _)| t.clone()));
+    texts.extend(train_set.into_iter().map(|(t, _)| t));
     println!(
         "texts: {twcs} from twcs-sample-head/dev.csv + {} from tweeteval train\n",
         texts.len() - twcs
@@ -65,16 +65,7 @@ fn main() -> ExitCode {
     let report = bench::run(&texts, seconds);
     println!("{report}");
 
-    let examples: Vec<(String, String)> = train_set
-        .into_iter()
-        .map(|(t, l)| (t, l.to_string()))
-        .collect();
-    match train::train(Task::Sentiment, &examples) {
-        Ok(m) => {
-            let analyzer = Analyzer::default().with_model(Model::new("bench", "1").with_task(m));
-            println!("{}", bench::run_with(&analyzer, &texts, seconds));
-        }
-        Err(e) => eprintln!("bench: could not train the model run: {e}"),
-    }
+    let rules = Analyzer::rules_only(&earshot_analyze::Terms::default());
+    println!("{}", bench::run_with(&rules, &texts, seconds));
     ExitCode::SUCCESS
 }

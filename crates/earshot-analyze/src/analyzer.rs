@@ -1,22 +1,30 @@
 //! The [`Analyzer`]: one call turns a post into an [`Analysis`]. Built once (automata, whatlang
-//! detector, optional trained model) and shared between threads behind an `Arc`.
+//! detector, the model) and shared between threads behind an `Arc`.
+//!
+//! The rules (lexicon, patterns) always run: they give the language, the urgency words and
+//! features for the model. The model — the one compiled into earshot unless a team's adapted
+//! model is set — decides sentiment and the intents it has heads for; the rules decide the
+//! rest (question and praise, with the shipped model).
 
+use crate::features::{self, Feature};
 use crate::fingerprint;
 use crate::intent::{self, IntentScores};
 use crate::lang::{Detected, LanguageDetector};
 use crate::lexicon::{Hit, Lexicon};
+use crate::model::{Head, Model, Scores};
 use crate::reach;
 use crate::safety;
 use crate::sentiment;
 use crate::terms::{TermMatcher, Terms};
 use crate::text::Prepared;
-use crate::train::{self, Feature, Model, Prediction};
 use crate::urgency;
-use earshot_core::analysis::{Analysis, Evidence, IntentFinding, SentimentFinding};
+use earshot_core::analysis::{
+    Analysis, Evidence, Intent, IntentFinding, SentimentFinding, SentimentLabel,
+};
 use earshot_core::post::NewPost;
 use std::sync::Arc;
 
-/// What the built-in rules made of a text, before any trained model or reach.
+/// What the built-in rules made of a text, before any model or reach.
 #[derive(Debug, Clone)]
 pub(crate) struct Builtin {
     pub prepared: Prepared,
@@ -43,9 +51,24 @@ impl Default for Analyzer {
     }
 }
 
+/// A probability at or above this says yes for a one-against-the-rest intent head.
+const HEAD_YES: f32 = 0.5;
+
 impl Analyzer {
-    /// An analyzer with the built-in lexicon, listening for `terms`.
+    /// An analyzer with the model compiled into earshot, listening for `terms`.
     pub fn new(terms: &Terms) -> Self {
+        let rules = Analyzer::rules_only(terms);
+        match Model::shipped() {
+            Ok(m) => rules.with_model(m.clone()),
+            Err(e) => {
+                tracing::warn!(error = %e, "the shipped model does not load; using the rules alone");
+                rules
+            }
+        }
+    }
+
+    /// An analyzer with the rules alone (the lexicon and patterns, no model).
+    pub fn rules_only(terms: &Terms) -> Self {
         // Build the shared lexicon now rather than on the first post.
         let _ = Lexicon::global();
         Analyzer {
@@ -56,15 +79,15 @@ impl Analyzer {
         }
     }
 
-    /// Uses a trained model for the tasks it holds (sentiment and/or intent).
+    /// Uses `model` (a team's adapted model, say) instead of the current one.
     pub fn with_model(mut self, model: Model) -> Self {
         self.model_id = model.id();
         self.model = Some(Arc::new(model));
         self
     }
 
-    /// The same analyzer (language detector, trained model) listening for other terms: what
-    /// an admin's edit of the brand's names and keywords swaps in.
+    /// The same analyzer (language detector, model) listening for other terms: what an
+    /// admin's edit of the brand's names and keywords swaps in.
     pub fn with_terms(&self, terms: &Terms) -> Self {
         Analyzer {
             terms: TermMatcher::new(terms),
@@ -103,21 +126,26 @@ impl Analyzer {
         followers: Option<u64>,
         verified: bool,
     ) -> Analysis {
-        let b = builtin(&self.detector, text, declared_lang);
-        let mut sentiment = b.sentiment.clone();
-        let mut intent = b.intent.clone();
-        if let Some(model) = &self.model {
-            let mut feats = Vec::with_capacity(b.prepared.tokens.len() * 6 + 16);
-            train::features(&b, &mut feats);
-            if let Some(tm) = &model.sentiment {
-                let pred = tm.predict(&feats);
-                sentiment = model_sentiment(&b, &pred, &self.model_id, &feats);
+        let mut b = builtin(&self.detector, text, declared_lang);
+        let (sentiment, intent) = match &self.model {
+            Some(model) => {
+                let mut feats = Vec::with_capacity(b.prepared.tokens.len() * 12 + 24);
+                features::extract(&b, &mut feats);
+                let scores = model.scores(&feats);
+                let ctx = ModelContext {
+                    b: &b,
+                    model,
+                    id: &self.model_id,
+                    feats: &feats,
+                    scores: &scores,
+                };
+                (ctx.sentiment(), ctx.intent())
             }
-            if let Some(tm) = &model.intent {
-                let pred = tm.predict(&feats);
-                intent = model_intent(&b, &pred, &self.model_id, &feats);
-            }
-        }
+            None => (
+                std::mem::replace(&mut b.sentiment, placeholder_sentiment()),
+                std::mem::replace(&mut b.intent, placeholder_intent()),
+            ),
+        };
         let urgency = urgency::assess(&b.prepared, &b.hits, &sentiment, &intent);
         let language = b.detected.finding();
         let safety = safety::assess(&b.prepared, language.language.code());
@@ -136,6 +164,22 @@ impl Analyzer {
 
     pub(crate) fn builtin(&self, text: &str, declared_lang: Option<&str>) -> Builtin {
         builtin(&self.detector, text, declared_lang)
+    }
+}
+
+fn placeholder_sentiment() -> SentimentFinding {
+    SentimentFinding {
+        label: SentimentLabel::Neutral,
+        score: 0.0,
+        evidence: Vec::new(),
+    }
+}
+
+fn placeholder_intent() -> IntentFinding {
+    IntentFinding {
+        label: Intent::Other,
+        confidence: 0.0,
+        evidence: Vec::new(),
     }
 }
 
@@ -175,60 +219,106 @@ fn builtin(detector: &LanguageDetector, text: &str, declared_lang: Option<&str>)
     }
 }
 
-fn model_evidence(
-    b: &Builtin,
-    pred: &Prediction,
-    model_id: &str,
-    label: &str,
-    feats: &[Feature],
-) -> Vec<Evidence> {
-    let mut ev = Vec::with_capacity(4);
-    ev.push(Evidence::new(
-        format!("model:{model_id}"),
-        label,
-        pred.probability,
-    ));
-    for (i, contribution) in pred.top.iter().flatten() {
-        if let Some(f) = feats.get(*i as usize) {
-            ev.push(Evidence::new(
-                format!("model:{model_id}:feature"),
-                train::describe(b, f),
-                *contribution,
-            ));
+/// One post's model answer, with what is needed to explain it.
+struct ModelContext<'a> {
+    b: &'a Builtin,
+    model: &'a Model,
+    id: &'a str,
+    feats: &'a [Feature],
+    scores: &'a Scores,
+}
+
+impl ModelContext<'_> {
+    /// The model's own line (`model:<id>`, the label, its probability) and the features that
+    /// pushed hardest towards it.
+    fn evidence(&self, head: Head, class: usize, label: &str, probability: f32) -> Vec<Evidence> {
+        let mut ev = Vec::with_capacity(4);
+        ev.push(Evidence::new(
+            format!("model:{}", self.id),
+            label,
+            probability,
+        ));
+        for (i, contribution) in self.model.top_features(self.feats, head, class) {
+            if let Some(f) = self.feats.get(i) {
+                ev.push(Evidence::new(
+                    format!("model:{}:{}", self.id, head.as_str()),
+                    features::describe(self.b, f),
+                    contribution,
+                ));
+            }
+        }
+        ev
+    }
+
+    fn sentiment(&self) -> SentimentFinding {
+        let Some(p) = self.scores.sentiment else {
+            return self.b.sentiment.clone();
+        };
+        let mut class = 0;
+        for k in 1..3 {
+            if p[k] > p[class] {
+                class = k;
+            }
+        }
+        let label = SentimentLabel::ALL[class];
+        let mut evidence = self.evidence(Head::Sentiment, class, label.as_str(), p[class]);
+        evidence.extend(self.b.sentiment.evidence.iter().cloned());
+        SentimentFinding {
+            label,
+            score: p[2] - p[0],
+            evidence,
         }
     }
-    ev
-}
 
-fn model_sentiment(
-    b: &Builtin,
-    pred: &Prediction,
-    model_id: &str,
-    feats: &[Feature],
-) -> SentimentFinding {
-    let label = pred.sentiment_label();
-    let mut evidence = model_evidence(b, pred, model_id, label.as_str(), feats);
-    evidence.extend(b.sentiment.evidence.iter().cloned());
-    SentimentFinding {
-        label,
-        score: pred.sentiment_score(),
-        evidence,
-    }
-}
-
-fn model_intent(
-    b: &Builtin,
-    pred: &Prediction,
-    model_id: &str,
-    feats: &[Feature],
-) -> IntentFinding {
-    let label = pred.intent_label();
-    let mut evidence = model_evidence(b, pred, model_id, label.as_str(), feats);
-    evidence.extend(b.intent.evidence.iter().cloned());
-    IntentFinding {
-        label,
-        confidence: pred.probability,
-        evidence,
+    /// Feature request, then complaint, then question, then praise: the first that says yes
+    /// (a head when the model has one, else the rules) wins; a feature request beats a
+    /// complaint only when it is at least as likely.
+    fn intent(&self) -> IntentFinding {
+        let s = self.scores;
+        let rules = &self.b.intent;
+        let fr = s.feature_request;
+        let complaint = s.complaint;
+        let yes = |p: Option<f32>, rule: Intent| match p {
+            Some(p) => p >= HEAD_YES,
+            None => rules.label == rule,
+        };
+        let pick = if yes(fr, Intent::FeatureRequest)
+            && (fr.unwrap_or(1.0) >= complaint.unwrap_or(0.0) || fr.is_none())
+        {
+            Some((Intent::FeatureRequest, Head::FeatureRequest, fr))
+        } else if yes(complaint, Intent::Complaint) {
+            Some((Intent::Complaint, Head::Complaint, complaint))
+        } else if yes(s.question, Intent::Question) {
+            Some((Intent::Question, Head::Question, s.question))
+        } else if yes(s.praise, Intent::Praise) {
+            Some((Intent::Praise, Head::Praise, s.praise))
+        } else {
+            None
+        };
+        let (label, mut evidence, confidence) = match pick {
+            Some((label, head, Some(p))) => (label, self.evidence(head, 1, label.as_str(), p), p),
+            // The rules decided: their evidence and confidence stand.
+            Some((label, _, None)) => (label, Vec::new(), rules.confidence),
+            None => {
+                // Nothing said yes: "other", as sure as the likeliest head was unsure.
+                let most = [fr, complaint, s.question, s.praise]
+                    .into_iter()
+                    .flatten()
+                    .fold(0f32, f32::max);
+                let ev = vec![Evidence::new(
+                    format!("model:{}", self.id),
+                    "other",
+                    1.0 - most,
+                )];
+                (Intent::Other, ev, 1.0 - most)
+            }
+        };
+        evidence.extend(rules.evidence.iter().cloned());
+        IntentFinding {
+            label,
+            confidence,
+            evidence,
+        }
     }
 }
 
@@ -256,8 +346,9 @@ mod tests {
         }
     }
 
+    /// The rules alone (what every language has even where no labelled data exists).
     fn check(text: &str, e: Expect) {
-        let a = Analyzer::default().analyze_text(text, None, None);
+        let a = Analyzer::rules_only(&Terms::default()).analyze_text(text, None, None);
         let why = format!(
             "{text:?}\n  language {:?}\n  sentiment {:?}\n  intent {:?}",
             a.language, a.sentiment, a.intent
@@ -461,6 +552,53 @@ mod tests {
         );
     }
 
+    /// The shipped model on posts whose reading is not in doubt, with its evidence.
+    #[test]
+    fn the_shipped_model_is_the_default_and_explains_itself() {
+        let a = Analyzer::default();
+        let id = Model::shipped().expect("shipped model loads").id();
+        for (text, sentiment, intent) in [
+            (
+                "My order still hasn't arrived and nobody answers, this is terrible",
+                Negative,
+                Complaint,
+            ),
+            (
+                "Thanks so much, the support team was amazing!",
+                Positive,
+                Praise,
+            ),
+            (
+                "Please add a dark mode to the app, it would be great to have it",
+                Neutral,
+                FeatureRequest,
+            ),
+            ("What time does the store open tomorrow?", Neutral, Question),
+            (
+                "Mon colis n'est toujours pas arrivé, c'est inadmissible",
+                Negative,
+                Complaint,
+            ),
+        ] {
+            let r = a.analyze_text(text, None, None);
+            assert_eq!(r.model, id);
+            assert_eq!(r.intent.label, intent, "{text}: {:?}", r.intent);
+            if sentiment != Neutral {
+                assert_eq!(r.sentiment.label, sentiment, "{text}: {:?}", r.sentiment);
+            }
+            let first = &r.sentiment.evidence[0];
+            assert_eq!(first.rule, format!("model:{id}"));
+            assert!(first.weight > 0.33 && first.weight <= 1.0, "{first:?}");
+            assert!(r
+                .sentiment
+                .evidence
+                .iter()
+                .any(|e| e.rule.ends_with(":sentiment")));
+        }
+        let r = a.analyze_text("this is not good at all", None, None);
+        assert_eq!(r.sentiment.label, Negative, "{:?}", r.sentiment);
+    }
+
     #[test]
     fn declared_language_wins_and_unknown_stays_unknown() {
         let a = Analyzer::default();
@@ -471,7 +609,7 @@ mod tests {
         assert_eq!(r.language.language.code(), "ja");
         let r = a.analyze_text("ok 👍", None, None);
         assert_eq!(r.language.language.code(), "und");
-        assert_eq!(r.sentiment.label, Positive);
+        assert_eq!(r.sentiment.label, Positive, "{:?}", r.sentiment);
         let r = a.analyze_text("شكرا جزيلا على المساعدة", None, None);
         assert_eq!(r.language.language.code(), "und");
         let r = a.analyze_text("@user https://t.co/abc", None, None);
@@ -481,7 +619,7 @@ mod tests {
 
     #[test]
     fn urgency_levels() {
-        let a = Analyzer::default();
+        let a = Analyzer::rules_only(&Terms::default());
         let u = |t: &str| a.analyze_text(t, None, None).urgency;
         let hacked = u(
             "My account was hacked and someone is making fraudulent charges, please help ASAP!!",
@@ -509,7 +647,7 @@ mod tests {
     #[test]
     fn long_posts_are_capped_not_slow() {
         let text = "this is bad and not good at all, ".repeat(20_000);
-        let a = Analyzer::new(&Terms {
+        let a = Analyzer::rules_only(&Terms {
             keywords: vec!["good".into()],
             ..Terms::default()
         })
@@ -555,7 +693,7 @@ mod tests {
             brands: vec!["Tesla".into()],
             keywords: vec!["seat".into(), "steering wheel".into()],
         };
-        let a = Analyzer::new(&terms).analyze(&post);
+        let a = Analyzer::rules_only(&terms).analyze(&post);
         assert_eq!(a.language.source, "declared");
         assert_eq!(a.intent.label, FeatureRequest);
         assert!(

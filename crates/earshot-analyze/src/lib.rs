@@ -4,7 +4,7 @@
 //! fingerprints and brand/handle/keyword matching. Everything here is a pure function of the
 //! post (no I/O except the explicit model and example-file helpers in [`train`](mod@train) and the data
 //! readers in [`eval`]). The built-in rules work out of the box in English, Danish, Italian,
-//! German, French, Spanish, Portuguese, Dutch, Swedish and Norwegian; a [`train::Model`] learned
+//! German, French, Spanish, Portuguese, Dutch, Swedish and Norwegian; a [`model::Model`] learned
 //! from a team's own labelled posts can take over sentiment and/or intent.
 //!
 //! ```
@@ -31,11 +31,13 @@
 mod analyzer;
 pub mod bench;
 pub mod eval;
+mod features;
 pub mod fingerprint;
 pub mod grouping;
 pub mod intent;
 pub mod lang;
 pub mod lexicon;
+pub mod model;
 pub mod promises;
 pub mod reach;
 pub mod safety;
@@ -47,5 +49,6 @@ pub mod train;
 pub mod urgency;
 
 pub use analyzer::{Analyzer, MAX_ANALYZED_BYTES};
+pub use model::{Head, Model, ModelError};
 pub use terms::{TermMatcher, Terms};
-pub use train::{read_examples, train, Model, Task, TaskModel, TrainError};
+pub use train::{read_examples, Task, TrainError};

@@ -1,38 +1,35 @@
-//! Trained models for sentiment and intent, learned from a team's own labelled posts.
+//! Training: the shipped model (built by `earshot-lab build-model` from public data) and a
+//! team's adaptation of it to their own labelled posts (`earshot train`).
 //!
-//! A [`TaskModel`] is a multinomial logistic regression over hashed, language-agnostic
-//! features: word unigrams and bigrams, character trigrams of each word, and the built-in
-//! analysis itself (lexicon cues, the rule-based sentiment and intent, language, punctuation).
-//! So a model starts from what the rules know and learns the team's vocabulary on top. It is
-//! trained by averaged stochastic gradient descent with class-balanced weights, is
-//! deterministic for a given input, and is saved as JSON (only non-zero weights).
+//! Every head is a linear model over the hashed [`features`](crate::features), trained by
+//! averaged stochastic gradient descent with class-balanced weights, deterministic for a given
+//! input. Adapting starts from a base model: the base's logits are part of every prediction
+//! while training, so the new weights only learn what the base gets wrong on the team's posts,
+//! and the base's knowledge (the public data) is kept.
 //!
 //! ```no_run
-//! use earshot_analyze::train::{read_examples, train, Model, Task};
+//! use earshot_analyze::train::{adapt, read_examples, Task};
+//! use earshot_analyze::model::Model;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let examples = read_examples("labelled.csv")?; // text,label
-//! let model = Model::new("acme-care", "2024-06").with_task(train(Task::Intent, &examples)?);
-//! model.save("acme-care.model.json")?;
+//! let base = Model::shipped().map_err(|e| e.to_string())?;
+//! let model = adapt(base, "acme-care", "2024-06", Task::Intent, &examples)?;
+//! model.save("acme-care.model")?;
 //! # Ok(()) }
 //! ```
 
-use crate::analyzer::{Analyzer, Builtin};
-use crate::fingerprint::{hash_bytes, mix};
-use crate::lexicon::Cue;
+use crate::analyzer::Analyzer;
+use crate::features::{self, FEATURES_VERSION};
+use crate::fingerprint::hash_bytes;
+use crate::model::{sigmoid, softmax3, Head, HeadInfo, Header, Model, ModelError};
 use earshot_core::analysis::{Intent, SentimentLabel};
-use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// The feature set a model was trained with; models with another are refused on load.
-pub const FEATURES_VERSION: u32 = 1;
-const MAX_CLASSES: usize = 8;
-
-/// What a model predicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// What a labelled file teaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Task {
     Sentiment,
     Intent,
@@ -46,24 +43,11 @@ impl Task {
         }
     }
 
-    /// The labels this task predicts, in model order.
+    /// The labels a file for this task may use.
     pub fn labels(self) -> Vec<String> {
         match self {
             Task::Sentiment => SentimentLabel::ALL.iter().map(|l| l.to_string()).collect(),
             Task::Intent => Intent::ALL.iter().map(|l| l.to_string()).collect(),
-        }
-    }
-
-    fn parse_label(self, label: &str) -> Option<usize> {
-        match self {
-            Task::Sentiment => {
-                let l = SentimentLabel::from_str(label).ok()?;
-                SentimentLabel::ALL.iter().position(|x| *x == l)
-            }
-            Task::Intent => {
-                let l = Intent::from_str(label).ok()?;
-                Intent::ALL.iter().position(|x| *x == l)
-            }
         }
     }
 }
@@ -85,7 +69,7 @@ impl FromStr for Task {
     }
 }
 
-/// Everything that can go wrong reading examples, training, loading or saving a model.
+/// Everything that can go wrong reading examples or training.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("no training examples")]
@@ -97,7 +81,7 @@ pub enum TrainError {
         task: Task,
         expected: String,
     },
-    #[error("all examples have the label {label:?}; a classifier needs at least two labels")]
+    #[error("nothing to learn: every head needs examples with and without its label (all examples say {label:?})")]
     OneLabel { label: String },
     #[error("unknown task {0:?}: expected sentiment or intent")]
     UnknownTask(String),
@@ -113,579 +97,316 @@ pub enum TrainError {
         line: u64,
         message: String,
     },
-    #[error("{}: not a usable earshot model: {message}", path.display())]
-    InvalidModel { path: PathBuf, message: String },
+    #[error(transparent)]
+    Model(#[from] ModelError),
 }
 
-/// Training knobs; the defaults are what `train` uses.
+/// One labelled post: any of its labels may be unknown. `weight` scales how much it counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelled {
+    pub text: String,
+    pub sentiment: Option<SentimentLabel>,
+    pub complaint: Option<bool>,
+    pub feature_request: Option<bool>,
+    pub question: Option<bool>,
+    pub praise: Option<bool>,
+    pub weight: f32,
+}
+
+impl Labelled {
+    pub fn new(text: impl Into<String>) -> Self {
+        Labelled {
+            text: text.into(),
+            sentiment: None,
+            complaint: None,
+            feature_request: None,
+            question: None,
+            praise: None,
+            weight: 1.0,
+        }
+    }
+
+    /// A post labelled with one intent says "no" to the others.
+    pub fn with_intent(mut self, intent: Intent) -> Self {
+        self.complaint = Some(intent == Intent::Complaint);
+        self.feature_request = Some(intent == Intent::FeatureRequest);
+        self.question = Some(intent == Intent::Question);
+        self.praise = Some(intent == Intent::Praise);
+        self
+    }
+
+    pub fn with_sentiment(mut self, s: SentimentLabel) -> Self {
+        self.sentiment = Some(s);
+        self
+    }
+
+    /// `(text, label)` pairs of one task.
+    pub fn from_pairs(task: Task, pairs: &[(String, String)]) -> Result<Vec<Labelled>, TrainError> {
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(index, (text, label))| {
+                let bad = || TrainError::BadLabel {
+                    index,
+                    label: label.clone(),
+                    task,
+                    expected: task.labels().join(", "),
+                };
+                Ok(match task {
+                    Task::Sentiment => Labelled::new(text.clone())
+                        .with_sentiment(SentimentLabel::from_str(label).map_err(|_| bad())?),
+                    Task::Intent => Labelled::new(text.clone())
+                        .with_intent(Intent::from_str(label).map_err(|_| bad())?),
+                })
+            })
+            .collect()
+    }
+
+    /// The class of `head` for this post: sentiment 0/1/2, others 0 (no) / 1 (yes).
+    fn class(&self, head: Head) -> Option<usize> {
+        let b = |x: Option<bool>| x.map(usize::from);
+        match head {
+            Head::Sentiment => self.sentiment.map(|s| match s {
+                SentimentLabel::Negative => 0,
+                SentimentLabel::Neutral => 1,
+                SentimentLabel::Positive => 2,
+            }),
+            Head::Complaint => b(self.complaint),
+            Head::FeatureRequest => b(self.feature_request),
+            Head::Question => b(self.question),
+            Head::Praise => b(self.praise),
+        }
+    }
+}
+
+/// Training knobs; the defaults are what the shipped model and `earshot train` use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainOptions {
     pub epochs: usize,
-    /// Feature hash space is 2^hash_bits buckets.
-    pub hash_bits: u8,
+    /// The table has `2^bits` rows (ignored when adapting: the base's table is kept).
+    pub bits: u8,
     pub learning_rate: f32,
-    /// Weigh each class inversely to its frequency (better macro-F1 on skewed data).
+    /// Weigh each class of a head inversely to its (weighted) frequency.
     pub balanced: bool,
+    /// Hold one example in twenty apart to fit each head's temperature.
+    pub calibrate: bool,
     pub seed: u64,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            epochs: 8,
-            hash_bits: 18,
-            learning_rate: 0.6,
+            epochs: 6,
+            bits: 19,
+            learning_rate: 0.5,
             balanced: true,
+            calibrate: true,
             seed: 2024,
         }
     }
 }
 
-/// One trained task.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "TaskModelWire", into = "TaskModelWire")]
-pub struct TaskModel {
-    task: Task,
-    labels: Vec<String>,
-    hash_bits: u8,
-    examples: usize,
-    /// Dense `buckets × classes`, row-major by bucket.
-    weights: Vec<f32>,
+/// Whether an example is held apart to calibrate (by its text, so copies stay together).
+fn held_for_calibration(text: &str) -> bool {
+    hash_bytes(0x5eed, text.as_bytes()).is_multiple_of(20)
 }
 
-#[derive(Serialize, Deserialize)]
-struct TaskModelWire {
-    task: Task,
-    labels: Vec<String>,
-    hash_bits: u8,
-    #[serde(default)]
-    examples: usize,
-    features_version: u32,
-    /// `[bucket, [weight per label]]` for every bucket with a non-zero weight.
-    weights: Vec<(u32, Vec<f32>)>,
-}
-
-impl From<TaskModel> for TaskModelWire {
-    fn from(m: TaskModel) -> Self {
-        let c = m.labels.len();
-        let mut rows = Vec::new();
-        for (bucket, row) in m.weights.chunks(c.max(1)).enumerate() {
-            if row.iter().any(|w| w.abs() >= 1e-5) {
-                // Four decimals are plenty and halve the file.
-                rows.push((
-                    bucket as u32,
-                    row.iter().map(|w| (w * 1e4).round() / 1e4).collect(),
-                ));
-            }
-        }
-        TaskModelWire {
-            task: m.task,
-            labels: m.labels,
-            hash_bits: m.hash_bits,
-            examples: m.examples,
-            features_version: FEATURES_VERSION,
-            weights: rows,
-        }
-    }
-}
-
-impl TryFrom<TaskModelWire> for TaskModel {
-    type Error = String;
-    fn try_from(w: TaskModelWire) -> Result<Self, String> {
-        if w.features_version != FEATURES_VERSION {
-            return Err(format!(
-                "features_version {} (this build reads {FEATURES_VERSION}); retrain the model",
-                w.features_version
-            ));
-        }
-        if !(8..=24).contains(&w.hash_bits) {
-            return Err(format!("hash_bits {} outside 8..=24", w.hash_bits));
-        }
-        let expected = w.task.labels();
-        if w.labels != expected {
-            return Err(format!(
-                "{} labels {:?}, expected {:?}",
-                w.task, w.labels, expected
-            ));
-        }
-        let c = w.labels.len();
-        let dim = 1usize << w.hash_bits;
-        let mut weights = vec![0f32; dim * c];
-        for (bucket, row) in w.weights {
-            let b = bucket as usize;
-            if b >= dim || row.len() != c || row.iter().any(|x| !x.is_finite()) {
-                return Err(format!("bad weight row for bucket {bucket}"));
-            }
-            weights[b * c..(b + 1) * c].copy_from_slice(&row);
-        }
-        Ok(TaskModel {
-            task: w.task,
-            labels: w.labels,
-            hash_bits: w.hash_bits,
-            examples: w.examples,
-            weights,
-        })
-    }
-}
-
-/// A trained model: a name and version (shown in `Analysis.model`) and up to one model per task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Model {
-    pub name: String,
-    pub version: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sentiment: Option<TaskModel>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intent: Option<TaskModel>,
-}
-
-impl Model {
-    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
-        Model {
-            name: name.into(),
-            version: version.into(),
-            sentiment: None,
-            intent: None,
-        }
-    }
-
-    /// Adds (or replaces) the model for the task `m` was trained for.
-    pub fn with_task(mut self, m: TaskModel) -> Self {
-        match m.task {
-            Task::Sentiment => self.sentiment = Some(m),
-            Task::Intent => self.intent = Some(m),
-        }
-        self
-    }
-
-    /// `name@version`, as written into `Analysis.model`.
-    pub fn id(&self) -> String {
-        format!("{}@{}", self.name, self.version)
-    }
-
-    pub fn load(path: impl AsRef<Path>) -> Result<Model, TrainError> {
-        let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|source| TrainError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let model: Model = serde_json::from_reader(BufReader::new(file)).map_err(|e| {
-            TrainError::InvalidModel {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            }
-        })?;
-        if model.sentiment.is_none() && model.intent.is_none() {
-            return Err(TrainError::InvalidModel {
-                path: path.to_path_buf(),
-                message: "it holds no task".into(),
-            });
-        }
-        Ok(model)
-    }
-
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), TrainError> {
-        let path = path.as_ref();
-        let io = |source| TrainError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = std::fs::File::create(path).map_err(io)?;
-        let mut w = BufWriter::new(file);
-        serde_json::to_writer(&mut w, self).map_err(|e| io(std::io::Error::other(e)))?;
-        w.flush().map_err(io)
-    }
-}
-
-impl fmt::Debug for TaskModel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The weights are megabytes: show their size, not their values.
-        f.debug_struct("TaskModel")
-            .field("task", &self.task)
-            .field("labels", &self.labels)
-            .field("hash_bits", &self.hash_bits)
-            .field("examples", &self.examples)
-            .field(
-                "nonzero_weights",
-                &self.weights.iter().filter(|w| **w != 0.0).count(),
-            )
-            .finish()
-    }
-}
-
-impl TaskModel {
-    pub fn task(&self) -> Task {
-        self.task
-    }
-
-    pub fn labels(&self) -> &[String] {
-        &self.labels
-    }
-
-    /// How many examples it was trained on.
-    pub fn examples(&self) -> usize {
-        self.examples
-    }
-
-    pub(crate) fn predict(&self, feats: &[Feature]) -> Prediction {
-        let c = self.labels.len().min(MAX_CLASSES);
-        let mask = (1u32 << self.hash_bits) - 1;
-        let scale = 1.0 / (feats.len().max(1) as f32).sqrt();
-        let mut scores = [0f32; MAX_CLASSES];
-        for f in feats {
-            let b = (f.hash & mask) as usize * c;
-            if let Some(row) = self.weights.get(b..b + c) {
-                for (s, w) in scores.iter_mut().zip(row) {
-                    *s += w;
-                }
-            }
-        }
-        let probs = softmax(&mut scores, c, scale);
-        let mut class = 0;
-        for k in 1..c {
-            if probs[k] > probs[class] {
-                class = k;
-            }
-        }
-        // The features that pushed hardest towards the chosen class (relative to the mean).
-        let mut top: [Option<(u32, f32)>; 3] = [None; 3];
-        for (i, f) in feats.iter().enumerate() {
-            let b = (f.hash & mask) as usize * c;
-            let Some(row) = self.weights.get(b..b + c) else {
-                continue;
-            };
-            let mean = row.iter().sum::<f32>() / c as f32;
-            let contribution = (row[class] - mean) * scale;
-            if contribution <= 0.0
-                || top
-                    .iter()
-                    .flatten()
-                    .any(|(j, _)| feats[*j as usize].hash == f.hash)
-            {
-                continue;
-            }
-            if let Some(slot) = (0..3).min_by(|&a, &b| {
-                let va = top[a].map_or(f32::MIN, |x| x.1);
-                let vb = top[b].map_or(f32::MIN, |x| x.1);
-                va.total_cmp(&vb)
-            }) {
-                if top[slot].is_none_or(|(_, v)| v < contribution) {
-                    top[slot] = Some((i as u32, contribution));
-                }
-            }
-        }
-        top.sort_by(|a, b| {
-            b.map_or(f32::MIN, |x| x.1)
-                .total_cmp(&a.map_or(f32::MIN, |x| x.1))
-        });
-        let sentiment = (self.task == Task::Sentiment).then(|| {
-            let label = SentimentLabel::ALL
-                .get(class)
-                .copied()
-                .unwrap_or(SentimentLabel::Neutral);
-            (label, probs[2] - probs[0])
-        });
-        let intent = (self.task == Task::Intent)
-            .then(|| Intent::ALL.get(class).copied().unwrap_or(Intent::Other));
-        Prediction {
-            probability: probs[class],
-            top,
-            sentiment,
-            intent,
-        }
-    }
-}
-
-/// Softmax of `scores[..c] * scale`, in place.
-fn softmax(scores: &mut [f32; MAX_CLASSES], c: usize, scale: f32) -> [f32; MAX_CLASSES] {
-    let mut max = f32::MIN;
-    for s in scores.iter_mut().take(c) {
-        *s *= scale;
-        max = max.max(*s);
-    }
-    let mut sum = 0.0;
-    let mut out = [0f32; MAX_CLASSES];
-    for k in 0..c {
-        out[k] = (scores[k] - max).exp();
-        sum += out[k];
-    }
-    for o in out.iter_mut().take(c) {
-        *o /= sum;
-    }
-    out
-}
-
-/// A model's answer for one post.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Prediction {
-    pub probability: f32,
-    /// Up to three (feature index, contribution) pairs, strongest first.
-    pub top: [Option<(u32, f32)>; 3],
-    sentiment: Option<(SentimentLabel, f32)>,
-    intent: Option<Intent>,
-}
-
-impl Prediction {
-    pub fn sentiment_label(&self) -> SentimentLabel {
-        self.sentiment.map_or(SentimentLabel::Neutral, |s| s.0)
-    }
-    /// P(positive) − P(negative), in -1..1.
-    pub fn sentiment_score(&self) -> f32 {
-        self.sentiment.map_or(0.0, |s| s.1)
-    }
-    pub fn intent_label(&self) -> Intent {
-        self.intent.unwrap_or(Intent::Other)
-    }
-}
-
-/// Where a feature came from, so evidence can name it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Source {
-    Bias,
-    Lang,
-    Word(u32),
-    Bigram(u32),
-    Gram(u32, u8),
-    Cue(Cue),
-    BuiltinSentiment,
-    BuiltinIntent,
-    /// 0 feature request, 1 complaint, 2 question, 3 praise: the rule score reached 1.
-    IntentScore(u8),
-    Exclamation,
-    QuestionMark,
-    Shouting,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Feature {
-    pub hash: u32,
-    pub source: Source,
-}
-
-const SEED_WORD: u64 = 0x77;
-const SEED_GRAM: u64 = 0x63;
-const SEED_CUE: u64 = 0x43;
-const SEED_META: u64 = 0x4d;
-
-#[inline]
-fn h32(x: u64) -> u32 {
-    (x ^ (x >> 32)) as u32
-}
-
-/// The features of a post, from its built-in analysis.
-pub(crate) fn features(b: &Builtin, out: &mut Vec<Feature>) {
-    let p = &b.prepared;
-    let meta = |s: &str| h32(hash_bytes(SEED_META, s.as_bytes()));
-    out.push(Feature {
-        hash: meta("bias"),
-        source: Source::Bias,
-    });
-    let lang = b.detected.lang.map_or("und", |l| l.code());
-    out.push(Feature {
-        hash: h32(mix(
-            hash_bytes(SEED_META, b"lang") ^ hash_bytes(SEED_META, lang.as_bytes())
-        )),
-        source: Source::Lang,
-    });
-    let mut prev: Option<u64> = None;
-    for i in 0..p.tokens.len() {
-        let w = p.token_str(i);
-        let wh = if w.bytes().all(|c| c.is_ascii_digit()) {
-            hash_bytes(SEED_WORD, b"0")
-        } else {
-            hash_bytes(SEED_WORD, w.as_bytes())
-        };
-        out.push(Feature {
-            hash: h32(wh),
-            source: Source::Word(i as u32),
-        });
-        if let Some(ph) = prev {
-            out.push(Feature {
-                hash: h32(mix(ph.rotate_left(21) ^ wh)),
-                source: Source::Bigram(i as u32),
-            });
-        }
-        prev = Some(wh);
-        // Character trigrams of "^word$" carry inflections and misspellings across words.
-        let bytes = w.as_bytes();
-        if bytes.len() >= 3 && bytes.len() <= 30 {
-            let mut buf = [0u8; 32];
-            buf[0] = b'^';
-            buf[1..=bytes.len()].copy_from_slice(bytes);
-            buf[bytes.len() + 1] = b'$';
-            let n = bytes.len() + 2;
-            for s in 0..n - 2 {
-                out.push(Feature {
-                    hash: h32(hash_bytes(SEED_GRAM, &buf[s..s + 3])),
-                    source: Source::Gram(i as u32, s as u8),
-                });
-            }
-        }
-    }
-    for h in &b.hits {
-        out.push(Feature {
-            hash: h32(hash_bytes(SEED_CUE, h.cue.as_str().as_bytes())),
-            source: Source::Cue(h.cue),
-        });
-    }
-    out.push(Feature {
-        hash: meta(match b.sentiment.label {
-            SentimentLabel::Negative => "sent:negative",
-            SentimentLabel::Neutral => "sent:neutral",
-            SentimentLabel::Positive => "sent:positive",
-        }),
-        source: Source::BuiltinSentiment,
-    });
-    out.push(Feature {
-        hash: h32(mix(hash_bytes(SEED_META, b"intent")
-            ^ hash_bytes(SEED_META, b.intent.label.as_str().as_bytes()))),
-        source: Source::BuiltinIntent,
-    });
-    let s = &b.intent_scores;
-    for (score, name, source) in [
-        (
-            s.feature_request,
-            "score:feature_request",
-            Source::IntentScore(0),
-        ),
-        (s.complaint, "score:complaint", Source::IntentScore(1)),
-        (s.question, "score:question", Source::IntentScore(2)),
-        (s.praise, "score:praise", Source::IntentScore(3)),
-    ] {
-        if score >= 1.0 {
-            out.push(Feature {
-                hash: meta(name),
-                source,
-            });
-        }
-    }
-    let st = &p.stats;
-    if st.exclamations > 0 {
-        out.push(Feature {
-            hash: meta("!"),
-            source: Source::Exclamation,
-        });
-    }
-    if st.question_marks > 0 {
-        out.push(Feature {
-            hash: meta("?"),
-            source: Source::QuestionMark,
-        });
-    }
-    if st.caps_words > 0 {
-        out.push(Feature {
-            hash: meta("CAPS"),
-            source: Source::Shouting,
-        });
-    }
-}
-
-/// A human-readable name for a feature of this post.
-pub(crate) fn describe(b: &Builtin, f: &Feature) -> String {
-    let p = &b.prepared;
-    match f.source {
-        Source::Bias => "bias".into(),
-        Source::Lang => format!("lang:{}", b.detected.lang.map_or("und", |l| l.code())),
-        Source::Word(i) => format!("word:{}", p.token_str(i as usize)),
-        Source::Bigram(i) => format!(
-            "bigram:{} {}",
-            p.token_str(i as usize - 1),
-            p.token_str(i as usize)
-        ),
-        Source::Gram(i, s) => {
-            let w = format!("^{}$", p.token_str(i as usize));
-            let g = w.as_bytes().get(s as usize..s as usize + 3).unwrap_or(&[]);
-            format!(
-                "chars:{} (in {})",
-                String::from_utf8_lossy(g),
-                p.token_str(i as usize)
-            )
-        }
-        Source::Cue(c) => format!("cue:{}", c.as_str()),
-        Source::BuiltinSentiment => format!("builtin_sentiment:{}", b.sentiment.label),
-        Source::BuiltinIntent => format!("builtin_intent:{}", b.intent.label),
-        Source::IntentScore(i) => format!(
-            "rules:{}",
-            ["feature_request", "complaint", "question", "praise"]
-                .get(i as usize)
-                .unwrap_or(&"?")
-        ),
-        Source::Exclamation => "punctuation:!".into(),
-        Source::QuestionMark => "punctuation:?".into(),
-        Source::Shouting => "caps".into(),
-    }
-}
-
-/// Trains one task on `(text, label)` pairs with the default options.
-pub fn train(task: Task, examples: &[(String, String)]) -> Result<TaskModel, TrainError> {
-    train_with(task, examples, &TrainOptions::default())
-}
-
-/// Trains one task on `(text, label)` pairs.
-pub fn train_with(
-    task: Task,
-    examples: &[(String, String)],
+/// Trains a model from scratch.
+pub fn train_model(
+    name: &str,
+    version: &str,
+    examples: &[Labelled],
     opts: &TrainOptions,
-) -> Result<TaskModel, TrainError> {
+    trained_on: Vec<String>,
+) -> Result<Model, TrainError> {
+    fit(name, version, examples, opts, None, trained_on)
+}
+
+/// Adapts `base` to labelled `(text, label)` pairs of one task, keeping what it knows.
+pub fn adapt(
+    base: &Model,
+    name: &str,
+    version: &str,
+    task: Task,
+    pairs: &[(String, String)],
+) -> Result<Model, TrainError> {
+    let examples = Labelled::from_pairs(task, pairs)?;
+    adapt_labelled(
+        base,
+        name,
+        version,
+        &examples,
+        &adapt_options(examples.len()),
+    )
+}
+
+/// The options for adapting to `n` examples: a few passes, gentler than training from scratch,
+/// and a temperature fitted only when there are enough examples to hold some apart.
+pub fn adapt_options(n: usize) -> TrainOptions {
+    TrainOptions {
+        epochs: 4,
+        learning_rate: 0.3,
+        calibrate: n >= 2000,
+        ..TrainOptions::default()
+    }
+}
+
+/// Adapts `base` to labelled posts (any heads), keeping what it knows.
+pub fn adapt_labelled(
+    base: &Model,
+    name: &str,
+    version: &str,
+    examples: &[Labelled],
+    opts: &TrainOptions,
+) -> Result<Model, TrainError> {
+    let mut trained_on = base.header().trained_on.clone();
+    trained_on.push(format!(
+        "adapted from {} with {} labelled posts",
+        base.id(),
+        examples.len()
+    ));
+    fit(name, version, examples, opts, Some(base), trained_on)
+}
+
+struct Prepared {
+    feats: Vec<u32>,
+    labels: [Option<usize>; 5],
+    weight: f32,
+    calibration: bool,
+    /// The base model's logits, when adapting.
+    base: [f32; 8],
+}
+
+fn fit(
+    name: &str,
+    version: &str,
+    examples: &[Labelled],
+    opts: &TrainOptions,
+    base: Option<&Model>,
+    trained_on: Vec<String>,
+) -> Result<Model, TrainError> {
     if examples.is_empty() {
         return Err(TrainError::NoExamples);
     }
-    let labels = task.labels();
-    let c = labels.len();
-    let mut ys = Vec::with_capacity(examples.len());
-    for (index, (_, label)) in examples.iter().enumerate() {
-        match task.parse_label(label) {
-            Some(y) => ys.push(y),
-            None => {
-                return Err(TrainError::BadLabel {
-                    index,
-                    label: label.clone(),
-                    task,
-                    expected: labels.join(", "),
-                })
+    let rules = Analyzer::rules_only(&Default::default());
+    // Which heads can be learned: both sides (every class, for sentiment at least two) seen.
+    let mut counts = [[0f64; 3]; 5];
+    for e in examples {
+        for (hi, h) in Head::ALL.iter().enumerate() {
+            if let Some(c) = e.class(*h) {
+                counts[hi][c] += e.weight.max(0.0) as f64;
             }
         }
     }
-    let mut counts = vec![0usize; c];
-    for &y in &ys {
-        counts[y] += 1;
-    }
-    if counts.iter().filter(|&&n| n > 0).count() < 2 {
-        let label = examples.first().map(|e| e.1.clone()).unwrap_or_default();
+    let learnable: Vec<Head> = Head::ALL
+        .iter()
+        .enumerate()
+        .filter(|(hi, _)| counts[*hi].iter().filter(|&&n| n > 0.0).count() >= 2)
+        .map(|(_, h)| *h)
+        .collect();
+    if learnable.is_empty() {
+        let label = examples
+            .iter()
+            .find_map(|e| {
+                e.sentiment
+                    .map(|s| s.to_string())
+                    .or(e.complaint.map(|c| format!("complaint={c}")))
+            })
+            .unwrap_or_default();
         return Err(TrainError::OneLabel { label });
     }
-    let analyzer = Analyzer::default();
-    let bits = opts.hash_bits.clamp(8, 24);
-    let mask = (1u32 << bits) - 1;
-    let xs: Vec<Vec<u32>> = examples
+    // The table: the base's layout, plus columns for heads it lacks.
+    let (bits, mut heads) = match base {
+        Some(b) => (b.header().bits, b.header().heads.clone()),
+        None => (opts.bits.clamp(8, 24), Vec::new()),
+    };
+    let mut columns: usize = heads
         .iter()
-        .map(|(text, _)| {
-            let b = analyzer.builtin(text, None);
-            let mut f = Vec::new();
-            features(&b, &mut f);
-            f.iter().map(|f| f.hash & mask).collect()
-        })
-        .collect();
-    let present = counts.iter().filter(|&&n| n > 0).count() as f32;
-    let class_weight: Vec<f32> = counts
+        .map(|h| h.column + h.head.columns())
+        .max()
+        .unwrap_or(0);
+    for h in &learnable {
+        if !heads.iter().any(|x| x.head == *h) && columns + h.columns() <= 8 {
+            heads.push(HeadInfo {
+                head: *h,
+                column: columns,
+                scale: 1.0,
+                temperature: 1.0,
+                examples: 0,
+            });
+            columns += h.columns();
+        }
+    }
+    heads.sort_by_key(|h| h.column);
+    let mask = ((1u64 << bits) - 1) as u32;
+    let base_weights = base.map(|b| b.float_weights());
+    let base_columns = base.map_or(0, |b| b.header().columns);
+
+    let mut feats = Vec::with_capacity(256);
+    let data: Vec<Prepared> = examples
         .iter()
-        .map(|&n| {
-            if !opts.balanced || n == 0 {
-                1.0
-            } else {
-                examples.len() as f32 / (present * n as f32)
+        .map(|e| {
+            let b = rules.builtin(&e.text, None);
+            feats.clear();
+            features::extract(&b, &mut feats);
+            let hashes: Vec<u32> = feats.iter().map(|f| f.hash & mask).collect();
+            let mut base_z = [0f32; 8];
+            if let Some(m) = base {
+                base_z = m.logits(&feats);
+                for h in &m.header().heads {
+                    for z in &mut base_z[h.column..h.column + h.head.columns()] {
+                        *z /= h.temperature;
+                    }
+                }
+            }
+            Prepared {
+                feats: hashes,
+                labels: std::array::from_fn(|hi| e.class(Head::ALL[hi])),
+                weight: e.weight.max(0.0),
+                calibration: opts.calibrate && held_for_calibration(&e.text),
+                base: base_z,
             }
         })
         .collect();
-
+    // Class weights per head, from the training part.
+    let mut class_weight = [[1f32; 3]; 5];
+    if opts.balanced {
+        let mut n = [[0f64; 3]; 5];
+        for d in data.iter().filter(|d| !d.calibration) {
+            for (counts, label) in n.iter_mut().zip(&d.labels) {
+                if let Some(c) = label {
+                    counts[*c] += d.weight as f64;
+                }
+            }
+        }
+        for hi in 0..5 {
+            let present = n[hi].iter().filter(|&&x| x > 0.0).count() as f64;
+            let total: f64 = n[hi].iter().sum();
+            for c in 0..3 {
+                if n[hi][c] > 0.0 {
+                    class_weight[hi][c] = (total / (present * n[hi][c])) as f32;
+                }
+            }
+        }
+    }
     let dim = 1usize << bits;
-    let mut w = vec![0f32; dim * c];
-    let mut u = vec![0f32; dim * c]; // for averaging: sum of t·update
-    let mut order: Vec<usize> = (0..xs.len()).collect();
+    let mut w = vec![0f32; dim * columns];
+    let mut u = vec![0f32; dim * columns];
+    let train_idx: Vec<usize> = (0..data.len()).filter(|&i| !data[i].calibration).collect();
+    let mut order = train_idx.clone();
     let mut rng = opts.seed | 1;
     let mut t = 1f32;
+    let active: Vec<(usize, HeadInfo)> = heads
+        .iter()
+        .filter(|h| learnable.contains(&h.head))
+        .map(|h| {
+            (
+                Head::ALL.iter().position(|x| *x == h.head).unwrap_or(0),
+                h.clone(),
+            )
+        })
+        .collect();
     for _ in 0..opts.epochs.max(1) {
-        // Fisher-Yates with xorshift: deterministic for a seed.
         for i in (1..order.len()).rev() {
             rng ^= rng << 13;
             rng ^= rng >> 7;
@@ -693,28 +414,43 @@ pub fn train_with(
             order.swap(i, (rng % (i as u64 + 1)) as usize);
         }
         for &i in &order {
-            let x = &xs[i];
-            let y = ys[i];
-            let scale = 1.0 / (x.len().max(1) as f32).sqrt();
-            let mut scores = [0f32; MAX_CLASSES];
-            for &f in x {
-                let b = f as usize * c;
-                for k in 0..c {
-                    scores[k] += w[b + k];
+            let d = &data[i];
+            let norm = 1.0 / (d.feats.len().max(1) as f32).sqrt();
+            let mut z = [0f32; 8];
+            for &f in &d.feats {
+                let row = &w[f as usize * columns..(f as usize + 1) * columns];
+                for (zk, wk) in z.iter_mut().zip(row) {
+                    *zk += wk;
                 }
             }
-            let p = softmax(&mut scores, c, scale);
-            let lr = opts.learning_rate;
-            let mut g = [0f32; MAX_CLASSES];
-            for k in 0..c {
-                let target = if k == y { 1.0 } else { 0.0 };
-                g[k] = (p[k] - target) * class_weight[y] * scale * lr;
+            let mut g = [0f32; 8];
+            let mut any = false;
+            for (hi, h) in &active {
+                let Some(y) = d.labels[*hi] else { continue };
+                any = true;
+                let scale = class_weight[*hi][y] * d.weight * norm * opts.learning_rate;
+                let c = h.column;
+                let base_of = |k: usize| if k < base_columns { d.base[k] } else { 0.0 };
+                if h.head == Head::Sentiment {
+                    let p = softmax3(std::array::from_fn(|k| z[c + k] * norm + base_of(c + k)));
+                    for k in 0..3 {
+                        g[c + k] = (p[k] - if k == y { 1.0 } else { 0.0 }) * scale;
+                    }
+                } else {
+                    let p = sigmoid(z[c] * norm + base_of(c));
+                    g[c] = (p - y as f32) * scale;
+                }
             }
-            for &f in x {
-                let b = f as usize * c;
-                for k in 0..c {
-                    w[b + k] -= g[k];
-                    u[b + k] -= t * g[k];
+            if !any {
+                continue;
+            }
+            for &f in &d.feats {
+                let at = f as usize * columns;
+                for k in 0..columns {
+                    if g[k] != 0.0 {
+                        w[at + k] -= g[k];
+                        u[at + k] -= t * g[k];
+                    }
                 }
             }
             t += 1.0;
@@ -723,13 +459,94 @@ pub fn train_with(
     for (wi, ui) in w.iter_mut().zip(&u) {
         *wi -= ui / t;
     }
-    Ok(TaskModel {
-        task,
-        labels,
-        hash_bits: bits,
-        examples: examples.len(),
-        weights: w,
-    })
+    // Adapting: the new weights sit on top of the base's.
+    if let (Some(bw), Some(b)) = (&base_weights, base) {
+        for h in &b.header().heads {
+            let bt = h.temperature;
+            for row in 0..dim {
+                for k in h.column..h.column + h.head.columns() {
+                    // The base's logits were divided by its temperature while training.
+                    w[row * columns + k] += bw[row * base_columns + k] / bt;
+                }
+            }
+        }
+        for h in &mut heads {
+            if b.head(h.head).is_some() {
+                h.temperature = 1.0;
+            }
+        }
+    }
+    for h in &mut heads {
+        let hi = Head::ALL.iter().position(|x| *x == h.head).unwrap_or(0);
+        let n: f64 = data
+            .iter()
+            .filter(|d| !d.calibration && d.labels[hi].is_some())
+            .count() as f64;
+        h.examples += n as u64;
+        if opts.calibrate && learnable.contains(&h.head) {
+            h.temperature = fit_temperature(&data, &w, columns, h, hi);
+        }
+    }
+    let header = Header {
+        name: name.to_string(),
+        version: version.to_string(),
+        features_version: FEATURES_VERSION,
+        bits,
+        columns,
+        heads,
+        trained_on,
+    };
+    Ok(Model::from_weights(header, &w)?)
+}
+
+/// The temperature that minimises the log loss of `head` on the held-apart examples.
+fn fit_temperature(data: &[Prepared], w: &[f32], columns: usize, h: &HeadInfo, hi: usize) -> f32 {
+    let held: Vec<(Vec<f32>, usize)> = data
+        .iter()
+        .filter(|d| d.calibration)
+        .filter_map(|d| {
+            let y = d.labels[hi]?;
+            let norm = 1.0 / (d.feats.len().max(1) as f32).sqrt();
+            let mut z = vec![0f32; h.head.columns()];
+            for &f in &d.feats {
+                for (k, zk) in z.iter_mut().enumerate() {
+                    *zk += w[f as usize * columns + h.column + k];
+                }
+            }
+            z.iter_mut().for_each(|x| *x *= norm);
+            Some((z, y))
+        })
+        .collect();
+    if held.len() < 50 {
+        return 1.0;
+    }
+    let loss = |t: f32| -> f64 {
+        held.iter()
+            .map(|(z, y)| {
+                let p = if z.len() == 3 {
+                    softmax3([z[0] / t, z[1] / t, z[2] / t])[*y]
+                } else {
+                    let p = sigmoid(z[0] / t);
+                    if *y == 1 {
+                        p
+                    } else {
+                        1.0 - p
+                    }
+                };
+                -(p.max(1e-6) as f64).ln()
+            })
+            .sum()
+    };
+    let mut best = (1.0f32, loss(1.0));
+    let mut t = 0.25f32;
+    while t <= 6.0 {
+        let l = loss(t);
+        if l < best.1 {
+            best = (t, l);
+        }
+        t += 0.05;
+    }
+    best.0
 }
 
 /// Reads labelled examples: CSV/TSV with a header naming `text` and `label` columns (other
@@ -857,7 +674,7 @@ fn read_csv(path: &Path, bytes: &[u8], delimiter: u8) -> Result<Vec<(String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-
+    use std::io::Write;
     fn ex(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
@@ -867,7 +684,7 @@ mod tests {
 
     fn toy() -> Vec<(String, String)> {
         let mut v = Vec::new();
-        for i in 0..30 {
+        for i in 0..40 {
             v.push((
                 format!("the zorblax {i} is great and shiny"),
                 "positive".to_string(),
@@ -884,10 +701,19 @@ mod tests {
         v
     }
 
+    fn small() -> TrainOptions {
+        TrainOptions {
+            bits: 14,
+            calibrate: false,
+            ..TrainOptions::default()
+        }
+    }
+
     #[test]
     fn learns_a_vocabulary_the_lexicon_does_not_know() {
-        let m = train(Task::Sentiment, &toy()).expect("trains");
-        let a = Analyzer::default().with_model(Model::new("toy", "1").with_task(m));
+        let examples = Labelled::from_pairs(Task::Sentiment, &toy()).expect("labels");
+        let m = train_model("toy", "1", &examples, &small(), vec![]).expect("trains");
+        let a = Analyzer::rules_only(&Default::default()).with_model(m);
         let r = a.analyze_text("ugh, flurbed", None, None);
         assert_eq!(
             r.sentiment.label,
@@ -908,50 +734,54 @@ mod tests {
     }
 
     #[test]
+    fn adapting_learns_the_new_and_keeps_the_old() {
+        let base_examples = Labelled::from_pairs(Task::Sentiment, &toy()).expect("labels");
+        let base =
+            train_model("base", "1", &base_examples, &small(), vec!["toy".into()]).expect("trains");
+        // The team's posts: "glorped" is their word for broken; they teach intent too.
+        let mut team = Vec::new();
+        for i in 0..30 {
+            team.push((format!("order {i} glorped again"), "complaint".to_string()));
+            team.push((format!("order {i} arrives friday"), "other".to_string()));
+        }
+        let m = adapt(&base, "team", "2", Task::Intent, &team).expect("adapts");
+        let a = Analyzer::rules_only(&Default::default()).with_model(m.clone());
+        assert_eq!(
+            a.analyze_text("my parcel glorped", None, None).intent.label,
+            Intent::Complaint
+        );
+        assert_eq!(
+            a.analyze_text("ugh, flurbed", None, None).sentiment.label,
+            SentimentLabel::Negative
+        );
+        assert!(m
+            .header()
+            .trained_on
+            .iter()
+            .any(|t| t.contains("adapted from base@1 with 60")));
+        assert!(m.head(Head::Complaint).is_some() && m.head(Head::Sentiment).is_some());
+    }
+
+    #[test]
     fn bad_labels_are_named_with_their_index() {
-        let e = train(Task::Intent, &ex(&[("a", "question"), ("b", "rant")]));
+        let e = Labelled::from_pairs(Task::Intent, &ex(&[("a", "question"), ("b", "rant")]));
         let msg = e.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
             msg.contains("example 1") && msg.contains("\"rant\""),
             "{msg}"
         );
         assert!(matches!(
-            train(Task::Sentiment, &[]),
+            train_model("x", "1", &[], &small(), vec![]),
             Err(TrainError::NoExamples)
         ));
+        let same = Labelled::from_pairs(
+            Task::Sentiment,
+            &ex(&[("a", "positive"), ("b", "positive")]),
+        )
+        .expect("labels");
         assert!(matches!(
-            train(
-                Task::Sentiment,
-                &ex(&[("a", "positive"), ("b", "positive")])
-            ),
+            train_model("x", "1", &same, &small(), vec![]),
             Err(TrainError::OneLabel { .. })
-        ));
-    }
-
-    #[test]
-    fn save_and_load_round_trip() {
-        let m = Model::new("toy", "2").with_task(train(Task::Sentiment, &toy()).expect("trains"));
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("m.json");
-        m.save(&path).expect("saves");
-        let back = Model::load(&path).expect("loads");
-        assert_eq!(back.id(), "toy@2");
-        let a = Analyzer::default().with_model(m);
-        let b = Analyzer::default().with_model(back);
-        for t in ["my zorblax is flurbed", "great and shiny", "on tuesday"] {
-            let (x, y) = (a.analyze_text(t, None, None), b.analyze_text(t, None, None));
-            assert_eq!(x.sentiment.label, y.sentiment.label);
-            assert!((x.sentiment.score - y.sentiment.score).abs() < 0.01);
-        }
-        std::fs::write(&path, "{\"name\":\"x\",\"version\":\"1\"}").expect("write");
-        assert!(matches!(
-            Model::load(&path),
-            Err(TrainError::InvalidModel { .. })
-        ));
-        std::fs::write(&path, "not json").expect("write");
-        assert!(matches!(
-            Model::load(&path),
-            Err(TrainError::InvalidModel { .. })
         ));
     }
 

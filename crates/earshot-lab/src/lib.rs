@@ -9,7 +9,9 @@
 //! - [`overlap`]: the training pool, less every text any validation part holds.
 //! - [`metrics`], [`eval`]: the scores and the report per data set and language.
 //! - [`safety`]: the harm signal measured on a hand-labelled sample of real posts.
+//! - [`build`]: the builder of the model earshot ships.
 
+pub mod build;
 pub mod data;
 pub mod eval;
 pub mod metrics;

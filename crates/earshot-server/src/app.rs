@@ -23,15 +23,16 @@ pub struct App {
 
 /// Where `earshot train` writes its model and the analyzer looks for it.
 pub fn model_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("model.json")
+    data_dir.join("model.bin")
 }
 
-/// Builds the analyzer from the configured terms, with the trained model when one exists.
+/// Builds the analyzer from the configured terms: the shipped model, or the team's adapted
+/// one (`earshot train`) when it exists.
 pub fn analyzer(settings: &Settings) -> anyhow::Result<Analyzer> {
     let analyzer = Analyzer::new(&settings.terms());
     let path = model_path(&settings.data_dir);
     if path.exists() {
-        let model = earshot_analyze::train::Model::load(&path).with_context(|| {
+        let model = earshot_analyze::Model::load(&path).with_context(|| {
             format!(
                 "cannot load the trained model at {}: retrain with `earshot train` or delete it",
                 path.display()

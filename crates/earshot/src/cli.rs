@@ -188,9 +188,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Learn a better sentiment or intent model from labelled examples (CSV or JSONL of text,label).
+    /// What earshot understands of each line of a file or of standard input: language,
+    /// sentiment with its probability, intent, urgency, safety and the evidence.
     #[command(
-        after_help = "Examples:\n  earshot train labelled.csv --task sentiment\n  earshot train corrections.jsonl --task intent\n\nThe model is saved in the data directory and used by every later run."
+        after_help = "Examples:\n  earshot analyze posts.txt\n  cat mentions.jsonl | earshot analyze --format jsonl -\n  earshot analyze big.jsonl --format jsonl --output analysed.jsonl\n\nA line is plain text or a canonical JSON post (as `earshot import` reads). Each input line\ngives one output line in order; a JSON line without a text gives {\"line\": n, \"error\": ..}.\nThe shipped model is used, or your adapted one from `earshot train`."
+    )]
+    Analyze(crate::analyze::AnalyzeArgs),
+    /// Adapt the shipped model to your own labelled posts (CSV or JSONL of text,label).
+    #[command(
+        after_help = "Examples:\n  earshot train labelled.csv --task sentiment\n  earshot train tickets.jsonl --task intent\n\nIntent labels: complaint, feature_request, question, praise, other. Sentiment labels:\nnegative, neutral, positive. The shipped model (or your earlier adaptation) is the\nstarting point, so what it learned from public data is kept. The result is saved in the\ndata directory and used by every later run; delete it to go back to the shipped model."
     )]
     Train {
         /// Labelled examples: a CSV with `text,label` columns, or JSONL with those fields.
@@ -198,7 +204,7 @@ pub enum Command {
         /// sentiment or intent
         #[arg(long)]
         task: String,
-        /// Where to write the model (default: <data-dir>/model.json).
+        /// Where to write the model (default: <data-dir>/model.bin).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -413,6 +419,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Metrics { from, to, json } => {
             let s = settings(g)?;
             output::metrics(&*desk(g).await?, &s, from, to, json).await
+        }
+        Command::Analyze(args) => {
+            let s = settings(g)?;
+            let analyzer = earshot_server::app::analyzer(&s)?;
+            crate::analyze::run(&analyzer, args)
         }
         Command::Train { file, task, out } => {
             let s = settings(g)?;

@@ -1,6 +1,7 @@
 //! The earshot command line. Thin: it parses arguments and calls the library.
 
 mod admin;
+mod analyze;
 mod bench;
 mod cli;
 mod demo;

@@ -325,23 +325,24 @@ pub async fn metrics(
 }
 
 pub fn train(s: &Settings, file: &Path, task: &str, out: Option<PathBuf>) -> anyhow::Result<()> {
-    use earshot_analyze::train::{self as t, Model, Task};
+    use earshot_analyze::train::{self as t, Task};
+    use earshot_analyze::Model;
     let task: Task = task.parse().map_err(|e| anyhow::anyhow!("--task: {e}"))?;
     let out = out.unwrap_or_else(|| earshot_server::app::model_path(&s.data_dir));
     let examples = t::read_examples(file)
         .with_context(|| format!("cannot read labelled examples from {}", file.display()))?;
     let started = std::time::Instant::now();
-    let trained = t::train(task, &examples)
-        .with_context(|| format!("training {task} from {}", file.display()))?;
-    // Keep the other task of an existing model: sentiment and intent are trained separately.
-    let model = match Model::load(&out) {
+    // Adapt what is in use now: an earlier adaptation (so sentiment and intent files can be
+    // taught one after the other), else the model compiled into earshot.
+    let base = match Model::load(&out) {
         Ok(existing) => existing,
-        Err(_) => Model::new(
-            "earshot-trained",
-            Utc::now().format("%Y%m%d%H%M%S").to_string(),
-        ),
-    }
-    .with_task(trained);
+        Err(_) => Model::shipped()
+            .map_err(|e| anyhow::anyhow!("the shipped model does not load: {e}"))?
+            .clone(),
+    };
+    let version = Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let model = t::adapt(&base, "earshot-trained", &version, task, &examples)
+        .with_context(|| format!("training {task} from {}", file.display()))?;
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
@@ -349,13 +350,14 @@ pub fn train(s: &Settings, file: &Path, task: &str, out: Option<PathBuf>) -> any
         .save(&out)
         .with_context(|| format!("cannot save the model to {}", out.display()))?;
     println!(
-        "trained {task} on {} examples in {:.1} s; model {} saved to {}",
+        "adapted {} to {} {task} examples in {:.1} s; model {} saved to {}",
+        base.id(),
         examples.len(),
         started.elapsed().as_secs_f64(),
         model.id(),
         out.display()
     );
-    println!("earshot uses it from the next start (serve, import, demo).");
+    println!("earshot uses it from the next start (serve, import, demo, analyze).");
     Ok(())
 }
 

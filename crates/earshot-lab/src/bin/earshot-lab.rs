@@ -1,23 +1,28 @@
-//! `earshot-lab`: the evaluation and the builders of what earshot ships.
+//! `earshot-lab`: the evaluation and the builder of the model earshot ships.
 //!
 //! ```text
-//! cargo run --release -p earshot-lab -- eval --data ../shared/data
+//! cargo run --release -p earshot-lab -- eval
+//! cargo run --release -p earshot-lab -- build-model
 //! ```
 
 use clap::{Parser, Subcommand};
-use earshot_analyze::train::{train, Model, Task};
-use earshot_analyze::Analyzer;
+use earshot_analyze::model::Model;
+use earshot_analyze::{Analyzer, Terms};
+use earshot_lab::build::LicenceFilter;
 use earshot_lab::data::{self, Example, Split};
-use earshot_lab::{eval, overlap};
+use earshot_lab::{build, eval, overlap};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "earshot-lab",
-    about = "Measure earshot's understanding and build what it ships."
+    about = "Measure earshot's understanding and build the model it ships."
 )]
 struct Cli {
+    /// The shared data folder (default: $EARSHOT_DATA, else ../shared/data beside the repository).
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,30 +30,52 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Sentiment per data set and language, complaint and feature-request intent, on
-    /// validation parts that share no normalised text with the training pool.
+    /// validation parts that share no normalised text with the training pool: the rules, the
+    /// shipped model, and any model files given.
     #[command(
-        after_help = "Example:\n  cargo run --release -p earshot-lab -- eval --data ../shared/data"
+        after_help = "Examples:\n  cargo run --release -p earshot-lab -- eval\n  cargo run --release -p earshot-lab -- eval --model /tmp/m/earshot-understand.bin"
     )]
     Eval {
-        /// The shared data folder (default: $EARSHOT_DATA, else ../shared/data beside the repository).
+        /// More model files to evaluate beside the shipped one.
         #[arg(long)]
-        data: Option<PathBuf>,
+        model: Vec<PathBuf>,
     },
-}
-
-fn intent_label(e: &Example) -> Option<&'static str> {
-    match (e.feature_request, e.complaint) {
-        (Some(true), _) => Some("feature_request"),
-        (_, Some(true)) => Some("complaint"),
-        (Some(false), _) | (_, Some(false)) => Some("other"),
-        _ => None,
-    }
+    /// Train the model earshot ships and write it, its manifest and README.
+    #[command(
+        after_help = "Examples:\n  cargo run --release -p earshot-lab -- build-model\n  cargo run --release -p earshot-lab -- build-model --without-non-commercial --out /tmp/nonc-model"
+    )]
+    BuildModel {
+        /// Leave out the non-commercial sets (CC BY-NC*, "research or hobby").
+        #[arg(long, conflicts_with = "open_licences_only")]
+        without_non_commercial: bool,
+        /// Leave out every set without an explicit licence that allows commercial use.
+        #[arg(long)]
+        open_licences_only: bool,
+        /// Where to write (default: crates/earshot-analyze/model, what the binary compiles in).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let dir = cli.data.unwrap_or_else(data::default_dir);
     let result = match cli.command {
-        Command::Eval { data } => run_eval(data.unwrap_or_else(data::default_dir)),
+        Command::Eval { model } => run_eval(dir, model),
+        Command::BuildModel {
+            without_non_commercial,
+            open_licences_only,
+            out,
+        } => {
+            let licences = if open_licences_only {
+                LicenceFilter::OpenOnly
+            } else if without_non_commercial {
+                LicenceFilter::WithoutNonCommercial
+            } else {
+                LicenceFilter::All
+            };
+            run_build(dir, licences, out)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,37 +86,64 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_eval(dir: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
+fn run_build(
+    dir: PathBuf,
+    licences: LicenceFilter,
+    out: Option<PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../earshot-analyze/model")
+    });
+    let started = std::time::Instant::now();
+    eprintln!("training from {} ...", dir.display());
+    let built = build::build(&dir, licences)?;
+    let path = build::write(&built, &out)?;
+    println!(
+        "{} written to {} ({} bytes, sha256 {}) in {:.0} s",
+        built.manifest.id,
+        path.display(),
+        built.manifest.bytes,
+        built.manifest.sha256,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run_eval(dir: PathBuf, models: Vec<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
     let examples = data::all(&dir)?;
     let (pool, removed) = overlap::training_pool(&examples);
     let val: Vec<Example> = examples
         .into_iter()
         .filter(|e| e.split == Split::Val)
         .collect();
-    let sent: Vec<(String, String)> = pool
-        .iter()
-        .filter_map(|e| e.sentiment.map(|s| (e.text.clone(), s.to_string())))
-        .collect();
-    let intent: Vec<(String, String)> = pool
-        .iter()
-        .filter(|e| e.set != "airline-tweets")
-        .filter_map(|e| intent_label(e).map(|l| (e.text.clone(), l.to_string())))
-        .collect();
-    let model = Model::new("lab-trained", "1")
-        .with_task(train(Task::Sentiment, &sent)?)
-        .with_task(train(Task::Intent, &intent)?);
-    let rules = Analyzer::default();
-    let trained = Analyzer::default().with_model(model);
-    let notes = vec![
-        format!(
-            "training pool: {} examples; {} removed because their normalised text is in a validation part, {} with no words",
-            pool.len(),
-            removed.overlapping,
-            removed.empty
+    // The evaluation's own guard: what it reports on was never in the pool.
+    let shared = overlap::shared_texts(&pool, &val);
+    if shared != 0 {
+        return Err(format!("{shared} training texts are in a validation part").into());
+    }
+    let terms = Terms::default();
+    let rules = Analyzer::rules_only(&terms);
+    let shipped = Analyzer::new(&terms);
+    let mut named: Vec<(String, Analyzer)> = vec![
+        ("rules".into(), rules),
+        (
+            shipped
+                .model()
+                .map_or("shipped (none)".into(), |m| format!("shipped {}", m.id())),
+            shipped,
         ),
-        format!("trained: sentiment on {} examples, intent on {}", sent.len(), intent.len()),
     ];
-    let report = eval::run(&val, &[("rules", &rules), ("trained", &trained)], notes);
-    println!("{report}");
+    for p in models {
+        let m = Model::load(&p)?;
+        named.push((m.id(), Analyzer::rules_only(&terms).with_model(m)));
+    }
+    let analyzers: Vec<(&str, &Analyzer)> = named.iter().map(|(n, a)| (n.as_str(), a)).collect();
+    let notes = vec![format!(
+        "training pool: {} examples; {} removed because their normalised text is in a validation part, {} with no words; 0 validation texts in the pool (checked)",
+        pool.len(),
+        removed.overlapping,
+        removed.empty
+    )];
+    println!("{}", eval::run(&val, &analyzers, notes));
     Ok(())
 }

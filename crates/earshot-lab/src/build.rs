@@ -1,0 +1,238 @@
+//! The builder of the model earshot ships: trains it from the training pool of
+//! [`crate::overlap`] (every set's training part, less any text a validation part holds) and
+//! writes the weights, a manifest with their checksum and a README naming every set that
+//! trained them with its licence.
+//!
+//! ```text
+//! cargo run --release -p earshot-lab -- build-model                        # all sets
+//! cargo run --release -p earshot-lab -- build-model --without-non-commercial
+//! cargo run --release -p earshot-lab -- build-model --open-licences-only
+//! ```
+
+use crate::data::{self, Example, Licence, Split, SETS};
+use crate::overlap;
+use earshot_analyze::model::{Head, Model};
+use earshot_analyze::train::{train_model, Labelled, TrainOptions};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const MODEL_NAME: &str = "earshot-understand";
+/// Bumped by hand when the recipe (sets, weights, options) changes.
+pub const MODEL_VERSION: &str = "2";
+pub const MODEL_FILE: &str = "earshot-understand.bin";
+
+/// Which sets a build may use, by licence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenceFilter {
+    /// Every set.
+    All,
+    /// Leaves out the non-commercial sets (CC BY-NC*, "research or hobby").
+    WithoutNonCommercial,
+    /// Only sets with an explicit licence that allows commercial use.
+    OpenOnly,
+}
+
+impl LicenceFilter {
+    pub fn admits(self, licence: Licence) -> bool {
+        match self {
+            LicenceFilter::All => true,
+            LicenceFilter::WithoutNonCommercial => licence != Licence::NonCommercial,
+            LicenceFilter::OpenOnly => licence == Licence::Open,
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            LicenceFilter::All => "",
+            LicenceFilter::WithoutNonCommercial => " --without-non-commercial",
+            LicenceFilter::OpenOnly => " --open-licences-only",
+        }
+    }
+
+    fn version_suffix(self) -> &'static str {
+        match self {
+            LicenceFilter::All => "",
+            LicenceFilter::WithoutNonCommercial => "-nonc",
+            LicenceFilter::OpenOnly => "-open",
+        }
+    }
+}
+
+/// How much one example of a set counts: distant or lopsided sets less than hand-labelled
+/// tweets, so that they inform without drowning the rest.
+pub fn set_weight(set: &str) -> f32 {
+    match set {
+        // emoticon labels, no neutral class, 71k rows
+        "sentiment140-sample" => 0.15,
+        // brand-directed but 63% negative; also the complaint signal from its reasons
+        "airline-tweets" => 0.5,
+        // positive/negative only
+        "mozetic-twitter-sentiment" => 0.5,
+        _ => 1.0,
+    }
+}
+
+/// The labelled posts a pool of examples becomes.
+pub fn labelled(pool: &[Example]) -> Vec<Labelled> {
+    pool.iter()
+        .map(|e| Labelled {
+            text: e.text.clone(),
+            sentiment: e.sentiment,
+            complaint: e.complaint,
+            feature_request: e.feature_request,
+            question: None,
+            praise: None,
+            weight: set_weight(e.set),
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize)]
+pub struct SetUse {
+    pub name: String,
+    pub licence: String,
+    pub terms: String,
+    pub examples: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub id: String,
+    pub sha256: String,
+    pub bytes: usize,
+    pub licences: LicenceFilter,
+    pub command: String,
+    pub removed_overlapping: usize,
+    pub sets: Vec<SetUse>,
+    pub heads: Vec<String>,
+}
+
+/// What one build made.
+pub struct Built {
+    pub model: Model,
+    pub manifest: Manifest,
+}
+
+/// Trains the model from the data folder.
+pub fn build(
+    data_dir: &Path,
+    licences: LicenceFilter,
+) -> Result<Built, Box<dyn std::error::Error>> {
+    let examples = data::all(data_dir)?;
+    let (pool, removed) = overlap::training_pool(&examples);
+    let pool: Vec<Example> = pool
+        .into_iter()
+        .filter(|e| data::set_info(e.set).is_some_and(|s| licences.admits(s.licence)))
+        .collect();
+    debug_assert!(pool.iter().all(|e| e.split == Split::Train));
+    let mut per_set: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in &pool {
+        *per_set.entry(e.set).or_default() += 1;
+    }
+    let sets: Vec<SetUse> = SETS
+        .iter()
+        .filter_map(|s| {
+            per_set.get(s.name).map(|&n| SetUse {
+                name: s.name.to_string(),
+                licence: s.licence.as_str().to_string(),
+                terms: s.terms.to_string(),
+                examples: n,
+            })
+        })
+        .collect();
+    let trained_on = sets
+        .iter()
+        .map(|s| format!("{} ({} examples; {})", s.name, s.examples, s.terms))
+        .collect();
+    let version = format!("{MODEL_VERSION}{}", licences.version_suffix());
+    let model = train_model(
+        MODEL_NAME,
+        &version,
+        &labelled(&pool),
+        &TrainOptions::default(),
+        trained_on,
+    )?;
+    let bytes = model.to_bytes();
+    let manifest = Manifest {
+        id: model.id(),
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        bytes: bytes.len(),
+        licences,
+        command: format!(
+            "cargo run --release -p earshot-lab -- build-model{}",
+            licences.flag()
+        ),
+        removed_overlapping: removed.overlapping,
+        sets,
+        heads: model
+            .header()
+            .heads
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} ({} examples, temperature {:.2})",
+                    h.head.as_str(),
+                    h.examples,
+                    h.temperature
+                )
+            })
+            .collect(),
+    };
+    Ok(Built { model, manifest })
+}
+
+/// Writes the weights, `MANIFEST.json` and `README.md` into `out`.
+pub fn write(built: &Built, out: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(out)?;
+    let path = out.join(MODEL_FILE);
+    built.model.save(&path)?;
+    let mut manifest = serde_json::to_string_pretty(&built.manifest)?;
+    manifest.push('\n');
+    std::fs::write(out.join("MANIFEST.json"), manifest)?;
+    std::fs::write(out.join("README.md"), readme(built))?;
+    Ok(path)
+}
+
+fn readme(built: &Built) -> String {
+    let m = &built.manifest;
+    let mut s = String::new();
+    s.push_str("# The model earshot ships\n\n");
+    s.push_str(&format!(
+        "`{}` ({} bytes, SHA-256 `{}`), compiled into the binary by `src/model.rs`. Written by\n`{}`\n(deterministic: the same data gives the same file; a test checks the shipped file against\n`MANIFEST.json`).\n\n",
+        m.id, m.bytes, m.sha256, m.command
+    ));
+    s.push_str("Heads (linear, over hashed words, word pairs, character 3/4-grams, negation scope,\nemoji and emoticons, elongation and the rules' own findings; each with a temperature fitted\non one example in twenty held apart from training):\n\n");
+    for h in &m.heads {
+        s.push_str(&format!("- {h}\n"));
+    }
+    s.push_str(&format!(
+        "\nTrained on the training parts of these sets in `shared/data`, less {} examples whose\nnormalised text is in a validation part (validation parts are never trained on):\n\n",
+        m.removed_overlapping
+    ));
+    s.push_str("| set | examples | licence | terms |\n|---|---:|---|---|\n");
+    for set in &m.sets {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            set.name, set.examples, set.licence, set.terms
+        ));
+    }
+    let names = |keep: fn(&Licence) -> bool| {
+        SETS.iter()
+            .filter(|s| keep(&s.licence))
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    s.push_str(&format!(
+        "\n`--without-non-commercial` leaves out the non-commercial sets ({}).\n`--open-licences-only` also leaves out the sets with no licence of their own ({}), for a\nmodel built from openly licensed data only. Both are weaker: see the evaluation in\n`crates/earshot-analyze/EVAL.md`.\n",
+        names(|l| *l == Licence::NonCommercial),
+        names(|l| *l == Licence::Unstated)
+    ));
+    if built.model.head(Head::Question).is_none() {
+        s.push_str("\nNo labelled set teaches question or praise: the rules decide those, until a team's\n`earshot train` adds its own labels.\n");
+    }
+    s
+}
