@@ -236,3 +236,103 @@ fn readme(built: &Built) -> String {
     }
     s
 }
+
+/// What 200 agents' corrections in a domain the model never saw do: a model is trained with
+/// one set left out entirely (`domain`), then adapted to `n` of that set's training posts, as
+/// `earshot train` would fold corrections in. Measured on the set's validation part (the new
+/// domain) and on every other sentiment validation part (the general figures).
+pub struct CorrectionsTrial {
+    pub domain: String,
+    pub corrections: usize,
+    /// (validation part, macro-recall before, after)
+    pub rows: Vec<(String, f64, f64)>,
+}
+
+pub fn corrections_trial(
+    data_dir: &Path,
+    domain: &'static str,
+    n: usize,
+    options: Option<TrainOptions>,
+) -> Result<CorrectionsTrial, Box<dyn std::error::Error>> {
+    use crate::metrics::metrics;
+    use earshot_analyze::train::adapt_labelled;
+    use earshot_analyze::{Analyzer, Terms};
+    use earshot_core::analysis::SentimentLabel;
+    let examples = data::all(data_dir)?;
+    let (pool, _) = overlap::training_pool(&examples);
+    let (new_domain, rest): (Vec<Example>, Vec<Example>) =
+        pool.into_iter().partition(|e| e.set == domain);
+    let base = train_model(
+        "trial-base",
+        "1",
+        &labelled(&rest),
+        &TrainOptions::default(),
+        vec![],
+    )?;
+    // The corrections: the first n posts of the new domain with a sentiment, as agents
+    // would correct them one by one (full weight: an agent's word counts).
+    let corrections: Vec<Labelled> = new_domain
+        .iter()
+        .filter(|e| e.sentiment.is_some())
+        .take(n)
+        .map(|e| Labelled {
+            weight: 1.0,
+            ..labelled(std::slice::from_ref(e)).remove(0)
+        })
+        .collect();
+    let adapted = adapt_labelled(
+        &base,
+        "trial-adapted",
+        "1",
+        &corrections,
+        &options.unwrap_or_else(|| earshot_analyze::train::adapt_options(corrections.len())),
+    )?;
+    let terms = Terms::default();
+    let before = Analyzer::rules_only(&terms).with_model(base);
+    let after = Analyzer::rules_only(&terms).with_model(adapted);
+    let class = |l: SentimentLabel| match l {
+        SentimentLabel::Negative => 0,
+        SentimentLabel::Neutral => 1,
+        SentimentLabel::Positive => 2,
+    };
+    let mut groups: BTreeMap<String, Vec<&Example>> = BTreeMap::new();
+    for e in examples
+        .iter()
+        .filter(|e| e.split == Split::Val && e.sentiment.is_some())
+    {
+        let name = if e.part.is_empty() {
+            e.set.to_string()
+        } else {
+            format!("{} {}", e.set, e.part)
+        };
+        groups.entry(name).or_default().push(e);
+    }
+    let mut rows = Vec::new();
+    for (name, items) in groups {
+        let gold: Vec<usize> = items
+            .iter()
+            .filter_map(|e| e.sentiment.map(class))
+            .collect();
+        let three = gold.contains(&1);
+        let score = |a: &Analyzer| {
+            let pred: Vec<usize> = items
+                .iter()
+                .map(|e| {
+                    let s = a.analyze_text(&e.text, None, None).sentiment;
+                    match (three, s.score >= 0.0) {
+                        (true, _) => class(s.label),
+                        (false, true) => 2,
+                        (false, false) => 0,
+                    }
+                })
+                .collect();
+            metrics(&gold, &pred, 3).macro_recall
+        };
+        rows.push((name, score(&before), score(&after)));
+    }
+    Ok(CorrectionsTrial {
+        domain: domain.to_string(),
+        corrections: corrections.len(),
+        rows,
+    })
+}

@@ -40,6 +40,26 @@ enum Command {
         #[arg(long)]
         model: Vec<PathBuf>,
     },
+    /// What agents' corrections in a new domain do: a model trained without one set, then
+    /// adapted to N of its posts; macro-recall on that set's validation part and on every
+    /// other one, before and after.
+    #[command(
+        after_help = "Example:\n  cargo run --release -p earshot-lab -- corrections --domain airline-tweets --n 200"
+    )]
+    Corrections {
+        /// The set left out of training and then corrected (any sentiment set).
+        #[arg(long, default_value = "airline-tweets")]
+        domain: String,
+        #[arg(long, default_value_t = 200)]
+        n: usize,
+        /// Try other adapting options than `earshot train`'s (for development on another domain).
+        #[arg(long)]
+        learning_rate: Option<f32>,
+        #[arg(long)]
+        epochs: Option<usize>,
+        #[arg(long)]
+        unbalanced: bool,
+    },
     /// Train the model earshot ships and write it, its manifest and README.
     #[command(
         after_help = "Examples:\n  cargo run --release -p earshot-lab -- build-model\n  cargo run --release -p earshot-lab -- build-model --without-non-commercial --out /tmp/nonc-model"
@@ -62,6 +82,24 @@ fn main() -> ExitCode {
     let dir = cli.data.unwrap_or_else(data::default_dir);
     let result = match cli.command {
         Command::Eval { model } => run_eval(dir, model),
+        Command::Corrections {
+            domain,
+            n,
+            learning_rate,
+            epochs,
+            unbalanced,
+        } => {
+            let options = (learning_rate.is_some() || epochs.is_some() || unbalanced).then(|| {
+                let d = earshot_analyze::train::adapt_options(n);
+                earshot_analyze::train::TrainOptions {
+                    learning_rate: learning_rate.unwrap_or(d.learning_rate),
+                    epochs: epochs.unwrap_or(d.epochs),
+                    balanced: !unbalanced,
+                    ..d
+                }
+            });
+            run_corrections(dir, &domain, n, options)
+        }
         Command::BuildModel {
             without_non_commercial,
             open_licences_only,
@@ -105,6 +143,54 @@ fn run_build(
         built.manifest.bytes,
         built.manifest.sha256,
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run_corrections(
+    dir: PathBuf,
+    domain: &str,
+    n: usize,
+    options: Option<earshot_analyze::train::TrainOptions>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(info) = data::set_info(domain) else {
+        return Err(format!(
+            "unknown set {domain:?}; one of: {}",
+            data::SETS
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .into());
+    };
+    let trial = build::corrections_trial(&dir, info.name, n, options)?;
+    println!(
+        "### {} corrections in {} (left out of training), sentiment macro-recall %\n",
+        trial.corrections, trial.domain
+    );
+    println!("| validation part | before | after | change |\n|---|---:|---:|---:|");
+    let mut general = (0.0, 0.0, 0usize);
+    for (name, before, after) in &trial.rows {
+        println!(
+            "| {name} | {:.1} | {:.1} | {:+.1} |",
+            100.0 * before,
+            100.0 * after,
+            100.0 * (after - before)
+        );
+        if !name.starts_with(&trial.domain) {
+            general.0 += before;
+            general.1 += after;
+            general.2 += 1;
+        }
+    }
+    let k = general.2.max(1) as f64;
+    println!(
+        "\nmean of the {} other parts: {:.1} before, {:.1} after ({:+.1})",
+        general.2,
+        100.0 * general.0 / k,
+        100.0 * general.1 / k,
+        100.0 * (general.1 - general.0) / k
     );
     Ok(())
 }
