@@ -7,14 +7,19 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ReplyState {
     /// Stored, not yet confirmed by the network.
     Queued,
     /// The network accepted it; `external_id` holds its id.
     Sent,
-    /// The network refused it; `error` says why. A retry reuses the idempotency key.
+    /// The network refused it; `error` says why. A retry reuses the idempotency key; while
+    /// `next_attempt_at` is set, earshot tries again by itself then.
     Failed,
+    /// Nothing was posted: earshot has no way to answer on this network (no connector
+    /// configured, or a listen-only source such as RSS); `error` says why. An agent copies the
+    /// text and answers by hand, or retries once a connector is configured.
+    NotSent,
 }
 
 impl ReplyState {
@@ -23,6 +28,7 @@ impl ReplyState {
             ReplyState::Queued => "queued",
             ReplyState::Sent => "sent",
             ReplyState::Failed => "failed",
+            ReplyState::NotSent => "not_sent",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -30,6 +36,7 @@ impl ReplyState {
             "queued" => Some(ReplyState::Queued),
             "sent" => Some(ReplyState::Sent),
             "failed" => Some(ReplyState::Failed),
+            "not_sent" => Some(ReplyState::NotSent),
             _ => None,
         }
     }
@@ -64,6 +71,10 @@ pub struct Reply {
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// After a failure worth retrying: when earshot sends it again by itself. `None` once it
+    /// gave up (or for any other state).
+    #[serde(default)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// Reply text checked against the network's length limit: made only through [`ReplyText::parse`].

@@ -229,6 +229,15 @@
       else if (e.key === "u" || e.key === "Escape") { e.preventDefault(); location.href = "/inbox"; }
     });
 
+    // A reply that was not sent: its text goes to the clipboard to post by hand.
+    conv.addEventListener("click", function (e) {
+      var b = e.target.closest ? e.target.closest("button[data-copy]") : null;
+      if (!b) return;
+      var el = document.getElementById(b.getAttribute("data-copy"));
+      if (!el || !navigator.clipboard) return;
+      navigator.clipboard.writeText(el.textContent).then(function () { b.textContent = "Copied"; });
+    });
+
     if (form && textarea) {
       var limit = parseInt(form.getAttribute("data-limit"), 10) || 0;
       var counter = document.getElementById("reply-count");

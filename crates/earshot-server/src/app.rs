@@ -45,7 +45,16 @@ pub fn analyzer(settings: &Settings) -> anyhow::Result<Analyzer> {
 }
 
 /// The pipeline and desk over an opened store: what the server, the CLI and tests share.
+/// Replies go out through the configured connectors.
 pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
+    desk_with(settings, crate::connectors::responders(settings)?).await
+}
+
+/// [`desk`] with the given responders (tests stand in for networks this way).
+pub async fn desk_with(
+    settings: &Settings,
+    responders: crate::responder::Responders,
+) -> anyhow::Result<Arc<Desk>> {
     let url = settings.db_url();
     // The store's error already names the (redacted) target and what went wrong.
     let store = earshot_store::open(&url).await?;
@@ -72,7 +81,6 @@ pub async fn desk(settings: &Settings) -> anyhow::Result<Arc<Desk>> {
         .first()
         .cloned()
         .unwrap_or_else(|| "brand".into());
-    let responders = crate::connectors::responders(settings)?;
     let surveys = crate::survey::Surveys::new(&settings.survey)?;
     let desk = Arc::new(Desk::new(pipeline, responders, brand).with_surveys(surveys));
     if let Some(t) = desk.pipeline().triage() {
@@ -88,6 +96,9 @@ impl App {
     }
 
     pub async fn with_desk(mut settings: Settings, desk: Arc<Desk>) -> anyhow::Result<App> {
+        // Plain HTTP beyond loopback needs a TLS proxy in front or an explicit opt-in.
+        crate::http_policy::check_listen(&settings)?;
+        let http = Arc::new(crate::http_policy::HttpPolicy::from_settings(&settings)?);
         // The stored web edits win over the file here too: the pages show what runs, and a
         // desk built elsewhere picks them up.
         let applied = crate::overrides::apply_stored(&**desk.store(), &mut settings).await?;
@@ -125,6 +136,7 @@ impl App {
                 settings: Arc::new(settings),
                 verifier,
                 connector_health: Arc::new(connectors.health()),
+                http,
             },
             connectors,
         })
@@ -174,6 +186,12 @@ impl App {
                 if let Err(e) = desk.resend_queued().await {
                     tracing::warn!(error = %e, "re-sending queued replies failed");
                 }
+                if let Err(e) = desk.retry_due(chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "retrying failed replies failed");
+                }
+                if let Err(e) = desk.store().prune_guards(chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "forgetting old sign-in and delivery records failed");
+                }
                 if let Some(surveys) = desk.surveys() {
                     if let Err(e) = surveys.send_due(&desk, chrono::Utc::now()).await {
                         tracing::warn!(error = %e, "sending due surveys failed");
@@ -184,7 +202,18 @@ impl App {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         self.connectors
             .start(self.state.desk.pipeline().clone(), stopped);
-        let router = api::router(self.state).layer(tower_http::trace::TraceLayer::new_for_http());
+        // Request spans name the path without secrets (the survey link's token, query values).
+        let router = api::router(self.state).layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |request: &axum::http::Request<axum::body::Body>| {
+                    tracing::debug_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %crate::http_policy::loggable_path(request.uri()),
+                    )
+                },
+            ),
+        );
         // Connection info gives the sign-in rate limit the client's address.
         let result = axum::serve(
             self.listener,

@@ -70,6 +70,8 @@ pub struct Settings {
     pub response: ResponseSettings,
     pub webhook: WebhookSettings,
     pub api: ApiSettings,
+    /// `[http]`: which host names are served, proxies trusted, cookies and sessions.
+    pub http: HttpSettings,
     pub connectors: ConnectorSettings,
     /// `[alerts]`: where alerts go (Slack, a signed webhook, email) and when connectors alert.
     pub alerts: crate::alerts::AlertSettings,
@@ -93,6 +95,7 @@ impl Default for Settings {
             response: ResponseSettings::default(),
             webhook: WebhookSettings::default(),
             api: ApiSettings::default(),
+            http: HttpSettings::default(),
             connectors: ConnectorSettings::default(),
             alerts: crate::alerts::AlertSettings::default(),
             tracker: Default::default(),
@@ -154,6 +157,13 @@ pub struct WebhookSettings {
     pub tolerance_seconds: u64,
     /// Largest accepted body.
     pub max_body_bytes: usize,
+    /// Where replies to posts from a webhook source (network `webhook`) are handed, signed
+    /// with Standard Webhooks headers. Empty: such replies are stored as `not_sent`.
+    pub reply_url: String,
+    /// The signing secret for `reply_url` (`whsec_<base64>`, at least 24 bytes).
+    pub reply_secret: Secret,
+    /// Or: the name of an environment variable holding it.
+    pub reply_secret_env: Option<String>,
 }
 
 impl Default for WebhookSettings {
@@ -163,16 +173,87 @@ impl Default for WebhookSettings {
             secret_file: None,
             tolerance_seconds: 300,
             max_body_bytes: 1024 * 1024,
+            reply_url: String::new(),
+            reply_secret: Secret::default(),
+            reply_secret_env: None,
         }
     }
+}
+
+impl WebhookSettings {
+    /// The reply secret, from the file or the named environment variable.
+    pub fn reply_secret(&self) -> Result<Secret, ConfigError> {
+        match &self.reply_secret_env {
+            Some(var) => std::env::var(var)
+                .map(Secret::new)
+                .map_err(|_| ConfigError::Invalid {
+                    key: "webhook.reply_secret_env".into(),
+                    message: format!("environment variable {var} is not set"),
+                }),
+            None => Ok(self.reply_secret.clone()),
+        }
+    }
+}
+
+/// Checks a webhook signing secret: at least [`crate::signature::MIN_SECRET_BYTES`] bytes of
+/// key (after decoding `whsec_<base64>`), so it cannot be guessed. An empty one is left to
+/// the caller (it means "not configured").
+pub fn check_webhook_secret(key: &str, secret: &str) -> Result<(), ConfigError> {
+    if secret.is_empty() {
+        return Ok(());
+    }
+    crate::signature::key_bytes(secret)
+        .map(|_| ())
+        .map_err(|e| ConfigError::Invalid {
+            key: key.into(),
+            message: e.to_string(),
+        })
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
-    /// Bearer token required on the API (except the signed posts endpoint). Empty: no token
-    /// required — only sensible when listening on localhost.
+    /// A bearer token for scripts that act as `api` (not as a person). Empty: only people's
+    /// sessions and the API tokens admins create in Settings open the API — it is never open
+    /// without one of them.
     pub token: Secret,
+}
+
+/// `[http]`: what the HTTP server answers and how far it trusts what it is told.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// How people reach earshot from outside (`https://care.example.com`): its host is
+    /// served, and an `https` address makes cookies `Secure`.
+    pub public_url: String,
+    /// More host names (or `host:port`) requests may name in `Host`; loopback names
+    /// (`localhost`, `127.0.0.1`, `[::1]`) are always allowed. Others get 421.
+    pub allowed_hosts: Vec<String>,
+    /// Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed; nobody else's are.
+    pub trusted_proxies: Vec<String>,
+    /// Always mark cookies `Secure` and name the session cookie `__Host-earshot_session`
+    /// (on by itself when `public_url` is `https://…`).
+    pub secure_cookies: bool,
+    /// A session unused for this long ends (the sign-in itself lasts at most 12 hours).
+    pub session_idle_minutes: u32,
+    /// Listen on a non-loopback address although no TLS-terminating proxy is configured
+    /// (`public_url = "https://…"` and `trusted_proxies`): passwords and tokens then cross
+    /// the network in clear text. Only for a network you trust.
+    pub allow_insecure_listen: bool,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            public_url: String::new(),
+            allowed_hosts: vec![],
+            trusted_proxies: vec![],
+            secure_cookies: false,
+            session_idle_minutes: 120,
+            allow_insecure_listen: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -339,6 +420,25 @@ impl Settings {
                 message: format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
             });
         }
+        check_webhook_secret("webhook.secret", self.webhook.secret.expose())?;
+        if !self.webhook.reply_url.trim().is_empty() {
+            let secret = self.webhook.reply_secret()?;
+            if secret.is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: "webhook.reply_secret".into(),
+                    message: "webhook.reply_url needs a signing secret (whsec_<base64> of at least 24 bytes)".into(),
+                });
+            }
+            check_webhook_secret("webhook.reply_secret", secret.expose())?;
+        }
+        if self.tracker.webhook_secret_env.is_none() {
+            check_webhook_secret(
+                "tracker.webhook_secret",
+                self.tracker.webhook_secret.expose(),
+            )?;
+        }
+        crate::http_policy::HttpPolicy::from_settings(self)?;
+        crate::http_policy::check_listen(self)?;
         if self.webhook.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {
                 key: "webhook.max_body_bytes".into(),
@@ -507,9 +607,19 @@ fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
         path: path.to_path_buf(),
         source,
     })?;
+    // The error names the line and column but never quotes it: the line may hold a password
+    // (`db = "postgres://me:secret@…`) or a token.
     text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
         path: path.display().to_string(),
-        message: e.to_string(),
+        message: match e.span() {
+            Some(span) => {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+                format!("line {line}, column {column}: {}", e.message())
+            }
+            None => e.message().to_string(),
+        },
     })
 }
 
@@ -571,14 +681,17 @@ mod tests {
             Some(&path),
             env(&[
                 ("EARSHOT__LISTEN", "127.0.0.1:9100"),
-                ("EARSHOT__WEBHOOK__SECRET", "s3cr3t"),
+                (
+                    "EARSHOT__WEBHOOK__SECRET",
+                    "s3cr3t-long-enough-to-sign-with",
+                ),
                 ("EARSHOT__RESPONSE__TARGETS__URGENT_MINUTES", "15"),
                 ("UNRELATED", "x"),
             ]),
         )
         .expect("load");
         assert_eq!(s.listen, "127.0.0.1:9100");
-        assert_eq!(s.webhook.secret.expose(), "s3cr3t");
+        assert_eq!(s.webhook.secret.expose(), "s3cr3t-long-enough-to-sign-with");
         assert_eq!(s.response.targets.urgent_minutes, 15);
         assert_eq!(s.brand.handles, vec!["acme".to_string()]);
         assert!(matches!(
@@ -588,6 +701,10 @@ mod tests {
         // Secrets never print.
         assert!(!format!("{s:?}").contains("s3cr3t"));
         assert!(!serde_json::to_string(&s).expect("json").contains("s3cr3t"));
+        // Too short to sign with: refused, naming the key.
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__WEBHOOK__SECRET", "s3cr3t")]))
+            .expect_err("short secret");
+        assert!(err.to_string().contains("webhook.secret"), "{err}");
     }
 
     #[test]
@@ -609,6 +726,21 @@ mod tests {
             ..Settings::default()
         };
         assert!(!toml::to_string(&s).expect("toml").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_broken_line_is_located_but_never_quoted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("earshot.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:8080\"\ndb = \"postgres://me:hunter2@db/earshot\n",
+        )
+        .expect("write");
+        let err = Settings::load_with_env(Some(&path), env(&[])).expect_err("broken");
+        let text = err.to_string();
+        assert!(text.contains("line 2"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
     }
 
     #[test]

@@ -116,8 +116,8 @@ fn mastodon_configs(settings: &Settings) -> anyhow::Result<Vec<MastodonConfig>> 
         .collect()
 }
 
-/// The responders for the configured networks (the logging one for the rest). The first
-/// configured account of a network answers on it.
+/// The responders for the configured networks (none for the rest: replies there are
+/// `not_sent`). The first configured account of a network answers on it.
 pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
     let mut responders = Responders::default();
     let c = &settings.connectors;
@@ -143,6 +143,15 @@ pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
             Network::Reddit,
             Arc::new(RedditResponder::new(r.config()?)?),
         );
+    }
+    // Posts from a webhook source are answered by handing the reply back to that system.
+    let w = &settings.webhook;
+    if !w.reply_url.trim().is_empty() {
+        let responder = earshot_connect::webhook::responder::WebhookResponder::new(
+            &w.reply_url,
+            &Secret::new(w.reply_secret()?.expose()),
+        )?;
+        responders = responders.with(Network::Webhook, Arc::new(responder));
     }
     Ok(responders)
 }

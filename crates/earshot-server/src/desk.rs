@@ -8,7 +8,7 @@ use earshot_core::reply::{ReplyText, ReplyTextError};
 use earshot_core::{
     Author, Conversation, ConversationEvent, ConversationId, NewPost, Reply, ReplyState,
 };
-use earshot_store::{NewReply, Store, StoreError};
+use earshot_store::{NewReply, ReplyMiss, Store, StoreError};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,13 +17,28 @@ pub enum DeskError {
     Store(#[from] StoreError),
     #[error("{0}")]
     ReplyText(#[from] ReplyTextError),
-    /// The reply is stored (state `failed`); sending it again with the same key is safe.
+    /// The reply is stored (state `failed`); sending it again with the same key is safe, and
+    /// earshot does so by itself while `reply.next_attempt_at` is set.
     #[error("reply {} was stored but not sent: {error}", reply.id)]
     SendFailed { reply: Box<Reply>, error: SendError },
+    /// Nothing was posted: earshot has no way to answer on this network. The reply is stored
+    /// as `not_sent` with the reason; its text can be copied, or it can be retried once a
+    /// connector is configured.
+    #[error("reply {} was not sent: {reason}", reply.id)]
+    NotSent { reply: Box<Reply>, reason: String },
 }
 
 /// How long a sender may hold a reply before another may try it again.
 const SEND_LEASE: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Attempts at sending one reply before earshot stops retrying by itself (the first included).
+pub const MAX_SEND_ATTEMPTS: u32 = 6;
+
+/// The wait before the next automatic attempt after `attempts` failed ones: 1, 4, 16, 64 and
+/// 256 minutes.
+pub fn retry_backoff(attempts: u32) -> chrono::Duration {
+    chrono::Duration::minutes(4i64.pow(attempts.saturating_sub(1).min(6)))
+}
 
 pub struct Desk {
     pipeline: Arc<Pipeline>,
@@ -162,8 +177,26 @@ impl Desk {
         conversation: &Conversation,
     ) -> Result<Reply, DeskError> {
         let store = self.store();
-        let responder = self.responders.for_network(reply.network);
         let id = reply.id;
+        let responder = match self.responders.for_network(reply.network) {
+            Ok(r) => r,
+            Err(reason) => {
+                // Nothing is posted, and nothing says otherwise: the agent sees why.
+                tracing::warn!(reply = id, network = %reply.network, "reply not sent: no way to answer on this network");
+                let unsent = store
+                    .mark_reply_unsent(
+                        id,
+                        &ReplyMiss::NotSent {
+                            reason: reason.clone(),
+                        },
+                    )
+                    .await?;
+                return Err(DeskError::NotSent {
+                    reply: Box::new(unsent),
+                    reason,
+                });
+            }
+        };
         match responder.send(&reply, conversation).await {
             Ok(external_id) => {
                 let sent = store.mark_reply_sent(id, &external_id, Utc::now()).await?;
@@ -171,6 +204,7 @@ impl Desk {
                 // response time exactly as if the network had echoed it back (and when it does
                 // echo it, the same key makes that a duplicate).
                 self.thread_sent(&sent).await?;
+                self.after_sent(&sent).await;
                 // "We will add that": a promise is proposed for an agent to confirm.
                 match self
                     .pipeline
@@ -191,14 +225,129 @@ impl Desk {
                 Ok(sent)
             }
             Err(error) => {
-                tracing::warn!(reply = id, error = %error, "reply not sent");
-                let failed = store.mark_reply_failed(id, &error.to_string()).await?;
+                let attempts = reply.attempts + 1;
+                let retry_at = match &error {
+                    SendError::Retryable { .. } if attempts < MAX_SEND_ATTEMPTS => {
+                        Some(Utc::now() + retry_backoff(attempts))
+                    }
+                    _ => None,
+                };
+                tracing::warn!(reply = id, attempts, error = %error, retry_at = ?retry_at, "reply not sent");
+                let failed = store
+                    .mark_reply_unsent(
+                        id,
+                        &ReplyMiss::Failed {
+                            error: error.to_string(),
+                            retry_at,
+                        },
+                    )
+                    .await?;
+                if retry_at.is_none() {
+                    self.report_given_up(&failed, conversation);
+                }
+                self.pipeline.publish(LiveEvent::ConversationChanged {
+                    conversation_id: failed.conversation_id,
+                    action: "reply_failed".into(),
+                });
                 Err(DeskError::SendFailed {
                     reply: Box::new(failed),
                     error,
                 })
             }
         }
+    }
+
+    /// What waits on a reply being sent: a release notification or a survey sent by a retry
+    /// counts only now (their replies carry their keys).
+    async fn after_sent(&self, reply: &Reply) {
+        let store = self.store();
+        let key = reply.idempotency_key.as_str();
+        let result = if key.starts_with("release:") {
+            store
+                .update_notification(
+                    key,
+                    earshot_core::feedback::NotificationState::Sent,
+                    Some(reply.id),
+                )
+                .await
+        } else if key.starts_with("survey:") {
+            match store.survey_of_conversation(reply.conversation_id).await {
+                Ok(Some(survey)) if survey.sent_at.is_none() => store
+                    .survey_sent(survey.id, reply.id, Utc::now())
+                    .await
+                    .map(|_| ()),
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            }
+        } else {
+            Ok(())
+        };
+        if let Err(e) = result {
+            tracing::warn!(reply = reply.id, error = %e, "recording what the sent reply delivered failed");
+        }
+    }
+
+    /// earshot stopped trying: the team is told through `[alerts]` (the page shows it too).
+    fn report_given_up(&self, reply: &Reply, conversation: &Conversation) {
+        use earshot_connect::notify::{Alert, AlertKind};
+        let alert = Alert::new(
+            AlertKind::ReplyFailed,
+            format!(
+                "A reply to @{} was not sent",
+                conversation.customer.handle
+            ),
+            format!(
+                "earshot stopped trying after {} attempt(s): {}. Open the conversation to retry or copy the text.",
+                reply.attempts,
+                reply.error.as_deref().unwrap_or("no reason given")
+            ),
+            format!("reply_failed:{}", reply.id),
+        )
+        .with_fact("conversation", conversation.id.to_string())
+        .with_fact("network", reply.network.to_string())
+        .with_fact("author", reply.author.clone());
+        self.pipeline.alerts().raise(alert);
+    }
+
+    /// Whether earshot can post on `network` at all (a connector, or a reply address).
+    pub fn can_answer(&self, network: earshot_core::Network) -> bool {
+        self.responders.can_answer(network)
+    }
+
+    /// An agent's retry of a reply that was not sent (failed, not sent, or stuck queued):
+    /// sent again under its own key. A reply already sent is returned as it is.
+    pub async fn retry(&self, id: ConversationId, reply_id: i64) -> Result<Reply, DeskError> {
+        let detail = self
+            .store()
+            .conversation(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
+        let reply = detail
+            .replies
+            .into_iter()
+            .find(|r| r.id == reply_id)
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("reply {reply_id} in conversation {id}"))
+            })?;
+        if reply.state == ReplyState::Sent {
+            return Ok(reply);
+        }
+        self.send(reply, &detail.conversation).await
+    }
+
+    /// Sends failed replies whose next automatic attempt is due (see [`retry_backoff`]).
+    /// Returns how many went out.
+    pub async fn retry_due(&self, now: chrono::DateTime<Utc>) -> Result<usize, DeskError> {
+        let mut sent = 0;
+        for reply in self.store().due_replies(now, 100).await? {
+            let Some(detail) = self.store().conversation(reply.conversation_id).await? else {
+                continue;
+            };
+            if self.send(reply, &detail.conversation).await.is_ok() {
+                sent += 1;
+            }
+        }
+        Ok(sent)
     }
 
     /// Sends replies left queued by a crash between storing and sending (older than a minute,

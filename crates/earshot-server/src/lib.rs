@@ -15,6 +15,7 @@ pub mod connectors;
 pub mod demo;
 pub mod desk;
 pub mod feedback;
+pub mod http_policy;
 pub mod latency;
 pub mod metrics;
 pub mod network_settings;

@@ -32,6 +32,46 @@ pub enum SignatureError {
         "signature does not match the body: check the shared secret and sign the exact bytes sent"
     )]
     Mismatch,
+    #[error("the signing secret is {0} bytes; it must be at least {MIN_SECRET_BYTES} (generate one with `openssl rand -base64 32` and prefix it with whsec_)")]
+    WeakSecret(usize),
+    #[error("this delivery ({0}) was received before: a replay is refused")]
+    Replayed(String),
+}
+
+/// The shortest signing key accepted, in bytes: short secrets can be guessed offline from
+/// one captured delivery.
+pub const MIN_SECRET_BYTES: usize = 24;
+
+/// The key a secret stands for: `whsec_<base64>` decoded, anything else as its bytes; at
+/// least [`MIN_SECRET_BYTES`] long.
+pub fn key_bytes(secret: &str) -> Result<Vec<u8>, SignatureError> {
+    if secret.is_empty() {
+        return Err(SignatureError::NoSecret);
+    }
+    let key = match secret.strip_prefix("whsec_") {
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|_| {
+                SignatureError::Malformed(
+                    "the secret starts with whsec_ but is not valid base64".into(),
+                )
+            })?,
+        None => secret.as_bytes().to_vec(),
+    };
+    if key.len() < MIN_SECRET_BYTES {
+        return Err(SignatureError::WeakSecret(key.len()));
+    }
+    Ok(key)
+}
+
+/// A delivery that passed verification: what identifies it, to refuse the same one again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// `webhook-id` (Standard Webhooks), or the signature itself (Earshot-Signature, which
+    /// has no id: the same timestamp and body sign the same way).
+    pub id: String,
+    /// The signed time, unix seconds.
+    pub timestamp: i64,
 }
 
 #[derive(Clone)]
@@ -68,21 +108,10 @@ impl HeaderSource for [(&str, &str)] {
 }
 
 impl Verifier {
-    /// `whsec_<base64>` secrets are decoded; anything else is used as raw bytes.
+    /// `whsec_<base64>` secrets are decoded; anything else is used as raw bytes. Empty or
+    /// shorter than [`MIN_SECRET_BYTES`] is refused.
     pub fn new(secret: &str, tolerance_seconds: u64) -> Result<Self, SignatureError> {
-        if secret.is_empty() {
-            return Err(SignatureError::NoSecret);
-        }
-        let key = match secret.strip_prefix("whsec_") {
-            Some(b64) => base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|_| {
-                    SignatureError::Malformed(
-                        "webhook.secret starts with whsec_ but is not valid base64".into(),
-                    )
-                })?,
-            None => secret.as_bytes().to_vec(),
-        };
+        let key = key_bytes(secret)?;
         Ok(Verifier {
             key,
             tolerance: tolerance_seconds,
@@ -97,7 +126,12 @@ impl Verifier {
         }
     }
 
-    fn check_time(&self, ts: &str, now: i64) -> Result<(), SignatureError> {
+    /// How long a delivery's signature stays acceptable.
+    pub fn tolerance_seconds(&self) -> u64 {
+        self.tolerance
+    }
+
+    fn check_time(&self, ts: &str, now: i64) -> Result<i64, SignatureError> {
         let t: i64 = ts.trim().parse().map_err(|_| {
             SignatureError::Malformed(format!("timestamp {ts:?} is not unix seconds"))
         })?;
@@ -108,16 +142,17 @@ impl Verifier {
                 tolerance: self.tolerance,
             });
         }
-        Ok(())
+        Ok(t)
     }
 
-    /// Verifies a request; `now` is unix seconds.
+    /// Verifies a request; `now` is unix seconds. Says which delivery it was, so the caller
+    /// can refuse the same one again within the window.
     pub fn verify<H: HeaderSource + ?Sized>(
         &self,
         headers: &H,
         body: &[u8],
         now: i64,
-    ) -> Result<(), SignatureError> {
+    ) -> Result<Delivery, SignatureError> {
         if let Some(sigs) = headers.header("webhook-signature") {
             let id = headers.header("webhook-id").ok_or_else(|| {
                 SignatureError::Malformed("webhook-signature without webhook-id".into())
@@ -125,7 +160,7 @@ impl Verifier {
             let ts = headers.header("webhook-timestamp").ok_or_else(|| {
                 SignatureError::Malformed("webhook-signature without webhook-timestamp".into())
             })?;
-            self.check_time(ts, now)?;
+            let timestamp = self.check_time(ts, now)?;
             let mut mac = self.mac();
             mac.update(id.as_bytes());
             mac.update(b".");
@@ -144,7 +179,10 @@ impl Verifier {
                     continue;
                 };
                 if bool::from(expected.as_slice().ct_eq(&sig)) {
-                    return Ok(());
+                    return Ok(Delivery {
+                        id: id.to_string(),
+                        timestamp,
+                    });
                 }
             }
             return Err(if saw_v1 {
@@ -174,7 +212,7 @@ impl Verifier {
                 "Earshot-Signature has no v1=<hex>".into(),
             ));
         }
-        self.check_time(ts, now)?;
+        let timestamp = self.check_time(ts, now)?;
         let mut mac = self.mac();
         mac.update(ts.as_bytes());
         mac.update(b".");
@@ -185,7 +223,10 @@ impl Verifier {
                 continue;
             };
             if bool::from(expected.as_slice().ct_eq(&sig)) {
-                return Ok(());
+                return Ok(Delivery {
+                    id: format!("sig:{}", hex::encode(expected)),
+                    timestamp,
+                });
             }
         }
         Err(SignatureError::Mismatch)
@@ -223,8 +264,57 @@ mod tests {
         br#"{"id":"evt_01J9Z7","type":"mention.created","occurred_at":"2026-08-20T09:15:02Z"}"#;
     const TS: i64 = 1787217302;
 
+    /// The vectors' key is 16 bytes, shorter than earshot accepts from a configuration: built
+    /// here from the key itself so the vectors still check the arithmetic.
     fn verifier() -> Verifier {
-        Verifier::new("whsec_czNjcjN0LWZvci10ZXN0cw==", 300).expect("valid secret")
+        Verifier {
+            key: b"s3cr3t-for-tests".to_vec(),
+            tolerance: 300,
+        }
+    }
+
+    #[test]
+    fn empty_and_short_secrets_are_refused() {
+        assert_eq!(Verifier::new("", 300).err(), Some(SignatureError::NoSecret));
+        assert_eq!(
+            Verifier::new("whsec_czNjcjN0LWZvci10ZXN0cw==", 300).err(),
+            Some(SignatureError::WeakSecret(16))
+        );
+        assert_eq!(
+            Verifier::new("hunter2", 300).err(),
+            Some(SignatureError::WeakSecret(7))
+        );
+        assert!(Verifier::new("a passphrase of twenty-four+", 300).is_ok());
+        // 32 random bytes, as `openssl rand -base64 32` makes them.
+        assert!(Verifier::new("whsec_MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=", 300).is_ok());
+        let e = Verifier::new("short", 300)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("at least 24") && e.contains("openssl rand"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_verified_delivery_is_named_by_its_id_or_its_signature() {
+        let v = verifier();
+        let sig = v.sign("evt_01J9Z7", TS, BODY);
+        let headers: &[(&str, &str)] = &[
+            ("webhook-id", "evt_01J9Z7"),
+            ("webhook-timestamp", "1787217302"),
+            ("webhook-signature", &sig),
+        ];
+        assert_eq!(
+            v.verify(headers, BODY, TS).map(|d| d.id),
+            Ok("evt_01J9Z7".to_string())
+        );
+        let stripe = v.sign_stripe_style(TS, BODY);
+        let headers: &[(&str, &str)] = &[("Earshot-Signature", &stripe)];
+        let d = v.verify(headers, BODY, TS).expect("verified");
+        assert_eq!(d.timestamp, TS);
+        assert!(d.id.starts_with("sig:5498d6af"), "{}", d.id);
     }
 
     #[test]
@@ -242,7 +332,7 @@ mod tests {
                 "v1,bm9wZQ== v1,PwAmgygF4hX9Pjr8jSPoScDpbs6n3zWXbLl1hd6+IAs=",
             ),
         ];
-        assert_eq!(v.verify(headers, BODY, TS + 10), Ok(()));
+        assert!(v.verify(headers, BODY, TS + 10).is_ok());
     }
 
     #[test]
@@ -252,7 +342,7 @@ mod tests {
             "t=1787217302,v1=5498d6af09e0a8dec3c1477a11e7077c67c3f8f528659b8b60ffac74900be426";
         assert_eq!(v.sign_stripe_style(TS, BODY), expected);
         let headers: &[(&str, &str)] = &[("Stripe-Signature", expected)];
-        assert_eq!(v.verify(headers, BODY, TS), Ok(()));
+        assert!(v.verify(headers, BODY, TS).is_ok());
     }
 
     #[test]
@@ -277,12 +367,11 @@ mod tests {
         ));
         let none: &[(&str, &str)] = &[];
         assert_eq!(v.verify(none, BODY, TS), Err(SignatureError::Missing));
-        let wrong_key = Verifier::new("another secret", 300).expect("secret");
+        let wrong_key = Verifier::new("another secret, long enough", 300).expect("secret");
         assert_eq!(
             wrong_key.verify(good, BODY, TS),
             Err(SignatureError::Mismatch)
         );
-        assert_eq!(Verifier::new("", 300).err(), Some(SignatureError::NoSecret));
         // An absurd timestamp is stale, not an overflow.
         let absurd: &[(&str, &str)] = &[
             ("webhook-id", "m"),

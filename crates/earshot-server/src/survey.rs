@@ -17,7 +17,7 @@ use crate::config::ConfigError;
 use crate::desk::{Desk, DeskError};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use earshot_core::{ConversationId, Network, Status};
+use earshot_core::{ConversationId, Status};
 use earshot_store::survey::{NewSurvey, Survey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -441,7 +441,8 @@ pub enum Skip {
     NotResolved,
     /// Nobody from the brand answered: there is nothing to rate.
     NoBrandReply,
-    /// earshot cannot post on this network (RSS, webhook).
+    /// earshot cannot post on this network (RSS, a webhook source without a reply address,
+    /// a network without a connector).
     CannotReply,
     OptedOut,
     AlreadyAsked,
@@ -500,7 +501,7 @@ impl Surveys {
             Some(Skip::NotResolved)
         } else if c.last_brand_at.is_none() {
             Some(Skip::NoBrandReply)
-        } else if matches!(c.network, Network::Rss | Network::Webhook) {
+        } else if !desk.can_answer(c.network) {
             Some(Skip::CannotReply)
         } else if store.opted_out(c.network, &c.customer.external_id).await? {
             Some(Skip::OptedOut)

@@ -2,38 +2,88 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Utc;
+use earshot_connect::notify::fake::FakeWebhookReceiver;
+use earshot_connect::Secret as Password;
 use earshot_server::config::{Secret, Settings};
 use earshot_server::signature::Verifier;
-use earshot_server::App;
+use earshot_server::web::auth;
+use earshot_server::{App, Desk};
+use earshot_store::people::Role;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
-const SECRET: &str = "whsec_czNjcjN0LWZvci10ZXN0cw==";
+const SECRET: &str = "whsec_c2VjcmV0LWZvci1lYXJzaG90LWFwaS10ZXN0cy0wMDAx";
+mod common;
+use common::{authorised, API_TOKEN};
+/// Where replies to webhook posts go back to.
+const REPLY_SECRET: &str = "whsec_cmVwbGllcy1nby1iYWNrLXRvLXRoZS1jcm0tMDAwMDAx";
 
 struct TestApp {
     base: String,
+    /// Sends the config token on every request.
     client: reqwest::Client,
+    /// Sends nothing: a stranger.
+    anon: reqwest::Client,
     verifier: Verifier,
+    desk: Arc<Desk>,
     _dir: tempfile::TempDir,
 }
 
-async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
+fn settings_in(dir: &std::path::Path) -> Settings {
     let mut s = Settings {
-        data_dir: dir.path().to_path_buf(),
+        data_dir: dir.to_path_buf(),
         listen: "127.0.0.1:0".into(),
         ..Settings::default()
     };
     s.brand.handles = vec!["voltra".into()];
     s.webhook.secret = Secret::new(SECRET);
     s.webhook.max_body_bytes = 64 * 1024;
-    configure(&mut s);
+    s.api.token = Secret::new(API_TOKEN);
+    s
+}
+
+async fn start(s: Settings) -> (String, Arc<Desk>) {
     let app = App::build(s).await.unwrap();
     let base = app.address();
+    let desk = app.desk().clone();
     tokio::spawn(app.run_until_stopped());
+    (base, desk)
+}
+
+async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings_in(dir.path());
+    configure(&mut s);
+    let (base, desk) = start(s).await;
+    // The team: an agent to assign to and answer as, and a colleague who left.
+    auth::create_user(
+        desk.store(),
+        "maria",
+        "Maria Berg",
+        Role::Agent,
+        &Password::new("maria-long-password"),
+    )
+    .await
+    .unwrap();
+    let gone = auth::create_user(
+        desk.store(),
+        "olaf",
+        "Olaf",
+        Role::Agent,
+        &Password::new("olaf-long-password"),
+    )
+    .await
+    .unwrap();
+    desk.store()
+        .set_disabled(gone.id, true, Utc::now())
+        .await
+        .unwrap();
     TestApp {
         base,
-        client: reqwest::Client::new(),
+        client: authorised(API_TOKEN),
+        anon: reqwest::Client::new(),
         verifier: Verifier::new(SECRET, 300).unwrap(),
+        desk,
         _dir: dir,
     }
 }
@@ -44,12 +94,21 @@ async fn spawn_app() -> TestApp {
 
 impl TestApp {
     async fn post_signed(&self, body: &[u8]) -> reqwest::Response {
-        let ts = Utc::now().timestamp();
-        let sig = self.verifier.sign("msg-1", ts, body);
-        self.client
+        self.post_signed_as(
+            &format!("msg-{}", uuid_like()),
+            Utc::now().timestamp(),
+            body,
+        )
+        .await
+    }
+
+    async fn post_signed_as(&self, id: &str, ts: i64, body: &[u8]) -> reqwest::Response {
+        let sig = self.verifier.sign(id, ts, body);
+        // The intake needs no token: the signature is the credential.
+        self.anon
             .post(format!("{}/api/v1/posts", self.base))
             .header("content-type", "application/json")
-            .header("webhook-id", "msg-1")
+            .header("webhook-id", id)
             .header("webhook-timestamp", ts.to_string())
             .header("webhook-signature", sig)
             .body(body.to_vec())
@@ -59,7 +118,15 @@ impl TestApp {
     }
 
     async fn post_json(&self, body: &Value) -> (u16, Value) {
-        let r = self.post_signed(&serde_json::to_vec(body).unwrap()).await;
+        // Each delivery has its own id, as a sender's would.
+        let id = format!("msg-{}", uuid_like());
+        let r = self
+            .post_signed_as(
+                &id,
+                Utc::now().timestamp(),
+                &serde_json::to_vec(body).unwrap(),
+            )
+            .await;
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
     }
@@ -86,6 +153,37 @@ impl TestApp {
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
+
+    /// A store token for one of the team, with these scopes.
+    async fn token_for(&self, user: &str, scopes: &[&str]) -> String {
+        let u = self
+            .desk
+            .store()
+            .credentials(user)
+            .await
+            .unwrap()
+            .unwrap()
+            .user;
+        let (token, _) = auth::create_api_token(
+            self.desk.store(),
+            &u,
+            "tests",
+            scopes.iter().map(|s| s.to_string()).collect(),
+        )
+        .await
+        .unwrap();
+        token.expose().to_string()
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn post(id: &str, handle: &str, text: &str, reply_to: Option<&str>) -> Value {
@@ -135,24 +233,18 @@ async fn bad_signatures_are_refused_with_a_reason() {
     let body = serde_json::to_vec(&post("1", "lena", "hello @voltra", None)).unwrap();
     let url = format!("{}/api/v1/posts", app.base);
 
-    let r = app
-        .client
-        .post(&url)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
+    let r = app.anon.post(&url).body(body.clone()).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "bad_signature");
     assert!(v["message"].as_str().unwrap().contains("webhook-signature"));
 
     let ts = Utc::now().timestamp();
-    let wrong = Verifier::new("not the secret", 300)
+    let wrong = Verifier::new("not the secret, though long enough", 300)
         .unwrap()
         .sign("m", ts, &body);
     let r = app
-        .client
+        .anon
         .post(&url)
         .header("webhook-id", "m")
         .header("webhook-timestamp", ts.to_string())
@@ -167,7 +259,7 @@ async fn bad_signatures_are_refused_with_a_reason() {
     let old = ts - 600;
     let sig = app.verifier.sign("m", old, &body);
     let r = app
-        .client
+        .anon
         .post(&url)
         .header("webhook-id", "m")
         .header("webhook-timestamp", old.to_string())
@@ -191,6 +283,67 @@ async fn no_secret_configured_means_no_posts_accepted() {
     assert_eq!(r.status(), 503);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "not_configured");
+}
+
+#[tokio::test]
+async fn a_captured_delivery_cannot_be_played_again_even_on_another_process() {
+    let app = spawn_app().await;
+    // A second earshot on the same store, as behind a load balancer.
+    let (other, _) = start(settings_in(app._dir.path())).await;
+    let body =
+        serde_json::to_vec(&post("700", "lena", "@voltra my charger is dead", None)).unwrap();
+    let ts = Utc::now().timestamp();
+    let r = app.post_signed_as("evt_2KxP9", ts, &body).await;
+    assert_eq!(r.status(), 201);
+    // The same bytes and headers again, within the window: refused, here and there.
+    let r = app.post_signed_as("evt_2KxP9", ts, &body).await;
+    assert_eq!(r.status(), 409);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "replayed");
+    let sig = app.verifier.sign("evt_2KxP9", ts, &body);
+    let r = app
+        .anon
+        .post(format!("{other}/api/v1/posts"))
+        .header("webhook-id", "evt_2KxP9")
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", sig)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "the other process remembers it too");
+    // The Earshot-Signature layout has no id: the signature itself is remembered.
+    let stripe = app.verifier.sign_stripe_style(ts, &body);
+    let send = || {
+        app.anon
+            .post(format!("{}/api/v1/posts", app.base))
+            .header("earshot-signature", stripe.clone())
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(
+        send().await.unwrap().status(),
+        200,
+        "the post itself is a duplicate"
+    );
+    assert_eq!(send().await.unwrap().status(), 409);
+    // A new delivery of the same post is a duplicate post, not a replay.
+    let (status, v) = app
+        .post_json(&post("700", "lena", "@voltra my charger is dead", None))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["duplicates"], 1);
+}
+
+#[tokio::test]
+async fn short_webhook_secrets_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for weak in ["hunter2", "whsec_czNjcjN0LWZvci10ZXN0cw=="] {
+        let mut s = settings_in(dir.path());
+        s.webhook.secret = Secret::new(weak);
+        let err = App::build(s).await.err().expect("refused");
+        assert!(format!("{err:#}").contains("at least 24"), "{err:#}");
+    }
 }
 
 #[tokio::test]
@@ -293,15 +446,23 @@ async fn a_post_dated_9999_is_refused_alone_and_its_batch_is_kept() {
 
 #[tokio::test]
 async fn agent_answers_and_the_clock_stops() {
-    let app = spawn_app().await;
-    let (_, body) = app.post_json(&post("100", "paulfranks", SEAT, None)).await;
+    // The customer wrote through a webhook source; answers go back to it, signed.
+    let crm = FakeWebhookReceiver::start(REPLY_SECRET).await.unwrap();
+    let app = spawn_app_with(|s| {
+        s.webhook.reply_url = crm.url();
+        s.webhook.reply_secret = Secret::new(REPLY_SECRET);
+    })
+    .await;
+    let mut seat = post("100", "paulfranks", SEAT, None);
+    seat["network"] = json!("webhook");
+    let (_, body) = app.post_json(&seat).await;
     let conv = body["stored"][0]["conversation_id"].as_i64().unwrap();
 
+    let maria = authorised(&app.token_for("maria", &["read", "reply"]).await);
     let reply = json!({"text": "@paulfranks Good point, we will add that in an upcoming release.", "idempotency_key": "k-100"});
-    let r = app
-        .client
+    let r = maria
         .post(format!("{}/api/v1/conversations/{conv}/replies", app.base))
-        .header("x-earshot-agent", "maria")
+        .header("x-earshot-agent", "mallory")
         .json(&reply)
         .send()
         .await
@@ -309,7 +470,18 @@ async fn agent_answers_and_the_clock_stops() {
     assert_eq!(r.status(), 201);
     let sent: Value = r.json().await.unwrap();
     assert_eq!(sent["state"], "sent");
-    assert_eq!(sent["author"], "maria");
+    assert_eq!(
+        sent["author"], "maria",
+        "the token's person, not the header's claim"
+    );
+    let handed = crm.events();
+    assert_eq!(handed.len(), 1);
+    assert_eq!(handed[0]["reply"]["text"], reply["text"]);
+    assert_eq!(handed[0]["reply"]["in_reply_to"], "100");
+    assert!(
+        crm.deliveries()[0].verified.is_ok(),
+        "signed with the reply secret"
+    );
 
     // Retrying with the same key returns the same reply and posts nothing new.
     let (status, again) = app
@@ -353,15 +525,15 @@ async fn agent_answers_and_the_clock_stops() {
         .await;
     assert_eq!(status, 409, "{v}");
 
-    // Too long for X.
+    // Too long for the network.
     let (status, v) = app
         .send(
             &format!("/api/v1/conversations/{conv}/replies"),
-            &json!({"text": "a".repeat(300)}),
+            &json!({"text": "a".repeat(10_001)}),
         )
         .await;
     assert_eq!(status, 422);
-    assert!(v["message"].as_str().unwrap().contains("280"));
+    assert_eq!(v["error"], "invalid_reply", "{v}");
 
     let (status, v) = app
         .send(
@@ -371,6 +543,49 @@ async fn agent_answers_and_the_clock_stops() {
         .await;
     assert_eq!(status, 404);
     assert_eq!(v["error"], "not_found");
+}
+
+#[tokio::test]
+async fn a_reply_nobody_can_post_is_not_sent_and_says_why() {
+    let app = spawn_app().await;
+    let (_, body) = app.post_json(&post("150", "paulfranks", SEAT, None)).await;
+    let conv = body["stored"][0]["conversation_id"].as_i64().unwrap();
+    let path = format!("/api/v1/conversations/{conv}/replies");
+    let (status, v) = app
+        .send(
+            &path,
+            &json!({"text": "We are on it!", "idempotency_key": "k-150"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["error"], "not_sent");
+    assert_eq!(v["reply"]["state"], "not_sent");
+    assert!(
+        v["reply"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("[[connectors.x]]"),
+        "{v}"
+    );
+    let reply_id = v["reply"]["id"].as_i64().unwrap();
+    let (_, detail) = app.get(&format!("/api/v1/conversations/{conv}")).await;
+    assert_eq!(detail["replies"][0]["state"], "not_sent");
+    assert_eq!(
+        detail["posts"].as_array().unwrap().len(),
+        1,
+        "nothing joined the thread"
+    );
+    assert_eq!(
+        detail["conversation"]["status"], "open",
+        "the customer still waits"
+    );
+    assert!(detail["conversation"]["first_response_secs"].is_null());
+    // Retrying says the same until a connector is configured.
+    let (status, v) = app
+        .send(&format!("{path}/{reply_id}/retry"), &json!({}))
+        .await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["reply"]["attempts"], 0, "nothing was tried");
 }
 
 #[tokio::test]
@@ -392,6 +607,13 @@ async fn status_changes_are_checked_and_audited() {
         .await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["assignee"], "maria");
+    for (nobody, why) in [("mallory", "nobody is called"), ("olaf", "disabled")] {
+        let (status, v) = app
+            .send(&path, &json!({"action": "assign", "to": nobody}))
+            .await;
+        assert_eq!(status, 422, "{v}");
+        assert!(v["message"].as_str().unwrap().contains(why), "{v}");
+    }
     let (_, mine) = app.get("/api/v1/inbox?assignee=maria").await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     let (_, unassigned) = app.get("/api/v1/inbox?assignee=none").await;
@@ -524,23 +746,165 @@ async fn openapi_and_errors_for_unknown_paths() {
     assert_eq!(status, 400);
     let (status, _) = app.get("/api/v1/metrics?to=-262143-01-01").await;
     assert_eq!(status, 400);
+    // No request walks a million rows to reach its page.
+    for path in [
+        "/api/v1/inbox?offset=1000000",
+        "/api/v1/search?q=x&offset=1000000",
+        "/api/v1/inbox?offset=10001",
+    ] {
+        let (status, v) = app.get(path).await;
+        assert_eq!(status, 400, "{path}");
+        assert!(
+            v["message"].as_str().unwrap().contains("at most 10000"),
+            "{v}"
+        );
+    }
+    let (status, _) = app.get("/api/v1/inbox?offset=10000").await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]
-async fn api_token_is_required_when_configured() {
-    let app = spawn_app_with(|s| s.api.token = Secret::new("t0ken")).await;
-    let (status, v) = app.get("/api/v1/inbox").await;
-    assert_eq!(status, 401);
-    assert_eq!(v["error"], "unauthorized");
+async fn the_api_is_closed_to_anyone_without_a_token_or_a_session() {
+    // No api.token (the default) and a person exists: still nothing without credentials.
+    let app = spawn_app_with(|s| s.api.token = Secret::default()).await;
+    let (_, body) = app.post_json(&post("400", "x", "@voltra hi", None)).await;
+    let conv = body["stored"][0]["conversation_id"].as_i64().unwrap();
+    for path in [
+        "/api/v1/inbox",
+        "/api/v1/search?q=hi",
+        "/api/v1/metrics",
+        "/api/v1/metrics/satisfaction",
+        "/api/v1/metrics/loop",
+        "/api/v1/requests",
+        "/api/v1/promises",
+        "/api/v1/releases",
+        "/api/v1/spikes",
+        "/api/v1/events",
+        "/api/v1/audit",
+        "/api/v1/stats",
+        "/api/v1/connectors",
+        "/api/openapi.json",
+        &format!("/api/v1/conversations/{conv}"),
+    ] {
+        let r = app
+            .anon
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"earshot\"");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "unauthorized", "{path}");
+    }
+    for (path, body) in [
+        (
+            format!("/api/v1/conversations/{conv}/replies"),
+            json!({"text": "posted as anyone"}),
+        ),
+        (
+            format!("/api/v1/conversations/{conv}/actions"),
+            json!({"action": "assign", "to": "maria"}),
+        ),
+        (
+            "/api/v1/releases".to_string(),
+            json!({"version": "9.9", "requests": [1]}),
+        ),
+    ] {
+        let r = app
+            .anon
+            .post(format!("{}{path}", app.base))
+            .header("x-earshot-agent", "anyone")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    let detail = app
+        .desk
+        .store()
+        .conversation(earshot_core::ConversationId(conv))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(detail.replies.is_empty() && detail.conversation.assignee.is_none());
+    assert!(app.desk.store().releases().await.unwrap().is_empty());
+
+    // RFC 9110: the scheme in any case, then one token; anything else is refused.
+    let token = app.token_for("maria", &["read"]).await;
+    let inbox = format!("{}/api/v1/inbox", app.base);
+    for (header, status) in [
+        (format!("Bearer {token}"), 200),
+        (format!("bearer {token}"), 200),
+        (format!("BEARER   {token}"), 200),
+        (format!("Basic {token}"), 401),
+        (
+            "Basic bWFyaWE6bWFyaWEtbG9uZy1wYXNzd29yZA==".to_string(),
+            401,
+        ),
+        ("Bearer".to_string(), 401),
+        ("bearer es_not-a-token".to_string(), 401),
+        (format!("Bearer {token} extra"), 401),
+        (format!("Token {token}"), 401),
+    ] {
+        let r = app
+            .anon
+            .get(&inbox)
+            .header("authorization", &header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{header}");
+    }
+    // What needs no token: the signed intake (above), health, the tracker's signed webhook.
     let r = app
-        .client
-        .get(format!("{}/api/v1/inbox", app.base))
-        .bearer_auth("t0ken")
+        .anon
+        .get(format!("{}/healthz", app.base))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    // The signed endpoint does not need the token.
-    let (status, _) = app.post_json(&post("400", "x", "@voltra hi", None)).await;
-    assert_eq!(status, 201);
+    let r = app
+        .anon
+        .post(format!("{}/api/v1/tracker/github", app.base))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 401, "checked by its signature instead");
+}
+
+#[tokio::test]
+async fn a_foreign_host_is_misdirected() {
+    let app = spawn_app_with(|s| s.http.allowed_hosts = vec!["care.voltra.example".into()]).await;
+    let port = app.base.rsplit(':').next().unwrap().to_string();
+    let to = |host: &str, path: &str| {
+        // Sent to our address, naming another host, as a rebound DNS name would.
+        app.client
+            .get(format!("{}{path}", app.base))
+            .header("host", host)
+            .send()
+    };
+    for path in ["/api/v1/inbox", "/inbox", "/login"] {
+        let r = to(&format!("attacker.example:{port}"), path).await.unwrap();
+        assert_eq!(r.status(), 421, "{path}");
+    }
+    let r = to("attacker.example", "/api/v1/inbox").await.unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "misdirected");
+    assert!(v["message"].as_str().unwrap().contains("allowed_hosts"));
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "care.voltra.example".to_string(),
+    ] {
+        assert_eq!(
+            to(&host, "/api/v1/inbox").await.unwrap().status(),
+            200,
+            "{host}"
+        );
+    }
+    // Health checks answer whatever host they name.
+    assert_eq!(to("10.0.0.7", "/healthz").await.unwrap().status(), 200);
 }

@@ -23,7 +23,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-const SECRET: &str = "whsec_czNjcjN0LWZvci10ZXN0cw==";
+mod common;
+
+const SECRET: &str = "whsec_YnJvd3Nlci10ZXN0cy1zaWduaW5nLXNlY3JldC0wMDAx";
 /// How long to wait for the page to show something (a live row, a redirect).
 const WAIT: Duration = Duration::from_secs(10);
 const AGENT_PASSWORD: &str = "maria-has-a-long-password";
@@ -48,7 +50,12 @@ async fn server() -> Server {
     };
     s.brand.handles = vec!["voltra".into()];
     s.webhook.secret = Secret::new(SECRET);
-    let app = App::build(s).await.unwrap();
+    // Answers on X go out (to a stand-in that records them).
+    let (responders, _) = common::posting_on(&[Network::X]);
+    let desk = earshot_server::app::desk_with(&s, responders)
+        .await
+        .unwrap();
+    let app = App::with_desk(s, desk).await.unwrap();
     let base = app.address();
     let desk = app.desk().clone();
     tokio::spawn(app.run_until_stopped());

@@ -8,6 +8,8 @@ use earshot_server::App;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
+mod common;
+
 async fn wait_for<F: Fn(&Value) -> bool>(client: &reqwest::Client, url: &str, ok: F) -> Value {
     let started = Instant::now();
     loop {
@@ -33,6 +35,7 @@ async fn a_mention_reaches_the_inbox_and_the_answer_reaches_the_thread() {
         ..Settings::default()
     };
     s.brand.handles = vec!["acme".into()];
+    common::with_api_token(&mut s);
     s.connectors.mastodon = vec![MastodonSettings {
         base_url: fake.base_url(),
         brand_acct: "acme".into(),
@@ -47,7 +50,7 @@ async fn a_mention_reaches_the_inbox_and_the_answer_reaches_the_thread() {
     let app = App::build(s).await.unwrap();
     let base = app.address();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
+    let client = common::api_client();
 
     // The connector is up and streaming.
     wait_for(&client, &format!("{base}/api/v1/connectors"), |v| {

@@ -20,6 +20,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod common;
+
 const WAIT: Duration = Duration::from_secs(15);
 
 /// Settings for a server on a random port over `data_dir`, with `connectors` (earshot.toml
@@ -29,6 +31,7 @@ fn settings(data_dir: &Path, brand: &str, connectors: &str) -> Settings {
     s.data_dir = data_dir.to_path_buf();
     s.listen = "127.0.0.1:0".into();
     s.brand.handles = vec![brand.into()];
+    common::with_api_token(&mut s);
     s
 }
 
@@ -169,7 +172,7 @@ async fn bluesky_a_mention_reaches_the_inbox_and_the_answer_lands_in_its_thread_
     let fake = fake_bluesky().await;
     let dir = tempfile::tempdir().unwrap();
     let base = serve(bluesky_settings(&fake, dir.path())).await;
-    let client = reqwest::Client::new();
+    let client = common::api_client();
     connected(&client, &base, "bluesky:acme.bsky.social").await;
 
     // Bo starts a thread without naming the brand (not heard); Ana answers in it, mentioning
@@ -259,7 +262,7 @@ api_url = "{}"
         ),
     );
     let base = serve(s).await;
-    let client = reqwest::Client::new();
+    let client = common::api_client();
     connected(&client, &base, "x:AcmeHelp").await;
 
     let text = "@AcmeHelp my kettle stopped heating after the firmware update";
@@ -317,7 +320,7 @@ oauth_url = "{0}"
         ),
     );
     let base = serve(s).await;
-    let client = reqwest::Client::new();
+    let client = common::api_client();
     connected(&client, &base, "reddit:acme_support").await;
 
     let fullname = fake.submit(
@@ -383,7 +386,7 @@ feeds = [{{ url = "{}", label = "Trustpilot reviews" }}]
         ),
     );
     let base = serve(s).await;
-    let client = reqwest::Client::new();
+    let client = common::api_client();
     connected(&client, &base, "rss:reviews").await;
 
     let rows = inbox(&client, &base, "rss", 1).await;
@@ -484,7 +487,7 @@ fn a_crash_mid_stream_and_a_restart_lose_and_double_nothing() {
         .unwrap();
     let fake = outside.block_on(fake_bluesky());
     let dir = tempfile::tempdir().unwrap();
-    let client = reqwest::Client::new();
+    let client = common::api_client();
     let name = "bluesky:acme.bsky.social";
 
     let mut sent: Vec<FakePost> = Vec::new();

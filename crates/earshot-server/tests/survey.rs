@@ -19,6 +19,8 @@ use earshot_store::StoreError;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
+mod common;
+
 /// Records what would have been posted (conversation, text, idempotency key).
 #[derive(Default)]
 struct Thread {
@@ -57,7 +59,10 @@ struct World {
     base: String,
     desk: Arc<Desk>,
     thread: Arc<Thread>,
+    /// A customer: no credentials (the survey page needs none).
     client: reqwest::Client,
+    /// The team's API client.
+    api: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
@@ -70,6 +75,7 @@ async fn world(survey: SurveySettings) -> World {
     };
     settings.brand.handles = vec!["voltra".into()];
     settings.survey = survey;
+    common::with_api_token(&mut settings);
     let store = earshot_store::open(&settings.db_url()).await.unwrap();
     let pipeline = Pipeline::new(
         Arc::new(earshot_server::app::analyzer(&settings).unwrap()),
@@ -91,6 +97,7 @@ async fn world(survey: SurveySettings) -> World {
         desk,
         thread,
         client: reqwest::Client::new(),
+        api: common::api_client(),
         _dir: dir,
     }
 }
@@ -147,8 +154,12 @@ impl World {
     }
 
     async fn get(&self, path: &str) -> (u16, String) {
-        let r = self
-            .client
+        let client = if path.starts_with("/api/") {
+            &self.api
+        } else {
+            &self.client
+        };
+        let r = client
             .get(format!("{}{path}", self.base))
             .send()
             .await

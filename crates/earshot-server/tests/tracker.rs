@@ -13,6 +13,11 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use std::sync::{Arc, Mutex};
 
+mod common;
+
+/// The repository webhook's secret (GitHub: at least 24 bytes, as earshot asks).
+const HOOK_SECRET: &str = "gh-hook-secret-of-the-tests-0001";
+
 type Issues = Arc<Mutex<Vec<(String, Value)>>>;
 
 async fn fake_github() -> (String, Issues) {
@@ -60,7 +65,8 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
     s.tracker.api_url = github;
     s.tracker.repo = "voltra/app".into();
     s.tracker.token = Secret::new("ghp_test_token");
-    s.tracker.webhook_secret = Secret::new("gh-hook-secret");
+    s.tracker.webhook_secret = Secret::new(HOOK_SECRET);
+    common::with_api_token(&mut s);
     s.tracker.public_url = "https://earshot.voltra.example".into();
     let app = App::build(s).await.unwrap();
     let base = app.address();
@@ -99,7 +105,7 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
         .unwrap()
         .expect("the ask is grouped");
 
-    let client = reqwest::Client::new();
+    let client = common::api_client();
     let handoff = |id: i64| {
         client
             .post(format!("{base}/api/v1/requests/{id}/handoff"))
@@ -152,14 +158,23 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
         detail.request.status,
         earshot_core::feedback::RequestStatus::Planned
     );
-    let real = client
-        .post(format!("{base}/api/v1/tracker/github"))
-        .header("x-hub-signature-256", sign("gh-hook-secret", &event))
-        .body(event)
-        .send()
+    let deliver = |delivery: &str| {
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/tracker/github"))
+            .header("x-hub-signature-256", sign(HOOK_SECRET, &event))
+            .header("x-github-delivery", delivery)
+            .body(event.clone())
+            .send()
+    };
+    let real = deliver("72d3162e-cc78-11e3-81ab-4c9367dc0958")
         .await
         .unwrap();
     assert_eq!(real.status(), 200);
+    // The captured delivery played again (say after the issue was reopened) is refused.
+    let replay = deliver("72d3162e-cc78-11e3-81ab-4c9367dc0958")
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 409);
     let detail = desk
         .store()
         .request(request, Utc::now(), 0)

@@ -17,6 +17,8 @@ use earshot_server::App;
 use serde_json::Value;
 use std::sync::Arc;
 
+mod common;
+
 /// Care in Copenhagen works weekdays 08–18; nights and weekends ana and bo take turns on call;
 /// maria is the second level. Big accounts get a one-hour first response target.
 const TRIAGE: &str = r#"
@@ -81,6 +83,7 @@ fn settings_from(text: &str, dir: &tempfile::TempDir) -> Settings {
     let mut s: Settings = toml::from_str(text).unwrap();
     s.data_dir = dir.path().to_path_buf();
     s.listen = "127.0.0.1:0".into();
+    common::with_api_token(&mut s);
     s.check().unwrap();
     s
 }
@@ -311,7 +314,7 @@ async fn serve() -> Served {
     Served {
         base,
         desk,
-        client: reqwest::Client::new(),
+        client: common::api_client(),
         _dir: dir,
     }
 }
@@ -596,7 +599,7 @@ async fn a_danish_post_on_saturday_night_gets_one_danish_automatic_answer_and_th
     let app = App::with_desk(plain, desk.clone()).await.unwrap();
     let base = app.address();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
+    let client = common::api_client();
     let get = |path: String| {
         let client = client.clone();
         let base = base.clone();
@@ -813,7 +816,9 @@ async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
         .await
         .unwrap();
 
-    let inbox: Value = reqwest::get(format!("{base}/api/v1/inbox"))
+    let inbox: Value = common::api_client()
+        .get(format!("{base}/api/v1/inbox"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -841,7 +846,9 @@ async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
             > 100.0
     );
 
-    let policy: Value = reqwest::get(format!("{base}/api/v1/conversations/{famous}/policy"))
+    let policy: Value = common::api_client()
+        .get(format!("{base}/api/v1/conversations/{famous}/policy"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -851,7 +858,9 @@ async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
 
     // Waiting time re-ranks the inbox; the jumper stays in front.
     p.rescore().await.unwrap();
-    let inbox: Value = reqwest::get(format!("{base}/api/v1/inbox"))
+    let inbox: Value = common::api_client()
+        .get(format!("{base}/api/v1/inbox"))
+        .send()
         .await
         .unwrap()
         .json()

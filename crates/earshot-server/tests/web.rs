@@ -35,6 +35,11 @@ async fn server_with(configure: impl FnOnce(&mut Settings)) -> Server {
     let base = app.address();
     let desk = app.desk().clone();
     tokio::spawn(app.run_until_stopped());
+    with_people(base, desk, dir).await
+}
+
+/// The team every test signs in as: an agent, an admin and a viewer.
+async fn with_people(base: String, desk: Arc<Desk>, dir: tempfile::TempDir) -> Server {
     for (name, role) in [
         ("maria", Role::Agent),
         ("anna", Role::Admin),
@@ -63,6 +68,25 @@ async fn server_with(configure: impl FnOnce(&mut Settings)) -> Server {
 
 async fn server() -> Server {
     server_with(|_| {}).await
+}
+
+/// A server whose X and Mastodon replies go out (to [`common::Posted`]).
+async fn server_answering() -> (Server, Arc<common::Posted>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings {
+        data_dir: dir.path().to_path_buf(),
+        listen: "127.0.0.1:0".into(),
+        ..Settings::default()
+    };
+    settings.brand.handles = vec!["voltra".into()];
+    let (responders, posted) = common::posting_on(&[Network::X, Network::Mastodon]);
+    let desk = earshot_server::app::desk_with(&settings, responders)
+        .await
+        .unwrap();
+    let app = App::with_desk(settings, desk.clone()).await.unwrap();
+    let base = app.address();
+    tokio::spawn(app.run_until_stopped());
+    (with_people(base, desk, dir).await, posted)
 }
 
 /// The value of a `name="…" value="…"` hidden field in a page.
@@ -212,7 +236,7 @@ async fn pages_need_a_session_and_sessions_are_cookies_the_page_script_cannot_re
     );
     assert!(!session.contains("Secure"), "plain HTTP: no Secure flag");
 
-    // Behind a TLS proxy the cookie is Secure.
+    // A stranger saying it came over TLS is not believed (no trusted proxy configured).
     let form = server
         .http
         .get(format!("{}/login", server.base))
@@ -220,7 +244,7 @@ async fn pages_need_a_session_and_sessions_are_cookies_the_page_script_cannot_re
         .send()
         .await
         .unwrap();
-    assert!(set_cookies(&form)[0].contains("; Secure"));
+    assert!(!set_cookies(&form)[0].contains("; Secure"));
 
     // Pages carry a strict content security policy.
     let page = server.get("/login", None).await;
@@ -323,7 +347,8 @@ async fn forms_without_the_sessions_token_or_from_another_site_change_nothing() 
     let html = r.text().await.unwrap();
     assert!(html.contains("x allows at most 280"), "the reason is shown");
     assert!(html.contains(&long), "the draft is kept");
-    // The same key twice sends once.
+    // No X connector here: the reply is kept, plainly NOT sent, with why, a retry and its
+    // text to copy; the same key twice stores it once; the customer still waits.
     for _ in 0..2 {
         let r = server
             .post_form(
@@ -336,38 +361,186 @@ async fn forms_without_the_sessions_token_or_from_another_site_change_nothing() 
                 ],
             )
             .await;
-        assert_eq!(r.status(), 303);
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Your reply was NOT sent"), "{html}");
+        assert!(html.contains("[[connectors.x]]"), "what to do is said");
+        assert!(!html.contains("Reply sent."));
+        assert!(html.contains(">not sent<") && html.contains("Copy text"));
+        assert!(html.contains("/retry\""), "a retry button");
     }
     let c = server.desk.store().conversation(id).await.unwrap().unwrap();
     assert_eq!(c.replies.len(), 1);
-    assert_eq!(c.conversation.status, Status::Pending);
+    assert_eq!(c.replies[0].state, earshot_core::ReplyState::NotSent);
+    assert_eq!(
+        c.conversation.status,
+        Status::Open,
+        "nobody answered the customer"
+    );
+    let retry = server
+        .post_form(
+            &format!("/c/{}/replies/{}/retry", id.0, c.replies[0].id),
+            &s,
+            &[("csrf", &s.csrf)],
+        )
+        .await;
+    assert_eq!(retry.status(), 422, "still no connector");
+}
+
+/// A sign-in form fetched and posted from one client address (told through the trusted
+/// proxy's `X-Forwarded-For`).
+struct LoginForm {
+    cookie: String,
+    csrf: String,
+}
+
+impl Server {
+    async fn login_form(&self) -> LoginForm {
+        let form = self
+            .http
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap();
+        let cookie = cookie_value(&set_cookies(&form), "earshot_login").unwrap();
+        let csrf = field(&form.text().await.unwrap(), "csrf");
+        LoginForm { cookie, csrf }
+    }
+
+    async fn post_login(
+        &self,
+        form: &LoginForm,
+        from: &str,
+        user: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/login", self.base))
+            .header(COOKIE, format!("earshot_login={}", form.cookie))
+            .header("x-forwarded-for", from)
+            .form(&[
+                ("csrf", form.csrf.as_str()),
+                ("username", user),
+                ("password", password),
+                ("next", "/inbox"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+fn behind_proxy(s: &mut Settings) {
+    s.http.trusted_proxies = vec!["127.0.0.1".into()];
 }
 
 #[tokio::test]
-async fn sign_in_pauses_after_repeated_failures() {
+async fn each_failed_sign_in_slows_the_next_for_that_name_and_address_only() {
+    let server = server_with(behind_proxy).await;
+    let guesser = "203.0.113.9";
+    let form = server.login_form().await;
+    let r = server
+        .post_login(&form, guesser, "maria", "wrong-password-here")
+        .await;
+    assert_eq!(r.status(), 401);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Wrong user name or password"));
+    // Straight after a failure, even the right password waits its turn.
+    let r = server
+        .post_login(&form, guesser, "maria", "maria-long-password")
+        .await;
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    // Maria herself, at her own address, is not locked out by the guesser.
+    let r = server
+        .post_login(&form, "198.51.100.7", "maria", "maria-long-password")
+        .await;
+    assert_eq!(r.status(), 303, "no name-wide lock-out");
+    // Once the wait is over the guesser's next attempt is checked again.
+    tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 100)).await;
+    let r = server
+        .post_login(&form, guesser, "maria", "maria-long-password")
+        .await;
+    assert_eq!(r.status(), 303);
+    // An unknown name gets the same answer as a wrong password.
+    let r = server
+        .post_login(&form, "192.0.2.44", "nobody", "whatever-password")
+        .await;
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn fifty_parallel_guesses_are_counted_one_by_one() {
+    let server = Arc::new(server_with(behind_proxy).await);
+    let form = Arc::new(server.login_form().await);
+    let mut guesses = vec![];
+    for i in 0..50 {
+        let (server, form) = (server.clone(), form.clone());
+        guesses.push(tokio::spawn(async move {
+            server
+                .post_login(&form, "203.0.113.9", "anna", &format!("guess-number-{i}"))
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut checked = 0;
+    let mut waited = 0;
+    for g in guesses {
+        match g.await.unwrap() {
+            401 => checked += 1,
+            429 => waited += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(
+        (checked, waited),
+        (1, 49),
+        "one guess checked, the rest told to wait"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_never_sends_anyone_off_site() {
     let server = server().await;
-    for _ in 0..auth::MAX_FAILED_PER_USER {
-        let r = server.try_sign_in("maria", "wrong-password-here").await;
-        assert_eq!(r.status(), 401);
-        assert!(r
+    for next in [
+        "/%09/evil.example",
+        "/%0a/evil.example",
+        "//evil.example",
+        "/%5Cevil.example",
+        "https://evil.example",
+    ] {
+        let page = server
+            .get(&format!("/login?next={next}"), None)
+            .await
             .text()
             .await
-            .unwrap()
-            .contains("Wrong user name or password"));
+            .unwrap();
+        assert_eq!(field(&page, "next"), "/inbox", "{next}");
     }
-    let r = server.try_sign_in("maria", "maria-long-password").await;
-    assert_eq!(r.status(), 429, "even the right password waits now");
-    // Another person is not locked out by maria's failures.
-    assert_eq!(
-        server
-            .try_sign_in("anna", "anna-long-password")
-            .await
-            .status(),
-        303
-    );
-    // An unknown name gets the same answer as a wrong password.
-    let r = server.try_sign_in("nobody", "whatever-password").await;
-    assert_eq!(r.status(), 401);
+    let form = server.login_form().await;
+    let r = server
+        .http
+        .post(format!("{}/login", server.base))
+        .header(COOKIE, format!("earshot_login={}", form.cookie))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={}&username=maria&password=maria-long-password&next=/%09/evil.example",
+            form.csrf
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[LOCATION], "/inbox");
 }
 
 #[tokio::test]
@@ -541,7 +714,7 @@ async fn store_tokens_open_the_json_api_within_their_scopes_until_revoked() {
         .await
         .unwrap();
     assert_eq!(after.status(), 401, "a revoked token stops working at once");
-    // Pages are not opened by API tokens, nor the API by a page session.
+    // Pages are not opened by API tokens.
     let r = server
         .http
         .get(format!("{}/inbox", server.base))
@@ -550,6 +723,222 @@ async fn store_tokens_open_the_json_api_within_their_scopes_until_revoked() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn a_signed_in_page_calls_the_api_as_its_person_and_writes_need_the_csrf_token() {
+    let server = server().await;
+    let id = server.conversation().await;
+    let s = server.sign_in("maria").await;
+    let api = |method: reqwest::Method, path: &str| {
+        server
+            .http
+            .request(method, format!("{}{path}", server.base))
+            .header(COOKIE, &s.cookie)
+    };
+    let r = api(reqwest::Method::GET, "/api/v1/inbox")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let act = format!("/api/v1/conversations/{}/actions", id.0);
+    let body = json!({"action": "assign", "to": "maria"});
+    let r = api(reqwest::Method::POST, &act)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a write without the session's CSRF token");
+    let r = api(reqwest::Method::POST, &act)
+        .header("x-csrf-token", &s.csrf)
+        .header("origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "from another site, even with the token");
+    let r = api(reqwest::Method::POST, &act)
+        .header("x-csrf-token", &s.csrf)
+        .header("x-earshot-agent", "mallory")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let audit = server.desk.store().audit(Some(id), 1).await.unwrap();
+    assert_eq!(audit[0].actor, "maria");
+    // A viewer's session reads but does not write.
+    let v = server.sign_in("vic").await;
+    let r = server
+        .http
+        .post(format!("{}{act}", server.base))
+        .header(COOKIE, &v.cookie)
+        .header("x-csrf-token", &v.csrf)
+        .json(&json!({"action": "resolve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_on_a_password_reset_and_when_disabled() {
+    let server = server_with(|s| s.http.session_idle_minutes = 30).await;
+    let store = server.desk.store().clone();
+    let s = server.sign_in("maria").await;
+    let hash = auth::token_hash(s.cookie.split_once('=').unwrap().1);
+    // Used 31 minutes ago and not since: over the idle limit.
+    store
+        .touch_session(&hash, Utc::now() - chrono::Duration::minutes(31))
+        .await
+        .unwrap();
+    assert_eq!(server.get("/inbox", Some(&s.cookie)).await.status(), 303);
+    assert!(
+        store.session(&hash, Utc::now()).await.unwrap().is_none(),
+        "ended, not just refused"
+    );
+
+    // A password reset ends the sessions and the tokens of that person.
+    let s = server.sign_in("maria").await;
+    let maria = store.credentials("maria").await.unwrap().unwrap().user;
+    let (token, _) = auth::create_api_token(&store, &maria, "export", vec!["read".into()])
+        .await
+        .unwrap();
+    let inbox = |t: &str| {
+        server
+            .http
+            .get(format!("{}/api/v1/inbox", server.base))
+            .bearer_auth(t.to_string())
+            .send()
+    };
+    assert_eq!(inbox(token.expose()).await.unwrap().status(), 200);
+    auth::set_password(&store, maria.id, &Password::new("maria-new-long-password"))
+        .await
+        .unwrap();
+    assert_eq!(server.get("/inbox", Some(&s.cookie)).await.status(), 303);
+    assert_eq!(inbox(token.expose()).await.unwrap().status(), 401);
+
+    // Disabling does the same, and enabling again brings neither back.
+    let anna = store.credentials("anna").await.unwrap().unwrap().user;
+    let a = server.sign_in("anna").await;
+    let (token, _) = auth::create_api_token(&store, &anna, "export", vec!["read".into()])
+        .await
+        .unwrap();
+    let vic = store.credentials("vic").await.unwrap().unwrap().user;
+    let admin = server.sign_in("anna").await;
+    let _ = (a, vic);
+    // Make someone else an admin first: the last admin cannot be disabled.
+    store.set_role(maria.id, Role::Admin).await.unwrap();
+    store.set_disabled(anna.id, true, Utc::now()).await.unwrap();
+    store
+        .set_disabled(anna.id, false, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        server.get("/inbox", Some(&admin.cookie)).await.status(),
+        303
+    );
+    assert_eq!(inbox(token.expose()).await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn secure_cookies_take_the_host_prefix_and_trusted_proxies_say_when_tls_is_on() {
+    let server = server_with(|s| s.http.secure_cookies = true).await;
+    let form = server
+        .http
+        .get(format!("{}/login", server.base))
+        .send()
+        .await
+        .unwrap();
+    let cookies = set_cookies(&form);
+    assert!(
+        cookies[0].starts_with("__Secure-earshot_login=") && cookies[0].contains("; Secure"),
+        "{cookies:?}"
+    );
+    let login = cookie_value(&cookies, "__Secure-earshot_login").unwrap();
+    let csrf = field(&form.text().await.unwrap(), "csrf");
+    let r = server
+        .http
+        .post(format!("{}/login", server.base))
+        .header(COOKIE, format!("__Secure-earshot_login={login}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "maria"),
+            ("password", "maria-long-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookies = set_cookies(&r);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-earshot_session="))
+        .unwrap();
+    assert!(
+        session.contains("; Path=/;")
+            && session.contains("; Secure")
+            && !session.contains("Domain"),
+        "{session}"
+    );
+    let value = cookie_value(&cookies, "__Host-earshot_session").unwrap();
+    let host = format!("__Host-earshot_session={value}");
+    assert_eq!(server.get("/inbox", Some(&host)).await.status(), 200);
+    let plain = format!("earshot_session={value}");
+    assert_eq!(
+        server.get("/inbox", Some(&plain)).await.status(),
+        303,
+        "the unprefixed name is not read"
+    );
+
+    // Without the setting, a trusted proxy that says https makes cookies Secure.
+    let proxied = server_with(|s| s.http.trusted_proxies = vec!["127.0.0.0/8".into()]).await;
+    let form = proxied
+        .http
+        .get(format!("{}/login", proxied.base))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookies(&form)[0].contains("; Secure"));
+}
+
+#[tokio::test]
+async fn a_fresh_install_says_how_to_create_the_first_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Settings {
+        data_dir: dir.path().to_path_buf(),
+        listen: "127.0.0.1:0".into(),
+        ..Settings::default()
+    };
+    let app = App::build(s).await.unwrap();
+    let base = app.address();
+    let desk = app.desk().clone();
+    tokio::spawn(app.run_until_stopped());
+    let page = reqwest::get(format!("{base}/login"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Nobody can sign in yet"), "{page}");
+    assert!(page.contains("earshot admin create-user NAME --role admin"));
+    auth::create_user(
+        desk.store(),
+        "anna",
+        "",
+        Role::Admin,
+        &Password::new("anna-long-password"),
+    )
+    .await
+    .unwrap();
+    let page = reqwest::get(format!("{base}/login"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Nobody can sign in yet"));
 }
 
 #[tokio::test]
@@ -584,6 +973,8 @@ async fn unknown_pages_answer_in_html_and_unknown_api_paths_in_json() {
 
 use earshot_core::feedback::{PromiseKind, PromiseState, RequestId, RequestStatus};
 use earshot_store::feedback::NewPromise;
+
+mod common;
 
 const HOSTILE: &str = "<script>alert(1)</script> seat";
 
@@ -1037,7 +1428,7 @@ async fn promises_are_confirmed_with_a_deadline_or_dismissed_by_agents_only() {
 
 #[tokio::test]
 async fn a_release_is_previewed_then_recorded_and_the_askers_listed_with_their_notifications() {
-    let server = server().await;
+    let (server, posted) = server_answering().await;
     let (seat, convs) = server
         .request(
             "Move the seat back when parked",
@@ -1137,6 +1528,21 @@ async fn a_release_is_previewed_then_recorded_and_the_askers_listed_with_their_n
         "{detail}"
     );
     assert!(detail.contains("Move the seat back when parked"));
+    let told = loop {
+        let told: Vec<String> = posted
+            .replies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect();
+        if told.len() >= 2 || std::time::Instant::now() > deadline {
+            break told;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(told.iter().all(|k| k.starts_with("release:")));
     let list = server.page("/releases", &v).await;
     assert!(
         list.contains("2024.36") && !list.contains("Record a release"),
@@ -1147,6 +1553,63 @@ async fn a_release_is_previewed_then_recorded_and_the_askers_listed_with_their_n
     assert_eq!(
         r.headers()[LOCATION],
         format!("/releases/{}?done=again", release.id.0)
+    );
+}
+
+#[tokio::test]
+async fn askers_nobody_can_reach_are_not_counted_as_told() {
+    // No connector for X or Mastodon: nobody can be told, and the release says so.
+    let server = server().await;
+    let (seat, _) = server
+        .request(
+            "Move the seat back when parked",
+            &[
+                (Network::X, "paulfranks", SEAT_ASK),
+                (Network::Mastodon, "mette", SEAT_ASK_DA),
+            ],
+        )
+        .await;
+    let m = server.sign_in("maria").await;
+    let r = server
+        .http
+        .post(format!("{}/releases", server.base))
+        .header(COOKIE, &m.cookie)
+        .form(&[
+            ("csrf", m.csrf.as_str()),
+            ("version", "2024.36"),
+            ("notes", ""),
+            ("url", ""),
+            ("requests", &seat.0.to_string()),
+            ("mode", "record"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let store = server.desk.store();
+    let release = store.releases().await.unwrap().remove(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let notes = loop {
+        let n = store.notifications(release.id).await.unwrap();
+        if n.len() == 2 || std::time::Instant::now() > deadline {
+            break n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(notes.len(), 2);
+    assert!(
+        notes
+            .iter()
+            .all(|n| n.state == earshot_core::feedback::NotificationState::Skipped),
+        "{notes:?}"
+    );
+    let page = server
+        .page(&format!("/releases/{}", release.id.0), &m)
+        .await;
+    assert!(
+        page.contains("no reply channel")
+            && page.contains(">0</span><span class=\"kpi-label\">customers told"),
+        "{page}"
     );
 }
 

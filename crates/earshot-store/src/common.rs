@@ -104,6 +104,43 @@ pub(crate) fn not_found_reply(id: i64) -> StoreError {
     StoreError::NotFound(format!("reply {id}"))
 }
 
+/// A reply that did not go out, as stored: its state, reason, attempts counted (1 when the
+/// network was tried) and the next automatic attempt.
+pub(crate) fn reply_miss(
+    miss: &crate::ReplyMiss,
+) -> (ReplyState, &str, u32, Option<chrono::DateTime<chrono::Utc>>) {
+    match miss {
+        crate::ReplyMiss::Failed { error, retry_at } => (
+            ReplyState::Failed,
+            error.as_str(),
+            1,
+            retry_at.map(trunc_us),
+        ),
+        crate::ReplyMiss::NotSent { reason } => (ReplyState::NotSent, reason.as_str(), 0, None),
+    }
+}
+
+pub(crate) fn reply_miss_action(miss: &crate::ReplyMiss) -> &'static str {
+    match miss {
+        crate::ReplyMiss::Failed { .. } => "reply_failed",
+        crate::ReplyMiss::NotSent { .. } => "reply_not_sent",
+    }
+}
+
+pub(crate) fn reply_miss_detail(
+    reply_id: i64,
+    miss: &crate::ReplyMiss,
+    attempts: u32,
+) -> serde_json::Value {
+    let (_, error, _, retry_at) = reply_miss(miss);
+    serde_json::json!({
+        "reply_id": reply_id,
+        "error": error,
+        "attempts": attempts,
+        "retry_at": retry_at,
+    })
+}
+
 /// Where a stored post sits, as the ingest report needs it.
 pub(crate) type Placement = (i64, Option<ConversationId>);
 
@@ -319,6 +356,11 @@ macro_rules! migrations {
                 version: 10,
                 name: "ask_facts",
                 sql: include_str!(concat!("../migrations/", $dir, "/0010_ask_facts.sql")),
+            },
+            $crate::common::Migration {
+                version: 11,
+                name: "exposure",
+                sql: include_str!(concat!("../migrations/", $dir, "/0011_exposure.sql")),
             },
         ]
     };

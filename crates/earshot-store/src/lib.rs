@@ -11,14 +11,17 @@
 pub mod bench;
 mod common;
 pub mod feedback;
+pub mod guard;
 pub mod people;
 pub mod postgres;
 mod postgres_feedback;
+mod postgres_guard;
 mod postgres_people;
 mod postgres_survey;
 mod postgres_triage_state;
 pub mod sqlite;
 mod sqlite_feedback;
+mod sqlite_guard;
 mod sqlite_people;
 mod sqlite_survey;
 mod sqlite_triage_state;
@@ -27,6 +30,7 @@ pub mod triage_state;
 mod types;
 
 pub use feedback::FeedbackStore;
+pub use guard::GuardStore;
 pub use people::PeopleStore;
 pub use survey::SurveyStore;
 pub use triage_state::TriageStateStore;
@@ -44,7 +48,7 @@ use std::sync::Arc;
 /// Every store also keeps the team's people ([`PeopleStore`]): one database, one backup.
 #[async_trait]
 pub trait Store:
-    PeopleStore + FeedbackStore + SurveyStore + TriageStateStore + Send + Sync + 'static
+    PeopleStore + FeedbackStore + SurveyStore + TriageStateStore + GuardStore + Send + Sync + 'static
 {
     /// Stores a batch of understood posts and threads them into conversations, in one
     /// transaction. Idempotent: a post already stored is counted as a duplicate and changes nothing.
@@ -103,11 +107,17 @@ pub trait Store:
         at: DateTime<Utc>,
     ) -> Result<Reply, StoreError>;
 
-    /// Marks a reply failed with the reason, counting the attempt.
-    async fn mark_reply_failed(&self, reply_id: i64, error: &str) -> Result<Reply, StoreError>;
+    /// Marks a reply `failed` (counting the attempt, with the time of the next automatic one
+    /// if any) or `not_sent` (nothing was tried), with the reason, and releases its claim.
+    /// A reply already sent → `Conflict`.
+    async fn mark_reply_unsent(&self, reply_id: i64, miss: &ReplyMiss)
+        -> Result<Reply, StoreError>;
 
     /// Replies still queued (oldest first), for the sender to retry after a restart.
     async fn queued_replies(&self, limit: u32) -> Result<Vec<Reply>, StoreError>;
+
+    /// Failed replies whose next automatic attempt is due at `now`, soonest first.
+    async fn due_replies(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Reply>, StoreError>;
 
     /// The audit trail, newest first; all conversations when `conversation` is `None`.
     async fn audit(

@@ -145,6 +145,8 @@ pub struct Session {
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// When the session was last used (noted at most every minute or so, by the server).
+    pub last_seen_at: DateTime<Utc>,
 }
 
 impl fmt::Debug for Session {
@@ -343,13 +345,15 @@ pub trait PeopleStore: Send + Sync {
     /// The user with this sign-in name (any case) and their password hash.
     async fn credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError>;
 
+    /// Replaces a password hash and, in the same transaction, ends every session of the user
+    /// and revokes every API token they hold: whoever knew the old password is out.
     async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError>;
 
     /// Changes a role. Taking the last active admin's role away → `Conflict`.
     async fn set_role(&self, user_id: i64, role: Role) -> Result<User, StoreError>;
 
-    /// Disables (ending their sessions) or re-enables a user. Disabling the last active
-    /// admin → `Conflict`.
+    /// Disables (ending their sessions and revoking their API tokens) or re-enables a user.
+    /// Disabling the last active admin → `Conflict`.
     async fn set_disabled(
         &self,
         user_id: i64,
@@ -365,6 +369,9 @@ pub trait PeopleStore: Send + Sync {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError>;
+
+    /// Notes that a session was used at `at` (for the idle timeout). Unknown hash is fine.
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Signs a session out; also drops expired sessions. Unknown hash is fine.
     async fn delete_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError>;

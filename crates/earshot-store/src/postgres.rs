@@ -11,8 +11,8 @@
 
 use crate::common::{self, Arg, Dialect, Placement, Sql, CONV_COLS, POST_COLS};
 use crate::{
-    ConversationDetail, InboxFilter, InboxRow, IngestReport, NewReply, Page, ResponseSample,
-    SearchHit, SearchQuery, Store, StoreCounts, StoreError, VolumeCount,
+    ConversationDetail, InboxFilter, InboxRow, IngestReport, NewReply, Page, ReplyMiss,
+    ResponseSample, SearchHit, SearchQuery, Store, StoreCounts, StoreError, VolumeCount,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -281,7 +281,7 @@ pub(crate) fn post_from_row(r: &Row) -> Result<Post, StoreError> {
 
 const REPLY_COLS: &str =
     "r.id, r.conversation_id, r.network, r.in_reply_to, r.text, r.author, r.state, \
-     r.idempotency_key, r.external_id, r.error, r.attempts, r.created_at, r.sent_at";
+     r.idempotency_key, r.external_id, r.error, r.attempts, r.created_at, r.sent_at, r.next_attempt_at";
 
 fn reply_from_row(r: &Row) -> Result<Reply, StoreError> {
     Ok(Reply {
@@ -298,6 +298,7 @@ fn reply_from_row(r: &Row) -> Result<Reply, StoreError> {
         attempts: u32::try_from(r.try_get::<_, i32>(10)?).unwrap_or(0),
         created_at: r.try_get(11)?,
         sent_at: r.try_get(12)?,
+        next_attempt_at: r.try_get(13)?,
     })
 }
 
@@ -1206,6 +1207,7 @@ impl Store for PgStore {
             attempts: 0,
             created_at,
             sent_at: None,
+            next_attempt_at: None,
         })
     }
 
@@ -1232,7 +1234,7 @@ impl Store for PgStore {
         }
         execute(
             &tx,
-            "UPDATE replies SET state = 'sent', external_id = $2, sent_at = $3, error = NULL, claimed_until = NULL WHERE id = $1",
+            "UPDATE replies SET state = 'sent', external_id = $2, sent_at = $3, error = NULL, claimed_until = NULL, next_attempt_at = NULL WHERE id = $1",
             &[&reply_id, &external_id, &at],
         )
         .await?;
@@ -1273,7 +1275,11 @@ impl Store for PgStore {
         Ok((claimed == 1).then_some(reply))
     }
 
-    async fn mark_reply_failed(&self, reply_id: i64, error: &str) -> Result<Reply, StoreError> {
+    async fn mark_reply_unsent(
+        &self,
+        reply_id: i64,
+        miss: &ReplyMiss,
+    ) -> Result<Reply, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let reply = load_reply(&tx, reply_id)
@@ -1284,18 +1290,26 @@ impl Store for PgStore {
                 "reply {reply_id} was already sent"
             )));
         }
+        let (state, error, tried, retry_at) = common::reply_miss(miss);
         execute(
             &tx,
-            "UPDATE replies SET state = 'failed', error = $2, attempts = attempts + 1, claimed_until = NULL WHERE id = $1",
-            &[&reply_id, &error],
+            "UPDATE replies SET state = $2, error = $3, attempts = attempts + $4, \
+             next_attempt_at = $5, claimed_until = NULL WHERE id = $1",
+            &[
+                &reply_id,
+                &state.as_str(),
+                &error,
+                &(tried as i32),
+                &retry_at,
+            ],
         )
         .await?;
-        let detail = serde_json::json!({ "reply_id": reply_id, "error": error, "attempts": reply.attempts + 1 });
+        let detail = common::reply_miss_detail(reply_id, miss, reply.attempts + tried);
         insert_audit(
             &tx,
             Some(reply.conversation_id),
             "system",
-            "reply_failed",
+            common::reply_miss_action(miss),
             &detail,
             common::trunc_us(Utc::now()),
         )
@@ -1305,6 +1319,21 @@ impl Store for PgStore {
             .ok_or_else(|| common::not_found_reply(reply_id))?;
         tx.commit().await?;
         Ok(reply)
+    }
+
+    async fn due_replies(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Reply>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            &format!(
+                "SELECT {REPLY_COLS} FROM replies r WHERE r.state = 'failed' \
+                 AND r.next_attempt_at IS NOT NULL AND r.next_attempt_at <= $1 \
+                 ORDER BY r.next_attempt_at, r.id LIMIT $2"
+            ),
+            &[&common::trunc_us(now), &i64::from(limit)],
+        )
+        .await?;
+        map_rows(&rows, reply_from_row)
     }
 
     async fn queued_replies(&self, limit: u32) -> Result<Vec<Reply>, StoreError> {

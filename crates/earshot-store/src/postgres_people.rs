@@ -45,6 +45,22 @@ fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
 }
 
+/// Ends a person's sessions and revokes their API tokens (a password reset, a disabling).
+async fn end_access<C: GenericClient>(
+    c: &C,
+    user_id: i64,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    execute(c, "DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await?;
+    execute(
+        c,
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE user_id = $1",
+        &[&user_id, &common::trunc_us(at)],
+    )
+    .await?;
+    Ok(())
+}
+
 const USER_COLS: &str = "u.id, u.username, u.display_name, u.role, u.created_at, u.disabled_at";
 
 /// Reads [`USER_COLS`] starting at column `at`.
@@ -263,9 +279,10 @@ impl PeopleStore for PgStore {
     }
 
     async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
         let n = execute(
-            &client,
+            &tx,
             "UPDATE users SET password_hash = $2 WHERE id = $1",
             &[&user_id, &password_hash],
         )
@@ -273,6 +290,8 @@ impl PeopleStore for PgStore {
         if n == 0 {
             return Err(not_found_user(user_id));
         }
+        end_access(&tx, user_id, Utc::now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -326,7 +345,7 @@ impl PeopleStore for PgStore {
                 &[&user_id, &at],
             )
             .await?;
-            execute(&tx, "DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await?;
+            end_access(&tx, user_id, at).await?;
         } else {
             execute(
                 &tx,
@@ -369,7 +388,8 @@ impl PeopleStore for PgStore {
         query_opt(
             &client,
             &format!(
-                "SELECT {USER_COLS}, s.csrf_token, s.created_at, s.expires_at \
+                "SELECT {USER_COLS}, s.csrf_token, s.created_at, s.expires_at, \
+                 COALESCE(s.last_seen_at, s.created_at) \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
                  WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL"
             ),
@@ -382,9 +402,21 @@ impl PeopleStore for PgStore {
                 csrf_token: r.try_get(6)?,
                 created_at: r.try_get(7)?,
                 expires_at: r.try_get(8)?,
+                last_seen_at: r.try_get(9)?,
             })
         })
         .transpose()
+    }
+
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1",
+            &[&token_hash, &common::trunc_us(at)],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn delete_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {

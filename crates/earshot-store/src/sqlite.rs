@@ -14,8 +14,8 @@
 
 use crate::common::{self, Arg, Dialect, Placement, Sql, CONV_COLS, POST_COLS};
 use crate::{
-    ConversationDetail, InboxFilter, InboxRow, IngestReport, NewReply, Page, ResponseSample,
-    SearchHit, SearchQuery, Store, StoreCounts, StoreError, VolumeCount,
+    ConversationDetail, InboxFilter, InboxRow, IngestReport, NewReply, Page, ReplyMiss,
+    ResponseSample, SearchHit, SearchQuery, Store, StoreCounts, StoreError, VolumeCount,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -241,6 +241,16 @@ fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
 }
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    // A migration may rebuild a table others refer to (SQLite cannot alter a CHECK): foreign
+    // keys are off while migrations run — the pragma is ignored inside a transaction — and
+    // checked before the transaction commits.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = migrate_in_transaction(conn);
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    result
+}
+
+fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
     // Taking the write lock first makes two processes opening a new file take turns.
     tx.execute_batch(
@@ -269,6 +279,15 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
             params![m.version, m.name, us(Utc::now())],
         )?;
+    }
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?;
+    if let Some(table) = broken {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            Some(format!("a migration broke a foreign key in {table}")),
+        ));
     }
     tx.commit()
 }
@@ -374,7 +393,7 @@ pub(crate) fn post_from_row(r: &Row) -> Result<Post, StoreError> {
 
 const REPLY_COLS: &str =
     "r.id, r.conversation_id, r.network, r.in_reply_to, r.text, r.author, r.state, \
-     r.idempotency_key, r.external_id, r.error, r.attempts, r.created_at, r.sent_at";
+     r.idempotency_key, r.external_id, r.error, r.attempts, r.created_at, r.sent_at, r.next_attempt_at";
 
 fn reply_from_row(r: &Row) -> Result<Reply, StoreError> {
     Ok(Reply {
@@ -391,6 +410,7 @@ fn reply_from_row(r: &Row) -> Result<Reply, StoreError> {
         attempts: u32::try_from(r.get::<_, i64>(10)?).unwrap_or(u32::MAX),
         created_at: ts(r, 11)?,
         sent_at: ts_opt(r, 12)?,
+        next_attempt_at: ts_opt(r, 13)?,
     })
 }
 
@@ -1104,6 +1124,7 @@ fn queue_reply_blocking(conn: &mut Connection, reply: NewReply) -> Result<Reply,
         attempts: 0,
         created_at,
         sent_at: None,
+        next_attempt_at: None,
     })
 }
 
@@ -1125,7 +1146,7 @@ fn mark_sent_blocking(
             ))),
         };
     }
-    tx.prepare_cached("UPDATE replies SET state = 'sent', external_id = ?2, sent_at = ?3, error = NULL, claimed_until = NULL WHERE id = ?1")?
+    tx.prepare_cached("UPDATE replies SET state = 'sent', external_id = ?2, sent_at = ?3, error = NULL, claimed_until = NULL, next_attempt_at = NULL WHERE id = ?1")?
         .execute(params![reply_id, external_id, us(at)])?;
     let detail = serde_json::json!({ "reply_id": reply_id, "external_id": external_id });
     insert_audit(
@@ -1141,10 +1162,10 @@ fn mark_sent_blocking(
     Ok(reply)
 }
 
-fn mark_failed_blocking(
+fn mark_unsent_blocking(
     conn: &mut Connection,
     reply_id: i64,
-    error: &str,
+    miss: &ReplyMiss,
 ) -> Result<Reply, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let reply = load_reply(&tx, reply_id)?.ok_or_else(|| common::not_found_reply(reply_id))?;
@@ -1153,17 +1174,24 @@ fn mark_failed_blocking(
             "reply {reply_id} was already sent"
         )));
     }
+    let (state, error, tried, retry_at) = common::reply_miss(miss);
     tx.prepare_cached(
-        "UPDATE replies SET state = 'failed', error = ?2, attempts = attempts + 1, claimed_until = NULL WHERE id = ?1",
+        "UPDATE replies SET state = ?2, error = ?3, attempts = attempts + ?4, next_attempt_at = ?5, \
+         claimed_until = NULL WHERE id = ?1",
     )?
-    .execute(params![reply_id, error])?;
-    let detail =
-        serde_json::json!({ "reply_id": reply_id, "error": error, "attempts": reply.attempts + 1 });
+    .execute(params![
+        reply_id,
+        state.as_str(),
+        error,
+        i64::from(tried),
+        retry_at.map(us)
+    ])?;
+    let detail = common::reply_miss_detail(reply_id, miss, reply.attempts + tried);
     insert_audit(
         &tx,
         Some(reply.conversation_id),
         "system",
-        "reply_failed",
+        common::reply_miss_action(miss),
         &detail,
         common::trunc_us(Utc::now()),
     )?;
@@ -1310,10 +1338,30 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn mark_reply_failed(&self, reply_id: i64, error: &str) -> Result<Reply, StoreError> {
-        let error = error.to_string();
-        self.write(move |conn| mark_failed_blocking(conn, reply_id, &error))
+    async fn mark_reply_unsent(
+        &self,
+        reply_id: i64,
+        miss: &ReplyMiss,
+    ) -> Result<Reply, StoreError> {
+        let miss = miss.clone();
+        self.write(move |conn| mark_unsent_blocking(conn, reply_id, &miss))
             .await
+    }
+
+    async fn due_replies(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Reply>, StoreError> {
+        self.read(move |conn| {
+            query_all(
+                conn,
+                &format!(
+                    "SELECT {REPLY_COLS} FROM replies r WHERE r.state = 'failed' \
+                     AND r.next_attempt_at IS NOT NULL AND r.next_attempt_at <= ?1 \
+                     ORDER BY r.next_attempt_at, r.id LIMIT ?2"
+                ),
+                params![us(now), i64::from(limit)],
+                reply_from_row,
+            )
+        })
+        .await
     }
 
     async fn queued_replies(&self, limit: u32) -> Result<Vec<Reply>, StoreError> {

@@ -90,6 +90,17 @@ fn other_active_admins(conn: &Connection, user_id: i64) -> Result<i64, StoreErro
     )?)
 }
 
+/// Ends a person's sessions and revokes their API tokens (a password reset, a disabling).
+fn end_access(conn: &Connection, user_id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+        .execute([user_id])?;
+    conn.prepare_cached(
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE user_id = ?1",
+    )?
+    .execute(params![user_id, us(common::trunc_us(at))])?;
+    Ok(())
+}
+
 fn conversation_exists(conn: &Connection, id: ConversationId) -> Result<(), StoreError> {
     let found: Option<i64> = conn
         .prepare_cached("SELECT id FROM conversations WHERE id = ?1")?
@@ -226,12 +237,15 @@ impl PeopleStore for SqliteStore {
     async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
         let hash = password_hash.to_string();
         self.write(move |conn| {
-            let n = conn
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx
                 .prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
                 .execute(params![user_id, hash])?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!("user {user_id}")));
             }
+            end_access(&tx, user_id, Utc::now())?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -281,8 +295,7 @@ impl PeopleStore for SqliteStore {
                     "UPDATE users SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
                 )?
                 .execute(params![user_id, us(at)])?;
-                tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
-                    .execute([user_id])?;
+                end_access(&tx, user_id, at)?;
             } else {
                 tx.prepare_cached("UPDATE users SET disabled_at = NULL WHERE id = ?1")?
                     .execute([user_id])?;
@@ -321,7 +334,8 @@ impl PeopleStore for SqliteStore {
         let hash = token_hash.to_string();
         self.read(move |conn| {
             conn.prepare_cached(&format!(
-                "SELECT {USER_COLS}, s.csrf_token, s.created_at, s.expires_at \
+                "SELECT {USER_COLS}, s.csrf_token, s.created_at, s.expires_at, \
+                     COALESCE(s.last_seen_at, s.created_at) \
                      FROM sessions s JOIN users u ON u.id = s.user_id \
                      WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL"
             ))?
@@ -332,11 +346,22 @@ impl PeopleStore for SqliteStore {
                         csrf_token: r.get(6)?,
                         created_at: from_us(r.get(7)?)?,
                         expires_at: from_us(r.get(8)?)?,
+                        last_seen_at: from_us(r.get(9)?)?,
                     })
                 })())
             })
             .optional()?
             .transpose()
+        })
+        .await
+    }
+
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let hash = token_hash.to_string();
+        self.write(move |conn| {
+            conn.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1")?
+                .execute(params![hash, us(common::trunc_us(at))])?;
+            Ok(())
         })
         .await
     }

@@ -161,6 +161,11 @@ pub struct SearchQuery {
     pub offset: u64,
 }
 
+/// The deepest page a request may ask for (`offset`): past it, narrow the filters. An offset
+/// makes the database walk every row before it, so one request must not ask it to walk a
+/// million.
+pub const MAX_OFFSET: u64 = 10_000;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
     pub post: Post,
@@ -174,6 +179,18 @@ pub struct NewReply {
     pub author: String,
     pub idempotency_key: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// Why a reply did not go out, as the sender records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyMiss {
+    /// The network was tried and did not take it; tried again at `retry_at` when set.
+    Failed {
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// Nothing was tried: earshot has no way to post on this network.
+    NotSent { reason: String },
 }
 
 /// One conversation's first response, for the metrics.

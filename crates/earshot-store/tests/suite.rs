@@ -14,7 +14,7 @@ use earshot_core::{
     Analysis, Author, ConversationEvent, ConversationId, Network, NewPost, ReplyState, Status,
 };
 use earshot_store::postgres::PgStore;
-use earshot_store::{InboxFilter, NewReply, SearchQuery, Store, StoreError};
+use earshot_store::{InboxFilter, NewReply, ReplyMiss, SearchQuery, Store, StoreError};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------
@@ -973,17 +973,60 @@ async fn replies_are_idempotent_and_tracked(store: Arc<dyn Store>) {
     assert_eq!(store.queued_replies(1).await.unwrap().len(), 1);
 
     let failed = store
-        .mark_reply_failed(reply.id, "rate limited until 10:20")
+        .mark_reply_unsent(
+            reply.id,
+            &ReplyMiss::Failed {
+                error: "rate limited until 10:20".into(),
+                retry_at: Some(t("2024-03-01T10:20:00Z")),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(failed.state, ReplyState::Failed);
     assert_eq!(failed.attempts, 1);
     assert_eq!(failed.error.as_deref(), Some("rate limited until 10:20"));
+    assert_eq!(failed.next_attempt_at, Some(t("2024-03-01T10:20:00Z")));
+    // Due for its automatic retry only once its time has come.
+    assert!(store
+        .due_replies(t("2024-03-01T10:19:59Z"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let due = store
+        .due_replies(t("2024-03-01T10:20:00Z"), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.iter().map(|r| r.id).collect::<Vec<_>>(), [reply.id]);
     let failed = store
-        .mark_reply_failed(reply.id, "rate limited again")
+        .mark_reply_unsent(
+            reply.id,
+            &ReplyMiss::Failed {
+                error: "rate limited again".into(),
+                retry_at: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(failed.attempts, 2);
+    assert_eq!(failed.next_attempt_at, None, "given up: no automatic retry");
+    assert!(store
+        .due_replies(t("2024-03-02T00:00:00Z"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // Nothing tried on a network earshot cannot post on: not counted as an attempt.
+    let unsendable = store
+        .mark_reply_unsent(
+            later.id,
+            &ReplyMiss::NotSent {
+                reason: "no connector for x".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(unsendable.state, ReplyState::NotSent);
+    assert_eq!(unsendable.attempts, 0);
+    assert_eq!(unsendable.error.as_deref(), Some("no connector for x"));
     assert!(!store
         .queued_replies(10)
         .await
@@ -1013,7 +1056,14 @@ async fn replies_are_idempotent_and_tracked(store: Arc<dyn Store>) {
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.mark_reply_failed(reply.id, "late").await,
+        store
+            .mark_reply_unsent(
+                reply.id,
+                &ReplyMiss::NotSent {
+                    reason: "late".into()
+                }
+            )
+            .await,
         Err(StoreError::Conflict(_))
     ));
 
@@ -1025,6 +1075,7 @@ async fn replies_are_idempotent_and_tracked(store: Arc<dyn Store>) {
         actions,
         [
             "reply_sent",
+            "reply_not_sent",
             "reply_failed",
             "reply_failed",
             "reply_queued",
@@ -1050,7 +1101,9 @@ async fn replies_are_idempotent_and_tracked(store: Arc<dyn Store>) {
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        store.mark_reply_failed(424_242, "x").await,
+        store
+            .mark_reply_unsent(424_242, &ReplyMiss::NotSent { reason: "x".into() })
+            .await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
@@ -1400,7 +1453,16 @@ async fn a_reply_is_claimed_by_one_sender_at_a_time(store: Arc<dyn Store>) {
         .unwrap()
         .is_some());
     // Failing releases the claim at once; sending ends all claims.
-    store.mark_reply_failed(reply.id, "503").await.unwrap();
+    store
+        .mark_reply_unsent(
+            reply.id,
+            &ReplyMiss::Failed {
+                error: "503".into(),
+                retry_at: None,
+            },
+        )
+        .await
+        .unwrap();
     assert!(store
         .claim_reply(reply.id, later + lease, later)
         .await

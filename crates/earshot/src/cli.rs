@@ -54,7 +54,7 @@ pub struct Global {
 pub enum Command {
     /// Run the server: API on --listen, re-ranking and reply retries in the background.
     #[command(
-        after_help = "Examples:\n  earshot serve\n  earshot serve --listen 0.0.0.0:8080 --db postgres://earshot@db/earshot"
+        after_help = "Examples:\n  earshot serve\n  earshot serve --db postgres://earshot@db/earshot\n\nBeyond 127.0.0.1 earshot needs a TLS-terminating proxy in front:\n  EARSHOT__HTTP__PUBLIC_URL=https://care.example.com EARSHOT__HTTP__TRUSTED_PROXIES='[\"10.0.0.2\"]' \\\n    earshot serve --listen 0.0.0.0:8080"
     )]
     Serve {
         /// Address to listen on (overrides `listen`).
@@ -381,6 +381,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             s.check()?;
             let app = App::build(s).await?;
             eprintln!("earshot is listening on {} (Ctrl-C to stop)", app.address());
+            // A fresh install: say how anyone gets in (the API and pages need a person).
+            let people = app.desk().store().users().await?;
+            if people.iter().all(|u| u.disabled_at.is_some()) {
+                eprintln!(
+                    "nobody can sign in yet: create the first admin with `earshot admin create-user NAME --role admin`"
+                );
+            }
             app.run_until_stopped().await
         }
         Command::Demo(args) => crate::demo::run(g, args).await,
@@ -396,15 +403,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             key,
         } => {
             let desk = desk(g).await?;
-            let reply = desk.reply(ConversationId(id), &text, &agent, key).await?;
-            println!(
-                "reply {} to conversation {} is {} (id on the network: {})",
-                reply.id,
-                id,
-                reply.state,
-                reply.external_id.as_deref().unwrap_or("-")
-            );
-            Ok(())
+            match desk.reply(ConversationId(id), &text, &agent, key).await {
+                Ok(reply) => {
+                    println!(
+                        "reply {} to conversation {} is {} (id on the network: {})",
+                        reply.id,
+                        id,
+                        reply.state,
+                        reply.external_id.as_deref().unwrap_or("-")
+                    );
+                    Ok(())
+                }
+                Err(earshot_server::desk::DeskError::NotSent { reply, reason }) => bail!(
+                    "reply {} to conversation {id} was NOT sent: {reason}. It is kept as not_sent; \
+                     once a connector is configured, run this again with --key {} to send it",
+                    reply.id,
+                    reply.idempotency_key
+                ),
+                Err(e) => Err(e.into()),
+            }
         }
         Command::Assign { id, agent, actor } => {
             act(g, id, ConversationEvent::Assigned { to: agent }, &actor).await

@@ -387,7 +387,10 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
         .into_iter()
         .collect();
     if s.webhook.secret.is_empty() {
-        s.webhook.secret = Secret::new(format!("demo-{:016x}", rand_seed()));
+        s.webhook.secret = Secret::new(format!(
+            "demo-{}",
+            earshot_server::web::auth::random_token(24)
+        ));
     }
     s.listen = args.listen.clone();
     let config = crate::demo::write_config(&s)?;
@@ -454,8 +457,9 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     desk.pipeline().rescore().await?;
     demo_loop(&desk).await?;
     demo::answer_surveys(&desk, args.seed).await?;
-    // People to sign in with: the web inbox needs an account.
+    // People to sign in with: the web inbox needs an account; the API a token.
     let people = earshot_server::web::auth::demo_people(desk.store()).await?;
+    let token = earshot_server::web::auth::demo_token(desk.store(), &people.agent.0).await?;
     let counts = desk.store().counts().await?;
     println!(
         "demo store ready: {} posts, {} conversations ({} open) in {}",
@@ -497,25 +501,26 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
         people.admin.0,
         people.admin.1.expose()
     );
-    println!("  ranked inbox:   curl -s '{addr}/api/v1/inbox?limit=5'");
-    println!("  breached:       curl -s '{addr}/api/v1/inbox?breached=true'");
-    println!("  search:         curl -s '{addr}/api/v1/search?q=sædet'");
-    println!("  metrics:        curl -s '{addr}/api/v1/metrics'");
-    println!("  API document:   {addr}/api/openapi.json");
+    println!(
+        "  the API takes a token; this one acts as {} (read, reply, act):",
+        people.agent.0
+    );
+    println!("    export EARSHOT_TOKEN={}", token.expose());
+    let auth = "-H \"Authorization: Bearer $EARSHOT_TOKEN\"";
+    println!("  ranked inbox:   curl -s {auth} '{addr}/api/v1/inbox?limit=5'");
+    println!("  breached:       curl -s {auth} '{addr}/api/v1/inbox?breached=true'");
+    println!("  search:         curl -s {auth} '{addr}/api/v1/search?q=s%C3%A6det'");
+    println!("  metrics:        curl -s {auth} '{addr}/api/v1/metrics'");
+    println!("  API document:   curl -s {auth} '{addr}/api/openapi.json'");
     println!(
         "  webhook secret: {} (sign POST /api/v1/posts with it)",
         s.webhook.secret.expose()
     );
+    println!(
+        "\n  replies: the demo has no network connectors, so a reply is kept as \"not sent\" with\n  the reason (nothing pretends to post it); add [[connectors.*]] to answer for real."
+    );
     println!("\nCtrl-C to stop.");
     app.run_until_stopped().await
-}
-
-fn rand_seed() -> u64 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ (u64::from(std::process::id()) << 32)
 }
 
 pub async fn connectors_status(
@@ -589,7 +594,13 @@ async fn demo_loop(desk: &std::sync::Arc<earshot_server::Desk>) -> anyhow::Resul
     let mut top = ranked.iter().map(|r| r.request.id);
     if let Some(wanted) = top.next() {
         if let Some(detail) = store.request(wanted, Utc::now(), 1).await? {
-            if let Some(ask) = detail.posts.first().and_then(|p| p.conversation_id) {
+            // A promise is made by a reply that went out: only where earshot can post.
+            let answerable = detail
+                .posts
+                .iter()
+                .find(|p| desk.can_answer(p.network))
+                .and_then(|p| p.conversation_id);
+            if let Some(ask) = answerable {
                 let reply =
                     "Good point, we will add that in an upcoming release. Thanks for telling us!";
                 if desk

@@ -59,7 +59,8 @@ fn import_reports_bad_lines_and_keeps_the_rest_then_agents_work_the_inbox() {
         24 * 60
     );
 
-    let (ok, out, err) = earshot(
+    // No Bluesky connector is configured: nothing is posted, and the command says so.
+    let (ok, _, err) = earshot(
         dir.path(),
         &[
             "reply",
@@ -69,8 +70,19 @@ fn import_reports_bad_lines_and_keeps_the_rest_then_agents_work_the_inbox() {
             "maria",
         ],
     );
-    assert!(ok, "{err}");
-    assert!(out.contains("sent"), "{out}");
+    assert!(!ok, "a reply nobody posted is not a success");
+    assert!(
+        err.contains("NOT sent") && err.contains("[[connectors.bluesky]]") && err.contains("--key"),
+        "{err}"
+    );
+    let (ok, out, _) = earshot(dir.path(), &["show", &id, "--json"]);
+    assert!(ok);
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["replies"][0]["state"], "not_sent");
+    assert_eq!(
+        shown["conversation"]["status"], "open",
+        "still owed an answer"
+    );
     let (ok, out, _) = earshot(dir.path(), &["resolve", &id, "--as", "maria"]);
     assert!(ok);
     assert!(out.contains("resolved"), "{out}");
@@ -81,6 +93,7 @@ fn import_reports_bad_lines_and_keeps_the_rest_then_agents_work_the_inbox() {
     let (ok, out, _) = earshot(dir.path(), &["show", &id]);
     assert!(ok);
     assert!(out.contains("sædet") && out.contains("maria"), "{out}");
+    assert!(out.contains("not_sent"), "{out}");
 
     let (ok, _, err) = earshot(dir.path(), &["show", "9999"]);
     assert!(!ok);
@@ -320,4 +333,248 @@ fn a_post_imported_again_with_another_text_is_counted_as_an_edit() {
     let (ok, out, _) = earshot(dir.path(), &["search", "taxi", "--json"]);
     assert!(ok);
     assert!(out.contains("blocked by a taxi"), "{out}");
+}
+
+#[test]
+fn serve_refuses_a_public_address_without_a_tls_proxy_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = earshot(dir.path(), &["serve", "--listen", "0.0.0.0:0"]);
+    assert!(!ok);
+    assert!(
+        err.contains("plain HTTP")
+            && err.contains("trusted_proxies")
+            && err.contains("allow_insecure_listen"),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_check_never_prints_the_database_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out, err) = earshot(
+        dir.path(),
+        &[
+            "config",
+            "check",
+            "--db",
+            "postgres://care:hunter2@127.0.0.1:9/earshot",
+        ],
+    );
+    assert!(
+        out.contains("postgres://care:***@127.0.0.1:9/earshot"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("hunter2") && !err.contains("hunter2"),
+        "{out}{err}"
+    );
+    // A broken line in the file is located, not quoted.
+    let file = dir.path().join("earshot.toml");
+    std::fs::write(&file, "db = \"postgres://care:hunter2@db/earshot\n").unwrap();
+    let (ok, out, err) = earshot(
+        dir.path(),
+        &["--config", file.to_str().unwrap(), "config", "check"],
+    );
+    assert!(!ok);
+    assert!(err.contains("line 1"), "{err}");
+    assert!(
+        !out.contains("hunter2") && !err.contains("hunter2"),
+        "{out}{err}"
+    );
+}
+
+/// `earshot serve` (or `demo`) as a child process; its stderr lines as they come.
+struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(data: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+        use std::io::BufRead;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_earshot"));
+        command
+            .arg("--data-dir")
+            .arg(data)
+            .args(args)
+            .env("EARSHOT__BRAND__HANDLES", "[\"voltra\"]")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().unwrap();
+        let (send, lines) = std::sync::mpsc::channel();
+        for pipe in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let send = send.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if send.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Running { child, lines }
+    }
+
+    /// Lines until one contains `marker` (all of them, that one last).
+    fn until(&mut self, marker: &str) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let mut seen = vec![];
+        while std::time::Instant::now() < deadline {
+            match self
+                .lines
+                .recv_timeout(std::time::Duration::from_millis(200))
+            {
+                Ok(line) => {
+                    let done = line.contains(marker);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                // Ended without saying it: what it said is the reason.
+                Err(_) if self.child.try_wait().ok().flatten().is_some() => {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    seen.extend(self.lines.try_iter());
+                    break;
+                }
+                Err(_) => {}
+            }
+        }
+        panic!("no line with {marker:?} in:\n{}", seen.join("\n"));
+    }
+
+    /// Stops the process and returns what it printed since.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        self.lines.try_iter().collect::<Vec<_>>().join("\n")
+    }
+}
+
+fn get(url: &str, token: Option<&str>) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut r = reqwest::Client::new().get(url);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let r = r.send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    })
+}
+
+#[test]
+fn request_logs_hold_no_survey_token_and_no_query_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut running = Running::start(
+        dir.path(),
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("EARSHOT_LOG", "debug"),
+            ("EARSHOT__API__TOKEN", "a-token-for-the-log-test"),
+        ],
+    );
+    let lines = running.until("earshot is listening on");
+    let base = lines
+        .last()
+        .unwrap()
+        .split("listening on ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let secret = "Zk3vQ9sKk2LkP0p1eXf4c2VjcmV0LXN1cnZleS10b2tlbg";
+    let (status, _) = get(&format!("{base}/survey/{secret}"), None);
+    assert_eq!(status, 404);
+    let (status, _) = get(
+        &format!("{base}/api/v1/search?q=my-vin-WVWZZZ1JZXW000001"),
+        Some("a-token-for-the-log-test"),
+    );
+    assert_eq!(status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = format!("{}\n{}", lines.join("\n"), running.stop());
+    assert!(log.contains("/survey/…"), "requests are logged:\n{log}");
+    assert!(
+        !log.contains(secret),
+        "the survey token stays out of the log:\n{log}"
+    );
+    assert!(
+        !log.contains("WVWZZZ"),
+        "query values stay out of the log:\n{log}"
+    );
+    assert!(!log.contains("a-token-for-the-log-test"));
+}
+
+#[test]
+fn serve_on_a_fresh_store_says_how_to_create_the_first_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut running = Running::start(dir.path(), &["serve", "--listen", "127.0.0.1:0"], &[]);
+    let lines = running.until("nobody can sign in yet");
+    running.stop();
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .contains("earshot admin create-user NAME --role admin"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_demo_prints_a_token_its_curl_examples_work_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let mut running = Running::start(
+        &data,
+        &["demo", "--posts", "150", "--listen", "127.0.0.1:0"],
+        &[],
+    );
+    let lines = running.until("Ctrl-C to stop");
+    running.stop();
+    let text = lines.join("\n");
+    let token = text
+        .split("export EARSHOT_TOKEN=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no token printed:\n{text}"))
+        .to_string();
+    assert!(token.starts_with("es_"), "{token}");
+    let example = lines
+        .iter()
+        .find(|l| l.contains("ranked inbox:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        example.contains("-H \"Authorization: Bearer $EARSHOT_TOKEN\""),
+        "{example}"
+    );
+    // The store outlives the demo process: serve it again and use the printed token.
+    let mut running = Running::start(&data, &["serve", "--listen", "127.0.0.1:0"], &[]);
+    let lines = running.until("earshot is listening on");
+    let base = lines
+        .last()
+        .unwrap()
+        .split("listening on ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, body) = get(&format!("{base}/api/v1/inbox?limit=5"), Some(&token));
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = get(&format!("{base}/api/v1/inbox?limit=5"), None);
+    assert_eq!(status, 401);
+    running.stop();
 }

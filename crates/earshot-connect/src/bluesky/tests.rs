@@ -567,6 +567,7 @@ fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {
         attempts: 0,
         created_at: Utc::now(),
         sent_at: None,
+        next_attempt_at: None,
     }
 }
 

@@ -69,6 +69,8 @@ pub enum AlertKind {
     Spike,
     /// A public promise passed its due date without a release.
     PromiseOverdue,
+    /// A reply could not be posted and earshot stopped trying: an agent must act.
+    ReplyFailed,
     /// A person is paged: `on_call` is who (a name or handle, shown in the message).
     Page { on_call: String },
     /// `earshot notify test`: proves a target is reachable.
@@ -86,6 +88,7 @@ impl AlertKind {
             AlertKind::CredentialsFailing => "credentials_failing",
             AlertKind::Spike => "spike",
             AlertKind::PromiseOverdue => "promise_overdue",
+            AlertKind::ReplyFailed => "reply_failed",
             AlertKind::Page { .. } => "page",
             AlertKind::Test => "test",
         }
@@ -98,9 +101,10 @@ impl AlertKind {
             | AlertKind::ConnectorDown
             | AlertKind::CredentialsFailing
             | AlertKind::Page { .. } => Severity::Critical,
-            AlertKind::SlaBreachSoon | AlertKind::Spike | AlertKind::PromiseOverdue => {
-                Severity::Warning
-            }
+            AlertKind::SlaBreachSoon
+            | AlertKind::Spike
+            | AlertKind::PromiseOverdue
+            | AlertKind::ReplyFailed => Severity::Warning,
             AlertKind::Test => Severity::Info,
         }
     }
@@ -113,6 +117,7 @@ impl AlertKind {
             AlertKind::CredentialsFailing => "credentials failing",
             AlertKind::Spike => "spike",
             AlertKind::PromiseOverdue => "promise overdue",
+            AlertKind::ReplyFailed => "reply not sent",
             AlertKind::Page { .. } => "page",
             AlertKind::Test => "test",
         }

@@ -21,7 +21,7 @@ mod dispatch;
 pub mod email;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
-mod http;
+pub(crate) mod http;
 pub mod slack;
 #[cfg(test)]
 mod tests;

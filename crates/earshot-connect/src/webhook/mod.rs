@@ -6,9 +6,12 @@
 //! payload: a post without id or text, with an unknown network, a time without an offset or
 //! more than [`crate::MAX_TEXT_BYTES`] of text is an [`crate::InvalidPost`] naming the field.
 //!
+//! Replies to such posts go back to the sending system, signed ([`responder`]).
+//!
 //! The signed `POST /v1/inbound/{channel}` envelope (PROTOCOLS.md §5.1, §5.2) and its
 //! signature checks will live beside `wire.rs`.
 
+pub mod responder;
 pub mod wire;
 
 pub use wire::{parse_canonical_body, BodyError, CanonicalAuthor, CanonicalPost};

@@ -1,4 +1,5 @@
-use super::{actor, ok, ApiError, AppState};
+use super::access::Caller;
+use super::{ok, ApiError, AppState};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -44,6 +45,7 @@ pub struct ReplyBody {
 pub async fn reply(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     body: Result<Json<ReplyBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Reply>), ApiError> {
@@ -62,9 +64,23 @@ pub async fn reply(
     }
     let reply = state
         .desk
-        .reply(id, &body.text, &actor(&headers), key)
+        .reply(id, &body.text, caller.actor(), key)
         .await?;
     Ok((StatusCode::CREATED, ok(reply)))
+}
+
+/// An agent's retry of a reply that was not sent (or copy its text from the reply instead).
+pub async fn retry_reply(
+    State(state): State<AppState>,
+    Path((id, reply_id)): Path<(String, String)>,
+) -> Result<Json<Reply>, ApiError> {
+    let id = conversation_id(&id)?;
+    let reply_id = reply_id
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::bad_request(format!("{reply_id:?} is not a reply id")))?;
+    Ok(ok(state.desk.retry(id, reply_id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,7 +95,7 @@ pub struct ActionBody {
 pub async fn act(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Json<ActionBody>, JsonRejection>,
 ) -> Result<Json<Conversation>, ApiError> {
     let id = conversation_id(&id)?;
@@ -91,7 +107,9 @@ pub async fn act(
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| ApiError::bad_request("assign needs \"to\": the agent's name"))?;
-            ConversationEvent::Assigned { to }
+            ConversationEvent::Assigned {
+                to: assignee(&state, &to).await?,
+            }
         }
         "unassign" => ConversationEvent::Unassigned,
         "pend" | "pending" => ConversationEvent::MarkedPending,
@@ -103,7 +121,32 @@ pub async fn act(
             )))
         }
     };
-    Ok(ok(state.desk.act(id, event, &actor(&headers)).await?))
+    Ok(ok(state.desk.act(id, event, caller.actor()).await?))
+}
+
+/// The person a conversation is assigned to: someone on the team, active, who may answer.
+async fn assignee(state: &AppState, name: &str) -> Result<String, ApiError> {
+    let unprocessable =
+        |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_assignee", m);
+    let Some(person) = state.desk.store().credentials(name).await? else {
+        return Err(unprocessable(format!(
+            "nobody is called {name:?}: assign to a person an admin created in Settings"
+        )));
+    };
+    let user = person.user;
+    if user.disabled_at.is_some() {
+        return Err(unprocessable(format!(
+            "{} is disabled: assign to someone active",
+            user.username
+        )));
+    }
+    if !user.role.can_act() {
+        return Err(unprocessable(format!(
+            "{} is a viewer and cannot answer: assign to an agent or an admin",
+            user.username
+        )));
+    }
+    Ok(user.username)
 }
 
 #[derive(Debug, Deserialize)]

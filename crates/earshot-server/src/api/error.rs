@@ -74,11 +74,30 @@ impl From<DeskError> for ApiError {
                 "invalid_reply",
                 t.to_string(),
             ),
+            DeskError::NotSent { reply, reason } => {
+                let mut err = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "not_sent",
+                    format!(
+                        "reply {} is stored but nothing was posted: {reason}",
+                        reply.id
+                    ),
+                );
+                err.extra = Some(json!({ "reply": reply }));
+                err
+            }
             DeskError::SendFailed { reply, error } => {
                 let mut err = ApiError::new(
                     StatusCode::BAD_GATEWAY,
                     "send_failed",
-                    format!("reply {} is stored but the network did not take it: {error}. Send again with the same idempotency_key to retry.", reply.id),
+                    format!(
+                        "reply {} is stored but the network did not take it: {error}. {}",
+                        reply.id,
+                        match reply.next_attempt_at {
+                            Some(at) => format!("earshot tries again by itself at {}; or retry now: POST /api/v1/conversations/{}/replies/{}/retry", at.to_rfc3339(), reply.conversation_id, reply.id),
+                            None => format!("earshot stopped trying: retry with POST /api/v1/conversations/{}/replies/{}/retry, or copy the text", reply.conversation_id, reply.id),
+                        }
+                    ),
                 );
                 err.extra = Some(json!({ "reply": reply }));
                 err
@@ -90,11 +109,14 @@ impl From<DeskError> for ApiError {
 impl From<SignatureError> for ApiError {
     fn from(e: SignatureError) -> Self {
         match e {
-            SignatureError::NoSecret => ApiError::new(
+            SignatureError::NoSecret | SignatureError::WeakSecret(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not_configured",
                 e.to_string(),
             ),
+            SignatureError::Replayed(_) => {
+                ApiError::new(StatusCode::CONFLICT, "replayed", e.to_string())
+            }
             _ => ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string()),
         }
     }

@@ -1,6 +1,7 @@
 //! The loop over HTTP: requests ranked by demand, the promise ledger, releases and who was told.
 
-use super::{actor, ok, ApiError, AppState};
+use super::access::Caller;
+use super::{ok, ApiError, AppState};
 use crate::feedback::releases::{self, ReleaseOutcome};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -109,12 +110,12 @@ pub enum RequestAction {
 pub async fn request_action(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Json<RequestAction>, JsonRejection>,
 ) -> Result<Json<RequestDetail>, ApiError> {
     let id = RequestId(positive(&id, "request")?);
     let Json(action) = body?;
-    let who = actor(&headers);
+    let who = caller.actor().to_string();
     let store = state.desk.store();
     let feedback = state.desk.pipeline().feedback();
     match action {
@@ -212,12 +213,12 @@ pub enum PromiseAction {
 pub async fn promise_action(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Json<PromiseAction>, JsonRejection>,
 ) -> Result<Json<Promise>, ApiError> {
     let id = PromiseId(positive(&id, "promise")?);
     let Json(action) = body?;
-    let who = actor(&headers);
+    let who = caller.actor().to_string();
     let store = state.desk.store();
     let mut promise = store
         .promise(id)
@@ -260,7 +261,7 @@ pub struct ReleaseBody {
 /// asked is told in their thread (paced, in the background). `dry_run` previews it all.
 pub async fn record_release(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Json<ReleaseBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ReleaseOutcome>), ApiError> {
     let Json(body) = body?;
@@ -275,7 +276,7 @@ pub async fn record_release(
         notes: body.notes,
         url: body.url,
         request_ids: body.requests.into_iter().map(RequestId).collect(),
-        created_by: actor(&headers),
+        created_by: caller.actor().to_string(),
     };
     let feedback = state.desk.pipeline().feedback();
     let outcome =
@@ -372,10 +373,14 @@ pub async fn github_webhook(
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
+    let delivery = headers
+        .get("x-github-delivery")
+        .and_then(|v| v.to_str().ok());
     match tracker::github_event(
         &state.settings.tracker,
         &**state.desk.store(),
         signature,
+        delivery,
         &body,
     )
     .await
@@ -386,6 +391,11 @@ pub async fn github_webhook(
         Err(TrackerError::Signature(m)) => {
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", m))
         }
+        Err(TrackerError::Replayed(id)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "replayed",
+            format!("GitHub delivery {id} was received before: a replay is refused"),
+        )),
         Err(TrackerError::NotConfigured) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_configured",

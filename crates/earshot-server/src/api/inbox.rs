@@ -59,6 +59,17 @@ fn limit(l: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
+/// `offset`, at most [`earshot_store::MAX_OFFSET`].
+fn offset(o: Option<u64>) -> Result<u64, ApiError> {
+    match o.unwrap_or(0) {
+        n if n > earshot_store::MAX_OFFSET => Err(ApiError::bad_request(format!(
+            "offset must be at most {}: narrow the filters (status, network, language, intent, assignee) or search instead",
+            earshot_store::MAX_OFFSET
+        ))),
+        n => Ok(n),
+    }
+}
+
 pub fn filter_from(p: &InboxParams) -> Result<InboxFilter, ApiError> {
     let status = match p.status.as_deref() {
         None | Some("") => vec![Status::Open],
@@ -90,7 +101,7 @@ pub fn filter_from(p: &InboxParams) -> Result<InboxFilter, ApiError> {
             }
         }),
         limit: limit(p.limit)?,
-        offset: p.offset.unwrap_or(0),
+        offset: offset(p.offset)?,
     })
 }
 
@@ -128,7 +139,7 @@ pub async fn search(
         intent: parse("intent", &p.intent)?,
         sentiment: parse("sentiment", &p.sentiment)?,
         limit: limit(p.limit)?,
-        offset: p.offset.unwrap_or(0),
+        offset: offset(p.offset)?,
     };
     Ok(ok(state.desk.store().search(&query).await?))
 }

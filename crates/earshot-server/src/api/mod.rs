@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, its OpenAPI document at `/api/openapi.json`.
 
+pub mod access;
 mod conversations;
 pub mod error;
 pub(crate) mod events;
@@ -14,9 +15,9 @@ mod triage;
 use crate::config::Settings;
 use crate::desk::Desk;
 use crate::signature::Verifier;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub verifier: Option<Verifier>,
     /// Health of each configured connector.
     pub connector_health: Arc<Vec<earshot_connect::source::Health>>,
+    /// `[http]`: hosts served, proxies trusted, cookies, session idle time.
+    pub http: Arc<crate::http_policy::HttpPolicy>,
 }
 
 impl AppState {
@@ -61,6 +64,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/conversations/{id}/replies",
             post(conversations::reply),
+        )
+        .route(
+            "/api/v1/conversations/{id}/replies/{reply}/retry",
+            post(conversations::retry_reply),
         )
         .route(
             "/api/v1/conversations/{id}/actions",
@@ -97,7 +104,11 @@ pub fn router(state: AppState) -> Router {
             get(triage::response_times),
         )
         .route("/api/v1/rules/test", post(triage::rules_test))
-        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .route("/api/openapi.json", get(openapi::document))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::require_caller,
+        ))
         .layer(DefaultBodyLimit::max(64 * 1024));
     Router::new()
         .route(
@@ -108,7 +119,6 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/tracker/github",
             post(feedback::github_webhook).layer(DefaultBodyLimit::max(1024 * 1024)),
         )
-        .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(|| async { "ok" }))
         .merge(protected)
         .merge(crate::web::router())
@@ -120,6 +130,11 @@ pub fn router(state: AppState) -> Router {
                 "this endpoint does not take that method: see /api/openapi.json",
             )
         })
+        // Outermost: a request for a host that is not ours is turned away before anything.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::http_policy::guard_host,
+        ))
         .with_state(state)
 }
 
@@ -130,73 +145,6 @@ async fn fallback(uri: axum::http::Uri) -> Response {
     } else {
         crate::web::not_found().await
     }
-}
-
-fn unauthorized() -> Response {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "send Authorization: Bearer <api token> (api.token / EARSHOT__API__TOKEN, or a token an admin created in Settings)",
-    )
-    .into_response()
-}
-
-/// Who may use the protected routes: a bearer equal to `api.token`, or an API token from the
-/// store with the scope the request needs (its person then acts, whatever `X-Earshot-Agent`
-/// says). With no `api.token` configured, a request without a bearer passes (localhost use);
-/// a bearer that is sent is always checked.
-async fn require_token(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let token = state.settings.api.token.expose();
-    let given = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let Some(given) = given else {
-        return if token.is_empty() {
-            next.run(request).await
-        } else {
-            unauthorized()
-        };
-    };
-    // Constant-time comparison: the token is a secret.
-    if !token.is_empty() && crate::web::auth::same(&given, token) {
-        return next.run(request).await;
-    }
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    match crate::web::auth::api_token(state.desk.store(), &given, &method, &path).await {
-        Ok(crate::web::auth::ApiAuth::Allowed(caller)) => {
-            if let Ok(v) = axum::http::HeaderValue::from_str(&caller.user.username) {
-                request.headers_mut().insert("x-earshot-agent", v);
-            }
-            next.run(request).await
-        }
-        Ok(crate::web::auth::ApiAuth::Forbidden(scope)) => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("this token does not have the {scope:?} scope this request needs"),
-        )
-        .into_response(),
-        Ok(crate::web::auth::ApiAuth::Unknown) => unauthorized(),
-        Err(e) => ApiError::from(e).into_response(),
-    }
-}
-
-/// The agent acting, from the `X-Earshot-Agent` header (until sign-in lands), else `api`.
-pub(crate) fn actor(headers: &axum::http::HeaderMap) -> String {
-    headers
-        .get("x-earshot-agent")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && s.len() <= 100)
-        .unwrap_or("api")
-        .to_string()
 }
 
 pub(crate) fn ok<T: serde::Serialize>(value: T) -> Json<T> {

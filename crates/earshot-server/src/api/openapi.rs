@@ -10,6 +10,7 @@ pub const PATHS: &[&str] = &[
     "/api/v1/search",
     "/api/v1/conversations/{id}",
     "/api/v1/conversations/{id}/replies",
+    "/api/v1/conversations/{id}/replies/{reply}/retry",
     "/api/v1/conversations/{id}/actions",
     "/api/v1/audit",
     "/api/v1/metrics",
@@ -41,7 +42,8 @@ fn errors() -> Value {
     json!({
         "400": {"$ref": "#/components/responses/Error"},
         "401": {"$ref": "#/components/responses/Error"},
-        "404": {"$ref": "#/components/responses/Error"}
+        "404": {"$ref": "#/components/responses/Error"},
+        "421": {"$ref": "#/components/responses/Error"}
     })
 }
 
@@ -117,7 +119,11 @@ pub fn build() -> Value {
             json!({"type": "string"}),
         ),
         q("limit", "1–500, default 50", json!({"type": "integer"})),
-        q("offset", "Rows to skip", json!({"type": "integer"})),
+        q(
+            "offset",
+            "Rows to skip, at most 10000 (narrow the filters to go further)",
+            json!({"type": "integer", "maximum": 10000}),
+        ),
     ];
     let id_param =
         json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
@@ -126,11 +132,13 @@ pub fn build() -> Value {
         "info": {
             "title": "earshot API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Hear every customer, answer where they spoke. Errors are {\"error\": code, \"message\": text}. When api.token is set, send Authorization: Bearer <token> (not needed for /api/v1/posts, which is signed)."
+            "description": "Hear every customer, answer where they spoke. Errors are {\"error\": code, \"message\": text}. Every route needs Authorization: Bearer <token> (a token an admin created for a person, with scopes read, reply, act; or api.token, which acts as `api`) or a signed-in page's session cookie (writes also send X-CSRF-Token) — except /api/v1/posts and /api/v1/tracker/github, which are signed. The actor is always the token's or session's person. A Host that is not this server's gets 421."
         },
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "earshot_session",
+                    "description": "A signed-in page's session (named __Host-earshot_session with http.secure_cookies); writes also send the session's CSRF token in X-CSRF-Token."},
                 "signature": {"type": "apiKey", "in": "header", "name": "webhook-signature",
                     "description": "Standard Webhooks: webhook-id, webhook-timestamp (unix s), webhook-signature: v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>. Or Earshot-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, t.body)>. Timestamps older than webhook.tolerance_seconds are refused."}
             },
@@ -153,13 +161,13 @@ pub fn build() -> Value {
                     }
                 },
                 "Conversation": {"type": "object", "description": "A thread between a customer and the brand: status, assignee, priority (score, band, factors), response_due, first_response_at, first_response_secs."},
-                "Reply": {"type": "object", "description": "An outbound reply: state queued | sent | failed, idempotency_key, external_id."}
+                "Reply": {"type": "object", "description": "An outbound reply: state queued | sent | failed | not_sent (nothing was posted: no connector for that network), error (why), attempts, next_attempt_at (when earshot retries a failed one by itself; null once it gave up), idempotency_key, external_id."}
             },
             "responses": {
                 "Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
         },
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "paths": {
             "/api/v1/posts": {"post": {
                 "summary": "Take in one post, a list, or {\"posts\": [...]} in the canonical shape",
@@ -172,6 +180,7 @@ pub fn build() -> Value {
                 "responses": with_errors(json!({
                     "201": {"description": "Stored (some may be duplicates or rejected; see the body)"},
                     "200": {"description": "All duplicates: nothing new"},
+                    "409": {"description": "replayed: this delivery (webhook-id, or the signature) was taken before", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                     "413": {"$ref": "#/components/responses/Error"},
                     "422": {"$ref": "#/components/responses/Error"}
                 }))
@@ -187,7 +196,7 @@ pub fn build() -> Value {
                     {"name": "q", "in": "query", "required": true, "schema": {"type": "string"}},
                     q("network", "", json!({"type": "string"})), q("language", "", json!({"type": "string"})),
                     q("intent", "", json!({"type": "string"})), q("sentiment", "", json!({"type": "string"})),
-                    q("limit", "", json!({"type": "integer"})), q("offset", "", json!({"type": "integer"}))
+                    q("limit", "", json!({"type": "integer"})), q("offset", "At most 10000", json!({"type": "integer", "maximum": 10000}))
                 ],
                 "responses": with_errors(json!({"200": {"description": "A page of posts, newest first"}}))
             }},
@@ -199,12 +208,20 @@ pub fn build() -> Value {
             "/api/v1/conversations/{id}/replies": {"post": {
                 "summary": "Answer on the customer's network (stored before sending; idempotent by key)",
                 "parameters": [id_param.clone(),
-                    {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}},
-                    {"name": "X-Earshot-Agent", "in": "header", "required": false, "schema": {"type": "string"}}],
+                    {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["text"],
                     "properties": {"text": {"type": "string"}, "idempotency_key": {"type": "string"}}}}}},
                 "responses": with_errors(json!({
                     "201": {"description": "The reply", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}},
+                    "422": {"description": "Refused text (invalid_reply), or not_sent: stored but nothing posted (no connector for the network); the body's reply says why", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "502": {"description": "send_failed: the network did not take it; the body's reply says when earshot retries by itself", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                }))
+            }},
+            "/api/v1/conversations/{id}/replies/{reply}/retry": {"post": {
+                "summary": "Send a reply that was not sent again, under its own key (scope reply)",
+                "parameters": [id_param.clone(), {"name": "reply", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": with_errors(json!({
+                    "200": {"description": "The reply, sent (or sent before)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reply"}}}},
                     "422": {"$ref": "#/components/responses/Error"},
                     "502": {"$ref": "#/components/responses/Error"}
                 }))
@@ -241,7 +258,7 @@ pub fn build() -> Value {
             "/api/v1/releases/{id}": {"get": {"summary": "A release and who was told", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
             "/api/v1/spikes": {"get": {"summary": "Bursts of similar posts with their charts and a suggested bulk reply", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
             "/api/v1/metrics/loop": {"get": {"summary": "Ask to promise, promise to release, release to told; promises kept on time", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
-            "/api/v1/tracker/github": {"post": {"summary": "GitHub issues webhook (X-Hub-Signature-256): closed issues ship their request", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/tracker/github": {"post": {"summary": "GitHub issues webhook (X-Hub-Signature-256, X-GitHub-Delivery): closed issues ship their request; a delivery seen before is refused", "security": [], "responses": with_errors(json!({"200": {"description": "OK"}, "409": {"$ref": "#/components/responses/Error"}}))}},
             "/api/v1/rules/test": {"post": {
                 "summary": "Run the routing rules on a sample post and explain each rule's outcome",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}, "network": {"type": "string"}, "followers": {"type": "integer"}, "lang": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}}},

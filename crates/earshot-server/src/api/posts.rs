@@ -61,9 +61,36 @@ pub async fn receive(
         .verifier
         .as_ref()
         .ok_or(crate::signature::SignatureError::NoSecret)?;
-    verifier.verify(&headers, &body, chrono::Utc::now().timestamp())?;
+    let now = chrono::Utc::now();
+    let delivery = verifier.verify(&headers, &body, now.timestamp())?;
+    // A captured delivery played again inside the window is refused, in every process on
+    // the store. A delivery that fails below is forgotten, so the sender's retry is taken.
+    let until = chrono::DateTime::from_timestamp(delivery.timestamp, 0).unwrap_or(now)
+        + chrono::Duration::seconds(verifier.tolerance_seconds() as i64 + 1);
+    let store = state.desk.store();
+    if !store
+        .remember_delivery(DELIVERIES, &delivery.id, until, now)
+        .await?
+    {
+        return Err(crate::signature::SignatureError::Replayed(delivery.id).into());
+    }
+    let outcome = take(&state, &body).await;
+    if outcome.is_err() {
+        if let Err(e) = store.forget_delivery(DELIVERIES, &delivery.id).await {
+            tracing::warn!(error = %e, "forgetting a failed delivery failed: its retry will be refused");
+        }
+    }
+    outcome
+}
 
-    let items = earshot_connect::webhook::wire::parse_canonical_body(&body).map_err(|e| {
+/// The deliveries of `POST /api/v1/posts`, as the store remembers them.
+const DELIVERIES: &str = "posts";
+
+async fn take(
+    state: &AppState,
+    body: &[u8],
+) -> Result<(StatusCode, Json<PostsResponse>), ApiError> {
+    let items = earshot_connect::webhook::wire::parse_canonical_body(body).map_err(|e| {
         ApiError::bad_request(format!(
             "body is not a post, a list of posts or {{\"posts\": [...]}}: {e}"
         ))

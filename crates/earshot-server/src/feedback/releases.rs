@@ -3,7 +3,7 @@
 use crate::desk::{Desk, DeskError};
 use chrono::Utc;
 use earshot_core::feedback::{
-    plan_notifications, NotificationPlan, NotificationState, Release, RequestId, Templates,
+    plan_notifications, NotificationPlan, NotificationState, Release, RequestId, Skip, Templates,
 };
 use earshot_core::Network;
 use earshot_store::feedback::NewRelease;
@@ -74,9 +74,15 @@ pub async fn preview(
         }
     }
     let done = store.notified_keys(release.id).await?;
-    Ok(plan_notifications(
-        release, &asks, &titles, templates, &done,
-    ))
+    let mut plans = plan_notifications(release, &asks, &titles, templates, &done);
+    // Askers on a network earshot cannot post on (no connector configured) are not told:
+    // planned as skipped, so nobody counts them as told.
+    for plan in plans.iter_mut().filter(|p| p.skip.is_none()) {
+        if !desk.can_answer(plan.ask.network) {
+            plan.skip = Some(Skip::NoReplyChannel);
+        }
+    }
+    Ok(plans)
 }
 
 /// Records the release (unless `dry_run`), keeps the promises on its requests, and returns
@@ -182,8 +188,15 @@ pub async fn notify(
                     .await?;
                 sent += 1;
             }
+            Err(DeskError::NotSent { reply, reason }) => {
+                tracing::warn!(key = %plan.key, reason = %reason, "release notification not sent");
+                store
+                    .update_notification(&plan.key, NotificationState::Failed, Some(reply.id))
+                    .await?;
+            }
             Err(DeskError::SendFailed { reply, error }) => {
-                // The reply is stored and the desk's housekeeping retries it with its key.
+                // The reply is stored and the desk retries it with its key; the notification
+                // counts as sent only when that reply goes out (`Desk::after_sent`).
                 tracing::warn!(key = %plan.key, error = %error, "release notification not sent yet");
                 store
                     .update_notification(&plan.key, NotificationState::Failed, Some(reply.id))

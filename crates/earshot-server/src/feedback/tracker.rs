@@ -60,7 +60,13 @@ pub enum TrackerError {
     Store(#[from] StoreError),
     #[error("signature: {0}")]
     Signature(String),
+    #[error("GitHub delivery {0} was received before: a replay is refused")]
+    Replayed(String),
 }
+
+/// How long GitHub delivery ids are remembered. GitHub signs no timestamp, so a captured
+/// delivery has no window of its own; a month outlasts any redelivery GitHub makes.
+pub const GITHUB_DELIVERY_DAYS: i64 = 30;
 
 /// The issue body: who asked, how many, in which languages, with sample asks and the link back.
 fn issue_body(detail: &RequestDetail, public_url: &str) -> String {
@@ -238,6 +244,7 @@ pub async fn github_event(
     settings: &TrackerSettings,
     store: &dyn Store,
     signature: Option<&str>,
+    delivery: Option<&str>,
     body: &[u8],
 ) -> Result<Option<RequestId>, TrackerError> {
     let secret = from_env(
@@ -248,7 +255,36 @@ pub async fn github_event(
     if secret.is_empty() {
         return Err(TrackerError::NotConfigured);
     }
+    crate::config::check_webhook_secret("tracker.webhook_secret", &secret)?;
     verify_github(&secret, signature, body)?;
+    // The same delivery again is a replay, in whichever process receives it.
+    let delivery = delivery
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| {
+            TrackerError::Signature(
+                "X-GitHub-Delivery is missing: GitHub sends it with every delivery".into(),
+            )
+        })?;
+    let now = Utc::now();
+    let until = now + chrono::Duration::days(GITHUB_DELIVERY_DAYS);
+    if !store
+        .remember_delivery("github", delivery, until, now)
+        .await?
+    {
+        return Err(TrackerError::Replayed(delivery.to_string()));
+    }
+    let outcome = apply_github_event(store, body).await;
+    if outcome.is_err() {
+        store.forget_delivery("github", delivery).await?;
+    }
+    outcome
+}
+
+async fn apply_github_event(
+    store: &dyn Store,
+    body: &[u8],
+) -> Result<Option<RequestId>, TrackerError> {
     let event: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| TrackerError::Refused(format!("not JSON: {e}")))?;
     let action = event["action"].as_str().unwrap_or_default();

@@ -468,6 +468,11 @@ impl TriageDesk {
             tracing::warn!(conversation = %c.id, "automatic answer due but no desk is attached");
             return Ok(());
         };
+        if !desk.can_answer(c.network) {
+            // No connector to post it with: an acknowledgement nobody sends is not made.
+            tracing::debug!(conversation = %c.id, network = %c.network, "automatic answer skipped: earshot cannot post on this network");
+            return Ok(());
+        }
         let store = pipeline.store();
         let claimed = store
             .claim_auto_reply(

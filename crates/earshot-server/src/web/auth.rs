@@ -20,17 +20,19 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-pub const SESSION_COOKIE: &str = "earshot_session";
+pub use crate::http_policy::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 /// How long a sign-in lasts: a working day and then some.
 pub const SESSION_HOURS: i64 = 12;
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// What an API token may be allowed to do.
 pub const SCOPES: [&str; 3] = ["read", "reply", "act"];
-/// Failed sign-ins tolerated per user name, and per address, within [`LOGIN_WINDOW_MINUTES`].
-pub const MAX_FAILED_PER_USER: u64 = 5;
-pub const MAX_FAILED_PER_ADDRESS: u64 = 20;
+/// Failed sign-ins tolerated from one address (under any names) within
+/// [`LOGIN_WINDOW_MINUTES`]; past that, that address waits.
+pub const MAX_FAILED_PER_ADDRESS: u64 = 50;
 pub const LOGIN_WINDOW_MINUTES: i64 = 15;
+/// The longest wait between two sign-in attempts for one name from one address.
+pub const MAX_LOGIN_WAIT_SECONDS: i64 = 15 * 60;
 /// Where every API token starts, so a leaked one is easy to recognise (and to grep for).
 pub const TOKEN_PREFIX: &str = "es_";
 
@@ -224,27 +226,32 @@ pub async fn start_session(store: &Arc<dyn Store>, user: &User) -> Result<Secret
     Ok(Secret::new(token))
 }
 
-/// Whether sign-ins under this name or from this address are paused for now.
-pub async fn login_throttled(
+/// How long the next sign-in attempt for a (name, address) waits after `failures` failures
+/// in a row: 1 s, 2 s, 4 s … up to 15 minutes. Each failure makes the next answer slower for
+/// that address alone, so a stranger guessing cannot lock the person out.
+pub fn login_wait(failures: u32) -> Duration {
+    let doubled = 1i64 << failures.saturating_sub(1).min(20);
+    Duration::seconds(doubled.min(MAX_LOGIN_WAIT_SECONDS))
+}
+
+/// The throttling key of a sign-in attempt: the name as typed (trimmed, lower case, at most
+/// 100 characters) and the client's address.
+pub fn login_key(username: &str, address: Option<&str>) -> String {
+    let name: String = username.trim().to_lowercase().chars().take(100).collect();
+    format!("login:{name}|{}", address.unwrap_or("-"))
+}
+
+/// Whether this address has failed too often lately, under any names (a spray of guesses).
+pub async fn address_throttled(
     store: &Arc<dyn Store>,
-    username: &str,
     address: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    let Some(a) = address else {
+        return Ok(false);
+    };
     let since = now - Duration::minutes(LOGIN_WINDOW_MINUTES);
-    if store.failed_logins(&user_key(username), since).await? >= MAX_FAILED_PER_USER {
-        return Ok(true);
-    }
-    if let Some(a) = address {
-        if store.failed_logins(&address_key(a), since).await? >= MAX_FAILED_PER_ADDRESS {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-pub fn user_key(username: &str) -> String {
-    format!("user:{}", username.trim().to_lowercase())
+    Ok(store.failed_logins(&address_key(a), since).await? >= MAX_FAILED_PER_ADDRESS)
 }
 
 pub fn address_key(address: &str) -> String {
@@ -263,16 +270,8 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Whether the browser reached us over TLS (directly or through a proxy that says so): then
-/// cookies are marked `Secure`.
-pub fn over_tls(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
-}
-
-/// A `Set-Cookie` value: HttpOnly and SameSite=Lax always, Secure behind TLS.
+/// A `Set-Cookie` value: HttpOnly and SameSite=Lax always, Secure behind TLS (see
+/// [`crate::http_policy::HttpPolicy::over_tls`]).
 pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, path: &str, tls: bool) -> String {
     format!(
         "{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{}",
@@ -326,6 +325,38 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// The live session a request's cookie names: not expired, its person active, and used
+/// within `http.session_idle_minutes` (an idle one is ended here). Its use is noted at most
+/// once a minute.
+pub async fn session_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<SignedIn>, StoreError> {
+    let Some(token) = cookie(headers, state.http.session_cookie()) else {
+        return Ok(None);
+    };
+    let hash = token_hash(token);
+    let store = state.desk.store();
+    let now = Utc::now();
+    let Some(session) = store.session(&hash, now).await? else {
+        return Ok(None);
+    };
+    let idle = now - session.last_seen_at;
+    if idle > state.http.session_idle {
+        tracing::info!(user = %session.user.username, "session ended after being idle");
+        store.delete_session(&hash, now).await?;
+        return Ok(None);
+    }
+    if idle > Duration::minutes(1) {
+        store.touch_session(&hash, now).await?;
+    }
+    Ok(Some(SignedIn {
+        user: session.user,
+        csrf: session.csrf_token,
+        token_hash: hash,
+    }))
+}
+
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Refusal;
 
@@ -336,35 +367,22 @@ impl FromRequestParts<AppState> for SignedIn {
         if let Some(s) = parts.extensions.get::<SignedIn>() {
             return Ok(s.clone());
         }
-        let refuse = || {
-            if parts.method == Method::GET && !parts.uri.path().starts_with("/live") {
-                let next = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_else(|| "/".into());
-                Refusal::SignIn(next)
-            } else {
-                Refusal::Unauthorized
-            }
-        };
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(refuse());
-        };
-        let hash = token_hash(token);
-        let session = state
-            .desk
-            .store()
-            .session(&hash, Utc::now())
+        let Some(signed) = session_of(state, &parts.headers)
             .await
-            .map_err(Refusal::Failed)?;
-        let Some(session) = session else {
-            return Err(refuse());
-        };
-        let signed = SignedIn {
-            user: session.user,
-            csrf: session.csrf_token,
-            token_hash: hash,
+            .map_err(Refusal::Failed)?
+        else {
+            return Err(
+                if parts.method == Method::GET && !parts.uri.path().starts_with("/live") {
+                    let next = parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_else(|| "/".into());
+                    Refusal::SignIn(next)
+                } else {
+                    Refusal::Unauthorized
+                },
+            );
         };
         parts.extensions.insert(signed.clone());
         Ok(signed)
@@ -382,7 +400,8 @@ pub struct ApiCaller {
 pub fn required_scope(method: &Method, path: &str) -> &'static str {
     if method == Method::GET || method == Method::HEAD {
         "read"
-    } else if path.ends_with("/replies") {
+    } else if path.ends_with("/replies") || (path.contains("/replies/") && path.ends_with("/retry"))
+    {
         "reply"
     } else {
         "act"
@@ -449,6 +468,19 @@ pub async fn demo_people(store: &Arc<dyn Store>) -> Result<DemoPeople, AuthError
     Ok(DemoPeople { admin, agent })
 }
 
+/// A fresh API token for one of the demo's people, for the curl examples `earshot demo`
+/// prints (read, reply and act, as an agent may).
+pub async fn demo_token(store: &Arc<dyn Store>, username: &str) -> Result<Secret, AuthError> {
+    let user = store
+        .credentials(username)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user {username}")))?
+        .user;
+    let scopes = SCOPES.iter().map(|s| s.to_string()).collect();
+    let (token, _) = create_api_token(store, &user, "demo curl examples", scopes).await?;
+    Ok(token)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -503,6 +535,10 @@ mod tests {
         assert_eq!(
             required_scope(&Method::POST, "/api/v1/conversations/4/actions"),
             "act"
+        );
+        assert_eq!(
+            required_scope(&Method::POST, "/api/v1/conversations/4/replies/9/retry"),
+            "reply"
         );
     }
 

@@ -76,6 +76,9 @@ fn percentiles(mut ms: Vec<f64>, bytes: usize) -> Percentiles {
 pub fn state(settings: Settings, desk: Arc<Desk>) -> AppState {
     AppState {
         desk,
+        http: Arc::new(
+            crate::http_policy::HttpPolicy::from_settings(&settings).unwrap_or_default(),
+        ),
         settings: Arc::new(settings),
         verifier: None,
         connector_health: Arc::new(vec![]),
@@ -100,9 +103,7 @@ pub async fn run(state: AppState, iterations: usize) -> Result<Vec<PageTiming>, 
         }
     };
     let session = auth::start_session(&store, &user).await?;
-    let cookie = format!("{}={}", auth::SESSION_COOKIE, session.expose());
-    let bearer = (!state.settings.api.token.is_empty())
-        .then(|| format!("Bearer {}", state.settings.api.token.expose()));
+    let cookie = format!("{}={}", state.http.session_cookie(), session.expose());
     let top = store
         .inbox(
             &InboxFilter {
@@ -143,9 +144,8 @@ pub async fn run(state: AppState, iterations: usize) -> Result<Vec<PageTiming>, 
     ];
     let mut out = vec![];
     for (page, path, baseline_path) in pairs {
-        let timing = measure(&router, &path, Some(&cookie), None, iterations).await?;
-        let baseline =
-            measure(&router, &baseline_path, None, bearer.as_deref(), iterations).await?;
+        let timing = measure(&router, &path, &cookie, iterations).await?;
+        let baseline = measure(&router, &baseline_path, &cookie, iterations).await?;
         out.push(PageTiming {
             page,
             path,
@@ -163,21 +163,16 @@ pub async fn run(state: AppState, iterations: usize) -> Result<Vec<PageTiming>, 
 async fn measure(
     router: &axum::Router,
     path: &str,
-    cookie: Option<&str>,
-    bearer: Option<&str>,
+    cookie: &str,
     iterations: usize,
 ) -> Result<Percentiles, BenchError> {
     let mut ms = Vec::with_capacity(iterations);
     let mut bytes = 0;
     for i in 0..=iterations {
-        let mut request = Request::get(path);
-        if let Some(c) = cookie {
-            request = request.header(header::COOKIE, c);
-        }
-        if let Some(b) = bearer {
-            request = request.header(header::AUTHORIZATION, b);
-        }
-        let request = request
+        // The pages and the JSON API both read as the signed-in person, at a loopback host.
+        let request = Request::get(path)
+            .header(header::HOST, "localhost")
+            .header(header::COOKIE, cookie)
             .body(Body::empty())
             .map_err(|e| BenchError::Status {
                 path: path.into(),

@@ -7,8 +7,9 @@ use super::auth::{same, SignedIn};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// The cookie holding the sign-in form's token until a session exists.
-pub const LOGIN_COOKIE: &str = "earshot_login";
+/// The cookie holding the sign-in form's token until a session exists (named
+/// `__Secure-earshot_login` with secure cookies: see [`crate::http_policy::HttpPolicy`]).
+pub use crate::http_policy::LOGIN_COOKIE;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Forged;
@@ -52,9 +53,10 @@ pub fn check(
     }
 }
 
-/// Checks the sign-in form: its hidden field must equal the cookie set with the form.
-pub fn check_login(headers: &HeaderMap, form_token: &str) -> Result<(), Forged> {
-    match super::auth::cookie(headers, LOGIN_COOKIE) {
+/// Checks the sign-in form: its hidden field must equal the cookie (`cookie_name`) set with
+/// the form.
+pub fn check_login(headers: &HeaderMap, cookie_name: &str, form_token: &str) -> Result<(), Forged> {
+    match super::auth::cookie(headers, cookie_name) {
         Some(c) if !c.is_empty() && same(c, form_token) && same_origin(headers) => Ok(()),
         _ => Err(Forged),
     }
@@ -99,9 +101,13 @@ mod tests {
     #[test]
     fn the_login_form_is_double_submitted() {
         let mut h = HeaderMap::new();
-        assert_eq!(check_login(&h, "x"), Err(Forged));
+        assert_eq!(check_login(&h, LOGIN_COOKIE, "x"), Err(Forged));
         h.insert(header::COOKIE, "earshot_login=abc".parse().unwrap());
-        assert_eq!(check_login(&h, "abc"), Ok(()));
-        assert_eq!(check_login(&h, "abd"), Err(Forged));
+        assert_eq!(check_login(&h, LOGIN_COOKIE, "abc"), Ok(()));
+        assert_eq!(check_login(&h, LOGIN_COOKIE, "abd"), Err(Forged));
+        assert_eq!(
+            check_login(&h, "__Secure-earshot_login", "abc"),
+            Err(Forged)
+        );
     }
 }

@@ -45,6 +45,10 @@ pub fn router() -> Router<AppState> {
         .route("/c/{id}", get(pages::conversation::page))
         .route("/c/{id}/reply", post(pages::conversation::reply))
         .route("/c/{id}/act", post(pages::conversation::act))
+        .route(
+            "/c/{id}/replies/{reply}/retry",
+            post(pages::conversation::retry),
+        )
         .route("/c/{id}/labels", post(pages::conversation::labels))
         .route("/c/{id}/notes", post(pages::conversation::note))
         .route("/c/{id}/typing", post(pages::conversation::typing))
@@ -203,10 +207,20 @@ pub fn url_encode(s: &str) -> String {
 }
 
 /// A local path to return to after signing in; anything else (another site, `//host`) is
-/// replaced by the inbox.
+/// replaced by the inbox. Browsers drop tabs and line breaks from a URL and read `\` as `/`,
+/// so `/\t/evil.example` would become `//evil.example`: a path holding any control
+/// character, space or backslash is refused too.
 pub fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            p.to_string()
+        }
         _ => "/inbox".to_string(),
     }
 }
@@ -222,6 +236,14 @@ mod tests {
         assert_eq!(local_path(Some("//evil.example")), "/inbox");
         assert_eq!(local_path(Some("https://evil.example")), "/inbox");
         assert_eq!(local_path(Some("/\\evil.example")), "/inbox");
+        assert_eq!(local_path(Some("/\t/evil.example")), "/inbox");
+        assert_eq!(local_path(Some("/\n/evil.example")), "/inbox");
+        assert_eq!(local_path(Some("/ /evil.example")), "/inbox");
+        assert_eq!(local_path(Some("/\u{a0}/evil.example")), "/inbox");
+        assert_eq!(
+            local_path(Some("/inbox?intent=complaint")),
+            "/inbox?intent=complaint"
+        );
         assert_eq!(local_path(None), "/inbox");
     }
 

@@ -3,6 +3,7 @@
 //! labels, notes for colleagues, and a warning when someone else is replying too.
 
 use crate::api::AppState;
+use crate::desk::DeskError;
 use crate::triage::PolicyView;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
@@ -49,6 +50,7 @@ pub struct Shown {
 fn confirmation(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "replied" => "Reply sent.",
+        "retried" => "Reply sent on the second try.",
         "assigned" => "Assigned to you.",
         "unassigned" => "Unassigned.",
         "pending" => "Marked pending: waiting on the customer.",
@@ -166,14 +168,7 @@ fn render(
                 ol.posts {
                     @for p in &l.detail.posts { (post(p)) }
                     @for r in l.detail.replies.iter().filter(|r| r.state != ReplyState::Sent) {
-                        li.post.brand.unsent {
-                            div.post-meta {
-                                strong { "@" (brand) } " · reply by " (r.author) " · "
-                                span class=(format!("badge b-reply-{}", r.state.as_str())) { (r.state.as_str()) }
-                                @if let Some(e) = &r.error { " · " span.muted { (e) } }
-                            }
-                            div.post-text { (layout::said(&r.text)) }
-                        }
+                        (unsent_reply(signed, c.id, brand, r, can_act))
                     }
                 }
                 @if can_act { (reply_box(signed, c.id, c.network, brand, &first_name, draft)) }
@@ -254,6 +249,54 @@ fn post(p: &Post) -> Markup {
                 }
             } @else {
                 div.post-text { (layout::said(&text)) }
+            }
+        }
+    }
+}
+
+/// A reply nobody has posted yet, said plainly: not sent (and why), failed (and when earshot
+/// tries again, or that it stopped), or still queued; with its text to copy and a retry.
+fn unsent_reply(
+    signed: &SignedIn,
+    id: ConversationId,
+    brand: &str,
+    r: &earshot_core::Reply,
+    can_act: bool,
+) -> Markup {
+    let (label, explain) = match r.state {
+        ReplyState::NotSent => ("not sent", "Nothing was posted."),
+        ReplyState::Failed if r.next_attempt_at.is_some() => (
+            "failed",
+            "The network did not take it; earshot tries again by itself.",
+        ),
+        ReplyState::Failed => (
+            "failed",
+            "The network did not take it and earshot stopped trying.",
+        ),
+        _ => ("sending", "Waiting to be sent."),
+    };
+    let text_id = format!("reply-text-{}", r.id);
+    html! {
+        li.post.brand.unsent id=(format!("reply-{}", r.id)) {
+            div.post-meta {
+                strong { "@" (brand) } " · reply by " (r.author) " · " (layout::time(r.created_at)) " · "
+                span class=(format!("badge b-reply-{}", r.state.as_str())) { (label) }
+            }
+            p.unsent-why {
+                strong { (explain) }
+                @if let Some(e) = &r.error { " " (e) }
+                @if let Some(at) = r.next_attempt_at { " Next try " (layout::time(at)) "." }
+                @if r.attempts > 0 { " (" (r.attempts) " attempt" @if r.attempts != 1 { "s" } " so far.)" }
+            }
+            div.post-text id=(text_id) { (layout::said(&r.text)) }
+            @if can_act && r.state != ReplyState::Queued {
+                div.buttons {
+                    form method="post" action=(format!("/c/{}/replies/{}/retry", id.0, r.id)) {
+                        (layout::csrf_field(signed))
+                        button type="submit" { "Retry" }
+                    }
+                    button type="button" data-copy=(text_id) { "Copy text" }
+                }
             }
         }
     }
@@ -492,6 +535,22 @@ pub async fn reply(
     {
         Ok(_) => Ok(Redirect::to(&format!("/c/{}?done=replied", id.0)).into_response()),
         Err(crate::desk::DeskError::Store(e)) => Err(e.into()),
+        Err(e @ (DeskError::NotSent { .. } | DeskError::SendFailed { .. })) => {
+            // Stored but not posted: the page says so, and the reply waits below with its
+            // text to copy and a retry; the draft is not kept twice.
+            let loaded = load(&state, id).await?;
+            let page = render(
+                &signed,
+                &loaded,
+                &[],
+                &brand_handle(&state),
+                None,
+                Some(&not_posted(&e)),
+                "",
+                Utc::now(),
+            );
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
         Err(e) => {
             // The text is too long, empty, or the network refused it: show why, keep the draft.
             let loaded = load(&state, id).await?;
@@ -503,6 +562,61 @@ pub async fn reply(
                 None,
                 Some(&e.to_string()),
                 &f.text,
+                Utc::now(),
+            );
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+/// What the page says about a reply that was stored but not posted.
+fn not_posted(e: &DeskError) -> String {
+    match e {
+        DeskError::NotSent { reason, .. } => {
+            format!("Your reply was NOT sent: {reason}. It is kept below.")
+        }
+        DeskError::SendFailed { reply, error } => match reply.next_attempt_at {
+            Some(_) => format!(
+                "Your reply was not sent yet: {error}. earshot tries again by itself; it is kept below."
+            ),
+            None => format!("Your reply was NOT sent: {error}. It is kept below."),
+        },
+        other => other.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// An agent retries a reply that was not sent.
+pub async fn retry(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    headers: HeaderMap,
+    Path((id, reply_id)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, PageError> {
+    csrf::check(&signed, &headers, Some(&f.csrf))?;
+    require_agent(&signed)?;
+    let id = conversation_id(&id)?;
+    let reply_id: i64 = reply_id
+        .parse()
+        .map_err(|_| PageError::NotFound(format!("{reply_id:?} is not a reply")))?;
+    match state.desk.retry(id, reply_id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/c/{}?done=retried", id.0)).into_response()),
+        Err(DeskError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let loaded = load(&state, id).await?;
+            let page = render(
+                &signed,
+                &loaded,
+                &[],
+                &brand_handle(&state),
+                None,
+                Some(&not_posted(&e)),
+                "",
                 Utc::now(),
             );
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

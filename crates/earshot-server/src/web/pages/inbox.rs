@@ -92,7 +92,7 @@ impl InboxQuery {
                 breached,
                 assignee,
                 limit: PAGE_SIZE,
-                offset: self.offset.unwrap_or(0).min(100_000),
+                offset: self.offset.unwrap_or(0).min(earshot_store::MAX_OFFSET),
             },
             problems,
         )
@@ -360,7 +360,9 @@ fn pager(inbox: &Page<InboxRow>, q: &InboxQuery) -> Markup {
     let offset = inbox.offset;
     let base = q.canonical();
     let sep = if base.is_empty() { "" } else { "&" };
-    let more = inbox.items.len() as u32 == inbox.limit;
+    // Pages end at the deepest offset the store is asked to walk; filters go further.
+    let more = inbox.items.len() as u32 == inbox.limit
+        && offset + u64::from(PAGE_SIZE) <= earshot_store::MAX_OFFSET;
     html! {
         nav.pager aria-label="Pages" {
             @if offset > 0 {

@@ -1,36 +1,47 @@
-//! Signing in and out. Wrong name or password get the same answer; too many failures for a
-//! name or from an address pause sign-ins for a while.
+//! Signing in and out. Wrong name or password get the same answer. Each failure makes the
+//! next attempt for that name *from that address* wait longer (1 s, 2 s, 4 s …), so nobody
+//! can lock a colleague out by guessing; an address that fails under many names waits too.
 
 use crate::api::AppState;
 use crate::web::auth::{self, SignedIn};
-use crate::web::csrf::{self, LOGIN_COOKIE};
+use crate::web::csrf;
 use crate::web::layout::{self, Nav};
 use crate::web::{local_path, PageError};
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
 use earshot_connect::Secret;
+use earshot_store::guard::LoginTurn;
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
-/// The client's address when the server was started with connection info (it is, by
-/// `App::run_until_stopped`); `None` in tests that drive the router directly.
-pub struct ClientAddr(pub Option<String>);
+/// The client's address (behind a trusted proxy, the one it names: see
+/// [`crate::http_policy::HttpPolicy::client_address`]), and whether it reached us over TLS.
+/// The address is `None` in tests that drive the router directly.
+pub struct Client {
+    pub address: Option<String>,
+    pub tls: bool,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for Client {
     type Rejection = Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer: Option<IpAddr> = crate::http_policy::peer(&parts.extensions);
+        Ok(Client {
+            address: state
+                .http
+                .client_address(peer, &parts.headers)
+                .map(|a| a.to_string()),
+            tls: state.http.over_tls(peer, &parts.headers),
+        })
     }
 }
 
@@ -39,11 +50,24 @@ pub struct Next {
     next: Option<String>,
 }
 
-fn form_page(next: &str, token: &str, username: &str, error: Option<&str>) -> Markup {
+fn form_page(
+    next: &str,
+    token: &str,
+    username: &str,
+    error: Option<&str>,
+    first_run: bool,
+) -> Markup {
     let body = html! {
         div.login {
             h1 { span.logo aria-hidden="true" { "◉" } " earshot" }
             p.muted { "Sign in to answer your customers." }
+            @if first_run {
+                div.flash.flash-warning role="status" {
+                    p { strong { "Nobody can sign in yet." } " Create the first admin on the machine earshot runs on:" }
+                    pre { code { "earshot admin create-user NAME --role admin" } }
+                    p { "It prints a password once; sign in with it here, then add your colleagues in Settings." }
+                }
+            }
             @if let Some(e) = error { (layout::flash("error", e)) }
             form method="post" action="/login" {
                 input type="hidden" name="csrf" value=(token);
@@ -62,38 +86,43 @@ fn form_page(next: &str, token: &str, username: &str, error: Option<&str>) -> Ma
 }
 
 fn with_login_cookie(
+    state: &AppState,
     token: &str,
-    headers: &HeaderMap,
+    tls: bool,
     status: StatusCode,
     page: Markup,
 ) -> Response {
-    let cookie = auth::set_cookie(LOGIN_COOKIE, token, 3600, "/login", auth::over_tls(headers));
+    let cookie = auth::set_cookie(state.http.login_cookie(), token, 3600, "/login", tls);
     (status, [(header::SET_COOKIE, cookie)], page).into_response()
+}
+
+/// Whether nobody exists yet who could sign in (a fresh install).
+async fn first_run(state: &AppState) -> bool {
+    match state.desk.store().users().await {
+        Ok(users) => users.iter().all(|u| u.disabled_at.is_some()),
+        Err(_) => false,
+    }
 }
 
 pub async fn form(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     Query(q): Query<Next>,
 ) -> Response {
     // Already signed in: straight on.
-    if let Some(token) = auth::cookie(&headers, auth::SESSION_COOKIE) {
-        if let Ok(Some(_)) = state
-            .desk
-            .store()
-            .session(&auth::token_hash(token), Utc::now())
-            .await
-        {
-            return Redirect::to(&local_path(q.next.as_deref())).into_response();
-        }
+    if let Ok(Some(_)) = auth::session_of(&state, &headers).await {
+        return Redirect::to(&local_path(q.next.as_deref())).into_response();
     }
     let token = auth::random_token(24);
     let next = local_path(q.next.as_deref());
+    let first = first_run(&state).await;
     with_login_cookie(
+        &state,
         &token,
-        &headers,
+        client.tls,
         StatusCode::OK,
-        form_page(&next, &token, "", None),
+        form_page(&next, &token, "", None, first),
     )
 }
 
@@ -107,7 +136,7 @@ pub struct LoginForm {
 
 pub async fn submit(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    client: Client,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -115,13 +144,14 @@ pub async fn submit(
     let retry = |status: StatusCode, message: &str| {
         let token = auth::random_token(24);
         with_login_cookie(
+            &state,
             &token,
-            &headers,
+            client.tls,
             status,
-            form_page(&next, &token, &f.username, Some(message)),
+            form_page(&next, &token, &f.username, Some(message), false),
         )
     };
-    if csrf::check_login(&headers, &f.csrf).is_err() {
+    if csrf::check_login(&headers, state.http.login_cookie(), &f.csrf).is_err() {
         return Ok(retry(
             StatusCode::FORBIDDEN,
             "The sign-in form had expired. Please sign in again.",
@@ -129,25 +159,44 @@ pub async fn submit(
     }
     let store = state.desk.store();
     let now = Utc::now();
-    if auth::login_throttled(store, &f.username, addr.as_deref(), now).await? {
-        tracing::warn!(user = %f.username.trim(), "sign-in paused after repeated failures");
+    let addr = client.address.as_deref();
+    if auth::address_throttled(store, addr, now).await? {
+        tracing::warn!(address = ?addr, "sign-ins from this address paused after many failures");
         return Ok(retry(
             StatusCode::TOO_MANY_REQUESTS,
             &format!(
-                "Too many failed attempts. Wait {} minutes, then try again.",
+                "Too many failed sign-ins from your address. Wait {} minutes, then try again.",
                 auth::LOGIN_WINDOW_MINUTES
             ),
         ));
+    }
+    // One attempt per (name, address) at a time, each failure doubling the wait: taken
+    // atomically in the store, so parallel guesses are counted one by one.
+    let key = auth::login_key(&f.username, addr);
+    if let LoginTurn::Wait { until, failures } =
+        store.take_login_turn(&key, auth::login_wait, now).await?
+    {
+        let wait = ((until - now).num_milliseconds().max(0) + 999) / 1000;
+        let wait = wait.max(1);
+        tracing::warn!(user = %f.username.trim(), failures, "sign-in attempt before its wait ended");
+        let mut response = retry(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "That name failed to sign in {failures} times from your address. Wait {wait} seconds, then try again."
+            ),
+        );
+        if let Ok(v) = wait.to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(response);
     }
     let password = Secret::new(f.password.clone());
     let user = auth::check_password(store, &f.username, &password)
         .await
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
     let Some(user) = user else {
-        store
-            .record_login_attempt(&auth::user_key(&f.username), false, now)
-            .await?;
-        if let Some(a) = &addr {
+        // The turn taken above already counts this failure.
+        if let Some(a) = addr {
             store
                 .record_login_attempt(&auth::address_key(a), false, now)
                 .await?;
@@ -157,22 +206,19 @@ pub async fn submit(
             "Wrong user name or password.",
         ));
     };
-    store
-        .record_login_attempt(&auth::user_key(&user.username), true, now)
-        .await?;
+    store.clear_login_failures(&key).await?;
     let token = auth::start_session(store, &user)
         .await
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
     tracing::info!(user = %user.username, "signed in");
-    let tls = auth::over_tls(&headers);
     let session = auth::set_cookie(
-        auth::SESSION_COOKIE,
+        state.http.session_cookie(),
         token.expose(),
         auth::SESSION_HOURS * 3600,
         "/",
-        tls,
+        client.tls,
     );
-    let clear = auth::set_cookie(LOGIN_COOKIE, "", 0, "/login", tls);
+    let clear = auth::set_cookie(state.http.login_cookie(), "", 0, "/login", client.tls);
     let mut response = Redirect::to(&next).into_response();
     let h = response.headers_mut();
     for c in [session, clear] {
@@ -191,6 +237,7 @@ pub struct CsrfOnly {
 pub async fn logout(
     State(state): State<AppState>,
     signed: SignedIn,
+    client: Client,
     headers: HeaderMap,
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, PageError> {
@@ -200,6 +247,6 @@ pub async fn logout(
         .store()
         .delete_session(&signed.token_hash, Utc::now())
         .await?;
-    let clear = auth::set_cookie(auth::SESSION_COOKIE, "", 0, "/", auth::over_tls(&headers));
+    let clear = auth::set_cookie(state.http.session_cookie(), "", 0, "/", client.tls);
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
 }

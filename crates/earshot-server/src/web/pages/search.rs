@@ -49,7 +49,7 @@ pub async fn page(
         intent: pick(&p.intent),
         sentiment: pick(&p.sentiment),
         limit: PAGE_SIZE,
-        offset: p.offset.unwrap_or(0).min(10_000),
+        offset: p.offset.unwrap_or(0).min(earshot_store::MAX_OFFSET),
     };
     let hits = if query.q.trim().is_empty() {
         None
@@ -147,7 +147,7 @@ fn pager(p: &SearchParams, h: &Page<SearchHit>) -> Markup {
     html! {
         nav.pager aria-label="Pages" {
             @if h.offset > 0 { a href=(format!("{base}&offset={}", h.offset.saturating_sub(u64::from(PAGE_SIZE)))) { "← Newer" } }
-            @if h.items.len() as u32 == h.limit { a href=(format!("{base}&offset={}", h.offset + u64::from(PAGE_SIZE))) { "Older →" } }
+            @if h.items.len() as u32 == h.limit && h.offset + u64::from(PAGE_SIZE) <= earshot_store::MAX_OFFSET { a href=(format!("{base}&offset={}", h.offset + u64::from(PAGE_SIZE))) { "Older →" } }
         }
     }
 }
