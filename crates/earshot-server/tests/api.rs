@@ -589,6 +589,106 @@ async fn a_reply_nobody_can_post_is_not_sent_and_says_why() {
 }
 
 #[tokio::test]
+async fn a_failed_send_is_retried_with_backoff_then_given_up_reported_and_retried_by_hand() {
+    use earshot_connect::notify::fake::HttpFailure;
+    let crm = FakeWebhookReceiver::start(REPLY_SECRET).await.unwrap();
+    let ops = FakeWebhookReceiver::start(REPLY_SECRET).await.unwrap();
+    let app = spawn_app_with(|s| {
+        s.webhook.reply_url = crm.url();
+        s.webhook.reply_secret = Secret::new(REPLY_SECRET);
+        s.alerts = toml::from_str(&format!(
+            "[[targets]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"{REPLY_SECRET}\"\n",
+            ops.url()
+        ))
+        .unwrap();
+    })
+    .await;
+    let mut ask = post("800", "lena", "@voltra my charger is broken", None);
+    ask["network"] = json!("webhook");
+    let (_, body) = app.post_json(&ask).await;
+    let conv = body["stored"][0]["conversation_id"].as_i64().unwrap();
+    let path = format!("/api/v1/conversations/{conv}/replies");
+    let id = earshot_core::ConversationId(conv);
+
+    // The receiver is down for a moment: stored, failed, retried by itself a minute later.
+    crm.script([HttpFailure::Status(503)]);
+    let (status, v) = app.send(&path, &json!({"text": "On it, Lena!"})).await;
+    assert_eq!(status, 502, "{v}");
+    assert_eq!(v["reply"]["state"], "failed");
+    assert_eq!(v["reply"]["attempts"], 1);
+    assert!(v["reply"]["next_attempt_at"].is_string(), "{v}");
+    assert_eq!(
+        app.desk.retry_due(Utc::now()).await.unwrap(),
+        0,
+        "not due yet"
+    );
+    let due = Utc::now() + chrono::Duration::minutes(2);
+    assert_eq!(app.desk.retry_due(due).await.unwrap(), 1);
+    assert_eq!(crm.events().len(), 1, "handed over once");
+    let detail = app.desk.store().conversation(id).await.unwrap().unwrap();
+    assert_eq!(detail.replies[0].state, earshot_core::ReplyState::Sent);
+    assert_eq!(detail.conversation.status, earshot_core::Status::Pending);
+
+    // Down for good: six attempts in all, each after a longer wait, then earshot stops,
+    // says so on the reply and alerts the team.
+    crm.script(std::iter::repeat_n(HttpFailure::Status(503), 6));
+    let (status, v) = app
+        .send(&path, &json!({"text": "Any news on your side?"}))
+        .await;
+    assert_eq!(status, 502, "{v}");
+    let reply_id = v["reply"]["id"].as_i64().unwrap();
+    let mut when = Utc::now();
+    let mut waits = vec![];
+    for attempt in 2..=6 {
+        let detail = app.desk.store().conversation(id).await.unwrap().unwrap();
+        let r = detail.replies.iter().find(|r| r.id == reply_id).unwrap();
+        let next = r.next_attempt_at.expect("another try is planned");
+        waits.push((next - r.created_at).num_minutes());
+        when = next.max(when) + chrono::Duration::seconds(1);
+        assert_eq!(app.desk.retry_due(when).await.unwrap(), 0);
+        let detail = app.desk.store().conversation(id).await.unwrap().unwrap();
+        let r = detail.replies.iter().find(|r| r.id == reply_id).unwrap();
+        assert_eq!(r.attempts, attempt);
+    }
+    assert!(
+        waits.windows(2).all(|w| w[1] > w[0]),
+        "backoff grows: {waits:?}"
+    );
+    let detail = app.desk.store().conversation(id).await.unwrap().unwrap();
+    let r = detail.replies.iter().find(|r| r.id == reply_id).unwrap();
+    assert_eq!(r.state, earshot_core::ReplyState::Failed);
+    assert_eq!(r.next_attempt_at, None, "given up");
+    assert!(r.error.as_deref().unwrap().contains("503"));
+    assert_eq!(
+        app.desk
+            .retry_due(when + chrono::Duration::days(2))
+            .await
+            .unwrap(),
+        0
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ops
+        .events()
+        .iter()
+        .any(|e| e["type"] == "alert.reply_failed")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no alert: {:?}",
+            ops.events()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The receiver is back; the agent retries by hand.
+    let (status, v) = app
+        .send(&format!("{path}/{reply_id}/retry"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["state"], "sent");
+    assert_eq!(crm.events().len(), 2);
+}
+
+#[tokio::test]
 async fn status_changes_are_checked_and_audited() {
     let app = spawn_app().await;
     let (_, body) = app

@@ -1747,6 +1747,12 @@ async fn the_dashboard_ranks_the_busiest_requests_and_exports_them_safely() {
             &[(Network::X, "mallory", "@voltra please add a karaoke mode")],
         )
         .await;
+    let (tabbed, _) = server
+        .request(
+            "\t=1+2 roof box",
+            &[(Network::X, "trudy", "@voltra please add a roof box option")],
+        )
+        .await;
     let v = server.sign_in("vic").await;
     let page = server.page("/dashboard", &v).await;
     let seat_at = page
@@ -1772,6 +1778,10 @@ async fn the_dashboard_ranks_the_busiest_requests_and_exports_them_safely() {
     assert!(
         lines[2].contains("\"'=HYPERLINK(\"\"http://evil\"\") karaoke\""),
         "a title that looks like a formula is quoted and neutralised: {csv}"
+    );
+    assert!(
+        csv.contains(&format!("{},\"'\t=1+2 roof box\"", tabbed.0)),
+        "a leading tab is defused too: {csv}"
     );
 }
 
