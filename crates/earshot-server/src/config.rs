@@ -613,7 +613,7 @@ fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
         path: path.display().to_string(),
         message: match e.span() {
             Some(span) => {
-                let before = &text[..span.start.min(text.len())];
+                let before = text.get(..span.start).unwrap_or(&text);
                 let line = before.matches('\n').count() + 1;
                 let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
                 format!("line {line}, column {column}: {}", e.message())

@@ -192,11 +192,30 @@ fn write_jsonl(path: &Path, posts: &[NewPost]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The bench servers' `api.token`: the API answers nobody without one.
+const BENCH_TOKEN: &str = "earshot-bench-token";
+/// Signing secrets are at least 24 bytes.
+const BENCH_SECRET: &str = "earshot-bench-signing-secret";
+
+/// An HTTP client for a bench server's API (it sends [`BENCH_TOKEN`]).
+fn api_client() -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {BENCH_TOKEN}").parse()?,
+    );
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .pool_max_idle_per_host(64)
+        .build()?)
+}
+
 fn bench_settings(dir: &Path) -> Settings {
     let mut s = Settings {
         data_dir: dir.to_path_buf(),
         ..Settings::default()
     };
+    s.api.token = Secret::new(BENCH_TOKEN);
     s.brand.handles = vec![earshot_server::demo::BRAND_HANDLE.into()];
     s.brand.keywords = earshot_server::demo::KEYWORDS
         .iter()
@@ -272,14 +291,12 @@ async fn latency(rate: u32, seconds: u64) -> anyhow::Result<()> {
     let dir = tempdir()?;
     let mut s = bench_settings(&dir);
     s.listen = "127.0.0.1:0".into();
-    s.webhook.secret = Secret::new("bench-secret");
-    let verifier = Verifier::new("bench-secret", 300)?;
+    s.webhook.secret = Secret::new(BENCH_SECRET);
+    let verifier = Verifier::new(BENCH_SECRET, 300)?;
     let app = earshot_server::App::build(s).await?;
     let base = app.address();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()?;
+    let client = api_client()?;
 
     let send = |client: reqwest::Client,
                 body: serde_json::Value,
@@ -510,7 +527,7 @@ async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
     let app = earshot_server::App::with_desk(s, desk.clone()).await?;
     let base = app.address();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
+    let client = api_client()?;
 
     async fn time_get(client: &reqwest::Client, url: &str, n: usize) -> anyhow::Result<Vec<f64>> {
         let mut v = Vec::with_capacity(n);
