@@ -195,6 +195,9 @@ impl WebhookSettings {
     }
 }
 
+/// The shortest `api.token` accepted: it opens the whole API.
+pub const MIN_API_TOKEN_CHARS: usize = 24;
+
 /// Checks a webhook signing secret: at least [`crate::signature::MIN_SECRET_BYTES`] bytes of
 /// key (after decoding `whsec_<base64>`), so it cannot be guessed. An empty one is left to
 /// the caller (it means "not configured").
@@ -421,6 +424,7 @@ impl Settings {
             });
         }
         check_webhook_secret("webhook.secret", self.webhook.secret.expose())?;
+        self.check_api_token()?;
         if !self.webhook.reply_url.trim().is_empty() {
             let secret = self.webhook.reply_secret()?;
             if secret.is_empty() {
@@ -443,6 +447,20 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "webhook.max_body_bytes".into(),
                 message: "must be at least 1024".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `api.token`, when set, is long enough not to be guessed.
+    pub fn check_api_token(&self) -> Result<(), ConfigError> {
+        let chars = self.api.token.expose().chars().count();
+        if chars > 0 && chars < MIN_API_TOKEN_CHARS {
+            return Err(ConfigError::Invalid {
+                key: "api.token".into(),
+                message: format!(
+                    "the token is {chars} characters; it must be at least {MIN_API_TOKEN_CHARS} (e.g. `openssl rand -base64 32`)"
+                ),
             });
         }
         Ok(())
@@ -701,6 +719,9 @@ mod tests {
         // Secrets never print.
         assert!(!format!("{s:?}").contains("s3cr3t"));
         assert!(!serde_json::to_string(&s).expect("json").contains("s3cr3t"));
+        let err = Settings::load_with_env(None, env(&[("EARSHOT__API__TOKEN", "letmein")]))
+            .expect_err("short token");
+        assert!(err.to_string().contains("api.token"), "{err}");
         // Too short to sign with: refused, naming the key.
         let err = Settings::load_with_env(None, env(&[("EARSHOT__WEBHOOK__SECRET", "s3cr3t")]))
             .expect_err("short secret");

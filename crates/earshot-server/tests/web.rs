@@ -149,27 +149,8 @@ impl Server {
 
     /// GET /login, then POST it; returns the response to the POST.
     async fn try_sign_in(&self, user: &str, password: &str) -> reqwest::Response {
-        let form = self
-            .http
-            .get(format!("{}/login", self.base))
-            .send()
-            .await
-            .unwrap();
-        let login_cookie = cookie_value(&set_cookies(&form), "earshot_login").unwrap();
-        let html = form.text().await.unwrap();
-        let csrf = field(&html, "csrf");
-        self.http
-            .post(format!("{}/login", self.base))
-            .header(COOKIE, format!("earshot_login={login_cookie}"))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("username", user),
-                ("password", password),
-                ("next", "/inbox"),
-            ])
-            .send()
-            .await
-            .unwrap()
+        let form = self.login_form().await;
+        self.post_login(&form, None, user, password).await
     }
 
     async fn sign_in(&self, user: &str) -> Signed {
@@ -407,26 +388,30 @@ impl Server {
         LoginForm { cookie, csrf }
     }
 
+    /// Posts the sign-in form; `from` is the client address a trusted proxy reports.
     async fn post_login(
         &self,
         form: &LoginForm,
-        from: &str,
+        from: Option<&str>,
         user: &str,
         password: &str,
     ) -> reqwest::Response {
-        self.http
+        let mut r = self
+            .http
             .post(format!("{}/login", self.base))
-            .header(COOKIE, format!("earshot_login={}", form.cookie))
-            .header("x-forwarded-for", from)
-            .form(&[
-                ("csrf", form.csrf.as_str()),
-                ("username", user),
-                ("password", password),
-                ("next", "/inbox"),
-            ])
-            .send()
-            .await
-            .unwrap()
+            .header(COOKIE, format!("earshot_login={}", form.cookie));
+        if let Some(from) = from {
+            r = r.header("x-forwarded-for", from);
+        }
+        r.form(&[
+            ("csrf", form.csrf.as_str()),
+            ("username", user),
+            ("password", password),
+            ("next", "/inbox"),
+        ])
+        .send()
+        .await
+        .unwrap()
     }
 }
 
@@ -440,7 +425,7 @@ async fn each_failed_sign_in_slows_the_next_for_that_name_and_address_only() {
     let guesser = "203.0.113.9";
     let form = server.login_form().await;
     let r = server
-        .post_login(&form, guesser, "maria", "wrong-password-here")
+        .post_login(&form, Some(guesser), "maria", "wrong-password-here")
         .await;
     assert_eq!(r.status(), 401);
     assert!(r
@@ -450,7 +435,7 @@ async fn each_failed_sign_in_slows_the_next_for_that_name_and_address_only() {
         .contains("Wrong user name or password"));
     // Straight after a failure, even the right password waits its turn.
     let r = server
-        .post_login(&form, guesser, "maria", "maria-long-password")
+        .post_login(&form, Some(guesser), "maria", "maria-long-password")
         .await;
     assert_eq!(r.status(), 429);
     let wait: u64 = r.headers()["retry-after"]
@@ -461,18 +446,18 @@ async fn each_failed_sign_in_slows_the_next_for_that_name_and_address_only() {
     assert!((1..=2).contains(&wait), "{wait}");
     // Maria herself, at her own address, is not locked out by the guesser.
     let r = server
-        .post_login(&form, "198.51.100.7", "maria", "maria-long-password")
+        .post_login(&form, Some("198.51.100.7"), "maria", "maria-long-password")
         .await;
     assert_eq!(r.status(), 303, "no name-wide lock-out");
     // Once the wait is over the guesser's next attempt is checked again.
     tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 100)).await;
     let r = server
-        .post_login(&form, guesser, "maria", "maria-long-password")
+        .post_login(&form, Some(guesser), "maria", "maria-long-password")
         .await;
     assert_eq!(r.status(), 303);
     // An unknown name gets the same answer as a wrong password.
     let r = server
-        .post_login(&form, "192.0.2.44", "nobody", "whatever-password")
+        .post_login(&form, Some("192.0.2.44"), "nobody", "whatever-password")
         .await;
     assert_eq!(r.status(), 401);
 }
@@ -486,7 +471,12 @@ async fn fifty_parallel_guesses_are_counted_one_by_one() {
         let (server, form) = (server.clone(), form.clone());
         guesses.push(tokio::spawn(async move {
             server
-                .post_login(&form, "203.0.113.9", "anna", &format!("guess-number-{i}"))
+                .post_login(
+                    &form,
+                    Some("203.0.113.9"),
+                    "anna",
+                    &format!("guess-number-{i}"),
+                )
                 .await
                 .status()
                 .as_u16()
@@ -637,7 +627,7 @@ async fn an_admin_creates_people_and_tokens_shown_once() {
 
 #[tokio::test]
 async fn store_tokens_open_the_json_api_within_their_scopes_until_revoked() {
-    let server = server_with(|s| s.api.token = Secret::new("config-token")).await;
+    let server = server_with(|s| s.api.token = Secret::new("config-token-long-enough-00")).await;
     let id = server.conversation().await;
     let store = server.desk.store();
     let maria = store.credentials("maria").await.unwrap().unwrap().user;
@@ -664,11 +654,15 @@ async fn store_tokens_open_the_json_api_within_their_scopes_until_revoked() {
         200
     );
     assert_eq!(
-        api("config-token", reqwest::Method::GET, "/api/v1/inbox")
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        api(
+            "config-token-long-enough-00",
+            reqwest::Method::GET,
+            "/api/v1/inbox"
+        )
+        .send()
+        .await
+        .unwrap()
+        .status(),
         200,
         "api.token still works"
     );

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use earshot_store::guard::LoginTurn;
-use earshot_store::people::{NewApiToken, NewSession, NewUser, Role};
+use earshot_store::people::{NewApiToken, NewSession, NewUser, Role, User};
 use earshot_store::Store;
 use std::sync::Arc;
 
@@ -146,8 +146,8 @@ async fn deliveries_are_remembered_until_they_expire(store: Arc<dyn Store>) {
     );
 }
 
-async fn a_password_reset_ends_sessions_and_tokens(store: Arc<dyn Store>) {
-    let now = Utc::now();
+/// Maria, an agent, signed in at `now` with the session whose hash is `s1`.
+async fn signed_in_maria(store: &Arc<dyn Store>, now: DateTime<Utc>) -> User {
     let maria = store
         .create_user(
             NewUser {
@@ -170,6 +170,12 @@ async fn a_password_reset_ends_sessions_and_tokens(store: Arc<dyn Store>) {
         })
         .await
         .unwrap();
+    maria
+}
+
+async fn a_password_reset_ends_sessions_and_tokens(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let maria = signed_in_maria(&store, now).await;
     store
         .create_api_token(NewApiToken {
             user_id: maria.id,
@@ -191,28 +197,7 @@ async fn a_password_reset_ends_sessions_and_tokens(store: Arc<dyn Store>) {
 
 async fn sessions_remember_when_they_were_last_used(store: Arc<dyn Store>) {
     let now = t("2026-11-20T21:00:00Z");
-    let maria = store
-        .create_user(
-            NewUser {
-                username: "maria".into(),
-                display_name: "Maria".into(),
-                role: Role::Agent,
-                password_hash: "$argon2id$x".into(),
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    store
-        .create_session(NewSession {
-            token_hash: "s1".into(),
-            user_id: maria.id,
-            csrf_token: "c".into(),
-            created_at: now,
-            expires_at: now + Duration::hours(8),
-        })
-        .await
-        .unwrap();
+    signed_in_maria(&store, now).await;
     let s = store.session("s1", now).await.unwrap().unwrap();
     assert_eq!(
         s.last_seen_at, now,

@@ -193,7 +193,7 @@ fn write_jsonl(path: &Path, posts: &[NewPost]) -> anyhow::Result<()> {
 }
 
 /// The bench servers' `api.token`: the API answers nobody without one.
-const BENCH_TOKEN: &str = "earshot-bench-token";
+const BENCH_TOKEN: &str = "earshot-bench-token-0000001";
 /// Signing secrets are at least 24 bytes.
 const BENCH_SECRET: &str = "earshot-bench-signing-secret";
 

@@ -449,6 +449,17 @@ impl Running {
         panic!("no line with {marker:?} in:\n{}", seen.join("\n"));
     }
 
+    /// The address `earshot serve` says it listens on.
+    fn address(&mut self) -> String {
+        let lines = self.until("earshot is listening on");
+        let line = lines.last().map(String::as_str).unwrap_or_default();
+        line.split("listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string()
+    }
+
     /// Stops the process and returns what it printed since.
     fn stop(mut self) -> String {
         let _ = self.child.kill();
@@ -484,17 +495,7 @@ fn request_logs_hold_no_survey_token_and_no_query_values() {
             ("EARSHOT__API__TOKEN", "a-token-for-the-log-test"),
         ],
     );
-    let lines = running.until("earshot is listening on");
-    let base = lines
-        .last()
-        .unwrap()
-        .split("listening on ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let base = running.address();
     let secret = "Zk3vQ9sKk2LkP0p1eXf4c2VjcmV0LXN1cnZleS10b2tlbg";
     let (status, _) = get(&format!("{base}/survey/{secret}"), None);
     assert_eq!(status, 404);
@@ -504,7 +505,7 @@ fn request_logs_hold_no_survey_token_and_no_query_values() {
     );
     assert_eq!(status, 200);
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let log = format!("{}\n{}", lines.join("\n"), running.stop());
+    let log = running.stop();
     assert!(log.contains("/survey/…"), "requests are logged:\n{log}");
     assert!(
         !log.contains(secret),
@@ -561,17 +562,7 @@ fn the_demo_prints_a_token_its_curl_examples_work_with() {
     );
     // The store outlives the demo process: serve it again and use the printed token.
     let mut running = Running::start(&data, &["serve", "--listen", "127.0.0.1:0"], &[]);
-    let lines = running.until("earshot is listening on");
-    let base = lines
-        .last()
-        .unwrap()
-        .split("listening on ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let base = running.address();
     let (status, body) = get(&format!("{base}/api/v1/inbox?limit=5"), Some(&token));
     assert_eq!(status, 200, "{body}");
     let (status, _) = get(&format!("{base}/api/v1/inbox?limit=5"), None);

@@ -84,6 +84,28 @@ impl Signer {
     }
 }
 
+/// POSTs `body` to `url` with the Standard Webhooks headers: `webhook-id` as given (the same
+/// on every retry), `webhook-timestamp` now, and the signature over both and the bytes. Shared
+/// by the alert webhook and the reply webhook (`crate::webhook::responder`).
+pub(crate) async fn post_signed(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    signer: &Signer,
+    id: &str,
+    body: Vec<u8>,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let timestamp = Utc::now().timestamp();
+    client
+        .post(url.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signer.sign(id, timestamp, &body))
+        .body(body)
+        .send()
+        .await
+}
+
 /// The JSON body for an alert, as receivers get it.
 pub fn body(alert: &Alert) -> serde_json::Value {
     let on_call = match &alert.kind {
@@ -170,19 +192,7 @@ impl Notifier for WebhookNotifier {
             target: self.name.clone(),
             reason: format!("the alert could not be encoded: {e}"),
         })?;
-        let timestamp = Utc::now().timestamp();
-        let response = self
-            .client
-            .post(self.url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("webhook-id", &id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header(
-                "webhook-signature",
-                self.signer.sign(&id, timestamp, &bytes),
-            )
-            .body(bytes)
-            .send()
+        let response = post_signed(&self.client, &self.url, &self.signer, &id, bytes)
             .await
             .map_err(|e| self.retryable(transport_error("delivering the webhook", e), None))?;
         let status = response.status();

@@ -10,11 +10,10 @@
 //! other 4xx are refused.
 
 use crate::notify::http::{short_body, transport_error};
-use crate::notify::webhook::Signer;
+use crate::notify::webhook::{post_signed, Signer};
 use crate::responder::{Responder, SendError};
 use crate::secret::Secret;
 use async_trait::async_trait;
-use chrono::Utc;
 use earshot_core::{Conversation, Network, Reply};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -100,19 +99,7 @@ impl Responder for WebhookResponder {
                 network: Network::Webhook,
                 reason: format!("the reply could not be encoded: {e}"),
             })?;
-        let timestamp = Utc::now().timestamp();
-        let response = self
-            .client
-            .post(self.url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("webhook-id", &id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header(
-                "webhook-signature",
-                self.signer.sign(&id, timestamp, &bytes),
-            )
-            .body(bytes)
-            .send()
+        let response = post_signed(&self.client, &self.url, &self.signer, &id, bytes)
             .await
             .map_err(|e| retryable(transport_error("handing the reply over", e)))?;
         let status = response.status();
@@ -154,6 +141,7 @@ impl Responder for WebhookResponder {
 mod tests {
     use super::*;
     use crate::notify::fake::{FakeWebhookReceiver, HttpFailure};
+    use chrono::Utc;
     use earshot_core::analysis::{Intent, SentimentLabel};
     use earshot_core::priority::{score, PrioritySignals};
     use earshot_core::{Author, ConversationId, ReplyState, Status};

@@ -6,7 +6,7 @@
 use earshot_server::config::{Secret, Settings};
 
 /// `api.token` of every test server.
-pub const API_TOKEN: &str = "api-token-for-the-tests";
+pub const API_TOKEN: &str = "api-token-for-the-tests-0001";
 
 /// Gives a test server the test token.
 pub fn with_api_token(s: &mut Settings) {

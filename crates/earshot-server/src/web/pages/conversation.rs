@@ -534,39 +534,37 @@ pub async fn reply(
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/c/{}?done=replied", id.0)).into_response()),
-        Err(crate::desk::DeskError::Store(e)) => Err(e.into()),
+        Err(DeskError::Store(e)) => Err(e.into()),
+        // Stored but not posted: the page says so, and the reply waits in the thread with its
+        // text to copy and a retry; the draft is not kept twice.
         Err(e @ (DeskError::NotSent { .. } | DeskError::SendFailed { .. })) => {
-            // Stored but not posted: the page says so, and the reply waits below with its
-            // text to copy and a retry; the draft is not kept twice.
-            let loaded = load(&state, id).await?;
-            let page = render(
-                &signed,
-                &loaded,
-                &[],
-                &brand_handle(&state),
-                None,
-                Some(&not_posted(&e)),
-                "",
-                Utc::now(),
-            );
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            refused(&state, &signed, id, &not_posted(&e), "").await
         }
-        Err(e) => {
-            // The text is too long, empty, or the network refused it: show why, keep the draft.
-            let loaded = load(&state, id).await?;
-            let page = render(
-                &signed,
-                &loaded,
-                &[],
-                &brand_handle(&state),
-                None,
-                Some(&e.to_string()),
-                &f.text,
-                Utc::now(),
-            );
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-        }
+        // The text is too long or empty: show why, keep the draft.
+        Err(e) => refused(&state, &signed, id, &e.to_string(), &f.text).await,
     }
+}
+
+/// The conversation page again, with what went wrong (422).
+async fn refused(
+    state: &AppState,
+    signed: &SignedIn,
+    id: ConversationId,
+    error: &str,
+    draft: &str,
+) -> Result<Response, PageError> {
+    let loaded = load(state, id).await?;
+    let page = render(
+        signed,
+        &loaded,
+        &[],
+        &brand_handle(state),
+        None,
+        Some(error),
+        draft,
+        Utc::now(),
+    );
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 /// What the page says about a reply that was stored but not posted.
@@ -607,20 +605,7 @@ pub async fn retry(
     match state.desk.retry(id, reply_id).await {
         Ok(_) => Ok(Redirect::to(&format!("/c/{}?done=retried", id.0)).into_response()),
         Err(DeskError::Store(e)) => Err(e.into()),
-        Err(e) => {
-            let loaded = load(&state, id).await?;
-            let page = render(
-                &signed,
-                &loaded,
-                &[],
-                &brand_handle(&state),
-                None,
-                Some(&not_posted(&e)),
-                "",
-                Utc::now(),
-            );
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-        }
+        Err(e) => refused(&state, &signed, id, &not_posted(&e), "").await,
     }
 }
 
