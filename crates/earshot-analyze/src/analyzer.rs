@@ -611,7 +611,7 @@ mod tests {
         assert_eq!(r.language.language.code(), "und");
         assert_eq!(r.sentiment.label, Positive, "{:?}", r.sentiment);
         let r = a.analyze_text("شكرا جزيلا على المساعدة", None, None);
-        assert_eq!(r.language.language.code(), "und");
+        assert_eq!(r.language.language.code(), "ar");
         let r = a.analyze_text("@user https://t.co/abc", None, None);
         assert_eq!(r.language.language.code(), "und");
         assert_eq!(r.fingerprint, 0);

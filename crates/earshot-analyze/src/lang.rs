@@ -1,12 +1,18 @@
 //! Language identification.
 //!
-//! Order of trust: a language the network declared (`source: "declared"`), then a vote of
-//! frequent function words ("stopwords") when it is clear, then `whatlang` restricted to the
-//! languages earshot knows, cross-checked with the vote. Short or non-Latin texts come out as
-//! `und` rather than a guess. Codes are ISO 639-1; Norwegian (whatlang's `nob`) is `no`.
+//! Order of trust: a language the network declared (`source: "declared"`); then the script
+//! (Arabic is told by its letters; other non-Latin scripts are not served and come out
+//! `und`); then the shipped character n-gram model ([`ngrams`]) over the Latin-script
+//! languages, whose top probability must reach [`MIN_PROBABILITY`]. Too few letters
+//! ("@brand ok?"), a clear vote of stopwords from unserved languages, or an unsure model
+//! give `und` rather than a guess. Codes are ISO 639-1; Norwegian (Bokmål and Nynorsk) is
+//! `no`.
+
+pub mod ngrams;
 
 use crate::text::Prepared;
 use earshot_core::analysis::{Language, LanguageFinding};
+use ngrams::{ModelError, NgramModel};
 
 /// The languages with built-in word lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,37 +90,6 @@ impl Lang {
             _ => return None,
         })
     }
-
-    fn from_whatlang(l: whatlang::Lang) -> Option<Lang> {
-        Some(match l {
-            whatlang::Lang::Eng => Lang::En,
-            whatlang::Lang::Dan => Lang::Da,
-            whatlang::Lang::Ita => Lang::It,
-            whatlang::Lang::Deu => Lang::De,
-            whatlang::Lang::Fra => Lang::Fr,
-            whatlang::Lang::Spa => Lang::Es,
-            whatlang::Lang::Por => Lang::Pt,
-            whatlang::Lang::Nld => Lang::Nl,
-            whatlang::Lang::Swe => Lang::Sv,
-            whatlang::Lang::Nob => Lang::No,
-            _ => return None,
-        })
-    }
-
-    fn to_whatlang(self) -> whatlang::Lang {
-        match self {
-            Lang::En => whatlang::Lang::Eng,
-            Lang::Da => whatlang::Lang::Dan,
-            Lang::It => whatlang::Lang::Ita,
-            Lang::De => whatlang::Lang::Deu,
-            Lang::Fr => whatlang::Lang::Fra,
-            Lang::Es => whatlang::Lang::Spa,
-            Lang::Pt => whatlang::Lang::Por,
-            Lang::Nl => whatlang::Lang::Nld,
-            Lang::Sv => whatlang::Lang::Swe,
-            Lang::No => whatlang::Lang::Nob,
-        }
-    }
 }
 
 /// Normalises a network-declared language tag: ISO 639-1 where earshot knows the language,
@@ -176,10 +151,25 @@ impl Detected {
     }
 }
 
-/// Language identification with a whatlang detector built once.
+/// The shipped model, read once from the bytes compiled into the binary.
+static SHIPPED: std::sync::OnceLock<Result<NgramModel, ModelError>> = std::sync::OnceLock::new();
+
+/// The language-ID model compiled into earshot (see `lang/README.md`).
+pub fn shipped_model() -> Result<&'static NgramModel, &'static ModelError> {
+    SHIPPED
+        .get_or_init(|| NgramModel::from_bytes(SHIPPED_BYTES))
+        .as_ref()
+}
+
+/// The bytes of `lang/langid.bin`, as `earshot-lab langid build` wrote them.
+pub const SHIPPED_BYTES: &[u8] = include_bytes!("lang/langid.bin");
+
+/// Language identification with the shipped n-gram model.
 #[derive(Debug, Clone)]
 pub struct LanguageDetector {
-    whatlang: whatlang::Detector,
+    /// `None` only if the shipped file were damaged (a test proves it is not): then every
+    /// undeclared post is `und`, which callers already treat as "language not known".
+    model: Option<&'static NgramModel>,
 }
 
 impl Default for LanguageDetector {
@@ -188,16 +178,49 @@ impl Default for LanguageDetector {
     }
 }
 
-/// Fewer Latin letters than this and the text is too short to call.
+/// Fewer Latin letters than this and the text is too short to call ("@brand ok?").
 const MIN_LETTERS: u32 = 4;
+
+/// Below this probability the best language is a guess, and a guess is reported as `und`:
+/// a wrong language would pick the wrong word lists and route the post to the wrong team.
+pub const MIN_PROBABILITY: f32 = 0.6;
+
+/// Arabic-script letters that Persian and Urdu use and Arabic does not (پ چ ژ گ ک ی ٹ ڈ ڑ ں ھ
+/// ہ ے): more than one in twenty of the script's letters and the text is not Arabic.
+fn persian_or_urdu_letter(c: char) -> bool {
+    matches!(
+        c,
+        '\u{067E}'
+            | '\u{0686}'
+            | '\u{0698}'
+            | '\u{06AF}'
+            | '\u{06A9}'
+            | '\u{06CC}'
+            | '\u{0679}'
+            | '\u{0688}'
+            | '\u{0691}'
+            | '\u{06BA}'
+            | '\u{06BE}'
+            | '\u{06C1}'
+            | '\u{06D2}'
+    )
+}
+
+fn arabic_script_letter(c: char) -> bool {
+    matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{08A0}'..='\u{08FF}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
+        && c.is_alphabetic()
+}
 
 impl LanguageDetector {
     pub fn new() -> Self {
-        LanguageDetector {
-            whatlang: whatlang::Detector::with_allowlist(
-                Lang::ALL.iter().map(|l| l.to_whatlang()).collect(),
-            ),
-        }
+        let model = match shipped_model() {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::error!(error = %e, "the shipped language model does not load; languages will be und");
+                None
+            }
+        };
+        LanguageDetector { model }
     }
 
     /// `votes` are the stopword votes per [`Lang::index`] (plus the foreign-language vote
@@ -218,148 +241,59 @@ impl LanguageDetector {
             }
         }
         let st = &text.stats;
-        if st.latin_letters < MIN_LETTERS {
-            return Detected::und(if st.other_letters > st.latin_letters {
-                "script"
-            } else {
-                "too_short"
-            });
-        }
-        // Mostly another script (Arabic, Devanagari, CJK, Cyrillic...): not a language we read.
+        // Mostly another script: Arabic is read from its letters, the rest is not served.
         if st.other_letters > st.latin_letters {
-            return Detected::und("script");
+            return detect_script(&text.clean, st.latin_letters + st.other_letters);
         }
-
-        let foreign = votes[crate::lexicon::FOREIGN_VOTE];
-        let mut votes: [f32; 10] = std::array::from_fn(|i| votes[i]);
-        letter_hints(&text.clean, &mut votes);
-        let votes = &votes;
-        let (top, top_votes, second_votes) = ranked(votes);
+        if st.latin_letters < MIN_LETTERS {
+            return Detected::und("too_short");
+        }
         // Romanised Hindi, Indonesian, Turkish...: better unknown than a confident wrong guess.
-        if foreign >= 2.0 && foreign >= top_votes {
+        let foreign = votes[crate::lexicon::FOREIGN_VOTE];
+        let served = votes[..crate::lexicon::FOREIGN_VOTE]
+            .iter()
+            .copied()
+            .fold(0f32, f32::max);
+        if foreign >= 2.0 && foreign >= served {
             return Detected::und("stopwords");
         }
-        // A clear stopword vote is both faster and, on tweets, more accurate than trigrams.
-        if top_votes >= 2.0 && top_votes >= 2.0 * second_votes + 1.0 {
-            let confidence = (0.6 + 0.1 * (top_votes - second_votes)).min(0.99);
-            return Detected {
-                lang: Some(top),
-                other: None,
-                confidence,
-                source: "stopwords",
-            };
-        }
-
-        // Trigrams cost ~300 look-ups per candidate language: when the vote has a shortlist,
-        // ask whatlang only about it.
-        let info = if top_votes > 0.0 {
-            let mut ranked: Vec<Lang> = Lang::ALL.to_vec();
-            ranked.sort_by(|a, b| votes[b.index()].total_cmp(&votes[a.index()]));
-            ranked.truncate(SHORTLIST);
-            whatlang::Detector::with_allowlist(ranked.iter().map(|l| l.to_whatlang()).collect())
-                .detect(&text.clean)
-        } else {
-            self.whatlang.detect(&text.clean)
+        let Some(model) = self.model else {
+            return Detected::und("ngrams");
         };
-        let (wl, wl_conf) = match info
-            .and_then(|i| Lang::from_whatlang(i.lang()).map(|l| (l, i.confidence() as f32)))
-        {
-            Some(x) => x,
-            None => {
-                if top_votes >= 1.0 && top_votes > second_votes {
-                    return Detected {
-                        lang: Some(top),
-                        other: None,
-                        confidence: 0.4,
-                        source: "stopwords",
-                    };
-                }
-                return Detected::und("whatlang");
-            }
-        };
-        let wl_votes = votes[wl.index()];
-        // Trigrams and stopwords disagree: trust the words when they clearly favour another
-        // language and trigrams were unsure.
-        if top_votes >= 1.0 && top != wl && top_votes >= wl_votes + OVERRIDE && wl_conf < 0.9 {
-            return Detected {
-                lang: Some(top),
-                other: None,
-                confidence: 0.5,
-                source: "stopwords+whatlang",
-            };
+        let scores = model.score(&text.clean);
+        let ((best, p), _) = scores.top_two(model.classes().len());
+        if p < MIN_PROBABILITY {
+            return Detected::und("ngrams");
         }
-        let letters = st.latin_letters;
-        if wl_votes == 0.0 && wl_conf < 0.2 && letters < 20 {
-            return Detected::und("whatlang");
-        }
-        let agree_bonus = if wl_votes > 0.0 { 0.2 } else { 0.0 };
         Detected {
-            lang: Some(wl),
+            lang: model.classes().get(best).copied(),
             other: None,
-            confidence: (0.3 + 0.5 * wl_conf + agree_bonus).min(0.99),
-            source: "whatlang",
+            confidence: p,
+            source: "ngrams",
         }
     }
 }
 
-/// Languages whatlang chooses between when the stopword vote has favourites.
-const SHORTLIST: usize = 4;
-
-/// How many more votes than whatlang's pick the stopword favourite needs to overrule it.
-const OVERRIDE: f32 = 1.0;
-
-/// Letters that only some languages use (ß, ñ, ã, ø, ...) add half a vote each, once per
-/// letter kind: cheap, and decisive for short posts.
-fn letter_hints(clean: &str, votes: &mut [f32; 10]) {
-    if clean.is_ascii() {
-        return;
-    }
-    let mut seen = 0u32;
+/// A text mostly in a script other than Latin: Arabic when its letters are Arabic's.
+fn detect_script(clean: &str, letters: u32) -> Detected {
+    let (mut arabic, mut persian) = (0u32, 0u32);
     for c in clean.chars().filter(|c| !c.is_ascii()) {
-        let (bit, langs): (u32, &[Lang]) = match c {
-            'ß' => (0, &[Lang::De]),
-            'ü' => (1, &[Lang::De]),
-            'ä' | 'ö' => (2, &[Lang::De, Lang::Sv]),
-            'æ' | 'ø' => (3, &[Lang::Da, Lang::No]),
-            'å' => (4, &[Lang::Da, Lang::No, Lang::Sv]),
-            'ñ' => (5, &[Lang::Es]),
-            'ã' | 'õ' => (6, &[Lang::Pt]),
-            'ç' => (7, &[Lang::Pt, Lang::Fr]),
-            'ê' | 'ô' => (8, &[Lang::Fr, Lang::Pt]),
-            'è' | 'ù' => (9, &[Lang::Fr, Lang::It]),
-            'à' => (10, &[Lang::Fr, Lang::It, Lang::Pt]),
-            'â' | 'î' | 'û' | 'œ' => (11, &[Lang::Fr]),
-            'ì' | 'ò' => (12, &[Lang::It]),
-            'í' | 'ó' | 'ú' | 'á' => (13, &[Lang::Es, Lang::Pt]),
-            'é' => (14, &[Lang::Fr, Lang::Es, Lang::Pt, Lang::It]),
-            _ => continue,
+        if arabic_script_letter(c) {
+            arabic += 1;
+            if persian_or_urdu_letter(c) {
+                persian += 1;
+            }
+        }
+    }
+    if arabic >= MIN_LETTERS && 2 * arabic > letters && 20 * persian <= arabic {
+        return Detected {
+            lang: None,
+            other: Some("ar".to_string()),
+            confidence: (arabic as f32 / letters.max(1) as f32).min(0.99),
+            source: "script",
         };
-        if seen & (1 << bit) != 0 {
-            continue;
-        }
-        seen |= 1 << bit;
-        let w = 0.5 / langs.len() as f32;
-        for l in langs {
-            votes[l.index()] += w;
-        }
     }
-}
-
-fn ranked(votes: &[f32; 10]) -> (Lang, f32, f32) {
-    let mut top = Lang::En;
-    let mut top_v = f32::MIN;
-    let mut second_v = f32::MIN;
-    for l in Lang::ALL {
-        let v = votes[l.index()];
-        if v > top_v {
-            second_v = top_v;
-            top_v = v;
-            top = l;
-        } else if v > second_v {
-            second_v = v;
-        }
-    }
-    (top, top_v.max(0.0), second_v.max(0.0))
+    Detected::und("script")
 }
 
 #[cfg(test)]
@@ -380,8 +314,178 @@ mod tests {
         assert_eq!(normalise_declared("DA").as_deref(), Some("da"));
     }
 
+    /// The shipped bytes are the ones its README names (the builder writes both; `langid
+    /// build --check` proves the data still makes them).
     #[test]
-    fn whatlang_norwegian_maps_to_no() {
-        assert_eq!(Lang::from_whatlang(whatlang::Lang::Nob), Some(Lang::No));
+    fn shipped_model_matches_the_checksum_in_its_readme() {
+        use sha2::{Digest, Sha256};
+        let readme = include_str!("lang/README.md");
+        let named = readme
+            .lines()
+            .find_map(|l| l.strip_prefix("sha256: "))
+            .expect("README names a sha256");
+        assert_eq!(hex::encode(Sha256::digest(SHIPPED_BYTES)), named.trim());
+        let model = shipped_model().expect("the shipped model loads");
+        assert_eq!(model.classes(), &Lang::ALL);
+        assert!(
+            SHIPPED_BYTES.len() < 2 << 20,
+            "{} bytes",
+            SHIPPED_BYTES.len()
+        );
+    }
+
+    fn detect(text: &str) -> Detected {
+        detect_declared(text, None)
+    }
+
+    fn detect_declared(text: &str, declared: Option<&str>) -> Detected {
+        let prepared = Prepared::new(text);
+        let lex = crate::lexicon::Lexicon::global();
+        let mut raw = Vec::new();
+        lex.scan(&prepared.clean, &mut raw);
+        LanguageDetector::new().detect(declared, &prepared, &lex.votes(&raw))
+    }
+
+    fn code(d: &Detected) -> String {
+        d.finding().language.code().to_string()
+    }
+
+    #[test]
+    fn customer_posts_in_every_served_language() {
+        let cases = [
+            (
+                "@AppleSupport my iphone keeps crashing since the update",
+                "en",
+            ),
+            (
+                "@KLM waaaarom is mijn vlucht geannuleerd?? #boos https://t.co/x1",
+                "nl",
+            ),
+            (
+                "Hallo, wann kommt meine Bestellung? Warte seit zwei Wochen",
+                "de",
+            ),
+            ("Bonjour, quand arrive ma commande ?", "fr"),
+            ("Ciao, quando arriva il mio ordine?", "it"),
+            ("Hola, ¿cuándo llega mi pedido?", "es"),
+            ("Olá, tudo bem? Quando chega a minha encomenda?", "pt"),
+            (
+                "Hej, hvornår kommer min ordre? Jeg har ventet i to uger",
+                "da",
+            ),
+            (
+                "Hei, når kommer bestillingen min? Jeg har ventet i to uker",
+                "no",
+            ),
+            (
+                "Hej, när kommer min beställning? Jag har väntat i två veckor",
+                "sv",
+            ),
+            ("@user على فكره شركة محترمه حداعطوني كيبل كهديه", "ar"),
+        ];
+        for (text, want) in cases {
+            let d = detect(text);
+            assert_eq!(code(&d), want, "{text}: {d:?}");
+            assert!(d.confidence >= MIN_PROBABILITY, "{text}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn danish_norwegian_and_swedish_stay_apart() {
+        for (text, want) in [
+            ("Min pakke er stadig ikke leveret, hvad sker der?", "da"),
+            ("Pakken min er fortsatt ikke levert, hva skjer?", "no"),
+            (
+                "Mitt paket har fortfarande inte levererats, vad händer?",
+                "sv",
+            ),
+            ("Jeg har ikke set filmen endnu, men jeg glæder mig", "da"),
+            ("Jeg har ikke sett filmen ennå, men jeg gleder meg", "no"),
+            (
+                "Jag har inte sett filmen än, men jag ser fram emot den",
+                "sv",
+            ),
+        ] {
+            assert_eq!(code(&detect(text)), want, "{text}");
+        }
+    }
+
+    /// Too little to tell: unknown, never a confident wrong language.
+    #[test]
+    fn very_short_posts_are_unknown() {
+        for text in [
+            "@brand ok?",
+            "@brand 👍👍",
+            "lol",
+            "@a @b 10/10",
+            "#fail",
+            "",
+            "   ",
+        ] {
+            let d = detect(text);
+            assert_eq!(code(&d), "und", "{text:?}: {d:?}");
+            assert_eq!(d.confidence, 0.0);
+        }
+        // A greeting many languages share is not pinned on one of them.
+        let d = detect("@brand hallo");
+        assert!(
+            code(&d) == "und" || d.confidence < 0.9,
+            "@brand hallo: {d:?}"
+        );
+    }
+
+    #[test]
+    fn tweet_markup_does_not_change_the_answer() {
+        let plain = detect("Warum ist mein Paket noch nicht da");
+        for text in [
+            "@DHLPaket Warum ist mein Paket noch nicht da?!? #ärgerlich https://t.co/AbC",
+            "RT @someone: Waruuuuum ist mein Paket noch nicht da 😡😡",
+        ] {
+            assert_eq!(code(&detect(text)), code(&plain), "{text}");
+        }
+        // English hashtags and handles do not outvote the words.
+        let d = detect("@UberEats mein Essen ist kalt angekommen #fail #customerservice");
+        assert_eq!(code(&d), "de", "{d:?}");
+    }
+
+    /// Code-switching: the language most of the post is in, or unknown, never a third one.
+    #[test]
+    fn mixed_posts_get_one_of_their_languages() {
+        for (text, allowed) in [
+            (
+                "Ich liebe dieses Handy, but the battery is terrible",
+                ["de", "en"],
+            ),
+            (
+                "The app is great pero no funciona el login desde ayer",
+                ["en", "es"],
+            ),
+        ] {
+            let got = code(&detect(text));
+            assert!(
+                allowed.contains(&got.as_str()) || got == "und",
+                "{text}: {got}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_scripts_are_arabic_or_unknown() {
+        assert_eq!(code(&detect("مرحبا كيف حالك اليوم")), "ar");
+        assert_eq!(detect("مرحبا كيف حالك اليوم").source, "script");
+        // Persian and Urdu share the script but not these letters.
+        assert_eq!(code(&detect("من این کتاب را خیلی دوست دارم")), "und");
+        assert_eq!(code(&detect("नमस्ते आप कैसे हैं")), "und");
+        assert_eq!(code(&detect("Привет, как дела?")), "und");
+        // Romanised Hindi votes for no served language.
+        assert_eq!(code(&detect("kya hua bhai aaj mood nahi hai")), "und");
+    }
+
+    #[test]
+    fn a_declared_language_wins() {
+        let d = detect_declared("Warum ist mein Paket noch nicht da", Some("en-GB"));
+        assert_eq!((code(&d).as_str(), d.source), ("en", "declared"));
+        let d = detect_declared("日本語のテキスト", Some("ja"));
+        assert_eq!(code(&d), "ja");
     }
 }

@@ -10,10 +10,12 @@
 //! - [`metrics`], [`eval`]: the scores and the report per data set and language.
 //! - [`safety`]: the harm signal measured on a hand-labelled sample of real posts.
 //! - [`build`]: the builder of the model earshot ships.
+//! - [`langid`]: the builder, evaluation and benchmark of the shipped language-ID model.
 
 pub mod build;
 pub mod data;
 pub mod eval;
+pub mod langid;
 pub mod metrics;
 pub mod overlap;
 pub mod safety;

@@ -29,6 +29,26 @@ pub(crate) struct LangData {
     pub urgent: &'static str,
 }
 
+impl LangData {
+    /// Every list, in declaration order.
+    pub fn lists(&self) -> [&'static str; 12] {
+        [
+            self.stopwords,
+            self.positive,
+            self.negative,
+            self.negators,
+            self.intensifiers,
+            self.contrast,
+            self.feature_request,
+            self.question,
+            self.question_start,
+            self.problem,
+            self.thanks,
+            self.urgent,
+        ]
+    }
+}
+
 pub(crate) struct UniversalData {
     pub positive: &'static str,
     pub negative: &'static str,

@@ -101,6 +101,40 @@ pub struct Hit {
     pub token: u32,
 }
 
+/// The items of a comma-separated list: body, weight if one is given, prefix or whole word.
+fn items(list: &'static str) -> impl Iterator<Item = (&'static str, Option<f32>, bool)> {
+    list.split(',').filter_map(|item| {
+        let item = item.trim();
+        if item.is_empty() {
+            return None;
+        }
+        let (body, weight) = match item.rsplit_once(':') {
+            Some((b, w)) if !b.is_empty() => match w.parse::<f32>() {
+                Ok(w) if w.is_finite() => (b, Some(w)),
+                _ => (item, None),
+            },
+            _ => (item, None),
+        };
+        Some(match body.strip_suffix('*') {
+            Some(b) if !b.is_empty() => (b, weight, true),
+            _ => (body, weight, false),
+        })
+    })
+}
+
+/// Every word and phrase of the hand-written lists of a language earshot reads (stopwords,
+/// sentiment, questions, problems, thanks, ...), with its language: everyday
+/// customer-care vocabulary, which the language-ID builder also learns from. Prefix items
+/// (`irriter*`) come without their star.
+pub fn vocabulary() -> impl Iterator<Item = (Lang, &'static str)> {
+    data::LANGS.iter().flat_map(|d| {
+        d.lists()
+            .into_iter()
+            .flat_map(items)
+            .map(move |(body, _, _)| (d.lang, body))
+    })
+}
+
 pub(crate) struct Lexicon {
     /// Phrases, prefixes, emoji and words with apostrophes; see `words` for the rest.
     ac: AhoCorasick,
@@ -129,23 +163,9 @@ impl Lexicon {
 
     fn build() -> Lexicon {
         let mut map: HashMap<String, Vec<Entry>> = HashMap::new();
-        let mut add = |list: &str, cue: Cue, default_weight: f32, langs: u16| {
-            for item in list.split(',') {
-                let item = item.trim();
-                if item.is_empty() {
-                    continue;
-                }
-                let (body, weight) = match item.rsplit_once(':') {
-                    Some((b, w)) if !b.is_empty() => match w.parse::<f32>() {
-                        Ok(w) if w.is_finite() => (b, w),
-                        _ => (item, default_weight),
-                    },
-                    _ => (item, default_weight),
-                };
-                let (body, prefix) = match body.strip_suffix('*') {
-                    Some(b) if !b.is_empty() => (b, true),
-                    _ => (body, false),
-                };
+        let mut add = |list: &'static str, cue: Cue, default_weight: f32, langs: u16| {
+            for (body, weight, prefix) in items(list) {
+                let weight = weight.unwrap_or(default_weight);
                 let pattern = body.to_lowercase();
                 let entry = Entry {
                     cue,
