@@ -181,9 +181,10 @@ impl Default for LanguageDetector {
 /// Fewer Latin letters than this and the text is too short to call ("@brand ok?").
 const MIN_LETTERS: u32 = 4;
 
-/// Below this probability the best language is a guess, and a guess is reported as `und`:
-/// a wrong language would pick the wrong word lists and route the post to the wrong team.
-pub const MIN_PROBABILITY: f32 = 0.6;
+/// Below this probability the best language is no likelier than all the others together: a
+/// guess, reported as `und` (a wrong language would pick the wrong word lists and route the
+/// post to the wrong team).
+pub const MIN_PROBABILITY: f32 = 0.5;
 
 /// Arabic-script letters that Persian and Urdu use and Arabic does not (پ چ ژ گ ک ی ٹ ڈ ڑ ں ھ
 /// ہ ے): more than one in twenty of the script's letters and the text is not Arabic.

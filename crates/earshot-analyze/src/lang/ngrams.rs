@@ -16,17 +16,20 @@ use crate::lang::Lang;
 
 /// The first bytes of a model file.
 pub const MAGIC: [u8; 8] = *b"ESLANGID";
-/// The layout version after [`MAGIC`].
-pub const FORMAT_VERSION: u32 = 1;
+/// The layout version after [`MAGIC`]; it changes whenever the features are hashed
+/// differently, so an old file is refused rather than read wrong.
+pub const FORMAT_VERSION: u32 = 2;
+/// How many logits ahead of every other language the best one must be for reading to stop
+/// early: its probability is then above 1 - 15·e^-8 > 0.99.
+pub const DECISIVE: f32 = 8.0;
 /// Most languages a model may hold: a bucket's row is this wide, so that adding it to the
 /// scores is one vector add.
 pub const MAX_CLASSES: usize = 16;
 /// Longer words are read up to this many letters.
 const MAX_WORD: usize = 32;
-/// n-grams of up to this many characters.
-pub const MAX_ORDER: u8 = 5;
+/// n-grams of up to this many characters (four packed characters fill a u64).
+pub const MAX_ORDER: u8 = 4;
 
-const NGRAM_SEED: u64 = 0x6c61_6e67_6964_0001;
 const WORD_SEED: u64 = 0x6c61_6e67_6964_0002;
 
 /// Which features a model reads, and into how many buckets they are hashed.
@@ -45,16 +48,25 @@ impl FeatureSpec {
         1usize << self.bucket_bits
     }
 
-    fn max_order(&self) -> usize {
-        (8 - self.orders.leading_zeros()) as usize
-    }
-
     /// Calls `emit` with the bucket of every feature of `clean` (a [`Prepared::clean`]
     /// text), in order; a feature seen twice is emitted twice.
     ///
     /// [`Prepared::clean`]: crate::text::Prepared::clean
     #[inline]
     pub fn for_each(&self, clean: &str, mut emit: impl FnMut(usize)) {
+        self.walk(clean, &mut emit, |emit, b| emit(b), |_| true);
+    }
+
+    /// [`Self::for_each`] over a state: `add` takes each feature's bucket into it, and
+    /// `go_on` says after each word whether to read the next one.
+    #[inline]
+    fn walk<T>(
+        &self,
+        clean: &str,
+        state: &mut T,
+        add: impl Fn(&mut T, usize),
+        go_on: impl Fn(&T) -> bool,
+    ) {
         // word[0] and word[len + 1] are the spaces around the word's letters.
         let mut word = [SPACE; MAX_WORD + 2];
         let mut len = 0usize;
@@ -67,51 +79,88 @@ impl FeatureSpec {
                     word[len] = c;
                 }
             } else if len > 0 {
-                self.word(&mut word, len, &mut emit);
+                if !says_nothing(&word[1..=len]) {
+                    self.word(&mut word, len, &mut |b| add(state, b));
+                    if !go_on(state) {
+                        return;
+                    }
+                }
                 len = 0;
             }
         }
-        if len > 0 {
-            self.word(&mut word, len, &mut emit);
+        if len > 0 && !says_nothing(&word[1..=len]) {
+            self.word(&mut word, len, &mut |b| add(state, b));
         }
     }
 
+    /// The features of one word, whose letters are `word[1..=len]`. n-grams are keyed by
+    /// their characters packed 16 bits each into a u64 (Latin letters fit; so do four of
+    /// them), so each costs a shift, a mask and one multiply.
     #[inline]
     fn word(&self, word: &mut [u32; MAX_WORD + 2], len: usize, emit: &mut impl FnMut(usize)) {
         word[len + 1] = SPACE;
-        let total = len + 2;
-        let max_order = self.max_order();
-        for start in 0..total {
-            let mut h = NGRAM_SEED;
-            for k in 0..max_order.min(total - start) {
-                h = step(h, word[start + k]);
-                // A lone boundary space says nothing.
-                let lone_space = k == 0 && (start == 0 || start == total - 1);
-                if self.orders & (1 << k) != 0 && !lone_space {
-                    emit(self.bucket(h));
+        let mut window = 0u64;
+        for (i, &c) in word[..len + 2].iter().enumerate() {
+            window = (window << 16) | (c & 0xffff) as u64;
+            let mut orders = self.orders;
+            while orders != 0 {
+                let n = orders.trailing_zeros() as usize + 1;
+                orders &= orders - 1;
+                if n > i + 1 {
+                    break;
                 }
+                // A lone boundary space says nothing.
+                if n == 1 && c == SPACE {
+                    continue;
+                }
+                emit(self.bucket(window & MASKS[n]));
             }
         }
         if self.words {
             let mut h = WORD_SEED;
             for &c in &word[1..=len] {
-                h = step(h, c);
+                h = (h.rotate_left(5) ^ c as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
             }
             emit(self.bucket(h));
         }
     }
 
+    /// Fibonacci hashing: the top bits of the key times 2^64/φ.
     #[inline]
-    fn bucket(&self, h: u64) -> usize {
-        ((h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.bucket_bits)) as usize
+    fn bucket(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.bucket_bits)) as usize
     }
 }
 
+/// `MASKS[n]` keeps the last `n` packed characters.
+const MASKS: [u64; 5] = [0, 0xffff, 0xffff_ffff, 0xffff_ffff_ffff, u64::MAX];
+
 const SPACE: u32 = ' ' as u32;
 
-#[inline]
-fn step(h: u64, c: u32) -> u64 {
-    (h.rotate_left(5) ^ c as u64).wrapping_mul(0x517c_c1b7_2722_0a95)
+/// Words every language's posts use alike: laughter ("haha", "hehe", "ahahah", after
+/// elongation is cut) and the internet's English-born interjections. They are no feature,
+/// so "haha 😂" alone is `und` rather than whichever language laughs most in the data.
+fn says_nothing(word: &[u32]) -> bool {
+    const NEUTRAL: &[&[u8]] = &[b"lol", b"lmao", b"lmfao", b"rofl", b"omg", b"xd", b"ok"];
+    if word.iter().all(|c| *c < 128)
+        && NEUTRAL
+            .iter()
+            .any(|n| n.iter().map(|b| *b as u32).eq(word.iter().copied()))
+    {
+        return true;
+    }
+    // Laughter: h and a vowel in turns, at least twice ("haha", "hihi", "ahah").
+    let is_h = |c: u32| c == 'h' as u32;
+    let is_vowel = |c: u32| matches!(char::from_u32(c), Some('a' | 'e' | 'i' | 'o'));
+    word.len() >= 4
+        && word.iter().enumerate().all(|(i, &c)| {
+            let h_first = is_h(word[0]);
+            if (i % 2 == 0) == h_first {
+                is_h(c)
+            } else {
+                is_vowel(c)
+            }
+        })
 }
 
 /// Letters of the Latin script (ASCII and the accented ranges); everything else separates
@@ -308,18 +357,49 @@ impl NgramModel {
 
     /// The probability of each language for `clean` (a [`Prepared::clean`] text).
     ///
+    /// Reading stops after the word that makes one language [`DECISIVE`] logits ahead of
+    /// every other (its probability is then above 0.999): the rest of a long post could not
+    /// change the answer, and most posts are decided in a few words.
+    ///
     /// [`Prepared::clean`]: crate::text::Prepared::clean
     pub fn score(&self, clean: &str) -> NgramScores {
-        let mut sums = [0i32; MAX_CLASSES];
-        let mut features = 0u32;
-        self.spec.for_each(clean, |bucket| {
-            features += 1;
-            if let Some(row) = self.rows.get(bucket) {
-                for (s, w) in sums.iter_mut().zip(row) {
-                    *s += *w as i32;
+        let (sums, features) = ([0i32; MAX_CLASSES], 0u32);
+        let n = self.classes.len();
+        // In weight units: DECISIVE logits, less the most the biases can take back.
+        let (bias_max, bias_min) = self.bias[..n]
+            .iter()
+            .fold((f32::MIN, f32::MAX), |(hi, lo), b| (hi.max(*b), lo.min(*b)));
+        let decisive = ((DECISIVE + bias_max - bias_min) / self.scale) as i32;
+        let mut state = (sums, features);
+        self.spec.walk(
+            clean,
+            &mut state,
+            |(sums, features), bucket| {
+                *features += 1;
+                if let Some(row) = self.rows.get(bucket) {
+                    for (s, w) in sums.iter_mut().zip(row) {
+                        *s += *w as i32;
+                    }
                 }
-            }
-        });
+            },
+            |(sums, _)| {
+                let (mut hi, mut second) = (i32::MIN, i32::MIN);
+                for &s in &sums[..n] {
+                    if s > hi {
+                        second = hi;
+                        hi = s;
+                    } else if s > second {
+                        second = s;
+                    }
+                }
+                hi.saturating_sub(second) < decisive
+            },
+        );
+        let (sums, features) = state;
+        self.probabilities(&sums, features)
+    }
+
+    fn probabilities(&self, sums: &[i32; MAX_CLASSES], features: u32) -> NgramScores {
         let n = self.classes.len();
         let mut probabilities = [0f32; MAX_CLASSES];
         let mut max = f32::MIN;
@@ -373,6 +453,20 @@ mod tests {
         assert_eq!(features("sooooo good"), features("soo good"));
         assert_eq!(features("good"), features("good 👍 :)"));
         assert_ne!(features("so good"), features("soo good"));
+    }
+
+    #[test]
+    fn laughter_and_interjections_are_no_features() {
+        for w in [
+            "haha", "HAHAHA", "hehehe", "ahahah", "hihi", "lol", "OMG", "ok",
+        ] {
+            assert_eq!(features(&w.to_lowercase()).len(), 0, "{w}");
+        }
+        assert_eq!(features("haha ja"), features("ja"));
+        // Words that only look alike are kept.
+        for w in ["hallo", "haben", "oke", "hahn"] {
+            assert!(!features(w).is_empty(), "{w}");
+        }
     }
 
     #[test]

