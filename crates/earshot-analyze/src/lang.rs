@@ -121,7 +121,8 @@ pub fn normalise_declared(tag: &str) -> Option<String> {
 pub struct Detected {
     /// `None` means undetermined.
     pub lang: Option<Lang>,
-    /// A declared code outside the built-in languages (e.g. `ja`), kept as the network gave it.
+    /// A code outside the built-in languages: declared (`ja`, kept as the network gave it) or
+    /// Arabic told by its script (`ar`).
     pub other: Option<String>,
     pub confidence: f32,
     pub source: &'static str,

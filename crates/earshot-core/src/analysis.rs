@@ -131,8 +131,12 @@ label_enum!(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LanguageFinding {
     pub language: Language,
+    /// 1 when declared; how sure detection is (the language model's probability, or the
+    /// share of Arabic letters) otherwise; 0 for `und`.
     pub confidence: f32,
-    /// `declared` (the network said so), `detected:whatlang`, `stopwords`, ...
+    /// `declared` (the network said so), `ngrams` (the language model), `script` (Arabic by
+    /// its letters, or another script earshot does not serve), `too_short`, `stopwords`
+    /// (words of an unserved language).
     pub source: String,
 }
 
