@@ -4,3 +4,5 @@
 //! (see its README) and printing figures with the command that reproduces them. The rule that
 //! holds everywhere here: a figure is measured on data no training or tuning step has seen,
 //! checked by normalised text.
+
+pub mod replay;
