@@ -5,4 +5,5 @@
 //! holds everywhere here: a figure is measured on data no training or tuning step has seen,
 //! checked by normalised text.
 
+pub mod fuzz;
 pub mod replay;
