@@ -1737,11 +1737,33 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
             "stored once"
         );
     }
+    // Queued but not sent (a run killed before the reply went out): a re-run plans them
+    // again; the reply carries the same key, so nobody is told twice.
+    let keys = store.notified_keys(release.id).await.unwrap();
+    let rerun = plan_notifications(&release, &asks, &titles, &Templates::default(), &keys);
+    let queued: Vec<&str> = plans
+        .iter()
+        .filter(|p| p.skip.is_none())
+        .map(|p| p.key.as_str())
+        .collect();
+    assert!(!queued.is_empty());
+    let again: Vec<&str> = rerun
+        .iter()
+        .filter(|p| p.skip.is_none())
+        .map(|p| p.key.as_str())
+        .collect();
+    assert_eq!(again, queued, "queued ones are planned again");
+    for key in &queued {
+        store
+            .update_notification(key, NotificationState::Sent, None)
+            .await
+            .unwrap();
+    }
     let keys = store.notified_keys(release.id).await.unwrap();
     let rerun = plan_notifications(&release, &asks, &titles, &Templates::default(), &keys);
     assert!(
         rerun.iter().all(|p| p.skip.is_some()),
-        "a re-run tells nobody: {rerun:#?}"
+        "once sent, a re-run tells nobody: {rerun:#?}"
     );
     let stored = store.notifications(release.id).await.unwrap();
     assert_eq!(stored.len(), 3);
