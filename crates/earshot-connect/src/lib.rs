@@ -22,6 +22,8 @@
 
 pub mod bluesky;
 mod de;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 pub mod html;
 pub mod import;
 pub mod mastodon;

@@ -11,11 +11,15 @@
 //! - [`safety`]: the harm signal measured on a hand-labelled sample of real posts.
 //! - [`build`]: the builder of the model earshot ships.
 //! - [`langid`]: the builder, evaluation and benchmark of the shipped language-ID model.
+//! - [`fuzz`]: the parsers of outside bytes as fuzz targets, and a runner for minutes.
+//! - [`replay`]: real brand answers replayed through earshot, checked against an independent reference.
 
 pub mod build;
 pub mod data;
 pub mod eval;
+pub mod fuzz;
 pub mod langid;
 pub mod metrics;
 pub mod overlap;
+pub mod replay;
 pub mod safety;

@@ -28,6 +28,9 @@ pub enum DeskError {
     NotSent { reply: Box<Reply>, reason: String },
 }
 
+/// Says, in a `StoreError::Conflict`, that another sender holds the reply right now.
+pub const BEING_SENT: &str = "is being sent right now";
+
 /// How long a sender may hold a reply before another may try it again.
 const SEND_LEASE: chrono::Duration = chrono::Duration::minutes(2);
 
@@ -164,7 +167,7 @@ impl Desk {
         let id = reply.id;
         let Some(reply) = self.store().claim_reply(id, now + SEND_LEASE, now).await? else {
             return Err(StoreError::Conflict(format!(
-                "reply {id} is being sent right now; ask again in a moment"
+                "reply {id} {BEING_SENT}; ask again in a moment"
             ))
             .into());
         };

@@ -238,7 +238,9 @@ pub(crate) fn search_words(q: &str) -> Result<Vec<&str>, StoreError> {
     if q.trim().is_empty() {
         return Err(StoreError::Invalid("the search query is empty".into()));
     }
-    Ok(q.split_whitespace()
+    // Control characters separate words too: a NUL would end FTS5's quoted string early
+    // and PostgreSQL refuses it in text.
+    Ok(q.split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| w.chars().any(char::is_alphanumeric))
         .collect())
 }
@@ -512,6 +514,10 @@ mod tests {
         assert!(matches!(search_words("   "), Err(StoreError::Invalid(_))));
         assert_eq!(search_words("AND( \" *").ok(), Some(vec!["AND("]));
         assert_eq!(search_words("-- ;").ok(), Some(vec![]));
+        assert_eq!(
+            search_words("car\0seat\u{1b}").ok(),
+            Some(vec!["car", "seat"])
+        );
         assert_eq!(fts5_query(&["car", "seat"]), "\"car\" \"seat\"");
         assert_eq!(fts5_query(&["say\"hi"]), "\"say\"\"hi\"");
     }

@@ -154,7 +154,8 @@ pub trait FeedbackStore: Send + Sync {
     async fn release(&self, id: ReleaseId) -> Result<Option<Release>, StoreError>;
     async fn releases(&self) -> Result<Vec<Release>, StoreError>;
 
-    /// Keys of the notifications already stored for a release.
+    /// Keys of the notifications a release is done with: sent, or skipped. One still queued
+    /// or failed (a run killed before its reply went out) is planned again.
     async fn notified_keys(&self, release: ReleaseId) -> Result<HashSet<String>, StoreError>;
     /// Stores a planned notification; `false` if its key was already stored (nothing changes).
     async fn record_notification(

@@ -636,7 +636,7 @@ impl FeedbackStore for PgStore {
         let c = self.client().await?;
         query(
             &c,
-            "SELECT key FROM notifications WHERE release_id = $1 AND state <> 'planned'",
+            "SELECT key FROM notifications WHERE release_id = $1 AND state IN ('sent', 'skipped')",
             &[&release.0],
         )
         .await?

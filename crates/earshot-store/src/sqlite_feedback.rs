@@ -583,7 +583,7 @@ impl FeedbackStore for SqliteStore {
         self.read(move |conn| {
             Ok(conn
                 .prepare_cached(
-                    "SELECT key FROM notifications WHERE release_id = ?1 AND state <> 'planned'",
+                    "SELECT key FROM notifications WHERE release_id = ?1 AND state IN ('sent', 'skipped')",
                 )?
                 .query_map([release.0], |r| r.get(0))?
                 .collect::<Result<_, _>>()?)

@@ -42,6 +42,7 @@ suite!(
     requests_promises_and_releases,
     odd_times_are_refused_one_by_one_and_the_batch_is_kept,
     a_post_heard_again_with_another_text_is_an_audited_edit,
+    a_search_with_control_characters_is_answered,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1798,11 +1799,33 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
             "stored once"
         );
     }
+    // Queued but not sent (a run killed before the reply went out): a re-run plans them
+    // again; the reply carries the same key, so nobody is told twice.
+    let keys = store.notified_keys(release.id).await.unwrap();
+    let rerun = plan_notifications(&release, &asks, &titles, &Templates::default(), &keys);
+    let queued: Vec<&str> = plans
+        .iter()
+        .filter(|p| p.skip.is_none())
+        .map(|p| p.key.as_str())
+        .collect();
+    assert!(!queued.is_empty());
+    let again: Vec<&str> = rerun
+        .iter()
+        .filter(|p| p.skip.is_none())
+        .map(|p| p.key.as_str())
+        .collect();
+    assert_eq!(again, queued, "queued ones are planned again");
+    for key in &queued {
+        store
+            .update_notification(key, NotificationState::Sent, None)
+            .await
+            .unwrap();
+    }
     let keys = store.notified_keys(release.id).await.unwrap();
     let rerun = plan_notifications(&release, &asks, &titles, &Templates::default(), &keys);
     assert!(
         rerun.iter().all(|p| p.skip.is_some()),
-        "a re-run tells nobody: {rerun:#?}"
+        "once sent, a re-run tells nobody: {rerun:#?}"
     );
     let stored = store.notifications(release.id).await.unwrap();
     assert_eq!(stored.len(), 3);
@@ -2018,4 +2041,43 @@ async fn a_post_heard_again_with_another_text_is_an_audited_edit(store: Arc<dyn 
     let detail = store.conversation(conversation).await.unwrap().unwrap();
     assert_eq!(detail.posts[0].text, "");
     assert!(detail.posts[0].deleted_at.is_some());
+}
+
+/// Found by fuzzing the search box: a NUL (or another control character) in the query made
+/// SQLite's FTS5 fail with "unterminated string" and PostgreSQL refuse the text: a 500.
+async fn a_search_with_control_characters_is_answered(store: Arc<dyn Store>) {
+    ingest(
+        &store,
+        vec![customer(
+            "s1",
+            "paul",
+            "2024-03-01T10:00:00Z",
+            "My charger is broken",
+        )],
+        "2024-03-01T10:01:00Z",
+    )
+    .await;
+    for q in [
+        "charger\0broken",
+        "\0",
+        "char\u{1}ger",
+        "\u{7f}charger\u{1b}[0m",
+    ] {
+        let found = store
+            .search(&SearchQuery {
+                q: q.into(),
+                network: None,
+                language: None,
+                intent: None,
+                sentiment: None,
+                limit: 10,
+                offset: 0,
+            })
+            .await;
+        match found {
+            Ok(page) => assert!(page.items.len() <= 1, "{q:?}"),
+            Err(StoreError::Invalid(_)) => {}
+            Err(e) => panic!("{q:?}: {e}"),
+        }
+    }
 }

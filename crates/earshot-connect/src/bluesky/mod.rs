@@ -20,7 +20,7 @@ pub mod brand;
 pub mod config;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
-mod hear;
+pub(crate) mod hear;
 mod jetstream;
 mod memory;
 mod reach;

@@ -23,7 +23,7 @@ pub mod hashtag;
 mod http;
 pub mod responder;
 pub mod source;
-mod stream;
+pub(crate) mod stream;
 #[cfg(test)]
 mod tests;
 pub mod wire;

@@ -15,7 +15,7 @@ mod cursor;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
 mod fetch;
-mod parse;
+pub(crate) mod parse;
 pub mod source;
 #[cfg(test)]
 mod tests;

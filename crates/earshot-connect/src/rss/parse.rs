@@ -106,8 +106,13 @@ pub(crate) fn entries(document: &[u8], feed: &Feed) -> Result<Vec<Entry>, Malfor
             hashed_id(link, title, "")
         })
         .build();
-    let parsed = parser
-        .parse(document)
+    // feed-rs 3.0.0 panics on some author fields (a multi-byte character right after an
+    // e-mail address slices a string mid-character): such a feed is malformed this poll,
+    // never a dead connector.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(document)))
+        .map_err(|_| {
+            MalformedFeed("the feed parser gave up on this document (feed-rs panicked)".into())
+        })?
         .map_err(|e| MalformedFeed(e.to_string()))?;
     let declared = parsed.feed_type == feed_rs::model::FeedType::Atom;
     let feed_author = author_of(&parsed.authors);
@@ -194,6 +199,19 @@ mod tests {
 
     fn feed() -> Feed {
         Feed::new("https://reviews.example/acme.rss", "reviews")
+    }
+
+    /// Found by fuzzing: an author like `marta@example.co\u{202E}m (Marta R.)` made feed-rs
+    /// slice inside a character and panic, taking the connector's task with it.
+    #[test]
+    fn a_feed_that_makes_the_parser_panic_is_malformed() {
+        let rss = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>R</title>\
+            <item><guid>1</guid><title>t</title><author>marta@example.co\u{202E}m (Marta R.)</author></item>\
+            </channel></rss>";
+        let e = entries(rss.as_bytes(), &feed())
+            .map(|v| v.len())
+            .unwrap_err();
+        assert!(e.0.contains("gave up"), "{e:?}");
     }
 
     #[test]

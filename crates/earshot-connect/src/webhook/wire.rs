@@ -136,7 +136,13 @@ impl CanonicalPost {
 
 impl CanonicalAuthor {
     fn into_author(self) -> Result<Author, InvalidPost> {
-        let handle = self.handle.trim().trim_start_matches('@').trim().to_owned();
+        // Every leading `@` goes (also after a space), so reading a handle twice changes nothing.
+        let bare = |s: &str| {
+            s.trim_start_matches(|c: char| c == '@' || c.is_whitespace())
+                .trim_end()
+                .to_owned()
+        };
+        let handle = bare(&self.handle);
         let id = self.id.trim().to_owned();
         let (external_id, handle) = match (id.is_empty(), handle.is_empty()) {
             (true, true) => {
@@ -146,7 +152,16 @@ impl CanonicalAuthor {
                 ))
             }
             (true, false) => (handle.clone(), handle),
-            (false, true) => (id.clone(), id),
+            // The id stands in for the handle, written as a handle is (`@` alone stays).
+            (false, true) => {
+                let from_id = bare(&id);
+                let handle = if from_id.is_empty() {
+                    id.clone()
+                } else {
+                    from_id
+                };
+                (id, handle)
+            }
             (false, false) => (id, handle),
         };
         if handle.chars().any(char::is_whitespace) {
@@ -292,6 +307,40 @@ mod tests {
         assert_eq!(p.created_at.to_rfc3339(), "2017-08-19T03:47:00+00:00");
         assert_eq!(p.in_reply_to, None);
         assert_eq!(p.from_brand, None);
+    }
+
+    /// Found by fuzzing (the canonical round trip): a handle taken from the author's id kept
+    /// its `@`, and `"@ @p"` lost only its first one, so a post exported and read again
+    /// changed author.
+    #[test]
+    fn a_handle_never_keeps_a_leading_at_whichever_field_gave_it() {
+        let at = |author: &str| {
+            post(&format!(
+                r#"{{"network":"x","id":1,"author":{author},"text":"hi","created_at":"2017-08-18T20:47:00Z"}}"#
+            ))
+            .unwrap()
+            .author
+        };
+        assert_eq!(at(r#"{"id":"@p"}"#).handle, "p");
+        assert_eq!(
+            at(r#"{"id":"@p"}"#).external_id,
+            "@p",
+            "the id is kept as sent"
+        );
+        assert_eq!(at(r#"{"id":"u","handle":"@ @p"}"#).handle, "p");
+        assert_eq!(at(r#"{"id":"@"}"#).handle, "@", "nothing else to call them");
+        for author in [
+            r#"{"id":"@p"}"#,
+            r#"{"id":"u","handle":"@ @p"}"#,
+            r#"{"id":"@"}"#,
+        ] {
+            let first = post(&format!(
+                r#"{{"network":"x","id":1,"author":{author},"text":"hi","created_at":"2017-08-18T20:47:00Z"}}"#
+            ))
+            .unwrap();
+            let again = serde_json::to_string(&CanonicalPost::from_new_post(&first)).unwrap();
+            assert_eq!(post(&again).unwrap(), first, "{author}");
+        }
     }
 
     #[test]

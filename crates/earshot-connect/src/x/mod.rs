@@ -27,7 +27,7 @@ mod poll;
 pub mod responder;
 mod rules;
 pub mod source;
-mod stream;
+pub(crate) mod stream;
 #[cfg(test)]
 mod tests;
 pub mod text;

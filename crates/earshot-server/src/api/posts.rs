@@ -38,6 +38,17 @@ pub struct PostsResponse {
     pub rejected: Vec<Rejected>,
 }
 
+/// 422 with every post's reason.
+fn no_valid_post(rejected: &[Rejected]) -> ApiError {
+    let mut err = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_posts",
+        "no valid post in the body",
+    );
+    err.extra = Some(serde_json::json!({ "rejected": rejected }));
+    err
+}
+
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -112,13 +123,7 @@ async fn take(
         }
     }
     if posts.is_empty() {
-        let mut err = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_posts",
-            "no valid post in the body",
-        );
-        err.extra = Some(serde_json::json!({ "rejected": rejected }));
-        return Err(err);
+        return Err(no_valid_post(&rejected));
     }
     let report = state.desk.pipeline().ingest(posts).await?;
     // Posts the store refused (a time earshot cannot believe) are rejected one by one.
@@ -148,13 +153,7 @@ async fn take(
         })
         .collect();
     if stored.is_empty() {
-        let mut err = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_posts",
-            "no valid post in the body",
-        );
-        err.extra = Some(serde_json::json!({ "rejected": rejected }));
-        return Err(err);
+        return Err(no_valid_post(&rejected));
     }
     let status = if report.new > 0 {
         StatusCode::CREATED

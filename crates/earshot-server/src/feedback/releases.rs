@@ -161,13 +161,12 @@ pub async fn notify(
                 .await?;
             continue;
         }
-        if !store
+        // Stored before means a run stopped before telling them (a crash, a failed send):
+        // the reply below carries the same key, so whatever that run got as far as is
+        // picked up, never sent twice.
+        store
             .record_notification(release.id, &plan, NotificationState::Queued, Utc::now())
-            .await?
-        {
-            // Stored before: a previous run owns it (its reply has the same key).
-            continue;
-        }
+            .await?;
         let gap = pace.gap(plan.ask.network);
         if let Some(at) = last_sent.get(&plan.ask.network) {
             tokio::time::sleep_until(*at + gap).await;
@@ -201,6 +200,13 @@ pub async fn notify(
                 store
                     .update_notification(&plan.key, NotificationState::Failed, Some(reply.id))
                     .await?;
+            }
+            Err(DeskError::Store(StoreError::Conflict(e)))
+                if e.contains(crate::desk::BEING_SENT) =>
+            {
+                // Another run (or a crashed one whose claim has not expired) holds the reply:
+                // it stays queued and goes out once, from there or from the housekeeping.
+                tracing::info!(key = %plan.key, "release notification is being sent elsewhere");
             }
             Err(e) => {
                 tracing::warn!(key = %plan.key, error = %e, "release notification refused");
