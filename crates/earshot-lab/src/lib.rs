@@ -10,10 +10,12 @@
 //! - [`metrics`], [`eval`]: the scores and the report per data set and language.
 //! - [`safety`]: the harm signal measured on a hand-labelled sample of real posts.
 //! - [`build`]: the builder of the model earshot ships.
+//! - [`grouping`]: request grouping on real labelled asks, streamed as `serve` groups.
 
 pub mod build;
 pub mod data;
 pub mod eval;
+pub mod grouping;
 pub mod metrics;
 pub mod overlap;
 pub mod safety;

@@ -30,11 +30,12 @@ mod corrections;
 pub mod eval;
 mod grouper;
 mod normalise;
+mod suggest;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
 
-pub use grouper::{Grouper, GrouperStats, Learned, RequestView};
+pub use grouper::{Feature, Grouper, GrouperStats, Learned, RequestView};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

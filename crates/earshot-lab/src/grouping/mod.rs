@@ -1,0 +1,15 @@
+//! Request grouping measured on real asks: the labelled set (`data/grouping/`, its README says
+//! how it was read, labelled and split), replays of each desk's asks in arrival order through
+//! the grouper as `serve` runs it, and the scores an agent would feel (B-cubed precision and
+//! recall, pure requests, merges left to make) with pairwise figures beside them.
+//!
+//! `cargo run --release -p earshot-lab --example grouping_eval` prints the table.
+
+pub mod replay;
+pub mod report;
+pub mod score;
+pub mod set;
+
+pub use replay::{Company, Replay};
+pub use score::{GroupingScores, PairCounts};
+pub use set::{Ask, Half, LabelledSet};

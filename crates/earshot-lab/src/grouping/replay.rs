@@ -1,0 +1,147 @@
+//! Replays of the labelled set through the grouper, desk by desk in arrival order, as `serve`
+//! groups a team's posts: a fresh grouper per desk, each ask assigned when it arrives.
+
+use super::score::{score, GroupingScores, PairCounts, Placed};
+use super::set::{arrival, Half, LabelledSet};
+use chrono::{DateTime, Utc};
+use earshot_analyze::grouping::{Grouper, GroupingConfig};
+use earshot_analyze::Analyzer;
+use std::collections::BTreeMap;
+
+/// Which asks a replay streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Company {
+    /// Only the scored half's asks (tuning never streams an evaluation ask).
+    HalfOnly,
+    /// Every ask of the desk; the other half's asks are unscored company.
+    AllAsks,
+}
+
+/// The set prepared for replays: each ask's language as earshot detects it and the desks'
+/// arrival orders.
+pub struct Replay<'a> {
+    pub set: &'a LabelledSet,
+    /// The language `serve` would hand the grouper (detected from the text, as in the
+    /// pipeline), per ask.
+    pub langs: Vec<String>,
+    desks: BTreeMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Replay<'a> {
+    pub fn new(set: &'a LabelledSet) -> Replay<'a> {
+        let analyzer = Analyzer::default();
+        let langs = set
+            .asks
+            .iter()
+            .map(|a| {
+                analyzer
+                    .analyze_text(&a.text, None, None)
+                    .language
+                    .language
+                    .code()
+                    .to_string()
+            })
+            .collect();
+        Replay {
+            set,
+            langs,
+            desks: set.desks(),
+        }
+    }
+
+    fn grouper(&self, config: &GroupingConfig) -> Grouper {
+        Grouper::new(config.clone())
+    }
+
+    /// The asks a replay of `half` streams, per desk in arrival order.
+    fn streamed(&self, half: Half, company: Company) -> Vec<(&'a str, Vec<usize>)> {
+        self.desks
+            .iter()
+            .map(|(desk, ids)| {
+                let ids = ids
+                    .iter()
+                    .copied()
+                    .filter(|&i| company == Company::AllAsks || self.set.asks[i].half == half)
+                    .collect();
+                (*desk, ids)
+            })
+            .collect()
+    }
+
+    /// Streams and returns, per streamed ask, (ask index, request id unique over desks).
+    pub fn stream(
+        &self,
+        config: &GroupingConfig,
+        half: Half,
+        company: Company,
+    ) -> Vec<(usize, u64)> {
+        self.stream_where(config, |i| {
+            company == Company::AllAsks || self.set.asks[i].half == half
+        })
+    }
+
+    /// Streams the asks `keep` selects (by index), each desk through its own grouper.
+    pub fn stream_where(&self, config: &GroupingConfig, keep: impl Fn(usize) -> bool) -> Vec<(usize, u64)> {
+        let mut out = Vec::new();
+        for (d, ids) in self.desks.values().enumerate() {
+            let ids: Vec<usize> = ids.iter().copied().filter(|&i| keep(i)).collect();
+            let mut g = self.grouper(config);
+            let mut at: Option<DateTime<Utc>> = None;
+            for &i in &ids {
+                let ask = &self.set.asks[i];
+                let when = arrival(ask, at);
+                at = Some(when);
+                let a = g.assign(i as i64, &ask.text, Some(&self.langs[i]), when);
+                out.push((i, ((d as u64) << 40) | a.request_id.0));
+            }
+        }
+        out
+    }
+
+    /// Streams `half` and scores it.
+    pub fn scores(&self, config: &GroupingConfig, half: Half, company: Company) -> GroupingScores {
+        let streamed = self.stream(config, half, company);
+        self.score_streamed(&streamed, |i| self.set.asks[i].half == half)
+    }
+
+    /// Scores a stream's result on the asks `scored` selects.
+    pub fn score_streamed(&self, streamed: &[(usize, u64)], scored: impl Fn(usize) -> bool) -> GroupingScores {
+        let placed: Vec<Placed<'_>> = streamed
+            .iter()
+            .map(|&(i, predicted)| Placed {
+                gold: &self.set.asks[i].request,
+                predicted,
+                scored: scored(i),
+            })
+            .collect();
+        let desks: Vec<&str> = streamed
+            .iter()
+            .map(|&(i, _)| self.set.asks[i].desk.as_str())
+            .collect();
+        score(&placed, &desks)
+    }
+
+    /// Pairwise reading, no stream: for every pair of `half`'s asks in one desk, the second
+    /// against a request holding only the first, in both orders; joined when both reach the
+    /// threshold. Word rarity comes from the desk's asks of that half.
+    pub fn pairwise(&self, config: &GroupingConfig, half: Half) -> PairCounts {
+        let mut counts = PairCounts::default();
+        for (_, ids) in self.streamed(half, Company::HalfOnly) {
+            let mut g = self.grouper(config);
+            for &i in &ids {
+                g.observe(&self.set.asks[i].text, Some(&self.langs[i]));
+            }
+            for (k, &a) in ids.iter().enumerate() {
+                for &b in &ids[k + 1..] {
+                    let (x, y) = (&self.set.asks[a], &self.set.asks[b]);
+                    let (lx, ly) = (Some(self.langs[a].as_str()), Some(self.langs[b].as_str()));
+                    let sim = g
+                        .pair_similarity(&x.text, lx, &y.text, ly)
+                        .min(g.pair_similarity(&y.text, ly, &x.text, lx));
+                    counts.add(x.request == y.request, sim >= config.threshold);
+                }
+            }
+        }
+        counts
+    }
+}

@@ -1,0 +1,1 @@
+//! The tuning sweep (tuning half only) and the table the example prints.
