@@ -211,7 +211,8 @@ const MIN_COMPOUND_PART: usize = 3;
 /// when it splits into them, the first part with or without a linking `s` or `e`. The shortest
 /// first part that works wins.
 fn decompound(lex: &ConceptLexicon, word: &str, lang: Option<Lang>) -> Option<(u32, u32)> {
-    let lang = lang.filter(|l| matches!(l, Lang::Da | Lang::No | Lang::Sv | Lang::De | Lang::Nl))?;
+    let lang =
+        lang.filter(|l| matches!(l, Lang::Da | Lang::No | Lang::Sv | Lang::De | Lang::Nl))?;
     let bounds: Vec<usize> = word.char_indices().map(|(i, _)| i).collect();
     if bounds.len() < 2 * MIN_COMPOUND_PART {
         return None;
@@ -338,5 +339,25 @@ mod tests {
         assert!(is_term(term_id("seat")));
         assert!(!is_term(concept_id("seat")));
         assert_ne!(learned_id(1) & KIND_MASK, KIND_CONCEPT);
+    }
+
+    #[test]
+    fn compounds_are_read_as_their_parts_in_germanic_languages() {
+        for (lang, word) in [
+            (Lang::Da, "ladepriser"),
+            (Lang::No, "ladepriser"),
+            (Lang::De, "Ladepreise"),
+            (Lang::Nl, "laadprijzen"),
+        ] {
+            let v = labels(word, Some(lang));
+            assert!(v.contains(&"price".to_string()), "{lang:?} {word}: {v:?}");
+            assert!(
+                v.contains(&"charge_battery".to_string()),
+                "{lang:?} {word}: {v:?}"
+            );
+        }
+        // English and Romance words are not split, nor are known words.
+        assert_eq!(labels("chargeprices", Some(Lang::En)), ["chargepric"]);
+        assert_eq!(labels("priser", Some(Lang::Da)), ["price"]);
     }
 }

@@ -128,6 +128,29 @@ impl Grouper {
     /// the post against the request's centroid without it. A low fit is an ask that may not
     /// belong. Requests of one post have no such list.
     pub fn misfits(&self, id: RequestId) -> Vec<(i64, f32)> {
+        let mut out: Vec<(i64, f32)> = self.fits(id).into_iter().map(|(p, _, f)| (p, f)).collect();
+        out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// The request's most representative remembered post: the one that fits the rest best,
+    /// among those written in `lang` when given (`None` when it has none in `lang`). A request
+    /// of one post is represented by it.
+    pub fn representative(&self, id: RequestId, lang: Option<&str>) -> Option<i64> {
+        let req = self.requests.get(&id)?;
+        let in_lang = |l: &str| lang.is_none_or(|want| want == l);
+        if req.members.len() < 2 {
+            return req.recent.iter().find(|m| in_lang(&m.lang)).map(|m| m.post);
+        }
+        self.fits(id)
+            .into_iter()
+            .filter(|(_, l, _)| in_lang(l))
+            .max_by(|a, b| a.2.total_cmp(&b.2).then(b.0.cmp(&a.0)))
+            .map(|(p, _, _)| p)
+    }
+
+    /// (post, language, fit) for each remembered post of a request of two or more posts.
+    fn fits(&self, id: RequestId) -> Vec<(i64, String, f32)> {
         let Some(req) = self.requests.get(&id) else {
             return Vec::new();
         };
@@ -146,9 +169,59 @@ impl Grouper {
             self.compute_norms(&mut rest);
             let feats: Vec<(u64, f32)> = m.features.iter().map(|&f| (f, self.weight(f))).collect();
             let lang = (m.lang != "und").then_some(m.lang.as_str());
-            out.push((m.post, self.similarity(&feats, &rest, lang)));
+            out.push((m.post, m.lang.clone(), self.similarity(&feats, &rest, lang)));
         }
-        out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         out
+    }
+
+    /// The open request, other than its own, that a remembered post is most like, with the
+    /// similarity `assign` would give it there. `None` for a post whose features are not
+    /// remembered or that is like no other request.
+    pub fn better_home(&self, post: i64) -> Option<(RequestId, f32)> {
+        let own = *self.post_index.get(&post)?;
+        let member = self
+            .requests
+            .get(&own)?
+            .recent
+            .iter()
+            .find(|m| m.post == post)?;
+        let mut feats: Vec<(u64, f32)> = member
+            .features
+            .iter()
+            .map(|&f| (f, self.weight(f)))
+            .collect();
+        feats.sort_unstable_by_key(|f| f.0);
+        let lang = (member.lang != "und").then_some(member.lang.as_str());
+        let mut order = feats.clone();
+        order.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut seen: HashSet<RequestId> = HashSet::new();
+        let mut budget = self.config.max_postings_scanned;
+        let mut best: Option<(RequestId, f32)> = None;
+        for (f, _) in order {
+            let Some(stats) = self.vocab.get(&f) else {
+                continue;
+            };
+            for &r in stats
+                .postings
+                .iter()
+                .rev()
+                .take(self.config.max_scanned_per_feature.min(budget))
+            {
+                budget = budget.saturating_sub(1);
+                if r == own || !seen.insert(r) {
+                    continue;
+                }
+                if let Some(req) = self.requests.get(&r) {
+                    let sim = self.similarity(&feats, req, lang);
+                    if best.is_none_or(|b| sim > b.1 || (sim == b.1 && r < b.0)) {
+                        best = Some((r, sim));
+                    }
+                }
+            }
+            if budget == 0 {
+                break;
+            }
+        }
+        best.filter(|b| b.1 > 0.0)
     }
 }

@@ -81,7 +81,11 @@ impl<'a> Replay<'a> {
     }
 
     /// Streams the asks `keep` selects (by index), each desk through its own grouper.
-    pub fn stream_where(&self, config: &GroupingConfig, keep: impl Fn(usize) -> bool) -> Vec<(usize, u64)> {
+    pub fn stream_where(
+        &self,
+        config: &GroupingConfig,
+        keep: impl Fn(usize) -> bool,
+    ) -> Vec<(usize, u64)> {
         let mut out = Vec::new();
         for (d, ids) in self.desks.values().enumerate() {
             let ids: Vec<usize> = ids.iter().copied().filter(|&i| keep(i)).collect();
@@ -105,7 +109,11 @@ impl<'a> Replay<'a> {
     }
 
     /// Scores a stream's result on the asks `scored` selects.
-    pub fn score_streamed(&self, streamed: &[(usize, u64)], scored: impl Fn(usize) -> bool) -> GroupingScores {
+    pub fn score_streamed(
+        &self,
+        streamed: &[(usize, u64)],
+        scored: impl Fn(usize) -> bool,
+    ) -> GroupingScores {
         let placed: Vec<Placed<'_>> = streamed
             .iter()
             .map(|&(i, predicted)| Placed {

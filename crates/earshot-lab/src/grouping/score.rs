@@ -109,7 +109,10 @@ pub fn score(placed: &[Placed<'_>], desk_of: &[&str]) -> GroupingScores {
     let (mut p_sum, mut r_sum, mut sp_sum, mut sr_sum) = (0.0, 0.0, 0.0, 0.0);
     for p in placed.iter().filter(|p| p.scored) {
         let members = &cluster[&p.predicted];
-        let right = members.iter().filter(|&&m| placed[m].gold == p.gold).count();
+        let right = members
+            .iter()
+            .filter(|&&m| placed[m].gold == p.gold)
+            .count();
         let gold_size = gold[p.gold].len();
         let precision = right as f64 / members.len() as f64;
         let recall = right as f64 / gold_size as f64;
@@ -194,6 +197,7 @@ pub(crate) fn f1(p: f64, r: f64) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -221,11 +225,17 @@ mod tests {
         let desks = vec!["d"; p.len()];
         let s = score(&p, &desks);
         // Precision per ask: 1, 1, 1/3, 2/3, 2/3, 1.
-        assert!((s.precision - (1.0 + 1.0 + 1.0 / 3.0 + 2.0 / 3.0 + 2.0 / 3.0 + 1.0) / 6.0).abs() < 1e-9);
+        assert!(
+            (s.precision - (1.0 + 1.0 + 1.0 / 3.0 + 2.0 / 3.0 + 2.0 / 3.0 + 1.0) / 6.0).abs()
+                < 1e-9
+        );
         // Recall per ask: 2/3, 2/3, 1/3, 1, 1, 1.
         assert!((s.recall - (2.0 / 3.0 + 2.0 / 3.0 + 1.0 / 3.0 + 3.0) / 6.0).abs() < 1e-9);
         assert_eq!(s.shared_asks, 5);
-        assert_eq!((s.opened, s.pure, s.opened_multi, s.pure_multi), (3, 2, 2, 1));
+        assert_eq!(
+            (s.opened, s.pure, s.opened_multi, s.pure_multi),
+            (3, 2, 2, 1)
+        );
         assert_eq!(s.merges, 1, "a is spread over two requests");
         assert_eq!(s.moves, 1, "the a among the b's");
         // 15 pairs: same 3 (a) + 1 (b) = 4; joined 1 + 3 = 4; both 1 + 1 = 2.
