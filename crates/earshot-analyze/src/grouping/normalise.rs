@@ -352,7 +352,7 @@ mod tests {
             let v = labels(word, Some(lang));
             assert!(v.contains(&"price".to_string()), "{lang:?} {word}: {v:?}");
             assert!(
-                v.contains(&"charge_battery".to_string()),
+                v.contains(&"charging".to_string()),
                 "{lang:?} {word}: {v:?}"
             );
         }
