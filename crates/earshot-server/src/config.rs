@@ -624,7 +624,10 @@ mod tests {
         let err = Settings::load_with_env(Some(&path), env(&[]))
             .expect_err("refused")
             .to_string();
-        assert!(err.contains("brand.language") && err.contains("en, da"), "{err}");
+        assert!(
+            err.contains("brand.language") && err.contains("en, da"),
+            "{err}"
+        );
     }
 
     #[test]

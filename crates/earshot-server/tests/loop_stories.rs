@@ -578,8 +578,15 @@ async fn request_titles_follow_the_teams_language_until_an_agent_renames_them() 
     let now = Utc::now();
     let seat_en = "@voltra Can you program the car, once in park, to move the seat back and raise the steering wheel?";
     let seat_da = "@voltra Kan I ikke få sædet til at køre tilbage, når bilen er parkeret? Det ville gøre det nemmere";
-    w.hear(post(Network::X, "t1", "paulfranks", 1520, seat_en, "2026-03-06T20:47:00Z"))
-        .await;
+    w.hear(post(
+        Network::X,
+        "t1",
+        "paulfranks",
+        1520,
+        seat_en,
+        "2026-03-06T20:47:00Z",
+    ))
+    .await;
     let request = |id| async move { store.request(id, now, 10).await.unwrap().unwrap() };
     let (r, _) = {
         let all = store.requests(None, now).await.unwrap();
@@ -587,17 +594,35 @@ async fn request_titles_follow_the_teams_language_until_an_agent_renames_them() 
         (all[0].id, ())
     };
     // Only an English ask so far: titled by it, as nothing Danish can be.
-    assert!(request(r).await.request.title.starts_with("Can you program the car"));
-    w.hear(post(Network::Mastodon, "t2", "mette", 300, seat_da, "2026-03-07T09:12:00Z"))
-        .await;
+    assert!(request(r)
+        .await
+        .request
+        .title
+        .starts_with("Can you program the car"));
+    w.hear(post(
+        Network::Mastodon,
+        "t2",
+        "mette",
+        300,
+        seat_da,
+        "2026-03-07T09:12:00Z",
+    ))
+    .await;
     assert_eq!(request(r).await.request.posts, 2, "the Danish ask joined");
     assert!(
-        request(r).await.request.title.starts_with("Kan I ikke få sædet"),
+        request(r)
+            .await
+            .request
+            .title
+            .starts_with("Kan I ikke få sædet"),
         "a Danish team reads Danish: {:?}",
         request(r).await.request.title
     );
     // An agent's name stays, whatever arrives.
-    store.rename_request(r, "Sæde tilbage ved parkering").await.unwrap();
+    store
+        .rename_request(r, "Sæde tilbage ved parkering")
+        .await
+        .unwrap();
     w.hear(post(
         Network::X,
         "t3",
