@@ -20,7 +20,7 @@ pub struct Labels<'a> {
 fn request_link(id: RequestId, labels: &Labels<'_>) -> Markup {
     let title = labels.titles.get(&id).map(String::as_str).unwrap_or("");
     html! {
-        a href=(format!("/requests/{}", id.0)) { (id) } " " span.muted { (layout::excerpt(title, 60)) }
+        a href=(format!("/requests/{}", id.0)) { (id) } " " span.muted { (layout::said(&layout::excerpt(title, 60))) }
     }
 }
 
@@ -58,7 +58,7 @@ pub fn suggestions_box(signed: &SignedIn, s: &Suggestions, labels: &Labels<'_>) 
                 ol.suggestion-list {
                     @for m in &s.moves {
                         li {
-                            q { (layout::excerpt(labels.asks.get(&m.post_id).map(String::as_str).unwrap_or("(an ask)"), 120)) }
+                            q { (layout::said(&layout::excerpt(labels.asks.get(&m.post_id).map(String::as_str).unwrap_or("(an ask)"), 120))) }
                             " in " (request_link(m.from, labels))
                             " " span.badge title="how well it fits the rest of its request" { (percent(m.fit)) " fit" }
                             @match m.to {
