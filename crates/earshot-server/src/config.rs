@@ -680,7 +680,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "{}: unknown key `handels` in [brand]; known keys: handles, names, keywords",
+                "{}: unknown key `handels` in [brand]; known keys: handles, names, keywords, language",
                 path.display()
             )
         );
