@@ -31,12 +31,13 @@ mod concepts;
 mod corrections;
 mod grouper;
 mod normalise;
-mod suggest;
+pub mod suggest;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
 
 pub use grouper::{Feature, Grouper, GrouperStats, Learned, RequestView};
+pub use suggest::{MERGE_SUGGESTION_MIN, MISFIT_MAX};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

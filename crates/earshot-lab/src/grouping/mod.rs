@@ -14,7 +14,7 @@ pub mod score;
 pub mod set;
 pub mod texts;
 
-pub use replay::{Company, Replay};
+pub use replay::{Company, Replay, SuggestionQuality};
 pub use score::{GroupingScores, PairCounts};
 pub use set::{Ask, Half, LabelledSet};
 

@@ -8,6 +8,15 @@ use earshot_analyze::grouping::{Grouper, GroupingConfig};
 use earshot_analyze::Analyzer;
 use std::collections::BTreeMap;
 
+/// How many of the offered corrections are right.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SuggestionQuality {
+    pub merges: usize,
+    pub right_merges: usize,
+    pub moves: usize,
+    pub right_moves: usize,
+}
+
 /// Which asks a replay streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Company {
@@ -127,6 +136,61 @@ impl<'a> Replay<'a> {
             .map(|&(i, _)| self.set.asks[i].desk.as_str())
             .collect();
         score(&placed, &desks)
+    }
+
+    /// After streaming `half`, the corrections agents would be offered, checked against the
+    /// labels: a merge is right when both requests' largest labelled request is the same; a
+    /// move is right when the ask is not of its request's largest labelled request.
+    pub fn suggestion_quality(
+        &self,
+        config: &GroupingConfig,
+        half: Half,
+        merge_min: f32,
+        misfit_max: f32,
+    ) -> SuggestionQuality {
+        let mut q = SuggestionQuality::default();
+        for ids in self.desks.values() {
+            let ids: Vec<usize> = ids
+                .iter()
+                .copied()
+                .filter(|&i| self.set.asks[i].half == half)
+                .collect();
+            let mut g = self.grouper(config);
+            let mut at: Option<DateTime<Utc>> = None;
+            for &i in &ids {
+                let ask = &self.set.asks[i];
+                let when = arrival(ask, at);
+                at = Some(when);
+                g.assign(i as i64, &ask.text, Some(&self.langs[i]), when);
+            }
+            let majority = |r| -> Option<&str> {
+                let mut n: BTreeMap<&str, usize> = BTreeMap::new();
+                for &p in g.posts_of(r)? {
+                    *n.entry(self.set.asks[p as usize].request.as_str())
+                        .or_default() += 1;
+                }
+                n.into_iter().max_by_key(|e| e.1).map(|e| e.0)
+            };
+            for (a, b, _) in g.lookalike_pairs(merge_min, usize::MAX) {
+                q.merges += 1;
+                q.right_merges += (majority(a) == majority(b)) as usize;
+            }
+            for r in g.request_ids() {
+                if g.posts_of(r).map_or(0, <[i64]>::len) < 3 {
+                    continue;
+                }
+                let top = majority(r);
+                for (post, fit) in g.misfits(r) {
+                    if fit >= misfit_max {
+                        break;
+                    }
+                    q.moves += 1;
+                    q.right_moves +=
+                        (Some(self.set.asks[post as usize].request.as_str()) != top) as usize;
+                }
+            }
+        }
+        q
     }
 
     /// Pairwise reading, no stream: for every pair of `half`'s asks in one desk, the second

@@ -1,10 +1,10 @@
 //! The threshold sweep (tuning half only), the evaluation-half figures with the shipped
 //! settings, and the markdown the example prints.
 
-use super::replay::{Company, Replay};
+use super::replay::{Company, Replay, SuggestionQuality};
 use super::score::{GroupingScores, PairCounts};
 use super::set::{Half, LabelledSet};
-use earshot_analyze::grouping::GroupingConfig;
+use earshot_analyze::grouping::{GroupingConfig, MERGE_SUGGESTION_MIN, MISFIT_MAX};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -38,6 +38,8 @@ pub struct Report {
     pub previous: GroupingScores,
     pub pairwise: PairCounts,
     pub per_desk: BTreeMap<String, GroupingScores>,
+    /// The corrections offered after the evaluation stream, checked against the labels.
+    pub suggestions: SuggestionQuality,
 }
 
 /// Sweeps thresholds on the tuning half, then measures the evaluation half with `shipped`.
@@ -91,6 +93,12 @@ pub fn run(set: &LabelledSet, shipped: &GroupingConfig) -> Report {
         previous: replay.scores(&previous, Half::Evaluation, Company::HalfOnly),
         pairwise: replay.pairwise(shipped, Half::Evaluation),
         per_desk,
+        suggestions: replay.suggestion_quality(
+            shipped,
+            Half::Evaluation,
+            MERGE_SUGGESTION_MIN,
+            MISFIT_MAX,
+        ),
     }
 }
 
@@ -101,7 +109,7 @@ fn pct(x: f64) -> String {
 fn row(f: &mut fmt::Formatter<'_>, name: &str, s: &GroupingScores) -> fmt::Result {
     writeln!(
         f,
-        "| {name} | {} | {} | {} | {} | {} | {} | {}/{} ({}%) | {} | {} |",
+        "| {name} | {} | {} | {} | {} | {} | {} | {}/{} ({}%) | {}/{} ({}%) | {} | {} |",
         s.asks,
         s.requests,
         pct(s.precision),
@@ -111,6 +119,9 @@ fn row(f: &mut fmt::Formatter<'_>, name: &str, s: &GroupingScores) -> fmt::Resul
         s.pure,
         s.opened,
         pct(s.pure_share()),
+        s.pure_multi,
+        s.opened_multi,
+        pct(s.pure_multi_share()),
         s.merges,
         s.moves,
     )
@@ -154,17 +165,18 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "| threshold | B-cubed P % | B-cubed R % | pure requests % | merges left |"
+            "| threshold | B-cubed P % | B-cubed R % | pure requests % | pure 2+ % | merges left |"
         )?;
-        writeln!(f, "|---:|---:|---:|---:|---:|")?;
+        writeln!(f, "|---:|---:|---:|---:|---:|---:|")?;
         for t in &self.sweep {
             writeln!(
                 f,
-                "| {:.2} | {} | {} | {} | {} |",
+                "| {:.2} | {} | {} | {} | {} | {} |",
                 t.threshold,
                 pct(t.scores.precision),
                 pct(t.scores.recall),
                 pct(t.scores.pure_share()),
+                pct(t.scores.pure_multi_share()),
                 t.scores.merges
             )?;
         }
@@ -178,9 +190,9 @@ impl fmt::Display for Report {
             None => writeln!(f, "\nNo threshold reached {}% precision on the tuning half.\n", pct(PRECISION_GOAL))?,
         }
         writeln!(f, "### Evaluation half, streamed as `serve` groups (posts in time order, one grouper per desk)\n")?;
-        writeln!(f, "B-cubed over every evaluation ask; \"2+\" over asks whose request has two or more asks (a lone ask always has recall 1). Pure: opened requests holding asks of one request only. Merges: what an agent would still merge so that each request is one; moves: asks to move out.\n")?;
-        writeln!(f, "| reading | asks | requests | P % | R % | P 2+ % | R 2+ % | pure requests | merges | moves |")?;
-        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(f, "B-cubed over every evaluation ask; \"2+\" over asks whose request has two or more asks (a lone ask always has recall 1). Pure: opened requests holding asks of one request only (all, and those with 2+ asks). Merges: what an agent would still merge so that each request is one; moves: asks to move out.\n")?;
+        writeln!(f, "| reading | asks | requests | P % | R % | P 2+ % | R 2+ % | pure requests | pure 2+ | merges | moves |")?;
+        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         row(
             f,
             &format!("shipped (threshold {:.2})", self.shipped.threshold),
@@ -196,6 +208,17 @@ impl fmt::Display for Report {
             &format!("previous default (threshold {PREVIOUS_THRESHOLD:.2})"),
             &self.previous,
         )?;
+        let q = &self.suggestions;
+        writeln!(
+            f,
+            "\nCorrections offered to agents after that stream: {} merges (\"these two requests look like one\"), {} right ({}%); {} moves (\"this ask may not belong\"), {} right ({}%).",
+            q.merges,
+            q.right_merges,
+            pct(q.right_merges as f64 / q.merges.max(1) as f64),
+            q.moves,
+            q.right_moves,
+            pct(q.right_moves as f64 / q.moves.max(1) as f64),
+        )?;
         writeln!(f, "\n### Pairwise, beside it (evaluation half)\n")?;
         writeln!(f, "Every pair of evaluation asks of one desk: \"same\" pairs ask for one thing; \"joined\" pairs ended in one request.\n")?;
         writeln!(
@@ -210,8 +233,8 @@ impl fmt::Display for Report {
             &self.pairwise,
         )?;
         writeln!(f, "\n### Evaluation half per desk (shipped settings)\n")?;
-        writeln!(f, "| desk | asks | requests | P % | R % | P 2+ % | R 2+ % | pure requests | merges | moves |")?;
-        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(f, "| desk | asks | requests | P % | R % | P 2+ % | R 2+ % | pure requests | pure 2+ | merges | moves |")?;
+        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         for (desk, s) in &self.per_desk {
             row(f, desk, s)?;
         }

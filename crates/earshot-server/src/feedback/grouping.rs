@@ -6,7 +6,9 @@
 //! corrections agents are offered: requests that look like one, asks that may not belong.
 
 use chrono::{DateTime, Utc};
-use earshot_analyze::grouping::{Grouper, GroupingConfig, RequestId as GroupId};
+use earshot_analyze::grouping::{
+    Grouper, GroupingConfig, RequestId as GroupId, MERGE_SUGGESTION_MIN, MISFIT_MAX,
+};
 use earshot_core::feedback::RequestId;
 use earshot_store::{Store, StoreError};
 use serde::Serialize;
@@ -16,10 +18,6 @@ use std::collections::{BTreeSet, HashMap};
 const REBUILD_LIMIT: u32 = 500_000;
 /// Posts read from a request to find its representative ask's text.
 const TITLE_SAMPLE: u32 = 40;
-/// Requests this alike (centroid cosine) are offered as one.
-const MERGE_SUGGESTION_MIN: f32 = 0.3;
-/// An ask fitting the rest of its request less than this is offered for a move.
-const MISFIT_MAX: f32 = 0.3;
 /// Largest requests whose asks are checked for misfits.
 const MISFIT_REQUESTS: usize = 300;
 
