@@ -1,10 +1,11 @@
 //! Single-thread throughput of request grouping with 100,000 open requests, against tokenising
 //! and stemming the same posts (measured in the same run).
 //!
-//! `cargo run --release -p earshot-lab --example grouping_bench -- [../shared/data] [seconds]`
+//! `cargo run --release -p earshot-lab --example grouping_bench -- [shared/data folder] [seconds]`
+//! (the folder defaults to `$EARSHOT_DATA`, else `shared/data` beside the repository)
 //!
 //! Texts: real posts of shared/data (app reviews, customer tweets, airline tweets, complaints,
-//! xlm-t tweets in six languages) plus tweeteval's rebuilt train texts. Every fifth text is
+//! xlm-t tweets in seven languages) plus tweeteval's rebuilt train texts. Every fifth text is
 //! kept for the stream; the rest pre-load the requests.
 
 use earshot_analyze::grouping::{bench, GroupingConfig};
@@ -19,7 +20,7 @@ fn main() -> ExitCode {
     let data = args
         .next()
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+        .unwrap_or_else(earshot_lab::data::default_dir);
     let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(8.0);
     let mut texts = match texts::benchmark_texts(&data) {
         Ok(t) => t,

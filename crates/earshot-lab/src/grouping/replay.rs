@@ -98,17 +98,28 @@ impl<'a> Replay<'a> {
         let mut out = Vec::new();
         for (d, ids) in self.desks.values().enumerate() {
             let ids: Vec<usize> = ids.iter().copied().filter(|&i| keep(i)).collect();
-            let mut g = self.grouper(config);
-            let mut at: Option<DateTime<Utc>> = None;
+            let g = self.stream_desk(config, &ids);
             for &i in &ids {
-                let ask = &self.set.asks[i];
-                let when = arrival(ask, at);
-                at = Some(when);
-                let a = g.assign(i as i64, &ask.text, Some(&self.langs[i]), when);
-                out.push((i, ((d as u64) << 40) | a.request_id.0));
+                if let Some(r) = g.request_of(i as i64) {
+                    out.push((i, ((d as u64) << 40) | r.0));
+                }
             }
         }
         out
+    }
+
+    /// One desk's asks (`ids`, in arrival order) through a fresh grouper; post ids are the
+    /// asks' indices.
+    fn stream_desk(&self, config: &GroupingConfig, ids: &[usize]) -> Grouper {
+        let mut g = self.grouper(config);
+        let mut at: Option<DateTime<Utc>> = None;
+        for &i in ids {
+            let ask = &self.set.asks[i];
+            let when = arrival(ask, at);
+            at = Some(when);
+            g.assign(i as i64, &ask.text, Some(&self.langs[i]), when);
+        }
+        g
     }
 
     /// Streams `half` and scores it.

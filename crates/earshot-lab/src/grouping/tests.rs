@@ -96,8 +96,7 @@ fn concept_list_learned_nothing_from_the_evaluation_half() {
 
 #[test]
 fn every_ask_is_the_real_post_in_shared_data() {
-    let Some(data) = texts::find_shared_data() else {
-        eprintln!("skipped: shared/data is not beside the repository (set EARSHOT_SHARED_DATA to check the set's texts)");
+    let Some(data) = crate::data::for_tests() else {
         return;
     };
     let set = LabelledSet::shipped().unwrap();

@@ -88,8 +88,8 @@ pub fn posts(
 }
 
 /// Real customer texts with their language, for the grouping benchmark: app reviews, customer
-/// tweets of twcs (samples and labelled topics), airline tweets, care conversations' first
-/// customer turns, complaints, and xlm-t tweets in six languages.
+/// tweets of twcs (samples and labelled topics), airline tweets, complaints, and xlm-t tweets
+/// in seven languages.
 pub fn benchmark_texts(data: &Path) -> Result<Vec<(String, String)>, TextsError> {
     let mut out: Vec<(String, String)> = Vec::new();
     let get = |r: &HashMap<String, String>, k: &str| r.get(k).cloned().unwrap_or_default();
@@ -116,14 +116,7 @@ pub fn benchmark_texts(data: &Path) -> Result<Vec<(String, String)>, TextsError>
     for r in rows(&data.join("complaints-twitter/dev.csv"), Some(&complaints))? {
         out.push((get(&r, "text"), "en".into()));
     }
-    for (folder, lang) in [
-        ("english", "en"),
-        ("french", "fr"),
-        ("german", "de"),
-        ("italian", "it"),
-        ("portuguese", "pt"),
-        ("spanish", "es"),
-    ] {
+    for &(folder, lang) in crate::data::XLMT_LANGUAGES {
         for split in ["train", "val"] {
             let path = data
                 .join("xlmt-sentiment")
@@ -138,16 +131,4 @@ pub fn benchmark_texts(data: &Path) -> Result<Vec<(String, String)>, TextsError>
     }
     out.retain(|(t, _)| !t.trim().is_empty());
     Ok(out)
-}
-
-/// Where `shared/data` is: `$EARSHOT_SHARED_DATA`, else a `shared/data` beside the repository
-/// (or beside the folder holding a worktree of it).
-pub fn find_shared_data() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("EARSHOT_SHARED_DATA") {
-        return Some(PathBuf::from(p));
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    [repo.join("../shared/data"), repo.join("../../shared/data")]
-        .into_iter()
-        .find(|p| p.is_dir())
 }
