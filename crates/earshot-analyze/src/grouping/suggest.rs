@@ -15,6 +15,11 @@ pub const MERGE_SUGGESTION_MIN: f32 = 0.4;
 /// An ask fitting the rest of its request less than this is offered for a move (on the tuning
 /// half: 7 offers, 4 right; at 0.3 none).
 pub const MISFIT_MAX: f32 = 0.4;
+/// Requests (the most recently asked) whose look-alikes are looked for, so that suggestions
+/// cost the same with 1,000 or 200,000 open requests.
+const LOOKALIKE_REQUESTS: usize = 500;
+/// Index entries read per feature when looking for a request's look-alikes.
+const LOOKALIKE_SCANNED_PER_FEATURE: usize = 100;
 
 impl Grouper {
     /// The weighted centroid of a request: (feature, share of its posts × weight), by feature.
@@ -94,7 +99,7 @@ impl Grouper {
                 .postings
                 .iter()
                 .rev()
-                .take(self.config.max_scanned_per_feature)
+                .take(LOOKALIKE_SCANNED_PER_FEATURE.min(self.config.max_scanned_per_feature))
             {
                 if other == id || !seen.insert(other) {
                     continue;
@@ -112,12 +117,22 @@ impl Grouper {
         out
     }
 
-    /// Pairs of open requests that look like one request, most alike first: each request with
-    /// its closest look-alike at or above `min`, each pair once.
+    /// Pairs of open requests that look like one request, most alike first: each of the most
+    /// recently asked requests with its closest look-alikes at or above `min`, each pair once.
     pub fn lookalike_pairs(&self, min: f32, limit: usize) -> Vec<(RequestId, RequestId, f32)> {
         let mut pairs: Vec<(RequestId, RequestId, f32)> = Vec::new();
         let mut seen = HashSet::new();
-        for id in self.request_ids() {
+        let mut recent: Vec<(chrono::DateTime<chrono::Utc>, RequestId)> = self
+            .requests
+            .iter()
+            .map(|(id, r)| (r.latest_at, *id))
+            .collect();
+        if recent.len() > LOOKALIKE_REQUESTS {
+            recent.select_nth_unstable_by(LOOKALIKE_REQUESTS - 1, |a, b| b.cmp(a));
+            recent.truncate(LOOKALIKE_REQUESTS);
+        }
+        recent.sort_unstable_by_key(|e| e.1);
+        for id in recent.into_iter().map(|e| e.1) {
             for (other, sim) in self.lookalikes(id, 3) {
                 if sim < min {
                     break;
