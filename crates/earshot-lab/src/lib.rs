@@ -13,11 +13,13 @@
 //! - [`langid`]: the builder, evaluation and benchmark of the shipped language-ID model.
 //! - [`fuzz`]: the parsers of outside bytes as fuzz targets, and a runner for minutes.
 //! - [`replay`]: real brand answers replayed through earshot, checked against an independent reference.
+//! - [`grouping`]: request grouping on real labelled asks, streamed as `serve` groups.
 
 pub mod build;
 pub mod data;
 pub mod eval;
 pub mod fuzz;
+pub mod grouping;
 pub mod langid;
 pub mod metrics;
 pub mod overlap;

@@ -64,12 +64,15 @@ pub async fn desk_with(
     let settings = &effective;
     let policy = settings.triage_policy()?;
     let alerts = crate::alerts::Alerts::start(&settings.alerts)?;
+    let feedback = crate::feedback::FeedbackLoop::new(store.clone())
+        .with_team_language(settings.brand.team_language());
     let mut pipeline = Pipeline::new(
         Arc::new(analyzer(settings)?),
         settings.brand_identity(),
         policy,
         store,
     )
+    .with_feedback(feedback)
     .with_alerts(alerts);
     if let Some(rules) = settings.triage()? {
         pipeline = pipeline.with_triage(crate::triage::TriageDesk::new(rules));

@@ -114,6 +114,17 @@ pub struct BrandSettings {
     pub names: Vec<String>,
     /// Product names and topics worth flagging.
     pub keywords: Vec<String>,
+    /// The team's language (ISO 639-1, e.g. `en`, `da`): request titles are taken from asks
+    /// written in it. English when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+impl BrandSettings {
+    /// The team's language code (`en` when unset).
+    pub fn team_language(&self) -> &str {
+        self.language.as_deref().unwrap_or("en")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -417,6 +428,16 @@ impl Settings {
         }
         self.alerts.config()?;
         self.survey.check()?;
+        if let Some(l) = &self.brand.language {
+            if earshot_analyze::lang::Lang::from_code(l).is_none() {
+                return Err(ConfigError::Invalid {
+                    key: "brand.language".into(),
+                    message: format!(
+                        "{l:?} is not a language earshot reads: use en, da, no, sv, de, nl, fr, es, pt or it"
+                    ),
+                });
+            }
+        }
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::Invalid {
                 key: "listen".into(),
@@ -729,6 +750,25 @@ mod tests {
     }
 
     #[test]
+    fn the_teams_language_is_one_earshot_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("earshot.toml");
+        std::fs::write(&path, "[brand]\nlanguage = \"da\"\n").expect("write");
+        let s = Settings::load_with_env(Some(&path), env(&[])).expect("load");
+        assert_eq!(s.brand.team_language(), "da");
+        assert!(s.check().is_ok());
+        assert_eq!(Settings::default().brand.team_language(), "en");
+        std::fs::write(&path, "[brand]\nlanguage = \"klingon\"\n").expect("write");
+        let err = Settings::load_with_env(Some(&path), env(&[]))
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("brand.language") && err.contains("en, da"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn database_passwords_never_print() {
         assert_eq!(
             redact_url("postgres://me:p@ss@db:5432/earshot"),
@@ -793,7 +833,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "{}: unknown key `handels` in [brand]; known keys: handles, names, keywords",
+                "{}: unknown key `handels` in [brand]; known keys: handles, names, keywords, language",
                 path.display()
             )
         );

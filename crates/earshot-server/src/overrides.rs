@@ -135,6 +135,7 @@ pub fn check_brand(brand: &BrandSettings) -> Result<BrandSettings, ConfigError> 
         handles: tidy_terms("brand.handles", "handle", &handles)?,
         names: tidy_terms("brand.names", "name", &brand.names)?,
         keywords: tidy_terms("brand.keywords", "keyword", &brand.keywords)?,
+        language: brand.language.clone(),
     })
 }
 
@@ -296,6 +297,7 @@ mod tests {
             handles: handles.iter().map(|s| s.to_string()).collect(),
             names: vec![],
             keywords: keywords.iter().map(|s| s.to_string()).collect(),
+            language: None,
         }
     }
 

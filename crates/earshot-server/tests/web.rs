@@ -1882,3 +1882,225 @@ async fn a_right_to_left_override_in_a_handle_stays_inside_it() {
         );
     }
 }
+
+// Suggested grouping corrections.
+
+impl Server {
+    /// Stores customer posts as they are (analysed, threaded) without grouping them, and puts
+    /// them in a request made by hand: what the grouper reads back after a restart.
+    async fn stored_request(&self, title: &str, asks: &[(&str, &str)]) -> (RequestId, Vec<i64>) {
+        let analyzer = earshot_analyze::Analyzer::default();
+        let batch = asks
+            .iter()
+            .map(|(handle, text)| {
+                let post = NewPost {
+                    network: Network::X,
+                    external_id: format!("{handle}-{}", text.len()),
+                    author: Author {
+                        external_id: format!("id-{handle}"),
+                        handle: handle.to_string(),
+                        display_name: None,
+                        followers: Some(100),
+                        verified: false,
+                        bot: false,
+                    },
+                    text: text.to_string(),
+                    created_at: Utc::now() - chrono::Duration::hours(3),
+                    in_reply_to: None,
+                    lang: None,
+                    url: None,
+                    from_brand: Some(false),
+                    raw: None,
+                };
+                earshot_core::threading::Incoming {
+                    analysis: analyzer.analyze(&post),
+                    post,
+                    from_brand: false,
+                }
+            })
+            .collect();
+        let store = self.desk.store();
+        let report = store
+            .ingest(batch, &Default::default(), Utc::now())
+            .await
+            .unwrap();
+        let id = store.create_request(title, Utc::now()).await.unwrap();
+        let posts: Vec<i64> = report.posts.iter().map(|p| p.post_id).collect();
+        for &p in &posts {
+            store
+                .add_to_request(p, id, 1.0, "maria", Utc::now())
+                .await
+                .unwrap();
+        }
+        (id, posts)
+    }
+}
+
+const DARK_MODE: &[(&str, &str)] = &[
+    (
+        "anna",
+        "@voltra please add a dark mode to the app, the white screen is blinding at night",
+    ),
+    (
+        "ben",
+        "@voltra the app really needs a dark mode for driving at night",
+    ),
+];
+const DARK_MODE_AGAIN: &[(&str, &str)] = &[(
+    "finn",
+    "@voltra dark mode in the app please, it is far too bright at night",
+)];
+const SEAT_BACK: &[(&str, &str)] = &[
+    (
+        "carl",
+        "@voltra can the seat move back automatically when the car is parked?",
+    ),
+    (
+        "dora",
+        "@voltra please make the driver seat slide back when I park the car",
+    ),
+    (
+        "emil",
+        "@voltra easy exit: move the seat back once the car is in park",
+    ),
+    (
+        "gio",
+        "@voltra a dark mode for the app at night would be lovely",
+    ),
+];
+
+#[tokio::test]
+async fn suggested_corrections_are_ranked_and_made_in_one_click() {
+    let server = server_with(|s| s.api.token = Secret::new("config-token")).await;
+    let (dark, _) = server.stored_request("Dark mode", DARK_MODE).await;
+    let (again, _) = server.stored_request("Night theme", DARK_MODE_AGAIN).await;
+    let (seat, seat_posts) = server
+        .stored_request("Seat back when parked", SEAT_BACK)
+        .await;
+    let stray = seat_posts[3];
+    let store = server.desk.store();
+
+    // Viewers see no corrections; agents see both kinds, each with its one-click form.
+    let v = server.sign_in("vic").await;
+    assert!(!server
+        .page("/requests", &v)
+        .await
+        .contains("Suggested corrections"));
+    let m = server.sign_in("maria").await;
+    let list = server.page("/requests", &m).await;
+    assert!(list.contains("These requests look like one"), "{list}");
+    let merge_button = format!("Merge {again} into {dark}");
+    assert!(
+        list.contains(&merge_button),
+        "the smaller request goes into the larger"
+    );
+    assert!(list.contains("These asks may not belong"));
+    assert!(list.contains("a dark mode for the app at night would be lovely"));
+    let move_button = format!("Move to {dark}");
+    assert!(
+        list.contains(&move_button),
+        "the stray ask has a better home"
+    );
+    // The same over the API, for tools.
+    let s: serde_json::Value = server
+        .http
+        .get(format!(
+            "{}/api/v1/requests/suggestions?limit=10",
+            server.base
+        ))
+        .bearer_auth("config-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["merge"][0]["from"], json!(again.0), "{s}");
+    assert_eq!(s["merge"][0]["into"], json!(dark.0));
+    let mv = s["move"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["post_id"] == json!(stray))
+        .unwrap();
+    assert_eq!((&mv["from"], &mv["to"]), (&json!(seat.0), &json!(dark.0)));
+    assert!(mv["fit"].as_f64() < mv["fit_there"].as_f64());
+    // The seat request's own page offers its stray ask too.
+    let page = server.page(&format!("/requests/{}", seat.0), &m).await;
+    assert!(page.contains(&move_button));
+
+    // One click each: the forms post the request actions agents use anyway.
+    let r = server
+        .post_form(
+            &format!("/requests/{}/act", again.0),
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "merge"),
+                ("into", &dark.0.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = server
+        .post_form(
+            &format!("/requests/{}/act", dark.0),
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "move"),
+                ("post", &stray.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()[LOCATION],
+        format!("/requests/{}?done=moved", dark.0)
+    );
+    let d = store.request(dark, Utc::now(), 10).await.unwrap().unwrap();
+    assert_eq!(
+        d.request.posts, 4,
+        "two asks, the merged one and the moved one"
+    );
+    assert_eq!(store.request_of_post(stray).await.unwrap(), Some(dark));
+    let list = server.page("/requests", &m).await;
+    assert!(
+        !list.contains(&merge_button) && !list.contains(&move_button),
+        "done, not offered again"
+    );
+
+    // An ask with no better home moves into a request of its own; it must be in the request.
+    let lone = seat_posts[0];
+    let r = server
+        .post_form(
+            &format!("/requests/{}/act", dark.0),
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "move_out"),
+                ("post", &lone.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "that ask is in the seat request");
+    let r = server
+        .post_form(
+            &format!("/requests/{}/act", seat.0),
+            &m,
+            &[
+                ("csrf", &m.csrf),
+                ("action", "move_out"),
+                ("post", &lone.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let own = store.request_of_post(lone).await.unwrap().unwrap();
+    assert_ne!(own, seat);
+    let d = store.request(own, Utc::now(), 5).await.unwrap().unwrap();
+    assert_eq!(
+        d.request.title,
+        "can the seat move back automatically when the car is parked?"
+    );
+}

@@ -51,6 +51,32 @@ impl Grouper {
                 _ => None,
             }
         };
+        self.absorb(into, from)?;
+        if let (Some((concept, linked)), Some(dst)) = (alias, self.requests.get_mut(&into)) {
+            // The merged request carries the new concept as often as its strongest linked stem.
+            let count = linked
+                .iter()
+                .filter_map(|f| dst.count_of(*f))
+                .fold(0.0f32, f32::max);
+            if count > 0.0 && dst.count_of(concept).is_none() {
+                dst.add_features(&[concept], count);
+            }
+        }
+        self.refresh(into);
+        self.learned.merges += 1;
+        tracing::debug!(%into, %from, "merged requests");
+        Ok(())
+    }
+
+    /// Moves every post of `from` into `into` and forgets `from`, learning nothing (the first
+    /// step of an agent's merge).
+    pub(super) fn absorb(&mut self, into: RequestId, from: RequestId) -> Result<(), GroupingError> {
+        if into == from {
+            return Err(GroupingError::SameRequest);
+        }
+        if !self.requests.contains_key(&into) {
+            return Err(GroupingError::UnknownRequest(into));
+        }
         let Some(src) = self.remove_request(from) else {
             return Err(GroupingError::UnknownRequest(from));
         };
@@ -83,19 +109,7 @@ impl Grouper {
         while dst.recent.len() > cap {
             dst.recent.pop_front();
         }
-        if let Some((concept, linked)) = alias {
-            // The merged request carries the new concept as often as its strongest linked stem.
-            let count = linked
-                .iter()
-                .filter_map(|f| dst.count_of(*f))
-                .fold(0.0f32, f32::max);
-            if count > 0.0 && dst.count_of(concept).is_none() {
-                dst.add_features(&[concept], count);
-            }
-        }
         self.refresh(into);
-        self.learned.merges += 1;
-        tracing::debug!(%into, %from, "merged requests");
         Ok(())
     }
 

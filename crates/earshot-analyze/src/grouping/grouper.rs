@@ -235,6 +235,16 @@ pub struct Grouper {
     pub(super) scratch: Scratch,
 }
 
+/// One feature of a post, as [`Grouper::features`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Feature {
+    pub id: u64,
+    /// The concept's name or the word's stem.
+    pub label: String,
+    /// A concept of the shipped lexicon or a learned one (otherwise a stem).
+    pub concept: bool,
+}
+
 impl Default for Grouper {
     fn default() -> Self {
         Grouper::new(GroupingConfig::default())
@@ -265,6 +275,33 @@ impl Grouper {
             retired: Vec::new(),
             scratch: Scratch::default(),
         }
+    }
+
+    /// The features a text is read as, without weights.
+    pub fn features(&mut self, text: &str, lang: Option<&str>) -> Vec<Feature> {
+        let (l, _) = language_code(lang);
+        self.load_features(text, l);
+        let n = &self.scratch.norm;
+        let mut out: Vec<Feature> = n
+            .features
+            .iter()
+            .enumerate()
+            .map(|(i, &(id, _, _))| Feature {
+                id,
+                label: n.label(i).to_string(),
+                concept: !is_term(id),
+            })
+            .collect();
+        for &(id, _) in &self.scratch.feats {
+            if !out.iter().any(|f| f.id == id) {
+                out.push(Feature {
+                    id,
+                    label: self.label(id).to_string(),
+                    concept: true,
+                });
+            }
+        }
+        out
     }
 
     /// A fresh grouper that starts from what another one learned.

@@ -83,6 +83,8 @@ pub(crate) struct Resolved {
 #[derive(Debug, Clone, Copy)]
 enum WordKind {
     Concept(u32),
+    /// A compound of two lexicon words (`ladepriser`: charging + price).
+    Compound(u32, u32),
     Term(u64),
     Skip,
 }
@@ -120,6 +122,8 @@ fn resolve(lex: &ConceptLexicon, surface: &str, lang: Option<Lang>) -> Resolved 
         .flatten()
     {
         WordKind::Concept(c)
+    } else if let Some((head, tail)) = decompound(lex, surface, lang) {
+        WordKind::Compound(head, tail)
     } else {
         WordKind::Term(term_id(&stem))
     };
@@ -187,12 +191,47 @@ pub(crate) fn normalise(
         i += 1;
         match r.kind {
             WordKind::Concept(c) => out.push(concept_id(lex.name(c)), lex.name(c)),
+            WordKind::Compound(a, b) => {
+                out.push(concept_id(lex.name(a)), lex.name(a));
+                out.push(concept_id(lex.name(b)), lex.name(b));
+            }
             WordKind::Term(id) => out.push(id, &r.stem),
             WordKind::Skip => {}
         }
     }
     out.features.sort_unstable_by_key(|f| f.0);
     out.features.dedup_by_key(|f| f.0);
+}
+
+/// Shortest part of a compound, in letters.
+const MIN_COMPOUND_PART: usize = 3;
+
+/// Danish, Norwegian, Swedish, German and Dutch write compounds as one word (`ladepriser`,
+/// `Ladepreise`, `laadprijzen`): a word the lexicon does not know is read as two lexicon words
+/// when it splits into them, the first part with or without a linking `s` or `e`. The shortest
+/// first part that works wins.
+fn decompound(lex: &ConceptLexicon, word: &str, lang: Option<Lang>) -> Option<(u32, u32)> {
+    let lang =
+        lang.filter(|l| matches!(l, Lang::Da | Lang::No | Lang::Sv | Lang::De | Lang::Nl))?;
+    let bounds: Vec<usize> = word.char_indices().map(|(i, _)| i).collect();
+    if bounds.len() < 2 * MIN_COMPOUND_PART {
+        return None;
+    }
+    let stemmer = stemmer(Some(lang));
+    let concept = |w: &str| lex.word(w, &stemmer.stem(w), Some(lang));
+    for &cut in &bounds[MIN_COMPOUND_PART..=bounds.len() - MIN_COMPOUND_PART] {
+        let (head, tail) = word.split_at(cut);
+        let Some(t) = concept(tail) else {
+            continue;
+        };
+        let linked = head
+            .strip_suffix(['s', 'e'])
+            .filter(|h| h.chars().count() >= MIN_COMPOUND_PART);
+        if let Some(h) = concept(head).or_else(|| linked.and_then(concept)) {
+            return Some((h, t));
+        }
+    }
+    None
 }
 
 /// The longest lexicon phrase starting at `words[0]`, matched as written or stemmed.
@@ -235,8 +274,12 @@ fn strip_elision(word: &str) -> &str {
 }
 
 /// One-letter words, bare numbers (times, prices, flight and order numbers) and other ids say
-/// nothing about the ask; `ios11` and `g8` stay.
+/// nothing about the ask; `ios11` and `g8` stay. So do the placeholders anonymised data puts in
+/// place of names (`__company__`).
 fn is_noise(word: &str) -> bool {
+    if word.contains("__") {
+        return true;
+    }
     let mut chars = 0usize;
     let mut digits = 0usize;
     for c in word.chars() {
@@ -296,5 +339,25 @@ mod tests {
         assert!(is_term(term_id("seat")));
         assert!(!is_term(concept_id("seat")));
         assert_ne!(learned_id(1) & KIND_MASK, KIND_CONCEPT);
+    }
+
+    #[test]
+    fn compounds_are_read_as_their_parts_in_germanic_languages() {
+        for (lang, word) in [
+            (Lang::Da, "ladepriser"),
+            (Lang::No, "ladepriser"),
+            (Lang::De, "Ladepreise"),
+            (Lang::Nl, "laadprijzen"),
+        ] {
+            let v = labels(word, Some(lang));
+            assert!(v.contains(&"price".to_string()), "{lang:?} {word}: {v:?}");
+            assert!(
+                v.contains(&"charging".to_string()),
+                "{lang:?} {word}: {v:?}"
+            );
+        }
+        // English and Romance words are not split, nor are known words.
+        assert_eq!(labels("chargeprices", Some(Lang::En)), ["chargepric"]);
+        assert_eq!(labels("priser", Some(Lang::Da)), ["price"]);
     }
 }

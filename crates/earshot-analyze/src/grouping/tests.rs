@@ -307,3 +307,189 @@ fn memory_and_index_stay_within_bounds() {
     assert!(retired.iter().all(|r| g.request(*r).is_none()));
     assert!(g.drain_retired().is_empty());
 }
+
+/// "Show charging prices in the app before I choose a station", written in the ten languages
+/// earshot reads (translations made for this test).
+const CHARGING_PRICES: &[(&str, &str)] = &[
+    (
+        "en",
+        "Please show charging prices in the app before I choose a station",
+    ),
+    (
+        "da",
+        "Vis venligst ladepriser i appen, før jeg vælger en station",
+    ),
+    (
+        "no",
+        "Vennligst vis ladepriser i appen før jeg velger stasjon",
+    ),
+    (
+        "sv",
+        "Snälla visa laddpriser i appen innan jag väljer station",
+    ),
+    (
+        "de",
+        "Bitte zeigt die Ladepreise in der App an, bevor ich eine Station wähle",
+    ),
+    (
+        "nl",
+        "Toon alsjeblieft de laadprijzen in de app voordat ik een station kies",
+    ),
+    (
+        "fr",
+        "Affichez les prix de recharge dans l'appli avant que je choisisse une borne",
+    ),
+    (
+        "es",
+        "Mostrad los precios de carga en la app antes de elegir una estación",
+    ),
+    (
+        "pt",
+        "Mostrem os preços de carregamento na app antes de eu escolher a estação",
+    ),
+    (
+        "it",
+        "Mostrate i prezzi di ricarica nell'app prima che io scelga la stazione",
+    ),
+];
+
+#[test]
+fn the_same_ask_in_ten_languages_joins() {
+    let mut g = warmed(GroupingConfig::default());
+    let first = g.assign(1, CHARGING_PRICES[0].1, Some("en"), at(0));
+    for (n, (lang, text)) in CHARGING_PRICES.iter().enumerate().skip(1) {
+        let a = g.assign(n as i64 + 1, text, Some(lang), at(n as i64));
+        assert_eq!(
+            a.request_id, first.request_id,
+            "{lang} opened its own request (similarity {}): {text}",
+            a.similarity
+        );
+    }
+    let view = g.request(first.request_id).unwrap();
+    assert_eq!(view.languages.len(), 10, "{view:?}");
+}
+
+/// The demo's feature asks, as `earshot demo` posts them: two asks share "the app could …"
+/// but want different things (show charging prices; precondition the battery on a schedule).
+const DEMO_PRICES: &[(&str, &str)] = &[
+    (
+        "nl",
+        "@voltra het zou fijn zijn als de app laadprijzen kon tonen",
+    ),
+    (
+        "en",
+        "@voltra feature request: show charger prices in the navigation before I pick a station",
+    ),
+    (
+        "da",
+        "@voltra det ville være rart hvis appen kunne vise ladepriser før jeg vælger station",
+    ),
+    (
+        "de",
+        "@voltra es wäre toll, wenn die Navigation Ladepreise anzeigen würde",
+    ),
+    (
+        "sv",
+        "@voltra det vore toppen om appen kunde visa laddpriser innan jag väljer station",
+    ),
+    (
+        "no",
+        "@voltra det hadde vært fint om appen kunne vise ladepriser før jeg velger stasjon",
+    ),
+];
+const DEMO_PRECONDITION: &[(&str, &str)] = &[
+    ("en", "@voltra would be great if the app could precondition the battery on a schedule, not only when navigating"),
+    ("it", "@voltra sarebbe bello poter programmare il preriscaldamento della batteria dall'app"),
+    ("pt", "@voltra seria ótimo poder programar o pré-aquecimento da bateria na app"),
+];
+
+#[test]
+fn distinct_asks_that_share_words_stay_apart_and_each_joins_across_languages() {
+    // Interleaved as in the demo, the Dutch price ask first (it opened the request that
+    // wrongly took the preconditioning asks before).
+    let mut g = warmed(GroupingConfig::default());
+    let mut order: Vec<(bool, &str, &str)> = Vec::new();
+    for i in 0..DEMO_PRICES.len().max(DEMO_PRECONDITION.len()) {
+        if let Some((l, t)) = DEMO_PRICES.get(i) {
+            order.push((true, l, t));
+        }
+        if let Some((l, t)) = DEMO_PRECONDITION.get(i) {
+            order.push((false, l, t));
+        }
+    }
+    let mut prices = std::collections::BTreeSet::new();
+    let mut precondition = std::collections::BTreeSet::new();
+    for (n, (is_price, lang, text)) in order.iter().enumerate() {
+        let a = g.assign(n as i64, text, Some(lang), at(n as i64));
+        if *is_price {
+            prices.insert(a.request_id);
+        } else {
+            precondition.insert(a.request_id);
+        }
+    }
+    assert!(
+        prices.is_disjoint(&precondition),
+        "{prices:?} {precondition:?}"
+    );
+    assert_eq!(prices.len(), 1, "the price asks split: {prices:?}");
+    assert_eq!(
+        precondition.len(),
+        1,
+        "the preconditioning asks split: {precondition:?}"
+    );
+}
+
+#[test]
+fn look_alike_requests_and_misfit_posts_are_found_and_ranked() {
+    let mut g = warmed(GroupingConfig::default());
+    let mut next = 0;
+    let mut put = |g: &mut Grouper, text: &str| {
+        next += 1;
+        g.open(next, text, Some("en"), at(next))
+    };
+    // One ask opened twice (as a high threshold or a batch import leaves it), and another ask.
+    let a = put(
+        &mut g,
+        "please add a dark mode to the app, the white screen hurts at night",
+    );
+    let b = put(
+        &mut g,
+        "dark mode please, the app is far too bright at night",
+    );
+    let c = put(
+        &mut g,
+        "my luggage never arrived in Chicago, where is my bag",
+    );
+    g.add_to(
+        c,
+        10,
+        "lost luggage on my flight to Chicago, please find my bag",
+        Some("en"),
+        at(20),
+    )
+    .unwrap();
+    g.add_to(
+        c,
+        11,
+        "the app should have a dark mode for night reading",
+        Some("en"),
+        at(21),
+    )
+    .unwrap();
+    let pairs = g.lookalike_pairs(0.1, 10);
+    assert_eq!(
+        pairs.first().map(|p| (p.0, p.1)),
+        Some((a.min(b), a.max(b))),
+        "{pairs:?}"
+    );
+    assert!(g.request_similarity(a, b).unwrap() > g.request_similarity(a, c).unwrap());
+    // The dark-mode post in the luggage request is its worst fit, and its better home is a
+    // dark-mode request.
+    let misfits = g.misfits(c);
+    assert_eq!(misfits.first().map(|m| m.0), Some(11), "{misfits:?}");
+    let home = g.better_home(11).map(|h| h.0);
+    assert!(home == Some(a) || home == Some(b), "{home:?}");
+    assert!(matches!(g.representative(c, Some("en")), Some(3 | 10)));
+    assert_eq!(g.representative(c, Some("da")), None);
+    assert_eq!(g.representative(a, Some("en")), Some(1));
+}

@@ -64,6 +64,29 @@ pub async fn requests(
         .collect()))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestionsQuery {
+    limit: Option<usize>,
+}
+
+/// Corrections worth making, best first: requests that look like one (merge `from` into
+/// `into` with a `merge_into` action) and asks that may not belong (`move_post` into `to`, or
+/// `move_out` when `to` is null).
+pub async fn suggestions(
+    State(state): State<AppState>,
+    query: Result<Query<SuggestionsQuery>, QueryRejection>,
+) -> Result<Json<crate::feedback::grouping::Suggestions>, ApiError> {
+    let Query(q) = query?;
+    let limit = q.limit.unwrap_or(10).clamp(1, 100);
+    Ok(ok(state
+        .desk
+        .pipeline()
+        .feedback()
+        .suggestions(limit)
+        .await?))
+}
+
 pub fn rank(requests: Vec<Request>, now: DateTime<Utc>) -> Vec<RankedRequest> {
     let mut ranked: Vec<RankedRequest> = requests
         .into_iter()
@@ -98,11 +121,25 @@ pub async fn request(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, tag = "action", rename_all = "snake_case")]
 pub enum RequestAction {
-    Rename { title: String },
-    MergeInto { into: i64 },
-    MovePost { post_id: i64 },
-    Status { status: String },
-    Tracker { url: String },
+    Rename {
+        title: String,
+    },
+    MergeInto {
+        into: i64,
+    },
+    MovePost {
+        post_id: i64,
+    },
+    /// Moves a post of this request into a new request of its own.
+    MoveOut {
+        post_id: i64,
+    },
+    Status {
+        status: String,
+    },
+    Tracker {
+        url: String,
+    },
 }
 
 /// Agents correct the grouping: rename, merge into another request, move a post here, set
@@ -131,6 +168,19 @@ pub async fn request_action(
         }
         RequestAction::MovePost { post_id } => {
             feedback.move_post(post_id, id, &who).await?;
+        }
+        RequestAction::MoveOut { post_id } => {
+            if store.request_of_post(post_id).await? != Some(id) {
+                return Err(ApiError::bad_request(format!(
+                    "post {post_id} is not in request {id}"
+                )));
+            }
+            let new = feedback.move_out(post_id, &who).await?;
+            return store
+                .request(new, Utc::now(), 20)
+                .await?
+                .map(ok)
+                .ok_or_else(|| ApiError::not_found(format!("request {new} not found")));
         }
         RequestAction::Status { status } => {
             let status = RequestStatus::parse(&status)

@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stats", get(metrics::counts))
         .route("/api/v1/connectors", get(connectors))
         .route("/api/v1/requests", get(feedback::requests))
+        .route("/api/v1/requests/suggestions", get(feedback::suggestions))
         .route("/api/v1/requests/{id}", get(feedback::request))
         .route(
             "/api/v1/requests/{id}/actions",

@@ -21,6 +21,7 @@ pub const PATHS: &[&str] = &[
     "/api/v1/reports/response-times",
     "/api/v1/rules/test",
     "/api/v1/requests",
+    "/api/v1/requests/suggestions",
     "/api/v1/requests/{id}",
     "/api/v1/requests/{id}/actions",
     "/api/v1/requests/{id}/handoff",
@@ -249,8 +250,9 @@ pub fn build() -> Value {
                 "responses": with_errors(json!({"200": {"description": "Report (JSON or text/csv)"}}))
             }},
             "/api/v1/requests": {"get": {"summary": "Product requests ranked by demand (status, limit)", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/requests/suggestions": {"get": {"summary": "Corrections worth making, best first: requests that look like one (merge) and asks that may not belong (move); limit", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
             "/api/v1/requests/{id}": {"get": {"summary": "A request with its latest asks and its promises", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
-            "/api/v1/requests/{id}/actions": {"post": {"summary": "Rename, merge_into, move_post, status, tracker", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/requests/{id}/actions": {"post": {"summary": "Rename, merge_into, move_post, move_out, status, tracker", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
             "/api/v1/requests/{id}/handoff": {"post": {"summary": "Hand the request to engineering (GitHub issue or webhook)", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
             "/api/v1/promises": {"get": {"summary": "The promise ledger (state filter), with overdue", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
             "/api/v1/promises/{id}/actions": {"post": {"summary": "Confirm (due_on or target_release) or dismiss a promise", "responses": with_errors(json!({"200": {"description": "OK"}}))}},

@@ -1,14 +1,55 @@
 //! Grouping asks into requests as they arrive: the analyzer's [`Grouper`] decides, the store
 //! keeps the result. The grouper numbers its requests itself; this maps them to stored ones.
+//!
+//! It also keeps titles in the team's language (a request is titled by its most
+//! representative ask written in that language, until an agent renames it) and ranks the
+//! corrections agents are offered: requests that look like one, asks that may not belong.
 
 use chrono::{DateTime, Utc};
-use earshot_analyze::grouping::{Grouper, GroupingConfig, RequestId as GroupId};
+use earshot_analyze::grouping::{
+    Grouper, GroupingConfig, RequestId as GroupId, MERGE_SUGGESTION_MIN, MISFIT_MAX,
+};
 use earshot_core::feedback::RequestId;
 use earshot_store::{Store, StoreError};
-use std::collections::HashMap;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
 
 /// How many grouped posts are read back to rebuild the grouper at start.
 const REBUILD_LIMIT: u32 = 500_000;
+/// Posts read from a request to find its representative ask's text.
+const TITLE_SAMPLE: u32 = 40;
+/// Largest requests whose asks are checked for misfits.
+const MISFIT_REQUESTS: usize = 300;
+
+/// "These two requests look like one": merge `from` into `into` (the larger).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergeSuggestion {
+    pub from: RequestId,
+    pub into: RequestId,
+    /// How alike they are, 0..1.
+    pub similarity: f32,
+}
+
+/// "This ask may not belong": move `post_id` out of `from`, to `to` (a request it is more
+/// like) or, when none is, into a request of its own.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MoveSuggestion {
+    pub post_id: i64,
+    pub from: RequestId,
+    /// How well it fits the rest of `from`, 0..1.
+    pub fit: f32,
+    pub to: Option<RequestId>,
+    /// How well it fits `to`.
+    pub fit_there: Option<f32>,
+}
+
+/// Ranked corrections for agents, most worth doing first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Suggestions {
+    pub merge: Vec<MergeSuggestion>,
+    #[serde(rename = "move")]
+    pub moves: Vec<MoveSuggestion>,
+}
 
 /// A customer post that asks for something.
 #[derive(Debug, Clone)]
@@ -24,15 +65,22 @@ pub(crate) struct Grouping {
     to_store: HashMap<GroupId, RequestId>,
     to_grouper: HashMap<RequestId, GroupId>,
     loaded: bool,
+    /// The language request titles are written in (`[brand] language`).
+    team_language: String,
+    /// Titles earshot gave: (the post it came from, the title). A stored title that differs
+    /// is an agent's and is never replaced.
+    titles: HashMap<RequestId, (i64, String)>,
 }
 
 impl Grouping {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(team_language: &str) -> Self {
         Grouping {
             grouper: Grouper::new(GroupingConfig::default()),
             to_store: HashMap::new(),
             to_grouper: HashMap::new(),
             loaded: false,
+            team_language: team_language.to_string(),
+            titles: HashMap::new(),
         }
     }
 
@@ -76,6 +124,7 @@ impl Grouping {
     ) -> Result<Vec<(i64, RequestId, bool)>, StoreError> {
         self.load(store).await?;
         let mut out = Vec::with_capacity(asks.len());
+        let mut touched = BTreeSet::new();
         for ask in asks {
             let a = self
                 .grouper
@@ -83,17 +132,155 @@ impl Grouping {
             let request = match self.to_store.get(&a.request_id) {
                 Some(&r) => r,
                 None => {
-                    let r = store.create_request(&title(&ask.text), ask.at).await?;
+                    let t = title(&ask.text);
+                    let r = store.create_request(&t, ask.at).await?;
                     self.map(a.request_id, r);
+                    self.titles.insert(r, (ask.post_id, t));
                     r
                 }
             };
             store
                 .add_to_request(ask.post_id, request, a.similarity, "grouping", Utc::now())
                 .await?;
+            touched.insert((request, a.request_id));
             out.push((ask.post_id, request, a.new));
         }
+        for (request, g) in touched {
+            self.retitle(store, request, g).await?;
+        }
         Ok(out)
+    }
+
+    /// Titles a request by its most representative ask in the team's language, unless an
+    /// agent named it. Reads the store only when the representative ask changed.
+    async fn retitle(
+        &mut self,
+        store: &dyn Store,
+        request: RequestId,
+        g: GroupId,
+    ) -> Result<(), StoreError> {
+        let Some(best) = self.grouper.representative(g, Some(&self.team_language)) else {
+            return Ok(());
+        };
+        if self
+            .titles
+            .get(&request)
+            .is_some_and(|(post, _)| *post == best)
+        {
+            return Ok(());
+        }
+        let Some(detail) = store.request(request, Utc::now(), TITLE_SAMPLE).await? else {
+            return Ok(());
+        };
+        let Some(post) = detail.posts.iter().find(|p| p.id == best) else {
+            return Ok(());
+        };
+        let current = &detail.request.title;
+        // Earshot's own title: the one it last gave, or (after a restart) any ask's short form.
+        let ours = match self.titles.get(&request) {
+            Some((_, t)) => t == current,
+            None => detail.posts.iter().any(|p| title(&p.text) == *current),
+        };
+        if !ours {
+            return Ok(());
+        }
+        let new = title(&post.text);
+        if new != *current {
+            store.rename_request(request, &new).await?;
+        }
+        self.titles.insert(request, (best, new));
+        Ok(())
+    }
+
+    /// Corrections worth offering now, best first (at most `limit` of each kind).
+    pub(crate) async fn suggestions(
+        &mut self,
+        store: &dyn Store,
+        limit: usize,
+    ) -> Result<Suggestions, StoreError> {
+        self.load(store).await?;
+        let mut out = Suggestions::default();
+        for (a, b, similarity) in self
+            .grouper
+            .lookalike_pairs(MERGE_SUGGESTION_MIN, limit * 2)
+        {
+            let (Some(&ra), Some(&rb)) = (self.to_store.get(&a), self.to_store.get(&b)) else {
+                continue;
+            };
+            let size = |g: GroupId| self.grouper.posts_of(g).map_or(0, <[i64]>::len);
+            // The larger request stays; between equals, the older one.
+            let (from, into) = if size(b) > size(a) {
+                (ra, rb)
+            } else {
+                (rb, ra)
+            };
+            out.merge.push(MergeSuggestion {
+                from,
+                into,
+                similarity,
+            });
+            if out.merge.len() >= limit {
+                break;
+            }
+        }
+        let mut largest: Vec<(usize, GroupId)> = self
+            .grouper
+            .request_ids()
+            .into_iter()
+            .filter_map(|g| self.grouper.posts_of(g).map(|p| (p.len(), g)))
+            .filter(|(n, _)| *n >= 3)
+            .collect();
+        largest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut moves = Vec::new();
+        for &(_, g) in largest.iter().take(MISFIT_REQUESTS) {
+            let Some(&from) = self.to_store.get(&g) else {
+                continue;
+            };
+            for (post_id, fit) in self.grouper.misfits(g) {
+                if fit >= MISFIT_MAX {
+                    break;
+                }
+                let home = self
+                    .grouper
+                    .better_home(post_id)
+                    .filter(|h| h.1 > fit)
+                    .and_then(|(h, sim)| self.to_store.get(&h).map(|&r| (r, sim)));
+                moves.push(MoveSuggestion {
+                    post_id,
+                    from,
+                    fit,
+                    to: home.map(|h| h.0),
+                    fit_there: home.map(|h| h.1),
+                });
+            }
+        }
+        // Asks with a clearly better home first, then the worst fits.
+        moves.sort_by(|a, b| {
+            let gain = |m: &MoveSuggestion| m.fit_there.unwrap_or(0.0) - m.fit;
+            gain(b).total_cmp(&gain(a)).then(a.post_id.cmp(&b.post_id))
+        });
+        moves.truncate(limit);
+        out.moves = moves;
+        Ok(out)
+    }
+
+    /// An agent moved a post out of its request into a new one (`request`, already stored
+    /// with the post in it): the grouper splits it off and learns the two apart.
+    pub(crate) async fn moved_out(
+        &mut self,
+        store: &dyn Store,
+        post_id: i64,
+        request: RequestId,
+    ) -> Result<(), StoreError> {
+        self.load(store).await?;
+        let Some(g) = self.grouper.request_of(post_id) else {
+            return Ok(());
+        };
+        match self.grouper.split(g, &[post_id]) {
+            Ok(new) => self.map(new, request),
+            Err(e) => tracing::warn!(error = %e, "the grouper could not learn from a move out"),
+        }
+        Ok(())
     }
 
     /// A request opened by hand around one post (a promise on a complaint nobody grouped).
@@ -131,6 +318,9 @@ impl Grouping {
             }
             self.to_store.remove(&f);
             self.to_grouper.remove(&from);
+            self.titles.remove(&from);
+            // The merged asks may bring the first ask in the team's language.
+            self.retitle(store, into, i).await?;
         }
         Ok(())
     }

@@ -42,7 +42,7 @@ impl FeedbackLoop {
             templates: Templates::default(),
             pace: NotifyPace::default(),
             promises: PromiseSettings::default(),
-            grouping: tokio::sync::Mutex::new(Grouping::new()),
+            grouping: tokio::sync::Mutex::new(Grouping::new("en")),
             spikes: std::sync::Mutex::new(spikes::Spikes::new(Default::default())),
             snapshot: Arc::default(),
         }
@@ -115,6 +115,53 @@ impl FeedbackLoop {
         let mut s = self.spikes.lock().unwrap_or_else(|p| p.into_inner());
         s.tick(Utc::now());
         s.list()
+    }
+
+    /// Request titles are written in this language (`[brand] language`, ISO 639-1).
+    pub fn with_team_language(self, language: &str) -> Self {
+        FeedbackLoop {
+            grouping: tokio::sync::Mutex::new(Grouping::new(language)),
+            ..self
+        }
+    }
+
+    /// Corrections worth offering agents now, best first: requests that look like one,
+    /// asks that may not belong (at most `limit` of each).
+    pub async fn suggestions(&self, limit: usize) -> Result<grouping::Suggestions, StoreError> {
+        self.grouping
+            .lock()
+            .await
+            .suggestions(&*self.store, limit)
+            .await
+    }
+
+    /// An agent moves a post out of its request into a new request of its own, titled by
+    /// it; the grouper learns the two apart. Returns the new request.
+    pub async fn move_out(&self, post_id: i64, by: &str) -> Result<RequestId, StoreError> {
+        let Some(from) = self.store.request_of_post(post_id).await? else {
+            return Err(StoreError::NotFound(format!(
+                "post {post_id} is in no request"
+            )));
+        };
+        let detail = self.store.request(from, Utc::now(), 500).await?;
+        let post = detail
+            .as_ref()
+            .and_then(|d| d.posts.iter().find(|p| p.id == post_id));
+        let (title, at) = post.map_or_else(
+            || ("Untitled request".to_string(), Utc::now()),
+            |p| (grouping::title(&p.text), p.created_at),
+        );
+        let request = self.store.create_request(&title, at).await?;
+        self.store
+            .add_to_request(post_id, request, 1.0, by, Utc::now())
+            .await?;
+        self.snapshot.drop_list();
+        self.grouping
+            .lock()
+            .await
+            .moved_out(&*self.store, post_id, request)
+            .await?;
+        Ok(request)
     }
 
     /// Sends release notifications without pausing between them (tests, demos).

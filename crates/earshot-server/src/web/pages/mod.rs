@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod login;
 pub mod promises;
 pub mod releases;
+pub mod request_suggestions;
 pub mod requests;
 pub mod search;
 pub mod settings;

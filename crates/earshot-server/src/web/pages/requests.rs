@@ -106,6 +106,12 @@ pub async fn list(
             by_request.entry(r).or_default().push(p.state);
         }
     }
+    // Corrections are offered to those who can make them.
+    let suggested = if require_agent(&signed).is_ok() {
+        suggestions(&state, &signed, None).await?
+    } else {
+        html! {}
+    };
     let body = html! {
         div.loop-head {
             h1 { "Requests" }
@@ -117,6 +123,7 @@ pub async fn list(
         @for p in &problems {
             (layout::flash("warning", &format!("Ignored {p}: not a value this filter knows.")))
         }
+        (suggested)
         form.search-filters.loop-filters method="get" action="/requests" role="search" {
             label for="q" { "Title" }
             input #q name="q" type="search" value=(q.q.as_deref().unwrap_or("")) maxlength="200" placeholder="e.g. seat";
@@ -167,6 +174,60 @@ pub async fn list(
         }
     };
     Ok(layout::page("Requests", Some(&signed), Nav::Requests, body).into_response())
+}
+
+/// Suggestions shown on the list (all) and on a request's page (those touching it).
+const SUGGESTED: usize = 5;
+
+/// The suggestions box, with the titles and ask texts it names (`None`: every request).
+async fn suggestions(
+    state: &AppState,
+    signed: &SignedIn,
+    only: Option<RequestId>,
+) -> Result<Markup, PageError> {
+    let feedback = state.desk.pipeline().feedback();
+    let mut s = feedback
+        .suggestions(if only.is_some() { 50 } else { SUGGESTED })
+        .await?;
+    if let Some(id) = only {
+        s.merge.retain(|m| m.from == id || m.into == id);
+        s.moves.retain(|m| m.from == id || m.to == Some(id));
+        s.merge.truncate(SUGGESTED);
+        s.moves.truncate(SUGGESTED);
+    }
+    let store = state.desk.store();
+    let now = Utc::now();
+    let mut titles = HashMap::new();
+    let mut asks = HashMap::new();
+    let ids: std::collections::BTreeSet<RequestId> = s
+        .merge
+        .iter()
+        .flat_map(|m| [m.from, m.into])
+        .chain(s.moves.iter().flat_map(|m| [Some(m.from), m.to]).flatten())
+        .collect();
+    for id in ids {
+        let wanted: Vec<i64> = s
+            .moves
+            .iter()
+            .filter(|m| m.from == id)
+            .map(|m| m.post_id)
+            .collect();
+        let sample = if wanted.is_empty() { 1 } else { 500 };
+        if let Some(d) = store.request(id, now, sample).await? {
+            for p in d.posts.iter().filter(|p| wanted.contains(&p.id)) {
+                asks.insert(p.id, p.text.clone());
+            }
+            titles.insert(id, d.request.title);
+        }
+    }
+    Ok(crate::web::pages::request_suggestions::suggestions_box(
+        signed,
+        &s,
+        &crate::web::pages::request_suggestions::Labels {
+            titles: &titles,
+            asks: &asks,
+        },
+    ))
 }
 
 fn row(rank: usize, r: &RankedRequest, promises: &[PromiseState]) -> Markup {
@@ -255,6 +316,8 @@ fn confirmation(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "renamed" => "Renamed.",
         "merged" => "Merged: its asks are part of this request now.",
+        "moved" => "Moved: the ask is part of this request now.",
+        "moved_out" => "Moved: the ask is a request of its own now.",
         "status" => "Status saved.",
         "tracker" => "Tracker link saved.",
         "handed_off" => "Handed to engineering: the issue is linked below.",
@@ -343,6 +406,11 @@ pub async fn detail(
         .filter(|r| r.id != id)
         .collect();
     let tracker_on = !state.settings.tracker.kind.trim().is_empty();
+    let suggested = if require_agent(&signed).is_ok() && d.request.merged_into.is_none() {
+        suggestions(&state, &signed, Some(id)).await?
+    } else {
+        html! {}
+    };
     Ok(render(
         &signed,
         &d,
@@ -352,6 +420,7 @@ pub async fn detail(
         tracker_on,
         confirmation(shown.done.as_deref()),
         now,
+        suggested,
     )
     .into_response())
 }
@@ -366,6 +435,7 @@ fn render(
     tracker_on: bool,
     notice: Option<&str>,
     now: DateTime<Utc>,
+    suggested: Markup,
 ) -> Markup {
     let r = &d.request;
     let can_act = require_agent(signed).is_ok();
@@ -382,6 +452,7 @@ fn render(
             (layout::flash("warning", &format!("This request was merged into {into}.")))
             p { a href=(format!("/requests/{}", into.0)) { "Open " (into) } }
         }
+        (suggested)
         div.conv-layout {
             section.thread aria-label="Asks" {
                 div.kpis {
@@ -553,6 +624,7 @@ pub struct ActForm {
     into: Option<String>,
     status: Option<String>,
     url: Option<String>,
+    post: Option<String>,
 }
 
 pub async fn act(
@@ -569,7 +641,28 @@ pub async fn act(
     let store = state.desk.store();
     let feedback = state.desk.pipeline().feedback();
     let missing = |what: &str| PageError::BadRequest(format!("{what} is missing"));
+    let post = || {
+        f.post
+            .as_deref()
+            .and_then(|p| p.trim().parse::<i64>().ok())
+            .filter(|p| *p > 0)
+            .ok_or_else(|| PageError::BadRequest("the ask to move is missing".into()))
+    };
     let (landing, done) = match f.action.as_str() {
+        "move" => {
+            // Into this request, from wherever the ask is.
+            feedback.move_post(post()?, id, who).await?;
+            (id, "moved")
+        }
+        "move_out" => {
+            let post = post()?;
+            if store.request_of_post(post).await? != Some(id) {
+                return Err(PageError::BadRequest(format!(
+                    "that ask is no longer in {id}"
+                )));
+            }
+            (feedback.move_out(post, who).await?, "moved_out")
+        }
         "rename" => {
             let title = f.title.as_deref().map(str::trim).unwrap_or("");
             if title.is_empty() || title.chars().count() > 200 {
@@ -634,7 +727,7 @@ pub async fn act(
         }
         other => {
             return Err(PageError::BadRequest(format!(
-                "unknown action {other:?}: use rename, merge, status, tracker or handoff"
+                "unknown action {other:?}: use rename, merge, move, move_out, status, tracker or handoff"
             )))
         }
     };

@@ -281,6 +281,7 @@ impl BrandForm {
             handles: lines(&self.handles),
             names: lines(&self.names),
             keywords: lines(&self.keywords),
+            language: None,
         }
     }
 }
@@ -408,7 +409,7 @@ pub async fn save_brand(
     let store = state.desk.store();
     let by = signed.user.username.as_str();
     let _saving = SAVING.lock().await;
-    let (_, response) = in_force(&state);
+    let (brand_now, response) = in_force(&state);
     let (brand, text) = if f.action == "reset" {
         store
             .clear_setting(overrides::BRAND, by, Utc::now())
@@ -418,7 +419,12 @@ pub async fn save_brand(
             "The brand terms are earshot.toml's again.".to_string(),
         )
     } else {
-        let brand = match overrides::check_brand(&f.brand()) {
+        // The page edits terms only; the team's language stays what is in force.
+        let typed = BrandSettings {
+            language: brand_now.language.clone(),
+            ..f.brand()
+        };
+        let brand = match overrides::check_brand(&typed) {
             Ok(b) => b,
             Err(e) => {
                 let drafts = Drafts {

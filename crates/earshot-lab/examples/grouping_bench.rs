@@ -1,14 +1,15 @@
 //! Single-thread throughput of request grouping with 100,000 open requests, against tokenising
 //! and stemming the same posts (measured in the same run).
 //!
-//! `cargo run --release -p earshot-analyze --example grouping_bench -- [/work/shared/data] [seconds]`
+//! `cargo run --release -p earshot-lab --example grouping_bench -- [shared/data folder] [seconds]`
+//! (the folder defaults to `$EARSHOT_DATA`, else `shared/data` beside the repository)
 //!
-//! Texts: every real post of shared/data the evaluation reads (app reviews, customer tweets,
-//! airline tweets, xlm-t tweets in six languages, care conversations) plus tweeteval's rebuilt
-//! train texts. Every fifth text is kept for the stream; the rest pre-load the requests.
+//! Texts: real posts of shared/data (app reviews, customer tweets, airline tweets, complaints,
+//! xlm-t tweets in seven languages) plus tweeteval's rebuilt train texts. Every fifth text is
+//! kept for the stream; the rest pre-load the requests.
 
-use earshot_analyze::grouping::eval::Corpus;
 use earshot_analyze::grouping::{bench, GroupingConfig};
+use earshot_lab::grouping::texts;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,30 +20,15 @@ fn main() -> ExitCode {
     let data = args
         .next()
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+        .unwrap_or_else(earshot_lab::data::default_dir);
     let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(8.0);
-    let corpus = match Corpus::read(&data) {
-        Ok(c) => c,
+    let mut texts = match texts::benchmark_texts(&data) {
+        Ok(t) => t,
         Err(e) => {
-            eprintln!("grouping_bench: {e}");
+            eprintln!("grouping_bench: {e} (pass the shared/data folder as the first argument)");
             return ExitCode::FAILURE;
         }
     };
-    let mut texts: Vec<(String, String)> = corpus
-        .all_texts()
-        .into_iter()
-        .map(|(source, id, text)| {
-            let lang = match (source, id.split('/').next()) {
-                ("xlmt", Some("french")) => "fr",
-                ("xlmt", Some("german")) => "de",
-                ("xlmt", Some("italian")) => "it",
-                ("xlmt", Some("portuguese")) => "pt",
-                ("xlmt", Some("spanish")) => "es",
-                _ => "en",
-            };
-            (text.to_string(), lang.to_string())
-        })
-        .collect();
     match earshot_analyze::eval::tweeteval(&data, "train") {
         Ok(t) => texts.extend(t.into_iter().map(|(text, _)| (text, "en".to_string()))),
         Err(e) => {
