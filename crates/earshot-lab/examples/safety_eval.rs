@@ -1,7 +1,7 @@
 //! Precision and recall of the safety/harm signal on the hand-labelled sample
 //! (`crates/earshot-lab/data/safety`).
 //!
-//! `cargo run --release -p earshot-lab --example safety_eval -- [--split tune|eval|all] [--errors]`
+//! `cargo run --release -p earshot-lab --example safety_eval -- [--split tune|tune2|eval|all] [--errors]`
 
 use earshot_analyze::Analyzer;
 use earshot_lab::safety;
@@ -14,8 +14,8 @@ fn main() -> ExitCode {
         .position(|a| a == "--split")
         .and_then(|i| args.get(i + 1))
         .map_or("eval", String::as_str);
-    if !matches!(split, "tune" | "eval" | "all") {
-        eprintln!("--split takes tune, eval or all (got {split:?})");
+    if !matches!(split, "tune" | "tune2" | "eval" | "all") {
+        eprintln!("--split takes tune, tune2, eval or all (got {split:?})");
         return ExitCode::FAILURE;
     }
     let posts = match safety::read(safety::POSTS_TSV) {

@@ -7,7 +7,7 @@
 //! hits and misses per half, per part of the draw (a random stream of care posts, and posts
 //! caught by a broad net of harm words) and per language.
 //!
-//! `cargo run --release -p earshot-lab --example safety_eval -- [--split tune|eval|all] [--errors]`
+//! `cargo run --release -p earshot-lab --example safety_eval -- [--split tune|tune2|eval|all] [--errors]`
 
 use earshot_analyze::Analyzer;
 use earshot_core::analysis::SafetyFinding;
@@ -20,7 +20,7 @@ pub const POSTS_TSV: &str = include_str!("../data/safety/posts.tsv");
 /// One labelled post.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Labelled {
-    /// `tune` (may be looked at while changing the lexicon) or `eval` (never).
+    /// `tune` and `tune2` (may be looked at while changing the lexicon) or `eval` (never).
     pub split: String,
     /// `stream` (a random care post) or `enriched` (caught by the broad net).
     pub part: String,
@@ -123,7 +123,7 @@ pub struct Report {
     pub errors: Vec<(Labelled, SafetyFinding)>,
 }
 
-/// Runs `analyzer` over the posts of `split` (`tune`, `eval`, or `all`).
+/// Runs `analyzer` over the posts of `split` (`tune`, `tune2`, `eval`, or `all`).
 pub fn evaluate(posts: &[Labelled], analyzer: &Analyzer, split: &str) -> Report {
     let mut report = Report::default();
     for p in posts.iter().filter(|p| split == "all" || p.split == split) {

@@ -60,6 +60,9 @@ struct Entry {
     weight: f32,
     /// Read only in posts in `lang` (`word!`).
     own_language_only: bool,
+    /// Negation does not cancel it (`word^`): the phrase is an allegation whose usual form is
+    /// negative ("they don't care about the safety of children").
+    holds_under_negation: bool,
 }
 
 #[derive(Debug, Default)]
@@ -139,14 +142,17 @@ fn parse_rows(text: &str) -> Result<Vec<(String, bool, bool, Entry)>, LexiconErr
                     item = body;
                 }
             }
-            let (item, own_language_only) = match item.strip_suffix('!') {
-                Some(b) => (b, true),
-                None => (item, false),
-            };
-            let (item, right_open) = match item.strip_suffix('*') {
-                Some(b) => (b, true),
-                None => (item, false),
-            };
+            let (mut own_language_only, mut right_open, mut holds_under_negation) =
+                (false, false, false);
+            while let Some(last) = item.chars().next_back() {
+                match last {
+                    '!' => own_language_only = true,
+                    '*' => right_open = true,
+                    '^' => holds_under_negation = true,
+                    _ => break,
+                }
+                item = &item[..item.len() - 1];
+            }
             let (item, left_open) = match item.strip_prefix('~') {
                 Some(b) => (b, true),
                 None => (item, false),
@@ -166,6 +172,7 @@ fn parse_rows(text: &str) -> Result<Vec<(String, bool, bool, Entry)>, LexiconErr
                     lang,
                     weight,
                     own_language_only,
+                    holds_under_negation,
                 },
             ));
         }
@@ -241,6 +248,7 @@ struct Cue {
     kind: HarmKind,
     weight: f32,
     span: Span,
+    holds_under_negation: bool,
 }
 
 /// Index of the token containing or following byte `at`.
@@ -314,6 +322,7 @@ pub fn assess(p: &Prepared, lang: &str) -> SafetyFinding {
                     kind,
                     weight: e.weight,
                     span,
+                    holds_under_negation: e.holds_under_negation,
                 }),
                 Role::Object => objects.push(span),
                 Role::Children => children.push(span),
@@ -345,14 +354,20 @@ pub fn assess(p: &Prepared, lang: &str) -> SafetyFinding {
 
     let mut counted: Vec<(Cue, String)> = Vec::new();
     for c in cues {
+        // A figurative phrase cancels the cues it overlaps, unless a longer cue holds it
+        // ("is this a scam" is a question about a scam; "is a scam" alone an insult).
+        let holds = |f: &Span| c.span.start <= f.start && f.end <= c.span.end;
         if let Some(f) = figurative
             .iter()
-            .find(|f| f.start < c.span.end && c.span.start < f.end)
+            .find(|f| f.start < c.span.end && c.span.start < f.end && !holds(f))
         {
             evidence.push(Evidence::new("safety:figurative", text_of(f), 0.0));
             continue;
         }
         let blocked = blockers.iter().find(|(b, negator)| {
+            if *negator && c.holds_under_negation {
+                return false;
+            }
             let reach = if *negator {
                 NEGATION_REACH
             } else {

@@ -64,6 +64,20 @@ for split in ['tune', 'eval']:
         picked_e += rng.sample(eb, min(k, len(eb)))
     for part, ps in [('stream', picked), ('enriched', picked_e)]:
         for p in ps: out.append((split, part, p[0], p[1], p[2]))
+# A second evaluation half, drawn after the first was measured and folded into tuning
+# (README: "honest history"): eval-side posts never drawn before, with its own seed.
+drawn = {norm(r[4]) for r in out}
+rng2 = random.Random(20250612)
+s = [p for p in care if half(p) == 'eval' and p[4] not in drawn]
+picked = rng2.sample(s, 300)
+keys = drawn | {p[4] for p in picked}
+e = [p for p in enriched if half(p) == 'eval' and p[4] not in keys]
+picked_e = []
+for b in ['care', 'en', 'da', 'sv', 'no', 'de', 'fr', 'it', 'es', 'pt', 'ar']:
+    eb = [p for p in e if bucket(p) == b]
+    picked_e += rng2.sample(eb, min(120 if b == 'care' else 18, len(eb)))
+for part, ps in [('stream', picked), ('enriched', picked_e)]:
+    for p in ps: out.append(('eval2', part, p[0], p[1], p[2]))
 print(len(uniq), 'unique posts,', len(enriched), 'caught by the net,', len(care), 'care posts', file=sys.stderr)
 w = csv.writer(sys.stdout, delimiter='\t', lineterminator='\n', quoting=csv.QUOTE_NONE, escapechar='\\')
 for r in out: print('\t'.join(r))
