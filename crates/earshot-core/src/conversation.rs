@@ -99,6 +99,10 @@ pub struct Conversation {
     pub last_customer_at: DateTime<Utc>,
     /// When the brand last wrote (network time): posts arriving out of order are judged against these two.
     pub last_brand_at: Option<DateTime<Utc>>,
+    /// The external id of the post its opening post answers, while that post has not been
+    /// heard: when it comes, it joins this conversation (see `threading`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaits_parent: Option<String>,
 }
 
 impl Conversation {
@@ -245,6 +249,7 @@ pub(crate) mod tests {
             post_count: 1,
             last_customer_at: opened,
             last_brand_at: None,
+            awaits_parent: None,
         }
     }
 

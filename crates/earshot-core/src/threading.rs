@@ -11,6 +11,11 @@
 //!   it was active within the merge window; otherwise it opens a new conversation.
 //! - A brand reply whose parent has not arrived yet is kept aside (an orphan) and adopted
 //!   when the parent arrives, so out-of-order delivery still counts first responses right.
+//! - A customer reply whose parent has not arrived yet opens a conversation that waits for it
+//!   ([`Conversation::awaits_parent`]); when the parent comes and has no conversation of its
+//!   own to go to, it joins that one — a customer's post as its new opening post (the clock
+//!   then runs from it), the brand's as a post in the thread. A parent that belongs to another
+//!   conversation (it answers a post there) leaves the waiting one as it is.
 //! - The first brand post after a customer post is the first response, timed from the
 //!   networks' own timestamps.
 //! - earshot's automatic replies (an out-of-hours acknowledgement, [`Known::automatic`]) join
@@ -106,6 +111,9 @@ pub struct Known {
     pub open_by_customer: HashMap<(Network, String), ConversationId>,
     /// Stored posts with no conversation yet, by the key of the parent they wait for.
     pub orphans: HashMap<PostKey, Vec<KnownPost>>,
+    /// Stored conversations opened by a reply whose parent had not been heard, by that
+    /// parent's key (their [`Conversation::awaits_parent`]).
+    pub awaiting: HashMap<PostKey, Vec<ConversationId>>,
     /// Brand posts of the batch that are earshot's own automatic replies (their reply's
     /// idempotency key starts with [`crate::reply::AUTO_REPLY_KEY_PREFIX`]).
     pub automatic: HashSet<PostKey>,
@@ -137,6 +145,10 @@ pub struct Plan {
     pub updated_conversations: Vec<Conversation>,
     /// Stored orphan posts that now belong to a conversation.
     pub adopted: Vec<(PostKey, ConvRef)>,
+    /// Stored conversations whose awaited parent arrived and joined them: their opening post,
+    /// customer and first target (in `updated_conversations`) may have changed, and they await
+    /// nothing more, or their new opening post's own parent.
+    pub parent_arrived: Vec<ConversationId>,
 }
 
 struct Work<'a> {
@@ -231,9 +243,48 @@ fn open_conversation(
         post_count: 1,
         last_customer_at: post.created_at,
         last_brand_at: None,
+        // Opened because its parent is not here (it would have joined the parent's).
+        awaits_parent: post.in_reply_to.clone(),
     };
     rescore(&mut conv, policy, now);
     conv
+}
+
+/// The post a waiting conversation's opening post answers has arrived, from the customer:
+/// written before everything in it, it becomes the opening post (the clock runs from it);
+/// written after (clocks disagree), it is one more customer post.
+fn parent_opened(
+    conv: &mut Conversation,
+    incoming: &Incoming,
+    policy: &TriagePolicy,
+    now: DateTime<Utc>,
+) {
+    let post = &incoming.post;
+    let at = post.created_at;
+    conv.awaits_parent = post.in_reply_to.clone();
+    if at >= conv.opened_at {
+        customer_posted(conv, incoming, policy, now);
+        return;
+    }
+    conv.post_count += 1;
+    conv.opened_at = at;
+    conv.root_external_id = post.external_id.clone();
+    conv.customer = post.author.clone();
+    let target = policy.targets.target_for(priority::band(&conv.signals));
+    conv.first_response_due = policy.clock.due(at, target);
+    if let Some(first) = conv.first_response_at {
+        conv.first_response_secs = Some((first - at).num_seconds());
+    }
+    // Owed since the earliest unanswered customer post: now this one, unless the brand wrote
+    // after it (that answer covered it).
+    if let (Some(since), false) = (
+        conv.awaiting_since,
+        conv.last_brand_at.is_some_and(|b| b >= at),
+    ) {
+        conv.awaiting_since = Some(since.min(at));
+        conv.response_due = Some(policy.clock.due(since.min(at), target));
+    }
+    rescore(conv, policy, now);
 }
 
 fn customer_posted(
@@ -363,6 +414,18 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
             }
         });
 
+        // A stored conversation that was opened by a reply to this very post, waiting for it.
+        let waiting: Option<ConversationId> = if parent_conv.is_none() {
+            known.awaiting.get(&key).and_then(|cs| {
+                cs.iter()
+                    .copied()
+                    .filter(|c| !out.parent_arrived.contains(c))
+                    .min_by_key(|c| known.conversations.get(c).map(|c| c.opened_at))
+            })
+        } else {
+            None
+        };
+
         let conversation = if incoming.from_brand {
             if let Some(r) = parent_conv {
                 if let Some(c) = work.get_mut(r) {
@@ -372,26 +435,48 @@ pub fn plan(batch: &[Incoming], known: &Known, policy: &TriagePolicy, now: DateT
                         brand_posted(c, post.created_at, policy, now);
                     }
                 }
+                parent_conv
+            } else if let Some(w) = waiting {
+                // The brand post the customer answered: it joins their thread (no answer to
+                // anything written after it, so the clock does not stop).
+                if let Some(c) = work.get_mut(ConvRef::Existing(w)) {
+                    brand_posted(c, post.created_at, policy, now);
+                    c.awaits_parent = post.in_reply_to.clone();
+                }
+                out.parent_arrived.push(w);
+                Some(ConvRef::Existing(w))
+            } else {
+                None
             }
-            parent_conv
         } else {
             let customer = (post.network, post.author.external_id.clone());
-            let joined = parent_conv.or_else(|| {
-                let r = *open_by_customer.get(&customer)?;
-                let c = work.get(r)?;
-                let recent = post.created_at - c.last_activity_at <= policy.merge_window;
-                (c.status != Status::Resolved && recent).then_some(r)
-            });
-            let r = match joined {
-                Some(r) => {
-                    if let Some(c) = work.get_mut(r) {
-                        customer_posted(c, incoming, policy, now);
-                    }
-                    r
+            let r = if let Some(w) = waiting {
+                let r = ConvRef::Existing(w);
+                if let Some(c) = work.get_mut(r) {
+                    parent_opened(c, incoming, policy, now);
                 }
-                None => {
-                    work.new.push(open_conversation(incoming, policy, now));
-                    ConvRef::New(work.new.len() - 1)
+                out.parent_arrived.push(w);
+                // Its customer may have changed: whoever kept it as theirs no longer does.
+                open_by_customer.retain(|_, v| *v != r);
+                r
+            } else {
+                let joined = parent_conv.or_else(|| {
+                    let r = *open_by_customer.get(&customer)?;
+                    let c = work.get(r)?;
+                    let recent = post.created_at - c.last_activity_at <= policy.merge_window;
+                    (c.status != Status::Resolved && recent).then_some(r)
+                });
+                match joined {
+                    Some(r) => {
+                        if let Some(c) = work.get_mut(r) {
+                            customer_posted(c, incoming, policy, now);
+                        }
+                        r
+                    }
+                    None => {
+                        work.new.push(open_conversation(incoming, policy, now));
+                        ConvRef::New(work.new.len() - 1)
+                    }
                 }
             };
             // Only the customer's own conversation counts as theirs: replying in someone

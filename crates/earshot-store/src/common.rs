@@ -364,6 +364,11 @@ macro_rules! migrations {
                 name: "exposure",
                 sql: include_str!(concat!("../migrations/", $dir, "/0011_exposure.sql")),
             },
+            $crate::common::Migration {
+                version: 12,
+                name: "awaiting_parent",
+                sql: include_str!(concat!("../migrations/", $dir, "/0012_awaiting_parent.sql")),
+            },
         ]
     };
 }
@@ -374,7 +379,8 @@ pub(crate) const CONV_COLS: &str =
     "c.id, c.network, c.customer, c.root_external_id, c.status, c.assignee, \
      c.priority, c.signals, c.language, c.intent, c.sentiment, c.opened_at, c.last_activity_at, \
      c.awaiting_since, c.response_due, c.first_response_due, c.first_response_at, \
-     c.first_response_secs, c.resolved_at, c.post_count, c.last_customer_at, c.last_brand_at";
+     c.first_response_secs, c.resolved_at, c.post_count, c.last_customer_at, c.last_brand_at, \
+     c.awaits_parent";
 
 /// Columns of `posts` (aliased `p`) in the order both backends read them.
 pub(crate) const POST_COLS: &str = "p.id, p.network, p.external_id, p.author_external_id, p.author_handle, \

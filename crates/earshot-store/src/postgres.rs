@@ -249,6 +249,7 @@ pub(crate) fn conversation_from_row(r: &Row) -> Result<Conversation, StoreError>
             .try_get::<_, Option<DateTime<Utc>>>(20)?
             .unwrap_or(r.try_get(11)?),
         last_brand_at: r.try_get(21)?,
+        awaits_parent: r.try_get(22)?,
     })
 }
 
@@ -353,6 +354,7 @@ struct ConversationRecord<'a> {
     post_count: u32,
     last_customer_at: DateTime<Utc>,
     last_brand_at: Option<DateTime<Utc>>,
+    awaits_parent: Option<&'a str>,
 }
 
 impl<'a> ConversationRecord<'a> {
@@ -383,6 +385,7 @@ impl<'a> ConversationRecord<'a> {
             post_count: c.post_count,
             last_customer_at: c.last_customer_at,
             last_brand_at: c.last_brand_at,
+            awaits_parent: c.awaits_parent.as_deref(),
         }
     }
 }
@@ -392,11 +395,13 @@ const CONV_RECORD: &str = "jsonb_to_recordset($1::jsonb) AS x(id bigint, network
      priority jsonb, signals jsonb, language text, intent text, sentiment text, opened_at timestamptz, \
      last_activity_at timestamptz, awaiting_since timestamptz, response_due timestamptz, \
      first_response_due timestamptz, first_response_at timestamptz, first_response_secs bigint, \
-     resolved_at timestamptz, post_count integer, last_customer_at timestamptz, last_brand_at timestamptz)";
+     resolved_at timestamptz, post_count integer, last_customer_at timestamptz, last_brand_at timestamptz, \
+     awaits_parent text)";
 
 const CONV_WRITE_COLS: &str = "network, customer_external_id, customer, root_external_id, status, assignee, \
      priority_score, band, priority, signals, language, intent, sentiment, opened_at, last_activity_at, \
-     awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count, last_customer_at, last_brand_at";
+     awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count, last_customer_at, last_brand_at, \
+     awaits_parent";
 
 async fn insert_conversations<C: GenericClient>(
     c: &C,
@@ -569,6 +574,33 @@ async fn gather<C: GenericClient>(c: &C, batch: &[Incoming]) -> Result<Gathered,
         if parent_keys.contains(&key) {
             conversation_ids.extend(conv);
             known.parents.insert(key, kp);
+        }
+    }
+
+    // Conversations opened by a reply to a post of this batch, waiting for it.
+    let (nets, ids) = key_arrays(
+        batch
+            .iter()
+            .map(|i| (i.post.network.as_str(), i.post.external_id.as_str())),
+    );
+    let rows = query(
+        c,
+        "SELECT c.network, c.awaits_parent, c.id FROM UNNEST($1::text[], $2::text[]) AS k(network, external_id) \
+         JOIN conversations c ON c.network = k.network AND c.awaits_parent = k.external_id \
+         WHERE c.awaits_parent IS NOT NULL ORDER BY c.id",
+        &[&nets, &ids],
+    )
+    .await?;
+    for r in &rows {
+        let key = PostKey::new(common::network(text(r, 0)?)?, r.try_get::<_, String>(1)?);
+        let id: i64 = r.try_get(2)?;
+        if !known.stored.contains(&key) {
+            conversation_ids.insert(id);
+            known
+                .awaiting
+                .entry(key)
+                .or_default()
+                .push(ConversationId(id));
         }
     }
 
@@ -1029,8 +1061,8 @@ impl Store for PgStore {
         let rows = query(&client, &text, &refs(&args)).await?;
         let items = map_rows(&rows, |r| {
             let conversation = conversation_from_row(r)?;
-            let latest_text: Option<String> = r.try_get(22)?;
-            let latest_at: Option<DateTime<Utc>> = r.try_get(23)?;
+            let latest_text: Option<String> = r.try_get(23)?;
+            let latest_at: Option<DateTime<Utc>> = r.try_get(24)?;
             Ok(InboxRow {
                 breached: conversation.breached(now),
                 latest_text: latest_text.unwrap_or_default(),

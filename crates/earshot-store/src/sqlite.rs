@@ -361,6 +361,7 @@ pub(crate) fn conversation_from_row(r: &Row) -> Result<Conversation, StoreError>
         post_count: u32::try_from(r.get::<_, i64>(19)?).unwrap_or(u32::MAX),
         last_customer_at: ts_opt(r, 20)?.unwrap_or(ts(r, 11)?),
         last_brand_at: ts_opt(r, 21)?,
+        awaits_parent: r.get(22)?,
     })
 }
 
@@ -473,6 +474,11 @@ const CONV_INSERT: &str = "INSERT INTO conversations (network, customer_external
      awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count, id, \
      last_customer_at, last_brand_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+/// A conversation whose awaited parent arrived: its opening post, customer and first target
+/// may have changed, and what it waits for.
+const CONV_REROOT: &str =
+    "UPDATE conversations SET customer_external_id = ?2, customer = ?3, root_external_id = ?4, \
+     opened_at = ?5, first_response_due = ?6, awaits_parent = ?7 WHERE id = ?1";
 
 /// Inserts (`insert`, new id) or updates (by `c.id`) a conversation.
 fn write_conversation(
@@ -511,7 +517,14 @@ fn write_conversation(
         c.last_brand_at.map(us),
     ])?;
     if insert {
-        Ok(ConversationId(conn.last_insert_rowid()))
+        let id = conn.last_insert_rowid();
+        // Opened by a reply whose parent is not here: it waits for that parent (rare, so a
+        // second statement rather than a column every insert carries).
+        if let Some(parent) = &c.awaits_parent {
+            conn.prepare_cached("UPDATE conversations SET awaits_parent = ?2 WHERE id = ?1")?
+                .execute(params![id, parent])?;
+        }
+        Ok(ConversationId(id))
     } else if changed == 0 {
         Err(common::not_found_conversation(c.id))
     } else {
@@ -623,6 +636,37 @@ fn gather(conn: &Connection, batch: &[Incoming]) -> Result<Gathered, StoreError>
                 conversation_ids.insert(c);
             }
             known.parents.insert(key, kp);
+        }
+    }
+
+    // Conversations opened by a reply to a post of this batch, waiting for it (rare: the
+    // index holds only those, and one look says whether there are any).
+    let any_waiting: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM conversations WHERE awaits_parent IS NOT NULL)",
+        )?
+        .query_row([], |r| r.get(0))?;
+    if any_waiting {
+        let mut waiting = conn.prepare_cached(
+            "SELECT id FROM conversations WHERE network = ?1 AND awaits_parent = ?2 \
+             AND awaits_parent IS NOT NULL",
+        )?;
+        for inc in batch {
+            let key = inc.post.key();
+            if known.stored.contains(&key) || known.awaiting.contains_key(&key) {
+                continue;
+            }
+            let ids = waiting
+                .query_map(params![key.network.as_str(), key.external_id], |r| {
+                    r.get::<_, i64>(0)
+                })?
+                .collect::<Result<Vec<i64>, _>>()?;
+            if !ids.is_empty() {
+                conversation_ids.extend(ids.iter().copied().map(ConversationId));
+                known
+                    .awaiting
+                    .insert(key, ids.into_iter().map(ConversationId).collect());
+            }
         }
     }
 
@@ -788,6 +832,21 @@ fn ingest_blocking(
     for c in &plan.updated_conversations {
         write_conversation(&tx, c, false)?;
     }
+    for c in plan
+        .updated_conversations
+        .iter()
+        .filter(|c| plan.parent_arrived.contains(&c.id))
+    {
+        tx.prepare_cached(CONV_REROOT)?.execute(params![
+            c.id.0,
+            c.customer.external_id,
+            to_json(&c.customer)?,
+            c.root_external_id,
+            us(c.opened_at),
+            us(c.first_response_due),
+            c.awaits_parent,
+        ])?;
+    }
 
     let mut inserted = Vec::with_capacity(plan.posts.len());
     let mut to_index: Vec<(i64, &str)> = Vec::with_capacity(plan.posts.len());
@@ -940,8 +999,8 @@ fn inbox_blocking(
     );
     let items = query_all(&tx, &text, bound(&sql), |r| {
         let conversation = conversation_from_row(r)?;
-        let latest_text: Option<String> = r.get(22)?;
-        let latest_at = ts_opt(r, 23)?.unwrap_or(conversation.last_activity_at);
+        let latest_text: Option<String> = r.get(23)?;
+        let latest_at = ts_opt(r, 24)?.unwrap_or(conversation.last_activity_at);
         Ok(InboxRow {
             breached: conversation.breached(now),
             latest_text: latest_text.unwrap_or_default(),

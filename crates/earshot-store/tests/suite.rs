@@ -43,6 +43,7 @@ suite!(
     odd_times_are_refused_one_by_one_and_the_batch_is_kept,
     a_post_heard_again_with_another_text_is_an_audited_edit,
     a_search_with_control_characters_is_answered,
+    a_customer_reply_heard_before_its_parent_is_joined_by_it,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -2080,4 +2081,106 @@ async fn a_search_with_control_characters_is_answered(store: Arc<dyn Store>) {
             Err(e) => panic!("{q:?}: {e}"),
         }
     }
+}
+
+/// A customer's reply delivered before the post it answers opens a conversation; when the
+/// parent comes it joins that conversation (as its opening post, the clock running from it),
+/// instead of opening a second one.
+async fn a_customer_reply_heard_before_its_parent_is_joined_by_it(store: Arc<dyn Store>) {
+    // Lena answers Paul's post; hers arrives first, and the brand answers her.
+    let r = ingest(
+        &store,
+        vec![
+            customer(
+                "r2",
+                "lena",
+                "2024-03-01T10:05:00Z",
+                "@voltra same here, the seat will not move",
+            )
+            .reply_to("r1"),
+            brand("r3", "2024-03-01T10:10:00Z", "r2"),
+        ],
+        "2024-03-01T10:11:00Z",
+    )
+    .await;
+    let waiting = conversation_of(&r, "r2");
+    assert_eq!(store.counts().await.unwrap().conversations, 1);
+
+    let r = ingest(
+        &store,
+        vec![customer("r1", "paul", "2024-03-01T10:00:00Z", PAUL)],
+        "2024-03-01T10:12:00Z",
+    )
+    .await;
+    assert_eq!(
+        conversation_of(&r, "r1"),
+        waiting,
+        "the parent joins the waiting conversation"
+    );
+    assert_eq!(store.counts().await.unwrap().conversations, 1);
+    let detail = store.conversation(waiting).await.unwrap().unwrap();
+    let c = &detail.conversation;
+    assert_eq!(c.root_external_id, "r1");
+    assert_eq!(c.customer.handle, "paul");
+    assert_eq!(c.opened_at, t("2024-03-01T10:00:00Z"));
+    assert_eq!(c.post_count, 3);
+    assert_eq!(
+        c.first_response_secs,
+        Some(10 * 60),
+        "timed from Paul's post"
+    );
+    assert_eq!(c.awaits_parent, None);
+    let ids: Vec<&str> = detail
+        .posts
+        .iter()
+        .map(|p| p.external_id.as_str())
+        .collect();
+    assert_eq!(ids, ["r1", "r2", "r3"]);
+    // Paul's next post joins his conversation (it is his now).
+    let r = ingest(
+        &store,
+        vec![customer(
+            "r4",
+            "paul",
+            "2024-03-01T11:00:00Z",
+            "and the wheel?",
+        )],
+        "2024-03-01T11:01:00Z",
+    )
+    .await;
+    assert_eq!(conversation_of(&r, "r4"), waiting);
+
+    // A customer answers a brand post earshot hears later: it joins their thread, and the
+    // clock keeps running for the customer.
+    let r = ingest(
+        &store,
+        vec![customer(
+            "c1",
+            "mette",
+            "2024-03-02T09:05:00Z",
+            "@voltra when is it coming?",
+        )
+        .reply_to("b1")],
+        "2024-03-02T09:06:00Z",
+    )
+    .await;
+    let mette = conversation_of(&r, "c1");
+    let mut announcement = brand("b1", "2024-03-02T09:00:00Z", "nothing-we-know");
+    announcement.post.in_reply_to = None;
+    let r = ingest(&store, vec![announcement], "2024-03-02T09:07:00Z").await;
+    assert_eq!(r.posts[0].conversation_id, Some(mette));
+    let c = store
+        .conversation(mette)
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation;
+    assert_eq!(c.post_count, 2);
+    assert_eq!(
+        c.awaiting_since,
+        Some(t("2024-03-02T09:05:00Z")),
+        "still owed an answer"
+    );
+    assert_eq!(c.first_response_at, None);
+    assert_eq!(store.counts().await.unwrap().conversations, 2);
 }

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const SECRET: &str = "whsec_czNjcjN0LWZvci10ZXN0cw==";
+const SECRET: &str = "whsec_c2VjcmV0LWZvci1lYXJzaG90LWFwaS10ZXN0cy0wMDAx";
 
 fn earshot(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_earshot"));

@@ -549,6 +549,7 @@ fn conversation(language: &str) -> Conversation {
         post_count: 1,
         last_customer_at: opened,
         last_brand_at: None,
+        awaits_parent: None,
     }
 }
 

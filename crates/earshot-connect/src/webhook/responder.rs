@@ -194,6 +194,7 @@ mod tests {
             post_count: 1,
             last_customer_at: now,
             last_brand_at: None,
+            awaits_parent: None,
         };
         (reply, c)
     }

@@ -735,6 +735,7 @@ fn conversation(customer: &str, root: &str) -> Conversation {
         post_count: 1,
         last_customer_at: opened,
         last_brand_at: None,
+        awaits_parent: None,
     }
 }
 
