@@ -1054,8 +1054,21 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
             )
         })
         .collect();
-    let quiet = p.ingest(quiet).await.unwrap();
-    let last_question = quiet.posts.last().unwrap().conversation_id.unwrap();
+    p.ingest(quiet).await.unwrap();
+    // The same kind of ask, before any spike: no jump.
+    let plain = p
+        .ingest(vec![post(
+            "q-plain",
+            "plain",
+            50,
+            "Any extra flights to Copenhagen this summer?",
+            t0 + Duration::seconds(120 * 299 + 30),
+        )])
+        .await
+        .unwrap()
+        .posts[0]
+        .conversation_id
+        .unwrap();
     let usual_one = p
         .ingest(vec![post(
             "q-last",
@@ -1103,8 +1116,8 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
         .iter()
         .any(|a| a.action == "jumped" && a.actor == "triage"));
 
-    // First among the questions of its band, above the older ones; the angry complaint that
-    // came before it did not jump and keeps its higher band (a spike is a boost, not a band).
+    // Above the same kind of ask written before the spike (same band, no jump); the angry
+    // complaint that came before it did not jump (a spike is a boost within a band, not a band).
     let page = p
         .store()
         .inbox(
@@ -1117,7 +1130,24 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
         .await
         .unwrap();
     let rank = |id: ConversationId| page.items.iter().position(|r| r.conversation.id == id);
-    assert!(rank(fan).unwrap() < rank(last_question).unwrap());
+    let early = p.store().conversation(plain).await.unwrap().unwrap();
+    assert_eq!(early.conversation.signals.jump, None);
+    assert_eq!(
+        early.conversation.priority.band, detail.conversation.priority.band,
+        "the same kind of ask, the same band"
+    );
+    let show = |id: ConversationId| {
+        page.items
+            .iter()
+            .find(|r| r.conversation.id == id)
+            .map(|r| (r.latest_text.clone(), r.conversation.priority.explain()))
+    };
+    assert!(
+        rank(fan).unwrap() < rank(plain).unwrap(),
+        "{:?} vs {:?}",
+        show(fan),
+        show(plain)
+    );
     let complaint = p.store().conversation(usual_one).await.unwrap().unwrap();
     assert_eq!(complaint.conversation.signals.jump, None);
     let band = |id: ConversationId| {

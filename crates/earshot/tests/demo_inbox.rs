@@ -23,12 +23,22 @@ fn earshot(data: &std::path::Path, args: &[&str]) -> String {
 fn the_demo_inbox_puts_phantom_braking_above_big_account_questions() {
     let dir = tempfile::tempdir().unwrap();
     earshot(dir.path(), &["demo", "--no-serve"]);
-    let inbox: serde_json::Value = serde_json::from_str(&earshot(
-        dir.path(),
-        &["inbox", "--limit", "2000", "--json"],
-    ))
-    .unwrap();
-    let items = inbox["items"].as_array().unwrap();
+    // The whole open inbox, page by page.
+    let mut items: Vec<serde_json::Value> = Vec::new();
+    loop {
+        let offset = items.len().to_string();
+        let page: serde_json::Value = serde_json::from_str(&earshot(
+            dir.path(),
+            &["inbox", "--limit", "500", "--offset", &offset, "--json"],
+        ))
+        .unwrap();
+        let got = page["items"].as_array().unwrap().clone();
+        let done = got.len() < 500;
+        items.extend(got);
+        if done {
+            break;
+        }
+    }
     let rank_of = |pred: &dyn Fn(&serde_json::Value) -> bool| -> Vec<usize> {
         items
             .iter()
