@@ -6,6 +6,7 @@
 //! model is set — decides sentiment and the intents it has heads for; the rules decide the
 //! rest (question and praise, with the shipped model).
 
+use crate::chase;
 use crate::features::{self, Feature};
 use crate::fingerprint;
 use crate::intent::{self, IntentScores};
@@ -156,6 +157,7 @@ impl Analyzer {
             urgency,
             reach: reach::assess(followers, verified),
             safety,
+            chase: chase::is_chase(&b.prepared),
             fingerprint: fingerprint::simhash(&b.prepared),
             matches: self.terms.find(text),
             model: self.model_id.clone(),

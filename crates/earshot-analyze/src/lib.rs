@@ -24,12 +24,13 @@
 //! ```
 //!
 //! Map of the code: [`text`] prepares the text once; [`lexicon`] holds the word lists as one
-//! automaton; [`lang`], [`sentiment`], [`intent`], [`urgency`], [`safety`], [`reach`], [`fingerprint`] and
+//! automaton; [`lang`], [`sentiment`], [`intent`], [`urgency`], [`safety`], [`chase`], [`reach`], [`fingerprint`] and
 //! [`terms`] each produce one finding; `Analyzer` wires them; [`train`](mod@train), [`eval`] and
 //! [`bench`](mod@bench) learn, measure and time it.
 
 mod analyzer;
 pub mod bench;
+pub mod chase;
 pub mod eval;
 mod features;
 pub mod fingerprint;

@@ -211,6 +211,11 @@ pub struct Analysis {
     /// Posts stored before the safety signal existed read as no harm.
     #[serde(default)]
     pub safety: SafetyFinding,
+    /// A content-free follow-up ("hello??", "any update?", "anyone?"): it says only that the
+    /// customer is still waiting, so it raises a conversation's rank and never replaces what
+    /// the conversation is about.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chase: bool,
     /// A 64-bit SimHash of the normalised text: near-duplicates differ in few bits.
     pub fingerprint: u64,
     pub matches: Vec<TermMatch>,
@@ -247,6 +252,7 @@ impl Default for Analysis {
                 score: 0.0,
             },
             safety: SafetyFinding::default(),
+            chase: false,
             fingerprint: 0,
             matches: vec![],
             model: "none".into(),

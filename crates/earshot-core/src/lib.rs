@@ -23,6 +23,6 @@ pub use audit::AuditEntry;
 pub use conversation::{Conversation, ConversationEvent, ConversationId, Status};
 pub use network::Network;
 pub use post::{Amendment, Author, NewPost, OddTime, Post, PostKey};
-pub use priority::{Priority, PriorityBand, PriorityFactor};
+pub use priority::{Priority, PriorityBand, PriorityFactor, RankingModel};
 pub use reply::{Reply, ReplyState};
 pub use sla::{BusinessHours, ResponseTargets, SlaClock};

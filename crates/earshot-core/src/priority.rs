@@ -1,13 +1,25 @@
-//! Where a conversation ranks in the inbox, and why.
+//! Where a conversation ranks in the inbox, and why: a model a support lead can read and tune
+//! (`[ranking]` in earshot.toml, [`RankingModel`]).
 //!
-//! The score (0–100, plus a queue jump's points) adds up named factors so the inbox can show its reasoning:
-//! "complaint +20, negative −0.8 +12, high urgency +15, 120k followers +14, waiting 50 of 60 min +12".
-//! The band (urgent/high/normal/low) comes from the content alone and picks the response
-//! target; waiting time only moves a conversation up within the inbox. A conversation that
-//! jumps the queue (a high-reach author, a spike: see `triage::assign::JumpRule`) scores
-//! [`JUMP_POINTS`] above the 0–100 range, so it ranks above every one that did not jump.
+//! **The band** (urgent / high / normal / low) says what the content is worth and picks the
+//! response target: a safety report (someone hurt or in danger, an account, data or money at
+//! risk) is urgent, and so is critical urgency; otherwise intent, negative sentiment and
+//! urgency add up to band points held against two thresholds. Reach never counts here. A
+//! conversation left waiting a share of its target ([`RankingModel::escalate_after_targets`],
+//! a quarter by default) shows one band higher (never urgent: that is kept for harm and
+//! critical urgency), so routine questions are not starved by a burst of complaints.
+//!
+//! **The position within the band** adds named points (out of 100): a safety report first,
+//! then urgency, then waiting time against the target, then intent and negative sentiment,
+//! then reach, a queue jump (a big account, a spike) and the customer's chasing as boosts.
+//!
+//! **The score** (0–100) is the band's quarter plus a quarter of those points: urgent
+//! 75–100, high 50–75, normal 25–50, low 0–25. So band and position always agree, and nothing
+//! a boost adds can lift a conversation out of its band: a routine question from a 157k
+//! account stays below every safety report. Each factor shows in "why":
+//! "safety: vehicle, danger → urgent · waiting 1.5× target +22 · complaint +8 · negative −0.8 +8".
 
-use crate::analysis::{Intent, ReachTier, SentimentLabel, UrgencyLevel};
+use crate::analysis::{HarmKind, Intent, ReachTier, SentimentLabel, UrgencyLevel};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -39,15 +51,22 @@ impl PriorityBand {
         }
     }
 
-    fn from_score(score: f32) -> Self {
-        if score >= 60.0 {
-            PriorityBand::Urgent
-        } else if score >= 42.0 {
-            PriorityBand::High
-        } else if score >= 25.0 {
-            PriorityBand::Normal
-        } else {
-            PriorityBand::Low
+    /// Where the band's quarter of the 0–100 score starts.
+    pub fn floor(self) -> f32 {
+        match self {
+            PriorityBand::Urgent => 75.0,
+            PriorityBand::High => 50.0,
+            PriorityBand::Normal => 25.0,
+            PriorityBand::Low => 0.0,
+        }
+    }
+
+    /// One band more pressing (urgent stays urgent).
+    fn raised(self) -> PriorityBand {
+        match self {
+            PriorityBand::Low => PriorityBand::Normal,
+            PriorityBand::Normal => PriorityBand::High,
+            PriorityBand::High | PriorityBand::Urgent => PriorityBand::Urgent,
         }
     }
 }
@@ -75,36 +94,47 @@ impl FromStr for PriorityBand {
     }
 }
 
-/// One named contribution to the score.
+/// One named contribution to the rank.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriorityFactor {
-    /// `intent`, `sentiment`, `urgency`, `reach`, `waiting`.
+    /// `band` (what set the band: no points), `harm`, `urgency`, `waiting`, `intent`,
+    /// `sentiment`, `reach`, `jump`, `chase`, `escalated`.
     pub name: String,
+    /// Points within the band (out of 100); the score moves by a quarter of them.
     pub points: f32,
     pub why: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Priority {
+    /// 0–100: the band's quarter (urgent 75–100 ... low 0–25) plus a quarter of the points.
     pub score: f32,
     pub band: PriorityBand,
     pub factors: Vec<PriorityFactor>,
 }
 
 impl Priority {
-    /// One line for a table: "complaint +20 · negative +12 · waiting 50/60 min +12".
+    /// One line for a table: "safety: vehicle → urgent · waiting 1.5× target +22 · complaint +8".
     pub fn explain(&self) -> String {
         self.factors
             .iter()
-            .filter(|f| f.points.abs() >= 0.5)
-            .map(|f| format!("{} {:+.0}", f.why, f.points))
+            .filter(|f| f.name == "band" || f.name == "escalated" || f.points.abs() >= 0.5)
+            .map(|f| {
+                if f.points.abs() >= 0.5 {
+                    format!("{} {:+.0}", f.why, f.points)
+                } else {
+                    f.why.clone()
+                }
+            })
             .collect::<Vec<_>>()
             .join(" · ")
     }
 }
 
 /// What the content says about a conversation: kept with it so the score can be recomputed
-/// as the customer waits, without analysing the posts again.
+/// as the customer waits, without analysing the posts again. While an answer is owed it holds
+/// the strongest of every customer post since the brand last answered
+/// ([`PrioritySignals::merge_unanswered`]), so a follow-up never demotes a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrioritySignals {
     pub intent: Intent,
@@ -115,13 +145,23 @@ pub struct PrioritySignals {
     pub reach_tier: ReachTier,
     pub reach_score: f32,
     pub followers: Option<u64>,
+    /// A safety report (see `analysis::SafetyFinding`). Stored before it existed: `false`.
+    #[serde(default)]
+    pub harm: bool,
+    /// Its kinds, strongest first ("vehicle", "danger", "child").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub harm_kinds: Vec<HarmKind>,
+    /// Content-free follow-ups ("hello??", "any update?") since the brand last answered.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub chases: u32,
     /// Why it jumped the queue ("250k followers", "spike 'festival charger'"), once it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jump: Option<String>,
 }
 
-/// What jumping the queue adds to the score: more than any conversation can score otherwise.
-pub const JUMP_POINTS: f32 = 100.0;
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
 
 impl Default for PrioritySignals {
     fn default() -> Self {
@@ -134,102 +174,400 @@ impl Default for PrioritySignals {
             reach_tier: ReachTier::Unknown,
             reach_score: 0.0,
             followers: None,
+            harm: false,
+            harm_kinds: Vec::new(),
+            chases: 0,
             jump: None,
         }
     }
 }
 
-fn content_factors(s: &PrioritySignals) -> Vec<PriorityFactor> {
-    let mut factors = Vec::with_capacity(5);
-    let intent_points = match s.intent {
-        Intent::Complaint => 20.0,
-        Intent::Question => 14.0,
-        Intent::FeatureRequest => 10.0,
-        Intent::Praise => 2.0,
-        Intent::Other => 4.0,
-    };
-    factors.push(PriorityFactor {
-        name: "intent".into(),
-        points: intent_points,
-        why: s.intent.as_str().replace('_', " "),
-    });
-    if s.sentiment == SentimentLabel::Negative {
-        factors.push(PriorityFactor {
-            name: "sentiment".into(),
-            points: 15.0 * s.sentiment_score.abs().clamp(0.2, 1.0),
-            why: format!("negative {:.1}", s.sentiment_score),
-        });
+impl PrioritySignals {
+    /// Folds in a customer post written while an answer was still owed: the conversation
+    /// keeps the strongest of each signal (a safety report stays one; urgency, the more
+    /// pressing intent and the more negative sentiment win), so nothing the customer adds
+    /// before the brand answers can demote it. The jump and the chase count are kept.
+    pub fn merge_unanswered(&mut self, newer: &PrioritySignals, model: &RankingModel) {
+        self.harm |= newer.harm;
+        for k in &newer.harm_kinds {
+            if !self.harm_kinds.contains(k) {
+                self.harm_kinds.push(*k);
+            }
+        }
+        if newer.urgency_score > self.urgency_score {
+            self.urgency_score = newer.urgency_score;
+        }
+        self.urgency = self.urgency.max(newer.urgency);
+        if newer.sentiment_score < self.sentiment_score {
+            self.sentiment = newer.sentiment;
+            self.sentiment_score = newer.sentiment_score;
+        }
+        if model.band_intent.of(newer.intent) >= model.band_intent.of(self.intent) {
+            self.intent = newer.intent;
+        }
+        if newer.reach_score >= self.reach_score {
+            self.reach_score = newer.reach_score;
+            self.reach_tier = newer.reach_tier;
+            self.followers = newer.followers.or(self.followers);
+        }
     }
-    factors.push(PriorityFactor {
-        name: "urgency".into(),
-        points: 30.0 * s.urgency_score.clamp(0.0, 1.0),
-        why: format!("{} urgency", s.urgency),
-    });
-    if s.reach_score > 0.0 {
-        let who = match s.followers {
-            Some(f) if f >= 1_000_000 => format!("{:.1}M followers", f as f64 / 1e6),
-            Some(f) if f >= 1_000 => format!("{:.0}k followers", f as f64 / 1e3),
-            Some(f) => format!("{f} followers"),
-            None => "reach".into(),
+}
+
+/// Band points per intent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntentPoints {
+    pub complaint: f32,
+    pub question: f32,
+    pub feature_request: f32,
+    pub praise: f32,
+    pub other: f32,
+}
+
+impl Default for IntentPoints {
+    fn default() -> Self {
+        IntentPoints {
+            complaint: 20.0,
+            question: 14.0,
+            feature_request: 10.0,
+            praise: 2.0,
+            other: 4.0,
+        }
+    }
+}
+
+impl IntentPoints {
+    pub fn of(&self, intent: Intent) -> f32 {
+        match intent {
+            Intent::Complaint => self.complaint,
+            Intent::Question => self.question,
+            Intent::FeatureRequest => self.feature_request,
+            Intent::Praise => self.praise,
+            Intent::Other => self.other,
+        }
+    }
+}
+
+/// The ranking a lead can read and tune: `[ranking]` in earshot.toml. Every setting has a
+/// default; the module documentation says how they combine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RankingModel {
+    // --- The band (what the content is worth; it picks the response target) ---
+    /// A safety report is urgent whatever else it says.
+    pub harm_is_urgent: bool,
+    /// Critical urgency (safety and account-takeover words) is urgent.
+    pub critical_is_urgent: bool,
+    /// Band points per intent.
+    pub band_intent: IntentPoints,
+    /// Band points for negative sentiment at its strongest (−1); scaled by how negative.
+    pub band_negative: f32,
+    /// Band points for urgency at its strongest (score 1).
+    pub band_urgency: f32,
+    /// Band points from which a conversation is high.
+    pub high_at: f32,
+    /// Band points from which a conversation is normal (below: low).
+    pub normal_at: f32,
+    /// Waiting this share of its response target shows the conversation one band higher (at
+    /// most high); 0 turns it off. The default 0.25, with the default targets: a normal
+    /// conversation (4 h) joins the high ones after 1 h, which is a high one's whole target;
+    /// a low one (24 h) joins the normal ones after 6 h. In the band it joins, its wait counts
+    /// from then, so it is not last among them (`earshot bench triage` measures the effect).
+    pub escalate_after_targets: f32,
+
+    // --- The position within the band (points out of 100) ---
+    /// A safety report.
+    pub harm: f32,
+    /// Urgency at its strongest.
+    pub urgency: f32,
+    /// Waiting, reached at `waiting_full_at_targets` times the target (linear before).
+    pub waiting: f32,
+    pub waiting_full_at_targets: f32,
+    /// The most pressing intent (scaled by `band_intent`: a complaint gets all of it).
+    pub intent: f32,
+    /// Negative sentiment at its strongest.
+    pub negative: f32,
+    /// Reach at its strongest (logarithmic in followers): a boost, never a band.
+    pub reach: f32,
+    /// A queue jump (`[triage.jump]`: a big account, a spike).
+    pub jump: f32,
+    /// Each content-free chase ("hello??") since the last answer, up to `max_chases`.
+    pub chase: f32,
+    pub max_chases: u32,
+}
+
+impl Default for RankingModel {
+    fn default() -> Self {
+        RankingModel {
+            harm_is_urgent: true,
+            critical_is_urgent: true,
+            band_intent: IntentPoints::default(),
+            band_negative: 15.0,
+            band_urgency: 30.0,
+            high_at: 42.0,
+            normal_at: 15.0,
+            escalate_after_targets: 0.25,
+            harm: 30.0,
+            urgency: 12.0,
+            waiting: 30.0,
+            waiting_full_at_targets: 2.0,
+            intent: 8.0,
+            negative: 8.0,
+            reach: 6.0,
+            jump: 8.0,
+            chase: 3.0,
+            max_chases: 3,
+        }
+    }
+}
+
+/// The most points a conversation can have within its band, so it never reaches the next.
+const MAX_POINTS: f32 = 99.9;
+
+/// The problems a `[ranking]` section can have.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RankingError {
+    #[error("ranking.{key} must be a number from 0 to {max}, not {value}")]
+    OutOfRange {
+        key: &'static str,
+        value: f32,
+        max: f32,
+    },
+    #[error("ranking.normal_at ({normal}) must be below ranking.high_at ({high})")]
+    Thresholds { normal: f32, high: f32 },
+}
+
+impl RankingModel {
+    /// Checks every setting is a sensible number.
+    pub fn validate(&self) -> Result<(), RankingError> {
+        let check = |key: &'static str, value: f32, max: f32| {
+            if value.is_finite() && (0.0..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(RankingError::OutOfRange { key, value, max })
+            }
         };
-        factors.push(PriorityFactor {
-            name: "reach".into(),
-            points: 20.0 * s.reach_score.clamp(0.0, 1.0),
-            why: who,
-        });
+        let i = &self.band_intent;
+        check("band_intent.complaint", i.complaint, 100.0)?;
+        check("band_intent.question", i.question, 100.0)?;
+        check("band_intent.feature_request", i.feature_request, 100.0)?;
+        check("band_intent.praise", i.praise, 100.0)?;
+        check("band_intent.other", i.other, 100.0)?;
+        check("band_negative", self.band_negative, 100.0)?;
+        check("band_urgency", self.band_urgency, 100.0)?;
+        check("high_at", self.high_at, 300.0)?;
+        check("normal_at", self.normal_at, 300.0)?;
+        check("escalate_after_targets", self.escalate_after_targets, 100.0)?;
+        for (key, v) in [
+            ("harm", self.harm),
+            ("urgency", self.urgency),
+            ("waiting", self.waiting),
+            ("intent", self.intent),
+            ("negative", self.negative),
+            ("reach", self.reach),
+            ("jump", self.jump),
+            ("chase", self.chase),
+        ] {
+            check(key, v, 100.0)?;
+        }
+        check(
+            "waiting_full_at_targets",
+            self.waiting_full_at_targets,
+            100.0,
+        )?;
+        if self.normal_at >= self.high_at {
+            return Err(RankingError::Thresholds {
+                normal: self.normal_at,
+                high: self.high_at,
+            });
+        }
+        Ok(())
     }
-    factors
+
+    /// The band from content alone, with the factor that set it.
+    fn content_band(&self, s: &PrioritySignals) -> (PriorityBand, PriorityFactor) {
+        if self.harm_is_urgent && s.harm {
+            let kinds: Vec<&str> = s.harm_kinds.iter().map(|k| k.as_str()).collect();
+            let why = if kinds.is_empty() {
+                "safety report → urgent".to_string()
+            } else {
+                format!("safety: {} → urgent", kinds.join(", "))
+            };
+            return (PriorityBand::Urgent, band_factor(why));
+        }
+        if self.critical_is_urgent && s.urgency == UrgencyLevel::Critical {
+            return (
+                PriorityBand::Urgent,
+                band_factor("critical urgency → urgent".into()),
+            );
+        }
+        let points = self.band_intent.of(s.intent)
+            + if s.sentiment == SentimentLabel::Negative {
+                self.band_negative * s.sentiment_score.abs().clamp(0.2, 1.0)
+            } else {
+                0.0
+            }
+            + self.band_urgency * s.urgency_score.clamp(0.0, 1.0);
+        let band = if points >= self.high_at {
+            PriorityBand::High
+        } else if points >= self.normal_at {
+            PriorityBand::Normal
+        } else {
+            PriorityBand::Low
+        };
+        let why = format!(
+            "{} {}, {} urgency → {band}",
+            s.intent.as_str().replace('_', " "),
+            s.sentiment,
+            s.urgency
+        );
+        (band, band_factor(why))
+    }
+
+    /// The band that picks the response target: content only, so it does not drift as time
+    /// passes.
+    pub fn band(&self, signals: &PrioritySignals) -> PriorityBand {
+        self.content_band(signals).0
+    }
+
+    /// The rank: the band (raised when left waiting too long) and the points within it.
+    /// `waited` is the time waited so far on the SLA clock; `target` the response target
+    /// (both `None` when no answer is owed).
+    pub fn score(
+        &self,
+        s: &PrioritySignals,
+        waited: Option<Duration>,
+        target: Option<Duration>,
+    ) -> Priority {
+        let (mut band, why_band) = self.content_band(s);
+        let mut factors = vec![why_band];
+        let mut add = |name: &str, points: f32, why: String| {
+            if points > 0.0 {
+                factors.push(PriorityFactor {
+                    name: name.into(),
+                    points,
+                    why,
+                });
+            }
+        };
+        if s.harm {
+            add("harm", self.harm, "safety report".into());
+        }
+        add(
+            "urgency",
+            self.urgency * s.urgency_score.clamp(0.0, 1.0),
+            format!("{} urgency", s.urgency),
+        );
+        let mut escalate = None;
+        if let (Some(waited), Some(target)) = (waited, target) {
+            let target_s = target.num_seconds().max(60) as f32;
+            let share = waited.num_seconds().max(0) as f32 / target_s;
+            let k = self.escalate_after_targets;
+            let escalated =
+                k > 0.0 && share >= k && matches!(band, PriorityBand::Low | PriorityBand::Normal);
+            // In the band it joined, its wait counts from the moment it joined: it has waited
+            // one "target" of that band by then, so it is not last among the band's own.
+            let counted = if escalated { share / k } else { share };
+            let full = self.waiting_full_at_targets.max(0.01);
+            add(
+                "waiting",
+                self.waiting * (counted / full).min(1.0),
+                if share >= 1.0 {
+                    format!("waited {share:.1}× target")
+                } else {
+                    format!("waited {:.0}% of target", share * 100.0)
+                },
+            );
+            if escalated {
+                escalate = Some(share);
+            }
+        }
+        let top = self.band_intent.of(Intent::Complaint).max(0.01);
+        add(
+            "intent",
+            self.intent * (self.band_intent.of(s.intent) / top).clamp(0.0, 1.0),
+            s.intent.as_str().replace('_', " "),
+        );
+        if s.sentiment == SentimentLabel::Negative {
+            add(
+                "sentiment",
+                self.negative * s.sentiment_score.abs().clamp(0.0, 1.0),
+                format!("negative {:.1}", s.sentiment_score),
+            );
+        }
+        if s.reach_score > 0.0 {
+            add(
+                "reach",
+                self.reach * s.reach_score.clamp(0.0, 1.0),
+                followers(s.followers),
+            );
+        }
+        if let Some(why) = &s.jump {
+            add("jump", self.jump, format!("jump: {why}"));
+        }
+        if s.chases > 0 {
+            let n = s.chases.min(self.max_chases);
+            add(
+                "chase",
+                self.chase * n as f32,
+                if s.chases == 1 {
+                    "chased once".to_string()
+                } else {
+                    format!("chased {}×", s.chases)
+                },
+            );
+        }
+        if let Some(share) = escalate {
+            band = band.raised();
+            factors.push(PriorityFactor {
+                name: "escalated".into(),
+                points: 0.0,
+                why: if share >= 1.0 {
+                    format!("waited {share:.1}× target → {band}")
+                } else {
+                    format!("waited {:.0}% of target → {band}", share * 100.0)
+                },
+            });
+        }
+        let points: f32 = factors.iter().map(|f| f.points).sum();
+        Priority {
+            score: band.floor() + points.clamp(0.0, MAX_POINTS) / 4.0,
+            band,
+            factors,
+        }
+    }
 }
 
-/// The band that picks the response target: content only, so it does not drift as time passes.
+fn band_factor(why: String) -> PriorityFactor {
+    PriorityFactor {
+        name: "band".into(),
+        points: 0.0,
+        why,
+    }
+}
+
+/// "157k followers", "1.2M followers", "950 followers".
+pub fn followers(n: Option<u64>) -> String {
+    match n {
+        Some(f) if f >= 1_000_000 => format!("{:.1}M followers", f as f64 / 1e6),
+        Some(f) if f >= 1_000 => format!("{:.0}k followers", f as f64 / 1e3),
+        Some(f) => format!("{f} followers"),
+        None => "reach".into(),
+    }
+}
+
+/// The band under the default model (see [`RankingModel::band`]).
 pub fn band(signals: &PrioritySignals) -> PriorityBand {
-    let base: f32 = content_factors(signals).iter().map(|f| f.points).sum();
-    PriorityBand::from_score(base)
+    RankingModel::default().band(signals)
 }
 
-/// The full score: content plus how long the customer has waited against the target.
-/// `waited` is covered time so far; `target` the response target (both `None` when no answer is owed).
+/// The rank under the default model (see [`RankingModel::score`]).
 pub fn score(
     signals: &PrioritySignals,
     waited: Option<Duration>,
     target: Option<Duration>,
 ) -> Priority {
-    let mut factors = content_factors(signals);
-    let band = PriorityBand::from_score(factors.iter().map(|f| f.points).sum());
-    if let (Some(waited), Some(target)) = (waited, target) {
-        let target_s = target.num_seconds().max(60) as f32;
-        let share = waited.num_seconds().max(0) as f32 / target_s;
-        let points = if share >= 1.0 { 30.0 } else { 20.0 * share };
-        factors.push(PriorityFactor {
-            name: "waiting".into(),
-            points,
-            why: if share >= 1.0 {
-                format!("overdue by {}", human(waited - target))
-            } else {
-                format!("waiting {} of {}", human(waited), human(target))
-            },
-        });
-    }
-    let mut score = factors
-        .iter()
-        .map(|f| f.points)
-        .sum::<f32>()
-        .clamp(0.0, 100.0);
-    // Added after the clamp: a jumper outranks every non-jumper, and jumpers among themselves
-    // keep their usual order.
-    if let Some(why) = &signals.jump {
-        factors.push(PriorityFactor {
-            name: "jump".into(),
-            points: JUMP_POINTS,
-            why: format!("jump: {why}"),
-        });
-        score += JUMP_POINTS;
-    }
-    Priority {
-        score,
-        band,
-        factors,
-    }
+    RankingModel::default().score(signals, waited, target)
 }
 
 /// "45 min", "3 h 10 min", "2 d 4 h".
@@ -250,78 +588,4 @@ pub fn human(d: Duration) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn signals(intent: Intent, sentiment: f32, urgency: f32, reach: f32) -> PrioritySignals {
-        PrioritySignals {
-            intent,
-            sentiment: if sentiment < -0.1 {
-                SentimentLabel::Negative
-            } else if sentiment > 0.1 {
-                SentimentLabel::Positive
-            } else {
-                SentimentLabel::Neutral
-            },
-            sentiment_score: sentiment,
-            urgency: UrgencyLevel::Normal,
-            urgency_score: urgency,
-            reach_tier: ReachTier::Small,
-            reach_score: reach,
-            followers: Some(1520),
-            jump: None,
-        }
-    }
-
-    #[test]
-    fn a_jumper_outranks_the_most_urgent_overdue_conversation_and_keeps_its_band() {
-        let worst = signals(Intent::Complaint, -1.0, 1.0, 1.0);
-        let overdue = score(&worst, Some(Duration::hours(5)), Some(Duration::hours(1)));
-        assert_eq!(overdue.score, 100.0);
-        let mut quiet = signals(Intent::Praise, 0.5, 0.0, 0.0);
-        quiet.jump = Some("250k followers".into());
-        let jumped = score(&quiet, None, None);
-        assert!(jumped.score > overdue.score, "{jumped:?}");
-        assert_eq!(
-            jumped.band,
-            band(&quiet),
-            "jumping does not change the target"
-        );
-        assert!(
-            jumped.explain().contains("jump: 250k followers +100"),
-            "{}",
-            jumped.explain()
-        );
-    }
-
-    #[test]
-    fn angry_urgent_complaint_from_big_account_outranks_praise() {
-        let angry = score(&signals(Intent::Complaint, -0.9, 0.9, 0.9), None, None);
-        let praise = score(&signals(Intent::Praise, 0.8, 0.0, 0.1), None, None);
-        assert!(angry.score > praise.score);
-        assert_eq!(angry.band, PriorityBand::Urgent);
-        assert_eq!(praise.band, PriorityBand::Low);
-        assert!(angry.explain().contains("complaint"));
-    }
-
-    #[test]
-    fn waiting_raises_score_but_not_band() {
-        let s = signals(Intent::Question, 0.0, 0.2, 0.2);
-        let fresh = score(&s, Some(Duration::minutes(1)), Some(Duration::hours(1)));
-        let late = score(&s, Some(Duration::minutes(90)), Some(Duration::hours(1)));
-        assert!(late.score > fresh.score);
-        assert_eq!(late.band, fresh.band);
-        assert!(
-            late.explain().contains("overdue by 30 min"),
-            "{}",
-            late.explain()
-        );
-    }
-
-    #[test]
-    fn human_durations() {
-        assert_eq!(human(Duration::minutes(45)), "45 min");
-        assert_eq!(human(Duration::minutes(190)), "3 h 10 min");
-        assert_eq!(human(Duration::minutes(60 * 52)), "2 d 4 h");
-    }
-}
+mod tests;

@@ -25,7 +25,7 @@ use crate::analysis::Analysis;
 use crate::conversation::{Conversation, ConversationId, Status};
 use crate::network::Network;
 use crate::post::{NewPost, PostKey};
-use crate::priority::{self, PrioritySignals};
+use crate::priority::{Priority, PrioritySignals, RankingModel};
 use crate::sla::{ResponseTargets, SlaClock};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, HashSet};
@@ -69,6 +69,8 @@ pub struct TriagePolicy {
     pub clock: SlaClock,
     /// A customer's new post joins their open conversation if it was active this recently.
     pub merge_window: Duration,
+    /// How conversations rank (`[ranking]`).
+    pub ranking: RankingModel,
 }
 
 impl Default for TriagePolicy {
@@ -77,6 +79,7 @@ impl Default for TriagePolicy {
             targets: ResponseTargets::default(),
             clock: SlaClock::Calendar,
             merge_window: Duration::hours(24),
+            ranking: RankingModel::default(),
         }
     }
 }
@@ -193,20 +196,60 @@ pub fn signals_of(analysis: &Analysis) -> PrioritySignals {
         reach_tier: analysis.reach.tier,
         reach_score: analysis.reach.score,
         followers: analysis.reach.followers,
+        harm: analysis.safety.harm,
+        harm_kinds: analysis.safety.kinds.clone(),
+        chases: 0,
         jump: None,
     }
 }
 
 /// Recomputes the score from the stored signals and how long the customer has waited by `now`.
 pub fn rescore(conv: &mut Conversation, policy: &TriagePolicy, now: DateTime<Utc>) {
-    let owed = conv.awaiting_since.map(|since| {
-        let band = priority::band(&conv.signals);
+    conv.priority = rank(&conv.signals, conv.awaiting_since, policy, now);
+}
+
+/// Where a conversation with these signals ranks at `now`, waiting since `awaiting_since`
+/// (`None`: no answer owed): its band's target and the covered time waited, under the
+/// policy's ranking. The one ranking the inbox, the API and the lab's triage replay share.
+pub fn rank(
+    signals: &PrioritySignals,
+    awaiting_since: Option<DateTime<Utc>>,
+    policy: &TriagePolicy,
+    now: DateTime<Utc>,
+) -> Priority {
+    let owed = awaiting_since.map(|since| {
+        let band = policy.ranking.band(signals);
         (
             policy.clock.elapsed(since, now),
             policy.targets.target_for(band),
         )
     });
-    conv.priority = priority::score(&conv.signals, owed.map(|o| o.0), owed.map(|o| o.1));
+    policy
+        .ranking
+        .score(signals, owed.map(|o| o.0), owed.map(|o| o.1))
+}
+
+/// What a customer's post does to the signals of the conversation it joins. A content-free
+/// chase ("hello??") says only that they are still waiting: the conversation keeps what it
+/// was about and counts the chase. Any other post written while an answer is still owed is
+/// folded in, the strongest of each signal kept, so a follow-up never demotes. After an
+/// answer, the post is a new ask and is read afresh (a queue jump stays).
+pub fn fold_customer_post(
+    signals: &mut PrioritySignals,
+    analysis: &Analysis,
+    answer_owed: bool,
+    model: &RankingModel,
+) {
+    let newer = signals_of(analysis);
+    if analysis.chase {
+        signals.chases = signals.chases.saturating_add(1);
+    } else if answer_owed {
+        signals.merge_unanswered(&newer, model);
+    } else {
+        let jump = signals.jump.take();
+        *signals = newer;
+        signals.jump = jump;
+    }
 }
 
 fn open_conversation(
@@ -216,7 +259,7 @@ fn open_conversation(
 ) -> Conversation {
     let post = &incoming.post;
     let signals = signals_of(&incoming.analysis);
-    let band = priority::band(&signals);
+    let band = policy.ranking.band(&signals);
     let due = policy
         .clock
         .due(post.created_at, policy.targets.target_for(band));
@@ -227,7 +270,7 @@ fn open_conversation(
         root_external_id: post.external_id.clone(),
         status: Status::Open,
         assignee: None,
-        priority: priority::score(&signals, None, None),
+        priority: policy.ranking.score(&signals, None, None),
         language: incoming.analysis.language.language.code().to_string(),
         intent: incoming.analysis.intent.label,
         sentiment: incoming.analysis.sentiment.label,
@@ -302,18 +345,22 @@ fn customer_posted(
         return;
     }
     conv.last_customer_at = conv.last_customer_at.max(at);
-    // A conversation that jumped the queue stays in front when the customer writes again.
-    let jump = conv.signals.jump.take();
-    conv.signals = signals_of(&incoming.analysis);
-    conv.signals.jump = jump;
-    conv.language = incoming.analysis.language.language.code().to_string();
-    conv.intent = incoming.analysis.intent.label;
-    conv.sentiment = incoming.analysis.sentiment.label;
+    fold_customer_post(
+        &mut conv.signals,
+        &incoming.analysis,
+        conv.awaiting_since.is_some(),
+        &policy.ranking,
+    );
+    if !incoming.analysis.chase {
+        conv.language = incoming.analysis.language.language.code().to_string();
+    }
+    conv.intent = conv.signals.intent;
+    conv.sentiment = conv.signals.sentiment;
     if conv.status != Status::Open {
         conv.status = Status::Open;
         conv.resolved_at = None;
     }
-    let band = priority::band(&conv.signals);
+    let band = policy.ranking.band(&conv.signals);
     let since = conv.awaiting_since.map_or(at, |s| s.min(at));
     if conv.awaiting_since != Some(since) {
         conv.awaiting_since = Some(since);
@@ -346,13 +393,14 @@ fn brand_posted(
         if at >= conv.last_customer_at {
             conv.awaiting_since = None;
             conv.response_due = None;
+            conv.signals.chases = 0;
             if conv.status == Status::Open {
                 conv.status = Status::Pending;
             }
         } else if at >= since {
             // It answered the earlier posts but not the customer's latest: the clock now runs
             // from that latest post (the only customer time known to be after this answer).
-            let band = priority::band(&conv.signals);
+            let band = policy.ranking.band(&conv.signals);
             conv.awaiting_since = Some(conv.last_customer_at);
             conv.response_due = Some(
                 policy
@@ -560,6 +608,7 @@ mod tests {
     use super::*;
     use crate::analysis::Intent;
     use crate::post::Author;
+    use crate::priority::PriorityBand;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)
@@ -642,6 +691,90 @@ mod tests {
                 p.conversation_id = Some(resolve(*r));
             }
         }
+    }
+
+    /// An urgent safety report, then follow-ups from the same customer before any answer.
+    fn urgent_then(follow_up: Incoming) -> (Conversation, Conversation) {
+        use crate::analysis::{HarmKind, SentimentLabel, UrgencyLevel};
+        let mut known = Known::default();
+        let mut next = 0;
+        let policy = TriagePolicy::default();
+        let mut report = post("1", "paul", "2025-03-08T10:00:00Z", None, false);
+        report.analysis.intent.label = Intent::Complaint;
+        report.analysis.sentiment.label = SentimentLabel::Negative;
+        report.analysis.sentiment.score = -0.6;
+        report.analysis.urgency.level = UrgencyLevel::High;
+        report.analysis.urgency.score = 0.7;
+        report.analysis.safety.harm = true;
+        report.analysis.safety.kinds = vec![HarmKind::Vehicle];
+        let first = vec![report];
+        let p = plan(&first, &known, &policy, t("2025-03-08T10:00:00Z"));
+        apply(&first, &mut known, &p, &mut next);
+        let before = known
+            .conversations
+            .values()
+            .next()
+            .cloned()
+            .expect("opened");
+        let batch = vec![follow_up];
+        let p = plan(&batch, &known, &policy, t("2025-03-08T10:20:00Z"));
+        apply(&batch, &mut known, &p, &mut next);
+        let after = known
+            .conversations
+            .values()
+            .next()
+            .cloned()
+            .expect("one conversation");
+        (before, after)
+    }
+
+    #[test]
+    fn a_chase_raises_an_urgent_conversation_and_never_demotes_it() {
+        // issue 11 §5: "hello??" used to replace the conversation's signals with its own
+        // (low) ones, demoting an urgent conversation to low.
+        let mut chase = post("2", "paul", "2025-03-08T10:15:00Z", None, false);
+        chase.post.text = "hello??".into();
+        chase.analysis.intent.label = Intent::Other;
+        chase.analysis.chase = true;
+        let (before, after) = urgent_then(chase);
+        assert_eq!(before.priority.band, PriorityBand::Urgent);
+        assert_eq!(
+            after.priority.band,
+            PriorityBand::Urgent,
+            "{:?}",
+            after.priority
+        );
+        assert!(
+            after.priority.score > before.priority.score,
+            "{:?}",
+            after.priority
+        );
+        assert_eq!(after.signals.chases, 1);
+        assert!(
+            after.priority.explain().contains("chased once"),
+            "{}",
+            after.priority.explain()
+        );
+        assert_eq!(after.intent, Intent::Complaint, "still about the report");
+        assert_eq!(
+            after.awaiting_since, before.awaiting_since,
+            "waiting since the first post"
+        );
+    }
+
+    #[test]
+    fn an_unanswered_follow_up_with_content_keeps_the_harm() {
+        let mut more = post("2", "paul", "2025-03-08T10:15:00Z", None, false);
+        more.analysis.intent.label = Intent::Question;
+        let (_, after) = urgent_then(more);
+        assert_eq!(
+            after.priority.band,
+            PriorityBand::Urgent,
+            "{:?}",
+            after.priority
+        );
+        assert!(after.signals.harm);
+        assert_eq!(after.intent, Intent::Complaint);
     }
 
     #[test]

@@ -25,3 +25,5 @@ pub mod metrics;
 pub mod overlap;
 pub mod replay;
 pub mod safety;
+pub mod spike_eval;
+pub mod triage_replay;

@@ -43,7 +43,9 @@
       if (isNaN(due)) return;
       var left = (due - now) / 1000, windowSecs = Math.max(1, (due - since) / 1000);
       var state = left < 0 ? "overdue" : (left * 4 < windowSecs || left < 900) ? "amber" : "ok";
-      el.textContent = left < 0 ? human(-left) + " overdue" : human(left) + " left";
+      // One waiting time (calendar, since the customer's unanswered post), then the target.
+      var waited = "waiting " + human(Math.max(0, (now - since) / 1000));
+      el.textContent = waited + (left < 0 ? " · past target" : " · " + human(left) + " left");
       el.className = "badge clock b-clock-" + state;
     });
   }

@@ -141,6 +141,10 @@ pub struct ResponseSettings {
     pub targets: ResponseTargets,
     /// A customer's new post joins their open conversation if it was active within this many hours.
     pub merge_window_hours: u32,
+    /// `[response.ranking]`: how the inbox ranks conversations (safety reports and urgency
+    /// first, then waiting against the target, then intent and sentiment; reach a boost). Every
+    /// setting has a default: see `earshot_core::priority::RankingModel`.
+    pub ranking: earshot_core::priority::RankingModel,
 }
 
 impl Default for ResponseSettings {
@@ -152,6 +156,7 @@ impl Default for ResponseSettings {
             holidays: vec![],
             targets: ResponseTargets::default(),
             merge_window_hours: 24,
+            ranking: Default::default(),
         }
     }
 }
@@ -569,10 +574,14 @@ impl Settings {
                 ))
             }
         };
+        r.ranking
+            .validate()
+            .map_err(|e| invalid("response.ranking", e.to_string()))?;
         Ok(TriagePolicy {
             targets: r.targets,
             clock,
             merge_window: chrono::Duration::hours(i64::from(r.merge_window_hours)),
+            ranking: r.ranking.clone(),
         })
     }
 

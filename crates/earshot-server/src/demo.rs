@@ -559,6 +559,42 @@ fn stories(
         let who = author(name, 1000 + i, followers(rng), false);
         posts.push(customer_post(network(rng), &id(), who, text, at, None));
     }
+
+    // 4. Harm first: in the last hour a 157k-follower account asks a routine question (it
+    // jumps the queue within its band) and a customer reports phantom braking with their
+    // children in the car. The safety report ranks above the big account.
+    let big = Author {
+        external_id: "u-priyashah".into(),
+        handle: "priyashah".into(),
+        display_name: Some("Priya Shah".into()),
+        followers: Some(157_000),
+        verified: true,
+        bot: false,
+    };
+    posts.push(customer_post(
+        Network::X,
+        &id(),
+        big,
+        "@voltra is there a way to check my warranty status in the app?",
+        end - Duration::minutes(50),
+        None,
+    ));
+    let parent = Author {
+        external_id: "u-jamesobrien".into(),
+        handle: "jamesobrien".into(),
+        display_name: Some("James O'Brien".into()),
+        followers: Some(276),
+        verified: false,
+        bot: false,
+    };
+    posts.push(customer_post(
+        Network::X,
+        &id(),
+        parent,
+        "@voltra phantom braking on the motorway again today, scared my kids. Please fix this, it's dangerous",
+        end - Duration::minutes(20),
+        None,
+    ));
 }
 
 /// Surveys for the demo's resolved conversations, about two in three answered (mostly
@@ -637,6 +673,9 @@ mod tests {
         assert!(texts.iter().any(|t| t.contains("move the seat back")));
         assert!(texts.iter().any(|t| t.contains("sædet")));
         assert!(texts.iter().filter(|t| t.contains("Roskilde")).count() >= 100);
+        assert!(posts
+            .iter()
+            .any(|p| p.author.followers == Some(157_000) && p.text.contains("warranty status")));
         let brand = posts
             .iter()
             .filter(|p| p.author.handle == BRAND_HANDLE)

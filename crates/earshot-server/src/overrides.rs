@@ -7,8 +7,8 @@
 //! filters, X rules) keep the terms they started with until the next start.
 //!
 //! The file's `[brand]` section is replaced whole by a stored `brand`; a stored `response`
-//! replaces the clock, time zone, hours, holidays and targets (`merge_window_hours` stays the
-//! file's). Clearing a stored setting brings the file's values back.
+//! replaces the clock, time zone, hours, holidays and targets (`merge_window_hours` and
+//! `ranking` stay the file's). Clearing a stored setting brings the file's values back.
 
 use crate::config::{BrandSettings, ConfigError, ResponseSettings, Settings};
 use chrono::{DateTime, Utc};
@@ -64,6 +64,7 @@ impl ResponseEdit {
             holidays: self.holidays.clone(),
             targets: self.targets,
             merge_window_hours: base.merge_window_hours,
+            ranking: base.ranking.clone(),
         }
     }
 }
@@ -271,7 +272,7 @@ pub async fn describe_stored(settings: &Settings) -> anyhow::Result<Vec<String>>
     for stored in store.settings().await? {
         let section = match stored.key.as_str() {
             BRAND => "[brand]",
-            RESPONSE => "[response] (all but merge_window_hours)",
+            RESPONSE => "[response] (all but merge_window_hours and ranking)",
             _ => continue,
         };
         match lay_over(&mut scratch, &stored) {

@@ -756,7 +756,7 @@ fn sent_text(detail: &Value) -> &str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
+async fn a_big_account_jumps_within_its_band_never_above_a_safety_report() {
     // One agent with room for one, on duty around the clock, so the test does not depend on
     // the hour it runs at.
     let text = TRIAGE
@@ -772,8 +772,8 @@ async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
     tokio::spawn(app.run_until_stopped());
     let p = desk.pipeline();
 
-    // Two ordinary complaints first, then one batch: a third complaint and, written last,
-    // a 250k-follower account.
+    // A complaint first, then one batch: an ordinary question, a safety report and, written
+    // last, a question from a 250k-follower account.
     let written = at("2025-03-05T10:00:00Z");
     let early = p
         .ingest(vec![post(
@@ -796,8 +796,15 @@ async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
                 "j-2",
                 "second",
                 45,
-                "@voltra the app crashes every time, terrible",
+                "@voltra how do I add a second driver profile?",
                 written + Duration::minutes(5),
+            ),
+            post(
+                "j-2b",
+                "burnt",
+                80,
+                "@voltra my charger caught fire in the garage last night, it is dangerous",
+                written + Duration::minutes(10),
             ),
             post(
                 "j-3",
@@ -810,7 +817,8 @@ async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
         .await
         .unwrap();
     let normal = report.posts[0].conversation_id.unwrap();
-    let famous = report.posts[1].conversation_id.unwrap();
+    let fire = report.posts[1].conversation_id.unwrap();
+    let famous = report.posts[2].conversation_id.unwrap();
     // ana is full with the first one: both wait, and the big account is not assigned over it.
     desk.act(early, ConversationEvent::Resolved, "ana")
         .await
@@ -829,9 +837,20 @@ async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
         .iter()
         .map(|i| i["conversation"]["id"].as_i64().unwrap())
         .collect();
-    assert_eq!(ids[0], famous.0, "{inbox}");
+    // The safety report first; the big account first among the rest, ahead of the older
+    // question of its band.
+    assert_eq!(ids[0], fire.0, "{inbox}");
+    assert_eq!(
+        items[0]["conversation"]["priority"]["band"], "urgent",
+        "{inbox}"
+    );
+    assert_eq!(ids[1], famous.0, "{inbox}");
     assert!(ids.contains(&normal.0), "{inbox}");
-    let factors = items[0]["conversation"]["priority"]["factors"]
+    assert_ne!(
+        items[1]["conversation"]["priority"]["band"], "urgent",
+        "{inbox}"
+    );
+    let factors = items[1]["conversation"]["priority"]["factors"]
         .as_array()
         .unwrap();
     let jump = factors
@@ -839,12 +858,12 @@ async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
         .find(|f| f["name"] == "jump")
         .unwrap_or_else(|| panic!("{inbox}"));
     assert_eq!(jump["why"], "jump: 250k followers");
-    assert!(
-        items[0]["conversation"]["priority"]["score"]
+    let score = |n: usize| {
+        items[n]["conversation"]["priority"]["score"]
             .as_f64()
             .unwrap()
-            > 100.0
-    );
+    };
+    assert!(score(0) > score(1), "{inbox}");
 
     let policy: Value = common::api_client()
         .get(format!("{base}/api/v1/conversations/{famous}/policy"))
@@ -856,7 +875,7 @@ async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
         .unwrap();
     assert_eq!(policy["jump"], "250k followers", "{policy}");
 
-    // Waiting time re-ranks the inbox; the jumper stays in front.
+    // Waiting time re-ranks the inbox; the jumper stays in front of its band.
     p.rescore().await.unwrap();
     let inbox: Value = common::api_client()
         .get(format!("{base}/api/v1/inbox"))
@@ -866,17 +885,18 @@ async fn a_big_account_jumps_above_older_posts_and_is_assigned_first() {
         .json()
         .await
         .unwrap();
-    assert_eq!(inbox["items"][0]["conversation"]["id"], famous.0);
+    assert_eq!(inbox["items"][0]["conversation"]["id"], fire.0);
+    assert_eq!(inbox["items"][1]["conversation"]["id"], famous.0);
 
     // The next batch while ana has room again: the big account, though written last, is
-    // assigned before the older complaint.
+    // assigned before the older question of the same band.
     let queue = p
         .ingest(vec![
             post(
                 "j-4",
                 "third",
                 12,
-                "@voltra still no refund, this is a joke",
+                "@voltra where can I find my invoice?",
                 written + Duration::minutes(40),
             ),
             post(
@@ -1035,6 +1055,20 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
         })
         .collect();
     p.ingest(quiet).await.unwrap();
+    // The same kind of ask, before any spike: no jump.
+    let plain = p
+        .ingest(vec![post(
+            "q-plain",
+            "plain",
+            50,
+            "Any extra flights to Copenhagen this summer?",
+            t0 + Duration::seconds(120 * 299 + 30),
+        )])
+        .await
+        .unwrap()
+        .posts[0]
+        .conversation_id
+        .unwrap();
     let usual_one = p
         .ingest(vec![post(
             "q-last",
@@ -1082,7 +1116,8 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
         .iter()
         .any(|a| a.action == "jumped" && a.actor == "triage"));
 
-    // Above the angry complaint that came before it; the complaint did not jump.
+    // Above the same kind of ask written before the spike (same band, no jump); the angry
+    // complaint that came before it did not jump (a spike is a boost within a band, not a band).
     let page = p
         .store()
         .inbox(
@@ -1095,7 +1130,33 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
         .await
         .unwrap();
     let rank = |id: ConversationId| page.items.iter().position(|r| r.conversation.id == id);
-    assert!(rank(fan).unwrap() < rank(usual_one).unwrap());
+    let early = p.store().conversation(plain).await.unwrap().unwrap();
+    assert_eq!(early.conversation.signals.jump, None);
+    assert_eq!(
+        early.conversation.priority.band, detail.conversation.priority.band,
+        "the same kind of ask, the same band"
+    );
+    let show = |id: ConversationId| {
+        page.items
+            .iter()
+            .find(|r| r.conversation.id == id)
+            .map(|r| (r.latest_text.clone(), r.conversation.priority.explain()))
+    };
+    assert!(
+        rank(fan).unwrap() < rank(plain).unwrap(),
+        "{:?} vs {:?}",
+        show(fan),
+        show(plain)
+    );
     let complaint = p.store().conversation(usual_one).await.unwrap().unwrap();
     assert_eq!(complaint.conversation.signals.jump, None);
+    let band = |id: ConversationId| {
+        page.items
+            .iter()
+            .find(|r| r.conversation.id == id)
+            .map(|r| r.conversation.priority.band)
+    };
+    if band(usual_one) < band(fan) {
+        assert!(rank(usual_one).unwrap() < rank(fan).unwrap());
+    }
 }

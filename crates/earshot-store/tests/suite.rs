@@ -1206,7 +1206,7 @@ async fn rescore_open_raises_a_waiting_conversation(store: Arc<dyn Store>) {
         .conversation;
 
     let n = store
-        .rescore_open(&policy(), t("2024-03-01T16:00:00Z"))
+        .rescore_open(&policy(), t("2024-03-01T13:00:00Z"))
         .await
         .unwrap();
     assert_eq!(n, 1);
@@ -1239,14 +1239,14 @@ async fn rescore_open_raises_a_waiting_conversation(store: Arc<dyn Store>) {
     );
     // The inbox ranks by the new score.
     let page = store
-        .inbox(&InboxFilter::default(), t("2024-03-01T16:00:00Z"))
+        .inbox(&InboxFilter::default(), t("2024-03-01T13:00:00Z"))
         .await
         .unwrap();
     assert_eq!(page.items[0].conversation.priority, after.priority);
     // Nothing moved since: nothing to write.
     assert_eq!(
         store
-            .rescore_open(&policy(), t("2024-03-01T16:00:00Z"))
+            .rescore_open(&policy(), t("2024-03-01T13:00:00Z"))
             .await
             .unwrap(),
         0

@@ -327,7 +327,7 @@ async fn a_jump_ranks_first_and_survives_rescoring_and_new_posts(store: Arc<dyn 
             "famous",
             "2025-03-08T22:10:00Z",
             250_000,
-            Intent::Praise,
+            Intent::Complaint,
         )],
         "2025-03-08T22:11:00Z",
     )
@@ -355,7 +355,19 @@ async fn a_jump_ranks_first_and_survives_rescoring_and_new_posts(store: Arc<dyn 
         .await
         .unwrap();
     assert_eq!(c.signals.jump.as_deref(), Some("250k followers"));
-    assert!(c.priority.score > 100.0, "{:?}", c.priority);
+    // A jump goes first within its band (both are complaints here); it never changes the band.
+    let angry_now = store
+        .conversation(angry)
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation;
+    assert_eq!(c.priority.band, angry_now.priority.band, "{:?}", c.priority);
+    assert!(
+        c.priority.score > angry_now.priority.score,
+        "{:?}",
+        c.priority
+    );
     assert_eq!(order(store.clone()).await, vec![famous, angry]);
     let row = store.inbox(&filter, now).await.unwrap().items[0].clone();
     assert!(
@@ -396,6 +408,11 @@ async fn a_jump_ranks_first_and_survives_rescoring_and_new_posts(store: Arc<dyn 
         detail.conversation.signals.jump.as_deref(),
         Some("250k followers")
     );
+    // Scores stored at different moments are compared after the next rescoring.
+    store
+        .rescore_open(&policy, now + Duration::hours(5))
+        .await
+        .unwrap();
     assert_eq!(order(store.clone()).await, vec![famous, angry]);
 
     let err = store

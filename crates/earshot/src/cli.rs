@@ -211,7 +211,7 @@ pub enum Command {
     /// Measure earshot's speed; each figure is reported beside a baseline from the same run.
     #[command(
         subcommand,
-        after_help = "Examples:\n  earshot bench analyze --data ../shared/data\n  earshot bench import --posts 200000\n  earshot bench latency --rate 1000\n  earshot --data-dir /tmp/earshot-1m bench query"
+        after_help = "Examples:\n  earshot bench analyze --data ../shared/data\n  earshot bench import --posts 200000\n  earshot bench latency --rate 1000\n  earshot --data-dir /tmp/earshot-1m bench query\n  earshot bench triage --data ../shared/data"
     )]
     Bench(crate::bench::BenchCommand),
     /// The network connectors: their health on a running server.

@@ -209,7 +209,7 @@ fn an_unconfigured_surge_at_night_is_one_spike_within_a_minute() {
         s.baseline_per_minute
     );
     assert!(!s.sample_post_ids.is_empty() && s.sample_post_ids.iter().all(|p| *p > 0));
-    assert!(s.chart.counts.iter().sum::<u32>() >= 10);
+    assert!(s.chart.counts.iter().sum::<u32>() >= SpikeConfig::default().min_posts);
     assert!(s.authors >= 5);
     let growing = events
         .iter()

@@ -4,7 +4,7 @@
 //! roster after whoever got the last one; least-loaded picks the agent with the lowest share
 //! of their capacity in use (ties: round-robin order), so an agent with capacity 10 and 5 open
 //! is as loaded as one with capacity 4 and 2 open. When no agent can take more, conversations
-//! wait: a post from a high-reach author or one that is part of a spike jumps the queue.
+//! wait: a post from a high-reach author or one that is part of a spike goes first within its band.
 
 use super::facts::Facts;
 use crate::conversation::ConversationId;
@@ -239,12 +239,13 @@ pub struct Waiting {
     pub jump: Option<String>,
 }
 
-/// Queue order: jumpers first, then by band (urgent first), then whoever waited longest.
+/// Queue order: by band (urgent first), then jumpers, then whoever waited longest. A jump
+/// (a big account, a spike) goes first within its band, never above a more pressing one: a
+/// routine question from a big account waits behind a safety report.
 pub fn queue_order(a: &Waiting, b: &Waiting) -> Ordering {
-    b.jump
-        .is_some()
-        .cmp(&a.jump.is_some())
-        .then(a.band.cmp(&b.band))
+    a.band
+        .cmp(&b.band)
+        .then(b.jump.is_some().cmp(&a.jump.is_some()))
         .then(a.since.cmp(&b.since))
         .then(a.conversation.cmp(&b.conversation))
 }
@@ -421,10 +422,16 @@ mod tests {
             w(
                 3,
                 "2024-06-03T09:00:00Z",
-                PriorityBand::Low,
+                PriorityBand::Normal,
                 Some("120000 followers"),
             ),
             w(4, "2024-06-03T07:00:00Z", PriorityBand::Normal, None),
+            w(
+                5,
+                "2024-06-03T06:00:00Z",
+                PriorityBand::Low,
+                Some("2M followers"),
+            ),
         ];
         let mut r = Roster::new(
             Strategy::RoundRobin,
@@ -432,11 +439,12 @@ mod tests {
         );
         let placed = dispatch(&mut queue, &mut r, at("2024-06-03T10:00:00Z"));
         let ids: Vec<i64> = placed.iter().map(|(c, _)| c.0).collect();
-        // Capacity 3: the jumper, the urgent one, then the longest-waiting normal one.
-        assert_eq!(ids, [3, 2, 4]);
+        // Capacity 3: the urgent one, then the jumper first among the normal ones, then the
+        // longest-waiting normal one; a jumper in a lower band waits its turn.
+        assert_eq!(ids, [2, 3, 4]);
         assert_eq!(
             queue.iter().map(|w| w.conversation.0).collect::<Vec<_>>(),
-            [1]
+            [1, 5]
         );
     }
 

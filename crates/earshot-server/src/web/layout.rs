@@ -213,19 +213,36 @@ impl Clock {
     }
 }
 
-/// The time left to the response target, updated in the page by its script every half minute.
+/// How long the customer has waited, said once: the calendar time since their unanswered
+/// post ("waiting 3 h 10 min"), then where that stands against the response target ("· 40 min
+/// left" or "· past target"). The target may run on business hours; its due time is in the
+/// tooltip, so no second "overdue" figure competes with the first. The page's script updates
+/// it every half minute.
 pub fn clock(c: &Conversation, now: DateTime<Utc>) -> Markup {
     let state = Clock::of(c, now);
-    let text = match (state, c.response_due) {
-        (Clock::Idle, _) | (_, None) => "no answer owed".to_string(),
-        (Clock::Overdue, Some(due)) => format!("{} overdue", duration((now - due).num_seconds())),
-        (_, Some(due)) => format!("{} left", duration((due - now).num_seconds())),
+    let text = match (state, c.awaiting_since, c.response_due) {
+        (Clock::Idle, _, _) | (_, None, _) | (_, _, None) => "no answer owed".to_string(),
+        (state, Some(since), Some(due)) => {
+            let waited = format!("waiting {}", duration((now - since).num_seconds().max(0)));
+            if state == Clock::Overdue {
+                format!("{waited} · past target")
+            } else {
+                format!("{waited} · {} left", duration((due - now).num_seconds()))
+            }
+        }
+    };
+    let title = match c.response_due.filter(|_| state != Clock::Idle) {
+        Some(due) => format!(
+            "the customer's wait (calendar time); response target due {}",
+            due.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "nothing is owed to the customer".to_string(),
     };
     html! {
         span class=(format!("badge clock b-clock-{}", state.as_str()))
             data-due=[c.response_due.filter(|_| state != Clock::Idle).map(|d| d.to_rfc3339())]
             data-since=[c.awaiting_since.map(|d| d.to_rfc3339())]
-            title="time left to the response target" { (text) }
+            title=(title) { (text) }
     }
 }
 

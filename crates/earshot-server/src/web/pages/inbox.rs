@@ -328,7 +328,7 @@ fn row_item(row: &InboxRow, index: usize, now: DateTime<Utc>) -> Markup {
         li.row data-id=(c.id.0) data-index=(index) data-status=(c.status.as_str()) {
             div.row-rank {
                 (layout::band_badge(c.priority.band))
-                span.score title="priority score (0–100; a queue jump adds 100)" { (format!("{:.0}", c.priority.score)) }
+                span.score title="priority score: urgent 75–100, high 50–75, normal 25–50, low 0–25" { (format!("{:.0}", c.priority.score)) }
             }
             div.row-main {
                 div.row-top {
@@ -462,6 +462,79 @@ mod tests {
             ..InboxQuery::default()
         };
         assert_eq!(unassigned.filter("maria").0.assignee.as_deref(), Some(""));
+    }
+
+    /// A customer who wrote on Friday evening, read on Monday morning on a Mon–Fri clock:
+    /// 2 days 14 hours of calendar waiting, 2 hours of business time. The row says how long
+    /// the customer has waited once, labelled, and "why" compares it to the target without a
+    /// second duration (issue 14: two unlabelled "overdue" figures on one row).
+    #[test]
+    fn a_row_shows_the_wait_once() {
+        use earshot_core::threading::{plan, Incoming, Known, TriagePolicy};
+        use earshot_core::{Analysis, Author, BusinessHours, Network, NewPost, SlaClock};
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let hours =
+            BusinessHours::parse("Europe/Copenhagen", &[("mon-fri", "08:00-18:00")], &[]).unwrap();
+        let policy = TriagePolicy {
+            clock: SlaClock::Business(hours),
+            ..TriagePolicy::default()
+        };
+        let mut analysis = Analysis::default();
+        analysis.intent.label = Intent::Question;
+        analysis.urgency.score = 0.25;
+        let written = at("2025-03-07T19:00:00Z"); // Friday 20:00 in Copenhagen
+        let now = at("2025-03-10T09:00:00Z"); // Monday 10:00
+        let incoming = Incoming {
+            post: NewPost {
+                network: Network::X,
+                external_id: "1".into(),
+                author: Author {
+                    external_id: "u1".into(),
+                    handle: "paul".into(),
+                    ..Author::default()
+                },
+                text: "@voltra how do I transfer my charging credits?".into(),
+                created_at: written,
+                in_reply_to: None,
+                lang: None,
+                url: None,
+                from_brand: Some(false),
+                raw: None,
+            },
+            analysis,
+            from_brand: false,
+        };
+        let c = plan(&[incoming], &Known::default(), &policy, now)
+            .new_conversations
+            .remove(0);
+        let page = Page {
+            items: vec![InboxRow {
+                conversation: c,
+                latest_text: "@voltra how do I transfer my charging credits?".into(),
+                latest_at: written,
+                breached: false,
+            }],
+            total: Some(1),
+            limit: 50,
+            offset: 0,
+        };
+        let html = rows(&page, &InboxQuery::default(), now).into_string();
+        // The clock: the customer's wait in calendar time, then the target (Monday, on the
+        // business clock) as time left.
+        assert!(html.contains(">waiting 2 d 14 h · "), "{html}");
+        assert!(html.contains(" left<"), "{html}");
+        assert!(!html.contains("overdue"), "{html}");
+        // "Why": the wait against the target as a share, no second duration.
+        let why = html.split("<p class=\"why\">").nth(1).unwrap();
+        let why = why.split("</p>").next().unwrap();
+        assert!(why.contains("waited 50% of target"), "{why}");
+        let has_duration = why.char_indices().any(|(i, c)| {
+            c.is_ascii_digit()
+                && [" h", " min", " d "]
+                    .iter()
+                    .any(|u| why[i + 1..].starts_with(u))
+        });
+        assert!(!has_duration, "{why}");
     }
 
     #[test]

@@ -1,0 +1,281 @@
+use super::*;
+
+fn signals(intent: Intent, sentiment: f32, urgency: f32, reach: f32) -> PrioritySignals {
+    PrioritySignals {
+        intent,
+        sentiment: if sentiment < -0.1 {
+            SentimentLabel::Negative
+        } else if sentiment > 0.1 {
+            SentimentLabel::Positive
+        } else {
+            SentimentLabel::Neutral
+        },
+        sentiment_score: sentiment,
+        urgency: if urgency >= 0.8 {
+            UrgencyLevel::Critical
+        } else if urgency >= 0.5 {
+            UrgencyLevel::High
+        } else {
+            UrgencyLevel::Normal
+        },
+        urgency_score: urgency,
+        reach_tier: ReachTier::Small,
+        reach_score: reach,
+        followers: Some(1520),
+        ..PrioritySignals::default()
+    }
+}
+
+/// The demo's two conversations: "phantom braking on the motorway again today, scared my
+/// kids ... it's dangerous", and "is there a way to check my warranty status in the app?"
+/// from a 157k account that jumped the queue.
+fn phantom_braking() -> PrioritySignals {
+    PrioritySignals {
+        harm: true,
+        harm_kinds: vec![HarmKind::Vehicle, HarmKind::Danger, HarmKind::Child],
+        ..signals(Intent::Complaint, -0.5, 0.6, 0.1)
+    }
+}
+
+fn big_account_question() -> PrioritySignals {
+    PrioritySignals {
+        followers: Some(157_000),
+        reach_tier: ReachTier::Large,
+        jump: Some("157k followers".into()),
+        ..signals(Intent::Question, 0.0, 0.25, 0.85)
+    }
+}
+
+#[test]
+fn a_safety_report_outranks_a_big_account_question_however_long_it_waited() {
+    let m = RankingModel::default();
+    let fresh_harm = m.score(
+        &phantom_braking(),
+        Some(Duration::minutes(1)),
+        Some(Duration::minutes(30)),
+    );
+    assert_eq!(fresh_harm.band, PriorityBand::Urgent);
+    for waited_hours in [0, 1, 4, 8, 48, 500] {
+        let q = m.score(
+            &PrioritySignals {
+                chases: 5,
+                ..big_account_question()
+            },
+            Some(Duration::hours(waited_hours)),
+            Some(Duration::hours(4)),
+        );
+        assert!(q.band != PriorityBand::Urgent, "{q:?}");
+        assert!(fresh_harm.score > q.score, "{waited_hours} h: {q:?}");
+    }
+    let why = fresh_harm.explain();
+    assert!(
+        why.starts_with("safety: vehicle, danger, child → urgent"),
+        "{why}"
+    );
+    assert!(why.contains("safety report +30"), "{why}");
+}
+
+#[test]
+fn each_factor_shows_in_why() {
+    let s = PrioritySignals {
+        chases: 2,
+        jump: Some("250k followers".into()),
+        followers: Some(250_000),
+        ..signals(Intent::Complaint, -0.8, 0.5, 0.9)
+    };
+    let p =
+        RankingModel::default().score(&s, Some(Duration::minutes(90)), Some(Duration::hours(1)));
+    let names: Vec<&str> = p.factors.iter().map(|f| f.name.as_str()).collect();
+    for n in [
+        "band",
+        "urgency",
+        "waiting",
+        "intent",
+        "sentiment",
+        "reach",
+        "jump",
+        "chase",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    let why = p.explain();
+    assert!(why.contains("waited 1.5× target"), "{why}");
+    assert!(why.contains("250k followers"), "{why}");
+    assert!(why.contains("chased 2×"), "{why}");
+    assert!(why.contains("jump: 250k followers"), "{why}");
+}
+
+#[test]
+fn waiting_raises_the_score_but_not_the_content_band_and_shows_no_second_duration() {
+    let m = RankingModel::default();
+    let s = signals(Intent::Question, 0.0, 0.25, 0.2);
+    let fresh = m.score(&s, Some(Duration::minutes(1)), Some(Duration::hours(1)));
+    let late = m.score(&s, Some(Duration::minutes(14)), Some(Duration::hours(1)));
+    assert!(late.score > fresh.score);
+    assert_eq!(late.band, fresh.band);
+    assert_eq!(m.band(&s), fresh.band);
+    // The inbox row shows how long the customer waited once (the clock); "why" says how that
+    // compares to the target, without a second "overdue" duration.
+    let why = late.explain();
+    assert!(why.contains("waited 23% of target"), "{why}");
+    assert!(!why.contains("overdue") && !why.contains("min"), "{why}");
+}
+
+#[test]
+fn left_waiting_a_quarter_of_its_target_a_conversation_shows_one_band_higher_never_urgent() {
+    let m = RankingModel::default();
+    let q = signals(Intent::Question, 0.0, 0.25, 0.0);
+    assert_eq!(m.band(&q), PriorityBand::Normal);
+    let target = Some(Duration::hours(4));
+    let fresh = m.score(&q, Some(Duration::minutes(59)), target);
+    assert_eq!(fresh.band, PriorityBand::Normal);
+    let late = m.score(&q, Some(Duration::hours(1)), target);
+    assert_eq!(late.band, PriorityBand::High);
+    assert!(
+        late.explain().contains("waited 25% of target → high"),
+        "{}",
+        late.explain()
+    );
+    // It joins the high band counting its wait from then, not last among them.
+    let waiting_points = |p: &Priority| {
+        p.factors
+            .iter()
+            .find(|f| f.name == "waiting")
+            .map_or(0.0, |f| f.points)
+    };
+    assert!(
+        waiting_points(&late) > waiting_points(&fresh) * 3.0,
+        "{late:?}"
+    );
+    let angry = signals(Intent::Complaint, -0.9, 0.5, 0.0);
+    assert_eq!(m.band(&angry), PriorityBand::High);
+    assert_eq!(
+        m.score(&angry, Some(Duration::days(3)), Some(Duration::hours(1)))
+            .band,
+        PriorityBand::High
+    );
+    let off = RankingModel {
+        escalate_after_targets: 0.0,
+        ..RankingModel::default()
+    };
+    assert_eq!(
+        off.score(&q, Some(Duration::days(9)), target).band,
+        PriorityBand::Normal
+    );
+}
+
+#[test]
+fn angry_urgent_complaint_outranks_praise() {
+    let angry = score(&signals(Intent::Complaint, -0.9, 0.7, 0.9), None, None);
+    let praise = score(&signals(Intent::Praise, 0.8, 0.0, 0.1), None, None);
+    assert!(angry.score > praise.score);
+    assert_eq!(angry.band, PriorityBand::High);
+    assert_eq!(praise.band, PriorityBand::Low);
+    assert!(angry.explain().contains("complaint"));
+    let critical = score(&signals(Intent::Complaint, -0.9, 0.9, 0.0), None, None);
+    assert_eq!(critical.band, PriorityBand::Urgent);
+}
+
+#[test]
+fn a_chase_raises_the_rank() {
+    let m = RankingModel::default();
+    let s = signals(Intent::Question, 0.0, 0.25, 0.0);
+    let w = (Some(Duration::minutes(30)), Some(Duration::hours(4)));
+    let once = m.score(
+        &PrioritySignals {
+            chases: 1,
+            ..s.clone()
+        },
+        w.0,
+        w.1,
+    );
+    let never = m.score(&s, w.0, w.1);
+    assert!(once.score > never.score);
+    assert_eq!(once.band, never.band);
+}
+
+#[test]
+fn the_model_checks_its_settings() {
+    assert_eq!(RankingModel::default().validate(), Ok(()));
+    let bad = RankingModel {
+        harm: -1.0,
+        ..RankingModel::default()
+    };
+    assert!(matches!(
+        bad.validate(),
+        Err(RankingError::OutOfRange { key: "harm", .. })
+    ));
+    let swapped = RankingModel {
+        normal_at: 50.0,
+        ..RankingModel::default()
+    };
+    assert!(matches!(
+        swapped.validate(),
+        Err(RankingError::Thresholds { .. })
+    ));
+    let parsed: RankingModel =
+        serde_json::from_str(r#"{"reach": 0, "band_intent": {"question": 30}}"#)
+            .expect("a partial [ranking] takes the defaults for the rest");
+    assert_eq!(parsed.reach, 0.0);
+    assert_eq!(parsed.band_intent.question, 30.0);
+    assert_eq!(parsed.harm, RankingModel::default().harm);
+    assert!(serde_json::from_str::<RankingModel>(r#"{"rech": 0}"#).is_err());
+}
+
+#[test]
+fn human_durations() {
+    assert_eq!(human(Duration::minutes(45)), "45 min");
+    assert_eq!(human(Duration::minutes(190)), "3 h 10 min");
+    assert_eq!(human(Duration::minutes(60 * 52)), "2 d 4 h");
+}
+
+fn arb_signals() -> impl proptest::strategy::Strategy<Value = PrioritySignals> {
+    use proptest::prelude::*;
+    (
+        0usize..5,
+        -1.0f32..1.0,
+        0.0f32..1.0,
+        0.0f32..1.0,
+        any::<bool>(),
+        0u32..6,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(i, sent, urg, reach, harm, chases, jump)| PrioritySignals {
+                harm,
+                harm_kinds: if harm { vec![HarmKind::Fire] } else { vec![] },
+                chases,
+                jump: jump.then(|| "250k followers".to_string()),
+                ..signals(Intent::ALL[i], sent, urg, reach)
+            },
+        )
+}
+
+proptest::proptest! {
+    /// Band and position agree: every conversation's score lies in its band's quarter, so
+    /// sorting by score never puts a lower band above a higher one.
+    #[test]
+    fn band_and_position_agree(s in arb_signals(), waited in 0i64..100_000, target in 1i64..2_000) {
+        let p = RankingModel::default().score(&s, Some(Duration::minutes(waited)), Some(Duration::minutes(target)));
+        proptest::prop_assert!(p.score >= p.band.floor() && p.score < p.band.floor() + 25.0, "{p:?}");
+    }
+
+    /// Nothing but harm or critical urgency is urgent; a safety report always is.
+    #[test]
+    fn urgent_is_kept_for_harm_and_critical_urgency(s in arb_signals(), waited in 0i64..100_000) {
+        let p = RankingModel::default().score(&s, Some(Duration::minutes(waited)), Some(Duration::minutes(30)));
+        proptest::prop_assert_eq!(p.band == PriorityBand::Urgent, s.harm || s.urgency == UrgencyLevel::Critical);
+    }
+
+    /// A follow-up before the brand answers never lowers the band or the points.
+    #[test]
+    fn an_unanswered_follow_up_never_demotes(old in arb_signals(), newer in arb_signals()) {
+        let m = RankingModel::default();
+        let mut merged = old.clone();
+        merged.merge_unanswered(&newer, &m);
+        let before = m.score(&old, None, None);
+        let after = m.score(&merged, None, None);
+        proptest::prop_assert!(after.band <= before.band, "{before:?} -> {after:?}");
+        proptest::prop_assert!(after.score >= before.score - 1e-3, "{before:?} -> {after:?}");
+    }
+}
