@@ -161,6 +161,7 @@ impl Analyzer {
             fingerprint: fingerprint::simhash(&b.prepared),
             matches: self.terms.find(text),
             model: self.model_id.clone(),
+            corrections: vec![],
         }
     }
 

@@ -399,4 +399,27 @@ impl Desk {
         }
         Ok(conversation)
     }
+
+    /// An agent's correction of what earshot understood of a post (see
+    /// `earshot_store::corrections`): stored, audited, shown at once, and the conversation
+    /// re-ranked when the post is one its rank was read from. Watching inboxes hear of it.
+    pub async fn correct(
+        &self,
+        post_id: i64,
+        value: &earshot_core::correction::CorrectedValue,
+        actor: &str,
+    ) -> Result<earshot_store::corrections::CorrectionOutcome, DeskError> {
+        let policy = self.pipeline.policy();
+        let outcome = self
+            .store()
+            .correct_post(post_id, value, actor, Utc::now(), &policy)
+            .await?;
+        if let (Some(_), Some(c)) = (&outcome.correction, &outcome.conversation) {
+            self.pipeline.publish(LiveEvent::ConversationChanged {
+                conversation_id: c.id,
+                action: "post_corrected".into(),
+            });
+        }
+        Ok(outcome)
+    }
 }

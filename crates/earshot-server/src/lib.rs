@@ -22,6 +22,7 @@ pub mod network_settings;
 pub mod overrides;
 pub mod pipeline;
 pub mod responder;
+pub mod retrain;
 pub mod signature;
 pub mod survey;
 pub mod triage;
