@@ -348,6 +348,30 @@ mod tests {
     }
 
     #[test]
+    fn the_schedule_is_off_unless_configured_and_a_typo_is_named() {
+        let load = |toml: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("earshot.toml");
+            std::fs::write(&path, toml).unwrap();
+            crate::config::Settings::load_with_env(Some(&path), Vec::new())
+        };
+        assert_eq!(
+            load("").unwrap().analysis.retrain_from_corrections,
+            Schedule::Off
+        );
+        let daily = load("[analysis]\nretrain_from_corrections = \"daily\"\n").unwrap();
+        assert_eq!(daily.analysis.retrain_from_corrections, Schedule::Daily);
+        assert!(describe(Schedule::Daily).contains("every day"));
+        let weekly = load("[analysis]\nretrain_from_corrections = \"weekly\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            weekly.contains("retrain_from_corrections") || weekly.contains("weekly"),
+            "{weekly}"
+        );
+    }
+
+    #[test]
     fn one_example_per_post_with_every_current_field() {
         let l = lessons(&[
             corrected(1, 7, CorrectedField::Intent, "complaint", true),

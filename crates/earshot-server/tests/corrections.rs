@@ -26,7 +26,7 @@ use common::{authorised, API_TOKEN};
 struct Server {
     base: String,
     desk: Arc<Desk>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 async fn server() -> Server {
@@ -53,11 +53,7 @@ async fn server() -> Server {
         .await
         .unwrap();
     }
-    Server {
-        base,
-        desk,
-        _dir: dir,
-    }
+    Server { base, desk, dir }
 }
 
 impl Server {
@@ -375,4 +371,80 @@ async fn a_session_corrects_with_its_csrf_token_only() {
     let out: Value = ok.json().await.unwrap();
     assert!(status == 201 || status == 200, "{status} {out}");
     assert_eq!(out["post"]["analysis"]["sentiment"]["label"], "positive");
+}
+
+/// `serve`'s scheduled retrain: when agents corrected something since the last one, their
+/// corrections are folded in, saved as the team's model, and new posts are read with it at
+/// once; with nothing new, nothing is trained.
+#[tokio::test]
+async fn the_schedule_folds_new_corrections_in_and_new_posts_use_them() {
+    use earshot_server::retrain::{scheduled_once, CORRECTIONS_MODEL};
+    let server = server().await;
+    let api = authorised(API_TOKEN);
+    let (iced, _) = server
+        .customer_post("@voltra ICEd at the Drammen hub again tonight")
+        .await;
+    let (slaps, _) = server.customer_post("@voltra the new firmware slaps").await;
+    let mut learned = None;
+    // No corrections yet: nothing is trained.
+    scheduled_once(&server.desk, server.dir.path(), &mut learned).await;
+    assert!(!server.dir.path().join("model.bin").exists());
+
+    // Two different labels (a head learns from both sides): the first of each pair the model
+    // did not already give.
+    for (post, intents) in [
+        (iced, ["complaint", "question"]),
+        (slaps, ["praise", "feature_request"]),
+    ] {
+        let mut stored = false;
+        for intent in intents {
+            let (status, out) = server
+                .correct(&api, post, &json!({"field": "intent", "value": intent}))
+                .await;
+            assert!(status == 201 || status == 200, "{out}");
+            if status == 201 {
+                stored = true;
+                break;
+            }
+        }
+        assert!(stored);
+    }
+    let before = server.desk.pipeline().analyzer().model().map(|m| m.id());
+    scheduled_once(&server.desk, server.dir.path(), &mut learned).await;
+    assert!(server.dir.path().join("model.bin").exists());
+    let now = server.desk.pipeline().analyzer().model().map(|m| m.id());
+    assert_ne!(before, now);
+    assert!(
+        now.as_deref().unwrap().starts_with(CORRECTIONS_MODEL),
+        "{now:?}"
+    );
+    // New posts are understood by it: their analysis names it.
+    let (later, conv) = server
+        .customer_post("@voltra ICEd at the mall this morning")
+        .await;
+    let detail = server
+        .get(&api, &format!("/api/v1/conversations/{conv}"))
+        .await;
+    let post = detail["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == later)
+        .unwrap();
+    assert!(post["analysis"]["model"]
+        .as_str()
+        .unwrap()
+        .starts_with(CORRECTIONS_MODEL));
+
+    // Nothing corrected since: the next run trains nothing.
+    let stamp = std::fs::metadata(server.dir.path().join("model.bin"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    scheduled_once(&server.desk, server.dir.path(), &mut learned).await;
+    let again = std::fs::metadata(server.dir.path().join("model.bin"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(stamp, again);
 }
