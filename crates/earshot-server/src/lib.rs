@@ -16,7 +16,6 @@ pub mod demo;
 pub mod desk;
 pub mod feedback;
 pub mod http_policy;
-pub mod latency;
 pub mod metrics;
 pub mod network_settings;
 pub mod overrides;

@@ -214,6 +214,16 @@ impl Pipeline {
     /// the store refuses (a time outside the window earshot believes) is logged and listed in
     /// the report's `refused`; the rest of the batch is stored.
     #[tracing::instrument(skip_all, fields(posts = posts.len()))]
+    /// The bulk import's path (`earshot import`): posts already understood (see
+    /// [`Pipeline::understand`], run on another thread) are written in one batch with the
+    /// policy in force, without the after-commit steps of [`Pipeline::ingest`] (history is not
+    /// grouped, routed or announced live as it is read).
+    pub async fn store_understood(&self, posts: Vec<Incoming>) -> Result<IngestReport, StoreError> {
+        self.store
+            .ingest(posts, &self.policy(), chrono::Utc::now())
+            .await
+    }
+
     pub async fn ingest(&self, posts: Vec<NewPost>) -> Result<IngestReport, StoreError> {
         if posts.is_empty() {
             return Ok(IngestReport::default());

@@ -1971,7 +1971,7 @@ const SEAT_BACK: &[(&str, &str)] = &[
 
 #[tokio::test]
 async fn suggested_corrections_are_ranked_and_made_in_one_click() {
-    let server = server_with(|s| s.api.token = Secret::new("config-token")).await;
+    let server = server_with(|s| s.api.token = Secret::new("config-token-long-enough-00")).await;
     let (dark, _) = server.stored_request("Dark mode", DARK_MODE).await;
     let (again, _) = server.stored_request("Night theme", DARK_MODE_AGAIN).await;
     let (seat, seat_posts) = server
@@ -2008,7 +2008,7 @@ async fn suggested_corrections_are_ranked_and_made_in_one_click() {
             "{}/api/v1/requests/suggestions?limit=10",
             server.base
         ))
-        .bearer_auth("config-token")
+        .bearer_auth("config-token-long-enough-00")
         .send()
         .await
         .unwrap()

@@ -390,7 +390,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = App::build(s).await?;
             eprintln!("earshot is listening on {} (Ctrl-C to stop)", app.address());
             // A fresh install: say how anyone gets in (the API and pages need a person).
-            let people = app.desk().store().users().await?;
+            let people = app.desk().people().list().await?;
             if people.iter().all(|u| u.disabled_at.is_some()) {
                 eprintln!(
                     "nobody can sign in yet: create the first admin with `earshot admin create-user NAME --role admin`"

@@ -146,6 +146,12 @@ impl From<DeskError> for PageError {
     }
 }
 
+impl From<earshot_core::feedback::InputError> for PageError {
+    fn from(e: earshot_core::feedback::InputError) -> Self {
+        PageError::BadRequest(e.0)
+    }
+}
+
 impl From<csrf::Forged> for PageError {
     fn from(_: csrf::Forged) -> Self {
         PageError::Forbidden(
