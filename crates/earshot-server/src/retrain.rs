@@ -13,7 +13,7 @@ use crate::app;
 use earshot_analyze::train::{adapt_labelled, corrections_options, Labelled, TrainError};
 use earshot_analyze::{Model, ModelError};
 use earshot_core::correction::{CorrectedField, CorrectedPost};
-use earshot_store::{Store, StoreError};
+use earshot_store::StoreError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,6 +67,8 @@ pub struct AnalysisSettings {
 pub enum RetrainError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Desk(#[from] crate::desk::DeskError),
     #[error("the model: {0}")]
     Model(#[from] ModelError),
     #[error("the shipped model does not load: {0}")]
@@ -233,13 +235,13 @@ pub fn fold(
     }
 }
 
-/// Reads the store's current corrections, folds them into the team's base model and saves the
-/// result as the team's model. `Ok(Err(why))` when there is nothing to learn yet (nothing saved).
+/// Reads the current corrections, folds them into the team's base model and saves the result
+/// as the team's model. `Ok(Err(why))` when there is nothing to learn yet (nothing saved).
 pub async fn retrain(
-    store: &dyn Store,
+    desk: &crate::desk::Desk,
     data_dir: &Path,
 ) -> Result<Result<Retrained, NotRetrained>, RetrainError> {
-    let corrections = store.current_corrections().await?;
+    let corrections = desk.current_corrections().await?;
     let data_dir = data_dir.to_path_buf();
     let version = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
     let done = tokio::task::spawn_blocking(move || {
@@ -287,8 +289,7 @@ pub fn spawn_schedule(
 
 /// One scheduled retrain; `learned` is the newest correction the model in use has learned.
 pub async fn scheduled_once(desk: &crate::desk::Desk, data_dir: &Path, learned: &mut Option<i64>) {
-    let store = desk.store();
-    let newest = match store.corrections(None, 1).await {
+    let newest = match desk.corrections(None, 1).await {
         Ok(latest) => latest.first().map(|c| c.correction.id),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read agents' corrections; retrain skipped");
@@ -298,7 +299,7 @@ pub async fn scheduled_once(desk: &crate::desk::Desk, data_dir: &Path, learned: 
     if newest.is_none() || newest == *learned {
         return;
     }
-    match retrain(&**store, data_dir).await {
+    match retrain(desk, data_dir).await {
         Ok(Ok(r)) => {
             tracing::info!(
                 model = %r.model.id(),

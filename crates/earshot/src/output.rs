@@ -385,11 +385,11 @@ pub fn train(s: &Settings, file: &Path, task: &str, out: Option<PathBuf>) -> any
 pub async fn train_from_corrections(s: &Settings, out: Option<PathBuf>) -> anyhow::Result<()> {
     use earshot_server::retrain;
     let started = std::time::Instant::now();
-    let store = earshot_store::open(&s.db_url()).await?;
+    let desk = earshot_server::app::desk(s).await?;
     let folded = match out {
-        None => retrain::retrain(&*store, &s.data_dir).await?,
+        None => retrain::retrain(&desk, &s.data_dir).await?,
         Some(out) => {
-            let corrections = store.current_corrections().await?;
+            let corrections = desk.current_corrections().await?;
             let base = retrain::base_model(&s.data_dir)?;
             let version = Utc::now().format("%Y%m%d%H%M%S").to_string();
             let folded = retrain::fold(&base, &corrections, &version)?;

@@ -4,12 +4,12 @@
 
 use super::access::Caller;
 use super::{ok, ApiError, AppState};
+use crate::desk::corrections::{CorrectionOutcome, MAX_CORRECTIONS_PAGE};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use earshot_core::correction::{CorrectedPost, CorrectedValue};
-use earshot_store::corrections::{CorrectionOutcome, MAX_CORRECTIONS_PAGE};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -75,7 +75,7 @@ pub async fn list(
 ) -> Result<Json<CorrectionsPage>, ApiError> {
     let Query(p) = params?;
     let limit = p.limit.unwrap_or(100).clamp(1, MAX_CORRECTIONS_PAGE);
-    let items = state.desk.store().corrections(p.before, limit).await?;
+    let items = state.desk.corrections(p.before, limit).await?;
     let next_before = (items.len() == limit as usize)
         .then(|| items.last().map(|c| c.correction.id))
         .flatten();

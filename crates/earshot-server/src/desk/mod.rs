@@ -3,6 +3,7 @@
 //! renders what comes back; none of them talks to the store).
 //!
 //! - conversations (this module and [`conversations`]): answer, assign, pend, resolve, read;
+//! - [`corrections`]: an agent's correction of a post's intent, sentiment or language;
 //! - [`requests`]: rank, rename, merge, move asks, status, tracker links;
 //! - [`promises`]: the ledger, confirm, dismiss;
 //! - [`releases`]: record a release, tell the askers;
@@ -12,6 +13,7 @@
 //! `TrackerUrl`, `ReplyText`, ...), so a rule cannot differ by door.
 
 pub mod conversations;
+pub mod corrections;
 pub mod people;
 pub mod promises;
 pub mod releases;
@@ -420,28 +422,5 @@ impl Desk {
             }
         }
         Ok(conversation)
-    }
-
-    /// An agent's correction of what earshot understood of a post (see
-    /// `earshot_store::corrections`): stored, audited, shown at once, and the conversation
-    /// re-ranked when the post is one its rank was read from. Watching inboxes hear of it.
-    pub async fn correct(
-        &self,
-        post_id: i64,
-        value: &earshot_core::correction::CorrectedValue,
-        actor: &str,
-    ) -> Result<earshot_store::corrections::CorrectionOutcome, DeskError> {
-        let policy = self.pipeline.policy();
-        let outcome = self
-            .store()
-            .correct_post(post_id, value, actor, Utc::now(), &policy)
-            .await?;
-        if let (Some(_), Some(c)) = (&outcome.correction, &outcome.conversation) {
-            self.pipeline.publish(LiveEvent::ConversationChanged {
-                conversation_id: c.id,
-                action: "post_corrected".into(),
-            });
-        }
-        Ok(outcome)
     }
 }

@@ -122,24 +122,9 @@ pub async fn correct(
         Ok(v) => v,
         Err(e) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response()),
     };
-    let detail = state
-        .desk
-        .store()
-        .conversation(id)
-        .await?
-        .ok_or_else(|| PageError::NotFound(format!("conversation {id} not found")))?;
-    if !detail
-        .posts
-        .iter()
-        .any(|p| p.id == post_id && !p.from_brand)
-    {
-        return Err(PageError::NotFound(format!(
-            "post {post_id} is not a customer's post in conversation {id}"
-        )));
-    }
     let outcome = state
         .desk
-        .correct(post_id, &value, &signed.user.username)
+        .correct_in(id, post_id, &value, &signed.user.username)
         .await?;
     if super::conversation::from_script(&headers) {
         // The post, then (re-ranked) the rank line and band: the script swaps each by its id.
