@@ -2,6 +2,7 @@
 //! posts from JSON (measured in the same run).
 //!
 //! `cargo run --release -p earshot-analyze --example bench -- /work/shared/data [seconds]`
+//! (`... -- /work/shared/data 8 --phases`: where the time goes, step by step, instead.)
 //!
 //! Texts: the `text` column of twcs-sample-head/dev.csv and tweeteval's rebuilt train texts.
 //! The first run is the default analyzer (the shipped model); a second one the rules alone.
@@ -62,6 +63,13 @@ fn main() -> ExitCode {
         texts.len() - twcs
     );
 
+    if std::env::args().any(|a| a == "--phases") {
+        let analyzer = Analyzer::default();
+        println!("{}", bench::phases(&analyzer, &texts, 2));
+        let rules = Analyzer::rules_only(&earshot_analyze::Terms::default());
+        println!("{}", bench::phases(&rules, &texts, 2));
+        return ExitCode::SUCCESS;
+    }
     let report = bench::run(&texts, seconds);
     println!("{report}");
 

@@ -127,12 +127,27 @@ impl Analyzer {
         followers: Option<u64>,
         verified: bool,
     ) -> Analysis {
-        let mut b = builtin(&self.detector, text, declared_lang);
+        self.analyze_marked(text, declared_lang, followers, verified, &mut NoMarks)
+    }
+
+    /// [`Analyzer::analyze_parts`], calling `marks` after each step (the bench's phase
+    /// timings; the no-op [`NoMarks`] compiles away).
+    fn analyze_marked(
+        &self,
+        text: &str,
+        declared_lang: Option<&str>,
+        followers: Option<u64>,
+        verified: bool,
+        marks: &mut impl Marks,
+    ) -> Analysis {
+        let mut b = builtin_marked(&self.detector, text, declared_lang, marks);
         let (sentiment, intent) = match &self.model {
             Some(model) => {
                 let mut feats = Vec::with_capacity(b.prepared.tokens.len() * 12 + 24);
                 features::extract(&b, &mut feats);
+                marks.mark(Step::Features);
                 let scores = model.scores(&feats);
+                marks.mark(Step::ModelScores);
                 let ctx = ModelContext {
                     b: &b,
                     model,
@@ -140,7 +155,9 @@ impl Analyzer {
                     feats: &feats,
                     scores: &scores,
                 };
-                (ctx.sentiment(), ctx.intent())
+                let found = (ctx.sentiment(), ctx.intent());
+                marks.mark(Step::ModelFindings);
+                found
             }
             None => (
                 std::mem::replace(&mut b.sentiment, placeholder_sentiment()),
@@ -148,20 +165,42 @@ impl Analyzer {
             ),
         };
         let urgency = urgency::assess(&b.prepared, &b.hits, &sentiment, &intent);
+        marks.mark(Step::Urgency);
         let language = b.detected.finding();
         let safety = safety::assess(&b.prepared, language.language.code());
-        Analysis {
+        marks.mark(Step::Safety);
+        let chase = chase::is_chase(&b.prepared);
+        marks.mark(Step::Chase);
+        let fingerprint = fingerprint::simhash(&b.prepared);
+        marks.mark(Step::Fingerprint);
+        let matches = self.terms.find(text);
+        marks.mark(Step::Terms);
+        let a = Analysis {
             language,
             sentiment,
             intent,
             urgency,
             reach: reach::assess(followers, verified),
             safety,
-            chase: chase::is_chase(&b.prepared),
-            fingerprint: fingerprint::simhash(&b.prepared),
-            matches: self.terms.find(text),
+            chase,
+            fingerprint,
+            matches,
             model: self.model_id.clone(),
-        }
+        };
+        drop(b);
+        marks.mark(Step::Assemble);
+        a
+    }
+
+    /// [`Analyzer::analyze`], telling `marks` as each [`Step`] ends (for phase timings).
+    pub fn analyze_with_marks(&self, post: &NewPost, marks: &mut impl Marks) -> Analysis {
+        self.analyze_marked(
+            &post.text,
+            post.lang.as_deref(),
+            post.author.followers,
+            post.author.verified,
+            marks,
+        )
     }
 
     pub(crate) fn builtin(&self, text: &str, declared_lang: Option<&str>) -> Builtin {
@@ -191,16 +230,28 @@ fn placeholder_intent() -> IntentFinding {
 pub const MAX_ANALYZED_BYTES: usize = 16 * 1024;
 
 fn builtin(detector: &LanguageDetector, text: &str, declared_lang: Option<&str>) -> Builtin {
+    builtin_marked(detector, text, declared_lang, &mut NoMarks)
+}
+
+fn builtin_marked(
+    detector: &LanguageDetector,
+    text: &str,
+    declared_lang: Option<&str>,
+    marks: &mut impl Marks,
+) -> Builtin {
     let mut cut = text.len().min(MAX_ANALYZED_BYTES);
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
     let prepared = Prepared::new(&text[..cut]);
+    marks.mark(Step::Prepare);
     let lex = Lexicon::global();
     let mut raw = Vec::with_capacity(16);
     lex.scan(&prepared.clean, &mut raw);
+    marks.mark(Step::LexiconScan);
     let votes = lex.votes(&raw);
     let detected = detector.detect(declared_lang, &prepared, &votes);
+    marks.mark(Step::Language);
     let mut hits = Vec::with_capacity(raw.len());
     lex.resolve(
         &raw,
@@ -209,8 +260,11 @@ fn builtin(detector: &LanguageDetector, text: &str, declared_lang: Option<&str>)
         &prepared.tokens,
         &mut hits,
     );
+    marks.mark(Step::LexiconResolve);
     let sentiment = sentiment::score(&prepared, &hits, detected.lang);
+    marks.mark(Step::RulesSentiment);
     let (intent, intent_scores) = intent::classify(&prepared, &hits, &sentiment);
+    marks.mark(Step::RulesIntent);
     Builtin {
         prepared,
         detected,
@@ -219,6 +273,88 @@ fn builtin(detector: &LanguageDetector, text: &str, declared_lang: Option<&str>)
         intent,
         intent_scores,
     }
+}
+
+/// The steps of one analysis, in order (for the bench's phase timings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Lowercasing, dropping links and mentions, tokenising.
+    Prepare,
+    /// The lexicon automaton and the whole-word lookups.
+    LexiconScan,
+    /// Stopword votes and the n-gram language model.
+    Language,
+    /// Keeping the cues of the post's language.
+    LexiconResolve,
+    RulesSentiment,
+    RulesIntent,
+    /// Hashing the model's features.
+    Features,
+    /// The model's table lookups and probabilities.
+    ModelScores,
+    /// Picking labels and building their evidence (top features, names).
+    ModelFindings,
+    Urgency,
+    /// The language finding and the safety automaton.
+    Safety,
+    Chase,
+    Fingerprint,
+    Terms,
+    /// Building the `Analysis` and freeing the scratch.
+    Assemble,
+}
+
+impl Step {
+    pub const ALL: [Step; 15] = [
+        Step::Prepare,
+        Step::LexiconScan,
+        Step::Language,
+        Step::LexiconResolve,
+        Step::RulesSentiment,
+        Step::RulesIntent,
+        Step::Features,
+        Step::ModelScores,
+        Step::ModelFindings,
+        Step::Urgency,
+        Step::Safety,
+        Step::Chase,
+        Step::Fingerprint,
+        Step::Terms,
+        Step::Assemble,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Prepare => "prepare text (lowercase, links, tokens)",
+            Step::LexiconScan => "lexicon scan (automaton + word lookups)",
+            Step::Language => "language (votes + n-gram model)",
+            Step::LexiconResolve => "lexicon resolve (cues of the language)",
+            Step::RulesSentiment => "rules sentiment",
+            Step::RulesIntent => "rules intent",
+            Step::Features => "model features (hashing)",
+            Step::ModelScores => "model scores (table lookups)",
+            Step::ModelFindings => "model findings + evidence",
+            Step::Urgency => "urgency",
+            Step::Safety => "safety",
+            Step::Chase => "chase",
+            Step::Fingerprint => "fingerprint",
+            Step::Terms => "term matches",
+            Step::Assemble => "assemble + free scratch",
+        }
+    }
+}
+
+/// Told when each [`Step`] of an analysis ends.
+pub trait Marks {
+    fn mark(&mut self, step: Step);
+}
+
+/// Marks nothing (every real analysis).
+pub struct NoMarks;
+
+impl Marks for NoMarks {
+    #[inline(always)]
+    fn mark(&mut self, _step: Step) {}
 }
 
 /// One post's model answer, with what is needed to explain it.

@@ -3,7 +3,7 @@
 //! import and webhook does anyway). The ratio says how many times more expensive
 //! understanding a post is than reading it; absolute posts/s depend on the machine.
 
-use crate::analyzer::Analyzer;
+use crate::analyzer::{Analyzer, Marks, Step};
 use chrono::{TimeZone, Utc};
 use earshot_core::network::Network;
 use earshot_core::post::{Author, NewPost};
@@ -144,6 +144,85 @@ pub fn run_with(analyzer: &Analyzer, texts: &[String], seconds: f64) -> BenchRep
         parse,
         analyze,
         model,
+    }
+}
+
+/// Where one analysis spends its time: nanoseconds per post in each [`Step`], over every
+/// text once (after a warm-up pass). The clock reads add a little to each step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseReport {
+    pub texts: usize,
+    pub model: String,
+    /// (step, ns per post), in step order.
+    pub steps: Vec<(Step, f64)>,
+}
+
+impl PhaseReport {
+    pub fn total_ns(&self) -> f64 {
+        self.steps.iter().map(|(_, ns)| ns).sum()
+    }
+}
+
+impl fmt::Display for PhaseReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total = self.total_ns().max(1e-9);
+        writeln!(
+            f,
+            "| step ({} texts, model {}) | ns/post | share |",
+            self.texts, self.model
+        )?;
+        writeln!(f, "|---|---:|---:|")?;
+        for (step, ns) in &self.steps {
+            writeln!(
+                f,
+                "| {} | {ns:.0} | {:.1}% |",
+                step.as_str(),
+                100.0 * ns / total
+            )?;
+        }
+        writeln!(f, "| **all** | {total:.0} | 100% |")
+    }
+}
+
+struct Clock {
+    last: Instant,
+    spent: [Duration; Step::ALL.len()],
+}
+
+impl Marks for Clock {
+    #[inline]
+    fn mark(&mut self, step: Step) {
+        let now = Instant::now();
+        self.spent[step as usize] += now - self.last;
+        self.last = now;
+    }
+}
+
+/// Times each step of `analyzer` on `texts`, `passes` times over.
+pub fn phases(analyzer: &Analyzer, texts: &[String], passes: usize) -> PhaseReport {
+    let posts: Vec<NewPost> = texts.iter().enumerate().map(|(i, t)| post(i, t)).collect();
+    for p in posts.iter().take(200) {
+        black_box(analyzer.analyze(p));
+    }
+    let mut clock = Clock {
+        last: Instant::now(),
+        spent: [Duration::ZERO; Step::ALL.len()],
+    };
+    for _ in 0..passes.max(1) {
+        for p in &posts {
+            clock.last = Instant::now();
+            let a = analyzer.analyze_with_marks(black_box(p), &mut clock);
+            black_box(a);
+        }
+    }
+    let n = (posts.len() * passes.max(1)).max(1) as f64;
+    PhaseReport {
+        texts: posts.len(),
+        model: analyzer.model().map_or("builtin".to_string(), |m| m.id()),
+        steps: Step::ALL
+            .iter()
+            .map(|s| (*s, clock.spent[*s as usize].as_nanos() as f64 / n))
+            .collect(),
     }
 }
 
