@@ -232,7 +232,7 @@ impl Lexicon {
         }
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&ac_patterns)
             .expect("the built-in lexicon is a fixed, valid pattern set");
         Lexicon {
