@@ -12,7 +12,7 @@ use crate::fingerprint;
 use crate::intent::{self, IntentScores};
 use crate::lang::{Detected, LanguageDetector};
 use crate::lexicon::{Hit, Lexicon};
-use crate::model::{Head, Model, Scores};
+use crate::model::{Head, Model, Row, Scores};
 use crate::reach;
 use crate::safety;
 use crate::sentiment;
@@ -23,6 +23,7 @@ use earshot_core::analysis::{
     Analysis, Evidence, Intent, IntentFinding, SentimentFinding, SentimentLabel,
 };
 use earshot_core::post::NewPost;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// What the built-in rules made of a text, before any model or reach.
@@ -143,21 +144,32 @@ impl Analyzer {
         let mut b = builtin_marked(&self.detector, text, declared_lang, marks);
         let (sentiment, intent) = match &self.model {
             Some(model) => {
-                let mut feats = Vec::with_capacity(b.prepared.tokens.len() * 12 + 24);
-                features::extract(&b, &mut feats);
-                marks.mark(Step::Features);
-                let scores = model.scores(&feats);
-                marks.mark(Step::ModelScores);
-                let ctx = ModelContext {
-                    b: &b,
-                    model,
-                    id: &self.model_id,
-                    feats: &feats,
-                    scores: &scores,
-                };
-                let found = (ctx.sentiment(), ctx.intent());
-                marks.mark(Step::ModelFindings);
-                found
+                SCRATCH.with(|cell| {
+                    // A fresh scratch only if this thread is already inside an analysis.
+                    let mut fresh = ModelScratch::default();
+                    let mut held = cell.try_borrow_mut();
+                    let s = match held.as_deref_mut() {
+                        Ok(s) => s,
+                        Err(_) => &mut fresh,
+                    };
+                    s.feats.clear();
+                    features::extract(&b, &mut s.feats);
+                    marks.mark(Step::Features);
+                    model.gather(&s.feats, &mut s.rows);
+                    let scores = model.scores(&s.rows);
+                    marks.mark(Step::ModelScores);
+                    let ctx = ModelContext {
+                        b: &b,
+                        model,
+                        id: &self.model_id,
+                        feats: &s.feats,
+                        rows: &s.rows,
+                        scores: &scores,
+                    };
+                    let found = (ctx.sentiment(), ctx.intent());
+                    marks.mark(Step::ModelFindings);
+                    found
+                })
             }
             None => (
                 std::mem::replace(&mut b.sentiment, placeholder_sentiment()),
@@ -357,12 +369,24 @@ impl Marks for NoMarks {
     fn mark(&mut self, _step: Step) {}
 }
 
+/// Buffers the model's steps reuse from post to post (one set per thread).
+#[derive(Default)]
+struct ModelScratch {
+    feats: Vec<Feature>,
+    rows: Vec<Row>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<ModelScratch> = RefCell::new(ModelScratch::default());
+}
+
 /// One post's model answer, with what is needed to explain it.
 struct ModelContext<'a> {
     b: &'a Builtin,
     model: &'a Model,
     id: &'a str,
     feats: &'a [Feature],
+    rows: &'a [Row],
     scores: &'a Scores,
 }
 
@@ -376,7 +400,7 @@ impl ModelContext<'_> {
             label,
             probability,
         ));
-        for (i, contribution) in self.model.top_features(self.feats, head, class) {
+        for (i, contribution) in self.model.top_features(self.feats, self.rows, head, class) {
             if let Some(f) = self.feats.get(i) {
                 ev.push(Evidence::new(
                     format!("model:{}:{}", self.id, head.as_str()),

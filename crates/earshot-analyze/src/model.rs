@@ -153,6 +153,9 @@ impl Scores {
 
 const MAX_COLUMNS: usize = 8;
 
+/// One feature's table row, copied out of the model ([`Model::gather`]).
+pub(crate) type Row = [i16; MAX_COLUMNS];
+
 impl Model {
     /// The model compiled into earshot.
     pub fn shipped() -> Result<&'static Model, &'static ModelError> {
@@ -327,28 +330,48 @@ impl Model {
             .collect()
     }
 
-    #[inline]
-    fn weight(&self, row: usize, column: usize) -> i16 {
-        let at = (row * self.header.columns + column) * 2;
-        match self.weights.get(at..at + 2) {
-            Some(b) => i16::from_le_bytes([b[0], b[1]]),
-            None => 0,
+    /// Copies the table row of every feature into `rows` (one per feature, in order): the
+    /// table is megabytes read at random, so it is read once per post in a tight loop that
+    /// keeps many loads in flight, and everything after (sums, evidence) reads the copies.
+    pub(crate) fn gather(&self, feats: &[Feature], rows: &mut Vec<Row>) {
+        rows.clear();
+        rows.reserve(feats.len());
+        match self.header.columns {
+            1 => self.gather_c::<1>(feats, rows),
+            2 => self.gather_c::<2>(feats, rows),
+            3 => self.gather_c::<3>(feats, rows),
+            4 => self.gather_c::<4>(feats, rows),
+            5 => self.gather_c::<5>(feats, rows),
+            6 => self.gather_c::<6>(feats, rows),
+            7 => self.gather_c::<7>(feats, rows),
+            _ => self.gather_c::<8>(feats, rows),
         }
     }
 
-    /// Raw column sums (one memory access per feature), scaled by `1/sqrt(features)`.
-    pub(crate) fn logits(&self, feats: &[Feature]) -> [f32; MAX_COLUMNS] {
-        let c = self.header.columns;
-        let mut acc = [0i32; MAX_COLUMNS];
+    #[inline]
+    fn gather_c<const C: usize>(&self, feats: &[Feature], rows: &mut Vec<Row>) {
+        let w: &[u8] = &self.weights;
         for f in feats {
-            let at = (f.hash & self.mask) as usize * c * 2;
-            if let Some(row) = self.weights.get(at..at + c * 2) {
-                for (k, b) in row.chunks_exact(2).enumerate() {
-                    acc[k] += i16::from_le_bytes([b[0], b[1]]) as i32;
+            let at = (f.hash & self.mask) as usize * C * 2;
+            let mut row = [0i16; MAX_COLUMNS];
+            if let Some(b) = w.get(at..at + C * 2) {
+                for k in 0..C {
+                    row[k] = i16::from_le_bytes([b[2 * k], b[2 * k + 1]]);
                 }
             }
+            rows.push(row);
         }
-        let norm = 1.0 / (feats.len().max(1) as f32).sqrt();
+    }
+
+    /// Raw column sums of the gathered rows, scaled by `1/sqrt(features)`.
+    pub(crate) fn logits_of(&self, rows: &[Row]) -> [f32; MAX_COLUMNS] {
+        let mut acc = [0i32; MAX_COLUMNS];
+        for row in rows {
+            for (a, w) in acc.iter_mut().zip(row) {
+                *a += *w as i32;
+            }
+        }
+        let norm = 1.0 / (rows.len().max(1) as f32).sqrt();
         let mut out = [0f32; MAX_COLUMNS];
         for h in &self.header.heads {
             for k in h.column..h.column + h.head.columns() {
@@ -358,9 +381,17 @@ impl Model {
         out
     }
 
-    /// Calibrated probabilities for every head the model has.
-    pub(crate) fn scores(&self, feats: &[Feature]) -> Scores {
-        let z = self.logits(feats);
+    /// Raw column sums (one memory access per feature), scaled by `1/sqrt(features)`.
+    pub(crate) fn logits(&self, feats: &[Feature]) -> [f32; MAX_COLUMNS] {
+        let mut rows = Vec::new();
+        self.gather(feats, &mut rows);
+        self.logits_of(&rows)
+    }
+
+    /// Calibrated probabilities for every head the model has, from the rows [`Model::gather`]
+    /// copied.
+    pub(crate) fn scores(&self, rows: &[Row]) -> Scores {
+        let z = self.logits_of(rows);
         let mut s = Scores::default();
         for h in &self.header.heads {
             let t = h.temperature;
@@ -386,9 +417,11 @@ impl Model {
 
     /// The (up to) three features that pushed `head` hardest towards `class` (for sentiment,
     /// relative to the mean of the three classes), as (feature index, contribution).
+    /// `rows` are the features' rows as [`Model::gather`] copied them.
     pub(crate) fn top_features(
         &self,
         feats: &[Feature],
+        rows: &[Row],
         head: Head,
         class: usize,
     ) -> Vec<(usize, f32)> {
@@ -397,13 +430,17 @@ impl Model {
         };
         let norm = 1.0 / (feats.len().max(1) as f32).sqrt();
         let mut top: Vec<(usize, f32)> = Vec::with_capacity(4);
-        for (i, f) in feats.iter().enumerate() {
-            let row = (f.hash & self.mask) as usize;
+        let col = h.column.min(MAX_COLUMNS - 3);
+        // Below this a feature cannot enter: 0 while there is room, then the smallest kept
+        // contribution (a feature that does not beat it would change nothing). Most features
+        // stop at this one predictable comparison.
+        let mut floor = 0f32;
+        for (i, (f, row)) in feats.iter().zip(rows).enumerate() {
             let contribution = if head == Head::Sentiment {
-                let w: [f32; 3] = std::array::from_fn(|k| self.weight(row, h.column + k) as f32);
+                let w: [f32; 3] = [row[col] as f32, row[col + 1] as f32, row[col + 2] as f32];
                 w[class.min(2)] - (w[0] + w[1] + w[2]) / 3.0
             } else {
-                let w = self.weight(row, h.column) as f32;
+                let w = row[h.column.min(MAX_COLUMNS - 1)] as f32;
                 if class == 1 {
                     w
                 } else {
@@ -411,7 +448,7 @@ impl Model {
                 }
             } * h.scale
                 * norm;
-            if contribution <= 0.0 || top.iter().any(|(j, _)| feats[*j].hash == f.hash) {
+            if contribution <= floor || top.iter().any(|(j, _)| feats[*j].hash == f.hash) {
                 continue;
             }
             if top.len() < 3 {
@@ -422,6 +459,9 @@ impl Model {
                 .filter(|m| m.1 < contribution)
             {
                 *min = (i, contribution);
+            }
+            if top.len() == 3 {
+                floor = top.iter().map(|t| t.1).fold(f32::INFINITY, f32::min);
             }
         }
         top.sort_by(|a, b| b.1.total_cmp(&a.1));
