@@ -22,7 +22,7 @@ fn csv_texts(path: &Path, col: usize, header: bool, every: usize) -> Result<Vec<
     let mut out = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
-        if i % every == 0 {
+        if i.is_multiple_of(every) {
             if let Some(t) = rec.get(col) {
                 out.push(t.to_string());
             }
@@ -37,7 +37,7 @@ fn lines(path: &Path, every: usize) -> Result<Vec<String>, String> {
     Ok(text
         .lines()
         .enumerate()
-        .filter(|(i, _)| i % every == 0)
+        .filter(|(i, _)| i.is_multiple_of(every))
         .map(|(_, l)| l.to_string())
         .collect())
 }
@@ -96,14 +96,22 @@ fn hand_written() -> Vec<(String, Option<&'static str>)> {
     ] {
         v.push((t.to_string(), Some(l)));
     }
-    v.push(("this is bad and not good at all, my car caught fire. ".repeat(400), None));
+    v.push((
+        "this is bad and not good at all, my car caught fire. ".repeat(400),
+        None,
+    ));
     v.push(("é".repeat(9000), None));
     v
 }
 
 fn gather(data: &Path) -> Result<Vec<(String, Option<&'static str>)>, String> {
     let mut texts: Vec<String> = Vec::new();
-    texts.extend(csv_texts(&data.join("twcs-sample-head/dev.csv"), 4, true, 14)?);
+    texts.extend(csv_texts(
+        &data.join("twcs-sample-head/dev.csv"),
+        4,
+        true,
+        14,
+    )?);
     texts.extend(lines(&data.join("tweeteval-sentiment/val_text.txt"), 20)?);
     for lang in [
         "arabic",
@@ -129,12 +137,42 @@ fn gather(data: &Path) -> Result<Vec<(String, Option<&'static str>)>, String> {
         )?);
     }
     texts.extend(csv_texts(&data.join("astd-arabic/val.csv"), 1, true, 40)?);
-    texts.extend(csv_texts(&data.join("norec-sentence/val.csv"), 1, true, 30)?);
-    texts.extend(csv_texts(&data.join("swe-sentiment-emoji/train.csv"), 0, true, 25)?);
-    texts.extend(csv_texts(&data.join("lcc-danish-sentiment/train.csv"), 2, true, 5)?);
-    texts.extend(csv_texts(&data.join("clap-app-reviews/dev.csv"), 6, true, 20)?);
-    texts.extend(csv_texts(&data.join("complaints-twitter/dev.csv"), 1, false, 20)?);
-    texts.extend(csv_texts(&data.join("airline-tweets/dev.csv"), 4, true, 60)?);
+    texts.extend(csv_texts(
+        &data.join("norec-sentence/val.csv"),
+        1,
+        true,
+        30,
+    )?);
+    texts.extend(csv_texts(
+        &data.join("swe-sentiment-emoji/train.csv"),
+        0,
+        true,
+        25,
+    )?);
+    texts.extend(csv_texts(
+        &data.join("lcc-danish-sentiment/train.csv"),
+        2,
+        true,
+        5,
+    )?);
+    texts.extend(csv_texts(
+        &data.join("clap-app-reviews/dev.csv"),
+        6,
+        true,
+        20,
+    )?);
+    texts.extend(csv_texts(
+        &data.join("complaints-twitter/dev.csv"),
+        1,
+        false,
+        20,
+    )?);
+    texts.extend(csv_texts(
+        &data.join("airline-tweets/dev.csv"),
+        4,
+        true,
+        60,
+    )?);
     let mut out: Vec<(String, Option<&'static str>)> =
         texts.into_iter().map(|t| (t, None)).collect();
     out.extend(hand_written());

@@ -93,8 +93,7 @@ impl fmt::Display for BenchReport {
                 p.seconds,
                 p.posts_per_sec,
                 p.ns_per_post,
-                p.cpu_seconds
-                    .map_or("-".to_string(), |c| format!("{c:.2}")),
+                p.cpu_seconds.map_or("-".to_string(), |c| format!("{c:.2}")),
                 p.posts_per_cpu_sec()
             )?;
         }

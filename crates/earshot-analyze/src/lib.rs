@@ -47,6 +47,7 @@ pub mod spikes;
 pub mod terms;
 pub mod text;
 pub mod train;
+mod trie;
 pub mod urgency;
 
 pub use analyzer::{Analyzer, Marks, NoMarks, Step, MAX_ANALYZED_BYTES};

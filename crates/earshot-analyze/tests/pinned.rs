@@ -35,6 +35,11 @@ fn every_pinned_post_gets_the_same_analysis() {
         moved.is_empty(),
         "{} of {checked} analyses changed:\n{}",
         moved.len(),
-        moved.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        moved
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

@@ -1,8 +1,8 @@
 //! Shared by the pin generator (`examples/pin.rs`) and the test that replays it
 //! (`tests/pinned.rs`): which analyzers run, and how an analysis is summarised and hashed.
 
-use earshot_analyze::{Analyzer, Terms};
 use chrono::{TimeZone, Utc};
+use earshot_analyze::{Analyzer, Terms};
 use earshot_core::analysis::Analysis;
 use earshot_core::network::Network;
 use earshot_core::post::{Author, NewPost};
@@ -62,7 +62,7 @@ pub fn post(i: usize, text: &str, lang: Option<&str>) -> NewPost {
             external_id: format!("u{i}"),
             handle: format!("customer{i}"),
             followers: Some((i as u64 * 7919) % 50_000),
-            verified: i % 13 == 0,
+            verified: i.is_multiple_of(13),
             ..Author::default()
         },
         text: text.to_string(),
