@@ -63,6 +63,29 @@ fn main() -> ExitCode {
         texts.len() - twcs
     );
 
+    if let Some(n) = std::env::args()
+        .skip_while(|a| a != "--profile")
+        .nth(1)
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        // For a profiler (`valgrind --tool=callgrind`): the default analyzer over `n` texts
+        // spread over the set (every 7th, wrapping), once; two runs with different `n` differ
+        // by the cost of the posts alone.
+        let analyzer = Analyzer::default();
+        let mut sum = 0u64;
+        for i in 0..n {
+            let t = &texts[i * 7 % texts.len()];
+            sum ^= analyzer.analyze_text(t, None, Some(100)).fingerprint;
+        }
+        println!("{sum:x}");
+        return ExitCode::SUCCESS;
+    }
+    if std::env::args().any(|a| a == "--isolated") {
+        for (name, ns) in bench::isolated(&texts, 3) {
+            println!("{name}: {ns:.0} ns/post");
+        }
+        return ExitCode::SUCCESS;
+    }
     if std::env::args().any(|a| a == "--phases") {
         let analyzer = Analyzer::default();
         println!("{}", bench::phases(&analyzer, &texts, 2));

@@ -17,7 +17,7 @@ use crate::reach;
 use crate::safety;
 use crate::sentiment;
 use crate::terms::{TermMatcher, Terms};
-use crate::text::Prepared;
+use crate::text::{concat, Prepared};
 use crate::urgency;
 use earshot_core::analysis::{
     Analysis, Evidence, Intent, IntentFinding, SentimentFinding, SentimentLabel,
@@ -45,6 +45,21 @@ pub struct Analyzer {
     /// Shared so that cloning an analyzer does not copy the weights.
     model: Option<Arc<Model>>,
     model_id: String,
+    /// The evidence rules the model writes, made once: `model:<id>`, then `model:<id>:<head>`
+    /// in [`Head::ALL`] order.
+    model_rules: Arc<[String; 6]>,
+}
+
+fn model_rules(id: &str) -> Arc<[String; 6]> {
+    let head = |h: Head| concat(&["model:", id, ":", h.as_str()]);
+    Arc::new([
+        concat(&["model:", id]),
+        head(Head::Sentiment),
+        head(Head::Complaint),
+        head(Head::FeatureRequest),
+        head(Head::Question),
+        head(Head::Praise),
+    ])
 }
 
 impl Default for Analyzer {
@@ -78,12 +93,14 @@ impl Analyzer {
             detector: LanguageDetector::new(),
             model: None,
             model_id: "builtin".to_string(),
+            model_rules: model_rules("builtin"),
         }
     }
 
     /// Uses `model` (a team's adapted model, say) instead of the current one.
     pub fn with_model(mut self, model: Model) -> Self {
         self.model_id = model.id();
+        self.model_rules = model_rules(&self.model_id);
         self.model = Some(Arc::new(model));
         self
     }
@@ -158,15 +175,18 @@ impl Analyzer {
                     model.gather(&s.feats, &mut s.rows);
                     let scores = model.scores(&s.rows);
                     marks.mark(Step::ModelScores);
+                    // The rules' evidence follows the model's; moved, not copied.
+                    let rules_sentiment = std::mem::take(&mut b.sentiment.evidence);
+                    let rules_intent = std::mem::take(&mut b.intent.evidence);
                     let ctx = ModelContext {
                         b: &b,
                         model,
-                        id: &self.model_id,
+                        rules: &self.model_rules,
                         feats: &s.feats,
                         rows: &s.rows,
                         scores: &scores,
                     };
-                    let found = (ctx.sentiment(), ctx.intent());
+                    let found = (ctx.sentiment(rules_sentiment), ctx.intent(rules_intent));
                     marks.mark(Step::ModelFindings);
                     found
                 })
@@ -384,7 +404,7 @@ thread_local! {
 struct ModelContext<'a> {
     b: &'a Builtin,
     model: &'a Model,
-    id: &'a str,
+    rules: &'a [String; 6],
     feats: &'a [Feature],
     rows: &'a [Row],
     scores: &'a Scores,
@@ -393,28 +413,37 @@ struct ModelContext<'a> {
 impl ModelContext<'_> {
     /// The model's own line (`model:<id>`, the label, its probability) and the features that
     /// pushed hardest towards it.
-    fn evidence(&self, head: Head, class: usize, label: &str, probability: f32) -> Vec<Evidence> {
-        let mut ev = Vec::with_capacity(4);
-        ev.push(Evidence::new(
-            format!("model:{}", self.id),
-            label,
-            probability,
-        ));
+    /// The rules' evidence (`after`) follows.
+    fn evidence(
+        &self,
+        head: Head,
+        class: usize,
+        label: &str,
+        probability: f32,
+        after: Vec<Evidence>,
+    ) -> Vec<Evidence> {
+        let mut ev = Vec::with_capacity(4 + after.len());
+        ev.push(Evidence::new(self.rules[0].clone(), label, probability));
+        let rule = &self.rules[1 + head as usize];
         for (i, contribution) in self.model.top_features(self.feats, self.rows, head, class) {
             if let Some(f) = self.feats.get(i) {
                 ev.push(Evidence::new(
-                    format!("model:{}:{}", self.id, head.as_str()),
+                    rule.clone(),
                     features::describe(self.b, f),
                     contribution,
                 ));
             }
         }
+        ev.extend(after);
         ev
     }
 
-    fn sentiment(&self) -> SentimentFinding {
+    fn sentiment(&self, rules_evidence: Vec<Evidence>) -> SentimentFinding {
         let Some(p) = self.scores.sentiment else {
-            return self.b.sentiment.clone();
+            return SentimentFinding {
+                evidence: rules_evidence,
+                ..self.b.sentiment.clone()
+            };
         };
         let mut class = 0;
         for k in 1..3 {
@@ -423,8 +452,13 @@ impl ModelContext<'_> {
             }
         }
         let label = SentimentLabel::ALL[class];
-        let mut evidence = self.evidence(Head::Sentiment, class, label.as_str(), p[class]);
-        evidence.extend(self.b.sentiment.evidence.iter().cloned());
+        let evidence = self.evidence(
+            Head::Sentiment,
+            class,
+            label.as_str(),
+            p[class],
+            rules_evidence,
+        );
         SentimentFinding {
             label,
             score: p[2] - p[0],
@@ -435,7 +469,7 @@ impl ModelContext<'_> {
     /// Feature request, then complaint, then question, then praise: the first that says yes
     /// (a head when the model has one, else the rules) wins; a feature request beats a
     /// complaint only when it is at least as likely.
-    fn intent(&self) -> IntentFinding {
+    fn intent(&self, rules_evidence: Vec<Evidence>) -> IntentFinding {
         let s = self.scores;
         let rules = &self.b.intent;
         let fr = s.feature_request;
@@ -457,25 +491,26 @@ impl ModelContext<'_> {
         } else {
             None
         };
-        let (label, mut evidence, confidence) = match pick {
-            Some((label, head, Some(p))) => (label, self.evidence(head, 1, label.as_str(), p), p),
+        let (label, evidence, confidence) = match pick {
+            Some((label, head, Some(p))) => (
+                label,
+                self.evidence(head, 1, label.as_str(), p, rules_evidence),
+                p,
+            ),
             // The rules decided: their evidence and confidence stand.
-            Some((label, _, None)) => (label, Vec::new(), rules.confidence),
+            Some((label, _, None)) => (label, rules_evidence, rules.confidence),
             None => {
                 // Nothing said yes: "other", as sure as the likeliest head was unsure.
                 let most = [fr, complaint, s.question, s.praise]
                     .into_iter()
                     .flatten()
                     .fold(0f32, f32::max);
-                let ev = vec![Evidence::new(
-                    format!("model:{}", self.id),
-                    "other",
-                    1.0 - most,
-                )];
+                let mut ev = Vec::with_capacity(1 + rules_evidence.len());
+                ev.push(Evidence::new(self.rules[0].clone(), "other", 1.0 - most));
+                ev.extend(rules_evidence);
                 (Intent::Other, ev, 1.0 - most)
             }
         };
-        evidence.extend(rules.evidence.iter().cloned());
         IntentFinding {
             label,
             confidence,

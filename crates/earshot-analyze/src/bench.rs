@@ -323,3 +323,67 @@ mod tests {
         assert_eq!(run(&[], 0.01).texts, 0);
     }
 }
+
+/// Each rules step alone over every text (`passes` times), on inputs prepared beforehand:
+/// ns per post, without the per-step clock reads of [`phases`].
+pub fn isolated(texts: &[String], passes: usize) -> Vec<(&'static str, f64)> {
+    use crate::lexicon::Lexicon;
+    use crate::text::Prepared;
+    let n = (texts.len() * passes.max(1)).max(1) as f64;
+    let time = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..passes.max(1) {
+            f();
+        }
+        t.elapsed().as_nanos() as f64 / n
+    };
+    let prepared: Vec<Prepared> = texts.iter().map(|t| Prepared::new(t)).collect();
+    let lex = Lexicon::global();
+    let mut out = Vec::new();
+    out.push((
+        "prepare",
+        time(&mut || {
+            for t in texts {
+                black_box(Prepared::new(black_box(t)));
+            }
+        }),
+    ));
+    let mut raw = Vec::new();
+    out.push((
+        "lexicon scan",
+        time(&mut || {
+            for p in &prepared {
+                raw.clear();
+                lex.scan(black_box(&p.clean), &mut raw);
+                black_box(&raw);
+            }
+        }),
+    ));
+    out.push((
+        "safety",
+        time(&mut || {
+            for p in &prepared {
+                black_box(crate::safety::assess(black_box(p), "en"));
+            }
+        }),
+    ));
+    let detector = crate::lang::LanguageDetector::new();
+    let votes = [0f32; 11];
+    out.push((
+        "language",
+        time(&mut || {
+            for p in &prepared {
+                black_box(detector.detect(None, black_box(p), &votes));
+            }
+        }),
+    ));
+    out.push((
+        "fingerprint",
+        time(&mut || {
+            for p in &prepared {
+                black_box(crate::fingerprint::simhash(black_box(p)));
+            }
+        }),
+    ));
+    out
+}

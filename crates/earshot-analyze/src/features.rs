@@ -10,6 +10,7 @@
 use crate::analyzer::Builtin;
 use crate::fingerprint::{hash_bytes, mix};
 use crate::lexicon::Cue;
+use crate::text::concat;
 use earshot_core::analysis::SentimentLabel;
 
 /// The feature set a model was built with.
@@ -273,39 +274,37 @@ pub(crate) fn describe(b: &Builtin, f: &Feature) -> String {
     let p = &b.prepared;
     match f.source {
         Source::Bias => "bias".into(),
-        Source::Lang => format!("lang:{}", b.detected.lang.map_or("und", |l| l.code())),
-        Source::Word(i, false) => format!("word:{}", p.token_str(i as usize)),
-        Source::Word(i, true) => format!("word:{} (negated)", p.token_str(i as usize)),
-        Source::Bigram(i) => format!(
-            "bigram:{} {}",
+        Source::Lang => concat(&["lang:", b.detected.lang.map_or("und", |l| l.code())]),
+        Source::Word(i, false) => concat(&["word:", p.token_str(i as usize)]),
+        Source::Word(i, true) => concat(&["word:", p.token_str(i as usize), " (negated)"]),
+        Source::Bigram(i) => concat(&[
+            "bigram:",
             p.token_str(i as usize - 1),
-            p.token_str(i as usize)
-        ),
+            " ",
+            p.token_str(i as usize),
+        ]),
         Source::Gram(i, s, len) => {
-            let w = format!("^{}$", p.token_str(i as usize));
+            // The gram's place is in the squeezed word; it is cut from the word as written.
+            let token = p.token_str(i as usize);
+            let w = concat(&["^", token, "$"]);
             let g = w
                 .as_bytes()
                 .get(s as usize..s as usize + len as usize)
                 .unwrap_or(&[]);
-            format!(
-                "chars:{} (in {})",
-                String::from_utf8_lossy(g),
-                p.token_str(i as usize)
-            )
+            concat(&["chars:", &String::from_utf8_lossy(g), " (in ", token, ")"])
         }
-        Source::Symbol(a, z) => format!(
-            "symbol:{}",
-            p.clean.get(a as usize..z as usize).unwrap_or("")
-        ),
-        Source::Cue(c) => format!("cue:{}", c.as_str()),
-        Source::BuiltinSentiment => format!("rules_sentiment:{}", b.sentiment.label),
-        Source::BuiltinIntent => format!("rules_intent:{}", b.intent.label),
-        Source::IntentScore(i) => format!(
-            "rules:{}",
+        Source::Symbol(a, z) => {
+            concat(&["symbol:", p.clean.get(a as usize..z as usize).unwrap_or("")])
+        }
+        Source::Cue(c) => concat(&["cue:", c.as_str()]),
+        Source::BuiltinSentiment => concat(&["rules_sentiment:", b.sentiment.label.as_str()]),
+        Source::BuiltinIntent => concat(&["rules_intent:", b.intent.label.as_str()]),
+        Source::IntentScore(i) => concat(&[
+            "rules:",
             ["feature_request", "complaint", "question", "praise"]
                 .get(i as usize)
-                .unwrap_or(&"?")
-        ),
+                .unwrap_or(&"?"),
+        ]),
         Source::Exclamation => "punctuation:!".into(),
         Source::QuestionMark => "punctuation:?".into(),
         Source::Shouting => "caps".into(),

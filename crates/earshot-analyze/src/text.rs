@@ -356,6 +356,31 @@ pub fn char_before(s: &str, i: usize) -> char {
     }
 }
 
+/// `parts` joined into one string allocated once (what `format!` gives, without its
+/// machinery: evidence lines are built for every post).
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+/// Appends `s` as `{:?}` writes it (quoted, escaped), without the formatter for the usual
+/// printable-ASCII word.
+pub(crate) fn push_debug(out: &mut String, s: &str) {
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        use std::fmt::Write;
+        let _ = write!(out, "{s:?}");
+    }
+}
+
 fn url_len(b: &[u8]) -> Option<usize> {
     let starts = |p: &[u8]| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p);
     let prefix = if starts(b"https://") {
@@ -460,6 +485,26 @@ mod tests {
         assert_eq!(p.stats.caps_words, 1);
         assert!(p.tokens[2].caps);
         assert!(!p.tokens[0].caps);
+    }
+
+    #[test]
+    fn push_debug_writes_what_debug_writes() {
+        for s in [
+            "plain",
+            "l'app",
+            "with \"quotes\"",
+            "back\\slash",
+            "tab\there",
+            "écoute",
+            "😂",
+            "",
+            "\u{7f}x",
+        ] {
+            let mut out = String::from("x:");
+            push_debug(&mut out, s);
+            assert_eq!(out, format!("x:{s:?}"));
+        }
+        assert_eq!(concat(&["a", "", "bc"]), "abc");
     }
 
     #[test]
