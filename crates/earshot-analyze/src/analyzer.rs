@@ -12,7 +12,7 @@ use crate::fingerprint;
 use crate::intent::{self, IntentScores};
 use crate::lang::{Detected, LanguageDetector};
 use crate::lexicon::{Hit, Lexicon};
-use crate::model::{Head, Model, Row, Scores};
+use crate::model::{Columns, Head, Model, Scores};
 use crate::reach;
 use crate::safety;
 use crate::sentiment;
@@ -172,8 +172,8 @@ impl Analyzer {
                     s.feats.clear();
                     features::extract(&b, &mut s.feats);
                     marks.mark(Step::Features);
-                    model.gather(&s.feats, &mut s.rows);
-                    let scores = model.scores(&s.rows);
+                    model.gather(&s.feats, &mut s.cols);
+                    let scores = model.scores(&s.cols);
                     marks.mark(Step::ModelScores);
                     // The rules' evidence follows the model's; moved, not copied.
                     let rules_sentiment = std::mem::take(&mut b.sentiment.evidence);
@@ -183,8 +183,9 @@ impl Analyzer {
                         model,
                         rules: &self.model_rules,
                         feats: &s.feats,
-                        rows: &s.rows,
+                        cols: &s.cols,
                         scores: &scores,
+                        contributions: RefCell::new(&mut s.contributions),
                     };
                     let found = (ctx.sentiment(rules_sentiment), ctx.intent(rules_intent));
                     marks.mark(Step::ModelFindings);
@@ -393,7 +394,8 @@ impl Marks for NoMarks {
 #[derive(Default)]
 struct ModelScratch {
     feats: Vec<Feature>,
-    rows: Vec<Row>,
+    cols: Columns,
+    contributions: Vec<f32>,
 }
 
 thread_local! {
@@ -406,8 +408,9 @@ struct ModelContext<'a> {
     model: &'a Model,
     rules: &'a [String; 6],
     feats: &'a [Feature],
-    rows: &'a [Row],
+    cols: &'a Columns,
     scores: &'a Scores,
+    contributions: RefCell<&'a mut Vec<f32>>,
 }
 
 impl ModelContext<'_> {
@@ -425,7 +428,11 @@ impl ModelContext<'_> {
         let mut ev = Vec::with_capacity(4 + after.len());
         ev.push(Evidence::new(self.rules[0].clone(), label, probability));
         let rule = &self.rules[1 + head as usize];
-        for (i, contribution) in self.model.top_features(self.feats, self.rows, head, class) {
+        let mut contributions = self.contributions.borrow_mut();
+        let top = self
+            .model
+            .top_features(self.feats, self.cols, head, class, &mut contributions);
+        for &(i, contribution) in top.as_slice() {
             if let Some(f) = self.feats.get(i) {
                 ev.push(Evidence::new(
                     rule.clone(),

@@ -8,7 +8,7 @@
 //! models built with another version are refused on load.
 
 use crate::analyzer::Builtin;
-use crate::fingerprint::{hash_bytes, mix};
+use crate::fingerprint::{hash_bytes, mix, FNV_OFFSET, FNV_PRIME};
 use crate::lexicon::Cue;
 use crate::text::concat;
 use earshot_core::analysis::SentimentLabel;
@@ -56,6 +56,16 @@ const SEED_GRAM: u64 = 0x63;
 const SEED_CUE: u64 = 0x43;
 const SEED_META: u64 = 0x4d;
 const SEED_SYMBOL: u64 = 0x53;
+
+/// The FNV-1a states [`hash_bytes`] starts from for 3- and 4-grams.
+const GRAM3: u64 = FNV_OFFSET ^ (SEED_GRAM + 3);
+const GRAM4: u64 = FNV_OFFSET ^ (SEED_GRAM + 4);
+
+/// One FNV-1a step, as [`hash_bytes`] takes it.
+#[inline(always)]
+fn fnv(h: u64, b: u8) -> u64 {
+    (h ^ b as u64).wrapping_mul(FNV_PRIME)
+}
 
 #[inline]
 fn h32(x: u64) -> u32 {
@@ -164,16 +174,20 @@ pub(crate) fn extract(b: &Builtin, out: &mut Vec<Feature>) {
             gram[1..=n].copy_from_slice(w);
             gram[n + 1] = b'$';
             let len = n + 2;
-            for g in [3usize, 4] {
-                if len < g {
-                    continue;
-                }
-                for s in 0..=len - g {
-                    out.push(Feature {
-                        hash: h32(hash_bytes(SEED_GRAM + g as u64, &gram[s..s + g])),
-                        source: Source::Gram(i as u32, s as u8, g as u8),
-                    });
-                }
+            // All 3-grams, then all 4-grams (`hash_bytes` unrolled: the grams are most of a
+            // post's features).
+            out.reserve(2 * len);
+            for (s, g) in gram[..len].windows(3).enumerate() {
+                out.push(Feature {
+                    hash: h32(mix(fnv(fnv(fnv(GRAM3, g[0]), g[1]), g[2]))),
+                    source: Source::Gram(i as u32, s as u8, 3),
+                });
+            }
+            for (s, g) in gram[..len].windows(4).enumerate() {
+                out.push(Feature {
+                    hash: h32(mix(fnv(fnv(fnv(fnv(GRAM4, g[0]), g[1]), g[2]), g[3]))),
+                    source: Source::Gram(i as u32, s as u8, 4),
+                });
             }
         }
     }
@@ -322,6 +336,21 @@ mod tests {
         let mut f = Vec::new();
         extract(&b, &mut f);
         f.iter().map(|f| describe(&b, f)).collect()
+    }
+
+    #[test]
+    fn unrolled_gram_hashes_are_hash_bytes() {
+        for g in [*b"^ab", *b"xyz", *b"\xc3\xa6b"] {
+            assert_eq!(
+                mix(fnv(fnv(fnv(GRAM3, g[0]), g[1]), g[2])),
+                hash_bytes(SEED_GRAM + 3, &g)
+            );
+        }
+        let g = *b"ab$c";
+        assert_eq!(
+            mix(fnv(fnv(fnv(fnv(GRAM4, g[0]), g[1]), g[2]), g[3])),
+            hash_bytes(SEED_GRAM + 4, &g)
+        );
     }
 
     #[test]

@@ -153,8 +153,35 @@ impl Scores {
 
 const MAX_COLUMNS: usize = 8;
 
-/// One feature's table row, copied out of the model ([`Model::gather`]).
-pub(crate) type Row = [i16; MAX_COLUMNS];
+/// The table rows of a post's features, copied out of the model ([`Model::gather`]) column
+/// by column: `0[k][i]` is column `k` of feature `i`'s row (columns the model lacks empty).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Columns([Vec<i16>; MAX_COLUMNS]);
+
+impl Columns {
+    /// Column `k` (empty past the model's columns).
+    pub(crate) fn col(&self, k: usize) -> &[i16] {
+        self.0.get(k).map_or(&[], |c| c.as_slice())
+    }
+
+    /// Features gathered.
+    pub(crate) fn len(&self) -> usize {
+        self.0[0].len()
+    }
+}
+
+/// Up to three (feature index, contribution) pairs, largest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Top {
+    items: [(usize, f32); 3],
+    len: usize,
+}
+
+impl Top {
+    pub(crate) fn as_slice(&self) -> &[(usize, f32)] {
+        &self.items[..self.len.min(3)]
+    }
+}
 
 impl Model {
     /// The model compiled into earshot.
@@ -330,48 +357,51 @@ impl Model {
             .collect()
     }
 
-    /// Copies the table row of every feature into `rows` (one per feature, in order): the
-    /// table is megabytes read at random, so it is read once per post in a tight loop that
-    /// keeps many loads in flight, and everything after (sums, evidence) reads the copies.
-    pub(crate) fn gather(&self, feats: &[Feature], rows: &mut Vec<Row>) {
-        rows.clear();
-        rows.reserve(feats.len());
+    /// Copies the table row of every feature into `cols` (column by column, one entry per
+    /// feature, in order): the table is megabytes read at random, so it is read once per post
+    /// in a tight loop that keeps many loads in flight, and everything after (sums, evidence)
+    /// reads the copies, a column at a time.
+    pub(crate) fn gather(&self, feats: &[Feature], cols: &mut Columns) {
+        for (k, col) in cols.0.iter_mut().enumerate() {
+            col.clear();
+            if k < self.header.columns {
+                col.resize(feats.len(), 0);
+            }
+        }
         match self.header.columns {
-            1 => self.gather_c::<1>(feats, rows),
-            2 => self.gather_c::<2>(feats, rows),
-            3 => self.gather_c::<3>(feats, rows),
-            4 => self.gather_c::<4>(feats, rows),
-            5 => self.gather_c::<5>(feats, rows),
-            6 => self.gather_c::<6>(feats, rows),
-            7 => self.gather_c::<7>(feats, rows),
-            _ => self.gather_c::<8>(feats, rows),
+            1 => self.gather_c::<1>(feats, cols),
+            2 => self.gather_c::<2>(feats, cols),
+            3 => self.gather_c::<3>(feats, cols),
+            4 => self.gather_c::<4>(feats, cols),
+            5 => self.gather_c::<5>(feats, cols),
+            6 => self.gather_c::<6>(feats, cols),
+            7 => self.gather_c::<7>(feats, cols),
+            _ => self.gather_c::<8>(feats, cols),
         }
     }
 
     #[inline]
-    fn gather_c<const C: usize>(&self, feats: &[Feature], rows: &mut Vec<Row>) {
+    fn gather_c<const C: usize>(&self, feats: &[Feature], cols: &mut Columns) {
         let w: &[u8] = &self.weights;
-        for f in feats {
+        for (i, f) in feats.iter().enumerate() {
             let at = (f.hash & self.mask) as usize * C * 2;
-            let mut row = [0i16; MAX_COLUMNS];
             if let Some(b) = w.get(at..at + C * 2) {
-                for k in 0..C {
-                    row[k] = i16::from_le_bytes([b[2 * k], b[2 * k + 1]]);
+                for (k, col) in cols.0.iter_mut().take(C).enumerate() {
+                    if let Some(slot) = col.get_mut(i) {
+                        *slot = i16::from_le_bytes([b[2 * k], b[2 * k + 1]]);
+                    }
                 }
             }
-            rows.push(row);
         }
     }
 
     /// Raw column sums of the gathered rows, scaled by `1/sqrt(features)`.
-    pub(crate) fn logits_of(&self, rows: &[Row]) -> [f32; MAX_COLUMNS] {
+    pub(crate) fn logits_of(&self, cols: &Columns) -> [f32; MAX_COLUMNS] {
         let mut acc = [0i32; MAX_COLUMNS];
-        for row in rows {
-            for (a, w) in acc.iter_mut().zip(row) {
-                *a += *w as i32;
-            }
+        for (a, col) in acc.iter_mut().zip(&cols.0) {
+            *a = col.iter().map(|w| *w as i32).sum();
         }
-        let norm = 1.0 / (rows.len().max(1) as f32).sqrt();
+        let norm = 1.0 / (cols.len().max(1) as f32).sqrt();
         let mut out = [0f32; MAX_COLUMNS];
         for h in &self.header.heads {
             for k in h.column..h.column + h.head.columns() {
@@ -383,15 +413,15 @@ impl Model {
 
     /// Raw column sums (one memory access per feature), scaled by `1/sqrt(features)`.
     pub(crate) fn logits(&self, feats: &[Feature]) -> [f32; MAX_COLUMNS] {
-        let mut rows = Vec::new();
-        self.gather(feats, &mut rows);
-        self.logits_of(&rows)
+        let mut cols = Columns::default();
+        self.gather(feats, &mut cols);
+        self.logits_of(&cols)
     }
 
     /// Calibrated probabilities for every head the model has, from the rows [`Model::gather`]
     /// copied.
-    pub(crate) fn scores(&self, rows: &[Row]) -> Scores {
-        let z = self.logits_of(rows);
+    pub(crate) fn scores(&self, cols: &Columns) -> Scores {
+        let z = self.logits_of(cols);
         let mut s = Scores::default();
         for h in &self.header.heads {
             let t = h.temperature;
@@ -416,55 +446,70 @@ impl Model {
     }
 
     /// The (up to) three features that pushed `head` hardest towards `class` (for sentiment,
-    /// relative to the mean of the three classes), as (feature index, contribution).
-    /// `rows` are the features' rows as [`Model::gather`] copied them.
+    /// relative to the mean of the three classes), as (feature index, contribution), largest
+    /// first. `cols` are the features' rows as [`Model::gather`] copied them; `contributions`
+    /// is a buffer to reuse.
     pub(crate) fn top_features(
         &self,
         feats: &[Feature],
-        rows: &[Row],
+        cols: &Columns,
         head: Head,
         class: usize,
-    ) -> Vec<(usize, f32)> {
+        contributions: &mut Vec<f32>,
+    ) -> Top {
+        let mut top = Top::default();
         let Some(h) = self.head(head) else {
-            return Vec::new();
+            return top;
         };
         let norm = 1.0 / (feats.len().max(1) as f32).sqrt();
-        let mut top: Vec<(usize, f32)> = Vec::with_capacity(4);
-        let col = h.column.min(MAX_COLUMNS - 3);
-        // Below this a feature cannot enter: 0 while there is room, then the smallest kept
-        // contribution (a feature that does not beat it would change nothing). Most features
-        // stop at this one predictable comparison.
+        let (scale, col, class) = (h.scale, h.column.min(MAX_COLUMNS - 3), class.min(2));
+        // Every contribution first, in a loop without branches...
+        contributions.clear();
+        if head == Head::Sentiment {
+            let (w0, w1, w2) = (cols.col(col), cols.col(col + 1), cols.col(col + 2));
+            let wc = cols.col(col + class);
+            contributions.extend(
+                w0.iter()
+                    .zip(w1)
+                    .zip(w2)
+                    .zip(wc)
+                    .map(|(((w0, w1), w2), wc)| {
+                        (*wc as f32 - (*w0 as f32 + *w1 as f32 + *w2 as f32) / 3.0) * scale * norm
+                    }),
+            );
+        } else {
+            let w = cols.col(h.column.min(MAX_COLUMNS - 1));
+            let sign = if class == 1 { 1.0 } else { -1.0 };
+            contributions.extend(w.iter().map(|w| (sign * *w as f32) * scale * norm));
+        }
+        // ...then the few that can enter the top three. Below `floor` a feature cannot: 0
+        // while there is room, then the smallest kept contribution (one that does not beat it
+        // would change nothing).
         let mut floor = 0f32;
-        for (i, (f, row)) in feats.iter().zip(rows).enumerate() {
-            let contribution = if head == Head::Sentiment {
-                let w: [f32; 3] = [row[col] as f32, row[col + 1] as f32, row[col + 2] as f32];
-                w[class.min(2)] - (w[0] + w[1] + w[2]) / 3.0
-            } else {
-                let w = row[h.column.min(MAX_COLUMNS - 1)] as f32;
-                if class == 1 {
-                    w
-                } else {
-                    -w
-                }
-            } * h.scale
-                * norm;
-            if contribution <= floor || top.iter().any(|(j, _)| feats[*j].hash == f.hash) {
+        for (i, (&contribution, f)) in contributions.iter().zip(feats).enumerate() {
+            if contribution <= floor
+                || top.items[..top.len]
+                    .iter()
+                    .any(|(j, _)| feats[*j].hash == f.hash)
+            {
                 continue;
             }
-            if top.len() < 3 {
-                top.push((i, contribution));
+            if top.len < 3 {
+                top.items[top.len] = (i, contribution);
+                top.len += 1;
             } else if let Some(min) = top
+                .items
                 .iter_mut()
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .filter(|m| m.1 < contribution)
             {
                 *min = (i, contribution);
             }
-            if top.len() == 3 {
-                floor = top.iter().map(|t| t.1).fold(f32::INFINITY, f32::min);
+            if top.len == 3 {
+                floor = top.items.iter().map(|t| t.1).fold(f32::INFINITY, f32::min);
             }
         }
-        top.sort_by(|a, b| b.1.total_cmp(&a.1));
+        top.items[..top.len].sort_by(|a, b| b.1.total_cmp(&a.1));
         top
     }
 }

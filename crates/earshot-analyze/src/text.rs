@@ -96,6 +96,12 @@ impl Prepared {
             i += len;
             let mut end = i;
             while i < s.len() {
+                // ASCII letters and digits need no decoding.
+                if s[i].is_ascii_alphanumeric() || s[i] == b'_' {
+                    i += 1;
+                    end = i;
+                    continue;
+                }
                 let (word, len) = word_char_at(&self.clean, i);
                 if word {
                     i += len;
@@ -188,6 +194,19 @@ impl Writer {
                 self.out.push(b.to_ascii_lowercase());
                 prev_word = true;
                 i += 1;
+                // The lowercase letters that follow (most of a post) in one go: no URL can
+                // start inside a word, and they only lengthen the letter run.
+                let run = bytes[i..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_lowercase())
+                    .count();
+                if run > 0 {
+                    self.run_letters += run as u32;
+                    self.run_upper = false;
+                    self.stats.latin_letters += run as u32;
+                    self.out.extend_from_slice(&bytes[i..i + run]);
+                    i += run;
+                }
                 continue;
             }
             self.end_run();

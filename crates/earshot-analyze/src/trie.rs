@@ -111,13 +111,18 @@ impl Trie {
                 return;
             };
             let from = at + 1 + outputs;
-            node = self
-                .data
-                .get(from..from + edges)
-                .unwrap_or(&[])
-                .iter()
-                .find(|e| (**e & 0xff) as u8 == byte)
-                .map_or(NONE, |e| e >> 8);
+            let edges = self.data.get(from..from + edges).unwrap_or(&[]);
+            // Edges are sorted by byte: the wide nodes near the root are searched by halves.
+            node = if edges.len() <= 6 {
+                edges
+                    .iter()
+                    .find(|e| (**e & 0xff) as u8 == byte)
+                    .map_or(NONE, |e| e >> 8)
+            } else {
+                edges
+                    .binary_search_by_key(&byte, |e| (*e & 0xff) as u8)
+                    .map_or(NONE, |k| edges[k] >> 8)
+            };
             end += 1;
         }
     }
@@ -149,6 +154,13 @@ mod tests {
             [(3, 1, 4), (4, 2, 3), (0, 2, 4), (6, 2, 4), (1, 2, 6)]
         );
         assert_eq!(all(&t, "this"), [(4, 1, 2), (2, 1, 4)]);
+        // a wide node (searched by halves)
+        let words: Vec<String> = (b'a'..=b'z').map(|c| format!("q{}", c as char)).collect();
+        let wide = Trie::new(&words);
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(all(&wide, w), [(i as u32, 0, 2)]);
+        }
+        assert!(all(&wide, "q!").is_empty());
         assert!(t.starts_with(b'h'));
         assert!(!t.starts_with(b'x'));
         assert!(all(&t, "").is_empty());

@@ -250,6 +250,27 @@ impl Lexicon {
     fn matches(&self, clean: &str) -> Vec<Match> {
         let bytes = clean.as_bytes();
         let mut out = Vec::new();
+        let take = |out: &mut Vec<Match>, ids: &[u32], t: u32, start: usize, end: usize| {
+            let Some(&pattern) = ids.get(t as usize) else {
+                return;
+            };
+            let Some(p) = self.patterns.get(pattern as usize) else {
+                return;
+            };
+            // A phrase ending in a word character ends at a word boundary unless it is open
+            // to the right.
+            if !p.right_open
+                && is_word_char(char_before(clean, end).unwrap_or(' '))
+                && char_at(clean, end).is_some_and(is_word_char)
+            {
+                return;
+            }
+            out.push(Match {
+                pattern,
+                start,
+                end,
+            });
+        };
         let mut prev_word = false;
         let mut i = 0;
         while i < bytes.len() {
@@ -260,35 +281,15 @@ impl Lexicon {
                 let (c, len) = decode_at(clean, i);
                 (is_word_char(c), len)
             };
-            let mut take = |ids: &[u32], t: u32, end: usize| {
-                let Some(&pattern) = ids.get(t as usize) else {
-                    return;
-                };
-                let Some(p) = self.patterns.get(pattern as usize) else {
-                    return;
-                };
-                // A phrase ending in a word character ends at a word boundary unless it is
-                // open to the right.
-                if !p.right_open
-                    && is_word_char(char_before(clean, end).unwrap_or(' '))
-                    && char_at(clean, end).is_some_and(is_word_char)
-                {
-                    return;
-                }
-                out.push(Match {
-                    pattern,
-                    start: i,
-                    end,
-                });
-            };
             // A phrase that starts with a word character needs a word start, unless open.
             if !(word && prev_word) && self.anchored.starts_with(b) {
-                self.anchored
-                    .matches_at(bytes, i, |t, end| take(&self.anchored_ids, t, end));
+                self.anchored.matches_at(bytes, i, |t, end| {
+                    take(&mut out, &self.anchored_ids, t, i, end)
+                });
             }
             if self.open.starts_with(b) {
                 self.open
-                    .matches_at(bytes, i, |t, end| take(&self.open_ids, t, end));
+                    .matches_at(bytes, i, |t, end| take(&mut out, &self.open_ids, t, i, end));
             }
             prev_word = word;
             i += len;
