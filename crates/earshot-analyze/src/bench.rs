@@ -303,27 +303,6 @@ fn post(i: usize, text: &str) -> NewPost {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bench_runs_and_reports_both_phases() {
-        let texts: Vec<String> = [
-            "@AmazonHelp my order never arrived!!",
-            "Grazie mille, servizio fantastico!",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let r = run(&texts, 0.05);
-        assert!(r.parse.posts > 0 && r.analyze.posts > 0);
-        assert!(r.ratio > 0.0);
-        assert!(r.to_string().contains("analyze / parse"));
-        assert_eq!(run(&[], 0.01).texts, 0);
-    }
-}
-
 /// Each rules step alone over every text (`passes` times), on inputs prepared beforehand:
 /// ns per post, without the per-step clock reads of [`phases`].
 pub fn isolated(texts: &[String], passes: usize) -> Vec<(&'static str, f64)> {
@@ -386,4 +365,25 @@ pub fn isolated(texts: &[String], passes: usize) -> Vec<(&'static str, f64)> {
         }),
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_runs_and_reports_both_phases() {
+        let texts: Vec<String> = [
+            "@AmazonHelp my order never arrived!!",
+            "Grazie mille, servizio fantastico!",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let r = run(&texts, 0.05);
+        assert!(r.parse.posts > 0 && r.analyze.posts > 0);
+        assert!(r.ratio > 0.0);
+        assert!(r.to_string().contains("analyze / parse"));
+        assert_eq!(run(&[], 0.01).texts, 0);
+    }
 }
