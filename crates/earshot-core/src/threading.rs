@@ -313,7 +313,9 @@ fn parent_opened(
     conv.opened_at = at;
     conv.root_external_id = post.external_id.clone();
     conv.customer = post.author.clone();
-    let target = policy.targets.target_for(policy.ranking.band(&conv.signals));
+    let target = policy
+        .targets
+        .target_for(policy.ranking.band(&conv.signals));
     conv.first_response_due = policy.clock.due(at, target);
     if let Some(first) = conv.first_response_at {
         conv.first_response_secs = Some((first - at).num_seconds());
