@@ -295,7 +295,7 @@ fn waiting_stops_counting_at_its_cap_unless_aging_is_on() {
     assert_eq!(fresher.band, PriorityBand::High);
     assert!(fresher.score > old_q.score, "{fresher:?} {old_q:?}");
     let aging = RankingModel {
-        waiting_max: 100.0,
+        waiting_stops_at_targets: 50.0,
         ..RankingModel::default()
     };
     let old_q = aging.score(&q, Some(Duration::hours(5)), Some(Duration::hours(4)));
@@ -317,12 +317,12 @@ fn waiting_stops_counting_at_its_cap_unless_aging_is_on() {
     assert!(fresh_harm.score > ancient_q.score);
     assert!(matches!(
         RankingModel {
-            waiting_max: 101.0,
+            waiting_stops_at_targets: -1.0,
             ..RankingModel::default()
         }
         .validate(),
         Err(RankingError::OutOfRange {
-            key: "waiting_max",
+            key: "waiting_stops_at_targets",
             ..
         })
     ));
