@@ -10,21 +10,12 @@
 
 pub mod bench;
 mod common;
+mod db;
 pub mod feedback;
 pub mod guard;
 pub mod people;
 pub mod postgres;
-mod postgres_feedback;
-mod postgres_guard;
-mod postgres_people;
-mod postgres_survey;
-mod postgres_triage_state;
 pub mod sqlite;
-mod sqlite_feedback;
-mod sqlite_guard;
-mod sqlite_people;
-mod sqlite_survey;
-mod sqlite_triage_state;
 pub mod survey;
 pub mod triage_state;
 mod types;

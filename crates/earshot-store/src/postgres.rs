@@ -31,6 +31,8 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::common::Migration;
 
+mod conn;
+
 const MIGRATIONS: &[Migration] = common::migrations!("postgres");
 
 /// Advisory lock keys ("earshot" in ASCII, then a number).

@@ -36,6 +36,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::Migration;
 
+mod conn;
+
 const MIGRATIONS: &[Migration] = common::migrations!("sqlite");
 
 const READERS: usize = 4;
