@@ -11,6 +11,8 @@ use earshot_core::triage::{EscalationState, Routing};
 use earshot_core::{Conversation, ConversationId, Network};
 use serde::{Deserialize, Serialize};
 
+mod sql;
+
 /// Where routing sent a conversation, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoutedConversation {

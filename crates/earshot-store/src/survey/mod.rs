@@ -15,6 +15,8 @@ use earshot_core::{ConversationId, Network};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod sql;
+
 /// The longest comment kept with an answer, in characters.
 pub const MAX_COMMENT_CHARS: usize = 1000;
 

@@ -5,7 +5,7 @@ use crate::corrections::{
     audit_detail, corrected_cols, field, CorrectionOutcome, CorrectionStore, CURRENT,
     MAX_CORRECTIONS_PAGE,
 };
-use crate::postgres::{
+use super::{
     conversation_from_row, execute, insert_audit, post_from_row, query, query_opt, PgStore,
     INGEST_LOCK,
 };

@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+mod sql;
+
 /// What a person may do. Admins run the team (people, tokens, settings); agents answer and
 /// act on conversations; viewers read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

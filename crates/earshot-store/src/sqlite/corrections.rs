@@ -5,7 +5,7 @@ use crate::corrections::{
     audit_detail, corrected_cols, field, CorrectionOutcome, CorrectionStore, CURRENT,
     MAX_CORRECTIONS_PAGE,
 };
-use crate::sqlite::{
+use super::{
     conversation_from_row, insert_audit, post_from_row, to_json, ts, us, SqliteStore,
 };
 use crate::{common, StoreError};

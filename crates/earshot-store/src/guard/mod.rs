@@ -6,6 +6,8 @@ use crate::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
+mod sql;
+
 /// Whether a sign-in attempt may be checked now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginTurn {

@@ -16,6 +16,8 @@ use earshot_core::{ConversationId, Network, Post};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
+mod sql;
+
 /// A promise read in a reply, before an agent looked at it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewPromise {
