@@ -100,9 +100,9 @@ impl App {
 
     pub async fn with_desk(mut settings: Settings, desk: Arc<Desk>) -> anyhow::Result<App> {
         // Plain HTTP beyond loopback needs a TLS proxy in front or an explicit opt-in.
-        crate::http_policy::check_listen(&settings)?;
+        settings.check_listen()?;
         settings.check_api_token()?;
-        let http = Arc::new(crate::http_policy::HttpPolicy::from_settings(&settings)?);
+        let http = Arc::new(settings.http_policy()?);
         // The stored web edits win over the file here too: the pages show what runs, and a
         // desk built elsewhere picks them up.
         let applied = crate::overrides::apply_stored(&**desk.store(), &mut settings).await?;

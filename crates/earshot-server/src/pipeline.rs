@@ -42,8 +42,8 @@ struct Tuning {
 /// The brand and response settings the pipeline runs on after [`Pipeline::reconfigure`].
 #[derive(Debug, Clone)]
 pub struct InForce {
-    pub brand: crate::config::BrandSettings,
-    pub response: crate::config::ResponseSettings,
+    pub brand: crate::settings::BrandSettings,
+    pub response: crate::settings::ResponseSettings,
 }
 
 pub struct Pipeline {
@@ -147,10 +147,10 @@ impl Pipeline {
     /// Invalid response settings → the error `earshot config check` would give; nothing changes.
     pub fn reconfigure(
         &self,
-        brand: &crate::config::BrandSettings,
-        response: &crate::config::ResponseSettings,
-    ) -> Result<(), crate::config::ConfigError> {
-        let policy = crate::overrides::policy_of(response)?;
+        brand: &crate::settings::BrandSettings,
+        response: &crate::settings::ResponseSettings,
+    ) -> Result<(), crate::settings::ConfigError> {
+        let policy = response.triage_policy()?;
         let terms = earshot_analyze::Terms {
             brands: brand.names.clone(),
             handles: brand.handles.clone(),

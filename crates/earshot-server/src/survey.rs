@@ -13,8 +13,8 @@
 //! that failed) the housekeeping loop calls [`Surveys::send_due`], which walks conversations
 //! resolved since its last run.
 
-use crate::config::ConfigError;
 use crate::desk::{Desk, DeskError};
+use crate::settings::ConfigError;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use earshot_core::{ConversationId, Status};

@@ -79,7 +79,11 @@ fn read_root(lib: &syn::File) -> Root {
             }
             syn::Item::Use(u) => {
                 // `pub use a::b::C;` → C is in a; `pub use a::b::{C, D};` likewise.
-                fn walk(tree: &syn::UseTree, first: Option<&str>, out: &mut BTreeMap<String, String>) {
+                fn walk(
+                    tree: &syn::UseTree,
+                    first: Option<&str>,
+                    out: &mut BTreeMap<String, String>,
+                ) {
                     match tree {
                         syn::UseTree::Path(p) => {
                             let name = p.ident.to_string();
@@ -144,7 +148,9 @@ fn scan(tokens: TokenStream, here: &[String], root: &Root, out: &mut Vec<(String
     while i < tokens.len() {
         match &tokens[i] {
             TokenTree::Group(g) => scan(g.stream(), here, root, out),
-            TokenTree::Ident(id) if (id == "crate" || id == "super") && is_path_sep(&tokens, i + 1) => {
+            TokenTree::Ident(id)
+                if (id == "crate" || id == "super") && is_path_sep(&tokens, i + 1) =>
+            {
                 // Where the path starts: the crate root, or `here` less one module per `super`.
                 let mut base: Vec<String> = if id == "crate" { vec![] } else { here.to_vec() };
                 let mut j = i;
@@ -154,7 +160,11 @@ fn scan(tokens: TokenStream, here: &[String], root: &Root, out: &mut Vec<(String
                         && is_path_sep(&tokens, j + 1)
                     {
                         base.pop();
-                        written.push_str(if written.is_empty() { "super" } else { "::super" });
+                        written.push_str(if written.is_empty() {
+                            "super"
+                        } else {
+                            "::super"
+                        });
                         j += 3;
                     }
                 } else {
@@ -221,7 +231,9 @@ fn module_path(relative: &Path) -> Vec<String> {
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -239,7 +251,11 @@ fn graph_of(files: &[(PathBuf, String)]) -> Result<Graph, String> {
         .find(|(p, _)| p == Path::new("lib.rs"))
         .ok_or("no lib.rs")?;
     let root = read_root(&syn::parse_file(&lib.1).map_err(|e| format!("lib.rs: {e}"))?);
-    let mut graph: Graph = root.modules.iter().map(|m| (m.clone(), BTreeMap::new())).collect();
+    let mut graph: Graph = root
+        .modules
+        .iter()
+        .map(|m| (m.clone(), BTreeMap::new()))
+        .collect();
     for (rel, source) in files {
         if rel == Path::new("lib.rs") {
             continue;
@@ -396,7 +412,8 @@ fn server_sources() -> Vec<(PathBuf, String)> {
     files
         .into_iter()
         .map(|p| {
-            let source = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let source =
+                std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             let rel = p.strip_prefix(&src).map(Path::to_path_buf).unwrap_or(p);
             (rel, source)
         })
@@ -439,8 +456,14 @@ fn a_circle_is_found_and_told_as_a_path() {
     ]))
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(graph["desk"].contains_key("web"), "{graph:#?}");
-    assert!(graph["triage"].contains_key("desk"), "crate::Desk is desk's: {graph:#?}");
-    assert!(!graph["triage"].contains_key("web"), "doc links and tests do not count");
+    assert!(
+        graph["triage"].contains_key("desk"),
+        "crate::Desk is desk's: {graph:#?}"
+    );
+    assert!(
+        !graph["triage"].contains_key("web"),
+        "doc links and tests do not count"
+    );
     assert!(graph["pipeline"].contains_key("web"), "{graph:#?}");
     let found = tangles(&graph);
     assert_eq!(found, vec![vec!["desk", "pipeline", "triage"]]);

@@ -2,8 +2,8 @@
 //! conversations, the reply box (templates, the network's length counter), assign, status,
 //! labels, notes for colleagues, and a warning when someone else is replying too.
 
-use crate::api::AppState;
 use crate::desk::DeskError;
+use crate::state::AppState;
 use crate::triage::PolicyView;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};

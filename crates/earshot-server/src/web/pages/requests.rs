@@ -5,9 +5,9 @@
 //!
 //! Ranking and every change go through the same functions as `/api/v1/requests`.
 
-use crate::api::AppState;
 use crate::desk::requests::{rank, RankedRequest};
 use crate::feedback::tracker::TrackerError;
+use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::{csrf, require_agent, PageError};
