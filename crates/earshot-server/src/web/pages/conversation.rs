@@ -83,7 +83,7 @@ async fn load(state: &AppState, id: ConversationId) -> Result<Loaded, PageError>
         store.labels(id),
         store.customer_conversations(c.network, &c.customer.external_id, 11),
     )?;
-    let policy = match state.desk.pipeline().triage() {
+    let policy = match state.desk.triage() {
         Some(t) => Some(t.assess(store.as_ref(), &detail, Utc::now()).await?),
         None => None,
     };

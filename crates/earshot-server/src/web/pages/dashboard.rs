@@ -184,7 +184,6 @@ async fn busiest_requests(
 ) -> Result<Vec<Request>, PageError> {
     let all = state
         .desk
-        .pipeline()
         .feedback()
         .requests_snapshot(REQUESTS_MAX_AGE)
         .await?;
@@ -208,7 +207,6 @@ async fn busiest_requests(
 fn spikes_in(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<SpikeView> {
     let mut v: Vec<SpikeView> = state
         .desk
-        .pipeline()
         .feedback()
         .spikes()
         .into_iter()

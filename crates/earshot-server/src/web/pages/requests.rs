@@ -180,7 +180,7 @@ async fn suggestions(
     signed: &SignedIn,
     only: Option<RequestId>,
 ) -> Result<Markup, PageError> {
-    let feedback = state.desk.pipeline().feedback();
+    let feedback = state.desk.feedback();
     let mut s = feedback
         .suggestions(if only.is_some() { 50 } else { SUGGESTED })
         .await?;
