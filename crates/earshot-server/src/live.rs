@@ -1,6 +1,7 @@
-//! Live updates as server-sent events: one `post_stored` or `conversation_changed` event per change.
+//! Live updates as server-sent events: one `post_stored` or `conversation_changed` event per
+//! change. The API serves them at `/api/v1/events`, the pages at `/live` (signed in).
 
-use super::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;

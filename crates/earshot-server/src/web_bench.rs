@@ -76,9 +76,7 @@ fn percentiles(mut ms: Vec<f64>, bytes: usize) -> Percentiles {
 pub fn state(settings: Settings, desk: Arc<Desk>) -> AppState {
     AppState {
         desk,
-        http: Arc::new(
-            crate::http_policy::HttpPolicy::from_settings(&settings).unwrap_or_default(),
-        ),
+        http: Arc::new(settings.http_policy().unwrap_or_default()),
         settings: Arc::new(settings),
         verifier: None,
         connector_health: Arc::new(vec![]),
