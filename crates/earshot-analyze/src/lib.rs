@@ -31,6 +31,7 @@
 mod analyzer;
 pub mod bench;
 pub mod chase;
+pub mod drafts;
 pub mod eval;
 mod features;
 pub mod fingerprint;
