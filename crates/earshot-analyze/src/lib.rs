@@ -45,6 +45,7 @@ pub mod reach;
 pub mod safety;
 pub mod sentiment;
 pub mod spikes;
+pub mod summary;
 pub mod terms;
 pub mod text;
 pub mod train;

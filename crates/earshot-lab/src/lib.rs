@@ -17,6 +17,7 @@
 
 pub mod build;
 pub mod data;
+pub mod drafts;
 pub mod eval;
 pub mod fuzz;
 pub mod grouping;

@@ -38,7 +38,7 @@
 //! ```
 
 pub mod adapt;
-mod vectors;
+pub(crate) mod vectors;
 
 use crate::promises::{detect_promise, CommitmentKind};
 use chrono::NaiveDate;
@@ -167,7 +167,6 @@ pub struct DraftIndex {
     entries: Vec<Entry>,
     words: Vocab,
     grams: Vocab,
-    answers: Vocab,
     word_postings: Postings,
     gram_postings: Postings,
     answer_vectors: Vec<Sparse>,
@@ -223,7 +222,6 @@ impl DraftIndex {
             entries,
             words,
             grams,
-            answers,
             settings,
         }
     }
