@@ -31,6 +31,7 @@
 mod analyzer;
 pub mod bench;
 pub mod chase;
+pub mod drafts;
 pub mod eval;
 mod features;
 pub mod fingerprint;
@@ -44,6 +45,7 @@ pub mod reach;
 pub mod safety;
 pub mod sentiment;
 pub mod spikes;
+pub mod summary;
 pub mod terms;
 pub mod text;
 pub mod train;

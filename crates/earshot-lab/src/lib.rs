@@ -19,6 +19,7 @@ pub mod build;
 /// The store's own baselines (a plain SQLite insert), for `earshot bench import`.
 pub use earshot_store::bench as store_bench;
 pub mod data;
+pub mod drafts;
 pub mod eval;
 pub mod fuzz;
 pub mod grouping;
