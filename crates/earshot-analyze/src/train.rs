@@ -191,11 +191,6 @@ pub struct TrainOptions {
     /// Hold one example in twenty apart to fit each head's temperature.
     pub calibrate: bool,
     pub seed: u64,
-    /// When adapting, leave the features every post has (the bias and the language) as the
-    /// base learned them: agents' corrections are a sample of the base's mistakes, and what
-    /// they share would otherwise move every post's reading (the prior), not only posts like
-    /// them.
-    pub keep_prior: bool,
 }
 
 impl Default for TrainOptions {
@@ -207,7 +202,6 @@ impl Default for TrainOptions {
             balanced: true,
             calibrate: true,
             seed: 2024,
-            keep_prior: false,
         }
     }
 }
@@ -268,7 +262,6 @@ pub fn corrections_options(n: usize) -> TrainOptions {
     let base = adapt_options(n);
     TrainOptions {
         epochs: base.epochs.max(800usize.div_ceil(n.max(1))).min(40),
-        keep_prior: true,
         ..base
     }
 }
@@ -292,8 +285,6 @@ pub fn adapt_labelled(
 
 struct Prepared {
     feats: Vec<u32>,
-    /// The features training may change (all of them, or without the prior's: `keep_prior`).
-    learn: Vec<u32>,
     labels: [Option<usize>; 5],
     weight: f32,
     calibration: bool,
@@ -374,17 +365,6 @@ fn fit(
             feats.clear();
             features::extract(&b, &mut feats);
             let hashes: Vec<u32> = feats.iter().map(|f| f.hash & mask).collect();
-            let learn: Vec<u32> = if base.is_some() && opts.keep_prior {
-                feats
-                    .iter()
-                    .filter(|f| {
-                        !matches!(f.source, features::Source::Bias | features::Source::Lang)
-                    })
-                    .map(|f| f.hash & mask)
-                    .collect()
-            } else {
-                hashes.clone()
-            };
             let mut base_z = [0f32; 8];
             if let Some(m) = base {
                 base_z = m.logits(&feats);
@@ -396,7 +376,6 @@ fn fit(
             }
             Prepared {
                 feats: hashes,
-                learn,
                 labels: std::array::from_fn(|hi| e.class(Head::ALL[hi])),
                 weight: e.weight.max(0.0),
                 calibration: opts.calibrate && held_for_calibration(&e.text),
@@ -480,7 +459,7 @@ fn fit(
             if !any {
                 continue;
             }
-            for &f in &d.learn {
+            for &f in &d.feats {
                 let at = f as usize * columns;
                 for k in 0..columns {
                     if g[k] != 0.0 {
