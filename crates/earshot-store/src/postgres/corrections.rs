@@ -1,13 +1,13 @@
 //! [`CorrectionStore`] on PostgreSQL: the table of migration 0013. A correction that re-ranks
 //! takes the ingest lock, so it never overwrites a concurrent ingest's conversation state.
 
-use crate::corrections::{
-    audit_detail, corrected_cols, field, CorrectionOutcome, CorrectionStore, CURRENT,
-    MAX_CORRECTIONS_PAGE,
-};
 use super::{
     conversation_from_row, execute, insert_audit, post_from_row, query, query_opt, PgStore,
     INGEST_LOCK,
+};
+use crate::corrections::{
+    audit_detail, corrected_cols, field, CorrectionOutcome, CorrectionStore, CURRENT,
+    MAX_CORRECTIONS_PAGE,
 };
 use crate::{common, StoreError};
 use async_trait::async_trait;

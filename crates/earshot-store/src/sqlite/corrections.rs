@@ -1,12 +1,10 @@
 //! [`CorrectionStore`] on SQLite: the table of migration 0013, written with the post, its
 //! audit line and its conversation's rank in one transaction.
 
+use super::{conversation_from_row, insert_audit, post_from_row, to_json, ts, us, SqliteStore};
 use crate::corrections::{
     audit_detail, corrected_cols, field, CorrectionOutcome, CorrectionStore, CURRENT,
     MAX_CORRECTIONS_PAGE,
-};
-use super::{
-    conversation_from_row, insert_audit, post_from_row, to_json, ts, us, SqliteStore,
 };
 use crate::{common, StoreError};
 use async_trait::async_trait;
