@@ -7,7 +7,6 @@ use crate::pipeline::Pipeline;
 use crate::signature::Verifier;
 use anyhow::Context;
 use earshot_analyze::Analyzer;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -22,9 +21,7 @@ pub struct App {
 }
 
 /// Where `earshot train` writes its model and the analyzer looks for it.
-pub fn model_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("model.bin")
-}
+pub use crate::retrain::model_path;
 
 /// Builds the analyzer from the configured terms: the shipped model, or the team's adapted
 /// one (`earshot train`) when it exists.
@@ -174,6 +171,11 @@ impl App {
         )];
         ticks.extend(self.state.desk.ticks());
         let housekeeping = tokio::spawn(crate::housekeeping::run_every(ticks, HOUSEKEEPING));
+        let retraining = crate::retrain::spawn_schedule(
+            self.state.desk.clone(),
+            self.state.settings.data_dir.clone(),
+            self.state.settings.analysis.retrain_from_corrections,
+        );
         let (stop, stopped) = tokio::sync::watch::channel(false);
         self.connectors
             .start(self.state.desk.pipeline().clone(), stopped);
@@ -200,6 +202,9 @@ impl App {
         .await;
         let _ = stop.send(true);
         housekeeping.abort();
+        if let Some(r) = retraining {
+            r.abort();
+        }
         result.context("server stopped")
     }
 }

@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod overrides;
 pub mod pipeline;
 pub mod responder;
+pub mod retrain;
 pub mod settings;
 pub mod signature;
 pub mod state;

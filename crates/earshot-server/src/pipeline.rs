@@ -229,6 +229,18 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Understands posts with `model` from the next batch on (a retrain from agents'
+    /// corrections, see [`crate::retrain`]); the brand terms and policy stay.
+    pub fn use_model(&self, model: earshot_analyze::Model) {
+        let mut tuning = self.tuning.write().unwrap_or_else(PoisonError::into_inner);
+        *tuning = Arc::new(Tuning {
+            analyzer: Arc::new((*tuning.analyzer).clone().with_model(model)),
+            brand: tuning.brand.clone(),
+            policy: tuning.policy.clone(),
+            in_force: tuning.in_force.clone(),
+        });
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.events.subscribe()
     }

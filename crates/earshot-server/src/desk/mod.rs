@@ -3,6 +3,7 @@
 //! renders what comes back; none of them talks to the store).
 //!
 //! - conversations (this module and [`conversations`]): answer, assign, pend, resolve, read;
+//! - [`corrections`]: an agent's correction of a post's intent, sentiment or language;
 //! - [`requests`]: rank, rename, merge, move asks, status, tracker links;
 //! - [`promises`]: the ledger, confirm, dismiss;
 //! - [`releases`]: record a release, tell the askers;
@@ -16,6 +17,7 @@
 //! `TrackerUrl`, `ReplyText`, ...), so a rule cannot differ by door.
 
 pub mod conversations;
+pub mod corrections;
 pub mod people;
 pub mod promises;
 pub mod releases;

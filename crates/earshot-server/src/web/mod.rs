@@ -50,6 +50,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/c/{id}/labels", post(pages::conversation::labels))
         .route("/c/{id}/notes", post(pages::conversation::note))
+        .route(
+            "/c/{id}/posts/{post}/correct",
+            post(pages::correct::correct),
+        )
         .route("/c/{id}/typing", post(pages::conversation::typing))
         .route("/search", get(pages::search::page))
         .route("/dashboard", get(pages::dashboard::page))
