@@ -7,7 +7,6 @@ use crate::pipeline::Pipeline;
 use crate::signature::Verifier;
 use anyhow::Context;
 use earshot_analyze::Analyzer;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -22,9 +21,7 @@ pub struct App {
 }
 
 /// Where `earshot train` writes its model and the analyzer looks for it.
-pub fn model_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("model.bin")
-}
+pub use crate::retrain::model_path;
 
 /// Builds the analyzer from the configured terms: the shipped model, or the team's adapted
 /// one (`earshot train`) when it exists.

@@ -9,7 +9,6 @@
 //! with the same corrections gives the same model, and a correction is never counted twice.
 //! The result is saved as the team's model (`model.bin`), which every later run uses.
 
-use crate::app;
 use earshot_analyze::train::{adapt_labelled, corrections_options, Labelled, TrainError};
 use earshot_analyze::{Model, ModelError};
 use earshot_core::correction::{CorrectedField, CorrectedPost};
@@ -18,6 +17,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+
+/// Where `earshot train` writes the team's model and the analyzer looks for it.
+pub fn model_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("model.bin")
+}
 
 /// The name of models folded from corrections (the version is the time they were made).
 pub const CORRECTIONS_MODEL: &str = "earshot-corrections";
@@ -145,7 +149,7 @@ pub fn base_model(data_dir: &Path) -> Result<Model, RetrainError> {
     if base.exists() {
         return Ok(Model::load(&base)?);
     }
-    let current = app::model_path(data_dir);
+    let current = model_path(data_dir);
     if current.exists() {
         let model = Model::load(&current)?;
         if model.header().name != CORRECTIONS_MODEL {
@@ -252,7 +256,7 @@ pub async fn retrain(
         let base = base_model(&data_dir)?;
         let folded = fold(&base, &corrections, &version)?;
         if let Ok(r) = &folded {
-            r.model.save(app::model_path(&data_dir))?;
+            r.model.save(model_path(&data_dir))?;
         }
         Ok::<_, RetrainError>(folded)
     })

@@ -5,7 +5,7 @@
 //! picks (see `assets/app.js`). The post is drawn again in place, so the corrected label shows
 //! at once.
 
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout;
 use crate::web::{csrf, require_agent, PageError};
