@@ -9,9 +9,10 @@
 
 use crate::analyzer::Builtin;
 use crate::fingerprint::{hash_bytes, mix, FNV_OFFSET, FNV_PRIME};
+use crate::lang::Lang;
 use crate::lexicon::Cue;
 use crate::text::concat;
-use earshot_core::analysis::SentimentLabel;
+use earshot_core::analysis::{Intent, SentimentLabel};
 
 /// The feature set a model was built with.
 pub const FEATURES_VERSION: u32 = 2;
@@ -68,13 +69,54 @@ fn fnv(h: u64, b: u8) -> u64 {
 }
 
 #[inline]
-fn h32(x: u64) -> u32 {
+const fn h32(x: u64) -> u32 {
     (x ^ (x >> 32)) as u32
 }
 
 #[inline]
-fn meta(s: &str) -> u32 {
+const fn meta(s: &str) -> u32 {
     h32(hash_bytes(SEED_META, s.as_bytes()))
+}
+
+/// `meta` of a pair: the hash of `kind` mixed with the hash of `value`.
+const fn meta_pair(kind: &str, value: &str) -> u32 {
+    h32(mix(
+        hash_bytes(SEED_META, kind.as_bytes()) ^ hash_bytes(SEED_META, value.as_bytes())
+    ))
+}
+
+/// The language feature's hash per [`Lang::index`], then `und` (made once, at compile time).
+const LANG_HASHES: [u32; Lang::ALL.len() + 1] = {
+    let mut t = [0u32; Lang::ALL.len() + 1];
+    let mut i = 0;
+    while i < Lang::ALL.len() {
+        t[i] = meta_pair("lang", Lang::ALL[i].code());
+        i += 1;
+    }
+    t[Lang::ALL.len()] = meta_pair("lang", "und");
+    t
+};
+
+/// The cue features' hashes, per `Cue as usize`.
+const CUE_HASHES: [u32; Cue::ALL.len()] = {
+    let mut t = [0u32; Cue::ALL.len()];
+    let mut i = 0;
+    while i < Cue::ALL.len() {
+        t[Cue::ALL[i] as usize] = h32(hash_bytes(SEED_CUE, Cue::ALL[i].as_str().as_bytes()));
+        i += 1;
+    }
+    t
+};
+
+/// The rules' intent feature's hash.
+fn intent_hash(i: Intent) -> u32 {
+    match i {
+        Intent::Complaint => const { meta_pair("intent", "complaint") },
+        Intent::FeatureRequest => const { meta_pair("intent", "feature_request") },
+        Intent::Question => const { meta_pair("intent", "question") },
+        Intent::Praise => const { meta_pair("intent", "praise") },
+        Intent::Other => const { meta_pair("intent", "other") },
+    }
 }
 
 /// The word with runs of three or more equal letters cut to two ("sooo" → "soo"), digits
@@ -105,19 +147,94 @@ fn clause_break(clean: &[u8], from: usize, to: usize) -> bool {
     })
 }
 
+/// A word's 3-grams then 4-grams of `^word$`, as (start, length, hash).
+#[inline]
+fn gram_hashes(w: &[u8], gram: &mut [u8; 32], mut emit: impl FnMut(u8, u8, u32)) {
+    let n = w.len().min(MAX_GRAM_WORD);
+    gram[0] = b'^';
+    gram[1..=n].copy_from_slice(&w[..n]);
+    gram[n + 1] = b'$';
+    let len = n + 2;
+    // `hash_bytes` unrolled: the grams are most of a post's features.
+    for (s, g) in gram[..len].windows(3).enumerate() {
+        emit(s as u8, 3, h32(mix(fnv(fnv(fnv(GRAM3, g[0]), g[1]), g[2]))));
+    }
+    for (s, g) in gram[..len].windows(4).enumerate() {
+        emit(
+            s as u8,
+            4,
+            h32(mix(fnv(fnv(fnv(fnv(GRAM4, g[0]), g[1]), g[2]), g[3]))),
+        );
+    }
+}
+
+/// Words up to this long have their gram hashes cached.
+const CACHED_WORD: usize = 16;
+/// Cache slots (a power of two), picked by the word's hash.
+const WORD_SLOTS: usize = 2048;
+
+/// One cached word: its hash, bytes and gram hashes (3-grams, then 4-grams).
+#[derive(Clone, Copy)]
+struct WordSlot {
+    wh: u64,
+    len: u8,
+    word: [u8; CACHED_WORD],
+    grams: [u32; 2 * CACHED_WORD - 1],
+}
+
+/// The gram hashes of the words a thread saw last (direct-mapped by word hash; a slot is
+/// used only when its word is byte for byte the one asked for). Posts are mostly common
+/// words, and hashing their grams was most of the work of extracting features.
+#[derive(Default)]
+struct WordCache {
+    slots: Vec<WordSlot>,
+}
+
+impl WordCache {
+    /// The gram hashes of `w` (2 ≤ `w.len()` ≤ [`CACHED_WORD`]), whose hash is `wh`.
+    fn grams(&mut self, wh: u64, w: &[u8]) -> &[u32; 2 * CACHED_WORD - 1] {
+        if self.slots.is_empty() {
+            let empty = WordSlot {
+                wh: 0,
+                len: 0,
+                word: [0; CACHED_WORD],
+                grams: [0; 2 * CACHED_WORD - 1],
+            };
+            self.slots = vec![empty; WORD_SLOTS];
+        }
+        let n = w.len().min(CACHED_WORD);
+        let slot = &mut self.slots[(wh as usize) & (WORD_SLOTS - 1)];
+        if !(slot.wh == wh && slot.len as usize == n && slot.word[..n] == w[..n]) {
+            slot.wh = wh;
+            slot.len = n as u8;
+            slot.word[..n].copy_from_slice(&w[..n]);
+            let mut gram = [0u8; 32];
+            let grams = &mut slot.grams;
+            gram_hashes(&w[..n], &mut gram, |s, g, hash| {
+                let at = if g == 3 { s as usize } else { n + s as usize };
+                if let Some(h) = grams.get_mut(at) {
+                    *h = hash;
+                }
+            });
+        }
+        &slot.grams
+    }
+}
+
+thread_local! {
+    static WORDS: std::cell::RefCell<WordCache> = std::cell::RefCell::new(WordCache::default());
+}
+
 /// The features of a post, from its built-in analysis.
 pub(crate) fn extract(b: &Builtin, out: &mut Vec<Feature>) {
     let p = &b.prepared;
     let clean = p.clean.as_bytes();
     out.push(Feature {
-        hash: meta("bias"),
+        hash: const { meta("bias") },
         source: Source::Bias,
     });
-    let lang = b.detected.lang.map_or("und", |l| l.code());
     out.push(Feature {
-        hash: h32(mix(
-            hash_bytes(SEED_META, b"lang") ^ hash_bytes(SEED_META, lang.as_bytes())
-        )),
+        hash: LANG_HASHES[b.detected.lang.map_or(Lang::ALL.len(), |l| l.index())],
         source: Source::Lang,
     });
     // Negators, left to right (the hits are sorted by position).
@@ -127,6 +244,8 @@ pub(crate) fn extract(b: &Builtin, out: &mut Vec<Feature>) {
     let mut elongated = false;
     let mut buf = [0u8; 64];
     let mut gram = [0u8; 32];
+    // This thread's cache of word grams (none if this thread is already extracting).
+    let mut cached = WORDS.with(|c| c.try_borrow_mut().ok().map(|mut c| std::mem::take(&mut *c)));
     for (i, t) in p.tokens.iter().enumerate() {
         let (start, end) = (t.start as usize, t.end as usize);
         if i > 0 && scope_left > 0 {
@@ -170,26 +289,43 @@ pub(crate) fn extract(b: &Builtin, out: &mut Vec<Feature>) {
         }
         prev = Some(wh);
         if (2..=MAX_GRAM_WORD).contains(&n) {
-            gram[0] = b'^';
-            gram[1..=n].copy_from_slice(w);
-            gram[n + 1] = b'$';
-            let len = n + 2;
-            // All 3-grams, then all 4-grams (`hash_bytes` unrolled: the grams are most of a
-            // post's features).
-            out.reserve(2 * len);
-            for (s, g) in gram[..len].windows(3).enumerate() {
-                out.push(Feature {
-                    hash: h32(mix(fnv(fnv(fnv(GRAM3, g[0]), g[1]), g[2]))),
-                    source: Source::Gram(i as u32, s as u8, 3),
-                });
-            }
-            for (s, g) in gram[..len].windows(4).enumerate() {
-                out.push(Feature {
-                    hash: h32(mix(fnv(fnv(fnv(fnv(GRAM4, g[0]), g[1]), g[2]), g[3]))),
-                    source: Source::Gram(i as u32, s as u8, 4),
-                });
+            let i = i as u32;
+            match cached.as_mut() {
+                Some(cache) if n <= CACHED_WORD => {
+                    let grams = cache.grams(wh, w);
+                    // All 3-grams (n of them), then all 4-grams (n - 1).
+                    out.extend(grams[..n].iter().enumerate().map(|(s, &hash)| Feature {
+                        hash,
+                        source: Source::Gram(i, s as u8, 3),
+                    }));
+                    out.extend(
+                        grams[n..2 * n - 1]
+                            .iter()
+                            .enumerate()
+                            .map(|(s, &hash)| Feature {
+                                hash,
+                                source: Source::Gram(i, s as u8, 4),
+                            }),
+                    );
+                }
+                _ => {
+                    out.reserve(2 * n + 3);
+                    gram_hashes(w, &mut gram, |s, g, hash| {
+                        out.push(Feature {
+                            hash,
+                            source: Source::Gram(i, s, g),
+                        })
+                    });
+                }
             }
         }
+    }
+    if let Some(c) = cached {
+        WORDS.with(|cell| {
+            if let Ok(mut slot) = cell.try_borrow_mut() {
+                *slot = c;
+            }
+        });
     }
     symbols(&p.clean, out);
     for h in &b.hits {
@@ -197,49 +333,57 @@ pub(crate) fn extract(b: &Builtin, out: &mut Vec<Feature>) {
             continue;
         }
         out.push(Feature {
-            hash: h32(hash_bytes(SEED_CUE, h.cue.as_str().as_bytes())),
+            hash: CUE_HASHES[h.cue as usize],
             source: Source::Cue(h.cue),
         });
     }
     out.push(Feature {
-        hash: meta(match b.sentiment.label {
-            SentimentLabel::Negative => "sent:negative",
-            SentimentLabel::Neutral => "sent:neutral",
-            SentimentLabel::Positive => "sent:positive",
-        }),
+        hash: match b.sentiment.label {
+            SentimentLabel::Negative => const { meta("sent:negative") },
+            SentimentLabel::Neutral => const { meta("sent:neutral") },
+            SentimentLabel::Positive => const { meta("sent:positive") },
+        },
         source: Source::BuiltinSentiment,
     });
     out.push(Feature {
-        hash: h32(mix(hash_bytes(SEED_META, b"intent")
-            ^ hash_bytes(SEED_META, b.intent.label.as_str().as_bytes()))),
+        hash: intent_hash(b.intent.label),
         source: Source::BuiltinIntent,
     });
     let s = &b.intent_scores;
-    for (score, name, k) in [
-        (s.feature_request, "score:feature_request", 0),
-        (s.complaint, "score:complaint", 1),
-        (s.question, "score:question", 2),
-        (s.praise, "score:praise", 3),
+    for (score, hash, k) in [
+        (
+            s.feature_request,
+            const { meta("score:feature_request") },
+            0,
+        ),
+        (s.complaint, const { meta("score:complaint") }, 1),
+        (s.question, const { meta("score:question") }, 2),
+        (s.praise, const { meta("score:praise") }, 3),
     ] {
         if score >= 1.0 {
             out.push(Feature {
-                hash: meta(name),
+                hash,
                 source: Source::IntentScore(k),
             });
         }
     }
     let st = &p.stats;
-    for (on, name, source) in [
-        (st.exclamations > 0, "!", Source::Exclamation),
-        (st.question_marks > 0, "?", Source::QuestionMark),
-        (st.caps_words > 0, "CAPS", Source::Shouting),
-        (elongated, "elongated", Source::Elongated),
+    for (on, hash, source) in [
+        (
+            st.exclamations > 0,
+            const { meta("!") },
+            Source::Exclamation,
+        ),
+        (
+            st.question_marks > 0,
+            const { meta("?") },
+            Source::QuestionMark,
+        ),
+        (st.caps_words > 0, const { meta("CAPS") }, Source::Shouting),
+        (elongated, const { meta("elongated") }, Source::Elongated),
     ] {
         if on {
-            out.push(Feature {
-                hash: meta(name),
-                source,
-            });
+            out.push(Feature { hash, source });
         }
     }
 }
@@ -353,6 +497,43 @@ mod tests {
         let mut f = Vec::new();
         extract(&b, &mut f);
         f.iter().map(|f| describe(&b, f)).collect()
+    }
+
+    /// The hashes made at compile time are the ones the model was trained with.
+    #[test]
+    fn constant_hashes_are_the_runtime_ones() {
+        let pair = |k: &str, v: &str| {
+            h32(mix(
+                hash_bytes(SEED_META, k.as_bytes()) ^ hash_bytes(SEED_META, v.as_bytes())
+            ))
+        };
+        for l in Lang::ALL {
+            assert_eq!(LANG_HASHES[l.index()], pair("lang", l.code()));
+        }
+        assert_eq!(LANG_HASHES[Lang::ALL.len()], pair("lang", "und"));
+        for c in Cue::ALL {
+            assert_eq!(
+                CUE_HASHES[c as usize],
+                h32(hash_bytes(SEED_CUE, c.as_str().as_bytes()))
+            );
+        }
+        for &i in Intent::ALL {
+            assert_eq!(intent_hash(i), pair("intent", i.as_str()));
+        }
+        // the word cache gives what hashing gives, for every length it holds
+        let mut cache = WordCache::default();
+        let mut gram = [0u8; 32];
+        for w in ["ab", "hello", "sixteen-letters!", "naïve", "ab"] {
+            let mut direct = Vec::new();
+            gram_hashes(w.as_bytes(), &mut gram, |_, _, h| direct.push(h));
+            let wh = hash_bytes(SEED_WORD, w.as_bytes());
+            let n = w.len();
+            assert_eq!(
+                &cache.grams(wh, w.as_bytes())[..2 * n - 1],
+                &direct[..],
+                "{w}"
+            );
+        }
     }
 
     #[test]

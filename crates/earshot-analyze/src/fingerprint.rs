@@ -10,18 +10,20 @@ pub(crate) const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// Hashes bytes (FNV-1a, then a finaliser so nearby inputs spread over all 64 bits).
 #[inline]
-pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+pub const fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     let mut h = FNV_OFFSET ^ seed;
-    for &b in bytes {
-        h ^= b as u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
         h = h.wrapping_mul(FNV_PRIME);
+        i += 1;
     }
     mix(h)
 }
 
 /// SplitMix64's finaliser.
 #[inline]
-pub(crate) fn mix(mut z: u64) -> u64 {
+pub(crate) const fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

@@ -45,7 +45,7 @@ impl Lang {
     ];
 
     /// ISO 639-1 code.
-    pub fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             Lang::En => "en",
             Lang::Da => "da",
@@ -60,7 +60,7 @@ impl Lang {
         }
     }
 
-    pub fn index(self) -> usize {
+    pub const fn index(self) -> usize {
         self as usize
     }
 

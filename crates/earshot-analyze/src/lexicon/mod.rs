@@ -47,7 +47,7 @@ impl Cue {
         Cue::Urgent,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Cue::Stop => "stopword",
             Cue::Positive => "positive",
