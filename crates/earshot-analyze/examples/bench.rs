@@ -2,6 +2,7 @@
 //! posts from JSON (measured in the same run).
 //!
 //! `cargo run --release -p earshot-analyze --example bench -- /work/shared/data [seconds]`
+//! (`... -- /work/shared/data 8 --phases`: where the time goes, step by step, instead.)
 //!
 //! Texts: the `text` column of twcs-sample-head/dev.csv and tweeteval's rebuilt train texts.
 //! The first run is the default analyzer (the shipped model); a second one the rules alone.
@@ -62,6 +63,36 @@ fn main() -> ExitCode {
         texts.len() - twcs
     );
 
+    if let Some(n) = std::env::args()
+        .skip_while(|a| a != "--profile")
+        .nth(1)
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        // For a profiler (`valgrind --tool=callgrind`): the default analyzer over `n` texts
+        // spread over the set (every 7th, wrapping), once; two runs with different `n` differ
+        // by the cost of the posts alone.
+        let analyzer = Analyzer::default();
+        let mut sum = 0u64;
+        for i in 0..n {
+            let t = &texts[i * 7 % texts.len()];
+            sum ^= analyzer.analyze_text(t, None, Some(100)).fingerprint;
+        }
+        println!("{sum:x}");
+        return ExitCode::SUCCESS;
+    }
+    if std::env::args().any(|a| a == "--isolated") {
+        for (name, ns) in bench::isolated(&texts, 3) {
+            println!("{name}: {ns:.0} ns/post");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if std::env::args().any(|a| a == "--phases") {
+        let analyzer = Analyzer::default();
+        println!("{}", bench::phases(&analyzer, &texts, 2));
+        let rules = Analyzer::rules_only(&earshot_analyze::Terms::default());
+        println!("{}", bench::phases(&rules, &texts, 2));
+        return ExitCode::SUCCESS;
+    }
     let report = bench::run(&texts, seconds);
     println!("{report}");
 

@@ -8,8 +8,9 @@
 //! models built with another version are refused on load.
 
 use crate::analyzer::Builtin;
-use crate::fingerprint::{hash_bytes, mix};
+use crate::fingerprint::{hash_bytes, mix, FNV_OFFSET, FNV_PRIME};
 use crate::lexicon::Cue;
+use crate::text::concat;
 use earshot_core::analysis::SentimentLabel;
 
 /// The feature set a model was built with.
@@ -55,6 +56,16 @@ const SEED_GRAM: u64 = 0x63;
 const SEED_CUE: u64 = 0x43;
 const SEED_META: u64 = 0x4d;
 const SEED_SYMBOL: u64 = 0x53;
+
+/// The FNV-1a states [`hash_bytes`] starts from for 3- and 4-grams.
+const GRAM3: u64 = FNV_OFFSET ^ (SEED_GRAM + 3);
+const GRAM4: u64 = FNV_OFFSET ^ (SEED_GRAM + 4);
+
+/// One FNV-1a step, as [`hash_bytes`] takes it.
+#[inline(always)]
+fn fnv(h: u64, b: u8) -> u64 {
+    (h ^ b as u64).wrapping_mul(FNV_PRIME)
+}
 
 #[inline]
 fn h32(x: u64) -> u32 {
@@ -163,16 +174,20 @@ pub(crate) fn extract(b: &Builtin, out: &mut Vec<Feature>) {
             gram[1..=n].copy_from_slice(w);
             gram[n + 1] = b'$';
             let len = n + 2;
-            for g in [3usize, 4] {
-                if len < g {
-                    continue;
-                }
-                for s in 0..=len - g {
-                    out.push(Feature {
-                        hash: h32(hash_bytes(SEED_GRAM + g as u64, &gram[s..s + g])),
-                        source: Source::Gram(i as u32, s as u8, g as u8),
-                    });
-                }
+            // All 3-grams, then all 4-grams (`hash_bytes` unrolled: the grams are most of a
+            // post's features).
+            out.reserve(2 * len);
+            for (s, g) in gram[..len].windows(3).enumerate() {
+                out.push(Feature {
+                    hash: h32(mix(fnv(fnv(fnv(GRAM3, g[0]), g[1]), g[2]))),
+                    source: Source::Gram(i as u32, s as u8, 3),
+                });
+            }
+            for (s, g) in gram[..len].windows(4).enumerate() {
+                out.push(Feature {
+                    hash: h32(mix(fnv(fnv(fnv(fnv(GRAM4, g[0]), g[1]), g[2]), g[3]))),
+                    source: Source::Gram(i as u32, s as u8, 4),
+                });
             }
         }
     }
@@ -273,39 +288,37 @@ pub(crate) fn describe(b: &Builtin, f: &Feature) -> String {
     let p = &b.prepared;
     match f.source {
         Source::Bias => "bias".into(),
-        Source::Lang => format!("lang:{}", b.detected.lang.map_or("und", |l| l.code())),
-        Source::Word(i, false) => format!("word:{}", p.token_str(i as usize)),
-        Source::Word(i, true) => format!("word:{} (negated)", p.token_str(i as usize)),
-        Source::Bigram(i) => format!(
-            "bigram:{} {}",
+        Source::Lang => concat(&["lang:", b.detected.lang.map_or("und", |l| l.code())]),
+        Source::Word(i, false) => concat(&["word:", p.token_str(i as usize)]),
+        Source::Word(i, true) => concat(&["word:", p.token_str(i as usize), " (negated)"]),
+        Source::Bigram(i) => concat(&[
+            "bigram:",
             p.token_str(i as usize - 1),
-            p.token_str(i as usize)
-        ),
+            " ",
+            p.token_str(i as usize),
+        ]),
         Source::Gram(i, s, len) => {
-            let w = format!("^{}$", p.token_str(i as usize));
+            // The gram's place is in the squeezed word; it is cut from the word as written.
+            let token = p.token_str(i as usize);
+            let w = concat(&["^", token, "$"]);
             let g = w
                 .as_bytes()
                 .get(s as usize..s as usize + len as usize)
                 .unwrap_or(&[]);
-            format!(
-                "chars:{} (in {})",
-                String::from_utf8_lossy(g),
-                p.token_str(i as usize)
-            )
+            concat(&["chars:", &String::from_utf8_lossy(g), " (in ", token, ")"])
         }
-        Source::Symbol(a, z) => format!(
-            "symbol:{}",
-            p.clean.get(a as usize..z as usize).unwrap_or("")
-        ),
-        Source::Cue(c) => format!("cue:{}", c.as_str()),
-        Source::BuiltinSentiment => format!("rules_sentiment:{}", b.sentiment.label),
-        Source::BuiltinIntent => format!("rules_intent:{}", b.intent.label),
-        Source::IntentScore(i) => format!(
-            "rules:{}",
+        Source::Symbol(a, z) => {
+            concat(&["symbol:", p.clean.get(a as usize..z as usize).unwrap_or("")])
+        }
+        Source::Cue(c) => concat(&["cue:", c.as_str()]),
+        Source::BuiltinSentiment => concat(&["rules_sentiment:", b.sentiment.label.as_str()]),
+        Source::BuiltinIntent => concat(&["rules_intent:", b.intent.label.as_str()]),
+        Source::IntentScore(i) => concat(&[
+            "rules:",
             ["feature_request", "complaint", "question", "praise"]
                 .get(i as usize)
-                .unwrap_or(&"?")
-        ),
+                .unwrap_or(&"?"),
+        ]),
         Source::Exclamation => "punctuation:!".into(),
         Source::QuestionMark => "punctuation:?".into(),
         Source::Shouting => "caps".into(),
@@ -323,6 +336,21 @@ mod tests {
         let mut f = Vec::new();
         extract(&b, &mut f);
         f.iter().map(|f| describe(&b, f)).collect()
+    }
+
+    #[test]
+    fn unrolled_gram_hashes_are_hash_bytes() {
+        for g in [*b"^ab", *b"xyz", *b"\xc3\xa6b"] {
+            assert_eq!(
+                mix(fnv(fnv(fnv(GRAM3, g[0]), g[1]), g[2])),
+                hash_bytes(SEED_GRAM + 3, &g)
+            );
+        }
+        let g = *b"ab$c";
+        assert_eq!(
+            mix(fnv(fnv(fnv(fnv(GRAM4, g[0]), g[1]), g[2]), g[3])),
+            hash_bytes(SEED_GRAM + 4, &g)
+        );
     }
 
     #[test]

@@ -5,13 +5,16 @@
 
 use crate::text::Prepared;
 
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+pub(crate) const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
 /// Hashes bytes (FNV-1a, then a finaliser so nearby inputs spread over all 64 bits).
 #[inline]
 pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    let mut h = FNV_OFFSET ^ seed;
     for &b in bytes {
         h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        h = h.wrapping_mul(FNV_PRIME);
     }
     mix(h)
 }

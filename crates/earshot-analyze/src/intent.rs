@@ -8,7 +8,7 @@
 
 use crate::lexicon::{Cue, Hit};
 use crate::sentiment::find_negator;
-use crate::text::Prepared;
+use crate::text::{push_debug, Prepared};
 use earshot_core::analysis::{Evidence, Intent, IntentFinding, SentimentFinding};
 
 /// Cue sums per intent, before the decision; also model features.
@@ -39,11 +39,7 @@ pub(crate) fn classify(
         if h.cue == Cue::Urgent && h.weight >= 0.5 {
             s.complaint += 0.8;
             let word = p.clean.get(h.start as usize..h.end as usize).unwrap_or("");
-            evidence.push(Evidence::new(
-                format!("pattern:complaint:{:?}", word),
-                word,
-                0.8,
-            ));
+            evidence.push(Evidence::new(pattern_rule("complaint", word), word, 0.8));
             continue;
         }
         let target = match h.cue {
@@ -72,11 +68,7 @@ pub(crate) fn classify(
             Cue::Thanks => "praise",
             _ => "question",
         };
-        evidence.push(Evidence::new(
-            format!("pattern:{intent}:{:?}", word),
-            word,
-            w,
-        ));
+        evidence.push(Evidence::new(pattern_rule(intent, word), word, w));
     }
     if p.stats.question_marks > 0 {
         s.question += 1.0;
@@ -107,6 +99,16 @@ pub(crate) fn classify(
         evidence,
     };
     (finding, s)
+}
+
+/// `pattern:<intent>:"<word>"` (the word as `{:?}` writes it).
+fn pattern_rule(intent: &str, word: &str) -> String {
+    let mut r = String::with_capacity(10 + intent.len() + word.len() + 2);
+    r.push_str("pattern:");
+    r.push_str(intent);
+    r.push(':');
+    push_debug(&mut r, word);
+    r
 }
 
 fn decide(s: &IntentScores) -> (Intent, f32) {

@@ -49,9 +49,10 @@ pub mod summary;
 pub mod terms;
 pub mod text;
 pub mod train;
+mod trie;
 pub mod urgency;
 
-pub use analyzer::{Analyzer, MAX_ANALYZED_BYTES};
+pub use analyzer::{Analyzer, Marks, NoMarks, Step, MAX_ANALYZED_BYTES};
 pub use model::{Head, Model, ModelError};
 pub use terms::{TermMatcher, Terms};
 pub use train::{read_examples, Task, TrainError};

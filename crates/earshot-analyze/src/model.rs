@@ -153,6 +153,36 @@ impl Scores {
 
 const MAX_COLUMNS: usize = 8;
 
+/// The table rows of a post's features, copied out of the model ([`Model::gather`]) column
+/// by column: `0[k][i]` is column `k` of feature `i`'s row (columns the model lacks empty).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Columns([Vec<i16>; MAX_COLUMNS]);
+
+impl Columns {
+    /// Column `k` (empty past the model's columns).
+    pub(crate) fn col(&self, k: usize) -> &[i16] {
+        self.0.get(k).map_or(&[], |c| c.as_slice())
+    }
+
+    /// Features gathered.
+    pub(crate) fn len(&self) -> usize {
+        self.0[0].len()
+    }
+}
+
+/// Up to three (feature index, contribution) pairs, largest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Top {
+    items: [(usize, f32); 3],
+    len: usize,
+}
+
+impl Top {
+    pub(crate) fn as_slice(&self) -> &[(usize, f32)] {
+        &self.items[..self.len.min(3)]
+    }
+}
+
 impl Model {
     /// The model compiled into earshot.
     pub fn shipped() -> Result<&'static Model, &'static ModelError> {
@@ -327,28 +357,51 @@ impl Model {
             .collect()
     }
 
-    #[inline]
-    fn weight(&self, row: usize, column: usize) -> i16 {
-        let at = (row * self.header.columns + column) * 2;
-        match self.weights.get(at..at + 2) {
-            Some(b) => i16::from_le_bytes([b[0], b[1]]),
-            None => 0,
+    /// Copies the table row of every feature into `cols` (column by column, one entry per
+    /// feature, in order): the table is megabytes read at random, so it is read once per post
+    /// in a tight loop that keeps many loads in flight, and everything after (sums, evidence)
+    /// reads the copies, a column at a time.
+    pub(crate) fn gather(&self, feats: &[Feature], cols: &mut Columns) {
+        for (k, col) in cols.0.iter_mut().enumerate() {
+            col.clear();
+            if k < self.header.columns {
+                col.resize(feats.len(), 0);
+            }
+        }
+        match self.header.columns {
+            1 => self.gather_c::<1>(feats, cols),
+            2 => self.gather_c::<2>(feats, cols),
+            3 => self.gather_c::<3>(feats, cols),
+            4 => self.gather_c::<4>(feats, cols),
+            5 => self.gather_c::<5>(feats, cols),
+            6 => self.gather_c::<6>(feats, cols),
+            7 => self.gather_c::<7>(feats, cols),
+            _ => self.gather_c::<8>(feats, cols),
         }
     }
 
-    /// Raw column sums (one memory access per feature), scaled by `1/sqrt(features)`.
-    pub(crate) fn logits(&self, feats: &[Feature]) -> [f32; MAX_COLUMNS] {
-        let c = self.header.columns;
-        let mut acc = [0i32; MAX_COLUMNS];
-        for f in feats {
-            let at = (f.hash & self.mask) as usize * c * 2;
-            if let Some(row) = self.weights.get(at..at + c * 2) {
-                for (k, b) in row.chunks_exact(2).enumerate() {
-                    acc[k] += i16::from_le_bytes([b[0], b[1]]) as i32;
+    #[inline]
+    fn gather_c<const C: usize>(&self, feats: &[Feature], cols: &mut Columns) {
+        let w: &[u8] = &self.weights;
+        for (i, f) in feats.iter().enumerate() {
+            let at = (f.hash & self.mask) as usize * C * 2;
+            if let Some(b) = w.get(at..at + C * 2) {
+                for (k, col) in cols.0.iter_mut().take(C).enumerate() {
+                    if let Some(slot) = col.get_mut(i) {
+                        *slot = i16::from_le_bytes([b[2 * k], b[2 * k + 1]]);
+                    }
                 }
             }
         }
-        let norm = 1.0 / (feats.len().max(1) as f32).sqrt();
+    }
+
+    /// Raw column sums of the gathered rows, scaled by `1/sqrt(features)`.
+    pub(crate) fn logits_of(&self, cols: &Columns) -> [f32; MAX_COLUMNS] {
+        let mut acc = [0i32; MAX_COLUMNS];
+        for (a, col) in acc.iter_mut().zip(&cols.0) {
+            *a = col.iter().map(|w| *w as i32).sum();
+        }
+        let norm = 1.0 / (cols.len().max(1) as f32).sqrt();
         let mut out = [0f32; MAX_COLUMNS];
         for h in &self.header.heads {
             for k in h.column..h.column + h.head.columns() {
@@ -358,9 +411,17 @@ impl Model {
         out
     }
 
-    /// Calibrated probabilities for every head the model has.
-    pub(crate) fn scores(&self, feats: &[Feature]) -> Scores {
-        let z = self.logits(feats);
+    /// Raw column sums (one memory access per feature), scaled by `1/sqrt(features)`.
+    pub(crate) fn logits(&self, feats: &[Feature]) -> [f32; MAX_COLUMNS] {
+        let mut cols = Columns::default();
+        self.gather(feats, &mut cols);
+        self.logits_of(&cols)
+    }
+
+    /// Calibrated probabilities for every head the model has, from the rows [`Model::gather`]
+    /// copied.
+    pub(crate) fn scores(&self, cols: &Columns) -> Scores {
+        let z = self.logits_of(cols);
         let mut s = Scores::default();
         for h in &self.header.heads {
             let t = h.temperature;
@@ -385,46 +446,70 @@ impl Model {
     }
 
     /// The (up to) three features that pushed `head` hardest towards `class` (for sentiment,
-    /// relative to the mean of the three classes), as (feature index, contribution).
+    /// relative to the mean of the three classes), as (feature index, contribution), largest
+    /// first. `cols` are the features' rows as [`Model::gather`] copied them; `contributions`
+    /// is a buffer to reuse.
     pub(crate) fn top_features(
         &self,
         feats: &[Feature],
+        cols: &Columns,
         head: Head,
         class: usize,
-    ) -> Vec<(usize, f32)> {
+        contributions: &mut Vec<f32>,
+    ) -> Top {
+        let mut top = Top::default();
         let Some(h) = self.head(head) else {
-            return Vec::new();
+            return top;
         };
         let norm = 1.0 / (feats.len().max(1) as f32).sqrt();
-        let mut top: Vec<(usize, f32)> = Vec::with_capacity(4);
-        for (i, f) in feats.iter().enumerate() {
-            let row = (f.hash & self.mask) as usize;
-            let contribution = if head == Head::Sentiment {
-                let w: [f32; 3] = std::array::from_fn(|k| self.weight(row, h.column + k) as f32);
-                w[class.min(2)] - (w[0] + w[1] + w[2]) / 3.0
-            } else {
-                let w = self.weight(row, h.column) as f32;
-                if class == 1 {
-                    w
-                } else {
-                    -w
-                }
-            } * h.scale
-                * norm;
-            if contribution <= 0.0 || top.iter().any(|(j, _)| feats[*j].hash == f.hash) {
+        let (scale, col, class) = (h.scale, h.column.min(MAX_COLUMNS - 3), class.min(2));
+        // Every contribution first, in a loop without branches...
+        contributions.clear();
+        if head == Head::Sentiment {
+            let (w0, w1, w2) = (cols.col(col), cols.col(col + 1), cols.col(col + 2));
+            let wc = cols.col(col + class);
+            contributions.extend(
+                w0.iter()
+                    .zip(w1)
+                    .zip(w2)
+                    .zip(wc)
+                    .map(|(((w0, w1), w2), wc)| {
+                        (*wc as f32 - (*w0 as f32 + *w1 as f32 + *w2 as f32) / 3.0) * scale * norm
+                    }),
+            );
+        } else {
+            let w = cols.col(h.column.min(MAX_COLUMNS - 1));
+            let sign = if class == 1 { 1.0 } else { -1.0 };
+            contributions.extend(w.iter().map(|w| (sign * *w as f32) * scale * norm));
+        }
+        // ...then the few that can enter the top three. Below `floor` a feature cannot: 0
+        // while there is room, then the smallest kept contribution (one that does not beat it
+        // would change nothing).
+        let mut floor = 0f32;
+        for (i, (&contribution, f)) in contributions.iter().zip(feats).enumerate() {
+            if contribution <= floor
+                || top.items[..top.len]
+                    .iter()
+                    .any(|(j, _)| feats[*j].hash == f.hash)
+            {
                 continue;
             }
-            if top.len() < 3 {
-                top.push((i, contribution));
+            if top.len < 3 {
+                top.items[top.len] = (i, contribution);
+                top.len += 1;
             } else if let Some(min) = top
+                .items
                 .iter_mut()
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .filter(|m| m.1 < contribution)
             {
                 *min = (i, contribution);
             }
+            if top.len == 3 {
+                floor = top.items.iter().map(|t| t.1).fold(f32::INFINITY, f32::min);
+            }
         }
-        top.sort_by(|a, b| b.1.total_cmp(&a.1));
+        top.items[..top.len].sort_by(|a, b| b.1.total_cmp(&a.1));
         top
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::lang::Lang;
 use crate::lexicon::{Cue, Hit};
-use crate::text::Prepared;
+use crate::text::{concat, Prepared};
 use earshot_core::analysis::{Evidence, SentimentFinding, SentimentLabel};
 
 /// Scores at or above this are positive.
@@ -59,7 +59,7 @@ pub(crate) fn score(p: &Prepared, hits: &[Hit], lang: Option<Lang>) -> Sentiment
             _ => continue,
         };
         let mut v = sign * h.weight;
-        let mut tags = String::new();
+        let mut tags: [&str; 3] = [""; 3];
         let negated = find_negator(p, hits, h, &mut consumed, negation_after);
         if matches!(h.cue, Cue::Problem | Cue::Thanks) {
             // "no problem", "not an issue", "no thanks": the cue does not apply at all.
@@ -69,20 +69,20 @@ pub(crate) fn score(p: &Prepared, hits: &[Hit], lang: Option<Lang>) -> Sentiment
         } else {
             if let Some(f) = intensifier(hits, h) {
                 v *= f;
-                tags.push_str(if f >= 1.0 {
+                tags[0] = if f >= 1.0 {
                     "+intensified"
                 } else {
                     "+softened"
-                });
+                };
             }
             if negated {
                 v *= -0.75;
-                tags.push_str("+negated");
+                tags[1] = "+negated";
             }
             if let Some(t) = p.tokens.get(h.token as usize) {
                 if t.caps && !shouting_all {
                     v *= 1.3;
-                    tags.push_str("+caps");
+                    tags[2] = "+caps";
                 }
             }
         }
@@ -100,7 +100,11 @@ pub(crate) fn score(p: &Prepared, hits: &[Hit], lang: Option<Lang>) -> Sentiment
         } else {
             "emoji"
         };
-        evidence.push(Evidence::new(format!("{kind}:{rule}{tags}"), word, v));
+        evidence.push(Evidence::new(
+            concat(&[kind, ":", rule, tags[0], tags[1], tags[2]]),
+            word,
+            v,
+        ));
     }
     if total != 0.0 && p.stats.exclamations > 0 {
         let boost = p.stats.exclamations.min(4) as f32 * 0.29;

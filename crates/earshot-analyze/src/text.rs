@@ -96,6 +96,12 @@ impl Prepared {
             i += len;
             let mut end = i;
             while i < s.len() {
+                // ASCII letters and digits need no decoding.
+                if s[i].is_ascii_alphanumeric() || s[i] == b'_' {
+                    i += 1;
+                    end = i;
+                    continue;
+                }
                 let (word, len) = word_char_at(&self.clean, i);
                 if word {
                     i += len;
@@ -188,6 +194,19 @@ impl Writer {
                 self.out.push(b.to_ascii_lowercase());
                 prev_word = true;
                 i += 1;
+                // The lowercase letters that follow (most of a post) in one go: no URL can
+                // start inside a word, and they only lengthen the letter run.
+                let run = bytes[i..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_lowercase())
+                    .count();
+                if run > 0 {
+                    self.run_letters += run as u32;
+                    self.run_upper = false;
+                    self.stats.latin_letters += run as u32;
+                    self.out.extend_from_slice(&bytes[i..i + run]);
+                    i += run;
+                }
                 continue;
             }
             self.end_run();
@@ -356,6 +375,31 @@ pub fn char_before(s: &str, i: usize) -> char {
     }
 }
 
+/// `parts` joined into one string allocated once (what `format!` gives, without its
+/// machinery: evidence lines are built for every post).
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+/// Appends `s` as `{:?}` writes it (quoted, escaped), without the formatter for the usual
+/// printable-ASCII word.
+pub(crate) fn push_debug(out: &mut String, s: &str) {
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        use std::fmt::Write;
+        let _ = write!(out, "{s:?}");
+    }
+}
+
 fn url_len(b: &[u8]) -> Option<usize> {
     let starts = |p: &[u8]| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p);
     let prefix = if starts(b"https://") {
@@ -460,6 +504,26 @@ mod tests {
         assert_eq!(p.stats.caps_words, 1);
         assert!(p.tokens[2].caps);
         assert!(!p.tokens[0].caps);
+    }
+
+    #[test]
+    fn push_debug_writes_what_debug_writes() {
+        for s in [
+            "plain",
+            "l'app",
+            "with \"quotes\"",
+            "back\\slash",
+            "tab\there",
+            "écoute",
+            "😂",
+            "",
+            "\u{7f}x",
+        ] {
+            let mut out = String::from("x:");
+            push_debug(&mut out, s);
+            assert_eq!(out, format!("x:{s:?}"));
+        }
+        assert_eq!(concat(&["a", "", "bc"]), "abc");
     }
 
     #[test]

@@ -253,6 +253,19 @@ pub fn adapt_options(n: usize) -> TrainOptions {
     }
 }
 
+/// The options for folding `n` agents' corrections in (`earshot train --corrections`): those
+/// of [`adapt_options`], with at least as many updates in all as 200 corrections get (4
+/// passes): a handful of corrections is passed over more often, so the posts an agent
+/// corrected are learned, not only nudged. From 200 on it is [`adapt_options`] itself (what
+/// `earshot-lab corrections` measured); measured for 25 too (see the README).
+pub fn corrections_options(n: usize) -> TrainOptions {
+    let base = adapt_options(n);
+    TrainOptions {
+        epochs: base.epochs.max(800usize.div_ceil(n.max(1))).min(40),
+        ..base
+    }
+}
+
 /// Adapts `base` to labelled posts (any heads), keeping what it knows.
 pub fn adapt_labelled(
     base: &Model,

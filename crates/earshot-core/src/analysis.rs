@@ -221,6 +221,10 @@ pub struct Analysis {
     pub matches: Vec<TermMatch>,
     /// Which model produced this: `builtin` or the trained model's name and version.
     pub model: String,
+    /// The fields an agent corrected (their labels above are the agent's), one mark per
+    /// field, the latest correction's (see `crate::correction`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<crate::correction::CorrectionMark>,
 }
 
 impl Default for Analysis {
@@ -256,6 +260,7 @@ impl Default for Analysis {
             fingerprint: 0,
             matches: vec![],
             model: "none".into(),
+            corrections: vec![],
         }
     }
 }

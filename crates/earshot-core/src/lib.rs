@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod audit;
 pub mod bidi;
 pub mod conversation;
+pub mod correction;
 pub mod csv;
 pub mod feedback;
 pub mod network;

@@ -280,9 +280,16 @@ pub struct RankingModel {
     pub harm: f32,
     /// Urgency at its strongest.
     pub urgency: f32,
-    /// Waiting, reached at `waiting_full_at_targets` times the target (linear before).
+    /// Waiting: `waiting` points at `waiting_full_at_targets` times the target, at the same
+    /// pace before and after, until `waiting_stops_at_targets` times the target. The default
+    /// (2, as `waiting_full_at_targets`) stops counting at twice the target; raised (say 50),
+    /// a conversation keeps climbing as it waits (aging) until it tops its band, so an old
+    /// question is not left behind fresher complaints once everyone is past the target.
+    /// `earshot bench triage` measures the trade: aging starves fewer routine questions but
+    /// answers complaints later.
     pub waiting: f32,
     pub waiting_full_at_targets: f32,
+    pub waiting_stops_at_targets: f32,
     /// The most pressing intent (scaled by `band_intent`: a complaint gets all of it).
     pub intent: f32,
     /// Negative sentiment at its strongest.
@@ -311,6 +318,7 @@ impl Default for RankingModel {
             urgency: 12.0,
             waiting: 30.0,
             waiting_full_at_targets: 2.0,
+            waiting_stops_at_targets: 2.0,
             intent: 8.0,
             negative: 8.0,
             reach: 6.0,
@@ -374,6 +382,11 @@ impl RankingModel {
             "waiting_full_at_targets",
             self.waiting_full_at_targets,
             100.0,
+        )?;
+        check(
+            "waiting_stops_at_targets",
+            self.waiting_stops_at_targets,
+            1000.0,
         )?;
         if self.normal_at >= self.high_at {
             return Err(RankingError::Thresholds {
@@ -471,7 +484,7 @@ impl RankingModel {
             let full = self.waiting_full_at_targets.max(0.01);
             add(
                 "waiting",
-                self.waiting * (counted / full).min(1.0),
+                self.waiting * counted.min(self.waiting_stops_at_targets) / full,
                 if share >= 1.0 {
                     format!("waited {share:.1}× target")
                 } else {

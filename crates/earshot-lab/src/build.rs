@@ -285,7 +285,7 @@ pub fn corrections_trial(
         "trial-adapted",
         "1",
         &corrections,
-        &options.unwrap_or_else(|| earshot_analyze::train::adapt_options(corrections.len())),
+        &options.unwrap_or_else(|| earshot_analyze::train::corrections_options(corrections.len())),
     )?;
     let terms = Terms::default();
     let before = Analyzer::rules_only(&terms).with_model(base);

@@ -16,6 +16,8 @@
 //! - [`grouping`]: request grouping on real labelled asks, streamed as `serve` groups.
 
 pub mod build;
+/// The store's own baselines (a plain SQLite insert), for `earshot bench import`.
+pub use earshot_store::bench as store_bench;
 pub mod data;
 pub mod drafts;
 pub mod eval;

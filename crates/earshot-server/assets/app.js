@@ -78,6 +78,8 @@
     "<dt><kbd>r</kbd></dt><dd>reply</dd>" +
     "<dt><kbd>ctrl</kbd>+<kbd>enter</kbd></dt><dd>send the reply</dd>" +
     "<dt><kbd>e</kbd></dt><dd>resolve</dd>" +
+    "<dt><kbd>j</kbd> / <kbd>k</kbd> in a conversation</dt><dd>pick a customer's post</dd>" +
+    "<dt><kbd>i</kbd> / <kbd>s</kbd> / <kbd>l</kbd> then <kbd>1</kbd>…<kbd>0</kbd></dt><dd>correct its intent / sentiment / language</dd>" +
     "<dt><kbd>u</kbd></dt><dd>back to the inbox</dd>" +
     "<dt><kbd>/</kbd></dt><dd>search</dd>" +
     "<dt><kbd>g</kbd> <kbd>i</kbd> / <kbd>d</kbd> / <kbd>r</kbd> / <kbd>p</kbd> / <kbd>s</kbd></dt><dd>go to inbox / dashboard / requests / promises / settings</dd>" +
@@ -223,9 +225,113 @@
       var b = document.querySelector('button[data-action="' + action + '"]');
       if (b) b.click();
     };
+    // Correcting a post's labels: j/k pick a customer post (the latest when none is picked),
+    // i / s / l open its intent / sentiment / language chooser, a digit picks a label (Tab and
+    // Enter reach any), esc closes. The server draws the corrected post; it replaces the old.
+    var fieldKeys = { i: "intent", s: "sentiment", l: "language" };
+    var picked = null, choosing = null;
+    var said = document.createElement("div");
+    said.className = "visually-hidden";
+    said.setAttribute("role", "status");
+    conv.appendChild(said);
+    var customerPosts = function () { return Array.prototype.slice.call(conv.querySelectorAll("li.post[data-post]")); };
+    var pickedPost = function () {
+      var all = customerPosts();
+      return all.filter(function (p) { return p.getAttribute("data-post") === picked; })[0] || all[all.length - 1] || null;
+    };
+    var pick = function (p) {
+      customerPosts().forEach(function (x) { x.classList.remove("selected"); x.removeAttribute("aria-current"); });
+      if (!p) return;
+      picked = p.getAttribute("data-post");
+      p.classList.add("selected");
+      p.setAttribute("aria-current", "true");
+      p.focus({ preventScroll: true });
+      p.scrollIntoView({ block: "nearest" });
+    };
+    var movePost = function (by) {
+      var all = customerPosts();
+      if (!all.length) return;
+      var i = all.indexOf(all.filter(function (p) { return p.getAttribute("data-post") === picked; })[0]);
+      i = i < 0 ? (by > 0 ? 0 : all.length - 1) : Math.max(0, Math.min(all.length - 1, i + by));
+      pick(all[i]);
+    };
+    var closeChooser = function () {
+      if (!choosing) return;
+      var d = choosing.closest("details");
+      if (d) d.open = false;
+      choosing.classList.remove("active");
+      choosing = null;
+    };
+    var openChooser = function (field) {
+      var p = pickedPost();
+      if (!p) return;
+      var chooser = p.querySelector('form.chooser[data-field="' + field + '"]');
+      if (!chooser) return;
+      closeChooser();
+      pick(p);
+      var d = chooser.closest("details");
+      if (d) d.open = true;
+      chooser.classList.add("active");
+      choosing = chooser;
+      var b = chooser.querySelector('button[aria-pressed="true"]') || chooser.querySelector("button");
+      if (b) b.focus();
+    };
+    conv.addEventListener("click", function (e) {
+      var p = e.target.closest ? e.target.closest("li.post[data-post]") : null;
+      if (p && p.getAttribute("data-post") !== picked) pick(p);
+    });
+    conv.addEventListener("submit", function (e) {
+      var chooser = e.target;
+      if (!chooser.classList || !chooser.classList.contains("chooser")) return;
+      var b = e.submitter;
+      if (!b || !b.value) return;
+      e.preventDefault();
+      var field = chooser.getAttribute("data-field");
+      post(chooser.getAttribute("action"), { field: field, value: b.value }).then(function (r) {
+        if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
+        return r.text().then(function (html) {
+          if (!r.ok) { alert(html || "That did not work."); return; }
+          var li = chooser.closest("li.post");
+          var holder = document.createElement("ol");
+          // The server rendered (and escaped) this markup, exactly as in a full page.
+          holder.innerHTML = html;
+          var fresh = holder.firstElementChild;
+          if (!li || !fresh) return;
+          choosing = null;
+          li.replaceWith(fresh);
+          // A re-ranked conversation's rank line and band come after the post.
+          Array.prototype.slice.call(holder.children).forEach(function (el) {
+            var old = el.id && document.getElementById(el.id);
+            if (old) old.replaceWith(el);
+          });
+          localTimes(fresh);
+          pick(fresh);
+          said.textContent = field + " corrected to " + b.value.replace(/_/g, " ");
+        });
+      });
+    });
+
     document.addEventListener("keydown", function (e) {
-      if (e.ctrlKey || e.metaKey || e.altKey || typingInField(e)) return;
-      if (e.key === "r" && textarea) { e.preventDefault(); textarea.focus(); }
+      if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented || typingInField(e)) return;
+      if (choosing) {
+        if (e.key === "Escape") {
+          e.preventDefault();
+          var open = choosing.closest("li.post");
+          closeChooser();
+          if (open) open.focus();
+          return;
+        }
+        if (/^[0-9]$/.test(e.key)) {
+          var b = choosing.querySelector('button[data-n="' + e.key + '"]');
+          if (b) { e.preventDefault(); choosing.requestSubmit(b); }
+          return;
+        }
+        if (!fieldKeys[e.key]) closeChooser();
+      }
+      if (fieldKeys[e.key]) { e.preventDefault(); openChooser(fieldKeys[e.key]); }
+      else if (e.key === "j") { e.preventDefault(); movePost(1); }
+      else if (e.key === "k") { e.preventDefault(); movePost(-1); }
+      else if (e.key === "r" && textarea) { e.preventDefault(); textarea.focus(); }
       else if (e.key === "e") { e.preventDefault(); clickAction("resolve"); }
       else if (e.key === "a") { e.preventDefault(); clickAction("assign_me"); }
       else if (e.key === "u" || e.key === "Escape") { e.preventDefault(); location.href = "/inbox"; }

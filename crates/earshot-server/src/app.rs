@@ -203,6 +203,11 @@ impl App {
                 }
             }
         });
+        let retraining = crate::retrain::spawn_schedule(
+            self.state.desk.clone(),
+            self.state.settings.data_dir.clone(),
+            self.state.settings.analysis.retrain_from_corrections,
+        );
         let (stop, stopped) = tokio::sync::watch::channel(false);
         self.connectors
             .start(self.state.desk.pipeline().clone(), stopped);
@@ -229,6 +234,9 @@ impl App {
         .await;
         let _ = stop.send(true);
         housekeeping.abort();
+        if let Some(r) = retraining {
+            r.abort();
+        }
         result.context("server stopped")
     }
 }

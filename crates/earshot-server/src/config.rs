@@ -83,6 +83,8 @@ pub struct Settings {
     pub triage: Option<earshot_core::triage::TriageConfig>,
     /// `[survey]`: the optional satisfaction survey sent after resolution.
     pub survey: crate::survey::SurveySettings,
+    /// `[analysis]`: whether `serve` learns from agents' corrections on a schedule.
+    pub analysis: crate::retrain::AnalysisSettings,
 }
 
 impl Default for Settings {
@@ -101,6 +103,7 @@ impl Default for Settings {
             tracker: Default::default(),
             triage: None,
             survey: Default::default(),
+            analysis: Default::default(),
         }
     }
 }

@@ -169,6 +169,18 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Understands posts with `model` from the next batch on (a retrain from agents'
+    /// corrections, see [`crate::retrain`]); the brand terms and policy stay.
+    pub fn use_model(&self, model: earshot_analyze::Model) {
+        let mut tuning = self.tuning.write().unwrap_or_else(PoisonError::into_inner);
+        *tuning = Arc::new(Tuning {
+            analyzer: Arc::new((*tuning.analyzer).clone().with_model(model)),
+            brand: tuning.brand.clone(),
+            policy: tuning.policy.clone(),
+            in_force: tuning.in_force.clone(),
+        });
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.events.subscribe()
     }
@@ -202,6 +214,16 @@ impl Pipeline {
     /// the store refuses (a time outside the window earshot believes) is logged and listed in
     /// the report's `refused`; the rest of the batch is stored.
     #[tracing::instrument(skip_all, fields(posts = posts.len()))]
+    /// The bulk import's path (`earshot import`): posts already understood (see
+    /// [`Pipeline::understand`], run on another thread) are written in one batch with the
+    /// policy in force, without the after-commit steps of [`Pipeline::ingest`] (history is not
+    /// grouped, routed or announced live as it is read).
+    pub async fn store_understood(&self, posts: Vec<Incoming>) -> Result<IngestReport, StoreError> {
+        self.store
+            .ingest(posts, &self.policy(), chrono::Utc::now())
+            .await
+    }
+
     pub async fn ingest(&self, posts: Vec<NewPost>) -> Result<IngestReport, StoreError> {
         if posts.is_empty() {
             return Ok(IngestReport::default());

@@ -1036,3 +1036,129 @@ async fn an_agent_opens_the_most_wanted_request_from_the_ranked_list() {
     b.screenshot("releases").await;
     b.close().await;
 }
+
+/// Corrections on the conversation page, by keyboard: `j` picks the customer's post, `i` opens
+/// its intent chooser, a digit picks; the post is drawn again in place (no page load) with
+/// the agent's label marked as theirs; `esc` closes a chooser without leaving the page; and
+/// the chooser works by click too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_corrects_a_post_by_keyboard_and_sees_it_at_once() {
+    let server = server().await;
+    let ids = server
+        .seed(vec![customer(
+            Network::X,
+            "x-iced",
+            "ida",
+            120,
+            "@voltra got iced at the mall charger again, third time this week",
+            30,
+        )])
+        .await;
+    let Some(b) = Browser::start(&server.base).await else {
+        return;
+    };
+    b.sign_in("maria", AGENT_PASSWORD).await;
+    b.goto(&format!("/c/{}", ids[0].0)).await;
+    b.wait_for("li.post[data-post] details.correct").await;
+    // Marks this page: a page load would forget it.
+    b.js("window.notReloaded = true;").await;
+    let model_intent = b
+        .js("return document.querySelector('form.chooser[data-field=intent] button[aria-pressed=true]').value")
+        .await;
+    // Intent labels are numbered complaint 1, feature request 2, question 3, praise 4, other 5.
+    let (digit, chosen) = if model_intent == "complaint" {
+        ('3', "question")
+    } else {
+        ('1', "complaint")
+    };
+
+    let rank_before = b
+        .js("return document.getElementById('rank').textContent")
+        .await;
+    b.press(&['j']).await;
+    b.wait_for("li.post.selected").await;
+    b.press(&['i']).await;
+    b.wait_for("form.chooser.active[data-field=intent]").await;
+    b.screenshot("correct-chooser").await;
+    b.press(&[digit]).await;
+    let mark = b
+        .wait_for(".labels .corrected[data-field=intent]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        mark.contains(&chosen.replace('_', " ")) && mark.contains("maria"),
+        "{mark}"
+    );
+    assert_eq!(
+        b.js("return window.notReloaded === true").await,
+        json!(true)
+    );
+    // The conversation was re-ranked on the agent's word, and the page says so.
+    let rank_after = b
+        .js("return document.getElementById('rank').textContent")
+        .await;
+    assert_ne!(rank_before, rank_after);
+    assert!(b.path().await.starts_with("/c/"), "still on the page");
+    b.screenshot("correct-done").await;
+
+    // esc closes a chooser and stays on the page; the post stays picked for the next key.
+    b.press(&['s']).await;
+    b.wait_for("form.chooser.active[data-field=sentiment]")
+        .await;
+    b.press(&['\u{e00c}']).await;
+    let open = b
+        .js("return document.querySelectorAll('form.chooser.active').length")
+        .await;
+    assert_eq!(open, json!(0));
+    assert!(
+        b.path().await.starts_with("/c/"),
+        "esc closed the chooser only"
+    );
+
+    // By click: open the chooser, pick a language.
+    b.client
+        .find(Locator::Css("li.post[data-post] details.correct summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css(
+            "form.chooser[data-field=language] button[value=da]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for(".labels .corrected[data-field=language]").await;
+
+    // Stored under Maria's name, and shown the same after a reload.
+    let stored = server.desk.store().corrections(None, 10).await.unwrap();
+    let said: Vec<(&str, &str, &str)> = stored
+        .iter()
+        .map(|c| {
+            (
+                c.correction.field.as_str(),
+                c.correction.to.as_str(),
+                c.correction.by.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        said,
+        vec![("language", "da", "maria"), ("intent", chosen, "maria")]
+    );
+    b.goto(&format!("/c/{}", ids[0].0)).await;
+    let after = b
+        .wait_for(".labels .corrected[data-field=intent]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(after.contains("maria"), "{after}");
+    b.close().await;
+}

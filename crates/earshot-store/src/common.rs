@@ -369,6 +369,11 @@ macro_rules! migrations {
                 name: "awaiting_parent",
                 sql: include_str!(concat!("../migrations/", $dir, "/0012_awaiting_parent.sql")),
             },
+            $crate::common::Migration {
+                version: 13,
+                name: "corrections",
+                sql: include_str!(concat!("../migrations/", $dir, "/0013_corrections.sql")),
+            },
         ]
     };
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot_core::feedback::{
     Ask, NotificationPlan, NotificationState, Promise, PromiseId, PromiseKind, PromiseState,
-    Release, ReleaseId, Request, RequestId, RequestStatus,
+    Release, ReleaseId, Request, RequestEvent, RequestId, RequestStatus, RequestTransitionError,
 };
 use earshot_core::{ConversationId, Network, Post};
 use serde::{Deserialize, Serialize};
@@ -102,11 +102,33 @@ pub trait FeedbackStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     async fn rename_request(&self, id: RequestId, title: &str) -> Result<(), StoreError>;
+    /// Writes a status [`Request::apply`] decided: call [`FeedbackStore::apply_request`].
     async fn set_request_status(
         &self,
         id: RequestId,
         status: RequestStatus,
     ) -> Result<(), StoreError>;
+
+    /// Changes a request's status through the core rules ([`Request::apply`]), written once
+    /// for both backends: a change the rules refuse writes nothing. Returns the request as it
+    /// now stands.
+    async fn apply_request(
+        &self,
+        id: RequestId,
+        event: &RequestEvent,
+    ) -> Result<Request, StoreError> {
+        let mut request = self
+            .request(id, Utc::now(), 0)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("request {id}")))?
+            .request;
+        request.apply(event).map_err(|e| match e {
+            RequestTransitionError::Merged(..) => StoreError::Conflict(e.to_string()),
+            _ => StoreError::Invalid(e.to_string()),
+        })?;
+        self.set_request_status(id, request.status).await?;
+        Ok(request)
+    }
     async fn set_tracker_url(&self, id: RequestId, url: &str) -> Result<(), StoreError>;
 
     /// Requests with their demand (not merged ones), `status` filtered; unranked (the caller

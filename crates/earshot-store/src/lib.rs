@@ -10,16 +10,19 @@
 
 pub mod bench;
 mod common;
+pub mod corrections;
 pub mod feedback;
 pub mod guard;
 pub mod people;
 pub mod postgres;
+mod postgres_corrections;
 mod postgres_feedback;
 mod postgres_guard;
 mod postgres_people;
 mod postgres_survey;
 mod postgres_triage_state;
 pub mod sqlite;
+mod sqlite_corrections;
 mod sqlite_feedback;
 mod sqlite_guard;
 mod sqlite_people;
@@ -29,6 +32,7 @@ pub mod survey;
 pub mod triage_state;
 mod types;
 
+pub use corrections::CorrectionStore;
 pub use feedback::FeedbackStore;
 pub use guard::GuardStore;
 pub use people::PeopleStore;
@@ -48,7 +52,15 @@ use std::sync::Arc;
 /// Every store also keeps the team's people ([`PeopleStore`]): one database, one backup.
 #[async_trait]
 pub trait Store:
-    PeopleStore + FeedbackStore + SurveyStore + TriageStateStore + GuardStore + Send + Sync + 'static
+    PeopleStore
+    + FeedbackStore
+    + SurveyStore
+    + TriageStateStore
+    + GuardStore
+    + CorrectionStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Stores a batch of understood posts and threads them into conversations, in one
     /// transaction. Idempotent: a post already stored is counted as a duplicate and changes nothing.

@@ -2,15 +2,11 @@
 //! admin, before anyone can sign in to create the others.
 
 use crate::cli::{settings, Global};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Subcommand;
-use earshot_connect::Secret;
-use earshot_server::web::auth;
-use earshot_store::people::Role;
-use earshot_store::Store;
+use earshot_server::desk::people::{random_token, People, Role, Secret, UserRef};
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
@@ -73,9 +69,10 @@ pub enum AdminCommand {
     },
 }
 
-async fn store(g: &Global) -> anyhow::Result<Arc<dyn Store>> {
+/// People alone: `earshot admin` works before anything else is configured.
+async fn people(g: &Global) -> anyhow::Result<People> {
     let s = settings(g)?;
-    Ok(earshot_store::open(&s.db_url()).await?)
+    Ok(People::open(&s.db_url()).await?)
 }
 
 fn read_password(stdin: bool, file: Option<&PathBuf>) -> anyhow::Result<Option<Secret>> {
@@ -106,16 +103,11 @@ pub async fn run(g: &Global, cmd: AdminCommand) -> anyhow::Result<()> {
             let role: Role = role.parse()?;
             let given = read_password(password_stdin, password_file.as_ref())?;
             let generated = given.is_none();
-            let password = given.unwrap_or_else(|| Secret::new(auth::random_token(15)));
-            let store = store(g).await?;
-            let user = auth::create_user(
-                &store,
-                &username,
-                name.as_deref().unwrap_or(""),
-                role,
-                &password,
-            )
-            .await?;
+            let password = given.unwrap_or_else(|| Secret::new(random_token(15)));
+            let user = people(g)
+                .await?
+                .create(&username, name.as_deref().unwrap_or(""), role, &password)
+                .await?;
             println!(
                 "created {} ({}) as {}: they can sign in at /login",
                 user.username, user.display_name, user.role
@@ -126,7 +118,7 @@ pub async fn run(g: &Global, cmd: AdminCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::ListUsers { json } => {
-            let users = store(g).await?.users().await?;
+            let users = people(g).await?.list().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&users)?);
                 return Ok(());
@@ -151,19 +143,11 @@ pub async fn run(g: &Global, cmd: AdminCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::CreateToken { user, name, scopes } => {
-            let store = store(g).await?;
-            let Some(creds) = store.credentials(&user).await? else {
-                bail!("no user named {user:?}: see earshot admin list-users");
-            };
-            if creds.user.disabled_at.is_some() {
-                bail!("{user} is disabled: enable them in Settings first");
-            }
-            if name.trim().is_empty() {
-                bail!("--name says what will use the token");
-            }
-            let scopes = auth::parse_scopes(&scopes, creds.user.role)?;
-            let (token, stored) =
-                auth::create_api_token(&store, &creds.user, &name, scopes).await?;
+            let (token, stored) = people(g)
+                .await?
+                .create_token(UserRef::Name(&user), &name, &scopes)
+                .await
+                .with_context(|| format!("no token for {user}: see earshot admin list-users"))?;
             println!(
                 "token {} ({}) for {} with scopes {}",
                 stored.id,
@@ -175,7 +159,7 @@ pub async fn run(g: &Global, cmd: AdminCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::ListTokens { json } => {
-            let tokens = store(g).await?.api_tokens().await?;
+            let tokens = people(g).await?.tokens().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&tokens)?);
                 return Ok(());
@@ -197,10 +181,7 @@ pub async fn run(g: &Global, cmd: AdminCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::RevokeToken { id } => {
-            let t = store(g)
-                .await?
-                .revoke_api_token(id, chrono::Utc::now())
-                .await?;
+            let t = people(g).await?.revoke_token(id).await?;
             println!("token {} ({}, {}…) is revoked", t.id, t.name, t.prefix);
             Ok(())
         }

@@ -7,8 +7,8 @@ use clap::Subcommand;
 use earshot_connect::import::{Importer, Record};
 use earshot_core::NewPost;
 use earshot_server::config::{Secret, Settings};
+use earshot_server::desk::conversations::{InboxFilter, SearchQuery};
 use earshot_server::signature::Verifier;
-use earshot_store::{InboxFilter, SearchQuery};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -298,7 +298,7 @@ async fn import(_g: &Global, n: usize) -> anyhow::Result<()> {
     write_jsonl(&file, &posts)?;
     eprintln!("{} posts written to {}", posts.len(), file.display());
 
-    let baseline = earshot_store::bench::plain_insert_sqlite(dir.join("plain.db"), &posts)?;
+    let baseline = earshot_lab::store_bench::plain_insert_sqlite(dir.join("plain.db"), &posts)?;
     let plain_rate = posts.len() as f64 / baseline.as_secs_f64();
 
     let s = bench_settings(&dir.join("full"));
@@ -527,7 +527,7 @@ async fn large_store(
     let mut s = bench_settings(&dir);
     s.listen = "127.0.0.1:0".into();
     let desk = earshot_server::app::desk(&s).await?;
-    let have = desk.store().counts().await?.posts as usize;
+    let have = desk.counts().await?.posts as usize;
     if have < n {
         eprintln!(
             "building a store with {n} posts in {} (reused next time)…",
@@ -572,7 +572,7 @@ async fn large_store(
 
 async fn web(g: &Global, n: usize, iterations: usize) -> anyhow::Result<()> {
     let (s, desk) = large_store(g, n, "earshot-bench-query").await?;
-    let counts = desk.store().counts().await?;
+    let counts = desk.counts().await?;
     println!(
         "web benchmark over {} posts, {} conversations ({} open), SQLite, {iterations} requests per page",
         counts.posts, counts.conversations, counts.open_conversations
@@ -588,7 +588,7 @@ async fn web(g: &Global, n: usize, iterations: usize) -> anyhow::Result<()> {
 
 async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
     let (s, desk) = large_store(g, n, "earshot-bench-query").await?;
-    let counts = desk.store().counts().await?;
+    let counts = desk.counts().await?;
     let app = earshot_server::App::with_desk(s, desk.clone()).await?;
     let base = app.address();
     tokio::spawn(app.run_until_stopped());
@@ -608,10 +608,7 @@ async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
         v.sort_by(f64::total_cmp);
         Ok(v)
     }
-    let first = desk
-        .store()
-        .inbox(&InboxFilter::default(), Utc::now())
-        .await?;
+    let first = desk.inbox(&InboxFilter::default(), Utc::now()).await?;
     let some_id = first
         .items
         .first()
@@ -678,7 +675,7 @@ async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
         offset: 0,
     };
     for _ in 0..50 {
-        desk.store().search(&q).await?;
+        desk.search(&q).await?;
     }
     println!(
         "  store-level search \"charger broken\": {:.2} ms mean",

@@ -194,16 +194,24 @@ pub enum Command {
         after_help = "Examples:\n  earshot analyze posts.txt\n  cat mentions.jsonl | earshot analyze --format jsonl -\n  earshot analyze big.jsonl --format jsonl --output analysed.jsonl\n\nA line is plain text or a canonical JSON post (as `earshot import` reads). Each input line\ngives one output line in order; a JSON line without a text gives {\"line\": n, \"error\": ..}.\nThe shipped model is used, or your adapted one from `earshot train`."
     )]
     Analyze(crate::analyze::AnalyzeArgs),
-    /// Adapt the shipped model to your own labelled posts (CSV or JSONL of text,label).
+    /// Adapt the shipped model to your own labelled posts (CSV or JSONL of text,label), or to
+    /// your agents' corrections (--corrections).
     #[command(
-        after_help = "Examples:\n  earshot train labelled.csv --task sentiment\n  earshot train tickets.jsonl --task intent\n\nIntent labels: complaint, feature_request, question, praise, other. Sentiment labels:\nnegative, neutral, positive. The shipped model (or your earlier adaptation) is the\nstarting point, so what it learned from public data is kept. The result is saved in the\ndata directory and used by every later run; delete it to go back to the shipped model."
+        after_help = "Examples:\n  earshot train labelled.csv --task sentiment\n  earshot train tickets.jsonl --task intent\n  earshot train --corrections\n\nIntent labels: complaint, feature_request, question, praise, other. Sentiment labels:\nnegative, neutral, positive. The shipped model (or your earlier adaptation) is the\nstarting point, so what it learned from public data is kept. The result is saved in the\ndata directory and used by every later run; delete it to go back to the shipped model.\n\n--corrections folds the intent and sentiment corrections agents made (conversation page,\nPOST /api/v1/posts/{id}/corrections) into the shipped model, or into your adaptation from a\nfile (kept as model.base.bin), and saves the result as the team's model. `serve` can do it\nby itself: [analysis] retrain_from_corrections = \"daily\"."
     )]
     Train {
         /// Labelled examples: a CSV with `text,label` columns, or JSONL with those fields.
-        file: PathBuf,
+        #[arg(
+            required_unless_present = "corrections",
+            conflicts_with = "corrections"
+        )]
+        file: Option<PathBuf>,
         /// sentiment or intent
+        #[arg(long, required_unless_present = "corrections")]
+        task: Option<String>,
+        /// Learn from the corrections agents stored instead of a file.
         #[arg(long)]
-        task: String,
+        corrections: bool,
         /// Where to write the model (default: <data-dir>/model.bin).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -382,7 +390,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = App::build(s).await?;
             eprintln!("earshot is listening on {} (Ctrl-C to stop)", app.address());
             // A fresh install: say how anyone gets in (the API and pages need a person).
-            let people = app.desk().store().users().await?;
+            let people = app.desk().people().list().await?;
             if people.iter().all(|u| u.disabled_at.is_some()) {
                 eprintln!(
                     "nobody can sign in yet: create the first admin with `earshot admin create-user NAME --role admin`"
@@ -442,9 +450,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let analyzer = earshot_server::app::analyzer(&s)?;
             crate::analyze::run(&analyzer, args)
         }
-        Command::Train { file, task, out } => {
+        Command::Train {
+            file,
+            task,
+            corrections,
+            out,
+        } => {
             let s = settings(g)?;
-            crate::output::train(&s, &file, &task, out)
+            match (corrections, file, task) {
+                (true, _, _) => crate::output::train_from_corrections(&s, out).await,
+                (false, Some(file), Some(task)) => crate::output::train(&s, &file, &task, out),
+                _ => bail!("give a labelled FILE and --task, or --corrections"),
+            }
         }
         Command::Bench(cmd) => crate::bench::run(g, cmd).await,
         Command::Connectors(ConnectorsCommand::Status { url, json }) => {
@@ -508,6 +525,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "configuration is valid:\n{}",
                 toml::to_string_pretty(&s).unwrap_or_default()
+            );
+            println!(
+                "{}",
+                earshot_server::retrain::describe(s.analysis.retrain_from_corrections)
             );
             // Settings edited on the web Settings page win over the file: say so.
             match earshot_server::overrides::describe_stored(&s).await {

@@ -4,11 +4,12 @@ use crate::cli::{settings, Global};
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
-use earshot_core::feedback::{PromiseState, RequestId, RequestStatus, Skip};
-use earshot_server::api::feedback::rank;
-use earshot_server::feedback::releases::{self, NotifyPace};
-use earshot_store::feedback::NewRelease;
-use std::sync::Arc;
+use earshot_core::feedback::{
+    PromiseState, ReleaseVersion, RequestId, RequestStatus, RequestTitle, Skip,
+};
+use earshot_server::desk::releases::ReleaseDraft;
+use earshot_server::desk::requests::ASKS_SHOWN;
+use earshot_server::feedback::NotifyPace;
 
 fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();
@@ -19,14 +20,7 @@ fn table(headers: &[&str]) -> Table {
 }
 
 fn request_id(raw: &str) -> anyhow::Result<RequestId> {
-    raw.trim_start_matches(['R', 'r'])
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(RequestId)
-        .with_context(|| {
-            format!("{raw:?} is not a request id (R12 or 12): see `earshot requests list`")
-        })
+    RequestId::parse(raw).with_context(|| "see `earshot requests list`")
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,8 +75,7 @@ pub enum RequestsCommand {
 
 pub async fn requests(g: &Global, cmd: RequestsCommand) -> anyhow::Result<()> {
     let desk = earshot_server::app::desk(&settings(g)?).await?;
-    let store = desk.store();
-    let now = chrono::Utc::now();
+    let requests = desk.requests();
     match cmd {
         RequestsCommand::List {
             status,
@@ -97,7 +90,9 @@ pub async fn requests(g: &Global, cmd: RequestsCommand) -> anyhow::Result<()> {
                     })
                 })
                 .transpose()?;
-            let ranked: Vec<_> = rank(store.requests(status, now).await?, now)
+            let ranked: Vec<_> = requests
+                .ranked(status)
+                .await?
                 .into_iter()
                 .take(limit)
                 .collect();
@@ -143,9 +138,10 @@ pub async fn requests(g: &Global, cmd: RequestsCommand) -> anyhow::Result<()> {
         }
         RequestsCommand::Show { id, json } => {
             let id = request_id(&id)?;
-            let Some(detail) = store.request(id, now, 20).await? else {
-                bail!("request {id} not found: see `earshot requests list`");
-            };
+            let detail = requests
+                .detail(id, ASKS_SHOWN)
+                .await
+                .context("see `earshot requests list`")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&detail)?);
                 return Ok(());
@@ -181,13 +177,14 @@ pub async fn requests(g: &Global, cmd: RequestsCommand) -> anyhow::Result<()> {
         }
         RequestsCommand::Merge { id, into, actor } => {
             let (from, into) = (request_id(&id)?, request_id(&into)?);
-            desk.pipeline().feedback().merge(from, into, &actor).await?;
+            requests.merge(from, into, &actor).await?;
             println!("{from} is now part of {into}.");
         }
         RequestsCommand::Rename { id, title } => {
             let id = request_id(&id)?;
-            store.rename_request(id, title.trim()).await?;
-            println!("{id} is now titled {:?}.", title.trim());
+            let title = RequestTitle::parse(&title)?;
+            requests.rename(id, &title).await?;
+            println!("{id} is now titled {:?}.", title.as_str());
         }
     }
     Ok(())
@@ -204,7 +201,8 @@ pub async fn promises(g: &Global, state: Option<String>, json: bool) -> anyhow::
             })
         })
         .transpose()?;
-    let promises = desk.store().promises(state).await?;
+    let ledger = desk.promises().ledger(state).await?;
+    let promises: Vec<_> = ledger.iter().map(|e| &e.promise).collect();
     if json {
         println!("{}", serde_json::to_string_pretty(&promises)?);
         return Ok(());
@@ -213,11 +211,11 @@ pub async fn promises(g: &Global, state: Option<String>, json: bool) -> anyhow::
         println!("No promises on the ledger. They are proposed when a reply commits to something (\"we will add that\").");
         return Ok(());
     }
-    let today = chrono::Utc::now().date_naive();
     let mut t = table(&["id", "state", "kind", "request", "due", "made", "evidence"]);
-    for p in &promises {
+    for entry in &ledger {
+        let p = &entry.promise;
         let due = match (p.due_on, &p.target_release) {
-            (Some(d), _) if p.is_overdue(today) => format!("{d} OVERDUE"),
+            (Some(d), _) if entry.overdue => format!("{d} OVERDUE"),
             (Some(d), _) => d.to_string(),
             (None, Some(r)) => format!("release {r}"),
             (None, None) => "-".into(),
@@ -270,16 +268,15 @@ pub async fn release(g: &Global, a: ReleaseArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| request_id(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let new = NewRelease {
-        version: a.version.trim().to_string(),
-        shipped_at: chrono::Utc::now(),
+    let draft = ReleaseDraft {
+        version: ReleaseVersion::parse(&a.version)?,
+        shipped_at: None,
         notes: a.notes,
-        url: a.url,
-        request_ids,
-        created_by: a.actor,
+        link: earshot_core::feedback::ReleaseLink::parse_optional(a.url.as_deref())?,
+        requests: request_ids,
     };
-    let feedback = desk.pipeline().feedback().clone();
-    let outcome = releases::record(&desk, new, feedback.templates(), a.dry_run).await?;
+    let releases = desk.releases();
+    let outcome = releases.record(draft, &a.actor, a.dry_run).await?;
     if a.json && a.dry_run {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
         return Ok(());
@@ -319,13 +316,13 @@ pub async fn release(g: &Global, a: ReleaseArgs) -> anyhow::Result<()> {
             release.version
         );
     }
-    let sent = releases::notify(
-        Arc::clone(&desk),
-        release.clone(),
-        outcome.notifications.clone(),
-        NotifyPace::default(),
-    )
-    .await?;
+    let sent = releases
+        .notify_now(
+            release.clone(),
+            outcome.notifications.clone(),
+            NotifyPace::default(),
+        )
+        .await?;
     if a.json {
         println!(
             "{}",

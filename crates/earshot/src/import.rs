@@ -3,7 +3,6 @@
 
 use crate::cli::{settings, Global};
 use anyhow::Context;
-use chrono::Utc;
 use earshot_connect::import::{Importer, Record};
 use earshot_core::threading::Incoming;
 use earshot_server::pipeline::Pipeline;
@@ -179,14 +178,11 @@ pub async fn import_files(
         read
     });
 
-    let store = pipeline.store().clone();
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Batch(b) => {
                 if !b.posts.is_empty() {
-                    let report = store
-                        .ingest(b.posts, &pipeline.policy(), Utc::now())
-                        .await?;
+                    let report = pipeline.store_understood(b.posts).await?;
                     summary.new += report.new;
                     summary.duplicates += report.duplicates;
                     summary.edited += report.edited;

@@ -7,8 +7,8 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Color, ContentArrangement,
 use earshot_core::priority::human;
 use earshot_core::{ConversationId, Network, Status};
 use earshot_server::config::{Secret, Settings};
+use earshot_server::desk::conversations::{InboxFilter, SearchQuery};
 use earshot_server::Desk;
-use earshot_store::{InboxFilter, SearchQuery};
 use std::path::{Path, PathBuf};
 
 fn table(headers: &[&str]) -> Table {
@@ -63,7 +63,7 @@ pub async fn inbox(desk: &Desk, a: InboxArgs) -> anyhow::Result<()> {
         offset: a.offset,
     };
     let now = Utc::now();
-    let page = desk.store().inbox(&filter, now).await?;
+    let page = desk.inbox(&filter, now).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&page)?);
         return Ok(());
@@ -120,9 +120,10 @@ pub async fn inbox(desk: &Desk, a: InboxArgs) -> anyhow::Result<()> {
 }
 
 pub async fn show(desk: &Desk, id: ConversationId, json: bool) -> anyhow::Result<()> {
-    let detail = desk.store().conversation(id).await?.with_context(|| {
-        format!("conversation {id} not found: `earshot inbox --status all` lists them")
-    })?;
+    let detail = desk
+        .conversation(id)
+        .await
+        .with_context(|| format!("conversation {id}: `earshot inbox --status all` lists them"))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&detail)?);
         return Ok(());
@@ -188,7 +189,6 @@ pub async fn show(desk: &Desk, id: ConversationId, json: bool) -> anyhow::Result
 
 pub async fn search(desk: &Desk, q: &str, limit: u32, json: bool) -> anyhow::Result<()> {
     let page = desk
-        .store()
         .search(&SearchQuery {
             q: q.to_string(),
             network: None,
@@ -245,8 +245,7 @@ pub async fn metrics(
     if from >= to {
         bail!("--from must be before --to");
     }
-    let samples = desk.store().response_samples(from, to).await?;
-    let volume = desk.store().volume(from, to).await?;
+    let (samples, volume) = desk.report_inputs(from, to).await?;
     let m = earshot_server::metrics::compute(&samples, &volume, from, to, s.timezone(), now);
     if json {
         println!("{}", serde_json::to_string_pretty(&m)?);
@@ -334,9 +333,20 @@ pub fn train(s: &Settings, file: &Path, task: &str, out: Option<PathBuf>) -> any
     let started = std::time::Instant::now();
     // Adapt what is in use now: an earlier adaptation (so sentiment and intent files can be
     // taught one after the other), else the model compiled into earshot.
-    let base = match Model::load(&out) {
-        Ok(existing) => existing,
-        Err(_) => Model::shipped()
+    // A model folded from agents' corrections is not adapted again: its base is (see
+    // `earshot_server::retrain`), so corrections are never counted twice.
+    let default_out = out == earshot_server::app::model_path(&s.data_dir);
+    let base_file = earshot_server::retrain::base_path(&s.data_dir);
+    let from = if default_out && base_file.exists() {
+        &base_file
+    } else {
+        &out
+    };
+    let base = match Model::load(from) {
+        Ok(existing) if existing.header().name != earshot_server::retrain::CORRECTIONS_MODEL => {
+            existing
+        }
+        _ => Model::shipped()
             .map_err(|e| anyhow::anyhow!("the shipped model does not load: {e}"))?
             .clone(),
     };
@@ -349,6 +359,12 @@ pub fn train(s: &Settings, file: &Path, task: &str, out: Option<PathBuf>) -> any
     model
         .save(&out)
         .with_context(|| format!("cannot save the model to {}", out.display()))?;
+    if default_out {
+        // What agents' corrections are folded into from now on.
+        model
+            .save(&base_file)
+            .with_context(|| format!("cannot save the model to {}", base_file.display()))?;
+    }
     println!(
         "adapted {} to {} {task} examples in {:.1} s; model {} saved to {}",
         base.id(),
@@ -358,7 +374,59 @@ pub fn train(s: &Settings, file: &Path, task: &str, out: Option<PathBuf>) -> any
         out.display()
     );
     println!("earshot uses it from the next start (serve, import, demo, analyze).");
+    if default_out {
+        println!("agents' corrections are folded into it by `earshot train --corrections`.");
+    }
     Ok(())
+}
+
+/// `earshot train --corrections`: folds the agents' stored corrections into the team's base
+/// model and saves the result as the team's model (or at `out`).
+pub async fn train_from_corrections(s: &Settings, out: Option<PathBuf>) -> anyhow::Result<()> {
+    use earshot_server::retrain;
+    let started = std::time::Instant::now();
+    let desk = earshot_server::app::desk(s).await?;
+    let folded = match out {
+        None => retrain::retrain(&desk, &s.data_dir).await?,
+        Some(out) => {
+            let corrections = desk.current_corrections().await?;
+            let base = retrain::base_model(&s.data_dir)?;
+            let version = Utc::now().format("%Y%m%d%H%M%S").to_string();
+            let folded = retrain::fold(&base, &corrections, &version)?;
+            if let Ok(r) = &folded {
+                if let Some(parent) = out.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                r.model
+                    .save(&out)
+                    .with_context(|| format!("cannot save the model to {}", out.display()))?;
+            }
+            folded
+        }
+    };
+    match folded {
+        Ok(r) => {
+            println!(
+                "folded {} agents' corrections ({} intent, {} sentiment) on {} posts into {} in {:.1} s; model {} is the team's model now",
+                r.intent + r.sentiment,
+                r.intent,
+                r.sentiment,
+                r.posts,
+                r.base,
+                started.elapsed().as_secs_f64(),
+                r.model.id(),
+            );
+            if r.language_not_learned > 0 {
+                println!(
+                    "{} language corrections are kept and shown but not learned (the language model is not adapted).",
+                    r.language_not_learned
+                );
+            }
+            println!("earshot uses it from the next start (serve, import, demo, analyze).");
+            Ok(())
+        }
+        Err(why) => bail!("nothing trained: {why}"),
+    }
 }
 
 /// Fills a fresh store with the scenario and serves it; `crate::demo::run` chose the data
@@ -412,7 +480,6 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     // Like a real team, the demo's agents have closed answered conversations that went quiet.
     let quiet = Utc::now() - Duration::days(3);
     let pending = desk
-        .store()
         .inbox(
             &InboxFilter {
                 status: vec![Status::Pending],
@@ -442,7 +509,6 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
             break;
         }
         page = desk
-            .store()
             .inbox(
                 &InboxFilter {
                     status: vec![Status::Pending],
@@ -458,9 +524,9 @@ pub async fn demo(g: &Global, args: DemoArgs) -> anyhow::Result<()> {
     demo_loop(&desk).await?;
     demo::answer_surveys(&desk, args.seed).await?;
     // People to sign in with: the web inbox needs an account; the API a token.
-    let people = earshot_server::web::auth::demo_people(desk.store()).await?;
-    let token = earshot_server::web::auth::demo_token(desk.store(), &people.agent.0).await?;
-    let counts = desk.store().counts().await?;
+    let people = desk.people().demo_people().await?;
+    let token = desk.people().demo_token(&people.agent.0).await?;
+    let counts = desk.counts().await?;
     println!(
         "demo store ready: {} posts, {} conversations ({} open) in {}",
         counts.posts,
@@ -588,68 +654,69 @@ pub async fn connectors_status(
 /// second one has shipped (its askers told), so the requests, promise and release pages show
 /// real entries.
 async fn demo_loop(desk: &std::sync::Arc<earshot_server::Desk>) -> anyhow::Result<()> {
-    use earshot_server::api::feedback::rank;
-    let store = desk.store();
-    let ranked = rank(store.requests(None, Utc::now()).await?, Utc::now());
+    use earshot_core::feedback::{PromiseState, ReleaseVersion};
+    use earshot_server::desk::promises::Confirmation;
+    use earshot_server::desk::releases::ReleaseDraft;
+    let ranked = desk.requests().ranked(None).await?;
     let mut top = ranked.iter().map(|r| r.request.id);
     if let Some(wanted) = top.next() {
-        if let Some(detail) = store.request(wanted, Utc::now(), 1).await? {
-            // A promise is made by a reply that went out: only where earshot can post.
-            let answerable = detail
-                .posts
-                .iter()
-                .find(|p| desk.can_answer(p.network))
-                .and_then(|p| p.conversation_id);
-            if let Some(ask) = answerable {
-                let reply =
-                    "Good point, we will add that in an upcoming release. Thanks for telling us!";
-                if desk
-                    .reply(
-                        ask,
-                        reply,
-                        "demo-agent",
-                        Some(format!("demo-promise-{}", wanted.0)),
-                    )
-                    .await
-                    .is_ok()
-                {
-                    if let Some(mut p) = store
-                        .promises(None)
-                        .await?
-                        .into_iter()
-                        .find(|p| p.request_id == Some(wanted))
-                    {
-                        if p.state == earshot_core::feedback::PromiseState::Proposed {
-                            let due = (Utc::now() + Duration::days(14)).date_naive();
-                            p.confirm("demo-agent", Some(due), None, Utc::now())?;
-                            store.save_promise(&p, "demo-agent").await?;
-                        }
-                    }
+        let detail = desk.requests().detail(wanted, 1).await?;
+        // A promise is made by a reply that went out: only where earshot can post.
+        let answerable = detail
+            .posts
+            .iter()
+            .find(|p| desk.can_answer(p.network))
+            .and_then(|p| p.conversation_id);
+        if let Some(ask) = answerable {
+            let reply =
+                "Good point, we will add that in an upcoming release. Thanks for telling us!";
+            if desk
+                .reply(
+                    ask,
+                    reply,
+                    "demo-agent",
+                    Some(format!("demo-promise-{}", wanted.0)),
+                )
+                .await
+                .is_ok()
+            {
+                let proposed = desk
+                    .promises()
+                    .ledger(Some(PromiseState::Proposed))
+                    .await?
+                    .into_iter()
+                    .find(|p| p.promise.request_id == Some(wanted));
+                if let Some(p) = proposed {
+                    let due = (Utc::now() + Duration::days(14)).date_naive();
+                    let c = Confirmation {
+                        due_on: Some(due),
+                        ..Confirmation::default()
+                    };
+                    desk.promises()
+                        .confirm(p.promise.id, "demo-agent", c)
+                        .await?;
                 }
             }
         }
     }
     if let Some(shipped) = top.next() {
-        let release = earshot_store::feedback::NewRelease {
-            version: "demo-2026.1".into(),
-            shipped_at: Utc::now(),
+        let release = ReleaseDraft {
+            version: ReleaseVersion::parse("demo-2026.1")?,
+            shipped_at: None,
             notes: "What customers asked for most".into(),
-            url: None,
-            request_ids: vec![shipped],
-            created_by: "demo-pm".into(),
+            link: None,
+            requests: vec![shipped],
         };
-        let feedback = desk.pipeline().feedback().clone();
-        let outcome =
-            earshot_server::feedback::releases::record(desk, release, feedback.templates(), false)
-                .await?;
+        let releases = desk.releases();
+        let outcome = releases.record(release, "demo-pm", false).await?;
         if let Some(r) = outcome.release.clone().filter(|_| outcome.newly_recorded) {
-            earshot_server::feedback::releases::notify(
-                desk.clone(),
-                r,
-                outcome.notifications,
-                earshot_server::feedback::releases::NotifyPace::none(),
-            )
-            .await?;
+            releases
+                .notify_now(
+                    r,
+                    outcome.notifications,
+                    earshot_server::feedback::NotifyPace::none(),
+                )
+                .await?;
         }
     }
     Ok(())

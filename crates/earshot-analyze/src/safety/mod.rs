@@ -3,8 +3,9 @@
 //! at risk (a hacked account, a data breach, fraud, unauthorised charges). Triage puts these
 //! first, whatever else the post says.
 //!
-//! The words live in `lexicon.txt` (eleven languages, one list a line), compiled once into one
-//! Aho–Corasick automaton and matched in one pass over the prepared text. Each harm phrase has
+//! The words live in `lexicon.txt` (eleven languages, one list a line), compiled once into two
+//! byte tries (phrases that need a word start, and the few `~` ones that may start inside a
+//! word) and matched in one pass over the prepared text. Each harm phrase has
 //! a weight; a post is a safety report when its phrases add up to [`THRESHOLD`]
 //! (`1 − Π(1 − w)`, so two weak cues make one strong one). What keeps the signal honest:
 //! - **figurative uses** ("killing it", "this deal is fire", "the app crashed", "by accident",
@@ -20,8 +21,8 @@
 //! Children named beside any harm make the report a child at risk too ("scared my kids").
 //! Every cue that counted, and every harm word that did not and why, is in the evidence.
 
-use crate::text::{is_word_char, Prepared};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use crate::text::{decode_at, is_word_char, Prepared};
+use crate::trie::Trie;
 use earshot_core::analysis::{Evidence, HarmKind, SafetyFinding};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -75,8 +76,16 @@ struct Pattern {
 }
 
 struct Lexicon {
-    ac: AhoCorasick,
+    /// Phrases that start at a word boundary (trie id → pattern id in `anchored_ids`).
+    anchored: Trie,
+    anchored_ids: Vec<u32>,
+    /// `~` phrases, which may start inside a word (Arabic clitics, compounds).
+    open: Trie,
+    open_ids: Vec<u32>,
     patterns: Vec<Pattern>,
+    /// The phrase of each pattern (the tests match them the old way too).
+    #[cfg(test)]
+    phrases: Vec<String>,
 }
 
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| Lexicon::parse(LEXICON_TXT));
@@ -203,17 +212,93 @@ impl Lexicon {
                 p.entries.push(entry);
             }
         }
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&phrases)
-            .or_else(|_| AhoCorasick::new(&phrases))
-            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty automaton"));
-        Lexicon { ac, patterns }
+        let (mut anchored, mut anchored_ids, mut open, mut open_ids) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (id, (phrase, p)) in phrases.iter().zip(&patterns).enumerate() {
+            if p.left_open {
+                open.push(phrase.as_str());
+                open_ids.push(id as u32);
+            } else {
+                anchored.push(phrase.as_str());
+                anchored_ids.push(id as u32);
+            }
+        }
+        Lexicon {
+            anchored: Trie::new(&anchored),
+            anchored_ids,
+            open: Trie::new(&open),
+            open_ids,
+            patterns,
+            #[cfg(test)]
+            phrases,
+        }
     }
 }
 
 /// The entry of a matched pattern that applies to a post in `lang`, for each role it has.
+/// A phrase found in the text (before a right-open one is stretched to its word's end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Match {
+    pattern: u32,
+    start: usize,
+    end: usize,
+}
+
+impl Lexicon {
+    /// Every phrase occurrence that respects its word boundaries, in the order an overlapping
+    /// automaton reports them (by end, then start, then pattern).
+    fn matches(&self, clean: &str) -> Vec<Match> {
+        let bytes = clean.as_bytes();
+        let mut out = Vec::new();
+        let take = |out: &mut Vec<Match>, ids: &[u32], t: u32, start: usize, end: usize| {
+            let Some(&pattern) = ids.get(t as usize) else {
+                return;
+            };
+            let Some(p) = self.patterns.get(pattern as usize) else {
+                return;
+            };
+            // A phrase ending in a word character ends at a word boundary unless it is open
+            // to the right.
+            if !p.right_open
+                && is_word_char(char_before(clean, end).unwrap_or(' '))
+                && char_at(clean, end).is_some_and(is_word_char)
+            {
+                return;
+            }
+            out.push(Match {
+                pattern,
+                start,
+                end,
+            });
+        };
+        let mut prev_word = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let (word, len) = if b < 0x80 {
+                (b.is_ascii_alphanumeric() || b == b'_', 1)
+            } else {
+                let (c, len) = decode_at(clean, i);
+                (is_word_char(c), len)
+            };
+            // A phrase that starts with a word character needs a word start, unless open.
+            if !(word && prev_word) && self.anchored.starts_with(b) {
+                self.anchored.matches_at(bytes, i, |t, end| {
+                    take(&mut out, &self.anchored_ids, t, i, end)
+                });
+            }
+            if self.open.starts_with(b) {
+                self.open
+                    .matches_at(bytes, i, |t, end| take(&mut out, &self.open_ids, t, i, end));
+            }
+            prev_word = word;
+            i += len;
+        }
+        out.sort_unstable_by_key(|m| (m.end, m.start, m.pattern));
+        out
+    }
+}
+
 fn applicable(pattern: &Pattern, lang: [u8; 2], out: &mut Vec<Entry>) {
     out.clear();
     for e in &pattern.entries {
@@ -281,23 +366,12 @@ pub fn assess(p: &Prepared, lang: &str) -> SafetyFinding {
     let mut children: Vec<Span> = Vec::new();
     let mut figurative: Vec<Span> = Vec::new();
     let mut blockers: Vec<(Span, bool)> = Vec::new(); // (span, is_negator)
-    let mut entries = Vec::with_capacity(4);
-    for m in lex.ac.find_overlapping_iter(clean) {
-        let Some(pattern) = lex.patterns.get(m.pattern().as_usize()) else {
+    let mut entries = Vec::new();
+    for m in lex.matches(clean) {
+        let Some(pattern) = lex.patterns.get(m.pattern as usize) else {
             continue;
         };
-        let (start, mut end) = (m.start(), m.end());
-        let first_is_word = char_at(clean, start).is_some_and(is_word_char);
-        let last_is_word = char_before(clean, end).is_some_and(is_word_char);
-        if !pattern.left_open
-            && first_is_word
-            && char_before(clean, start).is_some_and(is_word_char)
-        {
-            continue;
-        }
-        if !pattern.right_open && last_is_word && char_at(clean, end).is_some_and(is_word_char) {
-            continue;
-        }
+        let (start, mut end) = (m.start, m.end);
         if pattern.right_open {
             // The evidence names the whole word ("perigoso", not "perigos").
             while let Some(c) = char_at(clean, end).filter(|c| is_word_char(*c)) {
@@ -437,7 +511,7 @@ pub fn assess(p: &Prepared, lang: &str) -> SafetyFinding {
             None => by_kind.push((c.kind, c.weight)),
         }
         evidence.push(Evidence::new(
-            format!("safety:{}", c.kind),
+            crate::text::concat(&["safety:", c.kind.as_str()]),
             text.clone(),
             c.weight,
         ));

@@ -6,13 +6,15 @@
 //! release and in which words, and the loop's timings. The store keeps the records; the server
 //! runs the loop.
 
+mod input;
 mod promise;
 mod release;
 mod request;
 
+pub use input::{InputError, ReleaseLink, ReleaseVersion, RequestTitle, TrackerUrl};
 pub use promise::{Promise, PromiseId, PromiseKind, PromiseState, PromiseTransitionError};
 pub use release::{
     notification_key, plan_notifications, Ask, NotificationPlan, NotificationState, Release,
     ReleaseId, Skip, Templates,
 };
-pub use request::{Request, RequestId, RequestStatus};
+pub use request::{Request, RequestEvent, RequestId, RequestStatus, RequestTransitionError};

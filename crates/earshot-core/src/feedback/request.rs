@@ -96,6 +96,67 @@ impl Request {
     }
 }
 
+/// What changes a request's status. Every status change goes through [`Request::apply`]:
+/// an agent's choice, a hand-off to engineering, the tracker's word, a merge or a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestEvent {
+    /// An agent sets open, planned, shipped or declined (merging is [`RequestEvent::MergedInto`]).
+    StatusSet(RequestStatus),
+    /// Handed to engineering: an open request becomes planned; any other keeps its status.
+    HandedOff,
+    /// The tracker's issue was closed (shipped or declined) or reopened (planned).
+    TrackerChanged(RequestStatus),
+    /// Folded into another request by an agent.
+    MergedInto(RequestId),
+    /// A release shipped it.
+    Shipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestTransitionError {
+    #[error("{0} was merged into {1}: change {1} instead")]
+    Merged(RequestId, RequestId),
+    #[error("status is one of open, planned, shipped, declined (merge with merge_into)")]
+    MergeIsNoStatus,
+    #[error("a request cannot be merged into itself")]
+    MergedIntoItself,
+}
+
+impl Request {
+    /// Applies a change of status; one that makes no sense is refused and changes nothing. Setting
+    /// the status a request already has is allowed (agents and trackers repeat themselves).
+    pub fn apply(&mut self, event: &RequestEvent) -> Result<(), RequestTransitionError> {
+        if self.status == RequestStatus::Merged {
+            // A merged request lives on only as a pointer: its asks and promises moved.
+            let into = self.merged_into.unwrap_or(self.id);
+            return Err(RequestTransitionError::Merged(self.id, into));
+        }
+        match event {
+            RequestEvent::StatusSet(RequestStatus::Merged)
+            | RequestEvent::TrackerChanged(RequestStatus::Merged) => {
+                return Err(RequestTransitionError::MergeIsNoStatus)
+            }
+            RequestEvent::StatusSet(status) | RequestEvent::TrackerChanged(status) => {
+                self.status = *status;
+            }
+            RequestEvent::HandedOff => {
+                if self.status == RequestStatus::Open {
+                    self.status = RequestStatus::Planned;
+                }
+            }
+            RequestEvent::MergedInto(into) => {
+                if *into == self.id {
+                    return Err(RequestTransitionError::MergedIntoItself);
+                }
+                self.status = RequestStatus::Merged;
+                self.merged_into = Some(*into);
+            }
+            RequestEvent::Shipped => self.status = RequestStatus::Shipped,
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +208,50 @@ mod tests {
             RequestStatus::Merged,
         ] {
             assert_eq!(RequestStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn status_changes_follow_the_rules() {
+        let mut r = request(3, 10, "2024-02-29T00:00:00Z", 1, 0);
+        r.apply(&RequestEvent::HandedOff).unwrap();
+        assert_eq!(r.status, RequestStatus::Planned);
+        r.apply(&RequestEvent::StatusSet(RequestStatus::Declined))
+            .unwrap();
+        r.apply(&RequestEvent::HandedOff).unwrap();
+        assert_eq!(
+            r.status,
+            RequestStatus::Declined,
+            "a hand-off plans only an open request"
+        );
+        assert_eq!(
+            r.apply(&RequestEvent::StatusSet(RequestStatus::Merged)),
+            Err(RequestTransitionError::MergeIsNoStatus)
+        );
+        assert_eq!(
+            r.apply(&RequestEvent::MergedInto(r.id)),
+            Err(RequestTransitionError::MergedIntoItself)
+        );
+        assert_eq!(
+            r.status,
+            RequestStatus::Declined,
+            "a refused change changes nothing"
+        );
+        r.apply(&RequestEvent::MergedInto(RequestId(9))).unwrap();
+        assert_eq!(
+            (r.status, r.merged_into),
+            (RequestStatus::Merged, Some(RequestId(9)))
+        );
+        for e in [
+            RequestEvent::Shipped,
+            RequestEvent::StatusSet(RequestStatus::Open),
+            RequestEvent::TrackerChanged(RequestStatus::Shipped),
+            RequestEvent::MergedInto(RequestId(4)),
+        ] {
+            assert_eq!(
+                r.apply(&e),
+                Err(RequestTransitionError::Merged(RequestId(1), RequestId(9)))
+            );
         }
     }
 }

@@ -279,3 +279,51 @@ proptest::proptest! {
         proptest::prop_assert!(after.score >= before.score - 1e-3, "{before:?} -> {after:?}");
     }
 }
+
+#[test]
+fn waiting_stops_counting_at_its_cap_unless_aging_is_on() {
+    let q = signals(Intent::Question, 0.0, 0.25, 0.0);
+    let angry = signals(Intent::Complaint, -0.8, 0.5, 0.0);
+    let target = Some(Duration::hours(1));
+    // Both high after waiting (the question escalated), the question five hours, the
+    // complaint three: by default both have all their waiting points and the complaint's
+    // content keeps it first; with aging the older question climbs past it.
+    let default = RankingModel::default();
+    let old_q = default.score(&q, Some(Duration::hours(5)), Some(Duration::hours(4)));
+    let fresher = default.score(&angry, Some(Duration::hours(3)), target);
+    assert_eq!(old_q.band, PriorityBand::High);
+    assert_eq!(fresher.band, PriorityBand::High);
+    assert!(fresher.score > old_q.score, "{fresher:?} {old_q:?}");
+    let aging = RankingModel {
+        waiting_stops_at_targets: 50.0,
+        ..RankingModel::default()
+    };
+    let old_q = aging.score(&q, Some(Duration::hours(5)), Some(Duration::hours(4)));
+    let fresher = aging.score(&angry, Some(Duration::hours(3)), target);
+    assert!(old_q.score > fresher.score, "{fresher:?} {old_q:?}");
+    // Aging never lifts it out of its band: a fresh safety report stays above.
+    let harm = PrioritySignals {
+        harm: true,
+        harm_kinds: vec![HarmKind::Fire],
+        ..signals(Intent::Complaint, -0.5, 0.5, 0.0)
+    };
+    let fresh_harm = aging.score(
+        &harm,
+        Some(Duration::minutes(1)),
+        Some(Duration::minutes(30)),
+    );
+    let ancient_q = aging.score(&q, Some(Duration::days(30)), Some(Duration::hours(4)));
+    assert!(ancient_q.score < PriorityBand::Urgent.floor());
+    assert!(fresh_harm.score > ancient_q.score);
+    assert!(matches!(
+        RankingModel {
+            waiting_stops_at_targets: -1.0,
+            ..RankingModel::default()
+        }
+        .validate(),
+        Err(RankingError::OutOfRange {
+            key: "waiting_stops_at_targets",
+            ..
+        })
+    ));
+}

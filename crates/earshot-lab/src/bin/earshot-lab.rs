@@ -90,7 +90,7 @@ fn main() -> ExitCode {
             unbalanced,
         } => {
             let options = (learning_rate.is_some() || epochs.is_some() || unbalanced).then(|| {
-                let d = earshot_analyze::train::adapt_options(n);
+                let d = earshot_analyze::train::corrections_options(n);
                 earshot_analyze::train::TrainOptions {
                     learning_rate: learning_rate.unwrap_or(d.learning_rate),
                     epochs: epochs.unwrap_or(d.epochs),

@@ -69,6 +69,8 @@ impl From<DeskError> for ApiError {
     fn from(e: DeskError) -> Self {
         match e {
             DeskError::Store(s) => s.into(),
+            DeskError::Input(e) => ApiError::bad_request(e.to_string()),
+            DeskError::Refused(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             DeskError::ReplyText(t) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_reply",

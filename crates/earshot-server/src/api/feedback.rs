@@ -2,26 +2,25 @@
 
 use super::access::Caller;
 use super::{ok, ApiError, AppState};
-use crate::feedback::releases::{self, ReleaseOutcome};
+use crate::desk::promises::{Confirmation, LedgerEntry};
+use crate::desk::releases::{ReleaseDetail, ReleaseDraft, ReleaseOutcome};
+pub use crate::desk::requests::{rank, RankedRequest};
+use crate::desk::requests::{RequestDetail, ASKS_SHOWN};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use earshot_core::feedback::{
-    Promise, PromiseId, PromiseState, Release, ReleaseId, Request, RequestId, RequestStatus,
+    InputError, Promise, PromiseId, PromiseState, Release, ReleaseId, ReleaseLink, ReleaseVersion,
+    RequestId, RequestStatus, RequestTitle, TrackerUrl,
 };
-use earshot_store::feedback::{NewRelease, Notification, RequestDetail};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-fn positive(raw: &str, what: &str) -> Result<i64, ApiError> {
-    raw.trim_start_matches(['R', 'P'])
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!("{raw:?} is not a {what} id (a positive number)"))
-        })
+impl From<InputError> for ApiError {
+    fn from(e: InputError) -> Self {
+        ApiError::bad_request(e.0)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -29,14 +28,6 @@ fn positive(raw: &str, what: &str) -> Result<i64, ApiError> {
 pub struct RequestsQuery {
     status: Option<String>,
     limit: Option<usize>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RankedRequest {
-    #[serde(flatten)]
-    pub request: Request,
-    pub demand: f64,
-    pub trend: Option<f64>,
 }
 
 /// Requests ranked by demand (most wanted first).
@@ -56,8 +47,7 @@ pub async fn requests(
             })
         })
         .transpose()?;
-    let now = Utc::now();
-    let ranked = rank(state.desk.store().requests(status, now).await?, now);
+    let ranked = state.desk.requests().ranked(status).await?;
     Ok(ok(ranked
         .into_iter()
         .take(q.limit.unwrap_or(100).min(1_000))
@@ -79,43 +69,15 @@ pub async fn suggestions(
 ) -> Result<Json<crate::feedback::grouping::Suggestions>, ApiError> {
     let Query(q) = query?;
     let limit = q.limit.unwrap_or(10).clamp(1, 100);
-    Ok(ok(state
-        .desk
-        .pipeline()
-        .feedback()
-        .suggestions(limit)
-        .await?))
-}
-
-pub fn rank(requests: Vec<Request>, now: DateTime<Utc>) -> Vec<RankedRequest> {
-    let mut ranked: Vec<RankedRequest> = requests
-        .into_iter()
-        .map(|r| RankedRequest {
-            demand: r.demand(now),
-            trend: r.trend(),
-            request: r,
-        })
-        .collect();
-    ranked.sort_by(|a, b| {
-        b.demand
-            .total_cmp(&a.demand)
-            .then(a.request.id.cmp(&b.request.id))
-    });
-    ranked
+    Ok(ok(state.desk.requests().suggestions(limit).await?))
 }
 
 pub async fn request(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<RequestDetail>, ApiError> {
-    let id = RequestId(positive(&id, "request")?);
-    state
-        .desk
-        .store()
-        .request(id, Utc::now(), 20)
-        .await?
-        .map(ok)
-        .ok_or_else(|| ApiError::not_found(format!("request {id} not found")))
+    let id = RequestId::parse(&id)?;
+    Ok(ok(state.desk.requests().detail(id, ASKS_SHOWN).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,75 +112,45 @@ pub async fn request_action(
     caller: Caller,
     body: Result<Json<RequestAction>, JsonRejection>,
 ) -> Result<Json<RequestDetail>, ApiError> {
-    let id = RequestId(positive(&id, "request")?);
+    let id = RequestId::parse(&id)?;
     let Json(action) = body?;
-    let who = caller.actor().to_string();
-    let store = state.desk.store();
-    let feedback = state.desk.pipeline().feedback();
-    match action {
+    let who = caller.actor();
+    let requests = state.desk.requests();
+    let shown = match action {
         RequestAction::Rename { title } => {
-            let title = title.trim();
-            if title.is_empty() || title.len() > 200 {
-                return Err(ApiError::bad_request("a title is 1 to 200 characters"));
-            }
-            store.rename_request(id, title).await?;
+            requests.rename(id, &RequestTitle::parse(&title)?).await?;
+            id
         }
         RequestAction::MergeInto { into } => {
-            feedback.merge(id, RequestId(into), &who).await?;
+            requests.merge(id, RequestId(into), who).await?;
+            id
         }
         RequestAction::MovePost { post_id } => {
-            feedback.move_post(post_id, id, &who).await?;
+            requests.move_post(post_id, id, who).await?;
+            id
         }
-        RequestAction::MoveOut { post_id } => {
-            if store.request_of_post(post_id).await? != Some(id) {
-                return Err(ApiError::bad_request(format!(
-                    "post {post_id} is not in request {id}"
-                )));
-            }
-            let new = feedback.move_out(post_id, &who).await?;
-            return store
-                .request(new, Utc::now(), 20)
-                .await?
-                .map(ok)
-                .ok_or_else(|| ApiError::not_found(format!("request {new} not found")));
-        }
+        RequestAction::MoveOut { post_id } => requests.move_out(id, post_id, who).await?,
         RequestAction::Status { status } => {
-            let status = RequestStatus::parse(&status)
-                .filter(|s| *s != RequestStatus::Merged)
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "status is one of open, planned, shipped, declined (merge with merge_into)",
-                    )
-                })?;
-            store.set_request_status(id, status).await?;
+            let status = RequestStatus::parse(&status).ok_or_else(|| {
+                ApiError::bad_request(
+                    "status is one of open, planned, shipped, declined (merge with merge_into)",
+                )
+            })?;
+            requests.set_status(id, status).await?;
+            id
         }
         RequestAction::Tracker { url } => {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ApiError::bad_request(
-                    "the tracker link must be an http(s) URL",
-                ));
-            }
-            store.set_tracker_url(id, &url).await?;
+            requests.link_tracker(id, &TrackerUrl::parse(&url)?).await?;
+            id
         }
-    }
-    store
-        .request(id, Utc::now(), 20)
-        .await?
-        .map(ok)
-        .ok_or_else(|| ApiError::not_found(format!("request {id} not found")))
+    };
+    Ok(ok(requests.detail(shown, ASKS_SHOWN).await?))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PromisesQuery {
     state: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LedgerEntry {
-    #[serde(flatten)]
-    pub promise: Promise,
-    pub overdue: bool,
 }
 
 /// The promise ledger: open, kept and broken promises (filter with `state`).
@@ -238,15 +170,7 @@ pub async fn promises(
             })
         })
         .transpose()?;
-    let today = Utc::now().date_naive();
-    let promises = state.desk.store().promises(filter).await?;
-    Ok(ok(promises
-        .into_iter()
-        .map(|p| LedgerEntry {
-            overdue: p.is_overdue(today),
-            promise: p,
-        })
-        .collect()))
+    Ok(ok(state.desk.promises().ledger(filter).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -266,29 +190,28 @@ pub async fn promise_action(
     caller: Caller,
     body: Result<Json<PromiseAction>, JsonRejection>,
 ) -> Result<Json<Promise>, ApiError> {
-    let id = PromiseId(positive(&id, "promise")?);
+    let id = PromiseId::parse(&id)?;
     let Json(action) = body?;
-    let who = caller.actor().to_string();
-    let store = state.desk.store();
-    let mut promise = store
-        .promise(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("promise {id} not found")))?;
-    let result = match action {
+    let who = caller.actor();
+    let promises = state.desk.promises();
+    let promise = match action {
         PromiseAction::Confirm {
             due_on,
             target_release,
             request_id,
         } => {
-            if let Some(r) = request_id {
-                promise.request_id = Some(RequestId(r));
-            }
-            promise.confirm(&who, due_on, target_release, Utc::now())
+            let c = Confirmation {
+                due_on,
+                target_release: target_release
+                    .as_deref()
+                    .map(ReleaseVersion::parse)
+                    .transpose()?,
+                request: request_id.map(RequestId),
+            };
+            promises.confirm(id, who, c).await?
         }
-        PromiseAction::Dismiss => promise.dismiss(),
+        PromiseAction::Dismiss => promises.dismiss(id, who).await?,
     };
-    result.map_err(|e| ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()))?;
-    store.save_promise(&promise, &who).await?;
     Ok(ok(promise))
 }
 
@@ -315,25 +238,16 @@ pub async fn record_release(
     body: Result<Json<ReleaseBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ReleaseOutcome>), ApiError> {
     let Json(body) = body?;
-    if body.requests.is_empty() {
-        return Err(ApiError::bad_request(
-            "a release ships at least one request (requests: [id, ...])",
-        ));
-    }
-    let release = NewRelease {
-        version: body.version.trim().to_string(),
-        shipped_at: body.shipped_at.unwrap_or_else(Utc::now),
+    let draft = ReleaseDraft {
+        version: ReleaseVersion::parse(&body.version)?,
+        shipped_at: body.shipped_at,
         notes: body.notes,
-        url: body.url,
-        request_ids: body.requests.into_iter().map(RequestId).collect(),
-        created_by: caller.actor().to_string(),
+        link: ReleaseLink::parse_optional(body.url.as_deref())?,
+        requests: body.requests.into_iter().map(RequestId).collect(),
     };
-    let feedback = state.desk.pipeline().feedback();
-    let outcome =
-        releases::record(&state.desk, release, feedback.templates(), body.dry_run).await?;
-    if let Some(release) = outcome.release.clone().filter(|_| !outcome.dry_run) {
-        feedback.notify_in_background(state.desk.clone(), release, outcome.notifications.clone());
-    }
+    let releases = state.desk.releases();
+    let outcome = releases.record(draft, caller.actor(), body.dry_run).await?;
+    releases.notify_in_background(&outcome);
     let status = if outcome.newly_recorded {
         StatusCode::CREATED
     } else {
@@ -343,30 +257,15 @@ pub async fn record_release(
 }
 
 pub async fn list_releases(State(state): State<AppState>) -> Result<Json<Vec<Release>>, ApiError> {
-    Ok(ok(state.desk.store().releases().await?))
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReleaseDetail {
-    pub release: Release,
-    pub notifications: Vec<Notification>,
+    Ok(ok(state.desk.releases().list().await?))
 }
 
 pub async fn release(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ReleaseDetail>, ApiError> {
-    let id = ReleaseId(positive(&id, "release")?);
-    let store = state.desk.store();
-    let release = store
-        .release(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("release {id} not found")))?;
-    let notifications = store.notifications(id).await?;
-    Ok(ok(ReleaseDetail {
-        release,
-        notifications,
-    }))
+    let id = ReleaseId::parse(&id)?;
+    Ok(ok(state.desk.releases().detail(id).await?))
 }
 
 /// Bursts of similar posts: active first, each with its volume chart and a suggested bulk reply.
@@ -392,9 +291,14 @@ pub async fn hand_off(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    use crate::feedback::tracker::{self, TrackerError};
-    let id = RequestId(positive(&id, "request")?);
-    match tracker::hand_off(&state.settings.tracker, &**state.desk.store(), id).await {
+    use crate::feedback::tracker::TrackerError;
+    let id = RequestId::parse(&id)?;
+    match state
+        .desk
+        .requests()
+        .hand_off(&state.settings.tracker, id)
+        .await
+    {
         Ok(url) => Ok(ok(
             serde_json::json!({ "request_id": id.0, "tracker_url": url }),
         )),

@@ -2,6 +2,7 @@
 
 pub mod access;
 mod conversations;
+mod corrections;
 pub mod error;
 pub(crate) mod events;
 pub mod feedback;
@@ -74,6 +75,8 @@ pub fn router(state: AppState) -> Router {
             post(conversations::act),
         )
         .route("/api/v1/audit", get(conversations::audit))
+        .route("/api/v1/posts/{id}/corrections", post(corrections::correct))
+        .route("/api/v1/corrections", get(corrections::list))
         .route("/api/v1/metrics", get(metrics::metrics))
         .route("/api/v1/metrics/satisfaction", get(survey::satisfaction))
         .route("/api/v1/events", get(events::events))

@@ -13,6 +13,8 @@ pub const PATHS: &[&str] = &[
     "/api/v1/conversations/{id}/replies/{reply}/retry",
     "/api/v1/conversations/{id}/actions",
     "/api/v1/audit",
+    "/api/v1/posts/{id}/corrections",
+    "/api/v1/corrections",
     "/api/v1/metrics",
     "/api/v1/events",
     "/api/v1/stats",
@@ -233,6 +235,24 @@ pub fn build() -> Value {
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["action"],
                     "properties": {"action": {"type": "string", "enum": ["assign", "unassign", "pend", "resolve", "reopen"]}, "to": {"type": "string"}}}}}},
                 "responses": with_errors(json!({"200": {"description": "The conversation after the change"}, "409": {"$ref": "#/components/responses/Error"}}))
+            }},
+            "/api/v1/posts/{id}/corrections": {"post": {
+                "summary": "Correct what earshot understood of a post: its intent, sentiment or language (scope act). The latest correction of a field wins, shows at once in the post's analysis (`corrections`: who, and what the model had read), is audited as post_corrected, re-ranks the conversation when the post is one its rank was read from, and is learned by `earshot train --corrections`",
+                "parameters": [{"name": "id", "in": "path", "required": true, "description": "The post's id (`posts[].id` of a conversation)", "schema": {"type": "integer"}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["field", "value"],
+                    "properties": {"field": {"type": "string", "enum": ["intent", "sentiment", "language"]},
+                        "value": {"type": "string", "description": "intent: complaint, feature_request, question, praise, other; sentiment: negative, neutral, positive; language: en, da, sv, no, nl, de, fr, it, es, pt, ar, und"}}}}}},
+                "responses": with_errors(json!({
+                    "201": {"description": "{correction, post, conversation, reranked}: stored"},
+                    "200": {"description": "The post already said so: nothing stored (correction is null)"},
+                    "409": {"description": "The author deleted the post", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "422": {"description": "unknown_label: a field or value outside the label sets", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                }))
+            }},
+            "/api/v1/corrections": {"get": {
+                "summary": "Agents' corrections, newest first, with each post's text (empty once its author deleted it) and `current` (the latest of its field on a text unchanged since: what training learns)",
+                "parameters": [q("before", "Only corrections with a smaller id: the previous page's next_before", json!({"type": "integer"})), q("limit", "1–1000, default 100", json!({"type": "integer"}))],
+                "responses": with_errors(json!({"200": {"description": "{items: [{id, post_id, conversation_id, field, from, to, by, at, text, current}], next_before?}"}}))
             }},
             "/api/v1/audit": {"get": {
                 "summary": "Who did what, newest first",

@@ -7,21 +7,20 @@
 
 pub mod grouping;
 pub mod measure;
-pub mod releases;
 pub mod snapshot;
 pub mod spikes;
 pub mod tracker;
 
-use crate::desk::Desk;
 use chrono::Utc;
 use earshot_analyze::promises::{detect_promise, PromiseSettings};
-use earshot_core::feedback::{NotificationPlan, Promise, Release, RequestId, Templates};
+use earshot_core::feedback::{Promise, RequestId, Templates};
 use earshot_core::{Conversation, Network, Reply};
 use earshot_store::feedback::NewPromise;
 use earshot_store::{Store, StoreError};
 use grouping::{AskToGroup, Grouping};
-use releases::NotifyPace;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub struct FeedbackLoop {
     store: Arc<dyn Store>,
@@ -335,22 +334,41 @@ impl FeedbackLoop {
         Ok(broken)
     }
 
-    /// Tells the askers of a recorded release, paced, off the caller's path.
-    pub fn notify_in_background(
-        &self,
-        desk: Arc<Desk>,
-        release: Release,
-        plans: Vec<NotificationPlan>,
-    ) {
-        let pace = self.pace.clone();
-        tokio::spawn(async move {
-            let version = release.version.clone();
-            match releases::notify(desk, release, plans, pace).await {
-                Ok(sent) => tracing::info!(release = %version, sent, "release notifications done"),
-                Err(e) => {
-                    tracing::error!(release = %version, error = %e, "release notifications stopped; recording the release again resumes them")
-                }
-            }
-        });
+    /// How fast release notifications go out.
+    pub fn pace(&self) -> &NotifyPace {
+        &self.pace
+    }
+}
+
+/// How fast notifications go out per network, so a release to thousands of askers does not
+/// trip a network's rate limit (or look like spam).
+#[derive(Debug, Clone)]
+pub struct NotifyPace {
+    pub per_network: HashMap<Network, Duration>,
+    pub default: Duration,
+}
+
+impl Default for NotifyPace {
+    fn default() -> Self {
+        NotifyPace {
+            per_network: HashMap::new(),
+            default: Duration::from_millis(1_000),
+        }
+    }
+}
+
+impl NotifyPace {
+    pub fn none() -> Self {
+        NotifyPace {
+            per_network: HashMap::new(),
+            default: Duration::ZERO,
+        }
+    }
+
+    pub(crate) fn gap(&self, network: Network) -> Duration {
+        self.per_network
+            .get(&network)
+            .copied()
+            .unwrap_or(self.default)
     }
 }

@@ -4,7 +4,7 @@
 use crate::config::{ConfigError, Secret};
 use crate::signature::Verifier;
 use chrono::Utc;
-use earshot_core::feedback::{RequestId, RequestStatus};
+use earshot_core::feedback::{RequestEvent, RequestId, RequestStatus};
 use earshot_store::feedback::RequestDetail;
 use earshot_store::{Store, StoreError};
 use hmac::{Hmac, Mac};
@@ -120,6 +120,12 @@ pub async fn hand_off(
     if let Some(url) = &detail.request.tracker_url {
         return Ok(url.clone()); // Handed off before: one issue per request.
     }
+    // Ask the rules before filing anything: a merged request is handed off as the one it joined.
+    detail
+        .request
+        .clone()
+        .apply(&RequestEvent::HandedOff)
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
         .user_agent(concat!("earshot/", env!("CARGO_PKG_VERSION")))
@@ -211,9 +217,8 @@ pub async fn hand_off(
         }
     };
     store.set_tracker_url(id, &url).await?;
-    if detail.request.status == RequestStatus::Open {
-        store.set_request_status(id, RequestStatus::Planned).await?;
-    }
+    // An open request becomes planned; the rules live in `Request::apply`.
+    store.apply_request(id, &RequestEvent::HandedOff).await?;
     Ok(url)
 }
 
@@ -305,6 +310,8 @@ async fn apply_github_event(
     else {
         return Ok(None);
     };
-    store.set_request_status(request.id, status).await?;
+    store
+        .apply_request(request.id, &RequestEvent::TrackerChanged(status))
+        .await?;
     Ok(Some(request.id))
 }

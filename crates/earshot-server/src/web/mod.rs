@@ -51,6 +51,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/c/{id}/labels", post(pages::conversation::labels))
         .route("/c/{id}/notes", post(pages::conversation::note))
+        .route(
+            "/c/{id}/posts/{post}/correct",
+            post(pages::correct::correct),
+        )
         .route("/c/{id}/typing", post(pages::conversation::typing))
         .route("/search", get(pages::search::page))
         .route("/dashboard", get(pages::dashboard::page))
@@ -139,6 +143,12 @@ impl From<DeskError> for PageError {
             DeskError::Store(s) => s.into(),
             other => PageError::BadRequest(other.to_string()),
         }
+    }
+}
+
+impl From<earshot_core::feedback::InputError> for PageError {
+    fn from(e: earshot_core::feedback::InputError) -> Self {
+        PageError::BadRequest(e.0)
     }
 }
 

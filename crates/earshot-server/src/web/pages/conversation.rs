@@ -33,7 +33,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("Glad to hear it", "Thank you {name}, that's great to hear! Enjoy the drive."),
 ];
 
-fn conversation_id(raw: &str) -> Result<ConversationId, PageError> {
+pub(super) fn conversation_id(raw: &str) -> Result<ConversationId, PageError> {
     raw.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
@@ -58,6 +58,7 @@ fn confirmation(done: Option<&str>) -> Option<&'static str> {
         "reopened" => "Reopened: an answer is owed again.",
         "labelled" => "Labels saved.",
         "noted" => "Note added.",
+        "corrected" => "Correction saved: earshot learns from it at the next retrain.",
         _ => return None,
     })
 }
@@ -153,7 +154,7 @@ fn render(
             a.back href="/inbox" { "← Inbox" }
             h1 { (layout::said(&name)) span.handle { " " (layout::handle(&c.customer.handle)) } }
             (status_pill(c.status))
-            (layout::band_badge(c.priority.band))
+            (band(c))
             (layout::clock(c, now))
             @if let Some(a) = &c.assignee { span.assignee { "assigned to " strong { (a) } } }
         }
@@ -164,9 +165,9 @@ fn render(
         }
         div.conv-layout data-conversation=(c.id.0) {
             section.thread aria-label="Thread" {
-                p.why { "Ranked " strong { (c.priority.band.as_str()) } " (" (format!("{:.0}", c.priority.score)) "): " (c.priority.explain()) }
+                (rank_line(c))
                 ol.posts {
-                    @for p in &l.detail.posts { (post(p)) }
+                    @for p in &l.detail.posts { (post_item(p, can_act.then_some((signed, c.id)))) }
                     @for r in l.detail.replies.iter().filter(|r| r.state != ReplyState::Sent) {
                         (unsent_reply(signed, c.id, brand, r, can_act))
                     }
@@ -191,7 +192,7 @@ fn render(
                 }
             }
         }
-        (layout::key_hints(&[("r", "reply"), ("ctrl+enter", "send"), ("a", "assign to me"), ("e", "resolve"), ("u", "back to inbox")]))
+        (layout::key_hints(&[("r", "reply"), ("ctrl+enter", "send"), ("a", "assign to me"), ("e", "resolve"), ("j/k", "pick a post"), ("i/s/l", "correct its intent / sentiment / language"), ("u", "back to inbox")]))
     };
     layout::page(
         &format!("{name} · conversation {}", c.id),
@@ -199,6 +200,18 @@ fn render(
         Nav::Inbox,
         body,
     )
+}
+
+/// Why the conversation ranks where it does (drawn again after a correction re-ranks it).
+pub(super) fn rank_line(c: &earshot_core::Conversation) -> Markup {
+    html! {
+        p #rank.why { "Ranked " strong { (c.priority.band.as_str()) } " (" (format!("{:.0}", c.priority.score)) "): " (c.priority.explain()) }
+    }
+}
+
+/// The conversation's band, as the head shows it.
+pub(super) fn band(c: &earshot_core::Conversation) -> Markup {
+    html! { span #band { (layout::band_badge(c.priority.band)) } }
 }
 
 fn status_pill(s: Status) -> Markup {
@@ -216,7 +229,9 @@ fn post_text(p: &Post) -> String {
     }
 }
 
-fn post(p: &Post) -> Markup {
+/// One post of the thread; a customer's with its labels and, for an agent (`correcting`), the
+/// chooser that corrects them (see [`super::correct`]).
+pub(super) fn post_item(p: &Post, correcting: Option<(&SignedIn, ConversationId)>) -> Markup {
     let text = post_text(p);
     let len = text.chars().count();
     let who = p
@@ -225,19 +240,14 @@ fn post(p: &Post) -> Markup {
         .clone()
         .unwrap_or_else(|| p.author.handle.clone());
     html! {
-        li class=(if p.from_brand { "post brand" } else { "post customer" }) id=(format!("post-{}", p.id)) {
+        li class=(if p.from_brand { "post brand" } else { "post customer" }) id=(format!("post-{}", p.id)) data-post=[(!p.from_brand).then_some(p.id)] tabindex=[(!p.from_brand).then_some("-1")] {
             div.post-meta {
                 strong { (layout::said(&who)) } " " (layout::handle(&p.author.handle)) " · " (layout::time(p.created_at))
                 @if let Some(u) = p.url.as_deref().and_then(layout::safe_url) {
                     " · " a href=(u) rel="noopener noreferrer nofollow" target="_blank" { "view on " (layout::network_name(p.network)) }
                 }
                 @if p.edited_at.is_some() { " · " span.muted { "edited" } }
-                @if !p.from_brand {
-                    " "
-                    (layout::badge("lang", p.analysis.language.language.code(), p.analysis.language.language.code()))
-                    (layout::badge("intent", p.analysis.intent.label.as_str(), &p.analysis.intent.label.as_str().replace('_', " ")))
-                    (layout::badge("sent", p.analysis.sentiment.label.as_str(), p.analysis.sentiment.label.as_str()))
-                }
+                @if !p.from_brand { " " (super::correct::labels(p)) }
             }
             @if p.deleted_at.is_some() {
                 div.post-text.muted { "The customer deleted this post." }
@@ -249,6 +259,9 @@ fn post(p: &Post) -> Markup {
                 }
             } @else {
                 div.post-text { (layout::said(&text)) }
+            }
+            @if let (Some((signed, conversation)), false, None) = (correcting, p.from_brand, p.deleted_at) {
+                (super::correct::chooser(signed, conversation, p))
             }
         }
     }
@@ -503,7 +516,7 @@ fn history_box(current: ConversationId, history: &[CustomerConversation]) -> Mar
 }
 
 /// Whether the request came from the pages' script (which wants no redirect).
-fn from_script(headers: &HeaderMap) -> bool {
+pub(super) fn from_script(headers: &HeaderMap) -> bool {
     headers
         .get("x-requested-with")
         .and_then(|v| v.to_str().ok())

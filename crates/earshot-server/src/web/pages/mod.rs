@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod conversation;
+pub mod correct;
 pub mod dashboard;
 pub mod inbox;
 pub mod login;

@@ -7,6 +7,7 @@
 //! `/api/v1/promises/{id}/actions`.
 
 use crate::api::AppState;
+use crate::desk::promises::Confirmation;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::pages::requests::promise_badge;
@@ -16,7 +17,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{NaiveDate, Utc};
-use earshot_core::feedback::{Promise, PromiseId, PromiseState, RequestId};
+use earshot_core::feedback::{Promise, PromiseId, PromiseState, ReleaseVersion, RequestId};
 use earshot_core::{ConversationId, Network};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -286,20 +287,11 @@ pub async fn act(
 ) -> Result<Response, PageError> {
     csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_agent(&signed)?;
-    let id = id
-        .trim_start_matches(['P', 'p'])
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(PromiseId)
-        .ok_or_else(|| PageError::NotFound(format!("{id:?} is not a promise")))?;
-    let store = state.desk.store();
-    let mut promise = store
-        .promise(id)
-        .await?
-        .ok_or_else(|| PageError::NotFound(format!("promise {id} not found")))?;
+    let id = PromiseId::parse(&id)
+        .map_err(|_| PageError::NotFound(format!("{id:?} is not a promise")))?;
     let who = signed.user.username.as_str();
-    let (result, done) = match f.action.as_str() {
+    let promises = state.desk.promises();
+    let done = match f.action.as_str() {
         "confirm" => {
             let due_on = match f.due_on.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
                 Some(d) => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
@@ -307,26 +299,30 @@ pub async fn act(
                 })?),
                 None => None,
             };
-            let release = f
+            let target_release = f
                 .target_release
                 .as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(|v| v.chars().take(40).collect::<String>());
-            (
-                promise.confirm(who, due_on, release, Utc::now()),
-                "confirmed",
-            )
+                .filter(|v| !v.trim().is_empty())
+                .map(ReleaseVersion::parse)
+                .transpose()?;
+            let c = Confirmation {
+                due_on,
+                target_release,
+                request: None,
+            };
+            promises.confirm(id, who, c).await?;
+            "confirmed"
         }
-        "dismiss" => (promise.dismiss(), "dismissed"),
+        "dismiss" => {
+            promises.dismiss(id, who).await?;
+            "dismissed"
+        }
         other => {
             return Err(PageError::BadRequest(format!(
                 "unknown action {other:?}: use confirm or dismiss"
             )))
         }
     };
-    result.map_err(|e| PageError::BadRequest(e.to_string()))?;
-    store.save_promise(&promise, who).await?;
     Ok(Redirect::to(&format!("/promises?done={done}#promise-{}", id.0)).into_response())
 }
 

@@ -2,12 +2,12 @@
 //! release here, after a dry run that shows every customer who would be told (and who would
 //! not, and why); a release's page lists each notification and where it stands.
 //!
-//! Recording is `feedback::releases::record` and the paced background sending, exactly as
+//! Recording is the desk's releases service and its paced background sending, exactly as
 //! `POST /api/v1/releases` does it.
 
-use crate::api::feedback::rank;
 use crate::api::AppState;
-use crate::feedback::releases::{self, ReleaseOutcome};
+use crate::desk::releases::{Notification, ReleaseDraft, ReleaseOutcome};
+use crate::desk::requests::rank;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::pages::requests::{request_id, status_badge};
@@ -18,10 +18,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
 use earshot_core::feedback::{
-    NotificationPlan, NotificationState, Release, ReleaseId, Request, RequestId, RequestStatus,
-    Skip,
+    NotificationPlan, NotificationState, Release, ReleaseId, ReleaseLink, ReleaseVersion, Request,
+    RequestId, RequestStatus, Skip,
 };
-use earshot_store::feedback::{NewRelease, Notification};
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -61,7 +60,7 @@ fn draft(fields: &[(String, String)]) -> Result<(Draft, String, String), String>
         match k.as_str() {
             "csrf" => token = v.clone(),
             "mode" => mode = v.clone(),
-            "version" => d.version = v.trim().chars().take(80).collect(),
+            "version" => d.version = v.trim().to_string(),
             "url" => d.url = v.trim().to_string(),
             "notes" => d.notes = v.chars().take(5_000).collect(),
             "requests" => {
@@ -77,17 +76,19 @@ fn draft(fields: &[(String, String)]) -> Result<(Draft, String, String), String>
 }
 
 impl Draft {
-    fn check(&self) -> Result<(), String> {
-        if self.version.is_empty() {
-            return Err("a release needs a version (e.g. 2024.36)".into());
-        }
+    /// The form, checked by the same rules as the API's and the CLI's.
+    fn check(&self) -> Result<ReleaseDraft, String> {
+        let version = ReleaseVersion::parse(&self.version).map_err(|e| e.0)?;
         if self.requests.is_empty() {
             return Err("tick at least one request this release ships".into());
         }
-        if !self.url.is_empty() && layout::safe_url(&self.url).is_none() {
-            return Err("the release notes link must be an http(s) URL".into());
-        }
-        Ok(())
+        Ok(ReleaseDraft {
+            version,
+            shipped_at: None,
+            notes: self.notes.clone(),
+            link: ReleaseLink::parse_optional(Some(&self.url)).map_err(|e| e.0)?,
+            requests: self.requests.clone(),
+        })
     }
 }
 
@@ -342,21 +343,18 @@ pub async fn submit(
             )))
         }
     };
-    if let Err(e) = d.check() {
-        let l = listing(&state).await?;
-        let page = render(&signed, &l, &d, None, None, Some(&e));
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-    let release = NewRelease {
-        version: d.version.clone(),
-        shipped_at: Utc::now(),
-        notes: d.notes.clone(),
-        url: (!d.url.is_empty()).then(|| d.url.clone()),
-        request_ids: d.requests.clone(),
-        created_by: signed.user.username.clone(),
+    let release = match d.check() {
+        Ok(release) => release,
+        Err(e) => {
+            let l = listing(&state).await?;
+            let page = render(&signed, &l, &d, None, None, Some(&e));
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
     };
-    let feedback = state.desk.pipeline().feedback();
-    let outcome = releases::record(&state.desk, release, feedback.templates(), dry_run).await?;
+    let releases = state.desk.releases();
+    let outcome = releases
+        .record(release, &signed.user.username, dry_run)
+        .await?;
     if dry_run {
         let l = listing(&state).await?;
         return Ok(render(&signed, &l, &d, Some(&outcome), None, None).into_response());
@@ -366,7 +364,7 @@ pub async fn submit(
             "the release was not stored; try again".into(),
         ));
     };
-    feedback.notify_in_background(state.desk.clone(), stored.clone(), outcome.notifications);
+    releases.notify_in_background(&outcome);
     let done = if outcome.newly_recorded {
         "recorded"
     } else {

@@ -5,9 +5,9 @@
 //!
 //! Ranking and every change go through the same functions as `/api/v1/requests`.
 
-use crate::api::feedback::{rank, RankedRequest};
 use crate::api::AppState;
-use crate::feedback::tracker::{self, TrackerError};
+use crate::desk::requests::{rank, RankedRequest};
+use crate::feedback::tracker::TrackerError;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::{csrf, require_agent, PageError};
@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{DateTime, Utc};
 use earshot_core::feedback::{
-    Ask, Promise, PromiseState, Release, Request, RequestId, RequestStatus,
+    Ask, Promise, PromiseState, Release, Request, RequestId, RequestStatus, RequestTitle,
+    TrackerUrl,
 };
 use earshot_store::feedback::RequestDetail;
 use maud::{html, Markup};
@@ -38,13 +39,7 @@ const SETTABLE: [RequestStatus; 4] = [
 
 /// A request id as people write it: `12` or `R12`.
 pub(crate) fn request_id(raw: &str) -> Result<RequestId, PageError> {
-    raw.trim()
-        .trim_start_matches(['R', 'r'])
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(RequestId)
-        .ok_or_else(|| PageError::NotFound(format!("{raw:?} is not a request")))
+    RequestId::parse(raw).map_err(|_| PageError::NotFound(format!("{raw:?} is not a request")))
 }
 
 fn nonempty(v: &Option<String>) -> Option<&str> {
@@ -638,8 +633,7 @@ pub async fn act(
     require_agent(&signed)?;
     let id = request_id(&id)?;
     let who = signed.user.username.as_str();
-    let store = state.desk.store();
-    let feedback = state.desk.pipeline().feedback();
+    let requests = state.desk.requests();
     let missing = |what: &str| PageError::BadRequest(format!("{what} is missing"));
     let post = || {
         f.post
@@ -651,26 +645,13 @@ pub async fn act(
     let (landing, done) = match f.action.as_str() {
         "move" => {
             // Into this request, from wherever the ask is.
-            feedback.move_post(post()?, id, who).await?;
+            requests.move_post(post()?, id, who).await?;
             (id, "moved")
         }
-        "move_out" => {
-            let post = post()?;
-            if store.request_of_post(post).await? != Some(id) {
-                return Err(PageError::BadRequest(format!(
-                    "that ask is no longer in {id}"
-                )));
-            }
-            (feedback.move_out(post, who).await?, "moved_out")
-        }
+        "move_out" => (requests.move_out(id, post()?, who).await?, "moved_out"),
         "rename" => {
-            let title = f.title.as_deref().map(str::trim).unwrap_or("");
-            if title.is_empty() || title.chars().count() > 200 {
-                return Err(PageError::BadRequest(
-                    "a title is 1 to 200 characters".into(),
-                ));
-            }
-            store.rename_request(id, title).await?;
+            let title = RequestTitle::parse(f.title.as_deref().unwrap_or(""))?;
+            requests.rename(id, &title).await?;
             (id, "renamed")
         }
         "merge" => {
@@ -680,12 +661,7 @@ pub async fn act(
                     .ok_or_else(|| missing("the request to merge into"))?,
             )
             .map_err(|_| PageError::BadRequest("choose the request to merge into".into()))?;
-            if into == id {
-                return Err(PageError::BadRequest(
-                    "a request cannot be merged into itself".into(),
-                ));
-            }
-            feedback.merge(id, into, who).await?;
+            requests.merge(id, into, who).await?;
             (into, "merged")
         }
         "status" => {
@@ -698,21 +674,16 @@ pub async fn act(
                             .into(),
                     )
                 })?;
-            store.set_request_status(id, status).await?;
+            requests.set_status(id, status).await?;
             (id, "status")
         }
         "tracker" => {
-            let url = f.url.as_deref().map(str::trim).unwrap_or("");
-            if layout::safe_url(url).is_none() || url.len() > 500 {
-                return Err(PageError::BadRequest(
-                    "the tracker link must be an http(s) URL".into(),
-                ));
-            }
-            store.set_tracker_url(id, url).await?;
+            let url = TrackerUrl::parse(f.url.as_deref().unwrap_or(""))?;
+            requests.link_tracker(id, &url).await?;
             (id, "tracker")
         }
         "handoff" => {
-            match tracker::hand_off(&state.settings.tracker, &**store, id).await {
+            match requests.hand_off(&state.settings.tracker, id).await {
                 Ok(_) => {}
                 Err(TrackerError::Store(e)) => return Err(e.into()),
                 Err(e @ (TrackerError::NotConfigured | TrackerError::Config(_))) => {

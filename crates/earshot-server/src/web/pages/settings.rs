@@ -9,6 +9,7 @@
 
 use crate::api::AppState;
 use crate::config::{BrandSettings, ResponseSettings};
+use crate::desk::people::UserRef;
 use crate::overrides::{self, ResponseEdit};
 use crate::web::auth::{self, SignedIn};
 use crate::web::layout::{self, Nav};
@@ -616,14 +617,16 @@ pub async fn create_user(
         .parse()
         .map_err(|e: earshot_store::people::UnknownRole| PageError::BadRequest(e.to_string()))?;
     let password = Secret::new(f.password);
-    match auth::create_user(
-        state.desk.store(),
-        &f.username,
-        f.display_name.as_deref().unwrap_or(""),
-        role,
-        &password,
-    )
-    .await
+    match state
+        .desk
+        .people()
+        .create(
+            &f.username,
+            f.display_name.as_deref().unwrap_or(""),
+            role,
+            &password,
+        )
+        .await
     {
         Ok(u) => {
             tracing::info!(admin = %signed.user.username, user = %u.username, role = %u.role, "user created");
@@ -671,16 +674,16 @@ pub async fn change_user(
 ) -> Result<Response, PageError> {
     csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_admin(&signed)?;
-    let store = state.desk.store();
+    let people = state.desk.people();
     let result = match f.change.as_str() {
         "role" => {
             let role: Role = f.role.as_deref().unwrap_or("").parse().map_err(
                 |e: earshot_store::people::UnknownRole| PageError::BadRequest(e.to_string()),
             )?;
-            store.set_role(id, role).await
+            people.set_role(id, role).await
         }
-        "disable" => store.set_disabled(id, true, Utc::now()).await,
-        "enable" => store.set_disabled(id, false, Utc::now()).await,
+        "disable" => people.set_disabled(id, true).await,
+        "enable" => people.set_disabled(id, false).await,
         other => return Err(PageError::BadRequest(format!("unknown change {other:?}"))),
     };
     match result {
@@ -688,7 +691,7 @@ pub async fn change_user(
             tracing::info!(admin = %signed.user.username, user = %u.username, change = %f.change, "user changed");
             Ok(Redirect::to("/settings").into_response())
         }
-        Err(earshot_store::StoreError::Conflict(m)) => {
+        Err(auth::AuthError::Store(earshot_store::StoreError::Conflict(m))) => {
             render(
                 &state,
                 &signed,
@@ -701,7 +704,8 @@ pub async fn change_user(
             )
             .await
         }
-        Err(e) => Err(e.into()),
+        Err(auth::AuthError::Store(e)) => Err(e.into()),
+        Err(e) => Err(PageError::BadRequest(e.to_string())),
     }
 }
 
@@ -724,26 +728,13 @@ pub async fn create_token(
     let f: NewTokenForm = parse_repeated(&body)?;
     csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_admin(&signed)?;
-    let store = state.desk.store();
-    let user = store
-        .user(f.user_id)
-        .await?
-        .ok_or_else(|| PageError::NotFound(format!("user {}", f.user_id)))?;
-    if f.name.trim().is_empty() {
-        return render(
-            &state,
-            &signed,
-            Some(Notice {
-                kind: "error",
-                text: "Name the token after what will use it.".into(),
-                token: None,
-            }),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let scopes = match auth::parse_scopes(&f.scope.join(","), user.role) {
-        Ok(s) => s,
+    let people = state.desk.people();
+    let (token, stored) = match people
+        .create_token(UserRef::Id(f.user_id), &f.name, &f.scope.join(","))
+        .await
+    {
+        Ok(created) => created,
+        Err(auth::AuthError::Store(e)) => return Err(e.into()),
         Err(e) => {
             return render(
                 &state,
@@ -758,16 +749,13 @@ pub async fn create_token(
             .await
         }
     };
-    let (token, stored) = auth::create_api_token(store, &user, &f.name, scopes)
-        .await
-        .map_err(|e| PageError::BadRequest(e.to_string()))?;
-    tracing::info!(admin = %signed.user.username, token = %stored.prefix, user = %user.username, "API token created");
+    tracing::info!(admin = %signed.user.username, token = %stored.prefix, user = %stored.username, "API token created");
     render(
         &state,
         &signed,
         Some(Notice {
             kind: "ok",
-            text: format!("Token {:?} created for {}.", stored.name, user.username),
+            text: format!("Token {:?} created for {}.", stored.name, stored.username),
             token: Some(token),
         }),
         StatusCode::OK,
@@ -850,7 +838,11 @@ pub async fn revoke_token(
 ) -> Result<Response, PageError> {
     csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_admin(&signed)?;
-    let t = state.desk.store().revoke_api_token(id, Utc::now()).await?;
+    let t = match state.desk.people().revoke_token(id).await {
+        Ok(t) => t,
+        Err(auth::AuthError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(PageError::BadRequest(e.to_string())),
+    };
     tracing::info!(admin = %signed.user.username, token = %t.prefix, "API token revoked");
     Ok(Redirect::to("/settings").into_response())
 }

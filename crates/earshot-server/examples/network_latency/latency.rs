@@ -4,23 +4,23 @@
 //! A local fake (Bluesky Jetstream over WebSocket, or Mastodon's SSE stream) posts at a fixed
 //! rate; the real app, over a temporary SQLite store, hears it through its configured
 //! connector. Each post's latency runs from the moment the fake wrote it to the moment the
-//! pipeline announced it committed ([`crate::pipeline::LiveEvent::PostStored`], sent right
+//! pipeline announced it committed ([`earshot_server::pipeline::LiveEvent::PostStored`], sent right
 //! after the store's transaction). Lost and doubled posts are counted from the store itself.
 //!
 //! The baseline, measured in the same run: the same posts, at the same rate, ingested straight
-//! through [`Pipeline::ingest`](crate::pipeline::Pipeline::ingest) in greedy batches (whatever
+//! through [`Pipeline::ingest`](earshot_server::pipeline::Pipeline::ingest) in greedy batches (whatever
 //! has arrived while the previous batch was being stored, up to the connector's `batch_size`),
 //! without network, parsing or connector: the least latency the pipeline allows at that rate.
 //! What the network path adds is the difference.
 
-use crate::app::App;
-use crate::config::{MastodonSettings, Settings};
-use crate::network_settings::BlueskySettings;
-use crate::pipeline::LiveEvent;
 use earshot_connect::bluesky::fake::{FakeBluesky, PostSpec};
 use earshot_connect::bluesky::BlueskyConfig;
 use earshot_connect::mastodon::fake::{FakeMastodon, NewMention};
 use earshot_core::{Author, ConversationId, Network, NewPost};
+use earshot_server::app::App;
+use earshot_server::config::{MastodonSettings, Settings};
+use earshot_server::network_settings::BlueskySettings;
+use earshot_server::pipeline::LiveEvent;
 use earshot_store::StoreError;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -520,7 +520,7 @@ async fn baseline(
         data_dir: dir.path().to_path_buf(),
         ..Settings::default()
     };
-    let desk = crate::app::desk(&settings)
+    let desk = earshot_server::app::desk(&settings)
         .await
         .map_err(|e| LatencyError::App(format!("{e:#}")))?;
     let pipeline = desk.pipeline().clone();

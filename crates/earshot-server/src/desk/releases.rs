@@ -1,17 +1,19 @@
-//! Recording a release and telling every customer who asked.
+//! Releases: recording one (its requests shipped, their promises kept) and telling every
+//! customer who asked, in their thread, paced per network.
 
-use crate::desk::{Desk, DeskError};
+use super::{Desk, DeskError};
+use crate::feedback::NotifyPace;
 use chrono::Utc;
 use earshot_core::feedback::{
     plan_notifications, NotificationPlan, NotificationState, Release, RequestId, Skip, Templates,
 };
+use earshot_core::feedback::{ReleaseId, ReleaseLink, ReleaseVersion};
 use earshot_core::Network;
-use earshot_store::feedback::NewRelease;
+pub use earshot_store::feedback::{NewRelease, Notification};
 use earshot_store::StoreError;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What recording (or previewing) a release did.
 #[derive(Debug, Clone, Serialize)]
@@ -23,39 +25,6 @@ pub struct ReleaseOutcome {
     pub promises_kept: usize,
     /// One line per customer: who is told what, or why not.
     pub notifications: Vec<NotificationPlan>,
-}
-
-/// How fast notifications go out per network, so a release to thousands of askers does not
-/// trip a network's rate limit (or look like spam).
-#[derive(Debug, Clone)]
-pub struct NotifyPace {
-    pub per_network: HashMap<Network, Duration>,
-    pub default: Duration,
-}
-
-impl Default for NotifyPace {
-    fn default() -> Self {
-        NotifyPace {
-            per_network: HashMap::new(),
-            default: Duration::from_millis(1_000),
-        }
-    }
-}
-
-impl NotifyPace {
-    pub fn none() -> Self {
-        NotifyPace {
-            per_network: HashMap::new(),
-            default: Duration::ZERO,
-        }
-    }
-
-    fn gap(&self, network: Network) -> Duration {
-        self.per_network
-            .get(&network)
-            .copied()
-            .unwrap_or(self.default)
-    }
 }
 
 /// Plans the notifications of `release` (recorded or not) against what is stored.
@@ -201,9 +170,7 @@ pub async fn notify(
                     .update_notification(&plan.key, NotificationState::Failed, Some(reply.id))
                     .await?;
             }
-            Err(DeskError::Store(StoreError::Conflict(e)))
-                if e.contains(crate::desk::BEING_SENT) =>
-            {
+            Err(DeskError::Store(StoreError::Conflict(e))) if e.contains(super::BEING_SENT) => {
                 // Another run (or a crashed one whose claim has not expired) holds the reply:
                 // it stays queued and goes out once, from there or from the housekeeping.
                 tracing::info!(key = %plan.key, "release notification is being sent elsewhere");
@@ -217,4 +184,111 @@ pub async fn notify(
         }
     }
     Ok(sent)
+}
+
+/// A release as an agent describes it, its input already checked.
+#[derive(Debug, Clone)]
+pub struct ReleaseDraft {
+    pub version: ReleaseVersion,
+    /// Defaults to now.
+    pub shipped_at: Option<chrono::DateTime<Utc>>,
+    pub notes: String,
+    pub link: Option<ReleaseLink>,
+    pub requests: Vec<RequestId>,
+}
+
+/// A release with who was told.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseDetail {
+    pub release: Release,
+    pub notifications: Vec<Notification>,
+}
+
+/// The releases service (see [`Desk::releases`]).
+pub struct Releases {
+    desk: Arc<Desk>,
+}
+
+impl Desk {
+    /// Releases: record (or preview) one, tell its askers, read them back.
+    pub fn releases(self: &Arc<Self>) -> Releases {
+        Releases {
+            desk: Arc::clone(self),
+        }
+    }
+}
+
+impl Releases {
+    /// Records the release (or, with `dry_run`, only plans it): its requests are shipped and
+    /// their promises kept. Nobody is told yet: see [`Releases::notify_in_background`].
+    pub async fn record(
+        &self,
+        draft: ReleaseDraft,
+        by: &str,
+        dry_run: bool,
+    ) -> Result<ReleaseOutcome, DeskError> {
+        if draft.requests.is_empty() {
+            return Err(earshot_core::feedback::InputError(
+                "a release ships at least one request".into(),
+            )
+            .into());
+        }
+        let release = NewRelease {
+            version: draft.version.into(),
+            shipped_at: draft.shipped_at.unwrap_or_else(Utc::now),
+            notes: draft.notes,
+            url: draft.link.map(String::from),
+            request_ids: draft.requests,
+            created_by: by.to_string(),
+        };
+        let templates = self.desk.pipeline().feedback().templates();
+        Ok(record(&self.desk, release, templates, dry_run).await?)
+    }
+
+    /// Tells the askers of a recorded release, paced as `[feedback]` says, off the caller's
+    /// path (a preview tells nobody).
+    pub fn notify_in_background(&self, outcome: &ReleaseOutcome) {
+        let Some(release) = outcome.release.clone().filter(|_| !outcome.dry_run) else {
+            return;
+        };
+        let plans = outcome.notifications.clone();
+        let pace = self.desk.pipeline().feedback().pace().clone();
+        let desk = Arc::clone(&self.desk);
+        tokio::spawn(async move {
+            let version = release.version.clone();
+            match notify(desk, release, plans, pace).await {
+                Ok(sent) => tracing::info!(release = %version, sent, "release notifications done"),
+                Err(e) => {
+                    tracing::error!(release = %version, error = %e, "release notifications stopped; recording the release again resumes them")
+                }
+            }
+        });
+    }
+
+    /// Tells the askers of a recorded release now, at `pace`; returns how many were told.
+    pub async fn notify_now(
+        &self,
+        release: Release,
+        plans: Vec<NotificationPlan>,
+        pace: NotifyPace,
+    ) -> Result<usize, DeskError> {
+        Ok(notify(Arc::clone(&self.desk), release, plans, pace).await?)
+    }
+
+    pub async fn list(&self) -> Result<Vec<Release>, DeskError> {
+        Ok(self.desk.store().releases().await?)
+    }
+
+    pub async fn detail(&self, id: ReleaseId) -> Result<ReleaseDetail, DeskError> {
+        let store = self.desk.store();
+        let release = store
+            .release(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("release {id}")))?;
+        let notifications = store.notifications(id).await?;
+        Ok(ReleaseDetail {
+            release,
+            notifications,
+        })
+    }
 }

@@ -1,5 +1,23 @@
-//! The desk: what an agent does — answer, assign, pend, resolve — as plain async functions
-//! that the CLI and the HTTP handlers share.
+//! The desk: what an agent does, one service per action, as plain async functions that the
+//! JSON API, the web pages and the CLI share (each door parses its input, calls the desk and
+//! renders what comes back; none of them talks to the store).
+//!
+//! - conversations (this module and [`conversations`]): answer, assign, pend, resolve, read;
+//! - [`corrections`]: an agent's correction of a post's intent, sentiment or language;
+//! - [`requests`]: rank, rename, merge, move asks, status, tracker links;
+//! - [`promises`]: the ledger, confirm, dismiss;
+//! - [`releases`]: record a release, tell the askers;
+//! - [`people`]: who may sign in, their roles and API tokens.
+//!
+//! Input rules live in core types with a `parse` (`RequestTitle`, `ReleaseVersion`,
+//! `TrackerUrl`, `ReplyText`, ...), so a rule cannot differ by door.
+
+pub mod conversations;
+pub mod corrections;
+pub mod people;
+pub mod promises;
+pub mod releases;
+pub mod requests;
 
 use crate::pipeline::{LiveEvent, Pipeline};
 use crate::responder::{Responders, SendError};
@@ -17,6 +35,12 @@ pub enum DeskError {
     Store(#[from] StoreError),
     #[error("{0}")]
     ReplyText(#[from] ReplyTextError),
+    /// What was typed breaks a rule (a title too long, a link that is not http(s)).
+    #[error("{0}")]
+    Input(#[from] earshot_core::feedback::InputError),
+    /// The rules refuse the change in the record's current state (a kept promise confirmed).
+    #[error("{0}")]
+    Refused(String),
     /// The reply is stored (state `failed`); sending it again with the same key is safe, and
     /// earshot does so by itself while `reply.next_attempt_at` is set.
     #[error("reply {} was stored but not sent: {error}", reply.id)]

@@ -2,7 +2,11 @@
 //! network_latency [-- NETWORK RATE SECONDS]`, e.g. `-- bluesky 1000 10` (the defaults) or
 //! `-- mastodon 1000 5`.
 
-use earshot_server::latency::{self, LatencyNetwork};
+// The fake networks are a dev-dependency: this bench lives beside the crate, not in it, so
+// the release binary carries no fake servers.
+mod latency;
+
+use latency::LatencyNetwork;
 use std::process::ExitCode;
 
 #[tokio::main]
