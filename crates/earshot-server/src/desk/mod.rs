@@ -14,6 +14,7 @@
 
 pub mod conversations;
 pub mod corrections;
+pub mod drafts;
 pub mod people;
 pub mod promises;
 pub mod releases;
@@ -74,6 +75,8 @@ pub struct Desk {
     brand_handle: String,
     /// `[survey]`, when enabled: a satisfaction survey after resolution.
     surveys: Option<Arc<crate::survey::Surveys>>,
+    /// Past answers indexed for first drafts (see [`drafts`]).
+    drafts: drafts::DraftCache,
 }
 
 impl Desk {
@@ -87,6 +90,7 @@ impl Desk {
             responders,
             brand_handle: brand_handle.into(),
             surveys: None,
+            drafts: drafts::DraftCache::default(),
         }
     }
 

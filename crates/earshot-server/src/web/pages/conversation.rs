@@ -192,7 +192,7 @@ fn render(
                 }
             }
         }
-        (layout::key_hints(&[("r", "reply"), ("ctrl+enter", "send"), ("a", "assign to me"), ("e", "resolve"), ("j/k", "pick a post"), ("i/s/l", "correct its intent / sentiment / language"), ("u", "back to inbox")]))
+        (layout::key_hints(&[("r", "reply"), ("d", "draft from past answers"), ("ctrl+enter", "send"), ("a", "assign to me"), ("e", "resolve"), ("j/k", "pick a post"), ("i/s/l", "correct its intent / sentiment / language"), ("u", "back to inbox")]))
     };
     layout::page(
         &format!("{name} · conversation {}", c.id),
