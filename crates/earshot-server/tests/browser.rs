@@ -986,6 +986,14 @@ async fn an_agent_opens_the_most_wanted_request_from_the_ranked_list() {
     b.wait_path(&format!("/requests/{}", requests[0].0)).await;
     let title = b.wait_for("#request-title").await.text().await.unwrap();
     assert_eq!(title, "Move the seat back when parked");
+    // The summary on top: how many asked, since when, the central ask as written, promises.
+    let summary = b.wait_for("#request-summary").await.text().await.unwrap();
+    assert!(
+        summary.starts_with("Asked by 2 customers in 2 posts since")
+            && (summary.contains("move the seat back") || summary.contains("Kan sædet")),
+        "{summary}"
+    );
+    assert!(summary.contains("Nothing promised yet."), "{summary}");
     let askers = b
         .js("return document.querySelector('#askers-title').closest('section').innerText")
         .await;
@@ -1229,5 +1237,43 @@ async fn an_agent_drafts_a_reply_from_past_answers_with_d_and_nothing_is_sent() 
         .unwrap();
     assert!(detail.replies.is_empty());
     assert_eq!(detail.conversation.status, Status::Open);
+
+    // A long thread gets a summary on top: the central ask as the customer wrote it.
+    let follow_ups = [
+        "I bought the cable in March.",
+        "It smells burnt after charging.",
+        "The cable sparks at the plug, can you replace the charging cable?",
+        "Still waiting, the car is not charging now.",
+        "Any update on replacing the cable?",
+    ];
+    let posts: Vec<NewPost> = follow_ups
+        .iter()
+        .enumerate()
+        .map(|(i, text)| NewPost {
+            in_reply_to: Some("x-d5".into()),
+            ..customer(
+                Network::X,
+                &format!("x-d5-{i}"),
+                "cy",
+                10,
+                &format!("@voltra {text}"),
+                4 - i as i64,
+            )
+        })
+        .collect();
+    server.seed(posts).await;
+    b.goto(&format!("/c/{}", ids[0].0)).await;
+    let summary = b.wait_for("#thread-summary").await.text().await.unwrap();
+    assert!(summary.contains("6 customer posts of 6"), "{summary}");
+    assert!(
+        summary.contains("Asked:") && summary.contains("cable"),
+        "{summary}"
+    );
+    assert!(summary.contains("waiting for an answer"), "{summary}");
+    assert!(
+        summary.contains("Nothing promised in this thread."),
+        "{summary}"
+    );
+    b.screenshot("thread-summary").await;
     b.close().await;
 }

@@ -166,6 +166,7 @@ fn render(
         div.conv-layout data-conversation=(c.id.0) {
             section.thread aria-label="Thread" {
                 (rank_line(c))
+                (super::draft::thread_summary(&l.detail))
                 ol.posts {
                     @for p in &l.detail.posts { (post_item(p, can_act.then_some((signed, c.id)))) }
                     @for r in l.detail.replies.iter().filter(|r| r.state != ReplyState::Sent) {
