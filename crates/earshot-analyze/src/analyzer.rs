@@ -281,7 +281,7 @@ fn builtin_marked(
     marks.mark(Step::Prepare);
     let lex = Lexicon::global();
     let mut raw = Vec::with_capacity(16);
-    lex.scan(&prepared.clean, &mut raw);
+    lex.scan(&prepared, &mut raw);
     marks.mark(Step::LexiconScan);
     let votes = lex.votes(&raw);
     let detected = detector.detect(declared_lang, &prepared, &votes);

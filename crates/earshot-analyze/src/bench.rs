@@ -333,7 +333,7 @@ pub fn isolated(texts: &[String], passes: usize) -> Vec<(&'static str, f64)> {
         time(&mut || {
             for p in &prepared {
                 raw.clear();
-                lex.scan(black_box(&p.clean), &mut raw);
+                lex.scan(black_box(p), &mut raw);
                 black_box(&raw);
             }
         }),

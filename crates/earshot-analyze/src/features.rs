@@ -250,6 +250,11 @@ fn symbols(clean: &str, out: &mut Vec<Feature>) {
     let bytes = clean.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
+        // Letters, digits, spaces and apostrophes (most of a post) say nothing here.
+        if !SYMBOL_START[bytes[i] as usize] {
+            i += 1;
+            continue;
+        }
         let b = bytes[i];
         if b >= 0x80 {
             let Some(c) = clean.get(i..).and_then(|s| s.chars().next()) else {
@@ -282,6 +287,18 @@ fn symbols(clean: &str, out: &mut Vec<Feature>) {
         i += 1;
     }
 }
+
+/// Bytes where a symbol feature may start: non-ASCII (emoji) and ASCII punctuation but `'`.
+static SYMBOL_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c >= 0x80 || (c.is_ascii_punctuation() && c != b'\'');
+        b += 1;
+    }
+    t
+};
 
 /// A human-readable name for a feature of this post.
 pub(crate) fn describe(b: &Builtin, f: &Feature) -> String {

@@ -344,7 +344,7 @@ mod tests {
         let prepared = Prepared::new(text);
         let lex = crate::lexicon::Lexicon::global();
         let mut raw = Vec::new();
-        lex.scan(&prepared.clean, &mut raw);
+        lex.scan(&prepared, &mut raw);
         LanguageDetector::new().detect(declared, &prepared, &lex.votes(&raw))
     }
 

@@ -38,6 +38,10 @@ pub struct Prepared {
     pub clean: String,
     pub tokens: Vec<Token>,
     pub stats: TextStats,
+    /// Byte offsets in `clean` where a lexicon phrase may start: every character that is not
+    /// a word character, and the first character of every run of word characters (so the
+    /// phrase matchers visit these, not every byte).
+    pub(crate) starts: Vec<u32>,
 }
 
 impl Prepared {
@@ -63,6 +67,7 @@ impl Prepared {
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         let mut p = Prepared {
             tokens: Vec::with_capacity(clean.len() / 5 + 2),
+            starts: Vec::with_capacity(clean.len() / 2 + 2),
             clean,
             stats,
         };
@@ -82,12 +87,14 @@ impl Prepared {
     }
 
     /// Splits `clean` into words; a word is caps when it matches a shouted run of letters.
+    /// Records [`Prepared::starts`] on the way.
     fn tokenize(&mut self, caps_runs: &[(u32, u32)]) {
         let s = self.clean.as_bytes();
         let mut caps = caps_runs.iter().peekable();
         let mut i = 0usize;
         while i < s.len() {
             let (word, len) = word_char_at(&self.clean, i);
+            self.starts.push(i as u32);
             if !word {
                 i += len;
                 continue;
@@ -110,7 +117,10 @@ impl Prepared {
                     && i + 1 < s.len()
                     && word_char_at(&self.clean, i + 1).0
                 {
-                    // keep don't / e-mail / wi-fi together, but not a trailing apostrophe
+                    // keep don't / e-mail / wi-fi together, but not a trailing apostrophe;
+                    // the mark and the word characters after it are phrase starts
+                    self.starts.push(i as u32);
+                    self.starts.push((i + len) as u32);
                     i += len;
                 } else {
                     break;
@@ -524,6 +534,31 @@ mod tests {
             assert_eq!(out, format!("x:{s:?}"));
         }
         assert_eq!(concat(&["a", "", "bc"]), "abc");
+    }
+
+    /// `starts` are exactly the characters that are not word characters and the first of
+    /// each run of word characters.
+    #[test]
+    fn starts_are_the_non_word_characters_and_word_starts() {
+        for t in [
+            "don't stop-me now!",
+            "é😂x_y 12ab",
+            "",
+            "'-'",
+            "l'app--ok it's",
+        ] {
+            let p = Prepared::new(t);
+            let mut want = Vec::new();
+            let mut prev = false;
+            for (i, c) in p.clean.char_indices() {
+                let w = is_word_char(c);
+                if !(w && prev) {
+                    want.push(i as u32);
+                }
+                prev = w;
+            }
+            assert_eq!(p.starts, want, "{t:?}");
+        }
     }
 
     #[test]

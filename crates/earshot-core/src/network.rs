@@ -35,6 +35,18 @@ impl Network {
         }
     }
 
+    /// The network's name as people write it ("Mastodon", "X", "RSS").
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Network::Mastodon => "Mastodon",
+            Network::Bluesky => "Bluesky",
+            Network::X => "X",
+            Network::Reddit => "Reddit",
+            Network::Rss => "RSS",
+            Network::Webhook => "Webhook",
+        }
+    }
+
     /// The longest reply the network accepts, in characters (graphemes for Bluesky).
     pub fn reply_limit(self) -> usize {
         match self {

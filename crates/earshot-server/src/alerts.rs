@@ -2,7 +2,7 @@
 //! email) and the watchers that raise alerts — a connector that stopped hearing or whose
 //! credentials fail, a spike of new demand, a promise past its due date.
 
-use crate::config::{ConfigError, Secret};
+use crate::settings::{ConfigError, Secret};
 use earshot_connect::notify::{
     self, Alert, Channel, Dispatched, Dispatcher, DispatcherStats, EmailConfig, NotifyConfig,
     Severity, SlackConfig, SmtpSecurity, TargetConfig, WebhookConfig,

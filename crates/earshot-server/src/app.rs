@@ -66,29 +66,26 @@ pub async fn desk_with(
     let alerts = crate::alerts::Alerts::start(&settings.alerts)?;
     let feedback = crate::feedback::FeedbackLoop::new(store.clone())
         .with_team_language(settings.brand.team_language());
-    let mut pipeline = Pipeline::new(
+    let pipeline = Pipeline::new(
         Arc::new(analyzer(settings)?),
         settings.brand_identity(),
         policy,
         store,
-    )
-    .with_feedback(feedback)
-    .with_alerts(alerts);
-    if let Some(rules) = settings.triage()? {
-        pipeline = pipeline.with_triage(crate::triage::TriageDesk::new(rules));
-    }
-    let pipeline = Arc::new(pipeline);
+    );
     let brand = settings
         .brand
         .handles
         .first()
         .cloned()
         .unwrap_or_else(|| "brand".into());
-    let surveys = crate::survey::Surveys::new(&settings.survey)?;
-    let desk = Arc::new(Desk::new(pipeline, responders, brand).with_surveys(surveys));
-    if let Some(t) = desk.pipeline().triage() {
-        t.attach_desk(&desk);
+    let mut desk = Desk::build(pipeline, responders, brand)
+        .feedback(feedback)
+        .alerts(alerts)
+        .surveys(crate::survey::Surveys::new(&settings.survey)?);
+    if let Some(rules) = settings.triage()? {
+        desk = desk.triage(crate::triage::TriageDesk::new(rules));
     }
+    let desk = Arc::new(desk.finish());
     Ok(desk)
 }
 
@@ -100,9 +97,9 @@ impl App {
 
     pub async fn with_desk(mut settings: Settings, desk: Arc<Desk>) -> anyhow::Result<App> {
         // Plain HTTP beyond loopback needs a TLS proxy in front or an explicit opt-in.
-        crate::http_policy::check_listen(&settings)?;
+        settings.check_listen()?;
         settings.check_api_token()?;
-        let http = Arc::new(crate::http_policy::HttpPolicy::from_settings(&settings)?);
+        let http = Arc::new(settings.http_policy()?);
         // The stored web edits win over the file here too: the pages show what runs, and a
         // desk built elsewhere picks them up.
         let applied = crate::overrides::apply_stored(&**desk.store(), &mut settings).await?;
@@ -164,45 +161,19 @@ impl App {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let desk = self.state.desk.clone();
         let health = self.state.connector_health.clone();
-        let housekeeping = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(HOUSEKEEPING);
-            loop {
-                tick.tick().await;
-                desk.pipeline()
-                    .alerts()
-                    .check_connectors(&health, chrono::Utc::now());
-                if let Err(e) = desk
-                    .pipeline()
-                    .feedback()
-                    .check_promises(desk.pipeline().alerts())
-                    .await
-                {
-                    tracing::warn!(error = %e, "checking promises for due dates failed");
+        // The connectors' health first, then the desk's own ticks (see `Desk::ticks`).
+        let mut ticks = vec![crate::housekeeping::Tick::new(
+            "checking the connectors",
+            move |now| {
+                let (desk, health) = (desk.clone(), health.clone());
+                async move {
+                    desk.alerts().check_connectors(&health, now);
+                    Ok::<(), std::convert::Infallible>(())
                 }
-                if let Some(t) = desk.pipeline().triage() {
-                    if let Err(e) = t.on_housekeeping(desk.pipeline(), chrono::Utc::now()).await {
-                        tracing::warn!(error = %e, "paging on-call failed");
-                    }
-                }
-                if let Err(e) = desk.pipeline().rescore().await {
-                    tracing::warn!(error = %e, "re-ranking the inbox failed");
-                }
-                if let Err(e) = desk.resend_queued().await {
-                    tracing::warn!(error = %e, "re-sending queued replies failed");
-                }
-                if let Err(e) = desk.retry_due(chrono::Utc::now()).await {
-                    tracing::warn!(error = %e, "retrying failed replies failed");
-                }
-                if let Err(e) = desk.store().prune_guards(chrono::Utc::now()).await {
-                    tracing::warn!(error = %e, "forgetting old sign-in and delivery records failed");
-                }
-                if let Some(surveys) = desk.surveys() {
-                    if let Err(e) = surveys.send_due(&desk, chrono::Utc::now()).await {
-                        tracing::warn!(error = %e, "sending due surveys failed");
-                    }
-                }
-            }
-        });
+            },
+        )];
+        ticks.extend(self.state.desk.ticks());
+        let housekeeping = tokio::spawn(crate::housekeeping::run_every(ticks, HOUSEKEEPING));
         let retraining = crate::retrain::spawn_schedule(
             self.state.desk.clone(),
             self.state.settings.data_dir.clone(),

@@ -1,59 +1,14 @@
 //! Settings: one TOML file, then environment overrides (`EARSHOT__SECTION__KEY=value`),
 //! checked at load so a typo names its key instead of failing later.
 
-use chrono::NaiveDate;
 use earshot_analyze::Terms;
-use earshot_core::sla::{BusinessHours, ResponseTargets, SlaClock};
 use earshot_core::threading::{BrandIdentity, TriagePolicy};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is not valid TOML: {message}")]
-    Parse { path: String, message: String },
-    /// A key no section knows (a typo, or a setting of another version).
-    #[error("{path}: {message}")]
-    UnknownKey { path: String, message: String },
-    #[error("setting {key}: {message}")]
-    Invalid { key: String, message: String },
-}
-
-/// A secret that never prints: `Debug` and `Display` show `***`, serialising writes nothing useful.
-#[derive(Clone, Default, Deserialize, PartialEq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(if self.0.is_empty() { "" } else { "***" })
-    }
-}
+pub use crate::settings::{
+    check_webhook_secret, BrandSettings, ConfigError, HttpSettings, ResponseSettings, Secret,
+};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -104,62 +59,6 @@ impl Default for Settings {
             triage: None,
             survey: Default::default(),
             analysis: Default::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BrandSettings {
-    /// The brand's own accounts (without `@`): their posts are answers, not customer posts.
-    pub handles: Vec<String>,
-    /// Names people write when they talk about the brand.
-    pub names: Vec<String>,
-    /// Product names and topics worth flagging.
-    pub keywords: Vec<String>,
-    /// The team's language (ISO 639-1, e.g. `en`, `da`): request titles are taken from asks
-    /// written in it. English when unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-}
-
-impl BrandSettings {
-    /// The team's language code (`en` when unset).
-    pub fn team_language(&self) -> &str {
-        self.language.as_deref().unwrap_or("en")
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ResponseSettings {
-    /// `calendar` (every minute counts) or `business` (only covered hours count).
-    pub clock: String,
-    /// IANA time zone of the team's hours.
-    pub timezone: String,
-    /// Covered hours by day: `"mon-fri" = "09:00-17:00"`, `"sat" = "10:00-14:00"`.
-    pub hours: BTreeMap<String, String>,
-    /// Dates (YYYY-MM-DD) with no coverage.
-    pub holidays: Vec<String>,
-    pub targets: ResponseTargets,
-    /// A customer's new post joins their open conversation if it was active within this many hours.
-    pub merge_window_hours: u32,
-    /// `[response.ranking]`: how the inbox ranks conversations (safety reports and urgency
-    /// first, then waiting against the target, then intent and sentiment; reach a boost). Every
-    /// setting has a default: see `earshot_core::priority::RankingModel`.
-    pub ranking: earshot_core::priority::RankingModel,
-}
-
-impl Default for ResponseSettings {
-    fn default() -> Self {
-        ResponseSettings {
-            clock: "calendar".into(),
-            timezone: "UTC".into(),
-            hours: BTreeMap::new(),
-            holidays: vec![],
-            targets: ResponseTargets::default(),
-            merge_window_hours: 24,
-            ranking: Default::default(),
         }
     }
 }
@@ -217,21 +116,6 @@ impl WebhookSettings {
 /// The shortest `api.token` accepted: it opens the whole API.
 pub const MIN_API_TOKEN_CHARS: usize = 24;
 
-/// Checks a webhook signing secret: at least [`crate::signature::MIN_SECRET_BYTES`] bytes of
-/// key (after decoding `whsec_<base64>`), so it cannot be guessed. An empty one is left to
-/// the caller (it means "not configured").
-pub fn check_webhook_secret(key: &str, secret: &str) -> Result<(), ConfigError> {
-    if secret.is_empty() {
-        return Ok(());
-    }
-    crate::signature::key_bytes(secret)
-        .map(|_| ())
-        .map_err(|e| ConfigError::Invalid {
-            key: key.into(),
-            message: e.to_string(),
-        })
-}
-
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
@@ -239,43 +123,6 @@ pub struct ApiSettings {
     /// sessions and the API tokens admins create in Settings open the API — it is never open
     /// without one of them.
     pub token: Secret,
-}
-
-/// `[http]`: what the HTTP server answers and how far it trusts what it is told.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HttpSettings {
-    /// How people reach earshot from outside (`https://care.example.com`): its host is
-    /// served, and an `https` address makes cookies `Secure`.
-    pub public_url: String,
-    /// More host names (or `host:port`) requests may name in `Host`; loopback names
-    /// (`localhost`, `127.0.0.1`, `[::1]`) are always allowed. Others get 421.
-    pub allowed_hosts: Vec<String>,
-    /// Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` and
-    /// `X-Forwarded-Proto` are believed; nobody else's are.
-    pub trusted_proxies: Vec<String>,
-    /// Always mark cookies `Secure` and name the session cookie `__Host-earshot_session`
-    /// (on by itself when `public_url` is `https://…`).
-    pub secure_cookies: bool,
-    /// A session unused for this long ends (the sign-in itself lasts at most 12 hours).
-    pub session_idle_minutes: u32,
-    /// Listen on a non-loopback address although no TLS-terminating proxy is configured
-    /// (`public_url = "https://…"` and `trusted_proxies`): passwords and tokens then cross
-    /// the network in clear text. Only for a network you trust.
-    pub allow_insecure_listen: bool,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        HttpSettings {
-            public_url: String::new(),
-            allowed_hosts: vec![],
-            trusted_proxies: vec![],
-            secure_cookies: false,
-            session_idle_minutes: 120,
-            allow_insecure_listen: false,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -470,8 +317,8 @@ impl Settings {
                 self.tracker.webhook_secret.expose(),
             )?;
         }
-        crate::http_policy::HttpPolicy::from_settings(self)?;
-        crate::http_policy::check_listen(self)?;
+        self.http_policy()?;
+        self.check_listen()?;
         if self.webhook.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {
                 key: "webhook.max_body_bytes".into(),
@@ -538,54 +385,25 @@ impl Settings {
     }
 
     pub fn triage_policy(&self) -> Result<TriagePolicy, ConfigError> {
-        let r = &self.response;
-        let invalid = |key: &str, message: String| ConfigError::Invalid {
-            key: key.into(),
-            message,
-        };
-        let mut holidays = vec![];
-        for h in &r.holidays {
-            holidays.push(NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| {
-                invalid(
-                    "response.holidays",
-                    format!("{h:?} is not a date like 2026-12-24"),
-                )
-            })?);
-        }
-        let clock = match r.clock.as_str() {
-            "calendar" => SlaClock::Calendar,
-            "business" => {
-                let days: Vec<(&str, &str)> = r
-                    .hours
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                if days.is_empty() {
-                    return Err(invalid(
-                        "response.hours",
-                        "the business clock needs covered hours, e.g. \"mon-fri\" = \"09:00-17:00\"".into(),
-                    ));
-                }
-                let hours = BusinessHours::parse(&r.timezone, &days, &holidays)
-                    .map_err(|e| invalid("response.hours", e.to_string()))?;
-                SlaClock::Business(hours)
-            }
-            other => {
-                return Err(invalid(
-                    "response.clock",
-                    format!("{other:?}: use \"calendar\" or \"business\""),
-                ))
-            }
-        };
-        r.ranking
-            .validate()
-            .map_err(|e| invalid("response.ranking", e.to_string()))?;
-        Ok(TriagePolicy {
-            targets: r.targets,
-            clock,
-            merge_window: chrono::Duration::hours(i64::from(r.merge_window_hours)),
-            ranking: r.ranking.clone(),
-        })
+        self.response.triage_policy()
+    }
+
+    /// `[http]` compiled, with the other sections' public addresses served too.
+    pub fn http_policy(&self) -> Result<crate::http_policy::HttpPolicy, ConfigError> {
+        crate::http_policy::HttpPolicy::new(
+            &self.http,
+            &self.listen,
+            &[
+                ("survey.public_url", self.survey.public_url.as_str()),
+                ("tracker.public_url", self.tracker.public_url.as_str()),
+            ],
+        )
+    }
+
+    /// Plain HTTP beyond loopback needs a TLS proxy in front or an explicit opt-in (see
+    /// [`crate::http_policy::check_listen`]).
+    pub fn check_listen(&self) -> Result<(), ConfigError> {
+        crate::http_policy::check_listen(&self.listen, &self.http)
     }
 
     /// The local time zone for per-hour metrics.
@@ -704,6 +522,7 @@ fn set_path(table: &mut toml::Table, parts: &[String], raw: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use earshot_core::sla::SlaClock;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

@@ -623,7 +623,8 @@ pub async fn answer_surveys(
         .await?;
     let mut answered = 0;
     for (id, _) in resolved {
-        let Outcome::Sent { token, .. } = surveys.offer(desk, id).await? else {
+        let Outcome::Sent { token, .. } = surveys.offer(desk.outbox(), desk.pipeline(), id).await?
+        else {
             continue;
         };
         if rng.gen_bool(0.35) {

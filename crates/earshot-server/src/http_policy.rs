@@ -3,12 +3,9 @@
 //! rebinding — gets 421), which peers' `X-Forwarded-*` headers it believes, how its cookies
 //! are set, whether it may listen beyond loopback at all, and what of a URL reaches the logs.
 
-use crate::api::AppState;
-use crate::config::{ConfigError, Settings};
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use crate::settings::{ConfigError, HttpSettings};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{header, HeaderMap, Uri};
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
@@ -61,7 +58,7 @@ fn url_host(url: &str) -> Option<String> {
 }
 
 /// `name[:port]` or `[v6]:port` → the name, lower case, without the port.
-fn host_name(authority: &str) -> String {
+pub fn host_name(authority: &str) -> String {
     let a = authority.trim();
     let name = if let Some(rest) = a.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
@@ -80,14 +77,17 @@ fn host_name(authority: &str) -> String {
 }
 
 impl HttpPolicy {
-    pub fn from_settings(s: &Settings) -> Result<HttpPolicy, ConfigError> {
-        let http = &s.http;
+    /// Compiles `[http]`, given the address earshot listens on and the other sections'
+    /// public addresses (`(key, url)`: `survey.public_url`, ...), whose hosts are served too.
+    /// `Settings::http_policy` calls it with the whole file.
+    pub fn new(
+        http: &HttpSettings,
+        listen: &str,
+        other_public_urls: &[(&str, &str)],
+    ) -> Result<HttpPolicy, ConfigError> {
         let mut hosts = vec![];
-        for (key, url) in [
-            ("http.public_url", &http.public_url),
-            ("survey.public_url", &s.survey.public_url),
-            ("tracker.public_url", &s.tracker.public_url),
-        ] {
+        let own = [("http.public_url", http.public_url.as_str())];
+        for &(key, url) in own.iter().chain(other_public_urls) {
             if url.trim().is_empty() {
                 continue;
             }
@@ -114,7 +114,7 @@ impl HttpPolicy {
             hosts.push(name);
         }
         // The address earshot listens on, when it is one specific address, is its own name.
-        if let Ok(addr) = s.listen.parse::<SocketAddr>() {
+        if let Ok(addr) = listen.parse::<SocketAddr>() {
             if !addr.ip().is_unspecified() {
                 hosts.push(addr.ip().to_string().to_ascii_lowercase());
             }
@@ -226,19 +226,19 @@ impl HttpPolicy {
 
 /// Refuses a listen address beyond loopback unless a TLS-terminating proxy is configured in
 /// front (`http.public_url` on https and `http.trusted_proxies`) or the operator opted in.
-pub fn check_listen(s: &Settings) -> Result<(), ConfigError> {
-    let Ok(addr) = s.listen.parse::<SocketAddr>() else {
+pub fn check_listen(listen: &str, http: &HttpSettings) -> Result<(), ConfigError> {
+    let Ok(addr) = listen.parse::<SocketAddr>() else {
         return Ok(()); // `Settings::check` names a malformed address.
     };
     if addr.ip().is_loopback() {
         return Ok(());
     }
     let behind_tls_proxy =
-        s.http.public_url.trim().starts_with("https://") && !s.http.trusted_proxies.is_empty();
+        http.public_url.trim().starts_with("https://") && !http.trusted_proxies.is_empty();
     if behind_tls_proxy {
         return Ok(());
     }
-    if s.http.allow_insecure_listen {
+    if http.allow_insecure_listen {
         tracing::warn!(
             listen = %addr,
             "listening beyond loopback without TLS (http.allow_insecure_listen): passwords, sessions and API tokens cross the network in clear text"
@@ -258,35 +258,13 @@ pub fn check_listen(s: &Settings) -> Result<(), ConfigError> {
 }
 
 /// The `Host` a request names (HTTP/1.1 header, else the HTTP/2 authority).
-fn request_host(request: &Request) -> Option<String> {
+pub fn request_host(request: &Request) -> Option<String> {
     request
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .or_else(|| request.uri().authority().map(|a| a.to_string()))
-}
-
-/// Middleware: requests for a host name that is not this server's get 421 (Misdirected
-/// Request). Health checks are answered whatever they name.
-pub async fn guard_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.uri().path() == "/healthz" {
-        return next.run(request).await;
-    }
-    match request_host(&request) {
-        Some(host) if state.http.host_allowed(&host) => next.run(request).await,
-        host => {
-            tracing::warn!(host = ?host.as_deref().map(host_name), "request for a host this server does not serve");
-            let message = "this server does not answer to that host name: if it is yours, add it \
-                           to [http] allowed_hosts (or set http.public_url)";
-            if request.uri().path().starts_with("/api/") {
-                crate::api::ApiError::new(StatusCode::MISDIRECTED_REQUEST, "misdirected", message)
-                    .into_response()
-            } else {
-                (StatusCode::MISDIRECTED_REQUEST, message).into_response()
-            }
-        }
-    }
 }
 
 /// The connection's peer address, when the server was started with connection info (it is,
@@ -331,11 +309,12 @@ pub fn loggable_path(uri: &Uri) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
 
     fn policy(configure: impl FnOnce(&mut Settings)) -> HttpPolicy {
         let mut s = Settings::default();
         configure(&mut s);
-        HttpPolicy::from_settings(&s).unwrap()
+        s.http_policy().unwrap()
     }
 
     #[test]
@@ -396,11 +375,12 @@ mod tests {
         assert_eq!(p.client_address(Some(stranger), &h), Some(stranger));
         assert!(p.over_tls(Some(proxy), &h));
         assert!(!p.over_tls(Some(stranger), &h));
-        assert!(HttpPolicy::from_settings(&{
+        assert!({
             let mut s = Settings::default();
             s.http.trusted_proxies = vec!["everyone".into()];
             s
-        })
+        }
+        .http_policy()
         .is_err());
     }
 
@@ -410,18 +390,18 @@ mod tests {
             listen: "0.0.0.0:8080".into(),
             ..Settings::default()
         };
-        let err = check_listen(&s).unwrap_err().to_string();
+        let err = s.check_listen().unwrap_err().to_string();
         assert!(
             err.contains("trusted_proxies") && err.contains("allow_insecure_listen"),
             "{err}"
         );
         s.http.public_url = "https://care.example.com".into();
         assert!(
-            check_listen(&s).is_err(),
+            s.check_listen().is_err(),
             "https alone says nothing about a proxy"
         );
         s.http.trusted_proxies = vec!["10.0.0.2".into()];
-        assert!(check_listen(&s).is_ok());
+        assert!(s.check_listen().is_ok());
         let s = Settings {
             listen: "[::]:8080".into(),
             http: crate::config::HttpSettings {
@@ -430,8 +410,8 @@ mod tests {
             },
             ..Settings::default()
         };
-        assert!(check_listen(&s).is_ok());
-        assert!(check_listen(&Settings::default()).is_ok());
+        assert!(s.check_listen().is_ok());
+        assert!(Settings::default().check_listen().is_ok());
     }
 
     #[test]

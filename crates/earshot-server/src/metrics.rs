@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
-use earshot_store::{ResponseSample, VolumeCount};
+use earshot_store::survey::Satisfaction;
+use earshot_store::{ResponseSample, Store, StoreError, VolumeCount};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -48,6 +49,21 @@ pub struct Volume {
     pub by_sentiment: BTreeMap<String, u64>,
     /// Per UTC day: intent → posts.
     pub by_day: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// The surveys' satisfaction over `[from, to)`, all groups together (the API's report and
+/// the dashboard).
+pub async fn satisfaction_total(
+    store: &dyn Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Satisfaction, StoreError> {
+    Ok(store
+        .satisfaction(from, to, None)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Satisfaction::empty("all")))
 }
 
 /// A metrics bound written as a day (`2026-11-01`, midnight UTC) or an RFC 3339 time; `None`

@@ -5,7 +5,7 @@
 //! (`password_env = "NAME"`) or a file (`password_file = "/run/secrets/…"`), in that order of
 //! preference: env, file, inline. Errors name the key to fix.
 
-use crate::config::{ConfigError, Secret};
+use crate::settings::{ConfigError, Secret};
 use earshot_connect::bluesky::BlueskyConfig;
 use earshot_connect::reddit::{RedditConfig, RedditSearch};
 use earshot_connect::rss::{Feed, FeedConfig};

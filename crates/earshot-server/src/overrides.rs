@@ -184,11 +184,7 @@ pub fn check_response(response: &ResponseSettings) -> Result<TriagePolicy, Confi
 /// The policy the response settings make, checked only as far as `earshot config check`
 /// checks a file: what the pipeline runs on, whether the values came from the file or the web.
 pub fn policy_of(response: &ResponseSettings) -> Result<TriagePolicy, ConfigError> {
-    let settings = Settings {
-        response: response.clone(),
-        ..Settings::default()
-    };
-    settings.triage_policy()
+    response.triage_policy()
 }
 
 /// A stored setting laid over the file: which, by whom, when.

@@ -1,11 +1,22 @@
-//! Listen → understand → triage: every post from any source goes through [`Pipeline::ingest`].
+//! Listen → understand → store → tell: every post from any source goes through
+//! [`Pipeline::ingest`].
+//!
+//! The pipeline understands a batch, has the store thread and commit it, and then hands the
+//! [`Committed`] batch to its after-commit steps ([`AfterCommit`]), in the order they were
+//! subscribed: in a running server opt-outs, grouping, spikes and routing (see
+//! `Desk::build`), and last the live feed ([`LiveFeed`]), so a page that hears of a post finds
+//! it grouped and routed. A step's failure is its own to log: the posts are committed either
+//! way. This is the seam where a message bus plugs in: the committed batch is what a bus
+//! would publish, each step a durable consumer of it.
 
-use chrono::Utc;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use earshot_analyze::Analyzer;
 use earshot_core::threading::{BrandIdentity, Incoming, TriagePolicy};
 use earshot_core::{Amendment, ConversationId, NewPost};
-use earshot_store::{IngestReport, Store, StoreError};
+use earshot_store::{IngestReport, IngestedPost, Store, StoreError};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::broadcast;
 
@@ -42,18 +53,93 @@ struct Tuning {
 /// The brand and response settings the pipeline runs on after [`Pipeline::reconfigure`].
 #[derive(Debug, Clone)]
 pub struct InForce {
-    pub brand: crate::config::BrandSettings,
-    pub response: crate::config::ResponseSettings,
+    pub brand: crate::settings::BrandSettings,
+    pub response: crate::settings::ResponseSettings,
+}
+
+/// What a post of a committed batch was understood as: what the after-commit steps read.
+#[derive(Debug, Clone)]
+pub struct Understood {
+    pub network: earshot_core::Network,
+    /// The author's id on the network.
+    pub author: String,
+    pub text: String,
+    /// ISO 639-1 code of the language detected.
+    pub language: String,
+    pub intent: earshot_core::Intent,
+    pub from_brand: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A batch the store committed: each post as understood (by its place in the batch), what the
+/// store did with it, and what earlier steps learned that later ones use.
+#[derive(Debug)]
+pub struct Committed {
+    /// When the batch was heard: a post from a skewed clock's future counts as this moment.
+    pub heard_at: DateTime<Utc>,
+    /// Every post of the batch, in the order heard (refused ones included).
+    pub posts: Vec<Understood>,
+    pub report: IngestReport,
+    /// The request each newly grouped post joined (post id → request), set by grouping for
+    /// the steps after it (a spike's posts name their request).
+    pub grouped: HashMap<i64, earshot_core::feedback::RequestId>,
+}
+
+impl Committed {
+    /// The posts stored for the first time (not refused, not heard before), with their place
+    /// in the store.
+    pub fn fresh(&self) -> impl Iterator<Item = (&Understood, &IngestedPost)> {
+        self.posts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| Some((u, self.report.post_at(i)?)))
+            .filter(|(_, p)| !p.duplicate)
+    }
+}
+
+/// A step that runs after each committed batch (see the module doc). It gets the pipeline
+/// (to read the policy in force, publish live events, or ingest what it sends in turn) and
+/// the batch, which it may annotate for the steps after it.
+#[async_trait]
+pub trait AfterCommit: Send + Sync {
+    async fn on_commit(&self, pipeline: &Pipeline, batch: &mut Committed);
+}
+
+/// The last after-commit step: live subscribers hear of every new post and every edit.
+pub struct LiveFeed;
+
+#[async_trait]
+impl AfterCommit for LiveFeed {
+    async fn on_commit(&self, pipeline: &Pipeline, batch: &mut Committed) {
+        if pipeline.events.receiver_count() == 0 {
+            return;
+        }
+        let report = &batch.report;
+        for p in report.posts.iter().filter(|p| !p.duplicate) {
+            pipeline.publish(LiveEvent::PostStored {
+                post_id: p.post_id,
+                conversation_id: p.conversation_id,
+                network: p.network,
+            });
+        }
+        // Heard again with another text: stored as the author's edit.
+        for p in report.posts.iter().filter(|p| p.edited) {
+            if let Some(conversation_id) = p.conversation_id {
+                pipeline.publish(LiveEvent::ConversationChanged {
+                    conversation_id,
+                    action: "post_edited".into(),
+                });
+            }
+        }
+    }
 }
 
 pub struct Pipeline {
     tuning: RwLock<Arc<Tuning>>,
     store: Arc<dyn Store>,
     events: broadcast::Sender<LiveEvent>,
-    feedback: Arc<crate::feedback::FeedbackLoop>,
-    alerts: Arc<crate::alerts::Alerts>,
-    /// `[triage]` routing and paging; `None` without a `[triage]` section.
-    triage: Option<Arc<crate::triage::TriageDesk>>,
+    /// The after-commit steps in order; [`LiveFeed`] runs after them.
+    after_commit: Vec<Arc<dyn AfterCommit>>,
 }
 
 impl Pipeline {
@@ -64,7 +150,6 @@ impl Pipeline {
         store: Arc<dyn Store>,
     ) -> Self {
         let (events, _) = broadcast::channel(4096);
-        let feedback = Arc::new(crate::feedback::FeedbackLoop::new(store.clone()));
         Pipeline {
             tuning: RwLock::new(Arc::new(Tuning {
                 analyzer,
@@ -74,44 +159,19 @@ impl Pipeline {
             })),
             store,
             events,
-            feedback,
-            alerts: Arc::new(crate::alerts::Alerts::log_only()),
-            triage: None,
+            after_commit: vec![],
         }
+    }
+
+    /// Adds a step after each committed batch, after those already there (before it is
+    /// shared: the steps are fixed once the pipeline runs).
+    pub fn with_after_commit(mut self, step: Arc<dyn AfterCommit>) -> Self {
+        self.after_commit.push(step);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
-    }
-
-    /// The loop: requests, promises, releases.
-    pub fn feedback(&self) -> &Arc<crate::feedback::FeedbackLoop> {
-        &self.feedback
-    }
-
-    /// Where alerts go.
-    pub fn alerts(&self) -> &Arc<crate::alerts::Alerts> {
-        &self.alerts
-    }
-
-    pub fn with_triage(mut self, triage: crate::triage::TriageDesk) -> Self {
-        self.triage = Some(Arc::new(triage));
-        self
-    }
-
-    pub fn triage(&self) -> Option<&Arc<crate::triage::TriageDesk>> {
-        self.triage.as_ref()
-    }
-
-    pub fn with_alerts(mut self, alerts: crate::alerts::Alerts) -> Self {
-        self.alerts = Arc::new(alerts);
-        self
-    }
-
-    /// Replaces the loop (to change its templates or pacing) before the pipeline is shared.
-    pub fn with_feedback(mut self, feedback: crate::feedback::FeedbackLoop) -> Self {
-        self.feedback = Arc::new(feedback);
-        self
     }
 
     fn tuning(&self) -> Arc<Tuning> {
@@ -147,10 +207,10 @@ impl Pipeline {
     /// Invalid response settings → the error `earshot config check` would give; nothing changes.
     pub fn reconfigure(
         &self,
-        brand: &crate::config::BrandSettings,
-        response: &crate::config::ResponseSettings,
-    ) -> Result<(), crate::config::ConfigError> {
-        let policy = crate::overrides::policy_of(response)?;
+        brand: &crate::settings::BrandSettings,
+        response: &crate::settings::ResponseSettings,
+    ) -> Result<(), crate::settings::ConfigError> {
+        let policy = response.triage_policy()?;
         let terms = earshot_analyze::Terms {
             brands: brand.names.clone(),
             handles: brand.handles.clone(),
@@ -210,10 +270,6 @@ impl Pipeline {
             .collect()
     }
 
-    /// Understands, threads and stores a batch; tells live subscribers what was new. A post
-    /// the store refuses (a time outside the window earshot believes) is logged and listed in
-    /// the report's `refused`; the rest of the batch is stored.
-    #[tracing::instrument(skip_all, fields(posts = posts.len()))]
     /// The bulk import's path (`earshot import`): posts already understood (see
     /// [`Pipeline::understand`], run on another thread) are written in one batch with the
     /// policy in force, without the after-commit steps of [`Pipeline::ingest`] (history is not
@@ -224,6 +280,10 @@ impl Pipeline {
             .await
     }
 
+    /// Understands, threads and stores a batch, then runs the after-commit steps (the live
+    /// feed last). A post the store refuses (a time outside the window earshot believes) is
+    /// logged and listed in the report's `refused`; the rest of the batch is stored.
+    #[tracing::instrument(skip_all, fields(posts = posts.len()))]
     pub async fn ingest(&self, posts: Vec<NewPost>) -> Result<IngestReport, StoreError> {
         if posts.is_empty() {
             return Ok(IngestReport::default());
@@ -239,7 +299,19 @@ impl Pipeline {
         } else {
             Self::understand(&tuning.analyzer, &tuning.brand, posts)
         };
-        let (asks, opt_outs, observed) = feedback_signals(&incoming);
+        let heard_at = Utc::now();
+        let posts: Vec<Understood> = incoming
+            .iter()
+            .map(|inc| Understood {
+                network: inc.post.network,
+                author: inc.post.author.external_id.clone(),
+                text: inc.post.text.clone(),
+                language: inc.analysis.language.language.code().to_string(),
+                intent: inc.analysis.intent.label,
+                from_brand: inc.from_brand,
+                created_at: inc.post.created_at,
+            })
+            .collect();
         let report = self
             .store
             .ingest(incoming, &tuning.policy, Utc::now())
@@ -247,64 +319,19 @@ impl Pipeline {
         for r in &report.refused {
             tracing::warn!(network = %r.network, id = %r.external_id, reason = %r.reason, "post refused");
         }
-        // The posts are committed: grouping and opt-outs follow. A failure here is logged and
-        // does not undo the ingest (the posts are in the inbox either way).
-        let asks: Vec<crate::feedback::grouping::AskToGroup> = asks
-            .into_iter()
-            .filter_map(|(i, mut ask)| {
-                let p = report.post_at(i)?;
-                (!p.duplicate).then(|| {
-                    ask.post_id = p.post_id;
-                    ask
-                })
-            })
-            .collect();
-        let mut grouped = std::collections::HashMap::new();
-        if !asks.is_empty() || !opt_outs.is_empty() {
-            match self.feedback.on_ingested(asks, opt_outs).await {
-                Ok(g) => grouped.extend(g.into_iter().map(|(post, request, _)| (post, request.0))),
-                Err(e) => tracing::warn!(error = %e, "grouping asks into requests failed"),
-            }
+        // The posts are committed: the steps follow, in order. Each logs its own failure,
+        // which does not undo the ingest (the posts are in the inbox either way).
+        let mut batch = Committed {
+            heard_at,
+            posts,
+            report,
+            grouped: HashMap::new(),
+        };
+        for step in &self.after_commit {
+            step.on_commit(self, &mut batch).await;
         }
-        let observed: Vec<crate::feedback::spikes::Observed> = observed
-            .into_iter()
-            .filter_map(|(i, mut o)| {
-                let p = report.post_at(i)?;
-                (!p.duplicate).then(|| {
-                    o.post_id = p.post_id;
-                    o.request = grouped.get(&p.post_id).copied();
-                    o
-                })
-            })
-            .collect();
-        for view in self.feedback.observe(&observed, &self.alerts) {
-            self.publish(LiveEvent::SpikeStarted {
-                spike_id: view.spike.id.0,
-                label: view.spike.label_terms.join(", "),
-            });
-        }
-        if let Some(triage) = &self.triage {
-            crate::triage::after_ingest(triage, self, &report).await;
-        }
-        if self.events.receiver_count() > 0 {
-            for p in report.posts.iter().filter(|p| !p.duplicate) {
-                self.publish(LiveEvent::PostStored {
-                    post_id: p.post_id,
-                    conversation_id: p.conversation_id,
-                    network: p.network,
-                });
-            }
-            // Heard again with another text: stored as the author's edit.
-            for p in report.posts.iter().filter(|p| p.edited) {
-                if let Some(conversation_id) = p.conversation_id {
-                    self.publish(LiveEvent::ConversationChanged {
-                        conversation_id,
-                        action: "post_edited".into(),
-                    });
-                }
-            }
-        }
-        Ok(report)
+        LiveFeed.on_commit(self, &mut batch).await;
+        Ok(batch.report)
     }
 
     /// Applies authors' edits and deletions in the order heard; posts never heard are ignored
@@ -338,52 +365,4 @@ impl Pipeline {
     pub async fn rescore(&self) -> Result<u64, StoreError> {
         self.store.rescore_open(&self.policy(), Utc::now()).await
     }
-}
-
-/// What the loop needs from a batch before it is stored: the feature requests to group (by
-/// position in the batch) and the customers who asked not to be told anything.
-type Signals = (
-    Vec<(usize, crate::feedback::grouping::AskToGroup)>,
-    Vec<(earshot_core::Network, String)>,
-    Vec<(usize, crate::feedback::spikes::Observed)>,
-);
-
-fn feedback_signals(incoming: &[Incoming]) -> Signals {
-    let mut asks = Vec::new();
-    let mut opt_outs = Vec::new();
-    let mut observed = Vec::new();
-    let now = Utc::now();
-    for (i, inc) in incoming.iter().enumerate() {
-        if inc.from_brand {
-            continue;
-        }
-        let lang = inc.analysis.language.language.code();
-        observed.push((
-            i,
-            crate::feedback::spikes::Observed {
-                post_id: 0,
-                author: format!("{}:{}", inc.post.network, inc.post.author.external_id),
-                text: inc.post.text.clone(),
-                language: lang.to_string(),
-                request: None,
-                // A post from the future (a skewed clock) counts as now.
-                at: inc.post.created_at.min(now),
-            },
-        ));
-        if inc.analysis.intent.label == earshot_core::Intent::FeatureRequest {
-            asks.push((
-                i,
-                crate::feedback::grouping::AskToGroup {
-                    post_id: 0,
-                    text: inc.post.text.clone(),
-                    language: lang.to_string(),
-                    at: inc.post.created_at,
-                },
-            ));
-        }
-        if earshot_analyze::promises::detect_opt_out(&inc.post.text, Some(lang)) {
-            opt_outs.push((inc.post.network, inc.post.author.external_id.clone()));
-        }
-    }
-    (asks, opt_outs, observed)
 }

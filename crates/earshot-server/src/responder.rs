@@ -19,7 +19,7 @@ pub fn why_not(network: Network) -> String {
         other => format!(
             "no {other} connector is configured: add [[connectors.{}]] to earshot.toml and retry, or copy the text and answer on {} yourself",
             other.as_str(),
-            crate::web::layout::network_name(other)
+            other.display_name()
         ),
     }
 }

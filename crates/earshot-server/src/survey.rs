@@ -5,7 +5,7 @@
 //! Rules, in one place ([`Surveys::offer`]): only a resolved conversation the brand answered,
 //! on a network earshot can reply on, whose customer did not opt out, and at most one survey
 //! per conversation (a reopened conversation resolved again is not asked twice). The reply
-//! goes through the desk's normal path with the key `survey:<conversation>`, so a retry or a
+//! goes through the outbox (`crate::outbox`) with the key `survey:<conversation>`, so a retry or a
 //! second sender never posts it twice. The link's token is random (256 bits); the store keeps
 //! only its SHA-256.
 //!
@@ -13,8 +13,9 @@
 //! that failed) the housekeeping loop calls [`Surveys::send_due`], which walks conversations
 //! resolved since its last run.
 
-use crate::config::ConfigError;
-use crate::desk::{Desk, DeskError};
+use crate::outbox::{Outbox, OutboxError};
+use crate::pipeline::Pipeline;
+use crate::settings::ConfigError;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use earshot_core::{ConversationId, Status};
@@ -489,9 +490,15 @@ impl Surveys {
     }
 
     /// Sends the survey for a resolved conversation if the rules allow (see the module doc).
-    #[tracing::instrument(skip(self, desk), fields(conversation = %id))]
-    pub async fn offer(&self, desk: &Desk, id: ConversationId) -> Result<Outcome, DeskError> {
-        let store = desk.store();
+    /// Sent through `outbox`, threaded through `pipeline`.
+    #[tracing::instrument(skip(self, outbox, pipeline), fields(conversation = %id))]
+    pub async fn offer(
+        &self,
+        outbox: &Outbox,
+        pipeline: &Pipeline,
+        id: ConversationId,
+    ) -> Result<Outcome, OutboxError> {
+        let store = pipeline.store();
         let detail = store
             .conversation(id)
             .await?
@@ -501,7 +508,7 @@ impl Surveys {
             Some(Skip::NotResolved)
         } else if c.last_brand_at.is_none() {
             Some(Skip::NoBrandReply)
-        } else if !desk.can_answer(c.network) {
+        } else if !outbox.can_answer(c.network) {
             Some(Skip::CannotReply)
         } else if store.opted_out(c.network, &c.customer.external_id).await? {
             Some(Skip::OptedOut)
@@ -557,8 +564,14 @@ impl Surveys {
             return Ok(Outcome::Skipped(Skip::AlreadyAsked));
         }
         let text = texts.message.replace("{link}", &self.settings.link(&token));
-        let reply = desk
-            .reply(id, &text, SURVEY_AUTHOR, Some(format!("survey:{id}")))
+        let reply = outbox
+            .send(
+                pipeline,
+                id,
+                &text,
+                SURVEY_AUTHOR,
+                Some(format!("survey:{id}")),
+            )
             .await?;
         let survey = store.survey_sent(survey.id, reply.id, Utc::now()).await?;
         tracing::info!(survey = survey.id, language = %survey.language, "survey sent");
@@ -570,7 +583,12 @@ impl Surveys {
 
     /// Offers surveys for conversations resolved since the last run (once `delay_minutes`
     /// has passed). Returns how many were sent.
-    pub async fn send_due(&self, desk: &Desk, now: DateTime<Utc>) -> Result<usize, DeskError> {
+    pub async fn send_due(
+        &self,
+        outbox: &Outbox,
+        pipeline: &Pipeline,
+        now: DateTime<Utc>,
+    ) -> Result<usize, OutboxError> {
         const BATCH: u32 = 100;
         let to = now - self.delay() - GRACE;
         let from = self
@@ -582,7 +600,7 @@ impl Surveys {
         if from >= to {
             return Ok(0);
         }
-        let due = desk
+        let due = pipeline
             .store()
             .conversations_to_survey(from, to, BATCH)
             .await?;
@@ -595,7 +613,7 @@ impl Surveys {
             }
         }
         for (id, _) in due {
-            match self.offer(desk, id).await {
+            match self.offer(outbox, pipeline, id).await {
                 Ok(Outcome::Sent { .. }) => sent += 1,
                 Ok(Outcome::Skipped(_)) => {}
                 Err(e) => tracing::warn!(conversation = %id, error = %e, "survey not sent"),

@@ -82,20 +82,22 @@ async fn world_in(
         settings.brand_identity(),
         settings.triage_policy().unwrap(),
         store.clone(),
-    )
-    .with_feedback(
-        FeedbackLoop::new(store)
-            .with_team_language(language)
-            .with_pace(NotifyPace::none())
-            .with_spike_config(spikes),
-    )
-    .with_alerts(alerts);
+    );
+    let feedback = FeedbackLoop::new(store)
+        .with_team_language(language)
+        .with_pace(NotifyPace::none())
+        .with_spike_config(spikes);
     let threads = Arc::new(Threads::default());
     let responders = Responders::default()
         .with(Network::X, threads.clone())
         .with(Network::Mastodon, threads.clone());
     World {
-        desk: Arc::new(Desk::new(Arc::new(pipeline), responders, "voltra")),
+        desk: Arc::new(
+            Desk::build(pipeline, responders, "voltra")
+                .feedback(feedback)
+                .alerts(alerts)
+                .finish(),
+        ),
         threads,
         _dir: dir,
     }
@@ -434,7 +436,7 @@ async fn the_festival_surge_is_alerted_within_a_minute_with_a_bulk_reply() {
         w.desk.pipeline().ingest(chunk.to_vec()).await.unwrap();
     }
 
-    let spikes = w.desk.pipeline().feedback().spikes();
+    let spikes = w.desk.feedback().spikes();
     let festival = spikes
         .iter()
         .find(|s| {
@@ -544,7 +546,7 @@ async fn the_demos_requests_keep_distinct_asks_apart_and_are_titled_in_the_teams
     );
     // A price request the stream left apart (the demo's German ask came first, alone) is
     // offered to an agent as a merge into the larger one.
-    let suggested = w.desk.pipeline().feedback().suggestions(20).await.unwrap();
+    let suggested = w.desk.feedback().suggestions(20).await.unwrap();
     for r in store.requests(None, now).await.unwrap() {
         let d = store.request(r.id, now, 1000).await.unwrap().unwrap();
         let only_prices = d.posts.iter().all(|p| {

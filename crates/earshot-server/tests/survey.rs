@@ -88,7 +88,11 @@ async fn world(survey: SurveySettings) -> World {
         .with(Network::X, thread.clone())
         .with(Network::Mastodon, thread.clone());
     let surveys = Surveys::new(&settings.survey).unwrap();
-    let desk = Arc::new(Desk::new(Arc::new(pipeline), responders, "voltra").with_surveys(surveys));
+    let desk = Arc::new(
+        Desk::build(pipeline, responders, "voltra")
+            .surveys(surveys)
+            .finish(),
+    );
     let app = App::with_desk(settings, desk.clone()).await.unwrap();
     let base = app.address();
     tokio::spawn(app.run_until_stopped());
@@ -243,7 +247,11 @@ async fn a_danish_customer_is_asked_once_answers_once_and_the_metrics_show_it() 
     let surveys = w.desk.surveys().unwrap();
     assert_eq!(
         surveys
-            .send_due(&w.desk, Utc::now() + Duration::minutes(5))
+            .send_due(
+                w.desk.outbox(),
+                w.desk.pipeline(),
+                Utc::now() + Duration::minutes(5)
+            )
             .await
             .unwrap(),
         0
@@ -420,15 +428,24 @@ async fn no_survey_for_opted_out_customers_unanswered_or_unreachable_conversatio
         .await;
     assert!(w.thread.surveys().is_empty(), "{:?}", w.thread.surveys());
     assert_eq!(
-        surveys.offer(&w.desk, opted).await.unwrap(),
+        surveys
+            .offer(w.desk.outbox(), w.desk.pipeline(), opted)
+            .await
+            .unwrap(),
         Outcome::Skipped(Skip::OptedOut)
     );
     assert_eq!(
-        surveys.offer(&w.desk, unanswered).await.unwrap(),
+        surveys
+            .offer(w.desk.outbox(), w.desk.pipeline(), unanswered)
+            .await
+            .unwrap(),
         Outcome::Skipped(Skip::NoBrandReply)
     );
     assert_eq!(
-        surveys.offer(&w.desk, rss).await.unwrap(),
+        surveys
+            .offer(w.desk.outbox(), w.desk.pipeline(), rss)
+            .await
+            .unwrap(),
         Outcome::Skipped(Skip::NotResolved)
     );
     for c in [opted, unanswered] {
@@ -457,13 +474,20 @@ async fn a_delayed_survey_goes_out_from_housekeeping_in_the_customers_language()
     assert!(w.thread.surveys().is_empty(), "not at resolution");
     let surveys = w.desk.surveys().unwrap();
     assert_eq!(
-        surveys.send_due(&w.desk, Utc::now()).await.unwrap(),
+        surveys
+            .send_due(w.desk.outbox(), w.desk.pipeline(), Utc::now())
+            .await
+            .unwrap(),
         0,
         "not yet due"
     );
     assert_eq!(
         surveys
-            .send_due(&w.desk, Utc::now() + Duration::minutes(62))
+            .send_due(
+                w.desk.outbox(),
+                w.desk.pipeline(),
+                Utc::now() + Duration::minutes(62)
+            )
             .await
             .unwrap(),
         1

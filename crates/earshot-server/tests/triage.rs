@@ -186,10 +186,11 @@ async fn an_urgent_big_account_on_saturday_night_pages_on_call_escalates_and_sto
         s.brand_identity(),
         s.triage_policy().unwrap(),
         store,
-    )
-    .with_alerts(Alerts::start(&alerts).unwrap())
-    .with_triage(TriageDesk::new(rules.clone()));
-    let desk = Desk::new(Arc::new(pipeline), Responders::default(), "voltra");
+    );
+    let desk = Desk::build(pipeline, Responders::default(), "voltra")
+        .alerts(Alerts::start(&alerts).unwrap())
+        .triage(TriageDesk::new(rules.clone()))
+        .finish();
     let p = desk.pipeline();
 
     // Saturday 8 March 2025, 23:10 in Copenhagen (22:10 UTC): nobody is at work.
@@ -205,7 +206,7 @@ async fn an_urgent_big_account_on_saturday_night_pages_on_call_escalates_and_sto
         .await
         .unwrap();
     let id = report.posts[0].conversation_id.unwrap();
-    let triage = p.triage().unwrap();
+    let triage = desk.triage().unwrap();
     let view = triage
         .assess(
             p.store().as_ref(),
@@ -940,12 +941,16 @@ async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again()
                 s.brand_identity(),
                 s.triage_policy().unwrap(),
                 store,
+            );
+            Arc::new(
+                Desk::build(pipeline, Responders::default(), "voltra")
+                    .triage(TriageDesk::new(rules))
+                    .finish(),
             )
-            .with_triage(TriageDesk::new(rules));
-            Arc::new(pipeline)
         }
     };
-    let p = start(s.triage().unwrap().unwrap()).await;
+    let desk = start(s.triage().unwrap().unwrap()).await;
+    let p = desk.pipeline();
     let written = at("2025-03-08T23:10:00+01:00");
     let id = p
         .ingest(vec![post(
@@ -961,9 +966,9 @@ async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again()
         .conversation_id
         .unwrap();
     let t1 = written + Duration::minutes(1);
-    let paged = p.triage().unwrap().on_housekeeping(&p, t1).await.unwrap();
+    let paged = desk.triage().unwrap().on_housekeeping(p, t1).await.unwrap();
     assert_eq!(paged.iter().map(|p| p.level).collect::<Vec<_>>(), vec![1]);
-    drop(p);
+    drop(desk);
 
     // Restart with the routes gone from the rules: what routing decided before is kept.
     let no_routes = TRIAGE.replace("[[triage.routes]]", "[[triage.unused]]");
@@ -975,8 +980,9 @@ async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again()
     reloaded.data_dir = dir.path().to_path_buf();
     let rules = reloaded.triage().unwrap().unwrap();
     assert!(rules.routes.is_empty(), "the restarted rules route nothing");
-    let p = start(rules).await;
-    let triage = p.triage().unwrap();
+    let desk = start(rules).await;
+    let p = desk.pipeline();
+    let triage = desk.triage().unwrap();
     let detail = p.store().conversation(id).await.unwrap().unwrap();
     let view = triage
         .assess(p.store().as_ref(), &detail, t1)
@@ -996,12 +1002,12 @@ async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again()
 
     // Five minutes on, level 1 is not paged again; past its acknowledgement time, level 2 is.
     let quiet = triage
-        .on_housekeeping(&p, t1 + Duration::minutes(5))
+        .on_housekeeping(p, t1 + Duration::minutes(5))
         .await
         .unwrap();
     assert!(quiet.is_empty(), "{quiet:?}");
     let paged = triage
-        .on_housekeeping(&p, t1 + Duration::minutes(11))
+        .on_housekeeping(p, t1 + Duration::minutes(11))
         .await
         .unwrap();
     assert_eq!(
@@ -1031,10 +1037,12 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
         s.brand_identity(),
         s.triage_policy().unwrap(),
         store,
-    )
-    .with_feedback(feedback)
-    .with_triage(TriageDesk::new(s.triage().unwrap().unwrap()));
-    let p = Arc::new(pipeline);
+    );
+    let desk = Desk::build(pipeline, Responders::default(), "voltra")
+        .feedback(feedback)
+        .triage(TriageDesk::new(s.triage().unwrap().unwrap()))
+        .finish();
+    let p = desk.pipeline();
 
     // A quiet night: the usual questions, one every two minutes.
     let t0 = at("2024-06-29T02:00:00Z");
@@ -1103,7 +1111,7 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
         last = report.posts.last().and_then(|r| r.conversation_id);
     }
     assert!(
-        !p.feedback().spikes().is_empty(),
+        !desk.feedback().spikes().is_empty(),
         "the surge is noticed as a spike"
     );
     let fan = last.unwrap();

@@ -1628,13 +1628,16 @@ async fn an_active_spike_shows_with_its_chart_and_as_a_banner_above_the_inbox() 
         settings.brand_identity(),
         settings.triage_policy().unwrap(),
         store.clone(),
-    )
-    .with_feedback(FeedbackLoop::new(store).with_spike_config(spikes));
-    let desk = Arc::new(Desk::new(
-        Arc::new(pipeline),
-        earshot_server::responder::Responders::default(),
-        "voltra",
-    ));
+    );
+    let desk = Arc::new(
+        Desk::build(
+            pipeline,
+            earshot_server::responder::Responders::default(),
+            "voltra",
+        )
+        .feedback(FeedbackLoop::new(store).with_spike_config(spikes))
+        .finish(),
+    );
     let app = App::with_desk(settings, desk.clone()).await.unwrap();
     let base = app.address();
     tokio::spawn(app.run_until_stopped());
@@ -1804,7 +1807,6 @@ async fn a_request_whose_asks_all_moved_away_is_not_ranked() {
         .id;
     server
         .desk
-        .pipeline()
         .feedback()
         .move_post(ask, seat, "maria")
         .await

@@ -308,13 +308,19 @@ macro_rules! migrations {
             $crate::common::Migration {
                 version: 1,
                 name: "initial",
-                sql: include_str!(concat!("../migrations/", $dir, "/0001_initial.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0001_initial.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 2,
                 name: "last_customer_and_brand",
                 sql: include_str!(concat!(
-                    "../migrations/",
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
                     $dir,
                     "/0002_last_customer_and_brand.sql"
                 )),
@@ -322,57 +328,112 @@ macro_rules! migrations {
             $crate::common::Migration {
                 version: 3,
                 name: "reply_claims",
-                sql: include_str!(concat!("../migrations/", $dir, "/0003_reply_claims.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0003_reply_claims.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 4,
                 name: "post_amendments",
-                sql: include_str!(concat!("../migrations/", $dir, "/0004_post_amendments.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0004_post_amendments.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 5,
                 name: "people",
-                sql: include_str!(concat!("../migrations/", $dir, "/0005_people.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0005_people.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 6,
                 name: "feedback_loop",
-                sql: include_str!(concat!("../migrations/", $dir, "/0006_feedback_loop.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0006_feedback_loop.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 7,
                 name: "surveys",
-                sql: include_str!(concat!("../migrations/", $dir, "/0007_surveys.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0007_surveys.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 8,
                 name: "triage_state",
-                sql: include_str!(concat!("../migrations/", $dir, "/0008_triage_state.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0008_triage_state.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 9,
                 name: "settings",
-                sql: include_str!(concat!("../migrations/", $dir, "/0009_settings.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0009_settings.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 10,
                 name: "ask_facts",
-                sql: include_str!(concat!("../migrations/", $dir, "/0010_ask_facts.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0010_ask_facts.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 11,
                 name: "exposure",
-                sql: include_str!(concat!("../migrations/", $dir, "/0011_exposure.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0011_exposure.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 12,
                 name: "awaiting_parent",
-                sql: include_str!(concat!("../migrations/", $dir, "/0012_awaiting_parent.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0012_awaiting_parent.sql"
+                )),
             },
             $crate::common::Migration {
                 version: 13,
                 name: "corrections",
-                sql: include_str!(concat!("../migrations/", $dir, "/0013_corrections.sql")),
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0013_corrections.sql"
+                )),
             },
         ]
     };

@@ -577,11 +577,11 @@ async fn web(g: &Global, n: usize, iterations: usize) -> anyhow::Result<()> {
         "web benchmark over {} posts, {} conversations ({} open), SQLite, {iterations} requests per page",
         counts.posts, counts.conversations, counts.open_conversations
     );
-    let state = earshot_server::web::bench::state(s, desk);
-    let results = earshot_server::web::bench::run(state, iterations).await?;
+    let state = earshot_server::web_bench::state(s, desk);
+    let results = earshot_server::web_bench::run(state, iterations).await?;
     print!(
         "{}",
-        earshot_server::web::bench::report(&results, iterations)
+        earshot_server::web_bench::report(&results, iterations)
     );
     Ok(())
 }

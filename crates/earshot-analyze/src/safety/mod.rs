@@ -21,7 +21,7 @@
 //! Children named beside any harm make the report a child at risk too ("scared my kids").
 //! Every cue that counted, and every harm word that did not and why, is in the evidence.
 
-use crate::text::{decode_at, is_word_char, Prepared};
+use crate::text::{is_word_char, Prepared};
 use crate::trie::Trie;
 use earshot_core::analysis::{Evidence, HarmKind, SafetyFinding};
 use std::collections::HashMap;
@@ -247,7 +247,8 @@ struct Match {
 impl Lexicon {
     /// Every phrase occurrence that respects its word boundaries, in the order an overlapping
     /// automaton reports them (by end, then start, then pattern).
-    fn matches(&self, clean: &str) -> Vec<Match> {
+    fn matches(&self, p: &Prepared) -> Vec<Match> {
+        let clean = p.clean.as_str();
         let bytes = clean.as_bytes();
         let mut out = Vec::new();
         let take = |out: &mut Vec<Match>, ids: &[u32], t: u32, start: usize, end: usize| {
@@ -271,28 +272,22 @@ impl Lexicon {
                 end,
             });
         };
-        let mut prev_word = false;
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            let (word, len) = if b < 0x80 {
-                (b.is_ascii_alphanumeric() || b == b'_', 1)
-            } else {
-                let (c, len) = decode_at(clean, i);
-                (is_word_char(c), len)
-            };
-            // A phrase that starts with a word character needs a word start, unless open.
-            if !(word && prev_word) && self.anchored.starts_with(b) {
+        // A phrase that starts with a word character needs a word start...
+        for &i in &p.starts {
+            let i = i as usize;
+            if bytes.get(i).is_some_and(|b| self.anchored.starts_with(*b)) {
                 self.anchored.matches_at(bytes, i, |t, end| {
                     take(&mut out, &self.anchored_ids, t, i, end)
                 });
             }
+        }
+        // ...unless it is open to the left (a continuation byte starts no phrase, so every
+        // byte can be tried).
+        for (i, &b) in bytes.iter().enumerate() {
             if self.open.starts_with(b) {
                 self.open
                     .matches_at(bytes, i, |t, end| take(&mut out, &self.open_ids, t, i, end));
             }
-            prev_word = word;
-            i += len;
         }
         out.sort_unstable_by_key(|m| (m.end, m.start, m.pattern));
         out
@@ -367,7 +362,7 @@ pub fn assess(p: &Prepared, lang: &str) -> SafetyFinding {
     let mut figurative: Vec<Span> = Vec::new();
     let mut blockers: Vec<(Span, bool)> = Vec::new(); // (span, is_negator)
     let mut entries = Vec::new();
-    for m in lex.matches(clean) {
+    for m in lex.matches(p) {
         let Some(pattern) = lex.patterns.get(m.pattern as usize) else {
             continue;
         };

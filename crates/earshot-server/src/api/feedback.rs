@@ -272,7 +272,7 @@ pub async fn release(
 pub async fn spikes(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<crate::feedback::spikes::SpikeView>>, ApiError> {
-    Ok(ok(state.desk.pipeline().feedback().spikes()))
+    Ok(ok(state.desk.feedback().spikes()))
 }
 
 /// How fast the loop closes: first ask → promise → release → customers told; promises kept on time.

@@ -57,7 +57,8 @@ pub async fn metrics(
     let store = state.desk.store();
     let samples = store.response_samples(from, to).await?;
     let volume = store.volume(from, to).await?;
-    let satisfaction = super::survey::report(&state, from, to, None).await?.total;
+    let satisfaction =
+        crate::metrics::satisfaction_total(state.desk.store().as_ref(), from, to).await?;
     Ok(ok(MetricsWithSatisfaction {
         metrics: compute(&samples, &volume, from, to, state.timezone(), now),
         satisfaction,

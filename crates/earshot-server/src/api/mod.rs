@@ -4,7 +4,6 @@ pub mod access;
 mod conversations;
 mod corrections;
 pub mod error;
-pub(crate) mod events;
 pub mod feedback;
 mod inbox;
 mod metrics;
@@ -13,48 +12,14 @@ mod posts;
 pub mod survey;
 mod triage;
 
-use crate::config::Settings;
-use crate::desk::Desk;
-use crate::signature::Verifier;
-use axum::extract::{DefaultBodyLimit, State};
+pub use crate::state::AppState;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
-use axum::middleware;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 pub use error::ApiError;
-use std::sync::Arc;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub desk: Arc<Desk>,
-    pub settings: Arc<Settings>,
-    /// `None` when no webhook secret is configured: signed posts are then refused with a hint.
-    pub verifier: Option<Verifier>,
-    /// Health of each configured connector.
-    pub connector_health: Arc<Vec<earshot_connect::source::Health>>,
-    /// `[http]`: hosts served, proxies trusted, cookies, session idle time.
-    pub http: Arc<crate::http_policy::HttpPolicy>,
-}
-
-impl AppState {
-    /// The brand's first handle in force (an admin's edit from the Settings page, see
-    /// `crate::overrides`, else earshot.toml's): who replies are sent as.
-    pub fn brand_handle(&self) -> Option<String> {
-        match self.desk.pipeline().in_force() {
-            Some(f) => f.brand.handles.first().cloned(),
-            None => self.settings.brand.handles.first().cloned(),
-        }
-    }
-
-    /// The team's time zone in force (charts and metrics are drawn in it).
-    pub fn timezone(&self) -> chrono_tz::Tz {
-        match self.desk.pipeline().in_force() {
-            Some(f) => f.response.timezone.parse().unwrap_or(chrono_tz::UTC),
-            None => self.settings.timezone(),
-        }
-    }
-}
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.webhook.max_body_bytes;
@@ -83,7 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/corrections", get(corrections::list))
         .route("/api/v1/metrics", get(metrics::metrics))
         .route("/api/v1/metrics/satisfaction", get(survey::satisfaction))
-        .route("/api/v1/events", get(events::events))
+        .route("/api/v1/events", get(crate::live::events))
         .route("/api/v1/stats", get(metrics::counts))
         .route("/api/v1/connectors", get(connectors))
         .route("/api/v1/requests", get(feedback::requests))
@@ -139,11 +104,30 @@ pub fn router(state: AppState) -> Router {
             )
         })
         // Outermost: a request for a host that is not ours is turned away before anything.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::http_policy::guard_host,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), guard_host))
         .with_state(state)
+}
+
+/// Middleware: requests for a host name that is not this server's get 421 (Misdirected
+/// Request). Health checks are answered whatever they name.
+pub async fn guard_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
+    match crate::http_policy::request_host(&request) {
+        Some(host) if state.http.host_allowed(&host) => next.run(request).await,
+        host => {
+            tracing::warn!(host = ?host.as_deref().map(crate::http_policy::host_name), "request for a host this server does not serve");
+            let message = "this server does not answer to that host name: if it is yours, add it \
+                           to [http] allowed_hosts (or set http.public_url)";
+            if request.uri().path().starts_with("/api/") {
+                ApiError::new(StatusCode::MISDIRECTED_REQUEST, "misdirected", message)
+                    .into_response()
+            } else {
+                (StatusCode::MISDIRECTED_REQUEST, message).into_response()
+            }
+        }
+    }
 }
 
 /// Unknown addresses: the API answers in JSON, everything else with the web's HTML page.

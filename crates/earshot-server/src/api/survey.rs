@@ -107,12 +107,7 @@ pub async fn report(
     by: Option<SatisfactionGroup>,
 ) -> Result<SatisfactionReport, earshot_store::StoreError> {
     let store = state.desk.store();
-    let total = store
-        .satisfaction(from, to, None)
-        .await?
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| Satisfaction::empty("all"));
+    let total = crate::metrics::satisfaction_total(store.as_ref(), from, to).await?;
     let groups = match by {
         Some(g) => store.satisfaction(from, to, Some(g)).await?,
         None => vec![],

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 fn triage(state: &AppState) -> Result<Arc<TriageDesk>, ApiError> {
-    state.desk.pipeline().triage().cloned().ok_or_else(|| {
+    state.desk.triage().cloned().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "triage_not_configured",

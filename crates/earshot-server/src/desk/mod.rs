@@ -9,6 +9,10 @@
 //! - [`releases`]: record a release, tell the askers;
 //! - [`people`]: who may sign in, their roles and API tokens.
 //!
+//! Everything the desk posts goes through the [`Outbox`]; what runs after a batch is
+//! committed is the pipeline's list of steps, and what runs every minute is the list of
+//! [`Tick`]s from [`Desk::ticks`]. [`Desk::build`] wires them, in their order.
+//!
 //! Input rules live in core types with a `parse` (`RequestTitle`, `ReleaseVersion`,
 //! `TrackerUrl`, `ReplyText`, ...), so a rule cannot differ by door.
 
@@ -20,14 +24,20 @@ pub mod promises;
 pub mod releases;
 pub mod requests;
 
+use crate::alerts::Alerts;
+use crate::feedback::steps::{Grouping, OptOuts, Promises, Spikes};
+use crate::feedback::FeedbackLoop;
+use crate::housekeeping::Tick;
+pub use crate::outbox::{retry_backoff, BEING_SENT, MAX_SEND_ATTEMPTS};
+use crate::outbox::{Delivered, Outbox, OutboxError};
 use crate::pipeline::{LiveEvent, Pipeline};
 use crate::responder::{Responders, SendError};
+use crate::survey::Surveys;
+use crate::triage::TriageDesk;
 use chrono::Utc;
-use earshot_core::reply::{ReplyText, ReplyTextError};
-use earshot_core::{
-    Author, Conversation, ConversationEvent, ConversationId, NewPost, Reply, ReplyState,
-};
-use earshot_store::{NewReply, ReplyMiss, Store, StoreError};
+use earshot_core::reply::ReplyTextError;
+use earshot_core::{Conversation, ConversationEvent, ConversationId, Reply};
+use earshot_store::{Store, StoreError};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,54 +63,142 @@ pub enum DeskError {
     NotSent { reply: Box<Reply>, reason: String },
 }
 
-/// Says, in a `StoreError::Conflict`, that another sender holds the reply right now.
-pub const BEING_SENT: &str = "is being sent right now";
-
-/// How long a sender may hold a reply before another may try it again.
-const SEND_LEASE: chrono::Duration = chrono::Duration::minutes(2);
-
-/// Attempts at sending one reply before earshot stops retrying by itself (the first included).
-pub const MAX_SEND_ATTEMPTS: u32 = 6;
-
-/// The wait before the next automatic attempt after `attempts` failed ones: 1, 4, 16, 64 and
-/// 256 minutes.
-pub fn retry_backoff(attempts: u32) -> chrono::Duration {
-    chrono::Duration::minutes(4i64.pow(attempts.saturating_sub(1).min(6)))
+impl From<OutboxError> for DeskError {
+    fn from(e: OutboxError) -> Self {
+        match e {
+            OutboxError::Store(e) => DeskError::Store(e),
+            OutboxError::ReplyText(e) => DeskError::ReplyText(e),
+            OutboxError::SendFailed { reply, error } => DeskError::SendFailed { reply, error },
+            OutboxError::NotSent { reply, reason } => DeskError::NotSent { reply, reason },
+        }
+    }
 }
 
 pub struct Desk {
     pipeline: Arc<Pipeline>,
-    responders: Responders,
-    /// The brand account replies are posted as (the first configured handle).
-    brand_handle: String,
+    outbox: Arc<Outbox>,
+    feedback: Arc<FeedbackLoop>,
+    alerts: Arc<Alerts>,
+    /// `[triage]` routing and paging; `None` without a `[triage]` section.
+    triage: Option<Arc<TriageDesk>>,
     /// `[survey]`, when enabled: a satisfaction survey after resolution.
-    surveys: Option<Arc<crate::survey::Surveys>>,
+    surveys: Option<Arc<Surveys>>,
     /// Past answers indexed for first drafts (see [`drafts`]).
     drafts: drafts::DraftCache,
 }
 
-impl Desk {
-    pub fn new(
-        pipeline: Arc<Pipeline>,
-        responders: Responders,
-        brand_handle: impl Into<String>,
-    ) -> Self {
-        Desk {
-            pipeline,
-            responders,
-            brand_handle: brand_handle.into(),
-            surveys: None,
-            drafts: drafts::DraftCache::default(),
-        }
-    }
+/// The parts of a desk before they are wired together (see [`Desk::build`]).
+pub struct DeskBuilder {
+    pipeline: Pipeline,
+    responders: Responders,
+    brand_handle: String,
+    feedback: Option<FeedbackLoop>,
+    alerts: Option<Alerts>,
+    triage: Option<TriageDesk>,
+    surveys: Option<Surveys>,
+}
 
-    /// Sends satisfaction surveys after resolution (see [`crate::survey`]).
-    pub fn with_surveys(mut self, surveys: Option<crate::survey::Surveys>) -> Self {
-        self.surveys = surveys.map(Arc::new);
+impl DeskBuilder {
+    /// The loop with its templates, pacing and spike settings (a default one otherwise).
+    pub fn feedback(mut self, feedback: FeedbackLoop) -> Self {
+        self.feedback = Some(feedback);
         self
     }
 
-    pub fn surveys(&self) -> Option<&Arc<crate::survey::Surveys>> {
+    /// Where alerts go (only the log otherwise).
+    pub fn alerts(mut self, alerts: Alerts) -> Self {
+        self.alerts = Some(alerts);
+        self
+    }
+
+    /// Routing and paging by `[triage]`.
+    pub fn triage(mut self, triage: TriageDesk) -> Self {
+        self.triage = Some(triage);
+        self
+    }
+
+    /// Satisfaction surveys after resolution (see [`crate::survey`]), when enabled.
+    pub fn surveys(mut self, surveys: Option<Surveys>) -> Self {
+        self.surveys = surveys;
+        self
+    }
+
+    /// Wires the parts: the outbox with its after-sent steps (deliveries, then promises), and
+    /// the pipeline's after-commit steps in the order they have always run — opt-outs,
+    /// grouping, spikes, routing (the live feed comes last by itself). Each part holds only
+    /// what is below it: nothing points back up to the desk.
+    pub fn finish(self) -> Desk {
+        let store = self.pipeline.store().clone();
+        let feedback = Arc::new(
+            self.feedback
+                .unwrap_or_else(|| FeedbackLoop::new(store.clone())),
+        );
+        let alerts = Arc::new(self.alerts.unwrap_or_else(Alerts::log_only));
+        let outbox = Arc::new(
+            Outbox::new(
+                store.clone(),
+                self.responders,
+                self.brand_handle,
+                alerts.clone(),
+            )
+            .with_after_sent(Arc::new(Delivered(store)))
+            .with_after_sent(Arc::new(Promises(feedback.clone()))),
+        );
+        let triage = self
+            .triage
+            .map(|t| Arc::new(t.wired(alerts.clone(), feedback.clone(), outbox.clone())));
+        let mut pipeline = self
+            .pipeline
+            .with_after_commit(Arc::new(OptOuts(feedback.clone())))
+            .with_after_commit(Arc::new(Grouping(feedback.clone())))
+            .with_after_commit(Arc::new(Spikes {
+                feedback: feedback.clone(),
+                alerts: alerts.clone(),
+            }));
+        if let Some(t) = &triage {
+            pipeline = pipeline.with_after_commit(t.clone());
+        }
+        Desk {
+            pipeline: Arc::new(pipeline),
+            outbox,
+            feedback,
+            alerts,
+            triage,
+            surveys: self.surveys.map(Arc::new),
+            drafts: drafts::DraftCache::default(),
+        }
+    }
+}
+
+impl Desk {
+    /// A desk over `pipeline` with the default loop, alerts to the log only, no triage and
+    /// no surveys (see [`Desk::build`] for more).
+    pub fn new(
+        pipeline: Pipeline,
+        responders: Responders,
+        brand_handle: impl Into<String>,
+    ) -> Self {
+        Desk::build(pipeline, responders, brand_handle).finish()
+    }
+
+    /// Starts wiring a desk: replies go out through `responders` as `brand_handle`.
+    pub fn build(
+        pipeline: Pipeline,
+        responders: Responders,
+        brand_handle: impl Into<String>,
+    ) -> DeskBuilder {
+        DeskBuilder {
+            pipeline,
+            responders,
+            brand_handle: brand_handle.into(),
+            feedback: None,
+            alerts: None,
+            triage: None,
+            surveys: None,
+        }
+    }
+
+    pub fn surveys(&self) -> Option<&Arc<Surveys>> {
         self.surveys.as_ref()
     }
 
@@ -112,11 +210,30 @@ impl Desk {
         self.pipeline.store()
     }
 
-    /// Answers a conversation on its network: the reply is stored (queued) before it is sent,
-    /// then marked sent with the network's id and threaded as the brand's post, which starts
-    /// or stops the response clock like any brand answer. The same `idempotency_key` never
-    /// posts twice: a sent reply is returned as it is; a queued or failed one is sent again.
-    #[tracing::instrument(skip(self, text), fields(conversation = %id))]
+    /// Where everything earshot posts goes out.
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
+    }
+
+    /// The loop: requests, promises, releases, spikes.
+    pub fn feedback(&self) -> &Arc<FeedbackLoop> {
+        &self.feedback
+    }
+
+    /// Where alerts go.
+    pub fn alerts(&self) -> &Arc<Alerts> {
+        &self.alerts
+    }
+
+    /// `[triage]` routing and paging, when configured.
+    pub fn triage(&self) -> Option<&Arc<TriageDesk>> {
+        self.triage.as_ref()
+    }
+
+    /// Answers a conversation on its network, through the [`Outbox`]: stored (queued) before
+    /// it is sent, then marked sent with the network's id and threaded as the brand's post,
+    /// which starts or stops the response clock like any brand answer. The same
+    /// `idempotency_key` never posts twice.
     pub async fn reply(
         &self,
         id: ConversationId,
@@ -124,281 +241,44 @@ impl Desk {
         author: &str,
         idempotency_key: Option<String>,
     ) -> Result<Reply, DeskError> {
-        let store = self.store();
-        let detail = store
-            .conversation(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
-        let text = ReplyText::parse(text, detail.conversation.network)?;
-        let key = idempotency_key
-            .filter(|k| !k.trim().is_empty())
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let reply = store
-            .queue_reply(NewReply {
-                conversation_id: id,
-                text: text.as_str().to_string(),
-                author: author.to_string(),
-                idempotency_key: key,
-                created_at: Utc::now(),
-            })
-            .await?;
-        if reply.text != text.as_str() {
-            return Err(StoreError::Conflict(format!(
-                "idempotency key {:?} was already used for reply {} with different text",
-                reply.idempotency_key, reply.id
-            ))
-            .into());
-        }
-        if reply.state == ReplyState::Sent {
-            // Sent before: make sure it is threaded (a crash may have come between), then done.
-            self.thread_sent(&reply).await?;
-            return Ok(reply);
-        }
-        self.send(reply, &detail.conversation).await
-    }
-
-    /// Threads a sent reply as the brand's post in its conversation; idempotent by the
-    /// network's id for it.
-    async fn thread_sent(&self, reply: &Reply) -> Result<(), DeskError> {
-        let Some(external_id) = reply.external_id.clone() else {
-            return Ok(());
-        };
-        let post = NewPost {
-            network: reply.network,
-            external_id,
-            author: Author {
-                external_id: self.brand_handle.clone(),
-                handle: self.brand_handle.clone(),
-                display_name: None,
-                followers: None,
-                verified: false,
-                bot: false,
-            },
-            text: reply.text.clone(),
-            created_at: reply.sent_at.unwrap_or_else(Utc::now),
-            in_reply_to: Some(reply.in_reply_to.clone()),
-            lang: None,
-            url: None,
-            from_brand: Some(true),
-            raw: None,
-        };
-        self.pipeline.ingest(vec![post]).await?;
-        Ok(())
-    }
-
-    async fn send(&self, reply: Reply, conversation: &Conversation) -> Result<Reply, DeskError> {
-        // Claim it in the store first: a retry, the housekeeping loop or another earshot
-        // process that finds the claim leaves the reply alone, so it is never sent twice at once.
-        // A crash mid-send leaves a claim that expires, and the reply is sent again (with the
-        // same idempotency key, which networks that honour one use to drop the repeat).
-        let now = Utc::now();
-        let id = reply.id;
-        let Some(reply) = self.store().claim_reply(id, now + SEND_LEASE, now).await? else {
-            return Err(StoreError::Conflict(format!(
-                "reply {id} {BEING_SENT}; ask again in a moment"
-            ))
-            .into());
-        };
-        self.send_claimed(reply, conversation).await
-    }
-
-    async fn send_claimed(
-        &self,
-        reply: Reply,
-        conversation: &Conversation,
-    ) -> Result<Reply, DeskError> {
-        let store = self.store();
-        let id = reply.id;
-        let responder = match self.responders.for_network(reply.network) {
-            Ok(r) => r,
-            Err(reason) => {
-                // Nothing is posted, and nothing says otherwise: the agent sees why.
-                tracing::warn!(reply = id, network = %reply.network, "reply not sent: no way to answer on this network");
-                let unsent = store
-                    .mark_reply_unsent(
-                        id,
-                        &ReplyMiss::NotSent {
-                            reason: reason.clone(),
-                        },
-                    )
-                    .await?;
-                return Err(DeskError::NotSent {
-                    reply: Box::new(unsent),
-                    reason,
-                });
-            }
-        };
-        match responder.send(&reply, conversation).await {
-            Ok(external_id) => {
-                let sent = store.mark_reply_sent(id, &external_id, Utc::now()).await?;
-                // The answer is also a brand post in the thread: threading it records the
-                // response time exactly as if the network had echoed it back (and when it does
-                // echo it, the same key makes that a duplicate).
-                self.thread_sent(&sent).await?;
-                self.after_sent(&sent).await;
-                // "We will add that": a promise is proposed for an agent to confirm.
-                match self
-                    .pipeline
-                    .feedback()
-                    .on_reply_sent(&sent, conversation)
-                    .await
-                {
-                    Ok(Some(promise)) => {
-                        tracing::info!(promise = %promise.id, kind = promise.kind.as_str(), "promise proposed")
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "reading the reply for promises failed"),
-                }
-                self.pipeline.publish(LiveEvent::ConversationChanged {
-                    conversation_id: sent.conversation_id,
-                    action: "replied".into(),
-                });
-                Ok(sent)
-            }
-            Err(error) => {
-                let attempts = reply.attempts + 1;
-                let retry_at = match &error {
-                    SendError::Retryable { .. } if attempts < MAX_SEND_ATTEMPTS => {
-                        Some(Utc::now() + retry_backoff(attempts))
-                    }
-                    _ => None,
-                };
-                tracing::warn!(reply = id, attempts, error = %error, retry_at = ?retry_at, "reply not sent");
-                let failed = store
-                    .mark_reply_unsent(
-                        id,
-                        &ReplyMiss::Failed {
-                            error: error.to_string(),
-                            retry_at,
-                        },
-                    )
-                    .await?;
-                if retry_at.is_none() {
-                    self.report_given_up(&failed, conversation);
-                }
-                self.pipeline.publish(LiveEvent::ConversationChanged {
-                    conversation_id: failed.conversation_id,
-                    action: "reply_failed".into(),
-                });
-                Err(DeskError::SendFailed {
-                    reply: Box::new(failed),
-                    error,
-                })
-            }
-        }
-    }
-
-    /// What waits on a reply being sent: a release notification or a survey sent by a retry
-    /// counts only now (their replies carry their keys).
-    async fn after_sent(&self, reply: &Reply) {
-        let store = self.store();
-        let key = reply.idempotency_key.as_str();
-        let result = if key.starts_with("release:") {
-            store
-                .update_notification(
-                    key,
-                    earshot_core::feedback::NotificationState::Sent,
-                    Some(reply.id),
-                )
-                .await
-        } else if key.starts_with("survey:") {
-            match store.survey_of_conversation(reply.conversation_id).await {
-                Ok(Some(survey)) if survey.sent_at.is_none() => store
-                    .survey_sent(survey.id, reply.id, Utc::now())
-                    .await
-                    .map(|_| ()),
-                Ok(_) => Ok(()),
-                Err(e) => Err(e),
-            }
-        } else {
-            Ok(())
-        };
-        if let Err(e) = result {
-            tracing::warn!(reply = reply.id, error = %e, "recording what the sent reply delivered failed");
-        }
-    }
-
-    /// earshot stopped trying: the team is told through `[alerts]` (the page shows it too).
-    fn report_given_up(&self, reply: &Reply, conversation: &Conversation) {
-        use earshot_connect::notify::{Alert, AlertKind};
-        let alert = Alert::new(
-            AlertKind::ReplyFailed,
-            format!(
-                "A reply to @{} was not sent",
-                conversation.customer.handle
-            ),
-            format!(
-                "earshot stopped trying after {} attempt(s): {}. Open the conversation to retry or copy the text.",
-                reply.attempts,
-                reply.error.as_deref().unwrap_or("no reason given")
-            ),
-            format!("reply_failed:{}", reply.id),
-        )
-        .with_fact("conversation", conversation.id.to_string())
-        .with_fact("network", reply.network.to_string())
-        .with_fact("author", reply.author.clone());
-        self.pipeline.alerts().raise(alert);
+        Ok(self
+            .outbox
+            .send(&self.pipeline, id, text, author, idempotency_key)
+            .await?)
     }
 
     /// Whether earshot can post on `network` at all (a connector, or a reply address).
     pub fn can_answer(&self, network: earshot_core::Network) -> bool {
-        self.responders.can_answer(network)
+        self.outbox.can_answer(network)
     }
 
     /// An agent's retry of a reply that was not sent (failed, not sent, or stuck queued):
     /// sent again under its own key. A reply already sent is returned as it is.
     pub async fn retry(&self, id: ConversationId, reply_id: i64) -> Result<Reply, DeskError> {
-        let detail = self
-            .store()
-            .conversation(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
-        let reply = detail
-            .replies
-            .into_iter()
-            .find(|r| r.id == reply_id)
-            .ok_or_else(|| {
-                StoreError::NotFound(format!("reply {reply_id} in conversation {id}"))
-            })?;
-        if reply.state == ReplyState::Sent {
-            return Ok(reply);
-        }
-        self.send(reply, &detail.conversation).await
+        Ok(self.outbox.retry(&self.pipeline, id, reply_id).await?)
     }
 
     /// Sends failed replies whose next automatic attempt is due (see [`retry_backoff`]).
     /// Returns how many went out.
     pub async fn retry_due(&self, now: chrono::DateTime<Utc>) -> Result<usize, DeskError> {
-        let mut sent = 0;
-        for reply in self.store().due_replies(now, 100).await? {
-            let Some(detail) = self.store().conversation(reply.conversation_id).await? else {
-                continue;
-            };
-            if self.send(reply, &detail.conversation).await.is_ok() {
-                sent += 1;
-            }
-        }
-        Ok(sent)
+        Ok(self.outbox.retry_due(&self.pipeline, now).await?)
     }
 
-    /// Sends replies left queued by a crash between storing and sending (older than a minute,
-    /// so a reply an agent is sending right now is not picked up). Returns how many went out.
+    /// Sends replies left queued by a crash between storing and sending. Returns how many
+    /// went out.
     pub async fn resend_queued(&self) -> Result<usize, DeskError> {
-        let mut sent = 0;
-        let settled = Utc::now() - chrono::Duration::minutes(1);
-        // Claimed replies are skipped by `send` itself; this only avoids racing a fresh one.
-        for reply in self.store().queued_replies(100).await? {
-            if reply.created_at > settled {
-                continue;
-            }
-            let Some(detail) = self.store().conversation(reply.conversation_id).await? else {
-                continue;
-            };
-            if self.send(reply, &detail.conversation).await.is_ok() {
-                sent += 1;
-            }
+        Ok(self.outbox.resend_queued(&self.pipeline).await?)
+    }
+
+    /// Offers the satisfaction survey for a resolved conversation, when surveys are on.
+    pub async fn offer_survey(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<crate::survey::Outcome>, DeskError> {
+        match &self.surveys {
+            Some(s) => Ok(Some(s.offer(&self.outbox, &self.pipeline, id).await?)),
+            None => Ok(None),
         }
-        Ok(sent)
     }
 
     /// Assign, unassign, pend, resolve or reopen, with the actor in the audit trail.
@@ -421,10 +301,73 @@ impl Desk {
             .filter(|s| resolved && s.at_resolution())
         {
             // The resolve stands whatever happens to the survey: a failure is logged.
-            if let Err(e) = surveys.offer(self, id).await {
+            if let Err(e) = surveys.offer(&self.outbox, &self.pipeline, id).await {
                 tracing::warn!(conversation = %id, error = %e, "survey not sent");
             }
         }
         Ok(conversation)
+    }
+
+    /// The desk's housekeeping, in the order it runs every minute: promises past due, on-call
+    /// paging, re-ranking the inbox, replies left queued, replies due for a retry, old sign-in
+    /// and delivery records, surveys due.
+    pub fn ticks(self: &Arc<Self>) -> Vec<Tick> {
+        let mut ticks = vec![];
+        let desk = self.clone();
+        ticks.push(Tick::new("checking promises for due dates", move |_| {
+            let desk = desk.clone();
+            async move { desk.feedback.check_promises(&desk.alerts).await.map(drop) }
+        }));
+        if self.triage.is_some() {
+            let desk = self.clone();
+            ticks.push(Tick::new("paging on-call", move |now| {
+                let desk = desk.clone();
+                async move {
+                    match &desk.triage {
+                        Some(t) => t.on_housekeeping(&desk.pipeline, now).await.map(drop),
+                        None => Ok(()),
+                    }
+                }
+            }));
+        }
+        let desk = self.clone();
+        ticks.push(Tick::new("re-ranking the inbox", move |_| {
+            let desk = desk.clone();
+            async move { desk.pipeline.rescore().await.map(drop) }
+        }));
+        let desk = self.clone();
+        ticks.push(Tick::new("re-sending queued replies", move |_| {
+            let desk = desk.clone();
+            async move { desk.resend_queued().await.map(drop) }
+        }));
+        let desk = self.clone();
+        ticks.push(Tick::new("retrying failed replies", move |now| {
+            let desk = desk.clone();
+            async move { desk.retry_due(now).await.map(drop) }
+        }));
+        let desk = self.clone();
+        ticks.push(Tick::new(
+            "forgetting old sign-in and delivery records",
+            move |now| {
+                let desk = desk.clone();
+                async move { desk.store().prune_guards(now).await.map(drop) }
+            },
+        ));
+        if self.surveys.is_some() {
+            let desk = self.clone();
+            ticks.push(Tick::new("sending due surveys", move |now| {
+                let desk = desk.clone();
+                async move {
+                    match &desk.surveys {
+                        Some(s) => s
+                            .send_due(&desk.outbox, &desk.pipeline, now)
+                            .await
+                            .map(drop),
+                        None => Ok(()),
+                    }
+                }
+            }));
+        }
+        ticks
     }
 }

@@ -164,7 +164,7 @@ pub async fn notify(
             }
             Err(DeskError::SendFailed { reply, error }) => {
                 // The reply is stored and the desk retries it with its key; the notification
-                // counts as sent only when that reply goes out (`Desk::after_sent`).
+                // counts as sent only when that reply goes out (the outbox's `Delivered` step).
                 tracing::warn!(key = %plan.key, error = %error, "release notification not sent yet");
                 store
                     .update_notification(&plan.key, NotificationState::Failed, Some(reply.id))
@@ -241,7 +241,7 @@ impl Releases {
             request_ids: draft.requests,
             created_by: by.to_string(),
         };
-        let templates = self.desk.pipeline().feedback().templates();
+        let templates = self.desk.feedback().templates();
         Ok(record(&self.desk, release, templates, dry_run).await?)
     }
 
@@ -252,7 +252,7 @@ impl Releases {
             return;
         };
         let plans = outcome.notifications.clone();
-        let pace = self.desk.pipeline().feedback().pace().clone();
+        let pace = self.desk.feedback().pace().clone();
         let desk = Arc::clone(&self.desk);
         tokio::spawn(async move {
             let version = release.version.clone();

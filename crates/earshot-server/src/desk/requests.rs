@@ -85,22 +85,12 @@ impl Requests<'_> {
         request
             .apply(&RequestEvent::MergedInto(into))
             .map_err(|e| DeskError::Refused(e.to_string()))?;
-        Ok(self
-            .desk
-            .pipeline()
-            .feedback()
-            .merge(from, into, by)
-            .await?)
+        Ok(self.desk.feedback().merge(from, into, by).await?)
     }
 
     /// Moves an ask into `to`, from wherever it is; the grouper learns from it.
     pub async fn move_post(&self, post_id: i64, to: RequestId, by: &str) -> Result<(), DeskError> {
-        Ok(self
-            .desk
-            .pipeline()
-            .feedback()
-            .move_post(post_id, to, by)
-            .await?)
+        Ok(self.desk.feedback().move_post(post_id, to, by).await?)
     }
 
     /// Moves an ask of `from` out into a new request of its own; returns the new request.
@@ -115,12 +105,7 @@ impl Requests<'_> {
                 StoreError::Invalid(format!("post {post_id} is not in request {from}")).into(),
             );
         }
-        Ok(self
-            .desk
-            .pipeline()
-            .feedback()
-            .move_out(post_id, by)
-            .await?)
+        Ok(self.desk.feedback().move_out(post_id, by).await?)
     }
 
     /// An agent sets open, planned, shipped or declined.
@@ -152,6 +137,6 @@ impl Requests<'_> {
 
     /// Corrections worth making, best first (at most `limit` of each kind).
     pub async fn suggestions(&self, limit: usize) -> Result<Suggestions, DeskError> {
-        Ok(self.desk.pipeline().feedback().suggestions(limit).await?)
+        Ok(self.desk.feedback().suggestions(limit).await?)
     }
 }

@@ -3,12 +3,14 @@
 //!
 //! The rules live in `earshot_core::feedback` (promise states, who is told and how) and in
 //! `earshot_analyze` (grouping, promise wording); this module wires them to the store and
-//! the desk.
+//! the desk. [`steps`] subscribes the loop to the pipeline's committed batches (opt-outs,
+//! grouping, spikes) and to the outbox's sent replies (promises).
 
 pub mod grouping;
 pub mod measure;
 pub mod snapshot;
 pub mod spikes;
+pub mod steps;
 pub mod tracker;
 
 use chrono::Utc;
@@ -209,20 +211,27 @@ impl FeedbackLoop {
             .await
     }
 
-    /// New customer asks (feature requests) are grouped into requests; customers who say they
-    /// want no updates are remembered. Returns (post, request, opened a new request).
-    pub async fn on_ingested(
+    /// Remembers customers who said they want no updates.
+    pub async fn remember_opt_outs(
         &self,
-        asks: Vec<AskToGroup>,
-        opt_outs: Vec<(Network, String)>,
-    ) -> Result<Vec<(i64, RequestId, bool)>, StoreError> {
+        opt_outs: &[(Network, String)],
+    ) -> Result<(), StoreError> {
         for (network, author) in opt_outs {
-            self.store.opt_out(network, &author, Utc::now()).await?;
+            self.store.opt_out(*network, author, Utc::now()).await?;
         }
+        Ok(())
+    }
+
+    /// Groups new customer asks (feature requests) into requests. Returns (post, request,
+    /// opened a new request).
+    pub async fn group_asks(
+        &self,
+        asks: &[AskToGroup],
+    ) -> Result<Vec<(i64, RequestId, bool)>, StoreError> {
         if asks.is_empty() {
             return Ok(vec![]);
         }
-        self.grouping.lock().await.group(&*self.store, &asks).await
+        self.grouping.lock().await.group(&*self.store, asks).await
     }
 
     /// A reply went out: if it commits to something, a promise is proposed on the request the

@@ -1,7 +1,7 @@
 //! Handing a request to engineering: a GitHub issue (the REST API's shape) or a signed generic
 //! webhook, with a link both ways, and the status coming back (the issue closes → shipped).
 
-use crate::config::{ConfigError, Secret};
+use crate::settings::{ConfigError, Secret};
 use crate::signature::Verifier;
 use chrono::Utc;
 use earshot_core::feedback::{RequestEvent, RequestId, RequestStatus};
@@ -260,7 +260,7 @@ pub async fn github_event(
     if secret.is_empty() {
         return Err(TrackerError::NotConfigured);
     }
-    crate::config::check_webhook_secret("tracker.webhook_secret", &secret)?;
+    crate::settings::check_webhook_secret("tracker.webhook_secret", &secret)?;
     verify_github(&secret, signature, body)?;
     // The same delivery again is a replay, in whichever process receives it.
     let delivery = delivery

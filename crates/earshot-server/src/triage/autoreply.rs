@@ -1,13 +1,14 @@
 //! The automatic answer outside covered hours (`[triage.auto_reply]`), sent once.
 //!
-//! Sent through the desk's reply path like any answer: stored before it is sent, under the
+//! Sent through the outbox like any answer: stored before it is sent, under the
 //! key `auto:<conversation>`, so a retry or a restart never posts it twice. Threading knows
 //! that key (see `earshot_core::threading`): the post joins the thread but is no answer, so
 //! the first-response clock keeps running. A customer gets at most one in `every` (claimed
 //! in the store, so two processes never both answer), never on networks earshot cannot
 //! answer on, and never for posts older than `max_age` when heard (imports, backfills).
 
-use crate::desk::{Desk, DeskError};
+use crate::outbox::{Outbox, OutboxError};
+use crate::pipeline::Pipeline;
 use chrono::{DateTime, Utc};
 use earshot_core::reply::{AUTO_REPLY_AUTHOR, AUTO_REPLY_KEY_PREFIX};
 use earshot_core::triage::autoreply::{AutoReply, AutoReplyConfig};
@@ -23,7 +24,7 @@ pub enum AutoReplyError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the automatic answer could not be sent: {0}")]
-    Send(#[from] DeskError),
+    Send(#[from] OutboxError),
 }
 
 /// The idempotency key of a conversation's automatic answer.
@@ -69,21 +70,25 @@ pub fn due(
         .map(|reply| (reply, written))
 }
 
-/// Sends it through the desk. Boxed: the desk threads the sent answer through the pipeline,
-/// which routes (and so may get here) again, and an async call cycle needs one indirection.
+/// Sends it through the outbox. Boxed: the outbox threads the sent answer through the
+/// pipeline, which routes (and so may get here) again, and an async call cycle needs one
+/// indirection.
 pub fn send<'a>(
-    desk: &'a Desk,
+    outbox: &'a Outbox,
+    pipeline: &'a Pipeline,
     conversation: ConversationId,
     text: &'a str,
-) -> Pin<Box<dyn Future<Output = Result<Reply, DeskError>> + Send + 'a>> {
+) -> Pin<Box<dyn Future<Output = Result<Reply, OutboxError>> + Send + 'a>> {
     Box::pin(async move {
-        desk.reply(
-            conversation,
-            text,
-            AUTO_REPLY_AUTHOR,
-            Some(key(conversation)),
-        )
-        .await
+        outbox
+            .send(
+                pipeline,
+                conversation,
+                text,
+                AUTO_REPLY_AUTHOR,
+                Some(key(conversation)),
+            )
+            .await
     })
 }
 

@@ -22,8 +22,11 @@
 pub mod autoreply;
 pub mod jump;
 
-use crate::desk::Desk;
-use crate::pipeline::{LiveEvent, Pipeline};
+use crate::alerts::Alerts;
+use crate::feedback::FeedbackLoop;
+use crate::outbox::Outbox;
+use crate::pipeline::{AfterCommit, Committed, LiveEvent, Pipeline};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot_connect::notify::{Alert, AlertKind};
 use earshot_core::reply::{AUTO_REPLY_AUTHOR, AUTO_REPLY_KEY_PREFIX};
@@ -37,7 +40,7 @@ use earshot_store::{ConversationDetail, InboxFilter, Store, StoreError};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex};
 
 /// Open conversations looked at per housekeeping pass, at most.
 const SCAN_LIMIT: u32 = 1000;
@@ -77,9 +80,12 @@ pub struct TriageDesk {
     last_assigned: Mutex<HashMap<String, String>>,
     /// Whether the escalations in progress were read back from the store (after a start).
     restored: AtomicBool,
-    /// The desk automatic answers go through, once it exists (it holds the pipeline that
-    /// holds this, hence weak).
-    desk: OnceLock<Weak<Desk>>,
+    /// Where pages go (only the log until wired).
+    alerts: Arc<Alerts>,
+    /// The loop, for the spikes going on now (a post of one jumps the queue).
+    feedback: Option<Arc<FeedbackLoop>>,
+    /// Where automatic answers go out; without it none is sent.
+    outbox: Option<Arc<Outbox>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -138,7 +144,9 @@ impl TriageDesk {
             routed: Mutex::new(HashMap::new()),
             last_assigned: Mutex::new(HashMap::new()),
             restored: AtomicBool::new(false),
-            desk: OnceLock::new(),
+            alerts: Arc::new(Alerts::log_only()),
+            feedback: None,
+            outbox: None,
         }
     }
 
@@ -146,10 +154,18 @@ impl TriageDesk {
         &self.rules
     }
 
-    /// Lets automatic answers go out through `desk` (whose pipeline holds this desk). Without
-    /// it, no automatic answer is sent. A second call changes nothing.
-    pub fn attach_desk(&self, desk: &Arc<Desk>) {
-        let _ = self.desk.set(Arc::downgrade(desk));
+    /// Pages go to `alerts`, spikes are read from `feedback`, automatic answers go out
+    /// through `outbox` (`Desk::build` wires these; a triage desk without them only reads).
+    pub fn wired(
+        mut self,
+        alerts: Arc<Alerts>,
+        feedback: Arc<FeedbackLoop>,
+        outbox: Arc<Outbox>,
+    ) -> Self {
+        self.alerts = alerts;
+        self.feedback = Some(feedback);
+        self.outbox = Some(outbox);
+        self
     }
 
     /// The facts rules see, before routing (no team or labels yet).
@@ -248,16 +264,17 @@ impl TriageDesk {
     }
 
     /// The conversation's waiting entry, with its jump reason (reach, or a spike going on).
-    fn candidate(&self, pipeline: &Pipeline, detail: ConversationDetail) -> Candidate {
+    fn candidate(&self, detail: ConversationDetail) -> Candidate {
         let mut base = self.base_facts(&detail);
         let c = &detail.conversation;
         let mut spike_label = None;
         if self.rules.jump.spike {
             if let Some(latest) = detail.posts.iter().rev().find(|p| !p.from_brand) {
                 let language = latest.analysis.language.language.code();
-                if let Some(view) = pipeline
-                    .feedback()
-                    .active_spike_for(&latest.text, Some(language))
+                if let Some(view) = self
+                    .feedback
+                    .as_ref()
+                    .and_then(|f| f.active_spike_for(&latest.text, Some(language)))
                 {
                     base.spike = true;
                     spike_label = Some(view.spike.label_terms.join(" "));
@@ -307,7 +324,7 @@ impl TriageDesk {
             if detail.conversation.status != Status::Open {
                 continue;
             }
-            queue.push(self.candidate(pipeline, detail));
+            queue.push(self.candidate(detail));
         }
         queue.sort_by(|a, b| queue_order(&a.waiting, &b.waiting));
         let mut assigned = Vec::new();
@@ -464,11 +481,11 @@ impl TriageDesk {
         let Some((reply, written)) = autoreply::due(config, detail, facts, clock, now) else {
             return Ok(());
         };
-        let Some(desk) = self.desk.get().and_then(Weak::upgrade) else {
-            tracing::warn!(conversation = %c.id, "automatic answer due but no desk is attached");
+        let Some(outbox) = &self.outbox else {
+            tracing::warn!(conversation = %c.id, "automatic answer due but no outbox is wired");
             return Ok(());
         };
-        if !desk.can_answer(c.network) {
+        if !outbox.can_answer(c.network) {
             // No connector to post it with: an acknowledgement nobody sends is not made.
             tracing::debug!(conversation = %c.id, network = %c.network, "automatic answer skipped: earshot cannot post on this network");
             return Ok(());
@@ -488,7 +505,7 @@ impl TriageDesk {
                 "automatic answer skipped: the customer had one recently");
             return Ok(());
         }
-        let sent = autoreply::send(&desk, c.id, &reply.text).await?;
+        let sent = autoreply::send(outbox, pipeline, c.id, &reply.text).await?;
         store
             .audit_triage(
                 c.id,
@@ -565,7 +582,7 @@ impl TriageDesk {
                 continue;
             };
             let (routing, facts) = self.routed_facts(store.as_ref(), &detail).await?;
-            let (sent, changed) = self.check_one(pipeline, &detail, routing, facts, now);
+            let (sent, changed) = self.check_one(&detail, routing, facts, now);
             if let Some(state) = changed {
                 let people: Vec<String> = sent.iter().map(|p| p.person.clone()).collect();
                 store.save_escalation(id, &state, &people, now).await?;
@@ -594,7 +611,6 @@ impl TriageDesk {
     /// Pages due for one conversation, and its escalation when that changed (to store).
     fn check_one(
         &self,
-        pipeline: &Pipeline,
         detail: &ConversationDetail,
         routing: Routing,
         facts: Facts,
@@ -657,7 +673,7 @@ impl TriageDesk {
             .with_fact("conversation", id.to_string())
             .with_fact("team", state.team.clone())
             .with_fact("level", page.level.to_string());
-            pipeline.alerts().raise(alert);
+            self.alerts.raise(alert);
             sent.push(Paged {
                 conversation: id,
                 person: person.clone(),
@@ -788,23 +804,24 @@ pub fn test_sample(
     (facts, trace)
 }
 
-/// The pipeline's hook after a committed batch: routes the conversations it touched. A
-/// failure is logged; the posts are stored either way.
-pub async fn after_ingest(
-    triage: &TriageDesk,
-    pipeline: &Pipeline,
-    report: &earshot_store::IngestReport,
-) {
-    let mut touched: Vec<ConversationId> = report
-        .posts
-        .iter()
-        .filter(|p| !p.duplicate)
-        .filter_map(|p| p.conversation_id)
-        .collect();
-    touched.sort();
-    touched.dedup();
-    if let Err(e) = triage.route_new(pipeline, &touched, Utc::now()).await {
-        tracing::warn!(error = %e, "routing new conversations failed");
+/// Routing is the step after grouping and spikes in the pipeline: it routes the
+/// conversations a committed batch touched. A failure is logged; the posts are stored either
+/// way.
+#[async_trait]
+impl AfterCommit for TriageDesk {
+    async fn on_commit(&self, pipeline: &Pipeline, batch: &mut Committed) {
+        let mut touched: Vec<ConversationId> = batch
+            .report
+            .posts
+            .iter()
+            .filter(|p| !p.duplicate)
+            .filter_map(|p| p.conversation_id)
+            .collect();
+        touched.sort();
+        touched.dedup();
+        if let Err(e) = self.route_new(pipeline, &touched, Utc::now()).await {
+            tracing::warn!(error = %e, "routing new conversations failed");
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! Creating people and tokens, and the password hashing, are the desk's (`desk::people`); this
 //! module keeps what only the web needs, and re-exports those for its callers.
 
-use crate::api::AppState;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};

@@ -126,14 +126,7 @@ pub fn network_badge(n: Network) -> Markup {
 }
 
 pub fn network_name(n: Network) -> &'static str {
-    match n {
-        Network::Mastodon => "Mastodon",
-        Network::Bluesky => "Bluesky",
-        Network::X => "X",
-        Network::Reddit => "Reddit",
-        Network::Rss => "RSS",
-        Network::Webhook => "Webhook",
-    }
+    n.display_name()
 }
 
 pub fn band_badge(b: PriorityBand) -> Markup {

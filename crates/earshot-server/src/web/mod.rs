@@ -7,14 +7,13 @@
 
 pub mod assets;
 pub mod auth;
-pub mod bench;
 pub mod csrf;
 pub mod layout;
 pub mod pages;
 pub mod presence;
 
-use crate::api::AppState;
 use crate::desk::DeskError;
+use crate::state::AppState;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};

@@ -2,8 +2,8 @@
 //! conversations, the reply box (templates, the network's length counter), assign, status,
 //! labels, notes for colleagues, and a warning when someone else is replying too.
 
-use crate::api::AppState;
 use crate::desk::DeskError;
+use crate::state::AppState;
 use crate::triage::PolicyView;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
@@ -84,7 +84,7 @@ async fn load(state: &AppState, id: ConversationId) -> Result<Loaded, PageError>
         store.labels(id),
         store.customer_conversations(c.network, &c.customer.external_id, 11),
     )?;
-    let policy = match state.desk.pipeline().triage() {
+    let policy = match state.desk.triage() {
         Some(t) => Some(t.assess(store.as_ref(), &detail, Utc::now()).await?),
         None => None,
     };

@@ -5,9 +5,9 @@
 //! [`crate::metrics`], the same functions the JSON API and the CLI use.
 
 use super::charts::{self, Series};
-use crate::api::AppState;
 use crate::feedback::spikes::SpikeView;
 use crate::metrics::{self, Metrics, ResponseStats};
+use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::PageError;
@@ -184,7 +184,6 @@ async fn busiest_requests(
 ) -> Result<Vec<Request>, PageError> {
     let all = state
         .desk
-        .pipeline()
         .feedback()
         .requests_snapshot(REQUESTS_MAX_AGE)
         .await?;
@@ -208,7 +207,6 @@ async fn busiest_requests(
 fn spikes_in(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<SpikeView> {
     let mut v: Vec<SpikeView> = state
         .desk
-        .pipeline()
         .feedback()
         .spikes()
         .into_iter()
@@ -224,9 +222,7 @@ async fn satisfaction(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Satisfaction, PageError> {
-    Ok(crate::api::survey::report(state, from, to, None)
-        .await?
-        .total)
+    Ok(crate::metrics::satisfaction_total(state.desk.store().as_ref(), from, to).await?)
 }
 
 /// Each score's share of the answers (`None` without answers).

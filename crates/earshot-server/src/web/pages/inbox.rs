@@ -2,7 +2,7 @@
 //! how far they reach, what they want and how they feel, how long is left to answer, and
 //! why the row ranks where it does. Filters, built-in and saved views on the left.
 
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::{csrf, local_path, url_encode, PageError};
@@ -157,7 +157,7 @@ pub async fn page(
         return Ok(rows(&inbox, &q, now).into_response());
     }
     let views = store.saved_views(signed.user.id).await?;
-    let spikes = state.desk.pipeline().feedback().spikes();
+    let spikes = state.desk.feedback().spikes();
     let banner = super::spikes::banner(&spikes, now);
     Ok(render(&signed, &q, &filter, &inbox, &views, &problems, banner, now).into_response())
 }
@@ -377,7 +377,7 @@ fn pager(inbox: &Page<InboxRow>, q: &InboxQuery) -> Markup {
 
 /// Live updates for the pages: the JSON API's event stream, for a signed-in person.
 pub async fn live(state: State<AppState>, _signed: SignedIn) -> impl IntoResponse {
-    crate::api::events::events(state).await
+    crate::live::events(state).await
 }
 
 #[derive(Deserialize)]

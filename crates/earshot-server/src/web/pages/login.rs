@@ -2,7 +2,7 @@
 //! next attempt for that name *from that address* wait longer (1 s, 2 s, 4 s …), so nobody
 //! can lock a colleague out by guessing; an address that fails under many names waits too.
 
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::web::auth::{self, SignedIn};
 use crate::web::csrf;
 use crate::web::layout::{self, Nav};

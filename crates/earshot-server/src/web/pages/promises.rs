@@ -6,8 +6,8 @@
 //! State changes go through the core rules (`Promise::confirm`, `Promise::dismiss`), as in
 //! `/api/v1/promises/{id}/actions`.
 
-use crate::api::AppState;
 use crate::desk::promises::Confirmation;
+use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::pages::requests::promise_badge;

@@ -5,9 +5,9 @@
 //! Recording is the desk's releases service and its paced background sending, exactly as
 //! `POST /api/v1/releases` does it.
 
-use crate::api::AppState;
 use crate::desk::releases::{Notification, ReleaseDraft, ReleaseOutcome};
 use crate::desk::requests::rank;
+use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::pages::requests::{request_id, status_badge};

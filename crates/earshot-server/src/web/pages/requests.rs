@@ -5,9 +5,9 @@
 //!
 //! Ranking and every change go through the same functions as `/api/v1/requests`.
 
-use crate::api::AppState;
 use crate::desk::requests::{rank, RankedRequest};
 use crate::feedback::tracker::TrackerError;
+use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::{csrf, require_agent, PageError};
@@ -180,7 +180,7 @@ async fn suggestions(
     signed: &SignedIn,
     only: Option<RequestId>,
 ) -> Result<Markup, PageError> {
-    let feedback = state.desk.pipeline().feedback();
+    let feedback = state.desk.feedback();
     let mut s = feedback
         .suggestions(if only.is_some() { 50 } else { SUGGESTED })
         .await?;

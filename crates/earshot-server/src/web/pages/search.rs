@@ -1,6 +1,6 @@
 //! Search over every post (answered, resolved, brand posts too) with the inbox's post filters.
 
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::{url_encode, PageError};

@@ -7,10 +7,10 @@
 //! see [`crate::overrides`]) and swapped into the running pipeline, so the next post is
 //! matched and timed by it. Connectors come from the file; the page shows their health.
 
-use crate::api::AppState;
 use crate::config::{BrandSettings, ResponseSettings};
 use crate::desk::people::UserRef;
 use crate::overrides::{self, ResponseEdit};
+use crate::state::AppState;
 use crate::web::auth::{self, SignedIn};
 use crate::web::layout::{self, Nav};
 use crate::web::{csrf, require_admin, PageError};

@@ -3,8 +3,8 @@
 //! people, and a suggested reply an agent can adapt for all of them. The inbox shows a banner
 //! while one is active.
 
-use crate::api::AppState;
 use crate::feedback::spikes::SpikeView;
+use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
 use crate::web::pages::charts::nice_max;
@@ -67,7 +67,7 @@ fn about(s: &SpikeView) -> String {
 }
 
 pub async fn page(State(state): State<AppState>, signed: SignedIn) -> Result<Response, PageError> {
-    let spikes = state.desk.pipeline().feedback().spikes();
+    let spikes = state.desk.feedback().spikes();
     let now = Utc::now();
     let body = html! {
         div.loop-head {

@@ -4,7 +4,7 @@
 //! The unguessable token in the address is what protects the form (a customer has no session
 //! to tie a CSRF token to); a post the browser marks as coming from another site is refused.
 
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::survey::{plausible_token, token_hash, Texts};
 use crate::web::{assets, csrf};
 use axum::extract::rejection::FormRejection;

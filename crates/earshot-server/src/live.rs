@@ -1,0 +1,31 @@
+//! Live updates as server-sent events: one `post_stored` or `conversation_changed` event per
+//! change. The API serves them at `/api/v1/events`, the pages at `/live` (signed in).
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use std::convert::Infallible;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::StreamExt;
+
+pub async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = BroadcastStream::new(state.desk.pipeline().subscribe()).filter_map(|event| {
+        // A lagging client misses events, not the connection: it refetches the inbox.
+        let event = match event {
+            Ok(e) => e,
+            Err(_) => return Some(Ok(Event::default().event("lagged").data("{}"))),
+        };
+        let name = match &event {
+            crate::pipeline::LiveEvent::PostStored { .. } => "post_stored",
+            crate::pipeline::LiveEvent::ConversationChanged { .. } => "conversation_changed",
+            crate::pipeline::LiveEvent::SpikeStarted { .. } => "spike_started",
+        };
+        serde_json::to_string(&event)
+            .ok()
+            .map(|data| Ok(Event::default().event(name).data(data)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

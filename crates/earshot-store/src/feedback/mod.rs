@@ -1,0 +1,320 @@
+//! The loop's records: requests and the posts that ask for them, promises, releases, the
+//! notifications that tell askers, and customers who opted out ([`FeedbackStore`]).
+//!
+//! Invariants: a post belongs to at most one request; a reply proposes at most one promise; a
+//! release version is recorded once; a notification key (release × customer) is stored once,
+//! so a re-run of a release can never tell anyone twice.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use earshot_core::feedback::{
+    Ask, NotificationPlan, NotificationState, Promise, PromiseId, PromiseKind, PromiseState,
+    Release, ReleaseId, Request, RequestEvent, RequestId, RequestStatus, RequestTransitionError,
+};
+use earshot_core::{ConversationId, Network, Post};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+mod sql;
+
+/// A promise read in a reply, before an agent looked at it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewPromise {
+    pub request_id: Option<RequestId>,
+    pub conversation_id: ConversationId,
+    pub reply_id: Option<i64>,
+    pub evidence: String,
+    pub kind: PromiseKind,
+    pub made_at: DateTime<Utc>,
+    pub due_on: Option<chrono::NaiveDate>,
+    pub target_release: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewRelease {
+    pub version: String,
+    pub shipped_at: DateTime<Utc>,
+    pub notes: String,
+    pub url: Option<String>,
+    pub request_ids: Vec<RequestId>,
+    pub created_by: String,
+}
+
+/// One notification as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: i64,
+    pub key: String,
+    pub release_id: ReleaseId,
+    pub request_id: RequestId,
+    pub post_id: i64,
+    pub conversation_id: ConversationId,
+    pub network: Network,
+    pub language: String,
+    pub text: String,
+    pub state: NotificationState,
+    pub skip_reason: Option<String>,
+    pub reply_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A grouped post, to rebuild the grouper when the server starts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestMember {
+    pub request_id: RequestId,
+    pub post_id: i64,
+    pub text: String,
+    pub language: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A request with sample asks, for its page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestDetail {
+    pub request: Request,
+    /// Newest first.
+    pub posts: Vec<Post>,
+    pub promises: Vec<Promise>,
+}
+
+#[async_trait]
+pub trait FeedbackStore: Send + Sync {
+    /// Opens a request titled `title` (the first ask usually names it).
+    async fn create_request(&self, title: &str, at: DateTime<Utc>)
+        -> Result<RequestId, StoreError>;
+
+    /// Puts `post_id` in `request_id` (moving it if it was elsewhere). `by` is `grouping` or an agent.
+    async fn add_to_request(
+        &self,
+        post_id: i64,
+        request_id: RequestId,
+        similarity: f32,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Moves every post of `from` into `into`; `from` becomes `merged`.
+    async fn merge_requests(
+        &self,
+        from: RequestId,
+        into: RequestId,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn rename_request(&self, id: RequestId, title: &str) -> Result<(), StoreError>;
+    /// Writes a status [`Request::apply`] decided: call [`FeedbackStore::apply_request`].
+    async fn set_request_status(
+        &self,
+        id: RequestId,
+        status: RequestStatus,
+    ) -> Result<(), StoreError>;
+
+    /// Changes a request's status through the core rules ([`Request::apply`]), written once
+    /// for both backends: a change the rules refuse writes nothing. Returns the request as it
+    /// now stands.
+    async fn apply_request(
+        &self,
+        id: RequestId,
+        event: &RequestEvent,
+    ) -> Result<Request, StoreError> {
+        let mut request = self
+            .request(id, Utc::now(), 0)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("request {id}")))?
+            .request;
+        request.apply(event).map_err(|e| match e {
+            RequestTransitionError::Merged(..) => StoreError::Conflict(e.to_string()),
+            _ => StoreError::Invalid(e.to_string()),
+        })?;
+        self.set_request_status(id, request.status).await?;
+        Ok(request)
+    }
+    async fn set_tracker_url(&self, id: RequestId, url: &str) -> Result<(), StoreError>;
+
+    /// Requests with their demand (not merged ones), `status` filtered; unranked (the caller
+    /// ranks by [`Request::demand`]).
+    async fn requests(
+        &self,
+        status: Option<RequestStatus>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Request>, StoreError>;
+
+    async fn request(
+        &self,
+        id: RequestId,
+        now: DateTime<Utc>,
+        sample: u32,
+    ) -> Result<Option<RequestDetail>, StoreError>;
+
+    /// The posts of open and planned requests, oldest first (at most `limit`), so the grouper
+    /// can be rebuilt after a restart.
+    async fn request_members(&self, limit: u32) -> Result<Vec<RequestMember>, StoreError>;
+
+    /// The request a post was grouped into.
+    async fn request_of_post(&self, post_id: i64) -> Result<Option<RequestId>, StoreError>;
+
+    /// Every customer ask on these requests, with the customers' opt-outs.
+    async fn asks(&self, requests: &[RequestId]) -> Result<Vec<Ask>, StoreError>;
+
+    /// Stores a proposed promise; a second proposal from the same reply returns the first.
+    async fn propose_promise(&self, promise: NewPromise) -> Result<Promise, StoreError>;
+    async fn promise(&self, id: PromiseId) -> Result<Option<Promise>, StoreError>;
+    /// Writes a promise's state, due date, confirmation and keeping (after the core rules ran).
+    async fn save_promise(&self, promise: &Promise, actor: &str) -> Result<(), StoreError>;
+    async fn promises(&self, state: Option<PromiseState>) -> Result<Vec<Promise>, StoreError>;
+    async fn promises_for_requests(
+        &self,
+        requests: &[RequestId],
+    ) -> Result<Vec<Promise>, StoreError>;
+
+    /// Records a release; the same version again returns the stored one (and `false`).
+    async fn record_release(
+        &self,
+        release: NewRelease,
+        at: DateTime<Utc>,
+    ) -> Result<(Release, bool), StoreError>;
+    async fn release(&self, id: ReleaseId) -> Result<Option<Release>, StoreError>;
+    async fn releases(&self) -> Result<Vec<Release>, StoreError>;
+
+    /// Keys of the notifications a release is done with: sent, or skipped. One still queued
+    /// or failed (a run killed before its reply went out) is planned again.
+    async fn notified_keys(&self, release: ReleaseId) -> Result<HashSet<String>, StoreError>;
+    /// Stores a planned notification; `false` if its key was already stored (nothing changes).
+    async fn record_notification(
+        &self,
+        release: ReleaseId,
+        plan: &NotificationPlan,
+        state: NotificationState,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn update_notification(
+        &self,
+        key: &str,
+        state: NotificationState,
+        reply_id: Option<i64>,
+    ) -> Result<(), StoreError>;
+    async fn notifications(&self, release: ReleaseId) -> Result<Vec<Notification>, StoreError>;
+
+    /// The customer does not want to hear back (they said so, or an agent recorded it).
+    async fn opt_out(
+        &self,
+        network: Network,
+        author_external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Assembling requests from rows, shared by both backends so their figures cannot drift.
+
+pub(crate) struct RequestRow {
+    pub id: i64,
+    pub title: String,
+    pub status: String,
+    pub merged_into: Option<i64>,
+    pub tracker_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One customer's asks on one request.
+/// A request's asks summed over its askers (each asker's followers counted once).
+pub(crate) struct AskerRow {
+    pub request_id: i64,
+    /// Distinct askers (network × author).
+    pub askers: i64,
+    pub followers: i64,
+    pub posts: i64,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    pub last_7d: i64,
+    pub prior_7d: i64,
+}
+
+pub(crate) struct LanguageRow {
+    pub request_id: i64,
+    pub language: String,
+    pub posts: i64,
+}
+
+pub(crate) fn assemble(
+    rows: Vec<RequestRow>,
+    askers: Vec<AskerRow>,
+    languages: Vec<LanguageRow>,
+) -> Result<Vec<Request>, StoreError> {
+    use std::collections::HashMap;
+    let mut out: Vec<Request> = Vec::with_capacity(rows.len());
+    let mut index = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let status = RequestStatus::parse(&r.status).ok_or_else(|| {
+            StoreError::Corrupt(format!("request {} has status {:?}", r.id, r.status))
+        })?;
+        index.insert(r.id, out.len());
+        out.push(Request {
+            id: RequestId(r.id),
+            title: r.title,
+            status,
+            askers: 0,
+            posts: 0,
+            reach: 0,
+            first_ask_at: r.created_at,
+            latest_ask_at: r.created_at,
+            languages: Default::default(),
+            asks_last_7d: 0,
+            asks_prior_7d: 0,
+            merged_into: r.merged_into.map(RequestId),
+            tracker_url: r.tracker_url,
+            created_at: r.created_at,
+        });
+    }
+    let clamp = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+    let mut seen_ask: HashSet<i64> = HashSet::new();
+    for a in askers {
+        let Some(&i) = index.get(&a.request_id) else {
+            continue;
+        };
+        let r = &mut out[i];
+        if seen_ask.insert(a.request_id) {
+            r.first_ask_at = a.first;
+            r.latest_ask_at = a.last;
+        } else {
+            r.first_ask_at = r.first_ask_at.min(a.first);
+            r.latest_ask_at = r.latest_ask_at.max(a.last);
+        }
+        r.askers += clamp(a.askers);
+        r.posts += clamp(a.posts);
+        r.reach += u64::try_from(a.followers.max(0)).unwrap_or(0);
+        r.asks_last_7d += clamp(a.last_7d);
+        r.asks_prior_7d += clamp(a.prior_7d);
+    }
+    for l in languages {
+        if let Some(&i) = index.get(&l.request_id) {
+            *out[i].languages.entry(l.language).or_default() += clamp(l.posts);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn parse_kind(s: &str) -> Result<PromiseKind, StoreError> {
+    PromiseKind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown promise kind {s:?}")))
+}
+
+pub(crate) fn parse_state(s: &str) -> Result<PromiseState, StoreError> {
+    PromiseState::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown promise state {s:?}")))
+}
+
+pub(crate) fn parse_notification_state(s: &str) -> Result<NotificationState, StoreError> {
+    NotificationState::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown notification state {s:?}")))
+}
+
+pub(crate) fn skip_name(plan: &NotificationPlan) -> Option<String> {
+    plan.skip.map(|s| {
+        serde_json::to_value(s)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{s:?}"))
+    })
+}

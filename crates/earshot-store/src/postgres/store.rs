@@ -1,0 +1,662 @@
+//! [`Store`] on PostgreSQL: the inbox, `tsvector` search, the reply queue (claims with `FOR
+//! UPDATE`), rescoring and the rest of the trait. Kept per backend on purpose: each leans on
+//! PostgreSQL's own tools.
+
+use super::*;
+
+pub(super) fn search_filters(sql: &mut Sql, q: &SearchQuery) -> String {
+    let mut filters = String::new();
+    if let Some(n) = q.network {
+        filters.push_str(&format!(
+            " AND p.network = {}",
+            sql.bind(Arg::Text(n.as_str().into()))
+        ));
+    }
+    if let Some(l) = &q.language {
+        filters.push_str(&format!(
+            " AND p.lang = {}",
+            sql.bind(Arg::Text(l.to_ascii_lowercase()))
+        ));
+    }
+    if let Some(i) = q.intent {
+        filters.push_str(&format!(
+            " AND p.intent = {}",
+            sql.bind(Arg::Text(i.as_str().into()))
+        ));
+    }
+    if let Some(s) = q.sentiment {
+        filters.push_str(&format!(
+            " AND p.sentiment = {}",
+            sql.bind(Arg::Text(s.as_str().into()))
+        ));
+    }
+    filters
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ingest(
+        &self,
+        batch: Vec<Incoming>,
+        policy: &TriagePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, StoreError> {
+        if batch.is_empty() {
+            return Ok(IngestReport::default());
+        }
+        let mut client = self.client().await?;
+        ingest_tx(&mut client, batch, policy, now).await
+    }
+
+    async fn conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<ConversationDetail>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let Some(conversation) = load_conversation(&tx, id, false).await? else {
+            return Ok(None);
+        };
+        let posts = query(
+            &tx,
+            &format!("SELECT {POST_COLS} FROM posts p WHERE p.conversation_id = $1 ORDER BY p.created_at, p.id"),
+            &[&id.0],
+        )
+        .await?;
+        let replies = query(
+            &tx,
+            &format!(
+                "SELECT {REPLY_COLS} FROM replies r WHERE r.conversation_id = $1 ORDER BY r.id"
+            ),
+            &[&id.0],
+        )
+        .await?;
+        let audit = query(
+            &tx,
+            &format!(
+                "SELECT {AUDIT_COLS} FROM audit a WHERE a.conversation_id = $1 ORDER BY a.id DESC"
+            ),
+            &[&id.0],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(ConversationDetail {
+            conversation,
+            posts: map_rows(&posts, post_from_row)?,
+            replies: map_rows(&replies, reply_from_row)?,
+            audit: map_rows(&audit, audit_from_row)?,
+        }))
+    }
+
+    async fn inbox(
+        &self,
+        filter: &InboxFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Page<InboxRow>, StoreError> {
+        let now = common::trunc_us(now);
+        let client = self.client().await?;
+        let mut sql = Sql::new(Dialect::Postgres);
+        let page = common::inbox_page_ids(&mut sql, filter, now);
+        let text = format!(
+            "SELECT {CONV_COLS}, lp.text, lp.created_at FROM ({page}) page \
+             JOIN conversations c ON c.id = page.id \
+             LEFT JOIN posts lp ON lp.id = {latest} \
+             ORDER BY page.priority_score DESC, page.id",
+            latest = common::latest_customer_post(Dialect::Postgres, "c.id"),
+        );
+        let args = boxed_args(&sql);
+        let rows = query(&client, &text, &refs(&args)).await?;
+        let items = map_rows(&rows, |r| {
+            let conversation = conversation_from_row(r)?;
+            let latest_text: Option<String> = r.try_get(23)?;
+            let latest_at: Option<DateTime<Utc>> = r.try_get(24)?;
+            Ok(InboxRow {
+                breached: conversation.breached(now),
+                latest_text: latest_text.unwrap_or_default(),
+                latest_at: latest_at.unwrap_or(conversation.last_activity_at),
+                conversation,
+            })
+        })?;
+        let mut count = Sql::new(Dialect::Postgres);
+        let count_text = common::inbox_count(&mut count, filter, now);
+        let args = boxed_args(&count);
+        let counted = query(&client, &count_text, &refs(&args)).await?;
+        let (scanned, matched): (i64, i64) = match counted.first() {
+            Some(r) => (r.try_get(0)?, r.try_get(1)?),
+            None => (0, 0),
+        };
+        Ok(Page {
+            items,
+            total: common::capped_total(scanned, matched),
+            limit: filter.limit,
+            offset: filter.offset,
+        })
+    }
+
+    async fn search(&self, q: &SearchQuery) -> Result<Page<SearchHit>, StoreError> {
+        let words = common::search_words(&q.q)?;
+        if words.is_empty() || q.limit == 0 {
+            return Ok(Page {
+                items: Vec::new(),
+                total: words.is_empty().then_some(0),
+                limit: q.limit,
+                offset: q.offset,
+            });
+        }
+        let client = self.client().await?;
+        let mut sql = Sql::new(Dialect::Postgres);
+        let m = sql.bind(Arg::Text(words.join(" ")));
+        let filters = search_filters(&mut sql, q);
+        let limit = sql.bind(Arg::Int(i64::from(q.limit)));
+        let offset = sql.bind(Arg::Int(q.offset.min(i64::MAX as u64) as i64));
+        let text = format!(
+            "SELECT {POST_COLS} FROM posts p WHERE p.search @@ plainto_tsquery('simple', earshot_fold({m})){filters} \
+             ORDER BY p.id DESC LIMIT {limit} OFFSET {offset}"
+        );
+        let args = boxed_args(&sql);
+        let rows = query(&client, &text, &refs(&args)).await?;
+        let items = map_rows(&rows, |r| {
+            Ok(SearchHit {
+                post: post_from_row(r)?,
+            })
+        })?;
+        let short = (items.len() as u64) < u64::from(q.limit);
+        let total =
+            (short && (q.offset == 0 || !items.is_empty())).then(|| q.offset + items.len() as u64);
+        Ok(Page {
+            items,
+            total,
+            limit: q.limit,
+            offset: q.offset,
+        })
+    }
+
+    async fn apply(
+        &self,
+        id: ConversationId,
+        event: ConversationEvent,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError> {
+        let at = common::trunc_us(at);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut conv = load_conversation(&tx, id, true)
+            .await?
+            .ok_or_else(|| common::not_found_conversation(id))?;
+        conv.apply(&event, at)
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        update_conversations(&tx, &[ConversationRecord::new(&conv, conv.id)]).await?;
+        let detail =
+            serde_json::to_value(&event).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        insert_audit(&tx, Some(id), actor, event.name(), &detail, at).await?;
+        tx.commit().await?;
+        Ok(conv)
+    }
+
+    async fn queue_reply(&self, reply: NewReply) -> Result<Reply, StoreError> {
+        let created_at = common::trunc_us(reply.created_at);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Locking the conversation makes two requests with one key take turns.
+        let conv = load_conversation(&tx, reply.conversation_id, true)
+            .await?
+            .ok_or_else(|| common::not_found_conversation(reply.conversation_id))?;
+        let existing = query_opt(
+            &tx,
+            &format!("SELECT {REPLY_COLS} FROM replies r WHERE r.idempotency_key = $1"),
+            &[&reply.idempotency_key],
+        )
+        .await?;
+        if let Some(row) = existing {
+            let existing = reply_from_row(&row)?;
+            if existing.conversation_id != reply.conversation_id {
+                return Err(StoreError::Conflict(format!(
+                    "idempotency key {:?} was already used for conversation {}",
+                    reply.idempotency_key, existing.conversation_id
+                )));
+            }
+            return Ok(existing);
+        }
+        let text = ReplyText::parse(&reply.text, conv.network)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?
+            .into_inner();
+        let latest = query_opt(
+            &tx,
+            &format!(
+                "SELECT p.external_id FROM posts p WHERE p.id = {}",
+                common::latest_customer_post(Dialect::Postgres, "$1")
+            ),
+            &[&conv.id.0],
+        )
+        .await?;
+        let in_reply_to = match latest {
+            Some(r) => r.try_get::<_, String>(0)?,
+            None => conv.root_external_id.clone(),
+        };
+        let row = query_opt(
+            &tx,
+            "INSERT INTO replies (conversation_id, network, in_reply_to, text, author, state, idempotency_key, attempts, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, 0, $7) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            &[
+                &conv.id.0,
+                &conv.network.as_str(),
+                &in_reply_to,
+                &text,
+                &reply.author,
+                &reply.idempotency_key,
+                &created_at,
+            ],
+        )
+        .await?;
+        let Some(row) = row else {
+            // Another conversation's request took the key in between: report it as a reuse.
+            return Err(StoreError::Conflict(format!(
+                "idempotency key {:?} was already used",
+                reply.idempotency_key
+            )));
+        };
+        let id: i64 = row.try_get(0)?;
+        let detail = serde_json::json!({
+            "reply_id": id,
+            "idempotency_key": reply.idempotency_key,
+            "in_reply_to": in_reply_to,
+        });
+        insert_audit(
+            &tx,
+            Some(conv.id),
+            &reply.author,
+            "reply_queued",
+            &detail,
+            created_at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Reply {
+            id,
+            conversation_id: conv.id,
+            network: conv.network,
+            in_reply_to,
+            text,
+            author: reply.author,
+            state: ReplyState::Queued,
+            idempotency_key: reply.idempotency_key,
+            external_id: None,
+            error: None,
+            attempts: 0,
+            created_at,
+            sent_at: None,
+            next_attempt_at: None,
+        })
+    }
+
+    async fn mark_reply_sent(
+        &self,
+        reply_id: i64,
+        external_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Reply, StoreError> {
+        let at = common::trunc_us(at);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let reply = load_reply(&tx, reply_id)
+            .await?
+            .ok_or_else(|| common::not_found_reply(reply_id))?;
+        if reply.state == ReplyState::Sent {
+            return match reply.external_id.as_deref() {
+                Some(e) if e == external_id => Ok(reply),
+                other => Err(StoreError::Conflict(format!(
+                    "reply {reply_id} was already sent as {}",
+                    other.unwrap_or("(unknown)")
+                ))),
+            };
+        }
+        execute(
+            &tx,
+            "UPDATE replies SET state = 'sent', external_id = $2, sent_at = $3, error = NULL, claimed_until = NULL, next_attempt_at = NULL WHERE id = $1",
+            &[&reply_id, &external_id, &at],
+        )
+        .await?;
+        let detail = serde_json::json!({ "reply_id": reply_id, "external_id": external_id });
+        insert_audit(
+            &tx,
+            Some(reply.conversation_id),
+            "system",
+            "reply_sent",
+            &detail,
+            at,
+        )
+        .await?;
+        let reply = load_reply(&tx, reply_id)
+            .await?
+            .ok_or_else(|| common::not_found_reply(reply_id))?;
+        tx.commit().await?;
+        Ok(reply)
+    }
+
+    async fn claim_reply(
+        &self,
+        reply_id: i64,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reply>, StoreError> {
+        let client = self.client().await?;
+        let claimed = execute(
+            &client,
+            "UPDATE replies SET claimed_until = $2 WHERE id = $1 AND state <> 'sent' \
+             AND (claimed_until IS NULL OR claimed_until < $3)",
+            &[&reply_id, &common::trunc_us(until), &common::trunc_us(now)],
+        )
+        .await?;
+        let reply = load_reply(&client, reply_id)
+            .await?
+            .ok_or_else(|| common::not_found_reply(reply_id))?;
+        Ok((claimed == 1).then_some(reply))
+    }
+
+    async fn mark_reply_unsent(
+        &self,
+        reply_id: i64,
+        miss: &ReplyMiss,
+    ) -> Result<Reply, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let reply = load_reply(&tx, reply_id)
+            .await?
+            .ok_or_else(|| common::not_found_reply(reply_id))?;
+        if reply.state == ReplyState::Sent {
+            return Err(StoreError::Conflict(format!(
+                "reply {reply_id} was already sent"
+            )));
+        }
+        let (state, error, tried, retry_at) = common::reply_miss(miss);
+        execute(
+            &tx,
+            "UPDATE replies SET state = $2, error = $3, attempts = attempts + $4, \
+             next_attempt_at = $5, claimed_until = NULL WHERE id = $1",
+            &[
+                &reply_id,
+                &state.as_str(),
+                &error,
+                &(tried as i32),
+                &retry_at,
+            ],
+        )
+        .await?;
+        let detail = common::reply_miss_detail(reply_id, miss, reply.attempts + tried);
+        insert_audit(
+            &tx,
+            Some(reply.conversation_id),
+            "system",
+            common::reply_miss_action(miss),
+            &detail,
+            common::trunc_us(Utc::now()),
+        )
+        .await?;
+        let reply = load_reply(&tx, reply_id)
+            .await?
+            .ok_or_else(|| common::not_found_reply(reply_id))?;
+        tx.commit().await?;
+        Ok(reply)
+    }
+
+    async fn due_replies(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Reply>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            &format!(
+                "SELECT {REPLY_COLS} FROM replies r WHERE r.state = 'failed' \
+                 AND r.next_attempt_at IS NOT NULL AND r.next_attempt_at <= $1 \
+                 ORDER BY r.next_attempt_at, r.id LIMIT $2"
+            ),
+            &[&common::trunc_us(now), &i64::from(limit)],
+        )
+        .await?;
+        map_rows(&rows, reply_from_row)
+    }
+
+    async fn queued_replies(&self, limit: u32) -> Result<Vec<Reply>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            &format!("SELECT {REPLY_COLS} FROM replies r WHERE r.state = 'queued' ORDER BY r.created_at, r.id LIMIT $1"),
+            &[&i64::from(limit)],
+        )
+        .await?;
+        map_rows(&rows, reply_from_row)
+    }
+
+    async fn audit(
+        &self,
+        conversation: Option<ConversationId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let client = self.client().await?;
+        let rows = match conversation {
+            Some(id) => {
+                query(
+                    &client,
+                    &format!("SELECT {AUDIT_COLS} FROM audit a WHERE a.conversation_id = $1 ORDER BY a.id DESC LIMIT $2"),
+                    &[&id.0, &i64::from(limit)],
+                )
+                .await?
+            }
+            None => {
+                query(
+                    &client,
+                    &format!("SELECT {AUDIT_COLS} FROM audit a ORDER BY a.id DESC LIMIT $1"),
+                    &[&i64::from(limit)],
+                )
+                .await?
+            }
+        };
+        map_rows(&rows, audit_from_row)
+    }
+
+    async fn response_samples(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ResponseSample>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            "SELECT id, network, opened_at, first_response_due, first_response_at, first_response_secs \
+             FROM conversations WHERE opened_at >= $1 AND opened_at < $2 ORDER BY opened_at, id",
+            &[&from, &to],
+        )
+        .await?;
+        map_rows(&rows, |r| {
+            Ok(ResponseSample {
+                conversation_id: ConversationId(r.try_get(0)?),
+                network: common::network(text(r, 1)?)?,
+                opened_at: r.try_get(2)?,
+                first_response_due: r.try_get(3)?,
+                first_response_at: r.try_get(4)?,
+                first_response_secs: r.try_get(5)?,
+            })
+        })
+    }
+
+    async fn volume(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VolumeCount>, StoreError> {
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            "SELECT (created_at AT TIME ZONE 'UTC')::date AS day, intent, sentiment, COUNT(*) FROM posts \
+             WHERE created_at >= $1 AND created_at < $2 AND NOT from_brand \
+             GROUP BY day, intent, sentiment",
+            &[&from, &to],
+        )
+        .await?;
+        let mut out = map_rows(&rows, |r| {
+            Ok(VolumeCount {
+                day: r.try_get::<_, NaiveDate>(0)?,
+                intent: common::intent(text(r, 1)?)?,
+                sentiment: common::sentiment(text(r, 2)?)?,
+                posts: r.try_get::<_, i64>(3)?.max(0) as u64,
+            })
+        })?;
+        out.sort_by_key(|v| (v.day, v.intent, v.sentiment));
+        Ok(out)
+    }
+
+    async fn rescore_open(
+        &self,
+        policy: &TriagePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let now = common::trunc_us(now);
+        let mut client = self.client().await?;
+        let mut after = 0i64;
+        let mut updated = 0u64;
+        let select = format!(
+            "SELECT {CONV_COLS} FROM conversations c WHERE c.awaiting_since IS NOT NULL AND c.id > $1 \
+             ORDER BY c.id LIMIT $2 FOR UPDATE"
+        );
+        loop {
+            // Short transactions that take turns with ingest, so neither overwrites the other.
+            let tx = client.transaction().await?;
+            execute(&tx, "SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK]).await?;
+            let rows = query(&tx, &select, &[&after, &RESCORE_BATCH]).await?;
+            let batch = map_rows(&rows, conversation_from_row)?;
+            let Some(last) = batch.last() else { break };
+            after = last.id.0;
+            let done = (batch.len() as i64) < RESCORE_BATCH;
+            let mut ids = Vec::new();
+            let mut scores = Vec::new();
+            let mut bands = Vec::new();
+            let mut priorities = Vec::new();
+            for mut c in batch {
+                let before = c.priority.clone();
+                threading::rescore(&mut c, policy, now);
+                if c.priority != before {
+                    ids.push(c.id.0);
+                    scores.push(c.priority.score);
+                    bands.push(c.priority.band.as_str());
+                    priorities.push(
+                        serde_json::to_value(&c.priority)
+                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    );
+                }
+            }
+            if !ids.is_empty() {
+                updated += execute(
+                    &tx,
+                    "UPDATE conversations c SET priority_score = x.score, band = x.band, priority = x.priority \
+                     FROM UNNEST($1::bigint[], $2::real[], $3::text[], $4::jsonb[]) AS x(id, score, band, priority) \
+                     WHERE c.id = x.id",
+                    &[&ids, &scores, &bands, &priorities],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            if done {
+                break;
+            }
+        }
+        Ok(updated)
+    }
+
+    async fn edit_post(
+        &self,
+        post: earshot_core::NewPost,
+        analysis: Analysis,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Post>, StoreError> {
+        let at = common::trunc_us(at);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        apply_edit(&tx, &post, &analysis, at).await?;
+        let stored = load_post_by_key(&tx, &post.key()).await?;
+        tx.commit().await?;
+        Ok(stored.filter(|p| p.deleted_at.is_none()))
+    }
+
+    async fn delete_post(
+        &self,
+        key: &PostKey,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Post>, StoreError> {
+        let at = common::trunc_us(at);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let changed = execute(
+            &tx,
+            "UPDATE posts SET text = '', raw = NULL, deleted_at = $3 \
+             WHERE network = $1 AND external_id = $2 AND deleted_at IS NULL",
+            &[&key.network.as_str(), &key.external_id, &at],
+        )
+        .await?;
+        let stored = load_post_by_key(&tx, key).await?;
+        if changed == 1 {
+            if let Some(p) = &stored {
+                let detail = serde_json::json!({ "post_id": p.id, "network": p.network, "external_id": p.external_id });
+                insert_audit(
+                    &tx,
+                    p.conversation_id,
+                    "system",
+                    "post_deleted",
+                    &detail,
+                    at,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let client = self.client().await?;
+        let row = query(
+            &client,
+            "SELECT (SELECT COUNT(*) FROM posts), (SELECT COUNT(*) FROM conversations), \
+             (SELECT COUNT(*) FROM conversations WHERE status = 'open'), (SELECT COUNT(*) FROM replies)",
+            &[],
+        )
+        .await?;
+        let row = row
+            .first()
+            .ok_or_else(|| StoreError::Database("counting returned no row".into()))?;
+        let n =
+            |i: usize| -> Result<u64, StoreError> { Ok(row.try_get::<_, i64>(i)?.max(0) as u64) };
+        Ok(StoreCounts {
+            posts: n(0)?,
+            conversations: n(1)?,
+            open_conversations: n(2)?,
+            replies: n(3)?,
+        })
+    }
+
+    async fn cursor(&self, source: &str) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let row = query_opt(
+            &client,
+            "SELECT cursor FROM cursors WHERE source = $1",
+            &[&source],
+        )
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    async fn set_cursor(&self, source: &str, cursor: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "INSERT INTO cursors (source, cursor, updated_at) VALUES ($1, $2, now()) \
+             ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            &[&source, &cursor],
+        )
+        .await?;
+        Ok(())
+    }
+}
