@@ -332,6 +332,7 @@
       else if (e.key === "j") { e.preventDefault(); movePost(1); }
       else if (e.key === "k") { e.preventDefault(); movePost(-1); }
       else if (e.key === "r" && textarea) { e.preventDefault(); textarea.focus(); }
+      else if (e.key === "d" && textarea) { e.preventDefault(); fillDraft(); }
       else if (e.key === "e") { e.preventDefault(); clickAction("resolve"); }
       else if (e.key === "a") { e.preventDefault(); clickAction("assign_me"); }
       else if (e.key === "u" || e.key === "Escape") { e.preventDefault(); location.href = "/inbox"; }
@@ -356,6 +357,52 @@
       };
       textarea.addEventListener("input", update);
       update();
+
+      // A first draft from the brand's past answers: fills the box, shows its sources; the
+      // agent edits and sends. Text goes in with textContent/value only, never as markup.
+      var fillDraft = function () {
+        var from = document.getElementById("draft-from");
+        if (!from) {
+          from = document.createElement("div");
+          from.id = "draft-from";
+          from.className = "draft-from muted";
+          from.setAttribute("role", "status");
+          form.appendChild(from);
+        }
+        from.textContent = "Drafting…";
+        fetch("/c/" + convId + "/draft", { credentials: "same-origin", headers: { accept: "application/json" } })
+          .then(function (r) {
+            if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return null; }
+            return r.ok ? r.json() : null;
+          })
+          .then(function (v) {
+            if (!v) { from.textContent = "No draft: the server did not answer."; return; }
+            if (!v.draft) { from.textContent = "No draft: none of " + v.past_answers + " past answers is to a similar post."; return; }
+            var d = v.draft;
+            textarea.value = d.text;
+            update();
+            textarea.focus();
+            from.textContent = "";
+            var head = document.createElement("p");
+            head.textContent = "Draft from the brand's past answers (" + v.past_answers + " indexed" +
+              (d.same_language ? ", in the customer's language" : "") + (d.shortened ? ", shortened to fit" : "") + "). Edit before sending.";
+            from.appendChild(head);
+            if (d.commitment) {
+              var warn = document.createElement("p");
+              warn.className = "draft-commits";
+              warn.textContent = "This draft commits the brand (" + d.commitment.kind.replace(/_/g, " ") + "): “" + d.commitment.evidence + "”. Send it only if it is true here.";
+              from.appendChild(warn);
+            }
+            var list = document.createElement("ol");
+            d.sources.slice(0, 5).forEach(function (s) {
+              var li = document.createElement("li");
+              li.textContent = (s.used ? "used · " : "") + Math.round(s.similarity * 100) + "% alike · " + s.id + " — asked “" + s.asked + "” → “" + s.answer.replace(/\{name\}/g, "[name]") + "”";
+              list.appendChild(li);
+            });
+            from.appendChild(list);
+          })
+          .catch(function () { from.textContent = "No draft: the server did not answer."; });
+      };
 
       var template = document.getElementById("template");
       if (template) {

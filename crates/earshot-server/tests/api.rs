@@ -1008,3 +1008,106 @@ async fn a_foreign_host_is_misdirected() {
     // Health checks answer whatever host they name.
     assert_eq!(to("10.0.0.7", "/healthz").await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn a_first_draft_comes_from_the_brands_past_answers_and_sends_nothing() {
+    let app = spawn_app().await;
+    let at = |min: i64| (Utc::now() - chrono::Duration::minutes(60 - min)).to_rfc3339();
+    let said =
+        |id: &str, handle: &str, name: &str, text: &str, reply_to: Option<&str>, min: i64| {
+            let mut p = post(id, handle, text, reply_to);
+            p["author"]["name"] = json!(name);
+            p["created_at"] = json!(at(min));
+            p
+        };
+    // Two answered conversations: the brand's own posts answer the customers.
+    for p in [
+        said(
+            "d1",
+            "ana",
+            "Ana Lind",
+            "@voltra my charging cable sparks when I plug it in",
+            None,
+            0,
+        ),
+        said(
+            "d2",
+            "voltra",
+            "Voltra",
+            "@ana Hi Ana, sorry about that! Please stop using the cable and DM us your VIN. ^JK",
+            Some("d1"),
+            5,
+        ),
+        said(
+            "d3",
+            "bob",
+            "Bob",
+            "@voltra how do I update the app on my phone",
+            None,
+            10,
+        ),
+        said(
+            "d4",
+            "voltra",
+            "Voltra",
+            "@bob Open Settings > Software on your phone. -Lee",
+            Some("d3"),
+            15,
+        ),
+        said(
+            "d5",
+            "cyhandle",
+            "Cy Young",
+            "@voltra the charging cable sparks every time I plug in!",
+            None,
+            20,
+        ),
+    ] {
+        let (status, body) = app.post_json(&p).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, inbox) = app.get("/api/v1/inbox").await;
+    let conv = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["conversation"]["customer"]["handle"] == "cyhandle")
+        .map(|r| r["conversation"]["id"].as_i64().unwrap())
+        .expect("Cy's conversation is open");
+
+    let (status, v) = app
+        .get(&format!("/api/v1/conversations/{conv}/draft"))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let draft = &v["draft"];
+    assert_eq!(
+        draft["text"], "Hi Cy, sorry about that! Please stop using the cable and DM us your VIN.",
+        "{v}"
+    );
+    assert_eq!(v["past_answers"], 2);
+    let sources = draft["sources"].as_array().unwrap();
+    let used: Vec<&Value> = sources.iter().filter(|s| s["used"] == true).collect();
+    assert_eq!(used.len(), 1);
+    assert!(used[0]["asked"]
+        .as_str()
+        .unwrap()
+        .contains("charging cable sparks"));
+    assert!(used[0]["similarity"].as_f64().unwrap() > 0.3);
+    assert!(draft["commitment"].is_null(), "{v}");
+
+    // Nothing was sent or queued.
+    let (_, detail) = app.get(&format!("/api/v1/conversations/{conv}")).await;
+    assert!(detail["replies"].as_array().unwrap().is_empty());
+    assert_eq!(detail["conversation"]["status"], "open");
+
+    // Closed by default, and clear about bad ids.
+    let r = app
+        .anon
+        .get(format!("{}/api/v1/conversations/{conv}/draft", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(app.get("/api/v1/conversations/abc/draft").await.0, 400);
+    assert_eq!(app.get("/api/v1/conversations/999999/draft").await.0, 404);
+}

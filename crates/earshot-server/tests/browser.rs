@@ -986,6 +986,14 @@ async fn an_agent_opens_the_most_wanted_request_from_the_ranked_list() {
     b.wait_path(&format!("/requests/{}", requests[0].0)).await;
     let title = b.wait_for("#request-title").await.text().await.unwrap();
     assert_eq!(title, "Move the seat back when parked");
+    // The summary on top: how many asked, since when, the central ask as written, promises.
+    let summary = b.wait_for("#request-summary").await.text().await.unwrap();
+    assert!(
+        summary.starts_with("Asked by 2 customers in 2 posts since")
+            && (summary.contains("move the seat back") || summary.contains("Kan sædet")),
+        "{summary}"
+    );
+    assert!(summary.contains("Nothing promised yet."), "{summary}");
     let askers = b
         .js("return document.querySelector('#askers-title').closest('section').innerText")
         .await;
@@ -1160,5 +1168,112 @@ async fn an_agent_corrects_a_post_by_keyboard_and_sees_it_at_once() {
         .await
         .unwrap();
     assert!(after.contains("maria"), "{after}");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn an_agent_drafts_a_reply_from_past_answers_with_d_and_nothing_is_sent() {
+    let server = server().await;
+    let brand = |id: &str, to: &str, text: &str, ago: i64| NewPost {
+        author: Author {
+            external_id: "u-voltra".into(),
+            handle: "voltra".into(),
+            display_name: Some("Voltra".into()),
+            followers: Some(50_000),
+            verified: true,
+            bot: false,
+        },
+        in_reply_to: Some(to.into()),
+        from_brand: Some(true),
+        ..customer(Network::X, id, "voltra", 50_000, text, ago)
+    };
+    server
+        .seed(vec![
+            customer(Network::X, "x-d1", "ana", 10, "@voltra my charging cable sparks when I plug it in", 90),
+            brand("x-d2", "x-d1", "@ana Hi ANA, sorry about that! Please stop using the cable and DM us your VIN. ^JK", 80),
+            customer(Network::X, "x-d3", "bob", 10, "@voltra how do I update the app on my phone", 70),
+            brand("x-d4", "x-d3", "@bob Open Settings > Software on your phone. -Lee", 60),
+        ])
+        .await;
+    let ids = server
+        .seed(vec![customer(
+            Network::X,
+            "x-d5",
+            "cy",
+            10,
+            "@voltra the charging cable sparks every time I plug in!",
+            5,
+        )])
+        .await;
+    let Some(b) = Browser::start(&server.base).await else {
+        return;
+    };
+    b.sign_in("maria", AGENT_PASSWORD).await;
+    b.goto(&format!("/c/{}", ids[0].0)).await;
+    b.wait_for("#reply").await;
+    b.press(&['d']).await;
+    b.wait_for("#draft-from li").await;
+    // The customer's display name is "CY" (see `customer`): the greeting carries it.
+    assert_eq!(
+        b.js("return document.getElementById('reply').value").await,
+        json!("Hi CY, sorry about that! Please stop using the cable and DM us your VIN.")
+    );
+    let from = b
+        .js("return document.getElementById('draft-from').textContent")
+        .await;
+    let from = from.as_str().unwrap();
+    assert!(
+        from.contains("used") && from.contains("charging cable sparks"),
+        "{from}"
+    );
+    b.screenshot("draft-filled").await;
+    // Filling the box sends nothing.
+    let detail = server
+        .desk
+        .store()
+        .conversation(ids[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(detail.replies.is_empty());
+    assert_eq!(detail.conversation.status, Status::Open);
+
+    // A long thread gets a summary on top: the central ask as the customer wrote it.
+    let follow_ups = [
+        "I bought the cable in March.",
+        "It smells burnt after charging.",
+        "The cable sparks at the plug, can you replace the charging cable?",
+        "Still waiting, the car is not charging now.",
+        "Any update on replacing the cable?",
+    ];
+    let posts: Vec<NewPost> = follow_ups
+        .iter()
+        .enumerate()
+        .map(|(i, text)| NewPost {
+            in_reply_to: Some("x-d5".into()),
+            ..customer(
+                Network::X,
+                &format!("x-d5-{i}"),
+                "cy",
+                10,
+                &format!("@voltra {text}"),
+                4 - i as i64,
+            )
+        })
+        .collect();
+    server.seed(posts).await;
+    b.goto(&format!("/c/{}", ids[0].0)).await;
+    let summary = b.wait_for("#thread-summary").await.text().await.unwrap();
+    assert!(summary.contains("6 customer posts of 6"), "{summary}");
+    assert!(
+        summary.contains("Asked:") && summary.contains("cable"),
+        "{summary}"
+    );
+    assert!(summary.contains("waiting for an answer"), "{summary}");
+    assert!(
+        summary.contains("Nothing promised in this thread."),
+        "{summary}"
+    );
+    b.screenshot("thread-summary").await;
     b.close().await;
 }

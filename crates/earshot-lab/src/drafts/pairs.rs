@@ -182,3 +182,58 @@ pub fn ibm(path: &Path) -> Result<Vec<Answered>, String> {
     out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twcs_pairs_a_brand_reply_with_the_customer_tweet_it_answers() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("t.csv");
+        let csv = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n\
+            1,115712,True,Tue Oct 31 22:10:47 +0000 2017,@sprintcare my phone is dead,2,\n\
+            2,sprintcare,False,Tue Oct 31 22:15:00 +0000 2017,@115712 Please DM us. ^AB,3,1\n\
+            3,sprintcare,False,Tue Oct 31 22:16:00 +0000 2017,@115712 Also try a restart.,,2\n\
+            4,sprintcare,False,Tue Oct 31 22:17:00 +0000 2017,@999 Reply to a tweet not in the file,,77\n";
+        std::fs::write(&path, csv).unwrap_or_else(|e| panic!("{e}"));
+        let pairs = twcs(&path).unwrap_or_else(|e| panic!("{e}"));
+        // Only the reply to a customer tweet in the file is a pair.
+        assert_eq!(pairs.len(), 1);
+        let p = &pairs[0];
+        assert_eq!(
+            (p.id.as_str(), p.brand.as_str(), p.customer.as_str()),
+            ("2", "sprintcare", "115712")
+        );
+        assert_eq!(p.customer_text, "@sprintcare my phone is dead");
+        assert_eq!(p.answer_text, "@115712 Please DM us. ^AB");
+    }
+
+    #[test]
+    fn ibm_pairs_agent_turns_and_the_final_answer_with_the_words_since_the_last_answer() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("d.json");
+        let json = serde_json::json!([{
+            "dialogHeader": {"company": "Acme", "conversationDateTime": "2020-04-01T17:00:00.000Z",
+                             "duration": "01:00:00.0", "sessionID": "s1"},
+            "dialogContent": [
+                {"client": "ana", "datetime": "2020-04-01T17:00:00.000Z", "message": "my order is late", "tweet_ID": "1"},
+                {"client": "Acme", "datetime": "2020-04-01T17:10:00.000Z", "message": "Which order?", "tweet_ID": "2"},
+                {"client": "ana", "datetime": "2020-04-01T17:20:00.000Z", "message": "order 42", "tweet_ID": "3"},
+                {"client": "ana", "datetime": "2020-04-01T17:21:00.000Z", "message": "please hurry", "tweet_ID": "4"}
+            ],
+            "agentURL": {"url_utterance": "@ana Here is the tracking page."}
+        }]);
+        std::fs::write(&path, json.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let pairs = ibm(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(pairs[0].customer_text, "my order is late");
+        assert_eq!(pairs[0].answer_text, "Which order?");
+        assert_eq!(pairs[1].id, "s1/final");
+        assert_eq!(pairs[1].customer_text, "order 42\nplease hurry");
+        assert_eq!(pairs[1].answer_text, "@ana Here is the tracking page.");
+        // The final answer's time is the start plus the duration.
+        assert_eq!(pairs[1].at.to_rfc3339(), "2020-04-01T18:00:00+00:00");
+        assert_eq!(pairs[1].customer, "ana");
+    }
+}

@@ -34,6 +34,16 @@ pub async fn show(
         .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))
 }
 
+/// A first draft from the brand's past answers, with its sources, and a summary of a long
+/// thread. Nothing is sent.
+pub async fn draft(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::desk::drafts::ConversationDraft>, ApiError> {
+    let id = conversation_id(&id)?;
+    Ok(Json(state.desk.draft(id).await?))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyBody {

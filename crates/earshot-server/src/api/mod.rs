@@ -28,6 +28,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(inbox::search))
         .route("/api/v1/conversations/{id}", get(conversations::show))
         .route(
+            "/api/v1/conversations/{id}/draft",
+            get(conversations::draft),
+        )
+        .route(
             "/api/v1/conversations/{id}/replies",
             post(conversations::reply),
         )

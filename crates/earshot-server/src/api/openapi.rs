@@ -20,6 +20,7 @@ pub const PATHS: &[&str] = &[
     "/api/v1/stats",
     "/api/v1/connectors",
     "/api/v1/conversations/{id}/policy",
+    "/api/v1/conversations/{id}/draft",
     "/api/v1/reports/response-times",
     "/api/v1/rules/test",
     "/api/v1/requests",
@@ -263,6 +264,11 @@ pub fn build() -> Value {
                 "summary": "Which response-target policy applies and why, each target's state and due time, routing (team, labels, band), why it jumped the queue, and escalation ([triage])",
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "responses": with_errors(json!({"200": {"description": "Policy view"}}))
+            }},
+            "/api/v1/conversations/{id}/draft": {"get": {
+                "summary": "A first draft from the brand's past answers to similar posts (offline; nothing is sent), its sources with similarity, whether it commits the brand, and a summary of a long thread",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": with_errors(json!({"200": {"description": "{draft: {text, lang, same_language, shortened, commitment?, sources: [{id, similarity, support, used, answer, asked}]}?, past_answers, summary?: {posts, customer_posts, since, ask, points, promised, waiting}}"}}))
             }},
             "/api/v1/reports/response-times": {"get": {
                 "summary": "First response and resolution time distributions, share within target, breaches with reasons ([triage])",

@@ -18,6 +18,7 @@
 
 pub mod conversations;
 pub mod corrections;
+pub mod drafts;
 pub mod people;
 pub mod promises;
 pub mod releases;
@@ -82,6 +83,8 @@ pub struct Desk {
     triage: Option<Arc<TriageDesk>>,
     /// `[survey]`, when enabled: a satisfaction survey after resolution.
     surveys: Option<Arc<Surveys>>,
+    /// Past answers indexed for first drafts (see [`drafts`]).
+    drafts: drafts::DraftCache,
 }
 
 /// The parts of a desk before they are wired together (see [`Desk::build`]).
@@ -162,6 +165,7 @@ impl DeskBuilder {
             alerts,
             triage,
             surveys: self.surveys.map(Arc::new),
+            drafts: drafts::DraftCache::default(),
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
             post(pages::correct::correct),
         )
         .route("/c/{id}/typing", post(pages::conversation::typing))
+        .route("/c/{id}/draft", get(pages::draft::draft))
         .route("/search", get(pages::search::page))
         .route("/dashboard", get(pages::dashboard::page))
         .route("/dashboard/{chart}", get(pages::dashboard::csv))

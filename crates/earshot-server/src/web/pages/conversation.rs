@@ -166,6 +166,7 @@ fn render(
         div.conv-layout data-conversation=(c.id.0) {
             section.thread aria-label="Thread" {
                 (rank_line(c))
+                (super::draft::thread_summary(&l.detail))
                 ol.posts {
                     @for p in &l.detail.posts { (post_item(p, can_act.then_some((signed, c.id)))) }
                     @for r in l.detail.replies.iter().filter(|r| r.state != ReplyState::Sent) {
@@ -192,7 +193,7 @@ fn render(
                 }
             }
         }
-        (layout::key_hints(&[("r", "reply"), ("ctrl+enter", "send"), ("a", "assign to me"), ("e", "resolve"), ("j/k", "pick a post"), ("i/s/l", "correct its intent / sentiment / language"), ("u", "back to inbox")]))
+        (layout::key_hints(&[("r", "reply"), ("d", "draft from past answers"), ("ctrl+enter", "send"), ("a", "assign to me"), ("e", "resolve"), ("j/k", "pick a post"), ("i/s/l", "correct its intent / sentiment / language"), ("u", "back to inbox")]))
     };
     layout::page(
         &format!("{name} · conversation {}", c.id),

@@ -5,6 +5,7 @@ pub mod charts;
 pub mod conversation;
 pub mod correct;
 pub mod dashboard;
+pub mod draft;
 pub mod inbox;
 pub mod login;
 pub mod promises;

@@ -450,6 +450,7 @@ fn render(
         (suggested)
         div.conv-layout {
             section.thread aria-label="Asks" {
+                (super::draft::request_summary(d))
                 div.kpis {
                     div.kpi { span.kpi-value { (format!("{:.1}", r.demand(now))) } span.kpi-label { "demand" } }
                     div.kpi { span.kpi-value { (r.askers) } span.kpi-label { "customers asked" } }
