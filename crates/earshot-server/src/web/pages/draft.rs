@@ -3,8 +3,8 @@
 //! with it and says where it came from; sending stays the agent's act. Also the extractive
 //! summaries shown at the top of a long thread and of a request.
 
-use crate::api::AppState;
 use crate::desk::drafts::ConversationDraft;
+use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout;
 use crate::web::{require_agent, PageError};
