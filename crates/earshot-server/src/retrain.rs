@@ -268,6 +268,9 @@ pub async fn retrain(
 /// Starts `serve`'s scheduled retrain (`None` when off): every period, if agents corrected
 /// something since the last one, the corrections are folded in again and the pipeline
 /// understands new posts with the result at once. The first comes one period after start.
+///
+/// Its own task rather than a housekeeping tick: a retrain takes seconds to minutes of CPU, and
+/// the ticks run one after another, so on-call paging and reply retries would wait behind it.
 pub fn spawn_schedule(
     desk: std::sync::Arc<crate::desk::Desk>,
     data_dir: PathBuf,
