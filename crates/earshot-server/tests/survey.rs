@@ -426,7 +426,41 @@ async fn no_survey_for_opted_out_customers_unanswered_or_unreachable_conversatio
             "Voltra review: great car, awful app",
         ))
         .await;
+    // The brand answered on Reddit itself (its own reply was heard), but this earshot has no
+    // Reddit connector: a survey could not be delivered, so none is counted as sent.
+    let reddit = w
+        .hear(post(
+            Network::Reddit,
+            "4",
+            "driver",
+            "en",
+            "Voltra app keeps logging me out",
+        ))
+        .await;
+    let mut answer = post(
+        Network::Reddit,
+        "5",
+        "voltra",
+        "en",
+        "Sorry about that, a fix ships this week",
+    );
+    answer.in_reply_to = Some("4".into());
+    answer.from_brand = Some(true);
+    answer.created_at = Utc::now() - Duration::minutes(20);
+    assert_eq!(w.hear(answer).await, reddit, "the brand's answer joins the thread");
+    w.desk
+        .act(reddit, ConversationEvent::Resolved, "maria")
+        .await
+        .unwrap();
+
     assert!(w.thread.surveys().is_empty(), "{:?}", w.thread.surveys());
+    assert_eq!(
+        surveys
+            .offer(w.desk.outbox(), w.desk.pipeline(), reddit)
+            .await
+            .unwrap(),
+        Outcome::Skipped(Skip::CannotReply)
+    );
     assert_eq!(
         surveys
             .offer(w.desk.outbox(), w.desk.pipeline(), opted)
@@ -448,7 +482,7 @@ async fn no_survey_for_opted_out_customers_unanswered_or_unreachable_conversatio
             .unwrap(),
         Outcome::Skipped(Skip::NotResolved)
     );
-    for c in [opted, unanswered] {
+    for c in [opted, unanswered, reddit] {
         assert!(store.survey_of_conversation(c).await.unwrap().is_none());
     }
 }
