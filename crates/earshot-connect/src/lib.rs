@@ -33,6 +33,7 @@ pub mod responder;
 pub mod rss;
 pub mod secret;
 pub mod source;
+pub mod telegram;
 pub mod twcs;
 pub mod webhook;
 pub mod x;
