@@ -52,10 +52,12 @@ pub enum Format {
     XStream,
     /// Telegram Bot API updates (`getUpdates` results or webhook deliveries).
     TelegramUpdate,
+    /// Discord message objects (as `GET /channels/{id}/messages` returns them).
+    DiscordMessage,
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Canonical,
         Format::TwcsCsv,
         Format::MastodonStatus,
@@ -63,6 +65,7 @@ impl Format {
         Format::Jetstream,
         Format::XStream,
         Format::TelegramUpdate,
+        Format::DiscordMessage,
     ];
 
     /// The short name used on the command line.
@@ -75,6 +78,7 @@ impl Format {
             Format::Jetstream => "jetstream",
             Format::XStream => "x-stream",
             Format::TelegramUpdate => "telegram-update",
+            Format::DiscordMessage => "discord-message",
         }
     }
 
@@ -94,6 +98,9 @@ impl Format {
             Format::Jetstream => "Bluesky Jetstream events (objects with did, time_us, kind)",
             Format::XStream => "X filtered-stream lines (objects with data, includes, errors)",
             Format::TelegramUpdate => "Telegram updates (objects with update_id and message)",
+            Format::DiscordMessage => {
+                "Discord messages (objects with id, channel_id, author, content)"
+            }
         }
     }
 
@@ -106,6 +113,7 @@ impl Format {
                 | Format::Jetstream
                 | Format::XStream
                 | Format::TelegramUpdate
+                | Format::DiscordMessage
         )
     }
 }
@@ -245,6 +253,8 @@ fn classify_keys(keys: &[String]) -> Option<Format> {
         Some(Format::Canonical)
     } else if has("update_id") {
         Some(Format::TelegramUpdate)
+    } else if has("channel_id") && has("author") {
+        Some(Format::DiscordMessage)
     } else if has("kind") && (has("did") || has("time_us")) || has("commit") && has("did") {
         Some(Format::Jetstream)
     } else if has("data") || has("matching_rules") || has("includes") || has("errors") {
@@ -544,6 +554,9 @@ impl Importer {
             Format::TelegramUpdate => serde_json::from_slice::<crate::telegram::Update>(payload)
                 .map_err(|e| json_error(&e, line))
                 .and_then(|u| not_a_post(u.into_new_post(""))),
+            Format::DiscordMessage => serde_json::from_slice::<crate::discord::Message>(payload)
+                .map_err(|e| json_error(&e, line))
+                .and_then(|m| not_a_post(m.to_new_post(""))),
             Format::TwcsCsv => Err(Outcome::Rejected(
                 "internal: a CSV row reached the JSON reader".to_owned(),
             )),
@@ -1005,6 +1018,7 @@ mod tests {
             (r#"{"did":"did:plc:a","time_us":1,"kind":"identity","identity":{}}"#, Format::Jetstream),
             ("\r\n\r\n{\"data\":{\"id\":\"1\"},\"includes\":{}}", Format::XStream),
             (r#"[{"update_id":1,"message":{"message_id":2}}]"#, Format::TelegramUpdate),
+            (r#"[{"id":"1","channel_id":"2","author":{"id":"3"},"content":"hi"}]"#, Format::DiscordMessage),
             (r#"{"errors":[{"title":"operational-disconnect"}]}"#, Format::XStream),
             ("\u{feff}  {\"network\":", Format::Canonical),
             ("[]", Format::Canonical),

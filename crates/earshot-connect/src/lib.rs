@@ -22,6 +22,7 @@
 
 pub mod bluesky;
 mod de;
+pub mod discord;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
 pub mod html;
