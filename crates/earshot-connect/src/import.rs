@@ -50,16 +50,22 @@ pub enum Format {
     Jetstream,
     /// X API v2 filtered-stream lines.
     XStream,
+    /// Telegram Bot API updates (`getUpdates` results or webhook deliveries).
+    TelegramUpdate,
+    /// Discord message objects (as `GET /channels/{id}/messages` returns them).
+    DiscordMessage,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 8] = [
         Format::Canonical,
         Format::TwcsCsv,
         Format::MastodonStatus,
         Format::MastodonNotification,
         Format::Jetstream,
         Format::XStream,
+        Format::TelegramUpdate,
+        Format::DiscordMessage,
     ];
 
     /// The short name used on the command line.
@@ -71,6 +77,8 @@ impl Format {
             Format::MastodonNotification => "mastodon-notification",
             Format::Jetstream => "jetstream",
             Format::XStream => "x-stream",
+            Format::TelegramUpdate => "telegram-update",
+            Format::DiscordMessage => "discord-message",
         }
     }
 
@@ -89,6 +97,10 @@ impl Format {
             }
             Format::Jetstream => "Bluesky Jetstream events (objects with did, time_us, kind)",
             Format::XStream => "X filtered-stream lines (objects with data, includes, errors)",
+            Format::TelegramUpdate => "Telegram updates (objects with update_id and message)",
+            Format::DiscordMessage => {
+                "Discord messages (objects with id, channel_id, author, content)"
+            }
         }
     }
 
@@ -100,6 +112,8 @@ impl Format {
                 | Format::MastodonNotification
                 | Format::Jetstream
                 | Format::XStream
+                | Format::TelegramUpdate
+                | Format::DiscordMessage
         )
     }
 }
@@ -237,6 +251,10 @@ fn classify_keys(keys: &[String]) -> Option<Format> {
     let has = |k: &str| keys.iter().any(|key| key == k);
     if has("network") || has("posts") {
         Some(Format::Canonical)
+    } else if has("update_id") {
+        Some(Format::TelegramUpdate)
+    } else if has("channel_id") && has("author") {
+        Some(Format::DiscordMessage)
     } else if has("kind") && (has("did") || has("time_us")) || has("commit") && has("did") {
         Some(Format::Jetstream)
     } else if has("data") || has("matching_rules") || has("includes") || has("errors") {
@@ -532,6 +550,13 @@ impl Importer {
             Format::XStream => serde_json::from_slice::<StreamLine>(payload)
                 .map_err(|e| json_error(&e, line))
                 .and_then(|l| not_a_post(l.into_new_post())),
+            // An import has no bot name: the brand is told by the configured handles.
+            Format::TelegramUpdate => serde_json::from_slice::<crate::telegram::Update>(payload)
+                .map_err(|e| json_error(&e, line))
+                .and_then(|u| not_a_post(u.into_new_post(""))),
+            Format::DiscordMessage => serde_json::from_slice::<crate::discord::Message>(payload)
+                .map_err(|e| json_error(&e, line))
+                .and_then(|m| not_a_post(m.to_new_post(""))),
             Format::TwcsCsv => Err(Outcome::Rejected(
                 "internal: a CSV row reached the JSON reader".to_owned(),
             )),
@@ -992,6 +1017,8 @@ mod tests {
             (r#"{"id":"1","type":"mention","created_at":"t","account":{"id":"2"},"status":{"content":"x"}}"#, Format::MastodonNotification),
             (r#"{"did":"did:plc:a","time_us":1,"kind":"identity","identity":{}}"#, Format::Jetstream),
             ("\r\n\r\n{\"data\":{\"id\":\"1\"},\"includes\":{}}", Format::XStream),
+            (r#"[{"update_id":1,"message":{"message_id":2}}]"#, Format::TelegramUpdate),
+            (r#"[{"id":"1","channel_id":"2","author":{"id":"3"},"content":"hi"}]"#, Format::DiscordMessage),
             (r#"{"errors":[{"title":"operational-disconnect"}]}"#, Format::XStream),
             ("\u{feff}  {\"network\":", Format::Canonical),
             ("[]", Format::Canonical),

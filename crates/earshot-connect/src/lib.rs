@@ -22,6 +22,7 @@
 
 pub mod bluesky;
 mod de;
+pub mod discord;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
 pub mod html;
@@ -33,6 +34,7 @@ pub mod responder;
 pub mod rss;
 pub mod secret;
 pub mod source;
+pub mod telegram;
 pub mod twcs;
 pub mod webhook;
 pub mod x;

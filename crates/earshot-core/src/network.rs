@@ -12,16 +12,21 @@ pub enum Network {
     Reddit,
     Rss,
     Webhook,
+    // Community chats (issue 16).
+    Telegram,
+    Discord,
 }
 
 impl Network {
-    pub const ALL: [Network; 6] = [
+    pub const ALL: [Network; 8] = [
         Network::Mastodon,
         Network::Bluesky,
         Network::X,
         Network::Reddit,
         Network::Rss,
         Network::Webhook,
+        Network::Telegram,
+        Network::Discord,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +37,8 @@ impl Network {
             Network::Reddit => "reddit",
             Network::Rss => "rss",
             Network::Webhook => "webhook",
+            Network::Telegram => "telegram",
+            Network::Discord => "discord",
         }
     }
 
@@ -44,6 +51,8 @@ impl Network {
             Network::Reddit => "Reddit",
             Network::Rss => "RSS",
             Network::Webhook => "Webhook",
+            Network::Telegram => "Telegram",
+            Network::Discord => "Discord",
         }
     }
 
@@ -55,6 +64,9 @@ impl Network {
             Network::X => 280,
             Network::Reddit => 10_000,
             Network::Rss | Network::Webhook => 10_000,
+            // sendMessage's text limit (PROTOCOLS-2.md §1.6) and Create Message's (§2.6).
+            Network::Telegram => 4096,
+            Network::Discord => 2000,
         }
     }
 }
@@ -66,7 +78,7 @@ impl fmt::Display for Network {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown network {0:?}: expected one of mastodon, bluesky, x, reddit, rss, webhook")]
+#[error("unknown network {0:?}: expected one of mastodon, bluesky, x, reddit, rss, webhook, telegram, discord")]
 pub struct UnknownNetwork(pub String);
 
 impl FromStr for Network {
@@ -79,6 +91,8 @@ impl FromStr for Network {
             "reddit" => Ok(Network::Reddit),
             "rss" | "atom" => Ok(Network::Rss),
             "webhook" => Ok(Network::Webhook),
+            "telegram" => Ok(Network::Telegram),
+            "discord" => Ok(Network::Discord),
             other => Err(UnknownNetwork(other.to_string())),
         }
     }

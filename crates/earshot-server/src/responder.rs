@@ -16,6 +16,11 @@ pub fn why_not(network: Network) -> String {
     match network {
         Network::Rss => "RSS feeds cannot take replies: answer on the site the post came from (copy the text)".into(),
         Network::Webhook => "no reply address for webhook posts: set [webhook] reply_url and reply_secret so earshot hands replies to the system that sent them, or copy the text and answer there".into(),
+        // Only imports exist for these so far (no live connector to answer through).
+        Network::Telegram | Network::Discord => format!(
+            "earshot cannot answer on {} yet (its history is imported, no connector exists): copy the text and answer in the chat yourself",
+            network.display_name()
+        ),
         other => format!(
             "no {other} connector is configured: add [[connectors.{}]] to earshot.toml and retry, or copy the text and answer on {} yourself",
             other.as_str(),
@@ -61,5 +66,11 @@ mod tests {
         assert!(why.contains("[[connectors.x]]"), "{why}");
         assert!(why_not(Network::Webhook).contains("reply_url"));
         assert!(why_not(Network::Rss).contains("cannot take replies"));
+        let telegram = why_not(Network::Telegram);
+        assert!(
+            telegram.contains("cannot answer on Telegram yet")
+                && !telegram.contains("[[connectors"),
+            "no section is suggested that the config would refuse: {telegram}"
+        );
     }
 }
