@@ -40,6 +40,8 @@ pub struct Settings {
     pub survey: crate::survey::SurveySettings,
     /// `[analysis]`: whether `serve` learns from agents' corrections on a schedule.
     pub analysis: crate::retrain::AnalysisSettings,
+    /// `[bus]`: NATS JetStream for cluster mode (with a PostgreSQL `db`); absent: one process.
+    pub bus: crate::cluster::BusSettings,
 }
 
 impl Default for Settings {
@@ -59,6 +61,7 @@ impl Default for Settings {
             triage: None,
             survey: Default::default(),
             analysis: Default::default(),
+            bus: Default::default(),
         }
     }
 }
@@ -283,6 +286,7 @@ impl Settings {
         }
         self.alerts.config()?;
         self.survey.check()?;
+        self.mode()?;
         if let Some(l) = &self.brand.language {
             if earshot_analyze::lang::Lang::from_code(l).is_none() {
                 return Err(ConfigError::Invalid {
@@ -340,6 +344,16 @@ impl Settings {
             });
         }
         Ok(())
+    }
+
+    /// Embedded, one process on PostgreSQL, or cluster (see [`crate::cluster`]).
+    pub fn mode(&self) -> Result<crate::cluster::Mode, ConfigError> {
+        crate::cluster::Mode::of(&self.db_url(), &self.bus)
+    }
+
+    /// What `earshot config check` says about the mode, the bus URL's password hidden.
+    pub fn describe_mode(&self) -> Result<String, ConfigError> {
+        Ok(self.mode()?.describe(&self.bus, &redact_url(&self.bus.url)))
     }
 
     pub fn db_url(&self) -> String {
