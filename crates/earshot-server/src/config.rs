@@ -41,6 +41,8 @@ pub struct Settings {
     /// `[analysis]`: whether `serve` learns from agents' corrections on a schedule.
     pub analysis: crate::retrain::AnalysisSettings,
     /// `[bus]`: NATS JetStream for cluster mode (with a PostgreSQL `db`); absent: one process.
+    /// Printed with the URL's password hidden.
+    #[serde(serialize_with = "serialize_redacted_bus")]
     pub bus: crate::cluster::BusSettings,
 }
 
@@ -446,6 +448,17 @@ pub fn redact_url(url: &str) -> String {
         out.replace_range(start..end, "***");
     }
     out
+}
+
+fn serialize_redacted_bus<S: serde::Serializer>(
+    bus: &crate::cluster::BusSettings,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let shown = crate::cluster::BusSettings {
+        url: redact_url(&bus.url),
+        ..bus.clone()
+    };
+    shown.serialize(s)
 }
 
 fn serialize_redacted_url<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
