@@ -41,7 +41,8 @@ pub enum Mode {
     /// PostgreSQL without a bus: one process (a second would miss live events and double
     /// the work that must run once).
     SingleOnPostgres,
-    /// PostgreSQL and NATS: any number of processes.
+    /// PostgreSQL and NATS: any number of processes (once the bus is wired; until then
+    /// `serve` refuses it rather than run as if it were safe).
     Cluster,
 }
 
@@ -79,10 +80,12 @@ impl Mode {
                                        serve` on this store: without [bus] url = \"nats://…\" a \
                                        second process would not see live changes of the first"
                 .into(),
+            // Honest until the bus is wired: `serve` refuses this mode (see `App::with_desk`).
             Mode::Cluster => format!(
-                "mode: cluster (PostgreSQL + NATS at {}): heard posts go through stream {} \
-                 (consumer {}, dead-letter after {} deliveries); run as many `earshot serve` as \
-                 you like",
+                "mode: cluster (PostgreSQL + NATS at {}, stream {}, consumer {}, dead-letter \
+                 after {} deliveries). Not running yet: this build checks the settings but \
+                 `earshot serve` refuses to start with [bus] until the bus, leases and shared \
+                 live events land; remove [bus] and run one process meanwhile",
                 shown_url, bus.stream, bus.consumer, bus.max_deliveries
             ),
         }
