@@ -96,6 +96,14 @@ impl App {
         // Plain HTTP beyond loopback needs a TLS proxy in front or an explicit opt-in.
         settings.check_listen()?;
         settings.check_api_token()?;
+        // Several processes on one store without the bus would double pages and split
+        // requests (issue 15): refuse until the bus, leases and shared live events run.
+        if settings.mode()? == crate::cluster::Mode::Cluster {
+            anyhow::bail!(
+                "[bus] is set but cluster mode does not run yet in this build: remove [bus] from \
+                 the settings and run one `earshot serve` on this store"
+            );
+        }
         let http = Arc::new(settings.http_policy()?);
         // The stored web edits win over the file here too: the pages show what runs, and a
         // desk built elsewhere picks them up.

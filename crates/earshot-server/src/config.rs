@@ -40,6 +40,10 @@ pub struct Settings {
     pub survey: crate::survey::SurveySettings,
     /// `[analysis]`: whether `serve` learns from agents' corrections on a schedule.
     pub analysis: crate::retrain::AnalysisSettings,
+    /// `[bus]`: NATS JetStream for cluster mode (with a PostgreSQL `db`); absent: one process.
+    /// Printed with the URL's password hidden.
+    #[serde(serialize_with = "serialize_redacted_bus")]
+    pub bus: crate::cluster::BusSettings,
 }
 
 impl Default for Settings {
@@ -59,6 +63,7 @@ impl Default for Settings {
             triage: None,
             survey: Default::default(),
             analysis: Default::default(),
+            bus: Default::default(),
         }
     }
 }
@@ -283,6 +288,7 @@ impl Settings {
         }
         self.alerts.config()?;
         self.survey.check()?;
+        self.mode()?;
         if let Some(l) = &self.brand.language {
             if earshot_analyze::lang::Lang::from_code(l).is_none() {
                 return Err(ConfigError::Invalid {
@@ -340,6 +346,16 @@ impl Settings {
             });
         }
         Ok(())
+    }
+
+    /// Embedded, one process on PostgreSQL, or cluster (see [`crate::cluster`]).
+    pub fn mode(&self) -> Result<crate::cluster::Mode, ConfigError> {
+        crate::cluster::Mode::of(&self.db_url(), &self.bus)
+    }
+
+    /// What `earshot config check` says about the mode, the bus URL's password hidden.
+    pub fn describe_mode(&self) -> Result<String, ConfigError> {
+        Ok(self.mode()?.describe(&self.bus, &redact_url(&self.bus.url)))
     }
 
     pub fn db_url(&self) -> String {
@@ -432,6 +448,17 @@ pub fn redact_url(url: &str) -> String {
         out.replace_range(start..end, "***");
     }
     out
+}
+
+fn serialize_redacted_bus<S: serde::Serializer>(
+    bus: &crate::cluster::BusSettings,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let shown = crate::cluster::BusSettings {
+        url: redact_url(&bus.url),
+        ..bus.clone()
+    };
+    shown.serialize(s)
 }
 
 fn serialize_redacted_url<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {

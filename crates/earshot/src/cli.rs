@@ -531,6 +531,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}",
                 earshot_server::retrain::describe(s.analysis.retrain_from_corrections)
             );
+            println!("{}", s.describe_mode()?);
             // Settings edited on the web Settings page win over the file: say so.
             match earshot_server::overrides::describe_stored(&s).await {
                 Ok(lines) => lines.iter().for_each(|l| println!("{l}")),

@@ -349,6 +349,38 @@ fn serve_refuses_a_public_address_without_a_tls_proxy_and_says_why() {
 }
 
 #[test]
+fn config_check_explains_the_mode_and_refuses_a_bus_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, _) = earshot(dir.path(), &["config", "check"]);
+    assert!(ok && out.contains("mode: embedded"), "{out}");
+    let file = dir.path().join("earshot.toml");
+    std::fs::write(&file, "[bus]\nurl = \"nats://127.0.0.1:4222\"\n").unwrap();
+    let (ok, out, err) = earshot(
+        dir.path(),
+        &["--config", file.to_str().unwrap(), "config", "check"],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("bus.url") && err.contains("postgres://") && err.contains("remove [bus]"),
+        "{err}"
+    );
+    std::fs::write(
+        &file,
+        "db = \"postgres://care:hunter2@127.0.0.1:9/earshot\"\n[bus]\nurl = \"nats://bus:s3cret@127.0.0.1:4222\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = earshot(
+        dir.path(),
+        &["--config", file.to_str().unwrap(), "config", "check"],
+    );
+    assert!(ok && out.contains("mode: cluster"), "{out}{err}");
+    assert!(
+        !out.contains("s3cret") && !err.contains("s3cret"),
+        "{out}{err}"
+    );
+}
+
+#[test]
 fn config_check_never_prints_the_database_password() {
     let dir = tempfile::tempdir().unwrap();
     let (_, out, err) = earshot(
