@@ -12,16 +12,19 @@ pub enum Network {
     Reddit,
     Rss,
     Webhook,
+    /// Apple App Store customer reviews (App Store Connect API).
+    AppStore,
 }
 
 impl Network {
-    pub const ALL: [Network; 6] = [
+    pub const ALL: [Network; 7] = [
         Network::Mastodon,
         Network::Bluesky,
         Network::X,
         Network::Reddit,
         Network::Rss,
         Network::Webhook,
+        Network::AppStore,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +35,7 @@ impl Network {
             Network::Reddit => "reddit",
             Network::Rss => "rss",
             Network::Webhook => "webhook",
+            Network::AppStore => "appstore",
         }
     }
 
@@ -44,6 +48,7 @@ impl Network {
             Network::Reddit => "Reddit",
             Network::Rss => "RSS",
             Network::Webhook => "Webhook",
+            Network::AppStore => "App Store",
         }
     }
 
@@ -55,6 +60,8 @@ impl Network {
             Network::X => 280,
             Network::Reddit => 10_000,
             Network::Rss | Network::Webhook => 10_000,
+            // Apple documents no limit; tools built on the API cap a response at 5,970.
+            Network::AppStore => 5_970,
         }
     }
 }
@@ -66,7 +73,9 @@ impl fmt::Display for Network {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown network {0:?}: expected one of mastodon, bluesky, x, reddit, rss, webhook")]
+#[error(
+    "unknown network {0:?}: expected one of mastodon, bluesky, x, reddit, rss, webhook, appstore"
+)]
 pub struct UnknownNetwork(pub String);
 
 impl FromStr for Network {
@@ -79,6 +88,7 @@ impl FromStr for Network {
             "reddit" => Ok(Network::Reddit),
             "rss" | "atom" => Ok(Network::Rss),
             "webhook" => Ok(Network::Webhook),
+            "appstore" | "app_store" | "app-store" => Ok(Network::AppStore),
             other => Err(UnknownNetwork(other.to_string())),
         }
     }
