@@ -15,10 +15,12 @@ pub enum Network {
     // Community chats (issue 16).
     Telegram,
     Discord,
+    /// Apple App Store customer reviews (App Store Connect API; issue 16).
+    AppStore,
 }
 
 impl Network {
-    pub const ALL: [Network; 8] = [
+    pub const ALL: [Network; 9] = [
         Network::Mastodon,
         Network::Bluesky,
         Network::X,
@@ -27,6 +29,7 @@ impl Network {
         Network::Webhook,
         Network::Telegram,
         Network::Discord,
+        Network::AppStore,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Network {
             Network::Webhook => "webhook",
             Network::Telegram => "telegram",
             Network::Discord => "discord",
+            Network::AppStore => "appstore",
         }
     }
 
@@ -53,6 +57,7 @@ impl Network {
             Network::Webhook => "Webhook",
             Network::Telegram => "Telegram",
             Network::Discord => "Discord",
+            Network::AppStore => "App Store",
         }
     }
 
@@ -67,6 +72,8 @@ impl Network {
             // sendMessage's text limit (PROTOCOLS-2.md §1.6) and Create Message's (§2.6).
             Network::Telegram => 4096,
             Network::Discord => 2000,
+            // Apple documents no limit; tools built on the API cap a response at 5,970.
+            Network::AppStore => 5_970,
         }
     }
 }
@@ -78,7 +85,9 @@ impl fmt::Display for Network {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown network {0:?}: expected one of mastodon, bluesky, x, reddit, rss, webhook, telegram, discord")]
+#[error(
+    "unknown network {0:?}: expected one of mastodon, bluesky, x, reddit, rss, webhook, telegram, discord, appstore"
+)]
 pub struct UnknownNetwork(pub String);
 
 impl FromStr for Network {
@@ -93,6 +102,7 @@ impl FromStr for Network {
             "webhook" => Ok(Network::Webhook),
             "telegram" => Ok(Network::Telegram),
             "discord" => Ok(Network::Discord),
+            "appstore" | "app_store" | "app-store" => Ok(Network::AppStore),
             other => Err(UnknownNetwork(other.to_string())),
         }
     }

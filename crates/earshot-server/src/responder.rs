@@ -17,8 +17,8 @@ pub fn why_not(network: Network) -> String {
         Network::Rss => "RSS feeds cannot take replies: answer on the site the post came from (copy the text)".into(),
         Network::Webhook => "no reply address for webhook posts: set [webhook] reply_url and reply_secret so earshot hands replies to the system that sent them, or copy the text and answer there".into(),
         // Only imports exist for these so far (no live connector to answer through).
-        Network::Telegram | Network::Discord => format!(
-            "earshot cannot answer on {} yet (its history is imported, no connector exists): copy the text and answer in the chat yourself",
+        Network::Telegram | Network::Discord | Network::AppStore => format!(
+            "earshot cannot answer on {} yet (posts can be imported, no connector exists): copy the text and answer there yourself",
             network.display_name()
         ),
         other => format!(

@@ -447,7 +447,11 @@ async fn no_survey_for_opted_out_customers_unanswered_or_unreachable_conversatio
     answer.in_reply_to = Some("4".into());
     answer.from_brand = Some(true);
     answer.created_at = Utc::now() - Duration::minutes(20);
-    assert_eq!(w.hear(answer).await, reddit, "the brand's answer joins the thread");
+    assert_eq!(
+        w.hear(answer).await,
+        reddit,
+        "the brand's answer joins the thread"
+    );
     w.desk
         .act(reddit, ConversationEvent::Resolved, "maria")
         .await

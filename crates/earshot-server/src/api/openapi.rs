@@ -94,7 +94,7 @@ pub fn build() -> Value {
         ),
         q(
             "network",
-            "mastodon, bluesky, x, reddit, rss, webhook, telegram, discord",
+            "mastodon, bluesky, x, reddit, rss, webhook, telegram, discord, appstore",
             json!({"type": "string"}),
         ),
         q(
@@ -151,7 +151,7 @@ pub fn build() -> Value {
                 "CanonicalPost": {
                     "type": "object", "required": ["network", "id", "author", "text", "created_at"],
                     "properties": {
-                        "network": {"type": "string", "enum": ["mastodon", "bluesky", "x", "reddit", "rss", "webhook", "telegram", "discord"]},
+                        "network": {"type": "string", "enum": ["mastodon", "bluesky", "x", "reddit", "rss", "webhook", "telegram", "discord", "appstore"]},
                         "id": {"type": "string"},
                         "author": {"type": "object", "required": ["id", "handle"], "properties": {
                             "id": {"type": "string"}, "handle": {"type": "string"}, "name": {"type": ["string", "null"]},

@@ -34,7 +34,12 @@ pub fn key(conversation: ConversationId) -> String {
 
 /// Whether earshot can answer on the network at all (RSS feeds and webhooks are one-way).
 pub fn can_answer_on(network: Network) -> bool {
-    !matches!(network, Network::Rss | Network::Webhook)
+    // Telegram, Discord and the App Store are heard by import only so far: no connector can
+    // post there, so an automatic answer would only pile up as not sent.
+    !matches!(
+        network,
+        Network::Rss | Network::Webhook | Network::Telegram | Network::Discord | Network::AppStore
+    )
 }
 
 /// The answer due for a conversation that just opened, before the per-customer window is
