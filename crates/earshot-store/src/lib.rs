@@ -173,6 +173,13 @@ pub trait Store:
     /// A source's resume point (e.g. a Jetstream `time_us`), stored only after the posts before it.
     async fn cursor(&self, source: &str) -> Result<Option<String>, StoreError>;
     async fn set_cursor(&self, source: &str, cursor: &str) -> Result<(), StoreError>;
+
+    /// After a bulk import: lets the query planner see the new rows. PostgreSQL analyses
+    /// its hot tables (without statistics the inbox reads every open conversation); SQLite
+    /// plans without statistics, so there is nothing to do.
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Opens the store a URL names: `postgres://…` for PostgreSQL; `sqlite://PATH`, `sqlite::memory:`

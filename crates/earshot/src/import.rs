@@ -204,6 +204,8 @@ pub async fn import_files(
         .map_err(|_| anyhow::anyhow!("the import reader thread panicked"))?;
     bar.finish_and_clear();
     pipeline.rescore().await?;
+    // So the inbox and search plan on the imported rows, not on the statistics of before.
+    pipeline.store().refresh_statistics().await?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

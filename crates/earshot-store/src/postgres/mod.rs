@@ -34,7 +34,9 @@ use crate::common::Migration;
 mod conn;
 mod corrections;
 mod ingest;
+mod plans;
 mod rows;
+mod search;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -161,6 +163,7 @@ async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), tokio_pos
         .iter()
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?;
+    let mut changed = false;
     for m in MIGRATIONS {
         if applied.contains(&m.version) {
             continue;
@@ -176,6 +179,11 @@ async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), tokio_pos
             &[&m.version, &m.name],
         )
         .await?;
+        changed = true;
+    }
+    // A migration can add or rebuild indexes and rewrite rows: plan on fresh statistics.
+    if changed {
+        plans::analyse(&tx).await?;
     }
     tx.commit().await
 }

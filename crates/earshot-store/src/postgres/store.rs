@@ -4,37 +4,26 @@
 
 use super::*;
 
-pub(super) fn search_filters(sql: &mut Sql, q: &SearchQuery) -> String {
-    let mut filters = String::new();
-    if let Some(n) = q.network {
-        filters.push_str(&format!(
-            " AND p.network = {}",
-            sql.bind(Arg::Text(n.as_str().into()))
-        ));
-    }
-    if let Some(l) = &q.language {
-        filters.push_str(&format!(
-            " AND p.lang = {}",
-            sql.bind(Arg::Text(l.to_ascii_lowercase()))
-        ));
-    }
-    if let Some(i) = q.intent {
-        filters.push_str(&format!(
-            " AND p.intent = {}",
-            sql.bind(Arg::Text(i.as_str().into()))
-        ));
-    }
-    if let Some(s) = q.sentiment {
-        filters.push_str(&format!(
-            " AND p.sentiment = {}",
-            sql.bind(Arg::Text(s.as_str().into()))
-        ));
-    }
-    filters
+/// The inbox page's statement: the page's ids from the inbox index, then their rows.
+pub(super) fn inbox_sql(filter: &InboxFilter, now: DateTime<Utc>) -> (String, Sql) {
+    let mut sql = Sql::new(Dialect::Postgres);
+    let page = common::inbox_page_ids(&mut sql, filter, now);
+    let text = format!(
+        "SELECT {CONV_COLS}, lp.text, lp.created_at FROM ({page}) page \
+         JOIN conversations c ON c.id = page.id \
+         LEFT JOIN posts lp ON lp.id = {latest} \
+         ORDER BY page.priority_score DESC, page.id",
+        latest = common::latest_customer_post(Dialect::Postgres, "c.id"),
+    );
+    (text, sql)
 }
 
 #[async_trait]
 impl Store for PgStore {
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        self.analyse().await
+    }
+
     async fn ingest(
         &self,
         batch: Vec<Incoming>,
@@ -100,15 +89,7 @@ impl Store for PgStore {
     ) -> Result<Page<InboxRow>, StoreError> {
         let now = common::trunc_us(now);
         let client = self.client().await?;
-        let mut sql = Sql::new(Dialect::Postgres);
-        let page = common::inbox_page_ids(&mut sql, filter, now);
-        let text = format!(
-            "SELECT {CONV_COLS}, lp.text, lp.created_at FROM ({page}) page \
-             JOIN conversations c ON c.id = page.id \
-             LEFT JOIN posts lp ON lp.id = {latest} \
-             ORDER BY page.priority_score DESC, page.id",
-            latest = common::latest_customer_post(Dialect::Postgres, "c.id"),
-        );
+        let (text, sql) = inbox_sql(filter, now);
         let args = boxed_args(&sql);
         let rows = query(&client, &text, &refs(&args)).await?;
         let items = map_rows(&rows, |r| {
@@ -139,41 +120,8 @@ impl Store for PgStore {
     }
 
     async fn search(&self, q: &SearchQuery) -> Result<Page<SearchHit>, StoreError> {
-        let words = common::search_words(&q.q)?;
-        if words.is_empty() || q.limit == 0 {
-            return Ok(Page {
-                items: Vec::new(),
-                total: words.is_empty().then_some(0),
-                limit: q.limit,
-                offset: q.offset,
-            });
-        }
-        let client = self.client().await?;
-        let mut sql = Sql::new(Dialect::Postgres);
-        let m = sql.bind(Arg::Text(words.join(" ")));
-        let filters = search_filters(&mut sql, q);
-        let limit = sql.bind(Arg::Int(i64::from(q.limit)));
-        let offset = sql.bind(Arg::Int(q.offset.min(i64::MAX as u64) as i64));
-        let text = format!(
-            "SELECT {POST_COLS} FROM posts p WHERE p.search @@ plainto_tsquery('simple', earshot_fold({m})){filters} \
-             ORDER BY p.id DESC LIMIT {limit} OFFSET {offset}"
-        );
-        let args = boxed_args(&sql);
-        let rows = query(&client, &text, &refs(&args)).await?;
-        let items = map_rows(&rows, |r| {
-            Ok(SearchHit {
-                post: post_from_row(r)?,
-            })
-        })?;
-        let short = (items.len() as u64) < u64::from(q.limit);
-        let total =
-            (short && (q.offset == 0 || !items.is_empty())).then(|| q.offset + items.len() as u64);
-        Ok(Page {
-            items,
-            total,
-            limit: q.limit,
-            offset: q.offset,
-        })
+        let mut client = self.client().await?;
+        search::search(&mut client, q).await
     }
 
     async fn apply(
