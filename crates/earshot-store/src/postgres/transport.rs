@@ -40,8 +40,12 @@ pub fn check_transport(url: &str, allow_plaintext: bool) -> Result<(), String> {
     for pair in query.split('&') {
         if let Some(("sslmode", mode)) = pair.split_once('=') {
             if matches!(mode, "require" | "verify-ca" | "verify-full") {
+                // `allow_plaintext` does not lift this: the URL itself asks for TLS.
                 return Err(format!(
-                    "sslmode={mode} asks for TLS, which earshot does not support yet; {NO_TLS_YET}"
+                    "sslmode={mode} asks for TLS, which earshot does not support yet: run it on \
+                     the same host / through a local TLS tunnel (stunnel/pgbouncer) without \
+                     sslmode, or write sslmode=disable to accept a plaintext connection over \
+                     the network"
                 ));
             }
         }
@@ -123,6 +127,7 @@ mod tests {
                 let err = check_transport(&url, true).expect_err(&url);
                 assert!(err.contains(&format!("sslmode={mode}")), "{err}");
                 assert!(err.contains("does not support yet"), "{err}");
+                assert!(!err.contains("allow_plaintext"), "{err}");
             }
         }
     }
