@@ -54,7 +54,7 @@ pub async fn desk_with(
 ) -> anyhow::Result<Arc<Desk>> {
     let url = settings.db_url();
     // The store's error already names the (redacted) target and what went wrong.
-    let store = earshot_store::open(&url).await?;
+    let store = settings.store.open(&url).await?;
     // Brand terms and response targets edited on the web Settings page win over the file.
     let mut effective = settings.clone();
     crate::overrides::apply_stored(&*store, &mut effective).await?;

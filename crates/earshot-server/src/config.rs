@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::settings::{
     check_webhook_secret, BrandSettings, ConfigError, HttpSettings, ResponseSettings, Secret,
+    StoreSettings,
 };
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -21,6 +22,8 @@ pub struct Settings {
     /// Printed with its password hidden.
     #[serde(serialize_with = "serialize_redacted_url")]
     pub db: String,
+    /// `[store]`: PostgreSQL's pool size and whether plaintext beyond this host is accepted.
+    pub store: StoreSettings,
     pub brand: BrandSettings,
     pub response: ResponseSettings,
     pub webhook: WebhookSettings,
@@ -52,6 +55,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("earshot-data"),
             db: String::new(),
+            store: StoreSettings::default(),
             brand: BrandSettings::default(),
             response: ResponseSettings::default(),
             webhook: WebhookSettings::default(),
@@ -289,6 +293,7 @@ impl Settings {
         self.alerts.config()?;
         self.survey.check()?;
         self.mode()?;
+        self.store.check(&self.db_url())?;
         if let Some(l) = &self.brand.language {
             if earshot_analyze::lang::Lang::from_code(l).is_none() {
                 return Err(ConfigError::Invalid {

@@ -262,7 +262,7 @@ pub async fn describe_stored(settings: &Settings) -> anyhow::Result<Vec<String>>
     if is_file && !std::path::Path::new(&url).exists() {
         return Ok(vec![]);
     }
-    let store = earshot_store::open(&url).await?;
+    let store = settings.store.open(&url).await?;
     let mut lines = Vec::new();
     let mut scratch = settings.clone();
     for stored in store.settings().await? {

@@ -185,8 +185,13 @@ pub trait Store:
 /// Opens the store a URL names: `postgres://…` for PostgreSQL; `sqlite://PATH`, `sqlite::memory:`
 /// or a plain file path for SQLite (created, with migrations applied, if missing).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, postgres::PgOptions::default()).await
+}
+
+/// [`open`] with PostgreSQL's pool size and plaintext rule (ignored for SQLite).
+pub async fn open_with(url: &str, pg: postgres::PgOptions) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+        Ok(Arc::new(postgres::PgStore::connect_with(url, pg).await?))
     } else {
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         Ok(Arc::new(sqlite::SqliteStore::open(path).await?))

@@ -72,7 +72,7 @@ pub enum AdminCommand {
 /// People alone: `earshot admin` works before anything else is configured.
 async fn people(g: &Global) -> anyhow::Result<People> {
     let s = settings(g)?;
-    Ok(People::open(&s.db_url()).await?)
+    Ok(People::new(s.store.open(&s.db_url()).await?))
 }
 
 fn read_password(stdin: bool, file: Option<&PathBuf>) -> anyhow::Result<Option<Secret>> {

@@ -381,6 +381,36 @@ fn config_check_explains_the_mode_and_refuses_a_bus_on_sqlite() {
 }
 
 #[test]
+fn config_check_refuses_plaintext_to_another_host_and_a_bad_pool_size() {
+    let dir = tempfile::tempdir().unwrap();
+    // `.invalid` never resolves: the accepted case fails at connecting, not at the rule.
+    let remote = "postgres://care:hunter2@db.invalid/earshot?connect_timeout=2";
+    let (ok, out, err) = earshot(dir.path(), &["config", "check", "--db", remote]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("cannot speak TLS to PostgreSQL yet"), "{err}");
+    assert!(err.contains("allow_plaintext = true"), "{err}");
+    assert!(
+        !out.contains("hunter2") && !err.contains("hunter2"),
+        "{out}{err}"
+    );
+    // Said explicitly, in the file: accepted.
+    let file = dir.path().join("earshot.toml");
+    std::fs::write(&file, "[store]\nallow_plaintext = true\npool_size = 12\n").unwrap();
+    let conf = file.to_str().unwrap();
+    let (_, out, err) = earshot(
+        dir.path(),
+        &["--config", conf, "config", "check", "--db", remote],
+    );
+    assert!(!err.contains("cannot speak TLS"), "{out}{err}");
+    assert!(out.contains("configuration is valid"), "{out}{err}");
+    assert!(out.contains("pool_size = 12"), "{out}");
+    std::fs::write(&file, "[store]\npool_size = 0\n").unwrap();
+    let (ok, _, err) = earshot(dir.path(), &["--config", conf, "config", "check"]);
+    assert!(!ok);
+    assert!(err.contains("store.pool_size"), "{err}");
+}
+
+#[test]
 fn config_check_never_prints_the_database_password() {
     let dir = tempfile::tempdir().unwrap();
     let (_, out, err) = earshot(

@@ -1,5 +1,5 @@
 //! What every settings section shares: [`ConfigError`], [`Secret`], the webhook-secret rule,
-//! and the sections the running parts read (`[brand]`, `[response]`, `[http]`). `config`
+//! and the sections the running parts read (`[brand]`, `[response]`, `[http]`, `[store]`). `config`
 //! assembles the whole file from these and from the sections features own (`[alerts]`,
 //! `[survey]`, `[tracker]`, the connectors'); this module imports none of them, so a feature
 //! can read its settings without reaching up to the whole file.
@@ -7,10 +7,12 @@
 mod brand;
 mod http;
 mod response;
+mod store;
 
 pub use brand::BrandSettings;
 pub use http::HttpSettings;
 pub use response::ResponseSettings;
+pub use store::StoreSettings;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

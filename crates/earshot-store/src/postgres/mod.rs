@@ -40,11 +40,14 @@ mod search;
 mod store;
 #[cfg(test)]
 mod tests;
+mod transport;
 mod writes;
 
 use ingest::*;
 use rows::*;
 use writes::*;
+
+pub use transport::{check_transport, PgOptions, DEFAULT_POOL_SIZE};
 
 const MIGRATIONS: &[Migration] = common::migrations!("postgres");
 
@@ -52,7 +55,6 @@ const MIGRATIONS: &[Migration] = common::migrations!("postgres");
 const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401;
 pub(crate) const INGEST_LOCK: i64 = 0x6561_7273_686f_7402;
 
-const POOL_SIZE: usize = 16;
 const RESCORE_BATCH: i64 = 1_000;
 
 fn db_error(e: &tokio_postgres::Error) -> String {
@@ -96,11 +98,17 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`) and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PgOptions::default()).await
+    }
+
+    /// [`PgStore::connect`] with the pool's size and the plaintext rule from the settings.
+    pub async fn connect_with(url: &str, options: PgOptions) -> Result<Self, StoreError> {
         let target = redact(url);
         let open_err = |reason: String| StoreError::Open {
             target: target.clone(),
             reason,
         };
+        check_transport(url, options.allow_plaintext).map_err(open_err)?;
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| open_err(db_error(&e)))?;
@@ -112,7 +120,7 @@ impl PgStore {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(options.pool_size.max(1))
             .build()
             .map_err(|e| open_err(e.to_string()))?;
         let mut client = pool
