@@ -6,11 +6,13 @@
 
 mod brand;
 mod http;
+mod redact;
 mod response;
 mod store;
 
 pub use brand::BrandSettings;
 pub use http::HttpSettings;
+pub use redact::redact_url;
 pub use response::ResponseSettings;
 pub use store::StoreSettings;
 
