@@ -293,6 +293,37 @@ impl Sql {
     }
 }
 
+/// The search's filters (network, language, intent, sentiment) as `AND …` clauses on `p`,
+/// bound in `sql`: the same on both backends.
+pub(crate) fn search_filters(sql: &mut Sql, q: &crate::SearchQuery) -> String {
+    let mut filters = String::new();
+    if let Some(n) = q.network {
+        filters.push_str(&format!(
+            " AND p.network = {}",
+            sql.bind(Arg::Text(n.as_str().into()))
+        ));
+    }
+    if let Some(l) = &q.language {
+        filters.push_str(&format!(
+            " AND p.lang = {}",
+            sql.bind(Arg::Text(l.to_ascii_lowercase()))
+        ));
+    }
+    if let Some(i) = q.intent {
+        filters.push_str(&format!(
+            " AND p.intent = {}",
+            sql.bind(Arg::Text(i.as_str().into()))
+        ));
+    }
+    if let Some(s) = q.sentiment {
+        filters.push_str(&format!(
+            " AND p.sentiment = {}",
+            sql.bind(Arg::Text(s.as_str().into()))
+        ));
+    }
+    filters
+}
+
 /// A numbered schema change, applied once and recorded in `schema_migrations`.
 pub(crate) struct Migration {
     pub version: i64,

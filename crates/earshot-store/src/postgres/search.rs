@@ -21,35 +21,6 @@ use super::*;
 /// answered here; a rarer one costs at most its matches through the index.
 pub(super) const RECENT_WINDOW: i64 = 4_000;
 
-pub(super) fn search_filters(sql: &mut Sql, q: &SearchQuery) -> String {
-    let mut filters = String::new();
-    if let Some(n) = q.network {
-        filters.push_str(&format!(
-            " AND p.network = {}",
-            sql.bind(Arg::Text(n.as_str().into()))
-        ));
-    }
-    if let Some(l) = &q.language {
-        filters.push_str(&format!(
-            " AND p.lang = {}",
-            sql.bind(Arg::Text(l.to_ascii_lowercase()))
-        ));
-    }
-    if let Some(i) = q.intent {
-        filters.push_str(&format!(
-            " AND p.intent = {}",
-            sql.bind(Arg::Text(i.as_str().into()))
-        ));
-    }
-    if let Some(s) = q.sentiment {
-        filters.push_str(&format!(
-            " AND p.sentiment = {}",
-            sql.bind(Arg::Text(s.as_str().into()))
-        ));
-    }
-    filters
-}
-
 /// The two statements of a search and their arguments (shared: same placeholders).
 pub(super) struct SearchSql {
     /// Step 1: the newest [`RECENT_WINDOW`] posts, row by row.
@@ -67,7 +38,7 @@ pub(super) const GIN_ONLY: &str = "SELECT set_config('enable_seqscan', 'off', tr
 pub(super) fn search_sql(words: &[&str], q: &SearchQuery) -> SearchSql {
     let mut sql = Sql::new(Dialect::Postgres);
     let m = sql.bind(Arg::Text(words.join(" ")));
-    let filters = search_filters(&mut sql, q);
+    let filters = common::search_filters(&mut sql, q);
     let limit = sql.bind(Arg::Int(i64::from(q.limit)));
     let offset = sql.bind(Arg::Int(q.offset.min(i64::MAX as u64) as i64));
     let matches = format!("p.search @@ plainto_tsquery('simple', earshot_fold({m})){filters}");

@@ -94,31 +94,7 @@ pub(super) fn search_blocking(
     }
     let mut sql = Sql::new(Dialect::Sqlite);
     let m = sql.bind(Arg::Text(common::fts5_query(&words)));
-    let mut filters = String::new();
-    if let Some(n) = q.network {
-        filters.push_str(&format!(
-            " AND p.network = {}",
-            sql.bind(Arg::Text(n.as_str().into()))
-        ));
-    }
-    if let Some(l) = &q.language {
-        filters.push_str(&format!(
-            " AND p.lang = {}",
-            sql.bind(Arg::Text(l.to_ascii_lowercase()))
-        ));
-    }
-    if let Some(i) = q.intent {
-        filters.push_str(&format!(
-            " AND p.intent = {}",
-            sql.bind(Arg::Text(i.as_str().into()))
-        ));
-    }
-    if let Some(s) = q.sentiment {
-        filters.push_str(&format!(
-            " AND p.sentiment = {}",
-            sql.bind(Arg::Text(s.as_str().into()))
-        ));
-    }
+    let filters = common::search_filters(&mut sql, q);
     let limit = sql.bind(Arg::Int(i64::from(q.limit)));
     let offset = sql.bind(Arg::Int(q.offset.min(i64::MAX as u64) as i64));
     // FTS5 walks its index newest first and stops at the page; posts are joined only for it.
