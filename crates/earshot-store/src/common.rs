@@ -608,6 +608,42 @@ pub(crate) fn capped_total(scanned: i64, matched: i64) -> Option<u64> {
     (scanned <= INBOX_COUNT_CAP).then_some(matched.max(0) as u64)
 }
 
+/// The inbox page's statement: the page's ids from the inbox index, then their rows with the
+/// latest customer post (the same on both backends, bar placeholders).
+pub(crate) fn inbox_sql(
+    dialect: Dialect,
+    filter: &InboxFilter,
+    now: DateTime<Utc>,
+) -> (String, Sql) {
+    let mut sql = Sql::new(dialect);
+    let page = inbox_page_ids(&mut sql, filter, now);
+    let text = format!(
+        "SELECT {CONV_COLS}, lp.text, lp.created_at FROM ({page}) page \
+         JOIN conversations c ON c.id = page.id \
+         LEFT JOIN posts lp ON lp.id = {latest} \
+         ORDER BY page.priority_score DESC, page.id",
+        latest = latest_customer_post(dialect, "c.id"),
+    );
+    (text, sql)
+}
+
+/// A page of search hits: `total` is known only when the page came out short (the last page),
+/// and not for an empty page past the end.
+pub(crate) fn search_page(
+    items: Vec<crate::SearchHit>,
+    q: &crate::SearchQuery,
+) -> crate::Page<crate::SearchHit> {
+    let short = (items.len() as u64) < u64::from(q.limit);
+    let total =
+        (short && (q.offset == 0 || !items.is_empty())).then(|| q.offset + items.len() as u64);
+    crate::Page {
+        items,
+        total,
+        limit: q.limit,
+        offset: q.offset,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,13 +88,5 @@ pub(super) async fn search(
             post: post_from_row(r)?,
         })
     })?;
-    let short = (items.len() as u64) < u64::from(q.limit);
-    let total =
-        (short && (q.offset == 0 || !items.is_empty())).then(|| q.offset + items.len() as u64);
-    Ok(Page {
-        items,
-        total,
-        limit: q.limit,
-        offset: q.offset,
-    })
+    Ok(common::search_page(items, q))
 }

@@ -6,16 +6,7 @@ use super::*;
 
 /// The inbox page's statement: the page's ids from the inbox index, then their rows.
 pub(super) fn inbox_sql(filter: &InboxFilter, now: DateTime<Utc>) -> (String, Sql) {
-    let mut sql = Sql::new(Dialect::Postgres);
-    let page = common::inbox_page_ids(&mut sql, filter, now);
-    let text = format!(
-        "SELECT {CONV_COLS}, lp.text, lp.created_at FROM ({page}) page \
-         JOIN conversations c ON c.id = page.id \
-         LEFT JOIN posts lp ON lp.id = {latest} \
-         ORDER BY page.priority_score DESC, page.id",
-        latest = common::latest_customer_post(Dialect::Postgres, "c.id"),
-    );
-    (text, sql)
+    common::inbox_sql(Dialect::Postgres, filter, now)
 }
 
 #[async_trait]

@@ -46,15 +46,7 @@ pub(super) fn inbox_blocking(
     now: DateTime<Utc>,
 ) -> Result<Page<InboxRow>, StoreError> {
     let tx = conn.unchecked_transaction()?;
-    let mut sql = Sql::new(Dialect::Sqlite);
-    let page = common::inbox_page_ids(&mut sql, filter, now);
-    let text = format!(
-        "SELECT {CONV_COLS}, lp.text, lp.created_at FROM ({page}) page \
-         JOIN conversations c ON c.id = page.id \
-         LEFT JOIN posts lp ON lp.id = {latest} \
-         ORDER BY page.priority_score DESC, page.id",
-        latest = common::latest_customer_post(Dialect::Sqlite, "c.id"),
-    );
+    let (text, sql) = common::inbox_sql(Dialect::Sqlite, filter, now);
     let items = query_all(&tx, &text, bound(&sql), |r| {
         let conversation = conversation_from_row(r)?;
         let latest_text: Option<String> = r.get(23)?;
@@ -114,13 +106,5 @@ pub(super) fn search_blocking(
             post: post_from_row(r)?,
         })
     })?;
-    let short = (items.len() as u64) < u64::from(q.limit);
-    let total =
-        (short && (q.offset == 0 || !items.is_empty())).then(|| q.offset + items.len() as u64);
-    Ok(Page {
-        items,
-        total,
-        limit: q.limit,
-        offset: q.offset,
-    })
+    Ok(common::search_page(items, q))
 }
