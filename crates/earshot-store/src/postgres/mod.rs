@@ -32,7 +32,6 @@ use tokio_postgres::{NoTls, Row};
 use crate::common::Migration;
 
 mod conn;
-mod corrections;
 mod ingest;
 mod plans;
 mod rows;

@@ -37,7 +37,6 @@ use std::time::{Duration, Instant};
 use crate::common::Migration;
 
 mod conn;
-mod corrections;
 mod ingest;
 mod reads;
 mod replies;

@@ -13,6 +13,8 @@ use earshot_core::threading::TriagePolicy;
 use earshot_core::{Conversation, Post};
 use serde::{Deserialize, Serialize};
 
+mod sql;
+
 /// What a correction did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorrectionOutcome {
