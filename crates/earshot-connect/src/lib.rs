@@ -31,6 +31,7 @@ pub mod html;
 pub mod import;
 pub mod mastodon;
 pub mod notify;
+pub mod reconnect;
 pub mod reddit;
 pub mod responder;
 pub mod rss;

@@ -21,7 +21,7 @@
 //! the author's cached profile; account events and other collections are skipped.
 //!
 //! **Failures.** A cut-off frame, a close, a stall (no frame, not even a pong to our pings, for
-//! `stall_timeout`) or a failed delivery to the sink reconnects through [`Backoff`]; a broken
+//! `stall_timeout`) or a failed delivery to the sink reconnects through [`Backoff`](crate::source::Backoff); a broken
 //! frame is skipped with a warning. Reconciliation (`listNotifications`, every
 //! `reconcile_interval` and on each connect) catches what a silent instance missed; a refused
 //! app password stops the source with [`SourceError::Auth`]; 429 waits for `RateLimit-Reset`.
@@ -34,12 +34,14 @@ use super::reach::{get_profiles, Reach};
 use super::session::BlueskySession;
 use super::wire::{post_uri, Notifications};
 use super::xrpc::{rate_limit_reset, CallError};
-use crate::source::{jitter, Backoff, Failure, Health, Sink, SinkError, Source, SourceError};
+use crate::reconnect::{Ended, Reconnect};
+use crate::source::{Failure, Health, Sink, SinkError, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use earshot_core::{Amendment, Network, NewPost, PostKey};
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -48,9 +50,6 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 /// How many delivered posts, deletes and authors a run remembers.
 const MEMORY: usize = 100_000;
-
-/// A connection that lasted this long counts as a success for [`Backoff`].
-const HEALTHY_CONNECTION: Duration = Duration::from_secs(1);
 
 /// The shortest period honoured for any configured timing (a zero would spin).
 const MIN_PERIOD: Duration = Duration::from_millis(5);
@@ -82,25 +81,8 @@ pub struct BlueskySource {
     reach: Reach,
 }
 
-/// Why one connection ended.
-#[derive(Debug)]
-enum Ended {
-    Stopped,
-    Auth(String),
-    Sink(SinkError),
-    Retry {
-        failure: Failure,
-        reason: String,
-        not_before: Option<DateTime<Utc>>,
-    },
-}
-
 fn dropped(reason: String) -> Ended {
-    Ended::Retry {
-        failure: Failure::Dropped,
-        reason,
-        not_before: None,
-    }
+    Ended::dropped(reason)
 }
 
 /// What one run remembers across reconnects.
@@ -795,65 +777,21 @@ impl Source for BlueskySource {
             next_reconcile: None,
             rate_limited_until: None,
         };
-        let mut backoff = Backoff::default();
+        let mut reconnect = Reconnect::new(&self.name, "jetstream", self.config.backoff_scale);
         loop {
-            if *stop.borrow() {
-                health.stopped();
+            if reconnect.stopped(&stop, &health) {
                 return Ok(());
             }
             let ended = self
                 .connect_once(sink.as_ref(), &health, &mut state, &mut stop)
                 .await;
-            let (failure, reason, not_before) = match ended {
-                Ended::Stopped => {
-                    health.stopped();
-                    return Ok(());
-                }
-                Ended::Auth(reason) => {
-                    tracing::error!(source = %self.name, error = %reason, "bluesky refused the app password");
-                    health.failed(&reason, None);
-                    return Err(SourceError::Auth(reason));
-                }
-                // The store is busy or briefly down: nothing was acknowledged, so back off and
-                // hear the same events again from the stored cursor, rather than going deaf.
-                Ended::Sink(e) => (
-                    Failure::Http,
-                    format!("could not store what was heard: {e}"),
-                    None,
-                ),
-                Ended::Retry {
-                    failure,
-                    reason,
-                    not_before,
-                } => (failure, reason, not_before),
-            };
-            if state
-                .connected_at
-                .take()
-                .is_some_and(|at| at.elapsed() >= HEALTHY_CONNECTION)
+            let connected_at = state.connected_at.take();
+            if let ControlFlow::Break(done) = reconnect
+                .after(ended, connected_at, &health, &mut stop)
+                .await
             {
-                backoff.reset();
-            }
-            let delay = match not_before {
-                Some(at) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO),
-                None => jitter(backoff.next(failure), unit_jitter())
-                    .mul_f64(self.config.backoff_scale.clamp(0.0, 1.0e3)),
-            };
-            tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "jetstream down; retrying");
-            health.failed(&reason, Some(delay));
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = stop.changed() => {}
+                return done;
             }
         }
     }
-}
-
-/// A jitter fraction in `[0, 1)` without a random-number dependency: the clock's nanoseconds.
-fn unit_jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    f64::from(nanos % 1000) / 1000.0
 }

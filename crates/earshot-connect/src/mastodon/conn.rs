@@ -3,14 +3,16 @@
 //! [`Health`] current, and REST paging by id (`min_id` forward, `max_id` back; §1.5).
 
 use super::config::MastodonConfig;
-use super::http::{error_text, id_cmp, rate_limit_reset, until};
+use super::http::{error_text, id_cmp, rate_limit_reset};
 use super::stream::{Channel, LiveStream, SseEvent};
-use crate::source::{jitter, Backoff, Failure, Health, SinkError, SourceError};
+use crate::reconnect::Reconnect;
+use crate::source::{Failure, Health, SourceError};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -20,33 +22,10 @@ pub(super) const DELIVERED_MEMORY: usize = 10_000;
 /// The shortest reconciliation period and stall timeout honoured.
 pub(super) const MIN_PERIOD: Duration = Duration::from_millis(10);
 
-/// A connection that lasted this long counts as a success for [`Backoff`].
-const HEALTHY_CONNECTION: Duration = Duration::from_secs(1);
-
-/// Why one connection ended.
-#[derive(Debug)]
-pub(super) enum Ended {
-    /// `stop` turned true.
-    Stopped,
-    /// Credentials refused: an operator must act.
-    Auth(String),
-    /// The sink failed: the pipeline is broken, not the network.
-    Sink(SinkError),
-    /// Worth another attempt after a delay.
-    Retry {
-        failure: Failure,
-        reason: String,
-        /// When the server said its rate limit resets.
-        not_before: Option<DateTime<Utc>>,
-    },
-}
+pub(super) use crate::reconnect::Ended;
 
 pub(super) fn dropped(reason: String) -> Ended {
-    Ended::Retry {
-        failure: Failure::Dropped,
-        reason,
-        not_before: None,
-    }
+    Ended::dropped(reason)
 }
 
 pub(super) fn network_failure(reason: String) -> Ended {
@@ -170,66 +149,22 @@ pub(super) async fn drive<L: Listener>(
     health: &Health,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), SourceError> {
-    let mut backoff = Backoff::default();
+    let mut reconnect = Reconnect::new(listener.name(), "mastodon stream", 1.0);
     let mut connected_at = None;
     loop {
-        if *stop.borrow() {
-            health.stopped();
+        if reconnect.stopped(stop, health) {
             return Ok(());
         }
         let ended = listener
             .connect_once(&mut state, health, &mut connected_at, stop)
             .await;
-        let (failure, reason, not_before) = match ended {
-            Ended::Stopped => {
-                health.stopped();
-                return Ok(());
-            }
-            Ended::Auth(reason) => {
-                tracing::error!(source = %listener.name(), error = %reason, "mastodon refused the token");
-                health.failed(&reason, None);
-                return Err(SourceError::Auth(reason));
-            }
-            // Nothing was acknowledged, so the same events are heard again from the cursor.
-            Ended::Sink(e) => (
-                Failure::Http,
-                format!("could not store what was heard: {e}"),
-                None,
-            ),
-            Ended::Retry {
-                failure,
-                reason,
-                not_before,
-            } => (failure, reason, not_before),
-        };
-        // A connection that stayed up a while was a success: start the regimes over. One that
-        // drops at once keeps growing the delay, so a flapping server is not hammered.
-        if connected_at
-            .take()
-            .is_some_and(|at: Instant| at.elapsed() >= HEALTHY_CONNECTION)
+        if let ControlFlow::Break(done) = reconnect
+            .after(ended, connected_at.take(), health, stop)
+            .await
         {
-            backoff.reset();
-        }
-        let delay = match not_before {
-            Some(at) => until(at, Utc::now()),
-            None => jitter(backoff.next(failure), unit_jitter()),
-        };
-        tracing::warn!(source = %listener.name(), error = %reason, delay_ms = delay.as_millis() as u64, "mastodon stream down; retrying");
-        health.failed(&reason, Some(delay));
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = stop.changed() => {}
+            return done;
         }
     }
-}
-
-/// A jitter fraction in `[0, 1)` without a random-number dependency: the clock's nanoseconds.
-fn unit_jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    f64::from(nanos % 1000) / 1000.0
 }
 
 /// Something a paged endpoint lists, ordered by its id.

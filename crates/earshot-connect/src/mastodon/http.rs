@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 use std::cmp::Ordering;
-use std::time::Duration;
 
 /// When the rate limit resets: `X-RateLimit-Reset` (ISO-8601), else `Retry-After` (seconds).
 pub(crate) fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -17,11 +16,6 @@ pub(crate) fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Optio
     }
     let secs: i64 = header("retry-after")?.trim().parse().ok()?;
     Some(now + chrono::Duration::seconds(secs.max(0)))
-}
-
-/// How long from `now` until `at` (zero when it has passed).
-pub(crate) fn until(at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    (at - now).to_std().unwrap_or(Duration::ZERO)
 }
 
 /// The `error` text of a Mastodon error body, or the body itself (shortened) when it is not one.
@@ -44,7 +38,9 @@ pub(crate) fn id_cmp(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reconnect::until;
     use reqwest::header::HeaderValue;
+    use std::time::Duration;
 
     #[test]
     fn the_reset_header_is_iso_8601() {

@@ -441,15 +441,6 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     }
 }
 
-/// A jitter fraction in `[0, 1)` without a random-number dependency: the clock's nanoseconds.
-fn unit_jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    f64::from(nanos) / 1e9
-}
-
 /// Delivers one alert with retries; `false` when the dispatcher stopped meanwhile.
 async fn deliver(
     policy: &RetryPolicy,
@@ -470,7 +461,7 @@ async fn deliver(
         let delay = match &error {
             NotifyError::Retryable { retry_after, .. } => policy.delays.get(retries).map(|d| {
                 retry_after.map_or_else(
-                    || crate::source::jitter(*d, unit_jitter()),
+                    || crate::source::jitter(*d, crate::reconnect::unit_jitter()),
                     |wish| wish.min(policy.max_retry_after),
                 )
             }),

@@ -513,8 +513,10 @@ impl Source for RedditSource {
                     };
                     // The server's own reset time is exact; our regimes are scaled.
                     let delay = wait.unwrap_or_else(|| {
-                        self.config()
-                            .scaled(jitter(backoff.next(failure), unit_jitter()))
+                        self.config().scaled(jitter(
+                            backoff.next(failure),
+                            crate::reconnect::unit_jitter(),
+                        ))
                     });
                     tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "reddit poll failed; retrying");
                     health.failed(&reason, Some(delay));
@@ -537,15 +539,6 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
             return;
         }
     }
-}
-
-/// A jitter fraction in `[0, 1)` without a random-number dependency: the clock's nanoseconds.
-pub(crate) fn unit_jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    f64::from(nanos % 1000) / 1000.0
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use chrono::{DateTime, TimeZone, Utc};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use std::cmp::Ordering;
-use std::time::Duration;
 
 /// When the rate limit resets: `x-rate-limit-reset` (Unix seconds), else `Retry-After`.
 pub(crate) fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -38,11 +37,6 @@ pub(crate) fn exhausted_until(headers: &HeaderMap, now: DateTime<Utc>) -> Option
     } else {
         None
     }
-}
-
-/// How long from `now` until `at` (zero when it has passed).
-pub(crate) fn until(at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    (at - now).to_std().unwrap_or(Duration::ZERO)
 }
 
 /// X post ids are decimal numbers kept as strings: shorter is older, equal lengths compare
@@ -172,7 +166,9 @@ impl std::fmt::Display for CallError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reconnect::until;
     use reqwest::header::HeaderValue;
+    use std::time::Duration;
 
     #[test]
     fn the_reset_header_is_epoch_seconds() {

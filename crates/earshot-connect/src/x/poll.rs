@@ -143,7 +143,7 @@ impl XSource {
             state.connected_at.get_or_insert_with(Instant::now);
             let mut wait = self.api.config.poll_interval.max(Duration::from_millis(10));
             if let Some(at) = filled.not_before {
-                wait = wait.max(super::http::until(at, Utc::now()));
+                wait = wait.max(crate::reconnect::until(at, Utc::now()));
             }
             tokio::select! {
                 changed = stop.changed() => {

@@ -10,19 +10,17 @@
 
 use super::api::Api;
 use super::config::{XConfig, XMode};
-use super::http::{until, CallError};
+use super::http::CallError;
 use super::intake::Intake;
 use super::oauth::UserTokens;
 use super::rules::OurRules;
-use crate::source::{jitter, Backoff, Failure, Health, Sink, SinkError, Source, SourceError};
+use crate::reconnect::Reconnect;
+use crate::source::{Failure, Health, Sink, Source, SourceError};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-/// A connection (or polling spell) that lasted this long counts as a success for [`Backoff`].
-const HEALTHY_CONNECTION: Duration = Duration::from_secs(1);
 
 /// Hears the brand's mentions, its own posts and its keywords on X.
 #[derive(Debug)]
@@ -31,34 +29,7 @@ pub struct XSource {
     pub(crate) api: Api,
 }
 
-/// Why one connection (or polling spell) ended.
-#[derive(Debug)]
-pub(crate) enum Ended {
-    Stopped,
-    /// Credentials refused for good: an operator must act.
-    Auth(String),
-    /// The config cannot work (a refused rule): an operator must act.
-    Config(String),
-    /// The sink failed: back off and hear the same posts again.
-    Sink(SinkError),
-    /// Worth another attempt after a delay.
-    Retry {
-        failure: Failure,
-        reason: String,
-        /// When X said its rate limit resets.
-        not_before: Option<DateTime<Utc>>,
-    },
-}
-
-impl Ended {
-    pub(crate) fn dropped(reason: String) -> Ended {
-        Ended::Retry {
-            failure: Failure::Dropped,
-            reason,
-            not_before: None,
-        }
-    }
-}
+pub(crate) use crate::reconnect::Ended;
 
 impl From<CallError> for Ended {
     fn from(e: CallError) -> Ended {
@@ -130,15 +101,6 @@ impl XSource {
     pub fn tokens(&self) -> Option<&UserTokens> {
         self.api.tokens.as_ref()
     }
-
-    fn scaled(&self, d: Duration) -> Duration {
-        let scale = self.api.config.backoff_scale;
-        if scale.is_finite() && scale > 0.0 {
-            d.mul_f64(scale)
-        } else {
-            d
-        }
-    }
 }
 
 #[async_trait]
@@ -162,10 +124,11 @@ impl Source for XSource {
             rules: None,
             connected_at: None,
         };
-        let mut backoff = Backoff::default();
+        // X's reset is whole seconds; a reset already past still waits a moment.
+        let mut reconnect = Reconnect::new(&self.name, "X", self.api.config.backoff_scale)
+            .with_reset_floor(Duration::from_secs(1));
         loop {
-            if *stop.borrow() {
-                health.stopped();
+            if reconnect.stopped(&stop, &health) {
                 return Ok(());
             }
             let ended = match self.api.config.mode {
@@ -178,65 +141,13 @@ impl Source for XSource {
                         .await
                 }
             };
-            let (failure, reason, not_before) = match ended {
-                Ended::Stopped => {
-                    health.stopped();
-                    return Ok(());
-                }
-                Ended::Auth(reason) => {
-                    tracing::error!(source = %self.name, error = %reason, "X refused the credentials");
-                    health.failed(&reason, None);
-                    return Err(SourceError::Auth(reason));
-                }
-                Ended::Config(reason) => {
-                    tracing::error!(source = %self.name, error = %reason, "X connector misconfigured");
-                    health.failed(&reason, None);
-                    return Err(SourceError::Config(reason));
-                }
-                // The store is busy or briefly down: nothing was acknowledged, so back off
-                // and hear the same posts again from the cursor, rather than going deaf.
-                Ended::Sink(e) => (
-                    Failure::Http,
-                    format!("could not store what was heard: {e}"),
-                    None,
-                ),
-                Ended::Retry {
-                    failure,
-                    reason,
-                    not_before,
-                } => (failure, reason, not_before),
-            };
-            // A connection that stayed up a while was a success: start the regimes over. One
-            // that fails at once keeps growing the delay, so a flapping server is not hammered.
-            if state
-                .connected_at
-                .take()
-                .is_some_and(|at| at.elapsed() >= HEALTHY_CONNECTION)
+            let connected_at = state.connected_at.take();
+            if let ControlFlow::Break(done) = reconnect
+                .after(ended, connected_at, &health, &mut stop)
+                .await
             {
-                backoff.reset();
-            }
-            let regime = self.scaled(jitter(backoff.next(failure), unit_jitter()));
-            let delay = match not_before {
-                // X's reset is whole seconds; a reset already past still waits a moment, so a
-                // server that keeps answering 429 is not hammered.
-                Some(at) => until(at, Utc::now()).max(self.scaled(Duration::from_secs(1))),
-                None => regime,
-            };
-            tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "X connection down; retrying");
-            health.failed(&reason, Some(delay));
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = stop.changed() => {}
+                return done;
             }
         }
     }
-}
-
-/// A jitter fraction in `[0, 1)` without a random-number dependency: the clock's nanoseconds.
-fn unit_jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    f64::from(nanos % 1000) / 1000.0
 }
