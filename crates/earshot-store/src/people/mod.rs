@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+mod rows;
 mod sql;
 
 /// What a person may do. Admins run the team (people, tokens, settings); agents answer and
