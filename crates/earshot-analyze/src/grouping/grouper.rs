@@ -231,6 +231,9 @@ pub struct Grouper {
     /// Requests retired to keep within `max_open_requests`, not yet handed out.
     #[serde(default)]
     pub(super) retired: Vec<RequestId>,
+    /// Requests merged by bridging, (absorbed, survivor), not yet handed out.
+    #[serde(default)]
+    pub(super) bridged: Vec<(RequestId, RequestId)>,
     #[serde(skip)]
     pub(super) scratch: Scratch,
 }
@@ -273,6 +276,7 @@ impl Grouper {
             next_id: 1,
             learned: Learned::default(),
             retired: Vec::new(),
+            bridged: Vec::new(),
             scratch: Scratch::default(),
         }
     }
@@ -335,7 +339,8 @@ impl Grouper {
         self.count_document();
     }
 
-    /// Puts a post into the most similar open request, or opens a new one. A post already
+    /// Puts a post into the most similar open request, or opens a new one. A post that fits
+    /// two open requests which look like one merges them first (`bridge`). A post already
     /// assigned stays where it is (assigning is idempotent).
     pub fn assign(
         &mut self,
@@ -358,7 +363,16 @@ impl Grouper {
         let best = self.best_candidate(l.map(|l| l.code()));
         let features: Box<[u64]> = self.scratch.feats.iter().map(|f| f.0).collect();
         match best {
-            Some((request_id, similarity)) if similarity >= self.config.threshold => {
+            Some((best, similarity)) if similarity >= self.config.threshold => {
+                let threshold = self.config.threshold;
+                let fitting: Vec<RequestId> = self
+                    .scratch
+                    .top
+                    .iter()
+                    .filter(|e| e.1 >= threshold)
+                    .map(|e| e.0)
+                    .collect();
+                let request_id = self.bridge(best, &fitting);
                 self.add_member(request_id, post_id, &code, at, features);
                 Assignment {
                     request_id,

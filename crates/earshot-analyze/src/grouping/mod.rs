@@ -7,6 +7,9 @@
 //! - [`Grouper`] assigns each post to the most similar open request (IDF-weighted cosine
 //!   against the request's centroid, candidates found through an inverted index) or opens a new
 //!   one, and keeps memory and time bounded with 100,000+ open requests.
+//! - A post that fits two open requests which look like one merges them (`bridge`), so
+//!   that the order asks arrive in decides less; [`Grouper::drain_bridged`] hands the merges
+//!   to the server.
 //! - Agents' corrections ([`Grouper::merge`], [`Grouper::split`], [`Grouper::move_post`],
 //!   [`Grouper::rename`]) change the requests and teach the grouper: aliases between languages,
 //!   cannot-link pairs and lower weights for the words that joined posts wrongly. The learned
@@ -27,6 +30,7 @@
 //! ```
 
 pub mod bench;
+mod bridge;
 mod concepts;
 mod corrections;
 mod grouper;
@@ -93,6 +97,10 @@ pub struct GroupingConfig {
     /// an ask's posts and mixes more asks: agents fix the rest with merges, which
     /// [`Grouper::lookalike_pairs`] suggests.
     pub threshold: f32,
+    /// A post that reaches `threshold` against two open requests at least this alike
+    /// (centroid cosine, as [`Grouper::request_similarity`]) merges them: the smaller joins
+    /// the larger, so the order asks arrive in matters less. Above 1: never.
+    pub bridge_min: f32,
     /// Weight of a lexicon or learned concept relative to a plain stem of the same rarity.
     pub concept_weight: f32,
     /// Words seen in fewer posts than this weigh as if seen this often: a typo or a name seen
@@ -133,6 +141,7 @@ impl Default for GroupingConfig {
     fn default() -> Self {
         GroupingConfig {
             threshold: 0.5,
+            bridge_min: MERGE_SUGGESTION_MIN,
             concept_weight: 2.5,
             cross_language_term_weight: 0.5,
             idf_min_df: 1.0,
