@@ -109,7 +109,13 @@ impl App {
                  the settings and run one `earshot serve` on this store"
             );
         }
-        Self::assemble(settings, desk, None).await
+        match settings.mode()? {
+            crate::cluster::Mode::Cluster => {
+                let bus = crate::bus::Bus::connect(&settings.bus).await?;
+                Self::with_desk_on_bus(settings, desk, Arc::new(bus)).await
+            }
+            _ => Self::assemble(settings, desk, None).await,
+        }
     }
 
     /// [`App::with_desk`] as one process of a cluster: heard posts go through `bus` (the
