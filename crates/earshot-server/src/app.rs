@@ -18,6 +18,11 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     connectors: crate::connectors::Connectors,
+    /// Turns true when the server stops: connectors and the bus's tasks end.
+    stop: tokio::sync::watch::Sender<bool>,
+    /// Cluster mode: the live-event fan-out, running from [`App::with_desk_on_bus`] on so no
+    /// event of another process is missed once the app exists.
+    bus_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Where `earshot train` writes its model and the analyzer looks for it.
@@ -92,7 +97,7 @@ impl App {
         Self::with_desk(settings, desk).await
     }
 
-    pub async fn with_desk(mut settings: Settings, desk: Arc<Desk>) -> anyhow::Result<App> {
+    pub async fn with_desk(settings: Settings, desk: Arc<Desk>) -> anyhow::Result<App> {
         // Plain HTTP beyond loopback needs a TLS proxy in front or an explicit opt-in.
         settings.check_listen()?;
         settings.check_api_token()?;
@@ -104,6 +109,37 @@ impl App {
                  the settings and run one `earshot serve` on this store"
             );
         }
+        match settings.mode()? {
+            crate::cluster::Mode::Cluster => {
+                let bus = crate::bus::Bus::connect(&settings.bus).await?;
+                Self::with_desk_on_bus(settings, desk, Arc::new(bus)).await
+            }
+            _ => Self::assemble(settings, desk, None).await,
+        }
+    }
+
+    /// [`App::with_desk`] as one process of a cluster: heard posts go through `bus` (the
+    /// intake answers once it took them; this process's workers ingest from it) and live
+    /// events reach every process. `serve` does not get here yet (see the refusal above):
+    /// the work that must run once needs its leases first.
+    pub async fn with_desk_on_bus(
+        settings: Settings,
+        desk: Arc<Desk>,
+        bus: Arc<crate::bus::Bus>,
+    ) -> anyhow::Result<App> {
+        settings.check_listen()?;
+        settings.check_api_token()?;
+        let mut app = Self::assemble(settings, desk, Some(bus.clone())).await?;
+        let pipeline = app.state.desk.pipeline().clone();
+        app.bus_tasks = bus.start_fan_out(pipeline, app.stop.subscribe()).await?;
+        Ok(app)
+    }
+
+    async fn assemble(
+        mut settings: Settings,
+        desk: Arc<Desk>,
+        bus: Option<Arc<crate::bus::Bus>>,
+    ) -> anyhow::Result<App> {
         let http = Arc::new(settings.http_policy()?);
         // The stored web edits win over the file here too: the pages show what runs, and a
         // desk built elsewhere picks them up.
@@ -143,8 +179,11 @@ impl App {
                 verifier,
                 connector_health: Arc::new(connectors.health()),
                 http,
+                bus,
             },
             connectors,
+            stop: tokio::sync::watch::channel(false).0,
+            bus_tasks: vec![],
         })
     }
 
@@ -184,9 +223,21 @@ impl App {
             self.state.settings.data_dir.clone(),
             self.state.settings.analysis.retrain_from_corrections,
         );
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        self.connectors
-            .start(self.state.desk.pipeline().clone(), stopped);
+        let stop = self.stop;
+        let stopped = stop.subscribe();
+        let pipeline = self.state.desk.pipeline().clone();
+        let mut bus_tasks = self.bus_tasks;
+        match &self.state.bus {
+            Some(bus) => {
+                bus_tasks.extend(bus.start_ingest(pipeline.clone(), stopped.clone()));
+                let sink = crate::bus::heard::BusSink {
+                    bus: bus.clone(),
+                    pipeline,
+                };
+                self.connectors.start_into(Arc::new(sink), stopped);
+            }
+            None => self.connectors.start(pipeline, stopped),
+        }
         // Request spans name the path without secrets (the survey link's token, query values).
         let router = api::router(self.state).layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
@@ -209,6 +260,10 @@ impl App {
         })
         .await;
         let _ = stop.send(true);
+        // The ingest workers finish the batch in hand (committed, then acknowledged).
+        for task in bus_tasks {
+            let _ = task.await;
+        }
         housekeeping.abort();
         if let Some(r) = retraining {
             r.abort();

@@ -19,6 +19,11 @@ pub struct BusSettings {
     pub consumer: String,
     /// Deliveries of one message before it is moved to the dead-letter subject.
     pub max_deliveries: u32,
+    /// The first token of every subject earshot uses (`<subjects>.heard.<network>`,
+    /// `<subjects>.dead.heard`, `<subjects>.live`): two deployments on one NATS differ here.
+    pub subjects: String,
+    /// How long a worker may hold a heard post before JetStream hands it to another one.
+    pub ack_wait_seconds: u64,
 }
 
 impl Default for BusSettings {
@@ -28,6 +33,8 @@ impl Default for BusSettings {
             stream: "EARSHOT_HEARD".into(),
             consumer: "earshot-ingest".into(),
             max_deliveries: 5,
+            subjects: "earshot".into(),
+            ack_wait_seconds: 30,
         }
     }
 }
@@ -120,6 +127,28 @@ impl BusSettings {
                     ),
                 });
             }
+        }
+        // Subject tokens are separated by dots; wildcards and spaces would widen the stream.
+        let subjects = &self.subjects;
+        if subjects.is_empty()
+            || subjects.split('.').any(str::is_empty)
+            || subjects
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '*' | '>'))
+        {
+            return Err(ConfigError::Invalid {
+                key: "bus.subjects".into(),
+                message: format!(
+                    "{subjects:?} is not a subject prefix: use tokens of letters, digits, - and _ \
+                     joined by dots, like \"earshot\""
+                ),
+            });
+        }
+        if self.ack_wait_seconds == 0 {
+            return Err(ConfigError::Invalid {
+                key: "bus.ack_wait_seconds".into(),
+                message: "must be at least 1 (30 is a good start)".into(),
+            });
         }
         if self.max_deliveries == 0 {
             return Err(ConfigError::Invalid {

@@ -263,7 +263,12 @@ impl Connectors {
 
     /// Starts every source; they stop when `stop` turns true.
     pub fn start(self, pipeline: Arc<Pipeline>, stop: watch::Receiver<bool>) {
-        let sink: Arc<dyn Sink> = Arc::new(PipelineSink { pipeline });
+        self.start_into(Arc::new(PipelineSink { pipeline }), stop)
+    }
+
+    /// Starts every source delivering into `sink` (in cluster mode the bus's); they stop
+    /// when `stop` turns true.
+    pub fn start_into(self, sink: Arc<dyn Sink>, stop: watch::Receiver<bool>) {
         for (source, health) in self.sources {
             let (sink, stop) = (sink.clone(), stop.clone());
             tokio::spawn(async move {

@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod api;
 pub mod app;
+pub mod bus;
 pub mod cluster;
 pub mod config;
 pub mod connectors;

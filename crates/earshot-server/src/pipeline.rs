@@ -15,16 +15,16 @@ use earshot_analyze::Analyzer;
 use earshot_core::threading::{BrandIdentity, Incoming, TriagePolicy};
 use earshot_core::{Amendment, ConversationId, NewPost};
 use earshot_store::{IngestReport, IngestedPost, Store, StoreError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
-use tokio::sync::broadcast;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use tokio::sync::{broadcast, mpsc};
 
 /// Batches at least this large are analysed off the async threads.
 const BLOCKING_BATCH: usize = 32;
 
 /// Something an inbox watching live should know about.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
     PostStored {
@@ -111,7 +111,7 @@ pub struct LiveFeed;
 #[async_trait]
 impl AfterCommit for LiveFeed {
     async fn on_commit(&self, pipeline: &Pipeline, batch: &mut Committed) {
-        if pipeline.events.receiver_count() == 0 {
+        if pipeline.events.receiver_count() == 0 && pipeline.relay.get().is_none() {
             return;
         }
         let report = &batch.report;
@@ -138,6 +138,9 @@ pub struct Pipeline {
     tuning: RwLock<Arc<Tuning>>,
     store: Arc<dyn Store>,
     events: broadcast::Sender<LiveEvent>,
+    /// In cluster mode, where this process's own live events also go: the bus, which shows
+    /// them to the other processes (see `crate::bus`). Set once, at start-up.
+    relay: OnceLock<mpsc::Sender<LiveEvent>>,
     /// The after-commit steps in order; [`LiveFeed`] runs after them.
     after_commit: Vec<Arc<dyn AfterCommit>>,
 }
@@ -159,6 +162,7 @@ impl Pipeline {
             })),
             store,
             events,
+            relay: OnceLock::new(),
             after_commit: vec![],
         }
     }
@@ -245,8 +249,28 @@ impl Pipeline {
         self.events.subscribe()
     }
 
+    /// Tells this process's live subscribers, and the other processes when a relay is set.
     pub fn publish(&self, event: LiveEvent) {
+        if let Some(relay) = self.relay.get() {
+            // A full relay means the bus is far behind: the other processes' pages miss this
+            // event (as a lagging page does) and refetch; this process's own go on.
+            if relay.try_send(event.clone()).is_err() {
+                tracing::warn!("live event not relayed to the other processes: the bus is behind");
+            }
+        }
         // Nobody listening is fine.
+        let _ = self.events.send(event);
+    }
+
+    /// Also sends this process's live events to `relay` from now on (cluster mode; once: a
+    /// second relay is refused and `false` returned).
+    pub fn relay_live_events(&self, relay: mpsc::Sender<LiveEvent>) -> bool {
+        self.relay.set(relay).is_ok()
+    }
+
+    /// An event another process committed and published: shown to this process's live
+    /// subscribers only, never relayed back (it would echo between the processes).
+    pub fn publish_from_elsewhere(&self, event: LiveEvent) {
         let _ = self.events.send(event);
     }
 

@@ -16,6 +16,9 @@ pub struct AppState {
     pub connector_health: Arc<Vec<earshot_connect::source::Health>>,
     /// `[http]`: hosts served, proxies trusted, cookies, session idle time.
     pub http: Arc<crate::http_policy::HttpPolicy>,
+    /// Cluster mode: the bus heard posts are published to (the intake answers once it took
+    /// them). `None`: one process, posts are committed in the request.
+    pub bus: Option<Arc<crate::bus::Bus>>,
 }
 
 impl AppState {

@@ -184,6 +184,8 @@ pub fn build() -> Value {
                 "responses": with_errors(json!({
                     "201": {"description": "Stored (some may be duplicates or rejected; see the body)"},
                     "200": {"description": "All duplicates: nothing new"},
+                    "202": {"description": "Cluster mode: every post was taken by the bus ({received, queued, already_queued, rejected}); a worker of some process stores it"},
+                    "503": {"description": "bus_unavailable (cluster mode): the bus did not acknowledge every post; nothing was taken, retry the same delivery", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                     "409": {"description": "replayed: this delivery (webhook-id, or the signature) was taken before", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                     "413": {"$ref": "#/components/responses/Error"},
                     "422": {"$ref": "#/components/responses/Error"}

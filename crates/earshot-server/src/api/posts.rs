@@ -1,11 +1,14 @@
 //! `POST /api/v1/posts`: one post or a batch in the canonical shape, signed with HMAC-SHA256
-//! over a timestamp and the raw body. Answers with what was stored and what was refused.
+//! over a timestamp and the raw body. Answers with what was stored and what was refused; in
+//! cluster mode with 202 and what the bus took (a worker of some process stores it), or 503
+//! when the bus did not acknowledge every post (the sender retries; nothing doubles).
 
 use super::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use earshot_core::{ConversationId, Network};
 use serde::Serialize;
@@ -20,6 +23,17 @@ pub struct Stored {
     pub duplicate: bool,
     /// Heard before with another text: the new text replaced it, as the author's edit.
     pub edited: bool,
+}
+
+/// Cluster mode's answer (202): the posts are on the bus, acknowledged by JetStream.
+#[derive(Debug, Serialize)]
+pub struct QueuedResponse {
+    pub received: usize,
+    /// Taken by the bus for the first time.
+    pub queued: usize,
+    /// Already on the bus (the same post sent again within the dedup window).
+    pub already_queued: usize,
+    pub rejected: Vec<Rejected>,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,7 +67,7 @@ pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<PostsResponse>), ApiError> {
+) -> Result<Response, ApiError> {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -97,10 +111,7 @@ pub async fn receive(
 /// The deliveries of `POST /api/v1/posts`, as the store remembers them.
 const DELIVERIES: &str = "posts";
 
-async fn take(
-    state: &AppState,
-    body: &[u8],
-) -> Result<(StatusCode, Json<PostsResponse>), ApiError> {
+async fn take(state: &AppState, body: &[u8]) -> Result<Response, ApiError> {
     let items = earshot_connect::webhook::wire::parse_canonical_body(body).map_err(|e| {
         ApiError::bad_request(format!(
             "body is not a post, a list of posts or {{\"posts\": [...]}}: {e}"
@@ -124,6 +135,22 @@ async fn take(
     }
     if posts.is_empty() {
         return Err(no_valid_post(&rejected));
+    }
+    if let Some(bus) = &state.bus {
+        let published = bus.publish_heard(&posts).await.map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "bus_unavailable",
+                e.to_string(),
+            )
+        })?;
+        let queued = QueuedResponse {
+            received,
+            queued: published.queued,
+            already_queued: published.already_queued,
+            rejected,
+        };
+        return Ok((StatusCode::ACCEPTED, Json(queued)).into_response());
     }
     let report = state.desk.pipeline().ingest(posts).await?;
     // Posts the store refused (a time earshot cannot believe) are rejected one by one.
@@ -170,5 +197,6 @@ async fn take(
             stored,
             rejected,
         }),
-    ))
+    )
+        .into_response())
 }

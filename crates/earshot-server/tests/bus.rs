@@ -1,0 +1,561 @@
+//! Cluster mode's bus against real NATS JetStream and PostgreSQL: heard posts are stored once
+//! however often they are published or delivered, a post that keeps failing ends in the dead
+//! letters, and a post heard by one process shows live in another's feed.
+//!
+//! NATS is found at `nats://127.0.0.1:4222` (or `EARSHOT_TEST_NATS`), PostgreSQL at
+//! `postgres://postgres@127.0.0.1:5432/test` (or `EARSHOT_TEST_POSTGRES`); each test gets a
+//! fresh database and its own stream, consumer and subjects, removed after. When either
+//! cannot be reached a test is skipped with a message, except when `CI=true`: then it fails.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chrono::Utc;
+use earshot_core::{Author, Network, NewPost};
+use earshot_server::bus::Bus;
+use earshot_server::cluster::BusSettings;
+use earshot_server::config::{Secret, Settings};
+use earshot_server::pipeline::LiveEvent;
+use earshot_server::signature::Verifier;
+use earshot_server::{App, Desk};
+use futures::StreamExt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+const DEFAULT_NATS: &str = "nats://127.0.0.1:4222";
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+const SECRET: &str = "bus-tests-secret-0123456789abcdef";
+
+/// One test's services: a fresh database and bus names no other test uses.
+struct Cluster {
+    db_url: String,
+    nats_url: String,
+    /// Unique to the test: the stream, consumer and subject prefix are made from it.
+    tag: String,
+}
+
+impl Cluster {
+    fn bus_settings(&self) -> BusSettings {
+        BusSettings {
+            url: self.nats_url.clone(),
+            stream: format!("T_{}", self.tag),
+            consumer: format!("ingest_{}", self.tag),
+            subjects: format!("t{}", self.tag),
+            max_deliveries: 3,
+            ack_wait_seconds: 1,
+        }
+    }
+
+    fn settings(&self, dir: &std::path::Path) -> Settings {
+        let mut s = Settings {
+            data_dir: dir.to_path_buf(),
+            db: self.db_url.clone(),
+            listen: "127.0.0.1:0".into(),
+            bus: self.bus_settings(),
+            ..Settings::default()
+        };
+        s.brand.handles = vec!["voltra".into()];
+        s.webhook.secret = Secret::new(SECRET);
+        common::with_api_token(&mut s);
+        s
+    }
+
+    /// One process's desk on the shared database.
+    async fn desk(&self, dir: &std::path::Path) -> Arc<Desk> {
+        earshot_server::app::desk(&self.settings(dir))
+            .await
+            .unwrap()
+    }
+
+    async fn bus(&self) -> Arc<Bus> {
+        Arc::new(Bus::connect(&self.bus_settings()).await.unwrap())
+    }
+}
+
+fn skip_or_fail(what: &str, why: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{what} is required in CI: {why}");
+    }
+    eprintln!("SKIPPED (bus test): {what}: {why}. Start it or set EARSHOT_TEST_NATS / EARSHOT_TEST_POSTGRES.");
+}
+
+/// Runs `test` with a fresh database and unique bus names, then removes both (also after a
+/// failure, which is then reported).
+async fn on_cluster<F, Fut>(test: F)
+where
+    F: FnOnce(Cluster) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let nats_url = std::env::var("EARSHOT_TEST_NATS").unwrap_or_else(|_| DEFAULT_NATS.into());
+    let nats = match tokio::time::timeout(
+        Duration::from_secs(5),
+        async_nats::connect(nats_url.as_str()),
+    )
+    .await
+    {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => return skip_or_fail(&format!("NATS at {nats_url}"), &e.to_string()),
+        Err(_) => return skip_or_fail(&format!("NATS at {nats_url}"), "timed out after 5 s"),
+    };
+    let base = std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.into());
+    let (admin, connection) = match tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_postgres::connect(&base, tokio_postgres::NoTls),
+    )
+    .await
+    {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => return skip_or_fail(&format!("PostgreSQL at {base}"), &e.to_string()),
+        Err(_) => return skip_or_fail(&format!("PostgreSQL at {base}"), "timed out after 10 s"),
+    };
+    tokio::spawn(connection);
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let db = format!("earshot_bus_{tag}");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    let cluster = Cluster {
+        db_url: with_database(&base, &db),
+        nats_url,
+        tag: tag.clone(),
+    };
+    let outcome = tokio::spawn(test(cluster)).await;
+    let jetstream = async_nats::jetstream::new(nats);
+    let _ = jetstream.delete_stream(format!("T_{tag}")).await;
+    let _ = admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{host_part}/{db}{query}")
+}
+
+fn heard(id: &str, text: &str) -> NewPost {
+    NewPost {
+        network: Network::X,
+        external_id: id.into(),
+        author: Author {
+            external_id: format!("u-{id}"),
+            handle: format!("customer{id}"),
+            ..Author::default()
+        },
+        text: text.into(),
+        created_at: Utc::now(),
+        in_reply_to: None,
+        lang: None,
+        url: None,
+        from_brand: None,
+        raw: None,
+    }
+}
+
+/// Polls `check` every 50 ms until it holds; fails naming `what` after `limit`.
+async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let until = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "{what}: not within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn posts_stored(desk: &Desk) -> u64 {
+    desk.store().counts().await.unwrap().posts
+}
+
+/// Heard posts neither waiting for a worker nor held by one.
+async fn drained(bus: &Bus) -> bool {
+    let h = bus.health().await.unwrap();
+    h.pending == 0 && h.in_flight == 0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_published_twice_is_one_message_and_stored_once() {
+    on_cluster(|c| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let desk = c.desk(dir.path()).await;
+        let bus = c.bus().await;
+        let post = heard("1001", "@voltra my charger stopped working");
+        let first = bus
+            .publish_heard(std::slice::from_ref(&post))
+            .await
+            .unwrap();
+        let again = bus
+            .publish_heard(std::slice::from_ref(&post))
+            .await
+            .unwrap();
+        assert_eq!((first.queued, first.already_queued), (1, 0));
+        assert_eq!(
+            (again.queued, again.already_queued),
+            (0, 1),
+            "JetStream drops the second publish by its message id"
+        );
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let workers = bus.start_ingest(desk.pipeline().clone(), stop);
+        eventually("the post is stored", Duration::from_secs(10), || async {
+            posts_stored(&desk).await == 1
+        })
+        .await;
+        eventually("the bus is drained", Duration::from_secs(10), || {
+            drained(&bus)
+        })
+        .await;
+        assert_eq!(posts_stored(&desk).await, 1);
+        assert_eq!(desk.store().counts().await.unwrap().conversations, 1);
+        // An edit (same id, new text) is not swallowed as a repeat: it is stored as an edit.
+        let edited = heard("1001", "@voltra my charger stopped working again");
+        let published = bus.publish_heard(&[edited]).await.unwrap();
+        assert_eq!(published.queued, 1);
+        eventually("the edit is taken", Duration::from_secs(10), || {
+            drained(&bus)
+        })
+        .await;
+        assert_eq!(posts_stored(&desk).await, 1, "an edit is no second post");
+        stop_tx.send(true).unwrap();
+        for w in workers {
+            w.await.unwrap();
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_delivered_again_after_its_commit_is_stored_once() {
+    on_cluster(|c| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let desk = c.desk(dir.path()).await;
+        let bus = c.bus().await;
+        bus.publish_heard(&[heard("2002", "@voltra the app logs me out")])
+            .await
+            .unwrap();
+        // A worker that commits and dies before its ack: the post is stored, not acknowledged.
+        let consumer = bus.consumer().await.unwrap();
+        let mut batch = consumer.fetch().max_messages(1).messages().await.unwrap();
+        let first = batch.next().await.unwrap().unwrap();
+        assert_eq!(first.info().unwrap().delivered, 1);
+        let post: NewPost = serde_json::from_slice(&first.payload).unwrap();
+        desk.pipeline().ingest(vec![post]).await.unwrap();
+        assert_eq!(posts_stored(&desk).await, 1);
+        drop(batch);
+        // After ack_wait (1 s) JetStream delivers it again, to the next worker.
+        let until = tokio::time::Instant::now() + Duration::from_secs(10);
+        let again = loop {
+            let mut batch = consumer
+                .batch()
+                .max_messages(1)
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await
+                .unwrap();
+            if let Some(Ok(m)) = batch.next().await {
+                break m;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "the post was not delivered again within 10 s"
+            );
+        };
+        assert_eq!(again.info().unwrap().delivered, 2);
+        bus.ingest_batch(desk.pipeline(), vec![again]).await;
+        assert_eq!(
+            posts_stored(&desk).await,
+            1,
+            "the redelivery stored nothing new"
+        );
+        assert_eq!(desk.store().counts().await.unwrap().conversations, 1);
+        eventually(
+            "the redelivery is acknowledged",
+            Duration::from_secs(5),
+            || drained(&bus),
+        )
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_that_keeps_failing_goes_to_the_dead_letters_after_max_deliveries() {
+    on_cluster(|c| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let desk = c.desk(dir.path()).await;
+        let bus = c.bus().await;
+        // Not a post at all: every worker fails on it.
+        let jetstream = async_nats::jetstream::new(async_nats::connect(&c.nats_url).await.unwrap());
+        jetstream
+            .publish(
+                bus.names().heard(Network::X),
+                "{\"not\": \"a post\"}".into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        // A good post beside it is stored as usual.
+        bus.publish_heard(&[heard("3003", "@voltra where is my refund")])
+            .await
+            .unwrap();
+        assert_eq!(bus.dead_letters().await.unwrap(), 0);
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let workers = bus.start_ingest(desk.pipeline().clone(), stop);
+        eventually(
+            "the bad post is a dead letter",
+            Duration::from_secs(20),
+            || async { bus.dead_letters().await.unwrap() == 1 },
+        )
+        .await;
+        eventually("the bus is drained", Duration::from_secs(10), || {
+            drained(&bus)
+        })
+        .await;
+        let health = bus.health().await.unwrap();
+        assert_eq!((health.dead_letters, health.dead_lettered_here), (1, 1));
+        assert_eq!(posts_stored(&desk).await, 1);
+        // The letter keeps the post as sent, why it failed and how often it was tried.
+        let stream = jetstream
+            .get_stream(&c.bus_settings().stream)
+            .await
+            .unwrap();
+        let letter = stream
+            .get_last_raw_message_by_subject(&bus.names().dead_letters())
+            .await
+            .unwrap();
+        assert_eq!(&letter.payload[..], b"{\"not\": \"a post\"}");
+        let headers = letter.headers;
+        assert_eq!(
+            headers.get("Earshot-Deliveries").map(|v| v.as_str()),
+            Some("3")
+        );
+        let reason = headers.get("Earshot-Reason").unwrap().as_str().to_string();
+        assert!(reason.contains("not a heard post"), "{reason}");
+        stop_tx.send(true).unwrap();
+        for w in workers {
+            w.await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// The post ids of the `PostStored` events a feed shows: the first must come within `limit`,
+/// the rest are collected for `window` after it (a second showing would come then).
+async fn stored_events(
+    feed: &mut broadcast::Receiver<LiveEvent>,
+    limit: Duration,
+    window: Duration,
+) -> Vec<i64> {
+    let mut seen = vec![];
+    let mut until = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(until, feed.recv()).await {
+            Ok(Ok(LiveEvent::PostStored { post_id, .. })) => {
+                if seen.is_empty() {
+                    until = tokio::time::Instant::now() + window;
+                }
+                seen.push(post_id);
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => panic!("live feed: {e}"),
+            Err(_) => return seen,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_heard_by_one_process_shows_live_in_the_other_once() {
+    on_cluster(|c| async move {
+        let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (desk_a, desk_b) = (c.desk(dir_a.path()).await, c.desk(dir_b.path()).await);
+        let (bus_a, bus_b) = (c.bus().await, c.bus().await);
+        let a = App::with_desk_on_bus(c.settings(dir_a.path()), desk_a.clone(), bus_a)
+            .await
+            .unwrap();
+        let b = App::with_desk_on_bus(c.settings(dir_b.path()), desk_b.clone(), bus_b)
+            .await
+            .unwrap();
+        let base_a = a.address();
+        tokio::spawn(a.run_until_stopped());
+        tokio::spawn(b.run_until_stopped());
+        let mut feed_a = desk_a.pipeline().subscribe();
+        let mut feed_b = desk_b.pipeline().subscribe();
+
+        // Signed and sent to process A only; it answers once the bus took the post.
+        let body = serde_json::to_vec(&serde_json::json!({
+            "network": "x", "id": "4004",
+            "author": {"id": "u-4004", "handle": "ana", "name": "Ana"},
+            "text": "@voltra my order never arrived", "created_at": Utc::now().to_rfc3339()
+        }))
+        .unwrap();
+        let ts = Utc::now().timestamp();
+        let signature = Verifier::new(SECRET, 300)
+            .unwrap()
+            .sign("msg-4004", ts, &body);
+        let response = reqwest::Client::new()
+            .post(format!("{base_a}/api/v1/posts"))
+            .header("content-type", "application/json")
+            .header("webhook-id", "msg-4004")
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            (answer["queued"].as_u64(), answer["already_queued"].as_u64()),
+            (Some(1), Some(0)),
+            "{answer}"
+        );
+
+        // Whichever process's worker stored it, both feeds show it, each exactly once.
+        let window = Duration::from_millis(1500);
+        let in_a = stored_events(&mut feed_a, Duration::from_secs(10), window).await;
+        let in_b = stored_events(&mut feed_b, Duration::from_secs(10), window).await;
+        assert_eq!(
+            in_a.len(),
+            1,
+            "process A's feed shows the post once: {in_a:?}"
+        );
+        assert_eq!(in_a, in_b, "process B's feed shows the same post once");
+        assert_eq!(posts_stored(&desk_b).await, 1);
+    })
+    .await;
+}
+
+/// A NATS server of the test's own (so it can be stopped), on a free port, storing in `dir`.
+struct OwnNats {
+    child: std::process::Child,
+    url: String,
+}
+
+impl OwnNats {
+    /// `None` (after saying why) when `nats-server` is not installed, outside CI.
+    fn start(dir: &std::path::Path, port: u16) -> Option<OwnNats> {
+        let child = std::process::Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match child {
+            Ok(child) => Some(OwnNats {
+                child,
+                url: format!("nats://127.0.0.1:{port}"),
+            }),
+            Err(e) => {
+                skip_or_fail("nats-server (to stop and restart one)", &e.to_string());
+                None
+            }
+        }
+    }
+
+    async fn ready(&self) {
+        let addr = self.url.trim_start_matches("nats://").to_string();
+        eventually("nats-server listens", Duration::from_secs(10), || {
+            let addr = addr.clone();
+            async move { tokio::net::TcpStream::connect(addr).await.is_ok() }
+        })
+        .await;
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnNats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intake_refuses_while_the_bus_is_down_and_takes_the_retry_after() {
+    on_cluster(|mut c| async move {
+        let store_dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let Some(nats) = OwnNats::start(store_dir.path(), port) else {
+            return;
+        };
+        nats.ready().await;
+        c.nats_url = nats.url.clone();
+        let dir = tempfile::tempdir().unwrap();
+        let desk = c.desk(dir.path()).await;
+        let bus = c.bus().await;
+        let app = App::with_desk_on_bus(c.settings(dir.path()), desk.clone(), bus.clone())
+            .await
+            .unwrap();
+        let base = app.address();
+        tokio::spawn(app.run_until_stopped());
+        let body = serde_json::to_vec(&serde_json::json!({
+            "network": "x", "id": "5005",
+            "author": {"id": "u-5005", "handle": "bo", "name": "Bo"},
+            "text": "@voltra is the outage over?", "created_at": Utc::now().to_rfc3339()
+        }))
+        .unwrap();
+        let send = |ts: i64| {
+            let signature = Verifier::new(SECRET, 300)
+                .unwrap()
+                .sign("msg-5005", ts, &body);
+            reqwest::Client::new()
+                .post(format!("{base}/api/v1/posts"))
+                .header("content-type", "application/json")
+                .header("webhook-id", "msg-5005")
+                .header("webhook-timestamp", ts.to_string())
+                .header("webhook-signature", signature)
+                .body(body.clone())
+                .send()
+        };
+
+        nats.stop();
+        let refused = send(Utc::now().timestamp()).await.unwrap();
+        assert_eq!(refused.status(), 503);
+        let why: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(why["error"], "bus_unavailable", "{why}");
+        assert!(why["message"].as_str().unwrap().contains("retry"), "{why}");
+        assert_eq!(posts_stored(&desk).await, 0);
+
+        // NATS back (same storage): the sender's retry of the same delivery is taken.
+        let nats = OwnNats::start(store_dir.path(), port).unwrap();
+        nats.ready().await;
+        eventually("the bus reconnects", Duration::from_secs(20), || async {
+            bus.connected()
+        })
+        .await;
+        let taken = send(Utc::now().timestamp()).await.unwrap();
+        assert_eq!(taken.status(), 202, "{:?}", taken.text().await);
+        eventually("the post is stored", Duration::from_secs(15), || async {
+            posts_stored(&desk).await == 1
+        })
+        .await;
+        nats.stop();
+    })
+    .await;
+}
