@@ -1,14 +1,31 @@
-//! Telegram (PROTOCOLS-2.md §1): a bot in the brand's groups and channels.
+//! Telegram (PROTOCOLS-2.md §1): a bot in the brand's groups and channels, heard by long
+//! polling and answering in the chat as a reply to the customer's message.
 //!
 //! Keys: a message is keyed `"{chat.id}:{message_id}"` (message ids are unique per chat
 //! only); a reply answers `"{chat.id}:{reply_to_message.message_id}"`. Edits arrive as the
 //! whole message again (`edited_message`, `edited_channel_post`) and become
 //! [`crate::source::Amendment::Edited`].
 //!
-//! Files: `wire.rs` (the Bot API's `Update` and `Message` JSON and their conversion). The
-//! live source (long polling / webhook), responder and fake are not built yet: see
-//! /work/wt/notes/chat.md.
+//! Files: `config.rs` (token, bot, chats, timings), `http.rs` (the `ok`/`result` envelope,
+//! errors with the token scrubbed), `wire.rs` (the `Update` and `Message` JSON and their
+//! conversion), `source.rs` (`getUpdates` long polling → [`crate::source::Sink`]),
+//! `responder.rs` (`sendMessage` with `reply_parameters`), `check.rs` (`getMe`), `fake.rs`
+//! (a fake Bot API, feature `fake`) and `tests.rs` (everything against the fake). The webhook
+//! mode (§1.4) is not built: long polling needs no public HTTPS endpoint.
 
+mod check;
+pub mod config;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
+pub(crate) mod http;
+pub mod responder;
+pub mod source;
+#[cfg(test)]
+mod tests;
 pub mod wire;
 
+pub use check::check_credentials;
+pub use config::{Secret, TelegramConfig};
+pub use responder::TelegramResponder;
+pub use source::TelegramSource;
 pub use wire::{Heard, Update};

@@ -1,0 +1,369 @@
+//! Hearing a Telegram bot by long polling (PROTOCOLS-2.md §1.3): `getUpdates` with the stored
+//! `offset`, held open by Telegram up to `poll_timeout` while nothing happens.
+//!
+//! Resume without gaps or doubles: the cursor is `{"v":1,"offset":N,"at":<unix s>}`, the
+//! highest `update_id` handed to the sink plus one, stored by the sink after the posts. Only
+//! the next call with that offset confirms (deletes) the updates on Telegram's side, so a
+//! crash before the store commits gets the batch again (the store absorbs the repeat) and a
+//! crash after it asks from the stored offset. After a week without updates Telegram may
+//! restart `update_id`s at a random lower value, so an offset stored over six days ago is not
+//! sent on the first call (what is still queued is all unconfirmed, hence new or repeated).
+//!
+//! Edits (`edited_message`, `edited_channel_post`) become [`Amendment::Edited`]; the message
+//! is also delivered as a post, which the store ignores when it has it, so an edit of a
+//! message from before the bot joined is kept rather than lost. Telegram does not report
+//! deletions in ordinary chats.
+//!
+//! Failures: 401/404 (a revoked or wrong token) stops the source with [`SourceError::Auth`];
+//! 409 (a webhook is set, or another program polls the bot) is reported as failing with what
+//! to do and retried slowly, never deleting the webhook; 429 waits `retry_after`; network
+//! failures, cut answers and 5xx back off per PROTOCOLS.md §0.3 (scaled by `backoff_scale`).
+//! A sink failure backs off and polls again from the last stored offset.
+
+use super::config::TelegramConfig;
+use super::http::{BotApi, Failure as Problem};
+use super::wire::{Heard, Update};
+use crate::reddit::source::{stopped, unit_jitter};
+use crate::source::{jitter, Backoff, Failure, Health, Sink, SinkError, Source, SourceError};
+use crate::NotAPost;
+use async_trait::async_trait;
+use earshot_core::{Amendment, NewPost};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The update kinds asked for (`allowed_updates` is sticky on Telegram's side, so it is
+/// always sent).
+const ALLOWED_UPDATES: [&str; 4] = [
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+];
+
+/// An offset older than this is not trusted (update ids may restart after a quiet week).
+const STALE_OFFSET_SECS: i64 = 6 * 24 * 3600;
+
+/// How long a 409 (webhook set, a second poller) waits before the next try, unscaled.
+const CONFLICT_WAIT: Duration = Duration::from_secs(60);
+
+/// What the source stores as its cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Cursor {
+    v: u32,
+    /// The next `update_id` wanted: the highest handed to the sink plus one.
+    pub offset: i64,
+    /// When it was stored (unix seconds).
+    #[serde(default)]
+    pub at: Option<i64>,
+}
+
+impl Cursor {
+    pub fn new(offset: i64) -> Self {
+        Cursor {
+            v: 1,
+            offset,
+            at: Some(chrono::Utc::now().timestamp()),
+        }
+    }
+
+    /// A stored cursor; `None` when it is not one of ours (the source then starts afresh
+    /// from what Telegram still holds unconfirmed).
+    pub fn parse(stored: &str) -> Option<Cursor> {
+        serde_json::from_str::<Cursor>(stored)
+            .ok()
+            .filter(|c| c.v == 1)
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn is_stale(&self) -> bool {
+        self.at
+            .is_some_and(|at| chrono::Utc::now().timestamp() - at > STALE_OFFSET_SECS)
+    }
+}
+
+/// Hears one bot's chats.
+#[derive(Debug)]
+pub struct TelegramSource {
+    name: String,
+    api: BotApi,
+}
+
+/// Why a poll ended early.
+#[derive(Debug)]
+enum Ended {
+    Telegram(Problem),
+    Sink(SinkError),
+}
+
+/// What one batch of updates holds.
+#[derive(Default)]
+struct Batch {
+    posts: Vec<NewPost>,
+    amendments: Vec<Amendment>,
+    /// The highest `update_id` in it.
+    last: Option<i64>,
+}
+
+impl TelegramSource {
+    pub fn new(config: TelegramConfig) -> Result<Self, reqwest::Error> {
+        Ok(TelegramSource {
+            name: config.source_name(),
+            api: BotApi::new(config)?,
+        })
+    }
+
+    fn config(&self) -> &TelegramConfig {
+        self.api.config()
+    }
+
+    /// One `getUpdates`, its updates sorted into posts and edits.
+    async fn fetch(&self, offset: Option<i64>) -> Result<Batch, Problem> {
+        let config = self.config();
+        let mut params = json!({
+            "limit": config.limit.clamp(1, 100),
+            "timeout": config.poll_timeout.as_secs(),
+            "allowed_updates": ALLOWED_UPDATES,
+        });
+        if let Some(offset) = offset {
+            params["offset"] = json!(offset);
+        }
+        let result = self
+            .api
+            .call("getUpdates", &params, config.poll_timeout)
+            .await?;
+        let Value::Array(updates) = result else {
+            return Err(Problem::Unclear(
+                "getUpdates answered with something that is not a list of updates".into(),
+            ));
+        };
+        let mut batch = Batch::default();
+        for raw in updates {
+            let Some(id) = raw.get("update_id").and_then(Value::as_i64) else {
+                tracing::warn!(source = %self.name, "an update without update_id skipped");
+                continue;
+            };
+            batch.last = Some(batch.last.map_or(id, |last| last.max(id)));
+            let update: Update = match serde_json::from_value(raw) {
+                Ok(update) => update,
+                Err(e) => {
+                    tracing::warn!(source = %self.name, update = id, error = %e, "unreadable update skipped");
+                    continue;
+                }
+            };
+            if !self.hears(&update) {
+                continue;
+            }
+            match update.hear(config.bot()) {
+                Ok(Heard::Post(post)) => batch.posts.push(post),
+                Ok(Heard::Edit(amendment)) => {
+                    if let Amendment::Edited(post) = &amendment {
+                        batch.posts.push(post.clone());
+                    }
+                    batch.amendments.push(amendment);
+                }
+                Err(NotAPost::Skipped(reason)) => {
+                    tracing::debug!(update = id, %reason, "skipped");
+                }
+                Err(NotAPost::Invalid(e)) => {
+                    tracing::warn!(source = %self.name, update = id, error = %e, "invalid message skipped");
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Whether the update's chat is one the config hears.
+    fn hears(&self, update: &Update) -> bool {
+        let message = [
+            &update.message,
+            &update.edited_message,
+            &update.channel_post,
+            &update.edited_channel_post,
+        ]
+        .into_iter()
+        .find_map(Option::as_ref);
+        message.is_none_or(|m| {
+            self.config()
+                .hears_chat(m.chat.id, m.chat.username.as_deref())
+        })
+    }
+
+    /// Hands a batch to the sink; the new cursor goes with its last part, so a failure in
+    /// between leaves the old offset stored and the whole batch is heard again.
+    async fn deliver(&self, sink: &dyn Sink, health: &Health, batch: Batch) -> Result<(), Ended> {
+        let Some(last) = batch.last else {
+            return Ok(());
+        };
+        let cursor = Some(Cursor::new(last + 1).encode());
+        // Every message heard, new or edited (an edit travels as a post too).
+        let count = batch.posts.len();
+        if batch.amendments.is_empty() {
+            sink.deliver(&self.name, batch.posts, cursor)
+                .await
+                .map_err(Ended::Sink)?;
+        } else {
+            if !batch.posts.is_empty() {
+                sink.deliver(&self.name, batch.posts, None)
+                    .await
+                    .map_err(Ended::Sink)?;
+            }
+            sink.amend(&self.name, batch.amendments, cursor)
+                .await
+                .map_err(Ended::Sink)?;
+        }
+        if count > 0 {
+            health.heard(count as u64);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Source for TelegramSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn run(
+        &self,
+        sink: Arc<dyn Sink>,
+        health: Health,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), SourceError> {
+        let problems = self.config().problems();
+        if !problems.is_empty() {
+            let reason = problems.join("; ");
+            health.failed(&reason, None);
+            return Err(SourceError::Config(reason));
+        }
+        let stored = sink.cursor(&self.name).await?;
+        let mut offset = match stored.as_deref().map(Cursor::parse) {
+            Some(Some(cursor)) if cursor.is_stale() => {
+                tracing::warn!(source = %self.name, "stored offset is over six days old; asking Telegram for what it still holds");
+                None
+            }
+            Some(Some(cursor)) => Some(cursor.offset),
+            Some(None) => {
+                tracing::warn!(source = %self.name, "stored cursor unreadable; starting from what Telegram still holds");
+                None
+            }
+            None => None,
+        };
+        let mut backoff = Backoff::default();
+        loop {
+            if *stop.borrow() {
+                health.stopped();
+                return Ok(());
+            }
+            let outcome = tokio::select! {
+                fetched = self.fetch(offset) => match fetched {
+                    Ok(batch) => {
+                        let next = batch.last.map(|last| last + 1);
+                        let empty = batch.last.is_none();
+                        match self.deliver(sink.as_ref(), &health, batch).await {
+                            Ok(()) => Ok((next, empty)),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(problem) => Err(Ended::Telegram(problem)),
+                },
+                _ = stopped(&mut stop) => {
+                    health.stopped();
+                    return Ok(());
+                }
+            };
+            let delay = match outcome {
+                Ok((next, empty)) => {
+                    backoff.reset();
+                    health.connected();
+                    if next.is_some() {
+                        offset = next;
+                    }
+                    // Long polling waits on Telegram's side; a zero `timeout` (short polling,
+                    // for tests) must not spin.
+                    if empty && self.config().poll_timeout.is_zero() {
+                        Duration::from_millis(200)
+                    } else {
+                        Duration::ZERO
+                    }
+                }
+                Err(Ended::Telegram(Problem::Unauthorized(reason))) => {
+                    tracing::error!(source = %self.name, error = %reason, "telegram refused the bot token");
+                    health.failed(&reason, None);
+                    return Err(SourceError::Auth(reason));
+                }
+                Err(Ended::Telegram(Problem::Conflict(reason))) => {
+                    // A person must act; retry slowly so the source recovers once they have.
+                    tracing::error!(source = %self.name, error = %reason, "telegram refuses long polling");
+                    health.failed(&reason, None);
+                    self.config().scaled(jitter(CONFLICT_WAIT, unit_jitter()))
+                }
+                Err(ended) => {
+                    let (failure, reason, wait) = match ended {
+                        // Nothing was stored: the next poll asks from the stored offset again.
+                        Ended::Sink(e) => (
+                            Failure::Http,
+                            format!("could not store what was heard: {e}"),
+                            None,
+                        ),
+                        Ended::Telegram(Problem::RateLimited { wait, reason }) => {
+                            (Failure::RateLimited, reason, Some(wait))
+                        }
+                        Ended::Telegram(p @ Problem::Network { .. }) => {
+                            (Failure::Network, p.reason(), None)
+                        }
+                        Ended::Telegram(p @ Problem::Unclear(_)) => {
+                            (Failure::Dropped, p.reason(), None)
+                        }
+                        Ended::Telegram(p) => (Failure::Http, p.reason(), None),
+                    };
+                    // Telegram's own retry_after is exact (a little jitter on top); ours scale.
+                    let delay = match wait {
+                        Some(wait) => wait + Duration::from_millis((unit_jitter() * 250.0) as u64),
+                        None => self
+                            .config()
+                            .scaled(jitter(backoff.next(failure), unit_jitter())),
+                    };
+                    tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "telegram poll failed; retrying");
+                    health.failed(&reason, Some(delay));
+                    delay
+                }
+            };
+            if !delay.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stopped(&mut stop) => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_is_versioned_and_old_offsets_are_not_trusted() {
+        let cursor = Cursor::new(884213378);
+        let encoded = cursor.encode();
+        assert!(
+            encoded.starts_with(r#"{"v":1,"offset":884213378,"at":"#),
+            "{encoded}"
+        );
+        assert_eq!(Cursor::parse(&encoded), Some(cursor));
+        assert!(!cursor.is_stale());
+        let old = Cursor::parse(r#"{"v":1,"offset":5,"at":1000}"#).unwrap();
+        assert!(old.is_stale());
+        let bare = Cursor::parse(r#"{"v":1,"offset":5}"#).unwrap();
+        assert!(!bare.is_stale(), "no date: trusted");
+        assert_eq!(Cursor::parse(r#"{"v":2,"offset":5}"#), None);
+        assert_eq!(Cursor::parse("t3_abc"), None);
+    }
+}
