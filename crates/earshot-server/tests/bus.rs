@@ -440,6 +440,20 @@ async fn a_post_heard_by_one_process_shows_live_in_the_other_once() {
         );
         assert_eq!(in_a, in_b, "process B's feed shows the same post once");
         assert_eq!(posts_stored(&desk_b).await, 1);
+
+        // Health shows the bus to a signed-in caller, and nothing to a stranger.
+        let stranger = reqwest::get(format!("{base_a}/api/v1/bus")).await.unwrap();
+        assert_eq!(stranger.status(), 401);
+        let health: serde_json::Value = common::api_client()
+            .get(format!("{base_a}/api/v1/bus"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(health["connected"], true, "{health}");
+        assert_eq!(health["dead_letters"], 0, "{health}");
     })
     .await;
 }
