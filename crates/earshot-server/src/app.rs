@@ -101,8 +101,9 @@ impl App {
         // Plain HTTP beyond loopback needs a TLS proxy in front or an explicit opt-in.
         settings.check_listen()?;
         settings.check_api_token()?;
-        // Several processes on one store without the bus would double pages and split
-        // requests (issue 15): refuse until the bus, leases and shared live events run.
+        // Several processes on one store would double pages and split requests until the
+        // work that must run once holds leases (issue 15): refuse until then. Removing this
+        // refusal is all it takes to join the bus below.
         if settings.mode()? == crate::cluster::Mode::Cluster {
             anyhow::bail!(
                 "[bus] is set but cluster mode does not run yet in this build: remove [bus] from \

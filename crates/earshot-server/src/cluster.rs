@@ -89,11 +89,12 @@ impl Mode {
                 .into(),
             // Honest until the bus is wired: `serve` refuses this mode (see `App::with_desk`).
             Mode::Cluster => format!(
-                "mode: cluster (PostgreSQL + NATS at {}, stream {}, consumer {}, dead-letter \
-                 after {} deliveries). Not running yet: this build checks the settings but \
-                 `earshot serve` refuses to start with [bus] until the bus, leases and shared \
-                 live events land; remove [bus] and run one process meanwhile",
-                shown_url, bus.stream, bus.consumer, bus.max_deliveries
+                "mode: cluster (PostgreSQL + NATS at {}, stream {}, consumer {}, subjects {}.*, \
+                 dead-letter after {} deliveries). Not running yet: this build has the bus \
+                 (heard posts, shared live events) but `earshot serve` refuses to start with \
+                 [bus] until the leases for work that must run once land; remove [bus] and run \
+                 one process meanwhile",
+                shown_url, bus.stream, bus.consumer, bus.subjects, bus.max_deliveries
             ),
         }
     }

@@ -440,6 +440,20 @@ async fn a_post_heard_by_one_process_shows_live_in_the_other_once() {
         );
         assert_eq!(in_a, in_b, "process B's feed shows the same post once");
         assert_eq!(posts_stored(&desk_b).await, 1);
+
+        // Health shows the bus to a signed-in caller, and nothing to a stranger.
+        let stranger = reqwest::get(format!("{base_a}/api/v1/bus")).await.unwrap();
+        assert_eq!(stranger.status(), 401);
+        let health: serde_json::Value = common::api_client()
+            .get(format!("{base_a}/api/v1/bus"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(health["connected"], true, "{health}");
+        assert_eq!(health["dead_letters"], 0, "{health}");
     })
     .await;
 }
@@ -556,6 +570,53 @@ async fn the_intake_refuses_while_the_bus_is_down_and_takes_the_retry_after() {
         })
         .await;
         nats.stop();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_delivers_through_the_bus_and_its_cursor_moves_after() {
+    use earshot_connect::source::Sink;
+    on_cluster(|c| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let desk = c.desk(dir.path()).await;
+        let bus = c.bus().await;
+        let sink = earshot_server::bus::heard::BusSink {
+            bus: bus.clone(),
+            pipeline: desk.pipeline().clone(),
+        };
+        let batch = vec![
+            heard("6001", "@voltra app crashes on start"),
+            heard("6002", "@voltra still crashing"),
+        ];
+        sink.deliver("mastodon:voltra", batch.clone(), Some("cursor-6002".into()))
+            .await
+            .unwrap();
+        // Taken by the bus, cursor stored; stored by whichever worker picks it up.
+        assert_eq!(
+            sink.cursor("mastodon:voltra").await.unwrap().as_deref(),
+            Some("cursor-6002")
+        );
+        assert_eq!(bus.health().await.unwrap().pending, 2);
+        // A source replaying the batch after a crash adds nothing to the bus.
+        sink.deliver("mastodon:voltra", batch, Some("cursor-6002".into()))
+            .await
+            .unwrap();
+        assert_eq!(bus.health().await.unwrap().pending, 2);
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let workers = bus.start_ingest(desk.pipeline().clone(), stop);
+        eventually("both posts are stored", Duration::from_secs(10), || async {
+            posts_stored(&desk).await == 2
+        })
+        .await;
+        eventually("the bus is drained", Duration::from_secs(10), || {
+            drained(&bus)
+        })
+        .await;
+        stop_tx.send(true).unwrap();
+        for w in workers {
+            w.await.unwrap();
+        }
     })
     .await;
 }

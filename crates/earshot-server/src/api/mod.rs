@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(crate::live::events))
         .route("/api/v1/stats", get(metrics::counts))
         .route("/api/v1/connectors", get(connectors))
+        .route("/api/v1/bus", get(bus_health))
         .route("/api/v1/requests", get(feedback::requests))
         .route("/api/v1/requests/suggestions", get(feedback::suggestions))
         .route("/api/v1/requests/{id}", get(feedback::request))
@@ -148,4 +149,24 @@ async fn connectors(
     State(state): State<AppState>,
 ) -> Json<Vec<earshot_connect::source::HealthReport>> {
     Json(crate::connectors::reports(&state.connector_health))
+}
+
+/// Cluster mode's bus: connected, heard posts pending and in flight, dead letters waiting.
+/// One process alone has no bus: 404 says so.
+async fn bus_health(
+    State(state): State<AppState>,
+) -> Result<Json<crate::bus::BusHealth>, ApiError> {
+    let Some(bus) = &state.bus else {
+        return Err(ApiError::not_found(
+            "no bus: this process runs alone (set [bus] url with a PostgreSQL db for cluster mode)",
+        ));
+    };
+    let health = bus.health().await.map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "bus_unavailable",
+            format!("cannot read the bus's state: {e}"),
+        )
+    })?;
+    Ok(Json(health))
 }

@@ -19,6 +19,7 @@ pub const PATHS: &[&str] = &[
     "/api/v1/events",
     "/api/v1/stats",
     "/api/v1/connectors",
+    "/api/v1/bus",
     "/api/v1/conversations/{id}/policy",
     "/api/v1/conversations/{id}/draft",
     "/api/v1/reports/response-times",
@@ -311,6 +312,14 @@ pub fn build() -> Value {
             "/api/v1/connectors": {"get": {
                 "summary": "Health of each connector: state, last event, events and errors, next retry",
                 "responses": {"200": {"description": "One report per configured source"}}
+            }},
+            "/api/v1/bus": {"get": {
+                "summary": "Cluster mode's bus: connected, heard posts pending and in flight, dead letters (all processes, and moved by this one)",
+                "responses": {
+                    "200": {"description": "{connected, pending, in_flight, dead_letters, dead_lettered_here}"},
+                    "404": {"$ref": "#/components/responses/Error"},
+                    "503": {"$ref": "#/components/responses/Error"}
+                }
             }},
             "/api/v1/stats": {"get": {
                 "summary": "How much is stored",

@@ -64,6 +64,10 @@ impl Bus {
     /// means some may not be on the bus: the sender must send them all again (what is
     /// already there is dropped by message id, so a retry doubles nothing).
     pub async fn publish_heard(&self, posts: &[NewPost]) -> Result<Published, NotAccepted> {
+        // Known to be away: refuse now rather than after the publish timeout (5 s).
+        if !self.connected() {
+            return Err(NotAccepted("not connected to NATS".into()));
+        }
         let mut acks = Vec::with_capacity(posts.len());
         for post in posts {
             let payload =
