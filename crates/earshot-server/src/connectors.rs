@@ -146,10 +146,18 @@ pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
         );
     }
     if let Some(t) = c.telegram.first() {
-        responders = responders.with(
-            Network::Telegram,
-            Arc::new(TelegramResponder::new(t.config()?)?),
-        );
+        // The Bot API has no idempotency key: the responder journals its reply keys so a
+        // restart neither reposts a sent reply nor guesses about one a crash cut short.
+        let journal = settings.data_dir.join("telegram-replies.jsonl");
+        let responder = TelegramResponder::new(t.config()?)?
+            .with_journal(&journal)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open the Telegram reply journal {}: {e}",
+                    journal.display()
+                )
+            })?;
+        responders = responders.with(Network::Telegram, Arc::new(responder));
     }
     // Posts from a webhook source are answered by handing the reply back to that system.
     let w = &settings.webhook;

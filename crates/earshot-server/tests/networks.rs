@@ -435,6 +435,14 @@ api_url = "{}"
             .contains(&format!("{GROUP}:{}", sent[0].message_id)),
         "the sent message's id is stored with the reply: {detail}"
     );
+    let journal = std::fs::read_to_string(dir.path().join("telegram-replies.jsonl")).unwrap();
+    assert!(
+        journal.contains(&format!(
+            "\"state\":\"sent\",\"detail\":\"{GROUP}:{}\"",
+            sent[0].message_id
+        )),
+        "the reply key is journalled with the sent message: {journal}"
+    );
     assert_heard(&client, &base, "telegram:acme_help_bot", 1).await;
 }
 
