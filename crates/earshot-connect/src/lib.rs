@@ -8,6 +8,7 @@
 //! [`twcs`] reads the "Customer Support on Twitter" CSV layout, [`html`] turns Mastodon HTML
 //! into plain text, and [`import`] sniffs a file's format and streams it as [`import::Record`]s.
 //! [`reddit`] polls subreddits and searches (password-grant script app) and comments in reply.
+//! [`telegram`] long-polls a bot's chats (`getUpdates`) and replies with `sendMessage`.
 //! [`appstore`] so far signs App Store Connect tokens and reads review pages (no source yet).
 //! [`rss`] polls RSS/Atom feeds (review sites, forums) conditionally; it has no replies.
 //! [`notify`] is the outbound side: alerts to Slack, email and signed webhooks, deduped and retried.

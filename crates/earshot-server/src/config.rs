@@ -145,6 +145,8 @@ pub struct ConnectorSettings {
     pub x: Vec<crate::network_settings::XSettings>,
     /// `[[connectors.reddit]]`: subreddits and searches, replies as the brand account.
     pub reddit: Vec<crate::network_settings::RedditSettings>,
+    /// `[[connectors.telegram]]`: a bot in the brand's groups and channels, replies as it.
+    pub telegram: Vec<crate::network_settings::TelegramSettings>,
     /// `[[connectors.rss]]`: review sites, blogs and forums (listening only).
     pub rss: Vec<crate::network_settings::RssSettings>,
 }
@@ -286,6 +288,9 @@ impl Settings {
         }
         for r in &self.connectors.reddit {
             r.config()?;
+        }
+        for t in &self.connectors.telegram {
+            t.config()?;
         }
         for f in &self.connectors.rss {
             f.config()?;

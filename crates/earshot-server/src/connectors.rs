@@ -11,6 +11,7 @@ use earshot_connect::mastodon::{MastodonConfig, MastodonResponder, MastodonSourc
 use earshot_connect::reddit::{RedditResponder, RedditSource};
 use earshot_connect::rss::FeedSource;
 use earshot_connect::source::CheckError;
+use earshot_connect::telegram::{TelegramResponder, TelegramSource};
 use earshot_connect::x::{UserTokens, XConfig, XResponder, XSource};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -144,6 +145,20 @@ pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
             Arc::new(RedditResponder::new(r.config()?)?),
         );
     }
+    if let Some(t) = c.telegram.first() {
+        // The Bot API has no idempotency key: the responder journals its reply keys so a
+        // restart neither reposts a sent reply nor guesses about one a crash cut short.
+        let journal = settings.data_dir.join("telegram-replies.jsonl");
+        let responder = TelegramResponder::new(t.config()?)?
+            .with_journal(&journal)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open the Telegram reply journal {}: {e}",
+                    journal.display()
+                )
+            })?;
+        responders = responders.with(Network::Telegram, Arc::new(responder));
+    }
     // Posts from a webhook source are answered by handing the reply back to that system.
     let w = &settings.webhook;
     if !w.reply_url.trim().is_empty() {
@@ -210,6 +225,13 @@ pub async fn check_credentials(settings: &Settings) -> anyhow::Result<Vec<Creden
             earshot_connect::reddit::check_credentials(&config).await,
         );
     }
+    for t in &c.telegram {
+        let config = t.config()?;
+        push(
+            config.source_name(),
+            earshot_connect::telegram::check_credentials(&config).await,
+        );
+    }
     for f in &c.rss {
         push(
             format!("rss:{}", f.name),
@@ -250,6 +272,9 @@ impl Connectors {
         }
         for r in &c.reddit {
             add(Arc::new(RedditSource::new(r.config()?)?));
+        }
+        for t in &c.telegram {
+            add(Arc::new(TelegramSource::new(t.config()?)?));
         }
         for f in &c.rss {
             add(Arc::new(FeedSource::new(f.config()?)?));

@@ -1,5 +1,6 @@
-//! `[[connectors.bluesky]]`, `[[connectors.x]]`, `[[connectors.reddit]]` and
-//! `[[connectors.rss]]` in earshot.toml, turned into the connectors' own configs.
+//! `[[connectors.bluesky]]`, `[[connectors.x]]`, `[[connectors.reddit]]`,
+//! `[[connectors.telegram]]` and `[[connectors.rss]]` in earshot.toml, turned into the
+//! connectors' own configs.
 //!
 //! Every credential can come from the file (`password = "…"`), an environment variable
 //! (`password_env = "NAME"`) or a file (`password_file = "/run/secrets/…"`), in that order of
@@ -9,6 +10,7 @@ use crate::settings::{ConfigError, Secret};
 use earshot_connect::bluesky::BlueskyConfig;
 use earshot_connect::reddit::{RedditConfig, RedditSearch};
 use earshot_connect::rss::{Feed, FeedConfig};
+use earshot_connect::telegram::TelegramConfig;
 use earshot_connect::x::{XConfig, XMode, XUserAuth};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -346,6 +348,78 @@ impl RedditSettings {
     }
 }
 
+/// A chat in `[[connectors.telegram]] chats`: its id or its public @username.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum TelegramChat {
+    Id(i64),
+    Name(String),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSettings {
+    /// The bot's @username: the brand's bot, added to its groups (as admin, or with privacy
+    /// mode off, to hear every message) and to its channel as admin.
+    pub bot_username: String,
+    /// The token @BotFather gave (`<bot id>:<secret>`); better from `bot_token_env` or
+    /// `bot_token_file` than in the file.
+    #[serde(default)]
+    pub bot_token: Secret,
+    #[serde(default)]
+    pub bot_token_env: Option<String>,
+    #[serde(default)]
+    pub bot_token_file: Option<PathBuf>,
+    /// The chats heard (ids like -1001987654321 or "@publicname"); empty: every chat the
+    /// bot is in.
+    #[serde(default)]
+    pub chats: Vec<TelegramChat>,
+    /// How long one long poll waits for news (Telegram's `timeout`).
+    #[serde(default = "default_telegram_poll")]
+    pub poll_timeout_seconds: u64,
+    #[serde(default)]
+    pub api_url: Option<String>,
+}
+
+fn default_telegram_poll() -> u64 {
+    30
+}
+
+impl TelegramSettings {
+    pub fn config(&self) -> Result<TelegramConfig, ConfigError> {
+        let token = resolve(
+            "connectors.telegram.bot_token",
+            &self.bot_token,
+            &self.bot_token_env,
+            &self.bot_token_file,
+            true,
+        )?
+        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        let mut c = TelegramConfig::new(token, self.bot_username.clone());
+        c.chats = self
+            .chats
+            .iter()
+            .map(|chat| match chat {
+                TelegramChat::Id(id) => id.to_string(),
+                TelegramChat::Name(name) => name.clone(),
+            })
+            .collect();
+        c.poll_timeout = Duration::from_secs(self.poll_timeout_seconds.min(50));
+        if let Some(u) = &self.api_url {
+            url("connectors.telegram.api_url", u)?;
+            c.api_url = u.clone();
+        }
+        let problems = c.problems();
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: format!("connectors.telegram ({})", c.bot()),
+                message: problems.join("; "),
+            });
+        }
+        Ok(c)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedSettings {
@@ -388,5 +462,40 @@ impl RssSettings {
         let mut c = FeedConfig::new(self.name.clone(), feeds);
         c.poll_interval = secs(self.poll_interval_seconds);
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_telegram_section_becomes_a_config_and_a_bad_token_names_the_key_not_the_token() {
+        let t: TelegramSettings = toml::from_str(
+            r#"bot_username = "@acme_help_bot"
+bot_token = "7012345678:AAF3kqT0pS3cr3t"
+chats = [-1001987654321, "@acmekettle"]"#,
+        )
+        .unwrap();
+        let c = t.config().unwrap();
+        assert_eq!(c.chats, vec!["-1001987654321", "@acmekettle"]);
+        assert_eq!(c.source_name(), "telegram:acme_help_bot");
+        assert_eq!(c.poll_timeout, Duration::from_secs(30));
+        assert!(!format!("{t:?} {c:?}").contains("S3cr3t"));
+
+        let bad: TelegramSettings =
+            toml::from_str("bot_username = \"acme_help_bot\"\nbot_token = \"hunter2\"").unwrap();
+        let e = bad.config().unwrap_err().to_string();
+        assert!(
+            e.contains("connectors.telegram")
+                && e.contains("not a bot token")
+                && !e.contains("hunter2"),
+            "{e}"
+        );
+        let missing: TelegramSettings = toml::from_str("bot_username = \"b\"").unwrap();
+        let e = missing.config().unwrap_err().to_string();
+        assert!(e.contains("connectors.telegram.bot_token"), "{e}");
+        let typo = toml::from_str::<TelegramSettings>("bot_username = \"b\"\nbot_tokn = \"x\"");
+        assert!(typo.is_err(), "unknown keys are refused");
     }
 }

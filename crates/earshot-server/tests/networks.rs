@@ -12,6 +12,7 @@
 use earshot_connect::bluesky::fake::{FakeBluesky, FakePost, PostSpec};
 use earshot_connect::reddit::fake::FakeReddit;
 use earshot_connect::rss::fake::{FakeEntry, FakeFeeds, FeedFormat};
+use earshot_connect::telegram::fake::{FakeTelegram, FakeUser};
 use earshot_connect::x::fake::{self as fake_x, FakeX};
 use earshot_core::ConversationId;
 use earshot_server::{App, Settings};
@@ -357,6 +358,92 @@ oauth_url = "{0}"
     assert!(received[0].text.contains("unplug the hub"));
     assert!(received[0].user_agent.contains("(by /u/acme_support)"));
     assert_heard(&client, &base, "reddit:acme_support", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_a_group_message_reaches_the_inbox_and_the_answer_replies_to_it_once() {
+    const TOKEN: &str = "7012345678:AAF3kqT0pS3cr3tTokenValue_x-9";
+    const GROUP: i64 = -1001987654321;
+    let fake = FakeTelegram::start(TOKEN, "acme_help_bot").await.unwrap();
+    fake.add_chat(
+        GROUP,
+        "supergroup",
+        "Acme Kettle Owners",
+        Some("acmekettle"),
+    );
+    fake.add_chat(-1001555000111, "supergroup", "Not ours", None);
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        dir.path(),
+        "acme_help_bot",
+        &format!(
+            r#"
+[[connectors.telegram]]
+bot_username = "acme_help_bot"
+bot_token = "{TOKEN}"
+chats = [{GROUP}]
+poll_timeout_seconds = 1
+api_url = "{}"
+"#,
+            fake.base_url()
+        ),
+    );
+    let base = serve(s).await;
+    let client = common::api_client();
+    connected(&client, &base, "telegram:acme_help_bot").await;
+
+    let mette = FakeUser::new(612345987, "Mette", Some("mette_k"));
+    fake.say(
+        -1001555000111,
+        &mette,
+        "a chat earshot was not asked to hear",
+    );
+    let message = fake.say_in_topic(
+        GROUP,
+        5101,
+        &mette,
+        "@acme_help_bot my K2 kettle stopped heating after the firmware update",
+    );
+
+    let rows = inbox(&client, &base, "telegram", 1).await;
+    assert_eq!(rows.len(), 1, "only the listed chat is heard: {rows:?}");
+    let row = &rows[0];
+    assert_eq!(row["conversation"]["network"], "telegram");
+    assert_eq!(row["conversation"]["customer"]["handle"], "mette_k");
+    let text = row["latest_text"].as_str().unwrap();
+    assert!(text.contains("stopped heating"), "{text}");
+    let conv = row["conversation"]["id"].as_i64().unwrap();
+
+    answer_twice(
+        &client,
+        &base,
+        conv,
+        "Hi Mette, hold the power button for ten seconds; 3.1.2 fixes it for good.",
+        "telegram-answer-1",
+    )
+    .await;
+    let sent = fake.sent_messages();
+    assert_eq!(sent.len(), 1, "one message in the chat: {sent:?}");
+    assert_eq!(sent[0].chat_id, GROUP);
+    assert_eq!(sent[0].reply_to, Some(message), "a reply to her message");
+    assert_eq!(sent[0].thread_id, Some(5101), "in her forum topic");
+    assert!(sent[0].text.contains("hold the power button"));
+    let detail = get(&client, &format!("{base}/api/v1/conversations/{conv}")).await;
+    assert!(
+        detail
+            .to_string()
+            .contains(&format!("{GROUP}:{}", sent[0].message_id)),
+        "the sent message's id is stored with the reply: {detail}"
+    );
+    let journal = std::fs::read_to_string(dir.path().join("telegram-replies.jsonl")).unwrap();
+    assert!(
+        journal.contains(&format!(
+            "\"state\":\"sent\",\"detail\":\"{GROUP}:{}\"",
+            sent[0].message_id
+        )),
+        "the reply key is journalled with the sent message: {journal}"
+    );
+    assert_heard(&client, &base, "telegram:acme_help_bot", 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -476,7 +476,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&reports)?);
             } else if reports.is_empty() {
-                println!("No connectors are configured: add [[connectors.mastodon]], [[connectors.bluesky]], [[connectors.x]], [[connectors.reddit]] or [[connectors.rss]] to earshot.toml (see the README).");
+                println!("No connectors are configured: add [[connectors.mastodon]], [[connectors.bluesky]], [[connectors.x]], [[connectors.reddit]], [[connectors.telegram]] or [[connectors.rss]] to earshot.toml (see the README).");
             } else {
                 for r in &reports {
                     println!(

@@ -9,15 +9,17 @@
 //! Files: `config.rs` (token, bot, chats, timings), `http.rs` (the `ok`/`result` envelope,
 //! errors with the token scrubbed), `wire.rs` (the `Update` and `Message` JSON and their
 //! conversion), `source.rs` (`getUpdates` long polling → [`crate::source::Sink`]),
-//! `responder.rs` (`sendMessage` with `reply_parameters`), `check.rs` (`getMe`), `fake.rs`
-//! (a fake Bot API, feature `fake`) and `tests.rs` (everything against the fake). The webhook
-//! mode (§1.4) is not built: long polling needs no public HTTPS endpoint.
+//! `responder.rs` (`sendMessage` with `reply_parameters`), `journal.rs` (the responder's reply
+//! keys on disk), `check.rs` (`getMe`), `fake.rs` (a fake Bot API, feature `fake`) and
+//! `tests.rs` (everything against the fake). The webhook mode (§1.4) is not built: long
+//! polling needs no public HTTPS endpoint.
 
 mod check;
 pub mod config;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
 pub(crate) mod http;
+mod journal;
 pub mod responder;
 pub mod source;
 #[cfg(test)]

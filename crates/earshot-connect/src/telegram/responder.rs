@@ -11,17 +11,20 @@
 //! - an answer that leaves it open (a timeout after sending, a cut or unreadable answer) is
 //!   remembered as unknown and refused with what to check, never sent again by itself.
 //!
-//! The memory lives as long as the process: the outbox marks a reply sent as soon as this
-//! returns, so only a crash in that instant could repeat one (see the notes).
+//! With a journal ([`TelegramResponder::with_journal`], as the server runs it) the memory
+//! survives restarts: a key is journalled as `sending` before the call, so a reply a crash
+//! cut short is not guessed at but refused with the same "look in the chat" (see `journal.rs`).
 
 use super::config::TelegramConfig;
 use super::http::{BotApi, Failure as Problem};
+use super::journal::{Entry, Journal, State};
 use super::wire::{message_key, parse_key};
 use crate::responder::{Responder, SendError};
 use async_trait::async_trait;
 use earshot_core::{Conversation, Network, Reply};
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
+use std::path::Path;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -40,13 +43,37 @@ enum Outcome {
     Unknown(String),
 }
 
+/// Why a key journalled as `sending` and never settled is not sent again.
+const CUT_SHORT: &str = "earshot stopped while this reply was being sent to Telegram, so it may \
+    have been posted. Look in the chat: if the reply is not there, send it again as a new reply";
+
 #[derive(Debug, Default)]
 struct Memory {
     outcomes: HashMap<String, Outcome>,
     order: VecDeque<String>,
+    journal: Option<Journal>,
 }
 
 impl Memory {
+    /// Journals `state` for `key` (when there is a journal).
+    fn record(&self, key: &str, state: State, detail: Option<&str>) -> std::io::Result<()> {
+        match &self.journal {
+            Some(journal) => journal.append(&Entry {
+                key: key.to_owned(),
+                state,
+                detail: detail.map(str::to_owned),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Journals the end of a send that posted nothing, so a restart tries the key afresh.
+    fn not_sent(&self, key: &str) {
+        if let Err(e) = self.record(key, State::NotSent, None) {
+            tracing::warn!(error = %e, "could not journal an unsent telegram reply");
+        }
+    }
+
     fn remember(&mut self, key: &str, outcome: Outcome) {
         if self.outcomes.insert(key.to_owned(), outcome).is_none() {
             self.order.push_back(key.to_owned());
@@ -73,6 +100,28 @@ impl TelegramResponder {
         Ok(TelegramResponder {
             api: BotApi::new(config)?,
             memory: Mutex::new(Memory::default()),
+        })
+    }
+
+    /// Keeps the reply keys in a journal at `path` (created if missing), read back now.
+    pub fn with_journal(self, path: &Path) -> std::io::Result<Self> {
+        let (journal, entries) = Journal::open(path, REMEMBER)?;
+        let mut memory = self.memory.into_inner();
+        for entry in entries {
+            let outcome = match (entry.state, entry.detail) {
+                (State::Sent, Some(sent)) => Outcome::Posted(sent),
+                (State::Unknown, Some(reason)) => Outcome::Unknown(reason),
+                (State::Sending, _) | (State::Sent | State::Unknown, None) => {
+                    Outcome::Unknown(CUT_SHORT.to_owned())
+                }
+                (State::NotSent, _) => continue,
+            };
+            memory.remember(&entry.key, outcome);
+        }
+        memory.journal = Some(journal);
+        Ok(TelegramResponder {
+            api: self.api,
+            memory: Mutex::new(memory),
         })
     }
 }
@@ -167,6 +216,13 @@ impl Responder for TelegramResponder {
             "reply_parameters": {"message_id": message, "allow_sending_without_reply": false},
             "link_preview_options": {"is_disabled": true},
         });
+        if !key.is_empty() {
+            memory.record(key, State::Sending, None).map_err(|e| {
+                retryable(format!(
+                    "could not journal the reply before sending it ({e}); nothing was posted"
+                ))
+            })?;
+        }
         let mut waited = false;
         loop {
             let answer = self.api.call("sendMessage", &body, Duration::ZERO).await;
@@ -176,6 +232,9 @@ impl Responder for TelegramResponder {
                         let sent = message_key(chat, id);
                         if !key.is_empty() {
                             memory.remember(key, Outcome::Posted(sent.clone()));
+                            if let Err(e) = memory.record(key, State::Sent, Some(&sent)) {
+                                tracing::warn!(error = %e, "could not journal a sent telegram reply");
+                            }
                         }
                         return Ok(sent);
                     }
@@ -183,6 +242,21 @@ impl Responder for TelegramResponder {
                 },
                 Err(problem) => problem,
             };
+            let unknown = matches!(
+                problem,
+                Problem::Unclear(_)
+                    | Problem::Network {
+                        maybe_done: true,
+                        ..
+                    }
+            );
+            if !unknown && !key.is_empty() {
+                let wait_again = matches!(&problem, Problem::RateLimited { wait, .. }
+                    if !waited && *wait <= self.api.config().max_reply_wait);
+                if !wait_again {
+                    memory.not_sent(key);
+                }
+            }
             return Err(match problem {
                 Problem::RateLimited { wait, .. }
                     if !waited && wait <= self.api.config().max_reply_wait =>
@@ -209,6 +283,9 @@ impl Responder for TelegramResponder {
                     tracing::warn!(error = %reason, "telegram reply outcome unknown");
                     if !key.is_empty() {
                         memory.remember(key, Outcome::Unknown(reason.clone()));
+                        if let Err(e) = memory.record(key, State::Unknown, Some(&reason)) {
+                            tracing::warn!(error = %e, "could not journal an unknown telegram reply");
+                        }
                     }
                     refused(reason)
                 }

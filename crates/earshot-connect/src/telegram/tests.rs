@@ -520,6 +520,55 @@ async fn a_lost_answer_is_never_sent_again_by_itself() {
     assert_eq!(fake.sent_messages().len(), 2);
 }
 
+/// With a journal, what a responder knew survives a restart: a sent key is not posted again,
+/// a key a crash cut short mid-send is refused with what to check, and one that failed
+/// cleanly is sent.
+#[tokio::test]
+async fn the_journal_keeps_sent_and_cut_short_keys_across_a_restart() {
+    let fake = fake().await;
+    let id = fake.say(GROUP, &mette(), "help");
+    let conv = conversation(&format!("{GROUP}:{id}"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("telegram-replies.jsonl");
+    let open = |config| {
+        TelegramResponder::new(config)
+            .unwrap()
+            .with_journal(&path)
+            .unwrap()
+    };
+    let mut impatient = config(&fake);
+    impatient.max_reply_wait = Duration::ZERO;
+    let responder = open(impatient.clone());
+    let sent = reply(&format!("{GROUP}:{id}"), "k-sent", "On it!");
+    let first = responder.send(&sent, &conv).await.unwrap();
+    fake.rate_limit_next("sendMessage", 1, 30);
+    let limited = reply(&format!("{GROUP}:{id}"), "k-429", "Later");
+    assert!(responder.send(&limited, &conv).await.is_err());
+    drop(responder);
+    // A crash right after the call went out: `sending` is the key's last line.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"{\"key\":\"k-crash\",\"state\":\"sending\"}\n").unwrap();
+
+    let responder = open(impatient);
+    assert_eq!(responder.send(&sent, &conv).await.unwrap(), first);
+    let crashed = reply(&format!("{GROUP}:{id}"), "k-crash", "Hello?");
+    let e = responder.send(&crashed, &conv).await.unwrap_err();
+    assert!(
+        matches!(&e, SendError::Refused { reason, .. } if reason.contains("may have been posted") && reason.contains("Look in the chat")),
+        "{e:?}"
+    );
+    responder.send(&limited, &conv).await.unwrap();
+    let texts: Vec<String> = fake.sent_messages().into_iter().map(|m| m.text).collect();
+    assert_eq!(
+        texts,
+        vec!["On it!", "Later"],
+        "each once; the cut-short one not guessed"
+    );
+}
+
 #[tokio::test]
 async fn replies_too_long_to_gone_messages_or_with_a_bad_token_are_refused_with_reasons() {
     let fake = fake().await;
