@@ -91,7 +91,7 @@ impl TelegramConfig {
 
     /// A backoff delay scaled for this config.
     pub(crate) fn scaled(&self, delay: Duration) -> Duration {
-        delay.mul_f64(self.backoff_scale.clamp(0.0, 1_000.0))
+        crate::reconnect::scaled(delay, self.backoff_scale)
     }
 
     /// What is wrong with the settings, if anything, in words an operator can act on.

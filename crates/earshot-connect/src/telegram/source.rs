@@ -23,7 +23,8 @@
 use super::config::TelegramConfig;
 use super::http::{BotApi, Failure as Problem};
 use super::wire::{Heard, Update};
-use crate::reddit::source::{stopped, unit_jitter};
+use crate::reconnect::unit_jitter;
+use crate::reddit::source::stopped;
 use crate::source::{jitter, Backoff, Failure, Health, Sink, SinkError, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
