@@ -18,6 +18,7 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     connectors: crate::connectors::Connectors,
+    leases: crate::lease::Leases,
 }
 
 /// Where `earshot train` writes its model and the analyzer looks for it.
@@ -135,6 +136,7 @@ impl App {
             )
         })?;
         let connectors = crate::connectors::Connectors::build(&settings)?;
+        let leases = crate::lease::Leases::for_store(&settings.db_url(), settings.store.options());
         Ok(App {
             listener,
             state: AppState {
@@ -143,8 +145,10 @@ impl App {
                 verifier,
                 connector_health: Arc::new(connectors.health()),
                 http,
+                leases: leases.clone(),
             },
             connectors,
+            leases,
         })
     }
 
@@ -177,16 +181,26 @@ impl App {
                 }
             },
         )];
-        ticks.extend(self.state.desk.ticks());
+        // The desk's ticks run in one process at a time (see `crate::lease`).
+        let leases = self.leases.clone();
+        ticks.extend(self.state.desk.ticks().into_iter().map(|tick| {
+            let lease = leases.role(&crate::housekeeping::Tick::role(tick.what()));
+            tick.under(lease)
+        }));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        self.connectors
+            .start(self.state.desk.pipeline().clone(), stopped.clone(), &leases);
+        // Every role is asked for: take what is free before the first pass.
+        if let Err(e) = leases.keep().await {
+            tracing::warn!(error = %e, "cannot take leases yet: singleton work waits");
+        }
+        let keeper = leases.spawn_keeper(stopped);
         let housekeeping = tokio::spawn(crate::housekeeping::run_every(ticks, HOUSEKEEPING));
         let retraining = crate::retrain::spawn_schedule(
             self.state.desk.clone(),
             self.state.settings.data_dir.clone(),
             self.state.settings.analysis.retrain_from_corrections,
         );
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        self.connectors
-            .start(self.state.desk.pipeline().clone(), stopped);
         // Request spans name the path without secrets (the survey link's token, query values).
         let router = api::router(self.state).layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
@@ -210,6 +224,13 @@ impl App {
         .await;
         let _ = stop.send(true);
         housekeeping.abort();
+        // Hand the roles over now rather than when PostgreSQL notices this process is gone.
+        if tokio::time::timeout(Duration::from_secs(5), keeper)
+            .await
+            .is_err()
+        {
+            tracing::warn!("leases not released within 5 s: they end with the connection");
+        }
         if let Some(r) = retraining {
             r.abort();
         }

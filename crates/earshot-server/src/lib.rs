@@ -18,6 +18,7 @@ pub mod desk;
 pub mod feedback;
 pub mod housekeeping;
 pub mod http_policy;
+pub mod lease;
 pub mod live;
 pub mod metrics;
 pub mod network_settings;

@@ -16,6 +16,8 @@ pub struct AppState {
     pub connector_health: Arc<Vec<earshot_connect::source::Health>>,
     /// `[http]`: hosts served, proxies trusted, cookies, session idle time.
     pub http: Arc<crate::http_policy::HttpPolicy>,
+    /// The roles (singleton work) this process may hold: `/readyz` and `/metrics` show them.
+    pub leases: crate::lease::Leases,
 }
 
 impl AppState {

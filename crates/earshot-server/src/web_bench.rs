@@ -80,6 +80,7 @@ pub fn state(settings: Settings, desk: Arc<Desk>) -> AppState {
         settings: Arc::new(settings),
         verifier: None,
         connector_health: Arc::new(vec![]),
+        leases: crate::lease::Leases::in_process(),
     }
 }
 

@@ -34,6 +34,7 @@ use crate::common::Migration;
 mod conn;
 mod corrections;
 mod ingest;
+pub mod locks;
 mod plans;
 mod rows;
 mod search;
