@@ -136,6 +136,7 @@ impl App {
             )
         })?;
         let connectors = crate::connectors::Connectors::build(&settings)?;
+        let telemetry = crate::operations::Telemetry::start(desk.pipeline());
         let leases = crate::lease::Leases::for_store(&settings.db_url(), settings.store.options());
         Ok(App {
             listener,
@@ -146,6 +147,7 @@ impl App {
                 connector_health: Arc::new(connectors.health()),
                 http,
                 leases: leases.clone(),
+                telemetry,
             },
             connectors,
             leases,

@@ -22,6 +22,7 @@ pub mod lease;
 pub mod live;
 pub mod metrics;
 pub mod network_settings;
+pub mod operations;
 pub mod outbox;
 pub mod overrides;
 pub mod pipeline;

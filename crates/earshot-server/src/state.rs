@@ -18,6 +18,8 @@ pub struct AppState {
     pub http: Arc<crate::http_policy::HttpPolicy>,
     /// The roles (singleton work) this process may hold: `/readyz` and `/metrics` show them.
     pub leases: crate::lease::Leases,
+    /// What this process counted, for `/metrics`.
+    pub telemetry: Arc<crate::operations::Telemetry>,
 }
 
 impl AppState {

@@ -432,3 +432,46 @@ async fn two_processes_on_one_database_send_one_page_per_escalation_across_hand_
     drop((desk_a, desk_b));
     db.drop_database().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_lists_the_roles_held_and_names_the_store_when_it_goes_away() {
+    let Some(db) = fresh_database().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Settings {
+        data_dir: dir.path().to_path_buf(),
+        listen: "127.0.0.1:0".into(),
+        ..Settings::default()
+    };
+    s.db = db.url.clone();
+    let app = earshot_server::App::build(s).await.unwrap();
+    let base = app.address();
+    let server = tokio::spawn(app.run_until_stopped());
+    let readyz = || async {
+        let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<serde_json::Value>().await.unwrap())
+    };
+    let started = Instant::now();
+    let (status, v) = loop {
+        let (status, v) = readyz().await;
+        let held = v["roles"].as_array().is_some_and(|r| !r.is_empty());
+        if (status == 200 && held) || started.elapsed() > std::time::Duration::from_secs(10) {
+            break (status, v);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, 200, "{v}");
+    let roles = v["roles"].to_string();
+    assert!(roles.contains("tick:retrying failed replies"), "{v}");
+    assert!(db.holder("tick:retrying failed replies").await.is_some());
+
+    // The database goes away: not ready, and the store is named.
+    db.drop_database().await;
+    let (status, v) = readyz().await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["failing"], serde_json::json!(["store"]), "{v}");
+    assert_eq!(v["ready"], false);
+    server.abort();
+}
