@@ -23,6 +23,7 @@ pub struct App {
     /// Cluster mode: the live-event fan-out, running from [`App::with_desk_on_bus`] on so no
     /// event of another process is missed once the app exists.
     bus_tasks: Vec<tokio::task::JoinHandle<()>>,
+    leases: crate::lease::Leases,
 }
 
 /// Where `earshot train` writes its model and the analyzer looks for it.
@@ -172,6 +173,8 @@ impl App {
             )
         })?;
         let connectors = crate::connectors::Connectors::build(&settings)?;
+        let telemetry = crate::operations::Telemetry::start(desk.pipeline());
+        let leases = crate::lease::Leases::for_store(&settings.db_url(), settings.store.options());
         Ok(App {
             listener,
             state: AppState {
@@ -181,10 +184,13 @@ impl App {
                 connector_health: Arc::new(connectors.health()),
                 http,
                 bus,
+                leases: leases.clone(),
+                telemetry,
             },
             connectors,
             stop: tokio::sync::watch::channel(false).0,
             bus_tasks: vec![],
+            leases,
         })
     }
 
@@ -217,13 +223,12 @@ impl App {
                 }
             },
         )];
-        ticks.extend(self.state.desk.ticks());
-        let housekeeping = tokio::spawn(crate::housekeeping::run_every(ticks, HOUSEKEEPING));
-        let retraining = crate::retrain::spawn_schedule(
-            self.state.desk.clone(),
-            self.state.settings.data_dir.clone(),
-            self.state.settings.analysis.retrain_from_corrections,
-        );
+        // The desk's ticks run in one process at a time (see `crate::lease`).
+        let leases = self.leases.clone();
+        ticks.extend(self.state.desk.ticks().into_iter().map(|tick| {
+            let lease = leases.role(&crate::housekeeping::Tick::role(tick.what()));
+            tick.under(lease)
+        }));
         let stop = self.stop;
         let stopped = stop.subscribe();
         let pipeline = self.state.desk.pipeline().clone();
@@ -235,10 +240,22 @@ impl App {
                     bus: bus.clone(),
                     pipeline,
                 };
-                self.connectors.start_into(Arc::new(sink), stopped);
+                self.connectors
+                    .start_into(Arc::new(sink), stopped.clone(), &leases);
             }
-            None => self.connectors.start(pipeline, stopped),
+            None => self.connectors.start(pipeline, stopped.clone(), &leases),
         }
+        // Every role is asked for: take what is free before the first pass.
+        if let Err(e) = leases.keep().await {
+            tracing::warn!(error = %e, "cannot take leases yet: singleton work waits");
+        }
+        let keeper = leases.spawn_keeper(stopped);
+        let housekeeping = tokio::spawn(crate::housekeeping::run_every(ticks, HOUSEKEEPING));
+        let retraining = crate::retrain::spawn_schedule(
+            self.state.desk.clone(),
+            self.state.settings.data_dir.clone(),
+            self.state.settings.analysis.retrain_from_corrections,
+        );
         // Request spans name the path without secrets (the survey link's token, query values).
         let router = api::router(self.state).layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
@@ -266,6 +283,13 @@ impl App {
             let _ = task.await;
         }
         housekeeping.abort();
+        // Hand the roles over now rather than when PostgreSQL notices this process is gone.
+        if tokio::time::timeout(Duration::from_secs(5), keeper)
+            .await
+            .is_err()
+        {
+            tracing::warn!("leases not released within 5 s: they end with the connection");
+        }
         if let Some(r) = retraining {
             r.abort();
         }

@@ -286,25 +286,86 @@ impl Connectors {
         self.sources.iter().map(|(_, h)| h.clone()).collect()
     }
 
-    /// Starts every source; they stop when `stop` turns true.
-    pub fn start(self, pipeline: Arc<Pipeline>, stop: watch::Receiver<bool>) {
-        self.start_into(Arc::new(PipelineSink { pipeline }), stop)
+    /// Starts every source (see [`Connectors::start_into`]) delivering to the pipeline.
+    pub fn start(
+        self,
+        pipeline: Arc<Pipeline>,
+        stop: watch::Receiver<bool>,
+        leases: &crate::lease::Leases,
+    ) {
+        self.start_into(Arc::new(PipelineSink { pipeline }), stop, leases)
     }
 
-    /// Starts every source delivering into `sink` (in cluster mode the bus's); they stop
+    /// Starts every source delivering into `sink` (in cluster mode the bus's), each only
+    /// while this process holds its lease (`connector:<name>`): a source stops when its lease
+    /// is lost and starts again from its stored cursor when the lease comes back. All stop
     /// when `stop` turns true.
-    pub fn start_into(self, sink: Arc<dyn Sink>, stop: watch::Receiver<bool>) {
+    pub fn start_into(
+        self,
+        sink: Arc<dyn Sink>,
+        stop: watch::Receiver<bool>,
+        leases: &crate::lease::Leases,
+    ) {
         for (source, health) in self.sources {
-            let (sink, stop) = (sink.clone(), stop.clone());
-            tokio::spawn(async move {
-                let name = source.name().to_string();
-                match source.run(sink, health.clone(), stop).await {
-                    Ok(()) => health.stopped(),
-                    Err(e) => {
-                        tracing::error!(source = %name, error = %e, "connector stopped: fix its settings and restart")
-                    }
-                }
-            });
+            let lease = leases.role(&format!("connector:{}", source.name()));
+            tokio::spawn(run_under_lease(
+                source,
+                sink.clone(),
+                health,
+                lease,
+                stop.clone(),
+            ));
+        }
+    }
+}
+
+/// Runs `source` each time this process holds `lease`, until `stop` or an error retrying
+/// cannot fix.
+async fn run_under_lease(
+    source: Arc<dyn Source>,
+    sink: Arc<dyn Sink>,
+    health: Health,
+    mut lease: crate::lease::Lease,
+    mut stop: watch::Receiver<bool>,
+) {
+    let name = source.name().to_string();
+    loop {
+        tokio::select! {
+            _ = lease.until_held() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let (stop_run, run_stopped) = watch::channel(false);
+        let run = source.run(sink.clone(), health.clone(), run_stopped);
+        tokio::pin!(run);
+        let mut lost = lease.clone();
+        let outcome = tokio::select! {
+            r = &mut run => Some(r),
+            _ = lost.until_lost() => None,
+            _ = stop.wait_for(|s| *s) => None,
+        };
+        let outcome = match outcome {
+            Some(r) => r,
+            None => {
+                // Lease lost or shutting down: the source ends cleanly (its cursor is stored).
+                let _ = stop_run.send(true);
+                run.await
+            }
+        };
+        match outcome {
+            Ok(()) => health.stopped(),
+            Err(e) => {
+                tracing::error!(source = %name, error = %e, "connector stopped: fix its settings and restart");
+                return;
+            }
+        }
+        if *stop.borrow() {
+            return;
+        }
+        if lease.is_held() {
+            // Ended by itself while still ours: wait a moment rather than spin.
+            tokio::time::sleep(crate::lease::KEEP_EVERY).await;
+        } else {
+            tracing::info!(source = %name, "connector paused: another process holds its lease");
         }
     }
 }
@@ -337,6 +398,96 @@ mod tests {
             from_brand: None,
             raw: None,
         }
+    }
+
+    /// Stands in for a network stream: counts its runs and the runs that ended.
+    #[derive(Default)]
+    struct Listening {
+        runs: std::sync::atomic::AtomicUsize,
+        ended: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Source for Listening {
+        fn name(&self) -> &str {
+            "test:listening"
+        }
+        async fn run(
+            &self,
+            _: Arc<dyn Sink>,
+            _: Health,
+            mut stop: watch::Receiver<bool>,
+        ) -> Result<(), earshot_connect::source::SourceError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            self.runs.fetch_add(1, SeqCst);
+            let _ = stop.wait_for(|s| *s).await;
+            self.ended.fetch_add(1, SeqCst);
+            Ok(())
+        }
+    }
+
+    struct Nowhere;
+
+    #[async_trait]
+    impl Sink for Nowhere {
+        async fn deliver(
+            &self,
+            _: &str,
+            _: Vec<NewPost>,
+            _: Option<String>,
+        ) -> Result<(), SinkError> {
+            Ok(())
+        }
+        async fn amend(
+            &self,
+            _: &str,
+            _: Vec<Amendment>,
+            _: Option<String>,
+        ) -> Result<(), SinkError> {
+            Ok(())
+        }
+        async fn cursor(&self, _: &str) -> Result<Option<String>, SinkError> {
+            Ok(None)
+        }
+    }
+
+    async fn until(what: &str, check: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !check() {
+            assert!(std::time::Instant::now() < deadline, "{what} within 5 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_runs_only_while_its_lease_is_held() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let leases = crate::lease::Leases::in_process();
+        let source = Arc::new(Listening::default());
+        let lease = leases.role("connector:test:listening");
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run_under_lease(
+            source.clone(),
+            Arc::new(Nowhere),
+            Health::new("test:listening"),
+            lease,
+            stopped,
+        ));
+        until("the stream starts", || source.runs.load(SeqCst) == 1).await;
+        // The lease is lost: the stream is told to stop and is not started again.
+        leases.release_all().await;
+        until("the stream stops", || source.ended.load(SeqCst) == 1).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            source.runs.load(SeqCst),
+            1,
+            "not restarted without the lease"
+        );
+        let _ = stop.send(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap_or_else(|_| panic!("the task ends on stop"))
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Every connector delivers through the sink: a post dated 9999 must neither fail the

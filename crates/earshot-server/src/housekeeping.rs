@@ -2,11 +2,16 @@
 //! paging, surveys due, ...). Each tick is a name and a job; a failing job is logged with its
 //! name and the next one runs. The list is made where the parts are wired (`Desk::ticks`,
 //! `App`), so nothing reaches through one part to another to find its work.
+//!
+//! A tick that must run in one process at a time is put [`Tick::under`] a lease: it runs
+//! only while this process holds it, and its `resume` step (memory dropped, state read back
+//! from the store) runs first whenever the process has gained the lease anew.
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use std::fmt::Display;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 type Job = dyn Fn(DateTime<Utc>) -> BoxFuture<'static, Result<(), String>> + Send + Sync;
@@ -15,6 +20,11 @@ type Job = dyn Fn(DateTime<Utc>) -> BoxFuture<'static, Result<(), String>> + Sen
 pub struct Tick {
     what: &'static str,
     job: Box<Job>,
+    /// Runs before the job when this process holds the lease for a new term.
+    resume: Option<Box<dyn Fn() + Send + Sync>>,
+    lease: Option<crate::lease::Lease>,
+    /// The lease term the job last ran in.
+    ran_in_term: AtomicU64,
 }
 
 impl Tick {
@@ -30,15 +40,49 @@ impl Tick {
                 let fut = job(now);
                 Box::pin(async move { fut.await.map_err(|e| e.to_string()) })
             }),
+            resume: None,
+            lease: None,
+            ran_in_term: AtomicU64::new(0),
         }
+    }
+
+    /// What to do first when the job runs in a new lease term: forget what this process
+    /// remembered, since another process may have done the work meanwhile.
+    pub fn resuming(mut self, resume: impl Fn() + Send + Sync + 'static) -> Tick {
+        self.resume = Some(Box::new(resume));
+        self
+    }
+
+    /// The tick runs only while `lease` is held by this process.
+    pub fn under(mut self, lease: crate::lease::Lease) -> Tick {
+        self.lease = Some(lease);
+        self
     }
 
     pub fn what(&self) -> &'static str {
         self.what
     }
 
-    /// Runs the job at `now`; a failure is logged as "<what> failed" and returned.
+    /// The lease role a tick named `what` runs under.
+    pub fn role(what: &str) -> String {
+        format!("tick:{what}")
+    }
+
+    /// Runs the job at `now` (skipped, `Ok`, when its lease is held elsewhere); a failure is
+    /// logged as "<what> failed" and returned.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<(), String> {
+        if let Some(lease) = &self.lease {
+            if !lease.is_held() {
+                tracing::debug!("{} skipped: another process holds its lease", self.what);
+                return Ok(());
+            }
+            let term = lease.term();
+            if self.ran_in_term.swap(term, Ordering::AcqRel) != term {
+                if let Some(resume) = &self.resume {
+                    resume();
+                }
+            }
+        }
         let result = (self.job)(now).await;
         if let Err(e) = &result {
             tracing::warn!(error = %e, "{} failed", self.what);
@@ -97,5 +141,28 @@ mod tests {
         ran.lock().unwrap().clear();
         run_once(&ticks).await;
         assert_eq!(*ran.lock().unwrap(), ["first", "second", "third"]);
+    }
+
+    #[tokio::test]
+    async fn a_tick_under_a_lease_runs_only_while_held_and_resumes_once_per_term() {
+        let ran = Arc::new(Mutex::new(0));
+        let resumed = Arc::new(Mutex::new(0));
+        let leases = crate::lease::Leases::in_process();
+        let (r, s) = (ran.clone(), resumed.clone());
+        let tick = Tick::new("paging on-call", move |_| {
+            let r = r.clone();
+            async move {
+                *r.lock().unwrap() += 1;
+                Ok::<(), String>(())
+            }
+        })
+        .resuming(move || *s.lock().unwrap() += 1)
+        .under(leases.role(&Tick::role("paging on-call")));
+        tick.run(Utc::now()).await.unwrap();
+        tick.run(Utc::now()).await.unwrap();
+        assert_eq!((*ran.lock().unwrap(), *resumed.lock().unwrap()), (2, 1));
+        leases.release_all().await;
+        tick.run(Utc::now()).await.unwrap();
+        assert_eq!(*ran.lock().unwrap(), 2, "skipped once the lease is gone");
     }
 }

@@ -19,6 +19,10 @@ pub struct AppState {
     /// Cluster mode: the bus heard posts are published to (the intake answers once it took
     /// them). `None`: one process, posts are committed in the request.
     pub bus: Option<Arc<crate::bus::Bus>>,
+    /// The roles (singleton work) this process may hold: `/readyz` and `/metrics` show them.
+    pub leases: crate::lease::Leases,
+    /// What this process counted, for `/metrics`.
+    pub telemetry: Arc<crate::operations::Telemetry>,
 }
 
 impl AppState {

@@ -81,6 +81,8 @@ pub fn state(settings: Settings, desk: Arc<Desk>) -> AppState {
         verifier: None,
         connector_health: Arc::new(vec![]),
         bus: None,
+        leases: crate::lease::Leases::in_process(),
+        telemetry: Arc::default(),
     }
 }
 

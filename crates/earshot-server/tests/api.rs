@@ -1111,3 +1111,88 @@ async fn a_first_draft_comes_from_the_brands_past_answers_and_sends_nothing() {
     assert_eq!(app.get("/api/v1/conversations/abc/draft").await.0, 400);
     assert_eq!(app.get("/api/v1/conversations/999999/draft").await.0, 404);
 }
+
+#[tokio::test]
+async fn readyz_is_open_and_names_its_checks_and_the_roles_held() {
+    let app = spawn_app().await;
+    let r = app
+        .anon
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["ready"], true, "{v}");
+    assert_eq!(v["checks"][0]["name"], "store", "{v}");
+    assert_eq!(v["checks"][0]["ok"], true, "{v}");
+    // One process on SQLite holds every role.
+    let roles: Vec<&str> = v["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(roles.contains(&"tick:retrying failed replies"), "{v}");
+    // Nothing secret in it: no settings, no URLs.
+    let text = v.to_string();
+    assert!(
+        !text.contains(API_TOKEN) && !text.contains("sqlite") && !text.contains(".db"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_need_a_token_and_count_in_prometheus_text() {
+    let app = spawn_app().await;
+    let r = app
+        .anon
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "closed by default");
+    let (status, body) = app
+        .post_json(&post("metrics-1", "paulfranks", SEAT, None))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let text = loop {
+        let r = app
+            .client
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"));
+        let text = r.text().await.unwrap();
+        if text.contains("earshot_posts_stored_total{network=\"x\"} 1")
+            || std::time::Instant::now() > deadline
+        {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    for line in [
+        "# TYPE earshot_posts_stored_total counter",
+        "earshot_posts_stored_total{network=\"x\"} 1",
+        "earshot_store_up 1",
+        "earshot_replies_queued 0",
+        "earshot_lease_held{role=\"tick:retrying failed replies\"} 1",
+        "earshot_replies_total{outcome=\"sent\"} 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing in:\n{text}"
+        );
+    }
+    // Every sample line is `name{labels} value` with a number.
+    for l in text.lines().filter(|l| !l.starts_with('#')) {
+        let value = l.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "{l}");
+    }
+}

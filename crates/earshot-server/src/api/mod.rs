@@ -79,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/rules/test", post(triage::rules_test))
         .route("/api/openapi.json", get(openapi::document))
+        // Closed: the counts are the brand's business (see `crate::operations`).
+        .route("/metrics", get(crate::operations::metrics))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             access::require_caller,
@@ -94,6 +96,7 @@ pub fn router(state: AppState) -> Router {
             post(feedback::github_webhook).layer(DefaultBodyLimit::max(1024 * 1024)),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(crate::operations::readyz))
         .merge(protected)
         .merge(crate::web::router())
         .fallback(fallback)
@@ -112,7 +115,7 @@ pub fn router(state: AppState) -> Router {
 /// Middleware: requests for a host name that is not this server's get 421 (Misdirected
 /// Request). Health checks are answered whatever they name.
 pub async fn guard_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.uri().path() == "/healthz" {
+    if matches!(request.uri().path(), "/healthz" | "/readyz") {
         return next.run(request).await;
     }
     match crate::http_policy::request_host(&request) {

@@ -320,15 +320,24 @@ impl Desk {
         }));
         if self.triage.is_some() {
             let desk = self.clone();
-            ticks.push(Tick::new("paging on-call", move |now| {
-                let desk = desk.clone();
-                async move {
-                    match &desk.triage {
-                        Some(t) => t.on_housekeeping(&desk.pipeline, now).await.map(drop),
-                        None => Ok(()),
+            let forget = self.clone();
+            ticks.push(
+                Tick::new("paging on-call", move |now| {
+                    let desk = desk.clone();
+                    async move {
+                        match &desk.triage {
+                            Some(t) => t.on_housekeeping(&desk.pipeline, now).await.map(drop),
+                            None => Ok(()),
+                        }
                     }
-                }
-            }));
+                })
+                // Taken over from another process: its pages are in the store, not here.
+                .resuming(move || {
+                    if let Some(t) = &forget.triage {
+                        t.forget_escalations();
+                    }
+                }),
+            );
         }
         let desk = self.clone();
         ticks.push(Tick::new("re-ranking the inbox", move |_| {

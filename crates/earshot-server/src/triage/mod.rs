@@ -223,6 +223,13 @@ impl TriageDesk {
 
     /// Reads the escalations in progress back from the store, once after a start, so a
     /// restart continues at the level it reached.
+    /// Forgets the escalations remembered here; the next pass reads them back from the
+    /// store. Run when this process takes over paging: another process may have paged since.
+    pub fn forget_escalations(&self) {
+        lock(&self.escalations).clear();
+        self.restored.store(false, Ordering::Release);
+    }
+
     async fn restore(&self, store: &dyn Store) -> Result<(), StoreError> {
         if self.restored.load(Ordering::Acquire) {
             return Ok(());

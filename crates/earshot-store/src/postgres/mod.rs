@@ -33,6 +33,7 @@ use crate::common::Migration;
 
 mod conn;
 mod ingest;
+pub mod locks;
 mod plans;
 mod rows;
 mod search;

@@ -1,0 +1,253 @@
+//! What operators and their tools ask a running process: `/readyz` (may this process take
+//! traffic?) and `/metrics` (Prometheus text format).
+//!
+//! - `/readyz` is open like `/healthz`, for load balancers and orchestrators that carry no
+//!   credentials. It says only whether each check passed and which lease roles this process
+//!   holds: no counts, no settings, no error text (which could name hosts or users); the log
+//!   has the details.
+//! - `/metrics` needs a caller like the rest of the API (a token with the `read` scope, the
+//!   `api.token`, or a signed-in session): its counts say how much the team hears and answers,
+//!   which is the brand's business, and the house rule is closed by default. Prometheus sends
+//!   the token with `authorization: { credentials: <token> }` in its scrape config.
+//!
+//! Counters are what *this process* saw since it started (a restart resets them; Prometheus's
+//! `rate()` copes): posts stored, conversation events by action (replies sent and failed
+//! among them). Gauges are read at scrape time with bounded queries.
+
+use crate::pipeline::{LiveEvent, Pipeline};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A check slower than this fails: a load balancer should not wait on a stuck database.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Queue gauges count up to this many rows, so a scrape never walks a huge backlog.
+const QUEUE_CAP: u32 = 1000;
+
+/// Counts of what this process saw, fed from the pipeline's events.
+#[derive(Default)]
+pub struct Telemetry {
+    counts: Mutex<Counts>,
+    started: Option<chrono::DateTime<Utc>>,
+}
+
+#[derive(Default)]
+struct Counts {
+    posts_stored: BTreeMap<String, u64>,
+    conversation_events: BTreeMap<String, u64>,
+    spikes_started: u64,
+    /// Events dropped because this listener fell behind the pipeline.
+    missed: u64,
+}
+
+impl Telemetry {
+    /// Starts counting `pipeline`'s events in a task of its own.
+    pub fn start(pipeline: &Pipeline) -> Arc<Telemetry> {
+        let telemetry = Arc::new(Telemetry {
+            counts: Mutex::default(),
+            started: Some(Utc::now()),
+        });
+        let mut events = pipeline.subscribe();
+        let weak = Arc::downgrade(&telemetry);
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                let event = events.recv().await;
+                let Some(t) = weak.upgrade() else { return };
+                match event {
+                    Ok(e) => t.count(&e),
+                    Err(RecvError::Lagged(n)) => t.counts().missed += n,
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        telemetry
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn count(&self, event: &LiveEvent) {
+        let mut c = self.counts();
+        match event {
+            LiveEvent::PostStored { network, .. } => {
+                *c.posts_stored.entry(network.to_string()).or_default() += 1;
+            }
+            LiveEvent::ConversationChanged { action, .. } => {
+                *c.conversation_events.entry(action.clone()).or_default() += 1;
+            }
+            LiveEvent::SpikeStarted { .. } => c.spikes_started += 1,
+        }
+    }
+}
+
+/// One check of `/readyz`: its name and whether it passed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+}
+
+/// The store answers a one-row read by primary key in time: it is reachable without a scan.
+async fn store_reachable(state: &AppState) -> bool {
+    let read = state.desk.store().cursor("earshot:readiness");
+    matches!(tokio::time::timeout(CHECK_TIMEOUT, read).await, Ok(Ok(_)))
+}
+
+/// `GET /readyz`: 200 when every check passes, 503 naming the failing one otherwise.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let checks = vec![Check {
+        name: "store",
+        ok: store_reachable(&state).await,
+    }];
+    let failing: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
+    let status = if failing.is_empty() {
+        StatusCode::OK
+    } else {
+        tracing::warn!(failing = ?failing, "not ready");
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "ready": failing.is_empty(),
+        "failing": failing,
+        "checks": checks,
+        "roles": state.leases.held(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `GET /metrics`: Prometheus text exposition format 0.0.4.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    let store = state.desk.store();
+    let up = store_reachable(&state).await;
+    family(
+        "earshot_store_up",
+        "gauge",
+        "1 when the store answered a read within 2 s.",
+        vec![(String::new(), f64::from(u8::from(up)))],
+    );
+    let queue = |n: Result<Result<usize, _>, _>| match n {
+        Ok(Ok(n)) => vec![(String::new(), n as f64)],
+        _ => vec![],
+    };
+    let queued = tokio::time::timeout(CHECK_TIMEOUT, store.queued_replies(QUEUE_CAP))
+        .await
+        .map(|r| r.map(|v| v.len()));
+    family(
+        "earshot_replies_queued",
+        "gauge",
+        "Replies stored but not yet sent (counted up to 1000).",
+        queue(queued),
+    );
+    let due = tokio::time::timeout(CHECK_TIMEOUT, store.due_replies(Utc::now(), QUEUE_CAP))
+        .await
+        .map(|r| r.map(|v| v.len()));
+    family(
+        "earshot_replies_due_for_retry",
+        "gauge",
+        "Failed replies whose next attempt is due (counted up to 1000).",
+        queue(due),
+    );
+    let held = state.leases.held();
+    family(
+        "earshot_lease_held",
+        "gauge",
+        "1 for each singleton role this process holds now, 0 for one held elsewhere.",
+        state
+            .leases
+            .known()
+            .into_iter()
+            .map(|role| {
+                let v = f64::from(u8::from(held.contains(&role)));
+                (format!("{{role=\"{}\"}}", escape(&role)), v)
+            })
+            .collect(),
+    );
+    let (posts, events, spikes, missed) = {
+        let c = state.telemetry.counts();
+        (
+            c.posts_stored.clone(),
+            c.conversation_events.clone(),
+            c.spikes_started,
+            c.missed,
+        )
+    };
+    family(
+        "earshot_posts_stored_total",
+        "counter",
+        "Posts committed to the store, seen by this process since it started, by network.",
+        posts
+            .into_iter()
+            .map(|(n, v)| (format!("{{network=\"{}\"}}", escape(&n)), v as f64))
+            .collect(),
+    );
+    let outcome = |action: &str| events.get(action).copied().unwrap_or(0) as f64;
+    family(
+        "earshot_replies_total",
+        "counter",
+        "Reply attempts by outcome, seen by this process since it started.",
+        vec![
+            ("{outcome=\"sent\"}".into(), outcome("replied")),
+            ("{outcome=\"failed\"}".into(), outcome("reply_failed")),
+        ],
+    );
+    family(
+        "earshot_conversation_events_total",
+        "counter",
+        "Conversation changes by action, seen by this process since it started.",
+        events
+            .into_iter()
+            .map(|(a, v)| (format!("{{action=\"{}\"}}", escape(&a)), v as f64))
+            .collect(),
+    );
+    family(
+        "earshot_spikes_started_total",
+        "counter",
+        "Bursts of similar posts that began, seen by this process since it started.",
+        vec![(String::new(), spikes as f64)],
+    );
+    family(
+        "earshot_events_missed_total",
+        "counter",
+        "Pipeline events these counters missed because they fell behind.",
+        vec![(String::new(), missed as f64)],
+    );
+    if let Some(started) = state.telemetry.started {
+        family(
+            "earshot_process_start_time_seconds",
+            "gauge",
+            "When this process started, in seconds since the Unix epoch.",
+            vec![(String::new(), started.timestamp() as f64)],
+        );
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
