@@ -490,15 +490,42 @@ const PRECONDITION_WORDS: &[&str] = &["precondition", "preriscaldamento", "pré-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demos_requests_keep_distinct_asks_apart_and_are_titled_in_the_teams_language() {
-    // `earshot demo` as it runs by default (seed 7, 3,000 customer posts).
+    demos_requests_keep_distinct_asks_apart(Utc::now()).await;
+}
+
+/// The demo's timeline is drawn from the hour it ends at, so the order its asks arrive in
+/// changes with the clock. At these hours (UTC) the German price ask came before any English
+/// one and opened a request of its own, which the English asks then joined (issue 14).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demos_requests_are_the_same_whatever_hour_it_runs_at() {
+    let mut bridged = 0;
+    for hour in ["08:17:00", "12:17:00", "14:17:00", "15:17:00", "21:30:00"] {
+        let now = DateTime::parse_from_rfc3339(&format!("2026-12-06T{hour}Z"))
+            .unwrap()
+            .with_timezone(&Utc);
+        let (holding_prices, merged) = demos_requests_keep_distinct_asks_apart(now).await;
+        // An English ask that fits both the German request and the Nordic one bridges them.
+        assert_eq!(holding_prices, 1, "the price asks are split at {now}");
+        bridged += merged;
+    }
+    assert!(
+        bridged > 0,
+        "no hour needed a bridge: the test shows nothing"
+    );
+}
+
+/// Checks the demo ending at `now`; returns how many requests hold a charging-price ask and
+/// how many requests the grouper merged itself.
+async fn demos_requests_keep_distinct_asks_apart(now: DateTime<Utc>) -> (usize, usize) {
+    // `earshot demo` as it runs by default (seed 7, 3,000 customer posts), ending at `now`.
     let w = world().await;
-    let now = Utc::now();
     let posts = earshot_server::demo::scenario(7, now, 3000);
     for chunk in posts.chunks(1000) {
         w.desk.pipeline().ingest(chunk.to_vec()).await.unwrap();
     }
     let store = w.desk.store();
     let mut price_requests = vec![];
+    let mut holding_prices = 0;
     for r in store.requests(None, now).await.unwrap() {
         let d = store.request(r.id, now, 1000).await.unwrap().unwrap();
         let has = |words: &[&str]| {
@@ -507,6 +534,7 @@ async fn the_demos_requests_keep_distinct_asks_apart_and_are_titled_in_the_teams
                 .any(|p| words.iter().any(|w| p.text.to_lowercase().contains(w)))
         };
         let (prices, precondition) = (has(PRICE_WORDS), has(PRECONDITION_WORDS));
+        holding_prices += prices as usize;
         assert!(
             !(prices && precondition),
             "{} \"{}\" mixes the charging-price and preconditioning asks",
@@ -567,6 +595,28 @@ async fn the_demos_requests_keep_distinct_asks_apart_and_are_titled_in_the_teams
             );
         }
     }
+    // Requests the grouper merged itself were merged as an agent's merge is: their asks moved
+    // to the survivor, they point to it, and the audit says `grouping` did it.
+    let merged = store
+        .requests(Some(RequestStatus::Merged), now)
+        .await
+        .unwrap();
+    for m in &merged {
+        let into = m.merged_into.unwrap();
+        let survivor = store.request(into, now, 10).await.unwrap().unwrap();
+        assert_ne!(survivor.request.status, RequestStatus::Merged);
+        let d = store.request(m.id, now, 10).await.unwrap().unwrap();
+        assert!(d.posts.is_empty(), "{} kept its asks", m.id);
+    }
+    let audited = store
+        .audit(None, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "requests_merged" && a.actor == "grouping")
+        .count();
+    assert_eq!(audited, merged.len());
+    (holding_prices, merged.len())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

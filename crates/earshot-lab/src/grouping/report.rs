@@ -12,6 +12,8 @@ use std::fmt;
 pub const PRECISION_GOAL: f64 = 0.90;
 /// The threshold `earshot` shipped before this set existed, replayed as a baseline.
 pub const PREVIOUS_THRESHOLD: f32 = 0.15;
+/// Bridging minimums tried on the tuning half (above 1: no bridging).
+pub const BRIDGE_SWEEP: &[f32] = &[0.3, 0.4, 0.5, 0.6, 0.7, 2.0];
 
 /// One threshold tried on the tuning half.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +29,8 @@ pub struct Report {
     pub requests: [usize; 2],
     pub languages: BTreeMap<String, [usize; 2]>,
     pub sweep: Vec<Tried>,
+    /// `bridge_min` tried on the tuning half with the shipped threshold (`threshold` holds it).
+    pub bridge_sweep: Vec<Tried>,
     /// The lowest threshold that keeps [`PRECISION_GOAL`] on the tuning half.
     pub chosen: Option<f32>,
     pub shipped: GroupingConfig,
@@ -36,6 +40,8 @@ pub struct Report {
     pub evaluation_among_all: GroupingScores,
     /// The previous default threshold on the evaluation half (same run, same lexicon).
     pub previous: GroupingScores,
+    /// The shipped settings without bridging, on the evaluation half (same run).
+    pub without_bridging: GroupingScores,
     pub pairwise: PairCounts,
     pub per_desk: BTreeMap<String, GroupingScores>,
     /// The corrections offered after the evaluation stream, checked against the labels.
@@ -56,6 +62,20 @@ pub fn run(set: &LabelledSet, shipped: &GroupingConfig) -> Report {
                 threshold,
                 scores: replay.scores(&config, Half::Tuning, Company::HalfOnly),
             }
+        })
+        .collect();
+    let bridge_sweep: Vec<Tried> = BRIDGE_SWEEP
+        .iter()
+        .map(|&bridge_min| Tried {
+            threshold: bridge_min,
+            scores: replay.scores(
+                &GroupingConfig {
+                    bridge_min,
+                    ..shipped.clone()
+                },
+                Half::Tuning,
+                Company::HalfOnly,
+            ),
         })
         .collect();
     let chosen = sweep
@@ -86,11 +106,20 @@ pub fn run(set: &LabelledSet, shipped: &GroupingConfig) -> Report {
         ],
         languages,
         sweep,
+        bridge_sweep,
         chosen,
         shipped: shipped.clone(),
         evaluation: replay.score_streamed(&streamed, |i| set.asks[i].half == Half::Evaluation),
         evaluation_among_all: replay.scores(shipped, Half::Evaluation, Company::AllAsks),
         previous: replay.scores(&previous, Half::Evaluation, Company::HalfOnly),
+        without_bridging: replay.scores(
+            &GroupingConfig {
+                bridge_min: 2.0,
+                ..shipped.clone()
+            },
+            Half::Evaluation,
+            Company::HalfOnly,
+        ),
         pairwise: replay.pairwise(shipped, Half::Evaluation),
         per_desk,
         suggestions: replay.suggestion_quality(
@@ -189,6 +218,33 @@ impl fmt::Display for Report {
             )?,
             None => writeln!(f, "\nNo threshold reached {}% precision on the tuning half.\n", pct(PRECISION_GOAL))?,
         }
+        writeln!(
+            f,
+            "Bridging (an ask fitting two requests at least this alike merges them), tuning half, threshold {:.2}:\n",
+            self.shipped.threshold
+        )?;
+        writeln!(
+            f,
+            "| bridge_min | B-cubed P % | B-cubed R % | pure requests % | pure 2+ % | merges left |"
+        )?;
+        writeln!(f, "|---:|---:|---:|---:|---:|---:|")?;
+        for t in &self.bridge_sweep {
+            let name = if t.threshold > 1.0 {
+                "off".to_string()
+            } else {
+                format!("{:.2}", t.threshold)
+            };
+            writeln!(
+                f,
+                "| {name} | {} | {} | {} | {} | {} |",
+                pct(t.scores.precision),
+                pct(t.scores.recall),
+                pct(t.scores.pure_share()),
+                pct(t.scores.pure_multi_share()),
+                t.scores.merges
+            )?;
+        }
+        writeln!(f, "\nShipped bridge_min: {:.2}.\n", self.shipped.bridge_min)?;
         writeln!(f, "### Evaluation half, streamed as `serve` groups (posts in time order, one grouper per desk)\n")?;
         writeln!(f, "B-cubed over every evaluation ask; \"2+\" over asks whose request has two or more asks (a lone ask always has recall 1). Pure: opened requests holding asks of one request only (all, and those with 2+ asks). Merges: what an agent would still merge so that each request is one; moves: asks to move out.\n")?;
         writeln!(f, "| reading | asks | requests | P % | R % | P 2+ % | R 2+ % | pure requests | pure 2+ | merges | moves |")?;
@@ -203,6 +259,7 @@ impl fmt::Display for Report {
             "shipped, among all asks of the desk",
             &self.evaluation_among_all,
         )?;
+        row(f, "shipped without bridging", &self.without_bridging)?;
         row(
             f,
             &format!("previous default (threshold {PREVIOUS_THRESHOLD:.2})"),

@@ -70,6 +70,8 @@ pub(crate) struct Grouping {
     /// Titles earshot gave: (the post it came from, the title). A stored title that differs
     /// is an agent's and is never replaced.
     titles: HashMap<RequestId, (i64, String)>,
+    /// Stored requests merged by bridging, not yet handed out (absorbed, survivor).
+    merged_here: Vec<(RequestId, RequestId)>,
 }
 
 impl Grouping {
@@ -81,6 +83,7 @@ impl Grouping {
             loaded: false,
             team_language: team_language.to_string(),
             titles: HashMap::new(),
+            merged_here: Vec::new(),
         }
     }
 
@@ -144,11 +147,50 @@ impl Grouping {
                 .await?;
             touched.insert((request, a.request_id));
             out.push((ask.post_id, request, a.new));
+            for (from, into) in self.bridged(store).await? {
+                touched.retain(|t| t.0 != from);
+                for placed in out.iter_mut().filter(|p| p.1 == from) {
+                    placed.1 = into;
+                }
+                self.merged_here.push((from, into));
+            }
         }
         for (request, g) in touched {
             self.retitle(store, request, g).await?;
         }
         Ok(out)
+    }
+
+    /// Requests the grouper merged itself since the last call, (absorbed, survivor).
+    pub(crate) fn drain_merged(&mut self) -> Vec<(RequestId, RequestId)> {
+        std::mem::take(&mut self.merged_here)
+    }
+
+    /// The stored requests of requests the grouper merged by bridging (an ask fitting two
+    /// requests that look like one) are merged as an agent's merge is: every ask and promise
+    /// moves to the survivor, the absorbed request is `merged` into it, and the audit says
+    /// `grouping` did it. Returns the stored (absorbed, survivor) pairs.
+    async fn bridged(
+        &mut self,
+        store: &dyn Store,
+    ) -> Result<Vec<(RequestId, RequestId)>, StoreError> {
+        let mut merged = Vec::new();
+        for (from_g, into_g) in self.grouper.drain_bridged() {
+            let (Some(&from), Some(&into)) =
+                (self.to_store.get(&from_g), self.to_store.get(&into_g))
+            else {
+                tracing::warn!(%from_g, %into_g, "a request the grouper merged is not stored");
+                continue;
+            };
+            store
+                .merge_requests(from, into, "grouping", Utc::now())
+                .await?;
+            self.to_store.remove(&from_g);
+            self.to_grouper.remove(&from);
+            self.titles.remove(&from);
+            merged.push((from, into));
+        }
+        Ok(merged)
     }
 
     /// Titles a request by its most representative ask in the team's language, unless an

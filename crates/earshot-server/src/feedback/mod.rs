@@ -222,8 +222,9 @@ impl FeedbackLoop {
         Ok(())
     }
 
-    /// Groups new customer asks (feature requests) into requests. Returns (post, request,
-    /// opened a new request).
+    /// Groups new customer asks (feature requests) into requests; an ask that fits two
+    /// requests which look like one merges them, as an agent's merge would. Returns (post,
+    /// request, opened a new request), the request as it is after any such merge.
     pub async fn group_asks(
         &self,
         asks: &[AskToGroup],
@@ -231,7 +232,13 @@ impl FeedbackLoop {
         if asks.is_empty() {
             return Ok(vec![]);
         }
-        self.grouping.lock().await.group(&*self.store, asks).await
+        let mut grouping = self.grouping.lock().await;
+        let grouped = grouping.group(&*self.store, asks).await;
+        // An ask that bridged two requests merged them: the list must not show the absorbed one.
+        if !grouping.drain_merged().is_empty() {
+            self.snapshot.drop_list();
+        }
+        grouped
     }
 
     /// A reply went out: if it commits to something, a promise is proposed on the request the
