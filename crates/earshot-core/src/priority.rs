@@ -6,8 +6,12 @@
 //! risk) is urgent, and so is critical urgency; otherwise intent, negative sentiment and
 //! urgency add up to band points held against two thresholds. Reach never counts here. A
 //! conversation left waiting a share of its target ([`RankingModel::escalate_after_targets`],
-//! a quarter by default) shows one band higher (never urgent: that is kept for harm and
-//! critical urgency), so routine questions are not starved by a burst of complaints.
+//! 5 % by default) shows one band higher (never urgent: that is kept for harm and
+//! critical urgency), so routine questions are not starved by a burst of complaints. From
+//! then on its wait counts at the pace of the band it joined (against that band's target),
+//! and waiting stops adding points at [`RankingModel::waiting_stops_at_targets`] targets.
+//! These two settings are the ageing rule; `earshot bench triage` measures them on real
+//! timelines.
 //!
 //! **The position within the band** adds named points (out of 100): a safety report first,
 //! then urgency, then waiting time against the target, then intent and negative sentiment,
@@ -62,7 +66,7 @@ impl PriorityBand {
     }
 
     /// One band more pressing (urgent stays urgent).
-    fn raised(self) -> PriorityBand {
+    pub fn raised(self) -> PriorityBand {
         match self {
             PriorityBand::Low => PriorityBand::Normal,
             PriorityBand::Normal => PriorityBand::High,
@@ -268,11 +272,13 @@ pub struct RankingModel {
     pub high_at: f32,
     /// Band points from which a conversation is normal (below: low).
     pub normal_at: f32,
-    /// Waiting this share of its response target shows the conversation one band higher (at
-    /// most high); 0 turns it off. The default 0.25, with the default targets: a normal
-    /// conversation (4 h) joins the high ones after 1 h, which is a high one's whole target;
-    /// a low one (24 h) joins the normal ones after 6 h. In the band it joins, its wait counts
-    /// from then, so it is not last among them (`earshot bench triage` measures the effect).
+    /// Ageing, part one: waiting this share of its response target shows a low or normal
+    /// conversation one band higher (never urgent); 0 turns it off. From then its wait counts
+    /// at the joined band's pace (waited ÷ that band's target), so it takes its place among
+    /// the band's own by how long it has waited, neither last nor ahead of all of them. The
+    /// default 0.05, with the default targets: a normal question (4 h) joins the high ones
+    /// after 12 min, a low one (24 h) the normal ones after 72 min. Chosen with
+    /// `earshot bench triage` (0.25 starved routine questions behind bursts of complaints).
     pub escalate_after_targets: f32,
 
     // --- The position within the band (points out of 100) ---
@@ -281,12 +287,12 @@ pub struct RankingModel {
     /// Urgency at its strongest.
     pub urgency: f32,
     /// Waiting: `waiting` points at `waiting_full_at_targets` times the target, at the same
-    /// pace before and after, until `waiting_stops_at_targets` times the target. The default
-    /// (2, as `waiting_full_at_targets`) stops counting at twice the target; raised (say 50),
-    /// a conversation keeps climbing as it waits (aging) until it tops its band, so an old
-    /// question is not left behind fresher complaints once everyone is past the target.
-    /// `earshot bench triage` measures the trade: aging starves fewer routine questions but
-    /// answers complaints later.
+    /// pace before and after, until `waiting_stops_at_targets` times the target.
+    /// Ageing, part two: `waiting_stops_at_targets` (default 2) is where waiting stops
+    /// adding points; past it, content (intent, sentiment) decides among the long-waiting.
+    /// Raised (say 50), a conversation keeps climbing as it waits until it tops its band,
+    /// which starves fewer routine questions but answers complaints later; lowered, a burst
+    /// of complaints can hold old questions back. `earshot bench triage` measures the trade.
     pub waiting: f32,
     pub waiting_full_at_targets: f32,
     pub waiting_stops_at_targets: f32,
@@ -313,7 +319,7 @@ impl Default for RankingModel {
             band_urgency: 30.0,
             high_at: 42.0,
             normal_at: 15.0,
-            escalate_after_targets: 0.25,
+            escalate_after_targets: 0.05,
             harm: 30.0,
             urgency: 12.0,
             waiting: 30.0,
@@ -335,7 +341,10 @@ const MAX_POINTS: f32 = 99.9;
 /// The problems a `[ranking]` section can have.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RankingError {
-    #[error("ranking.{key} must be a number from 0 to {max}, not {value}")]
+    #[error(
+        "ranking.{key} must be a number from 0 to {max}, not {value}{}",
+        hint(key)
+    )]
     OutOfRange {
         key: &'static str,
         value: f32,
@@ -343,6 +352,51 @@ pub enum RankingError {
     },
     #[error("ranking.normal_at ({normal}) must be below ranking.high_at ({high})")]
     Thresholds { normal: f32, high: f32 },
+}
+
+/// What to write instead, for the settings whose meaning is not plain from the name.
+fn hint(key: &str) -> &'static str {
+    match key {
+        "escalate_after_targets" => {
+            ": the share of its response target a low or normal conversation waits before it \
+             moves up a band, e.g. 0.05 (12 min of a 4 h target); 0 turns moving up off"
+        }
+        "waiting_stops_at_targets" => {
+            ": how many response targets of waiting still raise a conversation, e.g. 2; \
+             raise it (50) to let old asks climb to the top of their band"
+        }
+        "waiting_full_at_targets" => {
+            ": the waited share of the target at which waiting gives its full points, e.g. 2"
+        }
+        _ => "",
+    }
+}
+
+/// How long a conversation has waited for an answer, against its targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owed {
+    /// Waited so far, on the SLA clock.
+    pub waited: Duration,
+    /// The response target of its content band.
+    pub target: Duration,
+    /// The target of the band it joins when left waiting (see
+    /// [`RankingModel::escalate_after_targets`]): from then its wait counts against this.
+    pub raised_target: Duration,
+}
+
+impl Owed {
+    /// With the raised band's target in the same proportion to `target` as the default
+    /// response targets (normal 4 h → high 1 h, low 24 h → normal 4 h).
+    pub fn with_default_ratio(band: PriorityBand, waited: Duration, target: Duration) -> Owed {
+        let d = crate::sla::ResponseTargets::default();
+        let own = d.target_for(band).num_seconds().max(1);
+        let raised = d.target_for(band.raised()).num_seconds();
+        Owed {
+            waited,
+            target,
+            raised_target: Duration::seconds(target.num_seconds() * raised / own),
+        }
+    }
 }
 
 impl RankingModel {
@@ -445,13 +499,23 @@ impl RankingModel {
 
     /// The rank: the band (raised when left waiting too long) and the points within it.
     /// `waited` is the time waited so far on the SLA clock; `target` the response target
-    /// (both `None` when no answer is owed).
+    /// (both `None` when no answer is owed). The raised band's target is taken in the
+    /// default targets' proportion; [`RankingModel::score_owed`] takes it as configured.
     pub fn score(
         &self,
         s: &PrioritySignals,
         waited: Option<Duration>,
         target: Option<Duration>,
     ) -> Priority {
+        let band = self.band(s);
+        let owed = waited
+            .zip(target)
+            .map(|(w, t)| Owed::with_default_ratio(band, w, t));
+        self.score_owed(s, owed)
+    }
+
+    /// The rank of a conversation owed an answer (`None`: nothing owed).
+    pub fn score_owed(&self, s: &PrioritySignals, owed: Option<Owed>) -> Priority {
         let (mut band, why_band) = self.content_band(s);
         let mut factors = vec![why_band];
         let mut add = |name: &str, points: f32, why: String| {
@@ -471,29 +535,31 @@ impl RankingModel {
             self.urgency * s.urgency_score.clamp(0.0, 1.0),
             format!("{} urgency", s.urgency),
         );
-        let mut escalate = None;
-        if let (Some(waited), Some(target)) = (waited, target) {
-            let target_s = target.num_seconds().max(60) as f32;
-            let share = waited.num_seconds().max(0) as f32 / target_s;
+        let mut escalated = false;
+        if let Some(o) = owed {
+            let secs = |d: Duration| d.num_seconds().max(60) as f32;
+            let share = o.waited.num_seconds().max(0) as f32 / secs(o.target);
             let k = self.escalate_after_targets;
-            let escalated =
+            escalated =
                 k > 0.0 && share >= k && matches!(band, PriorityBand::Low | PriorityBand::Normal);
-            // In the band it joined, its wait counts from the moment it joined: it has waited
-            // one "target" of that band by then, so it is not last among the band's own.
-            let counted = if escalated { share / k } else { share };
+            // In the band it joined, its wait counts at that band's pace (against that band's
+            // target), so it takes its place among the band's own by how long it waited.
+            let counted = if escalated {
+                o.waited.num_seconds().max(0) as f32 / secs(o.raised_target)
+            } else {
+                share
+            };
+            let stops = self.waiting_stops_at_targets;
             let full = self.waiting_full_at_targets.max(0.01);
-            add(
-                "waiting",
-                self.waiting * counted.min(self.waiting_stops_at_targets) / full,
-                if share >= 1.0 {
-                    format!("waited {share:.1}× target")
-                } else {
-                    format!("waited {:.0}% of target", share * 100.0)
-                },
-            );
-            if escalated {
-                escalate = Some(share);
+            let mut why = if share >= 1.0 {
+                format!("waited {share:.1}× target")
+            } else {
+                format!("waited {:.0}% of target", share * 100.0)
+            };
+            if counted > stops {
+                why.push_str(&format!(" (counts up to {stops}×)"));
             }
+            add("waiting", self.waiting * counted.min(stops) / full, why);
         }
         let top = self.band_intent.of(Intent::Complaint).max(0.01);
         add(
@@ -530,16 +596,15 @@ impl RankingModel {
                 },
             );
         }
-        if let Some(share) = escalate {
+        if escalated {
             band = band.raised();
             factors.push(PriorityFactor {
                 name: "escalated".into(),
                 points: 0.0,
-                why: if share >= 1.0 {
-                    format!("waited {share:.1}× target → {band}")
-                } else {
-                    format!("waited {:.0}% of target → {band}", share * 100.0)
-                },
+                why: format!(
+                    "waiting past {}% of target → {band}",
+                    percent(self.escalate_after_targets)
+                ),
             });
         }
         let points: f32 = factors.iter().map(|f| f.points).sum();
@@ -548,6 +613,16 @@ impl RankingModel {
             band,
             factors,
         }
+    }
+}
+
+/// 0.05 → "5", 0.025 → "2.5".
+fn percent(share: f32) -> String {
+    let p = share * 100.0;
+    if (p - p.round()).abs() < 0.05 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.1}")
     }
 }
 

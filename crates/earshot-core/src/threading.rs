@@ -25,7 +25,7 @@ use crate::analysis::Analysis;
 use crate::conversation::{Conversation, ConversationId, Status};
 use crate::network::Network;
 use crate::post::{NewPost, PostKey};
-use crate::priority::{Priority, PrioritySignals, RankingModel};
+use crate::priority::{Owed, Priority, PrioritySignals, RankingModel};
 use crate::sla::{ResponseTargets, SlaClock};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, HashSet};
@@ -219,14 +219,13 @@ pub fn rank(
 ) -> Priority {
     let owed = awaiting_since.map(|since| {
         let band = policy.ranking.band(signals);
-        (
-            policy.clock.elapsed(since, now),
-            policy.targets.target_for(band),
-        )
+        Owed {
+            waited: policy.clock.elapsed(since, now),
+            target: policy.targets.target_for(band),
+            raised_target: policy.targets.target_for(band.raised()),
+        }
     });
-    policy
-        .ranking
-        .score(signals, owed.map(|o| o.0), owed.map(|o| o.1))
+    policy.ranking.score_owed(signals, owed)
 }
 
 /// What a customer's post does to the signals of the conversation it joins. A content-free

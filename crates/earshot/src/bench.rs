@@ -71,28 +71,9 @@ pub enum BenchCommand {
     /// their real order and times to a simulated team working the queue in earshot's order,
     /// first-in-first-out and newest-first; beside them the real brands' reply times.
     #[command(
-        after_help = "Examples:\n  earshot bench triage --data ../shared/data\n  earshot bench triage --agents 1,2,4 --shifts weekdays --hours 09:00-17:00 --timezone Europe/London"
+        after_help = "Examples:\n  earshot bench triage --data ../shared/data\n  earshot bench triage --agents 4,8 --seeds 1,2,3,4,5 --config earshot.toml\n  earshot bench triage --agents 1,2,4 --shifts weekdays --hours 09:00-17:00 --timezone Europe/London"
     )]
-    Triage {
-        /// The shared data folder (twcs-sample-head, twcs-sample-random, ibm-care-conversations).
-        #[arg(long, default_value = "../shared/data")]
-        data: PathBuf,
-        /// Team sizes to simulate, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "2,4,8")]
-        agents: Vec<usize>,
-        /// `covered` (around the clock), `weekdays` (nights and weekends uncovered) or `both`.
-        #[arg(long, default_value = "both")]
-        shifts: String,
-        /// The weekday shift of `weekdays`.
-        #[arg(long, default_value = "08:00-20:00")]
-        hours: String,
-        /// The time zone of the weekday shift.
-        #[arg(long, default_value = "America/New_York")]
-        timezone: String,
-        /// Seed of the handling-time draws (the same for every order).
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-    },
+    Triage(crate::bench_triage::TriageArgs),
 }
 
 pub async fn run(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
@@ -102,46 +83,8 @@ pub async fn run(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Latency { rate, seconds } => latency(rate, seconds).await,
         BenchCommand::Query { posts, requests } => query(g, posts, requests).await,
         BenchCommand::Web { posts, iterations } => web(g, posts, iterations).await,
-        BenchCommand::Triage {
-            data,
-            agents,
-            shifts,
-            hours,
-            timezone,
-            seed,
-        } => triage(data, agents, &shifts, hours, timezone, seed),
+        BenchCommand::Triage(args) => crate::bench_triage::triage(g, args),
     }
-}
-
-fn triage(
-    data: PathBuf,
-    agents: Vec<usize>,
-    shifts: &str,
-    hours: String,
-    timezone: String,
-    seed: u64,
-) -> anyhow::Result<()> {
-    use earshot_lab::triage_replay::{run, ReplayConfig, Shifts};
-    let weekdays = Shifts::Weekdays { hours, timezone };
-    let shifts = match shifts {
-        "covered" => vec![Shifts::Covered],
-        "weekdays" => vec![weekdays],
-        "both" => vec![Shifts::Covered, weekdays],
-        other => bail!("--shifts {other:?}: use covered, weekdays or both"),
-    };
-    if agents.is_empty() || agents.contains(&0) {
-        bail!("--agents needs team sizes of at least 1, e.g. --agents 2,4,8");
-    }
-    let cfg = ReplayConfig {
-        data,
-        team_sizes: agents,
-        shifts,
-        seed,
-    };
-    let report = run(&cfg, &mut |line| eprintln!("  {line}"))?;
-    println!("triage replay on real timelines (`earshot bench triage`)");
-    print!("{}", report.render());
-    Ok(())
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -109,34 +109,39 @@ fn each_factor_shows_in_why() {
 fn waiting_raises_the_score_but_not_the_content_band_and_shows_no_second_duration() {
     let m = RankingModel::default();
     let s = signals(Intent::Question, 0.0, 0.25, 0.2);
-    let fresh = m.score(&s, Some(Duration::minutes(1)), Some(Duration::hours(1)));
-    let late = m.score(&s, Some(Duration::minutes(14)), Some(Duration::hours(1)));
+    // Both before the share that moves a conversation up a band (5 % of 4 h: 12 min).
+    let fresh = m.score(&s, Some(Duration::minutes(1)), Some(Duration::hours(4)));
+    let late = m.score(&s, Some(Duration::minutes(10)), Some(Duration::hours(4)));
     assert!(late.score > fresh.score);
     assert_eq!(late.band, fresh.band);
     assert_eq!(m.band(&s), fresh.band);
     // The inbox row shows how long the customer waited once (the clock); "why" says how that
     // compares to the target, without a second "overdue" duration.
     let why = late.explain();
-    assert!(why.contains("waited 23% of target"), "{why}");
+    assert!(why.contains("waited 4% of target"), "{why}");
     assert!(!why.contains("overdue") && !why.contains("min"), "{why}");
 }
 
 #[test]
-fn left_waiting_a_quarter_of_its_target_a_conversation_shows_one_band_higher_never_urgent() {
+fn left_waiting_its_escalation_share_a_conversation_shows_one_band_higher_never_urgent() {
     let m = RankingModel::default();
     let q = signals(Intent::Question, 0.0, 0.25, 0.0);
     assert_eq!(m.band(&q), PriorityBand::Normal);
+    // The default share is 5 %: 12 minutes of a normal question's 4 h target (it was a
+    // quarter, 1 h, which let bursts of complaints starve routine questions in the replay).
+    assert_eq!(m.escalate_after_targets, 0.05);
     let target = Some(Duration::hours(4));
-    let fresh = m.score(&q, Some(Duration::minutes(59)), target);
+    let fresh = m.score(&q, Some(Duration::minutes(11)), target);
     assert_eq!(fresh.band, PriorityBand::Normal);
-    let late = m.score(&q, Some(Duration::hours(1)), target);
+    let late = m.score(&q, Some(Duration::minutes(12)), target);
     assert_eq!(late.band, PriorityBand::High);
     assert!(
-        late.explain().contains("waited 25% of target → high"),
+        late.explain().contains("waiting past 5% of target → high"),
         "{}",
         late.explain()
     );
-    // It joins the high band counting its wait from then, not last among them.
+    // It joins the high band counting its wait at that band's pace: 12 min of high's 1 h
+    // target (20 %, 3 points of 30 at 2 targets), not 12 min as 5 % of its own.
     let waiting_points = |p: &Priority| {
         p.factors
             .iter()
@@ -147,6 +152,7 @@ fn left_waiting_a_quarter_of_its_target_a_conversation_shows_one_band_higher_nev
         waiting_points(&late) > waiting_points(&fresh) * 3.0,
         "{late:?}"
     );
+    assert!((waiting_points(&late) - 3.0).abs() < 0.01, "{late:?}");
     let angry = signals(Intent::Complaint, -0.9, 0.5, 0.0);
     assert_eq!(m.band(&angry), PriorityBand::High);
     assert_eq!(
@@ -162,6 +168,58 @@ fn left_waiting_a_quarter_of_its_target_a_conversation_shows_one_band_higher_nev
         off.score(&q, Some(Duration::days(9)), target).band,
         PriorityBand::Normal
     );
+}
+
+/// The joined band's pace is its configured target: a team with a 2 h high target counts a
+/// question that moved up at half the pace of one with the default 1 h.
+#[test]
+fn a_question_that_moved_up_takes_its_place_among_the_band_by_its_wait() {
+    let m = RankingModel::default();
+    let q = signals(Intent::Question, 0.0, 0.25, 0.0);
+    let complaint = signals(Intent::Complaint, -0.8, 0.5, 0.0);
+    assert_eq!(m.band(&complaint), PriorityBand::High);
+    let owed = |waited: i64, target: i64, raised: i64| {
+        Some(Owed {
+            waited: Duration::minutes(waited),
+            target: Duration::minutes(target),
+            raised_target: Duration::minutes(raised),
+        })
+    };
+    // The same wait, counted against the same 1 h: the complaint's content keeps it first.
+    let q45 = m.score_owed(&q, owed(45, 240, 60));
+    let c45 = m.score_owed(&complaint, owed(45, 60, 120));
+    assert_eq!(q45.band, PriorityBand::High);
+    assert!(c45.score > q45.score, "{c45:?} {q45:?}");
+    // Waited three hours, the question passes a complaint that came in 20 minutes ago.
+    let q180 = m.score_owed(&q, owed(180, 240, 60));
+    let c20 = m.score_owed(&complaint, owed(20, 60, 120));
+    assert!(q180.score > c20.score, "{c20:?} {q180:?}");
+    // The raised band's target sets the pace.
+    let slow = m.score_owed(&q, owed(45, 240, 120));
+    assert!(slow.score < q45.score, "{slow:?} {q45:?}");
+    // Past `waiting_stops_at_targets` waiting adds nothing more, and "why" says so once.
+    let q10h = m.score_owed(&q, owed(600, 240, 60));
+    let q20h = m.score_owed(&q, owed(1200, 240, 60));
+    assert_eq!(q10h.score, q20h.score);
+    let why = q20h.explain();
+    assert!(
+        why.contains("waited 5.0× target (counts up to 2×)"),
+        "{why}"
+    );
+    // Never above a safety report, however long it waits.
+    let harm = PrioritySignals {
+        harm: true,
+        harm_kinds: vec![HarmKind::Fire],
+        ..signals(Intent::Other, 0.0, 0.0, 0.0)
+    };
+    let fresh_harm = m.score_owed(&harm, owed(0, 30, 30));
+    for waited in [60, 600, 6000, 60_000] {
+        let q = m.score_owed(&q, owed(waited, 240, 60));
+        assert!(
+            q.band != PriorityBand::Urgent && fresh_harm.score > q.score,
+            "{q:?}"
+        );
+    }
 }
 
 #[test]
@@ -315,15 +373,45 @@ fn waiting_stops_counting_at_its_cap_unless_aging_is_on() {
     let ancient_q = aging.score(&q, Some(Duration::days(30)), Some(Duration::hours(4)));
     assert!(ancient_q.score < PriorityBand::Urgent.floor());
     assert!(fresh_harm.score > ancient_q.score);
-    assert!(matches!(
-        RankingModel {
-            waiting_stops_at_targets: -1.0,
-            ..RankingModel::default()
-        }
-        .validate(),
-        Err(RankingError::OutOfRange {
-            key: "waiting_stops_at_targets",
-            ..
-        })
-    ));
+    let err = RankingModel {
+        waiting_stops_at_targets: -1.0,
+        ..RankingModel::default()
+    }
+    .validate();
+    assert!(
+        matches!(
+            err,
+            Err(RankingError::OutOfRange {
+                key: "waiting_stops_at_targets",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}
+
+/// The two ageing settings say what to write when they are wrong.
+#[test]
+fn the_ageing_settings_say_what_to_write_instead() {
+    let err = RankingModel {
+        escalate_after_targets: -0.05,
+        ..RankingModel::default()
+    }
+    .validate()
+    .expect_err("negative")
+    .to_string();
+    assert!(
+        err.starts_with("ranking.escalate_after_targets must be a number from 0 to 100, not -0.05")
+            && err.contains("e.g. 0.05")
+            && err.contains("0 turns moving up off"),
+        "{err}"
+    );
+    let err = RankingModel {
+        waiting_stops_at_targets: f32::NAN,
+        ..RankingModel::default()
+    }
+    .validate()
+    .expect_err("not a number")
+    .to_string();
+    assert!(err.contains("e.g. 2;"), "{err}");
 }

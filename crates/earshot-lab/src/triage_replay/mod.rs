@@ -20,15 +20,15 @@
 //! sample in `data/safety`, the analyzer's evaluation).
 
 pub mod data;
+mod render;
 pub mod sim;
 
 use chrono::Duration;
 use earshot_analyze::Analyzer;
-use earshot_core::priority::PriorityBand;
+use earshot_core::priority::{PriorityBand, RankingModel};
 use earshot_core::threading::{signals_of, TriagePolicy};
-use earshot_core::{Analysis, BusinessHours, Intent, SlaClock};
+use earshot_core::{Analysis, BusinessHours, Intent, ResponseTargets, SlaClock};
 use sim::{simulate, Order, Team};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// When the simulated agents work.
@@ -69,7 +69,68 @@ pub struct ReplayConfig {
     pub data: PathBuf,
     pub team_sizes: Vec<usize>,
     pub shifts: Vec<Shifts>,
-    pub seed: u64,
+    /// Seeds of the handling-time draws: every team setting runs once per seed.
+    pub seeds: Vec<u64>,
+    /// How earshot ranks (`[response.ranking]`; the defaults unless a config says otherwise).
+    pub ranking: RankingModel,
+    /// The response targets per band (`[response.targets]`).
+    pub targets: ResponseTargets,
+    /// Whose waits are measured (every post is replayed either way).
+    pub part: Part,
+}
+
+/// Which conversations the figures are measured on. The whole timeline is always replayed
+/// (the queue needs every post); the figures count only the posts of one half of the
+/// conversations, split by a stable hash of the conversation, so settings can be tuned on one
+/// half and reported on the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    All,
+    Tuning,
+    Evaluation,
+}
+
+impl Part {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::All => "all conversations",
+            Part::Tuning => "the tuning half of the conversations",
+            Part::Evaluation => "the evaluation half of the conversations",
+        }
+    }
+
+    /// Whether a conversation's posts are measured.
+    pub fn holds(self, thread: &str) -> bool {
+        // FNV-1a: the same split on every machine and every run.
+        let hash = thread.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        match self {
+            Part::All => true,
+            Part::Tuning => hash % 2 == 0,
+            Part::Evaluation => hash % 2 == 1,
+        }
+    }
+}
+
+impl ReplayConfig {
+    /// The default ranking and targets.
+    pub fn new(
+        data: PathBuf,
+        team_sizes: Vec<usize>,
+        shifts: Vec<Shifts>,
+        seeds: Vec<u64>,
+    ) -> Self {
+        ReplayConfig {
+            data,
+            team_sizes,
+            shifts,
+            seeds,
+            ranking: RankingModel::default(),
+            targets: ResponseTargets::default(),
+            part: Part::All,
+        }
+    }
 }
 
 /// The classes figures are given for.
@@ -156,11 +217,12 @@ pub fn figures(responses: &[Option<i64>], members: &[usize]) -> Figures {
     }
 }
 
-/// One team setting's runs.
+/// One team setting's runs with one seed.
 #[derive(Debug, Clone)]
 pub struct TeamRun {
     pub agents: usize,
     pub shifts: Shifts,
+    pub seed: u64,
     /// Per order, per class.
     pub figures: Vec<(Order, Vec<(Class, Figures)>)>,
     /// Routine questions whose earshot wait exceeds twice their FIFO wait (10-minute floor).
@@ -190,7 +252,8 @@ pub struct TimelineReport {
 pub struct Report {
     pub handling: Vec<f64>,
     pub timelines: Vec<TimelineReport>,
-    pub seed: u64,
+    pub seeds: Vec<u64>,
+    pub part: Part,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,10 +264,18 @@ pub enum ReplayError {
     NoData(PathBuf),
     #[error("shift hours: {0}")]
     Shifts(String),
+    #[error("{0}: fix the [response.ranking] settings")]
+    Ranking(#[from] earshot_core::priority::RankingError),
+    #[error("no seeds: pass --seeds 1,2,3")]
+    NoSeeds,
 }
 
 /// Runs the replay; `progress` hears a line per simulation.
 pub fn run(cfg: &ReplayConfig, progress: &mut dyn FnMut(&str)) -> Result<Report, ReplayError> {
+    cfg.ranking.validate()?;
+    if cfg.seeds.is_empty() {
+        return Err(ReplayError::NoSeeds);
+    }
     let timelines = data::timelines(&cfg.data)?;
     if timelines.iter().all(|t| t.posts.is_empty()) {
         return Err(ReplayError::NoData(cfg.data.clone()));
@@ -219,11 +290,18 @@ pub fn run(cfg: &ReplayConfig, progress: &mut dyn FnMut(&str)) -> Result<Report,
             .iter()
             .map(|p| analyzer.analyze_text(&p.text, None, None))
             .collect();
-        let default_policy = TriagePolicy::default();
+        let base_policy = TriagePolicy {
+            ranking: cfg.ranking.clone(),
+            targets: cfg.targets,
+            ..TriagePolicy::default()
+        };
         let mut members: Vec<(Class, Vec<usize>)> =
             Class::ALL.iter().map(|c| (*c, Vec::new())).collect();
         for (i, a) in analyses.iter().enumerate() {
-            for c in classes(a, &default_policy) {
+            if !cfg.part.holds(&t.posts[i].thread) {
+                continue;
+            }
+            for c in classes(a, &base_policy) {
                 if let Some(m) = members.iter_mut().find(|(k, _)| *k == c) {
                     m.1.push(i);
                 }
@@ -243,21 +321,25 @@ pub fn run(cfg: &ReplayConfig, progress: &mut dyn FnMut(&str)) -> Result<Report,
             let clock = shifts.clock().map_err(ReplayError::Shifts)?;
             let policy = TriagePolicy {
                 clock: clock.clone(),
-                ..TriagePolicy::default()
+                ..base_policy.clone()
             };
-            for &agents in &cfg.team_sizes {
+            for (&agents, &seed) in cfg
+                .team_sizes
+                .iter()
+                .flat_map(|a| cfg.seeds.iter().map(move |s| (a, s)))
+            {
                 let team = Team {
                     agents,
                     shifts: clock.clone(),
                     handling_seconds: handling.clone(),
-                    seed: cfg.seed,
+                    seed,
                 };
                 let mut per_order = Vec::new();
                 let mut fifo_secs = Vec::new();
                 let mut earshot_secs = Vec::new();
                 for order in Order::ALL {
                     progress(&format!(
-                        "{}: {agents} agent(s), {}, {}",
+                        "{}: {agents} agent(s), {}, seed {seed}, {}",
                         t.name,
                         shifts.describe(),
                         order.as_str()
@@ -315,6 +397,7 @@ pub fn run(cfg: &ReplayConfig, progress: &mut dyn FnMut(&str)) -> Result<Report,
                 runs.push(TeamRun {
                     agents,
                     shifts: shifts.clone(),
+                    seed,
                     figures: per_order,
                     starved,
                     routine_questions: routine.len(),
@@ -340,168 +423,15 @@ pub fn run(cfg: &ReplayConfig, progress: &mut dyn FnMut(&str)) -> Result<Report,
     Ok(Report {
         handling,
         timelines: out,
-        seed: cfg.seed,
+        seeds: cfg.seeds.clone(),
+        part: cfg.part,
     })
-}
-
-fn pct(x: f64) -> String {
-    if x.is_nan() {
-        "–".into()
-    } else {
-        format!("{:.0}%", x * 100.0)
-    }
-}
-
-fn mins(x: f64) -> String {
-    if x.is_nan() {
-        "–".into()
-    } else if x >= 120.0 {
-        format!("{:.1} h", x / 60.0)
-    } else {
-        format!("{x:.0} min")
-    }
-}
-
-fn ratio(a: f64, b: f64) -> String {
-    if a.is_nan() || b.is_nan() || b <= 0.0 {
-        "–".into()
-    } else {
-        format!("{:.2}×", a / b)
-    }
-}
-
-fn get(f: &[(Class, Figures)], c: Class) -> Figures {
-    f.iter()
-        .find(|(k, _)| *k == c)
-        .map(|(_, v)| *v)
-        .unwrap_or_default()
-}
-
-fn row(out: &mut String, name: &str, f: &[(Class, Figures)]) {
-    let u = get(f, Class::UrgentHarm);
-    let c = get(f, Class::Complaint);
-    let q = get(f, Class::RoutineQuestion);
-    let a = get(f, Class::All);
-    let _ = writeln!(
-        out,
-        "  {:<20} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>8}",
-        name,
-        pct(u.within_30_min),
-        pct(c.within_30_min),
-        mins(c.p50_minutes),
-        mins(c.p90_minutes),
-        mins(q.p50_minutes),
-        mins(q.p90_minutes),
-        mins(a.p50_minutes),
-        mins(a.p90_minutes),
-    );
-}
-
-impl Report {
-    /// The report as the terminal prints it.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let h = &self.handling;
-        let _ = writeln!(
-            out,
-            "handling time per reply: {} samples from the brands' signed agents (TWCS), p50 {:.1} min, p90 {:.1} min; seed {}",
-            h.len(),
-            percentile(h, 0.5) / 60.0,
-            percentile(h, 0.9) / 60.0,
-            self.seed
-        );
-        for t in &self.timelines {
-            let _ = writeln!(out);
-            let span = match (t.first, t.last) {
-                (Some(a), Some(b)) => {
-                    format!("{} → {}", a.format("%Y-%m-%d"), b.format("%Y-%m-%d"))
-                }
-                _ => String::new(),
-            };
-            let sizes: Vec<String> = t
-                .class_sizes
-                .iter()
-                .map(|(c, n)| format!("{} {n}", c.as_str()))
-                .collect();
-            let _ = writeln!(out, "== {} ({} customer posts, {span})", t.name, t.posts);
-            let _ = writeln!(out, "   classes by earshot's reading: {}", sizes.join(", "));
-            let header = format!(
-                "  {:<20} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>8}",
-                "",
-                "urg≤30m",
-                "cmp≤30m",
-                "cmp p50",
-                "cmp p90",
-                "rtQ p50",
-                "rtQ p90",
-                "all p50",
-                "all p90"
-            );
-            let real = get(&t.real, Class::All);
-            let _ = writeln!(
-                out,
-                "   real brands on the same posts ({} of {} answered in the data):",
-                real.answered, real.posts
-            );
-            let _ = writeln!(out, "{header}");
-            row(&mut out, "real brands", &t.real);
-            for r in &t.runs {
-                let _ = writeln!(
-                    out,
-                    "   simulated team: {} agent(s), {}",
-                    r.agents,
-                    r.shifts.describe()
-                );
-                let _ = writeln!(out, "{header}");
-                for (order, f) in &r.figures {
-                    row(&mut out, order.as_str(), f);
-                }
-                let of = |o: Order| {
-                    r.figures
-                        .iter()
-                        .find(|(k, _)| *k == o)
-                        .map(|(_, f)| f.as_slice())
-                        .unwrap_or(&[])
-                };
-                let e = of(Order::Earshot);
-                let fifo = of(Order::Fifo);
-                let urgent = get(e, Class::UrgentHarm);
-                let gain =
-                    get(fifo, Class::Complaint).p90_minutes / get(e, Class::Complaint).p90_minutes;
-                let (eq, fq) = (
-                    get(e, Class::RoutineQuestion),
-                    get(fifo, Class::RoutineQuestion),
-                );
-                let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
-                let _ = writeln!(
-                    out,
-                    "   goals: urgent/harm ≤30 min {} (≥ 90%: {}; {} of them written within 30 min of a shift); complaint p90 FIFO/earshot {:.2}× (≥ 2×: {})",
-                    pct(urgent.within_30_min),
-                    verdict(urgent.within_30_min >= 0.9),
-                    pct(r.urgent_reachable),
-                    gain,
-                    verdict(gain >= 2.0),
-                );
-                let _ = writeln!(
-                    out,
-                    "          routine questions: p50 {} / p90 {} of FIFO's (≤ 2×: {}); per post, {} of {} wait > 2× their FIFO wait (10-min floor; worst {:.1}×; none: {})",
-                    ratio(eq.p50_minutes, fq.p50_minutes),
-                    ratio(eq.p90_minutes, fq.p90_minutes),
-                    verdict(eq.p50_minutes <= 2.0 * fq.p50_minutes.max(10.0) && eq.p90_minutes <= 2.0 * fq.p90_minutes.max(10.0)),
-                    r.starved,
-                    r.routine_questions,
-                    r.worst_ratio,
-                    verdict(r.starved == 0),
-                );
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::render::get;
     use super::*;
 
     #[test]
@@ -531,12 +461,12 @@ mod tests {
              5,Brand,False,Tue Oct 31 22:23:00 +0000 2017,@113 so sorry ^AB,,3\n",
         )
         .unwrap();
-        let cfg = ReplayConfig {
-            data: dir.path().to_path_buf(),
-            team_sizes: vec![1],
-            shifts: vec![Shifts::Covered],
-            seed: 7,
-        };
+        let cfg = ReplayConfig::new(
+            dir.path().to_path_buf(),
+            vec![1],
+            vec![Shifts::Covered],
+            vec![7],
+        );
         let mut lines = 0;
         let r = run(&cfg, &mut |_| lines += 1).unwrap();
         assert!(lines >= 4);
@@ -579,6 +509,70 @@ mod tests {
             text.contains("real brands") && text.contains("goals:"),
             "{text}"
         );
+        assert!(
+            !text.contains("per seed"),
+            "one seed, no per-seed table: {text}"
+        );
+        // Several seeds: a run per team setting and seed, each reported, then the worst case.
+        let seeds = ReplayConfig {
+            seeds: vec![1, 2, 3],
+            team_sizes: vec![1, 2],
+            ..cfg.clone()
+        };
+        let r = run(&seeds, &mut |_| {}).unwrap();
+        let runs = &r.timelines[0].runs;
+        assert_eq!(runs.len(), 6);
+        assert_eq!(
+            runs.iter().map(|r| (r.agents, r.seed)).collect::<Vec<_>>(),
+            vec![(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+        );
+        let text = r.render();
+        assert!(text.contains("per seed"), "{text}");
+        assert_eq!(text.matches("worst case:").count(), 2, "{text}");
+        // The figures are measured on one half of the conversations or the other, never both.
+        let sizes = |part: Part| {
+            let r = run(
+                &ReplayConfig {
+                    part,
+                    ..cfg.clone()
+                },
+                &mut |_| {},
+            )
+            .unwrap();
+            get(
+                &r.timelines[0]
+                    .class_sizes
+                    .iter()
+                    .map(|(c, n)| {
+                        (
+                            *c,
+                            Figures {
+                                posts: *n,
+                                ..Figures::default()
+                            },
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+                Class::All,
+            )
+            .posts
+        };
+        assert_eq!(
+            sizes(Part::Tuning) + sizes(Part::Evaluation),
+            sizes(Part::All)
+        );
+        // A ranking a config got wrong is refused, not replayed.
+        let bad = ReplayConfig {
+            ranking: RankingModel {
+                escalate_after_targets: -1.0,
+                ..RankingModel::default()
+            },
+            ..cfg.clone()
+        };
+        assert!(matches!(
+            run(&bad, &mut |_| {}),
+            Err(ReplayError::Ranking(_))
+        ));
         let empty = tempfile::tempdir().unwrap();
         assert!(matches!(
             run(
@@ -590,5 +584,20 @@ mod tests {
             ),
             Err(ReplayError::NoData(_))
         ));
+    }
+
+    #[test]
+    fn the_halves_split_conversations_stably() {
+        let threads: Vec<String> = (0..200).map(|i| format!("brand/customer{i}")).collect();
+        let tuning = threads.iter().filter(|t| Part::Tuning.holds(t)).count();
+        assert!((70..=130).contains(&tuning), "{tuning} of 200");
+        for t in &threads {
+            assert_ne!(Part::Tuning.holds(t), Part::Evaluation.holds(t));
+            assert!(Part::All.holds(t));
+        }
+        assert_eq!(
+            Part::Tuning.holds("AppleSupport/115712"),
+            Part::Tuning.holds("AppleSupport/115712")
+        );
     }
 }

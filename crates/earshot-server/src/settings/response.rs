@@ -94,3 +94,51 @@ impl ResponseSettings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+
+    /// `earshot config check` refuses a wrong ageing setting, naming the key and saying what
+    /// to write; the defaults are the ones `earshot bench triage` measured.
+    #[test]
+    fn the_ageing_settings_are_checked_with_what_to_write() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("earshot.toml");
+        std::fs::write(
+            &path,
+            "[response.ranking]\nescalate_after_targets = 0.1\nwaiting_stops_at_targets = 4\n",
+        )
+        .expect("write");
+        let s = Settings::load_with_env(Some(&path), Vec::<(String, String)>::new())
+            .expect("valid ageing settings load");
+        let ranking = s.triage_policy().expect("policy").ranking;
+        assert_eq!(ranking.escalate_after_targets, 0.1);
+        assert_eq!(ranking.waiting_stops_at_targets, 4.0);
+        let defaults = Settings::default().triage_policy().expect("policy").ranking;
+        assert_eq!(defaults.escalate_after_targets, 0.05);
+        assert_eq!(defaults.waiting_stops_at_targets, 2.0);
+        std::fs::write(&path, "[response.ranking]\nescalate_after_targets = -1\n").expect("write");
+        let err = Settings::load_with_env(Some(&path), Vec::<(String, String)>::new())
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("response.ranking")
+                && err.contains("escalate_after_targets")
+                && err.contains("e.g. 0.05"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "[response.ranking]\nwaiting_stops_at_targets = 5000\n",
+        )
+        .expect("write");
+        let err = Settings::load_with_env(Some(&path), Vec::<(String, String)>::new())
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("waiting_stops_at_targets") && err.contains("e.g. 2;"),
+            "{err}"
+        );
+    }
+}
