@@ -173,7 +173,7 @@ impl App {
             )
         })?;
         let connectors = crate::connectors::Connectors::build(&settings)?;
-        let telemetry = crate::operations::Telemetry::start(desk.pipeline());
+        let telemetry = crate::telemetry::Telemetry::start(desk.pipeline());
         let leases = crate::lease::Leases::for_store(&settings.db_url(), settings.store.options());
         Ok(App {
             listener,

@@ -33,6 +33,7 @@ pub mod settings;
 pub mod signature;
 pub mod state;
 pub mod survey;
+pub mod telemetry;
 pub mod triage;
 pub mod web;
 pub mod web_bench;

@@ -14,79 +14,20 @@
 //! `rate()` copes): posts stored, conversation events by action (replies sent and failed
 //! among them). Gauges are read at scrape time with bounded queries.
 
-use crate::pipeline::{LiveEvent, Pipeline};
 use crate::state::AppState;
+use crate::telemetry::Counts;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 /// A check slower than this fails: a load balancer should not wait on a stuck database.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Queue gauges count up to this many rows, so a scrape never walks a huge backlog.
 const QUEUE_CAP: u32 = 1000;
-
-/// Counts of what this process saw, fed from the pipeline's events.
-#[derive(Default)]
-pub struct Telemetry {
-    counts: Mutex<Counts>,
-    started: Option<chrono::DateTime<Utc>>,
-}
-
-#[derive(Default)]
-struct Counts {
-    posts_stored: BTreeMap<String, u64>,
-    conversation_events: BTreeMap<String, u64>,
-    spikes_started: u64,
-    /// Events dropped because this listener fell behind the pipeline.
-    missed: u64,
-}
-
-impl Telemetry {
-    /// Starts counting `pipeline`'s events in a task of its own.
-    pub fn start(pipeline: &Pipeline) -> Arc<Telemetry> {
-        let telemetry = Arc::new(Telemetry {
-            counts: Mutex::default(),
-            started: Some(Utc::now()),
-        });
-        let mut events = pipeline.subscribe();
-        let weak = Arc::downgrade(&telemetry);
-        tokio::spawn(async move {
-            use tokio::sync::broadcast::error::RecvError;
-            loop {
-                let event = events.recv().await;
-                let Some(t) = weak.upgrade() else { return };
-                match event {
-                    Ok(e) => t.count(&e),
-                    Err(RecvError::Lagged(n)) => t.counts().missed += n,
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        });
-        telemetry
-    }
-
-    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
-        self.counts.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn count(&self, event: &LiveEvent) {
-        let mut c = self.counts();
-        match event {
-            LiveEvent::PostStored { network, .. } => {
-                *c.posts_stored.entry(network.to_string()).or_default() += 1;
-            }
-            LiveEvent::ConversationChanged { action, .. } => {
-                *c.conversation_events.entry(action.clone()).or_default() += 1;
-            }
-            LiveEvent::SpikeStarted { .. } => c.spikes_started += 1,
-        }
-    }
-}
 
 /// One check of `/readyz`: its name and whether it passed.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -185,15 +126,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             })
             .collect(),
     );
-    let (posts, events, spikes, missed) = {
-        let c = state.telemetry.counts();
-        (
-            c.posts_stored.clone(),
-            c.conversation_events.clone(),
-            c.spikes_started,
-            c.missed,
-        )
-    };
+    let Counts {
+        posts_stored: posts,
+        conversation_events: events,
+        spikes_started: spikes,
+        missed,
+    } = state.telemetry.counts_now();
     family(
         "earshot_posts_stored_total",
         "counter",
@@ -234,7 +172,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "Pipeline events these counters missed because they fell behind.",
         vec![(String::new(), missed as f64)],
     );
-    if let Some(started) = state.telemetry.started {
+    if let Some(started) = state.telemetry.started() {
         family(
             "earshot_process_start_time_seconds",
             "gauge",

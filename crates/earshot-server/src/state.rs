@@ -22,7 +22,7 @@ pub struct AppState {
     /// The roles (singleton work) this process may hold: `/readyz` and `/metrics` show them.
     pub leases: crate::lease::Leases,
     /// What this process counted, for `/metrics`.
-    pub telemetry: Arc<crate::operations::Telemetry>,
+    pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
 impl AppState {

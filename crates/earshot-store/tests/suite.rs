@@ -1222,12 +1222,19 @@ async fn rescore_open_raises_a_waiting_conversation(store: Arc<dyn Store>) {
         before.priority.score,
         after.priority.score
     );
-    assert_eq!(after.priority.band, before.priority.band);
+    // Three hours is past the default share of a routine question's target
+    // (`escalate_after_targets`): it moves up one band, and says why.
+    assert_eq!(after.priority.band, before.priority.band.raised());
     assert!(after
         .priority
         .factors
         .iter()
         .any(|f| f.name == "waiting" && f.points > 0.0));
+    assert!(
+        after.priority.explain().contains("waiting past"),
+        "{}",
+        after.priority.explain()
+    );
     assert_eq!(
         store
             .conversation(answered)

@@ -350,12 +350,24 @@ async fn a_jump_ranks_first_and_survives_rescoring_and_new_posts(store: Arc<dyn 
     assert_eq!(order(store.clone()).await, vec![angry, famous]);
 
     let policy = TriagePolicy::default();
+    // Both ranked as of now (a complaint that waited past its share of the target moves up a
+    // band), so the bands compared below are of one moment.
+    store.rescore_open(&policy, now).await.unwrap();
+    let famous_band = store
+        .conversation(famous)
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation
+        .priority
+        .band;
     let c = store
         .mark_jump(famous, "250k followers", &policy, now)
         .await
         .unwrap();
     assert_eq!(c.signals.jump.as_deref(), Some("250k followers"));
     // A jump goes first within its band (both are complaints here); it never changes the band.
+    assert_eq!(c.priority.band, famous_band, "{:?}", c.priority);
     let angry_now = store
         .conversation(angry)
         .await
