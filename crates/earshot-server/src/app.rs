@@ -231,6 +231,14 @@ impl App {
         }));
         let stop = self.stop;
         let stopped = stop.subscribe();
+        // Processes sharing a store group asks under one lease; alone, grouping stays direct.
+        let grouping = (!leases.in_process_only()).then(|| {
+            crate::feedback::catch_up::spawn(
+                self.state.desk.feedback().clone(),
+                leases.role("grouping"),
+                stopped.clone(),
+            )
+        });
         let pipeline = self.state.desk.pipeline().clone();
         let mut bus_tasks = self.bus_tasks;
         match &self.state.bus {
@@ -283,6 +291,9 @@ impl App {
             let _ = task.await;
         }
         housekeeping.abort();
+        if let Some(g) = grouping {
+            let _ = g.await;
+        }
         // Hand the roles over now rather than when PostgreSQL notices this process is gone.
         if tokio::time::timeout(Duration::from_secs(5), keeper)
             .await

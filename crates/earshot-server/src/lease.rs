@@ -159,6 +159,11 @@ impl Leases {
         }
     }
 
+    /// One process alone on its store (every role always held here).
+    pub fn in_process_only(&self) -> bool {
+        matches!(self.0.backend, Backend::InProcess)
+    }
+
     /// The roles this process holds now, by name.
     pub fn held(&self) -> Vec<String> {
         self.roles()

@@ -44,6 +44,7 @@ suite!(
     a_post_heard_again_with_another_text_is_an_audited_edit,
     a_search_with_control_characters_is_answered,
     a_customer_reply_heard_before_its_parent_is_joined_by_it,
+    asks_in_no_request_are_found_in_id_order_from_a_cursor,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -2190,4 +2191,68 @@ async fn a_customer_reply_heard_before_its_parent_is_joined_by_it(store: Arc<dyn
     );
     assert_eq!(c.first_response_at, None);
     assert_eq!(store.counts().await.unwrap().conversations, 2);
+}
+
+/// The grouping lease holder's catch-up reads (issue 15): customer asks in no request, lowest
+/// id first, from a cursor; other intents, brand posts and grouped asks are not returned.
+async fn asks_in_no_request_are_found_in_id_order_from_a_cursor(store: Arc<dyn Store>) {
+    let report = ingest(
+        &store,
+        vec![
+            customer("a1", "paul", "2024-03-01T10:00:00Z", "Dark mode please")
+                .intent(Intent::FeatureRequest),
+            customer("q1", "ann", "2024-03-01T10:01:00Z", "Where is my order?"),
+            customer("a2", "zed", "2024-03-01T10:02:00Z", "Please add CarPlay")
+                .intent(Intent::FeatureRequest),
+            customer(
+                "a3",
+                "kim",
+                "2024-03-01T10:03:00Z",
+                "Spotify in the car, please",
+            )
+            .intent(Intent::FeatureRequest),
+        ],
+        "2024-03-01T10:05:00Z",
+    )
+    .await;
+    let id_of = |ext: &str| {
+        report
+            .posts
+            .iter()
+            .find(|p| p.external_id == ext)
+            .unwrap()
+            .post_id
+    };
+    let at = t("2024-03-01T10:05:00Z");
+    let dark = store.create_request("Dark mode", at).await.unwrap();
+    store
+        .add_to_request(id_of("a1"), dark, 1.0, "grouping", at)
+        .await
+        .unwrap();
+    let newest = report.posts.iter().map(|p| p.post_id).max().unwrap();
+
+    let (asks, read_to) = store.asks_not_grouped(0, 10).await.unwrap();
+    let ids: Vec<i64> = asks.iter().map(|a| a.post_id).collect();
+    assert_eq!(
+        ids,
+        [id_of("a2"), id_of("a3")],
+        "ungrouped asks only, by id"
+    );
+    assert_eq!(asks[0].text, "Please add CarPlay");
+    assert_eq!(read_to, newest, "read up to the newest post");
+
+    // A full page stops at its last ask; the next call goes on from there.
+    let (asks, read_to) = store.asks_not_grouped(0, 1).await.unwrap();
+    assert_eq!(asks.len(), 1);
+    assert_eq!(read_to, id_of("a2"));
+    let (asks, _) = store.asks_not_grouped(read_to, 10).await.unwrap();
+    assert_eq!(
+        asks.iter().map(|a| a.post_id).collect::<Vec<_>>(),
+        [id_of("a3")]
+    );
+
+    // Nothing after the newest post: the cursor stays.
+    let (asks, read_to) = store.asks_not_grouped(newest, 10).await.unwrap();
+    assert!(asks.is_empty());
+    assert_eq!(read_to, newest);
 }

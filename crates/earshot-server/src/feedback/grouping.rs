@@ -114,6 +114,26 @@ impl Grouping {
         Ok(())
     }
 
+    /// A grouping that reloads from the store at its next use (a process that gains the
+    /// grouping lease: merges, renames and moves made through other processes count).
+    pub(crate) fn reloaded(&self) -> Self {
+        Grouping::new(&self.team_language)
+    }
+
+    /// The asks this grouper has not placed yet (another pass, or the step of the process
+    /// that stored them, may have grouped some already).
+    pub(crate) async fn not_grouped(
+        &mut self,
+        store: &dyn Store,
+        asks: Vec<AskToGroup>,
+    ) -> Result<Vec<AskToGroup>, StoreError> {
+        self.load(store).await?;
+        Ok(asks
+            .into_iter()
+            .filter(|a| self.grouper.request_of(a.post_id).is_none())
+            .collect())
+    }
+
     fn map(&mut self, g: GroupId, r: RequestId) {
         self.to_store.insert(g, r);
         self.to_grouper.insert(r, g);

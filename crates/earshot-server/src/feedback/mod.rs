@@ -6,6 +6,7 @@
 //! the desk. [`steps`] subscribes the loop to the pipeline's committed batches (opt-outs,
 //! grouping, spikes) and to the outbox's sent replies (promises).
 
+pub mod catch_up;
 pub mod grouping;
 pub mod measure;
 pub mod snapshot;
@@ -31,6 +32,13 @@ pub struct FeedbackLoop {
     promises: PromiseSettings,
     /// One grouper for the process; asks are grouped one batch at a time.
     grouping: tokio::sync::Mutex<Grouping>,
+    /// Several processes on one store group under one lease (see [`FeedbackLoop::group_under`]);
+    /// unset, this process groups alone and at once.
+    grouping_lease: std::sync::OnceLock<crate::lease::Lease>,
+    /// The lease term the grouper was loaded in, and where the catch-up reads from (both
+    /// changed only with `grouping` locked).
+    grouping_term: std::sync::atomic::AtomicU64,
+    catch_up: std::sync::Mutex<catch_up::Cursor>,
     spikes: std::sync::Mutex<spikes::Spikes>,
     /// The request list pages may show a minute old.
     snapshot: Arc<snapshot::RequestsSnapshot>,
@@ -44,6 +52,9 @@ impl FeedbackLoop {
             pace: NotifyPace::default(),
             promises: PromiseSettings::default(),
             grouping: tokio::sync::Mutex::new(Grouping::new("en")),
+            grouping_lease: std::sync::OnceLock::new(),
+            grouping_term: std::sync::atomic::AtomicU64::new(0),
+            catch_up: std::sync::Mutex::default(),
             spikes: std::sync::Mutex::new(spikes::Spikes::new(Default::default())),
             snapshot: Arc::default(),
         }
@@ -232,13 +243,87 @@ impl FeedbackLoop {
         if asks.is_empty() {
             return Ok(vec![]);
         }
-        let mut grouping = self.grouping.lock().await;
-        let grouped = grouping.group(&*self.store, asks).await;
+        let Some(mut grouping) = self.grouping_here().await else {
+            // Another process holds the grouping lease: it catches up with these asks.
+            return Ok(vec![]);
+        };
+        let asks = if self.grouping_lease.get().is_some() {
+            grouping.not_grouped(&*self.store, asks.to_vec()).await?
+        } else {
+            asks.to_vec()
+        };
+        let grouped = grouping.group(&*self.store, &asks).await;
         // An ask that bridged two requests merged them: the list must not show the absorbed one.
         if !grouping.drain_merged().is_empty() {
             self.snapshot.drop_list();
         }
         grouped
+    }
+
+    /// Groups under `lease` from now on: a process that does not hold it leaves the asks it
+    /// stores to the holder, which finds them with [`FeedbackLoop::group_waiting_asks`].
+    /// Set once, before asks are heard (a second lease is ignored). Not set when the process
+    /// is alone on its store, so grouping there stays direct.
+    pub fn group_under(&self, lease: crate::lease::Lease) {
+        if self.grouping_lease.set(lease).is_err() {
+            tracing::warn!("grouping already runs under a lease: the second one is ignored");
+        }
+    }
+
+    /// The grouper, when this process groups now: reloaded from the store after each gain
+    /// of the lease (another process may have grouped, merged or moved asks meanwhile).
+    async fn grouping_here(&self) -> Option<tokio::sync::MutexGuard<'_, Grouping>> {
+        use std::sync::atomic::Ordering;
+        let mut grouping = self.grouping.lock().await;
+        if let Some(lease) = self.grouping_lease.get() {
+            if !lease.is_held() {
+                return None;
+            }
+            let term = lease.term();
+            if self.grouping_term.swap(term, Ordering::AcqRel) != term {
+                *grouping = grouping.reloaded();
+                *self.catch_up.lock().unwrap_or_else(|p| p.into_inner()) =
+                    catch_up::Cursor::default();
+            }
+        }
+        Some(grouping)
+    }
+
+    /// One catch-up pass of the process holding the grouping lease: asks stored by any
+    /// process and in no request yet are grouped (at most [`catch_up::PAGE`]). Returns how
+    /// many; 0 without the lease.
+    pub async fn group_waiting_asks(&self) -> Result<usize, StoreError> {
+        if self.grouping_lease.get().is_none() {
+            return Ok(0);
+        }
+        let Some(mut grouping) = self.grouping_here().await else {
+            return Ok(0);
+        };
+        let after = self
+            .catch_up
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .after(std::time::Instant::now());
+        let (waiting, read_to) = self.store.asks_not_grouped(after, catch_up::PAGE).await?;
+        let asks = waiting
+            .into_iter()
+            .map(|a| AskToGroup {
+                post_id: a.post_id,
+                text: a.text,
+                language: a.language,
+                at: a.created_at,
+            })
+            .collect();
+        let asks = grouping.not_grouped(&*self.store, asks).await?;
+        let grouped = grouping.group(&*self.store, &asks).await?;
+        if !grouping.drain_merged().is_empty() {
+            self.snapshot.drop_list();
+        }
+        self.catch_up
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .read_to(read_to);
+        Ok(grouped.len())
     }
 
     /// A reply went out: if it commits to something, a promise is proposed on the request the

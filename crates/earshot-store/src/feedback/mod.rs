@@ -69,6 +69,15 @@ pub struct RequestMember {
     pub created_at: DateTime<Utc>,
 }
 
+/// A customer ask in no request yet (see [`FeedbackStore::asks_not_grouped`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UngroupedAsk {
+    pub post_id: i64,
+    pub text: String,
+    pub language: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A request with sample asks, for its page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestDetail {
@@ -151,6 +160,18 @@ pub trait FeedbackStore: Send + Sync {
     /// The posts of open and planned requests, oldest first (at most `limit`), so the grouper
     /// can be rebuilt after a restart.
     async fn request_members(&self, limit: u32) -> Result<Vec<RequestMember>, StoreError>;
+
+    /// Customer asks (intent `feature_request`, not deleted) with an id above `after` that
+    /// are in no request, lowest id first (at most `limit`), for the process that groups to
+    /// catch up with asks other processes stored. Ids are handed out when a post is written,
+    /// not when it commits: a slow commit can land below ids already read, so a reader keeps
+    /// its `after` some way behind what it has seen (see the server's grouping loop).
+    /// Returns them with the id read up to, the next call's `after` when nothing is late.
+    async fn asks_not_grouped(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<(Vec<UngroupedAsk>, i64), StoreError>;
 
     /// The request a post was grouped into.
     async fn request_of_post(&self, post_id: i64) -> Result<Option<RequestId>, StoreError>;

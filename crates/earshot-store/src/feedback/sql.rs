@@ -4,7 +4,7 @@
 
 use super::{
     AskerRow, FeedbackStore, LanguageRow, NewPromise, NewRelease, Notification, RequestDetail,
-    RequestMember, RequestRow,
+    RequestMember, RequestRow, UngroupedAsk,
 };
 use crate::common::{self, POST_COLS};
 use crate::db::{self, args, insert_audit, job, Backend, Conn, Row, Value};
@@ -376,6 +376,49 @@ impl<B: Backend> FeedbackStore for B {
                 })
             })
             .collect()
+        }))
+        .await
+    }
+
+    async fn asks_not_grouped(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<(Vec<UngroupedAsk>, i64), StoreError> {
+        // A walk of the posts' primary key from `after` up to the newest post now (read
+        // first, so what was read is known even when no ask came).
+        self.read(job!(c => {
+            let newest: Option<i64> = c
+                .query_one("SELECT MAX(id) FROM posts", args![])
+                .await?
+                .get(0)?;
+            let newest = newest.unwrap_or(after).max(after);
+            let asks: Vec<UngroupedAsk> = c.query(
+                "SELECT p.id, p.text, p.lang, p.created_at FROM posts p \
+                 WHERE p.id > $1 AND p.id <= $3 AND p.intent = 'feature_request' AND NOT p.from_brand \
+                 AND p.deleted_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM request_posts rp WHERE rp.post_id = p.id) \
+                 ORDER BY p.id LIMIT $2",
+                args![after, limit, newest],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(UngroupedAsk {
+                    post_id: r.get(0)?,
+                    text: r.get(1)?,
+                    language: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+            // A full page may stop short of `newest`: the next call goes on from its last ask.
+            let read_to = if asks.len() as u64 >= u64::from(limit) {
+                asks.last().map_or(newest, |a| a.post_id)
+            } else {
+                newest
+            };
+            Ok((asks, read_to))
         }))
         .await
     }
