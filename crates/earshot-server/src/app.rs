@@ -102,15 +102,8 @@ impl App {
         // Plain HTTP beyond loopback needs a TLS proxy in front or an explicit opt-in.
         settings.check_listen()?;
         settings.check_api_token()?;
-        // Several processes on one store would double pages and split requests until the
-        // work that must run once holds leases (issue 15): refuse until then. Removing this
-        // refusal is all it takes to join the bus below.
-        if settings.mode()? == crate::cluster::Mode::Cluster {
-            anyhow::bail!(
-                "[bus] is set but cluster mode does not run yet in this build: remove [bus] from \
-                 the settings and run one `earshot serve` on this store"
-            );
-        }
+        // Cluster mode (PostgreSQL + [bus]): the work that must run once holds leases
+        // (`lease.rs`), heard posts and live events go through the bus.
         match settings.mode()? {
             crate::cluster::Mode::Cluster => {
                 let bus = crate::bus::Bus::connect(&settings.bus).await?;
@@ -122,8 +115,7 @@ impl App {
 
     /// [`App::with_desk`] as one process of a cluster: heard posts go through `bus` (the
     /// intake answers once it took them; this process's workers ingest from it) and live
-    /// events reach every process. `serve` does not get here yet (see the refusal above):
-    /// the work that must run once needs its leases first.
+    /// events reach every process; the work that must run once holds leases.
     pub async fn with_desk_on_bus(
         settings: Settings,
         desk: Arc<Desk>,
@@ -281,9 +273,7 @@ impl App {
             self.listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(stop_requested())
         .await;
         let _ = stop.send(true);
         // The ingest workers finish the batch in hand (committed, then acknowledged).
@@ -305,5 +295,29 @@ impl App {
             r.abort();
         }
         result.context("server stopped")
+    }
+}
+
+/// Ctrl-C, or SIGTERM (what systemd and `docker stop` send): the server then stops taking
+/// requests, the ingest workers finish their batch and the leases are released at once.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -48,8 +48,8 @@ pub enum Mode {
     /// PostgreSQL without a bus: one process (a second would miss live events and double
     /// the work that must run once).
     SingleOnPostgres,
-    /// PostgreSQL and NATS: any number of processes (once the bus is wired; until then
-    /// `serve` refuses it rather than run as if it were safe).
+    /// PostgreSQL and NATS: any number of processes; heard posts and live events go through
+    /// the bus, the work that must run once holds leases in PostgreSQL.
     Cluster,
 }
 
@@ -87,13 +87,13 @@ impl Mode {
                                        serve` on this store: without [bus] url = \"nats://…\" a \
                                        second process would not see live changes of the first"
                 .into(),
-            // Honest until the bus is wired: `serve` refuses this mode (see `App::with_desk`).
             Mode::Cluster => format!(
                 "mode: cluster (PostgreSQL + NATS at {}, stream {}, consumer {}, subjects {}.*, \
-                 dead-letter after {} deliveries). Not running yet: this build has the bus \
-                 (heard posts, shared live events) but `earshot serve` refuses to start with \
-                 [bus] until the leases for work that must run once land; remove [bus] and run \
-                 one process meanwhile",
+                 dead-letter after {} deliveries). Run several `earshot serve` on this store and \
+                 bus: heard posts are shared through the stream, live changes reach every \
+                 process, and work that must run once (connector streams, desk ticks) is held \
+                 by one process at a time and handed over when it stops. See the README's \
+                 \"Run several processes\" for what does not scale yet",
                 shown_url, bus.stream, bus.consumer, bus.subjects, bus.max_deliveries
             ),
         }

@@ -44,10 +44,18 @@ async fn store_reachable(state: &AppState) -> bool {
 
 /// `GET /readyz`: 200 when every check passes, 503 naming the failing one otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let checks = vec![Check {
+    let mut checks = vec![Check {
         name: "store",
         ok: store_reachable(&state).await,
     }];
+    // In cluster mode heard posts reach the store only through the bus: a process cut off
+    // from NATS answers the intake with 503, so it is not ready for traffic.
+    if let Some(bus) = &state.bus {
+        checks.push(Check {
+            name: "bus",
+            ok: bus.connected(),
+        });
+    }
     let failing: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
     let status = if failing.is_empty() {
         StatusCode::OK
@@ -69,6 +77,52 @@ fn escape(label: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+/// The bus's figures for `/metrics`: connected always; the consumer's counts only when NATS
+/// answered in time (a missing sample says "unknown", a zero would say "empty").
+async fn bus_figures(
+    bus: &crate::bus::Bus,
+    family: &mut impl FnMut(&str, &str, &str, Vec<(String, f64)>),
+) {
+    family(
+        "earshot_bus_connected",
+        "gauge",
+        "1 while this process is connected to NATS.",
+        vec![(String::new(), f64::from(u8::from(bus.connected())))],
+    );
+    let health = match tokio::time::timeout(CHECK_TIMEOUT, bus.health()).await {
+        Ok(Ok(h)) => Some(h),
+        _ => None,
+    };
+    let sample = |f: fn(&crate::bus::BusHealth) -> u64| match &health {
+        Some(h) => vec![(String::new(), f(h) as f64)],
+        None => vec![],
+    };
+    family(
+        "earshot_bus_pending",
+        "gauge",
+        "Heard posts in the stream not yet delivered to any ingest worker (all processes).",
+        sample(|h| h.pending),
+    );
+    family(
+        "earshot_bus_in_flight",
+        "gauge",
+        "Heard posts delivered to an ingest worker and not yet acknowledged (all processes).",
+        sample(|h| h.in_flight),
+    );
+    family(
+        "earshot_bus_dead_letters",
+        "gauge",
+        "Heard posts in the dead-letter subject, kept until an operator removes them.",
+        sample(|h| h.dead_letters),
+    );
+    family(
+        "earshot_bus_dead_lettered_total",
+        "counter",
+        "Heard posts this process moved to the dead letters since it started.",
+        sample(|h| h.dead_lettered_here),
+    );
 }
 
 /// `GET /metrics`: Prometheus text exposition format 0.0.4.
@@ -126,6 +180,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             })
             .collect(),
     );
+    if let Some(bus) = &state.bus {
+        bus_figures(bus, &mut family).await;
+    }
     let Counts {
         posts_stored: posts,
         conversation_events: events,
