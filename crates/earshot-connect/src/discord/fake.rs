@@ -464,8 +464,13 @@ async fn list(
         .filter(|m| after.is_none_or(|a| n(m) > a) && before.is_none_or(|b| n(m) < b))
         .cloned()
         .collect();
-    // `after` pages start just after it; the others end at the newest.
-    if after.is_some() {
+    // `around`: the messages nearest it; `after` pages start just after it; the others end
+    // at the newest.
+    if let Some(around) = q.get("around").and_then(|a| a.parse::<u64>().ok()) {
+        page.sort_by_key(|m| n(m).abs_diff(around));
+        page.truncate(limit);
+        page.sort_by_key(|m| n(m));
+    } else if after.is_some() {
         page.truncate(limit);
     } else {
         let skip = page.len().saturating_sub(limit);

@@ -4,13 +4,16 @@
 //! `message_reference.message_id`. Files: `config.rs` (token, guild, channels, timings),
 //! `wire.rs` (the message object and its conversion), `rest.rs` (`/gateway/bot` and the gap
 //! fill, 429s waited out), `gateway.rs` (the gateway v10 source), `fake.rs` (a fake gateway
-//! and REST API, feature `fake`) and `tests.rs` (the source against the fake). Replies are
-//! not sent on Discord yet (no responder): see /work/wt/notes/discord.md.
+//! and REST API, feature `fake`) `responder.rs`
+//! (Create Message as a reply, with a nonce) and `tests.rs` (everything against the fake).
 
 pub mod config;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
 pub mod gateway;
+pub mod responder;
+#[cfg(test)]
+mod responder_tests;
 mod rest;
 #[cfg(test)]
 mod tests;
@@ -18,4 +21,5 @@ pub mod wire;
 
 pub use config::{DiscordConfig, Secret};
 pub use gateway::DiscordSource;
+pub use responder::DiscordResponder;
 pub use wire::Message;

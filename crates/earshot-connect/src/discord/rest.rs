@@ -67,23 +67,38 @@ impl Rest {
         &self.config
     }
 
+    /// One request as it went: the status and the JSON body (`Null` when not JSON), or why
+    /// no answer came.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value), String> {
+        let mut request = self.client.request(method, self.config.url(path)).header(
+            reqwest::header::AUTHORIZATION,
+            format!("Bot {}", self.config.token.expose().trim()),
+        );
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        // Without the URL: it holds no token, but a proxy's might.
+        let sent = request
+            .send()
+            .await
+            .map_err(|e| format!("discord unreachable: {}", e.without_url()))?;
+        let status = sent.status();
+        Ok((status, sent.json().await.unwrap_or(Value::Null)))
+    }
+
     /// One GET, 429s waited out (`retry_after` exactly, as Discord asks).
-    async fn get(&self, path: &str) -> Result<Value, Problem> {
+    pub async fn get(&self, path: &str) -> Result<Value, Problem> {
         let mut tries = 0;
         loop {
-            let sent = self
-                .client
-                .get(self.config.url(path))
-                .header(
-                    reqwest::header::AUTHORIZATION,
-                    format!("Bot {}", self.config.token.expose().trim()),
-                )
-                .send()
+            let (status, body) = self
+                .raw(reqwest::Method::GET, path, None)
                 .await
-                // Without the URL: it holds no token, but a proxy's might.
-                .map_err(|e| Problem::Other(format!("discord unreachable: {}", e.without_url())))?;
-            let status = sent.status();
-            let body: Value = sent.json().await.unwrap_or(Value::Null);
+                .map_err(Problem::Other)?;
             let message = body["message"].as_str().unwrap_or("").to_owned();
             match status {
                 s if s.is_success() => return Ok(body),
