@@ -145,6 +145,8 @@ pub struct ConnectorSettings {
     pub x: Vec<crate::network_settings::XSettings>,
     /// `[[connectors.reddit]]`: subreddits and searches, replies as the brand account.
     pub reddit: Vec<crate::network_settings::RedditSettings>,
+    /// `[[connectors.discord]]`: a bot in the brand's Discord server, replies as it.
+    pub discord: Vec<crate::network_settings::DiscordSettings>,
     /// `[[connectors.telegram]]`: a bot in the brand's groups and channels, replies as it.
     pub telegram: Vec<crate::network_settings::TelegramSettings>,
     /// `[[connectors.rss]]`: review sites, blogs and forums (listening only).
@@ -291,6 +293,9 @@ impl Settings {
         }
         for t in &self.connectors.telegram {
             t.config()?;
+        }
+        for d in &self.connectors.discord {
+            d.config()?;
         }
         for f in &self.connectors.rss {
             f.config()?;

@@ -7,6 +7,7 @@ use crate::pipeline::Pipeline;
 use crate::responder::Responders;
 use async_trait::async_trait;
 use earshot_connect::bluesky::{BlueskyResponder, BlueskySource};
+use earshot_connect::discord::{DiscordResponder, DiscordSource};
 use earshot_connect::mastodon::{MastodonConfig, MastodonResponder, MastodonSource, Secret};
 use earshot_connect::reddit::{RedditResponder, RedditSource};
 use earshot_connect::rss::FeedSource;
@@ -159,6 +160,12 @@ pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
             })?;
         responders = responders.with(Network::Telegram, Arc::new(responder));
     }
+    if let Some(d) = c.discord.first() {
+        responders = responders.with(
+            Network::Discord,
+            Arc::new(DiscordResponder::new(d.config()?)?),
+        );
+    }
     // Posts from a webhook source are answered by handing the reply back to that system.
     let w = &settings.webhook;
     if !w.reply_url.trim().is_empty() {
@@ -275,6 +282,9 @@ impl Connectors {
         }
         for t in &c.telegram {
             add(Arc::new(TelegramSource::new(t.config()?)?));
+        }
+        for d in &c.discord {
+            add(Arc::new(DiscordSource::new(d.config()?)?));
         }
         for f in &c.rss {
             add(Arc::new(FeedSource::new(f.config()?)?));

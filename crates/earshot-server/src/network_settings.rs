@@ -8,6 +8,7 @@
 
 use crate::settings::{ConfigError, Secret};
 use earshot_connect::bluesky::BlueskyConfig;
+use earshot_connect::discord::DiscordConfig;
 use earshot_connect::reddit::{RedditConfig, RedditSearch};
 use earshot_connect::rss::{Feed, FeedConfig};
 use earshot_connect::telegram::TelegramConfig;
@@ -420,6 +421,55 @@ impl TelegramSettings {
     }
 }
 
+/// `[[connectors.discord]]`: a bot in the brand's Discord server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordSettings {
+    /// The brand's server id, quoted (`"1200000000000000000"`).
+    pub guild_id: String,
+    /// The bot token from the Developer Portal; better from `bot_token_env` or
+    /// `bot_token_file` than in the file. The bot needs the Message Content Intent.
+    #[serde(default)]
+    pub bot_token: Secret,
+    #[serde(default)]
+    pub bot_token_env: Option<String>,
+    #[serde(default)]
+    pub bot_token_file: Option<PathBuf>,
+    /// Channel (or thread) ids heard and answered in, quoted; empty: every channel the bot
+    /// can view (replies then need the channel listed).
+    #[serde(default)]
+    pub channels: Vec<String>,
+    #[serde(default)]
+    pub api_url: Option<String>,
+}
+
+impl DiscordSettings {
+    pub fn config(&self) -> Result<DiscordConfig, ConfigError> {
+        let token = resolve(
+            "connectors.discord.bot_token",
+            &self.bot_token,
+            &self.bot_token_env,
+            &self.bot_token_file,
+            true,
+        )?
+        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        let mut c = DiscordConfig::new(token, self.guild_id.clone());
+        c.channels = self.channels.clone();
+        if let Some(u) = &self.api_url {
+            url("connectors.discord.api_url", u)?;
+            c.api_url = u.clone();
+        }
+        let problems = c.problems();
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: format!("connectors.discord ({})", c.source_name()),
+                message: problems.join("; "),
+            });
+        }
+        Ok(c)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedSettings {
@@ -468,6 +518,28 @@ impl RssSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_discord_section_becomes_a_config_and_a_bad_id_names_the_key_not_the_token() {
+        let d: DiscordSettings = toml::from_str(
+            "guild_id = \"1200000000000000000\"\nbot_token = \"MTM5.s3cr3t.x\"\nchannels = [\"1201111111111111111\"]",
+        )
+        .unwrap();
+        let c = d.config().unwrap();
+        assert_eq!(c.source_name(), "discord:1200000000000000000");
+        assert_eq!(c.channels, vec!["1201111111111111111".to_owned()]);
+        let bad: DiscordSettings =
+            toml::from_str("guild_id = \"acme\"\nbot_token = \"MTM5.s3cr3t.x\"").unwrap();
+        let e = bad.config().unwrap_err().to_string();
+        assert!(
+            e.contains("connectors.discord") && e.contains("guild_id"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cr3t"), "{e}");
+        let missing: DiscordSettings = toml::from_str("guild_id = \"1\"").unwrap();
+        let e = missing.config().unwrap_err().to_string();
+        assert!(e.contains("bot_token"), "{e}");
+    }
 
     #[test]
     fn a_telegram_section_becomes_a_config_and_a_bad_token_names_the_key_not_the_token() {

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use earshot_connect::bluesky::fake::{FakeBluesky, FakePost, PostSpec};
+use earshot_connect::discord::fake::FakeDiscord;
 use earshot_connect::reddit::fake::FakeReddit;
 use earshot_connect::rss::fake::{FakeEntry, FakeFeeds, FeedFormat};
 use earshot_connect::telegram::fake::{FakeTelegram, FakeUser};
@@ -444,6 +445,80 @@ api_url = "{}"
         "the reply key is journalled with the sent message: {journal}"
     );
     assert_heard(&client, &base, "telegram:acme_help_bot", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_a_channel_message_reaches_the_inbox_and_the_answer_replies_to_it_once() {
+    const TOKEN: &str = "MTM5NzAxMjM0NTY3ODkwMTIzNA.GhQ2xY.s3cr3t-discord-token";
+    const GUILD: &str = "1200000000000000000";
+    const SUPPORT: &str = "1201111111111111111";
+    let fake = FakeDiscord::start(TOKEN, "1397012345678901234", GUILD)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        dir.path(),
+        "earshot-bot",
+        &format!(
+            r#"
+[[connectors.discord]]
+guild_id = "{GUILD}"
+bot_token = "{TOKEN}"
+channels = ["{SUPPORT}"]
+api_url = "{}"
+"#,
+            fake.api_url()
+        ),
+    );
+    let base = serve(s).await;
+    let client = common::api_client();
+    connected(&client, &base, "discord:1200000000000000000").await;
+
+    fake.say(
+        "1202222222222222222",
+        "5",
+        "bo",
+        "a channel earshot was not asked to hear",
+    );
+    let message = fake.say(
+        SUPPORT,
+        "887766554433221100",
+        "lena.k",
+        "my K2 kettle stopped heating after the firmware update",
+    );
+    let rows = inbox(&client, &base, "discord", 1).await;
+    assert_eq!(rows.len(), 1, "only the listed channel is heard: {rows:?}");
+    let row = &rows[0];
+    assert_eq!(row["conversation"]["network"], "discord");
+    assert_eq!(row["conversation"]["customer"]["handle"], "lena.k");
+    assert!(row["latest_text"]
+        .as_str()
+        .unwrap()
+        .contains("stopped heating"));
+    let conv = row["conversation"]["id"].as_i64().unwrap();
+
+    answer_twice(
+        &client,
+        &base,
+        conv,
+        "Hi Lena, hold the power button for ten seconds; 3.1.2 fixes it for good.",
+        "discord-answer-1",
+    )
+    .await;
+    let sent = fake.sent(SUPPORT);
+    assert_eq!(sent.len(), 1, "one message in the channel: {sent:?}");
+    assert_eq!(sent[0]["message_reference"]["message_id"], message.as_str());
+    assert!(sent[0]["content"]
+        .as_str()
+        .unwrap()
+        .contains("hold the power button"));
+    let id = sent[0]["id"].as_str().unwrap();
+    let detail = get(&client, &format!("{base}/api/v1/conversations/{conv}")).await;
+    assert!(
+        detail.to_string().contains(id),
+        "the sent message's id is stored with the reply: {detail}"
+    );
+    assert_heard(&client, &base, "discord:1200000000000000000", 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

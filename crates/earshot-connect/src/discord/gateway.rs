@@ -1,0 +1,653 @@
+//! Hearing a Discord bot through gateway v10 (PROTOCOLS-2.md §2.3–§2.5).
+//!
+//! One connection: HELLO → a first heartbeat after `interval × jitter`, then every
+//! `interval`; a beat whose ACK has not come before the next one means a zombie connection
+//! (closed with 4000, kept resumable). A new session IDENTIFYs (intents with
+//! `MESSAGE_CONTENT`), a known one RESUMEs on its `resume_gateway_url` and the gateway replays
+//! what was missed. Dispatches `MESSAGE_CREATE` (a post), `MESSAGE_UPDATE` (an edit, only when
+//! the text changed as far as this process saw) and `MESSAGE_DELETE` in the configured guild
+//! and channels go to the sink.
+//!
+//! Cursor `{"v":1,"session_id","resume_gateway_url","seq","channels":{id: last message id}}`,
+//! stored with each delivery, so `seq` and the channel's last id only advance after the sink
+//! committed. Every new session (first start, `op 9 false`, close 4007/4009, a restart whose
+//! session expired) fills the gap per stored channel with REST (`GET …/messages?after=`).
+//! A message at or below its channel's last id is passed over: replays, duplicate
+//! dispatches and the gap fill's overlap never double.
+//!
+//! Close codes 4004 (token) and 4010–4014 (shard, version, intents) end the run with what to
+//! do; everything else reconnects through the shared [`Reconnect`] loop.
+
+use super::config::{DiscordConfig, INTENTS};
+use super::rest::{snowflake, Problem, Rest};
+use super::wire::Message;
+use crate::reconnect::{unit_jitter, Ended, Reconnect};
+use crate::reddit::source::stopped;
+use crate::source::{Failure, Health, Sink, Source, SourceError};
+use crate::NotAPost;
+use async_trait::async_trait;
+use earshot_core::{Amendment, Network, NewPost, PostKey};
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message as Frame;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Message texts remembered to tell a real edit from an embed resolving (§2.4).
+const REMEMBERED_TEXTS: usize = 10_000;
+
+/// What the source stores as its cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Cursor {
+    pub v: u32,
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub resume_gateway_url: Option<String>,
+    #[serde(default)]
+    pub seq: Option<u64>,
+    /// Channel id → the last message id handed to the sink.
+    #[serde(default)]
+    pub channels: BTreeMap<String, String>,
+}
+
+impl Cursor {
+    pub fn parse(stored: &str) -> Option<Cursor> {
+        serde_json::from_str::<Cursor>(stored)
+            .ok()
+            .filter(|c| c.v == 1)
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn forget_session(&mut self) {
+        self.session_id = None;
+        self.resume_gateway_url = None;
+        self.seq = None;
+    }
+
+    /// Whether `id` in `channel` was handed over before.
+    fn seen(&self, channel: &str, id: &str) -> bool {
+        self.channels
+            .get(channel)
+            .is_some_and(|last| snowflake(id) <= snowflake(last))
+    }
+
+    fn advance(&mut self, channel: &str, id: &str) {
+        if !self.seen(channel, id) {
+            self.channels.insert(channel.to_owned(), id.to_owned());
+        }
+    }
+}
+
+/// Hears one bot in one guild.
+#[derive(Debug)]
+pub struct DiscordSource {
+    name: String,
+    rest: Rest,
+}
+
+/// What lives across the connections of one run.
+struct Run {
+    cursor: Cursor,
+    bot_id: String,
+    texts: HashMap<String, String>,
+    /// The last session was refused (`op 9 false`): wait 1–5 s before identifying.
+    identify_later: bool,
+}
+
+/// How one frame is handled: carry on, or end the connection.
+type Step = ControlFlow<Ended>;
+
+impl DiscordSource {
+    pub fn new(config: DiscordConfig) -> Result<Self, reqwest::Error> {
+        Ok(DiscordSource {
+            name: config.source_name(),
+            rest: Rest::new(config)?,
+        })
+    }
+
+    fn config(&self) -> &DiscordConfig {
+        self.rest.config()
+    }
+
+    /// Where to connect: the session's resume URL, or `/gateway/bot`'s after checking the
+    /// IDENTIFY budget (exhausting it resets the token, §2.3).
+    async fn gateway_url(&self, run: &Run) -> Result<(String, bool), Ended> {
+        if let (Some(_), Some(url)) = (&run.cursor.session_id, &run.cursor.resume_gateway_url) {
+            return Ok((url.clone(), true));
+        }
+        let bot = self.rest.gateway_bot().await.map_err(rest_ended)?;
+        if bot.session_start_limit.remaining == Some(0) {
+            let wait = bot.session_start_limit.reset_after.unwrap_or(60_000);
+            return Err(Ended::Retry {
+                failure: Failure::RateLimited,
+                reason: "discord's daily IDENTIFY budget is spent; waiting for it to refill (identifying anyway would reset the token)".into(),
+                not_before: Some(chrono::Utc::now() + chrono::Duration::milliseconds(wait as i64)),
+            });
+        }
+        Ok((bot.url, false))
+    }
+
+    /// One connection, from opening to its end.
+    async fn connect(
+        &self,
+        run: &mut Run,
+        sink: &dyn Sink,
+        health: &Health,
+        stop: &mut watch::Receiver<bool>,
+        connected_at: &mut Option<Instant>,
+    ) -> Ended {
+        let (base, resuming) = match self.gateway_url(run).await {
+            Ok(found) => found,
+            Err(ended) => return ended,
+        };
+        if !resuming && std::mem::take(&mut run.identify_later) {
+            let wait = self.config().scaled(Duration::from_millis(
+                1000 + (unit_jitter() * 4000.0) as u64,
+            ));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stopped(stop) => return Ended::Stopped,
+            }
+        }
+        let url = format!("{}/?v=10&encoding=json", base.trim_end_matches('/'));
+        let timeout = self.config().request_timeout;
+        let mut socket =
+            match tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url.as_str()))
+                .await
+            {
+                Ok(Ok((socket, _))) => socket,
+                Ok(Err(e)) => return network(format!("opening the discord gateway: {e}")),
+                Err(_) => return network("opening the discord gateway timed out".into()),
+            };
+        let interval = match hello(&mut socket, timeout).await {
+            Ok(interval) => interval,
+            Err(ended) => return ended,
+        };
+        let token = self.config().token.expose().trim().to_owned();
+        let opening = match (&run.cursor.session_id, resuming) {
+            (Some(session), true) => {
+                json!({"op": 6, "d": {"token": token, "session_id": session, "seq": run.cursor.seq}})
+            }
+            _ => {
+                run.cursor.forget_session();
+                json!({"op": 2, "d": {"token": token, "intents": INTENTS,
+                    "properties": {"os": std::env::consts::OS, "browser": "earshot", "device": "earshot"}}})
+            }
+        };
+        if let Err(e) = socket.send(Frame::text(opening.to_string())).await {
+            return network(format!("sending IDENTIFY/RESUME: {e}"));
+        }
+        let mut next_beat = tokio::time::Instant::now() + interval.mul_f64(unit_jitter());
+        let mut acked = true;
+        loop {
+            let step = tokio::select! {
+                frame = socket.next() => match frame {
+                    Some(Ok(Frame::Text(text))) => {
+                        self.frame(text.as_str(), run, sink, health, &mut socket, &mut acked, connected_at).await
+                    }
+                    Some(Ok(Frame::Close(frame))) => ControlFlow::Break(closed(frame.map(|f| u16::from(f.code)), run)),
+                    Some(Ok(_)) => ControlFlow::Continue(()),
+                    Some(Err(e)) => ControlFlow::Break(Ended::dropped(format!("the discord gateway dropped: {e}"))),
+                    None => ControlFlow::Break(Ended::dropped("the discord gateway closed without a close frame".into())),
+                },
+                _ = tokio::time::sleep_until(next_beat) => {
+                    if !acked {
+                        close(&mut socket).await;
+                        ControlFlow::Break(Ended::dropped("no heartbeat ACK from the discord gateway (a zombie connection); resuming".into()))
+                    } else {
+                        acked = false;
+                        next_beat += interval;
+                        beat(&mut socket, run.cursor.seq).await
+                    }
+                },
+                _ = stopped(stop) => {
+                    // Not 1000/1001: those end the session, and a restart should resume it.
+                    close(&mut socket).await;
+                    ControlFlow::Break(Ended::Stopped)
+                }
+            };
+            if let ControlFlow::Break(ended) = step {
+                return ended;
+            }
+        }
+    }
+
+    /// One text frame of the gateway.
+    #[allow(clippy::too_many_arguments)]
+    async fn frame(
+        &self,
+        text: &str,
+        run: &mut Run,
+        sink: &dyn Sink,
+        health: &Health,
+        socket: &mut Socket,
+        acked: &mut bool,
+        connected_at: &mut Option<Instant>,
+    ) -> Step {
+        let Ok(frame) = serde_json::from_str::<Value>(text) else {
+            tracing::warn!(source = %self.name, frame = %crate::de::shorten(text), "unreadable discord gateway frame");
+            return ControlFlow::Continue(());
+        };
+        match frame["op"].as_u64() {
+            Some(0) => {
+                let seq = frame["s"].as_u64();
+                let kind = frame["t"].as_str().unwrap_or("");
+                let d = &frame["d"];
+                let step = match kind {
+                    "READY" => {
+                        run.cursor.session_id = d["session_id"].as_str().map(Into::into);
+                        run.cursor.resume_gateway_url =
+                            d["resume_gateway_url"].as_str().map(Into::into);
+                        run.bot_id = d["user"]["id"].as_str().unwrap_or("").to_owned();
+                        run.cursor.seq = seq;
+                        *connected_at = Some(Instant::now());
+                        health.connected();
+                        match self.fill_gap(run, sink, health).await {
+                            ControlFlow::Continue(()) => {
+                                // The session, stored so a restart can resume it.
+                                let mut next = run.cursor.clone();
+                                next.seq = seq;
+                                match sink
+                                    .deliver(&self.name, Vec::new(), Some(next.encode()))
+                                    .await
+                                {
+                                    Ok(()) => ControlFlow::Continue(()),
+                                    Err(e) => ControlFlow::Break(Ended::Sink(e)),
+                                }
+                            }
+                            stop => stop,
+                        }
+                    }
+                    "RESUMED" => {
+                        *connected_at = Some(Instant::now());
+                        health.connected();
+                        ControlFlow::Continue(())
+                    }
+                    "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" => {
+                        self.message(kind, d, seq, run, sink, health).await
+                    }
+                    _ => ControlFlow::Continue(()),
+                };
+                if step.is_continue() && seq.is_some() {
+                    run.cursor.seq = seq.max(run.cursor.seq);
+                }
+                step
+            }
+            Some(1) => beat(socket, run.cursor.seq).await,
+            Some(7) => ControlFlow::Break(Ended::dropped(
+                "discord asked to reconnect (op 7); resuming".into(),
+            )),
+            Some(9) => {
+                if frame["d"].as_bool() != Some(true) {
+                    run.cursor.forget_session();
+                    run.identify_later = true;
+                }
+                close(socket).await;
+                ControlFlow::Break(Ended::dropped(
+                    "discord invalidated the session (op 9)".into(),
+                ))
+            }
+            Some(11) => {
+                *acked = true;
+                ControlFlow::Continue(())
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
+
+    /// A message dispatch: delivered with the cursor that includes it.
+    async fn message(
+        &self,
+        kind: &str,
+        d: &Value,
+        seq: Option<u64>,
+        run: &mut Run,
+        sink: &dyn Sink,
+        health: &Health,
+    ) -> Step {
+        let message: Message = match serde_json::from_value(d.clone()) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(source = %self.name, error = %e, "unreadable discord message skipped");
+                return ControlFlow::Continue(());
+            }
+        };
+        if !self
+            .config()
+            .hears(message.guild_id.as_deref(), &message.channel_id)
+        {
+            return ControlFlow::Continue(());
+        }
+        let mut next = run.cursor.clone();
+        next.seq = seq.max(next.seq);
+        let result = match kind {
+            "MESSAGE_DELETE" => {
+                let key = PostKey::new(Network::Discord, message.id.clone());
+                sink.amend(
+                    &self.name,
+                    vec![Amendment::Deleted(key)],
+                    Some(next.encode()),
+                )
+                .await
+            }
+            "MESSAGE_UPDATE" => {
+                // An update without `content`, or with the text already seen, is an embed resolving.
+                let Some(text) = d.get("content").and_then(Value::as_str) else {
+                    return ControlFlow::Continue(());
+                };
+                if run.texts.get(&message.id).is_some_and(|seen| seen == text) {
+                    return ControlFlow::Continue(());
+                }
+                let Some(post) = self.post(&message, &run.bot_id) else {
+                    return ControlFlow::Continue(());
+                };
+                remember(&mut run.texts, &message);
+                sink.amend(
+                    &self.name,
+                    vec![Amendment::Edited(post)],
+                    Some(next.encode()),
+                )
+                .await
+            }
+            _ => {
+                if run.cursor.seen(&message.channel_id, &message.id) {
+                    return ControlFlow::Continue(());
+                }
+                next.advance(&message.channel_id, &message.id);
+                let posts: Vec<NewPost> = self.post(&message, &run.bot_id).into_iter().collect();
+                let heard = posts.len() as u64;
+                let delivered = sink.deliver(&self.name, posts, Some(next.encode())).await;
+                if delivered.is_ok() {
+                    remember(&mut run.texts, &message);
+                    if heard > 0 {
+                        health.heard(heard);
+                    }
+                }
+                delivered
+            }
+        };
+        match result {
+            Ok(()) => {
+                run.cursor = next;
+                ControlFlow::Continue(())
+            }
+            Err(e) => ControlFlow::Break(Ended::Sink(e)),
+        }
+    }
+
+    fn post(&self, message: &Message, bot_id: &str) -> Option<NewPost> {
+        match message.to_new_post(bot_id) {
+            Ok(post) => Some(post),
+            Err(NotAPost::Skipped(reason)) => {
+                tracing::debug!(message = %message.id, %reason, "skipped");
+                None
+            }
+            Err(NotAPost::Invalid(e)) => {
+                tracing::warn!(source = %self.name, message = %message.id, error = %e, "invalid discord message skipped");
+                None
+            }
+        }
+    }
+
+    /// After a new session: every stored channel's messages since its last id, by REST.
+    async fn fill_gap(&self, run: &mut Run, sink: &dyn Sink, health: &Health) -> Step {
+        let channels: Vec<(String, String)> = run.cursor.channels.clone().into_iter().collect();
+        for (channel, after) in channels {
+            if !self.config().hears(None, &channel) {
+                continue;
+            }
+            let messages = match self.rest.messages_after(&channel, &after).await {
+                Ok(messages) => messages,
+                Err(problem) => return ControlFlow::Break(rest_ended(problem)),
+            };
+            let Some(last) = messages.last().map(|m| m.id.clone()) else {
+                continue;
+            };
+            let posts: Vec<NewPost> = messages
+                .iter()
+                .filter(|m| self.config().hears(m.guild_id.as_deref(), &m.channel_id))
+                .filter_map(|m| self.post(m, &run.bot_id))
+                .collect();
+            let mut next = run.cursor.clone();
+            next.advance(&channel, &last);
+            let count = posts.len() as u64;
+            if let Err(e) = sink.deliver(&self.name, posts, Some(next.encode())).await {
+                return ControlFlow::Break(Ended::Sink(e));
+            }
+            tracing::info!(source = %self.name, %channel, heard = count, "discord gap filled");
+            if count > 0 {
+                health.heard(count);
+            }
+            for m in &messages {
+                remember(&mut run.texts, m);
+            }
+            run.cursor = next;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn remember(texts: &mut HashMap<String, String>, message: &Message) {
+    if texts.len() >= REMEMBERED_TEXTS {
+        texts.clear();
+    }
+    texts.insert(message.id.clone(), message.content.clone());
+}
+
+fn network(reason: String) -> Ended {
+    Ended::Retry {
+        failure: Failure::Network,
+        reason,
+        not_before: None,
+    }
+}
+
+fn rest_ended(problem: Problem) -> Ended {
+    match problem {
+        Problem::Unauthorized(reason) => Ended::Auth(reason),
+        Problem::RateLimited { wait, reason } => Ended::Retry {
+            failure: Failure::RateLimited,
+            reason,
+            not_before: Some(
+                chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
+            ),
+        },
+        Problem::Other(reason) => Ended::Retry {
+            failure: Failure::Http,
+            reason,
+            not_before: None,
+        },
+    }
+}
+
+/// Waits for HELLO (op 10); an op 7 before it ends the connection (§2.8).
+async fn hello(socket: &mut Socket, timeout: Duration) -> Result<Duration, Ended> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => return Err(network("no HELLO from the discord gateway".into())),
+            Ok(Some(Ok(Frame::Text(text)))) => {
+                serde_json::from_str::<Value>(text.as_str()).unwrap_or_default()
+            }
+            Ok(Some(Ok(Frame::Close(frame)))) => {
+                let code = frame.map(|f| u16::from(f.code));
+                return Err(closed(code, &mut Run::detached()));
+            }
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => return Err(network(format!("the discord gateway dropped: {e}"))),
+            Ok(None) => return Err(network("the discord gateway closed before HELLO".into())),
+        };
+        match frame["op"].as_u64() {
+            Some(10) => {
+                let ms = frame["d"]["heartbeat_interval"]
+                    .as_u64()
+                    .unwrap_or(41_250)
+                    .max(1);
+                return Ok(Duration::from_millis(ms));
+            }
+            Some(7) => {
+                return Err(Ended::dropped(
+                    "discord asked to reconnect before HELLO".into(),
+                ))
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn beat(socket: &mut Socket, seq: Option<u64>) -> Step {
+    match socket
+        .send(Frame::text(json!({"op": 1, "d": seq}).to_string()))
+        .await
+    {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => ControlFlow::Break(Ended::dropped(format!("sending a heartbeat: {e}"))),
+    }
+}
+
+/// Closes with 4000, which keeps the session resumable.
+async fn close(socket: &mut Socket) {
+    let frame = CloseFrame {
+        code: CloseCode::from(4000),
+        reason: "earshot reconnects".into(),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(Some(frame))).await;
+}
+
+impl Run {
+    fn detached() -> Run {
+        Run {
+            cursor: Cursor::default(),
+            bot_id: String::new(),
+            texts: HashMap::new(),
+            identify_later: false,
+        }
+    }
+}
+
+/// What a close code from the gateway means (§2.3).
+fn closed(code: Option<u16>, run: &mut Run) -> Ended {
+    match code {
+        Some(4004) => Ended::Auth(
+            "discord refused the bot token (gateway close 4004): reset it in the Developer Portal (Bot → Reset Token) and put the new one in bot_token".into(),
+        ),
+        Some(4014) => Ended::Config(
+            "discord refused the MESSAGE_CONTENT intent (gateway close 4014): turn on \"Message Content Intent\" under Bot → Privileged Gateway Intents in the Developer Portal, then restart".into(),
+        ),
+        Some(code @ 4010..=4013) => Ended::Config(format!(
+            "discord refused the connection for good (gateway close {code}: shard, version or intents); this needs a new earshot release or a support look"
+        )),
+        Some(code @ (4007 | 4009)) => {
+            run.cursor.forget_session();
+            Ended::dropped(format!("discord ended the session (close {code}); identifying anew"))
+        }
+        code => Ended::dropped(format!("the discord gateway closed the connection (close {code:?}); resuming")),
+    }
+}
+
+#[async_trait]
+impl Source for DiscordSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn run(
+        &self,
+        sink: Arc<dyn Sink>,
+        health: Health,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), SourceError> {
+        let problems = self.config().problems();
+        if !problems.is_empty() {
+            let reason = problems.join("; ");
+            health.failed(&reason, None);
+            return Err(SourceError::Config(reason));
+        }
+        let cursor = match sink.cursor(&self.name).await? {
+            None => Cursor { v: 1, ..Cursor::default() },
+            Some(stored) => Cursor::parse(&stored).unwrap_or_else(|| {
+                tracing::warn!(source = %self.name, "stored discord cursor unreadable; starting a new session without gap fill");
+                Cursor { v: 1, ..Cursor::default() }
+            }),
+        };
+        let mut run = Run {
+            cursor,
+            ..Run::detached()
+        };
+        let mut reconnect =
+            Reconnect::new(&self.name, "discord gateway", self.config().backoff_scale);
+        loop {
+            if reconnect.stopped(&stop, &health) {
+                return Ok(());
+            }
+            let mut connected_at = None;
+            let ended = self
+                .connect(
+                    &mut run,
+                    sink.as_ref(),
+                    &health,
+                    &mut stop,
+                    &mut connected_at,
+                )
+                .await;
+            if let ControlFlow::Break(result) = reconnect
+                .after(ended, connected_at, &health, &mut stop)
+                .await
+            {
+                return result;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_keeps_the_session_and_each_channels_last_message() {
+        let mut cursor = Cursor {
+            v: 1,
+            ..Cursor::default()
+        };
+        cursor.advance("12", "1406214753081282590");
+        cursor.advance("12", "1406214753081282500");
+        assert!(cursor.seen("12", "1406214753081282590"));
+        assert!(!cursor.seen("12", "1406214753081282591"));
+        assert!(!cursor.seen("13", "1"));
+        cursor.session_id = Some("abc".into());
+        cursor.seq = Some(42);
+        let back = Cursor::parse(&cursor.encode()).unwrap();
+        assert_eq!(back, cursor);
+        assert_eq!(
+            back.channels["12"], "1406214753081282590",
+            "never moves back"
+        );
+        assert_eq!(Cursor::parse(r#"{"v":2}"#), None);
+        let mut run = Run::detached();
+        run.cursor = back;
+        assert!(matches!(closed(Some(4004), &mut run), Ended::Auth(_)));
+        assert!(
+            matches!(closed(Some(4014), &mut run), Ended::Config(r) if r.contains("Message Content Intent"))
+        );
+        assert!(
+            run.cursor.session_id.is_some(),
+            "a final close keeps nothing from being resumed"
+        );
+        assert!(matches!(closed(Some(4009), &mut run), Ended::Retry { .. }));
+        assert_eq!(run.cursor.session_id, None, "4009: a new session");
+    }
+}

@@ -1,0 +1,198 @@
+//! The Discord responder against [`super::fake::FakeDiscord`]: where the reply lands, that a
+//! repeated key never doubles (in this process, and across a restart through the nonce), 429
+//! waits, the 2000-character check before any call, and the source hearing the reply as ours.
+
+use super::fake::FakeDiscord;
+use super::{DiscordConfig, DiscordResponder, DiscordSource, Secret};
+use crate::responder::{Responder, SendError};
+use crate::source::testing::{self, MemorySink, WAIT};
+use chrono::Utc;
+use earshot_core::conversation::Status as ConversationStatus;
+use earshot_core::priority::{score, PrioritySignals};
+use earshot_core::{
+    Author, Conversation, ConversationId, Intent, Network, Reply, ReplyState, SentimentLabel,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+const TOKEN: &str = "MTM5NzAxMjM0NTY3ODkwMTIzNA.GhQ2xY.s3cr3t-discord-token";
+const BOT: &str = "1397012345678901234";
+const GUILD: &str = "1200000000000000000";
+const SUPPORT: &str = "1201111111111111111";
+const HELP: &str = "1203333333333333333";
+
+fn config(fake: &FakeDiscord) -> DiscordConfig {
+    let mut config = DiscordConfig::new(Secret::new(TOKEN), GUILD);
+    config.api_url = fake.api_url();
+    config.channels = vec![HELP.into(), SUPPORT.into()];
+    config.request_timeout = Duration::from_secs(2);
+    config.backoff_scale = 0.01;
+    config
+}
+
+fn conversation(root: &str) -> Conversation {
+    let opened = Utc::now();
+    let signals = PrioritySignals::default();
+    Conversation {
+        id: ConversationId(7),
+        network: Network::Discord,
+        customer: Author {
+            external_id: "887766554433221100".into(),
+            handle: "lena.k".into(),
+            ..Author::default()
+        },
+        root_external_id: root.into(),
+        status: ConversationStatus::Open,
+        assignee: None,
+        priority: score(&signals, None, None),
+        signals,
+        language: "en".into(),
+        intent: Intent::Other,
+        sentiment: SentimentLabel::Neutral,
+        opened_at: opened,
+        last_activity_at: opened,
+        awaiting_since: Some(opened),
+        response_due: None,
+        first_response_due: opened,
+        first_response_at: None,
+        first_response_secs: None,
+        resolved_at: None,
+        post_count: 1,
+        last_customer_at: opened,
+        last_brand_at: None,
+        awaits_parent: None,
+    }
+}
+
+fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {
+    Reply {
+        id: 1,
+        conversation_id: ConversationId(7),
+        network: Network::Discord,
+        in_reply_to: in_reply_to.into(),
+        text: text.into(),
+        author: "agent@acme".into(),
+        state: ReplyState::Queued,
+        idempotency_key: key.into(),
+        external_id: None,
+        error: None,
+        attempts: 0,
+        created_at: Utc::now(),
+        sent_at: None,
+        next_attempt_at: None,
+    }
+}
+
+async fn fake() -> FakeDiscord {
+    let fake = FakeDiscord::start(TOKEN, BOT, GUILD).await.unwrap();
+    fake.say(HELP, "5", "bo", "how do I descale?");
+    fake
+}
+
+#[tokio::test]
+async fn a_reply_lands_under_the_message_once_for_a_repeated_key_even_after_a_restart() {
+    let fake = fake().await;
+    let sink = Arc::new(MemorySink::default());
+    let running = testing::Running::start(
+        Arc::new(DiscordSource::new(config(&fake)).unwrap()),
+        sink.clone(),
+    );
+    running.connected().await;
+    let asked = fake.say(SUPPORT, "887766554433221100", "lena.k", "K2 boot loop");
+    // (The question in HELP came before the bot listened: not heard.)
+    sink.wait_for(1, WAIT).await;
+
+    let responder = DiscordResponder::new(config(&fake)).unwrap();
+    let conv = conversation(&asked);
+    let answer = reply(
+        &asked,
+        "conv-7-draft-1",
+        "Hi Lena, hold the button for 10 s; 3.1.2 ships Friday.",
+    );
+    let first = responder.send(&answer, &conv).await.unwrap();
+    assert_eq!(responder.send(&answer, &conv).await.unwrap(), first);
+    // A restarted earshot has no memory of the key; the nonce makes Discord answer with the
+    // first message.
+    let restarted = DiscordResponder::new(config(&fake)).unwrap();
+    assert_eq!(restarted.send(&answer, &conv).await.unwrap(), first);
+
+    let sent = fake.sent(SUPPORT);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["id"], first.as_str());
+    assert_eq!(sent[0]["content"], answer.text.as_str());
+    assert_eq!(sent[0]["message_reference"]["message_id"], asked.as_str());
+    assert!(fake.sent(HELP).is_empty(), "in the customer's channel only");
+
+    // The gateway dispatches the reply too: heard as the brand's, under the customer's post.
+    let posts = sink.wait_for(2, WAIT).await;
+    let ours = posts
+        .iter()
+        .find(|p| p.external_id == first)
+        .expect("the reply heard");
+    assert_eq!(ours.from_brand, Some(true));
+    assert_eq!(ours.in_reply_to.as_deref(), Some(asked.as_str()));
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_is_waited_out_and_a_long_one_handed_back_without_posting() {
+    let fake = fake().await;
+    let asked = fake.say(SUPPORT, "7", "lena.k", "hello?");
+    let responder = DiscordResponder::new(config(&fake))
+        .unwrap()
+        .with_max_reply_wait(Duration::from_secs(1));
+    // The channel lookup and the post each meet a 429.
+    fake.rate_limit(2, 0.05);
+    let id = responder
+        .send(&reply(&asked, "k-1", "We're on it."), &conversation(&asked))
+        .await
+        .unwrap();
+    assert_eq!(fake.sent(SUPPORT).len(), 1);
+    assert_eq!(fake.sent(SUPPORT)[0]["id"], id.as_str());
+
+    fake.rate_limit(1, 30.0);
+    let later = responder
+        .send(
+            &reply(&asked, "k-2", "One more thing."),
+            &conversation(&asked),
+        )
+        .await;
+    assert!(
+        matches!(later, Err(SendError::Retryable { .. })),
+        "{later:?}"
+    );
+    assert_eq!(fake.sent(SUPPORT).len(), 1, "nothing posted on a long 429");
+}
+
+#[tokio::test]
+async fn too_long_or_unknown_targets_are_refused_before_posting() {
+    let fake = fake().await;
+    let asked = fake.say(SUPPORT, "7", "lena.k", "hello?");
+    let responder = DiscordResponder::new(config(&fake)).unwrap();
+    let long = "é".repeat(2001);
+    let refused = responder
+        .send(&reply(&asked, "k-long", &long), &conversation(&asked))
+        .await;
+    assert!(
+        matches!(&refused, Err(SendError::Refused { reason, .. }) if reason.contains("2001 characters")),
+        "{refused:?}"
+    );
+    assert!(fake.user_agents().is_empty(), "checked before any call");
+    let exactly = "é".repeat(2000);
+    responder
+        .send(&reply(&asked, "k-2000", &exactly), &conversation(&asked))
+        .await
+        .unwrap();
+
+    let gone = responder
+        .send(
+            &reply("1406200000000000001", "k-gone", "hi"),
+            &conversation(&asked),
+        )
+        .await;
+    assert!(
+        matches!(&gone, Err(SendError::Refused { reason, .. }) if reason.contains("none of the channels")),
+        "{gone:?}"
+    );
+    assert_eq!(fake.sent(SUPPORT).len(), 1);
+}
