@@ -147,6 +147,9 @@ pub struct ConnectorSettings {
     pub reddit: Vec<crate::network_settings::RedditSettings>,
     /// `[[connectors.telegram]]`: a bot in the brand's groups and channels, replies as it.
     pub telegram: Vec<crate::network_settings::TelegramSettings>,
+    /// `[[connectors.appstore]]`: one app's App Store reviews, answered with an API key.
+    #[serde(default)]
+    pub appstore: Vec<crate::network_settings::AppStoreSettings>,
     /// `[[connectors.rss]]`: review sites, blogs and forums (listening only).
     pub rss: Vec<crate::network_settings::RssSettings>,
 }
@@ -291,6 +294,9 @@ impl Settings {
         }
         for t in &self.connectors.telegram {
             t.config()?;
+        }
+        for a in &self.connectors.appstore {
+            a.config()?;
         }
         for f in &self.connectors.rss {
             f.config()?;

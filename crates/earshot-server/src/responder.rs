@@ -17,7 +17,7 @@ pub fn why_not(network: Network) -> String {
         Network::Rss => "RSS feeds cannot take replies: answer on the site the post came from (copy the text)".into(),
         Network::Webhook => "no reply address for webhook posts: set [webhook] reply_url and reply_secret so earshot hands replies to the system that sent them, or copy the text and answer there".into(),
         // Only imports exist for these so far (no live connector to answer through).
-        Network::Discord | Network::AppStore => format!(
+        Network::Discord => format!(
             "earshot cannot answer on {} yet (posts can be imported, no connector exists): copy the text and answer there yourself",
             network.display_name()
         ),
@@ -74,5 +74,7 @@ mod tests {
         // Telegram has a connector: the section to add is named.
         let telegram = why_not(Network::Telegram);
         assert!(telegram.contains("[[connectors.telegram]]"), "{telegram}");
+        let appstore = why_not(Network::AppStore);
+        assert!(appstore.contains("[[connectors.appstore]]"), "{appstore}");
     }
 }
