@@ -149,6 +149,9 @@ pub struct ConnectorSettings {
     pub discord: Vec<crate::network_settings::DiscordSettings>,
     /// `[[connectors.telegram]]`: a bot in the brand's groups and channels, replies as it.
     pub telegram: Vec<crate::network_settings::TelegramSettings>,
+    /// `[[connectors.appstore]]`: one app's App Store reviews, answered with an API key.
+    #[serde(default)]
+    pub appstore: Vec<crate::network_settings::AppStoreSettings>,
     /// `[[connectors.rss]]`: review sites, blogs and forums (listening only).
     pub rss: Vec<crate::network_settings::RssSettings>,
 }
@@ -296,6 +299,9 @@ impl Settings {
         }
         for d in &self.connectors.discord {
             d.config()?;
+        }
+        for a in &self.connectors.appstore {
+            a.config()?;
         }
         for f in &self.connectors.rss {
             f.config()?;

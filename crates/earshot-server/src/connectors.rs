@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::pipeline::Pipeline;
 use crate::responder::Responders;
 use async_trait::async_trait;
+use earshot_connect::appstore::{AppStoreResponder, AppStoreSource};
 use earshot_connect::bluesky::{BlueskyResponder, BlueskySource};
 use earshot_connect::discord::{DiscordResponder, DiscordSource};
 use earshot_connect::mastodon::{MastodonConfig, MastodonResponder, MastodonSource, Secret};
@@ -166,6 +167,12 @@ pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
             Arc::new(DiscordResponder::new(d.config()?)?),
         );
     }
+    if let Some(a) = c.appstore.first() {
+        // A review has one response: the responder reads it before setting it, so a
+        // repeated reply finds itself in place and is not sent again.
+        let responder = AppStoreResponder::new(a.config()?).map_err(|e| anyhow::anyhow!(e))?;
+        responders = responders.with(Network::AppStore, Arc::new(responder));
+    }
     // Posts from a webhook source are answered by handing the reply back to that system.
     let w = &settings.webhook;
     if !w.reply_url.trim().is_empty() {
@@ -285,6 +292,10 @@ impl Connectors {
         }
         for d in &c.discord {
             add(Arc::new(DiscordSource::new(d.config()?)?));
+        }
+        for a in &c.appstore {
+            let source = AppStoreSource::new(a.config()?).map_err(|e| anyhow::anyhow!(e))?;
+            add(Arc::new(source));
         }
         for f in &c.rss {
             add(Arc::new(FeedSource::new(f.config()?)?));

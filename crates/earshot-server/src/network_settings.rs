@@ -7,6 +7,7 @@
 //! preference: env, file, inline. Errors name the key to fix.
 
 use crate::settings::{ConfigError, Secret};
+use earshot_connect::appstore::AppStoreConfig;
 use earshot_connect::bluesky::BlueskyConfig;
 use earshot_connect::discord::DiscordConfig;
 use earshot_connect::reddit::{RedditConfig, RedditSearch};
@@ -515,9 +516,104 @@ impl RssSettings {
     }
 }
 
+/// `[[connectors.appstore]]`: one app's App Store reviews, answered with the team's API key.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppStoreSettings {
+    /// The app's Apple id (digits, App Store Connect → App Information).
+    pub app_id: String,
+    /// The team's issuer id (Users and Access → Integrations → App Store Connect API).
+    pub issuer_id: String,
+    /// The API key's id (the `<KEYID>` of `AuthKey_<KEYID>.p8`).
+    pub key_id: String,
+    /// The `.p8` file's contents; better `private_key_file` or `private_key_env`.
+    #[serde(default)]
+    pub private_key: Secret,
+    #[serde(default)]
+    pub private_key_env: Option<String>,
+    #[serde(default)]
+    pub private_key_file: Option<PathBuf>,
+    /// The time between two walks of the newest reviews.
+    #[serde(default = "default_appstore_poll")]
+    pub poll_interval_seconds: u64,
+    #[serde(default)]
+    pub api_url: Option<String>,
+}
+
+fn default_appstore_poll() -> u64 {
+    600
+}
+
+impl AppStoreSettings {
+    pub fn config(&self) -> Result<AppStoreConfig, ConfigError> {
+        let key = resolve(
+            "connectors.appstore.private_key",
+            &self.private_key,
+            &self.private_key_env,
+            &self.private_key_file,
+            true,
+        )?
+        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        let mut c = AppStoreConfig::new(
+            self.issuer_id.clone(),
+            self.key_id.clone(),
+            key,
+            self.app_id.clone(),
+        );
+        // Apple's budget is per key and hour: a walk a minute is the least wait allowed.
+        c.poll_interval = Duration::from_secs(self.poll_interval_seconds.max(60));
+        if let Some(u) = &self.api_url {
+            url("connectors.appstore.api_url", u)?;
+            c.api_url = u.clone();
+        }
+        let problems = c.problems();
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: format!("connectors.appstore ({})", self.app_id.trim()),
+                message: problems.join("; "),
+            });
+        }
+        Ok(c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_appstore_section_becomes_a_config_and_a_bad_key_names_the_setting_not_the_key() {
+        let pem = earshot_connect::appstore::jwt::generate_pem();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("AuthKey_2X9R4HXF34.p8");
+        std::fs::write(&file, pem.expose()).unwrap();
+        let a: AppStoreSettings = toml::from_str(&format!(
+            "app_id = \"1473658921\"\nissuer_id = \"57246542-96fe\"\nkey_id = \"2X9R4HXF34\"\nprivate_key_file = {:?}\npoll_interval_seconds = 5",
+            file.display().to_string()
+        ))
+        .unwrap();
+        let c = a.config().unwrap();
+        assert_eq!(c.source_name(), "appstore:1473658921");
+        assert_eq!(
+            c.poll_interval,
+            Duration::from_secs(60),
+            "raised to a minute"
+        );
+        let bad: AppStoreSettings = toml::from_str(
+            "app_id = \"1473658921\"\nissuer_id = \"i\"\nkey_id = \"k\"\nprivate_key = \"-----BEGIN PRIVATE KEY-----\\nAAAAc2VjcmV0aXNo\\n-----END PRIVATE KEY-----\"",
+        )
+        .unwrap();
+        let e = bad.config().unwrap_err().to_string();
+        assert!(
+            e.contains("connectors.appstore") && e.contains("ES256"),
+            "{e}"
+        );
+        assert!(!e.contains("AAAAc2VjcmV0aXNo"), "{e}");
+        let missing: AppStoreSettings =
+            toml::from_str("app_id = \"1\"\nissuer_id = \"i\"\nkey_id = \"k\"").unwrap();
+        let e = missing.config().unwrap_err().to_string();
+        assert!(e.contains("connectors.appstore.private_key"), "{e}");
+    }
 
     #[test]
     fn a_discord_section_becomes_a_config_and_a_bad_id_names_the_key_not_the_token() {

@@ -16,11 +16,6 @@ pub fn why_not(network: Network) -> String {
     match network {
         Network::Rss => "RSS feeds cannot take replies: answer on the site the post came from (copy the text)".into(),
         Network::Webhook => "no reply address for webhook posts: set [webhook] reply_url and reply_secret so earshot hands replies to the system that sent them, or copy the text and answer there".into(),
-        // Only imports exist for these so far (no live connector to answer through).
-        Network::AppStore => format!(
-            "earshot cannot answer on {} yet (posts can be imported, no connector exists): copy the text and answer there yourself",
-            network.display_name()
-        ),
         other => format!(
             "no {other} connector is configured: add [[connectors.{}]] to earshot.toml and retry, or copy the text and answer on {} yourself",
             other.as_str(),
@@ -66,16 +61,14 @@ mod tests {
         assert!(why.contains("[[connectors.x]]"), "{why}");
         assert!(why_not(Network::Webhook).contains("reply_url"));
         assert!(why_not(Network::Rss).contains("cannot take replies"));
-        let store = why_not(Network::AppStore);
-        assert!(
-            store.contains("cannot answer on") && !store.contains("[[connectors"),
-            "no section is suggested that the config would refuse: {store}"
-        );
-        // Discord has a connector now: the section to add is named.
-        let discord = why_not(Network::Discord);
-        assert!(discord.contains("[[connectors.discord]]"), "{discord}");
-        // Telegram has a connector: the section to add is named.
-        let telegram = why_not(Network::Telegram);
-        assert!(telegram.contains("[[connectors.telegram]]"), "{telegram}");
+        // Every network with a connector names the section to add.
+        for (network, section) in [
+            (Network::Discord, "[[connectors.discord]]"),
+            (Network::Telegram, "[[connectors.telegram]]"),
+            (Network::AppStore, "[[connectors.appstore]]"),
+        ] {
+            let why = why_not(network);
+            assert!(why.contains(section), "{why}");
+        }
     }
 }

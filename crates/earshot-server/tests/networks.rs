@@ -9,6 +9,8 @@
 //! fake keeps posting, and checks the store holds every post exactly once.
 #![allow(clippy::unwrap_used)]
 
+use earshot_connect::appstore::fake::{FakeAppStore, FakeReview};
+use earshot_connect::appstore::jwt::{generate_pem, TokenSigner};
 use earshot_connect::bluesky::fake::{FakeBluesky, FakePost, PostSpec};
 use earshot_connect::discord::fake::FakeDiscord;
 use earshot_connect::reddit::fake::FakeReddit;
@@ -718,4 +720,80 @@ fn a_crash_mid_stream_and_a_restart_lose_and_double_nothing() {
     assert!(lost.is_empty(), "{} of {total} lost: {lost:?}", lost.len());
     assert!(doubled.is_empty(), "doubled: {doubled:?}");
     assert_eq!(ids.len(), total, "nothing stored that was not sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appstore_a_review_reaches_the_inbox_and_the_answer_becomes_its_single_response() {
+    const ISSUER: &str = "57246542-96fe-1a63-e053-0824d011072a";
+    const KID: &str = "2X9R4HXF34";
+    const APP: &str = "1473658921";
+    let pem = generate_pem();
+    let public = TokenSigner::new(ISSUER, KID, &pem, Duration::from_secs(600))
+        .unwrap()
+        .public_key();
+    let fake = FakeAppStore::start(public, KID, ISSUER, APP).await.unwrap();
+    fake.review(FakeReview {
+        id: "00000050-3c1d".into(),
+        rating: 1,
+        title: Some("Won't start after update".into()),
+        body: Some("Since 3.1 the app crashes at launch on my iPhone 13.".into()),
+        nickname: "kettlefan_dk".into(),
+        created: chrono::Utc::now() - chrono::Duration::minutes(30),
+        territory: "DNK".into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("AuthKey_2X9R4HXF34.p8");
+    std::fs::write(&key_file, pem.expose()).unwrap();
+    let s = settings(
+        dir.path(),
+        "acme",
+        &format!(
+            r#"
+[[connectors.appstore]]
+app_id = "{APP}"
+issuer_id = "{ISSUER}"
+key_id = "{KID}"
+private_key_file = {:?}
+api_url = "{}"
+"#,
+            key_file.display().to_string(),
+            fake.base_url()
+        ),
+    );
+    let base = serve(s).await;
+    let client = common::api_client();
+    connected(&client, &base, "appstore:1473658921").await;
+
+    let rows = inbox(&client, &base, "appstore", 1).await;
+    let row = &rows[0];
+    assert_eq!(row["conversation"]["network"], "appstore");
+    assert_eq!(row["conversation"]["customer"]["handle"], "kettlefan_dk");
+    let text = row["latest_text"].as_str().unwrap();
+    assert!(text.starts_with("★☆☆☆☆ 1/5 Won't start"), "{text}");
+    let conv = row["conversation"]["id"].as_i64().unwrap();
+
+    answer_twice(
+        &client,
+        &base,
+        conv,
+        "Sorry! 3.1.1 fixes the launch crash, please update.",
+        "appstore-answer-1",
+    )
+    .await;
+    let responses = fake.responses();
+    assert_eq!(responses.len(), 1, "{responses:?}");
+    let response = &responses["00000050-3c1d"];
+    assert!(response.body.contains("3.1.1 fixes"));
+    let posts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST"))
+        .count();
+    assert_eq!(posts, 1, "created once: {:?}", fake.requests());
+    let detail = get(&client, &format!("{base}/api/v1/conversations/{conv}")).await;
+    assert!(
+        detail.to_string().contains(&response.id),
+        "the response id is stored with the reply: {detail}"
+    );
+    assert_heard(&client, &base, "appstore:1473658921", 1).await;
 }

@@ -1,0 +1,182 @@
+//! One App Store Connect request with its bearer token (PROTOCOLS-2.md §3.2, §3.5): the token
+//! is signed when needed and re-signed once after a 401 (a token past its time, a clock that
+//! drifted); the JSON:API error envelope and the status become a [`Problem`] in words; the
+//! `X-Rate-Limit` header is kept. The token never appears in a message.
+
+use super::config::AppStoreConfig;
+use super::jwt::TokenSigner;
+use super::wire::{rate_limit, ErrorDocument};
+use reqwest::Method;
+use serde_json::Value;
+use std::sync::Mutex;
+
+/// Why a request did not get the answer it wanted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// 401 even with a freshly signed token: the key is revoked, or the ids are wrong.
+    Unauthorized(String),
+    /// 403: the key's role may not do this.
+    Forbidden(String),
+    /// 404: the app, review or response does not exist (any more).
+    NotFound(String),
+    /// 429: the key's hourly budget is spent.
+    RateLimited(String),
+    /// Another 4xx (400, 409, 422): the request itself was refused.
+    Refused { status: u16, reason: String },
+    /// 5xx: Apple's trouble.
+    Server(String),
+    /// No answer; `maybe_done` when the request may have been carried out.
+    Network { reason: String, maybe_done: bool },
+    /// An answer that is not the JSON expected.
+    Unclear(String),
+    /// The API key could not sign a token.
+    Key(String),
+}
+
+impl Problem {
+    pub fn reason(&self) -> String {
+        match self {
+            Problem::Unauthorized(r)
+            | Problem::Forbidden(r)
+            | Problem::NotFound(r)
+            | Problem::RateLimited(r)
+            | Problem::Server(r)
+            | Problem::Unclear(r)
+            | Problem::Key(r) => r.clone(),
+            Problem::Refused { reason, .. } | Problem::Network { reason, .. } => reason.clone(),
+        }
+    }
+}
+
+/// What the key was told it may still spend this hour, as the last answer said.
+pub type RateLimit = Option<(u32, u32)>;
+
+#[derive(Debug)]
+pub struct Api {
+    config: AppStoreConfig,
+    client: reqwest::Client,
+    signer: TokenSigner,
+    rate: Mutex<RateLimit>,
+}
+
+impl Api {
+    pub fn new(config: AppStoreConfig) -> Result<Self, String> {
+        let signer = config.signer().map_err(|e| e.to_string())?;
+        let client = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .user_agent(concat!("earshot/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("could not build an HTTP client: {e}"))?;
+        Ok(Api {
+            config,
+            client,
+            signer,
+            rate: Mutex::new(None),
+        })
+    }
+
+    pub fn config(&self) -> &AppStoreConfig {
+        &self.config
+    }
+
+    /// How many tokens were signed so far.
+    pub fn tokens_signed(&self) -> u64 {
+        self.signer.signed()
+    }
+
+    /// `(limit, remaining)` per rolling hour from the last answer.
+    pub fn rate_limit(&self) -> RateLimit {
+        *self.rate.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends one request; `Ok` holds the body of a 2xx answer (`Value::Null` when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, Problem> {
+        match self.once(method.clone(), url, body).await {
+            // The token may have run out under us (or the clock moved): sign anew once.
+            Err(Problem::Unauthorized(first)) => {
+                tracing::info!(reason = %first, "app store connect refused the token; signing a new one");
+                self.signer.forget();
+                self.once(method, url, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn once(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, Problem> {
+        let token = self
+            .signer
+            .token()
+            .map_err(|e| Problem::Key(e.to_string()))?;
+        let sends = method != Method::GET;
+        let mut request = self.client.request(method, url).bearer_auth(token.expose());
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let answer = request.send().await.map_err(|e| {
+            // A timeout may come after Apple acted; a refused connection never does.
+            let maybe_done = sends && !e.is_connect();
+            Problem::Network {
+                reason: format!("App Store Connect did not answer: {}", e.without_url()),
+                maybe_done,
+            }
+        })?;
+        let status = answer.status().as_u16();
+        if let Some(limit) = answer
+            .headers()
+            .get("x-rate-limit")
+            .and_then(|h| h.to_str().ok())
+            .and_then(rate_limit)
+        {
+            *self.rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(limit);
+        }
+        let text = answer.text().await.map_err(|e| Problem::Network {
+            reason: format!(
+                "App Store Connect's answer was cut off: {}",
+                e.without_url()
+            ),
+            maybe_done: sends,
+        })?;
+        if (200..300).contains(&status) {
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_str(&text).map_err(|_| {
+                Problem::Unclear(format!(
+                    "App Store Connect answered {status} with something that is not JSON"
+                ))
+            });
+        }
+        let said = ErrorDocument::describe(&text)
+            .unwrap_or_else(|| format!("HTTP {status} without an error body"));
+        Err(match status {
+            401 => Problem::Unauthorized(format!(
+                "App Store Connect refused the API key ({said}): check issuer_id, key_id and the \
+                 private key, that the key is not revoked (Users and Access → Integrations) and \
+                 that this machine's clock is right"
+            )),
+            403 => Problem::Forbidden(format!(
+                "the API key may not do this ({said}): give it a role that can read and answer \
+                 customer reviews (Admin, App Manager or Customer Support)"
+            )),
+            404 => Problem::NotFound(format!("not found ({said})")),
+            429 => Problem::RateLimited(format!(
+                "the API key's hourly request budget is spent ({said}); earshot waits"
+            )),
+            500..=599 => Problem::Server(format!("App Store Connect failed ({status}: {said})")),
+            _ => Problem::Refused {
+                status,
+                reason: format!("App Store Connect refused the request ({status}: {said})"),
+            },
+        })
+    }
+}

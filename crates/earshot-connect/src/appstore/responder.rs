@@ -1,0 +1,183 @@
+//! Answering a review (PROTOCOLS-2.md §3.4): a review has at most one public response, so
+//! "reply" means *set the review's response*.
+//!
+//! Each send first reads the review's response (`GET /v1/customerReviews/{id}/response`):
+//! - none (404) → `POST /v1/customerReviewResponses` creates it;
+//! - the same text already → that response is the answer, nothing is posted (a retry after a
+//!   lost answer, or after a restart, never doubles);
+//! - another text → the reply *replaces* it: the old response is deleted
+//!   (`DELETE /v1/customerReviewResponses/{id}`) and the new one created. Apple's POST is
+//!   documented as "create or update", but deleting first does not depend on that, and the
+//!   customer may have read the old text (logged here; the conversation keeps both replies).
+//!
+//! A reply key answered once is remembered with its response id and answered again without
+//! a request. Text is checked against Apple's limit first (5,970 characters, §3.4).
+
+use super::config::AppStoreConfig;
+use super::http::{Api, Problem};
+use super::wire::{ResponseDocument, ReviewResponse};
+use crate::responder::{Responder, SendError};
+use async_trait::async_trait;
+use earshot_core::reply::ReplyText;
+use earshot_core::{Conversation, Network, Reply};
+use reqwest::Method;
+use serde_json::json;
+use std::collections::{HashMap, VecDeque};
+use tokio::sync::Mutex;
+
+/// How many reply keys are remembered.
+const REMEMBER: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct Memory {
+    sent: HashMap<String, String>,
+    order: VecDeque<String>,
+}
+
+impl Memory {
+    fn remember(&mut self, key: &str, response_id: &str) {
+        if self
+            .sent
+            .insert(key.to_owned(), response_id.to_owned())
+            .is_none()
+        {
+            self.order.push_back(key.to_owned());
+        }
+        while self.order.len() > REMEMBER {
+            if let Some(old) = self.order.pop_front() {
+                self.sent.remove(&old);
+            }
+        }
+    }
+}
+
+/// Sets review responses as the team's API key.
+#[derive(Debug)]
+pub struct AppStoreResponder {
+    api: Api,
+    /// Held for a whole send: one request in flight per key (Apple dislikes parallel calls)
+    /// and a key never sent twice at once.
+    memory: Mutex<Memory>,
+}
+
+fn refused(reason: String) -> SendError {
+    SendError::Refused {
+        network: Network::AppStore,
+        reason,
+    }
+}
+
+fn retryable(reason: String) -> SendError {
+    SendError::Retryable {
+        network: Network::AppStore,
+        reason,
+    }
+}
+
+/// A failed request as a send error. Every send reads the response before writing, so a
+/// request that may have been carried out is safe to retry.
+fn failed(problem: Problem) -> SendError {
+    match problem {
+        Problem::RateLimited(r) | Problem::Server(r) | Problem::Unclear(r) => retryable(r),
+        Problem::Network { reason, .. } => retryable(reason),
+        Problem::NotFound(r) => refused(format!(
+            "the review is gone from the App Store (the customer deleted it), so there is \
+             nothing to answer ({r})"
+        )),
+        Problem::Unauthorized(r) | Problem::Forbidden(r) | Problem::Key(r) => refused(r),
+        Problem::Refused { reason, .. } => refused(reason),
+    }
+}
+
+impl AppStoreResponder {
+    pub fn new(config: AppStoreConfig) -> Result<Self, String> {
+        Ok(AppStoreResponder {
+            api: Api::new(config)?,
+            memory: Mutex::new(Memory::default()),
+        })
+    }
+
+    /// The review's current response, if it has one.
+    async fn current(&self, review: &str) -> Result<Option<ReviewResponse>, Problem> {
+        let url = self
+            .api
+            .config()
+            .url(&format!("/v1/customerReviews/{review}/response"));
+        match self.api.call(Method::GET, &url, None).await {
+            Ok(body) => {
+                let doc: ResponseDocument = serde_json::from_value(body).map_err(|e| {
+                    Problem::Unclear(format!("the review's response could not be read: {e}"))
+                })?;
+                Ok(Some(doc.data).filter(|r| !r.id.is_empty()))
+            }
+            Err(Problem::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create(&self, review: &str, text: &str) -> Result<String, Problem> {
+        let body = json!({"data": {
+            "type": "customerReviewResponses",
+            "attributes": {"responseBody": text},
+            "relationships": {"review": {"data": {"type": "customerReviews", "id": review}}},
+        }});
+        let url = self.api.config().url("/v1/customerReviewResponses");
+        let answer = self.api.call(Method::POST, &url, Some(&body)).await?;
+        let doc: ResponseDocument = serde_json::from_value(answer).map_err(|e| {
+            Problem::Unclear(format!("the created response could not be read: {e}"))
+        })?;
+        if doc.data.id.is_empty() {
+            return Err(Problem::Unclear(
+                "App Store Connect created a response without an id".into(),
+            ));
+        }
+        Ok(doc.data.id)
+    }
+
+    async fn delete(&self, response: &str) -> Result<(), Problem> {
+        let url = self
+            .api
+            .config()
+            .url(&format!("/v1/customerReviewResponses/{response}"));
+        match self.api.call(Method::DELETE, &url, None).await {
+            // Gone already (a retry after a lost answer): what we wanted.
+            Ok(_) | Err(Problem::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl Responder for AppStoreResponder {
+    #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
+    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
+        let review = [&reply.in_reply_to, &conversation.root_external_id]
+            .into_iter()
+            .map(|s| s.trim())
+            .find(|s| !s.is_empty())
+            .ok_or_else(|| refused("the reply names no review to answer".into()))?;
+        if review.contains('/') || review.contains('?') {
+            return Err(refused(format!("{review:?} is not an App Store review id")));
+        }
+        let text = ReplyText::parse(&reply.text, Network::AppStore)
+            .map_err(|e| refused(format!("{e}: an App Store response is one text per review")))?;
+        let text = text.as_str();
+        let mut memory = self.memory.lock().await;
+        if let Some(id) = memory.sent.get(&reply.idempotency_key) {
+            return Ok(id.clone());
+        }
+        let id = match self.current(review).await.map_err(failed)? {
+            Some(existing) if existing.attributes.response_body.as_deref() == Some(text) => {
+                existing.id
+            }
+            Some(existing) => {
+                tracing::info!(review, old = %existing.id, "replacing the review's response: the customer may have read the old one");
+                self.delete(&existing.id).await.map_err(failed)?;
+                self.create(review, text).await.map_err(failed)?
+            }
+            None => self.create(review, text).await.map_err(failed)?,
+        };
+        memory.remember(&reply.idempotency_key, &id);
+        Ok(id)
+    }
+}

@@ -1,0 +1,289 @@
+//! Hearing an app's customer reviews (PROTOCOLS-2.md §3.3): there is no "since" cursor, so
+//! each walk reads `sort=-createdDate` pages (following `links.next` verbatim) until a review
+//! is older than the newest one seen minus an overlap, then waits `poll_interval`.
+//!
+//! Resume without gaps or doubles: the cursor is `{"v":1,"newest":<RFC 3339>,"marks":{id:
+//! mark}}` — the newest `createdDate` handed to the sink and, for every review inside the
+//! overlap, a hash of rating, title and body. A review not in `marks` is new (also one that
+//! became visible late); one whose hash moved was edited and becomes
+//! [`Amendment::Edited`] (delivered as a post too, which the store ignores when it has it);
+//! an unchanged one is passed over. The cursor goes with the walk's last delivery, so a walk
+//! cut short (a failed page, a failing store) stores nothing and the next walk repeats it.
+//!
+//! Failures: a 401 with a freshly signed token, or a 403, stops the source with
+//! [`SourceError::Auth`] and says what to fix; 429 waits (Apple gives no reset time: the
+//! §0.3 rate-limit regime, from 60 s); network failures, cut answers and 5xx back off.
+
+use super::config::AppStoreConfig;
+use super::http::{Api, Problem};
+use super::wire::ReviewPage;
+use crate::reconnect::unit_jitter;
+use crate::reddit::source::stopped;
+use crate::source::{jitter, Backoff, Failure, Health, Sink, SinkError, Source, SourceError};
+use crate::NotAPost;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use earshot_core::{Amendment, NewPost};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// At most this many pages per walk (200 reviews each): a first walk of a very busy app is
+/// cut here rather than running for an hour of the key's budget.
+const MAX_PAGES: usize = 50;
+
+/// What the source stores as its cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Cursor {
+    v: u32,
+    /// The newest `createdDate` handed to the sink.
+    pub newest: Option<DateTime<Utc>>,
+    /// Review id → (hash of what it said, its `createdDate` in unix seconds), for the
+    /// reviews inside the overlap.
+    #[serde(default)]
+    pub marks: BTreeMap<String, (String, i64)>,
+}
+
+impl Cursor {
+    pub fn parse(stored: &str) -> Option<Cursor> {
+        serde_json::from_str::<Cursor>(stored)
+            .ok()
+            .filter(|c| c.v == 1)
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// What one walk found.
+#[derive(Default)]
+struct Walk {
+    posts: Vec<NewPost>,
+    edits: Vec<Amendment>,
+    cursor: Cursor,
+}
+
+/// Hears one app's reviews.
+#[derive(Debug)]
+pub struct AppStoreSource {
+    name: String,
+    api: Api,
+}
+
+#[derive(Debug)]
+enum Ended {
+    Apple(Problem),
+    Sink(SinkError),
+}
+
+impl AppStoreSource {
+    pub fn new(config: AppStoreConfig) -> Result<Self, String> {
+        Ok(AppStoreSource {
+            name: config.source_name(),
+            api: Api::new(config)?,
+        })
+    }
+
+    fn config(&self) -> &AppStoreConfig {
+        self.api.config()
+    }
+
+    /// How many tokens were signed so far (tests see renewals).
+    pub fn tokens_signed(&self) -> u64 {
+        self.api.tokens_signed()
+    }
+
+    /// Walks the newest reviews down to the overlap of what `before` saw.
+    async fn walk(&self, before: &Cursor) -> Result<Walk, Problem> {
+        let config = self.config();
+        let overlap = chrono::Duration::from_std(config.overlap).unwrap_or_default();
+        let floor = match before.newest {
+            Some(newest) => newest - overlap,
+            None => Utc::now() - chrono::Duration::from_std(config.backfill).unwrap_or_default(),
+        };
+        let mut url = Some(config.reviews_url());
+        let mut heard = Vec::new();
+        let mut pages = 0;
+        while let Some(next) = url.take() {
+            let page = self.api.call(Method::GET, &next, None).await?;
+            let page: ReviewPage = serde_json::from_value(page)
+                .map_err(|e| Problem::Unclear(format!("a review page could not be read: {e}")))?;
+            pages += 1;
+            let mut reached_floor = false;
+            for review in page.data {
+                match review.created_at() {
+                    Some(at) if at < floor => reached_floor = true,
+                    _ => heard.push(review),
+                }
+            }
+            if !reached_floor && pages < MAX_PAGES {
+                url = page.links.next;
+            } else if !reached_floor {
+                tracing::warn!(source = %self.name, pages, "review walk stopped at the page limit; older reviews are not heard");
+            }
+        }
+        let mut walk = Walk::default();
+        let mut marks = before.marks.clone();
+        let mut newest = before.newest;
+        // Oldest first, so a conversation's story reads in order.
+        heard.reverse();
+        for review in heard {
+            let post = match review.to_new_post() {
+                Ok(post) => post,
+                Err(NotAPost::Skipped(reason)) => {
+                    tracing::debug!(review = %review.id, %reason, "skipped");
+                    continue;
+                }
+                Err(NotAPost::Invalid(e)) => {
+                    tracing::warn!(source = %self.name, review = %review.id, error = %e, "unreadable review skipped");
+                    continue;
+                }
+            };
+            let mark = review.mark();
+            let entry = (mark.clone(), post.created_at.timestamp());
+            let created_at = post.created_at;
+            match marks.insert(review.id.clone(), entry) {
+                None => walk.posts.push(post),
+                Some((old, _)) if old != mark => {
+                    walk.posts.push(post.clone());
+                    walk.edits.push(Amendment::Edited(post.clone()));
+                }
+                Some(_) => continue,
+            }
+            newest = Some(newest.map_or(created_at, |n| n.max(created_at)));
+        }
+        // Only the reviews a later walk reads again need their mark kept.
+        if let Some(newest) = newest {
+            let keep_from = (newest - overlap).timestamp();
+            marks.retain(|_, (_, at)| *at >= keep_from);
+        }
+        walk.cursor = Cursor {
+            v: 1,
+            newest,
+            marks,
+        };
+        Ok(walk)
+    }
+
+    /// Hands a walk to the sink, the cursor with its last part.
+    async fn deliver(&self, sink: &dyn Sink, health: &Health, walk: Walk) -> Result<(), Ended> {
+        let cursor = Some(walk.cursor.encode());
+        let count = walk.posts.len();
+        if walk.edits.is_empty() {
+            sink.deliver(&self.name, walk.posts, cursor)
+                .await
+                .map_err(Ended::Sink)?;
+        } else {
+            sink.deliver(&self.name, walk.posts, None)
+                .await
+                .map_err(Ended::Sink)?;
+            sink.amend(&self.name, walk.edits, cursor)
+                .await
+                .map_err(Ended::Sink)?;
+        }
+        if count > 0 {
+            health.heard(count as u64);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Source for AppStoreSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn run(
+        &self,
+        sink: Arc<dyn Sink>,
+        health: Health,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<(), SourceError> {
+        let problems = self.config().problems();
+        if !problems.is_empty() {
+            let reason = problems.join("; ");
+            health.failed(&reason, None);
+            return Err(SourceError::Config(reason));
+        }
+        let mut backoff = Backoff::default();
+        loop {
+            if *stop.borrow() {
+                health.stopped();
+                return Ok(());
+            }
+            // Read every time: the cursor stored is the truth after a failed delivery.
+            let stored = sink.cursor(&self.name).await?;
+            let before = match stored.as_deref().map(Cursor::parse) {
+                Some(Some(cursor)) => cursor,
+                Some(None) => {
+                    tracing::warn!(source = %self.name, "stored cursor unreadable; walking the backfill window again");
+                    Cursor::default()
+                }
+                None => Cursor::default(),
+            };
+            let outcome = tokio::select! {
+                walked = self.walk(&before) => match walked {
+                    Ok(walk) => self.deliver(sink.as_ref(), &health, walk).await,
+                    Err(problem) => Err(Ended::Apple(problem)),
+                },
+                _ = stopped(&mut stop) => {
+                    health.stopped();
+                    return Ok(());
+                }
+            };
+            let delay = match outcome {
+                Ok(()) => {
+                    backoff.reset();
+                    health.connected();
+                    match self.api.rate_limit() {
+                        // Under a tenth of the key's hourly budget left (it may be shared
+                        // with other tools): slow down rather than run into 429s.
+                        Some((limit, left)) if left < limit / 10 => {
+                            tracing::warn!(source = %self.name, left, limit, "app store connect request budget low; polling slower");
+                            self.config().poll_interval * 4
+                        }
+                        _ => self.config().poll_interval,
+                    }
+                }
+                Err(Ended::Apple(
+                    p @ (Problem::Unauthorized(_) | Problem::Forbidden(_) | Problem::Key(_)),
+                )) => {
+                    let reason = p.reason();
+                    tracing::error!(source = %self.name, error = %reason, "app store connect refused the API key");
+                    health.failed(&reason, None);
+                    return Err(SourceError::Auth(reason));
+                }
+                Err(ended) => {
+                    let (failure, reason) = match ended {
+                        Ended::Sink(e) => (
+                            Failure::Http,
+                            format!("could not store what was heard: {e}"),
+                        ),
+                        Ended::Apple(p @ Problem::RateLimited(_)) => {
+                            (Failure::RateLimited, p.reason())
+                        }
+                        Ended::Apple(p @ Problem::Network { .. }) => (Failure::Network, p.reason()),
+                        Ended::Apple(p @ Problem::Unclear(_)) => (Failure::Dropped, p.reason()),
+                        Ended::Apple(p) => (Failure::Http, p.reason()),
+                    };
+                    let delay = self
+                        .config()
+                        .scaled(jitter(backoff.next(failure), unit_jitter()));
+                    tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "app store review walk failed; retrying");
+                    health.failed(&reason, Some(delay));
+                    delay
+                }
+            };
+            if !delay.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stopped(&mut stop) => {}
+                }
+            }
+        }
+    }
+}
