@@ -307,6 +307,22 @@ pub struct RankingModel {
     /// Each content-free chase ("hello??") since the last answer, up to `max_chases`.
     pub chase: f32,
     pub max_chases: u32,
+
+    // --- How waiting and content combine ---
+    /// `false` (default): waiting points grow in step with the wait, so content points are
+    /// worth a fixed *time* of waiting (≈ 56 min for a complaint over a question with the
+    /// defaults), and a stream of fresher complaints can hold a question well past its
+    /// first-in-first-out wait. `true`: waiting points grow with the logarithm of the wait,
+    /// `waiting × ln(1 + counted ÷ b) ÷ ln(1 + waiting_full_at_targets ÷ b)` with
+    /// b = `fresh_weight_targets`, so content points are worth a fixed *ratio* of waiting
+    /// (exp(points × ln(1 + full ÷ b) ÷ waiting)): a fresher complaint passes an older question
+    /// only while their waits (plus b) differ by less than that ratio. Raise
+    /// `waiting_stops_at_targets` with it (say 1000), or content decides again past the cap.
+    /// `earshot bench triage` measures both (the README's triage table).
+    pub weigh_content_by_waiting: bool,
+    /// With `weigh_content_by_waiting`: b above, in targets of waiting (0.1 = 6 min of a
+    /// 1 h target); the smaller, the sooner waiting outweighs content.
+    pub fresh_weight_targets: f32,
 }
 
 impl Default for RankingModel {
@@ -331,6 +347,8 @@ impl Default for RankingModel {
             jump: 8.0,
             chase: 3.0,
             max_chases: 3,
+            weigh_content_by_waiting: false,
+            fresh_weight_targets: 0.1,
         }
     }
 }
@@ -364,6 +382,10 @@ fn hint(key: &str) -> &'static str {
         "waiting_stops_at_targets" => {
             ": how many response targets of waiting still raise a conversation, e.g. 2; \
              raise it (50) to let old asks climb to the top of their band"
+        }
+        "fresh_weight_targets" => {
+            ": with weigh_content_by_waiting, the wait (in targets) a just-arrived conversation \
+             counts from, e.g. 0.1; larger makes content matter more among the fresh ones"
         }
         "waiting_full_at_targets" => {
             ": the waited share of the target at which waiting gives its full points, e.g. 2"
@@ -442,6 +464,7 @@ impl RankingModel {
             self.waiting_stops_at_targets,
             1000.0,
         )?;
+        check("fresh_weight_targets", self.fresh_weight_targets, 10.0)?;
         if self.normal_at >= self.high_at {
             return Err(RankingError::Thresholds {
                 normal: self.normal_at,
@@ -559,7 +582,15 @@ impl RankingModel {
             if counted > stops {
                 why.push_str(&format!(" (counts up to {stops}×)"));
             }
-            add("waiting", self.waiting * counted.min(stops) / full, why);
+            let points = if self.weigh_content_by_waiting {
+                // Logarithmic: equal ratios of waiting are worth equal points, so content
+                // points act as a fixed *ratio* of waiting (see `weigh_content_by_waiting`).
+                let b = self.fresh_weight_targets.max(0.001);
+                self.waiting * (1.0 + counted.min(stops) / b).ln() / (1.0 + full / b).ln()
+            } else {
+                self.waiting * counted.min(stops) / full
+            };
+            add("waiting", points, why);
         }
         let top = self.band_intent.of(Intent::Complaint).max(0.01);
         add(

@@ -415,3 +415,74 @@ fn the_ageing_settings_say_what_to_write_instead() {
     .to_string();
     assert!(err.contains("e.g. 2;"), "{err}");
 }
+
+/// `weigh_content_by_waiting`: content is worth a *ratio* of waiting, not a fixed time. The
+/// case the triage replay starved: a question left 45 min (joined the high band at 12 min)
+/// and a complaint written 10 min ago. Added up, the complaint's content is worth ~47 min of
+/// waiting and it goes first however briefly it waited; weighed, the question has waited
+/// more than the ratio the content is worth (~1.8×) and goes first, while a complaint that
+/// waited 3 h still passes a question of 3.6 h (content still counts).
+#[test]
+fn weighing_content_by_waiting_turns_the_head_start_into_a_ratio() {
+    let q = signals(Intent::Question, 0.0, 0.25, 0.0);
+    let angry = signals(Intent::Complaint, -0.8, 0.5, 0.0);
+    let (four_h, one_h) = (Some(Duration::hours(4)), Some(Duration::hours(1)));
+    let m = |mins: i64| Some(Duration::minutes(mins));
+
+    let added = RankingModel::default();
+    let old_q = added.score(&q, m(45), four_h);
+    let fresh_c = added.score(&angry, m(10), one_h);
+    assert_eq!(old_q.band, PriorityBand::High, "{old_q:?}");
+    assert!(fresh_c.score > old_q.score, "{fresh_c:?} {old_q:?}");
+
+    let weighed = RankingModel {
+        weigh_content_by_waiting: true,
+        fresh_weight_targets: 0.1,
+        waiting: 60.9,
+        waiting_stops_at_targets: 1000.0,
+        ..RankingModel::default()
+    };
+    weighed.validate().expect("valid");
+    let old_q = weighed.score(&q, m(45), four_h);
+    let fresh_c = weighed.score(&angry, m(10), one_h);
+    assert_eq!(old_q.band, PriorityBand::High);
+    assert!(old_q.score > fresh_c.score, "{fresh_c:?} {old_q:?}");
+    // Long waits: the same ratio holds, so content still orders them.
+    let q_216 = weighed.score(&q, m(216), four_h);
+    let c_180 = weighed.score(&angry, m(180), one_h);
+    assert!(c_180.score > q_216.score, "{c_180:?} {q_216:?}");
+    let q_540 = weighed.score(&q, m(540), four_h);
+    assert!(q_540.score > c_180.score, "{c_180:?} {q_540:?}");
+    // Every factor still shows, band and position agree, and a safety report stays above.
+    let why = fresh_c.explain();
+    assert!(
+        why.contains("waited") && why.contains("complaint") && why.contains("negative"),
+        "{why}"
+    );
+    let ancient_q = weighed.score(&q, Some(Duration::days(30)), four_h);
+    assert!(
+        ancient_q.score < PriorityBand::Urgent.floor(),
+        "{ancient_q:?}"
+    );
+    // A chase raises it, never lowers it.
+    let chased = weighed.score(
+        &PrioritySignals {
+            chases: 1,
+            ..q.clone()
+        },
+        m(45),
+        four_h,
+    );
+    assert!(chased.score > old_q.score);
+    let err = RankingModel {
+        fresh_weight_targets: -1.0,
+        ..weighed
+    }
+    .validate()
+    .expect_err("negative")
+    .to_string();
+    assert!(
+        err.contains("fresh_weight_targets") && err.contains("e.g. 0.1"),
+        "{err}"
+    );
+}
