@@ -63,3 +63,4 @@ pub fn posting_on(
     }
     (responders, posted)
 }
+pub mod live;

@@ -1,0 +1,253 @@
+//! End to end through the real server for the chat and review networks (Telegram, Discord, the
+//! App Store), each against its fake speaking the real wire protocol: a message or review on
+//! the fake shows up in `GET /api/v1/inbox` with the right network, author and text; an answer
+//! from the inbox arrives at the fake in the right place, once, even when the agent sends it
+//! twice with the same key; and `GET /api/v1/connectors` shows the connector connected with its
+//! events counted. The older networks are in `networks.rs`.
+#![allow(clippy::unwrap_used)]
+
+use earshot_connect::appstore::fake::{FakeAppStore, FakeReview};
+use earshot_connect::appstore::jwt::{generate_pem, TokenSigner};
+use earshot_connect::discord::fake::FakeDiscord;
+use earshot_connect::telegram::fake::{FakeTelegram, FakeUser};
+use std::time::Duration;
+
+mod common;
+
+use common::live::{answer_twice, assert_heard, connected, get, inbox, serve, settings};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_a_group_message_reaches_the_inbox_and_the_answer_replies_to_it_once() {
+    const TOKEN: &str = "7012345678:AAF3kqT0pS3cr3tTokenValue_x-9";
+    const GROUP: i64 = -1001987654321;
+    let fake = FakeTelegram::start(TOKEN, "acme_help_bot").await.unwrap();
+    fake.add_chat(
+        GROUP,
+        "supergroup",
+        "Acme Kettle Owners",
+        Some("acmekettle"),
+    );
+    fake.add_chat(-1001555000111, "supergroup", "Not ours", None);
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        dir.path(),
+        "acme_help_bot",
+        &format!(
+            r#"
+[[connectors.telegram]]
+bot_username = "acme_help_bot"
+bot_token = "{TOKEN}"
+chats = [{GROUP}]
+poll_timeout_seconds = 1
+api_url = "{}"
+"#,
+            fake.base_url()
+        ),
+    );
+    let base = serve(s).await;
+    let client = common::api_client();
+    connected(&client, &base, "telegram:acme_help_bot").await;
+
+    let mette = FakeUser::new(612345987, "Mette", Some("mette_k"));
+    fake.say(
+        -1001555000111,
+        &mette,
+        "a chat earshot was not asked to hear",
+    );
+    let message = fake.say_in_topic(
+        GROUP,
+        5101,
+        &mette,
+        "@acme_help_bot my K2 kettle stopped heating after the firmware update",
+    );
+
+    let rows = inbox(&client, &base, "telegram", 1).await;
+    assert_eq!(rows.len(), 1, "only the listed chat is heard: {rows:?}");
+    let row = &rows[0];
+    assert_eq!(row["conversation"]["network"], "telegram");
+    assert_eq!(row["conversation"]["customer"]["handle"], "mette_k");
+    let text = row["latest_text"].as_str().unwrap();
+    assert!(text.contains("stopped heating"), "{text}");
+    let conv = row["conversation"]["id"].as_i64().unwrap();
+
+    answer_twice(
+        &client,
+        &base,
+        conv,
+        "Hi Mette, hold the power button for ten seconds; 3.1.2 fixes it for good.",
+        "telegram-answer-1",
+    )
+    .await;
+    let sent = fake.sent_messages();
+    assert_eq!(sent.len(), 1, "one message in the chat: {sent:?}");
+    assert_eq!(sent[0].chat_id, GROUP);
+    assert_eq!(sent[0].reply_to, Some(message), "a reply to her message");
+    assert_eq!(sent[0].thread_id, Some(5101), "in her forum topic");
+    assert!(sent[0].text.contains("hold the power button"));
+    let detail = get(&client, &format!("{base}/api/v1/conversations/{conv}")).await;
+    assert!(
+        detail
+            .to_string()
+            .contains(&format!("{GROUP}:{}", sent[0].message_id)),
+        "the sent message's id is stored with the reply: {detail}"
+    );
+    let journal = std::fs::read_to_string(dir.path().join("telegram-replies.jsonl")).unwrap();
+    assert!(
+        journal.contains(&format!(
+            "\"state\":\"sent\",\"detail\":\"{GROUP}:{}\"",
+            sent[0].message_id
+        )),
+        "the reply key is journalled with the sent message: {journal}"
+    );
+    assert_heard(&client, &base, "telegram:acme_help_bot", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_a_channel_message_reaches_the_inbox_and_the_answer_replies_to_it_once() {
+    const TOKEN: &str = "MTM5NzAxMjM0NTY3ODkwMTIzNA.GhQ2xY.s3cr3t-discord-token";
+    const GUILD: &str = "1200000000000000000";
+    const SUPPORT: &str = "1201111111111111111";
+    let fake = FakeDiscord::start(TOKEN, "1397012345678901234", GUILD)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        dir.path(),
+        "earshot-bot",
+        &format!(
+            r#"
+[[connectors.discord]]
+guild_id = "{GUILD}"
+bot_token = "{TOKEN}"
+channels = ["{SUPPORT}"]
+api_url = "{}"
+"#,
+            fake.api_url()
+        ),
+    );
+    let base = serve(s).await;
+    let client = common::api_client();
+    connected(&client, &base, "discord:1200000000000000000").await;
+
+    fake.say(
+        "1202222222222222222",
+        "5",
+        "bo",
+        "a channel earshot was not asked to hear",
+    );
+    let message = fake.say(
+        SUPPORT,
+        "887766554433221100",
+        "lena.k",
+        "my K2 kettle stopped heating after the firmware update",
+    );
+    let rows = inbox(&client, &base, "discord", 1).await;
+    assert_eq!(rows.len(), 1, "only the listed channel is heard: {rows:?}");
+    let row = &rows[0];
+    assert_eq!(row["conversation"]["network"], "discord");
+    assert_eq!(row["conversation"]["customer"]["handle"], "lena.k");
+    assert!(row["latest_text"]
+        .as_str()
+        .unwrap()
+        .contains("stopped heating"));
+    let conv = row["conversation"]["id"].as_i64().unwrap();
+
+    answer_twice(
+        &client,
+        &base,
+        conv,
+        "Hi Lena, hold the power button for ten seconds; 3.1.2 fixes it for good.",
+        "discord-answer-1",
+    )
+    .await;
+    let sent = fake.sent(SUPPORT);
+    assert_eq!(sent.len(), 1, "one message in the channel: {sent:?}");
+    assert_eq!(sent[0]["message_reference"]["message_id"], message.as_str());
+    assert!(sent[0]["content"]
+        .as_str()
+        .unwrap()
+        .contains("hold the power button"));
+    let id = sent[0]["id"].as_str().unwrap();
+    let detail = get(&client, &format!("{base}/api/v1/conversations/{conv}")).await;
+    assert!(
+        detail.to_string().contains(id),
+        "the sent message's id is stored with the reply: {detail}"
+    );
+    assert_heard(&client, &base, "discord:1200000000000000000", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appstore_a_review_reaches_the_inbox_and_the_answer_becomes_its_single_response() {
+    const ISSUER: &str = "57246542-96fe-1a63-e053-0824d011072a";
+    const KID: &str = "2X9R4HXF34";
+    const APP: &str = "1473658921";
+    let pem = generate_pem();
+    let public = TokenSigner::new(ISSUER, KID, &pem, Duration::from_secs(600))
+        .unwrap()
+        .public_key();
+    let fake = FakeAppStore::start(public, KID, ISSUER, APP).await.unwrap();
+    fake.review(FakeReview {
+        id: "00000050-3c1d".into(),
+        rating: 1,
+        title: Some("Won't start after update".into()),
+        body: Some("Since 3.1 the app crashes at launch on my iPhone 13.".into()),
+        nickname: "kettlefan_dk".into(),
+        created: chrono::Utc::now() - chrono::Duration::minutes(30),
+        territory: "DNK".into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("AuthKey_2X9R4HXF34.p8");
+    std::fs::write(&key_file, pem.expose()).unwrap();
+    let s = settings(
+        dir.path(),
+        "acme",
+        &format!(
+            r#"
+[[connectors.appstore]]
+app_id = "{APP}"
+issuer_id = "{ISSUER}"
+key_id = "{KID}"
+private_key_file = {:?}
+api_url = "{}"
+"#,
+            key_file.display().to_string(),
+            fake.base_url()
+        ),
+    );
+    let base = serve(s).await;
+    let client = common::api_client();
+    connected(&client, &base, "appstore:1473658921").await;
+
+    let rows = inbox(&client, &base, "appstore", 1).await;
+    let row = &rows[0];
+    assert_eq!(row["conversation"]["network"], "appstore");
+    assert_eq!(row["conversation"]["customer"]["handle"], "kettlefan_dk");
+    let text = row["latest_text"].as_str().unwrap();
+    assert!(text.starts_with("★☆☆☆☆ 1/5 Won't start"), "{text}");
+    let conv = row["conversation"]["id"].as_i64().unwrap();
+
+    answer_twice(
+        &client,
+        &base,
+        conv,
+        "Sorry! 3.1.1 fixes the launch crash, please update.",
+        "appstore-answer-1",
+    )
+    .await;
+    let responses = fake.responses();
+    assert_eq!(responses.len(), 1, "{responses:?}");
+    let response = &responses["00000050-3c1d"];
+    assert!(response.body.contains("3.1.1 fixes"));
+    let posts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST"))
+        .count();
+    assert_eq!(posts, 1, "created once: {:?}", fake.requests());
+    let detail = get(&client, &format!("{base}/api/v1/conversations/{conv}")).await;
+    assert!(
+        detail.to_string().contains(&response.id),
+        "the response id is stored with the reply: {detail}"
+    );
+    assert_heard(&client, &base, "appstore:1473658921", 1).await;
+}
