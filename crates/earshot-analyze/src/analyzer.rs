@@ -118,14 +118,21 @@ impl Analyzer {
         self.model.as_deref()
     }
 
-    /// Analyses a post as a source handed it over.
+    /// Analyses a post as a source handed it over. An App Store review's star rating (its
+    /// opening words) counts too: see [`crate::rating`].
     pub fn analyze(&self, post: &NewPost) -> Analysis {
-        self.analyze_parts(
+        let mut analysis = self.analyze_parts(
             &post.text,
             post.lang.as_deref(),
             post.author.followers,
             post.author.verified,
-        )
+        );
+        if post.network == earshot_core::Network::AppStore {
+            if let Some(stars) = crate::rating::stars(&post.text) {
+                crate::rating::apply(stars, &mut analysis);
+            }
+        }
+        analysis
     }
 
     /// Analyses bare text (for tests, the CLI and imports without an author).

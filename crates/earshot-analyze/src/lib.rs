@@ -41,6 +41,7 @@ pub mod lang;
 pub mod lexicon;
 pub mod model;
 pub mod promises;
+pub mod rating;
 pub mod reach;
 pub mod safety;
 pub mod sentiment;
