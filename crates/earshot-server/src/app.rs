@@ -99,9 +99,6 @@ impl App {
     }
 
     pub async fn with_desk(settings: Settings, desk: Arc<Desk>) -> anyhow::Result<App> {
-        // Plain HTTP beyond loopback needs a TLS proxy in front or an explicit opt-in.
-        settings.check_listen()?;
-        settings.check_api_token()?;
         // Cluster mode (PostgreSQL + [bus]): the work that must run once holds leases
         // (`lease.rs`), heard posts and live events go through the bus.
         match settings.mode()? {
@@ -121,8 +118,6 @@ impl App {
         desk: Arc<Desk>,
         bus: Arc<crate::bus::Bus>,
     ) -> anyhow::Result<App> {
-        settings.check_listen()?;
-        settings.check_api_token()?;
         let mut app = Self::assemble(settings, desk, Some(bus.clone())).await?;
         let pipeline = app.state.desk.pipeline().clone();
         app.bus_tasks = bus.start_fan_out(pipeline, app.stop.subscribe()).await?;
@@ -134,6 +129,9 @@ impl App {
         desk: Arc<Desk>,
         bus: Option<Arc<crate::bus::Bus>>,
     ) -> anyhow::Result<App> {
+        // Plain HTTP beyond loopback needs a TLS proxy in front or an explicit opt-in.
+        settings.check_listen()?;
+        settings.check_api_token()?;
         let http = Arc::new(settings.http_policy()?);
         // The stored web edits win over the file here too: the pages show what runs, and a
         // desk built elsewhere picks them up.

@@ -244,7 +244,7 @@ impl Source for AppStoreSource {
                         // with other tools): slow down rather than run into 429s.
                         Some((limit, left)) if left < limit / 10 => {
                             tracing::warn!(source = %self.name, left, limit, "app store connect request budget low; polling slower");
-                            self.config().poll_interval * 4
+                            self.config().poll_interval.saturating_mul(4)
                         }
                         _ => self.config().poll_interval,
                     }

@@ -34,9 +34,8 @@ pub fn key(conversation: ConversationId) -> String {
 
 /// Whether earshot can answer on the network at all (RSS feeds and webhooks are one-way).
 pub fn can_answer_on(network: Network) -> bool {
-    // Discord is heard by import only so far: no connector can post there, so an automatic
-    // answer would only pile up as not sent. Telegram has a connector, but a bot answering by
-    // itself in a community group speaks to everyone there: off for now. An App Store review
+    // Telegram and Discord have connectors, but a bot answering by itself in a community
+    // group or channel speaks to everyone there: off for now. An App Store review
     // has a single public response that a new one replaces, so a person sets it: off too.
     !matches!(
         network,

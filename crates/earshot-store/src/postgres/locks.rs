@@ -88,15 +88,6 @@ impl LockSession {
         Ok(row.try_get(0)?)
     }
 
-    /// Lets go of the lock; `false` when this session did not hold it.
-    pub async fn unlock(&self, key: i32) -> Result<bool, StoreError> {
-        let row = self
-            .client
-            .query_one("SELECT pg_advisory_unlock($1, $2)", &[&LEASE_CLASS, &key])
-            .await?;
-        Ok(row.try_get(0)?)
-    }
-
     /// Lets go of every lock this session holds (a graceful hand-over: nobody waits for
     /// the connection's end to be noticed).
     pub async fn unlock_all(&self) -> Result<(), StoreError> {
