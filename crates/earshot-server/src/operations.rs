@@ -10,8 +10,9 @@
 //!   which is the brand's business, and the house rule is closed by default. Prometheus sends
 //!   the token with `authorization: { credentials: <token> }` in its scrape config.
 //!
-//! Counters are what *this process* saw since it started (a restart resets them; Prometheus's
-//! `rate()` copes): posts stored, conversation events by action (replies sent and failed
+//! Counters are what this process's pipeline published since it started (a restart resets
+//! them; Prometheus's `rate()` copes); in cluster mode that includes the events other
+//! processes fan out, so read them from one process rather than summing them: posts stored, conversation events by action (replies sent and failed
 //! among them). Gauges are read at scrape time with bounded queries.
 
 use crate::state::AppState;
