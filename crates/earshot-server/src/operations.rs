@@ -10,10 +10,11 @@
 //!   which is the brand's business, and the house rule is closed by default. Prometheus sends
 //!   the token with `authorization: { credentials: <token> }` in its scrape config.
 //!
-//! Counters are what this process's pipeline published since it started (a restart resets
-//! them; Prometheus's `rate()` copes); in cluster mode that includes the events other
-//! processes fan out, so read them from one process rather than summing them: posts stored, conversation events by action (replies sent and failed
-//! among them). Gauges are read at scrape time with bounded queries.
+//! Counters are what this process itself did since it started (a restart resets them;
+//! Prometheus's `rate()` copes): posts stored, conversation events by action (replies sent
+//! and failed among them), spikes begun. In cluster mode the events other processes fan out
+//! reach this process's live pages but not its counters, so `sum()` over the processes
+//! counts each post once. Gauges are read at scrape time with bounded queries.
 
 use crate::state::AppState;
 use crate::telemetry::Counts;
@@ -193,7 +194,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     family(
         "earshot_posts_stored_total",
         "counter",
-        "Posts committed to the store, seen by this process since it started, by network.",
+        "Posts this process committed to the store since it started, by network; other processes' posts are not counted (sum over processes for the cluster).",
         posts
             .into_iter()
             .map(|(n, v)| (format!("{{network=\"{}\"}}", escape(&n)), v as f64))
@@ -203,7 +204,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     family(
         "earshot_replies_total",
         "counter",
-        "Reply attempts by outcome, seen by this process since it started.",
+        "Reply attempts this process made since it started, by outcome; other processes' are not counted.",
         vec![
             ("{outcome=\"sent\"}".into(), outcome("replied")),
             ("{outcome=\"failed\"}".into(), outcome("reply_failed")),
@@ -212,7 +213,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     family(
         "earshot_conversation_events_total",
         "counter",
-        "Conversation changes by action, seen by this process since it started.",
+        "Conversation changes this process made since it started, by action; other processes' are not counted.",
         events
             .into_iter()
             .map(|(a, v)| (format!("{{action=\"{}\"}}", escape(&a)), v as f64))
@@ -221,13 +222,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     family(
         "earshot_spikes_started_total",
         "counter",
-        "Bursts of similar posts that began, seen by this process since it started.",
+        "Bursts of similar posts this process saw begin since it started; other processes' are not counted.",
         vec![(String::new(), spikes as f64)],
     );
     family(
         "earshot_events_missed_total",
         "counter",
-        "Pipeline events these counters missed because they fell behind.",
+        "This process's own pipeline events these counters missed because they fell behind.",
         vec![(String::new(), missed as f64)],
     );
     if let Some(started) = state.telemetry.started() {

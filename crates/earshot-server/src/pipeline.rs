@@ -111,7 +111,10 @@ pub struct LiveFeed;
 #[async_trait]
 impl AfterCommit for LiveFeed {
     async fn on_commit(&self, pipeline: &Pipeline, batch: &mut Committed) {
-        if pipeline.events.receiver_count() == 0 && pipeline.relay.get().is_none() {
+        if pipeline.events.receiver_count() == 0
+            && pipeline.own.receiver_count() == 0
+            && pipeline.relay.get().is_none()
+        {
             return;
         }
         let report = &batch.report;
@@ -137,7 +140,11 @@ impl AfterCommit for LiveFeed {
 pub struct Pipeline {
     tuning: RwLock<Arc<Tuning>>,
     store: Arc<dyn Store>,
+    /// Every event this process's pages should hear: its own and, in cluster mode, those
+    /// other processes fanned out.
     events: broadcast::Sender<LiveEvent>,
+    /// This process's own events only: what its `/metrics` counters count.
+    own: broadcast::Sender<LiveEvent>,
     /// In cluster mode, where this process's own live events also go: the bus, which shows
     /// them to the other processes (see `crate::bus`). Set once, at start-up.
     relay: OnceLock<mpsc::Sender<LiveEvent>>,
@@ -153,6 +160,7 @@ impl Pipeline {
         store: Arc<dyn Store>,
     ) -> Self {
         let (events, _) = broadcast::channel(4096);
+        let (own, _) = broadcast::channel(4096);
         Pipeline {
             tuning: RwLock::new(Arc::new(Tuning {
                 analyzer,
@@ -162,6 +170,7 @@ impl Pipeline {
             })),
             store,
             events,
+            own,
             relay: OnceLock::new(),
             after_commit: vec![],
         }
@@ -245,8 +254,15 @@ impl Pipeline {
         });
     }
 
+    /// Every live event this process hears (in cluster mode, other processes' too).
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.events.subscribe()
+    }
+
+    /// The events of what this process itself did, never another process's (see
+    /// [`Pipeline::publish_from_elsewhere`]).
+    pub fn subscribe_own(&self) -> broadcast::Receiver<LiveEvent> {
+        self.own.subscribe()
     }
 
     /// Tells this process's live subscribers, and the other processes when a relay is set.
@@ -259,6 +275,7 @@ impl Pipeline {
             }
         }
         // Nobody listening is fine.
+        let _ = self.own.send(event.clone());
         let _ = self.events.send(event);
     }
 

@@ -1,13 +1,15 @@
-//! What this process saw since it started, counted from the pipeline's events for
-//! `/metrics` (see `crate::operations`). A leaf: it knows the pipeline's events and nothing
-//! of the HTTP state that holds it.
+//! What this process did since it started, counted from the pipeline's events for
+//! `/metrics` (see `crate::operations`). Only its own events: in cluster mode the events
+//! other processes fan out reach its live pages but not these counts, so summing a counter
+//! over the processes counts each post once. A leaf: it knows the pipeline's events and
+//! nothing of the HTTP state that holds it.
 
 use crate::pipeline::{LiveEvent, Pipeline};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// Counts of what this process saw, fed from the pipeline's events.
+/// Counts of what this process did, fed from its pipeline's own events.
 #[derive(Default)]
 pub struct Telemetry {
     counts: Mutex<Counts>,
@@ -25,13 +27,13 @@ pub struct Counts {
 }
 
 impl Telemetry {
-    /// Starts counting `pipeline`'s events in a task of its own.
+    /// Starts counting `pipeline`'s own events in a task of its own.
     pub fn start(pipeline: &Pipeline) -> Arc<Telemetry> {
         let telemetry = Arc::new(Telemetry {
             counts: Mutex::default(),
             started: Some(Utc::now()),
         });
-        let mut events = pipeline.subscribe();
+        let mut events = pipeline.subscribe_own();
         let weak = Arc::downgrade(&telemetry);
         tokio::spawn(async move {
             use tokio::sync::broadcast::error::RecvError;

@@ -1152,6 +1152,18 @@ async fn metrics_need_a_token_and_count_in_prometheus_text() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401, "closed by default");
+    // In cluster mode other processes' events reach this one through the bus: its live pages
+    // hear them, its counters do not (each process counts what it did).
+    let pipeline = app.desk.pipeline();
+    pipeline.publish_from_elsewhere(earshot_server::pipeline::LiveEvent::PostStored {
+        post_id: 999_999,
+        conversation_id: None,
+        network: earshot_core::Network::Mastodon,
+    });
+    pipeline.publish_from_elsewhere(earshot_server::pipeline::LiveEvent::ConversationChanged {
+        conversation_id: earshot_core::ConversationId(999_999),
+        action: "replied".into(),
+    });
     let (status, body) = app
         .post_json(&post("metrics-1", "paulfranks", SEAT, None))
         .await;
@@ -1177,8 +1189,10 @@ async fn metrics_need_a_token_and_count_in_prometheus_text() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
+    assert!(!text.contains("network=\"mastodon\""), "{text}");
     for line in [
         "# TYPE earshot_posts_stored_total counter",
+        "# HELP earshot_posts_stored_total Posts this process committed to the store since it started, by network; other processes' posts are not counted (sum over processes for the cluster).",
         "earshot_posts_stored_total{network=\"x\"} 1",
         "earshot_store_up 1",
         "earshot_replies_queued 0",

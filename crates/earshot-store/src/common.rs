@@ -466,6 +466,16 @@ macro_rules! migrations {
                     "/0013_corrections.sql"
                 )),
             },
+            $crate::common::Migration {
+                version: 40,
+                name: "request_counters",
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0040_request_counters.sql"
+                )),
+            },
         ]
     };
 }

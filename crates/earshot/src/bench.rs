@@ -7,7 +7,6 @@ use clap::Subcommand;
 use earshot_connect::import::{Importer, Record};
 use earshot_core::NewPost;
 use earshot_server::config::{Secret, Settings};
-use earshot_server::desk::conversations::{InboxFilter, SearchQuery};
 use earshot_server::signature::Verifier;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,9 +41,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         seconds: u64,
     },
-    /// Inbox and search latency over a large store (built once in --data-dir, then reused).
+    /// Inbox, search and ranked-requests latency over a large store (built once, then
+    /// reused), on SQLite, PostgreSQL (--pg) or both side by side.
     #[command(
-        after_help = "Example:\n  earshot --data-dir /tmp/earshot-1m bench query --posts 1000000"
+        after_help = "Examples:\n  earshot --data-dir /tmp/earshot-1m bench query --posts 1000000\n  earshot --data-dir /tmp/earshot-1m bench query --posts 1000000 --pg postgres://postgres@127.0.0.1/earshot_1m"
     )]
     Query {
         /// Posts in the store (built once in --data-dir, then reused; shared with `bench web`).
@@ -53,11 +53,14 @@ pub enum BenchCommand {
         /// Requests per measured query.
         #[arg(long, default_value_t = 300)]
         requests: usize,
+        #[command(flatten)]
+        databases: crate::bench_store::Databases,
     },
-    /// The web pages (inbox, a conversation, the dashboard) over a large store, through the
-    /// real router with a signed-in session, beside the JSON API for the same data.
+    /// The web pages (inbox, a conversation, the dashboard, the requests) over a large store,
+    /// through the real router with a signed-in session, beside the JSON API for the same
+    /// data; on SQLite, PostgreSQL (--pg) or both side by side.
     #[command(
-        after_help = "Examples:\n  earshot --data-dir /tmp/earshot-1m bench web --posts 1000000\n  earshot --data-dir /tmp/earshot-1m bench web --posts 1000000 --iterations 500"
+        after_help = "Examples:\n  earshot --data-dir /tmp/earshot-1m bench web --posts 1000000\n  earshot --data-dir /tmp/earshot-1m bench web --posts 1000000 --iterations 500\n  earshot --data-dir /tmp/earshot-1m bench web --posts 1000000 --pg postgres://postgres@127.0.0.1/earshot_1m"
     )]
     Web {
         /// Posts in the store (built once in --data-dir, then reused; shared with `bench query`).
@@ -66,6 +69,8 @@ pub enum BenchCommand {
         /// Requests per page.
         #[arg(long, default_value_t = 200)]
         iterations: usize,
+        #[command(flatten)]
+        databases: crate::bench_store::Databases,
     },
     /// Triage on real timelines: the customer posts of real care conversations replayed in
     /// their real order and times to a simulated team working the queue in earshot's order,
@@ -81,13 +86,21 @@ pub async fn run(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Analyze { data, rounds } => analyze(&data, rounds),
         BenchCommand::Import { posts } => import(g, posts).await,
         BenchCommand::Latency { rate, seconds } => latency(rate, seconds).await,
-        BenchCommand::Query { posts, requests } => query(g, posts, requests).await,
-        BenchCommand::Web { posts, iterations } => web(g, posts, iterations).await,
+        BenchCommand::Query {
+            posts,
+            requests,
+            databases,
+        } => crate::bench_store::query(g, posts, requests, &databases).await,
+        BenchCommand::Web {
+            posts,
+            iterations,
+            databases,
+        } => crate::bench_store::web(g, posts, iterations, &databases).await,
         BenchCommand::Triage(args) => crate::bench_triage::triage(g, args),
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -206,7 +219,7 @@ const BENCH_TOKEN: &str = "earshot-bench-token-0000001";
 const BENCH_SECRET: &str = "earshot-bench-signing-secret";
 
 /// An HTTP client for a bench server's API (it sends [`BENCH_TOKEN`]).
-fn api_client() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn api_client() -> anyhow::Result<reqwest::Client> {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
@@ -218,7 +231,7 @@ fn api_client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-fn bench_settings(dir: &Path) -> Settings {
+pub(crate) fn bench_settings(dir: &Path) -> Settings {
     let mut s = Settings {
         data_dir: dir.to_path_buf(),
         ..Settings::default()
@@ -453,177 +466,5 @@ async fn latency(rate: u32, seconds: u64) -> anyhow::Result<()> {
         if p99 <= 100.0 { "met" } else { "MISSED" }
     );
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
-}
-
-/// A store with at least `n` posts in `--data-dir` (default: a temporary folder), built from
-/// back-to-back demo scenarios the first time and reused afterwards.
-async fn large_store(
-    g: &Global,
-    n: usize,
-    default_dir: &str,
-) -> anyhow::Result<(Settings, std::sync::Arc<earshot_server::desk::Desk>)> {
-    let dir = g
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join(default_dir));
-    let mut s = bench_settings(&dir);
-    s.listen = "127.0.0.1:0".into();
-    let desk = earshot_server::app::desk(&s).await?;
-    let have = desk.counts().await?.posts as usize;
-    if have < n {
-        eprintln!(
-            "building a store with {n} posts in {} (reused next time)…",
-            dir.display()
-        );
-        let bar = indicatif::ProgressBar::new((n - have) as u64);
-        let end = Utc::now();
-        // Many scenarios back to back, each three weeks, so the store spans years like a real one.
-        let mut made = have;
-        let mut seed = 1000 + have as u64;
-        while made < n {
-            let mut posts = earshot_server::demo::scenario(
-                seed,
-                end - chrono::Duration::days(21 * (seed as i64 - 1000)),
-                20_000,
-            );
-            // The demo reuses a few thousand customer names; here every customer post gets its
-            // own author so a million posts make hundreds of thousands of conversations, not a
-            // few thousand very long ones.
-            for (i, p) in posts.iter_mut().enumerate() {
-                p.external_id = format!("{seed}-{}", p.external_id);
-                if let Some(r) = &mut p.in_reply_to {
-                    *r = format!("{seed}-{r}");
-                }
-                if p.author.handle != earshot_server::demo::BRAND_HANDLE {
-                    p.author.external_id = format!("c{seed}-{i}");
-                    p.author.handle = format!("{}{seed}x{i}", p.author.handle);
-                }
-            }
-            posts.truncate(n - made);
-            for chunk in posts.chunks(5000) {
-                desk.pipeline().ingest(chunk.to_vec()).await?;
-                bar.inc(chunk.len() as u64);
-            }
-            made += posts.len();
-            seed += 1;
-        }
-        bar.finish_and_clear();
-    }
-    Ok((s, desk))
-}
-
-async fn web(g: &Global, n: usize, iterations: usize) -> anyhow::Result<()> {
-    let (s, desk) = large_store(g, n, "earshot-bench-query").await?;
-    let counts = desk.counts().await?;
-    println!(
-        "web benchmark over {} posts, {} conversations ({} open), SQLite, {iterations} requests per page",
-        counts.posts, counts.conversations, counts.open_conversations
-    );
-    let state = earshot_server::web_bench::state(s, desk);
-    let results = earshot_server::web_bench::run(state, iterations).await?;
-    print!(
-        "{}",
-        earshot_server::web_bench::report(&results, iterations)
-    );
-    Ok(())
-}
-
-async fn query(g: &Global, n: usize, requests: usize) -> anyhow::Result<()> {
-    let (s, desk) = large_store(g, n, "earshot-bench-query").await?;
-    let counts = desk.counts().await?;
-    let app = earshot_server::App::with_desk(s, desk.clone()).await?;
-    let base = app.address();
-    tokio::spawn(app.run_until_stopped());
-    let client = api_client()?;
-
-    async fn time_get(client: &reqwest::Client, url: &str, n: usize) -> anyhow::Result<Vec<f64>> {
-        let mut v = Vec::with_capacity(n);
-        for _ in 0..n {
-            let t0 = Instant::now();
-            let r = client.get(url).send().await?;
-            if !r.status().is_success() {
-                bail!("{url} answered {}", r.status());
-            }
-            r.bytes().await?;
-            v.push(t0.elapsed().as_secs_f64() * 1000.0);
-        }
-        v.sort_by(f64::total_cmp);
-        Ok(v)
-    }
-    let first = desk.inbox(&InboxFilter::default(), Utc::now()).await?;
-    let some_id = first
-        .items
-        .first()
-        .map(|r| r.conversation.id.0)
-        .unwrap_or(1);
-    let cases = [
-        (
-            "baseline: GET one conversation by id",
-            format!("{base}/api/v1/conversations/{some_id}"),
-        ),
-        ("inbox first page (open)", format!("{base}/api/v1/inbox")),
-        (
-            "inbox first page, language=da",
-            format!("{base}/api/v1/inbox?language=da"),
-        ),
-        (
-            "inbox first page, breached",
-            format!("{base}/api/v1/inbox?breached=true"),
-        ),
-        (
-            "inbox first page, all statuses",
-            format!("{base}/api/v1/inbox?status=all"),
-        ),
-        (
-            "search \"charge\"",
-            format!("{base}/api/v1/search?q=charge"),
-        ),
-        (
-            "search \"sædet park\"",
-            format!("{base}/api/v1/search?q=s%C3%A6det%20park"),
-        ),
-        (
-            "search \"delivery delayed\"",
-            format!("{base}/api/v1/search?q=delivery%20delayed"),
-        ),
-    ];
-    println!(
-        "query benchmark over {} posts, {} conversations ({} open), SQLite, via HTTP, {requests} requests each",
-        counts.posts, counts.conversations, counts.open_conversations
-    );
-    let mut baseline_p95 = f64::NAN;
-    for (name, url) in &cases {
-        let t = time_get(&client, url, requests).await?;
-        let p95 = percentile(&t, 95.0);
-        if baseline_p95.is_nan() {
-            baseline_p95 = p95;
-        }
-        println!(
-            "  {name:<40} p50 {:>6.2} ms  p95 {:>6.2} ms  ({:.1}× baseline)",
-            percentile(&t, 50.0),
-            p95,
-            p95 / baseline_p95
-        );
-    }
-    // Store-level search without HTTP, for the record.
-    let t0 = Instant::now();
-    let q = SearchQuery {
-        q: "charger broken".into(),
-        network: None,
-        language: None,
-        intent: None,
-        sentiment: None,
-        limit: 50,
-        offset: 0,
-    };
-    for _ in 0..50 {
-        desk.search(&q).await?;
-    }
-    println!(
-        "  store-level search \"charger broken\": {:.2} ms mean",
-        t0.elapsed().as_secs_f64() * 1000.0 / 50.0
-    );
-    println!("  targets: inbox first page p95 ≤ 20 ms, search p95 ≤ 50 ms");
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod analyze;
 mod bench;
+mod bench_store;
 mod bench_triage;
 mod cli;
 mod demo;

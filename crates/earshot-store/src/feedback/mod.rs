@@ -16,6 +16,7 @@ use earshot_core::{ConversationId, Network, Post};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
+mod counters;
 mod sql;
 
 /// A promise read in a reply, before an agent looked at it.
@@ -237,34 +238,33 @@ pub(crate) struct RequestRow {
     pub merged_into: Option<i64>,
     pub tracker_url: Option<String>,
     pub created_at: DateTime<Utc>,
-}
-
-/// One customer's asks on one request.
-/// A request's asks summed over its askers (each asker's followers counted once).
-pub(crate) struct AskerRow {
-    pub request_id: i64,
+    /// The counters kept on the row (see `counters`).
+    pub asks: i64,
     /// Distinct askers (network × author).
     pub askers: i64,
-    pub followers: i64,
-    pub posts: i64,
-    pub first: DateTime<Utc>,
-    pub last: DateTime<Utc>,
+    /// Each asker's largest follower count, summed.
+    pub reach: i64,
+    pub first_ask_at: Option<DateTime<Utc>>,
+    pub latest_ask_at: Option<DateTime<Utc>>,
+}
+
+/// A request's asks in the last 7 days and in the 7 before.
+pub(crate) struct WindowRow {
+    pub request_id: i64,
     pub last_7d: i64,
     pub prior_7d: i64,
 }
 
-pub(crate) struct LanguageRow {
-    pub request_id: i64,
-    pub language: String,
-    pub posts: i64,
-}
+/// Asks of one request in one language: `(request, language, asks)`.
+pub(crate) type LanguageRow = (i64, String, i64);
 
 pub(crate) fn assemble(
     rows: Vec<RequestRow>,
-    askers: Vec<AskerRow>,
+    windows: Vec<WindowRow>,
     languages: Vec<LanguageRow>,
 ) -> Result<Vec<Request>, StoreError> {
     use std::collections::HashMap;
+    let clamp = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
     let mut out: Vec<Request> = Vec::with_capacity(rows.len());
     let mut index = HashMap::with_capacity(rows.len());
     for r in rows {
@@ -276,11 +276,11 @@ pub(crate) fn assemble(
             id: RequestId(r.id),
             title: r.title,
             status,
-            askers: 0,
-            posts: 0,
-            reach: 0,
-            first_ask_at: r.created_at,
-            latest_ask_at: r.created_at,
+            askers: clamp(r.askers),
+            posts: clamp(r.asks),
+            reach: u64::try_from(r.reach.max(0)).unwrap_or(0),
+            first_ask_at: r.first_ask_at.unwrap_or(r.created_at),
+            latest_ask_at: r.latest_ask_at.unwrap_or(r.created_at),
             languages: Default::default(),
             asks_last_7d: 0,
             asks_prior_7d: 0,
@@ -289,29 +289,15 @@ pub(crate) fn assemble(
             created_at: r.created_at,
         });
     }
-    let clamp = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
-    let mut seen_ask: HashSet<i64> = HashSet::new();
-    for a in askers {
-        let Some(&i) = index.get(&a.request_id) else {
-            continue;
-        };
-        let r = &mut out[i];
-        if seen_ask.insert(a.request_id) {
-            r.first_ask_at = a.first;
-            r.latest_ask_at = a.last;
-        } else {
-            r.first_ask_at = r.first_ask_at.min(a.first);
-            r.latest_ask_at = r.latest_ask_at.max(a.last);
+    for w in windows {
+        if let Some(&i) = index.get(&w.request_id) {
+            out[i].asks_last_7d = clamp(w.last_7d);
+            out[i].asks_prior_7d = clamp(w.prior_7d);
         }
-        r.askers += clamp(a.askers);
-        r.posts += clamp(a.posts);
-        r.reach += u64::try_from(a.followers.max(0)).unwrap_or(0);
-        r.asks_last_7d += clamp(a.last_7d);
-        r.asks_prior_7d += clamp(a.prior_7d);
     }
-    for l in languages {
-        if let Some(&i) = index.get(&l.request_id) {
-            *out[i].languages.entry(l.language).or_default() += clamp(l.posts);
+    for (request, language, asks) in languages {
+        if let Some(&i) = index.get(&request) {
+            out[i].languages.insert(language, clamp(asks));
         }
     }
     Ok(out)

@@ -2,15 +2,15 @@
 //! 0010), over the neutral [`Conn`]: requests and their asks, promises, releases, release
 //! notifications and opt-outs.
 
+use super::counters::{self, load_requests};
 use super::{
-    AskerRow, FeedbackStore, LanguageRow, NewPromise, NewRelease, Notification, RequestDetail,
-    RequestMember, RequestRow, UngroupedAsk,
+    FeedbackStore, NewPromise, NewRelease, Notification, RequestDetail, RequestMember, UngroupedAsk,
 };
 use crate::common::{self, POST_COLS};
 use crate::db::{self, args, insert_audit, job, Backend, Conn, Row, Value};
 use crate::StoreError;
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use earshot_core::feedback::{
     Ask, NotificationPlan, NotificationState, Promise, PromiseId, PromiseState, Release, ReleaseId,
     Request, RequestId, RequestStatus,
@@ -59,74 +59,6 @@ fn placeholders(after: usize, n: usize) -> String {
 
 fn request_ids(requests: &[RequestId]) -> Vec<Value> {
     requests.iter().map(|r| Value::Int(r.0)).collect()
-}
-
-/// `filter` is a WHERE clause over `requests r` whose one optional value is written `$P`.
-async fn load_requests(
-    c: &mut dyn Conn,
-    filter: &str,
-    arg: Option<Value>,
-    now: DateTime<Utc>,
-) -> Result<Vec<Request>, StoreError> {
-    let own: Vec<Value> = arg.into_iter().collect();
-    let sql = format!(
-        "SELECT id, title, status, merged_into, tracker_url, created_at FROM requests r WHERE {}",
-        filter.replace("$P", "$1")
-    );
-    let mut rows = Vec::new();
-    for r in c.query(&sql, &own).await? {
-        rows.push(RequestRow {
-            id: r.get(0)?,
-            title: r.get(1)?,
-            status: r.get(2)?,
-            merged_into: r.get(3)?,
-            tracker_url: r.get(4)?,
-            created_at: r.get(5)?,
-        });
-    }
-    // Sums are cast back to integers: PostgreSQL sums bigints as numeric.
-    let sql = format!(
-        "SELECT request_id, COUNT(*), CAST(SUM(followers) AS BIGINT), CAST(SUM(n) AS BIGINT), \
-         MIN(first), MAX(last), CAST(SUM(l7) AS BIGINT), CAST(SUM(p7) AS BIGINT) FROM \
-         (SELECT rp.request_id, MAX(rp.followers) AS followers, COUNT(*) AS n, MIN(rp.asked_at) AS first, \
-          MAX(rp.asked_at) AS last, SUM(CASE WHEN rp.asked_at >= $1 THEN 1 ELSE 0 END) AS l7, \
-          SUM(CASE WHEN rp.asked_at >= $2 AND rp.asked_at < $1 THEN 1 ELSE 0 END) AS p7 \
-          FROM request_posts rp JOIN requests r ON r.id = rp.request_id \
-          WHERE {} GROUP BY rp.request_id, rp.network, rp.author) per_asker GROUP BY request_id",
-        filter.replace("$P", "$3")
-    );
-    let mut values = vec![
-        Value::Time(now - Duration::days(7)),
-        Value::Time(now - Duration::days(14)),
-    ];
-    values.extend(own.iter().cloned());
-    let mut askers = Vec::new();
-    for r in c.query(&sql, &values).await? {
-        askers.push(AskerRow {
-            request_id: r.get(0)?,
-            askers: r.get(1)?,
-            followers: r.get(2)?,
-            posts: r.get(3)?,
-            first: r.get(4)?,
-            last: r.get(5)?,
-            last_7d: r.get(6)?,
-            prior_7d: r.get(7)?,
-        });
-    }
-    let sql = format!(
-        "SELECT rp.request_id, rp.lang, COUNT(*) FROM request_posts rp \
-         JOIN requests r ON r.id = rp.request_id WHERE {} GROUP BY rp.request_id, rp.lang",
-        filter.replace("$P", "$1")
-    );
-    let mut languages = Vec::new();
-    for r in c.query(&sql, &own).await? {
-        languages.push(LanguageRow {
-            request_id: r.get(0)?,
-            language: r.get(1)?,
-            posts: r.get(2)?,
-        });
-    }
-    super::assemble(rows, askers, languages)
 }
 
 async fn load_release(c: &mut dyn Conn, id: i64) -> Result<Option<Release>, StoreError> {
@@ -220,7 +152,17 @@ impl<B: Backend> FeedbackStore for B {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let by = by.to_string();
-        self.write(job!(c => {
+        self.transaction(job!(c => {
+            let was_in: Option<i64> = c
+                .query_opt(
+                    "SELECT request_id FROM request_posts WHERE post_id = $1",
+                    args![post_id],
+                )
+                .await?
+                .map(|r| r.get(0))
+                .transpose()?;
+            let touched: Vec<i64> = was_in.into_iter().chain([request_id.0]).collect();
+            counters::lock_requests(c, &touched).await?;
             // The ask's facts are copied from its post (see migration 0010). The casts name
             // the values' types for PostgreSQL, which cannot infer them in a select list.
             let n = c
@@ -238,6 +180,14 @@ impl<B: Backend> FeedbackStore for B {
                 .await?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!("post {post_id}")));
+            }
+            match was_in {
+                Some(same) if same == request_id.0 => {}
+                Some(other) => {
+                    counters::recount(c, other).await?;
+                    counters::count_ask(c, request_id.0, post_id).await?;
+                }
+                None => counters::count_ask(c, request_id.0, post_id).await?,
             }
             Ok(())
         }))
@@ -261,6 +211,7 @@ impl<B: Backend> FeedbackStore for B {
         self.transaction(job!(c => {
             must_exist(c, from).await?;
             must_exist(c, into).await?;
+            counters::lock_requests(c, &[from.0, into.0]).await?;
             c.execute(
                 "UPDATE request_posts SET request_id = $2, assigned_by = $3, assigned_at = $4 \
                  WHERE request_id = $1",
@@ -277,6 +228,8 @@ impl<B: Backend> FeedbackStore for B {
                 args![from.0, into.0, at],
             )
             .await?;
+            counters::recount(c, from.0).await?;
+            counters::recount(c, into.0).await?;
             let detail = serde_json::json!({ "from": from.0, "into": into.0 });
             insert_audit(c, None, &by, "requests_merged", &detail, at).await
         }))

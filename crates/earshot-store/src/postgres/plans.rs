@@ -12,7 +12,8 @@ use super::store::inbox_sql;
 use super::*;
 
 /// The tables the hot reads plan on.
-const ANALYSED: &str = "conversations, posts, replies, audit, requests, request_posts";
+const ANALYSED: &str =
+    "conversations, posts, replies, audit, requests, request_posts, request_languages";
 
 /// `EXPLAIN` with the rows each step really produced (no costs or timings, so the text is
 /// stable enough to assert on).
