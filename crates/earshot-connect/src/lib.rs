@@ -34,6 +34,7 @@ pub mod mastodon;
 pub mod notify;
 pub mod reconnect;
 pub mod reddit;
+mod reply_journal;
 pub mod responder;
 pub mod rss;
 pub mod secret;

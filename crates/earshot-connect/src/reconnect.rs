@@ -28,6 +28,10 @@ pub enum Ended {
     Config(String),
     /// The sink failed: the pipeline is broken, not the network.
     Sink(SinkError),
+    /// The network refuses until a person acts elsewhere (a Telegram webhook another tool
+    /// set): health says failing, and the source looks again after `wait` (scaled) so it
+    /// recovers by itself once they have.
+    Blocked { reason: String, wait: Duration },
     /// Worth another attempt after a delay.
     Retry {
         failure: Failure,
@@ -139,6 +143,12 @@ impl<'a> Reconnect<'a> {
                 health.failed(&reason, None);
                 return ControlFlow::Break(Err(SourceError::Config(reason)));
             }
+            Ended::Blocked { reason, wait } => {
+                tracing::error!(source = %self.source, error = %reason, "{} refused; a person must act", self.what);
+                health.failed(&reason, None);
+                self.wait(scaled(wait, self.scale), stop).await;
+                return ControlFlow::Continue(());
+            }
             Ended::Sink(e) => (
                 Failure::Http,
                 format!("could not store what was heard: {e}"),
@@ -156,11 +166,16 @@ impl<'a> Reconnect<'a> {
         let delay = self.delay(failure, not_before, Utc::now());
         tracing::warn!(source = %self.source, error = %reason, delay_ms = delay.as_millis() as u64, "{} down; retrying", self.what);
         health.failed(&reason, Some(delay));
+        self.wait(delay, stop).await;
+        ControlFlow::Continue(())
+    }
+
+    /// Sleeps `delay`, or less when `stop` changes.
+    async fn wait(&self, delay: Duration, stop: &mut watch::Receiver<bool>) {
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = stop.changed() => {}
         }
-        ControlFlow::Continue(())
     }
 
     /// The wait before the next attempt: until the network's reset when it named one (at

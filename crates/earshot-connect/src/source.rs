@@ -99,6 +99,10 @@ pub struct HealthReport {
     pub errors_total: u64,
     pub last_error: Option<String>,
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// When a polling source last finished a poll, new posts or not (a quiet app store is
+    /// told apart from a stuck one by this). Streaming sources leave it empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_poll_at: Option<DateTime<Utc>>,
 }
 
 /// Shared, cheap-to-clone health of one connector.
@@ -115,6 +119,7 @@ impl Health {
             errors_total: 0,
             last_error: None,
             next_retry_at: None,
+            last_poll_at: None,
         })))
     }
 
@@ -139,6 +144,11 @@ impl Health {
             h.state = ConnectorState::Connected;
             h.next_retry_at = None;
         });
+    }
+
+    /// A poll finished (whatever it found).
+    pub fn polled(&self) {
+        self.with(|h| h.last_poll_at = Some(Utc::now()));
     }
 
     pub fn heard(&self, events: u64) {

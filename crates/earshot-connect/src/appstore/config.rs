@@ -62,10 +62,6 @@ impl AppStoreConfig {
         format!("appstore:{}", self.app_id.trim())
     }
 
-    pub(crate) fn scaled(&self, delay: Duration) -> Duration {
-        crate::reconnect::scaled(delay, self.backoff_scale)
-    }
-
     /// A signer for the configured key.
     pub fn signer(&self) -> Result<TokenSigner, KeyError> {
         TokenSigner::new(

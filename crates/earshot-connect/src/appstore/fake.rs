@@ -171,6 +171,11 @@ impl FakeAppStore {
         }
     }
 
+    /// Review `id` disappears from the list (its author deleted it, or Apple removed it).
+    pub fn remove(&self, id: &str) {
+        lock(&self.state).reviews.retain(|r| r.id != id);
+    }
+
     pub fn revoke(&self) {
         lock(&self.state).revoked = true;
     }

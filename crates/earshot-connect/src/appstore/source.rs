@@ -7,27 +7,34 @@
 //! overlap, a hash of rating, title and body. A review not in `marks` is new (also one that
 //! became visible late); one whose hash moved was edited and becomes
 //! [`Amendment::Edited`] (delivered as a post too, which the store ignores when it has it);
-//! an unchanged one is passed over. The cursor goes with the walk's last delivery, so a walk
-//! cut short (a failed page, a failing store) stores nothing and the next walk repeats it.
+//! an unchanged one is passed over. A review in `marks` that a complete walk (down to the
+//! overlap, not cut at the page limit) no longer lists was removed (by its author or by
+//! Apple): it becomes [`Amendment::Deleted`], so the conversation keeps it, marked deleted,
+//! rather than it silently staying as if still there. The cursor goes with the walk's last
+//! delivery, so a walk cut short (a failed page, a failing store) stores nothing and the next
+//! walk repeats it. Health says when the last walk finished (`last_poll_at`).
 //!
-//! Failures: a 401 with a freshly signed token, or a 403, stops the source with
-//! [`SourceError::Auth`] and says what to fix; 429 waits (Apple gives no reset time: the
-//! §0.3 rate-limit regime, from 60 s); network failures, cut answers and 5xx back off.
+//! Failures go through the shared reconnect loop ([`crate::reconnect`]): a 401 with a freshly
+//! signed token, or a 403, stops the source with [`SourceError::Auth`] and says what to fix;
+//! 429 waits (Apple gives no reset time: the §0.3 rate-limit regime, from 60 s); network
+//! failures, cut answers and 5xx back off.
 
 use super::config::AppStoreConfig;
 use super::http::{Api, Problem};
 use super::wire::ReviewPage;
-use crate::reconnect::unit_jitter;
+use crate::reconnect::{Ended, Reconnect};
 use crate::reddit::source::stopped;
-use crate::source::{jitter, Backoff, Failure, Health, Sink, SinkError, Source, SourceError};
+use crate::source::{Failure, Health, Sink, SinkError, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use earshot_core::{Amendment, NewPost};
+use earshot_core::{Amendment, Network, NewPost, PostKey};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// At most this many pages per walk (200 reviews each): a first walk of a very busy app is
@@ -73,12 +80,6 @@ pub struct AppStoreSource {
     api: Api,
 }
 
-#[derive(Debug)]
-enum Ended {
-    Apple(Problem),
-    Sink(SinkError),
-}
-
 impl AppStoreSource {
     pub fn new(config: AppStoreConfig) -> Result<Self, String> {
         Ok(AppStoreSource {
@@ -106,6 +107,9 @@ impl AppStoreSource {
         };
         let mut url = Some(config.reviews_url());
         let mut heard = Vec::new();
+        // Every review listed, whatever its date: what is not here was removed.
+        let mut listed = HashSet::new();
+        let mut complete = true;
         let mut pages = 0;
         while let Some(next) = url.take() {
             let page = self.api.call(Method::GET, &next, None).await?;
@@ -114,6 +118,7 @@ impl AppStoreSource {
             pages += 1;
             let mut reached_floor = false;
             for review in page.data {
+                listed.insert(review.id.clone());
                 match review.created_at() {
                     Some(at) if at < floor => reached_floor = true,
                     _ => heard.push(review),
@@ -122,11 +127,25 @@ impl AppStoreSource {
             if !reached_floor && pages < MAX_PAGES {
                 url = page.links.next;
             } else if !reached_floor {
+                complete = false;
                 tracing::warn!(source = %self.name, pages, "review walk stopped at the page limit; older reviews are not heard");
             }
         }
         let mut walk = Walk::default();
         let mut marks = before.marks.clone();
+        if complete {
+            let gone: Vec<String> = marks
+                .keys()
+                .filter(|id| !listed.contains(*id))
+                .cloned()
+                .collect();
+            for id in gone {
+                tracing::info!(source = %self.name, review = %id, "review no longer listed; marked deleted");
+                marks.remove(&id);
+                walk.edits
+                    .push(Amendment::Deleted(PostKey::new(Network::AppStore, id)));
+            }
+        }
         let mut newest = before.newest;
         // Oldest first, so a conversation's story reads in order.
         heard.reverse();
@@ -169,20 +188,14 @@ impl AppStoreSource {
     }
 
     /// Hands a walk to the sink, the cursor with its last part.
-    async fn deliver(&self, sink: &dyn Sink, health: &Health, walk: Walk) -> Result<(), Ended> {
+    async fn deliver(&self, sink: &dyn Sink, health: &Health, walk: Walk) -> Result<(), SinkError> {
         let cursor = Some(walk.cursor.encode());
         let count = walk.posts.len();
         if walk.edits.is_empty() {
-            sink.deliver(&self.name, walk.posts, cursor)
-                .await
-                .map_err(Ended::Sink)?;
+            sink.deliver(&self.name, walk.posts, cursor).await?;
         } else {
-            sink.deliver(&self.name, walk.posts, None)
-                .await
-                .map_err(Ended::Sink)?;
-            sink.amend(&self.name, walk.edits, cursor)
-                .await
-                .map_err(Ended::Sink)?;
+            sink.deliver(&self.name, walk.posts, None).await?;
+            sink.amend(&self.name, walk.edits, cursor).await?;
         }
         if count > 0 {
             health.heard(count as u64);
@@ -209,14 +222,42 @@ impl Source for AppStoreSource {
             health.failed(&reason, None);
             return Err(SourceError::Config(reason));
         }
-        let mut backoff = Backoff::default();
+        let mut reconnect =
+            Reconnect::new(&self.name, "app store connect", self.config().backoff_scale);
         loop {
-            if *stop.borrow() {
-                health.stopped();
+            if reconnect.stopped(&stop, &health) {
                 return Ok(());
             }
+            let mut walking_since = None;
+            let ended = self
+                .poll(sink.as_ref(), &health, &mut walking_since, &mut stop)
+                .await;
+            if let ControlFlow::Break(done) = reconnect
+                .after(ended, walking_since, &health, &mut stop)
+                .await
+            {
+                return done;
+            }
+        }
+    }
+}
+
+impl AppStoreSource {
+    /// Walks every `poll_interval` until a walk or the sink fails, or `stop`: why it ended,
+    /// for the reconnect loop. `since` is set at the first good walk.
+    async fn poll(
+        &self,
+        sink: &dyn Sink,
+        health: &Health,
+        since: &mut Option<Instant>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Ended {
+        loop {
             // Read every time: the cursor stored is the truth after a failed delivery.
-            let stored = sink.cursor(&self.name).await?;
+            let stored = match sink.cursor(&self.name).await {
+                Ok(stored) => stored,
+                Err(e) => return Ended::Sink(e),
+            };
             let before = match stored.as_deref().map(Cursor::parse) {
                 Some(Some(cursor)) => cursor,
                 Some(None) => {
@@ -225,65 +266,53 @@ impl Source for AppStoreSource {
                 }
                 None => Cursor::default(),
             };
-            let outcome = tokio::select! {
+            let walk = tokio::select! {
                 walked = self.walk(&before) => match walked {
-                    Ok(walk) => self.deliver(sink.as_ref(), &health, walk).await,
-                    Err(problem) => Err(Ended::Apple(problem)),
+                    Ok(walk) => walk,
+                    Err(problem) => return ended(problem),
                 },
-                _ = stopped(&mut stop) => {
-                    health.stopped();
-                    return Ok(());
-                }
+                _ = stopped(stop) => return Ended::Stopped,
             };
-            let delay = match outcome {
-                Ok(()) => {
-                    backoff.reset();
-                    health.connected();
-                    match self.api.rate_limit() {
-                        // Under a tenth of the key's hourly budget left (it may be shared
-                        // with other tools): slow down rather than run into 429s.
-                        Some((limit, left)) if left < limit / 10 => {
-                            tracing::warn!(source = %self.name, left, limit, "app store connect request budget low; polling slower");
-                            self.config().poll_interval.saturating_mul(4)
-                        }
-                        _ => self.config().poll_interval,
-                    }
-                }
-                Err(Ended::Apple(
-                    p @ (Problem::Unauthorized(_) | Problem::Forbidden(_) | Problem::Key(_)),
-                )) => {
-                    let reason = p.reason();
-                    tracing::error!(source = %self.name, error = %reason, "app store connect refused the API key");
-                    health.failed(&reason, None);
-                    return Err(SourceError::Auth(reason));
-                }
-                Err(ended) => {
-                    let (failure, reason) = match ended {
-                        Ended::Sink(e) => (
-                            Failure::Http,
-                            format!("could not store what was heard: {e}"),
-                        ),
-                        Ended::Apple(p @ Problem::RateLimited(_)) => {
-                            (Failure::RateLimited, p.reason())
-                        }
-                        Ended::Apple(p @ Problem::Network { .. }) => (Failure::Network, p.reason()),
-                        Ended::Apple(p @ Problem::Unclear(_)) => (Failure::Dropped, p.reason()),
-                        Ended::Apple(p) => (Failure::Http, p.reason()),
-                    };
-                    let delay = self
-                        .config()
-                        .scaled(jitter(backoff.next(failure), unit_jitter()));
-                    tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "app store review walk failed; retrying");
-                    health.failed(&reason, Some(delay));
-                    delay
-                }
-            };
-            if !delay.is_zero() {
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = stopped(&mut stop) => {}
-                }
+            if let Err(e) = self.deliver(sink, health, walk).await {
+                return Ended::Sink(e);
+            }
+            since.get_or_insert_with(Instant::now);
+            health.connected();
+            health.polled();
+            tokio::select! {
+                _ = tokio::time::sleep(self.pause()) => {}
+                _ = stopped(stop) => return Ended::Stopped,
             }
         }
+    }
+
+    /// The wait before the next walk: `poll_interval`, four times that while under a tenth
+    /// of the key's hourly budget is left (it may be shared with other tools).
+    fn pause(&self) -> Duration {
+        match self.api.rate_limit() {
+            Some((limit, left)) if left < limit / 10 => {
+                tracing::warn!(source = %self.name, left, limit, "app store connect request budget low; polling slower");
+                self.config().poll_interval.saturating_mul(4)
+            }
+            _ => self.config().poll_interval,
+        }
+    }
+}
+
+/// What a failed walk means for the reconnect loop.
+fn ended(problem: Problem) -> Ended {
+    let failure = match &problem {
+        Problem::Unauthorized(_) | Problem::Forbidden(_) | Problem::Key(_) => {
+            return Ended::Auth(problem.reason())
+        }
+        Problem::RateLimited(_) => Failure::RateLimited,
+        Problem::Network { .. } => Failure::Network,
+        Problem::Unclear(_) => Failure::Dropped,
+        _ => Failure::Http,
+    };
+    Ended::Retry {
+        failure,
+        reason: problem.reason(),
+        not_before: None,
     }
 }

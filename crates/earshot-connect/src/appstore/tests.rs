@@ -138,6 +138,62 @@ async fn an_edited_review_becomes_an_edited_post() {
 }
 
 #[tokio::test]
+async fn a_review_gone_from_the_list_is_marked_deleted_once_and_health_says_when_it_polled() {
+    let Setup { fake, config } = setup().await;
+    // Three pages of two: the walk must be whole before anything counts as gone.
+    for (i, id) in ["g1", "g2", "g3", "g4", "g5"].iter().enumerate() {
+        fake.review(review(id, 2, 50 - i as i64, "Timer resets"));
+    }
+    let sink = Arc::new(MemorySink::default());
+    let running = start(&config, sink.clone());
+    sink.wait_for(5, WAIT).await;
+    assert!(
+        running.health.report().last_poll_at.is_some(),
+        "health names the last poll"
+    );
+    assert!(sink.amendments().is_empty(), "nothing gone yet");
+    fake.remove("g2");
+    running
+        .until("the removal heard", |_| !sink.amendments().is_empty())
+        .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let amendments = sink.amendments();
+    assert_eq!(amendments.len(), 1, "marked once: {amendments:?}");
+    assert!(
+        matches!(&amendments[0], Amendment::Deleted(key) if key.external_id == "g2" && key.network == Network::AppStore),
+        "{amendments:?}"
+    );
+    assert_eq!(sink.posts().len(), 5, "the others stay as they were");
+    let before = running.health.report().last_poll_at;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(
+        running.health.report().last_poll_at > before,
+        "every walk counts"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn connectors_check_reads_one_review_or_says_what_to_fix() {
+    let Setup { fake, config } = setup().await;
+    fake.review(review("c1", 5, 5, "Great"));
+    let ok = super::check_credentials(&config).await.unwrap();
+    assert!(ok.starts_with("app 1473658921: reviews readable"), "{ok}");
+    let mut other = config.clone();
+    other.app_id = "999".into();
+    let wrong = super::check_credentials(&other).await.unwrap_err();
+    assert!(
+        matches!(&wrong, crate::source::CheckError::Misconfigured(r) if r.contains("app_id 999")),
+        "{wrong:?}"
+    );
+    fake.revoke();
+    assert!(matches!(
+        super::check_credentials(&config).await,
+        Err(crate::source::CheckError::Refused(_))
+    ));
+}
+
+#[tokio::test]
 async fn a_restart_resumes_without_gaps_or_doubles() {
     let Setup { fake, config } = setup().await;
     for (i, id) in ["a", "b", "c"].iter().enumerate() {

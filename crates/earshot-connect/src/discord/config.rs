@@ -62,10 +62,6 @@ impl DiscordConfig {
         listed.is_empty() || listed.contains(&channel)
     }
 
-    pub(crate) fn scaled(&self, delay: Duration) -> Duration {
-        crate::reconnect::scaled(delay, self.backoff_scale)
-    }
-
     /// What is wrong with the settings, in words an operator can act on (never the token).
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();

@@ -7,8 +7,10 @@
 //! (`after`/`before`/`limit`, newest first), `POST /channels/{id}/messages` (2000-char check
 //! as a nested `50035`, `message_reference` checked with `fail_if_not_exists`,
 //! `nonce` + `enforce_nonce` answering the first message again, dispatches
-//! `MESSAGE_CREATE`), 401 without `Authorization: Bot <token>`, scripted 429s with
-//! `retry_after` and bucket headers.
+//! `MESSAGE_CREATE`), `GET /users/@me`, `GET /channels/{id}` (threads name their parent),
+//! `GET /guilds/{id}/channels`, 401 without `Authorization: Bot <token>`, scripted 429s with
+//! `retry_after` and bucket headers, and an optional per-channel budget of posts whose
+//! bucket headers say when it is spent (a post past it gets a 429).
 //!
 //! Gateway: HELLO with a configurable interval, ACKs (or none, to make a zombie), IDENTIFY
 //! checked (token → 4004, `MESSAGE_CONTENT` without the portal switch → 4014), READY,
@@ -95,6 +97,13 @@ struct FakeState {
     message_gets: Vec<String>,
     user_agents: Vec<String>,
     nonces: HashMap<String, Value>,
+    /// Thread id → its parent channel.
+    threads: HashMap<String, String>,
+    /// Posts allowed per channel per window (seconds), when limited.
+    post_limit: Option<(u32, f64)>,
+    /// Channel → (posts left, when the window ends).
+    post_budget: HashMap<String, (u32, std::time::Instant)>,
+    served_429: u32,
 }
 
 fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
@@ -183,10 +192,17 @@ impl FakeDiscord {
             message_gets: Vec::new(),
             user_agents: Vec::new(),
             nonces: HashMap::new(),
+            threads: HashMap::new(),
+            post_limit: None,
+            post_budget: HashMap::new(),
+            served_429: 0,
         }));
         let app = Router::new()
             .route("/api/v10/gateway/bot", get(gateway_bot))
             .route("/api/v10/channels/{id}/messages", get(list).post(create))
+            .route("/api/v10/channels/{id}", get(channel_info))
+            .route("/api/v10/users/@me", get(me))
+            .route("/api/v10/guilds/{id}/channels", get(guild_channels))
             .with_state(state.clone());
         let mut tasks = vec![tokio::spawn(async move {
             let _ = axum::serve(rest, app).await;
@@ -244,6 +260,35 @@ impl FakeDiscord {
             .as_str()
             .unwrap_or("")
             .to_owned()
+    }
+
+    /// A thread is opened on the message `starter` of `parent` (its id is the starter's, as
+    /// on Discord). `announce`: a `THREAD_CREATE` goes out (else the client must ask REST).
+    pub fn open_thread(&self, parent: &str, starter: &str, announce: bool) -> String {
+        let mut s = self.lock();
+        s.threads.insert(starter.to_owned(), parent.to_owned());
+        s.channels.entry(starter.to_owned()).or_default();
+        if announce {
+            let thread = json!({"id": starter, "parent_id": parent, "guild_id": s.guild_id, "type": 11, "name": "thread"});
+            s.dispatch("THREAD_CREATE", thread);
+        }
+        starter.to_owned()
+    }
+
+    /// Each channel takes `posts` messages per `window` seconds; the answers' bucket headers
+    /// say how many are left and when the window ends.
+    pub fn limit_posts(&self, posts: u32, window: f64) {
+        self.lock().post_limit = Some((posts, window));
+    }
+
+    /// Discord's nonce window passes: a nonce seen before no longer finds its message.
+    pub fn forget_nonces(&self) {
+        self.lock().nonces.clear();
+    }
+
+    /// How many 429s were answered.
+    pub fn served_429(&self) -> u32 {
+        self.lock().served_429
     }
 
     /// The author edits a message (`MESSAGE_UPDATE` with `edited_timestamp`).
@@ -399,6 +444,7 @@ fn admit(state: &Shared, headers: &HeaderMap) -> Option<Response> {
     }
     if s.rate_limited > 0 {
         s.rate_limited -= 1;
+        s.served_429 += 1;
         let retry = s.retry_after;
         let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(json!({"message": "You are being rate limited.", "retry_after": retry, "global": false}))).into_response();
         let h = r.headers_mut();
@@ -496,6 +542,10 @@ async fn create(
     if !s.channels.contains_key(&channel) {
         return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
     }
+    let budget = match spend_post(&mut s, &channel) {
+        Ok(budget) => budget,
+        Err(refusal) => return *refusal,
+    };
     let content = body["content"].as_str().unwrap_or("");
     if content.chars().count() > 2000 || content.trim().is_empty() {
         let why = if content.trim().is_empty() {
@@ -534,7 +584,106 @@ async fn create(
         m["nonce"] = json!(nonce);
         s.nonces.insert(nonce, m.clone());
     }
-    Json(m).into_response()
+    let mut answer = Json(m).into_response();
+    if let Some((left, reset_after)) = budget {
+        bucket_headers(&mut answer, left, reset_after);
+    }
+    answer
+}
+
+/// Takes one post from `channel`'s budget: `(left, seconds to reset)`, or the 429 when spent.
+fn spend_post(s: &mut FakeState, channel: &str) -> Result<Option<(u32, f64)>, Box<Response>> {
+    let Some((posts, window)) = s.post_limit else {
+        return Ok(None);
+    };
+    let now = std::time::Instant::now();
+    let window = std::time::Duration::from_secs_f64(window);
+    let (left, until) = s
+        .post_budget
+        .entry(channel.to_owned())
+        .or_insert((posts, now + window));
+    if *until <= now {
+        (*left, *until) = (posts, now + window);
+    }
+    let reset_after = until.duration_since(now).as_secs_f64();
+    if *left == 0 {
+        s.served_429 += 1;
+        let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(json!({"message": "You are being rate limited.", "retry_after": reset_after, "global": false}))).into_response();
+        bucket_headers(&mut r, 0, reset_after);
+        return Err(Box::new(r));
+    }
+    *left -= 1;
+    Ok(Some((*left, reset_after)))
+}
+
+/// The `X-RateLimit-*` headers of the post bucket (one bucket; its budget per channel).
+fn bucket_headers(r: &mut Response, left: u32, reset_after: f64) {
+    let h = r.headers_mut();
+    for (name, value) in [
+        ("x-ratelimit-remaining", left.to_string()),
+        ("x-ratelimit-reset-after", format!("{reset_after:.3}")),
+        ("x-ratelimit-bucket", "fake-post-bucket".into()),
+    ] {
+        if let Ok(v) = value.parse() {
+            h.insert(name, v);
+        }
+    }
+}
+
+async fn me(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(r) = admit(&state, &headers) {
+        return r;
+    }
+    let s = lock(&state);
+    Json(json!({"id": s.bot_id, "username": "earshot-bot", "discriminator": "0", "bot": true}))
+        .into_response()
+}
+
+async fn channel_info(
+    State(state): State<Shared>,
+    Path(channel): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = admit(&state, &headers) {
+        return r;
+    }
+    let s = lock(&state);
+    if !s.channels.contains_key(&channel) {
+        return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+    }
+    match s.threads.get(&channel) {
+        Some(parent) => {
+            Json(json!({"id": channel, "type": 11, "guild_id": s.guild_id, "parent_id": parent}))
+        }
+        None => Json(json!({"id": channel, "type": 0, "guild_id": s.guild_id, "parent_id": null})),
+    }
+    .into_response()
+}
+
+/// The guild's text channels (threads are not listed here, as on Discord).
+async fn guild_channels(
+    State(state): State<Shared>,
+    Path(guild): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = admit(&state, &headers) {
+        return r;
+    }
+    let s = lock(&state);
+    if guild != s.guild_id {
+        return error(StatusCode::FORBIDDEN, 50001, "Missing Access");
+    }
+    let mut ids: Vec<&String> = s
+        .channels
+        .keys()
+        .filter(|c| !s.threads.contains_key(*c))
+        .collect();
+    ids.sort();
+    let list: Vec<Value> = ids
+        .into_iter()
+        .map(|id| json!({"id": id, "type": 0, "guild_id": s.guild_id}))
+        .collect();
+    Json(Value::Array(list)).into_response()
 }
 
 /// One gateway connection.

@@ -15,13 +15,19 @@
 //! A message at or below its channel's last id is passed over: replays, duplicate
 //! dispatches and the gap fill's overlap never double.
 //!
+//! Threads and forum posts are channels of their own (§2.4): a thread is heard when its parent
+//! channel is (the parent from `THREAD_CREATE`/`GUILD_CREATE`, else asked once with
+//! `GET /channels/{id}`), and a message in it that answers nothing in particular answers the
+//! thread's starter message (whose id the thread has), so the thread is one conversation with
+//! the message it was opened on.
+//!
 //! Close codes 4004 (token) and 4010–4014 (shard, version, intents) end the run with what to
 //! do; everything else reconnects through the shared [`Reconnect`] loop.
 
 use super::config::{DiscordConfig, INTENTS};
 use super::rest::{snowflake, Problem, Rest};
 use super::wire::Message;
-use crate::reconnect::{unit_jitter, Ended, Reconnect};
+use crate::reconnect::{scaled, unit_jitter, Ended, Reconnect};
 use crate::reddit::source::stopped;
 use crate::source::{Failure, Health, Sink, Source, SourceError};
 use crate::NotAPost;
@@ -105,6 +111,8 @@ struct Run {
     texts: HashMap<String, String>,
     /// The last session was refused (`op 9 false`): wait 1–5 s before identifying.
     identify_later: bool,
+    /// Channel id → its parent when it is a thread, `None` when it is not.
+    parents: HashMap<String, Option<String>>,
 }
 
 /// How one frame is handled: carry on, or end the connection.
@@ -154,9 +162,10 @@ impl DiscordSource {
             Err(ended) => return ended,
         };
         if !resuming && std::mem::take(&mut run.identify_later) {
-            let wait = self.config().scaled(Duration::from_millis(
-                1000 + (unit_jitter() * 4000.0) as u64,
-            ));
+            let wait = scaled(
+                Duration::from_millis(1000 + (unit_jitter() * 4000.0) as u64),
+                self.config().backoff_scale,
+            );
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = stopped(stop) => return Ended::Stopped,
@@ -279,6 +288,16 @@ impl DiscordSource {
                     "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" => {
                         self.message(kind, d, seq, run, sink, health).await
                     }
+                    "THREAD_CREATE" | "THREAD_UPDATE" | "CHANNEL_CREATE" => {
+                        learn_parent(&mut run.parents, d);
+                        ControlFlow::Continue(())
+                    }
+                    "GUILD_CREATE" => {
+                        for thread in d["threads"].as_array().into_iter().flatten() {
+                            learn_parent(&mut run.parents, thread);
+                        }
+                        ControlFlow::Continue(())
+                    }
                     _ => ControlFlow::Continue(()),
                 };
                 if step.is_continue() && seq.is_some() {
@@ -325,12 +344,14 @@ impl DiscordSource {
                 return ControlFlow::Continue(());
             }
         };
-        if !self
-            .config()
-            .hears(message.guild_id.as_deref(), &message.channel_id)
+        let thread = match self
+            .where_heard(run, message.guild_id.as_deref(), &message.channel_id)
+            .await
         {
-            return ControlFlow::Continue(());
-        }
+            Ok(Some(thread)) => thread,
+            Ok(None) => return ControlFlow::Continue(()),
+            Err(ended) => return ControlFlow::Break(ended),
+        };
         let mut next = run.cursor.clone();
         next.seq = seq.max(next.seq);
         let result = match kind {
@@ -351,7 +372,7 @@ impl DiscordSource {
                 if run.texts.get(&message.id).is_some_and(|seen| seen == text) {
                     return ControlFlow::Continue(());
                 }
-                let Some(post) = self.post(&message, &run.bot_id) else {
+                let Some(post) = self.post(&message, &run.bot_id, thread) else {
                     return ControlFlow::Continue(());
                 };
                 remember(&mut run.texts, &message);
@@ -367,7 +388,10 @@ impl DiscordSource {
                     return ControlFlow::Continue(());
                 }
                 next.advance(&message.channel_id, &message.id);
-                let posts: Vec<NewPost> = self.post(&message, &run.bot_id).into_iter().collect();
+                let posts: Vec<NewPost> = self
+                    .post(&message, &run.bot_id, thread)
+                    .into_iter()
+                    .collect();
                 let heard = posts.len() as u64;
                 let delivered = sink.deliver(&self.name, posts, Some(next.encode())).await;
                 if delivered.is_ok() {
@@ -388,9 +412,55 @@ impl DiscordSource {
         }
     }
 
-    fn post(&self, message: &Message, bot_id: &str) -> Option<NewPost> {
+    /// Whether a message in `channel` is heard: `Some(in_thread)` when it is, `None` when not.
+    /// A thread is heard when its parent is; its parent is asked for once when no gateway
+    /// event named it.
+    async fn where_heard(
+        &self,
+        run: &mut Run,
+        guild: Option<&str>,
+        channel: &str,
+    ) -> Result<Option<bool>, Ended> {
+        if guild.is_some_and(|g| g != self.config().guild_id.trim()) {
+            return Ok(None);
+        }
+        // A listed channel is heard as it is; only other channels may be threads of one.
+        if self.config().channels.iter().any(|c| c.trim() == channel) {
+            return Ok(Some(false));
+        }
+        let parent = match run.parents.get(channel) {
+            Some(parent) => parent.clone(),
+            None => {
+                let parent = match self.rest.parent_of(channel).await {
+                    Ok(parent) => parent,
+                    // Gone or hidden (404/403): heard as a channel of its own, if at all.
+                    Err(Problem::Other(reason)) => {
+                        tracing::debug!(source = %self.name, %channel, %reason, "channel not found; not a thread");
+                        None
+                    }
+                    Err(problem) => return Err(rest_ended(problem)),
+                };
+                run.parents.insert(channel.to_owned(), parent.clone());
+                parent
+            }
+        };
+        let heard = match &parent {
+            Some(parent) => self.config().hears(None, parent),
+            None => self.config().hears(None, channel),
+        };
+        Ok(heard.then_some(parent.is_some()))
+    }
+
+    /// The post of `message`; in a thread, a message answering nothing in particular answers
+    /// the thread's starter (the thread's id), so the thread stays one conversation.
+    fn post(&self, message: &Message, bot_id: &str, in_thread: bool) -> Option<NewPost> {
         match message.to_new_post(bot_id) {
-            Ok(post) => Some(post),
+            Ok(mut post) => {
+                if in_thread && post.in_reply_to.is_none() && message.id != message.channel_id {
+                    post.in_reply_to = Some(message.channel_id.clone());
+                }
+                Some(post)
+            }
             Err(NotAPost::Skipped(reason)) => {
                 tracing::debug!(message = %message.id, %reason, "skipped");
                 None
@@ -406,9 +476,11 @@ impl DiscordSource {
     async fn fill_gap(&self, run: &mut Run, sink: &dyn Sink, health: &Health) -> Step {
         let channels: Vec<(String, String)> = run.cursor.channels.clone().into_iter().collect();
         for (channel, after) in channels {
-            if !self.config().hears(None, &channel) {
-                continue;
-            }
+            let thread = match self.where_heard(run, None, &channel).await {
+                Ok(Some(thread)) => thread,
+                Ok(None) => continue,
+                Err(ended) => return ControlFlow::Break(ended),
+            };
             let messages = match self.rest.messages_after(&channel, &after).await {
                 Ok(messages) => messages,
                 Err(problem) => return ControlFlow::Break(rest_ended(problem)),
@@ -416,10 +488,13 @@ impl DiscordSource {
             let Some(last) = messages.last().map(|m| m.id.clone()) else {
                 continue;
             };
+            let guild = self.config().guild_id.trim();
             let posts: Vec<NewPost> = messages
                 .iter()
-                .filter(|m| self.config().hears(m.guild_id.as_deref(), &m.channel_id))
-                .filter_map(|m| self.post(m, &run.bot_id))
+                .filter(|m| {
+                    m.channel_id == channel && m.guild_id.as_deref().is_none_or(|g| g == guild)
+                })
+                .filter_map(|m| self.post(m, &run.bot_id, thread))
                 .collect();
             let mut next = run.cursor.clone();
             next.advance(&channel, &last);
@@ -438,6 +513,18 @@ impl DiscordSource {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// Notes a thread's parent from a channel object (`THREAD_CREATE`, `GUILD_CREATE`'s threads).
+fn learn_parent(parents: &mut HashMap<String, Option<String>>, channel: &Value) {
+    let (Some(id), Some(kind)) = (channel["id"].as_str(), channel["type"].as_u64()) else {
+        return;
+    };
+    let thread = matches!(kind, 10..=12);
+    let parent = channel["parent_id"]
+        .as_str()
+        .filter(|p| thread && !p.is_empty());
+    parents.insert(id.to_owned(), parent.map(str::to_owned));
 }
 
 fn remember(texts: &mut HashMap<String, String>, message: &Message) {
@@ -534,6 +621,7 @@ impl Run {
             bot_id: String::new(),
             texts: HashMap::new(),
             identify_later: false,
+            parents: HashMap::new(),
         }
     }
 }

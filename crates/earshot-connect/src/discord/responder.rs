@@ -8,12 +8,19 @@
 //! A 429 waits its `retry_after` (up to `max_reply_wait`) and tries again with the same nonce;
 //! a longer wait hands the reply back as retryable.
 //!
-//! Message keys are bare snowflakes, which do not name their channel: the channel of the
-//! answered message is found among the configured channels with `GET …/messages?around=`
-//! (one call per channel, remembered).
+//! With a journal ([`DiscordResponder::with_journal`], as the server runs it) the posted keys
+//! survive a restart, past the nonce's minutes: a key journalled as `sending` and never
+//! settled (a crash mid-send) is refused with "look in the channel" rather than guessed at.
+//!
+//! Message keys are bare snowflakes, which do not name their channel, so the channel comes
+//! from the conversation: first the thread opened on its first message (a thread's id is its
+//! starter message's, and a forum post's its first message's), then the configured channels,
+//! or every text channel of the guild when none are configured — each asked with
+//! `GET …/messages?around=` (one call per channel, remembered).
 
 use super::config::DiscordConfig;
-use super::rest::{Problem, Rest};
+use super::rest::{retry_after, Problem, Rest};
+use crate::reply_journal::{Outcome, ReplyMemory};
 use crate::responder::{Responder, SendError};
 use async_trait::async_trait;
 use earshot_core::{Conversation, Network, Reply};
@@ -21,6 +28,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -30,14 +38,25 @@ pub const MAX_MESSAGE_CHARS: usize = 2000;
 /// 429s waited out for one reply before it is handed back.
 const RATE_LIMIT_TRIES: u32 = 3;
 
+/// How many reply keys are remembered.
+const REMEMBER: usize = 10_000;
+
+/// Why a key journalled as `sending` and never settled is not sent again.
+const CUT_SHORT: &str = "earshot stopped while this reply was being sent to Discord, so it may \
+    have been posted. Look in the channel: if the reply is not there, send it again as a new reply";
+
+/// Discord's text and announcement channels: the kinds a customer's message can be in
+/// (threads aside).
+const TEXT_CHANNEL_TYPES: [u64; 2] = [0, 5];
+
 /// Sends replies for one bot.
 #[derive(Debug)]
 pub struct DiscordResponder {
     rest: Rest,
     /// The longest `retry_after` waited here; longer ones go back to the outbox.
     max_reply_wait: Duration,
-    /// Reply key → the message posted for it.
-    posted: Mutex<HashMap<String, String>>,
+    /// Reply key → what became of it. Held for a whole send, so a key is never in flight twice.
+    memory: Mutex<ReplyMemory>,
     /// Message id → its channel.
     channels: Mutex<HashMap<String, String>>,
 }
@@ -68,8 +87,17 @@ impl DiscordResponder {
         Ok(DiscordResponder {
             rest: Rest::new(config)?,
             max_reply_wait: Duration::from_secs(10),
-            posted: Mutex::new(HashMap::new()),
+            memory: Mutex::new(ReplyMemory::new(Network::Discord, REMEMBER)),
             channels: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Keeps the reply keys in a journal at `path` (created if missing), read back now.
+    pub fn with_journal(self, path: &Path) -> std::io::Result<Self> {
+        let memory = self.memory.into_inner().with_journal(path, CUT_SHORT)?;
+        Ok(DiscordResponder {
+            memory: Mutex::new(memory),
+            ..self
         })
     }
 
@@ -78,13 +106,64 @@ impl DiscordResponder {
         self
     }
 
-    /// The configured channel that holds `message`.
-    async fn channel_of(&self, message: &str) -> Result<String, SendError> {
+    /// The channels `message` may be in, most likely first: the thread opened on the
+    /// conversation's first message, then the configured channels or, with none configured,
+    /// the guild's text channels.
+    async fn candidates(&self, conversation: &Conversation) -> Result<Vec<String>, SendError> {
+        let config = self.rest.config();
+        let root = conversation.root_external_id.trim();
+        let mut candidates: Vec<String> = vec![root.to_owned()];
+        let listed: Vec<String> = config
+            .channels
+            .iter()
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if listed.is_empty() {
+            let guild = config.guild_id.trim();
+            let all = self
+                .rest
+                .get(&format!("/guilds/{guild}/channels"))
+                .await
+                .map_err(|problem| match problem {
+                    Problem::Unauthorized(reason) => refused(reason),
+                    Problem::RateLimited { reason, .. } => retryable(reason),
+                    Problem::Other(reason) => retryable(format!(
+                        "could not list the server's channels to find the message ({reason})"
+                    )),
+                })?;
+            candidates.extend(
+                all.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| {
+                        c["type"]
+                            .as_u64()
+                            .is_some_and(|t| TEXT_CHANNEL_TYPES.contains(&t))
+                    })
+                    .filter_map(|c| c["id"].as_str().map(str::to_owned)),
+            );
+        } else {
+            candidates.extend(listed);
+        }
+        let mut seen = std::collections::HashSet::new();
+        candidates.retain(|c| {
+            !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) && seen.insert(c.clone())
+        });
+        Ok(candidates)
+    }
+
+    /// The channel (or thread) that holds `message`, found from the conversation.
+    async fn channel_of(
+        &self,
+        message: &str,
+        conversation: &Conversation,
+    ) -> Result<String, SendError> {
         if let Some(channel) = self.channels.lock().await.get(message) {
             return Ok(channel.clone());
         }
-        let config = self.rest.config();
-        for channel in config.channels.iter().map(|c| c.trim()) {
+        let candidates = self.candidates(conversation).await?;
+        for channel in &candidates {
             let page = match self
                 .rest
                 .get(&format!(
@@ -95,7 +174,7 @@ impl DiscordResponder {
                 Ok(page) => page,
                 Err(Problem::Unauthorized(reason)) => return Err(refused(reason)),
                 Err(Problem::RateLimited { reason, .. }) => return Err(retryable(reason)),
-                // A channel the bot cannot read (403) or that is gone (404): not this one.
+                // Not a thread (404), or a channel the bot cannot read (403): not this one.
                 Err(Problem::Other(reason)) => {
                     tracing::debug!(%channel, %reason, "channel passed over looking for a message");
                     continue;
@@ -108,13 +187,14 @@ impl DiscordResponder {
                 self.channels
                     .lock()
                     .await
-                    .insert(message.to_owned(), channel.to_owned());
-                return Ok(channel.to_owned());
+                    .insert(message.to_owned(), channel.clone());
+                return Ok(channel.clone());
             }
         }
         Err(refused(format!(
-            "message {message} is in none of the channels earshot hears ({}): it was deleted, or its channel is not listed in [[connectors.discord]] channels",
-            config.channels.join(", ")
+            "message {message} is in none of the channels earshot can read ({}): it was deleted, \
+             or the bot lacks View Channel and Read Message History there",
+            candidates.join(", ")
         )))
     }
 }
@@ -135,7 +215,7 @@ fn described(status: StatusCode, body: &Value) -> String {
 #[async_trait]
 impl Responder for DiscordResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
-    async fn send(&self, reply: &Reply, _conversation: &Conversation) -> Result<String, SendError> {
+    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
         let text = reply.text.trim();
         let chars = text.chars().count();
         if text.is_empty() {
@@ -146,16 +226,27 @@ impl Responder for DiscordResponder {
                 "the reply is {chars} characters; Discord takes at most {MAX_MESSAGE_CHARS}: shorten it"
             )));
         }
-        let key = reply.idempotency_key.clone();
-        if let Some(id) = self.posted.lock().await.get(&key) {
-            return Ok(id.clone());
+        let key = reply.idempotency_key.trim();
+        let mut memory = self.memory.lock().await;
+        match memory.outcome(key) {
+            Some(Outcome::Posted(id)) => {
+                tracing::info!(message = %id, "reply already on discord; not posting again");
+                return Ok(id.clone());
+            }
+            Some(Outcome::Unknown(reason)) => return Err(refused(reason.clone())),
+            None => {}
         }
-        let channel = self.channel_of(&reply.in_reply_to).await?;
+        let channel = self.channel_of(&reply.in_reply_to, conversation).await?;
+        memory.sending(key).map_err(|e| {
+            retryable(format!(
+                "could not journal the reply before sending it ({e}); nothing was posted"
+            ))
+        })?;
         let body = json!({
             "content": text,
             "message_reference": {"message_id": reply.in_reply_to, "fail_if_not_exists": true},
             "allowed_mentions": {"parse": [], "replied_user": true},
-            "nonce": nonce(&key),
+            "nonce": nonce(key),
             "enforce_nonce": true,
         });
         let path = format!("/channels/{channel}/messages");
@@ -174,15 +265,14 @@ impl Responder for DiscordResponder {
                             "discord answered without the message id (the same nonce makes a retry safe)",
                         ));
                     };
-                    self.posted.lock().await.insert(key, id.to_owned());
+                    memory.sent(key, id);
                     return Ok(id.to_owned());
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
-                    let wait = Duration::from_secs_f64(
-                        answer["retry_after"].as_f64().unwrap_or(1.0).clamp(0.0, 3600.0),
-                    );
+                    let wait = retry_after(&answer);
                     limited += 1;
                     if wait > self.max_reply_wait || limited > RATE_LIMIT_TRIES {
+                        memory.not_sent(key);
                         return Err(retryable(format!(
                             "discord rate limited the channel for {:.1} s",
                             wait.as_secs_f64()
@@ -191,18 +281,23 @@ impl Responder for DiscordResponder {
                     tokio::time::sleep(wait).await;
                 }
                 StatusCode::UNAUTHORIZED => {
+                    memory.not_sent(key);
                     return Err(refused(
                         "discord refused the bot token (401): reset it in the Developer Portal and put the new one in bot_token",
-                    ))
+                    ));
                 }
                 StatusCode::FORBIDDEN => {
+                    memory.not_sent(key);
                     return Err(refused(format!(
                         "the bot may not post in channel {channel} ({}): give it Send Messages and Read Message History there",
                         described(status, &answer)
-                    )))
+                    )));
                 }
                 s if s.is_server_error() => return Err(retryable(described(s, &answer))),
-                s => return Err(refused(described(s, &answer))),
+                s => {
+                    memory.not_sent(key);
+                    return Err(refused(described(s, &answer)));
+                }
             }
         }
     }

@@ -196,3 +196,99 @@ async fn too_long_or_unknown_targets_are_refused_before_posting() {
     );
     assert_eq!(fake.sent(SUPPORT).len(), 1);
 }
+
+#[tokio::test]
+async fn the_journal_keeps_a_restart_from_posting_twice_after_the_nonce_window() {
+    let fake = fake().await;
+    let asked = fake.say(SUPPORT, "7", "lena.k", "hello?");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("discord-replies.jsonl");
+    let answer = reply(&asked, "conv-7-draft-2", "We're on it.");
+    let conv = conversation(&asked);
+    let first = DiscordResponder::new(config(&fake))
+        .unwrap()
+        .with_journal(&journal)
+        .unwrap()
+        .send(&answer, &conv)
+        .await
+        .unwrap();
+    // Minutes later the nonce no longer protects; the journal does.
+    fake.forget_nonces();
+    let restarted = DiscordResponder::new(config(&fake))
+        .unwrap()
+        .with_journal(&journal)
+        .unwrap();
+    assert_eq!(restarted.send(&answer, &conv).await.unwrap(), first);
+    assert_eq!(fake.sent(SUPPORT).len(), 1, "{:?}", fake.sent(SUPPORT));
+
+    // A send a crash cut short is not guessed at.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .and_then(|mut f| {
+            std::io::Write::write_all(
+                &mut f,
+                b"{\"key\":\"conv-7-draft-3\",\"state\":\"sending\"}\n",
+            )
+        })
+        .unwrap();
+    let again = DiscordResponder::new(config(&fake))
+        .unwrap()
+        .with_journal(&journal)
+        .unwrap()
+        .send(&reply(&asked, "conv-7-draft-3", "Any news?"), &conv)
+        .await;
+    assert!(
+        matches!(&again, Err(SendError::Refused { reason, .. }) if reason.contains("Look in the channel")),
+        "{again:?}"
+    );
+    assert_eq!(fake.sent(SUPPORT).len(), 1);
+}
+
+#[tokio::test]
+async fn without_listed_channels_the_reply_finds_its_channel_and_its_thread() {
+    let fake = fake().await;
+    let asked = fake.say(SUPPORT, "7", "lena.k", "K2 boot loop");
+    let thread = fake.open_thread(SUPPORT, &asked, true);
+    let follow_up = fake.say(&thread, "7", "lena.k", "photos of the error attached");
+    let mut open = config(&fake);
+    open.channels.clear();
+    let responder = DiscordResponder::new(open).unwrap();
+    let conv = conversation(&asked);
+
+    let in_channel = responder
+        .send(&reply(&asked, "k-channel", "Thanks, Lena."), &conv)
+        .await
+        .unwrap();
+    assert_eq!(fake.sent(SUPPORT)[0]["id"], in_channel.as_str());
+    // The follow-up sits in the thread opened on the conversation's first message.
+    let in_thread = responder
+        .send(&reply(&follow_up, "k-thread", "Got them."), &conv)
+        .await
+        .unwrap();
+    let sent = fake.sent(&thread);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["id"], in_thread.as_str());
+    assert_eq!(
+        sent[0]["message_reference"]["message_id"],
+        follow_up.as_str()
+    );
+    assert_eq!(fake.sent(SUPPORT).len(), 1, "nothing stray in the channel");
+}
+
+#[tokio::test]
+async fn an_empty_post_bucket_is_waited_for_instead_of_run_into() {
+    let fake = fake().await;
+    let asked = fake.say(SUPPORT, "7", "lena.k", "hello?");
+    fake.limit_posts(1, 0.3);
+    let responder = DiscordResponder::new(config(&fake)).unwrap();
+    let conv = conversation(&asked);
+    for key in ["k-a", "k-b", "k-c"] {
+        responder
+            .send(&reply(&asked, key, "On it."), &conv)
+            .await
+            .unwrap();
+    }
+    assert_eq!(fake.sent(SUPPORT).len(), 3);
+    assert_eq!(fake.served_429(), 0, "the bucket headers were heeded");
+}

@@ -1,16 +1,25 @@
-//! Discord's REST dialect (PROTOCOLS-2.md §2.2, §2.5, §2.7) as the source uses it:
-//! `GET /gateway/bot` and the gap fill `GET /channels/{id}/messages?after=`.
+//! Discord's REST dialect (PROTOCOLS-2.md §2.2, §2.5, §2.7) as the source, the responder and
+//! the credentials check use it: `GET /gateway/bot`, `/users/@me`, `/channels/{id}` and the
+//! gap fill `GET /channels/{id}/messages?after=`.
 //!
 //! Every request carries `Authorization: Bot <token>` and the required
 //! `User-Agent: DiscordBot (url, version)`. A 429 waits its `retry_after` (float seconds) and
 //! tries again, a few times; a 401 is final. No error holds the token.
+//!
+//! Per-route buckets (§2.7): each answer's `X-RateLimit-Bucket` names the bucket of its route,
+//! and a bucket's budget is per top-level resource (the channel, the guild). When an answer
+//! says a bucket has nothing left for a resource, the next request of that route and
+//! resource waits for `X-RateLimit-Reset-After` instead of running into a 429; other channels
+//! go on at once.
 
 use super::config::DiscordConfig;
 use super::wire::Message;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub(crate) const USER_AGENT: &str = concat!(
     "DiscordBot (https://github.com/earshot/earshot, ",
@@ -47,11 +56,88 @@ pub(crate) struct StartLimit {
     pub reset_after: Option<u64>,
 }
 
+/// A bucket wait longer than this is not waited out before sending: the call goes and its
+/// 429 says what to do.
+const MAX_BUCKET_WAIT: Duration = Duration::from_secs(60);
+
+/// The `retry_after` of a 429 body (float seconds; 1 s when missing, at most an hour).
+pub(crate) fn retry_after(body: &Value) -> Duration {
+    Duration::from_secs_f64(
+        body["retry_after"]
+            .as_f64()
+            .unwrap_or(1.0)
+            .clamp(0.0, 3600.0),
+    )
+}
+
+/// What Discord said about its per-route buckets (§2.7).
+#[derive(Debug, Default)]
+struct Buckets {
+    /// `"METHOD /route/{id}"` → the bucket Discord named for it.
+    routes: HashMap<String, String>,
+    /// (bucket, top-level resource) → when it has requests again, while it has none left.
+    empty_until: HashMap<(String, String), Instant>,
+}
+
+/// A request's route (ids replaced, query dropped) and its top-level resource (the id after
+/// `channels`, `guilds` or `webhooks`): Discord keys its limits by both.
+fn route(method: &reqwest::Method, path: &str) -> (String, String) {
+    let path = path.split('?').next().unwrap_or_default();
+    let mut major = String::new();
+    let mut previous = "";
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+            if major.is_empty() && matches!(previous, "channels" | "guilds" | "webhooks") {
+                major = part.to_owned();
+            }
+            parts.push("{id}");
+        } else {
+            parts.push(part);
+        }
+        previous = part;
+    }
+    (format!("{method} {}", parts.join("/")), major)
+}
+
+impl Buckets {
+    /// How long a request of `route` on `major` must wait for its bucket.
+    fn wait(&self, route: &str, major: &str) -> Option<Duration> {
+        let bucket = self.routes.get(route)?;
+        let until = self.empty_until.get(&(bucket.clone(), major.to_owned()))?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// Learns from an answer's `X-RateLimit-*` headers.
+    fn learn(&mut self, route: String, major: &str, headers: &reqwest::header::HeaderMap) {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let Some(bucket) = header("x-ratelimit-bucket") else {
+            return;
+        };
+        let key = (bucket.to_owned(), major.to_owned());
+        let remaining = header("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok());
+        let reset_after = header("x-ratelimit-reset-after")
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0);
+        match (remaining, reset_after) {
+            (Some(0), Some(after)) => {
+                let after = Duration::from_secs_f64(after.min(3600.0));
+                self.empty_until.insert(key, Instant::now() + after);
+            }
+            _ => {
+                self.empty_until.remove(&key);
+            }
+        }
+        self.routes.insert(route, bucket.to_owned());
+    }
+}
+
 /// REST calls for one bot.
 #[derive(Debug)]
 pub(crate) struct Rest {
     client: reqwest::Client,
     config: DiscordConfig,
+    buckets: Mutex<Buckets>,
 }
 
 impl Rest {
@@ -60,21 +146,35 @@ impl Rest {
             .user_agent(USER_AGENT)
             .timeout(config.request_timeout)
             .build()?;
-        Ok(Rest { client, config })
+        Ok(Rest {
+            client,
+            config,
+            buckets: Mutex::new(Buckets::default()),
+        })
     }
 
     pub fn config(&self) -> &DiscordConfig {
         &self.config
     }
 
+    fn buckets(&self) -> std::sync::MutexGuard<'_, Buckets> {
+        self.buckets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// One request as it went: the status and the JSON body (`Null` when not JSON), or why
-    /// no answer came.
+    /// no answer came. Waits first when the route's bucket is empty for this resource.
     pub async fn raw(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
     ) -> Result<(StatusCode, Value), String> {
+        let (route, major) = route(&method, path);
+        let wait = self.buckets().wait(&route, &major);
+        if let Some(wait) = wait.filter(|w| *w <= MAX_BUCKET_WAIT) {
+            tracing::debug!(%route, wait_ms = wait.as_millis() as u64, "discord bucket empty; waiting for it");
+            tokio::time::sleep(wait).await;
+        }
         let mut request = self.client.request(method, self.config.url(path)).header(
             reqwest::header::AUTHORIZATION,
             format!("Bot {}", self.config.token.expose().trim()),
@@ -88,6 +188,7 @@ impl Rest {
             .await
             .map_err(|e| format!("discord unreachable: {}", e.without_url()))?;
         let status = sent.status();
+        self.buckets().learn(route, &major, sent.headers());
         Ok((status, sent.json().await.unwrap_or(Value::Null)))
     }
 
@@ -108,9 +209,7 @@ impl Rest {
                     ))
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
-                    let wait = Duration::from_secs_f64(
-                        body["retry_after"].as_f64().unwrap_or(1.0).clamp(0.0, 3600.0),
-                    );
+                    let wait = retry_after(&body);
                     tries += 1;
                     let reason = format!("discord rate limited {path} ({message})");
                     if tries >= RATE_LIMIT_TRIES || wait > Duration::from_secs(60) {
@@ -127,6 +226,22 @@ impl Rest {
                 }
             }
         }
+    }
+
+    /// The bot's own user (`GET /users/@me`).
+    pub async fn me(&self) -> Result<Value, Problem> {
+        self.get("/users/@me").await
+    }
+
+    /// A channel's parent (`GET /channels/{id}`): `Some(parent)` for a thread or forum post,
+    /// `None` for a channel of its own.
+    pub async fn parent_of(&self, channel: &str) -> Result<Option<String>, Problem> {
+        let body = self.get(&format!("/channels/{channel}")).await?;
+        let thread = matches!(body["type"].as_u64(), Some(10..=12));
+        Ok(body["parent_id"]
+            .as_str()
+            .filter(|p| thread && !p.is_empty())
+            .map(str::to_owned))
     }
 
     pub async fn gateway_bot(&self) -> Result<GatewayBot, Problem> {
@@ -170,4 +285,55 @@ impl Rest {
 /// A snowflake's number (0 when it is not one), for ordering ids.
 pub(crate) fn snowflake(id: &str) -> u64 {
     id.parse().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_keyed_without_ids_and_by_their_top_level_resource() {
+        let (post, major) = route(
+            &reqwest::Method::POST,
+            "/channels/1201111111111111111/messages",
+        );
+        assert_eq!(post, "POST /channels/{id}/messages");
+        assert_eq!(major, "1201111111111111111");
+        let (get, major) = route(
+            &reqwest::Method::GET,
+            "/channels/12/messages?around=5&limit=1",
+        );
+        assert_eq!(
+            (get.as_str(), major.as_str()),
+            ("GET /channels/{id}/messages", "12")
+        );
+        assert_eq!(route(&reqwest::Method::GET, "/users/@me").1, "");
+    }
+
+    #[test]
+    fn an_empty_bucket_holds_its_resource_only_until_its_reset() {
+        let mut buckets = Buckets::default();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-ratelimit-bucket", "abcd".parse().unwrap());
+        headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        headers.insert("x-ratelimit-reset-after", "2.5".parse().unwrap());
+        let post = "POST /channels/{id}/messages";
+        buckets.learn(post.into(), "12", &headers);
+        let wait = buckets.wait(post, "12").unwrap();
+        assert!(wait > Duration::from_secs(2) && wait <= Duration::from_millis(2500));
+        assert_eq!(
+            buckets.wait(post, "13"),
+            None,
+            "another channel has its own budget"
+        );
+        assert_eq!(buckets.wait("GET /users/@me", "12"), None);
+        headers.insert("x-ratelimit-remaining", "4".parse().unwrap());
+        buckets.learn(post.into(), "12", &headers);
+        assert_eq!(buckets.wait(post, "12"), None, "refilled");
+        assert_eq!(
+            retry_after(&serde_json::json!({"retry_after": 64.57})),
+            Duration::from_secs_f64(64.57)
+        );
+        assert_eq!(retry_after(&Value::Null), Duration::from_secs(1));
+    }
 }

@@ -265,3 +265,69 @@ async fn a_disallowed_message_content_intent_stops_with_the_portal_switch_to_tur
     );
     assert_eq!(fake.identifies(), 1, "no identify loop on a final close");
 }
+
+#[tokio::test]
+async fn a_thread_is_heard_under_its_parent_as_one_conversation_with_its_starter() {
+    let fake = fake().await;
+    let sink = Arc::new(MemorySink::default());
+    let running = start(config(&fake), sink.clone());
+    running.connected().await;
+    let asked = fake.say(SUPPORT, "7", "lena.k", "K2 boot loop");
+    // Announced by THREAD_CREATE …
+    let thread = fake.open_thread(SUPPORT, &asked, true);
+    let in_thread = fake.say(&thread, "8", "bo", "same here");
+    let answer = fake.reply(
+        &thread,
+        &in_thread,
+        "7",
+        "lena.k",
+        "did the reset help you?",
+    );
+    // … or only known by asking REST; and a thread of an unheard channel stays unheard.
+    let quiet_root = fake.say(SUPPORT, "9", "cy", "descaling question");
+    let quiet = fake.open_thread(SUPPORT, &quiet_root, false);
+    let quiet_post = fake.say(&quiet, "9", "cy", "vinegar or citric acid?");
+    let elsewhere_root = fake.say(OFFTOPIC, "5", "di", "match tonight");
+    let elsewhere = fake.open_thread(OFFTOPIC, &elsewhere_root, true);
+    fake.say(&elsewhere, "5", "di", "who wins?");
+
+    let posts = sink.wait_for(5, WAIT).await;
+    settle(&sink, 5).await;
+    let by_id = |id: &str| posts.iter().find(|p| p.external_id == id).unwrap();
+    assert_eq!(
+        by_id(&in_thread).in_reply_to.as_deref(),
+        Some(asked.as_str())
+    );
+    assert_eq!(
+        by_id(&answer).in_reply_to.as_deref(),
+        Some(in_thread.as_str()),
+        "an explicit reply keeps its target"
+    );
+    assert_eq!(
+        by_id(&quiet_post).in_reply_to.as_deref(),
+        Some(quiet_root.as_str())
+    );
+    assert_eq!(by_id(&asked).in_reply_to, None);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn connectors_check_names_the_bot_or_what_to_fix() {
+    let fake = fake().await;
+    let who = super::check_credentials(&config(&fake)).await.unwrap();
+    assert_eq!(who, format!("@earshot-bot ({BOT})"));
+    let mut wrong = config(&fake);
+    wrong.token = Secret::new("MTM5.reset.token");
+    let refused = super::check_credentials(&wrong).await.unwrap_err();
+    assert!(
+        matches!(&refused, crate::source::CheckError::Refused(r) if r.contains("Reset") || r.contains("reset")),
+        "{refused:?}"
+    );
+    assert!(!refused.to_string().contains("reset.token"), "{refused}");
+    let mut empty = config(&fake);
+    empty.token = Secret::new("");
+    assert!(matches!(
+        super::check_credentials(&empty).await,
+        Err(crate::source::CheckError::Misconfigured(_))
+    ));
+}

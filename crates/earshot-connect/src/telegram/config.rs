@@ -33,6 +33,88 @@ pub struct TelegramConfig {
     /// Multiplies every backoff delay of PROTOCOLS.md §0.3: 1.0 in production; tests shrink it.
     /// Telegram's own `retry_after` is always honoured in full.
     pub backoff_scale: f64,
+    /// Hear by webhook (§1.4) instead of long polling.
+    pub webhook: Option<Webhook>,
+}
+
+/// Where Telegram delivers updates in webhook mode, and the secret it sends with them.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// The public HTTPS address that reaches earshot's [`Webhook::PATH_PREFIX`]`<bot>`.
+    pub url: String,
+    /// Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token` with every delivery.
+    pub secret: Secret,
+    /// Parallel deliveries Telegram may make (1–100).
+    pub max_connections: u32,
+    /// How often `getWebhookInfo` is asked whether deliveries fail.
+    pub check_every: Duration,
+}
+
+impl Webhook {
+    /// earshot's route for deliveries: `/hooks/telegram/<bot username>`.
+    pub const PATH_PREFIX: &'static str = "/hooks/telegram/";
+
+    pub fn new(url: impl Into<String>, secret: Secret) -> Self {
+        Webhook {
+            url: url.into(),
+            secret,
+            max_connections: 4,
+            check_every: Duration::from_secs(60),
+        }
+    }
+
+    /// Whether `given` (the delivery's header) is the secret, compared in constant time.
+    pub fn admits(&self, given: Option<&str>) -> bool {
+        let expected = self.secret.expose().as_bytes();
+        let Some(given) = given.map(str::as_bytes) else {
+            return false;
+        };
+        use subtle::ConstantTimeEq;
+        !expected.is_empty() && bool::from(given.ct_eq(expected))
+    }
+
+    fn problems(&self, bot: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        match reqwest::Url::parse(self.url.trim()) {
+            Ok(url) => {
+                if url.scheme() != "https" {
+                    problems.push(
+                        "webhook_url must be https (Telegram delivers nowhere else)".to_owned(),
+                    );
+                }
+                if !matches!(url.port_or_known_default(), Some(443 | 80 | 88 | 8443)) {
+                    problems.push(
+                        "webhook_url's port must be 443, 80, 88 or 8443 (Telegram's rule)"
+                            .to_owned(),
+                    );
+                }
+                let route = format!("{}{bot}", Self::PATH_PREFIX);
+                if url.path().trim_end_matches('/') != route {
+                    problems.push(format!(
+                        "webhook_url's path must be {route} (the route earshot serves; the proxy forwards it unchanged)"
+                    ));
+                }
+            }
+            Err(_) => problems.push(format!("webhook_url is not a URL: {:?}", self.url)),
+        }
+        let secret = self.secret.expose();
+        if secret.is_empty()
+            || secret.len() > 256
+            || !secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            problems.push(
+                "webhook_secret must be 1 to 256 of A-Z a-z 0-9 _ - (Telegram's rule): \
+                 make one with `openssl rand -hex 32`"
+                    .to_owned(),
+            );
+        }
+        if !(1..=100).contains(&self.max_connections) {
+            problems.push("webhook max_connections must be 1 to 100".to_owned());
+        }
+        problems
+    }
 }
 
 impl TelegramConfig {
@@ -48,6 +130,7 @@ impl TelegramConfig {
             request_timeout: Duration::from_secs(15),
             max_reply_wait: Duration::from_secs(10),
             backoff_scale: 1.0,
+            webhook: None,
         }
     }
 
@@ -89,11 +172,6 @@ impl TelegramConfig {
         })
     }
 
-    /// A backoff delay scaled for this config.
-    pub(crate) fn scaled(&self, delay: Duration) -> Duration {
-        crate::reconnect::scaled(delay, self.backoff_scale)
-    }
-
     /// What is wrong with the settings, if anything, in words an operator can act on.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -132,6 +210,9 @@ impl TelegramConfig {
         }
         if !(1..=100).contains(&self.limit) {
             problems.push(format!("limit is {}: Telegram takes 1 to 100", self.limit));
+        }
+        if let Some(webhook) = &self.webhook {
+            problems.extend(webhook.problems(self.bot()));
         }
         problems
     }
@@ -178,5 +259,41 @@ mod tests {
         assert!(problems.contains("limit is 0"), "{problems}");
         let empty = TelegramConfig::new(Secret::new(""), "bot").problems();
         assert!(empty[0].contains("@BotFather"), "{empty:?}");
+    }
+
+    #[test]
+    fn a_webhook_needs_https_a_telegram_port_earshots_route_and_a_proper_secret() {
+        let mut config = TelegramConfig::new(Secret::new(TOKEN), "acme_help_bot");
+        let good = "https://earshot.acme.example/hooks/telegram/acme_help_bot";
+        config.webhook = Some(Webhook::new(good, Secret::new("q8Zc1-m4_Lr0vTg2")));
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        config.webhook = Some(Webhook::new(
+            "http://earshot.acme.example:9000/hooks/other",
+            Secret::new("has space"),
+        ));
+        let problems = config.problems().join("; ");
+        for part in [
+            "must be https",
+            "port must be",
+            "/hooks/telegram/acme_help_bot",
+            "webhook_secret",
+        ] {
+            assert!(problems.contains(part), "{part}: {problems}");
+        }
+        assert!(
+            !problems.contains("has space"),
+            "no secret in messages: {problems}"
+        );
+    }
+
+    #[test]
+    fn only_the_exact_secret_is_admitted() {
+        let hook = Webhook::new("https://x/hooks/telegram/b", Secret::new("q8Zc1-m4"));
+        assert!(hook.admits(Some("q8Zc1-m4")));
+        for wrong in [Some("q8Zc1-m5"), Some("q8Zc1-m"), Some(""), None] {
+            assert!(!hook.admits(wrong), "{wrong:?}");
+        }
+        let open = Webhook::new("https://x/hooks/telegram/b", Secret::new(""));
+        assert!(!open.admits(Some("")), "an empty secret admits nobody");
     }
 }

@@ -11,8 +11,10 @@
 //! a negative one keeps only the last `-offset`; `limit`; the request is held up to `timeout`
 //! seconds and answered as soon as an update is queued; updates expire after a TTL (24 h
 //! unless set); a second poll cuts the waiting one with 409, and so does a set webhook.
-//! `setWebhook`/`deleteWebhook`/`getWebhookInfo` keep the webhook (no deliveries are made:
-//! earshot polls). `sendMessage` checks the chat, the text (empty; over 4096 UTF-16 units)
+//! `setWebhook`/`deleteWebhook`/`getWebhookInfo` keep the webhook; [`FakeTelegram::deliver_webhook`]
+//! is its sender: each queued update POSTed with `X-Telegram-Bot-Api-Secret-Token` to a local
+//! address (standing in for the public HTTPS one and its proxy), forgotten only on a 2xx, a
+//! failure reported by `getWebhookInfo` as Telegram does. `sendMessage` checks the chat, the text (empty; over 4096 UTF-16 units)
 //! and `reply_parameters.message_id` against the chat's messages (400 "message to be replied
 //! not found"), and puts a reply to a forum-topic message in that topic. The bot's own
 //! messages are not sent back as updates, as on Telegram. `editMessageText`, `getMe`.
@@ -111,6 +113,8 @@ struct FakeState {
     ttl: Duration,
     chats: HashMap<i64, FakeChat>,
     webhook: Option<(String, String)>,
+    /// The last failed delivery: when, and what went wrong.
+    webhook_error: Option<(i64, String)>,
     poll_generation: u64,
     scripts: HashMap<String, Script>,
     lose_send_answers: u32,
@@ -229,6 +233,7 @@ impl FakeTelegram {
             ttl: Duration::from_secs(24 * 3600),
             chats: HashMap::new(),
             webhook: None,
+            webhook_error: None,
             poll_generation: 0,
             scripts: HashMap::new(),
             lose_send_answers: 0,
@@ -390,6 +395,49 @@ impl FakeTelegram {
         lock(&self.state).webhook = None;
     }
 
+    /// The secret the webhook was set with.
+    pub fn webhook_secret(&self) -> Option<String> {
+        lock(&self.state).webhook.as_ref().map(|w| w.1.clone())
+    }
+
+    /// Sends every queued update to `to` (the address the webhook's public URL leads to) as
+    /// Telegram does: one POST each with the secret header, oldest first. An update answered
+    /// 2xx is forgotten; any other answer keeps it queued and is reported by
+    /// `getWebhookInfo`. The statuses, in order.
+    pub async fn deliver_webhook(&self, to: &str) -> Vec<u16> {
+        let (secret, updates) = {
+            let s = lock(&self.state);
+            let Some((_, secret)) = s.webhook.clone() else {
+                return Vec::new();
+            };
+            let updates: Vec<(i64, Value)> =
+                s.queue.iter().map(|q| (q.id, q.update.clone())).collect();
+            (secret, updates)
+        };
+        let client = reqwest::Client::new();
+        let mut statuses = Vec::new();
+        for (id, update) in updates {
+            let answer = client
+                .post(to)
+                .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+                .json(&update)
+                .send()
+                .await;
+            let status = answer.map(|a| a.status().as_u16()).unwrap_or(0);
+            let mut s = lock(&self.state);
+            if (200..300).contains(&status) {
+                s.queue.retain(|q| q.id != id);
+            } else {
+                s.webhook_error = Some((
+                    now_unix(),
+                    format!("Wrong response from the webhook: {status}"),
+                ));
+            }
+            statuses.push(status);
+        }
+        statuses
+    }
+
     pub fn webhook(&self) -> Option<String> {
         lock(&self.state).webhook.as_ref().map(|w| w.0.clone())
     }
@@ -534,6 +582,8 @@ async fn answer(
                 "has_custom_certificate": false,
                 "pending_update_count": s.queue.len(),
                 "max_connections": 40,
+                "last_error_date": s.webhook_error.as_ref().map(|e| e.0),
+                "last_error_message": s.webhook_error.as_ref().map(|e| e.1.clone()),
             }))
         }
         _ => error(404, "Not Found: method not found", None),

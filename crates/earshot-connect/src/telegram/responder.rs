@@ -13,17 +13,17 @@
 //!
 //! With a journal ([`TelegramResponder::with_journal`], as the server runs it) the memory
 //! survives restarts: a key is journalled as `sending` before the call, so a reply a crash
-//! cut short is not guessed at but refused with the same "look in the chat" (see `journal.rs`).
+//! cut short is not guessed at but refused with the same "look in the chat" (see
+//! [`crate::reply_journal`]).
 
 use super::config::TelegramConfig;
 use super::http::{BotApi, Failure as Problem};
-use super::journal::{Entry, Journal, State};
 use super::wire::{message_key, parse_key};
+use crate::reply_journal::{Outcome, ReplyMemory};
 use crate::responder::{Responder, SendError};
 use async_trait::async_trait;
 use earshot_core::{Conversation, Network, Reply};
 use serde_json::json;
-use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -34,57 +34,9 @@ pub const MAX_MESSAGE_UNITS: usize = 4096;
 /// How many reply keys are remembered.
 const REMEMBER: usize = 10_000;
 
-/// What became of a reply key.
-#[derive(Debug, Clone)]
-enum Outcome {
-    /// Posted as this message (`chat:message`).
-    Posted(String),
-    /// Perhaps posted: the answer was lost.
-    Unknown(String),
-}
-
 /// Why a key journalled as `sending` and never settled is not sent again.
 const CUT_SHORT: &str = "earshot stopped while this reply was being sent to Telegram, so it may \
     have been posted. Look in the chat: if the reply is not there, send it again as a new reply";
-
-#[derive(Debug, Default)]
-struct Memory {
-    outcomes: HashMap<String, Outcome>,
-    order: VecDeque<String>,
-    journal: Option<Journal>,
-}
-
-impl Memory {
-    /// Journals `state` for `key` (when there is a journal).
-    fn record(&self, key: &str, state: State, detail: Option<&str>) -> std::io::Result<()> {
-        match &self.journal {
-            Some(journal) => journal.append(&Entry {
-                key: key.to_owned(),
-                state,
-                detail: detail.map(str::to_owned),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// Journals the end of a send that posted nothing, so a restart tries the key afresh.
-    fn not_sent(&self, key: &str) {
-        if let Err(e) = self.record(key, State::NotSent, None) {
-            tracing::warn!(error = %e, "could not journal an unsent telegram reply");
-        }
-    }
-
-    fn remember(&mut self, key: &str, outcome: Outcome) {
-        if self.outcomes.insert(key.to_owned(), outcome).is_none() {
-            self.order.push_back(key.to_owned());
-        }
-        while self.order.len() > REMEMBER {
-            if let Some(old) = self.order.pop_front() {
-                self.outcomes.remove(&old);
-            }
-        }
-    }
-}
 
 /// Posts replies as the bot.
 #[derive(Debug)]
@@ -92,33 +44,20 @@ pub struct TelegramResponder {
     api: BotApi,
     /// Held for a whole send, so a key is never in flight twice (and the bot's sends are
     /// spaced, which Telegram's per-chat limits like).
-    memory: Mutex<Memory>,
+    memory: Mutex<ReplyMemory>,
 }
 
 impl TelegramResponder {
     pub fn new(config: TelegramConfig) -> Result<Self, reqwest::Error> {
         Ok(TelegramResponder {
             api: BotApi::new(config)?,
-            memory: Mutex::new(Memory::default()),
+            memory: Mutex::new(ReplyMemory::new(Network::Telegram, REMEMBER)),
         })
     }
 
     /// Keeps the reply keys in a journal at `path` (created if missing), read back now.
     pub fn with_journal(self, path: &Path) -> std::io::Result<Self> {
-        let (journal, entries) = Journal::open(path, REMEMBER)?;
-        let mut memory = self.memory.into_inner();
-        for entry in entries {
-            let outcome = match (entry.state, entry.detail) {
-                (State::Sent, Some(sent)) => Outcome::Posted(sent),
-                (State::Unknown, Some(reason)) => Outcome::Unknown(reason),
-                (State::Sending, _) | (State::Sent | State::Unknown, None) => {
-                    Outcome::Unknown(CUT_SHORT.to_owned())
-                }
-                (State::NotSent, _) => continue,
-            };
-            memory.remember(&entry.key, outcome);
-        }
-        memory.journal = Some(journal);
+        let memory = self.memory.into_inner().with_journal(path, CUT_SHORT)?;
         Ok(TelegramResponder {
             api: self.api,
             memory: Mutex::new(memory),
@@ -202,7 +141,7 @@ impl Responder for TelegramResponder {
         let text = check_text(&reply.text)?;
         let key = reply.idempotency_key.trim();
         let mut memory = self.memory.lock().await;
-        match memory.outcomes.get(key) {
+        match memory.outcome(key) {
             Some(Outcome::Posted(sent)) => {
                 tracing::info!(message = %sent, "reply already on telegram; not posting again");
                 return Ok(sent.clone());
@@ -216,13 +155,11 @@ impl Responder for TelegramResponder {
             "reply_parameters": {"message_id": message, "allow_sending_without_reply": false},
             "link_preview_options": {"is_disabled": true},
         });
-        if !key.is_empty() {
-            memory.record(key, State::Sending, None).map_err(|e| {
-                retryable(format!(
-                    "could not journal the reply before sending it ({e}); nothing was posted"
-                ))
-            })?;
-        }
+        memory.sending(key).map_err(|e| {
+            retryable(format!(
+                "could not journal the reply before sending it ({e}); nothing was posted"
+            ))
+        })?;
         let mut waited = false;
         loop {
             let answer = self.api.call("sendMessage", &body, Duration::ZERO).await;
@@ -230,12 +167,7 @@ impl Responder for TelegramResponder {
                 Ok(result) => match result.get("message_id").and_then(|v| v.as_i64()) {
                     Some(id) => {
                         let sent = message_key(chat, id);
-                        if !key.is_empty() {
-                            memory.remember(key, Outcome::Posted(sent.clone()));
-                            if let Err(e) = memory.record(key, State::Sent, Some(&sent)) {
-                                tracing::warn!(error = %e, "could not journal a sent telegram reply");
-                            }
-                        }
+                        memory.sent(key, &sent);
                         return Ok(sent);
                     }
                     None => Problem::Unclear("sendMessage answered ok without a message".into()),
@@ -250,22 +182,24 @@ impl Responder for TelegramResponder {
                         ..
                     }
             );
-            if !unknown && !key.is_empty() {
-                let wait_again = matches!(&problem, Problem::RateLimited { wait, .. }
-                    if !waited && *wait <= self.api.config().max_reply_wait);
-                if !wait_again {
-                    memory.not_sent(key);
+            // A short 429 posted nothing: wait as told and try once more.
+            let wait_again = match &problem {
+                Problem::RateLimited { wait, .. }
+                    if !waited && *wait <= self.api.config().max_reply_wait =>
+                {
+                    Some(*wait)
                 }
+                _ => None,
+            };
+            if let Some(wait) = wait_again {
+                waited = true;
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if !unknown {
+                memory.not_sent(key);
             }
             return Err(match problem {
-                Problem::RateLimited { wait, .. }
-                    if !waited && wait <= self.api.config().max_reply_wait =>
-                {
-                    // Nothing was posted: wait as told and try once more.
-                    waited = true;
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
                 Problem::RateLimited { wait, reason } => retryable(format!(
                     "{reason} (nothing was posted; retry in {} s)",
                     wait.as_secs()
@@ -281,12 +215,7 @@ impl Responder for TelegramResponder {
                          Look in the chat: if the reply is not there, send it again as a new reply"
                     );
                     tracing::warn!(error = %reason, "telegram reply outcome unknown");
-                    if !key.is_empty() {
-                        memory.remember(key, Outcome::Unknown(reason.clone()));
-                        if let Err(e) = memory.record(key, State::Unknown, Some(&reason)) {
-                            tracing::warn!(error = %e, "could not journal an unknown telegram reply");
-                        }
-                    }
+                    memory.unknown(key, &reason);
                     refused(reason)
                 }
                 Problem::Unauthorized(reason) | Problem::Conflict(reason) => refused(reason),

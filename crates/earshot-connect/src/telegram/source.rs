@@ -1,5 +1,6 @@
 //! Hearing a Telegram bot by long polling (PROTOCOLS-2.md §1.3): `getUpdates` with the stored
-//! `offset`, held open by Telegram up to `poll_timeout` while nothing happens.
+//! `offset`, held open by Telegram up to `poll_timeout` while nothing happens. With a webhook
+//! configured the source sets it and watches it instead (`webhook.rs`).
 //!
 //! Resume without gaps or doubles: the cursor is `{"v":1,"offset":N,"at":<unix s>}`, the
 //! highest `update_id` handed to the sink plus one, stored by the sink after the posts. Only
@@ -14,30 +15,32 @@
 //! message from before the bot joined is kept rather than lost. Telegram does not report
 //! deletions in ordinary chats.
 //!
-//! Failures: 401/404 (a revoked or wrong token) stops the source with [`SourceError::Auth`];
-//! 409 (a webhook is set, or another program polls the bot) is reported as failing with what
-//! to do and retried slowly, never deleting the webhook; 429 waits `retry_after`; network
-//! failures, cut answers and 5xx back off per PROTOCOLS.md §0.3 (scaled by `backoff_scale`).
-//! A sink failure backs off and polls again from the last stored offset.
+//! Failures go through the shared reconnect loop ([`crate::reconnect`]): 401/404 (a revoked
+//! or wrong token) stops the source with [`SourceError::Auth`]; 409 (a webhook is set, or
+//! another program polls the bot) is reported as failing with what to do and retried slowly,
+//! never deleting the webhook; 429 waits `retry_after`; network failures, cut answers and 5xx
+//! back off per PROTOCOLS.md §0.3 (scaled by `backoff_scale`). A sink failure backs off and
+//! polls again from the last stored offset.
 
 use super::config::TelegramConfig;
 use super::http::{BotApi, Failure as Problem};
 use super::wire::{Heard, Update};
-use crate::reconnect::unit_jitter;
+use crate::reconnect::{unit_jitter, Ended, Reconnect};
 use crate::reddit::source::stopped;
-use crate::source::{jitter, Backoff, Failure, Health, Sink, SinkError, Source, SourceError};
+use crate::source::{jitter, Failure, Health, Sink, SinkError, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::{Amendment, NewPost};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// The update kinds asked for (`allowed_updates` is sticky on Telegram's side, so it is
 /// always sent).
-const ALLOWED_UPDATES: [&str; 4] = [
+pub(crate) const ALLOWED_UPDATES: [&str; 4] = [
     "message",
     "edited_message",
     "channel_post",
@@ -95,20 +98,91 @@ pub struct TelegramSource {
     api: BotApi,
 }
 
-/// Why a poll ended early.
-#[derive(Debug)]
-enum Ended {
-    Telegram(Problem),
-    Sink(SinkError),
-}
-
 /// What one batch of updates holds.
 #[derive(Default)]
-struct Batch {
+pub(crate) struct Batch {
     posts: Vec<NewPost>,
     amendments: Vec<Amendment>,
     /// The highest `update_id` in it.
     last: Option<i64>,
+}
+
+impl Batch {
+    /// Sorts one raw update into the batch: a post, an edit (also a post), or passed over
+    /// (another chat, a kind earshot does not hear, unreadable).
+    pub(crate) fn take(&mut self, config: &TelegramConfig, source: &str, raw: Value) {
+        let Some(id) = raw.get("update_id").and_then(Value::as_i64) else {
+            tracing::warn!(source = %source, "an update without update_id skipped");
+            return;
+        };
+        self.last = Some(self.last.map_or(id, |last| last.max(id)));
+        let update: Update = match serde_json::from_value(raw) {
+            Ok(update) => update,
+            Err(e) => {
+                tracing::warn!(source = %source, update = id, error = %e, "unreadable update skipped");
+                return;
+            }
+        };
+        if !hears(config, &update) {
+            return;
+        }
+        match update.hear(config.bot()) {
+            Ok(Heard::Post(post)) => self.posts.push(post),
+            Ok(Heard::Edit(amendment)) => {
+                if let Amendment::Edited(post) = &amendment {
+                    self.posts.push(post.clone());
+                }
+                self.amendments.push(amendment);
+            }
+            Err(NotAPost::Skipped(reason)) => {
+                tracing::debug!(update = id, %reason, "skipped");
+            }
+            Err(NotAPost::Invalid(e)) => {
+                tracing::warn!(source = %source, update = id, error = %e, "invalid message skipped");
+            }
+        }
+    }
+
+    /// Hands the batch to the sink with `cursor` on its last part, so a failure in between
+    /// leaves the old cursor stored and the whole batch is heard again. How many messages
+    /// were heard (an edit travels as a post too).
+    pub(crate) async fn deliver(
+        self,
+        source: &str,
+        sink: &dyn Sink,
+        health: &Health,
+        cursor: Option<String>,
+    ) -> Result<usize, SinkError> {
+        if self.posts.is_empty() && self.amendments.is_empty() && cursor.is_none() {
+            return Ok(0);
+        }
+        let count = self.posts.len();
+        if self.amendments.is_empty() {
+            sink.deliver(source, self.posts, cursor).await?;
+        } else {
+            if !self.posts.is_empty() {
+                sink.deliver(source, self.posts, None).await?;
+            }
+            sink.amend(source, self.amendments, cursor).await?;
+        }
+        if count > 0 {
+            health.heard(count as u64);
+        }
+        Ok(count)
+    }
+}
+
+/// Whether the update's chat is one the config hears.
+fn hears(config: &TelegramConfig, update: &Update) -> bool {
+    let message = [
+        &update.message,
+        &update.edited_message,
+        &update.channel_post,
+        &update.edited_channel_post,
+    ]
+    .into_iter()
+    .find_map(Option::as_ref);
+    message.is_none_or(|m| config.hears_chat(m.chat.id, m.chat.username.as_deref()))
 }
 
 impl TelegramSource {
@@ -145,83 +219,9 @@ impl TelegramSource {
         };
         let mut batch = Batch::default();
         for raw in updates {
-            let Some(id) = raw.get("update_id").and_then(Value::as_i64) else {
-                tracing::warn!(source = %self.name, "an update without update_id skipped");
-                continue;
-            };
-            batch.last = Some(batch.last.map_or(id, |last| last.max(id)));
-            let update: Update = match serde_json::from_value(raw) {
-                Ok(update) => update,
-                Err(e) => {
-                    tracing::warn!(source = %self.name, update = id, error = %e, "unreadable update skipped");
-                    continue;
-                }
-            };
-            if !self.hears(&update) {
-                continue;
-            }
-            match update.hear(config.bot()) {
-                Ok(Heard::Post(post)) => batch.posts.push(post),
-                Ok(Heard::Edit(amendment)) => {
-                    if let Amendment::Edited(post) = &amendment {
-                        batch.posts.push(post.clone());
-                    }
-                    batch.amendments.push(amendment);
-                }
-                Err(NotAPost::Skipped(reason)) => {
-                    tracing::debug!(update = id, %reason, "skipped");
-                }
-                Err(NotAPost::Invalid(e)) => {
-                    tracing::warn!(source = %self.name, update = id, error = %e, "invalid message skipped");
-                }
-            }
+            batch.take(config, &self.name, raw);
         }
         Ok(batch)
-    }
-
-    /// Whether the update's chat is one the config hears.
-    fn hears(&self, update: &Update) -> bool {
-        let message = [
-            &update.message,
-            &update.edited_message,
-            &update.channel_post,
-            &update.edited_channel_post,
-        ]
-        .into_iter()
-        .find_map(Option::as_ref);
-        message.is_none_or(|m| {
-            self.config()
-                .hears_chat(m.chat.id, m.chat.username.as_deref())
-        })
-    }
-
-    /// Hands a batch to the sink; the new cursor goes with its last part, so a failure in
-    /// between leaves the old offset stored and the whole batch is heard again.
-    async fn deliver(&self, sink: &dyn Sink, health: &Health, batch: Batch) -> Result<(), Ended> {
-        let Some(last) = batch.last else {
-            return Ok(());
-        };
-        let cursor = Some(Cursor::new(last + 1).encode());
-        // Every message heard, new or edited (an edit travels as a post too).
-        let count = batch.posts.len();
-        if batch.amendments.is_empty() {
-            sink.deliver(&self.name, batch.posts, cursor)
-                .await
-                .map_err(Ended::Sink)?;
-        } else {
-            if !batch.posts.is_empty() {
-                sink.deliver(&self.name, batch.posts, None)
-                    .await
-                    .map_err(Ended::Sink)?;
-            }
-            sink.amend(&self.name, batch.amendments, cursor)
-                .await
-                .map_err(Ended::Sink)?;
-        }
-        if count > 0 {
-            health.heard(count as u64);
-        }
-        Ok(())
     }
 }
 
@@ -256,93 +256,109 @@ impl Source for TelegramSource {
             }
             None => None,
         };
-        let mut backoff = Backoff::default();
+        let mut reconnect =
+            Reconnect::new(&self.name, "telegram polling", self.config().backoff_scale);
         loop {
-            if *stop.borrow() {
-                health.stopped();
+            if reconnect.stopped(&stop, &health) {
                 return Ok(());
             }
-            let outcome = tokio::select! {
-                fetched = self.fetch(offset) => match fetched {
-                    Ok(batch) => {
-                        let next = batch.last.map(|last| last + 1);
-                        let empty = batch.last.is_none();
-                        match self.deliver(sink.as_ref(), &health, batch).await {
-                            Ok(()) => Ok((next, empty)),
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Err(problem) => Err(Ended::Telegram(problem)),
-                },
-                _ = stopped(&mut stop) => {
-                    health.stopped();
-                    return Ok(());
+            let mut polling_since = None;
+            let ended = match &self.config().webhook {
+                // Deliveries come to the server's route (see `webhook.rs`); this watches them.
+                Some(hook) => {
+                    super::webhook::watch(&self.api, hook, &health, &mut polling_since, &mut stop)
+                        .await
+                }
+                None => {
+                    self.poll(
+                        sink.as_ref(),
+                        &health,
+                        &mut offset,
+                        &mut polling_since,
+                        &mut stop,
+                    )
+                    .await
                 }
             };
-            let delay = match outcome {
-                Ok((next, empty)) => {
-                    backoff.reset();
-                    health.connected();
-                    if next.is_some() {
-                        offset = next;
-                    }
-                    // Long polling waits on Telegram's side; a zero `timeout` (short polling,
-                    // for tests) must not spin.
-                    if empty && self.config().poll_timeout.is_zero() {
-                        Duration::from_millis(200)
-                    } else {
-                        Duration::ZERO
-                    }
-                }
-                Err(Ended::Telegram(Problem::Unauthorized(reason))) => {
-                    tracing::error!(source = %self.name, error = %reason, "telegram refused the bot token");
-                    health.failed(&reason, None);
-                    return Err(SourceError::Auth(reason));
-                }
-                Err(Ended::Telegram(Problem::Conflict(reason))) => {
-                    // A person must act; retry slowly so the source recovers once they have.
-                    tracing::error!(source = %self.name, error = %reason, "telegram refuses long polling");
-                    health.failed(&reason, None);
-                    self.config().scaled(jitter(CONFLICT_WAIT, unit_jitter()))
-                }
-                Err(ended) => {
-                    let (failure, reason, wait) = match ended {
-                        // Nothing was stored: the next poll asks from the stored offset again.
-                        Ended::Sink(e) => (
-                            Failure::Http,
-                            format!("could not store what was heard: {e}"),
-                            None,
-                        ),
-                        Ended::Telegram(Problem::RateLimited { wait, reason }) => {
-                            (Failure::RateLimited, reason, Some(wait))
-                        }
-                        Ended::Telegram(p @ Problem::Network { .. }) => {
-                            (Failure::Network, p.reason(), None)
-                        }
-                        Ended::Telegram(p @ Problem::Unclear(_)) => {
-                            (Failure::Dropped, p.reason(), None)
-                        }
-                        Ended::Telegram(p) => (Failure::Http, p.reason(), None),
-                    };
-                    // Telegram's own retry_after is exact (a little jitter on top); ours scale.
-                    let delay = match wait {
-                        Some(wait) => wait + Duration::from_millis((unit_jitter() * 250.0) as u64),
-                        None => self
-                            .config()
-                            .scaled(jitter(backoff.next(failure), unit_jitter())),
-                    };
-                    tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "telegram poll failed; retrying");
-                    health.failed(&reason, Some(delay));
-                    delay
-                }
-            };
-            if !delay.is_zero() {
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = stopped(&mut stop) => {}
-                }
+            if let ControlFlow::Break(done) = reconnect
+                .after(ended, polling_since, &health, &mut stop)
+                .await
+            {
+                return done;
             }
         }
+    }
+}
+
+impl TelegramSource {
+    /// Polls until a call fails, the sink fails or `stop`: why it ended, for the reconnect
+    /// loop. `offset` moves past each stored batch; `since` is set at the first good poll.
+    async fn poll(
+        &self,
+        sink: &dyn Sink,
+        health: &Health,
+        offset: &mut Option<i64>,
+        since: &mut Option<Instant>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Ended {
+        loop {
+            let batch = tokio::select! {
+                fetched = self.fetch(*offset) => match fetched {
+                    Ok(batch) => batch,
+                    Err(problem) => return ended(problem),
+                },
+                _ = stopped(stop) => return Ended::Stopped,
+            };
+            let next = batch.last.map(|last| last + 1);
+            let cursor = next.map(|next| Cursor::new(next).encode());
+            if let Err(e) = batch.deliver(&self.name, sink, health, cursor).await {
+                // Nothing was stored: the next poll asks from the stored offset again.
+                return Ended::Sink(e);
+            }
+            since.get_or_insert_with(Instant::now);
+            health.connected();
+            match next {
+                Some(next) => *offset = Some(next),
+                // Long polling waits on Telegram's side; a zero `timeout` (short polling,
+                // for tests) must not spin.
+                None if self.config().poll_timeout.is_zero() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                        _ = stopped(stop) => return Ended::Stopped,
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+/// What a failed call means for the reconnect loop.
+pub(crate) fn ended(problem: Problem) -> Ended {
+    let (failure, reason, not_before) = match problem {
+        Problem::Unauthorized(reason) => return Ended::Auth(reason),
+        // A person must act (remove the webhook, stop the other poller); look again slowly
+        // so the source recovers once they have.
+        Problem::Conflict(reason) => {
+            return Ended::Blocked {
+                reason,
+                wait: jitter(CONFLICT_WAIT, unit_jitter()),
+            }
+        }
+        // Telegram's own retry_after is exact (a little jitter on top) and never scaled.
+        Problem::RateLimited { wait, reason } => {
+            let wait = wait + Duration::from_millis((unit_jitter() * 250.0) as u64);
+            let at = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            (Failure::RateLimited, reason, Some(at))
+        }
+        p @ Problem::Network { .. } => (Failure::Network, p.reason(), None),
+        p @ Problem::Unclear(_) => (Failure::Dropped, p.reason(), None),
+        p => (Failure::Http, p.reason(), None),
+    };
+    Ended::Retry {
+        failure,
+        reason,
+        not_before,
     }
 }
 

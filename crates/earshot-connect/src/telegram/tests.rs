@@ -17,15 +17,15 @@ use earshot_core::{
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "7012345678:AAF3kqT0pS3cr3tTokenValue_x-9";
+pub(super) const TOKEN: &str = "7012345678:AAF3kqT0pS3cr3tTokenValue_x-9";
 const SECRET_HALF: &str = "AAF3kqT0pS3cr3tTokenValue_x-9";
-const BOT: &str = "acme_help_bot";
+pub(super) const BOT: &str = "acme_help_bot";
 const SOURCE: &str = "telegram:acme_help_bot";
-const GROUP: i64 = -1001987654321;
-const OTHER_GROUP: i64 = -1001555000111;
+pub(super) const GROUP: i64 = -1001987654321;
+pub(super) const OTHER_GROUP: i64 = -1001555000111;
 const CHANNEL: i64 = -1002000000042;
 
-async fn fake() -> FakeTelegram {
+pub(super) async fn fake() -> FakeTelegram {
     let fake = FakeTelegram::start(TOKEN, BOT).await.unwrap();
     fake.add_chat(
         GROUP,
@@ -38,7 +38,7 @@ async fn fake() -> FakeTelegram {
     fake
 }
 
-fn config(fake: &FakeTelegram) -> TelegramConfig {
+pub(super) fn config(fake: &FakeTelegram) -> TelegramConfig {
     let mut config = TelegramConfig::new(Secret::new(TOKEN), BOT);
     config.api_url = fake.base_url();
     config.poll_timeout = Duration::from_secs(1);
@@ -49,13 +49,13 @@ fn config(fake: &FakeTelegram) -> TelegramConfig {
     config
 }
 
-fn mette() -> FakeUser {
+pub(super) fn mette() -> FakeUser {
     FakeUser::new(612345987, "Mette", Some("mette_k"))
 }
 
-type Running = testing::Running<TelegramSource>;
+pub(super) type Running = testing::Running<TelegramSource>;
 
-fn start(config: TelegramConfig, sink: Arc<MemorySink>) -> Running {
+pub(super) fn start(config: TelegramConfig, sink: Arc<MemorySink>) -> Running {
     Running::start(Arc::new(TelegramSource::new(config).unwrap()), sink)
 }
 
