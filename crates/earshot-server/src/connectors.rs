@@ -45,6 +45,12 @@ pub struct PipelineSink {
     pipeline: Arc<Pipeline>,
 }
 
+impl PipelineSink {
+    pub fn new(pipeline: Arc<Pipeline>) -> Self {
+        PipelineSink { pipeline }
+    }
+}
+
 #[async_trait]
 impl Sink for PipelineSink {
     async fn deliver(
@@ -162,10 +168,17 @@ pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
         responders = responders.with(Network::Telegram, Arc::new(responder));
     }
     if let Some(d) = c.discord.first() {
-        responders = responders.with(
-            Network::Discord,
-            Arc::new(DiscordResponder::new(d.config()?)?),
-        );
+        // Discord's nonce stops a double for minutes only: the journal covers restarts.
+        let journal = settings.data_dir.join("discord-replies.jsonl");
+        let responder = DiscordResponder::new(d.config()?)?
+            .with_journal(&journal)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open the Discord reply journal {}: {e}",
+                    journal.display()
+                )
+            })?;
+        responders = responders.with(Network::Discord, Arc::new(responder));
     }
     if let Some(a) = c.appstore.first() {
         // A review has one response: the responder reads it before setting it, so a
@@ -244,6 +257,20 @@ pub async fn check_credentials(settings: &Settings) -> anyhow::Result<Vec<Creden
         push(
             config.source_name(),
             earshot_connect::telegram::check_credentials(&config).await,
+        );
+    }
+    for d in &c.discord {
+        let config = d.config()?;
+        push(
+            config.source_name(),
+            earshot_connect::discord::check_credentials(&config).await,
+        );
+    }
+    for a in &c.appstore {
+        let config = a.config()?;
+        push(
+            config.source_name(),
+            earshot_connect::appstore::check_credentials(&config).await,
         );
     }
     for f in &c.rss {

@@ -381,6 +381,18 @@ pub struct TelegramSettings {
     pub poll_timeout_seconds: u64,
     #[serde(default)]
     pub api_url: Option<String>,
+    /// Hear by webhook instead of long polling: the public HTTPS address (port 443, 80, 88
+    /// or 8443) a proxy forwards to earshot's `/hooks/telegram/<bot_username>`.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// What Telegram sends in `X-Telegram-Bot-Api-Secret-Token` (1–256 of A–Z a–z 0–9 _ -);
+    /// required with `webhook_url`. Better from `webhook_secret_env` or `_file`.
+    #[serde(default)]
+    pub webhook_secret: Secret,
+    #[serde(default)]
+    pub webhook_secret_env: Option<String>,
+    #[serde(default)]
+    pub webhook_secret_file: Option<PathBuf>,
 }
 
 fn default_telegram_poll() -> u64 {
@@ -411,6 +423,17 @@ impl TelegramSettings {
             url("connectors.telegram.api_url", u)?;
             c.api_url = u.clone();
         }
+        if let Some(u) = self.webhook_url.as_ref().filter(|u| !u.trim().is_empty()) {
+            let secret = resolve(
+                "connectors.telegram.webhook_secret",
+                &self.webhook_secret,
+                &self.webhook_secret_env,
+                &self.webhook_secret_file,
+                true,
+            )?
+            .unwrap_or_else(|| earshot_connect::Secret::new(""));
+            c.webhook = Some(earshot_connect::telegram::Webhook::new(u.trim(), secret));
+        }
         let problems = c.problems();
         if !problems.is_empty() {
             return Err(ConfigError::Invalid {
@@ -436,8 +459,8 @@ pub struct DiscordSettings {
     pub bot_token_env: Option<String>,
     #[serde(default)]
     pub bot_token_file: Option<PathBuf>,
-    /// Channel (or thread) ids heard and answered in, quoted; empty: every channel the bot
-    /// can view (replies then need the channel listed).
+    /// Channel ids heard, quoted (their threads too); empty: every channel the bot can
+    /// view. Replies find the customer's channel either way.
     #[serde(default)]
     pub channels: Vec<String>,
     #[serde(default)]

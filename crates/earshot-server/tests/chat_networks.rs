@@ -103,6 +103,63 @@ api_url = "{}"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_by_webhook_only_a_delivery_with_the_secret_is_stored() {
+    const TOKEN: &str = "7012345678:AAF3kqT0pS3cr3tTokenValue_x-9";
+    const GROUP: i64 = -1001987654321;
+    const HOOK_SECRET: &str = "q8Zc1-m4_Lr0vTg2";
+    let fake = FakeTelegram::start(TOKEN, "acme_help_bot").await.unwrap();
+    fake.add_chat(GROUP, "supergroup", "Acme Kettle Owners", None);
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        dir.path(),
+        "acme_help_bot",
+        &format!(
+            r#"
+[[connectors.telegram]]
+bot_username = "acme_help_bot"
+bot_token = "{TOKEN}"
+api_url = "{}"
+webhook_url = "https://earshot.acme.example/hooks/telegram/acme_help_bot"
+webhook_secret = "{HOOK_SECRET}"
+"#,
+            fake.base_url()
+        ),
+    );
+    let base = serve(s).await;
+    let client = common::api_client();
+    connected(&client, &base, "telegram:acme_help_bot").await;
+    assert_eq!(fake.webhook_secret().as_deref(), Some(HOOK_SECRET));
+
+    // No session: the route is open, and only the secret gets a delivery in.
+    let hook = format!("{base}/hooks/telegram/acme_help_bot");
+    let forged = r#"{"update_id": 9, "message": {"message_id": 1, "date": 1787217297, "text": "forged: refund me",
+        "chat": {"id": -1001987654321, "type": "supergroup"}, "from": {"id": 7, "is_bot": false, "first_name": "X"}}}"#;
+    let outsider = reqwest::Client::new();
+    for secret in [None, Some("q8Zc1-m4_Lr0vTg3")] {
+        let mut post = outsider.post(&hook).body(forged);
+        if let Some(secret) = secret {
+            post = post.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        let answer = post.send().await.unwrap();
+        assert_eq!(answer.status(), 401, "{secret:?}");
+        assert!(!answer.text().await.unwrap().contains(HOOK_SECRET));
+    }
+
+    let mette = FakeUser::new(612345987, "Mette", Some("mette_k"));
+    fake.say(GROUP, &mette, "@acme_help_bot my kettle is dead");
+    assert_eq!(fake.deliver_webhook(&hook).await, vec![200]);
+    let rows = inbox(&client, &base, "telegram", 1).await;
+    assert_eq!(rows.len(), 1, "the forged ones were not stored: {rows:?}");
+    let text = rows[0]["latest_text"].as_str().unwrap();
+    assert!(text.contains("kettle is dead"), "{text}");
+    assert!(
+        !fake.requests().iter().any(|r| r == "getupdates"),
+        "webhook mode never polls"
+    );
+    assert_heard(&client, &base, "telegram:acme_help_bot", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discord_a_channel_message_reaches_the_inbox_and_the_answer_replies_to_it_once() {
     const TOKEN: &str = "MTM5NzAxMjM0NTY3ODkwMTIzNA.GhQ2xY.s3cr3t-discord-token";
     const GUILD: &str = "1200000000000000000";

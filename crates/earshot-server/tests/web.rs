@@ -1098,6 +1098,25 @@ async fn loop_pages_show_ranked_requests_the_ledger_and_escape_hostile_titles() 
     assert!(!list.contains("<script>alert(1)"), "titles are escaped");
     assert!(list.contains("1 confirmed") && list.contains("1 proposed"));
     assert!(!list.contains("/act\""), "viewers see no action forms");
+    // Where the asks came from: the seat request was asked for on X and on Mastodon.
+    let seat_row = &list[seat_at..odd_at];
+    assert!(
+        seat_row.contains("mastodon 1") && seat_row.contains("x 1"),
+        "{seat_row}"
+    );
+    let api = server.get("/api/v1/requests", Some(&v.cookie)).await;
+    assert_eq!(api.status(), 200);
+    let api: serde_json::Value = api.json().await.unwrap();
+    let seat_json = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == seat.0)
+        .unwrap();
+    assert_eq!(
+        seat_json["networks"],
+        serde_json::json!({"mastodon": 1, "x": 1})
+    );
 
     let filtered = server.page("/requests?q=karaoke", &v).await;
     assert!(!filtered.contains("Move the seat back"));

@@ -1696,6 +1696,18 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
     assert_eq!(open.len(), 2, "the merged request is not listed: {open:?}");
     let r = open.iter().find(|r| r.id == seat).unwrap();
     assert_eq!((r.askers, r.posts), (2, 3), "two customers, three asks");
+    // Where they asked: per network, distinct askers (paul's two asks on X count once).
+    let from = store.askers_by_network(&[seat, dark]).await.unwrap();
+    assert_eq!(
+        from,
+        vec![
+            (seat, Network::Mastodon, 1),
+            (seat, Network::X, 1),
+            (dark, Network::X, 1)
+        ],
+        "{from:?}"
+    );
+    assert!(store.askers_by_network(&[]).await.unwrap().is_empty());
     assert_eq!(r.reach, 2 * 1520, "each asker's followers once");
     assert_eq!(r.languages.get("da"), Some(&1));
     assert_eq!(r.languages.get("en"), Some(&2));

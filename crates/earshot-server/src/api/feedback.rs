@@ -47,11 +47,10 @@ pub async fn requests(
             })
         })
         .transpose()?;
-    let ranked = state.desk.requests().ranked(status).await?;
-    Ok(ok(ranked
-        .into_iter()
-        .take(q.limit.unwrap_or(100).min(1_000))
-        .collect()))
+    let mut ranked = state.desk.requests().ranked(status).await?;
+    ranked.truncate(q.limit.unwrap_or(100).min(1_000));
+    state.desk.requests().where_asked(&mut ranked).await?;
+    Ok(ok(ranked))
 }
 
 #[derive(Debug, Deserialize)]

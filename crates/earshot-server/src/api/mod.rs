@@ -10,6 +10,7 @@ mod metrics;
 pub mod openapi;
 mod posts;
 pub mod survey;
+mod telegram_hook;
 mod triage;
 
 pub use crate::state::AppState;
@@ -90,6 +91,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/posts",
             post(posts::receive).layer(DefaultBodyLimit::max(max_body)),
+        )
+        // Open like the signed intake: Telegram holds no session, the secret header is checked.
+        .route(
+            "/hooks/telegram/{bot}",
+            post(telegram_hook::receive).layer(DefaultBodyLimit::max(1024 * 1024)),
         )
         .route(
             "/api/v1/tracker/github",

@@ -278,7 +278,7 @@ pub fn build() -> Value {
                 "parameters": [q("from", "Date or RFC 3339 (default: 30 days before to)", json!({"type": "string"})), q("to", "Date or RFC 3339 (default: now)", json!({"type": "string"})), q("group_by", "team, agent, network, intent, weekday, hour or business (default: all)", json!({"type": "string"})), q("format", "json (default) or csv", json!({"type": "string", "enum": ["json", "csv"]}))],
                 "responses": with_errors(json!({"200": {"description": "Report (JSON or text/csv)"}}))
             }},
-            "/api/v1/requests": {"get": {"summary": "Product requests ranked by demand (status, limit)", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
+            "/api/v1/requests": {"get": {"summary": "Product requests ranked by demand (status, limit), each with its askers per network", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
             "/api/v1/requests/suggestions": {"get": {"summary": "Corrections worth making, best first: requests that look like one (merge) and asks that may not belong (move); limit", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
             "/api/v1/requests/{id}": {"get": {"summary": "A request with its latest asks and its promises", "responses": with_errors(json!({"200": {"description": "OK"}}))}},
             "/api/v1/requests/{id}/actions": {"post": {"summary": "Rename, merge_into, move_post, move_out, status, tracker", "responses": with_errors(json!({"200": {"description": "OK"}}))}},

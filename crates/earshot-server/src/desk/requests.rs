@@ -9,9 +9,11 @@ use chrono::{DateTime, Utc};
 use earshot_core::feedback::{
     Request, RequestEvent, RequestId, RequestStatus, RequestTitle, TrackerUrl,
 };
+use earshot_core::Network;
 pub use earshot_store::feedback::RequestDetail;
 use earshot_store::StoreError;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The asks shown with one request.
 pub const ASKS_SHOWN: u32 = 20;
@@ -23,6 +25,10 @@ pub struct RankedRequest {
     pub request: Request,
     pub demand: f64,
     pub trend: Option<f64>,
+    /// Where its askers spoke: distinct askers per network (an App Store review and a
+    /// Mastodon post can ask for the same thing). Filled for the requests shown only, by
+    /// [`Requests::where_asked`].
+    pub networks: BTreeMap<Network, u32>,
 }
 
 /// Most wanted first (ties: the older request first).
@@ -33,6 +39,7 @@ pub fn rank(requests: Vec<Request>, now: DateTime<Utc>) -> Vec<RankedRequest> {
             demand: r.demand(now),
             trend: r.trend(),
             request: r,
+            networks: BTreeMap::new(),
         })
         .collect();
     ranked.sort_by(|a, b| {
@@ -63,6 +70,18 @@ impl Requests<'_> {
     ) -> Result<Vec<RankedRequest>, DeskError> {
         let now = Utc::now();
         Ok(rank(self.desk.store().requests(status, now).await?, now))
+    }
+
+    /// Fills in where the askers of `shown` spoke, with one read bounded by them.
+    pub async fn where_asked(&self, shown: &mut [RankedRequest]) -> Result<(), DeskError> {
+        let ids: Vec<RequestId> = shown.iter().map(|r| r.request.id).collect();
+        let counts = self.desk.store().askers_by_network(&ids).await?;
+        for (id, network, askers) in counts {
+            if let Some(r) = shown.iter_mut().find(|r| r.request.id == id) {
+                r.networks.insert(network, askers);
+            }
+        }
+        Ok(())
     }
 
     /// One request with its newest `asks` and its promises.

@@ -180,6 +180,14 @@ pub trait FeedbackStore: Send + Sync {
     /// Every customer ask on these requests, with the customers' opt-outs.
     async fn asks(&self, requests: &[RequestId]) -> Result<Vec<Ask>, StoreError>;
 
+    /// Where the askers of these requests (the ones a page shows) spoke: distinct askers per
+    /// network, by request then network. One query, bounded by `requests`; a request's
+    /// counts add up to its `askers`.
+    async fn askers_by_network(
+        &self,
+        requests: &[RequestId],
+    ) -> Result<Vec<(RequestId, Network, u32)>, StoreError>;
+
     /// Stores a proposed promise; a second proposal from the same reply returns the first.
     async fn propose_promise(&self, promise: NewPromise) -> Result<Promise, StoreError>;
     async fn promise(&self, id: PromiseId) -> Result<Option<Promise>, StoreError>;

@@ -427,6 +427,38 @@ impl<B: Backend> FeedbackStore for B {
         .await
     }
 
+    async fn askers_by_network(
+        &self,
+        requests: &[RequestId],
+    ) -> Result<Vec<(RequestId, Network, u32)>, StoreError> {
+        if requests.is_empty() {
+            return Ok(vec![]);
+        }
+        let ids = request_ids(requests);
+        self.read(job!(c => {
+            // Index-only on request_posts_by_asker (request_id, network, author, …).
+            let sql = format!(
+                "SELECT request_id, network, COUNT(DISTINCT author) FROM request_posts \
+                 WHERE request_id IN ({}) AND network IS NOT NULL \
+                 GROUP BY request_id, network ORDER BY request_id, network",
+                placeholders(0, ids.len())
+            );
+            c.query(&sql, &ids)
+                .await?
+                .iter()
+                .map(|r| {
+                    let askers: i64 = r.get(2)?;
+                    Ok((
+                        RequestId(r.get(0)?),
+                        common::network(r.text(1)?)?,
+                        u32::try_from(askers).unwrap_or(u32::MAX),
+                    ))
+                })
+                .collect()
+        }))
+        .await
+    }
+
     async fn propose_promise(&self, p: NewPromise) -> Result<Promise, StoreError> {
         let made_at = common::trunc_us(p.made_at);
         self.transaction(job!(c => {

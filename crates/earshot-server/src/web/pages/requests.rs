@@ -81,7 +81,7 @@ pub async fn list(
     languages.dedup();
     // A request whose asks were all moved elsewhere has nothing to rank: say so, not list it.
     let emptied = requests.iter().filter(|r| r.posts == 0).count();
-    let ranked: Vec<RankedRequest> = rank(requests, now)
+    let mut ranked: Vec<RankedRequest> = rank(requests, now)
         .into_iter()
         .filter(|r| r.request.posts > 0)
         .filter(|r| {
@@ -95,6 +95,13 @@ pub async fn list(
                 .is_none_or(|w| r.request.title.to_lowercase().contains(w))
         })
         .collect();
+    // Where the askers spoke, read for the rows shown only.
+    let shown = ranked.len().min(SHOWN);
+    state
+        .desk
+        .requests()
+        .where_asked(&mut ranked[..shown])
+        .await?;
     let mut by_request: HashMap<RequestId, Vec<PromiseState>> = HashMap::new();
     for p in &promises {
         if let Some(r) = p.request_id {
@@ -150,6 +157,7 @@ pub async fn list(
                         th scope="col" { "Request" }
                         th scope="col" title="askers, reach and recent asks, fading when quiet" { "Demand" }
                         th scope="col" { "Askers" }
+                        th scope="col" title="askers per network" { "From" }
                         th scope="col" { "Reach" }
                         th scope="col" { "Last 7 days" }
                         th scope="col" { "Status" }
@@ -236,6 +244,12 @@ fn row(rank: usize, r: &RankedRequest, promises: &[PromiseState]) -> Markup {
             }
             td.num { (format!("{:.1}", r.demand)) }
             td.num title=(format!("{} posts", q.posts)) { (q.askers) }
+            td.small {
+                @for (i, (network, askers)) in r.networks.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    span title=(format!("{askers} asked on {network}")) { (network) " " (askers) }
+                }
+            }
             td.num { (layout::compact(q.reach)) }
             td { (trend(q)) }
             td { (status_badge(q.status)) }

@@ -108,7 +108,7 @@ async fn render_with(
                                 tr {
                                     th scope="row" { (h.name) }
                                     td { (layout::badge("conn", &state_name, &state_name.replace('_', " "))) @if let Some(e) = &h.last_error { br; span.muted.small { (e) } } }
-                                    td { @match h.last_event_at { Some(t) => { (layout::time(t)) }, None => { "—" } } }
+                                    td { @match h.last_event_at { Some(t) => { (layout::time(t)) }, None => { "—" } } @if let Some(p) = h.last_poll_at { br; span.muted.small { "polled " (layout::time(p)) } } }
                                     td { (h.events_total) } td { (h.errors_total) }
                                 }
                             }
