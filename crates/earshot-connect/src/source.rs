@@ -99,6 +99,10 @@ pub struct HealthReport {
     pub errors_total: u64,
     pub last_error: Option<String>,
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// What an operator should know about this connector beside its state (a network that
+    /// keeps only a week of history, a daily quota and what is left of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Shared, cheap-to-clone health of one connector.
@@ -115,6 +119,7 @@ impl Health {
             errors_total: 0,
             last_error: None,
             next_retry_at: None,
+            note: None,
         })))
     }
 
@@ -167,6 +172,12 @@ impl Health {
 
     pub fn stopped(&self) {
         self.with(|h| h.state = ConnectorState::Stopped);
+    }
+
+    /// Sets the connector's note (see [`HealthReport::note`]).
+    pub fn note(&self, note: impl Into<String>) {
+        let note = note.into();
+        self.with(|h| h.note = Some(note));
     }
 }
 

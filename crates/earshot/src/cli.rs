@@ -68,9 +68,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Take in posts from files: canonical JSONL, the "Customer Support on Twitter" CSV,
     /// Mastodon statuses/notifications, Bluesky Jetstream events, X API v2 stream lines,
-    /// Telegram Bot API updates or Discord message objects.
+    /// Telegram Bot API updates, Discord message objects or Google Play reviews.
     #[command(
-        after_help = "Examples:\n  earshot import twcs.csv\n  earshot import jetstream.jsonl mastodon.json --batch 2000\n  earshot import telegram-updates.json discord-messages.json\n\nA malformed line is reported with its line number and skipped; everything else is kept.\nImporting the same file twice stores nothing new."
+        after_help = "Examples:\n  earshot import twcs.csv\n  earshot import jetstream.jsonl mastodon.json --batch 2000\n  earshot import telegram-updates.json discord-messages.json\n  earshot import play-reviews.json   # reviews.list pages or Review objects\n\nA malformed line is reported with its line number and skipped; everything else is kept.\nImporting the same file twice stores nothing new."
     )]
     Import {
         /// Files to read; each file's format is detected from its content.

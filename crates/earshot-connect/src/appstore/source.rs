@@ -19,52 +19,17 @@ use super::http::{Api, Problem};
 use super::wire::ReviewPage;
 use crate::reconnect::unit_jitter;
 use crate::reddit::source::stopped;
+use crate::reviews::{Cursor, Walk};
 use crate::source::{jitter, Backoff, Failure, Health, Sink, SinkError, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use earshot_core::{Amendment, NewPost};
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::watch;
 
 /// At most this many pages per walk (200 reviews each): a first walk of a very busy app is
 /// cut here rather than running for an hour of the key's budget.
 const MAX_PAGES: usize = 50;
-
-/// What the source stores as its cursor.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Cursor {
-    v: u32,
-    /// The newest `createdDate` handed to the sink.
-    pub newest: Option<DateTime<Utc>>,
-    /// Review id → (hash of what it said, its `createdDate` in unix seconds), for the
-    /// reviews inside the overlap.
-    #[serde(default)]
-    pub marks: BTreeMap<String, (String, i64)>,
-}
-
-impl Cursor {
-    pub fn parse(stored: &str) -> Option<Cursor> {
-        serde_json::from_str::<Cursor>(stored)
-            .ok()
-            .filter(|c| c.v == 1)
-    }
-
-    pub fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-/// What one walk found.
-#[derive(Default)]
-struct Walk {
-    posts: Vec<NewPost>,
-    edits: Vec<Amendment>,
-    cursor: Cursor,
-}
 
 /// Hears one app's reviews.
 #[derive(Debug)]
@@ -99,11 +64,7 @@ impl AppStoreSource {
     /// Walks the newest reviews down to the overlap of what `before` saw.
     async fn walk(&self, before: &Cursor) -> Result<Walk, Problem> {
         let config = self.config();
-        let overlap = chrono::Duration::from_std(config.overlap).unwrap_or_default();
-        let floor = match before.newest {
-            Some(newest) => newest - overlap,
-            None => Utc::now() - chrono::Duration::from_std(config.backfill).unwrap_or_default(),
-        };
+        let floor = before.floor(config.overlap, config.backfill);
         let mut url = Some(config.reviews_url());
         let mut heard = Vec::new();
         let mut pages = 0;
@@ -125,9 +86,7 @@ impl AppStoreSource {
                 tracing::warn!(source = %self.name, pages, "review walk stopped at the page limit; older reviews are not heard");
             }
         }
-        let mut walk = Walk::default();
-        let mut marks = before.marks.clone();
-        let mut newest = before.newest;
+        let mut walk = Walk::from(before);
         // Oldest first, so a conversation's story reads in order.
         heard.reverse();
         for review in heard {
@@ -142,52 +101,12 @@ impl AppStoreSource {
                     continue;
                 }
             };
-            let mark = review.mark();
-            let entry = (mark.clone(), post.created_at.timestamp());
-            let created_at = post.created_at;
-            match marks.insert(review.id.clone(), entry) {
-                None => walk.posts.push(post),
-                Some((old, _)) if old != mark => {
-                    walk.posts.push(post.clone());
-                    walk.edits.push(Amendment::Edited(post.clone()));
-                }
-                Some(_) => continue,
-            }
-            newest = Some(newest.map_or(created_at, |n| n.max(created_at)));
+            let at = post.created_at;
+            walk.take(post, &review.mark(), at);
         }
         // Only the reviews a later walk reads again need their mark kept.
-        if let Some(newest) = newest {
-            let keep_from = (newest - overlap).timestamp();
-            marks.retain(|_, (_, at)| *at >= keep_from);
-        }
-        walk.cursor = Cursor {
-            v: 1,
-            newest,
-            marks,
-        };
+        walk.cursor.prune(config.overlap);
         Ok(walk)
-    }
-
-    /// Hands a walk to the sink, the cursor with its last part.
-    async fn deliver(&self, sink: &dyn Sink, health: &Health, walk: Walk) -> Result<(), Ended> {
-        let cursor = Some(walk.cursor.encode());
-        let count = walk.posts.len();
-        if walk.edits.is_empty() {
-            sink.deliver(&self.name, walk.posts, cursor)
-                .await
-                .map_err(Ended::Sink)?;
-        } else {
-            sink.deliver(&self.name, walk.posts, None)
-                .await
-                .map_err(Ended::Sink)?;
-            sink.amend(&self.name, walk.edits, cursor)
-                .await
-                .map_err(Ended::Sink)?;
-        }
-        if count > 0 {
-            health.heard(count as u64);
-        }
-        Ok(())
     }
 }
 
@@ -216,18 +135,10 @@ impl Source for AppStoreSource {
                 return Ok(());
             }
             // Read every time: the cursor stored is the truth after a failed delivery.
-            let stored = sink.cursor(&self.name).await?;
-            let before = match stored.as_deref().map(Cursor::parse) {
-                Some(Some(cursor)) => cursor,
-                Some(None) => {
-                    tracing::warn!(source = %self.name, "stored cursor unreadable; walking the backfill window again");
-                    Cursor::default()
-                }
-                None => Cursor::default(),
-            };
+            let before = Cursor::load(sink.as_ref(), &self.name).await?;
             let outcome = tokio::select! {
                 walked = self.walk(&before) => match walked {
-                    Ok(walk) => self.deliver(sink.as_ref(), &health, walk).await,
+                    Ok(walk) => walk.deliver(&self.name, sink.as_ref(), &health).await.map_err(Ended::Sink),
                     Err(problem) => Err(Ended::Apple(problem)),
                 },
                 _ = stopped(&mut stop) => {
