@@ -79,7 +79,8 @@ pub enum Grant {
     ServiceAccount {
         client_email: String,
         key_id: String,
-        key: RsaKeyPair,
+        // Boxed: an RSA key pair is large beside the refresh-token variant.
+        key: Box<RsaKeyPair>,
         scope: String,
     },
     RefreshToken {
@@ -95,7 +96,7 @@ impl Grant {
         Ok(Grant::ServiceAccount {
             client_email: key.client_email.trim().to_owned(),
             key_id: key.private_key_id.trim().to_owned(),
-            key: key.key_pair()?,
+            key: Box::new(key.key_pair()?),
             scope: scope.to_owned(),
         })
     }

@@ -267,10 +267,9 @@ fn handle(
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if !s
-        .tokens
+    if s.tokens
         .get(bearer)
-        .is_some_and(|until| *until > Instant::now())
+        .is_none_or(|until| *until <= Instant::now())
     {
         return error(
             StatusCode::UNAUTHORIZED,
