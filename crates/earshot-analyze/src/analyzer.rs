@@ -118,7 +118,7 @@ impl Analyzer {
         self.model.as_deref()
     }
 
-    /// Analyses a post as a source handed it over. An App Store review's star rating (its
+    /// Analyses a post as a source handed it over. An app store review's star rating (its
     /// opening words) counts too: see [`crate::rating`].
     pub fn analyze(&self, post: &NewPost) -> Analysis {
         let mut analysis = self.analyze_parts(
@@ -127,7 +127,10 @@ impl Analyzer {
             post.author.followers,
             post.author.verified,
         );
-        if post.network == earshot_core::Network::AppStore {
+        if matches!(
+            post.network,
+            earshot_core::Network::AppStore | earshot_core::Network::GooglePlay
+        ) {
             if let Some(stars) = crate::rating::stars(&post.text) {
                 crate::rating::apply(stars, &mut analysis);
             }

@@ -1,6 +1,6 @@
-//! A review's star rating: the customer's own verdict. The App Store connector writes it as
-//! the post's first words (`★☆☆☆☆ 1/5 title`), so the inbox shows it; here it becomes part of
-//! what earshot understood. One or two stars is a negative review whatever its words say
+//! A review's star rating: the customer's own verdict. The App Store and Google Play
+//! connectors write it as the post's first words (`★☆☆☆☆ 1/5 title`), so the inbox shows it;
+//! here it becomes part of what earshot understood. One or two stars is a negative review whatever its words say
 //! ("works fine, I guess" under one star is not neutral), so the sentiment is negative and says
 //! why; four or five stars lift a neutral reading to positive. A negative reading of a four- or
 //! five-star review is kept: the words name a problem the stars forgave.
@@ -102,7 +102,7 @@ mod tests {
     }
 
     #[test]
-    fn the_analyzer_reads_the_rating_of_an_app_store_review_only() {
+    fn the_analyzer_reads_the_rating_of_app_store_and_google_play_reviews_only() {
         use earshot_core::{Author, Network, NewPost};
         let review = |network: Network| NewPost {
             network,
@@ -124,17 +124,19 @@ mod tests {
             raw: None,
         };
         let analyzer = crate::Analyzer::default();
-        let store = analyzer.analyze(&review(Network::AppStore));
-        assert_eq!(store.sentiment.label, SentimentLabel::Negative);
-        assert!(
-            store
-                .sentiment
-                .evidence
-                .iter()
-                .any(|e| e.rule == "rating:stars"),
-            "{:?}",
-            store.sentiment
-        );
+        for network in [Network::AppStore, Network::GooglePlay] {
+            let store = analyzer.analyze(&review(network));
+            assert_eq!(store.sentiment.label, SentimentLabel::Negative, "{network}");
+            assert!(
+                store
+                    .sentiment
+                    .evidence
+                    .iter()
+                    .any(|e| e.rule == "rating:stars"),
+                "{:?}",
+                store.sentiment
+            );
+        }
         // The same words on another network carry no rating: nothing is read into them.
         let elsewhere = analyzer.analyze(&review(Network::Mastodon));
         assert!(

@@ -9,7 +9,9 @@
 //! into plain text, and [`import`] sniffs a file's format and streams it as [`import::Record`]s.
 //! [`reddit`] polls subreddits and searches (password-grant script app) and comments in reply.
 //! [`telegram`] long-polls a bot's chats (`getUpdates`) and replies with `sendMessage`.
-//! [`appstore`] so far signs App Store Connect tokens and reads review pages (no source yet).
+//! [`appstore`], [`googleplay`] hear app reviews and set the review's single reply; they and
+//! YouTube share [`reviews`] (the walk to a watermark, the cursor's marks) and [`problem`];
+//! the Google ones share [`google`] (tokens, the error envelope).
 //! [`rss`] polls RSS/Atom feeds (review sites, forums) conditionally; it has no replies.
 //! [`notify`] is the outbound side: alerts to Slack, email and signed webhooks, deduped and retried.
 //!
@@ -28,14 +30,19 @@ mod de;
 pub mod discord;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+pub mod google;
+pub mod googleplay;
 pub mod html;
 pub mod import;
+mod jws;
 pub mod mastodon;
 pub mod notify;
+pub mod problem;
 pub mod reconnect;
 pub mod reddit;
 mod reply_journal;
 pub mod responder;
+pub mod reviews;
 pub mod rss;
 pub mod secret;
 pub mod source;
@@ -43,6 +50,7 @@ pub mod telegram;
 pub mod twcs;
 pub mod webhook;
 pub mod x;
+pub mod youtube;
 
 use std::fmt;
 

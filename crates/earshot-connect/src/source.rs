@@ -103,6 +103,10 @@ pub struct HealthReport {
     /// told apart from a stuck one by this). Streaming sources leave it empty.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_poll_at: Option<DateTime<Utc>>,
+    /// What an operator should know about this connector beside its state (a network that
+    /// keeps only a week of history, a daily quota and what is left of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Shared, cheap-to-clone health of one connector.
@@ -120,6 +124,7 @@ impl Health {
             last_error: None,
             next_retry_at: None,
             last_poll_at: None,
+            note: None,
         })))
     }
 
@@ -177,6 +182,12 @@ impl Health {
 
     pub fn stopped(&self) {
         self.with(|h| h.state = ConnectorState::Stopped);
+    }
+
+    /// Sets the connector's note (see [`HealthReport::note`]).
+    pub fn note(&self, note: impl Into<String>) {
+        let note = note.into();
+        self.with(|h| h.note = Some(note));
     }
 }
 

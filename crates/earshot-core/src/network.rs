@@ -17,10 +17,14 @@ pub enum Network {
     Discord,
     /// Apple App Store customer reviews (App Store Connect API; issue 16).
     AppStore,
+    /// Google Play reviews (Google Play Developer API; issue 16).
+    GooglePlay,
+    /// YouTube comments on the brand's channel (YouTube Data API v3; issue 16).
+    YouTube,
 }
 
 impl Network {
-    pub const ALL: [Network; 9] = [
+    pub const ALL: [Network; 11] = [
         Network::Mastodon,
         Network::Bluesky,
         Network::X,
@@ -30,6 +34,8 @@ impl Network {
         Network::Telegram,
         Network::Discord,
         Network::AppStore,
+        Network::GooglePlay,
+        Network::YouTube,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +49,8 @@ impl Network {
             Network::Telegram => "telegram",
             Network::Discord => "discord",
             Network::AppStore => "appstore",
+            Network::GooglePlay => "googleplay",
+            Network::YouTube => "youtube",
         }
     }
 
@@ -58,6 +66,8 @@ impl Network {
             Network::Telegram => "Telegram",
             Network::Discord => "Discord",
             Network::AppStore => "App Store",
+            Network::GooglePlay => "Google Play",
+            Network::YouTube => "YouTube",
         }
     }
 
@@ -74,6 +84,10 @@ impl Network {
             Network::Discord => 2000,
             // Apple documents no limit; tools built on the API cap a response at 5,970.
             Network::AppStore => 5_970,
+            // Play rejects replies over ~350 characters (PROTOCOLS-2.md §4.4).
+            Network::GooglePlay => 350,
+            // commentTextTooLong's limit is not stated; 10,000 is the figure commonly cited.
+            Network::YouTube => 10_000,
         }
     }
 }
@@ -86,7 +100,7 @@ impl fmt::Display for Network {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown network {0:?}: expected one of mastodon, bluesky, x, reddit, rss, webhook, telegram, discord, appstore"
+    "unknown network {0:?}: expected one of mastodon, bluesky, x, reddit, rss, webhook, telegram, discord, appstore, googleplay, youtube"
 )]
 pub struct UnknownNetwork(pub String);
 
@@ -103,6 +117,8 @@ impl FromStr for Network {
             "telegram" => Ok(Network::Telegram),
             "discord" => Ok(Network::Discord),
             "appstore" | "app_store" | "app-store" => Ok(Network::AppStore),
+            "googleplay" | "google_play" | "google-play" | "play" => Ok(Network::GooglePlay),
+            "youtube" | "yt" => Ok(Network::YouTube),
             other => Err(UnknownNetwork(other.to_string())),
         }
     }

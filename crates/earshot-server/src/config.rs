@@ -152,6 +152,12 @@ pub struct ConnectorSettings {
     /// `[[connectors.appstore]]`: one app's App Store reviews, answered with an API key.
     #[serde(default)]
     pub appstore: Vec<crate::network_settings::AppStoreSettings>,
+    /// `[[connectors.googleplay]]`: one app's Google Play reviews, answered as a service account.
+    #[serde(default)]
+    pub googleplay: Vec<crate::review_settings::GooglePlaySettings>,
+    /// `[[connectors.youtube]]`: comments on one brand channel's videos, answered as it.
+    #[serde(default)]
+    pub youtube: Vec<crate::review_settings::YouTubeSettings>,
     /// `[[connectors.rss]]`: review sites, blogs and forums (listening only).
     pub rss: Vec<crate::network_settings::RssSettings>,
 }
@@ -302,6 +308,12 @@ impl Settings {
         }
         for a in &self.connectors.appstore {
             a.config()?;
+        }
+        for g in &self.connectors.googleplay {
+            g.config()?;
+        }
+        for y in &self.connectors.youtube {
+            y.config()?;
         }
         for f in &self.connectors.rss {
             f.config()?;

@@ -9,12 +9,14 @@ use async_trait::async_trait;
 use earshot_connect::appstore::{AppStoreResponder, AppStoreSource};
 use earshot_connect::bluesky::{BlueskyResponder, BlueskySource};
 use earshot_connect::discord::{DiscordResponder, DiscordSource};
+use earshot_connect::googleplay::{GooglePlayResponder, GooglePlaySource};
 use earshot_connect::mastodon::{MastodonConfig, MastodonResponder, MastodonSource, Secret};
 use earshot_connect::reddit::{RedditResponder, RedditSource};
 use earshot_connect::rss::FeedSource;
 use earshot_connect::source::CheckError;
 use earshot_connect::telegram::{TelegramResponder, TelegramSource};
 use earshot_connect::x::{UserTokens, XConfig, XResponder, XSource};
+use earshot_connect::youtube::{YouTubeResponder, YouTubeSource};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -186,6 +188,16 @@ pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
         let responder = AppStoreResponder::new(a.config()?).map_err(|e| anyhow::anyhow!(e))?;
         responders = responders.with(Network::AppStore, Arc::new(responder));
     }
+    if let Some(g) = c.googleplay.first() {
+        // A review has one reply, which a new one overwrites: a retry cannot double it.
+        let responder = GooglePlayResponder::new(g.config()?).map_err(|e| anyhow::anyhow!(e))?;
+        responders = responders.with(Network::GooglePlay, Arc::new(responder));
+    }
+    if let Some(y) = c.youtube.first() {
+        // No idempotency key on YouTube: the responder looks under the thread before posting.
+        let responder = YouTubeResponder::new(y.config()?).map_err(|e| anyhow::anyhow!(e))?;
+        responders = responders.with(Network::YouTube, Arc::new(responder));
+    }
     // Posts from a webhook source are answered by handing the reply back to that system.
     let w = &settings.webhook;
     if !w.reply_url.trim().is_empty() {
@@ -322,6 +334,14 @@ impl Connectors {
         }
         for a in &c.appstore {
             let source = AppStoreSource::new(a.config()?).map_err(|e| anyhow::anyhow!(e))?;
+            add(Arc::new(source));
+        }
+        for g in &c.googleplay {
+            let source = GooglePlaySource::new(g.config()?).map_err(|e| anyhow::anyhow!(e))?;
+            add(Arc::new(source));
+        }
+        for y in &c.youtube {
+            let source = YouTubeSource::new(y.config()?).map_err(|e| anyhow::anyhow!(e))?;
             add(Arc::new(source));
         }
         for f in &c.rss {

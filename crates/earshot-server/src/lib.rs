@@ -29,6 +29,7 @@ pub mod overrides;
 pub mod pipeline;
 pub mod responder;
 pub mod retrain;
+pub mod review_settings;
 pub mod settings;
 pub mod signature;
 pub mod state;

@@ -30,7 +30,7 @@ pub struct SecretFrom {
     pub file: Option<PathBuf>,
 }
 
-fn resolve(
+pub(crate) fn resolve(
     key: &str,
     inline: &Secret,
     env: &Option<String>,
@@ -65,7 +65,7 @@ fn resolve(
     Ok(Some(earshot_connect::Secret::new(inline.expose())))
 }
 
-fn url(key: &str, value: &str) -> Result<(), ConfigError> {
+pub(crate) fn url(key: &str, value: &str) -> Result<(), ConfigError> {
     if value.starts_with("http://")
         || value.starts_with("https://")
         || value.starts_with("ws://")

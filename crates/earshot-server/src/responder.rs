@@ -66,6 +66,8 @@ mod tests {
             (Network::Discord, "[[connectors.discord]]"),
             (Network::Telegram, "[[connectors.telegram]]"),
             (Network::AppStore, "[[connectors.appstore]]"),
+            (Network::GooglePlay, "[[connectors.googleplay]]"),
+            (Network::YouTube, "[[connectors.youtube]]"),
         ] {
             let why = why_not(network);
             assert!(why.contains(section), "{why}");

@@ -1,5 +1,5 @@
 //! End to end through the real server for the chat and review networks (Telegram, Discord, the
-//! App Store), each against its fake speaking the real wire protocol: a message or review on
+//! App Store, Google Play, YouTube), each against its fake speaking the real wire protocol: a message or review on
 //! the fake shows up in `GET /api/v1/inbox` with the right network, author and text; an answer
 //! from the inbox arrives at the fake in the right place, once, even when the agent sends it
 //! twice with the same key; and `GET /api/v1/connectors` shows the connector connected with its
@@ -9,7 +9,9 @@
 use earshot_connect::appstore::fake::{FakeAppStore, FakeReview};
 use earshot_connect::appstore::jwt::{generate_pem, TokenSigner};
 use earshot_connect::discord::fake::FakeDiscord;
+use earshot_connect::googleplay::fake::{FakeGooglePlay, FakePlayReview};
 use earshot_connect::telegram::fake::{FakeTelegram, FakeUser};
+use earshot_connect::youtube::fake::FakeYouTube;
 use std::time::Duration;
 
 mod common;
@@ -307,4 +309,162 @@ api_url = "{}"
         "the response id is stored with the reply: {detail}"
     );
     assert_heard(&client, &base, "appstore:1473658921", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn googleplay_a_review_reaches_the_inbox_rated_and_the_answer_becomes_its_single_reply() {
+    const APP: &str = "com.acme.kettle";
+    let fake = FakeGooglePlay::start("earshot-reviews@acme-play.iam.gserviceaccount.com", APP)
+        .await
+        .unwrap();
+    let mut review = FakePlayReview::new(
+        "gp:AOqpTOFm3x9Y2kq7Qd4b1rZc8s0LvW5n6tUe",
+        "Marta R.",
+        2,
+        30,
+        "Okay I guess. Pairing works after a few tries.",
+    );
+    review.title = Some("Kettle app".into());
+    fake.review(review);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("play-key.json");
+    std::fs::write(&key_file, fake.key_file().expose()).unwrap();
+    let s = settings(
+        dir.path(),
+        "acme",
+        &format!(
+            r#"
+[[connectors.googleplay]]
+package_name = "{APP}"
+service_account_key_file = {:?}
+api_url = "{}"
+"#,
+            key_file.display().to_string(),
+            fake.base_url()
+        ),
+    );
+    let base = serve(s).await;
+    let client = common::api_client();
+    let health = connected(&client, &base, "googleplay:com.acme.kettle").await;
+    assert!(
+        health["note"].as_str().unwrap().contains("last 7 days"),
+        "health says the API keeps a week: {health}"
+    );
+
+    let rows = inbox(&client, &base, "googleplay", 1).await;
+    let row = &rows[0];
+    assert_eq!(row["conversation"]["network"], "googleplay");
+    assert_eq!(row["conversation"]["customer"]["handle"], "Marta R.");
+    let text = row["latest_text"].as_str().unwrap();
+    assert!(
+        text.starts_with("★★☆☆☆ 2/5 Kettle app\nOkay I guess"),
+        "{text}"
+    );
+    assert!(
+        text.contains("app 3.1.2 (30102) · Google Pixel 7"),
+        "{text}"
+    );
+    // Two stars read negative whatever the words say: the rating is part of triage.
+    assert_eq!(row["conversation"]["sentiment"], "negative", "{row}");
+    let conv = row["conversation"]["id"].as_i64().unwrap();
+
+    answer_twice(
+        &client,
+        &base,
+        conv,
+        "Thanks Marta, 3.1.3 restores pairing at once.",
+        "googleplay-answer-1",
+    )
+    .await;
+    assert_eq!(
+        fake.reply_of("gp:AOqpTOFm3x9Y2kq7Qd4b1rZc8s0LvW5n6tUe")
+            .as_deref(),
+        Some("Thanks Marta, 3.1.3 restores pairing at once.")
+    );
+    let posts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST") && r.ends_with(":reply"))
+        .count();
+    assert_eq!(posts, 1, "replied once: {:?}", fake.requests());
+    let detail = get(&client, &format!("{base}/api/v1/conversations/{conv}")).await;
+    assert!(
+        detail
+            .to_string()
+            .contains("gp:AOqpTOFm3x9Y2kq7Qd4b1rZc8s0LvW5n6tUe/reply"),
+        "the reply's id is stored with it: {detail}"
+    );
+    assert_heard(&client, &base, "googleplay:com.acme.kettle", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn youtube_a_comment_reaches_the_inbox_and_the_answer_goes_under_its_thread_once() {
+    const CHANNEL: &str = "UCx7Ab3kQ9mZ2pL5nR8tV1wY";
+    let fake = FakeYouTube::start(CHANNEL, "1//0gRefreshTokenFake")
+        .await
+        .unwrap();
+    let thread = fake.comment(
+        "dQ8kT2mNp0A",
+        ("UCb2Yc8nQ4rS6tU1vW3xZ5aA", "giulia.b"),
+        "Does the K2 descaling mode work on 3.1? Mine skips it.",
+        20,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        dir.path(),
+        "acme",
+        &format!(
+            r#"
+[[connectors.youtube]]
+channel_id = "{CHANNEL}"
+client_id = "{}"
+client_secret = "GOCSPX-fake"
+refresh_token = "1//0gRefreshTokenFake"
+api_url = "{}"
+token_url = "{}"
+"#,
+            fake.client_id(),
+            fake.base_url(),
+            fake.token_url()
+        ),
+    );
+    let base = serve(s).await;
+    let client = common::api_client();
+    let health = connected(&client, &base, "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY").await;
+    assert!(
+        health["note"]
+            .as_str()
+            .unwrap()
+            .contains("units spent today"),
+        "health shows the day's quota: {health}"
+    );
+
+    let rows = inbox(&client, &base, "youtube", 1).await;
+    let row = &rows[0];
+    assert_eq!(row["conversation"]["network"], "youtube");
+    assert_eq!(row["conversation"]["customer"]["handle"], "giulia.b");
+    assert!(row["latest_text"]
+        .as_str()
+        .unwrap()
+        .contains("Mine skips it"));
+    let conv = row["conversation"]["id"].as_i64().unwrap();
+
+    answer_twice(
+        &client,
+        &base,
+        conv,
+        "Hi Giulia, 3.1.2 fixes descaling: update in the app's settings.",
+        "youtube-answer-1",
+    )
+    .await;
+    let ours = fake.channel_replies();
+    assert_eq!(ours.len(), 1, "one reply under the thread: {ours:?}");
+    assert_eq!(ours[0].parent.as_deref(), Some(thread.as_str()));
+    assert!(ours[0].text.contains("3.1.2 fixes descaling"));
+    let detail = get(&client, &format!("{base}/api/v1/conversations/{conv}")).await;
+    assert!(
+        detail.to_string().contains(&ours[0].id),
+        "the reply's comment id is stored with it: {detail}"
+    );
+    assert_heard(&client, &base, "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY", 1).await;
 }

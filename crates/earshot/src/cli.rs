@@ -68,9 +68,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Take in posts from files: canonical JSONL, the "Customer Support on Twitter" CSV,
     /// Mastodon statuses/notifications, Bluesky Jetstream events, X API v2 stream lines,
-    /// Telegram Bot API updates or Discord message objects.
+    /// Telegram Bot API updates, Discord message objects, Google Play reviews or YouTube comments.
     #[command(
-        after_help = "Examples:\n  earshot import twcs.csv\n  earshot import jetstream.jsonl mastodon.json --batch 2000\n  earshot import telegram-updates.json discord-messages.json\n\nA malformed line is reported with its line number and skipped; everything else is kept.\nImporting the same file twice stores nothing new."
+        after_help = "Examples:\n  earshot import twcs.csv\n  earshot import jetstream.jsonl mastodon.json --batch 2000\n  earshot import telegram-updates.json discord-messages.json\n  earshot import play-reviews.json youtube-threads.json\n\nA malformed line is reported with its line number and skipped; everything else is kept.\nImporting the same file twice stores nothing new."
     )]
     Import {
         /// Files to read; each file's format is detected from its content.
@@ -476,7 +476,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&reports)?);
             } else if reports.is_empty() {
-                println!("No connectors are configured: add [[connectors.mastodon]], [[connectors.bluesky]], [[connectors.x]], [[connectors.reddit]], [[connectors.telegram]] or [[connectors.rss]] to earshot.toml (see the README).");
+                println!("No connectors are configured: add [[connectors.mastodon]], [[connectors.bluesky]], [[connectors.x]], [[connectors.reddit]], [[connectors.telegram]], [[connectors.googleplay]], [[connectors.youtube]] or [[connectors.rss]] to earshot.toml (see the README).");
             } else {
                 for r in &reports {
                     println!(

@@ -10,43 +10,7 @@ use reqwest::Method;
 use serde_json::Value;
 use std::sync::Mutex;
 
-/// Why a request did not get the answer it wanted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
-    /// 401 even with a freshly signed token: the key is revoked, or the ids are wrong.
-    Unauthorized(String),
-    /// 403: the key's role may not do this.
-    Forbidden(String),
-    /// 404: the app, review or response does not exist (any more).
-    NotFound(String),
-    /// 429: the key's hourly budget is spent.
-    RateLimited(String),
-    /// Another 4xx (400, 409, 422): the request itself was refused.
-    Refused { status: u16, reason: String },
-    /// 5xx: Apple's trouble.
-    Server(String),
-    /// No answer; `maybe_done` when the request may have been carried out.
-    Network { reason: String, maybe_done: bool },
-    /// An answer that is not the JSON expected.
-    Unclear(String),
-    /// The API key could not sign a token.
-    Key(String),
-}
-
-impl Problem {
-    pub fn reason(&self) -> String {
-        match self {
-            Problem::Unauthorized(r)
-            | Problem::Forbidden(r)
-            | Problem::NotFound(r)
-            | Problem::RateLimited(r)
-            | Problem::Server(r)
-            | Problem::Unclear(r)
-            | Problem::Key(r) => r.clone(),
-            Problem::Refused { reason, .. } | Problem::Network { reason, .. } => reason.clone(),
-        }
-    }
-}
+pub use crate::problem::Problem;
 
 /// What the key was told it may still spend this hour, as the last answer said.
 pub type RateLimit = Option<(u32, u32)>;

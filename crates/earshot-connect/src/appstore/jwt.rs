@@ -5,8 +5,9 @@
 //! one when less than [`RENEW_MARGIN`] is left. `iat` is set a few seconds in the past, since
 //! a clock running ahead of Apple's makes a fresh token fail.
 
+use crate::jws;
 use crate::secret::Secret;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
@@ -146,19 +147,12 @@ impl TokenSigner {
         let claims = serde_json::json!({
             "iss": self.issuer_id, "iat": iat, "exp": exp, "aud": AUDIENCE,
         });
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let signing_input = jws::signing_input(&header, &claims);
         let signature = self
             .key
             .sign(&self.rng, signing_input.as_bytes())
             .map_err(|_| KeyError::NotEs256)?;
-        let token = format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(signature.as_ref())
-        );
+        let token = jws::finish(&signing_input, signature.as_ref());
         Ok((Secret::new(token), exp))
     }
 }
@@ -181,21 +175,12 @@ pub fn verify(
     issuer_id: &str,
     now: u64,
 ) -> Result<Verified, String> {
-    let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err("not a JWT (three dot-separated parts expected)".into());
-    };
-    let decode = |part: &str, what: &str| {
-        URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| format!("the {what} is not base64url"))
-    };
-    let header: serde_json::Value = serde_json::from_slice(&decode(h, "header")?)
-        .map_err(|_| "the header is not JSON".to_owned())?;
-    let claims: serde_json::Value = serde_json::from_slice(&decode(c, "payload")?)
-        .map_err(|_| "the payload is not JSON".to_owned())?;
+    let jws::Parts {
+        header,
+        claims,
+        signed,
+        signature,
+    } = jws::split(token)?;
     if header["alg"] != "ES256" {
         return Err(format!("alg {} is not ES256", header["alg"]));
     }
@@ -206,7 +191,7 @@ pub fn verify(
         &ring::signature::ECDSA_P256_SHA256_FIXED,
         public_key,
     );
-    key.verify(format!("{h}.{c}").as_bytes(), &decode(s, "signature")?)
+    key.verify(signed.as_bytes(), &signature)
         .map_err(|_| "the signature does not verify".to_owned())?;
     if claims["iss"] != issuer_id {
         return Err(format!("unknown issuer {}", claims["iss"]));
@@ -252,6 +237,7 @@ pub fn generate_pem() -> Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     const ISSUER: &str = "57246542-96fe-1a63-e053-0824d011072a";
     const KID: &str = "2X9R4HXF34";

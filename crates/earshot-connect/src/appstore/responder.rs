@@ -17,39 +17,13 @@ use super::config::AppStoreConfig;
 use super::http::{Api, Problem};
 use super::wire::{ResponseDocument, ReviewResponse};
 use crate::responder::{Responder, SendError};
+use crate::reviews::SentKeys;
 use async_trait::async_trait;
 use earshot_core::reply::ReplyText;
 use earshot_core::{Conversation, Network, Reply};
 use reqwest::Method;
 use serde_json::json;
-use std::collections::{HashMap, VecDeque};
 use tokio::sync::Mutex;
-
-/// How many reply keys are remembered.
-const REMEMBER: usize = 10_000;
-
-#[derive(Debug, Default)]
-struct Memory {
-    sent: HashMap<String, String>,
-    order: VecDeque<String>,
-}
-
-impl Memory {
-    fn remember(&mut self, key: &str, response_id: &str) {
-        if self
-            .sent
-            .insert(key.to_owned(), response_id.to_owned())
-            .is_none()
-        {
-            self.order.push_back(key.to_owned());
-        }
-        while self.order.len() > REMEMBER {
-            if let Some(old) = self.order.pop_front() {
-                self.sent.remove(&old);
-            }
-        }
-    }
-}
 
 /// Sets review responses as the team's API key.
 #[derive(Debug)]
@@ -57,7 +31,7 @@ pub struct AppStoreResponder {
     api: Api,
     /// Held for a whole send: one request in flight per key (Apple dislikes parallel calls)
     /// and a key never sent twice at once.
-    memory: Mutex<Memory>,
+    memory: Mutex<SentKeys>,
 }
 
 fn refused(reason: String) -> SendError {
@@ -78,7 +52,9 @@ fn retryable(reason: String) -> SendError {
 /// request that may have been carried out is safe to retry.
 fn failed(problem: Problem) -> SendError {
     match problem {
-        Problem::RateLimited(r) | Problem::Server(r) | Problem::Unclear(r) => retryable(r),
+        Problem::RateLimited(r) | Problem::Quota(r) | Problem::Server(r) | Problem::Unclear(r) => {
+            retryable(r)
+        }
         Problem::Network { reason, .. } => retryable(reason),
         Problem::NotFound(r) => refused(format!(
             "the review is gone from the App Store (the customer deleted it), so there is \
@@ -93,7 +69,7 @@ impl AppStoreResponder {
     pub fn new(config: AppStoreConfig) -> Result<Self, String> {
         Ok(AppStoreResponder {
             api: Api::new(config)?,
-            memory: Mutex::new(Memory::default()),
+            memory: Mutex::new(SentKeys::default()),
         })
     }
 
@@ -163,7 +139,7 @@ impl Responder for AppStoreResponder {
             .map_err(|e| refused(format!("{e}: an App Store response is one text per review")))?;
         let text = text.as_str();
         let mut memory = self.memory.lock().await;
-        if let Some(id) = memory.sent.get(&reply.idempotency_key) {
+        if let Some(id) = memory.get(&reply.idempotency_key) {
             return Ok(id.clone());
         }
         let id = match self.current(review).await.map_err(failed)? {

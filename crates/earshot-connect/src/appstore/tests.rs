@@ -10,12 +10,7 @@ use crate::responder::{Responder, SendError};
 use crate::source::testing::{self, MemorySink, WAIT};
 use crate::source::{Amendment, ConnectorState, SourceError};
 use chrono::{Duration as Days, Utc};
-use earshot_core::conversation::Status as ConversationStatus;
-use earshot_core::priority::{score, PrioritySignals};
-use earshot_core::{
-    Author, Conversation, ConversationId, Intent, Network, NewPost, Reply, ReplyState,
-    SentimentLabel,
-};
+use earshot_core::{Conversation, Network, NewPost, Reply};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -274,52 +269,11 @@ async fn a_429_is_waited_out_and_nothing_is_lost_or_doubled() {
 }
 
 fn conversation(root: &str) -> Conversation {
-    let opened = Utc::now();
-    let signals = PrioritySignals::default();
-    Conversation {
-        id: ConversationId(1),
-        network: Network::AppStore,
-        customer: Author::default(),
-        root_external_id: root.into(),
-        status: ConversationStatus::Open,
-        assignee: None,
-        priority: score(&signals, None, None),
-        signals,
-        language: "en".into(),
-        intent: Intent::Other,
-        sentiment: SentimentLabel::Negative,
-        opened_at: opened,
-        last_activity_at: opened,
-        awaiting_since: Some(opened),
-        response_due: None,
-        first_response_due: opened,
-        first_response_at: None,
-        first_response_secs: None,
-        resolved_at: None,
-        post_count: 1,
-        last_customer_at: opened,
-        last_brand_at: None,
-        awaits_parent: None,
-    }
+    crate::responder::testing::conversation(Network::AppStore, root)
 }
 
 fn reply(key: &str, review: &str, text: &str) -> Reply {
-    Reply {
-        id: 1,
-        conversation_id: ConversationId(1),
-        network: Network::AppStore,
-        in_reply_to: review.into(),
-        text: text.into(),
-        author: "agent".into(),
-        state: ReplyState::Queued,
-        idempotency_key: key.into(),
-        external_id: None,
-        error: None,
-        attempts: 0,
-        created_at: Utc::now(),
-        sent_at: None,
-        next_attempt_at: None,
-    }
+    crate::responder::testing::reply(Network::AppStore, key, review, text)
 }
 
 #[tokio::test]

@@ -145,23 +145,7 @@ pub fn rate_limit(header: &str) -> Option<(u32, u32)> {
     Some((limit?, remaining?))
 }
 
-/// `text` cut to [`crate::MAX_TEXT_BYTES`] on a character boundary.
-fn cut(mut text: String) -> String {
-    if text.len() > crate::MAX_TEXT_BYTES {
-        let mut end = crate::MAX_TEXT_BYTES;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
-}
-
-/// A rating as the post's first words: `★★☆☆☆ 2/5`.
-pub fn stars(rating: u8) -> String {
-    let r = usize::from(rating.min(5));
-    format!("{}{} {r}/5", "★".repeat(r), "☆".repeat(5 - r))
-}
+pub use crate::reviews::stars;
 
 impl Review {
     /// The brand's response to this review among `included`, if the page carries it.
@@ -258,7 +242,7 @@ impl Review {
                 handle: nickname.to_owned(),
                 ..Author::default()
             },
-            text: cut(text),
+            text: crate::clamp_text(text),
             created_at,
             in_reply_to: None,
             lang: None,

@@ -69,6 +69,10 @@ pub(super) fn classify_keys(keys: &[String]) -> Option<Format> {
     let has = |k: &str| keys.iter().any(|key| key == k);
     if has("network") || has("posts") {
         Some(Format::Canonical)
+    } else if has("reviewId") || has("reviews") && !has("data") {
+        Some(Format::GooglePlayReview)
+    } else if has("kind") && (has("snippet") || has("items")) {
+        Some(Format::YouTubeComment)
     } else if has("update_id") {
         Some(Format::TelegramUpdate)
     } else if has("channel_id") && has("author") {

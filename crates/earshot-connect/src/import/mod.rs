@@ -54,10 +54,14 @@ pub enum Format {
     TelegramUpdate,
     /// Discord message objects (as `GET /channels/{id}/messages` returns them).
     DiscordMessage,
+    /// Google Play reviews (`reviews.list` pages or single `Review` objects).
+    GooglePlayReview,
+    /// YouTube comments (`commentThreads.list` or `comments.list` pages, threads, comments).
+    YouTubeComment,
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 10] = [
         Format::Canonical,
         Format::TwcsCsv,
         Format::MastodonStatus,
@@ -66,6 +70,8 @@ impl Format {
         Format::XStream,
         Format::TelegramUpdate,
         Format::DiscordMessage,
+        Format::GooglePlayReview,
+        Format::YouTubeComment,
     ];
 
     /// The short name used on the command line.
@@ -79,6 +85,8 @@ impl Format {
             Format::XStream => "x-stream",
             Format::TelegramUpdate => "telegram-update",
             Format::DiscordMessage => "discord-message",
+            Format::GooglePlayReview => "googleplay-review",
+            Format::YouTubeComment => "youtube-comment",
         }
     }
 
@@ -101,6 +109,12 @@ impl Format {
             Format::DiscordMessage => {
                 "Discord messages (objects with id, channel_id, author, content)"
             }
+            Format::GooglePlayReview => {
+                "Google Play reviews (reviews.list pages, or objects with reviewId and comments)"
+            }
+            Format::YouTubeComment => {
+                "YouTube comment threads or comments (pages with kind and items, or objects with kind and snippet)"
+            }
         }
     }
 
@@ -114,6 +128,8 @@ impl Format {
                 | Format::XStream
                 | Format::TelegramUpdate
                 | Format::DiscordMessage
+                | Format::GooglePlayReview
+                | Format::YouTubeComment
         )
     }
 }
@@ -188,6 +204,7 @@ impl Record {
 }
 
 mod detect;
+mod pages;
 mod readers;
 
 pub use detect::detect;
@@ -215,6 +232,8 @@ pub struct Importer {
     keep_raw: bool,
     status_key: StatusKey,
     known_handles: HashMap<String, String>,
+    /// Records of a payload that held several posts (a page of reviews), not yet handed out.
+    pending: std::collections::VecDeque<Record>,
     done: bool,
 }
 
@@ -292,6 +311,7 @@ impl Importer {
             keep_raw: true,
             status_key: StatusKey::default(),
             known_handles: HashMap::new(),
+            pending: Default::default(),
             done: false,
         })
     }
@@ -329,6 +349,24 @@ impl Importer {
     }
 
     fn convert(&mut self, line: usize, payload: &[u8]) -> Record {
+        if let Some(results) = pages::convert(self.format, line, payload) {
+            // Each post keeps its own part of the payload as raw, set by the network's reader.
+            let mut records = results.into_iter().map(|result| match result {
+                Ok(mut post) => {
+                    if !self.keep_raw {
+                        post.raw = None;
+                    }
+                    Record::Post { line, post }
+                }
+                Err(outcome) => outcome.at(line),
+            });
+            let first = records.next().unwrap_or_else(|| Record::Skipped {
+                line,
+                reason: "a page without items".into(),
+            });
+            self.pending.extend(records);
+            return first;
+        }
         let result = match self.format {
             Format::Canonical => serde_json::from_slice::<CanonicalPost>(payload)
                 .map_err(|e| json_error(&e, line))
@@ -362,9 +400,9 @@ impl Importer {
             Format::DiscordMessage => serde_json::from_slice::<crate::discord::Message>(payload)
                 .map_err(|e| json_error(&e, line))
                 .and_then(|m| not_a_post(m.to_new_post(""))),
-            Format::TwcsCsv => Err(Outcome::Rejected(
-                "internal: a CSV row reached the JSON reader".to_owned(),
-            )),
+            Format::TwcsCsv | Format::GooglePlayReview | Format::YouTubeComment => Err(
+                Outcome::Rejected("internal: the format reached the wrong reader".to_owned()),
+            ),
         };
         match result {
             Ok(mut post) => {
@@ -383,6 +421,15 @@ impl Importer {
 enum Outcome {
     Skipped(String),
     Rejected(String),
+}
+
+impl Outcome {
+    fn at(self, line: usize) -> Record {
+        match self {
+            Outcome::Skipped(reason) => Record::Skipped { line, reason },
+            Outcome::Rejected(reason) => Record::Rejected { line, reason },
+        }
+    }
 }
 
 fn not_a_post(result: Result<NewPost, NotAPost>) -> Result<NewPost, Outcome> {
@@ -424,6 +471,9 @@ impl Iterator for Importer {
     type Item = Record;
 
     fn next(&mut self) -> Option<Record> {
+        if let Some(record) = self.pending.pop_front() {
+            return Some(record);
+        }
         if self.done {
             return None;
         }
@@ -538,6 +588,10 @@ mod tests {
             ("\r\n\r\n{\"data\":{\"id\":\"1\"},\"includes\":{}}", Format::XStream),
             (r#"[{"update_id":1,"message":{"message_id":2}}]"#, Format::TelegramUpdate),
             (r#"[{"id":"1","channel_id":"2","author":{"id":"3"},"content":"hi"}]"#, Format::DiscordMessage),
+            (r#"{"reviews":[{"reviewId":"gp:1","comments":[]}]}"#, Format::GooglePlayReview),
+            (r#"[{"reviewId":"gp:1","authorName":"M","comments":[]}]"#, Format::GooglePlayReview),
+            (r#"{"kind":"youtube#commentThreadListResponse","etag":"x","items":[]}"#, Format::YouTubeComment),
+            (r#"{"kind":"youtube#comment","etag":"x","id":"c","snippet":{}}"#, Format::YouTubeComment),
             (r#"{"errors":[{"title":"operational-disconnect"}]}"#, Format::XStream),
             ("\u{feff}  {\"network\":", Format::Canonical),
             ("[]", Format::Canonical),

@@ -95,7 +95,7 @@ pub fn build() -> Value {
         ),
         q(
             "network",
-            "mastodon, bluesky, x, reddit, rss, webhook, telegram, discord, appstore",
+            "mastodon, bluesky, x, reddit, rss, webhook, telegram, discord, appstore, googleplay, youtube",
             json!({"type": "string"}),
         ),
         q(
@@ -152,7 +152,7 @@ pub fn build() -> Value {
                 "CanonicalPost": {
                     "type": "object", "required": ["network", "id", "author", "text", "created_at"],
                     "properties": {
-                        "network": {"type": "string", "enum": ["mastodon", "bluesky", "x", "reddit", "rss", "webhook", "telegram", "discord", "appstore"]},
+                        "network": {"type": "string", "enum": ["mastodon", "bluesky", "x", "reddit", "rss", "webhook", "telegram", "discord", "appstore", "googleplay", "youtube"]},
                         "id": {"type": "string"},
                         "author": {"type": "object", "required": ["id", "handle"], "properties": {
                             "id": {"type": "string"}, "handle": {"type": "string"}, "name": {"type": ["string", "null"]},

@@ -36,10 +36,18 @@ pub fn key(conversation: ConversationId) -> String {
 pub fn can_answer_on(network: Network) -> bool {
     // Telegram and Discord have connectors, but a bot answering by itself in a community
     // group or channel speaks to everyone there: off for now. An App Store review
-    // has a single public response that a new one replaces, so a person sets it: off too.
+    // has a single public response that a new one replaces, so a person sets it: off too, and
+    // likewise for Google Play's single reply. A YouTube reply is public under the video and
+    // costs 50 of the channel's daily quota units: a person decides.
     !matches!(
         network,
-        Network::Rss | Network::Webhook | Network::Telegram | Network::Discord | Network::AppStore
+        Network::Rss
+            | Network::Webhook
+            | Network::Telegram
+            | Network::Discord
+            | Network::AppStore
+            | Network::GooglePlay
+            | Network::YouTube
     )
 }
 

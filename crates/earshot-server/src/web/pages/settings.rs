@@ -107,7 +107,7 @@ async fn render_with(
                                 @let state_name = serde_json::to_value(h.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
                                 tr {
                                     th scope="row" { (h.name) }
-                                    td { (layout::badge("conn", &state_name, &state_name.replace('_', " "))) @if let Some(e) = &h.last_error { br; span.muted.small { (e) } } }
+                                    td { (layout::badge("conn", &state_name, &state_name.replace('_', " "))) @if let Some(e) = &h.last_error { br; span.muted.small { (e) } } @if let Some(n) = &h.note { br; span.small { (n) } } }
                                     td { @match h.last_event_at { Some(t) => { (layout::time(t)) }, None => { "—" } } @if let Some(p) = h.last_poll_at { br; span.muted.small { "polled " (layout::time(p)) } } }
                                     td { (h.events_total) } td { (h.errors_total) }
                                 }

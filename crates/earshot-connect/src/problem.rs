@@ -1,0 +1,54 @@
+//! Why a request to a review network's REST API (App Store Connect, Google Play, YouTube)
+//! did not get the answer it wanted, in words an operator can act on. Each network's `http.rs`
+//! turns its status codes and error envelope into one of these; sources and responders decide
+//! from the variant whether to wait, retry or stop.
+
+/// Why a request did not get the answer it wanted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// 401 even with a fresh token: the key is revoked, or the ids are wrong.
+    Unauthorized(String),
+    /// 403: the credentials may not do this.
+    Forbidden(String),
+    /// 404: the app, review, comment or response does not exist (any more).
+    NotFound(String),
+    /// 429 (or Google's 403 `rateLimitExceeded`): a short-term budget is spent.
+    RateLimited(String),
+    /// A daily quota is spent (YouTube's 403 `quotaExceeded`, or earshot's own ledger): no
+    /// request helps before the quota resets.
+    Quota(String),
+    /// Another 4xx (400, 409, 422): the request itself was refused.
+    Refused { status: u16, reason: String },
+    /// 5xx: the network's trouble.
+    Server(String),
+    /// No answer; `maybe_done` when the request may have been carried out.
+    Network { reason: String, maybe_done: bool },
+    /// An answer that is not the JSON expected.
+    Unclear(String),
+    /// The credentials could not be used at all (a key that does not parse or sign).
+    Key(String),
+}
+
+impl Problem {
+    pub fn reason(&self) -> String {
+        match self {
+            Problem::Unauthorized(r)
+            | Problem::Forbidden(r)
+            | Problem::NotFound(r)
+            | Problem::RateLimited(r)
+            | Problem::Quota(r)
+            | Problem::Server(r)
+            | Problem::Unclear(r)
+            | Problem::Key(r) => r.clone(),
+            Problem::Refused { reason, .. } | Problem::Network { reason, .. } => reason.clone(),
+        }
+    }
+
+    /// Credentials refused for good: retrying will not help, an operator must act.
+    pub fn needs_operator(&self) -> bool {
+        matches!(
+            self,
+            Problem::Unauthorized(_) | Problem::Forbidden(_) | Problem::Key(_)
+        )
+    }
+}

@@ -1,0 +1,188 @@
+//! YouTube's daily quota, kept by earshot (PROTOCOLS-2.md §5.1): 10,000 units a day per Cloud
+//! project by default, reset at midnight Pacific time; a thread page costs 1, a reply 50, and
+//! even a refused request costs. The ledger counts what earshot spent today and refuses a
+//! request that would overdraw it, keeping a reserve for replies so listening can never
+//! spend the units an agent's answer needs. When YouTube says `quotaExceeded` anyway (another
+//! tool shares the project), the day is marked spent.
+//!
+//! The source and the responder of one channel share a ledger ([`Ledger::shared`], keyed by
+//! the OAuth client, which belongs to one project). The count lives in memory: after a restart
+//! earshot starts from zero and YouTube's own `quotaExceeded` is the backstop.
+
+use crate::problem::Problem;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::America::Los_Angeles;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// What each call costs (§5.1).
+pub const LIST_COST: u32 = 1;
+pub const WRITE_COST: u32 = 50;
+
+/// What a spend is for: listening may not touch the reply reserve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Listen,
+    Reply,
+}
+
+#[derive(Debug)]
+struct Day {
+    date: NaiveDate,
+    spent: u32,
+}
+
+/// One project's units for the day.
+#[derive(Debug)]
+pub struct Ledger {
+    daily: u32,
+    reserve: u32,
+    day: Mutex<Day>,
+}
+
+/// The Pacific date of `now`.
+fn pacific_date(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&Los_Angeles).date_naive()
+}
+
+/// The next midnight Pacific time after `now`, in UTC.
+pub fn next_reset(now: DateTime<Utc>) -> DateTime<Utc> {
+    let tomorrow = pacific_date(now).succ_opt().unwrap_or(pacific_date(now));
+    Los_Angeles
+        .from_local_datetime(&tomorrow.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now + chrono::Duration::hours(24))
+}
+
+impl Ledger {
+    /// `daily` units a day, `reserve` of them kept for replies.
+    pub fn new(daily: u32, reserve: u32) -> Ledger {
+        Ledger {
+            daily,
+            reserve: reserve.min(daily),
+            day: Mutex::new(Day {
+                date: pacific_date(Utc::now()),
+                spent: 0,
+            }),
+        }
+    }
+
+    /// The ledger of the project behind `client_id` (created with these numbers the first
+    /// time; later callers share it).
+    pub fn shared(client_id: &str, daily: u32, reserve: u32) -> Arc<Ledger> {
+        static LEDGERS: OnceLock<Mutex<HashMap<String, Arc<Ledger>>>> = OnceLock::new();
+        let ledgers = LEDGERS.get_or_init(Default::default);
+        let mut ledgers = ledgers.lock().unwrap_or_else(|p| p.into_inner());
+        ledgers
+            .entry(client_id.trim().to_owned())
+            .or_insert_with(|| Arc::new(Ledger::new(daily, reserve)))
+            .clone()
+    }
+
+    fn today(&self, now: DateTime<Utc>) -> std::sync::MutexGuard<'_, Day> {
+        let mut day = self.day.lock().unwrap_or_else(|p| p.into_inner());
+        let date = pacific_date(now);
+        if day.date != date {
+            *day = Day { date, spent: 0 };
+        }
+        day
+    }
+
+    /// Spends `units` for `purpose`, or says why not (a [`Problem::Quota`] naming the reset).
+    pub fn spend(&self, units: u32, purpose: Purpose) -> Result<(), Problem> {
+        self.spend_at(units, purpose, Utc::now())
+    }
+
+    fn spend_at(&self, units: u32, purpose: Purpose, now: DateTime<Utc>) -> Result<(), Problem> {
+        let mut day = self.today(now);
+        let limit = match purpose {
+            Purpose::Listen => self.daily - self.reserve,
+            Purpose::Reply => self.daily,
+        };
+        if day.spent + units > limit {
+            let what = match purpose {
+                Purpose::Listen => format!(
+                    "listening has spent its share of YouTube's daily quota ({} of {} units; {} \
+                     are kept for replies)",
+                    day.spent, self.daily, self.reserve
+                ),
+                Purpose::Reply => format!(
+                    "YouTube's daily quota is spent ({} of {} units; a reply costs {units})",
+                    day.spent, self.daily
+                ),
+            };
+            return Err(Problem::Quota(format!(
+                "{what}; it resets at midnight Pacific time ({})",
+                next_reset(now).to_rfc3339()
+            )));
+        }
+        day.spent += units;
+        Ok(())
+    }
+
+    /// YouTube said `quotaExceeded`: nothing more today.
+    pub fn exhaust(&self) {
+        self.today(Utc::now()).spent = self.daily;
+    }
+
+    /// Units spent today.
+    pub fn spent(&self) -> u32 {
+        self.today(Utc::now()).spent
+    }
+
+    /// For health: what is spent, what is kept, when it resets.
+    pub fn note(&self) -> String {
+        let now = Utc::now();
+        let spent = self.today(now).spent;
+        format!(
+            "YouTube quota: {spent} of {} units spent today, {} kept for replies (50 each); \
+             resets at midnight Pacific time ({})",
+            self.daily,
+            self.reserve,
+            next_reset(now).to_rfc3339()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_stops_at_the_reserve_replies_use_it_and_a_pacific_midnight_resets() {
+        let ledger = Ledger::new(200, 100);
+        let now = Utc.with_ymd_and_hms(2026, 8, 20, 12, 0, 0).unwrap();
+        for _ in 0..100 {
+            ledger.spend_at(LIST_COST, Purpose::Listen, now).unwrap();
+        }
+        let e = ledger
+            .spend_at(LIST_COST, Purpose::Listen, now)
+            .unwrap_err();
+        assert!(
+            matches!(&e, Problem::Quota(r) if r.contains("kept for replies")),
+            "{e:?}"
+        );
+        ledger.spend_at(WRITE_COST, Purpose::Reply, now).unwrap();
+        ledger.spend_at(WRITE_COST, Purpose::Reply, now).unwrap();
+        let e = ledger
+            .spend_at(WRITE_COST, Purpose::Reply, now)
+            .unwrap_err();
+        // 12:00 UTC on 20 August is 05:00 PDT: the reset is 07:00 UTC on the 21st.
+        assert!(e.reason().contains("2026-08-21T07:00:00+00:00"), "{e:?}");
+        let after = Utc.with_ymd_and_hms(2026, 8, 21, 7, 0, 1).unwrap();
+        ledger.spend_at(WRITE_COST, Purpose::Reply, after).unwrap();
+        // In winter Pacific time is UTC−8.
+        let winter = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        assert_eq!(next_reset(winter).to_rfc3339(), "2026-12-02T08:00:00+00:00");
+    }
+
+    #[test]
+    fn ledgers_are_shared_by_project() {
+        let a = Ledger::shared("quota-test-client", 1000, 100);
+        let b = Ledger::shared("quota-test-client", 5, 1);
+        a.spend(7, Purpose::Listen).unwrap();
+        assert_eq!(b.spent(), 7);
+        assert!(Ledger::shared("another-client", 1000, 100).spent() == 0);
+    }
+}
