@@ -192,13 +192,18 @@ async fn writers(url: &str, n: u64) -> Result<(), StoreError> {
     let _ = std::fs::remove_dir_all(&dir);
     let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
-    let mut results = Vec::new();
+    println!("ingest, {n} posts in batches of {WORKER_BATCH}, each post stored once (checked):");
+    let mut baseline = None;
     for count in [1, 4] {
         let path = dir.join(format!("w{count}.db"));
         let sqlite = SqliteStore::open(path.to_str().unwrap_or("w.db")).await?;
-        results.push(("SQLite", count, race(Arc::new(sqlite), count, n).await?));
+        let rate = race(Arc::new(sqlite), count, n).await?;
+        let baseline = *baseline.get_or_insert(rate);
+        show("SQLite", count, rate, baseline);
         let db = format!("earshot_writers_{}_{count}", std::process::id());
-        admin.batch_execute(&format!("CREATE DATABASE {db}")).await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await?;
         let pg_url = with_database(url, &db);
         let outcome = match PgStore::connect(&pg_url).await {
             Ok(pg) => race(Arc::new(pg), count, n).await,
@@ -207,22 +212,18 @@ async fn writers(url: &str, n: u64) -> Result<(), StoreError> {
         admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
             .await?;
-        results.push(("PostgreSQL", count, outcome?));
+        show("PostgreSQL", count, outcome?, baseline);
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let baseline = results
-        .iter()
-        .find(|(db, count, _)| *db == "SQLite" && *count == 1)
-        .map_or(f64::NAN, |r| r.2);
-    println!("ingest, {n} posts in batches of {WORKER_BATCH}, each post stored once (checked):");
-    for (db, count, rate) in &results {
-        println!(
-            "  {db:10} {count} writer{} {rate:>9.0} posts/s  {:.2}x SQLite's one writer",
-            if *count == 1 { " " } else { "s" },
-            rate / baseline
-        );
-    }
     Ok(())
+}
+
+fn show(db: &str, writers: usize, rate: f64, baseline: f64) {
+    println!(
+        "  {db:10} {writers} writer{} {rate:>9.0} posts/s  {:.2}x SQLite's one writer",
+        if writers == 1 { " " } else { "s" },
+        rate / baseline
+    );
 }
 
 /// `url` with its database name replaced.

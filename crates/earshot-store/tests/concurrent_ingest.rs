@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use earshot_core::analysis::{Intent, Language};
 use earshot_core::threading::{Incoming, TriagePolicy};
 use earshot_core::{Analysis, Author, ConversationId, Network, NewPost};
-use earshot_store::{IngestReport, InboxFilter, Store};
+use earshot_store::{InboxFilter, IngestReport, Store};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 
@@ -121,8 +121,16 @@ async fn one_customer_writing_through_many_writers_has_one_conversation(store: A
         let reports = at_once(&store, batches).await;
         let new: u64 = reports.iter().map(|r| r.new).sum();
         let duplicates: u64 = reports.iter().map(|r| r.duplicates).sum();
-        assert_eq!(new, 2 * writers as u64 + 1, "round {round}: each post stored once");
-        assert_eq!(duplicates, writers as u64 - 1, "round {round}: the shared post");
+        assert_eq!(
+            new,
+            2 * writers as u64 + 1,
+            "round {round}: each post stored once"
+        );
+        assert_eq!(
+            duplicates,
+            writers as u64 - 1,
+            "round {round}: the shared post"
+        );
     }
     let counts = store.counts().await.unwrap();
     assert_eq!(counts.posts, 5 * (2 * 6 + 1));
@@ -163,7 +171,10 @@ async fn a_reply_and_its_parent_heard_at_once_share_a_conversation(store: Arc<dy
         .await;
         let a = conversation_of(&reports, &parent).unwrap();
         let b = conversation_of(&reports, &format!("lena-{i}")).unwrap();
-        assert_eq!(a, b, "pair {i}: the reply and its parent are one conversation");
+        assert_eq!(
+            a, b,
+            "pair {i}: the reply and its parent are one conversation"
+        );
         assert_eq!(
             posts_in(&store, a).await,
             [format!("lena-{i}"), parent.clone()]

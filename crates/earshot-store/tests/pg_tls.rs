@@ -7,6 +7,7 @@
 //! `EARSHOT_TEST_POSTGRES` points; without it these tests are skipped (they fail under CI).
 #![allow(clippy::unwrap_used)]
 
+#[allow(unused_macros, unused_imports)]
 mod backends;
 
 use earshot_store::postgres::locks::LockSession;
@@ -159,7 +160,10 @@ where
 }
 
 fn pem_arg(path: &std::path::Path) -> String {
-    path.display().to_string().replace('%', "%25").replace(' ', "%20")
+    path.display()
+        .to_string()
+        .replace('%', "%25")
+        .replace(' ', "%20")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,8 +181,13 @@ async fn verify_full_with_the_right_ca_connects_and_queries() {
             .await
             .unwrap_or_else(|e| panic!("verify-full through the front: {e}"));
         let counts = store.counts().await.unwrap();
-        assert_eq!(counts.posts, 0, "migrations ran and a query answered over TLS");
-        let leases = LockSession::connect(&url, PgOptions::default()).await.unwrap();
+        assert_eq!(
+            counts.posts, 0,
+            "migrations ran and a query answered over TLS"
+        );
+        let leases = LockSession::connect(&url, PgOptions::default())
+            .await
+            .unwrap();
         assert!(leases.try_lock(7).await.unwrap());
         assert_eq!(leases.all_held().await.unwrap(), vec![7]);
         assert!(
@@ -221,7 +230,10 @@ async fn a_certificate_from_another_ca_is_refused_with_what_to_check() {
                 .unwrap_or_else(|| panic!("{mode}: a certificate the CA did not sign"))
                 .to_string();
             assert!(err.contains("certificate was refused"), "{mode}: {err}");
-            assert!(err.contains(&format!("sslrootcert={}", trusted.pem.display())), "{err}");
+            assert!(
+                err.contains(&format!("sslrootcert={}", trusted.pem.display())),
+                "{err}"
+            );
             let err = LockSession::connect(&url, PgOptions::default())
                 .await
                 .err()

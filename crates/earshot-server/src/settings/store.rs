@@ -142,7 +142,9 @@ mod tests {
             .check("earshot-data/earshot.db")
             .is_ok());
         assert_eq!(
-            StoreSettings::default().describe("earshot-data/earshot.db").unwrap(),
+            StoreSettings::default()
+                .describe("earshot-data/earshot.db")
+                .unwrap(),
             None
         );
     }
@@ -156,7 +158,10 @@ mod tests {
         assert!(remote.contains("TLS required"), "{remote}");
         assert!(remote.contains("not checked"), "{remote}");
         let local = said("postgres://care@127.0.0.1/earshot");
-        assert!(local.contains("else plaintext (sslmode=prefer, this host)"), "{local}");
+        assert!(
+            local.contains("else plaintext (sslmode=prefer, this host)"),
+            "{local}"
+        );
         // A CA file that is not there is named before the server is ever asked.
         let err = s
             .check("postgres://care@db.example.com/e?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem")

@@ -70,7 +70,9 @@ impl Transport {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
                 "sslmode" => asked = Some(decode(value)),
-                "sslrootcert" if value != "system" => root_cert = Some(PathBuf::from(decode(value))),
+                "sslrootcert" if value != "system" => {
+                    root_cert = Some(PathBuf::from(decode(value)))
+                }
                 "sslrootcert" => {}
                 "sslcert" | "sslkey" | "sslpassword" => {
                     return Err(format!(
@@ -141,8 +143,7 @@ impl Transport {
     pub fn describe(&self) -> String {
         let mode = &self.asked;
         if self.unix_socket {
-            return "plaintext over a Unix socket on this host (nothing crosses a network)"
-                .into();
+            return "plaintext over a Unix socket on this host (nothing crosses a network)".into();
         }
         let ca = match &self.root_cert {
             Some(path) => format!("the CA in {}", path.display()),
@@ -317,7 +318,11 @@ mod tests {
             assert!(t.describe().starts_with("TLS required"), "{}", t.describe());
             let allowed = Transport::plan(url, true).expect(url);
             assert_eq!(allowed.ssl, SslMode::Prefer, "{url}");
-            assert!(allowed.describe().contains("PLAINTEXT"), "{}", allowed.describe());
+            assert!(
+                allowed.describe().contains("PLAINTEXT"),
+                "{}",
+                allowed.describe()
+            );
         }
     }
 
@@ -343,11 +348,17 @@ mod tests {
         let t = at("sslmode=verify-ca&sslrootcert=%2Fetc%2Fmy%20ca.pem");
         assert_eq!((t.ssl, t.verify), (SslMode::Require, Verify::Ca));
         assert_eq!(t.root_cert.as_deref(), Some("/etc/my ca.pem".as_ref()));
-        assert!(t.describe().contains("the CA in /etc/my ca.pem"), "{}", t.describe());
+        assert!(
+            t.describe().contains("the CA in /etc/my ca.pem"),
+            "{}",
+            t.describe()
+        );
         let t = at("connect_timeout=5&sslmode=verify-full&application_name=e");
         assert_eq!((t.ssl, t.verify), (SslMode::Require, Verify::Full));
         assert_eq!(t.root_cert, None);
-        assert!(t.describe().contains("a CA this system trusts and issued for db.example.com"));
+        assert!(t
+            .describe()
+            .contains("a CA this system trusts and issued for db.example.com"));
         assert_eq!(t.config.get_application_name(), Some("e"));
         let t = at("sslmode=verify-full&sslrootcert=system");
         assert_eq!(t.root_cert, None);

@@ -139,7 +139,12 @@ pub(super) async fn take_turn<C: GenericClient>(
         execute(tx, "SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK]).await?;
         return Ok(true);
     }
-    execute(tx, "SELECT pg_advisory_xact_lock_shared($1)", &[&INGEST_LOCK]).await?;
+    execute(
+        tx,
+        "SELECT pg_advisory_xact_lock_shared($1)",
+        &[&INGEST_LOCK],
+    )
+    .await?;
     // UNNEST keeps the array's order: the keys are taken smallest first.
     execute(
         tx,
@@ -174,11 +179,11 @@ mod tests {
 
     #[test]
     fn keys_are_fixed_by_their_definition_and_kept_apart() {
-        // FNV-1a of "p\0x\0123": the same in every process and version.
+        // FNV-1a of "p", 0, "x", 0, "123": the same in every process and version.
         assert_eq!(post_key("x", "123"), post_key("x", "123"));
         assert_eq!(post_key("x", "123") as u64, {
             let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-            for b in b"p\0x\0123" {
+            for b in b"p\x00x\x00123" {
                 h ^= u64::from(*b);
                 h = h.wrapping_mul(0x100_0000_01b3);
             }
