@@ -120,15 +120,6 @@ where
             panic!("cannot connect to the fresh database {url}: {e}");
         }
     };
-    drop_and_report(&admin, &name, outcome).await;
-}
-
-/// Drops the test's database, then passes on the test task's panic, if any.
-pub async fn drop_and_report(
-    admin: &tokio_postgres::Client,
-    name: &str,
-    outcome: Result<(), tokio::task::JoinError>,
-) {
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await
