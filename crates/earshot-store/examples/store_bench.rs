@@ -7,14 +7,22 @@
 //! `ingest 200000` ingests that many posts into a fresh temporary SQLite file;
 //! `fill PATH N` adds N posts to the store at PATH and reports the rate;
 //! `latency /tmp/earshot-1m.db 1000000` fills (or reuses) a store of that size and reports
-//! p50/p95 of the hot reads.
+//! p50/p95 of the hot reads;
+//! `writers postgres://postgres@127.0.0.1:5432/postgres 100000` ingests that many posts in
+//! batches of 64 (a cluster ingest worker's) by 1 and by 4 concurrent writers, into SQLite
+//! and into fresh PostgreSQL databases made on that server, and prints each rate beside
+//! SQLite's one writer.
 
 use chrono::{DateTime, Duration as Span, Utc};
 use earshot_core::analysis::{Intent, SentimentLabel};
+use earshot_core::threading::TriagePolicy;
 use earshot_core::{Network, Status};
 use earshot_store::bench::{fill, fill_sqlite, plain_insert_sqlite, synthetic_batch};
+use earshot_store::postgres::PgStore;
 use earshot_store::sqlite::SqliteStore;
 use earshot_store::{InboxFilter, SearchQuery, Store, StoreError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[tokio::main]
@@ -22,7 +30,7 @@ async fn main() -> Result<(), StoreError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     if args.is_empty() {
-        eprintln!("usage: store_bench [ingest POSTS] [fill PATH POSTS] [latency PATH POSTS]");
+        eprintln!("usage: store_bench [ingest POSTS] [fill PATH POSTS] [latency PATH POSTS] [writers PG_URL POSTS]");
     }
     while i < args.len() {
         match args[i].as_str() {
@@ -64,7 +72,7 @@ async fn main() -> Result<(), StoreError> {
                     .get(i + 2)
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(100_000);
-                let store = earshot_store::postgres::PgStore::connect(&url).await?;
+                let store = PgStore::connect(&url).await?;
                 let have = store.counts().await?.posts;
                 if have < n {
                     let spent = fill(&store, have, n - have, 5_000).await?;
@@ -77,6 +85,18 @@ async fn main() -> Result<(), StoreError> {
                     );
                 }
                 reads(&store, &url).await?;
+                i += 3;
+            }
+            "writers" => {
+                let url = args
+                    .get(i + 1)
+                    .cloned()
+                    .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+                let n = args
+                    .get(i + 2)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(100_000);
+                writers(&url, n).await?;
                 i += 3;
             }
             "latency" => {
@@ -121,6 +141,101 @@ async fn ingest(n: u64) -> Result<(), StoreError> {
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Posts per ingest in `writers`: what one cluster ingest worker takes from the stream.
+const WORKER_BATCH: u64 = 64;
+
+/// `n` synthetic posts ingested by `count` writers at once, each taking the next batch of
+/// the stream (so neighbouring batches, with replies across them, run side by side).
+/// Returns posts/s over the wall clock, after checking each post was stored once.
+async fn race(store: Arc<dyn Store>, count: usize, n: u64) -> Result<f64, StoreError> {
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..count)
+        .map(|_| {
+            let (store, next) = (Arc::clone(&store), Arc::clone(&next));
+            tokio::spawn(async move {
+                let policy = TriagePolicy::default();
+                loop {
+                    let first = next.fetch_add(WORKER_BATCH, Ordering::SeqCst);
+                    if first >= n {
+                        return Ok::<_, StoreError>(());
+                    }
+                    let batch = synthetic_batch(first, WORKER_BATCH.min(n - first) as usize);
+                    let now = batch.last().map_or_else(Utc::now, |p| p.post.created_at);
+                    store.ingest(batch, &policy, now).await?;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await
+            .map_err(|e| StoreError::Database(format!("writer failed: {e}")))??;
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let counts = store.counts().await?;
+    // Six customers open a conversation in each run of ten posts.
+    let want = n / 10 * 6 + (n % 10).min(6);
+    if counts.posts != n || counts.conversations != want {
+        return Err(StoreError::Invalid(format!(
+            "{count} writers stored {} posts in {} conversations, not {n} in {want}",
+            counts.posts, counts.conversations
+        )));
+    }
+    Ok(rate)
+}
+
+/// Ingest by 1 and 4 concurrent writers on SQLite and PostgreSQL, in one run.
+async fn writers(url: &str, n: u64) -> Result<(), StoreError> {
+    let dir = std::env::temp_dir().join(format!("earshot-writers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    println!("ingest, {n} posts in batches of {WORKER_BATCH}, each post stored once (checked):");
+    let mut baseline = None;
+    for count in [1, 4] {
+        let path = dir.join(format!("w{count}.db"));
+        let sqlite = SqliteStore::open(path.to_str().unwrap_or("w.db")).await?;
+        let rate = race(Arc::new(sqlite), count, n).await?;
+        let baseline = *baseline.get_or_insert(rate);
+        show("SQLite", count, rate, baseline);
+        let db = format!("earshot_writers_{}_{count}", std::process::id());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await?;
+        let pg_url = with_database(url, &db);
+        let outcome = match PgStore::connect(&pg_url).await {
+            Ok(pg) => race(Arc::new(pg), count, n).await,
+            Err(e) => Err(e),
+        };
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .await?;
+        show("PostgreSQL", count, outcome?, baseline);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn show(db: &str, writers: usize, rate: f64, baseline: f64) {
+    println!(
+        "  {db:10} {writers} writer{} {rate:>9.0} posts/s  {:.2}x SQLite's one writer",
+        if writers == 1 { " " } else { "s" },
+        rate / baseline
+    );
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let start = base.find("://").map_or(0, |i| i + 3);
+    let host = base[start..].find('/').map_or(base, |i| &base[..start + i]);
+    if query.is_empty() {
+        format!("{host}/{db}")
+    } else {
+        format!("{host}/{db}?{query}")
+    }
 }
 
 fn percentiles(mut samples: Vec<Duration>) -> (f64, f64, f64) {

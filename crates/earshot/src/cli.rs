@@ -532,6 +532,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 earshot_server::retrain::describe(s.analysis.retrain_from_corrections)
             );
             println!("{}", s.describe_mode()?);
+            if let Some(store) = s.store.describe(&s.db_url())? {
+                println!("{store}");
+            }
             // Settings edited on the web Settings page win over the file: say so.
             match earshot_server::overrides::describe_stored(&s).await {
                 Ok(lines) => lines.iter().for_each(|l| println!("{l}")),

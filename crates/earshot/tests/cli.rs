@@ -383,27 +383,36 @@ fn config_check_explains_the_mode_and_refuses_a_bus_on_sqlite() {
 #[test]
 fn config_check_refuses_plaintext_to_another_host_and_a_bad_pool_size() {
     let dir = tempfile::tempdir().unwrap();
-    // `.invalid` never resolves: the accepted case fails at connecting, not at the rule.
+    // `.invalid` never resolves: the accepted cases fail at connecting, not at the rule.
     let remote = "postgres://care:hunter2@db.invalid/earshot?connect_timeout=2";
-    let (ok, out, err) = earshot(dir.path(), &["config", "check", "--db", remote]);
+    // Another host without sslmode: TLS or no connection, and config check says so.
+    let (_, out, err) = earshot(dir.path(), &["config", "check", "--db", remote]);
+    assert!(
+        out.contains("store: PostgreSQL, 16 connections per process; TLS required"),
+        "{out}{err}"
+    );
+    // Plaintext asked for: refused, saying how to allow it.
+    let plain = format!("{remote}&sslmode=disable");
+    let (ok, out, err) = earshot(dir.path(), &["config", "check", "--db", &plain]);
     assert!(!ok, "{out}");
-    assert!(err.contains("cannot speak TLS to PostgreSQL yet"), "{err}");
+    assert!(err.contains("in the clear"), "{err}");
     assert!(err.contains("allow_plaintext = true"), "{err}");
     assert!(
         !out.contains("hunter2") && !err.contains("hunter2"),
         "{out}{err}"
     );
-    // Said explicitly, in the file: accepted.
+    // Said explicitly, in the file: accepted, and named.
     let file = dir.path().join("earshot.toml");
     std::fs::write(&file, "[store]\nallow_plaintext = true\npool_size = 12\n").unwrap();
     let conf = file.to_str().unwrap();
     let (_, out, err) = earshot(
         dir.path(),
-        &["--config", conf, "config", "check", "--db", remote],
+        &["--config", conf, "config", "check", "--db", &plain],
     );
-    assert!(!err.contains("cannot speak TLS"), "{out}{err}");
+    assert!(!err.contains("in the clear"), "{out}{err}");
     assert!(out.contains("configuration is valid"), "{out}{err}");
     assert!(out.contains("pool_size = 12"), "{out}");
+    assert!(out.contains("PLAINTEXT to another host"), "{out}");
     std::fs::write(&file, "[store]\npool_size = 0\n").unwrap();
     let (ok, _, err) = earshot(dir.path(), &["--config", conf, "config", "check"]);
     assert!(!ok);

@@ -1,7 +1,8 @@
-//! `[store]`: how earshot uses its PostgreSQL database (SQLite ignores it).
+//! `[store]`: how earshot uses its PostgreSQL database (SQLite ignores it). TLS is chosen
+//! in the URL (`?sslmode=verify-full&sslrootcert=/path/ca.pem`), as with `psql`.
 
 use super::ConfigError;
-use earshot_store::postgres::{check_transport, PgOptions, DEFAULT_POOL_SIZE};
+use earshot_store::postgres::{PgOptions, Transport, DEFAULT_POOL_SIZE};
 use earshot_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -17,9 +18,9 @@ pub struct StoreSettings {
     /// Connections each earshot process keeps open at most. Every process of a cluster has
     /// its own pool: processes × pool_size must stay under PostgreSQL's `max_connections`.
     pub pool_size: usize,
-    /// Accept a plaintext connection to a PostgreSQL on another host (earshot speaks no TLS
-    /// to PostgreSQL yet). Only for a network you trust; `?sslmode=disable` in the URL says
-    /// the same.
+    /// Accept a plaintext connection to a PostgreSQL on another host: `?sslmode=disable`, or
+    /// a `prefer` (the default) that falls back to plaintext when the server offers no TLS.
+    /// Only for a network you trust; without it, another host gets TLS or nothing.
     pub allow_plaintext: bool,
 }
 
@@ -46,14 +47,33 @@ impl StoreSettings {
             });
         }
         if is_postgres(db_url) {
-            check_transport(db_url, self.allow_plaintext).map_err(|message| {
-                ConfigError::Invalid {
-                    key: "db".into(),
-                    message,
-                }
-            })?;
+            self.transport(db_url)?;
         }
         Ok(())
+    }
+
+    /// How the store will reach a PostgreSQL `db_url`: its TLS, its CA file read.
+    fn transport(&self, db_url: &str) -> Result<Transport, ConfigError> {
+        let invalid = |message| ConfigError::Invalid {
+            key: "db".into(),
+            message,
+        };
+        let transport = Transport::plan(db_url, self.allow_plaintext).map_err(invalid)?;
+        transport.connector().map_err(invalid)?;
+        Ok(transport)
+    }
+
+    /// What `earshot config check` says about the store's connection (nothing for SQLite).
+    pub fn describe(&self, db_url: &str) -> Result<Option<String>, ConfigError> {
+        if !is_postgres(db_url) {
+            return Ok(None);
+        }
+        let t = self.transport(db_url)?;
+        Ok(Some(format!(
+            "store: PostgreSQL, {} connections per process; {}",
+            self.pool_size,
+            t.describe()
+        )))
     }
 
     pub fn options(&self) -> PgOptions {
@@ -101,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_remote_database_in_plaintext_needs_a_yes() {
-        let remote = "postgres://care:hunter2@db.example.com/earshot";
+        let remote = "postgres://care:hunter2@db.example.com/earshot?sslmode=disable";
         let err = StoreSettings::default()
             .check(remote)
             .expect_err("plaintext over the network")
@@ -114,9 +134,39 @@ mod tests {
             ..Default::default()
         };
         assert!(yes.check(remote).is_ok());
+        let said = yes.describe(remote).unwrap().unwrap();
+        assert!(said.contains("PLAINTEXT to another host"), "{said}");
+        assert!(!said.contains("hunter2"), "{said}");
         // SQLite is a file: nothing crosses a network.
         assert!(StoreSettings::default()
             .check("earshot-data/earshot.db")
             .is_ok());
+        assert_eq!(
+            StoreSettings::default()
+                .describe("earshot-data/earshot.db")
+                .unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn config_check_says_which_tls_the_store_uses() {
+        let s = StoreSettings::default();
+        let said = |url: &str| s.describe(url).unwrap().unwrap();
+        let remote = said("postgres://care@db.example.com/earshot");
+        assert!(remote.contains("16 connections per process"), "{remote}");
+        assert!(remote.contains("TLS required"), "{remote}");
+        assert!(remote.contains("not checked"), "{remote}");
+        let local = said("postgres://care@127.0.0.1/earshot");
+        assert!(
+            local.contains("else plaintext (sslmode=prefer, this host)"),
+            "{local}"
+        );
+        // A CA file that is not there is named before the server is ever asked.
+        let err = s
+            .check("postgres://care@db.example.com/e?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem")
+            .expect_err("no such CA file")
+            .to_string();
+        assert!(err.contains("sslrootcert=/nonexistent/ca.pem"), "{err}");
     }
 }

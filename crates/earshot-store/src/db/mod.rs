@@ -303,7 +303,8 @@ pub(crate) trait Conn: Send {
 
     /// Takes turns with ingest and rescoring for the rest of the transaction, so a change to
     /// a conversation's ranking is never overwritten by a batch threaded at the same time:
-    /// PostgreSQL's transaction-scoped ingest lock; nothing in SQLite, where a write
+    /// PostgreSQL's store-wide ingest lock, exclusively (each ingest holds it shared beside
+    /// the locks on its own posts and customers); nothing in SQLite, where a write
     /// transaction already excludes every other writer.
     async fn take_ingest_turn(&mut self) -> Result<(), StoreError>;
 

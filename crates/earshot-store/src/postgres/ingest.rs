@@ -1,5 +1,5 @@
-//! PostgreSQL ingest: under the transaction-scoped ingest lock, gather what is known about a
-//! batch, thread it (`earshot_core::threading::plan`) and write the plan with one round trip
+//! PostgreSQL ingest: holding the batch's turn (`turns`: locks on what its threading depends
+//! on), gather what is known about a batch, thread it (`earshot_core::threading::plan`) and write the plan with one round trip
 //! per table. Kept per backend on purpose: this is the hot path, and its locking is
 //! PostgreSQL's.
 
@@ -329,11 +329,31 @@ pub(super) async fn ingest_tx(
     let refused = common::refuse_odd(&mut batch, now);
     common::normalise(&mut batch);
     let now = common::trunc_us(now);
-    let tx = client.transaction().await?;
-    // One ingest at a time: what `gather` reads stays true until this transaction commits.
-    execute(&tx, "SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK]).await?;
-    let Gathered { known, existing } = gather(&tx, &batch).await?;
-    let plan = threading::plan(&batch, &known, policy, now);
+    let mut found = Vec::new();
+    let mut tries = 0;
+    loop {
+        let tx = client.transaction().await?;
+        // What `gather` reads about this batch stays true until this transaction commits.
+        // After a few tries `take_turn` takes the whole store, which always succeeds.
+        if turns::take_turn(&tx, &batch, &mut found, tries).await? {
+            let mut report = thread_and_write(tx, &batch, policy, now).await?;
+            report.refused = refused;
+            return Ok(report);
+        }
+        tx.rollback().await?;
+        tries += 1;
+    }
+}
+
+/// Threads `batch` on what is stored and writes the plan, in the transaction holding its turn.
+async fn thread_and_write(
+    tx: deadpool_postgres::Transaction<'_>,
+    batch: &[Incoming],
+    policy: &TriagePolicy,
+    now: DateTime<Utc>,
+) -> Result<IngestReport, StoreError> {
+    let Gathered { known, existing } = gather(&tx, batch).await?;
+    let plan = threading::plan(batch, &known, policy, now);
 
     let new_ids: Vec<ConversationId> =
         next_ids(&tx, "conversations_id_seq", plan.new_conversations.len())
@@ -403,7 +423,7 @@ pub(super) async fn ingest_tx(
         );
         let rows = query(&tx, &sql, &[&Json(&records)]).await?;
         if rows.len() != records.len() {
-            // Only reachable if a writer bypassed the ingest lock: point at the row it stored.
+            // Only reachable if a writer bypassed the ingest locks: point at the row it stored.
             let written: HashSet<i64> = rows
                 .iter()
                 .map(|r| r.try_get(0))
@@ -450,9 +470,8 @@ pub(super) async fn ingest_tx(
             edited.push(i);
         }
     }
-    let mut report = common::report(&batch, &plan, &new_ids, &inserted, &existing)?;
+    let mut report = common::report(batch, &plan, &new_ids, &inserted, &existing)?;
     report.mark_edited(&edited);
-    report.refused = refused;
     tx.commit().await?;
     Ok(report)
 }

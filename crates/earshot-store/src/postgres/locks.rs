@@ -16,15 +16,20 @@
 //! every few seconds with a short timeout, so a holder cut off from the database stops its
 //! work before the server lets another process take over.
 
-use super::{check_transport, db_error, redact, PgOptions};
+use super::{db_error, redact, PgOptions, Transport};
 use crate::StoreError;
 use std::time::Duration;
-use tokio_postgres::NoTls;
 
 /// The first key of every lease lock ("ears" in ASCII). Lease locks use the two-key form,
 /// which PostgreSQL keeps apart from the one-key locks the store takes for migrations and
 /// ingest, so a lease can never block a write.
 pub const LEASE_CLASS: i32 = 0x6561_7273;
+
+/// This session's granted lease locks in pg_locks (`$1`: [`LEASE_CLASS`] as an oid). There
+/// the two-key form shows as classid = key1, objid = key2, objsubid = 2; the oids are
+/// unsigned, so keys are compared through their bit pattern.
+const HELD: &str = "locktype = 'advisory' AND pid = pg_backend_pid() AND granted \
+     AND objsubid = 2 AND classid::bigint = $1";
 
 /// A dedicated connection holding session-level advisory locks.
 pub struct LockSession {
@@ -40,10 +45,8 @@ impl LockSession {
             target: target.clone(),
             reason,
         };
-        check_transport(url, options.allow_plaintext).map_err(open_err)?;
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| open_err(db_error(&e)))?;
+        let transport = Transport::plan(url, options.allow_plaintext).map_err(open_err)?;
+        let mut config = transport.config.clone();
         config
             .application_name("earshot leases")
             .connect_timeout(Duration::from_secs(5))
@@ -53,9 +56,9 @@ impl LockSession {
             .keepalives_retries(3)
             .tcp_user_timeout(Duration::from_secs(10));
         let (client, connection) = config
-            .connect(NoTls)
+            .connect(transport.connector().map_err(open_err)?)
             .await
-            .map_err(|e| open_err(db_error(&e)))?;
+            .map_err(|e| open_err(transport.explain(db_error(&e))))?;
         let connection = tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(error = %db_error(&e), "the lease connection to PostgreSQL closed");
@@ -77,13 +80,23 @@ impl LockSession {
     /// Takes the lock `(LEASE_CLASS, key)` if nobody holds it; `true` when this session holds
     /// it now (also when it already did).
     pub async fn try_lock(&self, key: i32) -> Result<bool, StoreError> {
-        if self.held(key).await? {
-            // Session locks stack: taking one twice would need two unlocks.
-            return Ok(true);
-        }
+        // One round trip, one look at pg_locks: session locks stack (taking one twice would
+        // need two unlocks), so a lock already held is not taken again. CASE evaluates the
+        // second branch only when the first does not apply.
         let row = self
             .client
-            .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LEASE_CLASS, &key])
+            .query_one(
+                &format!(
+                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE {HELD} AND objid::bigint = $2) \
+                     THEN true ELSE pg_try_advisory_lock($3, $4) END"
+                ),
+                &[
+                    &i64::from(LEASE_CLASS as u32),
+                    &i64::from(key as u32),
+                    &LEASE_CLASS,
+                    &key,
+                ],
+            )
             .await?;
         Ok(row.try_get(0)?)
     }
@@ -105,14 +118,10 @@ impl LockSession {
 
     /// Every lease key this session holds, as the server sees it.
     pub async fn all_held(&self) -> Result<Vec<i32>, StoreError> {
-        // In pg_locks the two-key form shows as classid = key1, objid = key2, objsubid = 2;
-        // the oids are unsigned, so the keys come back through their bit pattern.
         let rows = self
             .client
             .query(
-                "SELECT objid::bigint FROM pg_locks \
-                 WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted \
-                   AND objsubid = 2 AND classid::bigint = $1",
+                &format!("SELECT objid::bigint FROM pg_locks WHERE {HELD}"),
                 &[&i64::from(LEASE_CLASS as u32)],
             )
             .await?;

@@ -1,8 +1,10 @@
 //! The store at scale: PostgreSQL through a `deadpool-postgres` pool.
 //!
 //! Migrations run at connect inside one transaction holding an advisory lock, so two nodes
-//! starting together take turns. Ingest takes a transaction-scoped advisory lock before it
-//! gathers what it knows, so concurrent writers never thread the same post twice (and
+//! starting together take turns. Ingest takes transaction-scoped advisory locks on what its
+//! threading depends on (the batch's posts, their parents, their customers: `turns`) before
+//! it gathers what it knows, so concurrent writers never thread the same post twice, while
+//! batches about other conversations run beside it (and
 //! `ON CONFLICT (network, external_id) DO NOTHING` stays as the last line of defence); the
 //! conversations it will rewrite are locked `FOR UPDATE`, so an agent's action in between is
 //! never lost. Batches are written with `jsonb_to_recordset` / `UNNEST`: one round trip per
@@ -27,7 +29,7 @@ use earshot_core::{
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::types::{Json, ToSql};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
 use crate::common::Migration;
 
@@ -40,14 +42,16 @@ mod search;
 mod store;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod transport;
+mod turns;
 mod writes;
 
 use ingest::*;
 use rows::*;
 use writes::*;
 
-pub use transport::{check_transport, PgOptions, DEFAULT_POOL_SIZE};
+pub use transport::{check_transport, PgOptions, Transport, DEFAULT_POOL_SIZE};
 
 const MIGRATIONS: &[Migration] = common::migrations!("postgres");
 
@@ -80,12 +84,16 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
+fn pool_error(e: deadpool_postgres::PoolError) -> String {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => db_error(&e),
+        other => format!("no database connection: {other}"),
+    }
+}
+
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        match e {
-            deadpool_postgres::PoolError::Backend(e) => e.into(),
-            other => StoreError::Database(format!("no database connection: {other}")),
-        }
+        StoreError::Database(pool_error(e))
     }
 }
 
@@ -101,20 +109,18 @@ impl PgStore {
         Self::connect_with(url, PgOptions::default()).await
     }
 
-    /// [`PgStore::connect`] with the pool's size and the plaintext rule from the settings.
+    /// [`PgStore::connect`] with the pool's size and the plaintext rule from the settings;
+    /// TLS as the URL's `sslmode` says (see [`Transport`]).
     pub async fn connect_with(url: &str, options: PgOptions) -> Result<Self, StoreError> {
         let target = redact(url);
         let open_err = |reason: String| StoreError::Open {
             target: target.clone(),
             reason,
         };
-        check_transport(url, options.allow_plaintext).map_err(open_err)?;
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| open_err(db_error(&e)))?;
+        let transport = Transport::plan(url, options.allow_plaintext).map_err(open_err)?;
         let manager = Manager::from_config(
-            config,
-            NoTls,
+            transport.config.clone(),
+            transport.connector().map_err(open_err)?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -126,7 +132,7 @@ impl PgStore {
         let mut client = pool
             .get()
             .await
-            .map_err(|e| open_err(StoreError::from(e).to_string()))?;
+            .map_err(|e| open_err(transport.explain(pool_error(e))))?;
         migrate(&mut client)
             .await
             .map_err(|e| open_err(db_error(&e)))?;
