@@ -86,19 +86,15 @@ pub(super) fn queue_reply_blocking(
     tx.commit()?;
     Ok(Reply {
         id,
-        conversation_id: conv.id,
-        network: conv.network,
-        in_reply_to,
-        text,
-        author: reply.author,
-        state: ReplyState::Queued,
-        idempotency_key: reply.idempotency_key,
-        external_id: None,
-        error: None,
-        attempts: 0,
-        created_at,
-        sent_at: None,
-        next_attempt_at: None,
+        ..Reply::queued(
+            conv.id,
+            conv.network,
+            in_reply_to,
+            text,
+            reply.author,
+            reply.idempotency_key,
+            created_at,
+        )
     })
 }
 
