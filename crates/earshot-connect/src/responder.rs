@@ -13,9 +13,64 @@ pub enum SendError {
     Refused { network: Network, reason: String },
 }
 
+impl SendError {
+    /// Worth trying again later on `network`.
+    pub fn retryable(network: Network, reason: impl Into<String>) -> Self {
+        SendError::Retryable {
+            network,
+            reason: reason.into(),
+        }
+    }
+
+    /// `network` refused it; trying again will not help.
+    pub fn refused(network: Network, reason: impl Into<String>) -> Self {
+        SendError::Refused {
+            network,
+            reason: reason.into(),
+        }
+    }
+}
+
 #[async_trait]
 pub trait Responder: Send + Sync {
     /// Posts `reply` in the thread; returns the network's id for the new post. Must pass
     /// `reply.idempotency_key` to networks that honour one, so a retry never posts twice.
     async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError>;
+}
+
+/// What the responders' tests send: reply 1 by `agent@acme` in conversation 7, which the
+/// customer opened just now.
+#[cfg(test)]
+pub(crate) mod testing {
+    use chrono::Utc;
+    use earshot_core::{Author, Conversation, ConversationId, Network, Reply};
+
+    /// Opened by the customer `handle` (`external_id` on the network) with the post `root`.
+    pub fn conversation(
+        network: Network,
+        external_id: &str,
+        handle: &str,
+        root: &str,
+    ) -> Conversation {
+        let customer = Author::new(external_id, handle);
+        let opened = Utc::now();
+        Conversation {
+            id: ConversationId(7),
+            ..Conversation::opened(network, customer, root.into(), opened, opened)
+        }
+    }
+
+    pub fn reply(network: Network, in_reply_to: &str, key: &str, text: &str) -> Reply {
+        let (author, now) = ("agent@acme".to_string(), Utc::now());
+        let queued = Reply::queued(
+            ConversationId(7),
+            network,
+            in_reply_to.into(),
+            text.into(),
+            author,
+            key.into(),
+            now,
+        );
+        Reply { id: 1, ..queued }
+    }
 }

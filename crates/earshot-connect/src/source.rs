@@ -297,6 +297,22 @@ pub mod testing {
             }
         }
 
+        /// Waits until at least `n` amendments have arrived; panics after [`WAIT`].
+        pub async fn wait_for_amendments(&self, n: usize) -> Vec<Amendment> {
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let amendments = self.amendments();
+                if amendments.len() >= n {
+                    return amendments;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "expected {n} amendments, got {amendments:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+
         fn take_failure(r: &mut Recorded) -> Result<(), SinkError> {
             if r.fail_next > 0 {
                 r.fail_next -= 1;
@@ -346,6 +362,20 @@ pub mod testing {
     /// How long a connector test waits for something before failing.
     pub const WAIT: Duration = Duration::from_secs(5);
 
+    /// The external ids of `posts`, in order.
+    pub fn ids(posts: &[NewPost]) -> Vec<String> {
+        posts.iter().map(|p| p.external_id.clone()).collect()
+    }
+
+    /// Fails the test when a post was delivered twice.
+    pub fn assert_no_duplicates(posts: &[NewPost]) {
+        let mut seen = ids(posts);
+        seen.sort();
+        let before = seen.len();
+        seen.dedup();
+        assert_eq!(before, seen.len(), "delivered twice: {:?}", ids(posts));
+    }
+
     /// A source running in the background against a [`MemorySink`], as the server runs it:
     /// the connector tests of every network start, watch and stop their source through this.
     pub struct Running<S: ?Sized> {
@@ -392,6 +422,20 @@ pub mod testing {
         pub async fn state(&self, state: ConnectorState) {
             self.until(&format!("{state:?}"), |r| r.health.report().state == state)
                 .await;
+        }
+
+        /// Waits until the last error names `needle`.
+        pub async fn until_error(&self, what: &str, needle: &str) {
+            self.until(what, |r| r.error().contains(needle)).await;
+        }
+
+        /// Waits until the source backs off, with a retry time and an error naming `reason`.
+        pub async fn backs_off_saying(&self, reason: &str) {
+            self.state(ConnectorState::BackingOff).await;
+            let report = self.health.report();
+            assert!(report.next_retry_at.is_some(), "{report:?}");
+            let error = report.last_error.as_deref().unwrap_or_default();
+            assert!(error.contains(reason), "{reason:?} not in {report:?}");
         }
 
         /// The last error the health report holds, or "".
