@@ -70,32 +70,18 @@ pub(super) fn queue_reply_blocking(
         us(created_at)
     ])?;
     let id = tx.last_insert_rowid();
-    let detail = serde_json::json!({
-        "reply_id": id,
-        "idempotency_key": reply.idempotency_key,
-        "in_reply_to": in_reply_to,
-    });
+    let (queued, detail) = common::queued_reply(id, &conv, reply, in_reply_to, text, created_at);
+    let actor = queued.author.as_str();
     insert_audit(
         &tx,
         Some(conv.id),
-        &reply.author,
+        actor,
         "reply_queued",
         &detail,
         created_at,
     )?;
     tx.commit()?;
-    Ok(Reply {
-        id,
-        ..Reply::queued(
-            conv.id,
-            conv.network,
-            in_reply_to,
-            text,
-            reply.author,
-            reply.idempotency_key,
-            created_at,
-        )
-    })
+    Ok(queued)
 }
 
 pub(super) fn mark_sent_blocking(
