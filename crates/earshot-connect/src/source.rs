@@ -282,35 +282,12 @@ pub mod testing {
 
         /// Waits until at least `n` posts have arrived; panics (failing the test) after `wait`.
         pub async fn wait_for(&self, n: usize, wait: Duration) -> Vec<NewPost> {
-            let deadline = Instant::now() + wait;
-            loop {
-                let posts = self.posts();
-                if posts.len() >= n {
-                    return posts;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "expected {n} posts, got {}: {posts:?}",
-                    posts.len()
-                );
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            wait_for_n("posts", n, wait, || self.posts()).await
         }
 
         /// Waits until at least `n` amendments have arrived; panics after [`WAIT`].
         pub async fn wait_for_amendments(&self, n: usize) -> Vec<Amendment> {
-            let deadline = Instant::now() + WAIT;
-            loop {
-                let amendments = self.amendments();
-                if amendments.len() >= n {
-                    return amendments;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "expected {n} amendments, got {amendments:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            wait_for_n("amendments", n, WAIT, || self.amendments()).await
         }
 
         fn take_failure(r: &mut Recorded) -> Result<(), SinkError> {
@@ -361,6 +338,28 @@ pub mod testing {
 
     /// How long a connector test waits for something before failing.
     pub const WAIT: Duration = Duration::from_secs(5);
+
+    /// What `read` returns, once it holds at least `n` items; panics after `wait`.
+    async fn wait_for_n<T: std::fmt::Debug>(
+        what: &str,
+        n: usize,
+        wait: Duration,
+        read: impl Fn() -> Vec<T>,
+    ) -> Vec<T> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let items = read();
+            if items.len() >= n {
+                return items;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} {what}, got {}: {items:?}",
+                items.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 
     /// The external ids of `posts`, in order.
     pub fn ids(posts: &[NewPost]) -> Vec<String> {
