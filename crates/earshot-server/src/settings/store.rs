@@ -45,7 +45,7 @@ impl StoreSettings {
                 ),
             });
         }
-        if is_postgres(db_url) {
+        if earshot_store::is_postgres(db_url) {
             check_transport(db_url, self.allow_plaintext).map_err(|message| {
                 ConfigError::Invalid {
                     key: "db".into(),
@@ -67,10 +67,6 @@ impl StoreSettings {
     pub async fn open(&self, db_url: &str) -> Result<Arc<dyn Store>, StoreError> {
         earshot_store::open_with(db_url, self.options()).await
     }
-}
-
-fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 #[cfg(test)]
