@@ -279,28 +279,18 @@ pub fn phases(analyzer: &Analyzer, texts: &[String], passes: usize) -> PhaseRepo
 }
 
 fn post(i: usize, text: &str) -> NewPost {
-    NewPost {
-        network: Network::X,
-        external_id: format!("{}", 1_000_000 + i),
-        author: Author {
-            external_id: format!("u{i}"),
-            handle: format!("customer{i}"),
-            display_name: None,
+    NewPost::new(
+        Network::X,
+        format!("{}", 1_000_000 + i),
+        Author {
             followers: Some((i as u64 * 7919) % 50_000),
-            verified: false,
-            bot: false,
+            ..Author::new(format!("u{i}"), format!("customer{i}"))
         },
-        text: text.to_string(),
-        created_at: Utc
-            .timestamp_opt(1_509_000_000 + i as i64, 0)
+        text,
+        Utc.timestamp_opt(1_509_000_000 + i as i64, 0)
             .single()
             .unwrap_or_default(),
-        in_reply_to: None,
-        lang: None,
-        url: None,
-        from_brand: None,
-        raw: None,
-    }
+    )
 }
 
 /// Each rules step alone over every text (`passes` times), on inputs prepared beforehand:

@@ -105,23 +105,14 @@ mod tests {
     fn the_analyzer_reads_the_rating_of_app_store_and_google_play_reviews_only() {
         use earshot_core::{Author, Network, NewPost};
         let review = |network: Network| NewPost {
-            network,
-            external_id: "00000050-3c1d".into(),
-            author: Author {
-                external_id: "kettlefan_dk".into(),
-                handle: "kettlefan_dk".into(),
-                display_name: None,
-                followers: None,
-                verified: false,
-                bot: false,
-            },
-            text: "★☆☆☆☆ 1/5 Okay\nIt opens.".into(),
-            created_at: chrono::Utc::now(),
-            in_reply_to: None,
             lang: Some("en".into()),
-            url: None,
-            from_brand: None,
-            raw: None,
+            ..NewPost::new(
+                network,
+                "00000050-3c1d",
+                Author::new("kettlefan_dk", "kettlefan_dk"),
+                "★☆☆☆☆ 1/5 Okay\nIt opens.",
+                chrono::Utc::now(),
+            )
         };
         let analyzer = crate::Analyzer::default();
         for network in [Network::AppStore, Network::GooglePlay] {

@@ -13,6 +13,24 @@ pub enum SendError {
     Refused { network: Network, reason: String },
 }
 
+impl SendError {
+    /// Worth trying again later on `network`.
+    pub fn retryable(network: Network, reason: impl Into<String>) -> Self {
+        SendError::Retryable {
+            network,
+            reason: reason.into(),
+        }
+    }
+
+    /// `network` refused it; trying again will not help.
+    pub fn refused(network: Network, reason: impl Into<String>) -> Self {
+        SendError::Refused {
+            network,
+            reason: reason.into(),
+        }
+    }
+}
+
 #[async_trait]
 pub trait Responder: Send + Sync {
     /// Posts `reply` in the thread; returns the network's id for the new post. Must pass
@@ -20,63 +38,39 @@ pub trait Responder: Send + Sync {
     async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError>;
 }
 
-/// A conversation and a queued reply as the outbox hands them to a responder, for the review
-/// networks' responder tests.
+/// What the responders' tests send: reply 1 by `agent@acme` in conversation 7, which the
+/// customer opened just now.
 #[cfg(test)]
 pub(crate) mod testing {
     use chrono::Utc;
-    use earshot_core::conversation::Status as ConversationStatus;
-    use earshot_core::priority::{score, PrioritySignals};
-    use earshot_core::{
-        Author, Conversation, ConversationId, Intent, Network, Reply, ReplyState, SentimentLabel,
-    };
+    use earshot_core::{Author, Conversation, ConversationId, Network, Reply};
 
-    pub fn conversation(network: Network, root: &str) -> Conversation {
+    /// Opened by the customer `handle` (`external_id` on the network) with the post `root`.
+    pub fn conversation(
+        network: Network,
+        external_id: &str,
+        handle: &str,
+        root: &str,
+    ) -> Conversation {
+        let customer = Author::new(external_id, handle);
         let opened = Utc::now();
-        let signals = PrioritySignals::default();
         Conversation {
-            id: ConversationId(1),
-            network,
-            customer: Author::default(),
-            root_external_id: root.into(),
-            status: ConversationStatus::Open,
-            assignee: None,
-            priority: score(&signals, None, None),
-            signals,
-            language: "en".into(),
-            intent: Intent::Other,
-            sentiment: SentimentLabel::Negative,
-            opened_at: opened,
-            last_activity_at: opened,
-            awaiting_since: Some(opened),
-            response_due: None,
-            first_response_due: opened,
-            first_response_at: None,
-            first_response_secs: None,
-            resolved_at: None,
-            post_count: 1,
-            last_customer_at: opened,
-            last_brand_at: None,
-            awaits_parent: None,
+            id: ConversationId(7),
+            ..Conversation::opened(network, customer, root.into(), opened, opened)
         }
     }
 
-    pub fn reply(network: Network, key: &str, to: &str, text: &str) -> Reply {
-        Reply {
-            id: 1,
-            conversation_id: ConversationId(1),
+    pub fn reply(network: Network, in_reply_to: &str, key: &str, text: &str) -> Reply {
+        let (author, now) = ("agent@acme".to_string(), Utc::now());
+        let queued = Reply::queued(
+            ConversationId(7),
             network,
-            in_reply_to: to.into(),
-            text: text.into(),
-            author: "agent".into(),
-            state: ReplyState::Queued,
-            idempotency_key: key.into(),
-            external_id: None,
-            error: None,
-            attempts: 0,
-            created_at: Utc::now(),
-            sent_at: None,
-            next_attempt_at: None,
-        }
+            in_reply_to.into(),
+            text.into(),
+            author,
+            key.into(),
+            now,
+        );
+        Reply { id: 1, ..queued }
     }
 }

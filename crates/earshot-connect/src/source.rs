@@ -303,19 +303,12 @@ pub mod testing {
 
         /// Waits until at least `n` posts have arrived; panics (failing the test) after `wait`.
         pub async fn wait_for(&self, n: usize, wait: Duration) -> Vec<NewPost> {
-            let deadline = Instant::now() + wait;
-            loop {
-                let posts = self.posts();
-                if posts.len() >= n {
-                    return posts;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "expected {n} posts, got {}: {posts:?}",
-                    posts.len()
-                );
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            wait_for_n("posts", n, wait, || self.posts()).await
+        }
+
+        /// Waits until at least `n` amendments have arrived; panics after [`WAIT`].
+        pub async fn wait_for_amendments(&self, n: usize) -> Vec<Amendment> {
+            wait_for_n("amendments", n, WAIT, || self.amendments()).await
         }
 
         fn take_failure(r: &mut Recorded) -> Result<(), SinkError> {
@@ -367,6 +360,42 @@ pub mod testing {
     /// How long a connector test waits for something before failing.
     pub const WAIT: Duration = Duration::from_secs(5);
 
+    /// What `read` returns, once it holds at least `n` items; panics after `wait`.
+    async fn wait_for_n<T: std::fmt::Debug>(
+        what: &str,
+        n: usize,
+        wait: Duration,
+        read: impl Fn() -> Vec<T>,
+    ) -> Vec<T> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let items = read();
+            if items.len() >= n {
+                return items;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} {what}, got {}: {items:?}",
+                items.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The external ids of `posts`, in order.
+    pub fn ids(posts: &[NewPost]) -> Vec<String> {
+        posts.iter().map(|p| p.external_id.clone()).collect()
+    }
+
+    /// Fails the test when a post was delivered twice.
+    pub fn assert_no_duplicates(posts: &[NewPost]) {
+        let mut seen = ids(posts);
+        seen.sort();
+        let before = seen.len();
+        seen.dedup();
+        assert_eq!(before, seen.len(), "delivered twice: {:?}", ids(posts));
+    }
+
     /// A source running in the background against a [`MemorySink`], as the server runs it:
     /// the connector tests of every network start, watch and stop their source through this.
     pub struct Running<S: ?Sized> {
@@ -413,6 +442,20 @@ pub mod testing {
         pub async fn state(&self, state: ConnectorState) {
             self.until(&format!("{state:?}"), |r| r.health.report().state == state)
                 .await;
+        }
+
+        /// Waits until the last error names `needle`.
+        pub async fn until_error(&self, what: &str, needle: &str) {
+            self.until(what, |r| r.error().contains(needle)).await;
+        }
+
+        /// Waits until the source backs off, with a retry time and an error naming `reason`.
+        pub async fn backs_off_saying(&self, reason: &str) {
+            self.state(ConnectorState::BackingOff).await;
+            let report = self.health.report();
+            assert!(report.next_retry_at.is_some(), "{report:?}");
+            let error = report.last_error.as_deref().unwrap_or_default();
+            assert!(error.contains(reason), "{reason:?} not in {report:?}");
         }
 
         /// The last error the health report holds, or "".

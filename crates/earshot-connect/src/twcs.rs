@@ -122,20 +122,15 @@ impl TwcsLayout {
             None => None,
         };
         Ok(NewPost {
-            network: Network::X,
-            external_id: tweet_id.to_owned(),
-            author: Author {
-                external_id: author_id.to_owned(),
-                handle: author_id.trim_start_matches('@').to_owned(),
-                ..Author::default()
-            },
-            text: crate::clamp_text(text.to_owned()),
-            created_at,
             in_reply_to,
-            lang: None,
-            url: None,
             from_brand: Some(!inbound),
-            raw: None,
+            ..NewPost::new(
+                Network::X,
+                tweet_id,
+                Author::new(author_id, author_id.trim_start_matches('@')),
+                crate::clamp_text(text.to_owned()),
+                created_at,
+            )
         })
     }
 }

@@ -106,6 +106,45 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// A conversation `customer` just opened with the post `root_external_id`, written at
+    /// `opened_at`: open, unassigned, one post, owed a first answer by `due`. It has no id yet
+    /// (the store gives it one) and no analysis: English, neutral, intent other, scored on no
+    /// signals; threading fills those in from the opening post.
+    pub fn opened(
+        network: Network,
+        customer: Author,
+        root_external_id: String,
+        opened_at: DateTime<Utc>,
+        due: DateTime<Utc>,
+    ) -> Self {
+        let signals = PrioritySignals::default();
+        Conversation {
+            id: ConversationId(0),
+            network,
+            customer,
+            root_external_id,
+            status: Status::Open,
+            assignee: None,
+            priority: crate::priority::score(&signals, None, None),
+            signals,
+            language: "en".into(),
+            intent: Intent::Other,
+            sentiment: SentimentLabel::Neutral,
+            opened_at,
+            last_activity_at: opened_at,
+            awaiting_since: Some(opened_at),
+            response_due: Some(due),
+            first_response_due: due,
+            first_response_at: None,
+            first_response_secs: None,
+            resolved_at: None,
+            post_count: 1,
+            last_customer_at: opened_at,
+            last_brand_at: None,
+            awaits_parent: None,
+        }
+    }
+
     /// Whether the response target has been missed: answered late, or owed and overdue now.
     pub fn breached(&self, now: DateTime<Utc>) -> bool {
         if let Some(first) = self.first_response_at {
@@ -222,34 +261,12 @@ pub enum TransitionError {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::priority::score;
 
     pub fn sample(opened: DateTime<Utc>) -> Conversation {
-        let signals = PrioritySignals::default();
+        let due = opened + chrono::Duration::minutes(30);
         Conversation {
             id: ConversationId(1),
-            network: Network::X,
-            customer: Author::default(),
-            root_external_id: "1".into(),
-            status: Status::Open,
-            assignee: None,
-            priority: score(&signals, None, None),
-            signals,
-            language: "en".into(),
-            intent: Intent::Other,
-            sentiment: SentimentLabel::Neutral,
-            opened_at: opened,
-            last_activity_at: opened,
-            awaiting_since: Some(opened),
-            response_due: Some(opened + chrono::Duration::minutes(30)),
-            first_response_due: opened + chrono::Duration::minutes(30),
-            first_response_at: None,
-            first_response_secs: None,
-            resolved_at: None,
-            post_count: 1,
-            last_customer_at: opened,
-            last_brand_at: None,
-            awaits_parent: None,
+            ..Conversation::opened(Network::X, Author::default(), "1".into(), opened, due)
         }
     }
 

@@ -16,6 +16,8 @@ pub mod post;
 pub mod priority;
 pub mod reply;
 pub mod sla;
+#[cfg(test)]
+mod testing;
 pub mod threading;
 pub mod triage;
 

@@ -63,7 +63,42 @@ pub struct NewPost {
     pub raw: Option<String>,
 }
 
+impl Author {
+    /// Someone known only by their id and handle on the network.
+    pub fn new(external_id: impl Into<String>, handle: impl Into<String>) -> Self {
+        Author {
+            external_id: external_id.into(),
+            handle: handle.into(),
+            ..Author::default()
+        }
+    }
+}
+
 impl NewPost {
+    /// A post with only what every network gives: it answers nothing, declares no language,
+    /// has no link and no raw payload, and whether the brand wrote it is left to the brand's
+    /// handles.
+    pub fn new(
+        network: Network,
+        external_id: impl Into<String>,
+        author: Author,
+        text: impl Into<String>,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        NewPost {
+            network,
+            external_id: external_id.into(),
+            author,
+            text: text.into(),
+            created_at,
+            in_reply_to: None,
+            lang: None,
+            url: None,
+            from_brand: None,
+            raw: None,
+        }
+    }
+
     pub fn key(&self) -> PostKey {
         PostKey::new(self.network, self.external_id.clone())
     }
@@ -159,10 +194,7 @@ impl Post {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
+    use crate::testing::at as t;
 
     #[test]
     fn times_outside_the_window_are_refused_with_a_reason() {

@@ -77,6 +77,37 @@ pub struct Reply {
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
+impl Reply {
+    /// A reply just stored and not yet sent: no attempt made, no external id, no error. The
+    /// store gives it its `id` (0 until then).
+    pub fn queued(
+        conversation_id: ConversationId,
+        network: Network,
+        in_reply_to: String,
+        text: String,
+        author: String,
+        idempotency_key: String,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Reply {
+            id: 0,
+            conversation_id,
+            network,
+            in_reply_to,
+            text,
+            author,
+            state: ReplyState::Queued,
+            idempotency_key,
+            external_id: None,
+            error: None,
+            attempts: 0,
+            created_at,
+            sent_at: None,
+            next_attempt_at: None,
+        }
+    }
+}
+
 /// Reply text checked against the network's length limit: made only through [`ReplyText::parse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyText(String);

@@ -392,12 +392,7 @@ impl ResponseTargets {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
-    }
+    use crate::testing::at;
 
     fn hours(spec: &[(&str, &str)]) -> SlaClock {
         match BusinessHours::parse("America/Los_Angeles", spec, &[]) {

@@ -263,30 +263,20 @@ fn open_conversation(
         .clock
         .due(post.created_at, policy.targets.target_for(band));
     let mut conv = Conversation {
-        id: ConversationId(0),
-        network: post.network,
-        customer: post.author.clone(),
-        root_external_id: post.external_id.clone(),
-        status: Status::Open,
-        assignee: None,
         priority: policy.ranking.score(&signals, None, None),
         language: incoming.analysis.language.language.code().to_string(),
         intent: incoming.analysis.intent.label,
         sentiment: incoming.analysis.sentiment.label,
         signals,
-        opened_at: post.created_at,
-        last_activity_at: post.created_at,
-        awaiting_since: Some(post.created_at),
-        response_due: Some(due),
-        first_response_due: due,
-        first_response_at: None,
-        first_response_secs: None,
-        resolved_at: None,
-        post_count: 1,
-        last_customer_at: post.created_at,
-        last_brand_at: None,
         // Opened because its parent is not here (it would have joined the parent's).
         awaits_parent: post.in_reply_to.clone(),
+        ..Conversation::opened(
+            post.network,
+            post.author.clone(),
+            post.external_id.clone(),
+            post.created_at,
+            due,
+        )
     };
     rescore(&mut conv, policy, now);
     conv
@@ -610,12 +600,7 @@ mod tests {
     use crate::analysis::Intent;
     use crate::post::Author;
     use crate::priority::PriorityBand;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("{s}: {e}"))
-    }
+    use crate::testing::at as t;
 
     fn post(id: &str, author: &str, at: &str, reply_to: Option<&str>, brand: bool) -> Incoming {
         let mut analysis = Analysis::default();
@@ -626,20 +611,15 @@ mod tests {
         };
         Incoming {
             post: NewPost {
-                network: Network::X,
-                external_id: id.into(),
-                author: Author {
-                    external_id: author.into(),
-                    handle: author.into(),
-                    ..Author::default()
-                },
-                text: format!("post {id}"),
-                created_at: t(at),
                 in_reply_to: reply_to.map(str::to_string),
-                lang: None,
-                url: None,
                 from_brand: Some(brand),
-                raw: None,
+                ..NewPost::new(
+                    Network::X,
+                    id,
+                    Author::new(author, author),
+                    format!("post {id}"),
+                    t(at),
+                )
             },
             analysis,
             from_brand: brand,

@@ -50,11 +50,11 @@ fn read_err(path: &Path, e: impl std::fmt::Display) -> SpikeEvalError {
     }
 }
 
-/// SplitMix64, seeded: the same bursts every run.
-struct Rng(u64);
+/// SplitMix64, seeded: the same draws every run (the bursts here, the replay's shuffles).
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

@@ -56,7 +56,7 @@ pub enum Mode {
 impl Mode {
     /// The mode for a store URL and a bus; a bus with SQLite is an error that says what to do.
     pub fn of(db_url: &str, bus: &BusSettings) -> Result<Mode, ConfigError> {
-        let postgres = is_postgres(db_url);
+        let postgres = earshot_store::is_postgres(db_url);
         let has_bus = !bus.url.trim().is_empty();
         match (postgres, has_bus) {
             (false, false) => Ok(Mode::Embedded),
@@ -159,10 +159,6 @@ impl BusSettings {
         }
         Ok(())
     }
-}
-
-fn is_postgres(db_url: &str) -> bool {
-    db_url.starts_with("postgres://") || db_url.starts_with("postgresql://")
 }
 
 #[cfg(test)]

@@ -450,22 +450,13 @@ mod tests {
     use earshot_core::Author;
 
     fn post(id: &str, at: chrono::DateTime<Utc>) -> NewPost {
-        NewPost {
-            network: Network::Mastodon,
-            external_id: id.into(),
-            author: Author {
-                external_id: format!("a{id}"),
-                handle: format!("user{id}@example.social"),
-                ..Author::default()
-            },
-            text: format!("@acme post {id}"),
-            created_at: at,
-            in_reply_to: None,
-            lang: None,
-            url: None,
-            from_brand: None,
-            raw: None,
-        }
+        NewPost::new(
+            Network::Mastodon,
+            id,
+            Author::new(format!("a{id}"), format!("user{id}@example.social")),
+            format!("@acme post {id}"),
+            at,
+        )
     }
 
     /// Stands in for a network stream: counts its runs and the runs that ended.

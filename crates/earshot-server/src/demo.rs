@@ -338,23 +338,19 @@ fn author(name: &str, variant: usize, followers: u64, verified: bool) -> Author 
         .collect();
     let handle = format!("{base}{}", variant % 37);
     Author {
-        external_id: format!("u-{handle}"),
-        handle,
         display_name: Some(name.to_string()),
         followers: Some(followers),
         verified,
-        bot: false,
+        ..Author::new(format!("u-{handle}"), handle)
     }
 }
 
 fn brand_author() -> Author {
     Author {
-        external_id: format!("u-{BRAND_HANDLE}"),
-        handle: BRAND_HANDLE.into(),
         display_name: Some("Voltra Support".into()),
         followers: Some(412_000),
         verified: true,
-        bot: false,
+        ..Author::new(format!("u-{BRAND_HANDLE}"), BRAND_HANDLE)
     }
 }
 
@@ -367,16 +363,8 @@ fn customer_post(
     reply_to: Option<&str>,
 ) -> NewPost {
     NewPost {
-        network,
-        external_id: id.to_string(),
-        author,
-        text: text.to_string(),
-        created_at: at,
         in_reply_to: reply_to.map(str::to_string),
-        lang: None,
-        url: None,
-        from_brand: None,
-        raw: None,
+        ..NewPost::new(network, id, author, text, at)
     }
 }
 
@@ -388,16 +376,8 @@ fn brand_post(
     reply_to: &str,
 ) -> NewPost {
     NewPost {
-        network,
-        external_id: id.to_string(),
-        author: brand_author(),
-        text: text.to_string(),
-        created_at: at,
         in_reply_to: Some(reply_to.to_string()),
-        lang: None,
-        url: None,
-        from_brand: None,
-        raw: None,
+        ..NewPost::new(network, id, brand_author(), text, at)
     }
 }
 
@@ -462,12 +442,9 @@ fn stories(
     // 1. The Friday-evening seat request, answered 24 minutes later; a Danish customer asks the same.
     let friday = last_weekday(end, tz, Weekday::Fri, 20, 47, 0);
     let paul = Author {
-        external_id: "u-paulfranks".into(),
-        handle: "paulfranks".into(),
         display_name: Some("Paul Franks".into()),
         followers: Some(1520),
-        verified: false,
-        bot: false,
+        ..Author::new("u-paulfranks", "paulfranks")
     };
     let ask = id();
     posts.push(customer_post(
@@ -486,12 +463,9 @@ fn stories(
         &ask,
     ));
     let mette = Author {
-        external_id: "did:plc:mettejensen7k2q".into(),
-        handle: "mette.bsky.social".into(),
         display_name: Some("Mette Jensen".into()),
         followers: Some(340),
-        verified: false,
-        bot: false,
+        ..Author::new("did:plc:mettejensen7k2q", "mette.bsky.social")
     };
     posts.push(customer_post(
         Network::Bluesky,
@@ -505,12 +479,9 @@ fn stories(
     // 2. Idle cars blocking chargers: a complaint, a promise, and the fix six days later.
     let monday = last_weekday(end, tz, Weekday::Mon, 9, 12, 1);
     let karl = Author {
-        external_id: "109876543210987654".into(),
-        handle: "karl@mastodon.example".into(),
         display_name: Some("Karl Holm".into()),
         followers: Some(48_200),
-        verified: false,
-        bot: false,
+        ..Author::new("109876543210987654", "karl@mastodon.example")
     };
     let complaint = id();
     posts.push(customer_post(
@@ -564,12 +535,10 @@ fn stories(
     // jumps the queue within its band) and a customer reports phantom braking with their
     // children in the car. The safety report ranks above the big account.
     let big = Author {
-        external_id: "u-priyashah".into(),
-        handle: "priyashah".into(),
         display_name: Some("Priya Shah".into()),
         followers: Some(157_000),
         verified: true,
-        bot: false,
+        ..Author::new("u-priyashah", "priyashah")
     };
     posts.push(customer_post(
         Network::X,
@@ -580,12 +549,9 @@ fn stories(
         None,
     ));
     let parent = Author {
-        external_id: "u-jamesobrien".into(),
-        handle: "jamesobrien".into(),
         display_name: Some("James O'Brien".into()),
         followers: Some(276),
-        verified: false,
-        bot: false,
+        ..Author::new("u-jamesobrien", "jamesobrien")
     };
     posts.push(customer_post(
         Network::X,

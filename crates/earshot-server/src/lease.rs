@@ -124,7 +124,7 @@ impl Leases {
 
     /// The leases for a store URL: advisory locks on PostgreSQL, in-process otherwise.
     pub fn for_store(db_url: &str, options: PgOptions) -> Leases {
-        if db_url.starts_with("postgres://") || db_url.starts_with("postgresql://") {
+        if earshot_store::is_postgres(db_url) {
             Leases::postgres(db_url, options)
         } else {
             Leases::in_process()

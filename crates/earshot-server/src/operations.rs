@@ -231,14 +231,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "This process's own pipeline events these counters missed because they fell behind.",
         vec![(String::new(), missed as f64)],
     );
-    if let Some(started) = state.telemetry.started() {
-        family(
-            "earshot_process_start_time_seconds",
-            "gauge",
-            "When this process started, in seconds since the Unix epoch.",
-            vec![(String::new(), started.timestamp() as f64)],
-        );
-    }
+    family(
+        "earshot_process_start_time_seconds",
+        "gauge",
+        "When this process started, in seconds since the Unix epoch.",
+        vec![(String::new(), state.telemetry.started().timestamp() as f64)],
+    );
     (
         [(
             header::CONTENT_TYPE,

@@ -158,23 +158,15 @@ impl Outbox {
             return Ok(());
         };
         let post = NewPost {
-            network: reply.network,
-            external_id,
-            author: Author {
-                external_id: self.brand_handle.clone(),
-                handle: self.brand_handle.clone(),
-                display_name: None,
-                followers: None,
-                verified: false,
-                bot: false,
-            },
-            text: reply.text.clone(),
-            created_at: reply.sent_at.unwrap_or_else(Utc::now),
             in_reply_to: Some(reply.in_reply_to.clone()),
-            lang: None,
-            url: None,
             from_brand: Some(true),
-            raw: None,
+            ..NewPost::new(
+                reply.network,
+                external_id,
+                Author::new(self.brand_handle.clone(), self.brand_handle.clone()),
+                reply.text.clone(),
+                reply.sent_at.unwrap_or_else(Utc::now),
+            )
         };
         pipeline.ingest(vec![post]).await?;
         Ok(())

@@ -258,7 +258,7 @@ pub async fn apply_stored(
 /// file that is not there yet holds no settings).
 pub async fn describe_stored(settings: &Settings) -> anyhow::Result<Vec<String>> {
     let url = settings.db_url();
-    let is_file = !(url.starts_with("postgres://") || url.starts_with("postgresql://"));
+    let is_file = !earshot_store::is_postgres(&url);
     if is_file && !std::path::Path::new(&url).exists() {
         return Ok(vec![]);
     }

@@ -10,10 +10,19 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// Counts of what this process did, fed from its pipeline's own events.
-#[derive(Default)]
 pub struct Telemetry {
     counts: Mutex<Counts>,
-    started: Option<DateTime<Utc>>,
+    started: DateTime<Utc>,
+}
+
+/// Nothing counted yet, starting now (fed by nothing unless made by [`Telemetry::start`]).
+impl Default for Telemetry {
+    fn default() -> Self {
+        Telemetry {
+            counts: Mutex::default(),
+            started: Utc::now(),
+        }
+    }
 }
 
 /// What [`Telemetry`] counted, as of one moment.
@@ -29,10 +38,7 @@ pub struct Counts {
 impl Telemetry {
     /// Starts counting `pipeline`'s own events in a task of its own.
     pub fn start(pipeline: &Pipeline) -> Arc<Telemetry> {
-        let telemetry = Arc::new(Telemetry {
-            counts: Mutex::default(),
-            started: Some(Utc::now()),
-        });
+        let telemetry = Arc::new(Telemetry::default());
         let mut events = pipeline.subscribe_own();
         let weak = Arc::downgrade(&telemetry);
         tokio::spawn(async move {
@@ -56,7 +62,7 @@ impl Telemetry {
     }
 
     /// When this process started counting.
-    pub fn started(&self) -> Option<DateTime<Utc>> {
+    pub fn started(&self) -> DateTime<Utc> {
         self.started
     }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 const SECRET: &str = "whsec_c2VjcmV0LWZvci1lYXJzaG90LWFwaS10ZXN0cy0wMDAx";
 mod common;
-use common::{authorised, API_TOKEN};
+use common::{authorised, start, API_TOKEN};
 /// Where replies to webhook posts go back to.
 const REPLY_SECRET: &str = "whsec_cmVwbGllcy1nby1iYWNrLXRvLXRoZS1jcm0tMDAwMDAx";
 
@@ -30,24 +30,11 @@ struct TestApp {
 }
 
 fn settings_in(dir: &std::path::Path) -> Settings {
-    let mut s = Settings {
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
-    s.brand.handles = vec!["voltra".into()];
+    let mut s = common::settings_in(dir);
     s.webhook.secret = Secret::new(SECRET);
     s.webhook.max_body_bytes = 64 * 1024;
     s.api.token = Secret::new(API_TOKEN);
     s
-}
-
-async fn start(s: Settings) -> (String, Arc<Desk>) {
-    let app = App::build(s).await.unwrap();
-    let base = app.address();
-    let desk = app.desk().clone();
-    tokio::spawn(app.run_until_stopped());
-    (base, desk)
 }
 
 async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
@@ -156,23 +143,7 @@ impl TestApp {
 
     /// A store token for one of the team, with these scopes.
     async fn token_for(&self, user: &str, scopes: &[&str]) -> String {
-        let u = self
-            .desk
-            .store()
-            .credentials(user)
-            .await
-            .unwrap()
-            .unwrap()
-            .user;
-        let (token, _) = auth::create_api_token(
-            self.desk.store(),
-            &u,
-            "tests",
-            scopes.iter().map(|s| s.to_string()).collect(),
-        )
-        .await
-        .unwrap();
-        token.expose().to_string()
+        common::token_for(&self.desk, user, scopes).await
     }
 }
 

@@ -9,10 +9,10 @@
 use chrono::{Duration as Days, Utc};
 use earshot_connect::Secret as Password;
 use earshot_core::{Author, ConversationId, Network, NewPost, Status};
-use earshot_server::config::{Secret, Settings};
+use earshot_server::config::Secret;
 use earshot_server::signature::Verifier;
 use earshot_server::web::auth;
-use earshot_server::{App, Desk};
+use earshot_server::Desk;
 use earshot_store::people::Role;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -43,22 +43,14 @@ struct Server {
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Settings {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
-    s.brand.handles = vec!["voltra".into()];
+    let mut s = common::settings_in(dir.path());
     s.webhook.secret = Secret::new(SECRET);
     // Answers on X go out (to a stand-in that records them).
     let (responders, _) = common::posting_on(&[Network::X]);
     let desk = earshot_server::app::desk_with(&s, responders)
         .await
         .unwrap();
-    let app = App::with_desk(s, desk).await.unwrap();
-    let base = app.address();
-    let desk = app.desk().clone();
-    tokio::spawn(app.run_until_stopped());
+    let base = common::serve(s, desk.clone()).await;
     let store = desk.store();
     auth::create_user(
         store,
@@ -95,23 +87,19 @@ fn customer(
     ago_minutes: i64,
 ) -> NewPost {
     NewPost {
-        network,
-        external_id: id.into(),
-        author: Author {
-            external_id: format!("u-{handle}"),
-            handle: handle.into(),
-            display_name: Some(handle.to_uppercase()),
-            followers: Some(followers),
-            verified: false,
-            bot: false,
-        },
-        text: text.into(),
-        created_at: Utc::now() - Days::minutes(ago_minutes),
-        in_reply_to: None,
-        lang: None,
         url: Some(format!("https://example.com/{id}")),
         from_brand: Some(false),
-        raw: None,
+        ..NewPost::new(
+            network,
+            id,
+            Author {
+                display_name: Some(handle.to_uppercase()),
+                followers: Some(followers),
+                ..Author::new(format!("u-{handle}"), handle)
+            },
+            text,
+            Utc::now() - Days::minutes(ago_minutes),
+        )
     }
 }
 
@@ -1176,12 +1164,10 @@ async fn an_agent_drafts_a_reply_from_past_answers_with_d_and_nothing_is_sent() 
     let server = server().await;
     let brand = |id: &str, to: &str, text: &str, ago: i64| NewPost {
         author: Author {
-            external_id: "u-voltra".into(),
-            handle: "voltra".into(),
             display_name: Some("Voltra".into()),
             followers: Some(50_000),
             verified: true,
-            bot: false,
+            ..Author::new("u-voltra", "voltra")
         },
         in_reply_to: Some(to.into()),
         from_brand: Some(true),

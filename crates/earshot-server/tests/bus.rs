@@ -11,6 +11,7 @@
 mod common;
 
 use chrono::Utc;
+use common::postgres;
 use earshot_core::{Author, Network, NewPost};
 use earshot_server::bus::Bus;
 use earshot_server::cluster::BusSettings;
@@ -25,7 +26,6 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 const DEFAULT_NATS: &str = "nats://127.0.0.1:4222";
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 const SECRET: &str = "bus-tests-secret-0123456789abcdef";
 
 /// One test's services: a fresh database and bus names no other test uses.
@@ -99,18 +99,11 @@ where
         Ok(Err(e)) => return skip_or_fail(&format!("NATS at {nats_url}"), &e.to_string()),
         Err(_) => return skip_or_fail(&format!("NATS at {nats_url}"), "timed out after 5 s"),
     };
-    let base = std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.into());
-    let (admin, connection) = match tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio_postgres::connect(&base, tokio_postgres::NoTls),
-    )
-    .await
-    {
-        Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return skip_or_fail(&format!("PostgreSQL at {base}"), &e.to_string()),
-        Err(_) => return skip_or_fail(&format!("PostgreSQL at {base}"), "timed out after 10 s"),
+    let base = postgres::base_url();
+    let admin = match postgres::connect_admin(&base).await {
+        Ok(admin) => admin,
+        Err(why) => return skip_or_fail(&format!("PostgreSQL at {base}"), &why),
     };
-    tokio::spawn(connection);
     let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
     let db = format!("earshot_bus_{tag}");
     admin
@@ -118,7 +111,7 @@ where
         .await
         .unwrap();
     let cluster = Cluster {
-        db_url: with_database(&base, &db),
+        db_url: postgres::with_database(&base, &db),
         nats_url,
         tag: tag.clone(),
     };
@@ -133,37 +126,14 @@ where
     }
 }
 
-/// `url` with its database name replaced.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_part = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    format!("{host_part}/{db}{query}")
-}
-
 fn heard(id: &str, text: &str) -> NewPost {
-    NewPost {
-        network: Network::X,
-        external_id: id.into(),
-        author: Author {
-            external_id: format!("u-{id}"),
-            handle: format!("customer{id}"),
-            ..Author::default()
-        },
-        text: text.into(),
-        created_at: Utc::now(),
-        in_reply_to: None,
-        lang: None,
-        url: None,
-        from_brand: None,
-        raw: None,
-    }
+    NewPost::new(
+        Network::X,
+        id,
+        Author::new(format!("u-{id}"), format!("customer{id}")),
+        text,
+        Utc::now(),
+    )
 }
 
 /// Polls `check` every 50 ms until it holds; fails naming `what` after `limit`.
@@ -444,14 +414,8 @@ async fn a_post_heard_by_one_process_shows_live_in_the_other_once() {
         // Health shows the bus to a signed-in caller, and nothing to a stranger.
         let stranger = reqwest::get(format!("{base_a}/api/v1/bus")).await.unwrap();
         assert_eq!(stranger.status(), 401);
-        let health: serde_json::Value = common::api_client()
-            .get(format!("{base_a}/api/v1/bus"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health: serde_json::Value =
+            common::live::get(&common::api_client(), &format!("{base_a}/api/v1/bus")).await;
         assert_eq!(health["connected"], true, "{health}");
         assert_eq!(health["dead_letters"], 0, "{health}");
     })

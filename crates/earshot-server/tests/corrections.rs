@@ -6,14 +6,11 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Utc;
-use earshot_connect::Secret as Password;
 use earshot_core::{Author, Network, NewPost};
-use earshot_server::config::Settings;
 use earshot_server::web::auth;
-use earshot_server::{App, Desk};
+use earshot_server::Desk;
 use earshot_store::people::Role;
-use reqwest::header::{COOKIE, SET_COOKIE};
-use reqwest::redirect::Policy;
+use reqwest::header::COOKIE;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,7 +18,7 @@ use std::sync::Arc;
 static NEXT: AtomicUsize = AtomicUsize::new(1);
 
 mod common;
-use common::{authorised, API_TOKEN};
+use common::{authorised, field, API_TOKEN};
 
 struct Server {
     base: String,
@@ -31,28 +28,10 @@ struct Server {
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Settings {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
-    s.brand.handles = vec!["voltra".into()];
+    let mut s = common::settings_in(dir.path());
     common::with_api_token(&mut s);
-    let app = App::build(s).await.unwrap();
-    let base = app.address();
-    let desk = app.desk().clone();
-    tokio::spawn(app.run_until_stopped());
-    for (name, role) in [("maria", Role::Agent), ("vic", Role::Viewer)] {
-        auth::create_user(
-            desk.store(),
-            name,
-            name,
-            role,
-            &Password::new(format!("{name}-long-password")),
-        )
-        .await
-        .unwrap();
-    }
+    let (base, desk) = common::start(s).await;
+    common::add_people(&desk, &[("maria", Role::Agent), ("vic", Role::Viewer)]).await;
     Server { base, desk, dir }
 }
 
@@ -60,23 +39,18 @@ impl Server {
     /// A customer's post; its id and its conversation's.
     async fn customer_post(&self, text: &str) -> (i64, i64) {
         let post = NewPost {
-            network: Network::X,
-            external_id: format!("p-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
-            author: Author {
-                external_id: "u1".into(),
-                handle: "paulfranks".into(),
-                display_name: Some("Paul Franks".into()),
-                followers: Some(1520),
-                verified: false,
-                bot: false,
-            },
-            text: text.into(),
-            created_at: Utc::now(),
-            in_reply_to: None,
-            lang: None,
-            url: None,
             from_brand: Some(false),
-            raw: None,
+            ..NewPost::new(
+                Network::X,
+                format!("p-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+                Author {
+                    display_name: Some("Paul Franks".into()),
+                    followers: Some(1520),
+                    ..Author::new("u1", "paulfranks")
+                },
+                text,
+                Utc::now(),
+            )
         };
         let report = self.desk.pipeline().ingest(vec![post]).await.unwrap();
         (
@@ -86,23 +60,7 @@ impl Server {
     }
 
     async fn token_for(&self, user: &str, scopes: &[&str]) -> String {
-        let u = self
-            .desk
-            .store()
-            .credentials(user)
-            .await
-            .unwrap()
-            .unwrap()
-            .user;
-        let (token, _) = auth::create_api_token(
-            self.desk.store(),
-            &u,
-            "tests",
-            scopes.iter().map(|s| s.to_string()).collect(),
-        )
-        .await
-        .unwrap();
-        token.expose().to_string()
+        common::token_for(&self.desk, user, scopes).await
     }
 
     async fn correct(&self, client: &reqwest::Client, post: i64, body: &Value) -> (u16, Value) {
@@ -277,35 +235,15 @@ async fn corrections_are_exported_newest_first_page_by_page() {
 // ---------------------------------------------------------------------------------------
 // A signed-in agent's session: writes need the page's CSRF token, from this site.
 
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap() + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
 fn cookie(r: &reqwest::Response, name: &str) -> String {
-    r.headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| {
-            c.split(';')
-                .next()
-                .and_then(|kv| kv.split_once('='))
-                .filter(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
-        .unwrap()
+    common::cookie_value(r, name).unwrap()
 }
 
 #[tokio::test]
 async fn a_session_corrects_with_its_csrf_token_only() {
     let server = server().await;
     let (post, _) = server.customer_post("@voltra thanks, it works").await;
-    let http = reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
+    let http = common::browser();
     let form = http
         .get(format!("{}/login", server.base))
         .send()

@@ -7,7 +7,10 @@
 //! PostgreSQL the tests are skipped with a message, except when `CI=true`: then they fail.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use chrono::Utc;
+use common::postgres::fresh_database;
 use earshot_core::feedback::RequestId;
 use earshot_core::{Author, Network, NewPost};
 use earshot_server::config::Settings;
@@ -21,52 +24,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-
 /// What a hand-over may take at most (issue 15).
 const HAND_OVER_BOUND: Duration = Duration::from_secs(15);
-
-struct Fresh {
-    admin: tokio_postgres::Client,
-    name: String,
-    url: String,
-}
-
-async fn fresh_database() -> Option<Fresh> {
-    let base =
-        std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
-    let connect = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio_postgres::connect(&base, tokio_postgres::NoTls),
-    )
-    .await;
-    let why = match connect {
-        Ok(Ok((admin, connection))) => {
-            tokio::spawn(connection);
-            let name = format!("earshot_grouping_{}", uuid::Uuid::new_v4().simple());
-            admin
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            let url = match base.rsplit_once('/') {
-                Some((host, _)) if host.contains("://") && host.len() > "postgres://".len() => {
-                    format!("{host}/{name}")
-                }
-                _ => panic!("EARSHOT_TEST_POSTGRES must name a database: {base}"),
-            };
-            return Some(Fresh { admin, name, url });
-        }
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => "timed out after 10 s".to_string(),
-    };
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("PostgreSQL is required in CI but {base} cannot be reached: {why}");
-    }
-    eprintln!(
-        "SKIPPED: cannot reach PostgreSQL at {base}: {why}. Start it or set EARSHOT_TEST_POSTGRES."
-    );
-    None
-}
 
 /// One "process": a desk on the shared database, its leases, and its grouping loop as
 /// `serve` starts it where processes share a store.
@@ -117,23 +76,17 @@ const ASKS: [&str; 3] = [
 
 fn ask(n: usize) -> NewPost {
     NewPost {
-        network: Network::X,
-        external_id: format!("ask-{n}"),
-        author: Author {
-            external_id: format!("id-customer{n}"),
-            handle: format!("customer{n}"),
-            display_name: None,
-            followers: Some(100),
-            verified: false,
-            bot: false,
-        },
-        text: ASKS[n % ASKS.len()].to_string(),
-        created_at: Utc::now(),
-        in_reply_to: None,
-        lang: None,
-        url: None,
         from_brand: Some(false),
-        raw: None,
+        ..NewPost::new(
+            Network::X,
+            format!("ask-{n}"),
+            Author {
+                followers: Some(100),
+                ..Author::new(format!("id-customer{n}"), format!("customer{n}"))
+            },
+            ASKS[n % ASKS.len()],
+            Utc::now(),
+        )
     }
 }
 
@@ -193,7 +146,7 @@ async fn open_requests(p: &Process) -> Vec<RequestId> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asks_heard_by_two_processes_at_once_are_one_request_and_stay_one_after_a_hand_over() {
-    let Some(db) = fresh_database().await else {
+    let Some(db) = fresh_database("earshot_grouping").await else {
         return;
     };
     let mut a = process(&db.url).await;
@@ -262,8 +215,5 @@ async fn asks_heard_by_two_processes_at_once_are_one_request_and_stay_one_after_
     let _ = b.stop.send(true);
     b.grouping.await.unwrap();
     b.leases.release_all().await;
-    db.admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.name))
-        .await
-        .unwrap();
+    db.drop_database().await;
 }

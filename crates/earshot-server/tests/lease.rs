@@ -7,11 +7,14 @@
 //! PostgreSQL the tests are skipped with a message, except when `CI=true`: then they fail.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use chrono::{DateTime, Duration, Utc};
+use common::postgres::{fresh_database, Fresh};
 use earshot_connect::notify::fake::FakeWebhookReceiver;
 use earshot_core::{Author, Network, NewPost};
-use earshot_server::alerts::{AlertSettings, AlertTarget, Alerts};
-use earshot_server::config::{Secret, Settings};
+use earshot_server::alerts::{AlertSettings, Alerts};
+use earshot_server::config::Settings;
 use earshot_server::desk::Desk;
 use earshot_server::housekeeping::Tick;
 use earshot_server::lease::{key_of, Leases, KEEP_EVERY};
@@ -23,29 +26,10 @@ use earshot_store::postgres::PgOptions;
 use std::sync::Arc;
 use std::time::Instant;
 
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-
 /// What a hand-over may take at most (issue 15).
 const HAND_OVER_BOUND: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// A fresh database for one test, dropped by its last line.
-struct Fresh {
-    admin: tokio_postgres::Client,
-    name: String,
-    url: String,
-}
-
 impl Fresh {
-    async fn drop_database(self) {
-        self.admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .await
-            .unwrap();
-    }
-
     /// The server process holding `role`'s lock, if any.
     async fn holder(&self, role: &str) -> Option<i32> {
         let key = i64::from(key_of(role) as u32);
@@ -73,42 +57,6 @@ impl Fresh {
     }
 }
 
-async fn fresh_database() -> Option<Fresh> {
-    let base =
-        std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
-    let connect = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        tokio_postgres::connect(&base, tokio_postgres::NoTls),
-    )
-    .await;
-    let why = match connect {
-        Ok(Ok((admin, connection))) => {
-            tokio::spawn(connection);
-            let name = format!("earshot_lease_{}", uuid::Uuid::new_v4().simple());
-            admin
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            let url = match base.rsplit_once('/') {
-                Some((host, _)) if host.contains("://") && host.len() > "postgres://".len() => {
-                    format!("{host}/{name}")
-                }
-                _ => panic!("EARSHOT_TEST_POSTGRES must name a database: {base}"),
-            };
-            return Some(Fresh { admin, name, url });
-        }
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => "timed out after 10 s".to_string(),
-    };
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("PostgreSQL is required in CI but {base} cannot be reached: {why}");
-    }
-    eprintln!(
-        "SKIPPED: cannot reach PostgreSQL at {base}: {why}. Start it or set EARSHOT_TEST_POSTGRES."
-    );
-    None
-}
-
 /// Runs `keep` on `leases` until `lease` is held here, returning how long that took.
 async fn until_taken(leases: &Leases, role: &str) -> std::time::Duration {
     let lease = leases.role(role);
@@ -128,7 +76,7 @@ async fn until_taken(leases: &Leases, role: &str) -> std::time::Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_holders_of_one_role_only_one_holds_and_a_dead_one_hands_over() {
-    let Some(db) = fresh_database().await else {
+    let Some(db) = fresh_database("earshot_lease").await else {
         return;
     };
     let role = "tick:paging on-call";
@@ -173,7 +121,7 @@ async fn two_holders_of_one_role_only_one_holds_and_a_dead_one_hands_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_cut_off_from_the_database_stops_and_another_takes_over() {
-    let Some(db) = fresh_database().await else {
+    let Some(db) = fresh_database("earshot_lease").await else {
         return;
     };
     let role = "connector:mastodon:acme";
@@ -265,24 +213,12 @@ async fn process(url: &str, hook: &FakeWebhookReceiver) -> (Arc<Desk>, Leases, T
     let mut s: Settings = toml::from_str(TRIAGE).unwrap();
     s.db = url.to_string();
     let mut alerts = AlertSettings::default();
-    alerts.targets.push(AlertTarget {
-        name: "pager".into(),
-        kind: "webhook".into(),
-        min_severity: None,
-        url: Secret::new(hook.url()),
-        url_env: None,
-        secret: Secret::new(HOOK_SECRET),
-        secret_env: None,
-        smtp_host: None,
-        smtp_port: None,
-        smtp_security: None,
-        smtp_username: None,
-        smtp_password: Default::default(),
-        smtp_password_env: None,
-        smtp_password_file: None,
-        from: None,
-        to: vec![],
-    });
+    alerts.targets.push(common::alert_target(
+        "pager",
+        "webhook",
+        &hook.url(),
+        HOOK_SECRET,
+    ));
     let store = earshot_store::open(url).await.unwrap();
     let pipeline = Pipeline::new(
         Arc::new(earshot_server::app::analyzer(&s).unwrap()),
@@ -326,7 +262,7 @@ async fn pages(hook: &FakeWebhookReceiver, n: usize) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_database_send_one_page_per_escalation_across_hand_overs() {
-    let Some(db) = fresh_database().await else {
+    let Some(db) = fresh_database("earshot_lease").await else {
         return;
     };
     let hook = FakeWebhookReceiver::start(HOOK_SECRET).await.unwrap();
@@ -342,23 +278,18 @@ async fn two_processes_on_one_database_send_one_page_per_escalation_across_hand_
     // Saturday 23:10 in Copenhagen: a big account writes; nobody is at work.
     let written = at("2025-03-08T23:10:00+01:00");
     let post = NewPost {
-        network: Network::X,
-        external_id: "night-1".into(),
-        author: Author {
-            external_id: "id-famous".into(),
-            handle: "famous".into(),
-            display_name: None,
-            followers: Some(150_000),
-            verified: false,
-            bot: false,
-        },
-        text: "@voltra my car will not unlock and I am stuck outside in the cold, help!".into(),
-        created_at: written,
-        in_reply_to: None,
         lang: Some("en".into()),
-        url: None,
         from_brand: Some(false),
-        raw: None,
+        ..NewPost::new(
+            Network::X,
+            "night-1",
+            Author {
+                followers: Some(150_000),
+                ..Author::new("id-famous", "famous")
+            },
+            "@voltra my car will not unlock and I am stuck outside in the cold, help!",
+            written,
+        )
     };
     let id = desk_a.pipeline().ingest(vec![post]).await.unwrap().posts[0]
         .conversation_id
@@ -435,7 +366,7 @@ async fn two_processes_on_one_database_send_one_page_per_escalation_across_hand_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_lists_the_roles_held_and_names_the_store_when_it_goes_away() {
-    let Some(db) = fresh_database().await else {
+    let Some(db) = fresh_database("earshot_lease").await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

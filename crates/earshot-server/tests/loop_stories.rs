@@ -19,6 +19,8 @@ use earshot_server::responder::Responders;
 use earshot_store::feedback::NewRelease;
 use std::sync::{Arc, Mutex};
 
+mod common;
+
 /// Records what would have been posted, per conversation, like a network's thread would.
 #[derive(Default)]
 struct Threads {
@@ -116,23 +118,17 @@ fn post(
     when: &str,
 ) -> NewPost {
     NewPost {
-        network,
-        external_id: id.into(),
-        author: Author {
-            external_id: format!("id-{handle}"),
-            handle: handle.into(),
-            display_name: None,
-            followers: Some(followers),
-            verified: false,
-            bot: false,
-        },
-        text: text.into(),
-        created_at: at(when),
-        in_reply_to: None,
-        lang: None,
-        url: None,
         from_brand: Some(false),
-        raw: None,
+        ..NewPost::new(
+            network,
+            id,
+            Author {
+                followers: Some(followers),
+                ..Author::new(format!("id-{handle}"), handle)
+            },
+            text,
+            at(when),
+        )
     }
 }
 
@@ -355,29 +351,18 @@ async fn the_charger_complaint_becomes_a_policy_kept_in_six_days() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_festival_surge_is_alerted_within_a_minute_with_a_bulk_reply() {
-    use earshot_server::alerts::{AlertSettings, AlertTarget, Alerts};
+    use earshot_server::alerts::{AlertSettings, Alerts};
     let slack = earshot_connect::notify::fake::FakeSlack::start()
         .await
         .unwrap();
     let mut alert_settings = AlertSettings::default();
-    alert_settings.targets.push(AlertTarget {
-        name: "leads".into(),
-        kind: "slack".into(),
-        min_severity: None,
-        url: earshot_server::config::Secret::new(slack.webhook_url().expose()),
-        url_env: None,
-        secret: Default::default(),
-        secret_env: None,
-        smtp_host: None,
-        smtp_port: None,
-        smtp_security: None,
-        smtp_username: None,
-        smtp_password: Default::default(),
-        smtp_password_env: None,
-        smtp_password_file: None,
-        from: None,
-        to: vec![],
-    });
+    let slack_url = slack.webhook_url();
+    alert_settings.targets.push(common::alert_target(
+        "leads",
+        "slack",
+        slack_url.expose(),
+        "",
+    ));
     let spikes = earshot_analyze::spikes::SpikeConfig {
         warmup_posts: 200,
         ..Default::default()

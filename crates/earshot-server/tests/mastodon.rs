@@ -3,37 +3,17 @@
 #![allow(clippy::unwrap_used)]
 
 use earshot_connect::mastodon::fake::{FakeMastodon, NewMention};
-use earshot_server::config::{MastodonSettings, Secret, Settings};
-use earshot_server::App;
+use earshot_server::config::{MastodonSettings, Secret};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 mod common;
-
-async fn wait_for<F: Fn(&Value) -> bool>(client: &reqwest::Client, url: &str, ok: F) -> Value {
-    let started = Instant::now();
-    loop {
-        let v: Value = client.get(url).send().await.unwrap().json().await.unwrap();
-        if ok(&v) {
-            return v;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "timed out waiting on {url}: {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use common::live::wait_for;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mention_reaches_the_inbox_and_the_answer_reaches_the_thread() {
     let fake = FakeMastodon::start("brand-token").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Settings {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
+    let mut s = common::settings_in(dir.path());
     s.brand.handles = vec!["acme".into()];
     common::with_api_token(&mut s);
     s.connectors.mastodon = vec![MastodonSettings {
@@ -47,9 +27,7 @@ async fn a_mention_reaches_the_inbox_and_the_answer_reaches_the_thread() {
         transport: None,
         history: None,
     }];
-    let app = App::build(s).await.unwrap();
-    let base = app.address();
-    tokio::spawn(app.run_until_stopped());
+    let (base, _) = common::start(s).await;
     let client = common::api_client();
 
     // The connector is up and streaming.
@@ -103,14 +81,8 @@ async fn a_mention_reaches_the_inbox_and_the_answer_reaches_the_thread() {
         .starts_with("@lena@fosstodon.example "));
 
     // The answer stopped the clock: the conversation waits on the customer now.
-    let detail: Value = client
-        .get(format!("{base}/api/v1/conversations/{conv}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail: Value =
+        common::live::get(&client, &format!("{base}/api/v1/conversations/{conv}")).await;
     assert_eq!(detail["conversation"]["status"], "pending");
     assert_eq!(detail["posts"].as_array().unwrap().len(), 2);
 

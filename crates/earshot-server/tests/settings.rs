@@ -5,15 +5,16 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, Utc};
-use earshot_connect::Secret as Password;
 use earshot_core::{Author, Network, NewPost, Post};
 use earshot_server::config::Settings;
 use earshot_server::web::auth;
 use earshot_server::{overrides, App, Desk};
 use earshot_store::people::Role;
-use reqwest::header::{COOKIE, SET_COOKIE};
-use reqwest::redirect::Policy;
+use reqwest::header::COOKIE;
 use std::sync::Arc;
+
+mod common;
+use common::{cookie_value, field};
 
 struct Server {
     base: String,
@@ -25,12 +26,7 @@ struct Server {
 
 /// The file's settings: one handle, one keyword, a calendar clock.
 fn file_settings(dir: &tempfile::TempDir) -> Settings {
-    let mut s = Settings {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
-    s.brand.handles = vec!["voltra".into()];
+    let mut s = common::settings_in(dir.path());
     s.brand.keywords = vec!["charger".into()];
     s
 }
@@ -38,53 +34,15 @@ fn file_settings(dir: &tempfile::TempDir) -> Settings {
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let settings = file_settings(&dir);
-    let app = App::build(settings.clone()).await.unwrap();
-    let base = app.address();
-    let desk = app.desk().clone();
-    tokio::spawn(app.run_until_stopped());
-    for (name, role) in [("maria", Role::Agent), ("anna", Role::Admin)] {
-        auth::create_user(
-            desk.store(),
-            name,
-            "",
-            role,
-            &Password::new(format!("{name}-long-password")),
-        )
-        .await
-        .unwrap();
-    }
+    let (base, desk) = common::start(settings.clone()).await;
+    common::add_people(&desk, &[("maria", Role::Agent), ("anna", Role::Admin)]).await;
     Server {
         base,
         desk,
         settings,
-        http: reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap(),
+        http: common::browser(),
         _dir: dir,
     }
-}
-
-/// The value of a `name="…" value="…"` field in a page.
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-fn cookie_value(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers().get_all(SET_COOKIE).iter().find_map(|c| {
-        c.to_str()
-            .ok()?
-            .split(';')
-            .next()
-            .and_then(|kv| kv.split_once('='))
-            .filter(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    })
 }
 
 struct Signed {
@@ -97,12 +55,8 @@ fn post(id: &str, handle: &str, text: &str) -> NewPost {
         network: Network::X,
         external_id: id.into(),
         author: Author {
-            external_id: format!("id-{handle}"),
-            handle: handle.into(),
-            display_name: None,
             followers: Some(10),
-            verified: false,
-            bot: false,
+            ..Author::new(format!("id-{handle}"), handle)
         },
         text: text.into(),
         created_at: Utc::now(),

@@ -9,12 +9,10 @@ use earshot_connect::responder::{Responder, SendError};
 use earshot_core::{
     Author, Conversation, ConversationEvent, ConversationId, Network, NewPost, Reply,
 };
-use earshot_server::config::Settings;
 use earshot_server::desk::{Desk, DeskError};
 use earshot_server::pipeline::Pipeline;
 use earshot_server::responder::Responders;
 use earshot_server::survey::{Outcome, Skip, SurveySettings, Surveys};
-use earshot_server::App;
 use earshot_store::StoreError;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -68,12 +66,7 @@ struct World {
 
 async fn world(survey: SurveySettings) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
-    settings.brand.handles = vec!["voltra".into()];
+    let mut settings = common::settings_in(dir.path());
     settings.survey = survey;
     common::with_api_token(&mut settings);
     let store = earshot_store::open(&settings.db_url()).await.unwrap();
@@ -93,9 +86,7 @@ async fn world(survey: SurveySettings) -> World {
             .surveys(surveys)
             .finish(),
     );
-    let app = App::with_desk(settings, desk.clone()).await.unwrap();
-    let base = app.address();
-    tokio::spawn(app.run_until_stopped());
+    let base = common::serve(settings, desk.clone()).await;
     World {
         base,
         desk,
@@ -116,23 +107,18 @@ fn enabled() -> SurveySettings {
 
 fn post(network: Network, id: &str, handle: &str, lang: &str, text: &str) -> NewPost {
     NewPost {
-        network,
-        external_id: id.into(),
-        author: Author {
-            external_id: format!("id-{handle}"),
-            handle: handle.into(),
-            display_name: None,
-            followers: Some(250),
-            verified: false,
-            bot: false,
-        },
-        text: text.into(),
-        created_at: Utc::now() - Duration::minutes(30),
-        in_reply_to: None,
         lang: Some(lang.into()),
-        url: None,
         from_brand: Some(false),
-        raw: None,
+        ..NewPost::new(
+            network,
+            id,
+            Author {
+                followers: Some(250),
+                ..Author::new(format!("id-{handle}"), handle)
+            },
+            text,
+            Utc::now() - Duration::minutes(30),
+        )
     }
 }
 

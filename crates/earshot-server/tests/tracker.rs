@@ -6,8 +6,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Utc;
 use earshot_core::{Author, Network, NewPost};
-use earshot_server::config::{Secret, Settings};
-use earshot_server::App;
+use earshot_server::config::Secret;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -55,12 +54,7 @@ fn sign(secret: &str, body: &[u8]) -> String {
 async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
     let (github, issues) = fake_github().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Settings {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
-    s.brand.handles = vec!["voltra".into()];
+    let mut s = common::settings_in(dir.path());
     s.tracker.kind = "github".into();
     s.tracker.api_url = github;
     s.tracker.repo = "voltra/app".into();
@@ -68,32 +62,22 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
     s.tracker.webhook_secret = Secret::new(HOOK_SECRET);
     common::with_api_token(&mut s);
     s.tracker.public_url = "https://earshot.voltra.example".into();
-    let app = App::build(s).await.unwrap();
-    let base = app.address();
-    let desk = app.desk().clone();
-    tokio::spawn(app.run_until_stopped());
+    let (base, desk) = common::start(s).await;
 
     let report = desk
         .pipeline()
         .ingest(vec![NewPost {
-            network: Network::X,
-            external_id: "1".into(),
-            author: Author {
-                external_id: "u1".into(),
-                handle: "paulfranks".into(),
-                display_name: None,
-                followers: Some(1520),
-                verified: false,
-                bot: false,
-            },
-            text: "@voltra Can you add an option to move the seat back when the car is parked?"
-                .into(),
-            created_at: Utc::now(),
-            in_reply_to: None,
-            lang: None,
-            url: None,
             from_brand: Some(false),
-            raw: None,
+            ..NewPost::new(
+                Network::X,
+                "1",
+                Author {
+                    followers: Some(1520),
+                    ..Author::new("u1", "paulfranks")
+                },
+                "@voltra Can you add an option to move the seat back when the car is parked?",
+                Utc::now(),
+            )
         }])
         .await
         .unwrap();

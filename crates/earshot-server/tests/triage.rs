@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use earshot_connect::mastodon::fake::{FakeMastodon, NewMention};
 use earshot_connect::notify::fake::{FakeSlack, FakeWebhookReceiver};
 use earshot_core::{Author, ConversationEvent, ConversationId, Network, NewPost};
-use earshot_server::alerts::{AlertSettings, AlertTarget, Alerts};
+use earshot_server::alerts::{AlertSettings, Alerts};
 use earshot_server::config::{MastodonSettings, Secret, Settings};
 use earshot_server::desk::Desk;
 use earshot_server::pipeline::Pipeline;
@@ -18,6 +18,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 mod common;
+use common::alert_target as target;
 
 /// Care in Copenhagen works weekdays 08–18; nights and weekends ana and bo take turns on call;
 /// maria is the second level. Big accounts get a one-hour first response target.
@@ -94,60 +95,30 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn post(id: &str, handle: &str, followers: u64, text: &str, when: DateTime<Utc>) -> NewPost {
     NewPost {
-        network: Network::X,
-        external_id: id.into(),
-        author: Author {
-            external_id: format!("id-{handle}"),
-            handle: handle.into(),
-            display_name: None,
-            followers: Some(followers),
-            verified: false,
-            bot: false,
-        },
-        text: text.into(),
-        created_at: when,
-        in_reply_to: None,
         lang: Some("en".into()),
-        url: None,
         from_brand: Some(false),
-        raw: None,
+        ..NewPost::new(
+            Network::X,
+            id,
+            Author {
+                followers: Some(followers),
+                ..Author::new(format!("id-{handle}"), handle)
+            },
+            text,
+            when,
+        )
     }
 }
 
 fn answer(id: &str, to: &str, when: DateTime<Utc>) -> NewPost {
     NewPost {
         author: Author {
-            external_id: "id-voltra".into(),
-            handle: "voltra".into(),
-            display_name: None,
-            followers: None,
             verified: true,
-            bot: false,
+            ..Author::new("id-voltra", "voltra")
         },
         in_reply_to: Some(to.into()),
         from_brand: Some(true),
         ..post(id, "voltra", 0, "Sorry about that, we are on it.", when)
-    }
-}
-
-fn target(name: &str, kind: &str, url: &str, secret: &str) -> AlertTarget {
-    AlertTarget {
-        name: name.into(),
-        kind: kind.into(),
-        min_severity: None,
-        url: Secret::new(url),
-        url_env: None,
-        secret: Secret::new(secret),
-        secret_env: None,
-        smtp_host: None,
-        smtp_port: None,
-        smtp_security: None,
-        smtp_username: None,
-        smtp_password: Default::default(),
-        smtp_password_env: None,
-        smtp_password_file: None,
-        from: None,
-        to: vec![],
     }
 }
 
@@ -549,23 +520,18 @@ fn mastodon_post(
     when: DateTime<Utc>,
 ) -> NewPost {
     NewPost {
-        network: Network::Mastodon,
-        external_id: status_id.into(),
-        author: Author {
-            external_id: format!("id-{acct}"),
-            handle: acct.into(),
-            display_name: None,
-            followers: Some(80),
-            verified: false,
-            bot: false,
-        },
-        text: text.into(),
-        created_at: when,
-        in_reply_to: None,
         lang: Some(lang.into()),
-        url: None,
         from_brand: Some(false),
-        raw: None,
+        ..NewPost::new(
+            Network::Mastodon,
+            status_id,
+            Author {
+                followers: Some(80),
+                ..Author::new(format!("id-{acct}"), acct)
+            },
+            text,
+            when,
+        )
     }
 }
 
@@ -825,14 +791,8 @@ async fn a_big_account_jumps_within_its_band_never_above_a_safety_report() {
         .await
         .unwrap();
 
-    let inbox: Value = common::api_client()
-        .get(format!("{base}/api/v1/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let inbox: Value =
+        common::live::get(&common::api_client(), &format!("{base}/api/v1/inbox")).await;
     let items = inbox["items"].as_array().unwrap();
     let ids: Vec<i64> = items
         .iter()
@@ -866,26 +826,17 @@ async fn a_big_account_jumps_within_its_band_never_above_a_safety_report() {
     };
     assert!(score(0) > score(1), "{inbox}");
 
-    let policy: Value = common::api_client()
-        .get(format!("{base}/api/v1/conversations/{famous}/policy"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let policy: Value = common::live::get(
+        &common::api_client(),
+        &format!("{base}/api/v1/conversations/{famous}/policy"),
+    )
+    .await;
     assert_eq!(policy["jump"], "250k followers", "{policy}");
 
     // Waiting time re-ranks the inbox; the jumper stays in front of its band.
     p.rescore().await.unwrap();
-    let inbox: Value = common::api_client()
-        .get(format!("{base}/api/v1/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let inbox: Value =
+        common::live::get(&common::api_client(), &format!("{base}/api/v1/inbox")).await;
     assert_eq!(inbox["items"][0]["conversation"]["id"], fire.0);
     assert_eq!(inbox["items"][1]["conversation"]["id"], famous.0);
 

@@ -8,10 +8,9 @@ use earshot_connect::Secret as Password;
 use earshot_core::{Author, ConversationId, Network, NewPost, Status};
 use earshot_server::config::{Secret, Settings};
 use earshot_server::web::auth;
-use earshot_server::{App, Desk};
+use earshot_server::Desk;
 use earshot_store::people::Role;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::redirect::Policy;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -24,44 +23,24 @@ struct Server {
 
 async fn server_with(configure: impl FnOnce(&mut Settings)) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Settings {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
-    s.brand.handles = vec!["voltra".into()];
+    let mut s = common::settings_in(dir.path());
     configure(&mut s);
-    let app = App::build(s).await.unwrap();
-    let base = app.address();
-    let desk = app.desk().clone();
-    tokio::spawn(app.run_until_stopped());
+    let (base, desk) = common::start(s).await;
     with_people(base, desk, dir).await
 }
 
 /// The team every test signs in as: an agent, an admin and a viewer.
 async fn with_people(base: String, desk: Arc<Desk>, dir: tempfile::TempDir) -> Server {
-    for (name, role) in [
+    let team = [
         ("maria", Role::Agent),
         ("anna", Role::Admin),
         ("vic", Role::Viewer),
-    ] {
-        auth::create_user(
-            desk.store(),
-            name,
-            "",
-            role,
-            &Password::new(format!("{name}-long-password")),
-        )
-        .await
-        .unwrap();
-    }
+    ];
+    common::add_people(&desk, &team).await;
     Server {
         base,
         desk,
-        http: reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap(),
+        http: common::browser(),
         _dir: dir,
     }
 }
@@ -73,30 +52,13 @@ async fn server() -> Server {
 /// A server whose X and Mastodon replies go out (to [`common::Posted`]).
 async fn server_answering() -> (Server, Arc<common::Posted>) {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
-    settings.brand.handles = vec!["voltra".into()];
+    let settings = common::settings_in(dir.path());
     let (responders, posted) = common::posting_on(&[Network::X, Network::Mastodon]);
     let desk = earshot_server::app::desk_with(&settings, responders)
         .await
         .unwrap();
-    let app = App::with_desk(settings, desk.clone()).await.unwrap();
-    let base = app.address();
-    tokio::spawn(app.run_until_stopped());
+    let base = common::serve(settings, desk.clone()).await;
     (with_people(base, desk, dir).await, posted)
-}
-
-/// The value of a `name="…" value="…"` hidden field in a page.
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
 }
 
 fn set_cookies(r: &reqwest::Response) -> Vec<String> {
@@ -125,23 +87,18 @@ struct Signed {
 impl Server {
     async fn conversation(&self) -> ConversationId {
         let post = NewPost {
-            network: Network::X,
-            external_id: "1".into(),
-            author: Author {
-                external_id: "u1".into(),
-                handle: "paulfranks".into(),
-                display_name: Some("Paul Franks".into()),
-                followers: Some(1520),
-                verified: false,
-                bot: false,
-            },
-            text: "@voltra the app keeps logging me out, terrible".into(),
-            created_at: Utc::now(),
-            in_reply_to: None,
-            lang: None,
-            url: None,
             from_brand: Some(false),
-            raw: None,
+            ..NewPost::new(
+                Network::X,
+                "1",
+                Author {
+                    display_name: Some("Paul Franks".into()),
+                    followers: Some(1520),
+                    ..Author::new("u1", "paulfranks")
+                },
+                "@voltra the app keeps logging me out, terrible",
+                Utc::now(),
+            )
         };
         let report = self.desk.pipeline().ingest(vec![post]).await.unwrap();
         report.posts[0].conversation_id.unwrap()
@@ -900,15 +857,9 @@ async fn secure_cookies_take_the_host_prefix_and_trusted_proxies_say_when_tls_is
 #[tokio::test]
 async fn a_fresh_install_says_how_to_create_the_first_admin() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Settings {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
-    let app = App::build(s).await.unwrap();
-    let base = app.address();
-    let desk = app.desk().clone();
-    tokio::spawn(app.run_until_stopped());
+    let mut s = common::settings_in(dir.path());
+    s.brand.handles.clear();
+    let (base, desk) = common::start(s).await;
     let page = reqwest::get(format!("{base}/login"))
         .await
         .unwrap()
@@ -969,6 +920,7 @@ use earshot_core::feedback::{PromiseKind, PromiseState, RequestId, RequestStatus
 use earshot_store::feedback::NewPromise;
 
 mod common;
+use common::field;
 
 const HOSTILE: &str = "<script>alert(1)</script> seat";
 
@@ -983,23 +935,17 @@ impl Server {
         let posts: Vec<NewPost> = asks
             .iter()
             .map(|(network, handle, text)| NewPost {
-                network: *network,
-                external_id: format!("{handle}-{}", text.len()),
-                author: Author {
-                    external_id: format!("id-{handle}"),
-                    handle: handle.to_string(),
-                    display_name: None,
-                    followers: Some(300),
-                    verified: false,
-                    bot: false,
-                },
-                text: text.to_string(),
-                created_at: Utc::now() - chrono::Duration::hours(2),
-                in_reply_to: None,
-                lang: None,
-                url: None,
                 from_brand: Some(false),
-                raw: None,
+                ..NewPost::new(
+                    *network,
+                    format!("{handle}-{}", text.len()),
+                    Author {
+                        followers: Some(300),
+                        ..Author::new(format!("id-{handle}"), *handle)
+                    },
+                    *text,
+                    Utc::now() - chrono::Duration::hours(2),
+                )
             })
             .collect();
         let report = self.desk.pipeline().ingest(posts).await.unwrap();
@@ -1631,12 +1577,7 @@ async fn an_active_spike_shows_with_its_chart_and_as_a_banner_above_the_inbox() 
     use earshot_server::feedback::FeedbackLoop;
     use earshot_server::pipeline::Pipeline;
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        ..Settings::default()
-    };
-    settings.brand.handles = vec!["voltra".into()];
+    let settings = common::settings_in(dir.path());
     let store = earshot_store::open(&settings.db_url()).await.unwrap();
     let spikes = earshot_analyze::spikes::SpikeConfig {
         warmup_posts: 100,
@@ -1657,45 +1598,26 @@ async fn an_active_spike_shows_with_its_chart_and_as_a_banner_above_the_inbox() 
         .feedback(FeedbackLoop::new(store).with_spike_config(spikes))
         .finish(),
     );
-    let app = App::with_desk(settings, desk.clone()).await.unwrap();
-    let base = app.address();
-    tokio::spawn(app.run_until_stopped());
-    auth::create_user(
-        desk.store(),
-        "maria",
-        "",
-        Role::Agent,
-        &Password::new("maria-long-password"),
-    )
-    .await
-    .unwrap();
+    let base = common::serve(settings, desk.clone()).await;
+    common::add_people(&desk, &[("maria", Role::Agent)]).await;
     let server = Server {
         base,
         desk,
-        http: reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap(),
+        http: common::browser(),
         _dir: dir,
     };
     let post = |id: String, handle: String, text: String, at: chrono::DateTime<Utc>| NewPost {
-        network: Network::X,
-        external_id: id,
-        author: Author {
-            external_id: format!("id-{handle}"),
-            handle,
-            display_name: None,
-            followers: Some(200),
-            verified: false,
-            bot: false,
-        },
-        text,
-        created_at: at,
-        in_reply_to: None,
-        lang: None,
-        url: None,
         from_brand: Some(false),
-        raw: None,
+        ..NewPost::new(
+            Network::X,
+            id,
+            Author {
+                followers: Some(200),
+                ..Author::new(format!("id-{handle}"), handle)
+            },
+            text,
+            at,
+        )
     };
     let m = server.sign_in("maria").await;
     let quiet = server.page("/inbox", &m).await;
@@ -1852,23 +1774,18 @@ async fn a_right_to_left_override_in_a_handle_stays_inside_it() {
     let server = server().await;
     let rlo = '\u{202E}';
     let post = NewPost {
-        network: Network::X,
-        external_id: "bidi-1".into(),
-        author: Author {
-            external_id: "u-bidi".into(),
-            handle: format!("mallory{rlo}gnp.exe"),
-            display_name: Some(format!("Mal{rlo}lory")),
-            followers: Some(10),
-            verified: false,
-            bot: false,
-        },
-        text: format!("@voltra {rlo}my charger is broken"),
-        created_at: Utc::now(),
-        in_reply_to: None,
-        lang: None,
-        url: None,
         from_brand: Some(false),
-        raw: None,
+        ..NewPost::new(
+            Network::X,
+            "bidi-1",
+            Author {
+                display_name: Some(format!("Mal{rlo}lory")),
+                followers: Some(10),
+                ..Author::new("u-bidi", format!("mallory{rlo}gnp.exe"))
+            },
+            format!("@voltra {rlo}my charger is broken"),
+            Utc::now(),
+        )
     };
     let report = server.desk.pipeline().ingest(vec![post]).await.unwrap();
     let id = report.posts[0].conversation_id.unwrap();
@@ -1915,23 +1832,17 @@ impl Server {
             .iter()
             .map(|(handle, text)| {
                 let post = NewPost {
-                    network: Network::X,
-                    external_id: format!("{handle}-{}", text.len()),
-                    author: Author {
-                        external_id: format!("id-{handle}"),
-                        handle: handle.to_string(),
-                        display_name: None,
-                        followers: Some(100),
-                        verified: false,
-                        bot: false,
-                    },
-                    text: text.to_string(),
-                    created_at: Utc::now() - chrono::Duration::hours(3),
-                    in_reply_to: None,
-                    lang: None,
-                    url: None,
                     from_brand: Some(false),
-                    raw: None,
+                    ..NewPost::new(
+                        Network::X,
+                        format!("{handle}-{}", text.len()),
+                        Author {
+                            followers: Some(100),
+                            ..Author::new(format!("id-{handle}"), *handle)
+                        },
+                        *text,
+                        Utc::now() - chrono::Duration::hours(3),
+                    )
                 };
                 earshot_core::threading::Incoming {
                     analysis: analyzer.analyze(&post),

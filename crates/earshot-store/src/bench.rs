@@ -235,23 +235,18 @@ pub fn synthetic_batch(first: u64, n: usize) -> Vec<Incoming> {
         analysis.model = "synthetic".into();
         out.push(Incoming {
             post: NewPost {
-                network: Network::X,
-                external_id: i.to_string(),
-                author: Author {
-                    external_id: author.clone(),
-                    handle: author,
-                    display_name: None,
-                    followers: Some(followers),
-                    verified: false,
-                    bot: false,
-                },
-                text,
-                created_at: base + Span::seconds(2 * i as i64),
                 in_reply_to: in_reply_to.map(|p| p.to_string()),
-                lang: None,
-                url: None,
                 from_brand: Some(from_brand),
-                raw: None,
+                ..NewPost::new(
+                    Network::X,
+                    i.to_string(),
+                    Author {
+                        followers: Some(followers),
+                        ..Author::new(author.clone(), author)
+                    },
+                    text,
+                    base + Span::seconds(2 * i as i64),
+                )
             },
             analysis,
             from_brand,

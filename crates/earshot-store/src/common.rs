@@ -1,12 +1,38 @@
 //! What both backends share: label parsing, the ingest report, batch normalisation, the
 //! search-term sanitiser and the inbox SQL (the two dialects differ only in placeholders).
 
-use crate::{InboxFilter, IngestReport, IngestedPost, RefusedPost, StoreError};
+use crate::{InboxFilter, IngestReport, IngestedPost, NewReply, RefusedPost, StoreError};
 use chrono::{DateTime, Utc};
 use earshot_core::analysis::{Intent, SentimentLabel};
 use earshot_core::threading::{ConvRef, Incoming, Plan};
-use earshot_core::{ConversationId, Network, PostKey, ReplyState, Status};
+use earshot_core::{Conversation, ConversationId, Network, PostKey, Reply, ReplyState, Status};
 use std::collections::HashMap;
+
+/// The reply just stored as `id` in `conv`, queued, and the audit detail that records it.
+pub(crate) fn queued_reply(
+    id: i64,
+    conv: &Conversation,
+    reply: NewReply,
+    in_reply_to: String,
+    text: String,
+    created_at: DateTime<Utc>,
+) -> (Reply, serde_json::Value) {
+    let detail = serde_json::json!({
+        "reply_id": id,
+        "idempotency_key": reply.idempotency_key,
+        "in_reply_to": in_reply_to,
+    });
+    let queued = Reply::queued(
+        conv.id,
+        conv.network,
+        in_reply_to,
+        text,
+        reply.author,
+        reply.idempotency_key,
+        created_at,
+    );
+    (Reply { id, ..queued }, detail)
+}
 
 /// Timestamps are kept at microsecond precision on both backends (PostgreSQL's own), so a
 /// value read back equals the value written.

@@ -188,9 +188,15 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     open_with(url, postgres::PgOptions::default()).await
 }
 
+/// Whether a store URL names PostgreSQL (`postgres://…` or `postgresql://…`); anything else
+/// is a SQLite file.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// [`open`] with PostgreSQL's pool size and plaintext rule (ignored for SQLite).
 pub async fn open_with(url: &str, pg: postgres::PgOptions) -> Result<Arc<dyn Store>, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres(url) {
         Ok(Arc::new(postgres::PgStore::connect_with(url, pg).await?))
     } else {
         let path = url.strip_prefix("sqlite://").unwrap_or(url);

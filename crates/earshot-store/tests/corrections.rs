@@ -6,16 +6,15 @@
 //! with a message, except when `CI=true`: then it fails.
 #![allow(clippy::unwrap_used)]
 
-use chrono::{DateTime, Utc};
-use earshot_core::analysis::{Intent, Language, SentimentLabel};
+use earshot_core::analysis::{Intent, SentimentLabel};
 use earshot_core::correction::{CorrectedField, CorrectedValue};
 use earshot_core::threading::{Incoming, TriagePolicy};
-use earshot_core::{Analysis, Author, ConversationId, Network, NewPost, PostKey};
+use earshot_core::{ConversationId, Network, PostKey};
 use earshot_store::{InboxFilter, SearchQuery, Store, StoreError};
 use std::sync::Arc;
 
 mod backends;
-use backends::suite;
+use backends::{heard, suite, t, Tweak};
 
 suite!(
     a_correction_shows_at_once_everywhere_and_is_audited,
@@ -26,45 +25,17 @@ suite!(
 
 // ---------------------------------------------------------------------------------------
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap()
-}
-
 fn post(id: &str, author: &str, at: &str, intent: Intent, sentiment: SentimentLabel) -> Incoming {
-    let mut analysis = Analysis::default();
-    analysis.language.language = Language::new("en");
-    analysis.intent.label = intent;
-    analysis.sentiment.label = sentiment;
-    analysis.sentiment.score = match sentiment {
+    let score = match sentiment {
         SentimentLabel::Negative => -0.5,
         SentimentLabel::Neutral => 0.0,
         SentimentLabel::Positive => 0.5,
     };
-    Incoming {
-        post: NewPost {
-            network: Network::X,
-            external_id: id.into(),
-            author: Author {
-                external_id: format!("id-{author}"),
-                handle: author.into(),
-                display_name: None,
-                followers: Some(10),
-                verified: false,
-                bot: false,
-            },
-            text: format!("the charger at the depot {id}"),
-            created_at: t(at),
-            in_reply_to: None,
-            lang: None,
-            url: None,
-            from_brand: Some(false),
-            raw: None,
-        },
-        analysis,
-        from_brand: false,
-    }
+    let text = format!("the charger at the depot {id}");
+    heard(id, author, at)
+        .intent(intent)
+        .sentiment(sentiment, score)
+        .text(&text)
 }
 
 /// Hears posts; the stored ids of the batch's posts and their conversations.

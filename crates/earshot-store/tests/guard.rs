@@ -10,7 +10,7 @@ use earshot_store::Store;
 use std::sync::Arc;
 
 mod backends;
-use backends::suite;
+use backends::{suite, t};
 
 suite!(
     login_turns_back_off_after_each_failure,
@@ -22,12 +22,6 @@ suite!(
 
 fn seconds(failures: u32) -> Duration {
     Duration::seconds(1 << failures.min(10))
-}
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap()
 }
 
 async fn login_turns_back_off_after_each_failure(store: Arc<dyn Store>) {

@@ -7,15 +7,15 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, Utc};
-use earshot_core::analysis::{Intent, Language};
+use earshot_core::analysis::Intent;
 use earshot_core::threading::{Incoming, TriagePolicy};
-use earshot_core::{Analysis, Author, ConversationId, Network, NewPost, Status};
+use earshot_core::{ConversationId, Network, Status};
 use earshot_store::people::{NewApiToken, NewSession, NewUser, Role};
 use earshot_store::{Store, StoreError};
 use std::sync::Arc;
 
 mod backends;
-use backends::suite;
+use backends::{heard, suite, t, Tweak};
 
 suite!(
     users_are_unique_and_never_show_their_hash,
@@ -31,12 +31,6 @@ suite!(
 
 // ---------------------------------------------------------------------------------------
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap()
-}
-
 fn new_user(name: &str, role: Role) -> NewUser {
     NewUser {
         username: name.into(),
@@ -47,32 +41,7 @@ fn new_user(name: &str, role: Role) -> NewUser {
 }
 
 fn customer_post(id: &str, author: &str, at: &str) -> Incoming {
-    let mut analysis = Analysis::default();
-    analysis.language.language = Language::new("en");
-    analysis.intent.label = Intent::Complaint;
-    Incoming {
-        post: NewPost {
-            network: Network::X,
-            external_id: id.into(),
-            author: Author {
-                external_id: format!("id-{author}"),
-                handle: author.into(),
-                display_name: None,
-                followers: Some(10),
-                verified: false,
-                bot: false,
-            },
-            text: format!("post {id}"),
-            created_at: t(at),
-            in_reply_to: None,
-            lang: None,
-            url: None,
-            from_brand: Some(false),
-            raw: None,
-        },
-        analysis,
-        from_brand: false,
-    }
+    heard(id, author, at).intent(Intent::Complaint)
 }
 
 async fn one_conversation(store: &Arc<dyn Store>) -> ConversationId {

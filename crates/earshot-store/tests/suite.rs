@@ -8,11 +8,9 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, Utc};
-use earshot_core::analysis::{Intent, Language, SentimentLabel};
+use earshot_core::analysis::{Intent, SentimentLabel};
 use earshot_core::threading::{Incoming, TriagePolicy};
-use earshot_core::{
-    Analysis, Author, ConversationEvent, ConversationId, Network, NewPost, ReplyState, Status,
-};
+use earshot_core::{Analysis, ConversationEvent, ConversationId, Network, ReplyState, Status};
 use earshot_store::postgres::PgStore;
 use earshot_store::{InboxFilter, NewReply, ReplyMiss, SearchQuery, Store, StoreError};
 use std::sync::Arc;
@@ -21,7 +19,7 @@ use std::sync::Arc;
 // Running one behaviour on each database.
 
 mod backends;
-use backends::suite;
+use backends::{heard, suite, t, Tweak};
 
 suite!(
     ingest_threads_and_times_the_first_response,
@@ -50,43 +48,18 @@ suite!(
 // ---------------------------------------------------------------------------------------
 // Building posts.
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|e| panic!("{s}: {e}"))
-}
-
 fn policy() -> TriagePolicy {
     TriagePolicy::default()
 }
 
 fn customer(id: &str, author: &str, at: &str, text: &str) -> Incoming {
-    let mut analysis = Analysis::default();
-    analysis.language.language = Language::new("en");
-    analysis.intent.label = Intent::Question;
-    Incoming {
-        post: NewPost {
-            network: Network::X,
-            external_id: id.into(),
-            author: Author {
-                external_id: format!("id-{author}"),
-                handle: author.into(),
-                display_name: Some(author.to_uppercase()),
-                followers: Some(1520),
-                verified: false,
-                bot: false,
-            },
-            text: text.into(),
-            created_at: t(at),
-            in_reply_to: None,
-            lang: None,
-            url: Some(format!("https://example.com/{id}")),
-            from_brand: Some(false),
-            raw: Some(format!("{{\"id\":\"{id}\"}}")),
-        },
-        analysis,
-        from_brand: false,
-    }
+    let mut p = heard(id, author, at)
+        .intent(Intent::Question)
+        .followers(1520);
+    p.post.author.display_name = Some(author.to_uppercase());
+    p.post.url = Some(format!("https://example.com/{id}"));
+    p.post.raw = Some(format!("{{\"id\":\"{id}\"}}"));
+    p.text(text)
 }
 
 fn brand(id: &str, at: &str, reply_to: &str) -> Incoming {
@@ -96,43 +69,6 @@ fn brand(id: &str, at: &str, reply_to: &str) -> Incoming {
     p.from_brand = true;
     p.analysis.intent.label = Intent::Other;
     p
-}
-
-trait Tweak {
-    fn reply_to(self, id: &str) -> Self;
-    fn network(self, n: Network) -> Self;
-    fn lang(self, l: &str) -> Self;
-    fn intent(self, i: Intent) -> Self;
-    fn sentiment(self, s: SentimentLabel, score: f32) -> Self;
-    fn urgency(self, score: f32) -> Self;
-}
-
-impl Tweak for Incoming {
-    fn reply_to(mut self, id: &str) -> Self {
-        self.post.in_reply_to = Some(id.into());
-        self
-    }
-    fn network(mut self, n: Network) -> Self {
-        self.post.network = n;
-        self
-    }
-    fn lang(mut self, l: &str) -> Self {
-        self.analysis.language.language = Language::new(l);
-        self
-    }
-    fn intent(mut self, i: Intent) -> Self {
-        self.analysis.intent.label = i;
-        self
-    }
-    fn sentiment(mut self, s: SentimentLabel, score: f32) -> Self {
-        self.analysis.sentiment.label = s;
-        self.analysis.sentiment.score = score;
-        self
-    }
-    fn urgency(mut self, score: f32) -> Self {
-        self.analysis.urgency.score = score;
-        self
-    }
 }
 
 async fn ingest(

@@ -4,15 +4,15 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, Utc};
-use earshot_core::analysis::{Intent, Language};
+use earshot_core::analysis::Intent;
 use earshot_core::threading::{Incoming, TriagePolicy};
-use earshot_core::{Analysis, Author, ConversationEvent, ConversationId, Network, NewPost};
+use earshot_core::{ConversationEvent, ConversationId, Network};
 use earshot_store::survey::{NewSurvey, SatisfactionGroup, SurveyAnswer};
 use earshot_store::{NewReply, Store, StoreError};
 use std::sync::Arc;
 
 mod backends;
-use backends::suite;
+use backends::{heard, suite, t, Tweak};
 
 suite!(
     one_survey_per_conversation_found_only_by_its_token_hash,
@@ -23,39 +23,9 @@ suite!(
 
 // ---------------------------------------------------------------------------------------
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap()
-}
-
 fn customer_post(network: Network, id: &str, author: &str, lang: &str, at: &str) -> Incoming {
-    let mut analysis = Analysis::default();
-    analysis.language.language = Language::new(lang);
-    analysis.intent.label = Intent::Question;
-    Incoming {
-        post: NewPost {
-            network,
-            external_id: id.into(),
-            author: Author {
-                external_id: format!("id-{author}"),
-                handle: author.into(),
-                display_name: None,
-                followers: Some(10),
-                verified: false,
-                bot: false,
-            },
-            text: format!("post {id}"),
-            created_at: t(at),
-            in_reply_to: None,
-            lang: None,
-            url: None,
-            from_brand: Some(false),
-            raw: None,
-        },
-        analysis,
-        from_brand: false,
-    }
+    let p = heard(id, author, at).network(network).lang(lang);
+    p.intent(Intent::Question)
 }
 
 /// A conversation opened by `author`; returns it and its first post's id.

@@ -7,19 +7,19 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, Utc};
-use earshot_core::analysis::{Intent, Language};
+use earshot_core::analysis::Intent;
 use earshot_core::priority::PriorityBand;
 use earshot_core::reply::{AUTO_REPLY_AUTHOR, AUTO_REPLY_KEY_PREFIX};
 use earshot_core::threading::{Incoming, TriagePolicy};
 use earshot_core::triage::escalation::{Page, PageTarget};
 use earshot_core::triage::{EscalationState, Routing, Trigger};
-use earshot_core::{Analysis, Author, ConversationId, Network, NewPost, Status};
+use earshot_core::{ConversationId, Network, Status};
 use earshot_store::triage_state::RoutedConversation;
 use earshot_store::{InboxFilter, NewReply, Store, StoreError};
 use std::sync::Arc;
 
 mod backends;
-use backends::suite;
+use backends::{heard, suite, t, Tweak};
 
 suite!(
     routing_is_kept_and_replaced,
@@ -31,39 +31,8 @@ suite!(
 
 // ---------------------------------------------------------------------------------------
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap()
-}
-
 fn post(id: &str, author: &str, at: &str, followers: u64, intent: Intent) -> Incoming {
-    let mut analysis = Analysis::default();
-    analysis.language.language = Language::new("en");
-    analysis.intent.label = intent;
-    Incoming {
-        post: NewPost {
-            network: Network::X,
-            external_id: id.into(),
-            author: Author {
-                external_id: format!("id-{author}"),
-                handle: author.into(),
-                display_name: None,
-                followers: Some(followers),
-                verified: false,
-                bot: false,
-            },
-            text: format!("post {id}"),
-            created_at: t(at),
-            in_reply_to: None,
-            lang: None,
-            url: None,
-            from_brand: Some(false),
-            raw: None,
-        },
-        analysis,
-        from_brand: false,
-    }
+    heard(id, author, at).followers(followers).intent(intent)
 }
 
 fn brand_post(id: &str, to: &str, at: &str) -> Incoming {

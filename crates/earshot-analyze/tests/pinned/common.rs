@@ -56,24 +56,19 @@ pub fn summary(a: &Analysis) -> String {
 /// follower count and verified flag vary with `i` (so reach is pinned too).
 pub fn post(i: usize, text: &str, lang: Option<&str>) -> NewPost {
     NewPost {
-        network: Network::X,
-        external_id: format!("{i}"),
-        author: Author {
-            external_id: format!("u{i}"),
-            handle: format!("customer{i}"),
-            followers: Some((i as u64 * 7919) % 50_000),
-            verified: i.is_multiple_of(13),
-            ..Author::default()
-        },
-        text: text.to_string(),
-        created_at: Utc
-            .timestamp_opt(1_509_000_000 + i as i64, 0)
-            .single()
-            .unwrap_or_default(),
-        in_reply_to: None,
         lang: lang.map(str::to_string),
-        url: None,
-        from_brand: None,
-        raw: None,
+        ..NewPost::new(
+            Network::X,
+            format!("{i}"),
+            Author {
+                followers: Some((i as u64 * 7919) % 50_000),
+                verified: i.is_multiple_of(13),
+                ..Author::new(format!("u{i}"), format!("customer{i}"))
+            },
+            text,
+            Utc.timestamp_opt(1_509_000_000 + i as i64, 0)
+                .single()
+                .unwrap_or_default(),
+        )
     }
 }

@@ -269,11 +269,11 @@ async fn a_429_is_waited_out_and_nothing_is_lost_or_doubled() {
 }
 
 fn conversation(root: &str) -> Conversation {
-    crate::responder::testing::conversation(Network::AppStore, root)
+    crate::responder::testing::conversation(Network::AppStore, "customer", "customer", root)
 }
 
 fn reply(key: &str, review: &str, text: &str) -> Reply {
-    crate::responder::testing::reply(Network::AppStore, key, review, text)
+    crate::responder::testing::reply(Network::AppStore, review, key, text)
 }
 
 #[tokio::test]

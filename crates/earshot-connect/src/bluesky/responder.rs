@@ -260,17 +260,11 @@ fn lang_tag(language: &str) -> Option<&str> {
 }
 
 fn retryable(reason: String) -> SendError {
-    SendError::Retryable {
-        network: Network::Bluesky,
-        reason,
-    }
+    SendError::retryable(Network::Bluesky, reason)
 }
 
 fn refused(reason: String) -> SendError {
-    SendError::Refused {
-        network: Network::Bluesky,
-        reason,
-    }
+    SendError::refused(Network::Bluesky, reason)
 }
 
 fn send_error(e: CallError) -> SendError {

@@ -4,16 +4,11 @@
 
 use super::fake::{FakeBluesky, FakePost, PostSpec};
 use super::{check_credentials, BlueskyConfig, BlueskyResponder, BlueskySource, Secret};
-use crate::responder::{Responder, SendError};
-use crate::source::testing::{self, MemorySink, WAIT};
+use crate::responder::{self, Responder, SendError};
+use crate::source::testing::{self, ids, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use chrono::Utc;
-use earshot_core::conversation::Status as ConversationStatus;
-use earshot_core::priority::{score, PrioritySignals};
-use earshot_core::{
-    Author, Conversation, ConversationId, Intent, Network, NewPost, PostKey, Reply, ReplyState,
-    SentimentLabel,
-};
+use earshot_core::{Conversation, Network, PostKey, Reply};
 use futures::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,10 +75,6 @@ async fn connected(running: &Running, fake: &FakeBluesky, n: usize) {
             fake.subscriptions().len() >= n && r.health.report().state == ConnectorState::Connected
         })
         .await;
-}
-
-fn ids(posts: &[NewPost]) -> Vec<String> {
-    posts.iter().map(|p| p.external_id.clone()).collect()
 }
 
 fn uris(posts: &[&FakePost]) -> Vec<String> {
@@ -390,12 +381,7 @@ async fn a_sink_failure_is_retried_not_fatal() {
     sink.fail_next(1);
     let p = fake.post(mention(ANA_DID, "is the store up?"));
     running
-        .until("the failure is reported", |r| {
-            r.health
-                .report()
-                .last_error
-                .is_some_and(|e| e.contains("could not store"))
-        })
+        .until_error("the failure is reported", "could not store")
         .await;
     let posts = sink.wait_for(1, WAIT).await;
     assert_eq!(ids(&posts), uris(&[&p]));
@@ -520,56 +506,14 @@ async fn a_slow_appview_does_not_hold_the_stream_up() {
 // --- the responder ----------------------------------------------------------------------
 
 fn conversation(language: &str) -> Conversation {
-    let opened = Utc::now();
-    let signals = PrioritySignals::default();
     Conversation {
-        id: ConversationId(7),
-        network: Network::Bluesky,
-        customer: Author {
-            external_id: ANA_DID.into(),
-            handle: ANA.into(),
-            ..Author::default()
-        },
-        root_external_id: "at://unused".into(),
-        status: ConversationStatus::Open,
-        assignee: None,
-        priority: score(&signals, None, None),
-        signals,
         language: language.into(),
-        intent: Intent::Other,
-        sentiment: SentimentLabel::Neutral,
-        opened_at: opened,
-        last_activity_at: opened,
-        awaiting_since: Some(opened),
-        response_due: None,
-        first_response_due: opened,
-        first_response_at: None,
-        first_response_secs: None,
-        resolved_at: None,
-        post_count: 1,
-        last_customer_at: opened,
-        last_brand_at: None,
-        awaits_parent: None,
+        ..responder::testing::conversation(Network::Bluesky, ANA_DID, ANA, "at://unused")
     }
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {
-    Reply {
-        id: 1,
-        conversation_id: ConversationId(7),
-        network: Network::Bluesky,
-        in_reply_to: in_reply_to.into(),
-        text: text.into(),
-        author: "agent@acme".into(),
-        state: ReplyState::Queued,
-        idempotency_key: key.into(),
-        external_id: None,
-        error: None,
-        attempts: 0,
-        created_at: Utc::now(),
-        sent_at: None,
-        next_attempt_at: None,
-    }
+    responder::testing::reply(Network::Bluesky, in_reply_to, key, text)
 }
 
 /// The brand's announcement and a customer's complaint in its thread.

@@ -254,27 +254,21 @@ pub(crate) fn post_from_record(
     let created_at = record_time(&record.created_at, fallback)?;
     let external_id = post_uri(&did, rkey);
     let url = format!("https://bsky.app/profile/{did}/post/{rkey}");
+    let handle = handle
+        .map(|h| h.trim_start_matches('@').to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| did.clone());
     Ok(NewPost {
-        network: Network::Bluesky,
-        external_id,
-        author: Author {
-            handle: handle
-                .map(|h| h.trim_start_matches('@').to_owned())
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| did.clone()),
-            external_id: did,
-            display_name: None,
-            followers: None,
-            verified: false,
-            bot: false,
-        },
-        text: clamp_text(record.text),
-        created_at,
         in_reply_to: record.reply.map(|r| r.parent.uri).filter(|u| !u.is_empty()),
         lang: record.langs.into_iter().find(|l| !l.trim().is_empty()),
         url: Some(url),
-        from_brand: None,
-        raw: None,
+        ..NewPost::new(
+            Network::Bluesky,
+            external_id,
+            Author::new(did, handle),
+            clamp_text(record.text),
+            created_at,
+        )
     })
 }
 

@@ -230,11 +230,11 @@ async fn the_hourly_request_budget_is_kept_by_earshot_before_google_refuses() {
 }
 
 fn conversation(root: &str) -> Conversation {
-    crate::responder::testing::conversation(Network::GooglePlay, root)
+    crate::responder::testing::conversation(Network::GooglePlay, "customer", "customer", root)
 }
 
 fn reply(key: &str, to: &str, text: &str) -> Reply {
-    crate::responder::testing::reply(Network::GooglePlay, key, to, text)
+    crate::responder::testing::reply(Network::GooglePlay, to, key, text)
 }
 
 fn replies_posted(fake: &FakeGooglePlay) -> usize {

@@ -92,17 +92,11 @@ pub(crate) fn with_mention(text: &str, acct: &str) -> String {
 }
 
 fn retryable(reason: String) -> SendError {
-    SendError::Retryable {
-        network: Network::Mastodon,
-        reason,
-    }
+    SendError::retryable(Network::Mastodon, reason)
 }
 
 fn refused(reason: String) -> SendError {
-    SendError::Refused {
-        network: Network::Mastodon,
-        reason,
-    }
+    SendError::refused(Network::Mastodon, reason)
 }
 
 /// Maps a failed response: 429 and 5xx are worth retrying, every other refusal is final.

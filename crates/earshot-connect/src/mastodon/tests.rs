@@ -5,16 +5,11 @@ use super::fake::{FakeMastodon, Mentioned, NewMention, NewTagged};
 use super::{
     MastodonConfig, MastodonHashtagSource, MastodonResponder, MastodonSource, Secret, Transport,
 };
-use crate::responder::{Responder, SendError};
-use crate::source::testing::{self, MemorySink, WAIT};
+use crate::responder::{self, Responder, SendError};
+use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
 use crate::source::{ConnectorState, Source, SourceError};
-use chrono::Utc;
-use earshot_core::conversation::Status as ConversationStatus;
-use earshot_core::priority::{score, PrioritySignals};
-use earshot_core::{
-    Amendment, Author, Conversation, ConversationId, Intent, Network, NewPost, Reply, ReplyState,
-    SentimentLabel,
-};
+
+use earshot_core::{Amendment, Conversation, Network, NewPost, Reply};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,18 +40,6 @@ fn start_tag(
         Arc::new(MastodonHashtagSource::new(config, tag).unwrap()),
         sink,
     )
-}
-
-fn ids(posts: &[NewPost]) -> Vec<String> {
-    posts.iter().map(|p| p.external_id.clone()).collect()
-}
-
-fn assert_no_duplicates(posts: &[NewPost]) {
-    let mut seen = ids(posts);
-    seen.sort();
-    let before = seen.len();
-    seen.dedup();
-    assert_eq!(before, seen.len(), "delivered twice: {posts:?}");
 }
 
 #[tokio::test]
@@ -98,56 +81,11 @@ async fn a_mention_is_delivered_with_author_text_and_parent() {
 }
 
 fn conversation(customer: &str, root: &str) -> Conversation {
-    let opened = Utc::now();
-    let signals = PrioritySignals::default();
-    Conversation {
-        id: ConversationId(7),
-        network: Network::Mastodon,
-        customer: Author {
-            external_id: "109876543210987654".into(),
-            handle: customer.into(),
-            ..Author::default()
-        },
-        root_external_id: root.into(),
-        status: ConversationStatus::Open,
-        assignee: None,
-        priority: score(&signals, None, None),
-        signals,
-        language: "en".into(),
-        intent: Intent::Other,
-        sentiment: SentimentLabel::Neutral,
-        opened_at: opened,
-        last_activity_at: opened,
-        awaiting_since: Some(opened),
-        response_due: None,
-        first_response_due: opened,
-        first_response_at: None,
-        first_response_secs: None,
-        resolved_at: None,
-        post_count: 1,
-        last_customer_at: opened,
-        last_brand_at: None,
-        awaits_parent: None,
-    }
+    responder::testing::conversation(Network::Mastodon, "109876543210987654", customer, root)
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {
-    Reply {
-        id: 1,
-        conversation_id: ConversationId(7),
-        network: Network::Mastodon,
-        in_reply_to: in_reply_to.into(),
-        text: text.into(),
-        author: "agent@acme".into(),
-        state: ReplyState::Queued,
-        idempotency_key: key.into(),
-        external_id: None,
-        error: None,
-        attempts: 0,
-        created_at: Utc::now(),
-        sent_at: None,
-        next_attempt_at: None,
-    }
+    responder::testing::reply(Network::Mastodon, in_reply_to, key, text)
 }
 
 async fn customer_post(fake: &FakeMastodon, visibility: &str) -> Mentioned {
@@ -382,17 +320,7 @@ async fn a_rate_limit_is_waited_out_until_the_reset() {
     let started = Instant::now();
     let running = start(config(&fake), sink.clone());
 
-    running
-        .until("backing off", |r| {
-            r.health.report().state == ConnectorState::BackingOff
-        })
-        .await;
-    let report = running.health.report();
-    assert!(report.next_retry_at.is_some());
-    assert!(report
-        .last_error
-        .as_deref()
-        .is_some_and(|e| e.contains("rate-limited until")));
+    running.backs_off_saying("rate-limited until").await;
 
     let posts = sink.wait_for(1, WAIT).await;
     // Waited for the reset (not the 60 s default), and not less.
@@ -747,25 +675,11 @@ async fn hashtag_rate_limit_sink_failure_and_revoked_token() {
     let started = Instant::now();
     let mut config = config(&fake);
     let running = start_tag(config.clone(), "acmeapp", sink.clone());
-    running
-        .until("backing off", |r| {
-            r.health.report().state == ConnectorState::BackingOff
-        })
-        .await;
-    assert!(running
-        .health
-        .report()
-        .last_error
-        .is_some_and(|e| e.contains("rate-limited until")));
+    running.backs_off_saying("rate-limited until").await;
     // Then the store fails once: backed off (Http: 5 s would be too slow, so the cut-off
     // below is generous only for the rate limit) and retried.
     running
-        .until("the sink failure is reported", |r| {
-            r.health
-                .report()
-                .last_error
-                .is_some_and(|e| e.contains("could not store"))
-        })
+        .until_error("the sink failure is reported", "could not store")
         .await;
     assert!(started.elapsed() >= Duration::from_millis(250));
     assert!(sink.posts().is_empty());

@@ -166,16 +166,16 @@ impl Status {
             (false, false) => format!("{warning}\n\n{body}"),
         };
         Ok(NewPost {
-            network: Network::Mastodon,
-            external_id,
-            author: self.account.into_author(),
-            text: clamp_text(text),
-            created_at,
             in_reply_to: self.in_reply_to_id,
             lang: non_empty(self.language),
             url: non_empty(self.url),
-            from_brand: None,
-            raw: None,
+            ..NewPost::new(
+                Network::Mastodon,
+                external_id,
+                self.account.into_author(),
+                clamp_text(text),
+                created_at,
+            )
         })
     }
 }
@@ -189,12 +189,10 @@ impl Account {
             self.acct
         };
         Author {
-            handle: handle.trim_start_matches('@').to_owned(),
-            external_id: self.id,
             display_name: non_empty(self.display_name),
             followers: self.followers_count,
-            verified: false,
             bot: self.bot,
+            ..Author::new(self.id, handle.trim_start_matches('@'))
         }
     }
 }

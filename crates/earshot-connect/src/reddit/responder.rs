@@ -151,17 +151,11 @@ fn refusal(errors: &[ApiError]) -> SendError {
 }
 
 fn retryable(reason: String) -> SendError {
-    SendError::Retryable {
-        network: Network::Reddit,
-        reason,
-    }
+    SendError::retryable(Network::Reddit, reason)
 }
 
 fn refused(reason: String) -> SendError {
-    SendError::Refused {
-        network: Network::Reddit,
-        reason,
-    }
+    SendError::refused(Network::Reddit, reason)
 }
 
 #[async_trait]

@@ -4,16 +4,11 @@
 
 use super::fake::FakeReddit;
 use super::{check_credentials, RedditConfig, RedditResponder, RedditSearch, RedditSource, Secret};
-use crate::responder::{Responder, SendError};
-use crate::source::testing::{self, MemorySink, WAIT};
+use crate::responder::{self, Responder, SendError};
+use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
-use chrono::Utc;
-use earshot_core::conversation::Status as ConversationStatus;
-use earshot_core::priority::{score, PrioritySignals};
-use earshot_core::{
-    Author, Conversation, ConversationId, Intent, Network, NewPost, PostKey, Reply, ReplyState,
-    SentimentLabel,
-};
+
+use earshot_core::{Conversation, Network, PostKey, Reply};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,33 +47,6 @@ type Running = testing::Running<RedditSource>;
 
 fn start(config: RedditConfig, sink: Arc<MemorySink>) -> Running {
     Running::start(Arc::new(RedditSource::new(config).unwrap()), sink)
-}
-
-fn ids(posts: &[NewPost]) -> Vec<String> {
-    posts.iter().map(|p| p.external_id.clone()).collect()
-}
-
-fn assert_no_duplicates(posts: &[NewPost]) {
-    let mut seen = ids(posts);
-    seen.sort();
-    let before = seen.len();
-    seen.dedup();
-    assert_eq!(before, seen.len(), "delivered twice: {:?}", ids(posts));
-}
-
-async fn wait_amendments(sink: &MemorySink, n: usize) -> Vec<Amendment> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let amendments = sink.amendments();
-        if amendments.len() >= n {
-            return amendments;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "expected {n} amendments, got {amendments:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]
@@ -237,7 +205,7 @@ async fn edits_and_deletions_become_amendments() {
     sink.wait_for(3, WAIT).await;
 
     fake.edit(&comment, "mine too, fixed by unplugging it");
-    let amendments = wait_amendments(&sink, 1).await;
+    let amendments = sink.wait_for_amendments(1).await;
     match &amendments[0] {
         Amendment::Edited(post) => {
             assert_eq!(post.external_id, comment);
@@ -249,7 +217,7 @@ async fn edits_and_deletions_become_amendments() {
     // Deleted and removed things leave the listings: only /api/info still shows them.
     fake.delete(&link);
     fake.remove(&removed);
-    let amendments = wait_amendments(&sink, 3).await;
+    let amendments = sink.wait_for_amendments(3).await;
     let mut deleted: Vec<PostKey> = amendments[1..]
         .iter()
         .map(|a| match a {
@@ -283,20 +251,7 @@ async fn a_429_is_waited_out_until_the_reset() {
     let sink = Arc::new(MemorySink::default());
     let started = Instant::now();
     let running = start(config(&fake), sink.clone());
-    running
-        .until("backing off", |r| {
-            r.health.report().state == ConnectorState::BackingOff
-        })
-        .await;
-    let report = running.health.report();
-    assert!(report.next_retry_at.is_some());
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("rate-limited for 1 s")),
-        "{report:?}"
-    );
+    running.backs_off_saying("rate-limited for 1 s").await;
     let posts = sink.wait_for(1, WAIT).await;
     // Waited for the server's reset (not 60 s × scale = 0.6 s, not at once).
     assert!(
@@ -567,56 +522,11 @@ async fn a_private_subreddit_is_reported_and_the_rest_still_heard() {
 }
 
 fn conversation(customer: &str, root: &str) -> Conversation {
-    let opened = Utc::now();
-    let signals = PrioritySignals::default();
-    Conversation {
-        id: ConversationId(7),
-        network: Network::Reddit,
-        customer: Author {
-            external_id: "t2_1a2b3c4d".into(),
-            handle: customer.into(),
-            ..Author::default()
-        },
-        root_external_id: root.into(),
-        status: ConversationStatus::Open,
-        assignee: None,
-        priority: score(&signals, None, None),
-        signals,
-        language: "en".into(),
-        intent: Intent::Other,
-        sentiment: SentimentLabel::Neutral,
-        opened_at: opened,
-        last_activity_at: opened,
-        awaiting_since: Some(opened),
-        response_due: None,
-        first_response_due: opened,
-        first_response_at: None,
-        first_response_secs: None,
-        resolved_at: None,
-        post_count: 1,
-        last_customer_at: opened,
-        last_brand_at: None,
-        awaits_parent: None,
-    }
+    responder::testing::conversation(Network::Reddit, "t2_1a2b3c4d", customer, root)
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {
-    Reply {
-        id: 1,
-        conversation_id: ConversationId(7),
-        network: Network::Reddit,
-        in_reply_to: in_reply_to.into(),
-        text: text.into(),
-        author: "agent@acme".into(),
-        state: ReplyState::Queued,
-        idempotency_key: key.into(),
-        external_id: None,
-        error: None,
-        attempts: 0,
-        created_at: Utc::now(),
-        sent_at: None,
-        next_attempt_at: None,
-    }
+    responder::testing::reply(Network::Reddit, in_reply_to, key, text)
 }
 
 #[tokio::test]

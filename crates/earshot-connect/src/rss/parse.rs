@@ -84,11 +84,8 @@ fn author_of(people: &[feed_rs::model::Person]) -> Option<Author> {
         let name = p.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
         let email = p.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
         let handle = name.or(email)?.to_owned();
-        Some(Author {
-            external_id: email.or(p.uri.as_deref()).unwrap_or(&handle).to_owned(),
-            handle,
-            ..Author::default()
-        })
+        let external_id = email.or(p.uri.as_deref()).unwrap_or(&handle).to_owned();
+        Some(Author::new(external_id, handle))
     })
 }
 
@@ -167,22 +164,17 @@ pub(crate) fn entries(document: &[u8], feed: &Feed) -> Result<Vec<Entry>, Malfor
         let created_at = entry.published.or(entry.updated);
         let author = author_of(&entry.authors)
             .or_else(|| feed_author.clone())
-            .unwrap_or_else(|| Author {
-                external_id: feed.url.clone(),
-                handle: feed.label.clone(),
-                ..Author::default()
-            });
+            .unwrap_or_else(|| Author::new(feed.url.clone(), feed.label.clone()));
         let post = NewPost {
-            network: Network::Rss,
-            external_id: id,
-            author,
-            text: clamp_text(text),
-            created_at: created_at.unwrap_or(DateTime::<Utc>::MIN_UTC),
-            in_reply_to: None,
             lang: entry.language.clone().or_else(|| feed_lang.clone()),
             url: link,
-            from_brand: None,
-            raw: None,
+            ..NewPost::new(
+                Network::Rss,
+                id,
+                author,
+                clamp_text(text),
+                created_at.unwrap_or(DateTime::<Utc>::MIN_UTC),
+            )
         };
         out.push(Entry {
             fingerprint: fingerprint(&post),

@@ -3,9 +3,9 @@
 
 use super::fake::{FakeEntry, FakeFeeds, FeedFormat};
 use super::{Feed, FeedConfig, FeedSource};
-use crate::source::testing::{self, MemorySink, WAIT};
+use crate::source::testing::{self, ids, MemorySink, WAIT};
 use crate::source::{Amendment, ConnectorState};
-use earshot_core::{Network, NewPost};
+use earshot_core::Network;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,10 +28,6 @@ type Running = testing::Running<FeedSource>;
 
 fn start(config: FeedConfig, sink: Arc<MemorySink>) -> Running {
     Running::start(Arc::new(FeedSource::new(config).unwrap()), sink)
-}
-
-fn ids(posts: &[NewPost]) -> Vec<String> {
-    posts.iter().map(|p| p.external_id.clone()).collect()
 }
 
 fn minutes_ago(n: i64) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -142,61 +142,28 @@ mod tests {
     use super::*;
     use crate::notify::fake::{FakeWebhookReceiver, HttpFailure};
     use chrono::Utc;
-    use earshot_core::analysis::{Intent, SentimentLabel};
-    use earshot_core::priority::{score, PrioritySignals};
-    use earshot_core::{Author, ConversationId, ReplyState, Status};
+    use earshot_core::{Author, ConversationId};
 
     const SECRET: &str = "whsec_MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=";
 
     fn reply() -> (Reply, Conversation) {
         let now = Utc::now();
-        let reply = Reply {
-            id: 7,
-            conversation_id: ConversationId(3),
-            network: Network::Webhook,
-            in_reply_to: "crm-991".into(),
-            text: "Thanks Lena, a technician calls you tomorrow.".into(),
-            author: "maria".into(),
-            state: ReplyState::Queued,
-            idempotency_key: "k-7".into(),
-            external_id: None,
-            error: None,
-            attempts: 0,
-            created_at: now,
-            sent_at: None,
-            next_attempt_at: None,
-        };
-        let signals = PrioritySignals::default();
+        let queued = Reply::queued(
+            ConversationId(3),
+            Network::Webhook,
+            "crm-991".into(),
+            "Thanks Lena, a technician calls you tomorrow.".into(),
+            "maria".into(),
+            "k-7".into(),
+            now,
+        );
+        let customer = Author::new("cust-1", "lena");
+        let opened = Conversation::opened(Network::Webhook, customer, "crm-991".into(), now, now);
         let c = Conversation {
             id: ConversationId(3),
-            network: Network::Webhook,
-            customer: Author {
-                external_id: "cust-1".into(),
-                handle: "lena".into(),
-                ..Author::default()
-            },
-            root_external_id: "crm-991".into(),
-            status: Status::Open,
-            assignee: None,
-            priority: score(&signals, None, None),
-            signals,
-            language: "en".into(),
-            intent: Intent::Other,
-            sentiment: SentimentLabel::Neutral,
-            opened_at: now,
-            last_activity_at: now,
-            awaiting_since: Some(now),
-            response_due: None,
-            first_response_due: now,
-            first_response_at: None,
-            first_response_secs: None,
-            resolved_at: None,
-            post_count: 1,
-            last_customer_at: now,
-            last_brand_at: None,
-            awaits_parent: None,
+            ..opened
         };
-        (reply, c)
+        (Reply { id: 7, ..queued }, c)
     }
 
     #[tokio::test]

@@ -95,11 +95,6 @@ impl CanonicalPost {
         let created_at = rfc3339("created_at", &self.created_at)?;
         let author = self.author.into_author()?;
         Ok(NewPost {
-            network,
-            external_id: external_id.to_owned(),
-            author,
-            text: self.text,
-            created_at,
             in_reply_to: self
                 .in_reply_to
                 .map(|s| s.trim().to_owned())
@@ -107,7 +102,7 @@ impl CanonicalPost {
             lang: non_empty(self.lang).map(|s| s.trim().to_owned()),
             url: non_empty(self.url).map(|s| s.trim().to_owned()),
             from_brand: self.from_brand,
-            raw: None,
+            ..NewPost::new(network, external_id, author, self.text, created_at)
         })
     }
 
@@ -171,12 +166,11 @@ impl CanonicalAuthor {
             ));
         }
         Ok(Author {
-            external_id,
-            handle,
             display_name: non_empty(self.name),
             followers: self.followers,
             verified: self.verified,
             bot: self.bot,
+            ..Author::new(external_id, handle)
         })
     }
 }

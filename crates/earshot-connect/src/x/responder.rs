@@ -226,17 +226,11 @@ fn comparable(text: &str) -> String {
 }
 
 fn retryable(reason: String) -> SendError {
-    SendError::Retryable {
-        network: Network::X,
-        reason,
-    }
+    SendError::retryable(Network::X, reason)
 }
 
 fn refused(reason: String) -> SendError {
-    SendError::Refused {
-        network: Network::X,
-        reason,
-    }
+    SendError::refused(Network::X, reason)
 }
 
 #[async_trait]

@@ -7,16 +7,11 @@ use super::fake::{
     REFRESH_TOKEN, USER_TOKEN,
 };
 use super::{check_credentials, Secret, XConfig, XMode, XResponder, XSource, XUserAuth};
-use crate::responder::{Responder, SendError};
-use crate::source::testing::{self, MemorySink, WAIT};
+use crate::responder::{self, Responder, SendError};
+use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
 use crate::source::{CheckError, ConnectorState, Health, Sink, SinkError, Source, SourceError};
 use chrono::Utc;
-use earshot_core::conversation::Status as ConversationStatus;
-use earshot_core::priority::{score, PrioritySignals};
-use earshot_core::{
-    Amendment, Author, Conversation, ConversationId, Intent, Network, NewPost, PostKey, Reply,
-    ReplyState, SentimentLabel,
-};
+use earshot_core::{Amendment, Conversation, Network, NewPost, PostKey, Reply, ReplyState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -56,33 +51,6 @@ type Running = testing::Running<XSource>;
 
 fn start(config: XConfig, sink: Arc<MemorySink>) -> Running {
     Running::start(Arc::new(XSource::new(config).unwrap()), sink)
-}
-
-fn ids(posts: &[NewPost]) -> Vec<String> {
-    posts.iter().map(|p| p.external_id.clone()).collect()
-}
-
-fn assert_no_duplicates(posts: &[NewPost]) {
-    let mut seen = ids(posts);
-    seen.sort();
-    let before = seen.len();
-    seen.dedup();
-    assert_eq!(before, seen.len(), "delivered twice: {posts:?}");
-}
-
-async fn wait_for_amendments(sink: &MemorySink, n: usize) -> Vec<Amendment> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let amendments = sink.amendments();
-        if amendments.len() >= n {
-            return amendments;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "expected {n} amendments, got {amendments:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// Lets in-flight deliveries land, so a test can assert nothing more arrived.
@@ -283,7 +251,7 @@ async fn edits_and_deletes_become_amendments() {
     let edited = fake
         .edit(&original, "@AcmeHelp the lid and the handle cracked", true)
         .unwrap();
-    let amendments = wait_for_amendments(&sink, 1).await;
+    let amendments = sink.wait_for_amendments(1).await;
     match &amendments[0] {
         Amendment::Edited(post) => {
             assert_eq!(
@@ -298,7 +266,7 @@ async fn edits_and_deletes_become_amendments() {
     assert_eq!(sink.cursor_of(SOURCE).as_deref(), Some(edited.as_str()));
     let final_text = "@AcmeHelp the lid and the handle cracked, and the base";
     fake.edit(&edited, final_text, true).unwrap();
-    let amendments = wait_for_amendments(&sink, 2).await;
+    let amendments = sink.wait_for_amendments(2).await;
     assert!(
         matches!(&amendments[1], Amendment::Edited(p) if p.external_id == original && p.text == final_text),
         "{amendments:?}"
@@ -315,7 +283,7 @@ async fn edits_and_deletes_become_amendments() {
     let posts = sink.wait_for(2, WAIT).await;
     assert_eq!(posts[1].external_id, unseen);
     assert_eq!(posts[1].text, "@AcmeHelp hello, where is my order?");
-    let amendments = wait_for_amendments(&sink, 3).await;
+    let amendments = sink.wait_for_amendments(3).await;
     assert!(
         matches!(&amendments[2], Amendment::Edited(p) if p.external_id == unseen),
         "{amendments:?}"
@@ -327,7 +295,7 @@ async fn edits_and_deletes_become_amendments() {
         fake.post(FakePost::new("priya_n", "@AcmeHelp never mind, sorted").replying_to(&original));
     let posts = sink.wait_for(3, WAIT).await;
     assert_eq!(posts[2].external_id, reply);
-    let amendments = wait_for_amendments(&sink, 4).await;
+    let amendments = sink.wait_for_amendments(4).await;
     assert_eq!(
         amendments[3],
         Amendment::Deleted(PostKey::new(Network::X, original.clone()))
@@ -432,20 +400,7 @@ async fn a_rate_limit_is_waited_out_until_the_reset() {
     let started = Instant::now();
     let running = start(config(&fake), sink.clone());
 
-    running
-        .until("backing off", |r| {
-            r.health.report().state == ConnectorState::BackingOff
-        })
-        .await;
-    let report = running.health.report();
-    assert!(report.next_retry_at.is_some());
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("rate-limited until")),
-        "{report:?}"
-    );
+    running.backs_off_saying("rate-limited until").await;
     let posts = sink.wait_for(1, WAIT).await;
     // Waited for `x-rate-limit-reset` (≥ 0.9 s ahead), not the scaled 60-s regime (60 ms).
     assert!(
@@ -501,12 +456,10 @@ async fn too_many_connections_waits_at_least_the_rate_limit_regime() {
     let started = Instant::now();
     let running = start(config, Arc::new(MemorySink::default()));
     running
-        .until("refused for too many connections", |r| {
-            r.health
-                .report()
-                .last_error
-                .is_some_and(|e| e.contains("maximum allowed connection limit"))
-        })
+        .until_error(
+            "refused for too many connections",
+            "maximum allowed connection limit",
+        )
         .await;
     drop(holder);
     running.connected().await;
@@ -644,12 +597,7 @@ async fn polling_pages_mentions_and_search_since_the_cursor_and_honours_429() {
     // A window used up: the next poll waits for the reset.
     fake.rate_limit_next(Endpoint::Mentions, 1, Duration::from_millis(900));
     running
-        .until("rate-limited", |r| {
-            r.health
-                .report()
-                .last_error
-                .is_some_and(|e| e.contains("rate-limited until"))
-        })
+        .until_error("rate-limited", "rate-limited until")
         .await;
     let limited_at = Instant::now();
     let late = fake.post(FakePost::new("d_user", "@AcmeHelp after the limit"));
@@ -706,56 +654,11 @@ async fn an_expired_user_token_is_renewed_and_a_revoked_one_fails_the_source() {
 // ---- the responder -----------------------------------------------------------------------
 
 fn conversation(customer: &str, root: &str) -> Conversation {
-    let opened = Utc::now();
-    let signals = PrioritySignals::default();
-    Conversation {
-        id: ConversationId(7),
-        network: Network::X,
-        customer: Author {
-            external_id: "1432109876543210987".into(),
-            handle: customer.into(),
-            ..Author::default()
-        },
-        root_external_id: root.into(),
-        status: ConversationStatus::Open,
-        assignee: None,
-        priority: score(&signals, None, None),
-        signals,
-        language: "en".into(),
-        intent: Intent::Other,
-        sentiment: SentimentLabel::Neutral,
-        opened_at: opened,
-        last_activity_at: opened,
-        awaiting_since: Some(opened),
-        response_due: None,
-        first_response_due: opened,
-        first_response_at: None,
-        first_response_secs: None,
-        resolved_at: None,
-        post_count: 1,
-        last_customer_at: opened,
-        last_brand_at: None,
-        awaits_parent: None,
-    }
+    responder::testing::conversation(Network::X, "1432109876543210987", customer, root)
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {
-    Reply {
-        id: 1,
-        conversation_id: ConversationId(7),
-        network: Network::X,
-        in_reply_to: in_reply_to.into(),
-        text: text.into(),
-        author: "agent@acme".into(),
-        state: ReplyState::Queued,
-        idempotency_key: key.into(),
-        external_id: None,
-        error: None,
-        attempts: 0,
-        created_at: Utc::now(),
-        sent_at: None,
-        next_attempt_at: None,
-    }
+    responder::testing::reply(Network::X, in_reply_to, key, text)
 }
 
 /// What the store hands back on a retry: the same reply, one failed attempt later.

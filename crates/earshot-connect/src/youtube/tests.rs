@@ -273,11 +273,11 @@ async fn rate_limits_5xx_and_dropped_connections_are_waited_out_without_loss() {
 }
 
 fn conversation(root: &str) -> Conversation {
-    crate::responder::testing::conversation(Network::YouTube, root)
+    crate::responder::testing::conversation(Network::YouTube, "customer", "customer", root)
 }
 
 fn reply(key: &str, to: &str, text: &str) -> Reply {
-    crate::responder::testing::reply(Network::YouTube, key, to, text)
+    crate::responder::testing::reply(Network::YouTube, to, key, text)
 }
 
 #[tokio::test]

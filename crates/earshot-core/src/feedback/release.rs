@@ -223,10 +223,7 @@ pub fn plan_notifications(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
+    use crate::testing::at;
 
     fn ask(post: i64, author: &str, lang: &str, network: Network, when: &str) -> Ask {
         Ask {

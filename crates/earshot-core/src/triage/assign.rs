@@ -282,12 +282,7 @@ pub fn dispatch(
 mod tests {
     use super::*;
     use crate::sla::BusinessHours;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
-    }
+    use crate::testing::at;
 
     fn team(strategy: Strategy) -> Roster {
         Roster::new(

@@ -105,12 +105,7 @@ mod tests {
     use super::*;
     use crate::analysis::Intent;
     use crate::sla::BusinessHours;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
-    }
+    use crate::testing::at;
 
     fn config() -> AutoReplyConfig {
         toml::from_str(

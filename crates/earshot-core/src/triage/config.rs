@@ -264,9 +264,9 @@ impl Triage {
 mod tests {
     use super::*;
     use crate::analysis::Intent;
+    use crate::testing::at;
     use crate::triage::facts::Facts;
     use crate::triage::routing;
-    use chrono::{DateTime, Utc};
 
     const FULL: &str = r#"
         [hours.care-eu]
@@ -318,12 +318,6 @@ mod tests {
         } else {
             Err("no such file".into())
         }
-    }
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
     }
 
     #[test]

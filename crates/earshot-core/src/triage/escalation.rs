@@ -354,16 +354,11 @@ impl TriggerRules {
 mod tests {
     use super::*;
     use crate::sla::SlaClock;
+    use crate::testing::at;
     use crate::triage::oncall::{Schedule, ScheduleConfig};
     use crate::triage::policy::{PolicyConfig, PolicySet};
     use crate::triage::timeline::{ClockEvent, Moment};
     use std::collections::BTreeMap;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
-    }
 
     fn policy() -> EscalationPolicy {
         let p: EscalationPolicy = toml::from_str(

@@ -399,12 +399,7 @@ pub fn preview(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
-    }
+    use crate::testing::at;
 
     fn clocks() -> BTreeMap<String, SlaClock> {
         let christmas = NaiveDate::from_ymd_opt(2024, 12, 25).unwrap_or_default();

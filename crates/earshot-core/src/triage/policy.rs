@@ -395,13 +395,8 @@ mod tests {
     use crate::analysis::Intent;
     use crate::network::Network;
     use crate::sla::BusinessHours;
+    use crate::testing::at;
     use crate::triage::timeline::{ClockEvent, Progress};
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
-    }
 
     fn clocks() -> BTreeMap<String, SlaClock> {
         let h = BusinessHours::parse("Europe/Copenhagen", &[("mon-fri", "09:00-17:00")], &[])

@@ -426,15 +426,10 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::at;
     use crate::triage::facts::Facts;
     use crate::triage::policy::{PolicyConfig, PolicySet};
     use crate::triage::timeline::{ClockEvent, Moment};
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
-    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -316,13 +316,8 @@ pub fn next_responses(
 mod tests {
     use super::*;
     use crate::sla::BusinessHours;
+    use crate::testing::at;
     use ClockEvent::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
-    }
 
     fn office() -> SlaClock {
         let h = BusinessHours::parse("Europe/Copenhagen", &[("mon-fri", "09:00-17:00")], &[])

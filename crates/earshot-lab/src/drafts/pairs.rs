@@ -9,7 +9,8 @@
 //!   time is the conversation's start plus its duration), with the customer turns since the
 //!   agent's previous turn.
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use crate::triage_replay::data::{hms, iso};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -94,26 +95,6 @@ pub fn twcs(path: &Path) -> Result<Vec<Answered>, String> {
     }
     out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
-}
-
-fn iso(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|| {
-            NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.fZ")
-                .ok()
-                .map(|n| n.and_utc())
-        })
-}
-
-/// "01:26:55.0" → 1 h 26 min 55 s.
-fn hms(s: &str) -> Option<Duration> {
-    let mut parts = s.trim().split(':');
-    let h: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let sec: f64 = parts.next()?.parse().ok()?;
-    Some(Duration::hours(h) + Duration::minutes(m) + Duration::milliseconds((sec * 1000.0) as i64))
 }
 
 /// Agent turns and final answers of the IBM care conversations.

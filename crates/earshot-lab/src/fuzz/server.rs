@@ -203,20 +203,14 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 fn post(id: &str, text: &str) -> NewPost {
     NewPost {
-        network: Network::X,
-        external_id: id.into(),
-        author: Author {
-            external_id: format!("u-{id}"),
-            handle: format!("customer{id}"),
-            ..Author::default()
-        },
-        text: text.into(),
-        created_at: Utc::now(),
-        in_reply_to: None,
-        lang: None,
-        url: None,
         from_brand: Some(false),
-        raw: None,
+        ..NewPost::new(
+            Network::X,
+            id,
+            Author::new(format!("u-{id}"), format!("customer{id}")),
+            text,
+            Utc::now(),
+        )
     }
 }
 

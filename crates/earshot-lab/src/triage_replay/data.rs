@@ -198,7 +198,7 @@ pub fn twcs(path: &Path, name: &str) -> Result<Timeline, DataError> {
 }
 
 /// "01:26:55.0" → 1 h 26 min 55 s.
-fn hms(s: &str) -> Option<Duration> {
+pub(crate) fn hms(s: &str) -> Option<Duration> {
     let mut parts = s.trim().split(':');
     let h: i64 = parts.next()?.parse().ok()?;
     let m: i64 = parts.next()?.parse().ok()?;
@@ -206,7 +206,8 @@ fn hms(s: &str) -> Option<Duration> {
     Some(Duration::hours(h) + Duration::minutes(m) + Duration::milliseconds((sec * 1000.0) as i64))
 }
 
-fn iso(s: &str) -> Option<DateTime<Utc>> {
+/// An RFC 3339 time, or the data sets' `2017-10-31T22:10:47.000Z` without an offset.
+pub(crate) fn iso(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc))

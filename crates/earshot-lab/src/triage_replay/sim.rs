@@ -48,19 +48,6 @@ pub struct Team {
     pub seed: u64,
 }
 
-/// SplitMix64: the same draws every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 struct Thread {
     signals: PrioritySignals,
     /// The oldest unanswered post's time.
@@ -89,7 +76,7 @@ pub fn simulate(
     if draws.is_empty() {
         draws.push(300.0);
     }
-    let mut rng = Rng(team.seed);
+    let mut rng = crate::spike_eval::Rng(team.seed);
     for i in (1..draws.len()).rev() {
         let j = (rng.next() % (i as u64 + 1)) as usize;
         draws.swap(i, j);

@@ -578,35 +578,24 @@ fn baseline_post(network: LatencyNetwork, n: usize) -> NewPost {
             Network::Bluesky,
             format!("at://{}/app.bsky.feed.post/bench{n:012}", author_did(i)),
             Author {
-                external_id: author_did(i),
-                handle: format!("customer{i}.bsky.social"),
                 followers: Some(100),
-                ..Author::default()
+                ..Author::new(author_did(i), format!("customer{i}.bsky.social"))
             },
             format!("@{BRAND} {}", text(n)),
         ),
         LatencyNetwork::Mastodon => (
             Network::Mastodon,
             format!("{}", 100_000_000 + n),
-            Author {
-                external_id: format!("customer{i}@example.social"),
-                handle: format!("customer{i}@example.social"),
-                ..Author::default()
-            },
+            Author::new(
+                format!("customer{i}@example.social"),
+                format!("customer{i}@example.social"),
+            ),
             format!("@acme {}", text(n)),
         ),
     };
     NewPost {
-        network: net,
-        external_id,
-        author,
-        text,
-        created_at: chrono::Utc::now(),
-        in_reply_to: None,
         lang: Some("en".into()),
-        url: None,
-        from_brand: None,
-        raw: None,
+        ..NewPost::new(net, external_id, author, text, chrono::Utc::now())
     }
 }
 

@@ -3,7 +3,7 @@ use crate::metrics::{compute, Metrics};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Utc;
 use earshot_store::StoreCounts;
 use serde::Deserialize;
 
@@ -14,14 +14,6 @@ pub struct MetricsParams {
     from: Option<String>,
     /// RFC 3339 time or YYYY-MM-DD; default now.
     to: Option<String>,
-}
-
-fn time(field: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
-    crate::metrics::parse_bound(v).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "{field}: {v:?} is not a date (2026-11-01) or RFC 3339 time"
-        ))
-    })
 }
 
 /// The metrics with the surveys' satisfaction beside them (an added field).
@@ -39,21 +31,7 @@ pub async fn metrics(
 ) -> Result<Json<MetricsWithSatisfaction>, ApiError> {
     let Query(p) = params?;
     let now = Utc::now();
-    let to =
-        p.to.as_deref()
-            .map(|v| time("to", v))
-            .transpose()?
-            .unwrap_or(now);
-    let from = p
-        .from
-        .as_deref()
-        .map(|v| time("from", v))
-        .transpose()?
-        .or_else(|| to.checked_sub_signed(Duration::days(30)))
-        .ok_or_else(|| ApiError::bad_request("to is too early: give from as well"))?;
-    if from >= to {
-        return Err(ApiError::bad_request("from must be before to"));
-    }
+    let (from, to) = super::survey::range(p.from.as_deref(), p.to.as_deref(), now)?;
     let store = state.desk.store();
     let samples = store.response_samples(from, to).await?;
     let volume = store.volume(from, to).await?;

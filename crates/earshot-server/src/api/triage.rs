@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Utc;
 use earshot_core::triage::routing::Trace;
 use earshot_core::triage::Facts;
 use earshot_core::ConversationId;
@@ -61,14 +61,6 @@ pub struct ReportParams {
     format: Option<String>,
 }
 
-fn time(field: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
-    crate::metrics::parse_bound(v).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "{field}: {v:?} is not a date (2026-11-01) or RFC 3339 time"
-        ))
-    })
-}
-
 /// `GET /api/v1/reports/response-times`.
 pub async fn response_times(
     State(state): State<AppState>,
@@ -77,21 +69,7 @@ pub async fn response_times(
     let Query(p) = params?;
     let triage = triage(&state)?;
     let now = Utc::now();
-    let to =
-        p.to.as_deref()
-            .map(|v| time("to", v))
-            .transpose()?
-            .unwrap_or(now);
-    let from = p
-        .from
-        .as_deref()
-        .map(|v| time("from", v))
-        .transpose()?
-        .or_else(|| to.checked_sub_signed(Duration::days(30)))
-        .ok_or_else(|| ApiError::bad_request("to is too early: give from as well"))?;
-    if from >= to {
-        return Err(ApiError::bad_request("from must be before to"));
-    }
+    let (from, to) = super::survey::range(p.from.as_deref(), p.to.as_deref(), now)?;
     let group_by = match p.group_by.as_deref() {
         None | Some("") => None,
         Some(w) => Some(parse_dimension(w).ok_or_else(|| {

@@ -46,7 +46,7 @@ impl StoreSettings {
                 ),
             });
         }
-        if is_postgres(db_url) {
+        if earshot_store::is_postgres(db_url) {
             self.transport(db_url)?;
         }
         Ok(())
@@ -65,7 +65,7 @@ impl StoreSettings {
 
     /// What `earshot config check` says about the store's connection (nothing for SQLite).
     pub fn describe(&self, db_url: &str) -> Result<Option<String>, ConfigError> {
-        if !is_postgres(db_url) {
+        if !earshot_store::is_postgres(db_url) {
             return Ok(None);
         }
         let t = self.transport(db_url)?;
@@ -87,10 +87,6 @@ impl StoreSettings {
     pub async fn open(&self, db_url: &str) -> Result<Arc<dyn Store>, StoreError> {
         earshot_store::open_with(db_url, self.options()).await
     }
-}
-
-fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 #[cfg(test)]

@@ -774,23 +774,22 @@ pub fn test_sample(
     let at = sample.at.unwrap_or_else(Utc::now);
     let network = sample.network.unwrap_or(earshot_core::Network::Webhook);
     let post = earshot_core::NewPost {
-        network,
-        external_id: "sample".into(),
-        author: earshot_core::Author {
-            external_id: "sample".into(),
-            handle: "sample".into(),
-            display_name: None,
-            followers: sample.followers,
-            verified: false,
-            bot: false,
-        },
-        text: sample.text.clone(),
-        created_at: at,
-        in_reply_to: None,
         lang: sample.lang.clone(),
-        url: None,
         from_brand: Some(false),
-        raw: None,
+        ..earshot_core::NewPost::new(
+            network,
+            "sample",
+            earshot_core::Author {
+                external_id: "sample".into(),
+                handle: "sample".into(),
+                display_name: None,
+                followers: sample.followers,
+                verified: false,
+                bot: false,
+            },
+            sample.text.clone(),
+            at,
+        )
     };
     let analysis = analyzer.analyze(&post);
     let signals = earshot_core::threading::signals_of(&analysis);

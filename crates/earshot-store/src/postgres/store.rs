@@ -201,37 +201,20 @@ impl Store for PgStore {
             )));
         };
         let id: i64 = row.try_get(0)?;
-        let detail = serde_json::json!({
-            "reply_id": id,
-            "idempotency_key": reply.idempotency_key,
-            "in_reply_to": in_reply_to,
-        });
+        let (queued, detail) =
+            common::queued_reply(id, &conv, reply, in_reply_to, text, created_at);
+        let actor = queued.author.as_str();
         insert_audit(
             &tx,
             Some(conv.id),
-            &reply.author,
+            actor,
             "reply_queued",
             &detail,
             created_at,
         )
         .await?;
         tx.commit().await?;
-        Ok(Reply {
-            id,
-            conversation_id: conv.id,
-            network: conv.network,
-            in_reply_to,
-            text,
-            author: reply.author,
-            state: ReplyState::Queued,
-            idempotency_key: reply.idempotency_key,
-            external_id: None,
-            error: None,
-            attempts: 0,
-            created_at,
-            sent_at: None,
-            next_attempt_at: None,
-        })
+        Ok(queued)
     }
 
     async fn mark_reply_sent(

@@ -6,6 +6,10 @@
 //! with a message, except when `CI=true`: then it fails.
 #![allow(dead_code)]
 
+use chrono::{DateTime, Utc};
+use earshot_core::analysis::{Intent, Language, SentimentLabel};
+use earshot_core::threading::Incoming;
+use earshot_core::{Analysis, Author, Network, NewPost};
 use earshot_store::postgres::PgStore;
 use earshot_store::sqlite::SqliteStore;
 use earshot_store::Store;
@@ -129,5 +133,87 @@ where
             Ok(panic) => std::panic::resume_unwind(panic),
             Err(e) => panic!("test task failed: {e}"),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Building what the store hears.
+
+/// An RFC 3339 time.
+pub fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+/// A customer's post on X, as threading receives it: `post <id>` by `author` (10 followers),
+/// written at `at`, read as English with no intent. [`Tweak`] changes what a test needs.
+pub fn heard(id: &str, author: &str, at: &str) -> Incoming {
+    let mut analysis = Analysis::default();
+    analysis.language.language = Language::new("en");
+    Incoming {
+        post: NewPost {
+            from_brand: Some(false),
+            ..NewPost::new(
+                Network::X,
+                id,
+                Author {
+                    followers: Some(10),
+                    ..Author::new(format!("id-{author}"), author)
+                },
+                format!("post {id}"),
+                t(at),
+            )
+        },
+        analysis,
+        from_brand: false,
+    }
+}
+
+/// Changes one thing about a heard post.
+pub trait Tweak {
+    fn reply_to(self, id: &str) -> Self;
+    fn network(self, n: Network) -> Self;
+    fn lang(self, l: &str) -> Self;
+    fn intent(self, i: Intent) -> Self;
+    fn sentiment(self, s: SentimentLabel, score: f32) -> Self;
+    fn urgency(self, score: f32) -> Self;
+    fn followers(self, n: u64) -> Self;
+    fn text(self, text: &str) -> Self;
+}
+
+impl Tweak for Incoming {
+    fn reply_to(mut self, id: &str) -> Self {
+        self.post.in_reply_to = Some(id.into());
+        self
+    }
+    fn network(mut self, n: Network) -> Self {
+        self.post.network = n;
+        self
+    }
+    fn lang(mut self, l: &str) -> Self {
+        self.analysis.language.language = Language::new(l);
+        self
+    }
+    fn intent(mut self, i: Intent) -> Self {
+        self.analysis.intent.label = i;
+        self
+    }
+    fn sentiment(mut self, s: SentimentLabel, score: f32) -> Self {
+        self.analysis.sentiment.label = s;
+        self.analysis.sentiment.score = score;
+        self
+    }
+    fn urgency(mut self, score: f32) -> Self {
+        self.analysis.urgency.score = score;
+        self
+    }
+    fn followers(mut self, n: u64) -> Self {
+        self.post.author.followers = Some(n);
+        self
+    }
+    fn text(mut self, text: &str) -> Self {
+        self.post.text = text.into();
+        self
     }
 }

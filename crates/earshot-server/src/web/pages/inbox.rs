@@ -486,20 +486,14 @@ mod tests {
         let now = at("2025-03-10T09:00:00Z"); // Monday 10:00
         let incoming = Incoming {
             post: NewPost {
-                network: Network::X,
-                external_id: "1".into(),
-                author: Author {
-                    external_id: "u1".into(),
-                    handle: "paul".into(),
-                    ..Author::default()
-                },
-                text: "@voltra how do I transfer my charging credits?".into(),
-                created_at: written,
-                in_reply_to: None,
-                lang: None,
-                url: None,
                 from_brand: Some(false),
-                raw: None,
+                ..NewPost::new(
+                    Network::X,
+                    "1",
+                    Author::new("u1", "paul"),
+                    "@voltra how do I transfer my charging credits?",
+                    written,
+                )
             },
             analysis,
             from_brand: false,
