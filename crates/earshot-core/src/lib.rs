@@ -10,6 +10,7 @@ pub mod bidi;
 pub mod conversation;
 pub mod correction;
 pub mod csv;
+pub mod fair_turn;
 pub mod feedback;
 pub mod network;
 pub mod post;

@@ -24,7 +24,7 @@
 //! "safety: vehicle, danger → urgent · waiting 1.5× target +22 · complaint +8 · negative −0.8 +8".
 
 use crate::analysis::{HarmKind, Intent, ReachTier, SentimentLabel, UrgencyLevel};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -122,7 +122,10 @@ impl Priority {
     pub fn explain(&self) -> String {
         self.factors
             .iter()
-            .filter(|f| f.name == "band" || f.name == "escalated" || f.points.abs() >= 0.5)
+            .filter(|f| {
+                matches!(f.name.as_str(), "band" | "escalated" | "fair_turn")
+                    || f.points.abs() >= 0.5
+            })
             .map(|f| {
                 if f.points.abs() >= 0.5 {
                     format!("{} {:+.0}", f.why, f.points)
@@ -161,6 +164,10 @@ pub struct PrioritySignals {
     /// Why it jumped the queue ("250k followers", "spike 'festival charger'"), once it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jump: Option<String>,
+    /// While an answer is owed: when it would have been answered in arrival order (see
+    /// [`crate::fair_turn`]); noted when the conversation starts waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fair_turn_at: Option<DateTime<Utc>>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -182,6 +189,7 @@ impl Default for PrioritySignals {
             harm_kinds: Vec::new(),
             chases: 0,
             jump: None,
+            fair_turn_at: None,
         }
     }
 }
@@ -323,6 +331,14 @@ pub struct RankingModel {
     /// With `weigh_content_by_waiting`: b above, in targets of waiting (0.1 = 6 min of a
     /// 1 h target); the smaller, the sooner waiting outweighs content.
     pub fresh_weight_targets: f32,
+
+    // --- Fairness ---
+    /// A routine question (a question in the normal or low band) still unanswered this many
+    /// times the queue's drain time after it started waiting (its turn in arrival order,
+    /// 10 minutes at the least; see [`crate::fair_turn`]) goes to the top of the high band:
+    /// above complaints, below anything urgent. 0 turns it off. The default 1 was picked with
+    /// `earshot bench triage --part tuning` (the README's triage table).
+    pub fair_turn: f32,
 }
 
 impl Default for RankingModel {
@@ -349,6 +365,7 @@ impl Default for RankingModel {
             max_chases: 3,
             weigh_content_by_waiting: false,
             fresh_weight_targets: 0.1,
+            fair_turn: 1.0,
         }
     }
 }
@@ -387,6 +404,10 @@ fn hint(key: &str) -> &'static str {
             ": with weigh_content_by_waiting, the wait (in targets) a just-arrived conversation \
              counts from, e.g. 0.1; larger makes content matter more among the fresh ones"
         }
+        "fair_turn" => {
+            ": how many times its turn in arrival order a routine question waits before it goes \
+             to the top of the high band, e.g. 1; 0 turns it off"
+        }
         "waiting_full_at_targets" => {
             ": the waited share of the target at which waiting gives its full points, e.g. 2"
         }
@@ -404,6 +425,9 @@ pub struct Owed {
     /// The target of the band it joins when left waiting (see
     /// [`RankingModel::escalate_after_targets`]): from then its wait counts against this.
     pub raised_target: Duration,
+    /// How long ago its fair turn came (see [`crate::fair_turn`]); `None` before it or
+    /// without one.
+    pub past_fair_turn: Option<Duration>,
 }
 
 impl Owed {
@@ -417,6 +441,7 @@ impl Owed {
             waited,
             target,
             raised_target: Duration::seconds(target.num_seconds() * raised / own),
+            past_fair_turn: None,
         }
     }
 }
@@ -465,6 +490,7 @@ impl RankingModel {
             1000.0,
         )?;
         check("fresh_weight_targets", self.fresh_weight_targets, 10.0)?;
+        check("fair_turn", self.fair_turn, 100.0)?;
         if self.normal_at >= self.high_at {
             return Err(RankingError::Thresholds {
                 normal: self.normal_at,
@@ -627,6 +653,7 @@ impl RankingModel {
                 },
             );
         }
+        let content_band = band;
         if escalated {
             band = band.raised();
             factors.push(PriorityFactor {
@@ -639,8 +666,41 @@ impl RankingModel {
             });
         }
         let points: f32 = factors.iter().map(|f| f.points).sum();
+        if let Some(late) = owed.and_then(|o| o.past_fair_turn) {
+            if self.fair_turn > 0.0
+                && s.intent == Intent::Question
+                && matches!(content_band, PriorityBand::Normal | PriorityBand::Low)
+            {
+                return self.past_its_turn(factors, late);
+            }
+        }
         Priority {
             score: band.floor() + points.clamp(0.0, MAX_POINTS) / 4.0,
+            band,
+            factors,
+        }
+    }
+}
+
+impl RankingModel {
+    /// A routine question past its fair turn: the top of the high band, the longer past it
+    /// the higher, so such questions are answered in the order their turns came.
+    fn past_its_turn(&self, mut factors: Vec<PriorityFactor>, late: Duration) -> Priority {
+        let band = PriorityBand::High;
+        let mins = late.num_seconds().max(0) as f32 / 60.0;
+        // 96–99.9 points: above any complaint's usual sum, and still within the band.
+        let points = 96.0 + 3.9 * mins / (mins + 60.0);
+        factors.retain(|f| f.name != "escalated");
+        factors.push(PriorityFactor {
+            name: "fair_turn".into(),
+            points: 0.0,
+            why: format!(
+                "past its turn in arrival order by {} → top of {band}",
+                human(late)
+            ),
+        });
+        Priority {
+            score: band.floor() + points.min(MAX_POINTS) / 4.0,
             band,
             factors,
         }

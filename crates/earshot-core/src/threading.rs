@@ -23,6 +23,7 @@
 
 use crate::analysis::Analysis;
 use crate::conversation::{Conversation, ConversationId, Status};
+use crate::fair_turn::QueuePace;
 use crate::network::Network;
 use crate::post::{NewPost, PostKey};
 use crate::priority::{Owed, Priority, PrioritySignals, RankingModel};
@@ -71,6 +72,9 @@ pub struct TriagePolicy {
     pub merge_window: Duration,
     /// How conversations rank (`[ranking]`).
     pub ranking: RankingModel,
+    /// How busy the queue was when last measured (not a setting: the rescore pass measures
+    /// it); `None` until then, and no fair turn is noted without it (see [`crate::fair_turn`]).
+    pub pace: Option<QueuePace>,
 }
 
 impl Default for TriagePolicy {
@@ -80,6 +84,7 @@ impl Default for TriagePolicy {
             clock: SlaClock::Calendar,
             merge_window: Duration::hours(24),
             ranking: RankingModel::default(),
+            pace: None,
         }
     }
 }
@@ -185,6 +190,22 @@ impl Work<'_> {
     }
 }
 
+/// A conversation that starts waiting notes its fair turn from the queue's pace at that
+/// moment, and keeps it until answered (a follow-up or a chase does not push it back). The
+/// pace says nothing of the queue long ago: a conversation already waiting more than the
+/// pace's hour when first seen (an import of history) notes none.
+fn note_fair_turn(conv: &mut Conversation, policy: &TriagePolicy, now: DateTime<Utc>) {
+    match conv.awaiting_since {
+        None => conv.signals.fair_turn_at = None,
+        Some(since) if conv.signals.fair_turn_at.is_none() && now - since <= Duration::hours(1) => {
+            conv.signals.fair_turn_at = policy
+                .pace
+                .and_then(|pace| pace.fair_turn(since, policy.ranking.fair_turn));
+        }
+        Some(_) => {}
+    }
+}
+
 /// The signals a customer post gives the priority score.
 pub fn signals_of(analysis: &Analysis) -> PrioritySignals {
     PrioritySignals {
@@ -200,11 +221,13 @@ pub fn signals_of(analysis: &Analysis) -> PrioritySignals {
         harm_kinds: analysis.safety.kinds.clone(),
         chases: 0,
         jump: None,
+        fair_turn_at: None,
     }
 }
 
 /// Recomputes the score from the stored signals and how long the customer has waited by `now`.
 pub fn rescore(conv: &mut Conversation, policy: &TriagePolicy, now: DateTime<Utc>) {
+    note_fair_turn(conv, policy, now);
     conv.priority = rank(&conv.signals, conv.awaiting_since, policy, now);
 }
 
@@ -223,6 +246,10 @@ pub fn rank(
             waited: policy.clock.elapsed(since, now),
             target: policy.targets.target_for(band),
             raised_target: policy.targets.target_for(band.raised()),
+            past_fair_turn: signals
+                .fair_turn_at
+                .filter(|turn| *turn <= now)
+                .map(|turn| now - turn),
         }
     });
     policy.ranking.score_owed(signals, owed)
@@ -1014,5 +1041,56 @@ mod tests {
         assert!(!brand.is_brand(&p));
         p.from_brand = Some(true);
         assert!(brand.is_brand(&p));
+    }
+
+    #[test]
+    fn a_waiting_conversation_notes_its_turn_once_and_an_answer_clears_it() {
+        let t0 = t("2025-03-03T10:00:00Z");
+        let mut question = post("q1", "ana", "2025-03-03T10:00:00Z", None, false);
+        question.analysis.intent.label = Intent::Question;
+        let pace = |waiting| {
+            Some(crate::fair_turn::QueuePace {
+                waiting,
+                answers_last_hour: 20,
+            })
+        };
+        let policy = TriagePolicy {
+            pace: pace(40),
+            ..TriagePolicy::default()
+        };
+        let mut conv = open_conversation(&question, &policy, t0);
+        // 40 waiting at 20 an hour: its turn comes two hours on.
+        assert_eq!(conv.signals.fair_turn_at, Some(t0 + Duration::hours(2)));
+        // A busier queue later does not push it back.
+        let busier = TriagePolicy {
+            pace: pace(400),
+            ..policy.clone()
+        };
+        rescore(&mut conv, &busier, t0 + Duration::minutes(30));
+        assert_eq!(conv.signals.fair_turn_at, Some(t0 + Duration::hours(2)));
+        rescore(&mut conv, &busier, t0 + Duration::hours(3));
+        assert_eq!(conv.priority.band, PriorityBand::High);
+        let why = conv.priority.explain();
+        assert!(
+            why.contains("past its turn in arrival order by 1 h"),
+            "{why}"
+        );
+        let answered = t0 + Duration::hours(3);
+        brand_posted(&mut conv, answered, &busier, answered);
+        assert_eq!(conv.signals.fair_turn_at, None);
+    }
+
+    #[test]
+    fn history_imported_long_after_notes_no_turn() {
+        let question = post("q1", "ana", "2025-03-03T10:00:00Z", None, false);
+        let policy = TriagePolicy {
+            pace: Some(crate::fair_turn::QueuePace {
+                waiting: 1,
+                answers_last_hour: 20,
+            }),
+            ..TriagePolicy::default()
+        };
+        let conv = open_conversation(&question, &policy, t("2025-03-05T10:00:00Z"));
+        assert_eq!(conv.signals.fair_turn_at, None);
     }
 }

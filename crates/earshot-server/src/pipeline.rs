@@ -12,6 +12,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot_analyze::Analyzer;
+use earshot_core::fair_turn::QueuePace;
 use earshot_core::threading::{BrandIdentity, Incoming, TriagePolicy};
 use earshot_core::{Amendment, ConversationId, NewPost};
 use earshot_store::{IngestReport, IngestedPost, Store, StoreError};
@@ -223,13 +224,15 @@ impl Pipeline {
         brand: &crate::settings::BrandSettings,
         response: &crate::settings::ResponseSettings,
     ) -> Result<(), crate::settings::ConfigError> {
-        let policy = response.triage_policy()?;
+        let mut policy = response.triage_policy()?;
         let terms = earshot_analyze::Terms {
             brands: brand.names.clone(),
             handles: brand.handles.clone(),
             keywords: brand.keywords.clone(),
         };
         let mut tuning = self.tuning.write().unwrap_or_else(PoisonError::into_inner);
+        // The queue's pace is measured, not set: it carries over.
+        policy.pace = tuning.policy.pace;
         *tuning = Arc::new(Tuning {
             analyzer: Arc::new(tuning.analyzer.with_terms(&terms)),
             brand: Arc::new(BrandIdentity::new(&brand.handles)),
@@ -402,8 +405,29 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Moves waiting conversations up the inbox as their wait grows.
+    /// Moves waiting conversations up the inbox as their wait grows, after measuring the
+    /// queue's pace (new conversations note their fair turn by it, see
+    /// [`earshot_core::fair_turn`]).
     pub async fn rescore(&self) -> Result<u64, StoreError> {
-        self.store.rescore_open(&self.policy(), Utc::now()).await
+        let now = Utc::now();
+        let pace = self.store.queue_pace(now).await?;
+        self.set_pace(pace);
+        self.store.rescore_open(&self.policy(), now).await
+    }
+
+    fn set_pace(&self, pace: QueuePace) {
+        let mut tuning = self.tuning.write().unwrap_or_else(PoisonError::into_inner);
+        if tuning.policy.pace == Some(pace) {
+            return;
+        }
+        *tuning = Arc::new(Tuning {
+            analyzer: tuning.analyzer.clone(),
+            brand: tuning.brand.clone(),
+            policy: Arc::new(TriagePolicy {
+                pace: Some(pace),
+                ..(*tuning.policy).clone()
+            }),
+            in_force: tuning.in_force.clone(),
+        });
     }
 }

@@ -31,6 +31,7 @@ pub use types::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use earshot_core::fair_turn::QueuePace;
 use earshot_core::threading::{Incoming, TriagePolicy};
 use earshot_core::{
     Analysis, AuditEntry, Conversation, ConversationEvent, ConversationId, NewPost, Post, PostKey,
@@ -148,6 +149,11 @@ pub trait Store:
         policy: &TriagePolicy,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
+
+    /// How busy the queue is at `now`: conversations owed an answer, and those the brand
+    /// answered in the hour before (for each conversation's fair turn, see
+    /// [`earshot_core::fair_turn`]).
+    async fn queue_pace(&self, now: DateTime<Utc>) -> Result<QueuePace, StoreError>;
 
     /// An author edited a post: its text and what earshot understood of it are replaced; its
     /// time, author and thread stay. `None` when the post was never heard (or was deleted).

@@ -183,6 +183,7 @@ fn a_question_that_moved_up_takes_its_place_among_the_band_by_its_wait() {
             waited: Duration::minutes(waited),
             target: Duration::minutes(target),
             raised_target: Duration::minutes(raised),
+            past_fair_turn: None,
         })
     };
     // The same wait, counted against the same 1 h: the complaint's content keeps it first.
@@ -484,5 +485,58 @@ fn weighing_content_by_waiting_turns_the_head_start_into_a_ratio() {
     assert!(
         err.contains("fresh_weight_targets") && err.contains("e.g. 0.1"),
         "{err}"
+    );
+}
+
+/// A routine question past its turn in arrival order goes above every complaint of the high
+/// band, longer-late ones first, and stays below a safety report; a complaint or a question
+/// that reads high on its own is not moved; `fair_turn = 0` turns it off.
+#[test]
+fn a_question_past_its_fair_turn_tops_the_high_band_but_never_passes_urgent() {
+    let m = RankingModel::default();
+    let owed = |waited: i64, late: Option<i64>| {
+        Some(Owed {
+            waited: Duration::minutes(waited),
+            target: Duration::hours(4),
+            raised_target: Duration::hours(1),
+            past_fair_turn: late.map(Duration::minutes),
+        })
+    };
+    let q = signals(Intent::Question, 0.0, 0.25, 0.0);
+    let angry = PrioritySignals {
+        chases: 3,
+        jump: Some("250k followers".into()),
+        ..signals(Intent::Complaint, -1.0, 0.7, 1.0)
+    };
+    let angry_old = m.score_owed(&angry, owed(119, None));
+    let in_turn = m.score_owed(&q, owed(30, None));
+    assert!(in_turn.score < angry_old.score, "{in_turn:?} {angry_old:?}");
+
+    let late = m.score_owed(&q, owed(30, Some(5)));
+    assert_eq!(late.band, PriorityBand::High);
+    assert!(late.score > angry_old.score, "{late:?} {angry_old:?}");
+    assert!(
+        late.explain()
+            .contains("past its turn in arrival order by 5 min"),
+        "{}",
+        late.explain()
+    );
+    let later = m.score_owed(&q, owed(30, Some(50)));
+    assert!(later.score > late.score, "{later:?} {late:?}");
+
+    let urgent = m.score_owed(&phantom_braking(), owed(0, None));
+    assert!(urgent.score > later.score, "{urgent:?} {later:?}");
+
+    // Complaints keep their own order: the guard is for routine questions.
+    let complaint_late = m.score_owed(&angry, owed(119, Some(50)));
+    assert_eq!(complaint_late, angry_old);
+
+    let off = RankingModel {
+        fair_turn: 0.0,
+        ..RankingModel::default()
+    };
+    assert_eq!(
+        off.score_owed(&q, owed(30, Some(50))),
+        off.score_owed(&q, owed(30, None))
     );
 }

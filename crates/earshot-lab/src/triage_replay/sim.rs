@@ -10,6 +10,7 @@
 
 use super::data::Timeline;
 use chrono::{DateTime, Duration, Utc};
+use earshot_core::fair_turn::QueuePace;
 use earshot_core::priority::PrioritySignals;
 use earshot_core::threading::{fold_customer_post, rank, signals_of, TriagePolicy};
 use earshot_core::{Analysis, SlaClock};
@@ -88,6 +89,8 @@ pub fn simulate(
     let mut free_at = vec![first.at; team.agents.max(1)];
     let mut next_post = 0usize;
     let mut pending_replies: Vec<(DateTime<Utc>, usize, Vec<usize>)> = Vec::new();
+    // When each thread was last answered, for the queue's pace (as the store measures it).
+    let mut answered_at: Vec<Option<DateTime<Utc>>> = Vec::new();
     let horizon = posts.last().map_or(first.at, |p| p.at) + Duration::days(60);
     // The simulation's clock: the latest event handled (nothing is picked before it arrived).
     let mut now = first.at;
@@ -155,8 +158,19 @@ pub fn simulate(
                     waiting: Vec::new(),
                     busy_until: None,
                 });
+                answered_at.push(None);
                 threads.len() - 1
             });
+            // The pace the rescore pass would have measured: threads waiting, and threads
+            // answered in the hour before (a reply lands when its agent finishes it).
+            let pace = QueuePace {
+                waiting: threads.iter().filter(|t| !t.waiting.is_empty()).count() as u64,
+                answers_last_hour: answered_at
+                    .iter()
+                    .flatten()
+                    .filter(|a| **a <= at && **a > at - Duration::hours(1))
+                    .count() as u64,
+            };
             let t = &mut threads[ix];
             if is_new {
                 // A new conversation reads its first post (as `threading::plan` opens one).
@@ -167,6 +181,7 @@ pub fn simulate(
             }
             if t.waiting.is_empty() {
                 t.since = Some(at);
+                t.signals.fair_turn_at = pace.fair_turn(at, policy.ranking.fair_turn);
             }
             t.newest = at;
             t.waiting.push(next_post);
@@ -208,6 +223,8 @@ pub fn simulate(
         let answered = std::mem::take(&mut t.waiting);
         t.since = None;
         t.signals.chases = 0;
+        t.signals.fair_turn_at = None;
+        answered_at[th] = Some(reply_at);
         t.busy_until = Some(reply_at);
         pending_replies.push((reply_at, th, answered));
         free_at[agent] = reply_at;

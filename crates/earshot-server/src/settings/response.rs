@@ -91,6 +91,7 @@ impl ResponseSettings {
             clock,
             merge_window: chrono::Duration::hours(i64::from(r.merge_window_hours)),
             ranking: r.ranking.clone(),
+            pace: None,
         })
     }
 }

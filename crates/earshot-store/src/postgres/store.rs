@@ -3,6 +3,7 @@
 //! PostgreSQL's own tools.
 
 use super::*;
+use earshot_core::fair_turn::QueuePace;
 
 /// The inbox page's statement: the page's ids from the inbox index, then their rows.
 pub(super) fn inbox_sql(filter: &InboxFilter, now: DateTime<Utc>) -> (String, Sql) {
@@ -457,10 +458,17 @@ impl Store for PgStore {
             let mut scores = Vec::new();
             let mut bands = Vec::new();
             let mut priorities = Vec::new();
+            let mut signals = Vec::new();
             for mut c in batch {
-                let before = c.priority.clone();
+                let before = (c.priority.clone(), c.signals.fair_turn_at);
                 threading::rescore(&mut c, policy, now);
-                if c.priority != before {
+                // The fair turn is noted once (a conversation another process opened has none
+                // until this pass), so the signals are written with it.
+                if (c.priority.clone(), c.signals.fair_turn_at) != before {
+                    signals.push(
+                        serde_json::to_value(&c.signals)
+                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    );
                     ids.push(c.id.0);
                     scores.push(c.priority.score);
                     bands.push(c.priority.band.as_str());
@@ -473,10 +481,12 @@ impl Store for PgStore {
             if !ids.is_empty() {
                 updated += execute(
                     &tx,
-                    "UPDATE conversations c SET priority_score = x.score, band = x.band, priority = x.priority \
-                     FROM UNNEST($1::bigint[], $2::real[], $3::text[], $4::jsonb[]) AS x(id, score, band, priority) \
+                    "UPDATE conversations c SET priority_score = x.score, band = x.band, priority = x.priority, \
+                     signals = x.signals \
+                     FROM UNNEST($1::bigint[], $2::real[], $3::text[], $4::jsonb[], $5::jsonb[]) \
+                     AS x(id, score, band, priority, signals) \
                      WHERE c.id = x.id",
-                    &[&ids, &scores, &bands, &priorities],
+                    &[&ids, &scores, &bands, &priorities, &signals],
                 )
                 .await?;
             }
@@ -486,6 +496,26 @@ impl Store for PgStore {
             }
         }
         Ok(updated)
+    }
+
+    async fn queue_pace(&self, now: DateTime<Utc>) -> Result<QueuePace, StoreError> {
+        let client = self.client().await?;
+        let hour_ago = common::trunc_us(now - chrono::Duration::hours(1));
+        let row = query(
+            &client,
+            "SELECT (SELECT count(*) FROM conversations WHERE awaiting_since IS NOT NULL), \
+                    (SELECT count(*) FROM conversations WHERE last_brand_at > $1)",
+            &[&hour_ago],
+        )
+        .await?;
+        let (waiting, answers): (i64, i64) = match row.first() {
+            Some(r) => (r.try_get(0)?, r.try_get(1)?),
+            None => (0, 0),
+        };
+        Ok(QueuePace {
+            waiting: waiting.max(0) as u64,
+            answers_last_hour: answers.max(0) as u64,
+        })
     }
 
     async fn edit_post(

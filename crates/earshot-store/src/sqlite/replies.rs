@@ -181,16 +181,19 @@ pub(super) fn rescore_blocking(
         let done = (batch.len() as i64) < RESCORE_BATCH;
         {
             let mut write =
-                tx.prepare_cached("UPDATE conversations SET priority_score = ?2, band = ?3, priority = ?4 WHERE id = ?1")?;
+                tx.prepare_cached("UPDATE conversations SET priority_score = ?2, band = ?3, priority = ?4, signals = ?5 WHERE id = ?1")?;
             for mut c in batch {
-                let before = c.priority.clone();
+                let before = (c.priority.clone(), c.signals.fair_turn_at);
                 threading::rescore(&mut c, policy, now);
-                if c.priority != before {
+                // The fair turn is noted once (a conversation another process opened has none
+                // until this pass), so the signals are written with it.
+                if (c.priority.clone(), c.signals.fair_turn_at) != before {
                     write.execute(params![
                         c.id.0,
                         f64::from(c.priority.score),
                         c.priority.band.as_str(),
-                        to_json(&c.priority)?
+                        to_json(&c.priority)?,
+                        to_json(&c.signals)?
                     ])?;
                     updated += 1;
                 }

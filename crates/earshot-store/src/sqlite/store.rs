@@ -1,6 +1,7 @@
 //! [`Store`] on SQLite: each call sends its work to the blocking threads (see the module docs).
 
 use super::*;
+use earshot_core::fair_turn::QueuePace;
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -216,6 +217,23 @@ impl Store for SqliteStore {
         let policy = policy.clone();
         self.write(move |conn| rescore_blocking(conn, &policy, now))
             .await
+    }
+
+    async fn queue_pace(&self, now: DateTime<Utc>) -> Result<QueuePace, StoreError> {
+        let hour_ago = us(now - chrono::Duration::hours(1));
+        self.read(move |conn| {
+            let (waiting, answers): (i64, i64) = conn
+                .prepare_cached(
+                    "SELECT (SELECT COUNT(*) FROM conversations WHERE awaiting_since IS NOT NULL), \
+                            (SELECT COUNT(*) FROM conversations WHERE last_brand_at > ?1)",
+                )?
+                .query_row(params![hour_ago], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(QueuePace {
+                waiting: waiting.max(0) as u64,
+                answers_last_hour: answers.max(0) as u64,
+            })
+        })
+        .await
     }
 
     async fn edit_post(
