@@ -466,6 +466,16 @@ macro_rules! migrations {
                     "/0013_corrections.sql"
                 )),
             },
+            $crate::common::Migration {
+                version: 30,
+                name: "page_claims",
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0030_page_claims.sql"
+                )),
+            },
         ]
     };
 }
