@@ -93,7 +93,13 @@ pub async fn run(args: ClusterArgs, exe: &Path) -> anyhow::Result<Summary> {
 
 /// The config every process of a round reads: paging through the sink, one team that is
 /// never at work, so an urgent post pages its on-call person (once: acknowledging takes 8 h).
+/// Hours need a covered day: the team's is a holiday from yesterday to tomorrow.
 fn config(sink: &PageSink) -> String {
+    let today = chrono::Utc::now().date_naive();
+    let holidays: Vec<String> = [-1, 0, 1]
+        .iter()
+        .map(|d| format!("\"{}\"", today + chrono::Duration::days(*d)))
+        .collect();
     format!(
         r#"[alerts]
 [[alerts.targets]]
@@ -107,7 +113,8 @@ every_seconds = {HOUSEKEEPING_SECONDS}
 
 [triage.hours.never]
 timezone = "UTC"
-week = {{}}
+week = {{ "mon-sun" = "09:00-17:00" }}
+holidays = [{holidays}]
 
 [[triage.routes]]
 name = "everything"
@@ -123,7 +130,8 @@ levels = [{{ notify = ["dana"], ack_within = "8h" }}]
 [triage.escalation_triggers]
 after_hours_bands = ["urgent"]
 "#,
-        url = sink.url
+        url = sink.url,
+        holidays = holidays.join(", ")
     )
 }
 
@@ -135,7 +143,7 @@ fn post(tag: &str, i: usize) -> (String, Vec<u8>, bool) {
         "@acme how do I change the address on my account",
         "@acme love the new charger, but the cable is short",
     ];
-    let urgent = i % URGENT_EVERY == 0;
+    let urgent = i.is_multiple_of(URGENT_EVERY);
     let text = if urgent {
         "@acme your charger caught fire in our kitchen and burned my son's hand, he is hurt"
     } else {
@@ -159,8 +167,9 @@ fn base_of(slots: &Slots, slot: usize) -> Option<String> {
 struct Sent {
     id: String,
     urgent: bool,
-    /// When the first try left.
+    /// When the first try left, and when a process accepted it.
     at: Instant,
+    accepted_at: Instant,
     /// The slot that accepted it.
     by: Option<usize>,
     tries: u32,
@@ -196,15 +205,17 @@ async fn send(
 struct Killed {
     hand_over: Option<Duration>,
     roles: Vec<String>,
+    /// The restarted process's live inbox, watched into the killed one's sightings.
+    watcher: tokio::task::JoinHandle<()>,
 }
 
 /// Kills the process holding the roles (the first when none says so), waits until the
-/// others hold its roles, then restarts it in its data directory.
+/// others hold its roles, then restarts it in its data directory and watches it again.
 async fn kill_and_restart(
     services: Arc<Services>,
     slots: Slots,
-    exe: PathBuf,
-    config: PathBuf,
+    (exe, config): (PathBuf, PathBuf),
+    sightings: Vec<Arc<Sightings>>,
     cpu_before_kill: Arc<Mutex<HashMap<usize, f64>>>,
 ) -> anyhow::Result<Killed> {
     let client = super::client()?;
@@ -251,8 +262,13 @@ async fn kill_and_restart(
     drop(process);
     let restarted =
         tokio::task::spawn_blocking(move || services.serve(&exe, &data, Some(&config))).await??;
+    let watcher = watch(&restarted.base, sightings[slot].clone()).await?;
     slots.lock().unwrap_or_else(|p| p.into_inner())[slot] = Some(restarted);
-    Ok(Killed { hand_over, roles })
+    Ok(Killed {
+        hand_over,
+        roles,
+        watcher,
+    })
 }
 
 async fn round(args: &ClusterArgs, exe: &Path, n: usize, kill: bool) -> anyhow::Result<Round> {
@@ -332,8 +348,8 @@ async fn run_round(
             killer = Some(tokio::spawn(kill_and_restart(
                 services.clone(),
                 slots.clone(),
-                exe.to_path_buf(),
-                config_path.clone(),
+                (exe.to_path_buf(), config_path.clone()),
+                sightings.clone(),
                 cpu_before_kill.clone(),
             )));
         }
@@ -343,12 +359,14 @@ async fn run_round(
         in_flight.spawn(async move {
             let at = Instant::now();
             let (by, tries) = send(intake, slots, n, i % n, i, body).await;
+            let accepted_at = Instant::now();
             drop(permit);
             progress.inc(1);
             Sent {
                 id,
                 urgent,
                 at,
+                accepted_at,
                 by,
                 tries,
             }
@@ -361,7 +379,8 @@ async fn run_round(
     let killed = match killer {
         Some(k) => {
             progress.set_message("waiting for the roles to move");
-            Some(k.await??)
+            let killed = k.await??;
+            Some(killed)
         }
         None => None,
     };
@@ -405,7 +424,21 @@ async fn run_round(
         .filter(|s| in_store.get(&s.id).is_some_and(|(_, c)| *c == 1))
         .count();
 
-    // Visible elsewhere: each post in the live inbox of the process after the one that took it.
+    // Visible elsewhere: each post in the live inbox of the process after the one that took
+    // it. Stored is not yet shown everywhere: the live streams catch up until all are seen
+    // or nothing new arrived for 5 s (a post stored while its watcher was down never shows).
+    let watched = |s: &&Sent| {
+        let post = s.by.zip(in_store.get(&s.id));
+        post.is_none_or(|(by, (post_id, _))| sightings[(by + 1) % n].when(*post_id).is_some())
+    };
+    let seen_total = || sightings.iter().map(|w| w.count()).sum::<usize>();
+    let (mut seen_before, mut quiet_since) = (seen_total(), Instant::now());
+    while !accepted.iter().all(watched) && quiet_since.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if seen_total() > seen_before {
+            (seen_before, quiet_since) = (seen_total(), Instant::now());
+        }
+    }
     let mut latencies = Vec::new();
     let mut last_seen = None::<Instant>;
     let mut seen_anywhere = 0;
@@ -419,10 +452,15 @@ async fn run_round(
             seen_anywhere += 1;
         }
         if let Some(t) = sightings[(by + 1) % n].when(*post_id) {
-            latencies.push(t.saturating_duration_since(s.at).as_secs_f64() * 1000.0);
+            latencies.push(t.saturating_duration_since(s.accepted_at).as_secs_f64() * 1000.0);
         }
     }
     latencies.sort_by(f64::total_cmp);
+    let mut intake: Vec<f64> = accepted
+        .iter()
+        .map(|s| (s.accepted_at - s.at).as_secs_f64() * 1000.0)
+        .collect();
+    intake.sort_by(f64::total_cmp);
     // The last post's first sighting times the run; when some were seen nowhere (stored
     // while every watcher was down), the moment the store held them all does, to 100 ms.
     let done = match last_seen {
@@ -462,6 +500,9 @@ async fn run_round(
     for w in watchers {
         w.abort();
     }
+    if let Some(k) = &killed {
+        k.watcher.abort();
+    }
     slots.lock().unwrap_or_else(|p| p.into_inner()).clear();
 
     Ok(Round {
@@ -494,6 +535,10 @@ async fn run_round(
             p50_ms: crate::metrics::percentile(&latencies, 50.0),
             p99_ms: crate::metrics::percentile(&latencies, 99.0),
             max_ms: latencies.last().copied().unwrap_or(f64::NAN),
+            seen_per_process: sightings.iter().map(|w| w.count()).collect(),
+            lagged: sightings.iter().map(|w| w.lagged()).sum(),
+            intake_p50_ms: crate::metrics::percentile(&intake, 50.0),
+            intake_p99_ms: crate::metrics::percentile(&intake, 99.0),
         },
         hand_over_seconds: killed
             .as_ref()

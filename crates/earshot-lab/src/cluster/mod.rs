@@ -105,8 +105,9 @@ impl Services {
 
     /// Removes the stream and the database (processes still connected are cut off).
     pub async fn close(self) {
+        let stream = self.stream();
         let _ = async_nats::jetstream::new(self.nats)
-            .delete_stream(self.stream())
+            .delete_stream(stream)
             .await;
         let _ = self
             .admin

@@ -53,8 +53,15 @@ pub struct Latency {
     /// "another process", or "the same process" when there is only one.
     pub watched_in: String,
     pub samples: usize,
-    /// Posts without a sample: the watching process was down (killed) when they were stored.
+    /// Posts without a sample: the watching process was down (killed) when they were stored,
+    /// or its live stream dropped them.
     pub unwatched: usize,
+    /// Stored posts each process's live stream showed, and its `lagged` notices.
+    pub seen_per_process: Vec<usize>,
+    pub lagged: usize,
+    /// The intake's answer (post sent → 202), which the latency above starts after.
+    pub intake_p50_ms: f64,
+    pub intake_p99_ms: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
@@ -118,17 +125,24 @@ fn round_lines(r: &Round) -> Vec<String> {
             }
         ),
         format!(
-            "  post → visible in {}'s live inbox: p50 {:.0} ms · p99 {:.0} ms · max {:.0} ms ({} posts{})",
+            "  post accepted (202) → visible in {}'s live inbox: p50 {:.0} ms · p99 {:.0} ms · max {:.0} ms ({} posts{})",
             r.latency.watched_in,
             r.latency.p50_ms,
             r.latency.p99_ms,
             r.latency.max_ms,
             r.latency.samples,
             if r.latency.unwatched > 0 {
-                format!("; {} stored while the watcher was down", r.latency.unwatched)
+                format!("; {} not seen there", r.latency.unwatched)
             } else {
                 String::new()
             }
+        ),
+        format!(
+            "  intake answer (sent → 202): p50 {:.0} ms · p99 {:.0} ms; live streams showed {:?} posts, lagged {} times",
+            r.latency.intake_p50_ms,
+            r.latency.intake_p99_ms,
+            r.latency.seen_per_process,
+            r.latency.lagged
         ),
         format!(
             "  throughput: {:.0} posts/s ({} stored in {:.1} s)",

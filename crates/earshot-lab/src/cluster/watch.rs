@@ -4,16 +4,29 @@
 //! in another's inbox.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// When each stored post (by store id) first showed in one process's live inbox.
+/// When each stored post (by store id) first showed in one process's live inbox, and how
+/// often the stream said it lagged (events it dropped for a slow reader).
 #[derive(Default)]
-pub struct Sightings(Mutex<HashMap<i64, Instant>>);
+pub struct Sightings {
+    seen: Mutex<HashMap<i64, Instant>>,
+    lagged: AtomicUsize,
+}
 
 impl Sightings {
     fn saw(&self, post_id: i64, at: Instant) {
         self.lock().entry(post_id).or_insert(at);
+    }
+
+    pub fn lagged(&self) -> usize {
+        self.lagged.load(Ordering::Relaxed)
+    }
+
+    pub fn count(&self) -> usize {
+        self.lock().len()
     }
 
     pub fn when(&self, post_id: i64) -> Option<Instant> {
@@ -21,7 +34,7 @@ impl Sightings {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Instant>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -56,6 +69,8 @@ pub async fn watch(
                 let event: String = pending.drain(..end + 2).collect();
                 if let Some(post_id) = stored_post(&event) {
                     into.saw(post_id, at);
+                } else if event.lines().any(|l| l.trim() == "event: lagged") {
+                    into.lagged.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
