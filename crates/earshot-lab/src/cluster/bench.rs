@@ -388,13 +388,17 @@ async fn run_round(
     progress.set_message("waiting until everything is stored");
     let accepted: Vec<&Sent> = sent.iter().filter(|s| s.by.is_some()).collect();
     let store = services.store().await?;
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Until every accepted post is stored, or none more was for 30 s (then the rest is lost).
+    let (mut stored_before, mut quiet_since) = (0, Instant::now());
     let stored_at = loop {
         let row = store
             .query_one("SELECT count(DISTINCT external_id) FROM posts", &[])
             .await?;
-        let stored: i64 = row.get(0);
-        if stored as usize >= accepted.len() || Instant::now() > deadline {
+        let stored = usize::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+        if stored > stored_before {
+            (stored_before, quiet_since) = (stored, Instant::now());
+        }
+        if stored >= accepted.len() || quiet_since.elapsed() > Duration::from_secs(30) {
             break Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
