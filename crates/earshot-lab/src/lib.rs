@@ -14,8 +14,10 @@
 //! - [`fuzz`]: the parsers of outside bytes as fuzz targets, and a runner for minutes.
 //! - [`replay`]: real brand answers replayed through earshot, checked against an independent reference.
 //! - [`grouping`]: request grouping on real labelled asks, streamed as `serve` groups.
+//! - [`cluster`]: `earshot serve` processes on PostgreSQL + NATS, and the cluster bench.
 
 pub mod build;
+pub mod cluster;
 /// The store's own baselines (a plain SQLite insert), for `earshot bench import`.
 pub use earshot_store::bench as store_bench;
 pub mod data;

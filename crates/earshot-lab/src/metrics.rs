@@ -121,9 +121,26 @@ pub fn calibration_error(confidence: &[f32], correct: &[bool]) -> f64 {
         .sum()
 }
 
+/// The nearest-rank percentile `p` (0–100) of ascending `sorted` samples; NaN when empty.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentiles_take_the_rank_that_covers_the_share() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert!(percentile(&[], 99.0).is_nan());
+    }
 
     #[test]
     fn metrics_are_right_on_a_small_case() {

@@ -11,9 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// How often waiting conversations are re-ranked and stuck replies re-sent.
-const HOUSEKEEPING: Duration = Duration::from_secs(60);
-
 pub struct App {
     listener: TcpListener,
     state: AppState,
@@ -200,6 +197,7 @@ impl App {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let every = self.state.settings.housekeeping.every()?;
         let desk = self.state.desk.clone();
         let health = self.state.connector_health.clone();
         // The connectors' health first, then the desk's own ticks (see `Desk::ticks`).
@@ -248,7 +246,7 @@ impl App {
             tracing::warn!(error = %e, "cannot take leases yet: singleton work waits");
         }
         let keeper = leases.spawn_keeper(stopped);
-        let housekeeping = tokio::spawn(crate::housekeeping::run_every(ticks, HOUSEKEEPING));
+        let housekeeping = tokio::spawn(crate::housekeeping::run_every(ticks, every));
         let retraining = crate::retrain::spawn_schedule(
             self.state.desk.clone(),
             self.state.settings.data_dir.clone(),

@@ -47,6 +47,8 @@ pub struct Settings {
     /// Printed with the URL's password hidden.
     #[serde(serialize_with = "serialize_redacted_bus")]
     pub bus: crate::cluster::BusSettings,
+    /// `[housekeeping]`: how often paging, re-ranking, retries and surveys due run.
+    pub housekeeping: crate::housekeeping::HousekeepingSettings,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
             survey: Default::default(),
             analysis: Default::default(),
             bus: Default::default(),
+            housekeeping: Default::default(),
         }
     }
 }
@@ -276,6 +279,7 @@ impl Settings {
     /// Checks what can be checked without starting anything; the message names the key.
     pub fn check(&self) -> Result<(), ConfigError> {
         self.triage_policy()?;
+        self.housekeeping.every()?;
         if let Some(triage) = self.triage()? {
             // Accepted but worth a look (an .ics event skipped): said, not refused.
             for w in &triage.warnings {

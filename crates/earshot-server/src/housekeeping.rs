@@ -9,10 +9,38 @@
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// `[housekeeping]`: how often the pass runs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HousekeepingSettings {
+    /// Seconds between passes (paging, re-ranking, retries, surveys due). A minute suits a
+    /// team; shorter pages sooner and costs a scan of the open inbox each time.
+    pub every_seconds: u64,
+}
+
+impl Default for HousekeepingSettings {
+    fn default() -> Self {
+        HousekeepingSettings { every_seconds: 60 }
+    }
+}
+
+impl HousekeepingSettings {
+    pub fn every(&self) -> Result<Duration, crate::settings::ConfigError> {
+        if self.every_seconds == 0 {
+            return Err(crate::settings::ConfigError::Invalid {
+                key: "housekeeping.every_seconds".into(),
+                message: "0 would never pause between passes: use 1 or more (60 is usual)".into(),
+            });
+        }
+        Ok(Duration::from_secs(self.every_seconds))
+    }
+}
 
 type Job = dyn Fn(DateTime<Utc>) -> BoxFuture<'static, Result<(), String>> + Send + Sync;
 
@@ -98,9 +126,11 @@ pub async fn run_once(ticks: &[Tick]) {
     }
 }
 
-/// Runs the ticks every `every`, the first pass at once, until the task is dropped.
+/// Runs the ticks every `every`, the first pass at once, until the task is dropped. A pass
+/// longer than `every` is followed by a full pause, not by passes back to back.
 pub async fn run_every(ticks: Vec<Tick>, every: Duration) {
     let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
         run_once(&ticks).await;

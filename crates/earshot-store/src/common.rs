@@ -493,6 +493,16 @@ macro_rules! migrations {
                 )),
             },
             $crate::common::Migration {
+                version: 30,
+                name: "page_claims",
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0030_page_claims.sql"
+                )),
+            },
+            $crate::common::Migration {
                 version: 40,
                 name: "request_counters",
                 sql: include_str!(concat!(

@@ -27,6 +27,7 @@ suite!(
     a_customer_gets_one_automatic_answer_per_window,
     a_jump_ranks_first_and_survives_rescoring_and_new_posts,
     an_automatic_reply_joins_the_thread_without_stopping_the_clock,
+    a_page_is_claimed_once,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -271,6 +272,44 @@ async fn a_customer_gets_one_automatic_answer_per_window(store: Arc<dyn Store>) 
         .unwrap());
     let err = store
         .claim_auto_reply(Network::X, "id-x", ConversationId(9999), at, every)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+}
+
+async fn a_page_is_claimed_once(store: Arc<dyn Store>) {
+    let id = hear(
+        &store,
+        vec![post(
+            "1",
+            "paul",
+            "2025-03-08T22:10:00Z",
+            10,
+            Intent::Complaint,
+        )],
+        "2025-03-08T22:11:00Z",
+    )
+    .await;
+    let at = t("2025-03-08T22:12:00Z");
+    let key = format!("page:{id}:1:0:dana");
+    assert!(store.claim_page(&key, id, at).await.unwrap());
+    // Another process (or this one in a new lease term) computing the same page: not again.
+    assert!(!store.claim_page(&key, id, at).await.unwrap());
+    assert!(!store
+        .claim_page(&key, id, at + Duration::minutes(5))
+        .await
+        .unwrap());
+    // The next level, or another person, is another page.
+    assert!(store
+        .claim_page(&format!("page:{id}:2:0:dana"), id, at)
+        .await
+        .unwrap());
+    assert!(store
+        .claim_page(&format!("page:{id}:1:0:maria"), id, at)
+        .await
+        .unwrap());
+    let err = store
+        .claim_page("page:9999:1:0:dana", ConversationId(9999), at)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");

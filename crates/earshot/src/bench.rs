@@ -79,6 +79,15 @@ pub enum BenchCommand {
         after_help = "Examples:\n  earshot bench triage --data ../shared/data\n  earshot bench triage --agents 4,8 --seeds 1,2,3,4,5 --config earshot.toml\n  earshot bench triage --agents 1,2,4 --shifts weekdays --hours 09:00-17:00 --timezone Europe/London"
     )]
     Triage(crate::bench_triage::TriageArgs),
+    /// Several `earshot serve` processes on PostgreSQL + NATS JetStream under a steady load of
+    /// signed posts spread across them, one optionally killed with SIGKILL mid-load and
+    /// restarted: posts and pages sent once, lost or doubled; post → visible in another
+    /// process's live inbox (p50/p99); how long the roles took to move; throughput beside
+    /// one process under the same command in the same run, with CPU seconds per process.
+    #[command(
+        after_help = "Examples:\n  earshot bench cluster --processes 3 --posts 4000 --kill-one\n  earshot bench cluster --processes 3 --posts 4000 --rate 1000 --pg postgres://postgres@127.0.0.1:5432/test --nats nats://127.0.0.1:4222\n  earshot bench cluster --processes 2 --posts 300 --kill-one --json\n\nEach round makes its own database (dropped after) and its own NATS stream and subjects.\nExits with an error when a post or page was lost or doubled."
+    )]
+    Cluster(earshot_lab::cluster::bench::ClusterArgs),
 }
 
 pub async fn run(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
@@ -97,16 +106,27 @@ pub async fn run(g: &Global, cmd: BenchCommand) -> anyhow::Result<()> {
             databases,
         } => crate::bench_store::web(g, posts, iterations, &databases).await,
         BenchCommand::Triage(args) => crate::bench_triage::triage(g, args),
+        BenchCommand::Cluster(args) => cluster(args).await,
     }
 }
 
-pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
+async fn cluster(args: earshot_lab::cluster::bench::ClusterArgs) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("finding the earshot executable to start")?;
+    let s = earshot_lab::cluster::bench::run(args, &exe).await?;
+    let c = &s.cluster;
+    if c.lost + c.doubled + c.pages.lost + c.pages.doubled > 0 {
+        bail!(
+            "{} posts lost, {} doubled; {} pages lost, {} doubled",
+            c.lost,
+            c.doubled,
+            c.pages.lost,
+            c.pages.doubled
+        );
     }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
+    Ok(())
 }
+
+pub(crate) use earshot_lab::metrics::percentile;
 
 fn analyze(data: &Path, rounds: usize) -> anyhow::Result<()> {
     let csv = data.join("twcs-sample-head/dev.csv");

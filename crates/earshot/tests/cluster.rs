@@ -9,105 +9,39 @@
 //! service a test is skipped with the reason, except when `CI=true`: then it fails.
 #![allow(clippy::unwrap_used)]
 
-use earshot_server::signature::Verifier;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use earshot_lab::cluster::{Intake, Process, Services, Unavailable};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const SECRET: &str = "whsec_Y2x1c3Rlci10ZXN0cy1zZWNyZXQtMDAwMDAx";
-const TOKEN: &str = "cluster-tests-api-token-0123456789abcdef";
-const DEFAULT_NATS: &str = "nats://127.0.0.1:4222";
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// The bound for a hand-over after the holder died.
 const HAND_OVER_BOUND: Duration = Duration::from_secs(15);
 
 /// One test's services: a fresh database and bus names no other test uses.
-struct Cluster {
-    db_url: String,
-    nats_url: String,
-    tag: String,
+type Cluster = Arc<Services>;
+
+/// Starts one `earshot serve` of `cluster` (its own data dir, a free port), listening.
+fn serve(cluster: &Services) -> Process {
+    cluster
+        .serve_fresh(std::path::Path::new(env!("CARGO_BIN_EXE_earshot")))
+        .unwrap()
 }
 
-/// A running `earshot serve`; killed (SIGKILL) when dropped, so a failing test leaves none.
-struct Process {
-    child: Child,
-    base: String,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Cluster {
-    /// Starts one `earshot serve` of this cluster (its own data dir, a free port) and waits
-    /// until it listens.
-    fn serve(&self) -> Process {
-        let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_earshot"))
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env_remove("EARSHOT_CONFIG")
-            .env("EARSHOT__DB", &self.db_url)
-            .env("EARSHOT__BUS__URL", &self.nats_url)
-            .env("EARSHOT__BUS__STREAM", format!("C_{}", self.tag))
-            .env("EARSHOT__BUS__CONSUMER", format!("ingest_{}", self.tag))
-            .env("EARSHOT__BUS__SUBJECTS", format!("c{}", self.tag))
-            .env("EARSHOT__BRAND__HANDLES", "[\"acme\"]")
-            .env("EARSHOT__WEBHOOK__SECRET", SECRET)
-            .env("EARSHOT__API__TOKEN", TOKEN)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let base = listening_at(&mut child);
-        Process {
-            child,
-            base,
-            _data: data,
-        }
-    }
-}
-
-/// Reads the server's log until it says where it listens (then keeps draining it).
-fn listening_at(child: &mut Child) -> String {
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut last = Vec::new();
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(at) = line.strip_prefix("earshot is listening on ") {
-                if !sent {
-                    let _ = tx.send(Ok(at.split_whitespace().next().unwrap_or_default().into()));
-                    sent = true;
-                }
-            } else if !sent {
-                last.push(line);
-            }
-        }
-        if !sent {
-            let _ = tx.send(Err(last.join("\n")));
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(90)) {
-        Ok(Ok(base)) => base,
-        Ok(Err(log)) => panic!("earshot serve stopped before it listened:\n{log}"),
-        Err(_) => panic!("earshot serve did not listen within 90 s"),
-    }
-}
-
-fn skip_or_fail(what: &str, why: &str) {
+fn skip_or_fail(e: Unavailable) {
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{what} is required in CI: {why}");
+        panic!("{} is required in CI: {}", e.what, e.why);
     }
     eprintln!(
-        "SKIPPED (cluster test): {what}: {why}. Start it or set EARSHOT_TEST_NATS / EARSHOT_TEST_POSTGRES."
+        "SKIPPED (cluster test): {e}. Start it or set EARSHOT_TEST_NATS / EARSHOT_TEST_POSTGRES."
     );
+}
+
+/// Where the tests find PostgreSQL and NATS.
+fn service_urls() -> (String, String) {
+    let postgres = std::env::var("EARSHOT_TEST_POSTGRES")
+        .unwrap_or_else(|_| earshot_lab::cluster::DEFAULT_POSTGRES.into());
+    let nats = std::env::var("EARSHOT_TEST_NATS")
+        .unwrap_or_else(|_| earshot_lab::cluster::DEFAULT_NATS.into());
+    (postgres, nats)
 }
 
 /// Runs `test` on a fresh database and unique bus names, then removes both (also after a
@@ -117,96 +51,35 @@ where
     F: FnOnce(Cluster) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let nats_url = std::env::var("EARSHOT_TEST_NATS").unwrap_or_else(|_| DEFAULT_NATS.into());
-    let nats = match tokio::time::timeout(
-        Duration::from_secs(5),
-        async_nats::connect(nats_url.as_str()),
-    )
-    .await
-    {
-        Ok(Ok(client)) => client,
-        Ok(Err(e)) => return skip_or_fail(&format!("NATS at {nats_url}"), &e.to_string()),
-        Err(_) => return skip_or_fail(&format!("NATS at {nats_url}"), "timed out after 5 s"),
+    let (postgres, nats) = service_urls();
+    let services = match Services::open(&postgres, &nats).await {
+        Ok(s) => Arc::new(s),
+        Err(e) => return skip_or_fail(e),
     };
-    let base = std::env::var("EARSHOT_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.into());
-    let (admin, connection) = match tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio_postgres::connect(&base, tokio_postgres::NoTls),
-    )
-    .await
-    {
-        Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return skip_or_fail(&format!("PostgreSQL at {base}"), &e.to_string()),
-        Err(_) => return skip_or_fail(&format!("PostgreSQL at {base}"), "timed out after 10 s"),
-    };
-    tokio::spawn(connection);
-    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-    let db = format!("earshot_cluster_{tag}");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .await
-        .unwrap();
-    let cluster = Cluster {
-        db_url: with_database(&base, &db),
-        nats_url,
-        tag: tag.clone(),
-    };
-    let outcome = tokio::spawn(test(cluster)).await;
-    let _ = async_nats::jetstream::new(nats)
-        .delete_stream(format!("C_{tag}"))
-        .await;
-    let _ = admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .await;
+    let outcome = tokio::spawn(test(services.clone())).await;
+    if let Ok(services) = Arc::try_unwrap(services) {
+        services.close().await;
+    }
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
 }
 
-/// `url` with its database name replaced.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let root = base.rsplit_once('/').map(|(r, _)| r).unwrap_or(base);
-    format!("{root}/{db}{query}")
-}
-
 fn client() -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    let value = format!("Bearer {TOKEN}").parse().unwrap();
-    headers.insert(reqwest::header::AUTHORIZATION, value);
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    earshot_lab::cluster::client().unwrap()
 }
 
-/// A customer's post as the signed intake takes it.
 fn post(id: &str, text: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({"network": "x", "id": id,
-        "author": {"id": format!("u-{id}"), "handle": format!("user-{id}")},
-        "text": text, "created_at": chrono::Utc::now().to_rfc3339()}))
-    .unwrap()
+    earshot_lab::cluster::post(id, text)
 }
 
 /// Delivers `body` to `base` as the webhook delivery `delivery`; the status it got.
 async fn deliver(base: &str, delivery: &str, body: &[u8]) -> reqwest::StatusCode {
-    let verifier = Verifier::new(SECRET, 300).unwrap();
-    let ts = chrono::Utc::now().timestamp();
-    client()
-        .post(format!("{base}/api/v1/posts"))
-        .header("content-type", "application/json")
-        .header("webhook-id", delivery)
-        .header("webhook-timestamp", ts.to_string())
-        .header("webhook-signature", verifier.sign(delivery, ts, body))
-        .body(body.to_vec())
-        .send()
+    Intake::new()
+        .unwrap()
+        .deliver(base, delivery, body)
         .await
         .unwrap()
-        .status()
 }
 
 async fn get(base: &str, path: &str) -> (reqwest::StatusCode, String) {
@@ -253,15 +126,14 @@ async fn drained(base: &str) -> bool {
 }
 
 async fn roles(base: &str) -> Vec<String> {
-    let ready = get_json(base, "/readyz").await;
-    serde_json::from_value(ready["roles"].clone()).unwrap()
+    earshot_lab::cluster::roles(&client(), base).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_to_one_process_shows_in_anothers_inbox_and_one_heard_by_both_is_stored_once() {
     on_cluster(|cluster| async move {
-        let a = cluster.serve();
-        let b = cluster.serve();
+        let a = serve(&cluster);
+        let b = serve(&cluster);
 
         // Taken by A (202: on the bus), ingested by whichever worker, read through B.
         let text = "@acme my charger from order 41 is broken";
@@ -337,13 +209,13 @@ async fn a_post_to_one_process_shows_in_anothers_inbox_and_one_heard_by_both_is_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_process_holding_the_roles_hands_them_to_another_within_15_s() {
     on_cluster(|cluster| async move {
-        let mut a = cluster.serve();
+        let mut a = serve(&cluster);
         // The first process takes every role before its first housekeeping pass.
         until("A holding roles", Duration::from_secs(15), || async {
             !roles(&a.base).await.is_empty()
         })
         .await;
-        let b = cluster.serve();
+        let b = serve(&cluster);
         let ready = get_json(&b.base, "/readyz").await;
         assert_eq!(ready["ready"], true, "{ready}");
         let held_by_a = roles(&a.base).await;
@@ -353,8 +225,7 @@ async fn killing_the_process_holding_the_roles_hands_them_to_another_within_15_s
         );
 
         // SIGKILL: no release, no goodbye; PostgreSQL frees the locks with the connection.
-        a.child.kill().unwrap();
-        a.child.wait().unwrap();
+        a.kill();
         let hand_over = until("B holding A's roles", HAND_OVER_BOUND, || async {
             let held = roles(&b.base).await;
             held_by_a.iter().all(|r| held.contains(r))
@@ -378,4 +249,49 @@ async fn killing_the_process_holding_the_roles_hands_them_to_another_within_15_s
         .await;
     })
     .await;
+}
+
+/// `earshot bench cluster` small, with a kill: what its figures say must hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_bench_with_a_kill_loses_and_doubles_no_post_and_no_page() {
+    let (postgres, nats) = service_urls();
+    match Services::open(&postgres, &nats).await {
+        Ok(s) => s.close().await,
+        Err(e) => return skip_or_fail(e),
+    }
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_earshot"))
+        .args(["bench", "cluster", "--processes", "2", "--posts", "300"])
+        .args(["--rate", "200", "--kill-one", "--no-baseline", "--json"])
+        .args(["--pg", &postgres, "--nats", &nats])
+        .env_remove("EARSHOT_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let Some(last) = stdout.lines().last() else {
+        panic!("the bench printed nothing; its log:\n{stderr}");
+    };
+    let summary: serde_json::Value = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("not the JSON summary ({e}): {last}\n{stderr}"));
+    let c = &summary["cluster"];
+    eprintln!("{c}");
+    assert_eq!(c["processes"], 2, "{c}");
+    assert_eq!(c["sent"], 300, "every post accepted by some process: {c}");
+    assert_eq!(c["stored_once"], 300, "{c}");
+    assert_eq!(c["lost"], 0, "{c}");
+    assert_eq!(c["doubled"], 0, "{c}");
+    // One post in 20 is urgent: 15 pages, each received once.
+    assert_eq!(c["pages"]["expected"], 15, "{c}");
+    assert_eq!(c["pages"]["received"], 15, "{c}");
+    assert_eq!(c["pages"]["doubled"], 0, "{c}");
+    assert_eq!(c["pages"]["refused"], 0, "{c}");
+    let hand_over = c["hand_over_seconds"].as_f64();
+    assert!(
+        hand_over.is_some_and(|s| s <= HAND_OVER_BOUND.as_secs_f64()),
+        "roles moved within 15 s: {c}"
+    );
+    assert!(!c["roles_moved"].as_array().unwrap().is_empty(), "{c}");
+    assert!(c["latency"]["samples"].as_u64().unwrap() > 0, "{c}");
+    assert!(run.status.success(), "{stderr}");
 }

@@ -589,12 +589,23 @@ impl TriageDesk {
                 continue;
             };
             let (routing, facts) = self.routed_facts(store.as_ref(), &detail).await?;
-            let (sent, changed) = self.check_one(&detail, routing, facts, now);
+            let (due, changed) = self.check_one(&detail, routing, facts, now);
+            let people: Vec<String> = due.iter().map(|(_, p)| p.person.clone()).collect();
+            for (alert, page) in due {
+                // Claimed in the store before it is sent: a process that took paging over
+                // after this one died between sending and saving the escalation computes the
+                // same page again, and must not send it twice.
+                if store.claim_page(&alert.dedupe_key, id, now).await? {
+                    self.alerts.raise(alert);
+                    paged.push(page);
+                } else {
+                    tracing::info!(conversation = %id, page = %alert.dedupe_key,
+                        "page already claimed by an earlier holder of paging: not sent again");
+                }
+            }
             if let Some(state) = changed {
-                let people: Vec<String> = sent.iter().map(|p| p.person.clone()).collect();
                 store.save_escalation(id, &state, &people, now).await?;
             }
-            paged.extend(sent);
         }
         // Escalations whose conversation left the open inbox were answered or resolved.
         let gone: Vec<ConversationId> = lock(&self.escalations)
@@ -615,14 +626,15 @@ impl TriageDesk {
         Ok(paged)
     }
 
-    /// Pages due for one conversation, and its escalation when that changed (to store).
+    /// Pages due for one conversation (to claim, then send), and its escalation when that
+    /// changed (to store).
     fn check_one(
         &self,
         detail: &ConversationDetail,
         routing: Routing,
         facts: Facts,
         now: DateTime<Utc>,
-    ) -> (Vec<Paged>, Option<EscalationState>) {
+    ) -> (Vec<(Alert, Paged)>, Option<EscalationState>) {
         let c = &detail.conversation;
         let id = c.id;
         let mut escalations = lock(&self.escalations);
@@ -680,13 +692,13 @@ impl TriageDesk {
             .with_fact("conversation", id.to_string())
             .with_fact("team", state.team.clone())
             .with_fact("level", page.level.to_string());
-            self.alerts.raise(alert);
-            sent.push(Paged {
+            let paged = Paged {
                 conversation: id,
                 person: person.clone(),
                 level: page.level,
                 reason: page.reason.clone(),
-            });
+            };
+            sent.push((alert, paged));
         }
         if people.is_empty() {
             tracing::warn!(conversation = %id, level = page.level, "nobody to page at this level");

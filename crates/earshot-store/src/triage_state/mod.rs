@@ -63,6 +63,16 @@ pub trait TriageStateStore: Send + Sync {
     /// Escalations neither acknowledged nor closed, oldest first.
     async fn open_escalations(&self) -> Result<Vec<StoredEscalation>, StoreError>;
 
+    /// Claims the on-call page `key` (for `conversation`) before it is sent: `true` when no
+    /// process claimed it before (and records the claim), `false` when one did, so a process
+    /// that took paging over never sends it again. Atomic. Unknown conversation → `NotFound`.
+    async fn claim_page(
+        &self,
+        key: &str,
+        conversation: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Claims the customer's automatic answer for `conversation` at `at`: `true` when none was
     /// claimed for them in the `every` before `at` (and records this one), `false` otherwise.
     /// Atomic, so two earshot processes never both answer.

@@ -158,6 +158,28 @@ impl<B: Backend> TriageStateStore for B {
         .await
     }
 
+    async fn claim_page(
+        &self,
+        key: &str,
+        conversation: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = key.to_string();
+        let at = common::trunc_us(at);
+        self.transaction(job!(c => {
+            conversation_exists(c, conversation, false).await?;
+            let claimed = c
+                .execute(
+                    "INSERT INTO page_claims (page_key, conversation_id, claimed_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (page_key) DO NOTHING",
+                    args![key, conversation, at],
+                )
+                .await?;
+            Ok(claimed == 1)
+        }))
+        .await
+    }
+
     async fn claim_auto_reply(
         &self,
         network: Network,
