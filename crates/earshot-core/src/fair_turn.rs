@@ -22,7 +22,9 @@ pub const FAIR_TURN_FLOOR: Duration = Duration::minutes(10);
 pub struct QueuePace {
     /// Conversations waiting for an answer.
     pub waiting: u64,
-    /// Answers the team wrote in the last hour (replies to customers).
+    /// Conversations the brand answered in the last hour (each counted once however many
+    /// answers it got: a lower bound on the team's pace, so turns come a little late rather
+    /// than early). The triage replay counts the same way.
     pub answers_last_hour: u64,
 }
 

@@ -691,9 +691,11 @@ impl RankingModel {
         // 96–99.9 points: above any complaint's usual sum, and still within the band.
         let points = 96.0 + 3.9 * mins / (mins + 60.0);
         factors.retain(|f| f.name != "escalated");
+        // The factor carries what lifts it, so the points shown add up to the score.
+        let others: f32 = factors.iter().map(|f| f.points).sum();
         factors.push(PriorityFactor {
             name: "fair_turn".into(),
-            points: 0.0,
+            points: (points - others).max(0.0),
             why: format!(
                 "past its turn in arrival order by {} → top of {band}",
                 human(late)

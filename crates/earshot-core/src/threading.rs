@@ -272,9 +272,13 @@ pub fn fold_customer_post(
     } else if answer_owed {
         signals.merge_unanswered(&newer, model);
     } else {
+        // Read afresh, but a queue jump stays, and so does a fair turn already noted (an
+        // answer clears it; a correction refolds from here and must not lose it).
         let jump = signals.jump.take();
+        let fair_turn_at = signals.fair_turn_at.take();
         *signals = newer;
         signals.jump = jump;
+        signals.fair_turn_at = fair_turn_at;
     }
 }
 
@@ -420,6 +424,8 @@ fn brand_posted(
             // from that latest post (the only customer time known to be after this answer).
             let band = policy.ranking.band(&conv.signals);
             conv.awaiting_since = Some(conv.last_customer_at);
+            // Owed from a later post now: its turn is noted afresh.
+            conv.signals.fair_turn_at = None;
             conv.response_due = Some(
                 policy
                     .clock
@@ -1075,6 +1081,20 @@ mod tests {
             why.contains("past its turn in arrival order by 1 h"),
             "{why}"
         );
+        // The points shown add up to the score.
+        let sum: f32 = conv.priority.factors.iter().map(|f| f.points).sum();
+        assert!(
+            (50.0 + sum / 4.0 - conv.priority.score).abs() < 0.01,
+            "{:?}",
+            conv.priority
+        );
+        // A correction refolds the signals from the first unanswered post: the turn stays.
+        let mut corrected = question.analysis.clone();
+        corrected.intent.label = Intent::Question;
+        fold_customer_post(&mut conv.signals, &corrected, false, &busier.ranking);
+        rescore(&mut conv, &busier, t0 + Duration::hours(3));
+        assert_eq!(conv.signals.fair_turn_at, Some(t0 + Duration::hours(2)));
+        assert_eq!(conv.priority.band, PriorityBand::High);
         let answered = t0 + Duration::hours(3);
         brand_posted(&mut conv, answered, &busier, answered);
         assert_eq!(conv.signals.fair_turn_at, None);
