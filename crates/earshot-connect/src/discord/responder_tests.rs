@@ -6,12 +6,7 @@ use super::fake::FakeDiscord;
 use super::{DiscordConfig, DiscordResponder, DiscordSource, Secret};
 use crate::responder::{Responder, SendError};
 use crate::source::testing::{self, MemorySink, WAIT};
-use chrono::Utc;
-use earshot_core::conversation::Status as ConversationStatus;
-use earshot_core::priority::{score, PrioritySignals};
-use earshot_core::{
-    Author, Conversation, ConversationId, Intent, Network, Reply, ReplyState, SentimentLabel,
-};
+use earshot_core::{Conversation, Network, Reply};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,56 +26,11 @@ fn config(fake: &FakeDiscord) -> DiscordConfig {
 }
 
 fn conversation(root: &str) -> Conversation {
-    let opened = Utc::now();
-    let signals = PrioritySignals::default();
-    Conversation {
-        id: ConversationId(7),
-        network: Network::Discord,
-        customer: Author {
-            external_id: "887766554433221100".into(),
-            handle: "lena.k".into(),
-            ..Author::default()
-        },
-        root_external_id: root.into(),
-        status: ConversationStatus::Open,
-        assignee: None,
-        priority: score(&signals, None, None),
-        signals,
-        language: "en".into(),
-        intent: Intent::Other,
-        sentiment: SentimentLabel::Neutral,
-        opened_at: opened,
-        last_activity_at: opened,
-        awaiting_since: Some(opened),
-        response_due: None,
-        first_response_due: opened,
-        first_response_at: None,
-        first_response_secs: None,
-        resolved_at: None,
-        post_count: 1,
-        last_customer_at: opened,
-        last_brand_at: None,
-        awaits_parent: None,
-    }
+    crate::responder::testing::conversation(Network::Discord, "887766554433221100", "lena.k", root)
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {
-    Reply {
-        id: 1,
-        conversation_id: ConversationId(7),
-        network: Network::Discord,
-        in_reply_to: in_reply_to.into(),
-        text: text.into(),
-        author: "agent@acme".into(),
-        state: ReplyState::Queued,
-        idempotency_key: key.into(),
-        external_id: None,
-        error: None,
-        attempts: 0,
-        created_at: Utc::now(),
-        sent_at: None,
-        next_attempt_at: None,
-    }
+    crate::responder::testing::reply(Network::Discord, in_reply_to, key, text)
 }
 
 async fn fake() -> FakeDiscord {

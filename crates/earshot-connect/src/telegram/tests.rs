@@ -7,13 +7,7 @@ use super::{check_credentials, Secret, TelegramConfig, TelegramResponder, Telegr
 use crate::responder::{Responder, SendError};
 use crate::source::testing::{self, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
-use chrono::Utc;
-use earshot_core::conversation::Status as ConversationStatus;
-use earshot_core::priority::{score, PrioritySignals};
-use earshot_core::{
-    Author, Conversation, ConversationId, Intent, Network, NewPost, Reply, ReplyState,
-    SentimentLabel,
-};
+use earshot_core::{Conversation, Network, NewPost, Reply};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -387,56 +381,11 @@ async fn the_fake_holds_a_long_poll_and_a_second_poller_cuts_the_first() {
 }
 
 fn conversation(root: &str) -> Conversation {
-    let opened = Utc::now();
-    let signals = PrioritySignals::default();
-    Conversation {
-        id: ConversationId(7),
-        network: Network::Telegram,
-        customer: Author {
-            external_id: "612345987".into(),
-            handle: "mette_k".into(),
-            ..Author::default()
-        },
-        root_external_id: root.into(),
-        status: ConversationStatus::Open,
-        assignee: None,
-        priority: score(&signals, None, None),
-        signals,
-        language: "en".into(),
-        intent: Intent::Other,
-        sentiment: SentimentLabel::Neutral,
-        opened_at: opened,
-        last_activity_at: opened,
-        awaiting_since: Some(opened),
-        response_due: None,
-        first_response_due: opened,
-        first_response_at: None,
-        first_response_secs: None,
-        resolved_at: None,
-        post_count: 1,
-        last_customer_at: opened,
-        last_brand_at: None,
-        awaits_parent: None,
-    }
+    crate::responder::testing::conversation(Network::Telegram, "612345987", "mette_k", root)
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {
-    Reply {
-        id: 1,
-        conversation_id: ConversationId(7),
-        network: Network::Telegram,
-        in_reply_to: in_reply_to.into(),
-        text: text.into(),
-        author: "agent@acme".into(),
-        state: ReplyState::Queued,
-        idempotency_key: key.into(),
-        external_id: None,
-        error: None,
-        attempts: 0,
-        created_at: Utc::now(),
-        sent_at: None,
-        next_attempt_at: None,
-    }
+    crate::responder::testing::reply(Network::Telegram, in_reply_to, key, text)
 }
 
 #[tokio::test]
