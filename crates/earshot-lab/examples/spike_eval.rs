@@ -4,6 +4,8 @@
 //! `cargo run --release -p earshot-lab --example spike_eval [-- /work/shared/data ['{"min_posts": 8}']]`
 //!
 //! A second argument, JSON, overrides settings of the detector's defaults to compare them.
+//! With `EARSHOT_SPIKE_TUNING=1` it measures the week settings are tried on
+//! (`twcs-sample-head`) instead of the reported ones.
 
 use earshot_analyze::spikes::SpikeConfig;
 use std::path::PathBuf;
@@ -24,7 +26,13 @@ fn main() -> ExitCode {
         },
         None => SpikeConfig::default(),
     };
-    match earshot_lab::spike_eval::run(&data, &config) {
+    let tuning = std::env::var("EARSHOT_SPIKE_TUNING").is_ok_and(|v| v == "1");
+    let report = if tuning {
+        earshot_lab::spike_eval::run_tuning(&data, &config)
+    } else {
+        earshot_lab::spike_eval::run(&data, &config)
+    };
+    match report {
         Ok(report) => {
             print!("{report}");
             ExitCode::SUCCESS

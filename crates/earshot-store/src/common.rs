@@ -512,6 +512,16 @@ macro_rules! migrations {
                     "/0040_request_counters.sql"
                 )),
             },
+            $crate::common::Migration {
+                version: 46,
+                name: "last_brand_index",
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0046_last_brand_index.sql"
+                )),
+            },
         ]
     };
 }

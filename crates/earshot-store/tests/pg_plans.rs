@@ -198,3 +198,33 @@ async fn inbox_walks_its_index_after_analyse() {
     })
     .await;
 }
+
+/// The queue's pace, read before every re-ranking, counts the last hour's answers through
+/// `conversations_last_brand` instead of reading every conversation (migration 46).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_pace_counts_the_last_hours_answers_through_its_index() {
+    on_filled_store(|store, _| async move {
+        store.analyse().await.unwrap();
+        let base: DateTime<Utc> = DateTime::from_timestamp(1_704_067_200, 0).unwrap();
+        // Half an hour after the last post: the last hour holds its last half hour of answers.
+        let now = base + Duration::seconds(2 * POSTS as i64) + Duration::minutes(30);
+        let conversations = store.counts().await.unwrap().conversations;
+        let plan = store.explain_queue_pace(now).await.unwrap();
+        println!("{plan}");
+        assert!(
+            plan.contains("conversations_last_brand"),
+            "the answers are counted through their index:\n{plan}"
+        );
+        let read = rows_of(&plan, "conversations_last_brand");
+        assert!(
+            read > 0 && read < conversations / 4,
+            "the pace read {read} of {conversations} conversations:\n{plan}"
+        );
+        let pace = store.queue_pace(now).await.unwrap();
+        assert_eq!(
+            pace.answers_last_hour, read,
+            "the plan counts what the pace reports"
+        );
+    })
+    .await;
+}

@@ -8,7 +8,7 @@
 //! migrations and after a bulk import.
 
 use super::search::{search_sql, GIN_ONLY};
-use super::store::inbox_sql;
+use super::store::{inbox_sql, QUEUE_PACE_SQL};
 use super::*;
 
 /// The tables the hot reads plan on.
@@ -68,5 +68,12 @@ impl PgStore {
         let (text, sql) = inbox_sql(filter, common::trunc_us(now));
         let client = self.client().await?;
         explain(&client, &text, &boxed_args(&sql)).await
+    }
+
+    /// The executed plan of the queue's pace (`Store::queue_pace`) at `now`.
+    pub async fn explain_queue_pace(&self, now: DateTime<Utc>) -> Result<String, StoreError> {
+        let hour_ago: Boxed = Box::new(common::trunc_us(now - chrono::Duration::hours(1)));
+        let client = self.client().await?;
+        explain(&client, QUEUE_PACE_SQL, &[hour_ago]).await
     }
 }

@@ -6,6 +6,12 @@ use super::*;
 use earshot_core::fair_turn::QueuePace;
 
 /// The inbox page's statement: the page's ids from the inbox index, then their rows.
+/// The queue's pace: conversations owed an answer (`conversations_awaiting`) and those the
+/// brand answered since `$1` (`conversations_last_brand`), read before each re-ranking.
+pub(super) const QUEUE_PACE_SQL: &str =
+    "SELECT (SELECT count(*) FROM conversations WHERE awaiting_since IS NOT NULL), \
+            (SELECT count(*) FROM conversations WHERE last_brand_at > $1)";
+
 pub(super) fn inbox_sql(filter: &InboxFilter, now: DateTime<Utc>) -> (String, Sql) {
     common::inbox_sql(Dialect::Postgres, filter, now)
 }
@@ -501,13 +507,7 @@ impl Store for PgStore {
     async fn queue_pace(&self, now: DateTime<Utc>) -> Result<QueuePace, StoreError> {
         let client = self.client().await?;
         let hour_ago = common::trunc_us(now - chrono::Duration::hours(1));
-        let row = query(
-            &client,
-            "SELECT (SELECT count(*) FROM conversations WHERE awaiting_since IS NOT NULL), \
-                    (SELECT count(*) FROM conversations WHERE last_brand_at > $1)",
-            &[&hour_ago],
-        )
-        .await?;
+        let row = query(&client, QUEUE_PACE_SQL, &[&hour_ago]).await?;
         let (waiting, answers): (i64, i64) = match row.first() {
             Some(r) => (r.try_get(0)?, r.try_get(1)?),
             None => (0, 0),
