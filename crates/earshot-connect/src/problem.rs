@@ -51,4 +51,21 @@ impl Problem {
             Problem::Unauthorized(_) | Problem::Forbidden(_) | Problem::Key(_)
         )
     }
+
+    /// What `earshot connectors check` says of a failed request to `api_url`: refused
+    /// credentials as such, a 404 as the setting `not_found` names, the rest as unreachable.
+    pub fn check_error(
+        self,
+        api_url: &str,
+        not_found: impl FnOnce(String) -> String,
+    ) -> crate::source::CheckError {
+        use crate::source::CheckError;
+        match self {
+            Problem::Unauthorized(r) | Problem::Forbidden(r) | Problem::Key(r) => {
+                CheckError::Refused(r)
+            }
+            Problem::NotFound(r) => CheckError::Misconfigured(not_found(r)),
+            other => CheckError::Unreachable(format!("{api_url}: {}", other.reason())),
+        }
+    }
 }

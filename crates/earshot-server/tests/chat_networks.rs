@@ -468,3 +468,98 @@ token_url = "{}"
     );
     assert_heard(&client, &base, "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY", 1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn googleplay_and_youtube_show_on_the_settings_page_with_their_health_and_the_quota_is_kept() {
+    const APP: &str = "com.acme.kettle";
+    const CHANNEL: &str = "UCx7Ab3kQ9mZ2pL5nR8tV1wY";
+    let play = FakeGooglePlay::start("earshot-reviews@acme-play.iam.gserviceaccount.com", APP)
+        .await
+        .unwrap();
+    let youtube = FakeYouTube::start(CHANNEL, "1//0gRefreshTokenFake")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("play-key.json");
+    std::fs::write(&key_file, play.key_file().expose()).unwrap();
+    let s = settings(
+        dir.path(),
+        "acme",
+        &format!(
+            r#"
+[[connectors.googleplay]]
+package_name = "{APP}"
+service_account_key_file = {:?}
+api_url = "{}"
+
+[[connectors.youtube]]
+channel_id = "{CHANNEL}"
+client_id = "{}"
+client_secret = "GOCSPX-fake"
+refresh_token = "1//0gRefreshTokenFake"
+api_url = "{}"
+token_url = "{}"
+"#,
+            key_file.display().to_string(),
+            play.base_url(),
+            youtube.client_id(),
+            youtube.base_url(),
+            youtube.token_url()
+        ),
+    );
+
+    // `earshot connectors check` tries both.
+    let checked = earshot_server::connectors::check_credentials(&s).await.unwrap();
+    let report = |name: &str| {
+        checked
+            .iter()
+            .find(|r| r.connector == name)
+            .unwrap_or_else(|| panic!("{name} in {checked:?}"))
+    };
+    let play_check = report("googleplay:com.acme.kettle");
+    assert!(
+        play_check.ok && play_check.detail.contains("last week"),
+        "{play_check:?}"
+    );
+    let youtube_check = report("youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY");
+    assert!(
+        youtube_check.ok && youtube_check.detail.starts_with("Acme Kettles (UCx7Ab3kQ9mZ2pL5nR8tV1wY)"),
+        "{youtube_check:?}"
+    );
+
+    let (base, desk) = common::start(s).await;
+    common::add_people(&desk, &[("anna", earshot_store::people::Role::Admin)]).await;
+    let client = common::api_client();
+    connected(&client, &base, "googleplay:com.acme.kettle").await;
+    connected(&client, &base, "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY").await;
+    let cookie = common::session(&base, "anna").await;
+    let page = common::browser()
+        .get(format!("{base}/settings"))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for shown in [
+        "googleplay:com.acme.kettle",
+        "Google Play lists only the last 7 days of reviews",
+        "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY",
+        "units spent today",
+    ] {
+        assert!(html.contains(shown), "the settings page shows {shown:?}");
+    }
+
+    // The day's YouTube units are kept in the data directory (the check's and the source's).
+    let quota = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with("youtube-quota-"))
+        .expect("a quota file in the data directory");
+    let kept: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(quota.path()).unwrap()).unwrap();
+    assert!(
+        kept["spent"].as_u64().unwrap() >= 2,
+        "the check's unit and the first listing: {kept}"
+    );
+}

@@ -8,7 +8,8 @@
 //! (`allThreadsRelatedToChannelId`, `videoId` or `id`), `part` (required), `order=time`,
 //! `maxResults` 1–100 (not with `id`), `pageToken`, `textFormat` (`html` escapes the text
 //! and links handles, `plainText` does not), and carries at most the 5 newest replies of a
-//! thread. `GET /youtube/v3/comments` lists by `parentId` or `id`. `POST
+//! thread. `GET /youtube/v3/comments` lists by `parentId` or `id`; `GET
+//! /youtube/v3/channels?mine=true` names the token's channel (OAuth only). `POST
 //! /youtube/v3/comments` inserts a reply under a *top-level* comment (`canReply`, length
 //! ≤ 10,000) as the token's channel; `PUT` updates, `DELETE` deletes (owner only). An
 //! `?key=` may read but not write. A quota ledger charges the real unit costs (1 per list,
@@ -65,6 +66,9 @@ struct State {
 }
 
 type Shared = Arc<Mutex<State>>;
+
+/// The title of the fake's channel, as `channels.list` shows it.
+pub const CHANNEL_TITLE: &str = "Acme Kettles";
 
 /// A running fake; the server stops when this is dropped.
 #[derive(Debug)]
@@ -385,6 +389,7 @@ fn handle(
     let answer = match (method.as_str(), resource) {
         ("GET", "commentThreads") => threads(&s, &query, owner),
         ("GET", "comments") => comments(&s, &query),
+        ("GET", "channels") => channels(&s, &query, owner),
         ("POST", "comments") => insert(&mut s, body),
         ("PUT", "comments") => update(&mut s, body),
         ("DELETE", "comments") => delete(&mut s, &query),
@@ -590,6 +595,29 @@ fn threads(s: &State, query: &HashMap<String, String>, owner: bool) -> Result<Re
         items,
         next,
     ))
+}
+
+/// `channels.list`: `mine=true` (the token's own channel) or `id=`; the title only.
+fn channels(s: &State, query: &HashMap<String, String>, owner: bool) -> Result<Response, Response> {
+    let mine = query.get("mine").map(String::as_str) == Some("true");
+    if mine && !owner {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "required",
+            "Login Required: mine=true needs OAuth.",
+        ));
+    }
+    let wanted = mine
+        || query
+            .get("id")
+            .is_some_and(|ids| ids.split(',').any(|id| id == s.channel));
+    let items = if wanted {
+        vec![json!({"kind": "youtube#channel", "etag": "fake", "id": s.channel,
+            "snippet": {"title": CHANNEL_TITLE, "customUrl": "@acmekettles"}})]
+    } else {
+        vec![]
+    };
+    Ok(list_answer("youtube#channelListResponse", items, None))
 }
 
 fn comments(s: &State, query: &HashMap<String, String>) -> Result<Response, Response> {
