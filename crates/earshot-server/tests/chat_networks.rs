@@ -470,7 +470,8 @@ token_url = "{}"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn googleplay_and_youtube_show_on_the_settings_page_with_their_health_and_the_quota_is_kept() {
+async fn googleplay_and_youtube_show_on_the_settings_page_with_their_health_and_the_quota_is_kept()
+{
     const APP: &str = "com.acme.kettle";
     const CHANNEL: &str = "UCx7Ab3kQ9mZ2pL5nR8tV1wY";
     let play = FakeGooglePlay::start("earshot-reviews@acme-play.iam.gserviceaccount.com", APP)
@@ -509,7 +510,9 @@ token_url = "{}"
     );
 
     // `earshot connectors check` tries both.
-    let checked = earshot_server::connectors::check_credentials(&s).await.unwrap();
+    let checked = earshot_server::connectors::check_credentials(&s)
+        .await
+        .unwrap();
     let report = |name: &str| {
         checked
             .iter()
@@ -523,7 +526,10 @@ token_url = "{}"
     );
     let youtube_check = report("youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY");
     assert!(
-        youtube_check.ok && youtube_check.detail.starts_with("Acme Kettles (UCx7Ab3kQ9mZ2pL5nR8tV1wY)"),
+        youtube_check.ok
+            && youtube_check
+                .detail
+                .starts_with("Acme Kettles (UCx7Ab3kQ9mZ2pL5nR8tV1wY)"),
         "{youtube_check:?}"
     );
 
@@ -554,7 +560,11 @@ token_url = "{}"
     let quota = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(Result::ok)
-        .find(|e| e.file_name().to_string_lossy().starts_with("youtube-quota-"))
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("youtube-quota-")
+        })
         .expect("a quota file in the data directory");
     let kept: serde_json::Value =
         serde_json::from_slice(&std::fs::read(quota.path()).unwrap()).unwrap();

@@ -15,16 +15,13 @@ pub async fn check_credentials(config: &AppStoreConfig) -> Result<String, CheckE
     let api = Api::new(config.clone()).map_err(CheckError::Misconfigured)?;
     let app = config.app_id.trim();
     let url = config.url(&format!("/v1/apps/{app}/customerReviews?limit=1"));
-    let page = api
-        .call(Method::GET, &url, None)
-        .await
-        .map_err(|problem| {
-            problem.check_error(&config.api_url, |r| {
-                format!(
-                    "app_id {app} is not an app of this key's team ({r}): check app_id and issuer_id"
-                )
-            })
-        })?;
+    let page = api.call(Method::GET, &url, None).await.map_err(|problem| {
+        problem.check_error(&config.api_url, |r| {
+            format!(
+                "app_id {app} is not an app of this key's team ({r}): check app_id and issuer_id"
+            )
+        })
+    })?;
     let budget = match api.rate_limit() {
         Some((limit, left)) => format!("; {left} of {limit} requests left this hour"),
         None => String::new(),

@@ -254,7 +254,10 @@ impl Rest {
         let body = sent.json().await.unwrap_or(Value::Null);
         if status == StatusCode::TOO_MANY_REQUESTS && (global_header || body["global"] == true) {
             let wait = retry_after(&body);
-            tracing::info!(wait_ms = wait.as_millis() as u64, "discord global rate limit; every request waits");
+            tracing::info!(
+                wait_ms = wait.as_millis() as u64,
+                "discord global rate limit; every request waits"
+            );
             self.buckets().hold_globally(wait, Instant::now());
         }
         Ok((status, body))

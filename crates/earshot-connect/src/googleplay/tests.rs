@@ -322,7 +322,13 @@ async fn connectors_check_lists_one_review_or_says_what_to_fix() {
         quiet,
         "com.acme.kettle: readable, no reviews in the last week (Google Play lists only the last week of reviews)"
     );
-    fake.review(FakePlayReview::new("gp:r1", "Marta R.", 2, 30, "Pairing fails"));
+    fake.review(FakePlayReview::new(
+        "gp:r1",
+        "Marta R.",
+        2,
+        30,
+        "Pairing fails",
+    ));
     let ok = super::check_credentials(&config).await.unwrap();
     assert!(ok.starts_with("com.acme.kettle: reviews readable"), "{ok}");
     assert!(

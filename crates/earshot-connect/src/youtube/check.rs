@@ -18,7 +18,10 @@ pub async fn check_credentials(config: &YouTubeConfig) -> Result<String, CheckEr
     let ledger = config.ledger();
     let fail = |problem: crate::problem::Problem| {
         problem.check_error(&config.api_url, |r| {
-            format!("{} has no YouTube Data API here ({r}): check api_url", config.api_url)
+            format!(
+                "{} has no YouTube Data API here ({r}): check api_url",
+                config.api_url
+            )
         })
     };
     ledger.spend(LIST_COST, Purpose::Reply).map_err(fail)?;

@@ -116,7 +116,13 @@ impl YouTubeConfig {
             .client_id
             .trim()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.quota_file = Some(dir.join(format!("youtube-quota-{client}.json")));
     }

@@ -612,8 +612,10 @@ fn channels(s: &State, query: &HashMap<String, String>, owner: bool) -> Result<R
             .get("id")
             .is_some_and(|ids| ids.split(',').any(|id| id == s.channel));
     let items = if wanted {
-        vec![json!({"kind": "youtube#channel", "etag": "fake", "id": s.channel,
-            "snippet": {"title": CHANNEL_TITLE, "customUrl": "@acmekettles"}})]
+        vec![
+            json!({"kind": "youtube#channel", "etag": "fake", "id": s.channel,
+            "snippet": {"title": CHANNEL_TITLE, "customUrl": "@acmekettles"}}),
+        ]
     } else {
         vec![]
     };

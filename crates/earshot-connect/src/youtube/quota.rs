@@ -266,7 +266,9 @@ mod tests {
         let morning = Utc.with_ymd_and_hms(2026, 8, 21, 7, 0, 1).unwrap();
         let next_day = Ledger::kept_in(&file, 200, 100);
         assert_eq!(next_day.today(morning).spent, 0);
-        next_day.spend_at(LIST_COST, Purpose::Listen, morning).unwrap();
+        next_day
+            .spend_at(LIST_COST, Purpose::Listen, morning)
+            .unwrap();
         let kept: Day = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         assert_eq!(
             kept,

@@ -339,7 +339,9 @@ async fn connectors_check_names_the_consents_channel_and_the_days_quota_or_says_
     config.keep_quota_in(dir.path());
     let ok = super::check_credentials(&config).await.unwrap();
     assert!(
-        ok.starts_with("Acme Kettles (UCx7Ab3kQ9mZ2pL5nR8tV1wY); YouTube quota: 1 of 10000 units spent today"),
+        ok.starts_with(
+            "Acme Kettles (UCx7Ab3kQ9mZ2pL5nR8tV1wY); YouTube quota: 1 of 10000 units spent today"
+        ),
         "{ok}"
     );
     assert_eq!(fake.units_spent(), 1, "channels.list costs one unit");
