@@ -15,42 +15,7 @@ impl Settings {
                 tracing::warn!(warning = %w, "triage");
             }
         }
-        for m in &self.connectors.mastodon {
-            m.token()?;
-            if !(m.base_url.starts_with("http://") || m.base_url.starts_with("https://")) {
-                return Err(ConfigError::Invalid {
-                    key: "connectors.mastodon.base_url".into(),
-                    message: format!("{:?} is not an http(s) URL", m.base_url),
-                });
-            }
-        }
-        for b in &self.connectors.bluesky {
-            b.config()?;
-        }
-        for x in &self.connectors.x {
-            x.config()?;
-        }
-        for r in &self.connectors.reddit {
-            r.config()?;
-        }
-        for t in &self.connectors.telegram {
-            t.config()?;
-        }
-        for d in &self.connectors.discord {
-            d.config()?;
-        }
-        for a in &self.connectors.appstore {
-            a.config()?;
-        }
-        for g in &self.connectors.googleplay {
-            g.config()?;
-        }
-        for y in &self.connectors.youtube {
-            y.config()?;
-        }
-        for f in &self.connectors.rss {
-            f.config()?;
-        }
+        self.connectors.check()?;
         self.alerts.config()?;
         self.survey.check()?;
         self.mode()?;

@@ -90,3 +90,36 @@ impl MastodonSettings {
         Ok(self.access_token.expose().to_string())
     }
 }
+
+impl ConnectorSettings {
+    /// Turns every network's block into its config, so a bad one is refused at load naming
+    /// its key.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        for m in &self.mastodon {
+            m.token()?;
+            if !(m.base_url.starts_with("http://") || m.base_url.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    key: "connectors.mastodon.base_url".into(),
+                    message: format!("{:?} is not an http(s) URL", m.base_url),
+                });
+            }
+        }
+        each(&self.bluesky, |b| b.config())?;
+        each(&self.x, |b| b.config())?;
+        each(&self.reddit, |b| b.config())?;
+        each(&self.telegram, |b| b.config())?;
+        each(&self.discord, |b| b.config())?;
+        each(&self.appstore, |b| b.config())?;
+        each(&self.googleplay, |b| b.config())?;
+        each(&self.youtube, |b| b.config())?;
+        each(&self.rss, |b| b.config())
+    }
+}
+
+/// Makes each block's config, stopping at the first refused.
+fn each<T, C>(
+    blocks: &[T],
+    config: impl Fn(&T) -> Result<C, ConfigError>,
+) -> Result<(), ConfigError> {
+    blocks.iter().try_for_each(|b| config(b).map(|_| ()))
+}
