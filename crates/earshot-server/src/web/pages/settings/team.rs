@@ -8,7 +8,7 @@ use crate::web::layout;
 use crate::web::{csrf, require_admin, PageError};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use earshot_connect::Secret;
 use earshot_store::people::{ApiToken, Role, User};
