@@ -155,3 +155,48 @@ impl<S: Scripted + Send + 'static> FakeServer<S> {
         self.state().script().requests.clone()
     }
 }
+
+/// The access tokens a fake OAuth token endpoint issued (Google's, for Google Play and
+/// YouTube), each valid until its expiry.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    until: std::collections::HashMap<String, std::time::Instant>,
+    issued: u64,
+}
+
+impl Tokens {
+    /// A new token `<prefix><n>`, valid for `lifetime`.
+    pub fn issue(&mut self, prefix: &str, lifetime: std::time::Duration) -> String {
+        self.issued += 1;
+        let token = format!("{prefix}{}", self.issued);
+        self.until
+            .insert(token.clone(), std::time::Instant::now() + lifetime);
+        token
+    }
+
+    /// Whether `token` was issued here and has not expired.
+    pub fn valid(&self, token: &str) -> bool {
+        self.until
+            .get(token)
+            .is_some_and(|until| *until > std::time::Instant::now())
+    }
+}
+
+/// A fake's state that issues [`Tokens`].
+pub trait IssuesTokens {
+    fn tokens(&mut self) -> &mut Tokens;
+}
+
+impl<S: IssuesTokens + Send + 'static> FakeServer<S> {
+    /// Every access token issued so far expires now.
+    pub fn expire_tokens(&self) {
+        let now = std::time::Instant::now();
+        for until in self.state().tokens().until.values_mut() {
+            *until = now;
+        }
+    }
+
+    pub fn tokens_issued(&self) -> u64 {
+        self.state().tokens().issued
+    }
+}

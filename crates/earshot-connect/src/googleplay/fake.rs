@@ -15,7 +15,7 @@
 //! `UNAUTHENTICATED` for expired or unknown tokens; an hourly GET and a daily POST counter
 //! answering 429 `RESOURCE_EXHAUSTED`; scripted 429s, 5xx and dropped connections.
 
-use crate::fake_server::{cut_off, lock, FakeServer, Script, Scripted};
+use crate::fake_server::{cut_off, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens};
 use crate::google::token::{testing, verify_assertion};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -74,8 +74,7 @@ pub struct PlayState {
     package: String,
     key_revoked: bool,
     token_lifetime: Duration,
-    tokens: HashMap<String, Instant>,
-    issued: u64,
+    tokens: Tokens,
     reviews: Vec<FakePlayReview>,
     gets: Vec<Instant>,
     get_limit: u32,
@@ -83,6 +82,12 @@ pub struct PlayState {
     post_limit: u32,
     script: Script,
     base: String,
+}
+
+impl IssuesTokens for PlayState {
+    fn tokens(&mut self) -> &mut Tokens {
+        &mut self.tokens
+    }
 }
 
 impl Scripted for PlayState {
@@ -121,8 +126,7 @@ impl FakeServer<PlayState> {
             package,
             key_revoked: false,
             token_lifetime: Duration::from_secs(3600),
-            tokens: HashMap::new(),
-            issued: 0,
+            tokens: Tokens::default(),
             reviews: Vec::new(),
             gets: Vec::new(),
             get_limit: 200,
@@ -172,19 +176,6 @@ impl FakeServer<PlayState> {
         self.state().key_revoked = true;
     }
 
-    /// Every access token issued so far expires now.
-    pub fn expire_tokens(&self) {
-        let mut s = self.state();
-        let now = Instant::now();
-        for until in s.tokens.values_mut() {
-            *until = now;
-        }
-    }
-
-    pub fn tokens_issued(&self) -> u64 {
-        self.state().issued
-    }
-
     pub fn set_get_limit(&self, per_hour: u32) {
         self.state().get_limit = per_hour;
     }
@@ -211,10 +202,7 @@ fn handle(
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if s.tokens
-        .get(bearer)
-        .is_none_or(|until| *until <= Instant::now())
-    {
+    if !s.tokens.valid(bearer) {
         return error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
@@ -310,10 +298,8 @@ fn token(s: &mut PlayState, body: &Bytes) -> Response {
             "Invalid OAuth scope or ID token audience provided.",
         );
     }
-    s.issued += 1;
-    let token = format!("ya29.c.fake{}", s.issued);
     let lifetime = s.token_lifetime;
-    s.tokens.insert(token.clone(), Instant::now() + lifetime);
+    let token = s.tokens.issue("ya29.c.fake", lifetime);
     axum::Json(json!({"access_token": token, "expires_in": lifetime.as_secs() - 1, "token_type": "Bearer"}))
         .into_response()
 }

@@ -20,7 +20,7 @@
 // The handlers answer a response either way (the error one is YouTube's envelope).
 #![allow(clippy::result_large_err)]
 
-use crate::fake_server::{cut_off, lock, FakeServer, Script, Scripted};
+use crate::fake_server::{cut_off, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +30,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A comment as the fake holds it.
 #[derive(Debug, Clone)]
@@ -52,14 +52,19 @@ pub struct YouTubeState {
     channel: String,
     refresh_token: String,
     revoked: bool,
-    tokens: HashMap<String, Instant>,
-    issued: u64,
+    tokens: Tokens,
     comments: Vec<FakeComment>,
     closed_threads: Vec<String>,
     next_id: u64,
     daily_units: u32,
     spent: u32,
     script: Script,
+}
+
+impl IssuesTokens for YouTubeState {
+    fn tokens(&mut self) -> &mut Tokens {
+        &mut self.tokens
+    }
 }
 
 impl Scripted for YouTubeState {
@@ -110,8 +115,7 @@ impl FakeServer<YouTubeState> {
             channel,
             refresh_token,
             revoked: false,
-            tokens: HashMap::new(),
-            issued: 0,
+            tokens: Tokens::default(),
             comments: Vec::new(),
             closed_threads: Vec::new(),
             next_id: 1,
@@ -224,18 +228,6 @@ impl FakeServer<YouTubeState> {
         self.state().revoked = true;
     }
 
-    pub fn expire_tokens(&self) {
-        let mut s = self.state();
-        let now = Instant::now();
-        for until in s.tokens.values_mut() {
-            *until = now;
-        }
-    }
-
-    pub fn tokens_issued(&self) -> u64 {
-        self.state().issued
-    }
-
     pub fn set_daily_units(&self, units: u32) {
         self.state().daily_units = units;
     }
@@ -287,10 +279,7 @@ fn handle(
         .and_then(|h| h.strip_prefix("Bearer "));
     let owner = match (bearer, query.contains_key("key")) {
         (Some(token), _) => {
-            if s.tokens
-                .get(token)
-                .is_none_or(|until| *until <= Instant::now())
-            {
+            if !s.tokens.valid(token) {
                 s.spent += 1;
                 return error(StatusCode::UNAUTHORIZED, "authError", "Invalid Credentials");
             }
@@ -364,10 +353,7 @@ fn token(s: &mut YouTubeState, body: &Bytes) -> Response {
     if s.revoked || form.get("refresh_token") != Some(&s.refresh_token) {
         return bad("invalid_grant", "Token has been expired or revoked.");
     }
-    s.issued += 1;
-    let token = format!("ya29.a0fake{}", s.issued);
-    s.tokens
-        .insert(token.clone(), Instant::now() + Duration::from_secs(3600));
+    let token = s.tokens.issue("ya29.a0fake", Duration::from_secs(3600));
     axum::Json(
         json!({"access_token": token, "expires_in": 3599, "token_type": "Bearer",
         "scope": "https://www.googleapis.com/auth/youtube.force-ssl"}),
