@@ -16,7 +16,7 @@ mod tests;
 mod xrpc;
 
 pub(crate) use frame::*;
-pub use xrpc::*;
+pub(crate) use xrpc::*;
 
 /// The collection (NSID) of posts.
 pub const POST_COLLECTION: &str = "app.bsky.feed.post";

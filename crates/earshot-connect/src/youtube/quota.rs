@@ -245,18 +245,19 @@ mod tests {
         let file = dir.path().join("youtube-quota.json");
         // 06:30 UTC on 21 August is still the 20th in California (PDT, UTC−7).
         let evening = Utc.with_ymd_and_hms(2026, 8, 21, 6, 30, 0).unwrap();
-        let first = Ledger::kept_in(&file, 200, 100);
+        let first = Ledger::kept_in(&file, 300, 100);
         for _ in 0..90 {
             first.spend_at(LIST_COST, Purpose::Listen, evening).unwrap();
         }
         first.spend_at(WRITE_COST, Purpose::Reply, evening).unwrap();
         drop(first);
 
-        // The restarted server: the day's 140 units are spent, so listening has 10 left.
-        let again = Ledger::kept_in(&file, 200, 100);
+        // The restarted server: the day's 140 units are spent, so listening (which may use
+        // 200 of the 300) has 60 left, where a fresh count would give it 200.
+        let again = Ledger::kept_in(&file, 300, 100);
         let later = evening + chrono::Duration::minutes(20);
         assert_eq!(again.today(later).spent, 140);
-        for _ in 0..10 {
+        for _ in 0..60 {
             again.spend_at(LIST_COST, Purpose::Listen, later).unwrap();
         }
         assert!(again.spend_at(LIST_COST, Purpose::Listen, later).is_err());
@@ -264,7 +265,7 @@ mod tests {
 
         // After midnight Pacific (07:00 UTC) the same file counts a new day.
         let morning = Utc.with_ymd_and_hms(2026, 8, 21, 7, 0, 1).unwrap();
-        let next_day = Ledger::kept_in(&file, 200, 100);
+        let next_day = Ledger::kept_in(&file, 300, 100);
         assert_eq!(next_day.today(morning).spent, 0);
         next_day
             .spend_at(LIST_COST, Purpose::Listen, morning)
@@ -280,6 +281,6 @@ mod tests {
 
         // A file that is not a ledger starts the day at zero rather than failing.
         std::fs::write(&file, "not json").unwrap();
-        assert_eq!(Ledger::kept_in(&file, 200, 100).today(morning).spent, 0);
+        assert_eq!(Ledger::kept_in(&file, 300, 100).today(morning).spent, 0);
     }
 }

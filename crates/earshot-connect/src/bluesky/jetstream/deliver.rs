@@ -2,17 +2,16 @@
 //! the cursor, what to undo if the delivery fails), enriched with the authors' reach, and the
 //! slow REST reconciliation of the brand's notifications.
 
-use super::memory::{post_key, text_key};
-use super::wire::Notifications;
-use super::xrpc::CallError;
 use super::{BlueskySource, RunState, MIN_PERIOD, RATE_LIMIT_PAUSE};
 use crate::bluesky::config::BlueskyConfig;
+use crate::bluesky::memory::{post_key, text_key};
+use crate::bluesky::wire::Notifications;
+use crate::bluesky::xrpc::CallError;
 use crate::reconnect::Ended;
 use crate::source::{Health, Sink, SinkError};
 use crate::NotAPost;
 use chrono::Utc;
 use earshot_core::{Amendment, NewPost};
-use futures_util::{FutureExt, StreamExt};
 use std::time::{Duration, Instant};
 
 /// What was heard since the last delivery.
@@ -245,7 +244,7 @@ impl BlueskySource {
         let mut undo = Vec::new();
         // Oldest first, as heard.
         for n in notifications.into_iter().rev() {
-            let Some((did, rkey)) = super::wire::parse_post_uri(&n.uri) else {
+            let Some((did, rkey)) = crate::bluesky::wire::parse_post_uri(&n.uri) else {
                 continue;
             };
             let key = post_key(did, rkey);

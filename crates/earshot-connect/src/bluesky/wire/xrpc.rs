@@ -1,5 +1,6 @@
 //! XRPC (PDS and AppView) bodies, PROTOCOLS.md §2.4–§2.6.
 
+use super::{parse_post_uri, post_from_record, PostRecord};
 use crate::de::{null_default, rfc3339};
 use crate::secret::Secret;
 use crate::{InvalidPost, NotAPost};
