@@ -7,7 +7,6 @@ use chrono::{Duration, Utc};
 use earshot_core::Status;
 use earshot_server::config::Secret;
 use earshot_server::desk::conversations::InboxFilter;
-use earshot_server::Desk;
 use std::path::Path;
 
 /// Fills a fresh store with the scenario and serves it; `crate::demo::run` chose the data
