@@ -28,6 +28,8 @@ pub mod appstore;
 pub mod bluesky;
 mod de;
 pub mod discord;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake_server;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
 pub mod google;

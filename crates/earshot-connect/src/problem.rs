@@ -51,4 +51,45 @@ impl Problem {
             Problem::Unauthorized(_) | Problem::Forbidden(_) | Problem::Key(_)
         )
     }
+
+    /// A failed request of a reply as a send error on `network`: short-term trouble is worth
+    /// another try (the review responders read before they write, so a request that may
+    /// have been carried out is safe to send again), refused credentials or requests are
+    /// not, and a 404 is said in the words `gone` gives it.
+    pub fn send_error(
+        self,
+        network: earshot_core::Network,
+        gone: impl FnOnce(String) -> String,
+    ) -> crate::responder::SendError {
+        use crate::responder::SendError;
+        match self {
+            Problem::RateLimited(r)
+            | Problem::Quota(r)
+            | Problem::Server(r)
+            | Problem::Unclear(r)
+            | Problem::Network { reason: r, .. } => SendError::retryable(network, r),
+            Problem::NotFound(r) => SendError::refused(network, gone(r)),
+            Problem::Unauthorized(r)
+            | Problem::Forbidden(r)
+            | Problem::Key(r)
+            | Problem::Refused { reason: r, .. } => SendError::refused(network, r),
+        }
+    }
+
+    /// What `earshot connectors check` says of a failed request to `api_url`: refused
+    /// credentials as such, a 404 as the setting `not_found` names, the rest as unreachable.
+    pub fn check_error(
+        self,
+        api_url: &str,
+        not_found: impl FnOnce(String) -> String,
+    ) -> crate::source::CheckError {
+        use crate::source::CheckError;
+        match self {
+            Problem::Unauthorized(r) | Problem::Forbidden(r) | Problem::Key(r) => {
+                CheckError::Refused(r)
+            }
+            Problem::NotFound(r) => CheckError::Misconfigured(not_found(r)),
+            other => CheckError::Unreachable(format!("{api_url}: {}", other.reason())),
+        }
+    }
 }

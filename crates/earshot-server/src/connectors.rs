@@ -16,7 +16,7 @@ use earshot_connect::rss::FeedSource;
 use earshot_connect::source::CheckError;
 use earshot_connect::telegram::{TelegramResponder, TelegramSource};
 use earshot_connect::x::{UserTokens, XConfig, XResponder, XSource};
-use earshot_connect::youtube::{YouTubeResponder, YouTubeSource};
+use earshot_connect::youtube::{YouTubeConfig, YouTubeResponder, YouTubeSource};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -127,6 +127,17 @@ fn mastodon_configs(settings: &Settings) -> anyhow::Result<Vec<MastodonConfig>> 
         .collect()
 }
 
+/// A YouTube channel's config, its project's daily units kept in the data directory so that
+/// a restart the same Pacific day goes on from what was spent.
+fn youtube_config(
+    settings: &Settings,
+    y: &crate::review_settings::YouTubeSettings,
+) -> anyhow::Result<YouTubeConfig> {
+    let mut config = y.config()?;
+    config.keep_quota_in(&settings.data_dir);
+    Ok(config)
+}
+
 /// The responders for the configured networks (none for the rest: replies there are
 /// `not_sent`). The first configured account of a network answers on it.
 pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
@@ -195,7 +206,8 @@ pub fn responders(settings: &Settings) -> anyhow::Result<Responders> {
     }
     if let Some(y) = c.youtube.first() {
         // No idempotency key on YouTube: the responder looks under the thread before posting.
-        let responder = YouTubeResponder::new(y.config()?).map_err(|e| anyhow::anyhow!(e))?;
+        let responder =
+            YouTubeResponder::new(youtube_config(settings, y)?).map_err(|e| anyhow::anyhow!(e))?;
         responders = responders.with(Network::YouTube, Arc::new(responder));
     }
     // Posts from a webhook source are answered by handing the reply back to that system.
@@ -218,6 +230,20 @@ pub struct CredentialReport {
     pub detail: String,
 }
 
+/// Checks each configured account of one network: `$config` makes the network's config of
+/// account `$a`, whose `source_name` names the report.
+macro_rules! check_each {
+    ($push:ident, $network:ident, for $a:ident in $accounts:expr => $config:expr) => {
+        for $a in $accounts {
+            let config = $config;
+            $push(
+                config.source_name(),
+                earshot_connect::$network::check_credentials(&config).await,
+            );
+        }
+    };
+}
+
 /// Tries each configured credential against its network (`earshot connectors check`).
 pub async fn check_credentials(settings: &Settings) -> anyhow::Result<Vec<CredentialReport>> {
     let c = &settings.connectors;
@@ -236,13 +262,7 @@ pub async fn check_credentials(settings: &Settings) -> anyhow::Result<Vec<Creden
             },
         });
     };
-    for config in mastodon_configs(settings)? {
-        let name = config.source_name();
-        push(
-            name,
-            earshot_connect::mastodon::check_credentials(&config).await,
-        );
-    }
+    check_each!(push, mastodon, for m in mastodon_configs(settings)? => m);
     for b in &c.bluesky {
         let config = b.config()?;
         push(
@@ -250,41 +270,13 @@ pub async fn check_credentials(settings: &Settings) -> anyhow::Result<Vec<Creden
             earshot_connect::bluesky::check_credentials(&config).await,
         );
     }
-    for x in &c.x {
-        let config = x.config()?;
-        push(
-            config.source_name(),
-            earshot_connect::x::check_credentials(&config).await,
-        );
-    }
-    for r in &c.reddit {
-        let config = r.config()?;
-        push(
-            config.source_name(),
-            earshot_connect::reddit::check_credentials(&config).await,
-        );
-    }
-    for t in &c.telegram {
-        let config = t.config()?;
-        push(
-            config.source_name(),
-            earshot_connect::telegram::check_credentials(&config).await,
-        );
-    }
-    for d in &c.discord {
-        let config = d.config()?;
-        push(
-            config.source_name(),
-            earshot_connect::discord::check_credentials(&config).await,
-        );
-    }
-    for a in &c.appstore {
-        let config = a.config()?;
-        push(
-            config.source_name(),
-            earshot_connect::appstore::check_credentials(&config).await,
-        );
-    }
+    check_each!(push, x, for a in &c.x => a.config()?);
+    check_each!(push, reddit, for a in &c.reddit => a.config()?);
+    check_each!(push, telegram, for a in &c.telegram => a.config()?);
+    check_each!(push, discord, for a in &c.discord => a.config()?);
+    check_each!(push, appstore, for a in &c.appstore => a.config()?);
+    check_each!(push, googleplay, for a in &c.googleplay => a.config()?);
+    check_each!(push, youtube, for a in &c.youtube => youtube_config(settings, a)?);
     for f in &c.rss {
         push(
             format!("rss:{}", f.name),
@@ -341,7 +333,8 @@ impl Connectors {
             add(Arc::new(source));
         }
         for y in &c.youtube {
-            let source = YouTubeSource::new(y.config()?).map_err(|e| anyhow::anyhow!(e))?;
+            let source =
+                YouTubeSource::new(youtube_config(settings, y)?).map_err(|e| anyhow::anyhow!(e))?;
             add(Arc::new(source));
         }
         for f in &c.rss {

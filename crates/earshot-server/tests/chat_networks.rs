@@ -311,6 +311,40 @@ api_url = "{}"
     assert_heard(&client, &base, "appstore:1473658921", 1).await;
 }
 
+/// `[[connectors.googleplay]]` for the app of `fake`, its key file written into `dir`.
+fn googleplay_block(fake: &FakeGooglePlay, dir: &std::path::Path) -> String {
+    let key_file = dir.join("play-key.json");
+    std::fs::write(&key_file, fake.key_file().expose()).unwrap();
+    format!(
+        r#"
+[[connectors.googleplay]]
+package_name = "com.acme.kettle"
+service_account_key_file = {:?}
+api_url = "{}"
+"#,
+        key_file.display().to_string(),
+        fake.base_url()
+    )
+}
+
+/// `[[connectors.youtube]]` for channel UCx7Ab3kQ9mZ2pL5nR8tV1wY on `fake`.
+fn youtube_block(fake: &FakeYouTube) -> String {
+    format!(
+        r#"
+[[connectors.youtube]]
+channel_id = "UCx7Ab3kQ9mZ2pL5nR8tV1wY"
+client_id = "{}"
+client_secret = "GOCSPX-fake"
+refresh_token = "1//0gRefreshTokenFake"
+api_url = "{}"
+token_url = "{}"
+"#,
+        fake.client_id(),
+        fake.base_url(),
+        fake.token_url()
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn googleplay_a_review_reaches_the_inbox_rated_and_the_answer_becomes_its_single_reply() {
     const APP: &str = "com.acme.kettle";
@@ -327,22 +361,7 @@ async fn googleplay_a_review_reaches_the_inbox_rated_and_the_answer_becomes_its_
     review.title = Some("Kettle app".into());
     fake.review(review);
     let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("play-key.json");
-    std::fs::write(&key_file, fake.key_file().expose()).unwrap();
-    let s = settings(
-        dir.path(),
-        "acme",
-        &format!(
-            r#"
-[[connectors.googleplay]]
-package_name = "{APP}"
-service_account_key_file = {:?}
-api_url = "{}"
-"#,
-            key_file.display().to_string(),
-            fake.base_url()
-        ),
-    );
+    let s = settings(dir.path(), "acme", &googleplay_block(&fake, dir.path()));
     let base = serve(s).await;
     let client = common::api_client();
     let health = connected(&client, &base, "googleplay:com.acme.kettle").await;
@@ -410,24 +429,7 @@ async fn youtube_a_comment_reaches_the_inbox_and_the_answer_goes_under_its_threa
         20,
     );
     let dir = tempfile::tempdir().unwrap();
-    let s = settings(
-        dir.path(),
-        "acme",
-        &format!(
-            r#"
-[[connectors.youtube]]
-channel_id = "{CHANNEL}"
-client_id = "{}"
-client_secret = "GOCSPX-fake"
-refresh_token = "1//0gRefreshTokenFake"
-api_url = "{}"
-token_url = "{}"
-"#,
-            fake.client_id(),
-            fake.base_url(),
-            fake.token_url()
-        ),
-    );
+    let s = settings(dir.path(), "acme", &youtube_block(&fake));
     let base = serve(s).await;
     let client = common::api_client();
     let health = connected(&client, &base, "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY").await;
@@ -467,4 +469,84 @@ token_url = "{}"
         "the reply's comment id is stored with it: {detail}"
     );
     assert_heard(&client, &base, "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn googleplay_and_youtube_show_on_the_settings_page_with_their_health_and_the_quota_is_kept()
+{
+    const APP: &str = "com.acme.kettle";
+    const CHANNEL: &str = "UCx7Ab3kQ9mZ2pL5nR8tV1wY";
+    let play = FakeGooglePlay::start("earshot-reviews@acme-play.iam.gserviceaccount.com", APP)
+        .await
+        .unwrap();
+    let youtube = FakeYouTube::start(CHANNEL, "1//0gRefreshTokenFake")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let blocks = googleplay_block(&play, dir.path()) + &youtube_block(&youtube);
+    let s = settings(dir.path(), "acme", &blocks);
+
+    // `earshot connectors check` tries both.
+    let checked = earshot_server::connectors::check_credentials(&s)
+        .await
+        .unwrap();
+    let report = |name: &str| {
+        checked
+            .iter()
+            .find(|r| r.connector == name)
+            .unwrap_or_else(|| panic!("{name} in {checked:?}"))
+    };
+    let play_check = report("googleplay:com.acme.kettle");
+    assert!(
+        play_check.ok && play_check.detail.contains("last week"),
+        "{play_check:?}"
+    );
+    let youtube_check = report("youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY");
+    assert!(
+        youtube_check.ok
+            && youtube_check
+                .detail
+                .starts_with("Acme Kettles (UCx7Ab3kQ9mZ2pL5nR8tV1wY)"),
+        "{youtube_check:?}"
+    );
+
+    let (base, desk) = common::start(s).await;
+    common::add_people(&desk, &[("anna", earshot_store::people::Role::Admin)]).await;
+    let client = common::api_client();
+    connected(&client, &base, "googleplay:com.acme.kettle").await;
+    connected(&client, &base, "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY").await;
+    let cookie = common::session(&base, "anna").await;
+    let page = common::browser()
+        .get(format!("{base}/settings"))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for shown in [
+        "googleplay:com.acme.kettle",
+        "Google Play lists only the last 7 days of reviews",
+        "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY",
+        "units spent today",
+    ] {
+        assert!(html.contains(shown), "the settings page shows {shown:?}");
+    }
+
+    // The day's YouTube units are kept in the data directory (the check's and the source's).
+    let quota = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("youtube-quota-")
+        })
+        .expect("a quota file in the data directory");
+    let kept: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(quota.path()).unwrap()).unwrap();
+    assert!(
+        kept["spent"].as_u64().unwrap() >= 2,
+        "the check's unit and the first listing: {kept}"
+    );
 }

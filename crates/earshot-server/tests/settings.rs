@@ -7,14 +7,13 @@
 use chrono::{Duration, Utc};
 use earshot_core::{Author, Network, NewPost, Post};
 use earshot_server::config::Settings;
-use earshot_server::web::auth;
 use earshot_server::{overrides, App, Desk};
 use earshot_store::people::Role;
 use reqwest::header::COOKIE;
 use std::sync::Arc;
 
 mod common;
-use common::{cookie_value, field};
+use common::field;
 
 struct Server {
     base: String,
@@ -101,26 +100,7 @@ fn keywords(p: &Post) -> Vec<String> {
 
 impl Server {
     async fn sign_in(&self, user: &str) -> Signed {
-        let form = self.get("/login", None).await;
-        let login_cookie = cookie_value(&form, "earshot_login").unwrap();
-        let csrf = field(&form.text().await.unwrap(), "csrf");
-        let password = format!("{user}-long-password");
-        let r = self
-            .http
-            .post(format!("{}/login", self.base))
-            .header(COOKIE, format!("earshot_login={login_cookie}"))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("username", user),
-                ("password", password.as_str()),
-                ("next", "/inbox"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303, "{user} signs in");
-        let session = cookie_value(&r, auth::SESSION_COOKIE).unwrap();
-        let cookie = format!("{}={session}", auth::SESSION_COOKIE);
+        let cookie = common::session(&self.base, user).await;
         let inbox = self.get("/inbox", Some(&cookie)).await;
         let csrf = field(&inbox.text().await.unwrap(), "csrf");
         Signed { cookie, csrf }

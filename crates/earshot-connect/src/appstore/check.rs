@@ -2,7 +2,7 @@
 //! signed token, which proves the key, its team and its access to the app's reviews at once.
 
 use super::config::AppStoreConfig;
-use super::http::{Api, Problem};
+use super::http::Api;
 use crate::source::CheckError;
 use reqwest::Method;
 
@@ -15,18 +15,13 @@ pub async fn check_credentials(config: &AppStoreConfig) -> Result<String, CheckE
     let api = Api::new(config.clone()).map_err(CheckError::Misconfigured)?;
     let app = config.app_id.trim();
     let url = config.url(&format!("/v1/apps/{app}/customerReviews?limit=1"));
-    let page = api
-        .call(Method::GET, &url, None)
-        .await
-        .map_err(|problem| match problem {
-            Problem::Unauthorized(r) | Problem::Forbidden(r) | Problem::Key(r) => {
-                CheckError::Refused(r)
-            }
-            Problem::NotFound(r) => CheckError::Misconfigured(format!(
+    let page = api.call(Method::GET, &url, None).await.map_err(|problem| {
+        problem.check_error(&config.api_url, |r| {
+            format!(
                 "app_id {app} is not an app of this key's team ({r}): check app_id and issuer_id"
-            )),
-            other => CheckError::Unreachable(format!("{}: {}", config.api_url, other.reason())),
-        })?;
+            )
+        })
+    })?;
     let budget = match api.rate_limit() {
         Some((limit, left)) => format!("; {left} of {limit} requests left this hour"),
         None => String::new(),

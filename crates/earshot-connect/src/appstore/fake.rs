@@ -16,21 +16,21 @@
 //! rolling-hour counter, 429 `RATE_LIMIT_EXCEEDED` once it is spent or when scripted; JSON:API
 //! error bodies with a string `status`.
 //!
-//! Scripts: 429s and 5xx for the next requests, a revoked key, the next N tokens refused
-//! (as for a clock that drifted).
+//! Scripts: 429s, 5xx and cut-off answers for the next requests (see
+//! [`crate::fake_server`]), a revoked key, the next N tokens refused (as for a clock that
+//! drifted).
 
 use super::jwt::verify;
+use crate::fake_server::{cut_off, lock, FakeServer, Script, Scripted};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A customer's review as the fake holds it.
@@ -54,8 +54,9 @@ pub struct FakeResponse {
     created: Instant,
 }
 
+/// The fake's state (its fields are the fake's own).
 #[derive(Debug)]
-struct FakeState {
+pub struct FakeState {
     public_key: Vec<u8>,
     key_id: String,
     issuer_id: String,
@@ -68,31 +69,18 @@ struct FakeState {
     publish_delay: Duration,
     hour_limit: u32,
     spent: Vec<Instant>,
-    rate_limited: u32,
-    failing: Vec<u16>,
-    requests: Vec<String>,
+    script: Script,
     tokens: Vec<String>,
 }
 
-type Shared = Arc<Mutex<FakeState>>;
-
-/// A running fake; the server stops when this is dropped.
-#[derive(Debug)]
-pub struct FakeAppStore {
-    addr: SocketAddr,
-    state: Shared,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeAppStore {
-    fn drop(&mut self) {
-        self.server.abort();
+impl Scripted for FakeState {
+    fn script(&mut self) -> &mut Script {
+        &mut self.script
     }
 }
 
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
-}
+/// A running fake; the server stops when this is dropped.
+pub type FakeAppStore = FakeServer<FakeState>;
 
 fn error(status: StatusCode, code: &str, title: &str) -> Response {
     let body = json!({"errors": [{
@@ -107,7 +95,7 @@ fn error(status: StatusCode, code: &str, title: &str) -> Response {
         .into_response()
 }
 
-impl FakeAppStore {
+impl FakeServer<FakeState> {
     /// A fake for app `app_id` that accepts tokens of key `key_id` of team `issuer_id`
     /// signed by the key whose public half is `public_key`.
     pub async fn start(
@@ -116,11 +104,13 @@ impl FakeAppStore {
         issuer_id: &str,
         app_id: &str,
     ) -> std::io::Result<Self> {
-        let state: Shared = Arc::new(Mutex::new(FakeState {
+        let (key_id, issuer_id, app_id) =
+            (key_id.to_owned(), issuer_id.to_owned(), app_id.to_owned());
+        let state = move |_| FakeState {
             public_key,
-            key_id: key_id.into(),
-            issuer_id: issuer_id.into(),
-            app_id: app_id.into(),
+            key_id,
+            issuer_id,
+            app_id,
             revoked: false,
             refuse_tokens: 0,
             reviews: Vec::new(),
@@ -129,42 +119,20 @@ impl FakeAppStore {
             publish_delay: Duration::from_secs(3600),
             hour_limit: 3600,
             spent: Vec::new(),
-            rate_limited: 0,
-            failing: Vec::new(),
-            requests: Vec::new(),
+            script: Script::default(),
             tokens: Vec::new(),
-        }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let shared = state.clone();
-        let app = Router::new().fallback(
-            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let state = shared.clone();
-                async move { handle(&state, method, uri, headers, body) }
-            },
-        );
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(FakeAppStore {
-            addr,
-            state,
-            server,
-        })
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        };
+        FakeServer::spawn(state, handle).await
     }
 
     /// A customer writes a review.
     pub fn review(&self, review: FakeReview) {
-        lock(&self.state).reviews.push(review);
+        self.state().reviews.push(review);
     }
 
     /// The customer edits review `id` (same id and date, new text and rating).
     pub fn edit(&self, id: &str, rating: u8, body: &str) {
-        let mut s = lock(&self.state);
+        let mut s = self.state();
         if let Some(r) = s.reviews.iter_mut().find(|r| r.id == id) {
             r.rating = rating;
             r.body = Some(body.into());
@@ -173,49 +141,34 @@ impl FakeAppStore {
 
     /// Review `id` disappears from the list (its author deleted it, or Apple removed it).
     pub fn remove(&self, id: &str) {
-        lock(&self.state).reviews.retain(|r| r.id != id);
+        self.state().reviews.retain(|r| r.id != id);
     }
 
     pub fn revoke(&self) {
-        lock(&self.state).revoked = true;
+        self.state().revoked = true;
     }
 
     /// The next `n` tokens are refused with 401 although they verify.
     pub fn refuse_next_tokens(&self, n: u32) {
-        lock(&self.state).refuse_tokens = n;
-    }
-
-    /// The next `n` requests answer 429 though the hour's budget is not spent.
-    pub fn rate_limit_next(&self, n: u32) {
-        lock(&self.state).rate_limited = n;
-    }
-
-    /// The next requests answer these 5xx statuses, one each.
-    pub fn fail_next(&self, statuses: &[u16]) {
-        lock(&self.state).failing.extend_from_slice(statuses);
+        self.state().refuse_tokens = n;
     }
 
     pub fn set_hour_limit(&self, limit: u32) {
-        lock(&self.state).hour_limit = limit;
+        self.state().hour_limit = limit;
     }
 
     pub fn set_publish_delay(&self, delay: Duration) {
-        lock(&self.state).publish_delay = delay;
-    }
-
-    /// `METHOD path?query` of every request, in order.
-    pub fn requests(&self) -> Vec<String> {
-        lock(&self.state).requests.clone()
+        self.state().publish_delay = delay;
     }
 
     /// Distinct bearer tokens seen, in order.
     pub fn tokens(&self) -> Vec<String> {
-        lock(&self.state).tokens.clone()
+        self.state().tokens.clone()
     }
 
     /// The responses as they stand now, by review id.
     pub fn responses(&self) -> HashMap<String, FakeResponse> {
-        lock(&self.state).responses.clone()
+        self.state().responses.clone()
     }
 }
 
@@ -242,7 +195,13 @@ fn response_json(p: &FakeResponse, delay: Duration) -> Value {
     })
 }
 
-fn handle(state: &Shared, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+fn handle(
+    state: &Mutex<FakeState>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let mut s = lock(state);
     let path = uri.path().to_owned();
     let host = headers
@@ -255,10 +214,7 @@ fn handle(state: &Shared, method: Method, uri: Uri, headers: HeaderMap, body: By
         .map(|u| u.query_pairs().into_owned().collect())
         .unwrap_or_default();
     query.insert("\0base".into(), base);
-    s.requests.push(format!(
-        "{method} {}",
-        uri.path_and_query().map(|p| p.as_str()).unwrap_or(&path)
-    ));
+    s.script.heard(method, uri);
     // The rolling hour: requests older than an hour no longer count.
     s.spent
         .retain(|at| at.elapsed() < Duration::from_secs(3600));
@@ -266,7 +222,7 @@ fn handle(state: &Shared, method: Method, uri: Uri, headers: HeaderMap, body: By
     let remaining = s.hour_limit.saturating_sub(s.spent.len() as u32);
     let limit_header = format!("user-hour-lim:{};user-hour-rem:{remaining};", s.hour_limit);
     let used = s.spent.len() as u32;
-    let mut answer = answer(&mut s, &method, &path, &query, &headers, &body, used);
+    let mut answer = answer(&mut s, method, &path, &query, headers, body, used);
     if let Ok(value) = limit_header.parse() {
         answer.headers_mut().insert("x-rate-limit", value);
     }
@@ -314,17 +270,17 @@ fn answer(
             "Authentication credentials are missing or invalid.",
         );
     }
-    if s.rate_limited > 0 || used > s.hour_limit {
-        s.rate_limited = s.rate_limited.saturating_sub(1);
+    if s.script.dropped() {
+        return cut_off("{\"data\": [");
+    }
+    if s.script.rate_limited() || used > s.hour_limit {
         return error(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMIT_EXCEEDED",
             "The request rate limit has been reached.",
         );
     }
-    if !s.failing.is_empty() {
-        let status = s.failing.remove(0);
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(status) = s.script.failure() {
         return error(
             status,
             "UNEXPECTED_ERROR",

@@ -35,34 +35,18 @@ pub struct AppStoreResponder {
 }
 
 fn refused(reason: String) -> SendError {
-    SendError::Refused {
-        network: Network::AppStore,
-        reason,
-    }
-}
-
-fn retryable(reason: String) -> SendError {
-    SendError::Retryable {
-        network: Network::AppStore,
-        reason,
-    }
+    SendError::refused(Network::AppStore, reason)
 }
 
 /// A failed request as a send error. Every send reads the response before writing, so a
 /// request that may have been carried out is safe to retry.
 fn failed(problem: Problem) -> SendError {
-    match problem {
-        Problem::RateLimited(r) | Problem::Quota(r) | Problem::Server(r) | Problem::Unclear(r) => {
-            retryable(r)
-        }
-        Problem::Network { reason, .. } => retryable(reason),
-        Problem::NotFound(r) => refused(format!(
+    problem.send_error(Network::AppStore, |r| {
+        format!(
             "the review is gone from the App Store (the customer deleted it), so there is \
              nothing to answer ({r})"
-        )),
-        Problem::Unauthorized(r) | Problem::Forbidden(r) | Problem::Key(r) => refused(r),
-        Problem::Refused { reason, .. } => refused(reason),
-    }
+        )
+    })
 }
 
 impl AppStoreResponder {

@@ -9,7 +9,7 @@
 //! `nonce` + `enforce_nonce` answering the first message again, dispatches
 //! `MESSAGE_CREATE`), `GET /users/@me`, `GET /channels/{id}` (threads name their parent),
 //! `GET /guilds/{id}/channels`, 401 without `Authorization: Bot <token>`, scripted 429s with
-//! `retry_after` and bucket headers, and an optional per-channel budget of posts whose
+//! `retry_after` and bucket headers (or the bot's global 429), and an optional per-channel budget of posts whose
 //! bucket headers say when it is spent (a post past it gets a 429).
 //!
 //! Gateway: HELLO with a configurable interval, ACKs (or none, to make a zombie), IDENTIFY
@@ -94,6 +94,8 @@ struct FakeState {
     heartbeats: u32,
     rate_limited: u32,
     retry_after: f64,
+    /// The scripted 429s are the bot's global limit (§2.7), not a route's.
+    global_limit: bool,
     message_gets: Vec<String>,
     user_agents: Vec<String>,
     nonces: HashMap<String, Value>,
@@ -189,6 +191,7 @@ impl FakeDiscord {
             heartbeats: 0,
             rate_limited: 0,
             retry_after: 0.05,
+            global_limit: false,
             message_gets: Vec::new(),
             user_agents: Vec::new(),
             nonces: HashMap::new(),
@@ -375,6 +378,14 @@ impl FakeDiscord {
         let mut s = self.lock();
         s.rate_limited = n;
         s.retry_after = retry_after;
+        s.global_limit = false;
+    }
+
+    /// The next `n` REST calls answer the bot's global 429 (`"global": true`,
+    /// `X-RateLimit-Global: true`, scope `global`, no bucket headers).
+    pub fn rate_limit_globally(&self, n: u32, retry_after: f64) {
+        self.rate_limit(n, retry_after);
+        self.lock().global_limit = true;
     }
 
     pub fn identifies(&self) -> u32 {
@@ -446,16 +457,26 @@ fn admit(state: &Shared, headers: &HeaderMap) -> Option<Response> {
         s.rate_limited -= 1;
         s.served_429 += 1;
         let retry = s.retry_after;
-        let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(json!({"message": "You are being rate limited.", "retry_after": retry, "global": false}))).into_response();
+        let global = s.global_limit;
+        let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(json!({"message": "You are being rate limited.", "retry_after": retry, "global": global}))).into_response();
         let h = r.headers_mut();
-        for (name, value) in [
-            ("retry-after", format!("{}", retry.ceil() as u64)),
-            ("x-ratelimit-limit", "5".into()),
-            ("x-ratelimit-remaining", "0".into()),
-            ("x-ratelimit-reset-after", format!("{retry:.3}")),
-            ("x-ratelimit-bucket", "fake-bucket".into()),
-            ("x-ratelimit-scope", "user".into()),
-        ] {
+        let headers: Vec<(&str, String)> = if global {
+            vec![
+                ("retry-after", format!("{}", retry.ceil() as u64)),
+                ("x-ratelimit-global", "true".into()),
+                ("x-ratelimit-scope", "global".into()),
+            ]
+        } else {
+            vec![
+                ("retry-after", format!("{}", retry.ceil() as u64)),
+                ("x-ratelimit-limit", "5".into()),
+                ("x-ratelimit-remaining", "0".into()),
+                ("x-ratelimit-reset-after", format!("{retry:.3}")),
+                ("x-ratelimit-bucket", "fake-bucket".into()),
+                ("x-ratelimit-scope", "user".into()),
+            ]
+        };
+        for (name, value) in headers {
             if let Ok(v) = value.parse() {
                 h.insert(name, v);
             }

@@ -25,7 +25,7 @@
 //! do; everything else reconnects through the shared [`Reconnect`] loop.
 
 use super::config::{DiscordConfig, INTENTS};
-use super::rest::{snowflake, Problem, Rest};
+use super::rest::{Problem, Rest};
 use super::wire::Message;
 use crate::reconnect::{scaled, unit_jitter, Ended, Reconnect};
 use crate::reddit::source::stopped;
@@ -34,68 +34,27 @@ use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::{Amendment, Network, NewPost, PostKey};
 use futures_util::{SinkExt, StreamExt};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use socket::{beat, close, closed, hello, learn_parent, network, remember, rest_ended};
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as Frame;
+
+mod cursor;
+mod socket;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use cursor::Cursor;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Message texts remembered to tell a real edit from an embed resolving (§2.4).
 const REMEMBERED_TEXTS: usize = 10_000;
-
-/// What the source stores as its cursor.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Cursor {
-    pub v: u32,
-    #[serde(default)]
-    pub session_id: Option<String>,
-    #[serde(default)]
-    pub resume_gateway_url: Option<String>,
-    #[serde(default)]
-    pub seq: Option<u64>,
-    /// Channel id → the last message id handed to the sink.
-    #[serde(default)]
-    pub channels: BTreeMap<String, String>,
-}
-
-impl Cursor {
-    pub fn parse(stored: &str) -> Option<Cursor> {
-        serde_json::from_str::<Cursor>(stored)
-            .ok()
-            .filter(|c| c.v == 1)
-    }
-
-    pub fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    fn forget_session(&mut self) {
-        self.session_id = None;
-        self.resume_gateway_url = None;
-        self.seq = None;
-    }
-
-    /// Whether `id` in `channel` was handed over before.
-    fn seen(&self, channel: &str, id: &str) -> bool {
-        self.channels
-            .get(channel)
-            .is_some_and(|last| snowflake(id) <= snowflake(last))
-    }
-
-    fn advance(&mut self, channel: &str, id: &str) {
-        if !self.seen(channel, id) {
-            self.channels.insert(channel.to_owned(), id.to_owned());
-        }
-    }
-}
 
 /// Hears one bot in one guild.
 #[derive(Debug)]
@@ -515,105 +474,6 @@ impl DiscordSource {
     }
 }
 
-/// Notes a thread's parent from a channel object (`THREAD_CREATE`, `GUILD_CREATE`'s threads).
-fn learn_parent(parents: &mut HashMap<String, Option<String>>, channel: &Value) {
-    let (Some(id), Some(kind)) = (channel["id"].as_str(), channel["type"].as_u64()) else {
-        return;
-    };
-    let thread = matches!(kind, 10..=12);
-    let parent = channel["parent_id"]
-        .as_str()
-        .filter(|p| thread && !p.is_empty());
-    parents.insert(id.to_owned(), parent.map(str::to_owned));
-}
-
-fn remember(texts: &mut HashMap<String, String>, message: &Message) {
-    if texts.len() >= REMEMBERED_TEXTS {
-        texts.clear();
-    }
-    texts.insert(message.id.clone(), message.content.clone());
-}
-
-fn network(reason: String) -> Ended {
-    Ended::Retry {
-        failure: Failure::Network,
-        reason,
-        not_before: None,
-    }
-}
-
-fn rest_ended(problem: Problem) -> Ended {
-    match problem {
-        Problem::Unauthorized(reason) => Ended::Auth(reason),
-        Problem::RateLimited { wait, reason } => Ended::Retry {
-            failure: Failure::RateLimited,
-            reason,
-            not_before: Some(
-                chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
-            ),
-        },
-        Problem::Other(reason) => Ended::Retry {
-            failure: Failure::Http,
-            reason,
-            not_before: None,
-        },
-    }
-}
-
-/// Waits for HELLO (op 10); an op 7 before it ends the connection (§2.8).
-async fn hello(socket: &mut Socket, timeout: Duration) -> Result<Duration, Ended> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let frame = match tokio::time::timeout_at(deadline, socket.next()).await {
-            Err(_) => return Err(network("no HELLO from the discord gateway".into())),
-            Ok(Some(Ok(Frame::Text(text)))) => {
-                serde_json::from_str::<Value>(text.as_str()).unwrap_or_default()
-            }
-            Ok(Some(Ok(Frame::Close(frame)))) => {
-                let code = frame.map(|f| u16::from(f.code));
-                return Err(closed(code, &mut Run::detached()));
-            }
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(e))) => return Err(network(format!("the discord gateway dropped: {e}"))),
-            Ok(None) => return Err(network("the discord gateway closed before HELLO".into())),
-        };
-        match frame["op"].as_u64() {
-            Some(10) => {
-                let ms = frame["d"]["heartbeat_interval"]
-                    .as_u64()
-                    .unwrap_or(41_250)
-                    .max(1);
-                return Ok(Duration::from_millis(ms));
-            }
-            Some(7) => {
-                return Err(Ended::dropped(
-                    "discord asked to reconnect before HELLO".into(),
-                ))
-            }
-            _ => {}
-        }
-    }
-}
-
-async fn beat(socket: &mut Socket, seq: Option<u64>) -> Step {
-    match socket
-        .send(Frame::text(json!({"op": 1, "d": seq}).to_string()))
-        .await
-    {
-        Ok(()) => ControlFlow::Continue(()),
-        Err(e) => ControlFlow::Break(Ended::dropped(format!("sending a heartbeat: {e}"))),
-    }
-}
-
-/// Closes with 4000, which keeps the session resumable.
-async fn close(socket: &mut Socket) {
-    let frame = CloseFrame {
-        code: CloseCode::from(4000),
-        reason: "earshot reconnects".into(),
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(Some(frame))).await;
-}
-
 impl Run {
     fn detached() -> Run {
         Run {
@@ -623,26 +483,6 @@ impl Run {
             identify_later: false,
             parents: HashMap::new(),
         }
-    }
-}
-
-/// What a close code from the gateway means (§2.3).
-fn closed(code: Option<u16>, run: &mut Run) -> Ended {
-    match code {
-        Some(4004) => Ended::Auth(
-            "discord refused the bot token (gateway close 4004): reset it in the Developer Portal (Bot → Reset Token) and put the new one in bot_token".into(),
-        ),
-        Some(4014) => Ended::Config(
-            "discord refused the MESSAGE_CONTENT intent (gateway close 4014): turn on \"Message Content Intent\" under Bot → Privileged Gateway Intents in the Developer Portal, then restart".into(),
-        ),
-        Some(code @ 4010..=4013) => Ended::Config(format!(
-            "discord refused the connection for good (gateway close {code}: shard, version or intents); this needs a new earshot release or a support look"
-        )),
-        Some(code @ (4007 | 4009)) => {
-            run.cursor.forget_session();
-            Ended::dropped(format!("discord ended the session (close {code}); identifying anew"))
-        }
-        code => Ended::dropped(format!("the discord gateway closed the connection (close {code:?}); resuming")),
     }
 }
 
@@ -698,44 +538,5 @@ impl Source for DiscordSource {
                 return result;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cursor_keeps_the_session_and_each_channels_last_message() {
-        let mut cursor = Cursor {
-            v: 1,
-            ..Cursor::default()
-        };
-        cursor.advance("12", "1406214753081282590");
-        cursor.advance("12", "1406214753081282500");
-        assert!(cursor.seen("12", "1406214753081282590"));
-        assert!(!cursor.seen("12", "1406214753081282591"));
-        assert!(!cursor.seen("13", "1"));
-        cursor.session_id = Some("abc".into());
-        cursor.seq = Some(42);
-        let back = Cursor::parse(&cursor.encode()).unwrap();
-        assert_eq!(back, cursor);
-        assert_eq!(
-            back.channels["12"], "1406214753081282590",
-            "never moves back"
-        );
-        assert_eq!(Cursor::parse(r#"{"v":2}"#), None);
-        let mut run = Run::detached();
-        run.cursor = back;
-        assert!(matches!(closed(Some(4004), &mut run), Ended::Auth(_)));
-        assert!(
-            matches!(closed(Some(4014), &mut run), Ended::Config(r) if r.contains("Message Content Intent"))
-        );
-        assert!(
-            run.cursor.session_id.is_some(),
-            "a final close keeps nothing from being resumed"
-        );
-        assert!(matches!(closed(Some(4009), &mut run), Ended::Retry { .. }));
-        assert_eq!(run.cursor.session_id, None, "4009: a new session");
     }
 }

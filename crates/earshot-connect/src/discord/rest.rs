@@ -11,13 +11,18 @@
 //! says a bucket has nothing left for a resource, the next request of that route and
 //! resource waits for `X-RateLimit-Reset-After` instead of running into a 429; other channels
 //! go on at once.
+//!
+//! The global limit (§2.7): at most 50 requests a second per bot, across every route, so a
+//! 51st request in a second waits for the oldest to leave it; and a global 429
+//! (`X-RateLimit-Global: true` or `"global": true`) holds every request of the bot, whatever
+//! its route or channel, for its `retry_after`.
 
 use super::config::DiscordConfig;
 use super::wire::Message;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -60,6 +65,10 @@ pub(crate) struct StartLimit {
 /// 429 says what to do.
 const MAX_BUCKET_WAIT: Duration = Duration::from_secs(60);
 
+/// Discord's global limit: requests a second per bot, all routes together.
+const GLOBAL_PER_SECOND: usize = 50;
+const SECOND: Duration = Duration::from_secs(1);
+
 /// The `retry_after` of a 429 body (float seconds; 1 s when missing, at most an hour).
 pub(crate) fn retry_after(body: &Value) -> Duration {
     Duration::from_secs_f64(
@@ -77,6 +86,10 @@ struct Buckets {
     routes: HashMap<String, String>,
     /// (bucket, top-level resource) → when it has requests again, while it has none left.
     empty_until: HashMap<(String, String), Instant>,
+    /// When the bot may send again after a global 429.
+    global_until: Option<Instant>,
+    /// When the requests of the last second went, oldest first.
+    sent: VecDeque<Instant>,
 }
 
 /// A request's route (ids replaced, query dropped) and its top-level resource (the id after
@@ -106,6 +119,37 @@ impl Buckets {
         let bucket = self.routes.get(route)?;
         let until = self.empty_until.get(&(bucket.clone(), major.to_owned()))?;
         until.checked_duration_since(Instant::now())
+    }
+
+    /// How long any request must wait at `now` for the bot's global limit: a global 429's
+    /// hold, or the oldest of the last second's 50 requests leaving the second.
+    fn global_wait(&mut self, now: Instant) -> Option<Duration> {
+        while self
+            .sent
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= SECOND)
+        {
+            self.sent.pop_front();
+        }
+        let held = self
+            .global_until
+            .and_then(|until| until.checked_duration_since(now));
+        let paced = (self.sent.len() >= GLOBAL_PER_SECOND)
+            .then(|| self.sent.front())
+            .flatten()
+            .and_then(|oldest| (*oldest + SECOND).checked_duration_since(now));
+        held.max(paced).filter(|w| !w.is_zero())
+    }
+
+    /// Counts a request sent at `now` against the global limit.
+    fn sending(&mut self, now: Instant) {
+        self.sent.push_back(now);
+    }
+
+    /// A 429 that says it is the bot's global limit holds every request for `retry_after`.
+    fn hold_globally(&mut self, retry_after: Duration, now: Instant) {
+        let until = now + retry_after.min(MAX_BUCKET_WAIT);
+        self.global_until = Some(self.global_until.map_or(until, |u| u.max(until)));
     }
 
     /// Learns from an answer's `X-RateLimit-*` headers.
@@ -175,6 +219,20 @@ impl Rest {
             tracing::debug!(%route, wait_ms = wait.as_millis() as u64, "discord bucket empty; waiting for it");
             tokio::time::sleep(wait).await;
         }
+        loop {
+            let wait = {
+                let mut buckets = self.buckets();
+                let now = Instant::now();
+                let wait = buckets.global_wait(now);
+                if wait.is_none() {
+                    buckets.sending(now);
+                }
+                wait
+            };
+            let Some(wait) = wait else { break };
+            tracing::debug!(%route, wait_ms = wait.as_millis() as u64, "discord global limit; waiting");
+            tokio::time::sleep(wait).await;
+        }
         let mut request = self.client.request(method, self.config.url(path)).header(
             reqwest::header::AUTHORIZATION,
             format!("Bot {}", self.config.token.expose().trim()),
@@ -188,8 +246,21 @@ impl Rest {
             .await
             .map_err(|e| format!("discord unreachable: {}", e.without_url()))?;
         let status = sent.status();
+        let global_header = sent
+            .headers()
+            .get("x-ratelimit-global")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
         self.buckets().learn(route, &major, sent.headers());
-        Ok((status, sent.json().await.unwrap_or(Value::Null)))
+        let body = sent.json().await.unwrap_or(Value::Null);
+        if status == StatusCode::TOO_MANY_REQUESTS && (global_header || body["global"] == true) {
+            let wait = retry_after(&body);
+            tracing::info!(
+                wait_ms = wait.as_millis() as u64,
+                "discord global rate limit; every request waits"
+            );
+            self.buckets().hold_globally(wait, Instant::now());
+        }
+        Ok((status, body))
     }
 
     /// One GET, 429s waited out (`retry_after` exactly, as Discord asks).
@@ -335,5 +406,62 @@ mod tests {
             Duration::from_secs_f64(64.57)
         );
         assert_eq!(retry_after(&Value::Null), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_global_limit_paces_fifty_a_second_and_a_global_429_holds_every_route() {
+        let mut buckets = Buckets::default();
+        let t0 = Instant::now();
+        for i in 0..50 {
+            let at = t0 + Duration::from_millis(i * 10);
+            assert_eq!(buckets.global_wait(at), None, "request {i}");
+            buckets.sending(at);
+        }
+        // The 51st inside the second waits for the first to leave it.
+        let at = t0 + Duration::from_millis(600);
+        assert_eq!(buckets.global_wait(at), Some(Duration::from_millis(400)));
+        assert_eq!(buckets.global_wait(t0 + SECOND), None);
+
+        let mut buckets = Buckets::default();
+        buckets.hold_globally(Duration::from_secs_f64(2.5), t0);
+        assert_eq!(
+            buckets.global_wait(t0 + SECOND),
+            Some(Duration::from_millis(1500))
+        );
+        // A shorter later hold does not cut the longer one short.
+        buckets.hold_globally(Duration::from_millis(100), t0 + SECOND);
+        assert_eq!(
+            buckets.global_wait(t0 + Duration::from_secs(2)),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(buckets.global_wait(t0 + Duration::from_secs(3)), None);
+    }
+
+    #[tokio::test]
+    async fn after_a_global_429_a_request_on_another_route_and_channel_waits_it_out() {
+        let fake = crate::discord::fake::FakeDiscord::start("tok.en", "1397012345678901234", "1")
+            .await
+            .unwrap();
+        let mut config = DiscordConfig::new(crate::Secret::new("tok.en"), "1");
+        config.api_url = fake.api_url();
+        let rest = Rest::new(config).unwrap();
+        fake.rate_limit_globally(1, 0.4);
+        let (status, body) = rest
+            .raw(reqwest::Method::GET, "/users/@me", None)
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(body["global"], true);
+        let started = Instant::now();
+        let (status, _) = rest
+            .raw(reqwest::Method::GET, "/channels/1200000000000000000", None)
+            .await
+            .unwrap();
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(
+            started.elapsed() >= Duration::from_millis(350),
+            "held for the global retry_after: {:?}",
+            started.elapsed()
+        );
     }
 }

@@ -15,18 +15,17 @@
 //! `UNAUTHENTICATED` for expired or unknown tokens; an hourly GET and a daily POST counter
 //! answering 429 `RESOURCE_EXHAUSTED`; scripted 429s, 5xx and dropped connections.
 
+use crate::fake_server::{cut_off, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens};
 use crate::google::token::{testing, verify_assertion};
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A customer's review as the fake holds it.
@@ -67,46 +66,38 @@ impl FakePlayReview {
     }
 }
 
+/// The fake's state (its fields are the fake's own).
 #[derive(Debug)]
-struct State {
+pub struct PlayState {
     public_key: Vec<u8>,
     client_email: String,
     package: String,
     key_revoked: bool,
     token_lifetime: Duration,
-    tokens: HashMap<String, Instant>,
-    issued: u64,
+    tokens: Tokens,
     reviews: Vec<FakePlayReview>,
     gets: Vec<Instant>,
     get_limit: u32,
     posts_today: u32,
     post_limit: u32,
-    rate_limited: u32,
-    failing: Vec<u16>,
-    dropping: u32,
-    requests: Vec<String>,
+    script: Script,
     base: String,
 }
 
-type Shared = Arc<Mutex<State>>;
-
-/// A running fake; the server stops when this is dropped.
-#[derive(Debug)]
-pub struct FakeGooglePlay {
-    addr: SocketAddr,
-    state: Shared,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeGooglePlay {
-    fn drop(&mut self) {
-        self.server.abort();
+impl IssuesTokens for PlayState {
+    fn tokens(&mut self) -> &mut Tokens {
+        &mut self.tokens
     }
 }
 
-fn lock(state: &Shared) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
+impl Scripted for PlayState {
+    fn script(&mut self) -> &mut Script {
+        &mut self.script
+    }
 }
+
+/// A running fake; the server stops when this is dropped.
+pub type FakeGooglePlay = FakeServer<PlayState>;
 
 /// Google's error envelope.
 fn error(status: StatusCode, google_status: &str, message: &str) -> Response {
@@ -124,71 +115,48 @@ fn timestamp(t: DateTime<Utc>) -> Value {
     json!({"seconds": t.timestamp().to_string(), "nanos": t.timestamp_subsec_nanos()})
 }
 
-impl FakeGooglePlay {
+impl FakeServer<PlayState> {
     /// A fake for app `package` that accepts assertions of service account `client_email`
     /// signed with the test key ([`testing::key_file`]).
     pub async fn start(client_email: &str, package: &str) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let state: Shared = Arc::new(Mutex::new(State {
+        let (client_email, package) = (client_email.to_owned(), package.to_owned());
+        let state = move |addr| PlayState {
             public_key: testing::public_key(),
-            client_email: client_email.into(),
-            package: package.into(),
+            client_email,
+            package,
             key_revoked: false,
             token_lifetime: Duration::from_secs(3600),
-            tokens: HashMap::new(),
-            issued: 0,
+            tokens: Tokens::default(),
             reviews: Vec::new(),
             gets: Vec::new(),
             get_limit: 200,
             posts_today: 0,
             post_limit: 2000,
-            rate_limited: 0,
-            failing: Vec::new(),
-            dropping: 0,
-            requests: Vec::new(),
+            script: Script::default(),
             base: format!("http://{addr}"),
-        }));
-        let shared = state.clone();
-        let app = Router::new().fallback(
-            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let state = shared.clone();
-                async move { handle(&state, &method, &uri, &headers, &body) }
-            },
-        );
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(FakeGooglePlay {
-            addr,
-            state,
-            server,
-        })
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        };
+        FakeServer::spawn(state, handle).await
     }
 
     pub fn token_url(&self) -> String {
-        format!("http://{}/token", self.addr)
+        format!("http://{}/token", self.addr())
     }
 
     /// The service account's key file, its `token_uri` pointing here.
     pub fn key_file(&self) -> crate::Secret {
-        testing::key_file(&lock(&self.state).client_email, &self.token_url())
+        testing::key_file(&self.state().client_email, &self.token_url())
     }
 
     /// A customer writes (or rewrites) a review.
     pub fn review(&self, review: FakePlayReview) {
-        let mut s = lock(&self.state);
+        let mut s = self.state();
         s.reviews.retain(|r| r.id != review.id);
         s.reviews.push(review);
     }
 
     /// The customer edits review `id`: new rating and text, modified now.
     pub fn edit(&self, id: &str, rating: u8, body: &str) {
-        let mut s = lock(&self.state);
+        let mut s = self.state();
         if let Some(r) = s.reviews.iter_mut().find(|r| r.id == id) {
             r.rating = rating;
             r.body = body.into();
@@ -198,56 +166,23 @@ impl FakeGooglePlay {
 
     /// The brand's reply to review `id`, as it stands.
     pub fn reply_of(&self, id: &str) -> Option<String> {
-        let s = lock(&self.state);
+        let s = self.state();
         let r = s.reviews.iter().find(|r| r.id == id)?;
         r.reply.as_ref().map(|(t, _)| t.clone())
     }
 
     /// The key is deleted in Cloud Console: assertions answer `invalid_grant`.
     pub fn revoke_key(&self) {
-        lock(&self.state).key_revoked = true;
-    }
-
-    /// Every access token issued so far expires now.
-    pub fn expire_tokens(&self) {
-        let mut s = lock(&self.state);
-        let now = Instant::now();
-        for until in s.tokens.values_mut() {
-            *until = now;
-        }
-    }
-
-    pub fn tokens_issued(&self) -> u64 {
-        lock(&self.state).issued
-    }
-
-    /// The next `n` API requests answer 429 `RESOURCE_EXHAUSTED`.
-    pub fn rate_limit_next(&self, n: u32) {
-        lock(&self.state).rate_limited = n;
-    }
-
-    /// The next API requests answer these 5xx statuses, one each.
-    pub fn fail_next(&self, statuses: &[u16]) {
-        lock(&self.state).failing.extend_from_slice(statuses);
-    }
-
-    /// The next `n` API requests have their connection cut mid-answer.
-    pub fn drop_next(&self, n: u32) {
-        lock(&self.state).dropping = n;
+        self.state().key_revoked = true;
     }
 
     pub fn set_get_limit(&self, per_hour: u32) {
-        lock(&self.state).get_limit = per_hour;
-    }
-
-    /// `METHOD path?query` of every request, in order.
-    pub fn requests(&self) -> Vec<String> {
-        lock(&self.state).requests.clone()
+        self.state().get_limit = per_hour;
     }
 }
 
 fn handle(
-    state: &Shared,
+    state: &Mutex<PlayState>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -258,7 +193,7 @@ fn handle(
         .path_and_query()
         .map_or(uri.path(), |p| p.as_str())
         .to_owned();
-    s.requests.push(format!("{method} {path_and_query}"));
+    s.script.heard(method, uri);
     if uri.path() == "/token" && method == Method::POST {
         return token(&mut s, body);
     }
@@ -267,37 +202,24 @@ fn handle(
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if s.tokens
-        .get(bearer)
-        .is_none_or(|until| *until <= Instant::now())
-    {
+    if !s.tokens.valid(bearer) {
         return error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
             "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
         );
     }
-    if s.dropping > 0 {
-        s.dropping -= 1;
-        // Promises more than it sends: the client sees the connection cut mid-answer.
-        return Response::builder()
-            .status(StatusCode::OK)
-            .header("content-type", "application/json")
-            .header("content-length", "4096")
-            .body(Body::from("{\"reviews\": ["))
-            .unwrap_or_default();
+    if s.script.dropped() {
+        return cut_off("{\"reviews\": [");
     }
-    if s.rate_limited > 0 {
-        s.rate_limited -= 1;
+    if s.script.rate_limited() {
         return error(
             StatusCode::TOO_MANY_REQUESTS,
             "RESOURCE_EXHAUSTED",
             "Quota exceeded for quota metric 'Queries'.",
         );
     }
-    if !s.failing.is_empty() {
-        let status = s.failing.remove(0);
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(status) = s.script.failure() {
         return error(
             status,
             "UNAVAILABLE",
@@ -349,7 +271,7 @@ fn handle(
     }
 }
 
-fn token(s: &mut State, body: &Bytes) -> Response {
+fn token(s: &mut PlayState, body: &Bytes) -> Response {
     let form: HashMap<String, String> = url_form(body);
     if form.get("grant_type").map(String::as_str)
         != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
@@ -376,10 +298,8 @@ fn token(s: &mut State, body: &Bytes) -> Response {
             "Invalid OAuth scope or ID token audience provided.",
         );
     }
-    s.issued += 1;
-    let token = format!("ya29.c.fake{}", s.issued);
     let lifetime = s.token_lifetime;
-    s.tokens.insert(token.clone(), Instant::now() + lifetime);
+    let token = s.tokens.issue("ya29.c.fake", lifetime);
     axum::Json(json!({"access_token": token, "expires_in": lifetime.as_secs() - 1, "token_type": "Bearer"}))
         .into_response()
 }
@@ -400,7 +320,7 @@ fn url_form(body: &Bytes) -> HashMap<String, String> {
 }
 
 /// What the API shows: reviews with text, modified in the last 7 days, newest first.
-fn visible(s: &State) -> Vec<&FakePlayReview> {
+fn visible(s: &PlayState) -> Vec<&FakePlayReview> {
     let since = Utc::now() - chrono::Duration::days(7);
     let mut shown: Vec<&FakePlayReview> = s
         .reviews
@@ -443,7 +363,7 @@ fn review_json(r: &FakePlayReview, translate_to: Option<&String>) -> Value {
     json!({"reviewId": r.id, "authorName": r.author, "comments": comments})
 }
 
-fn list(s: &State, query: &HashMap<String, String>) -> Response {
+fn list(s: &PlayState, query: &HashMap<String, String>) -> Response {
     let max: usize = match query.get("maxResults").map(|m| m.parse::<usize>()) {
         None => 100,
         Some(Ok(m @ 1..=100)) => m,
@@ -509,7 +429,7 @@ fn strip_tags(text: &str) -> String {
     out
 }
 
-fn reply(s: &mut State, id: &str, body: &Bytes) -> Response {
+fn reply(s: &mut PlayState, id: &str, body: &Bytes) -> Response {
     let Ok(doc) = serde_json::from_slice::<Value>(body) else {
         return error(
             StatusCode::BAD_REQUEST,

@@ -1,7 +1,7 @@
 //! Google Play reviews through the Google Play Developer API (PROTOCOLS-2.md §4).
 //!
-//! Files: `config.rs` (which app, the service account's JSON key, timings and the hourly GET
-//! budget), `wire.rs` (`reviews.list` pages, a review's comments, the protobuf timestamps),
+//! Files: `check.rs` (`earshot connectors check`: one review listed), `config.rs` (which
+//! app, the service account's JSON key, timings and the hourly GET budget), `wire.rs` (`reviews.list` pages, a review's comments, the protobuf timestamps),
 //! `source.rs` (walking the newest-modified reviews to a watermark, on the shared reconnect
 //! loop), `responder.rs` (the review's single reply, set or overwritten), `fake.rs` (a fake
 //! Play API and token endpoint, feature `fake`) and `tests.rs`. Tokens, the error envelope and
@@ -13,6 +13,7 @@
 //! **last week**: an outage longer than that loses reviews, so the source polls every few
 //! minutes and its health says how long ago it last read the list.
 
+pub mod check;
 pub mod config;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
@@ -22,6 +23,7 @@ pub mod source;
 mod tests;
 pub mod wire;
 
+pub use check::check_credentials;
 pub use config::GooglePlayConfig;
 pub use responder::GooglePlayResponder;
 pub use source::GooglePlaySource;

@@ -32,34 +32,22 @@ pub struct GooglePlayResponder {
 }
 
 fn refused(reason: String) -> SendError {
-    SendError::Refused {
-        network: Network::GooglePlay,
-        reason,
-    }
+    SendError::refused(Network::GooglePlay, reason)
 }
 
 fn retryable(reason: String) -> SendError {
-    SendError::Retryable {
-        network: Network::GooglePlay,
-        reason,
-    }
+    SendError::retryable(Network::GooglePlay, reason)
 }
 
 /// A failed request as a send error. A reply overwrites, so one that may have been carried
 /// out is safe to send again.
 fn failed(problem: Problem) -> SendError {
-    match problem {
-        Problem::RateLimited(r) | Problem::Quota(r) | Problem::Server(r) | Problem::Unclear(r) => {
-            retryable(r)
-        }
-        Problem::Network { reason, .. } => retryable(reason),
-        Problem::NotFound(r) => refused(format!(
+    problem.send_error(Network::GooglePlay, |r| {
+        format!(
             "the review is gone from Google Play (deleted, or older than the API shows), so \
              it cannot be answered here: answer in Play Console ({r})"
-        )),
-        Problem::Unauthorized(r) | Problem::Forbidden(r) | Problem::Key(r) => refused(r),
-        Problem::Refused { reason, .. } => refused(reason),
-    }
+        )
+    })
 }
 
 impl GooglePlayResponder {

@@ -7,7 +7,7 @@ use super::fake::{FakeGooglePlay, FakePlayReview};
 use super::{GooglePlayResponder, GooglePlaySource};
 use crate::responder::{Responder, SendError};
 use crate::source::testing::{self, MemorySink, WAIT};
-use crate::source::{Amendment, ConnectorState, SourceError};
+use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use chrono::Utc;
 use earshot_core::{Conversation, Network, NewPost, Reply};
 use std::sync::Arc;
@@ -311,5 +311,57 @@ async fn a_reply_is_set_once_in_the_reviews_path_with_its_colon_and_a_new_one_ov
     assert_eq!(
         fake.reply_of("gp:AOqpTOFm3x9Y").as_deref(),
         Some("Update: 3.1.4 is out.")
+    );
+}
+
+#[tokio::test]
+async fn connectors_check_lists_one_review_or_says_what_to_fix() {
+    let (fake, config) = setup().await;
+    let quiet = super::check_credentials(&config).await.unwrap();
+    assert_eq!(
+        quiet,
+        "com.acme.kettle: readable, no reviews in the last week (Google Play lists only the last week of reviews)"
+    );
+    fake.review(FakePlayReview::new(
+        "gp:r1",
+        "Marta R.",
+        2,
+        30,
+        "Pairing fails",
+    ));
+    let ok = super::check_credentials(&config).await.unwrap();
+    assert!(ok.starts_with("com.acme.kettle: reviews readable"), "{ok}");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.starts_with("GET") && r.contains("/reviews?maxResults=1")),
+        "one review is enough: {:?}",
+        fake.requests()
+    );
+
+    let mut other = config.clone();
+    other.package_name = "com.acme.toaster".into();
+    let wrong = super::check_credentials(&other).await.unwrap_err();
+    assert!(
+        matches!(&wrong, CheckError::Misconfigured(r) if r.contains("package_name com.acme.toaster")),
+        "{wrong:?}"
+    );
+    let mut garbled = config.clone();
+    garbled.key_file = crate::Secret::new("{\"private_key\": \"not a key\"}");
+    let bad_key = super::check_credentials(&garbled).await.unwrap_err();
+    assert!(
+        matches!(&bad_key, CheckError::Misconfigured(r) if r.contains("JSON key") && !r.contains("not a key")),
+        "{bad_key:?}"
+    );
+
+    // A deleted or rotated key: the token endpoint's invalid_grant, said as a revoked key.
+    fake.revoke_key();
+    let revoked = super::check_credentials(&config).await.unwrap_err();
+    let CheckError::Refused(reason) = &revoked else {
+        panic!("{revoked:?}")
+    };
+    assert!(
+        reason.contains("invalid_grant") && reason.contains("key is revoked"),
+        "{reason}"
     );
 }

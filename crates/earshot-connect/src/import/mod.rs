@@ -14,17 +14,15 @@
 
 use crate::bluesky::wire::JetstreamEvent;
 use crate::mastodon::wire::{Entity, StatusKey};
-use crate::twcs::{MissingColumns, TwcsLayout};
+use crate::twcs::TwcsLayout;
 use crate::webhook::wire::{json_message, CanonicalPost};
 use crate::x::wire::StreamLine;
 use crate::NotAPost;
 use earshot_core::NewPost;
 use std::collections::HashMap;
-use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 
 /// How many bytes [`Importer::open`] reads to decide the format.
 pub const SNIFF_BYTES: usize = 64 * 1024;
@@ -34,149 +32,6 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 /// How many DID → handle pairs a Jetstream import remembers from identity events.
 const MAX_KNOWN_HANDLES: usize = 100_000;
-
-/// What a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// earshot's canonical post, one JSON object a line (or a JSON array of them).
-    Canonical,
-    /// The "Customer Support on Twitter" CSV layout.
-    TwcsCsv,
-    /// Mastodon statuses (a file may mix in notifications; each object is read as what it is).
-    MastodonStatus,
-    /// Mastodon notifications (likewise, statuses mixed in are read as statuses).
-    MastodonNotification,
-    /// Bluesky Jetstream events.
-    Jetstream,
-    /// X API v2 filtered-stream lines.
-    XStream,
-    /// Telegram Bot API updates (`getUpdates` results or webhook deliveries).
-    TelegramUpdate,
-    /// Discord message objects (as `GET /channels/{id}/messages` returns them).
-    DiscordMessage,
-    /// Google Play reviews (`reviews.list` pages or single `Review` objects).
-    GooglePlayReview,
-    /// YouTube comments (`commentThreads.list` or `comments.list` pages, threads, comments).
-    YouTubeComment,
-}
-
-impl Format {
-    pub const ALL: [Format; 10] = [
-        Format::Canonical,
-        Format::TwcsCsv,
-        Format::MastodonStatus,
-        Format::MastodonNotification,
-        Format::Jetstream,
-        Format::XStream,
-        Format::TelegramUpdate,
-        Format::DiscordMessage,
-        Format::GooglePlayReview,
-        Format::YouTubeComment,
-    ];
-
-    /// The short name used on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Canonical => "canonical",
-            Format::TwcsCsv => "twcs",
-            Format::MastodonStatus => "mastodon-status",
-            Format::MastodonNotification => "mastodon-notification",
-            Format::Jetstream => "jetstream",
-            Format::XStream => "x-stream",
-            Format::TelegramUpdate => "telegram-update",
-            Format::DiscordMessage => "discord-message",
-            Format::GooglePlayReview => "googleplay-review",
-            Format::YouTubeComment => "youtube-comment",
-        }
-    }
-
-    /// What the format looks like, for messages.
-    pub fn description(self) -> &'static str {
-        match self {
-            Format::Canonical => {
-                "canonical posts (JSON objects with network, id, author, text, created_at)"
-            }
-            Format::TwcsCsv => {
-                "TWCS CSV (header tweet_id, author_id, inbound, created_at, text, ...)"
-            }
-            Format::MastodonStatus => "Mastodon statuses (objects with id, content, account)",
-            Format::MastodonNotification => {
-                "Mastodon notifications (objects with id, type, account, status)"
-            }
-            Format::Jetstream => "Bluesky Jetstream events (objects with did, time_us, kind)",
-            Format::XStream => "X filtered-stream lines (objects with data, includes, errors)",
-            Format::TelegramUpdate => "Telegram updates (objects with update_id and message)",
-            Format::DiscordMessage => {
-                "Discord messages (objects with id, channel_id, author, content)"
-            }
-            Format::GooglePlayReview => {
-                "Google Play reviews (reviews.list pages, or objects with reviewId and comments)"
-            }
-            Format::YouTubeComment => {
-                "YouTube comment threads or comments (pages with kind and items, or objects with kind and snippet)"
-            }
-        }
-    }
-
-    /// Whether posts keep the raw payload (network formats do; PROTOCOLS.md §0.1).
-    fn is_network_payload(self) -> bool {
-        matches!(
-            self,
-            Format::MastodonStatus
-                | Format::MastodonNotification
-                | Format::Jetstream
-                | Format::XStream
-                | Format::TelegramUpdate
-                | Format::DiscordMessage
-                | Format::GooglePlayReview
-                | Format::YouTubeComment
-        )
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Format {
-    type Err = ImportError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
-        Format::ALL
-            .into_iter()
-            .find(|f| f.as_str() == wanted)
-            .ok_or_else(|| ImportError::UnknownFormatName { name: s.to_owned() })
-    }
-}
-
-/// Why a file cannot be imported at all (problems with single lines are [`Record`]s).
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{} is empty: there is nothing to import", path.display())]
-    Empty { path: PathBuf },
-    #[error("cannot tell what {} holds: it starts with {seen}. earshot imports {}", path.display(), accepted_formats())]
-    UnknownFormat { path: PathBuf, seen: String },
-    #[error("{}: {source}", path.display())]
-    CsvHeader {
-        path: PathBuf,
-        #[source]
-        source: MissingColumns,
-    },
-    #[error("unknown import format {name:?}: expected one of {}", Format::ALL.map(Format::as_str).join(", "))]
-    UnknownFormatName { name: String },
-}
-
-fn accepted_formats() -> String {
-    Format::ALL.map(Format::description).join("; ")
-}
 
 /// One thing read from a file.
 // Most records are posts, so boxing the post would cost an allocation per record for the
@@ -204,10 +59,12 @@ impl Record {
 }
 
 mod detect;
+mod format;
 mod pages;
 mod readers;
 
 pub use detect::detect;
+pub use format::{Format, ImportError};
 use readers::*;
 
 /// Streams a file's records. Open it with [`Importer::open`], then iterate.
@@ -567,151 +424,4 @@ fn read_error(line: usize, e: &io::Error) -> Record {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn detect_str(s: &str) -> Result<Format, ImportError> {
-        detect(Path::new("test.file"), s.as_bytes())
-    }
-
-    #[test]
-    fn formats_are_told_apart() {
-        let cases = [
-            (r#"{"network":"x","id":"1","author":{"id":"u"},"text":"t","created_at":"2026-08-20T09:14:57Z"}"#, Format::Canonical),
-            (r#"{"posts":[]}"#, Format::Canonical),
-            ("tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n1,a,True,x,y,,", Format::TwcsCsv),
-            ("row,main_tweet_id,tweet_id,in_response_to_tweet_id,response_tweet_id,created_at,author_id,inbound,text,company\n", Format::TwcsCsv),
-            (r#"{"id":"1","uri":"u","content":"<p>x</p>","account":{"id":"2"}}"#, Format::MastodonStatus),
-            (r#"[{"id":"1","created_at":"t","account":{"id":"2","note":"{\"type\":1}"},"content":"<p>x</p>"}]"#, Format::MastodonStatus),
-            (r#"{"id":"1","type":"mention","created_at":"t","account":{"id":"2"},"status":{"content":"x"}}"#, Format::MastodonNotification),
-            (r#"{"did":"did:plc:a","time_us":1,"kind":"identity","identity":{}}"#, Format::Jetstream),
-            ("\r\n\r\n{\"data\":{\"id\":\"1\"},\"includes\":{}}", Format::XStream),
-            (r#"[{"update_id":1,"message":{"message_id":2}}]"#, Format::TelegramUpdate),
-            (r#"[{"id":"1","channel_id":"2","author":{"id":"3"},"content":"hi"}]"#, Format::DiscordMessage),
-            (r#"{"reviews":[{"reviewId":"gp:1","comments":[]}]}"#, Format::GooglePlayReview),
-            (r#"[{"reviewId":"gp:1","authorName":"M","comments":[]}]"#, Format::GooglePlayReview),
-            (r#"{"kind":"youtube#commentThreadListResponse","etag":"x","items":[]}"#, Format::YouTubeComment),
-            (r#"{"kind":"youtube#comment","etag":"x","id":"c","snippet":{}}"#, Format::YouTubeComment),
-            (r#"{"errors":[{"title":"operational-disconnect"}]}"#, Format::XStream),
-            ("\u{feff}  {\"network\":", Format::Canonical),
-            ("[]", Format::Canonical),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(detect_str(input).unwrap(), expected, "{input}");
-        }
-    }
-
-    #[test]
-    fn a_truncated_sniff_window_still_shows_the_keys() {
-        let cut = r#"{"did":"did:plc:a","time_us":1787217298123456,"kind":"commit","commit":{"rev":"3lxq7h2mfak2c","operation":"cre"#;
-        assert_eq!(detect_str(cut).unwrap(), Format::Jetstream);
-    }
-
-    #[test]
-    fn unknown_content_is_explained() {
-        let e = detect_str(r#"{"foo":1,"bar":{"baz":[1,2]}}"#).unwrap_err();
-        let message = e.to_string();
-        assert!(message.contains("keys foo, bar"), "{message}");
-        assert!(message.contains("TWCS CSV"), "{message}");
-        assert!(message.contains("Jetstream"), "{message}");
-
-        let e = detect_str("id,user,body\n1,2,3").unwrap_err();
-        assert!(matches!(e, ImportError::CsvHeader { .. }), "{e}");
-        assert!(e.to_string().contains("tweet_id"), "{e}");
-
-        let e = detect_str("hello world").unwrap_err();
-        assert!(e.to_string().contains("\"hello world\""), "{e}");
-        assert!(matches!(
-            detect_str(" \n\n "),
-            Err(ImportError::Empty { .. })
-        ));
-        assert!(matches!(
-            detect_str("[1,2]"),
-            Err(ImportError::UnknownFormat { .. })
-        ));
-    }
-
-    #[test]
-    fn format_names_round_trip() {
-        for f in Format::ALL {
-            assert_eq!(f.as_str().parse::<Format>().unwrap(), f);
-        }
-        assert_eq!("X_Stream".parse::<Format>().unwrap(), Format::XStream);
-        assert!("xml".parse::<Format>().is_err());
-    }
-
-    fn values(input: &str, array: bool) -> Vec<(usize, String)> {
-        let mut reader = ValueReader::new(io::BufReader::with_capacity(7, input.as_bytes()), array);
-        let mut out = Vec::new();
-        while let Some(payload) = reader.next_payload().unwrap() {
-            match payload {
-                Payload::Bytes { line } => {
-                    out.push((line, String::from_utf8(reader.buf.clone()).unwrap()))
-                }
-                Payload::TooLong { .. } => panic!("too long"),
-            }
-        }
-        assert_eq!(reader.bytes_read, input.len() as u64);
-        out
-    }
-
-    #[test]
-    fn arrays_split_into_elements_with_their_lines() {
-        let input =
-            "[\n  {\"a\": \"}]\\\"\",\n   \"b\": [1, {\"c\": 2}]},\n  {\"d\": 1}\n, 5, \"s,]\"]\n";
-        assert_eq!(
-            values(input, true),
-            [
-                (
-                    2,
-                    "{\"a\": \"}]\\\"\",\n   \"b\": [1, {\"c\": 2}]}".to_owned()
-                ),
-                (4, "{\"d\": 1}".to_owned()),
-                (5, "5".to_owned()),
-                (5, "\"s,]\"".to_owned()),
-            ]
-        );
-        assert!(values("[]", true).is_empty());
-        assert_eq!(values("[1]", true), [(1, "1".to_owned())]);
-    }
-
-    #[test]
-    fn concatenated_values_split_too() {
-        let input = "{\n  \"a\": 1\n}\n{\n  \"b\": \"x\\ny\"\n}\n";
-        assert_eq!(
-            values(input, false),
-            [
-                (1, "{\n  \"a\": 1\n}".to_owned()),
-                (4, "{\n  \"b\": \"x\\ny\"\n}".to_owned()),
-            ]
-        );
-        // A value cut short by the end of the file is still handed over (to be rejected).
-        assert_eq!(values("{\"a\":", false), [(1, "{\"a\":".to_owned())]);
-    }
-
-    #[test]
-    fn lines_skip_blanks_and_count_every_line() {
-        let input = "\u{feff}{\"a\":1}\r\n\r\n  \n{\"b\":2}\n{\"c\":3}";
-        let mut reader = LineReader::new(io::BufReader::with_capacity(5, input.as_bytes()));
-        let mut out = Vec::new();
-        while let Some(Payload::Bytes { line }) = reader.next_payload().unwrap() {
-            out.push((line, String::from_utf8(reader.buf.clone()).unwrap()));
-        }
-        assert_eq!(
-            out,
-            [
-                (1, "{\"a\":1}".to_owned()),
-                (4, "{\"b\":2}".to_owned()),
-                (5, "{\"c\":3}".to_owned()),
-            ]
-        );
-        assert_eq!(reader.bytes_read, input.len() as u64);
-    }
-
-    #[test]
-    fn json_shapes() {
-        assert_eq!(json_shape(b"{\"a\":1}\n{\"a\":2}"), JsonShape::Lines);
-        assert_eq!(json_shape(b"\n{\n  \"a\": 1\n}"), JsonShape::Concatenated);
-        assert_eq!(json_shape(b"  [\n{}"), JsonShape::Array);
-    }
-}
+mod tests;

@@ -4,6 +4,7 @@
 use super::quota::Ledger;
 use crate::google::{Api, Grant, Tokens, Wording};
 use crate::secret::Secret;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +47,8 @@ pub struct YouTubeConfig {
     /// The project's daily units (10,000 by default) and how many are kept for replies.
     pub daily_units: u32,
     pub reply_reserve: u32,
+    /// Where the day's units are kept across restarts (see [`Ledger`]); `None`: in memory.
+    pub quota_file: Option<PathBuf>,
     pub request_timeout: Duration,
     /// Multiplies every backoff delay (tests run the §0.3 regimes at 1/100).
     pub backoff_scale: f64,
@@ -72,6 +75,7 @@ impl YouTubeConfig {
             rescan_interval: Duration::from_secs(15 * 60),
             daily_units: 10_000,
             reply_reserve: 2_500,
+            quota_file: None,
             request_timeout: Duration::from_secs(30),
             backoff_scale: 1.0,
         }
@@ -97,7 +101,30 @@ impl YouTubeConfig {
 
     /// The project's ledger, shared by this channel's source and responder.
     pub fn ledger(&self) -> Arc<Ledger> {
-        Ledger::shared(&self.client_id, self.daily_units, self.reply_reserve)
+        Ledger::shared(
+            &self.client_id,
+            self.daily_units,
+            self.reply_reserve,
+            self.quota_file.as_deref(),
+        )
+    }
+
+    /// Keeps the project's daily units in `dir` (`youtube-quota-<client id>.json`), so a
+    /// restart the same Pacific day goes on from what was spent.
+    pub fn keep_quota_in(&mut self, dir: &Path) {
+        let client: String = self
+            .client_id
+            .trim()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.quota_file = Some(dir.join(format!("youtube-quota-{client}.json")));
     }
 
     pub fn url(&self, path_and_query: &str) -> String {

@@ -8,7 +8,8 @@
 //! (`allThreadsRelatedToChannelId`, `videoId` or `id`), `part` (required), `order=time`,
 //! `maxResults` 1–100 (not with `id`), `pageToken`, `textFormat` (`html` escapes the text
 //! and links handles, `plainText` does not), and carries at most the 5 newest replies of a
-//! thread. `GET /youtube/v3/comments` lists by `parentId` or `id`. `POST
+//! thread. `GET /youtube/v3/comments` lists by `parentId` or `id`; `GET
+//! /youtube/v3/channels?mine=true` names the token's channel (OAuth only). `POST
 //! /youtube/v3/comments` inserts a reply under a *top-level* comment (`canReply`, length
 //! ≤ 10,000) as the token's channel; `PUT` updates, `DELETE` deletes (owner only). An
 //! `?key=` may read but not write. A quota ledger charges the real unit costs (1 per list,
@@ -19,18 +20,17 @@
 // The handlers answer a response either way (the error one is YouTube's envelope).
 #![allow(clippy::result_large_err)]
 
-use axum::body::{Body, Bytes};
+use crate::fake_server::{cut_off, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens};
+use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 /// A comment as the fake holds it.
 #[derive(Debug, Clone)]
@@ -46,43 +46,38 @@ pub struct FakeComment {
     pub updated: DateTime<Utc>,
 }
 
+/// The fake's state (its fields are the fake's own).
 #[derive(Debug)]
-struct State {
+pub struct YouTubeState {
     channel: String,
     refresh_token: String,
     revoked: bool,
-    tokens: HashMap<String, Instant>,
-    issued: u64,
+    tokens: Tokens,
     comments: Vec<FakeComment>,
     closed_threads: Vec<String>,
     next_id: u64,
     daily_units: u32,
     spent: u32,
-    failing: Vec<u16>,
-    rate_limited: u32,
-    dropping: u32,
-    requests: Vec<String>,
+    script: Script,
 }
 
-type Shared = Arc<Mutex<State>>;
-
-/// A running fake; the server stops when this is dropped.
-#[derive(Debug)]
-pub struct FakeYouTube {
-    addr: SocketAddr,
-    state: Shared,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeYouTube {
-    fn drop(&mut self) {
-        self.server.abort();
+impl IssuesTokens for YouTubeState {
+    fn tokens(&mut self) -> &mut Tokens {
+        &mut self.tokens
     }
 }
 
-fn lock(state: &Shared) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
+impl Scripted for YouTubeState {
+    fn script(&mut self) -> &mut Script {
+        &mut self.script
+    }
 }
+
+/// The title of the fake's channel, as `channels.list` shows it.
+pub const CHANNEL_TITLE: &str = "Acme Kettles";
+
+/// A running fake; the server stops when this is dropped.
+pub type FakeYouTube = FakeServer<YouTubeState>;
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -112,55 +107,32 @@ fn quota_exceeded() -> Response {
         .into_response()
 }
 
-impl FakeYouTube {
+impl FakeServer<YouTubeState> {
     /// A fake for `channel` whose owner consented with `refresh_token`.
     pub async fn start(channel: &str, refresh_token: &str) -> std::io::Result<Self> {
-        let state: Shared = Arc::new(Mutex::new(State {
-            channel: channel.into(),
-            refresh_token: refresh_token.into(),
+        let (channel, refresh_token) = (channel.to_owned(), refresh_token.to_owned());
+        let state = move |_| YouTubeState {
+            channel,
+            refresh_token,
             revoked: false,
-            tokens: HashMap::new(),
-            issued: 0,
+            tokens: Tokens::default(),
             comments: Vec::new(),
             closed_threads: Vec::new(),
             next_id: 1,
             daily_units: 10_000,
             spent: 0,
-            failing: Vec::new(),
-            rate_limited: 0,
-            dropping: 0,
-            requests: Vec::new(),
-        }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let shared = state.clone();
-        let app = Router::new().fallback(
-            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let state = shared.clone();
-                async move { handle(&state, &method, &uri, &headers, &body) }
-            },
-        );
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(FakeYouTube {
-            addr,
-            state,
-            server,
-        })
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+            script: Script::default(),
+        };
+        FakeServer::spawn(state, handle).await
     }
 
     pub fn token_url(&self) -> String {
-        format!("http://{}/token", self.addr)
+        format!("http://{}/token", self.addr())
     }
 
     /// An OAuth client id of this fake's own (each fake its own quota project).
     pub fn client_id(&self) -> String {
-        format!("{}-fake.apps.googleusercontent.com", self.addr.port())
+        format!("{}-fake.apps.googleusercontent.com", self.addr().port())
     }
 
     /// A viewer starts a thread on `video`; returns its id.
@@ -182,7 +154,8 @@ impl FakeYouTube {
         text: &str,
         minutes_ago: i64,
     ) -> String {
-        let video = lock(&self.state)
+        let video = self
+            .state()
             .comments
             .iter()
             .find(|c| c.id == thread)
@@ -199,7 +172,7 @@ impl FakeYouTube {
         text: &str,
         minutes_ago: i64,
     ) -> String {
-        let mut s = lock(&self.state);
+        let mut s = self.state();
         let n = s.next_id;
         s.next_id += 1;
         let id = match parent {
@@ -222,7 +195,7 @@ impl FakeYouTube {
 
     /// The author edits comment `id`.
     pub fn edit(&self, id: &str, text: &str) {
-        let mut s = lock(&self.state);
+        let mut s = self.state();
         if let Some(c) = s.comments.iter_mut().find(|c| c.id == id) {
             c.text = text.into();
             c.updated = Utc::now();
@@ -231,19 +204,19 @@ impl FakeYouTube {
 
     /// The author deletes comment `id` (a thread goes with its replies).
     pub fn delete(&self, id: &str) {
-        lock(&self.state)
+        self.state()
             .comments
             .retain(|c| c.id != id && c.parent.as_deref() != Some(id));
     }
 
     /// Comments are turned off on the thread's video: no replies can be added.
     pub fn close_thread(&self, id: &str) {
-        lock(&self.state).closed_threads.push(id.into());
+        self.state().closed_threads.push(id.into());
     }
 
     /// Comments posted by the channel, in order.
     pub fn channel_replies(&self) -> Vec<FakeComment> {
-        let s = lock(&self.state);
+        let s = self.state();
         s.comments
             .iter()
             .filter(|c| c.author_channel == s.channel)
@@ -252,54 +225,25 @@ impl FakeYouTube {
     }
 
     pub fn revoke(&self) {
-        lock(&self.state).revoked = true;
-    }
-
-    pub fn expire_tokens(&self) {
-        let mut s = lock(&self.state);
-        let now = Instant::now();
-        for until in s.tokens.values_mut() {
-            *until = now;
-        }
-    }
-
-    pub fn tokens_issued(&self) -> u64 {
-        lock(&self.state).issued
+        self.state().revoked = true;
     }
 
     pub fn set_daily_units(&self, units: u32) {
-        lock(&self.state).daily_units = units;
+        self.state().daily_units = units;
     }
 
     /// Midnight Pacific: the project's units are whole again.
     pub fn reset_quota(&self) {
-        lock(&self.state).spent = 0;
+        self.state().spent = 0;
     }
 
     pub fn units_spent(&self) -> u32 {
-        lock(&self.state).spent
-    }
-
-    pub fn fail_next(&self, statuses: &[u16]) {
-        lock(&self.state).failing.extend_from_slice(statuses);
-    }
-
-    /// The next `n` requests answer 403 `rateLimitExceeded`.
-    pub fn rate_limit_next(&self, n: u32) {
-        lock(&self.state).rate_limited = n;
-    }
-
-    pub fn drop_next(&self, n: u32) {
-        lock(&self.state).dropping = n;
-    }
-
-    pub fn requests(&self) -> Vec<String> {
-        lock(&self.state).requests.clone()
+        self.state().spent
     }
 }
 
 fn handle(
-    state: &Shared,
+    state: &Mutex<YouTubeState>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -310,7 +254,7 @@ fn handle(
         .path_and_query()
         .map_or(uri.path(), |p| p.as_str())
         .to_owned();
-    s.requests.push(format!("{method} {pq}"));
+    s.script.heard(method, uri);
     let query: HashMap<String, String> = reqwest::Url::parse(&format!("http://x{pq}"))
         .map(|u| u.query_pairs().into_owned().collect())
         .unwrap_or_default();
@@ -335,10 +279,7 @@ fn handle(
         .and_then(|h| h.strip_prefix("Bearer "));
     let owner = match (bearer, query.contains_key("key")) {
         (Some(token), _) => {
-            if s.tokens
-                .get(token)
-                .is_none_or(|until| *until <= Instant::now())
-            {
+            if !s.tokens.valid(token) {
                 s.spent += 1;
                 return error(StatusCode::UNAUTHORIZED, "authError", "Invalid Credentials");
             }
@@ -350,17 +291,10 @@ fn handle(
             return error(StatusCode::UNAUTHORIZED, "required", "Login Required");
         }
     };
-    if s.dropping > 0 {
-        s.dropping -= 1;
-        return Response::builder()
-            .status(StatusCode::OK)
-            .header("content-type", "application/json")
-            .header("content-length", "4096")
-            .body(Body::from("{\"items\": ["))
-            .unwrap_or_default();
+    if s.script.dropped() {
+        return cut_off("{\"items\": [");
     }
-    if s.rate_limited > 0 {
-        s.rate_limited -= 1;
+    if s.script.rate_limited() {
         s.spent += 1;
         return error(
             StatusCode::FORBIDDEN,
@@ -368,10 +302,8 @@ fn handle(
             "The request was sent too often.",
         );
     }
-    if !s.failing.is_empty() {
-        let status = s.failing.remove(0);
+    if let Some(status) = s.script.failure() {
         s.spent += 1;
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return error(status, "backendError", "Backend Error");
     }
     if method != Method::GET && !owner {
@@ -385,6 +317,7 @@ fn handle(
     let answer = match (method.as_str(), resource) {
         ("GET", "commentThreads") => threads(&s, &query, owner),
         ("GET", "comments") => comments(&s, &query),
+        ("GET", "channels") => channels(&s, &query, owner),
         ("POST", "comments") => insert(&mut s, body),
         ("PUT", "comments") => update(&mut s, body),
         ("DELETE", "comments") => delete(&mut s, &query),
@@ -402,7 +335,7 @@ fn handle(
     }
 }
 
-fn token(s: &mut State, body: &Bytes) -> Response {
+fn token(s: &mut YouTubeState, body: &Bytes) -> Response {
     let form: HashMap<String, String> =
         reqwest::Url::parse(&format!("http://x/?{}", String::from_utf8_lossy(body)))
             .map(|u| u.query_pairs().into_owned().collect())
@@ -420,10 +353,7 @@ fn token(s: &mut State, body: &Bytes) -> Response {
     if s.revoked || form.get("refresh_token") != Some(&s.refresh_token) {
         return bad("invalid_grant", "Token has been expired or revoked.");
     }
-    s.issued += 1;
-    let token = format!("ya29.a0fake{}", s.issued);
-    s.tokens
-        .insert(token.clone(), Instant::now() + Duration::from_secs(3600));
+    let token = s.tokens.issue("ya29.a0fake", Duration::from_secs(3600));
     axum::Json(
         json!({"access_token": token, "expires_in": 3599, "token_type": "Bearer",
         "scope": "https://www.googleapis.com/auth/youtube.force-ssl"}),
@@ -456,7 +386,7 @@ fn comment_json(c: &FakeComment, html: bool, owner_view: bool) -> Value {
     json!({"kind": "youtube#comment", "etag": "fake", "id": c.id, "snippet": snippet})
 }
 
-fn thread_json(s: &State, top: &FakeComment, html: bool, owner: bool) -> Value {
+fn thread_json(s: &YouTubeState, top: &FakeComment, html: bool, owner: bool) -> Value {
     let mut replies: Vec<&FakeComment> = s
         .comments
         .iter()
@@ -530,7 +460,11 @@ fn list_answer(kind: &str, items: Vec<Value>, next: Option<String>) -> Response 
     axum::Json(doc).into_response()
 }
 
-fn threads(s: &State, query: &HashMap<String, String>, owner: bool) -> Result<Response, Response> {
+fn threads(
+    s: &YouTubeState,
+    query: &HashMap<String, String>,
+    owner: bool,
+) -> Result<Response, Response> {
     if !query
         .get("part")
         .is_some_and(|p| p.split(',').any(|p| p == "snippet" || p == "id"))
@@ -592,7 +526,36 @@ fn threads(s: &State, query: &HashMap<String, String>, owner: bool) -> Result<Re
     ))
 }
 
-fn comments(s: &State, query: &HashMap<String, String>) -> Result<Response, Response> {
+/// `channels.list`: `mine=true` (the token's own channel) or `id=`; the title only.
+fn channels(
+    s: &YouTubeState,
+    query: &HashMap<String, String>,
+    owner: bool,
+) -> Result<Response, Response> {
+    let mine = query.get("mine").map(String::as_str) == Some("true");
+    if mine && !owner {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "required",
+            "Login Required: mine=true needs OAuth.",
+        ));
+    }
+    let wanted = mine
+        || query
+            .get("id")
+            .is_some_and(|ids| ids.split(',').any(|id| id == s.channel));
+    let items = if wanted {
+        vec![
+            json!({"kind": "youtube#channel", "etag": "fake", "id": s.channel,
+            "snippet": {"title": CHANNEL_TITLE, "customUrl": "@acmekettles"}}),
+        ]
+    } else {
+        vec![]
+    };
+    Ok(list_answer("youtube#channelListResponse", items, None))
+}
+
+fn comments(s: &YouTubeState, query: &HashMap<String, String>) -> Result<Response, Response> {
     let html = query.get("textFormat").map(String::as_str) != Some("plainText");
     let mut found: Vec<&FakeComment> = match (query.get("parentId"), query.get("id")) {
         (Some(parent), None) => s
@@ -621,7 +584,7 @@ fn comments(s: &State, query: &HashMap<String, String>) -> Result<Response, Resp
     Ok(list_answer("youtube#commentListResponse", items, next))
 }
 
-fn insert(s: &mut State, body: &Bytes) -> Result<Response, Response> {
+fn insert(s: &mut YouTubeState, body: &Bytes) -> Result<Response, Response> {
     let doc: Value = serde_json::from_slice(body).map_err(|_| {
         error(
             StatusCode::BAD_REQUEST,
@@ -690,7 +653,7 @@ fn insert(s: &mut State, body: &Bytes) -> Result<Response, Response> {
     Ok(axum::Json(answer).into_response())
 }
 
-fn update(s: &mut State, body: &Bytes) -> Result<Response, Response> {
+fn update(s: &mut YouTubeState, body: &Bytes) -> Result<Response, Response> {
     let doc: Value = serde_json::from_slice(body).map_err(|_| {
         error(
             StatusCode::BAD_REQUEST,
@@ -722,7 +685,7 @@ fn update(s: &mut State, body: &Bytes) -> Result<Response, Response> {
     Ok(axum::Json(comment_json(c, false, true)).into_response())
 }
 
-fn delete(s: &mut State, query: &HashMap<String, String>) -> Result<Response, Response> {
+fn delete(s: &mut YouTubeState, query: &HashMap<String, String>) -> Result<Response, Response> {
     let id = query.get("id").cloned().unwrap_or_default();
     let channel = s.channel.clone();
     match s.comments.iter().position(|c| c.id == id) {

@@ -6,13 +6,18 @@
 //! tool shares the project), the day is marked spent.
 //!
 //! The source and the responder of one channel share a ledger ([`Ledger::shared`], keyed by
-//! the OAuth client, which belongs to one project). The count lives in memory: after a restart
-//! earshot starts from zero and YouTube's own `quotaExceeded` is the backstop.
+//! the OAuth client, which belongs to one project). The server keeps the day's count in a
+//! small file in its data directory (`{"date":"2026-08-20","spent":412}`, the Pacific date as
+//! Google counts it), written on every spend: a restart the same day goes on from the spend
+//! so far, a restart after midnight Pacific starts from zero. Without a file (tests, the lab)
+//! the count lives in memory, and YouTube's own `quotaExceeded` is the backstop.
 
 use crate::problem::Problem;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Los_Angeles;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// What each call costs (§5.1).
@@ -26,7 +31,8 @@ pub enum Purpose {
     Reply,
 }
 
-#[derive(Debug)]
+/// The units spent on one Pacific day; also the file's form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Day {
     date: NaiveDate,
     spent: u32,
@@ -38,6 +44,8 @@ pub struct Ledger {
     daily: u32,
     reserve: u32,
     day: Mutex<Day>,
+    /// Where the day's count is kept across restarts, if anywhere.
+    file: Option<PathBuf>,
 }
 
 /// The Pacific date of `now`.
@@ -56,7 +64,7 @@ pub fn next_reset(now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 impl Ledger {
-    /// `daily` units a day, `reserve` of them kept for replies.
+    /// `daily` units a day, `reserve` of them kept for replies, counted in memory only.
     pub fn new(daily: u32, reserve: u32) -> Ledger {
         Ledger {
             daily,
@@ -65,18 +73,42 @@ impl Ledger {
                 date: pacific_date(Utc::now()),
                 spent: 0,
             }),
+            file: None,
         }
     }
 
-    /// The ledger of the project behind `client_id` (created with these numbers the first
-    /// time; later callers share it).
-    pub fn shared(client_id: &str, daily: u32, reserve: u32) -> Arc<Ledger> {
+    /// A ledger whose day is kept in `file`: what an earlier run spent the same Pacific day
+    /// counts. A missing or unreadable file starts the day at zero (said in the log).
+    pub fn kept_in(file: &Path, daily: u32, reserve: u32) -> Ledger {
+        let mut ledger = Ledger::new(daily, reserve);
+        match std::fs::read(file) {
+            Ok(bytes) => match serde_json::from_slice::<Day>(&bytes) {
+                Ok(day) => ledger.day = Mutex::new(day),
+                Err(e) => tracing::warn!(file = %file.display(), error = %e,
+                    "the YouTube quota file could not be read; counting today from zero"),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(file = %file.display(), error = %e,
+                "the YouTube quota file could not be read; counting today from zero"),
+        }
+        ledger.file = Some(file.to_path_buf());
+        ledger
+    }
+
+    /// The ledger of the project behind `client_id` (created with these numbers, and kept in
+    /// `file` when given, the first time; later callers share it).
+    pub fn shared(client_id: &str, daily: u32, reserve: u32, file: Option<&Path>) -> Arc<Ledger> {
         static LEDGERS: OnceLock<Mutex<HashMap<String, Arc<Ledger>>>> = OnceLock::new();
         let ledgers = LEDGERS.get_or_init(Default::default);
         let mut ledgers = ledgers.lock().unwrap_or_else(|p| p.into_inner());
         ledgers
             .entry(client_id.trim().to_owned())
-            .or_insert_with(|| Arc::new(Ledger::new(daily, reserve)))
+            .or_insert_with(|| {
+                Arc::new(match file {
+                    Some(file) => Ledger::kept_in(file, daily, reserve),
+                    None => Ledger::new(daily, reserve),
+                })
+            })
             .clone()
     }
 
@@ -87,6 +119,24 @@ impl Ledger {
             *day = Day { date, spent: 0 };
         }
         day
+    }
+
+    /// Writes the day to the file (a temporary file renamed over it, so a crash leaves the
+    /// old count or the new one). A failure is logged: the count in memory still holds.
+    fn keep(&self, day: &Day) {
+        let Some(file) = &self.file else {
+            return;
+        };
+        let written = serde_json::to_vec(day)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                let tmp = file.with_extension("json.tmp");
+                std::fs::write(&tmp, bytes)?;
+                std::fs::rename(&tmp, file)
+            });
+        if let Err(e) = written {
+            tracing::warn!(file = %file.display(), error = %e, "could not keep the YouTube quota count");
+        }
     }
 
     /// Spends `units` for `purpose`, or says why not (a [`Problem::Quota`] naming the reset).
@@ -118,12 +168,15 @@ impl Ledger {
             )));
         }
         day.spent += units;
+        self.keep(&day);
         Ok(())
     }
 
     /// YouTube said `quotaExceeded`: nothing more today.
     pub fn exhaust(&self) {
-        self.today(Utc::now()).spent = self.daily;
+        let mut day = self.today(Utc::now());
+        day.spent = self.daily;
+        self.keep(&day);
     }
 
     /// Units spent today.
@@ -179,10 +232,55 @@ mod tests {
 
     #[test]
     fn ledgers_are_shared_by_project() {
-        let a = Ledger::shared("quota-test-client", 1000, 100);
-        let b = Ledger::shared("quota-test-client", 5, 1);
+        let a = Ledger::shared("quota-test-client", 1000, 100, None);
+        let b = Ledger::shared("quota-test-client", 5, 1, None);
         a.spend(7, Purpose::Listen).unwrap();
         assert_eq!(b.spent(), 7);
-        assert!(Ledger::shared("another-client", 1000, 100).spent() == 0);
+        assert!(Ledger::shared("another-client", 1000, 100, None).spent() == 0);
+    }
+
+    #[test]
+    fn a_restart_the_same_pacific_day_keeps_the_spend_and_the_next_day_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("youtube-quota.json");
+        // 06:30 UTC on 21 August is still the 20th in California (PDT, UTC−7).
+        let evening = Utc.with_ymd_and_hms(2026, 8, 21, 6, 30, 0).unwrap();
+        let first = Ledger::kept_in(&file, 300, 100);
+        for _ in 0..90 {
+            first.spend_at(LIST_COST, Purpose::Listen, evening).unwrap();
+        }
+        first.spend_at(WRITE_COST, Purpose::Reply, evening).unwrap();
+        drop(first);
+
+        // The restarted server: the day's 140 units are spent, so listening (which may use
+        // 200 of the 300) has 60 left, where a fresh count would give it 200.
+        let again = Ledger::kept_in(&file, 300, 100);
+        let later = evening + chrono::Duration::minutes(20);
+        assert_eq!(again.today(later).spent, 140);
+        for _ in 0..60 {
+            again.spend_at(LIST_COST, Purpose::Listen, later).unwrap();
+        }
+        assert!(again.spend_at(LIST_COST, Purpose::Listen, later).is_err());
+        drop(again);
+
+        // After midnight Pacific (07:00 UTC) the same file counts a new day.
+        let morning = Utc.with_ymd_and_hms(2026, 8, 21, 7, 0, 1).unwrap();
+        let next_day = Ledger::kept_in(&file, 300, 100);
+        assert_eq!(next_day.today(morning).spent, 0);
+        next_day
+            .spend_at(LIST_COST, Purpose::Listen, morning)
+            .unwrap();
+        let kept: Day = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(
+            kept,
+            Day {
+                date: NaiveDate::from_ymd_opt(2026, 8, 21).unwrap(),
+                spent: 1
+            }
+        );
+
+        // A file that is not a ledger starts the day at zero rather than failing.
+        std::fs::write(&file, "not json").unwrap();
+        assert_eq!(Ledger::kept_in(&file, 300, 100).today(morning).spent, 0);
     }
 }

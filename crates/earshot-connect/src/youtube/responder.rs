@@ -34,34 +34,25 @@ pub struct YouTubeResponder {
 }
 
 fn refused(reason: String) -> SendError {
-    SendError::Refused {
-        network: Network::YouTube,
-        reason,
-    }
+    SendError::refused(Network::YouTube, reason)
 }
 
 fn retryable(reason: String) -> SendError {
-    SendError::Retryable {
-        network: Network::YouTube,
-        reason,
-    }
+    SendError::retryable(Network::YouTube, reason)
 }
 
 fn failed(problem: Problem) -> SendError {
     match problem {
-        Problem::RateLimited(r) | Problem::Quota(r) | Problem::Server(r) | Problem::Unclear(r) => {
-            retryable(r)
-        }
-        Problem::Network { reason, .. } => retryable(reason),
-        Problem::NotFound(r) => refused(format!(
-            "the comment is gone from YouTube (deleted by its author or held), so there is \
-             nothing to answer ({r})"
-        )),
         Problem::Refused { reason, .. } => refused(format!(
             "{reason}; if comments are turned off on the video or the thread cannot take \
              replies, answer elsewhere"
         )),
-        Problem::Unauthorized(r) | Problem::Forbidden(r) | Problem::Key(r) => refused(r),
+        other => other.send_error(Network::YouTube, |r| {
+            format!(
+                "the comment is gone from YouTube (deleted by its author or held), so there \
+                 is nothing to answer ({r})"
+            )
+        }),
     }
 }
 

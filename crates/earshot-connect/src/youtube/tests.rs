@@ -7,7 +7,7 @@ use super::fake::FakeYouTube;
 use super::{YouTubeResponder, YouTubeSource};
 use crate::responder::{Responder, SendError};
 use crate::source::testing::{self, MemorySink, WAIT};
-use crate::source::{Amendment, ConnectorState, SourceError};
+use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use crate::Secret;
 use chrono::Utc;
 use earshot_core::{Conversation, Network, NewPost, Reply};
@@ -330,4 +330,53 @@ async fn a_reply_goes_under_the_thread_once_costs_fifty_units_and_closed_threads
     };
     assert!(reason.contains("quota"), "{reason}");
     assert_eq!(fake.channel_replies().len(), 1);
+}
+
+#[tokio::test]
+async fn connectors_check_names_the_consents_channel_and_the_days_quota_or_says_what_to_fix() {
+    let (fake, mut config) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    config.keep_quota_in(dir.path());
+    let ok = super::check_credentials(&config).await.unwrap();
+    assert!(
+        ok.starts_with(
+            "Acme Kettles (UCx7Ab3kQ9mZ2pL5nR8tV1wY); YouTube quota: 1 of 10000 units spent today"
+        ),
+        "{ok}"
+    );
+    assert_eq!(fake.units_spent(), 1, "channels.list costs one unit");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().count() == 1,
+        "the unit is kept in the quota file"
+    );
+
+    // A consent given as another channel's owner.
+    let mut other = config.clone();
+    other.channel_id = "UCd4Ef6gH8iJ0kL2mN4oP6qR".into();
+    let wrong = super::check_credentials(&other).await.unwrap_err();
+    assert!(
+        matches!(&wrong, CheckError::Misconfigured(r)
+            if r.contains("consent of channel Acme Kettles (UCx7Ab3kQ9mZ2pL5nR8tV1wY)")
+                && r.contains("not of channel_id UCd4Ef6gH8iJ0kL2mN4oP6qR")),
+        "{wrong:?}"
+    );
+    let mut empty = config.clone();
+    empty.refresh_token = Secret::new(" ");
+    assert!(matches!(
+        super::check_credentials(&empty).await,
+        Err(CheckError::Misconfigured(r)) if r.contains("refresh_token")
+    ));
+
+    // An expired or revoked refresh token: invalid_grant, said as such, never the secret.
+    fake.revoke();
+    let revoked = super::check_credentials(&config).await.unwrap_err();
+    let CheckError::Refused(reason) = &revoked else {
+        panic!("{revoked:?}")
+    };
+    assert!(
+        reason.contains("invalid_grant")
+            && reason.contains("refresh token has expired or was revoked"),
+        "{reason}"
+    );
+    assert!(!reason.contains(REFRESH) && !reason.contains("GOCSPX"));
 }

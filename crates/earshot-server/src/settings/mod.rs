@@ -1,20 +1,25 @@
 //! What every settings section shares: [`ConfigError`], [`Secret`], the webhook-secret rule,
-//! and the sections the running parts read (`[brand]`, `[response]`, `[http]`, `[store]`). `config`
-//! assembles the whole file from these and from the sections features own (`[alerts]`,
-//! `[survey]`, `[tracker]`, the connectors'); this module imports none of them, so a feature
-//! can read its settings without reaching up to the whole file.
+//! and the sections the running parts read (`[brand]`, `[response]`, `[http]`, `[store]`,
+//! `[webhook]`, `[api]`), one file each. `config` assembles the whole file from these and from
+//! the sections features own (`[alerts]`, `[survey]`, `[tracker]`, the connectors'); this
+//! module imports none of them, so a feature can read its settings without reaching up to
+//! the whole file.
 
+mod api;
 mod brand;
 mod http;
 mod redact;
 mod response;
 mod store;
+mod webhook;
 
+pub use api::{ApiSettings, MIN_API_TOKEN_CHARS};
 pub use brand::BrandSettings;
 pub use http::HttpSettings;
 pub use redact::redact_url;
 pub use response::ResponseSettings;
 pub use store::StoreSettings;
+pub use webhook::WebhookSettings;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

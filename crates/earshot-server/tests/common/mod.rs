@@ -180,3 +180,32 @@ pub fn cookie_value(r: &reqwest::Response, name: &str) -> Option<String> {
             .map(|(_, v)| v.to_string())
     })
 }
+
+/// Signs `user` (added by [`add_people`]) in at `base` through the login form: the session
+/// cookie, as `name=value`.
+pub async fn session(base: &str, user: &str) -> String {
+    let http = browser();
+    let form = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("the login form");
+    let login = cookie_value(&form, "earshot_login").expect("the login form sets its cookie");
+    let csrf = field(&form.text().await.expect("the login form"), "csrf");
+    let password = format!("{user}-long-password");
+    let r = http
+        .post(format!("{base}/login"))
+        .header(reqwest::header::COOKIE, format!("earshot_login={login}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", user),
+            ("password", password.as_str()),
+            ("next", "/inbox"),
+        ])
+        .send()
+        .await
+        .expect("the login answer");
+    assert_eq!(r.status(), 303, "{user} signs in");
+    let session = cookie_value(&r, auth::SESSION_COOKIE).expect("a session cookie");
+    format!("{}={session}", auth::SESSION_COOKIE)
+}

@@ -1,0 +1,202 @@
+//! What the fake review-network servers share (App Store Connect, Google Play, YouTube;
+//! feature `fake`): one axum server on `127.0.0.1:0` that hands every request to the fake's
+//! handler over its state and stops when dropped, and the trouble a test can script on any
+//! of them: the next requests rate limited, failing with 5xx, or cut off mid-answer, and the
+//! log of the requests received.
+//!
+//! A fake is a [`FakeServer`] over its own state (`FakeGooglePlay` is
+//! `FakeServer<PlayState>`); what only that network does (reviews, tokens, quotas) is an
+//! `impl` block on it beside its handler.
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The handler of a fake: every request, with the fake's state.
+pub type Handler<S> = fn(&Mutex<S>, &Method, &Uri, &HeaderMap, &Bytes) -> Response;
+
+/// A running fake; the server stops when this is dropped.
+#[derive(Debug)]
+pub struct FakeServer<S> {
+    addr: SocketAddr,
+    state: Arc<Mutex<S>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl<S> Drop for FakeServer<S> {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The state, even after a panic in a handler (the test that caused it reports it).
+pub fn lock<S>(state: &Mutex<S>) -> MutexGuard<'_, S> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<S: Send + 'static> FakeServer<S> {
+    /// Binds a port, makes the state knowing its address, and serves `handle`.
+    pub(crate) async fn spawn(
+        state: impl FnOnce(SocketAddr) -> S,
+        handle: Handler<S>,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(state(addr)));
+        let shared = state.clone();
+        let app = Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let state = shared.clone();
+                async move { handle(&state, &method, &uri, &headers, &body) }
+            },
+        );
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeServer {
+            addr,
+            state,
+            server,
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, S> {
+        lock(&self.state)
+    }
+}
+
+/// The trouble scripted for the next requests, and the requests received.
+#[derive(Debug, Default)]
+pub struct Script {
+    failing: Vec<u16>,
+    rate_limited: u32,
+    dropping: u32,
+    requests: Vec<String>,
+}
+
+impl Script {
+    /// Notes a request as `METHOD path?query`.
+    pub fn heard(&mut self, method: &Method, uri: &Uri) {
+        let pq = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        self.requests.push(format!("{method} {pq}"));
+    }
+
+    /// Whether this request is to be rate limited (and one fewer after it).
+    pub fn rate_limited(&mut self) -> bool {
+        take(&mut self.rate_limited)
+    }
+
+    /// Whether this request's connection is to be cut mid-answer (and one fewer after it).
+    pub fn dropped(&mut self) -> bool {
+        take(&mut self.dropping)
+    }
+
+    /// The 5xx this request is to fail with, if one is scripted.
+    pub fn failure(&mut self) -> Option<StatusCode> {
+        if self.failing.is_empty() {
+            return None;
+        }
+        let status = self.failing.remove(0);
+        Some(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+}
+
+fn take(n: &mut u32) -> bool {
+    let scripted = *n > 0;
+    *n = n.saturating_sub(1);
+    scripted
+}
+
+/// An answer that promises more than it sends, starting with `start`: the client sees the
+/// connection cut mid-answer.
+pub fn cut_off(start: &'static str) -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .header("content-length", "4096")
+        .body(Body::from(start))
+        .unwrap_or_default()
+}
+
+/// A fake's state that carries a [`Script`].
+pub trait Scripted {
+    fn script(&mut self) -> &mut Script;
+}
+
+impl<S: Scripted + Send + 'static> FakeServer<S> {
+    /// The next `n` requests answer the network's rate-limit error.
+    pub fn rate_limit_next(&self, n: u32) {
+        self.state().script().rate_limited = n;
+    }
+
+    /// The next requests answer these 5xx statuses, one each.
+    pub fn fail_next(&self, statuses: &[u16]) {
+        self.state().script().failing.extend_from_slice(statuses);
+    }
+
+    /// The next `n` requests have their connection cut mid-answer.
+    pub fn drop_next(&self, n: u32) {
+        self.state().script().dropping = n;
+    }
+
+    /// `METHOD path?query` of every request, in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.state().script().requests.clone()
+    }
+}
+
+/// The access tokens a fake OAuth token endpoint issued (Google's, for Google Play and
+/// YouTube), each valid until its expiry.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    until: std::collections::HashMap<String, std::time::Instant>,
+    issued: u64,
+}
+
+impl Tokens {
+    /// A new token `<prefix><n>`, valid for `lifetime`.
+    pub fn issue(&mut self, prefix: &str, lifetime: std::time::Duration) -> String {
+        self.issued += 1;
+        let token = format!("{prefix}{}", self.issued);
+        self.until
+            .insert(token.clone(), std::time::Instant::now() + lifetime);
+        token
+    }
+
+    /// Whether `token` was issued here and has not expired.
+    pub fn valid(&self, token: &str) -> bool {
+        self.until
+            .get(token)
+            .is_some_and(|until| *until > std::time::Instant::now())
+    }
+}
+
+/// A fake's state that issues [`Tokens`].
+pub trait IssuesTokens {
+    fn tokens(&mut self) -> &mut Tokens;
+}
+
+impl<S: IssuesTokens + Send + 'static> FakeServer<S> {
+    /// Every access token issued so far expires now.
+    pub fn expire_tokens(&self) {
+        let now = std::time::Instant::now();
+        for until in self.state().tokens().until.values_mut() {
+            *until = now;
+        }
+    }
+
+    pub fn tokens_issued(&self) -> u64 {
+        self.state().tokens().issued
+    }
+}
