@@ -89,6 +89,11 @@ impl Problem {
                 CheckError::Refused(r)
             }
             Problem::NotFound(r) => CheckError::Misconfigured(not_found(r)),
+            // The day's quota is spent (earshot's own count or the network's): the network is
+            // reachable, the credentials just could not be tried before the reset.
+            Problem::Quota(r) => {
+                CheckError::Refused(format!("{r}; the credentials were not tried"))
+            }
             other => CheckError::Unreachable(format!("{api_url}: {}", other.reason())),
         }
     }

@@ -15,15 +15,18 @@
 //! The global limit (§2.7): at most 50 requests a second per bot, across every route, so a
 //! 51st request in a second waits for the oldest to leave it; and a global 429
 //! (`X-RateLimit-Global: true` or `"global": true`) holds every request of the bot, whatever
-//! its route or channel, for its `retry_after`.
+//! its route or channel, for its `retry_after`. The limits are the bot's, not one client's:
+//! every `Rest` of one bot (the gateway's gap fill, the responder, the check) shares one set
+//! of buckets ([`Rest::new`]).
 
 use super::config::DiscordConfig;
 use super::wire::Message;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub(crate) const USER_AGENT: &str = concat!(
@@ -181,7 +184,25 @@ impl Buckets {
 pub(crate) struct Rest {
     client: reqwest::Client,
     config: DiscordConfig,
-    buckets: Mutex<Buckets>,
+    /// Shared by every `Rest` of this bot (see [`bot_buckets`]).
+    buckets: Arc<Mutex<Buckets>>,
+}
+
+/// The buckets of the bot behind `config`: one per bot token and API, so the source and the
+/// responder of one bot, which run side by side, never send more than the bot's 50 a second
+/// together, and a global 429 one of them meets holds the other too. Keyed by a digest, so
+/// the map holds no token.
+fn bot_buckets(config: &DiscordConfig) -> Arc<Mutex<Buckets>> {
+    static BOTS: OnceLock<Mutex<HashMap<[u8; 32], Arc<Mutex<Buckets>>>>> = OnceLock::new();
+    let key: [u8; 32] = Sha256::new()
+        .chain_update(config.api_url.trim_end_matches('/').as_bytes())
+        .chain_update([0u8])
+        .chain_update(config.token.expose().trim().as_bytes())
+        .finalize()
+        .into();
+    let bots = BOTS.get_or_init(Default::default);
+    let mut bots = bots.lock().unwrap_or_else(|p| p.into_inner());
+    bots.entry(key).or_default().clone()
 }
 
 impl Rest {
@@ -192,8 +213,8 @@ impl Rest {
             .build()?;
         Ok(Rest {
             client,
+            buckets: bot_buckets(&config),
             config,
-            buckets: Mutex::new(Buckets::default()),
         })
     }
 
@@ -435,6 +456,27 @@ mod tests {
             Some(Duration::from_millis(500))
         );
         assert_eq!(buckets.global_wait(t0 + Duration::from_secs(3)), None);
+    }
+
+    #[test]
+    fn every_client_of_one_bot_shares_its_limits_and_another_bot_does_not() {
+        let config = |token: &str| {
+            let mut c = DiscordConfig::new(crate::Secret::new(token), "1");
+            c.api_url = "http://127.0.0.1:9/shared-buckets-test".into();
+            c
+        };
+        let source = Rest::new(config("bot.one")).unwrap();
+        let responder = Rest::new(config("bot.one")).unwrap();
+        let other_bot = Rest::new(config("bot.two")).unwrap();
+        let now = Instant::now();
+        responder
+            .buckets()
+            .hold_globally(Duration::from_secs(2), now);
+        assert!(
+            source.buckets().global_wait(now).is_some(),
+            "the source waits out the responder's global 429"
+        );
+        assert_eq!(other_bot.buckets().global_wait(now), None);
     }
 
     #[tokio::test]

@@ -83,7 +83,13 @@ impl Ledger {
         let mut ledger = Ledger::new(daily, reserve);
         match std::fs::read(file) {
             Ok(bytes) => match serde_json::from_slice::<Day>(&bytes) {
-                Ok(day) => ledger.day = Mutex::new(day),
+                // A hand-edited or damaged count never goes past the day's units.
+                Ok(day) => {
+                    ledger.day = Mutex::new(Day {
+                        spent: day.spent.min(daily),
+                        ..day
+                    })
+                }
                 Err(e) => tracing::warn!(file = %file.display(), error = %e,
                     "the YouTube quota file could not be read; counting today from zero"),
             },
@@ -121,8 +127,10 @@ impl Ledger {
         day
     }
 
-    /// Writes the day to the file (a temporary file renamed over it, so a crash leaves the
-    /// old count or the new one). A failure is logged: the count in memory still holds.
+    /// Writes the day to the file: a temporary file of this writer's own (the server and an
+    /// operator's `connectors check` may write at once), synced, then renamed over it, so a
+    /// crash or a power cut leaves the old count or the new one. A failure is logged: the
+    /// count in memory still holds.
     fn keep(&self, day: &Day) {
         let Some(file) = &self.file else {
             return;
@@ -130,9 +138,20 @@ impl Ledger {
         let written = serde_json::to_vec(day)
             .map_err(std::io::Error::other)
             .and_then(|bytes| {
-                let tmp = file.with_extension("json.tmp");
-                std::fs::write(&tmp, bytes)?;
-                std::fs::rename(&tmp, file)
+                use std::io::Write;
+                let dir = file
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+                tmp.write_all(&bytes)?;
+                tmp.as_file().sync_all()?;
+                tmp.persist(file).map_err(|e| e.error)?;
+                // The rename itself lasts once the directory is synced (best effort).
+                if let Ok(d) = std::fs::File::open(dir) {
+                    let _ = d.sync_all();
+                }
+                Ok(())
             });
         if let Err(e) = written {
             tracing::warn!(file = %file.display(), error = %e, "could not keep the YouTube quota count");
@@ -150,7 +169,7 @@ impl Ledger {
             Purpose::Listen => self.daily - self.reserve,
             Purpose::Reply => self.daily,
         };
-        if day.spent + units > limit {
+        if day.spent.saturating_add(units) > limit {
             let what = match purpose {
                 Purpose::Listen => format!(
                     "listening has spent its share of YouTube's daily quota ({} of {} units; {} \
@@ -282,5 +301,15 @@ mod tests {
         // A file that is not a ledger starts the day at zero rather than failing.
         std::fs::write(&file, "not json").unwrap();
         assert_eq!(Ledger::kept_in(&file, 300, 100).today(morning).spent, 0);
+
+        // A damaged count past the day's units reads as the day spent, and spending on
+        // it refuses rather than overflowing.
+        std::fs::write(&file, r#"{"date":"2026-08-21","spent":4294967295}"#).unwrap();
+        let damaged = Ledger::kept_in(&file, 300, 100);
+        assert_eq!(damaged.today(morning).spent, 300);
+        assert!(damaged.spend_at(WRITE_COST, Purpose::Reply, morning).is_err());
+        // Only the file itself is left: each write's temporary file was renamed over it.
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
     }
 }
