@@ -512,6 +512,16 @@ macro_rules! migrations {
                     "/0040_request_counters.sql"
                 )),
             },
+            $crate::common::Migration {
+                version: 41,
+                name: "spikes",
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0041_spikes.sql"
+                )),
+            },
         ]
     };
 }
