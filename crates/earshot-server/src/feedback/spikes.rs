@@ -174,12 +174,12 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
-    /// Starts at `newest` in `term`: posts stored before are not counted.
-    pub(crate) fn at(newest: i64, term: u64) -> Cursor {
+    /// Starts at `newest` in `term` (at `now`): posts stored before are not counted.
+    pub(crate) fn at(newest: i64, term: u64, now: Instant) -> Cursor {
         Cursor {
             read: newest,
             mark: newest,
-            marked: Some(Instant::now()),
+            marked: Some(now),
             counted: BTreeSet::new(),
             term: Some(term),
         }
@@ -371,7 +371,7 @@ impl FeedbackLoop {
             let newest = self.store.newest_post_id().await?;
             self.start_detector(term);
             self.end_spikes_left_active().await?;
-            *self.spike_cursor() = Cursor::at(newest, term);
+            *self.spike_cursor() = Cursor::at(newest, term, Instant::now());
         }
         let _writing = self.spike_writes.lock().await;
         let after = self.spike_cursor().after(Instant::now());
@@ -468,19 +468,20 @@ mod tests {
     #[test]
     fn the_cursor_reads_again_behind_and_counts_each_post_once() {
         let t0 = Instant::now();
-        let mut c = Cursor::at(10, 1);
+        let mut c = Cursor::at(10, 1, t0);
         assert_eq!(c.after(t0), 10);
-        assert!(c.count(11) && c.count(12));
-        c.read_to(12);
-        assert_eq!(c.after(t0 + Duration::from_secs(1)), 12);
+        assert!(c.count(11) && c.count(12) && c.count(14));
+        c.read_to(14);
+        assert_eq!(c.after(t0 + Duration::from_secs(1)), 14);
         // A settle later: read again from where reading stood at the mark (10).
         assert_eq!(c.after(t0 + SETTLE), 10);
         assert!(!c.count(12), "counted before");
         assert!(c.count(13), "a late commit below what was read is counted");
-        c.read_to(13);
-        // The next re-read starts at 12: what is below it is forgotten.
-        assert_eq!(c.after(t0 + SETTLE * 2), 12);
-        assert!(!c.count(13));
-        assert!(!c.counted.contains(&11));
+        c.read_to(14);
+        // The next re-read starts where reading stood at the last one: what is below is
+        // never read again, so it is forgotten.
+        assert_eq!(c.after(t0 + SETTLE * 2), 14);
+        assert!(!c.count(14));
+        assert!(!c.counted.contains(&13));
     }
 }
