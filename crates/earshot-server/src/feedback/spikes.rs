@@ -15,7 +15,6 @@
 //! server ends the spikes an earlier detector left active when it starts counting
 //! ([`FeedbackLoop::end_spikes_left_active`]): nobody follows them any more.
 
-use super::catch_up::SETTLE;
 use super::FeedbackLoop;
 use crate::lease::Lease;
 use earshot_analyze::spikes::{suggest_bulk_reply, Spike, SpikeConfig, SpikeDetector, SpikeEvent};
@@ -158,16 +157,14 @@ impl Detector {
     }
 }
 
-/// Where the lease holder reads the stored posts from. Ids are handed out when a post is
-/// written, not when it commits, so a post can become visible below an id already read: every
-/// [`SETTLE`] a pass reads again from where reading stood one [`SETTLE`] earlier, skipping the
-/// posts it already counted (remembered for that long).
+/// Where the lease holder reads the stored posts from: the grouping catch-up's cursor
+/// ([`super::catch_up::Cursor`], which every [`SETTLE`](super::catch_up::SETTLE) reads again
+/// from where reading stood one settle earlier, for posts whose commit came late), and the posts counted since the
+/// last re-read started, so none is counted twice.
 #[derive(Debug, Default)]
 pub(crate) struct Cursor {
-    read: i64,
-    mark: i64,
-    marked: Option<Instant>,
-    /// Posts counted above `mark`.
+    reading: super::catch_up::Cursor,
+    /// Posts counted at or above where the last re-read started.
     counted: BTreeSet<i64>,
     /// The lease term it reads in.
     term: Option<u64>,
@@ -177,9 +174,7 @@ impl Cursor {
     /// Starts at `newest` in `term` (at `now`): posts stored before are not counted.
     pub(crate) fn at(newest: i64, term: u64, now: Instant) -> Cursor {
         Cursor {
-            read: newest,
-            mark: newest,
-            marked: Some(now),
+            reading: super::catch_up::Cursor::starting_at(newest, now),
             counted: BTreeSet::new(),
             term: Some(term),
         }
@@ -187,17 +182,13 @@ impl Cursor {
 
     /// Where this pass reads from.
     pub(crate) fn after(&mut self, now: Instant) -> i64 {
-        match self.marked {
-            Some(at) if now.duration_since(at) < SETTLE => self.read,
-            _ => {
-                let from = self.mark;
-                self.mark = self.read;
-                self.marked = Some(now);
-                // What lies below the new re-read start is never read again.
-                self.counted = self.counted.split_off(&from);
-                from
-            }
+        let from = self.reading.after(now);
+        // What lies below both this read and the next re-read is never read again.
+        let kept_from = from.min(self.reading.rereads_from());
+        if self.counted.first().is_some_and(|&first| first < kept_from) {
+            self.counted = self.counted.split_off(&kept_from);
         }
+        from
     }
 
     /// Notes a post as counted: `false` when it already was.
@@ -206,7 +197,7 @@ impl Cursor {
     }
 
     pub(crate) fn read_to(&mut self, id: i64) {
-        self.read = self.read.max(id);
+        self.reading.read_to(id);
     }
 }
 
@@ -430,16 +421,13 @@ pub fn spawn(
     feedback: Arc<FeedbackLoop>,
     alerts: Arc<crate::alerts::Alerts>,
     pipeline: Arc<crate::pipeline::Pipeline>,
-    mut lease: Lease,
-    mut stop: watch::Receiver<bool>,
+    lease: Lease,
+    stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     feedback.count_spikes_under(lease.clone());
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = stop.wait_for(|s| *s) => return,
-                () = lease.until_held() => {}
-            }
+    tokio::spawn(lease.run_while_held(stop, EVERY, move || {
+        let (feedback, alerts, pipeline) = (feedback.clone(), alerts.clone(), pipeline.clone());
+        async move {
             match feedback.count_stored_posts(&alerts).await {
                 Ok(started) => {
                     for view in started {
@@ -453,17 +441,14 @@ pub fn spawn(
                     tracing::warn!(error = %e, "counting stored posts for spikes failed; retrying")
                 }
             }
-            tokio::select! {
-                _ = stop.wait_for(|s| *s) => return,
-                () = tokio::time::sleep(EVERY) => {}
-            }
         }
-    })
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feedback::catch_up::SETTLE;
 
     #[test]
     fn the_cursor_reads_again_behind_and_counts_each_post_once() {
