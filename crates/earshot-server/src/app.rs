@@ -227,6 +227,22 @@ impl App {
                 stopped.clone(),
             )
         });
+        // ... and count spikes under one lease, reading what every process stored. Alone, the
+        // spikes an earlier run left active are over: nobody follows them any more.
+        if leases.in_process_only() {
+            if let Err(e) = self.state.desk.feedback().end_spikes_left_active().await {
+                tracing::warn!(error = %e, "cannot end the spikes an earlier run left active");
+            }
+        }
+        let spikes = (!leases.in_process_only()).then(|| {
+            crate::feedback::spikes::spawn(
+                self.state.desk.feedback().clone(),
+                self.state.desk.alerts().clone(),
+                self.state.desk.pipeline().clone(),
+                leases.role("spikes"),
+                stopped.clone(),
+            )
+        });
         let pipeline = self.state.desk.pipeline().clone();
         let mut bus_tasks = self.bus_tasks;
         match &self.state.bus {
@@ -277,8 +293,8 @@ impl App {
             let _ = task.await;
         }
         housekeeping.abort();
-        if let Some(g) = grouping {
-            let _ = g.await;
+        for task in [grouping, spikes].into_iter().flatten() {
+            let _ = task.await;
         }
         // Hand the roles over now rather than when PostgreSQL notices this process is gone.
         if tokio::time::timeout(Duration::from_secs(5), keeper)

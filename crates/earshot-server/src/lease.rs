@@ -96,6 +96,30 @@ impl Lease {
             // The leases are gone (shut down): nothing is held any more.
         }
     }
+
+    /// Runs `pass` every `every` while this process holds the role, until `stop` turns true
+    /// (the catch-up loops of the roles that read what every process stored).
+    pub async fn run_while_held<F, Fut>(
+        mut self,
+        mut stop: watch::Receiver<bool>,
+        every: Duration,
+        mut pass: F,
+    ) where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                () = self.until_held() => {}
+            }
+            pass().await;
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
 }
 
 /// The lock key of a role's name: the first four bytes of its SHA-256. Two names sharing a

@@ -1,5 +1,6 @@
 //! Live updates as server-sent events: one `post_stored` or `conversation_changed` event per
-//! change. The API serves them at `/api/v1/events`, the pages at `/live` (signed in).
+//! change, `spike_started` when a burst begins, `replying` while an agent writes a reply. The
+//! API serves them at `/api/v1/events`, the pages at `/live` (signed in).
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -22,6 +23,7 @@ pub async fn events(
             crate::pipeline::LiveEvent::PostStored { .. } => "post_stored",
             crate::pipeline::LiveEvent::ConversationChanged { .. } => "conversation_changed",
             crate::pipeline::LiveEvent::SpikeStarted { .. } => "spike_started",
+            crate::pipeline::LiveEvent::Replying { .. } => "replying",
         };
         serde_json::to_string(&event)
             .ok()

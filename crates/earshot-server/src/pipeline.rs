@@ -39,6 +39,12 @@ pub enum LiveEvent {
     },
     /// A burst of similar posts began (see `GET /api/v1/spikes`).
     SpikeStarted { spike_id: u64, label: String },
+    /// `person` is writing a reply to the conversation now (see [`crate::web::presence`]): the
+    /// other processes' reply boxes warn their agents too.
+    Replying {
+        conversation_id: ConversationId,
+        person: String,
+    },
 }
 
 /// What the pipeline listens for and the clock it keeps. Swapped whole by

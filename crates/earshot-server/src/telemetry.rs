@@ -80,6 +80,7 @@ impl Telemetry {
                 *c.conversation_events.entry(action.clone()).or_default() += 1;
             }
             LiveEvent::SpikeStarted { .. } => c.spikes_started += 1,
+            LiveEvent::Replying { .. } => {}
         }
     }
 }

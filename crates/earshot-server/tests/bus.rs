@@ -12,6 +12,7 @@ mod common;
 
 use chrono::Utc;
 use common::postgres;
+use earshot_connect::notify::fake::FakeWebhookReceiver;
 use earshot_core::{Author, Network, NewPost};
 use earshot_server::bus::Bus;
 use earshot_server::cluster::BusSettings;
@@ -577,6 +578,346 @@ async fn a_connector_delivers_through_the_bus_and_its_cursor_moves_after() {
             drained(&bus)
         })
         .await;
+        stop_tx.send(true).unwrap();
+        for w in workers {
+            w.await.unwrap();
+        }
+    })
+    .await;
+}
+
+// ---- what lived in one process's memory: spikes and presence ----
+
+const HOOK_SECRET: &str = "whsec_YnVzLXRlc3RzLXNwaWtlcy1ob29rLTI0Yg==";
+
+/// One process as `serve` runs it on the cluster: its base URL and desk.
+async fn serve_on(c: &Cluster, settings: Settings) -> (String, Arc<Desk>) {
+    let desk = earshot_server::app::desk(&settings).await.unwrap();
+    let app = App::with_desk_on_bus(settings, desk.clone(), c.bus().await)
+        .await
+        .unwrap();
+    let base = app.address();
+    tokio::spawn(app.run_until_stopped());
+    (base, desk)
+}
+
+/// Whether the process at `base` holds the role `role` (what `/readyz` lists).
+async fn holds(base: &str, role: &str) -> bool {
+    let v: serde_json::Value = reqwest::get(format!("{base}/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["roles"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|x| x.as_str() == Some(role)))
+}
+
+/// The spikes a process lists through its API: (id, active, label terms).
+async fn spikes_of(base: &str) -> Vec<(u64, bool, String)> {
+    let v = common::live::get(&common::api_client(), &format!("{base}/api/v1/spikes")).await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_u64().unwrap(),
+                s["active"].as_bool().unwrap(),
+                s["label_terms"].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn customer_post(id: &str, author: &str, text: &str, at: chrono::DateTime<Utc>) -> NewPost {
+    NewPost {
+        from_brand: Some(false),
+        lang: Some("en".into()),
+        ..NewPost::new(
+            Network::X,
+            id,
+            Author::new(format!("u-{author}"), author.to_string()),
+            text,
+            at,
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_heard_through_two_processes_is_one_spike_both_list_alerted_once() {
+    on_cluster(|c| async move {
+        let hook = FakeWebhookReceiver::start(HOOK_SECRET).await.unwrap();
+        let dirs = [(); 3].map(|()| tempfile::tempdir().unwrap());
+        let settings = |dir: &std::path::Path| {
+            let mut s = c.settings(dir);
+            s.alerts.targets.push(common::alert_target(
+                "ops",
+                "webhook",
+                &hook.url(),
+                HOOK_SECRET,
+            ));
+            s
+        };
+        let (base_a, desk_a) = serve_on(&c, settings(dirs[0].path())).await;
+        let (base_b, _desk_b) = serve_on(&c, settings(dirs[1].path())).await;
+        // One of them counts spikes; its first pass starts from the newest post (none yet).
+        eventually(
+            "a process holds the spikes lease",
+            Duration::from_secs(15),
+            || async { holds(&base_a, "spikes").await || holds(&base_b, "spikes").await },
+        )
+        .await;
+        assert!(
+            !(holds(&base_a, "spikes").await && holds(&base_b, "spikes").await),
+            "one holder"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
+        // A quiet night: the usual questions, one every two minutes, heard by A.
+        let now = Utc::now();
+        let t0 = now - chrono::Duration::hours(10);
+        let usual = [
+            "Where is my bag?",
+            "Can I change my seat?",
+            "Is my flight on time?",
+        ];
+        let quiet: Vec<NewPost> = (0..300i64)
+            .map(|i| {
+                customer_post(
+                    &format!("q-{i}"),
+                    &format!("c{i}"),
+                    usual[i as usize % 3],
+                    t0 + chrono::Duration::seconds(120 * i),
+                )
+            })
+            .collect();
+        let bus_a = c.bus().await;
+        let bus_b = c.bus().await;
+        bus_a.publish_heard(&quiet).await.unwrap();
+        eventually("the night is stored", Duration::from_secs(30), || async {
+            posts_stored(&desk_a).await == 300
+        })
+        .await;
+        // Then 60 people in the last minute ask for flights to a festival, half of them
+        // heard by each process.
+        let onset = now - chrono::Duration::seconds(60);
+        let surge: Vec<NewPost> = (0..60i64)
+            .map(|i| {
+                customer_post(
+                    &format!("s-{i}"),
+                    &format!("fan{i}"),
+                    &format!("Any extra flights to Roskilde Festival? #{i}"),
+                    onset + chrono::Duration::seconds(i),
+                )
+            })
+            .collect();
+        bus_a.publish_heard(&surge[..30]).await.unwrap();
+        bus_b.publish_heard(&surge[30..]).await.unwrap();
+
+        // Both list the same one spike.
+        eventually(
+            "both processes list the spike",
+            Duration::from_secs(30),
+            || async {
+                let (a, b) = (spikes_of(&base_a).await, spikes_of(&base_b).await);
+                a.len() == 1 && a == b && a[0].1
+            },
+        )
+        .await;
+        let listed = spikes_of(&base_a).await;
+        assert!(
+            listed[0].2.contains("roskild") || listed[0].2.contains("flight"),
+            "{listed:?}"
+        );
+
+        // Alerted once (whichever process counted it; nothing more follows).
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let alerted: Vec<String> = hook
+            .deliveries()
+            .iter()
+            .map(|d| d.json())
+            .filter_map(|e| e["alert"]["dedupe_key"].as_str().map(str::to_string))
+            .filter(|k| k.starts_with("spike:"))
+            .collect();
+        assert_eq!(alerted, [format!("spike:{}", listed[0].0)]);
+
+        // A process started later (a restart) lists the stored spike as it is.
+        let (base_c, _desk_c) = serve_on(&c, settings(dirs[2].path())).await;
+        assert_eq!(spikes_of(&base_c).await, listed);
+    })
+    .await;
+}
+
+/// A signed-in session of `user` on the process at `base`: (cookie, CSRF token).
+async fn session(desk: &Desk, base: &str, user: &str) -> (String, String) {
+    use earshot_server::web::auth;
+    let person = desk.store().credentials(user).await.unwrap().unwrap().user;
+    let token = auth::start_session(desk.store(), &person).await.unwrap();
+    let cookie = format!("{}={}", auth::SESSION_COOKIE, token.expose());
+    let inbox = reqwest::Client::new()
+        .get(format!("{base}/inbox"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inbox.status(), 200, "{user} is signed in");
+    let csrf = common::field(&inbox.text().await.unwrap(), "csrf");
+    (cookie, csrf)
+}
+
+/// Reports (`active`) or asks who else is replying to `conversation`: the others.
+async fn typing(
+    base: &str,
+    (cookie, csrf): &(String, String),
+    conversation: i64,
+    active: bool,
+) -> Vec<String> {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/c/{conversation}/typing"))
+        .header(reqwest::header::COOKIE, cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("active", if active { "1" } else { "0" }),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    serde_json::from_value(v["others"].clone()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_replying_on_one_process_is_seen_on_the_other() {
+    use earshot_store::people::Role;
+    on_cluster(|c| async move {
+        let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (base_a, desk_a) = serve_on(&c, c.settings(dir_a.path())).await;
+        let (base_b, desk_b) = serve_on(&c, c.settings(dir_b.path())).await;
+        common::add_people(&desk_a, &[("maria", Role::Agent), ("bo", Role::Agent)]).await;
+        let conversation = desk_a
+            .pipeline()
+            .ingest(vec![heard("7007", "@voltra I was charged twice")])
+            .await
+            .unwrap()
+            .posts[0]
+            .conversation_id
+            .unwrap()
+            .0;
+        let maria = session(&desk_a, &base_a, "maria").await;
+        let bo = session(&desk_b, &base_b, "bo").await;
+        let mut feed_b = desk_b.pipeline().subscribe();
+
+        // Maria types on A; bo, whose page is served by B, is told.
+        assert!(typing(&base_a, &maria, conversation, true).await.is_empty());
+        let event = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if let Ok(LiveEvent::Replying {
+                    conversation_id,
+                    person,
+                }) = feed_b.recv().await
+                {
+                    break (conversation_id.0, person);
+                }
+            }
+        })
+        .await
+        .expect("B's live feed shows maria replying");
+        assert_eq!(event, (conversation, "maria".to_string()));
+        eventually("B names maria replying", Duration::from_secs(5), || async {
+            typing(&base_b, &bo, conversation, false).await == ["maria"]
+        })
+        .await;
+        // And the other way round.
+        typing(&base_b, &bo, conversation, true).await;
+        eventually("A sees bo replying", Duration::from_secs(5), || async {
+            typing(&base_a, &maria, conversation, false).await == ["bo"]
+        })
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_with_their_reason_and_replayed_into_the_store() {
+    on_cluster(|c| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let desk = c.desk(dir.path()).await;
+        let bus = c.bus().await;
+        // A post whose store is gone fails every try and becomes a dead letter; so does
+        // something that is no post.
+        let good = heard("8008", "@voltra my parcel is lost");
+        let gone = postgres::fresh_database("earshot_bus_gone").await.unwrap();
+        let gone_url = gone.url.clone();
+        let failing = earshot_server::app::desk(&Settings {
+            db: gone_url,
+            ..c.settings(dir.path())
+        })
+        .await
+        .unwrap();
+        gone.drop_database().await;
+        bus.publish_heard(std::slice::from_ref(&good))
+            .await
+            .unwrap();
+        let jetstream = async_nats::jetstream::new(async_nats::connect(&c.nats_url).await.unwrap());
+        jetstream
+            .publish(bus.names().heard(Network::X), "not a post".into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let workers = bus.start_ingest(failing.pipeline().clone(), stop);
+        eventually("both are dead letters", Duration::from_secs(30), || async {
+            bus.dead_letters().await.unwrap() == 2
+        })
+        .await;
+        stop_tx.send(true).unwrap();
+        for w in workers {
+            w.await.unwrap();
+        }
+
+        let letters = bus.dead_letter_posts(10).await.unwrap();
+        assert_eq!(letters.len(), 2);
+        // In the order they failed.
+        let (post_letter, post) = letters.iter().find(|(_, p)| p.is_some()).unwrap();
+        let other = letters.iter().find(|(_, p)| p.is_none()).unwrap();
+        assert_eq!(post_letter.post.as_deref(), Some("x:8008"));
+        assert_eq!(post.as_ref().unwrap().text, good.text);
+        assert!(!post_letter.reason.is_empty(), "{post_letter:?}");
+        assert_eq!(post_letter.deliveries, Some(3));
+        assert_eq!(post_letter.subject, bus.names().heard(Network::X));
+        assert_eq!(other.0.post, None, "not a post: {:?}", other.0);
+        assert!(other.0.reason.contains("not a heard post"), "{:?}", other.0);
+
+        // The store is back: replayed, the post is stored once and its letter is gone; what
+        // is no post stays.
+        let done = bus.replay_dead_letters(10).await.unwrap();
+        assert_eq!(done.replayed.len(), 1);
+        assert_eq!(done.kept.len(), 1);
+        assert_eq!(bus.dead_letters().await.unwrap(), 1);
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let workers = bus.start_ingest(desk.pipeline().clone(), stop);
+        eventually(
+            "the replayed post is stored",
+            Duration::from_secs(10),
+            || async { posts_stored(&desk).await == 1 },
+        )
+        .await;
+        // Replaying again (nothing left to replay) and the post heard again add nothing.
+        assert!(bus
+            .replay_dead_letters(10)
+            .await
+            .unwrap()
+            .replayed
+            .is_empty());
+        bus.publish_heard(&[good]).await.unwrap();
+        eventually("the bus is drained", Duration::from_secs(10), || {
+            drained(&bus)
+        })
+        .await;
+        assert_eq!(posts_stored(&desk).await, 1);
         stop_tx.send(true).unwrap();
         for w in workers {
             w.await.unwrap();

@@ -421,7 +421,7 @@ async fn the_festival_surge_is_alerted_within_a_minute_with_a_bulk_reply() {
         w.desk.pipeline().ingest(chunk.to_vec()).await.unwrap();
     }
 
-    let spikes = w.desk.feedback().spikes();
+    let spikes = w.desk.feedback().spikes(w.desk.alerts()).await.unwrap();
     let festival = spikes
         .iter()
         .find(|s| {

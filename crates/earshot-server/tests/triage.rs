@@ -1062,8 +1062,33 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
         last = report.posts.last().and_then(|r| r.conversation_id);
     }
     assert!(
-        !desk.feedback().spikes().is_empty(),
+        !desk
+            .feedback()
+            .spikes(desk.alerts())
+            .await
+            .unwrap()
+            .is_empty(),
         "the surge is noticed as a spike"
+    );
+    // The spikes are stored: a restart (a new loop on the same store) lists them, ended (the
+    // new detector does not follow what an earlier one saw).
+    let listed = desk.feedback().spikes(desk.alerts()).await.unwrap();
+    let restarted = earshot_server::feedback::FeedbackLoop::new(
+        earshot_store::open(&s.db_url()).await.unwrap(),
+    );
+    // As `serve` does when it starts.
+    restarted.end_spikes_left_active().await.unwrap();
+    let again = restarted
+        .spikes(&earshot_server::alerts::Alerts::log_only())
+        .await
+        .unwrap();
+    let ids = |v: &[earshot_server::feedback::spikes::SpikeView]| {
+        v.iter().map(|s| s.spike.id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&again), ids(&listed));
+    assert!(
+        again.iter().all(|s| !s.active),
+        "ended, or ended at the restart"
     );
     let fan = last.unwrap();
     let detail = p.store().conversation(fan).await.unwrap().unwrap();

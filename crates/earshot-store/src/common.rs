@@ -513,6 +513,16 @@ macro_rules! migrations {
                 )),
             },
             $crate::common::Migration {
+                version: 41,
+                name: "spikes",
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0041_spikes.sql"
+                )),
+            },
+            $crate::common::Migration {
                 version: 46,
                 name: "last_brand_index",
                 sql: include_str!(concat!(

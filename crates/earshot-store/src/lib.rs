@@ -16,6 +16,7 @@ pub mod feedback;
 pub mod guard;
 pub mod people;
 pub mod postgres;
+pub mod spikes;
 pub mod sqlite;
 pub mod survey;
 pub mod triage_state;
@@ -25,6 +26,7 @@ pub use corrections::CorrectionStore;
 pub use feedback::FeedbackStore;
 pub use guard::GuardStore;
 pub use people::PeopleStore;
+pub use spikes::SpikeStore;
 pub use survey::SurveyStore;
 pub use triage_state::TriageStateStore;
 pub use types::*;
@@ -46,6 +48,7 @@ pub trait Store:
     + FeedbackStore
     + SurveyStore
     + TriageStateStore
+    + SpikeStore
     + GuardStore
     + CorrectionStore
     + Send

@@ -229,6 +229,9 @@ pub enum Command {
         after_help = "Example:\n  earshot connectors status\n  earshot connectors status --url http://10.0.0.5:8080"
     )]
     Connectors(ConnectorsCommand),
+    /// The cluster bus (cluster mode): the heard posts that failed too often, and replaying them.
+    #[command(subcommand)]
+    Bus(crate::bus::BusCommand),
     /// Check the configuration and say what is wrong.
     #[command(
         subcommand,
@@ -465,6 +468,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Bench(cmd) => crate::bench::run(g, cmd).await,
+        Command::Bus(cmd) => crate::bus::run(g, cmd).await,
         Command::Connectors(ConnectorsCommand::Status { url, json }) => {
             let s = settings(g)?;
             crate::output::connectors_status(&s, url, json).await

@@ -5,6 +5,7 @@ mod analyze;
 mod bench;
 mod bench_store;
 mod bench_triage;
+mod bus;
 mod cli;
 mod demo;
 mod feedback;

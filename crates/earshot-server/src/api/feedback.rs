@@ -271,7 +271,11 @@ pub async fn release(
 pub async fn spikes(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<crate::feedback::spikes::SpikeView>>, ApiError> {
-    Ok(ok(state.desk.feedback().spikes()))
+    Ok(ok(state
+        .desk
+        .feedback()
+        .spikes(state.desk.alerts())
+        .await?))
 }
 
 /// How fast the loop closes: first ask → promise → release → customers told; promises kept on time.

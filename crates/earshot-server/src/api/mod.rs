@@ -104,7 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(crate::operations::readyz))
         .merge(protected)
-        .merge(crate::web::router())
+        .merge(crate::web::router(&state))
         .fallback(fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(

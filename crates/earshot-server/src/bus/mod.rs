@@ -6,11 +6,13 @@
 //!   every process's ingest workers share one durable pull consumer, commit each batch through
 //!   [`Pipeline::ingest`](crate::pipeline::Pipeline::ingest), then acknowledge (double-ack). A
 //!   redelivery is harmless: ingest is idempotent. A post that fails `max_deliveries` times is
-//!   moved to `<subjects>.dead.heard` (kept in the stream, counted in [`BusHealth`]).
+//!   moved to `<subjects>.dead.heard` (kept in the stream, counted in [`BusHealth`]), where
+//!   [`dead`] lists and replays them (`earshot bus dead-letters`).
 //! - **Committed events** ([`events`]): each process publishes its live events on
 //!   `<subjects>.live` (core NATS: they are ephemeral, a page that misses one refetches) and
 //!   feeds the other processes' events to its own live subscribers.
 
+pub mod dead;
 pub mod events;
 pub mod heard;
 

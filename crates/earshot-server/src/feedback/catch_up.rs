@@ -53,33 +53,40 @@ impl Cursor {
     pub(crate) fn read_to(&mut self, id: i64) {
         self.read = self.read.max(id);
     }
+
+    /// Where the next re-read will start: nothing below it is read again.
+    pub(crate) fn rereads_from(&self) -> i64 {
+        self.mark
+    }
+
+    /// A cursor that starts at `id` (at `now`): nothing up to it is read.
+    pub(crate) fn starting_at(id: i64, now: Instant) -> Cursor {
+        Cursor {
+            read: id,
+            mark: id,
+            marked: Some(now),
+        }
+    }
 }
 
 /// Groups what other processes stored while this process holds `lease` (a pass every
 /// [`EVERY`]), until `stop`. Started only where several processes share the store.
 pub fn spawn(
     feedback: Arc<FeedbackLoop>,
-    mut lease: Lease,
-    mut stop: watch::Receiver<bool>,
+    lease: Lease,
+    stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     feedback.group_under(lease.clone());
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = stop.wait_for(|s| *s) => return,
-                () = lease.until_held() => {}
-            }
+    tokio::spawn(lease.run_while_held(stop, EVERY, move || {
+        let feedback = feedback.clone();
+        async move {
             match feedback.group_waiting_asks().await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(asks = n, "grouped asks other processes stored"),
                 Err(e) => tracing::warn!(error = %e, "grouping stored asks failed; retrying"),
             }
-            tokio::select! {
-                _ = stop.wait_for(|s| *s) => return,
-                () = tokio::time::sleep(EVERY) => {}
-            }
         }
-    })
+    }))
 }
 
 #[cfg(test)]

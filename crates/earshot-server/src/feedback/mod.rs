@@ -39,7 +39,14 @@ pub struct FeedbackLoop {
     /// changed only with `grouping` locked).
     grouping_term: std::sync::atomic::AtomicU64,
     catch_up: std::sync::Mutex<catch_up::Cursor>,
-    spikes: std::sync::Mutex<spikes::Spikes>,
+    /// The spike detector (see [`spikes`]); its changes are written one pass at a time, in
+    /// the order it made them.
+    spikes: std::sync::Mutex<spikes::Detector>,
+    spike_writes: tokio::sync::Mutex<()>,
+    /// Several processes on one store count spikes under one lease (see
+    /// [`FeedbackLoop::count_spikes_under`]); unset, this process counts each batch at once.
+    spike_lease: std::sync::OnceLock<crate::lease::Lease>,
+    spike_cursor: std::sync::Mutex<spikes::Cursor>,
     /// The request list pages may show a minute old.
     snapshot: Arc<snapshot::RequestsSnapshot>,
 }
@@ -55,7 +62,10 @@ impl FeedbackLoop {
             grouping_lease: std::sync::OnceLock::new(),
             grouping_term: std::sync::atomic::AtomicU64::new(0),
             catch_up: std::sync::Mutex::default(),
-            spikes: std::sync::Mutex::new(spikes::Spikes::new(Default::default())),
+            spikes: std::sync::Mutex::new(spikes::Detector::new(Default::default())),
+            spike_writes: tokio::sync::Mutex::new(()),
+            spike_lease: std::sync::OnceLock::new(),
+            spike_cursor: std::sync::Mutex::default(),
             snapshot: Arc::default(),
         }
     }
@@ -70,63 +80,8 @@ impl FeedbackLoop {
 
     /// Tunes the spike detector (tests use a short warm-up).
     pub fn with_spike_config(mut self, config: earshot_analyze::spikes::SpikeConfig) -> Self {
-        self.spikes = std::sync::Mutex::new(spikes::Spikes::new(config));
+        self.spikes = std::sync::Mutex::new(spikes::Detector::new(config));
         self
-    }
-
-    /// Counts new customer posts for spikes; a spike that starts is alerted (when it is
-    /// recent: replayed history is listed but does not page anyone) and returned.
-    pub fn observe(
-        &self,
-        posts: &[spikes::Observed],
-        alerts: &crate::alerts::Alerts,
-    ) -> Vec<spikes::SpikeView> {
-        if posts.is_empty() {
-            return vec![];
-        }
-        let started = self
-            .spikes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .observe(posts);
-        let now = Utc::now();
-        for view in &started {
-            let s = &view.spike;
-            if now - s.detected_at > chrono::Duration::minutes(10) {
-                continue;
-            }
-            let about = s.label_terms.join(", ");
-            alerts.raise(
-                earshot_connect::notify::Alert::new(
-                    earshot_connect::notify::AlertKind::Spike,
-                    format!("Spike: {} posts about {about}", s.posts),
-                    format!(
-                        "{:.0} posts a minute from {} people (usually {:.1}). Suggested reply:\n{}",
-                        s.rate_per_minute, s.authors, s.baseline_per_minute, view.suggested_reply
-                    ),
-                    format!("spike:{}", s.id.0),
-                )
-                .with_severity(earshot_connect::notify::Severity::Critical),
-            );
-        }
-        started
-    }
-
-    /// The spike going on now that a customer post with this text belongs to, if any.
-    pub fn active_spike_for(
-        &self,
-        text: &str,
-        language: Option<&str>,
-    ) -> Option<spikes::SpikeView> {
-        let mut s = self.spikes.lock().unwrap_or_else(|p| p.into_inner());
-        s.spike_of(text, language)
-    }
-
-    /// Active spikes first, then recently ended ones.
-    pub fn spikes(&self) -> Vec<spikes::SpikeView> {
-        let mut s = self.spikes.lock().unwrap_or_else(|p| p.into_inner());
-        s.tick(Utc::now());
-        s.list()
     }
 
     /// Request titles are written in this language (`[brand] language`, ISO 639-1).

@@ -60,8 +60,8 @@ impl AfterCommit for Grouping {
     }
 }
 
-/// New customer posts are counted for bursts; a spike that starts is alerted and announced
-/// live.
+/// New customer posts are counted for bursts; a spike that starts is stored, alerted once
+/// and announced live.
 pub struct Spikes {
     pub feedback: Arc<FeedbackLoop>,
     pub alerts: Arc<Alerts>,
@@ -83,11 +83,18 @@ impl AfterCommit for Spikes {
                 at: u.created_at.min(batch.heard_at),
             })
             .collect();
-        for view in self.feedback.observe(&observed, &self.alerts) {
-            pipeline.publish(LiveEvent::SpikeStarted {
-                spike_id: view.spike.id.0,
-                label: view.spike.label_terms.join(", "),
-            });
+        // Where several processes share the store, only the lease holder counts (reading what
+        // every process stored): here this is nothing.
+        match self.feedback.observe(&observed, &self.alerts).await {
+            Ok(started) => {
+                for view in started {
+                    pipeline.publish(LiveEvent::SpikeStarted {
+                        spike_id: view.spike.id.0,
+                        label: view.spike.label_terms.join(", "),
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "writing spikes failed"),
         }
     }
 }

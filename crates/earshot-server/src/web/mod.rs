@@ -27,12 +27,14 @@ use std::sync::Arc;
 /// What the pages share beyond the application state: who is replying where.
 #[derive(Default)]
 pub struct WebState {
-    pub presence: presence::Presence,
+    pub presence: Arc<presence::Presence>,
 }
 
-/// The pages' routes, to be merged into the application router (which holds the state).
-pub fn router() -> Router<AppState> {
+/// The pages' routes, to be merged into the application router (which holds `state`).
+pub fn router(state: &AppState) -> Router<AppState> {
     let web = Arc::new(WebState::default());
+    // Who is replying reaches every process's pages, like the other live events.
+    web.presence.follow(state.desk.pipeline());
     Router::new()
         .route("/", get(|| async { Redirect::to("/inbox") }))
         .route("/login", get(pages::login::form).post(pages::login::submit))

@@ -157,7 +157,7 @@ pub async fn page(
         satisfaction(&state, from, to),
         busiest_requests(&state, from, to),
     )?;
-    let spikes = spikes_in(&state, from, to);
+    let spikes = spikes_in(&state, from, to).await?;
     let loop_figures = LoopFigures { busiest, spikes };
     Ok(render(&signed, &range, &f, &sat, &loop_figures, from, to).into_response())
 }
@@ -203,17 +203,23 @@ async fn busiest_requests(
     Ok(all)
 }
 
-/// Spikes (kept in memory since the server started) that began within the range.
-fn spikes_in(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<SpikeView> {
+/// Spikes (the last ones stored, see [`crate::feedback::spikes::LISTED`]) that began within
+/// the range.
+async fn spikes_in(
+    state: &AppState,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<SpikeView>, earshot_store::StoreError> {
     let mut v: Vec<SpikeView> = state
         .desk
         .feedback()
-        .spikes()
+        .spikes(state.desk.alerts())
+        .await?
         .into_iter()
         .filter(|s| s.spike.started_at >= from && s.spike.started_at <= to)
         .collect();
     v.sort_by_key(|s| std::cmp::Reverse(s.spike.started_at));
-    v
+    Ok(v)
 }
 
 /// The surveys' satisfaction over the range (see [`crate::survey`]).
@@ -386,7 +392,7 @@ fn spikes_panel(spikes: &[SpikeView]) -> Markup {
                 a href="/spikes" { "All spikes" }
             }
             @if spikes.is_empty() {
-                p.muted { "No spike in this period (spikes are kept since the server started)." }
+                p.muted { "No spike in this period (the 50 newest spikes are looked at)." }
             } @else {
                 table {
                     thead { tr { th scope="col" { "Began" } th scope="col" { "About" } th scope="col" { "Posts" } th scope="col" { "Per minute" } th scope="col" { "Usual" } th scope="col" { "State" } } }

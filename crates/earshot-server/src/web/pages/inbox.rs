@@ -157,7 +157,7 @@ pub async fn page(
         return Ok(rows(&inbox, &q, now).into_response());
     }
     let views = store.saved_views(signed.user.id).await?;
-    let spikes = state.desk.feedback().spikes();
+    let spikes = state.desk.feedback().spikes(state.desk.alerts()).await?;
     let banner = super::spikes::banner(&spikes, now);
     Ok(render(&signed, &q, &filter, &inbox, &views, &problems, banner, now).into_response())
 }

@@ -67,7 +67,7 @@ fn about(s: &SpikeView) -> String {
 }
 
 pub async fn page(State(state): State<AppState>, signed: SignedIn) -> Result<Response, PageError> {
-    let spikes = state.desk.feedback().spikes();
+    let spikes = state.desk.feedback().spikes(state.desk.alerts()).await?;
     let now = Utc::now();
     let body = html! {
         div.loop-head {
