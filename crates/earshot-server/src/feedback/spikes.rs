@@ -295,6 +295,10 @@ impl FeedbackLoop {
             let json = serde_json::to_value(&view)
                 .map_err(|e| earshot_store::StoreError::Invalid(e.to_string()))?;
             let known = self.detector().stored_id(change.own);
+            // A spike stored for the first time while active counts as started even when
+            // its start was not written (a failed write before): its alert is claimed once
+            // either way, so it is never silently skipped.
+            let starts = change.started || (known.is_none() && view.active);
             let id = self
                 .store
                 .save_spike(known, view.active, view.spike.detected_at, &json, now)
@@ -304,7 +308,7 @@ impl FeedbackLoop {
                 self.detector().note_stored(change.own, id);
                 view.spike.id.0 = u64::try_from(id).unwrap_or_default();
             }
-            if !change.started {
+            if !starts {
                 continue;
             }
             let s = &view.spike;
