@@ -334,10 +334,7 @@ const INGEST_LOCK: i64 = 0x6561_7273_686f_7402;
 /// takes the store alone (a queue jump, a correction, a bulk import).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_rescore_runs_beside_an_ingest_turn_but_not_beside_a_whole_store_turn() {
-    let Some((admin, name, url)) = backends::fresh_database().await else {
-        return;
-    };
-    let outcome = tokio::spawn(async move {
+    backends::on_fresh_postgres(|url| async move {
         let store: Arc<dyn Store> = Arc::new(
             earshot_store::postgres::PgStore::connect(&url)
                 .await
@@ -393,11 +390,4 @@ async fn postgres_rescore_runs_beside_an_ingest_turn_but_not_beside_a_whole_stor
         assert_eq!(updated, 1);
     })
     .await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
