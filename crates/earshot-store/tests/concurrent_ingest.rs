@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use earshot_core::analysis::{Intent, Language};
-use earshot_core::threading::{Incoming, TriagePolicy};
+use earshot_core::threading::{self, Incoming, TriagePolicy};
 use earshot_core::{Analysis, Author, ConversationId, Network, NewPost};
 use earshot_store::{InboxFilter, IngestReport, Store};
 use std::sync::Arc;
@@ -20,6 +20,7 @@ suite!(
     one_customer_writing_through_many_writers_has_one_conversation,
     a_reply_and_its_parent_heard_at_once_share_a_conversation,
     an_orphan_chain_extended_while_its_root_arrives_is_adopted_whole,
+    a_rescore_beside_ingests_loses_neither_write,
 );
 
 fn base() -> DateTime<Utc> {
@@ -62,8 +63,16 @@ fn post(id: &str, author: &str, minute: i64, parent: Option<&str>) -> Incoming {
 }
 
 async fn ingest(store: &Arc<dyn Store>, batch: Vec<Incoming>) -> IngestReport {
+    ingest_at(store, batch, base() + Duration::days(1)).await
+}
+
+async fn ingest_at(
+    store: &Arc<dyn Store>,
+    batch: Vec<Incoming>,
+    now: DateTime<Utc>,
+) -> IngestReport {
     store
-        .ingest(batch, &TriagePolicy::default(), base() + Duration::days(1))
+        .ingest(batch, &TriagePolicy::default(), now)
         .await
         .unwrap()
 }
@@ -222,4 +231,163 @@ async fn an_orphan_chain_extended_while_its_root_arrives_is_adopted_whole(store:
         );
     }
     assert_eq!(store.counts().await.unwrap().conversations, 20);
+}
+
+async fn a_rescore_beside_ingests_loses_neither_write(store: Arc<dyn Store>) {
+    // Forty customers wait for an answer. Then, round after round, at the same moment, four
+    // writers each bring a chase ("hello??") from ten of them while two housekeeping passes
+    // rescore them all, as of that moment. Every chase must be counted and every post kept
+    // (the ingest's write survived the rescore), and every conversation must rank as it does
+    // at that moment with what it holds (the rescore's write, or the ingest's own, each made
+    // from the other's newest state, never from a state the other had already replaced).
+    let (customers, writers, rounds) = (40, 4, 6);
+    let policy = TriagePolicy::default();
+    let seeded = ingest_at(
+        &store,
+        (0..customers)
+            .map(|c| post(&format!("q-{c}"), &format!("cust{c}"), c, None))
+            .collect(),
+        base() + Duration::hours(1),
+    )
+    .await;
+    let conversations: Vec<ConversationId> = (0..customers)
+        .map(|c| conversation_of(std::slice::from_ref(&seeded), &format!("q-{c}")).unwrap())
+        .collect();
+    let mut now = base();
+    for round in 0..rounds {
+        now = base() + Duration::hours(2 + round);
+        let barrier = Arc::new(Barrier::new(writers + 2));
+        let mut ingests = Vec::new();
+        for w in 0..writers {
+            let batch: Vec<Incoming> = (w * 10..w * 10 + 10)
+                .map(|c| {
+                    let mut chase = post(
+                        &format!("chase-{round}-{c}"),
+                        &format!("cust{c}"),
+                        (2 + round) * 60 - 1,
+                        None,
+                    );
+                    chase.post.text = "@voltra hello??".into();
+                    chase.analysis.chase = true;
+                    chase
+                })
+                .collect();
+            let (store, barrier) = (Arc::clone(&store), Arc::clone(&barrier));
+            ingests.push(tokio::spawn(async move {
+                barrier.wait().await;
+                ingest_at(&store, batch, now).await
+            }));
+        }
+        let rescores: Vec<_> = (0..2)
+            .map(|_| {
+                let (store, barrier, policy) =
+                    (Arc::clone(&store), Arc::clone(&barrier), policy.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.rescore_open(&policy, now).await.unwrap()
+                })
+            })
+            .collect();
+        for t in ingests {
+            let report = t.await.unwrap();
+            assert_eq!(report.new, 10, "round {round}: each chase stored");
+        }
+        for t in rescores {
+            t.await.unwrap();
+        }
+    }
+    assert_eq!(
+        store.counts().await.unwrap().conversations,
+        customers as u64,
+        "each chase joined its customer's conversation"
+    );
+    for (c, id) in conversations.iter().enumerate() {
+        let conv = store.conversation(*id).await.unwrap().unwrap().conversation;
+        assert_eq!(
+            conv.post_count,
+            1 + rounds as u32,
+            "customer {c}: the question and every chase"
+        );
+        assert_eq!(conv.signals.chases, rounds as u32, "customer {c}: chases");
+        assert_eq!(
+            conv.last_activity_at,
+            base() + Duration::minutes((1 + rounds) * 60 - 1),
+            "customer {c}: the last chase"
+        );
+        let since = conv.awaiting_since.expect("still owed an answer");
+        let want = threading::rank(&conv.signals, Some(since), &policy, now);
+        assert_eq!(conv.priority.band, want.band, "customer {c}: band");
+        assert!(
+            (conv.priority.score - want.score).abs() < 1e-3,
+            "customer {c}: ranked as of the last round ({} stored, {} wanted)",
+            conv.priority.score,
+            want.score
+        );
+    }
+}
+
+/// The store-wide ingest lock (`INGEST_LOCK` in the PostgreSQL store: "earshot", then 2).
+const INGEST_LOCK: i64 = 0x6561_7273_686f_7402;
+
+/// PostgreSQL only: a rescore takes the ingest lock shared, so it runs while an ingest holds
+/// its turn (the housekeeping pass no longer stalls ingest), and still waits for work that
+/// takes the store alone (a queue jump, a correction, a bulk import).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rescore_runs_beside_an_ingest_turn_but_not_beside_a_whole_store_turn() {
+    backends::on_fresh_postgres(|url| async move {
+        let store: Arc<dyn Store> = Arc::new(
+            earshot_store::postgres::PgStore::connect(&url)
+                .await
+                .unwrap(),
+        );
+        ingest(&store, vec![post("q-1", "ann", 0, None)]).await;
+        let (mut other, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let policy = TriagePolicy::default();
+        let later = base() + Duration::days(2);
+
+        // An ingest's turn, held: the rescore passes it.
+        let tx = other.transaction().await.unwrap();
+        tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&INGEST_LOCK])
+            .await
+            .unwrap();
+        let updated = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            store.rescore_open(&policy, later),
+        )
+        .await
+        .expect("a rescore does not wait for an ingest's turn")
+        .unwrap();
+        assert_eq!(updated, 1, "Ann's conversation, waited on for a day more");
+        tx.rollback().await.unwrap();
+
+        // The whole store, held: the rescore waits until it is let go.
+        let tx = other.transaction().await.unwrap();
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])
+            .await
+            .unwrap();
+        let rescore = {
+            let (store, policy) = (Arc::clone(&store), policy.clone());
+            tokio::spawn(async move {
+                store
+                    .rescore_open(&policy, later + Duration::days(1))
+                    .await
+                    .unwrap()
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(
+            !rescore.is_finished(),
+            "a rescore waits for work that takes the store alone"
+        );
+        tx.commit().await.unwrap();
+        let updated = tokio::time::timeout(std::time::Duration::from_secs(20), rescore)
+            .await
+            .expect("the rescore goes on once the store is let go")
+            .unwrap();
+        assert_eq!(updated, 1);
+    })
+    .await;
 }

@@ -23,22 +23,15 @@ const WINDOW: u64 = 4_000;
 /// handed to `test`; the database is dropped after.
 async fn on_filled_store<F, Fut>(test: F)
 where
-    F: FnOnce(PgStore, String) -> Fut,
+    F: FnOnce(PgStore, String) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let Some((admin, name, url)) = backends::fresh_database().await else {
-        return;
-    };
-    let store = PgStore::connect(&url).await.unwrap();
-    fill(&store, 0, POSTS, 2_000).await.unwrap();
-    let outcome = tokio::spawn(test(store, url)).await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    backends::on_fresh_postgres(|url| async move {
+        let store = PgStore::connect(&url).await.unwrap();
+        fill(&store, 0, POSTS, 2_000).await.unwrap();
+        test(store, url).await;
+    })
+    .await;
 }
 
 fn search(q: &str) -> SearchQuery {

@@ -311,10 +311,7 @@ async fn sqlite_migration_back_fills_the_counters() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_migration_back_fills_the_counters() {
-    let Some((admin, name, url)) = backends::fresh_database().await else {
-        return;
-    };
-    let outcome = tokio::spawn(async move {
+    backends::on_fresh_postgres(|url| async move {
         let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url).await.unwrap());
         let model = a_season_of_asks(&store).await;
         let kept = everything(&store).await;
@@ -329,11 +326,4 @@ async fn postgres_migration_back_fills_the_counters() {
         check(&store, &model, "back-filled").await;
     })
     .await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }

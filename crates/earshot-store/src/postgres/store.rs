@@ -449,12 +449,29 @@ impl Store for PgStore {
         let mut updated = 0u64;
         let select = format!(
             "SELECT {CONV_COLS} FROM conversations c WHERE c.awaiting_since IS NOT NULL AND c.id > $1 \
-             ORDER BY c.id LIMIT $2 FOR UPDATE"
+             ORDER BY c.id LIMIT $2 FOR NO KEY UPDATE"
         );
         loop {
-            // Short transactions that take turns with ingest, so neither overwrites the other.
+            // Short transactions that run beside ingests: the ingest lock is taken shared, as
+            // each ingest takes it, so a rescore never stalls the ingest workers. Neither
+            // overwrites the other because both lock the conversation rows they rewrite in id
+            // order and read them under that lock (`FOR UPDATE` in ingest.rs `gather`, the
+            // select here): a row an ingest holds is read here once it commits (PostgreSQL
+            // reads the newest version of a row it waited for), and an ingest waits for a
+            // batch here the same way. Both take their row locks in one ordered statement, so
+            // they never wait on each other in a circle; `NO KEY` (the id is not changed) lets
+            // an ingest's inserts that refer to a conversation (posts, audit) pass a batch
+            // here instead of waiting for it while holding rows this batch wants. Shared, not
+            // dropped: a queue jump, a correction and a bulk import read a conversation
+            // without a row lock and take the ingest lock exclusively, so they still exclude
+            // a rescore batch.
             let tx = client.transaction().await?;
-            execute(&tx, "SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK]).await?;
+            execute(
+                &tx,
+                "SELECT pg_advisory_xact_lock_shared($1)",
+                &[&INGEST_LOCK],
+            )
+            .await?;
             let rows = query(&tx, &select, &[&after, &RESCORE_BATCH]).await?;
             let batch = map_rows(&rows, conversation_from_row)?;
             let Some(last) = batch.last() else { break };

@@ -16,10 +16,12 @@
 //! order, so two ingests never wait on each other in a circle; the keys found later are only
 //! *tried*, and when one is held the transaction starts again with all of them.
 //!
-//! Every ingest also holds the store-wide ingest lock in shared mode. Work that must not run
-//! beside any ingest (rescoring, a queue jump, a correction: `take_ingest_turn`) takes it
-//! exclusively, and so does a batch with too many keys for PostgreSQL's lock table (a bulk
-//! import), which then runs alone as all ingests did before.
+//! Every ingest also holds the store-wide ingest lock in shared mode, and so does rescoring
+//! (it locks the conversation rows it rewrites in id order, as ingest does, so the two
+//! serialise on those rows). Work that must not run beside any ingest (a queue jump,
+//! a correction: `take_ingest_turn`) takes it exclusively, and so does a batch with too many
+//! keys for PostgreSQL's lock table (a bulk import), which then runs alone as all ingests did
+//! before.
 
 use super::*;
 

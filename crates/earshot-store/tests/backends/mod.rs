@@ -106,6 +106,26 @@ fn unreachable_postgres<T>(url: &str, why: &str) -> Option<T> {
     None
 }
 
+/// Runs `test` with the address of a fresh PostgreSQL database (skipped as `fresh_database`
+/// says), dropping the database after, whether it passed or not.
+pub async fn on_fresh_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((admin, name, url)) = fresh_database().await else {
+        return;
+    };
+    let outcome = tokio::spawn(test(url)).await;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
 pub async fn on_postgres<F, Fut>(test: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
