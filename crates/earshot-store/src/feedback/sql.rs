@@ -7,7 +7,7 @@ use super::{
     FeedbackStore, NewPromise, NewRelease, Notification, RequestDetail, RequestMember, UngroupedAsk,
 };
 use crate::common::{self, POST_COLS};
-use crate::db::{self, args, insert_audit, job, Backend, Conn, Row, Value};
+use crate::db::{self, args, insert_audit, job, Backend, Value};
 use crate::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,90 +18,13 @@ use earshot_core::feedback::{
 use earshot_core::{ConversationId, Network};
 use std::collections::HashSet;
 
-const PROMISE_COLS: &str =
-    "id, request_id, conversation_id, reply_id, evidence, kind, state, made_at, \
-     due_on, target_release, confirmed_by, confirmed_at, release_id, kept_at";
+mod releases;
+mod rows;
 
-fn promise_from_row(r: &Row) -> Result<Promise, StoreError> {
-    Ok(Promise {
-        id: PromiseId(r.get(0)?),
-        request_id: r.get::<Option<i64>>(1)?.map(RequestId),
-        conversation_id: ConversationId(r.get(2)?),
-        reply_id: r.get(3)?,
-        evidence: r.get(4)?,
-        kind: super::parse_kind(r.text(5)?)?,
-        state: super::parse_state(r.text(6)?)?,
-        made_at: r.get(7)?,
-        due_on: r.get(8)?,
-        target_release: r.get(9)?,
-        confirmed_by: r.get(10)?,
-        confirmed_at: r.get(11)?,
-        release_id: r.get(12)?,
-        kept_at: r.get(13)?,
-    })
-}
-
-async fn load_promise(c: &mut dyn Conn, id: i64) -> Result<Option<Promise>, StoreError> {
-    let sql = format!("SELECT {PROMISE_COLS} FROM promises WHERE id = $1");
-    c.query_opt(&sql, args![id])
-        .await?
-        .map(|r| promise_from_row(&r))
-        .transpose()
-}
-
-/// `$1, $2, …` for `n` values after the first `after`.
-fn placeholders(after: usize, n: usize) -> String {
-    (after + 1..=after + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn request_ids(requests: &[RequestId]) -> Vec<Value> {
-    requests.iter().map(|r| Value::Int(r.0)).collect()
-}
-
-async fn load_release(c: &mut dyn Conn, id: i64) -> Result<Option<Release>, StoreError> {
-    let Some(r) = c
-        .query_opt(
-            "SELECT id, version, shipped_at, notes, url, created_by, created_at FROM releases \
-             WHERE id = $1",
-            args![id],
-        )
-        .await?
-    else {
-        return Ok(None);
-    };
-    let request_ids = c
-        .query(
-            "SELECT request_id FROM release_requests WHERE release_id = $1 ORDER BY request_id",
-            args![id],
-        )
-        .await?
-        .iter()
-        .map(|row| row.get::<i64>(0).map(RequestId))
-        .collect::<Result<_, _>>()?;
-    Ok(Some(Release {
-        id: ReleaseId(r.get(0)?),
-        version: r.get(1)?,
-        shipped_at: r.get(2)?,
-        notes: r.get(3)?,
-        url: r.get(4)?,
-        request_ids,
-        created_by: r.get(5)?,
-        created_at: r.get(6)?,
-    }))
-}
-
-async fn must_exist(c: &mut dyn Conn, id: RequestId) -> Result<(), StoreError> {
-    match c
-        .query_opt("SELECT id FROM requests WHERE id = $1", args![id.0])
-        .await?
-    {
-        Some(_) => Ok(()),
-        None => Err(StoreError::NotFound(format!("request {id}"))),
-    }
-}
+use rows::{
+    load_promise, load_release, must_exist, placeholders, promise_from_row, request_ids,
+    PROMISE_COLS,
+};
 
 /// Sets one column of a request (a fixed name, never input), or `NotFound`.
 async fn update_request(
@@ -589,61 +512,7 @@ impl<B: Backend> FeedbackStore for B {
         at: DateTime<Utc>,
     ) -> Result<(Release, bool), StoreError> {
         let at = common::trunc_us(at);
-        self.transaction(job!(c => {
-            let inserted = c
-                .query_opt(
-                    "INSERT INTO releases (version, shipped_at, notes, url, created_by, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (version) DO NOTHING RETURNING id",
-                    args![
-                        release.version.as_str(),
-                        release.shipped_at,
-                        release.notes.as_str(),
-                        release.url.as_deref(),
-                        release.created_by.as_str(),
-                        at
-                    ],
-                )
-                .await?;
-            let Some(row) = inserted else {
-                // Recorded before: the version is the release's identity.
-                let id: i64 = c
-                    .query_opt(
-                        "SELECT id FROM releases WHERE version = $1",
-                        args![release.version.as_str()],
-                    )
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt("a conflicting release vanished".into()))?
-                    .get(0)?;
-                let stored = load_release(c, id)
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt(format!("release {id} vanished")))?;
-                return Ok((stored, false));
-            };
-            let id: i64 = row.get(0)?;
-            for r in &release.request_ids {
-                must_exist(c, *r).await?;
-                c.execute(
-                    "INSERT INTO release_requests (release_id, request_id) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                    args![id, r.0],
-                )
-                .await?;
-                c.execute(
-                    "UPDATE requests SET status = 'shipped', updated_at = $2 WHERE id = $1",
-                    args![r.0, at],
-                )
-                .await?;
-            }
-            let detail = serde_json::json!({
-                "release_id": id, "version": release.version, "requests": release.request_ids
-            });
-            insert_audit(c, None, &release.created_by, "release_recorded", &detail, at).await?;
-            let stored = load_release(c, id)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt(format!("release {id} vanished")))?;
-            Ok((stored, true))
-        }))
-        .await
+        releases::record_release(self, release, at).await
     }
 
     async fn release(&self, id: ReleaseId) -> Result<Option<Release>, StoreError> {
