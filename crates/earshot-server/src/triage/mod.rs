@@ -37,6 +37,7 @@ use earshot_core::triage::{routing, Assessment, EscalationState, Facts, Routing,
 use earshot_core::{ConversationEvent, ConversationId, Status};
 use earshot_store::triage_state::RoutedConversation;
 use earshot_store::{ConversationDetail, InboxFilter, Store, StoreError};
+use futures::{stream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +45,18 @@ use std::sync::{Arc, Mutex};
 
 /// Open conversations looked at per housekeeping pass, at most.
 const SCAN_LIMIT: u32 = 1000;
+
+/// Conversations whose routing and details `route_new` reads at once.
+const FETCH_AHEAD: usize = 8;
+
+/// What `route_new` reads about a touched conversation not routed in this process.
+enum Fetched {
+    /// Routed before (by another process, or before a restart).
+    Routed(Routing),
+    /// Not routed yet: its details, if it is stored (boxed: a detail carries its posts).
+    Detail(Option<Box<ConversationDetail>>),
+}
+
 /// Conversations a report reads, at most.
 const REPORT_LIMIT: usize = 20_000;
 
@@ -315,23 +328,37 @@ impl TriageDesk {
         now: DateTime<Utc>,
     ) -> Result<Vec<(ConversationId, String)>, StoreError> {
         let store = pipeline.store();
+        let unrouted: Vec<ConversationId> = touched
+            .iter()
+            .copied()
+            .filter(|id| !lock(&self.routed).contains_key(id))
+            .collect();
+        // Each one's stored routing, else its details, read a few conversations at a time
+        // (one by one, the round trips held up the ingest worker routing its batch) and
+        // kept in the batch's order. Only reads: the routing itself stays one at a time.
+        let fetched: Vec<(ConversationId, Fetched)> = stream::iter(unrouted)
+            .map(|id| async move {
+                let fetched = match store.routing(id).await? {
+                    Some(stored) => Fetched::Routed(stored.routing),
+                    None => Fetched::Detail(store.conversation(id).await?.map(Box::new)),
+                };
+                Ok::<_, StoreError>((id, fetched))
+            })
+            .buffered(FETCH_AHEAD)
+            .try_collect()
+            .await?;
         let mut queue = Vec::new();
-        for &id in touched {
-            if lock(&self.routed).contains_key(&id) {
-                continue;
-            }
-            if let Some(stored) = store.routing(id).await? {
+        for (id, fetched) in fetched {
+            match fetched {
                 // Routed before a restart: routing happens once.
-                lock(&self.routed).insert(id, stored.routing);
-                continue;
+                Fetched::Routed(routing) => {
+                    lock(&self.routed).insert(id, routing);
+                }
+                Fetched::Detail(Some(detail)) if detail.conversation.status == Status::Open => {
+                    queue.push(self.candidate(*detail));
+                }
+                Fetched::Detail(_) => {}
             }
-            let Some(detail) = store.conversation(id).await? else {
-                continue;
-            };
-            if detail.conversation.status != Status::Open {
-                continue;
-            }
-            queue.push(self.candidate(detail));
         }
         queue.sort_by(|a, b| queue_order(&a.waiting, &b.waiting));
         let mut assigned = Vec::new();
