@@ -61,33 +61,99 @@ impl LicenceFilter {
     }
 }
 
-/// How much one example of a set counts: distant or lopsided sets less than hand-labelled
-/// tweets, so that they inform without drowning the rest.
-pub fn set_weight(set: &str) -> f32 {
-    match set {
-        // emoticon labels, no neutral class, 71k rows
-        "sentiment140-sample" => 0.15,
-        // brand-directed but 63% negative; also the complaint signal from its reasons
-        "airline-tweets" => 0.5,
-        // positive/negative only
-        "mozetic-twitter-sentiment" => 0.5,
-        _ => 1.0,
+/// The recipe of a build: which labels of which sets teach which head, how much each counts,
+/// and the training options. [`Recipe::default`] is what the shipped model is built with;
+/// `earshot-lab tune` measures other recipes on a slice of the training pool (never on a
+/// validation part).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipe {
+    /// Sentiment weight per set (1 when not named).
+    pub sentiment_weights: Vec<(&'static str, f32)>,
+    /// Complaint weight per set (1 when not named); 0 leaves the set's complaint labels out.
+    pub complaint_weights: Vec<(&'static str, f32)>,
+    /// Feature-request weight per set (1 when not named).
+    pub feature_weights: Vec<(&'static str, f32)>,
+    pub options: TrainOptions,
+}
+
+impl Default for Recipe {
+    fn default() -> Self {
+        Recipe {
+            sentiment_weights: vec![
+                // emoticon labels, no neutral class, 71k rows
+                ("sentiment140-sample", 0.15),
+                // brand-directed but 63% negative
+                ("airline-tweets", 0.5),
+                // positive/negative only
+                ("mozetic-twitter-sentiment", 0.5),
+            ],
+            complaint_weights: vec![("airline-tweets", 0.5)],
+            feature_weights: vec![],
+            options: TrainOptions::default(),
+        }
     }
 }
 
-/// The labelled posts a pool of examples becomes.
+fn weight_of(weights: &[(&'static str, f32)], set: &str) -> f32 {
+    weights
+        .iter()
+        .find(|(s, _)| *s == set)
+        .map_or(1.0, |(_, w)| *w)
+}
+
+impl Recipe {
+    /// How much one example of a set counts for sentiment: distant or lopsided sets less than
+    /// hand-labelled tweets, so that they inform without drowning the rest.
+    pub fn sentiment_weight(&self, set: &str) -> f32 {
+        weight_of(&self.sentiment_weights, set)
+    }
+
+    /// The labelled posts a pool of examples becomes. An example whose heads count
+    /// differently is given once per weight (the same text, each copy with the labels of
+    /// the heads that weigh it so).
+    pub fn labelled(&self, pool: &[Example]) -> Vec<Labelled> {
+        let mut out = Vec::with_capacity(pool.len());
+        for e in pool {
+            let heads = [
+                (
+                    e.sentiment.is_some(),
+                    weight_of(&self.sentiment_weights, e.set),
+                ),
+                (
+                    e.complaint.is_some(),
+                    weight_of(&self.complaint_weights, e.set),
+                ),
+                (
+                    e.feature_request.is_some(),
+                    weight_of(&self.feature_weights, e.set),
+                ),
+            ];
+            let mut weights: Vec<f32> = heads
+                .iter()
+                .filter(|(has, w)| *has && *w > 0.0)
+                .map(|(_, w)| *w)
+                .collect();
+            weights.sort_by(f32::total_cmp);
+            weights.dedup();
+            for w in weights {
+                out.push(Labelled {
+                    text: e.text.clone(),
+                    sentiment: e.sentiment.filter(|_| heads[0].1 == w),
+                    complaint: e.complaint.filter(|_| heads[1].1 == w),
+                    feature_request: e.feature_request.filter(|_| heads[2].1 == w),
+                    question: None,
+                    praise: None,
+                    weight: w,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The labelled posts a pool of examples becomes, by the shipped recipe.
 pub fn labelled(pool: &[Example]) -> Vec<Labelled> {
-    pool.iter()
-        .map(|e| Labelled {
-            text: e.text.clone(),
-            sentiment: e.sentiment,
-            complaint: e.complaint,
-            feature_request: e.feature_request,
-            question: None,
-            praise: None,
-            weight: set_weight(e.set),
-        })
-        .collect()
+    Recipe::default().labelled(pool)
 }
 
 #[derive(Debug, Serialize)]
@@ -121,6 +187,7 @@ pub fn build(
     data_dir: &Path,
     licences: LicenceFilter,
 ) -> Result<Built, Box<dyn std::error::Error>> {
+    let recipe = Recipe::default();
     let examples = data::all(data_dir)?;
     let (pool, removed) = overlap::training_pool(&examples);
     let pool: Vec<Example> = pool
@@ -151,8 +218,8 @@ pub fn build(
     let model = train_model(
         MODEL_NAME,
         &version,
-        &labelled(&pool),
-        &TrainOptions::default(),
+        &recipe.labelled(&pool),
+        &recipe.options,
         trained_on,
     )?;
     let bytes = model.to_bytes();
