@@ -41,13 +41,7 @@ pub fn tune(data_dir: &Path, recipe: &Recipe) -> Result<Report, Box<dyn std::err
     let (pool, _) = overlap::training_pool(&examples);
     drop(examples);
     let (fit, tune) = split_pool(pool);
-    let model = train_model(
-        "tune",
-        "1",
-        &recipe.labelled(&fit),
-        &recipe.options,
-        vec![],
-    )?;
+    let model = train_model("tune", "1", &recipe.labelled(&fit), &recipe.options, vec![])?;
     let terms = Terms::default();
     let analyzer = Analyzer::rules_only(&terms).with_model(model);
     Ok(eval::run(
@@ -84,12 +78,9 @@ pub fn summary(r: &Report) -> String {
         .iter()
         .filter(|x| x.set.starts_with("xlmt-sentiment "))
         .filter_map(|x| {
-            x.scores.first().map(|s| {
-                (
-                    x.lang.clone(),
-                    100.0 * s.metrics.macro_recall,
-                )
-            })
+            x.scores
+                .first()
+                .map(|s| (x.lang.clone(), 100.0 * s.metrics.macro_recall))
         })
         .collect();
     let mean_all = {

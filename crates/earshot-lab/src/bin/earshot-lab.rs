@@ -186,10 +186,7 @@ fn parse_set_weight(s: &str) -> Result<(&'static str, f32), String> {
         .split_once('=')
         .ok_or_else(|| format!("{s:?}: expected SET=WEIGHT"))?;
     let info = data::set_info(name.trim()).ok_or_else(|| format!("unknown set {name:?}"))?;
-    let w: f32 = w
-        .trim()
-        .parse()
-        .map_err(|e| format!("{w:?}: {e}"))?;
+    let w: f32 = w.trim().parse().map_err(|e| format!("{w:?}: {e}"))?;
     Ok((info.name, w))
 }
 
