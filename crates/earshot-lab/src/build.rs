@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 pub const MODEL_NAME: &str = "earshot-understand";
 /// Bumped by hand when the recipe (sets, weights, options) changes.
-pub const MODEL_VERSION: &str = "2";
+pub const MODEL_VERSION: &str = "3";
 pub const MODEL_FILE: &str = "earshot-understand.bin";
 
 /// Which sets a build may use, by licence.
@@ -61,33 +61,110 @@ impl LicenceFilter {
     }
 }
 
-/// How much one example of a set counts: distant or lopsided sets less than hand-labelled
-/// tweets, so that they inform without drowning the rest.
-pub fn set_weight(set: &str) -> f32 {
-    match set {
-        // emoticon labels, no neutral class, 71k rows
-        "sentiment140-sample" => 0.15,
-        // brand-directed but 63% negative; also the complaint signal from its reasons
-        "airline-tweets" => 0.5,
-        // positive/negative only
-        "mozetic-twitter-sentiment" => 0.5,
-        _ => 1.0,
+/// The recipe of a build: which labels of which sets teach which head, how much each counts,
+/// and the training options. [`Recipe::default`] is what the shipped model is built with;
+/// `earshot-lab tune` measures other recipes on a slice of the training pool (never on a
+/// validation part).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipe {
+    /// Sentiment weight per set (1 when not named).
+    pub sentiment_weights: Vec<(&'static str, f32)>,
+    /// Complaint weight per set (1 when not named); 0 leaves the set's complaint labels out.
+    pub complaint_weights: Vec<(&'static str, f32)>,
+    /// Feature-request weight per set (1 when not named).
+    pub feature_weights: Vec<(&'static str, f32)>,
+    pub options: TrainOptions,
+}
+
+impl Default for Recipe {
+    /// Chosen with `earshot-lab tune` on the tuning slice (a fifth of the training pool), never
+    /// on a validation part: see `crates/earshot-analyze/EVAL.md`.
+    fn default() -> Self {
+        Recipe {
+            sentiment_weights: vec![
+                // emoticon labels, no neutral class, 71k rows: more of it cost English and
+                // the other languages 1-2 points on the tuning slice
+                ("sentiment140-sample", 0.05),
+                // brand-directed but 63% negative
+                ("airline-tweets", 0.5),
+                // positive/negative only, 30k rows
+                ("mozetic-twitter-sentiment", 0.25),
+            ],
+            complaint_weights: vec![
+                // the hand-labelled complaint set, across nine domains: counts five times
+                ("complaints-twitter", 5.0),
+                // negative with a named reason is a looser notion of complaint
+                ("airline-tweets", 0.1),
+            ],
+            feature_weights: vec![],
+            options: TrainOptions {
+                epochs: 12,
+                ..TrainOptions::default()
+            },
+        }
     }
 }
 
-/// The labelled posts a pool of examples becomes.
+fn weight_of(weights: &[(&'static str, f32)], set: &str) -> f32 {
+    weights
+        .iter()
+        .find(|(s, _)| *s == set)
+        .map_or(1.0, |(_, w)| *w)
+}
+
+impl Recipe {
+    /// How much one example of a set counts for sentiment: distant or lopsided sets less than
+    /// hand-labelled tweets, so that they inform without drowning the rest.
+    pub fn sentiment_weight(&self, set: &str) -> f32 {
+        weight_of(&self.sentiment_weights, set)
+    }
+
+    /// The labelled posts a pool of examples becomes. An example whose heads count
+    /// differently is given once per weight (the same text, each copy with the labels of
+    /// the heads that weigh it so).
+    pub fn labelled(&self, pool: &[Example]) -> Vec<Labelled> {
+        let mut out = Vec::with_capacity(pool.len());
+        for e in pool {
+            let heads = [
+                (
+                    e.sentiment.is_some(),
+                    weight_of(&self.sentiment_weights, e.set),
+                ),
+                (
+                    e.complaint.is_some(),
+                    weight_of(&self.complaint_weights, e.set),
+                ),
+                (
+                    e.feature_request.is_some(),
+                    weight_of(&self.feature_weights, e.set),
+                ),
+            ];
+            let mut weights: Vec<f32> = heads
+                .iter()
+                .filter(|(has, w)| *has && *w > 0.0)
+                .map(|(_, w)| *w)
+                .collect();
+            weights.sort_by(f32::total_cmp);
+            weights.dedup();
+            for w in weights {
+                out.push(Labelled {
+                    text: e.text.clone(),
+                    sentiment: e.sentiment.filter(|_| heads[0].1 == w),
+                    complaint: e.complaint.filter(|_| heads[1].1 == w),
+                    feature_request: e.feature_request.filter(|_| heads[2].1 == w),
+                    question: None,
+                    praise: None,
+                    weight: w,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The labelled posts a pool of examples becomes, by the shipped recipe.
 pub fn labelled(pool: &[Example]) -> Vec<Labelled> {
-    pool.iter()
-        .map(|e| Labelled {
-            text: e.text.clone(),
-            sentiment: e.sentiment,
-            complaint: e.complaint,
-            feature_request: e.feature_request,
-            question: None,
-            praise: None,
-            weight: set_weight(e.set),
-        })
-        .collect()
+    Recipe::default().labelled(pool)
 }
 
 #[derive(Debug, Serialize)]
@@ -121,6 +198,7 @@ pub fn build(
     data_dir: &Path,
     licences: LicenceFilter,
 ) -> Result<Built, Box<dyn std::error::Error>> {
+    let recipe = Recipe::default();
     let examples = data::all(data_dir)?;
     let (pool, removed) = overlap::training_pool(&examples);
     let pool: Vec<Example> = pool
@@ -151,8 +229,8 @@ pub fn build(
     let model = train_model(
         MODEL_NAME,
         &version,
-        &labelled(&pool),
-        &TrainOptions::default(),
+        &recipe.labelled(&pool),
+        &recipe.options,
         trained_on,
     )?;
     let bytes = model.to_bytes();
@@ -262,11 +340,12 @@ pub fn corrections_trial(
     let (pool, _) = overlap::training_pool(&examples);
     let (new_domain, rest): (Vec<Example>, Vec<Example>) =
         pool.into_iter().partition(|e| e.set == domain);
+    let recipe = Recipe::default();
     let base = train_model(
         "trial-base",
         "1",
-        &labelled(&rest),
-        &TrainOptions::default(),
+        &recipe.labelled(&rest),
+        &recipe.options,
         vec![],
     )?;
     // The corrections: the first n posts of the new domain with a sentiment, as agents

@@ -9,7 +9,8 @@
 //! - [`overlap`]: the training pool, less every text any validation part holds.
 //! - [`metrics`], [`eval`]: the scores and the report per data set and language.
 //! - [`safety`]: the harm signal measured on a hand-labelled sample of real posts.
-//! - [`build`]: the builder of the model earshot ships.
+//! - [`build`]: the builder of the model earshot ships; [`tune`]: its recipe chosen on a slice of
+//!   the training pool.
 //! - [`langid`]: the builder, evaluation and benchmark of the shipped language-ID model.
 //! - [`fuzz`]: the parsers of outside bytes as fuzz targets, and a runner for minutes.
 //! - [`replay`]: real brand answers replayed through earshot, checked against an independent reference.
@@ -32,3 +33,4 @@ pub mod replay;
 pub mod safety;
 pub mod spike_eval;
 pub mod triage_replay;
+pub mod tune;
