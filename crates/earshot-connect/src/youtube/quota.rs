@@ -307,7 +307,9 @@ mod tests {
         std::fs::write(&file, r#"{"date":"2026-08-21","spent":4294967295}"#).unwrap();
         let damaged = Ledger::kept_in(&file, 300, 100);
         assert_eq!(damaged.today(morning).spent, 300);
-        assert!(damaged.spend_at(WRITE_COST, Purpose::Reply, morning).is_err());
+        assert!(damaged
+            .spend_at(WRITE_COST, Purpose::Reply, morning)
+            .is_err());
         // Only the file itself is left: each write's temporary file was renamed over it.
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "{left:?}");
