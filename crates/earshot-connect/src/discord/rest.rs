@@ -193,7 +193,9 @@ pub(crate) struct Rest {
 /// together, and a global 429 one of them meets holds the other too. Keyed by a digest, so
 /// the map holds no token.
 fn bot_buckets(config: &DiscordConfig) -> Arc<Mutex<Buckets>> {
-    static BOTS: OnceLock<Mutex<HashMap<[u8; 32], Arc<Mutex<Buckets>>>>> = OnceLock::new();
+    /// A digest of (API, token) → that bot's buckets.
+    type Bots = HashMap<[u8; 32], Arc<Mutex<Buckets>>>;
+    static BOTS: OnceLock<Mutex<Bots>> = OnceLock::new();
     let key: [u8; 32] = Sha256::new()
         .chain_update(config.api_url.trim_end_matches('/').as_bytes())
         .chain_update([0u8])
