@@ -59,6 +59,9 @@ pub struct YouTubeState {
     daily_units: u32,
     spent: u32,
     script: Script,
+    /// This fake's quota project, unique in the process: ledgers are shared process-wide by
+    /// OAuth client, so a port reused by a later fake must not inherit an earlier one's.
+    project: u64,
 }
 
 impl IssuesTokens for YouTubeState {
@@ -122,6 +125,11 @@ impl FakeServer<YouTubeState> {
             daily_units: 10_000,
             spent: 0,
             script: Script::default(),
+            project: {
+                static PROJECTS: std::sync::atomic::AtomicU64 =
+                    std::sync::atomic::AtomicU64::new(1);
+                PROJECTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
         };
         FakeServer::spawn(state, handle).await
     }
@@ -132,7 +140,11 @@ impl FakeServer<YouTubeState> {
 
     /// An OAuth client id of this fake's own (each fake its own quota project).
     pub fn client_id(&self) -> String {
-        format!("{}-fake.apps.googleusercontent.com", self.addr().port())
+        format!(
+            "{}-{}-fake.apps.googleusercontent.com",
+            self.addr().port(),
+            self.state().project
+        )
     }
 
     /// A viewer starts a thread on `video`; returns its id.
