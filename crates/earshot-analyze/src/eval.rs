@@ -6,25 +6,11 @@
 
 use crate::train::TrainError;
 use earshot_core::analysis::SentimentLabel;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-#[derive(Debug, thiserror::Error)]
-pub enum EvalError {
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}:{line}: {message}", path.display())]
-    Format {
-        path: PathBuf,
-        line: u64,
-        message: String,
-    },
-    #[error(transparent)]
-    Train(#[from] TrainError),
-}
+/// What goes wrong reading an evaluation set is what goes wrong reading training examples:
+/// a file that cannot be read, or a line that is not as expected.
+pub type EvalError = TrainError;
 
 fn read_lines(path: &Path) -> Result<Vec<String>, EvalError> {
     let s = std::fs::read_to_string(path).map_err(|source| EvalError::Io {

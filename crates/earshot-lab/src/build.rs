@@ -379,11 +379,7 @@ pub fn corrections_trial(
         .iter()
         .filter(|e| e.split == Split::Val && e.sentiment.is_some())
     {
-        let name = if e.part.is_empty() {
-            e.set.to_string()
-        } else {
-            format!("{} {}", e.set, e.part)
-        };
+        let name = e.set_and_part();
         groups.entry(name).or_default().push(e);
     }
     let mut rows = Vec::new();

@@ -164,7 +164,17 @@ pub struct Example {
 }
 
 impl Example {
-    fn new(
+    /// The set and its part ("xlmt-sentiment danish"), as the reports name a group.
+    pub fn set_and_part(&self) -> String {
+        if self.part.is_empty() {
+            self.set.to_string()
+        } else {
+            format!("{} {}", self.set, self.part)
+        }
+    }
+
+    /// An example with no labels yet.
+    pub(crate) fn new(
         set: &'static str,
         part: &'static str,
         lang: &'static str,
@@ -544,4 +554,32 @@ pub fn for_tests() -> Option<PathBuf> {
         dir.display()
     );
     None
+}
+
+/// The TWCS customer-support CSV's columns a replay reads: tweet id, author, inbound, time,
+/// text and the tweet it answers.
+pub(crate) const TWCS_COLUMNS: [&str; 6] = [
+    "tweet_id",
+    "author_id",
+    "inbound",
+    "created_at",
+    "text",
+    "in_response_to_tweet_id",
+];
+
+/// Where each of `names` stands in a CSV's `headers`, or `missing(name)` for the first that
+/// is not there.
+pub(crate) fn columns<const N: usize, E>(
+    headers: &csv::StringRecord,
+    names: [&str; N],
+    missing: impl Fn(&str) -> E,
+) -> Result<[usize; N], E> {
+    let mut at = [0; N];
+    for (slot, name) in at.iter_mut().zip(names) {
+        *slot = headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| missing(name))?;
+    }
+    Ok(at)
 }

@@ -66,11 +66,7 @@ pub fn sentiment(val: &[Example], analyzers: &[(&str, &Analyzer)]) -> Vec<Sentim
         .iter()
         .filter(|e| e.split == Split::Val && e.sentiment.is_some())
     {
-        let name = if e.part.is_empty() {
-            e.set.to_string()
-        } else {
-            format!("{} {}", e.set, e.part)
-        };
+        let name = e.set_and_part();
         groups
             .entry((name, e.lang.to_string()))
             .or_default()

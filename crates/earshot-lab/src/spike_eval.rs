@@ -71,18 +71,10 @@ pub fn load_airline(data: &Path) -> Result<Vec<(Post, String)>, SpikeEvalError> 
     let path = data.join("airline-tweets").join("dev.csv");
     let mut rdr = csv::Reader::from_path(&path).map_err(|e| read_err(&path, e))?;
     let headers = rdr.headers().map_err(|e| read_err(&path, e))?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| read_err(&path, format!("no {name} column")))
-    };
-    let (c_id, c_text, c_time, c_reason) = (
-        col("tweet_id")?,
-        col("text")?,
-        col("tweet_created")?,
-        col("negativereason")?,
-    );
+    let names = ["tweet_id", "text", "tweet_created", "negativereason"];
+    let [c_id, c_text, c_time, c_reason] = crate::data::columns(&headers, names, |name| {
+        read_err(&path, format!("no {name} column"))
+    })?;
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| read_err(&path, e))?;
@@ -139,18 +131,10 @@ pub fn load_twcs_sample_week(data: &Path, sample: TwcsSample) -> Result<Vec<Post
     let path = data.join(sample.file()).join("dev.csv");
     let mut rdr = csv::Reader::from_path(&path).map_err(|e| read_err(&path, e))?;
     let headers = rdr.headers().map_err(|e| read_err(&path, e))?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| read_err(&path, format!("no {name} column")))
-    };
-    let (c_author, c_in, c_at, c_text) = (
-        col("author_id")?,
-        col("inbound")?,
-        col("created_at")?,
-        col("text")?,
-    );
+    let names = ["author_id", "inbound", "created_at", "text"];
+    let [c_author, c_in, c_at, c_text] = crate::data::columns(&headers, names, |name| {
+        read_err(&path, format!("no {name} column"))
+    })?;
     let monday = Utc
         .with_ymd_and_hms(2017, 11, 6, 0, 0, 0)
         .single()

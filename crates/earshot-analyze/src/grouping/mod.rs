@@ -32,6 +32,8 @@
 pub mod bench;
 mod bridge;
 mod concepts;
+// The spike keys stem words as grouping does.
+pub(crate) use concepts::stemmer;
 mod corrections;
 mod grouper;
 mod normalise;

@@ -7,11 +7,11 @@
 //! dropped), stopwords come from the lexicon's per-language lists.
 
 use crate::fingerprint::{hash_bytes, mix};
+use crate::grouping::stemmer;
 use crate::lang::Lang;
 use crate::lexicon::data;
 use crate::lexicon::BuildFnv;
 use crate::text::Prepared;
-use rust_stemmers::{Algorithm, Stemmer};
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -45,26 +45,6 @@ static STOPWORDS: LazyLock<Stopwords> = LazyLock::new(|| {
         }
     }
     Stopwords { per_lang, any }
-});
-
-static STEMMERS: LazyLock<Vec<Stemmer>> = LazyLock::new(|| {
-    Lang::ALL
-        .iter()
-        .map(|l| {
-            Stemmer::create(match l {
-                Lang::En => Algorithm::English,
-                Lang::Da => Algorithm::Danish,
-                Lang::It => Algorithm::Italian,
-                Lang::De => Algorithm::German,
-                Lang::Fr => Algorithm::French,
-                Lang::Es => Algorithm::Spanish,
-                Lang::Pt => Algorithm::Portuguese,
-                Lang::Nl => Algorithm::Dutch,
-                Lang::Sv => Algorithm::Swedish,
-                Lang::No => Algorithm::Norwegian,
-            })
-        })
-        .collect()
 });
 
 /// Marks a key that is the post's request rather than its words.
@@ -184,7 +164,7 @@ impl StemCache {
         let value = if is_noise(surface, lang) {
             NOISE
         } else {
-            let stem = STEMMERS[lang.unwrap_or(Lang::En).index()].stem(surface);
+            let stem = stemmer(lang).stem(surface);
             hash_bytes(SEED_WORD, stem.as_bytes()).max(1)
         };
         *slot = (id, value);

@@ -29,6 +29,20 @@ pub struct SummaryPost<'a> {
     pub lang: Option<&'a str>,
 }
 
+impl<'a> SummaryPost<'a> {
+    /// A stored post as the summary reads it.
+    pub fn of(p: &'a earshot_core::Post) -> Self {
+        SummaryPost {
+            id: p.id,
+            author: &p.author.handle,
+            from_brand: p.from_brand,
+            text: &p.text,
+            at: p.created_at,
+            lang: Some(p.analysis.language.language.code()),
+        }
+    }
+}
+
 /// A sentence as written, and the post it is from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Excerpt {

@@ -239,13 +239,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_promise_needs_a_deadline_to_be_confirmed() {
-        let mut p = proposed();
-        assert_eq!(
-            p.confirm("ann", None, None, at("2017-08-19T05:00:00Z")),
-            Err(PromiseTransitionError::NoDeadline(PromiseId(7)))
-        );
+    /// Ann confirms the promise on 19 August, due on the 25th.
+    fn confirm_due_25th(p: &mut Promise) {
         p.confirm(
             "ann",
             Some(day("2017-08-25")),
@@ -253,6 +248,16 @@ mod tests {
             at("2017-08-19T05:00:00Z"),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn a_promise_needs_a_deadline_to_be_confirmed() {
+        let mut p = proposed();
+        assert_eq!(
+            p.confirm("ann", None, None, at("2017-08-19T05:00:00Z")),
+            Err(PromiseTransitionError::NoDeadline(PromiseId(7)))
+        );
+        confirm_due_25th(&mut p);
         assert_eq!(p.state, PromiseState::Confirmed);
         assert!(p
             .confirm("bo", None, Some("9.0".into()), at("2017-08-19T06:00:00Z"))
@@ -262,13 +267,7 @@ mod tests {
     #[test]
     fn overdue_breaks_once_and_a_late_release_still_keeps() {
         let mut p = proposed();
-        p.confirm(
-            "ann",
-            Some(day("2017-08-25")),
-            None,
-            at("2017-08-19T05:00:00Z"),
-        )
-        .unwrap();
+        confirm_due_25th(&mut p);
         assert!(
             !p.is_overdue(day("2017-08-25")),
             "the due day itself is on time"
@@ -291,13 +290,7 @@ mod tests {
     fn kept_in_six_days_is_on_time() {
         let mut p = proposed();
         p.kind = PromiseKind::Policy;
-        p.confirm(
-            "ann",
-            Some(day("2017-08-25")),
-            None,
-            at("2017-08-19T05:00:00Z"),
-        )
-        .unwrap();
+        confirm_due_25th(&mut p);
         p.keep(1, at("2017-08-25T09:00:00Z")).unwrap();
         assert_eq!(p.kept_on_time(), Some(true));
         let mut dismissed = proposed();

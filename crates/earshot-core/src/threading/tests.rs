@@ -76,12 +76,33 @@ fn apply(batch: &[Incoming], known: &mut Known, plan: &Plan, next_id: &mut i64) 
     }
 }
 
+/// A store stand-in fed batch by batch: what it knows, the ids it gave, the default policy.
+#[derive(Default)]
+struct Heard {
+    known: Known,
+    next: i64,
+    policy: TriagePolicy,
+}
+
+impl Heard {
+    /// Plans `batch` as at `now` and applies the plan, which it returns.
+    fn hear(&mut self, batch: &[Incoming], now: DateTime<Utc>) -> Plan {
+        let p = plan(batch, &self.known, &self.policy, now);
+        apply(batch, &mut self.known, &p, &mut self.next);
+        p
+    }
+
+    /// The one conversation heard.
+    fn conversation(&self) -> &Conversation {
+        let mut all = self.known.conversations.values();
+        all.next().expect("one conversation")
+    }
+}
+
 /// An urgent safety report, then follow-ups from the same customer before any answer.
 fn urgent_then(follow_up: Incoming) -> (Conversation, Conversation) {
     use crate::analysis::{HarmKind, SentimentLabel, UrgencyLevel};
-    let mut known = Known::default();
-    let mut next = 0;
-    let policy = TriagePolicy::default();
+    let mut h = Heard::default();
     let mut report = post("1", "paul", "2025-03-08T10:00:00Z", None, false);
     report.analysis.intent.label = Intent::Complaint;
     report.analysis.sentiment.label = SentimentLabel::Negative;
@@ -91,23 +112,11 @@ fn urgent_then(follow_up: Incoming) -> (Conversation, Conversation) {
     report.analysis.safety.harm = true;
     report.analysis.safety.kinds = vec![HarmKind::Vehicle];
     let first = vec![report];
-    let p = plan(&first, &known, &policy, t("2025-03-08T10:00:00Z"));
-    apply(&first, &mut known, &p, &mut next);
-    let before = known
-        .conversations
-        .values()
-        .next()
-        .cloned()
-        .expect("opened");
+    h.hear(&first, t("2025-03-08T10:00:00Z"));
+    let before = h.conversation().clone();
     let batch = vec![follow_up];
-    let p = plan(&batch, &known, &policy, t("2025-03-08T10:20:00Z"));
-    apply(&batch, &mut known, &p, &mut next);
-    let after = known
-        .conversations
-        .values()
-        .next()
-        .cloned()
-        .expect("one conversation");
+    h.hear(&batch, t("2025-03-08T10:20:00Z"));
+    let after = h.conversation().clone();
     (before, after)
 }
 
@@ -186,58 +195,39 @@ fn brand_reply_joins_and_times_the_first_response() {
 
 #[test]
 fn an_automatic_reply_joins_the_thread_but_the_clock_keeps_running() {
-    let mut known = Known::default();
-    let mut next = 0;
-    let policy = TriagePolicy::default();
+    let mut h = Heard::default();
     let first = vec![post("1", "paul", "2025-03-08T22:10:00Z", None, false)];
-    let p = plan(&first, &known, &policy, t("2025-03-08T22:10:00Z"));
-    apply(&first, &mut known, &p, &mut next);
+    h.hear(&first, t("2025-03-08T22:10:00Z"));
     let auto = vec![post("2", "brand", "2025-03-08T22:10:30Z", Some("1"), true)];
-    known.automatic.insert(auto[0].post.key());
-    let p = plan(&auto, &known, &policy, t("2025-03-08T22:11:00Z"));
+    h.known.automatic.insert(auto[0].post.key());
+    let p = plan(&auto, &h.known, &h.policy, t("2025-03-08T22:11:00Z"));
     assert!(p.posts[0].conversation.is_some(), "in the thread");
-    apply(&auto, &mut known, &p, &mut next);
-    known.automatic.clear();
-    let c = known
-        .conversations
-        .values()
-        .next()
-        .expect("one conversation");
+    apply(&auto, &mut h.known, &p, &mut h.next);
+    h.known.automatic.clear();
+    let c = h.conversation();
     assert_eq!(c.post_count, 2);
     assert_eq!(c.first_response_at, None, "an acknowledgement is no answer");
     assert_eq!(c.status, Status::Open);
     assert_eq!(c.awaiting_since, Some(t("2025-03-08T22:10:00Z")));
     // A person's answer later is the first response, timed from the customer's post.
     let human = vec![post("3", "brand", "2025-03-10T07:10:00Z", Some("1"), true)];
-    let p = plan(&human, &known, &policy, t("2025-03-10T07:11:00Z"));
-    apply(&human, &mut known, &p, &mut next);
-    let c = known
-        .conversations
-        .values()
-        .next()
-        .expect("one conversation");
+    h.hear(&human, t("2025-03-10T07:11:00Z"));
+    let c = h.conversation();
     assert_eq!(c.first_response_at, Some(t("2025-03-10T07:10:00Z")));
     assert_eq!(c.status, Status::Pending);
 }
 
 #[test]
 fn late_brand_answer_does_not_settle_a_newer_customer_post() {
-    let mut known = Known::default();
-    let mut next = 0;
-    let policy = TriagePolicy::default();
+    let mut h = Heard::default();
     for batch in [
         vec![post("A", "paul", "2017-08-18T10:00:00Z", None, false)],
         vec![post("C", "paul", "2017-08-18T10:30:00Z", Some("A"), false)],
         vec![post("B", "brand", "2017-08-18T10:10:00Z", Some("A"), true)],
     ] {
-        let p = plan(&batch, &known, &policy, Utc::now());
-        apply(&batch, &mut known, &p, &mut next);
+        h.hear(&batch, Utc::now());
     }
-    let c = known
-        .conversations
-        .values()
-        .next()
-        .expect("one conversation");
+    let c = h.conversation();
     assert_eq!(
         c.first_response_secs,
         Some(600),
@@ -250,9 +240,7 @@ fn late_brand_answer_does_not_settle_a_newer_customer_post() {
 
 #[test]
 fn late_customer_post_older_than_the_answer_does_not_reopen() {
-    let mut known = Known::default();
-    let mut next = 0;
-    let policy = TriagePolicy::default();
+    let mut h = Heard::default();
     for batch in [
         vec![
             post("A", "paul", "2017-08-18T10:00:00Z", None, false),
@@ -260,14 +248,9 @@ fn late_customer_post_older_than_the_answer_does_not_reopen() {
         ],
         vec![post("A2", "paul", "2017-08-18T10:05:00Z", Some("A"), false)],
     ] {
-        let p = plan(&batch, &known, &policy, Utc::now());
-        apply(&batch, &mut known, &p, &mut next);
+        h.hear(&batch, Utc::now());
     }
-    let c = known
-        .conversations
-        .values()
-        .next()
-        .expect("one conversation");
+    let c = h.conversation();
     assert_eq!(c.status, Status::Pending);
     assert!(c.awaiting_since.is_none());
     assert_eq!(c.post_count, 3);
@@ -301,16 +284,14 @@ fn same_post_twice_is_a_duplicate() {
 
 #[test]
 fn reply_arriving_before_its_parent_is_adopted_later() {
-    let mut known = Known::default();
-    let mut next = 0;
-    let policy = TriagePolicy::default();
+    let mut h = Heard::default();
     let first = vec![post("2", "brand", "2017-08-18T21:11:00Z", Some("1"), true)];
-    let p1 = plan(&first, &known, &policy, Utc::now());
+    let p1 = plan(&first, &h.known, &h.policy, Utc::now());
     assert_eq!(p1.posts[0].conversation, None);
-    apply(&first, &mut known, &p1, &mut next);
+    apply(&first, &mut h.known, &p1, &mut h.next);
 
     let second = vec![post("1", "paul", "2017-08-18T20:47:00Z", None, false)];
-    let p2 = plan(&second, &known, &policy, Utc::now());
+    let p2 = plan(&second, &h.known, &h.policy, Utc::now());
     assert_eq!(
         p2.adopted,
         vec![(PostKey::new(Network::X, "2"), ConvRef::New(0))]
@@ -322,19 +303,16 @@ fn reply_arriving_before_its_parent_is_adopted_later() {
 
 #[test]
 fn reply_to_an_orphan_adopted_in_the_same_batch_joins_too() {
-    let mut known = Known::default();
-    let mut next = 0;
-    let policy = TriagePolicy::default();
+    let mut h = Heard::default();
     // B1 answers A, but arrives first and waits as an orphan.
     let first = vec![post("B1", "brand", "2017-08-18T21:11:00Z", Some("A"), true)];
-    let p1 = plan(&first, &known, &policy, Utc::now());
-    apply(&first, &mut known, &p1, &mut next);
+    h.hear(&first, Utc::now());
     // Then A arrives with B2, the brand's second answer (a reply to B1).
     let second = vec![
         post("A", "paul", "2017-08-18T20:47:00Z", None, false),
         post("B2", "brand", "2017-08-18T21:20:00Z", Some("B1"), true),
     ];
-    let p2 = plan(&second, &known, &policy, Utc::now());
+    let p2 = plan(&second, &h.known, &h.policy, Utc::now());
     assert_eq!(
         p2.adopted,
         vec![(PostKey::new(Network::X, "B1"), ConvRef::New(0))]
@@ -367,17 +345,14 @@ fn replying_in_another_customers_thread_does_not_capture_the_next_post() {
 
 #[test]
 fn customer_follow_up_reopens_and_restarts_the_clock() {
-    let mut known = Known::default();
-    let mut next = 0;
-    let policy = TriagePolicy::default();
+    let mut h = Heard::default();
     let b1 = vec![
         post("1", "paul", "2017-08-18T20:47:00Z", None, false),
         post("2", "brand", "2017-08-18T21:11:00Z", Some("1"), true),
     ];
-    let p1 = plan(&b1, &known, &policy, Utc::now());
-    apply(&b1, &mut known, &p1, &mut next);
+    h.hear(&b1, Utc::now());
     let b2 = vec![post("3", "paul", "2017-08-18T21:30:00Z", Some("2"), false)];
-    let p2 = plan(&b2, &known, &policy, Utc::now());
+    let p2 = plan(&b2, &h.known, &h.policy, Utc::now());
     assert!(p2.new_conversations.is_empty());
     let c = &p2.updated_conversations[0];
     assert_eq!(c.status, Status::Open);

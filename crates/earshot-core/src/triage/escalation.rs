@@ -354,9 +354,8 @@ impl TriggerRules {
 mod tests {
     use super::*;
     use crate::sla::SlaClock;
-    use crate::testing::at;
+    use crate::testing::{at, one_policy};
     use crate::triage::oncall::{Schedule, ScheduleConfig};
-    use crate::triage::policy::{PolicyConfig, PolicySet};
     use crate::triage::timeline::{ClockEvent, Moment};
     use std::collections::BTreeMap;
 
@@ -457,23 +456,7 @@ mod tests {
 
     #[test]
     fn triggers_about_to_breach_and_after_hours() {
-        #[derive(Deserialize)]
-        struct File {
-            policies: Vec<PolicyConfig>,
-        }
-        let file: File = toml::from_str(
-            r#"[[policies]]
-            name = "all"
-            first_response = { within = "1h" }"#,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let set = PolicySet::compile(
-            &file.policies,
-            &BTreeMap::new(),
-            Default::default(),
-            ("calendar", SlaClock::Calendar),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let set = one_policy("all", "1h");
         let t0 = at("2024-06-08T02:00:00Z");
         let history = [Moment::new(t0, ClockEvent::CustomerPost)];
         let rules = TriggerRules::default();

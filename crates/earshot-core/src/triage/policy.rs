@@ -405,17 +405,7 @@ mod tests {
     }
 
     fn set(toml_text: &str) -> Result<PolicySet, PolicyError> {
-        #[derive(Deserialize)]
-        struct File {
-            policies: Vec<PolicyConfig>,
-        }
-        let file: File = toml::from_str(toml_text).unwrap_or_else(|e| panic!("{e}"));
-        PolicySet::compile(
-            &file.policies,
-            &clocks(),
-            ResponseTargets::default(),
-            ("calendar", SlaClock::Calendar),
-        )
+        crate::testing::policies_over(toml_text, &clocks())
     }
 
     const POLICIES: &str = r#"

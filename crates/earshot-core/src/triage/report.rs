@@ -426,9 +426,9 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::at;
+    use crate::testing::{at, one_policy};
     use crate::triage::facts::Facts;
-    use crate::triage::policy::{PolicyConfig, PolicySet};
+    use crate::triage::policy::PolicySet;
     use crate::triage::timeline::{ClockEvent, Moment};
 
     #[test]
@@ -476,23 +476,7 @@ mod tests {
 
     #[test]
     fn groups_shares_breaches_json_and_csv() {
-        #[derive(Deserialize)]
-        struct File {
-            policies: Vec<PolicyConfig>,
-        }
-        let file: File = toml::from_str(
-            r#"[[policies]]
-            name = "one hour"
-            first_response = { within = "1h" }"#,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let set = PolicySet::compile(
-            &file.policies,
-            &BTreeMap::new(),
-            Default::default(),
-            ("calendar", SlaClock::Calendar),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let set = one_policy("one hour", "1h");
         let now = at("2024-06-10T12:00:00Z");
         let records = vec![
             // Monday 10:00 UTC, answered in 10 min.

@@ -329,6 +329,15 @@ mod tests {
         Moment::new(at(s), e)
     }
 
+    fn hours(n: i64) -> Duration {
+        Duration::hours(n)
+    }
+
+    /// Still running, due at `due`.
+    fn running(due: &str) -> Progress {
+        Progress::Running { due: at(due) }
+    }
+
     #[test]
     fn first_response_met_within_business_hours() {
         // Monday 16:30 post, answered Tuesday 09:20: 30 + 20 = 50 covered minutes of 60.
@@ -336,12 +345,7 @@ mod tests {
             m("2024-06-03T16:30:00+02:00", CustomerPost),
             m("2024-06-04T09:20:00+02:00", BrandReply),
         ];
-        let s = first_response(
-            &office(),
-            Duration::hours(1),
-            &h,
-            at("2024-06-05T00:00:00Z"),
-        );
+        let s = first_response(&office(), hours(1), &h, at("2024-06-05T00:00:00Z"));
         assert_eq!(
             s.progress,
             Progress::Met {
@@ -358,12 +362,7 @@ mod tests {
             m("2024-06-03T16:30:00+02:00", CustomerPost),
             m("2024-06-04T09:45:00+02:00", BrandReply),
         ];
-        let s = first_response(
-            &office(),
-            Duration::hours(1),
-            &h,
-            at("2024-06-05T00:00:00Z"),
-        );
+        let s = first_response(&office(), hours(1), &h, at("2024-06-05T00:00:00Z"));
         assert_eq!(s.breached_at, Some(at("2024-06-04T09:30:00+02:00")));
         assert_eq!(s.used_secs, 3600, "the budget is spent, not overdrawn");
     }
@@ -390,25 +389,10 @@ mod tests {
             }
         );
         assert!(!paused.breached());
-        let resumed = first_response(
-            &clock,
-            Duration::hours(1),
-            &h,
-            at("2024-06-05T10:05:00+02:00"),
-        );
-        assert_eq!(
-            resumed.progress,
-            Progress::Running {
-                due: at("2024-06-05T10:40:00+02:00")
-            }
-        );
+        let resumed = first_response(&clock, hours(1), &h, at("2024-06-05T10:05:00+02:00"));
+        assert_eq!(resumed.progress, running("2024-06-05T10:40:00+02:00"));
         assert_eq!(resumed.used_secs, 25 * 60);
-        let late = first_response(
-            &clock,
-            Duration::hours(1),
-            &h,
-            at("2024-06-05T11:00:00+02:00"),
-        );
+        let late = first_response(&clock, hours(1), &h, at("2024-06-05T11:00:00+02:00"));
         assert_eq!(late.breached_at, Some(at("2024-06-05T10:40:00+02:00")));
     }
 
@@ -424,7 +408,7 @@ mod tests {
         ];
         let s = resolution(
             &SlaClock::Calendar,
-            Duration::hours(2),
+            hours(2),
             &h,
             at("2024-06-10T00:00:00Z"),
         );
@@ -441,16 +425,11 @@ mod tests {
         more.push(m("2024-06-05T08:00:00Z", Reopened));
         let s = resolution(
             &SlaClock::Calendar,
-            Duration::hours(2),
+            hours(2),
             &more,
             at("2024-06-05T09:00:00Z"),
         );
-        assert_eq!(
-            s.progress,
-            Progress::Running {
-                due: at("2024-06-05T08:30:00Z")
-            }
-        );
+        assert_eq!(s.progress, running("2024-06-05T08:30:00Z"));
         assert_eq!(s.breached_at, Some(at("2024-06-05T08:30:00Z")));
     }
 
@@ -462,7 +441,7 @@ mod tests {
         ];
         let s = first_response(
             &SlaClock::Calendar,
-            Duration::hours(1),
+            hours(1),
             &h,
             at("2024-06-04T00:00:00Z"),
         );
@@ -487,19 +466,14 @@ mod tests {
         ];
         let s = next_responses(
             &SlaClock::Calendar,
-            Duration::hours(1),
+            hours(1),
             &h,
             at("2024-06-03T15:30:00Z"),
         );
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].started_at, Some(at("2024-06-03T12:00:00Z")));
         assert_eq!(s[0].breached_at, Some(at("2024-06-03T13:00:00Z")));
-        assert_eq!(
-            s[1].progress,
-            Progress::Running {
-                due: at("2024-06-03T16:00:00Z")
-            }
-        );
+        assert_eq!(s[1].progress, running("2024-06-03T16:00:00Z"));
         assert!(!s[1].breached());
     }
 
@@ -511,16 +485,11 @@ mod tests {
         ];
         let s = first_response(
             &SlaClock::Calendar,
-            Duration::hours(1),
+            hours(1),
             &h,
             at("2024-06-03T09:30:00Z"),
         );
-        assert_eq!(
-            s.progress,
-            Progress::Running {
-                due: at("2024-06-03T10:00:00Z")
-            }
-        );
+        assert_eq!(s.progress, running("2024-06-03T10:00:00Z"));
         assert_eq!(s.used_secs, 30 * 60);
     }
 

@@ -40,20 +40,10 @@ fn twitter_time(s: &str) -> Option<DateTime<Utc>> {
 pub fn twcs(path: &Path) -> Result<Vec<Answered>, String> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| err(path, e))?;
     let headers = rdr.headers().map_err(|e| err(path, e))?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| err(path, format!("no {name} column")))
-    };
-    let (c_id, c_author, c_in, c_at, c_text, c_parent) = (
-        col("tweet_id")?,
-        col("author_id")?,
-        col("inbound")?,
-        col("created_at")?,
-        col("text")?,
-        col("in_response_to_tweet_id")?,
-    );
+    let [c_id, c_author, c_in, c_at, c_text, c_parent] =
+        crate::data::columns(&headers, crate::data::TWCS_COLUMNS, |name| {
+            err(path, format!("no {name} column"))
+        })?;
     struct Row {
         id: String,
         author: String,

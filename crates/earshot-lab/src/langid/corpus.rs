@@ -111,11 +111,17 @@ impl Corpus {
         // XLM-T's Hindi (romanised, Devanagari, some English) is measured only: how often a
         // language earshot does not serve comes out `und`.
         for (text, _) in earshot_analyze::eval::xlmt(data, "hindi", "val")? {
-            all.push(example("xlmt-sentiment", "hindi", "hi", Split::Val, text));
+            all.push(Example::new(
+                "xlmt-sentiment",
+                "hindi",
+                "hi",
+                Split::Val,
+                text,
+            ));
         }
         all.extend(lingua()?);
         for (lang, phrase) in earshot_analyze::lexicon::vocabulary() {
-            all.push(example(
+            all.push(Example::new(
                 LEXICON,
                 "",
                 lang.code(),
@@ -174,28 +180,9 @@ impl Corpus {
             .eval
             .iter()
             .flat_map(|s| s.texts.iter())
-            .map(|t| example("", "", "", Split::Val, t.clone()))
+            .map(|t| Example::new("", "", "", Split::Val, t.clone()))
             .collect();
         overlap::shared_texts(&self.train, &measured)
-    }
-}
-
-fn example(
-    set: &'static str,
-    part: &'static str,
-    lang: &'static str,
-    split: Split,
-    text: String,
-) -> Example {
-    Example {
-        set,
-        part,
-        lang,
-        split,
-        text,
-        sentiment: None,
-        complaint: None,
-        feature_request: None,
     }
 }
 
@@ -248,10 +235,10 @@ fn lingua() -> Result<Vec<Example>, LangIdError> {
             } else {
                 Split::Val
             };
-            out.push(example(LINGUA, name, lang, split, text));
+            out.push(Example::new(LINGUA, name, lang, split, text));
         }
         for text in lines("word-pairs.txt")? {
-            out.push(example(LINGUA, name, lang, Split::Train, text));
+            out.push(Example::new(LINGUA, name, lang, Split::Train, text));
         }
     }
     Ok(out)
@@ -264,28 +251,28 @@ mod tests {
     #[test]
     fn measured_texts_never_train() {
         let all = vec![
-            example(
+            Example::new(
                 "xlmt-sentiment",
                 "english",
                 "en",
                 Split::Train,
                 "Great phone, love it! https://t.co/x".into(),
             ),
-            example(
+            Example::new(
                 "tweeteval-sentiment",
                 "",
                 "en",
                 Split::Train,
                 "@user great PHONE love it".into(),
             ),
-            example(
+            Example::new(
                 "tweeteval-sentiment",
                 "",
                 "en",
                 Split::Train,
                 "A different tweet".into(),
             ),
-            example(
+            Example::new(
                 "semeval2016-devtest",
                 "",
                 "en",
@@ -293,14 +280,14 @@ mod tests {
                 "great phone... love it".into(),
             ),
             // Measured, but not a learning set: it never trains.
-            example(
+            Example::new(
                 "sanders-twitter",
                 "",
                 "en",
                 Split::Train,
                 "Another one".into(),
             ),
-            example(
+            Example::new(
                 "xlmt-sentiment",
                 "hindi",
                 "hi",

@@ -352,19 +352,16 @@ pub fn twcs_posts(path: &std::path::Path) -> Result<(Vec<RawPost>, usize), Strin
         .headers()
         .map_err(|e| format!("{}: {e}", path.display()))?
         .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| format!("{}: no {name} column", path.display()))
-    };
-    let (id, author, inbound, created, parent) = (
-        col("tweet_id")?,
-        col("author_id")?,
-        col("inbound")?,
-        col("created_at")?,
-        col("in_response_to_tweet_id")?,
-    );
+    let names = [
+        "tweet_id",
+        "author_id",
+        "inbound",
+        "created_at",
+        "in_response_to_tweet_id",
+    ];
+    let [id, author, inbound, created, parent] = crate::data::columns(&headers, names, |name| {
+        format!("{}: no {name} column", path.display())
+    })?;
     let mut posts = vec![];
     let mut unreadable = 0;
     for row in reader.records() {

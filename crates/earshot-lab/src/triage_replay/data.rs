@@ -69,23 +69,13 @@ struct Row {
 fn read_twcs(path: &Path) -> Result<Vec<Row>, DataError> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| read_err(path, e))?;
     let headers = rdr.headers().map_err(|e| read_err(path, e))?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| DataError::Column {
+    let [c_id, c_author, c_in, c_at, c_text, c_parent] =
+        crate::data::columns(&headers, crate::data::TWCS_COLUMNS, |name| {
+            DataError::Column {
                 path: path.to_path_buf(),
                 column: name.to_string(),
-            })
-    };
-    let (c_id, c_author, c_in, c_at, c_text, c_parent) = (
-        col("tweet_id")?,
-        col("author_id")?,
-        col("inbound")?,
-        col("created_at")?,
-        col("text")?,
-        col("in_response_to_tweet_id")?,
-    );
+            }
+        })?;
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| read_err(path, e))?;
