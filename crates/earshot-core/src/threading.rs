@@ -31,6 +31,9 @@ use crate::sla::{ResponseTargets, SlaClock};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, HashSet};
 
+mod rank_moves;
+pub use rank_moves::{rank_moves_at, visible_reasons, SCORE_STALE_POINTS};
+
 /// The brand's own accounts, so its posts are recognised as answers.
 #[derive(Debug, Clone, Default)]
 pub struct BrandIdentity {

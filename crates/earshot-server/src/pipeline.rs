@@ -418,7 +418,7 @@ impl Pipeline {
         let now = Utc::now();
         let pace = self.store.queue_pace(now).await?;
         self.set_pace(pace);
-        self.store.rescore_open(&self.policy(), now).await
+        Ok(self.store.rescore_open(&self.policy(), now).await?.reranked)
     }
 
     fn set_pace(&self, pace: QueuePace) {

@@ -532,6 +532,16 @@ macro_rules! migrations {
                     "/0046_last_brand_index.sql"
                 )),
             },
+            $crate::common::Migration {
+                version: 47,
+                name: "rescore_due",
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0047_rescore_due.sql"
+                )),
+            },
         ]
     };
 }

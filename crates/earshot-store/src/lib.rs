@@ -16,6 +16,7 @@ pub mod feedback;
 pub mod guard;
 pub mod people;
 pub mod postgres;
+mod reranking;
 pub mod spikes;
 pub mod sqlite;
 pub mod survey;
@@ -69,6 +70,13 @@ pub trait Store:
         &self,
         id: ConversationId,
     ) -> Result<Option<ConversationDetail>, StoreError>;
+
+    /// Several conversations as [`Store::conversation`] gives each, read together (routing
+    /// reads a batch's this way, not one round trip each): those stored, in id order.
+    async fn conversations(
+        &self,
+        ids: &[ConversationId],
+    ) -> Result<Vec<ConversationDetail>, StoreError>;
 
     /// Conversations ranked by priority (highest first), filtered and paged.
     async fn inbox(
@@ -145,13 +153,15 @@ pub trait Store:
         to: DateTime<Utc>,
     ) -> Result<Vec<VolumeCount>, StoreError>;
 
-    /// Recomputes the priority of every conversation owed an answer (waiting time moves
-    /// them up). Returns how many were updated.
+    /// Recomputes the priority of the conversations owed an answer whose rank can have moved
+    /// by `now` (waiting time moves them up; see [`earshot_core::threading::rank_moves_at`]):
+    /// all of them the first time this store ranks under `policy`'s rules, then those due.
+    /// Says how many it read and how many it re-ranked.
     async fn rescore_open(
         &self,
         policy: &TriagePolicy,
         now: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<RescorePass, StoreError>;
 
     /// How busy the queue is at `now`: conversations owed an answer, and those the brand
     /// answered in the hour before (for each conversation's fair turn, see

@@ -213,6 +213,15 @@ pub struct VolumeCount {
     pub posts: u64,
 }
 
+/// What a re-ranking pass did ([`crate::Store::rescore_open`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RescorePass {
+    /// Conversations owed an answer that it read (those whose rank could have moved).
+    pub read: u64,
+    /// Those whose rank (or noted fair turn) changed, and were written.
+    pub reranked: u64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoreCounts {
     pub posts: u64,

@@ -359,7 +359,8 @@ async fn postgres_rescore_runs_beside_an_ingest_turn_but_not_beside_a_whole_stor
         )
         .await
         .expect("a rescore does not wait for an ingest's turn")
-        .unwrap();
+        .unwrap()
+        .reranked;
         assert_eq!(updated, 1, "Ann's conversation, waited on for a day more");
         tx.rollback().await.unwrap();
 
@@ -375,6 +376,7 @@ async fn postgres_rescore_runs_beside_an_ingest_turn_but_not_beside_a_whole_stor
                     .rescore_open(&policy, later + Duration::days(1))
                     .await
                     .unwrap()
+                    .reranked
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;

@@ -221,3 +221,24 @@ async fn queue_pace_counts_the_last_hours_answers_through_its_index() {
     })
     .await;
 }
+
+/// A re-ranking pass picks the conversations due through `conversations_rescore_due`
+/// (migration 47), reading those due, not every one owed an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rescoring_picks_the_due_conversations_through_their_index() {
+    on_filled_store(|store, _| async move {
+        store.analyse().await.unwrap();
+        let base: DateTime<Utc> = DateTime::from_timestamp(1_704_067_200, 0).unwrap();
+        let waiting = store.queue_pace(base).await.unwrap().waiting;
+        assert!(waiting > 1_000, "{waiting} conversations owed an answer");
+        // Ingest timed every one: at the first post nothing is due yet.
+        let plan = store.explain_rescore_due(base).await.unwrap();
+        println!("{plan}");
+        assert!(
+            plan.contains("conversations_rescore_due"),
+            "the due ones are picked through their index:\n{plan}"
+        );
+        assert_eq!(rows_of(&plan, "conversations_rescore_due"), 0, "{plan}");
+    })
+    .await;
+}

@@ -9,10 +9,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use earshot_core::analysis::{Intent, SentimentLabel};
-use earshot_core::threading::{Incoming, TriagePolicy};
+use earshot_core::threading::{self, Incoming, TriagePolicy};
 use earshot_core::{Analysis, ConversationEvent, ConversationId, Network, ReplyState, Status};
 use earshot_store::postgres::PgStore;
-use earshot_store::{InboxFilter, NewReply, ReplyMiss, SearchQuery, Store, StoreError};
+use earshot_store::{
+    InboxFilter, NewReply, ReplyMiss, RescorePass, SearchQuery, Store, StoreError,
+};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------
@@ -33,6 +35,8 @@ suite!(
     replies_are_idempotent_and_tracked,
     response_samples_and_volume,
     rescore_open_raises_a_waiting_conversation,
+    rescore_open_reads_only_what_can_have_moved,
+    conversations_are_read_together_as_each_alone,
     cursors_resume,
     concurrent_overlapping_ingests_store_each_post_once,
     a_reply_is_claimed_by_one_sender_at_a_time,
@@ -1117,18 +1121,24 @@ async fn response_samples_and_volume(store: Arc<dyn Store>) {
     assert!(store.volume(to, to).await.unwrap().is_empty());
 }
 
-async fn rescore_open_raises_a_waiting_conversation(store: Arc<dyn Store>) {
+/// Paul's question waiting since 10:00 and Lena's answered at 10:01, heard at `now`: their
+/// conversations.
+async fn paul_waits_lena_answered(store: &Arc<dyn Store>, now: &str) -> [ConversationId; 2] {
     let r = ingest(
-        &store,
+        store,
         vec![
             customer("1", "paul", "2024-03-01T10:00:00Z", "waiting"),
             customer("2", "lena", "2024-03-01T10:00:00Z", "answered"),
             brand("3", "2024-03-01T10:01:00Z", "2"),
         ],
-        "2024-03-01T10:00:00Z",
+        now,
     )
     .await;
-    let (waiting, answered) = (conversation_of(&r, "1"), conversation_of(&r, "2"));
+    [conversation_of(&r, "1"), conversation_of(&r, "2")]
+}
+
+async fn rescore_open_raises_a_waiting_conversation(store: Arc<dyn Store>) {
+    let [waiting, answered] = paul_waits_lena_answered(&store, "2024-03-01T10:00:00Z").await;
     let before = store
         .conversation(waiting)
         .await
@@ -1145,7 +1155,8 @@ async fn rescore_open_raises_a_waiting_conversation(store: Arc<dyn Store>) {
     let n = store
         .rescore_open(&policy(), t("2024-03-01T13:00:00Z"))
         .await
-        .unwrap();
+        .unwrap()
+        .reranked;
     assert_eq!(n, 1);
     let after = store
         .conversation(waiting)
@@ -1192,9 +1203,115 @@ async fn rescore_open_raises_a_waiting_conversation(store: Arc<dyn Store>) {
         store
             .rescore_open(&policy(), t("2024-03-01T13:00:00Z"))
             .await
-            .unwrap(),
+            .unwrap()
+            .reranked,
         0
     );
+}
+
+/// A pass reads only the conversations whose rank can have moved since it was stored, and
+/// what it stores is never stale where an agent looks: the band and the reasons shown.
+async fn rescore_open_reads_only_what_can_have_moved(store: Arc<dyn Store>) {
+    let [paul, _] = paul_waits_lena_answered(&store, "2024-03-01T10:02:00Z").await;
+    let policy = policy();
+    let start = t("2024-03-01T10:02:00Z");
+    // Rules new to this store: the pass reads every conversation owed an answer (Paul's).
+    let first = store.rescore_open(&policy, start).await.unwrap();
+    assert_eq!(first.read, 1, "{first:?}");
+    assert_eq!(
+        store.rescore_open(&policy, start).await.unwrap(),
+        RescorePass::default(),
+        "at the same moment nothing can have moved"
+    );
+    let stored = |id| {
+        let store = Arc::clone(&store);
+        async move { store.conversation(id).await.unwrap().unwrap().conversation }
+    };
+    let band_before = stored(paul).await.priority.band;
+    // A routine question (low: a 24 h target) joins the band above once it has waited 5 % of
+    // it (72 min, at 11:12). A pass each minute until well past that.
+    let (mut read, mut reranked, mut raised_at) = (0, 0, None);
+    for minute in 1..=80 {
+        let now = start + Duration::minutes(minute);
+        let pass = store.rescore_open(&policy, now).await.unwrap();
+        assert!(pass.read <= 1, "Lena's is owed nothing: {pass:?} at {now}");
+        read += pass.read;
+        reranked += pass.reranked;
+        let conv = stored(paul).await;
+        let fresh = threading::rank(&conv.signals, conv.awaiting_since, &policy, now);
+        let shown = |p: &earshot_core::Priority| (p.band, threading::visible_reasons(p));
+        assert_eq!(shown(&conv.priority), shown(&fresh), "stale at {now}");
+        assert!(
+            fresh.score - conv.priority.score <= threading::SCORE_STALE_POINTS / 4.0 + 1e-3,
+            "score {} stored, {} fresh at {now}",
+            conv.priority.score,
+            fresh.score
+        );
+        if conv.priority.band != band_before && raised_at.is_none() {
+            raised_at = Some(now);
+        }
+    }
+    assert_eq!(
+        raised_at,
+        Some(t("2024-03-01T11:12:00Z")),
+        "raised by the first pass after 72 min of waiting"
+    );
+    assert!(reranked >= 1 && reranked <= read);
+    assert!(
+        read <= 20,
+        "{read} reads of Paul's conversation in 80 passes (each pass read it before)"
+    );
+}
+
+/// A batch's details read together are each conversation's details as read alone: posts,
+/// replies and audit trail each with its own conversation, unknown ids left out.
+async fn conversations_are_read_together_as_each_alone(store: Arc<dyn Store>) {
+    let r = ingest(
+        &store,
+        vec![
+            customer("1", "paul", "2024-03-01T10:00:00Z", "waiting"),
+            customer("2", "lena", "2024-03-01T10:00:00Z", "answered"),
+            brand("3", "2024-03-01T10:01:00Z", "2"),
+            customer(
+                "4",
+                "lena",
+                "2024-03-01T10:03:00Z",
+                "thanks, one more thing",
+            ),
+            customer("5", "omar", "2024-03-01T10:04:00Z", "hello"),
+        ],
+        "2024-03-01T10:05:00Z",
+    )
+    .await;
+    let (paul, lena, omar) = (
+        conversation_of(&r, "1"),
+        conversation_of(&r, "2"),
+        conversation_of(&r, "5"),
+    );
+    store
+        .apply(
+            lena,
+            ConversationEvent::Assigned { to: "maria".into() },
+            "lead",
+            t("2024-03-01T10:06:00Z"),
+        )
+        .await
+        .unwrap();
+    let missing = ConversationId(999_999);
+    let together = store
+        .conversations(&[omar, missing, lena, paul, lena])
+        .await
+        .unwrap();
+    let mut alone = Vec::new();
+    for id in [paul, lena, omar] {
+        alone.push(store.conversation(id).await.unwrap().unwrap());
+    }
+    alone.sort_by_key(|d| d.conversation.id);
+    assert_eq!(together, alone);
+    assert!(together
+        .iter()
+        .any(|d| d.posts.len() == 3 && !d.audit.is_empty()));
+    assert!(store.conversations(&[]).await.unwrap().is_empty());
 }
 
 async fn cursors_resume(store: Arc<dyn Store>) {

@@ -37,7 +37,6 @@ use earshot_core::triage::{routing, Assessment, EscalationState, Facts, Routing,
 use earshot_core::{ConversationEvent, ConversationId, Status};
 use earshot_store::triage_state::RoutedConversation;
 use earshot_store::{ConversationDetail, InboxFilter, Store, StoreError};
-use futures::{stream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,17 +44,6 @@ use std::sync::{Arc, Mutex};
 
 /// Open conversations looked at per housekeeping pass, at most.
 const SCAN_LIMIT: u32 = 1000;
-
-/// Conversations whose routing and details `route_new` reads at once.
-const FETCH_AHEAD: usize = 8;
-
-/// What `route_new` reads about a touched conversation not routed in this process.
-enum Fetched {
-    /// Routed before (by another process, or before a restart).
-    Routed(Routing),
-    /// Not routed yet: its details, if it is stored (boxed: a detail carries its posts).
-    Detail(Option<Box<ConversationDetail>>),
-}
 
 /// Conversations a report reads, at most.
 const REPORT_LIMIT: usize = 20_000;
@@ -333,31 +321,36 @@ impl TriageDesk {
             .copied()
             .filter(|id| !lock(&self.routed).contains_key(id))
             .collect();
-        // Each one's stored routing, else its details, read a few conversations at a time
-        // (one by one, the round trips held up the ingest worker routing its batch) and
-        // kept in the batch's order. Only reads: the routing itself stays one at a time.
-        let fetched: Vec<(ConversationId, Fetched)> = stream::iter(unrouted)
-            .map(|id| async move {
-                let fetched = match store.routing(id).await? {
-                    Some(stored) => Fetched::Routed(stored.routing),
-                    None => Fetched::Detail(store.conversation(id).await?.map(Box::new)),
-                };
-                Ok::<_, StoreError>((id, fetched))
-            })
-            .buffered(FETCH_AHEAD)
-            .try_collect()
-            .await?;
+        // The stored routings of the batch, then the details of the rest, each read together
+        // (one round trip each for the whole batch: reading them one by one held up the
+        // ingest worker routing its batch). Only reads: the routing itself stays one at a time.
+        let mut routed: HashMap<ConversationId, Routing> = store
+            .routings(&unrouted)
+            .await?
+            .into_iter()
+            .map(|r| (r.conversation, r.routing))
+            .collect();
+        let rest: Vec<ConversationId> = unrouted
+            .iter()
+            .copied()
+            .filter(|id| !routed.contains_key(id))
+            .collect();
+        let mut details: HashMap<ConversationId, ConversationDetail> = store
+            .conversations(&rest)
+            .await?
+            .into_iter()
+            .map(|d| (d.conversation.id, d))
+            .collect();
         let mut queue = Vec::new();
-        for (id, fetched) in fetched {
-            match fetched {
-                // Routed before a restart: routing happens once.
-                Fetched::Routed(routing) => {
-                    lock(&self.routed).insert(id, routing);
+        // In the batch's order.
+        for id in unrouted {
+            if let Some(routing) = routed.remove(&id) {
+                // Routed before (by another process, or before a restart): routing happens once.
+                lock(&self.routed).insert(id, routing);
+            } else if let Some(detail) = details.remove(&id) {
+                if detail.conversation.status == Status::Open {
+                    queue.push(self.candidate(detail));
                 }
-                Fetched::Detail(Some(detail)) if detail.conversation.status == Status::Open => {
-                    queue.push(self.candidate(*detail));
-                }
-                Fetched::Detail(_) => {}
             }
         }
         queue.sort_by(|a, b| queue_order(&a.waiting, &b.waiting));

@@ -94,7 +94,7 @@ async fn rerank(
     }
     c.execute(
         "UPDATE conversations SET signals = $2, priority_score = $3, band = $4, priority = $5, \
-         language = $6, intent = $7, sentiment = $8 WHERE id = $1",
+         language = $6, intent = $7, sentiment = $8, rescore_due = $9 WHERE id = $1",
         &[
             conv.id.into(),
             json(&conv.signals)?,
@@ -104,6 +104,7 @@ async fn rerank(
             (&conv.language).into(),
             conv.intent.as_str().into(),
             conv.sentiment.as_str().into(),
+            crate::reranking::due(&conv, policy, now).into(),
         ],
     )
     .await?;

@@ -365,13 +365,13 @@ async fn thread_and_write(
         .new_conversations
         .iter()
         .zip(&new_ids)
-        .map(|(c, id)| ConversationRecord::new(c, *id))
+        .map(|(c, id)| ConversationRecord::new(c, *id).ranked(c, policy, now))
         .collect();
     insert_conversations(&tx, &records).await?;
     let records: Vec<ConversationRecord> = plan
         .updated_conversations
         .iter()
-        .map(|c| ConversationRecord::new(c, c.id))
+        .map(|c| ConversationRecord::new(c, c.id).ranked(c, policy, now))
         .collect();
     update_conversations(&tx, &records).await?;
 

@@ -14,7 +14,8 @@
 use crate::common::{self, Arg, Dialect, Placement, Sql, CONV_COLS, POST_COLS};
 use crate::{
     ConversationDetail, InboxFilter, InboxRow, IngestReport, NewReply, Page, ReplyMiss,
-    ResponseSample, SearchHit, SearchQuery, Store, StoreCounts, StoreError, VolumeCount,
+    RescorePass, ResponseSample, SearchHit, SearchQuery, Store, StoreCounts, StoreError,
+    VolumeCount,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -28,10 +29,12 @@ use earshot_core::{
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Row;
 
 use crate::common::Migration;
+use crate::reranking::{self, RankedUnder, Sweep};
 
 mod conn;
 mod ingest;
@@ -101,6 +104,8 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// The rules its last re-ranking pass ran under (see [`crate::reranking`]).
+    ranked_under: Arc<RankedUnder>,
 }
 
 impl PgStore {
@@ -137,7 +142,10 @@ impl PgStore {
             .await
             .map_err(|e| open_err(db_error(&e)))?;
         drop(client);
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            ranked_under: Arc::default(),
+        })
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {

@@ -8,7 +8,7 @@
 //! migrations and after a bulk import.
 
 use super::search::{search_sql, GIN_ONLY};
-use super::store::{inbox_sql, QUEUE_PACE_SQL};
+use super::store::{inbox_sql, QUEUE_PACE_SQL, RESCORE_DUE_SQL};
 use super::*;
 
 /// The tables the hot reads plan on.
@@ -68,6 +68,18 @@ impl PgStore {
         let (text, sql) = inbox_sql(filter, common::trunc_us(now));
         let client = self.client().await?;
         explain(&client, &text, &boxed_args(&sql)).await
+    }
+
+    /// The executed plan of a re-ranking pass's first pick of the conversations due at `now`.
+    pub async fn explain_rescore_due(&self, now: DateTime<Utc>) -> Result<String, StoreError> {
+        let args: [Boxed; 4] = [
+            Box::new(common::trunc_us(now)),
+            Box::new(reranking::before_any_due()),
+            Box::new(0i64),
+            Box::new(RESCORE_BATCH),
+        ];
+        let client = self.client().await?;
+        explain(&client, RESCORE_DUE_SQL, &args).await
     }
 
     /// The executed plan of the queue's pace (`Store::queue_pace`) at `now`.

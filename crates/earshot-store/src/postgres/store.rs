@@ -12,6 +12,13 @@ pub(super) const QUEUE_PACE_SQL: &str =
     "SELECT (SELECT count(*) FROM conversations WHERE awaiting_since IS NOT NULL), \
             (SELECT count(*) FROM conversations WHERE last_brand_at > $1)";
 
+/// The waiting conversations due for re-ranking by `$1` (`conversations_rescore_due`), after
+/// `($2, $3)` in due time and id order, `$4` at most.
+pub(super) const RESCORE_DUE_SQL: &str = "SELECT c.id, c.rescore_due FROM conversations c \
+     WHERE c.awaiting_since IS NOT NULL AND c.rescore_due <= $1 \
+     AND (c.rescore_due, c.id) > ($2, $3) \
+     ORDER BY c.rescore_due, c.id LIMIT $4";
+
 pub(super) fn inbox_sql(filter: &InboxFilter, now: DateTime<Utc>) -> (String, Sql) {
     common::inbox_sql(Dialect::Postgres, filter, now)
 }
@@ -40,12 +47,7 @@ impl Store for PgStore {
         id: ConversationId,
     ) -> Result<Option<ConversationDetail>, StoreError> {
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = snapshot(&mut client).await?;
         let Some(conversation) = load_conversation(&tx, id, false).await? else {
             return Ok(None);
         };
@@ -78,6 +80,61 @@ impl Store for PgStore {
             replies: map_rows(&replies, reply_from_row)?,
             audit: map_rows(&audit, audit_from_row)?,
         }))
+    }
+
+    async fn conversations(
+        &self,
+        ids: &[ConversationId],
+    ) -> Result<Vec<ConversationDetail>, StoreError> {
+        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        let mut client = self.client().await?;
+        let tx = snapshot(&mut client).await?;
+        // Four statements for the whole batch; each part is grouped by its conversation.
+        let mut parts = Vec::with_capacity(4);
+        for sql in [
+            format!("SELECT {CONV_COLS} FROM conversations c WHERE c.id = ANY($1) ORDER BY c.id"),
+            format!("SELECT {POST_COLS} FROM posts p WHERE p.conversation_id = ANY($1) ORDER BY p.created_at, p.id"),
+            format!("SELECT {REPLY_COLS} FROM replies r WHERE r.conversation_id = ANY($1) ORDER BY r.id"),
+            format!("SELECT {AUDIT_COLS} FROM audit a WHERE a.conversation_id = ANY($1) ORDER BY a.id DESC"),
+        ] {
+            parts.push(query(&tx, &sql, &[&ids]).await?);
+        }
+        tx.commit().await?;
+        let [conversations, posts, replies, audit]: [Vec<Row>; 4] = parts
+            .try_into()
+            .map_err(|_| StoreError::Database("a part of the batch was not read".into()))?;
+        let mut details: Vec<ConversationDetail> = map_rows(&conversations, conversation_from_row)?
+            .into_iter()
+            .map(|conversation| ConversationDetail {
+                conversation,
+                posts: Vec::new(),
+                replies: Vec::new(),
+                audit: Vec::new(),
+            })
+            .collect();
+        let at = |details: &[ConversationDetail], id: Option<ConversationId>| {
+            id.and_then(|id| {
+                details
+                    .binary_search_by_key(&id, |d| d.conversation.id)
+                    .ok()
+            })
+        };
+        for p in map_rows(&posts, post_from_row)? {
+            if let Some(i) = at(&details, p.conversation_id) {
+                details[i].posts.push(p);
+            }
+        }
+        for r in map_rows(&replies, reply_from_row)? {
+            if let Some(i) = at(&details, Some(r.conversation_id)) {
+                details[i].replies.push(r);
+            }
+        }
+        for a in map_rows(&audit, audit_from_row)? {
+            if let Some(i) = at(&details, a.conversation_id) {
+                details[i].audit.push(a);
+            }
+        }
+        Ok(details)
     }
 
     async fn inbox(
@@ -442,83 +499,95 @@ impl Store for PgStore {
         &self,
         policy: &TriagePolicy,
         now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<RescorePass, StoreError> {
         let now = common::trunc_us(now);
         let mut client = self.client().await?;
-        let mut after = 0i64;
-        let mut updated = 0u64;
-        let select = format!(
-            "SELECT {CONV_COLS} FROM conversations c WHERE c.awaiting_since IS NOT NULL AND c.id > $1 \
-             ORDER BY c.id LIMIT $2 FOR NO KEY UPDATE"
+        let mut pass = RescorePass::default();
+        let hour_ago = now - chrono::Duration::hours(1);
+        let read = format!(
+            "SELECT {CONV_COLS} FROM conversations c WHERE c.id = ANY($1) AND c.awaiting_since IS NOT NULL \
+             ORDER BY c.id FOR NO KEY UPDATE"
         );
-        loop {
-            // Short transactions that run beside ingests: the ingest lock is taken shared, as
-            // each ingest takes it, so a rescore never stalls the ingest workers. Neither
-            // overwrites the other because both lock the conversation rows they rewrite in id
-            // order and read them under that lock (`FOR UPDATE` in ingest.rs `gather`, the
-            // select here): a row an ingest holds is read here once it commits (PostgreSQL
-            // reads the newest version of a row it waited for), and an ingest waits for a
-            // batch here the same way. Both take their row locks in one ordered statement, so
-            // they never wait on each other in a circle; `NO KEY` (the id is not changed) lets
-            // an ingest's inserts that refer to a conversation (posts, audit) pass a batch
-            // here instead of waiting for it while holding rows this batch wants. Shared, not
-            // dropped: a queue jump, a correction and a bulk import read a conversation
-            // without a row lock and take the ingest lock exclusively, so they still exclude
-            // a rescore batch.
-            let tx = client.transaction().await?;
-            execute(
-                &tx,
-                "SELECT pg_advisory_xact_lock_shared($1)",
-                &[&INGEST_LOCK],
-            )
-            .await?;
-            let rows = query(&tx, &select, &[&after, &RESCORE_BATCH]).await?;
-            let batch = map_rows(&rows, conversation_from_row)?;
-            let Some(last) = batch.last() else { break };
-            after = last.id.0;
-            let done = (batch.len() as i64) < RESCORE_BATCH;
-            let mut ids = Vec::new();
-            let mut scores = Vec::new();
-            let mut bands = Vec::new();
-            let mut priorities = Vec::new();
-            let mut signals = Vec::new();
-            for mut c in batch {
-                let before = (c.priority.clone(), c.signals.fair_turn_at);
-                threading::rescore(&mut c, policy, now);
-                // The fair turn is noted once (a conversation another process opened has none
-                // until this pass), so the signals are written with it.
-                if (c.priority.clone(), c.signals.fair_turn_at) != before {
-                    signals.push(
-                        serde_json::to_value(&c.signals)
-                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                    );
-                    ids.push(c.id.0);
-                    scores.push(c.priority.score);
-                    bands.push(c.priority.band.as_str());
-                    priorities.push(
-                        serde_json::to_value(&c.priority)
-                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                    );
-                }
-            }
-            if !ids.is_empty() {
-                updated += execute(
+        for sweep in self.ranked_under.sweeps(policy, now) {
+            let (mut after_due, mut after) = (reranking::before_any_due(), 0i64);
+            loop {
+                // Short transactions that run beside ingests: the ingest lock is taken shared,
+                // as each ingest takes it, so a rescore never stalls the ingest workers.
+                // Neither overwrites the other because both lock the conversation rows they
+                // rewrite in id order and read them under that lock (`FOR UPDATE` in
+                // ingest.rs `gather`, `read` here, which sorts the batch's ids before locking
+                // them): a row an ingest holds is read here once it commits (PostgreSQL reads
+                // the newest version of a row it waited for, and leaves out one no longer
+                // owed an answer), and an ingest waits for a batch here the same way. Both
+                // take their row locks in one ordered statement, so they never wait on each
+                // other in a circle; `NO KEY` (the id is not changed) lets an ingest's inserts
+                // that refer to a conversation (posts, audit) pass a batch here instead of
+                // waiting for it while holding rows this batch wants. Shared, not dropped: a
+                // queue jump, a correction and a bulk import read a conversation without a
+                // row lock and take the ingest lock exclusively, so they still exclude a
+                // rescore batch. The batch's ids are picked first without locks: a row
+                // picked and changed before it is locked is ranked as it then stands.
+                let tx = client.transaction().await?;
+                execute(
                     &tx,
-                    "UPDATE conversations c SET priority_score = x.score, band = x.band, priority = x.priority, \
-                     signals = x.signals \
-                     FROM UNNEST($1::bigint[], $2::real[], $3::text[], $4::jsonb[], $5::jsonb[]) \
-                     AS x(id, score, band, priority, signals) \
-                     WHERE c.id = x.id",
-                    &[&ids, &scores, &bands, &priorities, &signals],
+                    "SELECT pg_advisory_xact_lock_shared($1)",
+                    &[&INGEST_LOCK],
                 )
                 .await?;
-            }
-            tx.commit().await?;
-            if done {
-                break;
+                let picked = match sweep {
+                    Sweep::All => {
+                        query(
+                            &tx,
+                            "SELECT c.id, c.rescore_due FROM conversations c \
+                         WHERE c.awaiting_since IS NOT NULL AND c.id > $1 ORDER BY c.id LIMIT $2",
+                            &[&after, &RESCORE_BATCH],
+                        )
+                        .await?
+                    }
+                    Sweep::Due => {
+                        query(
+                            &tx,
+                            RESCORE_DUE_SQL,
+                            &[&now, &after_due, &after, &RESCORE_BATCH],
+                        )
+                        .await?
+                    }
+                    Sweep::TurnUnnoted => {
+                        query(
+                            &tx,
+                            "SELECT c.id, c.rescore_due FROM conversations c \
+                         WHERE c.awaiting_since IS NOT NULL AND c.signals->>'fair_turn_at' IS NULL \
+                         AND c.awaiting_since >= $1 AND c.id > $2 ORDER BY c.id LIMIT $3",
+                            &[&hour_ago, &after, &RESCORE_BATCH],
+                        )
+                        .await?
+                    }
+                };
+                let picked = map_rows(&picked, |r| {
+                    Ok((
+                        r.try_get::<_, i64>(0)?,
+                        r.try_get::<_, Option<DateTime<Utc>>>(1)?,
+                    ))
+                })?;
+                let Some(&(last, last_due)) = picked.last() else {
+                    break;
+                };
+                (after, after_due) = (last, last_due.unwrap_or(after_due));
+                let done = (picked.len() as i64) < RESCORE_BATCH;
+                let ids: Vec<i64> = picked.iter().map(|(id, _)| *id).collect();
+                let rows = query(&tx, &read, &[&ids]).await?;
+                let batch = map_rows(&rows, conversation_from_row)?;
+                pass.read += batch.len() as u64;
+                let reranked = reranking::rerank(batch, policy, now);
+                pass.reranked += write_reranked(&tx, &reranked).await?;
+                tx.commit().await?;
+                if done {
+                    break;
+                }
             }
         }
-        Ok(updated)
+        self.ranked_under.remember(policy);
+        Ok(pass)
     }
 
     async fn queue_pace(&self, now: DateTime<Utc>) -> Result<QueuePace, StoreError> {
@@ -628,4 +697,67 @@ impl Store for PgStore {
         .await?;
         Ok(())
     }
+}
+
+/// Writes a re-ranked batch: the changed rows' rank and signals with their due time, the
+/// others' due time alone. Returns how many were re-ranked.
+async fn write_reranked<C: GenericClient>(
+    tx: &C,
+    batch: &reranking::Reranked,
+) -> Result<u64, StoreError> {
+    let mut ids = Vec::new();
+    let mut scores = Vec::new();
+    let mut bands = Vec::new();
+    let mut priorities = Vec::new();
+    let mut signals = Vec::new();
+    let mut dues = Vec::new();
+    let json = |v: serde_json::Result<serde_json::Value>| {
+        v.map_err(|e| StoreError::Invalid(e.to_string()))
+    };
+    for (c, due) in &batch.changed {
+        ids.push(c.id.0);
+        scores.push(c.priority.score);
+        bands.push(c.priority.band.as_str());
+        priorities.push(json(serde_json::to_value(&c.priority))?);
+        signals.push(json(serde_json::to_value(&c.signals))?);
+        dues.push(*due);
+    }
+    let mut updated = 0;
+    if !ids.is_empty() {
+        updated = execute(
+            tx,
+            "UPDATE conversations c SET priority_score = x.score, band = x.band, priority = x.priority, \
+             signals = x.signals, rescore_due = x.due \
+             FROM UNNEST($1::bigint[], $2::real[], $3::text[], $4::jsonb[], $5::jsonb[], $6::timestamptz[]) \
+             AS x(id, score, band, priority, signals, due) \
+             WHERE c.id = x.id",
+            &[&ids, &scores, &bands, &priorities, &signals, &dues],
+        )
+        .await?;
+    }
+    if !batch.unchanged.is_empty() {
+        let (ids, dues): (Vec<i64>, Vec<Option<DateTime<Utc>>>) =
+            batch.unchanged.iter().map(|(id, due)| (id.0, *due)).unzip();
+        execute(
+            tx,
+            "UPDATE conversations c SET rescore_due = x.due \
+             FROM UNNEST($1::bigint[], $2::timestamptz[]) AS x(id, due) WHERE c.id = x.id",
+            &[&ids, &dues],
+        )
+        .await?;
+    }
+    Ok(updated)
+}
+
+/// A read-only transaction that sees one moment: a conversation's parts read in separate
+/// statements belong together.
+async fn snapshot(
+    client: &mut deadpool_postgres::Client,
+) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
 }

@@ -32,6 +32,8 @@ pub(super) struct ConversationRecord<'a> {
     last_customer_at: DateTime<Utc>,
     last_brand_at: Option<DateTime<Utc>>,
     awaits_parent: Option<&'a str>,
+    /// When its rank next goes stale (see [`crate::reranking`]).
+    rescore_due: Option<DateTime<Utc>>,
 }
 
 impl<'a> ConversationRecord<'a> {
@@ -63,6 +65,21 @@ impl<'a> ConversationRecord<'a> {
             last_customer_at: c.last_customer_at,
             last_brand_at: c.last_brand_at,
             awaits_parent: c.awaits_parent.as_deref(),
+            rescore_due: Some(reranking::DUE_AT_ONCE),
+        }
+    }
+
+    /// Ranked as of `now` under `policy` (ingest): timed, so no pass reads it before its rank
+    /// can have moved.
+    pub(super) fn ranked(
+        self,
+        c: &Conversation,
+        policy: &TriagePolicy,
+        now: DateTime<Utc>,
+    ) -> Self {
+        ConversationRecord {
+            rescore_due: reranking::due(c, policy, now),
+            ..self
         }
     }
 }
@@ -73,12 +90,12 @@ pub(super) const CONV_RECORD: &str = "jsonb_to_recordset($1::jsonb) AS x(id bigi
      last_activity_at timestamptz, awaiting_since timestamptz, response_due timestamptz, \
      first_response_due timestamptz, first_response_at timestamptz, first_response_secs bigint, \
      resolved_at timestamptz, post_count integer, last_customer_at timestamptz, last_brand_at timestamptz, \
-     awaits_parent text)";
+     awaits_parent text, rescore_due timestamptz)";
 
 pub(super) const CONV_WRITE_COLS: &str = "network, customer_external_id, customer, root_external_id, status, assignee, \
      priority_score, band, priority, signals, language, intent, sentiment, opened_at, last_activity_at, \
      awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count, last_customer_at, last_brand_at, \
-     awaits_parent";
+     awaits_parent, rescore_due";
 
 pub(super) async fn insert_conversations<C: GenericClient>(
     c: &C,

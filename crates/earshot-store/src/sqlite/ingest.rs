@@ -254,10 +254,15 @@ pub(super) fn ingest_blocking(
 
     let mut new_ids = Vec::with_capacity(plan.new_conversations.len());
     for c in &plan.new_conversations {
-        new_ids.push(write_conversation(&tx, c, true)?);
+        new_ids.push(write_conversation(
+            &tx,
+            c,
+            true,
+            reranking::due(c, policy, now),
+        )?);
     }
     for c in &plan.updated_conversations {
-        write_conversation(&tx, c, false)?;
+        write_conversation(&tx, c, false, reranking::due(c, policy, now))?;
     }
     for c in plan
         .updated_conversations

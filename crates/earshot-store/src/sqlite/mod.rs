@@ -15,7 +15,8 @@
 use crate::common::{self, Arg, Dialect, Placement, Sql, CONV_COLS, POST_COLS};
 use crate::{
     ConversationDetail, InboxFilter, InboxRow, IngestReport, NewReply, Page, ReplyMiss,
-    ResponseSample, SearchHit, SearchQuery, Store, StoreCounts, StoreError, VolumeCount,
+    RescorePass, ResponseSample, SearchHit, SearchQuery, Store, StoreCounts, StoreError,
+    VolumeCount,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -35,6 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::common::Migration;
+use crate::reranking::{self, RankedUnder, Sweep};
 
 mod conn;
 mod ingest;
@@ -76,6 +78,8 @@ struct Inner {
     next_reader: AtomicUsize,
     /// Wakes the checkpointer after a write; dropping it stops the checkpointer.
     checkpoint: Option<SyncSender<()>>,
+    /// The rules its last re-ranking pass ran under (see [`crate::reranking`]).
+    ranked_under: RankedUnder,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -118,6 +122,7 @@ impl SqliteStore {
                     readers: Vec::new(),
                     next_reader: AtomicUsize::new(0),
                     checkpoint: None,
+                    ranked_under: RankedUnder::default(),
                 }),
             });
         }
@@ -161,6 +166,7 @@ impl SqliteStore {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 checkpoint,
+                ranked_under: RankedUnder::default(),
             }),
         })
     }

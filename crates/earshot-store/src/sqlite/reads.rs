@@ -9,23 +9,46 @@ pub(super) fn detail_blocking(
     id: ConversationId,
 ) -> Result<Option<ConversationDetail>, StoreError> {
     let tx = conn.unchecked_transaction()?;
-    let Some(conversation) = load_conversation(&tx, id)? else {
+    detail_in(&tx, id)
+}
+
+/// Several conversations' details read in one transaction (in-process, so one statement per
+/// part of each costs no round trip): those stored, in id order.
+pub(super) fn details_blocking(
+    conn: &Connection,
+    mut ids: Vec<ConversationId>,
+) -> Result<Vec<ConversationDetail>, StoreError> {
+    ids.sort();
+    ids.dedup();
+    let tx = conn.unchecked_transaction()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(detail_in(&tx, id)?);
+    }
+    Ok(out)
+}
+
+fn detail_in(
+    tx: &Connection,
+    id: ConversationId,
+) -> Result<Option<ConversationDetail>, StoreError> {
+    let Some(conversation) = load_conversation(tx, id)? else {
         return Ok(None);
     };
     let posts = query_all(
-        &tx,
+        tx,
         &format!("SELECT {POST_COLS} FROM posts p WHERE p.conversation_id = ?1 ORDER BY p.created_at, p.id"),
         [id.0],
         post_from_row,
     )?;
     let replies = query_all(
-        &tx,
+        tx,
         &format!("SELECT {REPLY_COLS} FROM replies r WHERE r.conversation_id = ?1 ORDER BY r.id"),
         [id.0],
         reply_from_row,
     )?;
     let audit = query_all(
-        &tx,
+        tx,
         &format!(
             "SELECT {AUDIT_COLS} FROM audit a WHERE a.conversation_id = ?1 ORDER BY a.id DESC"
         ),

@@ -15,7 +15,7 @@ pub(super) fn apply_blocking(
     let mut conv = load_conversation(&tx, id)?.ok_or_else(|| common::not_found_conversation(id))?;
     conv.apply(event, at)
         .map_err(|e| StoreError::Conflict(e.to_string()))?;
-    write_conversation(&tx, &conv, false)?;
+    write_conversation(&tx, &conv, false, Some(reranking::DUE_AT_ONCE))?;
     let detail = serde_json::to_value(event).map_err(|e| StoreError::Invalid(e.to_string()))?;
     insert_audit(&tx, Some(id), actor, event.name(), &detail, at)?;
     tx.commit()?;
@@ -160,49 +160,76 @@ pub(super) fn rescore_blocking(
     conn: &mut Connection,
     policy: &TriagePolicy,
     now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
+    sweeps: &[Sweep],
+) -> Result<RescorePass, StoreError> {
     let now = common::trunc_us(now);
-    let mut after = 0i64;
-    let mut updated = 0u64;
-    // Short transactions, so an import is not held up; each batch is read and written
-    // under the write lock, so a concurrent ingest's newer state is never overwritten.
-    loop {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let batch = query_all(
-            &tx,
-            &format!(
-                "SELECT {CONV_COLS} FROM conversations c WHERE c.awaiting_since IS NOT NULL AND c.id > ?1 ORDER BY c.id LIMIT ?2"
-            ),
-            params![after, RESCORE_BATCH],
-            conversation_from_row,
-        )?;
-        let Some(last) = batch.last() else { break };
-        after = last.id.0;
-        let done = (batch.len() as i64) < RESCORE_BATCH;
-        {
-            let mut write =
-                tx.prepare_cached("UPDATE conversations SET priority_score = ?2, band = ?3, priority = ?4, signals = ?5 WHERE id = ?1")?;
-            for mut c in batch {
-                let before = (c.priority.clone(), c.signals.fair_turn_at);
-                threading::rescore(&mut c, policy, now);
-                // The fair turn is noted once (a conversation another process opened has none
-                // until this pass), so the signals are written with it.
-                if (c.priority.clone(), c.signals.fair_turn_at) != before {
+    let hour_ago = us(now - chrono::Duration::hours(1));
+    let mut pass = RescorePass::default();
+    // `rescore_due` is read after the conversation's columns.
+    let due_col = CONV_COLS.split(',').count();
+    for sweep in sweeps {
+        let (mut after_due, mut after) = (us(reranking::before_any_due()), 0i64);
+        // Short transactions, so an import is not held up; each batch is read and written
+        // under the write lock, so a concurrent ingest's newer state is never overwritten.
+        loop {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (sql, args): (String, Vec<Value>) = match sweep {
+                Sweep::All => (
+                    format!("SELECT {CONV_COLS}, c.rescore_due FROM conversations c \
+                     WHERE c.awaiting_since IS NOT NULL AND c.id > ?1 ORDER BY c.id LIMIT ?2"),
+                    vec![after.into(), RESCORE_BATCH.into()],
+                ),
+                Sweep::Due => (
+                    format!("SELECT {CONV_COLS}, c.rescore_due FROM conversations c \
+                     WHERE c.awaiting_since IS NOT NULL AND c.rescore_due <= ?1 \
+                     AND (c.rescore_due, c.id) > (?2, ?3) ORDER BY c.rescore_due, c.id LIMIT ?4"),
+                    vec![us(now).into(), after_due.into(), after.into(), RESCORE_BATCH.into()],
+                ),
+                Sweep::TurnUnnoted => (
+                    format!("SELECT {CONV_COLS}, c.rescore_due FROM conversations c \
+                     WHERE c.awaiting_since IS NOT NULL AND json_extract(c.signals, '$.fair_turn_at') IS NULL \
+                     AND c.awaiting_since >= ?1 AND c.id > ?2 ORDER BY c.id LIMIT ?3"),
+                    vec![hour_ago.into(), after.into(), RESCORE_BATCH.into()],
+                ),
+            };
+            let batch = query_all(&tx, &sql, rusqlite::params_from_iter(args), |r| {
+                Ok((conversation_from_row(r)?, r.get::<_, Option<i64>>(due_col)?))
+            })?;
+            let Some((last, last_due)) = batch.last() else {
+                break;
+            };
+            (after, after_due) = (last.id.0, last_due.unwrap_or(after_due));
+            let done = (batch.len() as i64) < RESCORE_BATCH;
+            pass.read += batch.len() as u64;
+            let batch = batch.into_iter().map(|(c, _)| c).collect();
+            let reranked = reranking::rerank(batch, policy, now);
+            {
+                let mut write = tx.prepare_cached(
+                    "UPDATE conversations SET priority_score = ?2, band = ?3, priority = ?4, signals = ?5, \
+                     rescore_due = ?6 WHERE id = ?1",
+                )?;
+                for (c, due) in &reranked.changed {
                     write.execute(params![
                         c.id.0,
                         f64::from(c.priority.score),
                         c.priority.band.as_str(),
                         to_json(&c.priority)?,
-                        to_json(&c.signals)?
+                        to_json(&c.signals)?,
+                        due.map(us),
                     ])?;
-                    updated += 1;
+                    pass.reranked += 1;
+                }
+                let mut timed =
+                    tx.prepare_cached("UPDATE conversations SET rescore_due = ?2 WHERE id = ?1")?;
+                for (id, due) in &reranked.unchanged {
+                    timed.execute(params![id.0, due.map(us)])?;
                 }
             }
-        }
-        tx.commit()?;
-        if done {
-            break;
+            tx.commit()?;
+            if done {
+                break;
+            }
         }
     }
-    Ok(updated)
+    Ok(pass)
 }

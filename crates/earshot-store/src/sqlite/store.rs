@@ -26,6 +26,14 @@ impl Store for SqliteStore {
         self.read(move |conn| detail_blocking(conn, id)).await
     }
 
+    async fn conversations(
+        &self,
+        ids: &[ConversationId],
+    ) -> Result<Vec<ConversationDetail>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(move |conn| details_blocking(conn, ids)).await
+    }
+
     async fn inbox(
         &self,
         filter: &InboxFilter,
@@ -213,10 +221,14 @@ impl Store for SqliteStore {
         &self,
         policy: &TriagePolicy,
         now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        let policy = policy.clone();
-        self.write(move |conn| rescore_blocking(conn, &policy, now))
-            .await
+    ) -> Result<RescorePass, StoreError> {
+        let sweeps = self.inner.ranked_under.sweeps(policy, now);
+        let ranked = policy.clone();
+        let pass = self
+            .write(move |conn| rescore_blocking(conn, &ranked, now, &sweeps))
+            .await?;
+        self.inner.ranked_under.remember(policy);
+        Ok(pass)
     }
 
     async fn queue_pace(&self, now: DateTime<Utc>) -> Result<QueuePace, StoreError> {

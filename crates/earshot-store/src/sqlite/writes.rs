@@ -9,24 +9,26 @@ use super::*;
 pub(super) const CONV_UPDATE: &str = "UPDATE conversations SET status = ?5, assignee = ?6, priority_score = ?7, band = ?8, \
      priority = ?9, signals = ?10, language = ?11, intent = ?12, sentiment = ?13, last_activity_at = ?15, \
      awaiting_since = ?16, response_due = ?17, first_response_at = ?19, first_response_secs = ?20, \
-     resolved_at = ?21, post_count = ?22, last_customer_at = ?24, last_brand_at = ?25 WHERE id = ?23";
+     resolved_at = ?21, post_count = ?22, last_customer_at = ?24, last_brand_at = ?25, rescore_due = ?26 WHERE id = ?23";
 
 pub(super) const CONV_INSERT: &str = "INSERT INTO conversations (network, customer_external_id, customer, root_external_id, status, \
      assignee, priority_score, band, priority, signals, language, intent, sentiment, opened_at, last_activity_at, \
      awaiting_since, response_due, first_response_due, first_response_at, first_response_secs, resolved_at, post_count, id, \
-     last_customer_at, last_brand_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+     last_customer_at, last_brand_at, rescore_due) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)";
 /// A conversation whose awaited parent arrived: its opening post, customer and first target
 /// may have changed, and what it waits for.
 pub(super) const CONV_REROOT: &str =
     "UPDATE conversations SET customer_external_id = ?2, customer = ?3, root_external_id = ?4, \
      opened_at = ?5, first_response_due = ?6, awaits_parent = ?7 WHERE id = ?1";
 
-/// Inserts (`insert`, new id) or updates (by `c.id`) a conversation.
+/// Inserts (`insert`, new id) or updates (by `c.id`) a conversation, with the time its rank
+/// next goes stale (see [`crate::reranking`]).
 pub(super) fn write_conversation(
     conn: &Connection,
     c: &Conversation,
     insert: bool,
+    rescore_due: Option<DateTime<Utc>>,
 ) -> Result<ConversationId, StoreError> {
     let sql = if insert { CONV_INSERT } else { CONV_UPDATE };
     let mut stmt = conn.prepare_cached(sql)?;
@@ -57,6 +59,7 @@ pub(super) fn write_conversation(
         id,
         us(c.last_customer_at),
         c.last_brand_at.map(us),
+        rescore_due.map(us),
     ])?;
     if insert {
         let id = conn.last_insert_rowid();

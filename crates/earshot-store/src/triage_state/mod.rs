@@ -46,6 +46,12 @@ pub trait TriageStateStore: Send + Sync {
         conversation: ConversationId,
     ) -> Result<Option<RoutedConversation>, StoreError>;
 
+    /// Where routing sent each of `conversations`, read together: those routed, in id order.
+    async fn routings(
+        &self,
+        conversations: &[ConversationId],
+    ) -> Result<Vec<RoutedConversation>, StoreError>;
+
     /// Records (or replaces) a conversation's escalation; `paged` is who the last page reached.
     async fn save_escalation(
         &self,

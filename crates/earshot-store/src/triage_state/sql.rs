@@ -14,6 +14,21 @@ use earshot_core::triage::EscalationState;
 use earshot_core::{Conversation, ConversationId, Network};
 
 const ESCALATION_COLS: &str = "conversation_id, state, paged, updated_at";
+const ROUTING_COLS: &str = "conversation_id, routing, rules, routed_at";
+
+fn routed_from_row(r: &Row) -> Result<RoutedConversation, StoreError> {
+    Ok(RoutedConversation {
+        conversation: ConversationId(r.get(0)?),
+        routing: r.json(1)?,
+        rules: r
+            .text(2)?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        routed_at: r.get(3)?,
+    })
+}
 
 fn escalation_from_row(r: &Row) -> Result<StoredEscalation, StoreError> {
     let paged: Option<String> = r.get(2)?;
@@ -59,27 +74,40 @@ impl<B: Backend> TriageStateStore for B {
         conversation: ConversationId,
     ) -> Result<Option<RoutedConversation>, StoreError> {
         self.read(job!(c => {
-            let Some(r) = c
-                .query_opt(
-                    "SELECT routing, rules, routed_at FROM conversation_routing \
-                     WHERE conversation_id = $1",
-                    args![conversation],
-                )
+            c.query_opt(
+                &format!("SELECT {ROUTING_COLS} FROM conversation_routing WHERE conversation_id = $1"),
+                args![conversation],
+            )
+            .await?
+            .map(|r| routed_from_row(&r))
+            .transpose()
+        }))
+        .await
+    }
+
+    async fn routings(
+        &self,
+        conversations: &[ConversationId],
+    ) -> Result<Vec<RoutedConversation>, StoreError> {
+        if conversations.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One placeholder each: the same statement on both backends (no arrays in SQLite).
+        let list = (1..=conversations.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {ROUTING_COLS} FROM conversation_routing WHERE conversation_id IN ({list}) \
+             ORDER BY conversation_id"
+        );
+        let ids: Vec<db::Value> = conversations.iter().map(|&id| id.into()).collect();
+        self.read(job!(c => {
+            c.query(&sql, &ids)
                 .await?
-            else {
-                return Ok(None);
-            };
-            Ok(Some(RoutedConversation {
-                conversation,
-                routing: r.json(0)?,
-                rules: r
-                    .text(1)?
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                routed_at: r.get(2)?,
-            }))
+                .iter()
+                .map(routed_from_row)
+                .collect()
         }))
         .await
     }
@@ -252,14 +280,15 @@ impl<B: Backend> TriageStateStore for B {
             conv.signals.jump = Some(why);
             threading::rescore(&mut conv, &policy, now);
             c.execute(
-                "UPDATE conversations SET signals = $2, priority_score = $3, band = $4, priority = $5 \
-                 WHERE id = $1",
+                "UPDATE conversations SET signals = $2, priority_score = $3, band = $4, priority = $5, \
+                 rescore_due = $6 WHERE id = $1",
                 &[
                     conv.id.into(),
                     db::json(&conv.signals)?,
                     conv.priority.score.into(),
                     conv.priority.band.as_str().into(),
                     db::json(&conv.priority)?,
+                    crate::reranking::due(&conv, &policy, now).into(),
                 ],
             )
             .await?;
