@@ -140,13 +140,9 @@ async fn a_correction_shows_at_once_everywhere_and_is_audited(store: Arc<dyn Sto
     .await;
     let hits = store
         .search(&SearchQuery {
-            q: "charger".into(),
-            network: None,
             language: Some("da".into()),
             intent: Some(Intent::Complaint),
-            sentiment: None,
-            limit: 10,
-            offset: 0,
+            ..backends::search("charger", 10)
         })
         .await
         .unwrap();

@@ -35,15 +35,7 @@ where
 }
 
 fn search(q: &str) -> SearchQuery {
-    SearchQuery {
-        q: q.into(),
-        network: None,
-        language: None,
-        intent: None,
-        sentiment: None,
-        limit: 50,
-        offset: 0,
-    }
+    backends::search(q, 50)
 }
 
 /// The `actual rows=N` of the first plan line naming `node`.

@@ -147,16 +147,7 @@ where
         user = format!("{user}:{}", String::from_utf8_lossy(pw));
     }
     let outcome = tokio::spawn(test(format!("{host}:{port}"), user, name.clone())).await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(e) => panic!("test task failed: {e}"),
-        }
-    }
+    backends::drop_and_report(&admin, &name, outcome).await;
 }
 
 fn pem_arg(path: &std::path::Path) -> String {

@@ -125,14 +125,7 @@ async fn customer_posts_are_read_in_id_order_from_a_cursor(store: Arc<dyn Store>
         )
         .await
         .unwrap();
-    let id_of = |ext: &str| {
-        report
-            .posts
-            .iter()
-            .find(|p| p.external_id == ext)
-            .unwrap()
-            .post_id
-    };
+    let id_of = |ext: &str| backends::post_id_of(&report, ext);
     let newest = report.posts.iter().map(|p| p.post_id).max().unwrap();
     assert_eq!(store.newest_post_id().await.unwrap(), newest);
 

@@ -610,15 +610,7 @@ async fn search_finds_words_and_filters(store: Arc<dyn Store>) {
         .sentiment(SentimentLabel::Positive, 0.9),
     ];
     ingest(&store, batch, "2024-03-01T10:05:00Z").await;
-    let search = |q: &str| SearchQuery {
-        q: q.into(),
-        network: None,
-        language: None,
-        intent: None,
-        sentiment: None,
-        limit: 20,
-        offset: 0,
-    };
+    let search = |q: &str| backends::search(q, 20);
     let found = |q: SearchQuery| {
         let store = Arc::clone(&store);
         async move {
@@ -1405,18 +1397,7 @@ async fn sqlite_in_memory_store_works() {
             .await
             .unwrap();
         assert_eq!(r.new, 1);
-        let hits = store
-            .search(&SearchQuery {
-                q: "seat".into(),
-                network: None,
-                language: None,
-                intent: None,
-                sentiment: None,
-                limit: 10,
-                offset: 0,
-            })
-            .await
-            .unwrap();
+        let hits = store.search(&backends::search("seat", 10)).await.unwrap();
         assert_eq!(hits.items.len(), 1);
         assert_eq!(
             store
@@ -1449,10 +1430,7 @@ async fn postgres_nodes_starting_together_migrate_once() {
         .unwrap()
         .get(0);
     drop(client);
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
+    backends::drop_database(&admin, &name).await;
     assert!(ok, "both nodes connect");
     assert!(again.is_ok(), "reconnecting applies nothing twice");
     let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
@@ -1587,15 +1565,7 @@ async fn edits_and_deletions_follow_the_author(store: Arc<dyn Store>) {
         let store = Arc::clone(&store);
         async move {
             store
-                .search(&SearchQuery {
-                    q: q.into(),
-                    network: None,
-                    language: None,
-                    intent: None,
-                    sentiment: None,
-                    limit: 10,
-                    offset: 0,
-                })
+                .search(&backends::search(q, 10))
                 .await
                 .unwrap()
                 .items
@@ -1697,14 +1667,7 @@ async fn requests_promises_and_releases(store: Arc<dyn Store>) {
         "2024-03-03T10:00:00Z",
     )
     .await;
-    let id_of = |ext: &str| {
-        report
-            .posts
-            .iter()
-            .find(|p| p.external_id == ext)
-            .unwrap()
-            .post_id
-    };
+    let id_of = |ext: &str| backends::post_id_of(&report, ext);
     let at = t("2024-03-03T10:00:00Z");
     let seat = store
         .create_request("Move the seat back when parked", at)
@@ -2048,18 +2011,7 @@ async fn a_post_heard_again_with_another_text_is_an_audited_edit(store: Arc<dyn 
         audit.iter().filter(|a| a.action == "post_edited").count()
     };
     assert_eq!(edits(&detail.audit), 1);
-    let found = store
-        .search(&SearchQuery {
-            q: "taxi".into(),
-            network: None,
-            language: None,
-            intent: None,
-            sentiment: None,
-            limit: 10,
-            offset: 0,
-        })
-        .await
-        .unwrap();
+    let found = store.search(&backends::search("taxi", 10)).await.unwrap();
     assert_eq!(found.items.len(), 1);
 
     // The same text again: a plain duplicate.
@@ -2137,17 +2089,7 @@ async fn a_search_with_control_characters_is_answered(store: Arc<dyn Store>) {
         "char\u{1}ger",
         "\u{7f}charger\u{1b}[0m",
     ] {
-        let found = store
-            .search(&SearchQuery {
-                q: q.into(),
-                network: None,
-                language: None,
-                intent: None,
-                sentiment: None,
-                limit: 10,
-                offset: 0,
-            })
-            .await;
+        let found = store.search(&backends::search(q, 10)).await;
         match found {
             Ok(page) => assert!(page.items.len() <= 1, "{q:?}"),
             Err(StoreError::Invalid(_)) => {}
@@ -2280,14 +2222,7 @@ async fn asks_in_no_request_are_found_in_id_order_from_a_cursor(store: Arc<dyn S
         "2024-03-01T10:05:00Z",
     )
     .await;
-    let id_of = |ext: &str| {
-        report
-            .posts
-            .iter()
-            .find(|p| p.external_id == ext)
-            .unwrap()
-            .post_id
-    };
+    let id_of = |ext: &str| backends::post_id_of(&report, ext);
     let at = t("2024-03-01T10:05:00Z");
     let dark = store.create_request("Dark mode", at).await.unwrap();
     store

@@ -12,7 +12,7 @@ use earshot_core::threading::Incoming;
 use earshot_core::{Analysis, Author, Network, NewPost};
 use earshot_store::postgres::PgStore;
 use earshot_store::sqlite::SqliteStore;
-use earshot_store::Store;
+use earshot_store::{SearchQuery, Store};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -117,13 +117,7 @@ where
         return;
     };
     let outcome = tokio::spawn(test(url)).await;
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    drop_and_report(&admin, &name, outcome).await;
 }
 
 pub async fn on_postgres<F, Fut>(test: F)
@@ -137,17 +131,29 @@ where
     let outcome = match PgStore::connect(&url).await {
         Ok(store) => tokio::spawn(test(Arc::new(store))).await,
         Err(e) => {
-            admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .unwrap();
+            drop_database(&admin, &name).await;
             panic!("cannot connect to the fresh database {url}: {e}");
         }
     };
+    drop_and_report(&admin, &name, outcome).await;
+}
+
+/// Drops a test's database.
+pub async fn drop_database(admin: &tokio_postgres::Client, name: &str) {
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await
         .unwrap();
+}
+
+/// Drops a test's database, then fails as the test's task did, if it did: passed or not, the
+/// database does not outlive the test.
+pub async fn drop_and_report(
+    admin: &tokio_postgres::Client,
+    name: &str,
+    outcome: Result<(), tokio::task::JoinError>,
+) {
+    drop_database(admin, name).await;
     if let Err(e) = outcome {
         match e.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),
@@ -158,6 +164,29 @@ where
 
 // ---------------------------------------------------------------------------------------
 // Building what the store hears.
+
+/// The stored id of post `external_id` in an ingest's report.
+pub fn post_id_of(report: &earshot_store::IngestReport, external_id: &str) -> i64 {
+    report
+        .posts
+        .iter()
+        .find(|p| p.external_id == external_id)
+        .unwrap_or_else(|| panic!("post {external_id} is not in the report"))
+        .post_id
+}
+
+/// A search for `q` with no filters: the first `limit` hits.
+pub fn search(q: &str, limit: u32) -> SearchQuery {
+    SearchQuery {
+        q: q.into(),
+        network: None,
+        language: None,
+        intent: None,
+        sentiment: None,
+        limit,
+        offset: 0,
+    }
+}
 
 /// An RFC 3339 time.
 pub fn t(s: &str) -> DateTime<Utc> {
