@@ -248,10 +248,7 @@ impl App {
         match &self.state.bus {
             Some(bus) => {
                 bus_tasks.extend(bus.start_ingest(pipeline.clone(), stopped.clone()));
-                let sink = crate::bus::heard::BusSink {
-                    bus: bus.clone(),
-                    pipeline,
-                };
+                let sink = crate::sink::PipelineSink::through(bus.clone(), pipeline);
                 self.connectors
                     .start_into(Arc::new(sink), stopped.clone(), &leases);
             }

@@ -5,7 +5,6 @@
 use crate::config::Settings;
 use crate::pipeline::Pipeline;
 use crate::responder::Responders;
-use async_trait::async_trait;
 use earshot_connect::appstore::{AppStoreResponder, AppStoreSource};
 use earshot_connect::bluesky::{BlueskyResponder, BlueskySource};
 use earshot_connect::discord::{DiscordResponder, DiscordSource};
@@ -35,74 +34,13 @@ fn x_tokens(config: &XConfig) -> anyhow::Result<Option<UserTokens>> {
     shared.insert(config.source_name(), tokens.clone());
     Ok(tokens)
 }
-use earshot_connect::source::{Amendment, Health, HealthReport, Sink, SinkError, Source};
-use earshot_core::{Network, NewPost};
+use earshot_connect::source::{Health, HealthReport, Sink, Source};
+use earshot_core::Network;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Delivers what a source heard: posts are analysed, threaded and committed first, then the
-/// cursor is stored, so a crash in between replays (harmlessly) instead of losing posts.
-pub struct PipelineSink {
-    pipeline: Arc<Pipeline>,
-}
-
-impl PipelineSink {
-    pub fn new(pipeline: Arc<Pipeline>) -> Self {
-        PipelineSink { pipeline }
-    }
-}
-
-#[async_trait]
-impl Sink for PipelineSink {
-    async fn deliver(
-        &self,
-        source: &str,
-        posts: Vec<NewPost>,
-        cursor: Option<String>,
-    ) -> Result<(), SinkError> {
-        self.pipeline
-            .ingest(posts)
-            .await
-            .map_err(|e| SinkError(e.to_string()))?;
-        if let Some(cursor) = cursor {
-            self.pipeline
-                .store()
-                .set_cursor(source, &cursor)
-                .await
-                .map_err(|e| SinkError(e.to_string()))?;
-        }
-        Ok(())
-    }
-
-    async fn amend(
-        &self,
-        source: &str,
-        amendments: Vec<Amendment>,
-        cursor: Option<String>,
-    ) -> Result<(), SinkError> {
-        self.pipeline
-            .amend(amendments)
-            .await
-            .map_err(|e| SinkError(e.to_string()))?;
-        if let Some(cursor) = cursor {
-            self.pipeline
-                .store()
-                .set_cursor(source, &cursor)
-                .await
-                .map_err(|e| SinkError(e.to_string()))?;
-        }
-        Ok(())
-    }
-
-    async fn cursor(&self, source: &str) -> Result<Option<String>, SinkError> {
-        self.pipeline
-            .store()
-            .cursor(source)
-            .await
-            .map_err(|e| SinkError(e.to_string()))
-    }
-}
+pub use crate::sink::PipelineSink;
 
 fn mastodon_configs(settings: &Settings) -> anyhow::Result<Vec<MastodonConfig>> {
     settings
@@ -354,7 +292,7 @@ impl Connectors {
         stop: watch::Receiver<bool>,
         leases: &crate::lease::Leases,
     ) {
-        self.start_into(Arc::new(PipelineSink { pipeline }), stop, leases)
+        self.start_into(Arc::new(PipelineSink::new(pipeline)), stop, leases)
     }
 
     /// Starts every source delivering into `sink` (in cluster mode the bus's), each only
@@ -439,8 +377,10 @@ pub fn reports(health: &[Health]) -> Vec<HealthReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use async_trait::async_trait;
     use chrono::Utc;
-    use earshot_core::Author;
+    use earshot_connect::source::{Amendment, SinkError};
+    use earshot_core::{Author, NewPost};
 
     fn post(id: &str, at: chrono::DateTime<Utc>) -> NewPost {
         NewPost::new(
@@ -554,9 +494,7 @@ mod tests {
         let desk = crate::app::desk(&settings)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let sink = PipelineSink {
-            pipeline: desk.pipeline().clone(),
-        };
+        let sink = PipelineSink::new(desk.pipeline().clone());
         let far = chrono::DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
             .unwrap_or_else(|e| panic!("{e}"))
             .with_timezone(&Utc);

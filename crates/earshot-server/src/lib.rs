@@ -32,6 +32,7 @@ pub mod retrain;
 pub mod review_settings;
 pub mod settings;
 pub mod signature;
+pub mod sink;
 pub mod state;
 pub mod survey;
 pub mod telemetry;

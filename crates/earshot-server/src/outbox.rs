@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use earshot_core::reply::{ReplyText, ReplyTextError};
 use earshot_core::{Author, Conversation, ConversationId, NewPost, Reply, ReplyState};
-use earshot_store::{NewReply, ReplyMiss, Store, StoreError};
+use earshot_store::{ConversationDetail, NewReply, ReplyMiss, Store, StoreError};
 use std::sync::Arc;
 
 /// Says, in a `StoreError::Conflict`, that another sender holds the reply right now.
@@ -116,11 +116,7 @@ impl Outbox {
         author: &str,
         idempotency_key: Option<String>,
     ) -> Result<Reply, OutboxError> {
-        let detail = self
-            .store
-            .conversation(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
+        let detail = self.conversation(id).await?;
         let text = ReplyText::parse(text, detail.conversation.network)?;
         let key = idempotency_key
             .filter(|k| !k.trim().is_empty())
@@ -299,11 +295,7 @@ impl Outbox {
         id: ConversationId,
         reply_id: i64,
     ) -> Result<Reply, OutboxError> {
-        let detail = self
-            .store
-            .conversation(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
+        let detail = self.conversation(id).await?;
         let reply = detail
             .replies
             .into_iter()
@@ -325,32 +317,35 @@ impl Outbox {
         pipeline: &Pipeline,
         now: chrono::DateTime<Utc>,
     ) -> Result<usize, OutboxError> {
-        let mut sent = 0;
-        for reply in self.store.due_replies(now, 100).await? {
-            let Some(detail) = self.store.conversation(reply.conversation_id).await? else {
-                continue;
-            };
-            if self
-                .claim_and_send(pipeline, reply, &detail.conversation)
-                .await
-                .is_ok()
-            {
-                sent += 1;
-            }
-        }
-        Ok(sent)
+        let due = self.store.due_replies(now, 100).await?;
+        self.send_each(pipeline, due).await
     }
 
     /// Sends replies left queued by a crash between storing and sending (older than a minute,
     /// so a reply an agent is sending right now is not picked up). Returns how many went out.
     pub async fn resend_queued(&self, pipeline: &Pipeline) -> Result<usize, OutboxError> {
-        let mut sent = 0;
         let settled = Utc::now() - chrono::Duration::minutes(1);
         // Claimed replies are skipped by the claim itself; this only avoids racing a fresh one.
-        for reply in self.store.queued_replies(100).await? {
-            if reply.created_at > settled {
-                continue;
-            }
+        let mut queued = self.store.queued_replies(100).await?;
+        queued.retain(|reply| reply.created_at <= settled);
+        self.send_each(pipeline, queued).await
+    }
+
+    /// The stored conversation, or why not (a conversation that is not stored is not found).
+    async fn conversation(&self, id: ConversationId) -> Result<ConversationDetail, OutboxError> {
+        let detail = self.store.conversation(id).await?;
+        detail.ok_or_else(|| StoreError::NotFound(format!("conversation {id}")).into())
+    }
+
+    /// Claims and sends each reply whose conversation is still stored, in order; one that
+    /// fails waits for its next retry. Returns how many went out.
+    async fn send_each(
+        &self,
+        pipeline: &Pipeline,
+        replies: Vec<Reply>,
+    ) -> Result<usize, OutboxError> {
+        let mut sent = 0;
+        for reply in replies {
             let Some(detail) = self.store.conversation(reply.conversation_id).await? else {
                 continue;
             };

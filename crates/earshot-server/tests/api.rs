@@ -3,10 +3,8 @@
 
 use chrono::Utc;
 use earshot_connect::notify::fake::FakeWebhookReceiver;
-use earshot_connect::Secret as Password;
 use earshot_server::config::{Secret, Settings};
 use earshot_server::signature::Verifier;
-use earshot_server::web::auth;
 use earshot_server::{App, Desk};
 use earshot_store::people::Role;
 use serde_json::{json, Value};
@@ -43,24 +41,8 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     configure(&mut s);
     let (base, desk) = start(s).await;
     // The team: an agent to assign to and answer as, and a colleague who left.
-    auth::create_user(
-        desk.store(),
-        "maria",
-        "Maria Berg",
-        Role::Agent,
-        &Password::new("maria-long-password"),
-    )
-    .await
-    .unwrap();
-    let gone = auth::create_user(
-        desk.store(),
-        "olaf",
-        "Olaf",
-        Role::Agent,
-        &Password::new("olaf-long-password"),
-    )
-    .await
-    .unwrap();
+    common::add_person(&desk, "maria", "Maria Berg", Role::Agent).await;
+    let gone = common::add_person(&desk, "olaf", "Olaf", Role::Agent).await;
     desk.store()
         .set_disabled(gone.id, true, Utc::now())
         .await
@@ -1147,11 +1129,7 @@ async fn metrics_need_a_token_and_count_in_prometheus_text() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 200);
-        assert!(r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4"));
+        common::assert_answers(&r, 200, "text/plain; version=0.0.4");
         let text = r.text().await.unwrap();
         if text.contains("earshot_posts_stored_total{network=\"x\"} 1")
             || std::time::Instant::now() > deadline

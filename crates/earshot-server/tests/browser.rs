@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration as Days, Utc};
-use earshot_connect::Secret as Password;
 use earshot_core::{Author, ConversationId, Network, NewPost, Status};
 use earshot_server::config::Secret;
 use earshot_server::signature::Verifier;
@@ -28,8 +27,9 @@ mod common;
 const SECRET: &str = "whsec_YnJvd3Nlci10ZXN0cy1zaWduaW5nLXNlY3JldC0wMDAx";
 /// How long to wait for the page to show something (a live row, a redirect).
 const WAIT: Duration = Duration::from_secs(10);
-const AGENT_PASSWORD: &str = "maria-has-a-long-password";
-const ADMIN_PASSWORD: &str = "anna-has-a-long-password";
+/// The passwords [`common::add_person`] gives.
+const AGENT_PASSWORD: &str = "maria-long-password";
+const ADMIN_PASSWORD: &str = "anna-long-password";
 
 // ---------------------------------------------------------------------------------------
 // The server.
@@ -46,30 +46,13 @@ async fn server() -> Server {
     let mut s = common::settings_in(dir.path());
     s.webhook.secret = Secret::new(SECRET);
     // Answers on X go out (to a stand-in that records them).
-    let (responders, _) = common::posting_on(&[Network::X]);
+    let (responders, _) = common::threads_on(&[Network::X], false);
     let desk = earshot_server::app::desk_with(&s, responders)
         .await
         .unwrap();
     let base = common::serve(s, desk.clone()).await;
-    let store = desk.store();
-    auth::create_user(
-        store,
-        "maria",
-        "Maria Berg",
-        Role::Agent,
-        &Password::new(AGENT_PASSWORD),
-    )
-    .await
-    .unwrap();
-    auth::create_user(
-        store,
-        "anna",
-        "Anna Admin",
-        Role::Admin,
-        &Password::new(ADMIN_PASSWORD),
-    )
-    .await
-    .unwrap();
+    common::add_person(&desk, "maria", "Maria Berg", Role::Agent).await;
+    common::add_person(&desk, "anna", "Anna Admin", Role::Admin).await;
     Server {
         base,
         desk,
@@ -602,11 +585,7 @@ async fn an_agent_signs_in_sees_a_post_live_answers_and_resolves_it_by_keyboard(
         .send()
         .await
         .unwrap();
-    assert_eq!(csv.status(), 200);
-    assert!(csv.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
+    common::assert_answers(&csv, 200, "text/csv");
     let csv = csv.text().await.unwrap();
     assert!(
         csv.starts_with("day,complaint,feature_request,question,praise,other,total\n"),

@@ -546,10 +546,8 @@ async fn a_connector_delivers_through_the_bus_and_its_cursor_moves_after() {
         let dir = tempfile::tempdir().unwrap();
         let desk = c.desk(dir.path()).await;
         let bus = c.bus().await;
-        let sink = earshot_server::bus::heard::BusSink {
-            bus: bus.clone(),
-            pipeline: desk.pipeline().clone(),
-        };
+        let sink =
+            earshot_server::sink::PipelineSink::through(bus.clone(), desk.pipeline().clone());
         let batch = vec![
             heard("6001", "@voltra app crashes on start"),
             heard("6002", "@voltra still crashing"),
@@ -677,21 +675,7 @@ async fn a_burst_heard_through_two_processes_is_one_spike_both_list_alerted_once
         // A quiet night: the usual questions, one every two minutes, heard by A.
         let now = Utc::now();
         let t0 = now - chrono::Duration::hours(10);
-        let usual = [
-            "Where is my bag?",
-            "Can I change my seat?",
-            "Is my flight on time?",
-        ];
-        let quiet: Vec<NewPost> = (0..300i64)
-            .map(|i| {
-                customer_post(
-                    &format!("q-{i}"),
-                    &format!("c{i}"),
-                    usual[i as usize % 3],
-                    t0 + chrono::Duration::seconds(120 * i),
-                )
-            })
-            .collect();
+        let quiet = common::quiet_night(t0, customer_post);
         let bus_a = c.bus().await;
         let bus_b = c.bus().await;
         bus_a.publish_heard(&quiet).await.unwrap();

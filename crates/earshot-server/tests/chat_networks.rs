@@ -16,7 +16,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::live::{answer_twice, assert_heard, connected, get, inbox, serve, settings};
+use common::live::{answer_twice, assert_heard, connected, get, inbox, serve_connected, settings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_a_group_message_reaches_the_inbox_and_the_answer_replies_to_it_once() {
@@ -46,9 +46,7 @@ api_url = "{}"
             fake.base_url()
         ),
     );
-    let base = serve(s).await;
-    let client = common::api_client();
-    connected(&client, &base, "telegram:acme_help_bot").await;
+    let (base, client, _) = serve_connected(s, "telegram:acme_help_bot").await;
 
     let mette = FakeUser::new(612345987, "Mette", Some("mette_k"));
     fake.say(
@@ -127,9 +125,7 @@ webhook_secret = "{HOOK_SECRET}"
             fake.base_url()
         ),
     );
-    let base = serve(s).await;
-    let client = common::api_client();
-    connected(&client, &base, "telegram:acme_help_bot").await;
+    let (base, client, _) = serve_connected(s, "telegram:acme_help_bot").await;
     assert_eq!(fake.webhook_secret().as_deref(), Some(HOOK_SECRET));
 
     // No session: the route is open, and only the secret gets a delivery in.
@@ -184,9 +180,7 @@ api_url = "{}"
             fake.api_url()
         ),
     );
-    let base = serve(s).await;
-    let client = common::api_client();
-    connected(&client, &base, "discord:1200000000000000000").await;
+    let (base, client, _) = serve_connected(s, "discord:1200000000000000000").await;
 
     fake.say(
         "1202222222222222222",
@@ -273,9 +267,7 @@ api_url = "{}"
             fake.base_url()
         ),
     );
-    let base = serve(s).await;
-    let client = common::api_client();
-    connected(&client, &base, "appstore:1473658921").await;
+    let (base, client, _) = serve_connected(s, "appstore:1473658921").await;
 
     let rows = inbox(&client, &base, "appstore", 1).await;
     let row = &rows[0];
@@ -362,9 +354,7 @@ async fn googleplay_a_review_reaches_the_inbox_rated_and_the_answer_becomes_its_
     fake.review(review);
     let dir = tempfile::tempdir().unwrap();
     let s = settings(dir.path(), "acme", &googleplay_block(&fake, dir.path()));
-    let base = serve(s).await;
-    let client = common::api_client();
-    let health = connected(&client, &base, "googleplay:com.acme.kettle").await;
+    let (base, client, health) = serve_connected(s, "googleplay:com.acme.kettle").await;
     assert!(
         health["note"].as_str().unwrap().contains("last 7 days"),
         "health says the API keeps a week: {health}"
@@ -430,9 +420,7 @@ async fn youtube_a_comment_reaches_the_inbox_and_the_answer_goes_under_its_threa
     );
     let dir = tempfile::tempdir().unwrap();
     let s = settings(dir.path(), "acme", &youtube_block(&fake));
-    let base = serve(s).await;
-    let client = common::api_client();
-    let health = connected(&client, &base, "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY").await;
+    let (base, client, health) = serve_connected(s, "youtube:UCx7Ab3kQ9mZ2pL5nR8tV1wY").await;
     assert!(
         health["note"]
             .as_str()

@@ -7,7 +7,6 @@
 
 use chrono::Utc;
 use earshot_core::{Author, Network, NewPost};
-use earshot_server::web::auth;
 use earshot_server::Desk;
 use earshot_store::people::Role;
 use reqwest::header::COOKIE;
@@ -235,40 +234,12 @@ async fn corrections_are_exported_newest_first_page_by_page() {
 // ---------------------------------------------------------------------------------------
 // A signed-in agent's session: writes need the page's CSRF token, from this site.
 
-fn cookie(r: &reqwest::Response, name: &str) -> String {
-    common::cookie_value(r, name).unwrap()
-}
-
 #[tokio::test]
 async fn a_session_corrects_with_its_csrf_token_only() {
     let server = server().await;
     let (post, _) = server.customer_post("@voltra thanks, it works").await;
     let http = common::browser();
-    let form = http
-        .get(format!("{}/login", server.base))
-        .send()
-        .await
-        .unwrap();
-    let login = cookie(&form, "earshot_login");
-    let login_csrf = field(&form.text().await.unwrap(), "csrf");
-    let signed = http
-        .post(format!("{}/login", server.base))
-        .header(COOKIE, format!("earshot_login={login}"))
-        .form(&[
-            ("csrf", login_csrf.as_str()),
-            ("username", "maria"),
-            ("password", "maria-long-password"),
-            ("next", "/inbox"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed.status(), 303);
-    let session = format!(
-        "{}={}",
-        auth::SESSION_COOKIE,
-        cookie(&signed, auth::SESSION_COOKIE)
-    );
+    let session = common::session(&server.base, "maria").await;
     let inbox = http
         .get(format!("{}/inbox", server.base))
         .header(COOKIE, &session)

@@ -17,7 +17,6 @@ use earshot_server::config::Settings;
 use earshot_server::desk::Desk;
 use earshot_server::feedback::catch_up;
 use earshot_server::lease::Leases;
-use earshot_server::pipeline::Pipeline;
 use earshot_server::responder::Responders;
 use earshot_store::postgres::PgOptions;
 use std::collections::BTreeSet;
@@ -45,12 +44,7 @@ async fn process(url: &str) -> Process {
     s.db = url.to_string();
     s.brand.handles = vec!["voltra".into()];
     let store = earshot_store::open(url).await.unwrap();
-    let pipeline = Pipeline::new(
-        Arc::new(earshot_server::app::analyzer(&s).unwrap()),
-        s.brand_identity(),
-        s.triage_policy().unwrap(),
-        store,
-    );
+    let pipeline = common::pipeline(&s, store);
     let desk = Arc::new(Desk::new(pipeline, Responders::default(), "voltra"));
     let leases = Leases::postgres(url, PgOptions::default());
     let stop = tokio::sync::watch::channel(false).0;

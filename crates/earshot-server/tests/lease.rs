@@ -18,7 +18,6 @@ use earshot_server::config::Settings;
 use earshot_server::desk::Desk;
 use earshot_server::housekeeping::Tick;
 use earshot_server::lease::{key_of, Leases, KEEP_EVERY};
-use earshot_server::pipeline::Pipeline;
 use earshot_server::responder::Responders;
 use earshot_server::triage::TriageDesk;
 use earshot_store::postgres::locks::LEASE_CLASS;
@@ -161,43 +160,15 @@ async fn a_holder_cut_off_from_the_database_stops_and_another_takes_over() {
 
 /// Care works weekdays 08–18 in Copenhagen; at night ana and bo take turns on call, maria is
 /// the second level. A big account's post after hours pages.
-const TRIAGE: &str = r#"
-[brand]
-handles = ["voltra"]
-
-[triage.hours.care-eu]
-timezone = "Europe/Copenhagen"
-week = { "mon-fri" = "08:00-18:00" }
-
+const TRIAGE_HEAD: &str = r#"
 [[triage.policies]]
 name = "everyone"
 first_response = { within = "1h" }
 
-[[triage.routes]]
-name = "everything"
-team = "care-eu"
+"#;
 
-[triage.teams.care-eu]
-hours = "care-eu"
-
-[[triage.schedules]]
-team = "care-eu"
-timezone = "Europe/Copenhagen"
-[[triage.schedules.layers]]
-name = "nights"
-members = ["ana", "bo"]
-starts = "2025-01-06"
-handoff = "09:00"
-every_days = 7
-outside_hours = "care-eu"
-
-[triage.escalation.care-eu]
-levels = [
-  { notify = ["on-call"], ack_within = "10m" },
-  { notify = ["maria"], ack_within = "10m" },
-]
-
-[triage.escalation_triggers]
+/// What [`TRIAGE_HEAD`] leaves to the shared rota: when on-call pages after hours.
+const TRIAGE_TAIL: &str = r#"
 after_hours_followers_at_least = 100000
 "#;
 
@@ -210,7 +181,8 @@ fn at(s: &str) -> DateTime<Utc> {
 /// One "process": a desk on the shared database whose pages go to `hook`, and its paging
 /// tick under its own leases.
 async fn process(url: &str, hook: &FakeWebhookReceiver) -> (Arc<Desk>, Leases, Tick) {
-    let mut s: Settings = toml::from_str(TRIAGE).unwrap();
+    let mut s: Settings =
+        toml::from_str(&common::care_eu_triage(TRIAGE_HEAD, TRIAGE_TAIL)).unwrap();
     s.db = url.to_string();
     let mut alerts = AlertSettings::default();
     alerts.targets.push(common::alert_target(
@@ -220,12 +192,7 @@ async fn process(url: &str, hook: &FakeWebhookReceiver) -> (Arc<Desk>, Leases, T
         HOOK_SECRET,
     ));
     let store = earshot_store::open(url).await.unwrap();
-    let pipeline = Pipeline::new(
-        Arc::new(earshot_server::app::analyzer(&s).unwrap()),
-        s.brand_identity(),
-        s.triage_policy().unwrap(),
-        store,
-    );
+    let pipeline = common::pipeline(&s, store);
     let desk = Arc::new(
         Desk::build(pipeline, Responders::default(), "voltra")
             .alerts(Alerts::start(&alerts).unwrap())

@@ -4,50 +4,22 @@
 //! six days.
 #![allow(clippy::unwrap_used)]
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use earshot_connect::responder::{Responder, SendError};
 use earshot_core::feedback::{PromiseKind, PromiseState, RequestStatus};
-use earshot_core::{Author, Conversation, ConversationId, Network, NewPost, Reply};
+use earshot_core::{Author, ConversationId, Network, NewPost};
 use earshot_server::config::Settings;
 use earshot_server::desk::releases;
 use earshot_server::desk::Desk;
 use earshot_server::feedback::FeedbackLoop;
 use earshot_server::feedback::NotifyPace;
-use earshot_server::pipeline::Pipeline;
-use earshot_server::responder::Responders;
 use earshot_store::feedback::NewRelease;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 mod common;
 
-/// Records what would have been posted, per conversation, like a network's thread would.
-#[derive(Default)]
-struct Threads {
-    sent: Mutex<Vec<(ConversationId, Network, String, String)>>,
-}
-
-#[async_trait]
-impl Responder for Threads {
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
-        let mut sent = self.sent.lock().unwrap();
-        // A network honouring idempotency keys returns the first post for a repeated key.
-        if let Some(i) = sent.iter().position(|s| s.3 == reply.idempotency_key) {
-            return Ok(format!("posted-{i}"));
-        }
-        sent.push((
-            conversation.id,
-            reply.network,
-            reply.text.clone(),
-            reply.idempotency_key.clone(),
-        ));
-        Ok(format!("posted-{}", sent.len() - 1))
-    }
-}
-
 struct World {
     desk: Arc<Desk>,
-    threads: Arc<Threads>,
+    threads: Arc<common::Threads>,
     _dir: tempfile::TempDir,
 }
 
@@ -79,20 +51,12 @@ async fn world_in(
     };
     settings.brand.handles = vec!["voltra".into()];
     let store = earshot_store::open(&settings.db_url()).await.unwrap();
-    let pipeline = Pipeline::new(
-        Arc::new(earshot_server::app::analyzer(&settings).unwrap()),
-        settings.brand_identity(),
-        settings.triage_policy().unwrap(),
-        store.clone(),
-    );
+    let pipeline = common::pipeline(&settings, store.clone());
     let feedback = FeedbackLoop::new(store)
         .with_team_language(language)
         .with_pace(NotifyPace::none())
         .with_spike_config(spikes);
-    let threads = Arc::new(Threads::default());
-    let responders = Responders::default()
-        .with(Network::X, threads.clone())
-        .with(Network::Mastodon, threads.clone());
+    let (responders, threads) = common::threads();
     World {
         desk: Arc::new(
             Desk::build(pipeline, responders, "voltra")
@@ -371,18 +335,7 @@ async fn the_festival_surge_is_alerted_within_a_minute_with_a_bulk_reply() {
     let now = Utc::now();
 
     // An ordinary day: customers writing about many things, a few an hour.
-    let topics = [
-        "my bag did not arrive in Copenhagen",
-        "the app will not let me check in",
-        "can I change my seat to the aisle",
-        "refund for the cancelled flight to Oslo please",
-        "great crew on the morning flight, thanks",
-        "how much is extra luggage to Rome",
-        "my booking code does not work",
-        "is the lounge open in terminal 3",
-        "the wifi on board was not working",
-        "when does the sale start",
-    ];
+    let topics = common::ORDINARY_DAY;
     let mut background = Vec::new();
     for i in 0..400 {
         let at = now - Duration::hours(8) + Duration::seconds(i * 70);

@@ -3,8 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use earshot_connect::mastodon::fake::{FakeMastodon, NewMention};
-use earshot_server::config::{MastodonSettings, Secret};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 mod common;
 use common::live::wait_for;
@@ -16,17 +15,7 @@ async fn a_mention_reaches_the_inbox_and_the_answer_reaches_the_thread() {
     let mut s = common::settings_in(dir.path());
     s.brand.handles = vec!["acme".into()];
     common::with_api_token(&mut s);
-    s.connectors.mastodon = vec![MastodonSettings {
-        base_url: fake.base_url(),
-        brand_acct: "acme".into(),
-        access_token: Secret::new("brand-token"),
-        access_token_env: None,
-        hashtags: vec![],
-        poll_interval_seconds: 600,
-        stall_timeout_seconds: 5,
-        transport: None,
-        history: None,
-    }];
+    s.connectors.mastodon = vec![common::live::mastodon(fake.base_url(), "acme")];
     let (base, _) = common::start(s).await;
     let client = common::api_client();
 
@@ -59,17 +48,8 @@ async fn a_mention_reaches_the_inbox_and_the_answer_reaches_the_thread() {
     let conv = row["conversation"]["id"].as_i64().unwrap();
 
     // Answer from the inbox, twice with the same key: one status on the fake, in the thread.
-    let body =
-        json!({"text": "Danke! Ein Fix für 3.1.2 ist unterwegs.", "idempotency_key": "answer-1"});
-    for _ in 0..2 {
-        let r = client
-            .post(format!("{base}/api/v1/conversations/{conv}/replies"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    }
+    let text = "Danke! Ein Fix für 3.1.2 ist unterwegs.";
+    common::live::answer_twice(&client, &base, conv, text, "answer-1").await;
     assert_eq!(fake.statuses_created(), 1, "one post on the network");
     let received = fake.received();
     let first = &received[0];

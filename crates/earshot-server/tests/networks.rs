@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::live::{answer_twice, assert_heard, connected, get, inbox, serve, settings, WAIT};
+use common::live::{
+    answer_twice, assert_heard, connected, get, inbox, serve_connected, settings, WAIT,
+};
 
 const BSKY_BRAND: &str = "acme.bsky.social";
 const BSKY_BRAND_DID: &str = "did:plc:q3ov5tmzj6f2xk7lbnc4ahwe";
@@ -71,9 +73,8 @@ fn mention(author: &str, text: &str) -> PostSpec {
 async fn bluesky_a_mention_reaches_the_inbox_and_the_answer_lands_in_its_thread_once() {
     let fake = fake_bluesky().await;
     let dir = tempfile::tempdir().unwrap();
-    let base = serve(bluesky_settings(&fake, dir.path())).await;
-    let client = common::api_client();
-    connected(&client, &base, "bluesky:acme.bsky.social").await;
+    let settings = bluesky_settings(&fake, dir.path());
+    let (base, client, _) = serve_connected(settings, "bluesky:acme.bsky.social").await;
 
     // Bo starts a thread without naming the brand (not heard); Ana answers in it, mentioning
     // the brand: the brand's answer must hang under Ana's post, in Bo's thread.
@@ -161,9 +162,7 @@ api_url = "{}"
             fake.base_url()
         ),
     );
-    let base = serve(s).await;
-    let client = common::api_client();
-    connected(&client, &base, "x:AcmeHelp").await;
+    let (base, client, _) = serve_connected(s, "x:AcmeHelp").await;
 
     let text = "@AcmeHelp my kettle stopped heating after the firmware update";
     let id = fake.post(fake_x::NewPost::new("maria_k", text));
@@ -219,9 +218,7 @@ oauth_url = "{0}"
             fake.base_url()
         ),
     );
-    let base = serve(s).await;
-    let client = common::api_client();
-    connected(&client, &base, "reddit:acme_support").await;
+    let (base, client, _) = serve_connected(s, "reddit:acme_support").await;
 
     let fullname = fake.submit(
         "smarthome",
@@ -285,9 +282,7 @@ feeds = [{{ url = "{}", label = "Trustpilot reviews" }}]
             fake.url("/reviews.rss")
         ),
     );
-    let base = serve(s).await;
-    let client = common::api_client();
-    connected(&client, &base, "rss:reviews").await;
+    let (base, client, _) = serve_connected(s, "rss:reviews").await;
 
     let rows = inbox(&client, &base, "rss", 1).await;
     let row = &rows[0];

@@ -9,19 +9,9 @@ use earshot_core::{Author, Network, NewPost, Post};
 use earshot_server::config::Settings;
 use earshot_server::{overrides, App, Desk};
 use earshot_store::people::Role;
-use reqwest::header::COOKIE;
-use std::sync::Arc;
 
 mod common;
-use common::field;
-
-struct Server {
-    base: String,
-    desk: Arc<Desk>,
-    settings: Settings,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
+use common::site::Server;
 
 /// The file's settings: one handle, one keyword, a calendar clock.
 fn file_settings(dir: &tempfile::TempDir) -> Settings {
@@ -32,21 +22,10 @@ fn file_settings(dir: &tempfile::TempDir) -> Settings {
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let settings = file_settings(&dir);
-    let (base, desk) = common::start(settings.clone()).await;
-    common::add_people(&desk, &[("maria", Role::Agent), ("anna", Role::Admin)]).await;
-    Server {
-        base,
-        desk,
-        settings,
-        http: common::browser(),
-        _dir: dir,
-    }
-}
-
-struct Signed {
-    cookie: String,
-    csrf: String,
+    let server = Server::start(file_settings(&dir), dir).await;
+    let team = [("maria", Role::Agent), ("anna", Role::Admin)];
+    common::add_people(&server.desk, &team).await;
+    server
 }
 
 fn post(id: &str, handle: &str, text: &str) -> NewPost {
@@ -98,35 +77,6 @@ fn keywords(p: &Post) -> Vec<String> {
         .collect()
 }
 
-impl Server {
-    async fn sign_in(&self, user: &str) -> Signed {
-        let cookie = common::session(&self.base, user).await;
-        let inbox = self.get("/inbox", Some(&cookie)).await;
-        let csrf = field(&inbox.text().await.unwrap(), "csrf");
-        Signed { cookie, csrf }
-    }
-
-    async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
-        let mut r = self.http.get(format!("{}{path}", self.base));
-        if let Some(c) = cookie {
-            r = r.header(COOKIE, c);
-        }
-        r.send().await.unwrap()
-    }
-
-    async fn post_form(&self, path: &str, s: &Signed, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut fields = vec![("csrf", s.csrf.as_str())];
-        fields.extend_from_slice(form);
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, &s.cookie)
-            .form(&fields)
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
 const NEW_BRAND: &[(&str, &str)] = &[
     ("handles", "voltra\n@voltra_care\n"),
     ("names", "Voltra"),
@@ -168,7 +118,7 @@ async fn an_admins_new_keyword_and_handle_apply_to_the_next_post_without_a_resta
     );
     assert!(html.contains("From <code>[brand]</code> in earshot.toml"));
 
-    let r = server.post_form("/settings/brand", &anna, NEW_BRAND).await;
+    let r = server.submit("/settings/brand", &anna, NEW_BRAND).await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("Brand saved"), "{html}");
@@ -225,7 +175,7 @@ async fn bad_brand_terms_are_refused_with_the_reason_and_change_nothing() {
             "longer than 100 characters",
         ),
     ] {
-        let r = server.post_form("/settings/brand", &anna, &form).await;
+        let r = server.submit("/settings/brand", &anna, &form).await;
         assert_eq!(r.status(), 422);
         let html = r.text().await.unwrap();
         assert!(html.contains(reason), "{reason}: {html}");
@@ -234,7 +184,7 @@ async fn bad_brand_terms_are_refused_with_the_reason_and_change_nothing() {
         .map(|i| format!("kw{i}\n"))
         .collect();
     let r = server
-        .post_form(
+        .submit(
             "/settings/brand",
             &anna,
             &[("handles", "voltra"), ("keywords", &many)],
@@ -253,10 +203,10 @@ async fn bad_brand_terms_are_refused_with_the_reason_and_change_nothing() {
 async fn agents_cannot_change_settings() {
     let server = server().await;
     let maria = server.sign_in("maria").await;
-    let r = server.post_form("/settings/brand", &maria, NEW_BRAND).await;
+    let r = server.submit("/settings/brand", &maria, NEW_BRAND).await;
     assert_eq!(r.status(), 403);
     let r = server
-        .post_form("/settings/response", &maria, &targets("5", "UTC"))
+        .submit("/settings/response", &maria, &targets("5", "UTC"))
         .await;
     assert_eq!(r.status(), 403);
     assert!(server.desk.store().settings().await.unwrap().is_empty());
@@ -270,7 +220,7 @@ async fn response_targets_are_checked_then_time_the_next_conversation() {
     let anna = server.sign_in("anna").await;
 
     let r = server
-        .post_form("/settings/response", &anna, &targets("7", "Mars/Olympus"))
+        .submit("/settings/response", &anna, &targets("7", "Mars/Olympus"))
         .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
@@ -288,7 +238,7 @@ async fn response_targets_are_checked_then_time_the_next_conversation() {
         (targets("10081", "UTC"), "1 to 10080 minutes"),
         (targets("soon", "UTC"), "write whole minutes"),
     ] {
-        let r = server.post_form("/settings/response", &anna, &form).await;
+        let r = server.submit("/settings/response", &anna, &form).await;
         assert_eq!(r.status(), 422);
         let html = r.text().await.unwrap();
         assert!(html.contains(reason), "{reason}: {html}");
@@ -296,15 +246,13 @@ async fn response_targets_are_checked_then_time_the_next_conversation() {
     let mut bad_hours = targets("7", "Europe/Copenhagen");
     bad_hours[4] = ("clock", "business");
     bad_hours[6] = ("hours", "mon-fri = nine to five");
-    let r = server
-        .post_form("/settings/response", &anna, &bad_hours)
-        .await;
+    let r = server.submit("/settings/response", &anna, &bad_hours).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("response.hours"));
     assert!(server.desk.store().settings().await.unwrap().is_empty());
 
     let r = server
-        .post_form(
+        .submit(
             "/settings/response",
             &anna,
             &targets("7", "Europe/Copenhagen"),
@@ -341,14 +289,14 @@ async fn stored_settings_win_over_the_file_after_a_restart_until_cleared() {
     let anna = server.sign_in("anna").await;
     assert_eq!(
         server
-            .post_form("/settings/brand", &anna, NEW_BRAND)
+            .submit("/settings/brand", &anna, NEW_BRAND)
             .await
             .status(),
         200
     );
     assert_eq!(
         server
-            .post_form("/settings/response", &anna, &targets("9", "Europe/Rome"))
+            .submit("/settings/response", &anna, &targets("9", "Europe/Rome"))
             .await
             .status(),
         200
@@ -380,7 +328,7 @@ async fn stored_settings_win_over_the_file_after_a_restart_until_cleared() {
 
     // Back to the file's values: at once, and stored settings are gone.
     let r = server
-        .post_form("/settings/brand", &anna, &[("action", "reset")])
+        .submit("/settings/brand", &anna, &[("action", "reset")])
         .await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("earshot.toml's again"));

@@ -3,60 +3,32 @@
 //! answer is recorded once, and the metrics API shows CSAT and the would-buy-again share.
 #![allow(clippy::unwrap_used)]
 
-use async_trait::async_trait;
 use chrono::{Duration, Utc};
-use earshot_connect::responder::{Responder, SendError};
-use earshot_core::{
-    Author, Conversation, ConversationEvent, ConversationId, Network, NewPost, Reply,
-};
+use earshot_core::{Author, ConversationEvent, ConversationId, Network, NewPost};
 use earshot_server::desk::{Desk, DeskError};
-use earshot_server::pipeline::Pipeline;
-use earshot_server::responder::Responders;
 use earshot_server::survey::{Outcome, Skip, SurveySettings, Surveys};
 use earshot_store::StoreError;
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 mod common;
 
-/// Records what would have been posted (conversation, text, idempotency key).
-#[derive(Default)]
-struct Thread {
-    sent: Mutex<Vec<(ConversationId, String, String)>>,
-}
-
-#[async_trait]
-impl Responder for Thread {
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
-        let mut sent = self.sent.lock().unwrap();
-        if let Some(i) = sent.iter().position(|s| s.2 == reply.idempotency_key) {
-            return Ok(format!("posted-{i}"));
-        }
-        sent.push((
-            conversation.id,
-            reply.text.clone(),
-            reply.idempotency_key.clone(),
-        ));
-        Ok(format!("posted-{}", sent.len() - 1))
-    }
-}
-
-impl Thread {
-    fn surveys(&self) -> Vec<(ConversationId, String)> {
-        self.sent
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| s.2.starts_with("survey:"))
-            .map(|s| (s.0, s.1.clone()))
-            .collect()
-    }
+/// The surveys sent: (conversation, text).
+fn surveys_sent(thread: &common::Threads) -> Vec<(ConversationId, String)> {
+    thread
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.3.starts_with("survey:"))
+        .map(|s| (s.0, s.2.clone()))
+        .collect()
 }
 
 struct World {
     base: String,
     desk: Arc<Desk>,
-    thread: Arc<Thread>,
+    thread: Arc<common::Threads>,
     /// A customer: no credentials (the survey page needs none).
     client: reqwest::Client,
     /// The team's API client.
@@ -70,16 +42,8 @@ async fn world(survey: SurveySettings) -> World {
     settings.survey = survey;
     common::with_api_token(&mut settings);
     let store = earshot_store::open(&settings.db_url()).await.unwrap();
-    let pipeline = Pipeline::new(
-        Arc::new(earshot_server::app::analyzer(&settings).unwrap()),
-        settings.brand_identity(),
-        settings.triage_policy().unwrap(),
-        store,
-    );
-    let thread = Arc::new(Thread::default());
-    let responders = Responders::default()
-        .with(Network::X, thread.clone())
-        .with(Network::Mastodon, thread.clone());
+    let pipeline = common::pipeline(&settings, store);
+    let (responders, thread) = common::threads();
     let surveys = Surveys::new(&settings.survey).unwrap();
     let desk = Arc::new(
         Desk::build(pipeline, responders, "voltra")
@@ -143,6 +107,11 @@ impl World {
         c
     }
 
+    /// Maria acts on the conversation.
+    async fn act(&self, c: ConversationId, event: ConversationEvent) {
+        self.desk.act(c, event, "maria").await.unwrap();
+    }
+
     async fn get(&self, path: &str) -> (u16, String) {
         let client = if path.starts_with("/api/") {
             &self.api
@@ -197,11 +166,8 @@ async fn a_danish_customer_is_asked_once_answers_once_and_the_metrics_show_it() 
             "Hej @voltra, kan I flytte sædet tilbage, når bilen er parkeret? Det ville være en stor hjælp.",
         ))
         .await;
-    w.desk
-        .act(karen, ConversationEvent::Resolved, "maria")
-        .await
-        .unwrap();
-    let sent = w.thread.surveys();
+    w.act(karen, ConversationEvent::Resolved).await;
+    let sent = surveys_sent(&w.thread);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].0, karen);
     assert!(
@@ -220,15 +186,13 @@ async fn a_danish_customer_is_asked_once_answers_once_and_the_metrics_show_it() 
         again,
         Err(DeskError::Store(StoreError::Conflict(_)))
     ));
-    w.desk
-        .act(karen, ConversationEvent::Reopened, "maria")
-        .await
-        .unwrap();
-    w.desk
-        .act(karen, ConversationEvent::Resolved, "maria")
-        .await
-        .unwrap();
-    assert_eq!(w.thread.surveys().len(), 1, "one survey per conversation");
+    w.act(karen, ConversationEvent::Reopened).await;
+    w.act(karen, ConversationEvent::Resolved).await;
+    assert_eq!(
+        surveys_sent(&w.thread).len(),
+        1,
+        "one survey per conversation"
+    );
     // The housekeeping catch-up finds nothing to do either.
     let surveys = w.desk.surveys().unwrap();
     assert_eq!(
@@ -384,10 +348,7 @@ async fn no_survey_for_opted_out_customers_unanswered_or_unreachable_conversatio
         .opt_out(Network::X, "id-quiet", Utc::now())
         .await
         .unwrap();
-    w.desk
-        .act(opted, ConversationEvent::Resolved, "maria")
-        .await
-        .unwrap();
+    w.act(opted, ConversationEvent::Resolved).await;
 
     let unanswered = w
         .hear(post(
@@ -398,10 +359,7 @@ async fn no_survey_for_opted_out_customers_unanswered_or_unreachable_conversatio
             "@voltra buy followers cheap",
         ))
         .await;
-    w.desk
-        .act(unanswered, ConversationEvent::Resolved, "maria")
-        .await
-        .unwrap();
+    w.act(unanswered, ConversationEvent::Resolved).await;
 
     let rss = w
         .hear(post(
@@ -438,40 +396,23 @@ async fn no_survey_for_opted_out_customers_unanswered_or_unreachable_conversatio
         reddit,
         "the brand's answer joins the thread"
     );
-    w.desk
-        .act(reddit, ConversationEvent::Resolved, "maria")
-        .await
-        .unwrap();
+    w.act(reddit, ConversationEvent::Resolved).await;
 
-    assert!(w.thread.surveys().is_empty(), "{:?}", w.thread.surveys());
-    assert_eq!(
-        surveys
-            .offer(w.desk.outbox(), w.desk.pipeline(), reddit)
-            .await
-            .unwrap(),
-        Outcome::Skipped(Skip::CannotReply)
+    assert!(
+        surveys_sent(&w.thread).is_empty(),
+        "{:?}",
+        surveys_sent(&w.thread)
     );
-    assert_eq!(
-        surveys
-            .offer(w.desk.outbox(), w.desk.pipeline(), opted)
-            .await
-            .unwrap(),
-        Outcome::Skipped(Skip::OptedOut)
-    );
-    assert_eq!(
-        surveys
-            .offer(w.desk.outbox(), w.desk.pipeline(), unanswered)
-            .await
-            .unwrap(),
-        Outcome::Skipped(Skip::NoBrandReply)
-    );
-    assert_eq!(
-        surveys
-            .offer(w.desk.outbox(), w.desk.pipeline(), rss)
-            .await
-            .unwrap(),
-        Outcome::Skipped(Skip::NotResolved)
-    );
+    let skipped = [
+        (reddit, Skip::CannotReply),
+        (opted, Skip::OptedOut),
+        (unanswered, Skip::NoBrandReply),
+        (rss, Skip::NotResolved),
+    ];
+    for (c, why) in skipped {
+        let outcome = surveys.offer(w.desk.outbox(), w.desk.pipeline(), c).await;
+        assert_eq!(outcome.unwrap(), Outcome::Skipped(why), "{c:?}");
+    }
     for c in [opted, unanswered, reddit] {
         assert!(store.survey_of_conversation(c).await.unwrap().is_none());
     }
@@ -491,11 +432,8 @@ async fn a_delayed_survey_goes_out_from_housekeeping_in_the_customers_language()
             "@voltra la mia auto non si carica da due giorni, potete aiutarmi?",
         ))
         .await;
-    w.desk
-        .act(gianni, ConversationEvent::Resolved, "maria")
-        .await
-        .unwrap();
-    assert!(w.thread.surveys().is_empty(), "not at resolution");
+    w.act(gianni, ConversationEvent::Resolved).await;
+    assert!(surveys_sent(&w.thread).is_empty(), "not at resolution");
     let surveys = w.desk.surveys().unwrap();
     assert_eq!(
         surveys
@@ -516,7 +454,7 @@ async fn a_delayed_survey_goes_out_from_housekeeping_in_the_customers_language()
             .unwrap(),
         1
     );
-    let sent = w.thread.surveys();
+    let sent = surveys_sent(&w.thread);
     assert_eq!(sent.len(), 1);
     assert!(sent[0].1.contains("Come siamo andati?"), "{}", sent[0].1);
     let (status, html) = w.get(&survey_path(&sent[0].1)).await;

@@ -132,14 +132,9 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
-    let detail = desk
-        .store()
-        .request(request, Utc::now(), 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = || stored_request(&desk, request);
     assert_eq!(
-        detail.request.status,
+        stored().await.status,
         earshot_core::feedback::RequestStatus::Planned
     );
     let deliver = |delivery: &str| {
@@ -159,18 +154,22 @@ async fn a_request_becomes_a_github_issue_and_ships_when_it_closes() {
         .await
         .unwrap();
     assert_eq!(replay.status(), 409);
-    let detail = desk
-        .store()
-        .request(request, Utc::now(), 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let detail = stored().await;
     assert_eq!(
-        detail.request.status,
+        detail.status,
         earshot_core::feedback::RequestStatus::Shipped
     );
     assert_eq!(
-        detail.request.tracker_url.as_deref(),
+        detail.tracker_url.as_deref(),
         Some("https://github.example/voltra/app/issues/1")
     );
+}
+
+/// The request as stored now.
+async fn stored_request(
+    desk: &earshot_server::Desk,
+    id: earshot_core::feedback::RequestId,
+) -> earshot_core::feedback::Request {
+    let detail = desk.store().request(id, Utc::now(), 0).await.unwrap();
+    detail.unwrap().request
 }

@@ -8,9 +8,8 @@ use earshot_connect::mastodon::fake::{FakeMastodon, NewMention};
 use earshot_connect::notify::fake::{FakeSlack, FakeWebhookReceiver};
 use earshot_core::{Author, ConversationEvent, ConversationId, Network, NewPost};
 use earshot_server::alerts::{AlertSettings, Alerts};
-use earshot_server::config::{MastodonSettings, Secret, Settings};
+use earshot_server::config::Settings;
 use earshot_server::desk::Desk;
-use earshot_server::pipeline::Pipeline;
 use earshot_server::responder::Responders;
 use earshot_server::triage::TriageDesk;
 use earshot_server::App;
@@ -22,14 +21,7 @@ use common::alert_target as target;
 
 /// Care in Copenhagen works weekdays 08–18; nights and weekends ana and bo take turns on call;
 /// maria is the second level. Big accounts get a one-hour first response target.
-const TRIAGE: &str = r#"
-[brand]
-handles = ["voltra"]
-
-[triage.hours.care-eu]
-timezone = "Europe/Copenhagen"
-week = { "mon-fri" = "08:00-18:00" }
-
+const TRIAGE_HEAD: &str = r#"
 [[triage.policies]]
 name = "big accounts"
 when = { followers_at_least = 100000 }
@@ -46,38 +38,22 @@ labels = ["vip"]
 bump = 1
 continue = true
 
-[[triage.routes]]
-name = "everything"
-team = "care-eu"
+"#;
 
-[triage.teams.care-eu]
-hours = "care-eu"
-
-[[triage.schedules]]
-team = "care-eu"
-timezone = "Europe/Copenhagen"
-[[triage.schedules.layers]]
-name = "nights"
-members = ["ana", "bo"]
-starts = "2025-01-06"
-handoff = "09:00"
-every_days = 7
-outside_hours = "care-eu"
-
-[triage.escalation.care-eu]
-levels = [
-  { notify = ["on-call"], ack_within = "10m" },
-  { notify = ["maria"], ack_within = "10m" },
-]
-
-[triage.escalation_triggers]
+/// What [`TRIAGE_HEAD`] leaves to the shared rota: when on-call pages.
+const TRIAGE_TAIL: &str = r#"
 before_breach = "15m"
 after_hours_bands = ["urgent"]
 after_hours_followers_at_least = 100000
 "#;
 
+/// The whole triage file: [`TRIAGE_HEAD`], the shared care-eu rota, [`TRIAGE_TAIL`].
+fn triage_toml() -> String {
+    common::care_eu_triage(TRIAGE_HEAD, TRIAGE_TAIL)
+}
+
 fn settings(dir: &tempfile::TempDir) -> Settings {
-    settings_from(TRIAGE, dir)
+    settings_from(&triage_toml(), dir)
 }
 
 fn settings_from(text: &str, dir: &tempfile::TempDir) -> Settings {
@@ -152,12 +128,7 @@ async fn an_urgent_big_account_on_saturday_night_pages_on_call_escalates_and_sto
     ));
     let rules = s.triage().unwrap().unwrap();
     let store = earshot_store::open(&s.db_url()).await.unwrap();
-    let pipeline = Pipeline::new(
-        Arc::new(earshot_server::app::analyzer(&s).unwrap()),
-        s.brand_identity(),
-        s.triage_policy().unwrap(),
-        store,
-    );
+    let pipeline = common::pipeline(&s, store);
     let desk = Desk::build(pipeline, Responders::default(), "voltra")
         .alerts(Alerts::start(&alerts).unwrap())
         .triage(TriageDesk::new(rules.clone()))
@@ -433,11 +404,7 @@ async fn the_report_gives_times_shares_and_breaches_as_json_and_csv() {
             "/api/v1/reports/response-times?{range}&format=csv"
         ))
         .await;
-    assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
+    common::assert_answers(&r, 200, "text/csv");
     let csv = r.text().await.unwrap();
     let mut lines = csv.lines();
     assert!(lines
@@ -547,21 +514,11 @@ fn status_on(fake: &FakeMastodon, acct: &str, text: &str) -> String {
 async fn a_danish_post_on_saturday_night_gets_one_danish_automatic_answer_and_the_clock_runs_on() {
     let fake = FakeMastodon::start("brand-token").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let plain = settings_from(&format!("{TRIAGE}{AUTO_REPLY}"), &dir);
+    let plain = settings_from(&format!("{}{AUTO_REPLY}", triage_toml()), &dir);
     // The desk answers on the fake; the app runs without the connector, so nothing else
     // hears the statuses the test puts there.
     let mut with_mastodon = plain.clone();
-    with_mastodon.connectors.mastodon = vec![MastodonSettings {
-        base_url: fake.base_url(),
-        brand_acct: "voltra".into(),
-        access_token: Secret::new("brand-token"),
-        access_token_env: None,
-        hashtags: vec![],
-        poll_interval_seconds: 600,
-        stall_timeout_seconds: 5,
-        transport: None,
-        history: None,
-    }];
+    with_mastodon.connectors.mastodon = vec![common::live::mastodon(fake.base_url(), "voltra")];
     let desk = earshot_server::app::desk(&with_mastodon).await.unwrap();
     let app = App::with_desk(plain, desk.clone()).await.unwrap();
     let base = app.address();
@@ -726,7 +683,7 @@ fn sent_text(detail: &Value) -> &str {
 async fn a_big_account_jumps_within_its_band_never_above_a_safety_report() {
     // One agent with room for one, on duty around the clock, so the test does not depend on
     // the hour it runs at.
-    let text = TRIAGE
+    let text = triage_toml()
         .replace(
             "[triage.teams.care-eu]\nhours = \"care-eu\"",
             "[triage.hours.always]\ntimezone = \"Europe/Copenhagen\"\nweek = { \"mon-sun\" = \"00:00-24:00\" }\n\n[triage.teams.care-eu]\nhours = \"always\"\nagents = [{ name = \"ana\", capacity = 1 }]",
@@ -887,12 +844,7 @@ async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again()
         let s = s.clone();
         async move {
             let store = earshot_store::open(&s.db_url()).await.unwrap();
-            let pipeline = Pipeline::new(
-                Arc::new(earshot_server::app::analyzer(&s).unwrap()),
-                s.brand_identity(),
-                s.triage_policy().unwrap(),
-                store,
-            );
+            let pipeline = common::pipeline(&s, store);
             Arc::new(
                 Desk::build(pipeline, Responders::default(), "voltra")
                     .triage(TriageDesk::new(rules))
@@ -922,7 +874,7 @@ async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again()
     drop(desk);
 
     // Restart with the routes gone from the rules: what routing decided before is kept.
-    let no_routes = TRIAGE.replace("[[triage.routes]]", "[[triage.unused]]");
+    let no_routes = triage_toml().replace("[[triage.routes]]", "[[triage.unused]]");
     let mut reloaded: Settings = toml::from_str(&no_routes.replace(
         "[[triage.unused]]\nname = \"big accounts\"\nwhen = { followers_at_least = 100000 }\nlabels = [\"vip\"]\nbump = 1\ncontinue = true\n\n[[triage.unused]]\nname = \"everything\"\nteam = \"care-eu\"\n",
         "",
@@ -983,12 +935,7 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
             ..Default::default()
         },
     );
-    let pipeline = Pipeline::new(
-        Arc::new(earshot_server::app::analyzer(&s).unwrap()),
-        s.brand_identity(),
-        s.triage_policy().unwrap(),
-        store,
-    );
+    let pipeline = common::pipeline(&s, store);
     let desk = Desk::build(pipeline, Responders::default(), "voltra")
         .feedback(feedback)
         .triage(TriageDesk::new(s.triage().unwrap().unwrap()))
@@ -997,22 +944,9 @@ async fn posts_of_a_spike_going_on_jump_the_queue() {
 
     // A quiet night: the usual questions, one every two minutes.
     let t0 = at("2024-06-29T02:00:00Z");
-    let usual = [
-        "Where is my bag?",
-        "Can I change my seat?",
-        "Is my flight on time?",
-    ];
-    let quiet: Vec<NewPost> = (0..300i64)
-        .map(|i| {
-            post(
-                &format!("q-{i}"),
-                &format!("c{i}"),
-                50,
-                usual[i as usize % 3],
-                t0 + Duration::seconds(120 * i),
-            )
-        })
-        .collect();
+    let quiet = common::quiet_night(t0, |id, handle, text, when| {
+        post(id, handle, 50, text, when)
+    });
     p.ingest(quiet).await.unwrap();
     // The same kind of ask, before any spike: no jump.
     let plain = p

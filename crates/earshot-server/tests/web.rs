@@ -14,51 +14,39 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 use std::sync::Arc;
 
-struct Server {
-    base: String,
-    desk: Arc<Desk>,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
 async fn server_with(configure: impl FnOnce(&mut Settings)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut s = common::settings_in(dir.path());
     configure(&mut s);
-    let (base, desk) = common::start(s).await;
-    with_people(base, desk, dir).await
+    with_people(Server::start(s, dir).await).await
 }
 
 /// The team every test signs in as: an agent, an admin and a viewer.
-async fn with_people(base: String, desk: Arc<Desk>, dir: tempfile::TempDir) -> Server {
+async fn with_people(server: Server) -> Server {
     let team = [
         ("maria", Role::Agent),
         ("anna", Role::Admin),
         ("vic", Role::Viewer),
     ];
-    common::add_people(&desk, &team).await;
-    Server {
-        base,
-        desk,
-        http: common::browser(),
-        _dir: dir,
-    }
+    common::add_people(&server.desk, &team).await;
+    server
 }
 
 async fn server() -> Server {
     server_with(|_| {}).await
 }
 
-/// A server whose X and Mastodon replies go out (to [`common::Posted`]).
-async fn server_answering() -> (Server, Arc<common::Posted>) {
+/// A server whose X and Mastodon replies go out (to [`common::Threads`], each send recorded).
+async fn server_answering() -> (Server, Arc<common::Threads>) {
     let dir = tempfile::tempdir().unwrap();
     let settings = common::settings_in(dir.path());
-    let (responders, posted) = common::posting_on(&[Network::X, Network::Mastodon]);
+    let (responders, posted) = common::threads_on(&[Network::X, Network::Mastodon], false);
     let desk = earshot_server::app::desk_with(&settings, responders)
         .await
         .unwrap();
-    let base = common::serve(settings, desk.clone()).await;
-    (with_people(base, desk, dir).await, posted)
+    let base = common::serve(settings.clone(), desk.clone()).await;
+    let server = Server::over(base, desk, settings, dir);
+    (with_people(server).await, posted)
 }
 
 fn set_cookies(r: &reqwest::Response) -> Vec<String> {
@@ -77,11 +65,6 @@ fn cookie_value(cookies: &[String], name: &str) -> Option<String> {
             .filter(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
     })
-}
-
-struct Signed {
-    cookie: String,
-    csrf: String,
 }
 
 impl Server {
@@ -108,38 +91,6 @@ impl Server {
     async fn try_sign_in(&self, user: &str, password: &str) -> reqwest::Response {
         let form = self.login_form().await;
         self.post_login(&form, None, user, password).await
-    }
-
-    async fn sign_in(&self, user: &str) -> Signed {
-        let r = self
-            .try_sign_in(user, &format!("{user}-long-password"))
-            .await;
-        assert_eq!(r.status(), 303, "{user} signs in");
-        let session = cookie_value(&set_cookies(&r), auth::SESSION_COOKIE).unwrap();
-        let cookie = format!("{}={session}", auth::SESSION_COOKIE);
-        let inbox = self.get("/inbox", Some(&cookie)).await;
-        assert_eq!(inbox.status(), 200);
-        let html = inbox.text().await.unwrap();
-        let csrf = field(&html, "csrf");
-        Signed { cookie, csrf }
-    }
-
-    async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
-        let mut r = self.http.get(format!("{}{path}", self.base));
-        if let Some(c) = cookie {
-            r = r.header(COOKIE, c);
-        }
-        r.send().await.unwrap()
-    }
-
-    async fn post_form(&self, path: &str, s: &Signed, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, &s.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap()
     }
 }
 
@@ -868,15 +819,7 @@ async fn a_fresh_install_says_how_to_create_the_first_admin() {
         .unwrap();
     assert!(page.contains("Nobody can sign in yet"), "{page}");
     assert!(page.contains("earshot admin create-user NAME --role admin"));
-    auth::create_user(
-        desk.store(),
-        "anna",
-        "",
-        Role::Admin,
-        &Password::new("anna-long-password"),
-    )
-    .await
-    .unwrap();
+    common::add_person(&desk, "anna", "", Role::Admin).await;
     let page = reqwest::get(format!("{base}/login"))
         .await
         .unwrap()
@@ -890,17 +833,9 @@ async fn a_fresh_install_says_how_to_create_the_first_admin() {
 async fn unknown_pages_answer_in_html_and_unknown_api_paths_in_json() {
     let server = server().await;
     let page = server.get("/nowhere", None).await;
-    assert_eq!(page.status(), 404);
-    assert!(page.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/html"));
+    common::assert_answers(&page, 404, "text/html");
     let api = server.get("/api/v1/nowhere", None).await;
-    assert_eq!(api.status(), 404);
-    assert!(api.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("application/json"));
+    common::assert_answers(&api, 404, "application/json");
     let css = server.get("/assets/app.css", None).await;
     assert_eq!(css.status(), 200);
     assert!(css.headers()["cache-control"]
@@ -921,6 +856,7 @@ use earshot_store::feedback::NewPromise;
 
 mod common;
 use common::field;
+use common::site::{Server, Signed};
 
 const HOSTILE: &str = "<script>alert(1)</script> seat";
 
@@ -1489,11 +1425,11 @@ async fn a_release_is_previewed_then_recorded_and_the_askers_listed_with_their_n
     assert!(detail.contains("Move the seat back when parked"));
     let told = loop {
         let told: Vec<String> = posted
-            .replies
+            .sent
             .lock()
             .unwrap()
             .iter()
-            .map(|(k, _)| k.clone())
+            .map(|s| s.3.clone())
             .collect();
         if told.len() >= 2 || std::time::Instant::now() > deadline {
             break told;
@@ -1575,7 +1511,6 @@ async fn askers_nobody_can_reach_are_not_counted_as_told() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_active_spike_shows_with_its_chart_and_as_a_banner_above_the_inbox() {
     use earshot_server::feedback::FeedbackLoop;
-    use earshot_server::pipeline::Pipeline;
     let dir = tempfile::tempdir().unwrap();
     let settings = common::settings_in(dir.path());
     let store = earshot_store::open(&settings.db_url()).await.unwrap();
@@ -1583,12 +1518,7 @@ async fn an_active_spike_shows_with_its_chart_and_as_a_banner_above_the_inbox() 
         warmup_posts: 100,
         ..Default::default()
     };
-    let pipeline = Pipeline::new(
-        Arc::new(earshot_server::app::analyzer(&settings).unwrap()),
-        settings.brand_identity(),
-        settings.triage_policy().unwrap(),
-        store.clone(),
-    );
+    let pipeline = common::pipeline(&settings, store.clone());
     let desk = Arc::new(
         Desk::build(
             pipeline,
@@ -1598,14 +1528,9 @@ async fn an_active_spike_shows_with_its_chart_and_as_a_banner_above_the_inbox() 
         .feedback(FeedbackLoop::new(store).with_spike_config(spikes))
         .finish(),
     );
-    let base = common::serve(settings, desk.clone()).await;
+    let base = common::serve(settings.clone(), desk.clone()).await;
     common::add_people(&desk, &[("maria", Role::Agent)]).await;
-    let server = Server {
-        base,
-        desk,
-        http: common::browser(),
-        _dir: dir,
-    };
+    let server = Server::over(base, desk, settings, dir);
     let post = |id: String, handle: String, text: String, at: chrono::DateTime<Utc>| NewPost {
         from_brand: Some(false),
         ..NewPost::new(
@@ -1625,13 +1550,9 @@ async fn an_active_spike_shows_with_its_chart_and_as_a_banner_above_the_inbox() 
 
     // An ordinary few hours, then everyone at once asks for flights to the festival.
     let now = Utc::now();
-    let topics = [
-        "my bag did not arrive in Copenhagen",
-        "the app will not let me check in",
-        "can I change my seat to the aisle",
-        "refund for the cancelled flight to Oslo please",
-        "how much is extra luggage to Rome",
-    ];
+    // Five of the ordinary day's topics (the thanks left out).
+    let day = common::ORDINARY_DAY;
+    let topics = [day[0], day[1], day[2], day[3], day[5]];
     let background: Vec<NewPost> = (0..150i64)
         .map(|i| {
             post(

@@ -38,6 +38,14 @@ pub struct SearchParams {
     offset: Option<u64>,
 }
 
+/// A language filter: a code, matched in lower case; empty means any.
+fn language(given: &Option<String>) -> Option<String> {
+    given
+        .as_deref()
+        .filter(|l| !l.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
 fn parse<T: FromStr>(field: &str, value: &Option<String>) -> Result<Option<T>, ApiError>
 where
     T::Err: std::fmt::Display,
@@ -85,11 +93,7 @@ pub fn filter_from(p: &InboxParams) -> Result<InboxFilter, ApiError> {
     Ok(InboxFilter {
         status,
         network: parse::<Network>("network", &p.network)?,
-        language: p
-            .language
-            .clone()
-            .filter(|l| !l.is_empty())
-            .map(|l| l.to_ascii_lowercase()),
+        language: language(&p.language),
         intent: parse("intent", &p.intent)?,
         sentiment: parse("sentiment", &p.sentiment)?,
         breached: p.breached,
@@ -131,11 +135,7 @@ pub async fn search(
     let query = SearchQuery {
         q,
         network: parse("network", &p.network)?,
-        language: p
-            .language
-            .clone()
-            .filter(|l| !l.is_empty())
-            .map(|l| l.to_ascii_lowercase()),
+        language: language(&p.language),
         intent: parse("intent", &p.intent)?,
         sentiment: parse("sentiment", &p.sentiment)?,
         limit: limit(p.limit)?,

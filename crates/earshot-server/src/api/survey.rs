@@ -137,13 +137,18 @@ pub async fn satisfaction(
         })?),
     };
     let report = report(&state, from, to, by).await?;
-    match p.format.as_deref().unwrap_or("json") {
+    json_or_csv(p.format.as_deref(), &report, || report.to_csv())
+}
+
+/// A report as `format` asks: JSON (the default) or CSV (`csv` makes it).
+pub(super) fn json_or_csv(
+    format: Option<&str>,
+    report: &impl Serialize,
+    csv: impl FnOnce() -> String,
+) -> Result<Response, ApiError> {
+    match format.unwrap_or("json") {
         "json" => Ok(Json(report).into_response()),
-        "csv" => Ok((
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            report.to_csv(),
-        )
-            .into_response()),
+        "csv" => Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv()).into_response()),
         other => Err(ApiError::bad_request(format!(
             "format: {other:?}: use json or csv"
         ))),

@@ -69,10 +69,7 @@ pub async fn receive(
         .unwrap_or_else(|| Health::new(name));
     let pipeline = state.desk.pipeline().clone();
     let sink: Box<dyn Sink> = match &state.bus {
-        Some(bus) => Box::new(crate::bus::heard::BusSink {
-            bus: bus.clone(),
-            pipeline,
-        }),
+        Some(bus) => Box::new(PipelineSink::through(bus.clone(), pipeline)),
         None => Box::new(PipelineSink::new(pipeline)),
     };
     match hear_delivery(&config, &body, sink.as_ref(), &health).await {

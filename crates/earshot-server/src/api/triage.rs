@@ -4,8 +4,8 @@ use super::{ok, ApiError, AppState};
 use crate::triage::{parse_dimension, test_sample, PolicyView, SamplePost, TriageDesk};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use chrono::Utc;
 use earshot_core::triage::routing::Trace;
@@ -81,17 +81,7 @@ pub async fn response_times(
     let report = triage
         .report(state.desk.pipeline(), from, to, group_by, now)
         .await?;
-    match p.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(report).into_response()),
-        "csv" => Ok((
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            report.to_csv(),
-        )
-            .into_response()),
-        other => Err(ApiError::bad_request(format!(
-            "format: {other:?}: use json or csv"
-        ))),
-    }
+    super::survey::json_or_csv(p.format.as_deref(), &report, || report.to_csv())
 }
 
 #[derive(Debug, Serialize)]

@@ -6,7 +6,6 @@
 //! (or replayed twice) is stored once.
 
 use super::Bus;
-use async_nats::jetstream::message::PublishMessage;
 use chrono::{DateTime, Utc};
 use earshot_core::NewPost;
 use serde::Serialize;
@@ -109,15 +108,8 @@ impl Bus {
             let payload = serde_json::to_vec(&post)?;
             // Its own message id: the original one may still be in the dedup window, and a
             // replay interrupted before the letter's removal publishes nothing twice.
-            let ack = self
-                .jetstream
-                .send_publish(
-                    self.names.heard(post.network),
-                    PublishMessage::build()
-                        .payload(payload.into())
-                        .message_id(format!("replay:{}", letter.sequence)),
-                )
-                .await?;
+            let replay_id = format!("replay:{}", letter.sequence);
+            let ack = self.send_heard(&post, payload, replay_id).await?;
             ack.await?;
             stream.delete_message(letter.sequence).await?;
             done.replayed.push(letter);

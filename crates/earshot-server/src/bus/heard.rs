@@ -9,10 +9,10 @@
 use super::Bus;
 use crate::pipeline::Pipeline;
 use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::context::{PublishAckFuture, PublishError};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{AckKind, Message};
 use async_trait::async_trait;
-use earshot_connect::source::{Amendment, Sink, SinkError};
 use earshot_core::NewPost;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
@@ -73,13 +73,7 @@ impl Bus {
             let payload =
                 serde_json::to_vec(post).map_err(|e| NotAccepted(format!("encoding: {e}")))?;
             let ack = self
-                .jetstream
-                .send_publish(
-                    self.names.heard(post.network),
-                    PublishMessage::build()
-                        .payload(payload.into())
-                        .message_id(message_id(post)),
-                )
+                .send_heard(post, payload, message_id(post))
                 .await
                 .map_err(|e| NotAccepted(e.to_string()))?;
             acks.push(ack);
@@ -94,6 +88,22 @@ impl Bus {
             }
         }
         Ok(published)
+    }
+
+    /// Sends one encoded heard post to its network's subject under `message_id` (JetStream
+    /// drops a repeated id within its window); the future it gives resolves on the ack.
+    pub(super) async fn send_heard(
+        &self,
+        post: &NewPost,
+        payload: Vec<u8>,
+        message_id: String,
+    ) -> Result<PublishAckFuture, PublishError> {
+        let message = PublishMessage::build()
+            .payload(payload.into())
+            .message_id(message_id);
+        self.jetstream
+            .send_publish(self.names.heard(post.network), message)
+            .await
     }
 
     /// Starts [`WORKERS`] ingest workers committing heard posts through `pipeline`; they stop
@@ -295,62 +305,14 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
-/// Delivers what a connector heard through the bus (cluster mode): the posts are published
-/// and acknowledged by JetStream before the cursor moves, so a crash in between replays
-/// (dropped by message id) instead of losing posts. Edits and deletions are applied directly:
-/// they change stored posts, and the live events reach the other processes over the bus.
-pub struct BusSink {
-    pub bus: Arc<Bus>,
-    pub pipeline: Arc<Pipeline>,
-}
-
+/// The bus takes heard posts on for every process's pipeline (cluster mode).
 #[async_trait]
-impl Sink for BusSink {
-    async fn deliver(
-        &self,
-        source: &str,
-        posts: Vec<NewPost>,
-        cursor: Option<String>,
-    ) -> Result<(), SinkError> {
-        self.bus
-            .publish_heard(&posts)
+impl crate::sink::Publish for Bus {
+    async fn publish(&self, posts: &[NewPost]) -> Result<(), String> {
+        self.publish_heard(posts)
             .await
-            .map_err(|e| SinkError(e.to_string()))?;
-        self.store_cursor(source, cursor).await
-    }
-
-    async fn amend(
-        &self,
-        source: &str,
-        amendments: Vec<Amendment>,
-        cursor: Option<String>,
-    ) -> Result<(), SinkError> {
-        self.pipeline
-            .amend(amendments)
-            .await
-            .map_err(|e| SinkError(e.to_string()))?;
-        self.store_cursor(source, cursor).await
-    }
-
-    async fn cursor(&self, source: &str) -> Result<Option<String>, SinkError> {
-        self.pipeline
-            .store()
-            .cursor(source)
-            .await
-            .map_err(|e| SinkError(e.to_string()))
-    }
-}
-
-impl BusSink {
-    async fn store_cursor(&self, source: &str, cursor: Option<String>) -> Result<(), SinkError> {
-        if let Some(cursor) = cursor {
-            self.pipeline
-                .store()
-                .set_cursor(source, &cursor)
-                .await
-                .map_err(|e| SinkError(e.to_string()))?;
-        }
-        Ok(())
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -198,14 +198,7 @@ impl Desk {
                 .posts
                 .iter()
                 .filter(|p| p.deleted_at.is_none())
-                .map(|p| SummaryPost {
-                    id: p.id,
-                    author: &p.author.handle,
-                    from_brand: p.from_brand,
-                    text: &p.text,
-                    at: p.created_at,
-                    lang: Some(p.analysis.language.language.code()),
-                })
+                .map(SummaryPost::of)
                 .collect();
             summary::thread(&posts, SUMMARY_POINTS)
         });

@@ -139,7 +139,7 @@ pub async fn hand_off(
             } else {
                 settings.api_url.trim_end_matches('/')
             };
-            let response = client
+            let request = client
                 .post(format!("{api}/repos/{}/issues", settings.repo))
                 .bearer_auth(token)
                 .header("Accept", "application/vnd.github+json")
@@ -148,18 +148,14 @@ pub async fn hand_off(
                     "title": detail.request.title,
                     "body": issue_body(&detail, &settings.public_url),
                     "labels": ["customer-request"],
-                }))
-                .send()
-                .await
-                .map_err(|e| TrackerError::Unreachable(e.to_string()))?;
-            let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            if !status.is_success() {
-                return Err(TrackerError::Refused(format!(
+                }));
+            let text = answer_of(request, |status, text| {
+                format!(
                     "GitHub answered {status}: {}",
                     text.chars().take(300).collect::<String>()
-                )));
-            }
+                )
+            })
+            .await?;
             serde_json::from_str::<CreatedIssue>(&text)
                 .map_err(|e| {
                     TrackerError::Refused(format!("GitHub answered without an issue link: {e}"))
@@ -183,24 +179,17 @@ pub async fn hand_off(
             .map_err(|e| TrackerError::Refused(e.to_string()))?;
             let msg_id = format!("handoff-{}", id.0);
             let ts = Utc::now().timestamp();
-            let response = client
+            let request = client
                 .post(&settings.url)
                 .header("content-type", "application/json")
                 .header("webhook-id", &msg_id)
                 .header("webhook-timestamp", ts.to_string())
                 .header("webhook-signature", signer.sign(&msg_id, ts, &body))
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| TrackerError::Unreachable(e.to_string()))?;
-            let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            if !status.is_success() {
-                return Err(TrackerError::Refused(format!(
-                    "{} answered {status}",
-                    settings.url
-                )));
-            }
+                .body(body);
+            let text = answer_of(request, |status, _| {
+                format!("{} answered {status}", settings.url)
+            })
+            .await?;
             // The receiver may answer with its own link; otherwise the endpoint stands for it.
             serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
@@ -220,6 +209,24 @@ pub async fn hand_off(
     // An open request becomes planned; the rules live in `Request::apply`.
     store.apply_request(id, &RequestEvent::HandedOff).await?;
     Ok(url)
+}
+
+/// Sends a hand-off and reads the tracker's answer; one that is not a success is refused
+/// with `refused(status, body)`.
+async fn answer_of(
+    request: reqwest::RequestBuilder,
+    refused: impl FnOnce(reqwest::StatusCode, &str) -> String,
+) -> Result<String, TrackerError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| TrackerError::Unreachable(e.to_string()))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(TrackerError::Refused(refused(status, &text)));
+    }
+    Ok(text)
 }
 
 /// Checks GitHub's `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.

@@ -297,6 +297,11 @@ pub fn empty(title: &str, hint: Markup) -> Markup {
     html! { div.empty { p.empty-title { (title) } p { (hint) } } }
 }
 
+/// A table's column heads, each a plain label.
+pub fn column_heads(labels: &[&str]) -> Markup {
+    html! { @for label in labels { th scope="col" { (label) } } }
+}
+
 /// A hidden CSRF field for a form.
 pub fn csrf_field(s: &SignedIn) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }

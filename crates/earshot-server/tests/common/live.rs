@@ -2,6 +2,7 @@
 //! server parses its file, the app started on a random port, and waits on its API.
 
 use super::with_api_token;
+use earshot_server::config::{MastodonSettings, Secret};
 use earshot_server::{App, Settings};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -20,12 +21,37 @@ pub fn settings(data_dir: &Path, brand: &str, connectors: &str) -> Settings {
     s
 }
 
+/// A Mastodon connector for `brand_acct` on the fake at `base_url`, which accepts the token
+/// `brand-token`; it polls rarely (the fake streams) and calls the stream stalled after 5 s.
+pub fn mastodon(base_url: String, brand_acct: &str) -> MastodonSettings {
+    MastodonSettings {
+        base_url,
+        brand_acct: brand_acct.into(),
+        access_token: Secret::new("brand-token"),
+        access_token_env: None,
+        hashtags: vec![],
+        poll_interval_seconds: 600,
+        stall_timeout_seconds: 5,
+        transport: None,
+        history: None,
+    }
+}
+
 /// Starts the real app; its base URL.
 pub async fn serve(settings: Settings) -> String {
     let app = App::build(settings).await.unwrap();
     let base = app.address();
     tokio::spawn(app.run_until_stopped());
     base
+}
+
+/// Starts the real app over `settings` and waits until connector `name` reports connected:
+/// the base URL, an API client and the connector's health.
+pub async fn serve_connected(settings: Settings, name: &str) -> (String, reqwest::Client, Value) {
+    let base = serve(settings).await;
+    let client = super::api_client();
+    let health = connected(&client, &base, name).await;
+    (base, client, health)
 }
 
 pub async fn get(client: &reqwest::Client, url: &str) -> Value {

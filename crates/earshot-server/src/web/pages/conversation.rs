@@ -2,6 +2,7 @@
 //! conversations, the reply box (templates, the network's length counter), assign, status,
 //! labels, notes for colleagues, and a warning when someone else is replying too.
 
+use super::Shown;
 use crate::desk::DeskError;
 use crate::state::AppState;
 use crate::triage::PolicyView;
@@ -39,12 +40,6 @@ pub(super) fn conversation_id(raw: &str) -> Result<ConversationId, PageError> {
         .filter(|n| *n > 0)
         .map(ConversationId)
         .ok_or_else(|| PageError::NotFound(format!("{raw:?} is not a conversation")))
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct Shown {
-    /// What just happened, to confirm it: one of a few fixed words, never echoed as given.
-    done: Option<String>,
 }
 
 fn confirmation(done: Option<&str>) -> Option<&'static str> {

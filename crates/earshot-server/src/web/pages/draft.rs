@@ -11,7 +11,6 @@ use crate::web::{require_agent, PageError};
 use axum::extract::{Path, State};
 use axum::Json;
 use earshot_analyze::summary::{self, Commitment, SummaryPost};
-use earshot_core::ConversationId;
 use earshot_store::feedback::RequestDetail;
 use earshot_store::ConversationDetail;
 use maud::{html, Markup};
@@ -22,28 +21,12 @@ pub async fn draft(
     Path(id): Path<String>,
 ) -> Result<Json<ConversationDraft>, PageError> {
     require_agent(&signed)?;
-    let id = id
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(ConversationId)
-        .ok_or_else(|| PageError::NotFound(format!("{id:?} is not a conversation")))?;
+    let id = super::conversation::conversation_id(&id)?;
     Ok(Json(state.desk.draft(id).await?))
 }
 
 /// Customer sentences shown at the top of a long thread.
 const SUMMARY_POINTS: usize = 3;
-
-fn summary_post(p: &earshot_core::Post) -> SummaryPost<'_> {
-    SummaryPost {
-        id: p.id,
-        author: &p.author.handle,
-        from_brand: p.from_brand,
-        text: &p.text,
-        at: p.created_at,
-        lang: Some(p.analysis.language.language.code()),
-    }
-}
 
 fn promised_line(c: &Commitment) -> Markup {
     html! {
@@ -63,7 +46,7 @@ pub fn thread_summary(detail: &ConversationDetail) -> Markup {
         .posts
         .iter()
         .filter(|p| p.deleted_at.is_none())
-        .map(summary_post)
+        .map(SummaryPost::of)
         .collect();
     if live.len() < summary::LONG_THREAD {
         return html! {};
@@ -92,7 +75,7 @@ pub fn request_summary(d: &RequestDetail) -> Markup {
         .posts
         .iter()
         .filter(|p| p.deleted_at.is_none())
-        .map(summary_post)
+        .map(SummaryPost::of)
         .collect();
     let s = summary::request(&posts, &d.promises);
     let r = &d.request;

@@ -16,3 +16,10 @@ pub mod search;
 pub mod settings;
 pub mod spikes;
 pub mod survey;
+
+/// What a page shows after a change: `?done=` says what just happened, to confirm it; a page
+/// turns it into one of its few fixed messages and never echoes it as given.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Shown {
+    pub done: Option<String>,
+}

@@ -183,12 +183,7 @@ pub async fn ledger(
             div.table-wrap.tall {
                 table.ledger {
                     thead { tr {
-                        th scope="col" { "Promise" }
-                        th scope="col" { "State" }
-                        th scope="col" { "Kind" }
-                        th scope="col" { "Customer" }
-                        th scope="col" { "What we said" }
-                        th scope="col" { "Due" }
+                        (layout::column_heads(&["Promise", "State", "Kind", "Customer", "What we said", "Due"]))
                         @if can_act { th scope="col" { "Decide" } }
                     } }
                     tbody {

@@ -5,6 +5,7 @@
 //! Recording is the desk's releases service and its paced background sending, exactly as
 //! `POST /api/v1/releases` does it.
 
+use super::Shown;
 use crate::desk::releases::{Notification, ReleaseDraft, ReleaseOutcome};
 use crate::desk::requests::rank;
 use crate::state::AppState;
@@ -22,18 +23,12 @@ use earshot_core::feedback::{
     RequestId, RequestStatus, Skip,
 };
 use maud::{html, Markup};
-use serde::Deserialize;
 use std::collections::HashMap;
 
 /// Releases listed (with their notification counts).
 const SHOWN: usize = 50;
 /// Requests offered in the form.
 const CHOICES: usize = 150;
-
-#[derive(Debug, Default, Deserialize)]
-pub struct Shown {
-    done: Option<String>,
-}
 
 fn confirmation(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
@@ -178,13 +173,7 @@ fn render(
         } @else {
             div.table-wrap.tall {
                 table.releases {
-                    thead { tr {
-                        th scope="col" { "Version" }
-                        th scope="col" { "Shipped" }
-                        th scope="col" { "Requests shipped" }
-                        th scope="col" { "Customers told" }
-                        th scope="col" { "Recorded by" }
-                    } }
+                    thead { tr { (layout::column_heads(&["Version", "Shipped", "Requests shipped", "Customers told", "Recorded by"])) } }
                     tbody {
                         @for r in l.releases.iter().take(SHOWN) {
                             tr {
@@ -449,14 +438,7 @@ fn notifications_table(
 ) -> Markup {
     html! {
         table.notifications {
-            thead { tr {
-                th scope="col" { "Network" }
-                th scope="col" { "Customer" }
-                th scope="col" { "Language" }
-                th scope="col" { "Request" }
-                th scope="col" { "Status" }
-                th scope="col" { "Message" }
-            } }
+            thead { tr { (layout::column_heads(&["Network", "Customer", "Language", "Request", "Status", "Message"])) } }
             tbody {
                 @for n in notifications {
                     tr {

@@ -7,6 +7,7 @@ use crate::feedback::tracker::TrackerError;
 use crate::state::AppState;
 use crate::web::auth::SignedIn;
 use crate::web::layout::{self, Nav};
+use crate::web::pages::Shown;
 use crate::web::{csrf, require_agent, PageError};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -23,11 +24,6 @@ use std::collections::BTreeMap;
 
 /// Asks shown on a request's page (newest first).
 const SAMPLE: u32 = 50;
-
-#[derive(Debug, Default, Deserialize)]
-pub struct Shown {
-    done: Option<String>,
-}
 
 /// What just happened, from a fixed list: never echoed as given.
 fn confirmation(done: Option<&str>) -> Option<&'static str> {
