@@ -816,6 +816,59 @@ async fn openapi_and_errors_for_unknown_paths() {
     assert_eq!(status, 200);
 }
 
+/// Reads a server-sent event stream until an event named `until` arrives (or 10 s pass) and
+/// returns the names of every event seen, in order.
+async fn event_names_until(mut r: reqwest::Response, until: &str) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (mut text, mut names) = (String::new(), Vec::new());
+    while !names.iter().any(|n| n == until) {
+        let chunk = tokio::time::timeout_at(deadline, r.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {until} event within 10 s; saw {names:?}"))
+            .unwrap()
+            .expect("the stream stays open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        // Whole events only: they end with a blank line.
+        while let Some(end) = text.find("\n\n") {
+            let event: String = text.drain(..end + 2).collect();
+            names.extend(
+                event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("event:"))
+                    .map(|n| n.trim().to_string()),
+            );
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn the_api_event_stream_leaves_out_who_is_typing() {
+    use earshot_server::pipeline::LiveEvent;
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(format!("{}/api/v1/events", app.base))
+        .send()
+        .await
+        .unwrap();
+    common::assert_answers(&r, 200, "text/event-stream");
+    // The handler subscribed before it answered: what is published now reaches the stream.
+    app.desk.pipeline().publish(LiveEvent::Replying {
+        conversation_id: earshot_core::ConversationId(1),
+        person: "maria".into(),
+    });
+    let (status, body) = app
+        .post_json(&post("typing-1", "paulfranks", SEAT, None))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let names = event_names_until(r, "post_stored").await;
+    assert!(
+        !names.iter().any(|n| n == "replying"),
+        "an integration is not told who is typing: {names:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_api_is_closed_to_anyone_without_a_token_or_a_session() {
     // No api.token (the default) and a person exists: still nothing without credentials.

@@ -49,7 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/corrections", get(corrections::list))
         .route("/api/v1/metrics", get(metrics::metrics))
         .route("/api/v1/metrics/satisfaction", get(survey::satisfaction))
-        .route("/api/v1/events", get(crate::live::events))
+        .route("/api/v1/events", get(crate::live::api_events))
         .route("/api/v1/stats", get(metrics::counts))
         .route("/api/v1/connectors", get(connectors))
         .route("/api/v1/bus", get(bus_health))

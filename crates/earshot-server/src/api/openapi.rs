@@ -306,7 +306,7 @@ pub fn build() -> Value {
                 "responses": with_errors(json!({"200": {"description": "Metrics"}}))
             }},
             "/api/v1/events": {"get": {
-                "summary": "Server-sent events: post_stored, conversation_changed, spike_started, replying",
+                "summary": "Server-sent events: post_stored, conversation_changed, spike_started (agents' typing notices go to the signed-in pages only)",
                 "responses": {"200": {"description": "text/event-stream"}}
             }},
             "/api/v1/connectors": {"get": {

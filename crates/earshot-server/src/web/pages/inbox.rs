@@ -377,7 +377,7 @@ fn pager(inbox: &Page<InboxRow>, q: &InboxQuery) -> Markup {
 
 /// Live updates for the pages: the JSON API's event stream, for a signed-in person.
 pub async fn live(state: State<AppState>, _signed: SignedIn) -> impl IntoResponse {
-    crate::live::events(state).await
+    crate::live::events(state, crate::live::Audience::Pages).await
 }
 
 #[derive(Deserialize)]
