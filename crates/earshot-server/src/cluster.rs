@@ -22,7 +22,9 @@ pub struct BusSettings {
     /// The first token of every subject earshot uses (`<subjects>.heard.<network>`,
     /// `<subjects>.dead.heard`, `<subjects>.live`): two deployments on one NATS differ here.
     pub subjects: String,
-    /// How long a worker may hold a heard post before JetStream hands it to another one.
+    /// How long a worker may hold a heard post without a word before JetStream hands it to
+    /// another one. A worker that is still committing says so every third of it, so this
+    /// bounds how late the posts of a killed process come back, not how long a commit may be.
     pub ack_wait_seconds: u64,
 }
 
@@ -34,7 +36,7 @@ impl Default for BusSettings {
             consumer: "earshot-ingest".into(),
             max_deliveries: 5,
             subjects: "earshot".into(),
-            ack_wait_seconds: 30,
+            ack_wait_seconds: 10,
         }
     }
 }
@@ -148,7 +150,7 @@ impl BusSettings {
         if self.ack_wait_seconds == 0 {
             return Err(ConfigError::Invalid {
                 key: "bus.ack_wait_seconds".into(),
-                message: "must be at least 1 (30 is a good start)".into(),
+                message: "must be at least 1 (10 is a good start)".into(),
             });
         }
         if self.max_deliveries == 0 {
