@@ -20,7 +20,9 @@ pub enum Audience {
 }
 
 /// `/api/v1/events`: every change but presence.
-pub async fn api_events(state: State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn api_events(
+    state: State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     events(state, Audience::Api).await
 }
 
@@ -38,7 +40,9 @@ pub async fn events(
             crate::pipeline::LiveEvent::PostStored { .. } => "post_stored",
             crate::pipeline::LiveEvent::ConversationChanged { .. } => "conversation_changed",
             crate::pipeline::LiveEvent::SpikeStarted { .. } => "spike_started",
-            crate::pipeline::LiveEvent::Replying { .. } if audience == Audience::Api => return None,
+            crate::pipeline::LiveEvent::Replying { .. } if audience == Audience::Api => {
+                return None
+            }
             crate::pipeline::LiveEvent::Replying { .. } => "replying",
         };
         serde_json::to_string(&event)
