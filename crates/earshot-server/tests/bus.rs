@@ -214,6 +214,68 @@ async fn a_post_published_twice_is_one_message_and_stored_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_still_committing_keeps_its_posts_past_ack_wait() {
+    on_cluster(|c| async move {
+        let bus = c.bus().await;
+        bus.publish_heard(&[heard("2101", "@voltra my order never arrived")])
+            .await
+            .unwrap();
+        let consumer = bus.consumer().await.unwrap();
+        let mut batch = consumer.fetch().max_messages(1).messages().await.unwrap();
+        let held = batch.next().await.unwrap().unwrap();
+        drop(batch);
+        let post: NewPost = serde_json::from_slice(&held.payload).unwrap();
+        let held = [(held, post)];
+        // A commit that lasts 2.5 × ack_wait (1 s), while another worker asks for posts.
+        let another_worker = async {
+            let until = tokio::time::Instant::now() + Duration::from_millis(2500);
+            let mut taken = 0;
+            while tokio::time::Instant::now() < until {
+                let mut batch = consumer
+                    .batch()
+                    .max_messages(1)
+                    .expires(Duration::from_millis(300))
+                    .messages()
+                    .await
+                    .unwrap();
+                if let Some(Ok(_)) = batch.next().await {
+                    taken += 1;
+                }
+            }
+            taken
+        };
+        let ((), taken) = tokio::join!(
+            bus.holding(&held, tokio::time::sleep(Duration::from_millis(2500))),
+            another_worker
+        );
+        assert_eq!(
+            taken, 0,
+            "a post still being committed went to another worker"
+        );
+        // Once nobody says it is working on it (and it was never acknowledged), it comes back.
+        let until = tokio::time::Instant::now() + Duration::from_secs(10);
+        let again = loop {
+            let mut batch = consumer
+                .batch()
+                .max_messages(1)
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await
+                .unwrap();
+            if let Some(Ok(m)) = batch.next().await {
+                break m;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "the post was not delivered again within 10 s"
+            );
+        };
+        assert_eq!(again.info().unwrap().delivered, 2);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_delivered_again_after_its_commit_is_stored_once() {
     on_cluster(|c| async move {
         let dir = tempfile::tempdir().unwrap();

@@ -255,8 +255,8 @@ impl Bus {
     /// `ack_wait` that the posts are still being worked on: a slow commit keeps its posts
     /// rather than having them handed to another worker (which would store nothing twice, but
     /// would count a delivery towards the dead letters). So `ack_wait` can stay short, and
-    /// the posts a killed process held come back soon.
-    async fn holding<T>(
+    /// the posts a killed process held come back soon. (Public for the bus tests.)
+    pub async fn holding<T>(
         &self,
         held: &[(Message, NewPost)],
         work: impl std::future::Future<Output = T>,
