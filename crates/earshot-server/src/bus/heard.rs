@@ -23,8 +23,8 @@ use tokio::sync::watch;
 
 /// Heard posts one worker takes and commits together.
 const BATCH: usize = 64;
-/// How long a worker waits for a batch to fill before it commits what it has: at most this
-/// is added to a post's way to the inbox when posts come slower than a batch a wait.
+/// How long a worker waits for a batch to fill before it commits what it has: when fewer than
+/// a batch arrive within it, this is what batching adds to a post's way to the inbox.
 const BATCH_WAIT: Duration = Duration::from_millis(50);
 /// How long past a batch's expiry a worker still waits for the server to say that the batch
 /// is over. The client's own fallback is five seconds, and an end it missed held the posts
