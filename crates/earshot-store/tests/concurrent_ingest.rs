@@ -21,6 +21,7 @@ suite!(
     a_reply_and_its_parent_heard_at_once_share_a_conversation,
     an_orphan_chain_extended_while_its_root_arrives_is_adopted_whole,
     a_rescore_beside_ingests_loses_neither_write,
+    queue_jumps_beside_ingests_lose_neither_write,
 );
 
 fn base() -> DateTime<Utc> {
@@ -326,12 +327,168 @@ async fn a_rescore_beside_ingests_loses_neither_write(store: Arc<dyn Store>) {
     }
 }
 
+async fn queue_jumps_beside_ingests_lose_neither_write(store: Arc<dyn Store>) {
+    // Forty customers wait. In each of two rounds, at the same moment, four writers bring a
+    // chase from all of them while two agents jump twenty of the conversations to the front.
+    // Every chase must be counted (the ingest's write survived the jump) and every jump kept
+    // (the jump's write survived the ingest), each made from the other's newest state.
+    let (customers, writers, rounds, jumpers) = (40usize, 4usize, 2usize, 2usize);
+    let policy = TriagePolicy::default();
+    let seeded = ingest_at(
+        &store,
+        (0..customers)
+            .map(|c| post(&format!("q-{c}"), &format!("cust{c}"), c as i64, None))
+            .collect(),
+        base() + Duration::hours(1),
+    )
+    .await;
+    let conversations: Vec<ConversationId> = (0..customers)
+        .map(|c| conversation_of(std::slice::from_ref(&seeded), &format!("q-{c}")).unwrap())
+        .collect();
+    for round in 0..rounds {
+        let now = base() + Duration::hours(2 + round as i64);
+        let barrier = Arc::new(Barrier::new(writers + jumpers));
+        let per_writer = customers / writers;
+        let mut ingests = Vec::new();
+        for w in 0..writers {
+            let batch: Vec<Incoming> = (w * per_writer..(w + 1) * per_writer)
+                .map(|c| {
+                    let mut chase = post(
+                        &format!("chase-{round}-{c}"),
+                        &format!("cust{c}"),
+                        (2 + round as i64) * 60 - 1,
+                        None,
+                    );
+                    chase.post.text = "@voltra hello??".into();
+                    chase.analysis.chase = true;
+                    chase
+                })
+                .collect();
+            let (store, barrier) = (Arc::clone(&store), Arc::clone(&barrier));
+            ingests.push(tokio::spawn(async move {
+                barrier.wait().await;
+                ingest_at(&store, batch, now).await
+            }));
+        }
+        // This round's half of the conversations, split between the agents.
+        let half = customers / rounds;
+        let jumps: Vec<_> = (0..jumpers)
+            .map(|j| {
+                let per_jumper = half / jumpers;
+                let start = round * half + j * per_jumper;
+                let ids: Vec<ConversationId> = conversations[start..start + per_jumper].to_vec();
+                let (store, barrier, policy) =
+                    (Arc::clone(&store), Arc::clone(&barrier), policy.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    for id in ids {
+                        store.mark_jump(id, "press", &policy, now).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in ingests {
+            assert_eq!(
+                t.await.unwrap().new,
+                per_writer as u64,
+                "round {round}: each chase stored"
+            );
+        }
+        for t in jumps {
+            t.await.unwrap();
+        }
+    }
+    for (c, id) in conversations.iter().enumerate() {
+        let conv = store.conversation(*id).await.unwrap().unwrap().conversation;
+        assert_eq!(
+            conv.signals.chases, rounds as u32,
+            "customer {c}: every chase"
+        );
+        assert_eq!(
+            conv.post_count,
+            1 + rounds as u32,
+            "customer {c}: the question and every chase"
+        );
+        assert_eq!(
+            conv.signals.jump.as_deref(),
+            Some("press"),
+            "customer {c}: the jump kept"
+        );
+    }
+}
+
+/// PostgreSQL only: a queue jump takes the ingest lock shared and locks its row, so it runs
+/// while an ingest holds its turn, and waits for an ingest that holds its conversation's row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_queue_jump_runs_beside_an_ingest_turn_and_waits_for_its_row() {
+    backends::on_fresh_postgres(|url| async move {
+        let store: Arc<dyn Store> = Arc::new(
+            earshot_store::postgres::PgStore::connect(&url)
+                .await
+                .unwrap(),
+        );
+        let report = ingest(&store, vec![post("q-1", "ann", 0, None)]).await;
+        let id = conversation_of(std::slice::from_ref(&report), "q-1").unwrap();
+        let (mut other, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let policy = TriagePolicy::default();
+        let now = base() + Duration::days(1);
+
+        // An ingest's turn, held, about other conversations: the jump passes it.
+        let tx = other.transaction().await.unwrap();
+        tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&INGEST_LOCK])
+            .await
+            .unwrap();
+        let jumped = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            store.mark_jump(id, "press", &policy, now),
+        )
+        .await
+        .expect("a queue jump does not wait for an ingest's turn")
+        .unwrap();
+        assert_eq!(jumped.signals.jump.as_deref(), Some("press"));
+        tx.rollback().await.unwrap();
+
+        // An ingest rewriting this very conversation (its row locked): the jump waits for it.
+        let other_id = {
+            let report = ingest(&store, vec![post("q-2", "bo", 1, None)]).await;
+            conversation_of(std::slice::from_ref(&report), "q-2").unwrap()
+        };
+        let tx = other.transaction().await.unwrap();
+        tx.execute(
+            "SELECT id FROM conversations WHERE id = $1 FOR UPDATE",
+            &[&other_id.0],
+        )
+        .await
+        .unwrap();
+        let jump = {
+            let (store, policy) = (Arc::clone(&store), policy.clone());
+            tokio::spawn(async move { store.mark_jump(other_id, "vip", &policy, now).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(
+            !jump.is_finished(),
+            "a jump waits for whoever holds its conversation's row"
+        );
+        tx.commit().await.unwrap();
+        let jumped = tokio::time::timeout(std::time::Duration::from_secs(20), jump)
+            .await
+            .expect("the jump goes on once the row is let go")
+            .unwrap()
+            .unwrap();
+        assert_eq!(jumped.signals.jump.as_deref(), Some("vip"));
+    })
+    .await;
+}
+
 /// The store-wide ingest lock (`INGEST_LOCK` in the PostgreSQL store: "earshot", then 2).
 const INGEST_LOCK: i64 = 0x6561_7273_686f_7402;
 
 /// PostgreSQL only: a rescore takes the ingest lock shared, so it runs while an ingest holds
 /// its turn (the housekeeping pass no longer stalls ingest), and still waits for work that
-/// takes the store alone (a queue jump, a correction, a bulk import).
+/// takes the store alone (a correction, a bulk import).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_rescore_runs_beside_an_ingest_turn_but_not_beside_a_whole_store_turn() {
     backends::on_fresh_postgres(|url| async move {

@@ -308,6 +308,12 @@ pub(crate) trait Conn: Send {
     /// transaction already excludes every other writer.
     async fn take_ingest_turn(&mut self) -> Result<(), StoreError>;
 
+    /// Takes a turn beside ingest rather than instead of it, for work that then locks the one
+    /// conversation row it rewrites (` FOR UPDATE`, as ingest locks the rows it rewrites): the
+    /// store-wide ingest lock, shared, in PostgreSQL (it still waits for a bulk import that
+    /// takes the store alone); nothing in SQLite.
+    async fn take_ingest_turn_beside(&mut self) -> Result<(), StoreError>;
+
     /// The first row, if any.
     async fn query_opt(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, args).await?.into_iter().next())

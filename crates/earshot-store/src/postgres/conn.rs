@@ -148,6 +148,15 @@ impl<C: GenericClient> Conn for Pg<'_, C> {
         .await?;
         Ok(())
     }
+
+    async fn take_ingest_turn_beside(&mut self) -> Result<(), StoreError> {
+        self.execute(
+            "SELECT pg_advisory_xact_lock_shared($1)",
+            &[Value::Int(super::INGEST_LOCK)],
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -83,6 +83,10 @@ impl Conn for Lite<'_> {
     async fn take_ingest_turn(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    async fn take_ingest_turn_beside(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Runs a job on `conn` to its end (nothing in it can wait).

@@ -1,6 +1,7 @@
 //! [`TriageStateStore`] written once for both backends (the tables of migration 0008), over
-//! the neutral [`Conn`]. A jump rescores after taking its turn with ingest
-//! ([`Conn::take_ingest_turn`]), so it never overwrites a concurrent batch's state.
+//! the neutral [`Conn`]. A jump rescores beside ingest ([`Conn::take_ingest_turn_beside`])
+//! with its conversation's row locked first, so it never overwrites a concurrent batch's
+//! state nor a batch its own.
 
 use super::{
     last_level, normalise_jump_reason, RoutedConversation, StoredEscalation, TriageStateStore,
@@ -262,11 +263,17 @@ impl<B: Backend> TriageStateStore for B {
         let policy = policy.clone();
         let now = common::trunc_us(now);
         self.transaction(job!(c => {
-            // Takes turns with ingest and rescoring, so neither overwrites the other.
-            c.take_ingest_turn().await?;
+            // Beside ingest and rescoring, not instead of them: the conversation's row is locked
+            // before it is read, as they lock the rows they rewrite, so no one writes from a
+            // state another has replaced (and a jump no longer stops every ingest meanwhile).
+            c.take_ingest_turn_beside().await?;
             let row = c
                 .query_opt(
-                    &format!("SELECT {} FROM conversations c WHERE c.id = $1", common::CONV_COLS),
+                    &format!(
+                        "SELECT {} FROM conversations c WHERE c.id = $1{}",
+                        common::CONV_COLS,
+                        c.for_update()
+                    ),
                     args![conversation],
                 )
                 .await?;
