@@ -213,6 +213,38 @@ async fn a_post_published_twice_is_one_message_and_stored_once() {
     .await;
 }
 
+/// One pull of at most one heard post, as a worker makes it: `None` when none came within
+/// `expires`.
+async fn take_one(
+    consumer: &async_nats::jetstream::consumer::PullConsumer,
+    expires: Duration,
+) -> Option<async_nats::jetstream::Message> {
+    let mut batch = consumer
+        .batch()
+        .max_messages(1)
+        .expires(expires)
+        .messages()
+        .await
+        .unwrap();
+    batch.next().await.and_then(Result::ok)
+}
+
+/// The next post JetStream delivers (again), waited for up to 10 s.
+async fn delivered_again(
+    consumer: &async_nats::jetstream::consumer::PullConsumer,
+) -> async_nats::jetstream::Message {
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(m) = take_one(consumer, Duration::from_millis(500)).await {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the post was not delivered again within 10 s"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_still_committing_keeps_its_posts_past_ack_wait() {
     on_cluster(|c| async move {
@@ -231,14 +263,10 @@ async fn a_worker_still_committing_keeps_its_posts_past_ack_wait() {
             let until = tokio::time::Instant::now() + Duration::from_millis(2500);
             let mut taken = 0;
             while tokio::time::Instant::now() < until {
-                let mut batch = consumer
-                    .batch()
-                    .max_messages(1)
-                    .expires(Duration::from_millis(300))
-                    .messages()
+                if take_one(&consumer, Duration::from_millis(300))
                     .await
-                    .unwrap();
-                if let Some(Ok(_)) = batch.next().await {
+                    .is_some()
+                {
                     taken += 1;
                 }
             }
@@ -253,23 +281,7 @@ async fn a_worker_still_committing_keeps_its_posts_past_ack_wait() {
             "a post still being committed went to another worker"
         );
         // Once nobody says it is working on it (and it was never acknowledged), it comes back.
-        let until = tokio::time::Instant::now() + Duration::from_secs(10);
-        let again = loop {
-            let mut batch = consumer
-                .batch()
-                .max_messages(1)
-                .expires(Duration::from_millis(500))
-                .messages()
-                .await
-                .unwrap();
-            if let Some(Ok(m)) = batch.next().await {
-                break m;
-            }
-            assert!(
-                tokio::time::Instant::now() < until,
-                "the post was not delivered again within 10 s"
-            );
-        };
+        let again = delivered_again(&consumer).await;
         assert_eq!(again.info().unwrap().delivered, 2);
     })
     .await;
@@ -294,23 +306,7 @@ async fn a_post_delivered_again_after_its_commit_is_stored_once() {
         assert_eq!(posts_stored(&desk).await, 1);
         drop(batch);
         // After ack_wait (1 s) JetStream delivers it again, to the next worker.
-        let until = tokio::time::Instant::now() + Duration::from_secs(10);
-        let again = loop {
-            let mut batch = consumer
-                .batch()
-                .max_messages(1)
-                .expires(Duration::from_millis(500))
-                .messages()
-                .await
-                .unwrap();
-            if let Some(Ok(m)) = batch.next().await {
-                break m;
-            }
-            assert!(
-                tokio::time::Instant::now() < until,
-                "the post was not delivered again within 10 s"
-            );
-        };
+        let again = delivered_again(&consumer).await;
         assert_eq!(again.info().unwrap().delivered, 2);
         bus.ingest_batch(desk.pipeline(), vec![again]).await;
         assert_eq!(

@@ -418,21 +418,14 @@ async fn queue_jumps_beside_ingests_lose_neither_write(store: Arc<dyn Store>) {
 }
 
 /// PostgreSQL only: a queue jump takes the ingest lock shared and locks its row, so it runs
-/// while an ingest holds its turn, and waits for an ingest that holds its conversation's row.
+/// while an ingest holds its turn, and waits (as any write to it would) for an ingest that
+/// holds its conversation's row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_queue_jump_runs_beside_an_ingest_turn_and_waits_for_its_row() {
     backends::on_fresh_postgres(|url| async move {
-        let store: Arc<dyn Store> = Arc::new(
-            earshot_store::postgres::PgStore::connect(&url)
-                .await
-                .unwrap(),
-        );
+        let (store, mut other) = store_and_another_connection(&url).await;
         let report = ingest(&store, vec![post("q-1", "ann", 0, None)]).await;
         let id = conversation_of(std::slice::from_ref(&report), "q-1").unwrap();
-        let (mut other, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
         let policy = TriagePolicy::default();
         let now = base() + Duration::days(1);
 
@@ -483,6 +476,21 @@ async fn postgres_a_queue_jump_runs_beside_an_ingest_turn_and_waits_for_its_row(
     .await;
 }
 
+/// A PostgreSQL store on `url`, and a connection of its own beside it, to hold locks as an
+/// ingest in another process would.
+async fn store_and_another_connection(url: &str) -> (Arc<dyn Store>, tokio_postgres::Client) {
+    let store: Arc<dyn Store> = Arc::new(
+        earshot_store::postgres::PgStore::connect(url)
+            .await
+            .unwrap(),
+    );
+    let (other, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    (store, other)
+}
+
 /// The store-wide ingest lock (`INGEST_LOCK` in the PostgreSQL store: "earshot", then 2).
 const INGEST_LOCK: i64 = 0x6561_7273_686f_7402;
 
@@ -492,16 +500,8 @@ const INGEST_LOCK: i64 = 0x6561_7273_686f_7402;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_rescore_runs_beside_an_ingest_turn_but_not_beside_a_whole_store_turn() {
     backends::on_fresh_postgres(|url| async move {
-        let store: Arc<dyn Store> = Arc::new(
-            earshot_store::postgres::PgStore::connect(&url)
-                .await
-                .unwrap(),
-        );
+        let (store, mut other) = store_and_another_connection(&url).await;
         ingest(&store, vec![post("q-1", "ann", 0, None)]).await;
-        let (mut other, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
         let policy = TriagePolicy::default();
         let later = base() + Duration::days(2);
 

@@ -8,7 +8,8 @@ use super::{
     MAX_CORRECTIONS_PAGE,
 };
 use crate::db::{
-    args, conversation_from_row, insert_audit, job, json, post_from_row, Backend, Conn, Row,
+    args, conversation_from_row, insert_audit, job, json, post_from_row, Backend, Conn, IngestTurn,
+    Row,
 };
 use crate::{common, StoreError};
 use async_trait::async_trait;
@@ -119,7 +120,7 @@ async fn correct(
     at: DateTime<Utc>,
     policy: &TriagePolicy,
 ) -> Result<CorrectionOutcome, StoreError> {
-    c.take_ingest_turn().await?;
+    c.take_ingest_turn(IngestTurn::Alone).await?;
     let mut post = load_post(c, post_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("post {post_id}")))?;

@@ -287,6 +287,17 @@ pub(crate) fn json<T: serde::Serialize>(v: &T) -> Result<Value, StoreError> {
         .map_err(|e| StoreError::Invalid(format!("cannot encode JSON: {e}")))
 }
 
+/// How work that rewrites conversations takes its turn with ingest ([`Conn::take_ingest_turn`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IngestTurn {
+    /// Alone: no ingest runs meanwhile (the lock exclusively).
+    Alone,
+    /// Beside ingest, for work that locks the rows it rewrites before it reads them
+    /// (`for_update`), as ingest does: the lock shared, so it waits only for work that runs
+    /// alone (a bulk import, a correction).
+    Beside,
+}
+
 /// One connection (or transaction) of either backend.
 #[async_trait]
 pub(crate) trait Conn: Send {
@@ -301,18 +312,12 @@ pub(crate) trait Conn: Send {
     /// (`BEGIN IMMEDIATE`) already holds the whole database.
     fn for_update(&self) -> &'static str;
 
-    /// Takes turns with ingest and rescoring for the rest of the transaction, so a change to
-    /// a conversation's ranking is never overwritten by a batch threaded at the same time:
-    /// PostgreSQL's store-wide ingest lock, exclusively (each ingest holds it shared beside
-    /// the locks on its own posts and customers); nothing in SQLite, where a write
-    /// transaction already excludes every other writer.
-    async fn take_ingest_turn(&mut self) -> Result<(), StoreError>;
-
-    /// Takes a turn beside ingest rather than instead of it, for work that then locks the one
-    /// conversation row it rewrites (` FOR UPDATE`, as ingest locks the rows it rewrites): the
-    /// store-wide ingest lock, shared, in PostgreSQL (it still waits for a bulk import that
-    /// takes the store alone); nothing in SQLite.
-    async fn take_ingest_turn_beside(&mut self) -> Result<(), StoreError>;
+    /// Takes a turn with ingest and rescoring for the rest of the transaction, so a change to
+    /// a conversation's ranking is never overwritten by a batch threaded at the same time.
+    /// In PostgreSQL it is the store-wide ingest lock (each ingest holds it shared beside the
+    /// locks on its own posts and customers), taken as `turn` says; in SQLite nothing, as a
+    /// write transaction already excludes every other writer.
+    async fn take_ingest_turn(&mut self, turn: IngestTurn) -> Result<(), StoreError>;
 
     /// The first row, if any.
     async fn query_opt(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>, StoreError> {

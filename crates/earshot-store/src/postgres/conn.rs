@@ -4,7 +4,7 @@
 //! column is read by the type the server says it has.
 
 use super::PgStore;
-use crate::db::{Backend, Cell, Conn, JobFuture, Row, Value};
+use crate::db::{Backend, Cell, Conn, IngestTurn, JobFuture, Row, Value};
 use crate::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -140,21 +140,12 @@ impl<C: GenericClient> Conn for Pg<'_, C> {
         " FOR UPDATE"
     }
 
-    async fn take_ingest_turn(&mut self) -> Result<(), StoreError> {
-        self.execute(
-            "SELECT pg_advisory_xact_lock($1)",
-            &[Value::Int(super::INGEST_LOCK)],
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn take_ingest_turn_beside(&mut self) -> Result<(), StoreError> {
-        self.execute(
-            "SELECT pg_advisory_xact_lock_shared($1)",
-            &[Value::Int(super::INGEST_LOCK)],
-        )
-        .await?;
+    async fn take_ingest_turn(&mut self, turn: IngestTurn) -> Result<(), StoreError> {
+        let sql = match turn {
+            IngestTurn::Alone => "SELECT pg_advisory_xact_lock($1)",
+            IngestTurn::Beside => "SELECT pg_advisory_xact_lock_shared($1)",
+        };
+        self.execute(sql, &[Value::Int(super::INGEST_LOCK)]).await?;
         Ok(())
     }
 }

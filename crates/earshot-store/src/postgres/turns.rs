@@ -19,9 +19,9 @@
 //! Every ingest also holds the store-wide ingest lock in shared mode, and so does rescoring
 //! (it locks the conversation rows it rewrites in id order, as ingest does, so the two
 //! serialise on those rows), and so does a queue jump (its one row). Work that must not run
-//! beside any ingest (a correction: `take_ingest_turn`) takes it exclusively, and so does a batch with too many
-//! keys for PostgreSQL's lock table (a bulk import), which then runs alone as all ingests did
-//! before.
+//! beside any ingest (a correction: `take_ingest_turn(IngestTurn::Alone)`) takes it
+//! exclusively, and so does a batch with too many keys for PostgreSQL's lock table (a bulk
+//! import), which then runs alone as all ingests did before.
 
 use super::*;
 

@@ -80,11 +80,7 @@ impl Conn for Lite<'_> {
         ""
     }
 
-    async fn take_ingest_turn(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    async fn take_ingest_turn_beside(&mut self) -> Result<(), StoreError> {
+    async fn take_ingest_turn(&mut self, _turn: db::IngestTurn) -> Result<(), StoreError> {
         Ok(())
     }
 }

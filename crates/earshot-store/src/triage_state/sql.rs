@@ -1,12 +1,12 @@
 //! [`TriageStateStore`] written once for both backends (the tables of migration 0008), over
-//! the neutral [`Conn`]. A jump rescores beside ingest ([`Conn::take_ingest_turn_beside`])
+//! the neutral [`Conn`]. A jump rescores beside ingest ([`Conn::take_ingest_turn`])
 //! with its conversation's row locked first, so it never overwrites a concurrent batch's
 //! state nor a batch its own.
 
 use super::{
     last_level, normalise_jump_reason, RoutedConversation, StoredEscalation, TriageStateStore,
 };
-use crate::db::{self, args, conversation_exists, insert_audit, job, Backend, Row};
+use crate::db::{self, args, conversation_exists, insert_audit, job, Backend, IngestTurn, Row};
 use crate::{common, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -266,7 +266,7 @@ impl<B: Backend> TriageStateStore for B {
             // Beside ingest and rescoring, not instead of them: the conversation's row is locked
             // before it is read, as they lock the rows they rewrite, so no one writes from a
             // state another has replaced (and a jump no longer stops every ingest meanwhile).
-            c.take_ingest_turn_beside().await?;
+            c.take_ingest_turn(IngestTurn::Beside).await?;
             let row = c
                 .query_opt(
                     &format!(

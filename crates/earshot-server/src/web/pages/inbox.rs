@@ -375,7 +375,8 @@ fn pager(inbox: &Page<InboxRow>, q: &InboxQuery) -> Markup {
     }
 }
 
-/// Live updates for the pages: the JSON API's event stream, for a signed-in person.
+/// Live updates for the pages, for a signed-in person: the JSON API's event stream, plus who
+/// is typing (presence).
 pub async fn live(state: State<AppState>, _signed: SignedIn) -> impl IntoResponse {
     crate::live::events(state, crate::live::Audience::Pages).await
 }
