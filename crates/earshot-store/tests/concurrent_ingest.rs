@@ -234,6 +234,24 @@ async fn an_orphan_chain_extended_while_its_root_arrives_is_adopted_whole(store:
     assert_eq!(store.counts().await.unwrap().conversations, 20);
 }
 
+/// Round `round`'s content-free chase ("hello??") from each of `customers`, a minute before
+/// the round's hour.
+fn chases(round: usize, customers: std::ops::Range<usize>) -> Vec<Incoming> {
+    customers
+        .map(|c| {
+            let mut chase = post(
+                &format!("chase-{round}-{c}"),
+                &format!("cust{c}"),
+                (2 + round as i64) * 60 - 1,
+                None,
+            );
+            chase.post.text = "@voltra hello??".into();
+            chase.analysis.chase = true;
+            chase
+        })
+        .collect()
+}
+
 async fn a_rescore_beside_ingests_loses_neither_write(store: Arc<dyn Store>) {
     // Forty customers wait for an answer. Then, round after round, at the same moment, four
     // writers each bring a chase ("hello??") from ten of them while two housekeeping passes
@@ -260,19 +278,7 @@ async fn a_rescore_beside_ingests_loses_neither_write(store: Arc<dyn Store>) {
         let barrier = Arc::new(Barrier::new(writers + 2));
         let mut ingests = Vec::new();
         for w in 0..writers {
-            let batch: Vec<Incoming> = (w * 10..w * 10 + 10)
-                .map(|c| {
-                    let mut chase = post(
-                        &format!("chase-{round}-{c}"),
-                        &format!("cust{c}"),
-                        (2 + round) * 60 - 1,
-                        None,
-                    );
-                    chase.post.text = "@voltra hello??".into();
-                    chase.analysis.chase = true;
-                    chase
-                })
-                .collect();
+            let batch = chases(round as usize, w * 10..w * 10 + 10);
             let (store, barrier) = (Arc::clone(&store), Arc::clone(&barrier));
             ingests.push(tokio::spawn(async move {
                 barrier.wait().await;
@@ -351,19 +357,7 @@ async fn queue_jumps_beside_ingests_lose_neither_write(store: Arc<dyn Store>) {
         let per_writer = customers / writers;
         let mut ingests = Vec::new();
         for w in 0..writers {
-            let batch: Vec<Incoming> = (w * per_writer..(w + 1) * per_writer)
-                .map(|c| {
-                    let mut chase = post(
-                        &format!("chase-{round}-{c}"),
-                        &format!("cust{c}"),
-                        (2 + round as i64) * 60 - 1,
-                        None,
-                    );
-                    chase.post.text = "@voltra hello??".into();
-                    chase.analysis.chase = true;
-                    chase
-                })
-                .collect();
+            let batch = chases(round, w * per_writer..(w + 1) * per_writer);
             let (store, barrier) = (Arc::clone(&store), Arc::clone(&barrier));
             ingests.push(tokio::spawn(async move {
                 barrier.wait().await;
