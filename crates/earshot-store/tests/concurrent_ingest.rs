@@ -424,10 +424,7 @@ async fn postgres_a_queue_jump_runs_beside_an_ingest_turn_and_waits_for_its_row(
         let now = base() + Duration::days(1);
 
         // An ingest's turn, held, about other conversations: the jump passes it.
-        let tx = other.transaction().await.unwrap();
-        tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&INGEST_LOCK])
-            .await
-            .unwrap();
+        let tx = an_ingest_turn(&mut other).await;
         let jumped = tokio::time::timeout(
             std::time::Duration::from_secs(20),
             store.mark_jump(id, "press", &policy, now),
@@ -485,6 +482,16 @@ async fn store_and_another_connection(url: &str) -> (Arc<dyn Store>, tokio_postg
     (store, other)
 }
 
+/// A transaction on `other` holding an ingest's turn (the ingest lock, shared), as an ingest
+/// in another process holds it while it commits.
+async fn an_ingest_turn(other: &mut tokio_postgres::Client) -> tokio_postgres::Transaction<'_> {
+    let tx = other.transaction().await.unwrap();
+    tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&INGEST_LOCK])
+        .await
+        .unwrap();
+    tx
+}
+
 /// The store-wide ingest lock (`INGEST_LOCK` in the PostgreSQL store: "earshot", then 2).
 const INGEST_LOCK: i64 = 0x6561_7273_686f_7402;
 
@@ -500,10 +507,7 @@ async fn postgres_rescore_runs_beside_an_ingest_turn_but_not_beside_a_whole_stor
         let later = base() + Duration::days(2);
 
         // An ingest's turn, held: the rescore passes it.
-        let tx = other.transaction().await.unwrap();
-        tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&INGEST_LOCK])
-            .await
-            .unwrap();
+        let tx = an_ingest_turn(&mut other).await;
         let updated = tokio::time::timeout(
             std::time::Duration::from_secs(20),
             store.rescore_open(&policy, later),
