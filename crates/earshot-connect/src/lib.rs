@@ -46,7 +46,6 @@ mod reply_journal;
 pub mod responder;
 pub mod reviews;
 pub mod rss;
-pub mod secret;
 pub mod source;
 pub mod telegram;
 pub mod twcs;
@@ -56,8 +55,9 @@ pub mod youtube;
 
 use std::fmt;
 
+/// Credentials that never print (earshot-core's one `Secret`).
+pub use earshot_core::Secret;
 pub use import::{Format, ImportError, Importer, Record};
-pub use secret::Secret;
 
 /// The most text a post may carry, in bytes. The canonical format rejects longer posts (the
 /// sender can fix them); network payloads are cut to this length on a character boundary,

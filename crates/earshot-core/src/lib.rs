@@ -16,6 +16,7 @@ pub mod network;
 pub mod post;
 pub mod priority;
 pub mod reply;
+pub mod secret;
 pub mod sla;
 #[cfg(test)]
 mod testing;
@@ -29,4 +30,5 @@ pub use network::Network;
 pub use post::{Amendment, Author, NewPost, OddTime, Post, PostKey};
 pub use priority::{Priority, PriorityBand, PriorityFactor, RankingModel};
 pub use reply::{Reply, ReplyState};
+pub use secret::Secret;
 pub use sla::{BusinessHours, ResponseTargets, SlaClock};

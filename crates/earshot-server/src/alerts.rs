@@ -81,29 +81,14 @@ pub struct AlertTarget {
     pub to: Vec<String>,
 }
 
+/// An alert target's credential: its environment variable, else inline; never required.
 fn secret(
     key: String,
     inline: &Secret,
     env: &Option<String>,
     file: &Option<PathBuf>,
-) -> Result<Option<notify::Secret>, ConfigError> {
-    if let Some(var) = env {
-        return std::env::var(var)
-            .map(|v| Some(notify::Secret::new(v)))
-            .map_err(|_| ConfigError::Invalid {
-                key: format!("{key}_env"),
-                message: format!("environment variable {var} is not set"),
-            });
-    }
-    if let Some(path) = file {
-        return std::fs::read_to_string(path)
-            .map(|v| Some(notify::Secret::new(v.trim_end())))
-            .map_err(|e| ConfigError::Invalid {
-                key: format!("{key}_file"),
-                message: format!("cannot read {}: {e}", path.display()),
-            });
-    }
-    Ok((!inline.is_empty()).then(|| notify::Secret::new(inline.expose())))
+) -> Result<Option<Secret>, ConfigError> {
+    crate::settings::resolve_secret(&key, inline, env, file, false)
 }
 
 impl AlertTarget {

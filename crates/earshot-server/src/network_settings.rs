@@ -6,7 +6,7 @@
 //! (`password_env = "NAME"`) or a file (`password_file = "/run/secrets/…"`), in that order of
 //! preference: env, file, inline. Errors name the key to fix.
 
-use crate::settings::{ConfigError, Secret};
+use crate::settings::{resolve_secret as resolve, ConfigError, Secret};
 use earshot_connect::appstore::AppStoreConfig;
 use earshot_connect::bluesky::BlueskyConfig;
 use earshot_connect::discord::DiscordConfig;
@@ -28,41 +28,6 @@ pub struct SecretFrom {
     pub env: Option<String>,
     #[serde(default)]
     pub file: Option<PathBuf>,
-}
-
-pub(crate) fn resolve(
-    key: &str,
-    inline: &Secret,
-    env: &Option<String>,
-    file: &Option<PathBuf>,
-    required: bool,
-) -> Result<Option<earshot_connect::Secret>, ConfigError> {
-    if let Some(var) = env {
-        return std::env::var(var)
-            .map(|v| Some(earshot_connect::Secret::new(v)))
-            .map_err(|_| ConfigError::Invalid {
-                key: format!("{key}_env"),
-                message: format!("environment variable {var} is not set"),
-            });
-    }
-    if let Some(path) = file {
-        return std::fs::read_to_string(path)
-            .map(|v| Some(earshot_connect::Secret::new(v.trim_end())))
-            .map_err(|e| ConfigError::Invalid {
-                key: format!("{key}_file"),
-                message: format!("cannot read {}: {e}", path.display()),
-            });
-    }
-    if inline.is_empty() {
-        if required {
-            return Err(ConfigError::Invalid {
-                key: key.into(),
-                message: format!("missing: set {key}, {key}_env or {key}_file"),
-            });
-        }
-        return Ok(None);
-    }
-    Ok(Some(earshot_connect::Secret::new(inline.expose())))
 }
 
 pub(crate) fn url(key: &str, value: &str) -> Result<(), ConfigError> {
@@ -123,7 +88,7 @@ impl BlueskySettings {
             &self.app_password_file,
             true,
         )?
-        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        .unwrap_or_else(|| Secret::default());
         let identifier = self
             .identifier
             .clone()
@@ -208,7 +173,7 @@ impl XSettings {
             &self.bearer_token_file,
             true,
         )?
-        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        .unwrap_or_else(|| Secret::default());
         let api = self
             .api_url
             .clone()
@@ -309,7 +274,7 @@ impl RedditSettings {
             &None,
             true,
         )?
-        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        .unwrap_or_else(|| Secret::default());
         let password = resolve(
             "connectors.reddit.password",
             &self.password,
@@ -317,7 +282,7 @@ impl RedditSettings {
             &self.password_file,
             true,
         )?
-        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        .unwrap_or_else(|| Secret::default());
         let mut c = RedditConfig::new(
             self.client_id.clone(),
             secret,
@@ -408,7 +373,7 @@ impl TelegramSettings {
             &self.bot_token_file,
             true,
         )?
-        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        .unwrap_or_else(|| Secret::default());
         let mut c = TelegramConfig::new(token, self.bot_username.clone());
         c.chats = self
             .chats
@@ -431,7 +396,7 @@ impl TelegramSettings {
                 &self.webhook_secret_file,
                 true,
             )?
-            .unwrap_or_else(|| earshot_connect::Secret::new(""));
+            .unwrap_or_else(|| Secret::default());
             c.webhook = Some(earshot_connect::telegram::Webhook::new(u.trim(), secret));
         }
         let problems = c.problems();
@@ -476,7 +441,7 @@ impl DiscordSettings {
             &self.bot_token_file,
             true,
         )?
-        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        .unwrap_or_else(|| Secret::default());
         let mut c = DiscordConfig::new(token, self.guild_id.clone());
         c.channels = self.channels.clone();
         if let Some(u) = &self.api_url {
@@ -576,7 +541,7 @@ impl AppStoreSettings {
             &self.private_key_file,
             true,
         )?
-        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        .unwrap_or_else(|| Secret::default());
         let mut c = AppStoreConfig::new(
             self.issuer_id.clone(),
             self.key_id.clone(),

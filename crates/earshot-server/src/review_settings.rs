@@ -2,8 +2,8 @@
 //! connectors' own configs. Credentials come as in [`crate::network_settings`]: env, file or
 //! inline, and errors name the key to fix, never the secret.
 
-use crate::network_settings::{resolve, url};
-use crate::settings::{ConfigError, Secret};
+use crate::network_settings::url;
+use crate::settings::{resolve_secret as resolve, ConfigError, Secret};
 use earshot_connect::googleplay::GooglePlayConfig;
 use earshot_connect::youtube::YouTubeConfig;
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,7 @@ impl GooglePlaySettings {
             &self.service_account_key_file,
             true,
         )?
-        .unwrap_or_else(|| earshot_connect::Secret::new(""));
+        .unwrap_or_else(|| Secret::default());
         let mut c = GooglePlayConfig::new(self.package_name.clone(), key);
         // Each walk costs at least one of the hour's requests: a minute is the least wait.
         c.poll_interval = Duration::from_secs(self.poll_interval_seconds.max(60));
@@ -131,8 +131,7 @@ impl YouTubeSettings {
     pub fn config(&self) -> Result<YouTubeConfig, ConfigError> {
         let secret = |key: &str, inline, env, file| {
             Ok::<_, ConfigError>(
-                resolve(key, inline, env, file, true)?
-                    .unwrap_or_else(|| earshot_connect::Secret::new("")),
+                resolve(key, inline, env, file, true)?.unwrap_or_else(|| Secret::default()),
             )
         };
         let client_secret = secret(

@@ -12,7 +12,7 @@ use crate::desk::Desk;
 use crate::web::auth;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use earshot_connect::Secret;
+use earshot_core::Secret;
 use earshot_store::people::Role;
 use earshot_store::InboxFilter;
 use std::sync::Arc;

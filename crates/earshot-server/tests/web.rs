@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Utc;
-use earshot_connect::Secret as Password;
+use earshot_core::Secret as Password;
 use earshot_core::{Author, ConversationId, Network, NewPost, Status};
 use earshot_server::config::{Secret, Settings};
 use earshot_server::web::auth;

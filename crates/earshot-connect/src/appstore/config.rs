@@ -1,7 +1,7 @@
 //! The settings of one App Store app's reviews: which app, the team's API key, and timings.
 
 use super::jwt::{KeyError, TokenSigner, MAX_LIFETIME};
-pub use crate::secret::Secret;
+pub use crate::Secret;
 use std::time::Duration;
 
 /// App Store Connect's address.

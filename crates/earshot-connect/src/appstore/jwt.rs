@@ -6,7 +6,7 @@
 //! a clock running ahead of Apple's makes a fresh token fail.
 
 use crate::jws;
-use crate::secret::Secret;
+use crate::Secret;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ring::rand::SystemRandom;

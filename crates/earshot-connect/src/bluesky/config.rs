@@ -3,7 +3,7 @@
 //!
 //! Every URL comes from here (never a hard-coded host), so tests point it at the fake.
 
-pub use crate::secret::Secret;
+pub use crate::Secret;
 use std::time::Duration;
 
 /// One Bluesky connector: the brand's account and the words that name the brand.

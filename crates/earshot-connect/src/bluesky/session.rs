@@ -10,8 +10,8 @@
 use super::config::BlueskyConfig;
 use super::wire::{ProfileView, SessionBody};
 use super::xrpc::{send, Answer, CallError};
-use crate::secret::Secret;
 use crate::source::CheckError;
+use crate::Secret;
 use reqwest::StatusCode;
 use tokio::sync::Mutex;
 

@@ -1,7 +1,7 @@
 //! How one Discord bot is set up (PROTOCOLS-2.md §2.2): its token (a secret), the guild and
 //! channels it hears, and timings. Every URL comes from here, so tests point it at the fake.
 
-pub use crate::secret::Secret;
+pub use crate::Secret;
 use std::time::Duration;
 
 /// `GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT` (§2.3 step 5).

@@ -11,7 +11,7 @@
 
 use crate::jws;
 use crate::problem::Problem;
-use crate::secret::Secret;
+use crate::Secret;
 use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde::Deserialize;

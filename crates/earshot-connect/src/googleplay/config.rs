@@ -2,7 +2,7 @@
 //! timings and the hourly request budget.
 
 use crate::google::{Api, Grant, ServiceAccountKey, Tokens, Wording};
-use crate::secret::Secret;
+use crate::Secret;
 use std::time::Duration;
 
 /// The Google Play Developer API's address.

@@ -3,7 +3,7 @@
 //!
 //! Every URL comes from here (never a hard-coded host), so tests point it at the fake.
 
-pub use crate::secret::Secret;
+pub use crate::Secret;
 use std::time::Duration;
 
 /// How a live stream is read (PROTOCOLS.md §1.3). Both carry the same events; the WebSocket

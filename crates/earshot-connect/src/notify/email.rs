@@ -7,7 +7,7 @@
 //! with the same dedupe key, so a connector's down/down-again alerts thread together.
 
 use super::{Alert, Notifier, NotifyError};
-use crate::secret::Secret;
+use crate::Secret;
 use async_trait::async_trait;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;

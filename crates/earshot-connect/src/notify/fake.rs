@@ -19,7 +19,7 @@ mod smtp;
 
 pub use smtp::{FakeSmtp, ReceivedMail, SmtpFailure};
 
-use crate::secret::Secret;
+use crate::Secret;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

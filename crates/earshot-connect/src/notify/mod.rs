@@ -27,7 +27,7 @@ pub mod slack;
 mod tests;
 pub mod webhook;
 
-pub use crate::secret::Secret;
+pub use crate::Secret;
 pub use alert::{Alert, AlertKind, Fact, Severity};
 pub use dispatch::{Dispatched, Dispatcher, DispatcherStats, Target, TargetState, TargetStatus};
 pub use email::{EmailConfig, EmailNotifier, SmtpSecurity};

@@ -7,7 +7,7 @@
 
 use super::http::{retry_after, short_body, transport_error};
 use super::{Alert, Notifier, NotifyError};
-use crate::secret::Secret;
+use crate::Secret;
 use async_trait::async_trait;
 use chrono::Utc;
 use reqwest::StatusCode;

@@ -9,7 +9,7 @@
 
 use super::http::{retry_after, short_body, transport_error};
 use super::{Alert, AlertKind, Notifier, NotifyError};
-use crate::secret::Secret;
+use crate::Secret;
 use async_trait::async_trait;
 use base64::Engine;
 use chrono::Utc;

@@ -3,7 +3,7 @@
 //!
 //! Every URL comes from here (never a hard-coded host), so tests point both at the fake.
 
-pub use crate::secret::Secret;
+pub use crate::Secret;
 use std::time::Duration;
 
 /// A search to poll (`GET /search` or, restricted, `GET /r/{sub}/search?restrict_sr=1`).

@@ -9,7 +9,7 @@
 
 use super::config::RedditConfig;
 use super::oauth::OAuth;
-use crate::secret::Secret;
+use crate::Secret;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use std::sync::Mutex;

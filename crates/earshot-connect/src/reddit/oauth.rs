@@ -8,7 +8,7 @@
 use super::config::RedditConfig;
 use super::http::{rate_limit_wait, short, Failure};
 use super::wire::TokenResponse;
-use crate::secret::Secret;
+use crate::Secret;
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;

@@ -545,7 +545,7 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
 mod tests {
     use super::*;
     use crate::reddit::config::RedditSearch;
-    use crate::secret::Secret;
+    use crate::Secret;
 
     #[test]
     fn the_config_decides_the_listings() {

@@ -3,7 +3,7 @@
 //!
 //! Every URL comes from here (never a hard-coded host), so tests point it at the fake.
 
-pub use crate::secret::Secret;
+pub use crate::Secret;
 use std::time::Duration;
 
 /// One bot in the brand's groups and channels.

@@ -12,7 +12,7 @@
 use crate::notify::http::{short_body, transport_error};
 use crate::notify::webhook::{post_signed, Signer};
 use crate::responder::{Responder, SendError};
-use crate::secret::Secret;
+use crate::Secret;
 use async_trait::async_trait;
 use earshot_core::{Conversation, Network, Reply};
 use reqwest::StatusCode;

@@ -8,7 +8,7 @@
 //!
 //! Every URL comes from here (never a hard-coded host), so tests point it at the fake.
 
-pub use crate::secret::Secret;
+pub use crate::Secret;
 use std::time::Duration;
 
 /// The tag prefix that marks a stream rule as earshot's: rules without it belong to someone

@@ -3,7 +3,7 @@
 
 use super::quota::Ledger;
 use crate::google::{Api, Grant, Tokens, Wording};
-use crate::secret::Secret;
+use crate::Secret;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,7 +7,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use base64::Engine;
 use chrono::Utc;
-pub use earshot_connect::Secret;
+pub use earshot_core::Secret;
 pub use earshot_store::people::{ApiToken, Role, UnknownRole, User};
 use earshot_store::people::{NewApiToken, NewUser};
 use earshot_store::{Store, StoreError};

@@ -1,4 +1,4 @@
-//! What every settings section shares: [`ConfigError`], [`Secret`], the webhook-secret rule,
+//! What every settings section shares: [`ConfigError`], [`Secret`] (earshot-core's), the webhook-secret rule,
 //! and the sections the running parts read (`[brand]`, `[response]`, `[http]`, `[store]`,
 //! `[webhook]`, `[api]`), one file each. `config` assembles the whole file from these and from
 //! the sections features own (`[alerts]`, `[survey]`, `[tracker]`, the connectors'); this
@@ -21,8 +21,6 @@ pub use response::ResponseSettings;
 pub use store::StoreSettings;
 pub use webhook::WebhookSettings;
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,33 +39,45 @@ pub enum ConfigError {
     Invalid { key: String, message: String },
 }
 
-/// A secret that never prints: `Debug` and `Display` show `***`, serialising writes nothing useful.
-#[derive(Clone, Default, Deserialize, PartialEq)]
-#[serde(transparent)]
-pub struct Secret(String);
+pub use earshot_core::Secret;
 
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
+/// A credential from where the settings say: the environment variable `env` names, else the
+/// file `file` names (its trailing newline dropped), else `inline`. `None` when none is set;
+/// an error naming the key to fix when a named variable or file is missing, or when the
+/// credential is `required` and nothing is set.
+pub(crate) fn resolve_secret(
+    key: &str,
+    inline: &Secret,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+    required: bool,
+) -> Result<Option<Secret>, ConfigError> {
+    if let Some(var) = env {
+        return std::env::var(var)
+            .map(|v| Some(Secret::new(v)))
+            .map_err(|_| ConfigError::Invalid {
+                key: format!("{key}_env"),
+                message: format!("environment variable {var} is not set"),
+            });
     }
-    pub fn expose(&self) -> &str {
-        &self.0
+    if let Some(path) = file {
+        return std::fs::read_to_string(path)
+            .map(|v| Some(Secret::new(v.trim_end())))
+            .map_err(|e| ConfigError::Invalid {
+                key: format!("{key}_file"),
+                message: format!("cannot read {}: {e}", path.display()),
+            });
     }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    if inline.is_empty() {
+        if required {
+            return Err(ConfigError::Invalid {
+                key: key.into(),
+                message: format!("missing: set {key}, {key}_env or {key}_file"),
+            });
+        }
+        return Ok(None);
     }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(if self.0.is_empty() { "" } else { "***" })
-    }
+    Ok(Some(inline.clone()))
 }
 
 /// Checks a webhook signing secret: at least [`crate::signature::MIN_SECRET_BYTES`] bytes of

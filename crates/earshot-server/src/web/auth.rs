@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
-use earshot_connect::Secret;
+use earshot_core::Secret;
 use earshot_store::people::{ApiToken, NewSession, User};
 use earshot_store::{Store, StoreError};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 
 use super::{parse_post_uri, post_from_record, PostRecord};
 use crate::de::{null_default, rfc3339};
-use crate::secret::Secret;
+use crate::Secret;
 use crate::{InvalidPost, NotAPost};
 use earshot_core::NewPost;
 use serde::Deserialize;

@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
-use earshot_connect::Secret;
+use earshot_core::Secret;
 use earshot_store::guard::LoginTurn;
 use maud::{html, Markup};
 use serde::Deserialize;

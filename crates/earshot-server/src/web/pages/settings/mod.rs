@@ -16,7 +16,7 @@ use crate::web::{require_admin, PageError};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use earshot_connect::Secret;
+use earshot_core::Secret;
 use earshot_store::people::{Role, StoredSetting};
 use maud::{html, Markup};
 

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use earshot_connect::Secret;
+use earshot_core::Secret;
 use earshot_store::people::{ApiToken, Role, User};
 use maud::{html, Markup};
 use serde::Deserialize;
