@@ -1,7 +1,7 @@
 //! Answering in the thread: what each network's responder provides.
 
 use async_trait::async_trait;
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SendError {
@@ -35,28 +35,27 @@ impl SendError {
 pub trait Responder: Send + Sync {
     /// Posts `reply` in the thread; returns the network's id for the new post. Must pass
     /// `reply.idempotency_key` to networks that honour one, so a retry never posts twice.
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError>;
+    async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError>;
 }
 
-/// What the responders' tests send: reply 1 by `agent@acme` in conversation 7, which the
-/// customer opened just now.
+/// What the responders' tests send: reply 1 by `agent@acme` in conversation 7.
 #[cfg(test)]
 pub(crate) mod testing {
     use chrono::Utc;
-    use earshot_core::{Author, Conversation, ConversationId, Network, Reply};
+    use earshot_core::{Author, ConversationId, Network, Reply, ReplyTarget};
 
-    /// Opened by the customer `handle` (`external_id` on the network) with the post `root`.
+    /// The thread the customer `handle` (`external_id` on the network) opened with the post
+    /// `root`, in English.
     pub fn conversation(
-        network: Network,
+        _network: Network,
         external_id: &str,
         handle: &str,
         root: &str,
-    ) -> Conversation {
-        let customer = Author::new(external_id, handle);
-        let opened = Utc::now();
-        Conversation {
-            id: ConversationId(7),
-            ..Conversation::opened(network, customer, root.into(), opened, opened)
+    ) -> ReplyTarget {
+        ReplyTarget {
+            root_external_id: root.into(),
+            customer: Author::new(external_id, handle),
+            language: "en".into(),
         }
     }
 

@@ -29,6 +29,6 @@ pub use conversation::{Conversation, ConversationEvent, ConversationId, Status};
 pub use network::Network;
 pub use post::{Amendment, Author, NewPost, OddTime, Post, PostKey};
 pub use priority::{Priority, PriorityBand, PriorityFactor, RankingModel};
-pub use reply::{Reply, ReplyState};
+pub use reply::{Reply, ReplyState, ReplyTarget};
 pub use secret::Secret;
 pub use sla::{BusinessHours, ResponseTargets, SlaClock};

@@ -1,7 +1,8 @@
 //! An answer written by an agent, stored before it is sent.
 
-use crate::conversation::ConversationId;
+use crate::conversation::{Conversation, ConversationId};
 use crate::network::Network;
+use crate::post::Author;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -53,6 +54,29 @@ impl fmt::Display for ReplyState {
 pub const AUTO_REPLY_KEY_PREFIX: &str = "auto:";
 /// The author (and audit actor) of automatic replies.
 pub const AUTO_REPLY_AUTHOR: &str = "auto-reply";
+
+/// Where a reply goes on its network: the little of a conversation a responder reads (the
+/// thread's opening post, the customer it answers, the language to label the reply with).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyTarget {
+    /// External id of the post that opened the thread.
+    pub root_external_id: String,
+    /// The customer the reply answers (mentioned by handle where the network wants it).
+    pub customer: Author,
+    /// The conversation's language tag (`und` when unknown).
+    pub language: String,
+}
+
+impl Conversation {
+    /// Where a reply in this conversation goes.
+    pub fn reply_target(&self) -> ReplyTarget {
+        ReplyTarget {
+            root_external_id: self.root_external_id.clone(),
+            customer: self.customer.clone(),
+            language: self.language.clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {

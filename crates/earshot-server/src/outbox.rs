@@ -216,7 +216,7 @@ impl Outbox {
                 });
             }
         };
-        match responder.send(&reply, conversation).await {
+        match responder.send(&reply, &conversation.reply_target()).await {
             Ok(external_id) => {
                 let sent = store.mark_reply_sent(id, &external_id, Utc::now()).await?;
                 // The answer is also a brand post in the thread: threading it records the

@@ -20,7 +20,7 @@ use crate::responder::{Responder, SendError};
 use crate::reviews::SentKeys;
 use async_trait::async_trait;
 use earshot_core::reply::ReplyText;
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 use reqwest::Method;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -110,8 +110,8 @@ impl AppStoreResponder {
 #[async_trait]
 impl Responder for AppStoreResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
-        let review = [&reply.in_reply_to, &conversation.root_external_id]
+    async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError> {
+        let review = [&reply.in_reply_to, &target.root_external_id]
             .into_iter()
             .map(|s| s.trim())
             .find(|s| !s.is_empty())

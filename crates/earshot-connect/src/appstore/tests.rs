@@ -10,7 +10,7 @@ use crate::responder::{Responder, SendError};
 use crate::source::testing::{self, MemorySink, WAIT};
 use crate::source::{Amendment, ConnectorState, SourceError};
 use chrono::{Duration as Days, Utc};
-use earshot_core::{Conversation, Network, NewPost, Reply};
+use earshot_core::{Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -268,7 +268,7 @@ async fn a_429_is_waited_out_and_nothing_is_lost_or_doubled() {
     running.stop().await;
 }
 
-fn conversation(root: &str) -> Conversation {
+fn conversation(root: &str) -> ReplyTarget {
     crate::responder::testing::conversation(Network::AppStore, "customer", "customer", root)
 }
 

@@ -21,7 +21,7 @@ use super::xrpc::{send, CallError};
 use crate::responder::{Responder, SendError};
 use async_trait::async_trait;
 use chrono::Utc;
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use unicode_segmentation::UnicodeSegmentation;
@@ -279,7 +279,7 @@ fn send_error(e: CallError) -> SendError {
 #[async_trait]
 impl Responder for BlueskyResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
+    async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError> {
         let text = reply.text.trim();
         check_text(text)?;
         if parse_post_uri(&reply.in_reply_to).is_none() {
@@ -297,7 +297,7 @@ impl Responder for BlueskyResponder {
             "createdAt": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "reply": {"root": root.json(), "parent": parent.json()},
         });
-        if let Some(lang) = lang_tag(&conversation.language) {
+        if let Some(lang) = lang_tag(&target.language) {
             record["langs"] = json!([lang]);
         }
         let facets = self.mention_facets(text).await;

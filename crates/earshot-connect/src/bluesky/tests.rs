@@ -8,7 +8,7 @@ use crate::responder::{self, Responder, SendError};
 use crate::source::testing::{self, ids, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use chrono::Utc;
-use earshot_core::{Conversation, Network, PostKey, Reply};
+use earshot_core::{Network, PostKey, Reply, ReplyTarget};
 use futures::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -505,8 +505,8 @@ async fn a_slow_appview_does_not_hold_the_stream_up() {
 
 // --- the responder ----------------------------------------------------------------------
 
-fn conversation(language: &str) -> Conversation {
-    Conversation {
+fn conversation(language: &str) -> ReplyTarget {
+    ReplyTarget {
         language: language.into(),
         ..responder::testing::conversation(Network::Bluesky, ANA_DID, ANA, "at://unused")
     }

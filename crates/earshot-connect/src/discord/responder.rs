@@ -23,7 +23,7 @@ use super::rest::{retry_after, Problem, Rest};
 use crate::reply_journal::{Outcome, ReplyMemory};
 use crate::responder::{Responder, SendError};
 use async_trait::async_trait;
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -109,9 +109,9 @@ impl DiscordResponder {
     /// The channels `message` may be in, most likely first: the thread opened on the
     /// conversation's first message, then the configured channels or, with none configured,
     /// the guild's text channels.
-    async fn candidates(&self, conversation: &Conversation) -> Result<Vec<String>, SendError> {
+    async fn candidates(&self, target: &ReplyTarget) -> Result<Vec<String>, SendError> {
         let config = self.rest.config();
-        let root = conversation.root_external_id.trim();
+        let root = target.root_external_id.trim();
         let mut candidates: Vec<String> = vec![root.to_owned()];
         let listed: Vec<String> = config
             .channels
@@ -154,15 +154,11 @@ impl DiscordResponder {
     }
 
     /// The channel (or thread) that holds `message`, found from the conversation.
-    async fn channel_of(
-        &self,
-        message: &str,
-        conversation: &Conversation,
-    ) -> Result<String, SendError> {
+    async fn channel_of(&self, message: &str, target: &ReplyTarget) -> Result<String, SendError> {
         if let Some(channel) = self.channels.lock().await.get(message) {
             return Ok(channel.clone());
         }
-        let candidates = self.candidates(conversation).await?;
+        let candidates = self.candidates(target).await?;
         for channel in &candidates {
             let page = match self
                 .rest
@@ -215,7 +211,7 @@ fn described(status: StatusCode, body: &Value) -> String {
 #[async_trait]
 impl Responder for DiscordResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
+    async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError> {
         let text = reply.text.trim();
         let chars = text.chars().count();
         if text.is_empty() {
@@ -236,7 +232,7 @@ impl Responder for DiscordResponder {
             Some(Outcome::Unknown(reason)) => return Err(refused(reason.clone())),
             None => {}
         }
-        let channel = self.channel_of(&reply.in_reply_to, conversation).await?;
+        let channel = self.channel_of(&reply.in_reply_to, target).await?;
         memory.sending(key).map_err(|e| {
             retryable(format!(
                 "could not journal the reply before sending it ({e}); nothing was posted"

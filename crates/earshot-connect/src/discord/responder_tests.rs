@@ -6,7 +6,7 @@ use super::fake::FakeDiscord;
 use super::{DiscordConfig, DiscordResponder, DiscordSource, Secret};
 use crate::responder::{Responder, SendError};
 use crate::source::testing::{self, MemorySink, WAIT};
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ fn config(fake: &FakeDiscord) -> DiscordConfig {
     config
 }
 
-fn conversation(root: &str) -> Conversation {
+fn conversation(root: &str) -> ReplyTarget {
     crate::responder::testing::conversation(Network::Discord, "887766554433221100", "lena.k", root)
 }
 

@@ -9,7 +9,7 @@ use crate::responder::{Responder, SendError};
 use crate::source::testing::{self, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use chrono::Utc;
-use earshot_core::{Conversation, Network, NewPost, Reply};
+use earshot_core::{Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -229,7 +229,7 @@ async fn the_hourly_request_budget_is_kept_by_earshot_before_google_refuses() {
     running.stop().await;
 }
 
-fn conversation(root: &str) -> Conversation {
+fn conversation(root: &str) -> ReplyTarget {
     crate::responder::testing::conversation(Network::GooglePlay, "customer", "customer", root)
 }
 

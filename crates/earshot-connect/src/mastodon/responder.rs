@@ -11,7 +11,7 @@ use super::wire::Status;
 use crate::responder::{Responder, SendError};
 use async_trait::async_trait;
 use chrono::Utc;
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 use reqwest::StatusCode;
 
 /// Posts replies to one Mastodon instance as the brand account.
@@ -117,10 +117,10 @@ fn classify(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &str
 #[async_trait]
 impl Responder for MastodonResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
+    async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError> {
         let visibility = self.parent_visibility(&reply.in_reply_to).await?;
         let body = serde_json::json!({
-            "status": with_mention(&reply.text, &conversation.customer.handle),
+            "status": with_mention(&reply.text, &target.customer.handle),
             "in_reply_to_id": reply.in_reply_to,
             "visibility": visibility,
         });

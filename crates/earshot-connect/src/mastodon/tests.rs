@@ -9,7 +9,7 @@ use crate::responder::{self, Responder, SendError};
 use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
 use crate::source::{ConnectorState, Source, SourceError};
 
-use earshot_core::{Amendment, Conversation, Network, NewPost, Reply};
+use earshot_core::{Amendment, Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,7 +80,7 @@ async fn a_mention_is_delivered_with_author_text_and_parent() {
     running.stop().await;
 }
 
-fn conversation(customer: &str, root: &str) -> Conversation {
+fn conversation(customer: &str, root: &str) -> ReplyTarget {
     responder::testing::conversation(Network::Mastodon, "109876543210987654", customer, root)
 }
 

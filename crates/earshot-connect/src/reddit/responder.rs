@@ -15,7 +15,7 @@ use super::http::{Failure as Problem, RedditApi};
 use super::wire::{ApiError, ApiResponse, Listing};
 use crate::responder::{Responder, SendError};
 use async_trait::async_trait;
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 use std::time::Duration;
 
 /// The longest a reply waits for Reddit's request budget before it is handed back as
@@ -83,8 +83,8 @@ impl RedditResponder {
 }
 
 /// The fullname to answer: the reply's target, else the conversation's root.
-fn thread_reference(reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
-    let target = [&reply.in_reply_to, &conversation.root_external_id]
+fn thread_reference(reply: &Reply, target: &ReplyTarget) -> Result<String, SendError> {
+    let target = [&reply.in_reply_to, &target.root_external_id]
         .into_iter()
         .map(|s| s.trim())
         .find(|s| !s.is_empty())
@@ -161,8 +161,8 @@ fn refused(reason: String) -> SendError {
 #[async_trait]
 impl Responder for RedditResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
-        let parent = thread_reference(reply, conversation)?;
+    async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError> {
+        let parent = thread_reference(reply, target)?;
         let text = reply.text.trim();
         if text.is_empty() {
             return Err(refused("the reply text is empty".into()));

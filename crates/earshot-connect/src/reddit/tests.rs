@@ -8,7 +8,7 @@ use crate::responder::{self, Responder, SendError};
 use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 
-use earshot_core::{Conversation, Network, PostKey, Reply};
+use earshot_core::{Network, PostKey, Reply, ReplyTarget};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -521,7 +521,7 @@ async fn a_private_subreddit_is_reported_and_the_rest_still_heard() {
     running.stop().await;
 }
 
-fn conversation(customer: &str, root: &str) -> Conversation {
+fn conversation(customer: &str, root: &str) -> ReplyTarget {
     responder::testing::conversation(Network::Reddit, "t2_1a2b3c4d", customer, root)
 }
 

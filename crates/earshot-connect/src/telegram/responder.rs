@@ -22,7 +22,7 @@ use super::wire::{message_key, parse_key};
 use crate::reply_journal::{Outcome, ReplyMemory};
 use crate::responder::{Responder, SendError};
 use async_trait::async_trait;
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -66,8 +66,8 @@ impl TelegramResponder {
 }
 
 /// The chat and message answered: the reply's target, else the conversation's root.
-fn target(reply: &Reply, conversation: &Conversation) -> Result<(i64, i64), SendError> {
-    let key = [&reply.in_reply_to, &conversation.root_external_id]
+fn chat_and_message(reply: &Reply, target: &ReplyTarget) -> Result<(i64, i64), SendError> {
+    let key = [&reply.in_reply_to, &target.root_external_id]
         .into_iter()
         .map(|s| s.trim())
         .find(|s| !s.is_empty())
@@ -136,8 +136,8 @@ fn explain_refusal(code: i64, description: &str, migrate_to: Option<i64>) -> Str
 #[async_trait]
 impl Responder for TelegramResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
-        let (chat, message) = target(reply, conversation)?;
+    async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError> {
+        let (chat, message) = chat_and_message(reply, target)?;
         let text = check_text(&reply.text)?;
         let key = reply.idempotency_key.trim();
         let mut memory = self.memory.lock().await;

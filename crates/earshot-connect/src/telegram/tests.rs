@@ -7,7 +7,7 @@ use super::{check_credentials, Secret, TelegramConfig, TelegramResponder, Telegr
 use crate::responder::{Responder, SendError};
 use crate::source::testing::{self, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
-use earshot_core::{Conversation, Network, NewPost, Reply};
+use earshot_core::{Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -380,7 +380,7 @@ async fn the_fake_holds_a_long_poll_and_a_second_poller_cuts_the_first() {
     );
 }
 
-fn conversation(root: &str) -> Conversation {
+fn conversation(root: &str) -> ReplyTarget {
     crate::responder::testing::conversation(Network::Telegram, "612345987", "mette_k", root)
 }
 

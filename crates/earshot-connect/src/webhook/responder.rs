@@ -14,7 +14,7 @@ use crate::notify::webhook::{post_signed, Signer};
 use crate::responder::{Responder, SendError};
 use crate::Secret;
 use async_trait::async_trait;
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -62,7 +62,7 @@ impl WebhookResponder {
 }
 
 /// The JSON body for a reply, as receivers get it.
-pub fn body(reply: &Reply, conversation: &Conversation) -> Value {
+pub fn body(reply: &Reply, target: &ReplyTarget) -> Value {
     json!({
         "schema": SCHEMA,
         "id": reply.idempotency_key,
@@ -75,8 +75,8 @@ pub fn body(reply: &Reply, conversation: &Conversation) -> Value {
             "text": reply.text,
             "author": reply.author,
             "customer": {
-                "id": conversation.customer.external_id,
-                "handle": conversation.customer.handle,
+                "id": target.customer.external_id,
+                "handle": target.customer.handle,
             },
         },
     })
@@ -92,13 +92,12 @@ fn retryable(reason: String) -> SendError {
 #[async_trait]
 impl Responder for WebhookResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id))]
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
+    async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError> {
         let id = reply.idempotency_key.clone();
-        let bytes =
-            serde_json::to_vec(&body(reply, conversation)).map_err(|e| SendError::Refused {
-                network: Network::Webhook,
-                reason: format!("the reply could not be encoded: {e}"),
-            })?;
+        let bytes = serde_json::to_vec(&body(reply, target)).map_err(|e| SendError::Refused {
+            network: Network::Webhook,
+            reason: format!("the reply could not be encoded: {e}"),
+        })?;
         let response = post_signed(&self.client, &self.url, &self.signer, &id, bytes)
             .await
             .map_err(|e| retryable(transport_error("handing the reply over", e)))?;
@@ -146,7 +145,7 @@ mod tests {
 
     const SECRET: &str = "whsec_MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=";
 
-    fn reply() -> (Reply, Conversation) {
+    fn reply() -> (Reply, ReplyTarget) {
         let now = Utc::now();
         let queued = Reply::queued(
             ConversationId(3),
@@ -157,11 +156,10 @@ mod tests {
             "k-7".into(),
             now,
         );
-        let customer = Author::new("cust-1", "lena");
-        let opened = Conversation::opened(Network::Webhook, customer, "crm-991".into(), now, now);
-        let c = Conversation {
-            id: ConversationId(3),
-            ..opened
+        let c = ReplyTarget {
+            root_external_id: "crm-991".into(),
+            customer: Author::new("cust-1", "lena"),
+            language: "en".into(),
         };
         (Reply { id: 7, ..queued }, c)
     }

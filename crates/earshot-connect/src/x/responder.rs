@@ -26,7 +26,7 @@ use super::wire::{One, Page, Tweet};
 use crate::responder::{Responder, SendError};
 use async_trait::async_trait;
 use chrono::Utc;
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 use std::collections::HashSet;
 use std::sync::Mutex;
 
@@ -236,7 +236,7 @@ fn refused(reason: String) -> SendError {
 #[async_trait]
 impl Responder for XResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
-    async fn send(&self, reply: &Reply, _conversation: &Conversation) -> Result<String, SendError> {
+    async fn send(&self, reply: &Reply, _target: &ReplyTarget) -> Result<String, SendError> {
         let text = reply.text.trim();
         if text.is_empty() {
             return Err(refused("the reply text is empty".into()));

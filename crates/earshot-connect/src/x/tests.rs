@@ -11,7 +11,7 @@ use crate::responder::{self, Responder, SendError};
 use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
 use crate::source::{CheckError, ConnectorState, Health, Sink, SinkError, Source, SourceError};
 use chrono::Utc;
-use earshot_core::{Amendment, Conversation, Network, NewPost, PostKey, Reply, ReplyState};
+use earshot_core::{Amendment, Network, NewPost, PostKey, Reply, ReplyState, ReplyTarget};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -653,7 +653,7 @@ async fn an_expired_user_token_is_renewed_and_a_revoked_one_fails_the_source() {
 
 // ---- the responder -----------------------------------------------------------------------
 
-fn conversation(customer: &str, root: &str) -> Conversation {
+fn conversation(customer: &str, root: &str) -> ReplyTarget {
     responder::testing::conversation(Network::X, "1432109876543210987", customer, root)
 }
 

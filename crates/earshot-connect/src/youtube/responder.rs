@@ -18,7 +18,7 @@ use crate::responder::{Responder, SendError};
 use crate::reviews::SentKeys;
 use async_trait::async_trait;
 use earshot_core::reply::ReplyText;
-use earshot_core::{Conversation, Network, Reply};
+use earshot_core::{Network, Reply, ReplyTarget};
 use reqwest::Method;
 use serde_json::json;
 use std::sync::Arc;
@@ -116,16 +116,13 @@ impl YouTubeResponder {
 #[async_trait]
 impl Responder for YouTubeResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
-    async fn send(&self, reply: &Reply, conversation: &Conversation) -> Result<String, SendError> {
+    async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError> {
         // The thread is the conversation's root; a reply's id starts with its thread's.
-        let thread = [
-            conversation.root_external_id.trim(),
-            reply.in_reply_to.trim(),
-        ]
-        .into_iter()
-        .find(|s| !s.is_empty())
-        .map(|s| s.split('.').next().unwrap_or(s))
-        .ok_or_else(|| refused("the reply names no comment to answer".into()))?;
+        let thread = [target.root_external_id.trim(), reply.in_reply_to.trim()]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .map(|s| s.split('.').next().unwrap_or(s))
+            .ok_or_else(|| refused("the reply names no comment to answer".into()))?;
         if thread.contains(['/', '?', '&', '#']) {
             return Err(refused(format!("{thread:?} is not a YouTube comment id")));
         }

@@ -10,7 +10,7 @@ use crate::source::testing::{self, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use crate::Secret;
 use chrono::Utc;
-use earshot_core::{Conversation, Network, NewPost, Reply};
+use earshot_core::{Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -272,7 +272,7 @@ async fn rate_limits_5xx_and_dropped_connections_are_waited_out_without_loss() {
     running.stop().await;
 }
 
-fn conversation(root: &str) -> Conversation {
+fn conversation(root: &str) -> ReplyTarget {
     crate::responder::testing::conversation(Network::YouTube, "customer", "customer", root)
 }
 

@@ -60,7 +60,7 @@ impl earshot_server::responder::Responder for Threads {
     async fn send(
         &self,
         reply: &earshot_core::Reply,
-        conversation: &earshot_core::Conversation,
+        _to: &earshot_core::ReplyTarget,
     ) -> Result<String, earshot_server::responder::SendError> {
         let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         if self.honours_keys {
@@ -69,7 +69,7 @@ impl earshot_server::responder::Responder for Threads {
             }
         }
         sent.push((
-            conversation.id,
+            reply.conversation_id,
             reply.network,
             reply.text.clone(),
             reply.idempotency_key.clone(),
