@@ -40,6 +40,7 @@ mod conn;
 mod ingest;
 pub mod locks;
 mod plans;
+mod replies;
 mod rows;
 mod search;
 mod store;
