@@ -88,7 +88,7 @@ impl BlueskySettings {
             &self.app_password_file,
             true,
         )?
-        .unwrap_or_else(|| Secret::default());
+        .unwrap_or_default();
         let identifier = self
             .identifier
             .clone()
@@ -173,7 +173,7 @@ impl XSettings {
             &self.bearer_token_file,
             true,
         )?
-        .unwrap_or_else(|| Secret::default());
+        .unwrap_or_default();
         let api = self
             .api_url
             .clone()
@@ -274,7 +274,7 @@ impl RedditSettings {
             &None,
             true,
         )?
-        .unwrap_or_else(|| Secret::default());
+        .unwrap_or_default();
         let password = resolve(
             "connectors.reddit.password",
             &self.password,
@@ -282,7 +282,7 @@ impl RedditSettings {
             &self.password_file,
             true,
         )?
-        .unwrap_or_else(|| Secret::default());
+        .unwrap_or_default();
         let mut c = RedditConfig::new(
             self.client_id.clone(),
             secret,
@@ -373,7 +373,7 @@ impl TelegramSettings {
             &self.bot_token_file,
             true,
         )?
-        .unwrap_or_else(|| Secret::default());
+        .unwrap_or_default();
         let mut c = TelegramConfig::new(token, self.bot_username.clone());
         c.chats = self
             .chats
@@ -396,7 +396,7 @@ impl TelegramSettings {
                 &self.webhook_secret_file,
                 true,
             )?
-            .unwrap_or_else(|| Secret::default());
+            .unwrap_or_default();
             c.webhook = Some(earshot_connect::telegram::Webhook::new(u.trim(), secret));
         }
         let problems = c.problems();
@@ -441,7 +441,7 @@ impl DiscordSettings {
             &self.bot_token_file,
             true,
         )?
-        .unwrap_or_else(|| Secret::default());
+        .unwrap_or_default();
         let mut c = DiscordConfig::new(token, self.guild_id.clone());
         c.channels = self.channels.clone();
         if let Some(u) = &self.api_url {
@@ -541,7 +541,7 @@ impl AppStoreSettings {
             &self.private_key_file,
             true,
         )?
-        .unwrap_or_else(|| Secret::default());
+        .unwrap_or_default();
         let mut c = AppStoreConfig::new(
             self.issuer_id.clone(),
             self.key_id.clone(),

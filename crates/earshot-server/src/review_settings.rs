@@ -55,7 +55,7 @@ impl GooglePlaySettings {
             &self.service_account_key_file,
             true,
         )?
-        .unwrap_or_else(|| Secret::default());
+        .unwrap_or_default();
         let mut c = GooglePlayConfig::new(self.package_name.clone(), key);
         // Each walk costs at least one of the hour's requests: a minute is the least wait.
         c.poll_interval = Duration::from_secs(self.poll_interval_seconds.max(60));
@@ -131,7 +131,7 @@ impl YouTubeSettings {
     pub fn config(&self) -> Result<YouTubeConfig, ConfigError> {
         let secret = |key: &str, inline, env, file| {
             Ok::<_, ConfigError>(
-                resolve(key, inline, env, file, true)?.unwrap_or_else(|| Secret::default()),
+                resolve(key, inline, env, file, true)?.unwrap_or_default(),
             )
         };
         let client_secret = secret(
