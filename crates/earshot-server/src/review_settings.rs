@@ -130,9 +130,7 @@ fn default_youtube_reserve() -> u32 {
 impl YouTubeSettings {
     pub fn config(&self) -> Result<YouTubeConfig, ConfigError> {
         let secret = |key: &str, inline, env, file| {
-            Ok::<_, ConfigError>(
-                resolve(key, inline, env, file, true)?.unwrap_or_default(),
-            )
+            Ok::<_, ConfigError>(resolve(key, inline, env, file, true)?.unwrap_or_default())
         };
         let client_secret = secret(
             "connectors.youtube.client_secret",
