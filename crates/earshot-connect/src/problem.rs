@@ -98,3 +98,44 @@ impl Problem {
         }
     }
 }
+
+/// One request to a review network's REST API, sent and read whole: the status, the headers
+/// and the body. A failure on the way is [`Problem::Network`], saying whether the network may
+/// have acted (`sends`: the request changes something; a timeout may come after the network
+/// acted, a refused connection never does).
+pub(crate) async fn exchange(
+    request: reqwest::RequestBuilder,
+    network: &str,
+    sends: bool,
+) -> Result<(u16, reqwest::header::HeaderMap, String), Problem> {
+    let answer = request.send().await.map_err(|e| {
+        let maybe_done = sends && !e.is_connect();
+        Problem::Network {
+            reason: format!("{network} did not answer: {}", e.without_url()),
+            maybe_done,
+        }
+    })?;
+    let status = answer.status().as_u16();
+    let headers = answer.headers().clone();
+    let text = answer.text().await.map_err(|e| Problem::Network {
+        reason: format!("{network}'s answer was cut off: {}", e.without_url()),
+        maybe_done: sends,
+    })?;
+    Ok((status, headers, text))
+}
+
+/// The JSON of a successful (2xx) answer; an empty body is `Null`.
+pub(crate) fn success_json(
+    network: &str,
+    status: u16,
+    text: &str,
+) -> Result<serde_json::Value, Problem> {
+    if text.trim().is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_json::from_str(text).map_err(|_| {
+        Problem::Unclear(format!(
+            "{network} answered {status} with something that is not JSON"
+        ))
+    })
+}

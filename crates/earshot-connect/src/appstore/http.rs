@@ -86,39 +86,17 @@ impl Api {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let answer = request.send().await.map_err(|e| {
-            // A timeout may come after Apple acted; a refused connection never does.
-            let maybe_done = sends && !e.is_connect();
-            Problem::Network {
-                reason: format!("App Store Connect did not answer: {}", e.without_url()),
-                maybe_done,
-            }
-        })?;
-        let status = answer.status().as_u16();
-        if let Some(limit) = answer
-            .headers()
+        let (status, headers, text) =
+            crate::problem::exchange(request, "App Store Connect", sends).await?;
+        if let Some(limit) = headers
             .get("x-rate-limit")
             .and_then(|h| h.to_str().ok())
             .and_then(rate_limit)
         {
             *self.rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(limit);
         }
-        let text = answer.text().await.map_err(|e| Problem::Network {
-            reason: format!(
-                "App Store Connect's answer was cut off: {}",
-                e.without_url()
-            ),
-            maybe_done: sends,
-        })?;
         if (200..300).contains(&status) {
-            if text.trim().is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_str(&text).map_err(|_| {
-                Problem::Unclear(format!(
-                    "App Store Connect answered {status} with something that is not JSON"
-                ))
-            });
+            return crate::problem::success_json("App Store Connect", status, &text);
         }
         let said = ErrorDocument::describe(&text)
             .unwrap_or_else(|| format!("HTTP {status} without an error body"));

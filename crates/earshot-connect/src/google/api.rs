@@ -78,28 +78,9 @@ impl Api {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let answer = request.send().await.map_err(|e| {
-            // A timeout may come after Google acted; a refused connection never does.
-            let maybe_done = sends && !e.is_connect();
-            Problem::Network {
-                reason: format!("{network} did not answer: {}", e.without_url()),
-                maybe_done,
-            }
-        })?;
-        let status = answer.status().as_u16();
-        let text = answer.text().await.map_err(|e| Problem::Network {
-            reason: format!("{network}'s answer was cut off: {}", e.without_url()),
-            maybe_done: sends,
-        })?;
+        let (status, _, text) = crate::problem::exchange(request, network, sends).await?;
         if (200..300).contains(&status) {
-            if text.trim().is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_str(&text).map_err(|_| {
-                Problem::Unclear(format!(
-                    "{network} answered {status} with something that is not JSON"
-                ))
-            });
+            return crate::problem::success_json(network, status, &text);
         }
         Err(self.problem(status, &text))
     }
