@@ -38,20 +38,15 @@ pub trait Responder: Send + Sync {
     async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError>;
 }
 
-/// What the responders' tests send: reply 1 by `agent@acme` in conversation 7.
+/// What the responders' tests send: reply 1 by `agent@acme` in conversation 7, and where.
 #[cfg(test)]
 pub(crate) mod testing {
     use chrono::Utc;
     use earshot_core::{Author, ConversationId, Network, Reply, ReplyTarget};
 
-    /// The thread the customer `handle` (`external_id` on the network) opened with the post
-    /// `root`, in English.
-    pub fn conversation(
-        _network: Network,
-        external_id: &str,
-        handle: &str,
-        root: &str,
-    ) -> ReplyTarget {
+    /// Where a reply goes in the thread the customer `handle` (`external_id` on the network)
+    /// opened with the post `root`, in English.
+    pub fn target(external_id: &str, handle: &str, root: &str) -> ReplyTarget {
         ReplyTarget {
             root_external_id: root.into(),
             customer: Author::new(external_id, handle),

@@ -2,7 +2,7 @@
 //! email) and the watchers that raise alerts — a connector that stopped hearing or whose
 //! credentials fail, a spike of new demand, a promise past its due date.
 
-use crate::settings::{ConfigError, Secret};
+use crate::settings::{resolve_secret, ConfigError, Secret};
 use earshot_connect::notify::{
     self, Alert, Channel, Dispatched, Dispatcher, DispatcherStats, EmailConfig, NotifyConfig,
     Severity, SlackConfig, SmtpSecurity, TargetConfig, WebhookConfig,
@@ -81,35 +81,29 @@ pub struct AlertTarget {
     pub to: Vec<String>,
 }
 
-/// An alert target's credential: its environment variable, else inline; never required.
-fn secret(
-    key: String,
-    inline: &Secret,
-    env: &Option<String>,
-    file: &Option<PathBuf>,
-) -> Result<Option<Secret>, ConfigError> {
-    crate::settings::resolve_secret(&key, inline, env, file, false)
-}
-
 impl AlertTarget {
     pub fn config(&self) -> Result<TargetConfig, ConfigError> {
         let key = |k: &str| format!("alerts.targets.{k}");
+        // A credential from its `_env`, `_file` or inline; a missing one is said below, with
+        // what the target needs it for.
+        let secret = |k: &str, inline: &Secret, env: &Option<String>, file: &Option<PathBuf>| {
+            resolve_secret(&key(k), inline, env, file, false)
+        };
         let missing = |k: &str, what: &str| ConfigError::Invalid {
             key: key(k),
             message: format!("target {:?} needs {what}", self.name),
         };
         let channel = match self.kind.as_str() {
             "slack" => {
-                let url =
-                    secret(key("url"), &self.url, &self.url_env, &None)?.ok_or_else(|| {
-                        missing("url", "the Slack incoming-webhook URL (url or url_env)")
-                    })?;
+                let url = secret("url", &self.url, &self.url_env, &None)?.ok_or_else(|| {
+                    missing("url", "the Slack incoming-webhook URL (url or url_env)")
+                })?;
                 Channel::Slack(SlackConfig::new(url))
             }
             "webhook" => {
-                let url = secret(key("url"), &self.url, &self.url_env, &None)?
+                let url = secret("url", &self.url, &self.url_env, &None)?
                     .ok_or_else(|| missing("url", "the endpoint URL"))?;
-                let signing = secret(key("secret"), &self.secret, &self.secret_env, &None)?
+                let signing = secret("secret", &self.secret, &self.secret_env, &None)?
                     .ok_or_else(|| missing("secret", "a signing secret (whsec_…)"))?;
                 Channel::Webhook(WebhookConfig::new(url.expose().to_string(), signing))
             }
@@ -144,7 +138,7 @@ impl AlertTarget {
                 });
                 c.username = self.smtp_username.clone();
                 c.password = secret(
-                    key("smtp_password"),
+                    "smtp_password",
                     &self.smtp_password,
                     &self.smtp_password_env,
                     &self.smtp_password_file,

@@ -451,17 +451,13 @@ async fn postgres_a_queue_jump_runs_beside_an_ingest_turn_and_waits_for_its_row(
             let (store, policy) = (Arc::clone(&store), policy.clone());
             tokio::spawn(async move { store.mark_jump(other_id, "vip", &policy, now).await })
         };
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        assert!(
-            !jump.is_finished(),
-            "a jump waits for whoever holds its conversation's row"
-        );
-        tx.commit().await.unwrap();
-        let jumped = tokio::time::timeout(std::time::Duration::from_secs(20), jump)
-            .await
-            .expect("the jump goes on once the row is let go")
-            .unwrap()
-            .unwrap();
+        let jumped = waits_for(
+            tx,
+            jump,
+            "a jump waits for whoever holds its conversation's row",
+        )
+        .await
+        .unwrap();
         assert_eq!(jumped.signals.jump.as_deref(), Some("vip"));
     })
     .await;
@@ -490,6 +486,22 @@ async fn an_ingest_turn(other: &mut tokio_postgres::Client) -> tokio_postgres::T
         .await
         .unwrap();
     tx
+}
+
+/// Checks that `task` is still held back half a second into `tx` (what `waiting` says), then
+/// commits `tx` and returns what the task gives once let go.
+async fn waits_for<T>(
+    tx: tokio_postgres::Transaction<'_>,
+    task: tokio::task::JoinHandle<T>,
+    waiting: &str,
+) -> T {
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!task.is_finished(), "{waiting}");
+    tx.commit().await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(20), task)
+        .await
+        .unwrap_or_else(|_| panic!("still waiting after the commit: {waiting}"))
+        .unwrap()
 }
 
 /// The store-wide ingest lock (`INGEST_LOCK` in the PostgreSQL store: "earshot", then 2).
@@ -534,16 +546,12 @@ async fn postgres_rescore_runs_beside_an_ingest_turn_but_not_beside_a_whole_stor
                     .reranked
             })
         };
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        assert!(
-            !rescore.is_finished(),
-            "a rescore waits for work that takes the store alone"
-        );
-        tx.commit().await.unwrap();
-        let updated = tokio::time::timeout(std::time::Duration::from_secs(20), rescore)
-            .await
-            .expect("the rescore goes on once the store is let go")
-            .unwrap();
+        let updated = waits_for(
+            tx,
+            rescore,
+            "a rescore waits for work that takes the store alone",
+        )
+        .await;
         assert_eq!(updated, 1);
     })
     .await;

@@ -269,7 +269,7 @@ async fn a_429_is_waited_out_and_nothing_is_lost_or_doubled() {
 }
 
 fn conversation(root: &str) -> ReplyTarget {
-    crate::responder::testing::conversation(Network::AppStore, "customer", "customer", root)
+    crate::responder::testing::target("customer", "customer", root)
 }
 
 fn reply(key: &str, review: &str, text: &str) -> Reply {

@@ -508,7 +508,7 @@ async fn a_slow_appview_does_not_hold_the_stream_up() {
 fn conversation(language: &str) -> ReplyTarget {
     ReplyTarget {
         language: language.into(),
-        ..responder::testing::conversation(Network::Bluesky, ANA_DID, ANA, "at://unused")
+        ..responder::testing::target(ANA_DID, ANA, "at://unused")
     }
 }
 

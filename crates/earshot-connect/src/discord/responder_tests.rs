@@ -26,7 +26,7 @@ fn config(fake: &FakeDiscord) -> DiscordConfig {
 }
 
 fn conversation(root: &str) -> ReplyTarget {
-    crate::responder::testing::conversation(Network::Discord, "887766554433221100", "lena.k", root)
+    crate::responder::testing::target("887766554433221100", "lena.k", root)
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {

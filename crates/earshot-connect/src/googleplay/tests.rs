@@ -230,7 +230,7 @@ async fn the_hourly_request_budget_is_kept_by_earshot_before_google_refuses() {
 }
 
 fn conversation(root: &str) -> ReplyTarget {
-    crate::responder::testing::conversation(Network::GooglePlay, "customer", "customer", root)
+    crate::responder::testing::target("customer", "customer", root)
 }
 
 fn reply(key: &str, to: &str, text: &str) -> Reply {

@@ -81,7 +81,7 @@ async fn a_mention_is_delivered_with_author_text_and_parent() {
 }
 
 fn conversation(customer: &str, root: &str) -> ReplyTarget {
-    responder::testing::conversation(Network::Mastodon, "109876543210987654", customer, root)
+    responder::testing::target("109876543210987654", customer, root)
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {

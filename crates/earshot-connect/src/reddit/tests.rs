@@ -522,7 +522,7 @@ async fn a_private_subreddit_is_reported_and_the_rest_still_heard() {
 }
 
 fn conversation(customer: &str, root: &str) -> ReplyTarget {
-    responder::testing::conversation(Network::Reddit, "t2_1a2b3c4d", customer, root)
+    responder::testing::target("t2_1a2b3c4d", customer, root)
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {

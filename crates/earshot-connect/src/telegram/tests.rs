@@ -381,7 +381,7 @@ async fn the_fake_holds_a_long_poll_and_a_second_poller_cuts_the_first() {
 }
 
 fn conversation(root: &str) -> ReplyTarget {
-    crate::responder::testing::conversation(Network::Telegram, "612345987", "mette_k", root)
+    crate::responder::testing::target("612345987", "mette_k", root)
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {

@@ -654,7 +654,7 @@ async fn an_expired_user_token_is_renewed_and_a_revoked_one_fails_the_source() {
 // ---- the responder -----------------------------------------------------------------------
 
 fn conversation(customer: &str, root: &str) -> ReplyTarget {
-    responder::testing::conversation(Network::X, "1432109876543210987", customer, root)
+    responder::testing::target("1432109876543210987", customer, root)
 }
 
 fn reply(in_reply_to: &str, key: &str, text: &str) -> Reply {

@@ -273,7 +273,7 @@ async fn rate_limits_5xx_and_dropped_connections_are_waited_out_without_loss() {
 }
 
 fn conversation(root: &str) -> ReplyTarget {
-    crate::responder::testing::conversation(Network::YouTube, "customer", "customer", root)
+    crate::responder::testing::target("customer", "customer", root)
 }
 
 fn reply(key: &str, to: &str, text: &str) -> Reply {

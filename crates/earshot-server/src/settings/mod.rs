@@ -1,6 +1,6 @@
-//! What every settings section shares: [`ConfigError`], [`Secret`] (earshot-core's), the webhook-secret rule,
-//! and the sections the running parts read (`[brand]`, `[response]`, `[http]`, `[store]`,
-//! `[webhook]`, `[api]`), one file each. `config` assembles the whole file from these and from
+//! What every settings section shares: [`ConfigError`], [`Secret`] (earshot-core's),
+//! [`resolve_secret`], the webhook-secret rule, and the sections the running parts read
+//! (`[brand]`, `[response]`, `[http]`, `[store]`, `[webhook]`, `[api]`), one file each. `config` assembles the whole file from these and from
 //! the sections features own (`[alerts]`, `[survey]`, `[tracker]`, the connectors'); this
 //! module imports none of them, so a feature can read its settings without reaching up to
 //! the whole file.
@@ -15,6 +15,7 @@ mod webhook;
 
 pub use api::{ApiSettings, MIN_API_TOKEN_CHARS};
 pub use brand::BrandSettings;
+pub use earshot_core::Secret;
 pub use http::HttpSettings;
 pub use redact::redact_url;
 pub use response::ResponseSettings;
@@ -38,8 +39,6 @@ pub enum ConfigError {
     #[error("setting {key}: {message}")]
     Invalid { key: String, message: String },
 }
-
-pub use earshot_core::Secret;
 
 /// A credential from where the settings say: the environment variable `env` names, else the
 /// file `file` names (its trailing newline dropped), else `inline`. `None` when none is set;
