@@ -234,6 +234,22 @@ async fn an_orphan_chain_extended_while_its_root_arrives_is_adopted_whole(store:
     assert_eq!(store.counts().await.unwrap().conversations, 20);
 }
 
+/// `customers` customers (`cust0`, ...), each waiting on a question (`q-0`, ...) asked at
+/// minute `c`, ingested together an hour in; their conversations, in customer order.
+async fn customers_waiting(store: &Arc<dyn Store>, customers: usize) -> Vec<ConversationId> {
+    let seeded = ingest_at(
+        store,
+        (0..customers)
+            .map(|c| post(&format!("q-{c}"), &format!("cust{c}"), c as i64, None))
+            .collect(),
+        base() + Duration::hours(1),
+    )
+    .await;
+    (0..customers)
+        .map(|c| conversation_of(std::slice::from_ref(&seeded), &format!("q-{c}")).unwrap())
+        .collect()
+}
+
 /// Round `round`'s content-free chase ("hello??") from each of `customers`, a minute before
 /// the round's hour.
 fn chases(round: usize, customers: std::ops::Range<usize>) -> Vec<Incoming> {
@@ -261,17 +277,7 @@ async fn a_rescore_beside_ingests_loses_neither_write(store: Arc<dyn Store>) {
     // from the other's newest state, never from a state the other had already replaced).
     let (customers, writers, rounds) = (40, 4, 6);
     let policy = TriagePolicy::default();
-    let seeded = ingest_at(
-        &store,
-        (0..customers)
-            .map(|c| post(&format!("q-{c}"), &format!("cust{c}"), c, None))
-            .collect(),
-        base() + Duration::hours(1),
-    )
-    .await;
-    let conversations: Vec<ConversationId> = (0..customers)
-        .map(|c| conversation_of(std::slice::from_ref(&seeded), &format!("q-{c}")).unwrap())
-        .collect();
+    let conversations = customers_waiting(&store, customers as usize).await;
     let mut now = base();
     for round in 0..rounds {
         now = base() + Duration::hours(2 + round);
@@ -340,17 +346,7 @@ async fn queue_jumps_beside_ingests_lose_neither_write(store: Arc<dyn Store>) {
     // (the jump's write survived the ingest), each made from the other's newest state.
     let (customers, writers, rounds, jumpers) = (40usize, 4usize, 2usize, 2usize);
     let policy = TriagePolicy::default();
-    let seeded = ingest_at(
-        &store,
-        (0..customers)
-            .map(|c| post(&format!("q-{c}"), &format!("cust{c}"), c as i64, None))
-            .collect(),
-        base() + Duration::hours(1),
-    )
-    .await;
-    let conversations: Vec<ConversationId> = (0..customers)
-        .map(|c| conversation_of(std::slice::from_ref(&seeded), &format!("q-{c}")).unwrap())
-        .collect();
+    let conversations = customers_waiting(&store, customers).await;
     for round in 0..rounds {
         let now = base() + Duration::hours(2 + round as i64);
         let barrier = Arc::new(Barrier::new(writers + jumpers));
