@@ -65,18 +65,21 @@ pub enum SourceError {
     Sink(#[from] SinkError),
 }
 
+/// What a running source works with: the sink it delivers to, the health it keeps current
+/// and the signal to stop (true when it should return).
+pub struct Hearing {
+    pub sink: Arc<dyn Sink>,
+    pub health: Health,
+    pub stop: tokio::sync::watch::Receiver<bool>,
+}
+
 #[async_trait]
 pub trait Source: Send + Sync {
+    /// Hears until `hearing.stop` turns true, reconnecting with backoff; returns on stop or
+    /// on an error retrying cannot fix.
+    async fn run(&self, hearing: Hearing) -> Result<(), SourceError>;
     /// A stable name, used as the cursor key and in health reports (e.g. `mastodon:acme`).
     fn name(&self) -> &str;
-    /// Hears until `stop` turns true, reconnecting with backoff; returns on stop or on an
-    /// error retrying cannot fix.
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        stop: tokio::sync::watch::Receiver<bool>,
-    ) -> Result<(), SourceError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -410,7 +413,12 @@ pub mod testing {
             let health = Health::new(source.name());
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let (h, s) = (health.clone(), source.clone());
-            let task = tokio::spawn(async move { s.run(sink, h, stopped).await });
+            let hearing = Hearing {
+                sink,
+                health: h,
+                stop: stopped,
+            };
+            let task = tokio::spawn(async move { s.run(hearing).await });
             Running {
                 source,
                 health,

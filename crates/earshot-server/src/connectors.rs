@@ -34,7 +34,7 @@ fn x_tokens(config: &XConfig) -> anyhow::Result<Option<UserTokens>> {
     shared.insert(config.source_name(), tokens.clone());
     Ok(tokens)
 }
-use earshot_connect::source::{Health, HealthReport, Sink, Source};
+use earshot_connect::source::{Health, HealthReport, Hearing, Sink, Source};
 use earshot_core::Network;
 use std::sync::Arc;
 use std::time::Duration;
@@ -334,7 +334,11 @@ async fn run_under_lease(
             _ = stop.wait_for(|s| *s) => return,
         }
         let (stop_run, run_stopped) = watch::channel(false);
-        let run = source.run(sink.clone(), health.clone(), run_stopped);
+        let run = source.run(Hearing {
+            sink: sink.clone(),
+            health: health.clone(),
+            stop: run_stopped,
+        });
         tokio::pin!(run);
         let mut lost = lease.clone();
         let outcome = tokio::select! {
@@ -401,20 +405,18 @@ mod tests {
 
     #[async_trait]
     impl Source for Listening {
-        fn name(&self) -> &str {
-            "test:listening"
-        }
         async fn run(
             &self,
-            _: Arc<dyn Sink>,
-            _: Health,
-            mut stop: watch::Receiver<bool>,
+            Hearing { mut stop, .. }: Hearing,
         ) -> Result<(), earshot_connect::source::SourceError> {
             use std::sync::atomic::Ordering::SeqCst;
             self.runs.fetch_add(1, SeqCst);
             let _ = stop.wait_for(|s| *s).await;
             self.ended.fetch_add(1, SeqCst);
             Ok(())
+        }
+        fn name(&self) -> &str {
+            "test:listening"
         }
     }
 

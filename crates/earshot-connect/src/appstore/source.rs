@@ -24,15 +24,13 @@ use super::http::{Api, Problem};
 use super::wire::ReviewPage;
 use crate::reconnect::Ended;
 use crate::reviews::{self, Cursor, Poller, Walk};
-use crate::source::{Health, Sink, Source, SourceError};
+use crate::source::{Health, Hearing, Sink, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::Network;
 use reqwest::Method;
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// At most this many pages per walk (200 reviews each): a first walk of a very busy app is
 /// cut here rather than running for an hour of the key's budget.
@@ -170,16 +168,11 @@ impl Poller for AppStoreSource {
 
 #[async_trait]
 impl Source for AppStoreSource {
-    fn name(&self) -> &str {
-        &self.name
+    async fn run(&self, hearing: Hearing) -> Result<(), SourceError> {
+        reviews::run(self, hearing.sink, hearing.health, hearing.stop).await
     }
 
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
-        reviews::run(self, sink, health, stop).await
+    fn name(&self) -> &str {
+        &self.name
     }
 }

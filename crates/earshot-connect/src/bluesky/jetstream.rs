@@ -38,7 +38,7 @@ use super::session::BlueskySession;
 use super::wire::post_uri;
 use super::xrpc::rate_limit_reset;
 use crate::reconnect::{Ended, Reconnect};
-use crate::source::{Failure, Health, Sink, Source, SourceError};
+use crate::source::{Failure, Health, Hearing, Sink, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -475,17 +475,8 @@ fn handshake_failed(error: tungstenite::Error) -> Ended {
 
 #[async_trait]
 impl Source for BlueskySource {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        mut stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
-        let stored = match sink.cursor(&self.name).await? {
+    async fn run(&self, mut hearing: Hearing) -> Result<(), SourceError> {
+        let stored = match hearing.sink.cursor(&self.name).await? {
             Some(c) => match c.trim().parse::<i64>() {
                 Ok(c) => Some(c),
                 Err(_) => {
@@ -509,19 +500,28 @@ impl Source for BlueskySource {
         };
         let mut reconnect = Reconnect::new(&self.name, "jetstream", self.config.backoff_scale);
         loop {
-            if reconnect.stopped(&stop, &health) {
+            if reconnect.stopped(&hearing.stop, &hearing.health) {
                 return Ok(());
             }
             let ended = self
-                .connect_once(sink.as_ref(), &health, &mut state, &mut stop)
+                .connect_once(
+                    hearing.sink.as_ref(),
+                    &hearing.health,
+                    &mut state,
+                    &mut hearing.stop,
+                )
                 .await;
             let connected_at = state.connected_at.take();
             if let ControlFlow::Break(done) = reconnect
-                .after(ended, connected_at, &health, &mut stop)
+                .after(ended, connected_at, &hearing.health, &mut hearing.stop)
                 .await
             {
                 return done;
             }
         }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }

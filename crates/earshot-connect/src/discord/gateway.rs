@@ -29,7 +29,7 @@ use super::rest::{Problem, Rest};
 use super::wire::Message;
 use crate::reconnect::{scaled, unit_jitter, Ended, Reconnect};
 use crate::reddit::source::stopped;
-use crate::source::{Failure, Health, Sink, Source, SourceError};
+use crate::source::{Failure, Health, Hearing, Sink, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::{Amendment, Network, NewPost, PostKey};
@@ -38,7 +38,6 @@ use serde_json::{json, Value};
 use socket::{beat, close, closed, hello, learn_parent, network, remember, rest_ended};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -488,23 +487,14 @@ impl Run {
 
 #[async_trait]
 impl Source for DiscordSource {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        mut stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
+    async fn run(&self, mut hearing: Hearing) -> Result<(), SourceError> {
         let problems = self.config().problems();
         if !problems.is_empty() {
             let reason = problems.join("; ");
-            health.failed(&reason, None);
+            hearing.health.failed(&reason, None);
             return Err(SourceError::Config(reason));
         }
-        let cursor = match sink.cursor(&self.name).await? {
+        let cursor = match hearing.sink.cursor(&self.name).await? {
             None => Cursor { v: 1, ..Cursor::default() },
             Some(stored) => Cursor::parse(&stored).unwrap_or_else(|| {
                 tracing::warn!(source = %self.name, "stored discord cursor unreadable; starting a new session without gap fill");
@@ -518,25 +508,29 @@ impl Source for DiscordSource {
         let mut reconnect =
             Reconnect::new(&self.name, "discord gateway", self.config().backoff_scale);
         loop {
-            if reconnect.stopped(&stop, &health) {
+            if reconnect.stopped(&hearing.stop, &hearing.health) {
                 return Ok(());
             }
             let mut connected_at = None;
             let ended = self
                 .connect(
                     &mut run,
-                    sink.as_ref(),
-                    &health,
-                    &mut stop,
+                    hearing.sink.as_ref(),
+                    &hearing.health,
+                    &mut hearing.stop,
                     &mut connected_at,
                 )
                 .await;
             if let ControlFlow::Break(result) = reconnect
-                .after(ended, connected_at, &health, &mut stop)
+                .after(ended, connected_at, &hearing.health, &mut hearing.stop)
                 .await
             {
                 return result;
             }
         }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }

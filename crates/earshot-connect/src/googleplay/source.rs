@@ -21,15 +21,14 @@ use crate::google::Api;
 use crate::problem::Problem;
 use crate::reconnect::Ended;
 use crate::reviews::{self, Cursor, Poller, Walk};
-use crate::source::{Failure, Health, Sink, Source, SourceError};
+use crate::source::{Failure, Health, Hearing, Sink, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 /// At most this many pages per walk (100 reviews each).
 const MAX_PAGES: usize = 20;
@@ -250,18 +249,13 @@ impl Poller for GooglePlaySource {
 
 #[async_trait]
 impl Source for GooglePlaySource {
-    fn name(&self) -> &str {
-        &self.name
+    async fn run(&self, hearing: Hearing) -> Result<(), SourceError> {
+        hearing.health.note(self.note());
+        reviews::run(self, hearing.sink, hearing.health, hearing.stop).await
     }
 
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
-        health.note(self.note());
-        reviews::run(self, sink, health, stop).await
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 

@@ -17,13 +17,12 @@ use super::conn::{drive, Ended, Listener, Pager, DELIVERED_MEMORY};
 use super::http::id_cmp;
 use super::stream::{Channel, SseEvent};
 use super::wire::Status;
-use crate::source::{Health, Sink, Source, SourceError};
+use crate::source::{Health, Hearing, Sink, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::{Amendment, Network, NewPost, PostKey};
 use std::collections::HashSet;
 use std::sync::Arc;
-use tokio::sync::watch;
 
 /// Hears the public posts carrying one hashtag, as the brand's instance sees them.
 #[derive(Debug)]
@@ -288,22 +287,17 @@ impl Listener for MastodonHashtagSource {
 
 #[async_trait]
 impl Source for MastodonHashtagSource {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        mut stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
+    async fn run(&self, mut hearing: Hearing) -> Result<(), SourceError> {
         let state = TagState {
-            cursor: sink.cursor(&self.name).await?,
-            sink,
-            health: health.clone(),
+            cursor: hearing.sink.cursor(&self.name).await?,
+            sink: hearing.sink,
+            health: hearing.health.clone(),
             seen: HashSet::new(),
         };
-        drive(self, state, &health, &mut stop).await
+        drive(self, state, &hearing.health, &mut hearing.stop).await
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }

@@ -23,14 +23,13 @@ use super::conn::{drive, Ended, Listener, Pager, DELIVERED_MEMORY};
 use super::http::id_cmp;
 use super::stream::{Channel, SseEvent};
 use super::wire::Notification;
-use crate::source::{Health, Sink, Source, SourceError};
+use crate::source::{Health, Hearing, Sink, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::{Amendment, Network, NewPost, PostKey};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::watch;
 
 /// Hears the brand account's mentions on one instance.
 #[derive(Debug)]
@@ -235,22 +234,17 @@ impl Listener for MastodonSource {
 
 #[async_trait]
 impl Source for MastodonSource {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        mut stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
+    async fn run(&self, mut hearing: Hearing) -> Result<(), SourceError> {
         let state = RunState {
-            cursor: sink.cursor(&self.name).await?,
-            sink,
-            health: health.clone(),
+            cursor: hearing.sink.cursor(&self.name).await?,
+            sink: hearing.sink,
+            health: hearing.health.clone(),
             delivered: HashSet::new(),
         };
-        drive(self, state, &health, &mut stop).await
+        drive(self, state, &hearing.health, &mut hearing.stop).await
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }

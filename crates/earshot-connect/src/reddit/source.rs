@@ -24,12 +24,13 @@ use super::config::RedditConfig;
 use super::cursor::{Cursor, Newest};
 use super::http::{Failure as Problem, RedditApi};
 use super::wire::{Listing, Thing, DELETED_MARK};
-use crate::source::{jitter, Backoff, Failure, Health, Sink, SinkError, Source, SourceError};
+use crate::source::{
+    jitter, Backoff, Failure, Health, Hearing, Sink, SinkError, Source, SourceError,
+};
 use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::{Amendment, Network, NewPost, PostKey};
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -421,26 +422,17 @@ fn encode(value: &str) -> String {
 
 #[async_trait]
 impl Source for RedditSource {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        mut stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
+    async fn run(&self, mut hearing: Hearing) -> Result<(), SourceError> {
         let mut problems = self.config().problems();
         if self.listings.is_empty() {
             problems.push("nothing to watch: set subreddits or searches".to_owned());
         }
         if !problems.is_empty() {
             let reason = problems.join("; ");
-            health.failed(&reason, None);
+            hearing.health.failed(&reason, None);
             return Err(SourceError::Config(reason));
         }
-        let stored = sink.cursor(&self.name).await?;
+        let stored = hearing.sink.cursor(&self.name).await?;
         let committed = match stored.as_deref().map(Cursor::parse) {
             Some(Some(cursor)) => cursor,
             Some(None) => {
@@ -456,16 +448,16 @@ impl Source for RedditSource {
         };
         let mut backoff = Backoff::default();
         loop {
-            if *stop.borrow() {
-                health.stopped();
+            if *hearing.stop.borrow() {
+                hearing.health.stopped();
                 return Ok(());
             }
             let outcome = tokio::select! {
-                polled = self.poll(sink.as_ref(), &health, &mut state) => match polled {
+                polled = self.poll(hearing.sink.as_ref(), &hearing.health, &mut state) => match polled {
                     Ok(problems) => Outcome::Polled(problems),
                     Err(ended) => Outcome::Failed(ended),
                 },
-                _ = stopped(&mut stop) => Outcome::Stopped,
+                _ = stopped(&mut hearing.stop) => Outcome::Stopped,
             };
             let delay = match outcome {
                 Outcome::Polled(problems) => {
@@ -474,21 +466,21 @@ impl Source for RedditSource {
                     match &problem {
                         // A listing needs a person; the others are still heard.
                         Some(p) if state.reported_problem.as_ref() != Some(p) => {
-                            health.failed(p, None)
+                            hearing.health.failed(p, None)
                         }
                         Some(_) => {}
-                        None => health.connected(),
+                        None => hearing.health.connected(),
                     }
                     state.reported_problem = problem;
                     self.config().poll_interval.max(MIN_INTERVAL)
                 }
                 Outcome::Stopped => {
-                    health.stopped();
+                    hearing.health.stopped();
                     return Ok(());
                 }
                 Outcome::Failed(Ended::Reddit(Problem::Auth(reason))) => {
                     tracing::error!(source = %self.name, error = %reason, "reddit refused the credentials");
-                    health.failed(&reason, None);
+                    hearing.health.failed(&reason, None);
                     return Err(SourceError::Auth(reason));
                 }
                 Outcome::Failed(ended) => {
@@ -519,16 +511,20 @@ impl Source for RedditSource {
                         ))
                     });
                     tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "reddit poll failed; retrying");
-                    health.failed(&reason, Some(delay));
+                    hearing.health.failed(&reason, Some(delay));
                     state.reported_problem = None;
                     delay
                 }
             };
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
-                _ = stopped(&mut stop) => {}
+                _ = stopped(&mut hearing.stop) => {}
             }
         }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 

@@ -15,14 +15,12 @@ use super::fetch::{fetch, FetchError, Fetched, Validators};
 use super::parse::{entries, Entry};
 use crate::reconnect::unit_jitter;
 use crate::reddit::source::stopped;
-use crate::source::{jitter, Backoff, Failure, Health, Sink, Source, SourceError};
+use crate::source::{jitter, Backoff, Failure, Hearing, Sink, Source, SourceError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot_core::{Amendment, NewPost};
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 /// The shortest poll interval honoured (a zero would spin).
 const MIN_INTERVAL: Duration = Duration::from_millis(10);
@@ -245,23 +243,20 @@ impl FeedSource {
 
 #[async_trait]
 impl Source for FeedSource {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        mut stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
+    async fn run(&self, mut hearing: Hearing) -> Result<(), SourceError> {
         let problems = self.config.problems();
         if !problems.is_empty() {
             let reason = problems.join("; ");
-            health.failed(&reason, None);
+            hearing.health.failed(&reason, None);
             return Err(SourceError::Config(reason));
         }
-        let mut committed = match sink.cursor(&self.name).await?.as_deref().map(Cursor::parse) {
+        let mut committed = match hearing
+            .sink
+            .cursor(&self.name)
+            .await?
+            .as_deref()
+            .map(Cursor::parse)
+        {
             Some(Some(cursor)) => cursor,
             Some(None) => {
                 tracing::warn!(source = %self.name, "stored cursor unreadable; starting afresh");
@@ -284,8 +279,8 @@ impl Source for FeedSource {
         let mut reported_gone: Option<String> = None;
         let interval = self.config.poll_interval.max(MIN_INTERVAL);
         loop {
-            if *stop.borrow() {
-                health.stopped();
+            if *hearing.stop.borrow() {
+                hearing.health.stopped();
                 return Ok(());
             }
             for (feed, schedule) in self.config.feeds.iter().zip(schedules.iter_mut()) {
@@ -293,9 +288,9 @@ impl Source for FeedSource {
                     continue;
                 }
                 let read = tokio::select! {
-                    read = self.read(feed, &mut committed, &mut delivered, sink.as_ref()) => read,
-                    _ = stopped(&mut stop) => {
-                        health.stopped();
+                    read = self.read(feed, &mut committed, &mut delivered, hearing.sink.as_ref()) => read,
+                    _ = stopped(&mut hearing.stop) => {
+                        hearing.health.stopped();
                         return Ok(());
                     }
                 };
@@ -305,12 +300,13 @@ impl Source for FeedSource {
                         schedule.failing = false;
                         schedule.next_at = Instant::now() + interval;
                         if events > 0 {
-                            health.heard(events);
+                            hearing.health.heard(events);
                         }
                     }
                     Err(ReadError::Fetch(FetchError::Gone)) => {
                         tracing::error!(source = %self.name, feed = %feed.label, url = %feed.url, "feed gone (410)");
-                        self.mark_gone(feed, &mut committed, sink.as_ref()).await;
+                        self.mark_gone(feed, &mut committed, hearing.sink.as_ref())
+                            .await;
                         schedule.failing = false;
                         // Reported below, with the other gone feeds.
                         reported_gone = None;
@@ -319,7 +315,7 @@ impl Source for FeedSource {
                         let delay = self.delay_after(&error, &mut schedule.backoff);
                         let reason = format!("{} ({}): {}", feed.label, feed.url, error.reason());
                         tracing::warn!(source = %self.name, error = %reason, delay_ms = delay.as_millis() as u64, "feed read failed; retrying");
-                        health.failed(&reason, Some(delay));
+                        hearing.health.failed(&reason, Some(delay));
                         schedule.failing = true;
                         schedule.next_at = Instant::now() + delay;
                         reported_gone = None;
@@ -335,11 +331,11 @@ impl Source for FeedSource {
                     .map(|f| format!("{} ({})", f.label, f.url))
                     .collect();
                 if gone.is_empty() {
-                    health.connected();
+                    hearing.health.connected();
                 } else {
                     let reason = format!("gone (HTTP 410), remove or replace: {}", gone.join(", "));
                     if reported_gone.as_ref() != Some(&reason) {
-                        health.failed(&reason, None);
+                        hearing.health.failed(&reason, None);
                         reported_gone = Some(reason);
                     }
                 }
@@ -359,8 +355,12 @@ impl Source for FeedSource {
             };
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
-                _ = stopped(&mut stop) => {}
+                _ = stopped(&mut hearing.stop) => {}
             }
         }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }

@@ -27,14 +27,13 @@ use super::http::{BotApi, Failure as Problem};
 use super::wire::{Heard, Update};
 use crate::reconnect::{unit_jitter, Ended, Reconnect};
 use crate::reddit::source::stopped;
-use crate::source::{jitter, Failure, Health, Sink, SinkError, Source, SourceError};
+use crate::source::{jitter, Failure, Health, Hearing, Sink, SinkError, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::{Amendment, NewPost};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::ops::ControlFlow;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -227,23 +226,14 @@ impl TelegramSource {
 
 #[async_trait]
 impl Source for TelegramSource {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        mut stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
+    async fn run(&self, mut hearing: Hearing) -> Result<(), SourceError> {
         let problems = self.config().problems();
         if !problems.is_empty() {
             let reason = problems.join("; ");
-            health.failed(&reason, None);
+            hearing.health.failed(&reason, None);
             return Err(SourceError::Config(reason));
         }
-        let stored = sink.cursor(&self.name).await?;
+        let stored = hearing.sink.cursor(&self.name).await?;
         let mut offset = match stored.as_deref().map(Cursor::parse) {
             Some(Some(cursor)) if cursor.is_stale() => {
                 tracing::warn!(source = %self.name, "stored offset is over six days old; asking Telegram for what it still holds");
@@ -259,34 +249,44 @@ impl Source for TelegramSource {
         let mut reconnect =
             Reconnect::new(&self.name, "telegram polling", self.config().backoff_scale);
         loop {
-            if reconnect.stopped(&stop, &health) {
+            if reconnect.stopped(&hearing.stop, &hearing.health) {
                 return Ok(());
             }
             let mut polling_since = None;
             let ended = match &self.config().webhook {
                 // Deliveries come to the server's route (see `webhook.rs`); this watches them.
                 Some(hook) => {
-                    super::webhook::watch(&self.api, hook, &health, &mut polling_since, &mut stop)
-                        .await
+                    super::webhook::watch(
+                        &self.api,
+                        hook,
+                        &hearing.health,
+                        &mut polling_since,
+                        &mut hearing.stop,
+                    )
+                    .await
                 }
                 None => {
                     self.poll(
-                        sink.as_ref(),
-                        &health,
+                        hearing.sink.as_ref(),
+                        &hearing.health,
                         &mut offset,
                         &mut polling_since,
-                        &mut stop,
+                        &mut hearing.stop,
                     )
                     .await
                 }
             };
             if let ControlFlow::Break(done) = reconnect
-                .after(ended, polling_since, &health, &mut stop)
+                .after(ended, polling_since, &hearing.health, &mut hearing.stop)
                 .await
             {
                 return done;
             }
         }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 

@@ -15,12 +15,10 @@ use super::intake::Intake;
 use super::oauth::UserTokens;
 use super::rules::OurRules;
 use crate::reconnect::Reconnect;
-use crate::source::{Failure, Health, Sink, Source, SourceError};
+use crate::source::{Failure, Hearing, Source, SourceError};
 use async_trait::async_trait;
 use std::ops::ControlFlow;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 /// Hears the brand's mentions, its own posts and its keywords on X.
 #[derive(Debug)]
@@ -105,21 +103,12 @@ impl XSource {
 
 #[async_trait]
 impl Source for XSource {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        mut stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
+    async fn run(&self, mut hearing: Hearing) -> Result<(), SourceError> {
         let mut state = RunState {
             intake: Intake::new(
                 &self.name,
                 &self.api.config.brand_user_id,
-                sink.cursor(&self.name).await?,
+                hearing.sink.cursor(&self.name).await?,
             ),
             rules: None,
             connected_at: None,
@@ -128,26 +117,40 @@ impl Source for XSource {
         let mut reconnect = Reconnect::new(&self.name, "X", self.api.config.backoff_scale)
             .with_reset_floor(Duration::from_secs(1));
         loop {
-            if reconnect.stopped(&stop, &health) {
+            if reconnect.stopped(&hearing.stop, &hearing.health) {
                 return Ok(());
             }
             let ended = match self.api.config.mode {
                 XMode::Stream => {
-                    self.stream(sink.as_ref(), &health, &mut state, &mut stop)
-                        .await
+                    self.stream(
+                        hearing.sink.as_ref(),
+                        &hearing.health,
+                        &mut state,
+                        &mut hearing.stop,
+                    )
+                    .await
                 }
                 XMode::Poll => {
-                    self.poll(sink.as_ref(), &health, &mut state, &mut stop)
-                        .await
+                    self.poll(
+                        hearing.sink.as_ref(),
+                        &hearing.health,
+                        &mut state,
+                        &mut hearing.stop,
+                    )
+                    .await
                 }
             };
             let connected_at = state.connected_at.take();
             if let ControlFlow::Break(done) = reconnect
-                .after(ended, connected_at, &health, &mut stop)
+                .after(ended, connected_at, &hearing.health, &mut hearing.stop)
                 .await
             {
                 return done;
             }
         }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }

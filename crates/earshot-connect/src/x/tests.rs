@@ -9,7 +9,9 @@ use super::fake::{
 use super::{check_credentials, Secret, XConfig, XMode, XResponder, XSource, XUserAuth};
 use crate::responder::{self, Responder, SendError};
 use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
-use crate::source::{CheckError, ConnectorState, Health, Sink, SinkError, Source, SourceError};
+use crate::source::{
+    CheckError, ConnectorState, Health, Hearing, Sink, SinkError, Source, SourceError,
+};
 use chrono::Utc;
 use earshot_core::{Amendment, Network, NewPost, PostKey, Reply, ReplyState, ReplyTarget};
 use std::sync::Arc;
@@ -355,7 +357,12 @@ async fn an_edit_the_store_failed_to_apply_is_heard_again() {
     let (stop, stopped) = watch::channel(false);
     let task = {
         let (source, sink, health) = (source.clone(), sink.clone(), health.clone());
-        tokio::spawn(async move { source.run(sink, health, stopped).await })
+        let hearing = Hearing {
+            sink,
+            health,
+            stop: stopped,
+        };
+        tokio::spawn(async move { source.run(hearing).await })
     };
     let first = fake.post(FakePost::new("a_user", "@AcmeHelp first"));
     sink.inner.wait_for(1, WAIT).await;

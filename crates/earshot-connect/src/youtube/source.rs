@@ -22,7 +22,7 @@ use crate::google::Api;
 use crate::problem::Problem;
 use crate::reconnect::Ended;
 use crate::reviews::{self, Cursor, Poller, Walk};
-use crate::source::{Health, Sink, Source, SourceError};
+use crate::source::{Health, Hearing, Sink, Source, SourceError};
 use crate::NotAPost;
 use async_trait::async_trait;
 use chrono::Utc;
@@ -32,7 +32,6 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// At most this many thread pages per walk, and reply pages per thread.
 const MAX_PAGES: usize = 20;
@@ -274,17 +273,12 @@ impl Poller for YouTubeSource {
 
 #[async_trait]
 impl Source for YouTubeSource {
-    fn name(&self) -> &str {
-        &self.name
+    async fn run(&self, hearing: Hearing) -> Result<(), SourceError> {
+        hearing.health.note(self.ledger.note());
+        reviews::run(self, hearing.sink, hearing.health, hearing.stop).await
     }
 
-    async fn run(
-        &self,
-        sink: Arc<dyn Sink>,
-        health: Health,
-        stop: watch::Receiver<bool>,
-    ) -> Result<(), SourceError> {
-        health.note(self.ledger.note());
-        reviews::run(self, sink, health, stop).await
+    fn name(&self) -> &str {
+        &self.name
     }
 }
