@@ -160,7 +160,7 @@ async fn forms_without_the_sessions_token_or_from_another_site_change_nothing() 
     let none = server
         .post_form(&path, &s, &[("action", "assign_me")])
         .await;
-    assert_eq!(none.status(), 422, "the csrf field is required");
+    assert_eq!(none.status(), 403, "a form without the token is refused");
     let wrong = server
         .post_form(&path, &s, &[("csrf", "guess"), ("action", "assign_me")])
         .await;
@@ -1100,7 +1100,7 @@ async fn request_actions_need_the_token_and_an_agent_and_merging_moves_the_asks(
     let r = server
         .post_form(&act, &m, &[("action", "merge"), ("into", &into)])
         .await;
-    assert_eq!(r.status(), 422, "the token is required");
+    assert_eq!(r.status(), 403, "the token is required");
     let still = store.request(dup, Utc::now(), 5).await.unwrap().unwrap();
     assert_eq!(still.request.status, RequestStatus::Open, "nothing changed");
 

@@ -4,8 +4,13 @@
 //! form, which has no session yet, uses a double-submit cookie instead.
 
 use super::auth::{same, SignedIn};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 /// The cookie holding the sign-in form's token until a session exists (named
 /// `__Secure-earshot_login` with secure cookies: see [`crate::http_policy::HttpPolicy`]).
@@ -50,6 +55,52 @@ pub fn check(
     match given {
         Some(t) if same(t, &signed.csrf) && same_origin(headers) => Ok(()),
         _ => Err(Forged),
+    }
+}
+
+/// A form a signed-in person posted, with its token and origin checked: what every page's
+/// form handler starts from (`Posted(signed, form): Posted<ActForm>`). The token travels in
+/// the form's `csrf` field (or the `X-CSRF-Token` header) and is read apart from the form's
+/// own fields, so a form type need not carry it.
+pub struct Posted<T>(pub SignedIn, pub T);
+
+/// The form of a button that posts nothing but its token (sign out, retry, delete).
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+#[derive(Deserialize)]
+struct Token {
+    csrf: Option<String>,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let signed = SignedIn::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let is_form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            let message = "send this form as application/x-www-form-urlencoded";
+            return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, message).into_response());
+        }
+        let headers = parts.headers.clone();
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let token: Token = serde_urlencoded::from_bytes(&bytes).unwrap_or(Token { csrf: None });
+        check(&signed, &headers, token.csrf.as_deref()).map_err(IntoResponse::into_response)?;
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            let message = format!("this form could not be read: {e}");
+            (StatusCode::UNPROCESSABLE_ENTITY, message).into_response()
+        })?;
+        Ok(Posted(signed, form))
     }
 }
 

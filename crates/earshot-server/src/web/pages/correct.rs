@@ -7,12 +7,12 @@
 
 use crate::state::AppState;
 use crate::web::auth::SignedIn;
+use crate::web::csrf::Posted;
 use crate::web::layout;
-use crate::web::{csrf, require_agent, PageError};
+use crate::web::{require_agent, PageError};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use earshot_core::correction::{self, CorrectedField, CorrectedValue, CorrectionMark};
 use earshot_core::{ConversationId, Post};
 use maud::{html, Markup};
@@ -96,7 +96,6 @@ pub fn chooser(signed: &SignedIn, conversation: ConversationId, p: &Post) -> Mar
 
 #[derive(Deserialize)]
 pub struct CorrectForm {
-    csrf: String,
     field: String,
     value: String,
 }
@@ -105,12 +104,10 @@ pub struct CorrectForm {
 /// to it otherwise. A field or value outside the label sets → 422.
 pub async fn correct(
     State(state): State<AppState>,
-    signed: SignedIn,
     headers: HeaderMap,
     Path((id, post_id)): Path<(String, String)>,
-    Form(f): Form<CorrectForm>,
+    Posted(signed, f): Posted<CorrectForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_agent(&signed)?;
     let id = super::conversation::conversation_id(&id)?;
     let post_id: i64 = post_id

@@ -4,12 +4,11 @@
 
 use crate::state::AppState;
 use crate::web::auth::SignedIn;
+use crate::web::csrf::{NoFields, Posted};
 use crate::web::layout::{self, Nav};
-use crate::web::{csrf, local_path, url_encode, PageError};
+use crate::web::{local_path, url_encode, PageError};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{DateTime, Utc};
 use earshot_core::analysis::{Intent, SentimentLabel};
 use earshot_core::{Network, Status};
@@ -383,18 +382,14 @@ pub async fn live(state: State<AppState>, _signed: SignedIn) -> impl IntoRespons
 
 #[derive(Deserialize)]
 pub struct SaveView {
-    csrf: String,
     name: String,
     query: String,
 }
 
 pub async fn save_view(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
-    Form(f): Form<SaveView>,
+    Posted(signed, f): Posted<SaveView>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     // Keep only what the inbox understands, in its own order.
     let query: InboxQuery = serde_urlencoded_query(&f.query);
     let view = state
@@ -415,19 +410,11 @@ fn serde_urlencoded_query(raw: &str) -> InboxQuery {
     .unwrap_or_default()
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn delete_view(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    Posted(signed, _): Posted<NoFields>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     state.desk.store().delete_view(signed.user.id, id).await?;
     Ok(Redirect::to("/inbox").into_response())
 }

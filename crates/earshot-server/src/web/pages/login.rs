@@ -3,8 +3,9 @@
 //! can lock a colleague out by guessing; an address that fails under many names waits too.
 
 use crate::state::AppState;
-use crate::web::auth::{self, SignedIn};
+use crate::web::auth::{self};
 use crate::web::csrf;
+use crate::web::csrf::{NoFields, Posted};
 use crate::web::layout::{self, Nav};
 use crate::web::{local_path, PageError};
 use axum::extract::{FromRequestParts, Query, State};
@@ -229,19 +230,11 @@ pub async fn submit(
     Ok(response)
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 pub async fn logout(
     State(state): State<AppState>,
-    signed: SignedIn,
     client: Client,
-    headers: HeaderMap,
-    Form(f): Form<CsrfOnly>,
+    Posted(signed, _): Posted<NoFields>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     state
         .desk
         .store()

@@ -9,13 +9,12 @@
 use crate::desk::promises::Confirmation;
 use crate::state::AppState;
 use crate::web::auth::SignedIn;
+use crate::web::csrf::Posted;
 use crate::web::layout::{self, Nav};
 use crate::web::pages::requests::promise_badge;
-use crate::web::{csrf, require_agent, PageError};
+use crate::web::{require_agent, PageError};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{NaiveDate, Utc};
 use earshot_core::feedback::{Promise, PromiseId, PromiseState, ReleaseVersion, RequestId};
 use earshot_core::{ConversationId, Network};
@@ -267,7 +266,6 @@ fn decide(signed: &SignedIn, p: &Promise) -> Markup {
 
 #[derive(Debug, Deserialize)]
 pub struct ActForm {
-    csrf: String,
     action: String,
     due_on: Option<String>,
     target_release: Option<String>,
@@ -275,12 +273,9 @@ pub struct ActForm {
 
 pub async fn act(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<ActForm>,
+    Posted(signed, f): Posted<ActForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_agent(&signed)?;
     let id = PromiseId::parse(&id)
         .map_err(|_| PageError::NotFound(format!("{id:?} is not a promise")))?;

@@ -14,19 +14,15 @@ pub(in crate::web::pages) fn from_script(headers: &HeaderMap) -> bool {
 
 #[derive(Deserialize)]
 pub struct ReplyForm {
-    csrf: String,
     text: String,
     key: Option<String>,
 }
 
 pub async fn reply(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<ReplyForm>,
+    Posted(signed, f): Posted<ReplyForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_agent(&signed)?;
     let id = conversation_id(&id)?;
     let key = f.key.filter(|k| !k.is_empty() && k.len() <= 200);
@@ -85,20 +81,12 @@ pub(super) fn not_posted(e: &DeskError) -> String {
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 /// An agent retries a reply that was not sent.
 pub async fn retry(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
     Path((id, reply_id)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    Posted(signed, _): Posted<NoFields>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_agent(&signed)?;
     let id = conversation_id(&id)?;
     let reply_id: i64 = reply_id
@@ -113,18 +101,15 @@ pub async fn retry(
 
 #[derive(Deserialize)]
 pub struct ActForm {
-    csrf: String,
     action: String,
 }
 
 pub async fn act(
     State(state): State<AppState>,
-    signed: SignedIn,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<ActForm>,
+    Posted(signed, f): Posted<ActForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_agent(&signed)?;
     let id = conversation_id(&id)?;
     let (event, done) = match f.action.as_str() {
@@ -153,7 +138,6 @@ pub async fn act(
 
 #[derive(Deserialize)]
 pub struct LabelsForm {
-    csrf: String,
     labels: String,
 }
 
@@ -181,12 +165,9 @@ pub(super) async fn labels_submit(
 
 pub async fn labels(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<LabelsForm>,
+    Posted(signed, f): Posted<LabelsForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_agent(&signed)?;
     let id = conversation_id(&id)?;
     labels_submit(&state, &signed, id, &f.labels).await?;
@@ -195,18 +176,14 @@ pub async fn labels(
 
 #[derive(Deserialize)]
 pub struct NoteForm {
-    csrf: String,
     text: String,
 }
 
 pub async fn note(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<NoteForm>,
+    Posted(signed, f): Posted<NoteForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_agent(&signed)?;
     let id = conversation_id(&id)?;
     state
@@ -219,19 +196,15 @@ pub async fn note(
 
 #[derive(Deserialize)]
 pub struct TypingForm {
-    csrf: String,
     /// `1` while typing; `0` only asks who else is.
     active: Option<String>,
 }
 
 pub async fn typing(
     Extension(web): Extension<Arc<WebState>>,
-    signed: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<TypingForm>,
+    Posted(signed, f): Posted<TypingForm>,
 ) -> Result<Json<serde_json::Value>, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     let id = conversation_id(&id)?;
     let others = if f.active.as_deref() == Some("1") && signed.user.role.can_act() {
         web.presence.typing(id, &signed.user.username)

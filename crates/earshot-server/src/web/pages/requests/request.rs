@@ -6,13 +6,12 @@ use crate::desk::requests::rank;
 use crate::feedback::tracker::TrackerError;
 use crate::state::AppState;
 use crate::web::auth::SignedIn;
+use crate::web::csrf::Posted;
 use crate::web::layout::{self, Nav};
 use crate::web::pages::Shown;
-use crate::web::{csrf, require_agent, PageError};
+use crate::web::{require_agent, PageError};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{DateTime, Utc};
 use earshot_core::feedback::{
     Ask, Promise, Release, Request, RequestStatus, RequestTitle, TrackerUrl,
@@ -333,7 +332,6 @@ fn actions(signed: &SignedIn, r: &Request, others: &[Request], tracker_on: bool)
 
 #[derive(Debug, Deserialize)]
 pub struct ActForm {
-    csrf: String,
     action: String,
     title: Option<String>,
     into: Option<String>,
@@ -344,12 +342,9 @@ pub struct ActForm {
 
 pub async fn act(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<ActForm>,
+    Posted(signed, f): Posted<ActForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_agent(&signed)?;
     let id = request_id(&id)?;
     let who = signed.user.username.as_str();

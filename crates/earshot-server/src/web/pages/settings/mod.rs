@@ -24,8 +24,7 @@ mod team;
 mod terms;
 
 pub use team::{
-    change_user, create_token, create_user, revoke_token, ChangeUserForm, CsrfForm, NewTokenForm,
-    NewUserForm,
+    change_user, create_token, create_user, revoke_token, ChangeUserForm, NewTokenForm, NewUserForm,
 };
 use team::{role_select, token_row, user_row};
 use terms::{brand_card, response_card};

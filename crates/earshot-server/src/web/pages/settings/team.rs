@@ -4,12 +4,12 @@ use super::{render, Notice};
 use crate::desk::people::UserRef;
 use crate::state::AppState;
 use crate::web::auth::{self, SignedIn};
+use crate::web::csrf::{NoFields, Posted};
 use crate::web::layout;
 use crate::web::{csrf, require_admin, PageError};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use earshot_core::Secret;
 use earshot_store::people::{ApiToken, Role, User};
 use maud::{html, Markup};
@@ -69,7 +69,6 @@ pub(super) fn token_row(signed: &SignedIn, t: &ApiToken) -> Markup {
 
 #[derive(Deserialize)]
 pub struct NewUserForm {
-    csrf: String,
     username: String,
     display_name: Option<String>,
     role: String,
@@ -78,11 +77,8 @@ pub struct NewUserForm {
 
 pub async fn create_user(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
-    Form(f): Form<NewUserForm>,
+    Posted(signed, f): Posted<NewUserForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_admin(&signed)?;
     let role: Role = f
         .role
@@ -132,19 +128,15 @@ pub async fn create_user(
 
 #[derive(Deserialize)]
 pub struct ChangeUserForm {
-    csrf: String,
     change: String,
     role: Option<String>,
 }
 
 pub async fn change_user(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<ChangeUserForm>,
+    Posted(signed, f): Posted<ChangeUserForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_admin(&signed)?;
     let people = state.desk.people();
     let result = match f.change.as_str() {
@@ -296,19 +288,11 @@ fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn revoke_token(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    Posted(signed, _): Posted<NoFields>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_admin(&signed)?;
     let t = match state.desk.people().revoke_token(id).await {
         Ok(t) => t,

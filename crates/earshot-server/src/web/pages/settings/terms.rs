@@ -6,12 +6,12 @@ use crate::config::{BrandSettings, ResponseSettings};
 use crate::overrides::{self, ResponseEdit};
 use crate::state::AppState;
 use crate::web::auth::SignedIn;
+use crate::web::csrf::Posted;
 use crate::web::layout;
-use crate::web::{csrf, require_admin, PageError};
+use crate::web::{require_admin, PageError};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use chrono::Utc;
 use earshot_store::people::StoredSetting;
 use maud::{html, Markup};
@@ -95,8 +95,6 @@ pub(super) fn response_card(
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct BrandForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     handles: String,
     #[serde(default)]
     names: String,
@@ -138,8 +136,6 @@ fn lines(text: &str) -> Vec<String> {
 /// The response card's fields as typed.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ResponseForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     urgent: String,
     #[serde(default)]
@@ -233,11 +229,8 @@ static SAVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub async fn save_brand(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
-    Form(f): Form<BrandForm>,
+    Posted(signed, f): Posted<BrandForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_admin(&signed)?;
     let store = state.desk.store();
     let by = signed.user.username.as_str();
@@ -305,11 +298,8 @@ pub async fn save_brand(
 
 pub async fn save_response(
     State(state): State<AppState>,
-    signed: SignedIn,
-    headers: HeaderMap,
-    Form(f): Form<ResponseForm>,
+    Posted(signed, f): Posted<ResponseForm>,
 ) -> Result<Response, PageError> {
-    csrf::check(&signed, &headers, Some(&f.csrf))?;
     require_admin(&signed)?;
     let store = state.desk.store();
     let by = signed.user.username.as_str();
