@@ -103,6 +103,14 @@ impl FeatureSpec {
 /// `word[1..=len]`, `word[0]` a space), in order, until it returns false.
 #[inline]
 fn words(clean: &str, mut each: impl FnMut(&mut [u32; MAX_WORD + 2], usize) -> bool) {
+    latin_words(clean, |word, len| {
+        says_nothing(&word[1..=len]) || each(word, len)
+    });
+}
+
+/// [`words`], the words that say nothing included.
+#[inline]
+fn latin_words(clean: &str, mut each: impl FnMut(&mut [u32; MAX_WORD + 2], usize) -> bool) {
     // word[0] and word[len + 1] are the spaces around the word's letters.
     let mut word = [SPACE; MAX_WORD + 2];
     let mut len = 0usize;
@@ -115,13 +123,13 @@ fn words(clean: &str, mut each: impl FnMut(&mut [u32; MAX_WORD + 2], usize) -> b
                 word[len] = c;
             }
         } else if len > 0 {
-            if !says_nothing(&word[1..=len]) && !each(&mut word, len) {
+            if !each(&mut word, len) {
                 return;
             }
             len = 0;
         }
     }
-    if len > 0 && !says_nothing(&word[1..=len]) {
+    if len > 0 {
         each(&mut word, len);
     }
 }
@@ -153,6 +161,8 @@ const WORD_SUM_SLOTS: usize = 4096;
 struct WordSums {
     letters: [u16; CACHED_LETTERS],
     len: u8,
+    /// The word says nothing (see [`says_nothing`]): it is skipped.
+    nothing: bool,
     features: u8,
     /// At most `4 × (CACHED_LETTERS + 2) + 1` weights of at most 128 each: fits an i16.
     sums: [i16; MAX_CLASSES],
@@ -184,6 +194,7 @@ impl WordSumCache {
             let empty = WordSums {
                 letters: [0; CACHED_LETTERS],
                 len: 0,
+                nothing: false,
                 features: 0,
                 sums: [0; MAX_CLASSES],
             };
@@ -201,9 +212,12 @@ impl WordSumCache {
         if !(slot.len as usize == len && slot.letters == letters) {
             let mut sums = [0i32; MAX_CLASSES];
             let mut features = 0u32;
-            model.spec.word(word, len, &mut |bucket| {
-                model.add_row(bucket, &mut sums, &mut features)
-            });
+            slot.nothing = says_nothing(&word[1..=len]);
+            if !slot.nothing {
+                model.spec.word(word, len, &mut |bucket| {
+                    model.add_row(bucket, &mut sums, &mut features)
+                });
+            }
             slot.letters = letters;
             slot.len = len as u8;
             slot.features = features as u8;
@@ -468,15 +482,19 @@ impl NgramModel {
         // This thread's cache of word sums (none if this thread is already scoring).
         let mut cache =
             WORD_SUMS.with(|c| c.try_borrow_mut().ok().map(|mut c| std::mem::take(&mut *c)));
-        words(clean, |word, len| {
+        latin_words(clean, |word, len| {
             match cache.as_mut() {
                 Some(cache) if len <= CACHED_LETTERS => {
                     let slot = cache.slot(self, word, len);
+                    if slot.nothing {
+                        return true;
+                    }
                     for (s, w) in sums.iter_mut().zip(&slot.sums) {
                         *s += *w as i32;
                     }
                     features += slot.features as u32;
                 }
+                _ if says_nothing(&word[1..=len]) => return true,
                 _ => self.spec.word(word, len, &mut |bucket| {
                     self.add_row(bucket, &mut sums, &mut features)
                 }),
