@@ -35,6 +35,8 @@ pub(crate) struct Builtin {
     pub sentiment: SentimentFinding,
     pub intent: IntentFinding,
     pub intent_scores: IntentScores,
+    /// The anchored safety phrases the lexicon's walk found (for [`safety::assess_scanned`]).
+    pub safety_found: Vec<safety::Found>,
 }
 
 /// Understands posts. `Send + Sync`; build it once and share it.
@@ -210,7 +212,7 @@ impl Analyzer {
         let urgency = urgency::assess(&b.prepared, &b.hits, &sentiment, &intent);
         marks.mark(Step::Urgency);
         let language = b.detected.finding();
-        let safety = safety::assess(&b.prepared, language.language.code());
+        let safety = safety::assess_scanned(&b.prepared, language.language.code(), &b.safety_found);
         marks.mark(Step::Safety);
         let chase = chase::is_chase(&b.prepared);
         marks.mark(Step::Chase);
@@ -291,7 +293,8 @@ fn builtin_marked(
     marks.mark(Step::Prepare);
     let lex = Lexicon::global();
     let mut raw = Vec::with_capacity(16);
-    lex.scan(&prepared, &mut raw);
+    let mut safety_found = Vec::new();
+    lex.scan_with_safety(&prepared, &mut raw, &mut safety_found);
     marks.mark(Step::LexiconScan);
     let votes = lex.votes(&raw);
     let detected = detector.detect(declared_lang, &prepared, &votes);
@@ -316,6 +319,7 @@ fn builtin_marked(
         sentiment,
         intent,
         intent_scores,
+        safety_found,
     }
 }
 

@@ -9,9 +9,23 @@
 //!
 //! Layout: one `u32` array, nodes depth first, each node its header (`edges | outputs << 16`),
 //! its pattern ids, then its edges (`child << 8 | byte`). A walk along a word mostly moves to
-//! the node right after the current one, in the same cache line.
+//! the node right after the current one, in the same cache line. A wide node (many children
+//! over a narrow range of bytes, as near the root) holds instead the first byte of its range
+//! and a child (or `NONE`) per byte of it (`edges` is then that count plus one, with
+//! [`DENSE`] set): one read finds the child, where a search by halves read one after another.
 
 const NONE: u32 = u32::MAX;
+/// Header flag of a node whose children are a table by byte.
+const DENSE: u32 = 1 << 15;
+
+/// The byte range of a node's children, when they are many and close enough together to be
+/// looked up in a table (at most four slots per child).
+fn dense_range(children: &std::collections::BTreeMap<u8, usize>) -> Option<(u8, u32)> {
+    let (&lo, _) = children.first_key_value()?;
+    let (&hi, _) = children.last_key_value()?;
+    let span = (hi - lo) as u32 + 1;
+    (children.len() > 6 && span <= 4 * children.len() as u32).then_some((lo, span))
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Trie {
@@ -58,21 +72,40 @@ impl Trie {
             order.push(n);
             stack.extend(b[n].children.values().rev().copied());
         }
+        let edge_words = |node: &Building| match dense_range(&node.children) {
+            Some((_, span)) => 1 + span,
+            None => node.children.len() as u32,
+        };
         let mut at = 0u32;
         for &n in &order {
             offset[n] = at;
-            at += 1 + b[n].outputs.len() as u32 + b[n].children.len() as u32;
+            at += 1 + b[n].outputs.len() as u32 + edge_words(&b[n]);
         }
         let mut data = Vec::with_capacity(at as usize);
         for &n in &order {
             let node = &b[n];
-            data.push(node.children.len() as u32 | (node.outputs.len() as u32) << 16);
-            data.extend(node.outputs.iter().copied());
-            data.extend(
-                node.children
-                    .iter()
-                    .map(|(&byte, &child)| offset[child] << 8 | byte as u32),
-            );
+            let outputs = (node.outputs.len() as u32) << 16;
+            match dense_range(&node.children) {
+                Some((lo, span)) => {
+                    data.push((1 + span) | DENSE | outputs);
+                    data.extend(node.outputs.iter().copied());
+                    data.push(lo as u32);
+                    data.extend((0..span).map(|k| {
+                        node.children
+                            .get(&(lo + k as u8))
+                            .map_or(NONE, |&child| offset[child])
+                    }));
+                }
+                None => {
+                    data.push(node.children.len() as u32 | outputs);
+                    data.extend(node.outputs.iter().copied());
+                    data.extend(
+                        node.children
+                            .iter()
+                            .map(|(&byte, &child)| offset[child] << 8 | byte as u32),
+                    );
+                }
+            }
         }
         let mut root = Box::new([NONE; 256]);
         for (&byte, &child) in &b[0].children {
@@ -101,7 +134,7 @@ impl Trie {
             let Some(&head) = self.data.get(at) else {
                 return;
             };
-            let (edges, outputs) = ((head & 0xffff) as usize, (head >> 16) as usize);
+            let (edges, outputs) = ((head & 0x7fff) as usize, (head >> 16) as usize);
             if outputs > 0 {
                 for &id in self.data.get(at + 1..at + 1 + outputs).unwrap_or(&[]) {
                     found(id, end);
@@ -112,8 +145,14 @@ impl Trie {
             };
             let from = at + 1 + outputs;
             let edges = self.data.get(from..from + edges).unwrap_or(&[]);
-            // Edges are sorted by byte: the wide nodes near the root are searched by halves.
-            node = if edges.len() <= 6 {
+            // Edges are sorted by byte: the wide nodes with spread-out bytes are searched by
+            // halves.
+            node = if head & DENSE != 0 {
+                let lo = edges.first().copied().unwrap_or(0);
+                let slot = (byte as u32).wrapping_sub(lo) as usize;
+                let table = edges.get(1..).unwrap_or(&[]);
+                table.get(slot).copied().unwrap_or(NONE)
+            } else if edges.len() <= 6 {
                 edges
                     .iter()
                     .find(|e| (**e & 0xff) as u8 == byte)
@@ -161,6 +200,20 @@ mod tests {
             assert_eq!(all(&wide, w), [(i as u32, 0, 2)]);
         }
         assert!(all(&wide, "q!").is_empty());
+        // a wide node whose bytes are spread out (searched by halves, not a table)
+        let spread: Vec<Vec<u8>> = [b'!', b'a', b'z', 0x80, 0x9f, 0xc3, 0xe2, 0xf0]
+            .iter()
+            .map(|&b| vec![b'q', b])
+            .collect();
+        let t2 = Trie::new(&spread);
+        for (i, p) in spread.iter().enumerate() {
+            let mut v = Vec::new();
+            t2.matches_at(p, 0, |id, end| v.push((id, end)));
+            assert_eq!(v, [(i as u32, 2)]);
+        }
+        let mut none = Vec::new();
+        t2.matches_at(b"qb", 0, |id, end| none.push((id, end)));
+        assert!(none.is_empty());
         assert!(t.starts_with(b'h'));
         assert!(!t.starts_with(b'x'));
         assert!(all(&t, "").is_empty());

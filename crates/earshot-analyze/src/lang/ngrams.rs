@@ -54,43 +54,10 @@ impl FeatureSpec {
     /// [`Prepared::clean`]: crate::text::Prepared::clean
     #[inline]
     pub fn for_each(&self, clean: &str, mut emit: impl FnMut(usize)) {
-        self.walk(clean, &mut emit, |emit, b| emit(b), |_| true);
-    }
-
-    /// [`Self::for_each`] over a state: `add` takes each feature's bucket into it, and
-    /// `go_on` says after each word whether to read the next one.
-    #[inline]
-    fn walk<T>(
-        &self,
-        clean: &str,
-        state: &mut T,
-        add: impl Fn(&mut T, usize),
-        go_on: impl Fn(&T) -> bool,
-    ) {
-        // word[0] and word[len + 1] are the spaces around the word's letters.
-        let mut word = [SPACE; MAX_WORD + 2];
-        let mut len = 0usize;
-        for c in clean.chars() {
-            if is_latin_letter(c) {
-                let c = c as u32;
-                let elongated = len >= 2 && word[len] == c && word[len - 1] == c;
-                if len < MAX_WORD && !elongated {
-                    len += 1;
-                    word[len] = c;
-                }
-            } else if len > 0 {
-                if !says_nothing(&word[1..=len]) {
-                    self.word(&mut word, len, &mut |b| add(state, b));
-                    if !go_on(state) {
-                        return;
-                    }
-                }
-                len = 0;
-            }
-        }
-        if len > 0 && !says_nothing(&word[1..=len]) {
-            self.word(&mut word, len, &mut |b| add(state, b));
-        }
+        words(clean, |word, len| {
+            self.word(word, len, &mut emit);
+            true
+        });
     }
 
     /// The features of one word, whose letters are `word[1..=len]`. n-grams are keyed by
@@ -131,6 +98,143 @@ impl FeatureSpec {
         (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.bucket_bits)) as usize
     }
 }
+
+/// Calls `each` with every word of `clean` that says something (its letters are
+/// `word[1..=len]`, `word[0]` a space), in order, until it returns false.
+#[inline]
+fn words(clean: &str, mut each: impl FnMut(&mut [u32; MAX_WORD + 2], usize) -> bool) {
+    latin_words(clean, |word, len| {
+        says_nothing(&word[1..=len]) || each(word, len)
+    });
+}
+
+/// [`words`], the words that say nothing included.
+#[inline]
+fn latin_words(clean: &str, mut each: impl FnMut(&mut [u32; MAX_WORD + 2], usize) -> bool) {
+    // word[0] and word[len + 1] are the spaces around the word's letters.
+    let mut word = [SPACE; MAX_WORD + 2];
+    let mut len = 0usize;
+    for c in clean.chars() {
+        if is_latin_letter(c) {
+            let c = c as u32;
+            let elongated = len >= 2 && word[len] == c && word[len - 1] == c;
+            if len < MAX_WORD && !elongated {
+                len += 1;
+                word[len] = c;
+            }
+        } else if len > 0 {
+            if !each(&mut word, len) {
+                return;
+            }
+            len = 0;
+        }
+    }
+    if len > 0 {
+        each(&mut word, len);
+    }
+}
+
+/// One language is `decisive` weight units ahead of every other in `sums`.
+#[inline]
+fn decided(sums: &[i32], decisive: i32) -> bool {
+    let (mut hi, mut second) = (i32::MIN, i32::MIN);
+    for &s in sums {
+        if s > hi {
+            second = hi;
+            hi = s;
+        } else if s > second {
+            second = s;
+        }
+    }
+    hi.saturating_sub(second) >= decisive
+}
+
+/// Words of up to this many letters have their summed weights cached.
+const CACHED_LETTERS: usize = 12;
+/// Cache slots (a power of two), picked by a hash of the word's letters.
+const WORD_SUM_SLOTS: usize = 4096;
+
+/// One cached word: its letters (Latin letters fit in 16 bits), the weights of all its
+/// features added up, and how many features that was. A cache line each.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct WordSums {
+    letters: [u16; CACHED_LETTERS],
+    len: u8,
+    /// The word says nothing (see [`says_nothing`]): it is skipped.
+    nothing: bool,
+    features: u8,
+    /// At most `4 × (CACHED_LETTERS + 2) + 1` weights of at most 128 each: fits an i16.
+    sums: [i16; MAX_CLASSES],
+}
+
+/// The summed weights of the words a thread scored last, for one model (direct-mapped; a
+/// slot serves only the same letters). Posts are mostly common words, and reading each of
+/// their n-grams' rows at random from a table larger than the CPU's cache was most of the
+/// cost of naming a language. Integer sums: adding a word's total gives the same sums as
+/// adding its features one by one.
+#[derive(Default)]
+struct WordSumCache {
+    /// The [`NgramModel::id`] the slots were filled from.
+    model: u64,
+    slots: Vec<WordSums>,
+}
+
+impl WordSumCache {
+    /// The slot of `word[1..=len]` (`len` ≤ [`CACHED_LETTERS`]), filled from `model` if it
+    /// held another word.
+    #[inline]
+    fn slot(
+        &mut self,
+        model: &NgramModel,
+        word: &mut [u32; MAX_WORD + 2],
+        len: usize,
+    ) -> &WordSums {
+        if self.model != model.id || self.slots.is_empty() {
+            let empty = WordSums {
+                letters: [0; CACHED_LETTERS],
+                len: 0,
+                nothing: false,
+                features: 0,
+                sums: [0; MAX_CLASSES],
+            };
+            self.slots.clear();
+            self.slots.resize(WORD_SUM_SLOTS, empty);
+            self.model = model.id;
+        }
+        let mut letters = [0u16; CACHED_LETTERS];
+        let mut h = 0u64;
+        for (l, &c) in letters.iter_mut().zip(&word[1..=len]) {
+            *l = c as u16;
+            h = (h.rotate_left(5) ^ c as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        let slot = &mut self.slots[(h >> 52) as usize & (WORD_SUM_SLOTS - 1)];
+        if !(slot.len as usize == len && slot.letters == letters) {
+            let mut sums = [0i32; MAX_CLASSES];
+            let mut features = 0u32;
+            slot.nothing = says_nothing(&word[1..=len]);
+            if !slot.nothing {
+                model.spec.word(word, len, &mut |bucket| {
+                    model.add_row(bucket, &mut sums, &mut features)
+                });
+            }
+            slot.letters = letters;
+            slot.len = len as u8;
+            slot.features = features as u8;
+            for (dst, s) in slot.sums.iter_mut().zip(sums) {
+                *dst = s as i16;
+            }
+        }
+        slot
+    }
+}
+
+thread_local! {
+    static WORD_SUMS: std::cell::RefCell<WordSumCache> = std::cell::RefCell::new(WordSumCache::default());
+}
+
+/// Gives each model read a number of its own, so a thread's cache knows whose sums it holds.
+static NEXT_MODEL_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// `MASKS[n]` keeps the last `n` packed characters.
 const MASKS: [u64; 5] = [0, 0xffff, 0xffff_ffff, 0xffff_ffff_ffff, u64::MAX];
@@ -222,6 +326,9 @@ pub struct NgramModel {
     bias: [f32; MAX_CLASSES],
     /// One row per bucket; columns past `classes.len()` are zero.
     rows: Vec<[i8; MAX_CLASSES]>,
+    /// Unique to this model (and its clones, which hold the same weights): keys the
+    /// per-thread cache of word sums.
+    id: u64,
 }
 
 /// What a model file holds, for the builder that writes one.
@@ -344,6 +451,7 @@ impl NgramModel {
             scale,
             bias,
             rows,
+            id: NEXT_MODEL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -363,40 +471,55 @@ impl NgramModel {
     ///
     /// [`Prepared::clean`]: crate::text::Prepared::clean
     pub fn score(&self, clean: &str) -> NgramScores {
-        let (sums, features) = ([0i32; MAX_CLASSES], 0u32);
+        let mut sums = [0i32; MAX_CLASSES];
+        let mut features = 0u32;
         let n = self.classes.len();
         // In weight units: DECISIVE logits, less the most the biases can take back.
         let (bias_max, bias_min) = self.bias[..n]
             .iter()
             .fold((f32::MIN, f32::MAX), |(hi, lo), b| (hi.max(*b), lo.min(*b)));
         let decisive = ((DECISIVE + bias_max - bias_min) / self.scale) as i32;
-        let mut state = (sums, features);
-        self.spec.walk(
-            clean,
-            &mut state,
-            |(sums, features), bucket| {
-                *features += 1;
-                if let Some(row) = self.rows.get(bucket) {
-                    for (s, w) in sums.iter_mut().zip(row) {
+        // This thread's cache of word sums (none if this thread is already scoring).
+        let mut cache =
+            WORD_SUMS.with(|c| c.try_borrow_mut().ok().map(|mut c| std::mem::take(&mut *c)));
+        latin_words(clean, |word, len| {
+            match cache.as_mut() {
+                Some(cache) if len <= CACHED_LETTERS => {
+                    let slot = cache.slot(self, word, len);
+                    if slot.nothing {
+                        return true;
+                    }
+                    for (s, w) in sums.iter_mut().zip(&slot.sums) {
                         *s += *w as i32;
                     }
+                    features += slot.features as u32;
                 }
-            },
-            |(sums, _)| {
-                let (mut hi, mut second) = (i32::MIN, i32::MIN);
-                for &s in &sums[..n] {
-                    if s > hi {
-                        second = hi;
-                        hi = s;
-                    } else if s > second {
-                        second = s;
-                    }
+                _ if says_nothing(&word[1..=len]) => return true,
+                _ => self.spec.word(word, len, &mut |bucket| {
+                    self.add_row(bucket, &mut sums, &mut features)
+                }),
+            }
+            !decided(&sums[..n], decisive)
+        });
+        if let Some(c) = cache {
+            WORD_SUMS.with(|cell| {
+                if let Ok(mut slot) = cell.try_borrow_mut() {
+                    *slot = c;
                 }
-                hi.saturating_sub(second) < decisive
-            },
-        );
-        let (sums, features) = state;
+            });
+        }
         self.probabilities(&sums, features)
+    }
+
+    /// Adds the weights of feature `bucket` to `sums`, and counts it.
+    #[inline(always)]
+    fn add_row(&self, bucket: usize, sums: &mut [i32; MAX_CLASSES], features: &mut u32) {
+        *features += 1;
+        if let Some(row) = self.rows.get(bucket) {
+            for (s, w) in sums.iter_mut().zip(row) {
+                *s += *w as i32;
+            }
+        }
     }
 
     fn probabilities(&self, sums: &[i32; MAX_CLASSES], features: u32) -> NgramScores {

@@ -9,6 +9,7 @@
 pub(crate) mod data;
 
 use crate::lang::Lang;
+use crate::safety;
 use crate::text::{decode_at, is_word_char, Prepared, Token};
 use crate::trie::Trie;
 use std::collections::HashMap;
@@ -137,8 +138,11 @@ pub fn vocabulary() -> impl Iterator<Item = (Lang, &'static str)> {
 }
 
 pub(crate) struct Lexicon {
-    /// Every pattern (trie id = pattern id), walked from word starts and symbols.
+    /// Every pattern (trie id = pattern id), walked from word starts and symbols, then the
+    /// safety phrases that need a word start (trie id `safety_from + i`: the `i`-th of
+    /// [`safety::anchored_phrases`]).
     trie: Trie,
+    safety_from: u32,
     /// Per pattern: a whole single word (most of the lexicon), which only counts as a whole
     /// run of word characters ("e" and "de" inside other words do not); the others are
     /// phrases, prefixes, emoji and words with apostrophes.
@@ -223,8 +227,15 @@ impl Lexicon {
             .map(|(p, es)| p.chars().all(is_word_char) && es.iter().all(|e| !e.prefix))
             .collect();
         let texts: Vec<&str> = patterns.iter().map(|(p, _)| p.as_str()).collect();
+        // The safety phrases that need a word start share the walk (ids after ours).
+        let both: Vec<&str> = texts
+            .iter()
+            .copied()
+            .chain(safety::anchored_phrases().iter().map(String::as_str))
+            .collect();
         Lexicon {
-            trie: Trie::new(&texts),
+            trie: Trie::new(&both),
+            safety_from: texts.len() as u32,
             whole_word,
             #[cfg(test)]
             patterns: texts.iter().map(|p| p.to_string()).collect(),
@@ -251,6 +262,17 @@ impl Lexicon {
     /// phrases in the order an overlapping automaton gives them (by end, then start), then
     /// the whole words left to right.
     pub(crate) fn scan(&self, p: &Prepared, out: &mut Vec<RawHit>) {
+        self.scan_with_safety(p, out, &mut Vec::new());
+    }
+
+    /// [`Lexicon::scan`], and the anchored safety phrases found in the same walk into
+    /// `safety` (see [`crate::safety::assess_scanned`]).
+    pub(crate) fn scan_with_safety(
+        &self,
+        p: &Prepared,
+        out: &mut Vec<RawHit>,
+        safety: &mut Vec<safety::Found>,
+    ) {
         let clean = p.clean.as_str();
         let bytes = clean.as_bytes();
         let first = out.len();
@@ -263,6 +285,14 @@ impl Lexicon {
             };
             if self.trie.starts_with(b) {
                 self.trie.matches_at(bytes, i, |id, end| {
+                    if id >= self.safety_from {
+                        safety.push(safety::Found {
+                            phrase: id - self.safety_from,
+                            start: i as u32,
+                            end: end as u32,
+                        });
+                        return;
+                    }
                     let whole = self.whole_word.get(id as usize).copied().unwrap_or(false);
                     let continues = word_continues(clean, end);
                     if whole && continues {

@@ -79,6 +79,9 @@ struct Lexicon {
     /// Phrases that start at a word boundary (trie id → pattern id in `anchored_ids`).
     anchored: Trie,
     anchored_ids: Vec<u32>,
+    /// Those phrases, in trie id order: the lexicon's trie holds them too, so that one walk
+    /// from each word start finds both lists' phrases ([`assess_scanned`]).
+    anchored_phrases: Vec<String>,
     /// `~` phrases, which may start inside a word (Arabic clitics, compounds).
     open: Trie,
     open_ids: Vec<u32>,
@@ -225,6 +228,7 @@ impl Lexicon {
         }
         Lexicon {
             anchored: Trie::new(&anchored),
+            anchored_phrases: anchored.iter().map(|p| p.to_string()).collect(),
             anchored_ids,
             open: Trie::new(&open),
             open_ids,
@@ -248,6 +252,27 @@ impl Lexicon {
     /// Every phrase occurrence that respects its word boundaries, in the order an overlapping
     /// automaton reports them (by end, then start, then pattern).
     fn matches(&self, p: &Prepared) -> Vec<Match> {
+        let bytes = p.clean.as_bytes();
+        let mut anchored = Vec::new();
+        // A phrase that starts with a word character needs a word start...
+        for &i in &p.starts {
+            let i = i as usize;
+            if bytes.get(i).is_some_and(|b| self.anchored.starts_with(*b)) {
+                self.anchored.matches_at(bytes, i, |t, end| {
+                    anchored.push(Found {
+                        phrase: t,
+                        start: i as u32,
+                        end: end as u32,
+                    })
+                });
+            }
+        }
+        self.matches_with(p, &anchored)
+    }
+
+    /// [`Lexicon::matches`], given what a walk of the anchored phrases from every word start
+    /// found (in any order).
+    fn matches_with(&self, p: &Prepared, anchored: &[Found]) -> Vec<Match> {
         let clean = p.clean.as_str();
         let bytes = clean.as_bytes();
         let mut out = Vec::new();
@@ -272,14 +297,14 @@ impl Lexicon {
                 end,
             });
         };
-        // A phrase that starts with a word character needs a word start...
-        for &i in &p.starts {
-            let i = i as usize;
-            if bytes.get(i).is_some_and(|b| self.anchored.starts_with(*b)) {
-                self.anchored.matches_at(bytes, i, |t, end| {
-                    take(&mut out, &self.anchored_ids, t, i, end)
-                });
-            }
+        for f in anchored {
+            take(
+                &mut out,
+                &self.anchored_ids,
+                f.phrase,
+                f.start as usize,
+                f.end as usize,
+            );
         }
         // ...unless it is open to the left (a continuation byte starts no phrase, so every
         // byte can be tried).
@@ -289,9 +314,24 @@ impl Lexicon {
                     .matches_at(bytes, i, |t, end| take(&mut out, &self.open_ids, t, i, end));
             }
         }
+        // Unique keys (a phrase once per start and end), so the order found does not matter.
         out.sort_unstable_by_key(|m| (m.end, m.start, m.pattern));
         out
     }
+}
+
+/// An anchored safety phrase found in a post's clean text: its index in
+/// [`anchored_phrases`] and its byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub phrase: u32,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// The safety phrases that need a word start, in the order [`Found::phrase`] counts them.
+pub(crate) fn anchored_phrases() -> &'static [String] {
+    &LEXICON.anchored_phrases
 }
 
 fn applicable(pattern: &Pattern, lang: [u8; 2], out: &mut Vec<Entry>) {
@@ -354,6 +394,18 @@ fn char_at(s: &str, at: usize) -> Option<char> {
 /// Reads a prepared post in language `lang` (an ISO 639-1 code; `und` when unknown).
 pub fn assess(p: &Prepared, lang: &str) -> SafetyFinding {
     let lex = &*LEXICON;
+    assess_matches(p, lang, lex.matches(p))
+}
+
+/// [`assess`], given the anchored phrases a walk from every word start of `p` found (the
+/// analyzer's lexicon scan finds them in the same walk as its own words).
+pub(crate) fn assess_scanned(p: &Prepared, lang: &str, anchored: &[Found]) -> SafetyFinding {
+    let lex = &*LEXICON;
+    assess_matches(p, lang, lex.matches_with(p, anchored))
+}
+
+fn assess_matches(p: &Prepared, lang: &str, matches: Vec<Match>) -> SafetyFinding {
+    let lex = &*LEXICON;
     let clean = p.clean.as_str();
     let lang: [u8; 2] = lang.as_bytes().try_into().unwrap_or(*b"??");
     let mut cues: Vec<Cue> = Vec::new();
@@ -362,7 +414,7 @@ pub fn assess(p: &Prepared, lang: &str) -> SafetyFinding {
     let mut figurative: Vec<Span> = Vec::new();
     let mut blockers: Vec<(Span, bool)> = Vec::new(); // (span, is_negator)
     let mut entries = Vec::new();
-    for m in lex.matches(p) {
+    for m in matches {
         let Some(pattern) = lex.patterns.get(m.pattern as usize) else {
             continue;
         };
