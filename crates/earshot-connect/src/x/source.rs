@@ -103,12 +103,17 @@ impl XSource {
 
 #[async_trait]
 impl Source for XSource {
-    async fn run(&self, mut hearing: Hearing) -> Result<(), SourceError> {
+    async fn run(&self, hearing: Hearing) -> Result<(), SourceError> {
+        let Hearing {
+            sink,
+            health,
+            mut stop,
+        } = hearing;
         let mut state = RunState {
             intake: Intake::new(
                 &self.name,
                 &self.api.config.brand_user_id,
-                hearing.sink.cursor(&self.name).await?,
+                sink.cursor(&self.name).await?,
             ),
             rules: None,
             connected_at: None,
@@ -117,32 +122,22 @@ impl Source for XSource {
         let mut reconnect = Reconnect::new(&self.name, "X", self.api.config.backoff_scale)
             .with_reset_floor(Duration::from_secs(1));
         loop {
-            if reconnect.stopped(&hearing.stop, &hearing.health) {
+            if reconnect.stopped(&stop, &health) {
                 return Ok(());
             }
             let ended = match self.api.config.mode {
                 XMode::Stream => {
-                    self.stream(
-                        hearing.sink.as_ref(),
-                        &hearing.health,
-                        &mut state,
-                        &mut hearing.stop,
-                    )
-                    .await
+                    self.stream(sink.as_ref(), &health, &mut state, &mut stop)
+                        .await
                 }
                 XMode::Poll => {
-                    self.poll(
-                        hearing.sink.as_ref(),
-                        &hearing.health,
-                        &mut state,
-                        &mut hearing.stop,
-                    )
-                    .await
+                    self.poll(sink.as_ref(), &health, &mut state, &mut stop)
+                        .await
                 }
             };
             let connected_at = state.connected_at.take();
             if let ControlFlow::Break(done) = reconnect
-                .after(ended, connected_at, &hearing.health, &mut hearing.stop)
+                .after(ended, connected_at, &health, &mut stop)
                 .await
             {
                 return done;
