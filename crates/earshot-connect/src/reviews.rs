@@ -12,16 +12,14 @@
 use crate::problem::Problem;
 use crate::reconnect::{Ended, Reconnect};
 use crate::reddit::source::stopped;
-use crate::source::{Failure, Health, Sink, SinkError, SourceError};
+use crate::source::{Failure, Health, Hearing, Sink, SinkError, SourceError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot_core::{Amendment, Network, NewPost, PostKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::ControlFlow;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 /// What a walk's source stores as its cursor: `{"v":1,"newest":<RFC 3339>,"marks":{id:[mark,
 /// unix seconds]}}`.
@@ -193,14 +191,14 @@ pub trait Poller: Send + Sync {
     async fn poll(&self, sink: &dyn Sink, health: &Health) -> Result<(), Ended>;
 }
 
-/// Runs `poller` until `stop`: walks every `poll_interval`; a failed walk goes through the
+/// Runs `poller` until its hearing's stop: walks every `poll_interval`; a failed walk goes through the
 /// shared reconnect loop (credentials refused end the run, everything else backs off).
-pub async fn run<P: Poller + ?Sized>(
-    poller: &P,
-    sink: Arc<dyn Sink>,
-    health: Health,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), SourceError> {
+pub async fn run<P: Poller + ?Sized>(poller: &P, hearing: Hearing) -> Result<(), SourceError> {
+    let Hearing {
+        sink,
+        health,
+        mut stop,
+    } = hearing;
     let problems = poller.problems();
     if !problems.is_empty() {
         let reason = problems.join("; ");

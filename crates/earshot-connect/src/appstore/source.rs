@@ -169,7 +169,7 @@ impl Poller for AppStoreSource {
 #[async_trait]
 impl Source for AppStoreSource {
     async fn run(&self, hearing: Hearing) -> Result<(), SourceError> {
-        reviews::run(self, hearing.sink, hearing.health, hearing.stop).await
+        reviews::run(self, hearing).await
     }
 
     fn name(&self) -> &str {

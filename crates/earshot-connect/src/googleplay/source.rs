@@ -251,7 +251,7 @@ impl Poller for GooglePlaySource {
 impl Source for GooglePlaySource {
     async fn run(&self, hearing: Hearing) -> Result<(), SourceError> {
         hearing.health.note(self.note());
-        reviews::run(self, hearing.sink, hearing.health, hearing.stop).await
+        reviews::run(self, hearing).await
     }
 
     fn name(&self) -> &str {

@@ -275,7 +275,7 @@ impl Poller for YouTubeSource {
 impl Source for YouTubeSource {
     async fn run(&self, hearing: Hearing) -> Result<(), SourceError> {
         hearing.health.note(self.ledger.note());
-        reviews::run(self, hearing.sink, hearing.health, hearing.stop).await
+        reviews::run(self, hearing).await
     }
 
     fn name(&self) -> &str {
