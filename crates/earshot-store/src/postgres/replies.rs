@@ -90,9 +90,7 @@ pub(super) async fn mark_reply_sent(
     let at = common::trunc_us(at);
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
-    let reply = load_reply(&tx, reply_id)
-        .await?
-        .ok_or_else(|| common::not_found_reply(reply_id))?;
+    let reply = existing_reply(&tx, reply_id).await?;
     if reply.state == ReplyState::Sent {
         return match reply.external_id.as_deref() {
             Some(e) if e == external_id => Ok(reply),
@@ -118,9 +116,7 @@ pub(super) async fn mark_reply_sent(
         at,
     )
     .await?;
-    let reply = load_reply(&tx, reply_id)
-        .await?
-        .ok_or_else(|| common::not_found_reply(reply_id))?;
+    let reply = existing_reply(&tx, reply_id).await?;
     tx.commit().await?;
     Ok(reply)
 }
@@ -139,9 +135,7 @@ pub(super) async fn claim_reply(
         &[&reply_id, &common::trunc_us(until), &common::trunc_us(now)],
     )
     .await?;
-    let reply = load_reply(&client, reply_id)
-        .await?
-        .ok_or_else(|| common::not_found_reply(reply_id))?;
+    let reply = existing_reply(&client, reply_id).await?;
     Ok((claimed == 1).then_some(reply))
 }
 
@@ -152,9 +146,7 @@ pub(super) async fn mark_reply_unsent(
 ) -> Result<Reply, StoreError> {
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
-    let reply = load_reply(&tx, reply_id)
-        .await?
-        .ok_or_else(|| common::not_found_reply(reply_id))?;
+    let reply = existing_reply(&tx, reply_id).await?;
     if reply.state == ReplyState::Sent {
         return Err(StoreError::Conflict(format!(
             "reply {reply_id} was already sent"
@@ -184,9 +176,7 @@ pub(super) async fn mark_reply_unsent(
         common::trunc_us(Utc::now()),
     )
     .await?;
-    let reply = load_reply(&tx, reply_id)
-        .await?
-        .ok_or_else(|| common::not_found_reply(reply_id))?;
+    let reply = existing_reply(&tx, reply_id).await?;
     tx.commit().await?;
     Ok(reply)
 }

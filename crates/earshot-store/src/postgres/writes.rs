@@ -180,6 +180,13 @@ pub(super) async fn load_reply<C: GenericClient>(
         .transpose()
 }
 
+/// [`load_reply`], a missing reply being `StoreError::NotFound`.
+pub(super) async fn existing_reply<C: GenericClient>(c: &C, id: i64) -> Result<Reply, StoreError> {
+    load_reply(c, id)
+        .await?
+        .ok_or_else(|| common::not_found_reply(id))
+}
+
 pub(super) async fn next_ids<C: GenericClient>(
     c: &C,
     sequence: &str,
