@@ -225,14 +225,55 @@ pub struct TeamRun {
     pub seed: u64,
     /// Per order, per class.
     pub figures: Vec<(Order, Vec<(Class, Figures)>)>,
-    /// Routine questions whose earshot wait exceeds twice their FIFO wait (10-minute floor).
-    pub starved: usize,
     pub routine_questions: usize,
     /// The largest earshot/FIFO wait ratio among routine questions (same floor).
     pub worst_ratio: f64,
+    /// The routine questions that waited more than twice their FIFO wait, longest ratio
+    /// first: what a lead tuning the ranking wants to read.
+    pub starved_posts: Vec<StarvedPost>,
     /// Share of urgent/harm posts written when a shift is on or starts within 30 minutes:
     /// the most any order can answer within 30 minutes (nobody works the uncovered hours).
     pub urgent_reachable: f64,
+}
+
+/// A routine question earshot's order left waiting more than twice its FIFO wait.
+#[derive(Debug, Clone)]
+pub struct StarvedPost {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub text: String,
+    pub earshot_secs: i64,
+    pub fifo_secs: i64,
+    /// The ratio with the 10-minute floor on the FIFO wait.
+    pub ratio: f64,
+    /// When the question joined a conversation already waiting in earshot's order (it is
+    /// answered with that conversation's earlier posts): the earliest of them, and whether it
+    /// was a complaint. Such a question waits as its conversation does, not as a question.
+    pub joined: Option<(chrono::DateTime<chrono::Utc>, bool)>,
+}
+
+/// Whether post `i` arrived while an earlier post of its conversation still waited for the
+/// simulated answer (`secs`: each post's response seconds in that order, `i64::MAX` for
+/// never): the earliest such
+/// post's time, and whether it is a complaint.
+fn joined_waiting(
+    t: &data::Timeline,
+    analyses: &[Analysis],
+    secs: &[i64],
+    i: usize,
+) -> Option<(chrono::DateTime<chrono::Utc>, bool)> {
+    let post = &t.posts[i];
+    t.posts[..i]
+        .iter()
+        .enumerate()
+        .filter(|(j, p)| {
+            p.thread == post.thread
+                && p.at < post.at
+                && secs
+                    .get(*j)
+                    .is_some_and(|s| *s == i64::MAX || p.at + Duration::seconds(*s) > post.at)
+        })
+        .map(|(j, p)| (p.at, analyses[j].intent.label == Intent::Complaint))
+        .min_by_key(|(at, _)| *at)
 }
 
 /// One timeline's results.
@@ -382,7 +423,7 @@ pub fn run(cfg: &ReplayConfig, progress: &mut dyn FnMut(&str)) -> Result<Report,
                             .is_some_and(|o| o - at <= Duration::minutes(30))
                     })
                     .count();
-                let mut starved = 0;
+                let mut starved_posts = Vec::new();
                 let mut worst = 0f64;
                 for &i in routine {
                     let (Some(&e), Some(&f)) = (earshot_secs.get(i), fifo_secs.get(i)) else {
@@ -391,15 +432,23 @@ pub fn run(cfg: &ReplayConfig, progress: &mut dyn FnMut(&str)) -> Result<Report,
                     let ratio = e as f64 / (f as f64).max(floor);
                     worst = worst.max(ratio);
                     if ratio > 2.0 {
-                        starved += 1;
+                        starved_posts.push(StarvedPost {
+                            at: t.posts[i].at,
+                            text: t.posts[i].text.clone(),
+                            earshot_secs: e,
+                            fifo_secs: f,
+                            ratio,
+                            joined: joined_waiting(t, &analyses, &earshot_secs, i),
+                        });
                     }
                 }
+                starved_posts.sort_by(|a, b| b.ratio.total_cmp(&a.ratio));
                 runs.push(TeamRun {
                     agents,
                     shifts: shifts.clone(),
                     seed,
                     figures: per_order,
-                    starved,
+                    starved_posts,
                     routine_questions: routine.len(),
                     worst_ratio: worst,
                     urgent_reachable: if urgent.is_empty() {
@@ -444,6 +493,51 @@ mod tests {
         assert_eq!(f.p50_minutes, 10.0);
         assert_eq!(f.p90_minutes, 60.0);
         assert!(figures(&r, &[]).within_30_min.is_nan());
+    }
+
+    #[test]
+    fn a_question_that_joins_a_waiting_complaint_is_told_apart() {
+        let t0 = chrono::DateTime::parse_from_rfc3339("2017-10-31T22:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let post = |thread: &str, minute: i64, text: &str| data::CustomerPost {
+            id: format!("{thread}{minute}"),
+            thread: thread.into(),
+            at: t0 + Duration::minutes(minute),
+            text: text.into(),
+            real_reply_at: None,
+        };
+        let t = data::Timeline {
+            name: "t".into(),
+            posts: vec![
+                post(
+                    "a",
+                    0,
+                    "@brand my order never came and nobody answers, useless",
+                ),
+                post("b", 1, "@brand where can I find my invoice?"),
+                post("a", 5, "@brand now what?"),
+                post("a", 90, "@brand and how do I get a refund?"),
+            ],
+        };
+        let analyzer = Analyzer::default();
+        let analyses: Vec<Analysis> = t
+            .posts
+            .iter()
+            .map(|p| analyzer.analyze_text(&p.text, None, None))
+            .collect();
+        assert_eq!(analyses[0].intent.label, Intent::Complaint);
+        // The complaint is answered at minute 60: the question at minute 5 joined it; the one at
+        // minute 90 opened a new wait, and "b" is another conversation.
+        let secs = [3600, 600, 3300, 300];
+        assert_eq!(joined_waiting(&t, &analyses, &secs, 2), Some((t0, true)));
+        assert_eq!(joined_waiting(&t, &analyses, &secs, 3), None);
+        assert_eq!(joined_waiting(&t, &analyses, &secs, 1), None);
+        // A post never answered (no simulated reply) waits still.
+        assert_eq!(
+            joined_waiting(&t, &analyses, &[i64::MAX, 600, 3300, 300], 3),
+            Some((t0, true))
+        );
     }
 
     #[test]

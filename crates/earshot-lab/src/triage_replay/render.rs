@@ -153,11 +153,12 @@ impl Report {
                     ratio(eq.p50_minutes, fq.p50_minutes),
                     ratio(eq.p90_minutes, fq.p90_minutes),
                     verdict(eq.p50_minutes <= 2.0 * fq.p50_minutes.max(10.0) && eq.p90_minutes <= 2.0 * fq.p90_minutes.max(10.0)),
-                    r.starved,
+                    r.starved(),
                     r.routine_questions,
                     r.worst_ratio,
-                    verdict(r.starved == 0),
+                    verdict(r.starved() == 0),
                 );
+                starved_list(&mut out, r);
             }
             if self.seeds.len() > 1 {
                 per_seed(&mut out, &t.runs);
@@ -167,7 +168,56 @@ impl Report {
     }
 }
 
+/// The routine questions that waited too long (the three longest by ratio), each with why:
+/// a question that joined a conversation already waiting is answered with it.
+fn starved_list(out: &mut String, r: &TeamRun) {
+    const SHOWN: usize = 3;
+    for p in r.starved_posts.iter().take(SHOWN) {
+        let mut text: String = p.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.chars().count() > 70 {
+            text = text.chars().take(69).collect::<String>() + "…";
+        }
+        let why = match p.joined {
+            Some((since, complaint)) => format!(
+                "; joined its conversation's {} waiting since {}",
+                if complaint { "complaint" } else { "post" },
+                since.format("%H:%M")
+            ),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "            {:.1}×  {}  waited {} (FIFO {}){why}  \"{text}\"",
+            p.ratio,
+            p.at.format("%Y-%m-%d %H:%M"),
+            minutes(p.earshot_secs),
+            minutes(p.fifo_secs),
+        );
+    }
+    if r.starved_posts.len() > SHOWN {
+        let _ = writeln!(
+            out,
+            "            … and {} more",
+            r.starved_posts.len() - SHOWN
+        );
+    }
+}
+
+fn minutes(secs: i64) -> String {
+    let m = secs.max(0) / 60;
+    if m >= 60 {
+        format!("{} h {:02} min", m / 60, m % 60)
+    } else {
+        format!("{m} min")
+    }
+}
+
 impl TeamRun {
+    /// Routine questions whose earshot wait exceeds twice their FIFO wait (10-minute floor).
+    pub fn starved(&self) -> usize {
+        self.starved_posts.len()
+    }
+
     fn order(&self, o: Order) -> &[(Class, Figures)] {
         self.figures
             .iter()
@@ -227,7 +277,7 @@ fn per_seed(out: &mut String, runs: &[TeamRun]) {
                 r.seed,
                 pct(r.urgent_within_30()),
                 r.complaint_gain(),
-                format!("{}/{}", r.starved, r.routine_questions),
+                format!("{}/{}", r.starved(), r.routine_questions),
                 r.worst_ratio
             );
         }
@@ -239,7 +289,7 @@ fn per_seed(out: &mut String, runs: &[TeamRun]) {
             .iter()
             .map(|r| r.complaint_gain())
             .fold(f64::INFINITY, f64::min);
-        let starved = of.iter().map(|r| r.starved).max().unwrap_or(0);
+        let starved = of.iter().map(|r| r.starved()).max().unwrap_or(0);
         let routine = of.first().map_or(0, |r| r.routine_questions);
         let worst = of.iter().map(|r| r.worst_ratio).fold(0.0, f64::max);
         let ok = urgent >= 0.9 && gain >= 2.0 && starved == 0;
