@@ -246,6 +246,34 @@ async fn delivered_again(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_ack_wait_reaches_the_consumer_an_earlier_start_made() {
+    on_cluster(|c| async move {
+        let mut settings = c.bus_settings();
+        settings.ack_wait_seconds = 30;
+        let first = Bus::connect(&settings).await.unwrap();
+        let mut consumer = first.consumer().await.unwrap();
+        assert_eq!(
+            consumer.info().await.unwrap().config.ack_wait,
+            Duration::from_secs(30)
+        );
+        // The next start is configured with 1 s: the same durable consumer now waits 1 s.
+        let again = c.bus().await;
+        let mut consumer = again.consumer().await.unwrap();
+        assert_eq!(
+            consumer.info().await.unwrap().config.ack_wait,
+            Duration::from_secs(1)
+        );
+        // And posts still flow through it.
+        again
+            .publish_heard(&[heard("2001", "@voltra where is my parcel?")])
+            .await
+            .unwrap();
+        assert!(take_one(&consumer, Duration::from_secs(5)).await.is_some());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_still_committing_keeps_its_posts_past_ack_wait() {
     on_cluster(|c| async move {
         let bus = c.bus().await;

@@ -143,22 +143,36 @@ impl Bus {
             })
             .await
             .with_context(|| format!("cannot create or open the stream {}", names.stream))?;
-        stream
-            .get_or_create_consumer(
-                &names.consumer,
-                consumer::pull::Config {
-                    durable_name: Some(names.consumer.clone()),
-                    filter_subject: names.all_heard(),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: self.ack_wait,
-                    // The workers count deliveries themselves and move a post that keeps
-                    // failing to the dead letters: the server must not give up on it first.
-                    max_deliver: -1,
-                    ..Default::default()
-                },
-            )
+        let config = consumer::pull::Config {
+            durable_name: Some(names.consumer.clone()),
+            filter_subject: names.all_heard(),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: self.ack_wait,
+            // The workers count deliveries themselves and move a post that keeps
+            // failing to the dead letters: the server must not give up on it first.
+            max_deliver: -1,
+            ..Default::default()
+        };
+        let existing: consumer::PullConsumer = stream
+            .get_or_create_consumer(&names.consumer, config.clone())
             .await
             .with_context(|| format!("cannot create or open the consumer {}", names.consumer))?;
+        // A consumer made by an earlier start keeps the settings it was made with: a changed
+        // `[bus] ack_wait_seconds` (or an older earshot's defaults) must reach it, or posts
+        // held by a slow worker come back on the old schedule.
+        let was = existing.cached_info().config.clone();
+        if was.ack_wait != config.ack_wait || was.max_deliver != config.max_deliver {
+            stream
+                .update_consumer(config)
+                .await
+                .with_context(|| format!("cannot update the consumer {}", names.consumer))?;
+            tracing::info!(
+                consumer = %names.consumer,
+                ack_wait_was = ?was.ack_wait,
+                ack_wait = ?self.ack_wait,
+                "bus consumer settings updated"
+            );
+        }
         Ok(())
     }
 
