@@ -129,6 +129,77 @@ pub fn cut_off(start: &'static str) -> Response {
         .unwrap_or_default()
 }
 
+/// `k=v&k=v` pairs of a query string or form body, in order and percent-decoded.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// Percent-decodes a query part: `%XX` is the byte, `+` a space; a `%` without two hex
+/// digits after it stays as it is.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `body` as the JSON answer with `status`: how the fakes send their networks' error envelopes.
+pub fn json_answer(status: StatusCode, body: &serde_json::Value) -> Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A body that sends the first half of `body`, pauses so that half reaches the client with
+/// the headers, then resets the connection: an answer cut mid-way, as a flaky network cuts it.
+pub fn half_then_reset(body: &[u8]) -> Body {
+    let half = Bytes::from(body[..body.len() / 2].to_vec());
+    let stream = futures::stream::unfold(Some(half), |half| async move {
+        match half {
+            Some(half) => Some((Ok::<_, std::io::Error>(half), None)),
+            None => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let reset =
+                    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by the script");
+                Some((Err(reset), None))
+            }
+        }
+    });
+    Body::from_stream(stream)
+}
+
 /// A fake's state that carries a [`Script`].
 pub trait Scripted {
     fn script(&mut self) -> &mut Script;

@@ -21,7 +21,7 @@
 //! drifted).
 
 use super::jwt::verify;
-use crate::fake_server::{cut_off, lock, FakeServer, Script, Scripted};
+use crate::fake_server::{cut_off, json_answer, lock, FakeServer, Script, Scripted};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -87,12 +87,7 @@ fn error(status: StatusCode, code: &str, title: &str) -> Response {
         "id": "fake", "status": status.as_u16().to_string(), "code": code, "title": title,
         "detail": title,
     }]});
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_answer(status, &body)
 }
 
 impl FakeServer<FakeState> {

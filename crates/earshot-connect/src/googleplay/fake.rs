@@ -15,7 +15,9 @@
 //! `UNAUTHENTICATED` for expired or unknown tokens; an hourly GET and a daily POST counter
 //! answering 429 `RESOURCE_EXHAUSTED`; scripted 429s, 5xx and dropped connections.
 
-use crate::fake_server::{cut_off, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens};
+use crate::fake_server::{
+    cut_off, json_answer, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens,
+};
 use crate::google::token::{testing, verify_assertion};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -103,12 +105,7 @@ pub type FakeGooglePlay = FakeServer<PlayState>;
 fn error(status: StatusCode, google_status: &str, message: &str) -> Response {
     let body =
         json!({"error": {"code": status.as_u16(), "message": message, "status": google_status}});
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_answer(status, &body)
 }
 
 fn timestamp(t: DateTime<Utc>) -> Value {

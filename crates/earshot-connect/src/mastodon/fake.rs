@@ -24,6 +24,7 @@
 //! Ids are numeric strings; notification ids start at 8 digits and grow to 9, so code that
 //! orders ids as numbers of equal length (or as integers) shows up.
 
+use crate::fake_server::percent_decode;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -552,7 +553,7 @@ async fn hashtag_stream(
         Some((_, tag)) if !tag.is_empty() => sse(
             state,
             &headers,
-            FakeChannel::Hashtag(decode(tag).to_lowercase()),
+            FakeChannel::Hashtag(percent_decode(tag).to_lowercase()),
         ),
         _ => error(StatusCode::BAD_REQUEST, "Missing tag name parameter"),
     }
@@ -667,6 +668,14 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The number the query gives `name`, if it gives one.
+fn number(pairs: &[(String, String)], name: &str) -> Option<u64> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .and_then(|(_, v)| v.parse::<u64>().ok())
+}
+
 async fn notifications(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -676,12 +685,7 @@ async fn notifications(
         return refused;
     }
     let pairs = query_pairs(query.as_deref().unwrap_or(""));
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-    };
+    let get = |name: &str| number(&pairs, name);
     let types: Vec<&str> = pairs
         .iter()
         .filter(|(k, _)| k == "types[]")
@@ -689,14 +693,27 @@ async fn notifications(
         .collect();
     let limit = get("limit").unwrap_or(40).clamp(1, 80) as usize;
     let s = lock(&state);
-    let matching: Vec<&(u64, Value)> = s
+    let matching = s
         .notifications
         .iter()
-        .filter(|(_, n)| types.is_empty() || types.iter().any(|t| n["type"] == *t))
+        .filter(|(_, n)| types.is_empty() || types.iter().any(|t| n["type"] == *t));
+    let base = format!("{}/api/v1/notifications", s.base_url);
+    timeline_page(matching, get, limit, &base)
+}
+
+/// One page of `matching` (in id order) as Mastodon pages its timelines: `max_id` bounds it
+/// from above, `min_id` asks for the page right after the cursor, `since_id` for the newest
+/// page after it; either way newest first, with `Link` headers to the pages around it at
+/// `base`. Notifications and the tag timeline are paged alike.
+fn timeline_page<'a>(
+    matching: impl Iterator<Item = &'a (u64, Value)>,
+    get: impl Fn(&str) -> Option<u64>,
+    limit: usize,
+    base: &str,
+) -> Response {
+    let matching: Vec<&(u64, Value)> = matching
         .filter(|(id, _)| get("max_id").is_none_or(|max| *id < max))
         .collect();
-    // Mastodon's semantics: `min_id` is the page right after the cursor, `since_id` the
-    // newest page after it; either way the page is newest first.
     let mut page: Vec<&(u64, Value)> = if let Some(min) = get("min_id") {
         matching
             .into_iter()
@@ -713,9 +730,8 @@ async fn notifications(
     };
     page.reverse();
     let mut response =
-        axum::Json(page.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()).into_response();
+        axum::Json(page.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()).into_response();
     if let (Some((newest, _)), Some((oldest, _))) = (page.first(), page.last()) {
-        let base = format!("{}/api/v1/notifications", s.base_url);
         let link = format!(
             "<{base}?max_id={oldest}>; rel=\"next\", <{base}?min_id={newest}>; rel=\"prev\""
         );
@@ -876,34 +892,6 @@ fn content_html(text: &str, tags: &[String]) -> String {
     )
 }
 
-/// Percent-decodes a query value (tags may hold any Unicode letter).
-fn decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// `GET /api/v1/timelines/tag/{tag}`: the tagged statuses, paged like notifications
 /// (`min_id`, `max_id`, `since_id`, `limit`), newest first, with `Link` headers.
 async fn tag_timeline(
@@ -917,12 +905,7 @@ async fn tag_timeline(
     }
     let tag = tag.to_lowercase();
     let pairs = query_pairs(query.as_deref().unwrap_or(""));
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-    };
+    let get = |name: &str| number(&pairs, name);
     let limit = get("limit").unwrap_or(20).clamp(1, 40) as usize;
     let s = lock(&state);
     let mut matching: Vec<&(u64, Value)> = s
@@ -933,41 +916,15 @@ async fn tag_timeline(
                 .as_array()
                 .is_some_and(|t| t.iter().any(|t| t["name"] == tag.as_str()))
         })
-        .filter(|(id, _)| get("max_id").is_none_or(|max| *id < max))
         .collect();
     matching.sort_by_key(|(id, _)| *id);
-    let mut page: Vec<&(u64, Value)> = if let Some(min) = get("min_id") {
-        matching
-            .into_iter()
-            .filter(|(id, _)| *id > min)
-            .take(limit)
-            .collect()
-    } else {
-        let newer: Vec<_> = matching
-            .into_iter()
-            .filter(|(id, _)| get("since_id").is_none_or(|since| *id > since))
-            .collect();
-        let skip = newer.len().saturating_sub(limit);
-        newer.into_iter().skip(skip).collect()
-    };
-    page.reverse();
-    let mut response =
-        axum::Json(page.iter().map(|(_, st)| st.clone()).collect::<Vec<_>>()).into_response();
-    if let (Some((newest, _)), Some((oldest, _))) = (page.first(), page.last()) {
-        let base = format!("{}/api/v1/timelines/tag/{tag}", s.base_url);
-        let link = format!(
-            "<{base}?max_id={oldest}>; rel=\"next\", <{base}?min_id={newest}>; rel=\"prev\""
-        );
-        if let Ok(v) = HeaderValue::from_str(&link) {
-            response.headers_mut().insert(header::LINK, v);
-        }
-    }
-    response
+    let base = format!("{}/api/v1/timelines/tag/{tag}", s.base_url);
+    timeline_page(matching.into_iter(), get, limit, &base)
 }
 
 /// The WebSocket streaming endpoint, on its own listener.
 mod websocket {
-    use super::{decode, lock, query_pairs, FakeChannel, Shared, StreamCommand};
+    use super::{lock, percent_decode, query_pairs, FakeChannel, Shared, StreamCommand};
     use futures::{SinkExt, StreamExt};
     use serde_json::json;
     use std::sync::{Arc, Mutex};
@@ -1030,7 +987,12 @@ mod websocket {
                     return Err(r);
                 }
                 let pairs = query_pairs(request.uri().query().unwrap_or(""));
-                let value = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| decode(v));
+                let value = |k: &str| {
+                    pairs
+                        .iter()
+                        .find(|(n, _)| n == k)
+                        .map(|(_, v)| percent_decode(v))
+                };
                 let decision = match (value("stream").as_deref(), value("tag")) {
                     (Some("user:notification"), _) => {
                         Accepted::Listen(FakeChannel::Notifications, "user:notification".into())

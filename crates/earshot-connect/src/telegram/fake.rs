@@ -23,7 +23,8 @@
 //! dropped), a sent message whose answer is lost, a revoked token, update ids that restart
 //! lower.
 
-use axum::body::{Body, Bytes};
+use crate::fake_server::half_then_reset;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -148,19 +149,7 @@ fn ok(result: Value) -> Response {
 
 /// Half of `body`, then the connection is reset.
 fn cut(body: String) -> Response {
-    let half = Bytes::from(body.as_bytes()[..body.len() / 2].to_vec());
-    let stream = futures::stream::unfold(Some(half), |half| async move {
-        match half {
-            Some(half) => Some((Ok::<_, std::io::Error>(half), None)),
-            None => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                let reset =
-                    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by the script");
-                Some((Err(reset), None))
-            }
-        }
-    });
-    let mut response = Response::new(Body::from_stream(stream));
+    let mut response = Response::new(half_then_reset(body.as_bytes()));
     if let Ok(v) = "application/json".parse() {
         response.headers_mut().insert(header::CONTENT_TYPE, v);
     }

@@ -20,6 +20,7 @@
 //! `@handle`, `from:user`, words, `"phrases"` and `#tags` joined by `OR` (`-is:retweet` and
 //! other negations are accepted and ignored).
 
+use crate::fake_server;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -844,44 +845,11 @@ fn gate(
     }
 }
 
+/// The query (or form body) as a map: X reads each parameter once.
 fn query_pairs(query: Option<&str>) -> HashMap<String, String> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
+    fake_server::query_pairs(query.unwrap_or(""))
+        .into_iter()
         .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b'+', _, _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn invalid_request(message: &str) -> Response {
@@ -1482,6 +1450,7 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake_server::percent_decode;
 
     fn stored(text: &str) -> StoredPost {
         StoredPost {

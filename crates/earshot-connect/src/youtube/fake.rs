@@ -20,7 +20,9 @@
 // The handlers answer a response either way (the error one is YouTube's envelope).
 #![allow(clippy::result_large_err)]
 
-use crate::fake_server::{cut_off, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens};
+use crate::fake_server::{
+    cut_off, json_answer, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens,
+};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -90,24 +92,14 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 fn error(status: StatusCode, reason: &str, message: &str) -> Response {
     let body = json!({"error": {"code": status.as_u16(), "message": message,
         "errors": [{"message": message, "domain": "youtube.commentThread", "reason": reason}]}});
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_answer(status, &body)
 }
 
 fn quota_exceeded() -> Response {
     let message = "The request cannot be completed because you have exceeded your <a href=\"/youtube/v3/getting-started#quota\">quota</a>.";
     let body = json!({"error": {"code": 403, "message": message,
         "errors": [{"message": message, "domain": "youtube.quota", "reason": "quotaExceeded"}]}});
-    (
-        StatusCode::FORBIDDEN,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_answer(StatusCode::FORBIDDEN, &body)
 }
 
 impl FakeServer<YouTubeState> {
