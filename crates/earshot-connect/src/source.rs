@@ -399,6 +399,12 @@ pub mod testing {
         assert_eq!(before, seen.len(), "delivered twice: {:?}", ids(posts));
     }
 
+    /// Fails the test unless `report`'s last error names `needle`.
+    pub fn assert_last_error(report: &HealthReport, needle: &str) {
+        let error = report.last_error.as_deref().unwrap_or_default();
+        assert!(error.contains(needle), "{needle:?} not in {report:?}");
+    }
+
     /// A source running in the background against a [`MemorySink`], as the server runs it:
     /// the connector tests of every network start, watch and stop their source through this.
     pub struct Running<S: ?Sized> {
@@ -462,8 +468,12 @@ pub mod testing {
             self.state(ConnectorState::BackingOff).await;
             let report = self.health.report();
             assert!(report.next_retry_at.is_some(), "{report:?}");
-            let error = report.last_error.as_deref().unwrap_or_default();
-            assert!(error.contains(reason), "{reason:?} not in {report:?}");
+            assert_last_error(&report, reason);
+        }
+
+        /// Fails the test unless the last error reported now names `needle`.
+        pub fn assert_last_error(&self, needle: &str) {
+            assert_last_error(&self.health.report(), needle);
         }
 
         /// The last error the health report holds, or "".

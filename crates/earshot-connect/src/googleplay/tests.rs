@@ -5,7 +5,8 @@
 use super::config::GooglePlayConfig;
 use super::fake::{FakeGooglePlay, FakePlayReview};
 use super::{GooglePlayResponder, GooglePlaySource};
-use crate::responder::{Responder, SendError};
+use crate::responder::testing::{assert_refused, expect_retryable};
+use crate::responder::Responder;
 use crate::source::testing::{self, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use chrono::Utc;
@@ -284,29 +285,25 @@ async fn a_reply_is_set_once_in_the_reviews_path_with_its_colon_and_a_new_one_ov
     );
     // Over 350 characters: refused before any request.
     let before = fake.requests().len();
-    let long = responder
-        .send(&reply("k3", "gp:AOqpTOFm3x9Y", &"a".repeat(351)), &conv)
-        .await;
-    let Err(SendError::Refused { reason, .. }) = long else {
-        panic!("{long:?}")
-    };
-    assert!(reason.contains("350"), "{reason}");
+    assert_refused(
+        responder
+            .send(&reply("k3", "gp:AOqpTOFm3x9Y", &"a".repeat(351)), &conv)
+            .await,
+        "350",
+    );
     assert_eq!(fake.requests().len(), before, "checked before sending");
     // A review the API no longer shows; a 429: said, never doubled.
-    let gone = responder
-        .send(&reply("k4", "gp:nope", "Hi"), &conversation("gp:nope"))
-        .await;
-    let Err(SendError::Refused { reason, .. }) = gone else {
-        panic!("{gone:?}")
-    };
-    assert!(reason.contains("Play Console"), "{reason}");
+    assert_refused(
+        responder
+            .send(&reply("k4", "gp:nope", "Hi"), &conversation("gp:nope"))
+            .await,
+        "Play Console",
+    );
     fake.rate_limit_next(1);
-    let limited = responder
-        .send(&reply("k5", "gp:AOqpTOFm3x9Y", "Third"), &conv)
-        .await;
-    assert!(
-        matches!(limited, Err(SendError::Retryable { .. })),
-        "{limited:?}"
+    expect_retryable(
+        responder
+            .send(&reply("k5", "gp:AOqpTOFm3x9Y", "Third"), &conv)
+            .await,
     );
     assert_eq!(
         fake.reply_of("gp:AOqpTOFm3x9Y").as_deref(),

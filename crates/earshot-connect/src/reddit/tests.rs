@@ -4,8 +4,11 @@
 
 use super::fake::FakeReddit;
 use super::{check_credentials, RedditConfig, RedditResponder, RedditSearch, RedditSource, Secret};
+use crate::responder::testing::{assert_refused, assert_retryable, assert_retryable_once_gone};
 use crate::responder::{self, Responder, SendError};
-use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
+use crate::source::testing::{
+    self, assert_last_error, assert_no_duplicates, ids, MemorySink, WAIT,
+};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 
 use earshot_core::{Network, PostKey, Reply, ReplyTarget};
@@ -182,13 +185,7 @@ async fn a_listing_cut_mid_answer_is_read_again_without_loss() {
     assert_eq!(ids(&posts), vec![a, b]);
     let report = running.health.report();
     assert!(report.errors_total >= 1, "{report:?}");
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("reading reddit's answer")),
-        "{report:?}"
-    );
+    assert_last_error(&report, "reading reddit's answer");
     running.connected().await;
     running.stop().await;
 }
@@ -282,10 +279,7 @@ async fn a_5xx_burst_is_backed_off_exponentially() {
     assert_eq!(ids(&posts), vec![waiting]);
     let report = running.health.report();
     assert_eq!(report.errors_total, 3, "{report:?}");
-    assert!(report
-        .last_error
-        .as_deref()
-        .is_some_and(|e| e.contains("HTTP 503")));
+    assert_last_error(&report, "HTTP 503");
     // One attempt per backoff: three failed requests, then the poll that worked.
     let first_requests: Vec<String> = fake.requests().into_iter().take(4).collect();
     assert!(
@@ -462,10 +456,7 @@ async fn a_sink_failure_is_retried_not_fatal() {
     assert_eq!(ids(&posts), vec![link]);
     let report = running.health.report();
     assert_eq!(report.errors_total, 2);
-    assert!(report
-        .last_error
-        .as_deref()
-        .is_some_and(|e| e.contains("could not store")));
+    assert_last_error(&report, "could not store");
     running.connected().await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(sink.posts().len(), 1);
@@ -597,15 +588,12 @@ async fn a_lost_answer_is_settled_by_looking_not_by_posting_again() {
 
     // When the check itself fails, nothing is posted blindly.
     fake.fail_next(1, 503);
-    match responder
-        .send(&reply(&link, "k-503", "Second answer."), &conv)
-        .await
-    {
-        Err(SendError::Retryable { reason, .. }) => {
-            assert!(reason.contains("HTTP 503"), "{reason}")
-        }
-        other => panic!("expected a retryable error, got {other:?}"),
-    }
+    assert_retryable(
+        responder
+            .send(&reply(&link, "k-503", "Second answer."), &conv)
+            .await,
+        "HTTP 503",
+    );
     assert_eq!(fake.received_comments().len(), 1);
 }
 
@@ -633,26 +621,21 @@ async fn refusals_come_from_the_json_errors_envelope() {
         other => panic!("expected a retryable error, got {other:?}"),
     }
     fake.delete(&comment);
-    match responder.send(&reply(&comment, "k2", "hi"), &conv).await {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("DELETED_COMMENT"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    assert_refused(
+        responder.send(&reply(&comment, "k2", "hi"), &conv).await,
+        "DELETED_COMMENT",
+    );
     fake.lock_thread(&link);
-    match responder.send(&reply(&link, "k3", "hi"), &conv).await {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("THREAD_LOCKED"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-    match responder
-        .send(&reply("not-a-fullname", "k4", "hi"), &conv)
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => assert!(reason.contains("fullname"), "{reason}"),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    assert_refused(
+        responder.send(&reply(&link, "k3", "hi"), &conv).await,
+        "THREAD_LOCKED",
+    );
+    assert_refused(
+        responder
+            .send(&reply("not-a-fullname", "k4", "hi"), &conv)
+            .await,
+        "fullname",
+    );
     assert_eq!(fake.comments_created(), 0);
     // A 429 says the budget is spent for 30 s: this reply and the next are handed back at
     // once as retryable, rather than held past the sender's claim.
@@ -660,32 +643,26 @@ async fn refusals_come_from_the_json_errors_envelope() {
     fake.rate_limit_next(1, 30);
     let started = Instant::now();
     for key in ["k5", "k5-again"] {
-        match responder.send(&reply(&link, key, "hi"), &conv).await {
-            Err(SendError::Retryable { reason, .. }) => {
-                assert!(reason.contains("30 s"), "{reason}")
-            }
-            other => panic!("expected a retryable error, got {other:?}"),
-        }
+        assert_retryable(
+            responder.send(&reply(&link, key, "hi"), &conv).await,
+            "30 s",
+        );
     }
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(fake.received_comments().len(), posted);
     let responder = RedditResponder::new(config(&fake)).unwrap();
     fake.revoke_app();
-    match responder.send(&reply(&link, "k6", "hi"), &conv).await {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("client id/secret"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-    drop(fake);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(matches!(
-        RedditResponder::new(config_for_dead())
-            .unwrap()
-            .send(&reply(&link, "k7", "hi"), &conv)
-            .await,
-        Err(SendError::Retryable { .. })
-    ));
+    assert_refused(
+        responder.send(&reply(&link, "k6", "hi"), &conv).await,
+        "client id/secret",
+    );
+    assert_retryable_once_gone(
+        fake,
+        &RedditResponder::new(config_for_dead()).unwrap(),
+        &reply(&link, "k7", "hi"),
+        &conv,
+    )
+    .await;
 }
 
 /// A config pointing at a port nothing listens on.

@@ -5,7 +5,7 @@
 use super::fake::{FakeTelegram, FakeUser};
 use super::{check_credentials, Secret, TelegramConfig, TelegramResponder, TelegramSource};
 use crate::responder::{Responder, SendError};
-use crate::source::testing::{self, MemorySink, WAIT};
+use crate::source::testing::{self, assert_last_error, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use earshot_core::{Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
@@ -211,10 +211,7 @@ async fn a_store_failure_hears_the_batch_again_without_doubles() {
     assert_eq!(ids(&posts), vec![format!("{GROUP}:{id}")]);
     let report = running.health.report();
     assert_eq!(report.errors_total, 2);
-    assert!(report
-        .last_error
-        .as_deref()
-        .is_some_and(|e| e.contains("could not store")));
+    assert_last_error(&report, "could not store");
     running.connected().await;
     running
         .until("confirmed", |_| fake.pending_updates() == 0)

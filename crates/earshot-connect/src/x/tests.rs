@@ -7,8 +7,13 @@ use super::fake::{
     REFRESH_TOKEN, USER_TOKEN,
 };
 use super::{check_credentials, Secret, XConfig, XMode, XResponder, XSource, XUserAuth};
+use crate::responder::testing::{
+    assert_refused, assert_retryable, assert_retryable_once_gone, expect_refused,
+};
 use crate::responder::{self, Responder, SendError};
-use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
+use crate::source::testing::{
+    self, assert_last_error, assert_no_duplicates, ids, MemorySink, WAIT,
+};
 use crate::source::{
     CheckError, ConnectorState, Health, Hearing, Sink, SinkError, Source, SourceError,
 };
@@ -434,13 +439,7 @@ async fn a_5xx_burst_is_backed_off_exponentially() {
     assert_eq!(fake.requests(Endpoint::Stream), 4);
     let report = running.health.report();
     assert_eq!(report.errors_total, 3);
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("HTTP 503")),
-        "{report:?}"
-    );
+    assert_last_error(&report, "HTTP 503");
     // 350 ms minus 10 % jitter: the delays doubled.
     assert!(elapsed >= Duration::from_millis(315), "{elapsed:?}");
     running.stop().await;
@@ -491,11 +490,7 @@ async fn an_operational_disconnect_and_a_stall_reconnect() {
             fake.stream_connects() >= 2
         })
         .await;
-    assert!(running
-        .health
-        .report()
-        .last_error
-        .is_some_and(|e| e.contains("operational")));
+    running.assert_last_error("operational");
     running.connected().await;
 
     fake.silence_streams();
@@ -508,11 +503,7 @@ async fn an_operational_disconnect_and_a_stall_reconnect() {
         .await;
     let posts = sink.wait_for(1, WAIT).await;
     assert_eq!(ids(&posts), vec![lost]);
-    assert!(running
-        .health
-        .report()
-        .last_error
-        .is_some_and(|e| e.contains("stalled")));
+    running.assert_last_error("stalled");
     running.stop().await;
 }
 
@@ -751,42 +742,35 @@ async fn replies_are_refused_or_retried_as_x_says() {
 
     // Too long as X counts it (CJK weighs 2), though only 141 characters.
     let long = "字".repeat(141);
-    match responder
-        .send(&reply(&parent, "k-long", &long), &conv)
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => assert!(reason.contains("282"), "{reason}"),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    assert_refused(
+        responder
+            .send(&reply(&parent, "k-long", &long), &conv)
+            .await,
+        "282",
+    );
     assert!(fake.received_posts().is_empty());
 
     // Not summoned: the author never mentioned the brand.
     let stranger = fake.post(FakePost::new("sam", "kettles are overrated"));
-    match responder
-        .send(
-            &reply(&stranger, "k-unsummoned", "Have you tried ours?"),
-            &conv,
-        )
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("HTTP 403"), "{reason}");
-            assert!(reason.contains("not been mentioned"), "{reason}");
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let reason = expect_refused(
+        responder
+            .send(
+                &reply(&stranger, "k-unsummoned", "Have you tried ours?"),
+                &conv,
+            )
+            .await,
+    );
+    assert!(reason.contains("HTTP 403"), "{reason}");
+    assert!(reason.contains("not been mentioned"), "{reason}");
 
     // The per-user window is used up: worth retrying after the reset.
     fake.set_post_window(0);
-    match responder
-        .send(&reply(&parent, "k-429", "Thanks!"), &conv)
-        .await
-    {
-        Err(SendError::Retryable { reason, .. }) => {
-            assert!(reason.contains("rate-limited until"), "{reason}")
-        }
-        other => panic!("expected a retryable error, got {other:?}"),
-    }
+    assert_retryable(
+        responder
+            .send(&reply(&parent, "k-429", "Thanks!"), &conv)
+            .await,
+        "rate-limited until",
+    );
     fake.set_post_window(100);
 
     // The same text under the same post again (another key): X calls it a duplicate, and it
@@ -804,27 +788,19 @@ async fn replies_are_refused_or_retried_as_x_says() {
 
     // A duplicate of a post under *another* post is not this reply: refused.
     let other = fake.post(FakePost::new("lee", "@AcmeHelp me too"));
-    match responder
-        .send(
-            &reply(&other, "k-c", "We are on it."),
-            &conversation("lee", &other),
-        )
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("duplicate content"), "{reason}");
-            assert!(reason.contains("no earlier copy"), "{reason}");
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let reason = expect_refused(
+        responder
+            .send(
+                &reply(&other, "k-c", "We are on it."),
+                &conversation("lee", &other),
+            )
+            .await,
+    );
+    assert!(reason.contains("duplicate content"), "{reason}");
+    assert!(reason.contains("no earlier copy"), "{reason}");
 
     // The server is down.
-    drop(fake);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(matches!(
-        responder.send(&reply(&parent, "k-down", "hi"), &conv).await,
-        Err(SendError::Retryable { .. })
-    ));
+    assert_retryable_once_gone(fake, &responder, &reply(&parent, "k-down", "hi"), &conv).await;
 }
 
 #[tokio::test]
@@ -887,22 +863,19 @@ async fn a_revoked_user_token_refuses_replies_with_words_to_act_on() {
     let parent = fake.post(FakePost::new("priya_n", "@AcmeHelp hello"));
     let responder = XResponder::new(config(&fake)).unwrap();
     fake.revoke_user_tokens();
-    match responder
-        .send(
-            &reply(&parent, "k-1", "Hello"),
-            &conversation("priya_n", &parent),
-        )
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("cannot be renewed"), "{reason}");
-            assert!(
-                reason.contains("Value passed for the token was invalid"),
-                "{reason}"
-            );
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let reason = expect_refused(
+        responder
+            .send(
+                &reply(&parent, "k-1", "Hello"),
+                &conversation("priya_n", &parent),
+            )
+            .await,
+    );
+    assert!(reason.contains("cannot be renewed"), "{reason}");
+    assert!(
+        reason.contains("Value passed for the token was invalid"),
+        "{reason}"
+    );
     assert_eq!(fake.posts_created(), 0);
 }
 
