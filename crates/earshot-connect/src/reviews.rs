@@ -15,7 +15,7 @@ use crate::reddit::source::stopped;
 use crate::source::{Failure, Health, Hearing, Sink, SinkError, SourceError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use earshot_core::{Amendment, Network, NewPost, PostKey};
+use earshot_core::{Amendment, Network, NewPost, PostKey, Reply, ReplyTarget};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::ControlFlow;
@@ -265,6 +265,15 @@ async fn spell<P: Poller + ?Sized>(
 pub fn stars(rating: u8) -> String {
     let r = usize::from(rating.min(5));
     format!("{}{} {r}/5", "★".repeat(r), "☆".repeat(5 - r))
+}
+
+/// The review a reply answers: the one it replies to, else the conversation's root (the
+/// App Store and Google Play answer the review itself, whichever post the agent picked).
+pub fn answered_review<'a>(reply: &'a Reply, target: &'a ReplyTarget) -> Option<&'a str> {
+    [&reply.in_reply_to, &target.root_external_id]
+        .into_iter()
+        .map(|s| s.trim())
+        .find(|s| !s.is_empty())
 }
 
 /// How many reply keys a responder remembers.

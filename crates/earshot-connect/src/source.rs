@@ -314,6 +314,14 @@ pub mod testing {
             wait_for_n("amendments", n, WAIT, || self.amendments()).await
         }
 
+        /// Waits for the first amendment, which must be an edit; returns the post as edited.
+        pub async fn first_edit(&self) -> NewPost {
+            match &self.wait_for_amendments(1).await[0] {
+                Amendment::Edited(post) => post.clone(),
+                other => panic!("expected an edit, got {other:?}"),
+            }
+        }
+
         fn take_failure(r: &mut Recorded) -> Result<(), SinkError> {
             if r.fail_next > 0 {
                 r.fail_next -= 1;

@@ -118,13 +118,7 @@ async fn an_edited_review_becomes_an_edited_post() {
     let running = start(&config, sink.clone());
     sink.wait_for(1, WAIT).await;
     fake.edit("r1", 4, "Fixed by 3.1.1, thanks");
-    running
-        .until("the edit heard", |_| !sink.amendments().is_empty())
-        .await;
-    let amendments = sink.amendments();
-    let Amendment::Edited(post) = &amendments[0] else {
-        panic!("{amendments:?}")
-    };
+    let post = sink.first_edit().await;
     assert_eq!(post.external_id, "r1");
     assert!(post.text.starts_with("★★★★☆ 4/5"), "{}", post.text);
     assert!(post.text.contains("Fixed by 3.1.1"));

@@ -8,7 +8,7 @@ use super::{GooglePlayResponder, GooglePlaySource};
 use crate::responder::testing::{assert_refused, expect_retryable};
 use crate::responder::Responder;
 use crate::source::testing::{self, MemorySink, WAIT};
-use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
+use crate::source::{CheckError, ConnectorState, SourceError};
 use chrono::Utc;
 use earshot_core::{Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
@@ -113,13 +113,7 @@ async fn an_edited_review_comes_back_to_the_top_and_becomes_an_edit_of_the_same_
     let running = start(&config, sink.clone());
     sink.wait_for(2, WAIT).await;
     fake.edit("gp:r1", 4, "Fixed by 3.1.3, thanks");
-    running
-        .until("the edit heard", |_| !sink.amendments().is_empty())
-        .await;
-    let amendments = sink.amendments();
-    let Amendment::Edited(post) = &amendments[0] else {
-        panic!("{amendments:?}")
-    };
+    let post = sink.first_edit().await;
     assert_eq!(post.external_id, "gp:r1");
     assert!(
         post.text.starts_with("★★★★☆ 4/5\nFixed by 3.1.3"),

@@ -275,8 +275,7 @@ async fn a_stalled_stream_is_noticed_and_reopened() {
         .await;
     let posts = sink.wait_for(1, WAIT).await;
     assert_eq!(ids(&posts), vec![lost.status_id]);
-    let report = running.health.report();
-    assert_last_error(&report, "stalled");
+    running.assert_last_error("stalled");
     running.stop().await;
 }
 

@@ -588,14 +588,19 @@ fn comments(s: &YouTubeState, query: &HashMap<String, String>) -> Result<Respons
     Ok(list_answer("youtube#commentListResponse", items, next))
 }
 
-fn insert(s: &mut YouTubeState, body: &Bytes) -> Result<Response, Response> {
-    let doc: Value = serde_json::from_slice(body).map_err(|_| {
+/// The request's JSON body, or YouTube's `parseError` when it is not JSON.
+fn json_body(body: &Bytes) -> Result<Value, Response> {
+    serde_json::from_slice(body).map_err(|_| {
         error(
             StatusCode::BAD_REQUEST,
             "parseError",
             "The request body is not JSON.",
         )
-    })?;
+    })
+}
+
+fn insert(s: &mut YouTubeState, body: &Bytes) -> Result<Response, Response> {
+    let doc = json_body(body)?;
     let parent = doc["snippet"]["parentId"]
         .as_str()
         .unwrap_or_default()
@@ -658,13 +663,7 @@ fn insert(s: &mut YouTubeState, body: &Bytes) -> Result<Response, Response> {
 }
 
 fn update(s: &mut YouTubeState, body: &Bytes) -> Result<Response, Response> {
-    let doc: Value = serde_json::from_slice(body).map_err(|_| {
-        error(
-            StatusCode::BAD_REQUEST,
-            "parseError",
-            "The request body is not JSON.",
-        )
-    })?;
+    let doc = json_body(body)?;
     let id = doc["id"].as_str().unwrap_or_default();
     let channel = s.channel.clone();
     let Some(c) = s.comments.iter_mut().find(|c| c.id == id) else {
