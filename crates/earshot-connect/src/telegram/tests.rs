@@ -319,39 +319,36 @@ async fn a_webhook_set_elsewhere_is_reported_left_alone_and_recovered_from() {
 }
 
 /// The fake's long poll: held until an update comes, and cut with 409 by a second poller.
+/// A `getUpdates` long poll of 5 s in the background: its status, how long it was held and
+/// the body.
+fn long_poll(
+    client: &reqwest::Client,
+    url: &str,
+) -> tokio::task::JoinHandle<(u16, Duration, String)> {
+    let (client, url) = (client.clone(), url.to_owned());
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let r = client
+            .post(&url)
+            .json(&serde_json::json!({"timeout": 5}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, started.elapsed(), r.text().await.unwrap())
+    })
+}
+
 #[tokio::test]
 async fn the_fake_holds_a_long_poll_and_a_second_poller_cuts_the_first() {
     let fake = fake().await;
     let url = format!("{}/bot{TOKEN}/getUpdates", fake.base_url());
     let client = reqwest::Client::new();
-    let first = tokio::spawn({
-        let (client, url) = (client.clone(), url.clone());
-        async move {
-            let r = client
-                .post(&url)
-                .json(&serde_json::json!({"timeout": 5}))
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }
-    });
+    let first = long_poll(&client, &url);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!first.is_finished(), "held while nothing happens");
-    let second = tokio::spawn({
-        let (client, url) = (client.clone(), url.clone());
-        async move {
-            let started = Instant::now();
-            let r = client
-                .post(&url)
-                .json(&serde_json::json!({"timeout": 5}))
-                .send()
-                .await
-                .unwrap();
-            (started.elapsed(), r.text().await.unwrap())
-        }
-    });
-    let (status, body) = first.await.unwrap();
+    let second = long_poll(&client, &url);
+    let (status, _, body) = first.await.unwrap();
     assert_eq!(status, 409, "{body}");
     assert!(
         body.contains("terminated by other getUpdates request"),
@@ -359,7 +356,7 @@ async fn the_fake_holds_a_long_poll_and_a_second_poller_cuts_the_first() {
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
     fake.say(GROUP, &mette(), "wakes the poll");
-    let (waited, body) = second.await.unwrap();
+    let (_, waited, body) = second.await.unwrap();
     assert!(
         waited < Duration::from_secs(4),
         "answered early: {waited:?}"
