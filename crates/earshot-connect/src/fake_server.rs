@@ -129,6 +129,14 @@ pub fn cut_off(start: &'static str) -> Response {
         .unwrap_or_default()
 }
 
+/// The token of the request's `Authorization: Bearer …` header, if it has one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
 /// `k=v&k=v` pairs of a query string or form body, in order and percent-decoded.
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     query

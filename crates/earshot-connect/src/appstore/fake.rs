@@ -21,7 +21,7 @@
 //! drifted).
 
 use super::jwt::verify;
-use crate::fake_server::{cut_off, json_answer, lock, FakeServer, Script, Scripted};
+use crate::fake_server::{bearer, cut_off, json_answer, lock, FakeServer, Script, Scripted};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -233,12 +233,7 @@ fn answer(
     body: &Bytes,
     used: u32,
 ) -> Response {
-    let token = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .to_owned();
+    let token = bearer(headers).unwrap_or_default().to_owned();
     let now = Utc::now().timestamp().max(0) as u64;
     if let Err(reason) = verify(&token, &s.public_key, &s.key_id, &s.issuer_id, now) {
         return error(

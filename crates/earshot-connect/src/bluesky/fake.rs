@@ -21,10 +21,10 @@
 
 use super::tid::encode_tid;
 use super::wire::POST_COLLECTION;
-use crate::fake_server::query_pairs;
+use crate::fake_server::{bearer, query_pairs};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -766,11 +766,7 @@ type Refusal = (StatusCode, &'static str, &'static str);
 /// The DID behind a valid access token, or the PDS's refusal.
 fn authorise(state: &Shared, headers: &HeaderMap) -> Result<String, Refusal> {
     let s = lock(state);
-    let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
+    let Some(token) = bearer(headers) else {
         return Err((
             StatusCode::UNAUTHORIZED,
             "AuthMissing",
@@ -830,12 +826,7 @@ async fn refresh_session(State(state): State<Shared>, headers: HeaderMap) -> Res
         return r;
     }
     let mut s = lock(&state);
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
-        .to_owned();
+    let token = bearer(&headers).unwrap_or("").to_owned();
     let did = match s.tokens.get(&token) {
         Some(t) if t.refresh && !t.revoked => t.did.clone(),
         Some(t) if t.refresh => {

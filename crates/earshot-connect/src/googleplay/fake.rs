@@ -16,7 +16,7 @@
 //! answering 429 `RESOURCE_EXHAUSTED`; scripted 429s, 5xx and dropped connections.
 
 use crate::fake_server::{
-    cut_off, json_answer, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens,
+    bearer, cut_off, json_answer, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens,
 };
 use crate::google::token::{testing, verify_assertion};
 use axum::body::Bytes;
@@ -194,12 +194,8 @@ fn handle(
     if uri.path() == "/token" && method == Method::POST {
         return token(&mut s, body);
     }
-    let bearer = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !s.tokens.valid(bearer) {
+    let token = bearer(headers).unwrap_or_default();
+    if !s.tokens.valid(token) {
         return error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",

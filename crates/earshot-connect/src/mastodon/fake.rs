@@ -24,7 +24,7 @@
 //! Ids are numeric strings; notification ids start at 8 digits and grow to 9, so code that
 //! orders ids as numbers of equal length (or as integers) shows up.
 
-use crate::fake_server::percent_decode;
+use crate::fake_server::{bearer, percent_decode};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -505,10 +505,7 @@ fn error(status: StatusCode, text: &str) -> Response {
 /// The bearer check and the scripted 429, run before every API answer: `Some` is the refusal.
 fn gate(state: &Shared, headers: &HeaderMap) -> Option<Response> {
     let mut s = lock(state);
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = bearer(headers);
     if !token.is_some_and(|t| s.tokens.contains(t)) {
         return Some(error(
             StatusCode::UNAUTHORIZED,

@@ -20,7 +20,7 @@
 //! `@handle`, `from:user`, words, `"phrases"` and `#tags` joined by `OR` (`-is:retweet` and
 //! other negations are accepted and ignored).
 
-use crate::fake_server;
+use crate::fake_server::{self, bearer};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -791,11 +791,7 @@ fn gate(
     allowed: &[Caller],
 ) -> Result<Caller, Response> {
     *s.requests.entry(endpoint).or_default() += 1;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let token = bearer(headers).unwrap_or("");
     let caller = if token == BEARER {
         Caller::App
     } else if s

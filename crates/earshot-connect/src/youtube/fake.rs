@@ -21,7 +21,7 @@
 #![allow(clippy::result_large_err)]
 
 use crate::fake_server::{
-    cut_off, json_answer, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens,
+    bearer, cut_off, json_answer, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens,
 };
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -277,11 +277,7 @@ fn handle(
         s.spent = s.daily_units;
         return quota_exceeded();
     }
-    let bearer = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
-    let owner = match (bearer, query.contains_key("key")) {
+    let owner = match (bearer(headers), query.contains_key("key")) {
         (Some(token), _) => {
             if !s.tokens.valid(token) {
                 s.spent += 1;
