@@ -275,6 +275,7 @@ pub mod testing {
         amendments: Vec<Amendment>,
         cursors: HashMap<String, String>,
         fail_next: u32,
+        fail_amendments: u32,
     }
 
     impl MemorySink {
@@ -302,6 +303,11 @@ pub mod testing {
         /// The next `n` deliveries (posts or amendments) fail with a [`SinkError`].
         pub fn fail_next(&self, n: u32) {
             self.lock().fail_next = n;
+        }
+
+        /// The next `n` amendment writes fail with a [`SinkError`]; posts are still taken.
+        pub fn fail_next_amendments(&self, n: u32) {
+            self.lock().fail_amendments = n;
         }
 
         /// Waits until at least `n` posts have arrived; panics (failing the test) after `wait`.
@@ -356,6 +362,10 @@ pub mod testing {
         ) -> Result<(), SinkError> {
             let mut r = self.lock();
             Self::take_failure(&mut r)?;
+            if r.fail_amendments > 0 {
+                r.fail_amendments -= 1;
+                return Err(SinkError("the store is unavailable (scripted)".into()));
+            }
             r.amendments.extend(amendments);
             if let Some(cursor) = cursor {
                 r.cursors.insert(source.to_owned(), cursor);

@@ -14,14 +14,11 @@ use crate::responder::{self, Responder, SendError};
 use crate::source::testing::{
     self, assert_last_error, assert_no_duplicates, ids, MemorySink, WAIT,
 };
-use crate::source::{
-    CheckError, ConnectorState, Health, Hearing, Sink, SinkError, Source, SourceError,
-};
+use crate::source::{CheckError, ConnectorState, SourceError};
 use chrono::Utc;
-use earshot_core::{Amendment, Network, NewPost, PostKey, Reply, ReplyState, ReplyTarget};
+use earshot_core::{Amendment, Network, PostKey, Reply, ReplyState, ReplyTarget};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 const SOURCE: &str = "x:AcmeHelp";
 
@@ -307,93 +304,30 @@ async fn edits_and_deletes_become_amendments() {
     running.stop().await;
 }
 
-/// A store that takes posts but fails the first `n` amendment writes.
-struct AmendFails {
-    inner: MemorySink,
-    failures: std::sync::Mutex<u32>,
-}
-
-#[async_trait::async_trait]
-impl Sink for AmendFails {
-    async fn deliver(
-        &self,
-        source: &str,
-        posts: Vec<NewPost>,
-        cursor: Option<String>,
-    ) -> Result<(), SinkError> {
-        self.inner.deliver(source, posts, cursor).await
-    }
-
-    async fn amend(
-        &self,
-        source: &str,
-        amendments: Vec<Amendment>,
-        cursor: Option<String>,
-    ) -> Result<(), SinkError> {
-        {
-            let mut left = self.failures.lock().unwrap();
-            if *left > 0 {
-                *left -= 1;
-                return Err(SinkError("the store is unavailable (scripted)".into()));
-            }
-        }
-        self.inner.amend(source, amendments, cursor).await
-    }
-
-    async fn cursor(&self, source: &str) -> Result<Option<String>, SinkError> {
-        self.inner.cursor(source).await
-    }
-}
-
 #[tokio::test]
 async fn an_edit_the_store_failed_to_apply_is_heard_again() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(AmendFails {
-        inner: MemorySink::default(),
-        failures: std::sync::Mutex::new(1),
-    });
-    let source = Arc::new(XSource::new(config(&fake)).unwrap());
-    let health = Health::new(source.name());
-    let (stop, stopped) = watch::channel(false);
-    let task = {
-        let (source, sink, health) = (source.clone(), sink.clone(), health.clone());
-        let hearing = Hearing {
-            sink,
-            health,
-            stop: stopped,
-        };
-        tokio::spawn(async move { source.run(hearing).await })
-    };
+    let sink = Arc::new(MemorySink::default());
+    sink.fail_next_amendments(1);
+    let running = start(config(&fake), sink.clone());
     let first = fake.post(FakePost::new("a_user", "@AcmeHelp first"));
-    sink.inner.wait_for(1, WAIT).await;
+    sink.wait_for(1, WAIT).await;
 
     // An edit of a post this run never heard: the post is stored, the edit is not.
     let unseen = fake.post(FakePost::new("sam", "@AcmeHelp hello").quiet());
     let edited = fake
         .edit(&unseen, "@AcmeHelp hello, where is my order?", true)
         .unwrap();
-    let deadline = Instant::now() + WAIT;
-    while sink.inner.amendments().is_empty() {
-        assert!(Instant::now() < deadline, "the edit never arrived");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    sink.wait_for_amendments(1).await;
     settle().await;
     // The cursor never covered the failed edit: the gap fill read it again and applied it.
-    assert_eq!(ids(&sink.inner.posts()), vec![first, unseen.clone()]);
-    let amendments = sink.inner.amendments();
+    assert_eq!(ids(&sink.posts()), vec![first, unseen.clone()]);
+    let amendments = sink.amendments();
     assert_eq!(amendments.len(), 1, "{amendments:?}");
     assert!(matches!(&amendments[0], Amendment::Edited(p) if p.external_id == unseen));
-    assert_eq!(
-        sink.inner.cursor_of(SOURCE).as_deref(),
-        Some(edited.as_str())
-    );
-    assert!(health.report().errors_total >= 1);
-    stop.send(true).unwrap();
-    assert!(tokio::time::timeout(WAIT, task)
-        .await
-        .unwrap()
-        .unwrap()
-        .is_ok());
+    assert_eq!(sink.cursor_of(SOURCE).as_deref(), Some(edited.as_str()));
+    assert!(running.health.report().errors_total >= 1);
+    running.stop().await;
 }
 
 #[tokio::test]
