@@ -21,7 +21,7 @@
 
 use super::tid::encode_tid;
 use super::wire::POST_COLLECTION;
-use crate::fake_server::{bearer, query_pairs};
+use crate::fake_server::{bearer, lock, query_pairs};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -33,7 +33,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -55,10 +55,6 @@ pub struct FakeBluesky {
 }
 
 type Shared = Arc<Mutex<FakeState>>;
-
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 #[derive(Debug)]
 struct FakeState {

@@ -24,7 +24,7 @@
 //! Ids are numeric strings; notification ids start at 8 digits and grow to 9, so code that
 //! orders ids as numbers of equal length (or as integers) shows up.
 
-use crate::fake_server::{bearer, percent_decode};
+use crate::fake_server::{bearer, lock, percent_decode};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -36,7 +36,7 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -136,13 +136,6 @@ impl NewMention {
 pub struct Mentioned {
     pub notification_id: String,
     pub status_id: String,
-}
-
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    match state.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
 }
 
 impl FakeMastodon {

@@ -16,7 +16,7 @@
 //! 5xx bursts, a body cut mid-JSON, expired tokens, a revoked app, comment errors, and a
 //! comment made whose answer is lost.
 
-use crate::fake_server::half_then_reset;
+use crate::fake_server::{half_then_reset, lock};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +25,7 @@ use axum::{Form, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A running fake; the server stops when this is dropped.
@@ -99,10 +99,6 @@ pub struct ReceivedComment {
     pub thing_id: String,
     pub text: String,
     pub user_agent: String,
-}
-
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn base36(mut n: u64) -> String {

@@ -8,7 +8,7 @@
 //! cut a body in the middle, answer 429/503 with `Retry-After`, 410 Gone, and redirects
 //! (permanent, temporary, loops).
 
-use crate::fake_server::half_then_reset;
+use crate::fake_server::{half_then_reset, lock};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -17,7 +17,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// Which syntax a fake feed is served in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,10 +107,6 @@ struct FakeState {
 }
 
 type Shared = Arc<Mutex<FakeState>>;
-
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// A running fake feed server; it stops when this is dropped.
 #[derive(Debug)]

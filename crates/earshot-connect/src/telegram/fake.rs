@@ -23,7 +23,7 @@
 //! dropped), a sent message whose answer is lost, a revoked token, update ids that restart
 //! lower.
 
-use crate::fake_server::half_then_reset;
+use crate::fake_server::{half_then_reset, lock};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -33,7 +33,7 @@ use axum::Router;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A running fake; the server stops when this is dropped.
@@ -123,10 +123,6 @@ struct FakeState {
     requests: Vec<String>,
     offsets: Vec<Option<i64>>,
     statuses: Vec<u16>,
-}
-
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn now_unix() -> i64 {

@@ -20,7 +20,7 @@
 //! `@handle`, `from:user`, words, `"phrases"` and `#tags` joined by `OR` (`-is:retweet` and
 //! other negations are accepted and ignored).
 
-use crate::fake_server::{self, bearer};
+use crate::fake_server::{self, bearer, lock};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -165,10 +165,6 @@ struct FakeState {
     delay_post_answers: VecDeque<Duration>,
     post_window: u64,
     posts_in_window: u64,
-}
-
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A post to put on the fake.
