@@ -32,6 +32,20 @@ impl<S> Drop for FakeServer<S> {
     }
 }
 
+/// Serves `app` on `listener` in the background until the task is aborted (the fakes abort
+/// it when dropped); `what` names the fake in the warning if serving stops on its own.
+pub fn serve_in_background(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    what: &'static str,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "{what} stopped");
+        }
+    })
+}
+
 /// The state, even after a panic in a handler (the test that caused it reports it).
 pub fn lock<S>(state: &Mutex<S>) -> MutexGuard<'_, S> {
     state.lock().unwrap_or_else(|p| p.into_inner())

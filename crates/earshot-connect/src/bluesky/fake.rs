@@ -21,7 +21,7 @@
 
 use super::tid::encode_tid;
 use super::wire::POST_COLLECTION;
-use crate::fake_server::{bearer, lock, query_pairs};
+use crate::fake_server::{bearer, lock, query_pairs, serve_in_background};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -245,11 +245,7 @@ impl FakeBluesky {
                 get(list_notifications),
             )
             .with_state(state.clone());
-        let http_task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(xrpc, app).await {
-                tracing::warn!(error = %e, "fake bluesky xrpc stopped");
-            }
-        });
+        let http_task = serve_in_background(xrpc, app, "fake bluesky xrpc");
         let ws_state = state.clone();
         let ws_task = tokio::spawn(async move {
             while let Ok((tcp, _)) = jetstream.accept().await {

@@ -24,7 +24,7 @@
 //! Ids are numeric strings; notification ids start at 8 digits and grow to 9, so code that
 //! orders ids as numbers of equal length (or as integers) shows up.
 
-use crate::fake_server::{bearer, lock, percent_decode};
+use crate::fake_server::{bearer, lock, percent_decode, serve_in_background};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -175,11 +175,7 @@ impl FakeMastodon {
             .route("/api/v1/statuses", axum::routing::post(create_status))
             .route("/api/v1/statuses/{id}", get(show_status))
             .with_state(state.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake mastodon stopped");
-            }
-        });
+        let server = serve_in_background(listener, app, "fake mastodon");
         let ws_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let ws_addr = ws_listener.local_addr()?;
         let ws_state = state.clone();

@@ -16,7 +16,7 @@
 //! 5xx bursts, a body cut mid-JSON, expired tokens, a revoked app, comment errors, and a
 //! comment made whose answer is lost.
 
-use crate::fake_server::{half_then_reset, lock};
+use crate::fake_server::{half_then_reset, lock, serve_in_background};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -273,11 +273,7 @@ impl FakeReddit {
             .route("/user/{name}/comments", get(user_comments))
             .route("/api/comment", post(comment))
             .with_state(state.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake reddit stopped");
-            }
-        });
+        let server = serve_in_background(listener, app, "fake reddit");
         Ok(FakeReddit {
             addr,
             state,

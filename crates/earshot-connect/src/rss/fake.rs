@@ -8,7 +8,7 @@
 //! cut a body in the middle, answer 429/503 with `Retry-After`, 410 Gone, and redirects
 //! (permanent, temporary, loops).
 
-use crate::fake_server::{half_then_reset, lock};
+use crate::fake_server::{half_then_reset, lock, serve_in_background};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -122,11 +122,7 @@ impl FakeFeeds {
         let addr = listener.local_addr()?;
         let state: Shared = Arc::default();
         let app = Router::new().fallback(serve).with_state(state.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake feeds stopped");
-            }
-        });
+        let server = serve_in_background(listener, app, "fake feeds");
         Ok(FakeFeeds {
             addr,
             state,

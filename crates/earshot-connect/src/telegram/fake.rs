@@ -23,7 +23,7 @@
 //! dropped), a sent message whose answer is lost, a revoked token, update ids that restart
 //! lower.
 
-use crate::fake_server::{half_then_reset, lock};
+use crate::fake_server::{half_then_reset, lock, serve_in_background};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -230,11 +230,7 @@ impl FakeTelegram {
         let app = Router::new()
             .route("/{bot}/{method}", any(method))
             .with_state(state.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake telegram stopped");
-            }
-        });
+        let server = serve_in_background(listener, app, "fake telegram");
         Ok(FakeTelegram {
             addr,
             state,

@@ -20,7 +20,7 @@
 //! `@handle`, `from:user`, words, `"phrases"` and `#tags` joined by `OR` (`-is:retweet` and
 //! other negations are accepted and ignored).
 
-use crate::fake_server::{self, bearer, lock};
+use crate::fake_server::{self, bearer, lock, serve_in_background};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -253,11 +253,7 @@ impl FakeX {
             .route("/2/tweets", post(create_post))
             .route("/2/oauth2/token", post(token))
             .with_state(state.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake X stopped");
-            }
-        });
+        let server = serve_in_background(listener, app, "fake X");
         Ok(FakeX {
             addr,
             state,
