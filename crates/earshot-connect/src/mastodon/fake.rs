@@ -494,28 +494,51 @@ fn error(status: StatusCode, text: &str) -> Response {
 /// The bearer check and the scripted 429, run before every API answer: `Some` is the refusal.
 fn gate(state: &Shared, headers: &HeaderMap) -> Option<Response> {
     let mut s = lock(state);
-    let token = bearer(headers);
-    if !token.is_some_and(|t| s.tokens.contains(t)) {
-        return Some(error(
+    match refusal(&mut s, headers)? {
+        Refusal::BadToken => Some(error(
             StatusCode::UNAUTHORIZED,
             "The access token is invalid",
-        ));
-    }
-    if s.rate_limited > 0 {
-        s.rate_limited -= 1;
-        let reset =
-            Utc::now() + chrono::Duration::from_std(s.rate_limit_reset_in).unwrap_or_default();
-        let reset = reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
-        let h = response.headers_mut();
-        h.insert("X-RateLimit-Limit", HeaderValue::from_static("300"));
-        h.insert("X-RateLimit-Remaining", HeaderValue::from_static("0"));
-        if let Ok(v) = HeaderValue::from_str(&reset) {
-            h.insert("X-RateLimit-Reset", v);
+        )),
+        Refusal::RateLimited { reset } => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+            rate_limit_headers(response.headers_mut(), &reset);
+            Some(response)
         }
-        return Some(response);
     }
-    None
+}
+
+/// Why a request is refused before it is read, the REST API and the streaming upgrade alike.
+enum Refusal {
+    BadToken,
+    /// A scripted rate limit, spent until `reset` (Mastodon's timestamp format).
+    RateLimited {
+        reset: String,
+    },
+}
+
+/// The refusal of a request with `headers`, if any: its bearer token first, then a scripted
+/// rate limit (used up by this request).
+fn refusal(s: &mut FakeState, headers: &HeaderMap) -> Option<Refusal> {
+    if !bearer(headers).is_some_and(|t| s.tokens.contains(t)) {
+        return Some(Refusal::BadToken);
+    }
+    if s.rate_limited == 0 {
+        return None;
+    }
+    s.rate_limited -= 1;
+    let reset = Utc::now() + chrono::Duration::from_std(s.rate_limit_reset_in).unwrap_or_default();
+    Some(Refusal::RateLimited {
+        reset: reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+    })
+}
+
+/// Mastodon's `X-RateLimit-*` headers on a 429: the budget is spent until `reset`.
+fn rate_limit_headers(h: &mut HeaderMap, reset: &str) {
+    h.insert("X-RateLimit-Limit", HeaderValue::from_static("300"));
+    h.insert("X-RateLimit-Remaining", HeaderValue::from_static("0"));
+    if let Ok(v) = HeaderValue::from_str(reset) {
+        h.insert("X-RateLimit-Reset", v);
+    }
 }
 
 struct Connection {
@@ -910,7 +933,10 @@ async fn tag_timeline(
 
 /// The WebSocket streaming endpoint, on its own listener.
 mod websocket {
-    use super::{lock, percent_decode, query_pairs, FakeChannel, Shared, StreamCommand};
+    use super::{
+        lock, percent_decode, query_pairs, rate_limit_headers, refusal, FakeChannel, Refusal,
+        Shared, StreamCommand,
+    };
     use futures::{SinkExt, StreamExt};
     use serde_json::json;
     use std::sync::{Arc, Mutex};
@@ -949,28 +975,16 @@ mod websocket {
                     return Err(refuse(404, "Not Found"));
                 }
                 let mut s = lock(&shared);
-                let token = request
-                    .headers()
-                    .get(http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "));
-                if !token.is_some_and(|t| s.tokens.contains(t)) {
-                    return Err(refuse(401, "The access token is invalid"));
-                }
-                if s.rate_limited > 0 {
-                    s.rate_limited -= 1;
-                    let reset = chrono::Utc::now()
-                        + chrono::Duration::from_std(s.rate_limit_reset_in).unwrap_or_default();
-                    let mut r = refuse(429, "Too many requests");
-                    let h = r.headers_mut();
-                    h.insert("X-RateLimit-Limit", http::HeaderValue::from_static("300"));
-                    h.insert("X-RateLimit-Remaining", http::HeaderValue::from_static("0"));
-                    if let Ok(v) = http::HeaderValue::from_str(
-                        &reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-                    ) {
-                        h.insert("X-RateLimit-Reset", v);
+                match refusal(&mut s, request.headers()) {
+                    Some(Refusal::BadToken) => {
+                        return Err(refuse(401, "The access token is invalid"));
                     }
-                    return Err(r);
+                    Some(Refusal::RateLimited { reset }) => {
+                        let mut r = refuse(429, "Too many requests");
+                        rate_limit_headers(r.headers_mut(), &reset);
+                        return Err(r);
+                    }
+                    None => {}
                 }
                 let pairs = query_pairs(request.uri().query().unwrap_or(""));
                 let value = |k: &str| {
