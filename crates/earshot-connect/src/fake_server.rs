@@ -15,8 +15,9 @@ use axum::Router;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The handler of a fake: every request, with the fake's state.
-pub type Handler<S> = fn(&Mutex<S>, &Method, &Uri, &HeaderMap, &Bytes) -> Response;
+/// The handler of a fake: every request, with the fake's state (locked for the whole
+/// request, and the request already noted in its [`Script`]).
+pub type Handler<S> = fn(&mut S, &Method, &Uri, &HeaderMap, &Bytes) -> Response;
 
 /// A running fake; the server stops when this is dropped.
 #[derive(Debug)]
@@ -52,11 +53,15 @@ pub fn lock<S>(state: &Mutex<S>) -> MutexGuard<'_, S> {
 }
 
 impl<S: Send + 'static> FakeServer<S> {
-    /// Binds a port, makes the state knowing its address, and serves `handle`.
+    /// Binds a port, makes the state knowing its address, and serves `handle`; every request
+    /// is noted in the state's [`Script`] first, whatever the handler then answers.
     pub(crate) async fn spawn(
         state: impl FnOnce(SocketAddr) -> S,
         handle: Handler<S>,
-    ) -> std::io::Result<Self> {
+    ) -> std::io::Result<Self>
+    where
+        S: Scripted,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(state(addr)));
@@ -64,7 +69,11 @@ impl<S: Send + 'static> FakeServer<S> {
         let app = Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let state = shared.clone();
-                async move { handle(&state, &method, &uri, &headers, &body) }
+                async move {
+                    let mut s = lock(&state);
+                    s.script().heard(&method, &uri);
+                    handle(&mut s, &method, &uri, &headers, &body)
+                }
             },
         );
         let server = tokio::spawn(async move {

@@ -21,7 +21,7 @@
 //! drifted).
 
 use super::jwt::verify;
-use crate::fake_server::{bearer, cut_off, json_answer, lock, FakeServer, Script, Scripted};
+use crate::fake_server::{bearer, cut_off, json_answer, FakeServer, Script, Scripted};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +30,6 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A customer's review as the fake holds it.
@@ -191,13 +190,12 @@ fn response_json(p: &FakeResponse, delay: Duration) -> Value {
 }
 
 fn handle(
-    state: &Mutex<FakeState>,
+    s: &mut FakeState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let mut s = lock(state);
     let path = uri.path().to_owned();
     let host = headers
         .get("host")
@@ -209,7 +207,6 @@ fn handle(
         .map(|u| u.query_pairs().into_owned().collect())
         .unwrap_or_default();
     query.insert("\0base".into(), base);
-    s.script.heard(method, uri);
     // The rolling hour: requests older than an hour no longer count.
     s.spent
         .retain(|at| at.elapsed() < Duration::from_secs(3600));
@@ -217,7 +214,7 @@ fn handle(
     let remaining = s.hour_limit.saturating_sub(s.spent.len() as u32);
     let limit_header = format!("user-hour-lim:{};user-hour-rem:{remaining};", s.hour_limit);
     let used = s.spent.len() as u32;
-    let mut answer = answer(&mut s, method, &path, &query, headers, body, used);
+    let mut answer = answer(s, method, &path, &query, headers, body, used);
     if let Ok(value) = limit_header.parse() {
         answer.headers_mut().insert("x-rate-limit", value);
     }

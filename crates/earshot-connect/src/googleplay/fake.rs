@@ -16,7 +16,7 @@
 //! answering 429 `RESOURCE_EXHAUSTED`; scripted 429s, 5xx and dropped connections.
 
 use crate::fake_server::{
-    bearer, cut_off, json_answer, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens,
+    bearer, cut_off, json_answer, FakeServer, IssuesTokens, Script, Scripted, Tokens,
 };
 use crate::google::token::{testing, verify_assertion};
 use axum::body::Bytes;
@@ -27,7 +27,6 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A customer's review as the fake holds it.
@@ -179,20 +178,18 @@ impl FakeServer<PlayState> {
 }
 
 fn handle(
-    state: &Mutex<PlayState>,
+    s: &mut PlayState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let mut s = lock(state);
     let path_and_query = uri
         .path_and_query()
         .map_or(uri.path(), |p| p.as_str())
         .to_owned();
-    s.script.heard(method, uri);
     if uri.path() == "/token" && method == Method::POST {
-        return token(&mut s, body);
+        return token(s, body);
     }
     let token = bearer(headers).unwrap_or_default();
     if !s.tokens.valid(token) {
@@ -241,8 +238,8 @@ fn handle(
         s.gets.push(now);
     }
     match (method.as_str(), rest.as_str()) {
-        ("GET", "") => list(&s, &query),
-        ("GET", id) => match visible(&s)
+        ("GET", "") => list(s, &query),
+        ("GET", id) => match visible(s)
             .into_iter()
             .find(|r| Some(r.id.as_str()) == id.strip_prefix('/'))
         {
@@ -254,7 +251,7 @@ fn handle(
                 .trim_start_matches('/')
                 .trim_end_matches(":reply")
                 .to_owned();
-            reply(&mut s, &id, body)
+            reply(s, &id, body)
         }
         _ => error(
             StatusCode::NOT_FOUND,

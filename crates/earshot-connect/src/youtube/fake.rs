@@ -21,7 +21,7 @@
 #![allow(clippy::result_large_err)]
 
 use crate::fake_server::{
-    bearer, cut_off, json_answer, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens,
+    bearer, cut_off, json_answer, FakeServer, IssuesTokens, Script, Scripted, Tokens,
 };
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -31,7 +31,6 @@ use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// A comment as the fake holds it.
@@ -247,23 +246,21 @@ impl FakeServer<YouTubeState> {
 }
 
 fn handle(
-    state: &Mutex<YouTubeState>,
+    s: &mut YouTubeState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let mut s = lock(state);
     let pq = uri
         .path_and_query()
         .map_or(uri.path(), |p| p.as_str())
         .to_owned();
-    s.script.heard(method, uri);
     let query: HashMap<String, String> = reqwest::Url::parse(&format!("http://x{pq}"))
         .map(|u| u.query_pairs().into_owned().collect())
         .unwrap_or_default();
     if uri.path() == "/token" && method == Method::POST {
-        return token(&mut s, body);
+        return token(s, body);
     }
     let Some(resource) = uri.path().strip_prefix("/youtube/v3/") else {
         return error(StatusCode::NOT_FOUND, "notFound", "Not Found");
@@ -315,12 +312,12 @@ fn handle(
         );
     }
     let answer = match (method.as_str(), resource) {
-        ("GET", "commentThreads") => threads(&s, &query, owner),
-        ("GET", "comments") => comments(&s, &query),
-        ("GET", "channels") => channels(&s, &query, owner),
-        ("POST", "comments") => insert(&mut s, body),
-        ("PUT", "comments") => update(&mut s, body),
-        ("DELETE", "comments") => delete(&mut s, &query),
+        ("GET", "commentThreads") => threads(s, &query, owner),
+        ("GET", "comments") => comments(s, &query),
+        ("GET", "channels") => channels(s, &query, owner),
+        ("POST", "comments") => insert(s, body),
+        ("PUT", "comments") => update(s, body),
+        ("DELETE", "comments") => delete(s, &query),
         _ => Err(error(StatusCode::NOT_FOUND, "notFound", "Not Found")),
     };
     match answer {
