@@ -115,24 +115,48 @@ impl Script {
         self.requests.push(format!("{method} {pq}"));
     }
 
+    /// The trouble this request is to meet, if any, in the order every fake applies it: a
+    /// cut connection, then a rate limit (scripted, or `over_budget`: the fake's own count
+    /// of requests says so), then a scripted 5xx. Only the trouble met is used up.
+    pub fn trouble(&mut self, over_budget: bool) -> Option<Trouble> {
+        if self.dropped() {
+            return Some(Trouble::CutOff);
+        }
+        if self.rate_limited() || over_budget {
+            return Some(Trouble::RateLimited);
+        }
+        self.failure().map(Trouble::Failing)
+    }
+
     /// Whether this request is to be rate limited (and one fewer after it).
-    pub fn rate_limited(&mut self) -> bool {
+    fn rate_limited(&mut self) -> bool {
         take(&mut self.rate_limited)
     }
 
     /// Whether this request's connection is to be cut mid-answer (and one fewer after it).
-    pub fn dropped(&mut self) -> bool {
+    fn dropped(&mut self) -> bool {
         take(&mut self.dropping)
     }
 
     /// The 5xx this request is to fail with, if one is scripted.
-    pub fn failure(&mut self) -> Option<StatusCode> {
+    fn failure(&mut self) -> Option<StatusCode> {
         if self.failing.is_empty() {
             return None;
         }
         let status = self.failing.remove(0);
         Some(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
     }
+}
+
+/// What a [`Script`] makes of one request; each fake answers it in its network's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trouble {
+    /// The connection is cut mid-answer ([`cut_off`]).
+    CutOff,
+    /// The network's rate-limit answer.
+    RateLimited,
+    /// This 5xx.
+    Failing(StatusCode),
 }
 
 fn take(n: &mut u32) -> bool {

@@ -21,7 +21,7 @@
 //! drifted).
 
 use super::jwt::verify;
-use crate::fake_server::{bearer, cut_off, json_answer, FakeServer, Script, Scripted};
+use crate::fake_server::{bearer, cut_off, json_answer, FakeServer, Script, Scripted, Trouble};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -189,6 +189,23 @@ fn response_json(p: &FakeResponse, delay: Duration) -> Value {
     })
 }
 
+/// App Store Connect's answers to the trouble a [`Script`] makes.
+fn troubled(trouble: Trouble) -> Response {
+    match trouble {
+        Trouble::CutOff => cut_off("{\"data\": ["),
+        Trouble::RateLimited => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+            "The request rate limit has been reached.",
+        ),
+        Trouble::Failing(status) => error(
+            status,
+            "UNEXPECTED_ERROR",
+            "An unexpected error occurred on the server side.",
+        ),
+    }
+}
+
 fn handle(
     s: &mut FakeState,
     method: &Method,
@@ -257,22 +274,8 @@ fn answer(
             "Authentication credentials are missing or invalid.",
         );
     }
-    if s.script.dropped() {
-        return cut_off("{\"data\": [");
-    }
-    if s.script.rate_limited() || used > s.hour_limit {
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMIT_EXCEEDED",
-            "The request rate limit has been reached.",
-        );
-    }
-    if let Some(status) = s.script.failure() {
-        return error(
-            status,
-            "UNEXPECTED_ERROR",
-            "An unexpected error occurred on the server side.",
-        );
+    if let Some(trouble) = s.script.trouble(used > s.hour_limit) {
+        return troubled(trouble);
     }
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method.as_str(), parts.as_slice()) {

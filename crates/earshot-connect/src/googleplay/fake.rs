@@ -16,7 +16,7 @@
 //! answering 429 `RESOURCE_EXHAUSTED`; scripted 429s, 5xx and dropped connections.
 
 use crate::fake_server::{
-    bearer, cut_off, json_answer, FakeServer, IssuesTokens, Script, Scripted, Tokens,
+    bearer, cut_off, json_answer, FakeServer, IssuesTokens, Script, Scripted, Tokens, Trouble,
 };
 use crate::google::token::{testing, verify_assertion};
 use axum::body::Bytes;
@@ -177,6 +177,23 @@ impl FakeServer<PlayState> {
     }
 }
 
+/// Google Play's answers to the trouble a [`Script`] makes.
+fn troubled(trouble: Trouble) -> Response {
+    match trouble {
+        Trouble::CutOff => cut_off("{\"reviews\": ["),
+        Trouble::RateLimited => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RESOURCE_EXHAUSTED",
+            "Quota exceeded for quota metric 'Queries'.",
+        ),
+        Trouble::Failing(status) => error(
+            status,
+            "UNAVAILABLE",
+            "The service is currently unavailable.",
+        ),
+    }
+}
+
 fn handle(
     s: &mut PlayState,
     method: &Method,
@@ -199,22 +216,8 @@ fn handle(
             "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
         );
     }
-    if s.script.dropped() {
-        return cut_off("{\"reviews\": [");
-    }
-    if s.script.rate_limited() {
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RESOURCE_EXHAUSTED",
-            "Quota exceeded for quota metric 'Queries'.",
-        );
-    }
-    if let Some(status) = s.script.failure() {
-        return error(
-            status,
-            "UNAVAILABLE",
-            "The service is currently unavailable.",
-        );
+    if let Some(trouble) = s.script.trouble(false) {
+        return troubled(trouble);
     }
     let prefix = format!("/androidpublisher/v3/applications/{}/reviews", s.package);
     let Some(rest) = uri.path().strip_prefix(&prefix) else {

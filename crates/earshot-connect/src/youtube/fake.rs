@@ -21,7 +21,7 @@
 #![allow(clippy::result_large_err)]
 
 use crate::fake_server::{
-    bearer, cut_off, json_answer, FakeServer, IssuesTokens, Script, Scripted, Tokens,
+    bearer, cut_off, json_answer, FakeServer, IssuesTokens, Script, Scripted, Tokens, Trouble,
 };
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -245,6 +245,19 @@ impl FakeServer<YouTubeState> {
     }
 }
 
+/// YouTube's answers to the trouble a [`Script`] makes.
+fn troubled(trouble: Trouble) -> Response {
+    match trouble {
+        Trouble::CutOff => cut_off("{\"items\": ["),
+        Trouble::RateLimited => error(
+            StatusCode::FORBIDDEN,
+            "rateLimitExceeded",
+            "The request was sent too often.",
+        ),
+        Trouble::Failing(status) => error(status, "backendError", "Backend Error"),
+    }
+}
+
 fn handle(
     s: &mut YouTubeState,
     method: &Method,
@@ -288,20 +301,12 @@ fn handle(
             return error(StatusCode::UNAUTHORIZED, "required", "Login Required");
         }
     };
-    if s.script.dropped() {
-        return cut_off("{\"items\": [");
-    }
-    if s.script.rate_limited() {
-        s.spent += 1;
-        return error(
-            StatusCode::FORBIDDEN,
-            "rateLimitExceeded",
-            "The request was sent too often.",
-        );
-    }
-    if let Some(status) = s.script.failure() {
-        s.spent += 1;
-        return error(status, "backendError", "Backend Error");
+    if let Some(trouble) = s.script.trouble(false) {
+        // A rate-limited or failed request costs a unit; this fake does not count a cut one.
+        if trouble != Trouble::CutOff {
+            s.spent += 1;
+        }
+        return troubled(trouble);
     }
     if method != Method::GET && !owner {
         s.spent += 1;
