@@ -99,6 +99,23 @@ impl<S: Send + 'static> FakeServer<S> {
     }
 }
 
+/// The review fakes' page token: where the next page starts, as `at:<index>` in unpadded
+/// URL-safe base64 (opaque to the client, like the real APIs' tokens).
+pub fn page_token(start: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("at:{start}"))
+}
+
+/// Where the page of a [`page_token`] starts; `None` when it is not one.
+pub fn page_start(token: &str) -> Option<usize> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("at:").and_then(|n| n.parse::<usize>().ok()))
+}
+
 /// The trouble scripted for the next requests, and the requests received.
 #[derive(Debug, Default)]
 pub struct Script {

@@ -21,12 +21,12 @@
 //! drifted).
 
 use super::jwt::verify;
-use crate::fake_server::{bearer, cut_off, json_answer, FakeServer, Script, Scripted, Trouble};
+use crate::fake_server::{
+    bearer, cut_off, json_answer, page_start, page_token, FakeServer, Script, Scripted, Trouble,
+};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -376,12 +376,7 @@ fn list(s: &FakeState, app: &str, query: &HashMap<String, String>) -> Response {
     }
     let start = match query.get("cursor") {
         None => 0,
-        Some(c) => match URL_SAFE_NO_PAD
-            .decode(c)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("at:").and_then(|n| n.parse::<usize>().ok()))
-        {
+        Some(c) => match page_start(c) {
             Some(n) => n,
             None => {
                 return error(
@@ -417,10 +412,7 @@ fn list(s: &FakeState, app: &str, query: &HashMap<String, String>) -> Response {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         next.sort();
-        next.push((
-            "cursor".into(),
-            URL_SAFE_NO_PAD.encode(format!("at:{}", start + limit)),
-        ));
+        next.push(("cursor".into(), page_token(start + limit)));
         if let Ok(url) =
             reqwest::Url::parse_with_params(&format!("{base}/v1/apps/{app}/customerReviews"), &next)
         {

@@ -16,14 +16,13 @@
 //! answering 429 `RESOURCE_EXHAUSTED`; scripted 429s, 5xx and dropped connections.
 
 use crate::fake_server::{
-    bearer, cut_off, json_answer, FakeServer, IssuesTokens, Script, Scripted, Tokens, Trouble,
+    bearer, cut_off, json_answer, page_start, page_token, FakeServer, IssuesTokens, Script,
+    Scripted, Tokens, Trouble,
 };
 use crate::google::token::{testing, verify_assertion};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -373,12 +372,7 @@ fn list(s: &PlayState, query: &HashMap<String, String>) -> Response {
             .get("startIndex")
             .and_then(|i| i.parse().ok())
             .unwrap_or(0),
-        Some(t) => match URL_SAFE_NO_PAD
-            .decode(t)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("at:").and_then(|n| n.parse::<usize>().ok()))
-        {
+        Some(t) => match page_start(t) {
             Some(n) => n,
             None => {
                 return error(
@@ -401,8 +395,7 @@ fn list(s: &PlayState, query: &HashMap<String, String>) -> Response {
         "pageInfo": {"totalResults": shown.len(), "resultPerPage": max, "startIndex": start},
     });
     if start + max < shown.len() {
-        doc["tokenPagination"] =
-            json!({"nextPageToken": URL_SAFE_NO_PAD.encode(format!("at:{}", start + max))});
+        doc["tokenPagination"] = json!({"nextPageToken": page_token(start + max)});
     }
     axum::Json(doc).into_response()
 }

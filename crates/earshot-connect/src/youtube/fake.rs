@@ -21,13 +21,12 @@
 #![allow(clippy::result_large_err)]
 
 use crate::fake_server::{
-    bearer, cut_off, json_answer, FakeServer, IssuesTokens, Script, Scripted, Tokens, Trouble,
+    bearer, cut_off, json_answer, page_start, page_token, FakeServer, IssuesTokens, Script,
+    Scripted, Tokens, Trouble,
 };
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -434,22 +433,16 @@ fn page<T: Clone>(
     };
     let start = match query.get("pageToken") {
         None => 0,
-        Some(t) => URL_SAFE_NO_PAD
-            .decode(t)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("at:").and_then(|n| n.parse().ok()))
-            .ok_or_else(|| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "invalidPageToken",
-                    "The page token is not valid.",
-                )
-            })?,
+        Some(t) => page_start(t).ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "invalidPageToken",
+                "The page token is not valid.",
+            )
+        })?,
     };
     let shown: Vec<T> = items.iter().skip(start).take(max).cloned().collect();
-    let next =
-        (start + max < items.len()).then(|| URL_SAFE_NO_PAD.encode(format!("at:{}", start + max)));
+    let next = (start + max < items.len()).then(|| page_token(start + max));
     Ok((shown, next))
 }
 
