@@ -1072,6 +1072,9 @@ async fn stream(State(state): State<Shared>, headers: HeaderMap) -> Response {
 
 // ---- search, mentions, timelines ------------------------------------------------------------
 
+/// Who may read the search and the user timelines: the app's bearer or the user's token.
+const APP_OR_USER: &[Caller] = &[Caller::App, Caller::User];
+
 /// Answers a timeline/search read: newest first, `since_id`, paging with `token_param`.
 fn page_of(
     s: &FakeState,
@@ -1142,12 +1145,7 @@ async fn search(
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut s = lock(&state);
-    if let Err(r) = gate(
-        &mut s,
-        Endpoint::Search,
-        &headers,
-        &[Caller::App, Caller::User],
-    ) {
+    if let Err(r) = gate(&mut s, Endpoint::Search, &headers, APP_OR_USER) {
         return r;
     }
     let q = query_pairs(query.as_deref());
@@ -1170,6 +1168,23 @@ async fn search(
     page_of(&s, Endpoint::Search, matching, &q, 10..=100, "next_token")
 }
 
+/// A page of a user's timeline (mentions, posts): 5 to 100 a page, `pagination_token`.
+fn user_timeline(
+    s: &FakeState,
+    endpoint: Endpoint,
+    matching: Vec<&StoredPost>,
+    query: Option<&str>,
+) -> Response {
+    page_of(
+        s,
+        endpoint,
+        matching,
+        &query_pairs(query),
+        5..=100,
+        "pagination_token",
+    )
+}
+
 async fn mentions(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -1177,12 +1192,7 @@ async fn mentions(
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut s = lock(&state);
-    if let Err(r) = gate(
-        &mut s,
-        Endpoint::Mentions,
-        &headers,
-        &[Caller::App, Caller::User],
-    ) {
+    if let Err(r) = gate(&mut s, Endpoint::Mentions, &headers, APP_OR_USER) {
         return r;
     }
     let Some(user) = s.users.iter().find(|u| u.id == id).cloned() else {
@@ -1199,15 +1209,7 @@ async fn mentions(
         .iter()
         .filter(|p| contains_word(&p.text.to_lowercase(), &mention))
         .collect();
-    let q = query_pairs(query.as_deref());
-    page_of(
-        &s,
-        Endpoint::Mentions,
-        matching,
-        &q,
-        5..=100,
-        "pagination_token",
-    )
+    user_timeline(&s, Endpoint::Mentions, matching, query.as_deref())
 }
 
 async fn user_posts(
@@ -1217,24 +1219,11 @@ async fn user_posts(
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut s = lock(&state);
-    if let Err(r) = gate(
-        &mut s,
-        Endpoint::UserPosts,
-        &headers,
-        &[Caller::App, Caller::User],
-    ) {
+    if let Err(r) = gate(&mut s, Endpoint::UserPosts, &headers, APP_OR_USER) {
         return r;
     }
     let matching: Vec<&StoredPost> = s.posts.iter().filter(|p| p.author_id == id).collect();
-    let q = query_pairs(query.as_deref());
-    page_of(
-        &s,
-        Endpoint::UserPosts,
-        matching,
-        &q,
-        5..=100,
-        "pagination_token",
-    )
+    user_timeline(&s, Endpoint::UserPosts, matching, query.as_deref())
 }
 
 async fn me(State(state): State<Shared>, headers: HeaderMap) -> Response {
