@@ -423,6 +423,17 @@ pub mod testing {
         assert!(error.contains(needle), "{needle:?} not in {report:?}");
     }
 
+    /// Starts a source on a fresh [`MemorySink`] through `start` and waits until it is
+    /// connected: how most connector tests begin.
+    pub async fn start_connected<S: Source + ?Sized + 'static>(
+        start: impl FnOnce(Arc<MemorySink>) -> Running<S>,
+    ) -> (Arc<MemorySink>, Running<S>) {
+        let sink = Arc::new(MemorySink::default());
+        let running = start(sink.clone());
+        running.connected().await;
+        (sink, running)
+    }
+
     /// A source running in the background against a [`MemorySink`], as the server runs it:
     /// the connector tests of every network start, watch and stop their source through this.
     pub struct Running<S: ?Sized> {

@@ -10,7 +10,7 @@ use crate::responder::testing::{
 };
 use crate::responder::{self, Responder};
 use crate::source::testing::{
-    self, assert_last_error, assert_no_duplicates, ids, MemorySink, WAIT,
+    self, assert_last_error, assert_no_duplicates, ids, start_connected, MemorySink, WAIT,
 };
 use crate::source::{ConnectorState, Source, SourceError};
 
@@ -50,9 +50,7 @@ fn start_tag(
 #[tokio::test]
 async fn a_mention_is_delivered_with_author_text_and_parent() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let parent = fake.mention(NewMention::new("acme", "Version 3.1 is out"));
     let mut mention = NewMention::new("lena@fosstodon.example", "@acme the app no longer starts");
@@ -177,9 +175,7 @@ async fn replies_are_refused_or_retried_as_the_server_says() {
 #[tokio::test]
 async fn a_drop_mid_event_reconnects_and_backfills_without_loss_or_duplicates() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let first = fake.mention(NewMention::new("a@x.example", "@acme one"));
     fake.replay(&first.notification_id); // The same event twice.
@@ -261,9 +257,7 @@ async fn a_restart_resumes_from_the_stored_cursor() {
 #[tokio::test]
 async fn a_stalled_stream_is_noticed_and_reopened() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     fake.silence_streams();
     // A mention the half-open stream swallows.

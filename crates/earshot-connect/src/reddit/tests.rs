@@ -7,7 +7,7 @@ use super::{check_credentials, RedditConfig, RedditResponder, RedditSearch, Redd
 use crate::responder::testing::{assert_refused, assert_retryable, assert_retryable_once_gone};
 use crate::responder::{self, Responder, SendError};
 use crate::source::testing::{
-    self, assert_last_error, assert_no_duplicates, ids, MemorySink, WAIT,
+    self, assert_last_error, assert_no_duplicates, ids, start_connected, MemorySink, WAIT,
 };
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 
@@ -55,9 +55,7 @@ fn start(config: RedditConfig, sink: Arc<MemorySink>) -> Running {
 #[tokio::test]
 async fn a_post_and_a_comment_arrive_with_their_fields() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let link = fake.submit(
         "smarthome",
@@ -152,9 +150,7 @@ async fn the_same_thing_twice_is_delivered_once() {
 #[tokio::test]
 async fn a_late_approved_older_post_is_still_heard() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     let first = fake.submit("smarthome", "a", "first", "");
     let second = fake.submit("smarthome", "b", "second", "");
     sink.wait_for(2, WAIT).await;
@@ -175,9 +171,7 @@ async fn a_late_approved_older_post_is_still_heard() {
 #[tokio::test]
 async fn a_listing_cut_mid_answer_is_read_again_without_loss() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     fake.cut_next(1);
     let a = fake.submit("smarthome", "a", "one", "");
     let b = fake.submit("smarthome", "b", "two", "");
@@ -193,9 +187,7 @@ async fn a_listing_cut_mid_answer_is_read_again_without_loss() {
 #[tokio::test]
 async fn edits_and_deletions_become_amendments() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     let link = fake.submit("smarthome", "a", "Kettle dead", "since 3.1");
     let comment = fake.comment(&link, "b", "mine too");
     let removed = fake.comment(&link, "c", "buy my kettle instead");
@@ -312,9 +304,7 @@ async fn an_expiring_token_is_renewed_before_it_runs_out() {
 #[tokio::test]
 async fn a_token_refused_early_is_replaced_once() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     fake.expire_tokens();
     let link = fake.submit("smarthome", "a", "after the 401", "");
     let posts = sink.wait_for(1, WAIT).await;
@@ -328,9 +318,7 @@ async fn a_token_refused_early_is_replaced_once() {
 #[tokio::test]
 async fn a_revoked_app_fails_the_source() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (_sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     fake.revoke_app();
     let (result, health) = running.ended().await;
     match result {

@@ -5,7 +5,7 @@
 use super::fake::{FakeTelegram, FakeUser};
 use super::{check_credentials, Secret, TelegramConfig, TelegramResponder, TelegramSource};
 use crate::responder::{Responder, SendError};
-use crate::source::testing::{self, assert_last_error, MemorySink, WAIT};
+use crate::source::testing::{self, assert_last_error, start_connected, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use earshot_core::{Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
@@ -66,9 +66,7 @@ fn offset_of(sink: &MemorySink) -> Option<i64> {
 #[tokio::test]
 async fn messages_replies_and_channel_posts_arrive_keyed_by_chat_and_message() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let first = fake.say(GROUP, &mette(), "@acme_help_bot my K2 won't boil since 3.1");
     let second = fake.reply(

@@ -12,7 +12,7 @@ use crate::responder::testing::{
 };
 use crate::responder::{self, Responder, SendError};
 use crate::source::testing::{
-    self, assert_last_error, assert_no_duplicates, ids, MemorySink, WAIT,
+    self, assert_last_error, assert_no_duplicates, ids, start_connected, MemorySink, WAIT,
 };
 use crate::source::{CheckError, ConnectorState, SourceError};
 use chrono::Utc;
@@ -65,9 +65,7 @@ async fn settle() {
 #[tokio::test]
 async fn a_mention_on_the_stream_arrives_with_author_reach_and_parent() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let parent = fake.post(FakePost::new(BRAND_USERNAME, "Version 3 of the app is out"));
     let mention = fake.post(
@@ -125,9 +123,7 @@ async fn rules_sync_adds_ours_removes_stale_ours_and_keeps_others() {
     let other_brand = fake.add_foreign_rule("(@AcmeShop) -is:retweet", "earshot:AcmeShop:1");
     let stale = fake.add_foreign_rule("(@AcmeOld) -is:retweet", "earshot:AcmeHelp:1");
     let stale_extra = fake.add_foreign_rule("(old words) -is:retweet", "earshot:AcmeHelp:2");
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let rules = fake.rules();
     let ids: Vec<&str> = rules.iter().map(|r| r.0.as_str()).collect();
@@ -187,9 +183,7 @@ async fn a_refused_rule_fails_the_source_with_a_config_error_naming_it() {
 #[tokio::test]
 async fn a_drop_mid_line_reconnects_and_fills_the_gap_without_loss_or_duplicates() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let first = fake.post(FakePost::new("a_user", "@AcmeHelp one"));
     fake.stream_post(&first); // The same line twice.
@@ -220,9 +214,7 @@ async fn a_drop_mid_line_reconnects_and_fills_the_gap_without_loss_or_duplicates
 #[tokio::test]
 async fn out_of_order_posts_are_all_delivered_and_the_cursor_is_the_newest() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let older = fake.post(FakePost::new("a_user", "@AcmeHelp first").quiet());
     let newer = fake.post(FakePost::new("b_user", "@AcmeHelp second").quiet());
@@ -246,9 +238,7 @@ async fn out_of_order_posts_are_all_delivered_and_the_cursor_is_the_newest() {
 #[tokio::test]
 async fn edits_and_deletes_become_amendments() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let original = fake.post(FakePost::new("priya_n", "@AcmeHelp the lid cracked"));
     sink.wait_for(1, WAIT).await;
@@ -409,9 +399,7 @@ async fn too_many_connections_waits_at_least_the_rate_limit_regime() {
 #[tokio::test]
 async fn an_operational_disconnect_and_a_stall_reconnect() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     fake.disconnect_operationally();
     running
@@ -439,9 +427,7 @@ async fn an_operational_disconnect_and_a_stall_reconnect() {
 #[tokio::test]
 async fn a_restart_resumes_from_the_stored_cursor_across_pages() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     let before = fake.post(FakePost::new("a_user", "@AcmeHelp before"));
     sink.wait_for(1, WAIT).await;
     running.stop().await;
@@ -467,9 +453,7 @@ async fn a_restart_resumes_from_the_stored_cursor_across_pages() {
 #[tokio::test]
 async fn a_sink_failure_is_retried_not_fatal() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     sink.fail_next(2);
     let heard = fake.post(FakePost::new("a_user", "@AcmeHelp is anyone there?"));
     let posts = sink.wait_for(1, WAIT).await;
