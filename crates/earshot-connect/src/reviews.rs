@@ -13,6 +13,7 @@ use crate::problem::Problem;
 use crate::reconnect::{Ended, Reconnect};
 use crate::reddit::source::stopped;
 use crate::source::{Failure, Health, Hearing, Sink, SinkError, SourceError};
+use crate::stored_cursor::{StoredCursor, VERSION};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot_core::{Amendment, Network, NewPost, PostKey, Reply, ReplyTarget};
@@ -50,21 +51,22 @@ fn chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or_default()
 }
 
-impl Cursor {
-    pub fn parse(stored: &str) -> Option<Cursor> {
-        serde_json::from_str::<Cursor>(stored)
-            .ok()
-            .filter(|c| c.v == 1)
+impl StoredCursor for Cursor {
+    fn version(&self) -> u32 {
+        self.v
     }
 
-    pub fn encode(&self) -> String {
+    /// Written at this version whatever `v` says: a walk's first cursor is a `Default` one.
+    fn encode(&self) -> String {
         serde_json::to_string(&Cursor {
-            v: 1,
+            v: VERSION,
             ..self.clone()
         })
         .unwrap_or_default()
     }
+}
 
+impl Cursor {
     /// The cursor `source` stored in `sink`; an unreadable one starts over (logged).
     pub async fn load(sink: &dyn Sink, source: &str) -> Result<Cursor, SinkError> {
         Ok(
