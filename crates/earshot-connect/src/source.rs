@@ -521,6 +521,20 @@ pub mod testing {
             assert_eq!(self.health.report().state, ConnectorState::Stopped);
         }
 
+        /// Waits for the run to end on its own on a refused credential (a person must act):
+        /// checks it reports `Failing`; returns the reason and the last report.
+        pub async fn ended_on_auth(self) -> (String, HealthReport) {
+            let (result, health) = self.ended().await;
+            let report = health.report();
+            match result {
+                Err(SourceError::Auth(reason)) => {
+                    assert_eq!(report.state, ConnectorState::Failing, "{report:?}");
+                    (reason, report)
+                }
+                other => panic!("expected an auth error, got {other:?}"),
+            }
+        }
+
         /// Waits for the run to end on its own; returns how, and its health.
         pub async fn ended(self) -> (Result<(), SourceError>, Health) {
             let result = tokio::time::timeout(WAIT, self.task)

@@ -9,7 +9,7 @@ use crate::responder::testing::{
 };
 use crate::responder::{self, Responder};
 use crate::source::testing::{self, assert_last_error, ids, MemorySink, WAIT};
-use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
+use crate::source::{Amendment, CheckError, ConnectorState};
 use chrono::Utc;
 use earshot_core::{Network, PostKey, Reply, ReplyTarget};
 use futures::{SinkExt, StreamExt};
@@ -451,16 +451,9 @@ async fn an_expiring_token_is_refreshed_and_a_revoked_password_fails_the_source(
     assert_eq!(fake.logins(), 1, "refreshed, never logged in again");
 
     fake.revoke_app_password();
-    let (result, health) = running.ended().await;
-    match result {
-        Err(SourceError::Auth(reason)) => {
-            assert!(reason.contains("create a new App Password"), "{reason}");
-            assert!(!reason.contains(PASSWORD), "{reason}");
-        }
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    let report = health.report();
-    assert_eq!(report.state, ConnectorState::Failing);
+    let (reason, report) = running.ended_on_auth().await;
+    assert!(reason.contains("create a new App Password"), "{reason}");
+    assert!(!reason.contains(PASSWORD), "{reason}");
     assert_eq!(report.next_retry_at, None);
 }
 

@@ -12,7 +12,7 @@ use crate::responder::{self, Responder};
 use crate::source::testing::{
     self, assert_last_error, assert_no_duplicates, ids, start_connected, MemorySink, WAIT,
 };
-use crate::source::{ConnectorState, Source, SourceError};
+use crate::source::{ConnectorState, Source};
 
 use earshot_core::{Amendment, Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
@@ -280,15 +280,8 @@ async fn a_refused_token_fails_the_source() {
     config.access_token = Secret::new("revoked");
     let sink = Arc::new(MemorySink::default());
     let running = start(config, sink);
-    let (result, health) = running.ended().await;
-    match result {
-        Err(SourceError::Auth(reason)) => {
-            assert!(reason.contains("The access token is invalid"), "{reason}")
-        }
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    let report = health.report();
-    assert_eq!(report.state, ConnectorState::Failing);
+    let (reason, report) = running.ended_on_auth().await;
+    assert!(reason.contains("The access token is invalid"), "{reason}");
     assert_eq!(report.next_retry_at, None);
     assert_eq!(fake.stream_connects(), 0);
 }
@@ -668,17 +661,11 @@ async fn hashtag_rate_limit_sink_failure_and_revoked_token() {
         config.streaming_url =
             Some(fake.websocket_base_url()).filter(|_| transport == Transport::WebSocket);
         let running = start_tag(config.clone(), "acmeapp", Arc::new(MemorySink::default()));
-        let (result, health) = running.ended().await;
-        match result {
-            Err(SourceError::Auth(reason)) => {
-                assert!(
-                    reason.contains("The access token is invalid"),
-                    "{transport:?}: {reason}"
-                )
-            }
-            other => panic!("{transport:?}: expected an auth error, got {other:?}"),
-        }
-        assert_eq!(health.report().state, ConnectorState::Failing);
+        let (reason, _) = running.ended_on_auth().await;
+        assert!(
+            reason.contains("The access token is invalid"),
+            "{transport:?}: {reason}"
+        );
     }
 }
 

@@ -9,7 +9,7 @@ use crate::responder::{self, Responder, SendError};
 use crate::source::testing::{
     self, assert_last_error, assert_no_duplicates, ids, start_connected, MemorySink, WAIT,
 };
-use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
+use crate::source::{Amendment, CheckError, ConnectorState};
 
 use earshot_core::{Network, PostKey, Reply, ReplyTarget};
 use std::sync::Arc;
@@ -320,16 +320,9 @@ async fn a_revoked_app_fails_the_source() {
     let fake = fake().await;
     let (_sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     fake.revoke_app();
-    let (result, health) = running.ended().await;
-    match result {
-        Err(SourceError::Auth(reason)) => {
-            assert!(reason.contains("client id/secret"), "{reason}");
-            assert!(!reason.contains(CLIENT_SECRET) && !reason.contains(PASSWORD));
-        }
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    let report = health.report();
-    assert_eq!(report.state, ConnectorState::Failing);
+    let (reason, report) = running.ended_on_auth().await;
+    assert!(reason.contains("client id/secret"), "{reason}");
+    assert!(!reason.contains(CLIENT_SECRET) && !reason.contains(PASSWORD));
     assert_eq!(report.next_retry_at, None);
 }
 
@@ -339,16 +332,10 @@ async fn a_wrong_password_fails_the_source_with_invalid_grant() {
     let mut config = config(&fake);
     config.password = Secret::new("hunter2");
     let sink = Arc::new(MemorySink::default());
-    let (result, health) = start(config, sink).ended().await;
-    match result {
-        Err(SourceError::Auth(reason)) => {
-            assert!(reason.contains("invalid_grant"), "{reason}");
-            assert!(reason.contains("u/acme_support"), "{reason}");
-            assert!(!reason.contains("hunter2"));
-        }
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    assert_eq!(health.report().state, ConnectorState::Failing);
+    let (reason, _) = start(config, sink).ended_on_auth().await;
+    assert!(reason.contains("invalid_grant"), "{reason}");
+    assert!(reason.contains("u/acme_support"), "{reason}");
+    assert!(!reason.contains("hunter2"));
     assert!(fake.requests().is_empty(), "no API call without a token");
 }
 

@@ -475,13 +475,8 @@ async fn a_refused_bearer_token_fails_the_source() {
     let mut config = config(&fake);
     config.bearer_token = Secret::new("revoked");
     let running = start(config, Arc::new(MemorySink::default()));
-    let health = running.health.clone();
-    match running.ended().await.0 {
-        Err(SourceError::Auth(reason)) => assert!(reason.contains("HTTP 401"), "{reason}"),
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    let report = health.report();
-    assert_eq!(report.state, ConnectorState::Failing);
+    let (reason, report) = running.ended_on_auth().await;
+    assert!(reason.contains("HTTP 401"), "{reason}");
     assert_eq!(report.next_retry_at, None);
     assert_eq!(fake.stream_connects(), 0);
 }
@@ -552,14 +547,8 @@ async fn an_expired_user_token_is_renewed_and_a_revoked_one_fails_the_source() {
     assert_eq!(ids(&sink.posts()), vec![heard]);
 
     fake.revoke_user_tokens();
-    let health = running.health.clone();
-    match running.ended().await.0 {
-        Err(SourceError::Auth(reason)) => {
-            assert!(reason.contains("cannot be renewed"), "{reason}")
-        }
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    assert_eq!(health.report().state, ConnectorState::Failing);
+    let (reason, _) = running.ended_on_auth().await;
+    assert!(reason.contains("cannot be renewed"), "{reason}");
 }
 
 // ---- the responder -----------------------------------------------------------------------
