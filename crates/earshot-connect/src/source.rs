@@ -500,6 +500,22 @@ pub mod testing {
             assert_last_error(&report, reason);
         }
 
+        /// After the fake silenced the stream and `lost` was posted into it: waits until the
+        /// stream is `reopened`, then for `lost` to arrive by the catch-up (and alone), and
+        /// checks the source said the stream had stalled.
+        pub async fn recovers_from_stall(
+            &self,
+            sink: &MemorySink,
+            reopened: impl Fn() -> bool,
+            lost: &str,
+        ) {
+            self.until("a reconnect after the stall", |_| reopened())
+                .await;
+            let posts = sink.wait_for(1, WAIT).await;
+            assert_eq!(ids(&posts), vec![lost.to_owned()]);
+            self.assert_last_error("stalled");
+        }
+
         /// Fails the test unless the last error reported now names `needle`.
         pub fn assert_last_error(&self, needle: &str) {
             assert_last_error(&self.health.report(), needle);
