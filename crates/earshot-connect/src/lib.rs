@@ -47,6 +47,7 @@ pub mod responder;
 pub mod reviews;
 pub mod rss;
 pub mod source;
+pub mod stored_cursor;
 pub mod telegram;
 pub mod twcs;
 pub mod webhook;

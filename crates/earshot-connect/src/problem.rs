@@ -124,6 +124,24 @@ pub(crate) async fn exchange(
     Ok((status, headers, text))
 }
 
+/// A request with `token` as its bearer and `body`, if any, as JSON, through [`exchange`]:
+/// how the App Store's and Google's clients call. Anything but a `GET` changes something.
+pub(crate) async fn exchange_bearer(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<&serde_json::Value>,
+    network: &str,
+) -> Result<(u16, reqwest::header::HeaderMap, String), Problem> {
+    let sends = method != reqwest::Method::GET;
+    let mut request = client.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    exchange(request, network, sends).await
+}
+
 /// The JSON of a successful (2xx) answer; an empty body is `Null`.
 pub(crate) fn success_json(
     network: &str,

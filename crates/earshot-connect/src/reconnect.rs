@@ -68,6 +68,30 @@ pub fn until(at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
     (at - now).to_std().unwrap_or(Duration::ZERO)
 }
 
+/// When a `Retry-After` of whole seconds (`value`) ends, counted from `now`; a negative one
+/// is now. The fallback of every network whose own reset header is missing.
+pub fn retry_after_at(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let secs: i64 = value.trim().parse().ok()?;
+    Some(now + chrono::Duration::seconds(secs.max(0)))
+}
+
+/// Checks a network's `rate_limit_reset` on headers with no reset header of the network's
+/// own: `Retry-After: 7` is 7 s from now, and no header at all is no reset.
+#[cfg(test)]
+pub(crate) fn assert_retry_after_fallback(
+    rate_limit_reset: impl Fn(&reqwest::header::HeaderMap, DateTime<Utc>) -> Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) {
+    use reqwest::header::{HeaderMap, HeaderValue};
+    let mut headers = HeaderMap::new();
+    headers.insert("Retry-After", HeaderValue::from_static("7"));
+    assert_eq!(
+        until(rate_limit_reset(&headers, now).unwrap(), now),
+        Duration::from_secs(7)
+    );
+    assert_eq!(rate_limit_reset(&HeaderMap::new(), now), None);
+}
+
 /// A jitter fraction in `[0, 1)` without a random-number dependency: the clock's nanoseconds.
 pub fn unit_jitter() -> f64 {
     let nanos = std::time::SystemTime::now()

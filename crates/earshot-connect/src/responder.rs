@@ -41,8 +41,10 @@ pub trait Responder: Send + Sync {
 /// What the responders' tests send: reply 1 by `agent@acme` in conversation 7, and where.
 #[cfg(test)]
 pub(crate) mod testing {
+    use super::{Responder, SendError};
     use chrono::Utc;
     use earshot_core::{Author, ConversationId, Network, Reply, ReplyTarget};
+    use std::time::Duration;
 
     /// Where a reply goes in the thread the customer `handle` (`external_id` on the network)
     /// opened with the post `root`, in English.
@@ -66,5 +68,47 @@ pub(crate) mod testing {
             now,
         );
         Reply { id: 1, ..queued }
+    }
+
+    /// Why the network refused `sent`; fails the test when it was not refused.
+    pub fn expect_refused(sent: Result<String, SendError>) -> String {
+        match sent {
+            Err(SendError::Refused { reason, .. }) => reason,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// Why `sent` is worth trying again; fails the test when it is not.
+    pub fn expect_retryable(sent: Result<String, SendError>) -> String {
+        match sent {
+            Err(SendError::Retryable { reason, .. }) => reason,
+            other => panic!("expected a retryable error, got {other:?}"),
+        }
+    }
+
+    /// Fails the test unless `sent` was refused for a reason that names `needle`.
+    pub fn assert_refused(sent: Result<String, SendError>, needle: &str) {
+        let reason = expect_refused(sent);
+        assert!(reason.contains(needle), "{reason}");
+    }
+
+    /// Fails the test unless `sent` is worth retrying, for a reason that names `needle`.
+    pub fn assert_retryable(sent: Result<String, SendError>, needle: &str) {
+        let reason = expect_retryable(sent);
+        assert!(reason.contains(needle), "{reason}");
+    }
+
+    /// Drops the fake `server` (its listener closes with it), then checks that `reply`, sent
+    /// where it listened, is worth retrying: a network that is down has refused nothing.
+    pub async fn assert_retryable_once_gone<S>(
+        server: S,
+        responder: &impl Responder,
+        reply: &Reply,
+        target: &ReplyTarget,
+    ) {
+        drop(server);
+        // Give the aborted server task a moment to let go of its port.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        expect_retryable(responder.send(reply, target).await);
     }
 }

@@ -13,9 +13,10 @@ use crate::problem::Problem;
 use crate::reconnect::{Ended, Reconnect};
 use crate::reddit::source::stopped;
 use crate::source::{Failure, Health, Hearing, Sink, SinkError, SourceError};
+use crate::stored_cursor::{StoredCursor, VERSION};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use earshot_core::{Amendment, Network, NewPost, PostKey};
+use earshot_core::{Amendment, Network, NewPost, PostKey, Reply, ReplyTarget};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::ControlFlow;
@@ -50,21 +51,22 @@ fn chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or_default()
 }
 
-impl Cursor {
-    pub fn parse(stored: &str) -> Option<Cursor> {
-        serde_json::from_str::<Cursor>(stored)
-            .ok()
-            .filter(|c| c.v == 1)
+impl StoredCursor for Cursor {
+    fn version(&self) -> u32 {
+        self.v
     }
 
-    pub fn encode(&self) -> String {
+    /// Written at this version whatever `v` says: a walk's first cursor is a `Default` one.
+    fn encode(&self) -> String {
         serde_json::to_string(&Cursor {
-            v: 1,
+            v: VERSION,
             ..self.clone()
         })
         .unwrap_or_default()
     }
+}
 
+impl Cursor {
     /// The cursor `source` stored in `sink`; an unreadable one starts over (logged).
     pub async fn load(sink: &dyn Sink, source: &str) -> Result<Cursor, SinkError> {
         Ok(
@@ -265,6 +267,15 @@ async fn spell<P: Poller + ?Sized>(
 pub fn stars(rating: u8) -> String {
     let r = usize::from(rating.min(5));
     format!("{}{} {r}/5", "★".repeat(r), "☆".repeat(5 - r))
+}
+
+/// The review a reply answers: the one it replies to, else the conversation's root (the
+/// App Store and Google Play answer the review itself, whichever post the agent picked).
+pub fn answered_review<'a>(reply: &'a Reply, target: &'a ReplyTarget) -> Option<&'a str> {
+    [&reply.in_reply_to, &target.root_external_id]
+        .into_iter()
+        .map(|s| s.trim())
+        .find(|s| !s.is_empty())
 }
 
 /// How many reply keys a responder remembers.

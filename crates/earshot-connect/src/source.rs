@@ -275,6 +275,7 @@ pub mod testing {
         amendments: Vec<Amendment>,
         cursors: HashMap<String, String>,
         fail_next: u32,
+        fail_amendments: u32,
     }
 
     impl MemorySink {
@@ -304,6 +305,11 @@ pub mod testing {
             self.lock().fail_next = n;
         }
 
+        /// The next `n` amendment writes fail with a [`SinkError`]; posts are still taken.
+        pub fn fail_next_amendments(&self, n: u32) {
+            self.lock().fail_amendments = n;
+        }
+
         /// Waits until at least `n` posts have arrived; panics (failing the test) after `wait`.
         pub async fn wait_for(&self, n: usize, wait: Duration) -> Vec<NewPost> {
             wait_for_n("posts", n, wait, || self.posts()).await
@@ -312,6 +318,14 @@ pub mod testing {
         /// Waits until at least `n` amendments have arrived; panics after [`WAIT`].
         pub async fn wait_for_amendments(&self, n: usize) -> Vec<Amendment> {
             wait_for_n("amendments", n, WAIT, || self.amendments()).await
+        }
+
+        /// Waits for the first amendment, which must be an edit; returns the post as edited.
+        pub async fn first_edit(&self) -> NewPost {
+            match &self.wait_for_amendments(1).await[0] {
+                Amendment::Edited(post) => post.clone(),
+                other => panic!("expected an edit, got {other:?}"),
+            }
         }
 
         fn take_failure(r: &mut Recorded) -> Result<(), SinkError> {
@@ -348,6 +362,10 @@ pub mod testing {
         ) -> Result<(), SinkError> {
             let mut r = self.lock();
             Self::take_failure(&mut r)?;
+            if r.fail_amendments > 0 {
+                r.fail_amendments -= 1;
+                return Err(SinkError("the store is unavailable (scripted)".into()));
+            }
             r.amendments.extend(amendments);
             if let Some(cursor) = cursor {
                 r.cursors.insert(source.to_owned(), cursor);
@@ -397,6 +415,23 @@ pub mod testing {
         let before = seen.len();
         seen.dedup();
         assert_eq!(before, seen.len(), "delivered twice: {:?}", ids(posts));
+    }
+
+    /// Fails the test unless `report`'s last error names `needle`.
+    pub fn assert_last_error(report: &HealthReport, needle: &str) {
+        let error = report.last_error.as_deref().unwrap_or_default();
+        assert!(error.contains(needle), "{needle:?} not in {report:?}");
+    }
+
+    /// Starts a source on a fresh [`MemorySink`] through `start` and waits until it is
+    /// connected: how most connector tests begin.
+    pub async fn start_connected<S: Source + ?Sized + 'static>(
+        start: impl FnOnce(Arc<MemorySink>) -> Running<S>,
+    ) -> (Arc<MemorySink>, Running<S>) {
+        let sink = Arc::new(MemorySink::default());
+        let running = start(sink.clone());
+        running.connected().await;
+        (sink, running)
     }
 
     /// A source running in the background against a [`MemorySink`], as the server runs it:
@@ -462,8 +497,28 @@ pub mod testing {
             self.state(ConnectorState::BackingOff).await;
             let report = self.health.report();
             assert!(report.next_retry_at.is_some(), "{report:?}");
-            let error = report.last_error.as_deref().unwrap_or_default();
-            assert!(error.contains(reason), "{reason:?} not in {report:?}");
+            assert_last_error(&report, reason);
+        }
+
+        /// After the fake silenced the stream and `lost` was posted into it: waits until the
+        /// stream is `reopened`, then for `lost` to arrive by the catch-up (and alone), and
+        /// checks the source said the stream had stalled.
+        pub async fn recovers_from_stall(
+            &self,
+            sink: &MemorySink,
+            reopened: impl Fn() -> bool,
+            lost: &str,
+        ) {
+            self.until("a reconnect after the stall", |_| reopened())
+                .await;
+            let posts = sink.wait_for(1, WAIT).await;
+            assert_eq!(ids(&posts), vec![lost.to_owned()]);
+            self.assert_last_error("stalled");
+        }
+
+        /// Fails the test unless the last error reported now names `needle`.
+        pub fn assert_last_error(&self, needle: &str) {
+            assert_last_error(&self.health.report(), needle);
         }
 
         /// The last error the health report holds, or "".
@@ -480,6 +535,20 @@ pub mod testing {
                 .expect("the source task does not panic");
             assert!(result.is_ok(), "{result:?}");
             assert_eq!(self.health.report().state, ConnectorState::Stopped);
+        }
+
+        /// Waits for the run to end on its own on a refused credential (a person must act):
+        /// checks it reports `Failing`; returns the reason and the last report.
+        pub async fn ended_on_auth(self) -> (String, HealthReport) {
+            let (result, health) = self.ended().await;
+            let report = health.report();
+            match result {
+                Err(SourceError::Auth(reason)) => {
+                    assert_eq!(report.state, ConnectorState::Failing, "{report:?}");
+                    (reason, report)
+                }
+                other => panic!("expected an auth error, got {other:?}"),
+            }
         }
 
         /// Waits for the run to end on its own; returns how, and its health.

@@ -21,16 +21,15 @@
 //! drifted).
 
 use super::jwt::verify;
-use crate::fake_server::{cut_off, lock, FakeServer, Script, Scripted};
+use crate::fake_server::{
+    bearer, cut_off, json_answer, page_start, page_token, FakeServer, Script, Scripted, Trouble,
+};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A customer's review as the fake holds it.
@@ -87,12 +86,7 @@ fn error(status: StatusCode, code: &str, title: &str) -> Response {
         "id": "fake", "status": status.as_u16().to_string(), "code": code, "title": title,
         "detail": title,
     }]});
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_answer(status, &body)
 }
 
 impl FakeServer<FakeState> {
@@ -195,14 +189,30 @@ fn response_json(p: &FakeResponse, delay: Duration) -> Value {
     })
 }
 
+/// App Store Connect's answers to the trouble a [`Script`] makes.
+fn troubled(trouble: Trouble) -> Response {
+    match trouble {
+        Trouble::CutOff => cut_off("{\"data\": ["),
+        Trouble::RateLimited => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+            "The request rate limit has been reached.",
+        ),
+        Trouble::Failing(status) => error(
+            status,
+            "UNEXPECTED_ERROR",
+            "An unexpected error occurred on the server side.",
+        ),
+    }
+}
+
 fn handle(
-    state: &Mutex<FakeState>,
+    s: &mut FakeState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let mut s = lock(state);
     let path = uri.path().to_owned();
     let host = headers
         .get("host")
@@ -214,7 +224,6 @@ fn handle(
         .map(|u| u.query_pairs().into_owned().collect())
         .unwrap_or_default();
     query.insert("\0base".into(), base);
-    s.script.heard(method, uri);
     // The rolling hour: requests older than an hour no longer count.
     s.spent
         .retain(|at| at.elapsed() < Duration::from_secs(3600));
@@ -222,7 +231,7 @@ fn handle(
     let remaining = s.hour_limit.saturating_sub(s.spent.len() as u32);
     let limit_header = format!("user-hour-lim:{};user-hour-rem:{remaining};", s.hour_limit);
     let used = s.spent.len() as u32;
-    let mut answer = answer(&mut s, method, &path, &query, headers, body, used);
+    let mut answer = answer(s, method, &path, &query, headers, body, used);
     if let Ok(value) = limit_header.parse() {
         answer.headers_mut().insert("x-rate-limit", value);
     }
@@ -238,12 +247,7 @@ fn answer(
     body: &Bytes,
     used: u32,
 ) -> Response {
-    let token = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .to_owned();
+    let token = bearer(headers).unwrap_or_default().to_owned();
     let now = Utc::now().timestamp().max(0) as u64;
     if let Err(reason) = verify(&token, &s.public_key, &s.key_id, &s.issuer_id, now) {
         return error(
@@ -270,22 +274,8 @@ fn answer(
             "Authentication credentials are missing or invalid.",
         );
     }
-    if s.script.dropped() {
-        return cut_off("{\"data\": [");
-    }
-    if s.script.rate_limited() || used > s.hour_limit {
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMIT_EXCEEDED",
-            "The request rate limit has been reached.",
-        );
-    }
-    if let Some(status) = s.script.failure() {
-        return error(
-            status,
-            "UNEXPECTED_ERROR",
-            "An unexpected error occurred on the server side.",
-        );
+    if let Some(trouble) = s.script.trouble(used > s.hour_limit) {
+        return troubled(trouble);
     }
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method.as_str(), parts.as_slice()) {
@@ -386,12 +376,7 @@ fn list(s: &FakeState, app: &str, query: &HashMap<String, String>) -> Response {
     }
     let start = match query.get("cursor") {
         None => 0,
-        Some(c) => match URL_SAFE_NO_PAD
-            .decode(c)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("at:").and_then(|n| n.parse::<usize>().ok()))
-        {
+        Some(c) => match page_start(c) {
             Some(n) => n,
             None => {
                 return error(
@@ -427,10 +412,7 @@ fn list(s: &FakeState, app: &str, query: &HashMap<String, String>) -> Response {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         next.sort();
-        next.push((
-            "cursor".into(),
-            URL_SAFE_NO_PAD.encode(format!("at:{}", start + limit)),
-        ));
+        next.push(("cursor".into(), page_token(start + limit)));
         if let Ok(url) =
             reqwest::Url::parse_with_params(&format!("{base}/v1/apps/{app}/customerReviews"), &next)
         {

@@ -81,13 +81,15 @@ impl Api {
             .signer
             .token()
             .map_err(|e| Problem::Key(e.to_string()))?;
-        let sends = method != Method::GET;
-        let mut request = self.client.request(method, url).bearer_auth(token.expose());
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let (status, headers, text) =
-            crate::problem::exchange(request, "App Store Connect", sends).await?;
+        let (status, headers, text) = crate::problem::exchange_bearer(
+            &self.client,
+            method,
+            url,
+            token.expose(),
+            body,
+            "App Store Connect",
+        )
+        .await?;
         if let Some(limit) = headers
             .get("x-rate-limit")
             .and_then(|h| h.to_str().ok())

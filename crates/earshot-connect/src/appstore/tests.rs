@@ -6,7 +6,8 @@ use super::config::AppStoreConfig;
 use super::fake::{FakeAppStore, FakeReview};
 use super::jwt::generate_pem;
 use super::{AppStoreResponder, AppStoreSource};
-use crate::responder::{Responder, SendError};
+use crate::responder::testing::{assert_refused, expect_refused, expect_retryable};
+use crate::responder::Responder;
 use crate::source::testing::{self, MemorySink, WAIT};
 use crate::source::{Amendment, ConnectorState, SourceError};
 use chrono::{Duration as Days, Utc};
@@ -117,13 +118,7 @@ async fn an_edited_review_becomes_an_edited_post() {
     let running = start(&config, sink.clone());
     sink.wait_for(1, WAIT).await;
     fake.edit("r1", 4, "Fixed by 3.1.1, thanks");
-    running
-        .until("the edit heard", |_| !sink.amendments().is_empty())
-        .await;
-    let amendments = sink.amendments();
-    let Amendment::Edited(post) = &amendments[0] else {
-        panic!("{amendments:?}")
-    };
+    let post = sink.first_edit().await;
     assert_eq!(post.external_id, "r1");
     assert!(post.text.starts_with("★★★★☆ 4/5"), "{}", post.text);
     assert!(post.text.contains("Fixed by 3.1.1"));
@@ -309,25 +304,19 @@ async fn a_reply_sets_the_reviews_single_response_once_and_a_new_one_replaces_it
     // Too long, a deleted review, a 429: said before or by Apple, never doubled.
     let long = reply("k3", "r1", &"a".repeat(5971));
     let before = fake.requests().len();
-    assert!(matches!(
-        responder.send(&long, &conv).await,
-        Err(SendError::Refused { .. })
-    ));
+    expect_refused(responder.send(&long, &conv).await);
     assert_eq!(fake.requests().len(), before, "checked before sending");
-    let gone = responder
-        .send(&reply("k4", "nope", "Hi"), &conversation("nope"))
-        .await;
-    let Err(SendError::Refused { reason, .. }) = gone else {
-        panic!("{gone:?}")
-    };
-    assert!(reason.contains("deleted"), "{reason}");
+    assert_refused(
+        responder
+            .send(&reply("k4", "nope", "Hi"), &conversation("nope"))
+            .await,
+        "deleted",
+    );
     fake.rate_limit_next(1);
-    let limited = responder
-        .send(&reply("k5", "r1", "Third text"), &conv)
-        .await;
-    assert!(
-        matches!(limited, Err(SendError::Retryable { .. })),
-        "{limited:?}"
+    expect_retryable(
+        responder
+            .send(&reply("k5", "r1", "Third text"), &conv)
+            .await,
     );
     assert_eq!(fake.responses()["r1"].body, "Update: 3.1.2 is out.");
 }

@@ -21,9 +21,10 @@
 
 use super::tid::encode_tid;
 use super::wire::POST_COLLECTION;
+use crate::fake_server::{bearer, lock, query_pairs, serve_in_background};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -32,7 +33,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -54,10 +55,6 @@ pub struct FakeBluesky {
 }
 
 type Shared = Arc<Mutex<FakeState>>;
-
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 #[derive(Debug)]
 struct FakeState {
@@ -248,11 +245,7 @@ impl FakeBluesky {
                 get(list_notifications),
             )
             .with_state(state.clone());
-        let http_task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(xrpc, app).await {
-                tracing::warn!(error = %e, "fake bluesky xrpc stopped");
-            }
-        });
+        let http_task = serve_in_background(xrpc, app, "fake bluesky xrpc");
         let ws_state = state.clone();
         let ws_task = tokio::spawn(async move {
             while let Ok((tcp, _)) = jetstream.accept().await {
@@ -765,11 +758,7 @@ type Refusal = (StatusCode, &'static str, &'static str);
 /// The DID behind a valid access token, or the PDS's refusal.
 fn authorise(state: &Shared, headers: &HeaderMap) -> Result<String, Refusal> {
     let s = lock(state);
-    let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
+    let Some(token) = bearer(headers) else {
         return Err((
             StatusCode::UNAUTHORIZED,
             "AuthMissing",
@@ -829,12 +818,7 @@ async fn refresh_session(State(state): State<Shared>, headers: HeaderMap) -> Res
         return r;
     }
     let mut s = lock(&state);
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
-        .to_owned();
+    let token = bearer(&headers).unwrap_or("").to_owned();
     let did = match s.tokens.get(&token) {
         Some(t) if t.refresh && !t.revoked => t.did.clone(),
         Some(t) if t.refresh => {
@@ -1146,43 +1130,6 @@ async fn list_notifications(
             .unwrap_or(""));
     }
     axum::Json(body).into_response()
-}
-
-/// `k=v&k=v` pairs, percent-decoded (`actors` and `uris` repeat).
-fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 // --- Jetstream ---------------------------------------------------------------------------

@@ -4,9 +4,12 @@
 
 use super::fake::{FakeBluesky, FakePost, PostSpec};
 use super::{check_credentials, BlueskyConfig, BlueskyResponder, BlueskySource, Secret};
-use crate::responder::{self, Responder, SendError};
-use crate::source::testing::{self, ids, MemorySink, WAIT};
-use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
+use crate::responder::testing::{
+    assert_refused, assert_retryable, assert_retryable_once_gone, expect_refused,
+};
+use crate::responder::{self, Responder};
+use crate::source::testing::{self, assert_last_error, ids, MemorySink, WAIT};
+use crate::source::{Amendment, CheckError, ConnectorState};
 use chrono::Utc;
 use earshot_core::{Network, PostKey, Reply, ReplyTarget};
 use futures::{SinkExt, StreamExt};
@@ -294,13 +297,7 @@ async fn broken_frames_are_skipped_and_a_close_code_reconnects() {
     fake.close_streams(1011, "internal error");
     connected(&running, &fake, 2).await;
     let report = running.health.report();
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("(1011): internal error")),
-        "{report:?}"
-    );
+    assert_last_error(&report, "(1011): internal error");
     let q = fake.post(mention(ANA_DID, "and now?"));
     sink.wait_for(2, WAIT).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -324,13 +321,7 @@ async fn a_stalled_stream_is_noticed_and_nothing_is_lost() {
     let posts = sink.wait_for(1, WAIT).await;
     assert_eq!(ids(&posts), uris(&[&lost]));
     let report = running.health.report();
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("stalled")),
-        "{report:?}"
-    );
+    assert_last_error(&report, "stalled");
     assert!(fake.subscriptions()[1].contains("&cursor="));
     running.stop().await;
 }
@@ -409,13 +400,7 @@ async fn a_5xx_burst_at_the_handshake_is_backed_off() {
     );
     let report = running.health.report();
     assert_eq!(report.errors_total, 3);
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("HTTP 503")),
-        "{report:?}"
-    );
+    assert_last_error(&report, "HTTP 503");
     let p = fake.post(mention(ANA_DID, "hi"));
     assert_eq!(ids(&sink.wait_for(1, WAIT).await), uris(&[&p]));
     running.stop().await;
@@ -466,16 +451,9 @@ async fn an_expiring_token_is_refreshed_and_a_revoked_password_fails_the_source(
     assert_eq!(fake.logins(), 1, "refreshed, never logged in again");
 
     fake.revoke_app_password();
-    let (result, health) = running.ended().await;
-    match result {
-        Err(SourceError::Auth(reason)) => {
-            assert!(reason.contains("create a new App Password"), "{reason}");
-            assert!(!reason.contains(PASSWORD), "{reason}");
-        }
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    let report = health.report();
-    assert_eq!(report.state, ConnectorState::Failing);
+    let (reason, report) = running.ended_on_auth().await;
+    assert!(reason.contains("create a new App Password"), "{reason}");
+    assert!(!reason.contains(PASSWORD), "{reason}");
     assert_eq!(report.next_retry_at, None);
 }
 
@@ -616,10 +594,7 @@ async fn an_ambiguous_failure_is_not_posted_twice() {
     fake.fail_next("com.atproto.repo.createRecord", 2, 503);
     let answer = reply(&complaint.uri, "k-5xx", "Second try");
     for _ in 0..2 {
-        match responder.send(&answer, &conversation("en")).await {
-            Err(SendError::Retryable { reason, .. }) => assert!(reason.contains("503"), "{reason}"),
-            other => panic!("expected a retryable error, got {other:?}"),
-        }
+        assert_retryable(responder.send(&answer, &conversation("en")).await, "503");
     }
     responder.send(&answer, &conversation("en")).await.unwrap();
     assert_eq!(fake.records_created(), 2);
@@ -634,60 +609,44 @@ async fn replies_are_refused_or_retried_as_the_server_says() {
 
     // 301 graphemes: refused before anything is sent.
     let long = reply(&complaint.uri, "k-long", &"é".repeat(301));
-    assert!(matches!(
-        responder.send(&long, &conv).await,
-        Err(SendError::Refused { .. })
-    ));
+    expect_refused(responder.send(&long, &conv).await);
     // Not a Bluesky post, and a deleted one.
     let odd = reply("https://bsky.app/x", "k-odd", "hi");
-    assert!(matches!(
-        responder.send(&odd, &conv).await,
-        Err(SendError::Refused { .. })
-    ));
+    expect_refused(responder.send(&odd, &conv).await);
     let gone = fake.post(mention(BO_DID, "soon deleted"));
     fake.delete(&gone, None);
-    match responder
-        .send(&reply(&gone.uri, "k-gone", "hi"), &conv)
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("no longer exists"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    assert_refused(
+        responder
+            .send(&reply(&gone.uri, "k-gone", "hi"), &conv)
+            .await,
+        "no longer exists",
+    );
     assert!(fake.received().is_empty());
     // Rate-limited: worth retrying, with the reset time in the reason.
     fake.rate_limit_next("com.atproto.repo.createRecord", 1, Duration::from_secs(30));
-    match responder
-        .send(&reply(&complaint.uri, "k-429", "hi"), &conv)
-        .await
-    {
-        Err(SendError::Retryable { reason, .. }) => {
-            assert!(reason.contains("rate-limited until"), "{reason}")
-        }
-        other => panic!("expected a retryable error, got {other:?}"),
-    }
+    assert_retryable(
+        responder
+            .send(&reply(&complaint.uri, "k-429", "hi"), &conv)
+            .await,
+        "rate-limited until",
+    );
     assert_eq!(fake.records_created(), 0);
     // A revoked app password: refused with words an operator can act on.
     fake.revoke_app_password();
-    match responder
-        .send(&reply(&complaint.uri, "k-401", "hi"), &conv)
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("App Password"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-    // The PDS is gone.
-    drop(fake);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(matches!(
+    assert_refused(
         responder
-            .send(&reply(&complaint.uri, "k-down", "hi"), &conv)
+            .send(&reply(&complaint.uri, "k-401", "hi"), &conv)
             .await,
-        Err(SendError::Retryable { .. })
-    ));
+        "App Password",
+    );
+    // The PDS is gone.
+    assert_retryable_once_gone(
+        fake,
+        &responder,
+        &reply(&complaint.uri, "k-down", "hi"),
+        &conv,
+    )
+    .await;
 }
 
 #[tokio::test]

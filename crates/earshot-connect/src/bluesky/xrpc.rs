@@ -3,6 +3,7 @@
 //! what each failure means for a caller.
 
 use super::wire::XrpcErrorBody;
+use crate::reconnect::retry_after_at;
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -139,8 +140,7 @@ pub(crate) fn rate_limit_reset<'h>(
     {
         return Some(at);
     }
-    let secs: i64 = header("retry-after")?.trim().parse().ok()?;
-    Some(now + chrono::Duration::seconds(secs.max(0)))
+    retry_after_at(header("retry-after")?, now)
 }
 
 #[cfg(test)]

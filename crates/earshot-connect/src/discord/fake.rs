@@ -17,6 +17,7 @@
 //! sequence numbers, RESUME replaying what the session missed then RESUMED, `op 9 false` for
 //! an expired session, `op 7`, close codes and abrupt drops on demand, a duplicate dispatch.
 
+use crate::fake_server::lock;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -106,10 +107,6 @@ struct FakeState {
     /// Channel → (posts left, when the window ends).
     post_budget: HashMap<String, (u32, std::time::Instant)>,
     served_429: u32,
-}
-
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl FakeState {

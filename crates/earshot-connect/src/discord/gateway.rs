@@ -30,6 +30,7 @@ use super::wire::Message;
 use crate::reconnect::{scaled, unit_jitter, Ended, Reconnect};
 use crate::reddit::source::stopped;
 use crate::source::{Failure, Health, Hearing, Sink, Source, SourceError};
+use crate::stored_cursor::StoredCursor;
 use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::{Amendment, Network, NewPost, PostKey};

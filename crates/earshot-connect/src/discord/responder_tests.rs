@@ -4,7 +4,8 @@
 
 use super::fake::FakeDiscord;
 use super::{DiscordConfig, DiscordResponder, DiscordSource, Secret};
-use crate::responder::{Responder, SendError};
+use crate::responder::testing::{assert_refused, expect_retryable};
+use crate::responder::Responder;
 use crate::source::testing::{self, MemorySink, WAIT};
 use earshot_core::{Network, Reply, ReplyTarget};
 use std::sync::Arc;
@@ -101,15 +102,13 @@ async fn a_429_is_waited_out_and_a_long_one_handed_back_without_posting() {
     assert_eq!(fake.sent(SUPPORT)[0]["id"], id.as_str());
 
     fake.rate_limit(1, 30.0);
-    let later = responder
-        .send(
-            &reply(&asked, "k-2", "One more thing."),
-            &conversation(&asked),
-        )
-        .await;
-    assert!(
-        matches!(later, Err(SendError::Retryable { .. })),
-        "{later:?}"
+    expect_retryable(
+        responder
+            .send(
+                &reply(&asked, "k-2", "One more thing."),
+                &conversation(&asked),
+            )
+            .await,
     );
     assert_eq!(fake.sent(SUPPORT).len(), 1, "nothing posted on a long 429");
 }
@@ -120,12 +119,11 @@ async fn too_long_or_unknown_targets_are_refused_before_posting() {
     let asked = fake.say(SUPPORT, "7", "lena.k", "hello?");
     let responder = DiscordResponder::new(config(&fake)).unwrap();
     let long = "é".repeat(2001);
-    let refused = responder
-        .send(&reply(&asked, "k-long", &long), &conversation(&asked))
-        .await;
-    assert!(
-        matches!(&refused, Err(SendError::Refused { reason, .. }) if reason.contains("2001 characters")),
-        "{refused:?}"
+    assert_refused(
+        responder
+            .send(&reply(&asked, "k-long", &long), &conversation(&asked))
+            .await,
+        "2001 characters",
     );
     assert!(fake.user_agents().is_empty(), "checked before any call");
     let exactly = "é".repeat(2000);
@@ -134,15 +132,14 @@ async fn too_long_or_unknown_targets_are_refused_before_posting() {
         .await
         .unwrap();
 
-    let gone = responder
-        .send(
-            &reply("1406200000000000001", "k-gone", "hi"),
-            &conversation(&asked),
-        )
-        .await;
-    assert!(
-        matches!(&gone, Err(SendError::Refused { reason, .. }) if reason.contains("none of the channels")),
-        "{gone:?}"
+    assert_refused(
+        responder
+            .send(
+                &reply("1406200000000000001", "k-gone", "hi"),
+                &conversation(&asked),
+            )
+            .await,
+        "none of the channels",
     );
     assert_eq!(fake.sent(SUPPORT).len(), 1);
 }
@@ -182,15 +179,14 @@ async fn the_journal_keeps_a_restart_from_posting_twice_after_the_nonce_window()
             )
         })
         .unwrap();
-    let again = DiscordResponder::new(config(&fake))
-        .unwrap()
-        .with_journal(&journal)
-        .unwrap()
-        .send(&reply(&asked, "conv-7-draft-3", "Any news?"), &conv)
-        .await;
-    assert!(
-        matches!(&again, Err(SendError::Refused { reason, .. }) if reason.contains("Look in the channel")),
-        "{again:?}"
+    assert_refused(
+        DiscordResponder::new(config(&fake))
+            .unwrap()
+            .with_journal(&journal)
+            .unwrap()
+            .send(&reply(&asked, "conv-7-draft-3", "Any news?"), &conv)
+            .await,
+        "Look in the channel",
     );
     assert_eq!(fake.sent(SUPPORT).len(), 1);
 }

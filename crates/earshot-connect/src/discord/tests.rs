@@ -4,7 +4,7 @@
 
 use super::fake::FakeDiscord;
 use super::{DiscordConfig, DiscordSource, Secret};
-use crate::source::testing::{self, MemorySink, WAIT};
+use crate::source::testing::{self, start_connected, MemorySink, WAIT};
 use crate::source::{Amendment, ConnectorState, SourceError};
 use earshot_core::{Network, NewPost};
 use std::sync::Arc;
@@ -52,9 +52,7 @@ async fn settle(sink: &MemorySink, n: usize) {
 #[tokio::test]
 async fn posts_in_the_watched_channel_are_heard_and_edits_amend_them() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let first = fake.say(
         SUPPORT,
@@ -114,9 +112,7 @@ async fn posts_in_the_watched_channel_are_heard_and_edits_amend_them() {
 #[tokio::test]
 async fn a_dropped_gateway_resumes_on_the_resume_url_without_gaps_or_doubles() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     let a = fake.say(SUPPORT, "7", "lena.k", "my kettle clicks off");
     sink.wait_for(1, WAIT).await;
 
@@ -151,9 +147,7 @@ async fn a_dropped_gateway_resumes_on_the_resume_url_without_gaps_or_doubles() {
 #[tokio::test]
 async fn a_zombie_connection_without_acks_is_closed_and_resumed() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     fake.acks(false);
     running
         .until("a resume after the missing ACK", |_| {
@@ -170,9 +164,7 @@ async fn a_zombie_connection_without_acks_is_closed_and_resumed() {
 #[tokio::test]
 async fn a_restart_after_the_session_expired_fills_the_gap_by_rest_and_waits_out_429s() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     let a = fake.say(SUPPORT, "7", "lena.k", "first");
     sink.wait_for(1, WAIT).await;
     running.stop().await;
@@ -237,9 +229,7 @@ async fn a_refused_token_stops_the_run_with_what_to_do() {
     assert_eq!(health.report().state, ConnectorState::Failing);
 
     // … and on the gateway (close 4004) when a stored session is resumed with a reset token.
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     running.stop().await;
     let (result, health) = start(wrong, sink).ended().await;
     assert!(matches!(result, Err(SourceError::Auth(_))), "{result:?}");
@@ -269,9 +259,7 @@ async fn a_disallowed_message_content_intent_stops_with_the_portal_switch_to_tur
 #[tokio::test]
 async fn a_thread_is_heard_under_its_parent_as_one_conversation_with_its_starter() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     let asked = fake.say(SUPPORT, "7", "lena.k", "K2 boot loop");
     // Announced by THREAD_CREATE …
     let thread = fake.open_thread(SUPPORT, &asked, true);

@@ -73,12 +73,15 @@ impl Api {
     ) -> Result<Value, Problem> {
         let network = self.wording.network;
         let token = self.tokens.token(&self.client).await?;
-        let sends = method != Method::GET;
-        let mut request = self.client.request(method, url).bearer_auth(token.expose());
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let (status, _, text) = crate::problem::exchange(request, network, sends).await?;
+        let (status, _, text) = crate::problem::exchange_bearer(
+            &self.client,
+            method,
+            url,
+            token.expose(),
+            body,
+            network,
+        )
+        .await?;
         if (200..300).contains(&status) {
             return crate::problem::success_json(network, status, &text);
         }

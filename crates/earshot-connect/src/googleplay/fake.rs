@@ -15,17 +15,17 @@
 //! `UNAUTHENTICATED` for expired or unknown tokens; an hourly GET and a daily POST counter
 //! answering 429 `RESOURCE_EXHAUSTED`; scripted 429s, 5xx and dropped connections.
 
-use crate::fake_server::{cut_off, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens};
+use crate::fake_server::{
+    bearer, cut_off, json_answer, page_start, page_token, FakeServer, IssuesTokens, Script,
+    Scripted, Tokens, Trouble,
+};
 use crate::google::token::{testing, verify_assertion};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A customer's review as the fake holds it.
@@ -103,12 +103,7 @@ pub type FakeGooglePlay = FakeServer<PlayState>;
 fn error(status: StatusCode, google_status: &str, message: &str) -> Response {
     let body =
         json!({"error": {"code": status.as_u16(), "message": message, "status": google_status}});
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_answer(status, &body)
 }
 
 fn timestamp(t: DateTime<Utc>) -> Value {
@@ -181,50 +176,47 @@ impl FakeServer<PlayState> {
     }
 }
 
+/// Google Play's answers to the trouble a [`Script`] makes.
+fn troubled(trouble: Trouble) -> Response {
+    match trouble {
+        Trouble::CutOff => cut_off("{\"reviews\": ["),
+        Trouble::RateLimited => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RESOURCE_EXHAUSTED",
+            "Quota exceeded for quota metric 'Queries'.",
+        ),
+        Trouble::Failing(status) => error(
+            status,
+            "UNAVAILABLE",
+            "The service is currently unavailable.",
+        ),
+    }
+}
+
 fn handle(
-    state: &Mutex<PlayState>,
+    s: &mut PlayState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let mut s = lock(state);
     let path_and_query = uri
         .path_and_query()
         .map_or(uri.path(), |p| p.as_str())
         .to_owned();
-    s.script.heard(method, uri);
     if uri.path() == "/token" && method == Method::POST {
-        return token(&mut s, body);
+        return token(s, body);
     }
-    let bearer = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !s.tokens.valid(bearer) {
+    let token = bearer(headers).unwrap_or_default();
+    if !s.tokens.valid(token) {
         return error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
             "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
         );
     }
-    if s.script.dropped() {
-        return cut_off("{\"reviews\": [");
-    }
-    if s.script.rate_limited() {
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RESOURCE_EXHAUSTED",
-            "Quota exceeded for quota metric 'Queries'.",
-        );
-    }
-    if let Some(status) = s.script.failure() {
-        return error(
-            status,
-            "UNAVAILABLE",
-            "The service is currently unavailable.",
-        );
+    if let Some(trouble) = s.script.trouble(false) {
+        return troubled(trouble);
     }
     let prefix = format!("/androidpublisher/v3/applications/{}/reviews", s.package);
     let Some(rest) = uri.path().strip_prefix(&prefix) else {
@@ -248,8 +240,8 @@ fn handle(
         s.gets.push(now);
     }
     match (method.as_str(), rest.as_str()) {
-        ("GET", "") => list(&s, &query),
-        ("GET", id) => match visible(&s)
+        ("GET", "") => list(s, &query),
+        ("GET", id) => match visible(s)
             .into_iter()
             .find(|r| Some(r.id.as_str()) == id.strip_prefix('/'))
         {
@@ -261,7 +253,7 @@ fn handle(
                 .trim_start_matches('/')
                 .trim_end_matches(":reply")
                 .to_owned();
-            reply(&mut s, &id, body)
+            reply(s, &id, body)
         }
         _ => error(
             StatusCode::NOT_FOUND,
@@ -380,12 +372,7 @@ fn list(s: &PlayState, query: &HashMap<String, String>) -> Response {
             .get("startIndex")
             .and_then(|i| i.parse().ok())
             .unwrap_or(0),
-        Some(t) => match URL_SAFE_NO_PAD
-            .decode(t)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("at:").and_then(|n| n.parse::<usize>().ok()))
-        {
+        Some(t) => match page_start(t) {
             Some(n) => n,
             None => {
                 return error(
@@ -408,8 +395,7 @@ fn list(s: &PlayState, query: &HashMap<String, String>) -> Response {
         "pageInfo": {"totalResults": shown.len(), "resultPerPage": max, "startIndex": start},
     });
     if start + max < shown.len() {
-        doc["tokenPagination"] =
-            json!({"nextPageToken": URL_SAFE_NO_PAD.encode(format!("at:{}", start + max))});
+        doc["tokenPagination"] = json!({"nextPageToken": page_token(start + max)});
     }
     axum::Json(doc).into_response()
 }

@@ -14,7 +14,7 @@ use super::wire::{ReplyResult, Review};
 use crate::google::Api;
 use crate::problem::Problem;
 use crate::responder::{Responder, SendError};
-use crate::reviews::SentKeys;
+use crate::reviews::{answered_review, SentKeys};
 use async_trait::async_trait;
 use earshot_core::reply::ReplyText;
 use earshot_core::{Network, Reply, ReplyTarget};
@@ -75,10 +75,7 @@ impl GooglePlayResponder {
 impl Responder for GooglePlayResponder {
     #[tracing::instrument(skip_all, fields(reply = reply.id, in_reply_to = %reply.in_reply_to))]
     async fn send(&self, reply: &Reply, target: &ReplyTarget) -> Result<String, SendError> {
-        let review = [&reply.in_reply_to, &target.root_external_id]
-            .into_iter()
-            .map(|s| s.trim())
-            .find(|s| !s.is_empty())
+        let review = answered_review(reply, target)
             .ok_or_else(|| refused("the reply names no review to answer".into()))?;
         if review.contains(['/', '?', '#']) {
             return Err(refused(format!(

@@ -5,9 +5,10 @@
 use super::config::GooglePlayConfig;
 use super::fake::{FakeGooglePlay, FakePlayReview};
 use super::{GooglePlayResponder, GooglePlaySource};
-use crate::responder::{Responder, SendError};
+use crate::responder::testing::{assert_refused, expect_retryable};
+use crate::responder::Responder;
 use crate::source::testing::{self, MemorySink, WAIT};
-use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
+use crate::source::{CheckError, ConnectorState, SourceError};
 use chrono::Utc;
 use earshot_core::{Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
@@ -112,13 +113,7 @@ async fn an_edited_review_comes_back_to_the_top_and_becomes_an_edit_of_the_same_
     let running = start(&config, sink.clone());
     sink.wait_for(2, WAIT).await;
     fake.edit("gp:r1", 4, "Fixed by 3.1.3, thanks");
-    running
-        .until("the edit heard", |_| !sink.amendments().is_empty())
-        .await;
-    let amendments = sink.amendments();
-    let Amendment::Edited(post) = &amendments[0] else {
-        panic!("{amendments:?}")
-    };
+    let post = sink.first_edit().await;
     assert_eq!(post.external_id, "gp:r1");
     assert!(
         post.text.starts_with("★★★★☆ 4/5\nFixed by 3.1.3"),
@@ -284,29 +279,25 @@ async fn a_reply_is_set_once_in_the_reviews_path_with_its_colon_and_a_new_one_ov
     );
     // Over 350 characters: refused before any request.
     let before = fake.requests().len();
-    let long = responder
-        .send(&reply("k3", "gp:AOqpTOFm3x9Y", &"a".repeat(351)), &conv)
-        .await;
-    let Err(SendError::Refused { reason, .. }) = long else {
-        panic!("{long:?}")
-    };
-    assert!(reason.contains("350"), "{reason}");
+    assert_refused(
+        responder
+            .send(&reply("k3", "gp:AOqpTOFm3x9Y", &"a".repeat(351)), &conv)
+            .await,
+        "350",
+    );
     assert_eq!(fake.requests().len(), before, "checked before sending");
     // A review the API no longer shows; a 429: said, never doubled.
-    let gone = responder
-        .send(&reply("k4", "gp:nope", "Hi"), &conversation("gp:nope"))
-        .await;
-    let Err(SendError::Refused { reason, .. }) = gone else {
-        panic!("{gone:?}")
-    };
-    assert!(reason.contains("Play Console"), "{reason}");
+    assert_refused(
+        responder
+            .send(&reply("k4", "gp:nope", "Hi"), &conversation("gp:nope"))
+            .await,
+        "Play Console",
+    );
     fake.rate_limit_next(1);
-    let limited = responder
-        .send(&reply("k5", "gp:AOqpTOFm3x9Y", "Third"), &conv)
-        .await;
-    assert!(
-        matches!(limited, Err(SendError::Retryable { .. })),
-        "{limited:?}"
+    expect_retryable(
+        responder
+            .send(&reply("k5", "gp:AOqpTOFm3x9Y", "Third"), &conv)
+            .await,
     );
     assert_eq!(
         fake.reply_of("gp:AOqpTOFm3x9Y").as_deref(),

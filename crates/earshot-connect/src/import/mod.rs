@@ -324,6 +324,48 @@ fn csv_io(e: csv::Error) -> io::Error {
     }
 }
 
+impl Source {
+    /// The buffer a line or value reader reads each payload into.
+    fn buf_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            Source::Lines(lines) => Some(&mut lines.buf),
+            Source::Values(values) => Some(&mut values.buf),
+            Source::Csv { .. } => None,
+        }
+    }
+}
+
+impl Importer {
+    /// The record one payload of a line or value reader becomes. The payload's buffer is
+    /// taken out of the reader while `convert` borrows the importer, then given back so the
+    /// next payload reuses its allocation.
+    fn delimited(&mut self, read: Result<Option<Payload>, (usize, io::Error)>) -> Option<Record> {
+        match read {
+            Ok(Some(Payload::Bytes { line })) => {
+                let payload = self
+                    .source
+                    .buf_mut()
+                    .map(std::mem::take)
+                    .unwrap_or_default();
+                let record = self.convert(line, &payload);
+                if let Some(buf) = self.source.buf_mut() {
+                    *buf = payload;
+                }
+                Some(record)
+            }
+            Ok(Some(Payload::TooLong { line, bytes })) => Some(too_long(line, bytes)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err((line, e)) => {
+                self.done = true;
+                Some(read_error(line, &e))
+            }
+        }
+    }
+}
+
 impl Iterator for Importer {
     type Item = Record;
 
@@ -367,44 +409,14 @@ impl Iterator for Importer {
                     })
                 }
             },
-            Source::Lines(lines) => match lines.next_payload() {
-                Ok(Some(Payload::Bytes { line })) => {
-                    let payload = std::mem::take(&mut lines.buf);
-                    let record = self.convert(line, &payload);
-                    if let Source::Lines(lines) = &mut self.source {
-                        lines.buf = payload;
-                    }
-                    Some(record)
-                }
-                Ok(Some(Payload::TooLong { line, bytes })) => Some(too_long(line, bytes)),
-                Ok(None) => {
-                    self.done = true;
-                    None
-                }
-                Err((line, e)) => {
-                    self.done = true;
-                    Some(read_error(line, &e))
-                }
-            },
-            Source::Values(values) => match values.next_payload() {
-                Ok(Some(Payload::Bytes { line })) => {
-                    let payload = std::mem::take(&mut values.buf);
-                    let record = self.convert(line, &payload);
-                    if let Source::Values(values) = &mut self.source {
-                        values.buf = payload;
-                    }
-                    Some(record)
-                }
-                Ok(Some(Payload::TooLong { line, bytes })) => Some(too_long(line, bytes)),
-                Ok(None) => {
-                    self.done = true;
-                    None
-                }
-                Err((line, e)) => {
-                    self.done = true;
-                    Some(read_error(line, &e))
-                }
-            },
+            Source::Lines(lines) => {
+                let read = lines.next_payload();
+                self.delimited(read)
+            }
+            Source::Values(values) => {
+                let read = values.next_payload();
+                self.delimited(read)
+            }
         }
     }
 }

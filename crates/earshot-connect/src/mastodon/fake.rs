@@ -24,6 +24,7 @@
 //! Ids are numeric strings; notification ids start at 8 digits and grow to 9, so code that
 //! orders ids as numbers of equal length (or as integers) shows up.
 
+use crate::fake_server::{bearer, lock, percent_decode, serve_in_background};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -35,7 +36,7 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -137,13 +138,6 @@ pub struct Mentioned {
     pub status_id: String,
 }
 
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    match state.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
-
 impl FakeMastodon {
     /// Starts the fake on `127.0.0.1:0`, accepting `token`, with a 100 ms heartbeat.
     pub async fn start(token: &str) -> std::io::Result<FakeMastodon> {
@@ -181,11 +175,7 @@ impl FakeMastodon {
             .route("/api/v1/statuses", axum::routing::post(create_status))
             .route("/api/v1/statuses/{id}", get(show_status))
             .with_state(state.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake mastodon stopped");
-            }
-        });
+        let server = serve_in_background(listener, app, "fake mastodon");
         let ws_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let ws_addr = ws_listener.local_addr()?;
         let ws_state = state.clone();
@@ -504,31 +494,51 @@ fn error(status: StatusCode, text: &str) -> Response {
 /// The bearer check and the scripted 429, run before every API answer: `Some` is the refusal.
 fn gate(state: &Shared, headers: &HeaderMap) -> Option<Response> {
     let mut s = lock(state);
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if !token.is_some_and(|t| s.tokens.contains(t)) {
-        return Some(error(
+    match refusal(&mut s, headers)? {
+        Refusal::BadToken => Some(error(
             StatusCode::UNAUTHORIZED,
             "The access token is invalid",
-        ));
-    }
-    if s.rate_limited > 0 {
-        s.rate_limited -= 1;
-        let reset =
-            Utc::now() + chrono::Duration::from_std(s.rate_limit_reset_in).unwrap_or_default();
-        let reset = reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
-        let h = response.headers_mut();
-        h.insert("X-RateLimit-Limit", HeaderValue::from_static("300"));
-        h.insert("X-RateLimit-Remaining", HeaderValue::from_static("0"));
-        if let Ok(v) = HeaderValue::from_str(&reset) {
-            h.insert("X-RateLimit-Reset", v);
+        )),
+        Refusal::RateLimited { reset } => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+            rate_limit_headers(response.headers_mut(), &reset);
+            Some(response)
         }
-        return Some(response);
     }
-    None
+}
+
+/// Why a request is refused before it is read, the REST API and the streaming upgrade alike.
+enum Refusal {
+    BadToken,
+    /// A scripted rate limit, spent until `reset` (Mastodon's timestamp format).
+    RateLimited {
+        reset: String,
+    },
+}
+
+/// The refusal of a request with `headers`, if any: its bearer token first, then a scripted
+/// rate limit (used up by this request).
+fn refusal(s: &mut FakeState, headers: &HeaderMap) -> Option<Refusal> {
+    if !bearer(headers).is_some_and(|t| s.tokens.contains(t)) {
+        return Some(Refusal::BadToken);
+    }
+    if s.rate_limited == 0 {
+        return None;
+    }
+    s.rate_limited -= 1;
+    let reset = Utc::now() + chrono::Duration::from_std(s.rate_limit_reset_in).unwrap_or_default();
+    Some(Refusal::RateLimited {
+        reset: reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+    })
+}
+
+/// Mastodon's `X-RateLimit-*` headers on a 429: the budget is spent until `reset`.
+fn rate_limit_headers(h: &mut HeaderMap, reset: &str) {
+    h.insert("X-RateLimit-Limit", HeaderValue::from_static("300"));
+    h.insert("X-RateLimit-Remaining", HeaderValue::from_static("0"));
+    if let Ok(v) = HeaderValue::from_str(reset) {
+        h.insert("X-RateLimit-Reset", v);
+    }
 }
 
 struct Connection {
@@ -552,7 +562,7 @@ async fn hashtag_stream(
         Some((_, tag)) if !tag.is_empty() => sse(
             state,
             &headers,
-            FakeChannel::Hashtag(decode(tag).to_lowercase()),
+            FakeChannel::Hashtag(percent_decode(tag).to_lowercase()),
         ),
         _ => error(StatusCode::BAD_REQUEST, "Missing tag name parameter"),
     }
@@ -667,6 +677,14 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The number the query gives `name`, if it gives one.
+fn number(pairs: &[(String, String)], name: &str) -> Option<u64> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .and_then(|(_, v)| v.parse::<u64>().ok())
+}
+
 async fn notifications(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -676,12 +694,7 @@ async fn notifications(
         return refused;
     }
     let pairs = query_pairs(query.as_deref().unwrap_or(""));
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-    };
+    let get = |name: &str| number(&pairs, name);
     let types: Vec<&str> = pairs
         .iter()
         .filter(|(k, _)| k == "types[]")
@@ -689,14 +702,27 @@ async fn notifications(
         .collect();
     let limit = get("limit").unwrap_or(40).clamp(1, 80) as usize;
     let s = lock(&state);
-    let matching: Vec<&(u64, Value)> = s
+    let matching = s
         .notifications
         .iter()
-        .filter(|(_, n)| types.is_empty() || types.iter().any(|t| n["type"] == *t))
+        .filter(|(_, n)| types.is_empty() || types.iter().any(|t| n["type"] == *t));
+    let base = format!("{}/api/v1/notifications", s.base_url);
+    timeline_page(matching, get, limit, &base)
+}
+
+/// One page of `matching` (in id order) as Mastodon pages its timelines: `max_id` bounds it
+/// from above, `min_id` asks for the page right after the cursor, `since_id` for the newest
+/// page after it; either way newest first, with `Link` headers to the pages around it at
+/// `base`. Notifications and the tag timeline are paged alike.
+fn timeline_page<'a>(
+    matching: impl Iterator<Item = &'a (u64, Value)>,
+    get: impl Fn(&str) -> Option<u64>,
+    limit: usize,
+    base: &str,
+) -> Response {
+    let matching: Vec<&(u64, Value)> = matching
         .filter(|(id, _)| get("max_id").is_none_or(|max| *id < max))
         .collect();
-    // Mastodon's semantics: `min_id` is the page right after the cursor, `since_id` the
-    // newest page after it; either way the page is newest first.
     let mut page: Vec<&(u64, Value)> = if let Some(min) = get("min_id") {
         matching
             .into_iter()
@@ -713,9 +739,8 @@ async fn notifications(
     };
     page.reverse();
     let mut response =
-        axum::Json(page.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()).into_response();
+        axum::Json(page.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()).into_response();
     if let (Some((newest, _)), Some((oldest, _))) = (page.first(), page.last()) {
-        let base = format!("{}/api/v1/notifications", s.base_url);
         let link = format!(
             "<{base}?max_id={oldest}>; rel=\"next\", <{base}?min_id={newest}>; rel=\"prev\""
         );
@@ -876,34 +901,6 @@ fn content_html(text: &str, tags: &[String]) -> String {
     )
 }
 
-/// Percent-decodes a query value (tags may hold any Unicode letter).
-fn decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// `GET /api/v1/timelines/tag/{tag}`: the tagged statuses, paged like notifications
 /// (`min_id`, `max_id`, `since_id`, `limit`), newest first, with `Link` headers.
 async fn tag_timeline(
@@ -917,12 +914,7 @@ async fn tag_timeline(
     }
     let tag = tag.to_lowercase();
     let pairs = query_pairs(query.as_deref().unwrap_or(""));
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-    };
+    let get = |name: &str| number(&pairs, name);
     let limit = get("limit").unwrap_or(20).clamp(1, 40) as usize;
     let s = lock(&state);
     let mut matching: Vec<&(u64, Value)> = s
@@ -933,41 +925,18 @@ async fn tag_timeline(
                 .as_array()
                 .is_some_and(|t| t.iter().any(|t| t["name"] == tag.as_str()))
         })
-        .filter(|(id, _)| get("max_id").is_none_or(|max| *id < max))
         .collect();
     matching.sort_by_key(|(id, _)| *id);
-    let mut page: Vec<&(u64, Value)> = if let Some(min) = get("min_id") {
-        matching
-            .into_iter()
-            .filter(|(id, _)| *id > min)
-            .take(limit)
-            .collect()
-    } else {
-        let newer: Vec<_> = matching
-            .into_iter()
-            .filter(|(id, _)| get("since_id").is_none_or(|since| *id > since))
-            .collect();
-        let skip = newer.len().saturating_sub(limit);
-        newer.into_iter().skip(skip).collect()
-    };
-    page.reverse();
-    let mut response =
-        axum::Json(page.iter().map(|(_, st)| st.clone()).collect::<Vec<_>>()).into_response();
-    if let (Some((newest, _)), Some((oldest, _))) = (page.first(), page.last()) {
-        let base = format!("{}/api/v1/timelines/tag/{tag}", s.base_url);
-        let link = format!(
-            "<{base}?max_id={oldest}>; rel=\"next\", <{base}?min_id={newest}>; rel=\"prev\""
-        );
-        if let Ok(v) = HeaderValue::from_str(&link) {
-            response.headers_mut().insert(header::LINK, v);
-        }
-    }
-    response
+    let base = format!("{}/api/v1/timelines/tag/{tag}", s.base_url);
+    timeline_page(matching.into_iter(), get, limit, &base)
 }
 
 /// The WebSocket streaming endpoint, on its own listener.
 mod websocket {
-    use super::{decode, lock, query_pairs, FakeChannel, Shared, StreamCommand};
+    use super::{
+        lock, percent_decode, query_pairs, rate_limit_headers, refusal, FakeChannel, Refusal,
+        Shared, StreamCommand,
+    };
     use futures::{SinkExt, StreamExt};
     use serde_json::json;
     use std::sync::{Arc, Mutex};
@@ -1006,31 +975,24 @@ mod websocket {
                     return Err(refuse(404, "Not Found"));
                 }
                 let mut s = lock(&shared);
-                let token = request
-                    .headers()
-                    .get(http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "));
-                if !token.is_some_and(|t| s.tokens.contains(t)) {
-                    return Err(refuse(401, "The access token is invalid"));
-                }
-                if s.rate_limited > 0 {
-                    s.rate_limited -= 1;
-                    let reset = chrono::Utc::now()
-                        + chrono::Duration::from_std(s.rate_limit_reset_in).unwrap_or_default();
-                    let mut r = refuse(429, "Too many requests");
-                    let h = r.headers_mut();
-                    h.insert("X-RateLimit-Limit", http::HeaderValue::from_static("300"));
-                    h.insert("X-RateLimit-Remaining", http::HeaderValue::from_static("0"));
-                    if let Ok(v) = http::HeaderValue::from_str(
-                        &reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-                    ) {
-                        h.insert("X-RateLimit-Reset", v);
+                match refusal(&mut s, request.headers()) {
+                    Some(Refusal::BadToken) => {
+                        return Err(refuse(401, "The access token is invalid"));
                     }
-                    return Err(r);
+                    Some(Refusal::RateLimited { reset }) => {
+                        let mut r = refuse(429, "Too many requests");
+                        rate_limit_headers(r.headers_mut(), &reset);
+                        return Err(r);
+                    }
+                    None => {}
                 }
                 let pairs = query_pairs(request.uri().query().unwrap_or(""));
-                let value = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| decode(v));
+                let value = |k: &str| {
+                    pairs
+                        .iter()
+                        .find(|(n, _)| n == k)
+                        .map(|(_, v)| percent_decode(v))
+                };
                 let decision = match (value("stream").as_deref(), value("tag")) {
                     (Some("user:notification"), _) => {
                         Accepted::Listen(FakeChannel::Notifications, "user:notification".into())

@@ -2,6 +2,7 @@
 //! ISO-8601 `X-RateLimit-Reset` header (§0.2), the `{"error": ...}` body (§1.7), and the
 //! documented id order (length, then lexically; §1.5).
 
+use crate::reconnect::retry_after_at;
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 use std::cmp::Ordering;
@@ -14,8 +15,7 @@ pub(crate) fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Optio
             return Some(at.with_timezone(&Utc));
         }
     }
-    let secs: i64 = header("retry-after")?.trim().parse().ok()?;
-    Some(now + chrono::Duration::seconds(secs.max(0)))
+    retry_after_at(header("retry-after")?, now)
 }
 
 /// The `error` text of a Mastodon error body, or the body itself (shortened) when it is not one.
@@ -54,13 +54,7 @@ mod tests {
         );
         let at = rate_limit_reset(&headers, now).unwrap();
         assert_eq!(until(at, now), Duration::from_secs(300));
-        let mut headers = HeaderMap::new();
-        headers.insert("Retry-After", HeaderValue::from_static("7"));
-        assert_eq!(
-            until(rate_limit_reset(&headers, now).unwrap(), now),
-            Duration::from_secs(7)
-        );
-        assert_eq!(rate_limit_reset(&HeaderMap::new(), now), None);
+        crate::reconnect::assert_retry_after_fallback(rate_limit_reset, now);
     }
 
     #[test]

@@ -5,9 +5,14 @@ use super::fake::{FakeMastodon, Mentioned, NewMention, NewTagged};
 use super::{
     MastodonConfig, MastodonHashtagSource, MastodonResponder, MastodonSource, Secret, Transport,
 };
-use crate::responder::{self, Responder, SendError};
-use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
-use crate::source::{ConnectorState, Source, SourceError};
+use crate::responder::testing::{
+    assert_refused, assert_retryable, assert_retryable_once_gone, expect_refused,
+};
+use crate::responder::{self, Responder};
+use crate::source::testing::{
+    self, assert_last_error, assert_no_duplicates, ids, start_connected, MemorySink, WAIT,
+};
+use crate::source::{ConnectorState, Source};
 
 use earshot_core::{Amendment, Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
@@ -45,9 +50,7 @@ fn start_tag(
 #[tokio::test]
 async fn a_mention_is_delivered_with_author_text_and_parent() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let parent = fake.mention(NewMention::new("acme", "Version 3.1 is out"));
     let mut mention = NewMention::new("lena@fosstodon.example", "@acme the app no longer starts");
@@ -135,56 +138,44 @@ async fn replies_are_refused_or_retried_as_the_server_says() {
     let responder = MastodonResponder::new(config(&fake)).unwrap();
 
     // The parent is gone.
-    match responder.send(&reply("1", "k-gone", "hi"), &conv).await {
-        Err(SendError::Refused { reason, .. }) => assert!(reason.contains("Record not found")),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let reason = expect_refused(responder.send(&reply("1", "k-gone", "hi"), &conv).await);
+    assert!(reason.contains("Record not found"));
     // A revoked token.
     let mut revoked = config(&fake);
     revoked.access_token = Secret::new("revoked");
     let bad = MastodonResponder::new(revoked).unwrap();
-    match bad
-        .send(&reply(&parent.status_id, "k-401", "hi"), &conv)
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("The access token is invalid"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    assert_refused(
+        bad.send(&reply(&parent.status_id, "k-401", "hi"), &conv)
+            .await,
+        "The access token is invalid",
+    );
     // Rate-limited: worth retrying, and the retry goes through.
     fake.rate_limit_next(1, Duration::from_millis(100));
-    match responder
-        .send(&reply(&parent.status_id, "k-429", "hi"), &conv)
-        .await
-    {
-        Err(SendError::Retryable { reason, .. }) => {
-            assert!(reason.contains("rate-limited until"), "{reason}")
-        }
-        other => panic!("expected a retryable error, got {other:?}"),
-    }
+    assert_retryable(
+        responder
+            .send(&reply(&parent.status_id, "k-429", "hi"), &conv)
+            .await,
+        "rate-limited until",
+    );
     let sent = responder
         .send(&reply(&parent.status_id, "k-429", "hi"), &conv)
         .await
         .unwrap();
     assert_eq!(fake.status(&sent).unwrap()["visibility"], "public");
     // The server is down.
-    drop(fake);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(matches!(
-        responder
-            .send(&reply(&parent.status_id, "k-down", "hi"), &conv)
-            .await,
-        Err(SendError::Retryable { .. })
-    ));
+    assert_retryable_once_gone(
+        fake,
+        &responder,
+        &reply(&parent.status_id, "k-down", "hi"),
+        &conv,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_drop_mid_event_reconnects_and_backfills_without_loss_or_duplicates() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let first = fake.mention(NewMention::new("a@x.example", "@acme one"));
     fake.replay(&first.notification_id); // The same event twice.
@@ -266,28 +257,14 @@ async fn a_restart_resumes_from_the_stored_cursor() {
 #[tokio::test]
 async fn a_stalled_stream_is_noticed_and_reopened() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     fake.silence_streams();
     // A mention the half-open stream swallows.
     let lost = fake.mention(NewMention::new("a@x.example", "@acme hello?"));
     running
-        .until("a reconnect after the stall", |_| {
-            fake.stream_connects() >= 2
-        })
+        .recovers_from_stall(&sink, || fake.stream_connects() >= 2, &lost.status_id)
         .await;
-    let posts = sink.wait_for(1, WAIT).await;
-    assert_eq!(ids(&posts), vec![lost.status_id]);
-    let report = running.health.report();
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("stalled")),
-        "{report:?}"
-    );
     running.stop().await;
 }
 
@@ -298,15 +275,8 @@ async fn a_refused_token_fails_the_source() {
     config.access_token = Secret::new("revoked");
     let sink = Arc::new(MemorySink::default());
     let running = start(config, sink);
-    let (result, health) = running.ended().await;
-    match result {
-        Err(SourceError::Auth(reason)) => {
-            assert!(reason.contains("The access token is invalid"), "{reason}")
-        }
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    let report = health.report();
-    assert_eq!(report.state, ConnectorState::Failing);
+    let (reason, report) = running.ended_on_auth().await;
+    assert!(reason.contains("The access token is invalid"), "{reason}");
     assert_eq!(report.next_retry_at, None);
     assert_eq!(fake.stream_connects(), 0);
 }
@@ -335,18 +305,15 @@ async fn blank_text_is_refused_with_the_servers_words() {
     let fake = FakeMastodon::start(TOKEN).await.unwrap();
     let parent = customer_post(&fake, "unlisted").await;
     let responder = MastodonResponder::new(config(&fake)).unwrap();
-    match responder
-        .send(
-            &reply(&parent.status_id, "k-blank", "  "),
-            &conversation("", "1"),
-        )
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("Text can't be blank"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    assert_refused(
+        responder
+            .send(
+                &reply(&parent.status_id, "k-blank", "  "),
+                &conversation("", "1"),
+            )
+            .await,
+        "Text can't be blank",
+    );
     assert_eq!(fake.statuses_created(), 0);
 }
 
@@ -428,13 +395,7 @@ async fn a_refused_connection_backs_off_and_stops_when_told() {
         .await;
     let report = running.health.report();
     assert!(report.next_retry_at.is_some());
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("opening the stream")),
-        "{report:?}"
-    );
+    assert_last_error(&report, "opening the stream");
     assert!(sink.posts().is_empty());
     running.stop().await;
 }
@@ -490,6 +451,27 @@ fn websocket(fake: &FakeMastodon) -> MastodonConfig {
     config
 }
 
+/// A fresh fake and the hashtag source for `tag` hearing it over `transport`, connected:
+/// how every test that runs over both transports begins.
+async fn tag_over(
+    transport: Transport,
+    tag: &str,
+) -> (
+    FakeMastodon,
+    Arc<MemorySink>,
+    Running<MastodonHashtagSource>,
+) {
+    let fake = FakeMastodon::start(TOKEN).await.unwrap();
+    let config = match transport {
+        Transport::Sse => config(&fake),
+        Transport::WebSocket => websocket(&fake),
+    };
+    let sink = Arc::new(MemorySink::default());
+    let running = start_tag(config, tag, sink.clone());
+    running.connected().await;
+    (fake, sink, running)
+}
+
 fn texts(posts: &[NewPost]) -> Vec<String> {
     posts.iter().map(|p| p.text.clone()).collect()
 }
@@ -497,15 +479,8 @@ fn texts(posts: &[NewPost]) -> Vec<String> {
 #[tokio::test]
 async fn a_tagged_post_arrives_boosts_are_skipped_and_the_brand_is_recognised() {
     for transport in [Transport::Sse, Transport::WebSocket] {
-        let fake = FakeMastodon::start(TOKEN).await.unwrap();
-        let config = match transport {
-            Transport::Sse => config(&fake),
-            Transport::WebSocket => websocket(&fake),
-        };
-        let sink = Arc::new(MemorySink::default());
-        let running = start_tag(config, "#AcmeApp", sink.clone());
+        let (fake, sink, running) = tag_over(transport, "#AcmeApp").await;
         assert_eq!(running.source.name(), TAG_SOURCE);
-        running.connected().await;
 
         let customer = fake.post_tagged(NewTagged::new(
             "lena@fosstodon.example",
@@ -544,14 +519,7 @@ async fn a_tagged_post_arrives_boosts_are_skipped_and_the_brand_is_recognised() 
 #[tokio::test]
 async fn hashtag_edits_and_deletes_become_amendments_once() {
     for transport in [Transport::Sse, Transport::WebSocket] {
-        let fake = FakeMastodon::start(TOKEN).await.unwrap();
-        let config = match transport {
-            Transport::Sse => config(&fake),
-            Transport::WebSocket => websocket(&fake),
-        };
-        let sink = Arc::new(MemorySink::default());
-        let running = start_tag(config, "acmeapp", sink.clone());
-        running.connected().await;
+        let (fake, sink, running) = tag_over(transport, "acmeapp").await;
 
         let id = fake.post_tagged(NewTagged::new("lena@x.example", "app crashes", "acmeapp"));
         sink.wait_for(1, WAIT).await;
@@ -593,14 +561,7 @@ async fn hashtag_edits_and_deletes_become_amendments_once() {
 #[tokio::test]
 async fn hashtag_survives_a_cut_duplicates_and_out_of_order_arrivals() {
     for transport in [Transport::Sse, Transport::WebSocket] {
-        let fake = FakeMastodon::start(TOKEN).await.unwrap();
-        let config = match transport {
-            Transport::Sse => config(&fake),
-            Transport::WebSocket => websocket(&fake),
-        };
-        let sink = Arc::new(MemorySink::default());
-        let running = start_tag(config, "acmeapp", sink.clone());
-        running.connected().await;
+        let (fake, sink, running) = tag_over(transport, "acmeapp").await;
 
         // Two posts whose events arrive late and in reverse id order, one of them twice.
         let mut quiet = NewTagged::new("a@x.example", "first", "acmeapp");
@@ -695,17 +656,11 @@ async fn hashtag_rate_limit_sink_failure_and_revoked_token() {
         config.streaming_url =
             Some(fake.websocket_base_url()).filter(|_| transport == Transport::WebSocket);
         let running = start_tag(config.clone(), "acmeapp", Arc::new(MemorySink::default()));
-        let (result, health) = running.ended().await;
-        match result {
-            Err(SourceError::Auth(reason)) => {
-                assert!(
-                    reason.contains("The access token is invalid"),
-                    "{transport:?}: {reason}"
-                )
-            }
-            other => panic!("{transport:?}: expected an auth error, got {other:?}"),
-        }
-        assert_eq!(health.report().state, ConnectorState::Failing);
+        let (reason, _) = running.ended_on_auth().await;
+        assert!(
+            reason.contains("The access token is invalid"),
+            "{transport:?}: {reason}"
+        );
     }
 }
 
@@ -774,11 +729,7 @@ async fn websocket_mentions_survive_a_dead_socket_a_stall_and_a_rate_limit() {
     let sink = Arc::new(MemorySink::default());
     let running = start(websocket(&fake), sink.clone());
     running.connected().await;
-    assert!(running
-        .health
-        .report()
-        .last_error
-        .is_some_and(|e| e.contains("rate-limited until")));
+    running.assert_last_error("rate-limited until");
 
     // Quiet but healthy: our pings' pongs keep it from looking stalled.
     tokio::time::sleep(Duration::from_millis(900)).await;

@@ -15,6 +15,8 @@
 //! them raise them again).
 
 use super::{Alert, Notifier, NotifyConfig, NotifyError, RetryPolicy, Severity};
+// The dispatcher stops on the same signal as a source: the value turns true or the sender goes.
+use crate::reddit::source::stopped;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
@@ -426,18 +428,6 @@ async fn attempt(policy: &RetryPolicy, slot: &Slot, alert: &Alert) -> Result<(),
             reason: format!("no answer within {:?}", policy.attempt_timeout),
             retry_after: None,
         }),
-    }
-}
-
-/// Resolves once the dispatcher is stopped or gone.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow_and_update() {
-            return;
-        }
-        if stop.changed().await.is_err() {
-            return;
-        }
     }
 }
 

@@ -93,10 +93,7 @@ fn is_local(host: &str) -> bool {
 impl EmailNotifier {
     pub fn new(name: impl Into<String>, config: EmailConfig) -> Result<Self, NotifyError> {
         let name = name.into();
-        let misconfigured = |reason: String| NotifyError::Misconfigured {
-            target: name.clone(),
-            reason,
-        };
+        let misconfigured = |reason: String| NotifyError::misconfigured(&name, reason);
         let host = config.host.trim();
         if host.is_empty() {
             return Err(misconfigured("host is empty".into()));
@@ -176,20 +173,14 @@ impl EmailNotifier {
         for to in &self.to {
             builder = builder.to(to.clone());
         }
-        builder
-            .body(alert.to_text())
-            .map_err(|e| NotifyError::Refused {
-                target: self.name.clone(),
-                reason: format!("the message could not be built: {e}"),
-            })
+        builder.body(alert.to_text()).map_err(|e| {
+            NotifyError::refused(&self.name, format!("the message could not be built: {e}"))
+        })
     }
 
     fn classify(&self, error: lettre::transport::smtp::Error) -> NotifyError {
         let code = error.status().map(|c| c.to_string());
-        let refused = |reason: String| NotifyError::Refused {
-            target: self.name.clone(),
-            reason,
-        };
+        let refused = |reason: String| NotifyError::refused(&self.name, reason);
         if error.is_permanent() {
             return match code.as_deref() {
                 // RFC 4954: 535 bad credentials, 534 mechanism too weak, 530 auth required.
@@ -214,11 +205,7 @@ impl EmailNotifier {
                 self.server
             ));
         }
-        NotifyError::Retryable {
-            target: self.name.clone(),
-            reason: format!("{}: {error}", self.server),
-            retry_after: None,
-        }
+        NotifyError::retryable(&self.name, format!("{}: {error}", self.server), None)
     }
 }
 

@@ -19,6 +19,7 @@ mod smtp;
 
 pub use smtp::{FakeSmtp, ReceivedMail, SmtpFailure};
 
+use crate::fake_server::lock;
 use crate::Secret;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
@@ -34,7 +35,7 @@ use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -54,10 +55,6 @@ pub enum HttpFailure {
     /// Read the whole request, then close the connection without a byte of answer. Slack
     /// has not posted it; the webhook receiver has processed it (only the answer is lost).
     Drop,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 // ---- A listener whose connections a handler can cut -------------------------------------

@@ -62,6 +62,35 @@ pub enum NotifyError {
 }
 
 impl NotifyError {
+    /// Worth another try at `target` later; `retry_after` when the target said when.
+    pub fn retryable(
+        target: &str,
+        reason: impl Into<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        NotifyError::Retryable {
+            target: target.into(),
+            reason: reason.into(),
+            retry_after,
+        }
+    }
+
+    /// `target` answered and will not take the alert.
+    pub fn refused(target: &str, reason: impl Into<String>) -> Self {
+        NotifyError::Refused {
+            target: target.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// `target`'s settings cannot work.
+    pub fn misconfigured(target: &str, reason: impl Into<String>) -> Self {
+        NotifyError::Misconfigured {
+            target: target.into(),
+            reason: reason.into(),
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         matches!(self, NotifyError::Retryable { .. })
     }

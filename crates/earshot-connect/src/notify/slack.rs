@@ -48,40 +48,23 @@ impl SlackNotifier {
             .is_some_and(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
         if !valid {
             // The URL itself stays out of the message: it is the credential.
-            return Err(NotifyError::Misconfigured {
-                target: name,
-                reason: "webhook_url is not an http(s) URL: copy it from the Slack app's \
-                         Incoming Webhooks page"
-                    .into(),
-            });
+            return Err(NotifyError::misconfigured(
+                &name,
+                "webhook_url is not an http(s) URL: copy it from the Slack app's Incoming \
+                 Webhooks page",
+            ));
         }
         let client = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .build()
-            .map_err(|e| NotifyError::Misconfigured {
-                target: name.clone(),
-                reason: transport_error("building the HTTP client", e),
+            .map_err(|e| {
+                NotifyError::misconfigured(&name, transport_error("building the HTTP client", e))
             })?;
         Ok(SlackNotifier {
             name,
             config,
             client,
         })
-    }
-
-    fn retryable(&self, reason: String, retry_after: Option<Duration>) -> NotifyError {
-        NotifyError::Retryable {
-            target: self.name.clone(),
-            reason,
-            retry_after,
-        }
-    }
-
-    fn refused(&self, reason: String) -> NotifyError {
-        NotifyError::Refused {
-            target: self.name.clone(),
-            reason,
-        }
     }
 }
 
@@ -115,13 +98,18 @@ impl Notifier for SlackNotifier {
             .json(&alert.to_slack())
             .send()
             .await
-            .map_err(|e| self.retryable(transport_error("posting to Slack", e), None))?;
+            .map_err(|e| {
+                NotifyError::retryable(&self.name, transport_error("posting to Slack", e), None)
+            })?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| self.retryable(transport_error("reading Slack's answer", e), None))?;
+        let body = response.text().await.map_err(|e| {
+            NotifyError::retryable(
+                &self.name,
+                transport_error("reading Slack's answer", e),
+                None,
+            )
+        })?;
         let code = short_body(&body);
         if status.is_success() {
             if code != "ok" {
@@ -131,18 +119,22 @@ impl Notifier for SlackNotifier {
             return Ok(());
         }
         let error = if status == StatusCode::TOO_MANY_REQUESTS {
-            self.retryable(
+            NotifyError::retryable(
+                &self.name,
                 format!("rate-limited (HTTP 429 {code})"),
                 retry_after(&headers, Utc::now()),
             )
         } else if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
-            self.retryable(format!("HTTP {}: {code}", status.as_u16()), None)
+            NotifyError::retryable(
+                &self.name,
+                format!("HTTP {}: {code}", status.as_u16()),
+                None,
+            )
         } else {
-            self.refused(format!(
-                "HTTP {} {code}: {}",
-                status.as_u16(),
-                advice(&code)
-            ))
+            NotifyError::refused(
+                &self.name,
+                format!("HTTP {} {code}: {}", status.as_u16(), advice(&code)),
+            )
         };
         tracing::warn!(error = %error, "slack alert not delivered");
         Err(error)

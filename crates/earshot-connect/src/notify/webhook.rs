@@ -142,10 +142,7 @@ pub struct WebhookNotifier {
 impl WebhookNotifier {
     pub fn new(name: impl Into<String>, config: WebhookConfig) -> Result<Self, NotifyError> {
         let name = name.into();
-        let misconfigured = |reason: String| NotifyError::Misconfigured {
-            target: name.clone(),
-            reason,
-        };
+        let misconfigured = |reason: String| NotifyError::misconfigured(&name, reason);
         let url = reqwest::Url::parse(config.url.trim())
             .ok()
             .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
@@ -169,14 +166,6 @@ impl WebhookNotifier {
             client,
         })
     }
-
-    fn retryable(&self, reason: String, retry_after: Option<Duration>) -> NotifyError {
-        NotifyError::Retryable {
-            target: self.name.clone(),
-            reason,
-            retry_after,
-        }
-    }
 }
 
 #[async_trait]
@@ -188,13 +177,18 @@ impl Notifier for WebhookNotifier {
     #[tracing::instrument(skip_all, fields(target = %self.name, alert = %alert.dedupe_key))]
     async fn notify(&self, alert: &Alert) -> Result<(), NotifyError> {
         let id = alert.event_id();
-        let bytes = serde_json::to_vec(&body(alert)).map_err(|e| NotifyError::Refused {
-            target: self.name.clone(),
-            reason: format!("the alert could not be encoded: {e}"),
+        let bytes = serde_json::to_vec(&body(alert)).map_err(|e| {
+            NotifyError::refused(&self.name, format!("the alert could not be encoded: {e}"))
         })?;
         let response = post_signed(&self.client, &self.url, &self.signer, &id, bytes)
             .await
-            .map_err(|e| self.retryable(transport_error("delivering the webhook", e), None))?;
+            .map_err(|e| {
+                NotifyError::retryable(
+                    &self.name,
+                    transport_error("delivering the webhook", e),
+                    None,
+                )
+            })?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -203,15 +197,16 @@ impl Notifier for WebhookNotifier {
         // The answer's body only explains a failure; failing to read it changes nothing.
         let text = short_body(&response.text().await.unwrap_or_default());
         let error = match status {
-            StatusCode::TOO_MANY_REQUESTS => self.retryable(
+            StatusCode::TOO_MANY_REQUESTS => NotifyError::retryable(
+                &self.name,
                 format!("rate-limited (HTTP 429) {text}"),
                 retry_after(&headers, Utc::now()),
             ),
             StatusCode::REQUEST_TIMEOUT | StatusCode::CONFLICT => {
-                self.retryable(format!("HTTP {} {text}", status.as_u16()), None)
+                NotifyError::retryable(&self.name, format!("HTTP {} {text}", status.as_u16()), None)
             }
             s if s.is_server_error() => {
-                self.retryable(format!("HTTP {} {text}", status.as_u16()), None)
+                NotifyError::retryable(&self.name, format!("HTTP {} {text}", status.as_u16()), None)
             }
             StatusCode::GONE => NotifyError::Refused {
                 target: self.name.clone(),

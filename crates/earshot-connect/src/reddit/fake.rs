@@ -16,7 +16,7 @@
 //! 5xx bursts, a body cut mid-JSON, expired tokens, a revoked app, comment errors, and a
 //! comment made whose answer is lost.
 
-use axum::body::{Body, Bytes};
+use crate::fake_server::{half_then_reset, lock, serve_in_background};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +25,7 @@ use axum::{Form, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A running fake; the server stops when this is dropped.
@@ -99,10 +99,6 @@ pub struct ReceivedComment {
     pub thing_id: String,
     pub text: String,
     pub user_agent: String,
-}
-
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn base36(mut n: u64) -> String {
@@ -277,11 +273,7 @@ impl FakeReddit {
             .route("/user/{name}/comments", get(user_comments))
             .route("/api/comment", post(comment))
             .with_state(state.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake reddit stopped");
-            }
-        });
+        let server = serve_in_background(listener, app, "fake reddit");
         Ok(FakeReddit {
             addr,
             state,
@@ -695,23 +687,8 @@ fn listing(
     .to_string();
     if s.cut > 0 {
         s.cut -= 1;
-        let half = Bytes::from(body.as_bytes()[..body.len() / 2].to_vec());
-        // Half the JSON, a pause so it reaches the client with the headers, then the
-        // connection is dropped.
-        let cut = futures::stream::unfold(Some(half), |half| async move {
-            match half {
-                Some(half) => Some((Ok::<_, std::io::Error>(half), None)),
-                None => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    let reset = std::io::Error::new(
-                        std::io::ErrorKind::ConnectionReset,
-                        "cut by the script",
-                    );
-                    Some((Err(reset), None))
-                }
-            }
-        });
-        let mut response = Response::new(Body::from_stream(cut));
+        // Half the JSON reaches the client with the headers, then the connection drops.
+        let mut response = Response::new(half_then_reset(body.as_bytes()));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=UTF-8"),
@@ -729,6 +706,23 @@ fn listing(
 }
 
 /// Reddit's answer for a private subreddit's listings.
+/// The gate of a `/r/{sub}/{listing}` request, then Reddit's 403 when the subreddit is
+/// private: every subreddit listing is refused the same two ways, in this order.
+fn subreddit_gate(
+    state: &Shared,
+    headers: &HeaderMap,
+    sub: &str,
+    listing: &str,
+    query: &HashMap<String, String>,
+) -> Option<Response> {
+    gate(
+        state,
+        headers,
+        describe(&format!("/r/{sub}/{listing}"), query),
+    )
+    .or_else(|| private(state, sub))
+}
+
 fn private(state: &Shared, sub: &str) -> Option<Response> {
     let s = lock(state);
     if !s.private.contains(&sub.to_lowercase()) {
@@ -760,10 +754,7 @@ async fn subreddit_new(
     Path(sub): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = gate(&state, &headers, describe(&format!("/r/{sub}/new"), &query)) {
-        return refused;
-    }
-    if let Some(refused) = private(&state, &sub) {
+    if let Some(refused) = subreddit_gate(&state, &headers, &sub, "new", &query) {
         return refused;
     }
     listing(&state, &query, |t| {
@@ -777,14 +768,7 @@ async fn subreddit_comments(
     Path(sub): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = gate(
-        &state,
-        &headers,
-        describe(&format!("/r/{sub}/comments"), &query),
-    ) {
-        return refused;
-    }
-    if let Some(refused) = private(&state, &sub) {
+    if let Some(refused) = subreddit_gate(&state, &headers, &sub, "comments", &query) {
         return refused;
     }
     listing(&state, &query, |t| {
@@ -798,14 +782,7 @@ async fn subreddit_search(
     Path(sub): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = gate(
-        &state,
-        &headers,
-        describe(&format!("/r/{sub}/search"), &query),
-    ) {
-        return refused;
-    }
-    if let Some(refused) = private(&state, &sub) {
+    if let Some(refused) = subreddit_gate(&state, &headers, &sub, "search", &query) {
         return refused;
     }
     let q = query.get("q").cloned().unwrap_or_default();

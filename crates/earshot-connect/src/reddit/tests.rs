@@ -4,9 +4,12 @@
 
 use super::fake::FakeReddit;
 use super::{check_credentials, RedditConfig, RedditResponder, RedditSearch, RedditSource, Secret};
+use crate::responder::testing::{assert_refused, assert_retryable, assert_retryable_once_gone};
 use crate::responder::{self, Responder, SendError};
-use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
-use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
+use crate::source::testing::{
+    self, assert_last_error, assert_no_duplicates, ids, start_connected, MemorySink, WAIT,
+};
+use crate::source::{Amendment, CheckError, ConnectorState};
 
 use earshot_core::{Network, PostKey, Reply, ReplyTarget};
 use std::sync::Arc;
@@ -52,9 +55,7 @@ fn start(config: RedditConfig, sink: Arc<MemorySink>) -> Running {
 #[tokio::test]
 async fn a_post_and_a_comment_arrive_with_their_fields() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let link = fake.submit(
         "smarthome",
@@ -149,9 +150,7 @@ async fn the_same_thing_twice_is_delivered_once() {
 #[tokio::test]
 async fn a_late_approved_older_post_is_still_heard() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     let first = fake.submit("smarthome", "a", "first", "");
     let second = fake.submit("smarthome", "b", "second", "");
     sink.wait_for(2, WAIT).await;
@@ -172,9 +171,7 @@ async fn a_late_approved_older_post_is_still_heard() {
 #[tokio::test]
 async fn a_listing_cut_mid_answer_is_read_again_without_loss() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     fake.cut_next(1);
     let a = fake.submit("smarthome", "a", "one", "");
     let b = fake.submit("smarthome", "b", "two", "");
@@ -182,13 +179,7 @@ async fn a_listing_cut_mid_answer_is_read_again_without_loss() {
     assert_eq!(ids(&posts), vec![a, b]);
     let report = running.health.report();
     assert!(report.errors_total >= 1, "{report:?}");
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("reading reddit's answer")),
-        "{report:?}"
-    );
+    assert_last_error(&report, "reading reddit's answer");
     running.connected().await;
     running.stop().await;
 }
@@ -196,24 +187,17 @@ async fn a_listing_cut_mid_answer_is_read_again_without_loss() {
 #[tokio::test]
 async fn edits_and_deletions_become_amendments() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     let link = fake.submit("smarthome", "a", "Kettle dead", "since 3.1");
     let comment = fake.comment(&link, "b", "mine too");
     let removed = fake.comment(&link, "c", "buy my kettle instead");
     sink.wait_for(3, WAIT).await;
 
     fake.edit(&comment, "mine too, fixed by unplugging it");
-    let amendments = sink.wait_for_amendments(1).await;
-    match &amendments[0] {
-        Amendment::Edited(post) => {
-            assert_eq!(post.external_id, comment);
-            assert_eq!(post.text, "mine too, fixed by unplugging it");
-            assert_eq!(post.in_reply_to.as_deref(), Some(link.as_str()));
-        }
-        other => panic!("expected an edit, got {other:?}"),
-    }
+    let post = sink.first_edit().await;
+    assert_eq!(post.external_id, comment);
+    assert_eq!(post.text, "mine too, fixed by unplugging it");
+    assert_eq!(post.in_reply_to.as_deref(), Some(link.as_str()));
     // Deleted and removed things leave the listings: only /api/info still shows them.
     fake.delete(&link);
     fake.remove(&removed);
@@ -282,10 +266,7 @@ async fn a_5xx_burst_is_backed_off_exponentially() {
     assert_eq!(ids(&posts), vec![waiting]);
     let report = running.health.report();
     assert_eq!(report.errors_total, 3, "{report:?}");
-    assert!(report
-        .last_error
-        .as_deref()
-        .is_some_and(|e| e.contains("HTTP 503")));
+    assert_last_error(&report, "HTTP 503");
     // One attempt per backoff: three failed requests, then the poll that worked.
     let first_requests: Vec<String> = fake.requests().into_iter().take(4).collect();
     assert!(
@@ -323,9 +304,7 @@ async fn an_expiring_token_is_renewed_before_it_runs_out() {
 #[tokio::test]
 async fn a_token_refused_early_is_replaced_once() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     fake.expire_tokens();
     let link = fake.submit("smarthome", "a", "after the 401", "");
     let posts = sink.wait_for(1, WAIT).await;
@@ -339,20 +318,11 @@ async fn a_token_refused_early_is_replaced_once() {
 #[tokio::test]
 async fn a_revoked_app_fails_the_source() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (_sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     fake.revoke_app();
-    let (result, health) = running.ended().await;
-    match result {
-        Err(SourceError::Auth(reason)) => {
-            assert!(reason.contains("client id/secret"), "{reason}");
-            assert!(!reason.contains(CLIENT_SECRET) && !reason.contains(PASSWORD));
-        }
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    let report = health.report();
-    assert_eq!(report.state, ConnectorState::Failing);
+    let (reason, report) = running.ended_on_auth().await;
+    assert!(reason.contains("client id/secret"), "{reason}");
+    assert!(!reason.contains(CLIENT_SECRET) && !reason.contains(PASSWORD));
     assert_eq!(report.next_retry_at, None);
 }
 
@@ -362,16 +332,10 @@ async fn a_wrong_password_fails_the_source_with_invalid_grant() {
     let mut config = config(&fake);
     config.password = Secret::new("hunter2");
     let sink = Arc::new(MemorySink::default());
-    let (result, health) = start(config, sink).ended().await;
-    match result {
-        Err(SourceError::Auth(reason)) => {
-            assert!(reason.contains("invalid_grant"), "{reason}");
-            assert!(reason.contains("u/acme_support"), "{reason}");
-            assert!(!reason.contains("hunter2"));
-        }
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    assert_eq!(health.report().state, ConnectorState::Failing);
+    let (reason, _) = start(config, sink).ended_on_auth().await;
+    assert!(reason.contains("invalid_grant"), "{reason}");
+    assert!(reason.contains("u/acme_support"), "{reason}");
+    assert!(!reason.contains("hunter2"));
     assert!(fake.requests().is_empty(), "no API call without a token");
 }
 
@@ -462,10 +426,7 @@ async fn a_sink_failure_is_retried_not_fatal() {
     assert_eq!(ids(&posts), vec![link]);
     let report = running.health.report();
     assert_eq!(report.errors_total, 2);
-    assert!(report
-        .last_error
-        .as_deref()
-        .is_some_and(|e| e.contains("could not store")));
+    assert_last_error(&report, "could not store");
     running.connected().await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(sink.posts().len(), 1);
@@ -597,15 +558,12 @@ async fn a_lost_answer_is_settled_by_looking_not_by_posting_again() {
 
     // When the check itself fails, nothing is posted blindly.
     fake.fail_next(1, 503);
-    match responder
-        .send(&reply(&link, "k-503", "Second answer."), &conv)
-        .await
-    {
-        Err(SendError::Retryable { reason, .. }) => {
-            assert!(reason.contains("HTTP 503"), "{reason}")
-        }
-        other => panic!("expected a retryable error, got {other:?}"),
-    }
+    assert_retryable(
+        responder
+            .send(&reply(&link, "k-503", "Second answer."), &conv)
+            .await,
+        "HTTP 503",
+    );
     assert_eq!(fake.received_comments().len(), 1);
 }
 
@@ -633,26 +591,21 @@ async fn refusals_come_from_the_json_errors_envelope() {
         other => panic!("expected a retryable error, got {other:?}"),
     }
     fake.delete(&comment);
-    match responder.send(&reply(&comment, "k2", "hi"), &conv).await {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("DELETED_COMMENT"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    assert_refused(
+        responder.send(&reply(&comment, "k2", "hi"), &conv).await,
+        "DELETED_COMMENT",
+    );
     fake.lock_thread(&link);
-    match responder.send(&reply(&link, "k3", "hi"), &conv).await {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("THREAD_LOCKED"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-    match responder
-        .send(&reply("not-a-fullname", "k4", "hi"), &conv)
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => assert!(reason.contains("fullname"), "{reason}"),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    assert_refused(
+        responder.send(&reply(&link, "k3", "hi"), &conv).await,
+        "THREAD_LOCKED",
+    );
+    assert_refused(
+        responder
+            .send(&reply("not-a-fullname", "k4", "hi"), &conv)
+            .await,
+        "fullname",
+    );
     assert_eq!(fake.comments_created(), 0);
     // A 429 says the budget is spent for 30 s: this reply and the next are handed back at
     // once as retryable, rather than held past the sender's claim.
@@ -660,32 +613,26 @@ async fn refusals_come_from_the_json_errors_envelope() {
     fake.rate_limit_next(1, 30);
     let started = Instant::now();
     for key in ["k5", "k5-again"] {
-        match responder.send(&reply(&link, key, "hi"), &conv).await {
-            Err(SendError::Retryable { reason, .. }) => {
-                assert!(reason.contains("30 s"), "{reason}")
-            }
-            other => panic!("expected a retryable error, got {other:?}"),
-        }
+        assert_retryable(
+            responder.send(&reply(&link, key, "hi"), &conv).await,
+            "30 s",
+        );
     }
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(fake.received_comments().len(), posted);
     let responder = RedditResponder::new(config(&fake)).unwrap();
     fake.revoke_app();
-    match responder.send(&reply(&link, "k6", "hi"), &conv).await {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("client id/secret"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-    drop(fake);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(matches!(
-        RedditResponder::new(config_for_dead())
-            .unwrap()
-            .send(&reply(&link, "k7", "hi"), &conv)
-            .await,
-        Err(SendError::Retryable { .. })
-    ));
+    assert_refused(
+        responder.send(&reply(&link, "k6", "hi"), &conv).await,
+        "client id/secret",
+    );
+    assert_retryable_once_gone(
+        fake,
+        &RedditResponder::new(config_for_dead()).unwrap(),
+        &reply(&link, "k7", "hi"),
+        &conv,
+    )
+    .await;
 }
 
 /// A config pointing at a port nothing listens on.

@@ -8,7 +8,8 @@
 //! cut a body in the middle, answer 429/503 with `Retry-After`, 410 Gone, and redirects
 //! (permanent, temporary, loops).
 
-use axum::body::{Body, Bytes};
+use crate::fake_server::{half_then_reset, lock, serve_in_background};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +17,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 /// Which syntax a fake feed is served in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,10 +108,6 @@ struct FakeState {
 
 type Shared = Arc<Mutex<FakeState>>;
 
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// A running fake feed server; it stops when this is dropped.
 #[derive(Debug)]
 pub struct FakeFeeds {
@@ -126,11 +122,7 @@ impl FakeFeeds {
         let addr = listener.local_addr()?;
         let state: Shared = Arc::default();
         let app = Router::new().fallback(serve).with_state(state.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake feeds stopped");
-            }
-        });
+        let server = serve_in_background(listener, app, "fake feeds");
         Ok(FakeFeeds {
             addr,
             state,
@@ -417,22 +409,7 @@ fn answer(s: &mut FakeState, path: &str, request: &FeedRequest) -> (u16, Respons
         .clone()
         .unwrap_or_else(|| render(feed).into_bytes());
     let mut response = if matches!(scripted, Some(Scripted::Cut)) {
-        let half = Bytes::from(body[..body.len() / 2].to_vec());
-        // Half the document, a pause so it reaches the client, then the connection drops.
-        let cut = futures::stream::unfold(Some(half), |half| async move {
-            match half {
-                Some(half) => Some((Ok::<_, std::io::Error>(half), None)),
-                None => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    let reset = std::io::Error::new(
-                        std::io::ErrorKind::ConnectionReset,
-                        "cut by the script",
-                    );
-                    Some((Err(reset), None))
-                }
-            }
-        });
-        Response::new(Body::from_stream(cut))
+        Response::new(half_then_reset(&body))
     } else {
         Response::new(Body::from(body))
     };

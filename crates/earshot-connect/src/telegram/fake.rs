@@ -23,7 +23,8 @@
 //! dropped), a sent message whose answer is lost, a revoked token, update ids that restart
 //! lower.
 
-use axum::body::{Body, Bytes};
+use crate::fake_server::{half_then_reset, lock, serve_in_background};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,7 +33,7 @@ use axum::Router;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A running fake; the server stops when this is dropped.
@@ -124,10 +125,6 @@ struct FakeState {
     statuses: Vec<u16>,
 }
 
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -148,19 +145,7 @@ fn ok(result: Value) -> Response {
 
 /// Half of `body`, then the connection is reset.
 fn cut(body: String) -> Response {
-    let half = Bytes::from(body.as_bytes()[..body.len() / 2].to_vec());
-    let stream = futures::stream::unfold(Some(half), |half| async move {
-        match half {
-            Some(half) => Some((Ok::<_, std::io::Error>(half), None)),
-            None => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                let reset =
-                    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by the script");
-                Some((Err(reset), None))
-            }
-        }
-    });
-    let mut response = Response::new(Body::from_stream(stream));
+    let mut response = Response::new(half_then_reset(body.as_bytes()));
     if let Ok(v) = "application/json".parse() {
         response.headers_mut().insert(header::CONTENT_TYPE, v);
     }
@@ -245,11 +230,7 @@ impl FakeTelegram {
         let app = Router::new()
             .route("/{bot}/{method}", any(method))
             .with_state(state.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake telegram stopped");
-            }
-        });
+        let server = serve_in_background(listener, app, "fake telegram");
         Ok(FakeTelegram {
             addr,
             state,

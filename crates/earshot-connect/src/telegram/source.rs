@@ -28,6 +28,7 @@ use super::wire::{Heard, Update};
 use crate::reconnect::{unit_jitter, Ended, Reconnect};
 use crate::reddit::source::stopped;
 use crate::source::{jitter, Failure, Health, Hearing, Sink, SinkError, Source, SourceError};
+use crate::stored_cursor::StoredCursor;
 use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::{Amendment, NewPost};
@@ -63,6 +64,14 @@ pub(crate) struct Cursor {
     pub at: Option<i64>,
 }
 
+/// A stored cursor that is not one of ours reads as `None`: the source then starts afresh
+/// from what Telegram still holds unconfirmed.
+impl StoredCursor for Cursor {
+    fn version(&self) -> u32 {
+        self.v
+    }
+}
+
 impl Cursor {
     pub fn new(offset: i64) -> Self {
         Cursor {
@@ -70,18 +79,6 @@ impl Cursor {
             offset,
             at: Some(chrono::Utc::now().timestamp()),
         }
-    }
-
-    /// A stored cursor; `None` when it is not one of ours (the source then starts afresh
-    /// from what Telegram still holds unconfirmed).
-    pub fn parse(stored: &str) -> Option<Cursor> {
-        serde_json::from_str::<Cursor>(stored)
-            .ok()
-            .filter(|c| c.v == 1)
-    }
-
-    pub fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
     }
 
     fn is_stale(&self) -> bool {

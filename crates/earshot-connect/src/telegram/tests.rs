@@ -5,7 +5,7 @@
 use super::fake::{FakeTelegram, FakeUser};
 use super::{check_credentials, Secret, TelegramConfig, TelegramResponder, TelegramSource};
 use crate::responder::{Responder, SendError};
-use crate::source::testing::{self, MemorySink, WAIT};
+use crate::source::testing::{self, assert_last_error, start_connected, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
 use earshot_core::{Network, NewPost, Reply, ReplyTarget};
 use std::sync::Arc;
@@ -66,9 +66,7 @@ fn offset_of(sink: &MemorySink) -> Option<i64> {
 #[tokio::test]
 async fn messages_replies_and_channel_posts_arrive_keyed_by_chat_and_message() {
     let fake = fake().await;
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let first = fake.say(GROUP, &mette(), "@acme_help_bot my K2 won't boil since 3.1");
     let second = fake.reply(
@@ -211,10 +209,7 @@ async fn a_store_failure_hears_the_batch_again_without_doubles() {
     assert_eq!(ids(&posts), vec![format!("{GROUP}:{id}")]);
     let report = running.health.report();
     assert_eq!(report.errors_total, 2);
-    assert!(report
-        .last_error
-        .as_deref()
-        .is_some_and(|e| e.contains("could not store")));
+    assert_last_error(&report, "could not store");
     running.connected().await;
     running
         .until("confirmed", |_| fake.pending_updates() == 0)
@@ -322,39 +317,36 @@ async fn a_webhook_set_elsewhere_is_reported_left_alone_and_recovered_from() {
 }
 
 /// The fake's long poll: held until an update comes, and cut with 409 by a second poller.
+/// A `getUpdates` long poll of 5 s in the background: its status, how long it was held and
+/// the body.
+fn long_poll(
+    client: &reqwest::Client,
+    url: &str,
+) -> tokio::task::JoinHandle<(u16, Duration, String)> {
+    let (client, url) = (client.clone(), url.to_owned());
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let r = client
+            .post(&url)
+            .json(&serde_json::json!({"timeout": 5}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, started.elapsed(), r.text().await.unwrap())
+    })
+}
+
 #[tokio::test]
 async fn the_fake_holds_a_long_poll_and_a_second_poller_cuts_the_first() {
     let fake = fake().await;
     let url = format!("{}/bot{TOKEN}/getUpdates", fake.base_url());
     let client = reqwest::Client::new();
-    let first = tokio::spawn({
-        let (client, url) = (client.clone(), url.clone());
-        async move {
-            let r = client
-                .post(&url)
-                .json(&serde_json::json!({"timeout": 5}))
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }
-    });
+    let first = long_poll(&client, &url);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!first.is_finished(), "held while nothing happens");
-    let second = tokio::spawn({
-        let (client, url) = (client.clone(), url.clone());
-        async move {
-            let started = Instant::now();
-            let r = client
-                .post(&url)
-                .json(&serde_json::json!({"timeout": 5}))
-                .send()
-                .await
-                .unwrap();
-            (started.elapsed(), r.text().await.unwrap())
-        }
-    });
-    let (status, body) = first.await.unwrap();
+    let second = long_poll(&client, &url);
+    let (status, _, body) = first.await.unwrap();
     assert_eq!(status, 409, "{body}");
     assert!(
         body.contains("terminated by other getUpdates request"),
@@ -362,7 +354,7 @@ async fn the_fake_holds_a_long_poll_and_a_second_poller_cuts_the_first() {
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
     fake.say(GROUP, &mette(), "wakes the poll");
-    let (waited, body) = second.await.unwrap();
+    let (_, waited, body) = second.await.unwrap();
     assert!(
         waited < Duration::from_secs(4),
         "answered early: {waited:?}"

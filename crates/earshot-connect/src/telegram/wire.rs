@@ -278,25 +278,24 @@ mod tests {
         assert_eq!(p.from_brand, Some(true));
     }
 
+    /// Why the update `json` is not heard as a post by the bot `bot`.
+    fn not_heard(json: &str) -> NotAPost {
+        serde_json::from_str::<Update>(json)
+            .unwrap()
+            .hear("bot")
+            .unwrap_err()
+    }
+
     #[test]
     fn what_is_not_a_message_is_skipped_and_broken_messages_say_why() {
         let member = r#"{"update_id": 5, "my_chat_member": {"chat": {"id": 1}}}"#;
-        let e = serde_json::from_str::<Update>(member)
-            .unwrap()
-            .hear("bot")
-            .unwrap_err();
+        let e = not_heard(member);
         assert!(matches!(e, NotAPost::Skipped(_)), "{e:?}");
         let sticker = r#"{"update_id": 6, "message": {"message_id": 1, "chat": {"id": 1}, "from": {"id": 2, "first_name": "A"}, "date": 1787217000, "sticker": {}}}"#;
-        let e = serde_json::from_str::<Update>(sticker)
-            .unwrap()
-            .hear("bot")
-            .unwrap_err();
+        let e = not_heard(sticker);
         assert!(matches!(e, NotAPost::Skipped(_)), "{e:?}");
         let undated = r#"{"update_id": 7, "message": {"message_id": 1, "chat": {"id": 1}, "from": {"id": 2, "first_name": "A"}, "text": "hi"}}"#;
-        let e = serde_json::from_str::<Update>(undated)
-            .unwrap()
-            .hear("bot")
-            .unwrap_err();
+        let e = not_heard(undated);
         assert!(e.to_string().contains("`date`"), "{e}");
         assert_eq!(parse_key("not a key"), None);
     }

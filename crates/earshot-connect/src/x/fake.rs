@@ -20,6 +20,7 @@
 //! `@handle`, `from:user`, words, `"phrases"` and `#tags` joined by `OR` (`-is:retweet` and
 //! other negations are accepted and ignored).
 
+use crate::fake_server::{self, bearer, lock, serve_in_background};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -166,10 +167,6 @@ struct FakeState {
     posts_in_window: u64,
 }
 
-fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// A post to put on the fake.
 #[derive(Debug, Clone)]
 pub struct NewPost {
@@ -256,11 +253,7 @@ impl FakeX {
             .route("/2/tweets", post(create_post))
             .route("/2/oauth2/token", post(token))
             .with_state(state.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake X stopped");
-            }
-        });
+        let server = serve_in_background(listener, app, "fake X");
         Ok(FakeX {
             addr,
             state,
@@ -790,11 +783,7 @@ fn gate(
     allowed: &[Caller],
 ) -> Result<Caller, Response> {
     *s.requests.entry(endpoint).or_default() += 1;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let token = bearer(headers).unwrap_or("");
     let caller = if token == BEARER {
         Caller::App
     } else if s
@@ -844,44 +833,11 @@ fn gate(
     }
 }
 
+/// The query (or form body) as a map: X reads each parameter once.
 fn query_pairs(query: Option<&str>) -> HashMap<String, String> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
+    fake_server::query_pairs(query.unwrap_or(""))
+        .into_iter()
         .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b'+', _, _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn invalid_request(message: &str) -> Response {
@@ -1116,6 +1072,9 @@ async fn stream(State(state): State<Shared>, headers: HeaderMap) -> Response {
 
 // ---- search, mentions, timelines ------------------------------------------------------------
 
+/// Who may read the search and the user timelines: the app's bearer or the user's token.
+const APP_OR_USER: &[Caller] = &[Caller::App, Caller::User];
+
 /// Answers a timeline/search read: newest first, `since_id`, paging with `token_param`.
 fn page_of(
     s: &FakeState,
@@ -1186,12 +1145,7 @@ async fn search(
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut s = lock(&state);
-    if let Err(r) = gate(
-        &mut s,
-        Endpoint::Search,
-        &headers,
-        &[Caller::App, Caller::User],
-    ) {
+    if let Err(r) = gate(&mut s, Endpoint::Search, &headers, APP_OR_USER) {
         return r;
     }
     let q = query_pairs(query.as_deref());
@@ -1214,6 +1168,23 @@ async fn search(
     page_of(&s, Endpoint::Search, matching, &q, 10..=100, "next_token")
 }
 
+/// A page of a user's timeline (mentions, posts): 5 to 100 a page, `pagination_token`.
+fn user_timeline(
+    s: &FakeState,
+    endpoint: Endpoint,
+    matching: Vec<&StoredPost>,
+    query: Option<&str>,
+) -> Response {
+    page_of(
+        s,
+        endpoint,
+        matching,
+        &query_pairs(query),
+        5..=100,
+        "pagination_token",
+    )
+}
+
 async fn mentions(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -1221,12 +1192,7 @@ async fn mentions(
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut s = lock(&state);
-    if let Err(r) = gate(
-        &mut s,
-        Endpoint::Mentions,
-        &headers,
-        &[Caller::App, Caller::User],
-    ) {
+    if let Err(r) = gate(&mut s, Endpoint::Mentions, &headers, APP_OR_USER) {
         return r;
     }
     let Some(user) = s.users.iter().find(|u| u.id == id).cloned() else {
@@ -1243,15 +1209,7 @@ async fn mentions(
         .iter()
         .filter(|p| contains_word(&p.text.to_lowercase(), &mention))
         .collect();
-    let q = query_pairs(query.as_deref());
-    page_of(
-        &s,
-        Endpoint::Mentions,
-        matching,
-        &q,
-        5..=100,
-        "pagination_token",
-    )
+    user_timeline(&s, Endpoint::Mentions, matching, query.as_deref())
 }
 
 async fn user_posts(
@@ -1261,24 +1219,11 @@ async fn user_posts(
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut s = lock(&state);
-    if let Err(r) = gate(
-        &mut s,
-        Endpoint::UserPosts,
-        &headers,
-        &[Caller::App, Caller::User],
-    ) {
+    if let Err(r) = gate(&mut s, Endpoint::UserPosts, &headers, APP_OR_USER) {
         return r;
     }
     let matching: Vec<&StoredPost> = s.posts.iter().filter(|p| p.author_id == id).collect();
-    let q = query_pairs(query.as_deref());
-    page_of(
-        &s,
-        Endpoint::UserPosts,
-        matching,
-        &q,
-        5..=100,
-        "pagination_token",
-    )
+    user_timeline(&s, Endpoint::UserPosts, matching, query.as_deref())
 }
 
 async fn me(State(state): State<Shared>, headers: HeaderMap) -> Response {
@@ -1482,6 +1427,7 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake_server::percent_decode;
 
     fn stored(text: &str) -> StoredPost {
         StoredPost {

@@ -3,6 +3,7 @@
 //! failed answer is classified, and the numeric order of post ids.
 
 use super::wire::Problem;
+use crate::reconnect::retry_after_at;
 use chrono::{DateTime, TimeZone, Utc};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -18,8 +19,7 @@ pub(crate) fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Optio
             }
         }
     }
-    let secs: i64 = header("retry-after")?.trim().parse().ok()?;
-    Some(now + chrono::Duration::seconds(secs.max(0)))
+    retry_after_at(header("retry-after")?, now)
 }
 
 /// `x-rate-limit-remaining`, when the answer carries it.
@@ -181,13 +181,7 @@ mod tests {
         assert_eq!(exhausted_until(&headers, now), Some(at));
         headers.insert("x-rate-limit-remaining", HeaderValue::from_static("3"));
         assert_eq!(exhausted_until(&headers, now), None);
-        let mut headers = HeaderMap::new();
-        headers.insert("Retry-After", HeaderValue::from_static("7"));
-        assert_eq!(
-            until(rate_limit_reset(&headers, now).unwrap(), now),
-            Duration::from_secs(7)
-        );
-        assert_eq!(rate_limit_reset(&HeaderMap::new(), now), None);
+        crate::reconnect::assert_retry_after_fallback(rate_limit_reset, now);
     }
 
     #[test]

@@ -7,16 +7,18 @@ use super::fake::{
     REFRESH_TOKEN, USER_TOKEN,
 };
 use super::{check_credentials, Secret, XConfig, XMode, XResponder, XSource, XUserAuth};
-use crate::responder::{self, Responder, SendError};
-use crate::source::testing::{self, assert_no_duplicates, ids, MemorySink, WAIT};
-use crate::source::{
-    CheckError, ConnectorState, Health, Hearing, Sink, SinkError, Source, SourceError,
+use crate::responder::testing::{
+    assert_refused, assert_retryable, assert_retryable_once_gone, expect_refused,
 };
+use crate::responder::{self, Responder, SendError};
+use crate::source::testing::{
+    self, assert_last_error, assert_no_duplicates, ids, start_connected, MemorySink, WAIT,
+};
+use crate::source::{CheckError, ConnectorState, SourceError};
 use chrono::Utc;
-use earshot_core::{Amendment, Network, NewPost, PostKey, Reply, ReplyState, ReplyTarget};
+use earshot_core::{Amendment, Network, PostKey, Reply, ReplyState, ReplyTarget};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 const SOURCE: &str = "x:AcmeHelp";
 
@@ -63,9 +65,7 @@ async fn settle() {
 #[tokio::test]
 async fn a_mention_on_the_stream_arrives_with_author_reach_and_parent() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let parent = fake.post(FakePost::new(BRAND_USERNAME, "Version 3 of the app is out"));
     let mention = fake.post(
@@ -123,9 +123,7 @@ async fn rules_sync_adds_ours_removes_stale_ours_and_keeps_others() {
     let other_brand = fake.add_foreign_rule("(@AcmeShop) -is:retweet", "earshot:AcmeShop:1");
     let stale = fake.add_foreign_rule("(@AcmeOld) -is:retweet", "earshot:AcmeHelp:1");
     let stale_extra = fake.add_foreign_rule("(old words) -is:retweet", "earshot:AcmeHelp:2");
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let rules = fake.rules();
     let ids: Vec<&str> = rules.iter().map(|r| r.0.as_str()).collect();
@@ -185,9 +183,7 @@ async fn a_refused_rule_fails_the_source_with_a_config_error_naming_it() {
 #[tokio::test]
 async fn a_drop_mid_line_reconnects_and_fills_the_gap_without_loss_or_duplicates() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let first = fake.post(FakePost::new("a_user", "@AcmeHelp one"));
     fake.stream_post(&first); // The same line twice.
@@ -218,9 +214,7 @@ async fn a_drop_mid_line_reconnects_and_fills_the_gap_without_loss_or_duplicates
 #[tokio::test]
 async fn out_of_order_posts_are_all_delivered_and_the_cursor_is_the_newest() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let older = fake.post(FakePost::new("a_user", "@AcmeHelp first").quiet());
     let newer = fake.post(FakePost::new("b_user", "@AcmeHelp second").quiet());
@@ -244,26 +238,19 @@ async fn out_of_order_posts_are_all_delivered_and_the_cursor_is_the_newest() {
 #[tokio::test]
 async fn edits_and_deletes_become_amendments() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     let original = fake.post(FakePost::new("priya_n", "@AcmeHelp the lid cracked"));
     sink.wait_for(1, WAIT).await;
     let edited = fake
         .edit(&original, "@AcmeHelp the lid and the handle cracked", true)
         .unwrap();
-    let amendments = sink.wait_for_amendments(1).await;
-    match &amendments[0] {
-        Amendment::Edited(post) => {
-            assert_eq!(
-                post.external_id, original,
-                "the edit keeps the original key"
-            );
-            assert_eq!(post.text, "@AcmeHelp the lid and the handle cracked");
-        }
-        other => panic!("expected an edit, got {other:?}"),
-    }
+    let post = sink.first_edit().await;
+    assert_eq!(
+        post.external_id, original,
+        "the edit keeps the original key"
+    );
+    assert_eq!(post.text, "@AcmeHelp the lid and the handle cracked");
     assert_eq!(sink.posts().len(), 1, "an edit is not a new post");
     assert_eq!(sink.cursor_of(SOURCE).as_deref(), Some(edited.as_str()));
     let final_text = "@AcmeHelp the lid and the handle cracked, and the base";
@@ -307,93 +294,30 @@ async fn edits_and_deletes_become_amendments() {
     running.stop().await;
 }
 
-/// A store that takes posts but fails the first `n` amendment writes.
-struct AmendFails {
-    inner: MemorySink,
-    failures: std::sync::Mutex<u32>,
-}
-
-#[async_trait::async_trait]
-impl Sink for AmendFails {
-    async fn deliver(
-        &self,
-        source: &str,
-        posts: Vec<NewPost>,
-        cursor: Option<String>,
-    ) -> Result<(), SinkError> {
-        self.inner.deliver(source, posts, cursor).await
-    }
-
-    async fn amend(
-        &self,
-        source: &str,
-        amendments: Vec<Amendment>,
-        cursor: Option<String>,
-    ) -> Result<(), SinkError> {
-        {
-            let mut left = self.failures.lock().unwrap();
-            if *left > 0 {
-                *left -= 1;
-                return Err(SinkError("the store is unavailable (scripted)".into()));
-            }
-        }
-        self.inner.amend(source, amendments, cursor).await
-    }
-
-    async fn cursor(&self, source: &str) -> Result<Option<String>, SinkError> {
-        self.inner.cursor(source).await
-    }
-}
-
 #[tokio::test]
 async fn an_edit_the_store_failed_to_apply_is_heard_again() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(AmendFails {
-        inner: MemorySink::default(),
-        failures: std::sync::Mutex::new(1),
-    });
-    let source = Arc::new(XSource::new(config(&fake)).unwrap());
-    let health = Health::new(source.name());
-    let (stop, stopped) = watch::channel(false);
-    let task = {
-        let (source, sink, health) = (source.clone(), sink.clone(), health.clone());
-        let hearing = Hearing {
-            sink,
-            health,
-            stop: stopped,
-        };
-        tokio::spawn(async move { source.run(hearing).await })
-    };
+    let sink = Arc::new(MemorySink::default());
+    sink.fail_next_amendments(1);
+    let running = start(config(&fake), sink.clone());
     let first = fake.post(FakePost::new("a_user", "@AcmeHelp first"));
-    sink.inner.wait_for(1, WAIT).await;
+    sink.wait_for(1, WAIT).await;
 
     // An edit of a post this run never heard: the post is stored, the edit is not.
     let unseen = fake.post(FakePost::new("sam", "@AcmeHelp hello").quiet());
     let edited = fake
         .edit(&unseen, "@AcmeHelp hello, where is my order?", true)
         .unwrap();
-    let deadline = Instant::now() + WAIT;
-    while sink.inner.amendments().is_empty() {
-        assert!(Instant::now() < deadline, "the edit never arrived");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    sink.wait_for_amendments(1).await;
     settle().await;
     // The cursor never covered the failed edit: the gap fill read it again and applied it.
-    assert_eq!(ids(&sink.inner.posts()), vec![first, unseen.clone()]);
-    let amendments = sink.inner.amendments();
+    assert_eq!(ids(&sink.posts()), vec![first, unseen.clone()]);
+    let amendments = sink.amendments();
     assert_eq!(amendments.len(), 1, "{amendments:?}");
     assert!(matches!(&amendments[0], Amendment::Edited(p) if p.external_id == unseen));
-    assert_eq!(
-        sink.inner.cursor_of(SOURCE).as_deref(),
-        Some(edited.as_str())
-    );
-    assert!(health.report().errors_total >= 1);
-    stop.send(true).unwrap();
-    assert!(tokio::time::timeout(WAIT, task)
-        .await
-        .unwrap()
-        .unwrap()
-        .is_ok());
+    assert_eq!(sink.cursor_of(SOURCE).as_deref(), Some(edited.as_str()));
+    assert!(running.health.report().errors_total >= 1);
+    running.stop().await;
 }
 
 #[tokio::test]
@@ -434,13 +358,7 @@ async fn a_5xx_burst_is_backed_off_exponentially() {
     assert_eq!(fake.requests(Endpoint::Stream), 4);
     let report = running.health.report();
     assert_eq!(report.errors_total, 3);
-    assert!(
-        report
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("HTTP 503")),
-        "{report:?}"
-    );
+    assert_last_error(&report, "HTTP 503");
     // 350 ms minus 10 % jitter: the delays doubled.
     assert!(elapsed >= Duration::from_millis(315), "{elapsed:?}");
     running.stop().await;
@@ -481,9 +399,7 @@ async fn too_many_connections_waits_at_least_the_rate_limit_regime() {
 #[tokio::test]
 async fn an_operational_disconnect_and_a_stall_reconnect() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
 
     fake.disconnect_operationally();
     running
@@ -491,37 +407,22 @@ async fn an_operational_disconnect_and_a_stall_reconnect() {
             fake.stream_connects() >= 2
         })
         .await;
-    assert!(running
-        .health
-        .report()
-        .last_error
-        .is_some_and(|e| e.contains("operational")));
+    running.assert_last_error("operational");
     running.connected().await;
 
     fake.silence_streams();
     // A post the half-open stream swallows.
     let lost = fake.post(FakePost::new("a_user", "@AcmeHelp hello?"));
     running
-        .until("a reconnect after the stall", |_| {
-            fake.stream_connects() >= 3
-        })
+        .recovers_from_stall(&sink, || fake.stream_connects() >= 3, &lost)
         .await;
-    let posts = sink.wait_for(1, WAIT).await;
-    assert_eq!(ids(&posts), vec![lost]);
-    assert!(running
-        .health
-        .report()
-        .last_error
-        .is_some_and(|e| e.contains("stalled")));
     running.stop().await;
 }
 
 #[tokio::test]
 async fn a_restart_resumes_from_the_stored_cursor_across_pages() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     let before = fake.post(FakePost::new("a_user", "@AcmeHelp before"));
     sink.wait_for(1, WAIT).await;
     running.stop().await;
@@ -547,9 +448,7 @@ async fn a_restart_resumes_from_the_stored_cursor_across_pages() {
 #[tokio::test]
 async fn a_sink_failure_is_retried_not_fatal() {
     let fake = FakeX::start().await.unwrap();
-    let sink = Arc::new(MemorySink::default());
-    let running = start(config(&fake), sink.clone());
-    running.connected().await;
+    let (sink, running) = start_connected(|sink| start(config(&fake), sink)).await;
     sink.fail_next(2);
     let heard = fake.post(FakePost::new("a_user", "@AcmeHelp is anyone there?"));
     let posts = sink.wait_for(1, WAIT).await;
@@ -571,13 +470,8 @@ async fn a_refused_bearer_token_fails_the_source() {
     let mut config = config(&fake);
     config.bearer_token = Secret::new("revoked");
     let running = start(config, Arc::new(MemorySink::default()));
-    let health = running.health.clone();
-    match running.ended().await.0 {
-        Err(SourceError::Auth(reason)) => assert!(reason.contains("HTTP 401"), "{reason}"),
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    let report = health.report();
-    assert_eq!(report.state, ConnectorState::Failing);
+    let (reason, report) = running.ended_on_auth().await;
+    assert!(reason.contains("HTTP 401"), "{reason}");
     assert_eq!(report.next_retry_at, None);
     assert_eq!(fake.stream_connects(), 0);
 }
@@ -648,14 +542,8 @@ async fn an_expired_user_token_is_renewed_and_a_revoked_one_fails_the_source() {
     assert_eq!(ids(&sink.posts()), vec![heard]);
 
     fake.revoke_user_tokens();
-    let health = running.health.clone();
-    match running.ended().await.0 {
-        Err(SourceError::Auth(reason)) => {
-            assert!(reason.contains("cannot be renewed"), "{reason}")
-        }
-        other => panic!("expected an auth error, got {other:?}"),
-    }
-    assert_eq!(health.report().state, ConnectorState::Failing);
+    let (reason, _) = running.ended_on_auth().await;
+    assert!(reason.contains("cannot be renewed"), "{reason}");
 }
 
 // ---- the responder -----------------------------------------------------------------------
@@ -751,42 +639,35 @@ async fn replies_are_refused_or_retried_as_x_says() {
 
     // Too long as X counts it (CJK weighs 2), though only 141 characters.
     let long = "字".repeat(141);
-    match responder
-        .send(&reply(&parent, "k-long", &long), &conv)
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => assert!(reason.contains("282"), "{reason}"),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    assert_refused(
+        responder
+            .send(&reply(&parent, "k-long", &long), &conv)
+            .await,
+        "282",
+    );
     assert!(fake.received_posts().is_empty());
 
     // Not summoned: the author never mentioned the brand.
     let stranger = fake.post(FakePost::new("sam", "kettles are overrated"));
-    match responder
-        .send(
-            &reply(&stranger, "k-unsummoned", "Have you tried ours?"),
-            &conv,
-        )
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("HTTP 403"), "{reason}");
-            assert!(reason.contains("not been mentioned"), "{reason}");
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let reason = expect_refused(
+        responder
+            .send(
+                &reply(&stranger, "k-unsummoned", "Have you tried ours?"),
+                &conv,
+            )
+            .await,
+    );
+    assert!(reason.contains("HTTP 403"), "{reason}");
+    assert!(reason.contains("not been mentioned"), "{reason}");
 
     // The per-user window is used up: worth retrying after the reset.
     fake.set_post_window(0);
-    match responder
-        .send(&reply(&parent, "k-429", "Thanks!"), &conv)
-        .await
-    {
-        Err(SendError::Retryable { reason, .. }) => {
-            assert!(reason.contains("rate-limited until"), "{reason}")
-        }
-        other => panic!("expected a retryable error, got {other:?}"),
-    }
+    assert_retryable(
+        responder
+            .send(&reply(&parent, "k-429", "Thanks!"), &conv)
+            .await,
+        "rate-limited until",
+    );
     fake.set_post_window(100);
 
     // The same text under the same post again (another key): X calls it a duplicate, and it
@@ -804,27 +685,19 @@ async fn replies_are_refused_or_retried_as_x_says() {
 
     // A duplicate of a post under *another* post is not this reply: refused.
     let other = fake.post(FakePost::new("lee", "@AcmeHelp me too"));
-    match responder
-        .send(
-            &reply(&other, "k-c", "We are on it."),
-            &conversation("lee", &other),
-        )
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("duplicate content"), "{reason}");
-            assert!(reason.contains("no earlier copy"), "{reason}");
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let reason = expect_refused(
+        responder
+            .send(
+                &reply(&other, "k-c", "We are on it."),
+                &conversation("lee", &other),
+            )
+            .await,
+    );
+    assert!(reason.contains("duplicate content"), "{reason}");
+    assert!(reason.contains("no earlier copy"), "{reason}");
 
     // The server is down.
-    drop(fake);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(matches!(
-        responder.send(&reply(&parent, "k-down", "hi"), &conv).await,
-        Err(SendError::Retryable { .. })
-    ));
+    assert_retryable_once_gone(fake, &responder, &reply(&parent, "k-down", "hi"), &conv).await;
 }
 
 #[tokio::test]
@@ -887,22 +760,19 @@ async fn a_revoked_user_token_refuses_replies_with_words_to_act_on() {
     let parent = fake.post(FakePost::new("priya_n", "@AcmeHelp hello"));
     let responder = XResponder::new(config(&fake)).unwrap();
     fake.revoke_user_tokens();
-    match responder
-        .send(
-            &reply(&parent, "k-1", "Hello"),
-            &conversation("priya_n", &parent),
-        )
-        .await
-    {
-        Err(SendError::Refused { reason, .. }) => {
-            assert!(reason.contains("cannot be renewed"), "{reason}");
-            assert!(
-                reason.contains("Value passed for the token was invalid"),
-                "{reason}"
-            );
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let reason = expect_refused(
+        responder
+            .send(
+                &reply(&parent, "k-1", "Hello"),
+                &conversation("priya_n", &parent),
+            )
+            .await,
+    );
+    assert!(reason.contains("cannot be renewed"), "{reason}");
+    assert!(
+        reason.contains("Value passed for the token was invalid"),
+        "{reason}"
+    );
     assert_eq!(fake.posts_created(), 0);
 }
 

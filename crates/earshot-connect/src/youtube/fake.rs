@@ -20,16 +20,16 @@
 // The handlers answer a response either way (the error one is YouTube's envelope).
 #![allow(clippy::result_large_err)]
 
-use crate::fake_server::{cut_off, lock, FakeServer, IssuesTokens, Script, Scripted, Tokens};
+use crate::fake_server::{
+    bearer, cut_off, json_answer, page_start, page_token, FakeServer, IssuesTokens, Script,
+    Scripted, Tokens, Trouble,
+};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// A comment as the fake holds it.
@@ -90,24 +90,14 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 fn error(status: StatusCode, reason: &str, message: &str) -> Response {
     let body = json!({"error": {"code": status.as_u16(), "message": message,
         "errors": [{"message": message, "domain": "youtube.commentThread", "reason": reason}]}});
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_answer(status, &body)
 }
 
 fn quota_exceeded() -> Response {
     let message = "The request cannot be completed because you have exceeded your <a href=\"/youtube/v3/getting-started#quota\">quota</a>.";
     let body = json!({"error": {"code": 403, "message": message,
         "errors": [{"message": message, "domain": "youtube.quota", "reason": "quotaExceeded"}]}});
-    (
-        StatusCode::FORBIDDEN,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_answer(StatusCode::FORBIDDEN, &body)
 }
 
 impl FakeServer<YouTubeState> {
@@ -254,24 +244,35 @@ impl FakeServer<YouTubeState> {
     }
 }
 
+/// YouTube's answers to the trouble a [`Script`] makes.
+fn troubled(trouble: Trouble) -> Response {
+    match trouble {
+        Trouble::CutOff => cut_off("{\"items\": ["),
+        Trouble::RateLimited => error(
+            StatusCode::FORBIDDEN,
+            "rateLimitExceeded",
+            "The request was sent too often.",
+        ),
+        Trouble::Failing(status) => error(status, "backendError", "Backend Error"),
+    }
+}
+
 fn handle(
-    state: &Mutex<YouTubeState>,
+    s: &mut YouTubeState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let mut s = lock(state);
     let pq = uri
         .path_and_query()
         .map_or(uri.path(), |p| p.as_str())
         .to_owned();
-    s.script.heard(method, uri);
     let query: HashMap<String, String> = reqwest::Url::parse(&format!("http://x{pq}"))
         .map(|u| u.query_pairs().into_owned().collect())
         .unwrap_or_default();
     if uri.path() == "/token" && method == Method::POST {
-        return token(&mut s, body);
+        return token(s, body);
     }
     let Some(resource) = uri.path().strip_prefix("/youtube/v3/") else {
         return error(StatusCode::NOT_FOUND, "notFound", "Not Found");
@@ -285,11 +286,7 @@ fn handle(
         s.spent = s.daily_units;
         return quota_exceeded();
     }
-    let bearer = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
-    let owner = match (bearer, query.contains_key("key")) {
+    let owner = match (bearer(headers), query.contains_key("key")) {
         (Some(token), _) => {
             if !s.tokens.valid(token) {
                 s.spent += 1;
@@ -303,20 +300,12 @@ fn handle(
             return error(StatusCode::UNAUTHORIZED, "required", "Login Required");
         }
     };
-    if s.script.dropped() {
-        return cut_off("{\"items\": [");
-    }
-    if s.script.rate_limited() {
-        s.spent += 1;
-        return error(
-            StatusCode::FORBIDDEN,
-            "rateLimitExceeded",
-            "The request was sent too often.",
-        );
-    }
-    if let Some(status) = s.script.failure() {
-        s.spent += 1;
-        return error(status, "backendError", "Backend Error");
+    if let Some(trouble) = s.script.trouble(false) {
+        // A rate-limited or failed request costs a unit; this fake does not count a cut one.
+        if trouble != Trouble::CutOff {
+            s.spent += 1;
+        }
+        return troubled(trouble);
     }
     if method != Method::GET && !owner {
         s.spent += 1;
@@ -327,12 +316,12 @@ fn handle(
         );
     }
     let answer = match (method.as_str(), resource) {
-        ("GET", "commentThreads") => threads(&s, &query, owner),
-        ("GET", "comments") => comments(&s, &query),
-        ("GET", "channels") => channels(&s, &query, owner),
-        ("POST", "comments") => insert(&mut s, body),
-        ("PUT", "comments") => update(&mut s, body),
-        ("DELETE", "comments") => delete(&mut s, &query),
+        ("GET", "commentThreads") => threads(s, &query, owner),
+        ("GET", "comments") => comments(s, &query),
+        ("GET", "channels") => channels(s, &query, owner),
+        ("POST", "comments") => insert(s, body),
+        ("PUT", "comments") => update(s, body),
+        ("DELETE", "comments") => delete(s, &query),
         _ => Err(error(StatusCode::NOT_FOUND, "notFound", "Not Found")),
     };
     match answer {
@@ -444,22 +433,16 @@ fn page<T: Clone>(
     };
     let start = match query.get("pageToken") {
         None => 0,
-        Some(t) => URL_SAFE_NO_PAD
-            .decode(t)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("at:").and_then(|n| n.parse().ok()))
-            .ok_or_else(|| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "invalidPageToken",
-                    "The page token is not valid.",
-                )
-            })?,
+        Some(t) => page_start(t).ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "invalidPageToken",
+                "The page token is not valid.",
+            )
+        })?,
     };
     let shown: Vec<T> = items.iter().skip(start).take(max).cloned().collect();
-    let next =
-        (start + max < items.len()).then(|| URL_SAFE_NO_PAD.encode(format!("at:{}", start + max)));
+    let next = (start + max < items.len()).then(|| page_token(start + max));
     Ok((shown, next))
 }
 
@@ -596,14 +579,19 @@ fn comments(s: &YouTubeState, query: &HashMap<String, String>) -> Result<Respons
     Ok(list_answer("youtube#commentListResponse", items, next))
 }
 
-fn insert(s: &mut YouTubeState, body: &Bytes) -> Result<Response, Response> {
-    let doc: Value = serde_json::from_slice(body).map_err(|_| {
+/// The request's JSON body, or YouTube's `parseError` when it is not JSON.
+fn json_body(body: &Bytes) -> Result<Value, Response> {
+    serde_json::from_slice(body).map_err(|_| {
         error(
             StatusCode::BAD_REQUEST,
             "parseError",
             "The request body is not JSON.",
         )
-    })?;
+    })
+}
+
+fn insert(s: &mut YouTubeState, body: &Bytes) -> Result<Response, Response> {
+    let doc = json_body(body)?;
     let parent = doc["snippet"]["parentId"]
         .as_str()
         .unwrap_or_default()
@@ -666,13 +654,7 @@ fn insert(s: &mut YouTubeState, body: &Bytes) -> Result<Response, Response> {
 }
 
 fn update(s: &mut YouTubeState, body: &Bytes) -> Result<Response, Response> {
-    let doc: Value = serde_json::from_slice(body).map_err(|_| {
-        error(
-            StatusCode::BAD_REQUEST,
-            "parseError",
-            "The request body is not JSON.",
-        )
-    })?;
+    let doc = json_body(body)?;
     let id = doc["id"].as_str().unwrap_or_default();
     let channel = s.channel.clone();
     let Some(c) = s.comments.iter_mut().find(|c| c.id == id) else {

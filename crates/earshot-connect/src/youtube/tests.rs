@@ -5,6 +5,7 @@
 use super::config::YouTubeConfig;
 use super::fake::FakeYouTube;
 use super::{YouTubeResponder, YouTubeSource};
+use crate::responder::testing::{assert_refused, expect_retryable};
 use crate::responder::{Responder, SendError};
 use crate::source::testing::{self, MemorySink, WAIT};
 use crate::source::{Amendment, CheckError, ConnectorState, SourceError};
@@ -306,20 +307,17 @@ async fn a_reply_goes_under_the_thread_once_costs_fifty_units_and_closed_threads
     assert_eq!(ours[0].id, id);
     // Comments turned off: refused for good, with what to do.
     fake.close_thread(&t);
-    let closed = responder.send(&reply("k2", &t, "Another"), &conv).await;
-    let Err(SendError::Refused { reason, .. }) = closed else {
-        panic!("{closed:?}")
-    };
-    assert!(reason.contains("operationNotSupported"), "{reason}");
+    assert_refused(
+        responder.send(&reply("k2", &t, "Another"), &conv).await,
+        "operationNotSupported",
+    );
     // A 5xx is worth another try; a spent day too.
     let t2 = fake.comment("v", GIULIA, "Other", 10);
     fake.fail_next(&[500]);
-    let failed = responder
-        .send(&reply("k3", &t2, "Hello"), &conversation(&t2))
-        .await;
-    assert!(
-        matches!(failed, Err(SendError::Retryable { .. })),
-        "{failed:?}"
+    expect_retryable(
+        responder
+            .send(&reply("k3", &t2, "Hello"), &conversation(&t2))
+            .await,
     );
     fake.set_daily_units(fake.units_spent());
     let spent = responder

@@ -2,6 +2,7 @@
 //! last message id, stored with each delivery.
 
 use crate::discord::rest::snowflake;
+use crate::stored_cursor::StoredCursor;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -20,17 +21,13 @@ pub(crate) struct Cursor {
     pub channels: BTreeMap<String, String>,
 }
 
+impl StoredCursor for Cursor {
+    fn version(&self) -> u32 {
+        self.v
+    }
+}
+
 impl Cursor {
-    pub fn parse(stored: &str) -> Option<Cursor> {
-        serde_json::from_str::<Cursor>(stored)
-            .ok()
-            .filter(|c| c.v == 1)
-    }
-
-    pub fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
     pub(super) fn forget_session(&mut self) {
         self.session_id = None;
         self.resume_gateway_url = None;
