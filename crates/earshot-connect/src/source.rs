@@ -254,6 +254,16 @@ pub fn jitter(d: Duration, unit: f64) -> Duration {
     d.mul_f64(factor)
 }
 
+/// Resolves when `stop` turns true or its sender is gone (either way: stop). What every
+/// loop that waits on something else selects beside its wait.
+pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// A [`Sink`] that keeps everything in memory, for connector tests (here and in other
 /// crates, with the `fake` feature).
 #[cfg(any(test, feature = "fake"))]

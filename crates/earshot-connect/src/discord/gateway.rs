@@ -28,7 +28,7 @@ use super::config::{DiscordConfig, INTENTS};
 use super::rest::{Problem, Rest};
 use super::wire::Message;
 use crate::reconnect::{scaled, unit_jitter, Ended, Reconnect};
-use crate::reddit::source::stopped;
+use crate::source::stopped;
 use crate::source::{Failure, Health, Hearing, Sink, Source, SourceError};
 use crate::stored_cursor::StoredCursor;
 use crate::NotAPost;

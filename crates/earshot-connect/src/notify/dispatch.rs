@@ -16,7 +16,7 @@
 
 use super::{Alert, Notifier, NotifyConfig, NotifyError, RetryPolicy, Severity};
 // The dispatcher stops on the same signal as a source: the value turns true or the sender goes.
-use crate::reddit::source::stopped;
+use crate::source::stopped;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};

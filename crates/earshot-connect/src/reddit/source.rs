@@ -25,14 +25,13 @@ use super::cursor::{Cursor, Newest};
 use super::http::{Failure as Problem, RedditApi};
 use super::wire::{Listing, Thing, DELETED_MARK};
 use crate::source::{
-    jitter, Backoff, Failure, Health, Hearing, Sink, SinkError, Source, SourceError,
+    jitter, stopped, Backoff, Failure, Health, Hearing, Sink, SinkError, Source, SourceError,
 };
 use crate::NotAPost;
 use async_trait::async_trait;
 use earshot_core::{Amendment, Network, NewPost, PostKey};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 /// `/api/info` takes at most 100 fullnames.
 const INFO_BATCH: usize = 100;
@@ -525,15 +524,6 @@ impl Source for RedditSource {
 
     fn name(&self) -> &str {
         &self.name
-    }
-}
-
-/// Resolves when `stop` turns true or its sender is gone (either way: stop).
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    while !*stop.borrow_and_update() {
-        if stop.changed().await.is_err() {
-            return;
-        }
     }
 }
 

@@ -14,7 +14,7 @@ use super::cursor::{Cursor, FeedState, SeenEntry};
 use super::fetch::{fetch, FetchError, Fetched, Validators};
 use super::parse::{entries, Entry};
 use crate::reconnect::unit_jitter;
-use crate::reddit::source::stopped;
+use crate::source::stopped;
 use crate::source::{jitter, Backoff, Failure, Hearing, Sink, Source, SourceError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -26,7 +26,7 @@ use super::config::TelegramConfig;
 use super::http::{BotApi, Failure as Problem};
 use super::wire::{Heard, Update};
 use crate::reconnect::{unit_jitter, Ended, Reconnect};
-use crate::reddit::source::stopped;
+use crate::source::stopped;
 use crate::source::{jitter, Failure, Health, Hearing, Sink, SinkError, Source, SourceError};
 use crate::stored_cursor::StoredCursor;
 use crate::NotAPost;

@@ -18,7 +18,7 @@ use super::config::{TelegramConfig, Webhook};
 use super::http::{BotApi, Failure as Problem};
 use super::source::{ended, Batch, ALLOWED_UPDATES};
 use crate::reconnect::Ended;
-use crate::reddit::source::stopped;
+use crate::source::stopped;
 use crate::source::{Health, Sink, SinkError};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
