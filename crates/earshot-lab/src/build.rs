@@ -331,6 +331,7 @@ pub fn corrections_trial(
     domain: &'static str,
     n: usize,
     options: Option<TrainOptions>,
+    replay: usize,
 ) -> Result<CorrectionsTrial, Box<dyn std::error::Error>> {
     use crate::metrics::metrics;
     use earshot_analyze::train::adapt_labelled;
@@ -359,6 +360,25 @@ pub fn corrections_trial(
             ..labelled(std::slice::from_ref(e)).remove(0)
         })
         .collect();
+    // Replay (self-distillation): `replay` more posts of the domain that nobody corrected,
+    // read by the base model itself, folded in beside the corrections, so the adapting keeps
+    // the base's reading where no agent said otherwise.
+    let mut corrections = corrections;
+    if replay > 0 {
+        let reader = Analyzer::rules_only(&Terms::default()).with_model(base.clone());
+        let replayed: Vec<Labelled> = new_domain
+            .iter()
+            .filter(|e| e.sentiment.is_some())
+            .skip(n)
+            .take(replay)
+            .map(|e| Labelled {
+                sentiment: Some(reader.analyze_text(&e.text, None, None).sentiment.label),
+                weight: 1.0,
+                ..Labelled::new(e.text.clone())
+            })
+            .collect();
+        corrections.extend(replayed);
+    }
     let adapted = adapt_labelled(
         &base,
         "trial-adapted",

@@ -59,6 +59,10 @@ enum Command {
         epochs: Option<usize>,
         #[arg(long)]
         unbalanced: bool,
+        /// Also fold in this many uncorrected posts of the domain, read by the base model
+        /// itself (replay, so the adapting keeps the base's reading elsewhere).
+        #[arg(long, default_value_t = 0)]
+        replay: usize,
     },
     /// Choose the shipped model's recipe honestly: train a recipe (the shipped one, changed by
     /// the options given) on four fifths of the training pool and score it on the other fifth
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
             learning_rate,
             epochs,
             unbalanced,
+            replay,
         } => {
             let options = (learning_rate.is_some() || epochs.is_some() || unbalanced).then(|| {
                 let d = earshot_analyze::train::corrections_options(n);
@@ -127,7 +132,7 @@ fn main() -> ExitCode {
                     ..d
                 }
             });
-            run_corrections(dir, &domain, n, options)
+            run_corrections(dir, &domain, n, options, replay)
         }
         Command::Tune {
             epochs,
@@ -237,6 +242,7 @@ fn run_corrections(
     domain: &str,
     n: usize,
     options: Option<earshot_analyze::train::TrainOptions>,
+    replay: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let Some(info) = data::set_info(domain) else {
         return Err(format!(
@@ -249,7 +255,7 @@ fn run_corrections(
         )
         .into());
     };
-    let trial = build::corrections_trial(&dir, info.name, n, options)?;
+    let trial = build::corrections_trial(&dir, info.name, n, options, replay)?;
     println!(
         "### {} corrections in {} (left out of training), sentiment macro-recall %\n",
         trial.corrections, trial.domain
