@@ -326,12 +326,40 @@ pub struct CorrectionsTrial {
     pub rows: Vec<(String, f64, f64)>,
 }
 
+/// Posts folded in beside the corrections in a trial (replay against forgetting).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Replay {
+    pub posts: usize,
+    pub from: ReplayFrom,
+    pub labels: ReplayLabels,
+}
+
+/// Where replayed posts come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayFrom {
+    /// The corrected domain's other posts (nobody corrected them).
+    #[default]
+    Domain,
+    /// The public training pool the base learned from (evenly spaced).
+    Public,
+}
+
+/// Which sentiment a replayed post is taught.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayLabels {
+    /// The base model's own reading (self-distillation).
+    #[default]
+    Base,
+    /// The data set's label.
+    Gold,
+}
+
 pub fn corrections_trial(
     data_dir: &Path,
     domain: &'static str,
     n: usize,
     options: Option<TrainOptions>,
-    replay: usize,
+    replay: Replay,
 ) -> Result<CorrectionsTrial, Box<dyn std::error::Error>> {
     use crate::metrics::metrics;
     use earshot_analyze::train::adapt_labelled;
@@ -360,31 +388,42 @@ pub fn corrections_trial(
             ..labelled(std::slice::from_ref(e)).remove(0)
         })
         .collect();
-    // Replay (self-distillation): `replay` more posts of the domain that nobody corrected,
-    // read by the base model itself, folded in beside the corrections, so the adapting keeps
-    // the base's reading where no agent said otherwise.
+    // Replay: more posts folded in beside the corrections, so the adapting keeps seeing what
+    // the base knew (a trial against forgetting; `earshot train` does not replay).
+    let corrected = corrections.len();
     let mut corrections = corrections;
-    if replay > 0 {
+    if replay.posts > 0 {
         let reader = Analyzer::rules_only(&Terms::default()).with_model(base.clone());
-        let replayed: Vec<Labelled> = new_domain
-            .iter()
-            .filter(|e| e.sentiment.is_some())
-            .skip(n)
-            .take(replay)
-            .map(|e| Labelled {
-                sentiment: Some(reader.analyze_text(&e.text, None, None).sentiment.label),
-                weight: 1.0,
-                ..Labelled::new(e.text.clone())
-            })
-            .collect();
-        corrections.extend(replayed);
+        let candidates: Vec<&Example> = match replay.from {
+            ReplayFrom::Domain => new_domain
+                .iter()
+                .filter(|e| e.sentiment.is_some())
+                .skip(n)
+                .take(replay.posts)
+                .collect(),
+            ReplayFrom::Public => {
+                let pool: Vec<&Example> = rest.iter().filter(|e| e.sentiment.is_some()).collect();
+                let step = (pool.len() / replay.posts).max(1);
+                pool.into_iter().step_by(step).take(replay.posts).collect()
+            }
+        };
+        corrections.extend(candidates.into_iter().map(|e| Labelled {
+            sentiment: match replay.labels {
+                ReplayLabels::Gold => e.sentiment,
+                ReplayLabels::Base => {
+                    Some(reader.analyze_text(&e.text, None, None).sentiment.label)
+                }
+            },
+            weight: 1.0,
+            ..Labelled::new(e.text.clone())
+        }));
     }
     let adapted = adapt_labelled(
         &base,
         "trial-adapted",
         "1",
         &corrections,
-        &options.unwrap_or_else(|| earshot_analyze::train::corrections_options(corrections.len())),
+        &options.unwrap_or_else(|| earshot_analyze::train::corrections_options(corrected)),
     )?;
     let terms = Terms::default();
     let before = Analyzer::rules_only(&terms).with_model(base);
@@ -427,7 +466,7 @@ pub fn corrections_trial(
     }
     Ok(CorrectionsTrial {
         domain: domain.to_string(),
-        corrections: corrections.len(),
+        corrections: corrected,
         rows,
     })
 }

@@ -59,10 +59,16 @@ enum Command {
         epochs: Option<usize>,
         #[arg(long)]
         unbalanced: bool,
-        /// Also fold in this many uncorrected posts of the domain, read by the base model
-        /// itself (replay, so the adapting keeps the base's reading elsewhere).
+        /// Also fold in this many other posts beside the corrections (replay against
+        /// forgetting; `earshot train` does not).
         #[arg(long, default_value_t = 0)]
         replay: usize,
+        /// Where replayed posts come from.
+        #[arg(long, value_enum, default_value = "domain")]
+        replay_from: build::ReplayFrom,
+        /// What replayed posts are taught: the base model's reading or the set's label.
+        #[arg(long, value_enum, default_value = "base")]
+        replay_labels: build::ReplayLabels,
     },
     /// Choose the shipped model's recipe honestly: train a recipe (the shipped one, changed by
     /// the options given) on four fifths of the training pool and score it on the other fifth
@@ -122,6 +128,8 @@ fn main() -> ExitCode {
             epochs,
             unbalanced,
             replay,
+            replay_from,
+            replay_labels,
         } => {
             let options = (learning_rate.is_some() || epochs.is_some() || unbalanced).then(|| {
                 let d = earshot_analyze::train::corrections_options(n);
@@ -132,7 +140,17 @@ fn main() -> ExitCode {
                     ..d
                 }
             });
-            run_corrections(dir, &domain, n, options, replay)
+            run_corrections(
+                dir,
+                &domain,
+                n,
+                options,
+                build::Replay {
+                    posts: replay,
+                    from: replay_from,
+                    labels: replay_labels,
+                },
+            )
         }
         Command::Tune {
             epochs,
@@ -242,7 +260,7 @@ fn run_corrections(
     domain: &str,
     n: usize,
     options: Option<earshot_analyze::train::TrainOptions>,
-    replay: usize,
+    replay: build::Replay,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let Some(info) = data::set_info(domain) else {
         return Err(format!(
