@@ -34,3 +34,4 @@ pub mod safety;
 pub mod spike_eval;
 pub mod triage_replay;
 pub mod tune;
+pub mod web_bench;

@@ -38,7 +38,6 @@ pub mod survey;
 pub mod telemetry;
 pub mod triage;
 pub mod web;
-pub mod web_bench;
 
 pub use app::App;
 pub use config::Settings;

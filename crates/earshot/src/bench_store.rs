@@ -152,12 +152,9 @@ pub async fn web(
             "web benchmark over {}, {iterations} requests per page",
             describe(&desk, &db).await?
         );
-        let state = earshot_server::web_bench::state(s, desk);
-        let results = earshot_server::web_bench::run(state, iterations).await?;
-        print!(
-            "{}",
-            earshot_server::web_bench::report(&results, iterations)
-        );
+        let state = earshot_lab::web_bench::state(s, desk);
+        let results = earshot_lab::web_bench::run(state, iterations).await?;
+        print!("{}", earshot_lab::web_bench::report(&results, iterations));
         tables.push((
             db.name,
             results

@@ -6,13 +6,13 @@
 //! The bench signs in as `earshot-bench` (a viewer created on first use, its password
 //! random and never shown) and signs out when done.
 
-use crate::api::{self, AppState};
-use crate::config::Settings;
-use crate::desk::Desk;
-use crate::web::auth;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use earshot_core::Secret;
+use earshot_server::api::{self, AppState};
+use earshot_server::config::Settings;
+use earshot_server::desk::Desk;
+use earshot_server::web::auth;
 use earshot_store::people::Role;
 use earshot_store::InboxFilter;
 use std::sync::Arc;
@@ -81,7 +81,7 @@ pub fn state(settings: Settings, desk: Arc<Desk>) -> AppState {
         verifier: None,
         connector_health: Arc::new(vec![]),
         bus: None,
-        leases: crate::lease::Leases::in_process(),
+        leases: earshot_server::lease::Leases::in_process(),
         telemetry: Arc::default(),
     }
 }
