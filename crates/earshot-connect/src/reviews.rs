@@ -11,8 +11,7 @@
 
 use crate::problem::Problem;
 use crate::reconnect::{Ended, Reconnect};
-use crate::source::stopped;
-use crate::source::{Failure, Health, Hearing, Sink, SinkError, SourceError};
+use crate::source::{stopped, Failure, Health, Hearing, Sink, SinkError, SourceError};
 use crate::stored_cursor::{StoredCursor, VERSION};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

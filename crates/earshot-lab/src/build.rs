@@ -379,7 +379,7 @@ pub fn corrections_trial(
     )?;
     // The corrections: the first n posts of the new domain with a sentiment, as agents
     // would correct them one by one (full weight: an agent's word counts).
-    let corrections: Vec<Labelled> = new_domain
+    let mut corrections: Vec<Labelled> = new_domain
         .iter()
         .filter(|e| e.sentiment.is_some())
         .take(n)
@@ -391,7 +391,6 @@ pub fn corrections_trial(
     // Replay: more posts folded in beside the corrections, so the adapting keeps seeing what
     // the base knew (a trial against forgetting; `earshot train` does not replay).
     let corrected = corrections.len();
-    let mut corrections = corrections;
     if replay.posts > 0 {
         let reader = Analyzer::rules_only(&Terms::default()).with_model(base.clone());
         let candidates: Vec<&Example> = match replay.from {

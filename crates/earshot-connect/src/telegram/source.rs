@@ -26,8 +26,9 @@ use super::config::TelegramConfig;
 use super::http::{BotApi, Failure as Problem};
 use super::wire::{Heard, Update};
 use crate::reconnect::{unit_jitter, Ended, Reconnect};
-use crate::source::stopped;
-use crate::source::{jitter, Failure, Health, Hearing, Sink, SinkError, Source, SourceError};
+use crate::source::{
+    jitter, stopped, Failure, Health, Hearing, Sink, SinkError, Source, SourceError,
+};
 use crate::stored_cursor::StoredCursor;
 use crate::NotAPost;
 use async_trait::async_trait;

@@ -497,35 +497,18 @@ mod tests {
 
     #[test]
     fn a_question_that_joins_a_waiting_complaint_is_told_apart() {
-        let t0 = chrono::DateTime::parse_from_rfc3339("2017-10-31T22:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        let post = |thread: &str, minute: i64, text: &str| data::CustomerPost {
-            id: format!("{thread}{minute}"),
-            thread: thread.into(),
-            at: t0 + Duration::minutes(minute),
-            text: text.into(),
-            real_reply_at: None,
-        };
-        let t = data::Timeline {
-            name: "t".into(),
-            posts: vec![
-                post(
-                    "a",
-                    0,
-                    "@brand my order never came and nobody answers, useless",
-                ),
-                post("b", 1, "@brand where can I find my invoice?"),
-                post("a", 5, "@brand now what?"),
-                post("a", 90, "@brand and how do I get a refund?"),
-            ],
-        };
-        let analyzer = Analyzer::default();
-        let analyses: Vec<Analysis> = t
-            .posts
-            .iter()
-            .map(|p| analyzer.analyze_text(&p.text, None, None))
-            .collect();
+        let t = sim::tests::timeline(&[
+            (
+                "a",
+                "@brand my order never came and nobody answers, useless",
+                0,
+            ),
+            ("b", "@brand where can I find my invoice?", 1),
+            ("a", "@brand now what?", 5),
+            ("a", "@brand and how do I get a refund?", 90),
+        ]);
+        let t0 = t.posts[0].at;
+        let analyses = sim::tests::analyses(&t);
         assert_eq!(analyses[0].intent.label, Intent::Complaint);
         // The complaint is answered at minute 60: the question at minute 5 joined it; the one at
         // minute 90 opened a new wait, and "b" is another conversation.

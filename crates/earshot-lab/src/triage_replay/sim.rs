@@ -239,12 +239,13 @@ pub fn simulate(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(super) mod tests {
     use super::super::data::CustomerPost;
     use super::*;
     use earshot_analyze::Analyzer;
 
-    fn timeline(posts: &[(&str, &str, i64)]) -> Timeline {
+    /// A timeline of (conversation, text, minute after 10:00) posts, in that order.
+    pub(in crate::triage_replay) fn timeline(posts: &[(&str, &str, i64)]) -> Timeline {
         let t0 = DateTime::parse_from_rfc3339("2025-03-03T10:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
@@ -264,13 +265,17 @@ mod tests {
         }
     }
 
-    fn run(t: &Timeline, order: Order, agents: usize) -> Vec<i64> {
+    /// Each post of `t` as the default analyzer reads it.
+    pub(in crate::triage_replay) fn analyses(t: &Timeline) -> Vec<Analysis> {
         let a = Analyzer::default();
-        let analyses: Vec<Analysis> = t
-            .posts
+        t.posts
             .iter()
             .map(|p| a.analyze_text(&p.text, None, None))
-            .collect();
+            .collect()
+    }
+
+    fn run(t: &Timeline, order: Order, agents: usize) -> Vec<i64> {
+        let analyses = analyses(t);
         let team = Team {
             agents,
             shifts: SlaClock::Calendar,
