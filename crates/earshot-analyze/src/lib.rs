@@ -29,6 +29,7 @@
 //! [`bench`](mod@bench) learn, measure and time it.
 
 mod analyzer;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod chase;
 pub mod drafts;

@@ -925,6 +925,128 @@ async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_the_next() {
+    // The first process's pager answers nothing: its page is claimed and still on its way
+    // when the process stops.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/hook", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let slack = FakeSlack::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(&dir);
+    let start = |target: earshot_server::alerts::AlertTarget| {
+        let s = s.clone();
+        async move {
+            let mut alerts = AlertSettings::default();
+            alerts.targets.push(target);
+            let store = earshot_store::open(&s.db_url()).await.unwrap();
+            let pipeline = common::pipeline(&s, store);
+            Arc::new(
+                Desk::build(pipeline, Responders::default(), "voltra")
+                    .alerts(Alerts::start(&alerts).unwrap())
+                    .triage(TriageDesk::new(s.triage().unwrap().unwrap()))
+                    .finish(),
+            )
+        }
+    };
+    let desk = start(target(
+        "pager",
+        "webhook",
+        &silent_url,
+        "whsec_dHJpYWdlLXRlc3Qtc2VjcmV0",
+    ))
+    .await;
+    let p = desk.pipeline();
+    let written = at("2025-03-08T23:10:00+01:00");
+    let id = p
+        .ingest(vec![post(
+            "lost-1",
+            "famous",
+            150_000,
+            "@voltra my car will not unlock and I am stuck outside in the cold, help!",
+            written,
+        )])
+        .await
+        .unwrap()
+        .posts[0]
+        .conversation_id
+        .unwrap();
+    let t1 = written + Duration::minutes(1);
+    let paged = desk.triage().unwrap().on_housekeeping(p, t1).await.unwrap();
+    assert_eq!(paged.len(), 1, "{paged:?}");
+    let person = paged[0].person.clone();
+    let store = p.store().clone();
+    let unsettled = store
+        .unsettled_pages(t1 + Duration::minutes(3), 10)
+        .await
+        .unwrap();
+    assert_eq!(unsettled.len(), 1, "claimed and on its way: {unsettled:?}");
+    drop(desk);
+
+    // The next process (here: a restart with a pager that answers) sends it once, as it was.
+    let desk = start(target("on-call", "slack", slack.webhook_url().expose(), "")).await;
+    let p = desk.pipeline();
+    let triage = desk.triage().unwrap();
+    let early = triage
+        .on_housekeeping(p, t1 + Duration::seconds(30))
+        .await
+        .unwrap();
+    assert!(early.is_empty(), "{early:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        slack.messages().is_empty(),
+        "sent before the first sender had its chance"
+    );
+    let pass = triage
+        .on_housekeeping(p, t1 + Duration::minutes(3))
+        .await
+        .unwrap();
+    assert!(
+        pass.is_empty(),
+        "no new page: the old one is sent again {pass:?}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while slack.messages().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let sent = slack.messages();
+    assert_eq!(
+        sent.len(),
+        1,
+        "the page its first sender never delivered was not sent again"
+    );
+    let text = sent[0].to_string();
+    assert!(text.contains(&format!("Paging {person}")), "{text}");
+    assert!(text.contains(&format!("Conversation {id}")), "{text}");
+    // Settled: later passes (before the next level is due) do not send it a third time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !store
+        .unsettled_pages(t1 + Duration::minutes(9), 10)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(std::time::Instant::now() < deadline, "never marked settled");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for minutes in [5, 9] {
+        let pass = triage
+            .on_housekeeping(p, t1 + Duration::minutes(minutes))
+            .await
+            .unwrap();
+        assert!(pass.is_empty(), "{pass:?}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(slack.messages().len(), 1);
+    held.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posts_of_a_spike_going_on_jump_the_queue() {
     let dir = tempfile::tempdir().unwrap();
     let s = settings(&dir);

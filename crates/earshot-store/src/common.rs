@@ -542,6 +542,16 @@ macro_rules! migrations {
                     "/0047_rescore_due.sql"
                 )),
             },
+            $crate::common::Migration {
+                version: 48,
+                name: "page_delivery",
+                sql: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/migrations/",
+                    $dir,
+                    "/0048_page_delivery.sql"
+                )),
+            },
         ]
     };
 }

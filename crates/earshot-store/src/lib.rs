@@ -8,6 +8,7 @@
 //! Invariant: only this crate holds SQL.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+#[cfg(feature = "bench")]
 pub mod bench;
 mod common;
 pub mod corrections;

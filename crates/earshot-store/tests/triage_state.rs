@@ -28,6 +28,7 @@ suite!(
     a_jump_ranks_first_and_survives_rescoring_and_new_posts,
     an_automatic_reply_joins_the_thread_without_stopping_the_clock,
     a_page_is_claimed_once,
+    a_page_is_kept_until_settled_and_listed_for_sending_again,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -292,24 +293,80 @@ async fn a_page_is_claimed_once(store: Arc<dyn Store>) {
     .await;
     let at = t("2025-03-08T22:12:00Z");
     let key = format!("page:{id}:1:0:dana");
-    assert!(store.claim_page(&key, id, at).await.unwrap());
+    assert!(store.claim_page(&key, id, ALERT, at).await.unwrap());
     // Another process (or this one in a new lease term) computing the same page: not again.
-    assert!(!store.claim_page(&key, id, at).await.unwrap());
+    assert!(!store.claim_page(&key, id, ALERT, at).await.unwrap());
     assert!(!store
-        .claim_page(&key, id, at + Duration::minutes(5))
+        .claim_page(&key, id, ALERT, at + Duration::minutes(5))
         .await
         .unwrap());
     // The next level, or another person, is another page.
     assert!(store
-        .claim_page(&format!("page:{id}:2:0:dana"), id, at)
+        .claim_page(&format!("page:{id}:2:0:dana"), id, ALERT, at)
         .await
         .unwrap());
     assert!(store
-        .claim_page(&format!("page:{id}:1:0:maria"), id, at)
+        .claim_page(&format!("page:{id}:1:0:maria"), id, ALERT, at)
         .await
         .unwrap());
     let err = store
-        .claim_page("page:9999:1:0:dana", ConversationId(9999), at)
+        .claim_page("page:9999:1:0:dana", ConversationId(9999), ALERT, at)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+}
+
+/// The claimed page as the dispatcher would send it again (any JSON: the store keeps text).
+const ALERT: &str = r#"{"title":"Conversation needs dana"}"#;
+
+async fn a_page_is_kept_until_settled_and_listed_for_sending_again(store: Arc<dyn Store>) {
+    let id = hear(
+        &store,
+        vec![post(
+            "1",
+            "paul",
+            "2025-03-08T22:10:00Z",
+            10,
+            Intent::Complaint,
+        )],
+        "2025-03-08T22:11:00Z",
+    )
+    .await;
+    let at = t("2025-03-08T22:12:00Z");
+    let (dana, maria) = (
+        format!("page:{id}:1:0:dana"),
+        format!("page:{id}:1:0:maria"),
+    );
+    assert!(store.claim_page(&dana, id, ALERT, at).await.unwrap());
+    assert!(store
+        .claim_page(&maria, id, ALERT, at + Duration::seconds(1))
+        .await
+        .unwrap());
+    // Nothing is "unsettled" while it may still be on its way (claimed after the cut-off).
+    assert!(store.unsettled_pages(at, 10).await.unwrap().is_empty());
+    let later = at + Duration::minutes(5);
+    let unsettled = store.unsettled_pages(later, 10).await.unwrap();
+    let keys: Vec<&str> = unsettled.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, [dana.as_str(), maria.as_str()], "oldest first");
+    assert_eq!(unsettled[0].conversation, id);
+    assert_eq!(unsettled[0].alert.as_deref(), Some(ALERT));
+    assert_eq!(unsettled[0].claimed_at, at);
+    assert_eq!(store.unsettled_pages(later, 1).await.unwrap().len(), 1);
+    // Settled once, it is never listed again; a second settle keeps the first outcome.
+    store.settle_page(&dana, "delivered", later).await.unwrap();
+    store.settle_page(&dana, "failed", later).await.unwrap();
+    let keys: Vec<String> = store
+        .unsettled_pages(later, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(keys, [maria.clone()]);
+    // Still claimed: settling does not free the key for a second send.
+    assert!(!store.claim_page(&dana, id, ALERT, later).await.unwrap());
+    let err = store
+        .settle_page("page:9999:1:0:dana", "delivered", later)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");

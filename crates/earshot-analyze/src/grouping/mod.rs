@@ -29,6 +29,7 @@
 //! assert_eq!(da.request_id, en.request_id);
 //! ```
 
+#[cfg(feature = "bench")]
 pub mod bench;
 mod bridge;
 mod concepts;

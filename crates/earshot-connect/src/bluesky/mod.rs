@@ -15,6 +15,7 @@
 //! bodies, rate-limit headers), `bench.rs` (parse + filter throughput), `fake.rs` (Jetstream
 //! and PDS/AppView fakes, feature `fake`) and `tests.rs`.
 
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod brand;
 pub mod config;

@@ -6,13 +6,13 @@
 //! `<!channel>` or `<https://evil.example|your invoice>` gets plain text, not a ping or a link.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// How urgently a person must look. Ordered: `Info < Warning < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Info,
@@ -55,7 +55,8 @@ impl fmt::Display for Severity {
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// A conversation will miss its response target soon.
     SlaBreachSoon,
@@ -125,14 +126,15 @@ impl AlertKind {
 }
 
 /// A name/value pair shown under an alert (`network: mastodon`, `waiting: 52 min`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fact {
     pub name: String,
     pub value: String,
 }
 
-/// One thing a person should know about, sent to every configured target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One thing a person should know about, sent to every configured target. Serialised as JSON
+/// where a sender keeps it to send again (an on-call page claimed in the store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     pub kind: AlertKind,
     pub severity: Severity,

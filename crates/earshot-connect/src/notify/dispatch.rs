@@ -12,7 +12,9 @@
 //! - Status: each target keeps its last success and last error for the health page.
 //!
 //! Alerts live in memory only: a restart forgets queued ones (the conditions that raised
-//! them raise them again).
+//! them raise them again). A sender that must not lose one (an on-call page) keeps it in its
+//! store and uses [`Dispatcher::dispatch_tracked`], which says when every target has settled
+//! it, so it can send again what a dead process left unsettled.
 
 use super::{Alert, Notifier, NotifyConfig, NotifyError, RetryPolicy, Severity};
 // The dispatcher stops on the same signal as a source: the value turns true or the sender goes.
@@ -20,10 +22,12 @@ use crate::source::stopped;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
+use std::ops::Deref;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 
 /// What became of a dispatched alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +38,92 @@ pub enum Dispatched {
     Deduplicated,
     /// No target takes alerts of this severity.
     NoTarget,
+}
+
+/// How a tracked alert ended at the targets it was queued for
+/// ([`Dispatcher::dispatch_tracked`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Settled {
+    /// Targets that took it.
+    pub delivered: usize,
+    /// Targets that refused it, or were out of retries.
+    pub failed: usize,
+    /// Targets whose full queue dropped it.
+    pub dropped: usize,
+}
+
+impl Settled {
+    /// One word for a record: `delivered` when any target took it, else `failed` or `dropped`.
+    pub fn outcome(&self) -> &'static str {
+        if self.delivered > 0 {
+            "delivered"
+        } else if self.failed > 0 {
+            "failed"
+        } else {
+            "dropped"
+        }
+    }
+}
+
+/// How one target was done with an alert.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Delivered,
+    Failed,
+    Dropped,
+}
+
+/// An alert in the targets' queues, and, when tracked, who waits to hear how it ended.
+struct Queued {
+    alert: Alert,
+    tracker: Option<Tracker>,
+}
+
+struct Tracker {
+    /// Targets not done with it yet.
+    left: AtomicUsize,
+    tally: Mutex<Settled>,
+    done: Mutex<Option<oneshot::Sender<Settled>>>,
+}
+
+impl Queued {
+    #[cfg(test)]
+    fn untracked(alert: Alert) -> Queued {
+        Queued {
+            alert,
+            tracker: None,
+        }
+    }
+
+    /// One target is done with it; the last one tells the waiter. An alert still queued when
+    /// the dispatcher stops is never settled: its waiter sees the sender go instead.
+    fn settle(&self, outcome: Outcome) {
+        let Some(t) = &self.tracker else { return };
+        let tally = {
+            let mut tally = t.tally.lock().unwrap_or_else(|p| p.into_inner());
+            match outcome {
+                Outcome::Delivered => tally.delivered += 1,
+                Outcome::Failed => tally.failed += 1,
+                Outcome::Dropped => tally.dropped += 1,
+            }
+            *tally
+        };
+        if t.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let done = t.done.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(done) = done {
+                // The waiter may have gone (a shutdown): nothing to tell.
+                let _ = done.send(tally);
+            }
+        }
+    }
+}
+
+impl Deref for Queued {
+    type Target = Alert;
+
+    fn deref(&self) -> &Alert {
+        &self.alert
+    }
 }
 
 /// How a target is doing, for the health page.
@@ -93,7 +183,7 @@ struct Slot {
 }
 
 struct SlotState {
-    queue: VecDeque<Arc<Alert>>,
+    queue: VecDeque<Arc<Queued>>,
     in_flight: bool,
     status: TargetStatus,
 }
@@ -111,7 +201,7 @@ impl Slot {
         status
     }
 
-    fn take(&self) -> Option<Arc<Alert>> {
+    fn take(&self) -> Option<Arc<Queued>> {
         let mut s = self.lock();
         let next = s.queue.pop_front();
         s.in_flight = next.is_some();
@@ -281,6 +371,20 @@ impl Dispatcher {
 
     /// Queues `alert` for every target that takes its severity; never waits.
     pub fn dispatch(&self, alert: Alert) -> Dispatched {
+        self.queue(alert, false).0
+    }
+
+    /// Like [`dispatch`](Self::dispatch), and when the alert was queued, a receiver that gets
+    /// its [`Settled`] tally once every target is done with it (delivered, refused, out of
+    /// retries or dropped). The sender goes unanswered when the dispatcher stops first.
+    pub fn dispatch_tracked(
+        &self,
+        alert: Alert,
+    ) -> (Dispatched, Option<oneshot::Receiver<Settled>>) {
+        self.queue(alert, true)
+    }
+
+    fn queue(&self, alert: Alert, track: bool) -> (Dispatched, Option<oneshot::Receiver<Settled>>) {
         let eligible: Vec<&Arc<Slot>> = self
             .shared
             .slots
@@ -288,7 +392,7 @@ impl Dispatcher {
             .filter(|s| alert.severity >= s.min_severity)
             .collect();
         if eligible.is_empty() {
-            return Dispatched::NoTarget;
+            return (Dispatched::NoTarget, None);
         }
         let admitted = self
             .shared
@@ -299,9 +403,20 @@ impl Dispatcher {
         if !admitted {
             self.shared.deduplicated.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(key = %alert.dedupe_key, "alert deduplicated");
-            return Dispatched::Deduplicated;
+            return (Dispatched::Deduplicated, None);
         }
-        let alert = Arc::new(alert);
+        let (tracker, settled) = if track {
+            let (done, settled) = oneshot::channel();
+            let tracker = Tracker {
+                left: AtomicUsize::new(eligible.len()),
+                tally: Mutex::new(Settled::default()),
+                done: Mutex::new(Some(done)),
+            };
+            (Some(tracker), Some(settled))
+        } else {
+            (None, None)
+        };
+        let alert = Arc::new(Queued { alert, tracker });
         for slot in &eligible {
             let dropped = {
                 let mut s = slot.lock();
@@ -312,6 +427,7 @@ impl Dispatcher {
                 dropped
             };
             if let Some(dropped) = dropped {
+                dropped.settle(Outcome::Dropped);
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
                     target = slot.notifier.name(),
@@ -322,9 +438,10 @@ impl Dispatcher {
             }
             slot.wakeup.notify_one();
         }
-        Dispatched::Queued {
+        let queued = Dispatched::Queued {
             targets: eligible.len(),
-        }
+        };
+        (queued, settled)
     }
 
     /// Sends a test alert to the target named `name` (`slack:ops` or just `ops`) now, once,
@@ -401,10 +518,10 @@ impl Drop for Dispatcher {
 /// Queues `alert`; when full, drops the oldest alert of the lowest severity, or `alert`
 /// itself when it is less severe than everything queued. Returns what was dropped.
 fn enqueue(
-    queue: &mut VecDeque<Arc<Alert>>,
-    alert: Arc<Alert>,
+    queue: &mut VecDeque<Arc<Queued>>,
+    alert: Arc<Queued>,
     capacity: usize,
-) -> Option<Arc<Alert>> {
+) -> Option<Arc<Queued>> {
     if queue.len() < capacity {
         queue.push_back(alert);
         return None;
@@ -431,20 +548,20 @@ async fn attempt(policy: &RetryPolicy, slot: &Slot, alert: &Alert) -> Result<(),
     }
 }
 
-/// Delivers one alert with retries; `false` when the dispatcher stopped meanwhile.
+/// Delivers one alert with retries; `None` when the dispatcher stopped meanwhile.
 async fn deliver(
     policy: &RetryPolicy,
     slot: &Slot,
     alert: &Alert,
     stop: &mut watch::Receiver<bool>,
-) -> bool {
+) -> Option<Outcome> {
     let mut retries = 0usize;
     loop {
         let error = match attempt(policy, slot, alert).await {
             Ok(()) => {
                 slot.succeeded();
                 tracing::debug!(target = slot.notifier.name(), key = %alert.dedupe_key, "alert sent");
-                return true;
+                return Some(Outcome::Delivered);
             }
             Err(e) => e,
         };
@@ -466,7 +583,7 @@ async fn deliver(
                 retries,
                 "alert not delivered"
             );
-            return true;
+            return Some(Outcome::Failed);
         };
         retries += 1;
         slot.retrying(&error, delay);
@@ -478,7 +595,7 @@ async fn deliver(
         );
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            () = stopped(stop) => return false,
+            () = stopped(stop) => return None,
         }
     }
 }
@@ -495,10 +612,13 @@ async fn work(shared: Arc<Shared>, slot: Arc<Slot>, mut stop: watch::Receiver<bo
                 () = stopped(&mut stop) => return,
             }
         };
-        let carry_on = deliver(&shared.retry, &slot, &alert, &mut stop).await;
+        let outcome = deliver(&shared.retry, &slot, &alert, &mut stop).await;
+        if let Some(outcome) = outcome {
+            alert.settle(outcome);
+        }
         slot.finish();
         shared.progress.notify_waiters();
-        if !carry_on {
+        if outcome.is_none() {
             return;
         }
     }
@@ -509,8 +629,10 @@ mod tests {
     use super::*;
     use crate::notify::AlertKind;
 
-    fn alert(key: &str, severity: Severity) -> Arc<Alert> {
-        Arc::new(Alert::new(AlertKind::Spike, key, "", key).with_severity(severity))
+    fn alert(key: &str, severity: Severity) -> Arc<Queued> {
+        Arc::new(Queued::untracked(
+            Alert::new(AlertKind::Spike, key, "", key).with_severity(severity),
+        ))
     }
 
     #[test]

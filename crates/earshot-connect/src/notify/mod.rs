@@ -29,7 +29,9 @@ pub mod webhook;
 
 pub use crate::Secret;
 pub use alert::{Alert, AlertKind, Fact, Severity};
-pub use dispatch::{Dispatched, Dispatcher, DispatcherStats, Target, TargetState, TargetStatus};
+pub use dispatch::{
+    Dispatched, Dispatcher, DispatcherStats, Settled, Target, TargetState, TargetStatus,
+};
 pub use email::{EmailConfig, EmailNotifier, SmtpSecurity};
 pub use slack::{SlackConfig, SlackNotifier};
 pub use webhook::{WebhookConfig, WebhookNotifier};

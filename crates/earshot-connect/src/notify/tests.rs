@@ -625,6 +625,83 @@ async fn alerts_fan_out_by_severity_and_a_stuck_target_does_not_delay_others() {
     assert_eq!(gate.delivered(), ["connector-down:mastodon:acme"]);
 }
 
+#[test]
+fn an_alert_kept_as_json_reads_back_the_same() {
+    let page = Alert::new(
+        AlertKind::Page {
+            on_call: "dana".into(),
+        },
+        "Conversation 7 needs dana: urgent after hours",
+        "\"phantom braking\" <b>again</b>",
+        "page:7:1:0:dana",
+    )
+    .with_link("https://earshot.acme.example/c/7")
+    .with_fact("waiting", "12 min");
+    let kept = serde_json::to_string(&page).unwrap();
+    assert!(
+        kept.contains(r#""kind":{"page":{"on_call":"dana"}}"#),
+        "{kept}"
+    );
+    let back: Alert = serde_json::from_str(&kept).unwrap();
+    assert_eq!(back, page);
+    assert_eq!(back.event_id(), page.event_id(), "receivers see one event");
+}
+
+#[tokio::test]
+async fn a_tracked_alert_is_settled_once_every_target_is_done_with_it() {
+    // One target takes it, one refuses it (a wrong secret), one is stuck at a gate.
+    let fake = FakeSlack::start().await.unwrap();
+    let receiver = FakeWebhookReceiver::start(SECRET).await.unwrap();
+    let gate = Gate::new("pager:on-call");
+    let dispatcher = Dispatcher::with_targets(
+        vec![
+            target(slack(&fake)),
+            target(webhook(&receiver, "whsec_YW5vdGhlci1zZWNyZXQ=")),
+            target(gate.clone()),
+        ],
+        &quick(WAIT),
+    );
+    let (queued, settled) = dispatcher.dispatch_tracked(connector_down());
+    assert_eq!(queued, Dispatched::Queued { targets: 3 });
+    let mut settled = settled.expect("a queued alert is tracked");
+    gate.holding(1).await;
+    // Slack and the webhook are done; the pager is not, so it is not settled yet.
+    while fake.messages().is_empty() || receiver.deliveries().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        settled.try_recv().is_err(),
+        "settled before the pager was done"
+    );
+    gate.open.add_permits(1);
+    let tally = tokio::time::timeout(WAIT, settled).await.unwrap().unwrap();
+    assert_eq!(
+        tally,
+        Settled {
+            delivered: 2,
+            failed: 1,
+            dropped: 0
+        }
+    );
+    assert_eq!(tally.outcome(), "delivered");
+    // The same key again within the window is not queued, so there is nothing to track.
+    let (again, none) = dispatcher.dispatch_tracked(connector_down());
+    assert_eq!((again, none.is_none()), (Dispatched::Deduplicated, true));
+
+    // A dispatcher that stops before the target is done never settles it: the waiter sees
+    // the sender go, and its sender (a page kept in the store) stays unsettled.
+    let stuck = Gate::new("pager:stuck");
+    let stopping = Dispatcher::with_targets(vec![target(stuck.clone())], &quick(WAIT));
+    let (_, settled) = stopping.dispatch_tracked(connector_down());
+    stuck.holding(1).await;
+    drop(stopping);
+    assert!(tokio::time::timeout(WAIT, settled.unwrap())
+        .await
+        .unwrap()
+        .is_err());
+}
+
 #[tokio::test]
 async fn check_sends_a_test_alert_to_the_named_target() {
     let fake = FakeSlack::start().await.unwrap();
