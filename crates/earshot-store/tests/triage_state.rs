@@ -362,7 +362,7 @@ async fn a_page_is_kept_until_settled_and_listed_for_sending_again(store: Arc<dy
         .into_iter()
         .map(|p| p.key)
         .collect();
-    assert_eq!(keys, [maria.clone()]);
+    assert_eq!(keys, [maria]);
     // Still claimed: settling does not free the key for a second send.
     assert!(!store.claim_page(&dana, id, ALERT, later).await.unwrap());
     let err = store
