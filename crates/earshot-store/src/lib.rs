@@ -18,6 +18,7 @@ pub mod guard;
 pub mod people;
 pub mod postgres;
 mod reranking;
+mod schema;
 pub mod spikes;
 pub mod sqlite;
 pub mod survey;

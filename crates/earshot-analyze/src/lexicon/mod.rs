@@ -260,7 +260,9 @@ impl Lexicon {
 
     /// Every occurrence of a lexicon pattern in `clean` that starts at a word boundary: the
     /// phrases in the order an overlapping automaton gives them (by end, then start), then
-    /// the whole words left to right.
+    /// the whole words left to right. (The analyzer scans with safety; this serves tests and
+    /// the bench.)
+    #[cfg(any(test, feature = "bench"))]
     pub(crate) fn scan(&self, p: &Prepared, out: &mut Vec<RawHit>) {
         self.scan_with_safety(p, out, &mut Vec::new());
     }

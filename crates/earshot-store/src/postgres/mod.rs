@@ -33,8 +33,8 @@ use std::sync::Arc;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Row;
 
-use crate::common::Migration;
 use crate::reranking::{self, RankedUnder, Sweep};
+use crate::schema::{self, Migration};
 
 mod conn;
 mod ingest;
@@ -57,7 +57,7 @@ use writes::*;
 
 pub use transport::{check_transport, PgOptions, Transport, DEFAULT_POOL_SIZE};
 
-const MIGRATIONS: &[Migration] = common::migrations!("postgres");
+const MIGRATIONS: &[Migration] = schema::migrations!("postgres");
 
 /// Advisory lock keys ("earshot" in ASCII, then a number).
 const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401;

@@ -35,8 +35,8 @@ use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::common::Migration;
 use crate::reranking::{self, RankedUnder, Sweep};
+use crate::schema::{self, Migration};
 
 mod conn;
 mod ingest;
@@ -54,7 +54,7 @@ use replies::*;
 use rows::*;
 use writes::*;
 
-const MIGRATIONS: &[Migration] = common::migrations!("sqlite");
+const MIGRATIONS: &[Migration] = schema::migrations!("sqlite");
 
 const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
