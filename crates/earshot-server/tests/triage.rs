@@ -98,6 +98,43 @@ fn answer(id: &str, to: &str, when: DateTime<Utc>) -> NewPost {
     }
 }
 
+/// A desk on `s`'s database with `rules`, paging through `alerts` (the log only when it has
+/// no target): a process of its own each time it is called.
+async fn desk_on(
+    s: &Settings,
+    rules: earshot_core::triage::Triage,
+    alerts: AlertSettings,
+) -> Arc<Desk> {
+    let store = earshot_store::open(&s.db_url()).await.unwrap();
+    let pipeline = common::pipeline(s, store);
+    Arc::new(
+        Desk::build(pipeline, Responders::default(), "voltra")
+            .alerts(Alerts::start(&alerts).unwrap())
+            .triage(TriageDesk::new(rules))
+            .finish(),
+    )
+}
+
+/// A famous customer locked out of their car on Saturday night: worth paging for.
+async fn stuck_outside(
+    p: &earshot_server::pipeline::Pipeline,
+    id: &str,
+    written: DateTime<Utc>,
+) -> ConversationId {
+    p.ingest(vec![post(
+        id,
+        "famous",
+        150_000,
+        "@voltra my car will not unlock and I am stuck outside in the cold, help!",
+        written,
+    )])
+    .await
+    .unwrap()
+    .posts[0]
+        .conversation_id
+        .unwrap()
+}
+
 /// Waits (briefly) until the receivers hold `n` messages each.
 async fn delivered(slack: &FakeSlack, hook: &FakeWebhookReceiver, n: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -840,34 +877,11 @@ async fn a_big_account_jumps_within_its_band_never_above_a_safety_report() {
 async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again() {
     let dir = tempfile::tempdir().unwrap();
     let s = settings(&dir);
-    let start = |rules: earshot_core::triage::Triage| {
-        let s = s.clone();
-        async move {
-            let store = earshot_store::open(&s.db_url()).await.unwrap();
-            let pipeline = common::pipeline(&s, store);
-            Arc::new(
-                Desk::build(pipeline, Responders::default(), "voltra")
-                    .triage(TriageDesk::new(rules))
-                    .finish(),
-            )
-        }
-    };
+    let start = |rules| desk_on(&s, rules, AlertSettings::default());
     let desk = start(s.triage().unwrap().unwrap()).await;
     let p = desk.pipeline();
     let written = at("2025-03-08T23:10:00+01:00");
-    let id = p
-        .ingest(vec![post(
-            "r-1",
-            "famous",
-            150_000,
-            "@voltra my car will not unlock and I am stuck outside in the cold, help!",
-            written,
-        )])
-        .await
-        .unwrap()
-        .posts[0]
-        .conversation_id
-        .unwrap();
+    let id = stuck_outside(p, "r-1", written).await;
     let t1 = written + Duration::minutes(1);
     let paged = desk.triage().unwrap().on_housekeeping(p, t1).await.unwrap();
     assert_eq!(paged.iter().map(|p| p.level).collect::<Vec<_>>(), vec![1]);
@@ -939,20 +953,10 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
     let slack = FakeSlack::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let s = settings(&dir);
-    let start = |target: earshot_server::alerts::AlertTarget| {
-        let s = s.clone();
-        async move {
-            let mut alerts = AlertSettings::default();
-            alerts.targets.push(target);
-            let store = earshot_store::open(&s.db_url()).await.unwrap();
-            let pipeline = common::pipeline(&s, store);
-            Arc::new(
-                Desk::build(pipeline, Responders::default(), "voltra")
-                    .alerts(Alerts::start(&alerts).unwrap())
-                    .triage(TriageDesk::new(s.triage().unwrap().unwrap()))
-                    .finish(),
-            )
-        }
+    let start = |target| {
+        let mut alerts = AlertSettings::default();
+        alerts.targets.push(target);
+        desk_on(&s, s.triage().unwrap().unwrap(), alerts)
     };
     let desk = start(target(
         "pager",
@@ -963,19 +967,7 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
     .await;
     let p = desk.pipeline();
     let written = at("2025-03-08T23:10:00+01:00");
-    let id = p
-        .ingest(vec![post(
-            "lost-1",
-            "famous",
-            150_000,
-            "@voltra my car will not unlock and I am stuck outside in the cold, help!",
-            written,
-        )])
-        .await
-        .unwrap()
-        .posts[0]
-        .conversation_id
-        .unwrap();
+    let id = stuck_outside(p, "lost-1", written).await;
     let t1 = written + Duration::minutes(1);
     let paged = desk.triage().unwrap().on_housekeeping(p, t1).await.unwrap();
     assert_eq!(paged.len(), 1, "{paged:?}");

@@ -45,17 +45,10 @@ fn brand_post(id: &str, to: &str, at: &str) -> Incoming {
     p
 }
 
-async fn hear(store: &Arc<dyn Store>, batch: Vec<Incoming>, now: &str) -> ConversationId {
-    let report = store
-        .ingest(batch, &TriagePolicy::default(), t(now))
-        .await
-        .unwrap();
-    report.posts[0].conversation_id.unwrap()
-}
-
-async fn routing_is_kept_and_replaced(store: Arc<dyn Store>) {
-    let id = hear(
-        &store,
+/// Paul's complaint on Saturday night (22:10 UTC), heard a minute later.
+async fn pauls_complaint(store: &Arc<dyn Store>) -> ConversationId {
+    hear(
+        store,
         vec![post(
             "1",
             "paul",
@@ -65,7 +58,19 @@ async fn routing_is_kept_and_replaced(store: Arc<dyn Store>) {
         )],
         "2025-03-08T22:11:00Z",
     )
-    .await;
+    .await
+}
+
+async fn hear(store: &Arc<dyn Store>, batch: Vec<Incoming>, now: &str) -> ConversationId {
+    let report = store
+        .ingest(batch, &TriagePolicy::default(), t(now))
+        .await
+        .unwrap();
+    report.posts[0].conversation_id.unwrap()
+}
+
+async fn routing_is_kept_and_replaced(store: Arc<dyn Store>) {
+    let id = pauls_complaint(&store).await;
     assert_eq!(store.routing(id).await.unwrap(), None);
     let mut routed = RoutedConversation {
         conversation: id,
@@ -129,18 +134,7 @@ fn page(level: usize, at: DateTime<Utc>) -> Page {
 }
 
 async fn an_escalation_is_kept_at_its_level_until_acknowledged(store: Arc<dyn Store>) {
-    let id = hear(
-        &store,
-        vec![post(
-            "1",
-            "paul",
-            "2025-03-08T22:10:00Z",
-            10,
-            Intent::Complaint,
-        )],
-        "2025-03-08T22:11:00Z",
-    )
-    .await;
+    let id = pauls_complaint(&store).await;
     let other = hear(
         &store,
         vec![post(
@@ -223,18 +217,7 @@ async fn an_escalation_is_kept_at_its_level_until_acknowledged(store: Arc<dyn St
 }
 
 async fn a_customer_gets_one_automatic_answer_per_window(store: Arc<dyn Store>) {
-    let first = hear(
-        &store,
-        vec![post(
-            "1",
-            "paul",
-            "2025-03-08T22:10:00Z",
-            10,
-            Intent::Complaint,
-        )],
-        "2025-03-08T22:11:00Z",
-    )
-    .await;
+    let first = pauls_complaint(&store).await;
     let second = hear(
         &store,
         vec![post(
@@ -279,18 +262,7 @@ async fn a_customer_gets_one_automatic_answer_per_window(store: Arc<dyn Store>) 
 }
 
 async fn a_page_is_claimed_once(store: Arc<dyn Store>) {
-    let id = hear(
-        &store,
-        vec![post(
-            "1",
-            "paul",
-            "2025-03-08T22:10:00Z",
-            10,
-            Intent::Complaint,
-        )],
-        "2025-03-08T22:11:00Z",
-    )
-    .await;
+    let id = pauls_complaint(&store).await;
     let at = t("2025-03-08T22:12:00Z");
     let key = format!("page:{id}:1:0:dana");
     assert!(store.claim_page(&key, id, ALERT, at).await.unwrap());
@@ -320,18 +292,7 @@ async fn a_page_is_claimed_once(store: Arc<dyn Store>) {
 const ALERT: &str = r#"{"title":"Conversation needs dana"}"#;
 
 async fn a_page_is_kept_until_settled_and_listed_for_sending_again(store: Arc<dyn Store>) {
-    let id = hear(
-        &store,
-        vec![post(
-            "1",
-            "paul",
-            "2025-03-08T22:10:00Z",
-            10,
-            Intent::Complaint,
-        )],
-        "2025-03-08T22:11:00Z",
-    )
-    .await;
+    let id = pauls_complaint(&store).await;
     let at = t("2025-03-08T22:12:00Z");
     let (dana, maria) = (
         format!("page:{id}:1:0:dana"),
@@ -505,18 +466,7 @@ async fn a_jump_ranks_first_and_survives_rescoring_and_new_posts(store: Arc<dyn 
 }
 
 async fn an_automatic_reply_joins_the_thread_without_stopping_the_clock(store: Arc<dyn Store>) {
-    let id = hear(
-        &store,
-        vec![post(
-            "1",
-            "paul",
-            "2025-03-08T22:10:00Z",
-            10,
-            Intent::Complaint,
-        )],
-        "2025-03-08T22:11:00Z",
-    )
-    .await;
+    let id = pauls_complaint(&store).await;
     let reply = store
         .queue_reply(NewReply {
             conversation_id: id,
