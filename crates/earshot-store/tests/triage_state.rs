@@ -333,6 +333,92 @@ async fn a_page_is_kept_until_settled_and_listed_for_sending_again(store: Arc<dy
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
 
+/// A store opened again on the same database.
+type Opening = std::pin::Pin<Box<dyn std::future::Future<Output = Arc<dyn Store>> + Send>>;
+
+/// Takes migration 0048 back out (the same SQL on both databases), so that opening the store
+/// again applies it to the claims already there.
+const BEFORE_0048: &str = "DROP INDEX page_claims_unsettled; \
+    ALTER TABLE page_claims DROP COLUMN alert; ALTER TABLE page_claims DROP COLUMN settled_at; \
+    ALTER TABLE page_claims DROP COLUMN outcome; \
+    DELETE FROM schema_migrations WHERE version = 48;";
+
+/// Claims a page before the migration and after it: the old claim kept no alert to send
+/// again, so it counts as settled; the new one is listed until settled.
+async fn claims_made_before_pages_were_kept_are_settled(
+    open: impl Fn() -> Opening,
+    take_out: impl std::future::Future<Output = ()>,
+) {
+    let store = open().await;
+    let id = pauls_complaint(&store).await;
+    let at = t("2025-03-08T22:12:00Z");
+    assert!(store.claim_page("page:old", id, ALERT, at).await.unwrap());
+    drop(store);
+    take_out.await;
+    let store = open().await;
+    let later = at + Duration::hours(1);
+    assert!(store.unsettled_pages(later, 10).await.unwrap().is_empty());
+    assert!(!store.claim_page("page:old", id, ALERT, at).await.unwrap());
+    assert!(store.claim_page("page:new", id, ALERT, at).await.unwrap());
+    let keys: Vec<String> = store
+        .unsettled_pages(later, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(keys, ["page:new"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migration_settles_the_claims_made_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("earshot.db");
+    let path = path.to_str().unwrap().to_string();
+    let open = || {
+        let path = path.clone();
+        Box::pin(async move {
+            Arc::new(
+                earshot_store::sqlite::SqliteStore::open(&path)
+                    .await
+                    .unwrap(),
+            ) as Arc<dyn Store>
+        }) as Opening
+    };
+    let take_out = async {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(BEFORE_0048)
+            .unwrap();
+    };
+    claims_made_before_pages_were_kept_are_settled(open, take_out).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migration_settles_the_claims_made_before_it() {
+    backends::on_fresh_postgres(|url| async move {
+        let open = || {
+            let url = url.clone();
+            Box::pin(async move {
+                Arc::new(
+                    earshot_store::postgres::PgStore::connect(&url)
+                        .await
+                        .unwrap(),
+                ) as Arc<dyn Store>
+            }) as Opening
+        };
+        let take_out = async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client.batch_execute(BEFORE_0048).await.unwrap();
+        };
+        claims_made_before_pages_were_kept_are_settled(open, take_out).await;
+    })
+    .await;
+}
+
 async fn a_jump_ranks_first_and_survives_rescoring_and_new_posts(store: Arc<dyn Store>) {
     let angry = hear(
         &store,
