@@ -135,6 +135,20 @@ async fn stuck_outside(
         .unwrap()
 }
 
+/// A webhook receiver that takes connections and never answers: what it is sent stays on
+/// its way until its sender stops. Abort the task to close it.
+async fn silent_receiver() -> (String, tokio::task::JoinHandle<()>) {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, held)
+}
+
 /// Waits (briefly) until the receivers hold `n` messages each.
 async fn delivered(slack: &FakeSlack, hook: &FakeWebhookReceiver, n: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -942,14 +956,7 @@ async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again()
 async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_the_next() {
     // The first process's pager answers nothing: its page is claimed and still on its way
     // when the process stops.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_url = format!("http://{}/hook", silent.local_addr().unwrap());
-    let held = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            held.push(socket);
-        }
-    });
+    let (silent_url, held) = silent_receiver().await;
     let slack = FakeSlack::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let s = settings(&dir);
@@ -974,7 +981,7 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
     let person = paged[0].person.clone();
     let store = p.store().clone();
     let unsettled = store
-        .unsettled_pages(t1 + Duration::minutes(3), 10)
+        .unsettled_alerts("page:", t1 + Duration::minutes(3), 10)
         .await
         .unwrap();
     assert_eq!(unsettled.len(), 1, "claimed and on its way: {unsettled:?}");
@@ -1018,7 +1025,7 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
     // Settled: later passes (before the next level is due) do not send it a third time.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !store
-        .unsettled_pages(t1 + Duration::minutes(9), 10)
+        .unsettled_alerts("page:", t1 + Duration::minutes(9), 10)
         .await
         .unwrap()
         .is_empty()
@@ -1033,6 +1040,100 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
             .unwrap();
         assert!(pass.is_empty(), "{pass:?}");
     }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(slack.messages().len(), 1);
+    held.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overdue_promise_alerts_once_even_when_its_first_sender_stops_before_delivering() {
+    let (silent_url, held) = silent_receiver().await;
+    let slack = FakeSlack::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(&dir);
+    let with = |target| {
+        let mut alerts = AlertSettings::default();
+        alerts.targets.push(target);
+        desk_on(&s, s.triage().unwrap().unwrap(), alerts)
+    };
+    let desk = with(target(
+        "pager",
+        "webhook",
+        &silent_url,
+        "whsec_dHJpYWdlLXRlc3Qtc2VjcmV0",
+    ))
+    .await;
+    let now = Utc::now();
+    let id = stuck_outside(desk.pipeline(), "promised-1", now - Duration::days(20)).await;
+    let mut promise = desk
+        .store()
+        .propose_promise(earshot_store::feedback::NewPromise {
+            request_id: None,
+            conversation_id: id,
+            reply_id: None,
+            evidence: "we will fix the unlock in the next update".into(),
+            kind: earshot_core::feedback::PromiseKind::Fix,
+            made_at: now - Duration::days(20),
+            due_on: None,
+            target_release: None,
+        })
+        .await
+        .unwrap();
+    let due = (now - Duration::days(3)).date_naive();
+    promise.confirm("anna", Some(due), None, now).unwrap();
+    desk.store().save_promise(&promise, "anna").await.unwrap();
+
+    // The first process breaks the promise and claims its alert; its pager never answers.
+    assert_eq!(
+        desk.feedback()
+            .check_promises(desk.alerts(), now)
+            .await
+            .unwrap(),
+        1
+    );
+    drop(desk);
+
+    // The next process: nothing to break again, but the alert never delivered goes out once.
+    let desk = with(target("on-call", "slack", slack.webhook_url().expose(), "")).await;
+    let again = now + Duration::minutes(3);
+    assert_eq!(
+        desk.feedback()
+            .check_promises(desk.alerts(), again)
+            .await
+            .unwrap(),
+        0
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while slack.messages().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let sent = slack.messages();
+    assert_eq!(
+        sent.len(),
+        1,
+        "the overdue promise's alert was never sent again"
+    );
+    let text = sent[0].to_string();
+    assert!(
+        text.contains(&format!("Promise {} is overdue", promise.id)),
+        "{text}"
+    );
+    // Settled once delivered: later passes send nothing more.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !desk
+        .store()
+        .unsettled_alerts("promise-overdue:", again + Duration::minutes(5), 10)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(std::time::Instant::now() < deadline, "never marked settled");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    desk.feedback()
+        .check_promises(desk.alerts(), again + Duration::minutes(5))
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(slack.messages().len(), 1);
     held.abort();

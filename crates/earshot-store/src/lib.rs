@@ -8,6 +8,7 @@
 //! Invariant: only this crate holds SQL.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod alert_claims;
 #[cfg(feature = "bench")]
 pub mod bench;
 mod common;
@@ -25,6 +26,7 @@ pub mod survey;
 pub mod triage_state;
 mod types;
 
+pub use alert_claims::AlertClaimStore;
 pub use corrections::CorrectionStore;
 pub use feedback::FeedbackStore;
 pub use guard::GuardStore;
@@ -48,6 +50,7 @@ use std::sync::Arc;
 #[async_trait]
 pub trait Store:
     PeopleStore
+    + AlertClaimStore
     + FeedbackStore
     + SurveyStore
     + TriageStateStore

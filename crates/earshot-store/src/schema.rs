@@ -31,7 +31,7 @@ macro_rules! migrations {
             (41, "spikes", "0041_spikes.sql"),
             (46, "last_brand_index", "0046_last_brand_index.sql"),
             (47, "rescore_due", "0047_rescore_due.sql"),
-            (48, "page_delivery", "0048_page_delivery.sql"),
+            (48, "alert_claims", "0048_alert_claims.sql"),
         )
     };
     (@in $dir:literal; $(($version:literal, $name:literal, $file:literal)),* $(,)?) => {

@@ -74,11 +74,21 @@ async fn spikes_are_listed_active_first_and_alerted_once(store: Arc<dyn Store>) 
     assert_eq!(listed[0].detected_at, early);
     assert_eq!(store.spikes(1).await.unwrap().len(), 1);
 
-    // The alert is claimed once, whoever asks.
-    assert!(store.claim_spike_alert(festival, at).await.unwrap());
-    assert!(!store.claim_spike_alert(festival, at).await.unwrap());
+    // The alert is claimed once, whoever asks, and kept until its targets settle it.
+    let key = format!("spike:{festival}");
+    let alert = r#"{"title":"Spike: 40 posts about tickets"}"#;
+    assert!(store
+        .claim_spike_alert(festival, &key, alert, at)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_spike_alert(festival, &key, alert, at)
+        .await
+        .unwrap());
     assert!(matches!(
-        store.claim_spike_alert(refunds + 100, at).await,
+        store
+            .claim_spike_alert(refunds + 100, "spike:x", alert, at)
+            .await,
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(
@@ -86,6 +96,28 @@ async fn spikes_are_listed_active_first_and_alerted_once(store: Arc<dyn Store>) 
         Some(at),
         "the claim is kept"
     );
+    let later = at + chrono::Duration::minutes(5);
+    let unsettled = store.unsettled_alerts("spike:", later, 10).await.unwrap();
+    assert_eq!(unsettled.len(), 1, "{unsettled:?}");
+    assert_eq!(
+        (
+            unsettled[0].key.as_str(),
+            unsettled[0].alert.as_deref(),
+            unsettled[0].conversation
+        ),
+        (key.as_str(), Some(alert), None)
+    );
+    assert!(store
+        .unsettled_alerts("page:", later, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    store.settle_alert(&key, "delivered", later).await.unwrap();
+    assert!(store
+        .unsettled_alerts("spike:", later, 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     // A detector starting afresh ends what an earlier one left active (but what it keeps).
     let down = store

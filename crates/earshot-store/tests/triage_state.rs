@@ -28,7 +28,7 @@ suite!(
     a_jump_ranks_first_and_survives_rescoring_and_new_posts,
     an_automatic_reply_joins_the_thread_without_stopping_the_clock,
     a_page_is_claimed_once,
-    a_page_is_kept_until_settled_and_listed_for_sending_again,
+    an_alert_is_kept_until_settled_and_listed_for_sending_again,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -265,24 +265,24 @@ async fn a_page_is_claimed_once(store: Arc<dyn Store>) {
     let id = pauls_complaint(&store).await;
     let at = t("2025-03-08T22:12:00Z");
     let key = format!("page:{id}:1:0:dana");
-    assert!(store.claim_page(&key, id, ALERT, at).await.unwrap());
+    assert!(store.claim_alert(&key, Some(id), ALERT, at).await.unwrap());
     // Another process (or this one in a new lease term) computing the same page: not again.
-    assert!(!store.claim_page(&key, id, ALERT, at).await.unwrap());
+    assert!(!store.claim_alert(&key, Some(id), ALERT, at).await.unwrap());
     assert!(!store
-        .claim_page(&key, id, ALERT, at + Duration::minutes(5))
+        .claim_alert(&key, Some(id), ALERT, at + Duration::minutes(5))
         .await
         .unwrap());
     // The next level, or another person, is another page.
     assert!(store
-        .claim_page(&format!("page:{id}:2:0:dana"), id, ALERT, at)
+        .claim_alert(&format!("page:{id}:2:0:dana"), Some(id), ALERT, at)
         .await
         .unwrap());
     assert!(store
-        .claim_page(&format!("page:{id}:1:0:maria"), id, ALERT, at)
+        .claim_alert(&format!("page:{id}:1:0:maria"), Some(id), ALERT, at)
         .await
         .unwrap());
     let err = store
-        .claim_page("page:9999:1:0:dana", ConversationId(9999), ALERT, at)
+        .claim_alert("page:9999:1:0:dana", Some(ConversationId(9999)), ALERT, at)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
@@ -291,33 +291,44 @@ async fn a_page_is_claimed_once(store: Arc<dyn Store>) {
 /// The claimed page as the dispatcher would send it again (any JSON: the store keeps text).
 const ALERT: &str = r#"{"title":"Conversation needs dana"}"#;
 
-async fn a_page_is_kept_until_settled_and_listed_for_sending_again(store: Arc<dyn Store>) {
+async fn an_alert_is_kept_until_settled_and_listed_for_sending_again(store: Arc<dyn Store>) {
     let id = pauls_complaint(&store).await;
     let at = t("2025-03-08T22:12:00Z");
     let (dana, maria) = (
         format!("page:{id}:1:0:dana"),
         format!("page:{id}:1:0:maria"),
     );
-    assert!(store.claim_page(&dana, id, ALERT, at).await.unwrap());
+    assert!(store.claim_alert(&dana, Some(id), ALERT, at).await.unwrap());
     assert!(store
-        .claim_page(&maria, id, ALERT, at + Duration::seconds(1))
+        .claim_alert(&maria, Some(id), ALERT, at + Duration::seconds(1))
         .await
         .unwrap());
     // Nothing is "unsettled" while it may still be on its way (claimed after the cut-off).
-    assert!(store.unsettled_pages(at, 10).await.unwrap().is_empty());
+    assert!(store
+        .unsettled_alerts("page:", at, 10)
+        .await
+        .unwrap()
+        .is_empty());
     let later = at + Duration::minutes(5);
-    let unsettled = store.unsettled_pages(later, 10).await.unwrap();
+    let unsettled = store.unsettled_alerts("page:", later, 10).await.unwrap();
     let keys: Vec<&str> = unsettled.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, [dana.as_str(), maria.as_str()], "oldest first");
-    assert_eq!(unsettled[0].conversation, id);
+    assert_eq!(unsettled[0].conversation, Some(id));
     assert_eq!(unsettled[0].alert.as_deref(), Some(ALERT));
     assert_eq!(unsettled[0].claimed_at, at);
-    assert_eq!(store.unsettled_pages(later, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .unsettled_alerts("page:", later, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // Settled once, it is never listed again; a second settle keeps the first outcome.
-    store.settle_page(&dana, "delivered", later).await.unwrap();
-    store.settle_page(&dana, "failed", later).await.unwrap();
+    store.settle_alert(&dana, "delivered", later).await.unwrap();
+    store.settle_alert(&dana, "failed", later).await.unwrap();
     let keys: Vec<String> = store
-        .unsettled_pages(later, 10)
+        .unsettled_alerts("page:", later, 10)
         .await
         .unwrap()
         .into_iter()
@@ -325,9 +336,12 @@ async fn a_page_is_kept_until_settled_and_listed_for_sending_again(store: Arc<dy
         .collect();
     assert_eq!(keys, [maria]);
     // Still claimed: settling does not free the key for a second send.
-    assert!(!store.claim_page(&dana, id, ALERT, later).await.unwrap());
+    assert!(!store
+        .claim_alert(&dana, Some(id), ALERT, later)
+        .await
+        .unwrap());
     let err = store
-        .settle_page("page:9999:1:0:dana", "delivered", later)
+        .settle_alert("page:9999:1:0:dana", "delivered", later)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
@@ -336,12 +350,16 @@ async fn a_page_is_kept_until_settled_and_listed_for_sending_again(store: Arc<dy
 /// A store opened again on the same database.
 type Opening = std::pin::Pin<Box<dyn std::future::Future<Output = Arc<dyn Store>> + Send>>;
 
-/// Takes migration 0048 back out (the same SQL on both databases), so that opening the store
-/// again applies it to the claims already there.
-const BEFORE_0048: &str = "DROP INDEX page_claims_unsettled; \
-    ALTER TABLE page_claims DROP COLUMN alert; ALTER TABLE page_claims DROP COLUMN settled_at; \
-    ALTER TABLE page_claims DROP COLUMN outcome; \
-    DELETE FROM schema_migrations WHERE version = 48;";
+/// Takes migration 0048 back out (page claims as they were, in each database's time type), so
+/// that opening the store again applies it to the claims already there.
+fn before_0048(time: &str) -> String {
+    format!(
+        "CREATE TABLE page_claims (page_key TEXT PRIMARY KEY, \
+         conversation_id BIGINT NOT NULL REFERENCES conversations (id), claimed_at {time} NOT NULL); \
+         INSERT INTO page_claims SELECT alert_key, conversation_id, claimed_at FROM alert_claims; \
+         DROP TABLE alert_claims; DELETE FROM schema_migrations WHERE version = 48;"
+    )
+}
 
 /// Claims a page before the migration and after it: the old claim kept no alert to send
 /// again, so it counts as settled; the new one is listed until settled.
@@ -352,16 +370,29 @@ async fn claims_made_before_pages_were_kept_are_settled(
     let store = open().await;
     let id = pauls_complaint(&store).await;
     let at = t("2025-03-08T22:12:00Z");
-    assert!(store.claim_page("page:old", id, ALERT, at).await.unwrap());
+    assert!(store
+        .claim_alert("page:old", Some(id), ALERT, at)
+        .await
+        .unwrap());
     drop(store);
     take_out.await;
     let store = open().await;
     let later = at + Duration::hours(1);
-    assert!(store.unsettled_pages(later, 10).await.unwrap().is_empty());
-    assert!(!store.claim_page("page:old", id, ALERT, at).await.unwrap());
-    assert!(store.claim_page("page:new", id, ALERT, at).await.unwrap());
+    assert!(store
+        .unsettled_alerts("page:", later, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!store
+        .claim_alert("page:old", Some(id), ALERT, at)
+        .await
+        .unwrap());
+    assert!(store
+        .claim_alert("page:new", Some(id), ALERT, at)
+        .await
+        .unwrap());
     let keys: Vec<String> = store
-        .unsettled_pages(later, 10)
+        .unsettled_alerts("page:", later, 10)
         .await
         .unwrap()
         .into_iter()
@@ -388,7 +419,7 @@ async fn sqlite_migration_settles_the_claims_made_before_it() {
     let take_out = async {
         rusqlite::Connection::open(&path)
             .unwrap()
-            .execute_batch(BEFORE_0048)
+            .execute_batch(&before_0048("INTEGER"))
             .unwrap();
     };
     claims_made_before_pages_were_kept_are_settled(open, take_out).await;
@@ -412,7 +443,10 @@ async fn postgres_migration_settles_the_claims_made_before_it() {
                 .await
                 .unwrap();
             tokio::spawn(connection);
-            client.batch_execute(BEFORE_0048).await.unwrap();
+            client
+                .batch_execute(&before_0048("timestamptz"))
+                .await
+                .unwrap();
         };
         claims_made_before_pages_were_kept_are_settled(open, take_out).await;
     })

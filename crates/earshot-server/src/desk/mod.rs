@@ -308,16 +308,34 @@ impl Desk {
         Ok(conversation)
     }
 
-    /// The desk's housekeeping, in the order it runs every minute: promises past due, on-call
-    /// paging, re-ranking the inbox, replies left queued, replies due for a retry, old sign-in
+    /// The desk's housekeeping, in the order it runs every minute: promises past due, spike
+    /// alerts a stopped process never delivered (alone on the store), on-call paging, re-ranking the inbox, replies left queued, replies due for a retry, old sign-in
     /// and delivery records, surveys due.
     pub fn ticks(self: &Arc<Self>) -> Vec<Tick> {
         let mut ticks = vec![];
         let desk = self.clone();
-        ticks.push(Tick::new("checking promises for due dates", move |_| {
+        ticks.push(Tick::new("checking promises for due dates", move |now| {
             let desk = desk.clone();
-            async move { desk.feedback.check_promises(&desk.alerts).await.map(drop) }
+            async move {
+                desk.feedback
+                    .check_promises(&desk.alerts, now)
+                    .await
+                    .map(drop)
+            }
         }));
+        let desk = self.clone();
+        ticks.push(Tick::new(
+            "re-sending spike alerts never delivered",
+            move |now| {
+                let desk = desk.clone();
+                async move {
+                    desk.feedback
+                        .send_unsettled_spike_alerts(&desk.alerts, now)
+                        .await
+                        .map(drop)
+                }
+            },
+        ));
         if self.triage.is_some() {
             let desk = self.clone();
             let forget = self.clone();

@@ -14,7 +14,7 @@ pub mod spikes;
 pub mod steps;
 pub mod tracker;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use earshot_analyze::promises::{detect_promise, PromiseSettings};
 use earshot_core::feedback::{Promise, RequestId, Templates};
 use earshot_core::{Conversation, Network, Reply};
@@ -24,6 +24,9 @@ use grouping::{AskToGroup, Grouping};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The key prefix of overdue-promise alerts kept in the store (`promise-overdue:<id>`).
+const PROMISE_ALERTS: &str = "promise-overdue:";
 
 pub struct FeedbackLoop {
     store: Arc<dyn Store>,
@@ -357,12 +360,17 @@ impl FeedbackLoop {
         ))
     }
 
-    /// Marks confirmed promises past their due date broken and alerts once for each.
+    /// Marks confirmed promises past their due date broken and alerts once for each (kept
+    /// until delivered: the alerts of a process that died first go out on the next pass).
     pub async fn check_promises(
         &self,
         alerts: &crate::alerts::Alerts,
+        now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let today = Utc::now().date_naive();
+        alerts
+            .send_unsettled(&self.store, PROMISE_ALERTS, now)
+            .await?;
+        let today = now.date_naive();
         let mut broken = 0;
         for mut promise in self
             .store
@@ -370,21 +378,29 @@ impl FeedbackLoop {
             .await?
         {
             if promise.break_if_overdue(today) {
+                let due = promise.due_on.map(|d| d.to_string()).unwrap_or_default();
+                let alert = earshot_connect::notify::Alert::new(
+                    earshot_connect::notify::AlertKind::PromiseOverdue,
+                    format!("Promise {} is overdue (due {due})", promise.id),
+                    format!(
+                        "\"{}\" — promised in conversation {}.",
+                        promise.evidence, promise.conversation_id
+                    ),
+                    format!("{PROMISE_ALERTS}{}", promise.id),
+                )
+                .with_severity(earshot_connect::notify::Severity::Warning);
+                // Claimed before the promise is saved broken: a process that dies in between
+                // leaves a claim the next pass sends, and breaks the promise again unalerted.
+                let text = crate::alerts::kept::kept(&alert)?;
+                if self
+                    .store
+                    .claim_alert(&alert.dedupe_key, None, &text, now)
+                    .await?
+                {
+                    alerts.send_kept(&self.store, alert, now).await?;
+                }
                 self.store.save_promise(&promise, "earshot").await?;
                 broken += 1;
-                let due = promise.due_on.map(|d| d.to_string()).unwrap_or_default();
-                alerts.raise(
-                    earshot_connect::notify::Alert::new(
-                        earshot_connect::notify::AlertKind::PromiseOverdue,
-                        format!("Promise {} is overdue (due {due})", promise.id),
-                        format!(
-                            "\"{}\" — promised in conversation {}.",
-                            promise.evidence, promise.conversation_id
-                        ),
-                        format!("promise-overdue:{}", promise.id),
-                    )
-                    .with_severity(earshot_connect::notify::Severity::Warning),
-                );
             }
         }
         Ok(broken)

@@ -26,6 +26,9 @@ use tokio::sync::watch;
 
 /// Spikes listed (active first, then the recently ended).
 pub const LISTED: u32 = 50;
+
+/// The key prefix of spike alerts kept in the store (`spike:<id>`).
+const SPIKE_ALERTS: &str = "spike:";
 /// Posts counted in one pass of the lease holder at most (a backlog is worked off a page a pass).
 pub const PAGE: u32 = 2_000;
 /// How often the lease holder counts what the processes stored.
@@ -249,6 +252,19 @@ impl FeedbackLoop {
         Ok(ended)
     }
 
+    /// Spike alerts a process claimed and never delivered, where this process counts alone
+    /// (under a lease, [`FeedbackLoop::count_stored_posts`] sends them on each pass instead).
+    pub async fn send_unsettled_spike_alerts(
+        &self,
+        alerts: &crate::alerts::Alerts,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, earshot_store::StoreError> {
+        if self.spike_lease.get().is_some() {
+            return Ok(0);
+        }
+        alerts.send_unsettled(&self.store, SPIKE_ALERTS, now).await
+    }
+
     pub(crate) fn detector(&self) -> std::sync::MutexGuard<'_, Detector> {
         self.spikes.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -313,8 +329,16 @@ impl FeedbackLoop {
             }
             let s = &view.spike;
             let recent = now - s.detected_at <= chrono::Duration::minutes(10);
-            if recent && self.store.claim_spike_alert(id, now).await? {
-                alert(alerts, &view);
+            if recent {
+                let alert = spike_alert(&view);
+                let text = crate::alerts::kept::kept(&alert)?;
+                if self
+                    .store
+                    .claim_spike_alert(id, &alert.dedupe_key, &text, now)
+                    .await?
+                {
+                    alerts.send_kept(&self.store, alert, now).await?;
+                }
             }
             started.push(view);
         }
@@ -369,6 +393,10 @@ impl FeedbackLoop {
             *self.spike_cursor() = Cursor::at(newest, term, Instant::now());
         }
         let _writing = self.spike_writes.lock().await;
+        // Spike alerts an earlier holder claimed and never delivered: sent by the holder now.
+        alerts
+            .send_unsettled(&self.store, SPIKE_ALERTS, chrono::Utc::now())
+            .await?;
         let after = self.spike_cursor().after(Instant::now());
         let (posts, read_to) = self.store.customer_posts_after(after, PAGE).await?;
         let now = chrono::Utc::now();
@@ -400,22 +428,20 @@ impl FeedbackLoop {
     }
 }
 
-/// Tells the alert targets: a spike started.
-fn alert(alerts: &crate::alerts::Alerts, view: &SpikeView) {
+/// What the alert targets are told when a spike starts.
+fn spike_alert(view: &SpikeView) -> earshot_connect::notify::Alert {
     let s = &view.spike;
     let about = s.label_terms.join(", ");
-    alerts.raise(
-        earshot_connect::notify::Alert::new(
-            earshot_connect::notify::AlertKind::Spike,
-            format!("Spike: {} posts about {about}", s.posts),
-            format!(
-                "{:.0} posts a minute from {} people (usually {:.1}). Suggested reply:\n{}",
-                s.rate_per_minute, s.authors, s.baseline_per_minute, view.suggested_reply
-            ),
-            format!("spike:{}", s.id.0),
-        )
-        .with_severity(earshot_connect::notify::Severity::Critical),
-    );
+    earshot_connect::notify::Alert::new(
+        earshot_connect::notify::AlertKind::Spike,
+        format!("Spike: {} posts about {about}", s.posts),
+        format!(
+            "{:.0} posts a minute from {} people (usually {:.1}). Suggested reply:\n{}",
+            s.rate_per_minute, s.authors, s.baseline_per_minute, view.suggested_reply
+        ),
+        format!("{SPIKE_ALERTS}{}", s.id.0),
+    )
+    .with_severity(earshot_connect::notify::Severity::Critical)
 }
 
 /// Counts the posts every process stores while this process holds `lease` (a pass every

@@ -2,14 +2,7 @@
 //! urgent after hours, and the next level while nobody acknowledges.
 
 use super::*;
-use crate::alerts::Raised;
-
-/// How long a claimed page may go unsettled before the holder of paging sends it again: well
-/// past a delivery that works (seconds), so a page on its way in a live process is not doubled.
-const REDELIVER_AFTER: chrono::Duration = chrono::Duration::minutes(2);
-
-/// Unsettled pages sent again per pass, at most.
-const REDELIVER_LIMIT: usize = 100;
+use crate::alerts::kept;
 
 impl TriageDesk {
     /// One pass: starts paging where a trigger holds, escalates what nobody acknowledged,
@@ -22,7 +15,8 @@ impl TriageDesk {
     ) -> Result<Vec<Paged>, StoreError> {
         let store = pipeline.store();
         self.restore(store.as_ref()).await?;
-        self.send_unsettled_pages(store, now).await?;
+        // Pages a process claimed and never delivered (it died): sent by whoever pages now.
+        self.alerts.send_unsettled(store, "page:", now).await?;
         let mut paged = Vec::new();
         let filter = InboxFilter {
             limit: SCAN_LIMIT,
@@ -43,10 +37,12 @@ impl TriageDesk {
                 // Claimed in the store before it is sent: a process that took paging over
                 // after this one died between sending and saving the escalation computes the
                 // same page again, and must not send it twice.
-                let kept = serde_json::to_string(&alert)
-                    .map_err(|e| StoreError::Invalid(format!("page {}: {e}", alert.dedupe_key)))?;
-                if store.claim_page(&alert.dedupe_key, id, &kept, now).await? {
-                    self.send_page(store, alert, now).await?;
+                let text = kept::kept(&alert)?;
+                if store
+                    .claim_alert(&alert.dedupe_key, Some(id), &text, now)
+                    .await?
+                {
+                    self.alerts.send_kept(store, alert, now).await?;
                     paged.push(page);
                 } else {
                     tracing::info!(conversation = %id, page = %alert.dedupe_key,
@@ -74,74 +70,6 @@ impl TriageDesk {
             }
         }
         Ok(paged)
-    }
-
-    /// Hands a claimed page to the alert targets, and settles it in the store once they are
-    /// done with it (in the background: a slow target never holds up the pass). A dispatcher
-    /// that stops first leaves it unsettled, for [`send_unsettled_pages`](Self::send_unsettled_pages).
-    async fn send_page(
-        &self,
-        store: &Arc<dyn Store>,
-        alert: Alert,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let key = alert.dedupe_key.clone();
-        match self.alerts.raise_tracked(alert) {
-            Raised::Tracked(settled) => {
-                lock(&self.pages_in_flight).insert(key.clone());
-                let (store, in_flight) = (store.clone(), self.pages_in_flight.clone());
-                tokio::spawn(async move {
-                    if let Ok(tally) = settled.await {
-                        if let Err(e) = store.settle_page(&key, tally.outcome(), Utc::now()).await {
-                            // Left unsettled: the next holder of paging sends it once more.
-                            tracing::error!(page = %key, error = %e, "could not mark the page settled");
-                        }
-                    }
-                    lock(&in_flight).remove(&key);
-                });
-            }
-            // No target takes pages: the log line is all there is to deliver.
-            Raised::Nowhere => store.settle_page(&key, "logged", now).await?,
-            // Handed over in this process within the window: that hand-over settles it.
-            Raised::Deduplicated => {}
-        }
-        Ok(())
-    }
-
-    /// Sends again the pages claimed more than [`REDELIVER_AFTER`] ago and never settled: a
-    /// process claimed them and stopped (or lost paging) before every target had them.
-    async fn send_unsettled_pages(
-        &self,
-        store: &Arc<dyn Store>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let unsettled = store
-            .unsettled_pages(now - REDELIVER_AFTER, REDELIVER_LIMIT)
-            .await?;
-        for page in unsettled {
-            if lock(&self.pages_in_flight).contains(&page.key) {
-                continue;
-            }
-            let alert = page.alert.as_deref().map(serde_json::from_str::<Alert>);
-            match alert {
-                Some(Ok(alert)) => {
-                    tracing::warn!(page = %page.key, conversation = %page.conversation,
-                        claimed_at = %page.claimed_at,
-                        "page claimed but never settled (its sender stopped): sending it again");
-                    self.send_page(store, alert, now).await?;
-                }
-                other => {
-                    let why = match other {
-                        Some(Err(e)) => e.to_string(),
-                        _ => "no alert kept".to_string(),
-                    };
-                    tracing::error!(page = %page.key, error = %why,
-                        "an unsettled page cannot be read back: not sent again");
-                    store.settle_page(&page.key, "unreadable", now).await?;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Pages due for one conversation (to claim, then send), and its escalation when that

@@ -14,7 +14,7 @@
 //!   acknowledges. Acknowledged = the conversation is assigned or answered (no longer open).
 //!   A page is claimed in the store with its alert before it is sent and settled once every
 //!   alert target is done with it; the holder of paging sends again what a process that died
-//!   left unsettled (at least once: a page may arrive twice, never not at all).
+//!   left unsettled (`alerts/kept.rs`: at least once, a page may arrive twice, never not at all).
 //!
 //! What must outlive the process is in the store (`TriageStateStore`, migration 0008): each
 //! conversation's routing (team, rules, band; its labels also in the conversation's labels),
@@ -90,9 +90,7 @@ pub struct TriageDesk {
     restored: AtomicBool,
     /// Where pages go (only the log until wired).
     alerts: Arc<Alerts>,
-    /// Pages this process handed to the alert targets and the store has not marked settled
-    /// yet: never sent again from the store while they are on their way.
-    pages_in_flight: Arc<Mutex<std::collections::HashSet<String>>>,
+
     /// The loop, for the spikes going on now (a post of one jumps the queue).
     feedback: Option<Arc<FeedbackLoop>>,
     /// Where automatic answers go out; without it none is sent.
@@ -156,7 +154,6 @@ impl TriageDesk {
             last_assigned: Mutex::new(HashMap::new()),
             restored: AtomicBool::new(false),
             alerts: Arc::new(Alerts::log_only()),
-            pages_in_flight: Arc::default(),
             feedback: None,
             outbox: None,
         }

@@ -55,9 +55,17 @@ pub trait SpikeStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
 
-    /// Claims spike `id`'s alert: `true` the first time (and records it), `false` after,
-    /// whichever process asks. Atomic. Unknown spike → `NotFound`.
-    async fn claim_spike_alert(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Claims spike `id`'s alert: `true` the first time (and records it, with the alert kept
+    /// under `key` as [`AlertClaimStore::claim_alert`](crate::AlertClaimStore::claim_alert)
+    /// keeps it, in the same transaction), `false` after, whichever process asks. Atomic.
+    /// Unknown spike → `NotFound`.
+    async fn claim_spike_alert(
+        &self,
+        id: i64,
+        key: &str,
+        alert: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// Active spikes first, then the others, newest detected first (at most `limit`).
     async fn spikes(&self, limit: u32) -> Result<Vec<StoredSpike>, StoreError>;

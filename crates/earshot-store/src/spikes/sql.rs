@@ -3,7 +3,7 @@
 
 use super::{CountedPost, SpikeStore, StoredSpike};
 use crate::db::{self, args, job, Backend, Value};
-use crate::{common, StoreError};
+use crate::{alert_claims, common, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -45,7 +45,14 @@ impl<B: Backend> SpikeStore for B {
         .await
     }
 
-    async fn claim_spike_alert(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn claim_spike_alert(
+        &self,
+        id: i64,
+        key: &str,
+        alert: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (key, alert) = (key.to_string(), alert.to_string());
         let at = common::trunc_us(at);
         self.transaction(job!(c => {
             if c.query_opt("SELECT 1 FROM spikes WHERE id = $1", args![id]).await?.is_none() {
@@ -57,7 +64,10 @@ impl<B: Backend> SpikeStore for B {
                     args![id, at],
                 )
                 .await?;
-            Ok(claimed == 1)
+            if claimed == 0 {
+                return Ok(false);
+            }
+            alert_claims::sql::claim(c, &key, None, &alert, at).await
         }))
         .await
     }

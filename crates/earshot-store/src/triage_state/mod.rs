@@ -33,16 +33,6 @@ pub struct StoredEscalation {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A page claimed and never settled ([`TriageStateStore::unsettled_pages`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UnsettledPage {
-    pub key: String,
-    pub conversation: ConversationId,
-    /// The alert as claimed (JSON); `None` for a claim whose alert was not kept.
-    pub alert: Option<String>,
-    pub claimed_at: DateTime<Utc>,
-}
-
 /// The longest jump reason kept (it is shown in the inbox).
 pub const JUMP_REASON_MAX_CHARS: usize = 120;
 
@@ -78,37 +68,6 @@ pub trait TriageStateStore: Send + Sync {
 
     /// Escalations neither acknowledged nor closed, oldest first.
     async fn open_escalations(&self) -> Result<Vec<StoredEscalation>, StoreError>;
-
-    /// Claims the on-call page `key` (for `conversation`) before it is sent, keeping `alert`
-    /// (the page as the alert targets get it, JSON) until [`settle_page`](Self::settle_page):
-    /// `true` when no process claimed it before (and records the claim), `false` when one did,
-    /// so a process that took paging over never sends it again. Atomic. Unknown conversation
-    /// → `NotFound`.
-    async fn claim_page(
-        &self,
-        key: &str,
-        conversation: ConversationId,
-        alert: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
-    /// Records that every alert target settled the page `key` (`outcome`: `delivered`,
-    /// `failed`, ... as the dispatcher tallied it). Settling twice keeps the first outcome;
-    /// an unknown key is `NotFound`.
-    async fn settle_page(
-        &self,
-        key: &str,
-        outcome: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    /// Pages claimed before `claimed_before` and never settled (their sender died or lost
-    /// paging first), oldest first, at most `limit`: the holder of paging sends them again.
-    async fn unsettled_pages(
-        &self,
-        claimed_before: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<UnsettledPage>, StoreError>;
 
     /// Claims the customer's automatic answer for `conversation` at `at`: `true` when none was
     /// claimed for them in the `every` before `at` (and records this one), `false` otherwise.

@@ -5,7 +5,6 @@
 
 use super::{
     last_level, normalise_jump_reason, RoutedConversation, StoredEscalation, TriageStateStore,
-    UnsettledPage,
 };
 use crate::db::{self, args, conversation_exists, insert_audit, job, Backend, IngestTurn, Row};
 use crate::{common, StoreError};
@@ -183,85 +182,6 @@ impl<B: Backend> TriageStateStore for B {
             .await?
             .iter()
             .map(escalation_from_row)
-            .collect()
-        }))
-        .await
-    }
-
-    async fn claim_page(
-        &self,
-        key: &str,
-        conversation: ConversationId,
-        alert: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let key = key.to_string();
-        let alert = alert.to_string();
-        let at = common::trunc_us(at);
-        self.transaction(job!(c => {
-            conversation_exists(c, conversation, false).await?;
-            let claimed = c
-                .execute(
-                    "INSERT INTO page_claims (page_key, conversation_id, alert, claimed_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (page_key) DO NOTHING",
-                    args![key, conversation, alert, at],
-                )
-                .await?;
-            Ok(claimed == 1)
-        }))
-        .await
-    }
-
-    async fn settle_page(
-        &self,
-        key: &str,
-        outcome: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let key = key.to_string();
-        let outcome = outcome.to_string();
-        let at = common::trunc_us(at);
-        self.transaction(job!(c => {
-            let known = c
-                .query_opt("SELECT settled_at FROM page_claims WHERE page_key = $1", args![key.clone()])
-                .await?;
-            if known.is_none() {
-                return Err(StoreError::NotFound(format!("page {key}")));
-            }
-            c.execute(
-                "UPDATE page_claims SET settled_at = $2, outcome = $3 \
-                 WHERE page_key = $1 AND settled_at IS NULL",
-                args![key, at, outcome],
-            )
-            .await?;
-            Ok(())
-        }))
-        .await
-    }
-
-    async fn unsettled_pages(
-        &self,
-        claimed_before: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<UnsettledPage>, StoreError> {
-        let claimed_before = common::trunc_us(claimed_before);
-        self.read(job!(c => {
-            c.query(
-                "SELECT page_key, conversation_id, alert, claimed_at FROM page_claims \
-                 WHERE settled_at IS NULL AND claimed_at < $1 \
-                 ORDER BY claimed_at, page_key LIMIT $2",
-                args![claimed_before, limit],
-            )
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(UnsettledPage {
-                    key: r.get(0)?,
-                    conversation: ConversationId(r.get(1)?),
-                    alert: r.get(2)?,
-                    claimed_at: r.get(3)?,
-                })
-            })
             .collect()
         }))
         .await

@@ -2,6 +2,9 @@
 //! email) and the watchers that raise alerts — a connector that stopped hearing or whose
 //! credentials fail, a spike of new demand, a promise past its due date.
 
+/// Alerts kept in the store until every target settled them (pages, spikes, promises).
+pub mod kept;
+
 use crate::settings::{resolve_secret, ConfigError, Secret};
 use earshot_connect::notify::{
     self, Alert, Channel, Dispatched, Dispatcher, DispatcherStats, EmailConfig, NotifyConfig,
@@ -11,7 +14,7 @@ use earshot_connect::source::{ConnectorState, Health};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -191,6 +194,9 @@ pub enum Raised {
 /// Raises alerts through the configured targets (or only logs them when there are none).
 pub struct Alerts {
     dispatcher: Option<Dispatcher>,
+    /// Kept alerts this process handed to the targets and the store has not marked settled
+    /// yet: never sent again from the store while they are on their way (`kept.rs`).
+    kept_in_flight: Arc<Mutex<std::collections::HashSet<String>>>,
     /// Since when each connector has been backing off.
     backing_off_since: Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
     settings: AlertSettings,
@@ -212,6 +218,7 @@ impl Alerts {
         };
         Ok(Alerts {
             dispatcher,
+            kept_in_flight: Arc::default(),
             backing_off_since: Mutex::new(HashMap::new()),
             settings: settings.clone(),
         })
@@ -221,6 +228,7 @@ impl Alerts {
     pub fn log_only() -> Alerts {
         Alerts {
             dispatcher: None,
+            kept_in_flight: Arc::default(),
             backing_off_since: Mutex::new(HashMap::new()),
             settings: AlertSettings::default(),
         }
