@@ -135,18 +135,83 @@ async fn stuck_outside(
         .unwrap()
 }
 
-/// A webhook receiver that takes connections and never answers: what it is sent stays on
-/// its way until its sender stops. Abort the task to close it.
-async fn silent_receiver() -> (String, tokio::task::JoinHandle<()>) {
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", silent.local_addr().unwrap());
-    let held = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            held.push(socket);
+/// Two processes in turn on one database: the first pages through a webhook receiver that
+/// takes connections and never answers (what it is sent stays on its way until the process
+/// stops), the next through Slack.
+struct Handover {
+    dir: tempfile::TempDir,
+    silent_url: String,
+    silent: tokio::task::JoinHandle<()>,
+    slack: FakeSlack,
+}
+
+impl Handover {
+    async fn start() -> Handover {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent_url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        Handover {
+            dir: tempfile::tempdir().unwrap(),
+            silent_url,
+            silent,
+            slack: FakeSlack::start().await.unwrap(),
         }
-    });
-    (url, held)
+    }
+
+    async fn process(&self, target: earshot_server::alerts::AlertTarget) -> Arc<Desk> {
+        let s = settings(&self.dir);
+        let mut alerts = AlertSettings::default();
+        alerts.targets.push(target);
+        desk_on(&s, s.triage().unwrap().unwrap(), alerts).await
+    }
+
+    async fn first_process(&self) -> Arc<Desk> {
+        let secret = "whsec_dHJpYWdlLXRlc3Qtc2VjcmV0";
+        self.process(target("pager", "webhook", &self.silent_url, secret))
+            .await
+    }
+
+    async fn next_process(&self) -> Arc<Desk> {
+        let url = self.slack.webhook_url();
+        self.process(target("on-call", "slack", url.expose(), ""))
+            .await
+    }
+
+    /// Waits (briefly) for Slack's first message and returns it: `what`, sent once.
+    async fn sent_once(&self, what: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.slack.messages().is_empty() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let sent = self.slack.messages();
+        assert_eq!(sent.len(), 1, "{what} was not sent again, once");
+        sent[0].to_string()
+    }
+
+    async fn sent_nothing_more(self) {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(self.slack.messages().len(), 1);
+        self.silent.abort();
+    }
+}
+
+/// Waits (briefly) until no alert of `prefix` claimed before `before` is unsettled.
+async fn settled(store: &Arc<dyn earshot_store::Store>, prefix: &str, before: DateTime<Utc>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !store
+        .unsettled_alerts(prefix, before, 10)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(std::time::Instant::now() < deadline, "never marked settled");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits (briefly) until the receivers hold `n` messages each.
@@ -956,22 +1021,8 @@ async fn a_restart_keeps_the_team_and_pages_the_next_level_not_the_first_again()
 async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_the_next() {
     // The first process's pager answers nothing: its page is claimed and still on its way
     // when the process stops.
-    let (silent_url, held) = silent_receiver().await;
-    let slack = FakeSlack::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let s = settings(&dir);
-    let start = |target| {
-        let mut alerts = AlertSettings::default();
-        alerts.targets.push(target);
-        desk_on(&s, s.triage().unwrap().unwrap(), alerts)
-    };
-    let desk = start(target(
-        "pager",
-        "webhook",
-        &silent_url,
-        "whsec_dHJpYWdlLXRlc3Qtc2VjcmV0",
-    ))
-    .await;
+    let handover = Handover::start().await;
+    let desk = handover.first_process().await;
     let p = desk.pipeline();
     let written = at("2025-03-08T23:10:00+01:00");
     let id = stuck_outside(p, "lost-1", written).await;
@@ -988,7 +1039,7 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
     drop(desk);
 
     // The next process (here: a restart with a pager that answers) sends it once, as it was.
-    let desk = start(target("on-call", "slack", slack.webhook_url().expose(), "")).await;
+    let desk = handover.next_process().await;
     let p = desk.pipeline();
     let triage = desk.triage().unwrap();
     let early = triage
@@ -998,7 +1049,7 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
     assert!(early.is_empty(), "{early:?}");
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(
-        slack.messages().is_empty(),
+        handover.slack.messages().is_empty(),
         "sent before the first sender had its chance"
     );
     let pass = triage
@@ -1009,30 +1060,13 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
         pass.is_empty(),
         "no new page: the old one is sent again {pass:?}"
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while slack.messages().is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let sent = slack.messages();
-    assert_eq!(
-        sent.len(),
-        1,
-        "the page its first sender never delivered was not sent again"
-    );
-    let text = sent[0].to_string();
+    let text = handover
+        .sent_once("the page its first sender never delivered")
+        .await;
     assert!(text.contains(&format!("Paging {person}")), "{text}");
     assert!(text.contains(&format!("Conversation {id}")), "{text}");
     // Settled: later passes (before the next level is due) do not send it a third time.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !store
-        .unsettled_alerts("page:", t1 + Duration::minutes(9), 10)
-        .await
-        .unwrap()
-        .is_empty()
-    {
-        assert!(std::time::Instant::now() < deadline, "never marked settled");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    settled(&store, "page:", t1 + Duration::minutes(9)).await;
     for minutes in [5, 9] {
         let pass = triage
             .on_housekeeping(p, t1 + Duration::minutes(minutes))
@@ -1040,29 +1074,13 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
             .unwrap();
         assert!(pass.is_empty(), "{pass:?}");
     }
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(slack.messages().len(), 1);
-    held.abort();
+    handover.sent_nothing_more().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overdue_promise_alerts_once_even_when_its_first_sender_stops_before_delivering() {
-    let (silent_url, held) = silent_receiver().await;
-    let slack = FakeSlack::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let s = settings(&dir);
-    let with = |target| {
-        let mut alerts = AlertSettings::default();
-        alerts.targets.push(target);
-        desk_on(&s, s.triage().unwrap().unwrap(), alerts)
-    };
-    let desk = with(target(
-        "pager",
-        "webhook",
-        &silent_url,
-        "whsec_dHJpYWdlLXRlc3Qtc2VjcmV0",
-    ))
-    .await;
+    let handover = Handover::start().await;
+    let desk = handover.first_process().await;
     let now = Utc::now();
     let id = stuck_outside(desk.pipeline(), "promised-1", now - Duration::days(20)).await;
     let mut promise = desk
@@ -1094,7 +1112,7 @@ async fn an_overdue_promise_alerts_once_even_when_its_first_sender_stops_before_
     drop(desk);
 
     // The next process: nothing to break again, but the alert never delivered goes out once.
-    let desk = with(target("on-call", "slack", slack.webhook_url().expose(), "")).await;
+    let desk = handover.next_process().await;
     let again = now + Duration::minutes(3);
     assert_eq!(
         desk.feedback()
@@ -1103,40 +1121,23 @@ async fn an_overdue_promise_alerts_once_even_when_its_first_sender_stops_before_
             .unwrap(),
         0
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while slack.messages().is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let sent = slack.messages();
-    assert_eq!(
-        sent.len(),
-        1,
-        "the overdue promise's alert was never sent again"
-    );
-    let text = sent[0].to_string();
+    let text = handover.sent_once("the overdue promise's alert").await;
     assert!(
         text.contains(&format!("Promise {} is overdue", promise.id)),
         "{text}"
     );
     // Settled once delivered: later passes send nothing more.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !desk
-        .store()
-        .unsettled_alerts("promise-overdue:", again + Duration::minutes(5), 10)
-        .await
-        .unwrap()
-        .is_empty()
-    {
-        assert!(std::time::Instant::now() < deadline, "never marked settled");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    settled(
+        desk.store(),
+        "promise-overdue:",
+        again + Duration::minutes(5),
+    )
+    .await;
     desk.feedback()
         .check_promises(desk.alerts(), again + Duration::minutes(5))
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(slack.messages().len(), 1);
-    held.abort();
+    handover.sent_nothing_more().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

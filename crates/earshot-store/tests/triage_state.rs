@@ -347,9 +347,6 @@ async fn an_alert_is_kept_until_settled_and_listed_for_sending_again(store: Arc<
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
 
-/// A store opened again on the same database.
-type Opening = std::pin::Pin<Box<dyn std::future::Future<Output = Arc<dyn Store>> + Send>>;
-
 /// Takes migration 0048 back out (page claims as they were, in each database's time type), so
 /// that opening the store again applies it to the claims already there.
 fn before_0048(time: &str) -> String {
@@ -361,13 +358,13 @@ fn before_0048(time: &str) -> String {
     )
 }
 
-/// Claims a page before the migration and after it: the old claim kept no alert to send
-/// again, so it counts as settled; the new one is listed until settled.
+/// Claims a page before the migration and after it, on the store at `url`: the old claim kept
+/// no alert to send again, so it counts as settled; the new one is listed until settled.
 async fn claims_made_before_pages_were_kept_are_settled(
-    open: impl Fn() -> Opening,
+    url: &str,
     take_out: impl std::future::Future<Output = ()>,
 ) {
-    let store = open().await;
+    let store = earshot_store::open(url).await.unwrap();
     let id = pauls_complaint(&store).await;
     let at = t("2025-03-08T22:12:00Z");
     assert!(store
@@ -376,7 +373,7 @@ async fn claims_made_before_pages_were_kept_are_settled(
         .unwrap());
     drop(store);
     take_out.await;
-    let store = open().await;
+    let store = earshot_store::open(url).await.unwrap();
     let later = at + Duration::hours(1);
     assert!(store
         .unsettled_alerts("page:", later, 10)
@@ -405,50 +402,29 @@ async fn claims_made_before_pages_were_kept_are_settled(
 async fn sqlite_migration_settles_the_claims_made_before_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("earshot.db");
-    let path = path.to_str().unwrap().to_string();
-    let open = || {
-        let path = path.clone();
-        Box::pin(async move {
-            Arc::new(
-                earshot_store::sqlite::SqliteStore::open(&path)
-                    .await
-                    .unwrap(),
-            ) as Arc<dyn Store>
-        }) as Opening
-    };
+    let path = path.to_str().unwrap();
     let take_out = async {
-        rusqlite::Connection::open(&path)
+        let sql = before_0048("INTEGER");
+        rusqlite::Connection::open(path)
             .unwrap()
-            .execute_batch(&before_0048("INTEGER"))
+            .execute_batch(&sql)
             .unwrap();
     };
-    claims_made_before_pages_were_kept_are_settled(open, take_out).await;
+    claims_made_before_pages_were_kept_are_settled(path, take_out).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_migration_settles_the_claims_made_before_it() {
     backends::on_fresh_postgres(|url| async move {
-        let open = || {
-            let url = url.clone();
-            Box::pin(async move {
-                Arc::new(
-                    earshot_store::postgres::PgStore::connect(&url)
-                        .await
-                        .unwrap(),
-                ) as Arc<dyn Store>
-            }) as Opening
-        };
         let take_out = async {
             let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
                 .await
                 .unwrap();
             tokio::spawn(connection);
-            client
-                .batch_execute(&before_0048("timestamptz"))
-                .await
-                .unwrap();
+            let sql = before_0048("timestamptz");
+            client.batch_execute(&sql).await.unwrap();
         };
-        claims_made_before_pages_were_kept_are_settled(open, take_out).await;
+        claims_made_before_pages_were_kept_are_settled(&url, take_out).await;
     })
     .await;
 }
