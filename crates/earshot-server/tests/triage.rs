@@ -106,10 +106,18 @@ async fn desk_on(
     alerts: AlertSettings,
 ) -> Arc<Desk> {
     let store = earshot_store::open(&s.db_url()).await.unwrap();
+    // Spikes are counted from the first post (no warm-up), as in the spike stories below.
+    let feedback = earshot_server::feedback::FeedbackLoop::new(store.clone()).with_spike_config(
+        earshot_analyze::spikes::SpikeConfig {
+            warmup_posts: 0,
+            ..Default::default()
+        },
+    );
     let pipeline = common::pipeline(s, store);
     Arc::new(
         Desk::build(pipeline, Responders::default(), "voltra")
             .alerts(Alerts::start(&alerts).unwrap())
+            .feedback(feedback)
             .triage(TriageDesk::new(rules))
             .finish(),
     )
@@ -1135,6 +1143,79 @@ async fn an_overdue_promise_alerts_once_even_when_its_first_sender_stops_before_
     .await;
     desk.feedback()
         .check_promises(desk.alerts(), again + Duration::minutes(5))
+        .await
+        .unwrap();
+    handover.sent_nothing_more().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spike_alert_its_first_sender_never_delivered_goes_out_from_the_next_process() {
+    let handover = Handover::start().await;
+    let desk = handover.first_process().await;
+    // A quiet night of the usual questions, one every two minutes, up to a minute ago; then
+    // everyone at once asks for flights to a festival.
+    let onset = Utc::now() - Duration::seconds(60);
+    let t0 = onset - Duration::seconds(120 * 300 + 10);
+    let quiet = common::quiet_night(t0, |id, handle, text, when| {
+        post(id, handle, 50, text, when)
+    });
+    desk.pipeline().ingest(quiet).await.unwrap();
+    for chunk in 0..6i64 {
+        let batch: Vec<NewPost> = (0..10i64)
+            .map(|j| {
+                let i = chunk * 10 + j;
+                let text = format!("Any extra flights to Roskilde Festival? #{i}");
+                post(
+                    &format!("s-{i}"),
+                    &format!("fan{i}"),
+                    50,
+                    &text,
+                    onset + Duration::seconds(i),
+                )
+            })
+            .collect();
+        desk.pipeline().ingest(batch).await.unwrap();
+    }
+    let spikes = desk.feedback().spikes(desk.alerts()).await.unwrap();
+    assert_eq!(spikes.len(), 1, "the surge is one spike");
+    let now = Utc::now();
+    let claimed = desk
+        .store()
+        .unsettled_alerts("spike:", now + Duration::minutes(3), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.len(),
+        1,
+        "its alert is claimed and on its way: {claimed:?}"
+    );
+    drop(desk);
+
+    let desk = handover.next_process().await;
+    let early = desk
+        .feedback()
+        .send_unsettled_spike_alerts(desk.alerts(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        early, 0,
+        "sent again before its first sender had its chance"
+    );
+    let later = now + Duration::minutes(3);
+    let again = desk
+        .feedback()
+        .send_unsettled_spike_alerts(desk.alerts(), later)
+        .await
+        .unwrap();
+    assert_eq!(again, 1);
+    let text = handover.sent_once("the spike's alert").await;
+    assert!(
+        text.contains("Spike: ") && text.contains("roskilde"),
+        "{text}"
+    );
+    settled(desk.store(), "spike:", later).await;
+    desk.feedback()
+        .send_unsettled_spike_alerts(desk.alerts(), later + Duration::minutes(5))
         .await
         .unwrap();
     handover.sent_nothing_more().await;
