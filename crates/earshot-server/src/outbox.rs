@@ -28,6 +28,9 @@ use earshot_core::{Author, Conversation, ConversationId, NewPost, Reply, ReplySt
 use earshot_store::{ConversationDetail, NewReply, ReplyMiss, Store, StoreError};
 use std::sync::Arc;
 
+/// The key prefix of reply-failed alerts kept in the store (`reply_failed:<reply>:<attempts>`).
+const REPLY_FAILED_ALERTS: &str = "reply_failed:";
+
 /// Says, in a `StoreError::Conflict`, that another sender holds the reply right now.
 pub const BEING_SENT: &str = "is being sent right now";
 
@@ -251,7 +254,7 @@ impl Outbox {
                     )
                     .await?;
                 if retry_at.is_none() {
-                    self.report_given_up(&failed, conversation);
+                    self.report_given_up(&failed, conversation).await;
                 }
                 pipeline.publish(LiveEvent::ConversationChanged {
                     conversation_id: failed.conversation_id,
@@ -266,7 +269,10 @@ impl Outbox {
     }
 
     /// earshot stopped trying: the team is told through `[alerts]` (the page shows it too).
-    fn report_given_up(&self, reply: &Reply, conversation: &Conversation) {
+    /// The alert is kept until delivered (`alerts/kept.rs`): one per give-up, so a retry by
+    /// hand that fails again tells the team again. A failure to keep or send it is logged:
+    /// the reply's state, stored already, is what the agent sees.
+    async fn report_given_up(&self, reply: &Reply, conversation: &Conversation) {
         use earshot_connect::notify::{Alert, AlertKind};
         let alert = Alert::new(
             AlertKind::ReplyFailed,
@@ -279,12 +285,28 @@ impl Outbox {
                 reply.attempts,
                 reply.error.as_deref().unwrap_or("no reason given")
             ),
-            format!("reply_failed:{}", reply.id),
+            format!("{REPLY_FAILED_ALERTS}{}:{}", reply.id, reply.attempts),
         )
         .with_fact("conversation", conversation.id.to_string())
         .with_fact("network", reply.network.to_string())
         .with_fact("author", reply.author.clone());
-        self.alerts.raise(alert);
+        let now = Utc::now();
+        let kept = match crate::alerts::kept::kept(&alert) {
+            Ok(text) => self
+                .store
+                .claim_alert(&alert.dedupe_key, Some(conversation.id), &text, now)
+                .await
+                .map(|claimed| claimed.then_some(alert)),
+            Err(e) => Err(e),
+        };
+        let sent = match kept {
+            Ok(Some(alert)) => self.alerts.send_kept(&self.store, alert, now).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::error!(reply = reply.id, error = %e, "the team could not be told a reply was not sent");
+        }
     }
 
     /// Sends again a reply that was not sent (failed, not sent, or stuck queued), under its
@@ -317,6 +339,10 @@ impl Outbox {
         pipeline: &Pipeline,
         now: chrono::DateTime<Utc>,
     ) -> Result<usize, OutboxError> {
+        // Alerts of replies given up on that a process claimed and never delivered.
+        self.alerts
+            .send_unsettled(&self.store, REPLY_FAILED_ALERTS, now)
+            .await?;
         let due = self.store.due_replies(now, 100).await?;
         self.send_each(pipeline, due).await
     }

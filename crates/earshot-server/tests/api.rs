@@ -632,6 +632,22 @@ async fn a_failed_send_is_retried_with_backoff_then_given_up_reported_and_retrie
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // The alert was kept until the ops target took it, then marked settled.
+    let later = Utc::now() + chrono::Duration::days(3);
+    while !app
+        .desk
+        .store()
+        .unsettled_alerts("reply_failed:", later, 10)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the alert was never settled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     // The receiver is back; the agent retries by hand.
     let (status, v) = app
         .send(&format!("{path}/{reply_id}/retry"), &json!({}))

@@ -1,5 +1,5 @@
-//! Alerts kept in the store until every target is done with them: on-call pages, spikes and
-//! overdue promises. The sender claims the alert with its text (`AlertClaimStore::claim_alert`,
+//! Alerts kept in the store until every target is done with them: on-call pages, spikes,
+//! overdue promises and replies earshot gave up on. The sender claims the alert with its text (`AlertClaimStore::claim_alert`,
 //! or a spike's own claim) before [`Alerts::send_kept`]; the dispatcher says when every target
 //! settled it and the store marks it so. Whoever sends that kind of alert now (the holder of
 //! paging, of the spike count, of the promise check) calls [`Alerts::send_unsettled`] on each
@@ -62,7 +62,8 @@ impl Alerts {
         Ok(())
     }
 
-    /// Sends again the alerts of one kind (`prefix`: `page:`, `spike:`, `promise-overdue:`)
+    /// Sends again the alerts of one kind (`prefix`: `page:`, `spike:`, `promise-overdue:`,
+    /// `reply_failed:`)
     /// claimed more than [`REDELIVER_AFTER`] before `now` and never settled. Returns how many.
     pub async fn send_unsettled(
         &self,
