@@ -1,10 +1,11 @@
 //! Alerts kept in the store until every target is done with them: on-call pages, spikes,
-//! overdue promises and replies earshot gave up on. The sender claims the alert with its text (`AlertClaimStore::claim_alert`,
-//! or a spike's own claim) before [`Alerts::send_kept`]; the dispatcher says when every target
-//! settled it and the store marks it so. Whoever sends that kind of alert now (the holder of
-//! paging, of the spike count, of the promise check) calls [`Alerts::send_unsettled`] on each
-//! pass, which sends again what a process that died, or lost that role, left unsettled. So a
-//! kept alert arrives at least once, with the webhook event id it had the first time.
+//! overdue promises and replies earshot gave up on. The sender claims the alert with its text
+//! (`AlertClaimStore::claim_alert`, or a spike's own claim) before [`Alerts::send_kept`]; the
+//! dispatcher says when every target settled it and the store marks it so. Whoever sends that
+//! kind of alert now (the holder of paging, of the spike count, of the promise check, of the
+//! reply retries) calls [`Alerts::send_unsettled`] on each pass, which sends again what a
+//! process that died, or lost that role, left unsettled. So a kept alert arrives at least once,
+//! with the webhook event id it had the first time.
 
 use super::{Alerts, Raised};
 use chrono::{DateTime, Utc};
