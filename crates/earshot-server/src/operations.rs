@@ -167,6 +167,18 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "Failed replies whose next attempt is due (counted up to 1000).",
         queue(due),
     );
+    let undelivered = tokio::time::timeout(
+        CHECK_TIMEOUT,
+        store.unsettled_alerts("", Utc::now(), QUEUE_CAP as usize),
+    )
+    .await
+    .map(|r| r.map(|v| v.len()));
+    family(
+        "earshot_alerts_undelivered",
+        "gauge",
+        "Alerts a person must get (on-call pages, spikes, overdue promises, replies not sent) claimed and not yet settled by every target: on their way, or left by a process that stopped (counted up to 1000).",
+        queue(undelivered),
+    );
     let held = state.leases.held();
     family(
         "earshot_lease_held",

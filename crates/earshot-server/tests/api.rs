@@ -1214,6 +1214,7 @@ async fn metrics_need_a_token_and_count_in_prometheus_text() {
         "earshot_posts_stored_total{network=\"x\"} 1",
         "earshot_store_up 1",
         "earshot_replies_queued 0",
+        "earshot_alerts_undelivered 0",
         "earshot_lease_held{role=\"tick:retrying failed replies\"} 1",
         "earshot_replies_total{outcome=\"sent\"} 0",
     ] {
