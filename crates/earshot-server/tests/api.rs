@@ -632,7 +632,15 @@ async fn a_failed_send_is_retried_with_backoff_then_given_up_reported_and_retrie
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    // The alert was kept until the ops target took it, then marked settled.
+    // The alert was claimed with the reply's give-up (once: the key is taken), kept until the
+    // ops target took it, then marked settled.
+    let key = format!("reply_failed:{reply_id}:6");
+    assert!(!app
+        .desk
+        .store()
+        .claim_alert(&key, Some(id), "{}", Utc::now())
+        .await
+        .unwrap());
     let later = Utc::now() + chrono::Duration::days(3);
     while !app
         .desk

@@ -150,6 +150,8 @@ struct Handover {
     dir: tempfile::TempDir,
     silent_url: String,
     silent: tokio::task::JoinHandle<()>,
+    /// Deliveries the silent pager has taken (connections accepted).
+    silent_calls: Arc<std::sync::atomic::AtomicUsize>,
     slack: FakeSlack,
 }
 
@@ -157,9 +159,12 @@ impl Handover {
     async fn start() -> Handover {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let silent_url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let silent_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let calls = silent_calls.clone();
         let silent = tokio::spawn(async move {
             let mut held = Vec::new();
             while let Ok((socket, _)) = listener.accept().await {
+                calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 held.push(socket);
             }
         });
@@ -167,6 +172,7 @@ impl Handover {
             dir: tempfile::tempdir().unwrap(),
             silent_url,
             silent,
+            silent_calls,
             slack: FakeSlack::start().await.unwrap(),
         }
     }
@@ -188,6 +194,16 @@ impl Handover {
         let url = self.slack.webhook_url();
         self.process(target("on-call", "slack", url.expose(), ""))
             .await
+    }
+
+    /// Waits (briefly) until the silent pager has taken exactly `n` deliveries.
+    async fn silent_took(&self, n: usize) {
+        let calls = || self.silent_calls.load(std::sync::atomic::Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while calls() < n && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(calls(), n, "deliveries to the silent pager");
     }
 
     /// Waits (briefly) for Slack's first message and returns it: `what`, sent once.
@@ -1044,6 +1060,17 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
         .await
         .unwrap();
     assert_eq!(unsettled.len(), 1, "claimed and on its way: {unsettled:?}");
+    // While it is on its way, later passes of the same process do not send it again.
+    handover.silent_took(1).await;
+    let pass = desk
+        .triage()
+        .unwrap()
+        .on_housekeeping(p, t1 + Duration::minutes(3))
+        .await
+        .unwrap();
+    assert!(pass.is_empty(), "{pass:?}");
+    let pager = &desk.alerts().status().unwrap().targets[0];
+    assert_eq!(pager.queued, 1, "sent again while on its way: {pager:?}");
     drop(desk);
 
     // The next process (here: a restart with a pager that answers) sends it once, as it was.
@@ -1083,6 +1110,47 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
         assert!(pass.is_empty(), "{pass:?}");
     }
     handover.sent_nothing_more().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_never_delivered_is_not_sent_once_its_conversation_is_assigned() {
+    let handover = Handover::start().await;
+    let desk = handover.first_process().await;
+    let written = at("2025-03-08T23:10:00+01:00");
+    let id = stuck_outside(desk.pipeline(), "moot-1", written).await;
+    let t1 = written + Duration::minutes(1);
+    let paged = desk
+        .triage()
+        .unwrap()
+        .on_housekeeping(desk.pipeline(), t1)
+        .await
+        .unwrap();
+    assert_eq!(paged.len(), 1, "{paged:?}");
+    handover.silent_took(1).await;
+    drop(desk);
+
+    // Someone took the conversation before the next process's pass: nobody is woken for it.
+    let desk = handover.next_process().await;
+    desk.act(
+        id,
+        ConversationEvent::Assigned { to: "maria".into() },
+        "maria",
+    )
+    .await
+    .unwrap();
+    let pass = desk
+        .triage()
+        .unwrap()
+        .on_housekeeping(desk.pipeline(), t1 + Duration::minutes(3))
+        .await
+        .unwrap();
+    assert!(pass.is_empty(), "{pass:?}");
+    settled(desk.store(), "page:", t1 + Duration::minutes(9)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        handover.slack.messages().is_empty(),
+        "a page for a taken conversation went out"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -324,17 +324,31 @@ async fn an_alert_is_kept_until_settled_and_listed_for_sending_again(store: Arc<
             .len(),
         1
     );
-    // Settled once, it is never listed again; a second settle keeps the first outcome.
-    store.settle_alert(&dana, "delivered", later).await.unwrap();
-    store.settle_alert(&dana, "failed", later).await.unwrap();
-    let keys: Vec<String> = store
-        .unsettled_alerts("page:", later, 10)
+    // A sender still working on one touches it: not owed until it goes untouched again.
+    store.touch_alert(&maria, later).await.unwrap();
+    let keys = |list: Vec<earshot_store::alert_claims::UnsettledAlert>| -> Vec<String> {
+        list.into_iter().map(|p| p.key).collect()
+    };
+    let owed = store.unsettled_alerts("page:", later, 10).await.unwrap();
+    assert_eq!(keys(owed), std::slice::from_ref(&dana));
+    let owed = store
+        .unsettled_alerts("page:", later + Duration::minutes(1), 10)
         .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.key)
-        .collect();
-    assert_eq!(keys, [maria]);
+        .unwrap();
+    assert_eq!(
+        keys(owed),
+        [dana.clone(), maria.clone()],
+        "oldest touch first"
+    );
+    // Settled once, it is never listed again (a second settle changes nothing), nor touched.
+    store.settle_alert(&dana, "delivered", later).await.unwrap();
+    store.touch_alert(&dana, later).await.unwrap();
+    store.settle_alert(&dana, "failed", later).await.unwrap();
+    let owed = store
+        .unsettled_alerts("page:", later + Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(keys(owed), [maria]);
     // Still claimed: settling does not free the key for a second send.
     assert!(!store
         .claim_alert(&dana, Some(id), ALERT, later)

@@ -53,14 +53,18 @@ pub struct Settled {
 }
 
 impl Settled {
-    /// One word for a record: `delivered` when any target took it, else `failed` or `dropped`.
-    pub fn outcome(&self) -> &'static str {
+    /// How it ended, for a sender that keeps it: `Some("delivered")` when a target took it,
+    /// `Some("failed")` when every target refused it or ran out of retries (each shows as
+    /// failing on the health page), and `None` when no target took it and a full queue
+    /// dropped it somewhere: this process's own choice, not a target's answer, so the alert
+    /// is still owed and should be sent again.
+    pub fn outcome(&self) -> Option<&'static str> {
         if self.delivered > 0 {
-            "delivered"
-        } else if self.failed > 0 {
-            "failed"
+            Some("delivered")
+        } else if self.dropped > 0 {
+            None
         } else {
-            "dropped"
+            Some("failed")
         }
     }
 }
@@ -99,16 +103,18 @@ impl Queued {
     /// the dispatcher stops is never settled: its waiter sees the sender go instead.
     fn settle(&self, outcome: Outcome) {
         let Some(t) = &self.tracker else { return };
-        let tally = {
+        {
             let mut tally = t.tally.lock().unwrap_or_else(|p| p.into_inner());
             match outcome {
                 Outcome::Delivered => tally.delivered += 1,
                 Outcome::Failed => tally.failed += 1,
                 Outcome::Dropped => tally.dropped += 1,
             }
-            *tally
-        };
+        }
+        // Each target counts before it decrements, so the one that reaches zero reads a tally
+        // every target is in.
         if t.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let tally = *t.tally.lock().unwrap_or_else(|p| p.into_inner());
             let done = t.done.lock().unwrap_or_else(|p| p.into_inner()).take();
             if let Some(done) = done {
                 // The waiter may have gone (a shutdown): nothing to tell.
@@ -376,7 +382,9 @@ impl Dispatcher {
 
     /// Like [`dispatch`](Self::dispatch), and when the alert was queued, a receiver that gets
     /// its [`Settled`] tally once every target is done with it (delivered, refused, out of
-    /// retries or dropped). The sender goes unanswered when the dispatcher stops first.
+    /// retries or dropped). The sender goes unanswered when the dispatcher stops first. No
+    /// dedupe window: a tracked alert is sent once by its sender's own claim, and one sent
+    /// again (it was dropped, or its first sender stopped) must go out.
     pub fn dispatch_tracked(
         &self,
         alert: Alert,
@@ -394,12 +402,13 @@ impl Dispatcher {
         if eligible.is_empty() {
             return (Dispatched::NoTarget, None);
         }
-        let admitted = self
-            .shared
-            .dedupe
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .admit(&alert.dedupe_key, alert.severity, Instant::now());
+        let admitted = track
+            || self
+                .shared
+                .dedupe
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .admit(&alert.dedupe_key, alert.severity, Instant::now());
         if !admitted {
             self.shared.deduplicated.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(key = %alert.dedupe_key, "alert deduplicated");

@@ -684,10 +684,17 @@ async fn a_tracked_alert_is_settled_once_every_target_is_done_with_it() {
             dropped: 0
         }
     );
-    assert_eq!(tally.outcome(), "delivered");
-    // The same key again within the window is not queued, so there is nothing to track.
-    let (again, none) = dispatcher.dispatch_tracked(connector_down());
-    assert_eq!((again, none.is_none()), (Dispatched::Deduplicated, true));
+    assert_eq!(tally.outcome(), Some("delivered"));
+    // A tracked alert has no dedupe window (its sender's claim sends it once): sent again,
+    // it goes out again.
+    let (again, settled) = dispatcher.dispatch_tracked(connector_down());
+    assert_eq!(again, Dispatched::Queued { targets: 3 });
+    gate.open.add_permits(1);
+    let tally = tokio::time::timeout(WAIT, settled.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tally.delivered, 2);
 
     // A dispatcher that stops before the target is done never settles it: the waiter sees
     // the sender go, and its sender (a page kept in the store) stays unsettled.
@@ -700,6 +707,44 @@ async fn a_tracked_alert_is_settled_once_every_target_is_done_with_it() {
         .await
         .unwrap()
         .is_err());
+}
+
+#[tokio::test]
+async fn a_tracked_alert_a_full_queue_drops_is_still_owed() {
+    let gate = Gate::new("pager:stuck");
+    let mut config = quick(WAIT);
+    config.queue_capacity = 1;
+    let dispatcher = Dispatcher::with_targets(vec![target(gate.clone())], &config);
+    let alert =
+        |key: &str, severity| Alert::new(AlertKind::Spike, key, "", key).with_severity(severity);
+    dispatcher.dispatch(alert("first", Severity::Critical));
+    gate.holding(1).await;
+    dispatcher.dispatch(alert("queued", Severity::Critical));
+    // Less severe than all queued: dropped at once, so its sender hears it is still owed.
+    let (queued, settled) =
+        dispatcher.dispatch_tracked(alert("promise-overdue:7", Severity::Warning));
+    assert_eq!(queued, Dispatched::Queued { targets: 1 });
+    let tally = tokio::time::timeout(WAIT, settled.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((tally.dropped, tally.outcome()), (1, None));
+    // Dropped by one target and refused by the others: still owed.
+    let mixed = Settled {
+        delivered: 0,
+        failed: 2,
+        dropped: 1,
+    };
+    assert_eq!(mixed.outcome(), None, "a drop anywhere keeps it owed");
+    // Refused everywhere: settled as failed (the targets show failing; sending again would
+    // be refused again).
+    let failed = Settled {
+        delivered: 0,
+        failed: 2,
+        dropped: 0,
+    };
+    assert_eq!(failed.outcome(), Some("failed"));
+    gate.open.add_permits(10);
 }
 
 #[tokio::test]

@@ -1,23 +1,34 @@
 //! Alerts kept in the store until every target is done with them: on-call pages, spikes,
 //! overdue promises and replies earshot gave up on. The sender claims the alert with its text
 //! (`AlertClaimStore::claim_alert`, or a spike's own claim) before [`Alerts::send_kept`]; the
-//! dispatcher says when every target settled it and the store marks it so. Whoever sends that
-//! kind of alert now (the holder of paging, of the spike count, of the promise check, of the
-//! reply retries) calls [`Alerts::send_unsettled`] on each pass, which sends again what a
-//! process that died, or lost that role, left unsettled. So a kept alert arrives at least once,
-//! with the webhook event id it had the first time.
+//! dispatcher says when every target settled it and the store marks it so. While a target
+//! retries it, its sender touches the claim every [`TOUCH_EVERY`], so a live sender is never
+//! doubled. Whoever sends that kind of alert now (the holder of paging, of the spike count, of
+//! the promise check, of the reply retries) sends again, on each pass, the claims left
+//! untouched for [`REDELIVER_AFTER`]: their sender stopped, or a full queue dropped them. So a
+//! kept alert is not lost to a process that stops; it goes out again with the webhook event id
+//! it had the first time.
 
 use super::{Alerts, Raised};
 use chrono::{DateTime, Utc};
 use earshot_connect::notify::Alert;
+use earshot_store::alert_claims::UnsettledAlert;
 use earshot_store::{Store, StoreError};
+use std::collections::HashSet;
 use std::sync::Arc;
 
-/// How long a claimed alert may go unsettled before it is sent again: well past a delivery
-/// that works (seconds), so an alert on its way in a live process is not doubled.
+/// How long a claim may go untouched before its alert is owed again: several touches missed,
+/// so a sender that is alive and retrying is never doubled.
 pub const REDELIVER_AFTER: chrono::Duration = chrono::Duration::minutes(2);
 
-/// Unsettled alerts sent again per pass, at most.
+/// How often a sender touches the claim of an alert a target is still retrying.
+pub const TOUCH_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A claim older than this is not sent again but settled `expired`: a page or a spike that
+/// late is stale, and the conditions that still matter raise new alerts.
+pub const EXPIRES_AFTER: chrono::Duration = chrono::Duration::hours(12);
+
+/// Unsettled alerts read per pass, at most.
 const REDELIVER_LIMIT: usize = 100;
 
 /// An alert as the store keeps it (JSON).
@@ -27,9 +38,10 @@ pub fn kept(alert: &Alert) -> Result<String, StoreError> {
 }
 
 impl Alerts {
-    /// Hands an alert claimed in the store to the targets, and settles it in the store once
-    /// they are done with it (in the background: a slow target never holds up the caller). A
-    /// dispatcher that stops first leaves it unsettled, for [`Alerts::send_unsettled`].
+    /// Hands an alert claimed in the store to the targets, touches the claim while they work
+    /// on it, and settles it once they are done (in the background: a slow target never
+    /// holds up the caller). Left unsettled when a full queue dropped it or the dispatcher
+    /// stopped first: the next pass of its kind sends it again.
     pub async fn send_kept(
         &self,
         store: &Arc<dyn Store>,
@@ -37,56 +49,75 @@ impl Alerts {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let key = alert.dedupe_key.clone();
-        match self.raise_tracked(alert) {
-            Raised::Tracked(settled) => {
-                self.in_flight().insert(key.clone());
-                let (store, in_flight) = (store.clone(), self.kept_in_flight.clone());
-                tokio::spawn(async move {
-                    if let Ok(tally) = settled.await {
-                        if let Err(e) = store.settle_alert(&key, tally.outcome(), Utc::now()).await
-                        {
-                            // Left unsettled: the next pass sends it once more.
-                            tracing::error!(alert = %key, error = %e, "could not mark the alert settled");
+        let mut settled = match self.raise_tracked(alert) {
+            Raised::Tracked(settled) => settled,
+            // No target takes it: the log line is all there is to deliver.
+            Raised::Nowhere => return store.settle_alert(&key, "logged", now).await,
+        };
+        self.in_flight().insert(key.clone());
+        let (store, in_flight) = (store.clone(), self.kept_in_flight.clone());
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + TOUCH_EVERY;
+            let mut touch = tokio::time::interval_at(start, TOUCH_EVERY);
+            let tally = loop {
+                tokio::select! {
+                    tally = &mut settled => break tally.ok(),
+                    _ = touch.tick() => {
+                        if let Err(e) = store.touch_alert(&key, Utc::now()).await {
+                            tracing::warn!(alert = %key, error = %e, "could not touch the alert's claim");
                         }
                     }
-                    in_flight
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&key);
-                });
+                }
+            };
+            match tally.map(|t| t.outcome()) {
+                Some(Some(outcome)) => {
+                    if let Err(e) = store.settle_alert(&key, outcome, Utc::now()).await {
+                        // Left unsettled: a later pass sends it once more.
+                        tracing::error!(alert = %key, error = %e, "could not mark the alert settled");
+                    }
+                }
+                Some(None) => tracing::warn!(alert = %key,
+                    "alert dropped by a full queue: it is sent again on a later pass"),
+                // The dispatcher stopped first (a shutdown): the next sender has it.
+                None => {}
             }
-            // No target takes it: the log line is all there is to deliver.
-            Raised::Nowhere => store.settle_alert(&key, "logged", now).await?,
-            // Handed over in this process within the window: that hand-over settles it.
-            Raised::Deduplicated => {}
-        }
+            in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+        });
         Ok(())
     }
 
-    /// Sends again the alerts of one kind (`prefix`: `page:`, `spike:`, `promise-overdue:`,
-    /// `reply_failed:`)
-    /// claimed more than [`REDELIVER_AFTER`] before `now` and never settled. Returns how many.
-    pub async fn send_unsettled(
+    /// The alerts of one kind (`prefix`: `page:`, `spike:`, `promise-overdue:`,
+    /// `reply_failed:`) owed again at `now`: unsettled, untouched for [`REDELIVER_AFTER`] and
+    /// not on their way from this process. Claims past [`EXPIRES_AFTER`] are settled
+    /// `expired`, and ones whose alert cannot be read back `unreadable`, instead.
+    pub async fn owed(
         &self,
         store: &Arc<dyn Store>,
         prefix: &str,
         now: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<(UnsettledAlert, Alert)>, StoreError> {
+        // Taken before the read: an alert this process settles in between is either not
+        // listed (settled first) or in this set (removed after).
+        let busy: HashSet<String> = self.in_flight().clone();
         let unsettled = store
             .unsettled_alerts(prefix, now - REDELIVER_AFTER, REDELIVER_LIMIT)
             .await?;
-        let mut sent = 0;
+        let mut owed = Vec::new();
         for claim in unsettled {
-            if self.in_flight().contains(&claim.key) {
+            if busy.contains(&claim.key) {
+                continue;
+            }
+            if now - claim.claimed_at > EXPIRES_AFTER {
+                tracing::warn!(alert = %claim.key, claimed_at = %claim.claimed_at,
+                    "an alert never delivered is too old to send now: dropped as expired");
+                store.settle_alert(&claim.key, "expired", now).await?;
                 continue;
             }
             match claim.alert.as_deref().map(serde_json::from_str::<Alert>) {
-                Some(Ok(alert)) => {
-                    tracing::warn!(alert = %claim.key, claimed_at = %claim.claimed_at,
-                        "alert claimed but never settled (its sender stopped): sending it again");
-                    self.send_kept(store, alert, now).await?;
-                    sent += 1;
-                }
+                Some(Ok(alert)) => owed.push((claim, alert)),
                 other => {
                     let why = match other {
                         Some(Err(e)) => e.to_string(),
@@ -98,10 +129,38 @@ impl Alerts {
                 }
             }
         }
-        Ok(sent)
+        Ok(owed)
     }
 
-    fn in_flight(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+    /// Sends an owed alert ([`Alerts::owed`]) again.
+    pub async fn resend(
+        &self,
+        store: &Arc<dyn Store>,
+        claim: &UnsettledAlert,
+        alert: Alert,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(alert = %claim.key, claimed_at = %claim.claimed_at,
+            "alert never delivered (its sender stopped, or a full queue dropped it): sending it again");
+        self.send_kept(store, alert, now).await
+    }
+
+    /// Sends again every alert of one kind owed at `now`. Returns how many.
+    pub async fn send_unsettled(
+        &self,
+        store: &Arc<dyn Store>,
+        prefix: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let owed = self.owed(store, prefix, now).await?;
+        let n = owed.len();
+        for (claim, alert) in owed {
+            self.resend(store, &claim, alert, now).await?;
+        }
+        Ok(n)
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.kept_in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -187,8 +187,6 @@ pub enum Raised {
     Tracked(tokio::sync::oneshot::Receiver<earshot_connect::notify::Settled>),
     /// Only logged: no target takes it.
     Nowhere,
-    /// The same key went out within the dispatcher's window.
-    Deduplicated,
 }
 
 /// Raises alerts through the configured targets (or only logs them when there are none).
@@ -248,7 +246,6 @@ impl Alerts {
         };
         match dispatcher.dispatch_tracked(alert) {
             (_, Some(settled)) => Raised::Tracked(settled),
-            (Dispatched::Deduplicated, None) => Raised::Deduplicated,
             (_, None) => Raised::Nowhere,
         }
     }

@@ -15,8 +15,7 @@ impl TriageDesk {
     ) -> Result<Vec<Paged>, StoreError> {
         let store = pipeline.store();
         self.restore(store.as_ref()).await?;
-        // Pages a process claimed and never delivered (it died): sent by whoever pages now.
-        self.alerts.send_unsettled(store, "page:", now).await?;
+        self.send_owed_pages(store, now).await?;
         let mut paged = Vec::new();
         let filter = InboxFilter {
             limit: SCAN_LIMIT,
@@ -70,6 +69,32 @@ impl TriageDesk {
             }
         }
         Ok(paged)
+    }
+
+    /// Pages a process claimed and never delivered (it stopped, or a full queue dropped
+    /// them): sent by whoever pages now, unless their conversation was answered or assigned
+    /// meanwhile (then they are settled `moot`).
+    async fn send_owed_pages(
+        &self,
+        store: &Arc<dyn Store>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for (claim, alert) in self.alerts.owed(store, "page:", now).await? {
+            let still_waiting = match claim.conversation {
+                Some(id) => store.conversation(id).await?.is_some_and(|d| {
+                    d.conversation.status == Status::Open && d.conversation.assignee.is_none()
+                }),
+                None => true,
+            };
+            if still_waiting {
+                self.alerts.resend(store, &claim, alert, now).await?;
+            } else {
+                tracing::info!(page = %claim.key,
+                    "a page never delivered is not sent now: its conversation was answered or assigned");
+                store.settle_alert(&claim.key, "moot", now).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Pages due for one conversation (to claim, then send), and its escalation when that

@@ -14,7 +14,7 @@
 //!   acknowledges. Acknowledged = the conversation is assigned or answered (no longer open).
 //!   A page is claimed in the store with its alert before it is sent and settled once every
 //!   alert target is done with it; the holder of paging sends again what a process that died
-//!   left unsettled (`alerts/kept.rs`: at least once, a page may arrive twice, never not at all).
+//!   left unsettled (`alerts/kept.rs`), unless its conversation was answered or assigned since.
 //!
 //! What must outlive the process is in the store (`TriageStateStore`, migration 0008): each
 //! conversation's routing (team, rules, band; its labels also in the conversation's labels),

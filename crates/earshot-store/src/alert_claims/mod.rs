@@ -1,8 +1,9 @@
-//! Alerts that must reach a person (on-call pages, spikes, overdue promises), kept until every
-//! alert target is done with them (migration 0048). A sender claims an alert here with the
-//! alert itself before it sends it: the claim is what makes it sent once whichever process
-//! computes it again, and the kept alert is what the next sender sends again when the one that
-//! claimed it stopped before every target had it.
+//! Alerts that must reach a person (on-call pages, spikes, overdue promises, replies earshot
+//! gave up on), kept until every alert target is done with them (migration 0048). A sender
+//! claims an alert here with the alert itself before it sends it: the claim is what makes it
+//! sent once whichever process computes it again, and the kept alert is what is sent again
+//! when the one that claimed it stopped before every target had it (it touches the claim while
+//! a target retries, so a live sender is never doubled).
 
 use crate::StoreError;
 use async_trait::async_trait;
@@ -15,7 +16,8 @@ pub(crate) mod sql;
 /// An alert claimed and never settled ([`AlertClaimStore::unsettled_alerts`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnsettledAlert {
-    /// The alert's key (`page:<conversation>:<level>:<round>:<person>`, `spike:<id>`, ...).
+    /// The alert's key (`page:<conversation>:<level>:<round>:<person>`, `spike:<id>`,
+    /// `promise-overdue:<id>`, `reply_failed:<reply>:<attempts>`).
     pub key: String,
     /// The conversation it is about, if any.
     pub conversation: Option<ConversationId>,
@@ -48,13 +50,17 @@ pub trait AlertClaimStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// Alerts whose key starts with `prefix`, claimed before `claimed_before` and never
-    /// settled (their sender died or lost its role first), oldest first, at most `limit`:
-    /// whoever sends that kind now sends them again.
+    /// Says the sender of `key` still has it on its way (a target is retrying it), so nobody
+    /// sends it again meanwhile. Nothing for a settled or unknown key.
+    async fn touch_alert(&self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Alerts whose key starts with `prefix`, not settled and not touched since
+    /// `untouched_since` (their sender died or lost its role, or a full queue dropped them),
+    /// oldest touch first, at most `limit`: whoever sends that kind now sends them again.
     async fn unsettled_alerts(
         &self,
         prefix: &str,
-        claimed_before: DateTime<Utc>,
+        untouched_since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<UnsettledAlert>, StoreError>;
 }

@@ -19,8 +19,8 @@ pub(crate) async fn claim(
 ) -> Result<bool, StoreError> {
     let claimed = c
         .execute(
-            "INSERT INTO alert_claims (alert_key, conversation_id, alert, claimed_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (alert_key) DO NOTHING",
+            "INSERT INTO alert_claims (alert_key, conversation_id, alert, claimed_at, touched_at) \
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (alert_key) DO NOTHING",
             args![key.to_string(), conversation, alert.to_string(), at],
         )
         .await?;
@@ -73,23 +73,37 @@ impl<B: Backend> AlertClaimStore for B {
         .await
     }
 
+    async fn touch_alert(&self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let key = key.to_string();
+        let at = common::trunc_us(at);
+        self.write(job!(c => {
+            c.execute(
+                "UPDATE alert_claims SET touched_at = $2 WHERE alert_key = $1 AND settled_at IS NULL",
+                args![key, at],
+            )
+            .await?;
+            Ok(())
+        }))
+        .await
+    }
+
     async fn unsettled_alerts(
         &self,
         prefix: &str,
-        claimed_before: DateTime<Utc>,
+        untouched_since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<UnsettledAlert>, StoreError> {
         // The prefix compared as text, not by LIKE (no wildcard to escape) nor by a range
         // (a collation may order punctuation its own way); the unsettled are few.
         let prefix = prefix.to_string();
-        let claimed_before = common::trunc_us(claimed_before);
+        let untouched_since = common::trunc_us(untouched_since);
         self.read(job!(c => {
             c.query(
                 "SELECT alert_key, conversation_id, alert, claimed_at FROM alert_claims \
-                 WHERE settled_at IS NULL AND claimed_at < $1 \
+                 WHERE settled_at IS NULL AND touched_at < $1 \
                  AND substr(alert_key, 1, length(CAST($2 AS TEXT))) = CAST($2 AS TEXT) \
-                 ORDER BY claimed_at, alert_key LIMIT $3",
-                args![claimed_before, prefix, limit],
+                 ORDER BY touched_at, alert_key LIMIT $3",
+                args![untouched_since, prefix, limit],
             )
             .await?
             .iter()
