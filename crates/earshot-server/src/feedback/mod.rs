@@ -50,6 +50,9 @@ pub struct FeedbackLoop {
     /// [`FeedbackLoop::count_spikes_under`]); unset, this process counts each batch at once.
     spike_lease: std::sync::OnceLock<crate::lease::Lease>,
     spike_cursor: std::sync::Mutex<spikes::Cursor>,
+    /// When the spike count under a lease last looked for spike alerts owed again (it runs
+    /// twice a second; the owed ones are looked for once a minute).
+    spike_alerts_checked: std::sync::Mutex<Option<std::time::Instant>>,
     /// The request list pages may show a minute old.
     snapshot: Arc<snapshot::RequestsSnapshot>,
 }
@@ -69,6 +72,7 @@ impl FeedbackLoop {
             spike_writes: tokio::sync::Mutex::new(()),
             spike_lease: std::sync::OnceLock::new(),
             spike_cursor: std::sync::Mutex::default(),
+            spike_alerts_checked: std::sync::Mutex::default(),
             snapshot: Arc::default(),
         }
     }

@@ -393,10 +393,24 @@ impl FeedbackLoop {
             *self.spike_cursor() = Cursor::at(newest, term, Instant::now());
         }
         let _writing = self.spike_writes.lock().await;
-        // Spike alerts an earlier holder claimed and never delivered: sent by the holder now.
-        alerts
-            .send_unsettled(&self.store, SPIKE_ALERTS, chrono::Utc::now())
-            .await?;
+        // Spike alerts an earlier holder claimed and never delivered: sent by the holder now
+        // (looked for once a minute, not on every pass).
+        let due = {
+            let mut checked = self
+                .spike_alerts_checked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let due = checked.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60));
+            if due {
+                *checked = Some(Instant::now());
+            }
+            due
+        };
+        if due {
+            alerts
+                .send_unsettled(&self.store, SPIKE_ALERTS, chrono::Utc::now())
+                .await?;
+        }
         let after = self.spike_cursor().after(Instant::now());
         let (posts, read_to) = self.store.customer_posts_after(after, PAGE).await?;
         let now = chrono::Utc::now();
