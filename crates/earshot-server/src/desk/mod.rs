@@ -309,8 +309,9 @@ impl Desk {
     }
 
     /// The desk's housekeeping, in the order it runs every minute: promises past due, spike
-    /// alerts a stopped process never delivered (alone on the store), on-call paging, re-ranking the inbox, replies left queued, replies due for a retry, old sign-in
-    /// and delivery records, surveys due.
+    /// alerts a stopped process never delivered (alone on the store), on-call paging,
+    /// re-ranking the inbox, replies left queued, replies due for a retry, old sign-in and
+    /// delivery records, surveys due.
     pub fn ticks(self: &Arc<Self>) -> Vec<Tick> {
         let mut ticks = vec![];
         let desk = self.clone();

@@ -253,7 +253,7 @@ impl FeedbackLoop {
     }
 
     /// Spike alerts a process claimed and never delivered, where this process counts alone
-    /// (under a lease, [`FeedbackLoop::count_stored_posts`] sends them on each pass instead).
+    /// (under a lease, [`FeedbackLoop::count_stored_posts`] sends them, once a minute).
     pub async fn send_unsettled_spike_alerts(
         &self,
         alerts: &crate::alerts::Alerts,
