@@ -340,9 +340,13 @@ impl Outbox {
         now: chrono::DateTime<Utc>,
     ) -> Result<usize, OutboxError> {
         // Alerts of replies given up on that a process claimed and never delivered.
-        self.alerts
+        if let Err(e) = self
+            .alerts
             .send_unsettled(&self.store, REPLY_FAILED_ALERTS, now)
-            .await?;
+            .await
+        {
+            tracing::error!(error = %e, "reply alerts never delivered could not be looked at");
+        }
         let due = self.store.due_replies(now, 100).await?;
         self.send_each(pipeline, due).await
     }

@@ -324,6 +324,16 @@ async fn an_alert_is_kept_until_settled_and_listed_for_sending_again(store: Arc<
             .len(),
         1
     );
+    // Two processes that both list dana as owed: only one takes it over to send it again.
+    let cutoff = at + Duration::minutes(3);
+    assert!(store
+        .retake_alert(&dana, cutoff, at + Duration::minutes(4))
+        .await
+        .unwrap());
+    assert!(!store
+        .retake_alert(&dana, cutoff, at + Duration::minutes(4))
+        .await
+        .unwrap());
     // A sender still working on one touches it: not owed until it goes untouched again.
     store.touch_alert(&maria, later).await.unwrap();
     let keys = |list: Vec<earshot_store::alert_claims::UnsettledAlert>| -> Vec<String> {

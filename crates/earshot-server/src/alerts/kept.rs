@@ -2,12 +2,13 @@
 //! overdue promises and replies earshot gave up on. The sender claims the alert with its text
 //! (`AlertClaimStore::claim_alert`, or a spike's own claim) before [`Alerts::send_kept`]; the
 //! dispatcher says when every target settled it and the store marks it so. While a target
-//! retries it, its sender touches the claim every [`TOUCH_EVERY`], so a live sender is never
-//! doubled. Whoever sends that kind of alert now (the holder of paging, of the spike count, of
-//! the promise check, of the reply retries) sends again, on each pass, the claims left
-//! untouched for [`REDELIVER_AFTER`]: their sender stopped, or a full queue dropped them. So a
-//! kept alert is not lost to a process that stops; it goes out again with the webhook event id
-//! it had the first time.
+//! retries it (or the store refuses the settle), its sender touches the claim every
+//! [`TOUCH_EVERY`], so a live sender that can write to the store is not doubled. Whoever sends
+//! that kind of alert now (the holder of paging, of the promise check, of the reply retries,
+//! each pass; the spike count, once a minute) sends again the claims left untouched for
+//! [`REDELIVER_AFTER`] — their sender stopped, or a full queue dropped them — taking each over
+//! in the store first, so two processes never both send it. So a kept alert is not lost to a
+//! process that stops; it goes out again with the webhook event id it had the first time.
 
 use super::{Alerts, Raised};
 use chrono::{DateTime, Utc};
@@ -57,25 +58,45 @@ impl Alerts {
         self.in_flight().insert(key.clone());
         let (store, in_flight) = (store.clone(), self.kept_in_flight.clone());
         tokio::spawn(async move {
-            let start = tokio::time::Instant::now() + TOUCH_EVERY;
-            let mut touch = tokio::time::interval_at(start, TOUCH_EVERY);
+            let started = tokio::time::Instant::now();
+            let give_up = started + EXPIRES_AFTER.to_std().unwrap_or_default();
+            let mut touch = tokio::time::interval_at(started + TOUCH_EVERY, TOUCH_EVERY);
+            let touch_claim = |store: Arc<dyn Store>, key: String| async move {
+                if let Err(e) = store.touch_alert(&key, Utc::now()).await {
+                    tracing::warn!(alert = %key, error = %e, "could not touch the alert's claim");
+                }
+            };
+            // Until the targets are done (a worker that died never answers: given up with the
+            // claim's expiry, left untouched for the next sender to expire).
             let tally = loop {
                 tokio::select! {
                     tally = &mut settled => break tally.ok(),
                     _ = touch.tick() => {
-                        if let Err(e) = store.touch_alert(&key, Utc::now()).await {
-                            tracing::warn!(alert = %key, error = %e, "could not touch the alert's claim");
+                        if tokio::time::Instant::now() >= give_up {
+                            break None;
                         }
+                        touch_claim(store.clone(), key.clone()).await;
                     }
                 }
             };
             match tally.map(|t| t.outcome()) {
-                Some(Some(outcome)) => {
-                    if let Err(e) = store.settle_alert(&key, outcome, Utc::now()).await {
-                        // Left unsettled: a later pass sends it once more.
-                        tracing::error!(alert = %key, error = %e, "could not mark the alert settled");
+                // Settled, or tried again every touch while the store refuses: a pass of
+                // another process must not send again what a target already took.
+                Some(Some(outcome)) => loop {
+                    match store.settle_alert(&key, outcome, Utc::now()).await {
+                        Ok(()) => break,
+                        Err(e) if tokio::time::Instant::now() < give_up => {
+                            tracing::error!(alert = %key, error = %e,
+                                "could not mark the alert settled; trying again");
+                            touch.tick().await;
+                            touch_claim(store.clone(), key.clone()).await;
+                        }
+                        Err(e) => {
+                            tracing::error!(alert = %key, error = %e, "could not mark the alert settled");
+                            break;
+                        }
                     }
-                }
+                },
                 Some(None) => tracing::warn!(alert = %key,
                     "alert dropped by a full queue: it is sent again on a later pass"),
                 // The dispatcher stopped first (a shutdown): the next sender has it.
@@ -110,26 +131,58 @@ impl Alerts {
             if busy.contains(&claim.key) {
                 continue;
             }
-            if now - claim.claimed_at > EXPIRES_AFTER {
-                tracing::warn!(alert = %claim.key, claimed_at = %claim.claimed_at,
-                    "an alert never delivered is too old to send now: dropped as expired");
-                store.settle_alert(&claim.key, "expired", now).await?;
-                continue;
-            }
-            match claim.alert.as_deref().map(serde_json::from_str::<Alert>) {
-                Some(Ok(alert)) => owed.push((claim, alert)),
-                other => {
-                    let why = match other {
-                        Some(Err(e)) => e.to_string(),
-                        _ => "no alert kept".to_string(),
-                    };
-                    tracing::error!(alert = %claim.key, error = %why,
-                        "an unsettled alert cannot be read back: not sent again");
-                    store.settle_alert(&claim.key, "unreadable", now).await?;
+            // One claim the store fails on is logged and left for a later pass: it must not
+            // stop the pass's own work (new pages, promise checks, reply retries).
+            match self.owed_one(store, claim, now).await {
+                Ok(Some(found)) => owed.push(found),
+                Ok(None) => {}
+                Err((key, e)) => {
+                    tracing::error!(alert = %key, error = %e, "an owed alert could not be looked at")
                 }
             }
         }
         Ok(owed)
+    }
+
+    /// One listed claim: expired, unreadable, taken by another process meanwhile, or taken
+    /// over by this one to send again.
+    async fn owed_one(
+        &self,
+        store: &Arc<dyn Store>,
+        claim: UnsettledAlert,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UnsettledAlert, Alert)>, (String, StoreError)> {
+        let failed = |e: StoreError| (claim.key.clone(), e);
+        if now - claim.claimed_at > EXPIRES_AFTER {
+            tracing::warn!(alert = %claim.key, claimed_at = %claim.claimed_at,
+                "an alert never delivered is too old to send now: dropped as expired");
+            store
+                .settle_alert(&claim.key, "expired", now)
+                .await
+                .map_err(failed)?;
+            return Ok(None);
+        }
+        let alert = match claim.alert.as_deref().map(serde_json::from_str::<Alert>) {
+            Some(Ok(alert)) => alert,
+            other => {
+                let why = match other {
+                    Some(Err(e)) => e.to_string(),
+                    _ => "no alert kept".to_string(),
+                };
+                tracing::error!(alert = %claim.key, error = %why,
+                    "an unsettled alert cannot be read back: not sent again");
+                store
+                    .settle_alert(&claim.key, "unreadable", now)
+                    .await
+                    .map_err(failed)?;
+                return Ok(None);
+            }
+        };
+        let taken = store
+            .retake_alert(&claim.key, now - REDELIVER_AFTER, now)
+            .await
+            .map_err(failed)?;
+        Ok(taken.then_some((claim, alert)))
     }
 
     /// Sends an owed alert ([`Alerts::owed`]) again.
@@ -153,11 +206,16 @@ impl Alerts {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let owed = self.owed(store, prefix, now).await?;
-        let n = owed.len();
+        let mut sent = 0;
         for (claim, alert) in owed {
-            self.resend(store, &claim, alert, now).await?;
+            match self.resend(store, &claim, alert, now).await {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    tracing::error!(alert = %claim.key, error = %e, "an owed alert was not sent again")
+                }
+            }
         }
-        Ok(n)
+        Ok(sent)
     }
 
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {

@@ -371,9 +371,12 @@ impl FeedbackLoop {
         alerts: &crate::alerts::Alerts,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        alerts
+        if let Err(e) = alerts
             .send_unsettled(&self.store, PROMISE_ALERTS, now)
-            .await?;
+            .await
+        {
+            tracing::error!(error = %e, "promise alerts never delivered could not be looked at");
+        }
         let today = now.date_naive();
         let mut broken = 0;
         for mut promise in self

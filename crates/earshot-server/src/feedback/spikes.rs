@@ -407,9 +407,10 @@ impl FeedbackLoop {
             due
         };
         if due {
-            alerts
-                .send_unsettled(&self.store, SPIKE_ALERTS, chrono::Utc::now())
-                .await?;
+            let owed = alerts.send_unsettled(&self.store, SPIKE_ALERTS, chrono::Utc::now());
+            if let Err(e) = owed.await {
+                tracing::error!(error = %e, "spike alerts never delivered could not be looked at");
+            }
         }
         let after = self.spike_cursor().after(Instant::now());
         let (posts, read_to) = self.store.customer_posts_after(after, PAGE).await?;

@@ -15,7 +15,10 @@ impl TriageDesk {
     ) -> Result<Vec<Paged>, StoreError> {
         let store = pipeline.store();
         self.restore(store.as_ref()).await?;
-        self.send_owed_pages(store, now).await?;
+        // Owed pages first; a store error there is logged and must not stop new paging.
+        if let Err(e) = self.send_owed_pages(store, now).await {
+            tracing::error!(error = %e, "pages never delivered could not be looked at");
+        }
         let mut paged = Vec::new();
         let filter = InboxFilter {
             limit: SCAN_LIMIT,
@@ -81,17 +84,24 @@ impl TriageDesk {
     ) -> Result<(), StoreError> {
         for (claim, alert) in self.alerts.owed(store, "page:", now).await? {
             let still_waiting = match claim.conversation {
-                Some(id) => store.conversation(id).await?.is_some_and(|d| {
-                    d.conversation.status == Status::Open && d.conversation.assignee.is_none()
+                Some(id) => store.conversation(id).await.map(|d| {
+                    d.is_some_and(|d| {
+                        d.conversation.status == Status::Open && d.conversation.assignee.is_none()
+                    })
                 }),
-                None => true,
+                None => Ok(true),
             };
-            if still_waiting {
-                self.alerts.resend(store, &claim, alert, now).await?;
-            } else {
-                tracing::info!(page = %claim.key,
-                    "a page never delivered is not sent now: its conversation was answered or assigned");
-                store.settle_alert(&claim.key, "moot", now).await?;
+            let done = match still_waiting {
+                Ok(true) => self.alerts.resend(store, &claim, alert, now).await,
+                Ok(false) => {
+                    tracing::info!(page = %claim.key,
+                        "a page never delivered is not sent now: its conversation was answered or assigned");
+                    store.settle_alert(&claim.key, "moot", now).await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = done {
+                tracing::error!(page = %claim.key, error = %e, "an owed page was not sent again");
             }
         }
         Ok(())

@@ -3,7 +3,7 @@
 //! claims an alert here with the alert itself before it sends it: the claim is what makes it
 //! sent once whichever process computes it again, and the kept alert is what is sent again
 //! when the one that claimed it stopped before every target had it (it touches the claim while
-//! a target retries, so a live sender is never doubled).
+//! a target retries, so a live sender that can write to the store is not doubled).
 
 use crate::StoreError;
 use async_trait::async_trait;
@@ -53,6 +53,16 @@ pub trait AlertClaimStore: Send + Sync {
     /// Says the sender of `key` still has it on its way (a target is retrying it), so nobody
     /// sends it again meanwhile. Nothing for a settled or unknown key.
     async fn touch_alert(&self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Takes an owed alert over to send it again: touches it at `at` only if it is still
+    /// unsettled and untouched since `untouched_since`. `true` when this call took it, so two
+    /// processes listing the same owed alert never both send it. Atomic.
+    async fn retake_alert(
+        &self,
+        key: &str,
+        untouched_since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// Alerts whose key starts with `prefix`, not settled and not touched since
     /// `untouched_since` (their sender died or lost its role, or a full queue dropped them),

@@ -87,6 +87,27 @@ impl<B: Backend> AlertClaimStore for B {
         .await
     }
 
+    async fn retake_alert(
+        &self,
+        key: &str,
+        untouched_since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = key.to_string();
+        let (untouched_since, at) = (common::trunc_us(untouched_since), common::trunc_us(at));
+        self.write(job!(c => {
+            let taken = c
+                .execute(
+                    "UPDATE alert_claims SET touched_at = $3 \
+                     WHERE alert_key = $1 AND settled_at IS NULL AND touched_at < $2",
+                    args![key, untouched_since, at],
+                )
+                .await?;
+            Ok(taken == 1)
+        }))
+        .await
+    }
+
     async fn unsettled_alerts(
         &self,
         prefix: &str,
