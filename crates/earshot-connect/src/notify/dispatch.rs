@@ -525,7 +525,9 @@ impl Drop for Dispatcher {
 }
 
 /// Queues `alert`; when full, drops the oldest alert of the lowest severity, or `alert`
-/// itself when it is less severe than everything queued. Returns what was dropped.
+/// itself when it is less severe than everything queued. Within a severity an untracked alert
+/// gives way before a tracked one: a tracked alert dropped is only sent again later by its
+/// sender (churn), an untracked one's condition raises it again. Returns what was dropped.
 fn enqueue(
     queue: &mut VecDeque<Arc<Queued>>,
     alert: Arc<Queued>,
@@ -535,11 +537,12 @@ fn enqueue(
         queue.push_back(alert);
         return None;
     }
-    let lowest = queue.iter().map(|a| a.severity).min()?;
-    if alert.severity < lowest {
+    let worth = |a: &Queued| (a.severity, a.tracker.is_some());
+    let lowest = queue.iter().map(|a| worth(a)).min()?;
+    if worth(&alert) < lowest {
         return Some(alert);
     }
-    let oldest_lowest = queue.iter().position(|a| a.severity == lowest)?;
+    let oldest_lowest = queue.iter().position(|a| worth(a) == lowest)?;
     let dropped = queue.remove(oldest_lowest);
     queue.push_back(alert);
     dropped
@@ -669,6 +672,31 @@ mod tests {
         // The window runs from the last alert that went out (10 s), not the first.
         assert!(!d.admit(key, Severity::Warning, start + Duration::from_secs(65)));
         assert!(d.admit(key, Severity::Warning, start + Duration::from_secs(71)));
+    }
+
+    #[test]
+    fn within_a_severity_an_untracked_alert_gives_way_before_a_tracked_one() {
+        let tracked = |key: &str| {
+            let (done, _settled) = oneshot::channel();
+            Arc::new(Queued {
+                alert: Alert::new(AlertKind::Spike, key, "", key).with_severity(Severity::Warning),
+                tracker: Some(Tracker {
+                    left: AtomicUsize::new(1),
+                    tally: Mutex::new(Settled::default()),
+                    done: Mutex::new(Some(done)),
+                }),
+            })
+        };
+        let mut q = VecDeque::new();
+        assert!(enqueue(&mut q, tracked("promise-overdue:1"), 2).is_none());
+        assert!(enqueue(&mut q, alert("connector-down:x", Severity::Warning), 2).is_none());
+        let dropped = enqueue(&mut q, alert("c1", Severity::Critical), 2).unwrap();
+        assert_eq!(dropped.dedupe_key, "connector-down:x");
+        // An untracked warning arriving now is worth less than the tracked one queued.
+        let dropped = enqueue(&mut q, alert("connector-down:y", Severity::Warning), 2).unwrap();
+        assert_eq!(dropped.dedupe_key, "connector-down:y");
+        let keys: Vec<&str> = q.iter().map(|a| a.dedupe_key.as_str()).collect();
+        assert_eq!(keys, ["promise-overdue:1", "c1"]);
     }
 
     #[test]
