@@ -10,9 +10,9 @@
 //! in the store first, so two processes never both send it. So a kept alert is not lost to a
 //! process that stops; it goes out again with the webhook event id it had the first time.
 
-use super::{Alerts, Raised};
+use super::Alerts;
 use chrono::{DateTime, Utc};
-use earshot_connect::notify::Alert;
+use earshot_connect::notify::{Alert, Settled};
 use earshot_store::alert_claims::UnsettledAlert;
 use earshot_store::{Store, StoreError};
 use std::collections::HashSet;
@@ -50,10 +50,9 @@ impl Alerts {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let key = alert.dedupe_key.clone();
-        let mut settled = match self.raise_tracked(alert) {
-            Raised::Tracked(settled) => settled,
+        let Some(mut settled) = self.raise_tracked(alert) else {
             // No target takes it: the log line is all there is to deliver.
-            Raised::Nowhere => return store.settle_alert(&key, "logged", now).await,
+            return store.settle_alert(&key, "logged", now).await;
         };
         self.in_flight().insert(key.clone());
         let (store, in_flight) = (store.clone(), self.kept_in_flight.clone());
@@ -133,10 +132,10 @@ impl Alerts {
             }
             // One claim the store fails on is logged and left for a later pass: it must not
             // stop the pass's own work (new pages, promise checks, reply retries).
+            let key = claim.key.clone();
             match self.owed_one(store, claim, now).await {
-                Ok(Some(found)) => owed.push(found),
-                Ok(None) => {}
-                Err((key, e)) => {
+                Ok(found) => owed.extend(found),
+                Err(e) => {
                     tracing::error!(alert = %key, error = %e, "an owed alert could not be looked at")
                 }
             }
@@ -151,15 +150,11 @@ impl Alerts {
         store: &Arc<dyn Store>,
         claim: UnsettledAlert,
         now: DateTime<Utc>,
-    ) -> Result<Option<(UnsettledAlert, Alert)>, (String, StoreError)> {
-        let failed = |e: StoreError| (claim.key.clone(), e);
+    ) -> Result<Option<(UnsettledAlert, Alert)>, StoreError> {
         if now - claim.claimed_at > EXPIRES_AFTER {
             tracing::warn!(alert = %claim.key, claimed_at = %claim.claimed_at,
                 "an alert never delivered is too old to send now: dropped as expired");
-            store
-                .settle_alert(&claim.key, "expired", now)
-                .await
-                .map_err(failed)?;
+            store.settle_alert(&claim.key, "expired", now).await?;
             return Ok(None);
         }
         let alert = match claim.alert.as_deref().map(serde_json::from_str::<Alert>) {
@@ -171,17 +166,13 @@ impl Alerts {
                 };
                 tracing::error!(alert = %claim.key, error = %why,
                     "an unsettled alert cannot be read back: not sent again");
-                store
-                    .settle_alert(&claim.key, "unreadable", now)
-                    .await
-                    .map_err(failed)?;
+                store.settle_alert(&claim.key, "unreadable", now).await?;
                 return Ok(None);
             }
         };
         let taken = store
             .retake_alert(&claim.key, now - REDELIVER_AFTER, now)
-            .await
-            .map_err(failed)?;
+            .await?;
         Ok(taken.then_some((claim, alert)))
     }
 
@@ -216,6 +207,13 @@ impl Alerts {
             }
         }
         Ok(sent)
+    }
+
+    /// Raises `alert` for the targets and returns the receiver that hears how it ended at
+    /// every one; `None` when no target takes it (it is only logged).
+    fn raise_tracked(&self, alert: Alert) -> Option<tokio::sync::oneshot::Receiver<Settled>> {
+        tracing::warn!(title = %alert.title, key = %alert.dedupe_key, "alert");
+        self.dispatcher.as_ref()?.dispatch_tracked(alert).1
     }
 
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {

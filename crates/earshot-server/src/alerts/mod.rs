@@ -180,15 +180,6 @@ impl AlertSettings {
     }
 }
 
-/// What [`Alerts::raise_tracked`] did with an alert.
-#[derive(Debug)]
-pub enum Raised {
-    /// Queued for the targets; the receiver hears how it ended at every one.
-    Tracked(tokio::sync::oneshot::Receiver<earshot_connect::notify::Settled>),
-    /// Only logged: no target takes it.
-    Nowhere,
-}
-
 /// Raises alerts through the configured targets (or only logs them when there are none).
 pub struct Alerts {
     dispatcher: Option<Dispatcher>,
@@ -235,19 +226,6 @@ impl Alerts {
     pub fn raise(&self, alert: Alert) -> Option<Dispatched> {
         tracing::warn!(title = %alert.title, key = %alert.dedupe_key, "alert");
         self.dispatcher.as_ref().map(|d| d.dispatch(alert))
-    }
-
-    /// Raises `alert` and says whether, and how, its delivery can be followed: a sender that
-    /// keeps the alert (an on-call page) marks it settled when the receiver answers.
-    pub fn raise_tracked(&self, alert: Alert) -> Raised {
-        tracing::warn!(title = %alert.title, key = %alert.dedupe_key, "alert");
-        let Some(dispatcher) = &self.dispatcher else {
-            return Raised::Nowhere;
-        };
-        match dispatcher.dispatch_tracked(alert) {
-            (_, Some(settled)) => Raised::Tracked(settled),
-            (_, None) => Raised::Nowhere,
-        }
     }
 
     pub fn status(&self) -> Option<DispatcherStats> {
