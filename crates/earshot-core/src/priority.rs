@@ -171,10 +171,20 @@ pub struct PrioritySignals {
     /// [`crate::fair_turn`]); noted when the conversation starts waiting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fair_turn_at: Option<DateTime<Utc>>,
+    /// While an answer is owed: a routine question (a question that reads normal or low on its
+    /// own) is among the posts waiting. The conversation keeps the fair turn of a routine
+    /// question whatever else joins it: a complaint written before or after the question
+    /// raises it, but must not leave the question waiting past its turn.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub question_waiting: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for PrioritySignals {
@@ -193,6 +203,7 @@ impl Default for PrioritySignals {
             chases: 0,
             jump: None,
             fair_turn_at: None,
+            question_waiting: false,
         }
     }
 }
@@ -203,6 +214,7 @@ impl PrioritySignals {
     /// pressing intent and the more negative sentiment win), so nothing the customer adds
     /// before the brand answers can demote it. The jump and the chase count are kept.
     pub fn merge_unanswered(&mut self, newer: &PrioritySignals, model: &RankingModel) {
+        self.question_waiting |= model.routine_question(self) || model.routine_question(newer);
         self.harm |= newer.harm;
         for k in &newer.harm_kinds {
             if !self.harm_kinds.contains(k) {
@@ -307,6 +319,20 @@ impl RankingModel {
     /// passes.
     pub fn band(&self, signals: &PrioritySignals) -> PriorityBand {
         self.content_band(signals).0
+    }
+
+    /// A question that reads normal or low: what the fair turn protects.
+    pub fn routine_question(&self, signals: &PrioritySignals) -> bool {
+        signals.intent == Intent::Question
+            && matches!(self.band(signals), PriorityBand::Normal | PriorityBand::Low)
+    }
+
+    /// Whether a conversation with these signals goes to the top of the high band once past
+    /// its fair turn: it is (or holds, waiting) a routine question, and is not urgent.
+    pub fn fair_turn_applies(&self, signals: &PrioritySignals) -> bool {
+        self.fair_turn > 0.0
+            && self.band(signals) != PriorityBand::Urgent
+            && (signals.question_waiting || self.routine_question(signals))
     }
 
     /// The rank: the band (raised when left waiting too long) and the points within it.
@@ -416,7 +442,6 @@ impl RankingModel {
                 },
             );
         }
-        let content_band = band;
         if escalated {
             band = band.raised();
             factors.push(PriorityFactor {
@@ -430,10 +455,7 @@ impl RankingModel {
         }
         let points: f32 = factors.iter().map(|f| f.points).sum();
         if let Some(late) = owed.and_then(|o| o.past_fair_turn) {
-            if self.fair_turn > 0.0
-                && s.intent == Intent::Question
-                && matches!(content_band, PriorityBand::Normal | PriorityBand::Low)
-            {
+            if self.fair_turn_applies(s) {
                 return self.past_its_turn(factors, late);
             }
         }
@@ -446,7 +468,7 @@ impl RankingModel {
 }
 
 impl RankingModel {
-    /// A routine question past its fair turn: the top of the high band, the longer past it
+    /// A routine question (or a conversation holding one) past its fair turn: the top of the high band, the longer past it
     /// the higher, so such questions are answered in the order their turns came.
     fn past_its_turn(&self, mut factors: Vec<PriorityFactor>, late: Duration) -> Priority {
         let band = PriorityBand::High;

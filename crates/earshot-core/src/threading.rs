@@ -199,7 +199,10 @@ impl Work<'_> {
 /// pace's hour when first seen (an import of history) notes none.
 fn note_fair_turn(conv: &mut Conversation, policy: &TriagePolicy, now: DateTime<Utc>) {
     match conv.awaiting_since {
-        None => conv.signals.fair_turn_at = None,
+        None => {
+            conv.signals.fair_turn_at = None;
+            conv.signals.question_waiting = false;
+        }
         Some(since) if conv.signals.fair_turn_at.is_none() && now - since <= Duration::hours(1) => {
             conv.signals.fair_turn_at = policy
                 .pace
@@ -225,6 +228,7 @@ pub fn signals_of(analysis: &Analysis) -> PrioritySignals {
         chases: 0,
         jump: None,
         fair_turn_at: None,
+        question_waiting: false,
     }
 }
 

@@ -114,7 +114,8 @@ pub struct RankingModel {
     /// A routine question (a question in the normal or low band) still unanswered this many
     /// times the queue's drain time after it started waiting (its turn in arrival order,
     /// 10 minutes at the least; see [`crate::fair_turn`]) goes to the top of the high band:
-    /// above complaints, below anything urgent. 0 turns it off. The default 1 was picked with
+    /// above complaints, below anything urgent; so does a conversation holding such a question
+    /// while it waits (a complaint joined it, or it joined a complaint). 0 turns it off. The default 1 was picked with
     /// `earshot bench triage --part tuning` (the README's triage table).
     pub fair_turn: f32,
 }

@@ -540,3 +540,66 @@ fn a_question_past_its_fair_turn_tops_the_high_band_but_never_passes_urgent() {
         off.score_owed(&q, owed(30, None))
     );
 }
+
+/// A routine question keeps its fair turn when a complaint joins it while it waits (or it
+/// joins a waiting complaint): the conversation, now a complaint, still goes to the top of the
+/// high band once past its turn; a complaint with no question waiting does not, and a safety
+/// report stays urgent whatever it holds.
+#[test]
+fn a_conversation_holding_a_waiting_question_keeps_its_fair_turn() {
+    let m = RankingModel::default();
+    let owed = |late: Option<i64>| {
+        Some(Owed {
+            waited: Duration::minutes(90),
+            target: Duration::hours(1),
+            raised_target: Duration::hours(1),
+            past_fair_turn: late.map(Duration::minutes),
+        })
+    };
+    let question = signals(Intent::Question, 0.0, 0.25, 0.0);
+    let complaint = signals(Intent::Complaint, -0.9, 0.7, 0.0);
+    assert!(m.routine_question(&question) && !m.routine_question(&complaint));
+
+    // The complaint came first, the question joined it; and the other way round.
+    for (first, then) in [(&complaint, &question), (&question, &complaint)] {
+        let mut joined = first.clone();
+        joined.merge_unanswered(then, &m);
+        assert_eq!(
+            joined.intent,
+            Intent::Complaint,
+            "the stronger intent stays"
+        );
+        assert!(joined.question_waiting);
+        let late = m.score_owed(&joined, owed(Some(5)));
+        assert!(
+            late.explain().contains("past its turn in arrival order"),
+            "{}",
+            late.explain()
+        );
+        assert!(late.score > m.score_owed(&joined, owed(None)).score);
+    }
+
+    // Two complaints: no question waits, so complaints keep their own order.
+    let mut two = complaint.clone();
+    two.merge_unanswered(&complaint, &m);
+    assert!(!two.question_waiting);
+    assert_eq!(
+        m.score_owed(&two, owed(Some(50))),
+        m.score_owed(&two, owed(None))
+    );
+
+    // A safety report holding a question is urgent, above any turn.
+    let mut harm = phantom_braking();
+    harm.merge_unanswered(&question, &m);
+    assert!(harm.question_waiting && !m.fair_turn_applies(&harm));
+    assert_eq!(
+        m.score_owed(&harm, owed(Some(50))).band,
+        PriorityBand::Urgent
+    );
+
+    // Stored signals from before the flag read as no question waiting.
+    let stored = serde_json::to_value(&complaint).unwrap();
+    assert!(stored.get("question_waiting").is_none());
+    let read: PrioritySignals = serde_json::from_value(stored).unwrap();
+    assert!(!read.question_waiting);
+}

@@ -23,7 +23,6 @@
 //! until it has waited its target, then every tenth of it, instead of every pass.
 
 use super::TriagePolicy;
-use crate::analysis::Intent;
 use crate::priority::{PriorityBand, PrioritySignals};
 use chrono::{DateTime, Duration, Utc};
 
@@ -85,10 +84,7 @@ pub fn rank_moves_at(
     }
 
     // A routine question's fair turn, and the words of how long ago it came.
-    let routine_question = m.fair_turn > 0.0
-        && signals.intent == Intent::Question
-        && matches!(band, PriorityBand::Normal | PriorityBand::Low);
-    if let (true, Some(turn)) = (routine_question, signals.fair_turn_at) {
+    if let (true, Some(turn)) = (m.fair_turn_applies(signals), signals.fair_turn_at) {
         if turn > now {
             steps.push(turn);
         } else {
@@ -170,7 +166,7 @@ fn next_whole_points(m: &crate::priority::RankingModel, counted: f32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::SentimentLabel;
+    use crate::analysis::{Intent, SentimentLabel};
     use crate::fair_turn::QueuePace;
     use crate::priority::Priority;
     use crate::threading::{rank, visible_reasons};

@@ -224,6 +224,7 @@ pub fn simulate(
         t.since = None;
         t.signals.chases = 0;
         t.signals.fair_turn_at = None;
+        t.signals.question_waiting = false;
         answered_at[th] = Some(reply_at);
         t.busy_until = Some(reply_at);
         pending_replies.push((reply_at, th, answered));
