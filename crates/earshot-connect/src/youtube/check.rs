@@ -24,11 +24,14 @@ pub async fn check_credentials(config: &YouTubeConfig) -> Result<String, CheckEr
             )
         })
     };
-    ledger.spend(LIST_COST, Purpose::Reply).map_err(fail)?;
+    ledger
+        .spend(LIST_COST, Purpose::Reply)
+        .await
+        .map_err(fail)?;
     let url = config.url("channels?part=snippet&mine=true");
     let answer = api.call(Method::GET, &url, None).await;
     if matches!(answer, Err(crate::problem::Problem::Quota(_))) {
-        ledger.exhaust();
+        ledger.exhaust().await;
     }
     let channels = answer.map_err(fail)?;
     let wanted = config.channel_id.trim();

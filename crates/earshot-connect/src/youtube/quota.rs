@@ -46,6 +46,9 @@ pub struct Ledger {
     day: Mutex<Day>,
     /// Where the day's count is kept across restarts, if anywhere.
     file: Option<PathBuf>,
+    /// Held while the file is written (off the async workers), so writes never interleave;
+    /// each writes the count as it is then, so the last write holds the newest.
+    writer: Mutex<()>,
 }
 
 /// The Pacific date of `now`.
@@ -74,6 +77,7 @@ impl Ledger {
                 spent: 0,
             }),
             file: None,
+            writer: Mutex::new(()),
         }
     }
 
@@ -127,15 +131,18 @@ impl Ledger {
         day
     }
 
-    /// Writes the day to the file: a temporary file of this writer's own (the server and an
-    /// operator's `connectors check` may write at once), synced, then renamed over it, so a
-    /// crash or a power cut leaves the old count or the new one. A failure is logged: the
-    /// count in memory still holds.
-    fn keep(&self, day: &Day) {
+    /// Writes the day's count as it is now to the file: a temporary file of this writer's own
+    /// (the server and an operator's `connectors check` may write at once), synced, then
+    /// renamed over it, so a crash or a power cut leaves the old count or the new one. Blocks
+    /// on the disk but never holds the count's lock meanwhile. A failure is logged: the count
+    /// in memory still holds.
+    fn keep(&self) {
         let Some(file) = &self.file else {
             return;
         };
-        let written = serde_json::to_vec(day)
+        let _writing = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let day = self.day.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let written = serde_json::to_vec(&day)
             .map_err(std::io::Error::other)
             .and_then(|bytes| {
                 use std::io::Write;
@@ -158,10 +165,26 @@ impl Ledger {
         }
     }
 
-    /// Spends `units` for `purpose`, or says why not (a [`Problem::Quota`] naming the reset).
-    pub fn spend(&self, units: u32, purpose: Purpose) -> Result<(), Problem> {
-        self.spend_at(units, purpose, Utc::now())
+    /// [`Ledger::keep`] on a blocking thread, so an fsync never stalls the async workers.
+    async fn kept(self: &Arc<Self>) {
+        if self.file.is_none() {
+            return;
+        }
+        let ledger = Arc::clone(self);
+        if let Err(e) = tokio::task::spawn_blocking(move || ledger.keep()).await {
+            tracing::warn!(error = %e, "could not keep the YouTube quota count");
+        }
     }
+
+    /// Spends `units` for `purpose`, or says why not (a [`Problem::Quota`] naming the reset);
+    /// the count is kept in the file before it returns.
+    pub async fn spend(self: &Arc<Self>, units: u32, purpose: Purpose) -> Result<(), Problem> {
+        self.spend_at(units, purpose, Utc::now())?;
+        self.kept().await;
+        Ok(())
+    }
+
+    /// Counts `units` for `purpose` at `now`, in memory.
 
     fn spend_at(&self, units: u32, purpose: Purpose, now: DateTime<Utc>) -> Result<(), Problem> {
         let mut day = self.today(now);
@@ -187,15 +210,13 @@ impl Ledger {
             )));
         }
         day.spent += units;
-        self.keep(&day);
         Ok(())
     }
 
     /// YouTube said `quotaExceeded`: nothing more today.
-    pub fn exhaust(&self) {
-        let mut day = self.today(Utc::now());
-        day.spent = self.daily;
-        self.keep(&day);
+    pub async fn exhaust(self: &Arc<Self>) {
+        self.today(Utc::now()).spent = self.daily;
+        self.kept().await;
     }
 
     /// Units spent today.
@@ -249,11 +270,11 @@ mod tests {
         assert_eq!(next_reset(winter).to_rfc3339(), "2026-12-02T08:00:00+00:00");
     }
 
-    #[test]
-    fn ledgers_are_shared_by_project() {
+    #[tokio::test]
+    async fn ledgers_are_shared_by_project() {
         let a = Ledger::shared("quota-test-client", 1000, 100, None);
         let b = Ledger::shared("quota-test-client", 5, 1, None);
-        a.spend(7, Purpose::Listen).unwrap();
+        a.spend(7, Purpose::Listen).await.unwrap();
         assert_eq!(b.spent(), 7);
         assert!(Ledger::shared("another-client", 1000, 100, None).spent() == 0);
     }
@@ -269,6 +290,7 @@ mod tests {
             first.spend_at(LIST_COST, Purpose::Listen, evening).unwrap();
         }
         first.spend_at(WRITE_COST, Purpose::Reply, evening).unwrap();
+        first.keep();
         drop(first);
 
         // The restarted server: the day's 140 units are spent, so listening (which may use
@@ -280,6 +302,7 @@ mod tests {
             again.spend_at(LIST_COST, Purpose::Listen, later).unwrap();
         }
         assert!(again.spend_at(LIST_COST, Purpose::Listen, later).is_err());
+        again.keep();
         drop(again);
 
         // After midnight Pacific (07:00 UTC) the same file counts a new day.
@@ -289,6 +312,7 @@ mod tests {
         next_day
             .spend_at(LIST_COST, Purpose::Listen, morning)
             .unwrap();
+        next_day.keep();
         let kept: Day = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         assert_eq!(
             kept,
@@ -313,5 +337,21 @@ mod tests {
         // Only the file itself is left: each write's temporary file was renamed over it.
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "{left:?}");
+    }
+
+    /// What `spend` and `exhaust` count is in the file when they return (written on a
+    /// blocking thread, the count's lock not held meanwhile).
+    #[tokio::test]
+    async fn spending_and_exhausting_are_kept_before_they_return() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("youtube-quota.json");
+        let ledger = Arc::new(Ledger::kept_in(&file, 300, 100));
+        let kept = || -> Day { serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap() };
+        ledger.spend(LIST_COST, Purpose::Listen).await.unwrap();
+        ledger.spend(WRITE_COST, Purpose::Reply).await.unwrap();
+        assert_eq!(kept().spent, LIST_COST + WRITE_COST);
+        ledger.exhaust().await;
+        assert_eq!(kept().spent, 300);
+        assert_eq!(Ledger::kept_in(&file, 300, 100).spent(), 300);
     }
 }

@@ -77,10 +77,10 @@ impl YouTubeResponder {
         url: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<serde_json::Value, Problem> {
-        self.ledger.spend(units, Purpose::Reply)?;
+        self.ledger.spend(units, Purpose::Reply).await?;
         let answer = self.api.call(method, url, body).await;
         if matches!(answer, Err(Problem::Quota(_))) {
-            self.ledger.exhaust();
+            self.ledger.exhaust().await;
         }
         answer
     }

@@ -66,22 +66,22 @@ impl YouTubeSource {
 
     /// One listing request, paid from the ledger; a spent quota waits for midnight Pacific.
     async fn get(&self, url: &str) -> Result<Value, Ended> {
-        let paid = self.ledger.spend(LIST_COST, Purpose::Listen);
-        let answer = match paid {
+        let answer = match self.ledger.spend(LIST_COST, Purpose::Listen).await {
             Ok(()) => self.api.call(Method::GET, url, None).await,
             Err(e) => Err(e),
         };
-        answer.map_err(|problem| {
-            if let Problem::Quota(reason) = problem {
-                self.ledger.exhaust();
-                return Ended::Retry {
+        match answer {
+            Ok(body) => Ok(body),
+            Err(Problem::Quota(reason)) => {
+                self.ledger.exhaust().await;
+                Err(Ended::Retry {
                     failure: crate::source::Failure::RateLimited,
                     reason,
                     not_before: Some(next_reset(Utc::now())),
-                };
+                })
             }
-            reviews::ended(problem)
-        })
+            Err(problem) => Err(reviews::ended(problem)),
+        }
     }
 
     async fn page(&self, url: &str) -> Result<ListPage, Ended> {
