@@ -187,8 +187,7 @@ impl Conversation {
                 }
                 // Waiting on the customer: no answer is owed, so the clock stops.
                 self.status = Status::Pending;
-                self.awaiting_since = None;
-                self.response_due = None;
+                self.nothing_owed();
             }
             ConversationEvent::Resolved => {
                 if self.status == Status::Resolved {
@@ -199,8 +198,7 @@ impl Conversation {
                 }
                 self.status = Status::Resolved;
                 self.resolved_at = Some(at);
-                self.awaiting_since = None;
-                self.response_due = None;
+                self.nothing_owed();
             }
             ConversationEvent::Reopened => {
                 if self.status == Status::Open {
@@ -222,6 +220,15 @@ impl Conversation {
         }
         self.last_activity_at = self.last_activity_at.max(at);
         Ok(())
+    }
+
+    /// No answer is owed: the clock stops, and what was noted for the wait (the fair turn, a
+    /// question waiting) goes with it, so a reopen starts a wait of its own.
+    fn nothing_owed(&mut self) {
+        self.awaiting_since = None;
+        self.response_due = None;
+        self.signals.fair_turn_at = None;
+        self.signals.question_waiting = false;
     }
 }
 
@@ -303,6 +310,29 @@ pub(crate) mod tests {
             c.status = from;
             let got = c.apply(&event, t0).map(|_| c.status).map_err(|_| ());
             assert_eq!(got, expect, "{from:?} + {event:?}");
+        }
+    }
+
+    /// Pending or resolved, nothing is owed: the wait's fair turn and the question that kept
+    /// one go, so a reopened conversation is not lifted by a turn from its old wait.
+    #[test]
+    fn pending_or_resolved_forgets_the_waits_turn() {
+        let t0 = Utc::now();
+        for event in [
+            ConversationEvent::MarkedPending,
+            ConversationEvent::Resolved,
+        ] {
+            let mut c = sample(t0);
+            c.awaiting_since = Some(t0);
+            c.signals.fair_turn_at = Some(t0 + chrono::Duration::minutes(10));
+            c.signals.question_waiting = true;
+            c.apply(&event, t0).unwrap();
+            assert_eq!(c.awaiting_since, None);
+            assert_eq!(c.signals.fair_turn_at, None, "{event:?}");
+            assert!(!c.signals.question_waiting, "{event:?}");
+            c.apply(&ConversationEvent::Reopened, t0).unwrap();
+            assert_eq!(c.awaiting_since, Some(t0));
+            assert!(c.signals.fair_turn_at.is_none() && !c.signals.question_waiting);
         }
     }
 

@@ -474,10 +474,11 @@ impl RankingModel {
         let band = PriorityBand::High;
         let mins = late.num_seconds().max(0) as f32 / 60.0;
         // 96–99.9 points: above any complaint's usual sum, and still within the band.
-        let points = 96.0 + 3.9 * mins / (mins + 60.0);
         factors.retain(|f| f.name != "escalated");
         // The factor carries what lifts it, so the points shown add up to the score.
         let others: f32 = factors.iter().map(|f| f.points).sum();
+        // Never below what it has without the turn (tuned weights can sum past 96).
+        let points = (96.0 + 3.9 * mins / (mins + 60.0)).max(others);
         factors.push(PriorityFactor {
             name: "fair_turn".into(),
             points: (points - others).max(0.0),

@@ -431,8 +431,10 @@ fn brand_posted(
             // from that latest post (the only customer time known to be after this answer).
             let band = policy.ranking.band(&conv.signals);
             conv.awaiting_since = Some(conv.last_customer_at);
-            // Owed from a later post now: its turn is noted afresh.
+            // Owed from a later post now: its turn is noted afresh, and the question that
+            // kept a turn may be among the posts answered.
             conv.signals.fair_turn_at = None;
+            conv.signals.question_waiting = false;
             conv.response_due = Some(
                 policy
                     .clock
