@@ -185,7 +185,6 @@ impl Ledger {
     }
 
     /// Counts `units` for `purpose` at `now`, in memory.
-
     fn spend_at(&self, units: u32, purpose: Purpose, now: DateTime<Utc>) -> Result<(), Problem> {
         let mut day = self.today(now);
         let limit = match purpose {

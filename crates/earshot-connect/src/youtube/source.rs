@@ -66,19 +66,23 @@ impl YouTubeSource {
 
     /// One listing request, paid from the ledger; a spent quota waits for midnight Pacific.
     async fn get(&self, url: &str) -> Result<Value, Ended> {
-        let answer = match self.ledger.spend(LIST_COST, Purpose::Listen).await {
-            Ok(()) => self.api.call(Method::GET, url, None).await,
-            Err(e) => Err(e),
+        let until_midnight = |reason| Ended::Retry {
+            failure: crate::source::Failure::RateLimited,
+            reason,
+            not_before: Some(next_reset(Utc::now())),
         };
-        match answer {
+        // Our own count refusing: listening has spent its share, and the reserve stays for
+        // replies (only YouTube saying the day is spent spends the whole day).
+        match self.ledger.spend(LIST_COST, Purpose::Listen).await {
+            Ok(()) => {}
+            Err(Problem::Quota(reason)) => return Err(until_midnight(reason)),
+            Err(problem) => return Err(reviews::ended(problem)),
+        }
+        match self.api.call(Method::GET, url, None).await {
             Ok(body) => Ok(body),
             Err(Problem::Quota(reason)) => {
                 self.ledger.exhaust().await;
-                Err(Ended::Retry {
-                    failure: crate::source::Failure::RateLimited,
-                    reason,
-                    not_before: Some(next_reset(Utc::now())),
-                })
+                Err(until_midnight(reason))
             }
             Err(problem) => Err(reviews::ended(problem)),
         }

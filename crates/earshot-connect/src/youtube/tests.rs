@@ -209,6 +209,8 @@ async fn the_daily_quota_stops_listening_until_midnight_pacific_and_says_so() {
         spent,
         "no request once the share is spent"
     );
+    // Listening's share is spent, not the day: the 3 units kept for replies are still there.
+    assert_eq!(config.ledger().spent(), 2, "{}", config.ledger().note());
     running.stop().await;
 }
 
