@@ -468,8 +468,9 @@ impl RankingModel {
 }
 
 impl RankingModel {
-    /// A routine question (or a conversation holding one) past its fair turn: the top of the high band, the longer past it
-    /// the higher, so such questions are answered in the order their turns came.
+    /// A routine question (or a conversation holding one) past its fair turn: the top of the
+    /// high band, the longer past it the higher, so such questions are answered in the order
+    /// their turns came.
     fn past_its_turn(&self, mut factors: Vec<PriorityFactor>, late: Duration) -> Priority {
         let band = PriorityBand::High;
         let mins = late.num_seconds().max(0) as f32 / 60.0;
