@@ -456,7 +456,9 @@ impl RankingModel {
         let points: f32 = factors.iter().map(|f| f.points).sum();
         if let Some(late) = owed.and_then(|o| o.past_fair_turn) {
             if self.fair_turn_applies(s) {
-                return self.past_its_turn(factors, late);
+                // Lifted by a question it holds rather than by what it is: say so.
+                let held = s.intent != Intent::Question;
+                return self.past_its_turn(factors, late, held);
             }
         }
         Priority {
@@ -471,7 +473,12 @@ impl RankingModel {
     /// A routine question (or a conversation holding one) past its fair turn: the top of the
     /// high band, the longer past it the higher, so such questions are answered in the order
     /// their turns came.
-    fn past_its_turn(&self, mut factors: Vec<PriorityFactor>, late: Duration) -> Priority {
+    fn past_its_turn(
+        &self,
+        mut factors: Vec<PriorityFactor>,
+        late: Duration,
+        held_question: bool,
+    ) -> Priority {
         let band = PriorityBand::High;
         let mins = late.num_seconds().max(0) as f32 / 60.0;
         // 96–99.9 points: above any complaint's usual sum, and still within the band.
@@ -484,7 +491,12 @@ impl RankingModel {
             name: "fair_turn".into(),
             points: (points - others).max(0.0),
             why: format!(
-                "past its turn in arrival order by {} → top of {band}",
+                "{}past its turn in arrival order by {} → top of {band}",
+                if held_question {
+                    "a question waiting "
+                } else {
+                    ""
+                },
                 human(late)
             ),
         });

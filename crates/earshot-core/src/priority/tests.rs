@@ -572,7 +572,8 @@ fn a_conversation_holding_a_waiting_question_keeps_its_fair_turn() {
         assert!(joined.question_waiting);
         let late = m.score_owed(&joined, owed(Some(5)));
         assert!(
-            late.explain().contains("past its turn in arrival order"),
+            late.explain()
+                .contains("a question waiting past its turn in arrival order by 5 min"),
             "{}",
             late.explain()
         );
