@@ -1112,6 +1112,42 @@ async fn a_page_claimed_by_a_process_that_stopped_before_sending_it_is_sent_by_t
     handover.sent_nothing_more().await;
 }
 
+/// A store error while a page is claimed loses nothing: the pass fails, and the next pass
+/// pages the same person (the escalation is read back as stored, not as the failed pass left
+/// it in memory).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_the_store_could_not_claim_is_sent_by_the_next_pass() {
+    let handover = Handover::start().await;
+    let desk = handover.next_process().await;
+    let p = desk.pipeline();
+    let written = at("2025-03-08T23:10:00+01:00");
+    let id = stuck_outside(p, "unclaimed-1", written).await;
+    let db = settings(&handover.dir).db_url();
+    let rename = |from: &str, to: &str| {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}"))
+            .unwrap();
+    };
+    rename("alert_claims", "alert_claims_away");
+    let t1 = written + Duration::minutes(1);
+    let triage = desk.triage().unwrap();
+    let failed = triage.on_housekeeping(p, t1).await;
+    assert!(failed.is_err(), "the claim cannot be written: {failed:?}");
+    rename("alert_claims_away", "alert_claims");
+
+    let paged = triage
+        .on_housekeeping(p, t1 + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(paged.len(), 1, "paged on the next pass: {paged:?}");
+    let text = handover
+        .sent_once("the page the store could not claim")
+        .await;
+    assert!(text.contains(&format!("Conversation {id}")), "{text}");
+    handover.sent_nothing_more().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_never_delivered_is_not_sent_once_its_conversation_is_assigned() {
     let handover = Handover::start().await;

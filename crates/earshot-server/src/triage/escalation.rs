@@ -35,24 +35,34 @@ impl TriageDesk {
             let (routing, facts) = self.routed_facts(store.as_ref(), &detail).await?;
             let (due, changed) = self.check_one(&detail, routing, facts, now);
             let people: Vec<String> = due.iter().map(|(_, p)| p.person.clone()).collect();
-            for (alert, page) in due {
-                // Claimed in the store before it is sent: a process that took paging over
-                // after this one died between sending and saving the escalation computes the
-                // same page again, and must not send it twice.
-                let text = kept::kept(&alert)?;
-                if store
-                    .claim_alert(&alert.dedupe_key, Some(id), &text, now)
-                    .await?
-                {
-                    self.alerts.send_kept(store, alert, now).await?;
-                    paged.push(page);
-                } else {
-                    tracing::info!(conversation = %id, page = %alert.dedupe_key,
-                        "page already claimed by an earlier holder of paging: not sent again");
+            let stored = async {
+                for (alert, page) in due {
+                    // Claimed in the store before it is sent: a process that took paging over
+                    // after this one died between sending and saving the escalation computes
+                    // the same page again, and must not send it twice.
+                    let text = kept::kept(&alert)?;
+                    if store
+                        .claim_alert(&alert.dedupe_key, Some(id), &text, now)
+                        .await?
+                    {
+                        self.alerts.send_kept(store, alert, now).await?;
+                        paged.push(page);
+                    } else {
+                        tracing::info!(conversation = %id, page = %alert.dedupe_key,
+                            "page already claimed by an earlier holder of paging: not sent again");
+                    }
                 }
-            }
-            if let Some(state) = changed {
-                store.save_escalation(id, &state, &people, now).await?;
+                if let Some(state) = changed {
+                    store.save_escalation(id, &state, &people, now).await?;
+                }
+                Ok::<(), StoreError>(())
+            };
+            if let Err(e) = stored.await {
+                // `check_one` already counted these pages as sent in memory: forget that, so
+                // the next pass reads the escalation back as stored and pages whoever this
+                // pass did not claim (the claims it made keep those from being sent twice).
+                self.forget_escalations();
+                return Err(e);
             }
         }
         // Escalations whose conversation left the open inbox were answered or resolved.
