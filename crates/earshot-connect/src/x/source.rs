@@ -74,6 +74,9 @@ pub(crate) struct RunState {
     pub rules: Option<OurRules>,
     /// When the current connection got going, if it did.
     pub connected_at: Option<Instant>,
+    /// A search or mentions window was used up during a stream's gap fill: its reconcile
+    /// reads wait until then (the stream itself is not torn down for it).
+    pub reconcile_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl XSource {
@@ -117,6 +120,7 @@ impl Source for XSource {
             ),
             rules: None,
             connected_at: None,
+            reconcile_after: None,
         };
         // X's reset is whole seconds; a reset already past still waits a moment.
         let mut reconnect = Reconnect::new(&self.name, "X", self.api.config.backoff_scale)

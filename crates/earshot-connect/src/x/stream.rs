@@ -87,7 +87,7 @@ impl XSource {
                     }
                 }
                 _ = reconcile.tick() => {
-                    if let Err(ended) = self.fill_gap(&queries, sink, health, state).await {
+                    if let Err(ended) = self.reconcile(&queries, sink, health, state).await {
                         return ended;
                     }
                 }
@@ -124,6 +124,41 @@ impl XSource {
             .take(filled.batch, sink, health)
             .await
             .map_err(Ended::Sink)
+    }
+
+    /// The stream's periodic gap fill. A read window used up (a 429, or the last request of a
+    /// window) only postpones the next one: tearing down a working stream for it would cost a
+    /// reconnect from X's small allowance and live posts meanwhile.
+    async fn reconcile(
+        &self,
+        queries: &[String],
+        sink: &dyn Sink,
+        health: &Health,
+        state: &mut RunState,
+    ) -> Result<(), Ended> {
+        let now = chrono::Utc::now();
+        if state.reconcile_after.is_some_and(|after| now < after) {
+            return Ok(());
+        }
+        match fill(&self.api, queries, state.intake.cursor.as_deref()).await {
+            Ok(filled) => {
+                state.reconcile_after = filled.not_before;
+                state
+                    .intake
+                    .take(filled.batch, sink, health)
+                    .await
+                    .map_err(Ended::Sink)
+            }
+            Err(CallError::RateLimited { text, reset, .. }) => {
+                tracing::warn!(source = %self.name, error = %text, reset = ?reset,
+                    "X's read window is used up: the stream stays, its gap fill waits");
+                let interval = chrono::Duration::from_std(self.api.config.reconcile_interval)
+                    .unwrap_or(chrono::Duration::minutes(15));
+                state.reconcile_after = Some(reset.unwrap_or(now + interval));
+                Ok(())
+            }
+            Err(e) => Err(Ended::from(e)),
+        }
     }
 
     async fn on_line(

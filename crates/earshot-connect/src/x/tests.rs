@@ -62,6 +62,31 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
+/// A read window used up during the stream's periodic gap fill postpones the next fill; the
+/// working stream is neither torn down nor reconnected, and live posts keep arriving.
+#[tokio::test]
+async fn a_used_up_search_window_does_not_drop_a_working_stream() {
+    let fake = FakeX::start().await.unwrap();
+    let mut config = config(&fake);
+    config.reconcile_interval = Duration::from_millis(50);
+    let (sink, running) = start_connected(|sink| start(config, sink)).await;
+    assert_eq!(fake.stream_connects(), 1);
+    let before = fake.requests(Endpoint::Search);
+    fake.rate_limit_next(Endpoint::Search, 1, Duration::from_secs(60));
+    fake.rate_limit_next(Endpoint::Mentions, 1, Duration::from_secs(60));
+    // Several reconcile periods: one fill meets the used-up window, the next ones wait.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mention = fake.post(FakePost::new("priya_n", "@AcmeHelp is the kettle back?"));
+    let posts = sink.wait_for(1, WAIT).await;
+    assert_eq!(posts[0].external_id, mention);
+    assert_eq!(fake.stream_connects(), 1, "the stream was not reconnected");
+    assert!(
+        fake.requests(Endpoint::Search) + fake.requests(Endpoint::Mentions) <= before + 2,
+        "the fills waited for the window's reset"
+    );
+    running.stop().await;
+}
+
 #[tokio::test]
 async fn a_mention_on_the_stream_arrives_with_author_reach_and_parent() {
     let fake = FakeX::start().await.unwrap();
