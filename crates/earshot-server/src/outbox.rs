@@ -290,20 +290,10 @@ impl Outbox {
         .with_fact("conversation", conversation.id.to_string())
         .with_fact("network", reply.network.to_string())
         .with_fact("author", reply.author.clone());
-        let now = Utc::now();
-        let kept = match crate::alerts::kept::kept(&alert) {
-            Ok(text) => self
-                .store
-                .claim_alert(&alert.dedupe_key, Some(conversation.id), &text, now)
-                .await
-                .map(|claimed| claimed.then_some(alert)),
-            Err(e) => Err(e),
-        };
-        let sent = match kept {
-            Ok(Some(alert)) => self.alerts.send_kept(&self.store, alert, now).await,
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
-        };
+        let sent = self
+            .alerts
+            .claim_and_send(&self.store, alert, Some(conversation.id), Utc::now())
+            .await;
         if let Err(e) = sent {
             tracing::error!(reply = reply.id, error = %e, "the team could not be told a reply was not sent");
         }
@@ -340,13 +330,9 @@ impl Outbox {
         now: chrono::DateTime<Utc>,
     ) -> Result<usize, OutboxError> {
         // Alerts of replies given up on that a process claimed and never delivered.
-        if let Err(e) = self
-            .alerts
+        self.alerts
             .send_unsettled(&self.store, REPLY_FAILED_ALERTS, now)
-            .await
-        {
-            tracing::error!(error = %e, "reply alerts never delivered could not be looked at");
-        }
+            .await;
         let due = self.store.due_replies(now, 100).await?;
         self.send_each(pipeline, due).await
     }

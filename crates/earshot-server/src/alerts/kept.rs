@@ -13,6 +13,7 @@
 use super::Alerts;
 use chrono::{DateTime, Utc};
 use earshot_connect::notify::{Alert, Settled};
+use earshot_core::ConversationId;
 use earshot_store::alert_claims::UnsettledAlert;
 use earshot_store::{Store, StoreError};
 use std::collections::HashSet;
@@ -39,6 +40,26 @@ pub fn kept(alert: &Alert) -> Result<String, StoreError> {
 }
 
 impl Alerts {
+    /// Claims `alert` in the store (about `conversation`, if any) and, when no process claimed
+    /// it before, sends it as [`Alerts::send_kept`] does: `true` when this call claimed it.
+    pub async fn claim_and_send(
+        &self,
+        store: &Arc<dyn Store>,
+        alert: Alert,
+        conversation: Option<ConversationId>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let text = kept(&alert)?;
+        if !store
+            .claim_alert(&alert.dedupe_key, conversation, &text, now)
+            .await?
+        {
+            return Ok(false);
+        }
+        self.send_kept(store, alert, now).await?;
+        Ok(true)
+    }
+
     /// Hands an alert claimed in the store to the targets, touches the claim while they work
     /// on it, and settles it once they are done (in the background: a slow target never
     /// holds up the caller). Left unsettled when a full queue dropped it or the dispatcher
@@ -189,14 +210,22 @@ impl Alerts {
         self.send_kept(store, alert, now).await
     }
 
-    /// Sends again every alert of one kind owed at `now`. Returns how many.
+    /// Sends again every alert of one kind owed at `now`. Returns how many. Errors are logged,
+    /// never returned: the pass that calls it has its own work to do.
     pub async fn send_unsettled(
         &self,
         store: &Arc<dyn Store>,
         prefix: &str,
         now: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
-        let owed = self.owed(store, prefix, now).await?;
+    ) -> usize {
+        let owed = match self.owed(store, prefix, now).await {
+            Ok(owed) => owed,
+            Err(e) => {
+                tracing::error!(kind = %prefix, error = %e,
+                    "alerts never delivered could not be looked at");
+                return 0;
+            }
+        };
         let mut sent = 0;
         for (claim, alert) in owed {
             match self.resend(store, &claim, alert, now).await {
@@ -206,7 +235,7 @@ impl Alerts {
                 }
             }
         }
-        Ok(sent)
+        sent
     }
 
     /// Raises `alert` for the targets and returns the receiver that hears how it ended at

@@ -332,8 +332,8 @@ impl Desk {
                 async move {
                     desk.feedback
                         .send_unsettled_spike_alerts(&desk.alerts, now)
-                        .await
-                        .map(drop)
+                        .await;
+                    Ok::<(), std::convert::Infallible>(())
                 }
             },
         ));

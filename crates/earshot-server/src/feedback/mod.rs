@@ -371,12 +371,9 @@ impl FeedbackLoop {
         alerts: &crate::alerts::Alerts,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        if let Err(e) = alerts
+        alerts
             .send_unsettled(&self.store, PROMISE_ALERTS, now)
-            .await
-        {
-            tracing::error!(error = %e, "promise alerts never delivered could not be looked at");
-        }
+            .await;
         let today = now.date_naive();
         let mut broken = 0;
         for mut promise in self
@@ -398,14 +395,7 @@ impl FeedbackLoop {
                 .with_severity(earshot_connect::notify::Severity::Warning);
                 // Claimed before the promise is saved broken: a process that dies in between
                 // leaves a claim the next pass sends, and breaks the promise again unalerted.
-                let text = crate::alerts::kept::kept(&alert)?;
-                if self
-                    .store
-                    .claim_alert(&alert.dedupe_key, None, &text, now)
-                    .await?
-                {
-                    alerts.send_kept(&self.store, alert, now).await?;
-                }
+                alerts.claim_and_send(&self.store, alert, None, now).await?;
                 self.store.save_promise(&promise, "earshot").await?;
                 broken += 1;
             }

@@ -2,7 +2,6 @@
 //! urgent after hours, and the next level while nobody acknowledges.
 
 use super::*;
-use crate::alerts::kept;
 
 impl TriageDesk {
     /// One pass: starts paging where a trigger holds, escalates what nobody acknowledged,
@@ -40,15 +39,15 @@ impl TriageDesk {
                     // Claimed in the store before it is sent: a process that took paging over
                     // after this one died between sending and saving the escalation computes
                     // the same page again, and must not send it twice.
-                    let text = kept::kept(&alert)?;
-                    if store
-                        .claim_alert(&alert.dedupe_key, Some(id), &text, now)
+                    let key = alert.dedupe_key.clone();
+                    if self
+                        .alerts
+                        .claim_and_send(store, alert, Some(id), now)
                         .await?
                     {
-                        self.alerts.send_kept(store, alert, now).await?;
                         paged.push(page);
                     } else {
-                        tracing::info!(conversation = %id, page = %alert.dedupe_key,
+                        tracing::info!(conversation = %id, page = %key,
                             "page already claimed by an earlier holder of paging: not sent again");
                     }
                 }

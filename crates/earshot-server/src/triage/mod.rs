@@ -90,7 +90,6 @@ pub struct TriageDesk {
     restored: AtomicBool,
     /// Where pages go (only the log until wired).
     alerts: Arc<Alerts>,
-
     /// The loop, for the spikes going on now (a post of one jumps the queue).
     feedback: Option<Arc<FeedbackLoop>>,
     /// Where automatic answers go out; without it none is sent.
